@@ -1,0 +1,286 @@
+//! The directory of live actors and the read model screens draw from.
+//!
+//! - addresses of every queue, room and screen actor, by the hospital's code;
+//! - who watches what: which screens show a room, which rooms draw from a queue;
+//! - the [`Board`]: the latest public view of every room, queue and doctor,
+//!   written by the actors after each committed change and read (lock-free,
+//!   per key) by screens composing their frames and by the API.
+//!
+//! Nothing here is authoritative: actors own their state and the database
+//! owns durability; the board is what the public may see (masked names only).
+
+use std::sync::Arc;
+
+use actix::Addr;
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{CurrentCall, RoomStatus};
+use crate::queue::QueueActor;
+use crate::room::RoomActor;
+use crate::rules::tag_label_zh;
+use crate::screen::{Announce, Announcement, RoomChanged, ScreenActor};
+
+/// Static facts of a room from the hospital configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub code: String,
+    pub name: String,
+    /// How the voice names the room ("内科3诊室").
+    pub spoken_name: String,
+    pub department_code: String,
+    pub department_name: String,
+    pub doctor_code: Option<String>,
+    /// Queues the room calls from, in order (doctor's own first).
+    pub draws_from: Vec<String>,
+}
+
+/// Public facts of a doctor (master data from HIS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoctorView {
+    pub code: String,
+    pub name: String,
+    pub title: String,
+    pub introduction: String,
+    /// Where the screen loads the photo from, if there is one.
+    pub photo_url: Option<String>,
+}
+
+/// A waiting patient as public screens show them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    pub ticket_no: String,
+    pub masked_name: String,
+    pub placement: String,
+    /// Special-group labels for the reminder (特殊人群提醒), e.g. "军人".
+    pub special: Vec<String>,
+}
+
+/// The public head of a queue.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueBoard {
+    pub waiting: usize,
+    pub head: Vec<EntryView>,
+}
+
+/// The patient a room calls, as screens show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallView {
+    pub ticket_no: String,
+    pub masked_name: String,
+    pub called_at: DateTime<Utc>,
+    pub call_count: i32,
+    pub special: Vec<String>,
+}
+
+impl From<&CurrentCall> for CallView {
+    fn from(c: &CurrentCall) -> Self {
+        CallView {
+            ticket_no: c.ticket_no.clone(),
+            masked_name: c.masked_name.clone(),
+            called_at: c.called_at,
+            call_count: c.call_count,
+            special: c.tags.iter().map(|t| tag_label_zh(t)).collect(),
+        }
+    }
+}
+
+/// Everything a screen shows of one room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomView {
+    pub code: String,
+    pub name: String,
+    pub department_code: String,
+    pub department_name: String,
+    pub status: RoomStatus,
+    pub status_label: String,
+    pub doctor: Option<DoctorView>,
+    pub current: Option<CallView>,
+    pub next: Vec<EntryView>,
+    pub waiting: usize,
+}
+
+#[derive(Clone, Debug)]
+struct RoomBoard {
+    info: RoomInfo,
+    status: RoomStatus,
+    current: Option<CallView>,
+}
+
+/// Presence of a screen device (heartbeat, online/offline).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenPresence {
+    pub sessions: usize,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub seq: u64,
+}
+
+/// Live addresses, routing and the public read model. Shared as `Arc`.
+#[derive(Default)]
+pub struct Directory {
+    pub queues: DashMap<String, Addr<QueueActor>>,
+    pub rooms: DashMap<String, Addr<RoomActor>>,
+    pub screens: DashMap<String, Addr<ScreenActor>>,
+    room_screens: DashMap<String, Vec<Addr<ScreenActor>>>,
+    queue_rooms: DashMap<String, Vec<String>>,
+    room_boards: DashMap<String, RoomBoard>,
+    queue_boards: DashMap<String, QueueBoard>,
+    doctors: DashMap<String, DoctorView>,
+    presence: DashMap<String, ScreenPresence>,
+}
+
+impl Directory {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Declares a room (before its actor starts): its board entry and which
+    /// queues feed it.
+    pub fn declare_room(&self, info: RoomInfo, status: RoomStatus, current: Option<&CurrentCall>) {
+        for q in &info.draws_from {
+            self.queue_rooms
+                .entry(q.clone())
+                .or_default()
+                .push(info.code.clone());
+        }
+        self.room_boards.insert(
+            info.code.clone(),
+            RoomBoard {
+                info,
+                status,
+                current: current.map(CallView::from),
+            },
+        );
+    }
+
+    /// Declares that `screen` shows `room`.
+    pub fn watch_room(&self, room: &str, screen: Addr<ScreenActor>) {
+        self.room_screens
+            .entry(room.to_string())
+            .or_default()
+            .push(screen);
+    }
+
+    /// Rooms that draw from `queue`.
+    pub fn rooms_of_queue(&self, queue: &str) -> Vec<String> {
+        self.queue_rooms
+            .get(queue)
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Static facts of a room.
+    pub fn room_info(&self, room: &str) -> Option<RoomInfo> {
+        self.room_boards.get(room).map(|b| b.info.clone())
+    }
+
+    /// Records a room's public state and tells the screens that show it.
+    pub fn publish_room(&self, room: &str, status: RoomStatus, current: Option<&CurrentCall>) {
+        if let Some(mut b) = self.room_boards.get_mut(room) {
+            b.status = status;
+            b.current = current.map(CallView::from);
+        }
+        self.notify_room(room);
+    }
+
+    /// Records a queue's public head and tells the screens of every room
+    /// drawing from it (but `except`, which will publish itself).
+    pub fn publish_queue(&self, queue: &str, board: QueueBoard, except: Option<&str>) {
+        self.queue_boards.insert(queue.to_string(), board);
+        for room in self.rooms_of_queue(queue) {
+            if except != Some(room.as_str()) {
+                self.notify_room(&room);
+            }
+        }
+    }
+
+    /// Records a doctor's public facts and refreshes the rooms they staff.
+    pub fn publish_doctor(&self, doctor: DoctorView) {
+        let code = doctor.code.clone();
+        self.doctors.insert(code.clone(), doctor);
+        let rooms: Vec<String> = self
+            .room_boards
+            .iter()
+            .filter(|b| b.info.doctor_code.as_deref() == Some(code.as_str()))
+            .map(|b| b.info.code.clone())
+            .collect();
+        for room in rooms {
+            self.notify_room(&room);
+        }
+    }
+
+    /// Sends a voice announcement to the screens that show `room`.
+    pub fn announce(&self, room: &str, announcement: Announcement) {
+        if let Some(screens) = self.room_screens.get(room) {
+            for s in screens.iter() {
+                s.do_send(Announce(announcement.clone()));
+            }
+        }
+    }
+
+    fn notify_room(&self, room: &str) {
+        if let Some(screens) = self.room_screens.get(room) {
+            for s in screens.iter() {
+                s.do_send(RoomChanged {
+                    room_code: room.to_string(),
+                });
+            }
+        }
+    }
+
+    /// The head of a queue as public screens show it.
+    pub fn queue_board(&self, queue: &str) -> QueueBoard {
+        self.queue_boards
+            .get(queue)
+            .map(|b| b.clone())
+            .unwrap_or_default()
+    }
+
+    /// Composes what a screen shows of a room, with up to `next_count`
+    /// patients next (the room's queues in order).
+    pub fn room_view(&self, room: &str, next_count: usize) -> Option<RoomView> {
+        let board = self.room_boards.get(room)?.clone();
+        let mut next = Vec::with_capacity(next_count);
+        let mut waiting = 0;
+        for q in &board.info.draws_from {
+            let qb = self.queue_board(q);
+            waiting += qb.waiting;
+            for e in qb.head {
+                if next.len() < next_count {
+                    next.push(e);
+                }
+            }
+        }
+        let doctor = board
+            .info
+            .doctor_code
+            .as_ref()
+            .and_then(|d| self.doctors.get(d).map(|v| v.clone()));
+        Some(RoomView {
+            code: board.info.code.clone(),
+            name: board.info.name.clone(),
+            department_code: board.info.department_code.clone(),
+            department_name: board.info.department_name.clone(),
+            status: board.status,
+            status_label: board.status.label_zh().to_string(),
+            doctor,
+            current: board.current.clone(),
+            next,
+            waiting,
+        })
+    }
+
+    /// Updates a screen's presence (sessions, heartbeat, sequence).
+    pub fn set_presence(&self, screen: &str, presence: ScreenPresence) {
+        self.presence.insert(screen.to_string(), presence);
+    }
+
+    /// A screen's presence; `sessions == 0` means offline.
+    pub fn presence(&self, screen: &str) -> ScreenPresence {
+        self.presence
+            .get(screen)
+            .map(|p| p.clone())
+            .unwrap_or_default()
+    }
+}

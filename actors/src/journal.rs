@@ -1,0 +1,138 @@
+//! How the engine reaches the world: a [`Journal`] that makes a [`Change`]
+//! durable before anyone is told, and a [`Clock`].
+//!
+//! `src/` implements both (the database journal, the system clock); tests use
+//! in-memory ones. The engine never sees SQL, HTTP or SMTP.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Audit, Counters, RoomStatus, TicketCounter, WaitingEntry};
+
+/// A durable change, committed by the journal before memory changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// A registered visit checked in (签到) and got a ticket.
+    CheckedIn {
+        audit: Audit,
+        queue_code: String,
+        service_date: NaiveDate,
+        entry: WaitingEntry,
+        tickets: TicketCounter,
+        next_seq: i64,
+    },
+    /// A room called a waiting patient.
+    Called {
+        audit: Audit,
+        queue_code: String,
+        room_code: String,
+        visit_no: String,
+        placement: String,
+        counters: Counters,
+    },
+    /// The current patient was called again (重呼).
+    Recalled {
+        audit: Audit,
+        room_code: String,
+        visit_no: String,
+        call_count: i32,
+    },
+    /// The called patient did not come (过号): set aside.
+    Skipped {
+        audit: Audit,
+        room_code: String,
+        visit_no: String,
+    },
+    /// The current patient is done (诊结).
+    Finished {
+        audit: Audit,
+        room_code: String,
+        visit_no: String,
+        performer: String,
+    },
+    /// Room status changed (暂停 / 恢复 / 停诊).
+    RoomStatusSet {
+        audit: Audit,
+        room_code: String,
+        status: RoomStatus,
+    },
+    /// A waiting or current visit was cancelled (退号).
+    Cancelled {
+        audit: Audit,
+        visit_no: String,
+        queue_code: Option<String>,
+        room_code: Option<String>,
+    },
+}
+
+impl Change {
+    /// Stable event kind stored with the event row.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Change::CheckedIn { .. } => "checked_in",
+            Change::Called { .. } => "called",
+            Change::Recalled { .. } => "recalled",
+            Change::Skipped { .. } => "skipped",
+            Change::Finished { .. } => "finished",
+            Change::RoomStatusSet { .. } => "room_status_set",
+            Change::Cancelled { .. } => "cancelled",
+        }
+    }
+
+    pub fn audit(&self) -> &Audit {
+        match self {
+            Change::CheckedIn { audit, .. }
+            | Change::Called { audit, .. }
+            | Change::Recalled { audit, .. }
+            | Change::Skipped { audit, .. }
+            | Change::Finished { audit, .. }
+            | Change::RoomStatusSet { audit, .. }
+            | Change::Cancelled { audit, .. } => audit,
+        }
+    }
+}
+
+/// Why a journal refused or failed a change.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JournalError {
+    /// The stored state no longer allows the change (e.g. the visit was
+    /// cancelled meanwhile). Nothing was written.
+    #[error("stale state: {0}")]
+    Conflict(String),
+    /// The change could not be made durable (database down, disk full).
+    /// Nothing was acknowledged.
+    #[error("journal unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A boxed future that may cross threads.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Makes changes durable. `commit` resolves only once the change is on disk.
+pub trait Journal: Send + Sync + 'static {
+    fn commit(&self, change: Change) -> BoxFuture<Result<(), JournalError>>;
+}
+
+/// The time source; injected so rules are tested without sleeps.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Shared handles the actors hold.
+pub type SharedJournal = Arc<dyn Journal>;
+pub type SharedClock = Arc<dyn Clock>;

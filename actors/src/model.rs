@@ -1,0 +1,145 @@
+//! Plain domain values shared by the engine: waiting entries, current calls,
+//! room status, audit stamps and the views that screens and the API read.
+//!
+//! Nothing here holds a full patient name: entries carry the masked name
+//! shown on screens and the name spoken by the voice (already reduced per
+//! the hospital's privacy setting when the entry was built).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How an entry entered the queue; decides which ordering rule places it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// Checked in on time, no priority.
+    Normal,
+    /// Return visit (复诊 / 回诊): placed by the return-visit interval rule.
+    Return,
+}
+
+impl EntryKind {
+    /// Stable code stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Normal => "normal",
+            EntryKind::Return => "return",
+        }
+    }
+
+    /// Parses the stored code; unknown codes read as `Normal`.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "return" => EntryKind::Return,
+            _ => EntryKind::Normal,
+        }
+    }
+}
+
+/// A special-group mark (特殊人群): the tag that won and its level (1 = first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecialMark {
+    pub tag: String,
+    pub level: u8,
+}
+
+/// One patient waiting in one queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingEntry {
+    pub visit_no: String,
+    pub ticket_no: String,
+    /// Name as public screens show it (张*三).
+    pub masked_name: String,
+    /// Name as the voice says it, per the privacy setting (may be empty).
+    pub spoken_name: String,
+    pub checked_in_at: DateTime<Utc>,
+    /// Arrival order within the queue; breaks ties of equal check-in times.
+    pub seq: i64,
+    pub kind: EntryKind,
+    pub special: Option<SpecialMark>,
+    /// The queue's `normal_calls_total` when this entry was (re)inserted; the
+    /// interval rule counts normal calls since then.
+    pub mark: i64,
+    /// Every special tag the patient carries, for the nurse/doctor reminder.
+    pub tags: Vec<String>,
+}
+
+/// Room status (诊室状态).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomStatus {
+    Open,
+    Paused,
+    Closed,
+}
+
+impl RoomStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomStatus::Open => "open",
+            RoomStatus::Paused => "paused",
+            RoomStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(RoomStatus::Open),
+            "paused" => Some(RoomStatus::Paused),
+            "closed" => Some(RoomStatus::Closed),
+            _ => None,
+        }
+    }
+
+    /// What the door screen says.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            RoomStatus::Open => "就诊中",
+            RoomStatus::Paused => "暂停叫号",
+            RoomStatus::Closed => "停诊",
+        }
+    }
+}
+
+/// The patient a room is serving (or has called and is waiting for).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentCall {
+    pub visit_no: String,
+    pub ticket_no: String,
+    pub masked_name: String,
+    pub spoken_name: String,
+    pub queue_code: String,
+    pub called_at: DateTime<Utc>,
+    /// How many times this patient has been called in this room (1 = first call).
+    pub call_count: i32,
+    /// Why this patient was chosen (placement code at the time of the call).
+    pub placement: String,
+    pub tags: Vec<String>,
+}
+
+/// Who did something, when and from where; every change carries one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audit {
+    /// Staff number, system name (`his`, `demo-simulator`) or `anonymous`.
+    pub operator: String,
+    /// Where the request came from (peer address or subsystem).
+    pub source: String,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// Queue counters the ordering rules read; persisted with every call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Normal patients called from this queue, ever.
+    pub normal_calls_total: i64,
+    /// `normal_calls_total` when the last inserted patient was called.
+    pub last_insert_mark: i64,
+}
+
+/// Ticket numbering state of a queue: numbers restart every service day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketCounter {
+    pub date: NaiveDate,
+    pub last: u32,
+}

@@ -1,0 +1,513 @@
+//! A queue (候诊队列): [`QueueState`], the plain state with every rule, and
+//! [`QueueActor`], the thin actor that serialises access to it.
+//!
+//! Messages in: [`CheckIn`], [`TakeNext`] (from a room), [`Remove`] (cancel),
+//! [`ListQueue`], [`Position`]. Out: board updates to the [`Directory`] (which
+//! tells screens). Each command is planned on the state (pure), committed by
+//! the [`Journal`](crate::journal::Journal), then applied to memory — in one
+//! `AtomicResponse`, so nothing else touches the queue meanwhile.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::directory::{Directory, EntryView, QueueBoard};
+use crate::error::EngineError;
+use crate::journal::{Change, JournalError, SharedClock, SharedJournal};
+use crate::model::{Audit, Counters, CurrentCall, EntryKind, TicketCounter, WaitingEntry};
+use crate::rules::{counters_after_call, rank, tag_label_zh, Placement, QueueRules, Ranked};
+
+/// How many entries a queue publishes to the board (screens show fewer).
+pub const BOARD_HEAD: usize = 10;
+/// How many candidates one call tries if the head turns out stale.
+const CALL_CANDIDATES: usize = 5;
+/// The largest ticket number of a day.
+const MAX_TICKET: u32 = 9999;
+
+/// What the caller knows of a patient checking in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryDraft {
+    pub visit_no: String,
+    pub masked_name: String,
+    pub spoken_name: String,
+    pub kind: EntryKind,
+    /// All special tags (HIS-sent and age-computed).
+    pub tags: Vec<String>,
+}
+
+/// A waiting entry in calling order, as the API lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedEntry {
+    pub position: usize,
+    pub visit_no: String,
+    pub ticket_no: String,
+    pub masked_name: String,
+    pub checked_in_at: DateTime<Utc>,
+    pub kind: EntryKind,
+    pub special: Vec<String>,
+    pub placement: Placement,
+    pub placement_code: String,
+    pub placement_reason: String,
+}
+
+/// The plain state of one queue. Every method that decides takes `now`.
+#[derive(Clone, Debug)]
+pub struct QueueState {
+    pub code: String,
+    pub prefix: String,
+    pub rules: QueueRules,
+    entries: Vec<WaitingEntry>,
+    counters: Counters,
+    tickets: TicketCounter,
+    next_seq: i64,
+}
+
+impl QueueState {
+    /// Builds a queue from what the database holds.
+    pub fn new(
+        code: impl Into<String>,
+        prefix: impl Into<String>,
+        rules: QueueRules,
+        entries: Vec<WaitingEntry>,
+        counters: Counters,
+        tickets: TicketCounter,
+        next_seq: i64,
+    ) -> Self {
+        QueueState {
+            code: code.into(),
+            prefix: prefix.into(),
+            rules,
+            entries,
+            counters,
+            tickets,
+            next_seq,
+        }
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn entries(&self) -> &[WaitingEntry] {
+        &self.entries
+    }
+
+    pub fn find(&self, visit_no: &str) -> Option<&WaitingEntry> {
+        self.entries.iter().find(|e| e.visit_no == visit_no)
+    }
+
+    /// The waiting list in calling order.
+    pub fn ranked(&self, now: DateTime<Utc>) -> Vec<Ranked<'_>> {
+        rank(&self.entries, &self.rules, &self.counters, now)
+    }
+
+    /// 0-based position of a visit in calling order.
+    pub fn position(&self, visit_no: &str, now: DateTime<Utc>) -> Option<usize> {
+        self.ranked(now)
+            .iter()
+            .position(|r| r.entry.visit_no == visit_no)
+    }
+
+    /// Plans a check-in: allocates the next ticket of `service_date`.
+    pub fn plan_check_in(
+        &self,
+        draft: EntryDraft,
+        audit: Audit,
+        service_date: NaiveDate,
+    ) -> Result<Change, EngineError> {
+        let last = if self.tickets.date == service_date {
+            self.tickets.last
+        } else {
+            0
+        };
+        if last >= MAX_TICKET {
+            return Err(EngineError::TicketsExhausted);
+        }
+        let number = last + 1;
+        let special = self.rules.special_mark(&draft.tags);
+        let entry = WaitingEntry {
+            visit_no: draft.visit_no,
+            ticket_no: format!("{}{:03}", self.prefix, number),
+            masked_name: draft.masked_name,
+            spoken_name: draft.spoken_name,
+            checked_in_at: audit.at,
+            seq: self.next_seq,
+            kind: draft.kind,
+            special,
+            mark: self.counters.normal_calls_total,
+            tags: draft.tags,
+        };
+        Ok(Change::CheckedIn {
+            audit,
+            queue_code: self.code.clone(),
+            service_date,
+            entry,
+            tickets: TicketCounter {
+                date: service_date,
+                last: number,
+            },
+            next_seq: self.next_seq + 1,
+        })
+    }
+
+    /// Plans calls for `room`: the first few candidates in calling order, each
+    /// with its change (only one will be committed).
+    pub fn plan_take_next(&self, room_code: &str, audit: &Audit) -> Vec<(Change, CurrentCall)> {
+        self.ranked(audit.at)
+            .into_iter()
+            .take(CALL_CANDIDATES)
+            .map(|r| {
+                let counters = counters_after_call(self.counters, &r.placement);
+                let change = Change::Called {
+                    audit: audit.clone(),
+                    queue_code: self.code.clone(),
+                    room_code: room_code.to_string(),
+                    visit_no: r.entry.visit_no.clone(),
+                    placement: r.placement.code().to_string(),
+                    counters,
+                };
+                let call = CurrentCall {
+                    visit_no: r.entry.visit_no.clone(),
+                    ticket_no: r.entry.ticket_no.clone(),
+                    masked_name: r.entry.masked_name.clone(),
+                    spoken_name: r.entry.spoken_name.clone(),
+                    queue_code: self.code.clone(),
+                    called_at: audit.at,
+                    call_count: 1,
+                    placement: r.placement.code().to_string(),
+                    tags: r.entry.tags.clone(),
+                };
+                (change, call)
+            })
+            .collect()
+    }
+
+    /// Plans the removal of a waiting visit (cancel).
+    pub fn plan_remove(&self, visit_no: &str, audit: Audit) -> Option<Change> {
+        self.find(visit_no).map(|_| Change::Cancelled {
+            audit,
+            visit_no: visit_no.to_string(),
+            queue_code: Some(self.code.clone()),
+            room_code: None,
+        })
+    }
+
+    /// Applies a committed change to memory.
+    pub fn apply(&mut self, change: &Change) {
+        match change {
+            Change::CheckedIn {
+                entry,
+                tickets,
+                next_seq,
+                queue_code,
+                ..
+            } if *queue_code == self.code => {
+                self.entries.retain(|e| e.visit_no != entry.visit_no);
+                self.entries.push(entry.clone());
+                self.tickets = *tickets;
+                self.next_seq = *next_seq;
+            }
+            Change::Called {
+                visit_no,
+                counters,
+                queue_code,
+                ..
+            } if *queue_code == self.code => {
+                self.entries.retain(|e| &e.visit_no != visit_no);
+                self.counters = *counters;
+            }
+            Change::Cancelled {
+                visit_no,
+                queue_code: Some(q),
+                ..
+            } if *q == self.code => {
+                self.entries.retain(|e| &e.visit_no != visit_no);
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets an entry whose stored state moved on without this queue
+    /// (a stale head found while calling).
+    pub fn drop_stale(&mut self, visit_no: &str) {
+        self.entries.retain(|e| e.visit_no != visit_no);
+    }
+
+    /// The waiting list as the API shows it.
+    pub fn list(&self, now: DateTime<Utc>) -> Vec<ListedEntry> {
+        self.ranked(now)
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| ListedEntry {
+                position: i + 1,
+                visit_no: r.entry.visit_no.clone(),
+                ticket_no: r.entry.ticket_no.clone(),
+                masked_name: r.entry.masked_name.clone(),
+                checked_in_at: r.entry.checked_in_at,
+                kind: r.entry.kind,
+                special: r.entry.tags.iter().map(|t| tag_label_zh(t)).collect(),
+                placement_code: r.placement.code().to_string(),
+                placement_reason: r.placement.explain_zh(),
+                placement: r.placement,
+            })
+            .collect()
+    }
+
+    /// The public head for screens.
+    pub fn board(&self, now: DateTime<Utc>) -> QueueBoard {
+        let ranked = self.ranked(now);
+        QueueBoard {
+            waiting: ranked.len(),
+            head: ranked
+                .iter()
+                .take(BOARD_HEAD)
+                .map(|r| EntryView {
+                    ticket_no: r.entry.ticket_no.clone(),
+                    masked_name: r.entry.masked_name.clone(),
+                    placement: r.placement.code().to_string(),
+                    special: r.entry.tags.iter().map(|t| tag_label_zh(t)).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Check a patient in; answers the ticket and position. Idempotent: a visit
+/// already waiting gets its existing ticket.
+#[derive(Message)]
+#[rtype(result = "Result<CheckInOutcome, EngineError>")]
+pub struct CheckIn {
+    pub draft: EntryDraft,
+    pub audit: Audit,
+    pub service_date: NaiveDate,
+}
+
+/// The answer to [`CheckIn`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInOutcome {
+    pub ticket_no: String,
+    pub queue_code: String,
+    /// 1-based position in calling order.
+    pub position: usize,
+    pub ahead: usize,
+    /// False when the visit was already waiting (idempotent repeat).
+    pub created: bool,
+}
+
+/// A room takes the next patient of this queue (durably) or learns it is empty.
+#[derive(Message)]
+#[rtype(result = "Result<Option<CurrentCall>, EngineError>")]
+pub struct TakeNext {
+    pub room_code: String,
+    pub audit: Audit,
+}
+
+/// Cancel a waiting visit; answers whether it was here.
+#[derive(Message)]
+#[rtype(result = "Result<bool, EngineError>")]
+pub struct Remove {
+    pub visit_no: String,
+    pub audit: Audit,
+}
+
+/// The waiting list in calling order.
+#[derive(Message)]
+#[rtype(result = "Vec<ListedEntry>")]
+pub struct ListQueue;
+
+/// Position (1-based) and people ahead of a waiting visit.
+#[derive(Message)]
+#[rtype(result = "Option<(usize, usize)>")]
+pub struct Position {
+    pub visit_no: String,
+}
+
+/// The actor that owns one [`QueueState`].
+pub struct QueueActor {
+    state: QueueState,
+    journal: SharedJournal,
+    clock: SharedClock,
+    directory: Arc<Directory>,
+}
+
+impl QueueActor {
+    pub fn new(
+        state: QueueState,
+        journal: SharedJournal,
+        clock: SharedClock,
+        directory: Arc<Directory>,
+    ) -> Self {
+        QueueActor {
+            state,
+            journal,
+            clock,
+            directory,
+        }
+    }
+
+    fn publish(&self) {
+        let board = self.state.board(self.clock.now());
+        self.directory.publish_queue(&self.state.code, board, None);
+    }
+
+    /// Publishes without notifying `room`, which publishes itself once it
+    /// has applied the call (no half-updated frame on its screens).
+    fn publish_except(&self, room: &str) {
+        let board = self.state.board(self.clock.now());
+        self.directory
+            .publish_queue(&self.state.code, board, Some(room));
+    }
+}
+
+impl Actor for QueueActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Self::Context) {
+        self.publish();
+    }
+}
+
+impl Handler<CheckIn> for QueueActor {
+    type Result = AtomicResponse<Self, Result<CheckInOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: CheckIn, _ctx: &mut Self::Context) -> Self::Result {
+        let now = self.clock.now();
+        if let Some(existing) = self.state.find(&msg.draft.visit_no) {
+            let ticket_no = existing.ticket_no.clone();
+            let pos = self.state.position(&msg.draft.visit_no, now).unwrap_or(0);
+            let out = Ok(CheckInOutcome {
+                ticket_no,
+                queue_code: self.state.code.clone(),
+                position: pos + 1,
+                ahead: pos,
+                created: false,
+            });
+            return AtomicResponse::new(Box::pin(fut::ready(out)));
+        }
+        let change = match self
+            .state
+            .plan_check_in(msg.draft, msg.audit, msg.service_date)
+        {
+            Ok(c) => c,
+            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+        };
+        let journal = self.journal.clone();
+        let committed = change.clone();
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.publish();
+                    let Change::CheckedIn { entry, .. } = &change else {
+                        return Err(EngineError::Mailbox);
+                    };
+                    let pos = act
+                        .state
+                        .position(&entry.visit_no, act.clock.now())
+                        .unwrap_or(0);
+                    Ok(CheckInOutcome {
+                        ticket_no: entry.ticket_no.clone(),
+                        queue_code: act.state.code.clone(),
+                        position: pos + 1,
+                        ahead: pos,
+                        created: true,
+                    })
+                }),
+        ))
+    }
+}
+
+impl Handler<TakeNext> for QueueActor {
+    type Result = AtomicResponse<Self, Result<Option<CurrentCall>, EngineError>>;
+
+    fn handle(&mut self, msg: TakeNext, _ctx: &mut Self::Context) -> Self::Result {
+        let room_code = msg.room_code.clone();
+        let candidates = self.state.plan_take_next(&msg.room_code, &msg.audit);
+        if candidates.is_empty() {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(None))));
+        }
+        let journal = self.journal.clone();
+        AtomicResponse::new(Box::pin(
+            async move {
+                let mut stale = Vec::new();
+                for (change, call) in candidates {
+                    match journal.commit(change.clone()).await {
+                        Ok(()) => return (stale, Ok(Some((change, call)))),
+                        Err(JournalError::Conflict(_)) => stale.push(call.visit_no.clone()),
+                        Err(e) => return (stale, Err(EngineError::from(e))),
+                    }
+                }
+                (stale, Ok(None))
+            }
+            .into_actor(self)
+            .map(move |(stale, res), act, _ctx| {
+                for v in &stale {
+                    tracing::warn!(queue = %act.state.code, visit_no = %v, "dropped a stale waiting entry");
+                    act.state.drop_stale(v);
+                }
+                let out = match res {
+                    Ok(Some((change, call))) => {
+                        act.state.apply(&change);
+                        Ok(Some(call))
+                    }
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                };
+                act.publish_except(&room_code);
+                out
+            }),
+        ))
+    }
+}
+
+impl Handler<Remove> for QueueActor {
+    type Result = AtomicResponse<Self, Result<bool, EngineError>>;
+
+    fn handle(&mut self, msg: Remove, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(change) = self.state.plan_remove(&msg.visit_no, msg.audit) else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(false))));
+        };
+        let journal = self.journal.clone();
+        let committed = change.clone();
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.publish();
+                    Ok(true)
+                }),
+        ))
+    }
+}
+
+impl Handler<ListQueue> for QueueActor {
+    type Result = MessageResult<ListQueue>;
+
+    fn handle(&mut self, _msg: ListQueue, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.state.list(self.clock.now()))
+    }
+}
+
+impl Handler<Position> for QueueActor {
+    type Result = Option<(usize, usize)>;
+
+    fn handle(&mut self, msg: Position, _ctx: &mut Self::Context) -> Self::Result {
+        self.state
+            .position(&msg.visit_no, self.clock.now())
+            .map(|p| (p + 1, p))
+    }
+}

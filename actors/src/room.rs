@@ -1,0 +1,452 @@
+//! A clinic or exam room (诊室): [`RoomState`] and the [`RoomActor`] over it.
+//!
+//! Messages in: [`CallNext`], [`Recall`], [`Skip`], [`Finish`], [`SetStatus`],
+//! [`CancelCurrent`], [`GetRoom`]. Out: [`TakeNext`] requests down to the
+//! queues the room draws from (doctor's own first), board updates and voice
+//! announcements to the [`Directory`]. Replies come back through responses;
+//! queues never message rooms, so there are no cycles.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::directory::{Directory, RoomInfo};
+use crate::error::EngineError;
+use crate::journal::{Change, SharedClock, SharedJournal};
+use crate::mask::announcement_text;
+use crate::model::{Audit, CurrentCall, RoomStatus};
+use crate::queue::{QueueActor, TakeNext};
+use crate::screen::Announcement;
+
+/// What "call next" does with a patient who is still current.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CurrentPolicy {
+    /// The current patient is finished (诊结) first.
+    #[default]
+    Finish,
+    /// The current patient is set aside as missed (过号) first.
+    Skip,
+}
+
+/// Plain state of a room.
+#[derive(Clone, Debug)]
+pub struct RoomState {
+    pub info: RoomInfo,
+    pub status: RoomStatus,
+    pub current: Option<CurrentCall>,
+    pub policy: CurrentPolicy,
+}
+
+impl RoomState {
+    /// Plans closing the current patient before a new call, per policy.
+    pub fn plan_close_current(&self, audit: &Audit, performer: &str) -> Option<Change> {
+        let cur = self.current.as_ref()?;
+        Some(match self.policy {
+            CurrentPolicy::Finish => Change::Finished {
+                audit: audit.clone(),
+                room_code: self.info.code.clone(),
+                visit_no: cur.visit_no.clone(),
+                performer: performer.to_string(),
+            },
+            CurrentPolicy::Skip => Change::Skipped {
+                audit: audit.clone(),
+                room_code: self.info.code.clone(),
+                visit_no: cur.visit_no.clone(),
+            },
+        })
+    }
+
+    /// Applies a committed change to memory.
+    pub fn apply(&mut self, change: &Change) {
+        let is_current = |v: &String| self.current.as_ref().is_some_and(|c| &c.visit_no == v);
+        match change {
+            Change::Finished { visit_no, .. } | Change::Skipped { visit_no, .. }
+                if is_current(visit_no) =>
+            {
+                self.current = None;
+            }
+            Change::Cancelled {
+                visit_no,
+                room_code: Some(r),
+                ..
+            } if *r == self.info.code && is_current(visit_no) => {
+                self.current = None;
+            }
+            Change::Recalled { call_count, .. } => {
+                if let Some(c) = self.current.as_mut() {
+                    c.call_count = *call_count;
+                }
+            }
+            Change::RoomStatusSet { status, .. } => self.status = *status,
+            _ => {}
+        }
+    }
+}
+
+/// The answer to a room command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomOutcome {
+    pub room_code: String,
+    pub status: RoomStatus,
+    /// The patient now current (called), if any.
+    pub current: Option<CurrentCall>,
+    /// The visit closed by this command (finished, skipped), if any.
+    pub closed: Option<ClosedVisit>,
+}
+
+/// A visit a command closed, and how.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedVisit {
+    pub visit_no: String,
+    pub ticket_no: String,
+    /// `finished` or `skipped`.
+    pub outcome: String,
+}
+
+/// Call the next patient by the queues' rules.
+#[derive(Message)]
+#[rtype(result = "Result<RoomOutcome, EngineError>")]
+pub struct CallNext {
+    pub audit: Audit,
+    /// Recorded as performer if a current patient is finished first.
+    pub performer: String,
+}
+
+/// Call the current patient again (重呼).
+#[derive(Message)]
+#[rtype(result = "Result<RoomOutcome, EngineError>")]
+pub struct Recall {
+    pub audit: Audit,
+}
+
+/// The called patient did not come (过号).
+#[derive(Message)]
+#[rtype(result = "Result<RoomOutcome, EngineError>")]
+pub struct Skip {
+    pub audit: Audit,
+}
+
+/// The current patient is done (诊结).
+#[derive(Message)]
+#[rtype(result = "Result<RoomOutcome, EngineError>")]
+pub struct Finish {
+    pub audit: Audit,
+    pub performer: String,
+}
+
+/// Open, pause or close the room.
+#[derive(Message)]
+#[rtype(result = "Result<RoomOutcome, EngineError>")]
+pub struct SetStatus {
+    pub audit: Audit,
+    pub status: RoomStatus,
+}
+
+/// Cancel the current patient's visit (退号 while called); answers whether
+/// that visit was current here.
+#[derive(Message)]
+#[rtype(result = "Result<bool, EngineError>")]
+pub struct CancelCurrent {
+    pub audit: Audit,
+    pub visit_no: String,
+}
+
+/// The room's state now.
+#[derive(Message)]
+#[rtype(result = "RoomOutcome")]
+pub struct GetRoom;
+
+/// The actor that owns one [`RoomState`].
+pub struct RoomActor {
+    state: RoomState,
+    queues: Vec<Addr<QueueActor>>,
+    journal: SharedJournal,
+    #[allow(dead_code, reason = "kept for time-based room rules")]
+    clock: SharedClock,
+    directory: Arc<Directory>,
+    /// How many times each call is spoken.
+    voice_repeat: u8,
+}
+
+impl RoomActor {
+    pub fn new(
+        state: RoomState,
+        queues: Vec<Addr<QueueActor>>,
+        journal: SharedJournal,
+        clock: SharedClock,
+        directory: Arc<Directory>,
+        voice_repeat: u8,
+    ) -> Self {
+        RoomActor {
+            state,
+            queues,
+            journal,
+            clock,
+            directory,
+            voice_repeat,
+        }
+    }
+
+    fn outcome(&self, closed: Option<ClosedVisit>) -> RoomOutcome {
+        RoomOutcome {
+            room_code: self.state.info.code.clone(),
+            status: self.state.status,
+            current: self.state.current.clone(),
+            closed,
+        }
+    }
+
+    fn publish(&self) {
+        self.directory.publish_room(
+            &self.state.info.code,
+            self.state.status,
+            self.state.current.as_ref(),
+        );
+    }
+
+    fn announce(&self) {
+        let Some(cur) = &self.state.current else {
+            return;
+        };
+        self.directory.announce(
+            &self.state.info.code,
+            Announcement {
+                room_code: self.state.info.code.clone(),
+                room_name: self.state.info.name.clone(),
+                ticket_no: cur.ticket_no.clone(),
+                masked_name: cur.masked_name.clone(),
+                text: announcement_text(
+                    &cur.ticket_no,
+                    &cur.spoken_name,
+                    &self.state.info.spoken_name,
+                ),
+                repeat: self.voice_repeat,
+                call_count: cur.call_count,
+            },
+        );
+    }
+
+    fn closed_of(&self, change: &Change) -> Option<ClosedVisit> {
+        let cur = self.state.current.as_ref()?;
+        match change {
+            Change::Finished { .. } => Some(ClosedVisit {
+                visit_no: cur.visit_no.clone(),
+                ticket_no: cur.ticket_no.clone(),
+                outcome: "finished".into(),
+            }),
+            Change::Skipped { .. } => Some(ClosedVisit {
+                visit_no: cur.visit_no.clone(),
+                ticket_no: cur.ticket_no.clone(),
+                outcome: "skipped".into(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Commits one change, applies it and publishes; the common shape of
+    /// recall, skip, finish and status.
+    fn commit_simple(
+        &mut self,
+        change: Change,
+        announce: bool,
+    ) -> AtomicResponse<Self, Result<RoomOutcome, EngineError>> {
+        let journal = self.journal.clone();
+        let committed = change.clone();
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    res?;
+                    let closed = act.closed_of(&change);
+                    act.state.apply(&change);
+                    act.publish();
+                    if announce {
+                        act.announce();
+                    }
+                    Ok(act.outcome(closed))
+                }),
+        ))
+    }
+}
+
+impl Actor for RoomActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Self::Context) {
+        self.publish();
+    }
+}
+
+fn ready<T: 'static>(v: T) -> AtomicResponse<RoomActor, T> {
+    AtomicResponse::new(Box::pin(fut::ready(v)))
+}
+
+impl Handler<CallNext> for RoomActor {
+    type Result = AtomicResponse<Self, Result<RoomOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: CallNext, _ctx: &mut Self::Context) -> Self::Result {
+        if self.state.status != RoomStatus::Open {
+            return ready(Err(EngineError::RoomNotOpen(self.state.status)));
+        }
+        let close = self.state.plan_close_current(&msg.audit, &msg.performer);
+        let closed = close.as_ref().and_then(|c| self.closed_of(c));
+        let journal = self.journal.clone();
+        let queues = self.queues.clone();
+        let room_code = self.state.info.code.clone();
+        let audit = msg.audit;
+        AtomicResponse::new(Box::pin(
+            async move {
+                if let Some(change) = &close {
+                    if let Err(e) = journal.commit(change.clone()).await {
+                        return (None, Err(EngineError::from(e)));
+                    }
+                }
+                for q in queues {
+                    let take = TakeNext {
+                        room_code: room_code.clone(),
+                        audit: audit.clone(),
+                    };
+                    match q.send(take).await {
+                        Ok(Ok(Some(call))) => return (close, Ok(Some(call))),
+                        Ok(Ok(None)) => continue,
+                        Ok(Err(e)) => return (close, Err(e)),
+                        Err(e) => return (close, Err(EngineError::from(e))),
+                    }
+                }
+                (close, Ok(None))
+            }
+            .into_actor(self)
+            .map(move |(close, res), act, _ctx| {
+                if let Some(change) = &close {
+                    act.state.apply(change);
+                }
+                // Screens first show the new state, then speak it.
+                match res {
+                    Ok(Some(call)) => {
+                        act.state.current = Some(call);
+                        act.publish();
+                        act.announce();
+                        Ok(act.outcome(closed))
+                    }
+                    Ok(None) => {
+                        act.publish();
+                        Err(EngineError::QueueEmpty)
+                    }
+                    Err(e) => {
+                        act.publish();
+                        Err(e)
+                    }
+                }
+            }),
+        ))
+    }
+}
+
+impl Handler<Recall> for RoomActor {
+    type Result = AtomicResponse<Self, Result<RoomOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: Recall, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(cur) = &self.state.current else {
+            return ready(Err(EngineError::NoCurrentPatient));
+        };
+        let change = Change::Recalled {
+            audit: msg.audit,
+            room_code: self.state.info.code.clone(),
+            visit_no: cur.visit_no.clone(),
+            call_count: cur.call_count + 1,
+        };
+        self.commit_simple(change, true)
+    }
+}
+
+impl Handler<Skip> for RoomActor {
+    type Result = AtomicResponse<Self, Result<RoomOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: Skip, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(cur) = &self.state.current else {
+            return ready(Err(EngineError::NoCurrentPatient));
+        };
+        let change = Change::Skipped {
+            audit: msg.audit,
+            room_code: self.state.info.code.clone(),
+            visit_no: cur.visit_no.clone(),
+        };
+        self.commit_simple(change, false)
+    }
+}
+
+impl Handler<Finish> for RoomActor {
+    type Result = AtomicResponse<Self, Result<RoomOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: Finish, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(cur) = &self.state.current else {
+            return ready(Err(EngineError::NoCurrentPatient));
+        };
+        let change = Change::Finished {
+            audit: msg.audit,
+            room_code: self.state.info.code.clone(),
+            visit_no: cur.visit_no.clone(),
+            performer: msg.performer,
+        };
+        self.commit_simple(change, false)
+    }
+}
+
+impl Handler<SetStatus> for RoomActor {
+    type Result = AtomicResponse<Self, Result<RoomOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: SetStatus, _ctx: &mut Self::Context) -> Self::Result {
+        if self.state.status == msg.status {
+            return ready(Ok(self.outcome(None)));
+        }
+        let change = Change::RoomStatusSet {
+            audit: msg.audit,
+            room_code: self.state.info.code.clone(),
+            status: msg.status,
+        };
+        self.commit_simple(change, false)
+    }
+}
+
+impl Handler<CancelCurrent> for RoomActor {
+    type Result = AtomicResponse<Self, Result<bool, EngineError>>;
+
+    fn handle(&mut self, msg: CancelCurrent, _ctx: &mut Self::Context) -> Self::Result {
+        if self
+            .state
+            .current
+            .as_ref()
+            .is_none_or(|c| c.visit_no != msg.visit_no)
+        {
+            return ready(Ok(false));
+        }
+        let change = Change::Cancelled {
+            audit: msg.audit,
+            visit_no: msg.visit_no,
+            queue_code: None,
+            room_code: Some(self.state.info.code.clone()),
+        };
+        let journal = self.journal.clone();
+        let committed = change.clone();
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.publish();
+                    Ok(true)
+                }),
+        ))
+    }
+}
+
+impl Handler<GetRoom> for RoomActor {
+    type Result = MessageResult<GetRoom>;
+
+    fn handle(&mut self, _msg: GetRoom, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.outcome(None))
+    }
+}

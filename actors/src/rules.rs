@@ -1,0 +1,248 @@
+//! Queue ordering: one pure function, [`rank`], of the waiting entries, the
+//! queue's [`QueueRules`], its [`Counters`] and the time.
+//!
+//! Each ranked entry carries the [`Placement`] that put it there, so a nurse
+//! can see *why* a patient stands where they stand.
+//!
+//! The rules implemented here (see `shared/QUEUE-RULES.md`):
+//! - base order by check-in time (ties by arrival sequence);
+//! - special groups (优先) before everyone else, lower level first, same
+//!   level by check-in time;
+//! - return visits (复诊) inserted by the interval rule: exactly N normal
+//!   patients between the head of the line and the first inserted patient,
+//!   and between two consecutive inserted patients (fewer only if fewer are
+//!   waiting). Normal calls made while an inserted patient waits count
+//!   towards its N, so the order is stable as the head is called.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Counters, EntryKind, SpecialMark, WaitingEntry};
+
+/// The ordering rules of one queue (hospital defaults merged with the queue's
+/// own settings before they get here).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueRules {
+    /// Return visits: N normal patients between inserted ones. `None`: return
+    /// visits queue as normal patients.
+    pub return_interval: Option<u32>,
+    /// Special-group tag → level (1 goes first). Tags not listed give no priority.
+    pub special_levels: BTreeMap<String, u8>,
+    /// Age (years, inclusive) from which the `elderly` tag is computed.
+    pub elderly_min_age: Option<u32>,
+    /// Age (years, exclusive) below which the `child` tag is computed.
+    pub child_max_age: Option<u32>,
+}
+
+impl Default for QueueRules {
+    fn default() -> Self {
+        let special_levels = [
+            ("military", 1),
+            ("elderly", 2),
+            ("disabled", 2),
+            ("pregnant", 2),
+            ("child", 3),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        QueueRules {
+            return_interval: Some(3),
+            special_levels,
+            elderly_min_age: Some(80),
+            child_max_age: Some(6),
+        }
+    }
+}
+
+impl QueueRules {
+    /// The winning special mark among `tags` (lowest level; ties by tag name).
+    pub fn special_mark(&self, tags: &[String]) -> Option<SpecialMark> {
+        tags.iter()
+            .filter_map(|t| self.special_levels.get(t).map(|l| (*l, t)))
+            .min()
+            .map(|(level, tag)| SpecialMark {
+                tag: tag.clone(),
+                level,
+            })
+    }
+
+    /// Tags computed from the birth date on `today` (`elderly`, `child`).
+    pub fn age_tags(&self, birth_date: Option<NaiveDate>, today: NaiveDate) -> Vec<String> {
+        let Some(birth) = birth_date else {
+            return Vec::new();
+        };
+        let Some(age) = today.years_since(birth) else {
+            return Vec::new();
+        };
+        let mut tags = Vec::new();
+        if self.elderly_min_age.is_some_and(|min| age >= min) {
+            tags.push("elderly".to_string());
+        }
+        if self.child_max_age.is_some_and(|max| age < max) {
+            tags.push("child".to_string());
+        }
+        tags
+    }
+}
+
+/// Why an entry stands where it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Placement {
+    /// Special group, by level.
+    SpecialGroup { tag: String, level: u8 },
+    /// Return visit placed by the interval rule.
+    ReturnInterval { interval: u32 },
+    /// Base order: check-in time.
+    CheckInOrder,
+}
+
+impl Placement {
+    /// Stable code for APIs and storage.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Placement::SpecialGroup { .. } => "special_group",
+            Placement::ReturnInterval { .. } => "return_interval",
+            Placement::CheckInOrder => "check_in_order",
+        }
+    }
+
+    /// The reason in words a nurse understands.
+    pub fn explain_zh(&self) -> String {
+        match self {
+            Placement::SpecialGroup { tag, level } => {
+                format!("特殊人群优先（{}，第{}级）", tag_label_zh(tag), level)
+            }
+            Placement::ReturnInterval { interval } => {
+                format!("复诊插入：每{interval}位普通患者后插入一位")
+            }
+            Placement::CheckInOrder => "按签到顺序".to_string(),
+        }
+    }
+
+    /// Whether this placement is an "inserted" or priority one (as opposed to
+    /// normal), for the counters.
+    pub fn is_normal(&self) -> bool {
+        matches!(self, Placement::CheckInOrder)
+    }
+}
+
+/// Chinese label of a special-group tag (the tag itself when unknown).
+pub fn tag_label_zh(tag: &str) -> String {
+    match tag {
+        "military" => "军人".into(),
+        "elderly" => "高龄老人".into(),
+        "disabled" => "残疾人".into(),
+        "pregnant" => "孕妇".into(),
+        "child" => "幼儿".into(),
+        other => other.into(),
+    }
+}
+
+/// One entry in calling order, with the rule that placed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ranked<'a> {
+    pub entry: &'a WaitingEntry,
+    pub placement: Placement,
+}
+
+/// Orders the waiting entries for calling. Pure: the same inputs give the
+/// same order. `_now` is taken so that time-based rules share one signature.
+pub fn rank<'a>(
+    entries: &'a [WaitingEntry],
+    rules: &QueueRules,
+    counters: &Counters,
+    _now: DateTime<Utc>,
+) -> Vec<Ranked<'a>> {
+    let by_arrival = |a: &&WaitingEntry, b: &&WaitingEntry| {
+        (a.checked_in_at, a.seq).cmp(&(b.checked_in_at, b.seq))
+    };
+
+    let mut special: Vec<&WaitingEntry> = Vec::new();
+    let mut normal: Vec<&WaitingEntry> = Vec::new();
+    let mut inserted: Vec<&WaitingEntry> = Vec::new();
+    for e in entries {
+        if e.special.is_some() {
+            special.push(e);
+        } else if e.kind == EntryKind::Return && rules.return_interval.is_some() {
+            inserted.push(e);
+        } else {
+            normal.push(e);
+        }
+    }
+    special.sort_by(|a, b| {
+        let la = a.special.as_ref().map_or(u8::MAX, |s| s.level);
+        let lb = b.special.as_ref().map_or(u8::MAX, |s| s.level);
+        (la, a.checked_in_at, a.seq).cmp(&(lb, b.checked_in_at, b.seq))
+    });
+    normal.sort_by(by_arrival);
+    inserted.sort_by(by_arrival);
+
+    let mut out = Vec::with_capacity(entries.len());
+    for e in special {
+        let (tag, level) = e
+            .special
+            .as_ref()
+            .map(|s| (s.tag.clone(), s.level))
+            .unwrap_or_default();
+        out.push(Ranked {
+            entry: e,
+            placement: Placement::SpecialGroup { tag, level },
+        });
+    }
+
+    let interval = rules.return_interval.unwrap_or(0) as usize;
+    let mut normals = normal.into_iter().peekable();
+    let mut first = true;
+    for e in inserted {
+        // Normals still owed before this inserted patient.
+        let owed = if first {
+            first = false;
+            let since = e.mark.max(counters.last_insert_mark);
+            let already = (counters.normal_calls_total - since).max(0) as usize;
+            interval.saturating_sub(already)
+        } else {
+            interval
+        };
+        for _ in 0..owed {
+            match normals.next() {
+                Some(n) => out.push(Ranked {
+                    entry: n,
+                    placement: Placement::CheckInOrder,
+                }),
+                None => break,
+            }
+        }
+        out.push(Ranked {
+            entry: e,
+            placement: Placement::ReturnInterval {
+                interval: interval as u32,
+            },
+        });
+    }
+    for n in normals {
+        out.push(Ranked {
+            entry: n,
+            placement: Placement::CheckInOrder,
+        });
+    }
+    out
+}
+
+/// Counters after calling an entry placed by `placement`.
+pub fn counters_after_call(counters: Counters, placement: &Placement) -> Counters {
+    match placement {
+        Placement::CheckInOrder => Counters {
+            normal_calls_total: counters.normal_calls_total + 1,
+            ..counters
+        },
+        Placement::ReturnInterval { .. } => Counters {
+            last_insert_mark: counters.normal_calls_total,
+            ..counters
+        },
+        Placement::SpecialGroup { .. } => counters,
+    }
+}

@@ -1,0 +1,248 @@
+//! A screen device (综合屏 / 诊室门口屏): the [`ScreenActor`] keeps its
+//! sequence number and its connected sessions, and turns room changes and
+//! announcements into frames.
+//!
+//! Messages in: [`Connect`] / [`Disconnect`] / [`Resync`] / [`Heartbeat`] from
+//! sessions, [`RoomChanged`] and [`Announce`] from the [`Directory`]. Out:
+//! [`Frame`]s to each session's `Recipient`. The first frame a session gets is
+//! a full snapshot carrying the current sequence number; every later frame
+//! carries the next one. Frames are best effort: a screen that misses one sees
+//! the gap and asks for a fresh snapshot.
+//!
+//! The WebSocket transport lives in the server crate; this actor knows only
+//! recipients of text frames.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::directory::{Directory, ScreenPresence};
+use crate::journal::SharedClock;
+
+/// A text frame for one screen session (encoded once, shared).
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct Frame(pub Arc<str>);
+
+/// What a screen is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScreenKind {
+    /// Department overview (综合屏): every room of an area.
+    Overview,
+    /// Room door screen (诊室门口屏).
+    Door,
+}
+
+/// A screen's configuration, from the hospital configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenConfig {
+    pub code: String,
+    pub name: String,
+    pub kind: ScreenKind,
+    /// Heading shown on the screen (e.g. the department's name).
+    pub title: String,
+    pub rooms: Vec<String>,
+    /// Whether this screen speaks announcements.
+    pub voice: bool,
+    /// How many waiting patients to show per room.
+    pub next_count: usize,
+}
+
+/// A call to be spoken.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announcement {
+    pub room_code: String,
+    pub room_name: String,
+    pub ticket_no: String,
+    pub masked_name: String,
+    /// The sentence to speak; already reduced per the privacy setting.
+    pub text: String,
+    pub repeat: u8,
+    pub call_count: i32,
+}
+
+/// A session connects; it is sent a snapshot at once.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Connect {
+    pub session_id: u64,
+    pub recipient: Recipient<Frame>,
+}
+
+/// A session is gone (its one cleanup path).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub session_id: u64,
+}
+
+/// A session saw a gap and asks for a fresh snapshot.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resync {
+    pub session_id: u64,
+}
+
+/// A session answered a heartbeat.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Heartbeat;
+
+/// A room this screen shows has changed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomChanged {
+    pub room_code: String,
+}
+
+/// Speak a call.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Announce(pub Announcement);
+
+/// The actor for one screen device.
+pub struct ScreenActor {
+    config: ScreenConfig,
+    seq: u64,
+    sessions: HashMap<u64, Recipient<Frame>>,
+    directory: Arc<Directory>,
+    clock: SharedClock,
+    last_seen: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ScreenActor {
+    pub fn new(config: ScreenConfig, directory: Arc<Directory>, clock: SharedClock) -> Self {
+        ScreenActor {
+            config,
+            seq: 0,
+            sessions: HashMap::new(),
+            directory,
+            clock,
+            last_seen: None,
+        }
+    }
+
+    /// The full snapshot at the current sequence number.
+    pub fn snapshot(&self) -> Frame {
+        let rooms: Vec<_> = self
+            .config
+            .rooms
+            .iter()
+            .filter_map(|r| self.directory.room_view(r, self.config.next_count))
+            .collect();
+        let body = json!({
+            "type": "snapshot",
+            "seq": self.seq,
+            "server_time": self.clock.now(),
+            "screen": self.config,
+            "rooms": rooms,
+        });
+        Frame(Arc::from(body.to_string()))
+    }
+
+    fn broadcast(&mut self, mut body: serde_json::Value) {
+        if self.sessions.is_empty() {
+            // Nobody to tell: the sequence still moves, so a screen that
+            // connects later starts from a snapshot anyway.
+            self.seq += 1;
+            return;
+        }
+        self.seq += 1;
+        body["seq"] = json!(self.seq);
+        let frame = Frame(Arc::from(body.to_string()));
+        for r in self.sessions.values() {
+            r.do_send(frame.clone());
+        }
+        self.report_presence();
+    }
+
+    fn report_presence(&self) {
+        self.directory.set_presence(
+            &self.config.code,
+            ScreenPresence {
+                sessions: self.sessions.len(),
+                last_seen: self.last_seen,
+                seq: self.seq,
+            },
+        );
+    }
+}
+
+impl Actor for ScreenActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Self::Context) {
+        self.report_presence();
+    }
+}
+
+impl Handler<Connect> for ScreenActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Connect, _ctx: &mut Self::Context) {
+        msg.recipient.do_send(self.snapshot());
+        self.sessions.insert(msg.session_id, msg.recipient);
+        self.last_seen = Some(self.clock.now());
+        self.report_presence();
+    }
+}
+
+impl Handler<Disconnect> for ScreenActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Disconnect, _ctx: &mut Self::Context) {
+        self.sessions.remove(&msg.session_id);
+        self.report_presence();
+    }
+}
+
+impl Handler<Resync> for ScreenActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Resync, _ctx: &mut Self::Context) {
+        if let Some(r) = self.sessions.get(&msg.session_id) {
+            r.do_send(self.snapshot());
+        }
+    }
+}
+
+impl Handler<Heartbeat> for ScreenActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Heartbeat, _ctx: &mut Self::Context) {
+        self.last_seen = Some(self.clock.now());
+        self.report_presence();
+    }
+}
+
+impl Handler<RoomChanged> for ScreenActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoomChanged, _ctx: &mut Self::Context) {
+        // Composed now, from the latest board: the last frame a screen gets
+        // always shows the latest state, whatever order changes arrived in.
+        let Some(view) = self
+            .directory
+            .room_view(&msg.room_code, self.config.next_count)
+        else {
+            return;
+        };
+        self.broadcast(json!({ "type": "room", "room": view }));
+    }
+}
+
+impl Handler<Announce> for ScreenActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Announce, _ctx: &mut Self::Context) {
+        let mut call = msg.0;
+        if !self.config.voice {
+            call.repeat = 0;
+        }
+        self.broadcast(json!({ "type": "call", "call": call }));
+    }
+}

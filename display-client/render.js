@@ -1,0 +1,51 @@
+// Rendering of the two screen kinds. Names arrive masked from the server;
+// nothing here ever sees a full name.
+
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+function badges(list) {
+  return (list || []).map((t) => `<span class="badge">${esc(t)}</span>`).join("");
+}
+
+function nextList(room) {
+  if (!room.next.length) return `<li class="empty">暂无候诊</li>`;
+  return room.next.map((e) => `<li><b>${esc(e.ticket_no)}</b> ${esc(e.masked_name)} ${badges(e.special)}</li>`).join("");
+}
+
+function statusClass(room) {
+  return room.status === "open" ? "" : ` status-${room.status}`;
+}
+
+export function renderOverview(main, rooms) {
+  main.className = "overview";
+  main.innerHTML = rooms.map((room) => {
+    const doc = room.doctor ? `${esc(room.doctor.name)} <small>${esc(room.doctor.title)}</small>` : "";
+    const cur = room.current
+      ? `<div class="now"><span class="ticket">${esc(room.current.ticket_no)}</span> <span class="name">${esc(room.current.masked_name)}</span> ${badges(room.current.special)}</div>`
+      : `<div class="now idle">${room.status === "open" ? "等待叫号" : esc(room.status_label)}</div>`;
+    return `<section class="room${statusClass(room)}" data-room="${esc(room.code)}">
+      <header><h2>${esc(room.name)}</h2><span class="doctor">${doc}</span><span class="status">${esc(room.status_label)}</span></header>
+      <div class="label">正在就诊</div>${cur}
+      <div class="label">候诊 <small>共 ${room.waiting} 人</small></div><ol class="next">${nextList(room)}</ol>
+    </section>`;
+  }).join("");
+}
+
+export function renderDoor(main, room) {
+  main.className = "door";
+  if (!room) { main.innerHTML = `<p class="empty">未配置诊室</p>`; return; }
+  const d = room.doctor;
+  const photo = d && d.photo_url
+    ? `<img class="photo" src="${esc(d.photo_url)}" alt="">`
+    : `<div class="photo placeholder">${esc(d ? d.name.slice(0, 1) : "医")}</div>`;
+  const cur = room.current
+    ? `<div class="ticket">${esc(room.current.ticket_no)}</div><div class="name">${esc(room.current.masked_name)} ${badges(room.current.special)}</div>`
+    : `<div class="idle">${room.status === "open" ? "等待叫号" : esc(room.status_label)}</div>`;
+  main.innerHTML = `<section class="doctor-card${statusClass(room)}" data-room="${esc(room.code)}">
+      ${photo}
+      <div class="who"><h2>${esc(d ? d.name : "")}</h2><div class="title">${esc(d ? d.title : "")}</div>
+      <p class="intro">${esc(d ? d.introduction : "")}</p></div>
+    </section>
+    <section class="calling" data-room="${esc(room.code)}"><div class="label">${esc(room.name)} · 正在就诊 <span class="status">${esc(room.status_label)}</span></div>${cur}</section>
+    <section class="waiting"><div class="label">请以下患者准备 <small>共 ${room.waiting} 人候诊</small></div><ol class="next">${nextList(room)}</ol></section>`;
+}

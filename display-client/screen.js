@@ -1,0 +1,116 @@
+// Triage screen client: one WebSocket per screen, a full snapshot first, then
+// frames with seq+1. A gap asks for a resync; a lost connection keeps the last
+// state under an offline mark and reconnects with jittered backoff.
+import { Announcer } from "/display/voice.js";
+import { renderOverview, renderDoor } from "/display/render.js";
+
+const code = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+const state = { screen: null, rooms: new Map(), order: [], recent: [], seq: -1 };
+const announcer = new Announcer();
+let ws = null;
+let attempt = 0;
+let lastHeard = Date.now();
+let reconnectTimer = null;
+
+const $ = (id) => document.getElementById(id);
+
+function setOnline(online) {
+  document.body.dataset.online = online ? "true" : "false";
+  $("offline").hidden = online;
+  $("conn").textContent = online ? "● 在线" : "● 离线";
+  $("conn").className = online ? "conn ok" : "conn bad";
+}
+
+function render() {
+  if (!state.screen) return;
+  document.title = state.screen.title;
+  $("title").textContent = state.screen.title;
+  document.body.dataset.kind = state.screen.kind;
+  const rooms = state.order.map((c) => state.rooms.get(c)).filter(Boolean);
+  const main = $("main");
+  if (state.screen.kind === "door") {
+    renderDoor(main, rooms[0]);
+  } else {
+    renderOverview(main, rooms);
+  }
+  $("ticker").textContent = state.recent.length
+    ? "最近叫号：" + state.recent.map((c) => `${c.ticket_no} ${c.masked_name} → ${c.room_name}`).join("　")
+    : "";
+}
+
+function onFrame(msg) {
+  lastHeard = Date.now();
+  if (msg.type === "pong") return;
+  if (msg.type === "snapshot") {
+    state.screen = msg.screen;
+    state.order = msg.screen.rooms;
+    state.rooms = new Map(msg.rooms.map((r) => [r.code, r]));
+    state.seq = msg.seq;
+    setOnline(true);
+    render();
+    return;
+  }
+  if (msg.seq !== state.seq + 1) {
+    // A frame was missed: ask for a fresh snapshot and ignore this one.
+    ws.send(JSON.stringify({ type: "resync" }));
+    return;
+  }
+  state.seq = msg.seq;
+  if (msg.type === "room") {
+    state.rooms.set(msg.room.code, msg.room);
+    render();
+  } else if (msg.type === "call") {
+    state.recent = [msg.call, ...state.recent].slice(0, 5);
+    render();
+    flash(msg.call.room_code);
+    if (msg.call.repeat > 0) announcer.enqueue(msg.call.text, msg.call.repeat);
+  }
+}
+
+function flash(roomCode) {
+  const el = document.querySelector(`[data-room="${CSS.escape(roomCode)}"]`);
+  if (!el) return;
+  el.classList.remove("flash");
+  void el.offsetWidth;
+  el.classList.add("flash");
+}
+
+function connect() {
+  clearTimeout(reconnectTimer);
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  ws = new WebSocket(`${proto}//${location.host}/ws/screens/${encodeURIComponent(code)}`);
+  ws.onopen = () => { attempt = 0; lastHeard = Date.now(); };
+  ws.onmessage = (ev) => {
+    try { onFrame(JSON.parse(ev.data)); } catch (e) { console.error("bad frame", e); }
+  };
+  ws.onclose = () => { setOnline(false); scheduleReconnect(); };
+  ws.onerror = () => { try { ws.close(); } catch (_) { /* closing anyway */ } };
+}
+
+function scheduleReconnect() {
+  clearTimeout(reconnectTimer);
+  const base = Math.min(15000, 500 * 2 ** attempt);
+  const delay = base * (0.7 + Math.random() * 0.6);
+  attempt += 1;
+  reconnectTimer = setTimeout(connect, delay);
+}
+
+// Keep-alive: a connection silent for 25 s (no frames, no pongs) is dead.
+setInterval(() => {
+  if (ws && ws.readyState === WebSocket.OPEN) {
+    ws.send(JSON.stringify({ type: "ping" }));
+    if (Date.now() - lastHeard > 25000) ws.close();
+  }
+}, 10000);
+
+setInterval(() => {
+  const d = new Date();
+  $("clock").textContent = d.toLocaleTimeString("zh-CN", { hour12: false });
+}, 1000);
+
+$("enable-audio").onclick = () => { announcer.unlock(); $("enable-audio").hidden = true; };
+announcer.onBlocked = () => { $("enable-audio").hidden = false; };
+
+// Test and diagnostics hook: what the screen holds right now.
+window.__triage = { state, announcer };
+connect();

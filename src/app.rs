@@ -1,0 +1,104 @@
+//! `Application::build(settings)`: the one way to start Triage, used by
+//! `main` and by the tests (which bind port 0 on a fresh database).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{web, App, HttpServer};
+use triage_actors::journal::SharedClock;
+use triage_actors::SystemClock;
+
+use crate::config::Hospital;
+use crate::db::{Db, DbSettings, Synchronous};
+use crate::engine::Engine;
+
+/// Everything the server needs to start.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub synchronous: Synchronous,
+    /// `host:port`; port 0 picks a free one.
+    pub bind: String,
+    pub workers: usize,
+    pub hospital: Hospital,
+    /// Run the demo simulation (arrivals and calls).
+    pub simulate: bool,
+    pub simulation_tick: Duration,
+}
+
+impl Settings {
+    /// Defaults around a hospital: embedded SQLite file, FULL sync.
+    pub fn new(hospital: Hospital, database_url: impl Into<String>) -> Self {
+        Settings {
+            database_url: database_url.into(),
+            synchronous: Synchronous::Full,
+            bind: "127.0.0.1:0".into(),
+            workers: 2,
+            hospital,
+            simulate: false,
+            simulation_tick: Duration::from_millis(2500),
+        }
+    }
+}
+
+/// A built, not yet running, server.
+pub struct Application {
+    pub port: u16,
+    pub server: Server,
+    pub engine: Engine,
+}
+
+impl Application {
+    /// Connects the database (reporting the real error at once), runs
+    /// migrations, rebuilds the engine and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db_settings = DbSettings {
+            url: settings.database_url.clone(),
+            synchronous: settings.synchronous,
+            pool_size: (settings.workers as u32 + 2).max(4),
+        };
+        let db = tokio::task::spawn_blocking(move || Db::connect(&db_settings)).await??;
+        let clock: SharedClock = Arc::new(SystemClock);
+        let engine = Engine::start(Arc::new(settings.hospital.clone()), db, clock).await?;
+        if settings.simulate {
+            crate::demo::spawn(engine.clone(), settings.simulation_tick);
+        }
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(engine.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap(ErrorHandlers::new().default_handler(crate::api::json_errors))
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        crate::api::metrics::count_status(res.status().as_u16());
+                        Ok(res)
+                    }
+                })
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .configure(crate::api::configure)
+                .configure(crate::display::configure)
+        })
+        .workers(settings.workers.max(1))
+        .shutdown_timeout(5)
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            engine,
+        })
+    }
+
+    /// Runs until the server is stopped (SIGINT/SIGTERM).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

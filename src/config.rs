@@ -1,0 +1,766 @@
+//! The hospital's configuration file (TOML): departments, queues and their
+//! rules, rooms and the queues each draws from, doctors to seed, screens and
+//! what each shows, privacy and voice settings.
+//!
+//! [`Hospital::parse`] validates everything at start-up; every error names
+//! the file, the line and the field (`hospital.toml:23: rooms[2].department:
+//! unknown department "XK"`). The documented format is `docs/configuration.md`;
+//! the demo hospital is `config/demo-hospital.toml`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+use triage_actors::mask::VoiceNameMode;
+use triage_actors::room::CurrentPolicy;
+use triage_actors::rules::QueueRules;
+use triage_actors::screen::{ScreenConfig, ScreenKind};
+
+/// The bundled demo hospital.
+pub const DEMO_HOSPITAL: &str = include_str!("../config/demo-hospital.toml");
+
+/// A configuration error with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}: {}", self.file, l, self.field, self.message),
+            None => write!(f, "{}: {}: {}", self.file, self.field, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    hospital: HospitalSection,
+    #[serde(default)]
+    privacy: PrivacySection,
+    #[serde(default)]
+    voice: VoiceSection,
+    #[serde(default)]
+    calling: CallingSection,
+    #[serde(default)]
+    rules: RulesSection,
+    departments: Vec<DepartmentSection>,
+    queues: Vec<QueueSection>,
+    rooms: Vec<RoomSection>,
+    #[serde(default)]
+    doctors: Vec<DoctorSection>,
+    #[serde(default)]
+    screens: Vec<ScreenSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HospitalSection {
+    name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PrivacySection {
+    #[serde(default)]
+    voice_name: VoiceNameMode,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VoiceSection {
+    #[serde(default = "default_repeat")]
+    repeat: Spanned<u8>,
+}
+
+impl Default for VoiceSection {
+    fn default() -> Self {
+        VoiceSection {
+            repeat: Spanned::new(0..0, default_repeat_value()),
+        }
+    }
+}
+
+fn default_repeat_value() -> u8 {
+    2
+}
+fn default_repeat() -> Spanned<u8> {
+    Spanned::new(0..0, default_repeat_value())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallingSection {
+    #[serde(default)]
+    current_on_call_next: CurrentPolicy,
+    #[serde(default = "default_next_count")]
+    next_count: usize,
+    #[serde(default = "default_service_minutes")]
+    avg_service_minutes: u32,
+}
+
+impl Default for CallingSection {
+    fn default() -> Self {
+        CallingSection {
+            current_on_call_next: CurrentPolicy::Finish,
+            next_count: default_next_count(),
+            avg_service_minutes: default_service_minutes(),
+        }
+    }
+}
+
+fn default_next_count() -> usize {
+    3
+}
+fn default_service_minutes() -> u32 {
+    6
+}
+
+/// Rule settings; every field optional so a queue overrides only what it names.
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RulesSection {
+    /// N normals between return visits; `false`/absent inherits; 0..=50.
+    return_interval: Option<Spanned<i64>>,
+    /// Set to true to queue return visits as normal patients.
+    return_as_normal: Option<bool>,
+    special_levels: Option<BTreeMap<String, Spanned<i64>>>,
+    elderly_min_age: Option<u32>,
+    child_max_age: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DepartmentSection {
+    code: Spanned<String>,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueSection {
+    code: Spanned<String>,
+    name: String,
+    department: Spanned<String>,
+    doctor: Option<String>,
+    prefix: Spanned<String>,
+    #[serde(default)]
+    rules: RulesSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoomSection {
+    code: Spanned<String>,
+    name: String,
+    spoken_name: Option<String>,
+    department: Spanned<String>,
+    doctor: Option<String>,
+    #[serde(default)]
+    queues: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoctorSection {
+    code: Spanned<String>,
+    name: String,
+    department: Spanned<String>,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    introduction: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScreenSection {
+    code: Spanned<String>,
+    name: String,
+    kind: ScreenKind,
+    title: Option<String>,
+    department: Option<Spanned<String>>,
+    rooms: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    voice: bool,
+    next_count: Option<usize>,
+}
+
+/// A department (科室).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Department {
+    pub code: String,
+    pub name: String,
+}
+
+/// A queue (候诊队列) with its merged rules.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QueueDef {
+    pub code: String,
+    pub name: String,
+    pub department: String,
+    /// Set for a doctor's own queue (专家号); absent for the shared one.
+    pub doctor: Option<String>,
+    pub prefix: String,
+    pub rules: QueueRules,
+}
+
+/// A room (诊室).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoomDef {
+    pub code: String,
+    pub name: String,
+    pub spoken_name: String,
+    pub department: String,
+    pub doctor: Option<String>,
+    pub queues: Vec<String>,
+}
+
+/// A doctor seeded from the configuration (HIS sync overrides).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DoctorDef {
+    pub code: String,
+    pub name: String,
+    pub department: String,
+    pub title: String,
+    pub introduction: String,
+}
+
+/// The validated hospital.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Hospital {
+    pub name: String,
+    pub voice_name: VoiceNameMode,
+    pub voice_repeat: u8,
+    pub current_on_call_next: CurrentPolicy,
+    pub next_count: usize,
+    pub avg_service_minutes: u32,
+    pub default_rules: QueueRules,
+    pub departments: Vec<Department>,
+    pub queues: Vec<QueueDef>,
+    pub rooms: Vec<RoomDef>,
+    pub doctors: Vec<DoctorDef>,
+    pub screens: Vec<ScreenConfig>,
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Ctx<'_> {
+    fn line_of(&self, span: std::ops::Range<usize>) -> Option<usize> {
+        if span.start == 0 && span.end == 0 {
+            return None;
+        }
+        let upto = self.text.get(..span.start)?;
+        Some(upto.matches('\n').count() + 1)
+    }
+
+    fn err<T>(&mut self, s: &Spanned<T>, field: impl Into<String>, message: impl Into<String>) {
+        let line = self.line_of(s.span());
+        self.errors.push(ConfigError {
+            file: self.file.to_string(),
+            line,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn err_noline(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.file.to_string(),
+            line: None,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+fn valid_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 32
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Tags the engine knows how to compute or accept.
+pub const KNOWN_TAGS: &[&str] = &["military", "elderly", "disabled", "pregnant", "child"];
+
+impl Hospital {
+    /// Parses and validates a configuration; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Hospital, Vec<ConfigError>> {
+        let raw: File = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .and_then(|s| text.get(..s.start).map(|t| t.matches('\n').count() + 1));
+            vec![ConfigError {
+                file: file.to_string(),
+                line,
+                field: "(syntax)".into(),
+                message: e.message().to_string(),
+            }]
+        })?;
+        let mut cx = Ctx {
+            file,
+            text,
+            errors: Vec::new(),
+        };
+
+        let default_rules = merge_rules(&mut cx, &QueueRules::default(), &raw.rules, "rules");
+        if !(1..=5).contains(raw.voice.repeat.get_ref()) {
+            cx.err(&raw.voice.repeat, "voice.repeat", "must be 1 to 5");
+        }
+
+        let mut departments = Vec::new();
+        let mut dept_codes = HashSet::new();
+        for (i, d) in raw.departments.iter().enumerate() {
+            let code = d.code.get_ref();
+            if !valid_code(code) {
+                cx.err(
+                    &d.code,
+                    format!("departments[{i}].code"),
+                    "codes are 1-32 letters, digits, - or _",
+                );
+            }
+            if !dept_codes.insert(code.clone()) {
+                cx.err(
+                    &d.code,
+                    format!("departments[{i}].code"),
+                    format!("duplicate department {code:?}"),
+                );
+            }
+            departments.push(Department {
+                code: code.clone(),
+                name: d.name.clone(),
+            });
+        }
+        if departments.is_empty() {
+            cx.err_noline("departments", "at least one department is needed");
+        }
+
+        let mut queues = Vec::new();
+        let mut queue_codes = HashSet::new();
+        let mut prefixes = HashSet::new();
+        let mut shared: HashMap<String, usize> = HashMap::new();
+        for (i, q) in raw.queues.iter().enumerate() {
+            let code = q.code.get_ref();
+            if !valid_code(code) {
+                cx.err(
+                    &q.code,
+                    format!("queues[{i}].code"),
+                    "codes are 1-32 letters, digits, - or _",
+                );
+            }
+            if !queue_codes.insert(code.clone()) {
+                cx.err(
+                    &q.code,
+                    format!("queues[{i}].code"),
+                    format!("duplicate queue {code:?}"),
+                );
+            }
+            if !dept_codes.contains(q.department.get_ref()) {
+                cx.err(
+                    &q.department,
+                    format!("queues[{i}].department"),
+                    format!("unknown department {:?}", q.department.get_ref()),
+                );
+            }
+            let prefix = q.prefix.get_ref();
+            if prefix.is_empty()
+                || prefix.len() > 2
+                || !prefix.chars().all(|c| c.is_ascii_uppercase())
+            {
+                cx.err(
+                    &q.prefix,
+                    format!("queues[{i}].prefix"),
+                    "1 or 2 capital letters (A, B, ZK)",
+                );
+            } else if !prefixes.insert(prefix.clone()) {
+                cx.err(
+                    &q.prefix,
+                    format!("queues[{i}].prefix"),
+                    format!("prefix {prefix:?} is used by another queue"),
+                );
+            }
+            if q.doctor.is_none() {
+                *shared.entry(q.department.get_ref().clone()).or_default() += 1;
+                if shared[q.department.get_ref()] > 1 {
+                    cx.err(
+                        &q.code,
+                        format!("queues[{i}].doctor"),
+                        format!(
+                            "department {:?} already has a shared queue (set doctor for a doctor's own queue)",
+                            q.department.get_ref()
+                        ),
+                    );
+                }
+            }
+            let rules = merge_rules(
+                &mut cx,
+                &default_rules,
+                &q.rules,
+                &format!("queues[{i}].rules"),
+            );
+            queues.push(QueueDef {
+                code: code.clone(),
+                name: q.name.clone(),
+                department: q.department.get_ref().clone(),
+                doctor: q.doctor.clone(),
+                prefix: prefix.clone(),
+                rules,
+            });
+        }
+        for d in &departments {
+            if !shared.contains_key(&d.code) {
+                cx.err_noline(
+                    "queues",
+                    format!(
+                        "department {:?} has no shared queue (a queue without doctor)",
+                        d.code
+                    ),
+                );
+            }
+        }
+
+        let mut rooms = Vec::new();
+        let mut room_codes = HashSet::new();
+        for (i, r) in raw.rooms.iter().enumerate() {
+            let code = r.code.get_ref();
+            if !valid_code(code) {
+                cx.err(
+                    &r.code,
+                    format!("rooms[{i}].code"),
+                    "codes are 1-32 letters, digits, - or _",
+                );
+            }
+            if !room_codes.insert(code.clone()) {
+                cx.err(
+                    &r.code,
+                    format!("rooms[{i}].code"),
+                    format!("duplicate room {code:?}"),
+                );
+            }
+            if !dept_codes.contains(r.department.get_ref()) {
+                cx.err(
+                    &r.department,
+                    format!("rooms[{i}].department"),
+                    format!("unknown department {:?}", r.department.get_ref()),
+                );
+            }
+            let mut draws = Vec::new();
+            for (j, q) in r.queues.iter().enumerate() {
+                if !queue_codes.contains(q.get_ref()) {
+                    cx.err(
+                        q,
+                        format!("rooms[{i}].queues[{j}]"),
+                        format!("unknown queue {:?}", q.get_ref()),
+                    );
+                }
+                draws.push(q.get_ref().clone());
+            }
+            if draws.is_empty() {
+                // Default: the doctor's own queue first, then the department's.
+                if let Some(doc) = &r.doctor {
+                    draws.extend(
+                        queues
+                            .iter()
+                            .filter(|q| q.doctor.as_ref() == Some(doc))
+                            .map(|q| q.code.clone()),
+                    );
+                }
+                draws.extend(
+                    queues
+                        .iter()
+                        .filter(|q| q.department == *r.department.get_ref() && q.doctor.is_none())
+                        .map(|q| q.code.clone()),
+                );
+            }
+            rooms.push(RoomDef {
+                code: code.clone(),
+                name: r.name.clone(),
+                spoken_name: r.spoken_name.clone().unwrap_or_else(|| r.name.clone()),
+                department: r.department.get_ref().clone(),
+                doctor: r.doctor.clone(),
+                queues: draws,
+            });
+        }
+
+        let mut doctors = Vec::new();
+        for (i, d) in raw.doctors.iter().enumerate() {
+            if !valid_code(d.code.get_ref()) {
+                cx.err(
+                    &d.code,
+                    format!("doctors[{i}].code"),
+                    "codes are 1-32 letters, digits, - or _",
+                );
+            }
+            if !dept_codes.contains(d.department.get_ref()) {
+                cx.err(
+                    &d.department,
+                    format!("doctors[{i}].department"),
+                    format!("unknown department {:?}", d.department.get_ref()),
+                );
+            }
+            doctors.push(DoctorDef {
+                code: d.code.get_ref().clone(),
+                name: d.name.clone(),
+                department: d.department.get_ref().clone(),
+                title: d.title.clone(),
+                introduction: d.introduction.clone(),
+            });
+        }
+
+        let mut screens = Vec::new();
+        let mut screen_codes = HashSet::new();
+        for (i, s) in raw.screens.iter().enumerate() {
+            let code = s.code.get_ref();
+            if !valid_code(code) {
+                cx.err(
+                    &s.code,
+                    format!("screens[{i}].code"),
+                    "codes are 1-32 letters, digits, - or _",
+                );
+            }
+            if !screen_codes.insert(code.clone()) {
+                cx.err(
+                    &s.code,
+                    format!("screens[{i}].code"),
+                    format!("duplicate screen {code:?}"),
+                );
+            }
+            let mut shown: Vec<String> = Vec::new();
+            if let Some(list) = &s.rooms {
+                for (j, r) in list.iter().enumerate() {
+                    if !room_codes.contains(r.get_ref()) {
+                        cx.err(
+                            r,
+                            format!("screens[{i}].rooms[{j}]"),
+                            format!("unknown room {:?}", r.get_ref()),
+                        );
+                    }
+                    shown.push(r.get_ref().clone());
+                }
+            }
+            let mut title = s.title.clone();
+            if let Some(d) = &s.department {
+                if !dept_codes.contains(d.get_ref()) {
+                    cx.err(
+                        d,
+                        format!("screens[{i}].department"),
+                        format!("unknown department {:?}", d.get_ref()),
+                    );
+                }
+                if s.rooms.is_none() {
+                    shown.extend(
+                        rooms
+                            .iter()
+                            .filter(|r| r.department == *d.get_ref())
+                            .map(|r| r.code.clone()),
+                    );
+                }
+                if title.is_none() {
+                    title = departments
+                        .iter()
+                        .find(|x| x.code == *d.get_ref())
+                        .map(|x| x.name.clone());
+                }
+            }
+            match s.kind {
+                ScreenKind::Door if shown.len() != 1 => cx.err(
+                    &s.code,
+                    format!("screens[{i}].rooms"),
+                    "a door screen shows exactly one room",
+                ),
+                ScreenKind::Overview if shown.is_empty() => cx.err(
+                    &s.code,
+                    format!("screens[{i}].rooms"),
+                    "an overview screen needs a department or rooms",
+                ),
+                _ => {}
+            }
+            if title.is_none() && s.kind == ScreenKind::Door {
+                title = shown
+                    .first()
+                    .and_then(|r| rooms.iter().find(|x| x.code == *r))
+                    .map(|r| r.name.clone());
+            }
+            let next_count = s.next_count.unwrap_or(raw.calling.next_count);
+            screens.push(ScreenConfig {
+                code: code.clone(),
+                name: s.name.clone(),
+                kind: s.kind,
+                title: title.unwrap_or_else(|| s.name.clone()),
+                rooms: shown,
+                voice: s.voice,
+                next_count: next_count.clamp(1, 10),
+            });
+        }
+
+        if !cx.errors.is_empty() {
+            return Err(cx.errors);
+        }
+        Ok(Hospital {
+            name: raw.hospital.name,
+            voice_name: raw.privacy.voice_name,
+            voice_repeat: *raw.voice.repeat.get_ref(),
+            current_on_call_next: raw.calling.current_on_call_next,
+            next_count: raw.calling.next_count,
+            avg_service_minutes: raw.calling.avg_service_minutes.max(1),
+            default_rules,
+            departments,
+            queues,
+            rooms,
+            doctors,
+            screens,
+        })
+    }
+
+    /// Reads and validates a configuration file.
+    pub fn load(path: &std::path::Path) -> Result<Hospital, Vec<ConfigError>> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![ConfigError {
+                file: name.clone(),
+                line: None,
+                field: "(file)".into(),
+                message: e.to_string(),
+            }]
+        })?;
+        Hospital::parse(&text, &name)
+    }
+
+    /// The bundled demo hospital.
+    pub fn demo() -> Hospital {
+        match Hospital::parse(DEMO_HOSPITAL, "demo-hospital.toml") {
+            Ok(h) => h,
+            Err(errs) => {
+                // The demo file is tested; this only fires if it was broken.
+                let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+                panic!("bundled demo hospital is invalid: {}", text.join("; "))
+            }
+        }
+    }
+
+    pub fn department(&self, code: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.code == code)
+    }
+
+    pub fn room(&self, code: &str) -> Option<&RoomDef> {
+        self.rooms.iter().find(|r| r.code == code)
+    }
+
+    pub fn queue(&self, code: &str) -> Option<&QueueDef> {
+        self.queues.iter().find(|q| q.code == code)
+    }
+
+    /// The queue a registration enters: the doctor's own queue if there is
+    /// one (expert registration), else the department's shared queue.
+    pub fn queue_for(&self, department: &str, doctor: Option<&str>) -> Option<&QueueDef> {
+        if let Some(doc) = doctor {
+            if let Some(q) = self
+                .queues
+                .iter()
+                .find(|q| q.department == department && q.doctor.as_deref() == Some(doc))
+            {
+                return Some(q);
+            }
+        }
+        self.queues
+            .iter()
+            .find(|q| q.department == department && q.doctor.is_none())
+    }
+
+    /// Open rooms that draw from a queue (for wait estimates).
+    pub fn rooms_drawing_from(&self, queue: &str) -> usize {
+        self.rooms
+            .iter()
+            .filter(|r| r.queues.iter().any(|q| q == queue))
+            .count()
+    }
+}
+
+fn merge_rules(cx: &mut Ctx<'_>, base: &QueueRules, s: &RulesSection, path: &str) -> QueueRules {
+    let mut r = base.clone();
+    if let Some(n) = &s.return_interval {
+        if !(0..=50).contains(n.get_ref()) {
+            cx.err(n, format!("{path}.return_interval"), "must be 0 to 50");
+        } else {
+            r.return_interval = Some(*n.get_ref() as u32);
+        }
+    }
+    if s.return_as_normal == Some(true) {
+        r.return_interval = None;
+    }
+    if let Some(levels) = &s.special_levels {
+        let mut map = BTreeMap::new();
+        for (tag, level) in levels {
+            if !KNOWN_TAGS.contains(&tag.as_str()) {
+                cx.err(
+                    level,
+                    format!("{path}.special_levels.{tag}"),
+                    format!("unknown tag (known: {})", KNOWN_TAGS.join(", ")),
+                );
+            }
+            if !(1..=9).contains(level.get_ref()) {
+                cx.err(
+                    level,
+                    format!("{path}.special_levels.{tag}"),
+                    "levels are 1 (first) to 9",
+                );
+            } else {
+                map.insert(tag.clone(), *level.get_ref() as u8);
+            }
+        }
+        r.special_levels = map;
+    }
+    if s.elderly_min_age.is_some() {
+        r.elderly_min_age = s.elderly_min_age;
+    }
+    if s.child_max_age.is_some() {
+        r.child_max_age = s.child_max_age;
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_hospital_is_valid() {
+        let h = Hospital::parse(DEMO_HOSPITAL, "demo").map_err(|e| format!("{e:?}"));
+        let h = h.unwrap_or_else(|e| panic!("{e}"));
+        assert!(h.departments.len() >= 2);
+        assert!(h.rooms.len() >= 6);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_field() {
+        let text = DEMO_HOSPITAL.replacen(
+            "department = \"NK\"\ndoctor = \"D1001\"",
+            "department = \"XX\"\ndoctor = \"D1001\"",
+            1,
+        );
+        assert_ne!(text, DEMO_HOSPITAL, "fixture must change the file");
+        let errs = Hospital::parse(&text, "h.toml").err().unwrap_or_default();
+        let first = errs.first().map(|e| e.to_string()).unwrap_or_default();
+        assert!(first.starts_with("h.toml:"), "{first}");
+        assert!(first.contains("unknown department \"XX\""), "{first}");
+        let line = errs[0].line.unwrap_or(0);
+        assert_eq!(
+            text.lines().nth(line - 1).map(str::trim),
+            Some("department = \"XX\"")
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! The engine's [`Journal`] over the database: each [`Change`] becomes
+//! conditional updates plus one event row (who, when, what, from where), in
+//! the writer's group commit. A condition that no longer holds (the visit
+//! moved on) is a `Conflict` and writes nothing.
+
+use diesel::prelude::*;
+use triage_actors::journal::{BoxFuture, Change, Journal, JournalError};
+
+use super::models::NewEvent;
+use super::schema::{events, queue_counters, rooms, visits};
+use super::{AnyConnection, Db, DbError};
+
+/// The database journal.
+#[derive(Clone)]
+pub struct DbJournal {
+    db: Db,
+}
+
+impl DbJournal {
+    pub fn new(db: Db) -> Self {
+        DbJournal { db }
+    }
+}
+
+impl Journal for DbJournal {
+    fn commit(&self, change: Change) -> BoxFuture<Result<(), JournalError>> {
+        let db = self.db.clone();
+        Box::pin(async move {
+            db.write(move |c| apply_change(c, &change))
+                .await
+                .map_err(|e| match e {
+                    DbError::Conflict(m) => JournalError::Conflict(m),
+                    other => JournalError::Unavailable(other.to_string()),
+                })
+        })
+    }
+}
+
+fn conflict_if_none(n: usize, what: &str) -> Result<(), DbError> {
+    if n == 0 {
+        Err(DbError::Conflict(what.to_string()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes one change and its event row. Runs inside the writer's savepoint.
+pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbError> {
+    let audit = change.audit();
+    let at = audit.at.naive_utc();
+    let (visit_no, room_code, queue_code) = match change {
+        Change::CheckedIn {
+            queue_code,
+            service_date,
+            entry,
+            tickets,
+            next_seq,
+            ..
+        } => {
+            let tags = serde_json::to_string(&entry.tags).unwrap_or_else(|_| "[]".into());
+            let n = diesel::update(
+                visits::table
+                    .filter(visits::visit_no.eq(&entry.visit_no))
+                    .filter(visits::status.eq("registered")),
+            )
+            .set((
+                visits::status.eq("waiting"),
+                visits::queue_code.eq(queue_code),
+                visits::ticket_no.eq(&entry.ticket_no),
+                visits::service_date.eq(service_date.to_string()),
+                visits::seq.eq(entry.seq),
+                visits::queue_mark.eq(entry.mark),
+                visits::entry_kind.eq(entry.kind.as_str()),
+                visits::tags.eq(tags),
+                visits::checked_in_at.eq(at),
+                visits::updated_at.eq(at),
+            ))
+            .execute(c)?;
+            conflict_if_none(n, "visit is not registered")?;
+            let n = diesel::update(queue_counters::table.find(queue_code))
+                .set((
+                    queue_counters::ticket_date.eq(tickets.date.to_string()),
+                    queue_counters::ticket_last.eq(tickets.last as i32),
+                    queue_counters::next_seq.eq(next_seq),
+                    queue_counters::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            conflict_if_none(n, "queue has no counters")?;
+            (Some(entry.visit_no.clone()), None, Some(queue_code.clone()))
+        }
+        Change::Called {
+            queue_code,
+            room_code,
+            visit_no,
+            placement,
+            counters,
+            ..
+        } => {
+            let n = diesel::update(
+                visits::table
+                    .filter(visits::visit_no.eq(visit_no))
+                    .filter(visits::status.eq("waiting"))
+                    .filter(visits::queue_code.eq(queue_code)),
+            )
+            .set((
+                visits::status.eq("called"),
+                visits::room_code.eq(room_code),
+                visits::called_at.eq(at),
+                visits::call_count.eq(1),
+                visits::placement.eq(placement),
+                visits::updated_at.eq(at),
+            ))
+            .execute(c)?;
+            conflict_if_none(n, "visit is not waiting")?;
+            diesel::update(rooms::table.find(room_code))
+                .set((
+                    rooms::current_visit_no.eq(visit_no),
+                    rooms::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            diesel::update(queue_counters::table.find(queue_code))
+                .set((
+                    queue_counters::normal_calls_total.eq(counters.normal_calls_total),
+                    queue_counters::last_insert_mark.eq(counters.last_insert_mark),
+                    queue_counters::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            (
+                Some(visit_no.clone()),
+                Some(room_code.clone()),
+                Some(queue_code.clone()),
+            )
+        }
+        Change::Recalled {
+            room_code,
+            visit_no,
+            call_count,
+            ..
+        } => {
+            let n = diesel::update(
+                visits::table
+                    .filter(visits::visit_no.eq(visit_no))
+                    .filter(visits::status.eq("called"))
+                    .filter(visits::room_code.eq(room_code)),
+            )
+            .set((visits::call_count.eq(call_count), visits::updated_at.eq(at)))
+            .execute(c)?;
+            conflict_if_none(n, "visit is not called in this room")?;
+            (Some(visit_no.clone()), Some(room_code.clone()), None)
+        }
+        Change::Skipped {
+            room_code,
+            visit_no,
+            ..
+        } => {
+            close_current(c, room_code, visit_no, "missed", None, at)?;
+            (Some(visit_no.clone()), Some(room_code.clone()), None)
+        }
+        Change::Finished {
+            room_code,
+            visit_no,
+            performer,
+            ..
+        } => {
+            close_current(c, room_code, visit_no, "finished", Some(performer), at)?;
+            (Some(visit_no.clone()), Some(room_code.clone()), None)
+        }
+        Change::RoomStatusSet {
+            room_code, status, ..
+        } => {
+            let n = diesel::update(rooms::table.find(room_code))
+                .set((rooms::status.eq(status.as_str()), rooms::updated_at.eq(at)))
+                .execute(c)?;
+            conflict_if_none(n, "unknown room")?;
+            (None, Some(room_code.clone()), None)
+        }
+        Change::Cancelled {
+            visit_no,
+            queue_code,
+            room_code,
+            ..
+        } => {
+            let allowed: &[&str] = if room_code.is_some() {
+                &["called"]
+            } else {
+                &["waiting"]
+            };
+            let n = diesel::update(
+                visits::table
+                    .filter(visits::visit_no.eq(visit_no))
+                    .filter(visits::status.eq_any(allowed)),
+            )
+            .set((visits::status.eq("cancelled"), visits::updated_at.eq(at)))
+            .execute(c)?;
+            conflict_if_none(n, "visit cannot be cancelled in its state")?;
+            if let Some(room) = room_code {
+                diesel::update(
+                    rooms::table
+                        .find(room)
+                        .filter(rooms::current_visit_no.eq(visit_no)),
+                )
+                .set((
+                    rooms::current_visit_no.eq(None::<String>),
+                    rooms::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            }
+            (
+                Some(visit_no.clone()),
+                room_code.clone(),
+                queue_code.clone(),
+            )
+        }
+    };
+    record_event(
+        c,
+        NewEvent {
+            at,
+            kind: change.kind().to_string(),
+            operator: audit.operator.clone(),
+            source: audit.source.clone(),
+            visit_no,
+            room_code,
+            queue_code,
+            detail: event_detail(change),
+        },
+    )
+}
+
+fn close_current(
+    c: &mut AnyConnection,
+    room_code: &str,
+    visit_no: &str,
+    status: &str,
+    performer: Option<&String>,
+    at: chrono::NaiveDateTime,
+) -> Result<(), DbError> {
+    let n = diesel::update(
+        visits::table
+            .filter(visits::visit_no.eq(visit_no))
+            .filter(visits::status.eq("called"))
+            .filter(visits::room_code.eq(room_code)),
+    )
+    .set((
+        visits::status.eq(status),
+        visits::finished_at.eq(at),
+        visits::performer.eq(performer),
+        visits::updated_at.eq(at),
+    ))
+    .execute(c)?;
+    conflict_if_none(n, "visit is not called in this room")?;
+    diesel::update(rooms::table.find(room_code))
+        .set((
+            rooms::current_visit_no.eq(None::<String>),
+            rooms::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// The event's detail: the change without names (masked or spoken).
+fn event_detail(change: &Change) -> String {
+    let mut v = serde_json::to_value(change).unwrap_or(serde_json::Value::Null);
+    if let Some(entry) = v.get_mut("entry").and_then(|e| e.as_object_mut()) {
+        entry.remove("masked_name");
+        entry.remove("spoken_name");
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("audit");
+    }
+    v.to_string()
+}
+
+/// Appends an event row.
+pub fn record_event(c: &mut AnyConnection, event: NewEvent) -> Result<(), DbError> {
+    diesel::insert_into(events::table)
+        .values(&event)
+        .execute(c)?;
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The database: SQLite (embedded default) or PostgreSQL (production) from one
+//! binary, through diesel + r2d2.
+//!
+//! - The backend is chosen by the URL's scheme (`postgres://`/`postgresql://`
+//!   → PostgreSQL; `sqlite://path` or a plain path → SQLite), never by trying
+//!   each in turn, so a wrong password is reported at once with its reason.
+//! - Migrations are embedded, one tree per backend with identical names, and
+//!   run at start-up.
+//! - Every write goes through one [`writer::Writer`] thread (group commit:
+//!   one transaction per batch, a savepoint per request); reads use the pool.
+//!   Neither ever runs on an async worker or an actor's thread.
+//! - Backend-specific SQL stays inside this module.
+
+pub mod journal;
+pub mod models;
+pub mod schema;
+pub mod store;
+pub mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub use writer::Writer;
+
+/// SQLite migrations (embedded).
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// PostgreSQL migrations (embedded).
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection type over both backends.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Sqlite(SqliteConnection),
+    Postgresql(PgConnection),
+}
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting: FULL survives power loss, NORMAL survives
+/// a killed process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+impl std::str::FromStr for Synchronous {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Synchronous::Full),
+            "normal" => Ok(Synchronous::Normal),
+            other => Err(format!(
+                "unknown synchronous mode {other:?} (full or normal)"
+            )),
+        }
+    }
+}
+
+/// Database errors. `Display` never carries database text meant for clients;
+/// the API maps these to stable codes.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("bad database url: {0}")]
+    BadUrl(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// The stored state does not allow the write; nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Splits a database URL into backend and connection target.
+pub fn parse_url(url: &str) -> Result<(Backend, String), DbError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(DbError::BadUrl("empty database url".into()));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err(DbError::BadUrl("sqlite:// needs a file path".into()));
+        }
+        return Ok((Backend::Sqlite, path.to_string()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        return Ok((Backend::Sqlite, path.to_string()));
+    }
+    if let Some((scheme, _)) = url.split_once("://") {
+        return Err(DbError::BadUrl(format!(
+            "unsupported scheme {scheme:?}: use sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB"
+        )));
+    }
+    Ok((Backend::Sqlite, url.to_string()))
+}
+
+/// Removes the password from a URL before it is logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Opens a connection of the named backend, with SQLite's settings applied.
+fn establish(backend: Backend, target: &str, sync: Synchronous) -> Result<AnyConnection, DbError> {
+    match backend {
+        Backend::Sqlite => {
+            if let Some(parent) = std::path::Path::new(target).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| DbError::Connect(format!("cannot create {parent:?}: {e}")))?;
+                }
+            }
+            let mut c =
+                SqliteConnection::establish(target).map_err(|e| DbError::Connect(e.to_string()))?;
+            let sync = match sync {
+                Synchronous::Full => "FULL",
+                Synchronous::Normal => "NORMAL",
+            };
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+            ))
+            .map_err(|e| DbError::Connect(e.to_string()))?;
+            Ok(AnyConnection::Sqlite(c))
+        }
+        Backend::Postgres => {
+            let c = PgConnection::establish(target).map_err(|e| DbError::Connect(e.to_string()))?;
+            Ok(AnyConnection::Postgresql(c))
+        }
+    }
+}
+
+/// r2d2 manager that knows its backend (no trial-and-error connects).
+pub struct Manager {
+    backend: Backend,
+    target: String,
+    sync: Synchronous,
+}
+
+/// Connection error type for r2d2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnError(String);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = ConnError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnError> {
+        establish(self.backend, &self.target, self.sync).map_err(|e| ConnError(e.to_string()))
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ConnError(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Database settings.
+#[derive(Clone, Debug)]
+pub struct DbSettings {
+    pub url: String,
+    pub synchronous: Synchronous,
+    pub pool_size: u32,
+}
+
+/// The database handle: a read pool and the single writer. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<DbInner>,
+}
+
+struct DbInner {
+    pool: Pool,
+    backend: Backend,
+    writer: Writer,
+}
+
+impl Db {
+    /// Connects (reporting the real error at once), runs migrations, builds
+    /// the pool and starts the writer. Blocking: call off the async workers.
+    pub fn connect(settings: &DbSettings) -> Result<Db, DbError> {
+        let (backend, target) = parse_url(&settings.url)?;
+        let mut first = establish(backend, &target, settings.synchronous)?;
+        run_migrations(&mut first)?;
+        drop(first);
+        let manager = Manager {
+            backend,
+            target,
+            sync: settings.synchronous,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.pool_size.max(2))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(manager)
+            .map_err(|e| DbError::Connect(e.to_string()))?;
+        let writer = Writer::start(pool.clone());
+        Ok(Db {
+            inner: Arc::new(DbInner {
+                pool,
+                backend,
+                writer,
+            }),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// Runs a read on a pooled connection, off the async workers.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = self.inner.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Unavailable(format!("blocking task failed: {e}")))?
+    }
+
+    /// Runs a write in the writer's next group commit; resolves once it is
+    /// durable (or failed and rolled back).
+    pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        self.inner.writer.run(f).await
+    }
+
+    /// Blocking read for start-up and tools (never on an async worker).
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut conn = self
+            .inner
+            .pool
+            .get()
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        f(&mut conn)
+    }
+}
+
+/// Runs pending migrations of the connection's backend.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<(), DbError> {
+    let res = match conn {
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    res.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_their_backend() {
+        assert_eq!(
+            parse_url("sqlite://data/t.sqlite").ok().map(|x| x.0),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            parse_url("data/t.sqlite").ok().map(|x| x.0),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            parse_url("postgres://u:p@h/db").ok().map(|x| x.0),
+            Some(Backend::Postgres)
+        );
+        assert!(matches!(parse_url("mysql://h/db"), Err(DbError::BadUrl(_))));
+        assert!(matches!(parse_url(""), Err(DbError::BadUrl(_))));
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! Row structs (read) and insert forms (write), one pair per table.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{doctors, events, queue_counters, rooms, visits};
+
+#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
+#[diesel(table_name = visits)]
+pub struct VisitRow {
+    pub visit_no: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub sex: String,
+    pub birth_date: Option<String>,
+    pub department_code: String,
+    pub doctor_code: Option<String>,
+    pub visit_type: String,
+    pub registered_at: NaiveDateTime,
+    pub appointment_start: Option<NaiveDateTime>,
+    pub appointment_end: Option<NaiveDateTime>,
+    pub special: String,
+    pub exam_items: String,
+    pub body: String,
+    pub status: String,
+    pub queue_code: Option<String>,
+    pub ticket_no: Option<String>,
+    pub service_date: Option<String>,
+    pub seq: Option<i64>,
+    pub queue_mark: Option<i64>,
+    pub entry_kind: Option<String>,
+    pub tags: String,
+    pub checked_in_at: Option<NaiveDateTime>,
+    pub called_at: Option<NaiveDateTime>,
+    pub room_code: Option<String>,
+    pub call_count: i32,
+    pub placement: Option<String>,
+    pub finished_at: Option<NaiveDateTime>,
+    pub performer: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The registration part of a visit (what HIS sends).
+#[derive(Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = visits)]
+pub struct NewVisit {
+    pub visit_no: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub sex: String,
+    pub birth_date: Option<String>,
+    pub department_code: String,
+    pub doctor_code: Option<String>,
+    pub visit_type: String,
+    pub registered_at: NaiveDateTime,
+    pub appointment_start: Option<NaiveDateTime>,
+    pub appointment_end: Option<NaiveDateTime>,
+    pub special: String,
+    pub exam_items: String,
+    pub body: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = doctors)]
+pub struct DoctorRow {
+    pub code: String,
+    pub name: String,
+    pub department_code: String,
+    pub title: String,
+    pub introduction: String,
+    pub photo: Option<String>,
+    pub photo_mime: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = rooms)]
+pub struct RoomRow {
+    pub code: String,
+    pub status: String,
+    pub current_visit_no: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = queue_counters)]
+pub struct CounterRow {
+    pub queue_code: String,
+    pub normal_calls_total: i64,
+    pub last_insert_mark: i64,
+    pub ticket_date: String,
+    pub ticket_last: i32,
+    pub next_seq: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub kind: String,
+    pub operator: String,
+    pub source: String,
+    pub visit_no: Option<String>,
+    pub room_code: Option<String>,
+    pub queue_code: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Insertable, Debug, Clone)]
+#[diesel(table_name = events)]
+pub struct NewEvent {
+    pub at: NaiveDateTime,
+    pub kind: String,
+    pub operator: String,
+    pub source: String,
+    pub visit_no: Option<String>,
+    pub room_code: Option<String>,
+    pub queue_code: Option<String>,
+    pub detail: String,
+}

@@ -1,0 +1,89 @@
+//! Diesel table definitions, shared by both backends (portable column types
+//! only: Text, BigInt, Integer, Timestamp). Written to match
+//! `migrations/{sqlite,postgres}`; a test checks both databases agree.
+
+diesel::table! {
+    doctors (code) {
+        code -> Text,
+        name -> Text,
+        department_code -> Text,
+        title -> Text,
+        introduction -> Text,
+        photo -> Nullable<Text>,
+        photo_mime -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    visits (visit_no) {
+        visit_no -> Text,
+        patient_id -> Text,
+        patient_name -> Text,
+        sex -> Text,
+        birth_date -> Nullable<Text>,
+        department_code -> Text,
+        doctor_code -> Nullable<Text>,
+        visit_type -> Text,
+        registered_at -> Timestamp,
+        appointment_start -> Nullable<Timestamp>,
+        appointment_end -> Nullable<Timestamp>,
+        special -> Text,
+        exam_items -> Text,
+        body -> Text,
+        status -> Text,
+        queue_code -> Nullable<Text>,
+        ticket_no -> Nullable<Text>,
+        service_date -> Nullable<Text>,
+        seq -> Nullable<BigInt>,
+        queue_mark -> Nullable<BigInt>,
+        entry_kind -> Nullable<Text>,
+        tags -> Text,
+        checked_in_at -> Nullable<Timestamp>,
+        called_at -> Nullable<Timestamp>,
+        room_code -> Nullable<Text>,
+        call_count -> Integer,
+        placement -> Nullable<Text>,
+        finished_at -> Nullable<Timestamp>,
+        performer -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rooms (code) {
+        code -> Text,
+        status -> Text,
+        current_visit_no -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    queue_counters (queue_code) {
+        queue_code -> Text,
+        normal_calls_total -> BigInt,
+        last_insert_mark -> BigInt,
+        ticket_date -> Text,
+        ticket_last -> Integer,
+        next_seq -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        operator -> Text,
+        source -> Text,
+        visit_no -> Nullable<Text>,
+        room_code -> Nullable<Text>,
+        queue_code -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(doctors, visits, rooms, queue_counters, events);

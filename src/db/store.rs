@@ -1,0 +1,339 @@
+//! Queries outside the engine's journal: registrations and doctors (HIS
+//! data), what the engine loads at start-up, and a full dump of every table
+//! (tests compare dumps to prove that bad input changed nothing).
+//!
+//! Functions taking `&mut AnyConnection` run on the writer (writes) or on a
+//! pooled connection (reads); none is called on an async worker.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use triage_actors::model::Audit;
+
+use super::journal::record_event;
+use super::models::{CounterRow, DoctorRow, EventRow, NewEvent, NewVisit, RoomRow, VisitRow};
+use super::schema::{doctors, events, queue_counters, rooms, visits};
+use super::{AnyConnection, DbError};
+
+/// What a registration PUT did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    Created,
+    Replaced,
+    Unchanged,
+}
+
+fn event(audit: &Audit, kind: &str, visit_no: Option<&str>, detail: serde_json::Value) -> NewEvent {
+    NewEvent {
+        at: audit.at.naive_utc(),
+        kind: kind.to_string(),
+        operator: audit.operator.clone(),
+        source: audit.source.clone(),
+        visit_no: visit_no.map(str::to_string),
+        room_code: None,
+        queue_code: None,
+        detail: detail.to_string(),
+    }
+}
+
+/// Reads one visit.
+pub fn get_visit(c: &mut AnyConnection, visit_no: &str) -> Result<Option<VisitRow>, DbError> {
+    Ok(visits::table
+        .find(visit_no)
+        .select(VisitRow::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// Creates or replaces a registration. The same body twice changes nothing.
+/// A cancelled registration cannot be replaced; a visit already in a queue
+/// cannot change department or doctor (transfer does that).
+pub fn upsert_registration(
+    c: &mut AnyConnection,
+    new: NewVisit,
+    audit: &Audit,
+) -> Result<(UpsertOutcome, VisitRow), DbError> {
+    let existing = get_visit(c, &new.visit_no)?;
+    let detail = serde_json::json!({
+        "department_code": new.department_code,
+        "doctor_code": new.doctor_code,
+        "visit_type": new.visit_type,
+    });
+    let outcome = match existing {
+        None => {
+            diesel::insert_into(visits::table).values(&new).execute(c)?;
+            record_event(c, event(audit, "registered", Some(&new.visit_no), detail))?;
+            UpsertOutcome::Created
+        }
+        Some(v) if v.body == new.body => UpsertOutcome::Unchanged,
+        Some(v) if v.status == "cancelled" => {
+            return Err(DbError::Conflict("registration_cancelled".into()))
+        }
+        Some(v) => {
+            if v.status != "registered"
+                && (v.department_code != new.department_code || v.doctor_code != new.doctor_code)
+            {
+                return Err(DbError::Conflict("visit_already_in_queue".into()));
+            }
+            diesel::update(visits::table.find(&new.visit_no))
+                .set((
+                    visits::patient_id.eq(&new.patient_id),
+                    visits::patient_name.eq(&new.patient_name),
+                    visits::sex.eq(&new.sex),
+                    visits::birth_date.eq(&new.birth_date),
+                    visits::department_code.eq(&new.department_code),
+                    visits::doctor_code.eq(&new.doctor_code),
+                    visits::visit_type.eq(&new.visit_type),
+                    visits::registered_at.eq(new.registered_at),
+                    visits::appointment_start.eq(new.appointment_start),
+                    visits::appointment_end.eq(new.appointment_end),
+                    visits::special.eq(&new.special),
+                    visits::exam_items.eq(&new.exam_items),
+                    visits::body.eq(&new.body),
+                    visits::updated_at.eq(new.updated_at),
+                ))
+                .execute(c)?;
+            record_event(
+                c,
+                event(audit, "registration_replaced", Some(&new.visit_no), detail),
+            )?;
+            UpsertOutcome::Replaced
+        }
+    };
+    let row = get_visit(c, &new.visit_no)?.ok_or(DbError::NotFound)?;
+    Ok((outcome, row))
+}
+
+/// Cancels a visit that has not checked in yet; false if it was not in
+/// state `registered`.
+pub fn cancel_registered(
+    c: &mut AnyConnection,
+    visit_no: &str,
+    audit: &Audit,
+) -> Result<bool, DbError> {
+    let n = diesel::update(
+        visits::table
+            .find(visit_no)
+            .filter(visits::status.eq("registered")),
+    )
+    .set((
+        visits::status.eq("cancelled"),
+        visits::updated_at.eq(audit.at.naive_utc()),
+    ))
+    .execute(c)?;
+    if n > 0 {
+        record_event(
+            c,
+            event(
+                audit,
+                "cancelled",
+                Some(visit_no),
+                serde_json::json!({"from": "registered"}),
+            ),
+        )?;
+    }
+    Ok(n > 0)
+}
+
+/// Creates or replaces a doctor's master data; true when created.
+pub fn upsert_doctor(
+    c: &mut AnyConnection,
+    row: DoctorRow,
+    audit: &Audit,
+) -> Result<bool, DbError> {
+    let exists = doctors::table
+        .find(&row.code)
+        .select(doctors::code)
+        .first::<String>(c)
+        .optional()?
+        .is_some();
+    if exists {
+        diesel::update(doctors::table.find(&row.code))
+            .set((
+                doctors::name.eq(&row.name),
+                doctors::department_code.eq(&row.department_code),
+                doctors::title.eq(&row.title),
+                doctors::introduction.eq(&row.introduction),
+                doctors::photo.eq(&row.photo),
+                doctors::photo_mime.eq(&row.photo_mime),
+                doctors::updated_at.eq(row.updated_at),
+            ))
+            .execute(c)?;
+    } else {
+        diesel::insert_into(doctors::table)
+            .values(&row)
+            .execute(c)?;
+    }
+    let mut ev = event(
+        audit,
+        if exists {
+            "doctor_updated"
+        } else {
+            "doctor_created"
+        },
+        None,
+        serde_json::json!({"doctor_code": row.code, "department_code": row.department_code}),
+    );
+    ev.visit_no = None;
+    record_event(c, ev)?;
+    Ok(!exists)
+}
+
+/// Inserts a doctor from the configuration only if HIS has not sent one.
+pub fn seed_doctor(c: &mut AnyConnection, row: DoctorRow) -> Result<(), DbError> {
+    let exists = doctors::table
+        .find(&row.code)
+        .select(doctors::code)
+        .first::<String>(c)
+        .optional()?
+        .is_some();
+    if !exists {
+        diesel::insert_into(doctors::table)
+            .values(&row)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+pub fn list_doctors(c: &mut AnyConnection) -> Result<Vec<DoctorRow>, DbError> {
+    Ok(doctors::table
+        .order(doctors::code)
+        .select(DoctorRow::as_select())
+        .load(c)?)
+}
+
+pub fn get_doctor(c: &mut AnyConnection, code: &str) -> Result<Option<DoctorRow>, DbError> {
+    Ok(doctors::table
+        .find(code)
+        .select(DoctorRow::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// Makes sure every configured room and queue has its row.
+pub fn ensure_rows(
+    c: &mut AnyConnection,
+    room_codes: &[String],
+    queue_codes: &[String],
+    now: NaiveDateTime,
+    today: &str,
+) -> Result<(), DbError> {
+    for code in room_codes {
+        let exists = rooms::table
+            .find(code)
+            .select(rooms::code)
+            .first::<String>(c)
+            .optional()?
+            .is_some();
+        if !exists {
+            diesel::insert_into(rooms::table)
+                .values(&RoomRow {
+                    code: code.clone(),
+                    status: "open".into(),
+                    current_visit_no: None,
+                    updated_at: now,
+                })
+                .execute(c)?;
+        }
+    }
+    for code in queue_codes {
+        let exists = queue_counters::table
+            .find(code)
+            .select(queue_counters::queue_code)
+            .first::<String>(c)
+            .optional()?
+            .is_some();
+        if !exists {
+            diesel::insert_into(queue_counters::table)
+                .values(&CounterRow {
+                    queue_code: code.clone(),
+                    normal_calls_total: 0,
+                    last_insert_mark: 0,
+                    ticket_date: today.to_string(),
+                    ticket_last: 0,
+                    next_seq: 1,
+                    updated_at: now,
+                })
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Everything the engine needs to rebuild its state exactly.
+pub struct Loaded {
+    pub waiting: Vec<VisitRow>,
+    pub called: Vec<VisitRow>,
+    pub rooms: Vec<RoomRow>,
+    pub counters: Vec<CounterRow>,
+    pub doctors: Vec<DoctorRow>,
+}
+
+pub fn load_all(c: &mut AnyConnection) -> Result<Loaded, DbError> {
+    Ok(Loaded {
+        waiting: visits::table
+            .filter(visits::status.eq("waiting"))
+            .order((visits::queue_code, visits::seq))
+            .select(VisitRow::as_select())
+            .load(c)?,
+        called: visits::table
+            .filter(visits::status.eq("called"))
+            .select(VisitRow::as_select())
+            .load(c)?,
+        rooms: rooms::table.select(RoomRow::as_select()).load(c)?,
+        counters: queue_counters::table
+            .select(CounterRow::as_select())
+            .load(c)?,
+        doctors: list_doctors(c)?,
+    })
+}
+
+/// Events of one visit, oldest first (for the audit view).
+pub fn visit_events(c: &mut AnyConnection, visit_no: &str) -> Result<Vec<EventRow>, DbError> {
+    Ok(events::table
+        .filter(events::visit_no.eq(visit_no))
+        .order(events::id)
+        .select(EventRow::as_select())
+        .load(c)?)
+}
+
+/// A text dump of every table, in key order. Tests compare two dumps to show
+/// that a rejected request changed nothing.
+pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
+    let mut out = String::new();
+    for r in doctors::table
+        .order(doctors::code)
+        .select(DoctorRow::as_select())
+        .load(c)?
+    {
+        out.push_str(&format!("doctors {r:?}\n"));
+    }
+    for r in visits::table
+        .order(visits::visit_no)
+        .select(VisitRow::as_select())
+        .load(c)?
+    {
+        out.push_str(&format!("visits {r:?}\n"));
+    }
+    for r in rooms::table
+        .order(rooms::code)
+        .select(RoomRow::as_select())
+        .load(c)?
+    {
+        out.push_str(&format!("rooms {r:?}\n"));
+    }
+    for r in queue_counters::table
+        .order(queue_counters::queue_code)
+        .select(CounterRow::as_select())
+        .load(c)?
+    {
+        out.push_str(&format!("queue_counters {r:?}\n"));
+    }
+    for r in events::table
+        .order(events::id)
+        .select(EventRow::as_select())
+        .load(c)?
+    {
+        out.push_str(&format!("events {r:?}\n"));
+    }
+    Ok(out)
+}

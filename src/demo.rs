@@ -1,0 +1,141 @@
+//! The demo hospital's simulated day: patients register and check in, rooms
+//! call, finish and now and then skip, so a newcomer who opens the screens
+//! sees the hospital move. It drives the same [`service`](crate::service)
+//! functions as the API, as operator `demo-simulator`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use triage_actors::model::Audit;
+
+use crate::engine::Engine;
+use crate::service::{self, PatientBody, RegistrationBody, RoomCommand};
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗", "欧阳", "司马",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建华",
+];
+
+fn audit() -> Audit {
+    Audit {
+        operator: "demo-simulator".into(),
+        source: "demo".into(),
+        at: Utc::now(),
+        reason: None,
+    }
+}
+
+/// Starts the simulation on the current actix system; it runs until the
+/// server stops.
+pub fn spawn(engine: Engine, tick: Duration) {
+    actix::spawn(async move {
+        let run = Utc::now().format("%H%M%S").to_string();
+        let mut n: u32 = 0;
+        let mut interval = tokio::time::interval(tick);
+        loop {
+            interval.tick().await;
+            // Arrivals: keep each department's hall busy but not endless.
+            let plan = {
+                let mut rng = rand::rng();
+                let dept = &engine.hospital.departments
+                    [rng.random_range(0..engine.hospital.departments.len())];
+                let waiting: usize = engine
+                    .hospital
+                    .queues
+                    .iter()
+                    .filter(|q| q.department == dept.code)
+                    .map(|q| engine.directory.queue_board(&q.code).waiting)
+                    .sum();
+                let arrive = waiting < 14 && rng.random_bool(0.8);
+                let doctors: Vec<String> = engine
+                    .hospital
+                    .queues
+                    .iter()
+                    .filter(|q| q.department == dept.code)
+                    .filter_map(|q| q.doctor.clone())
+                    .collect();
+                let doctor = (!doctors.is_empty() && rng.random_bool(0.25))
+                    .then(|| doctors[rng.random_range(0..doctors.len())].clone());
+                let name = format!(
+                    "{}{}",
+                    SURNAMES[rng.random_range(0..SURNAMES.len())],
+                    GIVEN[rng.random_range(0..GIVEN.len())]
+                );
+                let year = rng.random_range(1935..2023);
+                let special = if rng.random_bool(0.08) {
+                    vec![["military", "disabled", "pregnant"][rng.random_range(0..3)].to_string()]
+                } else {
+                    vec![]
+                };
+                let sex = if rng.random_bool(0.5) { "1" } else { "2" };
+                let ret = rng.random_bool(0.2);
+                let room = engine.hospital.rooms[rng.random_range(0..engine.hospital.rooms.len())]
+                    .code
+                    .clone();
+                let skip = rng.random_bool(0.04);
+                let call = rng.random_bool(0.55);
+                (
+                    call,
+                    arrive,
+                    dept.code.clone(),
+                    doctor,
+                    name,
+                    year,
+                    special,
+                    sex,
+                    ret,
+                    room,
+                    skip,
+                )
+            };
+            let (call, arrive, dept, doctor, name, year, special, sex, ret, room, skip) = plan;
+            if arrive {
+                n += 1;
+                let visit_no = format!("DEMO{run}{n:04}");
+                let body = RegistrationBody {
+                    patient: PatientBody {
+                        id: format!("P{run}{n:04}"),
+                        name,
+                        sex: serde_json::json!(sex),
+                        birth_date: Some(format!("{year}-05-01")),
+                    },
+                    department_code: dept,
+                    doctor_code: doctor,
+                    visit_type: if ret { "return" } else { "first" }.into(),
+                    registered_at: Utc::now().fixed_offset(),
+                    appointment: None,
+                    special,
+                    exam_items: vec![],
+                    checked_in: true,
+                };
+                let canonical = serde_json::to_string(&body).unwrap_or_default();
+                if let Err(e) =
+                    service::put_registration(&engine, &visit_no, body, canonical, audit()).await
+                {
+                    tracing::warn!(error = %e, "demo registration failed");
+                }
+            }
+            if !call {
+                continue;
+            }
+            let cmd = if skip {
+                RoomCommand::Skip
+            } else {
+                RoomCommand::CallNext
+            };
+            match service::room_command(&engine, &room, cmd, audit()).await {
+                Ok(_) => {}
+                Err(e) if e.code == "queue_empty" => {
+                    let _ =
+                        service::room_command(&engine, &room, RoomCommand::Finish, audit()).await;
+                }
+                Err(_) => {}
+            }
+        }
+    });
+}

@@ -1,0 +1,83 @@
+//! The display client, embedded in the binary so one file deploys: plain
+//! HTML/CSS/ES modules from `display-client/`, no CDN. Routes: `/` (a list
+//! of the hospital's screens), `/screens/{code}` (a screen page; the page reads
+//! its code from the URL) and `/display/{file}` (assets), plus the screens'
+//! WebSocket at `/ws/screens/{code}`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use crate::api::error::ApiError;
+use crate::engine::Engine;
+
+#[derive(rust_embed::Embed)]
+#[folder = "display-client/"]
+struct Assets;
+
+/// Registers the display routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(index))
+        .route("/screens/{code}", web::get().to(screen_page))
+        .route("/display/{path:.*}", web::get().to(asset))
+        .route("/ws/screens/{code}", web::get().to(crate::ws::screen_ws));
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn index(engine: web::Data<Engine>) -> HttpResponse {
+    let mut rows = String::new();
+    for s in &engine.hospital.screens {
+        let kind = match s.kind {
+            triage_actors::screen::ScreenKind::Overview => "综合屏",
+            triage_actors::screen::ScreenKind::Door => "门口屏",
+        };
+        rows.push_str(&format!(
+            "<li><a href=\"/screens/{code}\">{name}</a> <small>{kind} · {code}</small></li>\n",
+            code = escape(&s.code),
+            name = escape(&s.name),
+        ));
+    }
+    let html = format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{h} · Triage</title>\
+         <link rel=\"stylesheet\" href=\"/display/index.css\"></head><body><h1>{h}</h1>\
+         <p>分诊叫号系统 Triage · 屏幕列表（在每台屏幕的浏览器中打开对应地址）</p><ul>{rows}</ul>\
+         <p><a href=\"/api/v1/rooms\">诊室状态 API</a> · <a href=\"/readyz\">健康检查</a></p></body></html>",
+        h = escape(&engine.hospital.name),
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html)
+}
+
+async fn screen_page(
+    path: web::Path<String>,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner();
+    if !engine.directory.screens.contains_key(&code) {
+        return Err(ApiError::not_found(
+            "screen_not_found",
+            format!("no screen {code:?}"),
+        ));
+    }
+    serve("screen.html")
+}
+
+async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    serve(&path.into_inner())
+}
+
+fn serve(name: &str) -> Result<HttpResponse, ApiError> {
+    let file = Assets::get(name)
+        .ok_or_else(|| ApiError::not_found("not_found", format!("no display file {name:?}")))?;
+    let mime = mime_guess::from_path(name).first_or_octet_stream();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, format!("{mime}; charset=utf-8")))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(file.data.into_owned()))
+}

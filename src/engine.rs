@@ -1,0 +1,258 @@
+//! Starts the engine: reads the configuration and the database, rebuilds every
+//! queue, room and screen actor exactly as the database says, and registers
+//! them in the [`Directory`]. After a crash this is the recovery path: only
+//! committed changes exist, and they are all loaded.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
+use triage_actors::directory::{DoctorView, RoomInfo};
+use triage_actors::journal::{SharedClock, SharedJournal};
+use triage_actors::mask::{mask_name, spoken_name, VoiceNameMode};
+use triage_actors::model::{
+    Counters, CurrentCall, EntryKind, RoomStatus, TicketCounter, WaitingEntry,
+};
+use triage_actors::queue::{QueueActor, QueueState};
+use triage_actors::room::{RoomActor, RoomState};
+use triage_actors::screen::ScreenActor;
+use triage_actors::Directory;
+
+use actix::Actor;
+
+use crate::config::Hospital;
+use crate::db::journal::DbJournal;
+use crate::db::models::{DoctorRow, VisitRow};
+use crate::db::{store, Db, DbError};
+
+/// The hospital runs on Asia/Shanghai, a fixed +08:00.
+pub fn shanghai() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix())
+}
+
+/// The service day (Asia/Shanghai) of an instant.
+pub fn service_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&shanghai()).date_naive()
+}
+
+/// UTC instant from a stored naive UTC timestamp.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(t, Utc)
+}
+
+/// The running engine: what handlers need.
+#[derive(Clone)]
+pub struct Engine {
+    pub hospital: Arc<Hospital>,
+    pub directory: Arc<Directory>,
+    pub db: Db,
+    pub clock: SharedClock,
+}
+
+/// The public view of a doctor row.
+pub fn doctor_view(row: &DoctorRow) -> DoctorView {
+    DoctorView {
+        code: row.code.clone(),
+        name: row.name.clone(),
+        title: row.title.clone(),
+        introduction: row.introduction.clone(),
+        photo_url: row
+            .photo
+            .as_ref()
+            .map(|_| format!("/api/v1/doctors/{}/photo", row.code)),
+    }
+}
+
+/// Parses stored JSON tags.
+pub fn parse_tags(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn waiting_entry(
+    v: &VisitRow,
+    mode: VoiceNameMode,
+    rules: &triage_actors::rules::QueueRules,
+) -> WaitingEntry {
+    let tags = parse_tags(&v.tags);
+    WaitingEntry {
+        visit_no: v.visit_no.clone(),
+        ticket_no: v.ticket_no.clone().unwrap_or_default(),
+        masked_name: mask_name(&v.patient_name),
+        spoken_name: spoken_name(&v.patient_name, &v.sex, mode),
+        checked_in_at: utc(v.checked_in_at.unwrap_or(v.updated_at)),
+        seq: v.seq.unwrap_or(0),
+        kind: EntryKind::parse(v.entry_kind.as_deref().unwrap_or("normal")),
+        special: rules.special_mark(&tags),
+        mark: v.queue_mark.unwrap_or(0),
+        tags,
+    }
+}
+
+fn current_call(v: &VisitRow, mode: VoiceNameMode) -> CurrentCall {
+    CurrentCall {
+        visit_no: v.visit_no.clone(),
+        ticket_no: v.ticket_no.clone().unwrap_or_default(),
+        masked_name: mask_name(&v.patient_name),
+        spoken_name: spoken_name(&v.patient_name, &v.sex, mode),
+        queue_code: v.queue_code.clone().unwrap_or_default(),
+        called_at: utc(v.called_at.unwrap_or(v.updated_at)),
+        call_count: v.call_count,
+        placement: v.placement.clone().unwrap_or_default(),
+        tags: parse_tags(&v.tags),
+    }
+}
+
+impl Engine {
+    /// Seeds missing rows, loads the database and starts every actor on the
+    /// current actix system.
+    pub async fn start(
+        hospital: Arc<Hospital>,
+        db: Db,
+        clock: SharedClock,
+    ) -> Result<Engine, DbError> {
+        let now = clock.now();
+        let today = service_date(now).to_string();
+        let room_codes: Vec<String> = hospital.rooms.iter().map(|r| r.code.clone()).collect();
+        let queue_codes: Vec<String> = hospital.queues.iter().map(|q| q.code.clone()).collect();
+        let seeds: Vec<DoctorRow> = hospital
+            .doctors
+            .iter()
+            .map(|d| DoctorRow {
+                code: d.code.clone(),
+                name: d.name.clone(),
+                department_code: d.department.clone(),
+                title: d.title.clone(),
+                introduction: d.introduction.clone(),
+                photo: None,
+                photo_mime: None,
+                updated_at: now.naive_utc(),
+            })
+            .collect();
+        db.write(move |c| {
+            store::ensure_rows(c, &room_codes, &queue_codes, now.naive_utc(), &today)?;
+            for d in seeds {
+                store::seed_doctor(c, d)?;
+            }
+            Ok(())
+        })
+        .await?;
+        let loaded = db.read(store::load_all).await?;
+
+        let directory = Directory::new();
+        let journal: SharedJournal = Arc::new(DbJournal::new(db.clone()));
+        let mode = hospital.voice_name;
+
+        for d in &loaded.doctors {
+            directory.publish_doctor(doctor_view(d));
+        }
+
+        // Rooms are declared first so queues and screens can resolve them.
+        let mut room_states = Vec::new();
+        for r in &hospital.rooms {
+            let row = loaded.rooms.iter().find(|x| x.code == r.code);
+            let status = row
+                .and_then(|x| RoomStatus::parse(&x.status))
+                .unwrap_or(RoomStatus::Open);
+            let current = row
+                .and_then(|x| x.current_visit_no.as_ref())
+                .and_then(|v| loaded.called.iter().find(|c| &c.visit_no == v))
+                .map(|v| current_call(v, mode));
+            let info = RoomInfo {
+                code: r.code.clone(),
+                name: r.name.clone(),
+                spoken_name: r.spoken_name.clone(),
+                department_code: r.department.clone(),
+                department_name: hospital
+                    .department(&r.department)
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default(),
+                doctor_code: r.doctor.clone(),
+                draws_from: r.queues.clone(),
+            };
+            directory.declare_room(info.clone(), status, current.as_ref());
+            room_states.push(RoomState {
+                info,
+                status,
+                current,
+                policy: hospital.current_on_call_next,
+            });
+        }
+
+        for s in &hospital.screens {
+            let addr = ScreenActor::new(s.clone(), directory.clone(), clock.clone()).start();
+            for room in &s.rooms {
+                directory.watch_room(room, addr.clone());
+            }
+            directory.screens.insert(s.code.clone(), addr);
+        }
+
+        for q in &hospital.queues {
+            let entries: Vec<WaitingEntry> = loaded
+                .waiting
+                .iter()
+                .filter(|v| v.queue_code.as_deref() == Some(q.code.as_str()))
+                .map(|v| waiting_entry(v, mode, &q.rules))
+                .collect();
+            let row = loaded.counters.iter().find(|c| c.queue_code == q.code);
+            let counters = row
+                .map(|c| Counters {
+                    normal_calls_total: c.normal_calls_total,
+                    last_insert_mark: c.last_insert_mark,
+                })
+                .unwrap_or_default();
+            let tickets = TicketCounter {
+                date: row
+                    .and_then(|c| c.ticket_date.parse().ok())
+                    .unwrap_or_else(|| service_date(now)),
+                last: row.map(|c| c.ticket_last.max(0) as u32).unwrap_or(0),
+            };
+            let next_seq = row.map(|c| c.next_seq).unwrap_or(1);
+            let state = QueueState::new(
+                q.code.clone(),
+                q.prefix.clone(),
+                q.rules.clone(),
+                entries,
+                counters,
+                tickets,
+                next_seq,
+            );
+            let addr =
+                QueueActor::new(state, journal.clone(), clock.clone(), directory.clone()).start();
+            directory.queues.insert(q.code.clone(), addr);
+        }
+
+        for state in room_states {
+            let queues = state
+                .info
+                .draws_from
+                .iter()
+                .filter_map(|q| directory.queues.get(q).map(|a| a.clone()))
+                .collect();
+            let code = state.info.code.clone();
+            let addr = RoomActor::new(
+                state,
+                queues,
+                journal.clone(),
+                clock.clone(),
+                directory.clone(),
+                hospital.voice_repeat,
+            )
+            .start();
+            directory.rooms.insert(code, addr);
+        }
+
+        tracing::info!(
+            queues = hospital.queues.len(),
+            rooms = hospital.rooms.len(),
+            screens = hospital.screens.len(),
+            waiting = loaded.waiting.len(),
+            called = loaded.called.len(),
+            "engine started from the database"
+        );
+        Ok(Engine {
+            hospital,
+            directory,
+            db,
+            clock,
+        })
+    }
+}

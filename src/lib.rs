@@ -1,0 +1,35 @@
+//! # triage — the Triage server
+//!
+//! Hospital outpatient triage and queue calling (分诊叫号): HIS pushes
+//! registrations, patients check in, rooms call, every screen showing that
+//! room changes at once and speaks the call.
+//!
+//! ## Layout
+//! - [`config`]: the hospital configuration file, validated with line numbers.
+//! - [`db`]: SQLite/PostgreSQL through diesel + r2d2; migrations; the
+//!   group-commit writer; the engine's journal; queries.
+//! - [`engine`]: starts the actors from configuration + database (exact
+//!   rebuild after a crash).
+//! - [`service`]: registration, check-in, cancel and room commands, shared by
+//!   the API and the demo simulator.
+//! - [`api`]: the REST API (`/api/v1`), health, errors.
+//! - [`ws`]: the screens' WebSocket sessions (the one module that uses
+//!   `actix-web-actors`).
+//! - [`display`]: the embedded display client (plain HTML/ES modules).
+//! - [`voice`]: server-side audio for screens without a Chinese voice.
+//! - [`demo`]: the demo hospital's simulated patients.
+//! - [`app`]: `Application::build`, used by `main` and by the tests.
+//!
+//! The queue engine itself is the `triage-actors` crate (`actors/`).
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod display;
+pub mod engine;
+pub mod service;
+pub mod telemetry;
+pub mod voice;
+pub mod ws;

@@ -1,0 +1,180 @@
+//! The `triage` command: `serve` (with `--demo` for the bundled demo
+//! hospital), `check-config` and `migrate`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use triage::app::{Application, Settings};
+use triage::config::Hospital;
+use triage::db::{redact_url, Db, DbSettings, Synchronous};
+
+#[derive(Parser)]
+#[command(
+    name = "triage",
+    version,
+    about = "Hospital outpatient triage and queue calling (分诊叫号)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server.
+    Serve {
+        /// Use the bundled demo hospital (2 departments, 7 rooms, 9 screens).
+        #[arg(long)]
+        demo: bool,
+        /// With --demo: keep the demo hospital but simulate no patients.
+        #[arg(long)]
+        no_simulation: bool,
+        /// The hospital configuration file (see docs/configuration.md).
+        #[arg(long, env = "TRIAGE_CONFIG")]
+        config: Option<PathBuf>,
+        /// sqlite://PATH (default) or postgres://USER:PASS@HOST:PORT/DB.
+        #[arg(
+            long,
+            env = "TRIAGE_DATABASE_URL",
+            default_value = "sqlite://data/triage.sqlite"
+        )]
+        database_url: String,
+        /// SQLite synchronous mode: full (survives power loss) or normal.
+        #[arg(long, env = "TRIAGE_SQLITE_SYNCHRONOUS", default_value = "full")]
+        synchronous: Synchronous,
+        /// Address to listen on.
+        #[arg(long, env = "TRIAGE_BIND", default_value = "0.0.0.0:8080")]
+        bind: String,
+        /// HTTP worker threads.
+        #[arg(long, env = "TRIAGE_WORKERS", default_value_t = 2)]
+        workers: usize,
+        /// Seconds between simulated events (demo).
+        #[arg(long, default_value_t = 1.5)]
+        simulation_tick: f64,
+    },
+    /// Validate a hospital configuration file and print what it defines.
+    CheckConfig { path: PathBuf },
+    /// Run database migrations and exit.
+    Migrate {
+        #[arg(
+            long,
+            env = "TRIAGE_DATABASE_URL",
+            default_value = "sqlite://data/triage.sqlite"
+        )]
+        database_url: String,
+    },
+}
+
+fn load_hospital(config: Option<PathBuf>, demo: bool) -> Result<Hospital, String> {
+    match (config, demo) {
+        (Some(p), _) => Hospital::load(&p).map_err(|errs| {
+            errs.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        (None, true) => Ok(Hospital::demo()),
+        (None, false) => {
+            Err("give --config PATH (your hospital) or --demo (the demo hospital)".into())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    triage::telemetry::init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { path } => match Hospital::load(&path) {
+            Ok(h) => {
+                println!(
+                    "{}: ok — {} departments, {} queues, {} rooms, {} doctors, {} screens",
+                    path.display(),
+                    h.departments.len(),
+                    h.queues.len(),
+                    h.rooms.len(),
+                    h.doctors.len(),
+                    h.screens.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(errs) => {
+                for e in errs {
+                    eprintln!("{e}");
+                }
+                ExitCode::from(2)
+            }
+        },
+        Command::Migrate { database_url } => {
+            let s = DbSettings {
+                url: database_url.clone(),
+                synchronous: Synchronous::Full,
+                pool_size: 2,
+            };
+            match Db::connect(&s) {
+                Ok(_) => {
+                    println!("migrations applied to {}", redact_url(&database_url));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Serve {
+            demo,
+            no_simulation,
+            config,
+            database_url,
+            synchronous,
+            bind,
+            workers,
+            simulation_tick,
+        } => {
+            let hospital = match load_hospital(config, demo) {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let mut settings = Settings::new(hospital, database_url.clone());
+            settings.synchronous = synchronous;
+            settings.bind = bind.clone();
+            settings.workers = workers;
+            settings.simulate = demo && !no_simulation;
+            settings.simulation_tick = Duration::from_secs_f64(simulation_tick.max(0.05));
+            let result = actix_web::rt::System::new().block_on(async move {
+                let screens = settings.hospital.screens.clone();
+                let app = Application::build(settings).await?;
+                let port = app.port;
+                let host = match bind.rsplit_once(':').map(|x| x.0) {
+                    Some("0.0.0.0") | Some("[::]") | None => "localhost".to_string(),
+                    Some(h) => h.to_string(),
+                };
+                println!(
+                    "Triage is running on http://{host}:{port}/ (database: {})",
+                    redact_url(&database_url)
+                );
+                println!("Screens:");
+                for s in &screens {
+                    println!("  {:<14} http://{host}:{port}/screens/{}", s.name, s.code);
+                }
+                println!(
+                    "API: http://{host}:{port}/api/v1/rooms   Health: http://{host}:{port}/readyz"
+                );
+                app.run_until_stopped().await?;
+                anyhow::Ok(())
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

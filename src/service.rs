@@ -1,0 +1,725 @@
+//! What Triage does for a request, independent of HTTP: validate a
+//! registration into data that cannot be invalid, then create/replace,
+//! check in, cancel, or run a room command through the engine. The API
+//! handlers and the demo simulator both call these.
+//!
+//! Order for every write: validate → commit (journal or store) → memory →
+//! answer → screens. Nothing is changed by a request that fails validation.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use triage_actors::mask::{mask_name, spoken_name};
+use triage_actors::model::{Audit, EntryKind, RoomStatus};
+use triage_actors::queue::{
+    CheckIn, CheckInOutcome, EntryDraft, ListQueue, ListedEntry, Position, Remove,
+};
+use triage_actors::room::{CallNext, CancelCurrent, Finish, Recall, RoomOutcome, SetStatus, Skip};
+
+use crate::api::error::ApiError;
+use crate::config::KNOWN_TAGS;
+use crate::db::models::NewVisit;
+use crate::db::store::{self, UpsertOutcome};
+use crate::engine::{parse_tags, service_date, utc, Engine};
+
+/// A registration as HIS sends it (`PUT /api/v1/registrations/{visit_no}`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RegistrationBody {
+    pub patient: PatientBody,
+    pub department_code: String,
+    #[serde(default)]
+    pub doctor_code: Option<String>,
+    /// `first` (初诊) or `return` (复诊); 初诊/复诊 accepted.
+    pub visit_type: String,
+    pub registered_at: DateTime<FixedOffset>,
+    #[serde(default)]
+    pub appointment: Option<AppointmentBody>,
+    #[serde(default)]
+    pub special: Vec<String>,
+    #[serde(default)]
+    pub exam_items: Vec<ExamItem>,
+    /// Check the patient in at once.
+    #[serde(default)]
+    pub checked_in: bool,
+}
+
+/// The patient part of a registration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PatientBody {
+    pub id: String,
+    pub name: String,
+    /// GB/T 2261.1 code (0/1/2/9, number or string) or 男/女.
+    pub sex: Value,
+    #[serde(default)]
+    pub birth_date: Option<String>,
+}
+
+/// An appointment slot.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AppointmentBody {
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+}
+
+/// An exam item (检查项目).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ExamItem {
+    pub code: String,
+    pub name: String,
+}
+
+/// Checks a code from a path or body (visit number, room, queue, doctor).
+pub fn valid_code(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn text_ok(s: &str, max: usize) -> bool {
+    let t = s.trim();
+    !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
+}
+
+/// Normalises sex to GB/T 2261.1 ("0", "1", "2", "9").
+pub fn normalise_sex(v: &Value) -> Option<&'static str> {
+    let s = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_lowercase(),
+        _ => return None,
+    };
+    match s.as_str() {
+        "0" | "未知" | "unknown" => Some("0"),
+        "1" | "男" | "m" | "male" => Some("1"),
+        "2" | "女" | "f" | "female" => Some("2"),
+        "9" | "未说明" => Some("9"),
+        _ => None,
+    }
+}
+
+/// Validates a registration into a row; `now` bounds the dates.
+pub fn validate_registration(
+    engine: &Engine,
+    visit_no: &str,
+    body: &RegistrationBody,
+    canonical: String,
+    now: DateTime<Utc>,
+) -> Result<NewVisit, ApiError> {
+    if !valid_code(visit_no, 64) {
+        return Err(ApiError::invalid(
+            "invalid_visit_no",
+            "visit_no",
+            "visit numbers are 1-64 letters, digits, '-', '_' or '.'",
+        ));
+    }
+    let p = &body.patient;
+    if !text_ok(&p.id, 64) {
+        return Err(ApiError::invalid(
+            "invalid_patient_id",
+            "patient.id",
+            "patient id is required (at most 64 characters)",
+        ));
+    }
+    if !text_ok(&p.name, 64) {
+        return Err(ApiError::invalid(
+            "invalid_patient_name",
+            "patient.name",
+            "patient name is required (at most 64 characters)",
+        ));
+    }
+    let sex = normalise_sex(&p.sex).ok_or_else(|| {
+        ApiError::invalid(
+            "invalid_sex",
+            "patient.sex",
+            "sex is a GB/T 2261.1 code (0, 1, 2, 9) or 男/女",
+        )
+    })?;
+    let birth_date = match &p.birth_date {
+        None => None,
+        Some(s) => {
+            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                ApiError::invalid(
+                    "invalid_birth_date",
+                    "patient.birth_date",
+                    "birth date is YYYY-MM-DD",
+                )
+            })?;
+            let earliest = NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(d);
+            if d > service_date(now) || d < earliest {
+                return Err(ApiError::invalid(
+                    "invalid_birth_date",
+                    "patient.birth_date",
+                    "birth date is in the future or before 1880",
+                ));
+            }
+            Some(d.to_string())
+        }
+    };
+    if engine.hospital.department(&body.department_code).is_none() {
+        return Err(ApiError::invalid(
+            "unknown_department",
+            "department_code",
+            format!(
+                "no department {:?} in this hospital's configuration",
+                body.department_code
+            ),
+        ));
+    }
+    if let Some(d) = &body.doctor_code {
+        if !valid_code(d, 32) {
+            return Err(ApiError::invalid(
+                "invalid_doctor_code",
+                "doctor_code",
+                "doctor codes are 1-32 letters, digits, '-', '_' or '.'",
+            ));
+        }
+    }
+    let visit_type = match body.visit_type.trim() {
+        "first" | "初诊" => "first",
+        "return" | "复诊" | "回诊" => "return",
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_visit_type",
+                "visit_type",
+                "visit_type is first (初诊) or return (复诊)",
+            ))
+        }
+    };
+    if let Some(a) = &body.appointment {
+        if a.start >= a.end {
+            return Err(ApiError::invalid(
+                "invalid_appointment",
+                "appointment.end",
+                "the slot must end after it starts",
+            ));
+        }
+    }
+    for (i, t) in body.special.iter().enumerate() {
+        if !KNOWN_TAGS.contains(&t.as_str()) {
+            return Err(ApiError::invalid(
+                "unknown_special_tag",
+                &format!("special[{i}]"),
+                format!(
+                    "unknown special tag {t:?} (known: {})",
+                    KNOWN_TAGS.join(", ")
+                ),
+            ));
+        }
+    }
+    for (i, e) in body.exam_items.iter().enumerate() {
+        if !text_ok(&e.code, 64) || !text_ok(&e.name, 128) {
+            return Err(ApiError::invalid(
+                "invalid_exam_item",
+                &format!("exam_items[{i}]"),
+                "exam items need a code and a name",
+            ));
+        }
+    }
+    let mut special = body.special.clone();
+    special.sort();
+    special.dedup();
+    Ok(NewVisit {
+        visit_no: visit_no.to_string(),
+        patient_id: p.id.trim().to_string(),
+        patient_name: p.name.trim().to_string(),
+        sex: sex.to_string(),
+        birth_date,
+        department_code: body.department_code.clone(),
+        doctor_code: body.doctor_code.clone(),
+        visit_type: visit_type.to_string(),
+        registered_at: body.registered_at.with_timezone(&Utc).naive_utc(),
+        appointment_start: body
+            .appointment
+            .as_ref()
+            .map(|a| a.start.with_timezone(&Utc).naive_utc()),
+        appointment_end: body
+            .appointment
+            .as_ref()
+            .map(|a| a.end.with_timezone(&Utc).naive_utc()),
+        special: serde_json::to_string(&special).unwrap_or_else(|_| "[]".into()),
+        exam_items: serde_json::to_string(&body.exam_items).unwrap_or_else(|_| "[]".into()),
+        body: canonical,
+        status: "registered".into(),
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    })
+}
+
+/// The answer to a registration PUT.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegistrationAnswer {
+    pub visit_no: String,
+    /// `created`, `replaced` or `unchanged`.
+    pub outcome: String,
+    pub status: String,
+    pub check_in: Option<CheckInAnswer>,
+}
+
+/// The answer to a check-in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CheckInAnswer {
+    pub visit_no: String,
+    pub ticket_no: String,
+    pub queue_code: String,
+    pub position: usize,
+    pub ahead: usize,
+    pub estimated_wait_minutes: u32,
+    /// False when the visit had already checked in (same ticket).
+    pub created: bool,
+}
+
+/// Creates or replaces a registration (idempotent), checking in if asked.
+pub async fn put_registration(
+    engine: &Engine,
+    visit_no: &str,
+    body: RegistrationBody,
+    canonical: String,
+    audit: Audit,
+) -> Result<(UpsertOutcome, RegistrationAnswer), ApiError> {
+    let row = validate_registration(engine, visit_no, &body, canonical, audit.at)?;
+    let a = audit.clone();
+    let (outcome, stored) = engine
+        .db
+        .write(move |c| store::upsert_registration(c, row, &a))
+        .await?;
+    tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
+    let mut status = stored.status.clone();
+    let check_in = if body.checked_in {
+        let ans = check_in(engine, visit_no, audit).await?;
+        status = "waiting".into();
+        Some(ans)
+    } else {
+        None
+    };
+    Ok((
+        outcome,
+        RegistrationAnswer {
+            visit_no: visit_no.to_string(),
+            outcome: match outcome {
+                UpsertOutcome::Created => "created",
+                UpsertOutcome::Replaced => "replaced",
+                UpsertOutcome::Unchanged => "unchanged",
+            }
+            .into(),
+            status,
+            check_in,
+        },
+    ))
+}
+
+async fn load_visit(
+    engine: &Engine,
+    visit_no: &str,
+) -> Result<crate::db::models::VisitRow, ApiError> {
+    if !valid_code(visit_no, 64) {
+        return Err(ApiError::invalid(
+            "invalid_visit_no",
+            "visit_no",
+            "visit numbers are 1-64 letters, digits, '-', '_' or '.'",
+        ));
+    }
+    let v = visit_no.to_string();
+    engine
+        .db
+        .read(move |c| store::get_visit(c, &v))
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found("visit_not_found", format!("no registration {visit_no:?}"))
+        })
+}
+
+/// Checks a registered patient in (签到): enters the queue with a ticket.
+/// Idempotent: a patient already waiting gets the same ticket.
+pub async fn check_in(
+    engine: &Engine,
+    visit_no: &str,
+    audit: Audit,
+) -> Result<CheckInAnswer, ApiError> {
+    let v = load_visit(engine, visit_no).await?;
+    match v.status.as_str() {
+        "registered" | "waiting" => {}
+        "cancelled" => {
+            return Err(ApiError::conflict(
+                "registration_cancelled",
+                "the registration was cancelled (已退号)",
+            ))
+        }
+        "called" => {
+            return Err(ApiError::conflict(
+                "already_called",
+                "the patient has already been called",
+            ))
+        }
+        _ => {
+            return Err(ApiError::conflict(
+                "visit_closed",
+                "the visit is already finished or set aside",
+            ))
+        }
+    }
+    let queue = match (&v.status[..], &v.queue_code) {
+        ("waiting", Some(q)) => engine.hospital.queue(q),
+        _ => engine
+            .hospital
+            .queue_for(&v.department_code, v.doctor_code.as_deref()),
+    }
+    .ok_or_else(|| ApiError::conflict("no_queue", "no queue serves this department"))?;
+    let addr = engine
+        .directory
+        .queues
+        .get(&queue.code)
+        .map(|a| a.clone())
+        .ok_or_else(|| ApiError::conflict("no_queue", "the queue is not running"))?;
+    let birth = v.birth_date.as_deref().and_then(|d| d.parse().ok());
+    let mut tags = parse_tags(&v.special);
+    for t in queue.rules.age_tags(birth, service_date(audit.at)) {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    let draft = EntryDraft {
+        visit_no: v.visit_no.clone(),
+        masked_name: mask_name(&v.patient_name),
+        spoken_name: spoken_name(&v.patient_name, &v.sex, engine.hospital.voice_name),
+        kind: if v.visit_type == "return" {
+            EntryKind::Return
+        } else {
+            EntryKind::Normal
+        },
+        tags,
+    };
+    let day = service_date(audit.at);
+    let out: CheckInOutcome = addr
+        .send(CheckIn {
+            draft,
+            audit,
+            service_date: day,
+        })
+        .await
+        .map_err(triage_actors::EngineError::from)??;
+    let rooms = engine.hospital.rooms_drawing_from(&queue.code).max(1) as u32;
+    let minutes = (out.ahead as u32 * engine.hospital.avg_service_minutes).div_ceil(rooms);
+    if out.created {
+        tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %out.queue_code, "checked in");
+    }
+    Ok(CheckInAnswer {
+        visit_no: visit_no.to_string(),
+        ticket_no: out.ticket_no,
+        queue_code: out.queue_code,
+        position: out.position,
+        ahead: out.ahead,
+        estimated_wait_minutes: minutes,
+        created: out.created,
+    })
+}
+
+/// The answer to a cancel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CancelAnswer {
+    pub visit_no: String,
+    pub status: String,
+    /// False when it was already cancelled.
+    pub changed: bool,
+}
+
+/// Cancels a registration (退号): it leaves every queue and room.
+pub async fn cancel(
+    engine: &Engine,
+    visit_no: &str,
+    audit: Audit,
+) -> Result<CancelAnswer, ApiError> {
+    let v = load_visit(engine, visit_no).await?;
+    let done = |changed| {
+        Ok(CancelAnswer {
+            visit_no: visit_no.to_string(),
+            status: "cancelled".into(),
+            changed,
+        })
+    };
+    match v.status.as_str() {
+        "cancelled" => done(false),
+        "registered" => {
+            let (vn, a) = (visit_no.to_string(), audit);
+            let changed = engine
+                .db
+                .write(move |c| store::cancel_registered(c, &vn, &a))
+                .await?;
+            if changed {
+                done(true)
+            } else {
+                Err(ApiError::conflict(
+                    "state_conflict",
+                    "the visit changed meanwhile; try again",
+                ))
+            }
+        }
+        "waiting" => {
+            let q = v.queue_code.clone().unwrap_or_default();
+            let addr = engine
+                .directory
+                .queues
+                .get(&q)
+                .map(|a| a.clone())
+                .ok_or_else(|| ApiError::conflict("no_queue", "the queue is not running"))?;
+            let removed = addr
+                .send(Remove {
+                    visit_no: visit_no.to_string(),
+                    audit,
+                })
+                .await
+                .map_err(triage_actors::EngineError::from)??;
+            if removed {
+                tracing::info!(visit_no = %visit_no, queue = %q, "cancelled while waiting");
+                done(true)
+            } else {
+                Err(ApiError::conflict(
+                    "state_conflict",
+                    "the visit changed meanwhile; try again",
+                ))
+            }
+        }
+        "called" => {
+            let room = v.room_code.clone().unwrap_or_default();
+            let addr = room_addr(engine, &room)?;
+            let removed = addr
+                .send(CancelCurrent {
+                    visit_no: visit_no.to_string(),
+                    audit,
+                })
+                .await
+                .map_err(triage_actors::EngineError::from)??;
+            if removed {
+                done(true)
+            } else {
+                Err(ApiError::conflict(
+                    "state_conflict",
+                    "the visit changed meanwhile; try again",
+                ))
+            }
+        }
+        _ => Err(ApiError::conflict(
+            "visit_closed",
+            "the visit is already finished or set aside",
+        )),
+    }
+}
+
+fn room_addr(
+    engine: &Engine,
+    room: &str,
+) -> Result<actix::Addr<triage_actors::room::RoomActor>, ApiError> {
+    engine
+        .directory
+        .rooms
+        .get(room)
+        .map(|a| a.clone())
+        .ok_or_else(|| ApiError::not_found("room_not_found", format!("no room {room:?}")))
+}
+
+/// A room command (doctor's caller page or HIS workstation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomCommand {
+    CallNext,
+    Recall,
+    Skip,
+    Finish,
+    Pause,
+    Resume,
+    Close,
+}
+
+/// The answer to a room command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoomAnswer {
+    pub room_code: String,
+    pub status: RoomStatus,
+    /// The patient now called in this room, if any.
+    pub current: Option<CalledPatient>,
+    /// The visit this command closed (finished or skipped), if any.
+    pub closed: Option<triage_actors::room::ClosedVisit>,
+}
+
+/// A called patient as staff answers show it (masked name).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CalledPatient {
+    pub visit_no: String,
+    pub ticket_no: String,
+    pub masked_name: String,
+    pub queue_code: String,
+    pub called_at: DateTime<Utc>,
+    pub call_count: i32,
+    /// Why this patient was chosen: placement code and words.
+    pub reason_code: String,
+    pub reason: String,
+    pub special: Vec<String>,
+}
+
+fn reason_zh(code: &str) -> &'static str {
+    match code {
+        "special_group" => "特殊人群优先",
+        "return_interval" => "复诊插入",
+        "check_in_order" => "按签到顺序",
+        _ => "",
+    }
+}
+
+impl From<RoomOutcome> for RoomAnswer {
+    fn from(o: RoomOutcome) -> Self {
+        RoomAnswer {
+            room_code: o.room_code,
+            status: o.status,
+            current: o.current.map(|c| CalledPatient {
+                reason: reason_zh(&c.placement).to_string(),
+                reason_code: c.placement,
+                visit_no: c.visit_no,
+                ticket_no: c.ticket_no,
+                masked_name: c.masked_name,
+                queue_code: c.queue_code,
+                called_at: c.called_at,
+                call_count: c.call_count,
+                special: c
+                    .tags
+                    .iter()
+                    .map(|t| triage_actors::rules::tag_label_zh(t))
+                    .collect(),
+            }),
+            closed: o.closed,
+        }
+    }
+}
+
+/// Runs a room command.
+pub async fn room_command(
+    engine: &Engine,
+    room: &str,
+    cmd: RoomCommand,
+    audit: Audit,
+) -> Result<RoomAnswer, ApiError> {
+    let addr = room_addr(engine, room)?;
+    let performer = audit.operator.clone();
+    let res = match cmd {
+        RoomCommand::CallNext => addr.send(CallNext { audit, performer }).await,
+        RoomCommand::Recall => addr.send(Recall { audit }).await,
+        RoomCommand::Skip => addr.send(Skip { audit }).await,
+        RoomCommand::Finish => addr.send(Finish { audit, performer }).await,
+        RoomCommand::Pause => {
+            addr.send(SetStatus {
+                audit,
+                status: RoomStatus::Paused,
+            })
+            .await
+        }
+        RoomCommand::Resume => {
+            addr.send(SetStatus {
+                audit,
+                status: RoomStatus::Open,
+            })
+            .await
+        }
+        RoomCommand::Close => {
+            addr.send(SetStatus {
+                audit,
+                status: RoomStatus::Closed,
+            })
+            .await
+        }
+    };
+    let out = res.map_err(triage_actors::EngineError::from)??;
+    if let (RoomCommand::CallNext, Some(c)) = (cmd, &out.current) {
+        tracing::info!(room = %room, visit_no = %c.visit_no, ticket_no = %c.ticket_no, placement = %c.placement, "called");
+    }
+    Ok(out.into())
+}
+
+/// A queue's waiting list in calling order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueueAnswer {
+    pub queue_code: String,
+    pub name: String,
+    pub department_code: String,
+    pub doctor_code: Option<String>,
+    pub waiting: usize,
+    pub entries: Vec<ListedEntry>,
+}
+
+pub async fn list_queue(engine: &Engine, code: &str) -> Result<QueueAnswer, ApiError> {
+    let def = engine
+        .hospital
+        .queue(code)
+        .ok_or_else(|| ApiError::not_found("queue_not_found", format!("no queue {code:?}")))?;
+    let addr = engine
+        .directory
+        .queues
+        .get(code)
+        .map(|a| a.clone())
+        .ok_or_else(|| ApiError::not_found("queue_not_found", format!("no queue {code:?}")))?;
+    let entries = addr
+        .send(ListQueue)
+        .await
+        .map_err(triage_actors::EngineError::from)?;
+    Ok(QueueAnswer {
+        queue_code: def.code.clone(),
+        name: def.name.clone(),
+        department_code: def.department.clone(),
+        doctor_code: def.doctor.clone(),
+        waiting: entries.len(),
+        entries,
+    })
+}
+
+/// A visit as staff and HIS see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VisitAnswer {
+    pub visit_no: String,
+    pub status: String,
+    pub masked_name: String,
+    pub department_code: String,
+    pub doctor_code: Option<String>,
+    pub visit_type: String,
+    pub special: Vec<String>,
+    pub queue_code: Option<String>,
+    pub ticket_no: Option<String>,
+    pub position: Option<usize>,
+    pub room_code: Option<String>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub called_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+pub async fn get_visit(engine: &Engine, visit_no: &str) -> Result<VisitAnswer, ApiError> {
+    let v = load_visit(engine, visit_no).await?;
+    let mut position = None;
+    if let (Some(q), "waiting") = (&v.queue_code, v.status.as_str()) {
+        if let Some(addr) = engine.directory.queues.get(q).map(|a| a.clone()) {
+            position = addr
+                .send(Position {
+                    visit_no: v.visit_no.clone(),
+                })
+                .await
+                .ok()
+                .flatten()
+                .map(|p| p.0);
+        }
+    }
+    Ok(VisitAnswer {
+        masked_name: mask_name(&v.patient_name),
+        special: parse_tags(&v.tags)
+            .into_iter()
+            .chain(parse_tags(&v.special))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        visit_no: v.visit_no,
+        status: v.status,
+        department_code: v.department_code,
+        doctor_code: v.doctor_code,
+        visit_type: v.visit_type,
+        queue_code: v.queue_code,
+        ticket_no: v.ticket_no,
+        position,
+        room_code: v.room_code,
+        checked_in_at: v.checked_in_at.map(utc),
+        called_at: v.called_at.map(utc),
+        finished_at: v.finished_at.map(utc),
+    })
+}

@@ -1,0 +1,171 @@
+//! Calling through the API: the concurrency guarantee (two rooms, one queue,
+//! nobody called twice, nobody lost) and the ordering rules end to end.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use crate::common::{registration, spawn_app, spawn_app_with};
+
+#[actix_web::test]
+async fn two_rooms_calling_one_queue_never_share_or_lose_a_patient() {
+    // Several HTTP workers, so the two rooms' calls really run in parallel.
+    let app = spawn_app_with(triage::config::Hospital::demo(), 4).await;
+    const ROUNDS: usize = 200;
+    // Register concurrently too (in batches), as HIS and kiosks would.
+    for batch in 0..(2 * ROUNDS / 50) {
+        let futs = (0..50).map(|i| {
+            let n = batch * 50 + i;
+            let app = &app;
+            async move {
+                let mut body = registration(&format!("患者{n:03}号"), "NK");
+                body["checked_in"] = json!(true);
+                let r = app.put_registration(&format!("C{n:04}"), &body).await;
+                assert_eq!(r.status(), 201);
+            }
+        });
+        futures_util::future::join_all(futs).await;
+    }
+    assert_eq!(app.queue_order("NK").await.len(), 2 * ROUNDS);
+
+    let mut called = Vec::new();
+    for _ in 0..ROUNDS {
+        let (a, b) = futures_util::join!(
+            app.room("NK-02", "call-next"),
+            app.room("NK-03", "call-next")
+        );
+        for r in [a, b] {
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().await.unwrap_or_default();
+            called.push(
+                v["current"]["visit_no"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+    }
+    let unique: HashSet<&String> = called.iter().collect();
+    assert_eq!(called.len(), 2 * ROUNDS);
+    assert_eq!(unique.len(), 2 * ROUNDS, "a patient was called twice");
+    assert!(
+        app.queue_order("NK").await.is_empty(),
+        "someone is left behind"
+    );
+    let all: HashSet<String> = (0..2 * ROUNDS).map(|n| format!("C{n:04}")).collect();
+    assert_eq!(
+        unique.into_iter().cloned().collect::<HashSet<_>>(),
+        all,
+        "someone was lost"
+    );
+
+    // The database agrees: each visit called exactly once.
+    let dump = app.dump().await;
+    assert_eq!(dump.matches("kind: \"called\"").count(), 2 * ROUNDS);
+}
+
+#[actix_web::test]
+async fn call_next_finishes_the_current_patient_and_says_why_the_next_was_chosen() {
+    let app = spawn_app().await;
+    app.arrive("N1", &registration("甲一", "NK")).await;
+    let mut army = registration("乙二", "NK");
+    army["special"] = json!(["military"]);
+    app.arrive("S1", &army).await;
+
+    let v: Value = app
+        .room("NK-02", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "S1");
+    assert_eq!(v["current"]["reason_code"], "special_group");
+    assert_eq!(v["current"]["masked_name"], "乙*");
+    assert_eq!(v["current"]["special"], json!(["军人"]));
+
+    let v: Value = app
+        .room("NK-02", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "N1");
+    assert_eq!(v["closed"]["visit_no"], "S1");
+    assert_eq!(v["closed"]["outcome"], "finished");
+
+    let v: Value = app
+        .room("NK-02", "recall")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["call_count"], 2);
+    let v: Value = app
+        .room("NK-02", "skip")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["closed"]["outcome"], "skipped");
+    assert!(v["current"].is_null());
+    let visit = app.get_json("/api/v1/registrations/N1").await;
+    assert_eq!(visit["status"], "missed");
+    let visit = app.get_json("/api/v1/registrations/S1").await;
+    assert_eq!(visit["status"], "finished");
+}
+
+#[actix_web::test]
+async fn return_visits_wait_exactly_n_normal_patients_and_the_list_says_why() {
+    let app = spawn_app().await; // NK: return_interval = 3
+    for i in 1..=5 {
+        app.arrive(&format!("N{i}"), &registration(&format!("普通{i}"), "NK"))
+            .await;
+    }
+    let mut ret = registration("复诊甲", "NK");
+    ret["visit_type"] = json!("return");
+    app.arrive("R1", &ret).await;
+    let mut ret2 = registration("复诊乙", "NK");
+    ret2["visit_type"] = json!("复诊");
+    app.arrive("R2", &ret2).await;
+    assert_eq!(
+        app.queue_order("NK").await,
+        vec!["N1", "N2", "N3", "R1", "N4", "N5", "R2"]
+    );
+    let q = app.get_json("/api/v1/queues/NK").await;
+    assert_eq!(q["entries"][3]["placement_code"], "return_interval");
+    assert!(q["entries"][3]["placement_reason"]
+        .as_str()
+        .unwrap_or("")
+        .contains("复诊"));
+    assert_eq!(q["entries"][0]["placement_code"], "check_in_order");
+    // Calling the head keeps the order of the rest.
+    app.room("NK-02", "call-next").await;
+    assert_eq!(
+        app.queue_order("NK").await,
+        vec!["N2", "N3", "R1", "N4", "N5", "R2"]
+    );
+}
+
+#[actix_web::test]
+async fn an_expert_room_calls_its_doctor_queue_first_then_the_department() {
+    let app = spawn_app().await;
+    app.arrive("G1", &registration("普通甲", "NK")).await;
+    let mut expert = registration("专家乙", "NK");
+    expert["doctor_code"] = json!("D1001");
+    let t = app.arrive("E1", &expert).await;
+    assert_eq!(t, "ZA001");
+    let v: Value = app
+        .room("NK-01", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "E1");
+    let v: Value = app
+        .room("NK-01", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "G1");
+}

@@ -1,0 +1,256 @@
+//! An acknowledged write is never lost: the real binary is killed with
+//! SIGKILL right after acknowledgements and restarted on the same database;
+//! every acknowledged change is there and the queues are in the same order.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{fresh_database, registration};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+fn start(db_url: &str, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["serve", "--demo", "--no-simulation", "--workers", "2"])
+        .args([
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            db_url,
+        ])
+        .env("TRIAGE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start triage: {e}"))
+}
+
+async fn wait_ready(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server at {base} never became ready");
+}
+
+async fn state(http: &reqwest::Client, base: &str) -> (Vec<Vec<String>>, Vec<Value>) {
+    let mut queues = Vec::new();
+    for q in ["NK", "NK-D1001", "WK"] {
+        let v: Value = http
+            .get(format!("{base}/api/v1/queues/{q}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_default();
+        queues.push(
+            v["entries"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}:{}:{}",
+                        e["visit_no"], e["ticket_no"], e["placement_code"]
+                    )
+                })
+                .collect(),
+        );
+    }
+    let rooms: Value = http
+        .get(format!("{base}/api/v1/rooms"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    (
+        queues,
+        rooms["rooms"].as_array().cloned().unwrap_or_default(),
+    )
+}
+
+fn body(n: usize) -> Value {
+    let dept = if n % 3 == 0 { "WK" } else { "NK" };
+    let mut b = registration(&format!("病人{n}"), dept);
+    b["checked_in"] = json!(true);
+    if n % 7 == 0 {
+        b["visit_type"] = json!("return");
+    }
+    if n % 11 == 0 {
+        b["special"] = json!(["disabled"]);
+    }
+    if n % 13 == 0 && dept == "NK" {
+        b["doctor_code"] = json!("D1001");
+    }
+    b
+}
+
+#[tokio::test]
+async fn acknowledged_changes_survive_sigkill_and_the_queues_keep_their_order() {
+    let db = fresh_database();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut child = start(&db.url, port);
+    wait_ready(&http, &base).await;
+
+    // Sequential acknowledged work: registrations, check-ins, calls, a pause.
+    let mut acked: Vec<(String, String)> = Vec::new();
+    for n in 0..60 {
+        let visit = format!("K{n:03}");
+        let r = http
+            .put(format!("{base}/api/v1/registrations/{visit}"))
+            .json(&body(n))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap_or_default();
+        acked.push((
+            visit,
+            v["check_in"]["ticket_no"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ));
+        if n % 6 == 5 {
+            for room in ["NK-02", "WK-01", "NK-01"] {
+                let r = http
+                    .post(format!("{base}/api/v1/rooms/{room}/call-next"))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(r.status(), 200, "{room}");
+            }
+        }
+    }
+    let r = http
+        .post(format!("{base}/api/v1/rooms/NK-04/pause"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let before = state(&http, &base).await;
+
+    // Then a burst in flight; kill the moment the 10th acknowledgement lands.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for n in 100..130 {
+        let (http, base, tx) = (http.clone(), base.clone(), tx.clone());
+        tokio::spawn(async move {
+            let visit = format!("K{n:03}");
+            if let Ok(r) = http
+                .put(format!("{base}/api/v1/registrations/{visit}"))
+                .json(&body(n))
+                .send()
+                .await
+            {
+                if r.status() == 201 {
+                    if let Ok(v) = r.json::<Value>().await {
+                        let _ = tx.send((
+                            visit,
+                            v["check_in"]["ticket_no"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                        ));
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut burst = Vec::new();
+    while let Some(a) = rx.recv().await {
+        burst.push(a);
+        if burst.len() == 10 {
+            break;
+        }
+    }
+    child.kill().unwrap_or_else(|e| panic!("SIGKILL: {e}")); // SIGKILL on Unix
+    let _ = child.wait();
+    while let Ok(a) = rx.try_recv() {
+        burst.push(a); // acknowledged before the kill took effect
+    }
+    assert!(burst.len() >= 10);
+
+    let mut child = start(&db.url, port);
+    wait_ready(&http, &base).await;
+    let after = state(&http, &base).await;
+
+    // Every acknowledged burst registration is there, checked in, same ticket.
+    for (visit, ticket) in &burst {
+        let v: Value = http
+            .get(format!("{base}/api/v1/registrations/{visit}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_default();
+        assert_eq!(v["status"], "waiting", "{visit} lost its check-in");
+        assert_eq!(v["ticket_no"].as_str(), Some(ticket.as_str()), "{visit}");
+    }
+    // The earlier state is unchanged: queues in the same order (the burst's
+    // entries may stand among them), rooms with the same current patient.
+    for (b, a) in before.0.iter().zip(after.0.iter()) {
+        let a_old: Vec<&String> = a.iter().filter(|e| !e.starts_with("\"K1")).collect();
+        let b_old: Vec<&String> = b.iter().collect();
+        assert_eq!(a_old, b_old, "queue order changed across the crash");
+    }
+    for (b, a) in before.1.iter().zip(after.1.iter()) {
+        assert_eq!(b["code"], a["code"]);
+        assert_eq!(b["status"], a["status"], "room status lost");
+        assert_eq!(
+            b["current_ticket_no"], a["current_ticket_no"],
+            "room's current patient lost"
+        );
+    }
+    for (visit, ticket) in &acked {
+        let v: Value = http
+            .get(format!("{base}/api/v1/registrations/{visit}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_default();
+        assert!(
+            ["waiting", "called", "finished"].contains(&v["status"].as_str().unwrap_or("")),
+            "{visit}: {v}"
+        );
+        assert_eq!(v["ticket_no"].as_str(), Some(ticket.as_str()));
+    }
+    // And it keeps working: the next call takes the head of the queue.
+    let head = after.0[0].first().cloned().unwrap_or_default();
+    let r: Value = http
+        .post(format!("{base}/api/v1/rooms/NK-02/call-next"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    assert!(
+        head.starts_with(&format!("{}", r["current"]["visit_no"])),
+        "{head} vs {r}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1,0 +1,11 @@
+//! Triage's integration suite: one binary driving the real application over
+//! real sockets, on a fresh database per test — a real SQLite file by
+//! default, or a fresh PostgreSQL database when `TRIAGE_TEST_POSTGRES_URL`
+//! names a server (the README's test command runs the suite both ways).
+
+mod common;
+
+mod calling;
+mod durability;
+mod registrations;
+mod screens;

@@ -1,0 +1,137 @@
+//! Screens over real WebSocket clients: snapshot first, then seq+1 frames; a
+//! reconnect gets a fresh snapshot matching the server; no frame ever carries
+//! a full patient name.
+
+use serde_json::{json, Value};
+
+use crate::common::{registration, spawn_app};
+
+const NAMES: [&str; 4] = ["张三丰", "欧阳娜娜", "李四", "司马相如"];
+
+#[actix_web::test]
+async fn a_screen_gets_a_snapshot_then_every_frame_with_the_next_sequence_number() {
+    let app = spawn_app().await;
+    app.arrive("W1", &registration(NAMES[0], "NK")).await;
+
+    let mut ws = app.ws("NK-02-DOOR").await;
+    let snap = ws.next().await;
+    assert_eq!(snap["type"], "snapshot");
+    assert_eq!(snap["screen"]["kind"], "door");
+    assert_eq!(snap["rooms"][0]["code"], "NK-02");
+    assert_eq!(snap["rooms"][0]["next"][0]["masked_name"], "张*丰");
+    let mut seq = snap["seq"].as_u64().unwrap_or(0);
+
+    for (i, name) in NAMES.iter().enumerate().skip(1) {
+        let mut b = registration(name, "NK");
+        b["patient"]["sex"] = json!(if i % 2 == 0 { "2" } else { "1" });
+        app.arrive(&format!("W{}", i + 1), &b).await;
+    }
+    let r: Value = app
+        .room("NK-02", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(r["current"]["visit_no"], "W1");
+
+    let frames = ws.until("call").await;
+    for f in &frames {
+        seq += 1;
+        assert_eq!(f["seq"].as_u64(), Some(seq), "frame {f}");
+    }
+    let call = &frames.last().map(|f| f["call"].clone()).unwrap_or_default();
+    assert_eq!(call["ticket_no"], "A001");
+    assert_eq!(call["masked_name"], "张*丰");
+    assert_eq!(call["text"], "请 A001号 张先生 到 内科2诊室 就诊");
+    // The door screen does not speak in the demo (the hall screen does).
+    assert_eq!(call["repeat"], 0);
+
+    // Forced disconnect: the reconnect gets a fresh snapshot equal to the truth.
+    let mut seen = ws.close().await;
+    app.room("NK-02", "call-next").await; // changes while the screen is away
+    let mut ws = app.ws("NK-02-DOOR").await;
+    let snap = ws.next().await;
+    assert_eq!(snap["type"], "snapshot");
+    let truth = app.get_json("/api/v1/rooms/NK-02").await;
+    let room = &snap["rooms"][0];
+    assert_eq!(room["current"], truth["current"]);
+    assert_eq!(room["status"], truth["status"]);
+    assert_eq!(room["waiting"], truth["waiting"]);
+    let next_truth: Vec<Value> = truth["next"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .take(3)
+        .collect();
+    assert_eq!(room["next"], Value::Array(next_truth));
+    assert_eq!(room["current"]["ticket_no"], "A002");
+
+    // A resync request gets a snapshot too.
+    ws.send(json!({"type": "resync"})).await;
+    let again = ws.next().await;
+    assert_eq!(again["type"], "snapshot");
+
+    seen.extend(ws.close().await);
+    for frame in &seen {
+        for name in NAMES {
+            assert!(
+                !frame.contains(name),
+                "a frame carries the full name {name}: {frame}"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn the_hall_screen_speaks_and_every_screen_of_the_room_changes() {
+    let app = spawn_app().await;
+    let mut hall = app.ws("NK-HALL").await;
+    let mut door = app.ws("NK-03-DOOR").await;
+    let hs = hall.next().await;
+    assert_eq!(hs["rooms"].as_array().map(Vec::len), Some(4));
+    door.next().await;
+    let mut b = registration(NAMES[1], "NK");
+    b["patient"]["sex"] = json!("2");
+    app.arrive("H1", &b).await;
+    app.room("NK-03", "call-next").await;
+    let frames = hall.until("call").await;
+    let call = &frames.last().map(|f| f["call"].clone()).unwrap_or_default();
+    assert_eq!(call["repeat"], 2);
+    assert_eq!(call["text"], "请 A001号 欧阳女士 到 内科3诊室 就诊");
+    let frames = door.until("call").await;
+    let rooms: Vec<&Value> = frames.iter().filter(|f| f["type"] == "room").collect();
+    let last = rooms
+        .last()
+        .map(|f| f["room"]["current"]["masked_name"].clone());
+    assert_eq!(last, Some(json!("欧**娜")));
+    for f in hall.close().await.iter().chain(door.close().await.iter()) {
+        assert!(!f.contains(NAMES[1]));
+    }
+}
+
+#[actix_web::test]
+async fn unknown_screens_are_refused_with_json() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .get(app.url("/ws/screens/NOPE"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 404);
+    let e: Value = r.json().await.unwrap_or_default();
+    assert_eq!(e["error"]["code"], "screen_not_found");
+    let page = app
+        .http
+        .get(app.url("/screens/NK-HALL"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("/display/screen.js"));
+}
