@@ -87,16 +87,16 @@ async fn state(http: &reqwest::Client, base: &str) -> (Vec<Vec<String>>, Vec<Val
 }
 
 fn body(n: usize) -> Value {
-    let dept = if n % 3 == 0 { "WK" } else { "NK" };
+    let dept = if n.is_multiple_of(3) { "WK" } else { "NK" };
     let mut b = registration(&format!("病人{n}"), dept);
     b["checked_in"] = json!(true);
-    if n % 7 == 0 {
+    if n.is_multiple_of(7) {
         b["visit_type"] = json!("return");
     }
-    if n % 11 == 0 {
+    if n.is_multiple_of(11) {
         b["special"] = json!(["disabled"]);
     }
-    if n % 13 == 0 && dept == "NK" {
+    if n.is_multiple_of(13) && dept == "NK" {
         b["doctor_code"] = json!("D1001");
     }
     b

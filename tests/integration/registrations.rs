@@ -99,8 +99,8 @@ async fn replacing_a_registration_updates_it_and_cancel_removes_it_from_the_queu
     assert_eq!(e["error"]["code"], "registration_cancelled");
 }
 
-/// (what, path, content type, body, status, code, field)
-fn bad_requests() -> Vec<(
+/// One bad request: (what, path, content type, body, status, code, field).
+type Bad = (
     &'static str,
     String,
     Option<&'static str>,
@@ -108,7 +108,9 @@ fn bad_requests() -> Vec<(
     u16,
     &'static str,
     Option<&'static str>,
-)> {
+);
+
+fn bad_requests() -> Vec<Bad> {
     let good = registration("张三丰", "NK");
     let with = |f: &dyn Fn(&mut Value)| {
         let mut b = good.clone();
