@@ -6,6 +6,7 @@
 mod common;
 
 mod calling;
+mod databases;
 mod durability;
 mod registrations;
 mod screens;

@@ -1,0 +1,323 @@
+//! `QueueState` as a spec: the ordering rules of the foundation, on plain
+//! state with an injected `now` (no runtime, no sleeps).
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use triage_actors::journal::Change;
+use triage_actors::model::{Audit, Counters, EntryKind, TicketCounter};
+use triage_actors::queue::{EntryDraft, QueueState};
+use triage_actors::rules::QueueRules;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 0, 30, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default()
+}
+
+fn queue(rules: QueueRules) -> QueueState {
+    QueueState::new(
+        "Q",
+        "A",
+        rules,
+        vec![],
+        Counters::default(),
+        TicketCounter {
+            date: day(),
+            last: 0,
+        },
+        1,
+    )
+}
+
+fn audit(at: DateTime<Utc>) -> Audit {
+    Audit {
+        operator: "test".into(),
+        source: "test".into(),
+        at,
+        reason: None,
+    }
+}
+
+/// A small driver: check patients in and call them, one minute apart.
+struct Day {
+    q: QueueState,
+    now: DateTime<Utc>,
+}
+
+impl Day {
+    fn new(rules: QueueRules) -> Self {
+        Day {
+            q: queue(rules),
+            now: t0(),
+        }
+    }
+
+    fn arrive(&mut self, visit: &str, kind: EntryKind, tags: &[&str]) -> String {
+        self.now += Duration::minutes(1);
+        let draft = EntryDraft {
+            visit_no: visit.into(),
+            masked_name: "张*".into(),
+            spoken_name: String::new(),
+            kind,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        };
+        let change = self
+            .q
+            .plan_check_in(draft, audit(self.now), day())
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.q.apply(&change);
+        match change {
+            Change::CheckedIn { entry, .. } => entry.ticket_no,
+            _ => String::new(),
+        }
+    }
+
+    fn normal(&mut self, visit: &str) {
+        self.arrive(visit, EntryKind::Normal, &[]);
+    }
+
+    fn ret(&mut self, visit: &str) {
+        self.arrive(visit, EntryKind::Return, &[]);
+    }
+
+    fn special(&mut self, visit: &str, tag: &str) {
+        self.arrive(visit, EntryKind::Normal, &[tag]);
+    }
+
+    fn order(&self) -> Vec<String> {
+        self.q
+            .ranked(self.now)
+            .iter()
+            .map(|r| r.entry.visit_no.clone())
+            .collect()
+    }
+
+    fn call(&mut self) -> Option<String> {
+        self.now += Duration::minutes(1);
+        let plans = self.q.plan_take_next("R1", &audit(self.now));
+        let (change, call) = plans.into_iter().next()?;
+        self.q.apply(&change);
+        Some(call.visit_no)
+    }
+
+    fn call_all(&mut self) -> Vec<String> {
+        std::iter::from_fn(|| self.call()).collect()
+    }
+}
+
+fn interval(n: u32) -> QueueRules {
+    QueueRules {
+        return_interval: Some(n),
+        ..QueueRules::default()
+    }
+}
+
+#[test]
+fn tickets_are_numbered_per_queue_and_day_with_three_digits() {
+    let mut d = Day::new(interval(3));
+    assert_eq!(d.arrive("V1", EntryKind::Normal, &[]), "A001");
+    assert_eq!(d.arrive("V2", EntryKind::Normal, &[]), "A002");
+    // A new service day starts again at 001.
+    let tomorrow = day().succ_opt().unwrap_or_default();
+    let draft = EntryDraft {
+        visit_no: "V3".into(),
+        masked_name: String::new(),
+        spoken_name: String::new(),
+        kind: EntryKind::Normal,
+        tags: vec![],
+    };
+    match d.q.plan_check_in(draft, audit(d.now), tomorrow) {
+        Ok(Change::CheckedIn { entry, .. }) => assert_eq!(entry.ticket_no, "A001"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn without_priorities_patients_are_called_in_check_in_order() {
+    let mut d = Day::new(interval(3));
+    for v in ["N1", "N2", "N3"] {
+        d.normal(v);
+    }
+    assert_eq!(d.call_all(), ["N1", "N2", "N3"]);
+}
+
+#[test]
+fn a_return_visit_waits_exactly_n_normals() {
+    for n in 0..=5u32 {
+        let mut d = Day::new(interval(n));
+        for i in 1..=8 {
+            d.normal(&format!("N{i}"));
+        }
+        d.ret("R1");
+        let order = d.order();
+        let pos = order.iter().position(|v| v == "R1");
+        assert_eq!(pos, Some(n as usize), "N={n}: {order:?}");
+    }
+}
+
+#[test]
+fn consecutive_return_visits_have_exactly_n_normals_between_them() {
+    let mut d = Day::new(interval(2));
+    for i in 1..=7 {
+        d.normal(&format!("N{i}"));
+    }
+    d.ret("R1");
+    d.ret("R2");
+    d.ret("R3");
+    assert_eq!(
+        d.order(),
+        ["N1", "N2", "R1", "N3", "N4", "R2", "N5", "N6", "R3", "N7"]
+    );
+}
+
+#[test]
+fn fewer_normals_than_n_only_when_fewer_are_waiting() {
+    let mut d = Day::new(interval(3));
+    d.normal("N1");
+    d.ret("R1");
+    d.ret("R2");
+    assert_eq!(d.order(), ["N1", "R1", "R2"]);
+    // More normals arrive: R1 now waits exactly 3, R2 3 more (2 available).
+    for i in 2..=5 {
+        d.normal(&format!("N{i}"));
+    }
+    assert_eq!(d.order(), ["N1", "N2", "N3", "R1", "N4", "N5", "R2"]);
+}
+
+#[test]
+fn the_calling_order_is_stable_as_the_head_is_called() {
+    let mut d = Day::new(interval(3));
+    for i in 1..=8 {
+        d.normal(&format!("N{i}"));
+    }
+    d.ret("R1");
+    d.ret("R2");
+    let planned = d.order();
+    assert_eq!(d.call_all(), planned);
+}
+
+#[test]
+fn normals_called_while_a_return_patient_waits_count_towards_n() {
+    let mut d = Day::new(interval(3));
+    for i in 1..=6 {
+        d.normal(&format!("N{i}"));
+    }
+    d.ret("R1"); // N1 N2 N3 R1 ...
+    assert_eq!(d.call(), Some("N1".into()));
+    assert_eq!(d.call(), Some("N2".into()));
+    assert_eq!(d.order()[..2], ["N3", "R1"]);
+    // A return patient arriving now waits a full N after R1.
+    d.ret("R2");
+    assert_eq!(d.order(), ["N3", "R1", "N4", "N5", "N6", "R2"]);
+}
+
+#[test]
+fn a_return_patient_arriving_after_a_quiet_spell_still_waits_n() {
+    let mut d = Day::new(interval(2));
+    for i in 1..=10 {
+        d.normal(&format!("N{i}"));
+    }
+    for _ in 0..5 {
+        d.call();
+    }
+    d.ret("R1");
+    assert_eq!(d.order(), ["N6", "N7", "R1", "N8", "N9", "N10"]);
+}
+
+#[test]
+fn return_visits_queue_as_normal_when_the_rule_is_off() {
+    let mut d = Day::new(QueueRules {
+        return_interval: None,
+        ..QueueRules::default()
+    });
+    d.ret("R1");
+    d.normal("N1");
+    d.ret("R2");
+    assert_eq!(d.order(), ["R1", "N1", "R2"]);
+}
+
+#[test]
+fn special_groups_go_first_by_level_then_by_time() {
+    let mut d = Day::new(interval(3));
+    d.normal("N1");
+    d.special("C1", "child"); // level 3
+    d.special("E1", "elderly"); // level 2
+    d.special("M1", "military"); // level 1
+    d.special("P1", "pregnant"); // level 2, later than E1
+    d.ret("R1");
+    assert_eq!(d.order(), ["M1", "E1", "P1", "C1", "N1", "R1"]);
+    let ranked = d.q.ranked(d.now);
+    assert_eq!(ranked[0].placement.code(), "special_group");
+    assert!(ranked[0].placement.explain_zh().contains("军人"));
+    assert_eq!(ranked[4].placement.code(), "check_in_order");
+    assert_eq!(ranked[5].placement.code(), "return_interval");
+}
+
+#[test]
+fn the_lowest_level_of_several_tags_wins() {
+    let rules = interval(3);
+    let mark = rules.special_mark(&["child".into(), "military".into()]);
+    assert_eq!(
+        mark.map(|m| (m.tag, m.level)),
+        Some(("military".to_string(), 1))
+    );
+    assert_eq!(rules.special_mark(&["vip".into()]), None);
+}
+
+#[test]
+fn special_levels_are_configurable_per_queue() {
+    let mut rules = interval(3);
+    rules.special_levels.insert("child".into(), 1);
+    rules.special_levels.insert("military".into(), 3);
+    let mut d = Day::new(rules);
+    d.special("M1", "military");
+    d.special("C1", "child");
+    assert_eq!(d.order(), ["C1", "M1"]);
+}
+
+#[test]
+fn calling_special_patients_does_not_use_up_a_return_patients_wait() {
+    let mut d = Day::new(interval(2));
+    for i in 1..=4 {
+        d.normal(&format!("N{i}"));
+    }
+    d.ret("R1");
+    d.special("S1", "disabled");
+    assert_eq!(d.order(), ["S1", "N1", "N2", "R1", "N3", "N4"]);
+    assert_eq!(d.call(), Some("S1".into()));
+    assert_eq!(d.order(), ["N1", "N2", "R1", "N3", "N4"]);
+}
+
+#[test]
+fn age_tags_come_from_the_birth_date_on_the_day_of_check_in() {
+    let rules = QueueRules::default(); // elderly >= 80, child < 6
+    let on = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+    assert_eq!(rules.age_tags(on(1946, 11, 25), day()), ["elderly"]);
+    assert!(
+        rules.age_tags(on(1946, 11, 26), day()).is_empty(),
+        "79 the day before the birthday"
+    );
+    assert_eq!(rules.age_tags(on(2021, 1, 1), day()), ["child"]);
+    assert!(
+        rules.age_tags(on(2020, 11, 25), day()).is_empty(),
+        "6 today"
+    );
+    assert!(rules.age_tags(None, day()).is_empty());
+}
+
+#[test]
+fn cancelling_removes_only_that_patient() {
+    let mut d = Day::new(interval(3));
+    d.normal("N1");
+    d.normal("N2");
+    let change = d.q.plan_remove("N1", audit(d.now));
+    assert!(change.is_some());
+    if let Some(c) = change {
+        d.q.apply(&c);
+    }
+    assert_eq!(d.order(), ["N2"]);
+    assert!(d.q.plan_remove("N1", audit(d.now)).is_none());
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Triage's test command: runs EVERY test.
+#   1. formatting and lints (cargo fmt --check, clippy -D warnings)
+#   2. the whole workspace suite on SQLite (real files)
+#   3. the integration suite again on a throwaway PostgreSQL cluster that this
+#      script starts (initdb as the postgres user, free port, temp dir) and stops
+#   4. the browser tests, if present (scripts/browser-tests.sh)
+# A part that cannot run is reported loudly as NOT RUN and the script fails;
+# nothing is ever reported as passed that did not run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n==== %s ====\n' "$*"; }
+not_run=()
+
+say "format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+
+say "test suite on SQLite"
+cargo test --workspace --all-targets
+
+say "test suite on PostgreSQL"
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+if [ -z "$(pg_bin)" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "PostgreSQL server not installed: installing it (apt-get install postgresql)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || true
+fi
+PGBIN=$(pg_bin)
+if [ -z "$PGBIN" ]; then
+  not_run+=("PostgreSQL suite (no PostgreSQL server: sudo apt-get install postgresql)")
+else
+  PGTMP=$(mktemp -d /tmp/triage-pg.XXXXXX)
+  PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  PGPASS=triage-test-secret
+  as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  if [ "$(id -u)" = 0 ]; then chown postgres "$PGTMP"; fi
+  echo "$PGPASS" > "$PGTMP/pwfile"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$PGTMP/pwfile"; fi
+  stop_pg() { as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGTMP"; }
+  trap stop_pg EXIT
+  as_pg "$PGBIN/initdb" -D "$PGTMP/data" -U postgres --pwfile="$PGTMP/pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+  as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w \
+    -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c max_connections=400" start >/dev/null
+  echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') running on 127.0.0.1:$PGPORT (data in $PGTMP)"
+  export TRIAGE_TEST_POSTGRES_URL="postgres://postgres:$PGPASS@127.0.0.1:$PGPORT/postgres"
+  cargo test --test integration
+  unset TRIAGE_TEST_POSTGRES_URL
+  stop_pg
+  trap - EXIT
+fi
+
+if [ -x scripts/browser-tests.sh ]; then
+  say "browser tests (headless Chromium)"
+  scripts/browser-tests.sh
+fi
+
+if [ ${#not_run[@]} -gt 0 ]; then
+  printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
+  for n in "${not_run[@]}"; do printf '!!! NOT RUN: %s\n' "$n"; done
+  printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
+  exit 3
+fi
+say "all tests passed (SQLite and PostgreSQL)"
