@@ -3,13 +3,13 @@
 
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
-function badges(list) {
-  return (list || []).map((t) => `<span class="badge">${esc(t)}</span>`).join("");
+function badge(priority) {
+  return priority ? `<span class="badge">优先</span>` : "";
 }
 
 function nextList(room) {
-  if (!room.next.length) return `<li class="empty">暂无候诊</li>`;
-  return room.next.map((e) => `<li><b>${esc(e.ticket_no)}</b> ${esc(e.masked_name)} ${badges(e.special)}</li>`).join("");
+  if (!room.next.length) return "";
+  return room.next.map((e) => `<li><b>${esc(e.ticket_no)}</b> ${esc(e.masked_name)} ${badge(e.priority)}</li>`).join("");
 }
 
 function statusClass(room) {
@@ -21,12 +21,12 @@ export function renderOverview(main, rooms) {
   main.innerHTML = rooms.map((room) => {
     const doc = room.doctor ? `${esc(room.doctor.name)} <small>${esc(room.doctor.title)}</small>` : "";
     const cur = room.current
-      ? `<div class="now"><span class="ticket">${esc(room.current.ticket_no)}</span> <span class="name">${esc(room.current.masked_name)}</span> ${badges(room.current.special)}</div>`
+      ? `<div class="now"><span class="ticket">${esc(room.current.ticket_no)}</span> <span class="name">${esc(room.current.masked_name)}</span> ${badge(room.current.priority)}</div>`
       : `<div class="now idle">${room.status === "open" ? "等待叫号" : esc(room.status_label)}</div>`;
     return `<section class="room${statusClass(room)}" data-room="${esc(room.code)}">
       <header><h2>${esc(room.name)}</h2><span class="doctor">${doc}</span><span class="status">${esc(room.status_label)}</span></header>
       <div class="label">正在就诊</div>${cur}
-      <div class="label">候诊 <small>共 ${room.waiting} 人</small></div><ol class="next">${nextList(room)}</ol>
+      <div class="label">候诊 <small>共 ${room.waiting} 人</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}
     </section>`;
   }).join("");
 }
@@ -39,7 +39,7 @@ export function renderDoor(main, room) {
     ? `<img class="photo" src="${esc(d.photo_url)}" alt="">`
     : `<div class="photo placeholder">${esc(d ? d.name.slice(0, 1) : "医")}</div>`;
   const cur = room.current
-    ? `<div class="ticket">${esc(room.current.ticket_no)}</div><div class="name">${esc(room.current.masked_name)} ${badges(room.current.special)}</div>`
+    ? `<div class="ticket">${esc(room.current.ticket_no)}</div><div class="name">${esc(room.current.masked_name)} ${badge(room.current.priority)}</div>`
     : `<div class="idle">${room.status === "open" ? "等待叫号" : esc(room.status_label)}</div>`;
   main.innerHTML = `<section class="doctor-card${statusClass(room)}" data-room="${esc(room.code)}">
       ${photo}
@@ -47,5 +47,5 @@ export function renderDoor(main, room) {
       <p class="intro">${esc(d ? d.introduction : "")}</p></div>
     </section>
     <section class="calling" data-room="${esc(room.code)}"><div class="label">${esc(room.name)} · 正在就诊 <span class="status">${esc(room.status_label)}</span></div>${cur}</section>
-    <section class="waiting"><div class="label">请以下患者准备 <small>共 ${room.waiting} 人候诊</small></div><ol class="next">${nextList(room)}</ol></section>`;
+    <section class="waiting"><div class="label">请以下患者准备 <small>共 ${room.waiting} 人候诊</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}</section>`;
 }

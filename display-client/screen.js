@@ -105,7 +105,7 @@ setInterval(() => {
 
 setInterval(() => {
   const d = new Date();
-  $("clock").textContent = d.toLocaleTimeString("zh-CN", { hour12: false });
+  $("clock").textContent = d.toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
 }, 1000);
 
 $("enable-audio").onclick = () => { announcer.unlock(); $("enable-audio").hidden = true; };

@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use crate::model::{CurrentCall, RoomStatus};
 use crate::queue::QueueActor;
 use crate::room::RoomActor;
-use crate::rules::tag_label_zh;
 use crate::screen::{Announce, Announcement, RoomChanged, ScreenActor};
 
 /// Static facts of a room from the hospital configuration.
@@ -53,8 +52,9 @@ pub struct EntryView {
     pub ticket_no: String,
     pub masked_name: String,
     pub placement: String,
-    /// Special-group labels for the reminder (特殊人群提醒), e.g. "军人".
-    pub special: Vec<String>,
+    /// A priority patient (shown as a neutral 优先 mark: which group is for
+    /// staff only, never on a public screen).
+    pub priority: bool,
 }
 
 /// The public head of a queue.
@@ -71,7 +71,8 @@ pub struct CallView {
     pub masked_name: String,
     pub called_at: DateTime<Utc>,
     pub call_count: i32,
-    pub special: Vec<String>,
+    /// A priority patient (neutral mark; the group is for staff only).
+    pub priority: bool,
 }
 
 impl From<&CurrentCall> for CallView {
@@ -81,7 +82,7 @@ impl From<&CurrentCall> for CallView {
             masked_name: c.masked_name.clone(),
             called_at: c.called_at,
             call_count: c.call_count,
-            special: c.tags.iter().map(|t| tag_label_zh(t)).collect(),
+            priority: c.placement == "special_group",
         }
     }
 }

@@ -275,7 +275,7 @@ impl QueueState {
                     ticket_no: r.entry.ticket_no.clone(),
                     masked_name: r.entry.masked_name.clone(),
                     placement: r.placement.code().to_string(),
-                    special: r.entry.tags.iter().map(|t| tag_label_zh(t)).collect(),
+                    priority: r.entry.special.is_some(),
                 })
                 .collect(),
         }

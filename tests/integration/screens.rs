@@ -135,3 +135,35 @@ async fn unknown_screens_are_refused_with_json() {
         .unwrap_or_default()
         .contains("/display/screen.js"));
 }
+
+#[actix_web::test]
+async fn public_screens_show_a_neutral_priority_mark_never_the_group() {
+    let app = spawn_app().await;
+    let mut hall = app.ws("NK-HALL").await;
+    hall.next().await;
+    let mut b = registration("孕妇甲某", "NK");
+    b["special"] = json!(["pregnant"]);
+    app.arrive("P1", &b).await;
+    app.arrive("P2", &registration("普通乙某", "NK")).await;
+    let frames = hall.until("room").await;
+    let room = &frames.last().map(|f| f["room"].clone()).unwrap_or_default();
+    assert_eq!(room["next"][0]["priority"], true);
+    assert_eq!(room["next"][0]["masked_name"], "孕**某");
+    app.room("NK-02", "call-next").await;
+    let frames = hall.until("call").await;
+    let current = frames
+        .iter()
+        .rev()
+        .find(|f| f["type"] == "room" && f["room"]["code"] == "NK-02")
+        .map(|f| f["room"]["current"].clone())
+        .unwrap_or_default();
+    assert_eq!(current["priority"], true);
+    // Staff see the group (特殊人群提醒); the public never does.
+    let q = app.get_json("/api/v1/registrations/P1").await;
+    assert_eq!(q["special"], json!(["pregnant"]));
+    for f in hall.close().await {
+        for word in ["pregnant", "孕妇", "孕妇甲某"] {
+            assert!(!f.contains(word), "a public frame says {word}: {f}");
+        }
+    }
+}
