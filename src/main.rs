@@ -56,6 +56,8 @@ enum Command {
     },
     /// Validate a hospital configuration file and print what it defines.
     CheckConfig { path: PathBuf },
+    /// Print the OpenAPI document (docs/openapi.json is this output).
+    Openapi,
     /// Run database migrations and exit.
     Migrate {
         #[arg(
@@ -106,6 +108,10 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Openapi => {
+            println!("{}", triage::api::openapi::document());
+            ExitCode::SUCCESS
+        }
         Command::Migrate { database_url } => {
             let s = DbSettings {
                 url: database_url.clone(),

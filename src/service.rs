@@ -15,6 +15,7 @@ use triage_actors::queue::{
     CheckIn, CheckInOutcome, EntryDraft, ListQueue, ListedEntry, Position, Remove,
 };
 use triage_actors::room::{CallNext, CancelCurrent, Finish, Recall, RoomOutcome, SetStatus, Skip};
+use utoipa::ToSchema;
 
 use crate::api::error::ApiError;
 use crate::config::KNOWN_TAGS;
@@ -23,7 +24,7 @@ use crate::db::store::{self, UpsertOutcome};
 use crate::engine::{parse_tags, service_date, utc, Engine};
 
 /// A registration as HIS sends it (`PUT /api/v1/registrations/{visit_no}`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct RegistrationBody {
     pub patient: PatientBody,
     pub department_code: String,
@@ -44,25 +45,26 @@ pub struct RegistrationBody {
 }
 
 /// The patient part of a registration.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct PatientBody {
     pub id: String,
     pub name: String,
     /// GB/T 2261.1 code (0/1/2/9, number or string) or 男/女.
+    #[schema(value_type = String, example = "1")]
     pub sex: Value,
     #[serde(default)]
     pub birth_date: Option<String>,
 }
 
 /// An appointment slot.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct AppointmentBody {
     pub start: DateTime<FixedOffset>,
     pub end: DateTime<FixedOffset>,
 }
 
 /// An exam item (检查项目).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ExamItem {
     pub code: String,
     pub name: String,
@@ -246,7 +248,7 @@ pub fn validate_registration(
 }
 
 /// The answer to a registration PUT.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RegistrationAnswer {
     pub visit_no: String,
     /// `created`, `replaced` or `unchanged`.
@@ -256,7 +258,7 @@ pub struct RegistrationAnswer {
 }
 
 /// The answer to a check-in.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct CheckInAnswer {
     pub visit_no: String,
     pub ticket_no: String,
@@ -414,7 +416,7 @@ pub async fn check_in(
 }
 
 /// The answer to a cancel.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CancelAnswer {
     pub visit_no: String,
     pub status: String,
@@ -529,18 +531,22 @@ pub enum RoomCommand {
 }
 
 /// The answer to a room command.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RoomAnswer {
     pub room_code: String,
+    /// `open`, `paused` or `closed`.
+    #[schema(value_type = String, example = "open")]
     pub status: RoomStatus,
     /// The patient now called in this room, if any.
     pub current: Option<CalledPatient>,
-    /// The visit this command closed (finished or skipped), if any.
+    /// The visit this command closed (finished or skipped), if any:
+    /// `{visit_no, ticket_no, outcome}`.
+    #[schema(value_type = Option<Object>)]
     pub closed: Option<triage_actors::room::ClosedVisit>,
 }
 
 /// A called patient as staff answers show it (masked name).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct CalledPatient {
     pub visit_no: String,
     pub ticket_no: String,
@@ -632,13 +638,16 @@ pub async fn room_command(
 }
 
 /// A queue's waiting list in calling order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct QueueAnswer {
     pub queue_code: String,
     pub name: String,
     pub department_code: String,
     pub doctor_code: Option<String>,
     pub waiting: usize,
+    /// In calling order: `position`, `visit_no`, `ticket_no`, `masked_name`,
+    /// `checked_in_at`, `kind`, `special`, `placement_code`, `placement_reason`.
+    #[schema(value_type = Vec<Object>)]
     pub entries: Vec<ListedEntry>,
 }
 
@@ -668,7 +677,7 @@ pub async fn list_queue(engine: &Engine, code: &str) -> Result<QueueAnswer, ApiE
 }
 
 /// A visit as staff and HIS see it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VisitAnswer {
     pub visit_no: String,
     pub status: String,

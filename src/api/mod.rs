@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
@@ -24,6 +25,11 @@ use crate::db::store::{self, UpsertOutcome};
 use crate::engine::{doctor_view, Engine};
 use crate::service::{self, valid_code, RegistrationBody, RoomCommand};
 use error::ApiError;
+#[allow(unused_imports, reason = "named by the OpenAPI annotations")]
+use openapi::ErrorBody;
+use service::{
+    CancelAnswer, CheckInAnswer, QueueAnswer, RegistrationAnswer, RoomAnswer, VisitAnswer,
+};
 
 /// Largest registration or command body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -60,7 +66,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/doctors/{code}", web::get().to(get_doctor))
                 .route("/doctors/{code}/photo", web::get().to(doctor_photo))
                 .route("/screens", web::get().to(list_screens))
-                .route("/voice", web::get().to(crate::voice::speak)),
+                .route("/voice", web::get().to(crate::voice::speak))
+                .route("/openapi.json", web::get().to(openapi::serve)),
         );
 }
 
@@ -174,10 +181,12 @@ fn path_code(s: &str, what: &str) -> Result<(), ApiError> {
     }
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "the process lives")))]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "database reachable and actors running"), (status = 503, description = "not ready")))]
 async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
     let db = engine.db.clone();
     let check = tokio::time::timeout(
@@ -205,6 +214,7 @@ async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
     }
 }
 
+#[utoipa::path(put, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path, description = "HIS visit serial (idempotency key)")), request_body = RegistrationBody, responses((status = 201, description = "created", body = RegistrationAnswer), (status = 200, description = "replaced or unchanged", body = RegistrationAnswer), (status = 409, description = "cancelled, or already in a queue with another department", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody), (status = 415, description = "not JSON", body = ErrorBody), (status = 422, description = "a field is invalid; nothing changed", body = ErrorBody)))]
 async fn put_registration(
     req: HttpRequest,
     path: web::Path<String>,
@@ -224,6 +234,7 @@ async fn put_registration(
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, body = VisitAnswer), (status = 404, body = ErrorBody)))]
 async fn get_registration(
     path: web::Path<String>,
     engine: web::Data<Engine>,
@@ -232,6 +243,7 @@ async fn get_registration(
     Ok(HttpResponse::Ok().json(service::get_visit(&engine, &visit_no).await?))
 }
 
+#[utoipa::path(delete, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, description = "cancelled (退号)", body = CancelAnswer), (status = 404, body = ErrorBody), (status = 409, description = "already finished", body = ErrorBody)))]
 async fn delete_registration(
     req: HttpRequest,
     path: web::Path<String>,
@@ -243,6 +255,7 @@ async fn delete_registration(
     Ok(HttpResponse::Ok().json(service::cancel(&engine, &visit_no, audit).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/check-in", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, description = "in the queue (签到); repeat gives the same ticket", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn check_in(
     req: HttpRequest,
     path: web::Path<String>,
@@ -254,6 +267,7 @@ async fn check_in(
     Ok(HttpResponse::Ok().json(service::check_in(&engine, &visit_no, audit).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, finish, pause, resume or close"), ("X-Operator" = Option<String>, Header, description = "staff number")), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn room_action(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -307,6 +321,7 @@ fn room_listing(engine: &Engine, code: &str) -> Option<RoomListing> {
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/rooms", tag = "configuration", responses((status = 200, description = "rooms with status, current ticket and waiting count")))]
 async fn list_rooms(engine: web::Data<Engine>) -> HttpResponse {
     let rooms: Vec<RoomListing> = engine
         .hospital
@@ -317,6 +332,7 @@ async fn list_rooms(engine: web::Data<Engine>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "rooms": rooms }))
 }
 
+#[utoipa::path(get, path = "/api/v1/rooms/{room_code}", tag = "configuration", params(("room_code" = String, Path)), responses((status = 200, description = "the room as screens show it (masked names)"), (status = 404, body = ErrorBody)))]
 async fn get_room(
     path: web::Path<String>,
     engine: web::Data<Engine>,
@@ -329,6 +345,7 @@ async fn get_room(
     Ok(HttpResponse::Ok().json(view))
 }
 
+#[utoipa::path(get, path = "/api/v1/queues", tag = "configuration", responses((status = 200, description = "queues with their rules and waiting count")))]
 async fn list_queues(engine: web::Data<Engine>) -> HttpResponse {
     let queues: Vec<_> = engine
         .hospital
@@ -349,6 +366,7 @@ async fn list_queues(engine: web::Data<Engine>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "queues": queues }))
 }
 
+#[utoipa::path(get, path = "/api/v1/queues/{queue_code}", tag = "calling", params(("queue_code" = String, Path)), responses((status = 200, description = "the waiting list in calling order, each entry with the rule that placed it", body = QueueAnswer), (status = 404, body = ErrorBody)))]
 async fn get_queue(
     path: web::Path<String>,
     engine: web::Data<Engine>,
@@ -357,10 +375,12 @@ async fn get_queue(
     Ok(HttpResponse::Ok().json(service::list_queue(&engine, &code).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/departments", tag = "configuration", responses((status = 200, description = "departments")))]
 async fn list_departments(engine: web::Data<Engine>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "departments": engine.hospital.departments }))
 }
 
+#[utoipa::path(get, path = "/api/v1/screens", tag = "configuration", responses((status = 200, description = "screens with online status and last heartbeat")))]
 async fn list_screens(engine: web::Data<Engine>) -> HttpResponse {
     let screens: Vec<_> = engine
         .hospital
@@ -386,8 +406,8 @@ async fn list_screens(engine: web::Data<Engine>) -> HttpResponse {
 }
 
 /// A doctor's master data as HIS sends it.
-#[derive(Deserialize)]
-struct DoctorBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct DoctorBody {
     name: String,
     department_code: String,
     #[serde(default)]
@@ -411,6 +431,7 @@ fn image_mime(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+#[utoipa::path(put, path = "/api/v1/doctors/{doctor_code}", tag = "HIS", params(("doctor_code" = String, Path)), request_body = DoctorBody, responses((status = 201, description = "created"), (status = 200, description = "replaced"), (status = 400, description = "malformed body", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody), (status = 415, description = "not JSON", body = ErrorBody), (status = 422, description = "a field is invalid; nothing changed", body = ErrorBody)))]
 async fn put_doctor(
     req: HttpRequest,
     path: web::Path<String>,
@@ -497,6 +518,7 @@ async fn put_doctor(
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/doctors", tag = "configuration", responses((status = 200, description = "doctors")))]
 async fn list_doctors(engine: web::Data<Engine>) -> Result<HttpResponse, ApiError> {
     let rows = engine.db.read(store::list_doctors).await?;
     let list: Vec<_> = rows
@@ -510,6 +532,7 @@ async fn list_doctors(engine: web::Data<Engine>) -> Result<HttpResponse, ApiErro
     Ok(HttpResponse::Ok().json(serde_json::json!({ "doctors": list })))
 }
 
+#[utoipa::path(get, path = "/api/v1/doctors/{doctor_code}", tag = "configuration", params(("doctor_code" = String, Path)), responses((status = 200, description = "a doctor"), (status = 404, body = ErrorBody)))]
 async fn get_doctor(
     path: web::Path<String>,
     engine: web::Data<Engine>,
@@ -526,6 +549,7 @@ async fn get_doctor(
     Ok(HttpResponse::Ok().json(v))
 }
 
+#[utoipa::path(get, path = "/api/v1/doctors/{doctor_code}/photo", tag = "configuration", params(("doctor_code" = String, Path)), responses((status = 200, description = "the photo (PNG, JPEG or WebP)"), (status = 404, body = ErrorBody)))]
 async fn doctor_photo(
     path: web::Path<String>,
     engine: web::Data<Engine>,

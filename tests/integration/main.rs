@@ -8,5 +8,6 @@ mod common;
 mod calling;
 mod databases;
 mod durability;
+mod openapi;
 mod registrations;
 mod screens;
