@@ -56,6 +56,19 @@ enum Command {
     },
     /// Validate a hospital configuration file and print what it defines.
     CheckConfig { path: PathBuf },
+    /// Write a consistent copy of the database (SQLite: VACUUM INTO;
+    /// PostgreSQL: pg_dump -Fc).
+    Backup {
+        #[arg(
+            long,
+            env = "TRIAGE_DATABASE_URL",
+            default_value = "sqlite://data/triage.sqlite"
+        )]
+        database_url: String,
+        /// The backup file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the OpenAPI document (docs/openapi.json is this output).
     Openapi,
     /// Run database migrations and exit.
@@ -108,6 +121,23 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Backup { database_url, out } => {
+            match triage::db::backup::backup(&database_url, &out) {
+                Ok(backend) => {
+                    println!(
+                        "{} backup of {} written to {}",
+                        backend.as_str(),
+                        redact_url(&database_url),
+                        out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Openapi => {
             println!("{}", triage::api::openapi::document());
             ExitCode::SUCCESS

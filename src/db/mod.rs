@@ -11,6 +11,7 @@
 //!   Neither ever runs on an async worker or an actor's thread.
 //! - Backend-specific SQL stays inside this module.
 
+pub mod backup;
 pub mod journal;
 pub mod models;
 pub mod schema;

@@ -149,3 +149,34 @@ fn a_wrong_password_is_reported_at_once_with_the_reason() {
     let wrong = format!("postgres://{user}:not-the-password@{host}");
     fails_fast(&wrong, "password authentication failed");
 }
+
+#[actix_web::test]
+async fn a_backup_restores_to_an_identical_database() {
+    let app = crate::common::spawn_app().await;
+    app.arrive("B1", &crate::common::registration("备份甲", "NK"))
+        .await;
+    app.arrive("B2", &crate::common::registration("备份乙", "WK"))
+        .await;
+    app.room("NK-02", "call-next").await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("triage.backup");
+    let url = app.db.url.clone();
+    let f = file.clone();
+    tokio::task::spawn_blocking(move || triage::db::backup::backup(&url, &f))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("backup: {e}"));
+    let target = fresh_database();
+    let t = target.url.clone();
+    tokio::task::spawn_blocking(move || triage::db::backup::restore(&file, &t))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("restore: {e}"));
+    let restored = connect(&target.url);
+    let dump = restored
+        .read(triage::db::store::dump)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dump, app.dump().await);
+    assert!(dump.contains("B2"));
+}

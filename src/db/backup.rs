@@ -1,0 +1,88 @@
+//! Whole-database copies, one path per backend: SQLite `VACUUM INTO` (online,
+//! consistent, a plain database file), PostgreSQL `pg_dump -Fc` /
+//! `pg_restore`. Used by `triage backup` and the restore check.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+
+use super::{parse_url, Backend, DbError};
+
+/// Finds a PostgreSQL client tool: the newest server install first, then PATH.
+pub fn pg_tool(name: &str) -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin").join(name))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.pop().unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn run(mut cmd: Command, what: &str) -> Result<(), DbError> {
+    let out = cmd
+        .output()
+        .map_err(|e| DbError::Unavailable(format!("cannot run {what}: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(DbError::Unavailable(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+/// Writes a consistent copy of the database at `url` to `out`.
+pub fn backup(url: &str, out: &Path) -> Result<Backend, DbError> {
+    let (backend, target) = parse_url(url)?;
+    if out.exists() {
+        return Err(DbError::Unavailable(format!(
+            "{} already exists",
+            out.display()
+        )));
+    }
+    match backend {
+        Backend::Sqlite => {
+            let mut c = diesel::SqliteConnection::establish(&target)
+                .map_err(|e| DbError::Connect(e.to_string()))?;
+            let path = out.display().to_string().replace('\'', "''");
+            c.batch_execute(&format!("VACUUM INTO '{path}'"))?;
+        }
+        Backend::Postgres => {
+            let mut cmd = Command::new(pg_tool("pg_dump"));
+            cmd.args(["--format=custom", "--no-owner", "--file"])
+                .arg(out)
+                .arg(format!("--dbname={target}"));
+            run(cmd, "pg_dump")?;
+        }
+    }
+    Ok(backend)
+}
+
+/// Restores a backup into the (empty) database at `url`.
+pub fn restore(backup: &Path, url: &str) -> Result<(), DbError> {
+    let (backend, target) = parse_url(url)?;
+    match backend {
+        Backend::Sqlite => {
+            if Path::new(&target).exists() {
+                return Err(DbError::Unavailable(format!("{target} already exists")));
+            }
+            std::fs::copy(backup, &target)
+                .map_err(|e| DbError::Unavailable(format!("cannot copy the backup: {e}")))?;
+        }
+        Backend::Postgres => {
+            let mut cmd = Command::new(pg_tool("pg_restore"));
+            cmd.args(["--no-owner", "--exit-on-error"])
+                .arg(format!("--dbname={target}"))
+                .arg(backup);
+            run(cmd, "pg_restore")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+// Browser-test harness: the real triage binary on a free port with a fresh
+// SQLite file, Debian's Chromium through playwright-core, and small API helpers.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = join(here, "..", "..");
+const bin = process.env.TRIAGE_BIN || join(repo, "target", "debug", "triage");
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on("error", reject);
+  });
+}
+
+export class Server {
+  constructor(port, dbFile) { this.port = port; this.dbFile = dbFile; this.base = `http://127.0.0.1:${port}`; }
+
+  static async start() {
+    const dir = mkdtempSync(join(tmpdir(), "triage-browser-"));
+    const s = new Server(await freePort(), join(dir, "t.sqlite"));
+    await s.boot();
+    return s;
+  }
+
+  async boot() {
+    this.proc = spawn(bin, ["serve", "--demo", "--no-simulation", "--bind", `127.0.0.1:${this.port}`,
+      "--database-url", `sqlite://${this.dbFile}`], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, TRIAGE_LOG: "warn" } });
+    const deadline = Date.now() + 30000;
+    while (Date.now() < deadline) {
+      try { const r = await fetch(`${this.base}/readyz`); if (r.ok) return; } catch { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("triage did not become ready");
+  }
+
+  kill() {
+    return new Promise((resolve) => { this.proc.once("exit", resolve); this.proc.kill("SIGKILL"); });
+  }
+
+  async api(method, path, body) {
+    const r = await fetch(`${this.base}${path}`, {
+      method, headers: body ? { "content-type": "application/json", "x-operator": "browser-test" } : { "x-operator": "browser-test" },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = await r.json().catch(() => null);
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  }
+
+  async arrive(visitNo, name, dept = "NK", extra = {}) {
+    return this.api("PUT", `/api/v1/registrations/${visitNo}`, {
+      patient: { id: `P${visitNo}`, name, sex: extra.sex || "1", birth_date: "1975-06-01" },
+      department_code: dept, visit_type: "first", registered_at: new Date().toISOString(), checked_in: true, ...extra.body,
+    });
+  }
+
+  callNext(room) { return this.api("POST", `/api/v1/rooms/${room}/call-next`); }
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"],
+  });
+}
+
+// A page with speech stubbed: every announcement is logged with start/end.
+export async function openScreen(browser, server, code, { speechMs = 250 } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.addInitScript((ms) => {
+    window.__speech = [];
+    window.__triageSpeech = async (text) => {
+      const entry = { text, start: performance.now(), end: null };
+      window.__speech.push(entry);
+      await new Promise((r) => setTimeout(r, ms));
+      entry.end = performance.now();
+    };
+  }, speechMs);
+  await page.goto(`${server.base}/screens/${code}`);
+  await page.waitForFunction(() => document.body.dataset.online === "true");
+  return page;
+}
+
+export function screenshotDir() {
+  const dir = process.env.TRIAGE_UPDATE_SCREENSHOTS ? join(repo, "docs", "screenshots") : join(repo, "target", "screenshots");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,152 @@
+// Triage's screens in a real browser (headless Debian Chromium): what a
+// patient in the waiting room sees and hears.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Server, launch, openScreen, screenshotDir } from "./harness.mjs";
+
+const FULL_NAMES = ["张三丰", "欧阳娜娜", "李秀英", "司马相如", "王建军"];
+let server;
+let browser;
+
+before(async () => {
+  server = await Server.start();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.kill();
+});
+
+// Chinese glyphs are real glyphs, not boxes: two different characters must
+// draw different pixels in the page's own font.
+async function drawsDistinctCjkGlyphs(page) {
+  return page.evaluate(() => {
+    const font = getComputedStyle(document.querySelector("h1")).fontFamily;
+    const draw = (ch) => {
+      const c = document.createElement("canvas");
+      c.width = 64; c.height = 64;
+      const ctx = c.getContext("2d");
+      ctx.font = `48px ${font}`;
+      ctx.fillText(ch, 4, 52);
+      return Array.from(ctx.getImageData(0, 0, 64, 64).data).join(",");
+    };
+    return draw("内") !== draw("科") && draw("诊") !== draw("室");
+  });
+}
+
+test("the overview shows its department's rooms and doctors in Chinese", async () => {
+  const page = await openScreen(browser, server, "NK-HALL");
+  assert.equal(await page.textContent("#title"), "内科");
+  const rooms = await page.$$eval("section.room h2", (els) => els.map((e) => e.textContent));
+  assert.deepEqual(rooms, ["内科1诊室", "内科2诊室", "内科3诊室", "内科4诊室"]);
+  const doctors = await page.$$eval("section.room .doctor", (els) => els.map((e) => e.textContent));
+  assert.ok(doctors[0].includes("王建国") && doctors[0].includes("主任医师"), doctors[0]);
+  assert.ok(await drawsDistinctCjkGlyphs(page), "Chinese text renders as boxes: install a CJK font");
+  await page.close();
+});
+
+test("the door screen shows the doctor's name, title and introduction", async () => {
+  const page = await openScreen(browser, server, "NK-01-DOOR");
+  assert.equal(await page.textContent(".who h2"), "王建国");
+  assert.equal(await page.textContent(".who .title"), "主任医师");
+  assert.match(await page.textContent(".intro"), /高血压/);
+  assert.ok(await drawsDistinctCjkGlyphs(page));
+  await page.close();
+});
+
+test("a call made through the API shows on every screen of that room within 1 s", async () => {
+  const hall = await openScreen(browser, server, "NK-HALL");
+  const door = await openScreen(browser, server, "NK-02-DOOR");
+  await server.arrive("B100", FULL_NAMES[0]);
+  const t0 = Date.now();
+  const r = await server.callNext("NK-02");
+  const ticket = r.current.ticket_no;
+  await Promise.all([
+    hall.waitForFunction((t) => document.querySelector('[data-room="NK-02"] .now')?.textContent.includes(t), ticket, { timeout: 1000 }),
+    door.waitForFunction((t) => document.querySelector(".calling .ticket")?.textContent === t, ticket, { timeout: 1000 }),
+  ]);
+  const elapsed = Date.now() - t0;
+  assert.ok(elapsed < 1000, `screens changed after ${elapsed} ms`);
+  assert.match(await door.textContent(".calling .name"), /张\*丰/);
+  await hall.close();
+  await door.close();
+});
+
+test("the voice queue announces calls in order and never overlaps", async () => {
+  const hall = await openScreen(browser, server, "NK-HALL", { speechMs: 200 });
+  const names = [FULL_NAMES[1], FULL_NAMES[2], FULL_NAMES[3]];
+  const rooms = ["NK-02", "NK-03", "NK-04"];
+  const expected = [];
+  for (let i = 0; i < 3; i++) {
+    await server.arrive(`V20${i}`, names[i], "NK", { sex: i === 0 ? "2" : "1" });
+  }
+  for (const room of rooms) {
+    const r = await server.callNext(room);
+    expected.push(r.current.ticket_no);
+  }
+  await hall.waitForFunction(() => window.__speech.length >= 6 && window.__speech.every((s) => s.end !== null), null, { timeout: 10000 });
+  const spoken = await hall.evaluate(() => window.__speech);
+  // Each call twice (repeat = 2), calls in the order they were made.
+  const tickets = spoken.map((s) => s.text.match(/请 (\S+)号/)[1]);
+  assert.deepEqual(tickets, expected.flatMap((t) => [t, t]));
+  assert.equal(spoken[0].text, `请 ${expected[0]}号 欧阳女士 到 内科2诊室 就诊`);
+  for (let i = 1; i < spoken.length; i++) {
+    assert.ok(spoken[i].start >= spoken[i - 1].end, `announcement ${i} overlaps the one before`);
+  }
+  await hall.close();
+});
+
+test("no full patient name appears anywhere in a screen's page", async () => {
+  await server.arrive("B300", FULL_NAMES[4]);
+  const pages = [await openScreen(browser, server, "NK-HALL"), await openScreen(browser, server, "NK-01-DOOR"), await openScreen(browser, server, "NK-02-DOOR")];
+  await server.callNext("NK-01");
+  await pages[0].waitForTimeout(300);
+  for (const p of pages) {
+    const html = await p.evaluate(() => document.documentElement.outerHTML + JSON.stringify(window.__triage.state, (k, v) => v instanceof Map ? [...v] : v));
+    for (const name of FULL_NAMES) assert.ok(!html.includes(name), `the page holds the full name ${name}`);
+    await p.close();
+  }
+});
+
+test("killed server: the screen keeps its last state with an offline mark, then resyncs without a reload", async () => {
+  const dir = screenshotDir();
+  await server.arrive("B400", "郑小红", "NK", { sex: "2" });
+  await server.arrive("B401", "冯大明", "NK");
+  const hall = await openScreen(browser, server, "NK-HALL");
+  const door = await openScreen(browser, server, "NK-03-DOOR");
+  const called = await server.callNext("NK-03");
+  const ticket = called.current.ticket_no;
+  await door.waitForFunction((t) => document.querySelector(".calling .ticket")?.textContent === t, ticket);
+  await hall.waitForFunction((t) => document.querySelector('[data-room="NK-03"] .now')?.textContent.includes(t), ticket);
+  await hall.evaluate(() => { window.__noReload = "still here"; });
+  await door.evaluate(() => { window.__noReload = "still here"; });
+  await hall.screenshot({ path: join(dir, "overview-online.png") });
+  await door.screenshot({ path: join(dir, "door-online.png") });
+
+  await server.kill();
+  for (const p of [hall, door]) {
+    await p.waitForFunction(() => document.body.dataset.online === "false", null, { timeout: 5000 });
+    assert.equal(await p.isVisible("#offline"), true, "offline mark not shown");
+  }
+  assert.equal(await door.textContent(".calling .ticket"), ticket, "last state lost");
+  assert.ok((await hall.textContent('[data-room="NK-03"] .now')).includes(ticket));
+  await hall.screenshot({ path: join(dir, "overview-offline.png") });
+  await door.screenshot({ path: join(dir, "door-offline.png") });
+
+  await server.boot(); // same port, same database
+  for (const p of [hall, door]) {
+    await p.waitForFunction(() => document.body.dataset.online === "true", null, { timeout: 20000 });
+    assert.equal(await p.evaluate(() => window.__noReload), "still here", "the page was reloaded");
+  }
+  // Resynced to the true state: the current patient survived the crash, and
+  // a call after the restart shows at once.
+  assert.equal(await door.textContent(".calling .ticket"), ticket);
+  const next = await server.callNext("NK-03");
+  await door.waitForFunction((t) => document.querySelector(".calling .ticket")?.textContent === t, next.current.ticket_no, { timeout: 1000 });
+  const truth = await server.api("GET", "/api/v1/rooms/NK-03");
+  assert.equal(truth.current.ticket_no, next.current.ticket_no);
+  await hall.close();
+  await door.close();
+});
