@@ -5,7 +5,7 @@ import { Announcer } from "/display/voice.js";
 import { renderOverview, renderDoor } from "/display/render.js";
 
 const code = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
-const state = { screen: null, rooms: new Map(), order: [], recent: [], seq: -1 };
+const state = { screen: null, rooms: new Map(), order: [], recent: [], notices: [], seq: -1 };
 const announcer = new Announcer();
 let ws = null;
 let attempt = 0;
@@ -33,9 +33,22 @@ function render() {
   } else {
     renderOverview(main, rooms);
   }
+  renderNotices();
   $("ticker").textContent = state.recent.length
     ? "最近叫号：" + state.recent.map((c) => `${c.ticket_no} ${c.masked_name} → ${c.room_name}`).join("　")
     : "";
+}
+
+function renderNotices() {
+  const now = Date.now();
+  const live = state.notices.filter((n) => !n.expires_at || Date.parse(n.expires_at) > now);
+  const box = $("notices");
+  box.hidden = live.length === 0;
+  box.innerHTML = live.map((n) => `<p class="notice ${n.level === "urgent" ? "urgent" : ""}" data-notice="${n.id}">${escapeHtml(n.text)}</p>`).join("");
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
 function onFrame(msg) {
@@ -45,6 +58,7 @@ function onFrame(msg) {
     state.screen = msg.screen;
     state.order = msg.screen.rooms;
     state.rooms = new Map(msg.rooms.map((r) => [r.code, r]));
+    state.notices = msg.notices || [];
     state.seq = msg.seq;
     setOnline(true);
     render();
@@ -59,6 +73,12 @@ function onFrame(msg) {
   if (msg.type === "room") {
     state.rooms.set(msg.room.code, msg.room);
     render();
+  } else if (msg.type === "notice") {
+    state.notices = [...state.notices.filter((n) => n.id !== msg.notice.id), msg.notice];
+    renderNotices();
+  } else if (msg.type === "notice_withdrawn") {
+    state.notices = state.notices.filter((n) => n.id !== msg.notice_id);
+    renderNotices();
   } else if (msg.type === "call") {
     state.recent = [msg.call, ...state.recent].slice(0, 5);
     render();
@@ -106,6 +126,7 @@ setInterval(() => {
 setInterval(() => {
   const d = new Date();
   $("clock").textContent = d.toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
+  if (state.notices.length) renderNotices(); // drops expired notices
 }, 1000);
 
 $("enable-audio").onclick = () => { announcer.unlock(); $("enable-audio").hidden = true; };

@@ -136,6 +136,9 @@ impl Engine {
         })
         .await?;
         let loaded = db.read(store::load_all).await?;
+        let notices = db
+            .read(move |c| store::active_notices(c, now.naive_utc()))
+            .await?;
 
         let directory = Directory::new();
         let journal: SharedJournal = Arc::new(DbJournal::new(db.clone()));
@@ -218,6 +221,11 @@ impl Engine {
             let addr =
                 QueueActor::new(state, journal.clone(), clock.clone(), directory.clone()).start();
             directory.queues.insert(q.code.clone(), addr);
+        }
+
+        for n in &notices {
+            let (view, screens) = crate::api::notices::view(n);
+            directory.publish_notice(view, screens);
         }
 
         for state in room_states {

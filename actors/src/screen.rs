@@ -3,7 +3,8 @@
 //! announcements into frames.
 //!
 //! Messages in: [`Connect`] / [`Disconnect`] / [`Resync`] / [`Heartbeat`] from
-//! sessions, [`RoomChanged`] and [`Announce`] from the [`Directory`]. Out:
+//! sessions, [`RoomChanged`], [`Announce`] and [`Broadcast`] (notices) from
+//! the [`Directory`]. Out:
 //! [`Frame`]s to each session's `Recipient`. The first frame a session gets is
 //! a full snapshot carrying the current sequence number; every later frame
 //! carries the next one. Frames are best effort: a screen that misses one sees
@@ -104,6 +105,12 @@ pub struct RoomChanged {
 #[rtype(result = "()")]
 pub struct Announce(pub Announcement);
 
+/// A frame body encoded once for many screens (a JSON object without `seq`;
+/// each screen prefixes its own).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Broadcast(pub Arc<str>);
+
 /// The actor for one screen device.
 pub struct ScreenActor {
     config: ScreenConfig,
@@ -140,6 +147,7 @@ impl ScreenActor {
             "server_time": self.clock.now(),
             "screen": self.config,
             "rooms": rooms,
+            "notices": self.directory.notices_for(&self.config.code, self.clock.now()),
         });
         Frame(Arc::from(body.to_string()))
     }
@@ -232,6 +240,22 @@ impl Handler<RoomChanged> for ScreenActor {
             return;
         };
         self.broadcast(json!({ "type": "room", "room": view }));
+    }
+}
+
+impl Handler<Broadcast> for ScreenActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Broadcast, _ctx: &mut Self::Context) {
+        self.seq += 1;
+        if self.sessions.is_empty() {
+            return;
+        }
+        let body = msg.0.strip_prefix('{').unwrap_or(&msg.0);
+        let frame = Frame(Arc::from(format!("{{\"seq\":{},{}", self.seq, body)));
+        for r in self.sessions.values() {
+            r.do_send(frame.clone());
+        }
     }
 }
 

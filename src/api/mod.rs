@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod metrics;
+pub mod notices;
 pub mod openapi;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -66,6 +67,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/doctors/{code}", web::get().to(get_doctor))
                 .route("/doctors/{code}/photo", web::get().to(doctor_photo))
                 .route("/screens", web::get().to(list_screens))
+                .route("/notices", web::post().to(notices::publish))
+                .route("/notices", web::get().to(notices::list))
+                .route("/notices/{id}", web::delete().to(notices::withdraw))
                 .route("/voice", web::get().to(crate::voice::speak))
                 .route("/openapi.json", web::get().to(openapi::serve)),
         );

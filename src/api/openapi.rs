@@ -52,6 +52,9 @@ pub struct ErrorDetail {
         super::list_doctors,
         super::get_doctor,
         super::doctor_photo,
+        super::notices::publish,
+        super::notices::list,
+        super::notices::withdraw,
     ),
     components(schemas(
         ErrorBody,
@@ -68,6 +71,8 @@ pub struct ErrorDetail {
         QueueAnswer,
         VisitAnswer,
         super::DoctorBody,
+        super::notices::NoticeBody,
+        super::notices::NoticeAnswer,
     ))
 )]
 pub struct ApiDoc;

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{doctors, events, queue_counters, rooms, visits};
+use super::schema::{doctors, events, notices, queue_counters, rooms, visits};
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
 #[diesel(table_name = visits)]
@@ -123,4 +123,29 @@ pub struct NewEvent {
     pub room_code: Option<String>,
     pub queue_code: Option<String>,
     pub detail: String,
+}
+
+#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
+#[diesel(table_name = notices)]
+pub struct NoticeRow {
+    pub id: i64,
+    pub text: String,
+    pub level: String,
+    /// `*` for every screen, else a JSON list of screen codes.
+    pub screens: String,
+    pub operator: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub withdrawn_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable, Debug, Clone)]
+#[diesel(table_name = notices)]
+pub struct NewNotice {
+    pub text: String,
+    pub level: String,
+    pub screens: String,
+    pub operator: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
 }

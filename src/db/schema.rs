@@ -86,4 +86,24 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(doctors, visits, rooms, queue_counters, events);
+diesel::table! {
+    notices (id) {
+        id -> BigInt,
+        text -> Text,
+        level -> Text,
+        screens -> Text,
+        operator -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    doctors,
+    visits,
+    rooms,
+    queue_counters,
+    events,
+    notices
+);

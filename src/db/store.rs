@@ -10,8 +10,10 @@ use diesel::prelude::*;
 use triage_actors::model::Audit;
 
 use super::journal::record_event;
-use super::models::{CounterRow, DoctorRow, EventRow, NewEvent, NewVisit, RoomRow, VisitRow};
-use super::schema::{doctors, events, queue_counters, rooms, visits};
+use super::models::{
+    CounterRow, DoctorRow, EventRow, NewEvent, NewNotice, NewVisit, NoticeRow, RoomRow, VisitRow,
+};
+use super::schema::{doctors, events, notices, queue_counters, rooms, visits};
 use super::{AnyConnection, DbError};
 
 /// What a registration PUT did.
@@ -296,6 +298,69 @@ pub fn visit_events(c: &mut AnyConnection, visit_no: &str) -> Result<Vec<EventRo
         .load(c)?)
 }
 
+/// Stores a notice and its event; answers the stored row.
+pub fn insert_notice(
+    c: &mut AnyConnection,
+    n: NewNotice,
+    audit: &Audit,
+) -> Result<NoticeRow, DbError> {
+    diesel::insert_into(notices::table).values(&n).execute(c)?;
+    let row = notices::table
+        .order(notices::id.desc())
+        .select(NoticeRow::as_select())
+        .first(c)?;
+    record_event(
+        c,
+        event(
+            audit,
+            "notice_published",
+            None,
+            serde_json::json!({"notice_id": row.id, "screens": row.screens}),
+        ),
+    )?;
+    Ok(row)
+}
+
+/// Withdraws a notice; false if there is none or it was withdrawn already.
+pub fn withdraw_notice(c: &mut AnyConnection, id: i64, audit: &Audit) -> Result<bool, DbError> {
+    let n = diesel::update(
+        notices::table
+            .find(id)
+            .filter(notices::withdrawn_at.is_null()),
+    )
+    .set(notices::withdrawn_at.eq(audit.at.naive_utc()))
+    .execute(c)?;
+    if n > 0 {
+        record_event(
+            c,
+            event(
+                audit,
+                "notice_withdrawn",
+                None,
+                serde_json::json!({"notice_id": id}),
+            ),
+        )?;
+    }
+    Ok(n > 0)
+}
+
+/// Notices neither withdrawn nor expired at `now`.
+pub fn active_notices(
+    c: &mut AnyConnection,
+    now: NaiveDateTime,
+) -> Result<Vec<NoticeRow>, DbError> {
+    Ok(notices::table
+        .filter(notices::withdrawn_at.is_null())
+        .filter(
+            notices::expires_at
+                .is_null()
+                .or(notices::expires_at.gt(now)),
+        )
+        .order(notices::id)
+        .select(NoticeRow::as_select())
+        .load(c)?)
+}
+
 /// A text dump of every table, in key order. Tests compare two dumps to show
 /// that a rejected request changed nothing.
 pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
@@ -327,6 +392,13 @@ pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
         .load(c)?
     {
         out.push_str(&format!("queue_counters {r:?}\n"));
+    }
+    for r in notices::table
+        .order(notices::id)
+        .select(NoticeRow::as_select())
+        .load(c)?
+    {
+        out.push_str(&format!("notices {r:?}\n"));
     }
     for r in events::table
         .order(events::id)

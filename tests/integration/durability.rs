@@ -17,20 +17,33 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
-fn start(db_url: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(["serve", "--demo", "--no-simulation", "--workers", "2"])
-        .args([
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            db_url,
-        ])
-        .env("TRIAGE_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start triage: {e}"))
+/// The server process; killed (SIGKILL) when dropped, so a failing test
+/// never leaves it running.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(db_url: &str, port: u16) -> Proc {
+    Proc(
+        Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args(["serve", "--demo", "--no-simulation", "--workers", "2"])
+            .args([
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                db_url,
+            ])
+            .env("TRIAGE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start triage: {e}")),
+    )
 }
 
 async fn wait_ready(http: &reqwest::Client, base: &str) {
@@ -147,6 +160,13 @@ async fn acknowledged_changes_survive_sigkill_and_the_queues_keep_their_order() 
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 200);
+    let r = http
+        .post(format!("{base}/api/v1/notices"))
+        .json(&json!({"text": "门诊楼三层电梯检修"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
     let before = state(&http, &base).await;
 
     // Then a burst in flight; kill the moment the 10th acknowledgement lands.
@@ -183,14 +203,14 @@ async fn acknowledged_changes_survive_sigkill_and_the_queues_keep_their_order() 
             break;
         }
     }
-    child.kill().unwrap_or_else(|e| panic!("SIGKILL: {e}")); // SIGKILL on Unix
-    let _ = child.wait();
+    child.0.kill().unwrap_or_else(|e| panic!("SIGKILL: {e}")); // SIGKILL on Unix
+    let _ = child.0.wait();
     while let Ok(a) = rx.try_recv() {
         burst.push(a); // acknowledged before the kill took effect
     }
     assert!(burst.len() >= 10);
 
-    let mut child = start(&db.url, port);
+    let child = start(&db.url, port);
     wait_ready(&http, &base).await;
     let after = state(&http, &base).await;
 
@@ -237,6 +257,18 @@ async fn acknowledged_changes_survive_sigkill_and_the_queues_keep_their_order() 
         );
         assert_eq!(v["ticket_no"].as_str(), Some(ticket.as_str()));
     }
+    let notices: Value = http
+        .get(format!("{base}/api/v1/notices"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        notices["notices"][0]["text"], "门诊楼三层电梯检修",
+        "notice lost"
+    );
     // And it keeps working: the next call takes the head of the queue.
     let head = after.0[0].first().cloned().unwrap_or_default();
     let r: Value = http
@@ -251,6 +283,5 @@ async fn acknowledged_changes_survive_sigkill_and_the_queues_keep_their_order() 
         head.starts_with(&format!("{}", r["current"]["visit_no"])),
         "{head} vs {r}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
 }

@@ -167,3 +167,78 @@ async fn public_screens_show_a_neutral_priority_mark_never_the_group() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_notice_reaches_its_screens_at_once_and_stays_in_their_snapshots() {
+    let app = spawn_app().await;
+    let mut hall = app.ws("NK-HALL").await;
+    let mut other = app.ws("WK-HALL").await;
+    let s1 = hall.next().await["seq"].as_u64().unwrap_or(0);
+    let s2 = other.next().await["seq"].as_u64().unwrap_or(0);
+    let r = app
+        .http
+        .post(app.url("/api/v1/notices"))
+        .json(&json!({"text": "今日下午内科王建国主任停诊", "level": "urgent", "screens": ["NK-HALL"]}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    let n: Value = r.json().await.unwrap_or_default();
+    let f = hall.next().await;
+    assert_eq!(f["type"], "notice");
+    assert_eq!(f["seq"].as_u64(), Some(s1 + 1));
+    assert_eq!(f["notice"]["text"], "今日下午内科王建国主任停诊");
+    // Every screen: a second notice without `screens`.
+    let r = app
+        .http
+        .post(app.url("/api/v1/notices"))
+        .json(&json!({"text": "请保持安静"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    let f = other.next().await;
+    assert_eq!(
+        f["seq"].as_u64(),
+        Some(s2 + 1),
+        "WK-HALL only gets the hospital-wide notice"
+    );
+    assert_eq!(f["notice"]["text"], "请保持安静");
+    // A reconnecting screen sees the active notices in its snapshot.
+    let mut again = app.ws("NK-HALL").await;
+    let snap = again.next().await;
+    assert_eq!(snap["notices"].as_array().map(Vec::len), Some(2));
+    // Withdrawn: gone from screens and snapshots.
+    let id = n["id"].as_i64().unwrap_or(0);
+    let r = app
+        .http
+        .delete(app.url(&format!("/api/v1/notices/{id}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let f = again.until("notice_withdrawn").await;
+    assert_eq!(f.last().map(|x| x["notice_id"].clone()), Some(json!(id)));
+    let mut third = app.ws("NK-HALL").await;
+    assert_eq!(
+        third.next().await["notices"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // Bad notices change nothing.
+    let before = app.dump().await;
+    for bad in [
+        json!({"text": ""}),
+        json!({"text": "x", "screens": ["NOPE"]}),
+        json!({"text": "x", "level": "loud"}),
+    ] {
+        let r = app
+            .http
+            .post(app.url("/api/v1/notices"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 422, "{bad}");
+    }
+    assert_eq!(app.dump().await, before);
+}
