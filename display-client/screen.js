@@ -73,6 +73,9 @@ function onFrame(msg) {
   if (msg.type === "room") {
     state.rooms.set(msg.room.code, msg.room);
     render();
+  } else if (msg.type === "rooms") {
+    for (const room of msg.rooms) state.rooms.set(room.code, room);
+    render();
   } else if (msg.type === "notice") {
     state.notices = [...state.notices.filter((n) => n.id !== msg.notice.id), msg.notice];
     renderNotices();

@@ -86,6 +86,13 @@ impl Application {
                 .configure(crate::api::configure)
                 .configure(crate::display::configure)
         })
+        // Screens get several small frames in a row (room, then call): without
+        // TCP_NODELAY the second waits for the client's delayed ACK (~40 ms).
+        .on_connect(|conn, _ext| {
+            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = tcp.set_nodelay(true);
+            }
+        })
         .workers(settings.workers.max(1))
         .shutdown_timeout(5)
         .listen(listener)?

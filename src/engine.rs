@@ -181,9 +181,11 @@ impl Engine {
         }
 
         for s in &hospital.screens {
-            let addr = ScreenActor::new(s.clone(), directory.clone(), clock.clone()).start();
+            let actor = ScreenActor::new(s.clone(), directory.clone(), clock.clone());
+            let variant = actor.variant();
+            let addr = actor.start();
             for room in &s.rooms {
-                directory.watch_room(room, addr.clone());
+                directory.watch_room(room, addr.clone(), variant);
             }
             directory.screens.insert(s.code.clone(), addr);
         }

@@ -280,12 +280,11 @@ pub async fn put_registration(
 ) -> Result<(UpsertOutcome, RegistrationAnswer), ApiError> {
     let row = validate_registration(engine, visit_no, &body, canonical, audit.at)?;
     let a = audit.clone();
-    let (outcome, stored) = engine
+    let (outcome, mut status) = engine
         .db
         .write(move |c| store::upsert_registration(c, row, &a))
         .await?;
     tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
-    let mut status = stored.status.clone();
     let check_in = if body.checked_in {
         let ans = check_in(engine, visit_no, audit).await?;
         status = "waiting".into();

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{CurrentCall, RoomStatus};
 use crate::queue::QueueActor;
 use crate::room::RoomActor;
-use crate::screen::{Announce, Announcement, Broadcast, RoomChanged, ScreenActor};
+use crate::screen::{Announce, Announcement, Broadcast, ScreenActor};
 
 /// Static facts of a room from the hospital configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +41,8 @@ pub struct DoctorView {
     pub code: String,
     pub name: String,
     pub title: String,
+    /// Shown on door screens; left out of overview frames.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub introduction: String,
     /// Where the screen loads the photo from, if there is one.
     pub photo_url: Option<String>,
@@ -128,13 +130,28 @@ pub struct ScreenPresence {
     pub seq: u64,
 }
 
+/// How a screen shows a room: the variant of the room's frame it gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RoomVariant {
+    pub next_count: usize,
+    /// Door screens show the doctor's introduction; overviews do not.
+    pub with_introduction: bool,
+}
+
+#[derive(Clone)]
+struct Watcher {
+    screen: Addr<ScreenActor>,
+    variant: RoomVariant,
+}
+
 /// Live addresses, routing and the public read model. Shared as `Arc`.
 #[derive(Default)]
 pub struct Directory {
     pub queues: DashMap<String, Addr<QueueActor>>,
     pub rooms: DashMap<String, Addr<RoomActor>>,
     pub screens: DashMap<String, Addr<ScreenActor>>,
-    room_screens: DashMap<String, Vec<Addr<ScreenActor>>>,
+    /// Who shows a room, and how (each variant is composed and encoded once).
+    room_screens: DashMap<String, Vec<Watcher>>,
     queue_rooms: DashMap<String, Vec<String>>,
     room_boards: DashMap<String, RoomBoard>,
     queue_boards: DashMap<String, QueueBoard>,
@@ -168,12 +185,12 @@ impl Directory {
         );
     }
 
-    /// Declares that `screen` shows `room`.
-    pub fn watch_room(&self, room: &str, screen: Addr<ScreenActor>) {
+    /// Declares that `screen` shows `room` in `variant`.
+    pub fn watch_room(&self, room: &str, screen: Addr<ScreenActor>, variant: RoomVariant) {
         self.room_screens
             .entry(room.to_string())
             .or_default()
-            .push(screen);
+            .push(Watcher { screen, variant });
     }
 
     /// Rooms that draw from `queue`.
@@ -199,13 +216,71 @@ impl Directory {
     }
 
     /// Records a queue's public head and tells the screens of every room
-    /// drawing from it (but `except`, which will publish itself).
+    /// drawing from it (but `except`, which will publish itself). A screen
+    /// showing several of those rooms gets them in **one** `rooms` frame.
     pub fn publish_queue(&self, queue: &str, board: QueueBoard, except: Option<&str>) {
+        self.set_queue_board(queue, board);
+        self.notify_queue(queue, except);
+    }
+
+    /// Records a queue's public head without telling anyone yet.
+    pub fn set_queue_board(&self, queue: &str, board: QueueBoard) {
         self.queue_boards.insert(queue.to_string(), board);
-        for room in self.rooms_of_queue(queue) {
-            if except != Some(room.as_str()) {
-                self.notify_room(&room);
+    }
+
+    /// Tells the screens of every room drawing from `queue` (but `except`).
+    pub fn notify_queue(&self, queue: &str, except: Option<&str>) {
+        let rooms: Vec<String> = self
+            .rooms_of_queue(queue)
+            .into_iter()
+            .filter(|r| except != Some(r.as_str()))
+            .collect();
+        self.notify_rooms(&rooms);
+    }
+
+    /// Tells every screen showing any of `rooms`: one frame per screen,
+    /// each distinct frame composed and encoded once.
+    fn notify_rooms(&self, rooms: &[String]) {
+        if rooms.len() == 1 {
+            self.notify_room(&rooms[0]);
+            return;
+        }
+        // screen → (variant, rooms it shows among these), in room order.
+        let mut per_screen: Vec<(Addr<ScreenActor>, RoomVariant, Vec<&String>)> = Vec::new();
+        for room in rooms {
+            let Some(watchers) = self.room_screens.get(room).map(|w| w.clone()) else {
+                continue;
+            };
+            for w in watchers {
+                match per_screen.iter_mut().find(|(a, _, _)| *a == w.screen) {
+                    Some((_, _, list)) => list.push(room),
+                    None => per_screen.push((w.screen, w.variant, vec![room])),
+                }
             }
+        }
+        let mut encoded: Vec<((RoomVariant, Vec<&String>), std::sync::Arc<str>)> = Vec::new();
+        for (screen, variant, list) in per_screen {
+            let key = (variant, list);
+            let body = match encoded.iter().find(|(k, _)| *k == key) {
+                Some((_, b)) => b.clone(),
+                None => {
+                    let views: Vec<RoomView> = key
+                        .1
+                        .iter()
+                        .filter_map(|r| self.room_view_as(r, variant))
+                        .collect();
+                    let b: std::sync::Arc<str> = if views.len() == 1 {
+                        serde_json::json!({ "type": "room", "room": views[0] })
+                    } else {
+                        serde_json::json!({ "type": "rooms", "rooms": views })
+                    }
+                    .to_string()
+                    .into();
+                    encoded.push((key, b.clone()));
+                    b
+                }
+            };
+            screen.do_send(Broadcast(body));
         }
     }
 
@@ -227,19 +302,35 @@ impl Directory {
     /// Sends a voice announcement to the screens that show `room`.
     pub fn announce(&self, room: &str, announcement: Announcement) {
         if let Some(screens) = self.room_screens.get(room) {
-            for s in screens.iter() {
-                s.do_send(Announce(announcement.clone()));
+            for w in screens.iter() {
+                w.screen.do_send(Announce(announcement.clone()));
             }
         }
     }
 
+    /// Composes the room's frame once per variant, from the latest board,
+    /// and shares the encoded bytes with every screen that shows the room.
     fn notify_room(&self, room: &str) {
-        if let Some(screens) = self.room_screens.get(room) {
-            for s in screens.iter() {
-                s.do_send(RoomChanged {
-                    room_code: room.to_string(),
-                });
-            }
+        let Some(watchers) = self.room_screens.get(room).map(|w| w.clone()) else {
+            return;
+        };
+        let mut encoded: Vec<(RoomVariant, std::sync::Arc<str>)> = Vec::with_capacity(2);
+        for w in &watchers {
+            let body = match encoded.iter().find(|(v, _)| *v == w.variant) {
+                Some((_, b)) => b.clone(),
+                None => {
+                    let Some(view) = self.room_view_as(room, w.variant) else {
+                        return;
+                    };
+                    let b: std::sync::Arc<str> =
+                        serde_json::json!({ "type": "room", "room": view })
+                            .to_string()
+                            .into();
+                    encoded.push((w.variant, b.clone()));
+                    b
+                }
+            };
+            w.screen.do_send(Broadcast(body));
         }
     }
 
@@ -249,6 +340,17 @@ impl Directory {
             .get(queue)
             .map(|b| b.clone())
             .unwrap_or_default()
+    }
+
+    /// Composes a room as a screen of `variant` shows it.
+    pub fn room_view_as(&self, room: &str, variant: RoomVariant) -> Option<RoomView> {
+        let mut view = self.room_view(room, variant.next_count)?;
+        if !variant.with_introduction {
+            if let Some(d) = view.doctor.as_mut() {
+                d.introduction.clear();
+            }
+        }
+        Some(view)
     }
 
     /// Composes what a screen shows of a room, with up to `next_count`

@@ -360,12 +360,15 @@ impl QueueActor {
         self.directory.publish_queue(&self.state.code, board, None);
     }
 
-    /// Publishes without notifying `room`, which publishes itself once it
-    /// has applied the call (no half-updated frame on its screens).
-    fn publish_except(&self, room: &str) {
+    /// Records the new head at once (the calling room composes from it),
+    /// but tells the other rooms' screens a moment later, so the calling
+    /// room's own frame and its announcement go out first.
+    fn publish_after_call(&self, room: String, ctx: &mut Context<Self>) {
         let board = self.state.board(self.clock.now());
-        self.directory
-            .publish_queue(&self.state.code, board, Some(room));
+        self.directory.set_queue_board(&self.state.code, board);
+        ctx.run_later(std::time::Duration::ZERO, move |act, _ctx| {
+            act.directory.notify_queue(&act.state.code, Some(&room));
+        });
     }
 }
 
@@ -452,7 +455,7 @@ impl Handler<TakeNext> for QueueActor {
                 (stale, Ok(None))
             }
             .into_actor(self)
-            .map(move |(stale, res), act, _ctx| {
+            .map(move |(stale, res), act, ctx| {
                 for v in &stale {
                     tracing::warn!(queue = %act.state.code, visit_no = %v, "dropped a stale waiting entry");
                     act.state.drop_stale(v);
@@ -465,7 +468,7 @@ impl Handler<TakeNext> for QueueActor {
                     Ok(None) => Ok(None),
                     Err(e) => Err(e),
                 };
-                act.publish_except(&room_code);
+                act.publish_after_call(room_code, ctx);
                 out
             }),
         ))

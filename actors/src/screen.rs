@@ -20,7 +20,7 @@ use actix::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::directory::{Directory, ScreenPresence};
+use crate::directory::{Directory, RoomVariant, ScreenPresence};
 use crate::journal::SharedClock;
 
 /// A text frame for one screen session (encoded once, shared).
@@ -133,13 +133,22 @@ impl ScreenActor {
         }
     }
 
+    /// How this screen shows its rooms.
+    pub fn variant(&self) -> RoomVariant {
+        RoomVariant {
+            next_count: self.config.next_count,
+            with_introduction: self.config.kind == ScreenKind::Door,
+        }
+    }
+
     /// The full snapshot at the current sequence number.
     pub fn snapshot(&self) -> Frame {
+        let variant = self.variant();
         let rooms: Vec<_> = self
             .config
             .rooms
             .iter()
-            .filter_map(|r| self.directory.room_view(r, self.config.next_count))
+            .filter_map(|r| self.directory.room_view_as(r, variant))
             .collect();
         let body = json!({
             "type": "snapshot",
@@ -233,10 +242,7 @@ impl Handler<RoomChanged> for ScreenActor {
     fn handle(&mut self, msg: RoomChanged, _ctx: &mut Self::Context) {
         // Composed now, from the latest board: the last frame a screen gets
         // always shows the latest state, whatever order changes arrived in.
-        let Some(view) = self
-            .directory
-            .room_view(&msg.room_code, self.config.next_count)
-        else {
+        let Some(view) = self.directory.room_view_as(&msg.room_code, self.variant()) else {
             return;
         };
         self.broadcast(json!({ "type": "room", "room": view }));

@@ -158,7 +158,8 @@ fn establish(backend: Backend, target: &str, sync: Synchronous) -> Result<AnyCon
             };
             c.batch_execute(&format!(
                 "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+                 PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+                 PRAGMA wal_autocheckpoint = 0;"
             ))
             .map_err(|e| DbError::Connect(e.to_string()))?;
             Ok(AnyConnection::Sqlite(c))
@@ -242,6 +243,9 @@ impl Db {
             .build(manager)
             .map_err(|e| DbError::Connect(e.to_string()))?;
         let writer = Writer::start(pool.clone());
+        if backend == Backend::Sqlite {
+            start_checkpointer(pool.clone());
+        }
         Ok(Db {
             inner: Arc::new(DbInner {
                 pool,
@@ -299,6 +303,51 @@ impl Db {
         f(&mut conn)
     }
 }
+
+/// SQLite WAL checkpoints run here, on their own connection (`PASSIVE`:
+/// never blocks the writer), instead of inside a commit where their fsyncs
+/// would stall acknowledged writes. A checkpoint runs when the WAL holds more
+/// than [`CHECKPOINT_PAGES`] pages not yet copied (what SQLite's automatic
+/// checkpoint would do), checked twice a second. Runs for the life of the
+/// process.
+fn start_checkpointer(pool: Pool) {
+    #[derive(diesel::QueryableByName)]
+    struct Wal {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        log: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        checkpointed: i32,
+    }
+    let spawned = std::thread::Builder::new()
+        .name("triage-db-checkpoint".into())
+        .spawn(move || {
+            let mut pending_estimate = 0i32;
+            loop {
+                std::thread::sleep(Duration::from_millis(500));
+                let Ok(mut c) = pool.get() else { continue };
+                // A NOOP-cost probe: a PASSIVE checkpoint of nothing answers
+                // the WAL's size; only checkpoint for real when it is large.
+                if pending_estimate < CHECKPOINT_PAGES {
+                    let probe =
+                        diesel::sql_query("PRAGMA wal_checkpoint(NOOP)").get_result::<Wal>(&mut c);
+                    pending_estimate = probe.map(|w| w.log - w.checkpointed).unwrap_or(0);
+                    if pending_estimate < CHECKPOINT_PAGES {
+                        continue;
+                    }
+                }
+                match c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    Ok(()) => pending_estimate = 0,
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the WAL checkpointer");
+    }
+}
+
+/// WAL pages that trigger a checkpoint (SQLite's own default is 1000).
+pub const CHECKPOINT_PAGES: i32 = 1000;
 
 /// Runs pending migrations of the connection's backend.
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<(), DbError> {

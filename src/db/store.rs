@@ -53,20 +53,21 @@ pub fn upsert_registration(
     c: &mut AnyConnection,
     new: NewVisit,
     audit: &Audit,
-) -> Result<(UpsertOutcome, VisitRow), DbError> {
+) -> Result<(UpsertOutcome, String), DbError> {
     let existing = get_visit(c, &new.visit_no)?;
     let detail = serde_json::json!({
         "department_code": new.department_code,
         "doctor_code": new.doctor_code,
         "visit_type": new.visit_type,
     });
+    // Answers the outcome and the visit's status (no read-back needed).
     let outcome = match existing {
         None => {
             diesel::insert_into(visits::table).values(&new).execute(c)?;
             record_event(c, event(audit, "registered", Some(&new.visit_no), detail))?;
-            UpsertOutcome::Created
+            (UpsertOutcome::Created, new.status.clone())
         }
-        Some(v) if v.body == new.body => UpsertOutcome::Unchanged,
+        Some(v) if v.body == new.body => (UpsertOutcome::Unchanged, v.status),
         Some(v) if v.status == "cancelled" => {
             return Err(DbError::Conflict("registration_cancelled".into()))
         }
@@ -98,11 +99,10 @@ pub fn upsert_registration(
                 c,
                 event(audit, "registration_replaced", Some(&new.visit_no), detail),
             )?;
-            UpsertOutcome::Replaced
+            (UpsertOutcome::Replaced, v.status)
         }
     };
-    let row = get_visit(c, &new.visit_no)?.ok_or(DbError::NotFound)?;
-    Ok((outcome, row))
+    Ok(outcome)
 }
 
 /// Cancels a visit that has not checked in yet; false if it was not in

@@ -145,8 +145,14 @@ async fn public_screens_show_a_neutral_priority_mark_never_the_group() {
     b["special"] = json!(["pregnant"]);
     app.arrive("P1", &b).await;
     app.arrive("P2", &registration("普通乙某", "NK")).await;
-    let frames = hall.until("room").await;
-    let room = &frames.last().map(|f| f["room"].clone()).unwrap_or_default();
+    // One check-in changes all four rooms' "next": one `rooms` frame.
+    let frames = hall.until("rooms").await;
+    let rooms = &frames
+        .last()
+        .map(|f| f["rooms"].clone())
+        .unwrap_or_default();
+    assert_eq!(rooms.as_array().map(Vec::len), Some(4));
+    let room = &rooms[0];
     assert_eq!(room["next"][0]["priority"], true);
     assert_eq!(room["next"][0]["masked_name"], "孕**某");
     app.room("NK-02", "call-next").await;
