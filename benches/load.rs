@@ -358,6 +358,25 @@ fn fsync_rate(dir: &std::path::Path) -> f64 {
     n as f64 / t0.elapsed().as_secs_f64()
 }
 
+/// The writer's (writes, commits) counters from `/metrics`.
+async fn writer_counts(http: &reqwest::Client, base: &str) -> (u64, u64) {
+    let text = match http.get(format!("{base}/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let get = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        get("triage_db_writes_total "),
+        get("triage_db_commits_total "),
+    )
+}
+
 async fn register(
     http: &reqwest::Client,
     base: &str,
@@ -701,6 +720,7 @@ async fn run(a: Args) {
 
     if a.wants("p3") {
         let fsync = fsync_rate(dir.path());
+        let (w0, c0) = writer_counts(&http, &base).await;
         let acked = Arc::new(Mutex::new(Vec::new()));
         let t0 = Instant::now();
         let secs = 10;
@@ -725,6 +745,8 @@ async fn run(a: Args) {
         let elapsed = t0.elapsed().as_secs_f64();
         let acked = acked.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let rate = acked.len() as f64 / elapsed;
+        let (w1, c1) = writer_counts(&http, &base).await;
+        let (writes, commits) = (w1 - w0, (c1 - c0).max(1));
         // Kill the server at once and count what is on disk.
         server.kill();
         let mut c =
@@ -745,8 +767,10 @@ async fn run(a: Args) {
         results.push((
             "P3 durable registrations".into(),
             format!(
-                "{rate:.0} registrations/s acknowledged (64 concurrent clients, {elapsed:.1} s, synchronous=FULL); disk fsync rate {fsync:.0}/s → {:.1}× ; after SIGKILL {missing} of {} acknowledged missing",
+                "{rate:.0} registrations/s acknowledged (64 concurrent clients, {elapsed:.1} s, synchronous=FULL); disk fsync rate {fsync:.0}/s → {:.1}×; {writes} writes in {commits} commits ({:.1} per commit, {:.0} commits/s); after SIGKILL {missing} of {} acknowledged missing",
                 rate / fsync.max(1.0),
+                writes as f64 / commits as f64,
+                commits as f64 / elapsed,
                 acked.len()
             ),
             "≥ 2× the fsync rate, none missing".into(),

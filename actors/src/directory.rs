@@ -138,6 +138,9 @@ pub struct RoomVariant {
     pub with_introduction: bool,
 }
 
+/// One distinct multi-room frame: a variant and the rooms in it.
+type FrameKey<'a> = (RoomVariant, Vec<&'a String>);
+
 #[derive(Clone)]
 struct Watcher {
     screen: Addr<ScreenActor>,
@@ -258,7 +261,7 @@ impl Directory {
                 }
             }
         }
-        let mut encoded: Vec<((RoomVariant, Vec<&String>), std::sync::Arc<str>)> = Vec::new();
+        let mut encoded: Vec<(FrameKey<'_>, std::sync::Arc<str>)> = Vec::new();
         for (screen, variant, list) in per_screen {
             let key = (variant, list);
             let body = match encoded.iter().find(|(k, _)| *k == key) {

@@ -53,6 +53,17 @@ pub async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
             u8::from(p.sessions > 0)
         ));
     }
+    use crate::db::writer::{COMMITS, WRITES};
+    out.push_str("# HELP triage_db_writes_total Writes committed by the database writer.\n# TYPE triage_db_writes_total counter\n");
+    out.push_str(&format!(
+        "triage_db_writes_total {}\n",
+        WRITES.load(Ordering::Relaxed)
+    ));
+    out.push_str("# HELP triage_db_commits_total Commits (group commits) made by the database writer.\n# TYPE triage_db_commits_total counter\n");
+    out.push_str(&format!(
+        "triage_db_commits_total {}\n",
+        COMMITS.load(Ordering::Relaxed)
+    ));
     out.push_str("# HELP triage_http_responses_total HTTP responses by class.\n# TYPE triage_http_responses_total counter\n");
     for (class, c) in [("2xx", &HTTP_2XX), ("4xx", &HTTP_4XX), ("5xx", &HTTP_5XX)] {
         out.push_str(&format!(

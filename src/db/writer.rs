@@ -19,6 +19,11 @@ use super::{AnyConnection, DbError, Pool};
 /// The most requests one commit carries.
 pub const MAX_BATCH: usize = 512;
 
+/// Writes committed and commits made, since start (for `/metrics`): their
+/// ratio is the group-commit batch size.
+pub static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub static COMMITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 type AnyBox = Box<dyn Any + Send>;
 type Job = Box<dyn FnOnce(&mut AnyConnection) -> Result<AnyBox, DbError> + Send>;
 
@@ -103,6 +108,9 @@ fn writer_loop(pool: Pool, rx: mpsc::Receiver<Request>) {
         });
         match outcome {
             Ok(()) => {
+                use std::sync::atomic::Ordering::Relaxed;
+                COMMITS.fetch_add(1, Relaxed);
+                WRITES.fetch_add(replies.len() as u64, Relaxed);
                 for (reply, res) in replies.into_iter().zip(results) {
                     let _ = reply.send(res);
                 }
