@@ -18,7 +18,7 @@ cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 
 say "test suite on SQLite"
-cargo test --workspace --all-targets
+cargo test --workspace   # benches are compiled by clippy above and run by `cargo bench`
 
 say "test suite on PostgreSQL"
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }

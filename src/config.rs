@@ -132,6 +132,13 @@ struct RulesSection {
     return_interval: Option<Spanned<i64>>,
     /// Set to true to queue return visits as normal patients.
     return_as_normal: Option<bool>,
+    /// Patients back after a missed call: N normals before them (0..=50).
+    recall_interval: Option<Spanned<i64>>,
+    /// After K priority/inserted calls in a row, a normal patient (1..=50);
+    /// 0 switches the cap off.
+    fairness_cap: Option<Spanned<i64>>,
+    /// Misses after which a visit ends as no-show (1..=9).
+    max_misses: Option<Spanned<i64>>,
     special_levels: Option<BTreeMap<String, Spanned<i64>>>,
     elderly_min_age: Option<u32>,
     child_max_age: Option<u32>,
@@ -701,6 +708,31 @@ fn merge_rules(cx: &mut Ctx<'_>, base: &QueueRules, s: &RulesSection, path: &str
     }
     if s.return_as_normal == Some(true) {
         r.return_interval = None;
+    }
+    if let Some(n) = &s.recall_interval {
+        if !(0..=50).contains(n.get_ref()) {
+            cx.err(n, format!("{path}.recall_interval"), "must be 0 to 50");
+        } else {
+            r.recall_interval = *n.get_ref() as u32;
+        }
+    }
+    if let Some(n) = &s.fairness_cap {
+        match *n.get_ref() {
+            0 => r.fairness_cap = None,
+            k @ 1..=50 => r.fairness_cap = Some(k as u32),
+            _ => cx.err(
+                n,
+                format!("{path}.fairness_cap"),
+                "must be 1 to 50, or 0 for no cap",
+            ),
+        }
+    }
+    if let Some(n) = &s.max_misses {
+        if !(1..=9).contains(n.get_ref()) {
+            cx.err(n, format!("{path}.max_misses"), "must be 1 to 9");
+        } else {
+            r.max_misses = *n.get_ref() as u32;
+        }
     }
     if let Some(levels) = &s.special_levels {
         let mut map = BTreeMap::new();

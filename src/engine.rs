@@ -78,12 +78,13 @@ fn waiting_entry(
         ticket_no: v.ticket_no.clone().unwrap_or_default(),
         masked_name: mask_name(&v.patient_name),
         spoken_name: spoken_name(&v.patient_name, &v.sex, mode),
-        checked_in_at: utc(v.checked_in_at.unwrap_or(v.updated_at)),
+        checked_in_at: utc(v.marked_at.or(v.checked_in_at).unwrap_or(v.updated_at)),
         seq: v.seq.unwrap_or(0),
         kind: EntryKind::parse(v.entry_kind.as_deref().unwrap_or("normal")),
         special: rules.special_mark(&tags),
         mark: v.queue_mark.unwrap_or(0),
         tags,
+        misses: v.miss_count,
     }
 }
 
@@ -98,6 +99,7 @@ fn current_call(v: &VisitRow, mode: VoiceNameMode) -> CurrentCall {
         call_count: v.call_count,
         placement: v.placement.clone().unwrap_or_default(),
         tags: parse_tags(&v.tags),
+        misses: v.miss_count,
     }
 }
 
@@ -172,11 +174,17 @@ impl Engine {
                 draws_from: r.queues.clone(),
             };
             directory.declare_room(info.clone(), status, current.as_ref());
+            let max_misses = hospital
+                .queues
+                .iter()
+                .map(|q| (q.code.clone(), q.rules.max_misses))
+                .collect();
             room_states.push(RoomState {
                 info,
                 status,
                 current,
                 policy: hospital.current_on_call_next,
+                max_misses,
             });
         }
 
@@ -202,6 +210,7 @@ impl Engine {
                 .map(|c| Counters {
                     normal_calls_total: c.normal_calls_total,
                     last_insert_mark: c.last_insert_mark,
+                    consecutive_priority: c.consecutive_priority,
                 })
                 .unwrap_or_default();
             let tickets = TicketCounter {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use triage_actors::mask::{mask_name, spoken_name};
 use triage_actors::model::{Audit, EntryKind, RoomStatus};
 use triage_actors::queue::{
-    CheckIn, CheckInOutcome, EntryDraft, ListQueue, ListedEntry, Position, Remove,
+    CheckIn, CheckInOutcome, EntryDraft, ListQueue, ListedEntry, Position, Remove, Requeue,
 };
 use triage_actors::room::{CallNext, CancelCurrent, Finish, Recall, RoomOutcome, SetStatus, Skip};
 use utoipa::ToSchema;
@@ -414,6 +414,85 @@ pub async fn check_in(
     })
 }
 
+/// Brings back a patient set aside after a missed call (过号召回): waiting
+/// again with the same ticket, placed by the queue's recall interval.
+/// Idempotent; a visit that ended as no-show cannot come back.
+pub async fn requeue(
+    engine: &Engine,
+    visit_no: &str,
+    audit: Audit,
+) -> Result<CheckInAnswer, ApiError> {
+    let v = load_visit(engine, visit_no).await?;
+    match v.status.as_str() {
+        "missed" | "waiting" => {}
+        "no_show" => {
+            return Err(ApiError::conflict(
+                "visit_no_show",
+                "the patient missed too many calls; the visit ended as no-show (请重新挂号)",
+            ))
+        }
+        "registered" => {
+            return Err(ApiError::conflict(
+                "not_checked_in",
+                "the patient has not checked in yet",
+            ))
+        }
+        "cancelled" => {
+            return Err(ApiError::conflict(
+                "registration_cancelled",
+                "the registration was cancelled (已退号)",
+            ))
+        }
+        "called" => {
+            return Err(ApiError::conflict(
+                "already_called",
+                "the patient is being called now",
+            ))
+        }
+        _ => {
+            return Err(ApiError::conflict(
+                "visit_closed",
+                "the visit is already finished",
+            ))
+        }
+    }
+    let q = v.queue_code.clone().unwrap_or_default();
+    let addr = engine
+        .directory
+        .queues
+        .get(&q)
+        .map(|a| a.clone())
+        .ok_or_else(|| ApiError::conflict("no_queue", "the queue is not running"))?;
+    let draft = EntryDraft {
+        visit_no: v.visit_no.clone(),
+        masked_name: mask_name(&v.patient_name),
+        spoken_name: spoken_name(&v.patient_name, &v.sex, engine.hospital.voice_name),
+        kind: EntryKind::Recall,
+        tags: parse_tags(&v.tags),
+    };
+    let out = addr
+        .send(Requeue {
+            draft,
+            ticket_no: v.ticket_no.clone().unwrap_or_default(),
+            misses: v.miss_count,
+            audit,
+        })
+        .await
+        .map_err(triage_actors::EngineError::from)??;
+    let rooms = engine.hospital.rooms_drawing_from(&q).max(1) as u32;
+    tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %q, "back after a missed call");
+    Ok(CheckInAnswer {
+        visit_no: visit_no.to_string(),
+        estimated_wait_minutes: (out.ahead as u32 * engine.hospital.avg_service_minutes)
+            .div_ceil(rooms),
+        ticket_no: out.ticket_no,
+        queue_code: out.queue_code,
+        position: out.position,
+        ahead: out.ahead,
+        created: out.created,
+    })
+}
+
 /// The answer to a cancel.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CancelAnswer {
@@ -563,6 +642,8 @@ fn reason_zh(code: &str) -> &'static str {
     match code {
         "special_group" => "特殊人群优先",
         "return_interval" => "复诊插入",
+        "recall_interval" => "过号召回",
+        "fairness_cap" => "公平保障",
         "check_in_order" => "按签到顺序",
         _ => "",
     }

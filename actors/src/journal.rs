@@ -42,11 +42,21 @@ pub enum Change {
         visit_no: String,
         call_count: i32,
     },
-    /// The called patient did not come (过号): set aside.
+    /// The called patient did not come (过号): set aside, or ended as
+    /// no-show when this was the last miss allowed.
     Skipped {
         audit: Audit,
         room_code: String,
         visit_no: String,
+        no_show: bool,
+    },
+    /// A patient set aside after a missed call came back (召回): waiting
+    /// again, same ticket, placed by the recall interval.
+    Requeued {
+        audit: Audit,
+        queue_code: String,
+        entry: WaitingEntry,
+        next_seq: i64,
     },
     /// The current patient is done (诊结).
     Finished {
@@ -78,6 +88,7 @@ impl Change {
             Change::Called { .. } => "called",
             Change::Recalled { .. } => "recalled",
             Change::Skipped { .. } => "skipped",
+            Change::Requeued { .. } => "requeued",
             Change::Finished { .. } => "finished",
             Change::RoomStatusSet { .. } => "room_status_set",
             Change::Cancelled { .. } => "cancelled",
@@ -90,6 +101,7 @@ impl Change {
             | Change::Called { audit, .. }
             | Change::Recalled { audit, .. }
             | Change::Skipped { audit, .. }
+            | Change::Requeued { audit, .. }
             | Change::Finished { audit, .. }
             | Change::RoomStatusSet { audit, .. }
             | Change::Cancelled { audit, .. } => audit,

@@ -16,6 +16,8 @@ pub enum EntryKind {
     Normal,
     /// Return visit (复诊 / 回诊): placed by the return-visit interval rule.
     Return,
+    /// Came back after a missed call (过号召回): placed by the recall interval.
+    Recall,
 }
 
 impl EntryKind {
@@ -24,6 +26,7 @@ impl EntryKind {
         match self {
             EntryKind::Normal => "normal",
             EntryKind::Return => "return",
+            EntryKind::Recall => "recall",
         }
     }
 
@@ -31,6 +34,7 @@ impl EntryKind {
     pub fn parse(s: &str) -> Self {
         match s {
             "return" => EntryKind::Return,
+            "recall" => EntryKind::Recall,
             _ => EntryKind::Normal,
         }
     }
@@ -62,6 +66,9 @@ pub struct WaitingEntry {
     pub mark: i64,
     /// Every special tag the patient carries, for the nurse/doctor reminder.
     pub tags: Vec<String>,
+    /// Missed calls so far (过号次数).
+    #[serde(default)]
+    pub misses: i32,
 }
 
 /// Room status (诊室状态).
@@ -115,6 +122,9 @@ pub struct CurrentCall {
     /// Why this patient was chosen (placement code at the time of the call).
     pub placement: String,
     pub tags: Vec<String>,
+    /// Missed calls before this one.
+    #[serde(default)]
+    pub misses: i32,
 }
 
 /// Who did something, when and from where; every change carries one.
@@ -135,6 +145,8 @@ pub struct Counters {
     pub normal_calls_total: i64,
     /// `normal_calls_total` when the last inserted patient was called.
     pub last_insert_mark: i64,
+    /// Priority or inserted patients called in a row (for the fairness cap).
+    pub consecutive_priority: i64,
 }
 
 /// Ticket numbering state of a queue: numbers restart every service day.

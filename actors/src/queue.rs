@@ -1,7 +1,8 @@
 //! A queue (候诊队列): [`QueueState`], the plain state with every rule, and
 //! [`QueueActor`], the thin actor that serialises access to it.
 //!
-//! Messages in: [`CheckIn`], [`TakeNext`] (from a room), [`Remove`] (cancel),
+//! Messages in: [`CheckIn`], [`Requeue`] (召回), [`TakeNext`] (from a room),
+//! [`Remove`] (cancel),
 //! [`ListQueue`], [`Position`]. Out: board updates to the [`Directory`] (which
 //! tells screens). Each command is planned on the state (pure), committed by
 //! the [`Journal`](crate::journal::Journal), then applied to memory — in one
@@ -146,6 +147,7 @@ impl QueueState {
             special,
             mark: self.counters.normal_calls_total,
             tags: draft.tags,
+            misses: 0,
         };
         Ok(Change::CheckedIn {
             audit,
@@ -186,10 +188,42 @@ impl QueueState {
                     call_count: 1,
                     placement: r.placement.code().to_string(),
                     tags: r.entry.tags.clone(),
+                    misses: r.entry.misses,
                 };
                 (change, call)
             })
             .collect()
+    }
+
+    /// Plans bringing back a patient who missed a call (召回): same ticket,
+    /// inserted by the recall interval from now.
+    pub fn plan_requeue(
+        &self,
+        draft: EntryDraft,
+        ticket_no: String,
+        misses: i32,
+        audit: Audit,
+    ) -> Change {
+        let special = self.rules.special_mark(&draft.tags);
+        let entry = WaitingEntry {
+            visit_no: draft.visit_no,
+            ticket_no,
+            masked_name: draft.masked_name,
+            spoken_name: draft.spoken_name,
+            checked_in_at: audit.at,
+            seq: self.next_seq,
+            kind: EntryKind::Recall,
+            special,
+            mark: self.counters.normal_calls_total,
+            tags: draft.tags,
+            misses,
+        };
+        Change::Requeued {
+            audit,
+            queue_code: self.code.clone(),
+            entry,
+            next_seq: self.next_seq + 1,
+        }
     }
 
     /// Plans the removal of a waiting visit (cancel).
@@ -215,6 +249,16 @@ impl QueueState {
                 self.entries.retain(|e| e.visit_no != entry.visit_no);
                 self.entries.push(entry.clone());
                 self.tickets = *tickets;
+                self.next_seq = *next_seq;
+            }
+            Change::Requeued {
+                entry,
+                next_seq,
+                queue_code,
+                ..
+            } if *queue_code == self.code => {
+                self.entries.retain(|e| e.visit_no != entry.visit_no);
+                self.entries.push(entry.clone());
                 self.next_seq = *next_seq;
             }
             Change::Called {
@@ -309,6 +353,17 @@ pub struct CheckInOutcome {
 #[rtype(result = "Result<Option<CurrentCall>, EngineError>")]
 pub struct TakeNext {
     pub room_code: String,
+    pub audit: Audit,
+}
+
+/// Bring back a patient set aside after a missed call (召回); answers the
+/// position. Idempotent: a visit already waiting answers its position.
+#[derive(Message)]
+#[rtype(result = "Result<CheckInOutcome, EngineError>")]
+pub struct Requeue {
+    pub draft: EntryDraft,
+    pub ticket_no: String,
+    pub misses: i32,
     pub audit: Audit,
 }
 
@@ -471,6 +526,53 @@ impl Handler<TakeNext> for QueueActor {
                 act.publish_after_call(room_code, ctx);
                 out
             }),
+        ))
+    }
+}
+
+impl Handler<Requeue> for QueueActor {
+    type Result = AtomicResponse<Self, Result<CheckInOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: Requeue, _ctx: &mut Self::Context) -> Self::Result {
+        let now = self.clock.now();
+        if let Some(existing) = self.state.find(&msg.draft.visit_no) {
+            let pos = self.state.position(&msg.draft.visit_no, now).unwrap_or(0);
+            let out = Ok(CheckInOutcome {
+                ticket_no: existing.ticket_no.clone(),
+                queue_code: self.state.code.clone(),
+                position: pos + 1,
+                ahead: pos,
+                created: false,
+            });
+            return AtomicResponse::new(Box::pin(fut::ready(out)));
+        }
+        let change = self
+            .state
+            .plan_requeue(msg.draft, msg.ticket_no, msg.misses, msg.audit);
+        let journal = self.journal.clone();
+        let committed = change.clone();
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.publish();
+                    let Change::Requeued { entry, .. } = &change else {
+                        return Err(EngineError::Mailbox);
+                    };
+                    let pos = act
+                        .state
+                        .position(&entry.visit_no, act.clock.now())
+                        .unwrap_or(0);
+                    Ok(CheckInOutcome {
+                        ticket_no: entry.ticket_no.clone(),
+                        queue_code: act.state.code.clone(),
+                        position: pos + 1,
+                        ahead: pos,
+                        created: true,
+                    })
+                }),
         ))
     }
 }

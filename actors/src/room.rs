@@ -37,9 +37,17 @@ pub struct RoomState {
     pub status: RoomStatus,
     pub current: Option<CurrentCall>,
     pub policy: CurrentPolicy,
+    /// Misses allowed per queue the room draws from (no-show after that).
+    pub max_misses: std::collections::HashMap<String, u32>,
 }
 
 impl RoomState {
+    /// Whether missing this call is the patient's last allowed miss.
+    pub fn last_miss(&self, cur: &CurrentCall) -> bool {
+        let max = self.max_misses.get(&cur.queue_code).copied().unwrap_or(2);
+        cur.misses + 1 >= max as i32
+    }
+
     /// Plans closing the current patient before a new call, per policy.
     pub fn plan_close_current(&self, audit: &Audit, performer: &str) -> Option<Change> {
         let cur = self.current.as_ref()?;
@@ -54,6 +62,7 @@ impl RoomState {
                 audit: audit.clone(),
                 room_code: self.info.code.clone(),
                 visit_no: cur.visit_no.clone(),
+                no_show: self.last_miss(cur),
             },
         })
     }
@@ -236,10 +245,10 @@ impl RoomActor {
                 ticket_no: cur.ticket_no.clone(),
                 outcome: "finished".into(),
             }),
-            Change::Skipped { .. } => Some(ClosedVisit {
+            Change::Skipped { no_show, .. } => Some(ClosedVisit {
                 visit_no: cur.visit_no.clone(),
                 ticket_no: cur.ticket_no.clone(),
-                outcome: "skipped".into(),
+                outcome: if *no_show { "no_show" } else { "skipped" }.into(),
             }),
             _ => None,
         }
@@ -372,6 +381,7 @@ impl Handler<Skip> for RoomActor {
             audit: msg.audit,
             room_code: self.state.info.code.clone(),
             visit_no: cur.visit_no.clone(),
+            no_show: self.state.last_miss(cur),
         };
         self.commit_simple(change, false)
     }

@@ -8,11 +8,14 @@
 //! - base order by check-in time (ties by arrival sequence);
 //! - special groups (优先) before everyone else, lower level first, same
 //!   level by check-in time;
-//! - return visits (复诊) inserted by the interval rule: exactly N normal
+//! - inserted patients — return visits (复诊) and patients back after a
+//!   missed call (过号召回) — each by its own interval N: exactly N normal
 //!   patients between the head of the line and the first inserted patient,
-//!   and between two consecutive inserted patients (fewer only if fewer are
-//!   waiting). Normal calls made while an inserted patient waits count
-//!   towards its N, so the order is stable as the head is called.
+//!   and N before each further one (fewer only if fewer are waiting). Normal
+//!   calls made while an inserted patient waits count towards its N, so the
+//!   order is stable as the head is called;
+//! - the fairness cap: after K priority or inserted patients called in a
+//!   row, the longest-waiting normal patient goes first.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +31,13 @@ pub struct QueueRules {
     /// Return visits: N normal patients between inserted ones. `None`: return
     /// visits queue as normal patients.
     pub return_interval: Option<u32>,
+    /// Patients back after a missed call: N normal patients before them.
+    pub recall_interval: u32,
+    /// After this many priority or inserted calls in a row, the next call
+    /// takes the longest-waiting normal patient. `None`: no cap.
+    pub fairness_cap: Option<u32>,
+    /// A visit missed this many times ends as no-show (not recalled again).
+    pub max_misses: u32,
     /// Special-group tag → level (1 goes first). Tags not listed give no priority.
     pub special_levels: BTreeMap<String, u8>,
     /// Age (years, inclusive) from which the `elderly` tag is computed.
@@ -50,6 +60,9 @@ impl Default for QueueRules {
         .collect();
         QueueRules {
             return_interval: Some(3),
+            recall_interval: 2,
+            fairness_cap: Some(5),
+            max_misses: 2,
             special_levels,
             elderly_min_age: Some(80),
             child_max_age: Some(6),
@@ -96,6 +109,10 @@ pub enum Placement {
     SpecialGroup { tag: String, level: u8 },
     /// Return visit placed by the interval rule.
     ReturnInterval { interval: u32 },
+    /// Back after a missed call, placed by the recall interval.
+    RecallInterval { interval: u32 },
+    /// The longest-waiting normal patient, first because of the fairness cap.
+    FairnessCap { cap: u32 },
     /// Base order: check-in time.
     CheckInOrder,
 }
@@ -106,6 +123,8 @@ impl Placement {
         match self {
             Placement::SpecialGroup { .. } => "special_group",
             Placement::ReturnInterval { .. } => "return_interval",
+            Placement::RecallInterval { .. } => "recall_interval",
+            Placement::FairnessCap { .. } => "fairness_cap",
             Placement::CheckInOrder => "check_in_order",
         }
     }
@@ -119,6 +138,12 @@ impl Placement {
             Placement::ReturnInterval { interval } => {
                 format!("复诊插入：每{interval}位普通患者后插入一位")
             }
+            Placement::RecallInterval { interval } => {
+                format!("过号召回：{interval}位普通患者后插入")
+            }
+            Placement::FairnessCap { cap } => {
+                format!("公平保障：已连续{cap}位优先/插入患者，先叫普通患者")
+            }
             Placement::CheckInOrder => "按签到顺序".to_string(),
         }
     }
@@ -126,7 +151,10 @@ impl Placement {
     /// Whether this placement is an "inserted" or priority one (as opposed to
     /// normal), for the counters.
     pub fn is_normal(&self) -> bool {
-        matches!(self, Placement::CheckInOrder)
+        matches!(
+            self,
+            Placement::CheckInOrder | Placement::FairnessCap { .. }
+        )
     }
 }
 
@@ -167,7 +195,9 @@ pub fn rank<'a>(
     for e in entries {
         if e.special.is_some() {
             special.push(e);
-        } else if e.kind == EntryKind::Return && rules.return_interval.is_some() {
+        } else if e.kind == EntryKind::Recall
+            || (e.kind == EntryKind::Return && rules.return_interval.is_some())
+        {
             inserted.push(e);
         } else {
             normal.push(e);
@@ -182,6 +212,17 @@ pub fn rank<'a>(
     inserted.sort_by(by_arrival);
 
     let mut out = Vec::with_capacity(entries.len());
+    // Fairness cap: after K priority/inserted calls in a row, the
+    // longest-waiting normal patient goes before everyone.
+    if let Some(cap) = rules.fairness_cap {
+        if counters.consecutive_priority >= i64::from(cap) && !normal.is_empty() {
+            let first = normal.remove(0);
+            out.push(Ranked {
+                entry: first,
+                placement: Placement::FairnessCap { cap },
+            });
+        }
+    }
     for e in special {
         let (tag, level) = e
             .special
@@ -194,10 +235,22 @@ pub fn rank<'a>(
         });
     }
 
-    let interval = rules.return_interval.unwrap_or(0) as usize;
     let mut normals = normal.into_iter().peekable();
     let mut first = true;
     for e in inserted {
+        let (interval, placement) = match e.kind {
+            EntryKind::Recall => (
+                rules.recall_interval,
+                Placement::RecallInterval {
+                    interval: rules.recall_interval,
+                },
+            ),
+            _ => {
+                let n = rules.return_interval.unwrap_or(0);
+                (n, Placement::ReturnInterval { interval: n })
+            }
+        };
+        let interval = interval as usize;
         // Normals still owed before this inserted patient.
         let owed = if first {
             first = false;
@@ -218,9 +271,7 @@ pub fn rank<'a>(
         }
         out.push(Ranked {
             entry: e,
-            placement: Placement::ReturnInterval {
-                interval: interval as u32,
-            },
+            placement,
         });
     }
     for n in normals {
@@ -235,14 +286,19 @@ pub fn rank<'a>(
 /// Counters after calling an entry placed by `placement`.
 pub fn counters_after_call(counters: Counters, placement: &Placement) -> Counters {
     match placement {
-        Placement::CheckInOrder => Counters {
+        Placement::CheckInOrder | Placement::FairnessCap { .. } => Counters {
             normal_calls_total: counters.normal_calls_total + 1,
+            consecutive_priority: 0,
             ..counters
         },
-        Placement::ReturnInterval { .. } => Counters {
+        Placement::ReturnInterval { .. } | Placement::RecallInterval { .. } => Counters {
             last_insert_mark: counters.normal_calls_total,
+            consecutive_priority: counters.consecutive_priority + 1,
             ..counters
         },
-        Placement::SpecialGroup { .. } => counters,
+        Placement::SpecialGroup { .. } => Counters {
+            consecutive_priority: counters.consecutive_priority + 1,
+            ..counters
+        },
     }
 }

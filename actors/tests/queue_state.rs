@@ -87,6 +87,30 @@ impl Day {
         self.arrive(visit, EntryKind::Normal, &[tag]);
     }
 
+    /// A patient back after a missed call (召回), same ticket.
+    fn recall(&mut self, visit: &str) {
+        self.now += Duration::minutes(1);
+        let draft = EntryDraft {
+            visit_no: visit.into(),
+            masked_name: "张*".into(),
+            spoken_name: String::new(),
+            kind: EntryKind::Recall,
+            tags: vec![],
+        };
+        let change = self
+            .q
+            .plan_requeue(draft, "A999".into(), 1, audit(self.now));
+        self.q.apply(&change);
+    }
+
+    fn call_with_reason(&mut self) -> Option<(String, String)> {
+        self.now += Duration::minutes(1);
+        let plans = self.q.plan_take_next("R1", &audit(self.now));
+        let (change, call) = plans.into_iter().next()?;
+        self.q.apply(&change);
+        Some((call.visit_no, call.placement))
+    }
+
     fn order(&self) -> Vec<String> {
         self.q
             .ranked(self.now)
@@ -320,4 +344,75 @@ fn cancelling_removes_only_that_patient() {
     }
     assert_eq!(d.order(), ["N2"]);
     assert!(d.q.plan_remove("N1", audit(d.now)).is_none());
+}
+
+#[test]
+fn a_patient_back_after_a_missed_call_waits_the_recall_interval() {
+    let mut rules = interval(3);
+    rules.recall_interval = 2;
+    let mut d = Day::new(rules);
+    for i in 1..=5 {
+        d.normal(&format!("N{i}"));
+    }
+    d.recall("M1");
+    assert_eq!(d.order(), ["N1", "N2", "M1", "N3", "N4", "N5"]);
+    let ranked = d.q.ranked(d.now);
+    assert_eq!(ranked[2].placement.code(), "recall_interval");
+    assert!(ranked[2].placement.explain_zh().contains("过号召回"));
+}
+
+#[test]
+fn return_and_recalled_patients_share_the_line_each_with_its_own_interval() {
+    let mut rules = interval(3);
+    rules.recall_interval = 1;
+    let mut d = Day::new(rules);
+    for i in 1..=6 {
+        d.normal(&format!("N{i}"));
+    }
+    d.ret("R1"); // first inserted: 3 normals
+    d.recall("M1"); // then 1 normal
+    assert_eq!(d.order(), ["N1", "N2", "N3", "R1", "N4", "M1", "N5", "N6"]);
+    assert_eq!(
+        d.call_all(),
+        ["N1", "N2", "N3", "R1", "N4", "M1", "N5", "N6"]
+    );
+}
+
+#[test]
+fn the_fairness_cap_lets_a_normal_patient_through_after_k_priority_calls() {
+    let mut rules = interval(3);
+    rules.fairness_cap = Some(2);
+    let mut d = Day::new(rules);
+    d.normal("N1");
+    d.normal("N2");
+    for i in 1..=4 {
+        d.special(&format!("S{i}"), "elderly");
+    }
+    let calls: Vec<(String, String)> = std::iter::from_fn(|| d.call_with_reason()).collect();
+    let order: Vec<&str> = calls.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(order, ["S1", "S2", "N1", "S3", "S4", "N2"]);
+    assert_eq!(calls[2].1, "fairness_cap");
+    assert_eq!(calls[5].1, "fairness_cap");
+}
+
+#[test]
+fn without_a_cap_special_patients_all_go_first() {
+    let mut d = Day::new(interval(3));
+    d.normal("N1");
+    for i in 1..=4 {
+        d.special(&format!("S{i}"), "elderly");
+    }
+    assert_eq!(d.call_all(), ["S1", "S2", "S3", "S4", "N1"]);
+}
+
+#[test]
+fn the_fairness_cap_counts_inserted_patients_too() {
+    let mut rules = interval(0); // return visits go straight to the front
+    rules.fairness_cap = Some(2);
+    let mut d = Day::new(rules);
+    d.normal("N1");
+    d.ret("R1");
+    d.ret("R2");
+    d.ret("R3");
+    assert_eq!(d.call_all(), ["R1", "R2", "N1", "R3"]);
 }

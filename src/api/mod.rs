@@ -56,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/registrations/{visit_no}/check-in",
                     web::post().to(check_in),
                 )
+                .route("/registrations/{visit_no}/requeue", web::post().to(requeue))
                 .route("/rooms", web::get().to(list_rooms))
                 .route("/rooms/{room}", web::get().to(get_room))
                 .route("/rooms/{room}/{action}", web::post().to(room_action))
@@ -269,6 +270,18 @@ async fn check_in(
     path_code(&visit_no, "visit_no")?;
     let audit = audit(&req, &engine, "anonymous")?;
     Ok(HttpResponse::Ok().json(service::check_in(&engine, &visit_no, audit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/requeue", tag = "calling", params(("visit_no" = String, Path)), responses((status = 200, description = "back in the queue after a missed call (过号召回), same ticket", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "no-show, not set aside, cancelled", body = ErrorBody)))]
+async fn requeue(
+    req: HttpRequest,
+    path: web::Path<String>,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    let visit_no = path.into_inner();
+    path_code(&visit_no, "visit_no")?;
+    let audit = audit(&req, &engine, "anonymous")?;
+    Ok(HttpResponse::Ok().json(service::requeue(&engine, &visit_no, audit).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, finish, pause, resume or close"), ("X-Operator" = Option<String>, Header, description = "staff number")), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 503, body = ErrorBody)))]

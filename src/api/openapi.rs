@@ -41,6 +41,7 @@ pub struct ErrorDetail {
         super::get_registration,
         super::delete_registration,
         super::check_in,
+        super::requeue,
         super::room_action,
         super::list_rooms,
         super::get_room,

@@ -64,6 +64,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                     .filter(visits::status.eq("registered")),
             )
             .set((
+                visits::marked_at.eq(at),
                 visits::status.eq("waiting"),
                 visits::queue_code.eq(queue_code),
                 visits::ticket_no.eq(&entry.ticket_no),
@@ -122,6 +123,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                 .set((
                     queue_counters::normal_calls_total.eq(counters.normal_calls_total),
                     queue_counters::last_insert_mark.eq(counters.last_insert_mark),
+                    queue_counters::consecutive_priority.eq(counters.consecutive_priority),
                     queue_counters::updated_at.eq(at),
                 ))
                 .execute(c)?;
@@ -151,10 +153,47 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
         Change::Skipped {
             room_code,
             visit_no,
+            no_show,
             ..
         } => {
-            close_current(c, room_code, visit_no, "missed", None, at)?;
+            let status = if *no_show { "no_show" } else { "missed" };
+            close_current(c, room_code, visit_no, status, None, at)?;
+            diesel::update(visits::table.find(visit_no))
+                .set(visits::miss_count.eq(visits::miss_count + 1))
+                .execute(c)?;
             (Some(visit_no.clone()), Some(room_code.clone()), None)
+        }
+        Change::Requeued {
+            queue_code,
+            entry,
+            next_seq,
+            ..
+        } => {
+            let n = diesel::update(
+                visits::table
+                    .filter(visits::visit_no.eq(&entry.visit_no))
+                    .filter(visits::status.eq("missed")),
+            )
+            .set((
+                visits::status.eq("waiting"),
+                visits::queue_code.eq(queue_code),
+                visits::seq.eq(entry.seq),
+                visits::queue_mark.eq(entry.mark),
+                visits::entry_kind.eq(entry.kind.as_str()),
+                visits::marked_at.eq(at),
+                visits::room_code.eq(None::<String>),
+                visits::finished_at.eq(None::<chrono::NaiveDateTime>),
+                visits::updated_at.eq(at),
+            ))
+            .execute(c)?;
+            conflict_if_none(n, "visit is not set aside")?;
+            diesel::update(queue_counters::table.find(queue_code))
+                .set((
+                    queue_counters::next_seq.eq(next_seq),
+                    queue_counters::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            (Some(entry.visit_no.clone()), None, Some(queue_code.clone()))
         }
         Change::Finished {
             room_code,

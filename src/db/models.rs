@@ -39,6 +39,10 @@ pub struct VisitRow {
     pub performer: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub miss_count: i32,
+    /// When the entry was last (re)inserted: the recall time for a patient
+    /// back after a missed call.
+    pub marked_at: Option<NaiveDateTime>,
 }
 
 /// The registration part of a visit (what HIS sends).
@@ -96,6 +100,7 @@ pub struct CounterRow {
     pub ticket_last: i32,
     pub next_seq: i64,
     pub updated_at: NaiveDateTime,
+    pub consecutive_priority: i64,
 }
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]

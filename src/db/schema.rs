@@ -48,6 +48,8 @@ diesel::table! {
         performer -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        miss_count -> Integer,
+        marked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -69,6 +71,7 @@ diesel::table! {
         ticket_last -> Integer,
         next_seq -> BigInt,
         updated_at -> Timestamp,
+        consecutive_priority -> BigInt,
     }
 }
 

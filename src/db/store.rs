@@ -254,6 +254,7 @@ pub fn ensure_rows(
                     ticket_last: 0,
                     next_seq: 1,
                     updated_at: now,
+                    consecutive_priority: 0,
                 })
                 .execute(c)?;
         }

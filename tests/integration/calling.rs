@@ -169,3 +169,94 @@ async fn an_expert_room_calls_its_doctor_queue_first_then_the_department() {
         .unwrap_or_default();
     assert_eq!(v["current"]["visit_no"], "G1");
 }
+
+#[actix_web::test]
+async fn a_missed_patient_comes_back_with_the_same_ticket_and_the_second_miss_is_a_no_show() {
+    let app = spawn_app().await; // demo: recall_interval 2, max_misses 2
+    let ticket = app.arrive("M1", &registration("过号甲", "NK")).await;
+    for i in 1..=4 {
+        app.arrive(&format!("N{i}"), &registration(&format!("普通{i}"), "NK"))
+            .await;
+    }
+    let v: Value = app
+        .room("NK-02", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "M1");
+    let v: Value = app
+        .room("NK-02", "skip")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["closed"]["outcome"], "skipped");
+    assert_eq!(
+        app.get_json("/api/v1/registrations/M1").await["status"],
+        "missed"
+    );
+
+    // The nurse brings the patient back (召回): same ticket, after 2 normals.
+    let r = app
+        .http
+        .post(app.url("/api/v1/registrations/M1/requeue"))
+        .header("X-Operator", "N-nurse")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let back: Value = r.json().await.unwrap_or_default();
+    assert_eq!(back["ticket_no"], ticket);
+    assert_eq!(back["position"], 3);
+    assert_eq!(
+        app.queue_order("NK").await,
+        vec!["N1", "N2", "M1", "N3", "N4"]
+    );
+    let q = app.get_json("/api/v1/queues/NK").await;
+    assert_eq!(q["entries"][2]["placement_code"], "recall_interval");
+    // Repeating the recall changes nothing.
+    let before = app.dump().await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/registrations/M1/requeue"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.dump().await, before);
+
+    // Missed a second time: the visit ends as no-show and cannot come back.
+    app.room("NK-02", "call-next").await; // N1
+    app.room("NK-02", "call-next").await; // N2
+    let v: Value = app
+        .room("NK-02", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "M1");
+    assert_eq!(v["current"]["reason_code"], "recall_interval");
+    let v: Value = app
+        .room("NK-02", "skip")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["closed"]["outcome"], "no_show");
+    assert_eq!(
+        app.get_json("/api/v1/registrations/M1").await["status"],
+        "no_show"
+    );
+    let before = app.dump().await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/registrations/M1/requeue"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap_or_default();
+    assert_eq!(e["error"]["code"], "visit_no_show");
+    assert_eq!(app.dump().await, before);
+}

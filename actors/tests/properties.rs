@@ -1,0 +1,158 @@
+//! Property tests over random sequences of arrivals, recalls and calls: the
+//! queue never loses or duplicates a patient, ranking is deterministic, the
+//! interval rules hold in every ranking, special patients come first within
+//! the fairness cap, and the cap holds in the calling sequence.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use proptest::prelude::*;
+use triage_actors::model::{Audit, Counters, EntryKind, TicketCounter};
+use triage_actors::queue::{EntryDraft, QueueState};
+use triage_actors::rules::QueueRules;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Normal,
+    Return,
+    Special(u8),
+    Recall,
+    Call,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => Just(Op::Normal),
+        2 => Just(Op::Return),
+        1 => (0u8..5).prop_map(Op::Special),
+        1 => Just(Op::Recall),
+        4 => Just(Op::Call),
+    ]
+}
+
+fn audit(at: DateTime<Utc>) -> Audit {
+    Audit {
+        operator: "prop".into(),
+        source: "prop".into(),
+        at,
+        reason: None,
+    }
+}
+
+const TAGS: [&str; 5] = ["military", "elderly", "disabled", "pregnant", "child"];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn queue_rules_hold_over_random_days(
+        ops in prop::collection::vec(op(), 1..160),
+        return_n in 0u32..5,
+        recall_n in 0u32..4,
+        cap in prop::option::of(1u32..5),
+    ) {
+        let rules = QueueRules {
+            return_interval: Some(return_n),
+            recall_interval: recall_n,
+            fairness_cap: cap,
+            ..QueueRules::default()
+        };
+        let day = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
+        let mut now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).single().unwrap_or_default();
+        let mut q = QueueState::new("Q", "A", rules.clone(), vec![], Counters::default(), TicketCounter { date: day, last: 0 }, 1);
+        let mut arrived: BTreeSet<String> = BTreeSet::new();
+        let mut called: Vec<String> = Vec::new();
+        let mut run_of_priority = 0u32;
+        for (i, op) in ops.iter().enumerate() {
+            now += Duration::seconds(30);
+            let visit = format!("V{i:03}");
+            let draft = |kind, tags: Vec<String>| EntryDraft {
+                visit_no: visit.clone(),
+                masked_name: String::new(),
+                spoken_name: String::new(),
+                kind,
+                tags,
+            };
+            match op {
+                Op::Normal | Op::Return | Op::Special(_) => {
+                    let (kind, tags) = match op {
+                        Op::Return => (EntryKind::Return, vec![]),
+                        Op::Special(t) => (EntryKind::Normal, vec![TAGS[*t as usize].to_string()]),
+                        _ => (EntryKind::Normal, vec![]),
+                    };
+                    let c = q.plan_check_in(draft(kind, tags), audit(now), day);
+                    prop_assert!(c.is_ok());
+                    if let Ok(c) = c { q.apply(&c); }
+                    arrived.insert(visit.clone());
+                }
+                Op::Recall => {
+                    let c = q.plan_requeue(draft(EntryKind::Recall, vec![]), "A000".into(), 1, audit(now));
+                    q.apply(&c);
+                    arrived.insert(visit.clone());
+                }
+                Op::Call => {
+                    let normal_waiting = q.entries().iter().any(|e| e.special.is_none() && e.kind == EntryKind::Normal);
+                    let Some((change, call)) = q.plan_take_next("R", &audit(now)).into_iter().next() else { continue };
+                    q.apply(&change);
+                    let is_normal = matches!(call.placement.as_str(), "check_in_order" | "fairness_cap");
+                    // The fairness cap holds in the calling sequence.
+                    if let Some(k) = cap {
+                        if run_of_priority >= k && normal_waiting {
+                            prop_assert!(is_normal, "a normal patient waited past the cap of {k}");
+                        }
+                    }
+                    run_of_priority = if is_normal { 0 } else { run_of_priority + 1 };
+                    prop_assert!(!called.contains(&call.visit_no), "{} called twice", call.visit_no);
+                    called.push(call.visit_no);
+                }
+            }
+
+            // Nobody lost, nobody duplicated.
+            let waiting: Vec<String> = q.entries().iter().map(|e| e.visit_no.clone()).collect();
+            let waiting_set: BTreeSet<String> = waiting.iter().cloned().collect();
+            prop_assert_eq!(waiting.len(), waiting_set.len());
+            let called_set: BTreeSet<String> = called.iter().cloned().collect();
+            prop_assert!(waiting_set.is_disjoint(&called_set));
+            let all: BTreeSet<String> = waiting_set.union(&called_set).cloned().collect();
+            prop_assert_eq!(&all, &arrived);
+
+            // Deterministic.
+            let a: Vec<String> = q.ranked(now).iter().map(|r| r.entry.visit_no.clone()).collect();
+            let b: Vec<String> = q.ranked(now).iter().map(|r| r.entry.visit_no.clone()).collect();
+            prop_assert_eq!(&a, &b);
+            prop_assert_eq!(a.len(), waiting.len());
+
+            let ranked = q.ranked(now);
+            let codes: Vec<&str> = ranked.iter().map(|r| r.placement.code()).collect();
+            let start = usize::from(codes.first() == Some(&"fairness_cap"));
+            // Special before every non-special (after a fairness-cap head).
+            if let Some(last_special) = codes.iter().rposition(|c| *c == "special_group") {
+                prop_assert!(codes[start..=last_special].iter().all(|c| *c == "special_group"), "{codes:?}");
+            }
+            // Exactly N normals between consecutive inserted patients (fewer
+            // only when no normal patient is left after it), at most N before
+            // the first.
+            let tail: Vec<&str> = codes.iter().copied().skip_while(|c| *c == "special_group" || *c == "fairness_cap").collect();
+            let interval_of = |c: &str| if c == "recall_interval" { recall_n } else { return_n } as usize;
+            let mut normals_since = 0usize;
+            let mut seen_inserted = false;
+            for (j, c) in tail.iter().enumerate() {
+                match *c {
+                    "check_in_order" => normals_since += 1,
+                    "return_interval" | "recall_interval" => {
+                        let n = interval_of(c);
+                        let normals_after = tail[j + 1..].iter().any(|x| *x == "check_in_order");
+                        if seen_inserted {
+                            prop_assert!(normals_since == n || (normals_since < n && !normals_after), "{codes:?}");
+                        } else {
+                            prop_assert!(normals_since <= n, "{codes:?}");
+                        }
+                        seen_inserted = true;
+                        normals_since = 0;
+                    }
+                    other => prop_assert!(false, "unexpected {other} in {codes:?}"),
+                }
+            }
+        }
+    }
+}
