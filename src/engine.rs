@@ -85,6 +85,8 @@ fn waiting_entry(
         mark: v.queue_mark.unwrap_or(0),
         tags,
         misses: v.miss_count,
+        held: v.held,
+        pinned_at: v.pinned_at.map(utc),
     }
 }
 

@@ -12,7 +12,8 @@ use serde_json::Value;
 use triage_actors::mask::{mask_name, spoken_name};
 use triage_actors::model::{Audit, EntryKind, RoomStatus};
 use triage_actors::queue::{
-    CheckIn, CheckInOutcome, EntryDraft, ListQueue, ListedEntry, Position, Remove, Requeue,
+    CheckIn, CheckInOutcome, EntryDraft, Intervene, Intervention, ListQueue, ListedEntry, Position,
+    Remove, Requeue,
 };
 use triage_actors::room::{CallNext, CancelCurrent, Finish, Recall, RoomOutcome, SetStatus, Skip};
 use utoipa::ToSchema;
@@ -493,6 +494,61 @@ pub async fn requeue(
     })
 }
 
+/// The answer to a nurse's intervention.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InterventionAnswer {
+    pub visit_no: String,
+    /// `held`, `released` or `pinned`.
+    pub action: String,
+    pub queue_code: String,
+    /// Position in calling order now (held patients are listed last).
+    pub position: usize,
+}
+
+/// A nurse holds (挂起), releases (恢复) or pins (置顶) a waiting patient.
+/// `audit.reason` says why; every one is an audited event.
+pub async fn intervene(
+    engine: &Engine,
+    visit_no: &str,
+    action: Intervention,
+    audit: Audit,
+) -> Result<InterventionAnswer, ApiError> {
+    let v = load_visit(engine, visit_no).await?;
+    if v.status != "waiting" {
+        return Err(ApiError::conflict(
+            "visit_not_waiting",
+            "only a waiting patient can be held, released or pinned",
+        ));
+    }
+    let q = v.queue_code.clone().unwrap_or_default();
+    let addr = engine
+        .directory
+        .queues
+        .get(&q)
+        .map(|a| a.clone())
+        .ok_or_else(|| ApiError::conflict("no_queue", "the queue is not running"))?;
+    let position = addr
+        .send(Intervene {
+            visit_no: visit_no.to_string(),
+            action,
+            audit,
+        })
+        .await
+        .map_err(triage_actors::EngineError::from)??;
+    let action = match action {
+        Intervention::Hold => "held",
+        Intervention::Release => "released",
+        Intervention::Pin => "pinned",
+    };
+    tracing::info!(visit_no = %visit_no, queue = %q, action, "manual intervention");
+    Ok(InterventionAnswer {
+        visit_no: visit_no.to_string(),
+        action: action.to_string(),
+        queue_code: q,
+        position,
+    })
+}
+
 /// The answer to a cancel.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CancelAnswer {
@@ -644,6 +700,7 @@ fn reason_zh(code: &str) -> &'static str {
         "return_interval" => "复诊插入",
         "recall_interval" => "过号召回",
         "fairness_cap" => "公平保障",
+        "pinned" => "护士置顶",
         "check_in_order" => "按签到顺序",
         _ => "",
     }

@@ -71,6 +71,19 @@ pub enum Change {
         room_code: String,
         status: RoomStatus,
     },
+    /// A nurse held or released a waiting patient (挂起 / 恢复).
+    HoldSet {
+        audit: Audit,
+        queue_code: String,
+        visit_no: String,
+        held: bool,
+    },
+    /// A nurse pinned a waiting patient to the top (置顶).
+    Pinned {
+        audit: Audit,
+        queue_code: String,
+        visit_no: String,
+    },
     /// A waiting or current visit was cancelled (退号).
     Cancelled {
         audit: Audit,
@@ -89,6 +102,9 @@ impl Change {
             Change::Recalled { .. } => "recalled",
             Change::Skipped { .. } => "skipped",
             Change::Requeued { .. } => "requeued",
+            Change::HoldSet { held: true, .. } => "held",
+            Change::HoldSet { held: false, .. } => "released",
+            Change::Pinned { .. } => "pinned",
             Change::Finished { .. } => "finished",
             Change::RoomStatusSet { .. } => "room_status_set",
             Change::Cancelled { .. } => "cancelled",
@@ -102,6 +118,8 @@ impl Change {
             | Change::Recalled { audit, .. }
             | Change::Skipped { audit, .. }
             | Change::Requeued { audit, .. }
+            | Change::HoldSet { audit, .. }
+            | Change::Pinned { audit, .. }
             | Change::Finished { audit, .. }
             | Change::RoomStatusSet { audit, .. }
             | Change::Cancelled { audit, .. } => audit,

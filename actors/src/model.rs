@@ -69,6 +69,12 @@ pub struct WaitingEntry {
     /// Missed calls so far (过号次数).
     #[serde(default)]
     pub misses: i32,
+    /// Held by a nurse (挂起): stays in the list, never called until released.
+    #[serde(default)]
+    pub held: bool,
+    /// Pinned to the top by a nurse (置顶), at this time.
+    #[serde(default)]
+    pub pinned_at: Option<DateTime<Utc>>,
 }
 
 /// Room status (诊室状态).

@@ -148,6 +148,8 @@ impl QueueState {
             mark: self.counters.normal_calls_total,
             tags: draft.tags,
             misses: 0,
+            held: false,
+            pinned_at: None,
         };
         Ok(Change::CheckedIn {
             audit,
@@ -167,6 +169,7 @@ impl QueueState {
     pub fn plan_take_next(&self, room_code: &str, audit: &Audit) -> Vec<(Change, CurrentCall)> {
         self.ranked(audit.at)
             .into_iter()
+            .filter(|r| r.placement != Placement::Held)
             .take(CALL_CANDIDATES)
             .map(|r| {
                 let counters = counters_after_call(self.counters, &r.placement);
@@ -217,6 +220,8 @@ impl QueueState {
             mark: self.counters.normal_calls_total,
             tags: draft.tags,
             misses,
+            held: false,
+            pinned_at: None,
         };
         Change::Requeued {
             audit,
@@ -224,6 +229,27 @@ impl QueueState {
             entry,
             next_seq: self.next_seq + 1,
         }
+    }
+
+    /// Plans a nurse's hold or release (挂起 / 恢复); none if the visit is not
+    /// waiting here or already in that state.
+    pub fn plan_hold(&self, visit_no: &str, held: bool, audit: Audit) -> Option<Change> {
+        let e = self.find(visit_no)?;
+        (e.held != held).then(|| Change::HoldSet {
+            audit,
+            queue_code: self.code.clone(),
+            visit_no: visit_no.to_string(),
+            held,
+        })
+    }
+
+    /// Plans a nurse's pin to the top (置顶); none if not waiting here.
+    pub fn plan_pin(&self, visit_no: &str, audit: Audit) -> Option<Change> {
+        self.find(visit_no).map(|_| Change::Pinned {
+            audit,
+            queue_code: self.code.clone(),
+            visit_no: visit_no.to_string(),
+        })
     }
 
     /// Plans the removal of a waiting visit (cancel).
@@ -277,6 +303,29 @@ impl QueueState {
             } if *q == self.code => {
                 self.entries.retain(|e| &e.visit_no != visit_no);
             }
+            Change::HoldSet {
+                visit_no,
+                held,
+                queue_code,
+                ..
+            } if *queue_code == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
+                    e.held = *held;
+                    if *held {
+                        e.pinned_at = None;
+                    }
+                }
+            }
+            Change::Pinned {
+                visit_no,
+                queue_code,
+                audit,
+            } if *queue_code == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
+                    e.pinned_at = Some(audit.at);
+                    e.held = false;
+                }
+            }
             _ => {}
         }
     }
@@ -309,7 +358,12 @@ impl QueueState {
 
     /// The public head for screens.
     pub fn board(&self, now: DateTime<Utc>) -> QueueBoard {
-        let ranked = self.ranked(now);
+        // Held patients are not called, so screens do not list them.
+        let ranked: Vec<Ranked<'_>> = self
+            .ranked(now)
+            .into_iter()
+            .filter(|r| r.placement != Placement::Held)
+            .collect();
         QueueBoard {
             waiting: ranked.len(),
             head: ranked
@@ -364,6 +418,24 @@ pub struct Requeue {
     pub draft: EntryDraft,
     pub ticket_no: String,
     pub misses: i32,
+    pub audit: Audit,
+}
+
+/// A nurse's manual intervention on a waiting patient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intervention {
+    Hold,
+    Release,
+    Pin,
+}
+
+/// Apply a nurse's intervention; answers the new position (1-based), or an
+/// error if the visit is not waiting in this queue. Idempotent.
+#[derive(Message)]
+#[rtype(result = "Result<usize, EngineError>")]
+pub struct Intervene {
+    pub visit_no: String,
+    pub action: Intervention,
     pub audit: Audit,
 }
 
@@ -572,6 +644,44 @@ impl Handler<Requeue> for QueueActor {
                         ahead: pos,
                         created: true,
                     })
+                }),
+        ))
+    }
+}
+
+impl Handler<Intervene> for QueueActor {
+    type Result = AtomicResponse<Self, Result<usize, EngineError>>;
+
+    fn handle(&mut self, msg: Intervene, _ctx: &mut Self::Context) -> Self::Result {
+        if self.state.find(&msg.visit_no).is_none() {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::NotWaiting(
+                msg.visit_no,
+            )))));
+        }
+        let change = match msg.action {
+            Intervention::Hold => self.state.plan_hold(&msg.visit_no, true, msg.audit),
+            Intervention::Release => self.state.plan_hold(&msg.visit_no, false, msg.audit),
+            Intervention::Pin => self.state.plan_pin(&msg.visit_no, msg.audit),
+        };
+        let visit_no = msg.visit_no;
+        let Some(change) = change else {
+            let pos = self
+                .state
+                .position(&visit_no, self.clock.now())
+                .unwrap_or(0)
+                + 1;
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(pos))));
+        };
+        let journal = self.journal.clone();
+        let committed = change.clone();
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.publish();
+                    Ok(act.state.position(&visit_no, act.clock.now()).unwrap_or(0) + 1)
                 }),
         ))
     }

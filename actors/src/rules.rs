@@ -15,7 +15,9 @@
 //!   calls made while an inserted patient waits count towards its N, so the
 //!   order is stable as the head is called;
 //! - the fairness cap: after K priority or inserted patients called in a
-//!   row, the longest-waiting normal patient goes first.
+//!   row, the longest-waiting normal patient goes first;
+//! - a nurse's manual intervention: pinned patients (置顶) before every rule,
+//!   held patients (挂起) listed last and never called until released.
 
 use std::collections::BTreeMap;
 
@@ -113,6 +115,10 @@ pub enum Placement {
     RecallInterval { interval: u32 },
     /// The longest-waiting normal patient, first because of the fairness cap.
     FairnessCap { cap: u32 },
+    /// Pinned to the top by a nurse (置顶).
+    Pinned,
+    /// Held by a nurse (挂起): listed last, not callable until released.
+    Held,
     /// Base order: check-in time.
     CheckInOrder,
 }
@@ -125,6 +131,8 @@ impl Placement {
             Placement::ReturnInterval { .. } => "return_interval",
             Placement::RecallInterval { .. } => "recall_interval",
             Placement::FairnessCap { .. } => "fairness_cap",
+            Placement::Pinned => "pinned",
+            Placement::Held => "held",
             Placement::CheckInOrder => "check_in_order",
         }
     }
@@ -144,6 +152,8 @@ impl Placement {
             Placement::FairnessCap { cap } => {
                 format!("公平保障：已连续{cap}位优先/插入患者，先叫普通患者")
             }
+            Placement::Pinned => "护士置顶".to_string(),
+            Placement::Held => "护士挂起（暂不叫号）".to_string(),
             Placement::CheckInOrder => "按签到顺序".to_string(),
         }
     }
@@ -192,8 +202,14 @@ pub fn rank<'a>(
     let mut special: Vec<&WaitingEntry> = Vec::new();
     let mut normal: Vec<&WaitingEntry> = Vec::new();
     let mut inserted: Vec<&WaitingEntry> = Vec::new();
+    let mut pinned: Vec<&WaitingEntry> = Vec::new();
+    let mut held: Vec<&WaitingEntry> = Vec::new();
     for e in entries {
-        if e.special.is_some() {
+        if e.held {
+            held.push(e);
+        } else if e.pinned_at.is_some() {
+            pinned.push(e);
+        } else if e.special.is_some() {
             special.push(e);
         } else if e.kind == EntryKind::Recall
             || (e.kind == EntryKind::Return && rules.return_interval.is_some())
@@ -212,6 +228,14 @@ pub fn rank<'a>(
     inserted.sort_by(by_arrival);
 
     let mut out = Vec::with_capacity(entries.len());
+    // A nurse's pin comes before every rule, oldest pin first.
+    pinned.sort_by_key(|e| (e.pinned_at, e.seq));
+    for e in pinned {
+        out.push(Ranked {
+            entry: e,
+            placement: Placement::Pinned,
+        });
+    }
     // Fairness cap: after K priority/inserted calls in a row, the
     // longest-waiting normal patient goes before everyone.
     if let Some(cap) = rules.fairness_cap {
@@ -280,6 +304,13 @@ pub fn rank<'a>(
             placement: Placement::CheckInOrder,
         });
     }
+    held.sort_by(by_arrival);
+    for e in held {
+        out.push(Ranked {
+            entry: e,
+            placement: Placement::Held,
+        });
+    }
     out
 }
 
@@ -296,9 +327,11 @@ pub fn counters_after_call(counters: Counters, placement: &Placement) -> Counter
             consecutive_priority: counters.consecutive_priority + 1,
             ..counters
         },
-        Placement::SpecialGroup { .. } => Counters {
+        Placement::SpecialGroup { .. } | Placement::Pinned => Counters {
             consecutive_priority: counters.consecutive_priority + 1,
             ..counters
         },
+        // Never called; listed for completeness.
+        Placement::Held => counters,
     }
 }

@@ -18,6 +18,9 @@ enum Op {
     Special(u8),
     Recall,
     Call,
+    Hold(usize),
+    Release(usize),
+    Pin(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -27,6 +30,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..5).prop_map(Op::Special),
         1 => Just(Op::Recall),
         4 => Just(Op::Call),
+        1 => (0usize..64).prop_map(Op::Hold),
+        1 => (0usize..64).prop_map(Op::Release),
+        1 => (0usize..64).prop_map(Op::Pin),
     ]
 }
 
@@ -90,14 +96,25 @@ proptest! {
                     q.apply(&c);
                     arrived.insert(visit.clone());
                 }
+                Op::Hold(k) | Op::Release(k) | Op::Pin(k) => {
+                    let Some(target) = q.entries().get(*k % q.entries().len().max(1)).map(|e| e.visit_no.clone()) else { continue };
+                    let c = match op {
+                        Op::Hold(_) => q.plan_hold(&target, true, audit(now)),
+                        Op::Release(_) => q.plan_hold(&target, false, audit(now)),
+                        _ => q.plan_pin(&target, audit(now)),
+                    };
+                    if let Some(c) = c { q.apply(&c); }
+                }
                 Op::Call => {
-                    let normal_waiting = q.entries().iter().any(|e| e.special.is_none() && e.kind == EntryKind::Normal);
+                    let held_before: BTreeSet<String> = q.entries().iter().filter(|e| e.held).map(|e| e.visit_no.clone()).collect();
+                    let normal_waiting = q.entries().iter().any(|e| e.special.is_none() && e.kind == EntryKind::Normal && !e.held && e.pinned_at.is_none());
                     let Some((change, call)) = q.plan_take_next("R", &audit(now)).into_iter().next() else { continue };
                     q.apply(&change);
+                    prop_assert!(!held_before.contains(&call.visit_no), "a held patient was called");
                     let is_normal = matches!(call.placement.as_str(), "check_in_order" | "fairness_cap");
                     // The fairness cap holds in the calling sequence.
                     if let Some(k) = cap {
-                        if run_of_priority >= k && normal_waiting {
+                        if run_of_priority >= k && normal_waiting && call.placement != "pinned" {
                             prop_assert!(is_normal, "a normal patient waited past the cap of {k}");
                         }
                     }
@@ -123,7 +140,12 @@ proptest! {
             prop_assert_eq!(a.len(), waiting.len());
 
             let ranked = q.ranked(now);
-            let codes: Vec<&str> = ranked.iter().map(|r| r.placement.code()).collect();
+            let all_codes: Vec<&str> = ranked.iter().map(|r| r.placement.code()).collect();
+            // Pinned first, held last, everything else by the rules between.
+            let pins = all_codes.iter().take_while(|c| **c == "pinned").count();
+            let helds = all_codes.iter().rev().take_while(|c| **c == "held").count();
+            prop_assert!(all_codes[pins..all_codes.len() - helds].iter().all(|c| *c != "pinned" && *c != "held"), "{all_codes:?}");
+            let codes: Vec<&str> = all_codes[pins..all_codes.len() - helds].to_vec();
             let start = usize::from(codes.first() == Some(&"fairness_cap"));
             // Special before every non-special (after a fairness-cap head).
             if let Some(last_special) = codes.iter().rposition(|c| *c == "special_group") {

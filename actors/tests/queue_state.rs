@@ -103,6 +103,17 @@ impl Day {
         self.q.apply(&change);
     }
 
+    fn intervene(&mut self, visit: &str, hold: Option<bool>) {
+        self.now += Duration::minutes(1);
+        let change = match hold {
+            Some(h) => self.q.plan_hold(visit, h, audit(self.now)),
+            None => self.q.plan_pin(visit, audit(self.now)),
+        };
+        if let Some(c) = change {
+            self.q.apply(&c);
+        }
+    }
+
     fn call_with_reason(&mut self) -> Option<(String, String)> {
         self.now += Duration::minutes(1);
         let plans = self.q.plan_take_next("R1", &audit(self.now));
@@ -415,4 +426,48 @@ fn the_fairness_cap_counts_inserted_patients_too() {
     d.ret("R2");
     d.ret("R3");
     assert_eq!(d.call_all(), ["R1", "R2", "N1", "R3"]);
+}
+
+#[test]
+fn a_held_patient_is_listed_last_and_never_called_until_released() {
+    let mut d = Day::new(interval(3));
+    d.normal("N1");
+    d.normal("N2");
+    d.normal("N3");
+    d.intervene("N1", Some(true));
+    assert_eq!(d.order(), ["N2", "N3", "N1"]);
+    assert_eq!(d.q.ranked(d.now)[2].placement.code(), "held");
+    assert_eq!(d.call(), Some("N2".into()));
+    assert_eq!(d.call(), Some("N3".into()));
+    assert_eq!(d.call(), None, "a held patient is not called");
+    assert!(
+        d.q.board(d.now).head.is_empty(),
+        "screens do not list held patients"
+    );
+    d.intervene("N1", Some(false));
+    assert_eq!(d.call(), Some("N1".into()));
+}
+
+#[test]
+fn a_released_patient_returns_to_the_place_the_rules_give() {
+    let mut d = Day::new(interval(3));
+    for v in ["N1", "N2", "N3"] {
+        d.normal(v);
+    }
+    d.intervene("N1", Some(true));
+    d.intervene("N1", Some(false));
+    assert_eq!(d.order(), ["N1", "N2", "N3"]);
+}
+
+#[test]
+fn pinned_patients_go_before_every_rule_oldest_pin_first() {
+    let mut d = Day::new(interval(3));
+    d.normal("N1");
+    d.special("S1", "military");
+    d.normal("N2");
+    d.normal("N3");
+    d.intervene("N3", None);
+    d.intervene("N2", None);
+    assert_eq!(d.order(), ["N3", "N2", "S1", "N1"]);
+    assert_eq!(d.q.ranked(d.now)[0].placement.code(), "pinned");
 }

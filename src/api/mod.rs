@@ -29,7 +29,8 @@ use error::ApiError;
 #[allow(unused_imports, reason = "named by the OpenAPI annotations")]
 use openapi::ErrorBody;
 use service::{
-    CancelAnswer, CheckInAnswer, QueueAnswer, RegistrationAnswer, RoomAnswer, VisitAnswer,
+    CancelAnswer, CheckInAnswer, InterventionAnswer, QueueAnswer, RegistrationAnswer, RoomAnswer,
+    VisitAnswer,
 };
 
 /// Largest registration or command body.
@@ -57,6 +58,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::post().to(check_in),
                 )
                 .route("/registrations/{visit_no}/requeue", web::post().to(requeue))
+                .route("/registrations/{visit_no}/hold", web::post().to(hold))
+                .route("/registrations/{visit_no}/release", web::post().to(release))
+                .route("/registrations/{visit_no}/pin", web::post().to(pin))
                 .route("/rooms", web::get().to(list_rooms))
                 .route("/rooms/{room}", web::get().to(get_room))
                 .route("/rooms/{room}/{action}", web::post().to(room_action))
@@ -282,6 +286,88 @@ async fn requeue(
     path_code(&visit_no, "visit_no")?;
     let audit = audit(&req, &engine, "anonymous")?;
     Ok(HttpResponse::Ok().json(service::requeue(&engine, &visit_no, audit).await?))
+}
+
+/// Why a nurse intervenes (recorded in the audit event).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct InterventionBody {
+    /// 1-200 characters, e.g. "患者去做检查" / "行动不便".
+    pub reason: String,
+}
+
+async fn intervention(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    engine: web::Data<Engine>,
+    action: triage_actors::queue::Intervention,
+) -> Result<HttpResponse, ApiError> {
+    let visit_no = path.into_inner();
+    path_code(&visit_no, "visit_no")?;
+    let mut audit = audit(&req, &engine, "anonymous")?;
+    let bytes = read_body(payload, BODY_LIMIT).await?;
+    let (body, _): (InterventionBody, String) = parse_json(&req, &bytes)?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "invalid_reason",
+            "reason",
+            "say why, in 1-200 characters",
+        ));
+    }
+    audit.reason = Some(reason.to_string());
+    Ok(HttpResponse::Ok().json(service::intervene(&engine, &visit_no, action, audit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/hold", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body = InterventionBody, responses((status = 200, description = "held (挂起): listed last, not called until released", body = InterventionAnswer), (status = 409, description = "not waiting", body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn hold(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    intervention(
+        req,
+        path,
+        payload,
+        engine,
+        triage_actors::queue::Intervention::Hold,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/release", tag = "calling", params(("visit_no" = String, Path)), request_body = InterventionBody, responses((status = 200, description = "released (恢复): back in its place by the rules", body = InterventionAnswer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn release(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    intervention(
+        req,
+        path,
+        payload,
+        engine,
+        triage_actors::queue::Intervention::Release,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/pin", tag = "calling", params(("visit_no" = String, Path)), request_body = InterventionBody, responses((status = 200, description = "pinned to the top (置顶)", body = InterventionAnswer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn pin(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    intervention(
+        req,
+        path,
+        payload,
+        engine,
+        triage_actors::queue::Intervention::Pin,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, finish, pause, resume or close"), ("X-Operator" = Option<String>, Header, description = "staff number")), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 503, body = ErrorBody)))]

@@ -42,6 +42,9 @@ pub struct ErrorDetail {
         super::delete_registration,
         super::check_in,
         super::requeue,
+        super::hold,
+        super::release,
+        super::pin,
         super::room_action,
         super::list_rooms,
         super::get_room,
@@ -72,6 +75,8 @@ pub struct ErrorDetail {
         QueueAnswer,
         VisitAnswer,
         super::DoctorBody,
+        super::InterventionBody,
+        crate::service::InterventionAnswer,
         super::notices::NoticeBody,
         super::notices::NoticeAnswer,
     ))

@@ -204,6 +204,37 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             close_current(c, room_code, visit_no, "finished", Some(performer), at)?;
             (Some(visit_no.clone()), Some(room_code.clone()), None)
         }
+        Change::HoldSet {
+            queue_code,
+            visit_no,
+            held,
+            ..
+        } => {
+            let n = diesel::update(waiting_in(visit_no, queue_code))
+                .set((
+                    visits::held.eq(held),
+                    visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
+                    visits::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            conflict_if_none(n, "visit is not waiting")?;
+            (Some(visit_no.clone()), None, Some(queue_code.clone()))
+        }
+        Change::Pinned {
+            queue_code,
+            visit_no,
+            ..
+        } => {
+            let n = diesel::update(waiting_in(visit_no, queue_code))
+                .set((
+                    visits::pinned_at.eq(at),
+                    visits::held.eq(false),
+                    visits::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            conflict_if_none(n, "visit is not waiting")?;
+            (Some(visit_no.clone()), None, Some(queue_code.clone()))
+        }
         Change::RoomStatusSet {
             room_code, status, ..
         } => {
@@ -266,6 +297,24 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
     )
 }
 
+/// The visit, if it is waiting in `queue_code`.
+fn waiting_in<'a>(
+    visit_no: &'a str,
+    queue_code: &'a str,
+) -> diesel::dsl::Filter<
+    diesel::dsl::Filter<visits::table, diesel::dsl::Eq<visits::visit_no, &'a str>>,
+    diesel::dsl::And<
+        diesel::dsl::Eq<visits::status, &'static str>,
+        diesel::dsl::Eq<visits::queue_code, &'a str>,
+    >,
+> {
+    visits::table.filter(visits::visit_no.eq(visit_no)).filter(
+        visits::status
+            .eq("waiting")
+            .and(visits::queue_code.eq(queue_code)),
+    )
+}
+
 fn close_current(
     c: &mut AnyConnection,
     room_code: &str,
@@ -297,9 +346,13 @@ fn close_current(
     Ok(())
 }
 
-/// The event's detail: the change without names (masked or spoken).
+/// The event's detail: the change without names (masked or spoken); the
+/// audit's reason (why) is kept, the rest of the audit has its own columns.
 fn event_detail(change: &Change) -> String {
     let mut v = serde_json::to_value(change).unwrap_or(serde_json::Value::Null);
+    if let Some(reason) = &change.audit().reason {
+        v["reason"] = serde_json::json!(reason);
+    }
     if let Some(entry) = v.get_mut("entry").and_then(|e| e.as_object_mut()) {
         entry.remove("masked_name");
         entry.remove("spoken_name");

@@ -43,6 +43,10 @@ pub struct VisitRow {
     /// When the entry was last (re)inserted: the recall time for a patient
     /// back after a missed call.
     pub marked_at: Option<NaiveDateTime>,
+    /// Held by a nurse (挂起).
+    pub held: bool,
+    /// Pinned to the top by a nurse (置顶).
+    pub pinned_at: Option<NaiveDateTime>,
 }
 
 /// The registration part of a visit (what HIS sends).

@@ -50,6 +50,8 @@ diesel::table! {
         updated_at -> Timestamp,
         miss_count -> Integer,
         marked_at -> Nullable<Timestamp>,
+        held -> Bool,
+        pinned_at -> Nullable<Timestamp>,
     }
 }
 

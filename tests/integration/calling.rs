@@ -260,3 +260,107 @@ async fn a_missed_patient_comes_back_with_the_same_ticket_and_the_second_miss_is
     assert_eq!(e["error"]["code"], "visit_no_show");
     assert_eq!(app.dump().await, before);
 }
+
+#[actix_web::test]
+async fn a_nurse_holds_and_pins_patients_and_each_action_is_audited_with_its_reason() {
+    let app = spawn_app().await;
+    for i in 1..=3 {
+        app.arrive(&format!("N{i}"), &registration(&format!("普通{i}"), "NK"))
+            .await;
+    }
+    let post = |path: String, body: Value| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url(&path))
+                .header("X-Operator", "N0042")
+                .json(&body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    // Bad input changes nothing.
+    let before = app.dump().await;
+    for (body, code) in [
+        (json!({}), "missing_field"),
+        (json!({"reason": " "}), "invalid_reason"),
+    ] {
+        let r = post("/api/v1/registrations/N1/hold".into(), body).await;
+        assert_eq!(r.status(), 422);
+        let e: Value = r.json().await.unwrap_or_default();
+        assert_eq!(e["error"]["code"], code);
+    }
+    let r = post(
+        "/api/v1/registrations/NOPE/pin".into(),
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(app.dump().await, before);
+
+    let r = post(
+        "/api/v1/registrations/N1/hold".into(),
+        json!({"reason": "患者去做检查"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap_or_default();
+    assert_eq!(v["position"], 3);
+    let r = post(
+        "/api/v1/registrations/N3/pin".into(),
+        json!({"reason": "行动不便"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.queue_order("NK").await, vec!["N3", "N2", "N1"]);
+    let q = app.get_json("/api/v1/queues/NK").await;
+    assert_eq!(q["entries"][0]["placement_code"], "pinned");
+    assert_eq!(q["entries"][2]["placement_code"], "held");
+
+    let v: Value = app
+        .room("NK-02", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "N3");
+    assert_eq!(v["current"]["reason_code"], "pinned");
+    let v: Value = app
+        .room("NK-02", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "N2");
+    let r = app.room("NK-02", "call-next").await;
+    assert_eq!(r.status(), 409, "the held patient is not called");
+    let r = post(
+        "/api/v1/registrations/N1/release".into(),
+        json!({"reason": "检查完回来了"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = app
+        .room("NK-02", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "N1");
+
+    // Who, when and why are in the audit trail.
+    let dump = app.dump().await;
+    for (kind, reason) in [
+        ("held", "患者去做检查"),
+        ("pinned", "行动不便"),
+        ("released", "检查完回来了"),
+    ] {
+        let line = dump
+            .lines()
+            .find(|l| l.contains(&format!("kind: \"{kind}\"")))
+            .unwrap_or_else(|| panic!("no {kind} event"));
+        assert!(line.contains("operator: \"N0042\""), "{line}");
+        assert!(line.contains(reason), "{line}");
+    }
+}

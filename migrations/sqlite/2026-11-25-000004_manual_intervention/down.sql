@@ -1,0 +1,2 @@
+ALTER TABLE visits DROP COLUMN pinned_at;
+ALTER TABLE visits DROP COLUMN held;
