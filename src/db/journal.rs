@@ -297,17 +297,17 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
     )
 }
 
-/// The visit, if it is waiting in `queue_code`.
-fn waiting_in<'a>(
-    visit_no: &'a str,
-    queue_code: &'a str,
-) -> diesel::dsl::Filter<
+/// A query for one visit waiting in one queue.
+type WaitingIn<'a> = diesel::dsl::Filter<
     diesel::dsl::Filter<visits::table, diesel::dsl::Eq<visits::visit_no, &'a str>>,
     diesel::dsl::And<
         diesel::dsl::Eq<visits::status, &'static str>,
         diesel::dsl::Eq<visits::queue_code, &'a str>,
     >,
-> {
+>;
+
+/// The visit, if it is waiting in `queue_code`.
+fn waiting_in<'a>(visit_no: &'a str, queue_code: &'a str) -> WaitingIn<'a> {
     visits::table.filter(visits::visit_no.eq(visit_no)).filter(
         visits::status
             .eq("waiting")
