@@ -330,6 +330,34 @@ async fn load_visit(
         })
 }
 
+/// The running actor of a queue.
+fn queue_addr(
+    engine: &Engine,
+    code: &str,
+) -> Result<actix::Addr<triage_actors::queue::QueueActor>, ApiError> {
+    engine
+        .directory
+        .queues
+        .get(code)
+        .map(|a| a.clone())
+        .ok_or_else(|| ApiError::conflict("no_queue", "the queue is not running"))
+}
+
+/// The answer for a visit now waiting, with the wait estimate.
+fn waiting_answer(engine: &Engine, visit_no: &str, out: CheckInOutcome) -> CheckInAnswer {
+    let rooms = engine.hospital.rooms_drawing_from(&out.queue_code).max(1) as u32;
+    CheckInAnswer {
+        visit_no: visit_no.to_string(),
+        estimated_wait_minutes: (out.ahead as u32 * engine.hospital.avg_service_minutes)
+            .div_ceil(rooms),
+        ticket_no: out.ticket_no,
+        queue_code: out.queue_code,
+        position: out.position,
+        ahead: out.ahead,
+        created: out.created,
+    }
+}
+
 /// Checks a registered patient in (签到): enters the queue with a ticket.
 /// Idempotent: a patient already waiting gets the same ticket.
 pub async fn check_in(
@@ -366,12 +394,7 @@ pub async fn check_in(
             .queue_for(&v.department_code, v.doctor_code.as_deref()),
     }
     .ok_or_else(|| ApiError::conflict("no_queue", "no queue serves this department"))?;
-    let addr = engine
-        .directory
-        .queues
-        .get(&queue.code)
-        .map(|a| a.clone())
-        .ok_or_else(|| ApiError::conflict("no_queue", "the queue is not running"))?;
+    let addr = queue_addr(engine, &queue.code)?;
     let birth = v.birth_date.as_deref().and_then(|d| d.parse().ok());
     let mut tags = parse_tags(&v.special);
     for t in queue.rules.age_tags(birth, service_date(audit.at)) {
@@ -399,20 +422,10 @@ pub async fn check_in(
         })
         .await
         .map_err(triage_actors::EngineError::from)??;
-    let rooms = engine.hospital.rooms_drawing_from(&queue.code).max(1) as u32;
-    let minutes = (out.ahead as u32 * engine.hospital.avg_service_minutes).div_ceil(rooms);
     if out.created {
         tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %out.queue_code, "checked in");
     }
-    Ok(CheckInAnswer {
-        visit_no: visit_no.to_string(),
-        ticket_no: out.ticket_no,
-        queue_code: out.queue_code,
-        position: out.position,
-        ahead: out.ahead,
-        estimated_wait_minutes: minutes,
-        created: out.created,
-    })
+    Ok(waiting_answer(engine, visit_no, out))
 }
 
 /// Brings back a patient set aside after a missed call (过号召回): waiting
@@ -458,12 +471,7 @@ pub async fn requeue(
         }
     }
     let q = v.queue_code.clone().unwrap_or_default();
-    let addr = engine
-        .directory
-        .queues
-        .get(&q)
-        .map(|a| a.clone())
-        .ok_or_else(|| ApiError::conflict("no_queue", "the queue is not running"))?;
+    let addr = queue_addr(engine, &q)?;
     let draft = EntryDraft {
         visit_no: v.visit_no.clone(),
         masked_name: mask_name(&v.patient_name),
@@ -480,18 +488,8 @@ pub async fn requeue(
         })
         .await
         .map_err(triage_actors::EngineError::from)??;
-    let rooms = engine.hospital.rooms_drawing_from(&q).max(1) as u32;
     tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %q, "back after a missed call");
-    Ok(CheckInAnswer {
-        visit_no: visit_no.to_string(),
-        estimated_wait_minutes: (out.ahead as u32 * engine.hospital.avg_service_minutes)
-            .div_ceil(rooms),
-        ticket_no: out.ticket_no,
-        queue_code: out.queue_code,
-        position: out.position,
-        ahead: out.ahead,
-        created: out.created,
-    })
+    Ok(waiting_answer(engine, visit_no, out))
 }
 
 /// The answer to a nurse's intervention.
@@ -521,12 +519,7 @@ pub async fn intervene(
         ));
     }
     let q = v.queue_code.clone().unwrap_or_default();
-    let addr = engine
-        .directory
-        .queues
-        .get(&q)
-        .map(|a| a.clone())
-        .ok_or_else(|| ApiError::conflict("no_queue", "the queue is not running"))?;
+    let addr = queue_addr(engine, &q)?;
     let position = addr
         .send(Intervene {
             visit_no: visit_no.to_string(),
@@ -591,12 +584,7 @@ pub async fn cancel(
         }
         "waiting" => {
             let q = v.queue_code.clone().unwrap_or_default();
-            let addr = engine
-                .directory
-                .queues
-                .get(&q)
-                .map(|a| a.clone())
-                .ok_or_else(|| ApiError::conflict("no_queue", "the queue is not running"))?;
+            let addr = queue_addr(engine, &q)?;
             let removed = addr
                 .send(Remove {
                     visit_no: visit_no.to_string(),

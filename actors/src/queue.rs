@@ -482,6 +482,41 @@ impl QueueActor {
         }
     }
 
+    /// The check-in style answer for a visit waiting here now.
+    fn outcome_for(&self, visit_no: &str, created: bool) -> Option<CheckInOutcome> {
+        let entry = self.state.find(visit_no)?;
+        let pos = self.state.position(visit_no, self.clock.now()).unwrap_or(0);
+        Some(CheckInOutcome {
+            ticket_no: entry.ticket_no.clone(),
+            queue_code: self.state.code.clone(),
+            position: pos + 1,
+            ahead: pos,
+            created,
+        })
+    }
+
+    /// Commits a change that puts `visit_no` in the queue (check-in or
+    /// recall), applies it, publishes and answers the new position.
+    fn commit_entry(
+        &mut self,
+        change: Change,
+        visit_no: String,
+    ) -> AtomicResponse<Self, Result<CheckInOutcome, EngineError>> {
+        let journal = self.journal.clone();
+        let committed = change.clone();
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.publish();
+                    act.outcome_for(&visit_no, true)
+                        .ok_or(EngineError::NotWaiting(visit_no))
+                }),
+        ))
+    }
+
     fn publish(&self) {
         let board = self.state.board(self.clock.now());
         self.directory.publish_queue(&self.state.code, board, None);
@@ -511,51 +546,17 @@ impl Handler<CheckIn> for QueueActor {
     type Result = AtomicResponse<Self, Result<CheckInOutcome, EngineError>>;
 
     fn handle(&mut self, msg: CheckIn, _ctx: &mut Self::Context) -> Self::Result {
-        let now = self.clock.now();
-        if let Some(existing) = self.state.find(&msg.draft.visit_no) {
-            let ticket_no = existing.ticket_no.clone();
-            let pos = self.state.position(&msg.draft.visit_no, now).unwrap_or(0);
-            let out = Ok(CheckInOutcome {
-                ticket_no,
-                queue_code: self.state.code.clone(),
-                position: pos + 1,
-                ahead: pos,
-                created: false,
-            });
-            return AtomicResponse::new(Box::pin(fut::ready(out)));
+        let visit_no = msg.draft.visit_no.clone();
+        if let Some(existing) = self.outcome_for(&visit_no, false) {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(existing))));
         }
-        let change = match self
+        match self
             .state
             .plan_check_in(msg.draft, msg.audit, msg.service_date)
         {
-            Ok(c) => c,
-            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
-        };
-        let journal = self.journal.clone();
-        let committed = change.clone();
-        AtomicResponse::new(Box::pin(
-            async move { journal.commit(committed).await }
-                .into_actor(self)
-                .map(move |res, act, _ctx| {
-                    res?;
-                    act.state.apply(&change);
-                    act.publish();
-                    let Change::CheckedIn { entry, .. } = &change else {
-                        return Err(EngineError::Mailbox);
-                    };
-                    let pos = act
-                        .state
-                        .position(&entry.visit_no, act.clock.now())
-                        .unwrap_or(0);
-                    Ok(CheckInOutcome {
-                        ticket_no: entry.ticket_no.clone(),
-                        queue_code: act.state.code.clone(),
-                        position: pos + 1,
-                        ahead: pos,
-                        created: true,
-                    })
-                }),
-        ))
+            Ok(change) => self.commit_entry(change, visit_no),
+            Err(e) => AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+        }
     }
 }
 
@@ -606,46 +607,14 @@ impl Handler<Requeue> for QueueActor {
     type Result = AtomicResponse<Self, Result<CheckInOutcome, EngineError>>;
 
     fn handle(&mut self, msg: Requeue, _ctx: &mut Self::Context) -> Self::Result {
-        let now = self.clock.now();
-        if let Some(existing) = self.state.find(&msg.draft.visit_no) {
-            let pos = self.state.position(&msg.draft.visit_no, now).unwrap_or(0);
-            let out = Ok(CheckInOutcome {
-                ticket_no: existing.ticket_no.clone(),
-                queue_code: self.state.code.clone(),
-                position: pos + 1,
-                ahead: pos,
-                created: false,
-            });
-            return AtomicResponse::new(Box::pin(fut::ready(out)));
+        let visit_no = msg.draft.visit_no.clone();
+        if let Some(existing) = self.outcome_for(&visit_no, false) {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(existing))));
         }
         let change = self
             .state
             .plan_requeue(msg.draft, msg.ticket_no, msg.misses, msg.audit);
-        let journal = self.journal.clone();
-        let committed = change.clone();
-        AtomicResponse::new(Box::pin(
-            async move { journal.commit(committed).await }
-                .into_actor(self)
-                .map(move |res, act, _ctx| {
-                    res?;
-                    act.state.apply(&change);
-                    act.publish();
-                    let Change::Requeued { entry, .. } = &change else {
-                        return Err(EngineError::Mailbox);
-                    };
-                    let pos = act
-                        .state
-                        .position(&entry.visit_no, act.clock.now())
-                        .unwrap_or(0);
-                    Ok(CheckInOutcome {
-                        ticket_no: entry.ticket_no.clone(),
-                        queue_code: act.state.code.clone(),
-                        position: pos + 1,
-                        ahead: pos,
-                        created: true,
-                    })
-                }),
-        ))
+        self.commit_entry(change, visit_no)
     }
 }
 
