@@ -12,10 +12,12 @@ use serde_json::Value;
 use triage_actors::mask::{mask_name, spoken_name};
 use triage_actors::model::{Audit, EntryKind, RoomStatus};
 use triage_actors::queue::{
-    CheckIn, CheckInOutcome, EntryDraft, Intervene, Intervention, ListQueue, ListedEntry, Position,
-    Remove, Requeue,
+    CheckIn, CheckInOutcome, EntryDraft, Forget, Intervene, Intervention, ListQueue, ListedEntry,
+    Position, Remove, Requeue, Transfer, TransferIn,
 };
-use triage_actors::room::{CallNext, CancelCurrent, Finish, Recall, RoomOutcome, SetStatus, Skip};
+use triage_actors::room::{
+    CallNext, CancelCurrent, Finish, ForgetCurrent, Recall, RoomOutcome, SetStatus, Skip,
+};
 use utoipa::ToSchema;
 
 use crate::api::error::ApiError;
@@ -729,7 +731,14 @@ pub async fn room_command(
     let addr = room_addr(engine, room)?;
     let performer = audit.operator.clone();
     let res = match cmd {
-        RoomCommand::CallNext => addr.send(CallNext { audit, performer }).await,
+        RoomCommand::CallNext => {
+            addr.send(CallNext {
+                audit,
+                performer,
+                visit_no: None,
+            })
+            .await
+        }
         RoomCommand::Recall => addr.send(Recall { audit }).await,
         RoomCommand::Skip => addr.send(Skip { audit }).await,
         RoomCommand::Finish => addr.send(Finish { audit, performer }).await,
@@ -760,6 +769,188 @@ pub async fn room_command(
         tracing::info!(room = %room, visit_no = %c.visit_no, ticket_no = %c.ticket_no, placement = %c.placement, "called");
     }
     Ok(out.into())
+}
+
+/// Calls one waiting patient by name, out of order (指定叫号), in `room`;
+/// the patient must wait in one of the queues the room calls from.
+pub async fn call_visit(
+    engine: &Engine,
+    room: &str,
+    visit_no: &str,
+    audit: Audit,
+) -> Result<RoomAnswer, ApiError> {
+    if !valid_code(visit_no, 64) {
+        return Err(ApiError::invalid(
+            "invalid_visit_no",
+            "visit_no",
+            "visit numbers are 1-64 letters, digits, '-', '_' or '.'",
+        ));
+    }
+    let addr = room_addr(engine, room)?;
+    // Checked before anything is committed: a refused call-by-name must not
+    // finish the room's current patient.
+    let v = load_visit(engine, visit_no).await?;
+    let serves = engine
+        .hospital
+        .room(room)
+        .is_some_and(|r| v.queue_code.as_ref().is_some_and(|q| r.queues.contains(q)));
+    if v.status != "waiting" || !serves {
+        return Err(ApiError::conflict(
+            "visit_not_waiting_here",
+            "the patient is not waiting in a queue this room calls from",
+        ));
+    }
+    let performer = audit.operator.clone();
+    let out = addr
+        .send(CallNext {
+            audit,
+            performer,
+            visit_no: Some(visit_no.to_string()),
+        })
+        .await
+        .map_err(triage_actors::EngineError::from)?
+        .map_err(|e| match e {
+            triage_actors::EngineError::NotWaiting(_) => ApiError::conflict(
+                "visit_not_waiting_here",
+                "the patient is not waiting in a queue this room calls from",
+            ),
+            other => ApiError::from(other),
+        })?;
+    tracing::info!(room = %room, visit_no = %visit_no, "called by name");
+    Ok(out.into())
+}
+
+/// Where a transfer (转诊) goes and how.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct TransferBody {
+    /// The target queue; or give `room_code` (its first queue) or
+    /// `doctor_code` (that doctor's own queue). Exactly one of the three.
+    #[serde(default)]
+    pub queue_code: Option<String>,
+    #[serde(default)]
+    pub room_code: Option<String>,
+    #[serde(default)]
+    pub doctor_code: Option<String>,
+    /// Keep the original check-in time (default) or start from now.
+    #[serde(default = "default_true")]
+    pub keep_check_in_time: bool,
+    /// Why (recorded in the audit event).
+    pub reason: String,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Moves a waiting or called patient to another queue, room or doctor
+/// (转诊): one durable change; the patient keeps the ticket.
+pub async fn transfer(
+    engine: &Engine,
+    visit_no: &str,
+    body: TransferBody,
+    mut audit: Audit,
+) -> Result<CheckInAnswer, ApiError> {
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "invalid_reason",
+            "reason",
+            "say why, in 1-200 characters",
+        ));
+    }
+    let target = match (&body.queue_code, &body.room_code, &body.doctor_code) {
+        (Some(q), None, None) => engine.hospital.queue(q).ok_or_else(|| {
+            ApiError::invalid("unknown_queue", "queue_code", format!("no queue {q:?}"))
+        })?,
+        (None, Some(r), None) => {
+            let room = engine.hospital.room(r).ok_or_else(|| {
+                ApiError::invalid("unknown_room", "room_code", format!("no room {r:?}"))
+            })?;
+            room.queues
+                .first()
+                .and_then(|q| engine.hospital.queue(q))
+                .ok_or_else(|| {
+                    ApiError::invalid("unknown_room", "room_code", "the room calls from no queue")
+                })?
+        }
+        (None, None, Some(d)) => engine
+            .hospital
+            .queues
+            .iter()
+            .find(|q| q.doctor.as_deref() == Some(d.as_str()))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "no_doctor_queue",
+                    "doctor_code",
+                    format!("doctor {d:?} has no own queue"),
+                )
+            })?,
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_transfer_target",
+                "queue_code",
+                "give exactly one of queue_code, room_code, doctor_code",
+            ))
+        }
+    };
+    let v = load_visit(engine, visit_no).await?;
+    let (from_queue, from_room) = match v.status.as_str() {
+        "waiting" => (v.queue_code.clone(), None),
+        "called" => (None, v.room_code.clone()),
+        _ => {
+            return Err(ApiError::conflict(
+                "visit_not_waiting",
+                "only a waiting or called patient can be transferred",
+            ))
+        }
+    };
+    if from_queue.as_deref() == Some(target.code.as_str()) {
+        return Err(ApiError::conflict(
+            "same_queue",
+            "the patient already waits in that queue",
+        ));
+    }
+    audit.reason = Some(reason.to_string());
+    let kind = EntryKind::parse(v.entry_kind.as_deref().unwrap_or("normal"));
+    let draft = EntryDraft {
+        visit_no: v.visit_no.clone(),
+        masked_name: mask_name(&v.patient_name),
+        spoken_name: spoken_name(&v.patient_name, &v.sex, engine.hospital.voice_name),
+        kind,
+        tags: parse_tags(&v.tags),
+    };
+    let kept = v.marked_at.or(v.checked_in_at).map(utc);
+    let addr = queue_addr(engine, &target.code)?;
+    let out = addr
+        .send(Transfer(TransferIn {
+            draft,
+            ticket_no: v.ticket_no.clone().unwrap_or_default(),
+            misses: v.miss_count,
+            checked_in_at: if body.keep_check_in_time { kept } else { None },
+            from_queue: from_queue.clone(),
+            from_room: from_room.clone(),
+            audit,
+        }))
+        .await
+        .map_err(triage_actors::EngineError::from)??;
+    // Committed: the source forgets the visit (until then its conditional
+    // writes could not touch it).
+    if let Some(q) = &from_queue {
+        if let Ok(a) = queue_addr(engine, q) {
+            a.do_send(Forget {
+                visit_no: visit_no.to_string(),
+            });
+        }
+    }
+    if let Some(r) = &from_room {
+        if let Ok(a) = room_addr(engine, r) {
+            a.do_send(ForgetCurrent {
+                visit_no: visit_no.to_string(),
+            });
+        }
+    }
+    tracing::info!(visit_no = %visit_no, to_queue = %target.code, "transferred");
+    Ok(waiting_answer(engine, visit_no, out))
 }
 
 /// A queue's waiting list in calling order.

@@ -84,6 +84,16 @@ pub enum Change {
         queue_code: String,
         visit_no: String,
     },
+    /// A visit moved to another queue (转诊), from waiting in `from_queue` or
+    /// from being current in `from_room`; one durable change for both sides.
+    Transferred {
+        audit: Audit,
+        from_queue: Option<String>,
+        from_room: Option<String>,
+        queue_code: String,
+        entry: WaitingEntry,
+        next_seq: i64,
+    },
     /// A waiting or current visit was cancelled (退号).
     Cancelled {
         audit: Audit,
@@ -105,6 +115,7 @@ impl Change {
             Change::HoldSet { held: true, .. } => "held",
             Change::HoldSet { held: false, .. } => "released",
             Change::Pinned { .. } => "pinned",
+            Change::Transferred { .. } => "transferred",
             Change::Finished { .. } => "finished",
             Change::RoomStatusSet { .. } => "room_status_set",
             Change::Cancelled { .. } => "cancelled",
@@ -120,6 +131,7 @@ impl Change {
             | Change::Requeued { audit, .. }
             | Change::HoldSet { audit, .. }
             | Change::Pinned { audit, .. }
+            | Change::Transferred { audit, .. }
             | Change::Finished { audit, .. }
             | Change::RoomStatusSet { audit, .. }
             | Change::Cancelled { audit, .. } => audit,

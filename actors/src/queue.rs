@@ -231,6 +231,68 @@ impl QueueState {
         }
     }
 
+    /// Plans receiving a transferred visit (转诊): same ticket and kind;
+    /// check-in time kept or reset to now.
+    pub fn plan_transfer_in(&self, t: TransferIn) -> Change {
+        let special = self.rules.special_mark(&t.draft.tags);
+        let entry = WaitingEntry {
+            visit_no: t.draft.visit_no,
+            ticket_no: t.ticket_no,
+            masked_name: t.draft.masked_name,
+            spoken_name: t.draft.spoken_name,
+            checked_in_at: t.checked_in_at.unwrap_or(t.audit.at),
+            seq: self.next_seq,
+            kind: t.draft.kind,
+            special,
+            mark: self.counters.normal_calls_total,
+            tags: t.draft.tags,
+            misses: t.misses,
+            held: false,
+            pinned_at: None,
+        };
+        Change::Transferred {
+            audit: t.audit,
+            from_queue: t.from_queue,
+            from_room: t.from_room,
+            queue_code: self.code.clone(),
+            entry,
+            next_seq: self.next_seq + 1,
+        }
+    }
+
+    /// Plans calling one waiting visit by name, out of order (指定叫号).
+    pub fn plan_take_specific(
+        &self,
+        visit_no: &str,
+        room_code: &str,
+        audit: &Audit,
+    ) -> Option<(Change, CurrentCall)> {
+        let e = self.find(visit_no)?;
+        let placement = Placement::Manual;
+        let counters = counters_after_call(self.counters, &placement);
+        let change = Change::Called {
+            audit: audit.clone(),
+            queue_code: self.code.clone(),
+            room_code: room_code.to_string(),
+            visit_no: e.visit_no.clone(),
+            placement: placement.code().to_string(),
+            counters,
+        };
+        let call = CurrentCall {
+            visit_no: e.visit_no.clone(),
+            ticket_no: e.ticket_no.clone(),
+            masked_name: e.masked_name.clone(),
+            spoken_name: e.spoken_name.clone(),
+            queue_code: self.code.clone(),
+            called_at: audit.at,
+            call_count: 1,
+            placement: placement.code().to_string(),
+            tags: e.tags.clone(),
+            misses: e.misses,
+        };
+        Some((change, call))
+    }
+
     /// Plans a nurse's hold or release (挂起 / 恢复); none if the visit is not
     /// waiting here or already in that state.
     pub fn plan_hold(&self, visit_no: &str, held: bool, audit: Audit) -> Option<Change> {
@@ -302,6 +364,23 @@ impl QueueState {
                 ..
             } if *q == self.code => {
                 self.entries.retain(|e| &e.visit_no != visit_no);
+            }
+            Change::Transferred {
+                entry,
+                queue_code,
+                next_seq,
+                ..
+            } if *queue_code == self.code => {
+                self.entries.retain(|e| e.visit_no != entry.visit_no);
+                self.entries.push(entry.clone());
+                self.next_seq = *next_seq;
+            }
+            Change::Transferred {
+                entry,
+                from_queue: Some(q),
+                ..
+            } if *q == self.code => {
+                self.entries.retain(|e| e.visit_no != entry.visit_no);
             }
             Change::HoldSet {
                 visit_no,
@@ -418,6 +497,43 @@ pub struct Requeue {
     pub draft: EntryDraft,
     pub ticket_no: String,
     pub misses: i32,
+    pub audit: Audit,
+}
+
+/// What the receiving queue needs to take a transferred visit.
+#[derive(Clone, Debug)]
+pub struct TransferIn {
+    pub draft: EntryDraft,
+    pub ticket_no: String,
+    pub misses: i32,
+    /// Keep this check-in time, or `None` to start from now.
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub from_queue: Option<String>,
+    pub from_room: Option<String>,
+    pub audit: Audit,
+}
+
+/// Receive a transferred visit (转诊); commits the whole move (both sides)
+/// and answers the position here. The source queue or room is told to
+/// forget the visit afterwards ([`Forget`]); until then its conditional
+/// writes cannot touch it.
+#[derive(Message)]
+#[rtype(result = "Result<CheckInOutcome, EngineError>")]
+pub struct Transfer(pub TransferIn);
+
+/// Forget a visit that moved away (memory only; the move is committed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Forget {
+    pub visit_no: String,
+}
+
+/// Call one waiting visit by name, out of order, for `room_code`.
+#[derive(Message)]
+#[rtype(result = "Result<Option<CurrentCall>, EngineError>")]
+pub struct TakeSpecific {
+    pub visit_no: String,
+    pub room_code: String,
     pub audit: Audit,
 }
 
@@ -615,6 +731,56 @@ impl Handler<Requeue> for QueueActor {
             .state
             .plan_requeue(msg.draft, msg.ticket_no, msg.misses, msg.audit);
         self.commit_entry(change, visit_no)
+    }
+}
+
+impl Handler<Transfer> for QueueActor {
+    type Result = AtomicResponse<Self, Result<CheckInOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: Transfer, _ctx: &mut Self::Context) -> Self::Result {
+        let visit_no = msg.0.draft.visit_no.clone();
+        if let Some(existing) = self.outcome_for(&visit_no, false) {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(existing))));
+        }
+        let change = self.state.plan_transfer_in(msg.0);
+        self.commit_entry(change, visit_no)
+    }
+}
+
+impl Handler<Forget> for QueueActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Forget, _ctx: &mut Self::Context) {
+        if self.state.find(&msg.visit_no).is_some() {
+            self.state.drop_stale(&msg.visit_no);
+            self.publish();
+        }
+    }
+}
+
+impl Handler<TakeSpecific> for QueueActor {
+    type Result = AtomicResponse<Self, Result<Option<CurrentCall>, EngineError>>;
+
+    fn handle(&mut self, msg: TakeSpecific, _ctx: &mut Self::Context) -> Self::Result {
+        let Some((change, call)) =
+            self.state
+                .plan_take_specific(&msg.visit_no, &msg.room_code, &msg.audit)
+        else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(None))));
+        };
+        let journal = self.journal.clone();
+        let committed = change.clone();
+        let room_code = msg.room_code;
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.publish_after_call(room_code, ctx);
+                    Ok(Some(call))
+                }),
+        ))
     }
 }
 

@@ -1,7 +1,8 @@
 //! A clinic or exam room (诊室): [`RoomState`] and the [`RoomActor`] over it.
 //!
-//! Messages in: [`CallNext`], [`Recall`], [`Skip`], [`Finish`], [`SetStatus`],
-//! [`CancelCurrent`], [`GetRoom`]. Out: [`TakeNext`] requests down to the
+//! Messages in: [`CallNext`] (next by the rules, or one patient by name),
+//! [`Recall`], [`Skip`], [`Finish`], [`SetStatus`], [`CancelCurrent`],
+//! [`ForgetCurrent`], [`GetRoom`]. Out: [`TakeNext`] / [`TakeSpecific`] down to the
 //! queues the room draws from (doctor's own first), board updates and voice
 //! announcements to the [`Directory`]. Replies come back through responses;
 //! queues never message rooms, so there are no cycles.
@@ -16,7 +17,7 @@ use crate::error::EngineError;
 use crate::journal::{Change, SharedClock, SharedJournal};
 use crate::mask::announcement_text;
 use crate::model::{Audit, CurrentCall, RoomStatus};
-use crate::queue::{QueueActor, TakeNext};
+use crate::queue::{QueueActor, TakeNext, TakeSpecific};
 use crate::screen::Announcement;
 
 /// What "call next" does with a patient who is still current.
@@ -114,13 +115,22 @@ pub struct ClosedVisit {
     pub outcome: String,
 }
 
-/// Call the next patient by the queues' rules.
+/// Call the next patient by the queues' rules, or — with `visit_no` — that
+/// waiting patient by name, out of order (指定叫号).
 #[derive(Message)]
 #[rtype(result = "Result<RoomOutcome, EngineError>")]
 pub struct CallNext {
     pub audit: Audit,
     /// Recorded as performer if a current patient is finished first.
     pub performer: String,
+    pub visit_no: Option<String>,
+}
+
+/// The current visit moved away (转诊): forget it (memory only).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ForgetCurrent {
+    pub visit_no: String,
 }
 
 /// Call the current patient again (重呼).
@@ -305,6 +315,7 @@ impl Handler<CallNext> for RoomActor {
         let queues = self.queues.clone();
         let room_code = self.state.info.code.clone();
         let audit = msg.audit;
+        let wanted = msg.visit_no;
         AtomicResponse::new(Box::pin(
             async move {
                 if let Some(change) = &close {
@@ -313,18 +324,34 @@ impl Handler<CallNext> for RoomActor {
                     }
                 }
                 for q in queues {
-                    let take = TakeNext {
-                        room_code: room_code.clone(),
-                        audit: audit.clone(),
+                    let taken = match &wanted {
+                        Some(v) => {
+                            q.send(TakeSpecific {
+                                visit_no: v.clone(),
+                                room_code: room_code.clone(),
+                                audit: audit.clone(),
+                            })
+                            .await
+                        }
+                        None => {
+                            q.send(TakeNext {
+                                room_code: room_code.clone(),
+                                audit: audit.clone(),
+                            })
+                            .await
+                        }
                     };
-                    match q.send(take).await {
+                    match taken {
                         Ok(Ok(Some(call))) => return (close, Ok(Some(call))),
                         Ok(Ok(None)) => continue,
                         Ok(Err(e)) => return (close, Err(e)),
                         Err(e) => return (close, Err(EngineError::from(e))),
                     }
                 }
-                (close, Ok(None))
+                match wanted {
+                    Some(v) => (close, Err(EngineError::NotWaiting(v))),
+                    None => (close, Ok(None)),
+                }
             }
             .into_actor(self)
             .map(move |(close, res), act, _ctx| {
@@ -450,6 +477,22 @@ impl Handler<CancelCurrent> for RoomActor {
                     Ok(true)
                 }),
         ))
+    }
+}
+
+impl Handler<ForgetCurrent> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ForgetCurrent, _ctx: &mut Self::Context) {
+        if self
+            .state
+            .current
+            .as_ref()
+            .is_some_and(|c| c.visit_no == msg.visit_no)
+        {
+            self.state.current = None;
+            self.publish();
+        }
     }
 }
 

@@ -117,6 +117,8 @@ pub enum Placement {
     FairnessCap { cap: u32 },
     /// Pinned to the top by a nurse (置顶).
     Pinned,
+    /// Called by name out of order (指定叫号).
+    Manual,
     /// Held by a nurse (挂起): listed last, not callable until released.
     Held,
     /// Base order: check-in time.
@@ -132,6 +134,7 @@ impl Placement {
             Placement::RecallInterval { .. } => "recall_interval",
             Placement::FairnessCap { .. } => "fairness_cap",
             Placement::Pinned => "pinned",
+            Placement::Manual => "manual",
             Placement::Held => "held",
             Placement::CheckInOrder => "check_in_order",
         }
@@ -153,6 +156,7 @@ impl Placement {
                 format!("公平保障：已连续{cap}位优先/插入患者，先叫普通患者")
             }
             Placement::Pinned => "护士置顶".to_string(),
+            Placement::Manual => "指定叫号".to_string(),
             Placement::Held => "护士挂起（暂不叫号）".to_string(),
             Placement::CheckInOrder => "按签到顺序".to_string(),
         }
@@ -327,7 +331,7 @@ pub fn counters_after_call(counters: Counters, placement: &Placement) -> Counter
             consecutive_priority: counters.consecutive_priority + 1,
             ..counters
         },
-        Placement::SpecialGroup { .. } | Placement::Pinned => Counters {
+        Placement::SpecialGroup { .. } | Placement::Pinned | Placement::Manual => Counters {
             consecutive_priority: counters.consecutive_priority + 1,
             ..counters
         },

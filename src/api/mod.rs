@@ -64,6 +64,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/rooms", web::get().to(list_rooms))
                 .route("/rooms/{room}", web::get().to(get_room))
                 .route("/rooms/{room}/{action}", web::post().to(room_action))
+                .route("/rooms/{room}/call/{visit_no}", web::post().to(call_visit))
+                .route("/visits/{visit_no}/transfer", web::post().to(transfer))
                 .route("/queues", web::get().to(list_queues))
                 .route("/queues/{code}", web::get().to(get_queue))
                 .route("/departments", web::get().to(list_departments))
@@ -286,6 +288,32 @@ async fn requeue(
     path_code(&visit_no, "visit_no")?;
     let audit = audit(&req, &engine, "anonymous")?;
     Ok(HttpResponse::Ok().json(service::requeue(&engine, &visit_no, audit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/call/{visit_no}", tag = "calling", params(("room_code" = String, Path), ("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), responses((status = 200, description = "called by name, out of order (指定叫号); durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "not waiting in a queue of this room, room paused/closed", body = ErrorBody)))]
+async fn call_visit(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    let (room, visit_no) = path.into_inner();
+    let audit = audit(&req, &engine, "anonymous")?;
+    Ok(HttpResponse::Ok().json(service::call_visit(&engine, &room, &visit_no, audit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/visits/{visit_no}/transfer", tag = "calling", params(("visit_no" = String, Path)), request_body = service::TransferBody, responses((status = 200, description = "moved (转诊): waiting in the target queue, same ticket", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "not waiting or called; already in that queue", body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn transfer(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    let visit_no = path.into_inner();
+    path_code(&visit_no, "visit_no")?;
+    let audit = audit(&req, &engine, "anonymous")?;
+    let bytes = read_body(payload, BODY_LIMIT).await?;
+    let (body, _): (service::TransferBody, String) = parse_json(&req, &bytes)?;
+    Ok(HttpResponse::Ok().json(service::transfer(&engine, &visit_no, body, audit).await?))
 }
 
 /// Why a nurse intervenes (recorded in the audit event).

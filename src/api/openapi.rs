@@ -46,6 +46,8 @@ pub struct ErrorDetail {
         super::release,
         super::pin,
         super::room_action,
+        super::call_visit,
+        super::transfer,
         super::list_rooms,
         super::get_room,
         super::list_queues,
@@ -77,6 +79,7 @@ pub struct ErrorDetail {
         super::DoctorBody,
         super::InterventionBody,
         crate::service::InterventionAnswer,
+        crate::service::TransferBody,
         super::notices::NoticeBody,
         super::notices::NoticeAnswer,
     ))

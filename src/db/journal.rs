@@ -204,6 +204,53 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             close_current(c, room_code, visit_no, "finished", Some(performer), at)?;
             (Some(visit_no.clone()), Some(room_code.clone()), None)
         }
+        Change::Transferred {
+            from_queue,
+            from_room,
+            queue_code,
+            entry,
+            next_seq,
+            ..
+        } => {
+            let from = visits::table.filter(visits::visit_no.eq(&entry.visit_no));
+            let n = match (from_queue, from_room) {
+                (Some(q), _) => diesel::update(
+                    from.filter(visits::status.eq("waiting").and(visits::queue_code.eq(q))),
+                )
+                .set(transferred_row(queue_code, entry, at))
+                .execute(c)?,
+                (None, Some(r)) => diesel::update(
+                    from.filter(visits::status.eq("called").and(visits::room_code.eq(r))),
+                )
+                .set(transferred_row(queue_code, entry, at))
+                .execute(c)?,
+                (None, None) => 0,
+            };
+            conflict_if_none(n, "visit moved meanwhile")?;
+            if let Some(r) = from_room {
+                diesel::update(
+                    rooms::table
+                        .find(r)
+                        .filter(rooms::current_visit_no.eq(&entry.visit_no)),
+                )
+                .set((
+                    rooms::current_visit_no.eq(None::<String>),
+                    rooms::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            }
+            diesel::update(queue_counters::table.find(queue_code))
+                .set((
+                    queue_counters::next_seq.eq(next_seq),
+                    queue_counters::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            (
+                Some(entry.visit_no.clone()),
+                from_room.clone(),
+                Some(queue_code.clone()),
+            )
+        }
         Change::HoldSet {
             queue_code,
             visit_no,
@@ -294,6 +341,39 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             queue_code,
             detail: event_detail(change),
         },
+    )
+}
+
+/// The columns a transfer sets: waiting in the new queue, placed as the
+/// entry says (its check-in time kept or reset is `marked_at`).
+#[allow(clippy::type_complexity, reason = "diesel's tuple of assignments")]
+fn transferred_row<'a>(
+    queue_code: &'a str,
+    entry: &'a triage_actors::model::WaitingEntry,
+    at: chrono::NaiveDateTime,
+) -> (
+    diesel::dsl::Eq<visits::status, &'static str>,
+    diesel::dsl::Eq<visits::queue_code, &'a str>,
+    diesel::dsl::Eq<visits::seq, i64>,
+    diesel::dsl::Eq<visits::queue_mark, i64>,
+    diesel::dsl::Eq<visits::entry_kind, &'static str>,
+    diesel::dsl::Eq<visits::marked_at, chrono::NaiveDateTime>,
+    diesel::dsl::Eq<visits::room_code, Option<String>>,
+    diesel::dsl::Eq<visits::held, bool>,
+    diesel::dsl::Eq<visits::pinned_at, Option<chrono::NaiveDateTime>>,
+    diesel::dsl::Eq<visits::updated_at, chrono::NaiveDateTime>,
+) {
+    (
+        visits::status.eq("waiting"),
+        visits::queue_code.eq(queue_code),
+        visits::seq.eq(entry.seq),
+        visits::queue_mark.eq(entry.mark),
+        visits::entry_kind.eq(entry.kind.as_str()),
+        visits::marked_at.eq(entry.checked_in_at.naive_utc()),
+        visits::room_code.eq(None::<String>),
+        visits::held.eq(false),
+        visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
+        visits::updated_at.eq(at),
     )
 }
 

@@ -364,3 +364,113 @@ async fn a_nurse_holds_and_pins_patients_and_each_action_is_audited_with_its_rea
         assert!(line.contains(reason), "{line}");
     }
 }
+
+#[actix_web::test]
+async fn a_transfer_moves_the_patient_with_the_ticket_in_one_change() {
+    let app = spawn_app().await;
+    let ticket = app.arrive("T1", &registration("转诊甲", "NK")).await;
+    app.arrive("G1", &registration("外科甲", "WK")).await;
+    app.arrive("G2", &registration("外科乙", "WK")).await;
+    let post = |path: &str, body: Value| {
+        let req = app
+            .http
+            .post(app.url(path))
+            .header("X-Operator", "N0042")
+            .json(&body);
+        async move { req.send().await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    // Bad requests change nothing.
+    let before = app.dump().await;
+    for (body, code) in [
+        (json!({"reason": "x"}), "invalid_transfer_target"),
+        (
+            json!({"queue_code": "WK", "room_code": "WK-01", "reason": "x"}),
+            "invalid_transfer_target",
+        ),
+        (json!({"queue_code": "XX", "reason": "x"}), "unknown_queue"),
+        (
+            json!({"doctor_code": "D1002", "reason": "x"}),
+            "no_doctor_queue",
+        ),
+        (json!({"queue_code": "WK", "reason": ""}), "invalid_reason"),
+    ] {
+        let r = post("/api/v1/visits/T1/transfer", body.clone()).await;
+        assert_eq!(r.status(), 422, "{body}");
+        let e: Value = r.json().await.unwrap_or_default();
+        assert_eq!(e["error"]["code"], code, "{body}");
+    }
+    let r = post(
+        "/api/v1/visits/T1/transfer",
+        json!({"queue_code": "NK", "reason": "x"}),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(app.dump().await, before);
+
+    // Keeping the check-in time: T1 arrived first, so it goes first in WK.
+    let r = post(
+        "/api/v1/visits/T1/transfer",
+        json!({"room_code": "WK-01", "reason": "需外科会诊"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap_or_default();
+    assert_eq!(v["ticket_no"], ticket);
+    assert_eq!(v["queue_code"], "WK");
+    assert!(app.queue_order("NK").await.is_empty());
+    assert_eq!(app.queue_order("WK").await, vec!["T1", "G1", "G2"]);
+
+    // From a room, resetting the time: the patient goes behind those waiting.
+    let v: Value = app
+        .room("WK-01", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "T1");
+    let r = post(
+        "/api/v1/visits/T1/transfer",
+        json!({"queue_code": "NK-D1001", "keep_check_in_time": false, "reason": "转王主任"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let room = app.get_json("/api/v1/rooms/WK-01").await;
+    assert!(room["current"].is_null(), "the room let the patient go");
+    assert_eq!(app.queue_order("NK-D1001").await, vec!["T1"]);
+    let v: Value = app
+        .room("NK-01", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "T1");
+    let dump = app.dump().await;
+    assert_eq!(dump.matches("kind: \"transferred\"").count(), 2);
+    assert!(dump.contains("需外科会诊") && dump.contains("转王主任"));
+}
+
+#[actix_web::test]
+async fn a_doctor_calls_a_patient_by_name_out_of_order() {
+    let app = spawn_app().await;
+    for i in 1..=3 {
+        app.arrive(&format!("N{i}"), &registration(&format!("普通{i}"), "NK"))
+            .await;
+    }
+    app.arrive("W1", &registration("外科甲", "WK")).await;
+    let v: Value = app
+        .room("NK-02", "call/N3")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "N3");
+    assert_eq!(v["current"]["reason_code"], "manual");
+    assert_eq!(app.queue_order("NK").await, vec!["N1", "N2"]);
+    // Not in this room's queues: refused, nothing changes.
+    let before = app.dump().await;
+    let r = app.room("NK-02", "call/W1").await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap_or_default();
+    assert_eq!(e["error"]["code"], "visit_not_waiting_here");
+    assert_eq!(app.dump().await, before);
+}

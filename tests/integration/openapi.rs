@@ -42,6 +42,8 @@ async fn the_served_openapi_document_is_the_one_in_docs_and_covers_every_route()
         ("get", "/api/v1/notices"),
         ("delete", "/api/v1/notices/{id}"),
         ("post", "/api/v1/rooms/{room_code}/{action}"),
+        ("post", "/api/v1/rooms/{room_code}/call/{visit_no}"),
+        ("post", "/api/v1/visits/{visit_no}/transfer"),
         ("get", "/api/v1/rooms"),
         ("get", "/api/v1/rooms/{room_code}"),
         ("get", "/api/v1/queues"),
