@@ -90,7 +90,7 @@ fn waiting_entry(
     }
 }
 
-fn current_call(v: &VisitRow, mode: VoiceNameMode) -> CurrentCall {
+fn current_call(v: &VisitRow, mode: VoiceNameMode, hospital: &Hospital) -> CurrentCall {
     CurrentCall {
         visit_no: v.visit_no.clone(),
         ticket_no: v.ticket_no.clone().unwrap_or_default(),
@@ -102,6 +102,11 @@ fn current_call(v: &VisitRow, mode: VoiceNameMode) -> CurrentCall {
         placement: v.placement.clone().unwrap_or_default(),
         tags: parse_tags(&v.tags),
         misses: v.miss_count,
+        max_misses: v
+            .queue_code
+            .as_deref()
+            .and_then(|q| hospital.queue(q))
+            .map_or(2, |q| q.rules.max_misses),
     }
 }
 
@@ -113,6 +118,20 @@ impl Engine {
         db: Db,
         clock: SharedClock,
     ) -> Result<Engine, DbError> {
+        // Rules changed through the API override the configuration file's.
+        let stored = db.read(store::load_queue_rules).await?;
+        let mut h = (*hospital).clone();
+        for row in stored {
+            let target = h.queues.iter_mut().find(|q| q.code == row.queue_code);
+            match (serde_json::from_str(&row.rules), target) {
+                (Ok(rules), Some(q)) => q.rules = rules,
+                (Err(e), _) => tracing::warn!(queue = %row.queue_code, error = %e,
+                    "stored queue rules unreadable; using the configuration"),
+                (_, None) => tracing::warn!(queue = %row.queue_code,
+                    "stored rules for a queue no longer configured"),
+            }
+        }
+        let hospital = Arc::new(h);
         let now = clock.now();
         let today = service_date(now).to_string();
         let room_codes: Vec<String> = hospital.rooms.iter().map(|r| r.code.clone()).collect();
@@ -162,7 +181,7 @@ impl Engine {
             let current = row
                 .and_then(|x| x.current_visit_no.as_ref())
                 .and_then(|v| loaded.called.iter().find(|c| &c.visit_no == v))
-                .map(|v| current_call(v, mode));
+                .map(|v| current_call(v, mode, &hospital));
             let info = RoomInfo {
                 code: r.code.clone(),
                 name: r.name.clone(),
@@ -176,17 +195,11 @@ impl Engine {
                 draws_from: r.queues.clone(),
             };
             directory.declare_room(info.clone(), status, current.as_ref());
-            let max_misses = hospital
-                .queues
-                .iter()
-                .map(|q| (q.code.clone(), q.rules.max_misses))
-                .collect();
             room_states.push(RoomState {
                 info,
                 status,
                 current,
                 policy: hospital.current_on_call_next,
-                max_misses,
             });
         }
 

@@ -103,6 +103,11 @@ impl QueueState {
         &self.entries
     }
 
+    /// The waiting entries, for re-marking after a rules change.
+    pub fn entries_mut(&mut self) -> &mut [WaitingEntry] {
+        &mut self.entries
+    }
+
     pub fn find(&self, visit_no: &str) -> Option<&WaitingEntry> {
         self.entries.iter().find(|e| e.visit_no == visit_no)
     }
@@ -192,6 +197,7 @@ impl QueueState {
                     placement: r.placement.code().to_string(),
                     tags: r.entry.tags.clone(),
                     misses: r.entry.misses,
+                    max_misses: self.rules.max_misses,
                 };
                 (change, call)
             })
@@ -289,6 +295,7 @@ impl QueueState {
             placement: placement.code().to_string(),
             tags: e.tags.clone(),
             misses: e.misses,
+            max_misses: self.rules.max_misses,
         };
         Some((change, call))
     }
@@ -537,6 +544,17 @@ pub struct TakeSpecific {
     pub audit: Audit,
 }
 
+/// New rules for this queue, effective at once for everyone waiting (the
+/// caller has stored them).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetRules(pub QueueRules);
+
+/// The rules in force.
+#[derive(Message)]
+#[rtype(result = "QueueRules")]
+pub struct GetRules;
+
 /// A nurse's manual intervention on a waiting patient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Intervention {
@@ -744,6 +762,27 @@ impl Handler<Transfer> for QueueActor {
         }
         let change = self.state.plan_transfer_in(msg.0);
         self.commit_entry(change, visit_no)
+    }
+}
+
+impl Handler<SetRules> for QueueActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetRules, _ctx: &mut Self::Context) {
+        // Special marks follow the new levels.
+        for e in self.state.entries_mut() {
+            e.special = msg.0.special_mark(&e.tags);
+        }
+        self.state.rules = msg.0;
+        self.publish();
+    }
+}
+
+impl Handler<GetRules> for QueueActor {
+    type Result = MessageResult<GetRules>;
+
+    fn handle(&mut self, _msg: GetRules, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.state.rules.clone())
     }
 }
 

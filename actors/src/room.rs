@@ -38,15 +38,12 @@ pub struct RoomState {
     pub status: RoomStatus,
     pub current: Option<CurrentCall>,
     pub policy: CurrentPolicy,
-    /// Misses allowed per queue the room draws from (no-show after that).
-    pub max_misses: std::collections::HashMap<String, u32>,
 }
 
 impl RoomState {
     /// Whether missing this call is the patient's last allowed miss.
     pub fn last_miss(&self, cur: &CurrentCall) -> bool {
-        let max = self.max_misses.get(&cur.queue_code).copied().unwrap_or(2);
-        cur.misses + 1 >= max as i32
+        cur.misses + 1 >= cur.max_misses as i32
     }
 
     /// Plans closing the current patient before a new call, per policy.

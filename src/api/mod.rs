@@ -8,6 +8,7 @@ pub mod error;
 pub mod metrics;
 pub mod notices;
 pub mod openapi;
+pub mod rules;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
@@ -68,6 +69,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/visits/{visit_no}/transfer", web::post().to(transfer))
                 .route("/queues", web::get().to(list_queues))
                 .route("/queues/{code}", web::get().to(get_queue))
+                .route("/queues/{code}/rules", web::get().to(rules::get))
+                .route("/queues/{code}/rules", web::put().to(rules::put))
                 .route("/departments", web::get().to(list_departments))
                 .route("/doctors", web::get().to(list_doctors))
                 .route("/doctors/{code}", web::put().to(put_doctor))
@@ -478,22 +481,26 @@ async fn get_room(
 
 #[utoipa::path(get, path = "/api/v1/queues", tag = "configuration", responses((status = 200, description = "queues with their rules and waiting count")))]
 async fn list_queues(engine: web::Data<Engine>) -> HttpResponse {
-    let queues: Vec<_> = engine
-        .hospital
-        .queues
-        .iter()
-        .map(|q| {
-            serde_json::json!({
-                "code": q.code,
-                "name": q.name,
-                "department_code": q.department,
-                "doctor_code": q.doctor,
-                "prefix": q.prefix,
-                "rules": q.rules,
-                "waiting": engine.directory.queue_board(&q.code).waiting,
-            })
-        })
-        .collect();
+    let mut queues = Vec::with_capacity(engine.hospital.queues.len());
+    for q in &engine.hospital.queues {
+        // The rules in force (the API may have changed the configured ones).
+        let rules = match engine.directory.queues.get(&q.code).map(|a| a.clone()) {
+            Some(addr) => addr
+                .send(triage_actors::queue::GetRules)
+                .await
+                .unwrap_or_else(|_| q.rules.clone()),
+            None => q.rules.clone(),
+        };
+        queues.push(serde_json::json!({
+            "code": q.code,
+            "name": q.name,
+            "department_code": q.department,
+            "doctor_code": q.doctor,
+            "prefix": q.prefix,
+            "rules": rules,
+            "waiting": engine.directory.queue_board(&q.code).waiting,
+        }));
+    }
     HttpResponse::Ok().json(serde_json::json!({ "queues": queues }))
 }
 

@@ -58,6 +58,8 @@ pub struct ErrorDetail {
         super::list_doctors,
         super::get_doctor,
         super::doctor_photo,
+        super::rules::get,
+        super::rules::put,
         super::notices::publish,
         super::notices::list,
         super::notices::withdraw,
@@ -80,6 +82,8 @@ pub struct ErrorDetail {
         super::InterventionBody,
         crate::service::InterventionAnswer,
         crate::service::TransferBody,
+        super::rules::RulesBody,
+        super::rules::RulesAnswer,
         super::notices::NoticeBody,
         super::notices::NoticeAnswer,
     ))

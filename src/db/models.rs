@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{doctors, events, notices, queue_counters, rooms, visits};
+use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
 #[diesel(table_name = visits)]
@@ -157,4 +157,14 @@ pub struct NewNotice {
     pub operator: String,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+}
+
+/// Rules of a queue set through the API (JSON of `QueueRules`).
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = queue_rules)]
+pub struct QueueRulesRow {
+    pub queue_code: String,
+    pub rules: String,
+    pub operator: String,
+    pub updated_at: NaiveDateTime,
 }

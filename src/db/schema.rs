@@ -104,11 +104,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    queue_rules (queue_code) {
+        queue_code -> Text,
+        rules -> Text,
+        operator -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
     rooms,
     queue_counters,
     events,
-    notices
+    notices,
+    queue_rules
 );

@@ -11,9 +11,10 @@ use triage_actors::model::Audit;
 
 use super::journal::record_event;
 use super::models::{
-    CounterRow, DoctorRow, EventRow, NewEvent, NewNotice, NewVisit, NoticeRow, RoomRow, VisitRow,
+    CounterRow, DoctorRow, EventRow, NewEvent, NewNotice, NewVisit, NoticeRow, QueueRulesRow,
+    RoomRow, VisitRow,
 };
-use super::schema::{doctors, events, notices, queue_counters, rooms, visits};
+use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
 use super::{AnyConnection, DbError};
 
 /// What a registration PUT did.
@@ -362,6 +363,55 @@ pub fn active_notices(
         .load(c)?)
 }
 
+/// Queue rules set through the API.
+pub fn load_queue_rules(c: &mut AnyConnection) -> Result<Vec<QueueRulesRow>, DbError> {
+    Ok(queue_rules::table
+        .order(queue_rules::queue_code)
+        .select(QueueRulesRow::as_select())
+        .load(c)?)
+}
+
+/// Stores a queue's rules (replacing earlier ones) with an audit event
+/// carrying the old and new rules and the reason.
+pub fn save_queue_rules(
+    c: &mut AnyConnection,
+    row: QueueRulesRow,
+    previous: &str,
+    audit: &Audit,
+) -> Result<(), DbError> {
+    let exists = queue_rules::table
+        .find(&row.queue_code)
+        .select(queue_rules::queue_code)
+        .first::<String>(c)
+        .optional()?
+        .is_some();
+    if exists {
+        diesel::update(queue_rules::table.find(&row.queue_code))
+            .set((
+                queue_rules::rules.eq(&row.rules),
+                queue_rules::operator.eq(&row.operator),
+                queue_rules::updated_at.eq(row.updated_at),
+            ))
+            .execute(c)?;
+    } else {
+        diesel::insert_into(queue_rules::table)
+            .values(&row)
+            .execute(c)?;
+    }
+    let mut ev = event(
+        audit,
+        "rules_changed",
+        None,
+        serde_json::json!({
+            "from": serde_json::from_str::<serde_json::Value>(previous).unwrap_or_default(),
+            "to": serde_json::from_str::<serde_json::Value>(&row.rules).unwrap_or_default(),
+            "reason": audit.reason,
+        }),
+    );
+    ev.queue_code = Some(row.queue_code.clone());
+    record_event(c, ev)
+}
+
 /// A text dump of every table, in key order. Tests compare two dumps to show
 /// that a rejected request changed nothing.
 pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
@@ -400,6 +450,13 @@ pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
         .load(c)?
     {
         out.push_str(&format!("notices {r:?}\n"));
+    }
+    for r in queue_rules::table
+        .order(queue_rules::queue_code)
+        .select(QueueRulesRow::as_select())
+        .load(c)?
+    {
+        out.push_str(&format!("queue_rules {r:?}\n"));
     }
     for r in events::table
         .order(events::id)

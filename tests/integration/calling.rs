@@ -474,3 +474,89 @@ async fn a_doctor_calls_a_patient_by_name_out_of_order() {
     assert_eq!(e["error"]["code"], "visit_not_waiting_here");
     assert_eq!(app.dump().await, before);
 }
+
+#[actix_web::test]
+async fn queue_rules_change_through_the_api_at_once_for_everyone_waiting() {
+    let app = spawn_app().await; // NK: return_interval 3
+    for i in 1..=4 {
+        app.arrive(&format!("N{i}"), &registration(&format!("普通{i}"), "NK"))
+            .await;
+    }
+    let mut ret = registration("复诊甲", "NK");
+    ret["visit_type"] = json!("return");
+    app.arrive("R1", &ret).await;
+    assert_eq!(
+        app.queue_order("NK").await,
+        vec!["N1", "N2", "N3", "R1", "N4"]
+    );
+    let rules = app.get_json("/api/v1/queues/NK/rules").await;
+    assert_eq!(rules["rules"]["return_interval"], 3);
+
+    let put = |body: Value| {
+        let req = app
+            .http
+            .put(app.url("/api/v1/queues/NK/rules"))
+            .header("X-Operator", "A-admin")
+            .json(&body);
+        async move { req.send().await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    let before = app.dump().await;
+    for (body, code, field) in [
+        (
+            json!({"return_interval": 99, "reason": "x"}),
+            "invalid_rule",
+            "return_interval",
+        ),
+        (
+            json!({"max_misses": 0, "reason": "x"}),
+            "invalid_rule",
+            "max_misses",
+        ),
+        (
+            json!({"special_levels": {"vip": 1}, "reason": "x"}),
+            "unknown_special_tag",
+            "special_levels.vip",
+        ),
+        (json!({"return_interval": 1}), "missing_field", "reason"),
+        (
+            json!({"return_interval": "one", "reason": "x"}),
+            "invalid_field",
+            "return_interval",
+        ),
+    ] {
+        let r = put(body.clone()).await;
+        assert_eq!(r.status(), 422, "{body}");
+        let e: Value = r.json().await.unwrap_or_default();
+        assert_eq!(e["error"]["code"], code, "{body}");
+        assert_eq!(e["error"]["field"], field, "{body}");
+    }
+    assert_eq!(
+        app.dump().await,
+        before,
+        "a rejected change changed something"
+    );
+
+    let r = put(json!({"return_interval": 1, "reason": "复诊患者较多"})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.queue_order("NK").await,
+        vec!["N1", "R1", "N2", "N3", "N4"]
+    );
+    assert_eq!(
+        app.get_json("/api/v1/queues/NK/rules").await["rules"]["return_interval"],
+        1
+    );
+    let dump = app.dump().await;
+    let line = dump
+        .lines()
+        .find(|l| l.contains("kind: \"rules_changed\""))
+        .unwrap_or_default();
+    assert!(
+        line.contains("A-admin") && line.contains("复诊患者较多"),
+        "{line}"
+    );
+    assert!(
+        line.contains("\\\"from\\\"") && line.contains("\\\"to\\\""),
+        "{line}"
+    );
+}

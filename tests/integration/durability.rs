@@ -167,6 +167,13 @@ async fn acknowledged_changes_survive_sigkill_and_the_queues_keep_their_order() 
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 201);
+    let r = http
+        .put(format!("{base}/api/v1/queues/WK/rules"))
+        .json(&json!({"fairness_cap": 2, "reason": "测试"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
     let before = state(&http, &base).await;
 
     // Then a burst in flight; kill the moment the 10th acknowledgement lands.
@@ -269,6 +276,15 @@ async fn acknowledged_changes_survive_sigkill_and_the_queues_keep_their_order() 
         notices["notices"][0]["text"], "门诊楼三层电梯检修",
         "notice lost"
     );
+    let rules: Value = http
+        .get(format!("{base}/api/v1/queues/WK/rules"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(rules["rules"]["fairness_cap"], 2, "rules change lost");
     // And it keeps working: the next call takes the head of the queue.
     let head = after.0[0].first().cloned().unwrap_or_default();
     let r: Value = http

@@ -48,6 +48,8 @@ async fn the_served_openapi_document_is_the_one_in_docs_and_covers_every_route()
         ("get", "/api/v1/rooms/{room_code}"),
         ("get", "/api/v1/queues"),
         ("get", "/api/v1/queues/{queue_code}"),
+        ("get", "/api/v1/queues/{queue_code}/rules"),
+        ("put", "/api/v1/queues/{queue_code}/rules"),
         ("get", "/api/v1/departments"),
         ("get", "/api/v1/screens"),
         ("put", "/api/v1/doctors/{doctor_code}"),
