@@ -16,7 +16,8 @@ use triage_actors::queue::{
     Position, Remove, Requeue, Transfer, TransferIn,
 };
 use triage_actors::room::{
-    CallNext, CancelCurrent, Finish, ForgetCurrent, Recall, RoomOutcome, SetStatus, Skip,
+    CallNext, CancelCurrent, Finish, ForgetCurrent, Recall, RoomOutcome, SendForExam, SetStatus,
+    Skip,
 };
 use utoipa::ToSchema;
 
@@ -430,8 +431,9 @@ pub async fn check_in(
     Ok(waiting_answer(engine, visit_no, out))
 }
 
-/// Brings back a patient set aside after a missed call (过号召回): waiting
-/// again with the same ticket, placed by the queue's recall interval.
+/// Brings back a patient set aside: after a missed call (过号召回, placed by
+/// the queue's recall interval) or from an exam with results (回诊, to the
+/// same doctor's queue, placed by the return-visit interval). Same ticket.
 /// Idempotent; a visit that ended as no-show cannot come back.
 pub async fn requeue(
     engine: &Engine,
@@ -439,27 +441,29 @@ pub async fn requeue(
     audit: Audit,
 ) -> Result<CheckInAnswer, ApiError> {
     let v = load_visit(engine, visit_no).await?;
-    match v.status.as_str() {
-        "missed" | "waiting" => {}
-        "no_show" => {
+    let kind = match (v.status.as_str(), v.entry_kind.as_deref()) {
+        ("missed", _) => EntryKind::Recall,
+        ("exam", _) => EntryKind::Return,
+        ("waiting", Some(k)) => EntryKind::parse(k),
+        ("no_show", _) => {
             return Err(ApiError::conflict(
                 "visit_no_show",
                 "the patient missed too many calls; the visit ended as no-show (请重新挂号)",
             ))
         }
-        "registered" => {
+        ("registered", _) => {
             return Err(ApiError::conflict(
                 "not_checked_in",
                 "the patient has not checked in yet",
             ))
         }
-        "cancelled" => {
+        ("cancelled", _) => {
             return Err(ApiError::conflict(
                 "registration_cancelled",
                 "the registration was cancelled (已退号)",
             ))
         }
-        "called" => {
+        ("called", _) => {
             return Err(ApiError::conflict(
                 "already_called",
                 "the patient is being called now",
@@ -471,14 +475,14 @@ pub async fn requeue(
                 "the visit is already finished",
             ))
         }
-    }
+    };
     let q = v.queue_code.clone().unwrap_or_default();
     let addr = queue_addr(engine, &q)?;
     let draft = EntryDraft {
         visit_no: v.visit_no.clone(),
         masked_name: mask_name(&v.patient_name),
         spoken_name: spoken_name(&v.patient_name, &v.sex, engine.hospital.voice_name),
-        kind: EntryKind::Recall,
+        kind,
         tags: parse_tags(&v.tags),
     };
     let out = addr
@@ -490,7 +494,7 @@ pub async fn requeue(
         })
         .await
         .map_err(triage_actors::EngineError::from)??;
-    tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %q, "back after a missed call");
+    tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %q, kind = kind.as_str(), "back in the queue");
     Ok(waiting_answer(engine, visit_no, out))
 }
 
@@ -648,6 +652,7 @@ pub enum RoomCommand {
     CallNext,
     Recall,
     Skip,
+    SendForExam,
     Finish,
     Pause,
     Resume,
@@ -690,6 +695,7 @@ fn reason_zh(code: &str) -> &'static str {
         "return_interval" => "复诊插入",
         "recall_interval" => "过号召回",
         "fairness_cap" => "公平保障",
+        "manual" => "指定叫号",
         "pinned" => "护士置顶",
         "check_in_order" => "按签到顺序",
         _ => "",
@@ -741,6 +747,7 @@ pub async fn room_command(
         }
         RoomCommand::Recall => addr.send(Recall { audit }).await,
         RoomCommand::Skip => addr.send(Skip { audit }).await,
+        RoomCommand::SendForExam => addr.send(SendForExam { audit }).await,
         RoomCommand::Finish => addr.send(Finish { audit, performer }).await,
         RoomCommand::Pause => {
             addr.send(SetStatus {

@@ -50,8 +50,17 @@ pub enum Change {
         visit_no: String,
         no_show: bool,
     },
-    /// A patient set aside after a missed call came back (召回): waiting
-    /// again, same ticket, placed by the recall interval.
+    /// The doctor sent the current patient for an exam (置为检查); they come
+    /// back to `return_queue` (the room's first queue: its doctor's own).
+    SentForExam {
+        audit: Audit,
+        room_code: String,
+        visit_no: String,
+        return_queue: String,
+    },
+    /// A patient set aside came back: after a missed call (召回, placed by
+    /// the recall interval) or with exam results (回诊, by the return-visit
+    /// interval); waiting again with the same ticket.
     Requeued {
         audit: Audit,
         queue_code: String,
@@ -112,6 +121,7 @@ impl Change {
             Change::Recalled { .. } => "recalled",
             Change::Skipped { .. } => "skipped",
             Change::Requeued { .. } => "requeued",
+            Change::SentForExam { .. } => "sent_for_exam",
             Change::HoldSet { held: true, .. } => "held",
             Change::HoldSet { held: false, .. } => "released",
             Change::Pinned { .. } => "pinned",
@@ -129,6 +139,7 @@ impl Change {
             | Change::Recalled { audit, .. }
             | Change::Skipped { audit, .. }
             | Change::Requeued { audit, .. }
+            | Change::SentForExam { audit, .. }
             | Change::HoldSet { audit, .. }
             | Change::Pinned { audit, .. }
             | Change::Transferred { audit, .. }

@@ -204,8 +204,9 @@ impl QueueState {
             .collect()
     }
 
-    /// Plans bringing back a patient who missed a call (召回): same ticket,
-    /// inserted by the recall interval from now.
+    /// Plans bringing back a patient set aside: after a missed call (召回,
+    /// `draft.kind` Recall) or with exam results (回诊, `draft.kind` Return);
+    /// same ticket, inserted by that kind's interval from now.
     pub fn plan_requeue(
         &self,
         draft: EntryDraft,
@@ -221,7 +222,7 @@ impl QueueState {
             spoken_name: draft.spoken_name,
             checked_in_at: audit.at,
             seq: self.next_seq,
-            kind: EntryKind::Recall,
+            kind: draft.kind,
             special,
             mark: self.counters.normal_calls_total,
             tags: draft.tags,

@@ -69,7 +69,9 @@ impl RoomState {
     pub fn apply(&mut self, change: &Change) {
         let is_current = |v: &String| self.current.as_ref().is_some_and(|c| &c.visit_no == v);
         match change {
-            Change::Finished { visit_no, .. } | Change::Skipped { visit_no, .. }
+            Change::Finished { visit_no, .. }
+            | Change::Skipped { visit_no, .. }
+            | Change::SentForExam { visit_no, .. }
                 if is_current(visit_no) =>
             {
                 self.current = None;
@@ -141,6 +143,14 @@ pub struct Recall {
 #[derive(Message)]
 #[rtype(result = "Result<RoomOutcome, EngineError>")]
 pub struct Skip {
+    pub audit: Audit,
+}
+
+/// The doctor sends the current patient for an exam (置为检查); they come
+/// back to this room's first queue (its doctor's own) with the results.
+#[derive(Message)]
+#[rtype(result = "Result<RoomOutcome, EngineError>")]
+pub struct SendForExam {
     pub audit: Audit,
 }
 
@@ -251,6 +261,11 @@ impl RoomActor {
                 visit_no: cur.visit_no.clone(),
                 ticket_no: cur.ticket_no.clone(),
                 outcome: "finished".into(),
+            }),
+            Change::SentForExam { .. } => Some(ClosedVisit {
+                visit_no: cur.visit_no.clone(),
+                ticket_no: cur.ticket_no.clone(),
+                outcome: "sent_for_exam".into(),
             }),
             Change::Skipped { no_show, .. } => Some(ClosedVisit {
                 visit_no: cur.visit_no.clone(),
@@ -406,6 +421,30 @@ impl Handler<Skip> for RoomActor {
             room_code: self.state.info.code.clone(),
             visit_no: cur.visit_no.clone(),
             no_show: self.state.last_miss(cur),
+        };
+        self.commit_simple(change, false)
+    }
+}
+
+impl Handler<SendForExam> for RoomActor {
+    type Result = AtomicResponse<Self, Result<RoomOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: SendForExam, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(cur) = &self.state.current else {
+            return ready(Err(EngineError::NoCurrentPatient));
+        };
+        let return_queue = self
+            .state
+            .info
+            .draws_from
+            .first()
+            .cloned()
+            .unwrap_or_else(|| cur.queue_code.clone());
+        let change = Change::SentForExam {
+            audit: msg.audit,
+            room_code: self.state.info.code.clone(),
+            visit_no: cur.visit_no.clone(),
+            return_queue,
         };
         self.commit_simple(change, false)
     }

@@ -281,7 +281,7 @@ async fn check_in(
     Ok(HttpResponse::Ok().json(service::check_in(&engine, &visit_no, audit).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/requeue", tag = "calling", params(("visit_no" = String, Path)), responses((status = 200, description = "back in the queue after a missed call (过号召回), same ticket", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "no-show, not set aside, cancelled", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/requeue", tag = "calling", params(("visit_no" = String, Path)), responses((status = 200, description = "back in the queue, same ticket: after a missed call (过号召回) or with exam results (回诊, same doctor)", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "no-show, not set aside, cancelled", body = ErrorBody)))]
 async fn requeue(
     req: HttpRequest,
     path: web::Path<String>,
@@ -401,28 +401,28 @@ async fn pin(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, finish, pause, resume or close"), ("X-Operator" = Option<String>, Header, description = "staff number")), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, send-to-exam, finish, pause, resume or close"), ("X-Operator" = Option<String>, Header, description = "staff number")), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn room_action(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let (room, action) = path.into_inner();
-    let cmd = match action.as_str() {
-        "call-next" => RoomCommand::CallNext,
-        "recall" => RoomCommand::Recall,
-        "skip" => RoomCommand::Skip,
-        "finish" => RoomCommand::Finish,
-        "pause" => RoomCommand::Pause,
-        "resume" => RoomCommand::Resume,
-        "close" => RoomCommand::Close,
-        _ => {
-            return Err(ApiError::not_found(
+    let cmd =
+        match action.as_str() {
+            "call-next" => RoomCommand::CallNext,
+            "recall" => RoomCommand::Recall,
+            "skip" => RoomCommand::Skip,
+            "finish" => RoomCommand::Finish,
+            "pause" => RoomCommand::Pause,
+            "resume" => RoomCommand::Resume,
+            "close" => RoomCommand::Close,
+            "send-to-exam" => RoomCommand::SendForExam,
+            _ => return Err(ApiError::not_found(
                 "unknown_action",
-                "room actions: call-next, recall, skip, finish, pause, resume, close",
-            ))
-        }
-    };
+                "room actions: call-next, recall, skip, send-to-exam, finish, pause, resume, close",
+            )),
+        };
     let audit = audit(&req, &engine, "anonymous")?;
     Ok(HttpResponse::Ok().json(service::room_command(&engine, &room, cmd, audit).await?))
 }

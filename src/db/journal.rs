@@ -163,16 +163,37 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                 .execute(c)?;
             (Some(visit_no.clone()), Some(room_code.clone()), None)
         }
+        Change::SentForExam {
+            room_code,
+            visit_no,
+            return_queue,
+            ..
+        } => {
+            close_current(c, room_code, visit_no, "exam", None, at)?;
+            diesel::update(visits::table.find(visit_no))
+                .set(visits::queue_code.eq(return_queue))
+                .execute(c)?;
+            (
+                Some(visit_no.clone()),
+                Some(room_code.clone()),
+                Some(return_queue.clone()),
+            )
+        }
         Change::Requeued {
             queue_code,
             entry,
             next_seq,
             ..
         } => {
+            let set_aside = if entry.kind == triage_actors::model::EntryKind::Return {
+                "exam"
+            } else {
+                "missed"
+            };
             let n = diesel::update(
                 visits::table
                     .filter(visits::visit_no.eq(&entry.visit_no))
-                    .filter(visits::status.eq("missed")),
+                    .filter(visits::status.eq(set_aside)),
             )
             .set((
                 visits::status.eq("waiting"),

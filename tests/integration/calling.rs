@@ -560,3 +560,51 @@ async fn queue_rules_change_through_the_api_at_once_for_everyone_waiting() {
         "{line}"
     );
 }
+
+#[actix_web::test]
+async fn a_patient_sent_for_an_exam_comes_back_to_the_same_doctor_by_the_return_rule() {
+    let app = spawn_app().await; // NK-01: 王建国 (D1001), own queue NK-D1001 with return_interval 2
+    let ticket = app.arrive("X1", &registration("检查甲", "NK")).await;
+    let v: Value = app
+        .room("NK-01", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "X1");
+    let v: Value = app
+        .room("NK-01", "send-to-exam")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["closed"]["outcome"], "sent_for_exam");
+    assert!(v["current"].is_null());
+    assert_eq!(
+        app.get_json("/api/v1/registrations/X1").await["status"],
+        "exam"
+    );
+
+    let mut expert = registration("专家", "NK");
+    expert["doctor_code"] = json!("D1001");
+    for i in 1..=4 {
+        app.arrive(&format!("E{i}"), &expert).await;
+    }
+    // Back with results (回诊): the same doctor's queue, after 2 patients.
+    let r = app
+        .http
+        .post(app.url("/api/v1/registrations/X1/requeue"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let back: Value = r.json().await.unwrap_or_default();
+    assert_eq!(back["queue_code"], "NK-D1001");
+    assert_eq!(back["ticket_no"], ticket);
+    assert_eq!(
+        app.queue_order("NK-D1001").await,
+        vec!["E1", "E2", "X1", "E3", "E4"]
+    );
+    let q = app.get_json("/api/v1/queues/NK-D1001").await;
+    assert_eq!(q["entries"][2]["placement_code"], "return_interval");
+}
