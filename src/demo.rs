@@ -51,7 +51,7 @@ pub fn spawn(engine: Engine, tick: Duration) {
                     .filter(|q| q.department == dept.code)
                     .map(|q| engine.directory.queue_board(&q.code).waiting)
                     .sum();
-                let arrive = waiting < 14 && rng.random_bool(0.8);
+                let arrive = waiting < 14 && rng.random_bool(0.9);
                 let doctors: Vec<String> = engine
                     .hospital
                     .queues
@@ -78,7 +78,7 @@ pub fn spawn(engine: Engine, tick: Duration) {
                     .code
                     .clone();
                 let skip = rng.random_bool(0.04);
-                let call = rng.random_bool(0.55);
+                let call = rng.random_bool(0.4);
                 (
                     call,
                     arrive,

@@ -248,3 +248,41 @@ async fn a_notice_reaches_its_screens_at_once_and_stays_in_their_snapshots() {
     }
     assert_eq!(app.dump().await, before);
 }
+
+#[actix_web::test]
+async fn screens_without_a_chinese_voice_get_audio_from_the_server() {
+    let app = spawn_app().await;
+    let text = "请 A001号 张先生 到 内科2诊室 就诊";
+    let r = app
+        .http
+        .get(app.url("/api/v1/voice"))
+        .query(&[("text", text)])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "audio/wav");
+    let source = r.headers()["x-triage-voice"]
+        .to_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        ["espeak-ng", "chime"].contains(&source.as_str()),
+        "{source}"
+    );
+    let wav = r.bytes().await.unwrap_or_default();
+    assert!(wav.len() > 1000 && wav.starts_with(b"RIFF") && &wav[8..12] == b"WAVE");
+    // Only announcement-like text.
+    for bad in ["", "<script>", &"长".repeat(200)] {
+        let r = app
+            .http
+            .get(app.url("/api/v1/voice"))
+            .query(&[("text", bad)])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 422, "{bad}");
+        let e: Value = r.json().await.unwrap_or_default();
+        assert_eq!(e["error"]["code"], "invalid_voice_text");
+    }
+}
