@@ -132,6 +132,9 @@ struct RulesSection {
     return_interval: Option<Spanned<i64>>,
     /// Set to true to queue return visits as normal patients.
     return_as_normal: Option<bool>,
+    /// Return visits by ratio: one every K calls (2..=20); 0 switches back
+    /// to the interval rule.
+    return_ratio: Option<Spanned<i64>>,
     /// Patients back after a missed call: N normals before them (0..=50).
     recall_interval: Option<Spanned<i64>>,
     /// After K priority/inserted calls in a row, a normal patient (1..=50);
@@ -708,6 +711,17 @@ fn merge_rules(cx: &mut Ctx<'_>, base: &QueueRules, s: &RulesSection, path: &str
     }
     if s.return_as_normal == Some(true) {
         r.return_interval = None;
+    }
+    if let Some(n) = &s.return_ratio {
+        match *n.get_ref() {
+            0 => r.return_ratio = None,
+            k @ 2..=20 => r.return_ratio = Some(k as u32),
+            _ => cx.err(
+                n,
+                format!("{path}.return_ratio"),
+                "must be 2 to 20, or 0 for the interval rule",
+            ),
+        }
     }
     if let Some(n) = &s.recall_interval {
         if !(0..=50).contains(n.get_ref()) {

@@ -226,6 +226,7 @@ impl Engine {
                     normal_calls_total: c.normal_calls_total,
                     last_insert_mark: c.last_insert_mark,
                     consecutive_priority: c.consecutive_priority,
+                    calls_since_return: c.calls_since_return,
                 })
                 .unwrap_or_default();
             let tickets = TicketCounter {

@@ -693,6 +693,7 @@ fn reason_zh(code: &str) -> &'static str {
     match code {
         "special_group" => "特殊人群优先",
         "return_interval" => "复诊插入",
+        "return_ratio" => "复诊按比例",
         "recall_interval" => "过号召回",
         "fairness_cap" => "公平保障",
         "manual" => "指定叫号",

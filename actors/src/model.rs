@@ -161,6 +161,9 @@ pub struct Counters {
     pub last_insert_mark: i64,
     /// Priority or inserted patients called in a row (for the fairness cap).
     pub consecutive_priority: i64,
+    /// Calls since the last return patient (return visits in ratio mode).
+    #[serde(default)]
+    pub calls_since_return: i64,
 }
 
 /// Ticket numbering state of a queue: numbers restart every service day.

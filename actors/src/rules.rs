@@ -14,6 +14,7 @@
 //!   and N before each further one (fewer only if fewer are waiting). Normal
 //!   calls made while an inserted patient waits count towards its N, so the
 //!   order is stable as the head is called;
+//! - return visits in ratio mode instead: one return patient every K calls;
 //! - the fairness cap: after K priority or inserted patients called in a
 //!   row, the longest-waiting normal patient goes first;
 //! - a nurse's manual intervention: pinned patients (置顶) before every rule,
@@ -33,6 +34,10 @@ pub struct QueueRules {
     /// Return visits: N normal patients between inserted ones. `None`: return
     /// visits queue as normal patients.
     pub return_interval: Option<u32>,
+    /// Return visits in ratio mode: one return patient every K calls
+    /// (K ≥ 2). When set, it replaces `return_interval` for return visits.
+    #[serde(default)]
+    pub return_ratio: Option<u32>,
     /// Patients back after a missed call: N normal patients before them.
     pub recall_interval: u32,
     /// After this many priority or inserted calls in a row, the next call
@@ -62,6 +67,7 @@ impl Default for QueueRules {
         .collect();
         QueueRules {
             return_interval: Some(3),
+            return_ratio: None,
             recall_interval: 2,
             fairness_cap: Some(5),
             max_misses: 2,
@@ -111,6 +117,8 @@ pub enum Placement {
     SpecialGroup { tag: String, level: u8 },
     /// Return visit placed by the interval rule.
     ReturnInterval { interval: u32 },
+    /// Return visit placed by the ratio rule: one every K calls.
+    ReturnRatio { every: u32 },
     /// Back after a missed call, placed by the recall interval.
     RecallInterval { interval: u32 },
     /// The longest-waiting normal patient, first because of the fairness cap.
@@ -131,6 +139,7 @@ impl Placement {
         match self {
             Placement::SpecialGroup { .. } => "special_group",
             Placement::ReturnInterval { .. } => "return_interval",
+            Placement::ReturnRatio { .. } => "return_ratio",
             Placement::RecallInterval { .. } => "recall_interval",
             Placement::FairnessCap { .. } => "fairness_cap",
             Placement::Pinned => "pinned",
@@ -148,6 +157,9 @@ impl Placement {
             }
             Placement::ReturnInterval { interval } => {
                 format!("复诊插入：每{interval}位普通患者后插入一位")
+            }
+            Placement::ReturnRatio { every } => {
+                format!("复诊按比例：每{every}位叫一位复诊患者")
             }
             Placement::RecallInterval { interval } => {
                 format!("过号召回：{interval}位普通患者后插入")
@@ -208,6 +220,7 @@ pub fn rank<'a>(
     let mut inserted: Vec<&WaitingEntry> = Vec::new();
     let mut pinned: Vec<&WaitingEntry> = Vec::new();
     let mut held: Vec<&WaitingEntry> = Vec::new();
+    let mut ratio: Vec<&WaitingEntry> = Vec::new();
     for e in entries {
         if e.held {
             held.push(e);
@@ -215,6 +228,8 @@ pub fn rank<'a>(
             pinned.push(e);
         } else if e.special.is_some() {
             special.push(e);
+        } else if e.kind == EntryKind::Return && rules.return_ratio.is_some() {
+            ratio.push(e);
         } else if e.kind == EntryKind::Recall
             || (e.kind == EntryKind::Return && rules.return_interval.is_some())
         {
@@ -308,6 +323,35 @@ pub fn rank<'a>(
             placement: Placement::CheckInOrder,
         });
     }
+    // Ratio mode: return patients take every K-th call, counting the calls
+    // made since the last return patient; pins and a fairness-cap head keep
+    // their places.
+    if let Some(every) = rules.return_ratio {
+        ratio.sort_by(by_arrival);
+        let k = every.max(1) as usize;
+        let fixed = out
+            .iter()
+            .take_while(|r| {
+                matches!(
+                    r.placement,
+                    Placement::Pinned | Placement::FairnessCap { .. }
+                )
+            })
+            .count();
+        let since = counters.calls_since_return.max(0) as usize;
+        let mut at = fixed + (k - 1).saturating_sub(since);
+        for e in ratio {
+            let at_clamped = at.min(out.len());
+            out.insert(
+                at_clamped,
+                Ranked {
+                    entry: e,
+                    placement: Placement::ReturnRatio { every },
+                },
+            );
+            at = at_clamped + k;
+        }
+    }
     held.sort_by(by_arrival);
     for e in held {
         out.push(Ranked {
@@ -320,20 +364,29 @@ pub fn rank<'a>(
 
 /// Counters after calling an entry placed by `placement`.
 pub fn counters_after_call(counters: Counters, placement: &Placement) -> Counters {
+    let next = Counters {
+        calls_since_return: counters.calls_since_return + 1,
+        ..counters
+    };
     match placement {
         Placement::CheckInOrder | Placement::FairnessCap { .. } => Counters {
-            normal_calls_total: counters.normal_calls_total + 1,
+            normal_calls_total: next.normal_calls_total + 1,
             consecutive_priority: 0,
-            ..counters
+            ..next
         },
         Placement::ReturnInterval { .. } | Placement::RecallInterval { .. } => Counters {
-            last_insert_mark: counters.normal_calls_total,
-            consecutive_priority: counters.consecutive_priority + 1,
-            ..counters
+            last_insert_mark: next.normal_calls_total,
+            consecutive_priority: next.consecutive_priority + 1,
+            ..next
+        },
+        Placement::ReturnRatio { .. } => Counters {
+            consecutive_priority: next.consecutive_priority + 1,
+            calls_since_return: 0,
+            ..next
         },
         Placement::SpecialGroup { .. } | Placement::Pinned | Placement::Manual => Counters {
-            consecutive_priority: counters.consecutive_priority + 1,
-            ..counters
+            consecutive_priority: next.consecutive_priority + 1,
+            ..next
         },
         // Never called; listed for completeness.
         Placement::Held => counters,

@@ -178,3 +178,48 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Ratio mode: once K-1 calls have passed since the last return patient,
+    /// a waiting return patient is called next (unless a nurse's pin or the
+    /// fairness cap comes first); nobody is lost or called twice.
+    #[test]
+    fn ratio_mode_calls_a_return_patient_every_k_calls(
+        ops in prop::collection::vec(op(), 1..160),
+        k in 2u32..6,
+    ) {
+        let rules = QueueRules { return_ratio: Some(k), fairness_cap: None, ..QueueRules::default() };
+        let day = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
+        let mut now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).single().unwrap_or_default();
+        let mut q = QueueState::new("Q", "A", rules, vec![], Counters::default(), TicketCounter { date: day, last: 0 }, 1);
+        let mut since_return = 0u32;
+        let mut called = BTreeSet::new();
+        for (i, op) in ops.iter().enumerate() {
+            now += Duration::seconds(30);
+            let visit = format!("V{i:03}");
+            let draft = |kind, tags: Vec<String>| EntryDraft { visit_no: visit.clone(), masked_name: String::new(), spoken_name: String::new(), kind, tags };
+            match op {
+                Op::Normal | Op::Special(_) | Op::Recall => {
+                    let tags = if let Op::Special(t) = op { vec![TAGS[*t as usize].to_string()] } else { vec![] };
+                    if let Ok(c) = q.plan_check_in(draft(EntryKind::Normal, tags), audit(now), day) { q.apply(&c); }
+                }
+                Op::Return => {
+                    if let Ok(c) = q.plan_check_in(draft(EntryKind::Return, vec![]), audit(now), day) { q.apply(&c); }
+                }
+                Op::Hold(_) | Op::Release(_) | Op::Pin(_) => {}
+                Op::Call => {
+                    let return_waiting = q.entries().iter().any(|e| e.kind == EntryKind::Return && e.special.is_none() && !e.held);
+                    let Some((change, call)) = q.plan_take_next("R", &audit(now)).into_iter().next() else { continue };
+                    q.apply(&change);
+                    prop_assert!(called.insert(call.visit_no.clone()), "called twice");
+                    if return_waiting && since_return + 1 >= k {
+                        prop_assert_eq!(call.placement.as_str(), "return_ratio", "a return patient was due (k = {})", k);
+                    }
+                    since_return = if call.placement == "return_ratio" { 0 } else { since_return + 1 };
+                }
+            }
+        }
+    }
+}

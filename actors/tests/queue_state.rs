@@ -471,3 +471,35 @@ fn pinned_patients_go_before_every_rule_oldest_pin_first() {
     assert_eq!(d.order(), ["N3", "N2", "S1", "N1"]);
     assert_eq!(d.q.ranked(d.now)[0].placement.code(), "pinned");
 }
+
+#[test]
+fn in_ratio_mode_every_kth_call_is_a_return_patient() {
+    let rules = QueueRules {
+        return_ratio: Some(3),
+        ..interval(3)
+    };
+    let mut d = Day::new(rules);
+    for i in 1..=6 {
+        d.normal(&format!("N{i}"));
+    }
+    d.ret("R1");
+    d.ret("R2");
+    assert_eq!(d.order(), ["N1", "N2", "R1", "N3", "N4", "R2", "N5", "N6"]);
+    assert_eq!(d.q.ranked(d.now)[2].placement.code(), "return_ratio");
+    let planned = d.order();
+    assert_eq!(d.call_all(), planned, "stable as the head is called");
+}
+
+#[test]
+fn in_ratio_mode_special_calls_count_towards_k() {
+    let rules = QueueRules {
+        return_ratio: Some(2),
+        ..interval(3)
+    };
+    let mut d = Day::new(rules);
+    d.special("S1", "military");
+    d.normal("N1");
+    d.ret("R1");
+    d.ret("R2");
+    assert_eq!(d.call_all(), ["S1", "R1", "N1", "R2"]);
+}

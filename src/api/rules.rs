@@ -24,6 +24,8 @@ pub struct RulesBody {
     pub return_interval: Option<i64>,
     /// `true`: return visits queue as normal patients.
     pub return_as_normal: Option<bool>,
+    /// Return visits by ratio: one every K calls (2-20); 0 = interval rule.
+    pub return_ratio: Option<i64>,
     /// Back after a missed call: N normal patients first (0-50).
     pub recall_interval: Option<i64>,
     /// After K priority/inserted calls in a row, a normal patient (1-50; 0 = off).
@@ -74,6 +76,19 @@ pub fn merge(current: &QueueRules, b: &RulesBody) -> Result<QueueRules, ApiError
     }
     if b.return_as_normal == Some(true) {
         r.return_interval = None;
+    }
+    if let Some(n) = b.return_ratio {
+        r.return_ratio = if n == 0 {
+            None
+        } else {
+            Some(in_range(
+                n,
+                2,
+                20,
+                "return_ratio",
+                "one return patient every K calls",
+            )?)
+        };
     }
     if let Some(n) = b.recall_interval {
         r.recall_interval = in_range(

@@ -124,6 +124,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                     queue_counters::normal_calls_total.eq(counters.normal_calls_total),
                     queue_counters::last_insert_mark.eq(counters.last_insert_mark),
                     queue_counters::consecutive_priority.eq(counters.consecutive_priority),
+                    queue_counters::calls_since_return.eq(counters.calls_since_return),
                     queue_counters::updated_at.eq(at),
                 ))
                 .execute(c)?;

@@ -105,6 +105,7 @@ pub struct CounterRow {
     pub next_seq: i64,
     pub updated_at: NaiveDateTime,
     pub consecutive_priority: i64,
+    pub calls_since_return: i64,
 }
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]

@@ -74,6 +74,7 @@ diesel::table! {
         next_seq -> BigInt,
         updated_at -> Timestamp,
         consecutive_priority -> BigInt,
+        calls_since_return -> BigInt,
     }
 }
 

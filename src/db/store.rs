@@ -256,6 +256,7 @@ pub fn ensure_rows(
                     next_seq: 1,
                     updated_at: now,
                     consecutive_priority: 0,
+                    calls_since_return: 0,
                 })
                 .execute(c)?;
         }

@@ -1,0 +1,1 @@
+ALTER TABLE queue_counters DROP COLUMN calls_since_return;
