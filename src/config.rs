@@ -142,6 +142,8 @@ struct RulesSection {
     fairness_cap: Option<Spanned<i64>>,
     /// Misses after which a visit ends as no-show (1..=9).
     max_misses: Option<Spanned<i64>>,
+    /// Locked head: the first L waiting patients are fixed (0..=10).
+    locked_head: Option<Spanned<i64>>,
     special_levels: Option<BTreeMap<String, Spanned<i64>>>,
     elderly_min_age: Option<u32>,
     child_max_age: Option<u32>,
@@ -739,6 +741,13 @@ fn merge_rules(cx: &mut Ctx<'_>, base: &QueueRules, s: &RulesSection, path: &str
                 format!("{path}.fairness_cap"),
                 "must be 1 to 50, or 0 for no cap",
             ),
+        }
+    }
+    if let Some(n) = &s.locked_head {
+        if !(0..=10).contains(n.get_ref()) {
+            cx.err(n, format!("{path}.locked_head"), "must be 0 (off) to 10");
+        } else {
+            r.locked_head = *n.get_ref() as u32;
         }
     }
     if let Some(n) = &s.max_misses {

@@ -87,6 +87,7 @@ fn waiting_entry(
         misses: v.miss_count,
         held: v.held,
         pinned_at: v.pinned_at.map(utc),
+        locked: v.locked_seq,
     }
 }
 

@@ -697,6 +697,7 @@ fn reason_zh(code: &str) -> &'static str {
         "recall_interval" => "过号召回",
         "fairness_cap" => "公平保障",
         "manual" => "指定叫号",
+        "locked_head" => "位置锁定",
         "pinned" => "护士置顶",
         "check_in_order" => "按签到顺序",
         _ => "",

@@ -103,6 +103,14 @@ pub enum Change {
         entry: WaitingEntry,
         next_seq: i64,
     },
+    /// The queue's locked head after a change: every locked visit with its
+    /// lock order (the full set; others are unlocked). Committed together
+    /// with the change that caused it.
+    Locks {
+        audit: Audit,
+        queue_code: String,
+        locks: Vec<(String, i64)>,
+    },
     /// A waiting or current visit was cancelled (退号).
     Cancelled {
         audit: Audit,
@@ -126,6 +134,7 @@ impl Change {
             Change::HoldSet { held: false, .. } => "released",
             Change::Pinned { .. } => "pinned",
             Change::Transferred { .. } => "transferred",
+            Change::Locks { .. } => "locks",
             Change::Finished { .. } => "finished",
             Change::RoomStatusSet { .. } => "room_status_set",
             Change::Cancelled { .. } => "cancelled",
@@ -143,6 +152,7 @@ impl Change {
             | Change::HoldSet { audit, .. }
             | Change::Pinned { audit, .. }
             | Change::Transferred { audit, .. }
+            | Change::Locks { audit, .. }
             | Change::Finished { audit, .. }
             | Change::RoomStatusSet { audit, .. }
             | Change::Cancelled { audit, .. } => audit,
@@ -169,6 +179,9 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// Makes changes durable. `commit` resolves only once the change is on disk.
 pub trait Journal: Send + Sync + 'static {
     fn commit(&self, change: Change) -> BoxFuture<Result<(), JournalError>>;
+
+    /// Commits several changes atomically (all or none).
+    fn commit_all(&self, changes: Vec<Change>) -> BoxFuture<Result<(), JournalError>>;
 }
 
 /// The time source; injected so rules are tested without sleeps.

@@ -75,6 +75,10 @@ pub struct WaitingEntry {
     /// Pinned to the top by a nurse (置顶), at this time.
     #[serde(default)]
     pub pinned_at: Option<DateTime<Utc>>,
+    /// Locked head: the order in which this patient was told they are next;
+    /// nobody is inserted ahead of a locked patient.
+    #[serde(default)]
+    pub locked: Option<i64>,
 }
 
 /// Room status (诊室状态).

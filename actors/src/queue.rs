@@ -155,6 +155,7 @@ impl QueueState {
             misses: 0,
             held: false,
             pinned_at: None,
+            locked: None,
         };
         Ok(Change::CheckedIn {
             audit,
@@ -229,6 +230,7 @@ impl QueueState {
             misses,
             held: false,
             pinned_at: None,
+            locked: None,
         };
         Change::Requeued {
             audit,
@@ -256,6 +258,7 @@ impl QueueState {
             misses: t.misses,
             held: false,
             pinned_at: None,
+            locked: None,
         };
         Change::Transferred {
             audit: t.audit,
@@ -390,6 +393,16 @@ impl QueueState {
             } if *q == self.code => {
                 self.entries.retain(|e| e.visit_no != entry.visit_no);
             }
+            Change::Locks {
+                queue_code, locks, ..
+            } if *queue_code == self.code => {
+                for e in &mut self.entries {
+                    e.locked = locks
+                        .iter()
+                        .find(|(v, _)| *v == e.visit_no)
+                        .map(|(_, n)| *n);
+                }
+            }
             Change::HoldSet {
                 visit_no,
                 held,
@@ -414,6 +427,61 @@ impl QueueState {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Locks the first `locked_head` callable patients that are not locked
+    /// yet (in calling order), keeping earlier locks.
+    pub fn relock(&mut self, now: DateTime<Utc>) {
+        let l = self.rules.locked_head as usize;
+        if l == 0 {
+            for e in &mut self.entries {
+                e.locked = None;
+            }
+            return;
+        }
+        for e in &mut self.entries {
+            if e.held {
+                e.locked = None;
+            }
+        }
+        let mut next = self
+            .entries
+            .iter()
+            .filter_map(|e| e.locked)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let head: Vec<String> = self
+            .ranked(now)
+            .into_iter()
+            .filter(|r| r.placement != Placement::Held)
+            .take(l)
+            .map(|r| r.entry.visit_no.clone())
+            .collect();
+        for v in head {
+            if let Some(e) = self.entries.iter_mut().find(|e| e.visit_no == v) {
+                if e.locked.is_none() {
+                    e.locked = Some(next);
+                    next += 1;
+                }
+            }
+        }
+    }
+
+    /// The lock set after `change`, as a change to commit with it.
+    pub fn locks_after(&self, change: &Change) -> Change {
+        let mut after = self.clone();
+        after.apply(change);
+        after.relock(change.audit().at);
+        Change::Locks {
+            audit: change.audit().clone(),
+            queue_code: self.code.clone(),
+            locks: after
+                .entries
+                .iter()
+                .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
+                .collect(),
         }
     }
 
@@ -638,13 +706,15 @@ impl QueueActor {
         visit_no: String,
     ) -> AtomicResponse<Self, Result<CheckInOutcome, EngineError>> {
         let journal = self.journal.clone();
-        let committed = change.clone();
+        let locks = self.state.locks_after(&change);
+        let committed = vec![change.clone(), locks.clone()];
         AtomicResponse::new(Box::pin(
-            async move { journal.commit(committed).await }
+            async move { journal.commit_all(committed).await }
                 .into_actor(self)
                 .map(move |res, act, _ctx| {
                     res?;
                     act.state.apply(&change);
+                    act.state.apply(&locks);
                     act.publish();
                     act.outcome_for(&visit_no, true)
                         .ok_or(EngineError::NotWaiting(visit_no))
@@ -673,6 +743,8 @@ impl Actor for QueueActor {
     type Context = Context<Self>;
 
     fn started(&mut self, _ctx: &mut Self::Context) {
+        // Locks read from the database, completed for today's rules.
+        self.state.relock(self.clock.now());
         self.publish();
     }
 }
@@ -700,7 +772,15 @@ impl Handler<TakeNext> for QueueActor {
 
     fn handle(&mut self, msg: TakeNext, _ctx: &mut Self::Context) -> Self::Result {
         let room_code = msg.room_code.clone();
-        let candidates = self.state.plan_take_next(&msg.room_code, &msg.audit);
+        let candidates: Vec<_> = self
+            .state
+            .plan_take_next(&msg.room_code, &msg.audit)
+            .into_iter()
+            .map(|(change, call)| {
+                let locks = self.state.locks_after(&change);
+                (change, locks, call)
+            })
+            .collect();
         if candidates.is_empty() {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(None))));
         }
@@ -708,9 +788,9 @@ impl Handler<TakeNext> for QueueActor {
         AtomicResponse::new(Box::pin(
             async move {
                 let mut stale = Vec::new();
-                for (change, call) in candidates {
-                    match journal.commit(change.clone()).await {
-                        Ok(()) => return (stale, Ok(Some((change, call)))),
+                for (change, locks, call) in candidates {
+                    match journal.commit_all(vec![change.clone(), locks.clone()]).await {
+                        Ok(()) => return (stale, Ok(Some((change, locks, call)))),
                         Err(JournalError::Conflict(_)) => stale.push(call.visit_no.clone()),
                         Err(e) => return (stale, Err(EngineError::from(e))),
                     }
@@ -724,8 +804,9 @@ impl Handler<TakeNext> for QueueActor {
                     act.state.drop_stale(v);
                 }
                 let out = match res {
-                    Ok(Some((change, call))) => {
+                    Ok(Some((change, locks, call))) => {
                         act.state.apply(&change);
+                        act.state.apply(&locks);
                         Ok(Some(call))
                     }
                     Ok(None) => Ok(None),
@@ -775,6 +856,8 @@ impl Handler<SetRules> for QueueActor {
             e.special = msg.0.special_mark(&e.tags);
         }
         self.state.rules = msg.0;
+        // Persisted with the next committed change (the full lock set).
+        self.state.relock(self.clock.now());
         self.publish();
     }
 }
@@ -793,6 +876,7 @@ impl Handler<Forget> for QueueActor {
     fn handle(&mut self, msg: Forget, _ctx: &mut Self::Context) {
         if self.state.find(&msg.visit_no).is_some() {
             self.state.drop_stale(&msg.visit_no);
+            self.state.relock(self.clock.now());
             self.publish();
         }
     }
@@ -809,14 +893,16 @@ impl Handler<TakeSpecific> for QueueActor {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(None))));
         };
         let journal = self.journal.clone();
-        let committed = change.clone();
+        let locks = self.state.locks_after(&change);
+        let committed = vec![change.clone(), locks.clone()];
         let room_code = msg.room_code;
         AtomicResponse::new(Box::pin(
-            async move { journal.commit(committed).await }
+            async move { journal.commit_all(committed).await }
                 .into_actor(self)
                 .map(move |res, act, ctx| {
                     res?;
                     act.state.apply(&change);
+                    act.state.apply(&locks);
                     act.publish_after_call(room_code, ctx);
                     Ok(Some(call))
                 }),
@@ -848,13 +934,15 @@ impl Handler<Intervene> for QueueActor {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(pos))));
         };
         let journal = self.journal.clone();
-        let committed = change.clone();
+        let locks = self.state.locks_after(&change);
+        let committed = vec![change.clone(), locks.clone()];
         AtomicResponse::new(Box::pin(
-            async move { journal.commit(committed).await }
+            async move { journal.commit_all(committed).await }
                 .into_actor(self)
                 .map(move |res, act, _ctx| {
                     res?;
                     act.state.apply(&change);
+                    act.state.apply(&locks);
                     act.publish();
                     Ok(act.state.position(&visit_no, act.clock.now()).unwrap_or(0) + 1)
                 }),
@@ -870,13 +958,15 @@ impl Handler<Remove> for QueueActor {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(false))));
         };
         let journal = self.journal.clone();
-        let committed = change.clone();
+        let locks = self.state.locks_after(&change);
+        let committed = vec![change.clone(), locks.clone()];
         AtomicResponse::new(Box::pin(
-            async move { journal.commit(committed).await }
+            async move { journal.commit_all(committed).await }
                 .into_actor(self)
                 .map(move |res, act, _ctx| {
                     res?;
                     act.state.apply(&change);
+                    act.state.apply(&locks);
                     act.publish();
                     Ok(true)
                 }),

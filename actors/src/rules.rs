@@ -45,6 +45,10 @@ pub struct QueueRules {
     pub fairness_cap: Option<u32>,
     /// A visit missed this many times ends as no-show (not recalled again).
     pub max_misses: u32,
+    /// Locked head: the first L waiting patients are fixed; nobody is
+    /// inserted ahead of them. 0 = off.
+    #[serde(default)]
+    pub locked_head: u32,
     /// Special-group tag → level (1 goes first). Tags not listed give no priority.
     pub special_levels: BTreeMap<String, u8>,
     /// Age (years, inclusive) from which the `elderly` tag is computed.
@@ -71,6 +75,7 @@ impl Default for QueueRules {
             recall_interval: 2,
             fairness_cap: Some(5),
             max_misses: 2,
+            locked_head: 0,
             special_levels,
             elderly_min_age: Some(80),
             child_max_age: Some(6),
@@ -127,6 +132,9 @@ pub enum Placement {
     Pinned,
     /// Called by name out of order (指定叫号).
     Manual,
+    /// In the locked head: already told they are next (已锁定); `base` is
+    /// the rule that placed them, which the counters follow.
+    Locked { base: Box<Placement> },
     /// Held by a nurse (挂起): listed last, not callable until released.
     Held,
     /// Base order: check-in time.
@@ -144,6 +152,7 @@ impl Placement {
             Placement::FairnessCap { .. } => "fairness_cap",
             Placement::Pinned => "pinned",
             Placement::Manual => "manual",
+            Placement::Locked { .. } => "locked_head",
             Placement::Held => "held",
             Placement::CheckInOrder => "check_in_order",
         }
@@ -169,6 +178,7 @@ impl Placement {
             }
             Placement::Pinned => "护士置顶".to_string(),
             Placement::Manual => "指定叫号".to_string(),
+            Placement::Locked { base } => format!("已通知准备，位置锁定（{}）", base.explain_zh()),
             Placement::Held => "护士挂起（暂不叫号）".to_string(),
             Placement::CheckInOrder => "按签到顺序".to_string(),
         }
@@ -221,11 +231,14 @@ pub fn rank<'a>(
     let mut pinned: Vec<&WaitingEntry> = Vec::new();
     let mut held: Vec<&WaitingEntry> = Vec::new();
     let mut ratio: Vec<&WaitingEntry> = Vec::new();
+    let mut locked: Vec<&WaitingEntry> = Vec::new();
     for e in entries {
         if e.held {
             held.push(e);
         } else if e.pinned_at.is_some() {
             pinned.push(e);
+        } else if rules.locked_head > 0 && e.locked.is_some() {
+            locked.push(e);
         } else if e.special.is_some() {
             special.push(e);
         } else if e.kind == EntryKind::Return && rules.return_ratio.is_some() {
@@ -253,6 +266,16 @@ pub fn rank<'a>(
         out.push(Ranked {
             entry: e,
             placement: Placement::Pinned,
+        });
+    }
+    // The locked head: told they are next, nobody goes ahead of them.
+    locked.sort_by_key(|e| (e.locked, e.seq));
+    for e in locked {
+        out.push(Ranked {
+            entry: e,
+            placement: Placement::Locked {
+                base: Box::new(base_placement(e, rules)),
+            },
         });
     }
     // Fairness cap: after K priority/inserted calls in a row, the
@@ -362,6 +385,27 @@ pub fn rank<'a>(
     out
 }
 
+/// The rule that would place `e` without a lock or a nurse's action.
+fn base_placement(e: &WaitingEntry, rules: &QueueRules) -> Placement {
+    if let Some(s) = &e.special {
+        return Placement::SpecialGroup {
+            tag: s.tag.clone(),
+            level: s.level,
+        };
+    }
+    match e.kind {
+        EntryKind::Recall => Placement::RecallInterval {
+            interval: rules.recall_interval,
+        },
+        EntryKind::Return => match (rules.return_ratio, rules.return_interval) {
+            (Some(every), _) => Placement::ReturnRatio { every },
+            (None, Some(interval)) => Placement::ReturnInterval { interval },
+            (None, None) => Placement::CheckInOrder,
+        },
+        EntryKind::Normal => Placement::CheckInOrder,
+    }
+}
+
 /// Counters after calling an entry placed by `placement`.
 pub fn counters_after_call(counters: Counters, placement: &Placement) -> Counters {
     let next = Counters {
@@ -384,6 +428,7 @@ pub fn counters_after_call(counters: Counters, placement: &Placement) -> Counter
             calls_since_return: 0,
             ..next
         },
+        Placement::Locked { base } => counters_after_call(counters, base),
         Placement::SpecialGroup { .. } | Placement::Pinned | Placement::Manual => Counters {
             consecutive_priority: next.consecutive_priority + 1,
             ..next

@@ -56,11 +56,13 @@ proptest! {
         return_n in 0u32..5,
         recall_n in 0u32..4,
         cap in prop::option::of(1u32..5),
+        locked_head in 0u32..3,
     ) {
         let rules = QueueRules {
             return_interval: Some(return_n),
             recall_interval: recall_n,
             fairness_cap: cap,
+            locked_head,
             ..QueueRules::default()
         };
         let day = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
@@ -72,6 +74,12 @@ proptest! {
         for (i, op) in ops.iter().enumerate() {
             now += Duration::seconds(30);
             let visit = format!("V{i:03}");
+            let locked_before: Vec<String> = q
+                .ranked(now)
+                .iter()
+                .filter(|r| r.placement.code() == "locked_head")
+                .map(|r| r.entry.visit_no.clone())
+                .collect();
             let draft = |kind, tags: Vec<String>| EntryDraft {
                 visit_no: visit.clone(),
                 masked_name: String::new(),
@@ -106,15 +114,20 @@ proptest! {
                     if let Some(c) = c { q.apply(&c); }
                 }
                 Op::Call => {
+                    let plain_normal: BTreeSet<String> = q.entries().iter()
+                        .filter(|e| e.special.is_none() && e.kind == EntryKind::Normal && e.pinned_at.is_none())
+                        .map(|e| e.visit_no.clone()).collect();
                     let held_before: BTreeSet<String> = q.entries().iter().filter(|e| e.held).map(|e| e.visit_no.clone()).collect();
                     let normal_waiting = q.entries().iter().any(|e| e.special.is_none() && e.kind == EntryKind::Normal && !e.held && e.pinned_at.is_none());
                     let Some((change, call)) = q.plan_take_next("R", &audit(now)).into_iter().next() else { continue };
                     q.apply(&change);
                     prop_assert!(!held_before.contains(&call.visit_no), "a held patient was called");
-                    let is_normal = matches!(call.placement.as_str(), "check_in_order" | "fairness_cap");
-                    // The fairness cap holds in the calling sequence.
+                    let is_normal = matches!(call.placement.as_str(), "check_in_order" | "fairness_cap")
+                        || (call.placement == "locked_head" && plain_normal.contains(&call.visit_no));
+                    // The fairness cap holds in the calling sequence (a pin or
+                    // the locked head come first by design).
                     if let Some(k) = cap {
-                        if run_of_priority >= k && normal_waiting && call.placement != "pinned" {
+                        if run_of_priority >= k && normal_waiting && call.placement != "pinned" && call.placement != "locked_head" {
                             prop_assert!(is_normal, "a normal patient waited past the cap of {k}");
                         }
                     }
@@ -124,6 +137,18 @@ proptest! {
                 }
             }
 
+            q.relock(now);
+            // The locked head never changes by an insertion.
+            if matches!(op, Op::Normal | Op::Return | Op::Special(_) | Op::Recall) && !locked_before.is_empty() {
+                let head: Vec<String> = q
+                    .ranked(now)
+                    .iter()
+                    .filter(|r| r.placement.code() != "pinned")
+                    .take(locked_before.len())
+                    .map(|r| r.entry.visit_no.clone())
+                    .collect();
+                prop_assert_eq!(&head, &locked_before, "an arrival went ahead of the locked head");
+            }
             // Nobody lost, nobody duplicated.
             let waiting: Vec<String> = q.entries().iter().map(|e| e.visit_no.clone()).collect();
             let waiting_set: BTreeSet<String> = waiting.iter().cloned().collect();
@@ -142,9 +167,9 @@ proptest! {
             let ranked = q.ranked(now);
             let all_codes: Vec<&str> = ranked.iter().map(|r| r.placement.code()).collect();
             // Pinned first, held last, everything else by the rules between.
-            let pins = all_codes.iter().take_while(|c| **c == "pinned").count();
+            let pins = all_codes.iter().take_while(|c| **c == "pinned" || **c == "locked_head").count();
             let helds = all_codes.iter().rev().take_while(|c| **c == "held").count();
-            prop_assert!(all_codes[pins..all_codes.len() - helds].iter().all(|c| *c != "pinned" && *c != "held"), "{all_codes:?}");
+            prop_assert!(all_codes[pins..all_codes.len() - helds].iter().all(|c| *c != "pinned" && *c != "held" && *c != "locked_head"), "{all_codes:?}");
             let codes: Vec<&str> = all_codes[pins..all_codes.len() - helds].to_vec();
             let start = usize::from(codes.first() == Some(&"fairness_cap"));
             // Special before every non-special (after a fairness-cap head).

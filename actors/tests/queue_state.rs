@@ -503,3 +503,31 @@ fn in_ratio_mode_special_calls_count_towards_k() {
     d.ret("R2");
     assert_eq!(d.call_all(), ["S1", "R1", "N1", "R2"]);
 }
+
+#[test]
+fn nobody_is_inserted_ahead_of_the_locked_head() {
+    let rules = QueueRules {
+        locked_head: 2,
+        ..interval(0)
+    };
+    let mut d = Day::new(rules);
+    d.normal("N1");
+    d.q.relock(d.now);
+    d.normal("N2");
+    d.q.relock(d.now);
+    d.normal("N3");
+    d.q.relock(d.now);
+    d.special("S1", "military"); // would go first without the lock
+    d.q.relock(d.now);
+    d.ret("R1"); // interval 0: would go to the front
+    d.q.relock(d.now);
+    assert_eq!(d.order(), ["N1", "N2", "S1", "R1", "N3"]);
+    assert_eq!(d.q.ranked(d.now)[0].placement.code(), "locked_head");
+    assert_eq!(d.call(), Some("N1".into()));
+    d.q.relock(d.now);
+    assert_eq!(
+        d.order(),
+        ["N2", "S1", "R1", "N3"],
+        "the next one in line is now locked"
+    );
+}

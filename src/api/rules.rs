@@ -32,6 +32,8 @@ pub struct RulesBody {
     pub fairness_cap: Option<i64>,
     /// Missed calls that end a visit as no-show (1-9).
     pub max_misses: Option<i64>,
+    /// Locked head: the first L waiting patients are fixed (0 = off, up to 10).
+    pub locked_head: Option<i64>,
     /// Tag → level (1 first): military, elderly, disabled, pregnant, child.
     pub special_levels: Option<BTreeMap<String, i64>>,
     /// `elderly` from this age (50-120).
@@ -111,6 +113,9 @@ pub fn merge(current: &QueueRules, b: &RulesBody) -> Result<QueueRules, ApiError
                 "priority calls in a row (0 = no cap)",
             )?)
         };
+    }
+    if let Some(n) = b.locked_head {
+        r.locked_head = in_range(n, 0, 10, "locked_head", "patients in the locked head")?;
     }
     if let Some(n) = b.max_misses {
         r.max_misses = in_range(n, 1, 9, "max_misses", "missed calls before no-show")?;

@@ -23,6 +23,23 @@ impl DbJournal {
 }
 
 impl Journal for DbJournal {
+    fn commit_all(&self, changes: Vec<Change>) -> BoxFuture<Result<(), JournalError>> {
+        let db = self.db.clone();
+        Box::pin(async move {
+            db.write(move |c| {
+                for change in &changes {
+                    apply_change(c, change)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| match e {
+                DbError::Conflict(m) => JournalError::Conflict(m),
+                other => JournalError::Unavailable(other.to_string()),
+            })
+        })
+    }
+
     fn commit(&self, change: Change) -> BoxFuture<Result<(), JournalError>> {
         let db = self.db.clone();
         Box::pin(async move {
@@ -46,6 +63,28 @@ fn conflict_if_none(n: usize, what: &str) -> Result<(), DbError> {
 
 /// Writes one change and its event row. Runs inside the writer's savepoint.
 pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbError> {
+    if let Change::Locks {
+        queue_code, locks, ..
+    } = change
+    {
+        // Bookkeeping of the locked head: no audit event of its own.
+        let listed: Vec<&String> = locks.iter().map(|(v, _)| v).collect();
+        diesel::update(
+            visits::table
+                .filter(visits::queue_code.eq(queue_code))
+                .filter(visits::status.eq("waiting"))
+                .filter(visits::locked_seq.is_not_null())
+                .filter(visits::visit_no.ne_all(listed)),
+        )
+        .set(visits::locked_seq.eq(None::<i64>))
+        .execute(c)?;
+        for (v, n) in locks {
+            diesel::update(visits::table.find(v).filter(visits::status.eq("waiting")))
+                .set(visits::locked_seq.eq(n))
+                .execute(c)?;
+        }
+        return Ok(());
+    }
     let audit = change.audit();
     let at = audit.at.naive_utc();
     let (visit_no, room_code, queue_code) = match change {
@@ -104,6 +143,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                     .filter(visits::queue_code.eq(queue_code)),
             )
             .set((
+                visits::locked_seq.eq(None::<i64>),
                 visits::status.eq("called"),
                 visits::room_code.eq(room_code),
                 visits::called_at.eq(at),
@@ -273,6 +313,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                 Some(queue_code.clone()),
             )
         }
+        Change::Locks { .. } => return Ok(()),
         Change::HoldSet {
             queue_code,
             visit_no,

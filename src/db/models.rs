@@ -47,6 +47,8 @@ pub struct VisitRow {
     pub held: bool,
     /// Pinned to the top by a nurse (置顶).
     pub pinned_at: Option<NaiveDateTime>,
+    /// Locked head order (told they are next).
+    pub locked_seq: Option<i64>,
 }
 
 /// The registration part of a visit (what HIS sends).

@@ -52,6 +52,7 @@ diesel::table! {
         marked_at -> Nullable<Timestamp>,
         held -> Bool,
         pinned_at -> Nullable<Timestamp>,
+        locked_seq -> Nullable<BigInt>,
     }
 }
 

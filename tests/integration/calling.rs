@@ -608,3 +608,37 @@ async fn a_patient_sent_for_an_exam_comes_back_to_the_same_doctor_by_the_return_
     let q = app.get_json("/api/v1/queues/NK-D1001").await;
     assert_eq!(q["entries"][2]["placement_code"], "return_interval");
 }
+
+#[actix_web::test]
+async fn with_a_locked_head_a_priority_arrival_waits_behind_those_told_they_are_next() {
+    let app = spawn_app().await;
+    for i in 1..=3 {
+        app.arrive(&format!("N{i}"), &registration(&format!("普通{i}"), "NK"))
+            .await;
+    }
+    let r = app
+        .http
+        .put(app.url("/api/v1/queues/NK/rules"))
+        .json(&json!({"locked_head": 2, "reason": "已通知前两位准备"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let mut army = registration("军人甲", "NK");
+    army["special"] = json!(["military"]);
+    app.arrive("S1", &army).await;
+    assert_eq!(app.queue_order("NK").await, vec!["N1", "N2", "S1", "N3"]);
+    let q = app.get_json("/api/v1/queues/NK").await;
+    assert_eq!(q["entries"][0]["placement_code"], "locked_head");
+    assert_eq!(q["entries"][2]["placement_code"], "special_group");
+    // The locks are stored with the change (they survive a restart).
+    let dump = app.dump().await;
+    let locked = dump
+        .lines()
+        .filter(|l| l.starts_with("visits") && l.contains("locked_seq: Some("))
+        .count();
+    assert_eq!(locked, 2, "N1 and N2 are locked in the database");
+    // Calling moves the lock on: S1 is next and now locked.
+    app.room("NK-02", "call-next").await;
+    assert_eq!(app.queue_order("NK").await, vec!["N2", "S1", "N3"]);
+}
