@@ -74,6 +74,20 @@ pub struct ExamItem {
     pub name: String,
 }
 
+/// Checks why a manual action is taken (recorded in the audit event):
+/// 1-200 printable characters, trimmed.
+pub fn audit_reason(reason: &str) -> Result<String, ApiError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "invalid_reason",
+            "reason",
+            "say why, in 1-200 characters",
+        ));
+    }
+    Ok(reason.to_string())
+}
+
 /// Checks a code from a path or body (visit number, room, queue, doctor).
 pub fn valid_code(s: &str, max: usize) -> bool {
     !s.is_empty()
@@ -334,7 +348,7 @@ async fn load_visit(
 }
 
 /// The running actor of a queue.
-fn queue_addr(
+pub fn queue_addr(
     engine: &Engine,
     code: &str,
 ) -> Result<actix::Addr<triage_actors::queue::QueueActor>, ApiError> {
@@ -859,14 +873,7 @@ pub async fn transfer(
     body: TransferBody,
     mut audit: Audit,
 ) -> Result<CheckInAnswer, ApiError> {
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "invalid_reason",
-            "reason",
-            "say why, in 1-200 characters",
-        ));
-    }
+    let reason = audit_reason(&body.reason)?;
     let target = match (&body.queue_code, &body.room_code, &body.doctor_code) {
         (Some(q), None, None) => engine.hospital.queue(q).ok_or_else(|| {
             ApiError::invalid("unknown_queue", "queue_code", format!("no queue {q:?}"))
@@ -919,7 +926,7 @@ pub async fn transfer(
             "the patient already waits in that queue",
         ));
     }
-    audit.reason = Some(reason.to_string());
+    audit.reason = Some(reason);
     let kind = EntryKind::parse(v.entry_kind.as_deref().unwrap_or("normal"));
     let draft = EntryDraft {
         visit_no: v.visit_no.clone(),

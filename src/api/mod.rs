@@ -338,15 +338,7 @@ async fn intervention(
     let mut audit = audit(&req, &engine, "anonymous")?;
     let bytes = read_body(payload, BODY_LIMIT).await?;
     let (body, _): (InterventionBody, String) = parse_json(&req, &bytes)?;
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "invalid_reason",
-            "reason",
-            "say why, in 1-200 characters",
-        ));
-    }
-    audit.reason = Some(reason.to_string());
+    audit.reason = Some(service::audit_reason(&body.reason)?);
     Ok(HttpResponse::Ok().json(service::intervene(&engine, &visit_no, action, audit).await?))
 }
 

@@ -189,15 +189,7 @@ pub async fn put(
     let mut audit = audit(&req, &engine, "anonymous")?;
     let bytes = read_body(payload, BODY_LIMIT).await?;
     let (body, _): (RulesBody, String) = parse_json(&req, &bytes)?;
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "invalid_reason",
-            "reason",
-            "say why, in 1-200 characters",
-        ));
-    }
-    audit.reason = Some(reason.to_string());
+    audit.reason = Some(crate::service::audit_reason(&body.reason)?);
     let current = addr
         .send(GetRules)
         .await
