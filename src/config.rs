@@ -144,6 +144,13 @@ struct RulesSection {
     max_misses: Option<Spanned<i64>>,
     /// Locked head: the first L waiting patients are fixed (0..=10).
     locked_head: Option<Spanned<i64>>,
+    /// `merged` or `always_first`.
+    appointment_mode: Option<triage_actors::rules::AppointmentMode>,
+    /// Minutes before the slot an appointment patient may check in;
+    /// -1 = any time, 0 = not before the slot.
+    early_check_in_minutes: Option<Spanned<i64>>,
+    /// Late appointment patients: N normals first; -1 = as if on time.
+    late_arrival_interval: Option<Spanned<i64>>,
     special_levels: Option<BTreeMap<String, Spanned<i64>>>,
     elderly_min_age: Option<u32>,
     child_max_age: Option<u32>,
@@ -740,6 +747,34 @@ fn merge_rules(cx: &mut Ctx<'_>, base: &QueueRules, s: &RulesSection, path: &str
                 n,
                 format!("{path}.fairness_cap"),
                 "must be 1 to 50, or 0 for no cap",
+            ),
+        }
+    }
+    if let Some(m) = s.appointment_mode {
+        r.appointment_mode = m;
+    }
+    if let Some(n) = &s.early_check_in_minutes {
+        use triage_actors::rules::EarlyCheckIn;
+        match *n.get_ref() {
+            -1 => r.early_check_in = EarlyCheckIn::Unlimited,
+            0 => r.early_check_in = EarlyCheckIn::Forbidden,
+            m @ 1..=720 => r.early_check_in = EarlyCheckIn::Minutes(m as u32),
+            _ => cx.err(
+                n,
+                format!("{path}.early_check_in_minutes"),
+                "-1 (any time), 0 (not before the slot) or 1 to 720",
+            ),
+        }
+    }
+    if let Some(n) = &s.late_arrival_interval {
+        use triage_actors::rules::LateArrival;
+        match *n.get_ref() {
+            -1 => r.late_arrival = LateArrival::AsOnTime,
+            k @ 0..=50 => r.late_arrival = LateArrival::Interval(k as u32),
+            _ => cx.err(
+                n,
+                format!("{path}.late_arrival_interval"),
+                "-1 (as on time) or 0 to 50",
             ),
         }
     }

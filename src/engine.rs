@@ -67,6 +67,17 @@ pub fn parse_tags(s: &str) -> Vec<String> {
     serde_json::from_str(s).unwrap_or_default()
 }
 
+/// The appointment slot of a visit, if it has one.
+pub fn visit_slot(v: &VisitRow) -> Option<triage_actors::model::Slot> {
+    match (v.appointment_start, v.appointment_end) {
+        (Some(start), Some(end)) => Some(triage_actors::model::Slot {
+            start: utc(start),
+            end: utc(end),
+        }),
+        _ => None,
+    }
+}
+
 fn waiting_entry(
     v: &VisitRow,
     mode: VoiceNameMode,
@@ -88,6 +99,7 @@ fn waiting_entry(
         held: v.held,
         pinned_at: v.pinned_at.map(utc),
         locked: v.locked_seq,
+        slot: visit_slot(v).filter(|_| v.entry_kind.as_deref() != Some("recall")),
     }
 }
 

@@ -436,6 +436,7 @@ pub async fn check_in(
             draft,
             audit,
             service_date: day,
+            slot: crate::engine::visit_slot(&v),
         })
         .await
         .map_err(triage_actors::EngineError::from)??;
@@ -712,6 +713,8 @@ fn reason_zh(code: &str) -> &'static str {
         "fairness_cap" => "公平保障",
         "manual" => "指定叫号",
         "locked_head" => "位置锁定",
+        "appointment" => "预约患者",
+        "late_interval" => "预约迟到",
         "pinned" => "护士置顶",
         "check_in_order" => "按签到顺序",
         _ => "",

@@ -17,6 +17,8 @@ pub enum EngineError {
     NotWaiting(String),
     #[error("ticket numbers for today are exhausted")]
     TicketsExhausted,
+    #[error("too early for the appointment; check in from {0}")]
+    TooEarly(chrono::DateTime<chrono::Utc>),
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error("engine actor unavailable")]
@@ -34,6 +36,7 @@ impl EngineError {
             EngineError::NoCurrentPatient => "no_current_patient",
             EngineError::NotWaiting(_) => "visit_not_waiting",
             EngineError::TicketsExhausted => "tickets_exhausted",
+            EngineError::TooEarly(_) => "too_early",
             EngineError::Journal(JournalError::Conflict(_)) => "state_conflict",
             EngineError::Journal(JournalError::Unavailable(_)) => "database_unavailable",
             EngineError::Mailbox => "engine_unavailable",

@@ -18,6 +18,9 @@ pub enum EntryKind {
     Return,
     /// Came back after a missed call (过号召回): placed by the recall interval.
     Recall,
+    /// An appointment patient who checked in after the slot ended, placed by
+    /// the late-arrival interval.
+    Late,
 }
 
 impl EntryKind {
@@ -27,6 +30,7 @@ impl EntryKind {
             EntryKind::Normal => "normal",
             EntryKind::Return => "return",
             EntryKind::Recall => "recall",
+            EntryKind::Late => "late",
         }
     }
 
@@ -35,6 +39,7 @@ impl EntryKind {
         match s {
             "return" => EntryKind::Return,
             "recall" => EntryKind::Recall,
+            "late" => EntryKind::Late,
             _ => EntryKind::Normal,
         }
     }
@@ -79,6 +84,16 @@ pub struct WaitingEntry {
     /// nobody is inserted ahead of a locked patient.
     #[serde(default)]
     pub locked: Option<i64>,
+    /// The appointment slot (预约时段), if the patient has one.
+    #[serde(default)]
+    pub slot: Option<Slot>,
+}
+
+/// An appointment slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
 }
 
 /// Room status (诊室状态).

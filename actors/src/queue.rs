@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 use crate::directory::{Directory, EntryView, QueueBoard};
 use crate::error::EngineError;
 use crate::journal::{Change, JournalError, SharedClock, SharedJournal};
-use crate::model::{Audit, Counters, CurrentCall, EntryKind, TicketCounter, WaitingEntry};
-use crate::rules::{counters_after_call, rank, tag_label_zh, Placement, QueueRules, Ranked};
+use crate::model::{Audit, Counters, CurrentCall, EntryKind, Slot, TicketCounter, WaitingEntry};
+use crate::rules::{
+    counters_after_call, rank, tag_label_zh, EarlyCheckIn, LateArrival, Placement, QueueRules,
+    Ranked,
+};
 
 /// How many entries a queue publishes to the board (screens show fewer).
 pub const BOARD_HEAD: usize = 10;
@@ -131,6 +134,37 @@ impl QueueState {
         audit: Audit,
         service_date: NaiveDate,
     ) -> Result<Change, EngineError> {
+        self.plan_check_in_at(draft, None, audit, service_date)
+    }
+
+    /// Plans a check-in with an appointment slot: refused before the
+    /// early-check-in window opens; after the slot end, a late arrival per
+    /// the rules; an early patient waits for the slot (ranked, not callable).
+    pub fn plan_check_in_at(
+        &self,
+        mut draft: EntryDraft,
+        slot: Option<Slot>,
+        audit: Audit,
+        service_date: NaiveDate,
+    ) -> Result<Change, EngineError> {
+        if let Some(s) = slot {
+            let opens = match self.rules.early_check_in {
+                EarlyCheckIn::Forbidden => Some(s.start),
+                EarlyCheckIn::Minutes(m) => Some(s.start - chrono::Duration::minutes(i64::from(m))),
+                EarlyCheckIn::Unlimited => None,
+            };
+            if let Some(opens) = opens {
+                if audit.at < opens {
+                    return Err(EngineError::TooEarly(opens));
+                }
+            }
+            if audit.at > s.end
+                && draft.kind == EntryKind::Normal
+                && matches!(self.rules.late_arrival, LateArrival::Interval(_))
+            {
+                draft.kind = EntryKind::Late;
+            }
+        }
         let last = if self.tickets.date == service_date {
             self.tickets.last
         } else {
@@ -156,6 +190,7 @@ impl QueueState {
             held: false,
             pinned_at: None,
             locked: None,
+            slot,
         };
         Ok(Change::CheckedIn {
             audit,
@@ -175,7 +210,7 @@ impl QueueState {
     pub fn plan_take_next(&self, room_code: &str, audit: &Audit) -> Vec<(Change, CurrentCall)> {
         self.ranked(audit.at)
             .into_iter()
-            .filter(|r| r.placement != Placement::Held)
+            .filter(|r| !matches!(r.placement, Placement::Held | Placement::AwaitingSlot))
             .take(CALL_CANDIDATES)
             .map(|r| {
                 let counters = counters_after_call(self.counters, &r.placement);
@@ -231,6 +266,7 @@ impl QueueState {
             held: false,
             pinned_at: None,
             locked: None,
+            slot: None,
         };
         Change::Requeued {
             audit,
@@ -259,6 +295,7 @@ impl QueueState {
             held: false,
             pinned_at: None,
             locked: None,
+            slot: None,
         };
         Change::Transferred {
             audit: t.audit,
@@ -455,7 +492,7 @@ impl QueueState {
         let head: Vec<String> = self
             .ranked(now)
             .into_iter()
-            .filter(|r| r.placement != Placement::Held)
+            .filter(|r| !matches!(r.placement, Placement::Held | Placement::AwaitingSlot))
             .take(l)
             .map(|r| r.entry.visit_no.clone())
             .collect();
@@ -513,11 +550,12 @@ impl QueueState {
 
     /// The public head for screens.
     pub fn board(&self, now: DateTime<Utc>) -> QueueBoard {
-        // Held patients are not called, so screens do not list them.
+        // Held patients and early appointment patients are not called yet,
+        // so screens do not list them.
         let ranked: Vec<Ranked<'_>> = self
             .ranked(now)
             .into_iter()
-            .filter(|r| r.placement != Placement::Held)
+            .filter(|r| !matches!(r.placement, Placement::Held | Placement::AwaitingSlot))
             .collect();
         QueueBoard {
             waiting: ranked.len(),
@@ -543,6 +581,8 @@ pub struct CheckIn {
     pub draft: EntryDraft,
     pub audit: Audit,
     pub service_date: NaiveDate,
+    /// The appointment slot, if any.
+    pub slot: Option<Slot>,
 }
 
 /// The answer to [`CheckIn`].
@@ -759,7 +799,7 @@ impl Handler<CheckIn> for QueueActor {
         }
         match self
             .state
-            .plan_check_in(msg.draft, msg.audit, msg.service_date)
+            .plan_check_in_at(msg.draft, msg.slot, msg.audit, msg.service_date)
         {
             Ok(change) => self.commit_entry(change, visit_no),
             Err(e) => AtomicResponse::new(Box::pin(fut::ready(Err(e)))),

@@ -27,6 +27,39 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Counters, EntryKind, SpecialMark, WaitingEntry};
 
+/// How appointment patients (预约) stand among walk-ins.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentMode {
+    /// One order: appointment patients by slot start, walk-ins by check-in.
+    #[default]
+    Merged,
+    /// Every appointment patient before every walk-in.
+    AlwaysFirst,
+}
+
+/// When an appointment patient may check in before the slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EarlyCheckIn {
+    /// Not before the slot starts.
+    Forbidden,
+    /// Any time (the patient still waits for the slot).
+    Unlimited,
+    /// Up to this many minutes before the slot starts.
+    Minutes(u32),
+}
+
+/// What happens to an appointment patient who checks in after the slot end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LateArrival {
+    /// As if on time (ordered by the slot).
+    AsOnTime,
+    /// Inserted with N normal patients first.
+    Interval(u32),
+}
+
 /// The ordering rules of one queue (hospital defaults merged with the queue's
 /// own settings before they get here).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,12 +82,29 @@ pub struct QueueRules {
     /// inserted ahead of them. 0 = off.
     #[serde(default)]
     pub locked_head: u32,
+    /// Appointment patients among walk-ins.
+    #[serde(default)]
+    pub appointment_mode: AppointmentMode,
+    /// How early an appointment patient may check in.
+    #[serde(default = "default_early")]
+    pub early_check_in: EarlyCheckIn,
+    /// Appointment patients who come after their slot ended.
+    #[serde(default = "default_late")]
+    pub late_arrival: LateArrival,
     /// Special-group tag → level (1 goes first). Tags not listed give no priority.
     pub special_levels: BTreeMap<String, u8>,
     /// Age (years, inclusive) from which the `elderly` tag is computed.
     pub elderly_min_age: Option<u32>,
     /// Age (years, exclusive) below which the `child` tag is computed.
     pub child_max_age: Option<u32>,
+}
+
+fn default_early() -> EarlyCheckIn {
+    EarlyCheckIn::Unlimited
+}
+
+fn default_late() -> LateArrival {
+    LateArrival::Interval(3)
 }
 
 impl Default for QueueRules {
@@ -76,6 +126,9 @@ impl Default for QueueRules {
             fairness_cap: Some(5),
             max_misses: 2,
             locked_head: 0,
+            appointment_mode: AppointmentMode::Merged,
+            early_check_in: default_early(),
+            late_arrival: default_late(),
             special_levels,
             elderly_min_age: Some(80),
             child_max_age: Some(6),
@@ -132,6 +185,12 @@ pub enum Placement {
     Pinned,
     /// Called by name out of order (指定叫号).
     Manual,
+    /// Late for the appointment, placed by the late-arrival interval.
+    LateInterval { interval: u32 },
+    /// An appointment patient ordered by the slot.
+    Appointment,
+    /// Checked in early: waits for the slot to start, not callable yet.
+    AwaitingSlot,
     /// In the locked head: already told they are next (已锁定); `base` is
     /// the rule that placed them, which the counters follow.
     Locked { base: Box<Placement> },
@@ -153,6 +212,9 @@ impl Placement {
             Placement::Pinned => "pinned",
             Placement::Manual => "manual",
             Placement::Locked { .. } => "locked_head",
+            Placement::LateInterval { .. } => "late_interval",
+            Placement::Appointment => "appointment",
+            Placement::AwaitingSlot => "awaiting_slot",
             Placement::Held => "held",
             Placement::CheckInOrder => "check_in_order",
         }
@@ -178,6 +240,11 @@ impl Placement {
             }
             Placement::Pinned => "护士置顶".to_string(),
             Placement::Manual => "指定叫号".to_string(),
+            Placement::LateInterval { interval } => {
+                format!("预约迟到：{interval}位普通患者后插入")
+            }
+            Placement::Appointment => "预约患者，按预约时段".to_string(),
+            Placement::AwaitingSlot => "预约时段未到，等待中".to_string(),
             Placement::Locked { base } => format!("已通知准备，位置锁定（{}）", base.explain_zh()),
             Placement::Held => "护士挂起（暂不叫号）".to_string(),
             Placement::CheckInOrder => "按签到顺序".to_string(),
@@ -219,7 +286,7 @@ pub fn rank<'a>(
     entries: &'a [WaitingEntry],
     rules: &QueueRules,
     counters: &Counters,
-    _now: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Vec<Ranked<'a>> {
     let by_arrival = |a: &&WaitingEntry, b: &&WaitingEntry| {
         (a.checked_in_at, a.seq).cmp(&(b.checked_in_at, b.seq))
@@ -232,9 +299,12 @@ pub fn rank<'a>(
     let mut held: Vec<&WaitingEntry> = Vec::new();
     let mut ratio: Vec<&WaitingEntry> = Vec::new();
     let mut locked: Vec<&WaitingEntry> = Vec::new();
+    let mut awaiting: Vec<&WaitingEntry> = Vec::new();
     for e in entries {
         if e.held {
             held.push(e);
+        } else if e.slot.is_some_and(|s| s.start > now) && e.pinned_at.is_none() {
+            awaiting.push(e);
         } else if e.pinned_at.is_some() {
             pinned.push(e);
         } else if rules.locked_head > 0 && e.locked.is_some() {
@@ -243,7 +313,7 @@ pub fn rank<'a>(
             special.push(e);
         } else if e.kind == EntryKind::Return && rules.return_ratio.is_some() {
             ratio.push(e);
-        } else if e.kind == EntryKind::Recall
+        } else if matches!(e.kind, EntryKind::Recall | EntryKind::Late)
             || (e.kind == EntryKind::Return && rules.return_interval.is_some())
         {
             inserted.push(e);
@@ -256,7 +326,13 @@ pub fn rank<'a>(
         let lb = b.special.as_ref().map_or(u8::MAX, |s| s.level);
         (la, a.checked_in_at, a.seq).cmp(&(lb, b.checked_in_at, b.seq))
     });
-    normal.sort_by(by_arrival);
+    // Base order: walk-ins by check-in, appointment patients by slot start;
+    // `always_first` puts every appointment patient first.
+    let key = |e: &&WaitingEntry| (e.slot.map_or(e.checked_in_at, |s| s.start), e.seq);
+    match rules.appointment_mode {
+        AppointmentMode::Merged => normal.sort_by_key(key),
+        AppointmentMode::AlwaysFirst => normal.sort_by_key(|e| (e.slot.is_none(), key(e))),
+    }
     inserted.sort_by(by_arrival);
 
     let mut out = Vec::with_capacity(entries.len());
@@ -311,6 +387,13 @@ pub fn rank<'a>(
                     interval: rules.recall_interval,
                 },
             ),
+            EntryKind::Late => {
+                let n = match rules.late_arrival {
+                    LateArrival::Interval(n) => n,
+                    LateArrival::AsOnTime => 0,
+                };
+                (n, Placement::LateInterval { interval: n })
+            }
             _ => {
                 let n = rules.return_interval.unwrap_or(0);
                 (n, Placement::ReturnInterval { interval: n })
@@ -330,7 +413,7 @@ pub fn rank<'a>(
             match normals.next() {
                 Some(n) => out.push(Ranked {
                     entry: n,
-                    placement: Placement::CheckInOrder,
+                    placement: normal_placement(n),
                 }),
                 None => break,
             }
@@ -343,7 +426,7 @@ pub fn rank<'a>(
     for n in normals {
         out.push(Ranked {
             entry: n,
-            placement: Placement::CheckInOrder,
+            placement: normal_placement(n),
         });
     }
     // Ratio mode: return patients take every K-th call, counting the calls
@@ -375,6 +458,14 @@ pub fn rank<'a>(
             at = at_clamped + k;
         }
     }
+    // Early appointment patients wait for their slot: listed, not callable.
+    awaiting.sort_by_key(|e| (e.slot.map(|s| s.start), e.seq));
+    for e in awaiting {
+        out.push(Ranked {
+            entry: e,
+            placement: Placement::AwaitingSlot,
+        });
+    }
     held.sort_by(by_arrival);
     for e in held {
         out.push(Ranked {
@@ -383,6 +474,14 @@ pub fn rank<'a>(
         });
     }
     out
+}
+
+fn normal_placement(e: &WaitingEntry) -> Placement {
+    if e.slot.is_some() {
+        Placement::Appointment
+    } else {
+        Placement::CheckInOrder
+    }
 }
 
 /// The rule that would place `e` without a lock or a nurse's action.
@@ -402,7 +501,13 @@ fn base_placement(e: &WaitingEntry, rules: &QueueRules) -> Placement {
             (None, Some(interval)) => Placement::ReturnInterval { interval },
             (None, None) => Placement::CheckInOrder,
         },
-        EntryKind::Normal => Placement::CheckInOrder,
+        EntryKind::Late => Placement::LateInterval {
+            interval: match rules.late_arrival {
+                LateArrival::Interval(n) => n,
+                LateArrival::AsOnTime => 0,
+            },
+        },
+        EntryKind::Normal => normal_placement(e),
     }
 }
 
@@ -413,12 +518,16 @@ pub fn counters_after_call(counters: Counters, placement: &Placement) -> Counter
         ..counters
     };
     match placement {
-        Placement::CheckInOrder | Placement::FairnessCap { .. } => Counters {
-            normal_calls_total: next.normal_calls_total + 1,
-            consecutive_priority: 0,
-            ..next
-        },
-        Placement::ReturnInterval { .. } | Placement::RecallInterval { .. } => Counters {
+        Placement::CheckInOrder | Placement::Appointment | Placement::FairnessCap { .. } => {
+            Counters {
+                normal_calls_total: next.normal_calls_total + 1,
+                consecutive_priority: 0,
+                ..next
+            }
+        }
+        Placement::ReturnInterval { .. }
+        | Placement::RecallInterval { .. }
+        | Placement::LateInterval { .. } => Counters {
             last_insert_mark: next.normal_calls_total,
             consecutive_priority: next.consecutive_priority + 1,
             ..next
@@ -434,6 +543,6 @@ pub fn counters_after_call(counters: Counters, placement: &Placement) -> Counter
             ..next
         },
         // Never called; listed for completeness.
-        Placement::Held => counters,
+        Placement::Held | Placement::AwaitingSlot => counters,
     }
 }

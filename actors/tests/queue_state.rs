@@ -531,3 +531,163 @@ fn nobody_is_inserted_ahead_of_the_locked_head() {
         "the next one in line is now locked"
     );
 }
+
+mod appointments {
+    use super::*;
+    use triage_actors::model::Slot;
+    use triage_actors::rules::{AppointmentMode, EarlyCheckIn, LateArrival};
+
+    fn slot(from_min: i64, to_min: i64) -> Slot {
+        Slot {
+            start: t0() + Duration::minutes(from_min),
+            end: t0() + Duration::minutes(to_min),
+        }
+    }
+
+    fn appt(d: &mut Day, visit: &str, s: Slot) -> Result<(), triage_actors::EngineError> {
+        d.now += Duration::minutes(1);
+        let draft = EntryDraft {
+            visit_no: visit.into(),
+            masked_name: String::new(),
+            spoken_name: String::new(),
+            kind: EntryKind::Normal,
+            tags: vec![],
+        };
+        let c = d.q.plan_check_in_at(draft, Some(s), audit(d.now), day())?;
+        d.q.apply(&c);
+        Ok(())
+    }
+
+    fn rules(mode: AppointmentMode, early: EarlyCheckIn, late: LateArrival) -> QueueRules {
+        QueueRules {
+            appointment_mode: mode,
+            early_check_in: early,
+            late_arrival: late,
+            ..interval(3)
+        }
+    }
+
+    #[test]
+    fn merged_orders_appointments_by_slot_among_walk_ins_by_check_in() {
+        let mut d = Day::new(rules(
+            AppointmentMode::Merged,
+            EarlyCheckIn::Unlimited,
+            LateArrival::Interval(2),
+        ));
+        d.normal("W1"); // checks in at +1 min
+        assert!(appt(&mut d, "A1", slot(-10, 20)).is_ok()); // slot began before W1 came
+        d.normal("W2");
+        assert_eq!(d.order(), ["A1", "W1", "W2"]);
+        assert_eq!(d.q.ranked(d.now)[0].placement.code(), "appointment");
+    }
+
+    #[test]
+    fn an_early_patient_waits_for_the_slot_then_always_first_puts_them_ahead() {
+        let mut d = Day::new(rules(
+            AppointmentMode::AlwaysFirst,
+            EarlyCheckIn::Unlimited,
+            LateArrival::Interval(2),
+        ));
+        d.normal("W1");
+        assert!(appt(&mut d, "A1", slot(10, 40)).is_ok()); // slot starts at +10 min
+        d.normal("W2");
+        assert_eq!(d.order(), ["W1", "W2", "A1"]);
+        assert_eq!(d.q.ranked(d.now)[2].placement.code(), "awaiting_slot");
+        assert!(
+            d.q.board(d.now).head.iter().all(|e| e.ticket_no != "A002"),
+            "not shown as next yet"
+        );
+        assert_eq!(
+            d.call(),
+            Some("W1".into()),
+            "an early patient is not called before the slot"
+        );
+        d.now = t0() + Duration::minutes(11);
+        assert_eq!(d.order(), ["A1", "W2"]);
+        assert_eq!(d.call(), Some("A1".into()));
+    }
+
+    #[test]
+    fn early_check_in_is_refused_before_the_window_opens() {
+        let mut d = Day::new(rules(
+            AppointmentMode::Merged,
+            EarlyCheckIn::Forbidden,
+            LateArrival::Interval(2),
+        ));
+        match appt(&mut d, "A1", slot(30, 60)) {
+            Err(triage_actors::EngineError::TooEarly(opens)) => {
+                assert_eq!(opens, t0() + Duration::minutes(30))
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut d = Day::new(rules(
+            AppointmentMode::Merged,
+            EarlyCheckIn::Minutes(10),
+            LateArrival::Interval(2),
+        ));
+        assert!(
+            appt(&mut d, "A1", slot(20, 50)).is_err(),
+            "19 minutes early"
+        );
+        assert!(appt(&mut d, "A2", slot(5, 35)).is_ok(), "within 10 minutes");
+        assert!(!d.q.is_empty());
+    }
+
+    #[test]
+    fn a_late_patient_is_inserted_by_the_late_interval_or_kept_as_on_time() {
+        let mut d = Day::new(rules(
+            AppointmentMode::Merged,
+            EarlyCheckIn::Unlimited,
+            LateArrival::Interval(2),
+        ));
+        for i in 1..=4 {
+            d.normal(&format!("W{i}"));
+        }
+        assert!(appt(&mut d, "L1", slot(-60, -30)).is_ok()); // the slot ended half an hour ago
+        assert_eq!(d.order(), ["W1", "W2", "L1", "W3", "W4"]);
+        assert_eq!(d.q.ranked(d.now)[2].placement.code(), "late_interval");
+
+        let mut d = Day::new(rules(
+            AppointmentMode::Merged,
+            EarlyCheckIn::Unlimited,
+            LateArrival::AsOnTime,
+        ));
+        for i in 1..=2 {
+            d.normal(&format!("W{i}"));
+        }
+        assert!(appt(&mut d, "L1", slot(-60, -30)).is_ok());
+        assert_eq!(
+            d.order(),
+            ["L1", "W1", "W2"],
+            "as on time: ordered by the slot"
+        );
+    }
+
+    #[test]
+    fn combination_appointments_late_return_special_and_fairness_cap() {
+        // Written out by hand: always_first, late interval 1, return interval 2,
+        // fairness cap 2.
+        let mut r = rules(
+            AppointmentMode::AlwaysFirst,
+            EarlyCheckIn::Unlimited,
+            LateArrival::Interval(1),
+        );
+        r.return_interval = Some(2);
+        r.fairness_cap = Some(2);
+        let mut d = Day::new(r);
+        d.normal("W1");
+        d.normal("W2");
+        assert!(appt(&mut d, "A1", slot(-5, 30)).is_ok());
+        d.ret("R1");
+        assert!(appt(&mut d, "L1", slot(-90, -60)).is_ok());
+        d.special("S1", "elderly");
+        d.special("S2", "military");
+        // Specials first (military before elderly); then appointment A1 ahead
+        // of walk-ins; R1 after 2 normals; L1 after 1 more normal.
+        assert_eq!(d.order(), ["S2", "S1", "A1", "W1", "R1", "W2", "L1"]);
+        // Calling: after 2 priority calls the cap lets the longest-waiting
+        // normal (A1, first in the normal order) through.
+        let calls: Vec<String> = std::iter::from_fn(|| d.call()).collect();
+        assert_eq!(calls, ["S2", "S1", "A1", "W1", "R1", "W2", "L1"]);
+    }
+}

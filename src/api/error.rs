@@ -153,6 +153,15 @@ impl From<EngineError> for ApiError {
             EngineError::TicketsExhausted => {
                 ApiError::conflict(code, "ticket numbers for today are exhausted")
             }
+            EngineError::TooEarly(opens) => ApiError::conflict(
+                code,
+                format!(
+                    "too early for the appointment: check in from {} (预约签到时间未到)",
+                    opens
+                        .with_timezone(&crate::engine::shanghai())
+                        .format("%H:%M")
+                ),
+            ),
             EngineError::Journal(triage_actors::JournalError::Conflict(_)) => {
                 ApiError::conflict(code, "the visit changed meanwhile; reload and try again")
             }

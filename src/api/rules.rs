@@ -34,6 +34,14 @@ pub struct RulesBody {
     pub max_misses: Option<i64>,
     /// Locked head: the first L waiting patients are fixed (0 = off, up to 10).
     pub locked_head: Option<i64>,
+    /// Appointment patients among walk-ins: `merged` or `always_first`.
+    #[schema(value_type = Option<String>)]
+    pub appointment_mode: Option<triage_actors::rules::AppointmentMode>,
+    /// Minutes before the slot an appointment patient may check in
+    /// (-1 = any time, 0 = not before the slot, up to 720).
+    pub early_check_in_minutes: Option<i64>,
+    /// Late appointment patients: N normal patients first (0-50; -1 = as if on time).
+    pub late_arrival_interval: Option<i64>,
     /// Tag → level (1 first): military, elderly, disabled, pregnant, child.
     pub special_levels: Option<BTreeMap<String, i64>>,
     /// `elderly` from this age (50-120).
@@ -111,6 +119,37 @@ pub fn merge(current: &QueueRules, b: &RulesBody) -> Result<QueueRules, ApiError
                 50,
                 "fairness_cap",
                 "priority calls in a row (0 = no cap)",
+            )?)
+        };
+    }
+    if let Some(m) = b.appointment_mode {
+        r.appointment_mode = m;
+    }
+    if let Some(n) = b.early_check_in_minutes {
+        use triage_actors::rules::EarlyCheckIn;
+        r.early_check_in = match n {
+            -1 => EarlyCheckIn::Unlimited,
+            0 => EarlyCheckIn::Forbidden,
+            m => EarlyCheckIn::Minutes(in_range(
+                m,
+                1,
+                720,
+                "early_check_in_minutes",
+                "-1, 0 or minutes",
+            )?),
+        };
+    }
+    if let Some(n) = b.late_arrival_interval {
+        use triage_actors::rules::LateArrival;
+        r.late_arrival = if n == -1 {
+            LateArrival::AsOnTime
+        } else {
+            LateArrival::Interval(in_range(
+                n,
+                0,
+                50,
+                "late_arrival_interval",
+                "-1 (as on time) or normal patients first",
             )?)
         };
     }

@@ -642,3 +642,36 @@ async fn with_a_locked_head_a_priority_arrival_waits_behind_those_told_they_are_
     app.room("NK-02", "call-next").await;
     assert_eq!(app.queue_order("NK").await, vec!["N2", "S1", "N3"]);
 }
+
+#[actix_web::test]
+async fn appointment_patients_check_in_within_their_window_and_go_by_their_slot() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .put(app.url("/api/v1/queues/NK/rules"))
+        .json(&json!({"appointment_mode": "always_first", "early_check_in_minutes": 30, "reason": "预约优先"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    app.arrive("W1", &registration("散号甲", "NK")).await;
+    let now = chrono::Utc::now();
+    let slot = |from: i64, to: i64| json!({"start": (now + chrono::Duration::minutes(from)).to_rfc3339(), "end": (now + chrono::Duration::minutes(to)).to_rfc3339()});
+    // Two hours early: refused, nothing changes.
+    let mut early = registration("预约甲", "NK");
+    early["appointment"] = slot(120, 150);
+    assert_eq!(app.put_registration("A1", &early).await.status(), 201);
+    let before = app.dump().await;
+    let r = app.check_in("A1").await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap_or_default();
+    assert_eq!(e["error"]["code"], "too_early");
+    assert_eq!(app.dump().await, before);
+    // Slot under way: goes ahead of the walk-in (always_first).
+    let mut on_time = registration("预约乙", "NK");
+    on_time["appointment"] = slot(-5, 25);
+    app.arrive("A2", &on_time).await;
+    assert_eq!(app.queue_order("NK").await, vec!["A2", "W1"]);
+    let q = app.get_json("/api/v1/queues/NK").await;
+    assert_eq!(q["entries"][0]["placement_code"], "appointment");
+}
