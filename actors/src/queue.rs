@@ -738,13 +738,14 @@ impl QueueActor {
         })
     }
 
-    /// Commits a change that puts `visit_no` in the queue (check-in or
-    /// recall), applies it, publishes and answers the new position.
-    fn commit_entry(
+    /// Commits `change` together with the lock set it leads to, applies
+    /// both, publishes, then answers with `answer` — the one path of every
+    /// queue command that changes who waits where.
+    fn commit_and_apply<T: 'static>(
         &mut self,
         change: Change,
-        visit_no: String,
-    ) -> AtomicResponse<Self, Result<CheckInOutcome, EngineError>> {
+        answer: impl FnOnce(&mut Self) -> Result<T, EngineError> + 'static,
+    ) -> AtomicResponse<Self, Result<T, EngineError>> {
         let journal = self.journal.clone();
         let locks = self.state.locks_after(&change);
         let committed = vec![change.clone(), locks.clone()];
@@ -756,10 +757,22 @@ impl QueueActor {
                     act.state.apply(&change);
                     act.state.apply(&locks);
                     act.publish();
-                    act.outcome_for(&visit_no, true)
-                        .ok_or(EngineError::NotWaiting(visit_no))
+                    answer(act)
                 }),
         ))
+    }
+
+    /// Commits a change that puts `visit_no` in the queue (check-in,
+    /// recall, transfer) and answers the new position.
+    fn commit_entry(
+        &mut self,
+        change: Change,
+        visit_no: String,
+    ) -> AtomicResponse<Self, Result<CheckInOutcome, EngineError>> {
+        self.commit_and_apply(change, move |act| {
+            act.outcome_for(&visit_no, true)
+                .ok_or(EngineError::NotWaiting(visit_no))
+        })
     }
 
     fn publish(&self) {
@@ -973,20 +986,9 @@ impl Handler<Intervene> for QueueActor {
                 + 1;
             return AtomicResponse::new(Box::pin(fut::ready(Ok(pos))));
         };
-        let journal = self.journal.clone();
-        let locks = self.state.locks_after(&change);
-        let committed = vec![change.clone(), locks.clone()];
-        AtomicResponse::new(Box::pin(
-            async move { journal.commit_all(committed).await }
-                .into_actor(self)
-                .map(move |res, act, _ctx| {
-                    res?;
-                    act.state.apply(&change);
-                    act.state.apply(&locks);
-                    act.publish();
-                    Ok(act.state.position(&visit_no, act.clock.now()).unwrap_or(0) + 1)
-                }),
-        ))
+        self.commit_and_apply(change, move |act| {
+            Ok(act.state.position(&visit_no, act.clock.now()).unwrap_or(0) + 1)
+        })
     }
 }
 
@@ -997,20 +999,7 @@ impl Handler<Remove> for QueueActor {
         let Some(change) = self.state.plan_remove(&msg.visit_no, msg.audit) else {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(false))));
         };
-        let journal = self.journal.clone();
-        let locks = self.state.locks_after(&change);
-        let committed = vec![change.clone(), locks.clone()];
-        AtomicResponse::new(Box::pin(
-            async move { journal.commit_all(committed).await }
-                .into_actor(self)
-                .map(move |res, act, _ctx| {
-                    res?;
-                    act.state.apply(&change);
-                    act.state.apply(&locks);
-                    act.publish();
-                    Ok(true)
-                }),
-        ))
+        self.commit_and_apply(change, |_| Ok(true))
     }
 }
 
