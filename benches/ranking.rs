@@ -42,6 +42,7 @@ fn main() {
             } else {
                 vec![]
             },
+            his_seq: None,
         };
         let audit = Audit {
             operator: "bench".into(),
@@ -71,7 +72,7 @@ fn main() {
             at: now + Duration::seconds(i),
             reason: None,
         };
-        if let Some((change, _)) = q.plan_take_next("R1", &audit).into_iter().next() {
+        if let Some((change, _)) = q.plan_take_next("R1", &audit, None).into_iter().next() {
             if let Change::Called { .. } = change {
                 q.apply(&change);
             }

@@ -12,6 +12,11 @@ function nextList(room) {
   return room.next.map((e) => `<li><b>${esc(e.ticket_no)}</b> ${esc(e.masked_name)} ${badge(e.priority)}</li>`).join("");
 }
 
+// Two-stage waiting (二级候诊): the room's own short list and its cap.
+function shortList(room) {
+  return room.waiting_cap > 0 ? ` <small class="short-list">门口候诊 ${room.short_list}/${room.waiting_cap}</small>` : "";
+}
+
 function statusClass(room) {
   return room.status === "open" ? "" : ` status-${room.status}`;
 }
@@ -26,7 +31,7 @@ export function renderOverview(main, rooms) {
     return `<section class="room${statusClass(room)}" data-room="${esc(room.code)}">
       <header><h2>${esc(room.name)}</h2><span class="doctor">${doc}</span><span class="status">${esc(room.status_label)}</span></header>
       <div class="label">正在就诊</div>${cur}
-      <div class="label">候诊 <small>共 ${room.waiting} 人</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}
+      <div class="label">候诊${shortList(room)} <small>共 ${room.waiting} 人</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}
     </section>`;
   }).join("");
 }
@@ -47,5 +52,5 @@ export function renderDoor(main, room) {
       <p class="intro">${esc(d ? d.introduction : "")}</p></div>
     </section>
     <section class="calling" data-room="${esc(room.code)}"><div class="label">${esc(room.name)} · 正在就诊 <span class="status">${esc(room.status_label)}</span></div>${cur}</section>
-    <section class="waiting"><div class="label">请以下患者准备 <small>共 ${room.waiting} 人候诊</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}</section>`;
+    <section class="waiting"><div class="label">${room.waiting_cap > 0 ? "请以下患者到门口候诊" : "请以下患者准备"}${shortList(room)} <small>共 ${room.waiting} 人候诊</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}</section>`;
 }

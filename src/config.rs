@@ -7,7 +7,7 @@
 //! unknown department "XK"`). The documented format is `docs/configuration.md`;
 //! the demo hospital is `config/demo-hospital.toml`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,8 @@ use toml::Spanned;
 use triage_actors::mask::VoiceNameMode;
 use triage_actors::room::CurrentPolicy;
 use triage_actors::rules::QueueRules;
+
+use crate::rule_change::RuleChange;
 use triage_actors::screen::{ScreenConfig, ScreenKind};
 
 /// The bundled demo hospital.
@@ -50,8 +52,9 @@ struct File {
     voice: VoiceSection,
     #[serde(default)]
     calling: CallingSection,
+    /// Hospital-wide rule defaults (every field optional).
     #[serde(default)]
-    rules: RulesSection,
+    rules: Option<Spanned<RuleChange>>,
     departments: Vec<DepartmentSection>,
     queues: Vec<QueueSection>,
     rooms: Vec<RoomSection>,
@@ -124,38 +127,6 @@ fn default_service_minutes() -> u32 {
     6
 }
 
-/// Rule settings; every field optional so a queue overrides only what it names.
-#[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-struct RulesSection {
-    /// N normals between return visits; `false`/absent inherits; 0..=50.
-    return_interval: Option<Spanned<i64>>,
-    /// Set to true to queue return visits as normal patients.
-    return_as_normal: Option<bool>,
-    /// Return visits by ratio: one every K calls (2..=20); 0 switches back
-    /// to the interval rule.
-    return_ratio: Option<Spanned<i64>>,
-    /// Patients back after a missed call: N normals before them (0..=50).
-    recall_interval: Option<Spanned<i64>>,
-    /// After K priority/inserted calls in a row, a normal patient (1..=50);
-    /// 0 switches the cap off.
-    fairness_cap: Option<Spanned<i64>>,
-    /// Misses after which a visit ends as no-show (1..=9).
-    max_misses: Option<Spanned<i64>>,
-    /// Locked head: the first L waiting patients are fixed (0..=10).
-    locked_head: Option<Spanned<i64>>,
-    /// `merged` or `always_first`.
-    appointment_mode: Option<triage_actors::rules::AppointmentMode>,
-    /// Minutes before the slot an appointment patient may check in;
-    /// -1 = any time, 0 = not before the slot.
-    early_check_in_minutes: Option<Spanned<i64>>,
-    /// Late appointment patients: N normals first; -1 = as if on time.
-    late_arrival_interval: Option<Spanned<i64>>,
-    special_levels: Option<BTreeMap<String, Spanned<i64>>>,
-    elderly_min_age: Option<u32>,
-    child_max_age: Option<u32>,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DepartmentSection {
@@ -171,8 +142,9 @@ struct QueueSection {
     department: Spanned<String>,
     doctor: Option<String>,
     prefix: Spanned<String>,
+    /// This queue's own rules; only what it names overrides the defaults.
     #[serde(default)]
-    rules: RulesSection,
+    rules: Option<Spanned<RuleChange>>,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +157,10 @@ struct RoomSection {
     doctor: Option<String>,
     #[serde(default)]
     queues: Vec<Spanned<String>>,
+    /// Mix weights, one per queue the room calls from.
+    mix: Option<Spanned<Vec<i64>>>,
+    /// Two-stage waiting: the room's short list holds this many (0 = off).
+    waiting_cap: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -241,6 +217,12 @@ pub struct RoomDef {
     pub department: String,
     pub doctor: Option<String>,
     pub queues: Vec<String>,
+    /// Mix weights, one per queue in `queues`; empty: in order.
+    #[serde(default)]
+    pub mix: Vec<u32>,
+    /// Two-stage waiting: the room's short list cap (诊室候诊上限); 0 = off.
+    #[serde(default)]
+    pub waiting_cap: u32,
 }
 
 /// A doctor seeded from the configuration (HIS sync overrides).
@@ -295,6 +277,25 @@ impl Ctx<'_> {
         });
     }
 
+    /// The line of `field` (`sessions[1].end`, `special_levels.vip`) inside
+    /// the table spanning `span`: the key's own line where it can be found,
+    /// else the table's first line.
+    fn line_of_key(&self, span: std::ops::Range<usize>, field: &str) -> Option<usize> {
+        let table = self.text.get(span.clone())?;
+        let mut from = 0;
+        for part in field.split(['.', '[']) {
+            let key = part.trim_end_matches(']');
+            if key.is_empty() || key.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            if let Some(at) = find_key(&table[from..], key) {
+                from += at;
+            }
+        }
+        self.line_of(span.start + from..span.start + from)
+            .or_else(|| self.line_of(span))
+    }
+
     fn err_noline(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.errors.push(ConfigError {
             file: self.file.to_string(),
@@ -305,6 +306,21 @@ impl Ctx<'_> {
     }
 }
 
+/// Where `key` stands as a key (`key =` or `key=`) in `text`.
+fn find_key(text: &str, key: &str) -> Option<usize> {
+    let mut start = 0;
+    while let Some(at) = text[start..].find(key) {
+        let pos = start + at;
+        let before = text[..pos].chars().next_back();
+        let after = text[pos + key.len()..].trim_start();
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && after.starts_with('=') {
+            return Some(pos);
+        }
+        start = pos + key.len();
+    }
+    None
+}
+
 fn valid_code(code: &str) -> bool {
     !code.is_empty()
         && code.len() <= 32
@@ -313,8 +329,7 @@ fn valid_code(code: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// Tags the engine knows how to compute or accept.
-pub const KNOWN_TAGS: &[&str] = &["military", "elderly", "disabled", "pregnant", "child"];
+pub use crate::rule_change::KNOWN_TAGS;
 
 impl Hospital {
     /// Parses and validates a configuration; `file` names it in errors.
@@ -336,7 +351,8 @@ impl Hospital {
             errors: Vec::new(),
         };
 
-        let default_rules = merge_rules(&mut cx, &QueueRules::default(), &raw.rules, "rules");
+        let default_rules =
+            merge_rules(&mut cx, &QueueRules::default(), raw.rules.as_ref(), "rules");
         if !(1..=5).contains(raw.voice.repeat.get_ref()) {
             cx.err(&raw.voice.repeat, "voice.repeat", "must be 1 to 5");
         }
@@ -428,7 +444,7 @@ impl Hospital {
             let rules = merge_rules(
                 &mut cx,
                 &default_rules,
-                &q.rules,
+                q.rules.as_ref(),
                 &format!("queues[{i}].rules"),
             );
             queues.push(QueueDef {
@@ -505,6 +521,39 @@ impl Hospital {
                         .map(|q| q.code.clone()),
                 );
             }
+            let mut mix = Vec::new();
+            if let Some(m) = &r.mix {
+                let weights = m.get_ref();
+                if weights.len() != draws.len() {
+                    cx.err(
+                        m,
+                        format!("rooms[{i}].mix"),
+                        format!(
+                            "one weight per queue the room calls from ({}: {})",
+                            draws.len(),
+                            draws.join(", ")
+                        ),
+                    );
+                } else if weights.iter().any(|w| !(0..=20).contains(w))
+                    || weights.iter().sum::<i64>() == 0
+                {
+                    cx.err(
+                        m,
+                        format!("rooms[{i}].mix"),
+                        "weights are 0 to 20, at least one above 0",
+                    );
+                } else {
+                    mix = weights.iter().map(|w| *w as u32).collect();
+                }
+            }
+            let mut waiting_cap = 0;
+            if let Some(n) = &r.waiting_cap {
+                if (0..=20).contains(n.get_ref()) {
+                    waiting_cap = *n.get_ref() as u32;
+                } else {
+                    cx.err(n, format!("rooms[{i}].waiting_cap"), "0 (off) to 20");
+                }
+            }
             rooms.push(RoomDef {
                 code: code.clone(),
                 name: r.name.clone(),
@@ -512,6 +561,8 @@ impl Hospital {
                 department: r.department.get_ref().clone(),
                 doctor: r.doctor.clone(),
                 queues: draws,
+                mix,
+                waiting_cap,
             });
         }
 
@@ -709,118 +760,30 @@ impl Hospital {
     }
 }
 
-fn merge_rules(cx: &mut Ctx<'_>, base: &QueueRules, s: &RulesSection, path: &str) -> QueueRules {
-    let mut r = base.clone();
-    if let Some(n) = &s.return_interval {
-        if !(0..=50).contains(n.get_ref()) {
-            cx.err(n, format!("{path}.return_interval"), "must be 0 to 50");
-        } else {
-            r.return_interval = Some(*n.get_ref() as u32);
-        }
-    }
-    if s.return_as_normal == Some(true) {
-        r.return_interval = None;
-    }
-    if let Some(n) = &s.return_ratio {
-        match *n.get_ref() {
-            0 => r.return_ratio = None,
-            k @ 2..=20 => r.return_ratio = Some(k as u32),
-            _ => cx.err(
-                n,
-                format!("{path}.return_ratio"),
-                "must be 2 to 20, or 0 for the interval rule",
-            ),
-        }
-    }
-    if let Some(n) = &s.recall_interval {
-        if !(0..=50).contains(n.get_ref()) {
-            cx.err(n, format!("{path}.recall_interval"), "must be 0 to 50");
-        } else {
-            r.recall_interval = *n.get_ref() as u32;
-        }
-    }
-    if let Some(n) = &s.fairness_cap {
-        match *n.get_ref() {
-            0 => r.fairness_cap = None,
-            k @ 1..=50 => r.fairness_cap = Some(k as u32),
-            _ => cx.err(
-                n,
-                format!("{path}.fairness_cap"),
-                "must be 1 to 50, or 0 for no cap",
-            ),
-        }
-    }
-    if let Some(m) = s.appointment_mode {
-        r.appointment_mode = m;
-    }
-    if let Some(n) = &s.early_check_in_minutes {
-        use triage_actors::rules::EarlyCheckIn;
-        match *n.get_ref() {
-            -1 => r.early_check_in = EarlyCheckIn::Unlimited,
-            0 => r.early_check_in = EarlyCheckIn::Forbidden,
-            m @ 1..=720 => r.early_check_in = EarlyCheckIn::Minutes(m as u32),
-            _ => cx.err(
-                n,
-                format!("{path}.early_check_in_minutes"),
-                "-1 (any time), 0 (not before the slot) or 1 to 720",
-            ),
-        }
-    }
-    if let Some(n) = &s.late_arrival_interval {
-        use triage_actors::rules::LateArrival;
-        match *n.get_ref() {
-            -1 => r.late_arrival = LateArrival::AsOnTime,
-            k @ 0..=50 => r.late_arrival = LateArrival::Interval(k as u32),
-            _ => cx.err(
-                n,
-                format!("{path}.late_arrival_interval"),
-                "-1 (as on time) or 0 to 50",
-            ),
-        }
-    }
-    if let Some(n) = &s.locked_head {
-        if !(0..=10).contains(n.get_ref()) {
-            cx.err(n, format!("{path}.locked_head"), "must be 0 (off) to 10");
-        } else {
-            r.locked_head = *n.get_ref() as u32;
-        }
-    }
-    if let Some(n) = &s.max_misses {
-        if !(1..=9).contains(n.get_ref()) {
-            cx.err(n, format!("{path}.max_misses"), "must be 1 to 9");
-        } else {
-            r.max_misses = *n.get_ref() as u32;
-        }
-    }
-    if let Some(levels) = &s.special_levels {
-        let mut map = BTreeMap::new();
-        for (tag, level) in levels {
-            if !KNOWN_TAGS.contains(&tag.as_str()) {
-                cx.err(
-                    level,
-                    format!("{path}.special_levels.{tag}"),
-                    format!("unknown tag (known: {})", KNOWN_TAGS.join(", ")),
-                );
+fn merge_rules(
+    cx: &mut Ctx<'_>,
+    base: &QueueRules,
+    change: Option<&Spanned<RuleChange>>,
+    path: &str,
+) -> QueueRules {
+    let Some(change) = change else {
+        return base.clone();
+    };
+    match change.get_ref().apply(base) {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in errors {
+                let line = cx.line_of_key(change.span(), &e.field);
+                cx.errors.push(ConfigError {
+                    file: cx.file.to_string(),
+                    line,
+                    field: format!("{path}.{}", e.field),
+                    message: e.message,
+                });
             }
-            if !(1..=9).contains(level.get_ref()) {
-                cx.err(
-                    level,
-                    format!("{path}.special_levels.{tag}"),
-                    "levels are 1 (first) to 9",
-                );
-            } else {
-                map.insert(tag.clone(), *level.get_ref() as u8);
-            }
+            base.clone()
         }
-        r.special_levels = map;
     }
-    if s.elderly_min_age.is_some() {
-        r.elderly_min_age = s.elderly_min_age;
-    }
-    if s.child_max_age.is_some() {
-        r.child_max_age = s.child_max_age;
-    }
-    r
 }
 
 #[cfg(test)]

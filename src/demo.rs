@@ -112,6 +112,7 @@ pub fn spawn(engine: Engine, tick: Duration) {
                     special,
                     exam_items: vec![],
                     checked_in: true,
+                    sequence_no: Some(i64::from(n)),
                 };
                 let canonical = serde_json::to_string(&body).unwrap_or_default();
                 if let Err(e) =

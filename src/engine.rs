@@ -10,7 +10,7 @@ use triage_actors::directory::{DoctorView, RoomInfo};
 use triage_actors::journal::{SharedClock, SharedJournal};
 use triage_actors::mask::{mask_name, spoken_name, VoiceNameMode};
 use triage_actors::model::{
-    Counters, CurrentCall, EntryKind, RoomStatus, TicketCounter, WaitingEntry,
+    Assignment, Counters, CurrentCall, EntryKind, MoveMark, RoomStatus, TicketCounter, WaitingEntry,
 };
 use triage_actors::queue::{QueueActor, QueueState};
 use triage_actors::room::{RoomActor, RoomState};
@@ -100,6 +100,24 @@ fn waiting_entry(
         pinned_at: v.pinned_at.map(utc),
         locked: v.locked_seq,
         slot: visit_slot(v).filter(|_| v.entry_kind.as_deref() != Some("recall")),
+        his_seq: v.his_seq,
+        moved: match (v.moved_position, v.moved_mark, v.moved_at) {
+            (Some(p), Some(mark), Some(at)) => Some(MoveMark {
+                position: p.max(1) as u32,
+                mark,
+                at: utc(at),
+            }),
+            _ => None,
+        },
+        assigned: match (&v.assigned_room, v.assigned_at, v.assigned_order) {
+            (Some(room), Some(at), Some(order)) => Some(Assignment {
+                room: room.clone(),
+                at: utc(at),
+                order,
+                placement: v.placement.clone().unwrap_or_default(),
+            }),
+            _ => None,
+        },
     }
 }
 
@@ -206,6 +224,8 @@ impl Engine {
                     .unwrap_or_default(),
                 doctor_code: r.doctor.clone(),
                 draws_from: r.queues.clone(),
+                mix: r.mix.clone(),
+                waiting_cap: r.waiting_cap,
             };
             directory.declare_room(info.clone(), status, current.as_ref());
             room_states.push(RoomState {
@@ -213,6 +233,7 @@ impl Engine {
                 status,
                 current,
                 policy: hospital.current_on_call_next,
+                mix_cursor: row.map_or(0, |x| x.mix_cursor),
             });
         }
 
@@ -240,6 +261,8 @@ impl Engine {
                     last_insert_mark: c.last_insert_mark,
                     consecutive_priority: c.consecutive_priority,
                     calls_since_return: c.calls_since_return,
+                    taken_total: c.taken_total,
+                    overtakes: serde_json::from_str(&c.overtakes).unwrap_or_default(),
                 })
                 .unwrap_or_default();
             let tickets = TicketCounter {

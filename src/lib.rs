@@ -6,6 +6,8 @@
 //!
 //! ## Layout
 //! - [`config`]: the hospital configuration file, validated with line numbers.
+//! - [`rule_change`]: one validation of queue-rule changes (configuration
+//!   file and rules API).
 //! - [`db`]: SQLite/PostgreSQL through diesel + r2d2; migrations; the
 //!   group-commit writer; the engine's journal; queries.
 //! - [`engine`]: starts the actors from configuration + database (exact
@@ -29,6 +31,7 @@ pub mod db;
 pub mod demo;
 pub mod display;
 pub mod engine;
+pub mod rule_change;
 pub mod service;
 pub mod telemetry;
 pub mod voice;

@@ -46,6 +46,10 @@ pub struct RegistrationBody {
     /// Check the patient in at once.
     #[serde(default)]
     pub checked_in: bool,
+    /// The HIS registration sequence number (挂号序号), 1-999999; queues
+    /// configured with `base_order = his_sequence` call by it.
+    #[serde(default)]
+    pub sequence_no: Option<i64>,
 }
 
 /// The patient part of a registration.
@@ -235,6 +239,15 @@ pub fn validate_registration(
             ));
         }
     }
+    if let Some(n) = body.sequence_no {
+        if !(1..=999_999).contains(&n) {
+            return Err(ApiError::invalid(
+                "invalid_sequence_no",
+                "sequence_no",
+                "the HIS sequence number is 1 to 999999",
+            ));
+        }
+    }
     let mut special = body.special.clone();
     special.sort();
     special.dedup();
@@ -262,6 +275,7 @@ pub fn validate_registration(
         status: "registered".into(),
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        his_seq: body.sequence_no,
     })
 }
 
@@ -429,6 +443,7 @@ pub async fn check_in(
             EntryKind::Normal
         },
         tags,
+        his_seq: v.his_seq,
     };
     let day = service_date(audit.at);
     let out: CheckInOutcome = addr
@@ -442,8 +457,25 @@ pub async fn check_in(
         .map_err(triage_actors::EngineError::from)??;
     if out.created {
         tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %out.queue_code, "checked in");
+        nudge_rooms(engine, &out.queue_code);
     }
     Ok(waiting_answer(engine, visit_no, out))
+}
+
+/// Tells the two-stage rooms drawing from `queue` that it changed, so they
+/// fill their short lists at once (they also look every few seconds).
+pub fn nudge_rooms(engine: &Engine, queue: &str) {
+    for room in engine.directory.rooms_of_queue(queue) {
+        if engine
+            .hospital
+            .room(&room)
+            .is_some_and(|r| r.waiting_cap > 0)
+        {
+            if let Some(addr) = engine.directory.rooms.get(&room) {
+                addr.do_send(triage_actors::room::Refill);
+            }
+        }
+    }
 }
 
 /// Brings back a patient set aside: after a missed call (过号召回, placed by
@@ -499,6 +531,7 @@ pub async fn requeue(
         spoken_name: spoken_name(&v.patient_name, &v.sex, engine.hospital.voice_name),
         kind,
         tags: parse_tags(&v.tags),
+        his_seq: v.his_seq,
     };
     let out = addr
         .send(Requeue {
@@ -510,6 +543,7 @@ pub async fn requeue(
         .await
         .map_err(triage_actors::EngineError::from)??;
     tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %q, kind = kind.as_str(), "back in the queue");
+    nudge_rooms(engine, &q);
     Ok(waiting_answer(engine, visit_no, out))
 }
 
@@ -517,14 +551,15 @@ pub async fn requeue(
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct InterventionAnswer {
     pub visit_no: String,
-    /// `held`, `released` or `pinned`.
+    /// `held`, `released`, `pinned` or `moved`.
     pub action: String,
     pub queue_code: String,
     /// Position in calling order now (held patients are listed last).
     pub position: usize,
 }
 
-/// A nurse holds (挂起), releases (恢复) or pins (置顶) a waiting patient.
+/// A nurse holds (挂起), releases (恢复), pins (置顶) or moves (调整顺序) a
+/// waiting patient.
 /// `audit.reason` says why; every one is an audited event.
 pub async fn intervene(
     engine: &Engine,
@@ -536,7 +571,7 @@ pub async fn intervene(
     if v.status != "waiting" {
         return Err(ApiError::conflict(
             "visit_not_waiting",
-            "only a waiting patient can be held, released or pinned",
+            "only a waiting patient can be held, released, pinned or moved",
         ));
     }
     let q = v.queue_code.clone().unwrap_or_default();
@@ -553,7 +588,9 @@ pub async fn intervene(
         Intervention::Hold => "held",
         Intervention::Release => "released",
         Intervention::Pin => "pinned",
+        Intervention::Move(_) => "moved",
     };
+    nudge_rooms(engine, &q);
     tracing::info!(visit_no = %visit_no, queue = %q, action, "manual intervention");
     Ok(InterventionAnswer {
         visit_no: visit_no.to_string(),
@@ -615,6 +652,7 @@ pub async fn cancel(
                 .map_err(triage_actors::EngineError::from)??;
             if removed {
                 tracing::info!(visit_no = %visit_no, queue = %q, "cancelled while waiting");
+                nudge_rooms(engine, &q);
                 done(true)
             } else {
                 Err(ApiError::conflict(
@@ -687,6 +725,12 @@ pub struct RoomAnswer {
     /// `{visit_no, ticket_no, outcome}`.
     #[schema(value_type = Option<Object>)]
     pub closed: Option<triage_actors::room::ClosedVisit>,
+    /// Closing a room: patients of its short list sent back to the general
+    /// list, and patients moved to the department's shared queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redistributed: Option<usize>,
 }
 
 /// A called patient as staff answers show it (masked name).
@@ -714,8 +758,15 @@ fn reason_zh(code: &str) -> &'static str {
         "manual" => "指定叫号",
         "locked_head" => "位置锁定",
         "appointment" => "预约患者",
-        "late_interval" => "预约迟到",
+        "late_interval" | "late_end_of_slot" | "late_end_of_session" | "late_as_on_time" => {
+            "预约迟到"
+        }
+        "recall_end_of_slot" | "recall_end_of_session" => "过号召回",
         "pinned" => "护士置顶",
+        "moved" => "护士调整顺序",
+        "overtake_cap" => "公平保障",
+        "room_waiting" => "诊室候诊",
+        "his_sequence" => "按挂号序号",
         "check_in_order" => "按签到顺序",
         _ => "",
     }
@@ -742,6 +793,8 @@ impl From<RoomOutcome> for RoomAnswer {
                     .collect(),
             }),
             closed: o.closed,
+            released: None,
+            redistributed: None,
         }
     }
 }
@@ -795,6 +848,79 @@ pub async fn room_command(
         tracing::info!(room = %room, visit_no = %c.visit_no, ticket_no = %c.ticket_no, placement = %c.placement, "called");
     }
     Ok(out.into())
+}
+
+/// Closes a room (停诊): its short list goes back to the general list and,
+/// with `redistribute`, the patients of its doctor's own queue move to the
+/// department's shared queue keeping their check-in time — unless another
+/// open room calls that queue. Repeating it finishes what a crash left.
+pub async fn close_room(
+    engine: &Engine,
+    room: &str,
+    redistribute: bool,
+    reason: String,
+    audit: Audit,
+) -> Result<RoomAnswer, ApiError> {
+    let mut answer = room_command(engine, room, RoomCommand::Close, audit.clone()).await?;
+    let def = engine
+        .hospital
+        .room(room)
+        .ok_or_else(|| ApiError::not_found("room_not_found", format!("no room {room:?}")))?;
+    let mut released = 0;
+    for q in &def.queues {
+        let addr = queue_addr(engine, q)?;
+        released += addr
+            .send(triage_actors::queue::ReleaseRoom {
+                room_code: room.to_string(),
+                audit: audit.clone(),
+            })
+            .await
+            .map_err(triage_actors::EngineError::from)??;
+        nudge_rooms(engine, q);
+    }
+    let mut moved = 0;
+    if redistribute {
+        let own = def
+            .queues
+            .iter()
+            .filter_map(|q| engine.hospital.queue(q))
+            .filter(|q| q.doctor.is_some() && q.doctor == def.doctor);
+        for q in own {
+            let served_elsewhere = engine.directory.rooms_of_queue(&q.code).iter().any(|r| {
+                r != room
+                    && engine
+                        .directory
+                        .room_view(r, 0)
+                        .is_some_and(|v| v.status == RoomStatus::Open)
+            });
+            let Some(shared) = engine.hospital.queue_for(&q.department, None) else {
+                continue;
+            };
+            if served_elsewhere || shared.code == q.code {
+                continue;
+            }
+            let waiting = list_queue(engine, &q.code).await?.entries;
+            for e in waiting {
+                let body = TransferBody {
+                    queue_code: Some(shared.code.clone()),
+                    room_code: None,
+                    doctor_code: None,
+                    keep_check_in_time: true,
+                    reason: reason.clone(),
+                };
+                match transfer(engine, &e.visit_no, body, audit.clone()).await {
+                    Ok(_) => moved += 1,
+                    // Left meanwhile (called elsewhere, cancelled): nothing to move.
+                    Err(err) if err.status.as_u16() == 409 => {}
+                    Err(err) => return Err(err),
+                }
+            }
+        }
+    }
+    tracing::info!(room = %room, released, redistributed = moved, "room closed");
+    answer.released = Some(released);
+    answer.redistributed = Some(moved);
+    Ok(answer)
 }
 
 /// Calls one waiting patient by name, out of order (指定叫号), in `room`;
@@ -937,6 +1063,7 @@ pub async fn transfer(
         spoken_name: spoken_name(&v.patient_name, &v.sex, engine.hospital.voice_name),
         kind,
         tags: parse_tags(&v.tags),
+        his_seq: v.his_seq,
     };
     let kept = v.marked_at.or(v.checked_in_at).map(utc);
     let addr = queue_addr(engine, &target.code)?;
@@ -969,6 +1096,7 @@ pub async fn transfer(
         }
     }
     tracing::info!(visit_no = %visit_no, to_queue = %target.code, "transferred");
+    nudge_rooms(engine, &target.code);
     Ok(waiting_answer(engine, visit_no, out))
 }
 

@@ -33,6 +33,14 @@ pub struct RoomInfo {
     pub doctor_code: Option<String>,
     /// Queues the room calls from, in order (doctor's own first).
     pub draws_from: Vec<String>,
+    /// Mix weights, one per queue in `draws_from` (a room calls from them by
+    /// weighted turns); empty: in order, the first queue with someone.
+    #[serde(default)]
+    pub mix: Vec<u32>,
+    /// Two-stage waiting: how many patients this room's own short list
+    /// (诊室候诊) holds; 0 = off (the room calls from the general list).
+    #[serde(default)]
+    pub waiting_cap: u32,
 }
 
 /// Public facts of a doctor (master data from HIS).
@@ -62,8 +70,13 @@ pub struct EntryView {
 /// The public head of a queue.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueBoard {
+    /// Callable patients (general list and short lists).
     pub waiting: usize,
+    /// The general list, first few.
     pub head: Vec<EntryView>,
+    /// Each room's short list (二级候诊), in calling order.
+    #[serde(default)]
+    pub rooms: std::collections::BTreeMap<String, Vec<EntryView>>,
 }
 
 /// The patient a room calls, as screens show it.
@@ -100,8 +113,14 @@ pub struct RoomView {
     pub status_label: String,
     pub doctor: Option<DoctorView>,
     pub current: Option<CallView>,
+    /// Next patients: the room's own short list when it has one (two-stage
+    /// waiting), else the head of the queues it calls from.
     pub next: Vec<EntryView>,
     pub waiting: usize,
+    /// Two-stage waiting: the short list's cap (诊室候诊上限); 0 = off.
+    pub waiting_cap: u32,
+    /// Patients on the room's short list now.
+    pub short_list: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -362,10 +381,19 @@ impl Directory {
         let board = self.room_boards.get(room)?.clone();
         let mut next = Vec::with_capacity(next_count);
         let mut waiting = 0;
+        let mut short_list = 0;
+        let cap = board.info.waiting_cap;
         for q in &board.info.draws_from {
-            let qb = self.queue_board(q);
+            let mut qb = self.queue_board(q);
             waiting += qb.waiting;
-            for e in qb.head {
+            let shown = if cap > 0 {
+                let list = qb.rooms.remove(room).unwrap_or_default();
+                short_list += list.len();
+                list
+            } else {
+                qb.head
+            };
+            for e in shown {
                 if next.len() < next_count {
                     next.push(e);
                 }
@@ -387,6 +415,8 @@ impl Directory {
             current: board.current.clone(),
             next,
             waiting,
+            waiting_cap: cap,
+            short_list,
         })
     }
 

@@ -34,6 +34,39 @@ pub enum Change {
         visit_no: String,
         placement: String,
         counters: Counters,
+        /// The calling room's next mix position (rooms drawing from several
+        /// queues by a configured mix).
+        #[serde(default)]
+        room_cursor: Option<i64>,
+    },
+    /// A waiting patient was sent to a room's short list (二级候诊): taken
+    /// from the general list (the counters move as for a call), still
+    /// waiting, now only that room calls them.
+    Assigned {
+        audit: Audit,
+        queue_code: String,
+        room_code: String,
+        visit_no: String,
+        placement: String,
+        counters: Counters,
+        #[serde(default)]
+        room_cursor: Option<i64>,
+    },
+    /// A closed room's short list went back to the general list.
+    Unassigned {
+        audit: Audit,
+        queue_code: String,
+        room_code: String,
+        visits: Vec<String>,
+    },
+    /// A nurse moved a waiting patient to a position (调整顺序); `mark` is
+    /// the queue's `taken_total` then.
+    Moved {
+        audit: Audit,
+        queue_code: String,
+        visit_no: String,
+        position: u32,
+        mark: i64,
     },
     /// The current patient was called again (重呼).
     Recalled {
@@ -126,6 +159,9 @@ impl Change {
         match self {
             Change::CheckedIn { .. } => "checked_in",
             Change::Called { .. } => "called",
+            Change::Assigned { .. } => "assigned",
+            Change::Unassigned { .. } => "unassigned",
+            Change::Moved { .. } => "moved",
             Change::Recalled { .. } => "recalled",
             Change::Skipped { .. } => "skipped",
             Change::Requeued { .. } => "requeued",
@@ -145,6 +181,9 @@ impl Change {
         match self {
             Change::CheckedIn { audit, .. }
             | Change::Called { audit, .. }
+            | Change::Assigned { audit, .. }
+            | Change::Unassigned { audit, .. }
+            | Change::Moved { audit, .. }
             | Change::Recalled { audit, .. }
             | Change::Skipped { audit, .. }
             | Change::Requeued { audit, .. }

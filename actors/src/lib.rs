@@ -7,6 +7,7 @@
 //!
 //! ## Layout
 //! - [`model`]: waiting entries, current calls, room status, audit stamps.
+//! - [`day`]: sessions and the slot grid of the clinic day (local time).
 //! - [`mask`]: masked names for screens, spoken names for the voice.
 //! - [`rules`]: the pure ranking function `rank(entries, rules, counters, now)`.
 //! - [`queue`]: `QueueState` + `QueueActor` (check-in, take next, cancel).
@@ -20,6 +21,7 @@
 //! Plan on the state (pure) → commit through the journal → apply to memory →
 //! reply → tell the screens (best effort; they resync from snapshots).
 
+pub mod day;
 pub mod directory;
 pub mod error;
 pub mod journal;

@@ -87,6 +87,40 @@ pub struct WaitingEntry {
     /// The appointment slot (预约时段), if the patient has one.
     #[serde(default)]
     pub slot: Option<Slot>,
+    /// The HIS registration sequence number (挂号序号), for queues ordered
+    /// by it instead of by check-in time.
+    #[serde(default)]
+    pub his_seq: Option<i64>,
+    /// Moved by a nurse to a position (调整顺序).
+    #[serde(default)]
+    pub moved: Option<MoveMark>,
+    /// Sent ahead to one room's own short list (二级候诊): only that room
+    /// calls this patient now.
+    #[serde(default)]
+    pub assigned: Option<Assignment>,
+}
+
+/// A nurse's move of a waiting patient to a position in the calling order.
+/// The position counts down as patients are taken from the queue, so the
+/// patient moves up with the line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveMark {
+    /// The position asked for (1 = next).
+    pub position: u32,
+    /// The queue's `taken_total` when moved.
+    pub mark: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// A patient sent to a room's short list (诊室候诊): which room, when, and
+/// the rule that picked them (kept to say why when they are called).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub room: String,
+    pub at: DateTime<Utc>,
+    /// The queue's `taken_total` after the send: orders a room's short list.
+    pub order: i64,
+    pub placement: String,
 }
 
 /// An appointment slot.
@@ -172,7 +206,7 @@ pub struct Audit {
 }
 
 /// Queue counters the ordering rules read; persisted with every call.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     /// Normal patients called from this queue, ever.
     pub normal_calls_total: i64,
@@ -183,6 +217,31 @@ pub struct Counters {
     /// Calls since the last return patient (return visits in ratio mode).
     #[serde(default)]
     pub calls_since_return: i64,
+    /// Patients taken from the general list, ever (calls and sends to a
+    /// room's short list): a nurse's move counts down with it.
+    #[serde(default)]
+    pub taken_total: i64,
+    /// Arrival numbers (`seq`) of patients called ahead of the line by a
+    /// priority or insertion rule, newer than the oldest waiting patient: a
+    /// normal patient has been overtaken once for each number above theirs.
+    #[serde(default)]
+    pub overtakes: Vec<i64>,
+}
+
+impl Counters {
+    /// How often a patient who arrived as `seq` has been overtaken.
+    pub fn overtaken(&self, seq: i64) -> usize {
+        self.overtakes.len() - self.overtakes.partition_point(|s| *s <= seq)
+    }
+
+    /// Forgets overtakes no waiting patient can have suffered (every waiting
+    /// patient arrived after them).
+    pub fn prune(&mut self, oldest_waiting_seq: Option<i64>) {
+        match oldest_waiting_seq {
+            Some(min) => self.overtakes.retain(|s| *s > min),
+            None => self.overtakes.clear(),
+        }
+    }
 }
 
 /// Ticket numbering state of a queue: numbers restart every service day.

@@ -1,9 +1,11 @@
 //! A queue (候诊队列): [`QueueState`], the plain state with every rule, and
 //! [`QueueActor`], the thin actor that serialises access to it.
 //!
-//! Messages in: [`CheckIn`], [`Requeue`] (召回), [`TakeNext`] (from a room),
-//! [`Remove`] (cancel),
-//! [`ListQueue`], [`Position`]. Out: board updates to the [`Directory`] (which
+//! Messages in: [`CheckIn`], [`Requeue`] (召回), [`Transfer`], [`Forget`],
+//! [`TakeNext`] / [`TakeSpecific`] / [`Assign`] / [`ShortList`] /
+//! [`ReleaseRoom`] (from a room), [`Intervene`] (hold, release, pin, move),
+//! [`Remove`] (cancel), [`SetRules`] / [`GetRules`], [`ListQueue`],
+//! [`Position`]. Out: board updates to the [`Directory`] (which
 //! tells screens). Each command is planned on the state (pure), committed by
 //! the [`Journal`](crate::journal::Journal), then applied to memory — in one
 //! `AtomicResponse`, so nothing else touches the queue meanwhile.
@@ -17,10 +19,12 @@ use serde::{Deserialize, Serialize};
 use crate::directory::{Directory, EntryView, QueueBoard};
 use crate::error::EngineError;
 use crate::journal::{Change, JournalError, SharedClock, SharedJournal};
-use crate::model::{Audit, Counters, CurrentCall, EntryKind, Slot, TicketCounter, WaitingEntry};
+use crate::model::{
+    Assignment, Audit, Counters, CurrentCall, EntryKind, MoveMark, Slot, TicketCounter,
+    WaitingEntry,
+};
 use crate::rules::{
-    counters_after_call, rank, tag_label_zh, EarlyCheckIn, LateArrival, Placement, QueueRules,
-    Ranked,
+    counters_after_call, rank, tag_label_zh, EarlyCheckIn, Placement, QueueRules, Ranked,
 };
 
 /// How many entries a queue publishes to the board (screens show fewer).
@@ -39,6 +43,9 @@ pub struct EntryDraft {
     pub kind: EntryKind,
     /// All special tags (HIS-sent and age-computed).
     pub tags: Vec<String>,
+    /// The HIS registration sequence number (挂号序号), if HIS sent one.
+    #[serde(default)]
+    pub his_seq: Option<i64>,
 }
 
 /// A waiting entry in calling order, as the API lists it.
@@ -90,8 +97,8 @@ impl QueueState {
         }
     }
 
-    pub fn counters(&self) -> Counters {
-        self.counters
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     pub fn len(&self) -> usize {
@@ -158,10 +165,9 @@ impl QueueState {
                     return Err(EngineError::TooEarly(opens));
                 }
             }
-            if audit.at > s.end
-                && draft.kind == EntryKind::Normal
-                && matches!(self.rules.late_arrival, LateArrival::Interval(_))
-            {
+            // Late (after the slot end): placed by the late-arrival rule in
+            // force at ranking time, so a rule change reaches them at once.
+            if audit.at > s.end && draft.kind == EntryKind::Normal {
                 draft.kind = EntryKind::Late;
             }
         }
@@ -191,6 +197,9 @@ impl QueueState {
             pinned_at: None,
             locked: None,
             slot,
+            his_seq: draft.his_seq,
+            moved: None,
+            assigned: None,
         };
         Ok(Change::CheckedIn {
             audit,
@@ -205,39 +214,152 @@ impl QueueState {
         })
     }
 
-    /// Plans calls for `room`: the first few candidates in calling order, each
-    /// with its change (only one will be committed).
-    pub fn plan_take_next(&self, room_code: &str, audit: &Audit) -> Vec<(Change, CurrentCall)> {
+    /// Whether `room` may take this ranked entry: callable, and either in
+    /// the general list or on this room's own short list.
+    fn takeable_by(r: &Ranked<'_>, room: &str) -> bool {
+        r.placement.is_callable() && r.entry.assigned.as_ref().is_none_or(|a| a.room == room)
+    }
+
+    /// The oldest arrival still waiting after `visit_no` leaves.
+    fn oldest_seq_without(&self, visit_no: &str) -> Option<i64> {
+        self.entries
+            .iter()
+            .filter(|e| e.visit_no != visit_no)
+            .map(|e| e.seq)
+            .min()
+    }
+
+    /// Counters after taking `r` from the list.
+    fn counters_taking(&self, r: &Ranked<'_>) -> Counters {
+        let mut counters = counters_after_call(&self.counters, &r.placement, r.entry.seq);
+        counters.prune(self.oldest_seq_without(&r.entry.visit_no));
+        counters
+    }
+
+    /// The current call of a ranked entry, as `placement` says why.
+    fn call_of(&self, e: &WaitingEntry, placement: String, at: DateTime<Utc>) -> CurrentCall {
+        CurrentCall {
+            visit_no: e.visit_no.clone(),
+            ticket_no: e.ticket_no.clone(),
+            masked_name: e.masked_name.clone(),
+            spoken_name: e.spoken_name.clone(),
+            queue_code: self.code.clone(),
+            called_at: at,
+            call_count: 1,
+            placement,
+            tags: e.tags.clone(),
+            misses: e.misses,
+            max_misses: self.rules.max_misses,
+        }
+    }
+
+    /// Plans calls for `room`: the first few candidates in calling order
+    /// (the room's own short list first), each with its change (only one
+    /// will be committed). `room_cursor` is the room's next mix position,
+    /// committed with the call.
+    pub fn plan_take_next(
+        &self,
+        room_code: &str,
+        audit: &Audit,
+        room_cursor: Option<i64>,
+    ) -> Vec<(Change, CurrentCall)> {
         self.ranked(audit.at)
             .into_iter()
-            .filter(|r| !matches!(r.placement, Placement::Held | Placement::AwaitingSlot))
+            .filter(|r| Self::takeable_by(r, room_code))
             .take(CALL_CANDIDATES)
             .map(|r| {
-                let counters = counters_after_call(self.counters, &r.placement);
+                // A patient from the short list keeps the rule that sent them.
+                let placement = match &r.entry.assigned {
+                    Some(a) => a.placement.clone(),
+                    None => r.placement.code().to_string(),
+                };
                 let change = Change::Called {
                     audit: audit.clone(),
                     queue_code: self.code.clone(),
                     room_code: room_code.to_string(),
                     visit_no: r.entry.visit_no.clone(),
-                    placement: r.placement.code().to_string(),
-                    counters,
+                    placement: placement.clone(),
+                    counters: self.counters_taking(&r),
+                    room_cursor,
                 };
-                let call = CurrentCall {
-                    visit_no: r.entry.visit_no.clone(),
-                    ticket_no: r.entry.ticket_no.clone(),
-                    masked_name: r.entry.masked_name.clone(),
-                    spoken_name: r.entry.spoken_name.clone(),
-                    queue_code: self.code.clone(),
-                    called_at: audit.at,
-                    call_count: 1,
-                    placement: r.placement.code().to_string(),
-                    tags: r.entry.tags.clone(),
-                    misses: r.entry.misses,
-                    max_misses: self.rules.max_misses,
-                };
+                let call = self.call_of(r.entry, placement, audit.at);
                 (change, call)
             })
             .collect()
+    }
+
+    /// Plans sending the first patient of the general list to `room`'s short
+    /// list (二级候诊); none if nobody is waiting there.
+    pub fn plan_assign(
+        &self,
+        room_code: &str,
+        audit: &Audit,
+        room_cursor: Option<i64>,
+    ) -> Option<Change> {
+        let ranked = self.ranked(audit.at);
+        let r = ranked
+            .iter()
+            .find(|r| r.placement.is_callable() && r.entry.assigned.is_none())?;
+        Some(Change::Assigned {
+            audit: audit.clone(),
+            queue_code: self.code.clone(),
+            room_code: room_code.to_string(),
+            visit_no: r.entry.visit_no.clone(),
+            placement: r.placement.code().to_string(),
+            counters: self.counters_taking(r),
+            room_cursor,
+        })
+    }
+
+    /// Patients on `room`'s short list in this queue.
+    pub fn assigned_to(&self, room: &str) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| e.assigned.as_ref().is_some_and(|a| a.room == room))
+            .count()
+    }
+
+    /// When the first patient on `room`'s short list here was sent there.
+    pub fn first_assigned(&self, room: &str) -> Option<(DateTime<Utc>, i64)> {
+        self.entries
+            .iter()
+            .filter_map(|e| {
+                e.assigned
+                    .as_ref()
+                    .filter(|a| a.room == room)
+                    .map(|a| (a.at, a.order))
+            })
+            .min()
+    }
+
+    /// Plans returning `room`'s short list to the general list (the room
+    /// closed); none if it has nobody here.
+    pub fn plan_unassign(&self, room: &str, audit: Audit) -> Option<Change> {
+        let visits: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.assigned.as_ref().is_some_and(|a| a.room == room))
+            .map(|e| e.visit_no.clone())
+            .collect();
+        (!visits.is_empty()).then(|| Change::Unassigned {
+            audit,
+            queue_code: self.code.clone(),
+            room_code: room.to_string(),
+            visits,
+        })
+    }
+
+    /// Plans a nurse's move of a waiting patient to `position` (1 = next)
+    /// in the general list; none if not waiting here.
+    pub fn plan_move(&self, visit_no: &str, position: u32, audit: Audit) -> Option<Change> {
+        self.find(visit_no)?;
+        Some(Change::Moved {
+            audit,
+            queue_code: self.code.clone(),
+            visit_no: visit_no.to_string(),
+            position: position.max(1),
+            mark: self.counters.taken_total,
+        })
     }
 
     /// Plans bringing back a patient set aside: after a missed call (召回,
@@ -267,6 +389,9 @@ impl QueueState {
             pinned_at: None,
             locked: None,
             slot: None,
+            his_seq: draft.his_seq,
+            moved: None,
+            assigned: None,
         };
         Change::Requeued {
             audit,
@@ -296,6 +421,9 @@ impl QueueState {
             pinned_at: None,
             locked: None,
             slot: None,
+            his_seq: t.draft.his_seq,
+            moved: None,
+            assigned: None,
         };
         Change::Transferred {
             audit: t.audit,
@@ -315,29 +443,20 @@ impl QueueState {
         audit: &Audit,
     ) -> Option<(Change, CurrentCall)> {
         let e = self.find(visit_no)?;
-        let placement = Placement::Manual;
-        let counters = counters_after_call(self.counters, &placement);
+        let ranked = Ranked {
+            entry: e,
+            placement: Placement::Manual,
+        };
         let change = Change::Called {
             audit: audit.clone(),
             queue_code: self.code.clone(),
             room_code: room_code.to_string(),
             visit_no: e.visit_no.clone(),
-            placement: placement.code().to_string(),
-            counters,
+            placement: Placement::Manual.code().to_string(),
+            counters: self.counters_taking(&ranked),
+            room_cursor: None,
         };
-        let call = CurrentCall {
-            visit_no: e.visit_no.clone(),
-            ticket_no: e.ticket_no.clone(),
-            masked_name: e.masked_name.clone(),
-            spoken_name: e.spoken_name.clone(),
-            queue_code: self.code.clone(),
-            called_at: audit.at,
-            call_count: 1,
-            placement: placement.code().to_string(),
-            tags: e.tags.clone(),
-            misses: e.misses,
-            max_misses: self.rules.max_misses,
-        };
+        let call = self.call_of(e, Placement::Manual.code().to_string(), audit.at);
         Some((change, call))
     }
 
@@ -404,7 +523,57 @@ impl QueueState {
                 ..
             } if *queue_code == self.code => {
                 self.entries.retain(|e| &e.visit_no != visit_no);
-                self.counters = *counters;
+                self.counters = counters.clone();
+            }
+            Change::Assigned {
+                visit_no,
+                counters,
+                queue_code,
+                room_code,
+                placement,
+                audit,
+                ..
+            } if *queue_code == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
+                    e.assigned = Some(Assignment {
+                        room: room_code.clone(),
+                        at: audit.at,
+                        order: counters.taken_total,
+                        placement: placement.clone(),
+                    });
+                    e.locked = None;
+                    e.pinned_at = None;
+                    e.moved = None;
+                }
+                self.counters = counters.clone();
+            }
+            Change::Unassigned {
+                queue_code, visits, ..
+            } if *queue_code == self.code => {
+                for e in &mut self.entries {
+                    if visits.contains(&e.visit_no) {
+                        e.assigned = None;
+                    }
+                }
+            }
+            Change::Moved {
+                queue_code,
+                visit_no,
+                position,
+                mark,
+                audit,
+            } if *queue_code == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
+                    e.moved = Some(MoveMark {
+                        position: *position,
+                        mark: *mark,
+                        at: audit.at,
+                    });
+                    e.pinned_at = None;
+                    e.held = false;
+                    e.locked = None;
+                    e.assigned = None;
+                }
             }
             Change::Cancelled {
                 visit_no,
@@ -450,6 +619,8 @@ impl QueueState {
                     e.held = *held;
                     if *held {
                         e.pinned_at = None;
+                        e.moved = None;
+                        e.assigned = None;
                     }
                 }
             }
@@ -461,6 +632,8 @@ impl QueueState {
                 if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
                     e.pinned_at = Some(audit.at);
                     e.held = false;
+                    e.moved = None;
+                    e.assigned = None;
                 }
             }
             _ => {}
@@ -492,7 +665,7 @@ impl QueueState {
         let head: Vec<String> = self
             .ranked(now)
             .into_iter()
-            .filter(|r| !matches!(r.placement, Placement::Held | Placement::AwaitingSlot))
+            .filter(|r| r.placement.is_callable() && r.entry.assigned.is_none())
             .take(l)
             .map(|r| r.entry.visit_no.clone())
             .collect();
@@ -548,28 +721,31 @@ impl QueueState {
             .collect()
     }
 
-    /// The public head for screens.
+    /// The public head for screens: the general list and each room's short
+    /// list (names masked).
     pub fn board(&self, now: DateTime<Utc>) -> QueueBoard {
         // Held patients and early appointment patients are not called yet,
         // so screens do not list them.
-        let ranked: Vec<Ranked<'_>> = self
+        let view = |r: &Ranked<'_>| EntryView {
+            ticket_no: r.entry.ticket_no.clone(),
+            masked_name: r.entry.masked_name.clone(),
+            placement: r.placement.code().to_string(),
+            priority: r.entry.special.is_some(),
+        };
+        let mut board = QueueBoard::default();
+        for r in self
             .ranked(now)
-            .into_iter()
-            .filter(|r| !matches!(r.placement, Placement::Held | Placement::AwaitingSlot))
-            .collect();
-        QueueBoard {
-            waiting: ranked.len(),
-            head: ranked
-                .iter()
-                .take(BOARD_HEAD)
-                .map(|r| EntryView {
-                    ticket_no: r.entry.ticket_no.clone(),
-                    masked_name: r.entry.masked_name.clone(),
-                    placement: r.placement.code().to_string(),
-                    priority: r.entry.special.is_some(),
-                })
-                .collect(),
+            .iter()
+            .filter(|r| r.placement.is_callable())
+        {
+            board.waiting += 1;
+            match &r.entry.assigned {
+                Some(a) => board.rooms.entry(a.room.clone()).or_default().push(view(r)),
+                None if board.head.len() < BOARD_HEAD => board.head.push(view(r)),
+                None => {}
+            }
         }
+        board
     }
 }
 
@@ -597,10 +773,40 @@ pub struct CheckInOutcome {
     pub created: bool,
 }
 
-/// A room takes the next patient of this queue (durably) or learns it is empty.
+/// A room takes the next patient of this queue (its own short list first)
+/// durably, or learns it is empty.
 #[derive(Message)]
 #[rtype(result = "Result<Option<CurrentCall>, EngineError>")]
 pub struct TakeNext {
+    pub room_code: String,
+    pub audit: Audit,
+    /// The room's next mix position, committed with the call.
+    pub room_cursor: Option<i64>,
+}
+
+/// A room with a short list (二级候诊) takes the next patient of the general
+/// list onto it, durably; answers whether anyone was sent.
+#[derive(Message)]
+#[rtype(result = "Result<bool, EngineError>")]
+pub struct Assign {
+    pub room_code: String,
+    pub audit: Audit,
+    pub room_cursor: Option<i64>,
+}
+
+/// How many patients of this queue are on a room's short list, and when
+/// the first of them was sent there.
+#[derive(Message)]
+#[rtype(result = "(usize, Option<(DateTime<Utc>, i64)>)")]
+pub struct ShortList {
+    pub room_code: String,
+}
+
+/// A room closed: its short list goes back to the general list; answers
+/// how many patients went back.
+#[derive(Message)]
+#[rtype(result = "Result<usize, EngineError>")]
+pub struct ReleaseRoom {
     pub room_code: String,
     pub audit: Audit,
 }
@@ -670,6 +876,8 @@ pub enum Intervention {
     Hold,
     Release,
     Pin,
+    /// Move to this position (1 = next) in the general list.
+    Move(u32),
 }
 
 /// Apply a nurse's intervention; answers the new position (1-based), or an
@@ -827,7 +1035,7 @@ impl Handler<TakeNext> for QueueActor {
         let room_code = msg.room_code.clone();
         let candidates: Vec<_> = self
             .state
-            .plan_take_next(&msg.room_code, &msg.audit)
+            .plan_take_next(&msg.room_code, &msg.audit, msg.room_cursor)
             .into_iter()
             .map(|(change, call)| {
                 let locks = self.state.locks_after(&change);
@@ -869,6 +1077,46 @@ impl Handler<TakeNext> for QueueActor {
                 out
             }),
         ))
+    }
+}
+
+impl Handler<Assign> for QueueActor {
+    type Result = AtomicResponse<Self, Result<bool, EngineError>>;
+
+    fn handle(&mut self, msg: Assign, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(change) = self
+            .state
+            .plan_assign(&msg.room_code, &msg.audit, msg.room_cursor)
+        else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(false))));
+        };
+        self.commit_and_apply(change, |_| Ok(true))
+    }
+}
+
+impl Handler<ShortList> for QueueActor {
+    type Result = MessageResult<ShortList>;
+
+    fn handle(&mut self, msg: ShortList, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult((
+            self.state.assigned_to(&msg.room_code),
+            self.state.first_assigned(&msg.room_code),
+        ))
+    }
+}
+
+impl Handler<ReleaseRoom> for QueueActor {
+    type Result = AtomicResponse<Self, Result<usize, EngineError>>;
+
+    fn handle(&mut self, msg: ReleaseRoom, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(change) = self.state.plan_unassign(&msg.room_code, msg.audit) else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(0))));
+        };
+        let n = match &change {
+            Change::Unassigned { visits, .. } => visits.len(),
+            _ => 0,
+        };
+        self.commit_and_apply(change, move |_| Ok(n))
     }
 }
 
@@ -976,6 +1224,7 @@ impl Handler<Intervene> for QueueActor {
             Intervention::Hold => self.state.plan_hold(&msg.visit_no, true, msg.audit),
             Intervention::Release => self.state.plan_hold(&msg.visit_no, false, msg.audit),
             Intervention::Pin => self.state.plan_pin(&msg.visit_no, msg.audit),
+            Intervention::Move(p) => self.state.plan_move(&msg.visit_no, p, msg.audit),
         };
         let visit_no = msg.visit_no;
         let Some(change) = change else {

@@ -1,11 +1,18 @@
 //! A clinic or exam room (诊室): [`RoomState`] and the [`RoomActor`] over it.
 //!
 //! Messages in: [`CallNext`] (next by the rules, or one patient by name),
-//! [`Recall`], [`Skip`], [`Finish`], [`SetStatus`], [`CancelCurrent`],
-//! [`ForgetCurrent`], [`GetRoom`]. Out: [`TakeNext`] / [`TakeSpecific`] down to the
-//! queues the room draws from (doctor's own first), board updates and voice
-//! announcements to the [`Directory`]. Replies come back through responses;
-//! queues never message rooms, so there are no cycles.
+//! [`Recall`], [`Skip`], [`SendForExam`], [`Finish`], [`SetStatus`],
+//! [`CancelCurrent`], [`ForgetCurrent`], [`Refill`], [`GetRoom`]. Out:
+//! [`TakeNext`] / [`TakeSpecific`] / [`Assign`] / [`ShortList`] down to the
+//! queues the room draws from — in order (doctor's own first) or by a
+//! configured mix ([`draw_order`]) — board updates and voice announcements
+//! to the [`Directory`]. Replies come back through responses; queues never
+//! message rooms, so there are no cycles.
+//!
+//! Two-stage waiting (二级候诊): a room with a `waiting_cap` keeps its own
+//! short list full from the general list ([`Refill`], after every call, on
+//! start, when it opens, when told a queue changed, and every few seconds),
+//! and calls from that list first.
 
 use std::sync::Arc;
 
@@ -17,7 +24,7 @@ use crate::error::EngineError;
 use crate::journal::{Change, SharedClock, SharedJournal};
 use crate::mask::announcement_text;
 use crate::model::{Audit, CurrentCall, RoomStatus};
-use crate::queue::{QueueActor, TakeNext, TakeSpecific};
+use crate::queue::{Assign, QueueActor, ShortList, TakeNext, TakeSpecific};
 use crate::screen::Announcement;
 
 /// What "call next" does with a patient who is still current.
@@ -31,6 +38,32 @@ pub enum CurrentPolicy {
     Skip,
 }
 
+/// How often a two-stage room checks that its short list is full.
+const REFILL_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The order in which a room tries its `queues`: in order, or — with mix
+/// weights (one per queue) — the queue whose turn it is at `cursor` first,
+/// then the others in order. Weights 2, 1 give turns A, A, B, A, A, B, …
+pub fn draw_order(weights: &[u32], queues: usize, cursor: i64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..queues).collect();
+    let total: i64 = weights.iter().map(|w| i64::from(*w)).sum();
+    if weights.len() != queues || total == 0 {
+        return order;
+    }
+    let mut at = cursor.rem_euclid(total);
+    let mut turn = 0;
+    for (i, w) in weights.iter().enumerate() {
+        if at < i64::from(*w) {
+            turn = i;
+            break;
+        }
+        at -= i64::from(*w);
+    }
+    order.retain(|i| *i != turn);
+    order.insert(0, turn);
+    order
+}
+
 /// Plain state of a room.
 #[derive(Clone, Debug)]
 pub struct RoomState {
@@ -38,9 +71,16 @@ pub struct RoomState {
     pub status: RoomStatus,
     pub current: Option<CurrentCall>,
     pub policy: CurrentPolicy,
+    /// Calls made by the mix so far (its position in the turns).
+    pub mix_cursor: i64,
 }
 
 impl RoomState {
+    /// The mix position to commit with the next call drawn by the mix.
+    pub fn next_cursor(&self) -> Option<i64> {
+        (!self.info.mix.is_empty()).then_some(self.mix_cursor + 1)
+    }
+
     /// Whether missing this call is the patient's last allowed miss.
     pub fn last_miss(&self, cur: &CurrentCall) -> bool {
         cur.misses + 1 >= cur.max_misses as i32
@@ -184,12 +224,17 @@ pub struct CancelCurrent {
 #[rtype(result = "RoomOutcome")]
 pub struct GetRoom;
 
+/// Fill the room's short list (two-stage waiting) up to its cap from the
+/// general list; nothing for a room without one or not open.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Refill;
+
 /// The actor that owns one [`RoomState`].
 pub struct RoomActor {
     state: RoomState,
     queues: Vec<Addr<QueueActor>>,
     journal: SharedJournal,
-    #[allow(dead_code, reason = "kept for time-based room rules")]
     clock: SharedClock,
     directory: Arc<Directory>,
     /// How many times each call is spoken.
@@ -305,8 +350,12 @@ impl RoomActor {
 impl Actor for RoomActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
         self.publish();
+        if self.state.info.waiting_cap > 0 {
+            ctx.notify(Refill);
+            ctx.run_interval(REFILL_EVERY, |_act, ctx| ctx.notify(Refill));
+        }
     }
 }
 
@@ -326,49 +375,89 @@ impl Handler<CallNext> for RoomActor {
         let journal = self.journal.clone();
         let queues = self.queues.clone();
         let room_code = self.state.info.code.clone();
+        let order = draw_order(&self.state.info.mix, queues.len(), self.state.mix_cursor);
+        let cursor = self.state.next_cursor();
+        let two_stage = self.state.info.waiting_cap > 0;
         let audit = msg.audit;
         let wanted = msg.visit_no;
         AtomicResponse::new(Box::pin(
             async move {
                 if let Some(change) = &close {
                     if let Err(e) = journal.commit(change.clone()).await {
-                        return (None, Err(EngineError::from(e)));
+                        return (None, Err(EngineError::from(e)), None);
                     }
                 }
-                for q in queues {
-                    let taken = match &wanted {
-                        Some(v) => {
-                            q.send(TakeSpecific {
+                let take = |q: Addr<QueueActor>, room_cursor: Option<i64>| {
+                    q.send(TakeNext {
+                        room_code: room_code.clone(),
+                        audit: audit.clone(),
+                        room_cursor,
+                    })
+                };
+                if let Some(v) = &wanted {
+                    for q in queues {
+                        let taken = q
+                            .send(TakeSpecific {
                                 visit_no: v.clone(),
                                 room_code: room_code.clone(),
                                 audit: audit.clone(),
                             })
-                            .await
+                            .await;
+                        match taken {
+                            Ok(Ok(Some(call))) => return (close, Ok(Some(call)), None),
+                            Ok(Ok(None)) => continue,
+                            Ok(Err(e)) => return (close, Err(e), None),
+                            Err(e) => return (close, Err(EngineError::from(e)), None),
                         }
-                        None => {
-                            q.send(TakeNext {
+                    }
+                    return (close, Err(EngineError::NotWaiting(v.clone())), None);
+                }
+                // Two-stage: the room's own short list first, earliest sent first.
+                if two_stage {
+                    let mut first: Option<((chrono::DateTime<chrono::Utc>, i64), usize)> = None;
+                    for (i, q) in queues.iter().enumerate() {
+                        match q
+                            .send(ShortList {
                                 room_code: room_code.clone(),
-                                audit: audit.clone(),
                             })
                             .await
+                        {
+                            Ok((_, Some(at))) if first.is_none_or(|(f, _)| at < f) => {
+                                first = Some((at, i))
+                            }
+                            Ok(_) => {}
+                            Err(e) => return (close, Err(EngineError::from(e)), None),
                         }
-                    };
-                    match taken {
-                        Ok(Ok(Some(call))) => return (close, Ok(Some(call))),
-                        Ok(Ok(None)) => continue,
-                        Ok(Err(e)) => return (close, Err(e)),
-                        Err(e) => return (close, Err(EngineError::from(e))),
+                    }
+                    if let Some((_, i)) = first {
+                        match take(queues[i].clone(), None).await {
+                            Ok(Ok(Some(call))) => return (close, Ok(Some(call)), None),
+                            Ok(Ok(None)) => {}
+                            Ok(Err(e)) => return (close, Err(e), None),
+                            Err(e) => return (close, Err(EngineError::from(e)), None),
+                        }
                     }
                 }
-                match wanted {
-                    Some(v) => (close, Err(EngineError::NotWaiting(v))),
-                    None => (close, Ok(None)),
+                for i in order {
+                    match take(queues[i].clone(), cursor).await {
+                        Ok(Ok(Some(call))) => return (close, Ok(Some(call)), cursor),
+                        Ok(Ok(None)) => continue,
+                        Ok(Err(e)) => return (close, Err(e), None),
+                        Err(e) => return (close, Err(EngineError::from(e)), None),
+                    }
                 }
+                (close, Ok(None), None)
             }
             .into_actor(self)
-            .map(move |(close, res), act, _ctx| {
+            .map(move |(close, res, cursor), act, ctx| {
                 if let Some(change) = &close {
                     act.state.apply(change);
+                }
+                if let Some(c) = cursor {
+                    act.state.mix_cursor = c;
+                }
+                if two_stage {
+                    ctx.notify(Refill);
                 }
                 // Screens first show the new state, then speak it.
                 match res {
@@ -387,6 +476,75 @@ impl Handler<CallNext> for RoomActor {
                         Err(e)
                     }
                 }
+            }),
+        ))
+    }
+}
+
+impl Handler<Refill> for RoomActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _msg: Refill, _ctx: &mut Self::Context) -> Self::Result {
+        let cap = self.state.info.waiting_cap as usize;
+        if cap == 0 || self.state.status != RoomStatus::Open {
+            return ready(());
+        }
+        let queues = self.queues.clone();
+        let weights = self.state.info.mix.clone();
+        let mixed = !weights.is_empty();
+        let mut cursor = self.state.mix_cursor;
+        let room_code = self.state.info.code.clone();
+        let clock = self.clock.clone();
+        AtomicResponse::new(Box::pin(
+            async move {
+                let mut have = 0;
+                for q in &queues {
+                    match q
+                        .send(ShortList {
+                            room_code: room_code.clone(),
+                        })
+                        .await
+                    {
+                        Ok((n, _)) => have += n,
+                        Err(_) => return cursor,
+                    }
+                }
+                'fill: while have < cap {
+                    let audit = Audit {
+                        operator: "system".into(),
+                        source: "two-stage".into(),
+                        at: clock.now(),
+                        reason: None,
+                    };
+                    let next = mixed.then_some(cursor + 1);
+                    for i in draw_order(&weights, queues.len(), cursor) {
+                        match queues[i]
+                            .send(Assign {
+                                room_code: room_code.clone(),
+                                audit: audit.clone(),
+                                room_cursor: next,
+                            })
+                            .await
+                        {
+                            Ok(Ok(true)) => {
+                                if mixed {
+                                    cursor += 1;
+                                }
+                                have += 1;
+                                continue 'fill;
+                            }
+                            Ok(Ok(false)) => continue,
+                            // Not durable now: the next refill tries again.
+                            Ok(Err(_)) | Err(_) => break 'fill,
+                        }
+                    }
+                    break;
+                }
+                cursor
+            }
+            .into_actor(self)
+            .map(|cursor, act, _ctx| {
+                act.state.mix_cursor = cursor;
             }),
         ))
     }
@@ -470,9 +628,13 @@ impl Handler<Finish> for RoomActor {
 impl Handler<SetStatus> for RoomActor {
     type Result = AtomicResponse<Self, Result<RoomOutcome, EngineError>>;
 
-    fn handle(&mut self, msg: SetStatus, _ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: SetStatus, ctx: &mut Self::Context) -> Self::Result {
         if self.state.status == msg.status {
             return ready(Ok(self.outcome(None)));
+        }
+        if msg.status == RoomStatus::Open {
+            // Runs after the status is committed and applied.
+            ctx.notify(Refill);
         }
         let change = Change::RoomStatusSet {
             audit: msg.audit,

@@ -63,6 +63,7 @@ impl Day {
             spoken_name: String::new(),
             kind,
             tags: tags.iter().map(|t| t.to_string()).collect(),
+            his_seq: None,
         };
         let change = self
             .q
@@ -96,6 +97,7 @@ impl Day {
             spoken_name: String::new(),
             kind: EntryKind::Recall,
             tags: vec![],
+            his_seq: None,
         };
         let change = self
             .q
@@ -116,7 +118,7 @@ impl Day {
 
     fn call_with_reason(&mut self) -> Option<(String, String)> {
         self.now += Duration::minutes(1);
-        let plans = self.q.plan_take_next("R1", &audit(self.now));
+        let plans = self.q.plan_take_next("R1", &audit(self.now), None);
         let (change, call) = plans.into_iter().next()?;
         self.q.apply(&change);
         Some((call.visit_no, call.placement))
@@ -132,7 +134,7 @@ impl Day {
 
     fn call(&mut self) -> Option<String> {
         self.now += Duration::minutes(1);
-        let plans = self.q.plan_take_next("R1", &audit(self.now));
+        let plans = self.q.plan_take_next("R1", &audit(self.now), None);
         let (change, call) = plans.into_iter().next()?;
         self.q.apply(&change);
         Some(call.visit_no)
@@ -163,6 +165,7 @@ fn tickets_are_numbered_per_queue_and_day_with_three_digits() {
         spoken_name: String::new(),
         kind: EntryKind::Normal,
         tags: vec![],
+        his_seq: None,
     };
     match d.q.plan_check_in(draft, audit(d.now), tomorrow) {
         Ok(Change::CheckedIn { entry, .. }) => assert_eq!(entry.ticket_no, "A001"),
@@ -552,6 +555,7 @@ mod appointments {
             spoken_name: String::new(),
             kind: EntryKind::Normal,
             tags: vec![],
+            his_seq: None,
         };
         let c = d.q.plan_check_in_at(draft, Some(s), audit(d.now), day())?;
         d.q.apply(&c);

@@ -62,6 +62,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/registrations/{visit_no}/hold", web::post().to(hold))
                 .route("/registrations/{visit_no}/release", web::post().to(release))
                 .route("/registrations/{visit_no}/pin", web::post().to(pin))
+                .route("/registrations/{visit_no}/move", web::post().to(move_to))
                 .route("/rooms", web::get().to(list_rooms))
                 .route("/rooms/{room}", web::get().to(get_room))
                 .route("/rooms/{room}/{action}", web::post().to(room_action))
@@ -160,7 +161,12 @@ pub fn parse_json<T: DeserializeOwned>(
         ));
     }
     let canonical = value.to_string();
-    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
+    Ok((from_value(value)?, canonical))
+}
+
+/// Deserialises a JSON value, naming the failing field's path.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         let code = if inner.starts_with("missing field") {
@@ -179,8 +185,7 @@ pub fn parse_json<T: DeserializeOwned>(
             path
         };
         ApiError::invalid(code, &field, inner)
-    })?;
-    Ok((parsed, canonical))
+    })
 }
 
 fn path_code(s: &str, what: &str) -> Result<(), ApiError> {
@@ -393,10 +398,62 @@ async fn pin(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, send-to-exam, finish, pause, resume or close"), ("X-Operator" = Option<String>, Header, description = "staff number")), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 503, body = ErrorBody)))]
+/// Where a nurse moves a waiting patient (调整顺序), and why.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct MoveBody {
+    /// 1 = next, counted in the general list (patients already sent to a
+    /// room's short list not counted); 1-9999. The patient moves up with
+    /// the line as patients ahead are called.
+    pub position: i64,
+    /// 1-200 characters.
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/move", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body = MoveBody, responses((status = 200, description = "moved (调整顺序) to the position asked for; audited", body = InterventionAnswer), (status = 409, description = "not waiting", body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn move_to(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    let visit_no = path.into_inner();
+    path_code(&visit_no, "visit_no")?;
+    let mut audit = audit(&req, &engine, "anonymous")?;
+    let bytes = read_body(payload, BODY_LIMIT).await?;
+    let (body, _): (MoveBody, String) = parse_json(&req, &bytes)?;
+    if !(1..=9999).contains(&body.position) {
+        return Err(ApiError::invalid(
+            "invalid_position",
+            "position",
+            "a position from 1 (next) to 9999",
+        ));
+    }
+    audit.reason = Some(service::audit_reason(&body.reason)?);
+    let action = triage_actors::queue::Intervention::Move(body.position as u32);
+    Ok(HttpResponse::Ok().json(service::intervene(&engine, &visit_no, action, audit).await?))
+}
+
+/// What closing a room (停诊) does with the patients waiting for it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    /// `keep` (default): the doctor's own queue stays, frozen, until the
+    /// room opens again; `redistribute`: its patients move to the
+    /// department's shared queue, keeping their check-in time (unless
+    /// another open room calls that queue). Either way the room's short
+    /// list goes back to the general list.
+    #[serde(default)]
+    pub waiting: Option<String>,
+    /// Why (recorded with each move).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, send-to-exam, finish, pause, resume or close"), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<CloseBody>, description = "close only, optional"), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn room_action(
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    payload: web::Payload,
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let (room, action) = path.into_inner();
@@ -416,6 +473,34 @@ async fn room_action(
             )),
         };
     let audit = audit(&req, &engine, "anonymous")?;
+    if cmd == RoomCommand::Close {
+        let bytes = read_body(payload, BODY_LIMIT).await?;
+        let body = if bytes.iter().all(u8::is_ascii_whitespace) {
+            CloseBody {
+                waiting: None,
+                reason: None,
+            }
+        } else {
+            parse_json::<CloseBody>(&req, &bytes)?.0
+        };
+        let redistribute = match body.waiting.as_deref() {
+            None | Some("keep") => false,
+            Some("redistribute") => true,
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "invalid_field",
+                    "waiting",
+                    "keep or redistribute",
+                ))
+            }
+        };
+        let reason = match &body.reason {
+            Some(r) => service::audit_reason(r)?,
+            None => "停诊转出".to_string(),
+        };
+        return Ok(HttpResponse::Ok()
+            .json(service::close_room(&engine, &room, redistribute, reason, audit).await?));
+    }
     Ok(HttpResponse::Ok().json(service::room_command(&engine, &room, cmd, audit).await?))
 }
 

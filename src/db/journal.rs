@@ -134,45 +134,113 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             visit_no,
             placement,
             counters,
+            room_cursor,
             ..
         } => {
-            let n = diesel::update(
-                visits::table
-                    .filter(visits::visit_no.eq(visit_no))
-                    .filter(visits::status.eq("waiting"))
-                    .filter(visits::queue_code.eq(queue_code)),
-            )
-            .set((
-                visits::locked_seq.eq(None::<i64>),
-                visits::status.eq("called"),
-                visits::room_code.eq(room_code),
-                visits::called_at.eq(at),
-                visits::call_count.eq(1),
-                visits::placement.eq(placement),
-                visits::updated_at.eq(at),
-            ))
-            .execute(c)?;
+            let n = diesel::update(waiting_in(visit_no, queue_code))
+                .set((
+                    visits::locked_seq.eq(None::<i64>),
+                    visits::status.eq("called"),
+                    visits::room_code.eq(room_code),
+                    visits::called_at.eq(at),
+                    visits::call_count.eq(1),
+                    visits::placement.eq(placement),
+                    visits::updated_at.eq(at),
+                ))
+                .execute(c)?;
             conflict_if_none(n, "visit is not waiting")?;
+            clear_waiting_marks(c, visit_no)?;
             diesel::update(rooms::table.find(room_code))
                 .set((
                     rooms::current_visit_no.eq(visit_no),
                     rooms::updated_at.eq(at),
                 ))
                 .execute(c)?;
-            diesel::update(queue_counters::table.find(queue_code))
-                .set((
-                    queue_counters::normal_calls_total.eq(counters.normal_calls_total),
-                    queue_counters::last_insert_mark.eq(counters.last_insert_mark),
-                    queue_counters::consecutive_priority.eq(counters.consecutive_priority),
-                    queue_counters::calls_since_return.eq(counters.calls_since_return),
-                    queue_counters::updated_at.eq(at),
-                ))
-                .execute(c)?;
+            save_counters(c, queue_code, counters, at)?;
+            save_cursor(c, room_code, *room_cursor)?;
             (
                 Some(visit_no.clone()),
                 Some(room_code.clone()),
                 Some(queue_code.clone()),
             )
+        }
+        Change::Assigned {
+            queue_code,
+            room_code,
+            visit_no,
+            placement,
+            counters,
+            room_cursor,
+            ..
+        } => {
+            let n = diesel::update(waiting_in(visit_no, queue_code))
+                .set((
+                    visits::assigned_room.eq(room_code),
+                    visits::assigned_at.eq(at),
+                    visits::assigned_order.eq(counters.taken_total),
+                    visits::placement.eq(placement),
+                    visits::locked_seq.eq(None::<i64>),
+                    visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
+                    visits::moved_position.eq(None::<i32>),
+                    visits::moved_mark.eq(None::<i64>),
+                    visits::moved_at.eq(None::<chrono::NaiveDateTime>),
+                    visits::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            conflict_if_none(n, "visit is not waiting")?;
+            save_counters(c, queue_code, counters, at)?;
+            save_cursor(c, room_code, *room_cursor)?;
+            (
+                Some(visit_no.clone()),
+                Some(room_code.clone()),
+                Some(queue_code.clone()),
+            )
+        }
+        Change::Unassigned {
+            queue_code,
+            room_code,
+            visits: list,
+            ..
+        } => {
+            diesel::update(
+                visits::table
+                    .filter(visits::visit_no.eq_any(list))
+                    .filter(visits::status.eq("waiting"))
+                    .filter(visits::queue_code.eq(queue_code))
+                    .filter(visits::assigned_room.eq(room_code)),
+            )
+            .set((
+                visits::assigned_room.eq(None::<String>),
+                visits::assigned_at.eq(None::<chrono::NaiveDateTime>),
+                visits::assigned_order.eq(None::<i64>),
+                visits::updated_at.eq(at),
+            ))
+            .execute(c)?;
+            (None, Some(room_code.clone()), Some(queue_code.clone()))
+        }
+        Change::Moved {
+            queue_code,
+            visit_no,
+            position,
+            mark,
+            ..
+        } => {
+            let n = diesel::update(waiting_in(visit_no, queue_code))
+                .set((
+                    visits::moved_position.eq(*position as i32),
+                    visits::moved_mark.eq(mark),
+                    visits::moved_at.eq(at),
+                    visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
+                    visits::held.eq(false),
+                    visits::locked_seq.eq(None::<i64>),
+                    visits::assigned_room.eq(None::<String>),
+                    visits::assigned_at.eq(None::<chrono::NaiveDateTime>),
+                    visits::assigned_order.eq(None::<i64>),
+                    visits::updated_at.eq(at),
+                ))
+                .execute(c)?;
+            conflict_if_none(n, "visit is not waiting")?;
+            (Some(visit_no.clone()), None, Some(queue_code.clone()))
         }
         Change::Recalled {
             room_code,
@@ -249,6 +317,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             ))
             .execute(c)?;
             conflict_if_none(n, "visit is not set aside")?;
+            clear_waiting_marks(c, &entry.visit_no)?;
             diesel::update(queue_counters::table.find(queue_code))
                 .set((
                     queue_counters::next_seq.eq(next_seq),
@@ -289,6 +358,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                 (None, None) => 0,
             };
             conflict_if_none(n, "visit moved meanwhile")?;
+            clear_waiting_marks(c, &entry.visit_no)?;
             if let Some(r) = from_room {
                 diesel::update(
                     rooms::table
@@ -328,6 +398,9 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                 ))
                 .execute(c)?;
             conflict_if_none(n, "visit is not waiting")?;
+            if *held {
+                clear_waiting_marks(c, visit_no)?;
+            }
             (Some(visit_no.clone()), None, Some(queue_code.clone()))
         }
         Change::Pinned {
@@ -335,6 +408,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             visit_no,
             ..
         } => {
+            clear_waiting_marks(c, visit_no)?;
             let n = diesel::update(waiting_in(visit_no, queue_code))
                 .set((
                     visits::pinned_at.eq(at),
@@ -456,6 +530,56 @@ fn waiting_in<'a>(visit_no: &'a str, queue_code: &'a str) -> WaitingIn<'a> {
             .eq("waiting")
             .and(visits::queue_code.eq(queue_code)),
     )
+}
+
+/// Stores a queue's rule counters.
+fn save_counters(
+    c: &mut AnyConnection,
+    queue_code: &str,
+    counters: &triage_actors::model::Counters,
+    at: chrono::NaiveDateTime,
+) -> Result<(), DbError> {
+    let overtakes = serde_json::to_string(&counters.overtakes).unwrap_or_else(|_| "[]".into());
+    diesel::update(queue_counters::table.find(queue_code))
+        .set((
+            queue_counters::normal_calls_total.eq(counters.normal_calls_total),
+            queue_counters::last_insert_mark.eq(counters.last_insert_mark),
+            queue_counters::consecutive_priority.eq(counters.consecutive_priority),
+            queue_counters::calls_since_return.eq(counters.calls_since_return),
+            queue_counters::taken_total.eq(counters.taken_total),
+            queue_counters::overtakes.eq(overtakes),
+            queue_counters::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Stores a room's mix position, if the change carries one.
+fn save_cursor(c: &mut AnyConnection, room: &str, cursor: Option<i64>) -> Result<(), DbError> {
+    if let Some(n) = cursor {
+        diesel::update(rooms::table.find(room))
+            .set(rooms::mix_cursor.eq(n))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Clears what only a waiting patient has: a nurse's move or pin, a place
+/// on a room's short list (a called, re-queued or transferred patient
+/// starts clean).
+fn clear_waiting_marks(c: &mut AnyConnection, visit_no: &str) -> Result<(), DbError> {
+    diesel::update(visits::table.find(visit_no))
+        .set((
+            visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
+            visits::moved_position.eq(None::<i32>),
+            visits::moved_mark.eq(None::<i64>),
+            visits::moved_at.eq(None::<chrono::NaiveDateTime>),
+            visits::assigned_room.eq(None::<String>),
+            visits::assigned_at.eq(None::<chrono::NaiveDateTime>),
+            visits::assigned_order.eq(None::<i64>),
+        ))
+        .execute(c)?;
+    Ok(())
 }
 
 fn close_current(

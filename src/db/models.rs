@@ -49,6 +49,17 @@ pub struct VisitRow {
     pub pinned_at: Option<NaiveDateTime>,
     /// Locked head order (told they are next).
     pub locked_seq: Option<i64>,
+    /// HIS registration sequence number (挂号序号).
+    pub his_seq: Option<i64>,
+    /// A nurse's move (调整顺序): the position asked for, the queue's
+    /// `taken_total` then, and when.
+    pub moved_position: Option<i32>,
+    pub moved_mark: Option<i64>,
+    pub moved_at: Option<NaiveDateTime>,
+    /// On this room's short list (二级候诊), since when, in which order.
+    pub assigned_room: Option<String>,
+    pub assigned_at: Option<NaiveDateTime>,
+    pub assigned_order: Option<i64>,
 }
 
 /// The registration part of a visit (what HIS sends).
@@ -72,6 +83,7 @@ pub struct NewVisit {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub his_seq: Option<i64>,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
@@ -94,6 +106,7 @@ pub struct RoomRow {
     pub status: String,
     pub current_visit_no: Option<String>,
     pub updated_at: NaiveDateTime,
+    pub mix_cursor: i64,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
@@ -108,6 +121,9 @@ pub struct CounterRow {
     pub updated_at: NaiveDateTime,
     pub consecutive_priority: i64,
     pub calls_since_return: i64,
+    pub taken_total: i64,
+    /// JSON list of arrival numbers (see `Counters::overtakes`).
+    pub overtakes: String,
 }
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]

@@ -53,6 +53,13 @@ diesel::table! {
         held -> Bool,
         pinned_at -> Nullable<Timestamp>,
         locked_seq -> Nullable<BigInt>,
+        his_seq -> Nullable<BigInt>,
+        moved_position -> Nullable<Integer>,
+        moved_mark -> Nullable<BigInt>,
+        moved_at -> Nullable<Timestamp>,
+        assigned_room -> Nullable<Text>,
+        assigned_at -> Nullable<Timestamp>,
+        assigned_order -> Nullable<BigInt>,
     }
 }
 
@@ -62,6 +69,7 @@ diesel::table! {
         status -> Text,
         current_visit_no -> Nullable<Text>,
         updated_at -> Timestamp,
+        mix_cursor -> BigInt,
     }
 }
 
@@ -76,6 +84,8 @@ diesel::table! {
         updated_at -> Timestamp,
         consecutive_priority -> BigInt,
         calls_since_return -> BigInt,
+        taken_total -> BigInt,
+        overtakes -> Text,
     }
 }
 

@@ -91,6 +91,7 @@ pub fn upsert_registration(
                     visits::appointment_start.eq(new.appointment_start),
                     visits::appointment_end.eq(new.appointment_end),
                     visits::special.eq(&new.special),
+                    visits::his_seq.eq(new.his_seq),
                     visits::exam_items.eq(&new.exam_items),
                     visits::body.eq(&new.body),
                     visits::updated_at.eq(new.updated_at),
@@ -234,6 +235,7 @@ pub fn ensure_rows(
                     status: "open".into(),
                     current_visit_no: None,
                     updated_at: now,
+                    mix_cursor: 0,
                 })
                 .execute(c)?;
         }
@@ -257,6 +259,8 @@ pub fn ensure_rows(
                     updated_at: now,
                     consecutive_priority: 0,
                     calls_since_return: 0,
+                    taken_total: 0,
+                    overtakes: "[]".into(),
                 })
                 .execute(c)?;
         }

@@ -1,0 +1,10 @@
+ALTER TABLE rooms DROP COLUMN mix_cursor;
+ALTER TABLE queue_counters DROP COLUMN overtakes;
+ALTER TABLE queue_counters DROP COLUMN taken_total;
+ALTER TABLE visits DROP COLUMN assigned_order;
+ALTER TABLE visits DROP COLUMN assigned_at;
+ALTER TABLE visits DROP COLUMN assigned_room;
+ALTER TABLE visits DROP COLUMN moved_at;
+ALTER TABLE visits DROP COLUMN moved_mark;
+ALTER TABLE visits DROP COLUMN moved_position;
+ALTER TABLE visits DROP COLUMN his_seq;
