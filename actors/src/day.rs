@@ -5,7 +5,7 @@
 //! of the slot" or "the end of the session" and by appointment `slot` mode.
 //! Every function takes the instant it reasons about; nothing reads a clock.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Offset, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One clinic session (门诊时段), local time, `start < end`.
@@ -81,6 +81,13 @@ pub struct Span {
     pub end: DateTime<Utc>,
 }
 
+const MINUTE_US: i64 = 60_000_000;
+const DAY_US: i64 = 24 * 60 * MINUTE_US;
+
+fn instant(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 impl DayPlan {
     fn offset(&self) -> FixedOffset {
         // Validated to lie within ±14 h where it is configured.
@@ -92,60 +99,106 @@ impl DayPlan {
         t.with_timezone(&self.offset()).date_naive()
     }
 
-    /// Local wall-clock "HH:MM" of an instant (for staff-facing reasons).
-    pub fn local_hm(&self, t: DateTime<Utc>) -> String {
-        t.with_timezone(&self.offset()).format("%H:%M").to_string()
-    }
-
-    fn at(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
-        let local = date.and_time(time);
-        DateTime::from_naive_utc_and_offset(
-            local - Duration::minutes(i64::from(self.utc_offset_minutes)),
-            Utc,
-        )
+    /// Local wall-clock time of an instant (to the second).
+    pub fn local_time(&self, t: DateTime<Utc>) -> NaiveTime {
+        let local = t.timestamp_micros() + i64::from(self.utc_offset_minutes) * MINUTE_US;
+        let secs = local.rem_euclid(DAY_US) / 1_000_000;
+        NaiveTime::from_num_seconds_from_midnight_opt(secs as u32, 0).unwrap_or(NaiveTime::MIN)
     }
 
     /// The session holding `t`; between sessions (or before the first) the
     /// next one; after the last, the rest of the day. Without sessions,
     /// the whole day.
     pub fn session_of(&self, t: DateTime<Utc>) -> Span {
-        let date = self.local_date(t);
-        for s in &self.sessions {
-            let end = self.at(date, s.end);
-            if t < end {
-                return Span {
-                    start: self.at(date, s.start),
-                    end,
-                };
-            }
-        }
-        let start = self
-            .sessions
-            .last()
-            .map_or_else(|| self.at(date, NaiveTime::MIN), |s| self.at(date, s.end));
-        let next_day = date.succ_opt().unwrap_or(date);
-        Span {
-            start,
-            end: self.at(next_day, NaiveTime::MIN),
-        }
+        Grid::new(self).session_of(t)
     }
 
     /// The time slot holding `t` on the grid of `slot_minutes` counted from
     /// its session's start (a slot never runs past the session's end);
     /// before a session starts, that session's first slot.
     pub fn slot_of(&self, t: DateTime<Utc>) -> Span {
-        let session = self.session_of(t);
-        let len = Duration::minutes(i64::from(self.slot_minutes.max(1)));
-        let start = if t <= session.start {
-            session.start
-        } else {
-            let k = (t - session.start).num_microseconds().unwrap_or(0)
-                / len.num_microseconds().unwrap_or(1);
-            session.start + len * (k as i32)
-        };
+        Grid::new(self).slot_of(t)
+    }
+}
+
+/// A [`DayPlan`] resolved into instants one local day at a time, so that
+/// ranking thousands of patients asks no calendar questions: each lookup is
+/// integer arithmetic on the day it last resolved.
+pub struct Grid<'a> {
+    plan: &'a DayPlan,
+    /// Local day number (days since 1970-01-01 local) now resolved.
+    day: i64,
+    /// Sessions of that day, as UTC microseconds `[start, end)`.
+    sessions: Vec<(i64, i64)>,
+}
+
+impl<'a> Grid<'a> {
+    pub fn new(plan: &'a DayPlan) -> Self {
+        Grid {
+            plan,
+            day: i64::MIN,
+            sessions: Vec::with_capacity(plan.sessions.len()),
+        }
+    }
+
+    fn offset_us(&self) -> i64 {
+        i64::from(self.plan.utc_offset_minutes) * MINUTE_US
+    }
+
+    /// Resolves the local day of `t` (µs) if it is not the one held.
+    fn day_of(&mut self, t: i64) -> i64 {
+        let day = (t + self.offset_us()).div_euclid(DAY_US);
+        if day != self.day {
+            let midnight = day * DAY_US - self.offset_us();
+            self.sessions.clear();
+            for s in &self.plan.sessions {
+                let at = |time: NaiveTime| {
+                    midnight + i64::from(time.num_seconds_from_midnight()) * 1_000_000
+                };
+                self.sessions.push((at(s.start), at(s.end)));
+            }
+            self.day = day;
+        }
+        day
+    }
+
+    fn session_us(&mut self, t: i64) -> (i64, i64) {
+        let day = self.day_of(t);
+        if let Some(span) = self.sessions.iter().find(|(_, end)| t < *end) {
+            return *span;
+        }
+        let midnight = day * DAY_US - self.offset_us();
+        let start = self.sessions.last().map_or(midnight, |(_, end)| *end);
+        (start, midnight + DAY_US)
+    }
+
+    /// See [`DayPlan::session_of`].
+    pub fn session_of(&mut self, t: DateTime<Utc>) -> Span {
+        let (start, end) = self.session_us(t.timestamp_micros());
         Span {
-            start,
-            end: (start + len).min(session.end),
+            start: instant(start),
+            end: instant(end),
+        }
+    }
+
+    /// The slot holding `t`, in UTC microseconds `[start, end)`.
+    pub fn slot_us(&mut self, t: i64) -> (i64, i64) {
+        let (session_start, session_end) = self.session_us(t);
+        let len = i64::from(self.plan.slot_minutes.max(1)) * MINUTE_US;
+        let start = if t <= session_start {
+            session_start
+        } else {
+            session_start + (t - session_start) / len * len
+        };
+        (start, (start + len).min(session_end))
+    }
+
+    /// See [`DayPlan::slot_of`].
+    pub fn slot_of(&mut self, t: DateTime<Utc>) -> Span {
+        let (start, end) = self.slot_us(t.timestamp_micros());
+        Span {
+            start: instant(start),
+            end: instant(end),
         }
     }
 }
@@ -154,12 +207,14 @@ impl DayPlan {
 mod tests {
     use super::*;
 
+    use chrono::{Duration, TimeZone};
+
     /// 2026-11-25 at local (UTC+8) hh:mm, as UTC.
     fn local(h: u32, m: u32) -> DateTime<Utc> {
-        DayPlan::default().at(
-            NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default(),
-            hm(h, m),
-        )
+        Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0)
+            .single()
+            .unwrap_or_default()
+            + Duration::minutes(i64::from(h * 60 + m) - 8 * 60)
     }
 
     #[test]
@@ -202,6 +257,6 @@ mod tests {
             (local(13, 30), local(14, 15)),
             "the next session's first slot"
         );
-        assert_eq!(d.local_hm(local(9, 5)), "09:05");
+        assert_eq!(d.local_time(local(9, 5)), hm(9, 5));
     }
 }

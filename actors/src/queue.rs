@@ -220,19 +220,20 @@ impl QueueState {
         r.placement.is_callable() && r.entry.assigned.as_ref().is_none_or(|a| a.room == room)
     }
 
-    /// The oldest arrival still waiting after `visit_no` leaves.
-    fn oldest_seq_without(&self, visit_no: &str) -> Option<i64> {
+    /// The oldest arrival still waiting after the one who arrived as `seq`
+    /// leaves (arrival numbers are unique within a queue).
+    fn oldest_seq_without(&self, seq: i64) -> Option<i64> {
         self.entries
             .iter()
-            .filter(|e| e.visit_no != visit_no)
             .map(|e| e.seq)
+            .filter(|s| *s != seq)
             .min()
     }
 
     /// Counters after taking `r` from the list.
     fn counters_taking(&self, r: &Ranked<'_>) -> Counters {
         let mut counters = counters_after_call(&self.counters, &r.placement, r.entry.seq);
-        counters.prune(self.oldest_seq_without(&r.entry.visit_no));
+        counters.prune(self.oldest_seq_without(r.entry.seq));
         counters
     }
 
@@ -681,6 +682,14 @@ impl QueueState {
 
     /// The lock set after `change`, as a change to commit with it.
     pub fn locks_after(&self, change: &Change) -> Change {
+        if self.rules.locked_head == 0 {
+            // Off: no locks (the commit clears any a rule change left).
+            return Change::Locks {
+                audit: change.audit().clone(),
+                queue_code: self.code.clone(),
+                locks: Vec::new(),
+            };
+        }
         let mut after = self.clone();
         after.apply(change);
         after.relock(change.audit().at);

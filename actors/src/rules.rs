@@ -30,10 +30,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::day::DayPlan;
+use crate::day::{DayPlan, Grid};
 use crate::model::{Counters, EntryKind, SpecialMark, WaitingEntry};
 
 /// What orders patients of the same standing.
@@ -256,16 +256,18 @@ pub enum Placement {
     ReturnRatio { every: u32 },
     /// Back after a missed call, placed by the recall interval.
     RecallInterval { interval: u32 },
-    /// Back after a missed call, after everyone of the slot (ending `until`).
-    RecallEndOfSlot { until: String },
-    /// Back after a missed call, after everyone of the session (ending `until`).
-    RecallEndOfSession { until: String },
+    /// Back after a missed call, after everyone of the slot (ending
+    /// `until`, local time).
+    RecallEndOfSlot { until: NaiveTime },
+    /// Back after a missed call, after everyone of the session (ending
+    /// `until`, local time).
+    RecallEndOfSession { until: NaiveTime },
     /// Late for the appointment, placed by the late-arrival interval.
     LateInterval { interval: u32 },
     /// Late for the appointment, after everyone of the slot current at check-in.
-    LateEndOfSlot { until: String },
+    LateEndOfSlot { until: NaiveTime },
     /// Late for the appointment, after everyone of the session.
-    LateEndOfSession { until: String },
+    LateEndOfSession { until: NaiveTime },
     /// Late for the appointment, ordered by the slot as if on time.
     LateAsOnTime,
     /// An appointment patient ordered by the slot.
@@ -337,19 +339,31 @@ impl Placement {
                 format!("过号召回：{interval}位普通患者后插入")
             }
             Placement::RecallEndOfSlot { until } => {
-                format!("过号召回：排在本时段（{until}止）患者之后")
+                format!(
+                    "过号召回：排在本时段（{}止）患者之后",
+                    until.format("%H:%M")
+                )
             }
             Placement::RecallEndOfSession { until } => {
-                format!("过号召回：排在本门诊时段（{until}止）患者之后")
+                format!(
+                    "过号召回：排在本门诊时段（{}止）患者之后",
+                    until.format("%H:%M")
+                )
             }
             Placement::LateInterval { interval } => {
                 format!("预约迟到：{interval}位普通患者后插入")
             }
             Placement::LateEndOfSlot { until } => {
-                format!("预约迟到：排在当前时段（{until}止）患者之后")
+                format!(
+                    "预约迟到：排在当前时段（{}止）患者之后",
+                    until.format("%H:%M")
+                )
             }
             Placement::LateEndOfSession { until } => {
-                format!("预约迟到：排在本门诊时段（{until}止）患者之后")
+                format!(
+                    "预约迟到：排在本门诊时段（{}止）患者之后",
+                    until.format("%H:%M")
+                )
             }
             Placement::LateAsOnTime => "预约迟到，仍按原预约时段".to_string(),
             Placement::Appointment => "预约患者，按预约时段".to_string(),
@@ -431,10 +445,16 @@ enum Class {
     Positional(DateTime<Utc>, Placement),
 }
 
-fn classify(e: &WaitingEntry, rules: &QueueRules) -> Class {
+fn classify(e: &WaitingEntry, rules: &QueueRules, grid: &mut Grid<'_>) -> Class {
     let day = &rules.day;
-    let end_of_slot = || day.slot_of(e.checked_in_at).end;
-    let end_of_session = || day.session_of(e.checked_in_at).end;
+    let mut end_of = |slot: bool| {
+        let t = if slot {
+            grid.slot_of(e.checked_in_at).end
+        } else {
+            grid.session_of(e.checked_in_at).end
+        };
+        (t, day.local_time(t))
+    };
     match e.kind {
         EntryKind::Normal => Class::Regular,
         EntryKind::Return => match (rules.return_ratio, rules.return_interval) {
@@ -450,44 +470,24 @@ fn classify(e: &WaitingEntry, rules: &QueueRules) -> Class {
                 },
             ),
             RecallMode::EndOfSlot => {
-                let t = end_of_slot();
-                Class::Positional(
-                    t,
-                    Placement::RecallEndOfSlot {
-                        until: day.local_hm(t),
-                    },
-                )
+                let (t, until) = end_of(true);
+                Class::Positional(t, Placement::RecallEndOfSlot { until })
             }
             RecallMode::EndOfSession => {
-                let t = end_of_session();
-                Class::Positional(
-                    t,
-                    Placement::RecallEndOfSession {
-                        until: day.local_hm(t),
-                    },
-                )
+                let (t, until) = end_of(false);
+                Class::Positional(t, Placement::RecallEndOfSession { until })
             }
         },
         EntryKind::Late => match rules.late_arrival {
             LateArrival::Interval(n) => Class::Inserted(n, Placement::LateInterval { interval: n }),
             LateArrival::AsOnTime => Class::Regular,
             LateArrival::EndOfSlot => {
-                let t = end_of_slot();
-                Class::Positional(
-                    t,
-                    Placement::LateEndOfSlot {
-                        until: day.local_hm(t),
-                    },
-                )
+                let (t, until) = end_of(true);
+                Class::Positional(t, Placement::LateEndOfSlot { until })
             }
             LateArrival::EndOfSession => {
-                let t = end_of_session();
-                Class::Positional(
-                    t,
-                    Placement::LateEndOfSession {
-                        until: day.local_hm(t),
-                    },
-                )
+                let (t, until) = end_of(false);
+                Class::Positional(t, Placement::LateEndOfSession { until })
             }
         },
     }
@@ -505,7 +505,7 @@ fn micros(t: DateTime<Utc>) -> i64 {
 
 /// Sort key of the normal line: (time slot, appointment before walk-in,
 /// base order, tie-break, arrival).
-fn base_key(e: &WaitingEntry, rules: &QueueRules) -> (i64, u8, i64, i64, i64) {
+fn base_key(e: &WaitingEntry, rules: &QueueRules, grid: &mut Grid<'_>) -> (i64, u8, i64, i64, i64) {
     let at = anchor(e);
     let walk_in = u8::from(e.slot.is_none());
     let (primary, secondary) = match rules.base_order {
@@ -516,7 +516,7 @@ fn base_key(e: &WaitingEntry, rules: &QueueRules) -> (i64, u8, i64, i64, i64) {
         AppointmentMode::Merged => (0, 0, primary, secondary, e.seq),
         AppointmentMode::AlwaysFirst => (0, walk_in, primary, secondary, e.seq),
         AppointmentMode::Slot => (
-            micros(rules.day.slot_of(at).start),
+            grid.slot_us(micros(at)).0,
             walk_in,
             primary,
             secondary,
@@ -546,7 +546,7 @@ pub fn base_placement(e: &WaitingEntry, rules: &QueueRules) -> Placement {
             level: s.level,
         };
     }
-    match classify(e, rules) {
+    match classify(e, rules, &mut Grid::new(&rules.day)) {
         Class::Ratio => Placement::ReturnRatio {
             every: rules.return_ratio.unwrap_or(2),
         },
@@ -578,6 +578,7 @@ pub fn rank<'a>(
     let mut inserted: Vec<(&WaitingEntry, u32, Placement)> = Vec::new();
     let mut regular: Vec<&WaitingEntry> = Vec::new();
     let mut positional: Vec<(&WaitingEntry, DateTime<Utc>, Placement)> = Vec::new();
+    let mut grid = Grid::new(&rules.day);
     for e in entries {
         if e.assigned.is_some() {
             assigned.push(e);
@@ -594,7 +595,7 @@ pub fn rank<'a>(
         } else if e.special.is_some() {
             special.push(e);
         } else {
-            match classify(e, rules) {
+            match classify(e, rules, &mut grid) {
                 Class::Ratio => ratio.push(e),
                 Class::Inserted(n, p) => inserted.push((e, n, p)),
                 Class::Regular => regular.push(e),
@@ -605,7 +606,7 @@ pub fn rank<'a>(
 
     // The normal line: the base order, with patients placed "at the end of
     // the slot / session" after the last one who belongs before that end.
-    regular.sort_by_cached_key(|e| base_key(e, rules));
+    regular.sort_by_cached_key(|e| base_key(e, rules, &mut grid));
     positional.sort_by_key(|(e, t, _)| (*t, e.seq));
     let mut suffix_min = vec![DateTime::<Utc>::MAX_UTC; regular.len()];
     let mut min = DateTime::<Utc>::MAX_UTC;

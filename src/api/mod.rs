@@ -171,9 +171,12 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
         let inner = e.into_inner().to_string();
         let code = if inner.starts_with("missing field") {
             "missing_field"
+        } else if inner.starts_with("unknown field") {
+            "unknown_field"
         } else {
             "invalid_field"
         };
+        // A missing field's path is its parent; an unknown one's is itself.
         let field = if code == "missing_field" {
             let name = inner.split('`').nth(1).unwrap_or("").to_string();
             if path == "." || path.is_empty() {

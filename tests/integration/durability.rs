@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::common::{fresh_database, registration};
+use crate::queue_rules::hospital_toml;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -29,9 +30,16 @@ impl Drop for Proc {
 }
 
 fn start(db_url: &str, port: u16) -> Proc {
+    start_with(db_url, port, &["--demo"])
+}
+
+/// The real binary on `port`, with `hospital` (`--demo` or `--config PATH`).
+fn start_with(db_url: &str, port: u16, hospital: &[&str]) -> Proc {
     Proc(
         Command::new(env!("CARGO_BIN_EXE_triage"))
-            .args(["serve", "--demo", "--no-simulation", "--workers", "2"])
+            .arg("serve")
+            .args(hospital)
+            .args(["--no-simulation", "--workers", "2"])
             .args([
                 "--bind",
                 &format!("127.0.0.1:{port}"),
@@ -299,5 +307,168 @@ async fn acknowledged_changes_survive_sigkill_and_the_queues_keep_their_order() 
         head.starts_with(&format!("{}", r["current"]["visit_no"])),
         "{head} vs {r}"
     );
+    drop(child);
+}
+
+async fn get(http: &reqwest::Client, url: String) -> Value {
+    http.get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default()
+}
+
+async fn post(http: &reqwest::Client, url: String, body: Value) -> Value {
+    let r = http
+        .post(url.clone())
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200, "{url}");
+    r.json().await.unwrap_or_default()
+}
+
+/// What a restart must give back exactly: each queue in calling order with
+/// the rule that placed each patient, and each room's short list.
+async fn rule_state(http: &reqwest::Client, base: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for q in ["NK", "NK-D1"] {
+        let v = get(http, format!("{base}/api/v1/queues/{q}")).await;
+        for e in v["entries"].as_array().cloned().unwrap_or_default() {
+            out.push(format!(
+                "{q}: {} {} {} {}",
+                e["visit_no"], e["ticket_no"], e["placement_code"], e["placement_reason"]
+            ));
+        }
+    }
+    for room in ["R1", "R2", "EXP"] {
+        let v = get(http, format!("{base}/api/v1/rooms/{room}")).await;
+        out.push(format!(
+            "{room}: {} {} {} {}",
+            v["status"], v["short_list"], v["next"], v["current"]["ticket_no"]
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn short_lists_moves_mix_turns_and_overtakes_survive_sigkill() {
+    let db = fresh_database();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("hospital.toml");
+    std::fs::write(
+        &config,
+        hospital_toml(
+            2,
+            "mix = [2, 1]",
+            "max_overtaken = 2\nbase_order = \"his_sequence\"",
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let config = config.display().to_string();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut child = start_with(&db.url, port, &["--config", &config]);
+    wait_ready(&http, &base).await;
+
+    // Seven in the shared queue: R1 and R2 take the first four onto their
+    // short lists as they come; the last three have HIS numbers in reverse.
+    for n in 1..=7 {
+        let mut b = registration(&format!("普通{n}"), "NK");
+        b["checked_in"] = json!(true);
+        b["sequence_no"] = json!(if n <= 4 { n } else { 12 - n });
+        let r = http
+            .put(format!("{base}/api/v1/registrations/N{n}"))
+            .json(&b)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 201);
+    }
+    // The doctor's own queue: two normal, then two military patients.
+    for (v, special) in [("D1", false), ("D2", false), ("S1", true), ("S2", true)] {
+        let mut b = registration(&format!("专家{v}"), "NK");
+        b["checked_in"] = json!(true);
+        b["doctor_code"] = json!("D1");
+        if special {
+            b["special"] = json!(["military"]);
+        }
+        let r = http
+            .put(format!("{base}/api/v1/registrations/{v}"))
+            .json(&b)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 201);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for room in ["R1", "R2"] {
+        while get(&http, format!("{base}/api/v1/rooms/{room}")).await["short_list"] != 2 {
+            assert!(
+                Instant::now() < deadline,
+                "{room} never filled its short list"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(
+        get(&http, format!("{base}/api/v1/queues/NK")).await["entries"][4]["visit_no"],
+        "N7",
+        "by HIS number in the general list"
+    );
+    // A nurse moves N5 (last by HIS number) to the front of the general list.
+    let v = post(
+        &http,
+        format!("{base}/api/v1/registrations/N5/move"),
+        json!({"position": 1, "reason": "行动不便"}),
+    )
+    .await;
+    assert_eq!(v["position"], 5, "after the four on short lists");
+    // EXP calls by turns 2:1 — both specials from the doctor's queue; D1
+    // and D2 have now been overtaken twice.
+    for expect in ["S1", "S2"] {
+        let v = post(
+            &http,
+            format!("{base}/api/v1/rooms/EXP/call-next"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(v["current"]["visit_no"], expect);
+    }
+    let before = rule_state(&http, &base).await;
+    assert!(
+        before.iter().any(|l| l.contains("\"overtake_cap\"")),
+        "{before:#?}"
+    );
+
+    child.0.kill().unwrap_or_else(|e| panic!("SIGKILL: {e}"));
+    let _ = child.0.wait();
+    let child = start_with(&db.url, port, &["--config", &config]);
+    wait_ready(&http, &base).await;
+    let after = rule_state(&http, &base).await;
+    assert_eq!(after, before, "the rule state changed across the crash");
+
+    // The turn is kept: the third call goes to the shared queue (the moved
+    // N5 first), the fourth back to the doctor's, where D1 is protected.
+    let v = post(
+        &http,
+        format!("{base}/api/v1/rooms/EXP/call-next"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(v["current"]["visit_no"], "N5");
+    assert_eq!(v["current"]["reason_code"], "moved");
+    let v = post(
+        &http,
+        format!("{base}/api/v1/rooms/EXP/call-next"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(v["current"]["visit_no"], "D1");
+    assert_eq!(v["current"]["reason_code"], "overtake_cap");
     drop(child);
 }

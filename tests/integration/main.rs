@@ -9,5 +9,6 @@ mod calling;
 mod databases;
 mod durability;
 mod openapi;
+mod queue_rules;
 mod registrations;
 mod screens;
