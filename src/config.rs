@@ -281,6 +281,14 @@ impl Ctx<'_> {
     /// the table spanning `span`: the key's own line where it can be found,
     /// else the table's first line.
     fn line_of_key(&self, span: std::ops::Range<usize>, field: &str) -> Option<usize> {
+        let mut span = span;
+        if self.text.get(span.clone())?.trim_start().starts_with('[') {
+            // A `[table]`: its keys follow the header, up to the next header.
+            let rest = self.text.get(span.start..)?;
+            let body = rest.find('\n').map_or(rest.len(), |n| n + 1);
+            let end = rest[body..].find("\n[").map_or(rest.len(), |n| body + n);
+            span = span.start..span.start + end;
+        }
         let table = self.text.get(span.clone())?;
         let mut from = 0;
         for part in field.split(['.', '[']) {
@@ -796,6 +804,39 @@ mod tests {
         let h = h.unwrap_or_else(|e| panic!("{e}"));
         assert!(h.departments.len() >= 2);
         assert!(h.rooms.len() >= 6);
+    }
+
+    #[test]
+    fn rule_errors_name_the_line_of_the_key_in_tables_and_inline_tables() {
+        let text = DEMO_HOSPITAL
+            .replacen("fairness_cap = 5 ", "fairness_cap = 99 ", 1)
+            .replacen("slot_minutes = 20,", "slot_minutes = 1,", 1);
+        assert_ne!(text, DEMO_HOSPITAL, "fixture must change the file");
+        let errs = Hospital::parse(&text, "h.toml").err().unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let found: Vec<(String, String)> = errs
+            .iter()
+            .map(|e| {
+                let line = e.line.map_or("", |l| lines[l - 1].trim());
+                (e.field.clone(), line.to_string())
+            })
+            .collect();
+        assert_eq!(found.len(), 2, "{errs:?}");
+        assert_eq!(found[0].0, "rules.fairness_cap");
+        assert!(found[0].1.starts_with("fairness_cap = 99"), "{found:?}");
+        assert_eq!(found[1].0, "queues[3].rules.slot_minutes");
+        assert!(found[1].1.contains("slot_minutes = 1,"), "{found:?}");
+    }
+
+    #[test]
+    fn room_mix_needs_one_weight_per_queue() {
+        let text = DEMO_HOSPITAL.replacen("mix = [2, 1]", "mix = [2, 1, 1]", 1);
+        let errs = Hospital::parse(&text, "h.toml").err().unwrap_or_default();
+        let first = errs.first().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            first.contains("rooms[7].mix: one weight per queue"),
+            "{first}"
+        );
     }
 
     #[test]

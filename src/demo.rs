@@ -66,7 +66,12 @@ pub fn spawn(engine: Engine, tick: Duration) {
                     SURNAMES[rng.random_range(0..SURNAMES.len())],
                     GIVEN[rng.random_range(0..GIVEN.len())]
                 );
-                let year = rng.random_range(1935..2023);
+                // 儿科 sees children.
+                let year = if dept.code == "EK" {
+                    rng.random_range(2012..2025)
+                } else {
+                    rng.random_range(1935..2023)
+                };
                 let special = if rng.random_bool(0.08) {
                     vec![["military", "disabled", "pregnant"][rng.random_range(0..3)].to_string()]
                 } else {

@@ -1125,10 +1125,18 @@ pub async fn list_queue(engine: &Engine, code: &str) -> Result<QueueAnswer, ApiE
         .get(code)
         .map(|a| a.clone())
         .ok_or_else(|| ApiError::not_found("queue_not_found", format!("no queue {code:?}")))?;
-    let entries = addr
+    let mut entries = addr
         .send(ListQueue)
         .await
         .map_err(triage_actors::EngineError::from)?;
+    // Staff know rooms by name.
+    for e in &mut entries {
+        if let triage_actors::rules::Placement::RoomWaiting { room } = &e.placement {
+            if let Some(r) = engine.hospital.room(room) {
+                e.placement_reason = format!("已分到{}门口候诊", r.name);
+            }
+        }
+    }
     Ok(QueueAnswer {
         queue_code: def.code.clone(),
         name: def.name.clone(),

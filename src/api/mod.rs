@@ -289,26 +289,54 @@ async fn check_in(
     Ok(HttpResponse::Ok().json(service::check_in(&engine, &visit_no, audit).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/requeue", tag = "calling", params(("visit_no" = String, Path)), responses((status = 200, description = "back in the queue, same ticket: after a missed call (过号召回) or with exam results (回诊, same doctor)", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "no-show, not set aside, cancelled", body = ErrorBody)))]
+/// Why a patient is called by name or brought back (optional; a default
+/// reason is recorded when absent).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    /// 1-200 characters.
+    pub reason: String,
+}
+
+/// The reason of an optional `{"reason": …}` body, or `default` when the
+/// body is empty.
+async fn optional_reason(
+    req: &HttpRequest,
+    payload: web::Payload,
+    default: &str,
+) -> Result<String, ApiError> {
+    let bytes = read_body(payload, BODY_LIMIT).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(default.to_string());
+    }
+    let (body, _): (ReasonBody, String) = parse_json(req, &bytes)?;
+    service::audit_reason(&body.reason)
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/requeue", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<ReasonBody>, description = "optional: why (default 召回)"), responses((status = 200, description = "back in the queue, same ticket: after a missed call (过号召回) or with exam results (回诊, same doctor)", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "no-show, not set aside, cancelled", body = ErrorBody)))]
 async fn requeue(
     req: HttpRequest,
     path: web::Path<String>,
+    payload: web::Payload,
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let visit_no = path.into_inner();
     path_code(&visit_no, "visit_no")?;
-    let audit = audit(&req, &engine, "anonymous")?;
+    let mut audit = audit(&req, &engine, "anonymous")?;
+    audit.reason = Some(optional_reason(&req, payload, "召回").await?);
     Ok(HttpResponse::Ok().json(service::requeue(&engine, &visit_no, audit).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/call/{visit_no}", tag = "calling", params(("room_code" = String, Path), ("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), responses((status = 200, description = "called by name, out of order (指定叫号); durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "not waiting in a queue of this room, room paused/closed", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/call/{visit_no}", tag = "calling", params(("room_code" = String, Path), ("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<ReasonBody>, description = "optional: why (default 指定叫号)"), responses((status = 200, description = "called by name, out of order (指定叫号); durable", body = RoomAnswer), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not waiting in a queue of this room, room paused/closed", body = ErrorBody)))]
 async fn call_visit(
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    payload: web::Payload,
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let (room, visit_no) = path.into_inner();
-    let audit = audit(&req, &engine, "anonymous")?;
+    let mut audit = audit(&req, &engine, "anonymous")?;
+    audit.reason = Some(optional_reason(&req, payload, "指定叫号").await?);
     Ok(HttpResponse::Ok().json(service::call_visit(&engine, &room, &visit_no, audit).await?))
 }
 

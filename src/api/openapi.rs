@@ -82,6 +82,7 @@ pub struct ErrorDetail {
         super::DoctorBody,
         super::InterventionBody,
         super::MoveBody,
+        super::ReasonBody,
         super::CloseBody,
         crate::rule_change::RuleChange,
         crate::rule_change::SessionInput,

@@ -150,3 +150,27 @@ test("killed server: the screen keeps its last state with an offline mark, then 
   await hall.close();
   await door.close();
 });
+
+test("a two-stage room's door screen shows its own short list and cap, and follows a call", async () => {
+  const door = await openScreen(browser, server, "EK-02-DOOR");
+  // Seven children check in: EK-02 and EK-03 each keep three at their door.
+  for (let i = 1; i <= 7; i++) await server.arrive(`EK${i}`, FULL_NAMES[i % FULL_NAMES.length], "EK");
+  await door.waitForFunction(() => document.querySelector(".waiting .short-list")?.textContent === "门口候诊 3/3", null, { timeout: 5000 });
+  assert.match(await door.textContent(".waiting .label"), /请以下患者到门口候诊/);
+  const room = await server.api("GET", "/api/v1/rooms/EK-02");
+  const shown = await door.$$eval(".waiting .next li b", (els) => els.map((e) => e.textContent));
+  assert.deepEqual(shown, room.next.map((e) => e.ticket_no), "the door shows the room's own short list");
+  const dir = screenshotDir();
+  if (dir) await door.screenshot({ path: join(dir, "door-two-stage.png") });
+  // The room calls the first at its door; the list fills up again.
+  const r = await server.callNext("EK-02");
+  assert.equal(r.current.ticket_no, shown[0]);
+  await door.waitForFunction((t) => document.querySelector(".calling .ticket")?.textContent === t, shown[0], { timeout: 1000 });
+  await door.waitForFunction((first) => {
+    const list = [...document.querySelectorAll(".waiting .next li b")].map((e) => e.textContent);
+    return list.length === 3 && !list.includes(first) && document.querySelector(".waiting .short-list")?.textContent === "门口候诊 3/3";
+  }, shown[0], { timeout: 5000 });
+  const text = await door.textContent("body");
+  for (const name of FULL_NAMES) assert.ok(!text.includes(name), `full name ${name} on the door screen`);
+  await door.close();
+});

@@ -625,3 +625,55 @@ async fn closing_a_room_can_send_its_doctors_patients_to_the_department_queue() 
     let v: Value = r.json().await.unwrap_or_default();
     assert_eq!(v["redistributed"], 0);
 }
+
+#[actix_web::test]
+async fn calls_by_name_and_recalls_are_audited_with_who_and_why() {
+    let app = spawn_app().await;
+    for i in 1..=3 {
+        app.arrive(&format!("P{i}"), &registration(&format!("病人{i}"), "NK"))
+            .await;
+    }
+    // A bad reason is refused before anything changes.
+    let before = app.dump().await;
+    let (s, e) =
+        error_of(post(&app, "/api/v1/rooms/NK-02/call/P3", json!({"reason": ""})).await).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("invalid_reason")));
+    assert_eq!(app.dump().await, before);
+
+    let r = post(
+        &app,
+        "/api/v1/rooms/NK-02/call/P3",
+        json!({"reason": "急诊转来"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    // P3 does not come; the nurse brings P3 back when P3 returns.
+    assert_eq!(app.room("NK-02", "skip").await.status(), 200);
+    let r = post(
+        &app,
+        "/api/v1/registrations/P3/requeue",
+        json!({"reason": "患者已返回"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    // Without a body, the default reason.
+    let r = app
+        .http
+        .post(app.url("/api/v1/rooms/NK-02/call/P1"))
+        .header("X-Operator", "D0007")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+
+    let dump = app.dump().await;
+    let event = |kind: &str, reason: &str| {
+        dump.lines()
+            .find(|l| l.contains(&format!("kind: \"{kind}\"")) && l.contains(reason))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no {kind} event saying {reason}"))
+    };
+    assert!(event("called", "急诊转来").contains("operator: \"N0042\""));
+    assert!(event("requeued", "患者已返回").contains("operator: \"N0042\""));
+    assert!(event("called", "指定叫号").contains("operator: \"D0007\""));
+}

@@ -382,16 +382,25 @@ async fn bad_commands_get_a_json_error_and_change_nothing() {
 async fn the_configuration_is_visible_through_the_api() {
     let app = spawn_app().await;
     let d = app.get_json("/api/v1/departments").await;
-    assert_eq!(d["departments"].as_array().map(Vec::len), Some(2));
+    assert_eq!(d["departments"].as_array().map(Vec::len), Some(3));
     let r = app.get_json("/api/v1/rooms").await;
-    assert_eq!(r["rooms"].as_array().map(Vec::len), Some(7));
+    assert_eq!(r["rooms"].as_array().map(Vec::len), Some(10));
     assert_eq!(r["rooms"][0]["queues"], json!(["NK-D1001", "NK"]));
+    let ek2 = app.get_json("/api/v1/rooms/EK-02").await;
+    assert_eq!(ek2["waiting_cap"], 3, "two-stage room: {ek2}");
     let q = app.get_json("/api/v1/queues").await;
-    assert_eq!(q["queues"].as_array().map(Vec::len), Some(3));
+    assert_eq!(q["queues"].as_array().map(Vec::len), Some(5));
+    let ek = q["queues"]
+        .as_array()
+        .and_then(|a| a.iter().find(|q| q["code"] == "EK"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ek["rules"]["appointment_mode"], "slot", "{ek}");
+    assert_eq!(ek["rules"]["day"]["slot_minutes"], 20);
     let doc = app.get_json("/api/v1/doctors").await;
     assert_eq!(doc["doctors"][0]["title"], "主任医师");
     let s = app.get_json("/api/v1/screens").await;
-    assert_eq!(s["screens"].as_array().map(Vec::len), Some(9));
+    assert_eq!(s["screens"].as_array().map(Vec::len), Some(13));
     let ready = app.get_json("/readyz").await;
     assert_eq!(ready["status"], "ready");
     let metrics = app
