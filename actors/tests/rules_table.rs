@@ -559,6 +559,13 @@ fn rule_13_two_stage_waiting() {
     ]);
 }
 
+fn slots_late_return_fairness(r: &mut QueueRules) {
+    r.appointment_mode = AppointmentMode::Slot;
+    r.late_arrival = LateArrival::EndOfSlot;
+    r.return_interval = Some(1);
+    r.fairness_cap = Some(2);
+}
+
 #[test]
 fn combination_slots_late_return_special_and_fairness_cap() {
     // Slot mode (30 min), late to the end of the slot, return interval 1,
@@ -568,12 +575,7 @@ fn combination_slots_late_return_special_and_fairness_cap() {
     // the end of the 09:00 slot; A2 waits for 09:30.
     check(&[Case {
         name: "order",
-        rules: |r| {
-            r.appointment_mode = AppointmentMode::Slot;
-            r.late_arrival = LateArrival::EndOfSlot;
-            r.return_interval = Some(1);
-            r.fairness_cap = Some(2);
-        },
+        rules: slots_late_return_fairness,
         script: "@08:50; w W1; a A1 09:00-09:30; @09:01; w W2; a L1 08:00-08:30; r R1; s S1 elderly; w W3; s S2 military; a A2 09:30-10:00",
         order: "S2 S1 W1 R1 A1 W2 W3 L1 A2",
         codes: "special_group special_group check_in_order return_interval appointment check_in_order check_in_order late_end_of_slot awaiting_slot",
@@ -584,12 +586,7 @@ fn combination_slots_late_return_special_and_fairness_cap() {
     // 09:30 has come.
     Case {
         name: "calls",
-        rules: |r| {
-            r.appointment_mode = AppointmentMode::Slot;
-            r.late_arrival = LateArrival::EndOfSlot;
-            r.return_interval = Some(1);
-            r.fairness_cap = Some(2);
-        },
+        rules: slots_late_return_fairness,
         script: "@08:50; w W1; a A1 09:00-09:30; @09:01; w W2; a L1 08:00-08:30; r R1; s S1 elderly; w W3; s S2 military; a A2 09:30-10:00; c; c; c; c; c; c; c; c; c; @09:31; c",
         order: "",
         codes: "",
