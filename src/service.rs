@@ -1097,6 +1097,10 @@ pub async fn transfer(
     }
     tracing::info!(visit_no = %visit_no, to_queue = %target.code, "transferred");
     nudge_rooms(engine, &target.code);
+    if let Some(q) = &from_queue {
+        // A place on a short list there may have come free.
+        nudge_rooms(engine, q);
+    }
     Ok(waiting_answer(engine, visit_no, out))
 }
 
