@@ -651,15 +651,7 @@ pub fn rank<'a>(
     }
 
     let mut out = Vec::with_capacity(entries.len());
-    assigned.sort_by(|a, b| {
-        let key = |e: &WaitingEntry| {
-            e.assigned
-                .as_ref()
-                .map(|x| (x.room.clone(), x.order, e.seq))
-                .unwrap_or_default()
-        };
-        key(a).cmp(&key(b))
-    });
+    assigned.sort_by_key(|e| (e.assigned.as_ref().map(|x| (&x.room, x.order)), e.seq));
     for e in &assigned {
         out.push(Ranked {
             entry: e,

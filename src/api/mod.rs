@@ -305,12 +305,22 @@ async fn optional_reason(
     payload: web::Payload,
     default: &str,
 ) -> Result<String, ApiError> {
+    match optional_json::<ReasonBody>(req, payload).await? {
+        None => Ok(default.to_string()),
+        Some(body) => service::audit_reason(&body.reason),
+    }
+}
+
+/// An optional JSON body: `None` when the request has none.
+async fn optional_json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Option<T>, ApiError> {
     let bytes = read_body(payload, BODY_LIMIT).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(default.to_string());
+        return Ok(None);
     }
-    let (body, _): (ReasonBody, String) = parse_json(req, &bytes)?;
-    service::audit_reason(&body.reason)
+    Ok(Some(parse_json::<T>(req, &bytes)?.0))
 }
 
 #[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/requeue", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<ReasonBody>, description = "optional: why (default 召回)"), responses((status = 200, description = "back in the queue, same ticket: after a missed call (过号召回) or with exam results (回诊, same doctor)", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "no-show, not set aside, cancelled", body = ErrorBody)))]
@@ -505,15 +515,12 @@ async fn room_action(
         };
     let audit = audit(&req, &engine, "anonymous")?;
     if cmd == RoomCommand::Close {
-        let bytes = read_body(payload, BODY_LIMIT).await?;
-        let body = if bytes.iter().all(u8::is_ascii_whitespace) {
-            CloseBody {
+        let body = optional_json::<CloseBody>(&req, payload)
+            .await?
+            .unwrap_or(CloseBody {
                 waiting: None,
                 reason: None,
-            }
-        } else {
-            parse_json::<CloseBody>(&req, &bytes)?.0
-        };
+            });
         let redistribute = match body.waiting.as_deref() {
             None | Some("keep") => false,
             Some("redistribute") => true,

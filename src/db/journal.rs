@@ -156,13 +156,15 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                     rooms::updated_at.eq(at),
                 ))
                 .execute(c)?;
-            save_counters(c, queue_code, counters, at)?;
-            save_cursor(c, room_code, *room_cursor)?;
-            (
-                Some(visit_no.clone()),
-                Some(room_code.clone()),
-                Some(queue_code.clone()),
-            )
+            taken(
+                c,
+                queue_code,
+                room_code,
+                visit_no,
+                counters,
+                *room_cursor,
+                at,
+            )?
         }
         Change::Assigned {
             queue_code,
@@ -188,13 +190,15 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                 ))
                 .execute(c)?;
             conflict_if_none(n, "visit is not waiting")?;
-            save_counters(c, queue_code, counters, at)?;
-            save_cursor(c, room_code, *room_cursor)?;
-            (
-                Some(visit_no.clone()),
-                Some(room_code.clone()),
-                Some(queue_code.clone()),
-            )
+            taken(
+                c,
+                queue_code,
+                room_code,
+                visit_no,
+                counters,
+                *room_cursor,
+                at,
+            )?
         }
         Change::Unassigned {
             queue_code,
@@ -530,6 +534,30 @@ fn waiting_in<'a>(visit_no: &'a str, queue_code: &'a str) -> WaitingIn<'a> {
             .eq("waiting")
             .and(visits::queue_code.eq(queue_code)),
     )
+}
+
+/// The visit, room and queue an event row names.
+type EventKeys = (Option<String>, Option<String>, Option<String>);
+
+/// The bookkeeping of a patient taken from a queue by a room (a call or a
+/// send to its short list): the queue's counters and the room's mix turn;
+/// answers the event's (visit, room, queue).
+fn taken(
+    c: &mut AnyConnection,
+    queue_code: &str,
+    room_code: &str,
+    visit_no: &str,
+    counters: &triage_actors::model::Counters,
+    room_cursor: Option<i64>,
+    at: chrono::NaiveDateTime,
+) -> Result<EventKeys, DbError> {
+    save_counters(c, queue_code, counters, at)?;
+    save_cursor(c, room_code, room_cursor)?;
+    Ok((
+        Some(visit_no.to_string()),
+        Some(room_code.to_string()),
+        Some(queue_code.to_string()),
+    ))
 }
 
 /// Stores a queue's rule counters.
