@@ -15,7 +15,7 @@ not_run=()
 
 say "format and lints"
 cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 say "test suite on SQLite"
 cargo test --workspace   # benches are compiled by clippy above and run by `cargo bench`

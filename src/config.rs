@@ -758,14 +758,6 @@ impl Hospital {
             .iter()
             .find(|q| q.department == department && q.doctor.is_none())
     }
-
-    /// Open rooms that draw from a queue (for wait estimates).
-    pub fn rooms_drawing_from(&self, queue: &str) -> usize {
-        self.rooms
-            .iter()
-            .filter(|r| r.queues.iter().any(|q| q == queue))
-            .count()
-    }
 }
 
 fn merge_rules(

@@ -376,7 +376,11 @@ pub fn queue_addr(
 
 /// The answer for a visit now waiting, with the wait estimate.
 fn waiting_answer(engine: &Engine, visit_no: &str, out: CheckInOutcome) -> CheckInAnswer {
-    let rooms = engine.hospital.rooms_drawing_from(&out.queue_code).max(1) as u32;
+    // Rooms serving now; with none (all closed), as if one room will.
+    let rooms = engine
+        .directory
+        .serving_rooms_of_queue(&out.queue_code)
+        .max(1) as u32;
     CheckInAnswer {
         visit_no: visit_no.to_string(),
         estimated_wait_minutes: (out.ahead as u32 * engine.hospital.avg_service_minutes)

@@ -223,6 +223,19 @@ impl Directory {
             .unwrap_or_default()
     }
 
+    /// Rooms drawing from `queue` that are serving now (open or paused; a
+    /// closed room calls nobody): the divisor of a wait estimate.
+    pub fn serving_rooms_of_queue(&self, queue: &str) -> usize {
+        self.rooms_of_queue(queue)
+            .iter()
+            .filter(|r| {
+                self.room_boards
+                    .get(r.as_str())
+                    .is_some_and(|b| b.status != RoomStatus::Closed)
+            })
+            .count()
+    }
+
     /// Static facts of a room.
     pub fn room_info(&self, room: &str) -> Option<RoomInfo> {
         self.room_boards.get(room).map(|b| b.info.clone())

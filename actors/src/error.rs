@@ -37,7 +37,7 @@ impl EngineError {
             EngineError::NotWaiting(_) => "visit_not_waiting",
             EngineError::TicketsExhausted => "tickets_exhausted",
             EngineError::TooEarly(_) => "too_early",
-            EngineError::Journal(JournalError::Conflict(_)) => "state_conflict",
+            EngineError::Journal(JournalError::Conflict { .. }) => "state_conflict",
             EngineError::Journal(JournalError::Unavailable(_)) => "database_unavailable",
             EngineError::Mailbox => "engine_unavailable",
         }

@@ -202,10 +202,11 @@ impl Change {
 /// Why a journal refused or failed a change.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum JournalError {
-    /// The stored state no longer allows the change (e.g. the visit was
-    /// cancelled meanwhile). Nothing was written.
-    #[error("stale state: {0}")]
-    Conflict(String),
+    /// The stored state no longer allows a change (e.g. the visit was
+    /// cancelled meanwhile). Nothing was written. `index` is the position of
+    /// the refused change in the committed batch (0 for a single change).
+    #[error("stale state (change {index}): {reason}")]
+    Conflict { index: usize, reason: String },
     /// The change could not be made durable (database down, disk full).
     /// Nothing was acknowledged.
     #[error("journal unavailable: {0}")]

@@ -791,6 +791,10 @@ pub struct TakeNext {
     pub audit: Audit,
     /// The room's next mix position, committed with the call.
     pub room_cursor: Option<i64>,
+    /// The room's current patient closed by this call (finished or set
+    /// aside), committed in the same batch as the call: when nobody can be
+    /// taken, nothing is committed.
+    pub close: Option<Change>,
 }
 
 /// A room with a short list (二级候诊) takes the next patient of the general
@@ -866,6 +870,8 @@ pub struct TakeSpecific {
     pub visit_no: String,
     pub room_code: String,
     pub audit: Audit,
+    /// As for [`TakeNext`]: committed with the call, or not at all.
+    pub close: Option<Change>,
 }
 
 /// New rules for this queue, effective at once for everyone waiting (the
@@ -1055,13 +1061,25 @@ impl Handler<TakeNext> for QueueActor {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(None))));
         }
         let journal = self.journal.clone();
+        let close = msg.close;
         AtomicResponse::new(Box::pin(
             async move {
                 let mut stale = Vec::new();
+                // The room's close goes first in every batch: a refusal at
+                // index 0 is the room's (its current patient moved on), not
+                // a stale candidate.
+                let first = usize::from(close.is_some());
                 for (change, locks, call) in candidates {
-                    match journal.commit_all(vec![change.clone(), locks.clone()]).await {
+                    let batch: Vec<Change> = close
+                        .iter()
+                        .cloned()
+                        .chain([change.clone(), locks.clone()])
+                        .collect();
+                    match journal.commit_all(batch).await {
                         Ok(()) => return (stale, Ok(Some((change, locks, call)))),
-                        Err(JournalError::Conflict(_)) => stale.push(call.visit_no.clone()),
+                        Err(JournalError::Conflict { index, .. }) if index >= first => {
+                            stale.push(call.visit_no.clone())
+                        }
                         Err(e) => return (stale, Err(EngineError::from(e))),
                     }
                 }
@@ -1204,7 +1222,11 @@ impl Handler<TakeSpecific> for QueueActor {
         };
         let journal = self.journal.clone();
         let locks = self.state.locks_after(&change);
-        let committed = vec![change.clone(), locks.clone()];
+        let committed: Vec<Change> = msg
+            .close
+            .into_iter()
+            .chain([change.clone(), locks.clone()])
+            .collect();
         let room_code = msg.room_code;
         AtomicResponse::new(Box::pin(
             async move { journal.commit_all(committed).await }

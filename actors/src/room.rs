@@ -372,7 +372,6 @@ impl Handler<CallNext> for RoomActor {
         }
         let close = self.state.plan_close_current(&msg.audit, &msg.performer);
         let closed = close.as_ref().and_then(|c| self.closed_of(c));
-        let journal = self.journal.clone();
         let queues = self.queues.clone();
         let room_code = self.state.info.code.clone();
         let order = draw_order(&self.state.info.mix, queues.len(), self.state.mix_cursor);
@@ -382,16 +381,14 @@ impl Handler<CallNext> for RoomActor {
         let wanted = msg.visit_no;
         AtomicResponse::new(Box::pin(
             async move {
-                if let Some(change) = &close {
-                    if let Err(e) = journal.commit(change.clone()).await {
-                        return (None, Err(EngineError::from(e)), None);
-                    }
-                }
+                // The close travels with every attempt and is committed in
+                // the same batch as the call that succeeds, or not at all.
                 let take = |q: Addr<QueueActor>, room_cursor: Option<i64>| {
                     q.send(TakeNext {
                         room_code: room_code.clone(),
                         audit: audit.clone(),
                         room_cursor,
+                        close: close.clone(),
                     })
                 };
                 if let Some(v) = &wanted {
@@ -401,6 +398,7 @@ impl Handler<CallNext> for RoomActor {
                                 visit_no: v.clone(),
                                 room_code: room_code.clone(),
                                 audit: audit.clone(),
+                                close: close.clone(),
                             })
                             .await;
                         match taken {
@@ -450,31 +448,27 @@ impl Handler<CallNext> for RoomActor {
             }
             .into_actor(self)
             .map(move |(close, res, cursor), act, ctx| {
-                if let Some(change) = &close {
-                    act.state.apply(change);
-                }
-                if let Some(c) = cursor {
-                    act.state.mix_cursor = c;
-                }
                 if two_stage {
                     ctx.notify(Refill);
                 }
-                // Screens first show the new state, then speak it.
+                // Only a call that was committed closed the current patient
+                // (same batch); otherwise nothing changed.
                 match res {
                     Ok(Some(call)) => {
+                        if let Some(change) = &close {
+                            act.state.apply(change);
+                        }
+                        if let Some(c) = cursor {
+                            act.state.mix_cursor = c;
+                        }
                         act.state.current = Some(call);
+                        // Screens first show the new state, then speak it.
                         act.publish();
                         act.announce();
                         Ok(act.outcome(closed))
                     }
-                    Ok(None) => {
-                        act.publish();
-                        Err(EngineError::QueueEmpty)
-                    }
-                    Err(e) => {
-                        act.publish();
-                        Err(e)
-                    }
+                    Ok(None) => Err(EngineError::QueueEmpty),
+                    Err(e) => Err(e),
                 }
             }),
         ))

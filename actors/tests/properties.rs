@@ -269,7 +269,7 @@ proptest! {
                     "check_in_order" => normals_since += 1,
                     "return_interval" | "recall_interval" => {
                         let n = interval_of(c);
-                        let normals_after = tail[j + 1..].iter().any(|x| *x == "check_in_order");
+                        let normals_after = tail[j + 1..].contains(&"check_in_order");
                         if seen_inserted {
                             prop_assert!(normals_since == n || (normals_since < n && !normals_after), "{codes:?}");
                         } else {

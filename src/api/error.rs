@@ -162,7 +162,7 @@ impl From<EngineError> for ApiError {
                         .format("%H:%M")
                 ),
             ),
-            EngineError::Journal(triage_actors::JournalError::Conflict(_)) => {
+            EngineError::Journal(triage_actors::JournalError::Conflict { .. }) => {
                 ApiError::conflict(code, "the visit changed meanwhile; reload and try again")
             }
             EngineError::Journal(triage_actors::JournalError::Unavailable(cause)) => {
@@ -191,7 +191,6 @@ impl From<DbError> for ApiError {
                 };
                 ApiError::conflict(&code, message)
             }
-            DbError::NotFound => ApiError::not_found("not_found", "not found"),
             other => {
                 tracing::error!(error.cause = %other, "database error");
                 ApiError::unavailable("the database is unavailable; nothing was changed")

@@ -34,7 +34,7 @@ pub async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
             q.code
         ));
     }
-    out.push_str("# HELP triage_room_open Rooms by status (1 = in this status).\n# TYPE triage_room_open gauge\n");
+    out.push_str("# HELP triage_room_status Rooms by status (1 = in this status).\n# TYPE triage_room_status gauge\n");
     for r in &engine.hospital.rooms {
         if let Some(v) = engine.directory.room_view(&r.code, 0) {
             out.push_str(&format!(

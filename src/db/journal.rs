@@ -27,14 +27,18 @@ impl Journal for DbJournal {
         let db = self.db.clone();
         Box::pin(async move {
             db.write(move |c| {
-                for change in &changes {
-                    apply_change(c, change)?;
+                for (index, change) in changes.iter().enumerate() {
+                    apply_change(c, change).map_err(|e| match e {
+                        DbError::Conflict(reason) => DbError::ConflictAt(index, reason),
+                        other => other,
+                    })?;
                 }
                 Ok(())
             })
             .await
             .map_err(|e| match e {
-                DbError::Conflict(m) => JournalError::Conflict(m),
+                DbError::ConflictAt(index, reason) => JournalError::Conflict { index, reason },
+                DbError::Conflict(reason) => JournalError::Conflict { index: 0, reason },
                 other => JournalError::Unavailable(other.to_string()),
             })
         })
@@ -46,7 +50,7 @@ impl Journal for DbJournal {
             db.write(move |c| apply_change(c, &change))
                 .await
                 .map_err(|e| match e {
-                    DbError::Conflict(m) => JournalError::Conflict(m),
+                    DbError::Conflict(reason) => JournalError::Conflict { index: 0, reason },
                     other => JournalError::Unavailable(other.to_string()),
                 })
         })

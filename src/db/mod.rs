@@ -92,8 +92,10 @@ pub enum DbError {
     /// The stored state does not allow the write; nothing was written.
     #[error("conflict: {0}")]
     Conflict(String),
-    #[error("not found")]
-    NotFound,
+    /// A batch write: the change at this index was refused; nothing was
+    /// written.
+    #[error("conflict in change {0}: {1}")]
+    ConflictAt(usize, String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]

@@ -7,6 +7,7 @@ mod common;
 
 mod calling;
 mod databases;
+mod domain_core;
 mod durability;
 mod openapi;
 mod queue_rules;
