@@ -109,6 +109,8 @@ fn waiting_entry(
             }),
             _ => None,
         },
+        registered_tags: parse_tags(&v.special),
+        birth_date: v.birth_date.as_deref().and_then(|d| d.parse().ok()),
         assigned: match (&v.assigned_room, v.assigned_at, v.assigned_order) {
             (Some(room), Some(at), Some(order)) => Some(Assignment {
                 room: room.clone(),

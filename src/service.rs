@@ -361,6 +361,21 @@ async fn load_visit(
         })
 }
 
+/// What a queue needs of a visit to enter it: masked and spoken names,
+/// the registration's tags and birth date (the queue adds the age tags of
+/// its rules in force).
+fn entry_draft(engine: &Engine, v: &crate::db::models::VisitRow, kind: EntryKind) -> EntryDraft {
+    EntryDraft {
+        visit_no: v.visit_no.clone(),
+        masked_name: mask_name(&v.patient_name),
+        spoken_name: spoken_name(&v.patient_name, &v.sex, engine.hospital.voice_name),
+        kind,
+        tags: parse_tags(&v.special),
+        his_seq: v.his_seq,
+        birth_date: v.birth_date.as_deref().and_then(|d| d.parse().ok()),
+    }
+}
+
 /// The running actor of a queue.
 pub fn queue_addr(
     engine: &Engine,
@@ -430,25 +445,12 @@ pub async fn check_in(
     }
     .ok_or_else(|| ApiError::conflict("no_queue", "no queue serves this department"))?;
     let addr = queue_addr(engine, &queue.code)?;
-    let birth = v.birth_date.as_deref().and_then(|d| d.parse().ok());
-    let mut tags = parse_tags(&v.special);
-    for t in queue.rules.age_tags(birth, service_date(audit.at)) {
-        if !tags.contains(&t) {
-            tags.push(t);
-        }
-    }
-    let draft = EntryDraft {
-        visit_no: v.visit_no.clone(),
-        masked_name: mask_name(&v.patient_name),
-        spoken_name: spoken_name(&v.patient_name, &v.sex, engine.hospital.voice_name),
-        kind: if v.visit_type == "return" {
-            EntryKind::Return
-        } else {
-            EntryKind::Normal
-        },
-        tags,
-        his_seq: v.his_seq,
+    let kind = if v.visit_type == "return" {
+        EntryKind::Return
+    } else {
+        EntryKind::Normal
     };
+    let draft = entry_draft(engine, &v, kind);
     let day = service_date(audit.at);
     let out: CheckInOutcome = addr
         .send(CheckIn {
@@ -529,14 +531,7 @@ pub async fn requeue(
     };
     let q = v.queue_code.clone().unwrap_or_default();
     let addr = queue_addr(engine, &q)?;
-    let draft = EntryDraft {
-        visit_no: v.visit_no.clone(),
-        masked_name: mask_name(&v.patient_name),
-        spoken_name: spoken_name(&v.patient_name, &v.sex, engine.hospital.voice_name),
-        kind,
-        tags: parse_tags(&v.tags),
-        his_seq: v.his_seq,
-    };
+    let draft = entry_draft(engine, &v, kind);
     let out = addr
         .send(Requeue {
             draft,
@@ -1061,14 +1056,7 @@ pub async fn transfer(
     }
     audit.reason = Some(reason);
     let kind = EntryKind::parse(v.entry_kind.as_deref().unwrap_or("normal"));
-    let draft = EntryDraft {
-        visit_no: v.visit_no.clone(),
-        masked_name: mask_name(&v.patient_name),
-        spoken_name: spoken_name(&v.patient_name, &v.sex, engine.hospital.voice_name),
-        kind,
-        tags: parse_tags(&v.tags),
-        his_seq: v.his_seq,
-    };
+    let draft = entry_draft(engine, &v, kind);
     let kept = v.marked_at.or(v.checked_in_at).map(utc);
     let addr = queue_addr(engine, &target.code)?;
     let out = addr

@@ -19,6 +19,14 @@ pub enum EngineError {
     TicketsExhausted,
     #[error("too early for the appointment; check in from {0}")]
     TooEarly(chrono::DateTime<chrono::Utc>),
+    /// A rule change the queue refused (validated against the rules in
+    /// force); nothing changed.
+    #[error("{message}")]
+    InvalidRules {
+        code: &'static str,
+        field: String,
+        message: String,
+    },
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error("engine actor unavailable")]
@@ -37,6 +45,7 @@ impl EngineError {
             EngineError::NotWaiting(_) => "visit_not_waiting",
             EngineError::TicketsExhausted => "tickets_exhausted",
             EngineError::TooEarly(_) => "too_early",
+            EngineError::InvalidRules { code, .. } => code,
             EngineError::Journal(JournalError::Conflict { .. }) => "state_conflict",
             EngineError::Journal(JournalError::Unavailable(_)) => "database_unavailable",
             EngineError::Mailbox => "engine_unavailable",

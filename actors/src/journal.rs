@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Audit, Counters, RoomStatus, TicketCounter, WaitingEntry};
+use crate::rules::QueueRules;
 
 /// A durable change, committed by the journal before memory changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +145,15 @@ pub enum Change {
         queue_code: String,
         locks: Vec<(String, i64)>,
     },
+    /// The queue's rules changed (audited old → new); `retagged` lists the
+    /// waiting visits whose tags the new age limits changed.
+    RulesChanged {
+        audit: Audit,
+        queue_code: String,
+        from: Box<QueueRules>,
+        to: Box<QueueRules>,
+        retagged: Vec<(String, Vec<String>)>,
+    },
     /// A waiting or current visit was cancelled (退号).
     Cancelled {
         audit: Audit,
@@ -174,6 +184,7 @@ impl Change {
             Change::Finished { .. } => "finished",
             Change::RoomStatusSet { .. } => "room_status_set",
             Change::Cancelled { .. } => "cancelled",
+            Change::RulesChanged { .. } => "rules_changed",
         }
     }
 
@@ -194,7 +205,8 @@ impl Change {
             | Change::Locks { audit, .. }
             | Change::Finished { audit, .. }
             | Change::RoomStatusSet { audit, .. }
-            | Change::Cancelled { audit, .. } => audit,
+            | Change::Cancelled { audit, .. }
+            | Change::RulesChanged { audit, .. } => audit,
         }
     }
 }

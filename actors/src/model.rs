@@ -98,6 +98,13 @@ pub struct WaitingEntry {
     /// calls this patient now.
     #[serde(default)]
     pub assigned: Option<Assignment>,
+    /// The special tags of the registration (HIS or staff); `tags` is these
+    /// plus the age tags the queue's rules compute from `birth_date`.
+    #[serde(default)]
+    pub registered_tags: Vec<String>,
+    /// Birth date, for the age tags (elderly, child) of the rules in force.
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
 }
 
 /// A nurse's move of a waiting patient to a position in the calling order.

@@ -4,7 +4,7 @@
 //! Messages in: [`CheckIn`], [`Requeue`] (召回), [`Transfer`], [`Forget`],
 //! [`TakeNext`] / [`TakeSpecific`] / [`Assign`] / [`ShortList`] /
 //! [`ReleaseRoom`] (from a room), [`Intervene`] (hold, release, pin, move),
-//! [`Remove`] (cancel), [`SetRules`] / [`GetRules`], [`ListQueue`],
+//! [`Remove`] (cancel), [`ChangeRules`] / [`GetRules`], [`ListQueue`],
 //! [`Position`]. Out: board updates to the [`Directory`] (which
 //! tells screens). Each command is planned on the state (pure), committed by
 //! the [`Journal`](crate::journal::Journal), then applied to memory — in one
@@ -41,11 +41,15 @@ pub struct EntryDraft {
     pub masked_name: String,
     pub spoken_name: String,
     pub kind: EntryKind,
-    /// All special tags (HIS-sent and age-computed).
+    /// The registration's special tags (HIS-sent or staff-marked); the queue
+    /// adds the age tags of its rules from `birth_date`.
     pub tags: Vec<String>,
     /// The HIS registration sequence number (挂号序号), if HIS sent one.
     #[serde(default)]
     pub his_seq: Option<i64>,
+    /// Birth date, for the age tags.
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
 }
 
 /// A waiting entry in calling order, as the API lists it.
@@ -113,11 +117,6 @@ impl QueueState {
         &self.entries
     }
 
-    /// The waiting entries, for re-marking after a rules change.
-    pub fn entries_mut(&mut self) -> &mut [WaitingEntry] {
-        &mut self.entries
-    }
-
     pub fn find(&self, visit_no: &str) -> Option<&WaitingEntry> {
         self.entries.iter().find(|e| e.visit_no == visit_no)
     }
@@ -132,6 +131,61 @@ impl QueueState {
         self.ranked(now)
             .iter()
             .position(|r| r.entry.visit_no == visit_no)
+    }
+
+    /// A new entry of this queue from a draft, entering at `at`: the next
+    /// arrival number, the age tags of the rules in force on `today`.
+    fn new_entry(
+        &self,
+        draft: EntryDraft,
+        ticket_no: String,
+        at: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> WaitingEntry {
+        let tags = self.rules.tags_for(&draft.tags, draft.birth_date, today);
+        WaitingEntry {
+            visit_no: draft.visit_no,
+            ticket_no,
+            masked_name: draft.masked_name,
+            spoken_name: draft.spoken_name,
+            checked_in_at: at,
+            seq: self.next_seq,
+            kind: draft.kind,
+            special: self.rules.special_mark(&tags),
+            mark: self.counters.normal_calls_total,
+            tags,
+            misses: 0,
+            held: false,
+            pinned_at: None,
+            locked: None,
+            slot: None,
+            his_seq: draft.his_seq,
+            moved: None,
+            assigned: None,
+            registered_tags: draft.tags,
+            birth_date: draft.birth_date,
+        }
+    }
+
+    /// Plans new rules: everything derived from them (age tags, special
+    /// marks, the locked head) follows in the same change.
+    pub fn plan_rules(&self, rules: QueueRules, audit: Audit) -> Change {
+        let today = rules.day.local_date(audit.at);
+        let retagged = self
+            .entries
+            .iter()
+            .filter_map(|e| {
+                let tags = rules.tags_for(&e.registered_tags, e.birth_date, today);
+                (tags != e.tags).then(|| (e.visit_no.clone(), tags))
+            })
+            .collect();
+        Change::RulesChanged {
+            audit,
+            queue_code: self.code.clone(),
+            from: Box::new(self.rules.clone()),
+            to: Box::new(rules),
+            retagged,
+        }
     }
 
     /// Plans a check-in: allocates the next ticket of `service_date`.
@@ -180,27 +234,9 @@ impl QueueState {
             return Err(EngineError::TicketsExhausted);
         }
         let number = last + 1;
-        let special = self.rules.special_mark(&draft.tags);
-        let entry = WaitingEntry {
-            visit_no: draft.visit_no,
-            ticket_no: format!("{}{:03}", self.prefix, number),
-            masked_name: draft.masked_name,
-            spoken_name: draft.spoken_name,
-            checked_in_at: audit.at,
-            seq: self.next_seq,
-            kind: draft.kind,
-            special,
-            mark: self.counters.normal_calls_total,
-            tags: draft.tags,
-            misses: 0,
-            held: false,
-            pinned_at: None,
-            locked: None,
-            slot,
-            his_seq: draft.his_seq,
-            moved: None,
-            assigned: None,
-        };
+        let ticket_no = format!("{}{:03}", self.prefix, number);
+        let mut entry = self.new_entry(draft, ticket_no, audit.at, service_date);
+        entry.slot = slot;
         Ok(Change::CheckedIn {
             audit,
             queue_code: self.code.clone(),
@@ -373,27 +409,9 @@ impl QueueState {
         misses: i32,
         audit: Audit,
     ) -> Change {
-        let special = self.rules.special_mark(&draft.tags);
-        let entry = WaitingEntry {
-            visit_no: draft.visit_no,
-            ticket_no,
-            masked_name: draft.masked_name,
-            spoken_name: draft.spoken_name,
-            checked_in_at: audit.at,
-            seq: self.next_seq,
-            kind: draft.kind,
-            special,
-            mark: self.counters.normal_calls_total,
-            tags: draft.tags,
-            misses,
-            held: false,
-            pinned_at: None,
-            locked: None,
-            slot: None,
-            his_seq: draft.his_seq,
-            moved: None,
-            assigned: None,
-        };
+        let today = self.rules.day.local_date(audit.at);
+        let mut entry = self.new_entry(draft, ticket_no, audit.at, today);
+        entry.misses = misses;
         Change::Requeued {
             audit,
             queue_code: self.code.clone(),
@@ -405,27 +423,10 @@ impl QueueState {
     /// Plans receiving a transferred visit (转诊): same ticket and kind;
     /// check-in time kept or reset to now.
     pub fn plan_transfer_in(&self, t: TransferIn) -> Change {
-        let special = self.rules.special_mark(&t.draft.tags);
-        let entry = WaitingEntry {
-            visit_no: t.draft.visit_no,
-            ticket_no: t.ticket_no,
-            masked_name: t.draft.masked_name,
-            spoken_name: t.draft.spoken_name,
-            checked_in_at: t.checked_in_at.unwrap_or(t.audit.at),
-            seq: self.next_seq,
-            kind: t.draft.kind,
-            special,
-            mark: self.counters.normal_calls_total,
-            tags: t.draft.tags,
-            misses: t.misses,
-            held: false,
-            pinned_at: None,
-            locked: None,
-            slot: None,
-            his_seq: t.draft.his_seq,
-            moved: None,
-            assigned: None,
-        };
+        let today = self.rules.day.local_date(t.audit.at);
+        let at = t.checked_in_at.unwrap_or(t.audit.at);
+        let mut entry = self.new_entry(t.draft, t.ticket_no, at, today);
+        entry.misses = t.misses;
         Change::Transferred {
             audit: t.audit,
             from_queue: t.from_queue,
@@ -600,6 +601,20 @@ impl QueueState {
             } if *q == self.code => {
                 self.entries.retain(|e| e.visit_no != entry.visit_no);
             }
+            Change::RulesChanged {
+                queue_code,
+                to,
+                retagged,
+                ..
+            } if *queue_code == self.code => {
+                self.rules = (**to).clone();
+                for e in &mut self.entries {
+                    if let Some((_, tags)) = retagged.iter().find(|(v, _)| *v == e.visit_no) {
+                        e.tags = tags.clone();
+                    }
+                    e.special = self.rules.special_mark(&e.tags);
+                }
+            }
             Change::Locks {
                 queue_code, locks, ..
             } if *queue_code == self.code => {
@@ -682,7 +697,11 @@ impl QueueState {
 
     /// The lock set after `change`, as a change to commit with it.
     pub fn locks_after(&self, change: &Change) -> Change {
-        if self.rules.locked_head == 0 {
+        let locked_head = match change {
+            Change::RulesChanged { to, .. } => to.locked_head,
+            _ => self.rules.locked_head,
+        };
+        if locked_head == 0 {
             // Off: no locks (the commit clears any a rule change left).
             return Change::Locks {
                 audit: change.audit().clone(),
@@ -874,11 +893,19 @@ pub struct TakeSpecific {
     pub close: Option<Change>,
 }
 
-/// New rules for this queue, effective at once for everyone waiting (the
-/// caller has stored them).
+/// Turns the rules in force into new ones, or refuses (nothing changes).
+pub type RulesMerge = Box<dyn FnOnce(&QueueRules) -> Result<QueueRules, EngineError> + Send>;
+
+/// Change this queue's rules: `merge` reads the rules in force inside the
+/// actor (so two changes never race), the change is journaled and audited
+/// old → new, then in force at once for everyone waiting. Answers the new
+/// rules.
 #[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetRules(pub QueueRules);
+#[rtype(result = "Result<QueueRules, EngineError>")]
+pub struct ChangeRules {
+    pub merge: RulesMerge,
+    pub audit: Audit,
+}
 
 /// The rules in force.
 #[derive(Message)]
@@ -1175,18 +1202,16 @@ impl Handler<Transfer> for QueueActor {
     }
 }
 
-impl Handler<SetRules> for QueueActor {
-    type Result = ();
+impl Handler<ChangeRules> for QueueActor {
+    type Result = AtomicResponse<Self, Result<QueueRules, EngineError>>;
 
-    fn handle(&mut self, msg: SetRules, _ctx: &mut Self::Context) {
-        // Special marks follow the new levels.
-        for e in self.state.entries_mut() {
-            e.special = msg.0.special_mark(&e.tags);
-        }
-        self.state.rules = msg.0;
-        // Persisted with the next committed change (the full lock set).
-        self.state.relock(self.clock.now());
-        self.publish();
+    fn handle(&mut self, msg: ChangeRules, _ctx: &mut Self::Context) -> Self::Result {
+        let rules = match (msg.merge)(&self.state.rules) {
+            Ok(rules) => rules,
+            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+        };
+        let change = self.state.plan_rules(rules, msg.audit);
+        self.commit_and_apply(change, |act| Ok(act.state.rules.clone()))
     }
 }
 

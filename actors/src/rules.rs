@@ -212,6 +212,24 @@ impl QueueRules {
             })
     }
 
+    /// Every tag of a patient under these rules: the registration's own
+    /// tags plus the age tags on `today`, sorted, once each.
+    pub fn tags_for(
+        &self,
+        registered: &[String],
+        birth_date: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> Vec<String> {
+        let mut tags: Vec<String> = registered
+            .iter()
+            .cloned()
+            .chain(self.age_tags(birth_date, today))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        tags
+    }
+
     /// Tags computed from the birth date on `today` (`elderly`, `child`).
     pub fn age_tags(&self, birth_date: Option<NaiveDate>, today: NaiveDate) -> Vec<String> {
         let Some(birth) = birth_date else {

@@ -82,6 +82,7 @@ fn draft(visit: &str, kind: EntryKind, tags: Vec<String>, his_seq: Option<i64>) 
         kind,
         tags,
         his_seq,
+        birth_date: None,
     }
 }
 

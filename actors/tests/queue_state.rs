@@ -64,6 +64,7 @@ impl Day {
             kind,
             tags: tags.iter().map(|t| t.to_string()).collect(),
             his_seq: None,
+            birth_date: None,
         };
         let change = self
             .q
@@ -98,6 +99,7 @@ impl Day {
             kind: EntryKind::Recall,
             tags: vec![],
             his_seq: None,
+            birth_date: None,
         };
         let change = self
             .q
@@ -166,6 +168,7 @@ fn tickets_are_numbered_per_queue_and_day_with_three_digits() {
         kind: EntryKind::Normal,
         tags: vec![],
         his_seq: None,
+        birth_date: None,
     };
     match d.q.plan_check_in(draft, audit(d.now), tomorrow) {
         Ok(Change::CheckedIn { entry, .. }) => assert_eq!(entry.ticket_no, "A001"),
@@ -556,6 +559,7 @@ mod appointments {
             kind: EntryKind::Normal,
             tags: vec![],
             his_seq: None,
+            birth_date: None,
         };
         let c = d.q.plan_check_in_at(draft, Some(s), audit(d.now), day())?;
         d.q.apply(&c);

@@ -102,6 +102,7 @@ fn run(case: &Case) -> (String, String, String) {
             kind,
             tags,
             his_seq: his(&w),
+            birth_date: None,
         };
         let change: Option<Change> = match w[0] {
             t if t.starts_with('@') => {

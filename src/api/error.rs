@@ -162,6 +162,11 @@ impl From<EngineError> for ApiError {
                         .format("%H:%M")
                 ),
             ),
+            EngineError::InvalidRules {
+                code,
+                field,
+                message,
+            } => ApiError::invalid(code, field, message.clone()),
             EngineError::Journal(triage_actors::JournalError::Conflict { .. }) => {
                 ApiError::conflict(code, "the visit changed meanwhile; reload and try again")
             }

@@ -5,14 +5,12 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use triage_actors::queue::{GetRules, SetRules};
+use triage_actors::queue::{ChangeRules, GetRules};
 use triage_actors::rules::QueueRules;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::{audit, from_value, parse_json, read_body, BODY_LIMIT};
-use crate::db::models::QueueRulesRow;
-use crate::db::store;
 use crate::engine::Engine;
 use crate::rule_change::RuleChange;
 
@@ -64,12 +62,23 @@ fn parse_body(req: &HttpRequest, bytes: &web::Bytes) -> Result<(RuleChange, Stri
 }
 
 /// Applies a change to `current`; the first problem is the answer (422).
-pub fn merge(current: &QueueRules, change: &RuleChange) -> Result<QueueRules, ApiError> {
+pub fn merge(
+    current: &QueueRules,
+    change: &RuleChange,
+) -> Result<QueueRules, triage_actors::EngineError> {
     change.apply(current).map_err(|errors| {
-        let first = errors.into_iter().next();
-        match first {
-            Some(e) => ApiError::invalid(e.code, &e.field, e.message),
-            None => ApiError::internal(),
+        let (code, field, message) = match errors.into_iter().next() {
+            Some(e) => (e.code, e.field, e.message),
+            None => (
+                "invalid_rule",
+                String::new(),
+                "the change was refused".into(),
+            ),
+        };
+        triage_actors::EngineError::InvalidRules {
+            code,
+            field,
+            message,
         }
     })
 }
@@ -118,25 +127,13 @@ pub async fn put(
     let bytes = read_body(payload, BODY_LIMIT).await?;
     let (change, reason) = parse_body(&req, &bytes)?;
     audit.reason = Some(crate::service::audit_reason(&reason)?);
-    let current = addr
-        .send(GetRules)
+    let rules = addr
+        .send(ChangeRules {
+            merge: Box::new(move |current| merge(current, &change)),
+            audit,
+        })
         .await
-        .map_err(triage_actors::EngineError::from)?;
-    let rules = merge(&current, &change)?;
-    let previous = serde_json::to_string(&current).unwrap_or_default();
-    let row = QueueRulesRow {
-        queue_code: code.clone(),
-        rules: serde_json::to_string(&rules).map_err(|_| ApiError::internal())?,
-        operator: audit.operator.clone(),
-        updated_at: audit.at.naive_utc(),
-    };
-    engine
-        .db
-        .write(move |c| store::save_queue_rules(c, row, &previous, &audit))
-        .await?;
-    addr.send(SetRules(rules.clone()))
-        .await
-        .map_err(triage_actors::EngineError::from)?;
+        .map_err(triage_actors::EngineError::from)??;
     tracing::info!(queue = %code, "queue rules changed");
     Ok(HttpResponse::Ok().json(RulesAnswer {
         queue_code: code,

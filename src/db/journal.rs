@@ -8,7 +8,7 @@ use triage_actors::journal::{BoxFuture, Change, Journal, JournalError};
 
 use super::models::NewEvent;
 use super::schema::{events, queue_counters, rooms, visits};
-use super::{AnyConnection, Db, DbError};
+use super::{store, AnyConnection, Db, DbError};
 
 /// The database journal.
 #[derive(Clone)]
@@ -392,6 +392,24 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             )
         }
         Change::Locks { .. } => return Ok(()),
+        Change::RulesChanged {
+            queue_code,
+            to,
+            retagged,
+            ..
+        } => {
+            let rules = serde_json::to_string(to)
+                .map_err(|e| DbError::Unavailable(format!("rules not serialisable: {e}")))?;
+            store::put_queue_rules(c, queue_code, &rules, &audit.operator, at)?;
+            for (visit_no, tags) in retagged {
+                let tags = serde_json::to_string(tags)
+                    .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?;
+                diesel::update(waiting_in(visit_no, queue_code))
+                    .set((visits::tags.eq(tags), visits::updated_at.eq(at)))
+                    .execute(c)?;
+            }
+            (None, None, Some(queue_code.clone()))
+        }
         Change::HoldSet {
             queue_code,
             visit_no,

@@ -296,12 +296,12 @@ pub fn load_all(c: &mut AnyConnection) -> Result<Loaded, DbError> {
     })
 }
 
-/// Events of one visit, oldest first (for the audit view).
-pub fn visit_events(c: &mut AnyConnection, visit_no: &str) -> Result<Vec<EventRow>, DbError> {
+/// The details (JSON text) of the events of one kind, oldest first.
+pub fn event_details(c: &mut AnyConnection, kind: &str) -> Result<Vec<String>, DbError> {
     Ok(events::table
-        .filter(events::visit_no.eq(visit_no))
+        .filter(events::kind.eq(kind))
         .order(events::id)
-        .select(EventRow::as_select())
+        .select(events::detail)
         .load(c)?)
 }
 
@@ -376,45 +376,40 @@ pub fn load_queue_rules(c: &mut AnyConnection) -> Result<Vec<QueueRulesRow>, DbE
         .load(c)?)
 }
 
-/// Stores a queue's rules (replacing earlier ones) with an audit event
-/// carrying the old and new rules and the reason.
-pub fn save_queue_rules(
+/// Stores a queue's rules in force (they override the configuration file's
+/// at start-up). Written by the journal with the `rules_changed` event.
+pub fn put_queue_rules(
     c: &mut AnyConnection,
-    row: QueueRulesRow,
-    previous: &str,
-    audit: &Audit,
+    queue_code: &str,
+    rules: &str,
+    operator: &str,
+    at: chrono::NaiveDateTime,
 ) -> Result<(), DbError> {
     let exists = queue_rules::table
-        .find(&row.queue_code)
+        .find(queue_code)
         .select(queue_rules::queue_code)
         .first::<String>(c)
         .optional()?
         .is_some();
     if exists {
-        diesel::update(queue_rules::table.find(&row.queue_code))
+        diesel::update(queue_rules::table.find(queue_code))
             .set((
-                queue_rules::rules.eq(&row.rules),
-                queue_rules::operator.eq(&row.operator),
-                queue_rules::updated_at.eq(row.updated_at),
+                queue_rules::rules.eq(rules),
+                queue_rules::operator.eq(operator),
+                queue_rules::updated_at.eq(at),
             ))
             .execute(c)?;
     } else {
         diesel::insert_into(queue_rules::table)
-            .values(&row)
+            .values(&QueueRulesRow {
+                queue_code: queue_code.to_string(),
+                rules: rules.to_string(),
+                operator: operator.to_string(),
+                updated_at: at,
+            })
             .execute(c)?;
     }
-    let mut ev = event(
-        audit,
-        "rules_changed",
-        None,
-        serde_json::json!({
-            "from": serde_json::from_str::<serde_json::Value>(previous).unwrap_or_default(),
-            "to": serde_json::from_str::<serde_json::Value>(&row.rules).unwrap_or_default(),
-            "reason": audit.reason,
-        }),
-    );
-    ev.queue_code = Some(row.queue_code.clone());
-    record_event(c, ev)
+    Ok(())
 }
 
 /// A text dump of every table, in key order. Tests compare two dumps to show

@@ -16,10 +16,11 @@ use triage::engine::Engine;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A database for one test; dropped with the test.
+/// A database for one test; dropped with the last app that uses it.
+#[derive(Clone)]
 pub struct TestDb {
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 /// Which backend this run tests (for messages).
@@ -54,7 +55,7 @@ pub fn fresh_database() -> TestDb {
             let path = dir.path().join("triage-test.sqlite");
             TestDb {
                 url: format!("sqlite://{}", path.display()),
-                _dir: Some(dir),
+                _dir: Some(std::sync::Arc::new(dir)),
             }
         }
     }
@@ -73,6 +74,7 @@ pub struct TestApp {
     pub base: String,
     pub port: u16,
     pub engine: Engine,
+    pub hospital: Hospital,
     pub http: reqwest::Client,
     pub db: TestDb,
 }
@@ -83,8 +85,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(hospital: Hospital, workers: usize) -> TestApp {
-    let db = fresh_database();
-    let mut settings = Settings::new(hospital, db.url.clone());
+    spawn_app_on(hospital, workers, fresh_database()).await
+}
+
+/// The application started on `db` as it is (the recovery path).
+pub async fn spawn_app_on(hospital: Hospital, workers: usize, db: TestDb) -> TestApp {
+    let mut settings = Settings::new(hospital.clone(), db.url.clone());
     settings.workers = workers;
     let app = Application::build(settings)
         .await
@@ -96,6 +102,7 @@ pub async fn spawn_app_with(hospital: Hospital, workers: usize) -> TestApp {
         base: format!("http://127.0.0.1:{port}"),
         port,
         engine,
+        hospital,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -115,6 +122,12 @@ pub fn registration(name: &str, department: &str) -> Value {
 }
 
 impl TestApp {
+    /// A second application rebuilt from this one's database, as after a
+    /// restart (this one keeps running but is no longer used).
+    pub async fn restarted(&self) -> TestApp {
+        spawn_app_on(self.hospital.clone(), 2, self.db.clone()).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -181,6 +194,19 @@ impl TestApp {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The details (JSON) of the audit events of `kind`, oldest first.
+    pub async fn events(&self, kind: &str) -> Vec<Value> {
+        let kind = kind.to_string();
+        self.engine
+            .db
+            .read(move |c| store::event_details(c, &kind))
+            .await
+            .unwrap_or_else(|e| panic!("events: {e}"))
+            .iter()
+            .map(|d| serde_json::from_str(d).unwrap_or_else(|e| panic!("event detail: {e}")))
+            .collect()
     }
 
     /// Every table, as text.
