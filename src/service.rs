@@ -10,7 +10,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use triage_actors::mask::{mask_name, spoken_name};
-use triage_actors::model::{Audit, EntryKind, RoomStatus};
+use triage_actors::model::{Audit, Correction, EntryKind, RoomStatus, SealedRecord};
 use triage_actors::queue::{
     CheckIn, CheckInOutcome, EntryDraft, Forget, Intervene, Intervention, ListQueue, ListedEntry,
     Position, Remove, Requeue, Transfer, TransferIn,
@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 
 use crate::api::error::ApiError;
 use crate::config::KNOWN_TAGS;
-use crate::db::models::NewVisit;
+use crate::db::models::{NewVisit, RegistrationChanges};
 use crate::db::store::{self, UpsertOutcome};
 use crate::engine::{parse_tags, service_date, utc, Engine};
 
@@ -311,11 +311,21 @@ pub async fn put_registration(
     audit: Audit,
 ) -> Result<(UpsertOutcome, RegistrationAnswer), ApiError> {
     let row = validate_registration(engine, visit_no, &body, canonical, audit.at)?;
-    let a = audit.clone();
-    let (outcome, mut status) = engine
-        .db
-        .write(move |c| store::upsert_registration(c, row, &a))
-        .await?;
+    let v = visit_no.to_string();
+    let existing = engine.db.read(move |c| store::get_visit(c, &v)).await?;
+    let (outcome, mut status) = match existing {
+        Some(v) if matches!(v.status.as_str(), "waiting" | "called") && v.body != row.body => {
+            correct_registration(engine, &v, row, audit.clone()).await?;
+            (UpsertOutcome::Replaced, v.status)
+        }
+        _ => {
+            let a = audit.clone();
+            engine
+                .db
+                .write(move |c| store::upsert_registration(c, row, &a))
+                .await?
+        }
+    };
     tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
     let check_in = if body.checked_in {
         let ans = check_in(engine, visit_no, audit).await?;
@@ -338,6 +348,74 @@ pub async fn put_registration(
             check_in,
         },
     ))
+}
+
+/// A HIS correction of a patient waiting or called (same department and
+/// doctor; another needs a transfer): the queue or room and the stored
+/// registration change in one journaled change, then the screens.
+async fn correct_registration(
+    engine: &Engine,
+    v: &crate::db::models::VisitRow,
+    row: NewVisit,
+    audit: Audit,
+) -> Result<(), ApiError> {
+    if v.department_code != row.department_code || v.doctor_code != row.doctor_code {
+        return Err(ApiError::conflict(
+            "visit_already_in_queue",
+            "the patient is already in a queue; to change department or doctor, transfer the visit (转诊)",
+        ));
+    }
+    let record =
+        serde_json::to_value(RegistrationChanges::from(&row)).map_err(|_| ApiError::internal())?;
+    let correction = Correction {
+        visit_no: row.visit_no.clone(),
+        masked_name: mask_name(&row.patient_name),
+        spoken_name: spoken_name(&row.patient_name, &row.sex, engine.hospital.voice_name),
+        return_visit: row.visit_type == "return",
+        registered_tags: parse_tags(&row.special),
+        birth_date: row.birth_date.as_deref().and_then(|d| d.parse().ok()),
+        his_seq: row.his_seq,
+        slot: match (row.appointment_start, row.appointment_end) {
+            (Some(start), Some(end)) => Some(triage_actors::model::Slot {
+                start: utc(start),
+                end: utc(end),
+            }),
+            _ => None,
+        },
+        record: SealedRecord(record),
+    };
+    let queue = v.queue_code.clone().unwrap_or_default();
+    let corrected = match v.status.as_str() {
+        "waiting" => queue_addr(engine, &queue)?
+            .send(triage_actors::queue::Correct { correction, audit })
+            .await
+            .map_err(triage_actors::EngineError::from)??,
+        _ => {
+            let rules = queue_addr(engine, &queue)?
+                .send(triage_actors::queue::GetRules)
+                .await
+                .map_err(triage_actors::EngineError::from)?;
+            let day = service_date(v.checked_in_at.map_or(audit.at, utc));
+            let tags = rules.tags_for(&correction.registered_tags, correction.birth_date, day);
+            let room = v.room_code.clone().unwrap_or_default();
+            room_addr(engine, &room)?
+                .send(triage_actors::room::Correct {
+                    correction,
+                    tags,
+                    audit,
+                })
+                .await
+                .map_err(triage_actors::EngineError::from)??
+        }
+    };
+    if !corrected {
+        return Err(ApiError::conflict(
+            "state_conflict",
+            "the visit changed meanwhile; send the registration again",
+        ));
+    }
+    tracing::info!(visit_no = %v.visit_no, "registration corrected in the queue");
+    Ok(())
 }
 
 async fn load_visit(

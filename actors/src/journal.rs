@@ -11,7 +11,9 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Audit, Counters, RoomStatus, TicketCounter, WaitingEntry};
+use crate::model::{
+    Audit, Correction, Counters, EntryKind, RoomStatus, TicketCounter, WaitingEntry,
+};
 use crate::rules::QueueRules;
 
 /// A durable change, committed by the journal before memory changes.
@@ -154,6 +156,18 @@ pub enum Change {
         to: Box<QueueRules>,
         retagged: Vec<(String, Vec<String>)>,
     },
+    /// HIS corrected the registration of a patient waiting in `queue_code`
+    /// or called in `room_code` (same department and doctor): how the queue
+    /// or room now shows them (`entry_kind` and `tags` as the rules place them)
+    /// and the stored registration, in one change.
+    Corrected {
+        audit: Audit,
+        queue_code: Option<String>,
+        room_code: Option<String>,
+        correction: Correction,
+        entry_kind: EntryKind,
+        tags: Vec<String>,
+    },
     /// A waiting or current visit was cancelled (退号).
     Cancelled {
         audit: Audit,
@@ -185,6 +199,7 @@ impl Change {
             Change::RoomStatusSet { .. } => "room_status_set",
             Change::Cancelled { .. } => "cancelled",
             Change::RulesChanged { .. } => "rules_changed",
+            Change::Corrected { .. } => "registration_corrected",
         }
     }
 
@@ -206,7 +221,8 @@ impl Change {
             | Change::Finished { audit, .. }
             | Change::RoomStatusSet { audit, .. }
             | Change::Cancelled { audit, .. }
-            | Change::RulesChanged { audit, .. } => audit,
+            | Change::RulesChanged { audit, .. }
+            | Change::Corrected { audit, .. } => audit,
         }
     }
 }

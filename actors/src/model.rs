@@ -257,3 +257,46 @@ pub struct TicketCounter {
     pub date: NaiveDate,
     pub last: u32,
 }
+
+/// The stored registration's new fields after a HIS correction, written by
+/// the journal in the same commit as the queue's change. Opaque to the
+/// engine; it carries the full name, so it prints and serialises (event
+/// rows) as a placeholder and is never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedRecord(pub serde_json::Value);
+
+impl std::fmt::Debug for SealedRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedRecord(..)")
+    }
+}
+
+impl Serialize for SealedRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("(registration)")
+    }
+}
+
+impl<'de> Deserialize<'de> for SealedRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(d).map(SealedRecord)
+    }
+}
+
+/// A HIS correction of a waiting or called patient's registration (same
+/// department and doctor): what the queue or room shows of them changes in
+/// one journaled change with the stored registration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    pub visit_no: String,
+    pub masked_name: String,
+    pub spoken_name: String,
+    /// Return visit (复诊) or not, as HIS now says.
+    pub return_visit: bool,
+    /// The registration's special tags (the queue adds the age tags).
+    pub registered_tags: Vec<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub his_seq: Option<i64>,
+    pub slot: Option<Slot>,
+    pub record: SealedRecord,
+}

@@ -20,7 +20,7 @@ use crate::directory::{Directory, EntryView, QueueBoard};
 use crate::error::EngineError;
 use crate::journal::{Change, JournalError, SharedClock, SharedJournal};
 use crate::model::{
-    Assignment, Audit, Counters, CurrentCall, EntryKind, MoveMark, Slot, TicketCounter,
+    Assignment, Audit, Correction, Counters, CurrentCall, EntryKind, MoveMark, Slot, TicketCounter,
     WaitingEntry,
 };
 use crate::rules::{
@@ -186,6 +186,33 @@ impl QueueState {
             to: Box::new(rules),
             retagged,
         }
+    }
+
+    /// Plans a HIS correction of a waiting patient: names, tags (with the
+    /// age tags on the day they checked in), kind, HIS number and slot;
+    /// none if the visit does not wait here.
+    pub fn plan_correct(&self, correction: Correction, audit: Audit) -> Option<Change> {
+        let e = self.find(&correction.visit_no)?;
+        let today = self.rules.day.local_date(e.checked_in_at);
+        let tags = self
+            .rules
+            .tags_for(&correction.registered_tags, correction.birth_date, today);
+        let late = correction.slot.is_some_and(|s| e.checked_in_at > s.end);
+        let kind = match e.kind {
+            // Back after a missed call: placed by the recall rule whatever HIS says.
+            EntryKind::Recall => EntryKind::Recall,
+            _ if correction.return_visit => EntryKind::Return,
+            _ if late => EntryKind::Late,
+            _ => EntryKind::Normal,
+        };
+        Some(Change::Corrected {
+            audit,
+            queue_code: Some(self.code.clone()),
+            room_code: None,
+            correction,
+            entry_kind: kind,
+            tags,
+        })
     }
 
     /// Plans a check-in: allocates the next ticket of `service_date`.
@@ -601,6 +628,29 @@ impl QueueState {
             } if *q == self.code => {
                 self.entries.retain(|e| e.visit_no != entry.visit_no);
             }
+            Change::Corrected {
+                queue_code: Some(q),
+                correction: c,
+                entry_kind: kind,
+                tags,
+                ..
+            } if *q == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| e.visit_no == c.visit_no) {
+                    e.masked_name = c.masked_name.clone();
+                    e.spoken_name = c.spoken_name.clone();
+                    e.kind = *kind;
+                    e.tags = tags.clone();
+                    e.registered_tags = c.registered_tags.clone();
+                    e.birth_date = c.birth_date;
+                    e.his_seq = c.his_seq;
+                    e.slot = if *kind == EntryKind::Recall {
+                        None
+                    } else {
+                        c.slot
+                    };
+                    e.special = self.rules.special_mark(&e.tags);
+                }
+            }
             Change::RulesChanged {
                 queue_code,
                 to,
@@ -891,6 +941,15 @@ pub struct TakeSpecific {
     pub audit: Audit,
     /// As for [`TakeNext`]: committed with the call, or not at all.
     pub close: Option<Change>,
+}
+
+/// A HIS correction of a patient waiting here (see [`Correction`]);
+/// answers whether the visit waits here (false: nothing changed).
+#[derive(Message)]
+#[rtype(result = "Result<bool, EngineError>")]
+pub struct Correct {
+    pub correction: Correction,
+    pub audit: Audit,
 }
 
 /// Turns the rules in force into new ones, or refuses (nothing changes).
@@ -1212,6 +1271,17 @@ impl Handler<ChangeRules> for QueueActor {
         };
         let change = self.state.plan_rules(rules, msg.audit);
         self.commit_and_apply(change, |act| Ok(act.state.rules.clone()))
+    }
+}
+
+impl Handler<Correct> for QueueActor {
+    type Result = AtomicResponse<Self, Result<bool, EngineError>>;
+
+    fn handle(&mut self, msg: Correct, _ctx: &mut Self::Context) -> Self::Result {
+        match self.state.plan_correct(msg.correction, msg.audit) {
+            Some(change) => self.commit_and_apply(change, |_| Ok(true)),
+            None => AtomicResponse::new(Box::pin(fut::ready(Ok(false)))),
+        }
     }
 }
 

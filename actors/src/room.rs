@@ -23,7 +23,7 @@ use crate::directory::{Directory, RoomInfo};
 use crate::error::EngineError;
 use crate::journal::{Change, SharedClock, SharedJournal};
 use crate::mask::announcement_text;
-use crate::model::{Audit, CurrentCall, RoomStatus};
+use crate::model::{Audit, Correction, CurrentCall, RoomStatus};
 use crate::queue::{Assign, QueueActor, ShortList, TakeNext, TakeSpecific};
 use crate::screen::Announcement;
 
@@ -129,6 +129,18 @@ impl RoomState {
                 }
             }
             Change::RoomStatusSet { status, .. } => self.status = *status,
+            Change::Corrected {
+                room_code: Some(r),
+                correction: c,
+                tags,
+                ..
+            } if *r == self.info.code && is_current(&c.visit_no) => {
+                if let Some(cur) = self.current.as_mut() {
+                    cur.masked_name = c.masked_name.clone();
+                    cur.spoken_name = c.spoken_name.clone();
+                    cur.tags = tags.clone();
+                }
+            }
             _ => {}
         }
     }
@@ -217,6 +229,17 @@ pub struct SetStatus {
 pub struct CancelCurrent {
     pub audit: Audit,
     pub visit_no: String,
+}
+
+/// A HIS correction of the patient called here: `tags` as the queue's
+/// rules give them. Answers whether that visit is current here (false:
+/// nothing changed).
+#[derive(Message)]
+#[rtype(result = "Result<bool, EngineError>")]
+pub struct Correct {
+    pub correction: Correction,
+    pub tags: Vec<String>,
+    pub audit: Audit,
 }
 
 /// The room's state now.
@@ -656,6 +679,42 @@ impl Handler<CancelCurrent> for RoomActor {
             visit_no: msg.visit_no,
             queue_code: None,
             room_code: Some(self.state.info.code.clone()),
+        };
+        let journal = self.journal.clone();
+        let committed = change.clone();
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.publish();
+                    Ok(true)
+                }),
+        ))
+    }
+}
+
+impl Handler<Correct> for RoomActor {
+    type Result = AtomicResponse<Self, Result<bool, EngineError>>;
+
+    fn handle(&mut self, msg: Correct, _ctx: &mut Self::Context) -> Self::Result {
+        if self
+            .state
+            .current
+            .as_ref()
+            .is_none_or(|c| c.visit_no != msg.correction.visit_no)
+        {
+            return ready(Ok(false));
+        }
+        let change = Change::Corrected {
+            audit: msg.audit,
+            queue_code: None,
+            room_code: Some(self.state.info.code.clone()),
+            correction: msg.correction,
+            // A called patient keeps the kind they were called as.
+            entry_kind: crate::model::EntryKind::Normal,
+            tags: msg.tags,
         };
         let journal = self.journal.clone();
         let committed = change.clone();

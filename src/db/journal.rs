@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use triage_actors::journal::{BoxFuture, Change, Journal, JournalError};
 
-use super::models::NewEvent;
+use super::models::{NewEvent, RegistrationChanges};
 use super::schema::{events, queue_counters, rooms, visits};
 use super::{store, AnyConnection, Db, DbError};
 
@@ -392,6 +392,41 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             )
         }
         Change::Locks { .. } => return Ok(()),
+        Change::Corrected {
+            queue_code,
+            room_code,
+            correction,
+            entry_kind,
+            tags,
+            ..
+        } => {
+            let mut row: RegistrationChanges = serde_json::from_value(correction.record.0.clone())
+                .map_err(|e| DbError::Unavailable(format!("correction record unreadable: {e}")))?;
+            row.updated_at = at;
+            let tags = serde_json::to_string(tags)
+                .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?;
+            let visit = &correction.visit_no;
+            let n = match (queue_code, room_code) {
+                (Some(q), _) => diesel::update(waiting_in(visit, q))
+                    .set((
+                        row,
+                        visits::tags.eq(tags),
+                        visits::entry_kind.eq(entry_kind.as_str()),
+                    ))
+                    .execute(c)?,
+                (None, Some(r)) => diesel::update(
+                    visits::table
+                        .filter(visits::visit_no.eq(visit))
+                        .filter(visits::status.eq("called"))
+                        .filter(visits::room_code.eq(r)),
+                )
+                .set((row, visits::tags.eq(tags)))
+                .execute(c)?,
+                (None, None) => 0,
+            };
+            conflict_if_none(n, "visit moved meanwhile")?;
+            (Some(visit.clone()), room_code.clone(), queue_code.clone())
+        }
         Change::RulesChanged {
             queue_code,
             to,
@@ -670,14 +705,24 @@ fn event_detail(change: &Change) -> String {
     if let Some(reason) = &change.audit().reason {
         v["reason"] = serde_json::json!(reason);
     }
-    if let Some(entry) = v.get_mut("entry").and_then(|e| e.as_object_mut()) {
-        entry.remove("masked_name");
-        entry.remove("spoken_name");
-    }
+    strip_names(&mut v);
     if let Some(obj) = v.as_object_mut() {
         obj.remove("audit");
     }
     v.to_string()
+}
+
+/// Removes every masked or spoken name, at any depth.
+fn strip_names(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            map.remove("masked_name");
+            map.remove("spoken_name");
+            map.values_mut().for_each(strip_names);
+        }
+        serde_json::Value::Array(list) => list.iter_mut().for_each(strip_names),
+        _ => {}
+    }
 }
 
 /// Appends an event row.

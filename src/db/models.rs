@@ -86,6 +86,50 @@ pub struct NewVisit {
     pub his_seq: Option<i64>,
 }
 
+/// The registration's fields a HIS message replaces (update form of
+/// [`NewVisit`]); serialised into the engine's sealed correction record.
+#[derive(AsChangeset, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[diesel(table_name = visits, treat_none_as_null = true)]
+pub struct RegistrationChanges {
+    pub patient_id: String,
+    pub patient_name: String,
+    pub sex: String,
+    pub birth_date: Option<String>,
+    pub department_code: String,
+    pub doctor_code: Option<String>,
+    pub visit_type: String,
+    pub registered_at: NaiveDateTime,
+    pub appointment_start: Option<NaiveDateTime>,
+    pub appointment_end: Option<NaiveDateTime>,
+    pub special: String,
+    pub exam_items: String,
+    pub body: String,
+    pub updated_at: NaiveDateTime,
+    pub his_seq: Option<i64>,
+}
+
+impl From<&NewVisit> for RegistrationChanges {
+    fn from(v: &NewVisit) -> Self {
+        RegistrationChanges {
+            patient_id: v.patient_id.clone(),
+            patient_name: v.patient_name.clone(),
+            sex: v.sex.clone(),
+            birth_date: v.birth_date.clone(),
+            department_code: v.department_code.clone(),
+            doctor_code: v.doctor_code.clone(),
+            visit_type: v.visit_type.clone(),
+            registered_at: v.registered_at,
+            appointment_start: v.appointment_start,
+            appointment_end: v.appointment_end,
+            special: v.special.clone(),
+            exam_items: v.exam_items.clone(),
+            body: v.body.clone(),
+            updated_at: v.updated_at,
+            his_seq: v.his_seq,
+        }
+    }
+}
+
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = doctors)]
 pub struct DoctorRow {

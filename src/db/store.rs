@@ -12,7 +12,7 @@ use triage_actors::model::Audit;
 use super::journal::record_event;
 use super::models::{
     CounterRow, DoctorRow, EventRow, NewEvent, NewNotice, NewVisit, NoticeRow, QueueRulesRow,
-    RoomRow, VisitRow,
+    RegistrationChanges, RoomRow, VisitRow,
 };
 use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
 use super::{AnyConnection, DbError};
@@ -79,23 +79,7 @@ pub fn upsert_registration(
                 return Err(DbError::Conflict("visit_already_in_queue".into()));
             }
             diesel::update(visits::table.find(&new.visit_no))
-                .set((
-                    visits::patient_id.eq(&new.patient_id),
-                    visits::patient_name.eq(&new.patient_name),
-                    visits::sex.eq(&new.sex),
-                    visits::birth_date.eq(&new.birth_date),
-                    visits::department_code.eq(&new.department_code),
-                    visits::doctor_code.eq(&new.doctor_code),
-                    visits::visit_type.eq(&new.visit_type),
-                    visits::registered_at.eq(new.registered_at),
-                    visits::appointment_start.eq(new.appointment_start),
-                    visits::appointment_end.eq(new.appointment_end),
-                    visits::special.eq(&new.special),
-                    visits::his_seq.eq(new.his_seq),
-                    visits::exam_items.eq(&new.exam_items),
-                    visits::body.eq(&new.body),
-                    visits::updated_at.eq(new.updated_at),
-                ))
+                .set(RegistrationChanges::from(&new))
                 .execute(c)?;
             record_event(
                 c,

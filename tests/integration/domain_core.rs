@@ -218,3 +218,131 @@ async fn age_limits_follow_a_rule_change_at_once_and_after_a_restart() {
         q["entries"]
     );
 }
+
+/// `(visit_no, masked_name, placement_code, special)` of a queue, in order.
+async fn entries(
+    app: &crate::common::TestApp,
+    queue: &str,
+) -> Vec<(String, String, String, Value)> {
+    let q = app.get_json(&format!("/api/v1/queues/{queue}")).await;
+    q["entries"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    (
+                        e["visit_no"].as_str().unwrap_or_default().to_string(),
+                        e["masked_name"].as_str().unwrap_or_default().to_string(),
+                        e["placement_code"].as_str().unwrap_or_default().to_string(),
+                        e["special"].clone(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A HIS correction of a waiting patient (new name, new special tag, return
+/// visit) reaches the queue, the door screen and the database at once, in
+/// one journaled change; a restart shows the same.
+#[actix_web::test]
+async fn his_corrections_of_a_waiting_patient_reach_the_queue_and_the_screens() {
+    let app = spawn_app().await;
+    for (v, name) in [
+        ("HC-1", "甲一"),
+        ("HC-2", "乙二"),
+        ("HC-3", "丙三"),
+        ("HC-4", "丁四"),
+    ] {
+        app.arrive(v, &registration(name, "WK")).await;
+    }
+    let mut door = app.ws("WK-01-DOOR").await;
+    let snap = door.next().await;
+    assert_eq!(snap["rooms"][0]["next"][2]["masked_name"], "丙*");
+
+    // HIS: HC-3 is 欧阳明华, a soldier (military).
+    let mut fixed = registration("欧阳明华", "WK");
+    fixed["special"] = json!(["military"]);
+    let r = app.put_registration("HC-3", &fixed).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap_or_default();
+    assert_eq!(body["outcome"], "replaced");
+    assert_eq!(body["status"], "waiting");
+    let now = entries(&app, "WK").await;
+    assert_eq!(now[0].0, "HC-3");
+    assert_eq!(now[0].1, "欧**华");
+    assert_eq!(now[0].2, "special_group");
+    assert_eq!(now[0].3, json!(["军人"]));
+    // The door screen shows the new order and name without a reload.
+    let frames = door.until("room").await;
+    let room = &frames.last().map(|f| f["room"].clone()).unwrap_or_default();
+    assert_eq!(room["next"][0]["masked_name"], "欧**华");
+    assert_eq!(room["next"][0]["priority"], true);
+
+    // HIS: HC-4 is a return visit (复诊): inserted by the return interval.
+    let mut ret = registration("丁四", "WK");
+    ret["visit_type"] = json!("return");
+    assert_eq!(app.put_registration("HC-4", &ret).await.status(), 200);
+    let now = entries(&app, "WK").await;
+    let hc4 = now
+        .iter()
+        .find(|e| e.0 == "HC-4")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(hc4.2, "return_interval");
+
+    // The same message again changes nothing.
+    let before = app.dump().await;
+    let r = app.put_registration("HC-4", &ret).await;
+    let body: Value = r.json().await.unwrap_or_default();
+    assert_eq!(body["outcome"], "unchanged");
+    assert_eq!(app.dump().await, before);
+
+    // One journaled change per correction, without names.
+    let events = app.events("registration_corrected").await;
+    assert_eq!(events.len(), 2);
+    assert!(!events[0].to_string().contains("欧阳"), "{}", events[0]);
+
+    let again = app.restarted().await;
+    assert_eq!(entries(&again, "WK").await, now);
+}
+
+/// A called patient's correction changes the room's current patient on the
+/// screens; a change of department stays a 409 that says to transfer and
+/// changes nothing.
+#[actix_web::test]
+async fn his_corrections_of_a_called_patient_reach_the_room_and_other_departments_need_a_transfer()
+{
+    let app = spawn_app().await;
+    app.arrive("HC-9", &registration("错名", "WK")).await;
+    assert_eq!(app.room("WK-01", "call-next").await.status(), 200);
+    let mut door = app.ws("WK-01-DOOR").await;
+    door.next().await;
+
+    let r = app
+        .put_registration("HC-9", &registration("李小龙", "WK"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let frames = door.until("room").await;
+    let room = &frames.last().map(|f| f["room"].clone()).unwrap_or_default();
+    assert_eq!(room["current"]["masked_name"], "李*龙");
+    let truth = app.get_json("/api/v1/rooms/WK-01").await;
+    assert_eq!(truth["current"]["masked_name"], "李*龙");
+
+    let before = app.dump().await;
+    let r = app
+        .put_registration("HC-9", &registration("李小龙", "NK"))
+        .await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap_or_default();
+    assert_eq!(e["error"]["code"], "visit_already_in_queue");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("transfer"));
+    assert_eq!(app.dump().await, before);
+
+    let again = app.restarted().await;
+    let after = again.get_json("/api/v1/rooms/WK-01").await;
+    assert_eq!(after["current"], truth["current"]);
+}
