@@ -123,7 +123,7 @@ fn waiting_entry(
     }
 }
 
-fn current_call(v: &VisitRow, mode: VoiceNameMode, hospital: &Hospital) -> CurrentCall {
+fn current_call(v: &VisitRow, mode: VoiceNameMode) -> CurrentCall {
     CurrentCall {
         visit_no: v.visit_no.clone(),
         ticket_no: v.ticket_no.clone().unwrap_or_default(),
@@ -135,11 +135,6 @@ fn current_call(v: &VisitRow, mode: VoiceNameMode, hospital: &Hospital) -> Curre
         placement: v.placement.clone().unwrap_or_default(),
         tags: parse_tags(&v.tags),
         misses: v.miss_count,
-        max_misses: v
-            .queue_code
-            .as_deref()
-            .and_then(|q| hospital.queue(q))
-            .map_or(2, |q| q.rules.max_misses),
     }
 }
 
@@ -214,7 +209,7 @@ impl Engine {
             let current = row
                 .and_then(|x| x.current_visit_no.as_ref())
                 .and_then(|v| loaded.called.iter().find(|c| &c.visit_no == v))
-                .map(|v| current_call(v, mode, &hospital));
+                .map(|v| current_call(v, mode));
             let info = RoomInfo {
                 code: r.code.clone(),
                 name: r.name.clone(),

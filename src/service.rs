@@ -12,12 +12,11 @@ use serde_json::Value;
 use triage_actors::mask::{mask_name, spoken_name};
 use triage_actors::model::{Audit, Correction, EntryKind, RoomStatus, SealedRecord};
 use triage_actors::queue::{
-    CheckIn, CheckInOutcome, EntryDraft, Forget, Intervene, Intervention, ListQueue, ListedEntry,
-    Position, Remove, Requeue, Transfer, TransferIn,
+    CheckIn, CheckInOutcome, EntryDraft, Intervene, Intervention, ListQueue, ListedEntry, Position,
+    Remove, Requeue, Transfer, TransferIn,
 };
 use triage_actors::room::{
-    CallNext, CancelCurrent, Finish, ForgetCurrent, Recall, RoomOutcome, SendForExam, SetStatus,
-    Skip,
+    CallNext, CancelCurrent, Finish, Recall, RoomOutcome, SendForExam, SetStatus, Skip,
 };
 use utoipa::ToSchema;
 
@@ -451,6 +450,7 @@ fn entry_draft(engine: &Engine, v: &crate::db::models::VisitRow, kind: EntryKind
         tags: parse_tags(&v.special),
         his_seq: v.his_seq,
         birth_date: v.birth_date.as_deref().and_then(|d| d.parse().ok()),
+        slot: crate::engine::visit_slot(v),
     }
 }
 
@@ -541,25 +541,8 @@ pub async fn check_in(
         .map_err(triage_actors::EngineError::from)??;
     if out.created {
         tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %out.queue_code, "checked in");
-        nudge_rooms(engine, &out.queue_code);
     }
     Ok(waiting_answer(engine, visit_no, out))
-}
-
-/// Tells the two-stage rooms drawing from `queue` that it changed, so they
-/// fill their short lists at once (they also look every few seconds).
-pub fn nudge_rooms(engine: &Engine, queue: &str) {
-    for room in engine.directory.rooms_of_queue(queue) {
-        if engine
-            .hospital
-            .room(&room)
-            .is_some_and(|r| r.waiting_cap > 0)
-        {
-            if let Some(addr) = engine.directory.rooms.get(&room) {
-                addr.do_send(triage_actors::room::Refill);
-            }
-        }
-    }
 }
 
 /// Brings back a patient set aside: after a missed call (过号召回, placed by
@@ -620,7 +603,6 @@ pub async fn requeue(
         .await
         .map_err(triage_actors::EngineError::from)??;
     tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %q, kind = kind.as_str(), "back in the queue");
-    nudge_rooms(engine, &q);
     Ok(waiting_answer(engine, visit_no, out))
 }
 
@@ -667,7 +649,6 @@ pub async fn intervene(
         Intervention::Pin => "pinned",
         Intervention::Move(_) => "moved",
     };
-    nudge_rooms(engine, &q);
     tracing::info!(visit_no = %visit_no, queue = %q, action, "manual intervention");
     Ok(InterventionAnswer {
         visit_no: visit_no.to_string(),
@@ -729,7 +710,6 @@ pub async fn cancel(
                 .map_err(triage_actors::EngineError::from)??;
             if removed {
                 tracing::info!(visit_no = %visit_no, queue = %q, "cancelled while waiting");
-                nudge_rooms(engine, &q);
                 done(true)
             } else {
                 Err(ApiError::conflict(
@@ -953,7 +933,6 @@ pub async fn close_room(
             })
             .await
             .map_err(triage_actors::EngineError::from)??;
-        nudge_rooms(engine, q);
     }
     let mut moved = 0;
     if redistribute {
@@ -1149,28 +1128,7 @@ pub async fn transfer(
         }))
         .await
         .map_err(triage_actors::EngineError::from)??;
-    // Committed: the source forgets the visit (until then its conditional
-    // writes could not touch it).
-    if let Some(q) = &from_queue {
-        if let Ok(a) = queue_addr(engine, q) {
-            a.do_send(Forget {
-                visit_no: visit_no.to_string(),
-            });
-        }
-    }
-    if let Some(r) = &from_room {
-        if let Ok(a) = room_addr(engine, r) {
-            a.do_send(ForgetCurrent {
-                visit_no: visit_no.to_string(),
-            });
-        }
-    }
     tracing::info!(visit_no = %visit_no, to_queue = %target.code, "transferred");
-    nudge_rooms(engine, &target.code);
-    if let Some(q) = &from_queue {
-        // A place on a short list there may have come free.
-        nudge_rooms(engine, q);
-    }
     Ok(waiting_answer(engine, visit_no, out))
 }
 

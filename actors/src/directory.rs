@@ -11,14 +11,15 @@
 
 use std::sync::Arc;
 
-use actix::Addr;
+use actix::{Addr, Recipient};
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{CurrentCall, RoomStatus};
 use crate::queue::QueueActor;
-use crate::room::RoomActor;
+use crate::room::{Refill, RoomActor};
+use crate::rules::QueueRules;
 use crate::screen::{Announce, Announcement, Broadcast, ScreenActor};
 
 /// Static facts of a room from the hospital configuration.
@@ -178,6 +179,12 @@ pub struct Directory {
     room_boards: DashMap<String, RoomBoard>,
     queue_boards: DashMap<String, QueueBoard>,
     doctors: DashMap<String, DoctorView>,
+    /// Rooms with a short list (二级候诊) that fill it from a queue: told
+    /// when the queue changes.
+    refill: DashMap<String, Vec<Recipient<Refill>>>,
+    /// Each queue's rules in force (a room reads `max_misses` when its
+    /// patient misses a call).
+    rules: DashMap<String, Arc<QueueRules>>,
     presence: DashMap<String, ScreenPresence>,
     /// Active notices and the screens they target (`None`: every screen).
     notices: DashMap<i64, (NoticeView, Option<Vec<String>>)>,
@@ -234,6 +241,36 @@ impl Directory {
                     .is_some_and(|b| b.status != RoomStatus::Closed)
             })
             .count()
+    }
+
+    /// A room keeping a short list from `queue` asks to be told when the
+    /// queue changes.
+    pub fn subscribe_refill(&self, queue: &str, room: Recipient<Refill>) {
+        self.refill.entry(queue.to_string()).or_default().push(room);
+    }
+
+    /// A queue changed: its subscribed rooms fill their short lists (best
+    /// effort; they also look every few seconds).
+    pub fn queue_changed(&self, queue: &str) {
+        if let Some(rooms) = self.refill.get(queue) {
+            for r in rooms.iter() {
+                r.do_send(Refill);
+            }
+        }
+    }
+
+    /// Records a queue's rules in force (after start and every change).
+    pub fn publish_rules(&self, queue: &str, rules: &QueueRules) {
+        let fresh = self.rules.get(queue).is_none_or(|r| r.as_ref() != rules);
+        if fresh {
+            self.rules
+                .insert(queue.to_string(), Arc::new(rules.clone()));
+        }
+    }
+
+    /// A queue's rules in force.
+    pub fn rules_of(&self, queue: &str) -> Option<Arc<QueueRules>> {
+        self.rules.get(queue).map(|r| r.clone())
     }
 
     /// Static facts of a room.

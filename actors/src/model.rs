@@ -191,14 +191,6 @@ pub struct CurrentCall {
     /// Missed calls before this one.
     #[serde(default)]
     pub misses: i32,
-    /// The queue's `max_misses` when called: missing this call ends the
-    /// visit as no-show if `misses + 1` reaches it.
-    #[serde(default = "default_max_misses")]
-    pub max_misses: u32,
-}
-
-fn default_max_misses() -> u32 {
-    2
 }
 
 /// Who did something, when and from where; every change carries one.

@@ -1,7 +1,7 @@
 //! A queue (候诊队列): [`QueueState`], the plain state with every rule, and
 //! [`QueueActor`], the thin actor that serialises access to it.
 //!
-//! Messages in: [`CheckIn`], [`Requeue`] (召回), [`Transfer`], [`Forget`],
+//! Messages in: [`CheckIn`], [`Requeue`] (召回), [`Transfer`], [`Left`],
 //! [`TakeNext`] / [`TakeSpecific`] / [`Assign`] / [`ShortList`] /
 //! [`ReleaseRoom`] (from a room), [`Intervene`] (hold, release, pin, move),
 //! [`Remove`] (cancel), [`ChangeRules`] / [`GetRules`], [`ListQueue`],
@@ -23,6 +23,7 @@ use crate::model::{
     Assignment, Audit, Correction, Counters, CurrentCall, EntryKind, MoveMark, Slot, TicketCounter,
     WaitingEntry,
 };
+use crate::room::ForgetCurrent;
 use crate::rules::{
     counters_after_call, rank, tag_label_zh, EarlyCheckIn, Placement, QueueRules, Ranked,
 };
@@ -31,6 +32,8 @@ use crate::rules::{
 pub const BOARD_HEAD: usize = 10;
 /// How many candidates one call tries if the head turns out stale.
 const CALL_CANDIDATES: usize = 5;
+/// How often a queue checks whether time changed what its board shows.
+pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 /// The largest ticket number of a day.
 const MAX_TICKET: u32 = 9999;
 
@@ -50,6 +53,10 @@ pub struct EntryDraft {
     /// Birth date, for the age tags.
     #[serde(default)]
     pub birth_date: Option<NaiveDate>,
+    /// The appointment slot of the registration (a patient back after a
+    /// missed call is placed by the recall rule, without it).
+    #[serde(default)]
+    pub slot: Option<Slot>,
 }
 
 /// A waiting entry in calling order, as the API lists it.
@@ -68,7 +75,7 @@ pub struct ListedEntry {
 }
 
 /// The plain state of one queue. Every method that decides takes `now`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueState {
     pub code: String,
     pub prefix: String,
@@ -158,7 +165,7 @@ impl QueueState {
             held: false,
             pinned_at: None,
             locked: None,
-            slot: None,
+            slot: draft.slot.filter(|_| draft.kind != EntryKind::Recall),
             his_seq: draft.his_seq,
             moved: None,
             assigned: None,
@@ -262,8 +269,8 @@ impl QueueState {
         }
         let number = last + 1;
         let ticket_no = format!("{}{:03}", self.prefix, number);
-        let mut entry = self.new_entry(draft, ticket_no, audit.at, service_date);
-        entry.slot = slot;
+        draft.slot = slot;
+        let entry = self.new_entry(draft, ticket_no, audit.at, service_date);
         Ok(Change::CheckedIn {
             audit,
             queue_code: self.code.clone(),
@@ -313,7 +320,6 @@ impl QueueState {
             placement,
             tags: e.tags.clone(),
             misses: e.misses,
-            max_misses: self.rules.max_misses,
         }
     }
 
@@ -773,6 +779,23 @@ impl QueueState {
         }
     }
 
+    /// The lock set once `visit_no` has left (moved to another queue by a
+    /// committed transfer), as a change to commit.
+    pub fn plan_left(&self, visit_no: &str, audit: Audit) -> Change {
+        let mut after = self.clone();
+        after.drop_stale(visit_no);
+        after.relock(audit.at);
+        Change::Locks {
+            audit,
+            queue_code: self.code.clone(),
+            locks: after
+                .entries
+                .iter()
+                .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
+                .collect(),
+        }
+    }
+
     /// Forgets an entry whose stored state moved on without this queue
     /// (a stale head found while calling).
     pub fn drop_stale(&mut self, visit_no: &str) {
@@ -919,17 +942,19 @@ pub struct TransferIn {
 
 /// Receive a transferred visit (转诊); commits the whole move (both sides)
 /// and answers the position here. The source queue or room is told to
-/// forget the visit afterwards ([`Forget`]); until then its conditional
+/// forget the visit afterwards ([`Left`]); until then its conditional
 /// writes cannot touch it.
 #[derive(Message)]
 #[rtype(result = "Result<CheckInOutcome, EngineError>")]
 pub struct Transfer(pub TransferIn);
 
-/// Forget a visit that moved away (memory only; the move is committed).
+/// A visit moved away (转诊; the move is committed by the receiving
+/// queue): forget it and commit the lock set that follows.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Forget {
+pub struct Left {
     pub visit_no: String,
+    pub audit: Audit,
 }
 
 /// Call one waiting visit by name, out of order, for `room_code`.
@@ -1004,6 +1029,19 @@ pub struct Remove {
 #[rtype(result = "Vec<ListedEntry>")]
 pub struct ListQueue;
 
+/// Time moved on: publish the board again if the ranking now shows it
+/// differently (an appointment slot began, a session ended). Sent by the
+/// queue to itself every [`REFRESH_EVERY`].
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Refresh;
+
+/// The whole state held in memory, entries by visit number (to compare
+/// with what a rebuild from the database holds).
+#[derive(Message)]
+#[rtype(result = "QueueState")]
+pub struct InspectQueue;
+
 /// Position (1-based) and people ahead of a waiting visit.
 #[derive(Message)]
 #[rtype(result = "Option<(usize, usize)>")]
@@ -1065,10 +1103,52 @@ impl QueueActor {
                     res?;
                     act.state.apply(&change);
                     act.state.apply(&locks);
-                    act.publish();
+                    act.told(&change);
                     answer(act)
                 }),
         ))
+    }
+
+    /// After a committed change: the screens, the two-stage rooms drawing
+    /// from this queue (a place may have come free or a patient become
+    /// callable) and, for a transfer, the side the visit left.
+    fn told(&self, change: &Change) {
+        match change {
+            // Taken by a room, which refills itself.
+            Change::Called { .. } | Change::Assigned { .. } => self.publish(),
+            Change::Transferred {
+                audit,
+                from_queue,
+                from_room,
+                entry,
+                ..
+            } => {
+                self.changed();
+                if let Some(q) = from_queue.as_ref().filter(|q| **q != self.state.code) {
+                    if let Some(addr) = self.directory.queues.get(q) {
+                        addr.do_send(Left {
+                            visit_no: entry.visit_no.clone(),
+                            audit: audit.clone(),
+                        });
+                    }
+                }
+                if let Some(r) = from_room {
+                    if let Some(addr) = self.directory.rooms.get(r) {
+                        addr.do_send(ForgetCurrent {
+                            visit_no: entry.visit_no.clone(),
+                        });
+                    }
+                }
+            }
+            _ => self.changed(),
+        }
+    }
+
+    /// Publishes the board and tells the rooms that keep a short list from
+    /// this queue to fill it.
+    fn changed(&self) {
+        self.publish();
+        self.directory.queue_changed(&self.state.code);
     }
 
     /// Commits a change that puts `visit_no` in the queue (check-in,
@@ -1085,6 +1165,8 @@ impl QueueActor {
     }
 
     fn publish(&self) {
+        self.directory
+            .publish_rules(&self.state.code, &self.state.rules);
         let board = self.state.board(self.clock.now());
         self.directory.publish_queue(&self.state.code, board, None);
     }
@@ -1104,10 +1186,21 @@ impl QueueActor {
 impl Actor for QueueActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Self::Context) {
-        // Locks read from the database, completed for today's rules.
-        self.state.relock(self.clock.now());
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // The locks are the database's (committed with every change).
         self.publish();
+        ctx.run_interval(REFRESH_EVERY, |_act, ctx| ctx.notify(Refresh));
+    }
+}
+
+impl Handler<Refresh> for QueueActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Refresh, _ctx: &mut Self::Context) {
+        let board = self.state.board(self.clock.now());
+        if self.directory.queue_board(&self.state.code) != board {
+            self.directory.publish_queue(&self.state.code, board, None);
+        }
     }
 }
 
@@ -1293,15 +1386,32 @@ impl Handler<GetRules> for QueueActor {
     }
 }
 
-impl Handler<Forget> for QueueActor {
-    type Result = ();
+impl Handler<Left> for QueueActor {
+    type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, msg: Forget, _ctx: &mut Self::Context) {
-        if self.state.find(&msg.visit_no).is_some() {
-            self.state.drop_stale(&msg.visit_no);
-            self.state.relock(self.clock.now());
-            self.publish();
+    fn handle(&mut self, msg: Left, _ctx: &mut Self::Context) -> Self::Result {
+        if self.state.find(&msg.visit_no).is_none() {
+            return AtomicResponse::new(Box::pin(fut::ready(())));
         }
+        let locks = self.state.plan_left(&msg.visit_no, msg.audit);
+        let journal = self.journal.clone();
+        let committed = locks.clone();
+        let visit_no = msg.visit_no;
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    act.state.drop_stale(&visit_no);
+                    match res {
+                        Ok(()) => act.state.apply(&locks),
+                        // The locks stay as stored; the next change commits them.
+                        Err(e) => {
+                            tracing::warn!(queue = %act.state.code, error = %e, "lock set after a transfer not stored")
+                        }
+                    }
+                    act.changed();
+                }),
+        ))
     }
 }
 
@@ -1383,6 +1493,16 @@ impl Handler<ListQueue> for QueueActor {
 
     fn handle(&mut self, _msg: ListQueue, _ctx: &mut Self::Context) -> Self::Result {
         MessageResult(self.state.list(self.clock.now()))
+    }
+}
+
+impl Handler<InspectQueue> for QueueActor {
+    type Result = MessageResult<InspectQueue>;
+
+    fn handle(&mut self, _msg: InspectQueue, _ctx: &mut Self::Context) -> Self::Result {
+        let mut state = self.state.clone();
+        state.entries.sort_by(|a, b| a.visit_no.cmp(&b.visit_no));
+        MessageResult(state)
     }
 }
 

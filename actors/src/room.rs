@@ -38,6 +38,9 @@ pub enum CurrentPolicy {
     Skip,
 }
 
+/// `max_misses` for a patient whose queue published no rules.
+const DEFAULT_MAX_MISSES: u32 = 2;
+
 /// How often a two-stage room checks that its short list is full.
 const REFILL_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -65,7 +68,7 @@ pub fn draw_order(weights: &[u32], queues: usize, cursor: i64) -> Vec<usize> {
 }
 
 /// Plain state of a room.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomState {
     pub info: RoomInfo,
     pub status: RoomStatus,
@@ -81,13 +84,20 @@ impl RoomState {
         (!self.info.mix.is_empty()).then_some(self.mix_cursor + 1)
     }
 
-    /// Whether missing this call is the patient's last allowed miss.
-    pub fn last_miss(&self, cur: &CurrentCall) -> bool {
-        cur.misses + 1 >= cur.max_misses as i32
+    /// Whether missing this call is the patient's last allowed miss, with
+    /// the queue's `max_misses` in force.
+    pub fn last_miss(cur: &CurrentCall, max_misses: u32) -> bool {
+        i64::from(cur.misses) + 1 >= i64::from(max_misses)
     }
 
-    /// Plans closing the current patient before a new call, per policy.
-    pub fn plan_close_current(&self, audit: &Audit, performer: &str) -> Option<Change> {
+    /// Plans closing the current patient before a new call, per policy;
+    /// `max_misses` is the rule in force of the patient's queue.
+    pub fn plan_close_current(
+        &self,
+        audit: &Audit,
+        performer: &str,
+        max_misses: u32,
+    ) -> Option<Change> {
         let cur = self.current.as_ref()?;
         Some(match self.policy {
             CurrentPolicy::Finish => Change::Finished {
@@ -100,7 +110,7 @@ impl RoomState {
                 audit: audit.clone(),
                 room_code: self.info.code.clone(),
                 visit_no: cur.visit_no.clone(),
-                no_show: self.last_miss(cur),
+                no_show: Self::last_miss(cur, max_misses),
             },
         })
     }
@@ -247,6 +257,11 @@ pub struct Correct {
 #[rtype(result = "RoomOutcome")]
 pub struct GetRoom;
 
+/// The whole state held in memory (to compare with a rebuild).
+#[derive(Message)]
+#[rtype(result = "RoomState")]
+pub struct InspectRoom;
+
 /// Fill the room's short list (two-stage waiting) up to its cap from the
 /// general list; nothing for a room without one or not open.
 #[derive(Message)]
@@ -281,6 +296,16 @@ impl RoomActor {
             directory,
             voice_repeat,
         }
+    }
+
+    /// `max_misses` in force for the current patient's queue (the rules
+    /// as the queue last published them; 2 if it never did).
+    fn max_misses(&self) -> u32 {
+        self.state
+            .current
+            .as_ref()
+            .and_then(|c| self.directory.rules_of(&c.queue_code))
+            .map_or(DEFAULT_MAX_MISSES, |r| r.max_misses)
     }
 
     fn outcome(&self, closed: Option<ClosedVisit>) -> RoomOutcome {
@@ -376,6 +401,10 @@ impl Actor for RoomActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         self.publish();
         if self.state.info.waiting_cap > 0 {
+            for q in &self.state.info.draws_from {
+                self.directory
+                    .subscribe_refill(q, ctx.address().recipient());
+            }
             ctx.notify(Refill);
             ctx.run_interval(REFILL_EVERY, |_act, ctx| ctx.notify(Refill));
         }
@@ -393,7 +422,10 @@ impl Handler<CallNext> for RoomActor {
         if self.state.status != RoomStatus::Open {
             return ready(Err(EngineError::RoomNotOpen(self.state.status)));
         }
-        let close = self.state.plan_close_current(&msg.audit, &msg.performer);
+        let max_misses = self.max_misses();
+        let close = self
+            .state
+            .plan_close_current(&msg.audit, &msg.performer, max_misses);
         let closed = close.as_ref().and_then(|c| self.closed_of(c));
         let queues = self.queues.clone();
         let room_code = self.state.info.code.clone();
@@ -595,7 +627,7 @@ impl Handler<Skip> for RoomActor {
             audit: msg.audit,
             room_code: self.state.info.code.clone(),
             visit_no: cur.visit_no.clone(),
-            no_show: self.state.last_miss(cur),
+            no_show: RoomState::last_miss(cur, self.max_misses()),
         };
         self.commit_simple(change, false)
     }
@@ -744,6 +776,14 @@ impl Handler<ForgetCurrent> for RoomActor {
             self.state.current = None;
             self.publish();
         }
+    }
+}
+
+impl Handler<InspectRoom> for RoomActor {
+    type Result = MessageResult<InspectRoom>;
+
+    fn handle(&mut self, _msg: InspectRoom, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.state.clone())
     }
 }
 

@@ -3,8 +3,8 @@
 //! announcements into frames.
 //!
 //! Messages in: [`Connect`] / [`Disconnect`] / [`Resync`] / [`Heartbeat`] from
-//! sessions, [`RoomChanged`], [`Announce`] and [`Broadcast`] (notices) from
-//! the [`Directory`]. Out:
+//! sessions, [`Announce`] and [`Broadcast`] (room, rooms and notice frames
+//! encoded once) from the [`Directory`], [`InspectScreen`]. Out:
 //! [`Frame`]s to each session's `Recipient`. The first frame a session gets is
 //! a full snapshot carrying the current sequence number; every later frame
 //! carries the next one. Frames are best effort: a screen that misses one sees
@@ -93,12 +93,11 @@ pub struct Resync {
 #[rtype(result = "()")]
 pub struct Heartbeat;
 
-/// A room this screen shows has changed.
+/// What the screen would show a session connecting now: its snapshot
+/// (to compare with a rebuild).
 #[derive(Message)]
-#[rtype(result = "()")]
-pub struct RoomChanged {
-    pub room_code: String,
-}
+#[rtype(result = "serde_json::Value")]
+pub struct InspectScreen;
 
 /// Speak a call.
 #[derive(Message)]
@@ -236,16 +235,11 @@ impl Handler<Heartbeat> for ScreenActor {
     }
 }
 
-impl Handler<RoomChanged> for ScreenActor {
-    type Result = ();
+impl Handler<InspectScreen> for ScreenActor {
+    type Result = MessageResult<InspectScreen>;
 
-    fn handle(&mut self, msg: RoomChanged, _ctx: &mut Self::Context) {
-        // Composed now, from the latest board: the last frame a screen gets
-        // always shows the latest state, whatever order changes arrived in.
-        let Some(view) = self.directory.room_view_as(&msg.room_code, self.variant()) else {
-            return;
-        };
-        self.broadcast(json!({ "type": "room", "room": view }));
+    fn handle(&mut self, _msg: InspectScreen, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(serde_json::from_str(&self.snapshot().0).unwrap_or_default())
     }
 }
 

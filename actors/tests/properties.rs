@@ -83,6 +83,7 @@ fn draft(visit: &str, kind: EntryKind, tags: Vec<String>, his_seq: Option<i64>) 
         tags,
         his_seq,
         birth_date: None,
+        slot: None,
     }
 }
 

@@ -65,6 +65,7 @@ impl Day {
             tags: tags.iter().map(|t| t.to_string()).collect(),
             his_seq: None,
             birth_date: None,
+            slot: None,
         };
         let change = self
             .q
@@ -100,6 +101,7 @@ impl Day {
             tags: vec![],
             his_seq: None,
             birth_date: None,
+            slot: None,
         };
         let change = self
             .q
@@ -169,6 +171,7 @@ fn tickets_are_numbered_per_queue_and_day_with_three_digits() {
         tags: vec![],
         his_seq: None,
         birth_date: None,
+        slot: None,
     };
     match d.q.plan_check_in(draft, audit(d.now), tomorrow) {
         Ok(Change::CheckedIn { entry, .. }) => assert_eq!(entry.ticket_no, "A001"),
@@ -560,6 +563,7 @@ mod appointments {
             tags: vec![],
             his_seq: None,
             birth_date: None,
+            slot: None,
         };
         let c = d.q.plan_check_in_at(draft, Some(s), audit(d.now), day())?;
         d.q.apply(&c);

@@ -103,6 +103,7 @@ fn run(case: &Case) -> (String, String, String) {
             tags,
             his_seq: his(&w),
             birth_date: None,
+            slot: None,
         };
         let change: Option<Change> = match w[0] {
             t if t.starts_with('@') => {

@@ -313,15 +313,8 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                     .filter(visits::status.eq(set_aside)),
             )
             .set((
-                visits::status.eq("waiting"),
-                visits::queue_code.eq(queue_code),
-                visits::seq.eq(entry.seq),
-                visits::queue_mark.eq(entry.mark),
-                visits::entry_kind.eq(entry.kind.as_str()),
-                visits::marked_at.eq(at),
-                visits::room_code.eq(None::<String>),
+                entry_row(queue_code, entry, at)?,
                 visits::finished_at.eq(None::<chrono::NaiveDateTime>),
-                visits::updated_at.eq(at),
             ))
             .execute(c)?;
             conflict_if_none(n, "visit is not set aside")?;
@@ -356,12 +349,12 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                 (Some(q), _) => diesel::update(
                     from.filter(visits::status.eq("waiting").and(visits::queue_code.eq(q))),
                 )
-                .set(transferred_row(queue_code, entry, at))
+                .set(entry_row(queue_code, entry, at)?)
                 .execute(c)?,
                 (None, Some(r)) => diesel::update(
                     from.filter(visits::status.eq("called").and(visits::room_code.eq(r))),
                 )
-                .set(transferred_row(queue_code, entry, at))
+                .set(entry_row(queue_code, entry, at)?)
                 .execute(c)?,
                 (None, None) => 0,
             };
@@ -545,34 +538,43 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
 /// The columns a transfer sets: waiting in the new queue, placed as the
 /// entry says (its check-in time kept or reset is `marked_at`).
 #[allow(clippy::type_complexity, reason = "diesel's tuple of assignments")]
-fn transferred_row<'a>(
+/// A visit entering a queue's waiting list (transfer, back after a missed
+/// call or an exam): the queue's view of the entry.
+#[derive(AsChangeset)]
+#[diesel(table_name = visits, treat_none_as_null = true)]
+struct EntryChanges<'a> {
+    status: &'static str,
+    queue_code: &'a str,
+    seq: i64,
+    queue_mark: i64,
+    entry_kind: &'static str,
+    marked_at: chrono::NaiveDateTime,
+    room_code: Option<&'a str>,
+    held: bool,
+    pinned_at: Option<chrono::NaiveDateTime>,
+    tags: String,
+    updated_at: chrono::NaiveDateTime,
+}
+
+fn entry_row<'a>(
     queue_code: &'a str,
     entry: &'a triage_actors::model::WaitingEntry,
     at: chrono::NaiveDateTime,
-) -> (
-    diesel::dsl::Eq<visits::status, &'static str>,
-    diesel::dsl::Eq<visits::queue_code, &'a str>,
-    diesel::dsl::Eq<visits::seq, i64>,
-    diesel::dsl::Eq<visits::queue_mark, i64>,
-    diesel::dsl::Eq<visits::entry_kind, &'static str>,
-    diesel::dsl::Eq<visits::marked_at, chrono::NaiveDateTime>,
-    diesel::dsl::Eq<visits::room_code, Option<String>>,
-    diesel::dsl::Eq<visits::held, bool>,
-    diesel::dsl::Eq<visits::pinned_at, Option<chrono::NaiveDateTime>>,
-    diesel::dsl::Eq<visits::updated_at, chrono::NaiveDateTime>,
-) {
-    (
-        visits::status.eq("waiting"),
-        visits::queue_code.eq(queue_code),
-        visits::seq.eq(entry.seq),
-        visits::queue_mark.eq(entry.mark),
-        visits::entry_kind.eq(entry.kind.as_str()),
-        visits::marked_at.eq(entry.checked_in_at.naive_utc()),
-        visits::room_code.eq(None::<String>),
-        visits::held.eq(false),
-        visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
-        visits::updated_at.eq(at),
-    )
+) -> Result<EntryChanges<'a>, DbError> {
+    Ok(EntryChanges {
+        status: "waiting",
+        queue_code,
+        seq: entry.seq,
+        queue_mark: entry.mark,
+        entry_kind: entry.kind.as_str(),
+        marked_at: entry.checked_in_at.naive_utc(),
+        room_code: None,
+        held: false,
+        pinned_at: None,
+        tags: serde_json::to_string(&entry.tags)
+            .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?,
+        updated_at: at,
+    })
 }
 
 /// A query for one visit waiting in one queue.

@@ -12,4 +12,5 @@ mod durability;
 mod openapi;
 mod queue_rules;
 mod registrations;
+mod restart;
 mod screens;
