@@ -1,6 +1,6 @@
 //! The demo hospital's simulated day: patients register and check in, rooms
 //! call, finish and now and then skip, so a newcomer who opens the screens
-//! sees the hospital move. It drives the same [`service`](crate::service)
+//! sees the hospital move. It drives the same [`Engine`] methods
 //! functions as the API, as operator `demo-simulator`.
 
 use std::time::Duration;
@@ -10,7 +10,7 @@ use rand::Rng;
 use triage_actors::model::Audit;
 
 use crate::engine::Engine;
-use crate::service::{self, PatientBody, RegistrationBody, RoomCommand};
+use crate::engine::{PatientBody, RegistrationBody, RoomCommand};
 
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
@@ -120,8 +120,9 @@ pub fn spawn(engine: Engine, tick: Duration) {
                     sequence_no: Some(i64::from(n)),
                 };
                 let canonical = serde_json::to_string(&body).unwrap_or_default();
-                if let Err(e) =
-                    service::put_registration(&engine, &visit_no, body, canonical, audit()).await
+                if let Err(e) = engine
+                    .put_registration(&visit_no, body, canonical, audit())
+                    .await
                 {
                     tracing::warn!(error = %e, "demo registration failed");
                 }
@@ -134,11 +135,12 @@ pub fn spawn(engine: Engine, tick: Duration) {
             } else {
                 RoomCommand::CallNext
             };
-            match service::room_command(&engine, &room, cmd, audit()).await {
+            match engine.room_command(&room, cmd, audit()).await {
                 Ok(_) => {}
-                Err(e) if e.code == "queue_empty" => {
-                    let _ =
-                        service::room_command(&engine, &room, RoomCommand::Finish, audit()).await;
+                Err(e) if e.code == crate::error::ErrorCode::QueueEmpty => {
+                    let _ = engine
+                        .room_command(&room, RoomCommand::Finish, audit())
+                        .await;
                 }
                 Err(_) => {}
             }

@@ -4,6 +4,7 @@
 //! its code from the URL) and `/display/{file}` (assets), plus the screens'
 //! WebSocket at `/ws/screens/{code}`.
 
+use crate::error::{Error, ErrorCode};
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
@@ -60,10 +61,7 @@ async fn screen_page(
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
     if !engine.directory.screens.contains_key(&code) {
-        return Err(ApiError::not_found(
-            "screen_not_found",
-            format!("no screen {code:?}"),
-        ));
+        return Err(Error::new(ErrorCode::ScreenNotFound, format!("no screen {code:?}")).into());
     }
     serve("screen.html")
 }
@@ -74,7 +72,7 @@ async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
 
 fn serve(name: &str) -> Result<HttpResponse, ApiError> {
     let file = Assets::get(name)
-        .ok_or_else(|| ApiError::not_found("not_found", format!("no display file {name:?}")))?;
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no display file {name:?}")))?;
     let mime = mime_guess::from_path(name).first_or_octet_stream();
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, format!("{mime}; charset=utf-8")))

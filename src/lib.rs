@@ -10,10 +10,10 @@
 //!   file and rules API).
 //! - [`db`]: SQLite/PostgreSQL through diesel + r2d2; migrations; the
 //!   group-commit writer; the engine's journal; queries.
-//! - [`engine`]: starts the actors from configuration + database (exact
-//!   rebuild after a crash).
-//! - [`service`]: registration, check-in, cancel and room commands, shared by
-//!   the API and the demo simulator.
+//! - [`error`]: the domain error and its stable codes (no HTTP).
+//! - [`engine`]: the one way in — every command of HIS, staff and the demo
+//!   is a method of `Engine`; `engine::start` rebuilds the actors from
+//!   configuration + database (exact rebuild after a crash).
 //! - [`api`]: the REST API (`/api/v1`), health, errors.
 //! - [`ws`]: the screens' WebSocket sessions (the one module that uses
 //!   `actix-web-actors`).
@@ -31,8 +31,8 @@ pub mod db;
 pub mod demo;
 pub mod display;
 pub mod engine;
+pub mod error;
 pub mod rule_change;
-pub mod service;
 pub mod telemetry;
 pub mod voice;
 pub mod ws;

@@ -7,6 +7,7 @@
 //! says which (`espeak-ng` or `chime`). Only short announcement-like text is
 //! accepted; it carries no more of a name than the screen was sent.
 
+use crate::error::{Error, ErrorCode};
 use std::sync::OnceLock;
 
 use actix_web::web::{self, Bytes};
@@ -53,11 +54,12 @@ pub async fn speak(q: web::Query<VoiceQuery>) -> Result<HttpResponse, ApiError> 
     let text = q.into_inner().text;
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_CHARS || !text.chars().all(allowed) {
-        return Err(ApiError::invalid(
-            "invalid_voice_text",
+        return Err(Error::field(
+            ErrorCode::InvalidVoiceText,
             "text",
             format!("1-{MAX_CHARS} characters of Chinese, letters, digits and spaces"),
-        ));
+        )
+        .into());
     }
     if let Some(hit) = cache().get(text) {
         return Ok(wav(hit.0.clone(), hit.1));

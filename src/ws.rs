@@ -9,6 +9,7 @@
 //! `{"type":"resync"}` (a gap was seen) and `{"type":"ping"}` (answered by
 //! `{"type":"pong"}`, a control frame outside the sequence).
 
+use crate::error::{Error, ErrorCode};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -118,7 +119,11 @@ pub async fn screen_ws(
 ) -> Result<HttpResponse, actix_web::Error> {
     let code = path.into_inner();
     let Some(screen) = engine.directory.screens.get(&code).map(|a| a.clone()) else {
-        return Err(ApiError::not_found("screen_not_found", format!("no screen {code:?}")).into());
+        return Err(ApiError::from(Error::new(
+            ErrorCode::ScreenNotFound,
+            format!("no screen {code:?}"),
+        ))
+        .into());
     };
     let session = ScreenSession {
         id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),

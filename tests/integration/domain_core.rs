@@ -346,3 +346,34 @@ async fn his_corrections_of_a_called_patient_reach_the_room_and_other_department
     let after = again.get_json("/api/v1/rooms/WK-01").await;
     assert_eq!(after["current"], truth["current"]);
 }
+
+/// `docs/API.md` lists exactly the error codes the server has, each under
+/// the status the API answers with it.
+#[test]
+fn the_api_document_lists_exactly_the_error_codes_with_their_status() {
+    use triage::api::error::status_of;
+    use triage::error::ErrorCode;
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/API.md"))
+        .unwrap_or_else(|e| panic!("docs/API.md: {e}"));
+    let section = doc
+        .split("## Errors")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_default();
+    let mut listed = std::collections::BTreeMap::new();
+    for row in section.lines().filter(|l| l.starts_with("| ")) {
+        let mut cells = row.split('|').map(str::trim).filter(|c| !c.is_empty());
+        let Some(status) = cells.next().and_then(|s| s.parse::<u16>().ok()) else {
+            continue;
+        };
+        for code in cells.flat_map(|c| c.split('`').skip(1).step_by(2)) {
+            let before = listed.insert(code.to_string(), status);
+            assert!(before.is_none(), "{code} is listed twice");
+        }
+    }
+    let actual: std::collections::BTreeMap<String, u16> = ErrorCode::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), status_of(*c).as_u16()))
+        .collect();
+    assert_eq!(listed, actual, "docs/API.md's error table");
+}

@@ -16,10 +16,10 @@ use serde_json::{json, Value};
 use triage::config::Hospital;
 use triage::db::{Db, DbSettings, Synchronous};
 use triage::engine::Engine;
-use triage::service::{self, RoomCommand, TransferBody};
+use triage::engine::{RoomCommand, TransferBody};
 use triage_actors::journal::{Clock, SharedClock};
 use triage_actors::model::Audit;
-use triage_actors::queue::{ChangeRules, InspectQueue, Intervention, ListQueue, Refresh};
+use triage_actors::queue::{InspectQueue, Intervention, ListQueue, Refresh};
 use triage_actors::room::{InspectRoom, Refill};
 use triage_actors::screen::InspectScreen;
 
@@ -140,7 +140,7 @@ impl Day {
         self.tick(20);
         let e = &self.engine;
         let visit = |v: &u8| format!("V{v:02}");
-        let res: Result<(), triage::api::error::ApiError> = match op {
+        let res: Result<(), triage::error::Error> = match op {
             Op::Register {
                 v,
                 dept,
@@ -180,14 +180,13 @@ impl Day {
                     body["sequence_no"] = json!(s);
                 }
                 let canonical = body.to_string();
-                let parsed = serde_json::from_value(body).map_err(|e| e.to_string())?;
-                service::put_registration(e, &visit(v), parsed, canonical, self.audit(None))
+                let parsed: triage::engine::RegistrationBody =
+                    serde_json::from_value(body).map_err(|e| e.to_string())?;
+                e.put_registration(&visit(v), parsed, canonical, self.audit(None))
                     .await
                     .map(|_| ())
             }
-            Op::CheckIn(v) => service::check_in(e, &visit(v), self.audit(None))
-                .await
-                .map(|_| ()),
+            Op::CheckIn(v) => e.check_in(&visit(v), self.audit(None)).await.map(|_| ()),
             Op::Room(r, c) => {
                 let cmd = [
                     RoomCommand::CallNext,
@@ -199,16 +198,16 @@ impl Day {
                     RoomCommand::Resume,
                     RoomCommand::SendForExam,
                 ][*c as usize];
-                service::room_command(e, ROOMS[*r as usize], cmd, self.audit(None))
+                e.room_command(ROOMS[*r as usize], cmd, self.audit(None))
                     .await
                     .map(|_| ())
             }
-            Op::CallByName(r, v) => {
-                service::call_visit(e, ROOMS[*r as usize], &visit(v), self.audit(Some("指定")))
-                    .await
-                    .map(|_| ())
-            }
-            Op::Requeue(v) => service::requeue(e, &visit(v), self.audit(Some("召回")))
+            Op::CallByName(r, v) => e
+                .call_visit(ROOMS[*r as usize], &visit(v), self.audit(Some("指定")))
+                .await
+                .map(|_| ()),
+            Op::Requeue(v) => e
+                .requeue(&visit(v), self.audit(Some("召回")))
                 .await
                 .map(|_| ()),
             Op::Intervene(v, a, p) => {
@@ -218,7 +217,7 @@ impl Day {
                     2 => Intervention::Pin,
                     _ => Intervention::Move(u32::from(*p)),
                 };
-                service::intervene(e, &visit(v), action, self.audit(Some("护士调整")))
+                e.intervene(&visit(v), action, self.audit(Some("护士调整")))
                     .await
                     .map(|_| ())
             }
@@ -230,43 +229,36 @@ impl Day {
                     keep_check_in_time: *keep,
                     reason: "转诊".into(),
                 };
-                service::transfer(e, &visit(v), body, self.audit(None))
+                e.transfer(&visit(v), body, self.audit(None))
                     .await
                     .map(|_| ())
             }
-            Op::Cancel(v) => service::cancel(e, &visit(v), self.audit(None))
-                .await
-                .map(|_| ()),
+            Op::Cancel(v) => e.cancel(&visit(v), self.audit(None)).await.map(|_| ()),
             Op::Rules(q, p) => {
                 let change: triage::rule_change::RuleChange =
                     serde_json::from_value(rule_preset(*p)).map_err(|e| e.to_string())?;
-                let addr =
-                    service::queue_addr(e, QUEUES[*q as usize]).map_err(|e| e.to_string())?;
-                addr.send(ChangeRules {
-                    merge: Box::new(move |cur| triage::api::rules::merge(cur, &change)),
-                    audit: self.audit(Some("规则调整")),
-                })
-                .await
-                .map_err(|e| e.to_string())?
-                .map(|_| ())
-                .map_err(Into::into)
+                e.change_rules(QUEUES[*q as usize], change, self.audit(Some("规则调整")))
+                    .await
+                    .map(|_| ())
             }
-            Op::Close(r, redistribute) => service::close_room(
-                e,
-                ROOMS[*r as usize],
-                *redistribute,
-                "停诊".into(),
-                self.audit(None),
-            )
-            .await
-            .map(|_| ()),
+            Op::Close(r, redistribute) => e
+                .close_room(
+                    ROOMS[*r as usize],
+                    *redistribute,
+                    "停诊".into(),
+                    self.audit(None),
+                )
+                .await
+                .map(|_| ()),
             Op::Tick(s) => {
                 self.tick(i64::from(*s));
                 Ok(())
             }
         };
         match res {
-            Err(err) if err.status.is_server_error() => Err(format!("{op:?}: {err}")),
+            Err(err) if triage::api::error::status_of(err.code).is_server_error() => {
+                Err(format!("{op:?}: {err}"))
+            }
             _ => Ok(()),
         }
     }

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
-use triage_actors::directory::{DoctorView, RoomInfo};
+use actix::Actor;
+use triage_actors::directory::RoomInfo;
 use triage_actors::journal::{SharedClock, SharedJournal};
 use triage_actors::mask::{mask_name, spoken_name, VoiceNameMode};
 use triage_actors::model::{
@@ -17,66 +17,11 @@ use triage_actors::room::{RoomActor, RoomState};
 use triage_actors::screen::ScreenActor;
 use triage_actors::Directory;
 
-use actix::Actor;
-
+use super::{doctor_view, parse_tags, service_date, utc, visit_slot, Engine};
 use crate::config::Hospital;
 use crate::db::journal::DbJournal;
 use crate::db::models::{DoctorRow, VisitRow};
 use crate::db::{store, Db, DbError};
-
-/// The hospital runs on Asia/Shanghai, a fixed +08:00.
-pub fn shanghai() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix())
-}
-
-/// The service day (Asia/Shanghai) of an instant.
-pub fn service_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&shanghai()).date_naive()
-}
-
-/// UTC instant from a stored naive UTC timestamp.
-pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    DateTime::from_naive_utc_and_offset(t, Utc)
-}
-
-/// The running engine: what handlers need.
-#[derive(Clone)]
-pub struct Engine {
-    pub hospital: Arc<Hospital>,
-    pub directory: Arc<Directory>,
-    pub db: Db,
-    pub clock: SharedClock,
-}
-
-/// The public view of a doctor row.
-pub fn doctor_view(row: &DoctorRow) -> DoctorView {
-    DoctorView {
-        code: row.code.clone(),
-        name: row.name.clone(),
-        title: row.title.clone(),
-        introduction: row.introduction.clone(),
-        photo_url: row
-            .photo
-            .as_ref()
-            .map(|_| format!("/api/v1/doctors/{}/photo", row.code)),
-    }
-}
-
-/// Parses stored JSON tags.
-pub fn parse_tags(s: &str) -> Vec<String> {
-    serde_json::from_str(s).unwrap_or_default()
-}
-
-/// The appointment slot of a visit, if it has one.
-pub fn visit_slot(v: &VisitRow) -> Option<triage_actors::model::Slot> {
-    match (v.appointment_start, v.appointment_end) {
-        (Some(start), Some(end)) => Some(triage_actors::model::Slot {
-            start: utc(start),
-            end: utc(end),
-        }),
-        _ => None,
-    }
-}
 
 fn waiting_entry(
     v: &VisitRow,
@@ -284,7 +229,7 @@ impl Engine {
         }
 
         for n in &notices {
-            let (view, screens) = crate::api::notices::view(n);
+            let (view, screens) = super::notices::view(n);
             directory.publish_notice(view, screens);
         }
 

@@ -1,0 +1,211 @@
+//! Extractors of the HTTP edge: a JSON body read with a size cap and parsed
+//! with the failing field's path ([`Json`], [`OptionalJson`]), and the
+//! calling operator ([`Caller`]) — where authentication plugs in.
+//! Every failure is the JSON error envelope with a stable code.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::{self, Bytes};
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use triage_actors::model::Audit;
+
+use super::error::ApiError;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode};
+
+/// Largest registration or command body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Largest doctor body (a Base64 photo).
+pub const DOCTOR_BODY_LIMIT: usize = 1024 * 1024;
+
+/// A JSON object body of at most `LIMIT` bytes, parsed into `T`; `text` is
+/// its canonical form (sorted keys), which makes a repeated message
+/// recognisable.
+pub struct Json<T, const LIMIT: usize = BODY_LIMIT> {
+    pub value: T,
+    pub text: String,
+}
+
+/// A JSON body that may be absent (empty or only white space).
+pub struct OptionalJson<T>(pub Option<T>);
+
+type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for Json<T, LIMIT> {
+    type Error = ApiError;
+    type Future = Boxed<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let bytes = read_body(payload, LIMIT).await?;
+            let (value, text) = parse_json(&req, &bytes)?;
+            Ok(Json { value, text })
+        })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = Boxed<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let bytes = read_body(payload, BODY_LIMIT).await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(None));
+            }
+            Ok(OptionalJson(Some(parse_json(&req, &bytes)?.0)))
+        })
+    }
+}
+
+/// Who calls and from where. Today the operator is what `X-Operator`
+/// says (the accounts issue replaces it with the authenticated principal);
+/// the source is the peer address.
+pub struct Caller {
+    operator: Option<String>,
+    source: String,
+}
+
+impl Caller {
+    /// The audit stamp of a command now, with `default` as the operator
+    /// when the request names none.
+    pub fn audit(&self, engine: &Engine, default: &str) -> Audit {
+        Audit {
+            operator: self.operator.clone().unwrap_or_else(|| default.to_string()),
+            source: self.source.clone(),
+            at: engine.clock.now(),
+            reason: None,
+        }
+    }
+
+    /// As [`Caller::audit`], recording why.
+    pub fn audit_why(&self, engine: &Engine, default: &str, reason: String) -> Audit {
+        Audit {
+            reason: Some(reason),
+            ..self.audit(engine, default)
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        std::future::ready(caller(req))
+    }
+}
+
+fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let operator = match req.headers().get("x-operator") {
+        None => None,
+        Some(v) => {
+            let s = v.to_str().unwrap_or("").trim();
+            if s.is_empty() || s.len() > 64 || s.chars().any(char::is_control) {
+                return Err(Error::new(
+                    ErrorCode::InvalidOperator,
+                    "X-Operator must be 1-64 printable characters",
+                )
+                .into());
+            }
+            Some(s.to_string())
+        }
+    };
+    let source = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    Ok(Caller { operator, source })
+}
+
+/// Reads a body up to `limit` bytes; more is a 413 with the JSON envelope.
+async fn read_body(mut payload: Payload, limit: usize) -> Result<Bytes, Error> {
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            Error::new(
+                ErrorCode::UnreadableBody,
+                "the request body could not be read",
+            )
+        })?;
+        if buf.len() + chunk.len() > limit {
+            return Err(Error::new(
+                ErrorCode::PayloadTooLarge,
+                format!("request body is larger than {limit} bytes"),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Parses a JSON body: content type, syntax, then shape (with the failing
+/// field's path). Also returns the canonical text (sorted keys) of the body.
+fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &Bytes) -> Result<(T, String), Error> {
+    if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        if !ct.starts_with("application/json") && !ct.contains("+json") {
+            return Err(Error::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as application/json",
+            ));
+        }
+    }
+    if body.is_empty() {
+        return Err(Error::new(
+            ErrorCode::MissingBody,
+            "a JSON body is required",
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        Error::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(Error::new(
+            ErrorCode::MalformedJson,
+            "the body must be a JSON object",
+        ));
+    }
+    let canonical = value.to_string();
+    Ok((from_value(value)?, canonical))
+}
+
+/// Deserialises a JSON value, naming the failing field's path.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let code = if inner.starts_with("missing field") {
+            ErrorCode::MissingField
+        } else if inner.starts_with("unknown field") {
+            ErrorCode::UnknownField
+        } else {
+            ErrorCode::InvalidField
+        };
+        // A missing field's path is its parent; an unknown one's is itself.
+        let field = if code == ErrorCode::MissingField {
+            let name = inner.split('`').nth(1).unwrap_or("").to_string();
+            if path == "." || path.is_empty() {
+                name
+            } else {
+                format!("{path}.{name}")
+            }
+        } else {
+            path
+        };
+        Error::field(code, &field, inner)
+    })
+}

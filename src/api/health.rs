@@ -1,0 +1,39 @@
+//! `GET /healthz` (the process lives) and `GET /readyz` (the database
+//! answers and every actor runs).
+
+use actix_web::{web, HttpResponse};
+
+use crate::engine::Engine;
+
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "the process lives")))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "database reachable and actors running"), (status = 503, description = "not ready")))]
+pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
+    let db = engine.db.clone();
+    let check = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        db.read(|c| {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute("SELECT 1")?;
+            Ok(())
+        }),
+    )
+    .await;
+    let db_ok = matches!(check, Ok(Ok(())));
+    let actors_ok = engine.directory.rooms.iter().all(|a| a.connected())
+        && engine.directory.queues.iter().all(|a| a.connected());
+    let body = serde_json::json!({
+        "status": if db_ok && actors_ok { "ready" } else { "not_ready" },
+        "database": if db_ok { "ok" } else { "unreachable" },
+        "database_backend": engine.db.backend().as_str(),
+        "actors": if actors_ok { "ok" } else { "stopped" },
+    });
+    if db_ok && actors_ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

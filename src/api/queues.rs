@@ -1,0 +1,123 @@
+//! Queues: `GET /queues` (with the rules in force), `GET /queues/{code}`
+//! (the waiting list in calling order, each patient with the rule that
+//! placed them) and the rules `GET|PUT /queues/{code}/rules` — a change is
+//! validated against the rules in force inside the queue actor, journaled
+//! and audited old → new, then in force at once for everyone waiting.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use triage_actors::rules::QueueRules;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::extract::{from_value, Caller, Json};
+use super::openapi::ErrorBody;
+use crate::engine::registrations::audit_reason;
+use crate::engine::{Engine, QueueAnswer};
+use crate::error::{Error, ErrorCode};
+use crate::rule_change::RuleChange;
+
+type Answer = Result<HttpResponse, ApiError>;
+
+#[utoipa::path(get, path = "/api/v1/queues", tag = "configuration", responses((status = 200, description = "queues with their rules and waiting count")))]
+pub async fn list_queues(engine: web::Data<Engine>) -> HttpResponse {
+    let mut queues = Vec::with_capacity(engine.hospital.queues.len());
+    for q in &engine.hospital.queues {
+        // The rules in force (the API may have changed the configured ones).
+        let rules = engine
+            .directory
+            .rules_of(&q.code)
+            .map_or_else(|| q.rules.clone(), |r| (*r).clone());
+        queues.push(serde_json::json!({
+            "code": q.code,
+            "name": q.name,
+            "department_code": q.department,
+            "doctor_code": q.doctor,
+            "prefix": q.prefix,
+            "rules": rules,
+            "waiting": engine.directory.queue_board(&q.code).waiting,
+        }));
+    }
+    HttpResponse::Ok().json(serde_json::json!({ "queues": queues }))
+}
+
+#[utoipa::path(get, path = "/api/v1/queues/{queue_code}", tag = "calling", params(("queue_code" = String, Path)), responses((status = 200, description = "the waiting list in calling order, each entry with the rule that placed it", body = QueueAnswer), (status = 404, body = ErrorBody)))]
+pub async fn get_queue(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
+    Ok(HttpResponse::Ok().json(engine.list_queue(&path).await?))
+}
+
+/// A change of rules (every field of [`RuleChange`], absent ones keep
+/// their value) and why.
+#[derive(Deserialize, ToSchema)]
+pub struct RulesBody {
+    #[serde(flatten)]
+    pub change: RuleChange,
+    /// Why (recorded in the audit event).
+    pub reason: String,
+}
+
+/// A queue's rules in force.
+#[derive(Serialize, ToSchema)]
+pub struct RulesAnswer {
+    pub queue_code: String,
+    #[schema(value_type = Object)]
+    pub rules: QueueRules,
+}
+
+/// Splits a rules body into `reason` and a [`RuleChange`] (unknown fields
+/// are refused, naming the field).
+fn split_body(value: serde_json::Value) -> Result<(RuleChange, String), Error> {
+    let mut obj = match value {
+        serde_json::Value::Object(obj) => obj,
+        _ => return Err(Error::new(ErrorCode::MalformedJson, "a JSON object")),
+    };
+    let reason = match obj.remove("reason") {
+        Some(serde_json::Value::String(r)) => r,
+        Some(_) => {
+            return Err(Error::field(
+                ErrorCode::InvalidField,
+                "reason",
+                "reason is a string",
+            ))
+        }
+        None => {
+            return Err(Error::field(
+                ErrorCode::MissingField,
+                "reason",
+                "missing field `reason`",
+            ))
+        }
+    };
+    let change: RuleChange = from_value(serde_json::Value::Object(obj))?;
+    Ok((change, reason))
+}
+
+#[utoipa::path(get, path = "/api/v1/queues/{queue_code}/rules", tag = "configuration", params(("queue_code" = String, Path)),
+    responses((status = 200, body = RulesAnswer), (status = 404, body = super::openapi::ErrorBody)))]
+pub async fn get_rules(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
+    let rules = engine.rules(&path).await?;
+    Ok(HttpResponse::Ok().json(RulesAnswer {
+        queue_code: path.into_inner(),
+        rules,
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/queues/{queue_code}/rules", tag = "configuration", params(("queue_code" = String, Path)), request_body = RulesBody,
+    responses((status = 200, description = "stored, audited, in force for everyone waiting", body = RulesAnswer),
+              (status = 404, body = super::openapi::ErrorBody), (status = 422, description = "invalid; nothing changed", body = super::openapi::ErrorBody)))]
+pub async fn put_rules(
+    path: web::Path<String>,
+    body: Json<serde_json::Value>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    // The queue first (404), then the body (422).
+    engine.rules(&path).await?;
+    let (change, reason) = split_body(body.value)?;
+    let audit = caller.audit_why(&engine, "anonymous", audit_reason(&reason)?);
+    let rules = engine.change_rules(&path, change, audit).await?;
+    Ok(HttpResponse::Ok().json(RulesAnswer {
+        queue_code: path.into_inner(),
+        rules,
+    }))
+}

@@ -1,0 +1,208 @@
+//! HIS registrations and what staff do with a waiting patient:
+//! `PUT|GET|DELETE /registrations/{visit_no}`, check-in, requeue, hold,
+//! release, pin, move, and `POST /visits/{visit_no}/transfer`.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use triage_actors::queue::Intervention;
+
+use super::error::ApiError;
+use super::extract::{Caller, Json, OptionalJson};
+use super::openapi::ErrorBody;
+use crate::db::store::UpsertOutcome;
+use crate::engine::registrations::audit_reason;
+use crate::engine::{
+    CancelAnswer, CheckInAnswer, Engine, InterventionAnswer, RegistrationAnswer, RegistrationBody,
+    TransferBody, VisitAnswer,
+};
+use crate::error::{Error, ErrorCode};
+
+type Answer = Result<HttpResponse, ApiError>;
+
+#[utoipa::path(put, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path, description = "HIS visit serial (idempotency key)")), request_body = RegistrationBody, responses((status = 201, description = "created", body = RegistrationAnswer), (status = 200, description = "replaced or unchanged", body = RegistrationAnswer), (status = 409, description = "cancelled, or already in a queue with another department", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody), (status = 415, description = "not JSON", body = ErrorBody), (status = 422, description = "a field is invalid; nothing changed", body = ErrorBody)))]
+pub async fn put_registration(
+    path: web::Path<String>,
+    body: Json<RegistrationBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let audit = caller.audit(&engine, "his");
+    let (outcome, answer) = engine
+        .put_registration(&path, body.value, body.text, audit)
+        .await?;
+    Ok(match outcome {
+        UpsertOutcome::Created => HttpResponse::Created().json(answer),
+        _ => HttpResponse::Ok().json(answer),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, body = VisitAnswer), (status = 404, body = ErrorBody)))]
+pub async fn get_registration(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
+    Ok(HttpResponse::Ok().json(engine.get_visit(&path).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, description = "cancelled (退号)", body = CancelAnswer), (status = 404, body = ErrorBody), (status = 409, description = "already finished", body = ErrorBody)))]
+pub async fn delete_registration(
+    path: web::Path<String>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let audit = caller.audit(&engine, "his");
+    Ok(HttpResponse::Ok().json(engine.cancel(&path, audit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/check-in", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, description = "in the queue (签到); repeat gives the same ticket", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn check_in(
+    path: web::Path<String>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let audit = caller.audit(&engine, "anonymous");
+    Ok(HttpResponse::Ok().json(engine.check_in(&path, audit).await?))
+}
+
+/// Why a patient is called by name or brought back (optional; a default
+/// reason is recorded when absent).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    /// 1-200 characters.
+    pub reason: String,
+}
+
+/// The reason of an optional `{"reason": …}` body, or `default`.
+pub fn reason_or(body: OptionalJson<ReasonBody>, default: &str) -> Result<String, Error> {
+    match body.0 {
+        None => Ok(default.to_string()),
+        Some(b) => audit_reason(&b.reason),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/requeue", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<ReasonBody>, description = "optional: why (default 召回)"), responses((status = 200, description = "back in the queue, same ticket: after a missed call (过号召回) or with exam results (回诊, same doctor)", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "no-show, not set aside, cancelled", body = ErrorBody)))]
+pub async fn requeue(
+    path: web::Path<String>,
+    body: OptionalJson<ReasonBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let audit = caller.audit_why(&engine, "anonymous", reason_or(body, "召回")?);
+    Ok(HttpResponse::Ok().json(engine.requeue(&path, audit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/visits/{visit_no}/transfer", tag = "calling", params(("visit_no" = String, Path)), request_body = TransferBody, responses((status = 200, description = "moved (转诊): waiting in the target queue, same ticket", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "not waiting or called; already in that queue", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn transfer(
+    path: web::Path<String>,
+    body: Json<TransferBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let audit = caller.audit(&engine, "anonymous");
+    Ok(HttpResponse::Ok().json(engine.transfer(&path, body.value, audit).await?))
+}
+
+/// Why a nurse intervenes (recorded in the audit event).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct InterventionBody {
+    /// 1-200 characters, e.g. "患者去做检查" / "行动不便".
+    pub reason: String,
+}
+
+async fn intervention(
+    visit_no: &str,
+    reason: &str,
+    caller: Caller,
+    engine: &Engine,
+    action: Intervention,
+) -> Answer {
+    let audit = caller.audit_why(engine, "anonymous", audit_reason(reason)?);
+    Ok(HttpResponse::Ok().json(engine.intervene(visit_no, action, audit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/hold", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body = InterventionBody, responses((status = 200, description = "held (挂起): listed last, not called until released", body = InterventionAnswer), (status = 409, description = "not waiting", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn hold(
+    path: web::Path<String>,
+    body: Json<InterventionBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    intervention(
+        &path,
+        &body.value.reason,
+        caller,
+        &engine,
+        Intervention::Hold,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/release", tag = "calling", params(("visit_no" = String, Path)), request_body = InterventionBody, responses((status = 200, description = "released (恢复): back in its place by the rules", body = InterventionAnswer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn release(
+    path: web::Path<String>,
+    body: Json<InterventionBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    intervention(
+        &path,
+        &body.value.reason,
+        caller,
+        &engine,
+        Intervention::Release,
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/pin", tag = "calling", params(("visit_no" = String, Path)), request_body = InterventionBody, responses((status = 200, description = "pinned to the top (置顶)", body = InterventionAnswer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn pin(
+    path: web::Path<String>,
+    body: Json<InterventionBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    intervention(
+        &path,
+        &body.value.reason,
+        caller,
+        &engine,
+        Intervention::Pin,
+    )
+    .await
+}
+
+/// Where a nurse moves a waiting patient (调整顺序), and why.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct MoveBody {
+    /// 1 = next, counted in the general list (patients already sent to a
+    /// room's short list not counted); 1-9999. The patient moves up with
+    /// the line as patients ahead are called.
+    pub position: i64,
+    /// 1-200 characters.
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/move", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body = MoveBody, responses((status = 200, description = "moved (调整顺序) to the position asked for; audited", body = InterventionAnswer), (status = 409, description = "not waiting", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn move_to(
+    path: web::Path<String>,
+    body: Json<MoveBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let position = u32::try_from(body.value.position)
+        .ok()
+        .filter(|p| (1..=9999).contains(p))
+        .ok_or_else(|| {
+            Error::field(
+                ErrorCode::InvalidPosition,
+                "position",
+                "a position from 1 (next) to 9999",
+            )
+        })?;
+    intervention(
+        &path,
+        &body.value.reason,
+        caller,
+        &engine,
+        Intervention::Move(position),
+    )
+    .await
+}

@@ -1,0 +1,150 @@
+//! Rooms: `GET /rooms`, `GET /rooms/{room}`, the room commands
+//! `POST /rooms/{room}/{action}` and call by name
+//! `POST /rooms/{room}/call/{visit_no}`.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::extract::{Caller, OptionalJson};
+use super::openapi::ErrorBody;
+use super::registrations::{reason_or, ReasonBody};
+use crate::engine::registrations::audit_reason;
+use crate::engine::{Engine, RoomAnswer, RoomCommand};
+use crate::error::{Error, ErrorCode};
+
+type Answer = Result<HttpResponse, ApiError>;
+
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/call/{visit_no}", tag = "calling", params(("room_code" = String, Path), ("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<ReasonBody>, description = "optional: why (default 指定叫号)"), responses((status = 200, description = "called by name, out of order (指定叫号); durable", body = RoomAnswer), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not waiting in a queue of this room, room paused/closed", body = ErrorBody)))]
+pub async fn call_visit(
+    path: web::Path<(String, String)>,
+    body: OptionalJson<ReasonBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let (room, visit_no) = path.into_inner();
+    let audit = caller.audit_why(&engine, "anonymous", reason_or(body, "指定叫号")?);
+    Ok(HttpResponse::Ok().json(engine.call_visit(&room, &visit_no, audit).await?))
+}
+
+/// What closing a room (停诊) does with the patients waiting for it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    /// `keep` (default): the doctor's own queue stays, frozen, until the
+    /// room opens again; `redistribute`: its patients move to the
+    /// department's shared queue, keeping their check-in time (unless
+    /// another open room calls that queue). Either way the room's short
+    /// list goes back to the general list.
+    #[serde(default)]
+    pub waiting: Option<String>,
+    /// Why (recorded with each move).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+fn command(action: &str) -> Result<RoomCommand, Error> {
+    Ok(match action {
+        "call-next" => RoomCommand::CallNext,
+        "recall" => RoomCommand::Recall,
+        "skip" => RoomCommand::Skip,
+        "finish" => RoomCommand::Finish,
+        "pause" => RoomCommand::Pause,
+        "resume" => RoomCommand::Resume,
+        "close" => RoomCommand::Close,
+        "send-to-exam" => RoomCommand::SendForExam,
+        _ => {
+            return Err(Error::new(
+                ErrorCode::UnknownAction,
+                "room actions: call-next, recall, skip, send-to-exam, finish, pause, resume, close",
+            ))
+        }
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, send-to-exam, finish, pause, resume or close"), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<CloseBody>, description = "close only, optional"), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn room_action(
+    path: web::Path<(String, String)>,
+    body: OptionalJson<CloseBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let (room, action) = path.into_inner();
+    let cmd = command(&action)?;
+    let audit = caller.audit(&engine, "anonymous");
+    if cmd != RoomCommand::Close {
+        return Ok(HttpResponse::Ok().json(engine.room_command(&room, cmd, audit).await?));
+    }
+    let body = body.0.unwrap_or(CloseBody {
+        waiting: None,
+        reason: None,
+    });
+    let redistribute = match body.waiting.as_deref() {
+        None | Some("keep") => false,
+        Some("redistribute") => true,
+        Some(_) => {
+            return Err(
+                Error::field(ErrorCode::InvalidField, "waiting", "keep or redistribute").into(),
+            )
+        }
+    };
+    let reason = match &body.reason {
+        Some(r) => audit_reason(r)?,
+        None => "停诊转出".to_string(),
+    };
+    Ok(HttpResponse::Ok().json(
+        engine
+            .close_room(&room, redistribute, reason, audit)
+            .await?,
+    ))
+}
+
+/// A room as the configuration API lists it.
+#[derive(Serialize)]
+struct RoomListing {
+    code: String,
+    name: String,
+    department_code: String,
+    doctor_code: Option<String>,
+    queues: Vec<String>,
+    status: String,
+    current_ticket_no: Option<String>,
+    waiting: usize,
+}
+
+fn room_listing(engine: &Engine, code: &str) -> Option<RoomListing> {
+    let def = engine.hospital.room(code)?;
+    let view = engine.directory.room_view(code, 0)?;
+    Some(RoomListing {
+        code: def.code.clone(),
+        name: def.name.clone(),
+        department_code: def.department.clone(),
+        doctor_code: def.doctor.clone(),
+        queues: def.queues.clone(),
+        status: view.status.as_str().to_string(),
+        current_ticket_no: view.current.map(|c| c.ticket_no),
+        waiting: view.waiting,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/rooms", tag = "configuration", responses((status = 200, description = "rooms with status, current ticket and waiting count")))]
+pub async fn list_rooms(engine: web::Data<Engine>) -> HttpResponse {
+    let rooms: Vec<RoomListing> = engine
+        .hospital
+        .rooms
+        .iter()
+        .filter_map(|r| room_listing(&engine, &r.code))
+        .collect();
+    HttpResponse::Ok().json(serde_json::json!({ "rooms": rooms }))
+}
+
+#[utoipa::path(get, path = "/api/v1/rooms/{room_code}", tag = "configuration", params(("room_code" = String, Path)), responses((status = 200, description = "the room as screens show it (masked names)"), (status = 404, body = ErrorBody)))]
+pub async fn get_room(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
+    let view = engine.directory.room_view(&path, 10).ok_or_else(|| {
+        Error::new(
+            ErrorCode::RoomNotFound,
+            format!("no room {:?}", path.as_str()),
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,295 @@
+//! Room commands (叫号): call next, call by name (指定叫号), recall, skip,
+//! send for exam, finish, pause, resume, and close (停诊) with the
+//! redistribution of the doctor's own queue.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use triage_actors::model::{Audit, RoomStatus};
+use triage_actors::room::{CallNext, Finish, Recall, RoomOutcome, SendForExam, SetStatus, Skip};
+use utoipa::ToSchema;
+
+use super::queues::TransferBody;
+use super::Engine;
+use crate::error::{Error, ErrorCode};
+
+/// A room command (doctor's caller page or HIS workstation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomCommand {
+    CallNext,
+    Recall,
+    Skip,
+    SendForExam,
+    Finish,
+    Pause,
+    Resume,
+    Close,
+}
+
+/// The answer to a room command.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RoomAnswer {
+    pub room_code: String,
+    /// `open`, `paused` or `closed`.
+    #[schema(value_type = String, example = "open")]
+    pub status: RoomStatus,
+    /// The patient now called in this room, if any.
+    pub current: Option<CalledPatient>,
+    /// The visit this command closed (finished or skipped), if any:
+    /// `{visit_no, ticket_no, outcome}`.
+    #[schema(value_type = Option<Object>)]
+    pub closed: Option<triage_actors::room::ClosedVisit>,
+    /// Closing a room: patients of its short list sent back to the general
+    /// list, and patients moved to the department's shared queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redistributed: Option<usize>,
+}
+
+/// A called patient as staff answers show it (masked name).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct CalledPatient {
+    pub visit_no: String,
+    pub ticket_no: String,
+    pub masked_name: String,
+    pub queue_code: String,
+    pub called_at: DateTime<Utc>,
+    pub call_count: i32,
+    /// Why this patient was chosen: placement code and words.
+    pub reason_code: String,
+    pub reason: String,
+    pub special: Vec<String>,
+}
+
+fn reason_zh(code: &str) -> &'static str {
+    match code {
+        "special_group" => "特殊人群优先",
+        "return_interval" => "复诊插入",
+        "return_ratio" => "复诊按比例",
+        "recall_interval" => "过号召回",
+        "fairness_cap" => "公平保障",
+        "manual" => "指定叫号",
+        "locked_head" => "位置锁定",
+        "appointment" => "预约患者",
+        "late_interval" | "late_end_of_slot" | "late_end_of_session" | "late_as_on_time" => {
+            "预约迟到"
+        }
+        "recall_end_of_slot" | "recall_end_of_session" => "过号召回",
+        "pinned" => "护士置顶",
+        "moved" => "护士调整顺序",
+        "overtake_cap" => "公平保障",
+        "room_waiting" => "诊室候诊",
+        "his_sequence" => "按挂号序号",
+        "check_in_order" => "按签到顺序",
+        _ => "",
+    }
+}
+
+impl From<RoomOutcome> for RoomAnswer {
+    fn from(o: RoomOutcome) -> Self {
+        RoomAnswer {
+            room_code: o.room_code,
+            status: o.status,
+            current: o.current.map(|c| CalledPatient {
+                reason: reason_zh(&c.placement).to_string(),
+                reason_code: c.placement,
+                visit_no: c.visit_no,
+                ticket_no: c.ticket_no,
+                masked_name: c.masked_name,
+                queue_code: c.queue_code,
+                called_at: c.called_at,
+                call_count: c.call_count,
+                special: c
+                    .tags
+                    .iter()
+                    .map(|t| triage_actors::rules::tag_label_zh(t))
+                    .collect(),
+            }),
+            closed: o.closed,
+            released: None,
+            redistributed: None,
+        }
+    }
+}
+
+impl Engine {
+    /// Runs a room command.
+    pub async fn room_command(
+        &self,
+        room: &str,
+        cmd: RoomCommand,
+        audit: Audit,
+    ) -> Result<RoomAnswer, Error> {
+        let addr = self.room_addr(room)?;
+        let performer = audit.operator.clone();
+        let res = match cmd {
+            RoomCommand::CallNext => {
+                addr.send(CallNext {
+                    audit,
+                    performer,
+                    visit_no: None,
+                })
+                .await
+            }
+            RoomCommand::Recall => addr.send(Recall { audit }).await,
+            RoomCommand::Skip => addr.send(Skip { audit }).await,
+            RoomCommand::SendForExam => addr.send(SendForExam { audit }).await,
+            RoomCommand::Finish => addr.send(Finish { audit, performer }).await,
+            RoomCommand::Pause => {
+                addr.send(SetStatus {
+                    audit,
+                    status: RoomStatus::Paused,
+                })
+                .await
+            }
+            RoomCommand::Resume => {
+                addr.send(SetStatus {
+                    audit,
+                    status: RoomStatus::Open,
+                })
+                .await
+            }
+            RoomCommand::Close => {
+                addr.send(SetStatus {
+                    audit,
+                    status: RoomStatus::Closed,
+                })
+                .await
+            }
+        };
+        let out = res.map_err(triage_actors::EngineError::from)??;
+        if let (RoomCommand::CallNext, Some(c)) = (cmd, &out.current) {
+            tracing::info!(room = %room, visit_no = %c.visit_no, ticket_no = %c.ticket_no, placement = %c.placement, "called");
+        }
+        Ok(out.into())
+    }
+
+    /// Closes a room (停诊): its short list goes back to the general list and,
+    /// with `redistribute`, the patients of its doctor's own queue move to the
+    /// department's shared queue keeping their check-in time — unless another
+    /// open room calls that queue. Repeating it finishes what a crash left.
+    pub async fn close_room(
+        &self,
+        room: &str,
+        redistribute: bool,
+        reason: String,
+        audit: Audit,
+    ) -> Result<RoomAnswer, Error> {
+        let mut answer = self
+            .room_command(room, RoomCommand::Close, audit.clone())
+            .await?;
+        let def = self
+            .hospital
+            .room(room)
+            .ok_or_else(|| Error::new(ErrorCode::RoomNotFound, format!("no room {room:?}")))?;
+        let mut released = 0;
+        for q in &def.queues {
+            let addr = self.queue_addr(q)?;
+            released += addr
+                .send(triage_actors::queue::ReleaseRoom {
+                    room_code: room.to_string(),
+                    audit: audit.clone(),
+                })
+                .await
+                .map_err(triage_actors::EngineError::from)??;
+        }
+        let mut moved = 0;
+        if redistribute {
+            let own = def
+                .queues
+                .iter()
+                .filter_map(|q| self.hospital.queue(q))
+                .filter(|q| q.doctor.is_some() && q.doctor == def.doctor);
+            for q in own {
+                let served_elsewhere = self.directory.rooms_of_queue(&q.code).iter().any(|r| {
+                    r != room
+                        && self
+                            .directory
+                            .room_view(r, 0)
+                            .is_some_and(|v| v.status == RoomStatus::Open)
+                });
+                let Some(shared) = self.hospital.queue_for(&q.department, None) else {
+                    continue;
+                };
+                if served_elsewhere || shared.code == q.code {
+                    continue;
+                }
+                let waiting = self.list_queue(&q.code).await?.entries;
+                for e in waiting {
+                    let body = TransferBody {
+                        queue_code: Some(shared.code.clone()),
+                        room_code: None,
+                        doctor_code: None,
+                        keep_check_in_time: true,
+                        reason: reason.clone(),
+                    };
+                    match self.transfer(&e.visit_no, body, audit.clone()).await {
+                        Ok(_) => moved += 1,
+                        // Left meanwhile (called elsewhere, cancelled): nothing to move.
+                        Err(err)
+                            if matches!(
+                                err.code,
+                                ErrorCode::VisitNotWaiting
+                                    | ErrorCode::StateConflict
+                                    | ErrorCode::SameQueue
+                            ) => {}
+                        Err(err) => return Err(err),
+                    }
+                }
+            }
+        }
+        tracing::info!(room = %room, released, redistributed = moved, "room closed");
+        answer.released = Some(released);
+        answer.redistributed = Some(moved);
+        Ok(answer)
+    }
+
+    /// Calls one waiting patient by name, out of order (指定叫号), in `room`;
+    /// the patient must wait in one of the queues the room calls from.
+    pub async fn call_visit(
+        &self,
+        room: &str,
+        visit_no: &str,
+        audit: Audit,
+    ) -> Result<RoomAnswer, Error> {
+        if !super::registrations::valid_code(visit_no, 64) {
+            return Err(Error::field(
+                ErrorCode::InvalidVisitNo,
+                "visit_no",
+                "visit numbers are 1-64 letters, digits, '-', '_' or '.'",
+            ));
+        }
+        let addr = self.room_addr(room)?;
+        // Checked before anything is committed: a refused call-by-name must not
+        // finish the room's current patient.
+        let v = self.load_visit(visit_no).await?;
+        let serves = self
+            .hospital
+            .room(room)
+            .is_some_and(|r| v.queue_code.as_ref().is_some_and(|q| r.queues.contains(q)));
+        if v.status != "waiting" || !serves {
+            return Err(Error::new(
+                ErrorCode::VisitNotWaitingHere,
+                "the patient is not waiting in a queue this room calls from",
+            ));
+        }
+        let performer = audit.operator.clone();
+        let out = addr
+            .send(CallNext {
+                audit,
+                performer,
+                visit_no: Some(visit_no.to_string()),
+            })
+            .await
+            .map_err(triage_actors::EngineError::from)?
+            .map_err(|e| match e {
+                triage_actors::EngineError::NotWaiting(_) => Error::new(
+                    ErrorCode::VisitNotWaitingHere,
+                    "the patient is not waiting in a queue this room calls from",
+                ),
+                other => Error::from(other),
+            })?;
+        tracing::info!(room = %room, visit_no = %visit_no, "called by name");
+        Ok(out.into())
+    }
+}

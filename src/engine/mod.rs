@@ -1,0 +1,116 @@
+//! The engine: the one way in. Every command of HIS, staff and the demo
+//! goes through a method of [`Engine`] and answers a domain
+//! [`Error`](crate::error::Error); a command that touches several actors
+//! (transfer, close with redistribution, rule change, correction) is still
+//! one method here, and the actors tell each other what follows through the
+//! directory — nothing in `src/` relays between them.
+//!
+//! - [`start`]: rebuilds every actor from the configuration and the
+//!   database (the recovery path after a crash).
+//! - [`registrations`]: registration (validated at the edge), HIS
+//!   corrections, check-in, recall, cancel, a visit's view.
+//! - [`calling`]: room commands, call by name, close with redistribution.
+//! - [`queues`]: a queue's list, nurses' interventions, transfer, rules.
+//! - [`doctors`]: doctor master data; [`notices`]: notices to screens.
+
+pub mod calling;
+pub mod doctors;
+pub mod notices;
+pub mod queues;
+pub mod registrations;
+pub mod start;
+
+pub use calling::{CalledPatient, RoomAnswer, RoomCommand};
+pub use queues::{InterventionAnswer, QueueAnswer, TransferBody};
+pub use registrations::{
+    AppointmentBody, CancelAnswer, CheckInAnswer, ExamItem, PatientBody, RegistrationAnswer,
+    RegistrationBody, VisitAnswer,
+};
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
+use triage_actors::directory::DoctorView;
+use triage_actors::journal::SharedClock;
+use triage_actors::Directory;
+
+use crate::config::Hospital;
+use crate::db::models::{DoctorRow, VisitRow};
+use crate::db::Db;
+use crate::error::{Error, ErrorCode};
+
+/// The hospital runs on Asia/Shanghai, a fixed +08:00.
+pub fn shanghai() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix())
+}
+
+/// The service day (Asia/Shanghai) of an instant.
+pub fn service_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&shanghai()).date_naive()
+}
+
+/// UTC instant from a stored naive UTC timestamp.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(t, Utc)
+}
+
+/// The running engine: what handlers need.
+#[derive(Clone)]
+pub struct Engine {
+    pub hospital: Arc<Hospital>,
+    pub directory: Arc<Directory>,
+    pub db: Db,
+    pub clock: SharedClock,
+}
+
+/// The public view of a doctor row.
+pub fn doctor_view(row: &DoctorRow) -> DoctorView {
+    DoctorView {
+        code: row.code.clone(),
+        name: row.name.clone(),
+        title: row.title.clone(),
+        introduction: row.introduction.clone(),
+        photo_url: row
+            .photo
+            .as_ref()
+            .map(|_| format!("/api/v1/doctors/{}/photo", row.code)),
+    }
+}
+
+/// Parses stored JSON tags.
+pub fn parse_tags(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+/// The appointment slot of a visit, if it has one.
+pub fn visit_slot(v: &VisitRow) -> Option<triage_actors::model::Slot> {
+    match (v.appointment_start, v.appointment_end) {
+        (Some(start), Some(end)) => Some(triage_actors::model::Slot {
+            start: utc(start),
+            end: utc(end),
+        }),
+        _ => None,
+    }
+}
+
+impl Engine {
+    /// The running actor of a queue.
+    pub fn queue_addr(
+        &self,
+        code: &str,
+    ) -> Result<actix::Addr<triage_actors::queue::QueueActor>, Error> {
+        self.directory
+            .queues
+            .get(code)
+            .map(|a| a.clone())
+            .ok_or_else(|| Error::new(ErrorCode::NoQueue, "the queue is not running"))
+    }
+
+    fn room_addr(&self, room: &str) -> Result<actix::Addr<triage_actors::room::RoomActor>, Error> {
+        self.directory
+            .rooms
+            .get(room)
+            .map(|a| a.clone())
+            .ok_or_else(|| Error::new(ErrorCode::RoomNotFound, format!("no room {room:?}")))
+    }
+}

@@ -1,0 +1,170 @@
+//! Notices published to screens (信息发布): stored (with their audit event)
+//! before any screen sees them, part of every snapshot while active,
+//! withdrawable.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use triage_actors::directory::NoticeView;
+use triage_actors::model::Audit;
+use utoipa::ToSchema;
+
+use super::{utc, Engine};
+use crate::db::models::{NewNotice, NoticeRow};
+use crate::db::store;
+use crate::error::{Error, ErrorCode};
+
+/// A notice to publish.
+#[derive(Deserialize, ToSchema)]
+pub struct NoticeBody {
+    /// 1-500 characters.
+    pub text: String,
+    /// `info` (default) or `urgent`.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// Screen codes; absent for every screen of the hospital.
+    #[serde(default)]
+    pub screens: Option<Vec<String>>,
+    /// When it stops showing; absent for until withdrawn.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<FixedOffset>>,
+}
+
+/// A notice as stored.
+#[derive(Serialize, ToSchema)]
+pub struct NoticeAnswer {
+    pub id: i64,
+    pub text: String,
+    pub level: String,
+    /// Target screens; null for every screen.
+    pub screens: Option<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+fn answer(r: &NoticeRow) -> NoticeAnswer {
+    NoticeAnswer {
+        id: r.id,
+        text: r.text.clone(),
+        level: r.level.clone(),
+        screens: if r.screens == "*" {
+            None
+        } else {
+            serde_json::from_str(&r.screens).ok()
+        },
+        created_at: utc(r.created_at),
+        expires_at: r.expires_at.map(utc),
+    }
+}
+
+/// The engine's view of a stored notice.
+pub fn view(r: &NoticeRow) -> (NoticeView, Option<Vec<String>>) {
+    let a = answer(r);
+    (
+        NoticeView {
+            id: a.id,
+            text: a.text,
+            level: a.level,
+            created_at: a.created_at,
+            expires_at: a.expires_at,
+        },
+        a.screens,
+    )
+}
+
+impl Engine {
+    /// Publishes a notice to its screens (all when none are named).
+    pub async fn publish_notice(
+        &self,
+        body: NoticeBody,
+        audit: Audit,
+    ) -> Result<NoticeAnswer, Error> {
+        let text = body.text.trim();
+        if text.is_empty()
+            || text.chars().count() > 500
+            || text.chars().any(|c| c.is_control() && c != '\n')
+        {
+            return Err(Error::field(
+                ErrorCode::InvalidNoticeText,
+                "text",
+                "1-500 characters",
+            ));
+        }
+        let level = body.level.as_deref().unwrap_or("info");
+        if !matches!(level, "info" | "urgent") {
+            return Err(Error::field(
+                ErrorCode::InvalidNoticeLevel,
+                "level",
+                "info or urgent",
+            ));
+        }
+        if let Some(list) = &body.screens {
+            if list.is_empty() {
+                return Err(Error::field(
+                    ErrorCode::InvalidScreens,
+                    "screens",
+                    "name at least one screen, or leave screens out for all",
+                ));
+            }
+            for (i, code) in list.iter().enumerate() {
+                if !self.directory.screens.contains_key(code) {
+                    return Err(Error::field(
+                        ErrorCode::UnknownScreen,
+                        &format!("screens[{i}]"),
+                        format!("no screen {code:?}"),
+                    ));
+                }
+            }
+        }
+        let expires = body.expires_at.map(|t| t.with_timezone(&Utc));
+        if expires.is_some_and(|e| e <= audit.at) {
+            return Err(Error::field(
+                ErrorCode::InvalidExpiry,
+                "expires_at",
+                "the notice would already be expired",
+            ));
+        }
+        let screens = match &body.screens {
+            None => "*".into(),
+            Some(l) => serde_json::to_string(l).map_err(|_| Error::internal())?,
+        };
+        let new = NewNotice {
+            text: text.to_string(),
+            level: level.to_string(),
+            screens,
+            operator: audit.operator.clone(),
+            created_at: audit.at.naive_utc(),
+            expires_at: expires.map(|e| e.naive_utc()),
+        };
+        let row = self
+            .db
+            .write(move |c| store::insert_notice(c, new, &audit))
+            .await?;
+        let (v, screens) = view(&row);
+        self.directory.publish_notice(v, screens);
+        tracing::info!(notice_id = row.id, "notice published");
+        Ok(answer(&row))
+    }
+
+    /// The active notices.
+    pub async fn notices(&self) -> Result<Vec<NoticeAnswer>, Error> {
+        let now = self.clock.now().naive_utc();
+        let rows = self.db.read(move |c| store::active_notices(c, now)).await?;
+        Ok(rows.iter().map(answer).collect())
+    }
+
+    /// Withdraws an active notice from its screens.
+    pub async fn withdraw_notice(&self, id: i64, audit: Audit) -> Result<(), Error> {
+        let changed = self
+            .db
+            .write(move |c| store::withdraw_notice(c, id, &audit))
+            .await?;
+        if !changed {
+            return Err(Error::new(
+                ErrorCode::NoticeNotFound,
+                "no such active notice",
+            ));
+        }
+        self.directory.withdraw_notice(id);
+        Ok(())
+    }
+}

@@ -1,0 +1,284 @@
+//! Queues (候诊队列): the waiting list in calling order with the rule that
+//! placed each patient, a nurse's hold / release / pin / move, transfer
+//! (转诊) and rule changes.
+
+use serde::{Deserialize, Serialize};
+use triage_actors::model::{Audit, EntryKind};
+use triage_actors::queue::{
+    ChangeRules, GetRules, Intervene, Intervention, ListQueue, ListedEntry, Transfer, TransferIn,
+};
+use triage_actors::rules::QueueRules;
+use triage_actors::EngineError;
+use utoipa::ToSchema;
+
+use super::registrations::{audit_reason, CheckInAnswer};
+use super::{utc, Engine};
+use crate::error::{Error, ErrorCode};
+use crate::rule_change::RuleChange;
+
+/// The answer to a nurse's intervention.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InterventionAnswer {
+    pub visit_no: String,
+    /// `held`, `released`, `pinned` or `moved`.
+    pub action: String,
+    pub queue_code: String,
+    /// Position in calling order now (held patients are listed last).
+    pub position: usize,
+}
+
+/// Where a transfer (转诊) goes and how.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct TransferBody {
+    /// The target queue; or give `room_code` (its first queue) or
+    /// `doctor_code` (that doctor's own queue). Exactly one of the three.
+    #[serde(default)]
+    pub queue_code: Option<String>,
+    #[serde(default)]
+    pub room_code: Option<String>,
+    #[serde(default)]
+    pub doctor_code: Option<String>,
+    /// Keep the original check-in time (default) or start from now.
+    #[serde(default = "default_true")]
+    pub keep_check_in_time: bool,
+    /// Why (recorded in the audit event).
+    pub reason: String,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A queue's waiting list in calling order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QueueAnswer {
+    pub queue_code: String,
+    pub name: String,
+    pub department_code: String,
+    pub doctor_code: Option<String>,
+    pub waiting: usize,
+    /// In calling order: `position`, `visit_no`, `ticket_no`, `masked_name`,
+    /// `checked_in_at`, `kind`, `special`, `placement_code`, `placement_reason`.
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<ListedEntry>,
+}
+
+impl Engine {
+    /// A nurse holds (挂起), releases (恢复), pins (置顶) or moves (调整顺序) a
+    /// waiting patient.
+    /// `audit.reason` says why; every one is an audited event.
+    pub async fn intervene(
+        &self,
+        visit_no: &str,
+        action: Intervention,
+        audit: Audit,
+    ) -> Result<InterventionAnswer, Error> {
+        let v = self.load_visit(visit_no).await?;
+        if v.status != "waiting" {
+            return Err(Error::new(
+                ErrorCode::VisitNotWaiting,
+                "only a waiting patient can be held, released, pinned or moved",
+            ));
+        }
+        let q = v.queue_code.clone().unwrap_or_default();
+        let addr = self.queue_addr(&q)?;
+        let position = addr
+            .send(Intervene {
+                visit_no: visit_no.to_string(),
+                action,
+                audit,
+            })
+            .await
+            .map_err(triage_actors::EngineError::from)??;
+        let action = match action {
+            Intervention::Hold => "held",
+            Intervention::Release => "released",
+            Intervention::Pin => "pinned",
+            Intervention::Move(_) => "moved",
+        };
+        tracing::info!(visit_no = %visit_no, queue = %q, action, "manual intervention");
+        Ok(InterventionAnswer {
+            visit_no: visit_no.to_string(),
+            action: action.to_string(),
+            queue_code: q,
+            position,
+        })
+    }
+
+    /// Moves a waiting or called patient to another queue, room or doctor
+    /// (转诊): one durable change; the patient keeps the ticket.
+    pub async fn transfer(
+        &self,
+        visit_no: &str,
+        body: TransferBody,
+        mut audit: Audit,
+    ) -> Result<CheckInAnswer, Error> {
+        let reason = audit_reason(&body.reason)?;
+        let target = match (&body.queue_code, &body.room_code, &body.doctor_code) {
+            (Some(q), None, None) => self.hospital.queue(q).ok_or_else(|| {
+                Error::field(
+                    ErrorCode::UnknownQueue,
+                    "queue_code",
+                    format!("no queue {q:?}"),
+                )
+            })?,
+            (None, Some(r), None) => {
+                let room = self.hospital.room(r).ok_or_else(|| {
+                    Error::field(
+                        ErrorCode::UnknownRoom,
+                        "room_code",
+                        format!("no room {r:?}"),
+                    )
+                })?;
+                room.queues
+                    .first()
+                    .and_then(|q| self.hospital.queue(q))
+                    .ok_or_else(|| {
+                        Error::field(
+                            ErrorCode::UnknownRoom,
+                            "room_code",
+                            "the room calls from no queue",
+                        )
+                    })?
+            }
+            (None, None, Some(d)) => self
+                .hospital
+                .queues
+                .iter()
+                .find(|q| q.doctor.as_deref() == Some(d.as_str()))
+                .ok_or_else(|| {
+                    Error::field(
+                        ErrorCode::NoDoctorQueue,
+                        "doctor_code",
+                        format!("doctor {d:?} has no own queue"),
+                    )
+                })?,
+            _ => {
+                return Err(Error::field(
+                    ErrorCode::InvalidTransferTarget,
+                    "queue_code",
+                    "give exactly one of queue_code, room_code, doctor_code",
+                ))
+            }
+        };
+        let v = self.load_visit(visit_no).await?;
+        let (from_queue, from_room) = match v.status.as_str() {
+            "waiting" => (v.queue_code.clone(), None),
+            "called" => (None, v.room_code.clone()),
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::VisitNotWaiting,
+                    "only a waiting or called patient can be transferred",
+                ))
+            }
+        };
+        if from_queue.as_deref() == Some(target.code.as_str()) {
+            return Err(Error::new(
+                ErrorCode::SameQueue,
+                "the patient already waits in that queue",
+            ));
+        }
+        audit.reason = Some(reason);
+        let kind = EntryKind::parse(v.entry_kind.as_deref().unwrap_or("normal"));
+        let draft = self.entry_draft(&v, kind);
+        let kept = v.marked_at.or(v.checked_in_at).map(utc);
+        let addr = self.queue_addr(&target.code)?;
+        let out = addr
+            .send(Transfer(TransferIn {
+                draft,
+                ticket_no: v.ticket_no.clone().unwrap_or_default(),
+                misses: v.miss_count,
+                checked_in_at: if body.keep_check_in_time { kept } else { None },
+                from_queue: from_queue.clone(),
+                from_room: from_room.clone(),
+                audit,
+            }))
+            .await
+            .map_err(triage_actors::EngineError::from)??;
+        tracing::info!(visit_no = %visit_no, to_queue = %target.code, "transferred");
+        Ok(self.waiting_answer(visit_no, out))
+    }
+
+    pub async fn list_queue(&self, code: &str) -> Result<QueueAnswer, Error> {
+        let def = self
+            .hospital
+            .queue(code)
+            .ok_or_else(|| Error::new(ErrorCode::QueueNotFound, format!("no queue {code:?}")))?;
+        let addr = self
+            .directory
+            .queues
+            .get(code)
+            .map(|a| a.clone())
+            .ok_or_else(|| Error::new(ErrorCode::QueueNotFound, format!("no queue {code:?}")))?;
+        let mut entries = addr
+            .send(ListQueue)
+            .await
+            .map_err(triage_actors::EngineError::from)?;
+        // Staff know rooms by name.
+        for e in &mut entries {
+            if let triage_actors::rules::Placement::RoomWaiting { room } = &e.placement {
+                if let Some(r) = self.hospital.room(room) {
+                    e.placement_reason = format!("已分到{}门口候诊", r.name);
+                }
+            }
+        }
+        Ok(QueueAnswer {
+            queue_code: def.code.clone(),
+            name: def.name.clone(),
+            department_code: def.department.clone(),
+            doctor_code: def.doctor.clone(),
+            waiting: entries.len(),
+            entries,
+        })
+    }
+
+    /// A queue's rules in force.
+    pub async fn rules(&self, queue: &str) -> Result<QueueRules, Error> {
+        let addr = self
+            .queue_addr(queue)
+            .map_err(|_| Error::new(ErrorCode::QueueNotFound, format!("no queue {queue:?}")))?;
+        Ok(addr.send(GetRules).await?)
+    }
+
+    /// Changes a queue's rules: merged with the rules in force inside the
+    /// queue actor (two changes never race), journaled with everything
+    /// derived from them, audited old → new (`audit.reason` says why), in
+    /// force at once. Answers the new rules.
+    pub async fn change_rules(
+        &self,
+        queue: &str,
+        change: RuleChange,
+        audit: Audit,
+    ) -> Result<QueueRules, Error> {
+        let addr = self
+            .queue_addr(queue)
+            .map_err(|_| Error::new(ErrorCode::QueueNotFound, format!("no queue {queue:?}")))?;
+        let rules = addr
+            .send(ChangeRules {
+                merge: Box::new(move |current| merge(current, &change)),
+                audit,
+            })
+            .await??;
+        tracing::info!(queue = %queue, "queue rules changed");
+        Ok(rules)
+    }
+}
+
+/// Applies a change to `current`; the first problem is the answer (422).
+pub fn merge(current: &QueueRules, change: &RuleChange) -> Result<QueueRules, EngineError> {
+    change.apply(current).map_err(|errors| {
+        let (code, field, message) = match errors.into_iter().next() {
+            Some(e) => (e.code, e.field, e.message),
+            None => (
+                "invalid_rule",
+                String::new(),
+                "the change was refused".into(),
+            ),
+        };
+        EngineError::InvalidRules {
+            code,
+            field,
+            message,
+        }
+    })
+}

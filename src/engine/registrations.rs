@@ -1,0 +1,722 @@
+//! Registrations (挂号) from HIS and what follows them: validation into
+//! data that cannot be invalid, create / replace / correct, check-in (签到),
+//! back after a missed call or an exam (召回 / 回诊), cancel (退号), and a
+//! visit as staff and HIS see it.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use triage_actors::mask::{mask_name, spoken_name};
+use triage_actors::model::{Audit, Correction, EntryKind, SealedRecord};
+use triage_actors::queue::{CheckIn, CheckInOutcome, EntryDraft, Position, Remove, Requeue};
+use triage_actors::room::CancelCurrent;
+use utoipa::ToSchema;
+
+use super::{parse_tags, service_date, utc, Engine};
+use crate::config::{Hospital, KNOWN_TAGS};
+use crate::db::models::{NewVisit, RegistrationChanges};
+use crate::db::store::{self, UpsertOutcome};
+use crate::error::{Error, ErrorCode};
+
+/// A registration as HIS sends it (`PUT /api/v1/registrations/{visit_no}`).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct RegistrationBody {
+    pub patient: PatientBody,
+    pub department_code: String,
+    #[serde(default)]
+    pub doctor_code: Option<String>,
+    /// `first` (初诊) or `return` (复诊); 初诊/复诊 accepted.
+    pub visit_type: String,
+    pub registered_at: DateTime<FixedOffset>,
+    #[serde(default)]
+    pub appointment: Option<AppointmentBody>,
+    #[serde(default)]
+    pub special: Vec<String>,
+    #[serde(default)]
+    pub exam_items: Vec<ExamItem>,
+    /// Check the patient in at once.
+    #[serde(default)]
+    pub checked_in: bool,
+    /// The HIS registration sequence number (挂号序号), 1-999999; queues
+    /// configured with `base_order = his_sequence` call by it.
+    #[serde(default)]
+    pub sequence_no: Option<i64>,
+}
+
+/// The patient part of a registration.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct PatientBody {
+    pub id: String,
+    pub name: String,
+    /// GB/T 2261.1 code (0/1/2/9, number or string) or 男/女.
+    #[schema(value_type = String, example = "1")]
+    pub sex: Value,
+    #[serde(default)]
+    pub birth_date: Option<String>,
+}
+
+/// An appointment slot.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct AppointmentBody {
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+}
+
+/// An exam item (检查项目).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ExamItem {
+    pub code: String,
+    pub name: String,
+}
+
+/// Checks why a manual action is taken (recorded in the audit event):
+/// 1-200 printable characters, trimmed.
+pub fn audit_reason(reason: &str) -> Result<String, Error> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+        return Err(Error::field(
+            ErrorCode::InvalidReason,
+            "reason",
+            "say why, in 1-200 characters",
+        ));
+    }
+    Ok(reason.to_string())
+}
+
+/// Checks a code from a path or body (visit number, room, queue, doctor).
+pub fn valid_code(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn text_ok(s: &str, max: usize) -> bool {
+    let t = s.trim();
+    !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
+}
+
+/// Normalises sex to GB/T 2261.1 ("0", "1", "2", "9").
+pub fn normalise_sex(v: &Value) -> Option<&'static str> {
+    let s = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_lowercase(),
+        _ => return None,
+    };
+    match s.as_str() {
+        "0" | "未知" | "unknown" => Some("0"),
+        "1" | "男" | "m" | "male" => Some("1"),
+        "2" | "女" | "f" | "female" => Some("2"),
+        "9" | "未说明" => Some("9"),
+        _ => None,
+    }
+}
+
+/// Validates a registration into a row; `now` bounds the dates.
+pub fn validate_registration(
+    hospital: &Hospital,
+    visit_no: &str,
+    body: &RegistrationBody,
+    canonical: String,
+    now: DateTime<Utc>,
+) -> Result<NewVisit, Error> {
+    if !valid_code(visit_no, 64) {
+        return Err(Error::field(
+            ErrorCode::InvalidVisitNo,
+            "visit_no",
+            "visit numbers are 1-64 letters, digits, '-', '_' or '.'",
+        ));
+    }
+    let p = &body.patient;
+    if !text_ok(&p.id, 64) {
+        return Err(Error::field(
+            ErrorCode::InvalidPatientId,
+            "patient.id",
+            "patient id is required (at most 64 characters)",
+        ));
+    }
+    if !text_ok(&p.name, 64) {
+        return Err(Error::field(
+            ErrorCode::InvalidPatientName,
+            "patient.name",
+            "patient name is required (at most 64 characters)",
+        ));
+    }
+    let sex = normalise_sex(&p.sex).ok_or_else(|| {
+        Error::field(
+            ErrorCode::InvalidSex,
+            "patient.sex",
+            "sex is a GB/T 2261.1 code (0, 1, 2, 9) or 男/女",
+        )
+    })?;
+    let birth_date = match &p.birth_date {
+        None => None,
+        Some(s) => {
+            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                Error::field(
+                    ErrorCode::InvalidBirthDate,
+                    "patient.birth_date",
+                    "birth date is YYYY-MM-DD",
+                )
+            })?;
+            let earliest = NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(d);
+            if d > service_date(now) || d < earliest {
+                return Err(Error::field(
+                    ErrorCode::InvalidBirthDate,
+                    "patient.birth_date",
+                    "birth date is in the future or before 1880",
+                ));
+            }
+            Some(d.to_string())
+        }
+    };
+    if hospital.department(&body.department_code).is_none() {
+        return Err(Error::field(
+            ErrorCode::UnknownDepartment,
+            "department_code",
+            format!(
+                "no department {:?} in this hospital's configuration",
+                body.department_code
+            ),
+        ));
+    }
+    if let Some(d) = &body.doctor_code {
+        if !valid_code(d, 32) {
+            return Err(Error::field(
+                ErrorCode::InvalidDoctorCode,
+                "doctor_code",
+                "doctor codes are 1-32 letters, digits, '-', '_' or '.'",
+            ));
+        }
+    }
+    let visit_type = match body.visit_type.trim() {
+        "first" | "初诊" => "first",
+        "return" | "复诊" | "回诊" => "return",
+        _ => {
+            return Err(Error::field(
+                ErrorCode::InvalidVisitType,
+                "visit_type",
+                "visit_type is first (初诊) or return (复诊)",
+            ))
+        }
+    };
+    if let Some(a) = &body.appointment {
+        if a.start >= a.end {
+            return Err(Error::field(
+                ErrorCode::InvalidAppointment,
+                "appointment.end",
+                "the slot must end after it starts",
+            ));
+        }
+    }
+    for (i, t) in body.special.iter().enumerate() {
+        if !KNOWN_TAGS.contains(&t.as_str()) {
+            return Err(Error::field(
+                ErrorCode::UnknownSpecialTag,
+                &format!("special[{i}]"),
+                format!(
+                    "unknown special tag {t:?} (known: {})",
+                    KNOWN_TAGS.join(", ")
+                ),
+            ));
+        }
+    }
+    for (i, e) in body.exam_items.iter().enumerate() {
+        if !text_ok(&e.code, 64) || !text_ok(&e.name, 128) {
+            return Err(Error::field(
+                ErrorCode::InvalidExamItem,
+                &format!("exam_items[{i}]"),
+                "exam items need a code and a name",
+            ));
+        }
+    }
+    if let Some(n) = body.sequence_no {
+        if !(1..=999_999).contains(&n) {
+            return Err(Error::field(
+                ErrorCode::InvalidSequenceNo,
+                "sequence_no",
+                "the HIS sequence number is 1 to 999999",
+            ));
+        }
+    }
+    let mut special = body.special.clone();
+    special.sort();
+    special.dedup();
+    Ok(NewVisit {
+        visit_no: visit_no.to_string(),
+        patient_id: p.id.trim().to_string(),
+        patient_name: p.name.trim().to_string(),
+        sex: sex.to_string(),
+        birth_date,
+        department_code: body.department_code.clone(),
+        doctor_code: body.doctor_code.clone(),
+        visit_type: visit_type.to_string(),
+        registered_at: body.registered_at.with_timezone(&Utc).naive_utc(),
+        appointment_start: body
+            .appointment
+            .as_ref()
+            .map(|a| a.start.with_timezone(&Utc).naive_utc()),
+        appointment_end: body
+            .appointment
+            .as_ref()
+            .map(|a| a.end.with_timezone(&Utc).naive_utc()),
+        special: serde_json::to_string(&special).unwrap_or_else(|_| "[]".into()),
+        exam_items: serde_json::to_string(&body.exam_items).unwrap_or_else(|_| "[]".into()),
+        body: canonical,
+        status: "registered".into(),
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+        his_seq: body.sequence_no,
+    })
+}
+
+/// The answer to a registration PUT.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegistrationAnswer {
+    pub visit_no: String,
+    /// `created`, `replaced` or `unchanged`.
+    pub outcome: String,
+    pub status: String,
+    pub check_in: Option<CheckInAnswer>,
+}
+
+/// The answer to a check-in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct CheckInAnswer {
+    pub visit_no: String,
+    pub ticket_no: String,
+    pub queue_code: String,
+    pub position: usize,
+    pub ahead: usize,
+    pub estimated_wait_minutes: u32,
+    /// False when the visit had already checked in (same ticket).
+    pub created: bool,
+}
+
+/// The answer to a cancel.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CancelAnswer {
+    pub visit_no: String,
+    pub status: String,
+    /// False when it was already cancelled.
+    pub changed: bool,
+}
+
+/// A visit as staff and HIS see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VisitAnswer {
+    pub visit_no: String,
+    pub status: String,
+    pub masked_name: String,
+    pub department_code: String,
+    pub doctor_code: Option<String>,
+    pub visit_type: String,
+    pub special: Vec<String>,
+    pub queue_code: Option<String>,
+    pub ticket_no: Option<String>,
+    pub position: Option<usize>,
+    pub room_code: Option<String>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub called_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl Engine {
+    /// Creates or replaces a registration (idempotent), checking in if asked.
+    pub async fn put_registration(
+        &self,
+        visit_no: &str,
+        body: RegistrationBody,
+        canonical: String,
+        audit: Audit,
+    ) -> Result<(UpsertOutcome, RegistrationAnswer), Error> {
+        let row = validate_registration(&self.hospital, visit_no, &body, canonical, audit.at)?;
+        let v = visit_no.to_string();
+        let existing = self.db.read(move |c| store::get_visit(c, &v)).await?;
+        let (outcome, mut status) = match existing {
+            Some(v) if matches!(v.status.as_str(), "waiting" | "called") && v.body != row.body => {
+                self.correct_registration(&v, row, audit.clone()).await?;
+                (UpsertOutcome::Replaced, v.status)
+            }
+            _ => {
+                let a = audit.clone();
+                self.db
+                    .write(move |c| store::upsert_registration(c, row, &a))
+                    .await?
+            }
+        };
+        tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
+        let check_in = if body.checked_in {
+            let ans = self.check_in(visit_no, audit).await?;
+            status = "waiting".into();
+            Some(ans)
+        } else {
+            None
+        };
+        Ok((
+            outcome,
+            RegistrationAnswer {
+                visit_no: visit_no.to_string(),
+                outcome: match outcome {
+                    UpsertOutcome::Created => "created",
+                    UpsertOutcome::Replaced => "replaced",
+                    UpsertOutcome::Unchanged => "unchanged",
+                }
+                .into(),
+                status,
+                check_in,
+            },
+        ))
+    }
+
+    /// A HIS correction of a patient waiting or called (same department and
+    /// doctor; another needs a transfer): the queue or room and the stored
+    /// registration change in one journaled change, then the screens.
+    async fn correct_registration(
+        &self,
+        v: &crate::db::models::VisitRow,
+        row: NewVisit,
+        audit: Audit,
+    ) -> Result<(), Error> {
+        if v.department_code != row.department_code || v.doctor_code != row.doctor_code {
+            return Err(Error::new(ErrorCode::VisitAlreadyInQueue, "the patient is already in a queue; to change department or doctor, transfer the visit (转诊)"));
+        }
+        let record =
+            serde_json::to_value(RegistrationChanges::from(&row)).map_err(|_| Error::internal())?;
+        let correction = Correction {
+            visit_no: row.visit_no.clone(),
+            masked_name: mask_name(&row.patient_name),
+            spoken_name: spoken_name(&row.patient_name, &row.sex, self.hospital.voice_name),
+            return_visit: row.visit_type == "return",
+            registered_tags: parse_tags(&row.special),
+            birth_date: row.birth_date.as_deref().and_then(|d| d.parse().ok()),
+            his_seq: row.his_seq,
+            slot: match (row.appointment_start, row.appointment_end) {
+                (Some(start), Some(end)) => Some(triage_actors::model::Slot {
+                    start: utc(start),
+                    end: utc(end),
+                }),
+                _ => None,
+            },
+            record: SealedRecord(record),
+        };
+        let queue = v.queue_code.clone().unwrap_or_default();
+        let corrected = match v.status.as_str() {
+            "waiting" => self
+                .queue_addr(&queue)?
+                .send(triage_actors::queue::Correct { correction, audit })
+                .await
+                .map_err(triage_actors::EngineError::from)??,
+            _ => {
+                let rules = self
+                    .queue_addr(&queue)?
+                    .send(triage_actors::queue::GetRules)
+                    .await
+                    .map_err(triage_actors::EngineError::from)?;
+                let day = service_date(v.checked_in_at.map_or(audit.at, utc));
+                let tags = rules.tags_for(&correction.registered_tags, correction.birth_date, day);
+                let room = v.room_code.clone().unwrap_or_default();
+                self.room_addr(&room)?
+                    .send(triage_actors::room::Correct {
+                        correction,
+                        tags,
+                        audit,
+                    })
+                    .await
+                    .map_err(triage_actors::EngineError::from)??
+            }
+        };
+        if !corrected {
+            return Err(Error::new(
+                ErrorCode::StateConflict,
+                "the visit changed meanwhile; send the registration again",
+            ));
+        }
+        tracing::info!(visit_no = %v.visit_no, "registration corrected in the queue");
+        Ok(())
+    }
+
+    pub(crate) async fn load_visit(
+        &self,
+        visit_no: &str,
+    ) -> Result<crate::db::models::VisitRow, Error> {
+        if !valid_code(visit_no, 64) {
+            return Err(Error::field(
+                ErrorCode::InvalidVisitNo,
+                "visit_no",
+                "visit numbers are 1-64 letters, digits, '-', '_' or '.'",
+            ));
+        }
+        let v = visit_no.to_string();
+        self.db
+            .read(move |c| store::get_visit(c, &v))
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::VisitNotFound,
+                    format!("no registration {visit_no:?}"),
+                )
+            })
+    }
+
+    /// What a queue needs of a visit to enter it: masked and spoken names,
+    /// the registration's tags and birth date (the queue adds the age tags of
+    /// its rules in force).
+    pub(crate) fn entry_draft(
+        &self,
+        v: &crate::db::models::VisitRow,
+        kind: EntryKind,
+    ) -> EntryDraft {
+        EntryDraft {
+            visit_no: v.visit_no.clone(),
+            masked_name: mask_name(&v.patient_name),
+            spoken_name: spoken_name(&v.patient_name, &v.sex, self.hospital.voice_name),
+            kind,
+            tags: parse_tags(&v.special),
+            his_seq: v.his_seq,
+            birth_date: v.birth_date.as_deref().and_then(|d| d.parse().ok()),
+            slot: crate::engine::visit_slot(v),
+        }
+    }
+
+    /// The answer for a visit now waiting, with the wait estimate.
+    pub(crate) fn waiting_answer(&self, visit_no: &str, out: CheckInOutcome) -> CheckInAnswer {
+        // Rooms serving now; with none (all closed), as if one room will.
+        let rooms = self
+            .directory
+            .serving_rooms_of_queue(&out.queue_code)
+            .max(1) as u32;
+        CheckInAnswer {
+            visit_no: visit_no.to_string(),
+            estimated_wait_minutes: (out.ahead as u32 * self.hospital.avg_service_minutes)
+                .div_ceil(rooms),
+            ticket_no: out.ticket_no,
+            queue_code: out.queue_code,
+            position: out.position,
+            ahead: out.ahead,
+            created: out.created,
+        }
+    }
+
+    /// Checks a registered patient in (签到): enters the queue with a ticket.
+    /// Idempotent: a patient already waiting gets the same ticket.
+    pub async fn check_in(&self, visit_no: &str, audit: Audit) -> Result<CheckInAnswer, Error> {
+        let v = self.load_visit(visit_no).await?;
+        match v.status.as_str() {
+            "registered" | "waiting" => {}
+            "cancelled" => {
+                return Err(Error::new(
+                    ErrorCode::RegistrationCancelled,
+                    "the registration was cancelled (已退号)",
+                ))
+            }
+            "called" => {
+                return Err(Error::new(
+                    ErrorCode::AlreadyCalled,
+                    "the patient has already been called",
+                ))
+            }
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::VisitClosed,
+                    "the visit is already finished or set aside",
+                ))
+            }
+        }
+        let queue = match (&v.status[..], &v.queue_code) {
+            ("waiting", Some(q)) => self.hospital.queue(q),
+            _ => self
+                .hospital
+                .queue_for(&v.department_code, v.doctor_code.as_deref()),
+        }
+        .ok_or_else(|| Error::new(ErrorCode::NoQueue, "no queue serves this department"))?;
+        let addr = self.queue_addr(&queue.code)?;
+        let kind = if v.visit_type == "return" {
+            EntryKind::Return
+        } else {
+            EntryKind::Normal
+        };
+        let draft = self.entry_draft(&v, kind);
+        let day = service_date(audit.at);
+        let out: CheckInOutcome = addr
+            .send(CheckIn {
+                draft,
+                audit,
+                service_date: day,
+                slot: crate::engine::visit_slot(&v),
+            })
+            .await
+            .map_err(triage_actors::EngineError::from)??;
+        if out.created {
+            tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %out.queue_code, "checked in");
+        }
+        Ok(self.waiting_answer(visit_no, out))
+    }
+
+    /// Brings back a patient set aside: after a missed call (过号召回, placed by
+    /// the queue's recall interval) or from an exam with results (回诊, to the
+    /// same doctor's queue, placed by the return-visit interval). Same ticket.
+    /// Idempotent; a visit that ended as no-show cannot come back.
+    pub async fn requeue(&self, visit_no: &str, audit: Audit) -> Result<CheckInAnswer, Error> {
+        let v = self.load_visit(visit_no).await?;
+        let kind =
+            match (v.status.as_str(), v.entry_kind.as_deref()) {
+                ("missed", _) => EntryKind::Recall,
+                ("exam", _) => EntryKind::Return,
+                ("waiting", Some(k)) => EntryKind::parse(k),
+                ("no_show", _) => return Err(Error::new(
+                    ErrorCode::VisitNoShow,
+                    "the patient missed too many calls; the visit ended as no-show (请重新挂号)",
+                )),
+                ("registered", _) => {
+                    return Err(Error::new(
+                        ErrorCode::NotCheckedIn,
+                        "the patient has not checked in yet",
+                    ))
+                }
+                ("cancelled", _) => {
+                    return Err(Error::new(
+                        ErrorCode::RegistrationCancelled,
+                        "the registration was cancelled (已退号)",
+                    ))
+                }
+                ("called", _) => {
+                    return Err(Error::new(
+                        ErrorCode::AlreadyCalled,
+                        "the patient is being called now",
+                    ))
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorCode::VisitClosed,
+                        "the visit is already finished",
+                    ))
+                }
+            };
+        let q = v.queue_code.clone().unwrap_or_default();
+        let addr = self.queue_addr(&q)?;
+        let draft = self.entry_draft(&v, kind);
+        let out = addr
+            .send(Requeue {
+                draft,
+                ticket_no: v.ticket_no.clone().unwrap_or_default(),
+                misses: v.miss_count,
+                audit,
+            })
+            .await
+            .map_err(triage_actors::EngineError::from)??;
+        tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %q, kind = kind.as_str(), "back in the queue");
+        Ok(self.waiting_answer(visit_no, out))
+    }
+
+    /// Cancels a registration (退号): it leaves every queue and room.
+    pub async fn cancel(&self, visit_no: &str, audit: Audit) -> Result<CancelAnswer, Error> {
+        let v = self.load_visit(visit_no).await?;
+        let done = |changed| {
+            Ok(CancelAnswer {
+                visit_no: visit_no.to_string(),
+                status: "cancelled".into(),
+                changed,
+            })
+        };
+        match v.status.as_str() {
+            "cancelled" => done(false),
+            "registered" => {
+                let (vn, a) = (visit_no.to_string(), audit);
+                let changed = self
+                    .db
+                    .write(move |c| store::cancel_registered(c, &vn, &a))
+                    .await?;
+                if changed {
+                    done(true)
+                } else {
+                    Err(Error::new(
+                        ErrorCode::StateConflict,
+                        "the visit changed meanwhile; try again",
+                    ))
+                }
+            }
+            "waiting" => {
+                let q = v.queue_code.clone().unwrap_or_default();
+                let addr = self.queue_addr(&q)?;
+                let removed = addr
+                    .send(Remove {
+                        visit_no: visit_no.to_string(),
+                        audit,
+                    })
+                    .await
+                    .map_err(triage_actors::EngineError::from)??;
+                if removed {
+                    tracing::info!(visit_no = %visit_no, queue = %q, "cancelled while waiting");
+                    done(true)
+                } else {
+                    Err(Error::new(
+                        ErrorCode::StateConflict,
+                        "the visit changed meanwhile; try again",
+                    ))
+                }
+            }
+            "called" => {
+                let room = v.room_code.clone().unwrap_or_default();
+                let addr = self.room_addr(&room)?;
+                let removed = addr
+                    .send(CancelCurrent {
+                        visit_no: visit_no.to_string(),
+                        audit,
+                    })
+                    .await
+                    .map_err(triage_actors::EngineError::from)??;
+                if removed {
+                    done(true)
+                } else {
+                    Err(Error::new(
+                        ErrorCode::StateConflict,
+                        "the visit changed meanwhile; try again",
+                    ))
+                }
+            }
+            _ => Err(Error::new(
+                ErrorCode::VisitClosed,
+                "the visit is already finished or set aside",
+            )),
+        }
+    }
+
+    pub async fn get_visit(&self, visit_no: &str) -> Result<VisitAnswer, Error> {
+        let v = self.load_visit(visit_no).await?;
+        let mut position = None;
+        if let (Some(q), "waiting") = (&v.queue_code, v.status.as_str()) {
+            if let Some(addr) = self.directory.queues.get(q).map(|a| a.clone()) {
+                position = addr
+                    .send(Position {
+                        visit_no: v.visit_no.clone(),
+                    })
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|p| p.0);
+            }
+        }
+        Ok(VisitAnswer {
+            masked_name: mask_name(&v.patient_name),
+            special: parse_tags(&v.tags)
+                .into_iter()
+                .chain(parse_tags(&v.special))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            visit_no: v.visit_no,
+            status: v.status,
+            department_code: v.department_code,
+            doctor_code: v.doctor_code,
+            visit_type: v.visit_type,
+            queue_code: v.queue_code,
+            ticket_no: v.ticket_no,
+            position,
+            room_code: v.room_code,
+            checked_in_at: v.checked_in_at.map(utc),
+            called_at: v.called_at.map(utc),
+            finished_at: v.finished_at.map(utc),
+        })
+    }
+}

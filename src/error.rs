@@ -1,0 +1,264 @@
+//! What Triage refuses or fails with, independent of HTTP: one [`Error`]
+//! type carrying one stable [`ErrorCode`] (the snake_case strings of the
+//! API contract), a message safe to show a user, and the failing field's
+//! JSON path when there is one. The engine's and the database's errors
+//! convert into it here; the HTTP status of each code is decided in
+//! `api/error.rs` and nowhere else.
+
+use triage_actors::{EngineError, JournalError};
+
+use crate::db::DbError;
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident => $text:literal,)*) => {
+        /// Every stable error code. `docs/API.md` lists exactly these (a
+        /// test checks it).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable snake_case text of the contract.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    // The request itself.
+    MalformedJson => "malformed_json",
+    MissingBody => "missing_body",
+    UnreadableBody => "unreadable_body",
+    InvalidOperator => "invalid_operator",
+    BadRequest => "bad_request",
+    PayloadTooLarge => "payload_too_large",
+    UnsupportedMediaType => "unsupported_media_type",
+    MethodNotAllowed => "method_not_allowed",
+    // Something named does not exist.
+    NotFound => "not_found",
+    VisitNotFound => "visit_not_found",
+    RoomNotFound => "room_not_found",
+    QueueNotFound => "queue_not_found",
+    ScreenNotFound => "screen_not_found",
+    DoctorNotFound => "doctor_not_found",
+    PhotoNotFound => "photo_not_found",
+    NoticeNotFound => "notice_not_found",
+    UnknownAction => "unknown_action",
+    // A field fails validation (nothing changed).
+    MissingField => "missing_field",
+    UnknownField => "unknown_field",
+    InvalidField => "invalid_field",
+    InvalidVisitNo => "invalid_visit_no",
+    InvalidPatientId => "invalid_patient_id",
+    InvalidPatientName => "invalid_patient_name",
+    InvalidSex => "invalid_sex",
+    InvalidBirthDate => "invalid_birth_date",
+    UnknownDepartment => "unknown_department",
+    InvalidDoctorCode => "invalid_doctor_code",
+    InvalidVisitType => "invalid_visit_type",
+    InvalidAppointment => "invalid_appointment",
+    UnknownSpecialTag => "unknown_special_tag",
+    InvalidExamItem => "invalid_exam_item",
+    InvalidSequenceNo => "invalid_sequence_no",
+    InvalidDoctorName => "invalid_doctor_name",
+    InvalidPhoto => "invalid_photo",
+    InvalidVoiceText => "invalid_voice_text",
+    InvalidReason => "invalid_reason",
+    InvalidPosition => "invalid_position",
+    InvalidRule => "invalid_rule",
+    InvalidTransferTarget => "invalid_transfer_target",
+    UnknownQueue => "unknown_queue",
+    UnknownRoom => "unknown_room",
+    NoDoctorQueue => "no_doctor_queue",
+    InvalidNoticeText => "invalid_notice_text",
+    InvalidNoticeLevel => "invalid_notice_level",
+    InvalidScreens => "invalid_screens",
+    UnknownScreen => "unknown_screen",
+    InvalidExpiry => "invalid_expiry",
+    // The state does not allow it (nothing changed).
+    TooEarly => "too_early",
+    VisitNotWaitingHere => "visit_not_waiting_here",
+    SameQueue => "same_queue",
+    VisitNotWaiting => "visit_not_waiting",
+    VisitNoShow => "visit_no_show",
+    NotCheckedIn => "not_checked_in",
+    RegistrationCancelled => "registration_cancelled",
+    VisitAlreadyInQueue => "visit_already_in_queue",
+    AlreadyCalled => "already_called",
+    VisitClosed => "visit_closed",
+    RoomPaused => "room_paused",
+    RoomClosed => "room_closed",
+    QueueEmpty => "queue_empty",
+    NoCurrentPatient => "no_current_patient",
+    StateConflict => "state_conflict",
+    NoQueue => "no_queue",
+    TicketsExhausted => "tickets_exhausted",
+    // Triage cannot serve now.
+    DatabaseUnavailable => "database_unavailable",
+    EngineUnavailable => "engine_unavailable",
+    ServiceUnavailable => "service_unavailable",
+    InternalError => "internal_error",
+}
+
+impl ErrorCode {
+    /// The code with this text, if there is one.
+    pub fn parse(text: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| c.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refusal or failure: stable code, a message for the user (never
+/// database text), and the failing field's JSON path.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+/// Results of the engine's way in.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A field failed validation, naming its JSON path.
+    pub fn field(code: ErrorCode, field: &str, message: impl Into<String>) -> Self {
+        Error {
+            field: Some(field.to_string()),
+            ..Error::new(code, message)
+        }
+    }
+
+    /// Something failed inside; the cause is logged, never shown.
+    pub fn internal() -> Self {
+        Error::new(
+            ErrorCode::InternalError,
+            "an internal error occurred; it has been logged",
+        )
+    }
+
+    /// The database cannot take or give data now; nothing was changed.
+    pub fn unavailable() -> Self {
+        Error::new(
+            ErrorCode::DatabaseUnavailable,
+            "the database is unavailable; nothing was changed",
+        )
+    }
+}
+
+impl From<EngineError> for Error {
+    fn from(e: EngineError) -> Self {
+        use triage_actors::model::RoomStatus;
+        match e {
+            EngineError::RoomNotOpen(s) => Error::new(
+                match s {
+                    RoomStatus::Closed => ErrorCode::RoomClosed,
+                    _ => ErrorCode::RoomPaused,
+                },
+                format!("the room is {} (诊室{})", s.as_str(), s.label_zh()),
+            ),
+            EngineError::QueueEmpty => Error::new(
+                ErrorCode::QueueEmpty,
+                "no patient is waiting for this room (当前无候诊患者)",
+            ),
+            EngineError::NoCurrentPatient => Error::new(
+                ErrorCode::NoCurrentPatient,
+                "the room has no current patient; call one first",
+            ),
+            EngineError::NotWaiting(_) => Error::new(
+                ErrorCode::VisitNotWaiting,
+                "the visit is not waiting in this queue",
+            ),
+            EngineError::TicketsExhausted => Error::new(
+                ErrorCode::TicketsExhausted,
+                "ticket numbers for today are exhausted",
+            ),
+            EngineError::TooEarly(opens) => Error::new(
+                ErrorCode::TooEarly,
+                format!(
+                    "too early for the appointment: check in from {} (预约签到时间未到)",
+                    opens
+                        .with_timezone(&crate::engine::shanghai())
+                        .format("%H:%M")
+                ),
+            ),
+            EngineError::InvalidRules {
+                code,
+                field,
+                message,
+            } => Error::field(
+                ErrorCode::parse(code).unwrap_or(ErrorCode::InvalidRule),
+                &field,
+                message,
+            ),
+            EngineError::Journal(JournalError::Conflict { .. }) => Error::new(
+                ErrorCode::StateConflict,
+                "the visit changed meanwhile; reload and try again",
+            ),
+            EngineError::Journal(JournalError::Unavailable(cause)) => {
+                tracing::error!(error.cause = %cause, "journal unavailable");
+                Error::unavailable()
+            }
+            EngineError::Mailbox => {
+                tracing::error!("engine actor unavailable");
+                Error::new(
+                    ErrorCode::EngineUnavailable,
+                    "the engine is restarting or stopped; try again",
+                )
+            }
+        }
+    }
+}
+
+impl From<actix::MailboxError> for Error {
+    fn from(e: actix::MailboxError) -> Self {
+        EngineError::from(e).into()
+    }
+}
+
+impl From<DbError> for Error {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Conflict(code) | DbError::ConflictAt(_, code) => match code.as_str() {
+                "registration_cancelled" => Error::new(
+                    ErrorCode::RegistrationCancelled,
+                    "the registration was cancelled (已退号); register again with a new visit number",
+                ),
+                "visit_already_in_queue" => Error::new(
+                    ErrorCode::VisitAlreadyInQueue,
+                    "the visit is already in a queue; to change department or doctor, transfer the visit (转诊)",
+                ),
+                _ => Error::new(
+                    ErrorCode::StateConflict,
+                    "the stored state does not allow this change",
+                ),
+            },
+            other => {
+                tracing::error!(error.cause = %other, "database error");
+                Error::unavailable()
+            }
+        }
+    }
+}
