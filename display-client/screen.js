@@ -11,6 +11,7 @@ let ws = null;
 let attempt = 0;
 let lastHeard = Date.now();
 let reconnectTimer = null;
+let restarting = false;
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,6 +20,11 @@ function setOnline(online) {
   $("offline").hidden = online;
   $("conn").textContent = online ? "● 在线" : "● 离线";
   $("conn").className = online ? "conn ok" : "conn bad";
+}
+
+const OFFLINE_TEXT = "与服务器的连接已断开，以下为最后状态，正在自动重连…";
+function resetOfflineText() {
+  $("offline").querySelector("span").textContent = OFFLINE_TEXT;
 }
 
 function render() {
@@ -54,6 +60,14 @@ function escapeHtml(s) {
 function onFrame(msg) {
   lastHeard = Date.now();
   if (msg.type === "pong") return;
+  if (msg.type === "restarting") {
+    // The server restarts on purpose: keep the last state, say so, and
+    // reconnect soon (the socket closes next).
+    restarting = true;
+    $("offline").querySelector("span").textContent = msg.message || "系统重启中，稍候自动恢复";
+    attempt = 0;
+    return;
+  }
   if (msg.type === "snapshot") {
     state.screen = msg.screen;
     state.order = msg.screen.rooms;
@@ -102,7 +116,7 @@ function connect() {
   clearTimeout(reconnectTimer);
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   ws = new WebSocket(`${proto}//${location.host}/ws/screens/${encodeURIComponent(code)}`);
-  ws.onopen = () => { attempt = 0; lastHeard = Date.now(); };
+  ws.onopen = () => { attempt = 0; lastHeard = Date.now(); restarting = false; resetOfflineText(); };
   ws.onmessage = (ev) => {
     try { onFrame(JSON.parse(ev.data)); } catch (e) { console.error("bad frame", e); }
   };
@@ -136,5 +150,5 @@ $("enable-audio").onclick = () => { announcer.unlock(); $("enable-audio").hidden
 announcer.onBlocked = () => { $("enable-audio").hidden = false; };
 
 // Test and diagnostics hook: what the screen holds right now.
-window.__triage = { state, announcer };
+window.__triage = { state, announcer, get restarting() { return restarting; } };
 connect();

@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpServer};
 use triage_actors::journal::SharedClock;
 use triage_actors::SystemClock;
 
+use crate::background::{shutdown, Background, DRAIN_SECONDS, SHUTDOWN_BUDGET};
 use crate::config::Hospital;
 use crate::db::{Db, DbSettings, Synchronous};
 use crate::engine::Engine;
@@ -49,6 +50,8 @@ pub struct Application {
     pub port: u16,
     pub server: Server,
     pub engine: Engine,
+    /// The home of the threads and tasks beside the requests.
+    pub background: Arc<Background>,
 }
 
 impl Application {
@@ -60,11 +63,17 @@ impl Application {
             synchronous: settings.synchronous,
             pool_size: (settings.workers as u32 + 2).max(4),
         };
-        let db = tokio::task::spawn_blocking(move || Db::connect(&db_settings)).await??;
+        let background = Background::new();
+        let bg = background.clone();
+        let db = tokio::task::spawn_blocking(move || Db::connect(&db_settings, &bg)).await??;
         let clock: SharedClock = Arc::new(SystemClock);
         let engine = Engine::start(Arc::new(settings.hospital.clone()), db, clock).await?;
+        background.ticks(&engine);
         if settings.simulate {
-            crate::demo::spawn(engine.clone(), settings.simulation_tick);
+            background.task(
+                "demo-simulation",
+                crate::demo::run(engine.clone(), settings.simulation_tick),
+            );
         }
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
@@ -94,18 +103,53 @@ impl Application {
             }
         })
         .workers(settings.workers.max(1))
-        .shutdown_timeout(5)
+        .shutdown_timeout(DRAIN_SECONDS)
+        // SIGTERM and Ctrl-C are ours: see `run_until_stopped`.
+        .disable_signals()
         .listen(listener)?
         .run();
         Ok(Application {
             port,
             server,
             engine,
+            background,
         })
     }
 
-    /// Runs until the server is stopped (SIGINT/SIGTERM).
+    /// Runs until SIGTERM or Ctrl-C, then shuts down on purpose (see
+    /// [`background::shutdown`](crate::background::shutdown)): every
+    /// acknowledged command is on disk, every screen told; exits within
+    /// [`SHUTDOWN_BUDGET`].
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let running = actix_web::rt::spawn(self.server);
+        stop_signal().await?;
+        let stopped = tokio::time::timeout(
+            SHUTDOWN_BUDGET,
+            shutdown(&self.engine, &handle, &self.background),
+        )
+        .await;
+        if stopped.is_err() {
+            tracing::error!("shutdown took longer than its budget; stopping anyway");
+        }
+        running.abort();
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() -> std::io::Result<()> {
+    use actix_web::rt::signal;
+    #[cfg(unix)]
+    {
+        let mut term = signal::unix::signal(signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        signal::ctrl_c().await
     }
 }

@@ -30,10 +30,10 @@ fn audit() -> Audit {
     }
 }
 
-/// Starts the simulation on the current actix system; it runs until the
-/// server stops.
-pub fn spawn(engine: Engine, tick: Duration) {
-    actix::spawn(async move {
+/// The simulation: runs until its task is stopped (it is one of the
+/// background tasks).
+pub async fn run(engine: Engine, tick: Duration) {
+    {
         let run = Utc::now().format("%H%M%S").to_string();
         let mut n: u32 = 0;
         let mut interval = tokio::time::interval(tick);
@@ -145,5 +145,5 @@ pub fn spawn(engine: Engine, tick: Duration) {
                 Err(_) => {}
             }
         }
-    });
+    }
 }

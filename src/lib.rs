@@ -20,12 +20,15 @@
 //! - [`display`]: the embedded display client (plain HTML/ES modules).
 //! - [`voice`]: server-side audio for screens without a Chinese voice.
 //! - [`demo`]: the demo hospital's simulated patients.
+//! - [`background`]: the one home of background work (writer, checkpointer,
+//!   ticks, simulation) and the graceful shutdown.
 //! - [`app`]: `Application::build`, used by `main` and by the tests.
 //!
 //! The queue engine itself is the `triage-actors` crate (`actors/`).
 
 pub mod api;
 pub mod app;
+pub mod background;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -148,7 +148,7 @@ fn main() -> ExitCode {
                 synchronous: Synchronous::Full,
                 pool_size: 2,
             };
-            match Db::connect(&s) {
+            match Db::connect(&s, &triage::background::Background::new()) {
                 Ok(_) => {
                     println!("migrations applied to {}", redact_url(&database_url));
                     ExitCode::SUCCESS

@@ -65,7 +65,17 @@ impl Handler<Frame> for ScreenSession {
     type Result = ();
 
     fn handle(&mut self, msg: Frame, ctx: &mut Self::Context) {
-        ctx.text(&*msg.0);
+        match msg {
+            Frame::Text(text) => ctx.text(&*text),
+            Frame::Last(text) => {
+                ctx.text(&*text);
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Restart,
+                    description: Some("server restarting".into()),
+                }));
+                ctx.stop();
+            }
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::model::{CurrentCall, RoomStatus};
 use crate::queue::QueueActor;
 use crate::room::{Refill, RoomActor};
 use crate::rules::QueueRules;
-use crate::screen::{Announce, Announcement, Broadcast, ScreenActor};
+use crate::screen::{Announce, Announcement, Broadcast, Restarting, ScreenActor};
 
 /// Static facts of a room from the hospital configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -478,6 +478,15 @@ impl Directory {
             .into();
         self.broadcast(&body, screens.as_deref());
         self.notices.insert(notice.id, (notice, screens));
+    }
+
+    /// The server is restarting: every screen tells its sessions so and
+    /// closes them. Answers how many screens were told.
+    pub fn restarting(&self) -> usize {
+        for s in self.screens.iter() {
+            s.do_send(Restarting);
+        }
+        self.screens.len()
     }
 
     /// Withdraws a notice from its screens.

@@ -32,8 +32,6 @@ use crate::rules::{
 pub const BOARD_HEAD: usize = 10;
 /// How many candidates one call tries if the head turns out stale.
 const CALL_CANDIDATES: usize = 5;
-/// How often a queue checks whether time changed what its board shows.
-pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 /// The largest ticket number of a day.
 const MAX_TICKET: u32 = 9999;
 
@@ -1030,8 +1028,8 @@ pub struct Remove {
 pub struct ListQueue;
 
 /// Time moved on: publish the board again if the ranking now shows it
-/// differently (an appointment slot began, a session ended). Sent by the
-/// queue to itself every [`REFRESH_EVERY`].
+/// differently (an appointment slot began, a session ended). Sent on the
+/// server's clock ticks.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Refresh;
@@ -1186,10 +1184,9 @@ impl QueueActor {
 impl Actor for QueueActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, ctx: &mut Self::Context) {
+    fn started(&mut self, _ctx: &mut Self::Context) {
         // The locks are the database's (committed with every change).
         self.publish();
-        ctx.run_interval(REFRESH_EVERY, |_act, ctx| ctx.notify(Refresh));
     }
 }
 

@@ -11,7 +11,8 @@
 //!
 //! Two-stage waiting (二级候诊): a room with a `waiting_cap` keeps its own
 //! short list full from the general list ([`Refill`], after every call, on
-//! start, when it opens, when told a queue changed, and every few seconds),
+//! start, when it opens, when a queue it draws from changed, and on the
+//! server's clock ticks),
 //! and calls from that list first.
 
 use std::sync::Arc;
@@ -40,9 +41,6 @@ pub enum CurrentPolicy {
 
 /// `max_misses` for a patient whose queue published no rules.
 const DEFAULT_MAX_MISSES: u32 = 2;
-
-/// How often a two-stage room checks that its short list is full.
-const REFILL_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The order in which a room tries its `queues`: in order, or — with mix
 /// weights (one per queue) — the queue whose turn it is at `cursor` first,
@@ -406,7 +404,6 @@ impl Actor for RoomActor {
                     .subscribe_refill(q, ctx.address().recipient());
             }
             ctx.notify(Refill);
-            ctx.run_interval(REFILL_EVERY, |_act, ctx| ctx.notify(Refill));
         }
     }
 }

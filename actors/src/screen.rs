@@ -26,7 +26,21 @@ use crate::journal::SharedClock;
 /// A text frame for one screen session (encoded once, shared).
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "()")]
-pub struct Frame(pub Arc<str>);
+pub enum Frame {
+    Text(Arc<str>),
+    /// The last frame: send it, then close the socket (the server is
+    /// restarting; the screen shows so and reconnects by itself).
+    Last(Arc<str>),
+}
+
+/// The server is restarting: every session gets the `restarting` control
+/// frame (outside the sequence) and is closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Restarting;
+
+/// The `restarting` control frame.
+pub const RESTARTING_FRAME: &str = r#"{"type":"restarting","message":"系统重启中，稍候自动恢复"}"#;
 
 /// What a screen is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +156,10 @@ impl ScreenActor {
 
     /// The full snapshot at the current sequence number.
     pub fn snapshot(&self) -> Frame {
+        Frame::Text(self.snapshot_text())
+    }
+
+    fn snapshot_text(&self) -> Arc<str> {
         let variant = self.variant();
         let rooms: Vec<_> = self
             .config
@@ -157,7 +175,7 @@ impl ScreenActor {
             "rooms": rooms,
             "notices": self.directory.notices_for(&self.config.code, self.clock.now()),
         });
-        Frame(Arc::from(body.to_string()))
+        Arc::from(body.to_string())
     }
 
     fn broadcast(&mut self, mut body: serde_json::Value) {
@@ -169,7 +187,7 @@ impl ScreenActor {
         }
         self.seq += 1;
         body["seq"] = json!(self.seq);
-        let frame = Frame(Arc::from(body.to_string()));
+        let frame = Frame::Text(Arc::from(body.to_string()));
         for r in self.sessions.values() {
             r.do_send(frame.clone());
         }
@@ -235,11 +253,23 @@ impl Handler<Heartbeat> for ScreenActor {
     }
 }
 
+impl Handler<Restarting> for ScreenActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Restarting, _ctx: &mut Self::Context) {
+        let last = Frame::Last(Arc::from(RESTARTING_FRAME));
+        for (_, r) in self.sessions.drain() {
+            r.do_send(last.clone());
+        }
+        self.report_presence();
+    }
+}
+
 impl Handler<InspectScreen> for ScreenActor {
     type Result = MessageResult<InspectScreen>;
 
     fn handle(&mut self, _msg: InspectScreen, _ctx: &mut Self::Context) -> Self::Result {
-        MessageResult(serde_json::from_str(&self.snapshot().0).unwrap_or_default())
+        MessageResult(serde_json::from_str(&self.snapshot_text()).unwrap_or_default())
     }
 }
 
@@ -252,7 +282,7 @@ impl Handler<Broadcast> for ScreenActor {
             return;
         }
         let body = msg.0.strip_prefix('{').unwrap_or(&msg.0);
-        let frame = Frame(Arc::from(format!("{{\"seq\":{},{}", self.seq, body)));
+        let frame = Frame::Text(Arc::from(format!("{{\"seq\":{},{}", self.seq, body)));
         for r in self.sessions.values() {
             r.do_send(frame.clone());
         }

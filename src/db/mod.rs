@@ -19,6 +19,8 @@ pub mod store;
 pub mod writer;
 
 use std::sync::Arc;
+
+use crate::background::Background;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -228,7 +230,7 @@ struct DbInner {
 impl Db {
     /// Connects (reporting the real error at once), runs migrations, builds
     /// the pool and starts the writer. Blocking: call off the async workers.
-    pub fn connect(settings: &DbSettings) -> Result<Db, DbError> {
+    pub fn connect(settings: &DbSettings, background: &Background) -> Result<Db, DbError> {
         let (backend, target) = parse_url(&settings.url)?;
         let mut first = establish(backend, &target, settings.synchronous)?;
         run_migrations(&mut first)?;
@@ -244,9 +246,9 @@ impl Db {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(|e| DbError::Connect(e.to_string()))?;
-        let writer = Writer::start(pool.clone());
+        let writer = Writer::start(pool.clone(), background);
         if backend == Backend::Sqlite {
-            start_checkpointer(pool.clone());
+            start_checkpointer(pool.clone(), background);
         }
         Ok(Db {
             inner: Arc::new(DbInner {
@@ -292,6 +294,17 @@ impl Db {
         self.inner.writer.run(f).await
     }
 
+    /// Resolves once every write sent before it is committed.
+    pub async fn flush(&self) -> Result<(), DbError> {
+        self.write(|_| Ok(())).await
+    }
+
+    /// Commits the writes sent so far and stops the writer; later writes
+    /// answer `Unavailable` (the server is shutting down).
+    pub async fn stop_writer(&self) {
+        self.inner.writer.stop().await;
+    }
+
     /// Blocking read for start-up and tools (never on an async worker).
     pub fn read_blocking<T>(
         &self,
@@ -310,9 +323,9 @@ impl Db {
 /// never blocks the writer), instead of inside a commit where their fsyncs
 /// would stall acknowledged writes. A checkpoint runs when the WAL holds more
 /// than [`CHECKPOINT_PAGES`] pages not yet copied (what SQLite's automatic
-/// checkpoint would do), checked twice a second. Runs for the life of the
-/// process.
-fn start_checkpointer(pool: Pool) {
+/// checkpoint would do), checked twice a second, until the background work
+/// stops.
+fn start_checkpointer(pool: Pool, background: &Background) {
     #[derive(diesel::QueryableByName)]
     struct Wal {
         #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -320,32 +333,33 @@ fn start_checkpointer(pool: Pool) {
         #[diesel(sql_type = diesel::sql_types::Integer)]
         checkpointed: i32,
     }
-    let spawned = std::thread::Builder::new()
-        .name("triage-db-checkpoint".into())
-        .spawn(move || {
-            let mut pending_estimate = 0i32;
-            loop {
-                std::thread::sleep(Duration::from_millis(500));
-                let Ok(mut c) = pool.get() else { continue };
-                // A NOOP-cost probe: a PASSIVE checkpoint of nothing answers
-                // the WAL's size; only checkpoint for real when it is large.
-                if pending_estimate < CHECKPOINT_PAGES {
-                    let probe =
-                        diesel::sql_query("PRAGMA wal_checkpoint(NOOP)").get_result::<Wal>(&mut c);
-                    pending_estimate = probe.map(|w| w.log - w.checkpointed).unwrap_or(0);
-                    if pending_estimate < CHECKPOINT_PAGES {
-                        continue;
-                    }
-                }
-                match c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-                    Ok(()) => pending_estimate = 0,
-                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+    background.thread("triage-db-checkpoint", move |stop| {
+        let mut pending_estimate = 0i32;
+        while !stop.is_set() {
+            // Half a second, looking at the stop flag as it passes.
+            for _ in 0..10 {
+                std::thread::sleep(Duration::from_millis(50));
+                if stop.is_set() {
+                    return;
                 }
             }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the WAL checkpointer");
-    }
+            let Ok(mut c) = pool.get() else { continue };
+            // A NOOP-cost probe: a PASSIVE checkpoint of nothing answers
+            // the WAL's size; only checkpoint for real when it is large.
+            if pending_estimate < CHECKPOINT_PAGES {
+                let probe =
+                    diesel::sql_query("PRAGMA wal_checkpoint(NOOP)").get_result::<Wal>(&mut c);
+                pending_estimate = probe.map(|w| w.log - w.checkpointed).unwrap_or(0);
+                if pending_estimate < CHECKPOINT_PAGES {
+                    continue;
+                }
+            }
+            match c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                Ok(()) => pending_estimate = 0,
+                Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+            }
+        }
+    });
 }
 
 /// WAL pages that trigger a checkpoint (SQLite's own default is 1000).

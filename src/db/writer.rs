@@ -15,6 +15,7 @@ use diesel::Connection;
 use tokio::sync::oneshot;
 
 use super::{AnyConnection, DbError, Pool};
+use crate::background::Background;
 
 /// The most requests one commit carries.
 pub const MAX_BATCH: usize = 512;
@@ -32,22 +33,34 @@ struct Request {
     reply: oneshot::Sender<Result<AnyBox, DbError>>,
 }
 
+enum Msg {
+    Write(Request),
+    /// Commit what came before, answer, and end the thread; later writes
+    /// are refused as unavailable.
+    Stop(oneshot::Sender<()>),
+}
+
 /// Handle to the writer thread. Cloning shares the thread.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Request>,
+    tx: mpsc::Sender<Msg>,
 }
 
 impl Writer {
-    /// Starts the writer thread on connections from `pool`.
-    pub fn start(pool: Pool) -> Writer {
-        let (tx, rx) = mpsc::channel::<Request>();
-        std::thread::Builder::new()
-            .name("triage-db-writer".into())
-            .spawn(move || writer_loop(pool, rx))
-            .map(|_| ())
-            .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the database writer"));
+    /// Starts the writer thread on connections from `pool`, in the home of
+    /// background work.
+    pub fn start(pool: Pool, background: &Background) -> Writer {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        background.thread("triage-db-writer", move |_stop| writer_loop(pool, rx));
         Writer { tx }
+    }
+
+    /// Commits every write sent before this call, then stops the thread.
+    pub async fn stop(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.tx.send(Msg::Stop(done)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Runs `f` in the next group commit; resolves after the commit.
@@ -59,7 +72,7 @@ impl Writer {
         let (reply, rx) = oneshot::channel();
         let job: Job = Box::new(move |c| f(c).map(|v| Box::new(v) as AnyBox));
         self.tx
-            .send(Request { job, reply })
+            .send(Msg::Write(Request { job, reply }))
             .map_err(|_| DbError::Unavailable("database writer stopped".into()))?;
         let any = rx
             .await
@@ -70,58 +83,84 @@ impl Writer {
     }
 }
 
-fn writer_loop(pool: Pool, rx: mpsc::Receiver<Request>) {
+fn writer_loop(pool: Pool, rx: mpsc::Receiver<Msg>) {
     let mut conn: Option<r2d2::PooledConnection<super::Manager>> = None;
+    let mut stopped: Option<oneshot::Sender<()>> = None;
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::with_capacity(16);
-        batch.push(first);
+        match first {
+            Msg::Write(r) => batch.push(r),
+            Msg::Stop(done) => {
+                let _ = done.send(());
+                break;
+            }
+        }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(r) => batch.push(r),
+                Ok(Msg::Write(r)) => batch.push(r),
+                Ok(Msg::Stop(done)) => {
+                    stopped = Some(done);
+                    break;
+                }
                 Err(_) => break,
             }
         }
-        if conn.is_none() {
-            match pool.get() {
-                Ok(c) => conn = Some(c),
-                Err(e) => {
-                    tracing::error!(error = %e, batch = batch.len(), "database writer has no connection");
-                    for r in batch {
-                        let _ = r
-                            .reply
-                            .send(Err(DbError::Unavailable("no database connection".into())));
-                    }
-                    continue;
+        commit_batch(&pool, &mut conn, batch);
+        if let Some(done) = stopped.take() {
+            let _ = done.send(());
+            break;
+        }
+    }
+    tracing::info!("database writer stopped");
+}
+
+/// Runs one batch in one transaction, a savepoint per request, and answers
+/// every request once the commit is done (or failed).
+fn commit_batch(
+    pool: &Pool,
+    conn: &mut Option<r2d2::PooledConnection<super::Manager>>,
+    batch: Vec<Request>,
+) {
+    if conn.is_none() {
+        match pool.get() {
+            Ok(c) => *conn = Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, batch = batch.len(), "database writer has no connection");
+                for r in batch {
+                    let _ = r
+                        .reply
+                        .send(Err(DbError::Unavailable("no database connection".into())));
                 }
+                return;
             }
         }
-        let Some(c) = conn.as_mut() else { continue };
-        let mut replies = Vec::with_capacity(batch.len());
-        let mut results = Vec::with_capacity(batch.len());
-        let outcome = c.transaction::<(), DbError, _>(|tx| {
-            for req in batch {
-                replies.push(req.reply);
-                let job = req.job;
-                results.push(tx.transaction::<AnyBox, DbError, _>(|sp| job(sp)));
+    }
+    let Some(c) = conn.as_mut() else { return };
+    let mut replies = Vec::with_capacity(batch.len());
+    let mut results = Vec::with_capacity(batch.len());
+    let outcome = c.transaction::<(), DbError, _>(|tx| {
+        for req in batch {
+            replies.push(req.reply);
+            let job = req.job;
+            results.push(tx.transaction::<AnyBox, DbError, _>(|sp| job(sp)));
+        }
+        Ok(())
+    });
+    match outcome {
+        Ok(()) => {
+            use std::sync::atomic::Ordering::Relaxed;
+            COMMITS.fetch_add(1, Relaxed);
+            WRITES.fetch_add(replies.len() as u64, Relaxed);
+            for (reply, res) in replies.into_iter().zip(results) {
+                let _ = reply.send(res);
             }
-            Ok(())
-        });
-        match outcome {
-            Ok(()) => {
-                use std::sync::atomic::Ordering::Relaxed;
-                COMMITS.fetch_add(1, Relaxed);
-                WRITES.fetch_add(replies.len() as u64, Relaxed);
-                for (reply, res) in replies.into_iter().zip(results) {
-                    let _ = reply.send(res);
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, batch = replies.len(), "group commit failed; nothing acknowledged");
-                // The connection may be broken: take a fresh one next time.
-                conn = None;
-                for reply in replies {
-                    let _ = reply.send(Err(DbError::Unavailable("commit failed".into())));
-                }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, batch = replies.len(), "group commit failed; nothing acknowledged");
+            // The connection may be broken: take a fresh one next time.
+            *conn = None;
+            for reply in replies {
+                let _ = reply.send(Err(DbError::Unavailable("commit failed".into())));
             }
         }
     }

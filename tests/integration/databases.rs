@@ -49,11 +49,14 @@ struct Col {
 }
 
 fn connect(url: &str) -> Db {
-    Db::connect(&DbSettings {
-        url: url.to_string(),
-        synchronous: Synchronous::Full,
-        pool_size: 2,
-    })
+    Db::connect(
+        &DbSettings {
+            url: url.to_string(),
+            synchronous: Synchronous::Full,
+            pool_size: 2,
+        },
+        &triage::background::Background::new(),
+    )
     .unwrap_or_else(|e| panic!("connect: {e}"))
 }
 
@@ -93,11 +96,14 @@ fn both_databases_end_up_with_the_same_tables_and_columns() {
 
 fn fails_fast(url: &str, expect: &str) {
     let started = Instant::now();
-    let res = Db::connect(&DbSettings {
-        url: url.to_string(),
-        synchronous: Synchronous::Full,
-        pool_size: 2,
-    });
+    let res = Db::connect(
+        &DbSettings {
+            url: url.to_string(),
+            synchronous: Synchronous::Full,
+            pool_size: 2,
+        },
+        &triage::background::Background::new(),
+    );
     let took = started.elapsed();
     let err = match res {
         Ok(_) => panic!("{url} connected"),

@@ -472,3 +472,115 @@ async fn short_lists_moves_mix_turns_and_overtakes_survive_sigkill() {
     assert_eq!(v["current"]["reason_code"], "overtake_cap");
     drop(child);
 }
+
+/// SIGTERM is a shutdown on purpose: requests in flight finish, every
+/// acknowledged command is on disk, each screen gets the `restarting`
+/// frame before its socket closes, and the process exits 0 within 10 s.
+#[tokio::test]
+async fn sigterm_loses_nothing_tells_the_screens_and_exits_zero() {
+    use futures_util::StreamExt;
+    let db = fresh_database();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut server = start(&db.url, port);
+    wait_ready(&http, &base).await;
+
+    let mut screens = Vec::new();
+    for code in ["NK-HALL", "WK-01-DOOR"] {
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws/screens/{code}"))
+                .await
+                .unwrap_or_else(|e| panic!("ws: {e}"));
+        let first = ws.next().await;
+        assert!(matches!(first, Some(Ok(_))), "no snapshot on {code}");
+        screens.push(ws);
+    }
+
+    // 40 registrations with check-in in flight; SIGTERM after the 10th answer.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for n in 0..40 {
+        let (http, base, tx) = (http.clone(), base.clone(), tx.clone());
+        tokio::spawn(async move {
+            let r = http
+                .put(format!("{base}/api/v1/registrations/T{n:03}"))
+                .json(&body(n))
+                .send()
+                .await;
+            let acked = matches!(&r, Ok(r) if r.status().is_success());
+            let _ = tx.send((n, acked));
+        });
+    }
+    drop(tx);
+    let mut acked = Vec::new();
+    let mut answers = 0;
+    let mut termed = None;
+    while let Some((n, ok)) = rx.recv().await {
+        answers += 1;
+        if ok {
+            acked.push(n);
+        }
+        if answers == 10 && termed.is_none() {
+            let pid = server.0.id().to_string();
+            let status = Command::new("kill").args(["-TERM", &pid]).status();
+            assert!(matches!(status, Ok(s) if s.success()), "kill -TERM");
+            termed = Some(Instant::now());
+        }
+    }
+    let termed = termed.unwrap_or_else(|| panic!("never sent SIGTERM"));
+
+    // Every screen: the restarting frame, then the close.
+    for mut ws in screens {
+        let mut saw_restarting = false;
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await
+        {
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = &msg {
+                let v: Value = serde_json::from_str(t).unwrap_or_default();
+                if v["type"] == "restarting" {
+                    saw_restarting = true;
+                }
+            }
+            if msg.is_close() {
+                break;
+            }
+        }
+        assert!(saw_restarting, "a screen got no restarting frame");
+    }
+
+    // The process exits 0 within 10 s.
+    let deadline = termed + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = server.0.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0), "exit status after SIGTERM");
+
+    // Restarted: every acknowledged registration is there, checked in.
+    let _server = start(&db.url, port);
+    wait_ready(&http, &base).await;
+    assert!(acked.len() >= 10, "only {} acknowledged", acked.len());
+    for n in acked {
+        let v: Value = http
+            .get(format!("{base}/api/v1/registrations/T{n:03}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_default();
+        assert_eq!(
+            v["status"], "waiting",
+            "acknowledged T{n:03} after SIGTERM: {v}"
+        );
+        assert!(v["ticket_no"].is_string());
+    }
+}

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
+use triage::background::Background;
 use triage::config::Hospital;
 use triage::db::{Db, DbSettings, Synchronous};
 use triage::engine::Engine;
@@ -340,13 +341,19 @@ fn first_difference(a: &str, b: &str) -> String {
     )
 }
 
-async fn start(hospital: &Hospital, url: &str, clock: SharedClock) -> Engine {
+async fn start(
+    hospital: &Hospital,
+    url: &str,
+    clock: SharedClock,
+    background: &Arc<Background>,
+) -> Engine {
     let settings = DbSettings {
         url: url.to_string(),
         synchronous: Synchronous::Normal,
         pool_size: 4,
     };
-    let db = tokio::task::spawn_blocking(move || Db::connect(&settings))
+    let bg = background.clone();
+    let db = tokio::task::spawn_blocking(move || Db::connect(&settings, &bg))
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|e| panic!("db: {e}"));
@@ -364,7 +371,8 @@ fn one_day(ops: &[Op]) -> Result<(), TestCaseError> {
             .map_err(|e| e.to_string())?
             .timestamp_micros();
         let clock = Arc::new(ManualClock(AtomicI64::new(start_at)));
-        let engine = start(&hospital, &db.url, clock.clone()).await;
+        let background = Background::new();
+        let engine = start(&hospital, &db.url, clock.clone(), &background).await;
         let day = Day {
             engine,
             clock: clock.clone(),
@@ -374,9 +382,12 @@ fn one_day(ops: &[Op]) -> Result<(), TestCaseError> {
         }
         settle(&day.engine).await;
         let before = memory(&day.engine, &hospital).await;
-        let rebuilt = start(&hospital, &db.url, clock).await;
+        let rebuilt = start(&hospital, &db.url, clock, &background).await;
         settle(&rebuilt).await;
         let after = memory(&rebuilt, &hospital).await;
+        day.engine.db.stop_writer().await;
+        rebuilt.db.stop_writer().await;
+        background.stop_threads();
         for ((what, a), (_, b)) in before.iter().zip(&after) {
             if a != b {
                 return Err(format!(

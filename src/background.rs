@@ -1,0 +1,166 @@
+//! Background work has one home: [`Background`] starts every thread and task
+//! that runs beside the requests — the database writer and the SQLite WAL
+//! checkpointer (started by [`Db`](crate::db::Db) through it), the engine's
+//! clock ticks (short-list refills of two-stage rooms, board refreshes when
+//! time makes a patient callable) and the demo simulation — and stops them
+//! in order. Later: the scheduler of backups and alert checks, the mail
+//! outbox.
+//!
+//! Shutting down ([`shutdown`]) on SIGTERM or Ctrl-C: stop the ticks and the
+//! simulation (no new commands from inside), tell every screen that the
+//! server restarts and close its socket (it shows so and reconnects by
+//! itself), stop accepting and finish the requests in flight, flush the
+//! writer (everything acknowledged is on disk), stop the threads. Bounded
+//! by [`SHUTDOWN_BUDGET`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use triage_actors::queue::Refresh;
+use triage_actors::room::Refill;
+
+use crate::engine::Engine;
+
+/// How often a two-stage room checks that its short list is full.
+pub const REFILL_EVERY: Duration = Duration::from_secs(5);
+/// How often a queue checks whether time changed what its board shows.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(15);
+/// How long a shutdown may take in all (the process exits within it).
+pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(10);
+/// How long requests in flight get to finish once the server stops
+/// accepting (whole seconds: actix counts them so).
+pub const DRAIN_SECONDS: u64 = 5;
+
+/// A stop signal for threads: they look at it between rounds of work.
+#[derive(Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// The home of background work.
+#[derive(Default)]
+pub struct Background {
+    stop: StopFlag,
+    threads: Mutex<Vec<(&'static str, JoinHandle<()>)>>,
+    tasks: Mutex<Vec<(&'static str, actix_web::rt::task::JoinHandle<()>)>>,
+}
+
+impl Background {
+    pub fn new() -> Arc<Background> {
+        Arc::new(Background::default())
+    }
+
+    /// Starts a named thread; `work` returns when the flag is set.
+    pub fn thread(&self, name: &'static str, work: impl FnOnce(StopFlag) + Send + 'static) {
+        let stop = self.stop.clone();
+        match std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || work(stop))
+        {
+            Ok(handle) => self.lock_threads().push((name, handle)),
+            Err(e) => {
+                tracing::error!(thread = name, error = %e, "cannot start a background thread")
+            }
+        }
+    }
+
+    /// Starts a named task on the current actix system; it is aborted on
+    /// shutdown.
+    pub fn task(&self, name: &'static str, work: impl std::future::Future<Output = ()> + 'static) {
+        let handle = actix_web::rt::spawn(work);
+        self.lock_tasks().push((name, handle));
+    }
+
+    /// Starts the engine's clock ticks: two-stage rooms refill their short
+    /// lists, queues refresh their boards as time passes.
+    pub fn ticks(&self, engine: &Engine) {
+        let rooms = engine.directory.clone();
+        let two_stage: Vec<String> = engine
+            .hospital
+            .rooms
+            .iter()
+            .filter(|r| r.waiting_cap > 0)
+            .map(|r| r.code.clone())
+            .collect();
+        self.task("refill-ticks", async move {
+            let mut every = actix_web::rt::time::interval(REFILL_EVERY);
+            loop {
+                every.tick().await;
+                for code in &two_stage {
+                    if let Some(room) = rooms.rooms.get(code) {
+                        room.do_send(Refill);
+                    }
+                }
+            }
+        });
+        let queues = engine.directory.clone();
+        self.task("board-ticks", async move {
+            let mut every = actix_web::rt::time::interval(REFRESH_EVERY);
+            loop {
+                every.tick().await;
+                for q in queues.queues.iter() {
+                    q.do_send(Refresh);
+                }
+            }
+        });
+    }
+
+    /// Stops the tasks (ticks, simulation) at once.
+    pub fn stop_tasks(&self) {
+        for (name, task) in self.lock_tasks().drain(..) {
+            task.abort();
+            tracing::debug!(task = name, "background task stopped");
+        }
+    }
+
+    /// Sets the stop flag and waits for every thread.
+    pub fn stop_threads(&self) {
+        self.stop.set();
+        for (name, handle) in self.lock_threads().drain(..) {
+            if handle.join().is_err() {
+                tracing::error!(thread = name, "background thread panicked");
+            }
+        }
+    }
+
+    fn lock_threads(&self) -> std::sync::MutexGuard<'_, Vec<(&'static str, JoinHandle<()>)>> {
+        self.threads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_tasks(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Vec<(&'static str, actix_web::rt::task::JoinHandle<()>)>> {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Shuts the server down on purpose: nothing acknowledged is lost, every
+/// screen is told and reconnects by itself. See the module's documentation
+/// for the order.
+pub async fn shutdown(engine: &Engine, server: &ServerHandle, background: &Background) {
+    tracing::info!("shutting down");
+    background.stop_tasks();
+    let screens = engine.directory.restarting();
+    tracing::info!(screens, "screens told the server restarts");
+    // No new connections; requests in flight finish (bounded by the
+    // server's shutdown timeout).
+    server.stop(true).await;
+    match engine.db.flush().await {
+        Ok(()) => tracing::info!("database writer flushed"),
+        Err(e) => tracing::error!(error = %e, "database writer could not be flushed"),
+    }
+    engine.db.stop_writer().await;
+    background.stop_threads();
+    tracing::info!("stopped");
+}
