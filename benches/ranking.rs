@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use chrono::{Duration, TimeZone, Utc};
-use triage_actors::model::{Audit, Counters, EntryKind, Slot, TicketCounter};
+use triage_actors::model::{Audit, Counters, EntryKind, Slot, SpecialTag, TicketCounter};
 use triage_actors::queue::{EntryDraft, QueueState};
 use triage_actors::rules::{AppointmentMode, BaseOrder, LateArrival, QueueRules, RecallMode};
 
@@ -62,7 +62,7 @@ fn run(n: u32) {
         TicketCounter { date: day, last: 0 },
         1,
     );
-    let tags = ["military", "elderly", "disabled", "pregnant", "child"];
+    let tags = SpecialTag::ALL;
     for i in 0..n {
         // Arrivals over the morning, two a second.
         let at = t0 + Duration::milliseconds(i64::from(i) * 500);
@@ -77,7 +77,7 @@ fn run(n: u32) {
             spoken_name: String::new(),
             kind,
             tags: if i % 17 == 0 {
-                vec![tags[(i as usize / 17) % 5].to_string()]
+                vec![tags[(i as usize / 17) % 5]]
             } else {
                 vec![]
             },

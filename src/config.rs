@@ -337,8 +337,6 @@ fn valid_code(code: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-pub use crate::rule_change::KNOWN_TAGS;
-
 impl Hospital {
     /// Parses and validates a configuration; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Hospital, Vec<ConfigError>> {

@@ -12,13 +12,11 @@ use std::collections::BTreeMap;
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 use triage_actors::day::Session;
+use triage_actors::model::SpecialTag;
 use triage_actors::rules::{
     AppointmentMode, BaseOrder, EarlyCheckIn, LateArrival, QueueRules, RecallMode,
 };
 use utoipa::ToSchema;
-
-/// Special-group tags the engine knows how to compute or accept.
-pub const KNOWN_TAGS: &[&str] = &["military", "elderly", "disabled", "pregnant", "child"];
 
 /// A change of rules; absent fields keep their value.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -256,14 +254,17 @@ impl RuleChange {
             let mut map = BTreeMap::new();
             for (tag, level) in levels {
                 let field = format!("special_levels.{tag}");
-                if !KNOWN_TAGS.contains(&tag.as_str()) {
-                    c.errors.push(FieldError {
+                match SpecialTag::parse(tag) {
+                    None => c.errors.push(FieldError {
                         code: "unknown_special_tag",
                         field,
-                        message: format!("known tags: {}", KNOWN_TAGS.join(", ")),
-                    });
-                } else if let Some(l) = c.range(*level, 1, 9, &field, "levels, 1 goes first") {
-                    map.insert(tag.clone(), l as u8);
+                        message: format!("known tags: {}", SpecialTag::codes()),
+                    }),
+                    Some(t) => {
+                        if let Some(l) = c.range(*level, 1, 9, &field, "levels, 1 goes first") {
+                            map.insert(t, l as u8);
+                        }
+                    }
                 }
             }
             r.special_levels = map;

@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Audit, Correction, Counters, EntryKind, RoomStatus, TicketCounter, WaitingEntry,
+    Audit, Correction, Counters, EntryKind, RoomStatus, SpecialTag, TicketCounter, WaitingEntry,
 };
 use crate::rules::QueueRules;
 
@@ -154,7 +154,7 @@ pub enum Change {
         queue_code: String,
         from: Box<QueueRules>,
         to: Box<QueueRules>,
-        retagged: Vec<(String, Vec<String>)>,
+        retagged: Vec<(String, Vec<SpecialTag>)>,
     },
     /// HIS corrected the registration of a patient waiting in `queue_code`
     /// or called in `room_code` (same department and doctor): how the queue
@@ -166,7 +166,7 @@ pub enum Change {
         room_code: Option<String>,
         correction: Correction,
         entry_kind: EntryKind,
-        tags: Vec<String>,
+        tags: Vec<SpecialTag>,
     },
     /// A waiting or current visit was cancelled (退号).
     Cancelled {

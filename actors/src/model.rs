@@ -45,10 +45,72 @@ impl EntryKind {
     }
 }
 
+/// A special group (特殊人群), as HIS or a nurse tags a patient or the
+/// rules compute it from the birth date (elderly, child). Serialised as
+/// the stable snake_case codes of the API; variants in code order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialTag {
+    Child,
+    Disabled,
+    Elderly,
+    Military,
+    Pregnant,
+}
+
+impl SpecialTag {
+    /// Every tag, in code order.
+    pub const ALL: [SpecialTag; 5] = [
+        SpecialTag::Child,
+        SpecialTag::Disabled,
+        SpecialTag::Elderly,
+        SpecialTag::Military,
+        SpecialTag::Pregnant,
+    ];
+
+    /// The stable code (API, configuration, database).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpecialTag::Child => "child",
+            SpecialTag::Disabled => "disabled",
+            SpecialTag::Elderly => "elderly",
+            SpecialTag::Military => "military",
+            SpecialTag::Pregnant => "pregnant",
+        }
+    }
+
+    /// The tag of a code, if it is one.
+    pub fn parse(code: &str) -> Option<SpecialTag> {
+        SpecialTag::ALL.into_iter().find(|t| t.as_str() == code)
+    }
+
+    /// What staff read (特殊人群提醒).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            SpecialTag::Child => "幼儿",
+            SpecialTag::Disabled => "残疾人",
+            SpecialTag::Elderly => "高龄老人",
+            SpecialTag::Military => "军人",
+            SpecialTag::Pregnant => "孕妇",
+        }
+    }
+
+    /// The codes, for messages: "child, disabled, …".
+    pub fn codes() -> String {
+        SpecialTag::ALL.map(SpecialTag::as_str).join(", ")
+    }
+}
+
+impl std::fmt::Display for SpecialTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A special-group mark (特殊人群): the tag that won and its level (1 = first).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpecialMark {
-    pub tag: String,
+    pub tag: SpecialTag,
     pub level: u8,
 }
 
@@ -70,7 +132,7 @@ pub struct WaitingEntry {
     /// interval rule counts normal calls since then.
     pub mark: i64,
     /// Every special tag the patient carries, for the nurse/doctor reminder.
-    pub tags: Vec<String>,
+    pub tags: Vec<SpecialTag>,
     /// Missed calls so far (过号次数).
     #[serde(default)]
     pub misses: i32,
@@ -101,7 +163,7 @@ pub struct WaitingEntry {
     /// The special tags of the registration (HIS or staff); `tags` is these
     /// plus the age tags the queue's rules compute from `birth_date`.
     #[serde(default)]
-    pub registered_tags: Vec<String>,
+    pub registered_tags: Vec<SpecialTag>,
     /// Birth date, for the age tags (elderly, child) of the rules in force.
     #[serde(default)]
     pub birth_date: Option<NaiveDate>,
@@ -187,7 +249,7 @@ pub struct CurrentCall {
     pub call_count: i32,
     /// Why this patient was chosen (placement code at the time of the call).
     pub placement: String,
-    pub tags: Vec<String>,
+    pub tags: Vec<SpecialTag>,
     /// Missed calls before this one.
     #[serde(default)]
     pub misses: i32,
@@ -286,7 +348,7 @@ pub struct Correction {
     /// Return visit (复诊) or not, as HIS now says.
     pub return_visit: bool,
     /// The registration's special tags (the queue adds the age tags).
-    pub registered_tags: Vec<String>,
+    pub registered_tags: Vec<SpecialTag>,
     pub birth_date: Option<NaiveDate>,
     pub his_seq: Option<i64>,
     pub slot: Option<Slot>,

@@ -20,13 +20,11 @@ use crate::directory::{Directory, EntryView, QueueBoard};
 use crate::error::EngineError;
 use crate::journal::{Change, JournalError, SharedClock, SharedJournal};
 use crate::model::{
-    Assignment, Audit, Correction, Counters, CurrentCall, EntryKind, MoveMark, Slot, TicketCounter,
-    WaitingEntry,
+    Assignment, Audit, Correction, Counters, CurrentCall, EntryKind, MoveMark, Slot, SpecialTag,
+    TicketCounter, WaitingEntry,
 };
 use crate::room::ForgetCurrent;
-use crate::rules::{
-    counters_after_call, rank, tag_label_zh, EarlyCheckIn, Placement, QueueRules, Ranked,
-};
+use crate::rules::{counters_after_call, rank, EarlyCheckIn, Placement, QueueRules, Ranked};
 
 /// How many entries a queue publishes to the board (screens show fewer).
 pub const BOARD_HEAD: usize = 10;
@@ -44,7 +42,7 @@ pub struct EntryDraft {
     pub kind: EntryKind,
     /// The registration's special tags (HIS-sent or staff-marked); the queue
     /// adds the age tags of its rules from `birth_date`.
-    pub tags: Vec<String>,
+    pub tags: Vec<SpecialTag>,
     /// The HIS registration sequence number (挂号序号), if HIS sent one.
     #[serde(default)]
     pub his_seq: Option<i64>,
@@ -812,7 +810,12 @@ impl QueueState {
                 masked_name: r.entry.masked_name.clone(),
                 checked_in_at: r.entry.checked_in_at,
                 kind: r.entry.kind,
-                special: r.entry.tags.iter().map(|t| tag_label_zh(t)).collect(),
+                special: r
+                    .entry
+                    .tags
+                    .iter()
+                    .map(|t| t.label_zh().to_string())
+                    .collect(),
                 placement_code: r.placement.code().to_string(),
                 placement_reason: r.placement.explain_zh(),
                 placement: r.placement,

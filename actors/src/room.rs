@@ -246,7 +246,7 @@ pub struct CancelCurrent {
 #[rtype(result = "Result<bool, EngineError>")]
 pub struct Correct {
     pub correction: Correction,
-    pub tags: Vec<String>,
+    pub tags: Vec<crate::model::SpecialTag>,
     pub audit: Audit,
 }
 

@@ -34,7 +34,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::day::{DayPlan, Grid};
-use crate::model::{Counters, EntryKind, SpecialMark, WaitingEntry};
+use crate::model::{Counters, EntryKind, SpecialMark, SpecialTag, WaitingEntry};
 
 /// What orders patients of the same standing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,7 +145,7 @@ pub struct QueueRules {
     #[serde(default = "default_late")]
     pub late_arrival: LateArrival,
     /// Special-group tag → level (1 goes first). Tags not listed give no priority.
-    pub special_levels: BTreeMap<String, u8>,
+    pub special_levels: BTreeMap<SpecialTag, u8>,
     /// Age (years, inclusive) from which the `elderly` tag is computed.
     pub elderly_min_age: Option<u32>,
     /// Age (years, exclusive) below which the `child` tag is computed.
@@ -170,14 +170,13 @@ fn default_max_overtaken() -> Option<u32> {
 impl Default for QueueRules {
     fn default() -> Self {
         let special_levels = [
-            ("military", 1),
-            ("elderly", 2),
-            ("disabled", 2),
-            ("pregnant", 2),
-            ("child", 3),
+            (SpecialTag::Military, 1),
+            (SpecialTag::Elderly, 2),
+            (SpecialTag::Disabled, 2),
+            (SpecialTag::Pregnant, 2),
+            (SpecialTag::Child, 3),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
         .collect();
         QueueRules {
             base_order: BaseOrder::CheckIn,
@@ -202,25 +201,22 @@ impl Default for QueueRules {
 
 impl QueueRules {
     /// The winning special mark among `tags` (lowest level; ties by tag name).
-    pub fn special_mark(&self, tags: &[String]) -> Option<SpecialMark> {
+    pub fn special_mark(&self, tags: &[SpecialTag]) -> Option<SpecialMark> {
         tags.iter()
-            .filter_map(|t| self.special_levels.get(t).map(|l| (*l, t)))
+            .filter_map(|t| self.special_levels.get(t).map(|l| (*l, *t)))
             .min()
-            .map(|(level, tag)| SpecialMark {
-                tag: tag.clone(),
-                level,
-            })
+            .map(|(level, tag)| SpecialMark { tag, level })
     }
 
     /// Every tag of a patient under these rules: the registration's own
     /// tags plus the age tags on `today`, sorted, once each.
     pub fn tags_for(
         &self,
-        registered: &[String],
+        registered: &[SpecialTag],
         birth_date: Option<NaiveDate>,
         today: NaiveDate,
-    ) -> Vec<String> {
-        let mut tags: Vec<String> = registered
+    ) -> Vec<SpecialTag> {
+        let mut tags: Vec<SpecialTag> = registered
             .iter()
             .cloned()
             .chain(self.age_tags(birth_date, today))
@@ -231,7 +227,7 @@ impl QueueRules {
     }
 
     /// Tags computed from the birth date on `today` (`elderly`, `child`).
-    pub fn age_tags(&self, birth_date: Option<NaiveDate>, today: NaiveDate) -> Vec<String> {
+    pub fn age_tags(&self, birth_date: Option<NaiveDate>, today: NaiveDate) -> Vec<SpecialTag> {
         let Some(birth) = birth_date else {
             return Vec::new();
         };
@@ -240,10 +236,10 @@ impl QueueRules {
         };
         let mut tags = Vec::new();
         if self.elderly_min_age.is_some_and(|min| age >= min) {
-            tags.push("elderly".to_string());
+            tags.push(SpecialTag::Elderly);
         }
         if self.child_max_age.is_some_and(|max| age < max) {
-            tags.push("child".to_string());
+            tags.push(SpecialTag::Child);
         }
         tags
     }
@@ -267,7 +263,7 @@ pub enum Placement {
     /// The longest-waiting normal patient, first because of the fairness cap.
     FairnessCap { cap: u32 },
     /// Special group, by level.
-    SpecialGroup { tag: String, level: u8 },
+    SpecialGroup { tag: SpecialTag, level: u8 },
     /// Return visit placed by the interval rule.
     ReturnInterval { interval: u32 },
     /// Return visit placed by the ratio rule: one every K calls.
@@ -345,7 +341,7 @@ impl Placement {
                 format!("公平保障：已连续{cap}位优先/插入患者，先叫普通患者")
             }
             Placement::SpecialGroup { tag, level } => {
-                format!("特殊人群优先（{}，第{}级）", tag_label_zh(tag), level)
+                format!("特殊人群优先（{}，第{}级）", tag.label_zh(), level)
             }
             Placement::ReturnInterval { interval } => {
                 format!("复诊插入：每{interval}位普通患者后插入一位")
@@ -428,18 +424,6 @@ impl Placement {
     /// Whether a room may call a patient so placed now.
     pub fn is_callable(&self) -> bool {
         !matches!(self, Placement::Held | Placement::AwaitingSlot)
-    }
-}
-
-/// Chinese label of a special-group tag (the tag itself when unknown).
-pub fn tag_label_zh(tag: &str) -> String {
-    match tag {
-        "military" => "军人".into(),
-        "elderly" => "高龄老人".into(),
-        "disabled" => "残疾人".into(),
-        "pregnant" => "孕妇".into(),
-        "child" => "幼儿".into(),
-        other => other.into(),
     }
 }
 
@@ -560,7 +544,7 @@ fn normal_placement(e: &WaitingEntry, rules: &QueueRules) -> Placement {
 pub fn base_placement(e: &WaitingEntry, rules: &QueueRules) -> Placement {
     if let Some(s) = &e.special {
         return Placement::SpecialGroup {
-            tag: s.tag.clone(),
+            tag: s.tag,
             level: s.level,
         };
     }
@@ -730,15 +714,15 @@ pub fn rank<'a>(
         (la, a.checked_in_at, a.seq).cmp(&(lb, b.checked_in_at, b.seq))
     });
     for e in special {
-        let (tag, level) = e
-            .special
-            .as_ref()
-            .map(|s| (s.tag.clone(), s.level))
-            .unwrap_or_default();
-        out.push(Ranked {
-            entry: e,
-            placement: Placement::SpecialGroup { tag, level },
-        });
+        if let Some(s) = &e.special {
+            out.push(Ranked {
+                entry: e,
+                placement: Placement::SpecialGroup {
+                    tag: s.tag,
+                    level: s.level,
+                },
+            });
+        }
     }
 
     // Inserted patients: exactly N normal patients before each.

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
-use triage_actors::model::{Audit, Counters, EntryKind, Slot, TicketCounter, WaitingEntry};
+use triage_actors::model::{
+    Audit, Counters, EntryKind, Slot, SpecialTag, TicketCounter, WaitingEntry,
+};
 use triage_actors::queue::{EntryDraft, QueueState};
 use triage_actors::rules::{
     base_placement, AppointmentMode, BaseOrder, EarlyCheckIn, LateArrival, QueueRules, RecallMode,
@@ -53,7 +55,13 @@ fn audit(at: DateTime<Utc>) -> Audit {
     }
 }
 
-const TAGS: [&str; 5] = ["military", "elderly", "disabled", "pregnant", "child"];
+const TAGS: [SpecialTag; 5] = [
+    SpecialTag::Military,
+    SpecialTag::Elderly,
+    SpecialTag::Disabled,
+    SpecialTag::Pregnant,
+    SpecialTag::Child,
+];
 
 fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default()
@@ -74,7 +82,7 @@ fn new_queue(rules: QueueRules) -> QueueState {
     )
 }
 
-fn draft(visit: &str, kind: EntryKind, tags: Vec<String>, his_seq: Option<i64>) -> EntryDraft {
+fn draft(visit: &str, kind: EntryKind, tags: Vec<SpecialTag>, his_seq: Option<i64>) -> EntryDraft {
     EntryDraft {
         visit_no: visit.to_string(),
         masked_name: String::new(),
@@ -148,7 +156,7 @@ proptest! {
                 Op::Normal | Op::Return | Op::Special(_) => {
                     let (kind, tags) = match op {
                         Op::Return => (EntryKind::Return, vec![]),
-                        Op::Special(t) => (EntryKind::Normal, vec![TAGS[*t as usize].to_string()]),
+                        Op::Special(t) => (EntryKind::Normal, vec![TAGS[*t as usize]]),
                         _ => (EntryKind::Normal, vec![]),
                     };
                     let c = q.plan_check_in(draft(&visit, kind, tags, None), audit(now), day());
@@ -309,7 +317,7 @@ proptest! {
             let visit = format!("V{i:03}");
             match op {
                 Op::Normal | Op::Special(_) | Op::Recall => {
-                    let tags = if let Op::Special(t) = op { vec![TAGS[*t as usize].to_string()] } else { vec![] };
+                    let tags = if let Op::Special(t) = op { vec![TAGS[*t as usize]] } else { vec![] };
                     if let Ok(c) = q.plan_check_in(draft(&visit, EntryKind::Normal, tags, None), audit(now), day()) { q.apply(&c); }
                 }
                 Op::Return => {
@@ -416,7 +424,7 @@ proptest! {
                     if let Ok(c) = q.plan_check_in(draft(&visit, EntryKind::Return, vec![], None), audit(now), day()) { q.apply(&c); arrived.insert(visit); }
                 }
                 TimedOp::Special(t) => {
-                    if let Ok(c) = q.plan_check_in(draft(&visit, EntryKind::Normal, vec![TAGS[*t as usize].into()], None), audit(now), day()) { q.apply(&c); arrived.insert(visit); }
+                    if let Ok(c) = q.plan_check_in(draft(&visit, EntryKind::Normal, vec![TAGS[*t as usize]], None), audit(now), day()) { q.apply(&c); arrived.insert(visit); }
                 }
                 TimedOp::Recall => {
                     let c = q.plan_requeue(draft(&visit, EntryKind::Recall, vec![], None), "A000".into(), 1, audit(now));

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use triage_actors::journal::Change;
-use triage_actors::model::{Audit, Counters, EntryKind, TicketCounter};
+use triage_actors::model::{Audit, Counters, EntryKind, SpecialTag, TicketCounter};
 use triage_actors::queue::{EntryDraft, QueueState};
 use triage_actors::rules::QueueRules;
 
@@ -62,7 +62,7 @@ impl Day {
             masked_name: "张*".into(),
             spoken_name: String::new(),
             kind,
-            tags: tags.iter().map(|t| t.to_string()).collect(),
+            tags: tags.iter().map(|t| tag(t)).collect(),
             his_seq: None,
             birth_date: None,
             slot: None,
@@ -303,19 +303,25 @@ fn special_groups_go_first_by_level_then_by_time() {
 #[test]
 fn the_lowest_level_of_several_tags_wins() {
     let rules = interval(3);
-    let mark = rules.special_mark(&["child".into(), "military".into()]);
+    let mark = rules.special_mark(&[SpecialTag::Child, SpecialTag::Military]);
     assert_eq!(
         mark.map(|m| (m.tag, m.level)),
-        Some(("military".to_string(), 1))
+        Some((SpecialTag::Military, 1))
     );
-    assert_eq!(rules.special_mark(&["vip".into()]), None);
+    let mut without = interval(3);
+    without.special_levels.remove(&SpecialTag::Pregnant);
+    assert_eq!(
+        without.special_mark(&[SpecialTag::Pregnant]),
+        None,
+        "a tag without a level gives no priority"
+    );
 }
 
 #[test]
 fn special_levels_are_configurable_per_queue() {
     let mut rules = interval(3);
-    rules.special_levels.insert("child".into(), 1);
-    rules.special_levels.insert("military".into(), 3);
+    rules.special_levels.insert(SpecialTag::Child, 1);
+    rules.special_levels.insert(SpecialTag::Military, 3);
     let mut d = Day::new(rules);
     d.special("M1", "military");
     d.special("C1", "child");
@@ -339,12 +345,15 @@ fn calling_special_patients_does_not_use_up_a_return_patients_wait() {
 fn age_tags_come_from_the_birth_date_on_the_day_of_check_in() {
     let rules = QueueRules::default(); // elderly >= 80, child < 6
     let on = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
-    assert_eq!(rules.age_tags(on(1946, 11, 25), day()), ["elderly"]);
+    assert_eq!(
+        rules.age_tags(on(1946, 11, 25), day()),
+        [SpecialTag::Elderly]
+    );
     assert!(
         rules.age_tags(on(1946, 11, 26), day()).is_empty(),
         "79 the day before the birthday"
     );
-    assert_eq!(rules.age_tags(on(2021, 1, 1), day()), ["child"]);
+    assert_eq!(rules.age_tags(on(2021, 1, 1), day()), [SpecialTag::Child]);
     assert!(
         rules.age_tags(on(2020, 11, 25), day()).is_empty(),
         "6 today"
@@ -702,4 +711,9 @@ mod appointments {
         let calls: Vec<String> = std::iter::from_fn(|| d.call()).collect();
         assert_eq!(calls, ["S2", "S1", "A1", "W1", "R1", "W2", "L1"]);
     }
+}
+
+/// The special tag of a code the test names.
+fn tag(code: &str) -> SpecialTag {
+    SpecialTag::parse(code).unwrap_or_else(|| panic!("no special tag {code:?}"))
 }

@@ -23,7 +23,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use triage_actors::journal::Change;
-use triage_actors::model::{Audit, Counters, EntryKind, Slot, TicketCounter};
+use triage_actors::model::{Audit, Counters, EntryKind, Slot, SpecialTag, TicketCounter};
 use triage_actors::queue::{EntryDraft, QueueState};
 use triage_actors::rules::{
     AppointmentMode, BaseOrder, EarlyCheckIn, LateArrival, QueueRules, RecallMode,
@@ -95,7 +95,7 @@ fn run(case: &Case) -> (String, String, String) {
         .filter(|s| !s.is_empty())
     {
         let w: Vec<&str> = step.split_whitespace().collect();
-        let draft = |kind, tags: Vec<String>| EntryDraft {
+        let draft = |kind, tags: Vec<SpecialTag>| EntryDraft {
             visit_no: w.get(1).copied().unwrap_or("").to_string(),
             masked_name: String::new(),
             spoken_name: String::new(),
@@ -117,7 +117,11 @@ fn run(case: &Case) -> (String, String, String) {
             "w" | "r" | "s" => {
                 let (kind, tags) = match w[0] {
                     "r" => (EntryKind::Return, vec![]),
-                    "s" => (EntryKind::Normal, vec![w[2].to_string()]),
+                    "s" => (
+                        EntryKind::Normal,
+                        vec![SpecialTag::parse(w[2])
+                            .unwrap_or_else(|| panic!("{}: {step}: no tag {}", case.name, w[2]))],
+                    ),
                     _ => (EntryKind::Normal, vec![]),
                 };
                 let c = q.plan_check_in(draft(kind, tags), audit(now), day);
@@ -324,7 +328,7 @@ fn rule_4_special_groups() {
         Case {
             name: "levels are per queue",
             rules: |r| {
-                r.special_levels.insert("child".into(), 1);
+                r.special_levels.insert(SpecialTag::Child, 1);
             },
             script: "s S1 military; s S2 child",
             order: "S1 S2",
@@ -334,7 +338,7 @@ fn rule_4_special_groups() {
         Case {
             name: "a tag without a level gives no priority",
             rules: |r| {
-                r.special_levels.remove("pregnant");
+                r.special_levels.remove(&SpecialTag::Pregnant);
             },
             script: "w W1; s S1 pregnant",
             order: "W1 S1",

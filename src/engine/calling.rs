@@ -99,11 +99,7 @@ impl From<RoomOutcome> for RoomAnswer {
                 queue_code: c.queue_code,
                 called_at: c.called_at,
                 call_count: c.call_count,
-                special: c
-                    .tags
-                    .iter()
-                    .map(|t| triage_actors::rules::tag_label_zh(t))
-                    .collect(),
+                special: c.tags.iter().map(|t| t.label_zh().to_string()).collect(),
             }),
             closed: o.closed,
             released: None,

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
 use triage_actors::directory::DoctorView;
 use triage_actors::journal::SharedClock;
+use triage_actors::model::SpecialTag;
 use triage_actors::Directory;
 
 use crate::config::Hospital;
@@ -77,9 +78,16 @@ pub fn doctor_view(row: &DoctorRow) -> DoctorView {
     }
 }
 
-/// Parses stored JSON tags.
-pub fn parse_tags(s: &str) -> Vec<String> {
-    serde_json::from_str(s).unwrap_or_default()
+/// Parses stored special tags (JSON codes). Unreadable data is reported,
+/// not silently taken as "no tags".
+pub fn parse_tags(s: &str) -> Vec<SpecialTag> {
+    match serde_json::from_str(s) {
+        Ok(tags) => tags,
+        Err(e) => {
+            tracing::error!(error = %e, "stored special tags unreadable; shown without tags");
+            Vec::new()
+        }
+    }
 }
 
 /// The appointment slot of a visit, if it has one.

@@ -7,13 +7,13 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use triage_actors::mask::{mask_name, spoken_name};
-use triage_actors::model::{Audit, Correction, EntryKind, SealedRecord};
+use triage_actors::model::{Audit, Correction, EntryKind, SealedRecord, SpecialTag};
 use triage_actors::queue::{CheckIn, CheckInOutcome, EntryDraft, Position, Remove, Requeue};
 use triage_actors::room::CancelCurrent;
 use utoipa::ToSchema;
 
 use super::{parse_tags, service_date, utc, Engine};
-use crate::config::{Hospital, KNOWN_TAGS};
+use crate::config::Hospital;
 use crate::db::models::{NewVisit, RegistrationChanges};
 use crate::db::store::{self, UpsertOutcome};
 use crate::error::{Error, ErrorCode};
@@ -209,17 +209,16 @@ pub fn validate_registration(
             ));
         }
     }
+    let mut special = Vec::with_capacity(body.special.len());
     for (i, t) in body.special.iter().enumerate() {
-        if !KNOWN_TAGS.contains(&t.as_str()) {
-            return Err(Error::field(
+        let tag = SpecialTag::parse(t).ok_or_else(|| {
+            Error::field(
                 ErrorCode::UnknownSpecialTag,
                 &format!("special[{i}]"),
-                format!(
-                    "unknown special tag {t:?} (known: {})",
-                    KNOWN_TAGS.join(", ")
-                ),
-            ));
-        }
+                format!("unknown special tag {t:?} (known: {})", SpecialTag::codes()),
+            )
+        })?;
+        special.push(tag);
     }
     for (i, e) in body.exam_items.iter().enumerate() {
         if !text_ok(&e.code, 64) || !text_ok(&e.name, 128) {
@@ -239,7 +238,6 @@ pub fn validate_registration(
             ));
         }
     }
-    let mut special = body.special.clone();
     special.sort();
     special.dedup();
     Ok(NewVisit {
@@ -260,7 +258,7 @@ pub fn validate_registration(
             .appointment
             .as_ref()
             .map(|a| a.end.with_timezone(&Utc).naive_utc()),
-        special: serde_json::to_string(&special).unwrap_or_else(|_| "[]".into()),
+        special: serde_json::to_string(&special).map_err(|_| Error::internal())?,
         exam_items: serde_json::to_string(&body.exam_items).unwrap_or_else(|_| "[]".into()),
         body: canonical,
         status: "registered".into(),
@@ -704,6 +702,7 @@ impl Engine {
                 .chain(parse_tags(&v.special))
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
+                .map(|t| t.as_str().to_string())
                 .collect(),
             visit_no: v.visit_no,
             status: v.status,
