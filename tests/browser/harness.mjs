@@ -45,6 +45,11 @@ export class Server {
     return new Promise((resolve) => { this.proc.once("exit", resolve); this.proc.kill("SIGKILL"); });
   }
 
+  /** Stops the server on purpose (SIGTERM); resolves with its exit code. */
+  terminate() {
+    return new Promise((resolve) => { this.proc.once("exit", (code) => resolve(code)); this.proc.kill("SIGTERM"); });
+  }
+
   async api(method, path, body) {
     const r = await fetch(`${this.base}${path}`, {
       method, headers: body ? { "content-type": "application/json", "x-operator": "browser-test" } : { "x-operator": "browser-test" },

@@ -151,6 +151,29 @@ test("killed server: the screen keeps its last state with an offline mark, then 
   await door.close();
 });
 
+test("a server stopped on purpose: the screen says it restarts, keeps its state and reconnects by itself", async () => {
+  await server.arrive("B500", "韩梅梅", "WK", { sex: "2" });
+  const door = await openScreen(browser, server, "WK-02-DOOR");
+  const called = await server.callNext("WK-02");
+  const ticket = called.current.ticket_no;
+  await door.waitForFunction((t) => document.querySelector(".calling .ticket")?.textContent === t, ticket);
+  await door.evaluate(() => { window.__noReload = "still here"; });
+
+  const code = await server.terminate();
+  assert.equal(code, 0, "exit code after SIGTERM");
+  await door.waitForFunction(() => document.body.dataset.online === "false", null, { timeout: 5000 });
+  assert.match(await door.textContent("#offline"), /系统重启中/);
+  assert.equal(await door.textContent(".calling .ticket"), ticket, "last state lost");
+  const dir = screenshotDir();
+  if (dir) await door.screenshot({ path: join(dir, "door-restarting.png") });
+
+  await server.boot();
+  await door.waitForFunction(() => document.body.dataset.online === "true", null, { timeout: 20000 });
+  assert.equal(await door.evaluate(() => window.__noReload), "still here", "the page was reloaded");
+  assert.equal(await door.textContent(".calling .ticket"), ticket);
+  await door.close();
+});
+
 test("a two-stage room's door screen shows its own short list and cap, and follows a call", async () => {
   const door = await openScreen(browser, server, "EK-02-DOOR");
   // Seven children check in: EK-02 and EK-03 each keep three at their door.
