@@ -1,0 +1,483 @@
+//! [`QueueActor`]: the thin actor over a [`QueueState`]. Each handler plans
+//! on the state, commits through the journal, applies, answers, then tells
+//! the screens and the actors that follow (through the directory).
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use crate::directory::Directory;
+use crate::error::EngineError;
+use crate::journal::{Change, JournalError, SharedClock, SharedJournal};
+use crate::model::CurrentCall;
+use crate::room::ForgetCurrent;
+use crate::rules::QueueRules;
+
+use super::messages::*;
+use super::state::QueueState;
+
+/// The actor that owns one [`QueueState`].
+pub struct QueueActor {
+    state: QueueState,
+    journal: SharedJournal,
+    clock: SharedClock,
+    directory: Arc<Directory>,
+}
+
+impl QueueActor {
+    pub fn new(
+        state: QueueState,
+        journal: SharedJournal,
+        clock: SharedClock,
+        directory: Arc<Directory>,
+    ) -> Self {
+        QueueActor {
+            state,
+            journal,
+            clock,
+            directory,
+        }
+    }
+
+    /// The check-in style answer for a visit waiting here now.
+    fn outcome_for(&self, visit_no: &str, created: bool) -> Option<CheckInOutcome> {
+        let entry = self.state.find(visit_no)?;
+        let pos = self.state.position(visit_no, self.clock.now()).unwrap_or(0);
+        Some(CheckInOutcome {
+            ticket_no: entry.ticket_no.clone(),
+            queue_code: self.state.code.clone(),
+            position: pos + 1,
+            ahead: pos,
+            created,
+        })
+    }
+
+    /// Commits `change` together with the lock set it leads to, applies
+    /// both, publishes, then answers with `answer` — the one path of every
+    /// queue command that changes who waits where.
+    fn commit_and_apply<T: 'static>(
+        &mut self,
+        change: Change,
+        answer: impl FnOnce(&mut Self) -> Result<T, EngineError> + 'static,
+    ) -> AtomicResponse<Self, Result<T, EngineError>> {
+        let journal = self.journal.clone();
+        let locks = self.state.locks_after(&change);
+        let committed = vec![change.clone(), locks.clone()];
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit_all(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.state.apply(&locks);
+                    act.told(&change);
+                    answer(act)
+                }),
+        ))
+    }
+
+    /// After a committed change: the screens, the two-stage rooms drawing
+    /// from this queue (a place may have come free or a patient become
+    /// callable) and, for a transfer, the side the visit left.
+    fn told(&self, change: &Change) {
+        match change {
+            // Taken by a room, which refills itself.
+            Change::Called { .. } | Change::Assigned { .. } => self.publish(),
+            Change::Transferred {
+                audit,
+                from_queue,
+                from_room,
+                entry,
+                ..
+            } => {
+                self.changed();
+                if let Some(q) = from_queue.as_ref().filter(|q| **q != self.state.code) {
+                    if let Some(addr) = self.directory.queues.get(q) {
+                        addr.do_send(Left {
+                            visit_no: entry.visit_no.clone(),
+                            audit: audit.clone(),
+                        });
+                    }
+                }
+                if let Some(r) = from_room {
+                    if let Some(addr) = self.directory.rooms.get(r) {
+                        addr.do_send(ForgetCurrent {
+                            visit_no: entry.visit_no.clone(),
+                        });
+                    }
+                }
+            }
+            _ => self.changed(),
+        }
+    }
+
+    /// Publishes the board and tells the rooms that keep a short list from
+    /// this queue to fill it.
+    fn changed(&self) {
+        self.publish();
+        self.directory.queue_changed(&self.state.code);
+    }
+
+    /// Commits a change that puts `visit_no` in the queue (check-in,
+    /// recall, transfer) and answers the new position.
+    fn commit_entry(
+        &mut self,
+        change: Change,
+        visit_no: String,
+    ) -> AtomicResponse<Self, Result<CheckInOutcome, EngineError>> {
+        self.commit_and_apply(change, move |act| {
+            act.outcome_for(&visit_no, true)
+                .ok_or(EngineError::NotWaiting(visit_no))
+        })
+    }
+
+    fn publish(&self) {
+        self.directory
+            .publish_rules(&self.state.code, &self.state.rules);
+        let board = self.state.board(self.clock.now());
+        self.directory.publish_queue(&self.state.code, board, None);
+    }
+
+    /// Records the new head at once (the calling room composes from it),
+    /// but tells the other rooms' screens a moment later, so the calling
+    /// room's own frame and its announcement go out first.
+    fn publish_after_call(&self, room: String, ctx: &mut Context<Self>) {
+        let board = self.state.board(self.clock.now());
+        self.directory.set_queue_board(&self.state.code, board);
+        ctx.run_later(std::time::Duration::ZERO, move |act, _ctx| {
+            act.directory.notify_queue(&act.state.code, Some(&room));
+        });
+    }
+}
+
+impl Actor for QueueActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Self::Context) {
+        // The locks are the database's (committed with every change).
+        self.publish();
+    }
+}
+
+impl Handler<Refresh> for QueueActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Refresh, _ctx: &mut Self::Context) {
+        let board = self.state.board(self.clock.now());
+        if self.directory.queue_board(&self.state.code) != board {
+            self.directory.publish_queue(&self.state.code, board, None);
+        }
+    }
+}
+
+impl Handler<CheckIn> for QueueActor {
+    type Result = AtomicResponse<Self, Result<CheckInOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: CheckIn, _ctx: &mut Self::Context) -> Self::Result {
+        let visit_no = msg.draft.visit_no.clone();
+        if let Some(existing) = self.outcome_for(&visit_no, false) {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(existing))));
+        }
+        match self
+            .state
+            .plan_check_in_at(msg.draft, msg.slot, msg.audit, msg.service_date)
+        {
+            Ok(change) => self.commit_entry(change, visit_no),
+            Err(e) => AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+        }
+    }
+}
+
+impl Handler<TakeNext> for QueueActor {
+    type Result = AtomicResponse<Self, Result<Option<CurrentCall>, EngineError>>;
+
+    fn handle(&mut self, msg: TakeNext, _ctx: &mut Self::Context) -> Self::Result {
+        let room_code = msg.room_code.clone();
+        let candidates: Vec<_> = self
+            .state
+            .plan_take_next(&msg.room_code, &msg.audit, msg.room_cursor)
+            .into_iter()
+            .map(|(change, call)| {
+                let locks = self.state.locks_after(&change);
+                (change, locks, call)
+            })
+            .collect();
+        if candidates.is_empty() {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(None))));
+        }
+        let journal = self.journal.clone();
+        let close = msg.close;
+        AtomicResponse::new(Box::pin(
+            async move {
+                let mut stale = Vec::new();
+                // The room's close goes first in every batch: a refusal at
+                // index 0 is the room's (its current patient moved on), not
+                // a stale candidate.
+                let first = usize::from(close.is_some());
+                for (change, locks, call) in candidates {
+                    let batch: Vec<Change> = close
+                        .iter()
+                        .cloned()
+                        .chain([change.clone(), locks.clone()])
+                        .collect();
+                    match journal.commit_all(batch).await {
+                        Ok(()) => return (stale, Ok(Some((change, locks, call)))),
+                        Err(JournalError::Conflict { index, .. }) if index >= first => {
+                            stale.push(call.visit_no.clone())
+                        }
+                        Err(e) => return (stale, Err(EngineError::from(e))),
+                    }
+                }
+                (stale, Ok(None))
+            }
+            .into_actor(self)
+            .map(move |(stale, res), act, ctx| {
+                for v in &stale {
+                    tracing::warn!(queue = %act.state.code, visit_no = %v, "dropped a stale waiting entry");
+                    act.state.drop_stale(v);
+                }
+                let out = match res {
+                    Ok(Some((change, locks, call))) => {
+                        act.state.apply(&change);
+                        act.state.apply(&locks);
+                        Ok(Some(call))
+                    }
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                };
+                act.publish_after_call(room_code, ctx);
+                out
+            }),
+        ))
+    }
+}
+
+impl Handler<Assign> for QueueActor {
+    type Result = AtomicResponse<Self, Result<bool, EngineError>>;
+
+    fn handle(&mut self, msg: Assign, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(change) = self
+            .state
+            .plan_assign(&msg.room_code, &msg.audit, msg.room_cursor)
+        else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(false))));
+        };
+        self.commit_and_apply(change, |_| Ok(true))
+    }
+}
+
+impl Handler<ShortList> for QueueActor {
+    type Result = MessageResult<ShortList>;
+
+    fn handle(&mut self, msg: ShortList, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult((
+            self.state.assigned_to(&msg.room_code),
+            self.state.first_assigned(&msg.room_code),
+        ))
+    }
+}
+
+impl Handler<ReleaseRoom> for QueueActor {
+    type Result = AtomicResponse<Self, Result<usize, EngineError>>;
+
+    fn handle(&mut self, msg: ReleaseRoom, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(change) = self.state.plan_unassign(&msg.room_code, msg.audit) else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(0))));
+        };
+        let n = match &change {
+            Change::Unassigned { visits, .. } => visits.len(),
+            _ => 0,
+        };
+        self.commit_and_apply(change, move |_| Ok(n))
+    }
+}
+
+impl Handler<Requeue> for QueueActor {
+    type Result = AtomicResponse<Self, Result<CheckInOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: Requeue, _ctx: &mut Self::Context) -> Self::Result {
+        let visit_no = msg.draft.visit_no.clone();
+        if let Some(existing) = self.outcome_for(&visit_no, false) {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(existing))));
+        }
+        let change = self
+            .state
+            .plan_requeue(msg.draft, msg.ticket_no, msg.misses, msg.audit);
+        self.commit_entry(change, visit_no)
+    }
+}
+
+impl Handler<Transfer> for QueueActor {
+    type Result = AtomicResponse<Self, Result<CheckInOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: Transfer, _ctx: &mut Self::Context) -> Self::Result {
+        let visit_no = msg.0.draft.visit_no.clone();
+        if let Some(existing) = self.outcome_for(&visit_no, false) {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(existing))));
+        }
+        let change = self.state.plan_transfer_in(msg.0);
+        self.commit_entry(change, visit_no)
+    }
+}
+
+impl Handler<ChangeRules> for QueueActor {
+    type Result = AtomicResponse<Self, Result<QueueRules, EngineError>>;
+
+    fn handle(&mut self, msg: ChangeRules, _ctx: &mut Self::Context) -> Self::Result {
+        let rules = match (msg.merge)(&self.state.rules) {
+            Ok(rules) => rules,
+            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+        };
+        let change = self.state.plan_rules(rules, msg.audit);
+        self.commit_and_apply(change, |act| Ok(act.state.rules.clone()))
+    }
+}
+
+impl Handler<Correct> for QueueActor {
+    type Result = AtomicResponse<Self, Result<bool, EngineError>>;
+
+    fn handle(&mut self, msg: Correct, _ctx: &mut Self::Context) -> Self::Result {
+        match self.state.plan_correct(msg.correction, msg.audit) {
+            Some(change) => self.commit_and_apply(change, |_| Ok(true)),
+            None => AtomicResponse::new(Box::pin(fut::ready(Ok(false)))),
+        }
+    }
+}
+
+impl Handler<GetRules> for QueueActor {
+    type Result = MessageResult<GetRules>;
+
+    fn handle(&mut self, _msg: GetRules, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.state.rules.clone())
+    }
+}
+
+impl Handler<Left> for QueueActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: Left, _ctx: &mut Self::Context) -> Self::Result {
+        if self.state.find(&msg.visit_no).is_none() {
+            return AtomicResponse::new(Box::pin(fut::ready(())));
+        }
+        let locks = self.state.plan_left(&msg.visit_no, msg.audit);
+        let journal = self.journal.clone();
+        let committed = locks.clone();
+        let visit_no = msg.visit_no;
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, _ctx| {
+                    act.state.drop_stale(&visit_no);
+                    match res {
+                        Ok(()) => act.state.apply(&locks),
+                        // The locks stay as stored; the next change commits them.
+                        Err(e) => {
+                            tracing::warn!(queue = %act.state.code, error = %e, "lock set after a transfer not stored")
+                        }
+                    }
+                    act.changed();
+                }),
+        ))
+    }
+}
+
+impl Handler<TakeSpecific> for QueueActor {
+    type Result = AtomicResponse<Self, Result<Option<CurrentCall>, EngineError>>;
+
+    fn handle(&mut self, msg: TakeSpecific, _ctx: &mut Self::Context) -> Self::Result {
+        let Some((change, call)) =
+            self.state
+                .plan_take_specific(&msg.visit_no, &msg.room_code, &msg.audit)
+        else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(None))));
+        };
+        let journal = self.journal.clone();
+        let locks = self.state.locks_after(&change);
+        let committed: Vec<Change> = msg
+            .close
+            .into_iter()
+            .chain([change.clone(), locks.clone()])
+            .collect();
+        let room_code = msg.room_code;
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit_all(committed).await }
+                .into_actor(self)
+                .map(move |res, act, ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.state.apply(&locks);
+                    act.publish_after_call(room_code, ctx);
+                    Ok(Some(call))
+                }),
+        ))
+    }
+}
+
+impl Handler<Intervene> for QueueActor {
+    type Result = AtomicResponse<Self, Result<usize, EngineError>>;
+
+    fn handle(&mut self, msg: Intervene, _ctx: &mut Self::Context) -> Self::Result {
+        if self.state.find(&msg.visit_no).is_none() {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::NotWaiting(
+                msg.visit_no,
+            )))));
+        }
+        let change = match msg.action {
+            Intervention::Hold => self.state.plan_hold(&msg.visit_no, true, msg.audit),
+            Intervention::Release => self.state.plan_hold(&msg.visit_no, false, msg.audit),
+            Intervention::Pin => self.state.plan_pin(&msg.visit_no, msg.audit),
+            Intervention::Move(p) => self.state.plan_move(&msg.visit_no, p, msg.audit),
+        };
+        let visit_no = msg.visit_no;
+        let Some(change) = change else {
+            let pos = self
+                .state
+                .position(&visit_no, self.clock.now())
+                .unwrap_or(0)
+                + 1;
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(pos))));
+        };
+        self.commit_and_apply(change, move |act| {
+            Ok(act.state.position(&visit_no, act.clock.now()).unwrap_or(0) + 1)
+        })
+    }
+}
+
+impl Handler<Remove> for QueueActor {
+    type Result = AtomicResponse<Self, Result<bool, EngineError>>;
+
+    fn handle(&mut self, msg: Remove, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(change) = self.state.plan_remove(&msg.visit_no, msg.audit) else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(false))));
+        };
+        self.commit_and_apply(change, |_| Ok(true))
+    }
+}
+
+impl Handler<ListQueue> for QueueActor {
+    type Result = MessageResult<ListQueue>;
+
+    fn handle(&mut self, _msg: ListQueue, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.state.list(self.clock.now()))
+    }
+}
+
+impl Handler<InspectQueue> for QueueActor {
+    type Result = MessageResult<InspectQueue>;
+
+    fn handle(&mut self, _msg: InspectQueue, _ctx: &mut Self::Context) -> Self::Result {
+        let mut state = self.state.clone();
+        state.entries.sort_by(|a, b| a.visit_no.cmp(&b.visit_no));
+        MessageResult(state)
+    }
+}
+
+impl Handler<Position> for QueueActor {
+    type Result = Option<(usize, usize)>;
+
+    fn handle(&mut self, msg: Position, _ctx: &mut Self::Context) -> Self::Result {
+        self.state
+            .position(&msg.visit_no, self.clock.now())
+            .map(|p| (p + 1, p))
+    }
+}

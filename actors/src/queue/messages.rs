@@ -1,0 +1,213 @@
+//! The messages a queue answers, one `///` line each; handled in
+//! [`actor`](super::actor).
+
+use actix::prelude::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+use crate::journal::Change;
+use crate::model::{Audit, Correction, CurrentCall, Slot};
+use crate::rules::QueueRules;
+
+use super::state::{EntryDraft, QueueState};
+use super::view::ListedEntry;
+
+/// Check a patient in; answers the ticket and position. Idempotent: a visit
+/// already waiting gets its existing ticket.
+#[derive(Message)]
+#[rtype(result = "Result<CheckInOutcome, EngineError>")]
+pub struct CheckIn {
+    pub draft: EntryDraft,
+    pub audit: Audit,
+    pub service_date: NaiveDate,
+    /// The appointment slot, if any.
+    pub slot: Option<Slot>,
+}
+
+/// The answer to [`CheckIn`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInOutcome {
+    pub ticket_no: String,
+    pub queue_code: String,
+    /// 1-based position in calling order.
+    pub position: usize,
+    pub ahead: usize,
+    /// False when the visit was already waiting (idempotent repeat).
+    pub created: bool,
+}
+
+/// A room takes the next patient of this queue (its own short list first)
+/// durably, or learns it is empty.
+#[derive(Message)]
+#[rtype(result = "Result<Option<CurrentCall>, EngineError>")]
+pub struct TakeNext {
+    pub room_code: String,
+    pub audit: Audit,
+    /// The room's next mix position, committed with the call.
+    pub room_cursor: Option<i64>,
+    /// The room's current patient closed by this call (finished or set
+    /// aside), committed in the same batch as the call: when nobody can be
+    /// taken, nothing is committed.
+    pub close: Option<Change>,
+}
+
+/// A room with a short list (二级候诊) takes the next patient of the general
+/// list onto it, durably; answers whether anyone was sent.
+#[derive(Message)]
+#[rtype(result = "Result<bool, EngineError>")]
+pub struct Assign {
+    pub room_code: String,
+    pub audit: Audit,
+    pub room_cursor: Option<i64>,
+}
+
+/// How many patients of this queue are on a room's short list, and when
+/// the first of them was sent there.
+#[derive(Message)]
+#[rtype(result = "(usize, Option<(DateTime<Utc>, i64)>)")]
+pub struct ShortList {
+    pub room_code: String,
+}
+
+/// A room closed: its short list goes back to the general list; answers
+/// how many patients went back.
+#[derive(Message)]
+#[rtype(result = "Result<usize, EngineError>")]
+pub struct ReleaseRoom {
+    pub room_code: String,
+    pub audit: Audit,
+}
+
+/// Bring back a patient set aside after a missed call (召回); answers the
+/// position. Idempotent: a visit already waiting answers its position.
+#[derive(Message)]
+#[rtype(result = "Result<CheckInOutcome, EngineError>")]
+pub struct Requeue {
+    pub draft: EntryDraft,
+    pub ticket_no: String,
+    pub misses: i32,
+    pub audit: Audit,
+}
+
+/// What the receiving queue needs to take a transferred visit.
+#[derive(Clone, Debug)]
+pub struct TransferIn {
+    pub draft: EntryDraft,
+    pub ticket_no: String,
+    pub misses: i32,
+    /// Keep this check-in time, or `None` to start from now.
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub from_queue: Option<String>,
+    pub from_room: Option<String>,
+    pub audit: Audit,
+}
+
+/// Receive a transferred visit (转诊); commits the whole move (both sides)
+/// and answers the position here. The source queue or room is told to
+/// forget the visit afterwards ([`Left`]); until then its conditional
+/// writes cannot touch it.
+#[derive(Message)]
+#[rtype(result = "Result<CheckInOutcome, EngineError>")]
+pub struct Transfer(pub TransferIn);
+
+/// A visit moved away (转诊; the move is committed by the receiving
+/// queue): forget it and commit the lock set that follows.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Left {
+    pub visit_no: String,
+    pub audit: Audit,
+}
+
+/// Call one waiting visit by name, out of order, for `room_code`.
+#[derive(Message)]
+#[rtype(result = "Result<Option<CurrentCall>, EngineError>")]
+pub struct TakeSpecific {
+    pub visit_no: String,
+    pub room_code: String,
+    pub audit: Audit,
+    /// As for [`TakeNext`]: committed with the call, or not at all.
+    pub close: Option<Change>,
+}
+
+/// A HIS correction of a patient waiting here (see [`Correction`]);
+/// answers whether the visit waits here (false: nothing changed).
+#[derive(Message)]
+#[rtype(result = "Result<bool, EngineError>")]
+pub struct Correct {
+    pub correction: Correction,
+    pub audit: Audit,
+}
+
+/// Turns the rules in force into new ones, or refuses (nothing changes).
+pub type RulesMerge = Box<dyn FnOnce(&QueueRules) -> Result<QueueRules, EngineError> + Send>;
+
+/// Change this queue's rules: `merge` reads the rules in force inside the
+/// actor (so two changes never race), the change is journaled and audited
+/// old → new, then in force at once for everyone waiting. Answers the new
+/// rules.
+#[derive(Message)]
+#[rtype(result = "Result<QueueRules, EngineError>")]
+pub struct ChangeRules {
+    pub merge: RulesMerge,
+    pub audit: Audit,
+}
+
+/// The rules in force.
+#[derive(Message)]
+#[rtype(result = "QueueRules")]
+pub struct GetRules;
+
+/// A nurse's manual intervention on a waiting patient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intervention {
+    Hold,
+    Release,
+    Pin,
+    /// Move to this position (1 = next) in the general list.
+    Move(u32),
+}
+
+/// Apply a nurse's intervention; answers the new position (1-based), or an
+/// error if the visit is not waiting in this queue. Idempotent.
+#[derive(Message)]
+#[rtype(result = "Result<usize, EngineError>")]
+pub struct Intervene {
+    pub visit_no: String,
+    pub action: Intervention,
+    pub audit: Audit,
+}
+
+/// Cancel a waiting visit; answers whether it was here.
+#[derive(Message)]
+#[rtype(result = "Result<bool, EngineError>")]
+pub struct Remove {
+    pub visit_no: String,
+    pub audit: Audit,
+}
+
+/// The waiting list in calling order.
+#[derive(Message)]
+#[rtype(result = "Vec<ListedEntry>")]
+pub struct ListQueue;
+
+/// Time moved on: publish the board again if the ranking now shows it
+/// differently (an appointment slot began, a session ended). Sent on the
+/// server's clock ticks.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Refresh;
+
+/// The whole state held in memory, entries by visit number (to compare
+/// with what a rebuild from the database holds).
+#[derive(Message)]
+#[rtype(result = "QueueState")]
+pub struct InspectQueue;
+
+/// Position (1-based) and people ahead of a waiting visit.
+#[derive(Message)]
+#[rtype(result = "Option<(usize, usize)>")]
+pub struct Position {
+    pub visit_no: String,
+}

@@ -1,0 +1,775 @@
+//! [`QueueState`]: the plain state of one queue with every rule — plans
+//! (pure: what a command would commit), `apply` (a committed change to
+//! memory) and the locked head. No runtime: unit-tested with an injected
+//! `now`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+use crate::journal::Change;
+use crate::model::{
+    Assignment, Audit, Correction, Counters, CurrentCall, EntryKind, MoveMark, Slot, SpecialTag,
+    TicketCounter, WaitingEntry,
+};
+use crate::rules::{counters_after_call, rank, EarlyCheckIn, Placement, QueueRules, Ranked};
+
+use super::messages::TransferIn;
+
+/// How many entries a queue publishes to the board (screens show fewer).
+pub const BOARD_HEAD: usize = 10;
+/// How many candidates one call tries if the head turns out stale.
+const CALL_CANDIDATES: usize = 5;
+/// The largest ticket number of a day.
+const MAX_TICKET: u32 = 9999;
+
+/// What the caller knows of a patient checking in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryDraft {
+    pub visit_no: String,
+    pub masked_name: String,
+    pub spoken_name: String,
+    pub kind: EntryKind,
+    /// The registration's special tags (HIS-sent or staff-marked); the queue
+    /// adds the age tags of its rules from `birth_date`.
+    pub tags: Vec<SpecialTag>,
+    /// The HIS registration sequence number (挂号序号), if HIS sent one.
+    #[serde(default)]
+    pub his_seq: Option<i64>,
+    /// Birth date, for the age tags.
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
+    /// The appointment slot of the registration (a patient back after a
+    /// missed call is placed by the recall rule, without it).
+    #[serde(default)]
+    pub slot: Option<Slot>,
+}
+
+/// The plain state of one queue. Every method that decides takes `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueState {
+    pub code: String,
+    pub prefix: String,
+    pub rules: QueueRules,
+    pub(super) entries: Vec<WaitingEntry>,
+    pub(super) counters: Counters,
+    pub(super) tickets: TicketCounter,
+    pub(super) next_seq: i64,
+}
+
+impl QueueState {
+    /// Builds a queue from what the database holds.
+    pub fn new(
+        code: impl Into<String>,
+        prefix: impl Into<String>,
+        rules: QueueRules,
+        entries: Vec<WaitingEntry>,
+        counters: Counters,
+        tickets: TicketCounter,
+        next_seq: i64,
+    ) -> Self {
+        QueueState {
+            code: code.into(),
+            prefix: prefix.into(),
+            rules,
+            entries,
+            counters,
+            tickets,
+            next_seq,
+        }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn entries(&self) -> &[WaitingEntry] {
+        &self.entries
+    }
+
+    pub fn find(&self, visit_no: &str) -> Option<&WaitingEntry> {
+        self.entries.iter().find(|e| e.visit_no == visit_no)
+    }
+
+    /// The waiting list in calling order.
+    pub fn ranked(&self, now: DateTime<Utc>) -> Vec<Ranked<'_>> {
+        rank(&self.entries, &self.rules, &self.counters, now)
+    }
+
+    /// 0-based position of a visit in calling order.
+    pub fn position(&self, visit_no: &str, now: DateTime<Utc>) -> Option<usize> {
+        self.ranked(now)
+            .iter()
+            .position(|r| r.entry.visit_no == visit_no)
+    }
+
+    /// A new entry of this queue from a draft, entering at `at`: the next
+    /// arrival number, the age tags of the rules in force on `today`.
+    fn new_entry(
+        &self,
+        draft: EntryDraft,
+        ticket_no: String,
+        at: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> WaitingEntry {
+        let tags = self.rules.tags_for(&draft.tags, draft.birth_date, today);
+        WaitingEntry {
+            visit_no: draft.visit_no,
+            ticket_no,
+            masked_name: draft.masked_name,
+            spoken_name: draft.spoken_name,
+            checked_in_at: at,
+            seq: self.next_seq,
+            kind: draft.kind,
+            special: self.rules.special_mark(&tags),
+            mark: self.counters.normal_calls_total,
+            tags,
+            misses: 0,
+            held: false,
+            pinned_at: None,
+            locked: None,
+            slot: draft.slot.filter(|_| draft.kind != EntryKind::Recall),
+            his_seq: draft.his_seq,
+            moved: None,
+            assigned: None,
+            registered_tags: draft.tags,
+            birth_date: draft.birth_date,
+        }
+    }
+
+    /// Plans new rules: everything derived from them (age tags, special
+    /// marks, the locked head) follows in the same change.
+    pub fn plan_rules(&self, rules: QueueRules, audit: Audit) -> Change {
+        let today = rules.day.local_date(audit.at);
+        let retagged = self
+            .entries
+            .iter()
+            .filter_map(|e| {
+                let tags = rules.tags_for(&e.registered_tags, e.birth_date, today);
+                (tags != e.tags).then(|| (e.visit_no.clone(), tags))
+            })
+            .collect();
+        Change::RulesChanged {
+            audit,
+            queue_code: self.code.clone(),
+            from: Box::new(self.rules.clone()),
+            to: Box::new(rules),
+            retagged,
+        }
+    }
+
+    /// Plans a HIS correction of a waiting patient: names, tags (with the
+    /// age tags on the day they checked in), kind, HIS number and slot;
+    /// none if the visit does not wait here.
+    pub fn plan_correct(&self, correction: Correction, audit: Audit) -> Option<Change> {
+        let e = self.find(&correction.visit_no)?;
+        let today = self.rules.day.local_date(e.checked_in_at);
+        let tags = self
+            .rules
+            .tags_for(&correction.registered_tags, correction.birth_date, today);
+        let late = correction.slot.is_some_and(|s| e.checked_in_at > s.end);
+        let kind = match e.kind {
+            // Back after a missed call: placed by the recall rule whatever HIS says.
+            EntryKind::Recall => EntryKind::Recall,
+            _ if correction.return_visit => EntryKind::Return,
+            _ if late => EntryKind::Late,
+            _ => EntryKind::Normal,
+        };
+        Some(Change::Corrected {
+            audit,
+            queue_code: Some(self.code.clone()),
+            room_code: None,
+            correction,
+            entry_kind: kind,
+            tags,
+        })
+    }
+
+    /// Plans a check-in: allocates the next ticket of `service_date`.
+    pub fn plan_check_in(
+        &self,
+        draft: EntryDraft,
+        audit: Audit,
+        service_date: NaiveDate,
+    ) -> Result<Change, EngineError> {
+        self.plan_check_in_at(draft, None, audit, service_date)
+    }
+
+    /// Plans a check-in with an appointment slot: refused before the
+    /// early-check-in window opens; after the slot end, a late arrival per
+    /// the rules; an early patient waits for the slot (ranked, not callable).
+    pub fn plan_check_in_at(
+        &self,
+        mut draft: EntryDraft,
+        slot: Option<Slot>,
+        audit: Audit,
+        service_date: NaiveDate,
+    ) -> Result<Change, EngineError> {
+        if let Some(s) = slot {
+            let opens = match self.rules.early_check_in {
+                EarlyCheckIn::Forbidden => Some(s.start),
+                EarlyCheckIn::Minutes(m) => Some(s.start - chrono::Duration::minutes(i64::from(m))),
+                EarlyCheckIn::Unlimited => None,
+            };
+            if let Some(opens) = opens {
+                if audit.at < opens {
+                    return Err(EngineError::TooEarly(opens));
+                }
+            }
+            // Late (after the slot end): placed by the late-arrival rule in
+            // force at ranking time, so a rule change reaches them at once.
+            if audit.at > s.end && draft.kind == EntryKind::Normal {
+                draft.kind = EntryKind::Late;
+            }
+        }
+        let last = if self.tickets.date == service_date {
+            self.tickets.last
+        } else {
+            0
+        };
+        if last >= MAX_TICKET {
+            return Err(EngineError::TicketsExhausted);
+        }
+        let number = last + 1;
+        let ticket_no = format!("{}{:03}", self.prefix, number);
+        draft.slot = slot;
+        let entry = self.new_entry(draft, ticket_no, audit.at, service_date);
+        Ok(Change::CheckedIn {
+            audit,
+            queue_code: self.code.clone(),
+            service_date,
+            entry,
+            tickets: TicketCounter {
+                date: service_date,
+                last: number,
+            },
+            next_seq: self.next_seq + 1,
+        })
+    }
+
+    /// Whether `room` may take this ranked entry: callable, and either in
+    /// the general list or on this room's own short list.
+    fn takeable_by(r: &Ranked<'_>, room: &str) -> bool {
+        r.placement.is_callable() && r.entry.assigned.as_ref().is_none_or(|a| a.room == room)
+    }
+
+    /// The oldest arrival still waiting after the one who arrived as `seq`
+    /// leaves (arrival numbers are unique within a queue).
+    fn oldest_seq_without(&self, seq: i64) -> Option<i64> {
+        self.entries
+            .iter()
+            .map(|e| e.seq)
+            .filter(|s| *s != seq)
+            .min()
+    }
+
+    /// Counters after taking `r` from the list.
+    fn counters_taking(&self, r: &Ranked<'_>) -> Counters {
+        let mut counters = counters_after_call(&self.counters, &r.placement, r.entry.seq);
+        counters.prune(self.oldest_seq_without(r.entry.seq));
+        counters
+    }
+
+    /// The current call of a ranked entry, as `placement` says why.
+    fn call_of(&self, e: &WaitingEntry, placement: String, at: DateTime<Utc>) -> CurrentCall {
+        CurrentCall {
+            visit_no: e.visit_no.clone(),
+            ticket_no: e.ticket_no.clone(),
+            masked_name: e.masked_name.clone(),
+            spoken_name: e.spoken_name.clone(),
+            queue_code: self.code.clone(),
+            called_at: at,
+            call_count: 1,
+            placement,
+            tags: e.tags.clone(),
+            misses: e.misses,
+        }
+    }
+
+    /// Plans calls for `room`: the first few candidates in calling order
+    /// (the room's own short list first), each with its change (only one
+    /// will be committed). `room_cursor` is the room's next mix position,
+    /// committed with the call.
+    pub fn plan_take_next(
+        &self,
+        room_code: &str,
+        audit: &Audit,
+        room_cursor: Option<i64>,
+    ) -> Vec<(Change, CurrentCall)> {
+        self.ranked(audit.at)
+            .into_iter()
+            .filter(|r| Self::takeable_by(r, room_code))
+            .take(CALL_CANDIDATES)
+            .map(|r| {
+                // A patient from the short list keeps the rule that sent them.
+                let placement = match &r.entry.assigned {
+                    Some(a) => a.placement.clone(),
+                    None => r.placement.code().to_string(),
+                };
+                let change = Change::Called {
+                    audit: audit.clone(),
+                    queue_code: self.code.clone(),
+                    room_code: room_code.to_string(),
+                    visit_no: r.entry.visit_no.clone(),
+                    placement: placement.clone(),
+                    counters: self.counters_taking(&r),
+                    room_cursor,
+                };
+                let call = self.call_of(r.entry, placement, audit.at);
+                (change, call)
+            })
+            .collect()
+    }
+
+    /// Plans sending the first patient of the general list to `room`'s short
+    /// list (二级候诊); none if nobody is waiting there.
+    pub fn plan_assign(
+        &self,
+        room_code: &str,
+        audit: &Audit,
+        room_cursor: Option<i64>,
+    ) -> Option<Change> {
+        let ranked = self.ranked(audit.at);
+        let r = ranked
+            .iter()
+            .find(|r| r.placement.is_callable() && r.entry.assigned.is_none())?;
+        Some(Change::Assigned {
+            audit: audit.clone(),
+            queue_code: self.code.clone(),
+            room_code: room_code.to_string(),
+            visit_no: r.entry.visit_no.clone(),
+            placement: r.placement.code().to_string(),
+            counters: self.counters_taking(r),
+            room_cursor,
+        })
+    }
+
+    /// Patients on `room`'s short list in this queue.
+    pub fn assigned_to(&self, room: &str) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| e.assigned.as_ref().is_some_and(|a| a.room == room))
+            .count()
+    }
+
+    /// When the first patient on `room`'s short list here was sent there.
+    pub fn first_assigned(&self, room: &str) -> Option<(DateTime<Utc>, i64)> {
+        self.entries
+            .iter()
+            .filter_map(|e| {
+                e.assigned
+                    .as_ref()
+                    .filter(|a| a.room == room)
+                    .map(|a| (a.at, a.order))
+            })
+            .min()
+    }
+
+    /// Plans returning `room`'s short list to the general list (the room
+    /// closed); none if it has nobody here.
+    pub fn plan_unassign(&self, room: &str, audit: Audit) -> Option<Change> {
+        let visits: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.assigned.as_ref().is_some_and(|a| a.room == room))
+            .map(|e| e.visit_no.clone())
+            .collect();
+        (!visits.is_empty()).then(|| Change::Unassigned {
+            audit,
+            queue_code: self.code.clone(),
+            room_code: room.to_string(),
+            visits,
+        })
+    }
+
+    /// Plans a nurse's move of a waiting patient to `position` (1 = next)
+    /// in the general list; none if not waiting here.
+    pub fn plan_move(&self, visit_no: &str, position: u32, audit: Audit) -> Option<Change> {
+        self.find(visit_no)?;
+        Some(Change::Moved {
+            audit,
+            queue_code: self.code.clone(),
+            visit_no: visit_no.to_string(),
+            position: position.max(1),
+            mark: self.counters.taken_total,
+        })
+    }
+
+    /// Plans bringing back a patient set aside: after a missed call (召回,
+    /// `draft.kind` Recall) or with exam results (回诊, `draft.kind` Return);
+    /// same ticket, inserted by that kind's interval from now.
+    pub fn plan_requeue(
+        &self,
+        draft: EntryDraft,
+        ticket_no: String,
+        misses: i32,
+        audit: Audit,
+    ) -> Change {
+        let today = self.rules.day.local_date(audit.at);
+        let mut entry = self.new_entry(draft, ticket_no, audit.at, today);
+        entry.misses = misses;
+        Change::Requeued {
+            audit,
+            queue_code: self.code.clone(),
+            entry,
+            next_seq: self.next_seq + 1,
+        }
+    }
+
+    /// Plans receiving a transferred visit (转诊): same ticket and kind;
+    /// check-in time kept or reset to now.
+    pub fn plan_transfer_in(&self, t: TransferIn) -> Change {
+        let today = self.rules.day.local_date(t.audit.at);
+        let at = t.checked_in_at.unwrap_or(t.audit.at);
+        let mut entry = self.new_entry(t.draft, t.ticket_no, at, today);
+        entry.misses = t.misses;
+        Change::Transferred {
+            audit: t.audit,
+            from_queue: t.from_queue,
+            from_room: t.from_room,
+            queue_code: self.code.clone(),
+            entry,
+            next_seq: self.next_seq + 1,
+        }
+    }
+
+    /// Plans calling one waiting visit by name, out of order (指定叫号).
+    pub fn plan_take_specific(
+        &self,
+        visit_no: &str,
+        room_code: &str,
+        audit: &Audit,
+    ) -> Option<(Change, CurrentCall)> {
+        let e = self.find(visit_no)?;
+        let ranked = Ranked {
+            entry: e,
+            placement: Placement::Manual,
+        };
+        let change = Change::Called {
+            audit: audit.clone(),
+            queue_code: self.code.clone(),
+            room_code: room_code.to_string(),
+            visit_no: e.visit_no.clone(),
+            placement: Placement::Manual.code().to_string(),
+            counters: self.counters_taking(&ranked),
+            room_cursor: None,
+        };
+        let call = self.call_of(e, Placement::Manual.code().to_string(), audit.at);
+        Some((change, call))
+    }
+
+    /// Plans a nurse's hold or release (挂起 / 恢复); none if the visit is not
+    /// waiting here or already in that state.
+    pub fn plan_hold(&self, visit_no: &str, held: bool, audit: Audit) -> Option<Change> {
+        let e = self.find(visit_no)?;
+        (e.held != held).then(|| Change::HoldSet {
+            audit,
+            queue_code: self.code.clone(),
+            visit_no: visit_no.to_string(),
+            held,
+        })
+    }
+
+    /// Plans a nurse's pin to the top (置顶); none if not waiting here.
+    pub fn plan_pin(&self, visit_no: &str, audit: Audit) -> Option<Change> {
+        self.find(visit_no).map(|_| Change::Pinned {
+            audit,
+            queue_code: self.code.clone(),
+            visit_no: visit_no.to_string(),
+        })
+    }
+
+    /// Plans the removal of a waiting visit (cancel).
+    pub fn plan_remove(&self, visit_no: &str, audit: Audit) -> Option<Change> {
+        self.find(visit_no).map(|_| Change::Cancelled {
+            audit,
+            visit_no: visit_no.to_string(),
+            queue_code: Some(self.code.clone()),
+            room_code: None,
+        })
+    }
+
+    /// Applies a committed change to memory.
+    pub fn apply(&mut self, change: &Change) {
+        match change {
+            Change::CheckedIn {
+                entry,
+                tickets,
+                next_seq,
+                queue_code,
+                ..
+            } if *queue_code == self.code => {
+                self.entries.retain(|e| e.visit_no != entry.visit_no);
+                self.entries.push(entry.clone());
+                self.tickets = *tickets;
+                self.next_seq = *next_seq;
+            }
+            Change::Requeued {
+                entry,
+                next_seq,
+                queue_code,
+                ..
+            } if *queue_code == self.code => {
+                self.entries.retain(|e| e.visit_no != entry.visit_no);
+                self.entries.push(entry.clone());
+                self.next_seq = *next_seq;
+            }
+            Change::Called {
+                visit_no,
+                counters,
+                queue_code,
+                ..
+            } if *queue_code == self.code => {
+                self.entries.retain(|e| &e.visit_no != visit_no);
+                self.counters = counters.clone();
+            }
+            Change::Assigned {
+                visit_no,
+                counters,
+                queue_code,
+                room_code,
+                placement,
+                audit,
+                ..
+            } if *queue_code == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
+                    e.assigned = Some(Assignment {
+                        room: room_code.clone(),
+                        at: audit.at,
+                        order: counters.taken_total,
+                        placement: placement.clone(),
+                    });
+                    e.locked = None;
+                    e.pinned_at = None;
+                    e.moved = None;
+                }
+                self.counters = counters.clone();
+            }
+            Change::Unassigned {
+                queue_code, visits, ..
+            } if *queue_code == self.code => {
+                for e in &mut self.entries {
+                    if visits.contains(&e.visit_no) {
+                        e.assigned = None;
+                    }
+                }
+            }
+            Change::Moved {
+                queue_code,
+                visit_no,
+                position,
+                mark,
+                audit,
+            } if *queue_code == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
+                    e.moved = Some(MoveMark {
+                        position: *position,
+                        mark: *mark,
+                        at: audit.at,
+                    });
+                    e.pinned_at = None;
+                    e.held = false;
+                    e.locked = None;
+                    e.assigned = None;
+                }
+            }
+            Change::Cancelled {
+                visit_no,
+                queue_code: Some(q),
+                ..
+            } if *q == self.code => {
+                self.entries.retain(|e| &e.visit_no != visit_no);
+            }
+            Change::Transferred {
+                entry,
+                queue_code,
+                next_seq,
+                ..
+            } if *queue_code == self.code => {
+                self.entries.retain(|e| e.visit_no != entry.visit_no);
+                self.entries.push(entry.clone());
+                self.next_seq = *next_seq;
+            }
+            Change::Transferred {
+                entry,
+                from_queue: Some(q),
+                ..
+            } if *q == self.code => {
+                self.entries.retain(|e| e.visit_no != entry.visit_no);
+            }
+            Change::Corrected {
+                queue_code: Some(q),
+                correction: c,
+                entry_kind: kind,
+                tags,
+                ..
+            } if *q == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| e.visit_no == c.visit_no) {
+                    e.masked_name = c.masked_name.clone();
+                    e.spoken_name = c.spoken_name.clone();
+                    e.kind = *kind;
+                    e.tags = tags.clone();
+                    e.registered_tags = c.registered_tags.clone();
+                    e.birth_date = c.birth_date;
+                    e.his_seq = c.his_seq;
+                    e.slot = if *kind == EntryKind::Recall {
+                        None
+                    } else {
+                        c.slot
+                    };
+                    e.special = self.rules.special_mark(&e.tags);
+                }
+            }
+            Change::RulesChanged {
+                queue_code,
+                to,
+                retagged,
+                ..
+            } if *queue_code == self.code => {
+                self.rules = (**to).clone();
+                for e in &mut self.entries {
+                    if let Some((_, tags)) = retagged.iter().find(|(v, _)| *v == e.visit_no) {
+                        e.tags = tags.clone();
+                    }
+                    e.special = self.rules.special_mark(&e.tags);
+                }
+            }
+            Change::Locks {
+                queue_code, locks, ..
+            } if *queue_code == self.code => {
+                for e in &mut self.entries {
+                    e.locked = locks
+                        .iter()
+                        .find(|(v, _)| *v == e.visit_no)
+                        .map(|(_, n)| *n);
+                }
+            }
+            Change::HoldSet {
+                visit_no,
+                held,
+                queue_code,
+                ..
+            } if *queue_code == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
+                    e.held = *held;
+                    if *held {
+                        e.pinned_at = None;
+                        e.moved = None;
+                        e.assigned = None;
+                    }
+                }
+            }
+            Change::Pinned {
+                visit_no,
+                queue_code,
+                audit,
+            } if *queue_code == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
+                    e.pinned_at = Some(audit.at);
+                    e.held = false;
+                    e.moved = None;
+                    e.assigned = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Locks the first `locked_head` callable patients that are not locked
+    /// yet (in calling order), keeping earlier locks.
+    pub fn relock(&mut self, now: DateTime<Utc>) {
+        let l = self.rules.locked_head as usize;
+        if l == 0 {
+            for e in &mut self.entries {
+                e.locked = None;
+            }
+            return;
+        }
+        for e in &mut self.entries {
+            if e.held {
+                e.locked = None;
+            }
+        }
+        let mut next = self
+            .entries
+            .iter()
+            .filter_map(|e| e.locked)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let head: Vec<String> = self
+            .ranked(now)
+            .into_iter()
+            .filter(|r| r.placement.is_callable() && r.entry.assigned.is_none())
+            .take(l)
+            .map(|r| r.entry.visit_no.clone())
+            .collect();
+        for v in head {
+            if let Some(e) = self.entries.iter_mut().find(|e| e.visit_no == v) {
+                if e.locked.is_none() {
+                    e.locked = Some(next);
+                    next += 1;
+                }
+            }
+        }
+    }
+
+    /// The lock set after `change`, as a change to commit with it.
+    pub fn locks_after(&self, change: &Change) -> Change {
+        let locked_head = match change {
+            Change::RulesChanged { to, .. } => to.locked_head,
+            _ => self.rules.locked_head,
+        };
+        if locked_head == 0 {
+            // Off: no locks (the commit clears any a rule change left).
+            return Change::Locks {
+                audit: change.audit().clone(),
+                queue_code: self.code.clone(),
+                locks: Vec::new(),
+            };
+        }
+        let mut after = self.clone();
+        after.apply(change);
+        after.relock(change.audit().at);
+        Change::Locks {
+            audit: change.audit().clone(),
+            queue_code: self.code.clone(),
+            locks: after
+                .entries
+                .iter()
+                .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
+                .collect(),
+        }
+    }
+
+    /// The lock set once `visit_no` has left (moved to another queue by a
+    /// committed transfer), as a change to commit.
+    pub fn plan_left(&self, visit_no: &str, audit: Audit) -> Change {
+        let mut after = self.clone();
+        after.drop_stale(visit_no);
+        after.relock(audit.at);
+        Change::Locks {
+            audit,
+            queue_code: self.code.clone(),
+            locks: after
+                .entries
+                .iter()
+                .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
+                .collect(),
+        }
+    }
+
+    /// Forgets an entry whose stored state moved on without this queue
+    /// (a stale head found while calling).
+    pub fn drop_stale(&mut self, visit_no: &str) {
+        self.entries.retain(|e| e.visit_no != visit_no);
+    }
+}

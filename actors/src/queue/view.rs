@@ -1,0 +1,81 @@
+//! What a queue shows: the waiting list in calling order as staff and the
+//! API read it ([`ListedEntry`], with the rule that placed each patient),
+//! and the public board screens draw from (masked names, short lists).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::directory::{EntryView, QueueBoard};
+use crate::model::EntryKind;
+use crate::rules::{Placement, Ranked};
+
+use super::state::{QueueState, BOARD_HEAD};
+
+/// A waiting entry in calling order, as the API lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedEntry {
+    pub position: usize,
+    pub visit_no: String,
+    pub ticket_no: String,
+    pub masked_name: String,
+    pub checked_in_at: DateTime<Utc>,
+    pub kind: EntryKind,
+    pub special: Vec<String>,
+    pub placement: Placement,
+    pub placement_code: String,
+    pub placement_reason: String,
+}
+
+impl QueueState {
+    /// The waiting list as the API shows it.
+    pub fn list(&self, now: DateTime<Utc>) -> Vec<ListedEntry> {
+        self.ranked(now)
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| ListedEntry {
+                position: i + 1,
+                visit_no: r.entry.visit_no.clone(),
+                ticket_no: r.entry.ticket_no.clone(),
+                masked_name: r.entry.masked_name.clone(),
+                checked_in_at: r.entry.checked_in_at,
+                kind: r.entry.kind,
+                special: r
+                    .entry
+                    .tags
+                    .iter()
+                    .map(|t| t.label_zh().to_string())
+                    .collect(),
+                placement_code: r.placement.code().to_string(),
+                placement_reason: r.placement.explain_zh(),
+                placement: r.placement,
+            })
+            .collect()
+    }
+
+    /// The public head for screens: the general list and each room's short
+    /// list (names masked).
+    pub fn board(&self, now: DateTime<Utc>) -> QueueBoard {
+        // Held patients and early appointment patients are not called yet,
+        // so screens do not list them.
+        let view = |r: &Ranked<'_>| EntryView {
+            ticket_no: r.entry.ticket_no.clone(),
+            masked_name: r.entry.masked_name.clone(),
+            placement: r.placement.code().to_string(),
+            priority: r.entry.special.is_some(),
+        };
+        let mut board = QueueBoard::default();
+        for r in self
+            .ranked(now)
+            .iter()
+            .filter(|r| r.placement.is_callable())
+        {
+            board.waiting += 1;
+            match &r.entry.assigned {
+                Some(a) => board.rooms.entry(a.room.clone()).or_default().push(view(r)),
+                None if board.head.len() < BOARD_HEAD => board.head.push(view(r)),
+                None => {}
+            }
+        }
+        board
+    }
+}
