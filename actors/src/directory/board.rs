@@ -1,0 +1,204 @@
+//! The public board: the latest view of every room, queue and doctor,
+//! written by the actors after each committed change; room frames composed
+//! and encoded once per screen variant and shared.
+
+use actix::Addr;
+
+use crate::model::{CurrentCall, RoomStatus};
+use crate::screen::{Announce, Announcement, Broadcast, ScreenActor};
+
+use super::*;
+
+impl Directory {
+    /// Records a room's public state and tells the screens that show it.
+    pub fn publish_room(&self, room: &str, status: RoomStatus, current: Option<&CurrentCall>) {
+        if let Some(mut b) = self.room_boards.get_mut(room) {
+            b.status = status;
+            b.current = current.map(CallView::from);
+        }
+        self.notify_room(room);
+    }
+
+    /// Records a queue's public head and tells the screens of every room
+    /// drawing from it (but `except`, which will publish itself). A screen
+    /// showing several of those rooms gets them in **one** `rooms` frame.
+    pub fn publish_queue(&self, queue: &str, board: QueueBoard, except: Option<&str>) {
+        self.set_queue_board(queue, board);
+        self.notify_queue(queue, except);
+    }
+
+    /// Records a queue's public head without telling anyone yet.
+    pub fn set_queue_board(&self, queue: &str, board: QueueBoard) {
+        self.queue_boards.insert(queue.to_string(), board);
+    }
+
+    /// Tells the screens of every room drawing from `queue` (but `except`).
+    pub fn notify_queue(&self, queue: &str, except: Option<&str>) {
+        let rooms: Vec<String> = self
+            .rooms_of_queue(queue)
+            .into_iter()
+            .filter(|r| except != Some(r.as_str()))
+            .collect();
+        self.notify_rooms(&rooms);
+    }
+
+    /// Tells every screen showing any of `rooms`: one frame per screen,
+    /// each distinct frame composed and encoded once.
+    fn notify_rooms(&self, rooms: &[String]) {
+        if rooms.len() == 1 {
+            self.notify_room(&rooms[0]);
+            return;
+        }
+        // screen → (variant, rooms it shows among these), in room order.
+        let mut per_screen: Vec<(Addr<ScreenActor>, RoomVariant, Vec<&String>)> = Vec::new();
+        for room in rooms {
+            let Some(watchers) = self.room_screens.get(room).map(|w| w.clone()) else {
+                continue;
+            };
+            for w in watchers {
+                match per_screen.iter_mut().find(|(a, _, _)| *a == w.screen) {
+                    Some((_, _, list)) => list.push(room),
+                    None => per_screen.push((w.screen, w.variant, vec![room])),
+                }
+            }
+        }
+        let mut encoded: Vec<(FrameKey<'_>, std::sync::Arc<str>)> = Vec::new();
+        for (screen, variant, list) in per_screen {
+            let key = (variant, list);
+            let body = match encoded.iter().find(|(k, _)| *k == key) {
+                Some((_, b)) => b.clone(),
+                None => {
+                    let views: Vec<RoomView> = key
+                        .1
+                        .iter()
+                        .filter_map(|r| self.room_view_as(r, variant))
+                        .collect();
+                    let b: std::sync::Arc<str> = if views.len() == 1 {
+                        serde_json::json!({ "type": "room", "room": views[0] })
+                    } else {
+                        serde_json::json!({ "type": "rooms", "rooms": views })
+                    }
+                    .to_string()
+                    .into();
+                    encoded.push((key, b.clone()));
+                    b
+                }
+            };
+            screen.do_send(Broadcast(body));
+        }
+    }
+
+    /// Records a doctor's public facts and refreshes the rooms they staff.
+    pub fn publish_doctor(&self, doctor: DoctorView) {
+        let code = doctor.code.clone();
+        self.doctors.insert(code.clone(), doctor);
+        let rooms: Vec<String> = self
+            .room_boards
+            .iter()
+            .filter(|b| b.info.doctor_code.as_deref() == Some(code.as_str()))
+            .map(|b| b.info.code.clone())
+            .collect();
+        for room in rooms {
+            self.notify_room(&room);
+        }
+    }
+
+    /// Sends a voice announcement to the screens that show `room`.
+    pub fn announce(&self, room: &str, announcement: Announcement) {
+        if let Some(screens) = self.room_screens.get(room) {
+            for w in screens.iter() {
+                w.screen.do_send(Announce(announcement.clone()));
+            }
+        }
+    }
+
+    /// Composes the room's frame once per variant, from the latest board,
+    /// and shares the encoded bytes with every screen that shows the room.
+    fn notify_room(&self, room: &str) {
+        let Some(watchers) = self.room_screens.get(room).map(|w| w.clone()) else {
+            return;
+        };
+        let mut encoded: Vec<(RoomVariant, std::sync::Arc<str>)> = Vec::with_capacity(2);
+        for w in &watchers {
+            let body = match encoded.iter().find(|(v, _)| *v == w.variant) {
+                Some((_, b)) => b.clone(),
+                None => {
+                    let Some(view) = self.room_view_as(room, w.variant) else {
+                        return;
+                    };
+                    let b: std::sync::Arc<str> =
+                        serde_json::json!({ "type": "room", "room": view })
+                            .to_string()
+                            .into();
+                    encoded.push((w.variant, b.clone()));
+                    b
+                }
+            };
+            w.screen.do_send(Broadcast(body));
+        }
+    }
+
+    /// The head of a queue as public screens show it.
+    pub fn queue_board(&self, queue: &str) -> QueueBoard {
+        self.queue_boards
+            .get(queue)
+            .map(|b| b.clone())
+            .unwrap_or_default()
+    }
+
+    /// Composes a room as a screen of `variant` shows it.
+    pub fn room_view_as(&self, room: &str, variant: RoomVariant) -> Option<RoomView> {
+        let mut view = self.room_view(room, variant.next_count)?;
+        if !variant.with_introduction {
+            if let Some(d) = view.doctor.as_mut() {
+                d.introduction.clear();
+            }
+        }
+        Some(view)
+    }
+
+    /// Composes what a screen shows of a room, with up to `next_count`
+    /// patients next (the room's queues in order).
+    pub fn room_view(&self, room: &str, next_count: usize) -> Option<RoomView> {
+        let board = self.room_boards.get(room)?.clone();
+        let mut next = Vec::with_capacity(next_count);
+        let mut waiting = 0;
+        let mut short_list = 0;
+        let cap = board.info.waiting_cap;
+        for q in &board.info.draws_from {
+            let mut qb = self.queue_board(q);
+            waiting += qb.waiting;
+            let shown = if cap > 0 {
+                let list = qb.rooms.remove(room).unwrap_or_default();
+                short_list += list.len();
+                list
+            } else {
+                qb.head
+            };
+            for e in shown {
+                if next.len() < next_count {
+                    next.push(e);
+                }
+            }
+        }
+        let doctor = board
+            .info
+            .doctor_code
+            .as_ref()
+            .and_then(|d| self.doctors.get(d).map(|v| v.clone()));
+        Some(RoomView {
+            code: board.info.code.clone(),
+            name: board.info.name.clone(),
+            department_code: board.info.department_code.clone(),
+            department_name: board.info.department_name.clone(),
+            status: board.status,
+            status_label: board.status.label_zh().to_string(),
+            doctor,
+            current: board.current.clone(),
+            next,
+            waiting,
+            waiting_cap: cap,
+            short_list,
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! The registry: live addresses of every actor, who watches what (screens
+//! of a room, rooms of a queue, two-stage rooms subscribed to a queue) and
+//! each queue's rules in force.
+
+use std::sync::Arc;
+
+use actix::{Addr, Recipient};
+
+use crate::model::{CurrentCall, RoomStatus};
+use crate::room::Refill;
+use crate::rules::QueueRules;
+use crate::screen::{Restarting, ScreenActor};
+
+use super::*;
+
+impl Directory {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Declares a room (before its actor starts): its board entry and which
+    /// queues feed it.
+    pub fn declare_room(&self, info: RoomInfo, status: RoomStatus, current: Option<&CurrentCall>) {
+        for q in &info.draws_from {
+            self.queue_rooms
+                .entry(q.clone())
+                .or_default()
+                .push(info.code.clone());
+        }
+        self.room_boards.insert(
+            info.code.clone(),
+            RoomBoard {
+                info,
+                status,
+                current: current.map(CallView::from),
+            },
+        );
+    }
+
+    /// Declares that `screen` shows `room` in `variant`.
+    pub fn watch_room(&self, room: &str, screen: Addr<ScreenActor>, variant: RoomVariant) {
+        self.room_screens
+            .entry(room.to_string())
+            .or_default()
+            .push(Watcher { screen, variant });
+    }
+
+    /// Rooms that draw from `queue`.
+    pub fn rooms_of_queue(&self, queue: &str) -> Vec<String> {
+        self.queue_rooms
+            .get(queue)
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Rooms drawing from `queue` that are serving now (open or paused; a
+    /// closed room calls nobody): the divisor of a wait estimate.
+    pub fn serving_rooms_of_queue(&self, queue: &str) -> usize {
+        self.rooms_of_queue(queue)
+            .iter()
+            .filter(|r| {
+                self.room_boards
+                    .get(r.as_str())
+                    .is_some_and(|b| b.status != RoomStatus::Closed)
+            })
+            .count()
+    }
+
+    /// A room keeping a short list from `queue` asks to be told when the
+    /// queue changes.
+    pub fn subscribe_refill(&self, queue: &str, room: Recipient<Refill>) {
+        self.refill.entry(queue.to_string()).or_default().push(room);
+    }
+
+    /// A queue changed: its subscribed rooms fill their short lists (best
+    /// effort; they also look every few seconds).
+    pub fn queue_changed(&self, queue: &str) {
+        if let Some(rooms) = self.refill.get(queue) {
+            for r in rooms.iter() {
+                r.do_send(Refill);
+            }
+        }
+    }
+
+    /// Records a queue's rules in force (after start and every change).
+    pub fn publish_rules(&self, queue: &str, rules: &QueueRules) {
+        let fresh = self.rules.get(queue).is_none_or(|r| r.as_ref() != rules);
+        if fresh {
+            self.rules
+                .insert(queue.to_string(), Arc::new(rules.clone()));
+        }
+    }
+
+    /// A queue's rules in force.
+    pub fn rules_of(&self, queue: &str) -> Option<Arc<QueueRules>> {
+        self.rules.get(queue).map(|r| r.clone())
+    }
+
+    /// Static facts of a room.
+    pub fn room_info(&self, room: &str) -> Option<RoomInfo> {
+        self.room_boards.get(room).map(|b| b.info.clone())
+    }
+
+    /// The server is restarting: every screen tells its sessions so and
+    /// closes them. Answers how many screens were told.
+    pub fn restarting(&self) -> usize {
+        for s in self.screens.iter() {
+            s.do_send(Restarting);
+        }
+        self.screens.len()
+    }
+}
