@@ -255,6 +255,10 @@ impl From<DbError> for Error {
                     "the stored state does not allow this change",
                 ),
             },
+            DbError::Corrupt(cause) => {
+                tracing::error!(error.cause = %cause, "stored data is broken");
+                Error::internal()
+            }
             other => {
                 tracing::error!(error.cause = %other, "database error");
                 Error::unavailable()

@@ -45,6 +45,108 @@ impl EntryKind {
     }
 }
 
+/// Where a visit stands (就诊状态). The allowed moves between statuses
+/// live here, in [`VisitStatus::can_become`], and nowhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitStatus {
+    /// Registered by HIS, not checked in yet (已挂号).
+    Registered,
+    /// In a queue with a ticket (候诊).
+    Waiting,
+    /// Called into a room (就诊中).
+    Called,
+    /// Done (诊结).
+    Finished,
+    /// Missed a call, set aside (过号); may come back.
+    Missed,
+    /// Missed too many calls; the visit ended (未到).
+    NoShow,
+    /// Sent for an exam; comes back with the results (检查中).
+    Exam,
+    /// Cancelled by HIS (退号).
+    Cancelled,
+}
+
+impl VisitStatus {
+    pub const ALL: [VisitStatus; 8] = [
+        VisitStatus::Registered,
+        VisitStatus::Waiting,
+        VisitStatus::Called,
+        VisitStatus::Finished,
+        VisitStatus::Missed,
+        VisitStatus::NoShow,
+        VisitStatus::Exam,
+        VisitStatus::Cancelled,
+    ];
+
+    /// The stable code (API and database).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitStatus::Registered => "registered",
+            VisitStatus::Waiting => "waiting",
+            VisitStatus::Called => "called",
+            VisitStatus::Finished => "finished",
+            VisitStatus::Missed => "missed",
+            VisitStatus::NoShow => "no_show",
+            VisitStatus::Exam => "exam",
+            VisitStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status of a stored code, if it is one.
+    pub fn parse(code: &str) -> Option<VisitStatus> {
+        VisitStatus::ALL.into_iter().find(|s| s.as_str() == code)
+    }
+
+    /// Whether a visit in this status may move to `next`: check-in,
+    /// calls, the end of a call (finished, missed, no-show, exam), back
+    /// after a miss or an exam, transfers (waiting or called → waiting
+    /// elsewhere) and cancellation before the visit ended.
+    pub fn can_become(self, next: VisitStatus) -> bool {
+        use VisitStatus::*;
+        matches!(
+            (self, next),
+            (Registered, Waiting | Cancelled)
+                | (Waiting, Waiting | Called | Cancelled)
+                | (
+                    Called,
+                    Waiting | Finished | Missed | NoShow | Exam | Cancelled
+                )
+                | (Missed | Exam, Waiting)
+        )
+    }
+
+    /// The statuses from which a visit may move to `next`.
+    pub fn sources(next: VisitStatus) -> Vec<VisitStatus> {
+        VisitStatus::ALL
+            .into_iter()
+            .filter(|s| s.can_become(next))
+            .collect()
+    }
+
+    /// Whether the visit is over (nothing moves it any more).
+    pub fn is_final(self) -> bool {
+        VisitStatus::ALL.iter().all(|n| !self.can_become(*n))
+    }
+}
+
+impl std::fmt::Display for VisitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a room's command ended its current patient's call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    Finished,
+    SentForExam,
+    Skipped,
+    NoShow,
+}
+
 /// A special group (特殊人群), as HIS or a nurse tags a patient or the
 /// rules compute it from the birth date (elderly, child). Serialised as
 /// the stable snake_case codes of the API; variants in code order.

@@ -24,7 +24,7 @@ use crate::directory::{Directory, RoomInfo};
 use crate::error::EngineError;
 use crate::journal::{Change, SharedClock, SharedJournal};
 use crate::mask::announcement_text;
-use crate::model::{Audit, Correction, CurrentCall, RoomStatus};
+use crate::model::{Audit, CallOutcome, Correction, CurrentCall, RoomStatus};
 use crate::queue::{Assign, QueueActor, ShortList, TakeNext, TakeSpecific};
 use crate::screen::Announcement;
 
@@ -170,8 +170,8 @@ pub struct RoomOutcome {
 pub struct ClosedVisit {
     pub visit_no: String,
     pub ticket_no: String,
-    /// `finished` or `skipped`.
-    pub outcome: String,
+    /// `finished`, `sent_for_exam`, `skipped` or `no_show`.
+    pub outcome: CallOutcome,
 }
 
 /// Call the next patient by the queues' rules, or — with `visit_no` — that
@@ -351,17 +351,21 @@ impl RoomActor {
             Change::Finished { .. } => Some(ClosedVisit {
                 visit_no: cur.visit_no.clone(),
                 ticket_no: cur.ticket_no.clone(),
-                outcome: "finished".into(),
+                outcome: CallOutcome::Finished,
             }),
             Change::SentForExam { .. } => Some(ClosedVisit {
                 visit_no: cur.visit_no.clone(),
                 ticket_no: cur.ticket_no.clone(),
-                outcome: "sent_for_exam".into(),
+                outcome: CallOutcome::SentForExam,
             }),
             Change::Skipped { no_show, .. } => Some(ClosedVisit {
                 visit_no: cur.visit_no.clone(),
                 ticket_no: cur.ticket_no.clone(),
-                outcome: if *no_show { "no_show" } else { "skipped" }.into(),
+                outcome: if *no_show {
+                    CallOutcome::NoShow
+                } else {
+                    CallOutcome::Skipped
+                },
             }),
             _ => None,
         }

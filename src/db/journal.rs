@@ -9,6 +9,7 @@ use triage_actors::journal::{BoxFuture, Change, Journal, JournalError};
 use super::models::{NewEvent, RegistrationChanges};
 use super::schema::{events, queue_counters, rooms, visits};
 use super::{store, AnyConnection, Db, DbError};
+use triage_actors::model::VisitStatus;
 
 /// The database journal.
 #[derive(Clone)]
@@ -76,16 +77,20 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
         diesel::update(
             visits::table
                 .filter(visits::queue_code.eq(queue_code))
-                .filter(visits::status.eq("waiting"))
+                .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
                 .filter(visits::locked_seq.is_not_null())
                 .filter(visits::visit_no.ne_all(listed)),
         )
         .set(visits::locked_seq.eq(None::<i64>))
         .execute(c)?;
         for (v, n) in locks {
-            diesel::update(visits::table.find(v).filter(visits::status.eq("waiting")))
-                .set(visits::locked_seq.eq(n))
-                .execute(c)?;
+            diesel::update(
+                visits::table
+                    .find(v)
+                    .filter(visits::status.eq(VisitStatus::Waiting.as_str())),
+            )
+            .set(visits::locked_seq.eq(n))
+            .execute(c)?;
         }
         return Ok(());
     }
@@ -104,11 +109,11 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             let n = diesel::update(
                 visits::table
                     .filter(visits::visit_no.eq(&entry.visit_no))
-                    .filter(visits::status.eq("registered")),
+                    .filter(visits::status.eq(VisitStatus::Registered.as_str())),
             )
             .set((
                 visits::marked_at.eq(at),
-                visits::status.eq("waiting"),
+                visits::status.eq(VisitStatus::Waiting.as_str()),
                 visits::queue_code.eq(queue_code),
                 visits::ticket_no.eq(&entry.ticket_no),
                 visits::service_date.eq(service_date.to_string()),
@@ -144,7 +149,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             let n = diesel::update(waiting_in(visit_no, queue_code))
                 .set((
                     visits::locked_seq.eq(None::<i64>),
-                    visits::status.eq("called"),
+                    visits::status.eq(VisitStatus::Called.as_str()),
                     visits::room_code.eq(room_code),
                     visits::called_at.eq(at),
                     visits::call_count.eq(1),
@@ -213,7 +218,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             diesel::update(
                 visits::table
                     .filter(visits::visit_no.eq_any(list))
-                    .filter(visits::status.eq("waiting"))
+                    .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
                     .filter(visits::queue_code.eq(queue_code))
                     .filter(visits::assigned_room.eq(room_code)),
             )
@@ -259,7 +264,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             let n = diesel::update(
                 visits::table
                     .filter(visits::visit_no.eq(visit_no))
-                    .filter(visits::status.eq("called"))
+                    .filter(visits::status.eq(VisitStatus::Called.as_str()))
                     .filter(visits::room_code.eq(room_code)),
             )
             .set((visits::call_count.eq(call_count), visits::updated_at.eq(at)))
@@ -273,7 +278,11 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             no_show,
             ..
         } => {
-            let status = if *no_show { "no_show" } else { "missed" };
+            let status = if *no_show {
+                VisitStatus::NoShow
+            } else {
+                VisitStatus::Missed
+            };
             close_current(c, room_code, visit_no, status, None, at)?;
             diesel::update(visits::table.find(visit_no))
                 .set(visits::miss_count.eq(visits::miss_count + 1))
@@ -286,7 +295,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             return_queue,
             ..
         } => {
-            close_current(c, room_code, visit_no, "exam", None, at)?;
+            close_current(c, room_code, visit_no, VisitStatus::Exam, None, at)?;
             diesel::update(visits::table.find(visit_no))
                 .set(visits::queue_code.eq(return_queue))
                 .execute(c)?;
@@ -303,14 +312,14 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             ..
         } => {
             let set_aside = if entry.kind == triage_actors::model::EntryKind::Return {
-                "exam"
+                VisitStatus::Exam
             } else {
-                "missed"
+                VisitStatus::Missed
             };
             let n = diesel::update(
                 visits::table
                     .filter(visits::visit_no.eq(&entry.visit_no))
-                    .filter(visits::status.eq(set_aside)),
+                    .filter(visits::status.eq(set_aside.as_str())),
             )
             .set((
                 entry_row(queue_code, entry, at)?,
@@ -333,7 +342,14 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             performer,
             ..
         } => {
-            close_current(c, room_code, visit_no, "finished", Some(performer), at)?;
+            close_current(
+                c,
+                room_code,
+                visit_no,
+                VisitStatus::Finished,
+                Some(performer),
+                at,
+            )?;
             (Some(visit_no.clone()), Some(room_code.clone()), None)
         }
         Change::Transferred {
@@ -347,12 +363,20 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             let from = visits::table.filter(visits::visit_no.eq(&entry.visit_no));
             let n = match (from_queue, from_room) {
                 (Some(q), _) => diesel::update(
-                    from.filter(visits::status.eq("waiting").and(visits::queue_code.eq(q))),
+                    from.filter(
+                        visits::status
+                            .eq(VisitStatus::Waiting.as_str())
+                            .and(visits::queue_code.eq(q)),
+                    ),
                 )
                 .set(entry_row(queue_code, entry, at)?)
                 .execute(c)?,
                 (None, Some(r)) => diesel::update(
-                    from.filter(visits::status.eq("called").and(visits::room_code.eq(r))),
+                    from.filter(
+                        visits::status
+                            .eq(VisitStatus::Called.as_str())
+                            .and(visits::room_code.eq(r)),
+                    ),
                 )
                 .set(entry_row(queue_code, entry, at)?)
                 .execute(c)?,
@@ -410,7 +434,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                 (None, Some(r)) => diesel::update(
                     visits::table
                         .filter(visits::visit_no.eq(visit))
-                        .filter(visits::status.eq("called"))
+                        .filter(visits::status.eq(VisitStatus::Called.as_str()))
                         .filter(visits::room_code.eq(r)),
                 )
                 .set((row, visits::tags.eq(tags)))
@@ -488,17 +512,20 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             room_code,
             ..
         } => {
-            let allowed: &[&str] = if room_code.is_some() {
-                &["called"]
+            let allowed = if room_code.is_some() {
+                VisitStatus::Called.as_str()
             } else {
-                &["waiting"]
+                VisitStatus::Waiting.as_str()
             };
             let n = diesel::update(
                 visits::table
                     .filter(visits::visit_no.eq(visit_no))
-                    .filter(visits::status.eq_any(allowed)),
+                    .filter(visits::status.eq(allowed)),
             )
-            .set((visits::status.eq("cancelled"), visits::updated_at.eq(at)))
+            .set((
+                visits::status.eq(VisitStatus::Cancelled.as_str()),
+                visits::updated_at.eq(at),
+            ))
             .execute(c)?;
             conflict_if_none(n, "visit cannot be cancelled in its state")?;
             if let Some(room) = room_code {
@@ -562,7 +589,7 @@ fn entry_row<'a>(
     at: chrono::NaiveDateTime,
 ) -> Result<EntryChanges<'a>, DbError> {
     Ok(EntryChanges {
-        status: "waiting",
+        status: VisitStatus::Waiting.as_str(),
         queue_code,
         seq: entry.seq,
         queue_mark: entry.mark,
@@ -590,7 +617,7 @@ type WaitingIn<'a> = diesel::dsl::Filter<
 fn waiting_in<'a>(visit_no: &'a str, queue_code: &'a str) -> WaitingIn<'a> {
     visits::table.filter(visits::visit_no.eq(visit_no)).filter(
         visits::status
-            .eq("waiting")
+            .eq(VisitStatus::Waiting.as_str())
             .and(visits::queue_code.eq(queue_code)),
     )
 }
@@ -673,18 +700,18 @@ fn close_current(
     c: &mut AnyConnection,
     room_code: &str,
     visit_no: &str,
-    status: &str,
+    status: VisitStatus,
     performer: Option<&String>,
     at: chrono::NaiveDateTime,
 ) -> Result<(), DbError> {
     let n = diesel::update(
         visits::table
             .filter(visits::visit_no.eq(visit_no))
-            .filter(visits::status.eq("called"))
+            .filter(visits::status.eq(VisitStatus::Called.as_str()))
             .filter(visits::room_code.eq(room_code)),
     )
     .set((
-        visits::status.eq(status),
+        visits::status.eq(status.as_str()),
         visits::finished_at.eq(at),
         visits::performer.eq(performer),
         visits::updated_at.eq(at),

@@ -100,6 +100,9 @@ pub enum DbError {
     ConflictAt(usize, String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// Stored data that cannot be what it claims (an unknown status code).
+    #[error("stored data is broken: {0}")]
+    Corrupt(String),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
 }

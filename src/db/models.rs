@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use triage_actors::model::VisitStatus;
 
 use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
 
@@ -60,6 +61,16 @@ pub struct VisitRow {
     pub assigned_room: Option<String>,
     pub assigned_at: Option<NaiveDateTime>,
     pub assigned_order: Option<i64>,
+}
+
+impl VisitRow {
+    /// The visit's status; a stored code that is none is broken data,
+    /// reported, never read as some default.
+    pub fn status(&self) -> Result<VisitStatus, super::DbError> {
+        VisitStatus::parse(&self.status).ok_or_else(|| {
+            super::DbError::Corrupt(format!("visit status {:?} unknown", self.status))
+        })
+    }
 }
 
 /// The registration part of a visit (what HIS sends).

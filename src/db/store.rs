@@ -7,7 +7,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use triage_actors::model::Audit;
+use triage_actors::model::{Audit, VisitStatus};
 
 use super::journal::record_event;
 use super::models::{
@@ -54,7 +54,7 @@ pub fn upsert_registration(
     c: &mut AnyConnection,
     new: NewVisit,
     audit: &Audit,
-) -> Result<(UpsertOutcome, String), DbError> {
+) -> Result<(UpsertOutcome, VisitStatus), DbError> {
     let existing = get_visit(c, &new.visit_no)?;
     let detail = serde_json::json!({
         "department_code": new.department_code,
@@ -66,14 +66,14 @@ pub fn upsert_registration(
         None => {
             diesel::insert_into(visits::table).values(&new).execute(c)?;
             record_event(c, event(audit, "registered", Some(&new.visit_no), detail))?;
-            (UpsertOutcome::Created, new.status.clone())
+            (UpsertOutcome::Created, VisitStatus::Registered)
         }
-        Some(v) if v.body == new.body => (UpsertOutcome::Unchanged, v.status),
-        Some(v) if v.status == "cancelled" => {
+        Some(v) if v.body == new.body => (UpsertOutcome::Unchanged, v.status()?),
+        Some(v) if v.status()? == VisitStatus::Cancelled => {
             return Err(DbError::Conflict("registration_cancelled".into()))
         }
         Some(v) => {
-            if v.status != "registered"
+            if v.status()? != VisitStatus::Registered
                 && (v.department_code != new.department_code || v.doctor_code != new.doctor_code)
             {
                 return Err(DbError::Conflict("visit_already_in_queue".into()));
@@ -85,7 +85,7 @@ pub fn upsert_registration(
                 c,
                 event(audit, "registration_replaced", Some(&new.visit_no), detail),
             )?;
-            (UpsertOutcome::Replaced, v.status)
+            (UpsertOutcome::Replaced, v.status()?)
         }
     };
     Ok(outcome)
@@ -101,10 +101,10 @@ pub fn cancel_registered(
     let n = diesel::update(
         visits::table
             .find(visit_no)
-            .filter(visits::status.eq("registered")),
+            .filter(visits::status.eq(VisitStatus::Registered.as_str())),
     )
     .set((
-        visits::status.eq("cancelled"),
+        visits::status.eq(VisitStatus::Cancelled.as_str()),
         visits::updated_at.eq(audit.at.naive_utc()),
     ))
     .execute(c)?;
@@ -115,7 +115,7 @@ pub fn cancel_registered(
                 audit,
                 "cancelled",
                 Some(visit_no),
-                serde_json::json!({"from": "registered"}),
+                serde_json::json!({"from": VisitStatus::Registered}),
             ),
         )?;
     }
@@ -264,12 +264,12 @@ pub struct Loaded {
 pub fn load_all(c: &mut AnyConnection) -> Result<Loaded, DbError> {
     Ok(Loaded {
         waiting: visits::table
-            .filter(visits::status.eq("waiting"))
+            .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
             .order((visits::queue_code, visits::seq))
             .select(VisitRow::as_select())
             .load(c)?,
         called: visits::table
-            .filter(visits::status.eq("called"))
+            .filter(visits::status.eq(VisitStatus::Called.as_str()))
             .select(VisitRow::as_select())
             .load(c)?,
         rooms: rooms::table.select(RoomRow::as_select()).load(c)?,

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use triage_actors::model::{Audit, RoomStatus};
+use triage_actors::model::{Audit, RoomStatus, VisitStatus};
 use triage_actors::room::{CallNext, Finish, Recall, RoomOutcome, SendForExam, SetStatus, Skip};
 use utoipa::ToSchema;
 
@@ -263,7 +263,7 @@ impl Engine {
             .hospital
             .room(room)
             .is_some_and(|r| v.queue_code.as_ref().is_some_and(|q| r.queues.contains(q)));
-        if v.status != "waiting" || !serves {
+        if v.status()? != VisitStatus::Waiting || !serves {
             return Err(Error::new(
                 ErrorCode::VisitNotWaitingHere,
                 "the patient is not waiting in a queue this room calls from",

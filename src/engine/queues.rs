@@ -3,7 +3,7 @@
 //! (转诊) and rule changes.
 
 use serde::{Deserialize, Serialize};
-use triage_actors::model::{Audit, EntryKind};
+use triage_actors::model::{Audit, EntryKind, VisitStatus};
 use triage_actors::queue::{
     ChangeRules, GetRules, Intervene, Intervention, ListQueue, ListedEntry, Transfer, TransferIn,
 };
@@ -74,7 +74,7 @@ impl Engine {
         audit: Audit,
     ) -> Result<InterventionAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
-        if v.status != "waiting" {
+        if v.status()? != VisitStatus::Waiting {
             return Err(Error::new(
                 ErrorCode::VisitNotWaiting,
                 "only a waiting patient can be held, released, pinned or moved",
@@ -162,9 +162,9 @@ impl Engine {
             }
         };
         let v = self.load_visit(visit_no).await?;
-        let (from_queue, from_room) = match v.status.as_str() {
-            "waiting" => (v.queue_code.clone(), None),
-            "called" => (None, v.room_code.clone()),
+        let (from_queue, from_room) = match v.status()? {
+            VisitStatus::Waiting => (v.queue_code.clone(), None),
+            VisitStatus::Called => (None, v.room_code.clone()),
             _ => {
                 return Err(Error::new(
                     ErrorCode::VisitNotWaiting,

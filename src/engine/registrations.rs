@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use triage_actors::mask::{mask_name, spoken_name};
-use triage_actors::model::{Audit, Correction, EntryKind, SealedRecord, SpecialTag};
+use triage_actors::model::{Audit, Correction, EntryKind, SealedRecord, SpecialTag, VisitStatus};
 use triage_actors::queue::{CheckIn, CheckInOutcome, EntryDraft, Position, Remove, Requeue};
 use triage_actors::room::CancelCurrent;
 use utoipa::ToSchema;
@@ -261,7 +261,7 @@ pub fn validate_registration(
         special: serde_json::to_string(&special).map_err(|_| Error::internal())?,
         exam_items: serde_json::to_string(&body.exam_items).unwrap_or_else(|_| "[]".into()),
         body: canonical,
-        status: "registered".into(),
+        status: VisitStatus::Registered.as_str().into(),
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
         his_seq: body.sequence_no,
@@ -274,7 +274,8 @@ pub struct RegistrationAnswer {
     pub visit_no: String,
     /// `created`, `replaced` or `unchanged`.
     pub outcome: String,
-    pub status: String,
+    #[schema(value_type = String, example = "waiting")]
+    pub status: VisitStatus,
     pub check_in: Option<CheckInAnswer>,
 }
 
@@ -295,7 +296,8 @@ pub struct CheckInAnswer {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CancelAnswer {
     pub visit_no: String,
-    pub status: String,
+    #[schema(value_type = String, example = "cancelled")]
+    pub status: VisitStatus,
     /// False when it was already cancelled.
     pub changed: bool,
 }
@@ -304,7 +306,8 @@ pub struct CancelAnswer {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VisitAnswer {
     pub visit_no: String,
-    pub status: String,
+    #[schema(value_type = String, example = "waiting")]
+    pub status: VisitStatus,
     pub masked_name: String,
     pub department_code: String,
     pub doctor_code: Option<String>,
@@ -332,9 +335,12 @@ impl Engine {
         let v = visit_no.to_string();
         let existing = self.db.read(move |c| store::get_visit(c, &v)).await?;
         let (outcome, mut status) = match existing {
-            Some(v) if matches!(v.status.as_str(), "waiting" | "called") && v.body != row.body => {
+            Some(v)
+                if matches!(v.status()?, VisitStatus::Waiting | VisitStatus::Called)
+                    && v.body != row.body =>
+            {
                 self.correct_registration(&v, row, audit.clone()).await?;
-                (UpsertOutcome::Replaced, v.status)
+                (UpsertOutcome::Replaced, v.status()?)
             }
             _ => {
                 let a = audit.clone();
@@ -346,7 +352,7 @@ impl Engine {
         tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
         let check_in = if body.checked_in {
             let ans = self.check_in(visit_no, audit).await?;
-            status = "waiting".into();
+            status = VisitStatus::Waiting;
             Some(ans)
         } else {
             None
@@ -399,8 +405,8 @@ impl Engine {
             record: SealedRecord(record),
         };
         let queue = v.queue_code.clone().unwrap_or_default();
-        let corrected = match v.status.as_str() {
-            "waiting" => self
+        let corrected = match v.status()? {
+            VisitStatus::Waiting => self
                 .queue_addr(&queue)?
                 .send(triage_actors::queue::Correct { correction, audit })
                 .await
@@ -500,15 +506,16 @@ impl Engine {
     /// Idempotent: a patient already waiting gets the same ticket.
     pub async fn check_in(&self, visit_no: &str, audit: Audit) -> Result<CheckInAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
-        match v.status.as_str() {
-            "registered" | "waiting" => {}
-            "cancelled" => {
+        let status = v.status()?;
+        match status {
+            VisitStatus::Registered | VisitStatus::Waiting => {}
+            VisitStatus::Cancelled => {
                 return Err(Error::new(
                     ErrorCode::RegistrationCancelled,
                     "the registration was cancelled (已退号)",
                 ))
             }
-            "called" => {
+            VisitStatus::Called => {
                 return Err(Error::new(
                     ErrorCode::AlreadyCalled,
                     "the patient has already been called",
@@ -521,8 +528,8 @@ impl Engine {
                 ))
             }
         }
-        let queue = match (&v.status[..], &v.queue_code) {
-            ("waiting", Some(q)) => self.hospital.queue(q),
+        let queue = match (status, &v.queue_code) {
+            (VisitStatus::Waiting, Some(q)) => self.hospital.queue(q),
             _ => self
                 .hospital
                 .queue_for(&v.department_code, v.doctor_code.as_deref()),
@@ -558,27 +565,27 @@ impl Engine {
     pub async fn requeue(&self, visit_no: &str, audit: Audit) -> Result<CheckInAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let kind =
-            match (v.status.as_str(), v.entry_kind.as_deref()) {
-                ("missed", _) => EntryKind::Recall,
-                ("exam", _) => EntryKind::Return,
-                ("waiting", Some(k)) => EntryKind::parse(k),
-                ("no_show", _) => return Err(Error::new(
+            match (v.status()?, v.entry_kind.as_deref()) {
+                (VisitStatus::Missed, _) => EntryKind::Recall,
+                (VisitStatus::Exam, _) => EntryKind::Return,
+                (VisitStatus::Waiting, Some(k)) => EntryKind::parse(k),
+                (VisitStatus::NoShow, _) => return Err(Error::new(
                     ErrorCode::VisitNoShow,
                     "the patient missed too many calls; the visit ended as no-show (请重新挂号)",
                 )),
-                ("registered", _) => {
+                (VisitStatus::Registered, _) => {
                     return Err(Error::new(
                         ErrorCode::NotCheckedIn,
                         "the patient has not checked in yet",
                     ))
                 }
-                ("cancelled", _) => {
+                (VisitStatus::Cancelled, _) => {
                     return Err(Error::new(
                         ErrorCode::RegistrationCancelled,
                         "the registration was cancelled (已退号)",
                     ))
                 }
-                ("called", _) => {
+                (VisitStatus::Called, _) => {
                     return Err(Error::new(
                         ErrorCode::AlreadyCalled,
                         "the patient is being called now",
@@ -613,13 +620,13 @@ impl Engine {
         let done = |changed| {
             Ok(CancelAnswer {
                 visit_no: visit_no.to_string(),
-                status: "cancelled".into(),
+                status: VisitStatus::Cancelled,
                 changed,
             })
         };
-        match v.status.as_str() {
-            "cancelled" => done(false),
-            "registered" => {
+        match v.status()? {
+            VisitStatus::Cancelled => done(false),
+            VisitStatus::Registered => {
                 let (vn, a) = (visit_no.to_string(), audit);
                 let changed = self
                     .db
@@ -634,7 +641,7 @@ impl Engine {
                     ))
                 }
             }
-            "waiting" => {
+            VisitStatus::Waiting => {
                 let q = v.queue_code.clone().unwrap_or_default();
                 let addr = self.queue_addr(&q)?;
                 let removed = addr
@@ -654,7 +661,7 @@ impl Engine {
                     ))
                 }
             }
-            "called" => {
+            VisitStatus::Called => {
                 let room = v.room_code.clone().unwrap_or_default();
                 let addr = self.room_addr(&room)?;
                 let removed = addr
@@ -683,7 +690,8 @@ impl Engine {
     pub async fn get_visit(&self, visit_no: &str) -> Result<VisitAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let mut position = None;
-        if let (Some(q), "waiting") = (&v.queue_code, v.status.as_str()) {
+        let status = v.status()?;
+        if let (Some(q), VisitStatus::Waiting) = (&v.queue_code, status) {
             if let Some(addr) = self.directory.queues.get(q).map(|a| a.clone()) {
                 position = addr
                     .send(Position {
@@ -705,7 +713,7 @@ impl Engine {
                 .map(|t| t.as_str().to_string())
                 .collect(),
             visit_no: v.visit_no,
-            status: v.status,
+            status,
             department_code: v.department_code,
             doctor_code: v.doctor_code,
             visit_type: v.visit_type,
