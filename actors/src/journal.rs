@@ -12,7 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Audit, Correction, Counters, EntryKind, RoomStatus, SpecialTag, TicketCounter, WaitingEntry,
+    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SpecialTag, TicketCounter,
+    WaitingEntry,
 };
 use crate::rules::QueueRules;
 
@@ -35,7 +36,7 @@ pub enum Change {
         queue_code: String,
         room_code: String,
         visit_no: String,
-        placement: String,
+        placement: PlacementCode,
         counters: Counters,
         /// The calling room's next mix position (rooms drawing from several
         /// queues by a configured mix).
@@ -50,7 +51,7 @@ pub enum Change {
         queue_code: String,
         room_code: String,
         visit_no: String,
-        placement: String,
+        placement: PlacementCode,
         counters: Counters,
         #[serde(default)]
         room_cursor: Option<i64>,

@@ -34,13 +34,14 @@ impl EntryKind {
         }
     }
 
-    /// Parses the stored code; unknown codes read as `Normal`.
-    pub fn parse(s: &str) -> Self {
+    /// The kind of a stored code, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
         match s {
-            "return" => EntryKind::Return,
-            "recall" => EntryKind::Recall,
-            "late" => EntryKind::Late,
-            _ => EntryKind::Normal,
+            "normal" => Some(EntryKind::Normal),
+            "return" => Some(EntryKind::Return),
+            "recall" => Some(EntryKind::Recall),
+            "late" => Some(EntryKind::Late),
+            _ => None,
         }
     }
 }
@@ -134,6 +135,136 @@ impl VisitStatus {
 impl std::fmt::Display for VisitStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The stable code of a placement — why a patient stands where they stand,
+/// without the rule's numbers: what a call records, the API answers and
+/// the database stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacementCode {
+    RoomWaiting,
+    Pinned,
+    Moved,
+    LockedHead,
+    OvertakeCap,
+    FairnessCap,
+    SpecialGroup,
+    ReturnInterval,
+    ReturnRatio,
+    RecallInterval,
+    RecallEndOfSlot,
+    RecallEndOfSession,
+    LateInterval,
+    LateEndOfSlot,
+    LateEndOfSession,
+    LateAsOnTime,
+    Appointment,
+    HisSequence,
+    CheckInOrder,
+    Manual,
+    AwaitingSlot,
+    Held,
+}
+
+impl PlacementCode {
+    pub const ALL: [PlacementCode; 22] = [
+        PlacementCode::RoomWaiting,
+        PlacementCode::Pinned,
+        PlacementCode::Moved,
+        PlacementCode::LockedHead,
+        PlacementCode::OvertakeCap,
+        PlacementCode::FairnessCap,
+        PlacementCode::SpecialGroup,
+        PlacementCode::ReturnInterval,
+        PlacementCode::ReturnRatio,
+        PlacementCode::RecallInterval,
+        PlacementCode::RecallEndOfSlot,
+        PlacementCode::RecallEndOfSession,
+        PlacementCode::LateInterval,
+        PlacementCode::LateEndOfSlot,
+        PlacementCode::LateEndOfSession,
+        PlacementCode::LateAsOnTime,
+        PlacementCode::Appointment,
+        PlacementCode::HisSequence,
+        PlacementCode::CheckInOrder,
+        PlacementCode::Manual,
+        PlacementCode::AwaitingSlot,
+        PlacementCode::Held,
+    ];
+
+    /// The stable code (API and database).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlacementCode::RoomWaiting => "room_waiting",
+            PlacementCode::Pinned => "pinned",
+            PlacementCode::Moved => "moved",
+            PlacementCode::LockedHead => "locked_head",
+            PlacementCode::OvertakeCap => "overtake_cap",
+            PlacementCode::FairnessCap => "fairness_cap",
+            PlacementCode::SpecialGroup => "special_group",
+            PlacementCode::ReturnInterval => "return_interval",
+            PlacementCode::ReturnRatio => "return_ratio",
+            PlacementCode::RecallInterval => "recall_interval",
+            PlacementCode::RecallEndOfSlot => "recall_end_of_slot",
+            PlacementCode::RecallEndOfSession => "recall_end_of_session",
+            PlacementCode::LateInterval => "late_interval",
+            PlacementCode::LateEndOfSlot => "late_end_of_slot",
+            PlacementCode::LateEndOfSession => "late_end_of_session",
+            PlacementCode::LateAsOnTime => "late_as_on_time",
+            PlacementCode::Appointment => "appointment",
+            PlacementCode::HisSequence => "his_sequence",
+            PlacementCode::CheckInOrder => "check_in_order",
+            PlacementCode::Manual => "manual",
+            PlacementCode::AwaitingSlot => "awaiting_slot",
+            PlacementCode::Held => "held",
+        }
+    }
+
+    /// The code of a stored text, if it is one.
+    pub fn parse(code: &str) -> Option<PlacementCode> {
+        PlacementCode::ALL.into_iter().find(|p| p.as_str() == code)
+    }
+
+    /// The short reason staff read beside a called patient.
+    pub fn reason_zh(self) -> &'static str {
+        match self {
+            PlacementCode::RoomWaiting => "诊室候诊",
+            PlacementCode::Pinned => "护士置顶",
+            PlacementCode::Moved => "护士调整顺序",
+            PlacementCode::LockedHead => "位置锁定",
+            PlacementCode::OvertakeCap => "公平保障",
+            PlacementCode::FairnessCap => "公平保障",
+            PlacementCode::SpecialGroup => "特殊人群优先",
+            PlacementCode::ReturnInterval => "复诊插入",
+            PlacementCode::ReturnRatio => "复诊按比例",
+            PlacementCode::RecallInterval => "过号召回",
+            PlacementCode::RecallEndOfSlot => "过号召回",
+            PlacementCode::RecallEndOfSession => "过号召回",
+            PlacementCode::LateInterval => "预约迟到",
+            PlacementCode::LateEndOfSlot => "预约迟到",
+            PlacementCode::LateEndOfSession => "预约迟到",
+            PlacementCode::LateAsOnTime => "预约迟到",
+            PlacementCode::Appointment => "预约患者",
+            PlacementCode::HisSequence => "按挂号序号",
+            PlacementCode::CheckInOrder => "按签到顺序",
+            PlacementCode::Manual => "指定叫号",
+            PlacementCode::AwaitingSlot => "等待预约时段",
+            PlacementCode::Held => "护士挂起",
+        }
+    }
+}
+
+impl std::fmt::Display for PlacementCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for PlacementCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -291,7 +422,7 @@ pub struct Assignment {
     pub at: DateTime<Utc>,
     /// The queue's `taken_total` after the send: orders a room's short list.
     pub order: i64,
-    pub placement: String,
+    pub placement: PlacementCode,
 }
 
 /// An appointment slot.
@@ -350,7 +481,7 @@ pub struct CurrentCall {
     /// How many times this patient has been called in this room (1 = first call).
     pub call_count: i32,
     /// Why this patient was chosen (placement code at the time of the call).
-    pub placement: String,
+    pub placement: PlacementCode,
     pub tags: Vec<SpecialTag>,
     /// Missed calls before this one.
     #[serde(default)]

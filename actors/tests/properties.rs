@@ -205,7 +205,7 @@ proptest! {
                     // line by the rules is overtaken more than M times.
                     let x = before.iter().find(|e| e.visit_no == call.visit_no);
                     if let Some(x) = x {
-                        if overtakes(&call.placement, x, &rules) {
+                        if overtakes(call.placement.as_str(), x, &rules) {
                             for y in before.iter().filter(|y| y.seq < x.seq && y.visit_no != x.visit_no) {
                                 if y.special.is_some() || y.kind != EntryKind::Normal || touched.contains(&y.visit_no) {
                                     continue;

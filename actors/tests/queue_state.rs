@@ -125,7 +125,7 @@ impl Day {
         let plans = self.q.plan_take_next("R1", &audit(self.now), None);
         let (change, call) = plans.into_iter().next()?;
         self.q.apply(&change);
-        Some((call.visit_no, call.placement))
+        Some((call.visit_no, call.placement.to_string()))
     }
 
     fn order(&self) -> Vec<String> {

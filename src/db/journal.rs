@@ -153,7 +153,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                     visits::room_code.eq(room_code),
                     visits::called_at.eq(at),
                     visits::call_count.eq(1),
-                    visits::placement.eq(placement),
+                    visits::placement.eq(placement.as_str()),
                     visits::updated_at.eq(at),
                 ))
                 .execute(c)?;
@@ -189,7 +189,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                     visits::assigned_room.eq(room_code),
                     visits::assigned_at.eq(at),
                     visits::assigned_order.eq(counters.taken_total),
-                    visits::placement.eq(placement),
+                    visits::placement.eq(placement.as_str()),
                     visits::locked_seq.eq(None::<i64>),
                     visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
                     visits::moved_position.eq(None::<i32>),

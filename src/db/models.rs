@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use triage_actors::model::VisitStatus;
+use triage_actors::model::{EntryKind, PlacementCode, VisitStatus};
 
 use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
 
@@ -67,9 +67,38 @@ impl VisitRow {
     /// The visit's status; a stored code that is none is broken data,
     /// reported, never read as some default.
     pub fn status(&self) -> Result<VisitStatus, super::DbError> {
-        VisitStatus::parse(&self.status).ok_or_else(|| {
-            super::DbError::Corrupt(format!("visit status {:?} unknown", self.status))
-        })
+        VisitStatus::parse(&self.status).ok_or_else(|| self.broken("an unknown status"))
+    }
+
+    /// How the visit entered its queue (normal when it never did).
+    pub fn entry_kind(&self) -> Result<EntryKind, super::DbError> {
+        match &self.entry_kind {
+            None => Ok(EntryKind::Normal),
+            Some(k) => EntryKind::parse(k).ok_or_else(|| self.broken("an unknown entry kind")),
+        }
+    }
+
+    /// The placement code recorded with the call or the send to a short list.
+    pub fn placement(&self) -> Result<PlacementCode, super::DbError> {
+        self.placement
+            .as_deref()
+            .and_then(PlacementCode::parse)
+            .ok_or_else(|| self.broken("no known placement"))
+    }
+
+    /// A field a waiting or called visit must have.
+    pub fn required<T: Clone>(&self, value: &Option<T>, what: &str) -> Result<T, super::DbError> {
+        value
+            .clone()
+            .ok_or_else(|| self.broken(&format!("no {what}")))
+    }
+
+    /// Broken stored data, naming the visit (never the patient).
+    pub fn broken(&self, what: &str) -> super::DbError {
+        super::DbError::Corrupt(format!(
+            "visit {} ({}) has {what}",
+            self.visit_no, self.status
+        ))
     }
 }
 

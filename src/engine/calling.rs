@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use triage_actors::model::{Audit, RoomStatus, VisitStatus};
+use triage_actors::model::{Audit, PlacementCode, RoomStatus, VisitStatus};
 use triage_actors::room::{CallNext, Finish, Recall, RoomOutcome, SendForExam, SetStatus, Skip};
 use utoipa::ToSchema;
 
@@ -56,33 +56,10 @@ pub struct CalledPatient {
     pub called_at: DateTime<Utc>,
     pub call_count: i32,
     /// Why this patient was chosen: placement code and words.
-    pub reason_code: String,
+    #[schema(value_type = String, example = "special_group")]
+    pub reason_code: PlacementCode,
     pub reason: String,
     pub special: Vec<String>,
-}
-
-fn reason_zh(code: &str) -> &'static str {
-    match code {
-        "special_group" => "特殊人群优先",
-        "return_interval" => "复诊插入",
-        "return_ratio" => "复诊按比例",
-        "recall_interval" => "过号召回",
-        "fairness_cap" => "公平保障",
-        "manual" => "指定叫号",
-        "locked_head" => "位置锁定",
-        "appointment" => "预约患者",
-        "late_interval" | "late_end_of_slot" | "late_end_of_session" | "late_as_on_time" => {
-            "预约迟到"
-        }
-        "recall_end_of_slot" | "recall_end_of_session" => "过号召回",
-        "pinned" => "护士置顶",
-        "moved" => "护士调整顺序",
-        "overtake_cap" => "公平保障",
-        "room_waiting" => "诊室候诊",
-        "his_sequence" => "按挂号序号",
-        "check_in_order" => "按签到顺序",
-        _ => "",
-    }
 }
 
 impl From<RoomOutcome> for RoomAnswer {
@@ -91,7 +68,7 @@ impl From<RoomOutcome> for RoomAnswer {
             room_code: o.room_code,
             status: o.status,
             current: o.current.map(|c| CalledPatient {
-                reason: reason_zh(&c.placement).to_string(),
+                reason: c.placement.reason_zh().to_string(),
                 reason_code: c.placement,
                 visit_no: c.visit_no,
                 ticket_no: c.ticket_no,

@@ -3,7 +3,7 @@
 //! (转诊) and rule changes.
 
 use serde::{Deserialize, Serialize};
-use triage_actors::model::{Audit, EntryKind, VisitStatus};
+use triage_actors::model::{Audit, VisitStatus};
 use triage_actors::queue::{
     ChangeRules, GetRules, Intervene, Intervention, ListQueue, ListedEntry, Transfer, TransferIn,
 };
@@ -179,7 +179,7 @@ impl Engine {
             ));
         }
         audit.reason = Some(reason);
-        let kind = EntryKind::parse(v.entry_kind.as_deref().unwrap_or("normal"));
+        let kind = v.entry_kind()?;
         let draft = self.entry_draft(&v, kind);
         let kept = v.marked_at.or(v.checked_in_at).map(utc);
         let addr = self.queue_addr(&target.code)?;

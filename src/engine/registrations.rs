@@ -568,7 +568,7 @@ impl Engine {
             match (v.status()?, v.entry_kind.as_deref()) {
                 (VisitStatus::Missed, _) => EntryKind::Recall,
                 (VisitStatus::Exam, _) => EntryKind::Return,
-                (VisitStatus::Waiting, Some(k)) => EntryKind::parse(k),
+                (VisitStatus::Waiting, Some(_)) => v.entry_kind()?,
                 (VisitStatus::NoShow, _) => return Err(Error::new(
                     ErrorCode::VisitNoShow,
                     "the patient missed too many calls; the visit ended as no-show (请重新挂号)",

@@ -23,28 +23,30 @@ use crate::db::journal::DbJournal;
 use crate::db::models::{DoctorRow, VisitRow};
 use crate::db::{store, Db, DbError};
 
+/// A waiting visit as its queue holds it; broken rows are reported.
 fn waiting_entry(
     v: &VisitRow,
     mode: VoiceNameMode,
     rules: &triage_actors::rules::QueueRules,
-) -> WaitingEntry {
+) -> Result<WaitingEntry, DbError> {
     let tags = parse_tags(&v.tags);
-    WaitingEntry {
+    let kind = v.entry_kind()?;
+    Ok(WaitingEntry {
         visit_no: v.visit_no.clone(),
-        ticket_no: v.ticket_no.clone().unwrap_or_default(),
+        ticket_no: v.required(&v.ticket_no, "ticket")?,
         masked_name: mask_name(&v.patient_name),
         spoken_name: spoken_name(&v.patient_name, &v.sex, mode),
-        checked_in_at: utc(v.marked_at.or(v.checked_in_at).unwrap_or(v.updated_at)),
-        seq: v.seq.unwrap_or(0),
-        kind: EntryKind::parse(v.entry_kind.as_deref().unwrap_or("normal")),
+        checked_in_at: utc(v.required(&v.marked_at.or(v.checked_in_at), "check-in time")?),
+        seq: v.required(&v.seq, "arrival number")?,
+        kind,
         special: rules.special_mark(&tags),
-        mark: v.queue_mark.unwrap_or(0),
+        mark: v.required(&v.queue_mark, "queue mark")?,
         tags,
         misses: v.miss_count,
         held: v.held,
         pinned_at: v.pinned_at.map(utc),
         locked: v.locked_seq,
-        slot: visit_slot(v).filter(|_| v.entry_kind.as_deref() != Some("recall")),
+        slot: visit_slot(v).filter(|_| kind != EntryKind::Recall),
         his_seq: v.his_seq,
         moved: match (v.moved_position, v.moved_mark, v.moved_at) {
             (Some(p), Some(mark), Some(at)) => Some(MoveMark {
@@ -61,26 +63,27 @@ fn waiting_entry(
                 room: room.clone(),
                 at: utc(at),
                 order,
-                placement: v.placement.clone().unwrap_or_default(),
+                placement: v.placement()?,
             }),
             _ => None,
         },
-    }
+    })
 }
 
-fn current_call(v: &VisitRow, mode: VoiceNameMode) -> CurrentCall {
-    CurrentCall {
+/// A called visit as its room holds it; broken rows are reported.
+fn current_call(v: &VisitRow, mode: VoiceNameMode) -> Result<CurrentCall, DbError> {
+    Ok(CurrentCall {
         visit_no: v.visit_no.clone(),
-        ticket_no: v.ticket_no.clone().unwrap_or_default(),
+        ticket_no: v.required(&v.ticket_no, "ticket")?,
         masked_name: mask_name(&v.patient_name),
         spoken_name: spoken_name(&v.patient_name, &v.sex, mode),
-        queue_code: v.queue_code.clone().unwrap_or_default(),
-        called_at: utc(v.called_at.unwrap_or(v.updated_at)),
+        queue_code: v.required(&v.queue_code, "queue")?,
+        called_at: utc(v.required(&v.called_at, "call time")?),
         call_count: v.call_count,
-        placement: v.placement.clone().unwrap_or_default(),
+        placement: v.placement()?,
         tags: parse_tags(&v.tags),
         misses: v.miss_count,
-    }
+    })
 }
 
 impl Engine {
@@ -148,13 +151,18 @@ impl Engine {
         let mut room_states = Vec::new();
         for r in &hospital.rooms {
             let row = loaded.rooms.iter().find(|x| x.code == r.code);
-            let status = row
-                .and_then(|x| RoomStatus::parse(&x.status))
-                .unwrap_or(RoomStatus::Open);
+            let status = match row {
+                // A room the database has not seen yet opens.
+                None => RoomStatus::Open,
+                Some(x) => RoomStatus::parse(&x.status).ok_or_else(|| {
+                    DbError::Corrupt(format!("room {} has an unknown status", x.code))
+                })?,
+            };
             let current = row
                 .and_then(|x| x.current_visit_no.as_ref())
                 .and_then(|v| loaded.called.iter().find(|c| &c.visit_no == v))
-                .map(|v| current_call(v, mode));
+                .map(|v| current_call(v, mode))
+                .transpose()?;
             let info = RoomInfo {
                 code: r.code.clone(),
                 name: r.name.clone(),
@@ -195,7 +203,7 @@ impl Engine {
                 .iter()
                 .filter(|v| v.queue_code.as_deref() == Some(q.code.as_str()))
                 .map(|v| waiting_entry(v, mode, &q.rules))
-                .collect();
+                .collect::<Result<_, _>>()?;
             let row = loaded.counters.iter().find(|c| c.queue_code == q.code);
             let counters = row
                 .map(|c| Counters {

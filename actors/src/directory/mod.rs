@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CurrentCall, RoomStatus};
+use crate::model::{CurrentCall, PlacementCode, RoomStatus};
 use crate::queue::QueueActor;
 use crate::room::{Refill, RoomActor};
 use crate::rules::QueueRules;
@@ -73,7 +73,7 @@ pub struct DoctorView {
 pub struct EntryView {
     pub ticket_no: String,
     pub masked_name: String,
-    pub placement: String,
+    pub placement: PlacementCode,
     /// A priority patient (shown as a neutral 优先 mark: which group is for
     /// staff only, never on a public screen).
     pub priority: bool,
@@ -109,7 +109,7 @@ impl From<&CurrentCall> for CallView {
             masked_name: c.masked_name.clone(),
             called_at: c.called_at,
             call_count: c.call_count,
-            priority: c.placement == "special_group",
+            priority: c.placement == PlacementCode::SpecialGroup,
         }
     }
 }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::EngineError;
 use crate::journal::Change;
 use crate::model::{
-    Assignment, Audit, Correction, Counters, CurrentCall, EntryKind, MoveMark, Slot, SpecialTag,
-    TicketCounter, WaitingEntry,
+    Assignment, Audit, Correction, Counters, CurrentCall, EntryKind, MoveMark, PlacementCode, Slot,
+    SpecialTag, TicketCounter, WaitingEntry,
 };
 use crate::rules::{counters_after_call, rank, EarlyCheckIn, Placement, QueueRules, Ranked};
 
@@ -279,7 +279,12 @@ impl QueueState {
     }
 
     /// The current call of a ranked entry, as `placement` says why.
-    fn call_of(&self, e: &WaitingEntry, placement: String, at: DateTime<Utc>) -> CurrentCall {
+    fn call_of(
+        &self,
+        e: &WaitingEntry,
+        placement: PlacementCode,
+        at: DateTime<Utc>,
+    ) -> CurrentCall {
         CurrentCall {
             visit_no: e.visit_no.clone(),
             ticket_no: e.ticket_no.clone(),
@@ -311,15 +316,15 @@ impl QueueState {
             .map(|r| {
                 // A patient from the short list keeps the rule that sent them.
                 let placement = match &r.entry.assigned {
-                    Some(a) => a.placement.clone(),
-                    None => r.placement.code().to_string(),
+                    Some(a) => a.placement,
+                    None => r.placement.kind(),
                 };
                 let change = Change::Called {
                     audit: audit.clone(),
                     queue_code: self.code.clone(),
                     room_code: room_code.to_string(),
                     visit_no: r.entry.visit_no.clone(),
-                    placement: placement.clone(),
+                    placement,
                     counters: self.counters_taking(&r),
                     room_cursor,
                 };
@@ -346,7 +351,7 @@ impl QueueState {
             queue_code: self.code.clone(),
             room_code: room_code.to_string(),
             visit_no: r.entry.visit_no.clone(),
-            placement: r.placement.code().to_string(),
+            placement: r.placement.kind(),
             counters: self.counters_taking(r),
             room_cursor,
         })
@@ -458,11 +463,11 @@ impl QueueState {
             queue_code: self.code.clone(),
             room_code: room_code.to_string(),
             visit_no: e.visit_no.clone(),
-            placement: Placement::Manual.code().to_string(),
+            placement: PlacementCode::Manual,
             counters: self.counters_taking(&ranked),
             room_cursor: None,
         };
-        let call = self.call_of(e, Placement::Manual.code().to_string(), audit.at);
+        let call = self.call_of(e, PlacementCode::Manual, audit.at);
         Some((change, call))
     }
 
@@ -545,7 +550,7 @@ impl QueueState {
                         room: room_code.clone(),
                         at: audit.at,
                         order: counters.taken_total,
-                        placement: placement.clone(),
+                        placement: *placement,
                     });
                     e.locked = None;
                     e.pinned_at = None;

@@ -60,7 +60,7 @@ impl QueueState {
         let view = |r: &Ranked<'_>| EntryView {
             ticket_no: r.entry.ticket_no.clone(),
             masked_name: r.entry.masked_name.clone(),
-            placement: r.placement.code().to_string(),
+            placement: r.placement.kind(),
             priority: r.entry.special.is_some(),
         };
         let mut board = QueueBoard::default();

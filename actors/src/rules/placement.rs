@@ -4,7 +4,7 @@
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
-use crate::model::SpecialTag;
+use crate::model::{PlacementCode, SpecialTag};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -59,32 +59,37 @@ pub enum Placement {
 }
 
 impl Placement {
+    /// The stable code of this placement.
+    pub fn kind(&self) -> PlacementCode {
+        match self {
+            Placement::RoomWaiting { .. } => PlacementCode::RoomWaiting,
+            Placement::Pinned => PlacementCode::Pinned,
+            Placement::Moved { .. } => PlacementCode::Moved,
+            Placement::Locked { .. } => PlacementCode::LockedHead,
+            Placement::OvertakeCap { .. } => PlacementCode::OvertakeCap,
+            Placement::FairnessCap { .. } => PlacementCode::FairnessCap,
+            Placement::SpecialGroup { .. } => PlacementCode::SpecialGroup,
+            Placement::ReturnInterval { .. } => PlacementCode::ReturnInterval,
+            Placement::ReturnRatio { .. } => PlacementCode::ReturnRatio,
+            Placement::RecallInterval { .. } => PlacementCode::RecallInterval,
+            Placement::RecallEndOfSlot { .. } => PlacementCode::RecallEndOfSlot,
+            Placement::RecallEndOfSession { .. } => PlacementCode::RecallEndOfSession,
+            Placement::LateInterval { .. } => PlacementCode::LateInterval,
+            Placement::LateEndOfSlot { .. } => PlacementCode::LateEndOfSlot,
+            Placement::LateEndOfSession { .. } => PlacementCode::LateEndOfSession,
+            Placement::LateAsOnTime => PlacementCode::LateAsOnTime,
+            Placement::Appointment => PlacementCode::Appointment,
+            Placement::HisSequence => PlacementCode::HisSequence,
+            Placement::CheckInOrder => PlacementCode::CheckInOrder,
+            Placement::Manual => PlacementCode::Manual,
+            Placement::AwaitingSlot => PlacementCode::AwaitingSlot,
+            Placement::Held => PlacementCode::Held,
+        }
+    }
+
     /// Stable code for APIs and storage.
     pub fn code(&self) -> &'static str {
-        match self {
-            Placement::RoomWaiting { .. } => "room_waiting",
-            Placement::Pinned => "pinned",
-            Placement::Moved { .. } => "moved",
-            Placement::Locked { .. } => "locked_head",
-            Placement::OvertakeCap { .. } => "overtake_cap",
-            Placement::FairnessCap { .. } => "fairness_cap",
-            Placement::SpecialGroup { .. } => "special_group",
-            Placement::ReturnInterval { .. } => "return_interval",
-            Placement::ReturnRatio { .. } => "return_ratio",
-            Placement::RecallInterval { .. } => "recall_interval",
-            Placement::RecallEndOfSlot { .. } => "recall_end_of_slot",
-            Placement::RecallEndOfSession { .. } => "recall_end_of_session",
-            Placement::LateInterval { .. } => "late_interval",
-            Placement::LateEndOfSlot { .. } => "late_end_of_slot",
-            Placement::LateEndOfSession { .. } => "late_end_of_session",
-            Placement::LateAsOnTime => "late_as_on_time",
-            Placement::Appointment => "appointment",
-            Placement::HisSequence => "his_sequence",
-            Placement::CheckInOrder => "check_in_order",
-            Placement::Manual => "manual",
-            Placement::AwaitingSlot => "awaiting_slot",
-            Placement::Held => "held",
-        }
+        self.kind().as_str()
     }
 
     /// The reason in words a nurse understands.
