@@ -9,6 +9,7 @@ use chrono::Utc;
 use rand::Rng;
 use triage_actors::model::Audit;
 
+use crate::domain::{RoomCode, VisitNo};
 use crate::engine::Engine;
 use crate::engine::{PatientBody, RegistrationBody, RoomCommand};
 
@@ -120,10 +121,11 @@ pub async fn run(engine: Engine, tick: Duration) {
                     sequence_no: Some(i64::from(n)),
                 };
                 let canonical = serde_json::to_string(&body).unwrap_or_default();
-                if let Err(e) = engine
-                    .put_registration(&visit_no, body, canonical, audit())
-                    .await
-                {
+                let stored = match VisitNo::parse(&visit_no) {
+                    Ok(v) => engine.put_registration(&v, body, canonical, audit()).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = stored {
                     tracing::warn!(error = %e, "demo registration failed");
                 }
             }
@@ -134,6 +136,9 @@ pub async fn run(engine: Engine, tick: Duration) {
                 RoomCommand::Skip
             } else {
                 RoomCommand::CallNext
+            };
+            let Ok(room) = RoomCode::parse(&room) else {
+                continue;
             };
             match engine.room_command(&room, cmd, audit()).await {
                 Ok(_) => {}

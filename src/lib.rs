@@ -33,6 +33,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod display;
+pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod rule_change;

@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 use super::error::ApiError;
 use super::extract::{Caller, Json, DOCTOR_BODY_LIMIT};
 use super::openapi::ErrorBody;
+use crate::domain::DoctorCode;
 use crate::engine::doctors::DoctorBody;
 use crate::engine::Engine;
 
@@ -20,7 +21,9 @@ pub async fn put_doctor(
     engine: web::Data<Engine>,
 ) -> Answer {
     let audit = caller.audit(&engine, "his");
-    let (created, view) = engine.put_doctor(&path, body.value, audit).await?;
+    let (created, view) = engine
+        .put_doctor(&DoctorCode::parse(&path)?, body.value, audit)
+        .await?;
     Ok(if created {
         HttpResponse::Created().json(view)
     } else {
@@ -35,12 +38,12 @@ pub async fn list_doctors(engine: web::Data<Engine>) -> Answer {
 
 #[utoipa::path(get, path = "/api/v1/doctors/{doctor_code}", tag = "configuration", params(("doctor_code" = String, Path)), responses((status = 200, description = "a doctor"), (status = 404, body = ErrorBody)))]
 pub async fn get_doctor(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
-    Ok(HttpResponse::Ok().json(engine.doctor(&path).await?))
+    Ok(HttpResponse::Ok().json(engine.doctor(&DoctorCode::parse(&path)?).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/doctors/{doctor_code}/photo", tag = "configuration", params(("doctor_code" = String, Path)), responses((status = 200, description = "the photo (PNG, JPEG or WebP)"), (status = 404, body = ErrorBody)))]
 pub async fn doctor_photo(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
-    let (bytes, mime) = engine.doctor_photo(&path).await?;
+    let (bytes, mime) = engine.doctor_photo(&DoctorCode::parse(&path)?).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, mime))
         .insert_header((header::CACHE_CONTROL, "max-age=300"))

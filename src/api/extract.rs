@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use triage_actors::model::Audit;
 
 use super::error::ApiError;
+use crate::domain::StaffCode;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode};
 
@@ -72,7 +73,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
 /// says (the accounts issue replaces it with the authenticated principal);
 /// the source is the peer address.
 pub struct Caller {
-    operator: Option<String>,
+    operator: Option<StaffCode>,
     source: String,
 }
 
@@ -81,7 +82,10 @@ impl Caller {
     /// when the request names none.
     pub fn audit(&self, engine: &Engine, default: &str) -> Audit {
         Audit {
-            operator: self.operator.clone().unwrap_or_else(|| default.to_string()),
+            operator: self
+                .operator
+                .as_ref()
+                .map_or_else(|| default.to_string(), |o| o.as_str().to_string()),
             source: self.source.clone(),
             at: engine.clock.now(),
             reason: None,
@@ -109,17 +113,7 @@ impl FromRequest for Caller {
 fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
     let operator = match req.headers().get("x-operator") {
         None => None,
-        Some(v) => {
-            let s = v.to_str().unwrap_or("").trim();
-            if s.is_empty() || s.len() > 64 || s.chars().any(char::is_control) {
-                return Err(Error::new(
-                    ErrorCode::InvalidOperator,
-                    "X-Operator must be 1-64 printable characters",
-                )
-                .into());
-            }
-            Some(s.to_string())
-        }
+        Some(v) => Some(StaffCode::parse(v.to_str().unwrap_or(""))?),
     };
     let source = req
         .peer_addr()

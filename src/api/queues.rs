@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::error::ApiError;
 use super::extract::{from_value, Caller, Json};
 use super::openapi::ErrorBody;
+use crate::domain::QueueCode;
 use crate::engine::registrations::audit_reason;
 use crate::engine::{Engine, QueueAnswer};
 use crate::error::{Error, ErrorCode};
@@ -43,7 +44,7 @@ pub async fn list_queues(engine: web::Data<Engine>) -> HttpResponse {
 
 #[utoipa::path(get, path = "/api/v1/queues/{queue_code}", tag = "calling", params(("queue_code" = String, Path)), responses((status = 200, description = "the waiting list in calling order, each entry with the rule that placed it", body = QueueAnswer), (status = 404, body = ErrorBody)))]
 pub async fn get_queue(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
-    Ok(HttpResponse::Ok().json(engine.list_queue(&path).await?))
+    Ok(HttpResponse::Ok().json(engine.list_queue(&QueueCode::parse(&path)?).await?))
 }
 
 /// A change of rules (every field of [`RuleChange`], absent ones keep
@@ -95,7 +96,7 @@ fn split_body(value: serde_json::Value) -> Result<(RuleChange, String), Error> {
 #[utoipa::path(get, path = "/api/v1/queues/{queue_code}/rules", tag = "configuration", params(("queue_code" = String, Path)),
     responses((status = 200, body = RulesAnswer), (status = 404, body = super::openapi::ErrorBody)))]
 pub async fn get_rules(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
-    let rules = engine.rules(&path).await?;
+    let rules = engine.rules(&QueueCode::parse(&path)?).await?;
     Ok(HttpResponse::Ok().json(RulesAnswer {
         queue_code: path.into_inner(),
         rules,
@@ -112,10 +113,11 @@ pub async fn put_rules(
     engine: web::Data<Engine>,
 ) -> Answer {
     // The queue first (404), then the body (422).
-    engine.rules(&path).await?;
+    let queue = QueueCode::parse(&path)?;
+    engine.rules(&queue).await?;
     let (change, reason) = split_body(body.value)?;
     let audit = caller.audit_why(&engine, "anonymous", audit_reason(&reason)?);
-    let rules = engine.change_rules(&path, change, audit).await?;
+    let rules = engine.change_rules(&queue, change, audit).await?;
     Ok(HttpResponse::Ok().json(RulesAnswer {
         queue_code: path.into_inner(),
         rules,

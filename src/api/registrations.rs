@@ -10,6 +10,7 @@ use super::error::ApiError;
 use super::extract::{Caller, Json, OptionalJson};
 use super::openapi::ErrorBody;
 use crate::db::store::UpsertOutcome;
+use crate::domain::VisitNo;
 use crate::engine::registrations::audit_reason;
 use crate::engine::{
     CancelAnswer, CheckInAnswer, Engine, InterventionAnswer, RegistrationAnswer, RegistrationBody,
@@ -28,7 +29,7 @@ pub async fn put_registration(
 ) -> Answer {
     let audit = caller.audit(&engine, "his");
     let (outcome, answer) = engine
-        .put_registration(&path, body.value, body.text, audit)
+        .put_registration(&VisitNo::parse(&path)?, body.value, body.text, audit)
         .await?;
     Ok(match outcome {
         UpsertOutcome::Created => HttpResponse::Created().json(answer),
@@ -38,7 +39,7 @@ pub async fn put_registration(
 
 #[utoipa::path(get, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, body = VisitAnswer), (status = 404, body = ErrorBody)))]
 pub async fn get_registration(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
-    Ok(HttpResponse::Ok().json(engine.get_visit(&path).await?))
+    Ok(HttpResponse::Ok().json(engine.get_visit(&VisitNo::parse(&path)?).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, description = "cancelled (退号)", body = CancelAnswer), (status = 404, body = ErrorBody), (status = 409, description = "already finished", body = ErrorBody)))]
@@ -48,7 +49,7 @@ pub async fn delete_registration(
     engine: web::Data<Engine>,
 ) -> Answer {
     let audit = caller.audit(&engine, "his");
-    Ok(HttpResponse::Ok().json(engine.cancel(&path, audit).await?))
+    Ok(HttpResponse::Ok().json(engine.cancel(&VisitNo::parse(&path)?, audit).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/check-in", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, description = "in the queue (签到); repeat gives the same ticket", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -58,7 +59,7 @@ pub async fn check_in(
     engine: web::Data<Engine>,
 ) -> Answer {
     let audit = caller.audit(&engine, "anonymous");
-    Ok(HttpResponse::Ok().json(engine.check_in(&path, audit).await?))
+    Ok(HttpResponse::Ok().json(engine.check_in(&VisitNo::parse(&path)?, audit).await?))
 }
 
 /// Why a patient is called by name or brought back (optional; a default
@@ -86,7 +87,7 @@ pub async fn requeue(
     engine: web::Data<Engine>,
 ) -> Answer {
     let audit = caller.audit_why(&engine, "anonymous", reason_or(body, "召回")?);
-    Ok(HttpResponse::Ok().json(engine.requeue(&path, audit).await?))
+    Ok(HttpResponse::Ok().json(engine.requeue(&VisitNo::parse(&path)?, audit).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/visits/{visit_no}/transfer", tag = "calling", params(("visit_no" = String, Path)), request_body = TransferBody, responses((status = 200, description = "moved (转诊): waiting in the target queue, same ticket", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "not waiting or called; already in that queue", body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -97,7 +98,11 @@ pub async fn transfer(
     engine: web::Data<Engine>,
 ) -> Answer {
     let audit = caller.audit(&engine, "anonymous");
-    Ok(HttpResponse::Ok().json(engine.transfer(&path, body.value, audit).await?))
+    Ok(HttpResponse::Ok().json(
+        engine
+            .transfer(&VisitNo::parse(&path)?, body.value, audit)
+            .await?,
+    ))
 }
 
 /// Why a nurse intervenes (recorded in the audit event).
@@ -114,8 +119,9 @@ async fn intervention(
     engine: &Engine,
     action: Intervention,
 ) -> Answer {
+    let visit_no = VisitNo::parse(visit_no)?;
     let audit = caller.audit_why(engine, "anonymous", audit_reason(reason)?);
-    Ok(HttpResponse::Ok().json(engine.intervene(visit_no, action, audit).await?))
+    Ok(HttpResponse::Ok().json(engine.intervene(&visit_no, action, audit).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/hold", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body = InterventionBody, responses((status = 200, description = "held (挂起): listed last, not called until released", body = InterventionAnswer), (status = 409, description = "not waiting", body = ErrorBody), (status = 422, body = ErrorBody)))]

@@ -9,6 +9,7 @@ use super::error::ApiError;
 use super::extract::{Caller, OptionalJson};
 use super::openapi::ErrorBody;
 use super::registrations::{reason_or, ReasonBody};
+use crate::domain::{RoomCode, VisitNo};
 use crate::engine::registrations::audit_reason;
 use crate::engine::{Engine, RoomAnswer, RoomCommand};
 use crate::error::{Error, ErrorCode};
@@ -23,6 +24,7 @@ pub async fn call_visit(
     engine: web::Data<Engine>,
 ) -> Answer {
     let (room, visit_no) = path.into_inner();
+    let (room, visit_no) = (RoomCode::parse(&room)?, VisitNo::parse(&visit_no)?);
     let audit = caller.audit_why(&engine, "anonymous", reason_or(body, "指定叫号")?);
     Ok(HttpResponse::Ok().json(engine.call_visit(&room, &visit_no, audit).await?))
 }
@@ -70,6 +72,7 @@ pub async fn room_action(
     engine: web::Data<Engine>,
 ) -> Answer {
     let (room, action) = path.into_inner();
+    let room = RoomCode::parse(&room)?;
     let cmd = command(&action)?;
     let audit = caller.audit(&engine, "anonymous");
     if cmd != RoomCommand::Close {

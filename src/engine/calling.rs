@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::queues::TransferBody;
 use super::Engine;
+use crate::domain::{QueueCode, RoomCode, VisitNo};
 use crate::error::{Error, ErrorCode};
 
 /// A room command (doctor's caller page or HIS workstation).
@@ -89,7 +90,7 @@ impl Engine {
     /// Runs a room command.
     pub async fn room_command(
         &self,
-        room: &str,
+        room: &RoomCode,
         cmd: RoomCommand,
         audit: Audit,
     ) -> Result<RoomAnswer, Error> {
@@ -143,7 +144,7 @@ impl Engine {
     /// open room calls that queue. Repeating it finishes what a crash left.
     pub async fn close_room(
         &self,
-        room: &str,
+        room: &RoomCode,
         redistribute: bool,
         reason: String,
         audit: Audit,
@@ -175,7 +176,7 @@ impl Engine {
                 .filter(|q| q.doctor.is_some() && q.doctor == def.doctor);
             for q in own {
                 let served_elsewhere = self.directory.rooms_of_queue(&q.code).iter().any(|r| {
-                    r != room
+                    r != room.as_str()
                         && self
                             .directory
                             .room_view(r, 0)
@@ -187,7 +188,7 @@ impl Engine {
                 if served_elsewhere || shared.code == q.code {
                     continue;
                 }
-                let waiting = self.list_queue(&q.code).await?.entries;
+                let waiting = self.list_queue(&QueueCode::parse(&q.code)?).await?.entries;
                 for e in waiting {
                     let body = TransferBody {
                         queue_code: Some(shared.code.clone()),
@@ -196,7 +197,8 @@ impl Engine {
                         keep_check_in_time: true,
                         reason: reason.clone(),
                     };
-                    match self.transfer(&e.visit_no, body, audit.clone()).await {
+                    let visit_no = VisitNo::parse(&e.visit_no)?;
+                    match self.transfer(&visit_no, body, audit.clone()).await {
                         Ok(_) => moved += 1,
                         // Left meanwhile (called elsewhere, cancelled): nothing to move.
                         Err(err)
@@ -221,17 +223,10 @@ impl Engine {
     /// the patient must wait in one of the queues the room calls from.
     pub async fn call_visit(
         &self,
-        room: &str,
-        visit_no: &str,
+        room: &RoomCode,
+        visit_no: &VisitNo,
         audit: Audit,
     ) -> Result<RoomAnswer, Error> {
-        if !super::registrations::valid_code(visit_no, 64) {
-            return Err(Error::field(
-                ErrorCode::InvalidVisitNo,
-                "visit_no",
-                "visit numbers are 1-64 letters, digits, '-', '_' or '.'",
-            ));
-        }
         let addr = self.room_addr(room)?;
         // Checked before anything is committed: a refused call-by-name must not
         // finish the room's current patient.

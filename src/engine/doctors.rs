@@ -10,6 +10,7 @@ use triage_actors::model::Audit;
 use super::{doctor_view, Engine};
 use crate::db::models::DoctorRow;
 use crate::db::store;
+use crate::domain::DoctorCode;
 use crate::error::{Error, ErrorCode};
 
 /// Largest doctor photo after decoding.
@@ -53,17 +54,10 @@ impl Engine {
     /// created and the public view.
     pub async fn put_doctor(
         &self,
-        code: &str,
+        code: &DoctorCode,
         body: DoctorBody,
         audit: Audit,
     ) -> Result<(bool, DoctorView), Error> {
-        if !super::registrations::valid_code(code, 32) {
-            return Err(Error::field(
-                ErrorCode::InvalidDoctorCode,
-                "doctor_code",
-                "doctor codes are 1-32 letters, digits, '-', '_' or '.'",
-            ));
-        }
         let name = body.name.trim();
         if name.is_empty() || name.chars().count() > 32 {
             return Err(Error::field(
@@ -138,7 +132,7 @@ impl Engine {
     }
 
     /// One doctor (public view and department).
-    pub async fn doctor(&self, code: &str) -> Result<serde_json::Value, Error> {
+    pub async fn doctor(&self, code: &DoctorCode) -> Result<serde_json::Value, Error> {
         let c = code.to_string();
         let row = self
             .db
@@ -149,7 +143,7 @@ impl Engine {
     }
 
     /// A doctor's photo: the image and its MIME type.
-    pub async fn doctor_photo(&self, code: &str) -> Result<(Vec<u8>, String), Error> {
+    pub async fn doctor_photo(&self, code: &DoctorCode) -> Result<(Vec<u8>, String), Error> {
         let c = code.to_string();
         let row = self
             .db

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use super::registrations::{audit_reason, CheckInAnswer};
 use super::{utc, Engine};
+use crate::domain::{QueueCode, VisitNo};
 use crate::error::{Error, ErrorCode};
 use crate::rule_change::RuleChange;
 
@@ -69,7 +70,7 @@ impl Engine {
     /// `audit.reason` says why; every one is an audited event.
     pub async fn intervene(
         &self,
-        visit_no: &str,
+        visit_no: &VisitNo,
         action: Intervention,
         audit: Audit,
     ) -> Result<InterventionAnswer, Error> {
@@ -109,7 +110,7 @@ impl Engine {
     /// (转诊): one durable change; the patient keeps the ticket.
     pub async fn transfer(
         &self,
-        visit_no: &str,
+        visit_no: &VisitNo,
         body: TransferBody,
         mut audit: Audit,
     ) -> Result<CheckInAnswer, Error> {
@@ -199,7 +200,7 @@ impl Engine {
         Ok(self.waiting_answer(visit_no, out))
     }
 
-    pub async fn list_queue(&self, code: &str) -> Result<QueueAnswer, Error> {
+    pub async fn list_queue(&self, code: &QueueCode) -> Result<QueueAnswer, Error> {
         let def = self
             .hospital
             .queue(code)
@@ -207,7 +208,7 @@ impl Engine {
         let addr = self
             .directory
             .queues
-            .get(code)
+            .get(code.as_str())
             .map(|a| a.clone())
             .ok_or_else(|| Error::new(ErrorCode::QueueNotFound, format!("no queue {code:?}")))?;
         let mut entries = addr
@@ -233,7 +234,7 @@ impl Engine {
     }
 
     /// A queue's rules in force.
-    pub async fn rules(&self, queue: &str) -> Result<QueueRules, Error> {
+    pub async fn rules(&self, queue: &QueueCode) -> Result<QueueRules, Error> {
         let addr = self
             .queue_addr(queue)
             .map_err(|_| Error::new(ErrorCode::QueueNotFound, format!("no queue {queue:?}")))?;
@@ -246,7 +247,7 @@ impl Engine {
     /// force at once. Answers the new rules.
     pub async fn change_rules(
         &self,
-        queue: &str,
+        queue: &QueueCode,
         change: RuleChange,
         audit: Audit,
     ) -> Result<QueueRules, Error> {

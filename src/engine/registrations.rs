@@ -16,6 +16,7 @@ use super::{parse_tags, service_date, utc, Engine};
 use crate::config::Hospital;
 use crate::db::models::{NewVisit, RegistrationChanges};
 use crate::db::store::{self, UpsertOutcome};
+use crate::domain::{DoctorCode, VisitNo};
 use crate::error::{Error, ErrorCode};
 
 /// A registration as HIS sends it (`PUT /api/v1/registrations/{visit_no}`).
@@ -83,14 +84,6 @@ pub fn audit_reason(reason: &str) -> Result<String, Error> {
     Ok(reason.to_string())
 }
 
-/// Checks a code from a path or body (visit number, room, queue, doctor).
-pub fn valid_code(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 fn text_ok(s: &str, max: usize) -> bool {
     let t = s.trim();
     !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
@@ -115,18 +108,11 @@ pub fn normalise_sex(v: &Value) -> Option<&'static str> {
 /// Validates a registration into a row; `now` bounds the dates.
 pub fn validate_registration(
     hospital: &Hospital,
-    visit_no: &str,
+    visit_no: &VisitNo,
     body: &RegistrationBody,
     canonical: String,
     now: DateTime<Utc>,
 ) -> Result<NewVisit, Error> {
-    if !valid_code(visit_no, 64) {
-        return Err(Error::field(
-            ErrorCode::InvalidVisitNo,
-            "visit_no",
-            "visit numbers are 1-64 letters, digits, '-', '_' or '.'",
-        ));
-    }
     let p = &body.patient;
     if !text_ok(&p.id, 64) {
         return Err(Error::field(
@@ -181,13 +167,7 @@ pub fn validate_registration(
         ));
     }
     if let Some(d) = &body.doctor_code {
-        if !valid_code(d, 32) {
-            return Err(Error::field(
-                ErrorCode::InvalidDoctorCode,
-                "doctor_code",
-                "doctor codes are 1-32 letters, digits, '-', '_' or '.'",
-            ));
-        }
+        DoctorCode::parse(d)?;
     }
     let visit_type = match body.visit_type.trim() {
         "first" | "初诊" => "first",
@@ -326,7 +306,7 @@ impl Engine {
     /// Creates or replaces a registration (idempotent), checking in if asked.
     pub async fn put_registration(
         &self,
-        visit_no: &str,
+        visit_no: &VisitNo,
         body: RegistrationBody,
         canonical: String,
         audit: Audit,
@@ -442,15 +422,8 @@ impl Engine {
 
     pub(crate) async fn load_visit(
         &self,
-        visit_no: &str,
+        visit_no: &VisitNo,
     ) -> Result<crate::db::models::VisitRow, Error> {
-        if !valid_code(visit_no, 64) {
-            return Err(Error::field(
-                ErrorCode::InvalidVisitNo,
-                "visit_no",
-                "visit numbers are 1-64 letters, digits, '-', '_' or '.'",
-            ));
-        }
         let v = visit_no.to_string();
         self.db
             .read(move |c| store::get_visit(c, &v))
@@ -504,7 +477,7 @@ impl Engine {
 
     /// Checks a registered patient in (签到): enters the queue with a ticket.
     /// Idempotent: a patient already waiting gets the same ticket.
-    pub async fn check_in(&self, visit_no: &str, audit: Audit) -> Result<CheckInAnswer, Error> {
+    pub async fn check_in(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let status = v.status()?;
         match status {
@@ -562,7 +535,7 @@ impl Engine {
     /// the queue's recall interval) or from an exam with results (回诊, to the
     /// same doctor's queue, placed by the return-visit interval). Same ticket.
     /// Idempotent; a visit that ended as no-show cannot come back.
-    pub async fn requeue(&self, visit_no: &str, audit: Audit) -> Result<CheckInAnswer, Error> {
+    pub async fn requeue(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let kind =
             match (v.status()?, v.entry_kind.as_deref()) {
@@ -615,7 +588,7 @@ impl Engine {
     }
 
     /// Cancels a registration (退号): it leaves every queue and room.
-    pub async fn cancel(&self, visit_no: &str, audit: Audit) -> Result<CancelAnswer, Error> {
+    pub async fn cancel(&self, visit_no: &VisitNo, audit: Audit) -> Result<CancelAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let done = |changed| {
             Ok(CancelAnswer {
@@ -687,7 +660,7 @@ impl Engine {
         }
     }
 
-    pub async fn get_visit(&self, visit_no: &str) -> Result<VisitAnswer, Error> {
+    pub async fn get_visit(&self, visit_no: &VisitNo) -> Result<VisitAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let mut position = None;
         let status = v.status()?;

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use triage::background::Background;
 use triage::config::Hospital;
 use triage::db::{Db, DbSettings, Synchronous};
+use triage::domain::{QueueCode, RoomCode, VisitNo};
 use triage::engine::Engine;
 use triage::engine::{RoomCommand, TransferBody};
 use triage_actors::journal::{Clock, SharedClock};
@@ -140,7 +141,10 @@ impl Day {
     async fn run(&self, op: &Op) -> Result<(), String> {
         self.tick(20);
         let e = &self.engine;
-        let visit = |v: &u8| format!("V{v:02}");
+        let visit = |v: &u8| VisitNo::parse(&format!("V{v:02}")).unwrap_or_else(|e| panic!("{e}"));
+        let room = |r: &u8| RoomCode::parse(ROOMS[*r as usize]).unwrap_or_else(|e| panic!("{e}"));
+        let queue =
+            |q: &u8| QueueCode::parse(QUEUES[*q as usize]).unwrap_or_else(|e| panic!("{e}"));
         let res: Result<(), triage::error::Error> = match op {
             Op::Register {
                 v,
@@ -199,12 +203,12 @@ impl Day {
                     RoomCommand::Resume,
                     RoomCommand::SendForExam,
                 ][*c as usize];
-                e.room_command(ROOMS[*r as usize], cmd, self.audit(None))
+                e.room_command(&room(r), cmd, self.audit(None))
                     .await
                     .map(|_| ())
             }
             Op::CallByName(r, v) => e
-                .call_visit(ROOMS[*r as usize], &visit(v), self.audit(Some("指定")))
+                .call_visit(&room(r), &visit(v), self.audit(Some("指定")))
                 .await
                 .map(|_| ()),
             Op::Requeue(v) => e
@@ -238,17 +242,12 @@ impl Day {
             Op::Rules(q, p) => {
                 let change: triage::rule_change::RuleChange =
                     serde_json::from_value(rule_preset(*p)).map_err(|e| e.to_string())?;
-                e.change_rules(QUEUES[*q as usize], change, self.audit(Some("规则调整")))
+                e.change_rules(&queue(q), change, self.audit(Some("规则调整")))
                     .await
                     .map(|_| ())
             }
             Op::Close(r, redistribute) => e
-                .close_room(
-                    ROOMS[*r as usize],
-                    *redistribute,
-                    "停诊".into(),
-                    self.audit(None),
-                )
+                .close_room(&room(r), *redistribute, "停诊".into(), self.audit(None))
                 .await
                 .map(|_| ()),
             Op::Tick(s) => {
