@@ -113,6 +113,69 @@ impl RoomState {
         })
     }
 
+    /// The visit a change closes (finished, sent for exam, skipped), if it
+    /// closes the current one.
+    pub fn closed_of(&self, change: &Change) -> Option<ClosedVisit> {
+        let cur = self.current.as_ref()?;
+        match change {
+            Change::Finished { .. } => Some(ClosedVisit {
+                visit_no: cur.visit_no.clone(),
+                ticket_no: cur.ticket_no.clone(),
+                outcome: CallOutcome::Finished,
+            }),
+            Change::SentForExam { .. } => Some(ClosedVisit {
+                visit_no: cur.visit_no.clone(),
+                ticket_no: cur.ticket_no.clone(),
+                outcome: CallOutcome::SentForExam,
+            }),
+            Change::Skipped { no_show, .. } => Some(ClosedVisit {
+                visit_no: cur.visit_no.clone(),
+                ticket_no: cur.ticket_no.clone(),
+                outcome: if *no_show {
+                    CallOutcome::NoShow
+                } else {
+                    CallOutcome::Skipped
+                },
+            }),
+            _ => None,
+        }
+    }
+
+    /// Plans a call (next by the rules, or one patient by name): refused
+    /// unless the room is open; the close of the current patient per policy
+    /// (committed in the same batch as the call, or not at all); the order
+    /// in which to try the queues and the mix position to commit.
+    pub fn plan_call(
+        &self,
+        audit: &Audit,
+        performer: &str,
+        max_misses: u32,
+    ) -> Result<CallPlan, EngineError> {
+        if self.status != RoomStatus::Open {
+            return Err(EngineError::RoomNotOpen(self.status));
+        }
+        let close = self.plan_close_current(audit, performer, max_misses);
+        Ok(CallPlan {
+            closed: close.as_ref().and_then(|c| self.closed_of(c)),
+            close,
+            order: draw_order(&self.info.mix, self.info.draws_from.len(), self.mix_cursor),
+            cursor: self.next_cursor(),
+            short_list_first: self.info.waiting_cap > 0,
+        })
+    }
+
+    /// Applies a committed call: the close it carried, the mix position it
+    /// used (when a queue was taken by the mix), the new current patient.
+    pub fn apply_call(&mut self, plan: &CallPlan, call: CurrentCall, by_mix: bool) {
+        if let Some(change) = &plan.close {
+            self.apply(change);
+        }
+        if let (true, Some(c)) = (by_mix, plan.cursor) {
+            self.mix_cursor = c;
+        }
+        self.current = Some(call);
+    }
+
     /// Applies a committed change to memory.
     pub fn apply(&mut self, change: &Change) {
         let is_current = |v: &String| self.current.as_ref().is_some_and(|c| &c.visit_no == v);
@@ -152,6 +215,21 @@ impl RoomState {
             _ => {}
         }
     }
+}
+
+/// What a call will try, planned on the plain state ([`RoomState::plan_call`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallPlan {
+    /// The close of the current patient, committed with the call.
+    pub close: Option<Change>,
+    /// What the close ends, for the answer.
+    pub closed: Option<ClosedVisit>,
+    /// The queues (indexes into `draws_from`) in the order to try them.
+    pub order: Vec<usize>,
+    /// The mix position to commit with a call taken by the mix.
+    pub cursor: Option<i64>,
+    /// A two-stage room calls from its own short list first.
+    pub short_list_first: bool,
 }
 
 /// The answer to a room command.
@@ -345,32 +423,6 @@ impl RoomActor {
         );
     }
 
-    fn closed_of(&self, change: &Change) -> Option<ClosedVisit> {
-        let cur = self.state.current.as_ref()?;
-        match change {
-            Change::Finished { .. } => Some(ClosedVisit {
-                visit_no: cur.visit_no.clone(),
-                ticket_no: cur.ticket_no.clone(),
-                outcome: CallOutcome::Finished,
-            }),
-            Change::SentForExam { .. } => Some(ClosedVisit {
-                visit_no: cur.visit_no.clone(),
-                ticket_no: cur.ticket_no.clone(),
-                outcome: CallOutcome::SentForExam,
-            }),
-            Change::Skipped { no_show, .. } => Some(ClosedVisit {
-                visit_no: cur.visit_no.clone(),
-                ticket_no: cur.ticket_no.clone(),
-                outcome: if *no_show {
-                    CallOutcome::NoShow
-                } else {
-                    CallOutcome::Skipped
-                },
-            }),
-            _ => None,
-        }
-    }
-
     /// Commits one change, applies it and publishes; the common shape of
     /// recall, skip, finish and status.
     fn commit_simple(
@@ -385,7 +437,7 @@ impl RoomActor {
                 .into_actor(self)
                 .map(move |res, act, _ctx| {
                     res?;
-                    let closed = act.closed_of(&change);
+                    let closed = act.state.closed_of(&change);
                     act.state.apply(&change);
                     act.publish();
                     if announce {
@@ -420,19 +472,19 @@ impl Handler<CallNext> for RoomActor {
     type Result = AtomicResponse<Self, Result<RoomOutcome, EngineError>>;
 
     fn handle(&mut self, msg: CallNext, _ctx: &mut Self::Context) -> Self::Result {
-        if self.state.status != RoomStatus::Open {
-            return ready(Err(EngineError::RoomNotOpen(self.state.status)));
-        }
-        let max_misses = self.max_misses();
-        let close = self
+        let plan = match self
             .state
-            .plan_close_current(&msg.audit, &msg.performer, max_misses);
-        let closed = close.as_ref().and_then(|c| self.closed_of(c));
+            .plan_call(&msg.audit, &msg.performer, self.max_misses())
+        {
+            Ok(plan) => plan,
+            Err(e) => return ready(Err(e)),
+        };
         let queues = self.queues.clone();
         let room_code = self.state.info.code.clone();
-        let order = draw_order(&self.state.info.mix, queues.len(), self.state.mix_cursor);
-        let cursor = self.state.next_cursor();
-        let two_stage = self.state.info.waiting_cap > 0;
+        let close = plan.close.clone();
+        let order = plan.order.clone();
+        let cursor = plan.cursor;
+        let two_stage = plan.short_list_first;
         let audit = msg.audit;
         let wanted = msg.visit_no;
         AtomicResponse::new(Box::pin(
@@ -458,13 +510,13 @@ impl Handler<CallNext> for RoomActor {
                             })
                             .await;
                         match taken {
-                            Ok(Ok(Some(call))) => return (close, Ok(Some(call)), None),
+                            Ok(Ok(Some(call))) => return (Ok(Some(call)), false),
                             Ok(Ok(None)) => continue,
-                            Ok(Err(e)) => return (close, Err(e), None),
-                            Err(e) => return (close, Err(EngineError::from(e)), None),
+                            Ok(Err(e)) => return (Err(e), false),
+                            Err(e) => return (Err(EngineError::from(e)), false),
                         }
                     }
-                    return (close, Err(EngineError::NotWaiting(v.clone())), None);
+                    return (Err(EngineError::NotWaiting(v.clone())), false);
                 }
                 // Two-stage: the room's own short list first, earliest sent first.
                 if two_stage {
@@ -480,30 +532,30 @@ impl Handler<CallNext> for RoomActor {
                                 first = Some((at, i))
                             }
                             Ok(_) => {}
-                            Err(e) => return (close, Err(EngineError::from(e)), None),
+                            Err(e) => return (Err(EngineError::from(e)), false),
                         }
                     }
                     if let Some((_, i)) = first {
                         match take(queues[i].clone(), None).await {
-                            Ok(Ok(Some(call))) => return (close, Ok(Some(call)), None),
+                            Ok(Ok(Some(call))) => return (Ok(Some(call)), false),
                             Ok(Ok(None)) => {}
-                            Ok(Err(e)) => return (close, Err(e), None),
-                            Err(e) => return (close, Err(EngineError::from(e)), None),
+                            Ok(Err(e)) => return (Err(e), false),
+                            Err(e) => return (Err(EngineError::from(e)), false),
                         }
                     }
                 }
                 for i in order {
                     match take(queues[i].clone(), cursor).await {
-                        Ok(Ok(Some(call))) => return (close, Ok(Some(call)), cursor),
+                        Ok(Ok(Some(call))) => return (Ok(Some(call)), true),
                         Ok(Ok(None)) => continue,
-                        Ok(Err(e)) => return (close, Err(e), None),
-                        Err(e) => return (close, Err(EngineError::from(e)), None),
+                        Ok(Err(e)) => return (Err(e), false),
+                        Err(e) => return (Err(EngineError::from(e)), false),
                     }
                 }
-                (close, Ok(None), None)
+                (Ok(None), false)
             }
             .into_actor(self)
-            .map(move |(close, res, cursor), act, ctx| {
+            .map(move |(res, by_mix), act, ctx| {
                 if two_stage {
                     ctx.notify(Refill);
                 }
@@ -511,17 +563,11 @@ impl Handler<CallNext> for RoomActor {
                 // (same batch); otherwise nothing changed.
                 match res {
                     Ok(Some(call)) => {
-                        if let Some(change) = &close {
-                            act.state.apply(change);
-                        }
-                        if let Some(c) = cursor {
-                            act.state.mix_cursor = c;
-                        }
-                        act.state.current = Some(call);
+                        act.state.apply_call(&plan, call, by_mix);
                         // Screens first show the new state, then speak it.
                         act.publish();
                         act.announce();
-                        Ok(act.outcome(closed))
+                        Ok(act.outcome(plan.closed.clone()))
                     }
                     Ok(None) => Err(EngineError::QueueEmpty),
                     Err(e) => Err(e),
