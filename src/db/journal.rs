@@ -9,7 +9,12 @@ use triage_actors::journal::{BoxFuture, Change, Journal, JournalError};
 use super::models::{NewEvent, RegistrationChanges};
 use super::schema::{events, queue_counters, rooms, visits};
 use super::{store, AnyConnection, Db, DbError};
-use triage_actors::model::VisitStatus;
+use chrono::{NaiveDate, NaiveDateTime};
+use triage_actors::model::{
+    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SpecialTag, TicketCounter,
+    VisitStatus, WaitingEntry,
+};
+use triage_actors::rules::QueueRules;
 
 /// The database journal.
 #[derive(Clone)]
@@ -104,39 +109,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             tickets,
             next_seq,
             ..
-        } => {
-            let tags = serde_json::to_string(&entry.tags).unwrap_or_else(|_| "[]".into());
-            let n = diesel::update(
-                visits::table
-                    .filter(visits::visit_no.eq(&entry.visit_no))
-                    .filter(visits::status.eq(VisitStatus::Registered.as_str())),
-            )
-            .set((
-                visits::marked_at.eq(at),
-                visits::status.eq(VisitStatus::Waiting.as_str()),
-                visits::queue_code.eq(queue_code),
-                visits::ticket_no.eq(&entry.ticket_no),
-                visits::service_date.eq(service_date.to_string()),
-                visits::seq.eq(entry.seq),
-                visits::queue_mark.eq(entry.mark),
-                visits::entry_kind.eq(entry.kind.as_str()),
-                visits::tags.eq(tags),
-                visits::checked_in_at.eq(at),
-                visits::updated_at.eq(at),
-            ))
-            .execute(c)?;
-            conflict_if_none(n, "visit is not registered")?;
-            let n = diesel::update(queue_counters::table.find(queue_code))
-                .set((
-                    queue_counters::ticket_date.eq(tickets.date.to_string()),
-                    queue_counters::ticket_last.eq(tickets.last as i32),
-                    queue_counters::next_seq.eq(next_seq),
-                    queue_counters::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            conflict_if_none(n, "queue has no counters")?;
-            (Some(entry.visit_no.clone()), None, Some(queue_code.clone()))
-        }
+        } => checked_in(c, at, queue_code, service_date, entry, tickets, next_seq)?,
         Change::Called {
             queue_code,
             room_code,
@@ -145,36 +118,18 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             counters,
             room_cursor,
             ..
-        } => {
-            let n = diesel::update(waiting_in(visit_no, queue_code))
-                .set((
-                    visits::locked_seq.eq(None::<i64>),
-                    visits::status.eq(VisitStatus::Called.as_str()),
-                    visits::room_code.eq(room_code),
-                    visits::called_at.eq(at),
-                    visits::call_count.eq(1),
-                    visits::placement.eq(placement.as_str()),
-                    visits::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            conflict_if_none(n, "visit is not waiting")?;
-            clear_waiting_marks(c, visit_no)?;
-            diesel::update(rooms::table.find(room_code))
-                .set((
-                    rooms::current_visit_no.eq(visit_no),
-                    rooms::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            taken(
-                c,
+        } => called(
+            c,
+            at,
+            Taken {
                 queue_code,
                 room_code,
                 visit_no,
+                placement: *placement,
                 counters,
-                *room_cursor,
-                at,
-            )?
-        }
+                room_cursor: *room_cursor,
+            },
+        )?,
         Change::Assigned {
             queue_code,
             room_code,
@@ -183,175 +138,61 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             counters,
             room_cursor,
             ..
-        } => {
-            let n = diesel::update(waiting_in(visit_no, queue_code))
-                .set((
-                    visits::assigned_room.eq(room_code),
-                    visits::assigned_at.eq(at),
-                    visits::assigned_order.eq(counters.taken_total),
-                    visits::placement.eq(placement.as_str()),
-                    visits::locked_seq.eq(None::<i64>),
-                    visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
-                    visits::moved_position.eq(None::<i32>),
-                    visits::moved_mark.eq(None::<i64>),
-                    visits::moved_at.eq(None::<chrono::NaiveDateTime>),
-                    visits::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            conflict_if_none(n, "visit is not waiting")?;
-            taken(
-                c,
+        } => assigned(
+            c,
+            at,
+            Taken {
                 queue_code,
                 room_code,
                 visit_no,
+                placement: *placement,
                 counters,
-                *room_cursor,
-                at,
-            )?
-        }
+                room_cursor: *room_cursor,
+            },
+        )?,
         Change::Unassigned {
             queue_code,
             room_code,
             visits: list,
             ..
-        } => {
-            diesel::update(
-                visits::table
-                    .filter(visits::visit_no.eq_any(list))
-                    .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
-                    .filter(visits::queue_code.eq(queue_code))
-                    .filter(visits::assigned_room.eq(room_code)),
-            )
-            .set((
-                visits::assigned_room.eq(None::<String>),
-                visits::assigned_at.eq(None::<chrono::NaiveDateTime>),
-                visits::assigned_order.eq(None::<i64>),
-                visits::updated_at.eq(at),
-            ))
-            .execute(c)?;
-            (None, Some(room_code.clone()), Some(queue_code.clone()))
-        }
+        } => unassigned(c, at, queue_code, room_code, list)?,
         Change::Moved {
             queue_code,
             visit_no,
             position,
             mark,
             ..
-        } => {
-            let n = diesel::update(waiting_in(visit_no, queue_code))
-                .set((
-                    visits::moved_position.eq(*position as i32),
-                    visits::moved_mark.eq(mark),
-                    visits::moved_at.eq(at),
-                    visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
-                    visits::held.eq(false),
-                    visits::locked_seq.eq(None::<i64>),
-                    visits::assigned_room.eq(None::<String>),
-                    visits::assigned_at.eq(None::<chrono::NaiveDateTime>),
-                    visits::assigned_order.eq(None::<i64>),
-                    visits::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            conflict_if_none(n, "visit is not waiting")?;
-            (Some(visit_no.clone()), None, Some(queue_code.clone()))
-        }
+        } => moved(c, at, queue_code, visit_no, position, mark)?,
         Change::Recalled {
             room_code,
             visit_no,
             call_count,
             ..
-        } => {
-            let n = diesel::update(
-                visits::table
-                    .filter(visits::visit_no.eq(visit_no))
-                    .filter(visits::status.eq(VisitStatus::Called.as_str()))
-                    .filter(visits::room_code.eq(room_code)),
-            )
-            .set((visits::call_count.eq(call_count), visits::updated_at.eq(at)))
-            .execute(c)?;
-            conflict_if_none(n, "visit is not called in this room")?;
-            (Some(visit_no.clone()), Some(room_code.clone()), None)
-        }
+        } => recalled(c, at, room_code, visit_no, call_count)?,
         Change::Skipped {
             room_code,
             visit_no,
             no_show,
             ..
-        } => {
-            let status = if *no_show {
-                VisitStatus::NoShow
-            } else {
-                VisitStatus::Missed
-            };
-            close_current(c, room_code, visit_no, status, None, at)?;
-            diesel::update(visits::table.find(visit_no))
-                .set(visits::miss_count.eq(visits::miss_count + 1))
-                .execute(c)?;
-            (Some(visit_no.clone()), Some(room_code.clone()), None)
-        }
+        } => skipped(c, at, room_code, visit_no, no_show)?,
         Change::SentForExam {
             room_code,
             visit_no,
             return_queue,
             ..
-        } => {
-            close_current(c, room_code, visit_no, VisitStatus::Exam, None, at)?;
-            diesel::update(visits::table.find(visit_no))
-                .set(visits::queue_code.eq(return_queue))
-                .execute(c)?;
-            (
-                Some(visit_no.clone()),
-                Some(room_code.clone()),
-                Some(return_queue.clone()),
-            )
-        }
+        } => sent_for_exam(c, at, room_code, visit_no, return_queue)?,
         Change::Requeued {
             queue_code,
             entry,
             next_seq,
             ..
-        } => {
-            let set_aside = if entry.kind == triage_actors::model::EntryKind::Return {
-                VisitStatus::Exam
-            } else {
-                VisitStatus::Missed
-            };
-            let n = diesel::update(
-                visits::table
-                    .filter(visits::visit_no.eq(&entry.visit_no))
-                    .filter(visits::status.eq(set_aside.as_str())),
-            )
-            .set((
-                entry_row(queue_code, entry, at)?,
-                visits::finished_at.eq(None::<chrono::NaiveDateTime>),
-            ))
-            .execute(c)?;
-            conflict_if_none(n, "visit is not set aside")?;
-            clear_waiting_marks(c, &entry.visit_no)?;
-            diesel::update(queue_counters::table.find(queue_code))
-                .set((
-                    queue_counters::next_seq.eq(next_seq),
-                    queue_counters::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            (Some(entry.visit_no.clone()), None, Some(queue_code.clone()))
-        }
+        } => requeued(c, at, queue_code, entry, next_seq)?,
         Change::Finished {
             room_code,
             visit_no,
             performer,
             ..
-        } => {
-            close_current(
-                c,
-                room_code,
-                visit_no,
-                VisitStatus::Finished,
-                Some(performer),
-                at,
-            )?;
-            (Some(visit_no.clone()), Some(room_code.clone()), None)
-        }
+        } => finished(c, at, room_code, visit_no, performer)?,
         Change::Transferred {
             from_queue,
             from_room,
@@ -359,55 +200,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             entry,
             next_seq,
             ..
-        } => {
-            let from = visits::table.filter(visits::visit_no.eq(&entry.visit_no));
-            let n = match (from_queue, from_room) {
-                (Some(q), _) => diesel::update(
-                    from.filter(
-                        visits::status
-                            .eq(VisitStatus::Waiting.as_str())
-                            .and(visits::queue_code.eq(q)),
-                    ),
-                )
-                .set(entry_row(queue_code, entry, at)?)
-                .execute(c)?,
-                (None, Some(r)) => diesel::update(
-                    from.filter(
-                        visits::status
-                            .eq(VisitStatus::Called.as_str())
-                            .and(visits::room_code.eq(r)),
-                    ),
-                )
-                .set(entry_row(queue_code, entry, at)?)
-                .execute(c)?,
-                (None, None) => 0,
-            };
-            conflict_if_none(n, "visit moved meanwhile")?;
-            clear_waiting_marks(c, &entry.visit_no)?;
-            if let Some(r) = from_room {
-                diesel::update(
-                    rooms::table
-                        .find(r)
-                        .filter(rooms::current_visit_no.eq(&entry.visit_no)),
-                )
-                .set((
-                    rooms::current_visit_no.eq(None::<String>),
-                    rooms::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            }
-            diesel::update(queue_counters::table.find(queue_code))
-                .set((
-                    queue_counters::next_seq.eq(next_seq),
-                    queue_counters::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            (
-                Some(entry.visit_no.clone()),
-                from_room.clone(),
-                Some(queue_code.clone()),
-            )
-        }
+        } => transferred(c, at, from_queue, from_room, queue_code, entry, next_seq)?,
         Change::Locks { .. } => return Ok(()),
         Change::Corrected {
             queue_code,
@@ -416,136 +209,33 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             entry_kind,
             tags,
             ..
-        } => {
-            let mut row: RegistrationChanges = serde_json::from_value(correction.record.0.clone())
-                .map_err(|e| DbError::Unavailable(format!("correction record unreadable: {e}")))?;
-            row.updated_at = at;
-            let tags = serde_json::to_string(tags)
-                .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?;
-            let visit = &correction.visit_no;
-            let n = match (queue_code, room_code) {
-                (Some(q), _) => diesel::update(waiting_in(visit, q))
-                    .set((
-                        row,
-                        visits::tags.eq(tags),
-                        visits::entry_kind.eq(entry_kind.as_str()),
-                    ))
-                    .execute(c)?,
-                (None, Some(r)) => diesel::update(
-                    visits::table
-                        .filter(visits::visit_no.eq(visit))
-                        .filter(visits::status.eq(VisitStatus::Called.as_str()))
-                        .filter(visits::room_code.eq(r)),
-                )
-                .set((row, visits::tags.eq(tags)))
-                .execute(c)?,
-                (None, None) => 0,
-            };
-            conflict_if_none(n, "visit moved meanwhile")?;
-            (Some(visit.clone()), room_code.clone(), queue_code.clone())
-        }
+        } => corrected(c, at, queue_code, room_code, correction, entry_kind, tags)?,
         Change::RulesChanged {
             queue_code,
             to,
             retagged,
             ..
-        } => {
-            let rules = serde_json::to_string(to)
-                .map_err(|e| DbError::Unavailable(format!("rules not serialisable: {e}")))?;
-            store::put_queue_rules(c, queue_code, &rules, &audit.operator, at)?;
-            for (visit_no, tags) in retagged {
-                let tags = serde_json::to_string(tags)
-                    .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?;
-                diesel::update(waiting_in(visit_no, queue_code))
-                    .set((visits::tags.eq(tags), visits::updated_at.eq(at)))
-                    .execute(c)?;
-            }
-            (None, None, Some(queue_code.clone()))
-        }
+        } => rules_changed(c, at, audit, queue_code, to, retagged)?,
         Change::HoldSet {
             queue_code,
             visit_no,
             held,
             ..
-        } => {
-            let n = diesel::update(waiting_in(visit_no, queue_code))
-                .set((
-                    visits::held.eq(held),
-                    visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
-                    visits::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            conflict_if_none(n, "visit is not waiting")?;
-            if *held {
-                clear_waiting_marks(c, visit_no)?;
-            }
-            (Some(visit_no.clone()), None, Some(queue_code.clone()))
-        }
+        } => hold_set(c, at, queue_code, visit_no, held)?,
         Change::Pinned {
             queue_code,
             visit_no,
             ..
-        } => {
-            clear_waiting_marks(c, visit_no)?;
-            let n = diesel::update(waiting_in(visit_no, queue_code))
-                .set((
-                    visits::pinned_at.eq(at),
-                    visits::held.eq(false),
-                    visits::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            conflict_if_none(n, "visit is not waiting")?;
-            (Some(visit_no.clone()), None, Some(queue_code.clone()))
-        }
+        } => pinned(c, at, queue_code, visit_no)?,
         Change::RoomStatusSet {
             room_code, status, ..
-        } => {
-            let n = diesel::update(rooms::table.find(room_code))
-                .set((rooms::status.eq(status.as_str()), rooms::updated_at.eq(at)))
-                .execute(c)?;
-            conflict_if_none(n, "unknown room")?;
-            (None, Some(room_code.clone()), None)
-        }
+        } => room_status_set(c, at, room_code, status)?,
         Change::Cancelled {
             visit_no,
             queue_code,
             room_code,
             ..
-        } => {
-            let allowed = if room_code.is_some() {
-                VisitStatus::Called.as_str()
-            } else {
-                VisitStatus::Waiting.as_str()
-            };
-            let n = diesel::update(
-                visits::table
-                    .filter(visits::visit_no.eq(visit_no))
-                    .filter(visits::status.eq(allowed)),
-            )
-            .set((
-                visits::status.eq(VisitStatus::Cancelled.as_str()),
-                visits::updated_at.eq(at),
-            ))
-            .execute(c)?;
-            conflict_if_none(n, "visit cannot be cancelled in its state")?;
-            if let Some(room) = room_code {
-                diesel::update(
-                    rooms::table
-                        .find(room)
-                        .filter(rooms::current_visit_no.eq(visit_no)),
-                )
-                .set((
-                    rooms::current_visit_no.eq(None::<String>),
-                    rooms::updated_at.eq(at),
-                ))
-                .execute(c)?;
-            }
-            (
-                Some(visit_no.clone()),
-                room_code.clone(),
-                queue_code.clone(),
-            )
-        }
+        } => cancelled(c, at, visit_no, queue_code, room_code)?,
     };
     record_event(
         c,
@@ -565,6 +255,526 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
 /// The columns a transfer sets: waiting in the new queue, placed as the
 /// entry says (its check-in time kept or reset is `marked_at`).
 #[allow(clippy::type_complexity, reason = "diesel's tuple of assignments")]
+/// A visit checked in: waiting with its ticket; the queue's ticket counter.
+fn checked_in(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    queue_code: &str,
+    service_date: &NaiveDate,
+    entry: &WaitingEntry,
+    tickets: &TicketCounter,
+    next_seq: &i64,
+) -> Result<EventKeys, DbError> {
+    let tags = serde_json::to_string(&entry.tags).unwrap_or_else(|_| "[]".into());
+    let n = diesel::update(
+        visits::table
+            .filter(visits::visit_no.eq(&entry.visit_no))
+            .filter(visits::status.eq(VisitStatus::Registered.as_str())),
+    )
+    .set((
+        visits::marked_at.eq(at),
+        visits::status.eq(VisitStatus::Waiting.as_str()),
+        visits::queue_code.eq(queue_code),
+        visits::ticket_no.eq(&entry.ticket_no),
+        visits::service_date.eq(service_date.to_string()),
+        visits::seq.eq(entry.seq),
+        visits::queue_mark.eq(entry.mark),
+        visits::entry_kind.eq(entry.kind.as_str()),
+        visits::tags.eq(tags),
+        visits::checked_in_at.eq(at),
+        visits::updated_at.eq(at),
+    ))
+    .execute(c)?;
+    conflict_if_none(n, "visit is not registered")?;
+    let n = diesel::update(queue_counters::table.find(queue_code))
+        .set((
+            queue_counters::ticket_date.eq(tickets.date.to_string()),
+            queue_counters::ticket_last.eq(tickets.last as i32),
+            queue_counters::next_seq.eq(next_seq),
+            queue_counters::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    conflict_if_none(n, "queue has no counters")?;
+    Ok((
+        Some(entry.visit_no.clone()),
+        None,
+        Some(queue_code.to_string()),
+    ))
+}
+
+/// A patient taken from a queue by a room: a call or a send to its short
+/// list.
+struct Taken<'a> {
+    queue_code: &'a str,
+    room_code: &'a str,
+    visit_no: &'a str,
+    placement: PlacementCode,
+    counters: &'a Counters,
+    room_cursor: Option<i64>,
+}
+
+/// A room called a waiting visit; the room's current patient, the queue's
+/// counters.
+fn called(c: &mut AnyConnection, at: NaiveDateTime, t: Taken<'_>) -> Result<EventKeys, DbError> {
+    let n = diesel::update(waiting_in(t.visit_no, t.queue_code))
+        .set((
+            visits::locked_seq.eq(None::<i64>),
+            visits::status.eq(VisitStatus::Called.as_str()),
+            visits::room_code.eq(t.room_code),
+            visits::called_at.eq(at),
+            visits::call_count.eq(1),
+            visits::placement.eq(t.placement.as_str()),
+            visits::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    conflict_if_none(n, "visit is not waiting")?;
+    clear_waiting_marks(c, t.visit_no)?;
+    diesel::update(rooms::table.find(t.room_code))
+        .set((
+            rooms::current_visit_no.eq(t.visit_no),
+            rooms::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    taken(c, &t, at)
+}
+
+/// A waiting visit sent to a room's short list; the queue's counters.
+fn assigned(c: &mut AnyConnection, at: NaiveDateTime, t: Taken<'_>) -> Result<EventKeys, DbError> {
+    let n = diesel::update(waiting_in(t.visit_no, t.queue_code))
+        .set((
+            visits::assigned_room.eq(t.room_code),
+            visits::assigned_at.eq(at),
+            visits::assigned_order.eq(t.counters.taken_total),
+            visits::placement.eq(t.placement.as_str()),
+            visits::locked_seq.eq(None::<i64>),
+            visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
+            visits::moved_position.eq(None::<i32>),
+            visits::moved_mark.eq(None::<i64>),
+            visits::moved_at.eq(None::<chrono::NaiveDateTime>),
+            visits::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    conflict_if_none(n, "visit is not waiting")?;
+    taken(c, &t, at)
+}
+
+/// A closed room's short list back to the general list.
+fn unassigned(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    queue_code: &str,
+    room_code: &str,
+    list: &[String],
+) -> Result<EventKeys, DbError> {
+    diesel::update(
+        visits::table
+            .filter(visits::visit_no.eq_any(list))
+            .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
+            .filter(visits::queue_code.eq(queue_code))
+            .filter(visits::assigned_room.eq(room_code)),
+    )
+    .set((
+        visits::assigned_room.eq(None::<String>),
+        visits::assigned_at.eq(None::<chrono::NaiveDateTime>),
+        visits::assigned_order.eq(None::<i64>),
+        visits::updated_at.eq(at),
+    ))
+    .execute(c)?;
+    Ok((
+        None,
+        Some(room_code.to_string()),
+        Some(queue_code.to_string()),
+    ))
+}
+
+/// A nurse moved a waiting visit to a position.
+fn moved(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    queue_code: &str,
+    visit_no: &str,
+    position: &u32,
+    mark: &i64,
+) -> Result<EventKeys, DbError> {
+    let n = diesel::update(waiting_in(visit_no, queue_code))
+        .set((
+            visits::moved_position.eq(*position as i32),
+            visits::moved_mark.eq(mark),
+            visits::moved_at.eq(at),
+            visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
+            visits::held.eq(false),
+            visits::locked_seq.eq(None::<i64>),
+            visits::assigned_room.eq(None::<String>),
+            visits::assigned_at.eq(None::<chrono::NaiveDateTime>),
+            visits::assigned_order.eq(None::<i64>),
+            visits::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    conflict_if_none(n, "visit is not waiting")?;
+    Ok((
+        Some(visit_no.to_string()),
+        None,
+        Some(queue_code.to_string()),
+    ))
+}
+
+/// The current patient called again.
+fn recalled(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    room_code: &str,
+    visit_no: &str,
+    call_count: &i32,
+) -> Result<EventKeys, DbError> {
+    let n = diesel::update(
+        visits::table
+            .filter(visits::visit_no.eq(visit_no))
+            .filter(visits::status.eq(VisitStatus::Called.as_str()))
+            .filter(visits::room_code.eq(room_code)),
+    )
+    .set((visits::call_count.eq(call_count), visits::updated_at.eq(at)))
+    .execute(c)?;
+    conflict_if_none(n, "visit is not called in this room")?;
+    Ok((
+        Some(visit_no.to_string()),
+        Some(room_code.to_string()),
+        None,
+    ))
+}
+
+/// The current patient missed the call (or ended as no-show).
+fn skipped(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    room_code: &str,
+    visit_no: &str,
+    no_show: &bool,
+) -> Result<EventKeys, DbError> {
+    let status = if *no_show {
+        VisitStatus::NoShow
+    } else {
+        VisitStatus::Missed
+    };
+    close_current(c, room_code, visit_no, status, None, at)?;
+    diesel::update(visits::table.find(visit_no))
+        .set(visits::miss_count.eq(visits::miss_count + 1))
+        .execute(c)?;
+    Ok((
+        Some(visit_no.to_string()),
+        Some(room_code.to_string()),
+        None,
+    ))
+}
+
+/// The current patient sent for an exam, back to `return_queue` later.
+fn sent_for_exam(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    room_code: &str,
+    visit_no: &str,
+    return_queue: &str,
+) -> Result<EventKeys, DbError> {
+    close_current(c, room_code, visit_no, VisitStatus::Exam, None, at)?;
+    diesel::update(visits::table.find(visit_no))
+        .set(visits::queue_code.eq(return_queue))
+        .execute(c)?;
+    Ok((
+        Some(visit_no.to_string()),
+        Some(room_code.to_string()),
+        Some(return_queue.to_string()),
+    ))
+}
+
+/// A visit set aside waits again (recall or back from an exam).
+fn requeued(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    queue_code: &str,
+    entry: &WaitingEntry,
+    next_seq: &i64,
+) -> Result<EventKeys, DbError> {
+    let set_aside = if entry.kind == triage_actors::model::EntryKind::Return {
+        VisitStatus::Exam
+    } else {
+        VisitStatus::Missed
+    };
+    let n = diesel::update(
+        visits::table
+            .filter(visits::visit_no.eq(&entry.visit_no))
+            .filter(visits::status.eq(set_aside.as_str())),
+    )
+    .set((
+        entry_row(queue_code, entry, at)?,
+        visits::finished_at.eq(None::<chrono::NaiveDateTime>),
+    ))
+    .execute(c)?;
+    conflict_if_none(n, "visit is not set aside")?;
+    clear_waiting_marks(c, &entry.visit_no)?;
+    diesel::update(queue_counters::table.find(queue_code))
+        .set((
+            queue_counters::next_seq.eq(next_seq),
+            queue_counters::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    Ok((
+        Some(entry.visit_no.clone()),
+        None,
+        Some(queue_code.to_string()),
+    ))
+}
+
+/// The current patient is done.
+fn finished(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    room_code: &str,
+    visit_no: &str,
+    performer: &str,
+) -> Result<EventKeys, DbError> {
+    close_current(
+        c,
+        room_code,
+        visit_no,
+        VisitStatus::Finished,
+        Some(performer),
+        at,
+    )?;
+    Ok((
+        Some(visit_no.to_string()),
+        Some(room_code.to_string()),
+        None,
+    ))
+}
+
+/// A visit moved to another queue, from a queue or a room.
+fn transferred(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    from_queue: &Option<String>,
+    from_room: &Option<String>,
+    queue_code: &str,
+    entry: &WaitingEntry,
+    next_seq: &i64,
+) -> Result<EventKeys, DbError> {
+    let from = visits::table.filter(visits::visit_no.eq(&entry.visit_no));
+    let n = match (from_queue, from_room) {
+        (Some(q), _) => diesel::update(
+            from.filter(
+                visits::status
+                    .eq(VisitStatus::Waiting.as_str())
+                    .and(visits::queue_code.eq(q)),
+            ),
+        )
+        .set(entry_row(queue_code, entry, at)?)
+        .execute(c)?,
+        (None, Some(r)) => diesel::update(
+            from.filter(
+                visits::status
+                    .eq(VisitStatus::Called.as_str())
+                    .and(visits::room_code.eq(r)),
+            ),
+        )
+        .set(entry_row(queue_code, entry, at)?)
+        .execute(c)?,
+        (None, None) => 0,
+    };
+    conflict_if_none(n, "visit moved meanwhile")?;
+    clear_waiting_marks(c, &entry.visit_no)?;
+    if let Some(r) = from_room {
+        diesel::update(
+            rooms::table
+                .find(r)
+                .filter(rooms::current_visit_no.eq(&entry.visit_no)),
+        )
+        .set((
+            rooms::current_visit_no.eq(None::<String>),
+            rooms::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    }
+    diesel::update(queue_counters::table.find(queue_code))
+        .set((
+            queue_counters::next_seq.eq(next_seq),
+            queue_counters::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    Ok((
+        Some(entry.visit_no.clone()),
+        from_room.clone(),
+        Some(queue_code.to_string()),
+    ))
+}
+
+/// HIS corrected a waiting or called visit: the registration and the queue's view.
+fn corrected(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    queue_code: &Option<String>,
+    room_code: &Option<String>,
+    correction: &Correction,
+    entry_kind: &EntryKind,
+    tags: &[SpecialTag],
+) -> Result<EventKeys, DbError> {
+    let mut row: RegistrationChanges = serde_json::from_value(correction.record.0.clone())
+        .map_err(|e| DbError::Unavailable(format!("correction record unreadable: {e}")))?;
+    row.updated_at = at;
+    let tags = serde_json::to_string(tags)
+        .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?;
+    let visit = &correction.visit_no;
+    let n = match (queue_code, room_code) {
+        (Some(q), _) => diesel::update(waiting_in(visit, q))
+            .set((
+                row,
+                visits::tags.eq(tags),
+                visits::entry_kind.eq(entry_kind.as_str()),
+            ))
+            .execute(c)?,
+        (None, Some(r)) => diesel::update(
+            visits::table
+                .filter(visits::visit_no.eq(visit))
+                .filter(visits::status.eq(VisitStatus::Called.as_str()))
+                .filter(visits::room_code.eq(r)),
+        )
+        .set((row, visits::tags.eq(tags)))
+        .execute(c)?,
+        (None, None) => 0,
+    };
+    conflict_if_none(n, "visit moved meanwhile")?;
+    Ok((
+        Some(visit.to_string()),
+        room_code.clone(),
+        queue_code.clone(),
+    ))
+}
+
+/// A queue's rules in force, and the visits re-tagged by them.
+fn rules_changed(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    audit: &Audit,
+    queue_code: &str,
+    to: &QueueRules,
+    retagged: &[(String, Vec<SpecialTag>)],
+) -> Result<EventKeys, DbError> {
+    let rules = serde_json::to_string(to)
+        .map_err(|e| DbError::Unavailable(format!("rules not serialisable: {e}")))?;
+    store::put_queue_rules(c, queue_code, &rules, &audit.operator, at)?;
+    for (visit_no, tags) in retagged {
+        let tags = serde_json::to_string(tags)
+            .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?;
+        diesel::update(waiting_in(visit_no, queue_code))
+            .set((visits::tags.eq(tags), visits::updated_at.eq(at)))
+            .execute(c)?;
+    }
+    Ok((None, None, Some(queue_code.to_string())))
+}
+
+/// A nurse held or released a waiting visit.
+fn hold_set(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    queue_code: &str,
+    visit_no: &str,
+    held: &bool,
+) -> Result<EventKeys, DbError> {
+    let n = diesel::update(waiting_in(visit_no, queue_code))
+        .set((
+            visits::held.eq(held),
+            visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
+            visits::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    conflict_if_none(n, "visit is not waiting")?;
+    if *held {
+        clear_waiting_marks(c, visit_no)?;
+    }
+    Ok((
+        Some(visit_no.to_string()),
+        None,
+        Some(queue_code.to_string()),
+    ))
+}
+
+/// A nurse pinned a waiting visit.
+fn pinned(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    queue_code: &str,
+    visit_no: &str,
+) -> Result<EventKeys, DbError> {
+    clear_waiting_marks(c, visit_no)?;
+    let n = diesel::update(waiting_in(visit_no, queue_code))
+        .set((
+            visits::pinned_at.eq(at),
+            visits::held.eq(false),
+            visits::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    conflict_if_none(n, "visit is not waiting")?;
+    Ok((
+        Some(visit_no.to_string()),
+        None,
+        Some(queue_code.to_string()),
+    ))
+}
+
+/// A room opened, paused or closed.
+fn room_status_set(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    room_code: &str,
+    status: &RoomStatus,
+) -> Result<EventKeys, DbError> {
+    let n = diesel::update(rooms::table.find(room_code))
+        .set((rooms::status.eq(status.as_str()), rooms::updated_at.eq(at)))
+        .execute(c)?;
+    conflict_if_none(n, "unknown room")?;
+    Ok((None, Some(room_code.to_string()), None))
+}
+
+/// A waiting or called visit cancelled.
+fn cancelled(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    visit_no: &str,
+    queue_code: &Option<String>,
+    room_code: &Option<String>,
+) -> Result<EventKeys, DbError> {
+    let allowed = if room_code.is_some() {
+        VisitStatus::Called.as_str()
+    } else {
+        VisitStatus::Waiting.as_str()
+    };
+    let n = diesel::update(
+        visits::table
+            .filter(visits::visit_no.eq(visit_no))
+            .filter(visits::status.eq(allowed)),
+    )
+    .set((
+        visits::status.eq(VisitStatus::Cancelled.as_str()),
+        visits::updated_at.eq(at),
+    ))
+    .execute(c)?;
+    conflict_if_none(n, "visit cannot be cancelled in its state")?;
+    if let Some(room) = room_code {
+        diesel::update(
+            rooms::table
+                .find(room)
+                .filter(rooms::current_visit_no.eq(visit_no)),
+        )
+        .set((
+            rooms::current_visit_no.eq(None::<String>),
+            rooms::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    }
+    Ok((
+        Some(visit_no.to_string()),
+        room_code.clone(),
+        queue_code.clone(),
+    ))
+}
+
 /// A visit entering a queue's waiting list (transfer, back after a missed
 /// call or an exam): the queue's view of the entry.
 #[derive(AsChangeset)]
@@ -630,19 +840,15 @@ type EventKeys = (Option<String>, Option<String>, Option<String>);
 /// answers the event's (visit, room, queue).
 fn taken(
     c: &mut AnyConnection,
-    queue_code: &str,
-    room_code: &str,
-    visit_no: &str,
-    counters: &triage_actors::model::Counters,
-    room_cursor: Option<i64>,
+    t: &Taken<'_>,
     at: chrono::NaiveDateTime,
 ) -> Result<EventKeys, DbError> {
-    save_counters(c, queue_code, counters, at)?;
-    save_cursor(c, room_code, room_cursor)?;
+    save_counters(c, t.queue_code, t.counters, at)?;
+    save_cursor(c, t.room_code, t.room_cursor)?;
     Ok((
-        Some(visit_no.to_string()),
-        Some(room_code.to_string()),
-        Some(queue_code.to_string()),
+        Some(t.visit_no.to_string()),
+        Some(t.room_code.to_string()),
+        Some(t.queue_code.to_string()),
     ))
 }
 
@@ -701,7 +907,7 @@ fn close_current(
     room_code: &str,
     visit_no: &str,
     status: VisitStatus,
-    performer: Option<&String>,
+    performer: Option<&str>,
     at: chrono::NaiveDateTime,
 ) -> Result<(), DbError> {
     let n = diesel::update(
