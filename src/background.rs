@@ -148,7 +148,7 @@ impl Background {
 /// Shuts the server down on purpose: nothing acknowledged is lost, every
 /// screen is told and reconnects by itself. See the module's documentation
 /// for the order.
-pub async fn shutdown(engine: &Engine, server: &ServerHandle, background: &Background) {
+pub async fn shutdown(engine: &Engine, server: &ServerHandle, background: &Arc<Background>) {
     tracing::info!("shutting down");
     background.stop_tasks();
     let screens = engine.directory.restarting();
@@ -161,6 +161,15 @@ pub async fn shutdown(engine: &Engine, server: &ServerHandle, background: &Backg
         Err(e) => tracing::error!(error = %e, "database writer could not be flushed"),
     }
     engine.db.stop_writer().await;
-    background.stop_threads();
+    // Joining threads blocks: off the runtime's thread, so that the
+    // shutdown budget still bounds it.
+    let joined = tokio::task::spawn_blocking({
+        let background = background.clone();
+        move || background.stop_threads()
+    })
+    .await;
+    if joined.is_err() {
+        tracing::error!("background threads could not be joined");
+    }
     tracing::info!("stopped");
 }

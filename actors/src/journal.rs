@@ -166,7 +166,8 @@ pub enum Change {
         queue_code: Option<String>,
         room_code: Option<String>,
         correction: Correction,
-        entry_kind: EntryKind,
+        /// The entry's kind now (waiting patients only).
+        entry_kind: Option<EntryKind>,
         tags: Vec<SpecialTag>,
     },
     /// A waiting or current visit was cancelled (退号).

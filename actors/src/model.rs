@@ -580,6 +580,10 @@ pub struct Correction {
     pub spoken_name: String,
     /// Return visit (复诊) or not, as HIS now says.
     pub return_visit: bool,
+    /// Whether HIS changed the visit type with this message: only then is
+    /// the entry's kind decided again (a patient back from an exam stays
+    /// one whatever else is corrected).
+    pub visit_type_changed: bool,
     /// The registration's special tags (the queue adds the age tags).
     pub registered_tags: Vec<SpecialTag>,
     pub birth_date: Option<NaiveDate>,

@@ -792,7 +792,7 @@ impl Handler<Correct> for RoomActor {
             room_code: Some(self.state.info.code.clone()),
             correction: msg.correction,
             // A called patient keeps the kind they were called as.
-            entry_kind: crate::model::EntryKind::Normal,
+            entry_kind: None,
             tags: msg.tags,
         };
         let journal = self.journal.clone();

@@ -110,7 +110,9 @@ impl FromRequest for Caller {
     }
 }
 
-fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
+/// The caller of a request, for handlers that must look at something else
+/// first (the resource, the action) before the operator.
+pub fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
     let operator = match req.headers().get("x-operator") {
         None => None,
         Some(v) => Some(StaffCode::parse(v.to_str().unwrap_or(""))?),
@@ -120,6 +122,25 @@ fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
     Ok(Caller { operator, source })
+}
+
+/// A JSON body already read (at most [`BODY_LIMIT`] bytes), or `None` when
+/// there is none: for handlers that look at the body only after something
+/// else (the resource, the action).
+pub fn optional_json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    bytes: &Bytes,
+) -> Result<Option<(T, String)>, Error> {
+    if bytes.len() > BODY_LIMIT {
+        return Err(Error::new(
+            ErrorCode::PayloadTooLarge,
+            format!("request body is larger than {BODY_LIMIT} bytes"),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    parse_json(req, bytes).map(Some)
 }
 
 /// Reads a body up to `limit` bytes; more is a 413 with the JSON envelope.

@@ -4,13 +4,13 @@
 //! validated against the rules in force inside the queue actor, journaled
 //! and audited old → new, then in force at once for everyone waiting.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use triage_actors::rules::QueueRules;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
-use super::extract::{from_value, Caller, Json};
+use super::extract::{caller, from_value, optional_json};
 use super::openapi::ErrorBody;
 use crate::domain::QueueCode;
 use crate::engine::registrations::audit_reason;
@@ -107,15 +107,19 @@ pub async fn get_rules(path: web::Path<String>, engine: web::Data<Engine>) -> An
     responses((status = 200, description = "stored, audited, in force for everyone waiting", body = RulesAnswer),
               (status = 404, body = super::openapi::ErrorBody), (status = 422, description = "invalid; nothing changed", body = super::openapi::ErrorBody)))]
 pub async fn put_rules(
+    req: HttpRequest,
     path: web::Path<String>,
-    body: Json<serde_json::Value>,
-    caller: Caller,
+    body: web::Bytes,
     engine: web::Data<Engine>,
 ) -> Answer {
-    // The queue first (404), then the body (422).
+    // The queue first (404), then who (400), then the body (400/415/422).
     let queue = QueueCode::parse(&path)?;
     engine.rules(&queue).await?;
-    let (change, reason) = split_body(body.value)?;
+    let caller = caller(&req)?;
+    let value = optional_json::<serde_json::Value>(&req, &body)?
+        .map(|(v, _)| v)
+        .ok_or_else(|| Error::new(ErrorCode::MissingBody, "a JSON body is required"))?;
+    let (change, reason) = split_body(value)?;
     let audit = caller.audit_why(&engine, "anonymous", audit_reason(&reason)?);
     let rules = engine.change_rules(&queue, change, audit).await?;
     Ok(HttpResponse::Ok().json(RulesAnswer {

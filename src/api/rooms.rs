@@ -2,11 +2,11 @@
 //! `POST /rooms/{room}/{action}` and call by name
 //! `POST /rooms/{room}/call/{visit_no}`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::extract::{Caller, OptionalJson};
+use super::extract::{caller, optional_json, Caller, OptionalJson};
 use super::openapi::ErrorBody;
 use super::registrations::{reason_or, ReasonBody};
 use crate::domain::{RoomCode, VisitNo};
@@ -66,22 +66,25 @@ fn command(action: &str) -> Result<RoomCommand, Error> {
 
 #[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, send-to-exam, finish, pause, resume or close"), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<CloseBody>, description = "close only, optional"), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn room_action(
+    req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: OptionalJson<CloseBody>,
-    caller: Caller,
+    body: web::Bytes,
     engine: web::Data<Engine>,
 ) -> Answer {
     let (room, action) = path.into_inner();
     let room = RoomCode::parse(&room)?;
+    // The action first (404), then who (400); only `close` reads a body.
     let cmd = command(&action)?;
-    let audit = caller.audit(&engine, "anonymous");
+    let audit = caller(&req)?.audit(&engine, "anonymous");
     if cmd != RoomCommand::Close {
         return Ok(HttpResponse::Ok().json(engine.room_command(&room, cmd, audit).await?));
     }
-    let body = body.0.unwrap_or(CloseBody {
-        waiting: None,
-        reason: None,
-    });
+    let body = optional_json::<CloseBody>(&req, &body)?
+        .map(|(b, _)| b)
+        .unwrap_or(CloseBody {
+            waiting: None,
+            reason: None,
+        });
     let redistribute = match body.waiting.as_deref() {
         None | Some("keep") => false,
         Some("redistribute") => true,

@@ -89,13 +89,11 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
         .set(visits::locked_seq.eq(None::<i64>))
         .execute(c)?;
         for (v, n) in locks {
-            diesel::update(
-                visits::table
-                    .find(v)
-                    .filter(visits::status.eq(VisitStatus::Waiting.as_str())),
-            )
-            .set(visits::locked_seq.eq(n))
-            .execute(c)?;
+            // Only in this queue: a visit that has just moved on (a
+            // transfer the queue has not heard of yet) is not touched.
+            diesel::update(waiting_in(v, queue_code))
+                .set(visits::locked_seq.eq(n))
+                .execute(c)?;
         }
         return Ok(());
     }
@@ -612,11 +610,12 @@ fn corrected(
     queue_code: &Option<String>,
     room_code: &Option<String>,
     correction: &Correction,
-    entry_kind: &EntryKind,
+    entry_kind: &Option<EntryKind>,
     tags: &[SpecialTag],
 ) -> Result<EventKeys, DbError> {
     let mut row: RegistrationChanges = serde_json::from_value(correction.record.0.clone())
-        .map_err(|e| DbError::Unavailable(format!("correction record unreadable: {e}")))?;
+        // Never the serde text: it could quote the record (a name).
+        .map_err(|_| DbError::Corrupt("a correction record could not be read".into()))?;
     row.updated_at = at;
     let tags = serde_json::to_string(tags)
         .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?;
@@ -626,7 +625,7 @@ fn corrected(
             .set((
                 row,
                 visits::tags.eq(tags),
-                visits::entry_kind.eq(entry_kind.as_str()),
+                visits::entry_kind.eq(entry_kind.map(EntryKind::as_str)),
             ))
             .execute(c)?,
         (None, Some(r)) => diesel::update(

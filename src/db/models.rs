@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use triage_actors::model::{EntryKind, PlacementCode, VisitStatus};
+use triage_actors::model::{EntryKind, PlacementCode, SpecialTag, VisitStatus};
 
 use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
 
@@ -84,6 +84,27 @@ impl VisitRow {
             .as_deref()
             .and_then(PlacementCode::parse)
             .ok_or_else(|| self.broken("no known placement"))
+    }
+
+    /// Every special tag the queue gave the visit (registration and age).
+    pub fn tags(&self) -> Result<Vec<SpecialTag>, super::DbError> {
+        serde_json::from_str(&self.tags).map_err(|_| self.broken("unreadable tags"))
+    }
+
+    /// The special tags of the registration (HIS or staff).
+    pub fn registered_tags(&self) -> Result<Vec<SpecialTag>, super::DbError> {
+        serde_json::from_str(&self.special).map_err(|_| self.broken("unreadable registered tags"))
+    }
+
+    /// The patient's birth date, if HIS sent one.
+    pub fn birth_date(&self) -> Result<Option<chrono::NaiveDate>, super::DbError> {
+        self.birth_date
+            .as_deref()
+            .map(|d| {
+                d.parse()
+                    .map_err(|_| self.broken("an unreadable birth date"))
+            })
+            .transpose()
     }
 
     /// A field a waiting or called visit must have.

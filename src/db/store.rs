@@ -72,6 +72,11 @@ pub fn upsert_registration(
         Some(v) if v.status()? == VisitStatus::Cancelled => {
             return Err(DbError::Conflict("registration_cancelled".into()))
         }
+        // In a queue: only a correction through the queue may change it (the
+        // caller read an older status; it reads again).
+        Some(v) if matches!(v.status()?, VisitStatus::Waiting | VisitStatus::Called) => {
+            return Err(DbError::Conflict("visit_in_queue".into()))
+        }
         Some(v) => {
             if v.status()? != VisitStatus::Registered
                 && (v.department_code != new.department_code || v.doctor_code != new.doctor_code)
@@ -216,7 +221,7 @@ pub fn ensure_rows(
             diesel::insert_into(rooms::table)
                 .values(&RoomRow {
                     code: code.clone(),
-                    status: "open".into(),
+                    status: triage_actors::model::RoomStatus::Open.as_str().into(),
                     current_visit_no: None,
                     updated_at: now,
                     mix_cursor: 0,

@@ -32,7 +32,6 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
 use triage_actors::directory::DoctorView;
 use triage_actors::journal::SharedClock;
-use triage_actors::model::SpecialTag;
 use triage_actors::Directory;
 
 use crate::config::Hospital;
@@ -75,18 +74,6 @@ pub fn doctor_view(row: &DoctorRow) -> DoctorView {
             .photo
             .as_ref()
             .map(|_| format!("/api/v1/doctors/{}/photo", row.code)),
-    }
-}
-
-/// Parses stored special tags (JSON codes). Unreadable data is reported,
-/// not silently taken as "no tags".
-pub fn parse_tags(s: &str) -> Vec<SpecialTag> {
-    match serde_json::from_str(s) {
-        Ok(tags) => tags,
-        Err(e) => {
-            tracing::error!(error = %e, "stored special tags unreadable; shown without tags");
-            Vec::new()
-        }
     }
 }
 

@@ -81,7 +81,7 @@ impl Engine {
                 "only a waiting patient can be held, released, pinned or moved",
             ));
         }
-        let q = v.queue_code.clone().unwrap_or_default();
+        let q = v.required(&v.queue_code, "queue")?;
         let addr = self.queue_addr(&q)?;
         let position = addr
             .send(Intervene {
@@ -181,13 +181,13 @@ impl Engine {
         }
         audit.reason = Some(reason);
         let kind = v.entry_kind()?;
-        let draft = self.entry_draft(&v, kind);
+        let draft = self.entry_draft(&v, kind)?;
         let kept = v.marked_at.or(v.checked_in_at).map(utc);
         let addr = self.queue_addr(&target.code)?;
         let out = addr
             .send(Transfer(TransferIn {
                 draft,
-                ticket_no: v.ticket_no.clone().unwrap_or_default(),
+                ticket_no: v.required(&v.ticket_no, "ticket")?,
                 misses: v.miss_count,
                 checked_in_at: if body.keep_check_in_time { kept } else { None },
                 from_queue: from_queue.clone(),

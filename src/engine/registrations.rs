@@ -12,7 +12,7 @@ use triage_actors::queue::{CheckIn, CheckInOutcome, EntryDraft, Position, Remove
 use triage_actors::room::CancelCurrent;
 use utoipa::ToSchema;
 
-use super::{parse_tags, service_date, utc, Engine};
+use super::{service_date, utc, Engine};
 use crate::config::Hospital;
 use crate::db::models::{NewVisit, RegistrationChanges};
 use crate::db::store::{self, UpsertOutcome};
@@ -312,23 +312,7 @@ impl Engine {
         audit: Audit,
     ) -> Result<(UpsertOutcome, RegistrationAnswer), Error> {
         let row = validate_registration(&self.hospital, visit_no, &body, canonical, audit.at)?;
-        let v = visit_no.to_string();
-        let existing = self.db.read(move |c| store::get_visit(c, &v)).await?;
-        let (outcome, mut status) = match existing {
-            Some(v)
-                if matches!(v.status()?, VisitStatus::Waiting | VisitStatus::Called)
-                    && v.body != row.body =>
-            {
-                self.correct_registration(&v, row, audit.clone()).await?;
-                (UpsertOutcome::Replaced, v.status()?)
-            }
-            _ => {
-                let a = audit.clone();
-                self.db
-                    .write(move |c| store::upsert_registration(c, row, &a))
-                    .await?
-            }
-        };
+        let (outcome, mut status) = self.store_registration(visit_no, row, &audit).await?;
         tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
         let check_in = if body.checked_in {
             let ans = self.check_in(visit_no, audit).await?;
@@ -353,6 +337,51 @@ impl Engine {
         ))
     }
 
+    /// Stores a registration: a plain create / replace while the visit is
+    /// not in a queue, a correction through its queue or room while it is.
+    /// The status is read again when it moved on between the read and the
+    /// write (a check-in or a call meanwhile), so a message never bypasses
+    /// the queue.
+    async fn store_registration(
+        &self,
+        visit_no: &VisitNo,
+        row: NewVisit,
+        audit: &Audit,
+    ) -> Result<(UpsertOutcome, VisitStatus), Error> {
+        const ATTEMPTS: usize = 3;
+        for _ in 0..ATTEMPTS {
+            let v = visit_no.to_string();
+            let existing = self.db.read(move |c| store::get_visit(c, &v)).await?;
+            let in_queue = match &existing {
+                Some(v) => matches!(v.status()?, VisitStatus::Waiting | VisitStatus::Called),
+                None => false,
+            };
+            let stored = match existing {
+                Some(v) if in_queue && v.body != row.body => {
+                    let status = v.status()?;
+                    self.correct_registration(&v, row.clone(), audit.clone())
+                        .await
+                        .map(|()| (UpsertOutcome::Replaced, status))
+                }
+                _ => {
+                    let (r, a) = (row.clone(), audit.clone());
+                    self.db
+                        .write(move |c| store::upsert_registration(c, r, &a))
+                        .await
+                        .map_err(Error::from)
+                }
+            };
+            match stored {
+                Err(e) if e.code == ErrorCode::StateConflict => continue,
+                other => return other,
+            }
+        }
+        Err(Error::new(
+            ErrorCode::StateConflict,
+            "the visit kept changing meanwhile; send the registration again",
+        ))
+    }
+
     /// A HIS correction of a patient waiting or called (same department and
     /// doctor; another needs a transfer): the queue or room and the stored
     /// registration change in one journaled change, then the screens.
@@ -372,8 +401,14 @@ impl Engine {
             masked_name: mask_name(&row.patient_name),
             spoken_name: spoken_name(&row.patient_name, &row.sex, self.hospital.voice_name),
             return_visit: row.visit_type == "return",
-            registered_tags: parse_tags(&row.special),
-            birth_date: row.birth_date.as_deref().and_then(|d| d.parse().ok()),
+            visit_type_changed: row.visit_type != v.visit_type,
+            registered_tags: serde_json::from_str(&row.special).map_err(|_| Error::internal())?,
+            birth_date: row
+                .birth_date
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| Error::internal())?,
             his_seq: row.his_seq,
             slot: match (row.appointment_start, row.appointment_end) {
                 (Some(start), Some(end)) => Some(triage_actors::model::Slot {
@@ -384,7 +419,7 @@ impl Engine {
             },
             record: SealedRecord(record),
         };
-        let queue = v.queue_code.clone().unwrap_or_default();
+        let queue = v.required(&v.queue_code, "queue")?;
         let corrected = match v.status()? {
             VisitStatus::Waiting => self
                 .queue_addr(&queue)?
@@ -399,7 +434,7 @@ impl Engine {
                     .map_err(triage_actors::EngineError::from)?;
                 let day = service_date(v.checked_in_at.map_or(audit.at, utc));
                 let tags = rules.tags_for(&correction.registered_tags, correction.birth_date, day);
-                let room = v.room_code.clone().unwrap_or_default();
+                let room = v.required(&v.room_code, "room")?;
                 self.room_addr(&room)?
                     .send(triage_actors::room::Correct {
                         correction,
@@ -443,17 +478,17 @@ impl Engine {
         &self,
         v: &crate::db::models::VisitRow,
         kind: EntryKind,
-    ) -> EntryDraft {
-        EntryDraft {
+    ) -> Result<EntryDraft, Error> {
+        Ok(EntryDraft {
             visit_no: v.visit_no.clone(),
             masked_name: mask_name(&v.patient_name),
             spoken_name: spoken_name(&v.patient_name, &v.sex, self.hospital.voice_name),
             kind,
-            tags: parse_tags(&v.special),
+            tags: v.registered_tags()?,
             his_seq: v.his_seq,
-            birth_date: v.birth_date.as_deref().and_then(|d| d.parse().ok()),
+            birth_date: v.birth_date()?,
             slot: crate::engine::visit_slot(v),
-        }
+        })
     }
 
     /// The answer for a visit now waiting, with the wait estimate.
@@ -514,7 +549,7 @@ impl Engine {
         } else {
             EntryKind::Normal
         };
-        let draft = self.entry_draft(&v, kind);
+        let draft = self.entry_draft(&v, kind)?;
         let day = service_date(audit.at);
         let out: CheckInOutcome = addr
             .send(CheckIn {
@@ -571,13 +606,13 @@ impl Engine {
                     ))
                 }
             };
-        let q = v.queue_code.clone().unwrap_or_default();
+        let q = v.required(&v.queue_code, "queue")?;
         let addr = self.queue_addr(&q)?;
-        let draft = self.entry_draft(&v, kind);
+        let draft = self.entry_draft(&v, kind)?;
         let out = addr
             .send(Requeue {
                 draft,
-                ticket_no: v.ticket_no.clone().unwrap_or_default(),
+                ticket_no: v.required(&v.ticket_no, "ticket")?,
                 misses: v.miss_count,
                 audit,
             })
@@ -615,7 +650,7 @@ impl Engine {
                 }
             }
             VisitStatus::Waiting => {
-                let q = v.queue_code.clone().unwrap_or_default();
+                let q = v.required(&v.queue_code, "queue")?;
                 let addr = self.queue_addr(&q)?;
                 let removed = addr
                     .send(Remove {
@@ -635,7 +670,7 @@ impl Engine {
                 }
             }
             VisitStatus::Called => {
-                let room = v.room_code.clone().unwrap_or_default();
+                let room = v.required(&v.room_code, "room")?;
                 let addr = self.room_addr(&room)?;
                 let removed = addr
                     .send(CancelCurrent {
@@ -678,9 +713,10 @@ impl Engine {
         }
         Ok(VisitAnswer {
             masked_name: mask_name(&v.patient_name),
-            special: parse_tags(&v.tags)
+            special: v
+                .tags()?
                 .into_iter()
-                .chain(parse_tags(&v.special))
+                .chain(v.registered_tags()?)
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .map(|t| t.as_str().to_string())

@@ -17,7 +17,7 @@ use triage_actors::room::{RoomActor, RoomState};
 use triage_actors::screen::ScreenActor;
 use triage_actors::Directory;
 
-use super::{doctor_view, parse_tags, service_date, utc, visit_slot, Engine};
+use super::{doctor_view, service_date, utc, visit_slot, Engine};
 use crate::config::Hospital;
 use crate::db::journal::DbJournal;
 use crate::db::models::{DoctorRow, VisitRow};
@@ -29,7 +29,7 @@ fn waiting_entry(
     mode: VoiceNameMode,
     rules: &triage_actors::rules::QueueRules,
 ) -> Result<WaitingEntry, DbError> {
-    let tags = parse_tags(&v.tags);
+    let tags = v.tags()?;
     let kind = v.entry_kind()?;
     Ok(WaitingEntry {
         visit_no: v.visit_no.clone(),
@@ -56,8 +56,8 @@ fn waiting_entry(
             }),
             _ => None,
         },
-        registered_tags: parse_tags(&v.special),
-        birth_date: v.birth_date.as_deref().and_then(|d| d.parse().ok()),
+        registered_tags: v.registered_tags()?,
+        birth_date: v.birth_date()?,
         assigned: match (&v.assigned_room, v.assigned_at, v.assigned_order) {
             (Some(room), Some(at), Some(order)) => Some(Assignment {
                 room: room.clone(),
@@ -81,7 +81,7 @@ fn current_call(v: &VisitRow, mode: VoiceNameMode) -> Result<CurrentCall, DbErro
         called_at: utc(v.required(&v.called_at, "call time")?),
         call_count: v.call_count,
         placement: v.placement()?,
-        tags: parse_tags(&v.tags),
+        tags: v.tags()?,
         misses: v.miss_count,
     })
 }
@@ -204,24 +204,32 @@ impl Engine {
                 .filter(|v| v.queue_code.as_deref() == Some(q.code.as_str()))
                 .map(|v| waiting_entry(v, mode, &q.rules))
                 .collect::<Result<_, _>>()?;
-            let row = loaded.counters.iter().find(|c| c.queue_code == q.code);
-            let counters = row
-                .map(|c| Counters {
-                    normal_calls_total: c.normal_calls_total,
-                    last_insert_mark: c.last_insert_mark,
-                    consecutive_priority: c.consecutive_priority,
-                    calls_since_return: c.calls_since_return,
-                    taken_total: c.taken_total,
-                    overtakes: serde_json::from_str(&c.overtakes).unwrap_or_default(),
-                })
-                .unwrap_or_default();
+            // Every queue has its counters row (seeded above); one that
+            // cannot be read stops the start, naming the queue.
+            let row = loaded
+                .counters
+                .iter()
+                .find(|c| c.queue_code == q.code)
+                .ok_or_else(|| DbError::Corrupt(format!("queue {} has no counters", q.code)))?;
+            let broken = |what: &str| DbError::Corrupt(format!("queue {} has {what}", q.code));
+            let counters = Counters {
+                normal_calls_total: row.normal_calls_total,
+                last_insert_mark: row.last_insert_mark,
+                consecutive_priority: row.consecutive_priority,
+                calls_since_return: row.calls_since_return,
+                taken_total: row.taken_total,
+                overtakes: serde_json::from_str(&row.overtakes)
+                    .map_err(|_| broken("unreadable overtakes"))?,
+            };
             let tickets = TicketCounter {
                 date: row
-                    .and_then(|c| c.ticket_date.parse().ok())
-                    .unwrap_or_else(|| service_date(now)),
-                last: row.map(|c| c.ticket_last.max(0) as u32).unwrap_or(0),
+                    .ticket_date
+                    .parse()
+                    .map_err(|_| broken("an unreadable ticket date"))?,
+                last: u32::try_from(row.ticket_last)
+                    .map_err(|_| broken("a negative ticket number"))?,
             };
-            let next_seq = row.map(|c| c.next_seq).unwrap_or(1);
+            let next_seq = row.next_seq;
             let state = QueueState::new(
                 q.code.clone(),
                 q.prefix.clone(),

@@ -377,3 +377,94 @@ fn the_api_document_lists_exactly_the_error_codes_with_their_status() {
         .collect();
     assert_eq!(listed, actual, "docs/API.md's error table");
 }
+
+/// A patient back from an exam (回诊) keeps that standing when HIS corrects
+/// something else, e.g. a typo in the name.
+#[actix_web::test]
+async fn a_correction_keeps_a_patient_back_from_an_exam_where_the_rule_put_them() {
+    let app = spawn_app().await; // NK-01: 王建国 (D1001), own queue NK-D1001
+    app.arrive("EX-1", &registration("检查甲", "NK")).await;
+    let r: Value = app
+        .room("NK-01", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(r["current"]["visit_no"], "EX-1");
+    assert_eq!(app.room("NK-01", "send-to-exam").await.status(), 200);
+    let mut expert = registration("专家", "NK");
+    expert["doctor_code"] = json!("D1001");
+    for i in 1..=3 {
+        app.arrive(&format!("EX-E{i}"), &expert).await;
+    }
+    let back = app
+        .http
+        .post(app.url("/api/v1/registrations/EX-1/requeue"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.status(), 200);
+    let before = entries(&app, "NK-D1001").await;
+    let ex1 = before
+        .iter()
+        .find(|e| e.0 == "EX-1")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ex1.2, "return_interval");
+
+    // HIS fixes the name only (still a first visit, 初诊).
+    let r = app
+        .put_registration("EX-1", &registration("检查乙", "NK"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let after = entries(&app, "NK-D1001").await;
+    let ex1 = after
+        .iter()
+        .find(|e| e.0 == "EX-1")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        ex1.2, "return_interval",
+        "the correction demoted a patient back from an exam"
+    );
+    assert_eq!(ex1.1, "检*乙");
+    assert_eq!(
+        after.iter().map(|e| e.0.clone()).collect::<Vec<_>>(),
+        before.iter().map(|e| e.0.clone()).collect::<Vec<_>>()
+    );
+}
+
+/// Only `close` reads a body: other room actions ignore what a workstation
+/// sends along, and the action is checked before the operator.
+#[actix_web::test]
+async fn room_actions_other_than_close_ignore_a_body_and_unknown_actions_are_404_first() {
+    let app = spawn_app().await;
+    app.arrive("RB-1", &registration("甲", "WK")).await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/rooms/WK-01/call-next"))
+        .header("Content-Type", "text/plain")
+        .body("call the next one please")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .post(app.url("/api/v1/rooms/WK-01/dance"))
+        .header("X-Operator", "")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 404);
+    // Rules: an unknown queue is 404 whatever the body.
+    let r = app
+        .http
+        .put(app.url("/api/v1/queues/NOPE/rules"))
+        .header("Content-Type", "text/plain")
+        .body("{")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 404);
+}

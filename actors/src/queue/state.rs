@@ -176,19 +176,26 @@ impl QueueState {
             .rules
             .tags_for(&correction.registered_tags, correction.birth_date, today);
         let late = correction.slot.is_some_and(|s| e.checked_in_at > s.end);
+        let on_time = if late {
+            EntryKind::Late
+        } else {
+            EntryKind::Normal
+        };
         let kind = match e.kind {
             // Back after a missed call: placed by the recall rule whatever HIS says.
             EntryKind::Recall => EntryKind::Recall,
+            // Back from an exam (回诊) or a return visit, HIS not changing it.
+            EntryKind::Return if !correction.visit_type_changed => EntryKind::Return,
             _ if correction.return_visit => EntryKind::Return,
-            _ if late => EntryKind::Late,
-            _ => EntryKind::Normal,
+            // A first visit: late or not by the (possibly corrected) slot.
+            _ => on_time,
         };
         Some(Change::Corrected {
             audit,
             queue_code: Some(self.code.clone()),
             room_code: None,
             correction,
-            entry_kind: kind,
+            entry_kind: Some(kind),
             tags,
         })
     }
@@ -613,7 +620,7 @@ impl QueueState {
             Change::Corrected {
                 queue_code: Some(q),
                 correction: c,
-                entry_kind: kind,
+                entry_kind: Some(kind),
                 tags,
                 ..
             } if *q == self.code => {
