@@ -356,333 +356,35 @@ impl Hospital {
             text,
             errors: Vec::new(),
         };
-
         let default_rules =
             merge_rules(&mut cx, &QueueRules::default(), raw.rules.as_ref(), "rules");
         if !(1..=5).contains(raw.voice.repeat.get_ref()) {
             cx.err(&raw.voice.repeat, "voice.repeat", "must be 1 to 5");
         }
-
-        let mut departments = Vec::new();
-        let mut dept_codes = HashSet::new();
-        for (i, d) in raw.departments.iter().enumerate() {
-            let code = d.code.get_ref();
-            if !valid_code(code) {
-                cx.err(
-                    &d.code,
-                    format!("departments[{i}].code"),
-                    "codes are 1-32 letters, digits, - or _",
-                );
-            }
-            if !dept_codes.insert(code.clone()) {
-                cx.err(
-                    &d.code,
-                    format!("departments[{i}].code"),
-                    format!("duplicate department {code:?}"),
-                );
-            }
-            departments.push(Department {
-                code: code.clone(),
-                name: d.name.clone(),
-            });
-        }
-        if departments.is_empty() {
-            cx.err_noline("departments", "at least one department is needed");
-        }
-
-        let mut queues = Vec::new();
-        let mut queue_codes = HashSet::new();
-        let mut prefixes = HashSet::new();
-        let mut shared: HashMap<String, usize> = HashMap::new();
-        for (i, q) in raw.queues.iter().enumerate() {
-            let code = q.code.get_ref();
-            if !valid_code(code) {
-                cx.err(
-                    &q.code,
-                    format!("queues[{i}].code"),
-                    "codes are 1-32 letters, digits, - or _",
-                );
-            }
-            if !queue_codes.insert(code.clone()) {
-                cx.err(
-                    &q.code,
-                    format!("queues[{i}].code"),
-                    format!("duplicate queue {code:?}"),
-                );
-            }
-            if !dept_codes.contains(q.department.get_ref()) {
-                cx.err(
-                    &q.department,
-                    format!("queues[{i}].department"),
-                    format!("unknown department {:?}", q.department.get_ref()),
-                );
-            }
-            let prefix = q.prefix.get_ref();
-            if prefix.is_empty()
-                || prefix.len() > 2
-                || !prefix.chars().all(|c| c.is_ascii_uppercase())
-            {
-                cx.err(
-                    &q.prefix,
-                    format!("queues[{i}].prefix"),
-                    "1 or 2 capital letters (A, B, ZK)",
-                );
-            } else if !prefixes.insert(prefix.clone()) {
-                cx.err(
-                    &q.prefix,
-                    format!("queues[{i}].prefix"),
-                    format!("prefix {prefix:?} is used by another queue"),
-                );
-            }
-            if q.doctor.is_none() {
-                *shared.entry(q.department.get_ref().clone()).or_default() += 1;
-                if shared[q.department.get_ref()] > 1 {
-                    cx.err(
-                        &q.code,
-                        format!("queues[{i}].doctor"),
-                        format!(
-                            "department {:?} already has a shared queue (set doctor for a doctor's own queue)",
-                            q.department.get_ref()
-                        ),
-                    );
-                }
-            }
-            let rules = merge_rules(
-                &mut cx,
-                &default_rules,
-                q.rules.as_ref(),
-                &format!("queues[{i}].rules"),
-            );
-            queues.push(QueueDef {
-                code: code.clone(),
-                name: q.name.clone(),
-                department: q.department.get_ref().clone(),
-                doctor: q.doctor.clone(),
-                prefix: prefix.clone(),
-                rules,
-            });
-        }
-        for d in &departments {
-            if !shared.contains_key(&d.code) {
-                cx.err_noline(
-                    "queues",
-                    format!(
-                        "department {:?} has no shared queue (a queue without doctor)",
-                        d.code
-                    ),
-                );
-            }
-        }
-
-        let mut rooms = Vec::new();
-        let mut room_codes = HashSet::new();
-        for (i, r) in raw.rooms.iter().enumerate() {
-            let code = r.code.get_ref();
-            if !valid_code(code) {
-                cx.err(
-                    &r.code,
-                    format!("rooms[{i}].code"),
-                    "codes are 1-32 letters, digits, - or _",
-                );
-            }
-            if !room_codes.insert(code.clone()) {
-                cx.err(
-                    &r.code,
-                    format!("rooms[{i}].code"),
-                    format!("duplicate room {code:?}"),
-                );
-            }
-            if !dept_codes.contains(r.department.get_ref()) {
-                cx.err(
-                    &r.department,
-                    format!("rooms[{i}].department"),
-                    format!("unknown department {:?}", r.department.get_ref()),
-                );
-            }
-            let mut draws = Vec::new();
-            for (j, q) in r.queues.iter().enumerate() {
-                if !queue_codes.contains(q.get_ref()) {
-                    cx.err(
-                        q,
-                        format!("rooms[{i}].queues[{j}]"),
-                        format!("unknown queue {:?}", q.get_ref()),
-                    );
-                }
-                draws.push(q.get_ref().clone());
-            }
-            if draws.is_empty() {
-                // Default: the doctor's own queue first, then the department's.
-                if let Some(doc) = &r.doctor {
-                    draws.extend(
-                        queues
-                            .iter()
-                            .filter(|q| q.doctor.as_ref() == Some(doc))
-                            .map(|q| q.code.clone()),
-                    );
-                }
-                draws.extend(
-                    queues
-                        .iter()
-                        .filter(|q| q.department == *r.department.get_ref() && q.doctor.is_none())
-                        .map(|q| q.code.clone()),
-                );
-            }
-            let mut mix = Vec::new();
-            if let Some(m) = &r.mix {
-                let weights = m.get_ref();
-                if weights.len() != draws.len() {
-                    cx.err(
-                        m,
-                        format!("rooms[{i}].mix"),
-                        format!(
-                            "one weight per queue the room calls from ({}: {})",
-                            draws.len(),
-                            draws.join(", ")
-                        ),
-                    );
-                } else if weights.iter().any(|w| !(0..=20).contains(w))
-                    || weights.iter().sum::<i64>() == 0
-                {
-                    cx.err(
-                        m,
-                        format!("rooms[{i}].mix"),
-                        "weights are 0 to 20, at least one above 0",
-                    );
-                } else {
-                    mix = weights.iter().map(|w| *w as u32).collect();
-                }
-            }
-            let mut waiting_cap = 0;
-            if let Some(n) = &r.waiting_cap {
-                if (0..=20).contains(n.get_ref()) {
-                    waiting_cap = *n.get_ref() as u32;
-                } else {
-                    cx.err(n, format!("rooms[{i}].waiting_cap"), "0 (off) to 20");
-                }
-            }
-            rooms.push(RoomDef {
-                code: code.clone(),
-                name: r.name.clone(),
-                spoken_name: r.spoken_name.clone().unwrap_or_else(|| r.name.clone()),
-                department: r.department.get_ref().clone(),
-                doctor: r.doctor.clone(),
-                queues: draws,
-                mix,
-                waiting_cap,
-            });
-        }
-
-        let mut doctors = Vec::new();
-        for (i, d) in raw.doctors.iter().enumerate() {
-            if !valid_code(d.code.get_ref()) {
-                cx.err(
-                    &d.code,
-                    format!("doctors[{i}].code"),
-                    "codes are 1-32 letters, digits, - or _",
-                );
-            }
-            if !dept_codes.contains(d.department.get_ref()) {
-                cx.err(
-                    &d.department,
-                    format!("doctors[{i}].department"),
-                    format!("unknown department {:?}", d.department.get_ref()),
-                );
-            }
-            doctors.push(DoctorDef {
-                code: d.code.get_ref().clone(),
-                name: d.name.clone(),
-                department: d.department.get_ref().clone(),
-                title: d.title.clone(),
-                introduction: d.introduction.clone(),
-            });
-        }
-
-        let mut screens = Vec::new();
-        let mut screen_codes = HashSet::new();
-        for (i, s) in raw.screens.iter().enumerate() {
-            let code = s.code.get_ref();
-            if !valid_code(code) {
-                cx.err(
-                    &s.code,
-                    format!("screens[{i}].code"),
-                    "codes are 1-32 letters, digits, - or _",
-                );
-            }
-            if !screen_codes.insert(code.clone()) {
-                cx.err(
-                    &s.code,
-                    format!("screens[{i}].code"),
-                    format!("duplicate screen {code:?}"),
-                );
-            }
-            let mut shown: Vec<String> = Vec::new();
-            if let Some(list) = &s.rooms {
-                for (j, r) in list.iter().enumerate() {
-                    if !room_codes.contains(r.get_ref()) {
-                        cx.err(
-                            r,
-                            format!("screens[{i}].rooms[{j}]"),
-                            format!("unknown room {:?}", r.get_ref()),
-                        );
-                    }
-                    shown.push(r.get_ref().clone());
-                }
-            }
-            let mut title = s.title.clone();
-            if let Some(d) = &s.department {
-                if !dept_codes.contains(d.get_ref()) {
-                    cx.err(
-                        d,
-                        format!("screens[{i}].department"),
-                        format!("unknown department {:?}", d.get_ref()),
-                    );
-                }
-                if s.rooms.is_none() {
-                    shown.extend(
-                        rooms
-                            .iter()
-                            .filter(|r| r.department == *d.get_ref())
-                            .map(|r| r.code.clone()),
-                    );
-                }
-                if title.is_none() {
-                    title = departments
-                        .iter()
-                        .find(|x| x.code == *d.get_ref())
-                        .map(|x| x.name.clone());
-                }
-            }
-            match s.kind {
-                ScreenKind::Door if shown.len() != 1 => cx.err(
-                    &s.code,
-                    format!("screens[{i}].rooms"),
-                    "a door screen shows exactly one room",
-                ),
-                ScreenKind::Overview if shown.is_empty() => cx.err(
-                    &s.code,
-                    format!("screens[{i}].rooms"),
-                    "an overview screen needs a department or rooms",
-                ),
-                _ => {}
-            }
-            if title.is_none() && s.kind == ScreenKind::Door {
-                title = shown
-                    .first()
-                    .and_then(|r| rooms.iter().find(|x| x.code == *r))
-                    .map(|r| r.name.clone());
-            }
-            let next_count = s.next_count.unwrap_or(raw.calling.next_count);
-            screens.push(ScreenConfig {
-                code: code.clone(),
-                name: s.name.clone(),
-                kind: s.kind,
-                title: title.unwrap_or_else(|| s.name.clone()),
-                rooms: shown,
-                voice: s.voice,
-                next_count: next_count.clamp(1, 10),
-            });
-        }
-
+        let (departments, dept_codes) = departments(&mut cx, &raw.departments);
+        let (queues, queue_codes) = queues(
+            &mut cx,
+            &raw.queues,
+            &departments,
+            &dept_codes,
+            &default_rules,
+        );
+        let mut known = Known {
+            departments: dept_codes,
+            queues: queue_codes,
+            rooms: HashSet::new(),
+        };
+        let rooms = rooms(&mut cx, &raw.rooms, &queues, &known);
+        known.rooms = rooms.iter().map(|r| r.code.clone()).collect();
+        let doctors = doctors(&mut cx, &raw.doctors, &known);
+        let screens = screens(
+            &mut cx,
+            &raw.screens,
+            &raw.calling,
+            &departments,
+            &rooms,
+            &known,
+        );
         if !cx.errors.is_empty() {
             return Err(cx.errors);
         }
@@ -756,6 +458,378 @@ impl Hospital {
             .iter()
             .find(|q| q.department == department && q.doctor.is_none())
     }
+}
+
+/// The code sets earlier sections give the later ones to check against.
+struct Known {
+    departments: HashSet<String>,
+    queues: HashSet<String>,
+    rooms: HashSet<String>,
+}
+
+/// `[[departments]]`: codes unique and well formed, at least one.
+fn departments(cx: &mut Ctx<'_>, raw: &[DepartmentSection]) -> (Vec<Department>, HashSet<String>) {
+    let mut departments = Vec::new();
+    let mut dept_codes = HashSet::new();
+    for (i, d) in raw.iter().enumerate() {
+        let code = d.code.get_ref();
+        if !valid_code(code) {
+            cx.err(
+                &d.code,
+                format!("departments[{i}].code"),
+                "codes are 1-32 letters, digits, - or _",
+            );
+        }
+        if !dept_codes.insert(code.clone()) {
+            cx.err(
+                &d.code,
+                format!("departments[{i}].code"),
+                format!("duplicate department {code:?}"),
+            );
+        }
+        departments.push(Department {
+            code: code.clone(),
+            name: d.name.clone(),
+        });
+    }
+    if departments.is_empty() {
+        cx.err_noline("departments", "at least one department is needed");
+    }
+
+    (departments, dept_codes)
+}
+
+/// `[[queues]]`: codes and ticket prefixes unique, a known department, one
+/// shared queue (without a doctor) per department, rules merged with the
+/// hospital's defaults.
+fn queues(
+    cx: &mut Ctx<'_>,
+    raw: &[QueueSection],
+    departments: &[Department],
+    dept_codes: &HashSet<String>,
+    default_rules: &QueueRules,
+) -> (Vec<QueueDef>, HashSet<String>) {
+    let mut queues = Vec::new();
+    let mut queue_codes = HashSet::new();
+    let mut prefixes = HashSet::new();
+    let mut shared: HashMap<String, usize> = HashMap::new();
+    for (i, q) in raw.iter().enumerate() {
+        let code = q.code.get_ref();
+        if !valid_code(code) {
+            cx.err(
+                &q.code,
+                format!("queues[{i}].code"),
+                "codes are 1-32 letters, digits, - or _",
+            );
+        }
+        if !queue_codes.insert(code.clone()) {
+            cx.err(
+                &q.code,
+                format!("queues[{i}].code"),
+                format!("duplicate queue {code:?}"),
+            );
+        }
+        if !dept_codes.contains(q.department.get_ref()) {
+            cx.err(
+                &q.department,
+                format!("queues[{i}].department"),
+                format!("unknown department {:?}", q.department.get_ref()),
+            );
+        }
+        let prefix = q.prefix.get_ref();
+        if prefix.is_empty() || prefix.len() > 2 || !prefix.chars().all(|c| c.is_ascii_uppercase())
+        {
+            cx.err(
+                &q.prefix,
+                format!("queues[{i}].prefix"),
+                "1 or 2 capital letters (A, B, ZK)",
+            );
+        } else if !prefixes.insert(prefix.clone()) {
+            cx.err(
+                &q.prefix,
+                format!("queues[{i}].prefix"),
+                format!("prefix {prefix:?} is used by another queue"),
+            );
+        }
+        if q.doctor.is_none() {
+            *shared.entry(q.department.get_ref().clone()).or_default() += 1;
+            if shared[q.department.get_ref()] > 1 {
+                cx.err(
+                    &q.code,
+                    format!("queues[{i}].doctor"),
+                    format!(
+                        "department {:?} already has a shared queue (set doctor for a doctor's own queue)",
+                        q.department.get_ref()
+                    ),
+                );
+            }
+        }
+        let rules = merge_rules(
+            cx,
+            default_rules,
+            q.rules.as_ref(),
+            &format!("queues[{i}].rules"),
+        );
+        queues.push(QueueDef {
+            code: code.clone(),
+            name: q.name.clone(),
+            department: q.department.get_ref().clone(),
+            doctor: q.doctor.clone(),
+            prefix: prefix.clone(),
+            rules,
+        });
+    }
+    for d in departments {
+        if !shared.contains_key(&d.code) {
+            cx.err_noline(
+                "queues",
+                format!(
+                    "department {:?} has no shared queue (a queue without doctor)",
+                    d.code
+                ),
+            );
+        }
+    }
+
+    (queues, queue_codes)
+}
+
+/// `[[rooms]]`: codes unique, a known department, known queues (by default
+/// the doctor's own, then the department's shared one), the mix and the
+/// short list's cap in range.
+fn rooms(
+    cx: &mut Ctx<'_>,
+    raw: &[RoomSection],
+    queues: &[QueueDef],
+    known: &Known,
+) -> Vec<RoomDef> {
+    let mut rooms = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let code = r.code.get_ref();
+        if !valid_code(code) {
+            cx.err(
+                &r.code,
+                format!("rooms[{i}].code"),
+                "codes are 1-32 letters, digits, - or _",
+            );
+        }
+        if rooms.iter().any(|x: &RoomDef| x.code == *code) {
+            cx.err(
+                &r.code,
+                format!("rooms[{i}].code"),
+                format!("duplicate room {code:?}"),
+            );
+        }
+        if !known.departments.contains(r.department.get_ref()) {
+            cx.err(
+                &r.department,
+                format!("rooms[{i}].department"),
+                format!("unknown department {:?}", r.department.get_ref()),
+            );
+        }
+        let mut draws = Vec::new();
+        for (j, q) in r.queues.iter().enumerate() {
+            if !known.queues.contains(q.get_ref()) {
+                cx.err(
+                    q,
+                    format!("rooms[{i}].queues[{j}]"),
+                    format!("unknown queue {:?}", q.get_ref()),
+                );
+            }
+            draws.push(q.get_ref().clone());
+        }
+        if draws.is_empty() {
+            // Default: the doctor's own queue first, then the department's.
+            if let Some(doc) = &r.doctor {
+                draws.extend(
+                    queues
+                        .iter()
+                        .filter(|q| q.doctor.as_ref() == Some(doc))
+                        .map(|q| q.code.clone()),
+                );
+            }
+            draws.extend(
+                queues
+                    .iter()
+                    .filter(|q| q.department == *r.department.get_ref() && q.doctor.is_none())
+                    .map(|q| q.code.clone()),
+            );
+        }
+        let mut mix = Vec::new();
+        if let Some(m) = &r.mix {
+            let weights = m.get_ref();
+            if weights.len() != draws.len() {
+                cx.err(
+                    m,
+                    format!("rooms[{i}].mix"),
+                    format!(
+                        "one weight per queue the room calls from ({}: {})",
+                        draws.len(),
+                        draws.join(", ")
+                    ),
+                );
+            } else if weights.iter().any(|w| !(0..=20).contains(w))
+                || weights.iter().sum::<i64>() == 0
+            {
+                cx.err(
+                    m,
+                    format!("rooms[{i}].mix"),
+                    "weights are 0 to 20, at least one above 0",
+                );
+            } else {
+                mix = weights.iter().map(|w| *w as u32).collect();
+            }
+        }
+        let mut waiting_cap = 0;
+        if let Some(n) = &r.waiting_cap {
+            if (0..=20).contains(n.get_ref()) {
+                waiting_cap = *n.get_ref() as u32;
+            } else {
+                cx.err(n, format!("rooms[{i}].waiting_cap"), "0 (off) to 20");
+            }
+        }
+        rooms.push(RoomDef {
+            code: code.clone(),
+            name: r.name.clone(),
+            spoken_name: r.spoken_name.clone().unwrap_or_else(|| r.name.clone()),
+            department: r.department.get_ref().clone(),
+            doctor: r.doctor.clone(),
+            queues: draws,
+            mix,
+            waiting_cap,
+        });
+    }
+
+    rooms
+}
+
+/// `[[doctors]]`: well-formed codes, known departments.
+fn doctors(cx: &mut Ctx<'_>, raw: &[DoctorSection], known: &Known) -> Vec<DoctorDef> {
+    let mut doctors = Vec::new();
+    for (i, d) in raw.iter().enumerate() {
+        if !valid_code(d.code.get_ref()) {
+            cx.err(
+                &d.code,
+                format!("doctors[{i}].code"),
+                "codes are 1-32 letters, digits, - or _",
+            );
+        }
+        if !known.departments.contains(d.department.get_ref()) {
+            cx.err(
+                &d.department,
+                format!("doctors[{i}].department"),
+                format!("unknown department {:?}", d.department.get_ref()),
+            );
+        }
+        doctors.push(DoctorDef {
+            code: d.code.get_ref().clone(),
+            name: d.name.clone(),
+            department: d.department.get_ref().clone(),
+            title: d.title.clone(),
+            introduction: d.introduction.clone(),
+        });
+    }
+
+    doctors
+}
+
+/// `[[screens]]`: codes unique, the rooms they show known (a door screen
+/// exactly one, an overview at least one), titles and counts completed.
+fn screens(
+    cx: &mut Ctx<'_>,
+    raw: &[ScreenSection],
+    calling: &CallingSection,
+    departments: &[Department],
+    rooms: &[RoomDef],
+    known: &Known,
+) -> Vec<ScreenConfig> {
+    let mut screens = Vec::new();
+    let mut screen_codes = HashSet::new();
+    for (i, s) in raw.iter().enumerate() {
+        let code = s.code.get_ref();
+        if !valid_code(code) {
+            cx.err(
+                &s.code,
+                format!("screens[{i}].code"),
+                "codes are 1-32 letters, digits, - or _",
+            );
+        }
+        if !screen_codes.insert(code.clone()) {
+            cx.err(
+                &s.code,
+                format!("screens[{i}].code"),
+                format!("duplicate screen {code:?}"),
+            );
+        }
+        let mut shown: Vec<String> = Vec::new();
+        if let Some(list) = &s.rooms {
+            for (j, r) in list.iter().enumerate() {
+                if !known.rooms.contains(r.get_ref()) {
+                    cx.err(
+                        r,
+                        format!("screens[{i}].rooms[{j}]"),
+                        format!("unknown room {:?}", r.get_ref()),
+                    );
+                }
+                shown.push(r.get_ref().clone());
+            }
+        }
+        let mut title = s.title.clone();
+        if let Some(d) = &s.department {
+            if !known.departments.contains(d.get_ref()) {
+                cx.err(
+                    d,
+                    format!("screens[{i}].department"),
+                    format!("unknown department {:?}", d.get_ref()),
+                );
+            }
+            if s.rooms.is_none() {
+                shown.extend(
+                    rooms
+                        .iter()
+                        .filter(|r| r.department == *d.get_ref())
+                        .map(|r| r.code.clone()),
+                );
+            }
+            if title.is_none() {
+                title = departments
+                    .iter()
+                    .find(|x| x.code == *d.get_ref())
+                    .map(|x| x.name.clone());
+            }
+        }
+        match s.kind {
+            ScreenKind::Door if shown.len() != 1 => cx.err(
+                &s.code,
+                format!("screens[{i}].rooms"),
+                "a door screen shows exactly one room",
+            ),
+            ScreenKind::Overview if shown.is_empty() => cx.err(
+                &s.code,
+                format!("screens[{i}].rooms"),
+                "an overview screen needs a department or rooms",
+            ),
+            _ => {}
+        }
+        if title.is_none() && s.kind == ScreenKind::Door {
+            title = shown
+                .first()
+                .and_then(|r| rooms.iter().find(|x| x.code == *r))
+                .map(|r| r.name.clone());
+        }
+        let next_count = s.next_count.unwrap_or(calling.next_count);
+        screens.push(ScreenConfig {
+            code: code.clone(),
+            name: s.name.clone(),
+            kind: s.kind,
+            title: title.unwrap_or_else(|| s.name.clone()),
+            rooms: shown,
+            voice: s.voice,
+            next_count: next_count.clamp(1, 10),
+        });
+    }
+
+    screens
 }
 
 fn merge_rules(

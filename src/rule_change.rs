@@ -137,6 +137,20 @@ impl RuleChange {
     pub fn apply(&self, current: &QueueRules) -> Result<QueueRules, Vec<FieldError>> {
         let mut r = current.clone();
         let mut c = Check { errors: Vec::new() };
+        self.apply_order(&mut r, &mut c);
+        self.apply_appointments(&mut r, &mut c);
+        self.apply_groups(&mut r, &mut c);
+        self.apply_day(&mut r, &mut c);
+        if c.errors.is_empty() {
+            Ok(r)
+        } else {
+            Err(c.errors)
+        }
+    }
+
+    /// The order of the line: base order, return visits, recalls, the
+    /// fairness and overtake caps, missed calls, the locked head.
+    fn apply_order(&self, r: &mut QueueRules, c: &mut Check) {
         if let Some(v) = &self.base_order {
             if let Some(o) = c.choice(
                 v,
@@ -219,6 +233,10 @@ impl RuleChange {
                 r.locked_head = n;
             }
         }
+    }
+
+    /// Appointment patients: mode, early check-in, late arrivals.
+    fn apply_appointments(&self, r: &mut QueueRules, c: &mut Check) {
         if let Some(v) = &self.appointment_mode {
             if let Some(m) = c.choice(
                 v,
@@ -249,7 +267,11 @@ impl RuleChange {
                 }
             }
         }
-        self.apply_late(&mut r, &mut c);
+        self.apply_late(r, c);
+    }
+
+    /// Special groups: levels and the age limits of the age tags.
+    fn apply_groups(&self, r: &mut QueueRules, c: &mut Check) {
         if let Some(levels) = &self.special_levels {
             let mut map = BTreeMap::new();
             for (tag, level) in levels {
@@ -279,20 +301,19 @@ impl RuleChange {
                 r.child_max_age = Some(n);
             }
         }
+    }
+
+    /// The clinic day: slot length and sessions.
+    fn apply_day(&self, r: &mut QueueRules, c: &mut Check) {
         if let Some(n) = self.slot_minutes {
             if let Some(n) = c.range(n, 5, 240, "slot_minutes", "minutes per time slot") {
                 r.day.slot_minutes = n;
             }
         }
         if let Some(list) = &self.sessions {
-            if let Some(sessions) = sessions(list, &mut c) {
+            if let Some(sessions) = sessions(list, c) {
                 r.day.sessions = sessions;
             }
-        }
-        if c.errors.is_empty() {
-            Ok(r)
-        } else {
-            Err(c.errors)
         }
     }
 

@@ -105,15 +105,17 @@ pub fn normalise_sex(v: &Value) -> Option<&'static str> {
     }
 }
 
-/// Validates a registration into a row; `now` bounds the dates.
-pub fn validate_registration(
-    hospital: &Hospital,
-    visit_no: &VisitNo,
-    body: &RegistrationBody,
-    canonical: String,
-    now: DateTime<Utc>,
-) -> Result<NewVisit, Error> {
-    let p = &body.patient;
+/// The patient part of a registration, checked.
+struct Patient {
+    id: String,
+    name: String,
+    sex: &'static str,
+    birth_date: Option<String>,
+}
+
+/// Checks the patient: id and name present, sex a GB/T 2261.1 code, a birth
+/// date that can be (not in the future, not before 1880).
+fn validate_patient(p: &PatientBody, now: DateTime<Utc>) -> Result<Patient, Error> {
     if !text_ok(&p.id, 64) {
         return Err(Error::field(
             ErrorCode::InvalidPatientId,
@@ -138,24 +140,30 @@ pub fn validate_registration(
     let birth_date = match &p.birth_date {
         None => None,
         Some(s) => {
-            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                Error::field(
-                    ErrorCode::InvalidBirthDate,
-                    "patient.birth_date",
-                    "birth date is YYYY-MM-DD",
-                )
-            })?;
+            let bad = |message: &str| {
+                Error::field(ErrorCode::InvalidBirthDate, "patient.birth_date", message)
+            };
+            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| bad("birth date is YYYY-MM-DD"))?;
             let earliest = NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(d);
             if d > service_date(now) || d < earliest {
-                return Err(Error::field(
-                    ErrorCode::InvalidBirthDate,
-                    "patient.birth_date",
-                    "birth date is in the future or before 1880",
-                ));
+                return Err(bad("birth date is in the future or before 1880"));
             }
             Some(d.to_string())
         }
     };
+    Ok(Patient {
+        id: p.id.trim().to_string(),
+        name: p.name.trim().to_string(),
+        sex,
+        birth_date,
+    })
+}
+
+/// Checks where and how the patient is seen: a configured department, a
+/// well-formed doctor, the visit type, the slot, the HIS sequence number.
+/// Answers the visit type's code.
+fn validate_visit(hospital: &Hospital, body: &RegistrationBody) -> Result<&'static str, Error> {
     if hospital.department(&body.department_code).is_none() {
         return Err(Error::field(
             ErrorCode::UnknownDepartment,
@@ -180,15 +188,29 @@ pub fn validate_registration(
             ))
         }
     };
-    if let Some(a) = &body.appointment {
-        if a.start >= a.end {
-            return Err(Error::field(
-                ErrorCode::InvalidAppointment,
-                "appointment.end",
-                "the slot must end after it starts",
-            ));
-        }
+    if body.appointment.as_ref().is_some_and(|a| a.start >= a.end) {
+        return Err(Error::field(
+            ErrorCode::InvalidAppointment,
+            "appointment.end",
+            "the slot must end after it starts",
+        ));
     }
+    if body
+        .sequence_no
+        .is_some_and(|n| !(1..=999_999).contains(&n))
+    {
+        return Err(Error::field(
+            ErrorCode::InvalidSequenceNo,
+            "sequence_no",
+            "the HIS sequence number is 1 to 999999",
+        ));
+    }
+    Ok(visit_type)
+}
+
+/// Checks the special tags (known codes; sorted, once each) and the exam
+/// items (code and name).
+fn validate_tags_and_items(body: &RegistrationBody) -> Result<Vec<SpecialTag>, Error> {
     let mut special = Vec::with_capacity(body.special.len());
     for (i, t) in body.special.iter().enumerate() {
         let tag = SpecialTag::parse(t).ok_or_else(|| {
@@ -209,23 +231,29 @@ pub fn validate_registration(
             ));
         }
     }
-    if let Some(n) = body.sequence_no {
-        if !(1..=999_999).contains(&n) {
-            return Err(Error::field(
-                ErrorCode::InvalidSequenceNo,
-                "sequence_no",
-                "the HIS sequence number is 1 to 999999",
-            ));
-        }
-    }
     special.sort();
     special.dedup();
+    Ok(special)
+}
+
+/// Validates a registration into a row; `now` bounds the dates. The first
+/// problem is the answer (422 naming the field); nothing is stored.
+pub fn validate_registration(
+    hospital: &Hospital,
+    visit_no: &VisitNo,
+    body: &RegistrationBody,
+    canonical: String,
+    now: DateTime<Utc>,
+) -> Result<NewVisit, Error> {
+    let patient = validate_patient(&body.patient, now)?;
+    let visit_type = validate_visit(hospital, body)?;
+    let special = validate_tags_and_items(body)?;
     Ok(NewVisit {
         visit_no: visit_no.to_string(),
-        patient_id: p.id.trim().to_string(),
-        patient_name: p.name.trim().to_string(),
-        sex: sex.to_string(),
-        birth_date,
+        patient_id: patient.id,
+        patient_name: patient.name,
+        sex: patient.sex.to_string(),
+        birth_date: patient.birth_date,
         department_code: body.department_code.clone(),
         doctor_code: body.doctor_code.clone(),
         visit_type: visit_type.to_string(),
@@ -239,7 +267,7 @@ pub fn validate_registration(
             .as_ref()
             .map(|a| a.end.with_timezone(&Utc).naive_utc()),
         special: serde_json::to_string(&special).map_err(|_| Error::internal())?,
-        exam_items: serde_json::to_string(&body.exam_items).unwrap_or_else(|_| "[]".into()),
+        exam_items: serde_json::to_string(&body.exam_items).map_err(|_| Error::internal())?,
         body: canonical,
         status: VisitStatus::Registered.as_str().into(),
         created_at: now.naive_utc(),

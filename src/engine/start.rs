@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use actix::Actor;
+use chrono::{DateTime, Utc};
 use triage_actors::directory::RoomInfo;
 use triage_actors::journal::{SharedClock, SharedJournal};
 use triage_actors::mask::{mask_name, spoken_name, VoiceNameMode};
@@ -18,7 +19,7 @@ use triage_actors::screen::ScreenActor;
 use triage_actors::Directory;
 
 use super::{doctor_view, service_date, utc, visit_slot, Engine};
-use crate::config::Hospital;
+use crate::config::{Hospital, QueueDef, RoomDef};
 use crate::db::journal::DbJournal;
 use crate::db::models::{DoctorRow, VisitRow};
 use crate::db::{store, Db, DbError};
@@ -86,54 +87,158 @@ fn current_call(v: &VisitRow, mode: VoiceNameMode) -> Result<CurrentCall, DbErro
     })
 }
 
+/// The hospital with the rules the API stored (they override the
+/// configuration file's). Rules that cannot be read stop the start.
+async fn rules_in_force(db: &Db, hospital: &Hospital) -> Result<Hospital, DbError> {
+    let stored = db.read(store::load_queue_rules).await?;
+    let mut h = hospital.clone();
+    for row in stored {
+        let Some(q) = h.queues.iter_mut().find(|q| q.code == row.queue_code) else {
+            tracing::warn!(queue = %row.queue_code, "stored rules for a queue no longer configured");
+            continue;
+        };
+        q.rules = serde_json::from_str(&row.rules).map_err(|_| {
+            DbError::Corrupt(format!(
+                "the stored rules of queue {} are unreadable",
+                row.queue_code
+            ))
+        })?;
+    }
+    Ok(h)
+}
+
+/// Rows every configured room and queue needs, and the configured doctors
+/// HIS has not sent yet.
+async fn seed(db: &Db, hospital: &Hospital, now: DateTime<Utc>) -> Result<(), DbError> {
+    let today = service_date(now).to_string();
+    let room_codes: Vec<String> = hospital.rooms.iter().map(|r| r.code.clone()).collect();
+    let queue_codes: Vec<String> = hospital.queues.iter().map(|q| q.code.clone()).collect();
+    let seeds: Vec<DoctorRow> = hospital
+        .doctors
+        .iter()
+        .map(|d| DoctorRow {
+            code: d.code.clone(),
+            name: d.name.clone(),
+            department_code: d.department.clone(),
+            title: d.title.clone(),
+            introduction: d.introduction.clone(),
+            photo: None,
+            photo_mime: None,
+            updated_at: now.naive_utc(),
+        })
+        .collect();
+    db.write(move |c| {
+        store::ensure_rows(c, &room_codes, &queue_codes, now.naive_utc(), &today)?;
+        for d in seeds {
+            store::seed_doctor(c, d)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// A room as the database left it: status, current patient, mix turn.
+fn room_state(
+    r: &RoomDef,
+    hospital: &Hospital,
+    loaded: &store::Loaded,
+    mode: VoiceNameMode,
+) -> Result<RoomState, DbError> {
+    let row = loaded.rooms.iter().find(|x| x.code == r.code);
+    let status = match row {
+        // A room the database has not seen yet opens.
+        None => RoomStatus::Open,
+        Some(x) => RoomStatus::parse(&x.status)
+            .ok_or_else(|| DbError::Corrupt(format!("room {} has an unknown status", x.code)))?,
+    };
+    let current = row
+        .and_then(|x| x.current_visit_no.as_ref())
+        .and_then(|v| loaded.called.iter().find(|c| &c.visit_no == v))
+        .map(|v| current_call(v, mode))
+        .transpose()?;
+    let department_name = hospital
+        .department(&r.department)
+        .map(|d| d.name.clone())
+        .ok_or_else(|| DbError::Corrupt(format!("room {} has no department", r.code)))?;
+    Ok(RoomState {
+        info: RoomInfo {
+            code: r.code.clone(),
+            name: r.name.clone(),
+            spoken_name: r.spoken_name.clone(),
+            department_code: r.department.clone(),
+            department_name,
+            doctor_code: r.doctor.clone(),
+            draws_from: r.queues.clone(),
+            mix: r.mix.clone(),
+            waiting_cap: r.waiting_cap,
+        },
+        status,
+        current,
+        policy: hospital.current_on_call_next,
+        mix_cursor: row.map_or(0, |x| x.mix_cursor),
+    })
+}
+
+/// A queue as the database left it: its waiting entries, counters, tickets.
+fn queue_state(
+    q: &QueueDef,
+    loaded: &store::Loaded,
+    mode: VoiceNameMode,
+) -> Result<QueueState, DbError> {
+    let entries: Vec<WaitingEntry> = loaded
+        .waiting
+        .iter()
+        .filter(|v| v.queue_code.as_deref() == Some(q.code.as_str()))
+        .map(|v| waiting_entry(v, mode, &q.rules))
+        .collect::<Result<_, _>>()?;
+    // Every queue has its counters row (seeded at start); one that cannot
+    // be read stops the start, naming the queue.
+    let row = loaded
+        .counters
+        .iter()
+        .find(|c| c.queue_code == q.code)
+        .ok_or_else(|| DbError::Corrupt(format!("queue {} has no counters", q.code)))?;
+    let broken = |what: &str| DbError::Corrupt(format!("queue {} has {what}", q.code));
+    let counters = Counters {
+        normal_calls_total: row.normal_calls_total,
+        last_insert_mark: row.last_insert_mark,
+        consecutive_priority: row.consecutive_priority,
+        calls_since_return: row.calls_since_return,
+        taken_total: row.taken_total,
+        overtakes: serde_json::from_str(&row.overtakes)
+            .map_err(|_| broken("unreadable overtakes"))?,
+    };
+    let tickets = TicketCounter {
+        date: row
+            .ticket_date
+            .parse()
+            .map_err(|_| broken("an unreadable ticket date"))?,
+        last: u32::try_from(row.ticket_last).map_err(|_| broken("a negative ticket number"))?,
+    };
+    Ok(QueueState::new(
+        q.code.clone(),
+        q.prefix.clone(),
+        q.rules.clone(),
+        entries,
+        counters,
+        tickets,
+        row.next_seq,
+    ))
+}
+
 impl Engine {
     /// Seeds missing rows, loads the database and starts every actor on the
-    /// current actix system.
+    /// current actix system: rooms are declared first (so queues and
+    /// screens can resolve them), then screens, queues, notices, and the
+    /// room actors last (they draw from the queues).
     pub async fn start(
         hospital: Arc<Hospital>,
         db: Db,
         clock: SharedClock,
     ) -> Result<Engine, DbError> {
-        // Rules changed through the API override the configuration file's.
-        let stored = db.read(store::load_queue_rules).await?;
-        let mut h = (*hospital).clone();
-        for row in stored {
-            let target = h.queues.iter_mut().find(|q| q.code == row.queue_code);
-            match (serde_json::from_str(&row.rules), target) {
-                (Ok(rules), Some(q)) => q.rules = rules,
-                (Err(e), _) => tracing::warn!(queue = %row.queue_code, error = %e,
-                    "stored queue rules unreadable; using the configuration"),
-                (_, None) => tracing::warn!(queue = %row.queue_code,
-                    "stored rules for a queue no longer configured"),
-            }
-        }
-        let hospital = Arc::new(h);
+        let hospital = Arc::new(rules_in_force(&db, &hospital).await?);
         let now = clock.now();
-        let today = service_date(now).to_string();
-        let room_codes: Vec<String> = hospital.rooms.iter().map(|r| r.code.clone()).collect();
-        let queue_codes: Vec<String> = hospital.queues.iter().map(|q| q.code.clone()).collect();
-        let seeds: Vec<DoctorRow> = hospital
-            .doctors
-            .iter()
-            .map(|d| DoctorRow {
-                code: d.code.clone(),
-                name: d.name.clone(),
-                department_code: d.department.clone(),
-                title: d.title.clone(),
-                introduction: d.introduction.clone(),
-                photo: None,
-                photo_mime: None,
-                updated_at: now.naive_utc(),
-            })
-            .collect();
-        db.write(move |c| {
-            store::ensure_rows(c, &room_codes, &queue_codes, now.naive_utc(), &today)?;
-            for d in seeds {
-                store::seed_doctor(c, d)?;
-            }
-            Ok(())
-        })
-        .await?;
+        seed(&db, &hospital, now).await?;
         let loaded = db.read(store::load_all).await?;
         let notices = db
             .read(move |c| store::active_notices(c, now.naive_utc()))
@@ -142,51 +247,17 @@ impl Engine {
         let directory = Directory::new();
         let journal: SharedJournal = Arc::new(DbJournal::new(db.clone()));
         let mode = hospital.voice_name;
-
         for d in &loaded.doctors {
             directory.publish_doctor(doctor_view(d));
         }
-
-        // Rooms are declared first so queues and screens can resolve them.
-        let mut room_states = Vec::new();
-        for r in &hospital.rooms {
-            let row = loaded.rooms.iter().find(|x| x.code == r.code);
-            let status = match row {
-                // A room the database has not seen yet opens.
-                None => RoomStatus::Open,
-                Some(x) => RoomStatus::parse(&x.status).ok_or_else(|| {
-                    DbError::Corrupt(format!("room {} has an unknown status", x.code))
-                })?,
-            };
-            let current = row
-                .and_then(|x| x.current_visit_no.as_ref())
-                .and_then(|v| loaded.called.iter().find(|c| &c.visit_no == v))
-                .map(|v| current_call(v, mode))
-                .transpose()?;
-            let info = RoomInfo {
-                code: r.code.clone(),
-                name: r.name.clone(),
-                spoken_name: r.spoken_name.clone(),
-                department_code: r.department.clone(),
-                department_name: hospital
-                    .department(&r.department)
-                    .map(|d| d.name.clone())
-                    .unwrap_or_default(),
-                doctor_code: r.doctor.clone(),
-                draws_from: r.queues.clone(),
-                mix: r.mix.clone(),
-                waiting_cap: r.waiting_cap,
-            };
-            directory.declare_room(info.clone(), status, current.as_ref());
-            room_states.push(RoomState {
-                info,
-                status,
-                current,
-                policy: hospital.current_on_call_next,
-                mix_cursor: row.map_or(0, |x| x.mix_cursor),
-            });
+        let room_states = hospital
+            .rooms
+            .iter()
+            .map(|r| room_state(r, &hospital, &loaded, mode))
+            .collect::<Result<Vec<_>, _>>()?;
+        for state in &room_states {
+            directory.declare_room(state.info.clone(), state.status, state.current.as_ref());
         }
-
         for s in &hospital.screens {
             let actor = ScreenActor::new(s.clone(), directory.clone(), clock.clone());
             let variant = actor.variant();
@@ -196,59 +267,16 @@ impl Engine {
             }
             directory.screens.insert(s.code.clone(), addr);
         }
-
         for q in &hospital.queues {
-            let entries: Vec<WaitingEntry> = loaded
-                .waiting
-                .iter()
-                .filter(|v| v.queue_code.as_deref() == Some(q.code.as_str()))
-                .map(|v| waiting_entry(v, mode, &q.rules))
-                .collect::<Result<_, _>>()?;
-            // Every queue has its counters row (seeded above); one that
-            // cannot be read stops the start, naming the queue.
-            let row = loaded
-                .counters
-                .iter()
-                .find(|c| c.queue_code == q.code)
-                .ok_or_else(|| DbError::Corrupt(format!("queue {} has no counters", q.code)))?;
-            let broken = |what: &str| DbError::Corrupt(format!("queue {} has {what}", q.code));
-            let counters = Counters {
-                normal_calls_total: row.normal_calls_total,
-                last_insert_mark: row.last_insert_mark,
-                consecutive_priority: row.consecutive_priority,
-                calls_since_return: row.calls_since_return,
-                taken_total: row.taken_total,
-                overtakes: serde_json::from_str(&row.overtakes)
-                    .map_err(|_| broken("unreadable overtakes"))?,
-            };
-            let tickets = TicketCounter {
-                date: row
-                    .ticket_date
-                    .parse()
-                    .map_err(|_| broken("an unreadable ticket date"))?,
-                last: u32::try_from(row.ticket_last)
-                    .map_err(|_| broken("a negative ticket number"))?,
-            };
-            let next_seq = row.next_seq;
-            let state = QueueState::new(
-                q.code.clone(),
-                q.prefix.clone(),
-                q.rules.clone(),
-                entries,
-                counters,
-                tickets,
-                next_seq,
-            );
+            let state = queue_state(q, &loaded, mode)?;
             let addr =
                 QueueActor::new(state, journal.clone(), clock.clone(), directory.clone()).start();
             directory.queues.insert(q.code.clone(), addr);
         }
-
         for n in &notices {
             let (view, screens) = super::notices::view(n);
             directory.publish_notice(view, screens);
         }
-
         for state in room_states {
             let queues = state
                 .info

@@ -22,6 +22,11 @@ pub struct QueueActor {
     journal: SharedJournal,
     clock: SharedClock,
     directory: Arc<Directory>,
+    /// Whether the board may have to follow the clock: set by every
+    /// publication, cleared by a refresh that found no patient waiting for
+    /// an appointment slot (only a slot beginning changes a ranking with
+    /// time).
+    awaited: std::cell::Cell<bool>,
 }
 
 impl QueueActor {
@@ -36,6 +41,7 @@ impl QueueActor {
             journal,
             clock,
             directory,
+            awaited: std::cell::Cell::new(true),
         }
     }
 
@@ -136,6 +142,7 @@ impl QueueActor {
             .publish_rules(&self.state.code, &self.state.rules);
         let board = self.state.board(self.clock.now());
         self.directory.publish_queue(&self.state.code, board, None);
+        self.awaited.set(true);
     }
 
     /// Records the new head at once (the calling room composes from it),
@@ -144,6 +151,7 @@ impl QueueActor {
     fn publish_after_call(&self, room: String, ctx: &mut Context<Self>) {
         let board = self.state.board(self.clock.now());
         self.directory.set_queue_board(&self.state.code, board);
+        self.awaited.set(true);
         ctx.run_later(std::time::Duration::ZERO, move |act, _ctx| {
             act.directory.notify_queue(&act.state.code, Some(&room));
         });
@@ -163,7 +171,16 @@ impl Handler<Refresh> for QueueActor {
     type Result = ();
 
     fn handle(&mut self, _msg: Refresh, _ctx: &mut Self::Context) {
-        let board = self.state.board(self.clock.now());
+        // Only an appointment slot beginning changes a ranking with time;
+        // a queue without one has nothing to refresh (and costs nothing on
+        // the arbiter the screens share).
+        let now = self.clock.now();
+        let awaits = self.state.awaits_a_slot(now);
+        if !awaits && !self.awaited.get() {
+            return;
+        }
+        self.awaited.set(awaits);
+        let board = self.state.board(now);
         if self.directory.queue_board(&self.state.code) != board {
             self.directory.publish_queue(&self.state.code, board, None);
         }

@@ -104,6 +104,14 @@ impl QueueState {
         rank(&self.entries, &self.rules, &self.counters, now)
     }
 
+    /// Whether a patient waits for their appointment slot to begin at `now`
+    /// (the one way time changes the ranking).
+    pub fn awaits_a_slot(&self, now: DateTime<Utc>) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.slot.is_some_and(|s| s.start > now))
+    }
+
     /// 0-based position of a visit in calling order.
     pub fn position(&self, visit_no: &str, now: DateTime<Utc>) -> Option<usize> {
         self.ranked(now)
