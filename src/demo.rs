@@ -12,6 +12,7 @@ use triage_actors::model::Audit;
 use crate::domain::{RoomCode, VisitNo};
 use crate::engine::Engine;
 use crate::engine::{PatientBody, RegistrationBody, RoomCommand};
+use triage_actors::model::SpecialTag;
 
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
@@ -74,7 +75,13 @@ pub async fn run(engine: Engine, tick: Duration) {
                     rng.random_range(1935..2023)
                 };
                 let special = if rng.random_bool(0.08) {
-                    vec![["military", "disabled", "pregnant"][rng.random_range(0..3)].to_string()]
+                    vec![[
+                        SpecialTag::Military,
+                        SpecialTag::Disabled,
+                        SpecialTag::Pregnant,
+                    ][rng.random_range(0..3)]
+                    .as_str()
+                    .to_string()]
                 } else {
                     vec![]
                 };
