@@ -23,11 +23,13 @@ const GIVEN: &[&str] = &[
     "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建华",
 ];
 
-fn audit() -> Audit {
+/// The simulator's stamp, on the engine's clock (to the microsecond, as
+/// the database keeps it: what memory holds is what a restart reads).
+fn audit(engine: &Engine) -> Audit {
     Audit {
         operator: "demo-simulator".into(),
         source: "demo".into(),
-        at: Utc::now(),
+        at: engine.clock.now(),
         reason: None,
     }
 }
@@ -129,7 +131,7 @@ pub async fn run(engine: Engine, tick: Duration) {
                 };
                 let canonical = serde_json::to_string(&body).unwrap_or_default();
                 let stored = match VisitNo::parse(&visit_no) {
-                    Ok(v) => engine.put_registration(&v, body, canonical, audit()).await,
+                    Ok(v) => engine.put_registration(&v, body, canonical, audit(&engine)).await,
                     Err(e) => Err(e),
                 };
                 if let Err(e) = stored {
@@ -147,11 +149,11 @@ pub async fn run(engine: Engine, tick: Duration) {
             let Ok(room) = RoomCode::parse(&room) else {
                 continue;
             };
-            match engine.room_command(&room, cmd, audit()).await {
+            match engine.room_command(&room, cmd, audit(&engine)).await {
                 Ok(_) => {}
                 Err(e) if e.code == crate::error::ErrorCode::QueueEmpty => {
                     let _ = engine
-                        .room_command(&room, RoomCommand::Finish, audit())
+                        .room_command(&room, RoomCommand::Finish, audit(&engine))
                         .await;
                 }
                 Err(_) => {}
