@@ -131,7 +131,11 @@ pub async fn run(engine: Engine, tick: Duration) {
                 };
                 let canonical = serde_json::to_string(&body).unwrap_or_default();
                 let stored = match VisitNo::parse(&visit_no) {
-                    Ok(v) => engine.put_registration(&v, body, canonical, audit(&engine)).await,
+                    Ok(v) => {
+                        engine
+                            .put_registration(&v, body, canonical, audit(&engine))
+                            .await
+                    }
                     Err(e) => Err(e),
                 };
                 if let Err(e) = stored {
