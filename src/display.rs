@@ -4,6 +4,7 @@
 //! its code from the URL) and `/display/{file}` (assets), plus the screens'
 //! WebSocket at `/ws/screens/{code}`.
 
+use crate::domain::ScreenCode;
 use crate::error::{Error, ErrorCode};
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -59,8 +60,8 @@ async fn screen_page(
     path: web::Path<String>,
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = path.into_inner();
-    if !engine.directory.screens.contains_key(&code) {
+    let code = ScreenCode::parse(&path)?;
+    if !engine.directory.screens.contains_key(code.as_str()) {
         return Err(Error::new(ErrorCode::ScreenNotFound, format!("no screen {code:?}")).into());
     }
     serve("screen.html")

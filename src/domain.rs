@@ -26,8 +26,15 @@ fn well_formed(s: &str, max: usize) -> bool {
 macro_rules! code {
     ($(#[$doc:meta])* $name:ident, max = $max:expr, refused = $code:expr, field = $field:expr, $message:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
+
+        /// Prints as the quoted code (`"NK-01"`), as messages show it.
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
 
         impl $name {
             /// Parses a code from a path, a header or a body.
@@ -166,5 +173,9 @@ mod tests {
         );
         let v = VisitNo::parse("V1").ok();
         assert_eq!(v.as_deref().map(|v| v.len()), Some(2));
+        assert_eq!(
+            format!("{:?}", RoomCode::parse("NK-01").ok()),
+            "Some(\"NK-01\")"
+        );
     }
 }

@@ -19,6 +19,7 @@ use actix_web_actors::ws;
 use triage_actors::screen::{Connect, Disconnect, Frame, Heartbeat, Resync, ScreenActor};
 
 use crate::api::error::ApiError;
+use crate::domain::ScreenCode;
 use crate::engine::Engine;
 
 /// How often the server pings.
@@ -127,8 +128,13 @@ pub async fn screen_ws(
     path: web::Path<String>,
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let code = path.into_inner();
-    let Some(screen) = engine.directory.screens.get(&code).map(|a| a.clone()) else {
+    let code = ScreenCode::parse(&path).map_err(ApiError::from)?;
+    let Some(screen) = engine
+        .directory
+        .screens
+        .get(code.as_str())
+        .map(|a| a.clone())
+    else {
         return Err(ApiError::from(Error::new(
             ErrorCode::ScreenNotFound,
             format!("no screen {code:?}"),
