@@ -69,6 +69,7 @@ impl Application {
         let clock: SharedClock = Arc::new(SystemClock);
         let engine = Engine::start(Arc::new(settings.hospital.clone()), db, clock).await?;
         background.ticks(&engine);
+        background.audit_head(&engine);
         if settings.simulate {
             background.task(
                 "demo-simulation",

@@ -28,6 +28,8 @@ use crate::engine::Engine;
 pub const REFILL_EVERY: Duration = Duration::from_secs(5);
 /// How often a queue checks whether time changed what its board shows.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(15);
+/// How often the audit chain's head is written to the log.
+pub const AUDIT_HEAD_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// How long a shutdown may take in all (the process exits within it).
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(10);
 /// How long requests in flight get to finish once the server stops
@@ -111,6 +113,23 @@ impl Background {
                 every.tick().await;
                 for q in queues.queues.iter() {
                     q.do_send(Refresh);
+                }
+            }
+        });
+    }
+
+    /// Writes the audit chain's head to the log at start and once a day, so
+    /// that a copy of it lives outside the database (`triage audit verify
+    /// --head` checks the chain ends there).
+    pub fn audit_head(&self, engine: &Engine) {
+        let db = engine.db.clone();
+        self.task("audit-head", async move {
+            let mut every = actix_web::rt::time::interval(AUDIT_HEAD_EVERY);
+            loop {
+                every.tick().await;
+                match db.read(crate::db::audit::head).await {
+                    Ok(head) => tracing::info!(audit.head = %head, "audit chain head"),
+                    Err(e) => tracing::error!(error = %e, "audit chain head unreadable"),
                 }
             }
         });

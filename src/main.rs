@@ -71,6 +71,11 @@ enum Command {
     },
     /// Print the OpenAPI document (docs/openapi.json is this output).
     Openapi,
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Run database migrations and exit.
     Migrate {
         #[arg(
@@ -80,6 +85,56 @@ enum Command {
         )]
         database_url: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain of the audit log: names the first edited,
+    /// inserted or deleted record and exits 1; exits 0 when intact.
+    Verify {
+        #[arg(
+            long,
+            env = "TRIAGE_DATABASE_URL",
+            default_value = "sqlite://data/triage.sqlite"
+        )]
+        database_url: String,
+        /// The head hash kept elsewhere (a printed report, a log line): the
+        /// chain must end there, so removed newest records show too.
+        #[arg(long)]
+        head: Option<String>,
+    },
+}
+
+/// `triage audit verify`: 0 intact, 1 broken, 2 the database could not be read.
+fn audit_verify(database_url: &str, expected_head: Option<&str>) -> ExitCode {
+    let verdict =
+        triage::db::connect_one(database_url).and_then(|mut c| triage::db::audit::verify(&mut c));
+    match verdict {
+        Ok(v @ triage::db::audit::Verdict::Intact { .. }) => {
+            let triage::db::audit::Verdict::Intact { head, .. } = &v else {
+                return ExitCode::from(2);
+            };
+            if let Some(expected) = expected_head {
+                if head != expected {
+                    println!("{v}");
+                    println!(
+                        "audit chain broken: the chain ends at {head}, not at the head kept elsewhere ({expected}); newest records were removed or rewritten"
+                    );
+                    return ExitCode::from(1);
+                }
+            }
+            println!("{v}");
+            ExitCode::SUCCESS
+        }
+        Ok(v) => {
+            println!("{v}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn load_hospital(config: Option<PathBuf>, demo: bool) -> Result<Hospital, String> {
@@ -138,6 +193,9 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Audit {
+            command: AuditCommand::Verify { database_url, head },
+        } => audit_verify(&database_url, head.as_deref()),
         Command::Openapi => {
             println!("{}", triage::api::openapi::document());
             ExitCode::SUCCESS

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use triage_actors::journal::{BoxFuture, Change, Journal, JournalError};
 
 use super::models::{NewEvent, RegistrationChanges};
-use super::schema::{events, queue_counters, rooms, visits};
+use super::schema::{queue_counters, rooms, visits};
 use super::{store, AnyConnection, Db, DbError};
 use chrono::{NaiveDate, NaiveDateTime};
 use triage_actors::model::{
@@ -246,6 +246,8 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             room_code,
             queue_code,
             detail: event_detail(change),
+            prev_hash: None,
+            hash: None,
         },
     )
 }
@@ -961,8 +963,5 @@ fn strip_names(v: &mut serde_json::Value) {
 
 /// Appends an event row.
 pub fn record_event(c: &mut AnyConnection, event: NewEvent) -> Result<(), DbError> {
-    diesel::insert_into(events::table)
-        .values(&event)
-        .execute(c)?;
-    Ok(())
+    super::audit::append(c, event)
 }

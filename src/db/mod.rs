@@ -11,6 +11,7 @@
 //!   Neither ever runs on an async worker or an actor's thread.
 //! - Backend-specific SQL stays inside this module.
 
+pub mod audit;
 pub mod backup;
 pub mod journal;
 pub mod models;
@@ -145,6 +146,15 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// One connection for a command-line tool, migrated to this version (no
+/// pool, no writer).
+pub fn connect_one(url: &str) -> Result<AnyConnection, DbError> {
+    let (backend, target) = parse_url(url)?;
+    let mut c = establish(backend, &target, Synchronous::Full)?;
+    run_migrations(&mut c)?;
+    Ok(c)
 }
 
 /// Opens a connection of the named backend, with SQLite's settings applied.

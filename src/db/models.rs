@@ -243,8 +243,12 @@ pub struct EventRow {
     pub room_code: Option<String>,
     pub queue_code: Option<String>,
     pub detail: String,
+    /// The audit chain: the hash of the row before, and this row's.
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
+/// An event to append; `db::audit::append` sets its place in the chain.
 #[derive(Insertable, Debug, Clone)]
 #[diesel(table_name = events)]
 pub struct NewEvent {
@@ -256,6 +260,25 @@ pub struct NewEvent {
     pub room_code: Option<String>,
     pub queue_code: Option<String>,
     pub detail: String,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+impl From<&EventRow> for NewEvent {
+    fn from(r: &EventRow) -> Self {
+        NewEvent {
+            at: r.at,
+            kind: r.kind.clone(),
+            operator: r.operator.clone(),
+            source: r.source.clone(),
+            visit_no: r.visit_no.clone(),
+            room_code: r.room_code.clone(),
+            queue_code: r.queue_code.clone(),
+            detail: r.detail.clone(),
+            prev_hash: r.prev_hash.clone(),
+            hash: r.hash.clone(),
+        }
+    }
 }
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]

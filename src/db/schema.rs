@@ -100,6 +100,8 @@ diesel::table! {
         room_code -> Nullable<Text>,
         queue_code -> Nullable<Text>,
         detail -> Text,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
     }
 }
 

@@ -35,6 +35,8 @@ fn event(audit: &Audit, kind: &str, visit_no: Option<&str>, detail: serde_json::
         room_code: None,
         queue_code: None,
         detail: detail.to_string(),
+        prev_hash: None,
+        hash: None,
     }
 }
 

@@ -1,0 +1,142 @@
+//! The audit log's hash chain (等保三级: a record no one can quietly
+//! change). Every event row carries `prev_hash`, the hash of the row before
+//! it, and `hash` = SHA-256 over `prev_hash` and the row's content. Rows are
+//! appended only by the single writer, so the chain is the `id` order.
+//!
+//! [`verify`] walks the chain and names the first record that breaks it:
+//! one whose content no longer matches its hash (edited), or one whose link
+//! does not match the record before it (inserted, or a record before it
+//! deleted). Removing the newest records leaves a shorter chain that still
+//! verifies: compare the head with one kept elsewhere (`--head`).
+
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::models::{EventRow, NewEvent};
+use super::schema::events;
+use super::{AnyConnection, DbError};
+
+/// The hash of an event row: SHA-256 (hex) over the previous hash and the
+/// row's content, each field on its own line, times to the microsecond.
+pub fn link(prev_hash: &str, e: &NewEvent) -> String {
+    let content = [
+        prev_hash,
+        &e.at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+        &e.kind,
+        &e.operator,
+        &e.source,
+        e.visit_no.as_deref().unwrap_or("-"),
+        e.room_code.as_deref().unwrap_or("-"),
+        e.queue_code.as_deref().unwrap_or("-"),
+        &e.detail,
+    ]
+    .join("\n");
+    Sha256::digest(content.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The newest hash of the chain ("" before the first chained row).
+pub fn head(c: &mut AnyConnection) -> Result<String, DbError> {
+    Ok(events::table
+        .filter(events::hash.is_not_null())
+        .order(events::id.desc())
+        .select(events::hash)
+        .first::<Option<String>>(c)
+        .optional()?
+        .flatten()
+        .unwrap_or_default())
+}
+
+/// Appends an event at the head of the chain. Runs inside the writer's
+/// transaction, so the head it reads is the last one written.
+pub fn append(c: &mut AnyConnection, mut event: NewEvent) -> Result<(), DbError> {
+    let prev = head(c)?;
+    event.hash = Some(link(&prev, &event));
+    event.prev_hash = Some(prev);
+    diesel::insert_into(events::table)
+        .values(&event)
+        .execute(c)?;
+    Ok(())
+}
+
+/// What a walk of the chain found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every chained record matches; `unchained` rows from before the chain
+    /// (written before it existed) come first.
+    Intact {
+        records: u64,
+        unchained: u64,
+        head: String,
+    },
+    /// This record's content no longer matches its hash.
+    Edited { id: i64 },
+    /// This record does not follow the one before it: it was inserted, or
+    /// a record before it was deleted.
+    Broken { id: i64 },
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verdict::Intact {
+                records,
+                unchained,
+                head,
+            } => write!(
+                f,
+                "audit chain intact: {records} records ({unchained} from before the chain), head {head}"
+            ),
+            Verdict::Edited { id } => write!(
+                f,
+                "audit chain broken at record {id}: its content was changed after it was written"
+            ),
+            Verdict::Broken { id } => write!(
+                f,
+                "audit chain broken at record {id}: it does not follow the record before it (a record was inserted here, or one before it deleted)"
+            ),
+        }
+    }
+}
+
+/// Walks the whole chain in `id` order, in pages.
+pub fn verify(c: &mut AnyConnection) -> Result<Verdict, DbError> {
+    const PAGE: i64 = 10_000;
+    let mut prev: Option<String> = None;
+    let (mut records, mut unchained, mut last_id) = (0u64, 0u64, i64::MIN);
+    loop {
+        let page: Vec<EventRow> = events::table
+            .filter(events::id.gt(last_id))
+            .order(events::id)
+            .limit(PAGE)
+            .select(EventRow::as_select())
+            .load(c)?;
+        let Some(last) = page.last() else { break };
+        last_id = last.id;
+        for row in page {
+            records += 1;
+            let (Some(prev_hash), Some(hash)) = (&row.prev_hash, &row.hash) else {
+                if prev.is_some() {
+                    // An unchained row after the chain began: inserted.
+                    return Ok(Verdict::Broken { id: row.id });
+                }
+                unchained += 1;
+                continue;
+            };
+            if prev.as_deref().unwrap_or("") != prev_hash {
+                return Ok(Verdict::Broken { id: row.id });
+            }
+            if link(prev_hash, &NewEvent::from(&row)) != *hash {
+                return Ok(Verdict::Edited { id: row.id });
+            }
+            prev = Some(hash.clone());
+        }
+    }
+    Ok(Verdict::Intact {
+        records,
+        unchained,
+        head: prev.unwrap_or_default(),
+    })
+}

@@ -1,0 +1,140 @@
+//! The audit log's hash chain: every staff and HIS action is an event row
+//! chained to the one before; `triage audit verify` names an edited, deleted
+//! or inserted record and exits non-zero.
+
+use std::process::Command;
+
+use diesel::{Connection, RunQueryDsl};
+use triage::db::audit::{self, Verdict};
+use triage::db::connect_one;
+
+use crate::common::{registration, spawn_app, TestApp};
+
+/// A day's worth of events: registrations, check-ins, calls, a finish.
+async fn some_events(app: &TestApp) {
+    for i in 0..4 {
+        app.arrive(&format!("AU-{i}"), &registration("审计", "WK"))
+            .await;
+    }
+    for _ in 0..3 {
+        assert_eq!(app.room("WK-01", "call-next").await.status(), 200);
+    }
+}
+
+/// Runs `sql`, then the verification, and rolls both back.
+fn verify_after(url: &str, sql: &str) -> Verdict {
+    let mut c = connect_one(url).unwrap_or_else(|e| panic!("connect: {e}"));
+    let mut verdict = None;
+    let _ = c.transaction::<(), diesel::result::Error, _>(|tx| {
+        diesel::sql_query(sql).execute(tx)?;
+        verdict = Some(audit::verify(tx).map_err(|_| diesel::result::Error::RollbackTransaction)?);
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    verdict.unwrap_or_else(|| panic!("no verdict after {sql}"))
+}
+
+fn ids(url: &str) -> Vec<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let mut c = connect_one(url).unwrap_or_else(|e| panic!("connect: {e}"));
+    diesel::sql_query("SELECT id FROM events ORDER BY id")
+        .load::<Id>(&mut c)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+#[actix_web::test]
+async fn an_edited_deleted_or_inserted_audit_record_breaks_the_chain_at_that_record() {
+    let app = spawn_app().await;
+    some_events(&app).await;
+    let url = app.db.url.clone();
+    let all = ids(&url);
+    assert!(all.len() >= 10, "{} events", all.len());
+    let mut c = connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+    let head = audit::head(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    let intact = audit::verify(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        intact,
+        Verdict::Intact {
+            records: all.len() as u64,
+            unchained: 0,
+            head: head.clone()
+        }
+    );
+    drop(c);
+
+    let middle = all[all.len() / 2];
+    let next = all[all.len() / 2 + 1];
+    let last = all[all.len() - 1];
+    // Edited: someone changes who did it.
+    assert_eq!(
+        verify_after(
+            &url,
+            &format!("UPDATE events SET operator = 'someone-else' WHERE id = {middle}")
+        ),
+        Verdict::Edited { id: middle }
+    );
+    // Deleted: the record after it no longer follows.
+    assert_eq!(
+        verify_after(&url, &format!("DELETE FROM events WHERE id = {middle}")),
+        Verdict::Broken { id: next }
+    );
+    // Inserted: a forged record does not follow the chain.
+    let forged = last + 1;
+    assert_eq!(
+        verify_after(
+            &url,
+            &format!(
+                "INSERT INTO events (id, at, kind, operator, source, detail, prev_hash, hash) \
+                 VALUES ({forged}, '2026-11-29 08:00:00', 'finished', 'D-x', 'x', '{{}}', 'forged', 'forged')"
+            )
+        ),
+        Verdict::Broken { id: forged }
+    );
+    // Inserted without a place in the chain.
+    assert_eq!(
+        verify_after(
+            &url,
+            &format!(
+                "INSERT INTO events (id, at, kind, operator, source, detail) \
+                 VALUES ({forged}, '2026-11-29 08:00:00', 'finished', 'D-x', 'x', '{{}}')"
+            )
+        ),
+        Verdict::Broken { id: forged }
+    );
+
+    // The command: exit 0 when intact (and at the head kept elsewhere), 1
+    // naming the record when edited.
+    let verify = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args(["audit", "verify", "--database-url", &url])
+            .args(extra)
+            .env("TRIAGE_LOG", "warn")
+            .output()
+            .unwrap_or_else(|e| panic!("triage audit verify: {e}"))
+    };
+    let out = verify(&["--head", &head]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = verify(&["--head", "0000"]);
+    assert_eq!(out.status.code(), Some(1));
+    let mut c = connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+    diesel::sql_query(format!(
+        "UPDATE events SET detail = '{{}}' WHERE id = {middle}"
+    ))
+    .execute(&mut c)
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = verify(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(&format!("record {middle}")), "{text}");
+}
