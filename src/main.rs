@@ -103,6 +103,61 @@ enum AuditCommand {
         #[arg(long)]
         head: Option<String>,
     },
+    /// Write every audit record for an auditor: CSV (opens in Excel with
+    /// Chinese intact) or JSON Lines.
+    Export {
+        #[arg(
+            long,
+            env = "TRIAGE_DATABASE_URL",
+            default_value = "sqlite://data/triage.sqlite"
+        )]
+        database_url: String,
+        /// csv or jsonl.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// The file to write (standard output when absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `triage audit export`: 0 written, 1 failed, 2 bad arguments.
+fn audit_export(database_url: &str, format: &str, out: Option<&PathBuf>) -> ExitCode {
+    use triage::db::audit::ExportFormat;
+    let format = match format {
+        "csv" => ExportFormat::Csv,
+        "jsonl" => ExportFormat::JsonLines,
+        other => {
+            eprintln!("error: --format is csv or jsonl, not {other:?}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut sink: Box<dyn std::io::Write> = match out {
+        None => Box::new(std::io::stdout().lock()),
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("error: cannot create {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        },
+    };
+    let written = triage::db::connect_one(database_url)
+        .and_then(|mut c| triage::db::audit::export(&mut c, format, &mut sink));
+    match (written, sink.flush()) {
+        (Ok(n), Ok(())) => {
+            eprintln!("{n} audit records written");
+            ExitCode::SUCCESS
+        }
+        (Err(e), _) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+        (_, Err(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// `triage audit verify`: 0 intact, 1 broken, 2 the database could not be read.
@@ -196,6 +251,14 @@ fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { database_url, head },
         } => audit_verify(&database_url, head.as_deref()),
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    database_url,
+                    format,
+                    out,
+                },
+        } => audit_export(&database_url, &format, out.as_ref()),
         Command::Openapi => {
             println!("{}", triage::api::openapi::document());
             ExitCode::SUCCESS

@@ -138,3 +138,64 @@ async fn an_edited_deleted_or_inserted_audit_record_breaks_the_chain_at_that_rec
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains(&format!("record {middle}")), "{text}");
 }
+
+/// An auditor's export: every record, CSV that Excel opens with Chinese
+/// intact (a byte-order mark) or JSON Lines; no patient name in either.
+#[actix_web::test]
+async fn the_audit_log_exports_to_csv_and_json_lines_without_names() {
+    let app = spawn_app().await;
+    some_events(&app).await;
+    let url = app.db.url.clone();
+    let count = ids(&url).len();
+    let export = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args([
+                "audit",
+                "export",
+                "--database-url",
+                &url,
+                "--format",
+                format,
+            ])
+            .env("TRIAGE_LOG", "warn")
+            .output()
+            .unwrap_or_else(|e| panic!("triage audit export: {e}"));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap_or_else(|e| panic!("not UTF-8: {e}"))
+    };
+    let csv = export("csv");
+    assert!(csv.starts_with('\u{feff}'), "no byte-order mark");
+    let mut lines = csv.trim_start_matches('\u{feff}').lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,at,kind,operator,source,visit_no,room_code,queue_code,detail,prev_hash,hash")
+    );
+    let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    assert_eq!(reader.records().count(), count);
+    let jsonl = export("jsonl");
+    let rows: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(rows.len(), count);
+    assert!(rows
+        .iter()
+        .any(|r| r["kind"] == "checked_in" && r["visit_no"] == "AU-0"));
+    assert!(rows
+        .iter()
+        .all(|r| r["hash"].as_str().is_some_and(|h| h.len() == 64)));
+    assert!(
+        !csv.contains("审计") && !jsonl.contains("审计"),
+        "a patient name in the export"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["audit", "export", "--database-url", &url, "--format", "xml"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bad.status.code(), Some(2));
+}
