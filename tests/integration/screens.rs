@@ -286,3 +286,38 @@ async fn screens_without_a_chinese_voice_get_audio_from_the_server() {
         assert_eq!(e["error"]["code"], "invalid_voice_text");
     }
 }
+
+/// Pages and answers carry the security headers: a content security policy
+/// without inline script, no framing, no sniffing, no referrer.
+#[actix_web::test]
+async fn pages_send_the_security_headers() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/screens/NK-HALL",
+        "/display/screen.js",
+        "/api/v1/rooms",
+    ] {
+        let r = app
+            .http
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert_eq!(r.status(), 200, "{path}");
+        let h = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let csp = h("content-security-policy");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(h("x-frame-options"), "DENY", "{path}");
+        assert_eq!(h("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(h("referrer-policy"), "no-referrer", "{path}");
+    }
+}
