@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
+use futures_util::StreamExt;
 use triage_actors::screen::{Connect, Disconnect, Frame, Heartbeat, Resync, ScreenActor};
 
 use crate::api::error::ApiError;
@@ -146,5 +147,119 @@ pub async fn screen_ws(
         screen,
         last_heard: Instant::now(),
     };
+    let mut guard = FrameGuard::default();
+    let stream = stream.map(move |chunk| {
+        let chunk = chunk?;
+        guard.feed(&chunk)?;
+        Ok::<_, actix_web::error::PayloadError>(chunk)
+    });
     ws::start(session, &req, stream)
+}
+
+/// The largest frame a screen may send (its messages are a few bytes).
+pub const MAX_FRAME: u64 = 64 * 1024;
+
+/// Watches the frame headers of the bytes a screen sends and refuses a
+/// frame that announces more than [`MAX_FRAME`] as soon as its header
+/// arrives: the WebSocket codec would otherwise wait for the whole payload
+/// before it checks the size, holding the socket open.
+#[derive(Default)]
+struct FrameGuard {
+    /// The header read so far (2 to 14 bytes).
+    header: Vec<u8>,
+    /// Payload bytes of the current frame still to come.
+    remaining: u64,
+}
+
+impl FrameGuard {
+    fn feed(&mut self, mut bytes: &[u8]) -> Result<(), actix_web::error::PayloadError> {
+        while !bytes.is_empty() {
+            if self.remaining > 0 {
+                let n = usize::try_from(self.remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                self.remaining -= n as u64;
+                bytes = &bytes[n..];
+                continue;
+            }
+            self.header.push(bytes[0]);
+            bytes = &bytes[1..];
+            if let Some(length) = announced_length(&self.header) {
+                if length > MAX_FRAME {
+                    return Err(actix_web::error::PayloadError::Overflow);
+                }
+                self.remaining = length;
+                self.header.clear();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The payload length a complete frame header announces; `None` while the
+/// header is incomplete.
+fn announced_length(h: &[u8]) -> Option<u64> {
+    let (&b1, rest) = h.get(1).map(|b| (b, &h[2..]))?;
+    let masked = b1 & 0x80 != 0;
+    let (extended, length) = match b1 & 0x7f {
+        126 => (
+            2,
+            rest.get(..2)
+                .map(|b| u64::from(u16::from_be_bytes([b[0], b[1]]))),
+        ),
+        127 => (
+            8,
+            rest.get(..8)
+                .map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])),
+        ),
+        n => (0, Some(u64::from(n))),
+    };
+    let needed = 2 + extended + if masked { 4 } else { 0 };
+    if h.len() < needed {
+        return None;
+    }
+    length
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A masked client frame of `len` payload bytes (the payload is zeros).
+    fn frame(len: usize) -> Vec<u8> {
+        let mut f = vec![0x81];
+        match len {
+            0..=125 => f.push(0x80 | len as u8),
+            126..=65535 => {
+                f.push(0x80 | 126);
+                f.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                f.push(0x80 | 127);
+                f.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        f.extend_from_slice(&[9, 9, 9, 9]);
+        f.extend(std::iter::repeat_n(0u8, len));
+        f
+    }
+
+    #[test]
+    fn frames_up_to_the_maximum_pass_in_any_chunking_and_a_larger_one_is_refused() {
+        let mut stream: Vec<u8> = Vec::new();
+        for len in [0, 5, 125, 126, 300, 65_535, MAX_FRAME as usize] {
+            stream.extend(frame(len));
+        }
+        for chunk in [1, 3, 7, 1000, stream.len()] {
+            let mut g = FrameGuard::default();
+            for part in stream.chunks(chunk) {
+                assert!(g.feed(part).is_ok(), "chunks of {chunk}");
+            }
+            assert_eq!(g.remaining, 0);
+        }
+        let mut g = FrameGuard::default();
+        let big = frame(MAX_FRAME as usize + 1);
+        // Refused at the header, before any payload byte.
+        assert!(g.feed(&big[..14]).is_err());
+    }
 }

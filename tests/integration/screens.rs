@@ -321,3 +321,54 @@ async fn pages_send_the_security_headers() {
         assert_eq!(h("referrer-policy"), "no-referrer", "{path}");
     }
 }
+
+/// A client that announces a frame larger than a screen ever sends is cut
+/// off at once: the server does not wait for (or buffer) the payload.
+#[actix_web::test]
+async fn a_frame_claiming_more_than_the_maximum_size_closes_the_socket_at_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    tcp.write_all(
+        b"GET /ws/screens/NK-HALL HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
+          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+          Sec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("handshake: {e}"));
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tcp.read(&mut buf).await.unwrap_or(0);
+        assert!(n > 0, "no handshake answer");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        seen.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
+    // A masked text frame announcing 1 GiB, and nothing after it.
+    let mut frame = vec![0x81, 0x80 | 127];
+    frame.extend_from_slice(&(1u64 << 30).to_be_bytes());
+    frame.extend_from_slice(&[1, 2, 3, 4]);
+    tcp.write_all(&frame)
+        .await
+        .unwrap_or_else(|e| panic!("frame: {e}"));
+    // The server closes the connection: reads end (EOF or reset) within 2 s.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue, // the snapshot, a close frame
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the socket stayed open after an oversized frame"
+    );
+}
