@@ -103,42 +103,39 @@ impl std::fmt::Display for Verdict {
 
 /// Walks the whole chain in `id` order, in pages.
 pub fn verify(c: &mut AnyConnection) -> Result<Verdict, DbError> {
-    const PAGE: i64 = 10_000;
     let mut prev: Option<String> = None;
-    let (mut records, mut unchained, mut last_id) = (0u64, 0u64, i64::MIN);
-    loop {
-        let page: Vec<EventRow> = events::table
-            .filter(events::id.gt(last_id))
-            .order(events::id)
-            .limit(PAGE)
-            .select(EventRow::as_select())
-            .load(c)?;
-        let Some(last) = page.last() else { break };
-        last_id = last.id;
-        for row in page {
-            records += 1;
-            let (Some(prev_hash), Some(hash)) = (&row.prev_hash, &row.hash) else {
-                if prev.is_some() {
-                    // An unchained row after the chain began: inserted.
-                    return Ok(Verdict::Broken { id: row.id });
-                }
-                unchained += 1;
-                continue;
-            };
-            if prev.as_deref().unwrap_or("") != prev_hash {
-                return Ok(Verdict::Broken { id: row.id });
+    let mut unchained = 0u64;
+    let mut broken: Option<Verdict> = None;
+    let records = for_each_event(c, |row| {
+        let (Some(prev_hash), Some(hash)) = (&row.prev_hash, &row.hash) else {
+            if prev.is_some() {
+                // An unchained row after the chain began: inserted.
+                return Ok(Flow::Stop(Verdict::Broken { id: row.id }));
             }
-            if link(prev_hash, &NewEvent::from(&row)) != *hash {
-                return Ok(Verdict::Edited { id: row.id });
-            }
-            prev = Some(hash.clone());
+            unchained += 1;
+            return Ok(Flow::Go);
+        };
+        if prev.as_deref().unwrap_or("") != prev_hash {
+            return Ok(Flow::Stop(Verdict::Broken { id: row.id }));
         }
-    }
-    Ok(Verdict::Intact {
+        if link(prev_hash, &NewEvent::from(row)) != *hash {
+            return Ok(Flow::Stop(Verdict::Edited { id: row.id }));
+        }
+        prev = Some(hash.clone());
+        Ok(Flow::Go)
+    })
+    .map(|walk| match walk {
+        Walk::Stopped(v) => {
+            broken = Some(v);
+            0
+        }
+        Walk::Done(n) => n,
+    })?;
+    Ok(broken.unwrap_or(Verdict::Intact {
         records,
         unchained,
         head: prev.unwrap_or_default(),
-    })
+    }))
 }
 
 /// How [`export`] writes the log.
@@ -165,11 +162,26 @@ const COLUMNS: [&str; 11] = [
     "hash",
 ];
 
-/// Calls `each` with every event row, oldest first, read in pages.
+/// Whether a walk over the rows goes on.
+enum Flow {
+    Go,
+    Stop(Verdict),
+}
+
+/// How a walk over the rows ended.
+enum Walk {
+    /// Every row seen; how many.
+    Done(u64),
+    /// Stopped at a row with this verdict.
+    Stopped(Verdict),
+}
+
+/// Calls `each` with every event row, oldest first, read in pages, until it
+/// says stop.
 fn for_each_event(
     c: &mut AnyConnection,
-    mut each: impl FnMut(&EventRow) -> Result<(), DbError>,
-) -> Result<u64, DbError> {
+    mut each: impl FnMut(&EventRow) -> Result<Flow, DbError>,
+) -> Result<Walk, DbError> {
     const PAGE: i64 = 10_000;
     let (mut seen, mut last_id) = (0u64, i64::MIN);
     loop {
@@ -182,11 +194,21 @@ fn for_each_event(
         let Some(last) = page.last() else { break };
         last_id = last.id;
         for row in &page {
-            each(row)?;
             seen += 1;
+            if let Flow::Stop(v) = each(row)? {
+                return Ok(Walk::Stopped(v));
+            }
         }
     }
-    Ok(seen)
+    Ok(Walk::Done(seen))
+}
+
+/// The rows an export wrote (an export never stops early).
+fn written(walk: Walk) -> u64 {
+    match walk {
+        Walk::Done(n) => n,
+        Walk::Stopped(_) => 0,
+    }
 }
 
 /// A row's fields in the order of [`COLUMNS`]; times in UTC (RFC 3339).
@@ -221,17 +243,24 @@ pub fn export(
                 .map_err(|e| failed(&e))?;
             let mut w = csv::Writer::from_writer(out);
             w.write_record(COLUMNS).map_err(|e| failed(&e))?;
-            let n = for_each_event(c, |r| w.write_record(fields(r)).map_err(|e| failed(&e)))?;
+            let walk = for_each_event(c, |r| {
+                w.write_record(fields(r)).map_err(|e| failed(&e))?;
+                Ok(Flow::Go)
+            })?;
             w.flush().map_err(|e| failed(&e))?;
-            Ok(n)
+            Ok(written(walk))
         }
-        ExportFormat::JsonLines => for_each_event(c, |r| {
-            let object: serde_json::Map<String, serde_json::Value> = COLUMNS
-                .iter()
-                .zip(fields(r))
-                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
-                .collect();
-            writeln!(out, "{}", serde_json::Value::Object(object)).map_err(|e| failed(&e))
-        }),
+        ExportFormat::JsonLines => {
+            let walk = for_each_event(c, |r| {
+                let object: serde_json::Map<String, serde_json::Value> = COLUMNS
+                    .iter()
+                    .zip(fields(r))
+                    .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
+                    .collect();
+                writeln!(out, "{}", serde_json::Value::Object(object)).map_err(|e| failed(&e))?;
+                Ok(Flow::Go)
+            })?;
+            Ok(written(walk))
+        }
     }
 }

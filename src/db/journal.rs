@@ -411,11 +411,7 @@ fn moved(
         ))
         .execute(c)?;
     conflict_if_none(n, "visit is not waiting")?;
-    Ok((
-        Some(visit_no.to_string()),
-        None,
-        Some(queue_code.to_string()),
-    ))
+    Ok(in_queue(visit_no, queue_code))
 }
 
 /// The current patient called again.
@@ -435,11 +431,7 @@ fn recalled(
     .set((visits::call_count.eq(call_count), visits::updated_at.eq(at)))
     .execute(c)?;
     conflict_if_none(n, "visit is not called in this room")?;
-    Ok((
-        Some(visit_no.to_string()),
-        Some(room_code.to_string()),
-        None,
-    ))
+    Ok(in_room(visit_no, room_code))
 }
 
 /// The current patient missed the call (or ended as no-show).
@@ -459,11 +451,7 @@ fn skipped(
     diesel::update(visits::table.find(visit_no))
         .set(visits::miss_count.eq(visits::miss_count + 1))
         .execute(c)?;
-    Ok((
-        Some(visit_no.to_string()),
-        Some(room_code.to_string()),
-        None,
-    ))
+    Ok(in_room(visit_no, room_code))
 }
 
 /// The current patient sent for an exam, back to `return_queue` later.
@@ -539,11 +527,7 @@ fn finished(
         Some(performer),
         at,
     )?;
-    Ok((
-        Some(visit_no.to_string()),
-        Some(room_code.to_string()),
-        None,
-    ))
+    Ok(in_room(visit_no, room_code))
 }
 
 /// A visit moved to another queue, from a queue or a room.
@@ -689,11 +673,7 @@ fn hold_set(
     if *held {
         clear_waiting_marks(c, visit_no)?;
     }
-    Ok((
-        Some(visit_no.to_string()),
-        None,
-        Some(queue_code.to_string()),
-    ))
+    Ok(in_queue(visit_no, queue_code))
 }
 
 /// A nurse pinned a waiting visit.
@@ -712,11 +692,7 @@ fn pinned(
         ))
         .execute(c)?;
     conflict_if_none(n, "visit is not waiting")?;
-    Ok((
-        Some(visit_no.to_string()),
-        None,
-        Some(queue_code.to_string()),
-    ))
+    Ok(in_queue(visit_no, queue_code))
 }
 
 /// A room opened, paused or closed.
@@ -835,6 +811,24 @@ fn waiting_in<'a>(visit_no: &'a str, queue_code: &'a str) -> WaitingIn<'a> {
 
 /// The visit, room and queue an event row names.
 type EventKeys = (Option<String>, Option<String>, Option<String>);
+
+/// An event about a visit in a queue.
+fn in_queue(visit_no: &str, queue_code: &str) -> EventKeys {
+    (
+        Some(visit_no.to_string()),
+        None,
+        Some(queue_code.to_string()),
+    )
+}
+
+/// An event about a visit in a room.
+fn in_room(visit_no: &str, room_code: &str) -> EventKeys {
+    (
+        Some(visit_no.to_string()),
+        Some(room_code.to_string()),
+        None,
+    )
+}
 
 /// The bookkeeping of a patient taken from a queue by a room (a call or a
 /// send to its short list): the queue's counters and the room's mix turn;
