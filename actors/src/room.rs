@@ -430,6 +430,17 @@ impl RoomActor {
         change: Change,
         announce: bool,
     ) -> AtomicResponse<Self, Result<RoomOutcome, EngineError>> {
+        self.commit_then(change, announce, |act, closed| act.outcome(closed))
+    }
+
+    /// Commits one change, applies it, publishes (and announces), then
+    /// answers with `answer` (given what the change closed).
+    fn commit_then<T: 'static>(
+        &mut self,
+        change: Change,
+        announce: bool,
+        answer: impl FnOnce(&Self, Option<ClosedVisit>) -> T + 'static,
+    ) -> AtomicResponse<Self, Result<T, EngineError>> {
         let journal = self.journal.clone();
         let committed = change.clone();
         AtomicResponse::new(Box::pin(
@@ -443,7 +454,7 @@ impl RoomActor {
                     if announce {
                         act.announce();
                     }
-                    Ok(act.outcome(closed))
+                    Ok(answer(act, closed))
                 }),
         ))
     }
@@ -759,18 +770,7 @@ impl Handler<CancelCurrent> for RoomActor {
             queue_code: None,
             room_code: Some(self.state.info.code.clone()),
         };
-        let journal = self.journal.clone();
-        let committed = change.clone();
-        AtomicResponse::new(Box::pin(
-            async move { journal.commit(committed).await }
-                .into_actor(self)
-                .map(move |res, act, _ctx| {
-                    res?;
-                    act.state.apply(&change);
-                    act.publish();
-                    Ok(true)
-                }),
-        ))
+        self.commit_then(change, false, |_, _| true)
     }
 }
 
@@ -795,18 +795,7 @@ impl Handler<Correct> for RoomActor {
             entry_kind: None,
             tags: msg.tags,
         };
-        let journal = self.journal.clone();
-        let committed = change.clone();
-        AtomicResponse::new(Box::pin(
-            async move { journal.commit(committed).await }
-                .into_actor(self)
-                .map(move |res, act, _ctx| {
-                    res?;
-                    act.state.apply(&change);
-                    act.publish();
-                    Ok(true)
-                }),
-        ))
+        self.commit_then(change, false, |_, _| true)
     }
 }
 
