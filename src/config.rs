@@ -49,6 +49,8 @@ struct File {
     #[serde(default)]
     privacy: PrivacySection,
     #[serde(default)]
+    security: SecuritySection,
+    #[serde(default)]
     voice: VoiceSection,
     #[serde(default)]
     calling: CallingSection,
@@ -68,6 +70,15 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct HospitalSection {
     name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SecuritySection {
+    /// Web origins (`http://host:port`) besides the server's own whose
+    /// pages may open screen sockets.
+    #[serde(default)]
+    allowed_origins: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -244,6 +255,8 @@ pub struct Hospital {
     pub current_on_call_next: CurrentPolicy,
     pub next_count: usize,
     pub avg_service_minutes: u32,
+    /// Web origins besides the server's own that may open screen sockets.
+    pub allowed_origins: Vec<String>,
     pub default_rules: QueueRules,
     pub departments: Vec<Department>,
     pub queues: Vec<QueueDef>,
@@ -395,6 +408,12 @@ impl Hospital {
             current_on_call_next: raw.calling.current_on_call_next,
             next_count: raw.calling.next_count,
             avg_service_minutes: raw.calling.avg_service_minutes.max(1),
+            allowed_origins: raw
+                .security
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
             default_rules,
             departments,
             queues,

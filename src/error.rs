@@ -42,6 +42,8 @@ codes! {
     PayloadTooLarge => "payload_too_large",
     UnsupportedMediaType => "unsupported_media_type",
     MethodNotAllowed => "method_not_allowed",
+    // Not allowed from here.
+    OriginNotAllowed => "origin_not_allowed",
     // Something named does not exist.
     NotFound => "not_found",
     VisitNotFound => "visit_not_found",

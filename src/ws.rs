@@ -130,6 +130,7 @@ pub async fn screen_ws(
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let code = ScreenCode::parse(&path).map_err(ApiError::from)?;
+    origin_allowed(&req, &engine.hospital.allowed_origins).map_err(ApiError::from)?;
     let Some(screen) = engine
         .directory
         .screens
@@ -154,6 +155,38 @@ pub async fn screen_ws(
         Ok::<_, actix_web::error::PayloadError>(chunk)
     });
     ws::start(session, &req, stream)
+}
+
+/// A browser opening a screen socket says which page it comes from
+/// (`Origin`): this server's own pages and the configured origins may; a
+/// page of another site may not (it could read the hospital's screens).
+/// Clients that are not browsers send no `Origin`.
+fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> Result<(), Error> {
+    let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin
+        .to_str()
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    let own_host = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let origin_host = origin.split_once("://").map(|(_, h)| h);
+    if origin_host.is_some() && origin_host == own_host.as_deref() {
+        return Ok(());
+    }
+    if allowed.contains(&origin) {
+        return Ok(());
+    }
+    tracing::warn!(origin = %origin, "screen socket refused: foreign origin");
+    Err(Error::new(
+        ErrorCode::OriginNotAllowed,
+        "screen sockets open only from this server's pages or a configured origin",
+    ))
 }
 
 /// The largest frame a screen may send (its messages are a few bytes).

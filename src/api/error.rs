@@ -21,6 +21,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        OriginNotAllowed => StatusCode::FORBIDDEN,
         NotFound | VisitNotFound | RoomNotFound | QueueNotFound | ScreenNotFound
         | DoctorNotFound | PhotoNotFound | NoticeNotFound | UnknownAction => StatusCode::NOT_FOUND,
         MissingField

@@ -372,3 +372,50 @@ async fn a_frame_claiming_more_than_the_maximum_size_closes_the_socket_at_once()
         "the socket stayed open after an oversized frame"
     );
 }
+
+/// A screen socket opens from this server's own pages, from a configured
+/// origin, or from a client that is no browser (no `Origin`); a page of
+/// another site gets 403 `origin_not_allowed` and no data.
+#[actix_web::test]
+async fn screen_sockets_refuse_pages_of_other_sites() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut hospital = triage::config::Hospital::demo();
+    hospital.allowed_origins = vec!["http://kiosk.example:8080".into()];
+    let app = crate::common::spawn_app_with(hospital, 2).await;
+    let url = format!("ws://127.0.0.1:{}/ws/screens/NK-HALL", app.port);
+    let open = |origin: Option<String>| {
+        let url = url.clone();
+        async move {
+            let mut request = url
+                .into_client_request()
+                .unwrap_or_else(|e| panic!("request: {e}"));
+            if let Some(o) = origin {
+                request
+                    .headers_mut()
+                    .insert("Origin", o.parse().unwrap_or_else(|e| panic!("{e}")));
+            }
+            tokio_tungstenite::connect_async(request).await
+        }
+    };
+    let own = format!("http://127.0.0.1:{}", app.port);
+    for origin in [
+        None,
+        Some(own),
+        Some("http://KIOSK.example:8080/".to_string()),
+    ] {
+        let (mut ws, _) = open(origin.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{origin:?} refused: {e}"));
+        let first = futures_util::StreamExt::next(&mut ws).await;
+        assert!(matches!(first, Some(Ok(_))), "{origin:?}: no snapshot");
+    }
+    match open(Some("http://evil.example".into())).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), 403);
+            let body = r.body().clone().unwrap_or_default();
+            let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+            assert_eq!(v["error"]["code"], "origin_not_allowed");
+        }
+        other => panic!("a foreign origin was let in: {:?}", other.map(|_| ())),
+    }
+}
