@@ -517,6 +517,13 @@ impl QueueState {
         })
     }
 
+    /// An entry enters the list (check-in, recall, transfer): it replaces
+    /// any stale entry of the same visit.
+    fn enter(&mut self, entry: &WaitingEntry) {
+        self.entries.retain(|e| e.visit_no != entry.visit_no);
+        self.entries.push(entry.clone());
+    }
+
     /// Applies a committed change to memory.
     pub fn apply(&mut self, change: &Change) {
         match change {
@@ -527,8 +534,7 @@ impl QueueState {
                 queue_code,
                 ..
             } if *queue_code == self.code => {
-                self.entries.retain(|e| e.visit_no != entry.visit_no);
-                self.entries.push(entry.clone());
+                self.enter(entry);
                 self.tickets = *tickets;
                 self.next_seq = *next_seq;
             }
@@ -538,8 +544,7 @@ impl QueueState {
                 queue_code,
                 ..
             } if *queue_code == self.code => {
-                self.entries.retain(|e| e.visit_no != entry.visit_no);
-                self.entries.push(entry.clone());
+                self.enter(entry);
                 self.next_seq = *next_seq;
             }
             Change::Called {
@@ -614,8 +619,7 @@ impl QueueState {
                 next_seq,
                 ..
             } if *queue_code == self.code => {
-                self.entries.retain(|e| e.visit_no != entry.visit_no);
-                self.entries.push(entry.clone());
+                self.enter(entry);
                 self.next_seq = *next_seq;
             }
             Change::Transferred {
