@@ -212,6 +212,63 @@ async fn wait_ready(http: &reqwest::Client, base: &str) -> Duration {
     }
 }
 
+/// The bench's credentials, made as an administrator would before the
+/// server starts: an administrator, a HIS client with every scope, and a
+/// token per screen (in one transaction).
+fn provision(toml: &str, db: &str, codes: &[String]) -> (String, HashMap<String, String>) {
+    use triage::auth::accounts::{self, NewAccount, NewClient};
+    use triage::auth::policy::{Role, Scope};
+    let hospital = triage::config::Hospital::parse(toml, "bench-hospital.toml")
+        .unwrap_or_else(|e| panic!("bench hospital: {e:?}"));
+    let mut c =
+        triage::db::connect_one(&format!("sqlite://{db}")).unwrap_or_else(|e| panic!("{e}"));
+    let stamp = triage::auth::store::Stamp {
+        operator: "bench".into(),
+        source: "bench".into(),
+        at: chrono::Utc::now().naive_utc(),
+    };
+    accounts::add_user(
+        &mut c,
+        &hospital,
+        NewAccount {
+            code: "bench-admin".into(),
+            name: "bench".into(),
+            role: Role::Admin,
+            scope: vec![],
+            password: None,
+            totp: false,
+            must_change: false,
+        },
+        &stamp,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let key = accounts::add_client(
+        &mut c,
+        NewClient {
+            name: "bench-his".into(),
+            scopes: Scope::ALL.to_vec(),
+            require_signature: false,
+            rate_per_minute: 1_000_000,
+        },
+        &stamp,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let tokens = c
+        .transaction::<_, triage::db::DbError, _>(|c| {
+            codes
+                .iter()
+                .map(|code| {
+                    let token = triage::auth::secret::random(32);
+                    let digest = triage::auth::secret::sha256_hex(token.as_bytes());
+                    triage::auth::store::issue_screen_token(c, code, &digest, &stamp)
+                        .map(|()| (code.clone(), token))
+                })
+                .collect()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    (key, tokens)
+}
+
 /// What every client task shares.
 #[derive(Default)]
 struct Shared {
@@ -256,6 +313,7 @@ fn snapshot_rooms(v: &Value) -> BTreeMap<String, Option<String>> {
 async fn screen_client(
     idx: usize,
     url: String,
+    token: String,
     shared: Arc<Shared>,
     reconnect: bool,
     connected: Arc<AtomicUsize>,
@@ -280,6 +338,14 @@ async fn screen_client(
             continue;
         };
         attempt = 0;
+        // A screen is a registered device: its token first.
+        let hello = json!({"type": "hello", "token": token}).to_string();
+        if futures_util::SinkExt::send(&mut ws, Message::Text(hello.into()))
+            .await
+            .is_err()
+        {
+            continue;
+        }
         let generation = shared.generation.load(Ordering::SeqCst);
         while let Some(Ok(msg)) = ws.next().await {
             let Message::Text(t) = msg else { continue };
@@ -416,8 +482,24 @@ async fn run(a: Args) {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or(18080);
+    // Authentication is on, as in a hospital: HIS registers with its API
+    // key; calls go through a HIS workstation client acting for the bench
+    // administrator; every screen has its device token.
+    let (key, tokens) = provision(&toml, &db.display().to_string(), &codes);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    headers.insert(
+        "x-acting-staff",
+        "bench-admin".parse().unwrap_or_else(|e| panic!("{e}")),
+    );
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
+        .default_headers(headers)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let mut server = Server::start(
@@ -461,6 +543,7 @@ async fn run(a: Args) {
         tokio::spawn(screen_client(
             i,
             url,
+            tokens.get(code).cloned().unwrap_or_default(),
             shared.clone(),
             true,
             connected.clone(),
@@ -614,6 +697,7 @@ async fn run(a: Args) {
             handles.push(tokio::spawn(screen_client(
                 i,
                 url,
+                tokens.get(code).cloned().unwrap_or_default(),
                 extra_shared.clone(),
                 false,
                 extra_connected.clone(),

@@ -12,6 +12,26 @@ let attempt = 0;
 let lastHeard = Date.now();
 let reconnectTimer = null;
 let restarting = false;
+let refused = false;
+
+// The screen's device token: given once in the address (#token=…), then
+// kept by this browser so the screen starts again after a power cut. The
+// address bar is cleaned so the token is not left on show.
+const TOKEN_KEY = `triage-screen-token:${code}`;
+function deviceToken() {
+  const fromUrl = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromUrl) {
+    try { localStorage.setItem(TOKEN_KEY, fromUrl); } catch (_) { /* private mode: keep it in memory */ }
+    history.replaceState(null, "", location.pathname);
+    return fromUrl;
+  }
+  try { return localStorage.getItem(TOKEN_KEY) || ""; } catch (_) { return ""; }
+}
+const token = deviceToken();
+// A new token given in the address while the page is open: start again with it.
+window.addEventListener("hashchange", () => {
+  if (new URLSearchParams(location.hash.slice(1)).get("token")) location.reload();
+});
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,6 +42,7 @@ function setOnline(online) {
   $("conn").className = online ? "conn ok" : "conn bad";
 }
 
+const UNAUTHORIZED_TEXT = "本屏幕未授权：请管理员发放设备令牌（triage screen token）后打开带令牌的地址";
 const OFFLINE_TEXT = "与服务器的连接已断开，以下为最后状态，正在自动重连…";
 function resetOfflineText() {
   $("offline").querySelector("span").textContent = OFFLINE_TEXT;
@@ -60,6 +81,10 @@ function escapeHtml(s) {
 function onFrame(msg) {
   lastHeard = Date.now();
   if (msg.type === "pong") return;
+  if (msg.type === "unauthorized") {
+    refused = true;
+    return;
+  }
   if (msg.type === "restarting") {
     // The server restarts on purpose: keep the last state, say so, and
     // reconnect soon (the socket closes next).
@@ -116,11 +141,25 @@ function connect() {
   clearTimeout(reconnectTimer);
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   ws = new WebSocket(`${proto}//${location.host}/ws/screens/${encodeURIComponent(code)}`);
-  ws.onopen = () => { attempt = 0; lastHeard = Date.now(); restarting = false; resetOfflineText(); };
+  ws.onopen = () => {
+    attempt = 0; lastHeard = Date.now(); restarting = false; refused = false; resetOfflineText();
+    ws.send(JSON.stringify({ type: "hello", token }));
+  };
   ws.onmessage = (ev) => {
     try { onFrame(JSON.parse(ev.data)); } catch (e) { console.error("bad frame", e); }
   };
-  ws.onclose = () => { setOnline(false); scheduleReconnect(); };
+  ws.onclose = () => {
+    setOnline(false);
+    if (refused) {
+      // Not a registered device (or its token was revoked): say so, and try
+      // again now and then in case the token is renewed.
+      $("offline").querySelector("span").textContent = UNAUTHORIZED_TEXT;
+      clearTimeout(reconnectTimer);
+      reconnectTimer = setTimeout(connect, 30000);
+      return;
+    }
+    scheduleReconnect();
+  };
   ws.onerror = () => { try { ws.close(); } catch (_) { /* closing anyway */ } };
 }
 

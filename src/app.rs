@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpServer};
 use triage_actors::journal::SharedClock;
 use triage_actors::SystemClock;
 
+use crate::auth::Auth;
 use crate::background::{shutdown, Background, DRAIN_SECONDS, SHUTDOWN_BUDGET};
 use crate::config::Hospital;
 use crate::db::{Db, DbSettings, Synchronous};
@@ -50,6 +51,7 @@ pub struct Application {
     pub port: u16,
     pub server: Server,
     pub engine: Engine,
+    pub auth: Auth,
     /// The home of the threads and tasks beside the requests.
     pub background: Arc<Background>,
 }
@@ -67,8 +69,11 @@ impl Application {
         let bg = background.clone();
         let db = tokio::task::spawn_blocking(move || Db::connect(&db_settings, &bg)).await??;
         let clock: SharedClock = Arc::new(SystemClock);
-        let engine = Engine::start(Arc::new(settings.hospital.clone()), db, clock).await?;
+        let hospital = Arc::new(settings.hospital.clone());
+        let engine = Engine::start(hospital.clone(), db.clone(), clock.clone()).await?;
+        let auth = Auth::start(db, clock, hospital).await?;
         background.ticks(&engine);
+        background.auth_reload(&auth);
         background.audit_head(&engine);
         if settings.simulate {
             background.task(
@@ -79,9 +84,11 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(engine.clone());
+        let auth_data = web::Data::new(auth.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(auth_data.clone())
                 .wrap(ErrorHandlers::new().default_handler(crate::api::json_errors))
                 .wrap(security_headers())
                 .wrap_fn(|req, srv| {
@@ -114,6 +121,7 @@ impl Application {
             port,
             server,
             engine,
+            auth,
             background,
         })
     }

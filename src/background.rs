@@ -86,6 +86,21 @@ impl Background {
 
     /// Starts the engine's clock ticks: two-stage rooms refill their short
     /// lists, queues refresh their boards as time passes.
+    /// Rebuilds the accounts' caches from the database every
+    /// [`crate::auth::RELOAD`] (changes made from the command line).
+    pub fn auth_reload(&self, auth: &crate::auth::Auth) {
+        let auth = auth.clone();
+        self.task("auth-reload", async move {
+            let mut every = actix_web::rt::time::interval(crate::auth::RELOAD);
+            loop {
+                every.tick().await;
+                if let Err(e) = auth.reload().await {
+                    tracing::warn!(error = %e, "could not reload accounts");
+                }
+            }
+        });
+    }
+
     pub fn ticks(&self, engine: &Engine) {
         let rooms = engine.directory.clone();
         let two_stage: Vec<String> = engine

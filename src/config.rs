@@ -49,7 +49,7 @@ struct File {
     #[serde(default)]
     privacy: PrivacySection,
     #[serde(default)]
-    security: SecuritySection,
+    security: SecurityPolicy,
     #[serde(default)]
     voice: VoiceSection,
     #[serde(default)]
@@ -72,13 +72,47 @@ struct HospitalSection {
     name: String,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SecuritySection {
+/// How accounts and sessions are guarded (`[security]`; every field has a
+/// default that meets 等保三级).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityPolicy {
     /// Web origins (`http://host:port`) besides the server's own whose
     /// pages may open screen sockets.
-    #[serde(default)]
-    allowed_origins: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    /// Shortest password accepted.
+    pub password_min_length: usize,
+    /// Of the four classes (lower case, upper case, digits, others), how
+    /// many a password must contain.
+    pub password_min_classes: usize,
+    /// A session unused this long ends (seconds).
+    pub session_idle_seconds: u64,
+    /// Consecutive failed logins that lock an account.
+    pub lockout_failures: u32,
+    /// How long a locked account stays locked (seconds).
+    pub lockout_seconds: u64,
+    /// Login attempts per minute from one address.
+    pub login_per_minute: u32,
+    /// Whether administrators must give a second factor (TOTP) at login.
+    pub admin_totp: bool,
+    /// How long audit records are kept (days; at least 180).
+    pub audit_retention_days: u32,
+}
+
+impl Default for SecurityPolicy {
+    fn default() -> Self {
+        SecurityPolicy {
+            allowed_origins: Vec::new(),
+            password_min_length: 8,
+            password_min_classes: 3,
+            session_idle_seconds: 30 * 60,
+            lockout_failures: 5,
+            lockout_seconds: 15 * 60,
+            login_per_minute: 10,
+            admin_totp: true,
+            audit_retention_days: 180,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -257,12 +291,48 @@ pub struct Hospital {
     pub avg_service_minutes: u32,
     /// Web origins besides the server's own that may open screen sockets.
     pub allowed_origins: Vec<String>,
+    /// Accounts, sessions and lockout (`[security]`).
+    pub security: SecurityPolicy,
     pub default_rules: QueueRules,
     pub departments: Vec<Department>,
     pub queues: Vec<QueueDef>,
     pub rooms: Vec<RoomDef>,
     pub doctors: Vec<DoctorDef>,
     pub screens: Vec<ScreenConfig>,
+}
+
+/// The `[security]` limits below which the hospital would fall short of
+/// 等保三级 (or lock itself out).
+fn check_security(cx: &mut Ctx<'_>, s: &SecurityPolicy) {
+    let mut bad = |field: &str, message: &str| {
+        cx.errors.push(ConfigError {
+            file: cx.file.to_string(),
+            line: None,
+            field: format!("security.{field}"),
+            message: message.to_string(),
+        })
+    };
+    if s.password_min_length < 8 {
+        bad("password_min_length", "must be at least 8");
+    }
+    if !(1..=4).contains(&s.password_min_classes) {
+        bad("password_min_classes", "must be 1 to 4");
+    }
+    if s.session_idle_seconds == 0 {
+        bad("session_idle_seconds", "must be more than 0");
+    }
+    if s.lockout_failures == 0 {
+        bad("lockout_failures", "must be at least 1");
+    }
+    if s.login_per_minute == 0 {
+        bad("login_per_minute", "must be at least 1");
+    }
+    if s.audit_retention_days < 180 {
+        bad(
+            "audit_retention_days",
+            "must be at least 180 (the Cybersecurity Law asks for six months)",
+        );
+    }
 }
 
 struct Ctx<'a> {
@@ -374,6 +444,7 @@ impl Hospital {
         if !(1..=5).contains(raw.voice.repeat.get_ref()) {
             cx.err(&raw.voice.repeat, "voice.repeat", "must be 1 to 5");
         }
+        check_security(&mut cx, &raw.security);
         let (departments, dept_codes) = departments(&mut cx, &raw.departments);
         let (queues, queue_codes) = queues(
             &mut cx,
@@ -414,6 +485,7 @@ impl Hospital {
                 .iter()
                 .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
                 .collect(),
+            security: raw.security.clone(),
             default_rules,
             departments,
             queues,

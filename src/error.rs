@@ -42,8 +42,23 @@ codes! {
     PayloadTooLarge => "payload_too_large",
     UnsupportedMediaType => "unsupported_media_type",
     MethodNotAllowed => "method_not_allowed",
-    // Not allowed from here.
+    // Who is calling (401): no credentials, wrong ones, or no longer valid.
+    Unauthenticated => "unauthenticated",
+    BadCredentials => "bad_credentials",
+    AccountLocked => "account_locked",
+    TotpRequired => "totp_required",
+    SessionExpired => "session_expired",
+    SignatureRequired => "signature_required",
+    BadSignature => "bad_signature",
+    StaleRequest => "stale_request",
+    ReplayedRequest => "replayed_request",
+    // Not allowed (403): the role, scope or place does not allow it.
+    Forbidden => "forbidden",
+    CsrfFailed => "csrf_failed",
+    PasswordChangeRequired => "password_change_required",
     OriginNotAllowed => "origin_not_allowed",
+    // Too many at once (429, with Retry-After).
+    TooManyRequests => "too_many_requests",
     // Something named does not exist.
     NotFound => "not_found",
     VisitNotFound => "visit_not_found",
@@ -85,6 +100,8 @@ codes! {
     InvalidScreens => "invalid_screens",
     UnknownScreen => "unknown_screen",
     InvalidExpiry => "invalid_expiry",
+    WeakPassword => "weak_password",
+    InvalidAccount => "invalid_account",
     // The state does not allow it (nothing changed).
     TooEarly => "too_early",
     VisitNotWaitingHere => "visit_not_waiting_here",

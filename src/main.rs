@@ -1,5 +1,6 @@
 //! The `triage` command: `serve` (with `--demo` for the bundled demo
-//! hospital), `check-config` and `migrate`.
+//! hospital and its demo accounts), `check-config`, `migrate`, `backup`,
+//! `audit`, and the accounts' `user`, `client` and `screen`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use triage::app::{Application, Settings};
+use triage::auth::cli;
 use triage::config::Hospital;
 use triage::db::{redact_url, Db, DbSettings, Synchronous};
 
@@ -76,6 +78,29 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Staff accounts: add, reset a password, disable, enrol a second
+    /// factor, list.
+    User {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// HIS clients and their API keys: add, revoke, list.
+    Client {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Screens' device tokens: issue (the URL to open on the screen),
+    /// revoke, list.
+    Screen {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        command: ScreenCommand,
+    },
     /// Run database migrations and exit.
     Migrate {
         #[arg(
@@ -85,6 +110,143 @@ enum Command {
         )]
         database_url: String,
     },
+}
+
+/// The database and hospital an account command works on.
+#[derive(clap::Args)]
+struct Target {
+    #[arg(
+        long,
+        global = true,
+        env = "TRIAGE_DATABASE_URL",
+        default_value = "sqlite://data/triage.sqlite"
+    )]
+    database_url: String,
+    /// The hospital configuration (departments, rooms, screens to check
+    /// scopes against).
+    #[arg(long, global = true, env = "TRIAGE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Use the bundled demo hospital.
+    #[arg(long, global = true)]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; prints its initial password (and, for an
+    /// administrator, the second factor to enrol).
+    Add {
+        /// The staff number (工号): letters, digits, '.', '_', '-'.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// admin, nurse or doctor.
+        #[arg(long)]
+        role: String,
+        /// Departments (nurse) or rooms (doctor), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        scope: Vec<String>,
+        /// Read the initial password from standard input instead of
+        /// making a random one.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Enrol a second factor even if the policy does not ask for it.
+        #[arg(long)]
+        totp: bool,
+    },
+    /// Reset a password (random, or from standard input); the next login
+    /// must change it.
+    Passwd {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account (its sessions end at once).
+    Disable {
+        #[arg(long)]
+        code: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        #[arg(long)]
+        code: String,
+    },
+    /// Enrol (or replace) an account's second factor.
+    Totp {
+        #[arg(long)]
+        code: String,
+    },
+    /// List accounts (never a password).
+    List,
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a HIS client; prints its API key once.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// registrations, master_data, calling, read (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// The client must sign every request (HMAC-SHA256).
+        #[arg(long)]
+        signed: bool,
+        /// Requests per minute before 429.
+        #[arg(long, default_value_t = 600)]
+        rate: u32,
+    },
+    /// Revoke a client's key.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+    /// List clients (never a key).
+    List,
+}
+
+#[derive(Subcommand)]
+enum ScreenCommand {
+    /// Give a screen a new device token; prints the address to open on it.
+    Token {
+        #[arg(long)]
+        screen: String,
+        /// The server's address as the screens reach it.
+        #[arg(long, default_value = "http://localhost:8080")]
+        base_url: String,
+    },
+    /// Revoke a screen's token (an open screen stops within seconds).
+    Revoke {
+        #[arg(long)]
+        screen: String,
+    },
+    /// Which screens have a live token.
+    List,
+}
+
+fn accounts_command(target: Target, run: impl FnOnce(&str, &Hospital) -> ExitCode) -> ExitCode {
+    match load_hospital(target.config, target.demo) {
+        Ok(h) => run(&target.database_url, &h),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn password_arg(from_stdin: bool) -> Result<Option<String>, ExitCode> {
+    if !from_stdin {
+        return Ok(None);
+    }
+    match cli::read_password() {
+        Some(p) => Ok(Some(p)),
+        None => {
+            eprintln!("error: no password on standard input");
+            Err(ExitCode::from(2))
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -259,6 +421,47 @@ fn main() -> ExitCode {
                     out,
                 },
         } => audit_export(&database_url, &format, out.as_ref()),
+        Command::User { target, command } => accounts_command(target, |url, h| match command {
+            UserCommand::Add {
+                code,
+                name,
+                role,
+                scope,
+                password_stdin,
+                totp,
+            } => match password_arg(password_stdin) {
+                Ok(p) => cli::user_add(url, h, &code, &name, &role, &scope, p, totp),
+                Err(e) => e,
+            },
+            UserCommand::Passwd {
+                code,
+                password_stdin,
+            } => match password_arg(password_stdin) {
+                Ok(p) => cli::user_passwd(url, h, &code, p),
+                Err(e) => e,
+            },
+            UserCommand::Disable { code } => cli::user_disable(url, &code, true),
+            UserCommand::Enable { code } => cli::user_disable(url, &code, false),
+            UserCommand::Totp { code } => cli::user_totp(url, h, &code),
+            UserCommand::List => cli::user_list(url),
+        }),
+        Command::Client { target, command } => accounts_command(target, |url, _| match command {
+            ClientCommand::Add {
+                name,
+                scopes,
+                signed,
+                rate,
+            } => cli::client_add(url, &name, &scopes, signed, rate),
+            ClientCommand::Revoke { name } => cli::client_revoke(url, &name),
+            ClientCommand::List => cli::client_list(url),
+        }),
+        Command::Screen { target, command } => accounts_command(target, |url, h| match command {
+            ScreenCommand::Token { screen, base_url } => {
+                cli::screen_token(url, h, &screen, base_url.trim_end_matches('/'))
+            }
+            ScreenCommand::Revoke { screen } => cli::screen_revoke(url, &screen),
+            ScreenCommand::List => cli::screen_list(url, h),
+        }),
         Command::Openapi => {
             println!("{}", triage::api::openapi::document());
             ExitCode::SUCCESS
@@ -297,6 +500,19 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            let demo_access = if demo {
+                let file = cli::demo_file(&database_url);
+                match cli::demo_access(&database_url, &hospital, &file) {
+                    Ok(a) => Some((a, file)),
+                    Err(e) => {
+                        eprintln!("error: demo accounts: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
+            } else {
+                None
+            };
+            let first_admin = !demo && !cli::has_accounts(&database_url);
             let mut settings = Settings::new(hospital, database_url.clone());
             settings.synchronous = synchronous;
             settings.bind = bind.clone();
@@ -315,9 +531,37 @@ fn main() -> ExitCode {
                     "Triage is running on http://{host}:{port}/ (database: {})",
                     redact_url(&database_url)
                 );
-                println!("Screens:");
-                for s in &screens {
-                    println!("  {:<14} http://{host}:{port}/screens/{}", s.name, s.code);
+                match &demo_access {
+                    Some((access, file)) => {
+                        println!("Demo accounts (kept in {}):", file.display());
+                        for (code, role, password, scope) in &access.accounts {
+                            println!("  {role:<7} {code:<12} {password}  {}", scope.join(","));
+                        }
+                        println!("Screens (each address carries the screen's device token):");
+                        for s in &screens {
+                            let token = access
+                                .screens
+                                .iter()
+                                .find(|(c, _)| c == &s.code)
+                                .map(|(_, t)| t.as_str())
+                                .unwrap_or("");
+                            println!(
+                                "  {:<14} http://{host}:{port}/screens/{}#token={token}",
+                                s.name, s.code
+                            );
+                        }
+                    }
+                    None => {
+                        println!("Screens (give each a device token: triage screen token --screen CODE):");
+                        for s in &screens {
+                            println!("  {:<14} http://{host}:{port}/screens/{}", s.name, s.code);
+                        }
+                    }
+                }
+                if first_admin {
+                    println!(
+                        "No accounts yet: create the first administrator with\n  triage user add --code admin --name NAME --role admin --config FILE"
+                    );
                 }
                 println!(
                     "API: http://{host}:{port}/api/v1/rooms   Health: http://{host}:{port}/readyz"

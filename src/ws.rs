@@ -2,12 +2,18 @@
 //! uses `actix-web-actors` (deprecated upstream in favour of `actix-ws`; kept
 //! at the customer's request and isolated here so a switch stays local).
 //!
-//! A [`ScreenSession`] is an actor per connection: on start it connects to its
+//! A [`ScreenSession`] is an actor per connection. A screen is a registered
+//! device: its first message is `{"type":"hello","token":"…"}` with its
+//! device token (the screen page takes it from its URL). Until a valid
+//! token arrives the socket gets no data; a wrong, revoked or missing one
+//! (after [`HELLO_TIMEOUT`]) gets `{"type":"unauthorized"}` and the socket
+//! closes (policy violation). Once admitted it connects to its
 //! [`ScreenActor`] (which sends the snapshot), forwards frames as text, pings
-//! every [`HEARTBEAT`] and drops a client silent for [`CLIENT_TIMEOUT`].
-//! `stopping()` is the one cleanup path. Client → server messages:
-//! `{"type":"resync"}` (a gap was seen) and `{"type":"ping"}` (answered by
-//! `{"type":"pong"}`, a control frame outside the sequence).
+//! every [`HEARTBEAT`] (re-checking that its token is still live) and drops
+//! a client silent for [`CLIENT_TIMEOUT`]. `stopping()` is the one cleanup
+//! path. Other client → server messages: `{"type":"resync"}` (a gap was
+//! seen) and `{"type":"ping"}` (answered by `{"type":"pong"}`, a control
+//! frame outside the sequence).
 
 use crate::error::{Error, ErrorCode};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +26,7 @@ use futures_util::StreamExt;
 use triage_actors::screen::{Connect, Disconnect, Frame, Heartbeat, Resync, ScreenActor};
 
 use crate::api::error::ApiError;
+use crate::auth::Auth;
 use crate::domain::ScreenCode;
 use crate::engine::Engine;
 
@@ -27,25 +34,67 @@ use crate::engine::Engine;
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// A client silent this long is dropped.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
+/// A socket that has not shown a valid token this long is closed.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// What a refused screen is told before the socket closes.
+const UNAUTHORIZED: &str = r#"{"type":"unauthorized"}"#;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
 /// One screen connection.
 pub struct ScreenSession {
     id: u64,
+    code: String,
     screen: Addr<ScreenActor>,
+    auth: Auth,
+    /// The digest of the token this socket was admitted with.
+    admitted: Option<String>,
     last_heard: Instant,
+}
+
+impl ScreenSession {
+    fn refuse(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        tracing::warn!(screen = %self.code, session = self.id, "screen socket refused: no valid device token");
+        ctx.text(UNAUTHORIZED);
+        ctx.close(Some(ws::CloseReason {
+            code: ws::CloseCode::Policy,
+            description: Some("device token required".into()),
+        }));
+        ctx.stop();
+    }
+
+    fn hello(&mut self, token: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.admitted.is_some() {
+            return;
+        }
+        if !self.auth.screen_token_ok(&self.code, token) {
+            self.refuse(ctx);
+            return;
+        }
+        self.admitted = Some(crate::auth::secret::sha256_hex(token.as_bytes()));
+        self.screen.do_send(Connect {
+            session_id: self.id,
+            recipient: ctx.address().recipient(),
+        });
+    }
 }
 
 impl Actor for ScreenSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.screen.do_send(Connect {
-            session_id: self.id,
-            recipient: ctx.address().recipient(),
+        ctx.run_later(HELLO_TIMEOUT, |act, ctx| {
+            if act.admitted.is_none() {
+                act.refuse(ctx);
+            }
         });
         ctx.run_interval(HEARTBEAT, |act, ctx| {
+            if let Some(digest) = &act.admitted {
+                if !act.auth.screen_digest_ok(&act.code, digest) {
+                    act.refuse(ctx);
+                    return;
+                }
+            }
             if act.last_heard.elapsed() > CLIENT_TIMEOUT {
                 tracing::info!(session = act.id, "screen session timed out");
                 ctx.stop();
@@ -56,9 +105,11 @@ impl Actor for ScreenSession {
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
-        self.screen.do_send(Disconnect {
-            session_id: self.id,
-        });
+        if self.admitted.is_some() {
+            self.screen.do_send(Disconnect {
+                session_id: self.id,
+            });
+        }
         Running::Stop
     }
 }
@@ -94,13 +145,27 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ScreenSession {
             }
             ws::Message::Pong(_) => {
                 self.last_heard = Instant::now();
-                self.screen.do_send(Heartbeat);
+                if self.admitted.is_some() {
+                    self.screen.do_send(Heartbeat);
+                }
             }
             ws::Message::Text(text) => {
                 self.last_heard = Instant::now();
-                let kind = serde_json::from_str::<serde_json::Value>(&text)
-                    .ok()
-                    .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string));
+                let value = serde_json::from_str::<serde_json::Value>(&text).ok();
+                let field = |name: &str| {
+                    value
+                        .as_ref()
+                        .and_then(|v| v.get(name).and_then(|t| t.as_str()).map(str::to_string))
+                };
+                let kind = field("type");
+                if kind.as_deref() == Some("hello") {
+                    self.hello(&field("token").unwrap_or_default(), ctx);
+                    return;
+                }
+                if self.admitted.is_none() {
+                    self.refuse(ctx);
+                    return;
+                }
                 match kind.as_deref() {
                     Some("resync") => self.screen.do_send(Resync {
                         session_id: self.id,
@@ -128,6 +193,7 @@ pub async fn screen_ws(
     stream: web::Payload,
     path: web::Path<String>,
     engine: web::Data<Engine>,
+    auth: web::Data<Auth>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let code = ScreenCode::parse(&path).map_err(ApiError::from)?;
     origin_allowed(&req, &engine.hospital.allowed_origins).map_err(ApiError::from)?;
@@ -145,7 +211,10 @@ pub async fn screen_ws(
     };
     let session = ScreenSession {
         id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+        code: code.as_str().to_string(),
         screen,
+        auth: auth.get_ref().clone(),
+        admitted: None,
         last_heard: Instant::now(),
     };
     let mut guard = FrameGuard::default();

@@ -20,7 +20,8 @@ pub async fn put_doctor(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let audit = caller.audit(&engine, "his");
+    caller.principal.master_data()?;
+    let audit = caller.audit(&engine);
     let (created, view) = engine
         .put_doctor(&DoctorCode::parse(&path)?, body.value, audit)
         .await?;
@@ -32,12 +33,18 @@ pub async fn put_doctor(
 }
 
 #[utoipa::path(get, path = "/api/v1/doctors", tag = "configuration", responses((status = 200, description = "doctors")))]
-pub async fn list_doctors(engine: web::Data<Engine>) -> Answer {
+pub async fn list_doctors(caller: Caller, engine: web::Data<Engine>) -> Answer {
+    caller.principal.read_hospital()?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "doctors": engine.doctors().await? })))
 }
 
 #[utoipa::path(get, path = "/api/v1/doctors/{doctor_code}", tag = "configuration", params(("doctor_code" = String, Path)), responses((status = 200, description = "a doctor"), (status = 404, body = ErrorBody)))]
-pub async fn get_doctor(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
+pub async fn get_doctor(
+    path: web::Path<String>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    caller.principal.read_hospital()?;
     Ok(HttpResponse::Ok().json(engine.doctor(&DoctorCode::parse(&path)?).await?))
 }
 

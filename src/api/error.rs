@@ -21,7 +21,12 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        OriginNotAllowed => StatusCode::FORBIDDEN,
+        Unauthenticated | BadCredentials | AccountLocked | TotpRequired | SessionExpired
+        | SignatureRequired | BadSignature | StaleRequest | ReplayedRequest => {
+            StatusCode::UNAUTHORIZED
+        }
+        Forbidden | CsrfFailed | PasswordChangeRequired | OriginNotAllowed => StatusCode::FORBIDDEN,
+        TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         NotFound | VisitNotFound | RoomNotFound | QueueNotFound | ScreenNotFound
         | DoctorNotFound | PhotoNotFound | NoticeNotFound | UnknownAction => StatusCode::NOT_FOUND,
         MissingField
@@ -53,7 +58,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidNoticeLevel
         | InvalidScreens
         | UnknownScreen
-        | InvalidExpiry => StatusCode::UNPROCESSABLE_ENTITY,
+        | InvalidExpiry
+        | WeakPassword
+        | InvalidAccount => StatusCode::UNPROCESSABLE_ENTITY,
         TooEarly
         | VisitNotWaitingHere
         | SameQueue
@@ -83,6 +90,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 pub struct ApiError {
     pub status: StatusCode,
     pub error: Error,
+    /// Seconds to wait before trying again (429: the `Retry-After` header).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -101,7 +110,19 @@ struct Inner<'a> {
 impl ApiError {
     /// An error with a status of its own (what actix itself answered).
     pub fn with_status(status: StatusCode, error: Error) -> Self {
-        ApiError { status, error }
+        ApiError {
+            status,
+            error,
+            retry_after: None,
+        }
+    }
+
+    /// 429 `too_many_requests`, to be tried again after `seconds`.
+    pub fn too_many(message: impl Into<String>, seconds: u64) -> Self {
+        ApiError {
+            retry_after: Some(seconds.max(1)),
+            ..Error::new(ErrorCode::TooManyRequests, message).into()
+        }
     }
 }
 
@@ -110,6 +131,7 @@ impl From<Error> for ApiError {
         ApiError {
             status: status_of(error.code),
             error,
+            retry_after: None,
         }
     }
 }
@@ -144,7 +166,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(Body {
+        let mut answer = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            answer.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        answer.json(Body {
             error: Inner {
                 code: self.error.code.as_str(),
                 message: &self.error.message,

@@ -1,6 +1,6 @@
 //! Extractors of the HTTP edge: a JSON body read with a size cap and parsed
 //! with the failing field's path ([`Json`], [`OptionalJson`]), and the
-//! calling operator ([`Caller`]) — where authentication plugs in.
+//! authenticated caller ([`Caller`]).
 //! Every failure is the JSON error envelope with a stable code.
 
 use std::future::Future;
@@ -9,13 +9,13 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use triage_actors::model::Audit;
 
 use super::error::ApiError;
-use crate::domain::StaffCode;
+use crate::auth::policy::Principal;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode};
 
@@ -69,23 +69,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
     }
 }
 
-/// Who calls and from where. Today the operator is what `X-Operator`
-/// says (the accounts issue replaces it with the authenticated principal);
-/// the source is the peer address.
+/// Who calls (the authenticated principal: see `auth::middleware`) and
+/// from where (the peer address). A request without credentials has no
+/// caller: 401 `unauthenticated`.
 pub struct Caller {
-    operator: Option<StaffCode>,
+    pub principal: Principal,
     source: String,
 }
 
 impl Caller {
-    /// The audit stamp of a command now, with `default` as the operator
-    /// when the request names none.
-    pub fn audit(&self, engine: &Engine, default: &str) -> Audit {
+    /// The audit stamp of a command now: the principal and its address.
+    pub fn audit(&self, engine: &Engine) -> Audit {
         Audit {
-            operator: self
-                .operator
-                .as_ref()
-                .map_or_else(|| default.to_string(), |o| o.as_str().to_string()),
+            operator: self.principal.operator(),
             source: self.source.clone(),
             at: engine.clock.now(),
             reason: None,
@@ -93,10 +89,10 @@ impl Caller {
     }
 
     /// As [`Caller::audit`], recording why.
-    pub fn audit_why(&self, engine: &Engine, default: &str, reason: String) -> Audit {
+    pub fn audit_why(&self, engine: &Engine, reason: String) -> Audit {
         Audit {
             reason: Some(reason),
-            ..self.audit(engine, default)
+            ..self.audit(engine)
         }
     }
 }
@@ -111,17 +107,22 @@ impl FromRequest for Caller {
 }
 
 /// The caller of a request, for handlers that must look at something else
-/// first (the resource, the action) before the operator.
+/// first (the resource, the action).
 pub fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
-    let operator = match req.headers().get("x-operator") {
-        None => None,
-        Some(v) => Some(StaffCode::parse(v.to_str().unwrap_or(""))?),
-    };
-    let source = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    Ok(Caller { operator, source })
+    let principal = req
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::Unauthenticated,
+                "log in (staff) or send an API key (Authorization: Bearer)",
+            )
+        })?;
+    Ok(Caller {
+        principal,
+        source: crate::auth::middleware::source_of(req),
+    })
 }
 
 /// A JSON body already read (at most [`BODY_LIMIT`] bytes), or `None` when

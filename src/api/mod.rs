@@ -17,6 +17,7 @@ pub mod queues;
 pub mod registrations;
 pub mod rooms;
 pub mod screens;
+pub mod session;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
@@ -36,6 +37,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(
+                    crate::auth::middleware::authenticate,
+                ))
+                .route("/session", web::post().to(session::login))
+                .route("/session", web::get().to(session::current))
+                .route("/session", web::delete().to(session::logout))
+                .route(
+                    "/session/password",
+                    web::post().to(session::change_password),
+                )
                 .route(
                     "/registrations/{visit_no}",
                     web::put().to(reg::put_registration),

@@ -16,13 +16,17 @@ type Answer = Result<HttpResponse, ApiError>;
     responses((status = 201, description = "stored and sent to its screens", body = NoticeAnswer),
               (status = 422, description = "invalid; nothing changed", body = super::openapi::ErrorBody)))]
 pub async fn publish(body: Json<NoticeBody>, caller: Caller, engine: web::Data<Engine>) -> Answer {
-    let audit = caller.audit(&engine, "anonymous");
+    caller
+        .principal
+        .notices(&engine.hospital, body.value.screens.as_deref())?;
+    let audit = caller.audit(&engine);
     Ok(HttpResponse::Created().json(engine.publish_notice(body.value, audit).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/notices", tag = "screens",
     responses((status = 200, description = "active notices", body = Vec<NoticeAnswer>)))]
-pub async fn list(engine: web::Data<Engine>) -> Answer {
+pub async fn list(caller: Caller, engine: web::Data<Engine>) -> Answer {
+    caller.principal.read_hospital()?;
     let list: Vec<NoticeAnswer> = engine.notices().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "notices": list })))
 }
@@ -37,7 +41,16 @@ pub async fn withdraw(
     let id: i64 = path
         .parse()
         .map_err(|_| Error::new(ErrorCode::NoticeNotFound, "no such notice"))?;
-    let audit = caller.audit(&engine, "anonymous");
+    let notice = engine
+        .notices()
+        .await?
+        .into_iter()
+        .find(|n| n.id == id)
+        .ok_or_else(|| Error::new(ErrorCode::NoticeNotFound, "no such active notice"))?;
+    caller
+        .principal
+        .notices(&engine.hospital, notice.screens.as_deref())?;
+    let audit = caller.audit(&engine);
     engine.withdraw_notice(id, audit).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id, "withdrawn": true })))
 }

@@ -34,7 +34,12 @@ pub struct ErrorDetail {
         version = "1",
         description = "Hospital outpatient triage and queue calling (分诊叫号). Contract v1: HIS → Triage (registrations, check-in, doctors), staff → Triage (room commands, queues), configuration, health. Screens use the WebSocket `GET /ws/screens/{screen_code}` (see docs/API.md)."
     ),
+    modifiers(&Credentials),
     paths(
+        super::session::login,
+        super::session::current,
+        super::session::logout,
+        super::session::change_password,
         super::health::healthz,
         super::health::readyz,
         super::registrations::put_registration,
@@ -66,6 +71,10 @@ pub struct ErrorDetail {
         super::notices::withdraw,
     ),
     components(schemas(
+        super::session::LoginBody,
+        super::session::SessionAnswer,
+        super::session::PasswordBody,
+        crate::auth::StaffView,
         ErrorBody,
         ErrorDetail,
         RegistrationBody,
@@ -95,6 +104,93 @@ pub struct ErrorDetail {
     ))
 )]
 pub struct ApiDoc;
+
+/// Operations anyone may call (no credentials): everything else answers 401
+/// without them and 403 when the principal may not.
+const PUBLIC: [&str; 5] = [
+    "/healthz",
+    "/readyz",
+    "/api/v1/openapi.json",
+    "/api/v1/voice",
+    "/api/v1/doctors/{doctor_code}/photo",
+];
+
+/// Adds the two ways in (a HIS client's API key, a staff session cookie)
+/// and, on every operation that needs them, the answers 401, 403 and 429.
+struct Credentials;
+
+impl utoipa::Modify for Credentials {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "his_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A HIS client's API key (triage client add). Clients that must sign also send X-Triage-Timestamp, X-Triage-Nonce and X-Triage-Signature (docs/security.md); X-Acting-Staff names the staff member a calling client acts for.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "staff_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "triage_session",
+                "A staff session (POST /api/v1/session). Writes also send X-CSRF-Token.",
+            ))),
+        );
+        openapi.security = Some(vec![
+            SecurityRequirement::new("his_key", Vec::<String>::new()),
+            SecurityRequirement::new("staff_session", Vec::<String>::new()),
+        ]);
+        let error = |text: &str| {
+            ResponseBuilder::new()
+                .description(text)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let public = PUBLIC.contains(&path.as_str());
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if public {
+                    op.security = Some(vec![SecurityRequirement::default()]);
+                    continue;
+                }
+                let r = &mut op.responses.responses;
+                if path != "/api/v1/session" {
+                    r.entry("401".into()).or_insert_with(|| {
+                        error("no or bad credentials (unauthenticated, bad_credentials, session_expired, bad_signature, stale_request, replayed_request, signature_required)").into()
+                    });
+                    r.entry("403".into()).or_insert_with(|| {
+                        error("not allowed for this role, scope, room or department (forbidden), a page write without its CSRF token (csrf_failed), or a password to change first (password_change_required); nothing changed").into()
+                    });
+                }
+                r.entry("429".into()).or_insert_with(|| {
+                    error("over the client's rate limit (too_many_requests); see Retry-After")
+                        .into()
+                });
+            }
+        }
+    }
+}
 
 /// The document as pretty JSON (what `docs/openapi.json` holds).
 pub fn document() -> String {

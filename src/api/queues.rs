@@ -10,7 +10,7 @@ use triage_actors::rules::QueueRules;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
-use super::extract::{caller, from_value, optional_json};
+use super::extract::{caller, from_value, optional_json, Caller};
 use super::openapi::ErrorBody;
 use crate::domain::QueueCode;
 use crate::engine::registrations::audit_reason;
@@ -21,9 +21,13 @@ use crate::rule_change::RuleChange;
 type Answer = Result<HttpResponse, ApiError>;
 
 #[utoipa::path(get, path = "/api/v1/queues", tag = "configuration", responses((status = 200, description = "queues with their rules and waiting count")))]
-pub async fn list_queues(engine: web::Data<Engine>) -> HttpResponse {
+pub async fn list_queues(caller: Caller, engine: web::Data<Engine>) -> Answer {
+    caller.principal.read_hospital()?;
     let mut queues = Vec::with_capacity(engine.hospital.queues.len());
     for q in &engine.hospital.queues {
+        if !caller.principal.may_read(&engine.hospital, &q.department) {
+            continue;
+        }
         // The rules in force (the API may have changed the configured ones).
         let rules = engine
             .directory
@@ -39,12 +43,28 @@ pub async fn list_queues(engine: web::Data<Engine>) -> HttpResponse {
             "waiting": engine.directory.queue_board(&q.code).waiting,
         }));
     }
-    HttpResponse::Ok().json(serde_json::json!({ "queues": queues }))
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "queues": queues })))
+}
+
+/// Whether the caller may see this queue (404 first for one that does not
+/// exist).
+fn may_read(caller: &Caller, engine: &Engine, queue: &QueueCode) -> Result<(), Error> {
+    let def = engine
+        .hospital
+        .queue(queue)
+        .ok_or_else(|| Error::new(ErrorCode::QueueNotFound, format!("no queue {queue:?}")))?;
+    caller.principal.read(&engine.hospital, &def.department)
 }
 
 #[utoipa::path(get, path = "/api/v1/queues/{queue_code}", tag = "calling", params(("queue_code" = String, Path)), responses((status = 200, description = "the waiting list in calling order, each entry with the rule that placed it", body = QueueAnswer), (status = 404, body = ErrorBody)))]
-pub async fn get_queue(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
-    Ok(HttpResponse::Ok().json(engine.list_queue(&QueueCode::parse(&path)?).await?))
+pub async fn get_queue(
+    path: web::Path<String>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let queue = QueueCode::parse(&path)?;
+    may_read(&caller, &engine, &queue)?;
+    Ok(HttpResponse::Ok().json(engine.list_queue(&queue).await?))
 }
 
 /// A change of rules (every field of [`RuleChange`], absent ones keep
@@ -95,8 +115,14 @@ fn split_body(value: serde_json::Value) -> Result<(RuleChange, String), Error> {
 
 #[utoipa::path(get, path = "/api/v1/queues/{queue_code}/rules", tag = "configuration", params(("queue_code" = String, Path)),
     responses((status = 200, body = RulesAnswer), (status = 404, body = super::openapi::ErrorBody)))]
-pub async fn get_rules(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
-    let rules = engine.rules(&QueueCode::parse(&path)?).await?;
+pub async fn get_rules(
+    path: web::Path<String>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let queue = QueueCode::parse(&path)?;
+    may_read(&caller, &engine, &queue)?;
+    let rules = engine.rules(&queue).await?;
     Ok(HttpResponse::Ok().json(RulesAnswer {
         queue_code: path.into_inner(),
         rules,
@@ -112,15 +138,23 @@ pub async fn put_rules(
     body: web::Bytes,
     engine: web::Data<Engine>,
 ) -> Answer {
-    // The queue first (404), then who (400), then the body (400/415/422).
+    // The queue first (404), then who (401/403), then the body (400/415/422).
     let queue = QueueCode::parse(&path)?;
     engine.rules(&queue).await?;
     let caller = caller(&req)?;
+    let department = engine
+        .hospital
+        .queue(&queue)
+        .map(|q| q.department.clone())
+        .unwrap_or_default();
+    caller
+        .principal
+        .change_rules(&engine.hospital, &department)?;
     let value = optional_json::<serde_json::Value>(&req, &body)?
         .map(|(v, _)| v)
         .ok_or_else(|| Error::new(ErrorCode::MissingBody, "a JSON body is required"))?;
     let (change, reason) = split_body(value)?;
-    let audit = caller.audit_why(&engine, "anonymous", audit_reason(&reason)?);
+    let audit = caller.audit_why(&engine, audit_reason(&reason)?);
     let rules = engine.change_rules(&queue, change, audit).await?;
     Ok(HttpResponse::Ok().json(RulesAnswer {
         queue_code: path.into_inner(),

@@ -27,9 +27,11 @@ pub async fn put_registration(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let audit = caller.audit(&engine, "his");
+    let visit_no = VisitNo::parse(&path)?;
+    caller.principal.register()?;
+    let audit = caller.audit(&engine);
     let (outcome, answer) = engine
-        .put_registration(&VisitNo::parse(&path)?, body.value, body.text, audit)
+        .put_registration(&visit_no, body.value, body.text, audit)
         .await?;
     Ok(match outcome {
         UpsertOutcome::Created => HttpResponse::Created().json(answer),
@@ -38,8 +40,15 @@ pub async fn put_registration(
 }
 
 #[utoipa::path(get, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, body = VisitAnswer), (status = 404, body = ErrorBody)))]
-pub async fn get_registration(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
-    Ok(HttpResponse::Ok().json(engine.get_visit(&VisitNo::parse(&path)?).await?))
+pub async fn get_registration(
+    path: web::Path<String>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let visit_no = VisitNo::parse(&path)?;
+    let department = engine.department_of(&visit_no).await?;
+    caller.principal.read(&engine.hospital, &department)?;
+    Ok(HttpResponse::Ok().json(engine.get_visit(&visit_no).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, description = "cancelled (退号)", body = CancelAnswer), (status = 404, body = ErrorBody), (status = 409, description = "already finished", body = ErrorBody)))]
@@ -48,8 +57,10 @@ pub async fn delete_registration(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let audit = caller.audit(&engine, "his");
-    Ok(HttpResponse::Ok().json(engine.cancel(&VisitNo::parse(&path)?, audit).await?))
+    let visit_no = VisitNo::parse(&path)?;
+    caller.principal.register()?;
+    let audit = caller.audit(&engine);
+    Ok(HttpResponse::Ok().json(engine.cancel(&visit_no, audit).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/check-in", tag = "HIS", params(("visit_no" = String, Path)), responses((status = 200, description = "in the queue (签到); repeat gives the same ticket", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -58,8 +69,13 @@ pub async fn check_in(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let audit = caller.audit(&engine, "anonymous");
-    Ok(HttpResponse::Ok().json(engine.check_in(&VisitNo::parse(&path)?, audit).await?))
+    let visit_no = VisitNo::parse(&path)?;
+    if !caller.principal.may_register() {
+        let department = engine.department_of(&visit_no).await?;
+        caller.principal.check_in(&engine.hospital, &department)?;
+    }
+    let audit = caller.audit(&engine);
+    Ok(HttpResponse::Ok().json(engine.check_in(&visit_no, audit).await?))
 }
 
 /// Why a patient is called by name or brought back (optional; a default
@@ -79,15 +95,17 @@ pub fn reason_or(body: OptionalJson<ReasonBody>, default: &str) -> Result<String
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/requeue", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<ReasonBody>, description = "optional: why (default 召回)"), responses((status = 200, description = "back in the queue, same ticket: after a missed call (过号召回) or with exam results (回诊, same doctor)", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "no-show, not set aside, cancelled", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/requeue", tag = "calling", params(("visit_no" = String, Path)), request_body(content = Option<ReasonBody>, description = "optional: why (default 召回)"), responses((status = 200, description = "back in the queue, same ticket: after a missed call (过号召回) or with exam results (回诊, same doctor)", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "no-show, not set aside, cancelled", body = ErrorBody)))]
 pub async fn requeue(
     path: web::Path<String>,
     body: OptionalJson<ReasonBody>,
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let audit = caller.audit_why(&engine, "anonymous", reason_or(body, "召回")?);
-    Ok(HttpResponse::Ok().json(engine.requeue(&VisitNo::parse(&path)?, audit).await?))
+    let visit_no = VisitNo::parse(&path)?;
+    arrange(&caller, &engine, &visit_no).await?;
+    let audit = caller.audit_why(&engine, reason_or(body, "召回")?);
+    Ok(HttpResponse::Ok().json(engine.requeue(&visit_no, audit).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/visits/{visit_no}/transfer", tag = "calling", params(("visit_no" = String, Path)), request_body = TransferBody, responses((status = 200, description = "moved (转诊): waiting in the target queue, same ticket", body = CheckInAnswer), (status = 404, body = ErrorBody), (status = 409, description = "not waiting or called; already in that queue", body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -97,12 +115,17 @@ pub async fn transfer(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let audit = caller.audit(&engine, "anonymous");
-    Ok(HttpResponse::Ok().json(
-        engine
-            .transfer(&VisitNo::parse(&path)?, body.value, audit)
-            .await?,
-    ))
+    let visit_no = VisitNo::parse(&path)?;
+    arrange(&caller, &engine, &visit_no).await?;
+    let audit = caller.audit(&engine);
+    Ok(HttpResponse::Ok().json(engine.transfer(&visit_no, body.value, audit).await?))
+}
+
+/// Whether the caller may arrange this visit's queue (its department's
+/// nurses, administrators).
+async fn arrange(caller: &Caller, engine: &Engine, visit_no: &VisitNo) -> Result<(), ApiError> {
+    let department = engine.department_of(visit_no).await?;
+    Ok(caller.principal.arrange(&engine.hospital, &department)?)
 }
 
 /// Why a nurse intervenes (recorded in the audit event).
@@ -120,11 +143,12 @@ async fn intervention(
     action: Intervention,
 ) -> Answer {
     let visit_no = VisitNo::parse(visit_no)?;
-    let audit = caller.audit_why(engine, "anonymous", audit_reason(reason)?);
+    arrange(&caller, engine, &visit_no).await?;
+    let audit = caller.audit_why(engine, audit_reason(reason)?);
     Ok(HttpResponse::Ok().json(engine.intervene(&visit_no, action, audit).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/hold", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body = InterventionBody, responses((status = 200, description = "held (挂起): listed last, not called until released", body = InterventionAnswer), (status = 409, description = "not waiting", body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/hold", tag = "calling", params(("visit_no" = String, Path)), request_body = InterventionBody, responses((status = 200, description = "held (挂起): listed last, not called until released", body = InterventionAnswer), (status = 409, description = "not waiting", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn hold(
     path: web::Path<String>,
     body: Json<InterventionBody>,
@@ -186,7 +210,7 @@ pub struct MoveBody {
     pub reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/move", tag = "calling", params(("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body = MoveBody, responses((status = 200, description = "moved (调整顺序) to the position asked for; audited", body = InterventionAnswer), (status = 409, description = "not waiting", body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/registrations/{visit_no}/move", tag = "calling", params(("visit_no" = String, Path)), request_body = MoveBody, responses((status = 200, description = "moved (调整顺序) to the position asked for; audited", body = InterventionAnswer), (status = 409, description = "not waiting", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn move_to(
     path: web::Path<String>,
     body: Json<MoveBody>,

@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorCode};
 
 type Answer = Result<HttpResponse, ApiError>;
 
-#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/call/{visit_no}", tag = "calling", params(("room_code" = String, Path), ("visit_no" = String, Path), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<ReasonBody>, description = "optional: why (default 指定叫号)"), responses((status = 200, description = "called by name, out of order (指定叫号); durable", body = RoomAnswer), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not waiting in a queue of this room, room paused/closed", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/call/{visit_no}", tag = "calling", params(("room_code" = String, Path), ("visit_no" = String, Path)), request_body(content = Option<ReasonBody>, description = "optional: why (default 指定叫号)"), responses((status = 200, description = "called by name, out of order (指定叫号); durable", body = RoomAnswer), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not waiting in a queue of this room, room paused/closed", body = ErrorBody)))]
 pub async fn call_visit(
     path: web::Path<(String, String)>,
     body: OptionalJson<ReasonBody>,
@@ -25,8 +25,21 @@ pub async fn call_visit(
 ) -> Answer {
     let (room, visit_no) = path.into_inner();
     let (room, visit_no) = (RoomCode::parse(&room)?, VisitNo::parse(&visit_no)?);
-    let audit = caller.audit_why(&engine, "anonymous", reason_or(body, "指定叫号")?);
+    may_operate(&caller, &engine, &room)?;
+    let audit = caller.audit_why(&engine, reason_or(body, "指定叫号")?);
     Ok(HttpResponse::Ok().json(engine.call_visit(&room, &visit_no, audit).await?))
+}
+
+/// Whether the caller may work this room (404 first for a room that does
+/// not exist).
+fn may_operate(caller: &Caller, engine: &Engine, room: &RoomCode) -> Result<(), Error> {
+    if engine.hospital.room(room).is_none() {
+        return Err(Error::new(
+            ErrorCode::RoomNotFound,
+            format!("no room {room:?}"),
+        ));
+    }
+    caller.principal.operate_room(&engine.hospital, room)
 }
 
 /// What closing a room (停诊) does with the patients waiting for it.
@@ -64,7 +77,7 @@ fn command(action: &str) -> Result<RoomCommand, Error> {
     })
 }
 
-#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, send-to-exam, finish, pause, resume or close"), ("X-Operator" = Option<String>, Header, description = "staff number")), request_body(content = Option<CloseBody>, description = "close only, optional"), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/{action}", tag = "calling", params(("room_code" = String, Path), ("action" = String, Path, description = "call-next, recall, skip, send-to-exam, finish, pause, resume or close")), request_body(content = Option<CloseBody>, description = "close only, optional"), responses((status = 200, description = "done, durable", body = RoomAnswer), (status = 404, body = ErrorBody), (status = 409, description = "room paused/closed, queue empty, no current patient", body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn room_action(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -75,7 +88,9 @@ pub async fn room_action(
     let room = RoomCode::parse(&room)?;
     // The action first (404), then who (400); only `close` reads a body.
     let cmd = command(&action)?;
-    let audit = caller(&req)?.audit(&engine, "anonymous");
+    let caller = caller(&req)?;
+    may_operate(&caller, &engine, &room)?;
+    let audit = caller.audit(&engine);
     if cmd != RoomCommand::Close {
         return Ok(HttpResponse::Ok().json(engine.room_command(&room, cmd, audit).await?));
     }
@@ -134,18 +149,27 @@ fn room_listing(engine: &Engine, code: &str) -> Option<RoomListing> {
 }
 
 #[utoipa::path(get, path = "/api/v1/rooms", tag = "configuration", responses((status = 200, description = "rooms with status, current ticket and waiting count")))]
-pub async fn list_rooms(engine: web::Data<Engine>) -> HttpResponse {
+pub async fn list_rooms(caller: Caller, engine: web::Data<Engine>) -> Answer {
+    caller.principal.read_hospital()?;
     let rooms: Vec<RoomListing> = engine
         .hospital
         .rooms
         .iter()
+        .filter(|r| caller.principal.may_read(&engine.hospital, &r.department))
         .filter_map(|r| room_listing(&engine, &r.code))
         .collect();
-    HttpResponse::Ok().json(serde_json::json!({ "rooms": rooms }))
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "rooms": rooms })))
 }
 
 #[utoipa::path(get, path = "/api/v1/rooms/{room_code}", tag = "configuration", params(("room_code" = String, Path)), responses((status = 200, description = "the room as screens show it (masked names)"), (status = 404, body = ErrorBody)))]
-pub async fn get_room(path: web::Path<String>, engine: web::Data<Engine>) -> Answer {
+pub async fn get_room(
+    path: web::Path<String>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    if let Some(def) = engine.hospital.room(&path) {
+        caller.principal.read(&engine.hospital, &def.department)?;
+    }
     let view = engine.directory.room_view(&path, 10).ok_or_else(|| {
         Error::new(
             ErrorCode::RoomNotFound,

@@ -3,15 +3,25 @@
 
 use actix_web::{web, HttpResponse};
 
+use super::error::ApiError;
+use super::extract::Caller;
 use crate::engine::Engine;
 
 #[utoipa::path(get, path = "/api/v1/departments", tag = "configuration", responses((status = 200, description = "departments")))]
-pub async fn list_departments(engine: web::Data<Engine>) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "departments": engine.hospital.departments }))
+pub async fn list_departments(
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    caller.principal.read_hospital()?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "departments": engine.hospital.departments })))
 }
 
 #[utoipa::path(get, path = "/api/v1/screens", tag = "configuration", responses((status = 200, description = "screens with online status and last heartbeat")))]
-pub async fn list_screens(engine: web::Data<Engine>) -> HttpResponse {
+pub async fn list_screens(
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    caller.principal.read_hospital()?;
     let screens: Vec<_> = engine
         .hospital
         .screens
@@ -32,5 +42,5 @@ pub async fn list_screens(engine: web::Data<Engine>) -> HttpResponse {
             })
         })
         .collect();
-    HttpResponse::Ok().json(serde_json::json!({ "screens": screens }))
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "screens": screens })))
 }

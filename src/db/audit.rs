@@ -49,9 +49,17 @@ pub fn head(c: &mut AnyConnection) -> Result<String, DbError> {
         .unwrap_or_default())
 }
 
-/// Appends an event at the head of the chain. Runs inside the writer's
-/// transaction, so the head it reads is the last one written.
+/// Appends an event at the head of the chain. Runs inside a transaction
+/// (the writer's, or a command-line tool's), so the head it reads is the
+/// last one written.
 pub fn append(c: &mut AnyConnection, mut event: NewEvent) -> Result<(), DbError> {
+    if matches!(c, AnyConnection::Postgresql(_)) {
+        // A command-line tool (`triage user …`) may append beside the
+        // server's writer: both take this lock until they commit, so each
+        // reads the head the other left. (SQLite refuses the second
+        // writer's stale snapshot instead.)
+        diesel::sql_query("SELECT pg_advisory_xact_lock(72616)").execute(c)?;
+    }
     let prev = head(c)?;
     event.hash = Some(link(&prev, &event));
     event.prev_hash = Some(prev);

@@ -127,6 +127,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff_accounts (code) {
+        code -> Text,
+        name -> Text,
+        role -> Text,
+        scope -> Text,
+        password_hash -> Text,
+        must_change -> Bool,
+        disabled -> Bool,
+        totp_secret -> Nullable<Text>,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff_sessions (id_hash) {
+        id_hash -> Text,
+        staff_code -> Text,
+        source -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    his_clients (name) {
+        name -> Text,
+        key_id -> Text,
+        key_hash -> Text,
+        scopes -> Text,
+        require_signature -> Bool,
+        rate_per_minute -> Integer,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    screen_tokens (screen_code) {
+        screen_code -> Text,
+        token_hash -> Text,
+        issued_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -134,5 +183,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     queue_counters,
     events,
     notices,
-    queue_rules
+    queue_rules,
+    staff_accounts,
+    staff_sessions,
+    his_clients,
+    screen_tokens
 );

@@ -456,5 +456,15 @@ pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
     {
         out.push_str(&format!("events {r:?}\n"));
     }
+    // Accounts (sessions are not listed: a request's last use moves).
+    for r in crate::auth::store::list_staff(c)? {
+        out.push_str(&format!("staff_accounts {r:?}\n"));
+    }
+    for r in crate::auth::store::list_clients(c)? {
+        out.push_str(&format!("his_clients {r:?}\n"));
+    }
+    for r in crate::auth::store::list_screen_tokens(c)? {
+        out.push_str(&format!("screen_tokens {r:?}\n"));
+    }
     Ok(out)
 }

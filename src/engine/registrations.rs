@@ -723,6 +723,12 @@ impl Engine {
         }
     }
 
+    /// The department of a visit: what authorization looks at before a
+    /// staff member may see or arrange it.
+    pub async fn department_of(&self, visit_no: &VisitNo) -> Result<String, Error> {
+        Ok(self.load_visit(visit_no).await?.department_code)
+    }
+
     pub async fn get_visit(&self, visit_no: &VisitNo) -> Result<VisitAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let mut position = None;

@@ -1,7 +1,7 @@
 // Browser-test harness: the real triage binary on a free port with a fresh
 // SQLite file, Debian's Chromium through playwright-core, and small API helpers.
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { createServer } from "node:net";
@@ -21,7 +21,7 @@ export function freePort() {
 }
 
 export class Server {
-  constructor(port, dbFile) { this.port = port; this.dbFile = dbFile; this.base = `http://127.0.0.1:${port}`; }
+  constructor(port, dbFile) { this.port = port; this.dbFile = dbFile; this.base = `http://127.0.0.1:${port}`; this.session = null; }
 
   static async start() {
     const dir = mkdtempSync(join(tmpdir(), "triage-browser-"));
@@ -35,10 +35,36 @@ export class Server {
       "--database-url", `sqlite://${this.dbFile}`], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, TRIAGE_LOG: "warn" } });
     const deadline = Date.now() + 30000;
     while (Date.now() < deadline) {
-      try { const r = await fetch(`${this.base}/readyz`); if (r.ok) return; } catch { /* not up yet */ }
+      try {
+        const r = await fetch(`${this.base}/readyz`);
+        if (r.ok) { this.access = this.demoAccess(); return; }
+      } catch { /* not up yet */ }
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error("triage did not become ready");
+  }
+
+  /** The demo's accounts and screen tokens, kept beside the database. */
+  demoAccess() {
+    const kept = JSON.parse(readFileSync(join(dirname(this.dbFile), "demo-credentials.json"), "utf8"));
+    return {
+      accounts: Object.fromEntries(kept.accounts.map(([code, role, password]) => [code, { role, password }])),
+      tokens: Object.fromEntries(kept.screens),
+    };
+  }
+
+  /** Logs in as the demo administrator (once); the cookie and CSRF token. */
+  async login() {
+    if (this.session) return this.session;
+    const r = await fetch(`${this.base}/api/v1/session`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code: "admin", password: this.access.accounts.admin.password }),
+    });
+    if (!r.ok) throw new Error(`login: ${r.status}`);
+    const cookie = (r.headers.get("set-cookie") || "").split(";")[0];
+    const { csrf_token: csrf } = await r.json();
+    this.session = { cookie, csrf };
+    return this.session;
   }
 
   kill() {
@@ -51,8 +77,11 @@ export class Server {
   }
 
   async api(method, path, body) {
+    const { cookie, csrf } = await this.login();
+    const headers = { cookie, "x-csrf-token": csrf };
+    if (body) headers["content-type"] = "application/json";
     const r = await fetch(`${this.base}${path}`, {
-      method, headers: body ? { "content-type": "application/json", "x-operator": "browser-test" } : { "x-operator": "browser-test" },
+      method, headers,
       body: body ? JSON.stringify(body) : undefined,
     });
     const json = await r.json().catch(() => null);
@@ -90,7 +119,7 @@ export async function openScreen(browser, server, code, { speechMs = 250 } = {})
       entry.end = performance.now();
     };
   }, speechMs);
-  await page.goto(`${server.base}/screens/${code}`);
+  await page.goto(`${server.base}/screens/${code}#token=${server.access.tokens[code]}`);
   await page.waitForFunction(() => document.body.dataset.online === "true");
   return page;
 }

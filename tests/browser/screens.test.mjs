@@ -47,6 +47,23 @@ test("the overview shows its department's rooms and doctors in Chinese", async (
   await page.close();
 });
 
+test("a screen opened without its device token shows no patient and says it is not authorised", async () => {
+  await server.arrive("B-NOTOKEN", "欧阳娜娜", "NK");
+  await server.callNext("NK-04");
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(`${server.base}/screens/NK-04-DOOR`);
+  await page.waitForFunction(() => !document.querySelector("#offline").hidden
+    && document.querySelector("#offline").textContent.includes("未授权"));
+  const text = await page.textContent("body");
+  assert.ok(!text.includes("欧*娜") && !text.includes("欧阳娜娜"), "an unauthorised screen shows a patient");
+  assert.equal(await page.$$eval("section.room", (els) => els.length), 0);
+  // The token in the address admits it; the address bar no longer shows it.
+  await page.goto(`${server.base}/screens/NK-04-DOOR#token=${server.access.tokens["NK-04-DOOR"]}`);
+  await page.waitForFunction(() => document.body.dataset.online === "true");
+  assert.ok(!page.url().includes("token="), page.url());
+  await page.close();
+});
+
 test("the door screen shows the doctor's name, title and introduction", async () => {
   const page = await openScreen(browser, server, "NK-01-DOOR");
   assert.equal(await page.textContent(".who h2"), "王建国");

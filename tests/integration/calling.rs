@@ -2,6 +2,7 @@
 //! nobody called twice, nobody lost) and the ordering rules end to end.
 
 use std::collections::HashSet;
+use triage::auth::policy::Role;
 
 use serde_json::{json, Value};
 
@@ -199,9 +200,9 @@ async fn a_missed_patient_comes_back_with_the_same_ticket_and_the_second_miss_is
 
     // The nurse brings the patient back (召回): same ticket, after 2 normals.
     let r = app
-        .http
+        .staff("N-nurse", Role::Nurse, &["NK"])
+        .await
         .post(app.url("/api/v1/registrations/M1/requeue"))
-        .header("X-Operator", "N-nurse")
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -268,12 +269,13 @@ async fn a_nurse_holds_and_pins_patients_and_each_action_is_audited_with_its_rea
         app.arrive(&format!("N{i}"), &registration(&format!("普通{i}"), "NK"))
             .await;
     }
+    let nurse = app.staff("N0042", Role::Nurse, &["NK", "WK", "EK"]).await;
     let post = |path: String, body: Value| {
         let app = &app;
+        let nurse = &nurse;
         async move {
-            app.http
+            nurse
                 .post(app.url(&path))
-                .header("X-Operator", "N0042")
                 .json(&body)
                 .send()
                 .await
@@ -371,12 +373,9 @@ async fn a_transfer_moves_the_patient_with_the_ticket_in_one_change() {
     let ticket = app.arrive("T1", &registration("转诊甲", "NK")).await;
     app.arrive("G1", &registration("外科甲", "WK")).await;
     app.arrive("G2", &registration("外科乙", "WK")).await;
+    let nurse = app.staff("N0042", Role::Nurse, &["NK", "WK", "EK"]).await;
     let post = |path: &str, body: Value| {
-        let req = app
-            .http
-            .post(app.url(path))
-            .header("X-Operator", "N0042")
-            .json(&body);
+        let req = nurse.post(app.url(path)).json(&body);
         async move { req.send().await.unwrap_or_else(|e| panic!("{e}")) }
     };
     // Bad requests change nothing.
@@ -493,11 +492,7 @@ async fn queue_rules_change_through_the_api_at_once_for_everyone_waiting() {
     assert_eq!(rules["rules"]["return_interval"], 3);
 
     let put = |body: Value| {
-        let req = app
-            .http
-            .put(app.url("/api/v1/queues/NK/rules"))
-            .header("X-Operator", "A-admin")
-            .json(&body);
+        let req = app.http.put(app.url("/api/v1/queues/NK/rules")).json(&body);
         async move { req.send().await.unwrap_or_else(|e| panic!("{e}")) }
     };
     let before = app.dump().await;
@@ -552,7 +547,7 @@ async fn queue_rules_change_through_the_api_at_once_for_everyone_waiting() {
         .find(|l| l.contains("kind: \"rules_changed\""))
         .unwrap_or_default();
     assert!(
-        line.contains("A-admin") && line.contains("复诊患者较多"),
+        line.contains("t-admin") && line.contains("复诊患者较多"),
         "{line}"
     );
     assert!(

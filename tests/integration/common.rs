@@ -10,6 +10,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 use triage::app::{Application, Settings};
+use triage::auth::accounts::{self, NewAccount, NewClient};
+use triage::auth::policy::{Role, Scope};
+use triage::auth::store::Stamp;
+use triage::auth::Auth;
 use triage::config::Hospital;
 use triage::db::store;
 use triage::engine::Engine;
@@ -74,9 +78,39 @@ pub struct TestApp {
     pub base: String,
     pub port: u16,
     pub engine: Engine,
+    pub auth: Auth,
     pub hospital: Hospital,
+    /// Logged in as the test administrator (`t-admin`): its session cookie
+    /// and CSRF token go with every request.
     pub http: reqwest::Client,
+    /// No credentials at all.
+    pub anonymous: reqwest::Client,
+    /// The API key of `t-his`, a HIS client with every scope.
+    pub his_key: String,
+    /// Every screen's device token.
+    pub tokens: std::collections::HashMap<String, String>,
     pub db: TestDb,
+    /// Staff clients already logged in, by account code.
+    logged_in: std::sync::Mutex<std::collections::HashMap<String, reqwest::Client>>,
+}
+
+/// The test administrator's password.
+pub const ADMIN_PASSWORD: &str = "Admin-Test-2026";
+
+fn stamp() -> Stamp {
+    Stamp {
+        operator: "test".into(),
+        source: "test".into(),
+        at: chrono::Utc::now().naive_utc(),
+    }
+}
+
+fn client_with(headers: reqwest::header::HeaderMap) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .default_headers(headers)
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"))
 }
 
 /// The demo hospital, no simulation, fresh database.
@@ -97,18 +131,150 @@ pub async fn spawn_app_on(hospital: Hospital, workers: usize, db: TestDb) -> Tes
         .unwrap_or_else(|e| panic!("app failed to start: {e:#}"));
     let port = app.port;
     let engine = app.engine.clone();
+    let auth = app.auth.clone();
     actix_web::rt::spawn(app.server);
+    // The test administrator, a HIS client with every scope and every
+    // screen's token, made as an administrator would (idempotent: a
+    // restarted app finds the account and gets new keys and tokens).
+    let (url, h) = (db.url.clone(), hospital.clone());
+    let (admin_totp, tokens, his_key) = tokio::task::spawn_blocking(move || {
+        let (totp, tokens) = provision(&url, &h);
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("connect: {e}"));
+        let name = format!("t-his-{}", COUNTER.fetch_add(1, Ordering::SeqCst));
+        let key = accounts::add_client(
+            &mut c,
+            NewClient {
+                name,
+                scopes: Scope::ALL.to_vec(),
+                require_signature: false,
+                rate_per_minute: 100_000,
+            },
+            &stamp(),
+        )
+        .unwrap_or_else(|e| panic!("client: {e}"));
+        (totp, tokens, key)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("setup: {e}"));
+    auth.reload()
+        .await
+        .unwrap_or_else(|e| panic!("reload: {e}"));
+    let base = format!("http://127.0.0.1:{port}");
+    let anonymous = client_with(reqwest::header::HeaderMap::new());
+    let http = client_with(
+        login_headers(
+            &anonymous,
+            &base,
+            "t-admin",
+            ADMIN_PASSWORD,
+            admin_totp.as_deref(),
+        )
+        .await,
+    );
     TestApp {
-        base: format!("http://127.0.0.1:{port}"),
+        base,
         port,
         engine,
+        auth,
         hospital,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_else(|e| panic!("client: {e}")),
+        http,
+        anonymous,
+        his_key,
+        tokens,
         db,
+        logged_in: std::sync::Mutex::new(std::collections::HashMap::new()),
     }
+}
+
+/// Makes the test administrator `t-admin` (once) and gives every screen a
+/// new device token, as an administrator would on `url` (blocking). Returns
+/// the administrator's second-factor secret (when the hospital asks for one)
+/// and the tokens.
+pub fn provision(
+    url: &str,
+    h: &Hospital,
+) -> (Option<String>, std::collections::HashMap<String, String>) {
+    let mut c = triage::db::connect_one(url).unwrap_or_else(|e| panic!("connect: {e}"));
+    if triage::auth::store::get_staff(&mut c, "t-admin")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_none()
+    {
+        accounts::add_user(
+            &mut c,
+            h,
+            NewAccount {
+                code: "t-admin".into(),
+                name: "测试管理员".into(),
+                role: Role::Admin,
+                scope: vec![],
+                password: Some(ADMIN_PASSWORD.into()),
+                totp: false,
+                must_change: false,
+            },
+            &stamp(),
+        )
+        .unwrap_or_else(|e| panic!("admin: {e}"));
+    }
+    let tokens = h
+        .screens
+        .iter()
+        .map(|s| {
+            let t = accounts::issue_screen_token(&mut c, h, &s.code, &stamp())
+                .unwrap_or_else(|e| panic!("token: {e}"));
+            (s.code.clone(), t)
+        })
+        .collect();
+    let totp = triage::auth::store::get_staff(&mut c, "t-admin")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .and_then(|r| r.totp_secret);
+    (totp, tokens)
+}
+
+/// A client logged in as the test administrator at `base`.
+pub async fn admin_client(base: &str, totp: Option<&str>) -> reqwest::Client {
+    let anonymous = client_with(reqwest::header::HeaderMap::new());
+    client_with(login_headers(&anonymous, base, "t-admin", ADMIN_PASSWORD, totp).await)
+}
+
+/// Logs in and returns the headers a page sends with every request: the
+/// session cookie and the CSRF token.
+pub async fn login_headers(
+    client: &reqwest::Client,
+    base: &str,
+    code: &str,
+    password: &str,
+    totp_secret: Option<&str>,
+) -> reqwest::header::HeaderMap {
+    let totp = totp_secret.and_then(|s| accounts::totp_now(s, chrono::Utc::now().timestamp()));
+    let r = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"code": code, "password": password, "totp": totp}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("login: {e}"));
+    assert_eq!(r.status(), 200, "login of {code}");
+    let cookie = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    let body: Value = r.json().await.unwrap_or_default();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::COOKIE,
+        cookie.parse().unwrap_or_else(|e| panic!("cookie: {e}")),
+    );
+    headers.insert(
+        "x-csrf-token",
+        body["csrf_token"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()
+            .unwrap_or_else(|e| panic!("csrf: {e}")),
+    );
+    headers
 }
 
 /// A registration body HIS would send.
@@ -122,6 +288,73 @@ pub fn registration(name: &str, department: &str) -> Value {
 }
 
 impl TestApp {
+    /// Creates a staff account (once) and returns a client logged in as it.
+    pub async fn staff(&self, code: &str, role: Role, scope: &[&str]) -> reqwest::Client {
+        if let Some(c) = self
+            .logged_in
+            .lock()
+            .ok()
+            .and_then(|m| m.get(code).cloned())
+        {
+            return c;
+        }
+        let password = "Staff-Test-2026!".to_string();
+        let (url, h, c2, p2) = (
+            self.db.url.clone(),
+            self.hospital.clone(),
+            code.to_string(),
+            password.clone(),
+        );
+        let scope: Vec<String> = scope.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("connect: {e}"));
+            if triage::auth::store::get_staff(&mut c, &c2)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_none()
+            {
+                accounts::add_user(
+                    &mut c,
+                    &h,
+                    NewAccount {
+                        code: c2.clone(),
+                        name: format!("测试{c2}"),
+                        role,
+                        scope,
+                        password: Some(p2),
+                        totp: false,
+                        must_change: false,
+                    },
+                    &stamp(),
+                )
+                .unwrap_or_else(|e| panic!("account {c2}: {e}"));
+            }
+        })
+        .await
+        .unwrap_or_else(|e| panic!("setup: {e}"));
+        self.auth
+            .reload()
+            .await
+            .unwrap_or_else(|e| panic!("reload: {e}"));
+        let client =
+            client_with(login_headers(&self.anonymous, &self.base, code, &password, None).await);
+        if let Ok(mut m) = self.logged_in.lock() {
+            m.insert(code.to_string(), client.clone());
+        }
+        client
+    }
+
+    /// A client sending the test HIS client's key (every scope).
+    pub fn his(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", self.his_key)
+                .parse()
+                .unwrap_or_else(|e| panic!("key: {e}")),
+        );
+        client_with(headers)
+    }
+
     /// A second application rebuilt from this one's database, as after a
     /// restart (this one keeps running but is no longer used).
     pub async fn restarted(&self) -> TestApp {
@@ -166,7 +399,6 @@ impl TestApp {
     pub async fn room(&self, room: &str, action: &str) -> reqwest::Response {
         self.http
             .post(self.url(&format!("/api/v1/rooms/{room}/{action}")))
-            .header("X-Operator", "D-test")
             .send()
             .await
             .unwrap_or_else(|e| panic!("room {action}: {e}"))
@@ -218,7 +450,16 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("dump: {e}"))
     }
 
+    /// A screen's socket, admitted with its device token.
     pub async fn ws(&self, screen: &str) -> Ws {
+        let token = self.tokens.get(screen).cloned().unwrap_or_default();
+        let mut ws = self.ws_bare(screen).await;
+        ws.send(json!({"type": "hello", "token": token})).await;
+        ws
+    }
+
+    /// A screen's socket that has said nothing yet.
+    pub async fn ws_bare(&self, screen: &str) -> Ws {
         let url = format!("ws://127.0.0.1:{}/ws/screens/{screen}", self.port);
         let (stream, _) = tokio_tungstenite::connect_async(url)
             .await

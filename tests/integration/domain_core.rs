@@ -127,7 +127,6 @@ async fn concurrent_rule_changes_all_take_effect_in_one_audited_chain() {
     let sends = changes.iter().map(|body| {
         app.http
             .put(app.url("/api/v1/queues/NK/rules"))
-            .header("X-Operator", "A-admin")
             .json(body)
             .send()
     });
@@ -452,7 +451,6 @@ async fn room_actions_other_than_close_ignore_a_body_and_unknown_actions_are_404
     let r = app
         .http
         .post(app.url("/api/v1/rooms/WK-01/dance"))
-        .header("X-Operator", "")
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));

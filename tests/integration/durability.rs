@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{fresh_database, registration};
+use crate::common::{admin_client, fresh_database, provision, registration};
 use crate::queue_rules::hospital_toml;
+use triage::config::Hospital;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -128,9 +129,10 @@ async fn acknowledged_changes_survive_sigkill_and_the_queues_keep_their_order() 
     let db = fresh_database();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let (totp, _) = provision(&db.url, &Hospital::demo());
     let mut child = start(&db.url, port);
-    wait_ready(&http, &base).await;
+    wait_ready(&reqwest::Client::new(), &base).await;
+    let http = admin_client(&base, totp.as_deref()).await;
 
     // Sequential acknowledged work: registrations, check-ins, calls, a pause.
     let mut acked: Vec<(String, String)> = Vec::new();
@@ -371,9 +373,12 @@ async fn short_lists_moves_mix_turns_and_overtakes_survive_sigkill() {
     let config = config.display().to_string();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let hospital =
+        Hospital::load(std::path::Path::new(&config)).unwrap_or_else(|e| panic!("config: {e:?}"));
+    let (totp, _) = provision(&db.url, &hospital);
     let mut child = start_with(&db.url, port, &["--config", &config]);
-    wait_ready(&http, &base).await;
+    wait_ready(&reqwest::Client::new(), &base).await;
+    let http = admin_client(&base, totp.as_deref()).await;
 
     // Seven in the shared queue: R1 and R2 take the first four onto their
     // short lists as they come; the last three have HIS numbers in reverse.
@@ -482,12 +487,17 @@ async fn sigterm_loses_nothing_tells_the_screens_and_exits_zero() {
     let db = fresh_database();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (totp, _) = provision(&db.url, &Hospital::demo());
     let mut server = start(&db.url, port);
-    wait_ready(&http, &base).await;
+    wait_ready(&reqwest::Client::new(), &base).await;
+    let http = admin_client(&base, totp.as_deref()).await;
+    // `serve --demo` gave every screen a token, kept beside the database.
+    let demo: triage::auth::cli::DemoAccess = serde_json::from_str(
+        &std::fs::read_to_string(triage::auth::cli::demo_file(&db.url))
+            .unwrap_or_else(|e| panic!("demo credentials: {e}")),
+    )
+    .unwrap_or_else(|e| panic!("demo credentials: {e}"));
+    let tokens: std::collections::HashMap<String, String> = demo.screens.into_iter().collect();
 
     let mut screens = Vec::new();
     for code in ["NK-HALL", "WK-01-DOOR"] {
@@ -495,6 +505,14 @@ async fn sigterm_loses_nothing_tells_the_screens_and_exits_zero() {
             tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws/screens/{code}"))
                 .await
                 .unwrap_or_else(|e| panic!("ws: {e}"));
+        let hello =
+            json!({"type": "hello", "token": tokens.get(code).cloned().unwrap_or_default()});
+        futures_util::SinkExt::send(
+            &mut ws,
+            tokio_tungstenite::tungstenite::Message::Text(hello.to_string().into()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("hello: {e}"));
         let first = ws.next().await;
         assert!(matches!(first, Some(Ok(_))), "no snapshot on {code}");
         screens.push(ws);

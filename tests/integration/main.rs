@@ -3,6 +3,7 @@
 //! default, or a fresh PostgreSQL database when `TRIAGE_TEST_POSTGRES_URL`
 //! names a server (the README's test command runs the suite both ways).
 
+mod accounts;
 mod audit;
 mod common;
 

@@ -4,6 +4,7 @@
 //! the door screen, and closing a room with redistribution.
 
 use std::time::{Duration, Instant};
+use triage::auth::policy::Role;
 
 use serde_json::{json, Value};
 use triage::config::Hospital;
@@ -86,9 +87,9 @@ fn checked_in(name: &str, department: &str) -> Value {
 }
 
 async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
-    app.http
+    app.staff("N0042", Role::Nurse, &["NK", "WK", "EK"])
+        .await
         .post(app.url(path))
-        .header("X-Operator", "N0042")
         .json(&body)
         .send()
         .await
@@ -98,7 +99,6 @@ async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
 async fn put_rules(app: &TestApp, queue: &str, body: Value) -> reqwest::Response {
     app.http
         .put(app.url(&format!("/api/v1/queues/{queue}/rules")))
-        .header("X-Operator", "A-admin")
         .json(&body)
         .send()
         .await
@@ -351,6 +351,8 @@ async fn a_normal_patient_overtaken_too_often_is_not_overtaken_again() {
 #[actix_web::test]
 async fn a_nurse_moves_a_patient_who_then_moves_up_with_the_line() {
     let app = spawn_app().await;
+    // The nurse logs in first (a login is an audit event).
+    let _ = app.staff("N0042", Role::Nurse, &["NK", "WK", "EK"]).await;
     for i in 1..=5 {
         app.arrive(&format!("P{i}"), &registration(&format!("病人{i}"), "NK"))
             .await;
@@ -595,9 +597,9 @@ async fn closing_a_room_can_send_its_doctors_patients_to_the_department_queue() 
     assert_eq!(app.dump().await, before);
 
     let r = app
-        .http
+        .staff("N0042", Role::Nurse, &["NK", "WK", "EK"])
+        .await
         .post(app.url("/api/v1/rooms/NK-01/close"))
-        .header("X-Operator", "N0042")
         .json(&json!({"waiting": "redistribute", "reason": "医生临时停诊"}))
         .send()
         .await
@@ -629,6 +631,8 @@ async fn closing_a_room_can_send_its_doctors_patients_to_the_department_queue() 
 #[actix_web::test]
 async fn calls_by_name_and_recalls_are_audited_with_who_and_why() {
     let app = spawn_app().await;
+    // The nurse logs in first (a login is an audit event).
+    let _ = app.staff("N0042", Role::Nurse, &["NK", "WK", "EK"]).await;
     for i in 1..=3 {
         app.arrive(&format!("P{i}"), &registration(&format!("病人{i}"), "NK"))
             .await;
@@ -658,9 +662,9 @@ async fn calls_by_name_and_recalls_are_audited_with_who_and_why() {
     assert_eq!(r.status(), 200);
     // Without a body, the default reason.
     let r = app
-        .http
+        .staff("D0007", Role::Doctor, &["NK-02"])
+        .await
         .post(app.url("/api/v1/rooms/NK-02/call/P1"))
-        .header("X-Operator", "D0007")
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -279,15 +279,6 @@ fn bad_requests() -> Vec<Bad> {
             "invalid_visit_no",
             Some("visit_no"),
         ),
-        (
-            "bad operator header",
-            p.clone(),
-            json,
-            with(&|_| {}),
-            400,
-            "invalid_operator",
-            None,
-        ),
     ]
 }
 
@@ -300,9 +291,6 @@ async fn bad_registrations_get_a_json_error_and_change_nothing() {
         let mut req = app.http.put(app.url(&path)).body(body);
         if let Some(ct) = ct {
             req = req.header("content-type", ct);
-        }
-        if what == "bad operator header" {
-            req = req.header("X-Operator", " ");
         }
         let r = req.send().await.unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(r.status().as_u16(), status, "{what}");

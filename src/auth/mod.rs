@@ -1,0 +1,713 @@
+//! Who is calling, and whether they may: staff accounts and their
+//! sessions, HIS clients and their keys, screens' device tokens.
+//!
+//! [`Auth`] holds what every request needs in memory — live sessions, the
+//! accounts' roles, the clients' key digests and rate limiters, the
+//! screens' token digests — and the database holds the truth: the server
+//! rebuilds the caches from it at start and every [`RELOAD`] (so a
+//! `triage user disable` from the command line takes effect within
+//! seconds). Passwords are Argon2id ([`password`]), every other secret is
+//! random and stored as a SHA-256 digest ([`secret`]). Who may do what is
+//! [`policy`]; the HTTP edge is [`middleware`]; the command line is
+//! [`accounts`].
+
+pub mod accounts;
+pub mod cli;
+pub mod his;
+pub mod middleware;
+pub mod password;
+pub mod policy;
+pub mod secret;
+pub mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use triage_actors::journal::SharedClock;
+
+use crate::config::{Hospital, SecurityPolicy};
+use crate::db::{Db, DbError};
+use crate::error::{Error, ErrorCode};
+use password::Hashing;
+use policy::{Principal, Role, Scope, Staff};
+use store::{SessionRow, StaffRow, Stamp};
+
+/// How often the caches are rebuilt from the database.
+pub const RELOAD: Duration = Duration::from_secs(5);
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "triage_session";
+/// The header a cookie session's writes carry (against cross-site requests).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// A session's last use is written to the database at most this often.
+const TOUCH_EVERY: i64 = 60;
+
+/// An account as requests see it.
+#[derive(Clone, Debug)]
+struct Account {
+    staff: Staff,
+    disabled: bool,
+    must_change: bool,
+}
+
+/// A live session.
+struct Session {
+    staff_code: String,
+    /// Unix seconds of the last request, and of the last one written down.
+    last_seen: AtomicI64,
+    persisted: AtomicI64,
+}
+
+/// A HIS client as requests see it.
+pub struct Client {
+    pub name: String,
+    pub key_hash: String,
+    pub scopes: Vec<Scope>,
+    pub require_signature: bool,
+    limiter: DefaultDirectRateLimiter,
+    rate_per_minute: u32,
+}
+
+/// The accounts' caches and the login machinery. Cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    clock: SharedClock,
+    hospital: Arc<Hospital>,
+    policy: SecurityPolicy,
+    accounts: DashMap<String, Account>,
+    sessions: DashMap<String, Session>,
+    clients: DashMap<String, Arc<Client>>,
+    screens: DashMap<String, String>,
+    nonces: DashMap<String, i64>,
+    logins: DefaultKeyedRateLimiter<String>,
+    hashing: Hashing,
+}
+
+/// What a successful login gives back: the session id for the cookie (shown
+/// once) and what the page needs.
+pub struct LoggedIn {
+    pub session_id: String,
+    pub csrf_token: String,
+    pub staff: StaffView,
+    pub must_change: bool,
+}
+
+/// A staff member's own view of their account.
+#[derive(serde::Serialize, utoipa::ToSchema, Clone, Debug)]
+pub struct StaffView {
+    pub code: String,
+    pub name: String,
+    pub role: String,
+    /// Departments (nurse) or rooms (doctor).
+    pub scope: Vec<String>,
+}
+
+fn staff_of(row: &StaffRow) -> Option<Staff> {
+    Some(Staff {
+        code: row.code.clone(),
+        role: Role::parse(&row.role)?,
+        scope: row.scope_list(),
+    })
+}
+
+fn view_of(row: &StaffRow) -> StaffView {
+    StaffView {
+        code: row.code.clone(),
+        name: row.name.clone(),
+        role: row.role.clone(),
+        scope: row.scope_list(),
+    }
+}
+
+/// The CSRF token of a session: derived from its id, so nothing more is
+/// stored; a page of another site can read neither.
+pub fn csrf_token(session_id: &str) -> String {
+    secret::sha256_hex(format!("triage-csrf\n{session_id}").as_bytes())[..32].to_string()
+}
+
+impl Auth {
+    /// Loads the caches from the database.
+    pub async fn start(
+        db: Db,
+        clock: SharedClock,
+        hospital: Arc<Hospital>,
+    ) -> Result<Auth, DbError> {
+        let per_minute =
+            NonZeroU32::new(hospital.security.login_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let auth = Auth {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                policy: hospital.security.clone(),
+                hospital,
+                accounts: DashMap::new(),
+                sessions: DashMap::new(),
+                clients: DashMap::new(),
+                screens: DashMap::new(),
+                nonces: DashMap::new(),
+                logins: RateLimiter::keyed(Quota::per_minute(per_minute)),
+                hashing: Hashing::default(),
+            }),
+        };
+        auth.reload().await?;
+        Ok(auth)
+    }
+
+    pub fn policy(&self) -> &SecurityPolicy {
+        &self.inner.policy
+    }
+
+    pub fn hospital(&self) -> &Hospital {
+        &self.inner.hospital
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Rebuilds the caches from the database: accounts, sessions (ended
+    /// elsewhere: by a password change or a disable), clients (revoked
+    /// ones leave) and screen tokens. Rate limiters and the last use of a
+    /// session carry over.
+    pub async fn reload(&self) -> Result<(), DbError> {
+        let (staff, sessions, clients, screens) = self
+            .inner
+            .db
+            .read(|c| {
+                Ok((
+                    store::list_staff(c)?,
+                    store::list_sessions(c)?,
+                    store::list_clients(c)?,
+                    store::list_screen_tokens(c)?,
+                ))
+            })
+            .await?;
+        let i = &self.inner;
+        let mut codes = HashSet::new();
+        for row in &staff {
+            let Some(s) = staff_of(row) else {
+                tracing::error!(staff = %row.code, role = %row.role, "account with an unknown role ignored");
+                continue;
+            };
+            codes.insert(row.code.clone());
+            i.accounts.insert(
+                row.code.clone(),
+                Account {
+                    staff: s,
+                    disabled: row.disabled,
+                    must_change: row.must_change,
+                },
+            );
+        }
+        i.accounts.retain(|k, _| codes.contains(k));
+        let live: HashMap<String, SessionRow> = sessions
+            .into_iter()
+            .map(|s| (s.id_hash.clone(), s))
+            .collect();
+        i.sessions.retain(|k, _| live.contains_key(k));
+        for (id, row) in live {
+            i.sessions.entry(id).or_insert_with(|| {
+                let seen = row.last_seen_at.and_utc().timestamp();
+                Session {
+                    staff_code: row.staff_code.clone(),
+                    last_seen: AtomicI64::new(seen),
+                    persisted: AtomicI64::new(seen),
+                }
+            });
+        }
+        let mut ids = HashSet::new();
+        for row in clients.iter().filter(|c| c.revoked_at.is_none()) {
+            ids.insert(row.key_id.clone());
+            let scopes: Vec<Scope> = row
+                .scope_list()
+                .iter()
+                .filter_map(|s| Scope::parse(s))
+                .collect();
+            let rate = u32::try_from(row.rate_per_minute.max(1)).unwrap_or(1);
+            let same = i.clients.get(&row.key_id).is_some_and(|c| {
+                c.rate_per_minute == rate
+                    && c.scopes == scopes
+                    && c.require_signature == row.require_signature
+            });
+            if same {
+                continue;
+            }
+            let quota = Quota::per_minute(NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN));
+            i.clients.insert(
+                row.key_id.clone(),
+                Arc::new(Client {
+                    name: row.name.clone(),
+                    key_hash: row.key_hash.clone(),
+                    scopes,
+                    require_signature: row.require_signature,
+                    limiter: RateLimiter::direct(quota),
+                    rate_per_minute: rate,
+                }),
+            );
+        }
+        i.clients.retain(|k, _| ids.contains(k));
+        let tokens: HashMap<String, String> = screens
+            .into_iter()
+            .filter(|t| t.revoked_at.is_none())
+            .map(|t| (t.screen_code, t.token_hash))
+            .collect();
+        i.screens.retain(|k, _| tokens.contains_key(k));
+        for (k, v) in tokens {
+            i.screens.insert(k, v);
+        }
+        let horizon = self.now().timestamp() - 2 * his::MAX_SKEW;
+        i.nonces.retain(|_, at| *at > horizon);
+        Ok(())
+    }
+
+    /// Whether `token` is the live device token of `screen`.
+    pub fn screen_token_ok(&self, screen: &str, token: &str) -> bool {
+        let digest = secret::sha256_hex(token.as_bytes());
+        self.inner
+            .screens
+            .get(screen)
+            .is_some_and(|h| secret::same(&h, &digest))
+    }
+
+    /// Whether the token with this digest is still the screen's live one
+    /// (an open socket re-checks it).
+    pub fn screen_digest_ok(&self, screen: &str, digest: &str) -> bool {
+        self.inner
+            .screens
+            .get(screen)
+            .is_some_and(|h| secret::same(&h, digest))
+    }
+
+    /// The principal of a session cookie, or why it has none.
+    pub fn session(&self, session_id: &str) -> Result<Principal, Error> {
+        let id_hash = secret::sha256_hex(session_id.as_bytes());
+        let expired = || {
+            Error::new(
+                ErrorCode::SessionExpired,
+                "the session has ended; log in again",
+            )
+        };
+        let (code, idle) = {
+            let s = self.inner.sessions.get(&id_hash).ok_or_else(expired)?;
+            let now = self.now().timestamp();
+            let idle = now - s.last_seen.load(Ordering::Relaxed);
+            (s.staff_code.clone(), idle)
+        };
+        let limit = i64::try_from(self.inner.policy.session_idle_seconds).unwrap_or(i64::MAX);
+        let account = self.inner.accounts.get(&code).map(|a| a.clone());
+        let Some(account) = account.filter(|a| !a.disabled && idle <= limit) else {
+            self.inner.sessions.remove(&id_hash);
+            let db = self.inner.db.clone();
+            actix_web::rt::spawn(async move {
+                let _ = db.write(move |c| store::delete_session(c, &id_hash)).await;
+            });
+            return Err(expired());
+        };
+        self.touch(&id_hash);
+        Ok(Principal::Staff {
+            staff: account.staff,
+            must_change: account.must_change,
+        })
+    }
+
+    /// Marks a session used now; writes it down at most every minute.
+    fn touch(&self, id_hash: &str) {
+        let now = self.now();
+        let Some(s) = self.inner.sessions.get(id_hash) else {
+            return;
+        };
+        let secs = now.timestamp();
+        s.last_seen.store(secs, Ordering::Relaxed);
+        if secs - s.persisted.load(Ordering::Relaxed) < TOUCH_EVERY {
+            return;
+        }
+        s.persisted.store(secs, Ordering::Relaxed);
+        let db = self.inner.db.clone();
+        let id = id_hash.to_string();
+        let at = now.naive_utc();
+        actix_web::rt::spawn(async move {
+            if let Err(e) = db.write(move |c| store::touch_session(c, &id, at)).await {
+                tracing::warn!(error = %e, "could not record a session's last use");
+            }
+        });
+    }
+
+    /// A staff member named by a HIS client (`X-Acting-Staff`): an
+    /// account that exists and is enabled.
+    pub fn acting_staff(&self, code: &str) -> Result<Staff, Error> {
+        match self.inner.accounts.get(code) {
+            Some(a) if !a.disabled => Ok(a.staff.clone()),
+            _ => Err(Error::new(
+                ErrorCode::Forbidden,
+                "the acting staff member has no enabled account",
+            )),
+        }
+    }
+
+    /// The client whose key id is `key_id`, if it is live.
+    pub fn client(&self, key_id: &str) -> Option<Arc<Client>> {
+        self.inner.clients.get(key_id).map(|c| c.clone())
+    }
+
+    /// Takes one request from a client's allowance; `Err(seconds)` to wait.
+    pub fn client_allowance(&self, client: &Client) -> Result<(), u64> {
+        client.limiter.check().map_err(|not_until| {
+            not_until
+                .wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ))
+                .as_secs()
+                + 1
+        })
+    }
+
+    /// Remembers a signed request's nonce; false when it was seen before.
+    pub fn fresh_nonce(&self, key_id: &str, nonce: &str, at: i64) -> bool {
+        use dashmap::mapref::entry::Entry;
+        match self.inner.nonces.entry(format!("{key_id}\n{nonce}")) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(v) => {
+                v.insert(at);
+                true
+            }
+        }
+    }
+
+    /// Logs in with a password (and a one-time code when the account has a
+    /// second factor): bounded hashing, lockout after repeated failures,
+    /// every attempt in the audit log.
+    pub async fn login(
+        &self,
+        code: &str,
+        password: &str,
+        totp: Option<&str>,
+        source: &str,
+    ) -> Result<LoggedIn, Error> {
+        if let Err(not_until) = self.inner.logins.check_key(&source.to_string()) {
+            let wait = not_until
+                .wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ))
+                .as_secs()
+                + 1;
+            tracing::warn!(source = %source, "login refused: too many attempts from this address");
+            return Err(Error::new(
+                ErrorCode::TooManyRequests,
+                format!("too many login attempts from this address; try again in {wait} s"),
+            ));
+        }
+        let lookup = code.to_string();
+        let row = self
+            .inner
+            .db
+            .read(move |c| store::get_staff(c, &lookup))
+            .await?;
+        let now = self.now();
+        let stamp = Stamp {
+            operator: code.to_string(),
+            source: source.to_string(),
+            at: now.naive_utc(),
+        };
+        let bad = || Error::new(ErrorCode::BadCredentials, "wrong account or password");
+        let phc = row.as_ref().map_or_else(
+            || password::decoy().to_string(),
+            |r| r.password_hash.clone(),
+        );
+        let attempt = password.to_string();
+        let matches = self
+            .inner
+            .hashing
+            .run(move || password::verify(&attempt, &phc))
+            .await?;
+        let Some(row) = row else {
+            tracing::info!("login failed: unknown account");
+            return Err(bad());
+        };
+        if row.disabled {
+            self.audit_only(&stamp, "login_refused", &row.code, "disabled")
+                .await?;
+            return Err(bad());
+        }
+        if let Some(until) = row.locked_until.filter(|u| *u > now.naive_utc()) {
+            self.audit_only(&stamp, "login_refused", &row.code, "locked")
+                .await?;
+            let local = until.and_utc().with_timezone(&crate::engine::shanghai());
+            return Err(Error::new(
+                ErrorCode::AccountLocked,
+                format!(
+                    "the account is locked after repeated failures until {}",
+                    local.format("%H:%M")
+                ),
+            ));
+        }
+        let needs_totp = row.totp_secret.is_some()
+            || (self.inner.policy.admin_totp && row.role == Role::Admin.as_str());
+        let totp_ok = match (&row.totp_secret, totp) {
+            (None, _) => !needs_totp,
+            (Some(_), None) if matches => {
+                return Err(Error::new(
+                    ErrorCode::TotpRequired,
+                    "give the 6-digit code of your authenticator app",
+                ))
+            }
+            (Some(_), None) => false,
+            (Some(secret), Some(code)) => accounts::totp_matches(secret, code, now.timestamp()),
+        };
+        if !matches || !totp_ok {
+            return Err(self.failed(row, &stamp, !totp_ok && matches).await);
+        }
+        let session_id = secret::random(32);
+        let id_hash = secret::sha256_hex(session_id.as_bytes());
+        let after = StaffRow {
+            failed_logins: 0,
+            locked_until: None,
+            ..row.clone()
+        };
+        let session = SessionRow {
+            id_hash: id_hash.clone(),
+            staff_code: row.code.clone(),
+            source: source.to_string(),
+            created_at: now.naive_utc(),
+            last_seen_at: now.naive_utc(),
+        };
+        let st = stamp.clone();
+        self.inner
+            .db
+            .write(move |c| {
+                store::set_failures(c, &after.code, 0, None)?;
+                store::insert_session(c, &session)?;
+                store::record(
+                    c,
+                    &st,
+                    "login",
+                    &after.code,
+                    serde_json::json!({ "role": after.role, "session": &session.id_hash[..12] }),
+                )
+            })
+            .await?;
+        if let Some(staff) = staff_of(&row) {
+            self.inner.accounts.insert(
+                row.code.clone(),
+                Account {
+                    staff,
+                    disabled: false,
+                    must_change: row.must_change,
+                },
+            );
+        }
+        self.inner.sessions.insert(
+            id_hash,
+            Session {
+                staff_code: row.code.clone(),
+                last_seen: AtomicI64::new(now.timestamp()),
+                persisted: AtomicI64::new(now.timestamp()),
+            },
+        );
+        tracing::info!(staff = %row.code, "logged in");
+        Ok(LoggedIn {
+            csrf_token: csrf_token(&session_id),
+            session_id,
+            staff: view_of(&row),
+            must_change: row.must_change,
+        })
+    }
+
+    /// Counts a failed login, locking the account at the limit.
+    async fn failed(&self, row: StaffRow, stamp: &Stamp, totp: bool) -> Error {
+        let failed = row.failed_logins + 1;
+        let limit = i32::try_from(self.inner.policy.lockout_failures).unwrap_or(i32::MAX);
+        let lock = failed >= limit;
+        let seconds = i64::try_from(self.inner.policy.lockout_seconds).unwrap_or(i64::MAX / 2);
+        let until = lock.then(|| stamp.at + chrono::Duration::seconds(seconds));
+        let st = stamp.clone();
+        let code = row.code.clone();
+        let kind = if lock {
+            "account_locked"
+        } else {
+            "login_failed"
+        };
+        let written = self
+            .inner
+            .db
+            .write(move |c| {
+                store::set_failures(c, &code, if lock { 0 } else { failed }, until)?;
+                store::record(
+                    c,
+                    &st,
+                    kind,
+                    &code,
+                    serde_json::json!({ "failed_logins": failed, "factor": if totp { "totp" } else { "password" } }),
+                )
+            })
+            .await;
+        if let Err(e) = written {
+            return e.into();
+        }
+        tracing::warn!(staff = %row.code, failed, locked = lock, "login failed");
+        if lock {
+            return Error::new(
+                ErrorCode::AccountLocked,
+                format!(
+                    "too many failed logins: the account is locked for {} minutes",
+                    seconds / 60
+                ),
+            );
+        }
+        Error::new(ErrorCode::BadCredentials, "wrong account or password")
+    }
+
+    async fn audit_only(
+        &self,
+        stamp: &Stamp,
+        kind: &'static str,
+        code: &str,
+        why: &'static str,
+    ) -> Result<(), Error> {
+        let st = stamp.clone();
+        let code = code.to_string();
+        self.inner
+            .db
+            .write(move |c| {
+                store::record(c, &st, kind, &code, serde_json::json!({ "reason": why }))
+            })
+            .await?;
+        tracing::warn!(staff = %stamp.operator, reason = why, "login refused");
+        Ok(())
+    }
+
+    /// Ends a session (log out).
+    pub async fn logout(&self, session_id: &str, source: &str) -> Result<(), Error> {
+        let id_hash = secret::sha256_hex(session_id.as_bytes());
+        let Some((_, s)) = self.inner.sessions.remove(&id_hash) else {
+            return Ok(());
+        };
+        let stamp = Stamp {
+            operator: s.staff_code.clone(),
+            source: source.to_string(),
+            at: self.now().naive_utc(),
+        };
+        self.inner
+            .db
+            .write(move |c| {
+                store::delete_session(c, &id_hash)?;
+                store::record(c, &stamp, "logout", &s.staff_code, serde_json::json!({}))
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// A staff member changes their own password (required after the first
+    /// login): the current one is checked, the new one must meet the
+    /// policy; every other session of the account ends.
+    pub async fn change_password(
+        &self,
+        session_id: &str,
+        current: &str,
+        new: &str,
+        source: &str,
+    ) -> Result<(), Error> {
+        let Principal::Staff { staff, .. } = self.session(session_id)? else {
+            return Err(Error::new(
+                ErrorCode::Forbidden,
+                "only staff have passwords",
+            ));
+        };
+        password::check_policy(new, &staff.code, &self.inner.policy)?;
+        if new == current {
+            return Err(Error::field(
+                ErrorCode::WeakPassword,
+                "new_password",
+                "the new password must differ from the current one",
+            ));
+        }
+        let code = staff.code.clone();
+        let row = self
+            .inner
+            .db
+            .read(move |c| store::get_staff(c, &code))
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::SessionExpired, "the account is gone"))?;
+        let (attempt, phc, fresh) = (
+            current.to_string(),
+            row.password_hash.clone(),
+            new.to_string(),
+        );
+        let (ok, hashed) = self
+            .inner
+            .hashing
+            .run(move || {
+                let ok = password::verify(&attempt, &phc);
+                (ok, ok.then(|| password::hash(&fresh)))
+            })
+            .await?;
+        if !ok {
+            return Err(Error::field(
+                ErrorCode::BadCredentials,
+                "current_password",
+                "the current password is wrong",
+            ));
+        }
+        let hash =
+            hashed.unwrap_or_else(|| Err(Error::new(ErrorCode::InternalError, "no hash")))?;
+        let after = StaffRow {
+            password_hash: hash,
+            must_change: false,
+            ..row
+        };
+        let id_hash = secret::sha256_hex(session_id.as_bytes());
+        let stamp = Stamp {
+            operator: staff.code.clone(),
+            source: source.to_string(),
+            at: self.now().naive_utc(),
+        };
+        let keep = id_hash.clone();
+        let code = staff.code.clone();
+        self.inner
+            .db
+            .write(move |c| {
+                store::update_staff(c, &after, &stamp, "password_changed", false)?;
+                // Every other session of this account ends.
+                for s in store::list_sessions(c)? {
+                    if s.staff_code == code && s.id_hash != keep {
+                        store::delete_session(c, &s.id_hash)?;
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        let code = staff.code.clone();
+        self.inner
+            .sessions
+            .retain(|k, s| s.staff_code != code || *k == id_hash);
+        if let Some(mut a) = self.inner.accounts.get_mut(&staff.code) {
+            a.must_change = false;
+        }
+        tracing::info!(staff = %staff.code, "password changed");
+        Ok(())
+    }
+
+    /// The account behind a session, as its owner sees it.
+    pub async fn me(&self, session_id: &str) -> Result<(StaffView, bool), Error> {
+        let Principal::Staff { staff, must_change } = self.session(session_id)? else {
+            return Err(Error::new(ErrorCode::Unauthenticated, "no session"));
+        };
+        let code = staff.code.clone();
+        let row = self
+            .inner
+            .db
+            .read(move |c| store::get_staff(c, &code))
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::SessionExpired, "the account is gone"))?;
+        Ok((view_of(&row), must_change))
+    }
+}

@@ -1,0 +1,133 @@
+//! Passwords: Argon2id hashes (the `argon2` crate, its default cost:
+//! 19 MiB, 2 passes), the hospital's password policy, and a bound on how
+//! many hashes run at once so that a flood of logins waits for the hashing
+//! thread instead of taking the cores the calling path needs.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
+use tokio::sync::Semaphore;
+
+use crate::config::SecurityPolicy;
+use crate::error::{Error, ErrorCode};
+
+/// The PHC string (`$argon2id$v=19$…`) of a password, with a fresh salt.
+pub fn hash(password: &str) -> Result<String, Error> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|_| Error::new(ErrorCode::InternalError, "the password could not be hashed"))
+}
+
+/// Whether `password` matches the PHC string `phc`. A broken stored hash
+/// never matches.
+pub fn verify(password: &str, phc: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), phc)
+        .is_ok()
+}
+
+/// A hash of nothing anyone knows: verified against when an account does
+/// not exist, so that a login takes as long for an unknown account as for
+/// a known one.
+pub fn decoy() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash(&crate::auth::secret::random(24)).unwrap_or_default())
+}
+
+/// Checks a new password against the policy: its length, its classes of
+/// characters, and not the account's own code.
+pub fn check_policy(password: &str, account: &str, policy: &SecurityPolicy) -> Result<(), Error> {
+    let weak = |why: String| Err(Error::field(ErrorCode::WeakPassword, "new_password", why));
+    if password.chars().count() < policy.password_min_length {
+        return weak(format!(
+            "the password must be at least {} characters long",
+            policy.password_min_length
+        ));
+    }
+    if password.chars().count() > 128 {
+        return weak("the password must be at most 128 characters long".into());
+    }
+    let classes = [
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    if classes < policy.password_min_classes {
+        return weak(format!(
+            "the password must mix at least {} of: lower case, upper case, digits, other characters",
+            policy.password_min_classes
+        ));
+    }
+    if password.to_lowercase().contains(&account.to_lowercase()) {
+        return weak("the password must not contain the account's code".into());
+    }
+    Ok(())
+}
+
+/// Runs password hashes one at a time off the async workers, with at most
+/// [`Hashing::MAX_WAITING`] waiting; more is refused at once (429).
+pub struct Hashing {
+    permits: Semaphore,
+    waiting: AtomicUsize,
+}
+
+impl Default for Hashing {
+    fn default() -> Self {
+        Hashing {
+            permits: Semaphore::new(1),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Hashing {
+    /// Hashes queued beyond the one running.
+    pub const MAX_WAITING: usize = 16;
+
+    /// Runs `f` (which hashes) on the blocking pool when its turn comes.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= Self::MAX_WAITING {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::new(
+                ErrorCode::TooManyRequests,
+                "too many logins at once; try again in a moment",
+            ));
+        }
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _permit = permit
+            .map_err(|_| Error::new(ErrorCode::ServiceUnavailable, "the server is stopping"))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|_| Error::new(ErrorCode::InternalError, "password hashing failed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_policy_holds() {
+        let h = hash("Correct-Horse-9").unwrap_or_default();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify("Correct-Horse-9", &h));
+        assert!(!verify("correct-horse-9", &h));
+        assert!(!verify("x", "not a hash"));
+        let p = SecurityPolicy::default();
+        assert!(check_policy("Correct-Horse-9", "n001", &p).is_ok());
+        assert!(check_policy("short1A", "n001", &p).is_err());
+        assert!(check_policy("alllowercase", "n001", &p).is_err());
+        assert!(check_policy("Abcdefg1-n001", "N001", &p).is_err());
+    }
+}

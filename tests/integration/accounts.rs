@@ -1,0 +1,711 @@
+//! Who may do what: every write and staff read tried by every kind of
+//! caller (the role × action matrix, with a dump of every table before and
+//! after each refusal), lockout, the login rate limit, idle sessions, the
+//! forced first password change, the second factor, HIS request signatures
+//! and rate limits, and screens' device tokens.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use triage::auth::accounts::{self, NewAccount, NewClient};
+use triage::auth::his;
+use triage::auth::policy::{Role, Scope};
+use triage::auth::store::Stamp;
+use triage::config::Hospital;
+
+use crate::common::{registration, spawn_app, spawn_app_with, TestApp};
+
+fn stamp() -> Stamp {
+    Stamp {
+        operator: "test".into(),
+        source: "test".into(),
+        at: chrono::Utc::now().naive_utc(),
+    }
+}
+
+/// A HIS client with `scopes` (blocking setup); its API key.
+async fn his_client(
+    app: &TestApp,
+    name: &str,
+    scopes: &[Scope],
+    signed: bool,
+    rate: u32,
+) -> String {
+    let (url, name, scopes) = (app.db.url.clone(), name.to_string(), scopes.to_vec());
+    let key = tokio::task::spawn_blocking(move || {
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        accounts::add_client(
+            &mut c,
+            NewClient {
+                name,
+                scopes,
+                require_signature: signed,
+                rate_per_minute: rate,
+            },
+            &stamp(),
+        )
+        .unwrap_or_else(|e| panic!("client: {e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    app.auth.reload().await.unwrap_or_else(|e| panic!("{e}"));
+    key
+}
+
+fn keyed(key: &str, acting: Option<&str>) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    if let Some(a) = acting {
+        h.insert(
+            "x-acting-staff",
+            a.parse().unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn send(
+    client: &reqwest::Client,
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let url = app.url(path);
+    let req = match method {
+        "GET" => client.get(url),
+        "PUT" => client.put(url),
+        "DELETE" => client.delete(url),
+        _ => client.post(url),
+    };
+    let req = match body {
+        Some(b) => req.json(b),
+        None => req,
+    };
+    let r = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[actix_web::test]
+async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
+    let app = spawn_app().await;
+    for (v, d) in [
+        ("V-NK1", "NK"),
+        ("V-NK2", "NK"),
+        ("V-NK3", "NK"),
+        ("V-WK1", "WK"),
+    ] {
+        app.arrive(v, &registration(&format!("病人{v}"), d)).await;
+    }
+    let r = app
+        .put_registration("V-NK4", &registration("未签到", "NK"))
+        .await;
+    assert_eq!(r.status(), 201);
+
+    let mut who: Vec<(&str, reqwest::Client)> = vec![
+        ("anonymous", app.anonymous.clone()),
+        ("admin", app.http.clone()),
+        ("nurse_nk", app.staff("N-NK", Role::Nurse, &["NK"]).await),
+        ("nurse_wk", app.staff("N-WK", Role::Nurse, &["WK"]).await),
+        (
+            "doctor_nk01",
+            app.staff("D-NK01", Role::Doctor, &["NK-01"]).await,
+        ),
+        (
+            "doctor_nk02",
+            app.staff("D-NK02", Role::Doctor, &["NK-02"]).await,
+        ),
+    ];
+    let reg = his_client(&app, "his-reg", &[Scope::Registrations], false, 1000).await;
+    let read = his_client(&app, "his-read", &[Scope::Read], false, 1000).await;
+    let master = his_client(&app, "his-master", &[Scope::MasterData], false, 1000).await;
+    let call = his_client(&app, "his-call", &[Scope::Calling], false, 1000).await;
+    who.push(("his_reg", keyed(&reg, None)));
+    who.push(("his_read", keyed(&read, None)));
+    who.push(("his_master", keyed(&master, None)));
+    who.push(("his_call_nk01", keyed(&call, Some("D-NK01"))));
+    who.push(("his_call_nobody", keyed(&call, None)));
+
+    let reason = json!({"reason": "测试"});
+    let doctor = json!({"name": "王建国", "department_code": "NK", "title": "主任医师", "introduction": "x"});
+    let readers =
+        "admin nurse_nk doctor_nk01 doctor_nk02 his_reg his_read his_call_nk01 his_call_nobody";
+    let staff_readers =
+        "admin nurse_nk nurse_wk doctor_nk01 doctor_nk02 his_read his_call_nk01 his_call_nobody";
+    let room_nk01 = "admin nurse_nk doctor_nk01 his_call_nk01";
+    #[rustfmt::skip]
+    let actions: Vec<(&str, &str, Option<Value>, &str)> = vec![
+        ("PUT", "/api/v1/registrations/NEW1", Some(registration("新病人", "NK")), "admin his_reg"),
+        ("GET", "/api/v1/registrations/V-NK1", None, readers),
+        ("GET", "/api/v1/registrations/V-WK1", None, "admin nurse_wk his_reg his_read his_call_nk01 his_call_nobody"),
+        ("POST", "/api/v1/registrations/V-NK4/check-in", None, "admin nurse_nk his_reg"),
+        ("POST", "/api/v1/registrations/V-NK2/hold", Some(reason.clone()), "admin nurse_nk"),
+        ("POST", "/api/v1/registrations/V-NK2/release", Some(reason.clone()), "admin nurse_nk"),
+        ("POST", "/api/v1/registrations/V-NK2/pin", Some(reason.clone()), "admin nurse_nk"),
+        ("POST", "/api/v1/registrations/V-NK2/move", Some(json!({"position": 1, "reason": "测试"})), "admin nurse_nk"),
+        ("POST", "/api/v1/registrations/V-NK1/requeue", None, "admin nurse_nk"),
+        ("POST", "/api/v1/visits/V-WK1/transfer", Some(json!({"queue_code": "NK", "reason": "测试"})), "admin nurse_wk"),
+        ("POST", "/api/v1/rooms/NK-01/pause", None, room_nk01),
+        ("POST", "/api/v1/rooms/NK-01/resume", None, room_nk01),
+        ("POST", "/api/v1/rooms/NK-02/call-next", None, "admin nurse_nk doctor_nk02"),
+        ("POST", "/api/v1/rooms/NK-02/recall", None, "admin nurse_nk doctor_nk02"),
+        ("POST", "/api/v1/rooms/NK-01/call/V-NK3", None, room_nk01),
+        ("POST", "/api/v1/rooms/NK-01/finish", None, room_nk01),
+        ("POST", "/api/v1/rooms/WK-01/close", None, "admin nurse_wk"),
+        ("DELETE", "/api/v1/registrations/V-NK3", None, "admin his_reg"),
+        ("GET", "/api/v1/queues/NK", None, readers),
+        ("GET", "/api/v1/queues/WK", None, "admin nurse_wk his_reg his_read his_call_nk01 his_call_nobody"),
+        ("GET", "/api/v1/queues/NK/rules", None, readers),
+        ("PUT", "/api/v1/queues/NK/rules", Some(json!({"reason": "测试", "return_interval": 2})), "admin nurse_nk"),
+        ("PUT", "/api/v1/doctors/D1001", Some(doctor), "admin his_master"),
+        ("POST", "/api/v1/notices", Some(json!({"text": "内科通知", "screens": ["NK-HALL"]})), "admin nurse_nk"),
+        ("POST", "/api/v1/notices", Some(json!({"text": "全院通知"})), "admin"),
+        ("GET", "/api/v1/notices", None, staff_readers),
+        ("GET", "/api/v1/rooms", None, staff_readers),
+        ("GET", "/api/v1/rooms/NK-01", None, readers),
+        ("GET", "/api/v1/queues", None, staff_readers),
+        ("GET", "/api/v1/departments", None, staff_readers),
+        ("GET", "/api/v1/doctors", None, staff_readers),
+        ("GET", "/api/v1/screens", None, staff_readers),
+    ];
+    let mut refused = 0;
+    let mut allowed = 0;
+    for (method, path, body, may) in &actions {
+        let may: Vec<&str> = may.split_whitespace().collect();
+        for (name, client) in &who {
+            let before = app.dump().await;
+            let (status, answer) = send(client, &app, method, path, body.as_ref()).await;
+            if may.contains(name) {
+                allowed += 1;
+                assert!(
+                    !matches!(status, 401 | 403) && status < 500,
+                    "{name} may {method} {path}, got {status}: {answer}"
+                );
+            } else {
+                refused += 1;
+                let want = if *name == "anonymous" { 401 } else { 403 };
+                assert_eq!(status, want, "{name} {method} {path}: {answer}");
+                let code = answer["error"]["code"].as_str().unwrap_or_default();
+                assert_eq!(
+                    code,
+                    if want == 401 {
+                        "unauthenticated"
+                    } else {
+                        "forbidden"
+                    },
+                    "{name} {method} {path}"
+                );
+                assert_eq!(
+                    app.dump().await,
+                    before,
+                    "{name} {method} {path} was refused but changed something"
+                );
+            }
+        }
+    }
+    assert!(
+        refused > 150 && allowed > 100,
+        "{refused} refused, {allowed} allowed"
+    );
+
+    // A nurse's list shows only her departments.
+    let nurse = app.staff("N-NK", Role::Nurse, &["NK"]).await;
+    let (_, rooms) = send(&nurse, &app, "GET", "/api/v1/rooms", None).await;
+    let depts: Vec<&str> = rooms["rooms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["department_code"].as_str())
+        .collect();
+    assert!(
+        !depts.is_empty() && depts.iter().all(|d| *d == "NK"),
+        "{depts:?}"
+    );
+
+    // The operator of every change is the authenticated principal.
+    let _ = send(&app.http, &app, "POST", "/api/v1/rooms/NK-01/resume", None).await;
+    let workstation = keyed(&call, Some("D-NK01"));
+    let (s, answer) = send(
+        &workstation,
+        &app,
+        "POST",
+        "/api/v1/rooms/NK-01/pause",
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{answer}");
+    let (s, answer) = send(
+        &keyed(&reg, None),
+        &app,
+        "PUT",
+        "/api/v1/registrations/NEW2",
+        Some(&registration("新病人乙", "NK")),
+    )
+    .await;
+    assert_eq!(s, 201, "{answer}");
+    let dump = app.dump().await;
+    assert!(dump.lines().any(|l| l.starts_with("events") && l.contains("operator: \"D-NK01 via his:his-call\"")),
+        "a HIS workstation's command is recorded as the doctor via the client");
+    assert!(dump
+        .lines()
+        .any(|l| l.contains("kind: \"registered\"") && l.contains("operator: \"his:his-reg\"")));
+    assert!(!dump.contains("operator: \"anonymous\""));
+}
+
+#[actix_web::test]
+async fn repeated_failures_lock_the_account_and_logins_are_rate_limited() {
+    let mut hospital = Hospital::demo();
+    hospital.security.lockout_failures = 3;
+    let app = spawn_app_with(hospital, 2).await;
+    let _ = app.staff("N-LOCK", Role::Nurse, &["NK"]).await;
+    let login = |password: &str| {
+        let body = json!({"code": "N-LOCK", "password": password});
+        let c = app.anonymous.clone();
+        let url = app.url("/api/v1/session");
+        async move {
+            let r = c
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap_or("").to_string());
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap_or_default();
+            (
+                status,
+                v["error"]["code"].as_str().unwrap_or_default().to_string(),
+                retry,
+            )
+        }
+    };
+    assert_eq!(login("wrong-1").await.1, "bad_credentials");
+    assert_eq!(login("wrong-2").await.1, "bad_credentials");
+    let (s, code, _) = login("wrong-3").await;
+    assert_eq!((s, code.as_str()), (401, "account_locked"));
+    // Locked: even the right password is refused.
+    let (s, code, _) = login("Staff-Test-2026!").await;
+    assert_eq!((s, code.as_str()), (401, "account_locked"));
+    let kinds = app.dump().await;
+    assert!(kinds.contains("kind: \"account_locked\""));
+    assert!(kinds.contains("kind: \"login_refused\""));
+    // 10 attempts a minute from one address (2 logins were made above by the
+    // harness): the next ones get 429 with Retry-After.
+    let mut limited = None;
+    for _ in 0..10 {
+        let (s, _, retry) = login("wrong").await;
+        if s == 429 {
+            limited = retry;
+            break;
+        }
+    }
+    let retry: u64 = limited
+        .unwrap_or_else(|| panic!("no 429 after 16 logins in a minute"))
+        .parse()
+        .unwrap_or(0);
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+}
+
+#[actix_web::test]
+async fn an_unused_session_ends_after_the_idle_time() {
+    let mut hospital = Hospital::demo();
+    hospital.security.session_idle_seconds = 2;
+    let app = spawn_app_with(hospital, 2).await;
+    assert_eq!(
+        app.http
+            .get(app.url("/api/v1/rooms"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0),
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let r = app
+        .http
+        .get(app.url("/api/v1/rooms"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.unwrap_or_default();
+    assert_eq!(v["error"]["code"], "session_expired");
+}
+
+#[actix_web::test]
+async fn the_first_login_must_change_the_password_and_writes_need_the_csrf_token() {
+    let app = spawn_app().await;
+    let (url, h) = (app.db.url.clone(), app.hospital.clone());
+    let created = tokio::task::spawn_blocking(move || {
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        accounts::add_user(
+            &mut c,
+            &h,
+            NewAccount {
+                code: "N-NEW".into(),
+                name: "新护士".into(),
+                role: Role::Nurse,
+                scope: vec!["NK".into()],
+                password: None,
+                totp: false,
+                must_change: true,
+            },
+            &stamp(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    app.auth.reload().await.unwrap_or_else(|e| panic!("{e}"));
+    let jar = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = jar
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"code": "N-NEW", "password": created.password}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let s: Value = r.json().await.unwrap_or_default();
+    assert_eq!(s["must_change_password"], true);
+    let csrf = s["csrf_token"].as_str().unwrap_or_default().to_string();
+    let r = jar
+        .get(app.url("/api/v1/queues/NK"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.json::<Value>().await.unwrap_or_default()["error"]["code"],
+        "password_change_required"
+    );
+    // A write without the CSRF token is refused before anything else.
+    let r = jar
+        .post(app.url("/api/v1/session/password"))
+        .json(&json!({"current_password": created.password, "new_password": "Better-Pass-42"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.json::<Value>().await.unwrap_or_default()["error"]["code"],
+        "csrf_failed"
+    );
+    let change = |new: &str| {
+        jar.post(app.url("/api/v1/session/password"))
+            .header("x-csrf-token", csrf.clone())
+            .json(&json!({"current_password": created.password, "new_password": new}))
+            .send()
+    };
+    let r = change("weakpass").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        r.json::<Value>().await.unwrap_or_default()["error"]["code"],
+        "weak_password"
+    );
+    let r = change("Better-Pass-42")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let r = jar
+        .get(app.url("/api/v1/queues/NK"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let r = jar
+        .delete(app.url("/api/v1/session"))
+        .header("x-csrf-token", csrf.clone())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let r = jar
+        .get(app.url("/api/v1/queues/NK"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 401, "logged out");
+}
+
+#[actix_web::test]
+async fn administrators_give_a_one_time_code_when_the_hospital_asks_for_it() {
+    let mut hospital = Hospital::demo();
+    hospital.security.admin_totp = true;
+    // The harness logs its administrator in with the code; so does this test.
+    let app = spawn_app_with(hospital, 2).await;
+    let secret = {
+        let url = app.db.url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+            triage::auth::store::get_staff(&mut c, "t-admin")
+                .ok()
+                .flatten()
+                .and_then(|r| r.totp_secret)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the administrator has no second factor"))
+    };
+    let login = |totp: Option<String>| {
+        app.anonymous.post(app.url("/api/v1/session"))
+            .json(&json!({"code": "t-admin", "password": crate::common::ADMIN_PASSWORD, "totp": totp}))
+            .send()
+    };
+    let code_of = |r: reqwest::Response| async move {
+        (
+            r.status().as_u16(),
+            r.json::<Value>().await.unwrap_or_default()["error"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    };
+    assert_eq!(
+        code_of(login(None).await.unwrap_or_else(|e| panic!("{e}"))).await,
+        (401, "totp_required".into())
+    );
+    assert_eq!(
+        code_of(
+            login(Some("000000".into()))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        )
+        .await
+        .0,
+        401
+    );
+    let now = accounts::totp_now(&secret, chrono::Utc::now().timestamp());
+    let r = login(now).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+}
+
+fn signed(
+    client: &reqwest::Client,
+    app: &TestApp,
+    key: &str,
+    path: &str,
+    body: &Value,
+    skew: i64,
+    nonce: &str,
+) -> reqwest::RequestBuilder {
+    let text = body.to_string();
+    let ts = (chrono::Utc::now().timestamp() + skew).to_string();
+    let sig = his::sign(
+        key,
+        &his::string_to_sign("PUT", path, &ts, nonce, text.as_bytes()),
+    );
+    client
+        .put(app.url(path))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {key}"))
+        .header(his::TIMESTAMP_HEADER, ts)
+        .header(his::NONCE_HEADER, nonce)
+        .header(his::SIGNATURE_HEADER, sig)
+        .body(text)
+}
+
+async fn status_code(r: reqwest::RequestBuilder) -> (u16, String) {
+    let r = r.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let s = r.status().as_u16();
+    (
+        s,
+        r.json::<Value>().await.unwrap_or_default()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[actix_web::test]
+async fn signed_his_requests_refuse_replays_changed_bodies_wrong_keys_and_old_clocks() {
+    let app = spawn_app().await;
+    let key = his_client(&app, "his-signed", &[Scope::Registrations], true, 1000).await;
+    let other = his_client(&app, "his-other", &[Scope::Registrations], true, 1000).await;
+    let c = app.anonymous.clone();
+    let path = "/api/v1/registrations/S1";
+    let body = registration("签名甲", "NK");
+
+    let before = app.dump().await;
+    // Without a signature.
+    let r = c
+        .put(app.url(path))
+        .header("authorization", format!("Bearer {key}"))
+        .json(&body);
+    assert_eq!(status_code(r).await, (401, "signature_required".into()));
+    // Signed with another client's key.
+    let text = body.to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let wrong = his::sign(
+        &other,
+        &his::string_to_sign("PUT", path, &ts, "nonce-wrong-key", text.as_bytes()),
+    );
+    let r = c
+        .put(app.url(path))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {key}"))
+        .header(his::TIMESTAMP_HEADER, ts.clone())
+        .header(his::NONCE_HEADER, "nonce-wrong-key")
+        .header(his::SIGNATURE_HEADER, wrong)
+        .body(text.clone());
+    assert_eq!(status_code(r).await, (401, "bad_signature".into()));
+    // A changed body under the original signature.
+    let good = his::sign(
+        &key,
+        &his::string_to_sign("PUT", path, &ts, "nonce-tamper-1", text.as_bytes()),
+    );
+    let r = c
+        .put(app.url(path))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {key}"))
+        .header(his::TIMESTAMP_HEADER, ts.clone())
+        .header(his::NONCE_HEADER, "nonce-tamper-1")
+        .header(his::SIGNATURE_HEADER, good)
+        .body(text.replace("签名甲", "签名乙"));
+    assert_eq!(status_code(r).await, (401, "bad_signature".into()));
+    // A clock more than 300 s off, either way.
+    assert_eq!(
+        status_code(signed(&c, &app, &key, path, &body, -301, "nonce-old-clock")).await,
+        (401, "stale_request".into())
+    );
+    assert_eq!(
+        status_code(signed(&c, &app, &key, path, &body, 400, "nonce-new-clock")).await,
+        (401, "stale_request".into())
+    );
+    assert_eq!(
+        app.dump().await,
+        before,
+        "a refused signed request changed something"
+    );
+
+    // The right signature works once; the same request again is a replay.
+    assert_eq!(
+        status_code(signed(&c, &app, &key, path, &body, 0, "nonce-once-0001"))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        status_code(signed(&c, &app, &key, path, &body, 0, "nonce-once-0001")).await,
+        (401, "replayed_request".into())
+    );
+    let dump = app.dump().await;
+    assert!(
+        dump.contains("operator: \"his:his-signed\""),
+        "the registration is attributed to its client"
+    );
+}
+
+#[actix_web::test]
+async fn a_his_client_over_its_rate_limit_gets_429_with_retry_after() {
+    let app = spawn_app().await;
+    let key = his_client(&app, "his-slow", &[Scope::Read], false, 5).await;
+    let c = keyed(&key, None);
+    let mut statuses = Vec::new();
+    let mut retry = None;
+    for _ in 0..8 {
+        let r = c
+            .get(app.url("/api/v1/queues/NK"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            retry = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+        }
+    }
+    assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
+    assert_eq!(statuses[5], 429, "{statuses:?}");
+    let retry: u64 = retry.unwrap_or_default().parse().unwrap_or(0);
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    // A revoked key is refused.
+    let url = app.db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        accounts::revoke_client(&mut c, "his-slow", &stamp()).unwrap_or_else(|e| panic!("{e}"));
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    app.auth.reload().await.unwrap_or_else(|e| panic!("{e}"));
+    let r = c
+        .get(app.url("/api/v1/queues/NK"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 401);
+}
+
+#[actix_web::test]
+async fn a_screen_without_a_valid_token_gets_no_data_and_a_revoked_one_is_cut_off() {
+    let app = spawn_app().await;
+    app.arrive("T1", &registration("欧阳娜娜", "NK")).await;
+    // Wrong token: told so, then closed; never a snapshot.
+    let mut ws = app.ws_bare("NK-HALL").await;
+    ws.send(json!({"type": "hello", "token": "not-the-token"}))
+        .await;
+    assert_eq!(ws.next().await["type"], "unauthorized");
+    // Asking for data before a token is refused too.
+    let mut ws = app.ws_bare("NK-HALL").await;
+    ws.send(json!({"type": "resync"})).await;
+    assert_eq!(ws.next().await["type"], "unauthorized");
+    let seen = ws.close().await;
+    assert!(seen.iter().all(|f| !f.contains("snapshot")), "{seen:?}");
+
+    // The right token: the snapshot. Then the token is revoked: the open
+    // socket is told and closed within seconds, and a new one is refused.
+    let mut ws = app.ws("NK-HALL").await;
+    assert_eq!(ws.next().await["type"], "snapshot");
+    let url = app.db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        accounts::revoke_screen_token(&mut c, "NK-HALL", &stamp())
+            .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    app.auth.reload().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut cut = false;
+    for _ in 0..20 {
+        if let Ok(f) = tokio::time::timeout(Duration::from_secs(8), ws.next()).await {
+            if f["type"] == "unauthorized" {
+                cut = true;
+                break;
+            }
+        }
+    }
+    assert!(cut, "a revoked screen kept its socket");
+    let mut again = app.ws("NK-HALL").await;
+    assert_eq!(again.next().await["type"], "unauthorized");
+    let _ = HashMap::<String, String>::new();
+}
