@@ -46,7 +46,7 @@ pub fn read_password() -> Option<String> {
 }
 
 /// `triage user add`.
-#[allow(
+#[expect(
     clippy::too_many_arguments,
     reason = "one argument per command-line flag"
 )]
