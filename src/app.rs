@@ -74,7 +74,7 @@ impl Application {
         let auth = Auth::start(db, clock, hospital).await?;
         background.ticks(&engine);
         background.auth_reload(&auth);
-        background.audit_head(&engine);
+        background.audit_upkeep(&engine);
         if settings.simulate {
             background.task(
                 "demo-simulation",

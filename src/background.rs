@@ -28,7 +28,8 @@ use crate::engine::Engine;
 pub const REFILL_EVERY: Duration = Duration::from_secs(5);
 /// How often a queue checks whether time changed what its board shows.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(15);
-/// How often the audit chain's head is written to the log.
+/// How often audit records past their retention are removed and the
+/// audit chain's head is written to the log.
 pub const AUDIT_HEAD_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// How long a shutdown may take in all (the process exits within it).
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(10);
@@ -133,15 +134,42 @@ impl Background {
         });
     }
 
-    /// Writes the audit chain's head to the log at start and once a day, so
-    /// that a copy of it lives outside the database (`triage audit verify
-    /// --head` checks the chain ends there).
-    pub fn audit_head(&self, engine: &Engine) {
+    /// Once at start and then once a day: removes audit records past
+    /// their retention (`audit_retention_days`, in batches through the
+    /// writer, so the calling path waits at most one batch), then writes
+    /// the chain's head to the log, so that a copy of it lives outside the
+    /// database (`triage audit verify --head` checks the chain ends there).
+    pub fn audit_upkeep(&self, engine: &Engine) {
         let db = engine.db.clone();
-        self.task("audit-head", async move {
+        let clock = engine.clock.clone();
+        let days = i64::from(engine.hospital.security.audit_retention_days);
+        self.task("audit-upkeep", async move {
             let mut every = actix_web::rt::time::interval(AUDIT_HEAD_EVERY);
             loop {
                 every.tick().await;
+                let mut removed = 0u64;
+                loop {
+                    let now = clock.now().naive_utc();
+                    let cutoff = now - chrono::Duration::days(days);
+                    match db
+                        .write(move |c| crate::db::audit::prune(c, cutoff, now, crate::db::audit::PRUNE_BATCH))
+                        .await
+                    {
+                        Ok(p) => {
+                            removed += p.records;
+                            if !p.more {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "audit records past their retention could not be removed");
+                            break;
+                        }
+                    }
+                }
+                if removed > 0 {
+                    tracing::info!(records = removed, retention_days = days, "audit records past their retention removed");
+                }
                 match db.read(crate::db::audit::head).await {
                     Ok(head) => tracing::info!(audit.head = %head, "audit chain head"),
                     Err(e) => tracing::error!(error = %e, "audit chain head unreadable"),

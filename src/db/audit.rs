@@ -8,12 +8,21 @@
 //! does not match the record before it (inserted, or a record before it
 //! deleted). Removing the newest records leaves a shorter chain that still
 //! verifies: compare the head with one kept elsewhere (`--head`).
+//!
+//! Records are kept for `audit_retention_days` (at least 180: 网络安全法
+//! Art. 21) and then removed by [`prune`], oldest first. A prune stores an
+//! anchor (the last removed record's id and hash, table `audit_prunes`) and
+//! appends an `audit.pruned` event repeating it, so the kept chain still
+//! verifies from its anchor, and an anchor edited to hide a removal does
+//! not match its own chained event.
 
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
+use chrono::NaiveDateTime;
+
 use super::models::{EventRow, NewEvent};
-use super::schema::events;
+use super::schema::{audit_prunes, events};
 use super::{AnyConnection, DbError};
 
 /// The hash of an event row: SHA-256 (hex) over the previous hash and the
@@ -84,6 +93,9 @@ pub enum Verdict {
     /// This record does not follow the one before it: it was inserted, or
     /// a record before it was deleted.
     Broken { id: i64 },
+    /// The anchor the chain starts from (after a prune) does not match the
+    /// newest `audit.pruned` event (`id`), or no such event is left.
+    Anchor { id: Option<i64> },
 }
 
 impl std::fmt::Display for Verdict {
@@ -105,16 +117,42 @@ impl std::fmt::Display for Verdict {
                 f,
                 "audit chain broken at record {id}: it does not follow the record before it (a record was inserted here, or one before it deleted)"
             ),
+            Verdict::Anchor { id: Some(id) } => write!(
+                f,
+                "audit chain broken: where it starts after the last prune does not match the prune record {id} (the anchor or that record was changed)"
+            ),
+            Verdict::Anchor { id: None } => write!(
+                f,
+                "audit chain broken: it starts from a prune anchor, but no prune record is left in the chain"
+            ),
         }
     }
 }
 
-/// Walks the whole chain in `id` order, in pages.
+/// Walks the whole chain in `id` order, in pages, from the newest prune's
+/// anchor (or from the start).
 pub fn verify(c: &mut AnyConnection) -> Result<Verdict, DbError> {
-    let mut prev: Option<String> = None;
+    let anchor = latest_anchor(c)?;
+    let (from_id, mut prev) = match &anchor {
+        Some(a) => (
+            a.through_id,
+            Some(a.through_hash.clone()).filter(|h| !h.is_empty()),
+        ),
+        None => (i64::MIN, None),
+    };
     let mut unchained = 0u64;
     let mut broken: Option<Verdict> = None;
+    // The detail of the newest `audit.pruned` event: it must repeat the
+    // anchor the walk started from.
+    let mut last_prune: Option<(i64, String)> = None;
     let records = for_each_event(c, |row| {
+        if row.id <= from_id {
+            // Older than the anchor, yet present: put back after a prune.
+            return Ok(Flow::Stop(Verdict::Broken { id: row.id }));
+        }
+        if row.kind == PRUNED {
+            last_prune = Some((row.id, row.detail.clone()));
+        }
         let (Some(prev_hash), Some(hash)) = (&row.prev_hash, &row.hash) else {
             if prev.is_some() {
                 // An unchained row after the chain began: inserted.
@@ -139,6 +177,18 @@ pub fn verify(c: &mut AnyConnection) -> Result<Verdict, DbError> {
         }
         Walk::Done(n) => n,
     })?;
+    if broken.is_none() {
+        if let Some(a) = &anchor {
+            let repeated = last_prune
+                .as_ref()
+                .and_then(|(_, detail)| serde_json::from_str::<PruneDetail>(detail).ok());
+            if repeated.as_ref() != Some(&PruneDetail::of(a)) {
+                broken = Some(Verdict::Anchor {
+                    id: last_prune.map(|(id, _)| id),
+                });
+            }
+        }
+    }
     Ok(broken.unwrap_or(Verdict::Intact {
         records,
         unchained,
@@ -271,4 +321,126 @@ pub fn export(
             Ok(written(walk))
         }
     }
+}
+
+/// The event kind a prune appends.
+pub const PRUNED: &str = "audit.pruned";
+
+/// The most records one [`prune`] call removes, so that one write never
+/// holds the writer long; the caller repeats until nothing is left.
+pub const PRUNE_BATCH: i64 = 20_000;
+
+/// A prune's anchor, as stored and as repeated in its chained event.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct PruneDetail {
+    through_id: i64,
+    through_hash: String,
+    records: i64,
+}
+
+/// The anchor row of a prune.
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = audit_prunes)]
+struct AnchorRow {
+    through_id: i64,
+    through_hash: String,
+    records: i64,
+}
+
+impl PruneDetail {
+    fn of(a: &AnchorRow) -> PruneDetail {
+        PruneDetail {
+            through_id: a.through_id,
+            through_hash: a.through_hash.clone(),
+            records: a.records,
+        }
+    }
+}
+
+fn latest_anchor(c: &mut AnyConnection) -> Result<Option<AnchorRow>, DbError> {
+    Ok(audit_prunes::table
+        .order(audit_prunes::id.desc())
+        .select(AnchorRow::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// What one [`prune`] removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pruned {
+    /// Records removed.
+    pub records: u64,
+    /// Whether older records are left (call again).
+    pub more: bool,
+}
+
+/// Removes up to `batch` (normally [`PRUNE_BATCH`]) of the oldest records written before
+/// `cutoff`, records the anchor and appends the `audit.pruned` event (its
+/// operator `system`, its time `now`). Runs inside the caller's
+/// transaction (the writer's).
+pub fn prune(
+    c: &mut AnyConnection,
+    cutoff: NaiveDateTime,
+    now: NaiveDateTime,
+    batch: i64,
+) -> Result<Pruned, DbError> {
+    let batch = batch.max(1);
+    if matches!(c, AnyConnection::Postgresql(_)) {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(72616)").execute(c)?;
+    }
+    // Oldest first, in id order: a record is removed only with every
+    // record before it, so the kept chain has one start.
+    let old: Vec<(i64, NaiveDateTime, Option<String>)> = events::table
+        .order(events::id)
+        .limit(batch + 1)
+        .select((events::id, events::at, events::hash))
+        .load(c)?;
+    let expired: Vec<_> = old
+        .iter()
+        .take_while(|(_, at, _)| *at < cutoff)
+        .take(usize::try_from(batch).unwrap_or(usize::MAX))
+        .collect();
+    let Some((through_id, _, through_hash)) = expired.last().map(|r| (*r).clone()) else {
+        return Ok(Pruned {
+            records: 0,
+            more: false,
+        });
+    };
+    let more = old.len() > expired.len() && old[expired.len()].1 < cutoff;
+    let records =
+        diesel::delete(events::table.filter(events::id.le(through_id))).execute(c)? as i64;
+    let detail = PruneDetail {
+        through_id,
+        through_hash: through_hash.unwrap_or_default(),
+        records,
+    };
+    diesel::insert_into(audit_prunes::table)
+        .values((
+            audit_prunes::pruned_at.eq(now),
+            audit_prunes::through_id.eq(detail.through_id),
+            audit_prunes::through_hash.eq(&detail.through_hash),
+            audit_prunes::records.eq(detail.records),
+        ))
+        .execute(c)?;
+    let text = serde_json::to_string(&detail)
+        .map_err(|e| DbError::Unavailable(format!("cannot record the prune: {e}")))?;
+    append(
+        c,
+        NewEvent {
+            at: now,
+            kind: PRUNED.into(),
+            operator: "system".into(),
+            source: "retention".into(),
+            visit_no: None,
+            room_code: None,
+            queue_code: None,
+            detail: text,
+            prev_hash: None,
+            hash: None,
+        },
+    )?;
+    Ok(Pruned {
+        records: records as u64,
+        more,
+    })
 }

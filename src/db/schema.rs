@@ -176,6 +176,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_prunes (id) {
+        id -> BigInt,
+        pruned_at -> Timestamp,
+        through_id -> BigInt,
+        through_hash -> Text,
+        records -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -187,5 +197,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff_accounts,
     staff_sessions,
     his_clients,
-    screen_tokens
+    screen_tokens,
+    audit_prunes
 );

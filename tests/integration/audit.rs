@@ -8,7 +8,10 @@ use diesel::{Connection, RunQueryDsl};
 use triage::db::audit::{self, Verdict};
 use triage::db::connect_one;
 
-use crate::common::{registration, spawn_app, TestApp};
+use triage::config::Hospital;
+use triage::db::models::NewEvent;
+
+use crate::common::{fresh_database, registration, spawn_app, spawn_app_on, TestApp};
 
 /// A day's worth of events: registrations, check-ins, calls, a finish.
 async fn some_events(app: &TestApp) {
@@ -198,4 +201,122 @@ async fn the_audit_log_exports_to_csv_and_json_lines_without_names() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// An event written `days_ago` (a test stands in for months of use).
+fn old_event(days_ago: i64, n: usize) -> NewEvent {
+    NewEvent {
+        at: chrono::Utc::now().naive_utc() - chrono::Duration::days(days_ago),
+        kind: "finished".into(),
+        operator: "D1001".into(),
+        source: "test".into(),
+        visit_no: Some(format!("OLD-{n}")),
+        room_code: Some("WK-01".into()),
+        queue_code: Some("WK".into()),
+        detail: "{}".into(),
+        prev_hash: None,
+        hash: None,
+    }
+}
+
+fn kinds(url: &str) -> Vec<(i64, String)> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+    }
+    let mut c = connect_one(url).unwrap_or_else(|e| panic!("connect: {e}"));
+    diesel::sql_query("SELECT id, kind FROM events ORDER BY id")
+        .load::<Row>(&mut c)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|r| (r.id, r.kind))
+        .collect()
+}
+
+/// Records are kept for the retention (180 days by default) and then
+/// removed, oldest first and in batches; the chain that is left still
+/// verifies from the prune's anchor, and an edited anchor or a record put
+/// back before it shows.
+#[actix_web::test]
+async fn audit_records_past_their_retention_are_removed_and_the_chain_still_verifies() {
+    let db = fresh_database();
+    let url = db.url.clone();
+    // 25 records from a year ago, 5 from last month (inside 180 days).
+    {
+        let mut c = connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        for n in 0..25 {
+            audit::append(&mut c, old_event(400, n)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        for n in 25..30 {
+            audit::append(&mut c, old_event(30, n)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        // In batches of 10: three rounds, each leaving an intact chain.
+        let now = chrono::Utc::now().naive_utc();
+        let cutoff = now - chrono::Duration::days(180);
+        let first = audit::prune(&mut c, cutoff, now, 10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((first.records, first.more), (10, true));
+        assert!(matches!(audit::verify(&mut c), Ok(Verdict::Intact { .. })));
+    }
+    // The server removes the rest when it starts (and once a day).
+    let app = spawn_app_on(Hospital::demo(), 2, db).await;
+    let mut left = kinds(&url);
+    for _ in 0..100 {
+        if left.iter().filter(|(_, k)| k == audit::PRUNED).count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = kinds(&url);
+    }
+    let old_left = left.iter().filter(|(_, k)| k == "finished").count();
+    assert_eq!(old_left, 5, "only last month's records stay: {left:?}");
+    assert_eq!(
+        left.iter().filter(|(_, k)| k == audit::PRUNED).count(),
+        2,
+        "one chained record per prune: {left:?}"
+    );
+    some_events(&app).await;
+    let mut c = connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+    let head = audit::head(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    let Ok(Verdict::Intact { head: walked, .. }) = audit::verify(&mut c) else {
+        panic!("the chain after a prune does not verify");
+    };
+    assert_eq!(walked, head);
+    drop(c);
+    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["audit", "verify", "--database-url", &url, "--head", &head])
+        .env("TRIAGE_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("triage audit verify: {e}"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // An anchor edited to hide more removed records does not match its
+    // chained prune record.
+    assert!(matches!(
+        verify_after(&url, "UPDATE audit_prunes SET records = records + 100"),
+        Verdict::Anchor { id: Some(_) }
+    ));
+    // The oldest kept record removed: the next one no longer follows the
+    // anchor.
+    let kept: Vec<i64> = ids(&url);
+    assert_eq!(
+        verify_after(&url, &format!("DELETE FROM events WHERE id = {}", kept[0])),
+        Verdict::Broken { id: kept[1] }
+    );
+    // A record put back before the anchor.
+    assert_eq!(
+        verify_after(
+            &url,
+            "INSERT INTO events (id, at, kind, operator, source, detail, prev_hash, hash) \
+             VALUES (1, '2025-01-01 08:00:00', 'finished', 'D-x', 'x', '{}', '', 'forged')"
+        ),
+        Verdict::Broken { id: 1 }
+    );
 }
