@@ -5,6 +5,10 @@
 #   3. the integration suite again on a throwaway PostgreSQL cluster that this
 #      script starts (initdb as the postgres user, free port, temp dir) and stops
 #   4. the browser tests, if present (scripts/browser-tests.sh)
+#   5. the log scan: every log line of 2-4 (in target/test-logs/) is searched
+#      for the passwords, keys, tokens, session ids and patient names the
+#      tests made, and for ID numbers, phone numbers and names in general
+#      (scripts/scan-logs.py)
 # A part that cannot run is reported loudly as NOT RUN and the script fails;
 # nothing is ever reported as passed that did not run.
 set -euo pipefail
@@ -16,6 +20,11 @@ not_run=()
 say "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+
+# Every test writes its log lines here, with the secrets it made beside them.
+export TRIAGE_TEST_LOG_DIR="$PWD/target/test-logs"
+rm -rf "$TRIAGE_TEST_LOG_DIR"
+mkdir -p "$TRIAGE_TEST_LOG_DIR"
 
 say "test suite on SQLite"
 cargo test --workspace   # benches are compiled by clippy above and run by `cargo bench`
@@ -55,6 +64,9 @@ if [ -x scripts/browser-tests.sh ]; then
   say "browser tests (headless Chromium)"
   scripts/browser-tests.sh
 fi
+
+say "log scan (no secret or name in any log line of the run)"
+python3 scripts/scan-logs.py "$TRIAGE_TEST_LOG_DIR"
 
 if [ ${#not_run[@]} -gt 0 ]; then
   printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'

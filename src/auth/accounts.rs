@@ -7,7 +7,6 @@
 //! digests.
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 use totp_rs::{Algorithm, Secret, Totp};
 
 use super::password;
@@ -193,7 +192,7 @@ pub fn add_user(
         created_at: stamp.at,
         updated_at: stamp.at,
     };
-    c.transaction(|c| store::insert_staff(c, &row, stamp))
+    crate::db::write_transaction(c, |c| store::insert_staff(c, &row, stamp))
         .map_err(|e| db_error(e, "an account with this code exists", ""))?;
     Ok(Created { password, totp })
 }
@@ -226,7 +225,9 @@ pub fn set_password(
         locked_until: None,
         ..row
     };
-    c.transaction(|c| store::update_staff(c, &after, stamp, "password_reset", true))?;
+    crate::db::write_transaction(c, |c| {
+        store::update_staff(c, &after, stamp, "password_reset", true)
+    })?;
     Ok(password)
 }
 
@@ -244,7 +245,7 @@ pub fn set_disabled(
     } else {
         "account_enabled"
     };
-    c.transaction(|c| store::update_staff(c, &after, stamp, kind, disabled))?;
+    crate::db::write_transaction(c, |c| store::update_staff(c, &after, stamp, kind, disabled))?;
     Ok(())
 }
 
@@ -261,7 +262,9 @@ pub fn enrol_totp(
         totp_secret: Some(b32.clone()),
         ..row
     };
-    c.transaction(|c| store::update_staff(c, &after, stamp, "totp_enrolled", true))?;
+    crate::db::write_transaction(c, |c| {
+        store::update_staff(c, &after, stamp, "totp_enrolled", true)
+    })?;
     Ok((uri, b32))
 }
 
@@ -307,13 +310,13 @@ pub fn add_client(
         revoked_at: None,
         created_at: stamp.at,
     };
-    c.transaction(|c| store::insert_client(c, &row, stamp))
+    crate::db::write_transaction(c, |c| store::insert_client(c, &row, stamp))
         .map_err(|e| db_error(e, "a client with this name exists", ""))?;
     Ok(key)
 }
 
 pub fn revoke_client(c: &mut AnyConnection, name: &str, stamp: &Stamp) -> Result<(), Error> {
-    c.transaction(|c| store::revoke_client(c, name, stamp))
+    crate::db::write_transaction(c, |c| store::revoke_client(c, name, stamp))
         .map_err(|e| db_error(e, "", &format!("no live client {name:?}")))
 }
 
@@ -337,7 +340,7 @@ pub fn issue_screen_token(
     }
     let token = secret::random(32);
     let digest = secret::sha256_hex(token.as_bytes());
-    c.transaction(|c| store::issue_screen_token(c, screen, &digest, stamp))?;
+    crate::db::write_transaction(c, |c| store::issue_screen_token(c, screen, &digest, stamp))?;
     Ok(token)
 }
 
@@ -346,7 +349,7 @@ pub fn revoke_screen_token(
     screen: &str,
     stamp: &Stamp,
 ) -> Result<(), Error> {
-    c.transaction(|c| store::revoke_screen_token(c, screen, stamp))
+    crate::db::write_transaction(c, |c| store::revoke_screen_token(c, screen, stamp))
         .map_err(|e| db_error(e, "", &format!("screen {screen:?} has no live token")))
 }
 

@@ -148,6 +148,46 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Runs `f` in one transaction that takes the write lock when it begins.
+///
+/// On SQLite a plain (deferred) transaction that reads first and writes
+/// later fails at once with "database is locked" when another process (a
+/// command-line tool beside the server) committed in between: its snapshot
+/// is stale and cannot become a write. `BEGIN IMMEDIATE` takes the write
+/// lock first (waiting up to `busy_timeout`), so the reads see the latest
+/// commit. PostgreSQL needs nothing of the kind (row locks, and the audit
+/// chain's advisory lock).
+pub fn write_transaction<T, E>(
+    c: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match c {
+        AnyConnection::Sqlite(s) => {
+            AnsiTransactionManager::begin_transaction_sql(s, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Postgresql(p) => AnsiTransactionManager::begin_transaction(p)?,
+    }
+    match f(c) {
+        Ok(value) => match AnyConnection::commit_transaction(c) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                // A failed COMMIT leaves the transaction open on SQLite
+                // (e.g. busy): end it so the connection stays usable.
+                let _ = AnyConnection::rollback_transaction(c);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = AnyConnection::rollback_transaction(c);
+            Err(e)
+        }
+    }
+}
+
 /// One connection for a command-line tool, migrated to this version (no
 /// pool, no writer).
 pub fn connect_one(url: &str) -> Result<AnyConnection, DbError> {

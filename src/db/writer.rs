@@ -138,7 +138,7 @@ fn commit_batch(
     let Some(c) = conn.as_mut() else { return };
     let mut replies = Vec::with_capacity(batch.len());
     let mut results = Vec::with_capacity(batch.len());
-    let outcome = c.transaction::<(), DbError, _>(|tx| {
+    let outcome = super::write_transaction::<(), DbError>(c, |tx| {
         for req in batch {
             replies.push(req.reply);
             let job = req.job;

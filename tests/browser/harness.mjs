@@ -1,7 +1,7 @@
 // Browser-test harness: the real triage binary on a free port with a fresh
 // SQLite file, Debian's Chromium through playwright-core, and small API helpers.
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { createServer } from "node:net";
@@ -11,6 +11,18 @@ import { chromium } from "playwright-core";
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = join(here, "..", "..");
 const bin = process.env.TRIAGE_BIN || join(repo, "target", "debug", "triage");
+
+// The test command collects every log line of the run here, with the
+// secrets and names the tests made, and scans the one for the other
+// (scripts/scan-logs.py).
+const logDir = process.env.TRIAGE_TEST_LOG_DIR;
+
+/** Lists a secret or a name a test made, for the log scan. */
+export function noteSecret(secret) {
+  if (!logDir || !secret) return;
+  mkdirSync(logDir, { recursive: true });
+  appendFileSync(join(logDir, "secrets.txt"), `${secret}\n`);
+}
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -31,8 +43,14 @@ export class Server {
   }
 
   async boot() {
+    let stderr = "inherit";
+    if (logDir) {
+      mkdirSync(logDir, { recursive: true });
+      stderr = openSync(join(logDir, `browser-serve-${process.pid}-${this.port}.log`), "a");
+    }
     this.proc = spawn(bin, ["serve", "--demo", "--no-simulation", "--bind", `127.0.0.1:${this.port}`,
-      "--database-url", `sqlite://${this.dbFile}`], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, TRIAGE_LOG: "warn" } });
+      "--database-url", `sqlite://${this.dbFile}`],
+    { stdio: ["ignore", "ignore", stderr], env: { ...process.env, TRIAGE_LOG: logDir ? "info" : "warn" } });
     const deadline = Date.now() + 30000;
     while (Date.now() < deadline) {
       try {
@@ -47,6 +65,8 @@ export class Server {
   /** The demo's accounts and screen tokens, kept beside the database. */
   demoAccess() {
     const kept = JSON.parse(readFileSync(join(dirname(this.dbFile), "demo-credentials.json"), "utf8"));
+    for (const [, , password] of kept.accounts) noteSecret(password);
+    for (const [, token] of kept.screens) noteSecret(token);
     return {
       accounts: Object.fromEntries(kept.accounts.map(([code, role, password]) => [code, { role, password }])),
       tokens: Object.fromEntries(kept.screens),
@@ -63,6 +83,8 @@ export class Server {
     if (!r.ok) throw new Error(`login: ${r.status}`);
     const cookie = (r.headers.get("set-cookie") || "").split(";")[0];
     const { csrf_token: csrf } = await r.json();
+    noteSecret(cookie.split("=")[1]);
+    noteSecret(csrf);
     this.session = { cookie, csrf };
     return this.session;
   }
@@ -90,6 +112,7 @@ export class Server {
   }
 
   async arrive(visitNo, name, dept = "NK", extra = {}) {
+    noteSecret(name);
     return this.api("PUT", `/api/v1/registrations/${visitNo}`, {
       patient: { id: `P${visitNo}`, name, sex: extra.sex || "1", birth_date: "1975-06-01" },
       department_code: dept, visit_type: "first", registered_at: new Date().toISOString(), checked_in: true, ...extra.body,

@@ -20,6 +20,58 @@ use triage::engine::Engine;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Where the test command collects every log line of the run and the
+/// secrets and names the tests made (`TRIAGE_TEST_LOG_DIR`);
+/// `scripts/scan-logs.py` then looks for the second in the first.
+pub fn log_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("TRIAGE_TEST_LOG_DIR").map(std::path::PathBuf::from)
+}
+
+static CAPTURE: std::sync::Once = std::sync::Once::new();
+
+/// Sends this test process's log lines (the in-process servers', at debug
+/// for triage itself) to a file in [`log_dir`], once.
+pub fn capture_logs() {
+    CAPTURE.call_once(|| {
+        let Some(dir) = log_dir() else { return };
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!(
+            "integration-{}-{}.log",
+            backend_name(),
+            std::process::id()
+        ));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,triage=debug,triage_actors=debug,actix_server=warn",
+            ))
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+    });
+}
+
+/// Lists a secret or a name a test made, for the log scan.
+pub fn note_secret(secret: &str) {
+    use std::io::Write as _;
+    let Some(dir) = log_dir() else { return };
+    if secret.is_empty() {
+        return;
+    }
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("secrets.txt"))
+    {
+        let _ = writeln!(f, "{secret}");
+    }
+}
+
 /// A database for one test; dropped with the last app that uses it.
 #[derive(Clone)]
 pub struct TestDb {
@@ -124,6 +176,7 @@ pub async fn spawn_app_with(hospital: Hospital, workers: usize) -> TestApp {
 
 /// The application started on `db` as it is (the recovery path).
 pub async fn spawn_app_on(hospital: Hospital, workers: usize, db: TestDb) -> TestApp {
+    capture_logs();
     let mut settings = Settings::new(hospital.clone(), db.url.clone());
     settings.workers = workers;
     let app = Application::build(settings)
@@ -152,6 +205,7 @@ pub async fn spawn_app_on(hospital: Hospital, workers: usize, db: TestDb) -> Tes
             &stamp(),
         )
         .unwrap_or_else(|e| panic!("client: {e}"));
+        note_secret(&key);
         (totp, tokens, key)
     })
     .await
@@ -221,12 +275,17 @@ pub fn provision(
         .map(|s| {
             let t = accounts::issue_screen_token(&mut c, h, &s.code, &stamp())
                 .unwrap_or_else(|e| panic!("token: {e}"));
+            note_secret(&t);
             (s.code.clone(), t)
         })
         .collect();
     let totp = triage::auth::store::get_staff(&mut c, "t-admin")
         .unwrap_or_else(|e| panic!("{e}"))
         .and_then(|r| r.totp_secret);
+    note_secret(ADMIN_PASSWORD);
+    if let Some(t) = &totp {
+        note_secret(t);
+    }
     (totp, tokens)
 }
 
@@ -246,6 +305,7 @@ pub async fn login_headers(
     totp_secret: Option<&str>,
 ) -> reqwest::header::HeaderMap {
     let totp = totp_secret.and_then(|s| accounts::totp_now(s, chrono::Utc::now().timestamp()));
+    note_secret(password);
     let r = client
         .post(format!("{base}/api/v1/session"))
         .json(&json!({"code": code, "password": password, "totp": totp}))
@@ -261,6 +321,10 @@ pub async fn login_headers(
         .unwrap_or_default()
         .to_string();
     let body: Value = r.json().await.unwrap_or_default();
+    if let Some((_, id)) = cookie.split_once('=') {
+        note_secret(id);
+    }
+    note_secret(body["csrf_token"].as_str().unwrap_or_default());
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::COOKIE,
@@ -279,6 +343,7 @@ pub async fn login_headers(
 
 /// A registration body HIS would send.
 pub fn registration(name: &str, department: &str) -> Value {
+    note_secret(name);
     json!({
         "patient": {"id": format!("P-{name}"), "name": name, "sex": "1", "birth_date": "1980-03-04"},
         "department_code": department,

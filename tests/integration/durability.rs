@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{admin_client, fresh_database, provision, registration};
+use crate::common::{admin_client, fresh_database, log_dir, note_secret, provision, registration};
 use crate::queue_rules::hospital_toml;
 use triage::config::Hospital;
 
@@ -20,13 +20,25 @@ fn free_port() -> u16 {
 }
 
 /// The server process; killed (SIGKILL) when dropped, so a failing test
-/// never leaves it running.
-struct Proc(Child);
+/// never leaves it running. The database URL names its demo credentials,
+/// listed for the log scan when it goes.
+struct Proc(Child, String);
 
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        if let Some(demo) = std::fs::read_to_string(triage::auth::cli::demo_file(&self.1))
+            .ok()
+            .and_then(|t| serde_json::from_str::<triage::auth::cli::DemoAccess>(&t).ok())
+        {
+            for (_, _, password, _) in &demo.accounts {
+                note_secret(password);
+            }
+            for (_, token) in &demo.screens {
+                note_secret(token);
+            }
+        }
     }
 }
 
@@ -36,6 +48,22 @@ fn start(db_url: &str, port: u16) -> Proc {
 
 /// The real binary on `port`, with `hospital` (`--demo` or `--config PATH`).
 fn start_with(db_url: &str, port: u16, hospital: &[&str]) -> Proc {
+    // Its log lines go beside the others of the run for the log scan.
+    let (stderr, level) = match log_dir() {
+        Some(dir) => {
+            let _ = std::fs::create_dir_all(&dir);
+            let path = dir.join(format!("serve-{}-{port}.log", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+            {
+                Ok(f) => (Stdio::from(f), "info"),
+                Err(e) => panic!("cannot open {}: {e}", path.display()),
+            }
+        }
+        None => (Stdio::inherit(), "warn"),
+    };
     Proc(
         Command::new(env!("CARGO_BIN_EXE_triage"))
             .arg("serve")
@@ -47,11 +75,12 @@ fn start_with(db_url: &str, port: u16, hospital: &[&str]) -> Proc {
                 "--database-url",
                 db_url,
             ])
-            .env("TRIAGE_LOG", "warn")
+            .env("TRIAGE_LOG", level)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start triage: {e}")),
+        db_url.to_string(),
     )
 }
 

@@ -346,6 +346,10 @@ async fn start(
     clock: SharedClock,
     background: &Arc<Background>,
 ) -> Engine {
+    crate::common::capture_logs();
+    for name in NAMES {
+        crate::common::note_secret(name);
+    }
     let settings = DbSettings {
         url: url.to_string(),
         synchronous: Synchronous::Normal,
