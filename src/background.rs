@@ -85,8 +85,6 @@ impl Background {
         self.lock_tasks().push((name, handle));
     }
 
-    /// Starts the engine's clock ticks: two-stage rooms refill their short
-    /// lists, queues refresh their boards as time passes.
     /// Rebuilds the accounts' caches from the database every
     /// [`crate::auth::RELOAD`] (changes made from the command line).
     pub fn auth_reload(&self, auth: &crate::auth::Auth) {
@@ -102,7 +100,21 @@ impl Background {
         });
     }
 
+    /// Starts the engine's clock ticks: two-stage rooms refill their short
+    /// lists, queues refresh their boards as time passes, and once an hour
+    /// names kept for staff pages that are days old are forgotten.
     pub fn ticks(&self, engine: &Engine) {
+        let (names, clock) = (engine.names.clone(), engine.clock.clone());
+        self.task("names-upkeep", async move {
+            let mut every = actix_web::rt::time::interval(Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                let forgotten = names.forget_old(clock.now());
+                if forgotten > 0 {
+                    tracing::debug!(forgotten, kept = names.len(), "old names forgotten");
+                }
+            }
+        });
         let rooms = engine.directory.clone();
         let two_stage: Vec<String> = engine
             .hospital

@@ -2,7 +2,7 @@
 //! HTML/CSS/ES modules from `display-client/`, no CDN. Routes: `/` (a list
 //! of the hospital's screens), `/screens/{code}` (a screen page; the page reads
 //! its code from the URL) and `/display/{file}` (assets), plus the screens'
-//! WebSocket at `/ws/screens/{code}`.
+//! WebSocket at `/ws/screens/{code}` and the staff pages' at `/ws/staff`.
 
 use crate::domain::ScreenCode;
 use crate::error::{Error, ErrorCode};
@@ -21,7 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
         .route("/screens/{code}", web::get().to(screen_page))
         .route("/display/{path:.*}", web::get().to(asset))
-        .route("/ws/screens/{code}", web::get().to(crate::ws::screen_ws));
+        .route("/ws/screens/{code}", web::get().to(crate::ws::screen_ws))
+        .route("/ws/staff", web::get().to(crate::ws::staff_ws));
 }
 
 fn escape(s: &str) -> String {

@@ -15,8 +15,10 @@
 //!   is a method of `Engine`; `engine::start` rebuilds the actors from
 //!   configuration + database (exact rebuild after a crash).
 //! - [`api`]: the REST API (`/api/v1`), health, errors.
-//! - [`ws`]: the screens' WebSocket sessions (the one module that uses
-//!   `actix-web-actors`).
+//! - [`ws`]: the WebSocket sessions of screens and staff pages (the one
+//!   module that uses `actix-web-actors`).
+//! - [`staff`]: what a staff page watches and the frames it gets (full
+//!   names for staff in scope).
 //! - [`display`]: the embedded display client (plain HTML/ES modules).
 //! - [`voice`]: server-side audio for screens without a Chinese voice.
 //! - [`demo`]: the demo hospital's simulated patients.
@@ -38,6 +40,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod rule_change;
+pub mod staff;
 pub mod telemetry;
 pub mod voice;
 pub mod ws;

@@ -1,6 +1,7 @@
-//! Screen WebSocket sessions (`GET /ws/screens/{code}`). The one module that
-//! uses `actix-web-actors` (deprecated upstream in favour of `actix-ws`; kept
-//! at the customer's request and isolated here so a switch stays local).
+//! WebSocket sessions: screens (`GET /ws/screens/{code}`) and staff pages
+//! (`GET /ws/staff`). The one module that uses `actix-web-actors`
+//! (deprecated upstream in favour of `actix-ws`; kept at the customer's
+//! request and isolated here so a switch stays local).
 //!
 //! A [`ScreenSession`] is an actor per connection. A screen is a registered
 //! device: its first message is `{"type":"hello","token":"…"}` with its
@@ -185,6 +186,251 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ScreenSession {
             ws::Message::Binary(_) | ws::Message::Continuation(_) | ws::Message::Nop => {}
         }
     }
+}
+
+/// One staff page's connection (the nurse console, the doctor caller).
+///
+/// The session cookie of the page's login admits it at the upgrade (no
+/// cookie or an ended session: 401; a password still to change: 403). It
+/// watches what [`crate::staff::Watch`] gives the staff member, sends a
+/// snapshot once every view has arrived, then each newer view as a `queue`
+/// or `room` frame with the next `seq`; `{"type":"resync"}` gets a new
+/// snapshot, `{"type":"ping"}` a `pong`. Every [`HEARTBEAT`] it re-checks
+/// the session without counting that as a use: a session that ended
+/// (logout, idle, account disabled or its scope changed) gets
+/// `{"type":"signed_out"}` and the socket closes.
+pub struct StaffSession {
+    id: u64,
+    staff: crate::auth::policy::Staff,
+    /// The SHA-256 of the session id (never the id itself).
+    session: String,
+    watch: crate::staff::Watch,
+    engine: Engine,
+    auth: Auth,
+    latest: crate::staff::Latest,
+    seq: u64,
+    /// The first snapshot went out (updates before it only refresh
+    /// `latest`).
+    ready: bool,
+    last_heard: Instant,
+}
+
+/// What a staff page is told when its session ended.
+const SIGNED_OUT: &str = r#"{"type":"signed_out"}"#;
+
+impl StaffSession {
+    fn send_snapshot(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        self.seq += 1;
+        let text = crate::staff::snapshot(
+            self.seq,
+            &self.staff,
+            &self.watch,
+            &self.latest,
+            &self.engine,
+        );
+        ctx.text(text);
+    }
+
+    fn sign_out(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        tracing::info!(staff = %self.staff.code, session = self.id, "staff page closed: session ended");
+        ctx.text(SIGNED_OUT);
+        ctx.close(Some(ws::CloseReason {
+            code: ws::CloseCode::Policy,
+            description: Some("session ended".into()),
+        }));
+        ctx.stop();
+    }
+
+    /// Whether the session is still live with the same role and scope.
+    fn still_admitted(&self) -> bool {
+        match self.auth.session_alive(&self.session) {
+            Ok(crate::auth::policy::Principal::Staff { staff, must_change }) => {
+                !must_change && staff == self.staff
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Actor for StaffSession {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Watch first, then ask: a change between the two arrives as an
+        // update with a version the snapshot already has, or a newer one.
+        self.engine.directory.watch_staff(
+            &self.watch.keys(),
+            triage_actors::staff::StaffWatcher {
+                id: self.id,
+                recipient: ctx.address().recipient(),
+            },
+        );
+        let (engine, watch) = (self.engine.clone(), self.watch.clone());
+        ctx.wait(
+            async move { crate::staff::fetch(&engine, &watch).await }
+                .into_actor(self)
+                .map(|fetched, act, ctx| {
+                    for v in fetched.queues.into_values() {
+                        act.latest.queue(v);
+                    }
+                    for v in fetched.rooms.into_values() {
+                        act.latest.room(v);
+                    }
+                    act.ready = true;
+                    act.send_snapshot(ctx);
+                }),
+        );
+        ctx.run_interval(HEARTBEAT, |act, ctx| {
+            if !act.still_admitted() {
+                act.sign_out(ctx);
+                return;
+            }
+            if act.last_heard.elapsed() > CLIENT_TIMEOUT {
+                tracing::info!(session = act.id, "staff session timed out");
+                ctx.stop();
+                return;
+            }
+            ctx.ping(b"");
+        });
+    }
+
+    fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
+        self.engine
+            .directory
+            .unwatch_staff(&self.watch.keys(), self.id);
+        Running::Stop
+    }
+}
+
+impl Handler<triage_actors::staff::StaffUpdate> for StaffSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: triage_actors::staff::StaffUpdate, ctx: &mut Self::Context) {
+        use triage_actors::staff::StaffUpdate;
+        let text = match msg {
+            StaffUpdate::Queue(view) => {
+                if !self.latest.queue(view.clone()) || !self.ready {
+                    return;
+                }
+                crate::staff::queue_update(self.seq + 1, &view, &self.engine)
+            }
+            StaffUpdate::Room(view) => {
+                if !self.latest.room(view.clone()) || !self.ready {
+                    return;
+                }
+                crate::staff::room_update(self.seq + 1, &view, &self.engine)
+            }
+            StaffUpdate::Restarting => {
+                ctx.text(triage_actors::screen::RESTARTING_FRAME);
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Restart,
+                    description: Some("server restarting".into()),
+                }));
+                ctx.stop();
+                return;
+            }
+        };
+        if let Some(text) = text {
+            self.seq += 1;
+            ctx.text(text);
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for StaffSession {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        let Ok(msg) = msg else {
+            ctx.stop();
+            return;
+        };
+        match msg {
+            ws::Message::Ping(p) => {
+                self.last_heard = Instant::now();
+                ctx.pong(&p);
+            }
+            ws::Message::Pong(_) => self.last_heard = Instant::now(),
+            ws::Message::Text(text) => {
+                self.last_heard = Instant::now();
+                let kind = serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string));
+                match kind.as_deref() {
+                    Some("resync") if self.ready => self.send_snapshot(ctx),
+                    Some("ping") => ctx.text(r#"{"type":"pong"}"#),
+                    _ => {}
+                }
+            }
+            ws::Message::Close(reason) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            ws::Message::Binary(_) | ws::Message::Continuation(_) | ws::Message::Nop => {}
+        }
+    }
+}
+
+/// The departments a staff page asks for (`?departments=NK,WK`).
+#[derive(serde::Deserialize)]
+pub struct StaffQuery {
+    departments: Option<String>,
+}
+
+/// Upgrades to a staff page's session: the login's cookie admits it.
+pub async fn staff_ws(
+    req: HttpRequest,
+    stream: web::Payload,
+    query: web::Query<StaffQuery>,
+    engine: web::Data<Engine>,
+    auth: web::Data<Auth>,
+) -> Result<HttpResponse, actix_web::Error> {
+    use crate::auth::policy::Principal;
+    origin_allowed(&req, &engine.hospital.allowed_origins).map_err(ApiError::from)?;
+    let Some(cookie) = req.cookie(crate::auth::SESSION_COOKIE) else {
+        return Err(ApiError::from(Error::new(
+            ErrorCode::Unauthenticated,
+            "log in first: the staff channel needs a staff session",
+        ))
+        .into());
+    };
+    let principal = auth.session(cookie.value()).map_err(ApiError::from)?;
+    let Principal::Staff { staff, must_change } = principal else {
+        return Err(ApiError::from(Error::new(ErrorCode::Forbidden, "staff only")).into());
+    };
+    if must_change {
+        return Err(ApiError::from(Error::new(
+            ErrorCode::PasswordChangeRequired,
+            "change your password first",
+        ))
+        .into());
+    }
+    let asked: Option<Vec<String>> = query.departments.as_ref().map(|d| {
+        d.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
+    let watch = crate::staff::Watch::of(&staff, &engine.hospital, asked.as_deref())
+        .map_err(ApiError::from)?;
+    let session = StaffSession {
+        id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+        staff,
+        session: crate::auth::secret::sha256_hex(cookie.value().as_bytes()),
+        watch,
+        engine: engine.get_ref().clone(),
+        auth: auth.get_ref().clone(),
+        latest: crate::staff::Latest::default(),
+        seq: 0,
+        ready: false,
+        last_heard: Instant::now(),
+    };
+    let mut guard = FrameGuard::default();
+    let stream = stream.map(move |chunk| {
+        let chunk = chunk?;
+        guard.feed(&chunk)?;
+        Ok::<_, actix_web::error::PayloadError>(chunk)
+    });
+    ws::start(session, &req, stream)
 }
 
 /// Upgrades to a screen session; unknown screens get a JSON 404 first.

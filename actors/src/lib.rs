@@ -13,6 +13,7 @@
 //! - [`queue`]: `QueueState` + `QueueActor` (check-in, take next, cancel).
 //! - [`room`]: `RoomState` + `RoomActor` (call next, recall, skip, finish, status).
 //! - [`screen`]: `ScreenActor` (sequence numbers, snapshots, frames).
+//! - [`staff`]: what staff pages see live (whole lists, reasons, groups).
 //! - [`directory`]: live addresses, who watches what, the public board.
 //! - [`journal`]: the `Journal` and `Clock` traits and the `Change` enum.
 //! - [`error`]: `EngineError` with stable codes.
@@ -31,6 +32,7 @@ pub mod queue;
 pub mod room;
 pub mod rules;
 pub mod screen;
+pub mod staff;
 
 pub use directory::Directory;
 pub use error::EngineError;

@@ -27,6 +27,7 @@ use crate::mask::announcement_text;
 use crate::model::{Audit, CallOutcome, Correction, CurrentCall, RoomStatus};
 use crate::queue::{Assign, QueueActor, ShortList, TakeNext, TakeSpecific};
 use crate::screen::Announcement;
+use crate::staff::{room_key, StaffCall, StaffRoom, StaffRoomView, StaffUpdate};
 
 /// What "call next" does with a patient who is still current.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -353,6 +354,8 @@ pub struct RoomActor {
     directory: Arc<Directory>,
     /// How many times each call is spoken.
     voice_repeat: u8,
+    /// The version of the staff view (grows with every publication).
+    staff_version: std::cell::Cell<u64>,
 }
 
 impl RoomActor {
@@ -371,7 +374,19 @@ impl RoomActor {
             clock,
             directory,
             voice_repeat,
+            staff_version: std::cell::Cell::new(0),
         }
+    }
+
+    /// The room for staff pages, at the current version.
+    fn staff_view(&self) -> Arc<StaffRoomView> {
+        Arc::new(StaffRoomView {
+            code: self.state.info.code.clone(),
+            version: self.staff_version.get(),
+            status: self.state.status,
+            status_label: self.state.status.label_zh().to_string(),
+            current: self.state.current.as_ref().map(StaffCall::from),
+        })
     }
 
     /// `max_misses` in force for the current patient's queue (the rules
@@ -399,6 +414,12 @@ impl RoomActor {
             self.state.status,
             self.state.current.as_ref(),
         );
+        self.staff_version.set(self.staff_version.get() + 1);
+        let key = room_key(&self.state.info.code);
+        if self.directory.watched_by_staff(&key) {
+            self.directory
+                .tell_staff(&key, StaffUpdate::Room(self.staff_view()));
+        }
     }
 
     fn announce(&self) {
@@ -820,6 +841,14 @@ impl Handler<InspectRoom> for RoomActor {
 
     fn handle(&mut self, _msg: InspectRoom, _ctx: &mut Self::Context) -> Self::Result {
         MessageResult(self.state.clone())
+    }
+}
+
+impl Handler<StaffRoom> for RoomActor {
+    type Result = MessageResult<StaffRoom>;
+
+    fn handle(&mut self, _msg: StaffRoom, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.staff_view())
     }
 }
 

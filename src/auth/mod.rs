@@ -288,9 +288,24 @@ impl Auth {
             .is_some_and(|h| secret::same(&h, digest))
     }
 
-    /// The principal of a session cookie, or why it has none.
+    /// The principal of a session cookie, or why it has none; the session
+    /// counts as used now (its idle time starts again).
     pub fn session(&self, session_id: &str) -> Result<Principal, Error> {
         let id_hash = secret::sha256_hex(session_id.as_bytes());
+        let principal = self.live_session(&id_hash)?;
+        self.touch(&id_hash);
+        Ok(principal)
+    }
+
+    /// The principal of the session with this digest, if it is still live
+    /// (not ended, not idle too long, its account enabled), without
+    /// counting as a use: an open staff page re-checks its session so, and
+    /// only what the staff member does keeps the session alive.
+    pub fn session_alive(&self, id_hash: &str) -> Result<Principal, Error> {
+        self.live_session(id_hash)
+    }
+
+    fn live_session(&self, id_hash: &str) -> Result<Principal, Error> {
         let expired = || {
             Error::new(
                 ErrorCode::SessionExpired,
@@ -298,7 +313,7 @@ impl Auth {
             )
         };
         let (code, idle) = {
-            let s = self.inner.sessions.get(&id_hash).ok_or_else(expired)?;
+            let s = self.inner.sessions.get(id_hash).ok_or_else(expired)?;
             let now = self.now().timestamp();
             let idle = now - s.last_seen.load(Ordering::Relaxed);
             (s.staff_code.clone(), idle)
@@ -306,14 +321,14 @@ impl Auth {
         let limit = i64::try_from(self.inner.policy.session_idle_seconds).unwrap_or(i64::MAX);
         let account = self.inner.accounts.get(&code).map(|a| a.clone());
         let Some(account) = account.filter(|a| !a.disabled && idle <= limit) else {
-            self.inner.sessions.remove(&id_hash);
+            self.inner.sessions.remove(id_hash);
             let db = self.inner.db.clone();
+            let id_hash = id_hash.to_string();
             actix_web::rt::spawn(async move {
                 let _ = db.write(move |c| store::delete_session(c, &id_hash)).await;
             });
             return Err(expired());
         };
-        self.touch(&id_hash);
         Ok(Principal::Staff {
             staff: account.staff,
             must_change: account.must_change,

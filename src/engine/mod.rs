@@ -12,9 +12,11 @@
 //! - [`calling`]: room commands, call by name, close with redistribution.
 //! - [`queues`]: a queue's list, nurses' interventions, transfer, rules.
 //! - [`doctors`]: doctor master data; [`notices`]: notices to screens.
+//! - [`names`]: full names of the visits in queues, for staff pages.
 
 pub mod calling;
 pub mod doctors;
+pub mod names;
 pub mod notices;
 pub mod queues;
 pub mod registrations;
@@ -61,6 +63,8 @@ pub struct Engine {
     pub directory: Arc<Directory>,
     pub db: Db,
     pub clock: SharedClock,
+    /// Full names of the visits in queues and rooms (staff pages only).
+    pub names: Arc<names::VisitNames>,
 }
 
 /// The public view of a doctor row.

@@ -422,6 +422,33 @@ impl Engine {
         if v.department_code != row.department_code || v.doctor_code != row.doctor_code {
             return Err(Error::new(ErrorCode::VisitAlreadyInQueue, "the patient is already in a queue; to change department or doctor, transfer the visit (转诊)"));
         }
+        // The queue tells staff pages as it commits: they show the new name
+        // then. Put back the old one if the correction does not commit.
+        let previous = self.names.get(&row.visit_no);
+        self.names.set(
+            &row.visit_no,
+            &row.patient_name,
+            &row.visit_type,
+            self.clock.now(),
+        );
+        let result = self.send_correction(v, row, audit).await;
+        if result.is_err() {
+            let (name, visit_type) = match &previous {
+                Some(f) => (f.name.as_str(), f.visit_type.as_str()),
+                None => (v.patient_name.as_str(), v.visit_type.as_str()),
+            };
+            self.names
+                .set(&v.visit_no, name, visit_type, self.clock.now());
+        }
+        result
+    }
+
+    async fn send_correction(
+        &self,
+        v: &crate::db::models::VisitRow,
+        row: NewVisit,
+        audit: Audit,
+    ) -> Result<(), Error> {
         let record =
             serde_json::to_value(RegistrationChanges::from(&row)).map_err(|_| Error::internal())?;
         let correction = Correction {
@@ -507,6 +534,12 @@ impl Engine {
         v: &crate::db::models::VisitRow,
         kind: EntryKind,
     ) -> Result<EntryDraft, Error> {
+        self.names.set(
+            &v.visit_no,
+            &v.patient_name,
+            &v.visit_type,
+            self.clock.now(),
+        );
         Ok(EntryDraft {
             visit_no: v.visit_no.clone(),
             masked_name: mask_name(&v.patient_name),

@@ -297,6 +297,10 @@ impl Engine {
             directory.rooms.insert(code, addr);
         }
 
+        let names = Arc::new(super::names::VisitNames::default());
+        for v in loaded.waiting.iter().chain(loaded.called.iter()) {
+            names.set(&v.visit_no, &v.patient_name, &v.visit_type, now);
+        }
         tracing::info!(
             queues = hospital.queues.len(),
             rooms = hospital.rooms.len(),
@@ -310,6 +314,7 @@ impl Engine {
             directory,
             db,
             clock,
+            names,
         })
     }
 }

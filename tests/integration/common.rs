@@ -148,6 +148,8 @@ pub struct TestApp {
 
 /// The test administrator's password.
 pub const ADMIN_PASSWORD: &str = "Admin-Test-2026";
+/// Every other test account's password.
+pub const STAFF_PASSWORD: &str = "Staff-Test-2026!";
 
 fn stamp() -> Stamp {
     Stamp {
@@ -363,12 +365,26 @@ impl TestApp {
         {
             return c;
         }
-        let password = "Staff-Test-2026!".to_string();
+        let client = client_with(self.staff_login(code, role, scope).await);
+        if let Ok(mut m) = self.logged_in.lock() {
+            m.insert(code.to_string(), client.clone());
+        }
+        client
+    }
+
+    /// Creates a staff account (once) and logs in anew: the session's
+    /// cookie and CSRF headers.
+    pub async fn staff_login(
+        &self,
+        code: &str,
+        role: Role,
+        scope: &[&str],
+    ) -> reqwest::header::HeaderMap {
         let (url, h, c2, p2) = (
             self.db.url.clone(),
             self.hospital.clone(),
             code.to_string(),
-            password.clone(),
+            STAFF_PASSWORD.to_string(),
         );
         let scope: Vec<String> = scope.iter().map(|s| s.to_string()).collect();
         tokio::task::spawn_blocking(move || {
@@ -400,15 +416,49 @@ impl TestApp {
             .reload()
             .await
             .unwrap_or_else(|e| panic!("reload: {e}"));
-        let client =
-            client_with(login_headers(&self.anonymous, &self.base, code, &password, None).await);
-        if let Ok(mut m) = self.logged_in.lock() {
-            m.insert(code.to_string(), client.clone());
-        }
-        client
+        login_headers(&self.anonymous, &self.base, code, STAFF_PASSWORD, None).await
     }
 
-    /// A client sending the test HIS client's key (every scope).
+    /// A staff page's live channel (`/ws/staff` + `query`), logged in as a
+    /// staff account made for it.
+    pub async fn staff_socket(&self, code: &str, role: Role, scope: &[&str], query: &str) -> Ws {
+        let headers = self.staff_login(code, role, scope).await;
+        let cookie = headers
+            .get(reqwest::header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        match self.staff_socket_with(Some(&cookie), query).await {
+            Ok(ws) => ws,
+            Err(status) => panic!("staff socket of {code} refused: {status}"),
+        }
+    }
+
+    /// The staff channel with this `Cookie` header (or none): the socket,
+    /// or the HTTP status that refused it.
+    pub async fn staff_socket_with(&self, cookie: Option<&str>, query: &str) -> Result<Ws, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("ws://127.0.0.1:{}/ws/staff{query}", self.port);
+        let mut req = url
+            .into_client_request()
+            .unwrap_or_else(|e| panic!("request: {e}"));
+        if let Some(c) = cookie {
+            req.headers_mut().insert(
+                "cookie",
+                c.parse().unwrap_or_else(|e| panic!("cookie: {e}")),
+            );
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((stream, _)) => Ok(Ws {
+                stream,
+                seen: Vec::new(),
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+            Err(e) => panic!("staff socket: {e}"),
+        }
+    }
+
+    /// A client of the test HIS, with every scope.
     pub fn his(&self) -> reqwest::Client {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
@@ -547,10 +597,15 @@ pub struct Ws {
 impl Ws {
     /// The next text frame (JSON), within 5 s.
     pub async fn next(&mut self) -> Value {
+        self.next_within(Duration::from_secs(5)).await
+    }
+
+    /// The next text frame (JSON), within `limit`.
+    pub async fn next_within(&mut self, limit: Duration) -> Value {
         loop {
-            let msg = tokio::time::timeout(Duration::from_secs(5), self.stream.next())
+            let msg = tokio::time::timeout(limit, self.stream.next())
                 .await
-                .unwrap_or_else(|_| panic!("no frame within 5 s"))
+                .unwrap_or_else(|_| panic!("no frame within {limit:?}"))
                 .unwrap_or_else(|| panic!("socket closed"))
                 .unwrap_or_else(|e| panic!("socket error: {e}"));
             if let Message::Text(t) = msg {

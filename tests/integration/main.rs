@@ -16,3 +16,4 @@ mod queue_rules;
 mod registrations;
 mod restart;
 mod screens;
+mod staff;

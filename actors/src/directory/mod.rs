@@ -199,4 +199,7 @@ pub struct Directory {
     presence: DashMap<String, ScreenPresence>,
     /// Active notices and the screens they target (`None`: every screen).
     notices: DashMap<i64, (NoticeView, Option<Vec<String>>)>,
+    /// Staff pages watching a queue or a room (`staff::queue_key`,
+    /// `staff::room_key`).
+    staff: DashMap<String, Vec<crate::staff::StaffWatcher>>,
 }

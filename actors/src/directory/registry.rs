@@ -10,6 +10,7 @@ use crate::model::{CurrentCall, RoomStatus};
 use crate::room::Refill;
 use crate::rules::QueueRules;
 use crate::screen::{Restarting, ScreenActor};
+use crate::staff::{StaffUpdate, StaffWatcher};
 
 use super::*;
 
@@ -102,11 +103,64 @@ impl Directory {
     }
 
     /// The server is restarting: every screen tells its sessions so and
-    /// closes them. Answers how many screens were told.
+    /// closes them, and so does every staff page. Answers how many screens
+    /// were told.
     pub fn restarting(&self) -> usize {
         for s in self.screens.iter() {
             s.do_send(Restarting);
         }
+        let mut told = std::collections::HashSet::new();
+        for watchers in self.staff.iter() {
+            for w in watchers.iter() {
+                if told.insert(w.id) {
+                    w.recipient.do_send(StaffUpdate::Restarting);
+                }
+            }
+        }
         self.screens.len()
+    }
+
+    /// A staff page watches these queues and rooms (keys from
+    /// `staff::queue_key` / `staff::room_key`).
+    pub fn watch_staff(&self, keys: &[String], watcher: StaffWatcher) {
+        for k in keys {
+            self.staff
+                .entry(k.clone())
+                .or_default()
+                .push(watcher.clone());
+        }
+    }
+
+    /// A staff page stops watching (its socket closed).
+    pub fn unwatch_staff(&self, keys: &[String], id: u64) {
+        for k in keys {
+            if let Some(mut list) = self.staff.get_mut(k) {
+                list.retain(|w| w.id != id);
+            }
+        }
+        self.staff.retain(|_, list| !list.is_empty());
+    }
+
+    /// Staff pages watching now (for the figures).
+    pub fn staff_watchers(&self) -> usize {
+        let mut ids = std::collections::HashSet::new();
+        for list in self.staff.iter() {
+            ids.extend(list.iter().map(|w| w.id));
+        }
+        ids.len()
+    }
+
+    /// Whether any staff page watches `key`.
+    pub fn watched_by_staff(&self, key: &str) -> bool {
+        self.staff.contains_key(key)
+    }
+
+    /// Sends an update to the staff pages watching `key`.
+    pub fn tell_staff(&self, key: &str, update: StaffUpdate) {
+        if let Some(list) = self.staff.get(key) {
+            for w in list.iter() {
+                w.recipient.do_send(update.clone());
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ use crate::journal::{Change, JournalError, SharedClock, SharedJournal};
 use crate::model::CurrentCall;
 use crate::room::ForgetCurrent;
 use crate::rules::QueueRules;
+use crate::staff::{queue_key, StaffQueue, StaffQueueView, StaffUpdate};
 
 use super::messages::*;
 use super::state::QueueState;
@@ -27,6 +28,8 @@ pub struct QueueActor {
     /// an appointment slot (only a slot beginning changes a ranking with
     /// time).
     awaited: std::cell::Cell<bool>,
+    /// The version of the staff view (grows with every publication).
+    staff_version: std::cell::Cell<u64>,
 }
 
 impl QueueActor {
@@ -42,6 +45,7 @@ impl QueueActor {
             clock,
             directory,
             awaited: std::cell::Cell::new(true),
+            staff_version: std::cell::Cell::new(0),
         }
     }
 
@@ -143,6 +147,26 @@ impl QueueActor {
         let board = self.state.board(self.clock.now());
         self.directory.publish_queue(&self.state.code, board, None);
         self.awaited.set(true);
+        self.publish_staff();
+    }
+
+    /// The whole list for staff pages, at the current version.
+    fn staff_view(&self) -> Arc<StaffQueueView> {
+        Arc::new(
+            self.state
+                .staff_view(self.clock.now(), self.staff_version.get()),
+        )
+    }
+
+    /// A new version of the staff view, sent to the staff pages watching
+    /// this queue (composed only when one does).
+    fn publish_staff(&self) {
+        self.staff_version.set(self.staff_version.get() + 1);
+        let key = queue_key(&self.state.code);
+        if self.directory.watched_by_staff(&key) {
+            self.directory
+                .tell_staff(&key, StaffUpdate::Queue(self.staff_view()));
+        }
     }
 
     /// Records the new head at once (the calling room composes from it),
@@ -154,6 +178,7 @@ impl QueueActor {
         self.awaited.set(true);
         ctx.run_later(std::time::Duration::ZERO, move |act, _ctx| {
             act.directory.notify_queue(&act.state.code, Some(&room));
+            act.publish_staff();
         });
     }
 }
@@ -183,7 +208,16 @@ impl Handler<Refresh> for QueueActor {
         let board = self.state.board(now);
         if self.directory.queue_board(&self.state.code) != board {
             self.directory.publish_queue(&self.state.code, board, None);
+            self.publish_staff();
         }
+    }
+}
+
+impl Handler<StaffQueue> for QueueActor {
+    type Result = MessageResult<StaffQueue>;
+
+    fn handle(&mut self, _msg: StaffQueue, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.staff_view())
     }
 }
 

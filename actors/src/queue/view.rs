@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::directory::{EntryView, QueueBoard};
 use crate::model::EntryKind;
 use crate::rules::{Placement, Ranked};
+use crate::staff::{StaffEntry, StaffQueueView};
 
 use super::state::{QueueState, BOARD_HEAD};
 
@@ -50,6 +51,21 @@ impl QueueState {
                 placement: r.placement,
             })
             .collect()
+    }
+
+    /// The whole list for staff pages, in calling order, at `version`.
+    pub fn staff_view(&self, now: DateTime<Utc>, version: u64) -> StaffQueueView {
+        let ranked = self.ranked(now);
+        StaffQueueView {
+            code: self.code.clone(),
+            version,
+            callable: ranked.iter().filter(|r| r.placement.is_callable()).count(),
+            entries: ranked
+                .iter()
+                .enumerate()
+                .map(|(i, r)| StaffEntry::of(i + 1, r))
+                .collect(),
+        }
     }
 
     /// The public head for screens: the general list and each room's short

@@ -1,0 +1,391 @@
+//! The staff channel's content (`GET /ws/staff`, the socket itself lives in
+//! `ws.rs`): which queues and rooms a staff member's page watches, and the
+//! frames it gets.
+//!
+//! - A nurse watches every queue and room of her departments (or of the
+//!   ones her page asks for, within them); a doctor his rooms and the
+//!   queues they call from; an admin every department, or the ones asked
+//!   for.
+//! - Frames are the actors' staff views (whole lists in calling order, the
+//!   rule that placed each patient, special groups, holds, pins, misses)
+//!   with the full names added — staff in scope only; never on a public
+//!   screen, never in a log.
+//!
+//! Frames: `snapshot` (every watched queue and room), then `queue` and
+//! `room`, each with the page's next `seq`; a page that sees a gap asks
+//! `{"type":"resync"}` and gets a new snapshot.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use triage_actors::model::EntryKind;
+use triage_actors::staff::{
+    queue_key, room_key, StaffCall, StaffEntry, StaffQueue, StaffQueueView, StaffRoom,
+    StaffRoomView,
+};
+
+use crate::auth::policy::{Role, Staff};
+use crate::config::Hospital;
+use crate::engine::names::VisitNames;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode};
+
+/// What one staff page watches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watch {
+    pub departments: Vec<String>,
+    pub queues: Vec<String>,
+    pub rooms: Vec<String>,
+}
+
+impl Watch {
+    /// What `staff` watches; `asked` narrows a nurse's or an admin's page to
+    /// some departments (a department outside a nurse's scope is refused).
+    pub fn of(
+        staff: &Staff,
+        hospital: &Hospital,
+        asked: Option<&[String]>,
+    ) -> Result<Watch, Error> {
+        let departments: Vec<String> = match staff.role {
+            Role::Doctor => {
+                let rooms: Vec<String> = hospital
+                    .rooms
+                    .iter()
+                    .filter(|r| staff.scope.contains(&r.code))
+                    .map(|r| r.code.clone())
+                    .collect();
+                let mut queues: Vec<String> = Vec::new();
+                let mut departments: Vec<String> = Vec::new();
+                for r in hospital.rooms.iter().filter(|r| rooms.contains(&r.code)) {
+                    for q in &r.queues {
+                        if !queues.contains(q) {
+                            queues.push(q.clone());
+                        }
+                    }
+                    if !departments.contains(&r.department) {
+                        departments.push(r.department.clone());
+                    }
+                }
+                return Ok(Watch {
+                    departments,
+                    queues,
+                    rooms,
+                });
+            }
+            Role::Nurse | Role::Admin => {
+                let allowed =
+                    |d: &str| staff.role == Role::Admin || staff.scope.iter().any(|s| s == d);
+                match asked {
+                    Some(list) => {
+                        for d in list {
+                            if hospital.departments.iter().all(|x| x.code != *d) {
+                                return Err(Error::new(
+                                    ErrorCode::UnknownDepartment,
+                                    format!("no department {d:?}"),
+                                ));
+                            }
+                            if !allowed(d) {
+                                return Err(Error::new(
+                                    ErrorCode::Forbidden,
+                                    format!("department {d} is outside your departments"),
+                                ));
+                            }
+                        }
+                        list.to_vec()
+                    }
+                    None => hospital
+                        .departments
+                        .iter()
+                        .filter(|d| allowed(&d.code))
+                        .map(|d| d.code.clone())
+                        .collect(),
+                }
+            }
+        };
+        Ok(Watch {
+            queues: hospital
+                .queues
+                .iter()
+                .filter(|q| departments.contains(&q.department))
+                .map(|q| q.code.clone())
+                .collect(),
+            rooms: hospital
+                .rooms
+                .iter()
+                .filter(|r| departments.contains(&r.department))
+                .map(|r| r.code.clone())
+                .collect(),
+            departments,
+        })
+    }
+
+    /// The directory keys of everything watched.
+    pub fn keys(&self) -> Vec<String> {
+        self.queues
+            .iter()
+            .map(|q| queue_key(q))
+            .chain(self.rooms.iter().map(|r| room_key(r)))
+            .collect()
+    }
+}
+
+/// The latest view of everything a page watches (highest versions).
+#[derive(Default)]
+pub struct Latest {
+    pub queues: HashMap<String, Arc<StaffQueueView>>,
+    pub rooms: HashMap<String, Arc<StaffRoomView>>,
+}
+
+impl Latest {
+    /// Keeps `view` if it is newer than the one held; answers whether it was.
+    pub fn queue(&mut self, view: Arc<StaffQueueView>) -> bool {
+        match self.queues.get(&view.code) {
+            Some(held) if held.version >= view.version => false,
+            _ => {
+                self.queues.insert(view.code.clone(), view);
+                true
+            }
+        }
+    }
+
+    /// Keeps `view` if it is newer than the one held; answers whether it was.
+    pub fn room(&mut self, view: Arc<StaffRoomView>) -> bool {
+        match self.rooms.get(&view.code) {
+            Some(held) if held.version >= view.version => false,
+            _ => {
+                self.rooms.insert(view.code.clone(), view);
+                true
+            }
+        }
+    }
+}
+
+/// Asks every watched queue and room for its view now.
+pub async fn fetch(engine: &Engine, watch: &Watch) -> Latest {
+    let mut latest = Latest::default();
+    for q in &watch.queues {
+        if let Some(addr) = engine.directory.queues.get(q).map(|a| a.clone()) {
+            if let Ok(view) = addr.send(StaffQueue).await {
+                latest.queue(view);
+            }
+        }
+    }
+    for r in &watch.rooms {
+        if let Some(addr) = engine.directory.rooms.get(r).map(|a| a.clone()) {
+            if let Ok(view) = addr.send(StaffRoom).await {
+                latest.room(view);
+            }
+        }
+    }
+    latest
+}
+
+/// A waiting patient on a staff page.
+#[derive(Serialize)]
+struct EntryFrame<'a> {
+    position: usize,
+    visit_no: &'a str,
+    ticket_no: &'a str,
+    /// The full name (staff in scope only).
+    name: String,
+    kind: &'static str,
+    /// 复诊, 回诊, 过号, 迟到 or empty.
+    kind_label: &'static str,
+    tags: &'a [String],
+    special: Option<&'a str>,
+    placement_code: &'a str,
+    placement_reason: &'a str,
+    callable: bool,
+    held: bool,
+    pinned: bool,
+    misses: i32,
+    checked_in_at: chrono::DateTime<chrono::Utc>,
+    room: Option<&'a str>,
+}
+
+/// A queue on a staff page.
+#[derive(Serialize)]
+pub struct QueueFrame<'a> {
+    code: &'a str,
+    name: &'a str,
+    department_code: &'a str,
+    doctor_code: Option<&'a str>,
+    version: u64,
+    callable: usize,
+    waiting: usize,
+    entries: Vec<EntryFrame<'a>>,
+}
+
+/// The called patient on a staff page.
+#[derive(Serialize)]
+struct CallFrame<'a> {
+    visit_no: &'a str,
+    ticket_no: &'a str,
+    name: String,
+    queue_code: &'a str,
+    called_at: chrono::DateTime<chrono::Utc>,
+    call_count: i32,
+    placement_code: &'a str,
+    /// The special groups to remind the doctor of (特殊人群提醒).
+    tags: &'a [String],
+    misses: i32,
+}
+
+/// A room on a staff page.
+#[derive(Serialize)]
+pub struct RoomFrame<'a> {
+    code: &'a str,
+    name: &'a str,
+    department_code: &'a str,
+    doctor_code: Option<&'a str>,
+    queues: &'a [String],
+    version: u64,
+    status: &'static str,
+    status_label: &'a str,
+    current: Option<CallFrame<'a>>,
+}
+
+/// The full name of a visit for staff; a visit the cache does not know
+/// (which would be a bug) shows its masked name and is logged by number.
+fn full_name(names: &VisitNames, visit_no: &str, masked: &str) -> (String, Option<String>) {
+    match names.get(visit_no) {
+        Some(f) => (f.name, Some(f.visit_type)),
+        None => {
+            tracing::warn!(
+                visit_no,
+                "staff page: full name not known, masked name shown"
+            );
+            (masked.to_string(), None)
+        }
+    }
+}
+
+fn kind_label(kind: EntryKind, visit_type: Option<&str>) -> &'static str {
+    match kind {
+        EntryKind::Normal => "",
+        EntryKind::Return if visit_type == Some("return") => "复诊",
+        EntryKind::Return => "回诊",
+        EntryKind::Recall => "过号",
+        EntryKind::Late => "迟到",
+    }
+}
+
+fn entry<'a>(e: &'a StaffEntry, names: &VisitNames) -> EntryFrame<'a> {
+    let (name, visit_type) = full_name(names, &e.visit_no, &e.masked_name);
+    EntryFrame {
+        position: e.position,
+        visit_no: &e.visit_no,
+        ticket_no: &e.ticket_no,
+        name,
+        kind: e.kind.as_str(),
+        kind_label: kind_label(e.kind, visit_type.as_deref()),
+        tags: &e.tags,
+        special: e.special.as_deref(),
+        placement_code: &e.placement_code,
+        placement_reason: &e.placement_reason,
+        callable: e.callable,
+        held: e.held,
+        pinned: e.pinned,
+        misses: e.misses,
+        checked_in_at: e.checked_in_at,
+        room: e.room.as_deref(),
+    }
+}
+
+/// A queue's frame content.
+pub fn queue_frame<'a>(
+    view: &'a StaffQueueView,
+    hospital: &'a Hospital,
+    names: &VisitNames,
+) -> Option<QueueFrame<'a>> {
+    let def = hospital.queues.iter().find(|q| q.code == view.code)?;
+    Some(QueueFrame {
+        code: &view.code,
+        name: &def.name,
+        department_code: &def.department,
+        doctor_code: def.doctor.as_deref(),
+        version: view.version,
+        callable: view.callable,
+        waiting: view.entries.len(),
+        entries: view.entries.iter().map(|e| entry(e, names)).collect(),
+    })
+}
+
+fn call<'a>(c: &'a StaffCall, names: &VisitNames) -> CallFrame<'a> {
+    CallFrame {
+        visit_no: &c.visit_no,
+        ticket_no: &c.ticket_no,
+        name: full_name(names, &c.visit_no, &c.masked_name).0,
+        queue_code: &c.queue_code,
+        called_at: c.called_at,
+        call_count: c.call_count,
+        placement_code: &c.placement_code,
+        tags: &c.tags,
+        misses: c.misses,
+    }
+}
+
+/// A room's frame content.
+pub fn room_frame<'a>(
+    view: &'a StaffRoomView,
+    hospital: &'a Hospital,
+    names: &VisitNames,
+) -> Option<RoomFrame<'a>> {
+    let def = hospital.rooms.iter().find(|r| r.code == view.code)?;
+    Some(RoomFrame {
+        code: &view.code,
+        name: &def.name,
+        department_code: &def.department,
+        doctor_code: def.doctor.as_deref(),
+        queues: &def.queues,
+        version: view.version,
+        status: view.status.as_str(),
+        status_label: &view.status_label,
+        current: view.current.as_ref().map(|c| call(c, names)),
+    })
+}
+
+/// The whole snapshot frame at `seq`.
+pub fn snapshot(
+    seq: u64,
+    staff: &Staff,
+    watch: &Watch,
+    latest: &Latest,
+    engine: &Engine,
+) -> String {
+    let queues: Vec<QueueFrame<'_>> = watch
+        .queues
+        .iter()
+        .filter_map(|q| latest.queues.get(q))
+        .filter_map(|v| queue_frame(v, &engine.hospital, &engine.names))
+        .collect();
+    let rooms: Vec<RoomFrame<'_>> = watch
+        .rooms
+        .iter()
+        .filter_map(|r| latest.rooms.get(r))
+        .filter_map(|v| room_frame(v, &engine.hospital, &engine.names))
+        .collect();
+    serde_json::json!({
+        "type": "snapshot",
+        "seq": seq,
+        "server_time": engine.clock.now(),
+        "staff": {"code": staff.code, "role": staff.role.as_str(), "scope": staff.scope},
+        "departments": watch.departments,
+        "queues": queues,
+        "rooms": rooms,
+    })
+    .to_string()
+}
+
+/// A queue frame at `seq`.
+pub fn queue_update(seq: u64, view: &StaffQueueView, engine: &Engine) -> Option<String> {
+    let q = queue_frame(view, &engine.hospital, &engine.names)?;
+    Some(serde_json::json!({"type": "queue", "seq": seq, "queue": q}).to_string())
+}
+
+/// A room frame at `seq`.
+pub fn room_update(seq: u64, view: &StaffRoomView, engine: &Engine) -> Option<String> {
+    let r = room_frame(view, &engine.hospital, &engine.names)?;
+    Some(serde_json::json!({"type": "room", "seq": seq, "room": r}).to_string())
+}

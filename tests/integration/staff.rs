@@ -1,0 +1,238 @@
+//! The staff channel (`/ws/staff`) over real WebSocket clients with real
+//! logins: a nurse's page watches her departments, a doctor's his rooms;
+//! full names, special groups and reasons reach staff in scope only, as a
+//! snapshot then frames with the next `seq`; a page without a live staff
+//! session gets nothing.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use triage::auth::policy::Role;
+
+use crate::common::{registration, spawn_app, Ws};
+
+fn codes(list: &Value) -> Vec<String> {
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v["code"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn entry<'a>(queue: &'a Value, visit: &str) -> &'a Value {
+    queue["entries"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["visit_no"] == visit))
+        .unwrap_or_else(|| panic!("{visit} not in {queue}"))
+}
+
+/// The next frame, which must be a `kind` frame with the next `seq`.
+async fn next_in_sequence(ws: &mut Ws, seq: &mut u64, kind: &str) -> Value {
+    let f = ws.next().await;
+    *seq += 1;
+    assert_eq!(f["seq"].as_u64(), Some(*seq), "out of sequence: {f}");
+    if !kind.is_empty() {
+        assert_eq!(f["type"], kind, "{f}");
+    }
+    f
+}
+
+#[actix_web::test]
+async fn a_nurse_page_gets_her_departments_with_full_names_and_every_change_in_sequence() {
+    let app = spawn_app().await;
+    app.arrive("S1", &registration("张三丰", "NK")).await;
+    app.arrive("S9", &registration("外科病人", "WK")).await;
+
+    let mut ws = app.staff_socket("N-NK", Role::Nurse, &["NK"], "").await;
+    let snap = ws.next().await;
+    assert_eq!(snap["type"], "snapshot");
+    assert_eq!(snap["staff"]["code"], "N-NK");
+    assert_eq!(snap["departments"], json!(["NK"]));
+    assert_eq!(codes(&snap["queues"]), ["NK", "NK-D1001"]);
+    assert_eq!(codes(&snap["rooms"]), ["NK-01", "NK-02", "NK-03", "NK-04"]);
+    let nk = &snap["queues"][0];
+    let s1 = entry(nk, "S1");
+    assert_eq!(s1["name"], "张三丰", "staff in scope see the full name");
+    assert_eq!(s1["ticket_no"], "A001");
+    assert_eq!(s1["position"], 1);
+    assert!(s1["placement_reason"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+    assert!(
+        !snap.to_string().contains("外科病人"),
+        "another department leaked"
+    );
+    let mut seq = snap["seq"].as_u64().unwrap_or(0);
+
+    // A change in another department sends nothing; one in hers arrives
+    // as the next frame, the special group named and placed first.
+    app.arrive("S8", &registration("外科病人二", "WK")).await;
+    let mut b = registration("欧阳娜娜", "NK");
+    b["special"] = json!(["pregnant"]);
+    app.arrive("S2", &b).await;
+    let f = next_in_sequence(&mut ws, &mut seq, "queue").await;
+    assert_eq!(f["queue"]["code"], "NK");
+    let s2 = entry(&f["queue"], "S2");
+    assert_eq!(s2["name"], "欧阳娜娜");
+    assert_eq!(s2["special"], "孕妇");
+    assert_eq!(s2["tags"], json!(["孕妇"]));
+    assert_eq!(s2["position"], 1);
+    assert_eq!(entry(&f["queue"], "S1")["position"], 2);
+
+    // Held with a reason: the frame says so.
+    let r = app
+        .http
+        .post(app.url("/api/v1/registrations/S1/hold"))
+        .json(&json!({"reason": "患者去做检查"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let f = next_in_sequence(&mut ws, &mut seq, "queue").await;
+    let s1 = entry(&f["queue"], "S1");
+    assert_eq!(s1["held"], true);
+    assert_eq!(s1["callable"], false);
+
+    // A call from one of her rooms: the room frame names the patient.
+    assert_eq!(app.room("NK-02", "call-next").await.status(), 200);
+    let mut room = None;
+    for _ in 0..3 {
+        let f = ws.next().await;
+        seq += 1;
+        assert_eq!(f["seq"].as_u64(), Some(seq), "{f}");
+        if f["type"] == "room" && f["room"]["code"] == "NK-02" {
+            room = Some(f);
+            break;
+        }
+    }
+    let room = room.unwrap_or_else(|| panic!("no room frame after the call"));
+    assert_eq!(room["room"]["current"]["visit_no"], "S2");
+    assert_eq!(room["room"]["current"]["name"], "欧阳娜娜");
+    assert_eq!(room["room"]["current"]["tags"], json!(["孕妇"]));
+
+    // A resync is a new snapshot at the next seq, equal to the truth.
+    ws.send(json!({"type": "resync"})).await;
+    let mut snap = ws.next().await;
+    while snap["type"] != "snapshot" {
+        seq = snap["seq"].as_u64().unwrap_or(seq);
+        snap = ws.next().await;
+    }
+    assert_eq!(snap["seq"].as_u64(), Some(seq + 1));
+    let truth = app.get_json("/api/v1/queues/NK").await;
+    let listed: Vec<&Value> = truth["entries"]
+        .as_array()
+        .map(|a| a.iter().map(|e| &e["visit_no"]).collect())
+        .unwrap_or_default();
+    let shown: Vec<&Value> = snap["queues"][0]["entries"]
+        .as_array()
+        .map(|a| a.iter().map(|e| &e["visit_no"]).collect())
+        .unwrap_or_default();
+    assert_eq!(shown, listed);
+}
+
+#[actix_web::test]
+async fn a_doctor_page_watches_his_rooms_and_reminds_him_of_a_special_group() {
+    let app = spawn_app().await;
+    let mut army = registration("王建军", "NK");
+    army["special"] = json!(["military"]);
+    app.arrive("D1", &army).await;
+    app.arrive("D2", &registration("李秀英", "NK")).await;
+
+    let mut ws = app
+        .staff_socket("D1002", Role::Doctor, &["NK-02"], "")
+        .await;
+    let snap = ws.next().await;
+    assert_eq!(codes(&snap["rooms"]), ["NK-02"]);
+    assert_eq!(codes(&snap["queues"]), ["NK"]);
+    let mut seq = snap["seq"].as_u64().unwrap_or(0);
+
+    // Another room calls: the queue changes (he sees the list), but no
+    // frame of the other room reaches him.
+    assert_eq!(app.room("NK-03", "call-next").await.status(), 200);
+    let f = next_in_sequence(&mut ws, &mut seq, "queue").await;
+    assert!(entry(&f["queue"], "D2")["position"] == 1);
+
+    // He calls from his own session: the room frame carries the patient
+    // and the group to remind him of.
+    let doctor = app.staff("D1002", Role::Doctor, &["NK-02"]).await;
+    let r = doctor
+        .post(app.url("/api/v1/rooms/NK-02/call-next"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let mut frames = Vec::new();
+    while frames.len() < 2 {
+        frames.push(next_in_sequence(&mut ws, &mut seq, "").await);
+    }
+    let room = frames
+        .iter()
+        .find(|f| f["type"] == "room")
+        .unwrap_or_else(|| panic!("no room frame: {frames:?}"));
+    assert_eq!(room["room"]["code"], "NK-02");
+    assert_eq!(room["room"]["current"]["name"], "李秀英");
+    assert!(frames.iter().all(|f| f["room"]["code"] != "NK-03"));
+}
+
+#[actix_web::test]
+async fn the_staff_channel_needs_a_live_staff_session_within_its_scope() {
+    let app = spawn_app().await;
+    assert_eq!(app.staff_socket_with(None, "").await.err(), Some(401));
+    assert_eq!(
+        app.staff_socket_with(Some("triage_session=forged"), "")
+            .await
+            .err(),
+        Some(401)
+    );
+    let headers = app.staff_login("N-WK", Role::Nurse, &["WK"]).await;
+    let cookie = headers
+        .get(reqwest::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        app.staff_socket_with(Some(&cookie), "?departments=NK")
+            .await
+            .err(),
+        Some(403),
+        "a nurse asks for a department not hers"
+    );
+    assert_eq!(
+        app.staff_socket_with(Some(&cookie), "?departments=XX")
+            .await
+            .err()
+            .map(|s| s >= 400),
+        Some(true)
+    );
+
+    // Logged out elsewhere: the open page is told and closed.
+    let Ok(mut ws) = app
+        .staff_socket_with(Some(&cookie), "?departments=WK")
+        .await
+    else {
+        panic!("her own department refused");
+    };
+    assert_eq!(ws.next().await["type"], "snapshot");
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = client
+        .delete(app.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let told = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let f = ws.next_within(Duration::from_secs(15)).await;
+            if f["type"] == "signed_out" {
+                return f;
+            }
+        }
+    })
+    .await;
+    assert!(told.is_ok(), "the page was not told its session ended");
+}
