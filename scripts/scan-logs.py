@@ -34,8 +34,9 @@ PATTERNS = {
     "session cookie": re.compile(r"triage_session=[A-Za-z0-9_-]{8,}"),
     "Argon2 hash": re.compile(r"\$argon2(id|i|d)\$"),
     "random secret": re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"),
-    "ID number": re.compile(r"(?<!\d)[1-9]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\d)"),
-    "mobile number": re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"),
+    # Standing alone: not inside a hex string (request ids are UUIDs).
+    "ID number": re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"),
+    "mobile number": re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])"),
 }
 
 
