@@ -1,0 +1,246 @@
+// The nurse console (分诊台): every queue and room of the nurse's departments,
+// live; check-in by visit number or card scan (the field keeps the focus, so
+// a keyboard-wedge scanner just types and presses Enter); hold, release,
+// pin, move, transfer and call out of order with a reason; rooms opened,
+// paused and closed. Full names are shown here (staff in scope only).
+//
+// Keyboard: F2 (or /) jumps to the check-in field, Tab walks the buttons,
+// Enter confirms a dialog, Esc closes it.
+import { html, render, useState, useEffect, useRef } from "./ui.js";
+import { api, currentSession } from "./api.js";
+import { Live } from "./live.js";
+import { Login, ChangePassword } from "./login.js";
+
+const REASONS = {
+  hold: ["患者去做检查", "患者暂时离开", "等待检查结果"],
+  release: ["患者已返回", "检查完成"],
+  pin: ["急诊转来", "行动不便", "医生要求"],
+  move: ["行动不便", "医生要求", "患者要求"],
+  call: ["急诊转来", "医生要求"],
+  transfer: ["需专科会诊", "挂错科室", "医生要求"],
+  pause: ["医生临时离开", "处理急诊"],
+  close: ["医生停诊", "医生临时外出"],
+};
+
+const ACTION_NAMES = {
+  hold: "挂起", release: "恢复", pin: "置顶", move: "调整顺序", call: "指定叫号",
+  transfer: "转诊", pause: "暂停叫号", resume: "开诊", close: "停诊",
+};
+
+function minutesSince(iso, offset) {
+  const ms = Date.now() + offset - Date.parse(iso);
+  return Math.max(0, Math.floor(ms / 60000));
+}
+
+function clock(d) {
+  return d ? d.toLocaleTimeString("zh-CN", { hour12: false }) : "—";
+}
+
+/** The reason dialog of one action (a choice of common reasons or free text). */
+function ActionDialog({ action, target, rooms, onClose, onDone }) {
+  const [reason, setReason] = useState(REASONS[action.kind]?.[0] || "");
+  const [free, setFree] = useState("");
+  const [position, setPosition] = useState(1);
+  const [room, setRoom] = useState(rooms[0]?.code || "");
+  const [redistribute, setRedistribute] = useState(false);
+  const [error, setError] = useState("");
+  const first = useRef(null);
+  useEffect(() => {
+    first.current?.focus();
+    const esc = (e) => { if (e.key === "Escape") onClose(); };
+    addEventListener("keydown", esc);
+    return () => removeEventListener("keydown", esc);
+  }, []);
+  async function submit(ev) {
+    ev.preventDefault();
+    const why = free.trim() || reason;
+    const k = action.kind;
+    let r;
+    if (["hold", "release", "pin"].includes(k)) r = await api("POST", `/registrations/${target.visit_no}/${k}`, { reason: why });
+    else if (k === "move") r = await api("POST", `/registrations/${target.visit_no}/move`, { position: Number(position), reason: why });
+    else if (k === "call") r = await api("POST", `/rooms/${room}/call/${target.visit_no}`, { reason: why });
+    else if (k === "transfer") r = await api("POST", `/visits/${target.visit_no}/transfer`, { room_code: room, keep_check_in_time: true, reason: why });
+    else if (k === "close") r = await api("POST", `/rooms/${target.code}/close`, { waiting: redistribute ? "redistribute" : "keep", reason: why });
+    else r = await api("POST", `/rooms/${target.code}/${k}`);
+    if (r.ok) onDone(`${ACTION_NAMES[k]}：${target.ticket_no || target.name} 已完成`);
+    else setError(r.message);
+  }
+  const who = target.ticket_no ? `${target.ticket_no} ${target.name}` : target.name;
+  return html`
+    <div class="backdrop">
+      <form class="dialog" role="dialog" aria-modal="true" aria-label=${ACTION_NAMES[action.kind]} onSubmit=${submit}
+        onKeyDown=${(e) => { if (e.key === "Enter" && e.target.tagName === "SELECT") { e.preventDefault(); e.currentTarget.requestSubmit(); } }}>
+        <h2>${ACTION_NAMES[action.kind]} · ${who}</h2>
+        ${action.kind === "move" && html`<label>移到第几位<input ref=${first} type="number" min="1" max="9999"
+          value=${position} onInput=${(e) => setPosition(e.target.value)} required /></label>`}
+        ${(action.kind === "call" || action.kind === "transfer") && html`<label>${action.kind === "call" ? "叫到诊室" : "转到诊室"}
+          <select ref=${action.kind === "move" ? null : first} value=${room} onChange=${(e) => setRoom(e.target.value)}>
+            ${rooms.map((r) => html`<option value=${r.code}>${r.name}（${r.status_label}）</option>`)}
+          </select></label>`}
+        ${action.kind === "close" && html`<label class="check"><input type="checkbox" checked=${redistribute}
+          onChange=${(e) => setRedistribute(e.target.checked)} />把本诊室专家号的候诊患者分到科室普通队列（分诊）</label>`}
+        ${action.kind !== "resume" && html`
+          <label>原因<select ref=${["move", "call", "transfer"].includes(action.kind) ? null : first} value=${reason}
+            onChange=${(e) => setReason(e.target.value)}>
+            ${(REASONS[action.kind] || []).map((x) => html`<option>${x}</option>`)}
+          </select></label>
+          <label>其他原因（填写后以此为准）<input value=${free} maxlength="200" onInput=${(e) => setFree(e.target.value)} /></label>`}
+        <p class="error" role="alert">${error}</p>
+        <div class="buttons">
+          <button type="submit" ref=${action.kind === "resume" ? first : null}>确定</button>
+          <button type="button" onClick=${onClose}>取消（Esc）</button>
+        </div>
+      </form>
+    </div>`;
+}
+
+function Tags({ e }) {
+  return html`<span class="tags">
+    ${e.kind_label && html`<span class=${`tag kind-${e.kind}`}>${e.kind_label}</span>`}
+    ${e.special && html`<span class="tag special" title="特殊人群优先">${e.special}优先</span>`}
+    ${e.tags.filter((t) => t !== e.special).map((t) => html`<span class="tag group">${t}</span>`)}
+    ${e.held && html`<span class="tag held">挂起</span>`}
+    ${e.pinned && html`<span class="tag pinned">置顶</span>`}
+    ${e.misses > 0 && html`<span class="tag misses">过号${e.misses}次</span>`}
+    ${e.room && html`<span class="tag room">已分诊到${e.room}</span>`}
+  </span>`;
+}
+
+function QueueTable({ queue, offset, open }) {
+  return html`
+    <section class="queue" aria-label=${queue.name}>
+      <h2>${queue.name} <small>候诊 ${queue.waiting} 人 · 可叫 ${queue.callable} 人</small></h2>
+      ${queue.entries.length === 0 ? html`<p class="empty">暂无候诊患者</p>` : html`
+      <table>
+        <thead><tr><th>序</th><th>票号</th><th>姓名</th><th>标记</th><th>排序原因</th><th>候诊</th><th>操作</th></tr></thead>
+        <tbody>
+          ${queue.entries.map((e) => html`
+            <tr key=${e.visit_no} class=${e.held ? "held" : e.special ? "special" : ""} data-visit=${e.visit_no}>
+              <td>${e.position}</td>
+              <td class="ticket">${e.ticket_no}</td>
+              <td class="name">${e.name}</td>
+              <td><${Tags} e=${e} /></td>
+              <td class="reason">${e.placement_reason}</td>
+              <td class="wait">${minutesSince(e.checked_in_at, offset)} 分钟</td>
+              <td class="actions">
+                ${e.held
+                  ? html`<button onClick=${() => open("release", e)}>恢复</button>`
+                  : html`<button onClick=${() => open("hold", e)}>挂起</button>`}
+                <button onClick=${() => open("pin", e)}>置顶</button>
+                <button onClick=${() => open("move", e)}>调整</button>
+                <button onClick=${() => open("call", e, queue)}>指定叫号</button>
+                <button onClick=${() => open("transfer", e)}>转诊</button>
+              </td>
+            </tr>`)}
+        </tbody>
+      </table>`}
+    </section>`;
+}
+
+function RoomList({ rooms, open }) {
+  return html`
+    <section class="rooms" aria-label="诊室">
+      <h2>诊室</h2>
+      <ul>
+        ${rooms.map((r) => html`
+          <li key=${r.code} class=${`room status-${r.status}`} data-room=${r.code}>
+            <strong>${r.name}</strong> <span class="status">${r.status_label}</span>
+            <span class="current">${r.current ? `就诊：${r.current.ticket_no} ${r.current.name}` : "空闲"}</span>
+            <span class="actions">
+              ${r.status !== "open" && html`<button onClick=${() => open("resume", r)}>开诊</button>`}
+              ${r.status === "open" && html`<button onClick=${() => open("pause", r)}>暂停</button>`}
+              ${r.status !== "closed" && html`<button onClick=${() => open("close", r)}>停诊</button>`}
+            </span>
+          </li>`)}
+      </ul>
+    </section>`;
+}
+
+function Console({ session, onLogout }) {
+  const [live, setLive] = useState(null);
+  const [message, setMessage] = useState({ text: "", error: false });
+  const [visit, setVisit] = useState("");
+  const [dialog, setDialog] = useState(null);
+  const [, tick] = useState(0);
+  const field = useRef(null);
+  useEffect(() => {
+    const channel = new Live("", setLive);
+    const timer = setInterval(() => tick((n) => n + 1), 30000);
+    const keys = (e) => {
+      if (e.key === "F2" || (e.key === "/" && document.activeElement?.tagName !== "INPUT")) {
+        e.preventDefault();
+        field.current?.focus();
+      }
+    };
+    addEventListener("keydown", keys);
+    field.current?.focus();
+    return () => { channel.close(); clearInterval(timer); removeEventListener("keydown", keys); };
+  }, []);
+  useEffect(() => { if (live?.signedOut) onLogout(); }, [live?.signedOut]);
+
+  async function checkIn(ev) {
+    ev.preventDefault();
+    const v = visit.trim();
+    if (!v) return;
+    const r = await api("POST", `/registrations/${encodeURIComponent(v)}/check-in`);
+    setVisit("");
+    if (r.ok) {
+      const b = r.body;
+      setMessage({ text: `${v} 签到${b.created ? "成功" : "（已签到过）"}：${b.ticket_no}，前面 ${b.ahead} 人，约 ${b.estimated_wait_minutes} 分钟`, error: false });
+    } else {
+      setMessage({ text: `${v}：${r.message}`, error: true });
+    }
+    field.current?.focus();
+  }
+
+  function open(kind, target, queue) {
+    const rooms = [...(live?.rooms.values() || [])]
+      .filter((r) => kind !== "call" || r.queues.includes(queue?.code));
+    setDialog({ kind, target, rooms });
+  }
+  function closeDialog(text) {
+    setDialog(null);
+    if (typeof text === "string") setMessage({ text, error: false });
+    setTimeout(() => field.current?.focus(), 0);
+  }
+
+  const queues = live ? [...live.queues.values()] : [];
+  const rooms = live ? [...live.rooms.values()] : [];
+  const departments = (live?.departments || []).join("、");
+  return html`
+    <header class="bar">
+      <h1>分诊台 <small>${departments}</small></h1>
+      <span class=${live?.online ? "online" : "offline"} role="status">
+        ${live?.online ? "在线" : `离线 — 显示的是 ${clock(live?.asOf)} 的状态，正在重连…`}
+      </span>
+      <button onClick=${() => print()}>打印候诊名单</button>
+      <span class="who">${session.staff.name}（${session.staff.code}）</span>
+      <button onClick=${async () => { await api("DELETE", "/session"); onLogout(); }}>退出</button>
+    </header>
+    <form class="checkin" onSubmit=${checkIn}>
+      <label for="visit">签到（输入或扫描就诊号，回车）<kbd>F2</kbd></label>
+      <input id="visit" ref=${field} value=${visit} onInput=${(e) => setVisit(e.target.value)}
+        autocomplete="off" placeholder="就诊号 / 扫码" />
+      <button type="submit">签到</button>
+      <p class=${message.error ? "error" : "ok"} role="status">${message.text}</p>
+    </form>
+    ${!live?.loaded ? html`<p class="loading">正在连接…</p>` : html`
+    <div class="layout">
+      <div class="queues">${queues.map((q) => html`<${QueueTable} key=${q.code} queue=${q} offset=${live.serverOffset} open=${open} />`)}</div>
+      <${RoomList} rooms=${rooms} open=${open} />
+    </div>`}
+    ${dialog && html`<${ActionDialog} action=${dialog} target=${dialog.target} rooms=${dialog.rooms}
+      onClose=${() => closeDialog()} onDone=${closeDialog} />`}`;
+}
+
+function App() {
+  const [session, setSession] = useState(undefined);
+  const load = () => currentSession().then(setSession).catch(() => setSession(null));
+  useEffect(() => { load(); }, []);
+  if (session === undefined) return html`<p class="loading">正在加载…</p>`;
+  if (session === null) return html`<${Login} title="分诊台登录" onDone=${setSession} />`;
+  if (session.must_change_password) return html`<${ChangePassword} onDone=${load} />`;
+  return html`<${Console} session=${session} onLogout=${() => setSession(null)} />`;
+}
+
+render(html`<${App} />`, document.getElementById("app"));

@@ -1,0 +1,69 @@
+// Logging in (工号 + 密码, and the authenticator code when the account has
+// one) and the first-login password change, shared by every staff page.
+import { html, useState, useEffect, useRef } from "./ui.js";
+import { api, setCsrf } from "./api.js";
+
+/** The login form; calls onDone(session) once logged in. */
+export function Login({ title, onDone }) {
+  const [code, setCode] = useState("");
+  const [password, setPassword] = useState("");
+  const [totp, setTotp] = useState("");
+  const [needTotp, setNeedTotp] = useState(false);
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const first = useRef(null);
+  useEffect(() => first.current?.focus(), []);
+  async function submit(ev) {
+    ev.preventDefault();
+    setBusy(true);
+    const r = await api("POST", "/session", { code, password, totp: needTotp ? totp : undefined });
+    setBusy(false);
+    if (r.ok) { setCsrf(r.body.csrf_token); onDone(r.body); return; }
+    if (r.code === "totp_required") { setNeedTotp(true); setError("请输入动态口令（身份验证器中的6位数字）"); return; }
+    setError(r.code === "bad_credentials" ? "工号或密码错误" : r.message);
+  }
+  return html`
+    <main class="login">
+      <form onSubmit=${submit} aria-label="登录">
+        <h1>${title}</h1>
+        <label>工号<input ref=${first} name="code" autocomplete="username" value=${code}
+          onInput=${(e) => setCode(e.target.value)} required /></label>
+        <label>密码<input name="password" type="password" autocomplete="current-password" value=${password}
+          onInput=${(e) => setPassword(e.target.value)} required /></label>
+        ${needTotp && html`<label>动态口令<input name="totp" inputmode="numeric" autocomplete="one-time-code"
+          value=${totp} onInput=${(e) => setTotp(e.target.value)} required /></label>`}
+        <p class="error" role="alert">${error}</p>
+        <button type="submit" disabled=${busy}>登录</button>
+      </form>
+    </main>`;
+}
+
+/** The forced password change of a first login; calls onDone() after it. */
+export function ChangePassword({ onDone }) {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [again, setAgain] = useState("");
+  const [error, setError] = useState("");
+  async function submit(ev) {
+    ev.preventDefault();
+    if (next !== again) { setError("两次输入的新密码不一致"); return; }
+    const r = await api("POST", "/session/password", { current_password: current, new_password: next });
+    if (r.ok) { onDone(); return; }
+    setError(r.message);
+  }
+  return html`
+    <main class="login">
+      <form onSubmit=${submit} aria-label="修改密码">
+        <h1>首次登录，请修改密码</h1>
+        <label>当前密码<input type="password" autocomplete="current-password" value=${current}
+          onInput=${(e) => setCurrent(e.target.value)} required /></label>
+        <label>新密码<input type="password" autocomplete="new-password" value=${next}
+          onInput=${(e) => setNext(e.target.value)} required /></label>
+        <label>再次输入新密码<input type="password" autocomplete="new-password" value=${again}
+          onInput=${(e) => setAgain(e.target.value)} required /></label>
+        <p class="hint">至少8位，包含大写字母、小写字母、数字、符号中的3类，且不含工号。修改后需重新登录。</p>
+        <p class="error" role="alert">${error}</p>
+        <button type="submit">修改密码</button>
+      </form>
+    </main>`;
+}

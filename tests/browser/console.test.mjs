@@ -1,0 +1,126 @@
+// The nurse console (分诊台) in a real browser (headless Debian Chromium), by
+// keyboard alone: a nurse logs in, checks patients in by typing (or
+// scanning) the visit number and Enter, holds and moves them with a reason;
+// the console, the public screens and the API agree at once.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Server, launch, openScreen, screenshotDir, noteSecret } from "./harness.mjs";
+
+let server;
+let browser;
+let page;
+let door;
+
+before(async () => {
+  server = await Server.start();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.kill();
+});
+
+const NAMES = { C1: "周芷若", C2: "赵敏", C3: "殷素素" };
+
+async function order(queue) {
+  const q = await server.api("GET", `/api/v1/queues/${queue}`);
+  return q.entries.map((e) => e.visit_no);
+}
+
+async function consoleOrder(p) {
+  return p.$$eval('section.queue[aria-label="内科普通号"] tbody tr', (rows) => rows.map((r) => r.dataset.visit));
+}
+
+test("a nurse logs in by keyboard and checks a patient in with the visit number and Enter; console and screen show it within 1 s", async () => {
+  for (const [v, name] of Object.entries(NAMES)) {
+    await server.arrive(v, name, "NK", { body: { checked_in: false } });
+  }
+  door = await openScreen(browser, server, "NK-02-DOOR");
+  page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await page.goto(`${server.base}/console`);
+  // The login form has the focus: type, Tab, type, Enter.
+  await page.waitForSelector('form[aria-label="登录"]');
+  const password = server.access.accounts.nurse.password;
+  noteSecret(password);
+  await page.keyboard.type("nurse");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(password);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(".online");
+  // The check-in field has the focus, as a scanner needs.
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "visit");
+
+  const t0 = Date.now();
+  await page.keyboard.type("C1");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('tr[data-visit="C1"]', { timeout: 1000 });
+  const consoleMs = Date.now() - t0;
+  const row = await page.textContent('tr[data-visit="C1"]');
+  assert.match(row, /周芷若/, "the nurse sees the full name");
+  const ticket = await page.textContent('tr[data-visit="C1"] td.ticket');
+  await door.waitForFunction((t) => [...document.querySelectorAll(".next li")].some((li) => li.textContent.includes(t)),
+    ticket, { timeout: 1000 });
+  const screenMs = Date.now() - t0;
+  assert.ok(consoleMs <= 1000 && screenMs <= 1000, `console ${consoleMs} ms, screen ${screenMs} ms`);
+  const doorText = await door.textContent("body");
+  assert.ok(!doorText.includes("周芷若"), "the public screen shows the full name");
+  assert.match(await page.textContent(".checkin p"), /签到成功/);
+  // The field is ready for the next scan.
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "visit");
+  for (const v of ["C2", "C3"]) {
+    await page.keyboard.type(v);
+    await page.keyboard.press("Enter");
+    await page.waitForSelector(`tr[data-visit="${v}"]`);
+  }
+  assert.deepEqual(await consoleOrder(page), ["C1", "C2", "C3"]);
+});
+
+test("she holds one patient and moves another with a reason, by keyboard; the order changes everywhere", async () => {
+  // Hold C1: focus its button, Enter; the reason list has the focus; Enter confirms.
+  await page.focus('tr[data-visit="C1"] td.actions button:first-child');
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('form[role="dialog"]');
+  await page.keyboard.press("ArrowDown"); // the second common reason
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('form[role="dialog"]', { state: "detached" });
+  await page.waitForFunction(() => document.querySelector('tr[data-visit="C1"] .tag.held'));
+  assert.deepEqual(await consoleOrder(page), ["C2", "C3", "C1"], "a held patient is listed last");
+  assert.deepEqual(await order("NK"), ["C2", "C3", "C1"]);
+  const held = await server.api("GET", "/api/v1/queues/NK");
+  assert.equal(held.entries[2].placement_code, "held");
+
+  // Move C3 to position 1: its 调整 button, type the position, Enter.
+  await page.focus('tr[data-visit="C3"] td.actions button:nth-child(3)');
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('form[role="dialog"] input[type="number"]');
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type("1");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('form[role="dialog"]', { state: "detached" });
+  await page.waitForFunction(() => document.querySelector('tbody tr')?.dataset.visit === "C3");
+  assert.deepEqual(await consoleOrder(page), ["C3", "C2", "C1"]);
+  assert.deepEqual(await order("NK"), ["C3", "C2", "C1"]);
+  const reason = await page.textContent('tr[data-visit="C3"] td.reason');
+  assert.ok(reason.length > 0, "the console says why C3 stands first");
+  // The door screen lists C3 first and not the held C1.
+  const tickets = await server.api("GET", "/api/v1/queues/NK");
+  const [c3] = tickets.entries;
+  await door.waitForFunction((t) => document.querySelector(".next li")?.textContent.includes(t), c3.ticket_no);
+  // The check-in field has the focus again after the dialog.
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "visit");
+  await page.screenshot({ path: join(screenshotDir(), "console.png") });
+});
+
+test("when the server is killed the console keeps its last list with an offline mark, and resyncs after a restart", async () => {
+  await server.kill();
+  await page.waitForSelector(".offline", { timeout: 5000 });
+  assert.match(await page.textContent(".offline"), /离线/);
+  assert.deepEqual(await consoleOrder(page), ["C3", "C2", "C1"], "the last list stays readable and printable");
+  await server.boot();
+  // A change made while the page was away shows after the reconnect.
+  await server.api("POST", "/api/v1/registrations/C1/release", { reason: "患者已返回" });
+  await page.waitForSelector(".online", { timeout: 20000 });
+  await page.waitForFunction(() => !document.querySelector('tr[data-visit="C1"] .tag.held'), null, { timeout: 5000 });
+});
