@@ -55,6 +55,30 @@ struct Account {
     must_change: bool,
 }
 
+/// How a failed login was counted.
+enum Failure {
+    /// The account no longer exists.
+    Gone,
+    /// Another attempt locked it meanwhile, until then.
+    AlreadyLocked(chrono::NaiveDateTime),
+    /// This attempt reached the limit and locked it.
+    Locked,
+    /// Counted; this many failures in a row now.
+    Counted(i32),
+}
+
+/// The answer to a login on a locked account.
+fn locked_error(until: chrono::NaiveDateTime) -> Error {
+    let local = until.and_utc().with_timezone(&crate::engine::shanghai());
+    Error::new(
+        ErrorCode::AccountLocked,
+        format!(
+            "the account is locked after repeated failures until {}",
+            local.format("%H:%M")
+        ),
+    )
+}
+
 /// A live session.
 struct Session {
     staff_code: String,
@@ -456,14 +480,7 @@ impl Auth {
         if let Some(until) = row.locked_until.filter(|u| *u > now.naive_utc()) {
             self.audit_only(&stamp, "login_refused", &row.code, "locked")
                 .await?;
-            let local = until.and_utc().with_timezone(&crate::engine::shanghai());
-            return Err(Error::new(
-                ErrorCode::AccountLocked,
-                format!(
-                    "the account is locked after repeated failures until {}",
-                    local.format("%H:%M")
-                ),
-            ));
+            return Err(locked_error(until));
         }
         let needs_totp = row.totp_secret.is_some()
             || (self.inner.policy.admin_totp && row.role == Role::Admin.as_str());
@@ -496,9 +513,23 @@ impl Auth {
             last_seen_at: now.naive_utc(),
         };
         let st = stamp.clone();
-        self.inner
+        let at = now.naive_utc();
+        // Decided in the writer, on the row as it is now: a lock set by a
+        // login that failed meanwhile (or a disable) still holds.
+        let refused = self
+            .inner
             .db
             .write(move |c| {
+                let fresh = store::get_staff(c, &after.code)?;
+                match fresh {
+                    None => return Ok(Some(None)),
+                    Some(f) if f.disabled => return Ok(Some(None)),
+                    Some(f) => {
+                        if let Some(until) = f.locked_until.filter(|u| *u > at) {
+                            return Ok(Some(Some(until)));
+                        }
+                    }
+                }
                 store::set_failures(c, &after.code, 0, None)?;
                 store::insert_session(c, &session)?;
                 store::record(
@@ -507,9 +538,15 @@ impl Auth {
                     "login",
                     &after.code,
                     serde_json::json!({ "role": after.role, "session": &session.id_hash[..12] }),
-                )
+                )?;
+                Ok(None)
             })
             .await?;
+        match refused {
+            None => {}
+            Some(Some(until)) => return Err(locked_error(until)),
+            Some(None) => return Err(bad()),
+        }
         if let Some(staff) = staff_of(&row) {
             self.inner.accounts.insert(
                 row.code.clone(),
@@ -537,48 +574,67 @@ impl Auth {
         })
     }
 
-    /// Counts a failed login, locking the account at the limit.
+    /// Counts a failed login, locking the account at the limit. Counted
+    /// in the writer on the row as it is now, so logins failing at the same
+    /// time each count, and a lock another one set is never undone.
     async fn failed(&self, row: StaffRow, stamp: &Stamp, totp: bool) -> Error {
-        let failed = row.failed_logins + 1;
         let limit = i32::try_from(self.inner.policy.lockout_failures).unwrap_or(i32::MAX);
-        let lock = failed >= limit;
         let seconds = i64::try_from(self.inner.policy.lockout_seconds).unwrap_or(i64::MAX / 2);
-        let until = lock.then(|| stamp.at + chrono::Duration::seconds(seconds));
         let st = stamp.clone();
         let code = row.code.clone();
-        let kind = if lock {
-            "account_locked"
-        } else {
-            "login_failed"
-        };
-        let written = self
+        let counted = self
             .inner
             .db
             .write(move |c| {
+                let Some(fresh) = store::get_staff(c, &code)? else {
+                    return Ok(Failure::Gone);
+                };
+                if let Some(until) = fresh.locked_until.filter(|u| *u > st.at) {
+                    store::record(
+                        c,
+                        &st,
+                        "login_refused",
+                        &code,
+                        serde_json::json!({ "reason": "locked" }),
+                    )?;
+                    return Ok(Failure::AlreadyLocked(until));
+                }
+                let failed = fresh.failed_logins + 1;
+                let lock = failed >= limit;
+                let until = lock.then(|| st.at + chrono::Duration::seconds(seconds));
                 store::set_failures(c, &code, if lock { 0 } else { failed }, until)?;
                 store::record(
                     c,
                     &st,
-                    kind,
+                    if lock { "account_locked" } else { "login_failed" },
                     &code,
                     serde_json::json!({ "failed_logins": failed, "factor": if totp { "totp" } else { "password" } }),
-                )
+                )?;
+                Ok(match until {
+                    Some(_) => Failure::Locked,
+                    None => Failure::Counted(failed),
+                })
             })
             .await;
-        if let Err(e) = written {
-            return e.into();
+        match counted {
+            Err(e) => e.into(),
+            Ok(Failure::Gone) => Error::new(ErrorCode::BadCredentials, "wrong account or password"),
+            Ok(Failure::AlreadyLocked(until)) => locked_error(until),
+            Ok(Failure::Locked) => {
+                tracing::warn!(staff = %row.code, locked = true, "login failed");
+                Error::new(
+                    ErrorCode::AccountLocked,
+                    format!(
+                        "too many failed logins: the account is locked for {} minutes",
+                        seconds / 60
+                    ),
+                )
+            }
+            Ok(Failure::Counted(failed)) => {
+                tracing::warn!(staff = %row.code, failed, locked = false, "login failed");
+                Error::new(ErrorCode::BadCredentials, "wrong account or password")
+            }
         }
-        tracing::warn!(staff = %row.code, failed, locked = lock, "login failed");
-        if lock {
-            return Error::new(
-                ErrorCode::AccountLocked,
-                format!(
-                    "too many failed logins: the account is locked for {} minutes",
-                    seconds / 60
-                ),
-            );
-        }
-        Error::new(ErrorCode::BadCredentials, "wrong account or password")
     }
 
     async fn audit_only(

@@ -14,7 +14,7 @@ use triage::auth::policy::{Role, Scope};
 use triage::auth::store::Stamp;
 use triage::config::Hospital;
 
-use crate::common::{registration, spawn_app, spawn_app_with, TestApp};
+use crate::common::{registration, spawn_app, spawn_app_with, TestApp, STAFF_PASSWORD};
 
 fn stamp() -> Stamp {
     Stamp {
@@ -263,6 +263,38 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
         .lines()
         .any(|l| l.contains("kind: \"registered\"") && l.contains("operator: \"his:his-reg\"")));
     assert!(!dump.contains("operator: \"anonymous\""));
+}
+
+#[actix_web::test]
+async fn wrong_passwords_sent_at_the_same_time_each_count_and_lock_the_account() {
+    let mut hospital = Hospital::demo();
+    hospital.security.lockout_failures = 3;
+    hospital.security.login_per_minute = 1000;
+    let app = spawn_app_with(hospital, 2).await;
+    let _ = app.staff_login("N-RACE", Role::Nurse, &["NK"]).await;
+    let attempt = |password: String| {
+        let c = app.anonymous.clone();
+        let url = app.url("/api/v1/session");
+        async move {
+            let r = c
+                .post(url)
+                .json(&json!({"code": "N-RACE", "password": password}))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let v: Value = r.json().await.unwrap_or_default();
+            v["error"]["code"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    let answers =
+        futures_util::future::join_all((0..12).map(|i| attempt(format!("wrong-{i}")))).await;
+    assert!(
+        answers.iter().any(|a| a == "account_locked"),
+        "12 wrong passwords at once never locked: {answers:?}"
+    );
+    // Locked, whatever order the attempts were counted in: the right
+    // password is refused too.
+    assert_eq!(attempt(STAFF_PASSWORD.to_string()).await, "account_locked");
 }
 
 #[actix_web::test]
