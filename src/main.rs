@@ -260,8 +260,9 @@ enum AuditCommand {
             default_value = "sqlite://data/triage.sqlite"
         )]
         database_url: String,
-        /// The head hash kept elsewhere (a printed report, a log line): the
-        /// chain must end there, so removed newest records show too.
+        /// A head hash kept elsewhere (a printed report, the daily log
+        /// line): the chain must still hold that record, so records removed
+        /// or rewritten up to it show too (the chain may have grown since).
         #[arg(long)]
         head: Option<String>,
     },
@@ -324,26 +325,27 @@ fn audit_export(database_url: &str, format: &str, out: Option<&PathBuf>) -> Exit
 
 /// `triage audit verify`: 0 intact, 1 broken, 2 the database could not be read.
 fn audit_verify(database_url: &str, expected_head: Option<&str>) -> ExitCode {
-    let verdict =
-        triage::db::connect_one(database_url).and_then(|mut c| triage::db::audit::verify(&mut c));
+    use triage::db::audit::Verdict;
+    let verdict = triage::db::connect_one(database_url)
+        .and_then(|mut c| triage::db::audit::verify_reaching(&mut c, expected_head));
     match verdict {
-        Ok(v @ triage::db::audit::Verdict::Intact { .. }) => {
-            let triage::db::audit::Verdict::Intact { head, .. } = &v else {
-                return ExitCode::from(2);
-            };
-            if let Some(expected) = expected_head {
-                if head != expected {
-                    println!("{v}");
+        Ok((v @ Verdict::Intact { .. }, reached)) => {
+            println!("{v}");
+            match (expected_head, reached) {
+                (None, _) => ExitCode::SUCCESS,
+                (Some(_), Some(id)) => {
+                    println!("the head kept elsewhere is record {id} of the chain: nothing before it was removed or rewritten");
+                    ExitCode::SUCCESS
+                }
+                (Some(expected), None) => {
                     println!(
-                        "audit chain broken: the chain ends at {head}, not at the head kept elsewhere ({expected}); newest records were removed or rewritten"
+                        "audit chain broken: no record of the chain has the head kept elsewhere ({expected}); records were removed or rewritten (or that head is older than the records removed by retention)"
                     );
-                    return ExitCode::from(1);
+                    ExitCode::from(1)
                 }
             }
-            println!("{v}");
-            ExitCode::SUCCESS
         }
-        Ok(v) => {
+        Ok((v, _)) => {
             println!("{v}");
             ExitCode::from(1)
         }

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use chrono::NaiveDateTime;
 
 use super::models::{EventRow, NewEvent};
-use super::schema::{audit_prunes, events};
+use super::schema::{audit_legacy, audit_prunes, events};
 use super::{AnyConnection, DbError};
 
 /// The hash of an event row: SHA-256 (hex) over the previous hash and the
@@ -132,6 +132,22 @@ impl std::fmt::Display for Verdict {
 /// Walks the whole chain in `id` order, in pages, from the newest prune's
 /// anchor (or from the start).
 pub fn verify(c: &mut AnyConnection) -> Result<Verdict, DbError> {
+    verify_reaching(c, None).map(|(v, _)| v)
+}
+
+/// [`verify`], and whether the chain holds a record whose hash is `head`
+/// (a head kept elsewhere: the daily log line, a report). A chain that
+/// grew since is fine; one that no longer holds it was cut or rewritten.
+pub fn verify_reaching(
+    c: &mut AnyConnection,
+    head: Option<&str>,
+) -> Result<(Verdict, Option<i64>), DbError> {
+    let legacy: (i64, i64) = audit_legacy::table
+        .select((audit_legacy::through_id, audit_legacy::records))
+        .first(c)
+        .optional()?
+        .unwrap_or((0, 0));
+    let mut reached: Option<i64> = None;
     let anchor = latest_anchor(c)?;
     let (from_id, mut prev) = match &anchor {
         Some(a) => (
@@ -154,11 +170,17 @@ pub fn verify(c: &mut AnyConnection) -> Result<Verdict, DbError> {
             last_prune = Some((row.id, row.detail.clone()));
         }
         let (Some(prev_hash), Some(hash)) = (&row.prev_hash, &row.hash) else {
-            if prev.is_some() {
-                // An unchained row after the chain began: inserted.
+            // A row without hashes is one from before the chain only if it
+            // stands among them (the ids and the count the migration
+            // recorded); anywhere else it was inserted.
+            unchained += 1;
+            if prev.is_some()
+                || row.id < 1
+                || row.id > legacy.0
+                || unchained > u64::try_from(legacy.1).unwrap_or(0)
+            {
                 return Ok(Flow::Stop(Verdict::Broken { id: row.id }));
             }
-            unchained += 1;
             return Ok(Flow::Go);
         };
         if prev.as_deref().unwrap_or("") != prev_hash {
@@ -166,6 +188,9 @@ pub fn verify(c: &mut AnyConnection) -> Result<Verdict, DbError> {
         }
         if link(prev_hash, &NewEvent::from(row)) != *hash {
             return Ok(Flow::Stop(Verdict::Edited { id: row.id }));
+        }
+        if head == Some(hash.as_str()) {
+            reached = Some(row.id);
         }
         prev = Some(hash.clone());
         Ok(Flow::Go)
@@ -189,11 +214,12 @@ pub fn verify(c: &mut AnyConnection) -> Result<Verdict, DbError> {
             }
         }
     }
-    Ok(broken.unwrap_or(Verdict::Intact {
+    let verdict = broken.unwrap_or(Verdict::Intact {
         records,
         unchained,
         head: prev.unwrap_or_default(),
-    }))
+    });
+    Ok((verdict, reached))
 }
 
 /// How [`export`] writes the log.

@@ -186,6 +186,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_legacy (through_id) {
+        through_id -> BigInt,
+        records -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -198,5 +205,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff_sessions,
     his_clients,
     screen_tokens,
-    audit_prunes
+    audit_prunes,
+    audit_legacy
 );

@@ -110,6 +110,16 @@ async fn an_edited_deleted_or_inserted_audit_record_breaks_the_chain_at_that_rec
         ),
         Verdict::Broken { id: forged }
     );
+    // Inserted without hashes below the chain (id 0), where rows from
+    // before the chain would stand: this database never had any.
+    assert_eq!(
+        verify_after(
+            &url,
+            "INSERT INTO events (id, at, kind, operator, source, detail) \
+             VALUES (0, '2026-11-29 08:00:00', 'finished', 'D-x', 'x', '{}')"
+        ),
+        Verdict::Broken { id: 0 }
+    );
 
     // The command: exit 0 when intact (and at the head kept elsewhere), 1
     // naming the record when edited.
@@ -130,6 +140,13 @@ async fn an_edited_deleted_or_inserted_audit_record_breaks_the_chain_at_that_rec
     );
     let out = verify(&["--head", "0000"]);
     assert_eq!(out.status.code(), Some(1));
+    // Yesterday's head (kept from the daily log line) still verifies after
+    // the chain grew.
+    assert_eq!(app.room("WK-01", "call-next").await.status(), 200);
+    let out = verify(&["--head", &head]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains(&format!("record {last}")), "{text}");
     let mut c = connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
     diesel::sql_query(format!(
         "UPDATE events SET detail = '{{}}' WHERE id = {middle}"
@@ -319,4 +336,48 @@ async fn audit_records_past_their_retention_are_removed_and_the_chain_still_veri
         ),
         Verdict::Broken { id: 1 }
     );
+}
+
+/// Each tampering through the command itself, on its own database: exit 1
+/// and the record named.
+#[actix_web::test]
+async fn triage_audit_verify_names_a_deleted_an_inserted_and_an_edited_record() {
+    for case in ["deleted", "inserted", "edited"] {
+        let app = spawn_app().await;
+        some_events(&app).await;
+        let url = app.db.url.clone();
+        let all = ids(&url);
+        let middle = all[all.len() / 2];
+        let forged = all[all.len() - 1] + 1;
+        let (sql, named) = match case {
+            "deleted" => (
+                format!("DELETE FROM events WHERE id = {middle}"),
+                all[all.len() / 2 + 1],
+            ),
+            "inserted" => (
+                format!(
+                    "INSERT INTO events (id, at, kind, operator, source, detail, prev_hash, hash) \
+                     VALUES ({forged}, '2026-11-29 08:00:00', 'finished', 'D-x', 'x', '{{}}', 'forged', 'forged')"
+                ),
+                forged,
+            ),
+            _ => (
+                format!("UPDATE events SET operator = 'someone-else' WHERE id = {middle}"),
+                middle,
+            ),
+        };
+        let mut c = connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        diesel::sql_query(sql)
+            .execute(&mut c)
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(c);
+        let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args(["audit", "verify", "--database-url", &url])
+            .env("TRIAGE_LOG", "warn")
+            .output()
+            .unwrap_or_else(|e| panic!("triage audit verify: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{case}: {text}");
+        assert!(text.contains(&format!("record {named}")), "{case}: {text}");
+    }
 }
