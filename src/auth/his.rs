@@ -1,17 +1,21 @@
 //! HIS clients' credentials: the API key (`Authorization: Bearer
 //! tk_<key id>_<secret>`) and the request signature a client may be
-//! required to add:
+//! required to add. A signing client sends only its key id
+//! (`Authorization: Bearer tk_<key id>`), so the secret never travels:
 //!
 //! ```text
 //! X-Triage-Timestamp: <unix seconds>
 //! X-Triage-Nonce:     <8-64 of A-Z a-z 0-9 - _, never used twice>
-//! X-Triage-Signature: hex(HMAC-SHA256(key = the API key,
-//!     METHOD "\n" PATH?QUERY "\n" TIMESTAMP "\n" NONCE "\n" hex(SHA-256(body))))
+//! X-Triage-Signature: hex(HMAC-SHA256(key = hex(SHA-256(API key)),
+//!     METHOD "\n" PATH?QUERY "\n" TIMESTAMP "\n" NONCE "\n"
+//!     X-Acting-Staff (empty if none) "\n" hex(SHA-256(body))))
 //! ```
 //!
-//! A timestamp more than [`MAX_SKEW`] seconds away from the server's
-//! clock, a nonce seen before, or a signature that does not match (another
-//! key, a changed body, path or method) is 401.
+//! The signing key is the digest the server stores, which the client
+//! computes from its key: a captured request shows neither. A timestamp
+//! more than [`MAX_SKEW`] seconds away from the server's clock, a nonce
+//! seen before, or a signature that does not match (another key, a changed
+//! body, path, method or acting staff member) is 401.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -35,16 +39,29 @@ pub fn key_id(key: &str) -> Option<&str> {
     }
 }
 
+/// The key id of a bare `tk_<id>` (a signing client's Authorization).
+pub fn bare_key_id(token: &str) -> Option<&str> {
+    let id = token.strip_prefix("tk_")?;
+    (!id.is_empty() && !id.contains('_')).then_some(id)
+}
+
+/// The key a client signs with: the hex SHA-256 of its API key (what the
+/// server stores).
+pub fn signing_key(api_key: &str) -> String {
+    secret::sha256_hex(api_key.as_bytes())
+}
+
 /// The text a request's signature covers.
 pub fn string_to_sign(
     method: &str,
     path: &str,
     timestamp: &str,
     nonce: &str,
+    acting: &str,
     body: &[u8],
 ) -> String {
     format!(
-        "{method}\n{path}\n{timestamp}\n{nonce}\n{}",
+        "{method}\n{path}\n{timestamp}\n{nonce}\n{acting}\n{}",
         secret::sha256_hex(body)
     )
 }
@@ -102,6 +119,7 @@ mod tests {
             "/api/v1/registrations/V1",
             "1700000000",
             "abcdefgh",
+            "",
             b"{}",
         );
         let sig = sign("tk_a_b", &text);
@@ -111,5 +129,30 @@ mod tests {
         assert!(!verify("tk_a_b", &text, "zz"));
         assert_eq!(key_id("tk_12ab_x_y"), Some("12ab"));
         assert_eq!(key_id("Bearer"), None);
+        assert_eq!(bare_key_id("tk_12ab"), Some("12ab"));
+        assert_eq!(bare_key_id("tk_12ab_secret"), None);
+    }
+
+    /// The worked example of docs/security.md (its Python gives the same).
+    #[test]
+    fn the_documented_example_signs_as_documented() {
+        let key = format!("tk_0123456789ab_{}", "A".repeat(43));
+        let signing = signing_key(&key);
+        assert_eq!(
+            signing,
+            "c84cb7010ef19f90453047464cf836e083a552cd0f414de43438ebe912e0f701"
+        );
+        let text = string_to_sign(
+            "PUT",
+            "/api/v1/registrations/V1",
+            "1700000000",
+            "abcdefgh",
+            "D1001",
+            br#"{"visit_no":"V1"}"#,
+        );
+        assert_eq!(
+            sign(&signing, &text),
+            "80ad049ce629f74a995a7abff079190361eb85efb6d31a81e3fd0c9e785f0a70"
+        );
     }
 }

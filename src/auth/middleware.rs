@@ -115,10 +115,30 @@ async fn client(auth: &Auth, req: &mut ServiceRequest, value: &str) -> Result<Pr
                 "send Authorization: Bearer <API key>",
             )
         })?;
-    let client = his::key_id(key)
-        .and_then(|id| auth.client(id))
-        .filter(|c| super::secret::same(&c.key_hash, &super::secret::sha256_hex(key.as_bytes())))
+    // A signing client sends only its key id (`tk_<id>`): the secret never
+    // travels, so a captured request gives nothing to sign new ones with.
+    // Otherwise the whole key, checked against its digest.
+    let (client, id_only) = match his::key_id(key) {
+        Some(id) => (
+            auth.client(id).filter(|c| {
+                super::secret::same(&c.key_hash, &super::secret::sha256_hex(key.as_bytes()))
+            }),
+            false,
+        ),
+        None => (his::bare_key_id(key).and_then(|id| auth.client(id)), true),
+    };
+    let client = client
         .ok_or_else(|| unauthorized(ErrorCode::BadCredentials, "unknown or revoked API key"))?;
+    let signed = req.headers().contains_key(his::SIGNATURE_HEADER);
+    if (client.require_signature || id_only) && !signed {
+        return Err(unauthorized(
+            ErrorCode::SignatureRequired,
+            "this client must sign its requests (X-Triage-Signature)",
+        ));
+    }
+    if signed {
+        verify_signature(auth, req, &client).await?;
+    }
     if let Err(wait) = auth.client_allowance(&client) {
         tracing::warn!(client = %client.name, "HIS client over its rate limit");
         return Err(ApiError::too_many(
@@ -128,16 +148,6 @@ async fn client(auth: &Auth, req: &mut ServiceRequest, value: &str) -> Result<Pr
             ),
             wait,
         ));
-    }
-    let signed = req.headers().contains_key(his::SIGNATURE_HEADER);
-    if client.require_signature && !signed {
-        return Err(unauthorized(
-            ErrorCode::SignatureRequired,
-            "this client must sign its requests (X-Triage-Signature)",
-        ));
-    }
-    if signed {
-        verify_signature(auth, req, key).await?;
     }
     let acting = match req.headers().get(his::ACTING_HEADER) {
         None => None,
@@ -175,7 +185,7 @@ fn header<'a>(req: &'a ServiceRequest, name: &str) -> &'a str {
 async fn verify_signature(
     auth: &Auth,
     req: &mut ServiceRequest,
-    key: &str,
+    client: &super::Client,
 ) -> Result<(), ApiError> {
     let timestamp = header(req, his::TIMESTAMP_HEADER).to_string();
     let nonce = header(req, his::NONCE_HEADER).to_string();
@@ -187,7 +197,7 @@ async fn verify_signature(
             "X-Triage-Timestamp must be unix seconds",
         )
     })?;
-    if (now - at).abs() > his::MAX_SKEW {
+    if now.abs_diff(at) > his::MAX_SKEW.unsigned_abs() {
         return Err(unauthorized(
             ErrorCode::StaleRequest,
             "the request's timestamp is more than 300 s from the server's clock",
@@ -220,16 +230,23 @@ async fn verify_signature(
         .uri()
         .path_and_query()
         .map_or_else(|| req.path().to_string(), |p| p.as_str().to_string());
-    let text = his::string_to_sign(req.method().as_str(), &path, &timestamp, &nonce, &body);
-    if !his::verify(key, &text, &signature) {
+    let acting = header(req, his::ACTING_HEADER).to_string();
+    let text = his::string_to_sign(
+        req.method().as_str(),
+        &path,
+        &timestamp,
+        &nonce,
+        &acting,
+        &body,
+    );
+    if !his::verify(&client.key_hash, &text, &signature) {
         tracing::warn!("HIS request refused: bad signature");
         return Err(unauthorized(
             ErrorCode::BadSignature,
             "the signature does not match this request",
         ));
     }
-    let key_id = his::key_id(key).unwrap_or("");
-    if !auth.fresh_nonce(key_id, &nonce, now) {
+    if !auth.fresh_nonce(&client.key_id, &nonce, now) {
         tracing::warn!("HIS request refused: nonce used before");
         return Err(unauthorized(
             ErrorCode::ReplayedRequest,

@@ -90,6 +90,8 @@ struct Session {
 /// A HIS client as requests see it.
 pub struct Client {
     pub name: String,
+    /// The public part of its key (`tk_<key id>_…`).
+    pub key_id: String,
     pub key_hash: String,
     pub scopes: Vec<Scope>,
     pub require_signature: bool,
@@ -271,6 +273,7 @@ impl Auth {
                 row.key_id.clone(),
                 Arc::new(Client {
                     name: row.name.clone(),
+                    key_id: row.key_id.clone(),
                     key_hash: row.key_hash.clone(),
                     scopes,
                     require_signature: row.require_signature,

@@ -539,29 +539,51 @@ async fn administrators_give_a_one_time_code_when_the_hospital_asks_for_it() {
     assert_eq!(r.status(), 200);
 }
 
-fn signed(
-    client: &reqwest::Client,
-    app: &TestApp,
-    key: &str,
-    path: &str,
-    body: &Value,
+/// A request signed as the interface asks: `Authorization: Bearer
+/// tk_<key id>` (the secret never travels), the signature keyed with the
+/// SHA-256 of the key over method, path, time, nonce, acting staff and
+/// body.
+struct Signing<'a> {
+    key: &'a str,
+    method: &'a str,
+    path: &'a str,
+    body: String,
     skew: i64,
-    nonce: &str,
-) -> reqwest::RequestBuilder {
-    let text = body.to_string();
-    let ts = (chrono::Utc::now().timestamp() + skew).to_string();
+    nonce: &'a str,
+    /// Acting staff signed for, and the one sent (a changed header).
+    acting: (Option<&'a str>, Option<&'a str>),
+}
+
+fn key_id_only(key: &str) -> String {
+    let id = his::key_id(key).unwrap_or_default();
+    format!("tk_{id}")
+}
+
+fn signed(client: &reqwest::Client, app: &TestApp, s: Signing<'_>) -> reqwest::RequestBuilder {
+    let ts = (chrono::Utc::now().timestamp() + s.skew).to_string();
     let sig = his::sign(
-        key,
-        &his::string_to_sign("PUT", path, &ts, nonce, text.as_bytes()),
+        &his::signing_key(s.key),
+        &his::string_to_sign(
+            s.method,
+            s.path,
+            &ts,
+            s.nonce,
+            s.acting.0.unwrap_or(""),
+            s.body.as_bytes(),
+        ),
     );
-    client
-        .put(app.url(path))
+    let method = reqwest::Method::from_bytes(s.method.as_bytes()).unwrap_or(reqwest::Method::PUT);
+    let mut r = client
+        .request(method, app.url(s.path))
         .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {key}"))
+        .header("authorization", format!("Bearer {}", key_id_only(s.key)))
         .header(his::TIMESTAMP_HEADER, ts)
-        .header(his::NONCE_HEADER, nonce)
-        .header(his::SIGNATURE_HEADER, sig)
-        .body(text)
+        .header(his::NONCE_HEADER, s.nonce)
+        .header(his::SIGNATURE_HEADER, sig);
+    if let Some(a) = s.acting.1 {
+        r = r.header(his::ACTING_HEADER, a);
+    }
+    r.body(s.body)
 }
 
 async fn status_code(r: reqwest::RequestBuilder) -> (u16, String) {
@@ -583,52 +605,93 @@ async fn signed_his_requests_refuse_replays_changed_bodies_wrong_keys_and_old_cl
     let other = his_client(&app, "his-other", &[Scope::Registrations], true, 1000).await;
     let c = app.anonymous.clone();
     let path = "/api/v1/registrations/S1";
-    let body = registration("签名甲", "NK");
+    let body = registration("签名甲", "NK").to_string();
+    let put = |key: &'static str, body: String, skew: i64, nonce: &'static str| Signing {
+        key,
+        method: "PUT",
+        path,
+        body,
+        skew,
+        nonce,
+        acting: (None, None),
+    };
+    let key: &'static str = Box::leak(key.into_boxed_str());
+    let other: &'static str = Box::leak(other.into_boxed_str());
 
     let before = app.dump().await;
-    // Without a signature.
-    let r = c
-        .put(app.url(path))
-        .header("authorization", format!("Bearer {key}"))
-        .json(&body);
-    assert_eq!(status_code(r).await, (401, "signature_required".into()));
+    // Without a signature: the key id alone, or the whole key.
+    for auth in [key_id_only(key), key.to_string()] {
+        let r = c
+            .put(app.url(path))
+            .header("authorization", format!("Bearer {auth}"))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        assert_eq!(status_code(r).await, (401, "signature_required".into()));
+    }
     // Signed with another client's key.
-    let text = body.to_string();
     let ts = chrono::Utc::now().timestamp().to_string();
-    let wrong = his::sign(
-        &other,
-        &his::string_to_sign("PUT", path, &ts, "nonce-wrong-key", text.as_bytes()),
-    );
     let r = c
         .put(app.url(path))
         .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {key}"))
+        .header("authorization", format!("Bearer {}", key_id_only(key)))
         .header(his::TIMESTAMP_HEADER, ts.clone())
         .header(his::NONCE_HEADER, "nonce-wrong-key")
-        .header(his::SIGNATURE_HEADER, wrong)
-        .body(text.clone());
+        .header(
+            his::SIGNATURE_HEADER,
+            his::sign(
+                &his::signing_key(other),
+                &his::string_to_sign("PUT", path, &ts, "nonce-wrong-key", "", body.as_bytes()),
+            ),
+        )
+        .body(body.clone());
     assert_eq!(status_code(r).await, (401, "bad_signature".into()));
     // A changed body under the original signature.
     let good = his::sign(
-        &key,
-        &his::string_to_sign("PUT", path, &ts, "nonce-tamper-1", text.as_bytes()),
+        &his::signing_key(key),
+        &his::string_to_sign("PUT", path, &ts, "nonce-tamper-1", "", body.as_bytes()),
     );
     let r = c
         .put(app.url(path))
         .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {key}"))
+        .header("authorization", format!("Bearer {}", key_id_only(key)))
         .header(his::TIMESTAMP_HEADER, ts.clone())
         .header(his::NONCE_HEADER, "nonce-tamper-1")
         .header(his::SIGNATURE_HEADER, good)
-        .body(text.replace("签名甲", "签名乙"));
+        .body(body.replace("签名甲", "签名乙"));
+    assert_eq!(status_code(r).await, (401, "bad_signature".into()));
+    // Signed with the API key itself (the old way): not the signing key.
+    let r = c
+        .put(app.url(path))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {}", key_id_only(key)))
+        .header(his::TIMESTAMP_HEADER, ts.clone())
+        .header(his::NONCE_HEADER, "nonce-raw-key")
+        .header(
+            his::SIGNATURE_HEADER,
+            his::sign(
+                key,
+                &his::string_to_sign("PUT", path, &ts, "nonce-raw-key", "", body.as_bytes()),
+            ),
+        )
+        .body(body.clone());
     assert_eq!(status_code(r).await, (401, "bad_signature".into()));
     // A clock more than 300 s off, either way.
     assert_eq!(
-        status_code(signed(&c, &app, &key, path, &body, -301, "nonce-old-clock")).await,
+        status_code(signed(
+            &c,
+            &app,
+            put(key, body.clone(), -301, "nonce-old-clock")
+        ))
+        .await,
         (401, "stale_request".into())
     );
     assert_eq!(
-        status_code(signed(&c, &app, &key, path, &body, 400, "nonce-new-clock")).await,
+        status_code(signed(
+            &c,
+            &app,
+            put(key, body.clone(), 400, "nonce-new-clock")
+        ))
+        .await,
         (401, "stale_request".into())
     );
     assert_eq!(
@@ -639,19 +702,66 @@ async fn signed_his_requests_refuse_replays_changed_bodies_wrong_keys_and_old_cl
 
     // The right signature works once; the same request again is a replay.
     assert_eq!(
-        status_code(signed(&c, &app, &key, path, &body, 0, "nonce-once-0001"))
-            .await
-            .0,
+        status_code(signed(
+            &c,
+            &app,
+            put(key, body.clone(), 0, "nonce-once-0001")
+        ))
+        .await
+        .0,
         201
     );
     assert_eq!(
-        status_code(signed(&c, &app, &key, path, &body, 0, "nonce-once-0001")).await,
+        status_code(signed(
+            &c,
+            &app,
+            put(key, body.clone(), 0, "nonce-once-0001")
+        ))
+        .await,
         (401, "replayed_request".into())
     );
     let dump = app.dump().await;
     assert!(
         dump.contains("operator: \"his:his-signed\""),
         "the registration is attributed to its client"
+    );
+
+    // A doctor's workstation signs the staff member it acts for: changing
+    // X-Acting-Staff on the way breaks the signature.
+    let caller = his_client(&app, "his-ws", &[Scope::Calling], true, 1000).await;
+    let caller: &'static str = Box::leak(caller.into_boxed_str());
+    let call =
+        |nonce: &'static str, acting: (Option<&'static str>, Option<&'static str>)| Signing {
+            key: caller,
+            method: "POST",
+            path: "/api/v1/rooms/NK-02/pause",
+            body: String::new(),
+            skew: 0,
+            nonce,
+            acting,
+        };
+    let _ = app.staff_login("D1002", Role::Doctor, &["NK-02"]).await;
+    let _ = app.staff_login("D1003", Role::Doctor, &["NK-03"]).await;
+    let before = app.dump().await;
+    assert_eq!(
+        status_code(signed(
+            &c,
+            &app,
+            call("nonce-acting-1", (Some("D1003"), Some("D1002")))
+        ))
+        .await,
+        (401, "bad_signature".into())
+    );
+    assert_eq!(app.dump().await, before);
+    assert_eq!(
+        status_code(signed(
+            &c,
+            &app,
+            call("nonce-acting-2", (Some("D1002"), Some("D1002")))
+        ))
+        .await
+        .0,
+        200
     );
 }
 
