@@ -100,7 +100,9 @@ impl Application {
                         Ok(res)
                     }
                 })
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<
+                    crate::telemetry::RequestSpan,
+                >::new())
                 .configure(crate::api::configure)
                 .configure(crate::display::configure)
         })

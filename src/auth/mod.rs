@@ -85,7 +85,14 @@ struct Session {
     /// Unix seconds of the last request, and of the last one written down.
     last_seen: AtomicI64,
     persisted: AtomicI64,
+    /// When this process put it in the cache (a reload that read the
+    /// table before then keeps it).
+    added: std::time::Instant,
 }
+
+/// How long an ended session is remembered, so that a reload which read
+/// the sessions table before it ended does not bring it back.
+const ENDED_KEPT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A HIS client as requests see it.
 pub struct Client {
@@ -112,6 +119,8 @@ struct Inner {
     policy: SecurityPolicy,
     accounts: DashMap<String, Account>,
     sessions: DashMap<String, Session>,
+    /// Sessions ended here lately (logout, expiry, password change).
+    ended: DashMap<String, std::time::Instant>,
     clients: DashMap<String, Arc<Client>>,
     screens: DashMap<String, String>,
     nonces: DashMap<String, i64>,
@@ -178,6 +187,7 @@ impl Auth {
                 hospital,
                 accounts: DashMap::new(),
                 sessions: DashMap::new(),
+                ended: DashMap::new(),
                 clients: DashMap::new(),
                 screens: DashMap::new(),
                 nonces: DashMap::new(),
@@ -206,6 +216,7 @@ impl Auth {
     /// ones leave) and screen tokens. Rate limiters and the last use of a
     /// session carry over.
     pub async fn reload(&self) -> Result<(), DbError> {
+        let started = std::time::Instant::now();
         let (staff, sessions, clients, screens) = self
             .inner
             .db
@@ -240,14 +251,22 @@ impl Auth {
             .into_iter()
             .map(|s| (s.id_hash.clone(), s))
             .collect();
-        i.sessions.retain(|k, _| live.contains_key(k));
+        // A session started after the read is kept; one ended here lately
+        // is not brought back by a read from before it ended.
+        i.ended.retain(|_, at| at.elapsed() < ENDED_KEPT);
+        i.sessions
+            .retain(|k, s| live.contains_key(k) || s.added >= started);
         for (id, row) in live {
+            if i.ended.contains_key(&id) {
+                continue;
+            }
             i.sessions.entry(id).or_insert_with(|| {
                 let seen = row.last_seen_at.and_utc().timestamp();
                 Session {
                     staff_code: row.staff_code.clone(),
                     last_seen: AtomicI64::new(seen),
                     persisted: AtomicI64::new(seen),
+                    added: std::time::Instant::now(),
                 }
             });
         }
@@ -348,7 +367,7 @@ impl Auth {
         let limit = i64::try_from(self.inner.policy.session_idle_seconds).unwrap_or(i64::MAX);
         let account = self.inner.accounts.get(&code).map(|a| a.clone());
         let Some(account) = account.filter(|a| !a.disabled && idle <= limit) else {
-            self.inner.sessions.remove(id_hash);
+            self.end_session(id_hash);
             let db = self.inner.db.clone();
             let id_hash = id_hash.to_string();
             actix_web::rt::spawn(async move {
@@ -360,6 +379,14 @@ impl Auth {
             staff: account.staff,
             must_change: account.must_change,
         })
+    }
+
+    /// Drops a session from the cache and remembers that it ended.
+    fn end_session(&self, id_hash: &str) {
+        self.inner.sessions.remove(id_hash);
+        self.inner
+            .ended
+            .insert(id_hash.to_string(), std::time::Instant::now());
     }
 
     /// Marks a session used now; writes it down at most every minute.
@@ -388,6 +415,12 @@ impl Auth {
     /// account that exists and is enabled.
     pub fn acting_staff(&self, code: &str) -> Result<Staff, Error> {
         match self.inner.accounts.get(code) {
+            // A workstation acts for the doctor or nurse at it; an
+            // administrator's rights never come through a HIS key.
+            Some(a) if !a.disabled && a.staff.role == Role::Admin => Err(Error::new(
+                ErrorCode::Forbidden,
+                "a HIS client cannot act for an administrator",
+            )),
             Some(a) if !a.disabled => Ok(a.staff.clone()),
             _ => Err(Error::new(
                 ErrorCode::Forbidden,
@@ -566,6 +599,7 @@ impl Auth {
                 staff_code: row.code.clone(),
                 last_seen: AtomicI64::new(now.timestamp()),
                 persisted: AtomicI64::new(now.timestamp()),
+                added: std::time::Instant::now(),
             },
         );
         tracing::info!(staff = %row.code, "logged in");
@@ -665,6 +699,9 @@ impl Auth {
         let Some((_, s)) = self.inner.sessions.remove(&id_hash) else {
             return Ok(());
         };
+        self.inner
+            .ended
+            .insert(id_hash.clone(), std::time::Instant::now());
         let stamp = Stamp {
             operator: s.staff_code.clone(),
             source: source.to_string(),
@@ -725,6 +762,17 @@ impl Auth {
             })
             .await?;
         if !ok {
+            // Counted like a failed login: a session left open is no way
+            // round the lockout.
+            let stamp = Stamp {
+                operator: staff.code.clone(),
+                source: source.to_string(),
+                at: self.now().naive_utc(),
+            };
+            let e = self.failed(row, &stamp, false).await;
+            if e.code == ErrorCode::AccountLocked {
+                return Err(e);
+            }
             return Err(Error::field(
                 ErrorCode::BadCredentials,
                 "current_password",
@@ -760,9 +808,14 @@ impl Auth {
             })
             .await?;
         let code = staff.code.clone();
-        self.inner
-            .sessions
-            .retain(|k, s| s.staff_code != code || *k == id_hash);
+        let now = std::time::Instant::now();
+        self.inner.sessions.retain(|k, s| {
+            let keep = s.staff_code != code || *k == id_hash;
+            if !keep {
+                self.inner.ended.insert(k.clone(), now);
+            }
+            keep
+        });
         if let Some(mut a) = self.inner.accounts.get_mut(&staff.code) {
             a.must_change = false;
         }

@@ -235,6 +235,19 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
         "{depts:?}"
     );
 
+    // A workstation key never carries an administrator's rights.
+    let before = app.dump().await;
+    let (s, answer) = send(
+        &keyed(&call, Some("t-admin")),
+        &app,
+        "POST",
+        "/api/v1/rooms/WK-02/pause",
+        None,
+    )
+    .await;
+    assert_eq!(s, 403, "{answer}");
+    assert_eq!(app.dump().await, before);
+
     // The operator of every change is the authenticated principal.
     let _ = send(&app.http, &app, "POST", "/api/v1/rooms/NK-01/resume", None).await;
     let workstation = keyed(&call, Some("D-NK01"));
@@ -441,7 +454,11 @@ async fn the_first_login_must_change_the_password_and_writes_need_the_csrf_token
     // A write without the CSRF token is refused before anything else.
     let r = jar
         .post(app.url("/api/v1/session/password"))
-        .json(&json!({"current_password": created.password, "new_password": "Better-Pass-42"}))
+        .json(&{
+            crate::common::note_secret(&created.password);
+            crate::common::note_secret("Better-Pass-42");
+            json!({"current_password": created.password, "new_password": "Better-Pass-42"})
+        })
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
