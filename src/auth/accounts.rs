@@ -94,10 +94,15 @@ fn totp_of(secret_b32: &str) -> Option<Totp> {
 
 /// Whether `code` is the account's one-time code at `now` (unix seconds).
 pub fn totp_matches(secret_b32: &str, code: &str, now: i64) -> bool {
-    let Ok(now) = u64::try_from(now) else {
-        return false;
-    };
-    totp_of(secret_b32).is_some_and(|t| t.check(code.trim(), now).is_some())
+    totp_step(secret_b32, code, now).is_some()
+}
+
+/// The time step whose code `code` is, if it is one of the account's codes
+/// at `now` (one step of skew either way). A step is accepted once.
+pub fn totp_step(secret_b32: &str, code: &str, now: i64) -> Option<i64> {
+    let now = u64::try_from(now).ok()?;
+    let step = totp_of(secret_b32)?.check(code.trim(), now)?;
+    i64::try_from(step).ok()
 }
 
 /// The current one-time code of a secret (for tests and the demo).

@@ -55,6 +55,16 @@ struct Account {
     must_change: bool,
 }
 
+/// Why a login that checked out was refused in the writer.
+enum Refusal {
+    /// The account is gone or disabled.
+    Gone,
+    /// Locked meanwhile, until then.
+    Locked(chrono::NaiveDateTime),
+    /// The one-time code's step was used before (a replay).
+    CodeUsed,
+}
+
 /// How a failed login was counted.
 enum Failure {
     /// The account no longer exists.
@@ -520,7 +530,16 @@ impl Auth {
         }
         let needs_totp = row.totp_secret.is_some()
             || (self.inner.policy.admin_totp && row.role == Role::Admin.as_str());
+        // The time step of a good one-time code: used once, in the writer.
+        let mut step: Option<i64> = None;
         let totp_ok = match (&row.totp_secret, totp) {
+            (None, _) if needs_totp && matches => {
+                // Not the person's fault, and no guess: not counted.
+                return Err(Error::new(
+                    ErrorCode::TotpRequired,
+                    "administrators need a second factor: an administrator enrols one with `triage user totp`",
+                ));
+            }
             (None, _) => !needs_totp,
             (Some(_), None) if matches => {
                 return Err(Error::new(
@@ -529,7 +548,10 @@ impl Auth {
                 ))
             }
             (Some(_), None) => false,
-            (Some(secret), Some(code)) => accounts::totp_matches(secret, code, now.timestamp()),
+            (Some(secret), Some(code)) => {
+                step = accounts::totp_step(secret, code, now.timestamp());
+                step.is_some()
+            }
         };
         if !matches || !totp_ok {
             return Err(self.failed(row, &stamp, !totp_ok && matches).await);
@@ -558,12 +580,17 @@ impl Auth {
             .write(move |c| {
                 let fresh = store::get_staff(c, &after.code)?;
                 match fresh {
-                    None => return Ok(Some(None)),
-                    Some(f) if f.disabled => return Ok(Some(None)),
+                    None => return Ok(Some(Refusal::Gone)),
+                    Some(f) if f.disabled => return Ok(Some(Refusal::Gone)),
                     Some(f) => {
                         if let Some(until) = f.locked_until.filter(|u| *u > at) {
-                            return Ok(Some(Some(until)));
+                            return Ok(Some(Refusal::Locked(until)));
                         }
+                    }
+                }
+                if let Some(step) = step {
+                    if !store::use_totp_step(c, &after.code, step)? {
+                        return Ok(Some(Refusal::CodeUsed));
                     }
                 }
                 store::set_failures(c, &after.code, 0, None)?;
@@ -580,8 +607,19 @@ impl Auth {
             .await?;
         match refused {
             None => {}
-            Some(Some(until)) => return Err(locked_error(until)),
-            Some(None) => return Err(bad()),
+            Some(Refusal::Locked(until)) => return Err(locked_error(until)),
+            Some(Refusal::Gone) => return Err(bad()),
+            Some(Refusal::CodeUsed) => {
+                // A one-time code seen before: counted like a wrong code.
+                let e = self.failed(row, &stamp, true).await;
+                if e.code == ErrorCode::AccountLocked {
+                    return Err(e);
+                }
+                return Err(Error::new(
+                    ErrorCode::BadCredentials,
+                    "this one-time code was used already; wait for the next one",
+                ));
+            }
         }
         if let Some(staff) = staff_of(&row) {
             self.inner.accounts.insert(

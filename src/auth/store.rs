@@ -206,6 +206,32 @@ pub fn update_staff(
     record(c, stamp, kind, &after.code, detail)
 }
 
+/// Records that `staff` used the one-time code of `step`; false when that
+/// step (or a later one) was used before: a replayed code.
+pub fn use_totp_step(c: &mut AnyConnection, staff: &str, step: i64) -> Result<bool, DbError> {
+    use crate::db::schema::staff_totp_steps as t;
+    let last: Option<i64> = t::table
+        .find(staff)
+        .select(t::last_step)
+        .first(c)
+        .optional()?;
+    match last {
+        Some(l) if l >= step => Ok(false),
+        Some(_) => {
+            diesel::update(t::table.find(staff))
+                .set(t::last_step.eq(step))
+                .execute(c)?;
+            Ok(true)
+        }
+        None => {
+            diesel::insert_into(t::table)
+                .values((t::staff_code.eq(staff), t::last_step.eq(step)))
+                .execute(c)?;
+            Ok(true)
+        }
+    }
+}
+
 /// Counts a failed login without an audit event of its own (the caller
 /// records one).
 pub fn set_failures(

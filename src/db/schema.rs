@@ -193,6 +193,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff_totp_steps (staff_code) {
+        staff_code -> Text,
+        last_step -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -206,5 +213,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     his_clients,
     screen_tokens,
     audit_prunes,
-    audit_legacy
+    audit_legacy,
+    staff_totp_steps
 );

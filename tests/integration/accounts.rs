@@ -508,6 +508,7 @@ async fn the_first_login_must_change_the_password_and_writes_need_the_csrf_token
 async fn administrators_give_a_one_time_code_when_the_hospital_asks_for_it() {
     let mut hospital = Hospital::demo();
     hospital.security.admin_totp = true;
+    hospital.security.lockout_failures = 2;
     // The harness logs its administrator in with the code; so does this test.
     let app = spawn_app_with(hospital, 2).await;
     let secret = {
@@ -551,9 +552,38 @@ async fn administrators_give_a_one_time_code_when_the_hospital_asks_for_it() {
         .0,
         401
     );
-    let now = accounts::totp_now(&secret, chrono::Utc::now().timestamp());
-    let r = login(now).await.unwrap_or_else(|e| panic!("{e}"));
+    // The harness used this step's code: the next step's (one step of
+    // skew is allowed) logs in once; the same code again is a replay.
+    let next = accounts::totp_now(&secret, chrono::Utc::now().timestamp() + 30);
+    let r = login(next.clone()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 200);
+    let (status, code) = code_of(login(next).await.unwrap_or_else(|e| panic!("{e}"))).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (401, "bad_credentials"),
+        "a one-time code used twice"
+    );
+    // An administrator without a second factor is told so, not counted.
+    let url = app.db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query(
+                "UPDATE staff_accounts SET totp_secret = NULL WHERE code = 't-admin'",
+            ),
+            &mut c,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    app.auth.reload().await.unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..3 {
+        assert_eq!(
+            code_of(login(None).await.unwrap_or_else(|e| panic!("{e}"))).await,
+            (401, "totp_required".into())
+        );
+    }
 }
 
 /// A request signed as the interface asks: `Authorization: Bearer
