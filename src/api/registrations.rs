@@ -116,7 +116,16 @@ pub async fn transfer(
     engine: web::Data<Engine>,
 ) -> Answer {
     let visit_no = VisitNo::parse(&path)?;
-    arrange(&caller, &engine, &visit_no).await?;
+    // The department's nurses transfer any of its patients; a doctor (or
+    // his workstation) the patient he has called in his room (转诊 after
+    // seeing them).
+    let (department, room) = engine.department_and_room_of(&visit_no).await?;
+    if let Err(refused) = caller.principal.arrange(&engine.hospital, &department) {
+        match &room {
+            Some(room) => caller.principal.operate_room(&engine.hospital, room)?,
+            None => return Err(refused.into()),
+        }
+    }
     let audit = caller.audit(&engine);
     Ok(HttpResponse::Ok().json(engine.transfer(&visit_no, body.value, audit).await?))
 }

@@ -153,7 +153,7 @@ impl Principal {
         matches!(self, Principal::Client { scopes, .. } if scopes.contains(&scope))
     }
 
-    fn staff(&self) -> Option<&Staff> {
+    pub fn staff(&self) -> Option<&Staff> {
         match self {
             Principal::Staff { staff, .. } => Some(staff),
             Principal::Client { .. } => None,

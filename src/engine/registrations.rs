@@ -762,6 +762,20 @@ impl Engine {
         Ok(self.load_visit(visit_no).await?.department_code)
     }
 
+    /// The visit's department, and the room that has it called now (if
+    /// it is called).
+    pub async fn department_and_room_of(
+        &self,
+        visit_no: &VisitNo,
+    ) -> Result<(String, Option<String>), Error> {
+        let v = self.load_visit(visit_no).await?;
+        let room = match v.status()? {
+            VisitStatus::Called => v.room_code.clone(),
+            _ => None,
+        };
+        Ok((v.department_code, room))
+    }
+
     pub async fn get_visit(&self, visit_no: &VisitNo) -> Result<VisitAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let mut position = None;

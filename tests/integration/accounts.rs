@@ -221,19 +221,22 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
         "{refused} refused, {allowed} allowed"
     );
 
-    // A nurse's list shows only her departments.
+    // Every staff member sees every room (a transfer may go to another
+    // department): names and states, no patient's name.
     let nurse = app.staff("N-NK", Role::Nurse, &["NK"]).await;
     let (_, rooms) = send(&nurse, &app, "GET", "/api/v1/rooms", None).await;
-    let depts: Vec<&str> = rooms["rooms"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r["department_code"].as_str())
-        .collect();
-    assert!(
-        !depts.is_empty() && depts.iter().all(|d| *d == "NK"),
-        "{depts:?}"
-    );
+    let listed = rooms["rooms"].as_array().map_or(0, Vec::len);
+    assert_eq!(listed, app.hospital.rooms.len(), "{rooms}");
+    for r in rooms["rooms"].as_array().into_iter().flatten() {
+        let keys: Vec<&String> = r
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        assert!(
+            keys.iter().all(|k| !k.contains("name") || *k == "name"),
+            "a room listing carries {keys:?}"
+        );
+    }
 
     // A workstation key never carries an administrator's rights.
     let before = app.dump().await;

@@ -178,6 +178,25 @@ async fn a_doctor_page_watches_his_rooms_and_reminds_him_of_a_special_group() {
     assert_eq!(room["room"]["code"], "NK-02");
     assert_eq!(room["room"]["current"]["name"], "李秀英");
     assert!(frames.iter().all(|f| f["room"]["code"] != "NK-03"));
+
+    // He may transfer the patient he has called (转诊), not another room's.
+    let other = app.staff("D1003", Role::Doctor, &["NK-03"]).await;
+    let before = app.dump().await;
+    let r = other
+        .post(app.url("/api/v1/visits/D2/transfer"))
+        .json(&json!({"room_code": "WK-01", "reason": "需外科会诊"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 403);
+    assert_eq!(app.dump().await, before);
+    let r = doctor
+        .post(app.url("/api/v1/visits/D2/transfer"))
+        .json(&json!({"room_code": "WK-01", "reason": "需外科会诊"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
 }
 
 #[actix_web::test]

@@ -1,0 +1,194 @@
+// The doctor caller (医生叫号): a small window beside the HIS workstation.
+// The doctor's room (or one of his rooms), the patient called now with a
+// clear reminder when they belong to a special group (特殊人群提醒), the next
+// few patients with their tags and why they stand there, and the room
+// commands with keyboard shortcuts shown on the buttons. A doctor sees and
+// works only his own rooms (the server refuses any other with 403).
+import { html, render, useState, useEffect, useRef } from "./ui.js";
+import { api, currentSession } from "./api.js";
+import { Live } from "./live.js";
+import { Login, ChangePassword } from "./login.js";
+
+// key → [action, label]; letters work when no field has the focus.
+const COMMANDS = [
+  ["n", "call-next", "叫下一位"],
+  ["r", "recall", "重呼"],
+  ["s", "skip", "过号"],
+  ["f", "finish", "诊结"],
+  ["e", "send-to-exam", "检查"],
+];
+const NEXT_SHOWN = 5;
+
+function clock(d) {
+  return d ? d.toLocaleTimeString("zh-CN", { hour12: false }) : "—";
+}
+
+/** The next patients of a room: its own short list first, then the
+ * callable patients of the queues it calls from, in calling order. */
+function nextOf(room, queues) {
+  const mine = [];
+  const general = [];
+  for (const code of room.queues) {
+    const q = queues.get(code);
+    if (!q) continue;
+    for (const e of q.entries) {
+      if (e.room === room.code) mine.push({ ...e, queue: q.name });
+      else if (!e.room && e.callable) general.push({ ...e, queue: q.name });
+    }
+  }
+  return [...mine, ...general].slice(0, NEXT_SHOWN);
+}
+
+function Reminder({ tags }) {
+  if (!tags || tags.length === 0) return null;
+  return html`<div class="reminder" role="alert">特殊人群提醒：<strong>${tags.join("、")}</strong></div>`;
+}
+
+function TransferDialog({ visit, onClose, onDone }) {
+  const [rooms, setRooms] = useState([]);
+  const [room, setRoom] = useState("");
+  const [reason, setReason] = useState("需专科会诊");
+  const [error, setError] = useState("");
+  useEffect(() => {
+    api("GET", "/rooms").then((r) => {
+      if (!r.ok) { setError(r.message); return; }
+      const list = r.body.rooms.filter((x) => x.code !== visit.room);
+      setRooms(list);
+      setRoom(list[0]?.code || "");
+    });
+    const esc = (e) => { if (e.key === "Escape") onClose(); };
+    addEventListener("keydown", esc);
+    return () => removeEventListener("keydown", esc);
+  }, []);
+  async function submit(ev) {
+    ev.preventDefault();
+    const r = await api("POST", `/visits/${visit.visit_no}/transfer`, { room_code: room, keep_check_in_time: true, reason });
+    if (r.ok) onDone(`已转诊：${visit.ticket_no}`); else setError(r.message);
+  }
+  return html`
+    <div class="backdrop">
+      <form class="dialog" role="dialog" aria-modal="true" aria-label="转诊" onSubmit=${submit}>
+        <h2>转诊 · ${visit.ticket_no} ${visit.name}</h2>
+        <label>转到诊室<select autofocus value=${room} onChange=${(e) => setRoom(e.target.value)}>
+          ${rooms.map((r) => html`<option value=${r.code}>${r.name}</option>`)}
+        </select></label>
+        <label>原因<input value=${reason} maxlength="200" onInput=${(e) => setReason(e.target.value)} required /></label>
+        <p class="error" role="alert">${error}</p>
+        <div class="buttons"><button type="submit">确定</button><button type="button" onClick=${onClose}>取消（Esc）</button></div>
+      </form>
+    </div>`;
+}
+
+function Caller({ session, onLogout }) {
+  const [live, setLive] = useState(null);
+  const [chosen, setChosen] = useState(null);
+  const [message, setMessage] = useState({ text: "", error: false });
+  const [busy, setBusy] = useState(false);
+  const [transfer, setTransfer] = useState(null);
+  useEffect(() => {
+    const channel = new Live("", setLive);
+    return () => channel.close();
+  }, []);
+  useEffect(() => { if (live?.signedOut) onLogout(); }, [live?.signedOut]);
+  const rooms = live ? [...live.rooms.values()] : [];
+  const room = rooms.find((r) => r.code === chosen) || rooms[0];
+
+  // One command at a time; a key pressed while one is on its way runs
+  // right after it (the screen may show the result before the answer).
+  const pending = useRef(null);
+  const running = useRef(false);
+  async function command(action) {
+    if (!room) return;
+    if (running.current) { pending.current = action; return; }
+    running.current = true;
+    setBusy(true);
+    const r = await api("POST", `/rooms/${room.code}/${action}`);
+    running.current = false;
+    setBusy(false);
+    const queued = pending.current;
+    pending.current = null;
+    if (queued) setTimeout(() => command(queued), 0);
+    const label = COMMANDS.find((c) => c[1] === action)?.[2] || { pause: "暂停", resume: "开诊" }[action] || action;
+    if (r.ok) {
+      const cur = r.body.current;
+      setMessage({ text: cur ? `${label}：${cur.ticket_no}` : `${label}：完成`, error: false });
+    } else {
+      setMessage({ text: `${label}：${r.message}`, error: true });
+    }
+  }
+  useEffect(() => {
+    const keys = (e) => {
+      if (transfer || e.ctrlKey || e.altKey || e.metaKey) return;
+      if (["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement?.tagName)) return;
+      const k = e.key.toLowerCase();
+      const c = COMMANDS.find((x) => x[0] === k);
+      if (c) { e.preventDefault(); command(c[1]); return; }
+      if (k === "p" && room) { e.preventDefault(); command(room.status === "open" ? "pause" : "resume"); }
+      if (k === "t" && room?.current) { e.preventDefault(); setTransfer({ ...room.current, room: room.code }); }
+    };
+    addEventListener("keydown", keys);
+    return () => removeEventListener("keydown", keys);
+  });
+
+  const next = room && live ? nextOf(room, live.queues) : [];
+  return html`
+    <header class="bar">
+      <h1>医生叫号</h1>
+      <span class=${live?.online ? "online" : "offline"} role="status">
+        ${live?.online ? "在线" : `离线 — ${clock(live?.asOf)} 的状态`}
+      </span>
+      <span class="who">${session.staff.name}</span>
+      <button onClick=${async () => { await api("DELETE", "/session"); onLogout(); }}>退出</button>
+    </header>
+    ${!live?.loaded ? html`<p class="loading">正在连接…</p>` : !room ? html`<p class="empty">您的账号没有分配诊室，请联系管理员。</p>` : html`
+    <main class="caller">
+      <div class="room-line">
+        ${rooms.length > 1
+          ? html`<select aria-label="诊室" value=${room.code} onChange=${(e) => setChosen(e.target.value)}>
+              ${rooms.map((r) => html`<option value=${r.code}>${r.name}</option>`)}</select>`
+          : html`<strong class="room-name">${room.name}</strong>`}
+        <span class=${`status status-${room.status}`}>${room.status_label}</span>
+      </div>
+      <section class="current" aria-label="当前患者">
+        ${room.current ? html`
+          <div class="ticket">${room.current.ticket_no}</div>
+          <div class="name">${room.current.name}</div>
+          <div class="meta">第 ${room.current.call_count} 次呼叫${room.current.misses > 0 ? ` · 已过号 ${room.current.misses} 次` : ""}</div>
+          <${Reminder} tags=${room.current.tags} />`
+        : html`<div class="idle">当前无患者</div>`}
+      </section>
+      <div class="commands">
+        ${COMMANDS.map(([key, action, label]) => html`
+          <button class=${action === "call-next" ? "primary" : ""} disabled=${busy} onClick=${() => command(action)}>
+            ${label} <kbd>${key.toUpperCase()}</kbd></button>`)}
+        <button onClick=${() => command(room.status === "open" ? "pause" : "resume")}>
+          ${room.status === "open" ? "暂停" : "开诊"} <kbd>P</kbd></button>
+        <button disabled=${!room.current} onClick=${() => setTransfer({ ...room.current, room: room.code })}>转诊 <kbd>T</kbd></button>
+      </div>
+      <p class=${message.error ? "error" : "ok"} role="status">${message.text}</p>
+      <section class="next" aria-label="候诊">
+        <h2>候诊（前 ${NEXT_SHOWN} 位）</h2>
+        ${next.length === 0 ? html`<p class="empty">暂无候诊患者</p>` : html`<ol>
+          ${next.map((e) => html`<li key=${e.visit_no} data-visit=${e.visit_no}>
+            <span class="ticket">${e.ticket_no}</span> <span class="name">${e.name}</span>
+            ${e.kind_label && html`<span class="tag">${e.kind_label}</span>`}
+            ${e.tags.map((t) => html`<span class="tag group">${t}</span>`)}
+            <div class="reason">${e.placement_reason}</div></li>`)}
+        </ol>`}
+      </section>
+    </main>`}
+    ${transfer && html`<${TransferDialog} visit=${transfer} onClose=${() => setTransfer(null)}
+      onDone=${(t) => { setTransfer(null); setMessage({ text: t, error: false }); }} />`}`;
+}
+
+function App() {
+  const [session, setSession] = useState(undefined);
+  const load = () => currentSession().then(setSession).catch(() => setSession(null));
+  useEffect(() => { load(); }, []);
+  if (session === undefined) return html`<p class="loading">正在加载…</p>`;
+  if (session === null) return html`<${Login} title="医生叫号登录" onDone=${setSession} />`;
+  if (session.must_change_password) return html`<${ChangePassword} onDone=${load} />`;
+  return html`<${Caller} session=${session} onLogout=${() => setSession(null)} />`;
+}
+
+render(html`<${App} />`, document.getElementById("app"));

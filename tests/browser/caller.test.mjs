@@ -1,0 +1,83 @@
+// The doctor caller (医生叫号) in a real browser (headless Debian Chromium),
+// by keyboard alone: the doctor logs in, calls next with N; a special
+// patient brings the 特殊人群提醒 reminder; the door screen shows the call;
+// his page offers no other room, and the API refuses another room's calls
+// from his session.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Server, launch, openScreen, screenshotDir, noteSecret } from "./harness.mjs";
+
+let server;
+let browser;
+let page;
+let door;
+
+before(async () => {
+  server = await Server.start();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.kill();
+});
+
+test("a doctor calls a special patient by keyboard: his page reminds him of the group, the door screen shows the call", async () => {
+  await server.arrive("K1", "王建军", "NK", { body: { special: ["military"] } });
+  await server.arrive("K2", "李秀英", "NK");
+  door = await openScreen(browser, server, "NK-02-DOOR");
+  page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await page.goto(`${server.base}/caller`);
+  await page.waitForSelector('form[aria-label="登录"]');
+  const password = server.access.accounts["doc-nk-02"].password;
+  noteSecret(password);
+  await page.keyboard.type("doc-nk-02");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(password);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(".online");
+  assert.match(await page.textContent(".room-line"), /内科2诊室/);
+  // The next patients, the special one first, with the group named.
+  await page.waitForSelector('.next li[data-visit="K1"]');
+  assert.match(await page.textContent('.next li[data-visit="K1"]'), /军人/);
+
+  // N calls next.
+  await page.keyboard.press("n");
+  await page.waitForFunction(() => document.querySelector(".current .name")?.textContent === "王建军");
+  const reminder = await page.textContent(".reminder");
+  assert.match(reminder, /特殊人群提醒/);
+  assert.match(reminder, /军人/);
+  const ticket = (await page.textContent(".current .ticket")).trim();
+  await door.waitForFunction((t) => document.querySelector(".calling .ticket")?.textContent.includes(t), ticket, { timeout: 1000 });
+  assert.ok(!(await door.textContent("body")).includes("王建军"), "the door screen shows the full name");
+  assert.ok(!(await door.textContent("body")).includes("军人"), "the door screen names the group");
+  await page.screenshot({ path: join(screenshotDir(), "caller.png") });
+
+  // F finishes; N calls the next one (no group: no reminder).
+  await page.keyboard.press("f");
+  await page.waitForFunction(() => document.querySelector(".current .idle"));
+  await page.keyboard.press("n");
+  await page.waitForFunction(() => document.querySelector(".current .name")?.textContent === "李秀英");
+  assert.equal(await page.$(".reminder"), null);
+});
+
+test("his page offers no other room, and another room's calls from his session get 403", async () => {
+  assert.equal(await page.$('select[aria-label="诊室"]'), null, "one room: no room choice");
+  const shown = await page.$$eval("[data-room], .room-line", (els) => els.map((e) => e.textContent).join(" "));
+  assert.ok(!shown.includes("内科1诊室"));
+  const status = await page.evaluate(async () => {
+    const s = await (await fetch("/api/v1/session")).json();
+    const r = await fetch("/api/v1/rooms/NK-01/call-next", { method: "POST", headers: { "x-csrf-token": s.csrf_token } });
+    return r.status;
+  });
+  assert.equal(status, 403);
+});
+
+test("the doctor pauses and resumes his room by keyboard; the door screen follows", async () => {
+  await page.keyboard.press("p");
+  await page.waitForFunction(() => document.querySelector(".room-line .status")?.textContent === "暂停叫号");
+  await door.waitForFunction(() => document.body.textContent.includes("暂停叫号"), null, { timeout: 1000 });
+  await page.keyboard.press("p");
+  await page.waitForFunction(() => document.querySelector(".room-line .status")?.textContent === "就诊中");
+});
