@@ -12,13 +12,15 @@
 //! - P4  every screen dropped at once (server killed and restarted): time
 //!   until all have resynced to the true state
 //! - P5  restart to ready with 1,000,000 history rows
+//! - P6  200 staff pages (nurse consoles on `/ws/staff`) beside the screens:
+//!   call → staff page latency, and P1 again with them connected
 //!
 //! The load generator runs on the same machine as the server (2 cores here):
 //! every figure includes that competition.
 //!
 //! Options (after `--`): `--screens N` (5000), `--sockets N` (19900),
 //! `--rate N` calls/s (20), `--seconds N` (60), `--history N` (1000000),
-//! `--only p1,p1b,p2,p3,p4,p5`.
+//! `--staff N` (200), `--only p1,p1b,p2,p3,p4,p5,p6`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -41,6 +43,7 @@ struct Args {
     rate: u32,
     seconds: u64,
     history: u64,
+    staff: usize,
     only: Vec<String>,
 }
 
@@ -51,6 +54,7 @@ fn args() -> Args {
         rate: 20,
         seconds: 60,
         history: 1_000_000,
+        staff: 200,
         only: vec![],
     };
     let mut it = std::env::args().skip(1);
@@ -62,6 +66,7 @@ fn args() -> Args {
             "--rate" => a.rate = v().parse().unwrap_or(a.rate),
             "--seconds" => a.seconds = v().parse().unwrap_or(a.seconds),
             "--history" => a.history = v().parse().unwrap_or(a.history),
+            "--staff" => a.staff = v().parse().unwrap_or(a.staff),
             "--only" => a.only = v().split(',').map(str::to_string).collect(),
             _ => {} // cargo bench passes --bench
         }
@@ -88,7 +93,10 @@ fn prefix(i: usize) -> String {
 fn hospital(screens: usize) -> (String, Vec<String>, Vec<String>) {
     let per = ROOMS_PER_DEPT + OVERVIEWS_PER_DEPT;
     let depts = screens.div_ceil(per).min(26 * 26);
-    let mut t = String::from("[hospital]\nname = \"bench\"\n[voice]\nrepeat = 1\n");
+    // Staff sessions last the whole run (they are made before it starts).
+    let mut t = String::from(
+        "[hospital]\nname = \"bench\"\n[voice]\nrepeat = 1\n[security]\nsession_idle_seconds = 86400\n",
+    );
     let mut rooms = Vec::new();
     let mut dcodes = Vec::new();
     for d in 0..depts {
@@ -212,10 +220,18 @@ async fn wait_ready(http: &reqwest::Client, base: &str) -> Duration {
     }
 }
 
+/// What the bench logs in with: the HIS key, every screen's token, and the
+/// staff pages' session cookies with the department each nurse works in.
+struct Access {
+    key: String,
+    tokens: HashMap<String, String>,
+    staff: Vec<(String, String)>,
+}
+
 /// The bench's credentials, made as an administrator would before the
-/// server starts: an administrator, a HIS client with every scope, and a
-/// token per screen (in one transaction).
-fn provision(toml: &str, db: &str, codes: &[String]) -> (String, HashMap<String, String>) {
+/// server starts: the triage desk's nurse, a HIS client with every scope, a
+/// token per screen (in one transaction) and `staff` nurses with sessions.
+fn provision(toml: &str, db: &str, codes: &[String], depts: &[String], staff: usize) -> Access {
     use triage::auth::accounts::{self, NewAccount, NewClient};
     use triage::auth::policy::{Role, Scope};
     let hospital = triage::config::Hospital::parse(toml, "bench-hospital.toml")
@@ -230,11 +246,14 @@ fn provision(toml: &str, db: &str, codes: &[String]) -> (String, HashMap<String,
     accounts::add_user(
         &mut c,
         &hospital,
+        // The triage desk's nurse, working every department: the HIS
+        // workstation client calls every room acting for her (a HIS key
+        // never acts for an administrator).
         NewAccount {
-            code: "bench-admin".into(),
+            code: "bench-desk".into(),
             name: "bench".into(),
-            role: Role::Admin,
-            scope: vec![],
+            role: Role::Nurse,
+            scope: depts.to_vec(),
             password: None,
             totp: false,
             must_change: false,
@@ -266,7 +285,47 @@ fn provision(toml: &str, db: &str, codes: &[String]) -> (String, HashMap<String,
                 .collect()
         })
         .unwrap_or_else(|e| panic!("{e}"));
-    (key, tokens)
+    // Nurses, one department each, with a live session (made here as a
+    // login would: 200 logins from one address would meet the login rate
+    // limit, which is not what is measured).
+    let mut sessions = Vec::new();
+    for i in 0..staff {
+        let dept = depts[i % depts.len()].clone();
+        let code = format!("bench-nurse-{i}");
+        accounts::add_user(
+            &mut c,
+            &hospital,
+            NewAccount {
+                code: code.clone(),
+                name: "bench".into(),
+                role: Role::Nurse,
+                scope: vec![dept.clone()],
+                password: None,
+                totp: false,
+                must_change: false,
+            },
+            &stamp,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let id = triage::auth::secret::random(32);
+        triage::auth::store::insert_session(
+            &mut c,
+            &triage::auth::store::SessionRow {
+                id_hash: triage::auth::secret::sha256_hex(id.as_bytes()),
+                staff_code: code,
+                source: "bench".into(),
+                created_at: stamp.at,
+                last_seen_at: stamp.at,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        sessions.push((dept, id));
+    }
+    Access {
+        key,
+        tokens,
+        staff: sessions,
+    }
 }
 
 /// What every client task shares.
@@ -285,6 +344,9 @@ struct Shared {
     last_resync: Mutex<Option<Instant>>,
     /// screen index → (room → current ticket) from the last snapshot.
     snapshots: DashMap<usize, BTreeMap<String, Option<String>>>,
+    /// Call → staff page latencies, and the room frames staff pages got.
+    staff_lat_us: Mutex<Vec<u64>>,
+    staff_frames: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -392,6 +454,106 @@ async fn screen_client(
     }
 }
 
+/// One staff page (a nurse console): the session cookie admits it; every
+/// `room` frame of a room with a call on its way is timed.
+async fn staff_client(
+    url: String,
+    cookie: String,
+    shared: Arc<Shared>,
+    connected: Arc<AtomicUsize>,
+) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let Ok(mut req) = url.as_str().into_client_request() else {
+        return;
+    };
+    let Ok(value) = format!("triage_session={cookie}").parse() else {
+        return;
+    };
+    req.headers_mut().insert("cookie", value);
+    let Ok((mut ws, _)) =
+        tokio_tungstenite::connect_async_with_config(req, Some(ws_config()), true).await
+    else {
+        return;
+    };
+    while let Some(Ok(msg)) = ws.next().await {
+        let Message::Text(t) = msg else { continue };
+        let text = t.as_str();
+        let now = Instant::now();
+        if text.contains("\"type\":\"snapshot\"") {
+            connected.fetch_add(1, Ordering::SeqCst);
+        } else if text.contains("\"type\":\"room\"") {
+            let v: Value = serde_json::from_str(text).unwrap_or_default();
+            if let Some(room) = v["room"]["code"].as_str() {
+                if let Some(sent) = shared.pending.get(room) {
+                    shared
+                        .staff_lat_us
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(now.duration_since(*sent).as_micros() as u64);
+                    shared.staff_frames.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+    }
+}
+
+/// The calls of P1 (and P6): `rate` calls a second for `seconds`, round the
+/// rooms; answers (sent, failed, screen latencies sorted, screen frames).
+async fn calling(
+    http: &reqwest::Client,
+    base: &str,
+    rooms: &[String],
+    a: &Args,
+    shared: &Arc<Shared>,
+) -> (usize, usize, Vec<u64>, usize) {
+    shared
+        .call_lat_us
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+    shared.call_frames.store(0, Ordering::SeqCst);
+    shared
+        .staff_lat_us
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+    shared.staff_frames.store(0, Ordering::SeqCst);
+    let interval = Duration::from_secs_f64(1.0 / a.rate as f64);
+    let mut tick = tokio::time::interval(interval);
+    let t0 = Instant::now();
+    let mut sent = 0usize;
+    let failed = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::new();
+    while t0.elapsed() < Duration::from_secs(a.seconds) {
+        tick.tick().await;
+        let room = rooms[sent % rooms.len()].clone();
+        shared.pending.insert(room.clone(), Instant::now());
+        let (http, base, failed) = (http.clone(), base.to_string(), failed.clone());
+        handles.push(tokio::spawn(async move {
+            let ok = matches!(http.post(format!("{base}/api/v1/rooms/{room}/call-next")).send().await, Ok(r) if r.status() == 200);
+            if !ok {
+                failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+        sent += 1;
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut lat = shared
+        .call_lat_us
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    lat.sort_unstable();
+    let got = shared.call_frames.load(Ordering::Relaxed) as usize;
+    (sent, failed.load(Ordering::Relaxed), lat, got)
+}
+
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -483,9 +645,16 @@ async fn run(a: Args) {
         .map(|a| a.port())
         .unwrap_or(18080);
     // Authentication is on, as in a hospital: HIS registers with its API
-    // key; calls go through a HIS workstation client acting for the bench
-    // administrator; every screen has its device token.
-    let (key, tokens) = provision(&toml, &db.display().to_string(), &codes);
+    // key; calls go through a HIS workstation client acting for the triage
+    // desk's nurse; every screen has its device token.
+    let access = provision(
+        &toml,
+        &db.display().to_string(),
+        &codes,
+        &depts,
+        if a.wants("p6") { a.staff } else { 0 },
+    );
+    let (key, tokens) = (access.key.clone(), access.tokens.clone());
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
@@ -495,7 +664,7 @@ async fn run(a: Args) {
     );
     headers.insert(
         "x-acting-staff",
-        "bench-admin".parse().unwrap_or_else(|e| panic!("{e}")),
+        "bench-desk".parse().unwrap_or_else(|e| panic!("{e}")),
     );
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
@@ -514,7 +683,8 @@ async fn run(a: Args) {
     let mut results: Vec<(String, String, String)> = Vec::new();
 
     // Patients for the calls: ~calls/departments + 2 per department.
-    let calls = (a.rate as u64 * a.seconds) as usize;
+    let rounds = 1 + u64::from(a.wants("p1") && a.wants("p6"));
+    let calls = (a.rate as u64 * a.seconds * rounds) as usize;
     let per_dept = calls.div_ceil(depts.len()) + ROOMS_PER_DEPT;
     let t0 = Instant::now();
     let mut jobs = futures_util::stream::iter((0..depts.len() * per_dept).map(|i| {
@@ -572,40 +742,8 @@ async fn run(a: Args) {
     );
 
     if a.wants("p1") {
-        let interval = Duration::from_secs_f64(1.0 / a.rate as f64);
-        let mut tick = tokio::time::interval(interval);
-        let t0 = Instant::now();
-        let mut sent = 0usize;
-        let mut failed = Arc::new(AtomicUsize::new(0));
-        let mut handles = Vec::new();
-        while t0.elapsed() < Duration::from_secs(a.seconds) {
-            tick.tick().await;
-            let room = rooms[sent % rooms.len()].clone();
-            shared.pending.insert(room.clone(), Instant::now());
-            let (http, base, failed) = (http.clone(), base.clone(), failed.clone());
-            handles.push(tokio::spawn(async move {
-                let ok = matches!(http.post(format!("{base}/api/v1/rooms/{room}/call-next")).send().await, Ok(r) if r.status() == 200);
-                if !ok {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                }
-            }));
-            sent += 1;
-        }
-        for h in handles {
-            let _ = h.await;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let failed = Arc::get_mut(&mut failed)
-            .map(|f| f.load(Ordering::Relaxed))
-            .unwrap_or(0);
-        let mut lat = shared
-            .call_lat_us
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        lat.sort_unstable();
+        let (sent, failed, lat, got) = calling(&http, &base, &rooms, &a, &shared).await;
         let expected = (sent - failed) * (OVERVIEWS_PER_DEPT + 1);
-        let got = shared.call_frames.load(Ordering::Relaxed) as usize;
         results.push((
             "P1 call → screen latency".into(),
             format!(
@@ -614,6 +752,70 @@ async fn run(a: Args) {
                 expected.saturating_sub(got), failed
             ),
             "p99 ≤ 15 ms, nothing lost".into(),
+        ));
+        println!(
+            "{}: {}",
+            results.last().map(|r| r.0.as_str()).unwrap_or(""),
+            results.last().map(|r| r.1.as_str()).unwrap_or("")
+        );
+    }
+
+    if a.wants("p6") {
+        // The staff pages connect, then the calls of P1 run again.
+        let staff_connected = Arc::new(AtomicUsize::new(0));
+        let t0 = Instant::now();
+        for (_, cookie) in &access.staff {
+            tokio::spawn(staff_client(
+                format!("ws://127.0.0.1:{port}/ws/staff"),
+                cookie.clone(),
+                shared.clone(),
+                staff_connected.clone(),
+            ));
+        }
+        while staff_connected.load(Ordering::SeqCst) < access.staff.len() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if t0.elapsed() > Duration::from_secs(60) {
+                panic!(
+                    "only {} staff pages connected",
+                    staff_connected.load(Ordering::SeqCst)
+                );
+            }
+        }
+        println!(
+            "setup: {} staff pages connected ({:.1} s)",
+            access.staff.len(),
+            t0.elapsed().as_secs_f64()
+        );
+        let (sent, failed, lat, got) = calling(&http, &base, &rooms, &a, &shared).await;
+        let mut staff_lat = shared
+            .staff_lat_us
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        staff_lat.sort_unstable();
+        // Each call reaches the pages of the nurses of its department.
+        let mut per_dept: HashMap<&str, usize> = HashMap::new();
+        for (d, _) in &access.staff {
+            *per_dept.entry(d.as_str()).or_default() += 1;
+        }
+        let watchers: usize = (0..sent)
+            .map(|i| {
+                let room = &rooms[i % rooms.len()];
+                let dept = room.split('-').next().unwrap_or_default();
+                per_dept.get(dept).copied().unwrap_or(0)
+            })
+            .sum();
+        let staff_got = shared.staff_frames.load(Ordering::Relaxed) as usize;
+        let expected = (sent - failed) * (OVERVIEWS_PER_DEPT + 1);
+        results.push((
+            "P6 staff pages beside the screens".into(),
+            format!(
+                "{} staff pages: call → staff page p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} room frames, {} expected); screens meanwhile: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, lost {} ({} calls failed)",
+                access.staff.len(), pct(&staff_lat, 0.5), pct(&staff_lat, 0.99), pct(&staff_lat, 1.0),
+                staff_got, watchers.saturating_sub(failed),
+                pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 0.999), expected.saturating_sub(got), failed
+            ),
+            "staff p99 ≤ 50 ms; screens' P1 within 10 % of P1 without staff pages".into(),
         ));
         println!(
             "{}: {}",
