@@ -1,8 +1,8 @@
 //! The display client, embedded in the binary so one file deploys: plain
 //! HTML/CSS/ES modules from `display-client/`, no CDN. Routes: `/` (a list
 //! of the hospital's screens), `/screens/{code}` (a screen page; the page reads
-//! its code from the URL), `/console` and `/caller` (the nurse console and
-//! the doctor caller, `staff/`, Preact +
+//! its code from the URL), `/console`, `/caller` and `/devices` (the nurse
+//! console, the doctor caller, screens as devices: `staff/`, Preact +
 //! htm vendored in `vendor/`) and `/display/{file}` (assets), plus the screens'
 //! WebSocket at `/ws/screens/{code}` and the staff pages' at `/ws/staff`.
 
@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/screens/{code}", web::get().to(screen_page))
         .route("/console", web::get().to(console_page))
         .route("/caller", web::get().to(caller_page))
+        .route("/devices", web::get().to(devices_page))
         .route("/display/{path:.*}", web::get().to(asset))
         .route("/ws/screens/{code}", web::get().to(crate::ws::screen_ws))
         .route("/ws/staff", web::get().to(crate::ws::staff_ws));
@@ -38,7 +39,7 @@ fn escape(s: &str) -> String {
 
 async fn index(engine: web::Data<Engine>) -> HttpResponse {
     let mut rows = String::new();
-    for s in &engine.hospital.screens {
+    for s in &engine.screens() {
         let kind = match s.kind {
             triage_actors::screen::ScreenKind::Overview => "综合屏",
             triage_actors::screen::ScreenKind::Door => "门口屏",
@@ -53,7 +54,7 @@ async fn index(engine: web::Data<Engine>) -> HttpResponse {
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{h} · Triage</title>\
          <link rel=\"stylesheet\" href=\"/display/index.css\"></head><body><h1>{h}</h1>\
          <p>分诊叫号系统 Triage · 屏幕列表（在每台屏幕的浏览器中打开对应地址）</p><ul>{rows}</ul>\
-         <p><a href=\"/console\">分诊台（护士）</a> · <a href=\"/caller\">医生叫号</a> · <a href=\"/api/v1/rooms\">诊室状态 API</a> · <a href=\"/readyz\">健康检查</a></p></body></html>",
+         <p><a href=\"/console\">分诊台（护士）</a> · <a href=\"/caller\">医生叫号</a> · <a href=\"/devices\">屏幕管理</a> · <a href=\"/api/v1/rooms\">诊室状态 API</a> · <a href=\"/readyz\">健康检查</a></p></body></html>",
         h = escape(&engine.hospital.name),
     );
     HttpResponse::Ok()
@@ -80,6 +81,11 @@ async fn console_page() -> Result<HttpResponse, ApiError> {
 /// The doctor caller (医生叫号); it logs in through the API itself.
 async fn caller_page() -> Result<HttpResponse, ApiError> {
     serve("staff/caller.html")
+}
+
+/// Screens as managed devices (屏幕管理).
+async fn devices_page() -> Result<HttpResponse, ApiError> {
+    serve("staff/devices.html")
 }
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {

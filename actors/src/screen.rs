@@ -39,6 +39,13 @@ pub enum Frame {
 #[rtype(result = "()")]
 pub struct Restarting;
 
+/// The screen is moved to other rooms or another role (搬迁, 备用屏): it
+/// takes effect at once, and every open session gets a new snapshot (the
+/// next `seq`) without anyone touching the screen.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reassign(pub ScreenConfig);
+
 /// The `restarting` control frame.
 pub const RESTARTING_FRAME: &str = r#"{"type":"restarting","message":"系统重启中，稍候自动恢复"}"#;
 
@@ -230,6 +237,29 @@ impl Handler<Disconnect> for ScreenActor {
 
     fn handle(&mut self, msg: Disconnect, _ctx: &mut Self::Context) {
         self.sessions.remove(&msg.session_id);
+        self.report_presence();
+    }
+}
+
+impl Handler<Reassign> for ScreenActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Reassign, ctx: &mut Self::Context) {
+        let me = ctx.address();
+        self.directory.unwatch_screen(&me);
+        self.config = msg.0;
+        let variant = self.variant();
+        for room in &self.config.rooms {
+            self.directory.watch_room(room, me.clone(), variant);
+        }
+        self.directory
+            .screen_configs
+            .insert(self.config.code.clone(), self.config.clone());
+        self.seq += 1;
+        let snapshot = self.snapshot();
+        for r in self.sessions.values() {
+            r.do_send(snapshot.clone());
+        }
         self.report_presence();
     }
 }

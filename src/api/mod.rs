@@ -98,6 +98,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(doctors::doctor_photo),
                 )
                 .route("/screens", web::get().to(screens::list_screens))
+                .route("/screens/{code}", web::put().to(screens::put_screen))
+                .route(
+                    "/screens/{code}/token",
+                    web::post().to(screens::issue_token),
+                )
+                .route(
+                    "/screens/{code}/token",
+                    web::delete().to(screens::revoke_token),
+                )
                 .route("/notices", web::post().to(notices::publish))
                 .route("/notices", web::get().to(notices::list))
                 .route("/notices/{id}", web::delete().to(notices::withdraw))

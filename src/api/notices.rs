@@ -18,7 +18,9 @@ type Answer = Result<HttpResponse, ApiError>;
 pub async fn publish(body: Json<NoticeBody>, caller: Caller, engine: web::Data<Engine>) -> Answer {
     caller
         .principal
-        .notices(&engine.hospital, body.value.screens.as_deref())?;
+        .notices(&engine.hospital, body.value.screens.as_deref(), |c| {
+            engine.screen(c).map(|s| s.rooms).unwrap_or_default()
+        })?;
     let audit = caller.audit(&engine);
     Ok(HttpResponse::Created().json(engine.publish_notice(body.value, audit).await?))
 }
@@ -49,7 +51,9 @@ pub async fn withdraw(
         .ok_or_else(|| Error::new(ErrorCode::NoticeNotFound, "no such active notice"))?;
     caller
         .principal
-        .notices(&engine.hospital, notice.screens.as_deref())?;
+        .notices(&engine.hospital, notice.screens.as_deref(), |c| {
+            engine.screen(c).map(|s| s.rooms).unwrap_or_default()
+        })?;
     let audit = caller.audit(&engine);
     engine.withdraw_notice(id, audit).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id, "withdrawn": true })))

@@ -60,6 +60,9 @@ pub struct ErrorDetail {
         super::queues::get_queue,
         super::screens::list_departments,
         super::screens::list_screens,
+        super::screens::put_screen,
+        super::screens::issue_token,
+        super::screens::revoke_token,
         super::doctors::put_doctor,
         super::doctors::list_doctors,
         super::doctors::get_doctor,
@@ -71,6 +74,7 @@ pub struct ErrorDetail {
         super::notices::withdraw,
     ),
     components(schemas(
+        crate::engine::screens::ScreenBody,
         super::session::LoginBody,
         super::session::SessionAnswer,
         super::session::PasswordBody,

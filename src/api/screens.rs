@@ -1,11 +1,19 @@
-//! Configuration reads for screens and departments: `GET /screens` (with
-//! online state and last heartbeat) and `GET /departments`.
+//! Screens as managed devices and the departments: `GET /screens` (what
+//! each shows, online state, last heartbeat, whether it has a device
+//! token), `PUT /screens/{code}` (register or reassign, at once on the
+//! running screen), `POST|DELETE /screens/{code}/token` (a new device
+//! token, shown once; revoke it) and `GET /departments`.
 
 use actix_web::{web, HttpResponse};
 
 use super::error::ApiError;
-use super::extract::Caller;
+use super::extract::{Caller, Json};
+use crate::auth::store::Stamp;
+use crate::auth::Auth;
+use crate::domain::ScreenCode;
+use crate::engine::screens::ScreenBody;
 use crate::engine::Engine;
+use crate::error::{Error, ErrorCode};
 
 #[utoipa::path(get, path = "/api/v1/departments", tag = "configuration", responses((status = 200, description = "departments")))]
 pub async fn list_departments(
@@ -20,11 +28,11 @@ pub async fn list_departments(
 pub async fn list_screens(
     caller: Caller,
     engine: web::Data<Engine>,
+    auth: web::Data<Auth>,
 ) -> Result<HttpResponse, ApiError> {
     caller.principal.read_hospital()?;
     let screens: Vec<_> = engine
-        .hospital
-        .screens
+        .screens()
         .iter()
         .map(|s| {
             let p = engine.directory.presence(&s.code);
@@ -35,12 +43,133 @@ pub async fn list_screens(
                 "title": s.title,
                 "rooms": s.rooms,
                 "voice": s.voice,
+                "next_count": s.next_count,
                 "online": p.sessions > 0,
                 "sessions": p.sessions,
                 "last_seen": p.last_seen,
+                "has_token": auth.has_screen_token(&s.code),
                 "url": format!("/screens/{}", s.code),
             })
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "screens": screens })))
+}
+
+#[utoipa::path(put, path = "/api/v1/screens/{screen_code}", tag = "configuration", params(("screen_code" = String, Path)), request_body = ScreenBody,
+    responses((status = 201, description = "registered: a new screen (give it a device token next)"),
+              (status = 200, description = "reassigned: the running screen shows it at once, without a reload"),
+              (status = 422, description = "invalid_field, unknown_room, unknown_department, invalid_screens", body = super::openapi::ErrorBody)))]
+pub async fn put_screen(
+    path: web::Path<String>,
+    body: Json<ScreenBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    // A new screen's code: a bad one is a bad field, not an unknown screen.
+    let code = ScreenCode::parse(&path).map_err(|_| {
+        Error::field(
+            ErrorCode::InvalidField,
+            "screen_code",
+            "codes are 1-32 letters, digits, - or _",
+        )
+    })?;
+    let body = body.value;
+    // Both what it showed and what it will show must be the caller's.
+    let before = engine
+        .screen(code.as_str())
+        .map(|s| s.rooms)
+        .unwrap_or_default();
+    let after = match (&body.rooms, &body.department) {
+        (Some(r), _) => r.clone(),
+        (None, Some(d)) => engine
+            .hospital
+            .rooms
+            .iter()
+            .filter(|r| r.department == *d)
+            .map(|r| r.code.clone())
+            .collect(),
+        (None, None) => vec![],
+    };
+    let mut all = before;
+    all.extend(after);
+    caller.principal.manage_screen(&engine.hospital, &all)?;
+    let audit = caller.audit(&engine);
+    let (screen, created) = engine.put_screen(&code, &body, audit).await?;
+    let status = if created {
+        actix_web::http::StatusCode::CREATED
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .json(serde_json::json!({ "screen": screen, "created": created })))
+}
+
+fn stamp_of(caller: &Caller, engine: &Engine) -> Stamp {
+    let audit = caller.audit(engine);
+    Stamp {
+        operator: audit.operator,
+        source: audit.source,
+        at: audit.at.naive_utc(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/screens/{screen_code}/token", tag = "configuration", params(("screen_code" = String, Path)),
+    responses((status = 201, description = "a new device token, shown once (the old one stops working): `{token, url}`"),
+              (status = 404, body = super::openapi::ErrorBody)))]
+pub async fn issue_token(
+    path: web::Path<String>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+    auth: web::Data<Auth>,
+) -> Result<HttpResponse, ApiError> {
+    let code = ScreenCode::parse(&path)?;
+    let screen = engine
+        .screen(code.as_str())
+        .ok_or_else(|| Error::new(ErrorCode::ScreenNotFound, format!("no screen {code:?}")))?;
+    caller
+        .principal
+        .manage_screen(&engine.hospital, &screen.rooms)?;
+    let stamp = stamp_of(&caller, &engine);
+    let token = crate::auth::secret::random(32);
+    let digest = crate::auth::secret::sha256_hex(token.as_bytes());
+    let c = screen.code.clone();
+    engine
+        .db
+        .write(move |conn| crate::auth::store::issue_screen_token(conn, &c, &digest, &stamp))
+        .await?;
+    auth.reload().await?;
+    tracing::info!(screen = %screen.code, "screen device token issued");
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "screen": screen.code,
+        "token": token,
+        "url": format!("/screens/{}#token={token}", screen.code),
+    })))
+}
+
+#[utoipa::path(delete, path = "/api/v1/screens/{screen_code}/token", tag = "configuration", params(("screen_code" = String, Path)),
+    responses((status = 200, description = "revoked: an open screen closes within seconds"),
+              (status = 404, body = super::openapi::ErrorBody)))]
+pub async fn revoke_token(
+    path: web::Path<String>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+    auth: web::Data<Auth>,
+) -> Result<HttpResponse, ApiError> {
+    let code = ScreenCode::parse(&path)?;
+    let screen = engine
+        .screen(code.as_str())
+        .ok_or_else(|| Error::new(ErrorCode::ScreenNotFound, format!("no screen {code:?}")))?;
+    caller
+        .principal
+        .manage_screen(&engine.hospital, &screen.rooms)?;
+    let stamp = stamp_of(&caller, &engine);
+    let c = screen.code.clone();
+    engine
+        .db
+        .write(move |conn| crate::auth::store::revoke_screen_token(conn, &c, &stamp))
+        .await
+        .map_err(|_| Error::new(ErrorCode::NotFound, "the screen has no live token"))?;
+    auth.reload().await?;
+    tracing::info!(screen = %screen.code, "screen device token revoked");
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "screen": screen.code, "revoked": true })))
 }

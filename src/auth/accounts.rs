@@ -337,7 +337,12 @@ pub fn issue_screen_token(
     screen: &str,
     stamp: &Stamp,
 ) -> Result<String, Error> {
-    if !hospital.screens.iter().any(|s| s.code == screen) {
+    let configured = hospital.screens.iter().any(|s| s.code == screen);
+    if !configured
+        && !crate::db::store::load_screens(c)?
+            .iter()
+            .any(|s| s.code == screen)
+    {
         return Err(Error::new(
             ErrorCode::ScreenNotFound,
             format!("no screen {screen:?}"),

@@ -326,6 +326,11 @@ impl Auth {
         Ok(())
     }
 
+    /// Whether `screen` has a live device token.
+    pub fn has_screen_token(&self, screen: &str) -> bool {
+        self.inner.screens.contains_key(screen)
+    }
+
     /// Whether `token` is the live device token of `screen`.
     pub fn screen_token_ok(&self, screen: &str, token: &str) -> bool {
         let digest = secret::sha256_hex(token.as_bytes());

@@ -282,7 +282,12 @@ impl Principal {
     /// Publishing or withdrawing a notice on `screens` (`None`: every
     /// screen, administrators only): a nurse for screens that show only
     /// her departments' rooms.
-    pub fn notices(&self, hospital: &Hospital, screens: Option<&[String]>) -> Result<(), Error> {
+    pub fn notices(
+        &self,
+        hospital: &Hospital,
+        screens: Option<&[String]>,
+        rooms_of: impl Fn(&str) -> Vec<String>,
+    ) -> Result<(), Error> {
         let staff = match self.staff() {
             Some(s) if s.role == Role::Admin => return Ok(()),
             Some(s) if s.role == Role::Nurse => s,
@@ -296,12 +301,7 @@ impl Principal {
             return Err(forbidden("only an administrator may address every screen"));
         };
         for code in screens {
-            let rooms = hospital
-                .screens
-                .iter()
-                .find(|s| &s.code == code)
-                .map(|s| s.rooms.clone())
-                .unwrap_or_default();
+            let rooms = rooms_of(code);
             if rooms.is_empty() || !rooms.iter().all(|r| staff.in_room(hospital, r)) {
                 return Err(forbidden(format!(
                     "screen {code:?} shows rooms outside your departments"
@@ -309,5 +309,27 @@ impl Principal {
             }
         }
         Ok(())
+    }
+
+    /// Managing a screen that shows `rooms` (register, reassign, its
+    /// device token): administrators, and nurses when every room is in
+    /// their departments (before and after a reassignment).
+    pub fn manage_screen(&self, hospital: &Hospital, rooms: &[String]) -> Result<(), Error> {
+        match self.staff() {
+            Some(s) if s.role == Role::Admin => Ok(()),
+            Some(s)
+                if s.role == Role::Nurse
+                    && !rooms.is_empty()
+                    && rooms.iter().all(|r| s.in_room(hospital, r)) =>
+            {
+                Ok(())
+            }
+            Some(s) if s.role == Role::Nurse => Err(forbidden(
+                "that screen shows rooms outside your departments",
+            )),
+            _ => Err(forbidden(
+                "screens are managed by administrators and the departments' nurses",
+            )),
+        }
     }
 }

@@ -200,6 +200,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    screens (code) {
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        title -> Text,
+        rooms -> Text,
+        voice -> Bool,
+        next_count -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -214,5 +227,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     screen_tokens,
     audit_prunes,
     audit_legacy,
-    staff_totp_steps
+    staff_totp_steps,
+    screens
 );

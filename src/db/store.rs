@@ -319,6 +319,68 @@ pub fn insert_notice(
     Ok(row)
 }
 
+/// A screen as stored (registered at run time or reassigned).
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = crate::db::schema::screens)]
+pub struct ScreenRow {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub title: String,
+    pub rooms: String,
+    pub voice: bool,
+    pub next_count: i32,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// Every stored screen definition.
+pub fn load_screens(c: &mut AnyConnection) -> Result<Vec<ScreenRow>, DbError> {
+    use crate::db::schema::screens;
+    Ok(screens::table
+        .order(screens::code)
+        .select(ScreenRow::as_select())
+        .load(c)?)
+}
+
+/// Stores a screen's definition (new or changed) and its audit event with
+/// the definition before and after.
+pub fn put_screen(
+    c: &mut AnyConnection,
+    row: &ScreenRow,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+    audit: &Audit,
+) -> Result<(), DbError> {
+    use crate::db::schema::screens;
+    let exists = screens::table
+        .find(&row.code)
+        .select(screens::code)
+        .first::<String>(c)
+        .optional()?
+        .is_some();
+    if exists {
+        diesel::update(screens::table.find(&row.code))
+            .set(row)
+            .execute(c)?;
+    } else {
+        diesel::insert_into(screens::table).values(row).execute(c)?;
+    }
+    let kind = if before.is_some() {
+        "screen_reassigned"
+    } else {
+        "screen_registered"
+    };
+    record_event(
+        c,
+        event(
+            audit,
+            kind,
+            None,
+            serde_json::json!({"screen": row.code, "before": before, "after": after}),
+        ),
+    )
+}
+
 /// Withdraws a notice; false if there is none or it was withdrawn already.
 pub fn withdraw_notice(c: &mut AnyConnection, id: i64, audit: &Audit) -> Result<bool, DbError> {
     let n = diesel::update(
@@ -465,6 +527,9 @@ pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
     }
     for r in crate::auth::store::list_screen_tokens(c)? {
         out.push_str(&format!("screen_tokens {r:?}\n"));
+    }
+    for r in load_screens(c)? {
+        out.push_str(&format!("screens {r:?}\n"));
     }
     Ok(out)
 }

@@ -13,6 +13,7 @@
 //! - [`queues`]: a queue's list, nurses' interventions, transfer, rules.
 //! - [`doctors`]: doctor master data; [`notices`]: notices to screens.
 //! - [`names`]: full names of the visits in queues, for staff pages.
+//! - [`screens`]: screens registered or reassigned at run time.
 
 pub mod calling;
 pub mod doctors;
@@ -20,6 +21,7 @@ pub mod names;
 pub mod notices;
 pub mod queues;
 pub mod registrations;
+pub mod screens;
 pub mod start;
 
 pub use calling::{CalledPatient, RoomAnswer, RoomCommand};

@@ -258,7 +258,18 @@ impl Engine {
         for state in &room_states {
             directory.declare_room(state.info.clone(), state.status, state.current.as_ref());
         }
-        for s in &hospital.screens {
+        // The configuration's screens, as registered or reassigned since
+        // (a stored definition replaces the file's).
+        let mut screens = hospital.screens.clone();
+        for row in db.read(store::load_screens).await? {
+            let config = super::screens::config_of(&row)?;
+            match screens.iter_mut().find(|s| s.code == config.code) {
+                Some(s) => *s = config,
+                None => screens.push(config),
+            }
+        }
+        for s in &screens {
+            directory.screen_configs.insert(s.code.clone(), s.clone());
             let actor = ScreenActor::new(s.clone(), directory.clone(), clock.clone());
             let variant = actor.variant();
             let addr = actor.start();
@@ -304,7 +315,7 @@ impl Engine {
         tracing::info!(
             queues = hospital.queues.len(),
             rooms = hospital.rooms.len(),
-            screens = hospital.screens.len(),
+            screens = screens.len(),
             waiting = loaded.waiting.len(),
             called = loaded.called.len(),
             "engine started from the database"

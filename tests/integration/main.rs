@@ -9,6 +9,7 @@ mod common;
 
 mod calling;
 mod databases;
+mod devices;
 mod domain_core;
 mod durability;
 mod openapi;

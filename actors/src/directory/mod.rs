@@ -184,6 +184,9 @@ pub struct Directory {
     pub queues: DashMap<String, Addr<QueueActor>>,
     pub rooms: DashMap<String, Addr<RoomActor>>,
     pub screens: DashMap<String, Addr<ScreenActor>>,
+    /// What each screen shows now (its configuration, as reassigned): read
+    /// by the server; written with every start and reassignment.
+    pub screen_configs: DashMap<String, crate::screen::ScreenConfig>,
     /// Who shows a room, and how (each variant is composed and encoded once).
     room_screens: DashMap<String, Vec<Watcher>>,
     queue_rooms: DashMap<String, Vec<String>>,

@@ -46,6 +46,14 @@ impl Directory {
             .push(Watcher { screen, variant });
     }
 
+    /// A screen stops showing every room (before it is reassigned).
+    pub fn unwatch_screen(&self, screen: &Addr<ScreenActor>) {
+        for mut list in self.room_screens.iter_mut() {
+            list.retain(|w| w.screen != *screen);
+        }
+        self.room_screens.retain(|_, list| !list.is_empty());
+    }
+
     /// Rooms that draw from `queue`.
     pub fn rooms_of_queue(&self, queue: &str) -> Vec<String> {
         self.queue_rooms

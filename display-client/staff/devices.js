@@ -1,0 +1,172 @@
+// Screens as managed devices (屏幕管理), for administrators and the
+// departments' nurses: every screen with what it shows, online or offline
+// and when it was last heard from; register a new screen; move one to other
+// rooms or another role (搬迁, 备用屏) — the running screen changes at once;
+// give a screen a new device token (its address with the token, shown once
+// and as a QR code for the person setting up the kiosk); revoke a token.
+import { html, render, useState, useEffect, useRef } from "./ui.js";
+import { api, currentSession } from "./api.js";
+import { Login, ChangePassword } from "./login.js";
+import qrcode from "../vendor/qrcode-generator-2.0.4/qrcode.mjs";
+
+const KINDS = { overview: "综合屏", door: "门口屏" };
+
+function ago(iso) {
+  if (!iso) return "从未连接";
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s} 秒前`;
+  if (s < 3600) return `${Math.floor(s / 60)} 分钟前`;
+  return new Date(iso).toLocaleString("zh-CN", { hour12: false });
+}
+
+function useEscape(onClose) {
+  useEffect(() => {
+    const esc = (e) => { if (e.key === "Escape") onClose(); };
+    addEventListener("keydown", esc);
+    return () => removeEventListener("keydown", esc);
+  }, []);
+}
+
+/** Register a screen, or reassign one (搬迁 / 备用屏). */
+function AssignDialog({ screen, rooms, departments, onClose, onDone }) {
+  const fresh = !screen;
+  const [code, setCode] = useState(screen?.code || "");
+  const [name, setName] = useState(screen?.name || "");
+  const [kind, setKind] = useState(screen?.kind || "door");
+  const [room, setRoom] = useState(screen?.kind === "door" ? screen.rooms[0] : rooms[0]?.code || "");
+  const [department, setDepartment] = useState("");
+  const [picked, setPicked] = useState(screen?.kind === "overview" ? screen.rooms : []);
+  const [error, setError] = useState("");
+  const first = useRef(null);
+  useEscape(onClose);
+  useEffect(() => first.current?.focus(), []);
+  async function submit(ev) {
+    ev.preventDefault();
+    const body = { name, kind };
+    if (kind === "door") body.rooms = [room];
+    else if (department) body.department = department;
+    else body.rooms = picked;
+    const r = await api("PUT", `/screens/${encodeURIComponent(code.trim())}`, body);
+    if (r.ok) onDone(r.body.created ? `已注册 ${code}，请为它生成设备令牌` : `${code} 已重新分配，屏幕已即时更新`);
+    else setError(r.message);
+  }
+  const toggle = (c) => setPicked(picked.includes(c) ? picked.filter((x) => x !== c) : [...picked, c]);
+  return html`
+    <div class="backdrop">
+      <form class="dialog wide" role="dialog" aria-modal="true" aria-label=${fresh ? "注册新屏幕" : "重新分配"} onSubmit=${submit}
+        onKeyDown=${(e) => { if (e.key === "Enter" && e.target.tagName === "SELECT") { e.preventDefault(); e.currentTarget.requestSubmit(); } }}>
+        <h2>${fresh ? "注册新屏幕" : `重新分配 · ${screen.code}`}</h2>
+        ${fresh && html`<label>屏幕编号（字母、数字、-）<input ref=${first} value=${code} onInput=${(e) => setCode(e.target.value)} required maxlength="32" /></label>`}
+        <label>名称<input ref=${fresh ? null : first} value=${name} onInput=${(e) => setName(e.target.value)} required maxlength="40" /></label>
+        <label>类型<select value=${kind} onChange=${(e) => setKind(e.target.value)}>
+          <option value="door">门口屏（一个诊室）</option><option value="overview">综合屏（多个诊室）</option></select></label>
+        ${kind === "door" ? html`
+          <label>诊室<select aria-label="诊室" value=${room} onChange=${(e) => setRoom(e.target.value)}>
+            ${rooms.map((r) => html`<option value=${r.code}>${r.name}（${r.code}）</option>`)}</select></label>` : html`
+          <label>整个科室<select value=${department} onChange=${(e) => setDepartment(e.target.value)}>
+            <option value="">（不选：按下面勾选的诊室）</option>
+            ${departments.map((d) => html`<option value=${d.code}>${d.name}</option>`)}</select></label>
+          ${!department && html`<fieldset class="rooms-pick"><legend>诊室</legend>
+            ${rooms.map((r) => html`<label class="check"><input type="checkbox" checked=${picked.includes(r.code)}
+              onChange=${() => toggle(r.code)} />${r.name}</label>`)}</fieldset>`}`}
+        <p class="error" role="alert">${error}</p>
+        <div class="buttons"><button type="submit">保存</button><button type="button" onClick=${onClose}>取消（Esc）</button></div>
+      </form>
+    </div>`;
+}
+
+/** A new device token: the address to open on the screen, shown once, and its QR code. */
+function TokenDialog({ issued, onClose }) {
+  useEscape(onClose);
+  const address = `${location.origin}${issued.url}`;
+  const qr = qrcode(0, "M");
+  qr.addData(address);
+  qr.make();
+  return html`
+    <div class="backdrop">
+      <div class="dialog wide" role="dialog" aria-modal="true" aria-label="设备令牌">
+        <h2>${issued.screen} 的设备地址（只显示这一次）</h2>
+        <p>在这台屏幕的浏览器（kiosk 模式）中打开下面的地址，或用手机扫码后发送到屏幕。旧令牌已失效。</p>
+        <input class="address" readonly value=${address} onFocus=${(e) => e.target.select()} />
+        <img class="qr" alt="设备地址二维码" src=${qr.createDataURL(4, 2)} />
+        <div class="buttons"><button autofocus onClick=${onClose}>我已记下，关闭</button></div>
+      </div>
+    </div>`;
+}
+
+function Devices({ session, onLogout }) {
+  const [screens, setScreens] = useState(null);
+  const [rooms, setRooms] = useState([]);
+  const [departments, setDepartments] = useState([]);
+  const [dialog, setDialog] = useState(null);
+  const [issued, setIssued] = useState(null);
+  const [message, setMessage] = useState({ text: "", error: false });
+  async function load() {
+    const [s, r, d] = await Promise.all([api("GET", "/screens"), api("GET", "/rooms"), api("GET", "/departments")]);
+    if (s.status === 401) { onLogout(); return; }
+    if (s.ok) setScreens(s.body.screens); else setMessage({ text: s.message, error: true });
+    if (r.ok) setRooms(r.body.rooms);
+    if (d.ok) setDepartments(d.body.departments);
+  }
+  useEffect(() => {
+    load();
+    const timer = setInterval(load, 10000);
+    return () => clearInterval(timer);
+  }, []);
+  const roomName = (c) => rooms.find((r) => r.code === c)?.name || c;
+  async function newToken(s) {
+    const r = await api("POST", `/screens/${s.code}/token`);
+    if (r.ok) { setIssued(r.body); load(); } else setMessage({ text: `${s.code}：${r.message}`, error: true });
+  }
+  async function revoke(s) {
+    if (!confirm(`吊销 ${s.code} 的设备令牌？这台屏幕会在几秒内停止显示。`)) return;
+    const r = await api("DELETE", `/screens/${s.code}/token`);
+    setMessage(r.ok ? { text: `${s.code} 的令牌已吊销`, error: false } : { text: `${s.code}：${r.message}`, error: true });
+    load();
+  }
+  return html`
+    <header class="bar">
+      <h1>屏幕管理</h1>
+      <span class="who">${session.staff.name}（${session.staff.code}）</span>
+      <button onClick=${async () => { await api("DELETE", "/session"); onLogout(); }}>退出</button>
+    </header>
+    <main class="devices">
+      <div class="toolbar">
+        <button onClick=${() => setDialog({ screen: null })}>注册新屏幕</button>
+        <p class=${message.error ? "error" : "ok"} role="status">${message.text}</p>
+      </div>
+      ${!screens ? html`<p class="loading">正在加载…</p>` : html`
+      <table>
+        <thead><tr><th>编号</th><th>名称</th><th>类型</th><th>显示的诊室</th><th>状态</th><th>最后联系</th><th>设备令牌</th><th>操作</th></tr></thead>
+        <tbody>${screens.map((s) => html`
+          <tr key=${s.code} data-screen=${s.code}>
+            <td>${s.code}</td><td>${s.name}</td><td>${KINDS[s.kind] || s.kind}</td>
+            <td class="rooms">${s.rooms.map(roomName).join("、")}</td>
+            <td><span class=${s.online ? "online" : "offline"}>${s.online ? "在线" : "离线"}</span></td>
+            <td>${ago(s.last_seen)}</td>
+            <td>${s.has_token ? "已发放" : "无"}</td>
+            <td class="actions">
+              <button onClick=${() => setDialog({ screen: s })}>重新分配</button>
+              <button onClick=${() => newToken(s)}>新令牌</button>
+              ${s.has_token && html`<button onClick=${() => revoke(s)}>吊销令牌</button>`}
+            </td>
+          </tr>`)}</tbody>
+      </table>`}
+    </main>
+    ${dialog && html`<${AssignDialog} screen=${dialog.screen} rooms=${rooms} departments=${departments}
+      onClose=${() => setDialog(null)}
+      onDone=${(t) => { setDialog(null); setMessage({ text: t, error: false }); load(); }} />`}
+    ${issued && html`<${TokenDialog} issued=${issued} onClose=${() => setIssued(null)} />`}`;
+}
+
+function App() {
+  const [session, setSession] = useState(undefined);
+  const load = () => currentSession().then(setSession).catch(() => setSession(null));
+  useEffect(() => { load(); }, []);
+  if (session === undefined) return html`<p class="loading">正在加载…</p>`;
+  if (session === null) return html`<${Login} title="屏幕管理登录" onDone=${setSession} />`;
+  if (session.must_change_password) return html`<${ChangePassword} onDone=${load} />`;
+  return html`<${Devices} session=${session} onLogout=${() => setSession(null)} />`;
+}
+
+render(html`<${App} />`, document.getElementById("app"));

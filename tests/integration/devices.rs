@@ -1,0 +1,230 @@
+//! Screens as managed devices: a screen moved to another room (搬迁, 备用屏)
+//! changes at once on the open socket (a new snapshot, the next `seq`),
+//! follows the new room's calls only, and a restart keeps it; a screen
+//! registered at run time gets a device token and shows its rooms; nurses
+//! manage only their departments' screens; bad definitions change nothing.
+
+use serde_json::{json, Value};
+use triage::auth::policy::Role;
+
+use crate::common::{registration, spawn_app};
+
+#[actix_web::test]
+async fn a_reassigned_screen_changes_at_once_follows_its_new_room_and_keeps_it_after_a_restart() {
+    let app = spawn_app().await;
+    app.arrive("R1", &registration("张三丰", "NK")).await;
+    app.arrive("R2", &registration("李四", "NK")).await;
+    let mut ws = app.ws("NK-01-DOOR").await;
+    let snap = ws.next().await;
+    assert_eq!(snap["rooms"][0]["code"], "NK-01");
+    let seq = snap["seq"].as_u64().unwrap_or(0);
+
+    let r = app
+        .http
+        .put(app.url("/api/v1/screens/NK-01-DOOR"))
+        .json(&json!({"name": "内科1诊室门口屏（备用）", "kind": "door", "rooms": ["NK-03"]}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let moved = ws.next().await;
+    assert_eq!(moved["type"], "snapshot", "{moved}");
+    assert_eq!(moved["seq"].as_u64(), Some(seq + 1));
+    assert_eq!(moved["screen"]["rooms"], json!(["NK-03"]));
+    assert_eq!(moved["rooms"][0]["code"], "NK-03");
+    assert_eq!(moved["screen"]["title"], "内科3诊室");
+
+    // The old room's call does not reach it; the new room's does.
+    assert_eq!(app.room("NK-01", "call-next").await.status(), 200);
+    assert_eq!(app.room("NK-03", "call-next").await.status(), 200);
+    let frames = ws.until("call").await;
+    for f in &frames {
+        let room = f["room"]["code"]
+            .as_str()
+            .or(f["call"]["room_code"].as_str())
+            .unwrap_or("NK-03");
+        assert_ne!(room, "NK-01", "a frame of the old room: {f}");
+    }
+    assert_eq!(
+        frames.last().map(|f| f["call"]["room_code"].clone()),
+        Some(json!("NK-03"))
+    );
+
+    // The same body again changes nothing.
+    let r = app
+        .http
+        .put(app.url("/api/v1/screens/NK-01-DOOR"))
+        .json(&json!({"name": "内科1诊室门口屏（备用）", "kind": "door", "rooms": ["NK-03"]}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let _ = ws.close().await;
+
+    let app = app.restarted().await;
+    let screens = app.get_json("/api/v1/screens").await;
+    let listed = screens["screens"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["code"] == "NK-01-DOOR"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(listed["rooms"], json!(["NK-03"]));
+    let mut ws = app.ws("NK-01-DOOR").await;
+    assert_eq!(ws.next().await["rooms"][0]["code"], "NK-03");
+}
+
+#[actix_web::test]
+async fn a_screen_registered_at_run_time_gets_a_token_and_shows_its_department() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .put(app.url("/api/v1/screens/SPARE-1"))
+        .json(&json!({"name": "外科备用屏", "kind": "overview", "department": "WK"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    let r = app
+        .http
+        .post(app.url("/api/v1/screens/SPARE-1/token"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    let issued: Value = r.json().await.unwrap_or_default();
+    let token = issued["token"].as_str().unwrap_or_default().to_string();
+    crate::common::note_secret(&token);
+    assert_eq!(
+        issued["url"].as_str(),
+        Some(format!("/screens/SPARE-1#token={token}").as_str())
+    );
+    let mut ws = app.ws_bare("SPARE-1").await;
+    ws.send(json!({"type": "hello", "token": token})).await;
+    let snap = ws.next().await;
+    assert_eq!(snap["type"], "snapshot");
+    let rooms: Vec<&str> = snap["rooms"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(rooms, ["WK-01", "WK-02", "WK-03"]);
+    assert_eq!(snap["screen"]["title"], "外科");
+    let r = app
+        .http
+        .delete(app.url("/api/v1/screens/SPARE-1/token"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let mut again = app.ws_bare("SPARE-1").await;
+    again.send(json!({"type": "hello", "token": token})).await;
+    assert_eq!(again.next().await["type"], "unauthorized");
+}
+
+#[actix_web::test]
+async fn nurses_manage_only_their_departments_screens_and_bad_definitions_change_nothing() {
+    let app = spawn_app().await;
+    let nurse = app.staff("N-NK", Role::Nurse, &["NK"]).await;
+    let doctor = app.staff("D1002", Role::Doctor, &["NK-02"]).await;
+    let put = |client: &reqwest::Client, code: &str, body: Value| {
+        client
+            .put(app.url(&format!("/api/v1/screens/{code}")))
+            .json(&body)
+            .send()
+    };
+    let before = app.dump().await;
+    for (client, code, body, status, error) in [
+        (
+            &nurse,
+            "NK-02-DOOR",
+            json!({"name": "x", "kind": "door", "rooms": ["WK-01"]}),
+            403,
+            "forbidden",
+        ),
+        (
+            &nurse,
+            "WK-01-DOOR",
+            json!({"name": "x", "kind": "door", "rooms": ["NK-01"]}),
+            403,
+            "forbidden",
+        ),
+        (
+            &doctor,
+            "NK-02-DOOR",
+            json!({"name": "x", "kind": "door", "rooms": ["NK-02"]}),
+            403,
+            "forbidden",
+        ),
+        (
+            &app.anonymous,
+            "NK-02-DOOR",
+            json!({"name": "x", "kind": "door", "rooms": ["NK-02"]}),
+            401,
+            "unauthenticated",
+        ),
+        (
+            &app.http,
+            "NK-02-DOOR",
+            json!({"name": "x", "kind": "door", "rooms": ["NK-01", "NK-02"]}),
+            422,
+            "invalid_screens",
+        ),
+        (
+            &app.http,
+            "NK-02-DOOR",
+            json!({"name": "x", "kind": "door", "rooms": ["XX-9"]}),
+            422,
+            "unknown_room",
+        ),
+        (
+            &app.http,
+            "NK-02-DOOR",
+            json!({"name": "", "kind": "door", "rooms": ["NK-02"]}),
+            422,
+            "invalid_field",
+        ),
+        (
+            &app.http,
+            "NK-02-DOOR",
+            json!({"name": "x", "kind": "wall", "rooms": ["NK-02"]}),
+            422,
+            "invalid_field",
+        ),
+        (
+            &app.http,
+            "NK-02-DOOR",
+            json!({"name": "x", "kind": "overview", "department": "XX"}),
+            422,
+            "unknown_department",
+        ),
+        (
+            &app.http,
+            "bad code!",
+            json!({"name": "x", "kind": "door", "rooms": ["NK-02"]}),
+            422,
+            "invalid_field",
+        ),
+    ] {
+        let r = put(client, code, body.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let s = r.status().as_u16();
+        let v: Value = r.json().await.unwrap_or_default();
+        assert_eq!(s, status, "{code} {body}: {v}");
+        assert_eq!(v["error"]["code"], error, "{code} {body}");
+    }
+    assert_eq!(
+        app.dump().await,
+        before,
+        "a refused screen change changed something"
+    );
+    // Within her departments she may.
+    let r = put(
+        &nurse,
+        "NK-02-DOOR",
+        json!({"name": "内科2诊室门口屏", "kind": "door", "rooms": ["NK-04"]}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert!(app.dump().await.contains("kind: \"screen_reassigned\""));
+}
