@@ -82,6 +82,8 @@ test("she holds one patient and moves another with a reason, by keyboard; the or
   await page.focus('tr[data-visit="C1"] td.actions button:first-child');
   await page.keyboard.press("Enter");
   await page.waitForSelector('form[role="dialog"]');
+  // The reason list has the focus (as the nurse sees it) before she types.
+  await page.waitForFunction(() => document.activeElement?.tagName === "SELECT");
   await page.keyboard.press("ArrowDown"); // the second common reason
   await page.keyboard.press("Enter");
   await page.waitForSelector('form[role="dialog"]', { state: "detached" });
@@ -95,6 +97,7 @@ test("she holds one patient and moves another with a reason, by keyboard; the or
   await page.focus('tr[data-visit="C3"] td.actions button:nth-child(3)');
   await page.keyboard.press("Enter");
   await page.waitForSelector('form[role="dialog"] input[type="number"]');
+  await page.waitForFunction(() => document.activeElement?.type === "number");
   await page.keyboard.press("Control+A");
   await page.keyboard.type("1");
   await page.keyboard.press("Enter");

@@ -41,6 +41,7 @@ test("an administrator reassigns an open screen to another room; the screen show
   await page.focus('tr[data-screen="NK-01-DOOR"] td.actions button:first-child');
   await page.keyboard.press("Enter");
   await page.waitForSelector('form[aria-label="重新分配"]');
+  await page.waitForFunction(() => document.activeElement?.tagName === "INPUT");
   await page.focus('form[aria-label="重新分配"] select[aria-label="诊室"]');
   await page.keyboard.press("ArrowDown");
   await page.keyboard.press("ArrowDown");
