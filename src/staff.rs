@@ -389,3 +389,62 @@ pub fn room_update(seq: u64, view: &StaffRoomView, engine: &Engine) -> Option<St
     let r = room_frame(view, &engine.hospital, &engine.names)?;
     Some(serde_json::json!({"type": "room", "seq": seq, "room": r}).to_string())
 }
+
+/// Every watched queue's waiting list as rows of text (the columns of
+/// `api::exports::COLUMNS`), in calling order: (queue name, rows).
+pub fn waiting_lists(
+    watch: &Watch,
+    latest: &Latest,
+    engine: &Engine,
+) -> Vec<(String, Vec<[String; 8]>)> {
+    let local = crate::engine::shanghai();
+    watch
+        .queues
+        .iter()
+        .filter_map(|q| latest.queues.get(q))
+        .filter_map(|view| {
+            let def = engine
+                .hospital
+                .queues
+                .iter()
+                .find(|q| q.code == view.code)?;
+            let rows = view
+                .entries
+                .iter()
+                .map(|e| {
+                    let f = entry(e, &engine.names);
+                    let mut marks: Vec<&str> = Vec::new();
+                    if !f.kind_label.is_empty() {
+                        marks.push(f.kind_label);
+                    }
+                    if f.pinned {
+                        marks.push("置顶");
+                    }
+                    let state = if f.held {
+                        "挂起".to_string()
+                    } else if let Some(room) = f.room {
+                        format!("已分诊到{room}")
+                    } else if f.callable {
+                        "候诊".to_string()
+                    } else {
+                        "未到时段".to_string()
+                    };
+                    [
+                        f.position.to_string(),
+                        f.ticket_no.to_string(),
+                        f.name.clone(),
+                        marks.join(" "),
+                        f.tags.join("、"),
+                        f.placement_reason.to_string(),
+                        state,
+                        f.checked_in_at
+                            .with_timezone(&local)
+                            .format("%H:%M")
+                            .to_string(),
+                    ]
+                })
+                .collect();
+            Some((def.name.clone(), rows))
+        })
+        .collect()
+}

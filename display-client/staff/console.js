@@ -32,6 +32,49 @@ function minutesSince(iso, offset) {
   return Math.max(0, Math.floor(ms / 60000));
 }
 
+const CSV_COLUMNS = ["队列", "序号", "票号", "姓名", "标记", "特殊人群", "排序原因", "状态", "签到时间"];
+
+/** The waiting lists as CSV (UTF-8 with a byte-order mark: Excel shows
+ * Chinese), made from the page's last state — also while the server is
+ * down. */
+function waitingCsv(queues) {
+  const cell = (v) => `"${String(v ?? "").replaceAll('"', '""')}"`;
+  const lines = [CSV_COLUMNS.map(cell).join(",")];
+  for (const q of queues) {
+    for (const e of q.entries) {
+      const marks = [e.kind_label, e.pinned ? "置顶" : ""].filter(Boolean).join(" ");
+      const state = e.held ? "挂起" : e.room ? `已分诊到${e.room}` : e.callable ? "候诊" : "未到时段";
+      const at = new Date(e.checked_in_at).toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit" });
+      lines.push([q.name, e.position, e.ticket_no, e.name, marks, e.tags.join("、"), e.placement_reason, state, at].map(cell).join(","));
+    }
+  }
+  return "\ufeff" + lines.join("\r\n") + "\r\n";
+}
+
+function stamp() {
+  const d = new Date();
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}`;
+}
+
+function download(name, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Prints the lists: A4, or the 80 mm thermal width (热敏纸). */
+function printLists(kind) {
+  document.body.dataset.print = kind;
+  addEventListener("afterprint", () => { delete document.body.dataset.print; }, { once: true });
+  print();
+}
+
 function clock(d) {
   return d ? d.toLocaleTimeString("zh-CN", { hour12: false }) : "—";
 }
@@ -213,10 +256,16 @@ function Console({ session, onLogout }) {
       <span class=${live?.online ? "online" : "offline"} role="status">
         ${live?.online ? "在线" : `离线 — 显示的是 ${clock(live?.asOf)} 的状态，正在重连…`}
       </span>
-      <button onClick=${() => print()}>打印候诊名单</button>
+      <span class="exports">
+        <button onClick=${() => printLists("a4")}>打印（A4）</button>
+        <button onClick=${() => printLists("thermal")}>打印（热敏）</button>
+        <button onClick=${() => download(`候诊名单-${stamp()}.csv`, waitingCsv(queues))}>导出 CSV</button>
+        <button disabled=${!live?.online} title="离线时请用 CSV" onClick=${() => { location.href = "/api/v1/waiting-lists.xlsx"; }}>导出 Excel</button>
+      </span>
       <span class="who">${session.staff.name}（${session.staff.code}）</span>
       <button onClick=${async () => { await api("DELETE", "/session"); onLogout(); }}>退出</button>
     </header>
+    <p class="print-only">候诊名单 · ${departments} · ${clock(live?.asOf)}${live?.online ? "" : "（离线时的最后状态）"}</p>
     <form class="checkin" onSubmit=${checkIn}>
       <label for="visit">签到（输入或扫描就诊号，回车）<kbd>F2</kbd></label>
       <input id="visit" ref=${field} value=${visit} onInput=${(e) => setVisit(e.target.value)}

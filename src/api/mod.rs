@@ -8,6 +8,7 @@
 
 pub mod doctors;
 pub mod error;
+pub mod exports;
 pub mod extract;
 pub mod health;
 pub mod metrics;
@@ -84,6 +85,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/rooms/{room}/call/{visit_no}",
                     web::post().to(rooms::call_visit),
+                )
+                .route(
+                    "/waiting-lists.xlsx",
+                    web::get().to(exports::waiting_lists_xlsx),
                 )
                 .route("/queues", web::get().to(queues::list_queues))
                 .route("/queues/{code}", web::get().to(queues::get_queue))

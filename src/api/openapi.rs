@@ -60,6 +60,7 @@ pub struct ErrorDetail {
         super::queues::get_queue,
         super::screens::list_departments,
         super::screens::list_screens,
+        super::exports::waiting_lists_xlsx,
         super::screens::put_screen,
         super::screens::issue_token,
         super::screens::revoke_token,

@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { Server, launch, openScreen, screenshotDir, noteSecret } from "./harness.mjs";
 
 let server;
@@ -23,6 +24,10 @@ after(async () => {
 });
 
 const NAMES = { C1: "周芷若", C2: "赵敏", C3: "殷素素" };
+
+async function order_of(queue) {
+  return order(queue);
+}
 
 async function order(queue) {
   const q = await server.api("GET", `/api/v1/queues/${queue}`);
@@ -116,11 +121,49 @@ test("she holds one patient and moves another with a reason, by keyboard; the or
   await page.screenshot({ path: join(screenshotDir(), "console.png") });
 });
 
+/** The rows a printout shows, in order (print media; the thermal width
+ * when asked): visit numbers, and whether the reason column prints. */
+async function printed(p, kind) {
+  await p.evaluate((k) => { document.body.dataset.print = k; }, kind);
+  await p.emulateMedia({ media: "print" });
+  const rows = await p.$$eval("tbody tr", (trs) => trs.filter((tr) => tr.offsetParent !== null).map((tr) => tr.dataset.visit));
+  const reason = await p.$eval("td.reason", (td) => getComputedStyle(td).display !== "none");
+  const buttons = await p.$eval("td.actions", (td) => getComputedStyle(td).display !== "none");
+  await p.emulateMedia({ media: "screen" });
+  await p.evaluate(() => { delete document.body.dataset.print; });
+  return { rows, reason, buttons };
+}
+
+async function csv(p) {
+  const [download] = await Promise.all([p.waitForEvent("download"), p.click("text=导出 CSV")]);
+  return readFileSync(await download.path(), "utf8");
+}
+
+test("the printable list (A4 and thermal) and the CSV hold every waiting patient in calling order", async () => {
+  const order = await order_of("NK");
+  const a4 = await printed(page, "a4");
+  assert.deepEqual(a4.rows, order, "A4 printout in calling order");
+  assert.equal(a4.reason, true);
+  assert.equal(a4.buttons, false, "no buttons on paper");
+  const thermal = await printed(page, "thermal");
+  assert.deepEqual(thermal.rows, order, "thermal printout in calling order");
+  assert.equal(thermal.reason, false, "the thermal width leaves out the reason");
+  const text = await csv(page);
+  assert.equal(text.charCodeAt(0), 0xfeff, "a byte-order mark: Excel shows Chinese");
+  const lines = text.trim().split("\r\n");
+  assert.match(lines[0], /"队列","序号","票号","姓名"/);
+  assert.match(lines[1], /殷素素/, "full names for the nurse");
+  assert.equal(lines.length - 1, order.length);
+});
+
 test("when the server is killed the console keeps its last list with an offline mark, and resyncs after a restart", async () => {
   await server.kill();
   await page.waitForSelector(".offline", { timeout: 5000 });
   assert.match(await page.textContent(".offline"), /离线/);
   assert.deepEqual(await consoleOrder(page), ["C3", "C2", "C1"], "the last list stays readable and printable");
+  // Still printable and exportable from the last state.
+  assert.deepEqual((await printed(page, "a4")).rows, ["C3", "C2", "C1"]);
+  assert.match(await csv(page), /殷素素/);
   await server.boot();
   // A change made while the page was away shows after the reconnect.
   await server.api("POST", "/api/v1/registrations/C1/release", { reason: "患者已返回" });

@@ -259,3 +259,73 @@ async fn the_staff_channel_needs_a_live_staff_session_within_its_scope() {
     .await;
     assert!(told.is_ok(), "the page was not told its session ended");
 }
+
+/// The waiting lists for manual triage (应急预案) as an Excel workbook: one
+/// sheet per queue of the nurse's departments, every waiting patient in
+/// calling order, with full names; a HIS client gets none.
+#[actix_web::test]
+async fn the_waiting_lists_export_to_excel_in_calling_order_with_full_names() {
+    use calamine::Reader;
+    let app = spawn_app().await;
+    let mut b = registration("欧阳娜娜", "NK");
+    b["special"] = json!(["pregnant"]);
+    app.arrive("X1", &registration("张三丰", "NK")).await;
+    app.arrive("X2", &b).await;
+    app.arrive("X3", &registration("李秀英", "NK")).await;
+    app.arrive("X9", &registration("外科病人", "WK")).await;
+    let nurse = app.staff("N-NK", Role::Nurse, &["NK"]).await;
+    let r = nurse
+        .get(app.url("/api/v1/waiting-lists.xlsx"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    let bytes = r.bytes().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
+            .unwrap_or_else(|e| panic!("not a workbook: {e}"));
+    assert_eq!(book.sheet_names(), ["内科普通号", "王建国主任专家号"]);
+    let range = book
+        .worksheet_range("内科普通号")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][..3], ["序号", "票号", "姓名"]);
+    let truth = app.get_json("/api/v1/queues/NK").await;
+    let tickets: Vec<String> = truth["entries"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["ticket_no"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let listed: Vec<String> = rows[1..].iter().map(|r| r[1].clone()).collect();
+    assert_eq!(listed, tickets, "every waiting patient, in calling order");
+    assert_eq!(rows[1][2], "欧阳娜娜");
+    assert_eq!(rows[1][4], "孕妇");
+    assert!(rows.iter().all(|r| !r.contains(&"外科病人".to_string())));
+
+    // Another department, asked for: refused; a HIS client: refused.
+    let r = nurse
+        .get(app.url("/api/v1/waiting-lists.xlsx?departments=WK"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 403);
+    let r = app
+        .his()
+        .get(app.url("/api/v1/waiting-lists.xlsx"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 403);
+}
