@@ -1,8 +1,9 @@
 //! The display client, embedded in the binary so one file deploys: plain
 //! HTML/CSS/ES modules from `display-client/`, no CDN. Routes: `/` (a list
 //! of the hospital's screens), `/screens/{code}` (a screen page; the page reads
-//! its code from the URL), `/console`, `/caller` and `/devices` (the nurse
-//! console, the doctor caller, screens as devices: `staff/`, Preact +
+//! its code from the URL), `/console`, `/caller`, `/devices` and `/admin`
+//! (the nurse console, the doctor caller, screens as devices, accounts,
+//! clients and rules: `staff/`, Preact +
 //! htm vendored in `vendor/`) and `/display/{file}` (assets), plus the screens'
 //! WebSocket at `/ws/screens/{code}` and the staff pages' at `/ws/staff`.
 
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/console", web::get().to(console_page))
         .route("/caller", web::get().to(caller_page))
         .route("/devices", web::get().to(devices_page))
+        .route("/admin", web::get().to(admin_page))
         .route("/display/{path:.*}", web::get().to(asset))
         .route("/ws/screens/{code}", web::get().to(crate::ws::screen_ws))
         .route("/ws/staff", web::get().to(crate::ws::staff_ws));
@@ -54,7 +56,7 @@ async fn index(engine: web::Data<Engine>) -> HttpResponse {
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{h} · Triage</title>\
          <link rel=\"stylesheet\" href=\"/display/index.css\"></head><body><h1>{h}</h1>\
          <p>分诊叫号系统 Triage · 屏幕列表（在每台屏幕的浏览器中打开对应地址）</p><ul>{rows}</ul>\
-         <p><a href=\"/console\">分诊台（护士）</a> · <a href=\"/caller\">医生叫号</a> · <a href=\"/devices\">屏幕管理</a> · <a href=\"/api/v1/rooms\">诊室状态 API</a> · <a href=\"/readyz\">健康检查</a></p></body></html>",
+         <p><a href=\"/console\">分诊台（护士）</a> · <a href=\"/caller\">医生叫号</a> · <a href=\"/devices\">屏幕管理</a> · <a href=\"/admin\">系统管理</a> · <a href=\"/api/v1/rooms\">诊室状态 API</a> · <a href=\"/readyz\">健康检查</a></p></body></html>",
         h = escape(&engine.hospital.name),
     );
     HttpResponse::Ok()
@@ -86,6 +88,11 @@ async fn caller_page() -> Result<HttpResponse, ApiError> {
 /// Screens as managed devices (屏幕管理).
 async fn devices_page() -> Result<HttpResponse, ApiError> {
     serve("staff/devices.html")
+}
+
+/// The admin pages (系统管理): accounts, HIS clients, queue rules.
+async fn admin_page() -> Result<HttpResponse, ApiError> {
+    serve("staff/admin.html")
 }
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {

@@ -25,7 +25,7 @@ export async function api(method, path, body) {
   try { json = await r.json(); } catch { /* an empty answer */ }
   if (r.ok) return { ok: true, status: r.status, body: json };
   const e = (json && json.error) || {};
-  return { ok: false, status: r.status, code: e.code || "error", message: e.message || `HTTP ${r.status}` };
+  return { ok: false, status: r.status, code: e.code || "error", message: e.message || `HTTP ${r.status}`, field: e.field };
 }
 
 /** The session, or null when logged out (401). */

@@ -78,6 +78,8 @@ function AssignDialog({ screen, rooms, departments, onClose, onDone }) {
 /** A new device token: the address to open on the screen, shown once, and its QR code. */
 function TokenDialog({ issued, onClose }) {
   useEscape(onClose);
+  const button = useRef(null);
+  useEffect(() => button.current?.focus(), []);
   const address = `${location.origin}${issued.url}`;
   const qr = qrcode(0, "M");
   qr.addData(address);
@@ -89,7 +91,7 @@ function TokenDialog({ issued, onClose }) {
         <p>在这台屏幕的浏览器（kiosk 模式）中打开下面的地址，或用手机扫码后发送到屏幕。旧令牌已失效。</p>
         <input class="address" readonly value=${address} onFocus=${(e) => e.target.select()} />
         <img class="qr" alt="设备地址二维码" src=${qr.createDataURL(4, 2)} />
-        <div class="buttons"><button autofocus onClick=${onClose}>我已记下，关闭</button></div>
+        <div class="buttons"><button ref=${button} onClick=${onClose}>我已记下，关闭</button></div>
       </div>
     </div>`;
 }

@@ -6,6 +6,7 @@
 //! `ErrorHandlers` middleware gives the same envelope to errors raised by
 //! actix itself (404, 405).
 
+pub mod admin;
 pub mod doctors;
 pub mod error;
 pub mod exports;
@@ -86,6 +87,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/rooms/{room}/call/{visit_no}",
                     web::post().to(rooms::call_visit),
                 )
+                .route("/accounts", web::get().to(admin::list_accounts))
+                .route("/accounts", web::post().to(admin::add_account))
+                .route(
+                    "/accounts/{code}/password",
+                    web::post().to(admin::reset_password),
+                )
+                .route(
+                    "/accounts/{code}/disable",
+                    web::post().to(admin::disable_account),
+                )
+                .route(
+                    "/accounts/{code}/enable",
+                    web::post().to(admin::enable_account),
+                )
+                .route("/clients", web::get().to(admin::list_clients))
+                .route("/clients", web::post().to(admin::add_client))
+                .route("/clients/{name}", web::delete().to(admin::revoke_client))
                 .route(
                     "/waiting-lists.xlsx",
                     web::get().to(exports::waiting_lists_xlsx),

@@ -4,6 +4,7 @@
 //! names a server (the README's test command runs the suite both ways).
 
 mod accounts;
+mod admin;
 mod audit;
 mod common;
 

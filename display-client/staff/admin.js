@@ -1,0 +1,221 @@
+// The admin pages (系统管理): staff accounts and roles, HIS clients, and each
+// queue's rules with the validation errors shown beside the field. Accounts
+// and clients are for administrators; a nurse may open the rules of her
+// departments' queues. A new password or API key is shown once.
+import { html, render, useState, useEffect, useRef } from "./ui.js";
+import { api, currentSession } from "./api.js";
+import { Login, ChangePassword } from "./login.js";
+
+const ROLES = { admin: "管理员", nurse: "护士", doctor: "医生" };
+const SCOPES = { registrations: "挂号", master_data: "医生资料", calling: "叫号（代医生）", read: "只读" };
+
+function Secret({ title, value, onClose }) {
+  const button = useRef(null);
+  useEffect(() => {
+    button.current?.focus();
+    const esc = (e) => { if (e.key === "Escape") onClose(); };
+    addEventListener("keydown", esc);
+    return () => removeEventListener("keydown", esc);
+  }, []);
+  return html`
+    <div class="backdrop">
+      <div class="dialog wide" role="dialog" aria-modal="true" aria-label=${title}>
+        <h2>${title}（只显示这一次）</h2>
+        <input class="address secret" readonly value=${value} onFocus=${(e) => e.target.select()} />
+        <p>请立即交给本人或写入 HIS 配置；系统不保存明文，之后无法再查看。</p>
+        <div class="buttons"><button ref=${button} onClick=${onClose}>我已记下，关闭</button></div>
+      </div>
+    </div>`;
+}
+
+function Accounts({ departments, rooms, say }) {
+  const [list, setList] = useState([]);
+  const [form, setForm] = useState({ code: "", name: "", role: "nurse", scope: [] });
+  const [secret, setSecret] = useState(null);
+  const load = async () => { const r = await api("GET", "/accounts"); if (r.ok) setList(r.body.accounts); else say(r.message, true); };
+  useEffect(() => { load(); }, []);
+  const options = form.role === "nurse" ? departments.map((d) => [d.code, d.name]) : form.role === "doctor" ? rooms.map((r) => [r.code, r.name]) : [];
+  async function add(ev) {
+    ev.preventDefault();
+    const r = await api("POST", "/accounts", form);
+    if (!r.ok) { say(r.message, true); return; }
+    setSecret({ title: `${r.body.code} 的初始密码`, value: r.body.password });
+    setForm({ code: "", name: "", role: form.role, scope: [] });
+    load();
+  }
+  async function act(a, path, label) {
+    const r = await api("POST", `/accounts/${a.code}/${path}`);
+    if (!r.ok) { say(`${a.code}：${r.message}`, true); return; }
+    if (r.body.password) setSecret({ title: `${a.code} 的新密码`, value: r.body.password });
+    say(`${a.code}：${label}`);
+    load();
+  }
+  return html`
+    <section aria-label="账号">
+      <form class="inline" onSubmit=${add} aria-label="新建账号">
+        <label>工号<input value=${form.code} onInput=${(e) => setForm({ ...form, code: e.target.value })} required maxlength="32" /></label>
+        <label>姓名<input value=${form.name} onInput=${(e) => setForm({ ...form, name: e.target.value })} required maxlength="40" /></label>
+        <label>角色<select value=${form.role} onChange=${(e) => setForm({ ...form, role: e.target.value, scope: [] })}>
+          ${Object.entries(ROLES).map(([k, v]) => html`<option value=${k}>${v}</option>`)}</select></label>
+        ${options.length > 0 && html`<label>${form.role === "nurse" ? "科室" : "诊室"}<select multiple size="4"
+          onChange=${(e) => setForm({ ...form, scope: [...e.target.selectedOptions].map((o) => o.value) })}>
+          ${options.map(([c, n]) => html`<option value=${c} selected=${form.scope.includes(c)}>${n}</option>`)}</select></label>`}
+        <button type="submit">新建账号</button>
+      </form>
+      <table>
+        <thead><tr><th>工号</th><th>姓名</th><th>角色</th><th>范围</th><th>状态</th><th>操作</th></tr></thead>
+        <tbody>${list.map((a) => html`
+          <tr key=${a.code} data-account=${a.code}>
+            <td>${a.code}</td><td>${a.name}</td><td>${ROLES[a.role] || a.role}</td><td>${a.scope.join("、")}</td>
+            <td>${a.disabled ? "已停用" : a.locked_until && Date.parse(a.locked_until) > Date.now() ? "已锁定" : a.must_change_password ? "待改密码" : "正常"}${a.totp ? " · 双因素" : ""}</td>
+            <td class="actions">
+              <button onClick=${() => act(a, "password", "已重置密码")}>重置密码</button>
+              ${a.disabled
+                ? html`<button onClick=${() => act(a, "enable", "已启用")}>启用</button>`
+                : html`<button onClick=${() => act(a, "disable", "已停用")}>停用</button>`}
+            </td>
+          </tr>`)}</tbody>
+      </table>
+      ${secret && html`<${Secret} ...${secret} onClose=${() => setSecret(null)} />`}
+    </section>`;
+}
+
+function Clients({ say }) {
+  const [list, setList] = useState([]);
+  const [form, setForm] = useState({ name: "", scopes: ["registrations"], signed: true, rate_per_minute: 600 });
+  const [secret, setSecret] = useState(null);
+  const load = async () => { const r = await api("GET", "/clients"); if (r.ok) setList(r.body.clients); else say(r.message, true); };
+  useEffect(() => { load(); }, []);
+  async function add(ev) {
+    ev.preventDefault();
+    const r = await api("POST", "/clients", { ...form, rate_per_minute: Number(form.rate_per_minute) });
+    if (!r.ok) { say(r.message, true); return; }
+    setSecret({ title: `${r.body.name} 的接口密钥`, value: r.body.key });
+    load();
+  }
+  async function revoke(c) {
+    if (!confirm(`吊销 ${c.name}？该系统的请求将被拒绝。`)) return;
+    const r = await api("DELETE", `/clients/${encodeURIComponent(c.name)}`);
+    say(r.ok ? `${c.name} 已吊销` : r.message, !r.ok);
+    load();
+  }
+  const toggle = (s) => setForm({ ...form, scopes: form.scopes.includes(s) ? form.scopes.filter((x) => x !== s) : [...form.scopes, s] });
+  return html`
+    <section aria-label="接口客户端">
+      <form class="inline" onSubmit=${add} aria-label="新建接口客户端">
+        <label>名称<input value=${form.name} onInput=${(e) => setForm({ ...form, name: e.target.value })} required /></label>
+        <fieldset><legend>权限</legend>${Object.entries(SCOPES).map(([k, v]) => html`
+          <label class="check"><input type="checkbox" checked=${form.scopes.includes(k)} onChange=${() => toggle(k)} />${v}</label>`)}</fieldset>
+        <label class="check"><input type="checkbox" checked=${form.signed} onChange=${(e) => setForm({ ...form, signed: e.target.checked })} />必须签名</label>
+        <label>每分钟请求上限<input type="number" min="1" value=${form.rate_per_minute} onInput=${(e) => setForm({ ...form, rate_per_minute: e.target.value })} /></label>
+        <button type="submit">新建客户端</button>
+      </form>
+      <table>
+        <thead><tr><th>名称</th><th>密钥编号</th><th>权限</th><th>签名</th><th>上限/分钟</th><th>状态</th><th>操作</th></tr></thead>
+        <tbody>${list.map((c) => html`
+          <tr key=${c.name} data-client=${c.name}>
+            <td>${c.name}</td><td>tk_${c.key_id}</td><td>${c.scopes.map((s) => SCOPES[s] || s).join("、")}</td>
+            <td>${c.signed ? "是" : "否"}</td><td>${c.rate_per_minute}</td><td>${c.revoked_at ? "已吊销" : "有效"}</td>
+            <td class="actions">${!c.revoked_at && html`<button onClick=${() => revoke(c)}>吊销</button>`}</td>
+          </tr>`)}</tbody>
+      </table>
+      ${secret && html`<${Secret} ...${secret} onClose=${() => setSecret(null)} />`}
+    </section>`;
+}
+
+/** One queue's rules: a field each; the server's validation error beside its field. */
+function Rules({ queues, say }) {
+  const [code, setCode] = useState(queues[0]?.code || "");
+  const [rules, setRules] = useState(null);
+  const [edits, setEdits] = useState({});
+  const [errors, setErrors] = useState({});
+  const [reason, setReason] = useState("");
+  const load = async (c) => {
+    const r = await api("GET", `/queues/${c}/rules`);
+    if (r.ok) { setRules(r.body.rules); setEdits({}); setErrors({}); } else say(r.message, true);
+  };
+  useEffect(() => { if (code) load(code); }, [code]);
+  function edit(key, value) { setEdits({ ...edits, [key]: value }); }
+  async function save(ev) {
+    ev.preventDefault();
+    const body = { reason };
+    for (const [k, v] of Object.entries(edits)) {
+      const old = rules[k];
+      if (typeof old === "number") body[k] = v === "" ? v : Number(v);
+      else if (typeof old === "boolean") body[k] = v;
+      else if (typeof old === "object" && old !== null) {
+        try { body[k] = JSON.parse(v); } catch { setErrors({ [k]: "不是有效的 JSON" }); return; }
+      } else body[k] = v;
+    }
+    const r = await api("PUT", `/queues/${code}/rules`, body);
+    if (r.ok) { say(`${code} 的规则已保存，立即生效`); setReason(""); load(code); return; }
+    const key = (r.field || "").split(/[.[]/)[0];
+    setErrors(key ? { [key]: r.message } : { _: r.message });
+  }
+  return html`
+    <section aria-label="队列规则">
+      <label>队列<select value=${code} onChange=${(e) => setCode(e.target.value)}>
+        ${queues.map((q) => html`<option value=${q.code}>${q.name}（${q.code}）</option>`)}</select></label>
+      ${rules && html`
+      <form class="rules" onSubmit=${save} aria-label="规则">
+        ${Object.entries(rules).map(([k, v]) => html`
+          <div class=${`field${errors[k] ? " invalid" : ""}`} data-field=${k}>
+            <label for=${`rule-${k}`}>${k}</label>
+            ${typeof v === "boolean"
+              ? html`<input id=${`rule-${k}`} type="checkbox" checked=${edits[k] ?? v} onChange=${(e) => edit(k, e.target.checked)} />`
+              : typeof v === "number"
+                ? html`<input id=${`rule-${k}`} type="number" value=${edits[k] ?? v} onInput=${(e) => edit(k, e.target.value)} />`
+                : typeof v === "object" && v !== null
+                  ? html`<textarea id=${`rule-${k}`} rows="2" onInput=${(e) => edit(k, e.target.value)}>${edits[k] ?? JSON.stringify(v)}</textarea>`
+                  : html`<input id=${`rule-${k}`} value=${edits[k] ?? v ?? ""} onInput=${(e) => edit(k, e.target.value)} />`}
+            ${errors[k] && html`<span class="error" role="alert">${errors[k]}</span>`}
+          </div>`)}
+        <div class="field"><label for="rule-reason">修改原因</label>
+          <input id="rule-reason" value=${reason} onInput=${(e) => setReason(e.target.value)} required maxlength="200" /></div>
+        ${errors._ && html`<p class="error" role="alert">${errors._}</p>`}
+        <button type="submit" disabled=${Object.keys(edits).length === 0}>保存（立即生效）</button>
+      </form>`}
+    </section>`;
+}
+
+function Admin({ session, onLogout }) {
+  const isAdmin = session.staff.role === "admin";
+  const [tab, setTab] = useState(isAdmin ? "accounts" : "rules");
+  const [message, setMessage] = useState({ text: "", error: false });
+  const [departments, setDepartments] = useState([]);
+  const [rooms, setRooms] = useState([]);
+  const [queues, setQueues] = useState([]);
+  useEffect(() => {
+    api("GET", "/departments").then((r) => r.ok && setDepartments(r.body.departments));
+    api("GET", "/rooms").then((r) => r.ok && setRooms(r.body.rooms));
+    api("GET", "/queues").then((r) => r.ok && setQueues(r.body.queues));
+  }, []);
+  const say = (text, error = false) => setMessage({ text, error });
+  const tabs = [...(isAdmin ? [["accounts", "账号"], ["clients", "接口客户端"]] : []), ["rules", "队列规则"]];
+  return html`
+    <header class="bar">
+      <h1>系统管理</h1>
+      <nav role="tablist">${tabs.map(([k, v]) => html`
+        <button role="tab" aria-selected=${tab === k} class=${tab === k ? "current" : ""} onClick=${() => setTab(k)}>${v}</button>`)}</nav>
+      <span class="who">${session.staff.name}（${session.staff.code}）</span>
+      <button onClick=${async () => { await api("DELETE", "/session"); onLogout(); }}>退出</button>
+    </header>
+    <main class="admin">
+      <p class=${message.error ? "error" : "ok"} role="status">${message.text}</p>
+      ${tab === "accounts" && html`<${Accounts} departments=${departments} rooms=${rooms} say=${say} />`}
+      ${tab === "clients" && html`<${Clients} say=${say} />`}
+      ${tab === "rules" && queues.length > 0 && html`<${Rules} queues=${queues} say=${say} />`}
+    </main>`;
+}
+
+function App() {
+  const [session, setSession] = useState(undefined);
+  const load = () => currentSession().then(setSession).catch(() => setSession(null));
+  useEffect(() => { load(); }, []);
+  if (session === undefined) return html`<p class="loading">正在加载…</p>`;
+  if (session === null) return html`<${Login} title="系统管理登录" onDone=${setSession} />`;
+  if (session.must_change_password) return html`<${ChangePassword} onDone=${load} />`;
+  return html`<${Admin} session=${session} onLogout=${() => setSession(null)} />`;
+}
+
+render(html`<${App} />`, document.getElementById("app"));

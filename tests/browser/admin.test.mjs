@@ -1,0 +1,68 @@
+// The admin pages (系统管理) in a real browser (headless Debian Chromium): an
+// administrator creates a nurse's account and hands over the password shown
+// once; a queue rule out of range is refused with the error beside its
+// field, a good one takes effect.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Server, launch, screenshotDir, noteSecret } from "./harness.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await Server.start();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.kill();
+});
+
+test("an administrator creates an account, and edits a queue rule with the error shown beside the field", async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await page.goto(`${server.base}/admin`);
+  await page.waitForSelector('form[aria-label="登录"]');
+  const password = server.access.accounts.admin.password;
+  noteSecret(password);
+  await page.keyboard.type("admin");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(password);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('form[aria-label="新建账号"]');
+
+  const form = 'form[aria-label="新建账号"]';
+  await page.fill(`${form} input >> nth=0`, "N0099");
+  await page.fill(`${form} input >> nth=1`, "测试护士");
+  await page.selectOption(`${form} select[multiple]`, ["NK"]);
+  await page.click(`${form} button[type="submit"]`);
+  await page.waitForSelector('[role="dialog"] input.secret');
+  const initial = await page.inputValue('[role="dialog"] input.secret');
+  noteSecret(initial);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('[role="dialog"]', { state: "detached" });
+  await page.waitForSelector('tr[data-account="N0099"]');
+  assert.match(await page.textContent('tr[data-account="N0099"]'), /待改密码/);
+  const login = await fetch(`${server.base}/api/v1/session`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code: "N0099", password: initial }),
+  });
+  assert.equal(login.status, 200, "the password shown logs the nurse in");
+  assert.equal((await login.json()).must_change_password, true);
+
+  // Rules: out of range → the error beside the field; in range → in force.
+  await page.click('button[role="tab"]:has-text("队列规则")');
+  await page.waitForSelector('form[aria-label="规则"] [data-field="return_interval"] input');
+  await page.fill('[data-field="return_interval"] input', "99");
+  await page.fill("#rule-reason", "测试规则");
+  await page.click('form[aria-label="规则"] button[type="submit"]');
+  await page.waitForSelector('[data-field="return_interval"] .error');
+  assert.match(await page.textContent('[data-field="return_interval"] .error'), /return_interval|0|50/);
+  await page.screenshot({ path: join(screenshotDir(), "admin.png") });
+  await page.fill('[data-field="return_interval"] input', "4");
+  await page.click('form[aria-label="规则"] button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector('[role="status"]')?.textContent.includes("已保存"));
+  const rules = await server.api("GET", "/api/v1/queues/NK/rules");
+  assert.equal(rules.rules.return_interval, 4);
+});
