@@ -7,6 +7,14 @@ import { api, currentSession } from "./api.js";
 import { Login, ChangePassword } from "./login.js";
 
 const ROLES = { admin: "管理员", nurse: "护士", doctor: "医生" };
+const RULE_LABELS = {
+  base_order: "排序依据", return_interval: "复诊插入间隔（普通患者数）", return_ratio: "复诊比例",
+  recall_interval: "过号召回间隔", recall_mode: "过号召回方式", fairness_cap: "连续优先上限",
+  max_overtaken: "最多被越过次数", max_misses: "过号次数上限", locked_head: "锁定前几位",
+  appointment_mode: "预约排序方式", early_check_in: "提前签到", late_arrival: "迟到处理",
+  special_levels: "特殊人群级别", elderly_min_age: "高龄年龄（岁）", child_max_age: "幼儿年龄（岁）",
+  day: "门诊时段", slot_minutes: "号源时段（分钟）",
+};
 const SCOPES = { registrations: "挂号", master_data: "医生资料", calling: "叫号（代医生）", read: "只读" };
 
 function Secret({ title, value, onClose }) {
@@ -160,7 +168,7 @@ function Rules({ queues, say }) {
       <form class="rules" onSubmit=${save} aria-label="规则">
         ${Object.entries(rules).map(([k, v]) => html`
           <div class=${`field${errors[k] ? " invalid" : ""}`} data-field=${k}>
-            <label for=${`rule-${k}`}>${k}</label>
+            <label for=${`rule-${k}`}>${RULE_LABELS[k] ? `${RULE_LABELS[k]}（${k}）` : k}</label>
             ${typeof v === "boolean"
               ? html`<input id=${`rule-${k}`} type="checkbox" checked=${edits[k] ?? v} onChange=${(e) => edit(k, e.target.checked)} />`
               : typeof v === "number"

@@ -205,7 +205,13 @@ function Console({ session, onLogout }) {
   const [visit, setVisit] = useState("");
   const [dialog, setDialog] = useState(null);
   const [, tick] = useState(0);
+  const [deptNames, setDeptNames] = useState({});
   const field = useRef(null);
+  useEffect(() => {
+    api("GET", "/departments").then((r) => {
+      if (r.ok) setDeptNames(Object.fromEntries(r.body.departments.map((d) => [d.code, d.name])));
+    });
+  }, []);
   useEffect(() => {
     const channel = new Live("", setLive);
     const timer = setInterval(() => tick((n) => n + 1), 30000);
@@ -249,7 +255,7 @@ function Console({ session, onLogout }) {
 
   const queues = live ? [...live.queues.values()] : [];
   const rooms = live ? [...live.rooms.values()] : [];
-  const departments = (live?.departments || []).join("、");
+  const departments = (live?.departments || []).map((c) => deptNames[c] || c).join("、");
   return html`
     <header class="bar">
       <h1>分诊台 <small>${departments}</small></h1>
