@@ -424,12 +424,7 @@ pub async fn staff_ws(
         ready: false,
         last_heard: Instant::now(),
     };
-    let mut guard = FrameGuard::default();
-    let stream = stream.map(move |chunk| {
-        let chunk = chunk?;
-        guard.feed(&chunk)?;
-        Ok::<_, actix_web::error::PayloadError>(chunk)
-    });
+    let stream = guarded(stream);
     ws::start(session, &req, stream)
 }
 
@@ -463,12 +458,7 @@ pub async fn screen_ws(
         admitted: None,
         last_heard: Instant::now(),
     };
-    let mut guard = FrameGuard::default();
-    let stream = stream.map(move |chunk| {
-        let chunk = chunk?;
-        guard.feed(&chunk)?;
-        Ok::<_, actix_web::error::PayloadError>(chunk)
-    });
+    let stream = guarded(stream);
     ws::start(session, &req, stream)
 }
 
@@ -502,6 +492,19 @@ fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> Result<(), Error> {
         ErrorCode::OriginNotAllowed,
         "screen sockets open only from this server's pages or a configured origin",
     ))
+}
+
+/// The bytes a client sends, each frame's announced size checked by a
+/// [`FrameGuard`] as its header arrives.
+fn guarded(
+    stream: web::Payload,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> {
+    let mut guard = FrameGuard::default();
+    stream.map(move |chunk| {
+        let chunk = chunk?;
+        guard.feed(&chunk)?;
+        Ok(chunk)
+    })
 }
 
 /// The largest frame a screen may send (its messages are a few bytes).

@@ -2,9 +2,9 @@
 // queue's rules with the validation errors shown beside the field. Accounts
 // and clients are for administrators; a nurse may open the rules of her
 // departments' queues. A new password or API key is shown once.
-import { html, render, useState, useEffect, useRef } from "./ui.js";
-import { api, currentSession } from "./api.js";
-import { Login, ChangePassword } from "./login.js";
+import { html, useState, useEffect, useRef } from "./ui.js";
+import { api } from "./api.js";
+import { mountStaffPage } from "./login.js";
 
 const ROLES = { admin: "管理员", nurse: "护士", doctor: "医生" };
 const RULE_LABELS = {
@@ -216,14 +216,4 @@ function Admin({ session, onLogout }) {
     </main>`;
 }
 
-function App() {
-  const [session, setSession] = useState(undefined);
-  const load = () => currentSession().then(setSession).catch(() => setSession(null));
-  useEffect(() => { load(); }, []);
-  if (session === undefined) return html`<p class="loading">正在加载…</p>`;
-  if (session === null) return html`<${Login} title="系统管理登录" onDone=${setSession} />`;
-  if (session.must_change_password) return html`<${ChangePassword} onDone=${load} />`;
-  return html`<${Admin} session=${session} onLogout=${() => setSession(null)} />`;
-}
-
-render(html`<${App} />`, document.getElementById("app"));
+mountStaffPage("系统管理登录", Admin);

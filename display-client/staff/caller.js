@@ -4,10 +4,10 @@
 // few patients with their tags and why they stand there, and the room
 // commands with keyboard shortcuts shown on the buttons. A doctor sees and
 // works only his own rooms (the server refuses any other with 403).
-import { html, render, useState, useEffect, useRef } from "./ui.js";
-import { api, currentSession } from "./api.js";
+import { html, useState, useEffect, useRef } from "./ui.js";
+import { api } from "./api.js";
 import { Live } from "./live.js";
-import { Login, ChangePassword } from "./login.js";
+import { mountStaffPage } from "./login.js";
 
 // key → [action, label]; letters work when no field has the focus.
 const COMMANDS = [
@@ -181,14 +181,4 @@ function Caller({ session, onLogout }) {
       onDone=${(t) => { setTransfer(null); setMessage({ text: t, error: false }); }} />`}`;
 }
 
-function App() {
-  const [session, setSession] = useState(undefined);
-  const load = () => currentSession().then(setSession).catch(() => setSession(null));
-  useEffect(() => { load(); }, []);
-  if (session === undefined) return html`<p class="loading">正在加载…</p>`;
-  if (session === null) return html`<${Login} title="医生叫号登录" onDone=${setSession} />`;
-  if (session.must_change_password) return html`<${ChangePassword} onDone=${load} />`;
-  return html`<${Caller} session=${session} onLogout=${() => setSession(null)} />`;
-}
-
-render(html`<${App} />`, document.getElementById("app"));
+mountStaffPage("医生叫号登录", Caller);

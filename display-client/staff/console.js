@@ -6,10 +6,10 @@
 //
 // Keyboard: F2 (or /) jumps to the check-in field, Tab walks the buttons,
 // Enter confirms a dialog, Esc closes it.
-import { html, render, useState, useEffect, useRef } from "./ui.js";
-import { api, currentSession } from "./api.js";
+import { html, useState, useEffect, useRef } from "./ui.js";
+import { api } from "./api.js";
 import { Live } from "./live.js";
-import { Login, ChangePassword } from "./login.js";
+import { mountStaffPage } from "./login.js";
 
 const REASONS = {
   hold: ["患者去做检查", "患者暂时离开", "等待检查结果"],
@@ -288,14 +288,4 @@ function Console({ session, onLogout }) {
       onClose=${() => closeDialog()} onDone=${closeDialog} />`}`;
 }
 
-function App() {
-  const [session, setSession] = useState(undefined);
-  const load = () => currentSession().then(setSession).catch(() => setSession(null));
-  useEffect(() => { load(); }, []);
-  if (session === undefined) return html`<p class="loading">正在加载…</p>`;
-  if (session === null) return html`<${Login} title="分诊台登录" onDone=${setSession} />`;
-  if (session.must_change_password) return html`<${ChangePassword} onDone=${load} />`;
-  return html`<${Console} session=${session} onLogout=${() => setSession(null)} />`;
-}
-
-render(html`<${App} />`, document.getElementById("app"));
+mountStaffPage("分诊台登录", Console);

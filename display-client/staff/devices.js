@@ -4,9 +4,9 @@
 // rooms or another role (搬迁, 备用屏) — the running screen changes at once;
 // give a screen a new device token (its address with the token, shown once
 // and as a QR code for the person setting up the kiosk); revoke a token.
-import { html, render, useState, useEffect, useRef } from "./ui.js";
-import { api, currentSession } from "./api.js";
-import { Login, ChangePassword } from "./login.js";
+import { html, useState, useEffect, useRef } from "./ui.js";
+import { api } from "./api.js";
+import { mountStaffPage } from "./login.js";
 import qrcode from "../vendor/qrcode-generator-2.0.4/qrcode.mjs";
 
 const KINDS = { overview: "综合屏", door: "门口屏" };
@@ -161,14 +161,4 @@ function Devices({ session, onLogout }) {
     ${issued && html`<${TokenDialog} issued=${issued} onClose=${() => setIssued(null)} />`}`;
 }
 
-function App() {
-  const [session, setSession] = useState(undefined);
-  const load = () => currentSession().then(setSession).catch(() => setSession(null));
-  useEffect(() => { load(); }, []);
-  if (session === undefined) return html`<p class="loading">正在加载…</p>`;
-  if (session === null) return html`<${Login} title="屏幕管理登录" onDone=${setSession} />`;
-  if (session.must_change_password) return html`<${ChangePassword} onDone=${load} />`;
-  return html`<${Devices} session=${session} onLogout=${() => setSession(null)} />`;
-}
-
-render(html`<${App} />`, document.getElementById("app"));
+mountStaffPage("屏幕管理登录", Devices);

@@ -1,7 +1,7 @@
 // Logging in (工号 + 密码, and the authenticator code when the account has
 // one) and the first-login password change, shared by every staff page.
-import { html, useState, useEffect, useRef } from "./ui.js";
-import { api, setCsrf } from "./api.js";
+import { html, render, useState, useEffect, useRef } from "./ui.js";
+import { api, setCsrf, currentSession } from "./api.js";
 
 /** The login form; calls onDone(session) once logged in. */
 export function Login({ title, onDone }) {
@@ -66,4 +66,19 @@ export function ChangePassword({ onDone }) {
         <button type="submit">修改密码</button>
       </form>
     </main>`;
+}
+
+/** Mounts a staff page: the login (and the first-login password change)
+ * until there is a session, then `Page` with `session` and `onLogout`. */
+export function mountStaffPage(title, Page) {
+  function App() {
+    const [session, setSession] = useState(undefined);
+    const load = () => currentSession().then(setSession).catch(() => setSession(null));
+    useEffect(() => { load(); }, []);
+    if (session === undefined) return html`<p class="loading">正在加载…</p>`;
+    if (session === null) return html`<${Login} title=${title} onDone=${setSession} />`;
+    if (session.must_change_password) return html`<${ChangePassword} onDone=${load} />`;
+    return html`<${Page} session=${session} onLogout=${() => setSession(null)} />`;
+  }
+  render(html`<${App} />`, document.getElementById("app"));
 }

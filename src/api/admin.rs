@@ -14,21 +14,12 @@ use super::extract::{Caller, Json};
 use super::openapi::ErrorBody;
 use crate::auth::accounts::{self, NewAccount, NewClient};
 use crate::auth::policy::{Role, Scope};
-use crate::auth::store::{self, Stamp};
+use crate::auth::store;
 use crate::auth::Auth;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode};
 
 type Answer = Result<HttpResponse, ApiError>;
-
-fn stamp_of(caller: &Caller, engine: &Engine) -> Stamp {
-    let audit = caller.audit(engine);
-    Stamp {
-        operator: audit.operator,
-        source: audit.source,
-        at: audit.at.naive_utc(),
-    }
-}
 
 /// Runs an account operation on a connection of its own (as the command
 /// line does: it begins its own write transaction and hashes passwords off
@@ -102,7 +93,7 @@ pub async fn add_account(
     let b = body.value;
     let role = Role::parse(&b.role)
         .ok_or_else(|| Error::field(ErrorCode::InvalidAccount, "role", "admin, nurse or doctor"))?;
-    let stamp = stamp_of(&caller, &engine);
+    let stamp = caller.stamp(&engine);
     let hospital = engine.hospital.clone();
     let code = b.code.clone();
     let created = account_op(&engine, &auth, move |c| {
@@ -141,7 +132,7 @@ pub async fn reset_password(
 ) -> Answer {
     caller.principal.admin()?;
     let code = path.into_inner();
-    let stamp = stamp_of(&caller, &engine);
+    let stamp = caller.stamp(&engine);
     let policy = engine.hospital.security.clone();
     let c2 = code.clone();
     let password = account_op(&engine, &auth, move |c| {
@@ -169,7 +160,7 @@ async fn set_disabled(
             .into());
         }
     }
-    let stamp = stamp_of(&caller, engine);
+    let stamp = caller.stamp(engine);
     let c2 = code.clone();
     account_op(engine, auth, move |c| {
         accounts::set_disabled(c, &c2, disabled, &stamp)
@@ -263,7 +254,7 @@ pub async fn add_client(
             )
         })?);
     }
-    let stamp = stamp_of(&caller, &engine);
+    let stamp = caller.stamp(&engine);
     let name = b.name.clone();
     let key = account_op(&engine, &auth, move |c| {
         accounts::add_client(
@@ -292,7 +283,7 @@ pub async fn revoke_client(
 ) -> Answer {
     caller.principal.admin()?;
     let name = path.into_inner();
-    let stamp = stamp_of(&caller, &engine);
+    let stamp = caller.stamp(&engine);
     let n2 = name.clone();
     account_op(&engine, &auth, move |c| {
         accounts::revoke_client(c, &n2, &stamp)

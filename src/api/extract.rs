@@ -88,6 +88,15 @@ impl Caller {
         }
     }
 
+    /// The stamp of an accounts change (the accounts' own audit events).
+    pub fn stamp(&self, engine: &Engine) -> crate::auth::store::Stamp {
+        crate::auth::store::Stamp {
+            operator: self.principal.operator(),
+            source: self.source.clone(),
+            at: engine.clock.now().naive_utc(),
+        }
+    }
+
     /// As [`Caller::audit`], recording why.
     pub fn audit_why(&self, engine: &Engine, reason: String) -> Audit {
         Audit {

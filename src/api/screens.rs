@@ -8,7 +8,6 @@ use actix_web::{web, HttpResponse};
 
 use super::error::ApiError;
 use super::extract::{Caller, Json};
-use crate::auth::store::Stamp;
 use crate::auth::Auth;
 use crate::domain::ScreenCode;
 use crate::engine::screens::ScreenBody;
@@ -104,13 +103,20 @@ pub async fn put_screen(
         .json(serde_json::json!({ "screen": screen, "created": created })))
 }
 
-fn stamp_of(caller: &Caller, engine: &Engine) -> Stamp {
-    let audit = caller.audit(engine);
-    Stamp {
-        operator: audit.operator,
-        source: audit.source,
-        at: audit.at.naive_utc(),
-    }
+/// The running screen `code` names, if the caller may manage it.
+fn managed(
+    code: &str,
+    caller: &Caller,
+    engine: &Engine,
+) -> Result<triage_actors::screen::ScreenConfig, ApiError> {
+    let code = ScreenCode::parse(code)?;
+    let screen = engine
+        .screen(code.as_str())
+        .ok_or_else(|| Error::new(ErrorCode::ScreenNotFound, format!("no screen {code:?}")))?;
+    caller
+        .principal
+        .manage_screen(&engine.hospital, &screen.rooms)?;
+    Ok(screen)
 }
 
 #[utoipa::path(post, path = "/api/v1/screens/{screen_code}/token", tag = "configuration", params(("screen_code" = String, Path)),
@@ -122,14 +128,8 @@ pub async fn issue_token(
     engine: web::Data<Engine>,
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = ScreenCode::parse(&path)?;
-    let screen = engine
-        .screen(code.as_str())
-        .ok_or_else(|| Error::new(ErrorCode::ScreenNotFound, format!("no screen {code:?}")))?;
-    caller
-        .principal
-        .manage_screen(&engine.hospital, &screen.rooms)?;
-    let stamp = stamp_of(&caller, &engine);
+    let screen = managed(&path, &caller, &engine)?;
+    let stamp = caller.stamp(&engine);
     let token = crate::auth::secret::random(32);
     let digest = crate::auth::secret::sha256_hex(token.as_bytes());
     let c = screen.code.clone();
@@ -155,14 +155,8 @@ pub async fn revoke_token(
     engine: web::Data<Engine>,
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = ScreenCode::parse(&path)?;
-    let screen = engine
-        .screen(code.as_str())
-        .ok_or_else(|| Error::new(ErrorCode::ScreenNotFound, format!("no screen {code:?}")))?;
-    caller
-        .principal
-        .manage_screen(&engine.hospital, &screen.rooms)?;
-    let stamp = stamp_of(&caller, &engine);
+    let screen = managed(&path, &caller, &engine)?;
+    let stamp = caller.stamp(&engine);
     let c = screen.code.clone();
     engine
         .db

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Server, launch, screenshotDir, noteSecret } from "./harness.mjs";
+import { Server, launch, loginByKeyboard, screenshotDir, noteSecret } from "./harness.mjs";
 
 let server;
 let browser;
@@ -23,13 +23,7 @@ after(async () => {
 test("an administrator creates an account, and edits a queue rule with the error shown beside the field", async () => {
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await page.goto(`${server.base}/admin`);
-  await page.waitForSelector('form[aria-label="登录"]');
-  const password = server.access.accounts.admin.password;
-  noteSecret(password);
-  await page.keyboard.type("admin");
-  await page.keyboard.press("Tab");
-  await page.keyboard.type(password);
-  await page.keyboard.press("Enter");
+  await loginByKeyboard(page, "admin", server.access.accounts.admin.password);
   await page.waitForSelector('form[aria-label="新建账号"]');
 
   const form = 'form[aria-label="新建账号"]';

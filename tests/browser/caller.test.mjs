@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Server, launch, openScreen, screenshotDir, noteSecret } from "./harness.mjs";
+import { Server, launch, loginByKeyboard, openScreen, screenshotDir } from "./harness.mjs";
 
 let server;
 let browser;
@@ -29,13 +29,7 @@ test("a doctor calls a special patient by keyboard: his page reminds him of the 
   door = await openScreen(browser, server, "NK-02-DOOR");
   page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await page.goto(`${server.base}/caller`);
-  await page.waitForSelector('form[aria-label="登录"]');
-  const password = server.access.accounts["doc-nk-02"].password;
-  noteSecret(password);
-  await page.keyboard.type("doc-nk-02");
-  await page.keyboard.press("Tab");
-  await page.keyboard.type(password);
-  await page.keyboard.press("Enter");
+  await loginByKeyboard(page, "doc-nk-02", server.access.accounts["doc-nk-02"].password);
   await page.waitForSelector(".online");
   assert.match(await page.textContent(".room-line"), /内科2诊室/);
   // The next patients, the special one first, with the group named.

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { Server, launch, openScreen, screenshotDir, noteSecret } from "./harness.mjs";
+import { Server, launch, loginByKeyboard, openScreen, screenshotDir } from "./harness.mjs";
 
 let server;
 let browser;
@@ -46,13 +46,7 @@ test("a nurse logs in by keyboard and checks a patient in with the visit number 
   page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await page.goto(`${server.base}/console`);
   // The login form has the focus: type, Tab, type, Enter.
-  await page.waitForSelector('form[aria-label="登录"]');
-  const password = server.access.accounts.nurse.password;
-  noteSecret(password);
-  await page.keyboard.type("nurse");
-  await page.keyboard.press("Tab");
-  await page.keyboard.type(password);
-  await page.keyboard.press("Enter");
+  await loginByKeyboard(page, "nurse", server.access.accounts.nurse.password);
   await page.waitForSelector(".online");
   // The check-in field has the focus, as a scanner needs.
   assert.equal(await page.evaluate(() => document.activeElement?.id), "visit");

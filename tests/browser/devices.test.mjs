@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Server, launch, openScreen, screenshotDir, noteSecret } from "./harness.mjs";
+import { Server, launch, loginByKeyboard, openScreen, screenshotDir, noteSecret } from "./harness.mjs";
 
 let server;
 let browser;
@@ -27,13 +27,7 @@ test("an administrator reassigns an open screen to another room; the screen show
 
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await page.goto(`${server.base}/devices`);
-  await page.waitForSelector('form[aria-label="登录"]');
-  const password = server.access.accounts.admin.password;
-  noteSecret(password);
-  await page.keyboard.type("admin");
-  await page.keyboard.press("Tab");
-  await page.keyboard.type(password);
-  await page.keyboard.press("Enter");
+  await loginByKeyboard(page, "admin", server.access.accounts.admin.password);
   await page.waitForSelector('tr[data-screen="NK-01-DOOR"]');
   assert.match(await page.textContent('tr[data-screen="NK-01-DOOR"]'), /在线/);
 

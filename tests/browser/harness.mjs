@@ -147,6 +147,16 @@ export async function openScreen(browser, server, code, { speechMs = 250 } = {})
   return page;
 }
 
+/** Logs in on a staff page's form by keyboard alone: type, Tab, type, Enter. */
+export async function loginByKeyboard(page, code, password) {
+  await page.waitForSelector('form[aria-label="登录"]');
+  noteSecret(password);
+  await page.keyboard.type(code);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(password);
+  await page.keyboard.press("Enter");
+}
+
 export function screenshotDir() {
   const dir = process.env.TRIAGE_UPDATE_SCREENSHOTS ? join(repo, "docs", "screenshots") : join(repo, "target", "screenshots");
   mkdirSync(dir, { recursive: true });
