@@ -153,7 +153,9 @@ async fn only_administrators_manage_accounts_and_clients_and_bad_input_changes_n
         ),
         ("POST", "/api/v1/accounts/N-NK/password", None),
         ("POST", "/api/v1/accounts/t-admin/disable", None),
+        ("POST", "/api/v1/accounts/N-NK/enable", None),
         ("GET", "/api/v1/clients", None),
+        ("DELETE", "/api/v1/clients/anything", None),
         (
             "POST",
             "/api/v1/clients",

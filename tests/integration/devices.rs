@@ -125,6 +125,7 @@ async fn nurses_manage_only_their_departments_screens_and_bad_definitions_change
     let app = spawn_app().await;
     let nurse = app.staff("N-NK", Role::Nurse, &["NK"]).await;
     let doctor = app.staff("D1002", Role::Doctor, &["NK-02"]).await;
+    let nurse_wk = app.staff("N-WK", Role::Nurse, &["WK"]).await;
     let put = |client: &reqwest::Client, code: &str, body: Value| {
         client
             .put(app.url(&format!("/api/v1/screens/{code}")))
@@ -212,6 +213,23 @@ async fn nurses_manage_only_their_departments_screens_and_bad_definitions_change
         assert_eq!(s, status, "{code} {body}: {v}");
         assert_eq!(v["error"]["code"], error, "{code} {body}");
     }
+    // Device tokens: a nurse of another department and a doctor may not.
+    for client in [&nurse_wk, &doctor] {
+        for r in [
+            client.post(app.url("/api/v1/screens/NK-02-DOOR/token")),
+            client.delete(app.url("/api/v1/screens/NK-02-DOOR/token")),
+        ] {
+            let r = r.send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(r.status(), 403);
+        }
+    }
+    let r = app
+        .anonymous
+        .post(app.url("/api/v1/screens/NK-02-DOOR/token"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 401);
     assert_eq!(
         app.dump().await,
         before,
