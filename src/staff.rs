@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
-use triage_actors::model::EntryKind;
+use triage_actors::model::{EntryKind, SpecialTag};
 use triage_actors::staff::{
     queue_key, room_key, StaffCall, StaffEntry, StaffQueue, StaffQueueView, StaffRoom,
     StaffRoomView,
@@ -194,6 +194,8 @@ struct EntryFrame<'a> {
     kind_label: &'static str,
     tags: &'a [String],
     special: Option<&'a str>,
+    /// The registration's groups as codes (what a nurse may unmark).
+    registered: &'a [SpecialTag],
     placement_code: &'a str,
     placement_reason: &'a str,
     callable: bool,
@@ -282,6 +284,7 @@ fn entry<'a>(e: &'a StaffEntry, names: &VisitNames) -> EntryFrame<'a> {
         kind_label: kind_label(e.kind, visit_type.as_deref()),
         tags: &e.tags,
         special: e.special.as_deref(),
+        registered: &e.registered,
         placement_code: &e.placement_code,
         placement_reason: &e.placement_reason,
         callable: e.callable,

@@ -12,8 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SpecialTag, TicketCounter,
-    WaitingEntry,
+    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SpecialTag, StaffMarks,
+    TicketCounter, WaitingEntry,
 };
 use crate::rules::QueueRules;
 
@@ -124,6 +124,19 @@ pub enum Change {
         visit_no: String,
         held: bool,
     },
+    /// A nurse set the special groups of a waiting patient (特殊人群标记):
+    /// her marks over what HIS sent (`his_tags`, checked unchanged when
+    /// stored), the registration's groups now and every tag with the age
+    /// tags of the queue's rules, which place the patient.
+    Marked {
+        audit: Audit,
+        queue_code: String,
+        visit_no: String,
+        his_tags: Vec<SpecialTag>,
+        marks: StaffMarks,
+        registered_tags: Vec<SpecialTag>,
+        tags: Vec<SpecialTag>,
+    },
     /// A nurse pinned a waiting patient to the top (置顶).
     Pinned {
         audit: Audit,
@@ -194,6 +207,7 @@ impl Change {
             Change::SentForExam { .. } => "sent_for_exam",
             Change::HoldSet { held: true, .. } => "held",
             Change::HoldSet { held: false, .. } => "released",
+            Change::Marked { .. } => "special_marked",
             Change::Pinned { .. } => "pinned",
             Change::Transferred { .. } => "transferred",
             Change::Locks { .. } => "locks",
@@ -217,6 +231,7 @@ impl Change {
             | Change::Requeued { audit, .. }
             | Change::SentForExam { audit, .. }
             | Change::HoldSet { audit, .. }
+            | Change::Marked { audit, .. }
             | Change::Pinned { audit, .. }
             | Change::Transferred { audit, .. }
             | Change::Locks { audit, .. }

@@ -340,6 +340,69 @@ impl std::fmt::Display for SpecialTag {
     }
 }
 
+/// A nurse's changes to the special groups HIS sent (特殊人群标记): groups
+/// she added and groups she took away. Kept apart from what HIS sends, so
+/// a HIS message sent again neither undoes her marks nor is hidden by them:
+/// the registration's groups are always `(HIS ∪ added) \ removed`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMarks {
+    /// Sorted, once each.
+    pub added: Vec<SpecialTag>,
+    /// Sorted, once each; never also in `added`.
+    pub removed: Vec<SpecialTag>,
+}
+
+impl StaffMarks {
+    /// The marks that turn what HIS sent into what the nurse wants.
+    pub fn between(his: &[SpecialTag], wanted: &[SpecialTag]) -> StaffMarks {
+        let mut added: Vec<SpecialTag> = wanted
+            .iter()
+            .filter(|t| !his.contains(t))
+            .copied()
+            .collect();
+        let mut removed: Vec<SpecialTag> = his
+            .iter()
+            .filter(|t| !wanted.contains(t))
+            .copied()
+            .collect();
+        added.sort();
+        added.dedup();
+        removed.sort();
+        removed.dedup();
+        StaffMarks { added, removed }
+    }
+
+    /// The registration's groups: what HIS sent with these marks applied
+    /// (sorted, once each).
+    pub fn apply(&self, his: &[SpecialTag]) -> Vec<SpecialTag> {
+        let mut tags: Vec<SpecialTag> = his
+            .iter()
+            .chain(&self.added)
+            .filter(|t| !self.removed.contains(t))
+            .copied()
+            .collect();
+        tags.sort();
+        tags.dedup();
+        tags
+    }
+
+    /// The stored form (one JSON text; the database compares it to detect
+    /// a change made meanwhile).
+    pub fn to_json(&self) -> String {
+        let codes = |tags: &[SpecialTag]| {
+            tags.iter()
+                .map(|t| format!("\"{}\"", t.as_str()))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        format!(
+            "{{\"added\":[{}],\"removed\":[{}]}}",
+            codes(&self.added),
+            codes(&self.removed)
+        )
+    }
+}
+
 /// A special-group mark (特殊人群): the tag that won and its level (1 = first).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpecialMark {
@@ -590,4 +653,41 @@ pub struct Correction {
     pub his_seq: Option<i64>,
     pub slot: Option<Slot>,
     pub record: SealedRecord,
+    /// The nurse's marks `registered_tags` was computed with; the stored
+    /// correction checks they did not change meanwhile.
+    #[serde(default)]
+    pub staff_marks: StaffMarks,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SpecialTag::*, StaffMarks};
+
+    #[test]
+    fn staff_marks_keep_what_the_nurse_ticked_over_what_his_sends() {
+        let marks = StaffMarks::between(&[Military, Elderly], &[Pregnant, Military]);
+        assert_eq!(marks.added, vec![Pregnant]);
+        assert_eq!(marks.removed, vec![Elderly]);
+        assert_eq!(marks.apply(&[Military, Elderly]), vec![Military, Pregnant]);
+        // HIS sends again with a group of its own: it joins; the removed one stays away.
+        assert_eq!(marks.apply(&[Elderly, Disabled]), vec![Disabled, Pregnant]);
+        assert_eq!(StaffMarks::default().apply(&[Child]), vec![Child]);
+    }
+
+    #[test]
+    fn the_stored_form_is_serde_json_and_reads_back() {
+        for marks in [
+            StaffMarks::default(),
+            StaffMarks::between(&[Military], &[Pregnant, Child]),
+        ] {
+            let text = marks.to_json();
+            assert_eq!(serde_json::to_string(&marks).ok(), Some(text.clone()));
+            assert_eq!(serde_json::from_str::<StaffMarks>(&text).ok(), Some(marks));
+        }
+        // The migration's default is the empty form.
+        assert_eq!(
+            StaffMarks::default().to_json(),
+            r#"{"added":[],"removed":[]}"#
+        );
+    }
 }

@@ -35,6 +35,9 @@ pub struct StaffEntry {
     pub tags: Vec<String>,
     /// The group that gives the priority, if one does (its label).
     pub special: Option<String>,
+    /// The registration's groups (HIS's with a nurse's marks), as codes:
+    /// what a nurse may unmark; `tags` adds the age groups of the rules.
+    pub registered: Vec<SpecialTag>,
     pub placement_code: String,
     /// Why the patient stands here (the rule, in Chinese).
     pub placement_reason: String,
@@ -62,6 +65,7 @@ impl StaffEntry {
             kind: e.kind,
             tags: labels(&e.tags),
             special: e.special.as_ref().map(|s| s.tag.label_zh().to_string()),
+            registered: e.registered_tags.clone(),
             placement_code: r.placement.code().to_string(),
             placement_reason: r.placement.explain_zh(),
             callable: r.placement.is_callable(),

@@ -1,7 +1,8 @@
 // The nurse console (分诊台): every queue and room of the nurse's departments,
 // live; check-in by visit number or card scan (the field keeps the focus, so
 // a keyboard-wedge scanner just types and presses Enter); hold, release,
-// pin, move, transfer and call out of order with a reason; rooms opened,
+// pin, move, transfer, special groups (特殊人群标记) and call out of order
+// with a reason; rooms opened,
 // paused and closed. Full names are shown here (staff in scope only).
 //
 // Keyboard: F2 (or /) jumps to the check-in field, Tab walks the buttons,
@@ -18,14 +19,20 @@ const REASONS = {
   move: ["行动不便", "医生要求", "患者要求"],
   call: ["急诊转来", "医生要求"],
   transfer: ["需专科会诊", "挂错科室", "医生要求"],
+  special: ["现场核实", "出示证件", "患者申请"],
   pause: ["医生临时离开", "处理急诊"],
   close: ["医生停诊", "医生临时外出"],
 };
 
 const ACTION_NAMES = {
   hold: "挂起", release: "恢复", pin: "置顶", move: "调整顺序", call: "指定叫号",
-  transfer: "转诊", pause: "暂停叫号", resume: "开诊", close: "停诊",
+  transfer: "转诊", pause: "暂停叫号", resume: "开诊", close: "停诊", special: "特殊人群标记",
 };
+
+/** The special groups (特殊人群), codes of the API with their labels. */
+const GROUPS = [
+  ["pregnant", "孕妇"], ["disabled", "残疾人"], ["military", "军人"], ["elderly", "高龄老人"], ["child", "幼儿"],
+];
 
 function minutesSince(iso, offset) {
   const ms = Date.now() + offset - Date.parse(iso);
@@ -79,6 +86,12 @@ function clock(d) {
   return d ? d.toLocaleTimeString("zh-CN", { hour12: false }) : "—";
 }
 
+/** The groups the queue's rules give by age, beyond the registration's. */
+function ageGroups(e) {
+  const registered = (e.registered || []).map((c) => GROUPS.find(([g]) => g === c)?.[1]);
+  return e.tags.filter((t) => !registered.includes(t));
+}
+
 /** The reason dialog of one action (a choice of common reasons or free text). */
 function ActionDialog({ action, target, rooms, onClose, onDone }) {
   const [reason, setReason] = useState(REASONS[action.kind]?.[0] || "");
@@ -86,6 +99,7 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
   const [position, setPosition] = useState(1);
   const [room, setRoom] = useState(rooms[0]?.code || "");
   const [redistribute, setRedistribute] = useState(false);
+  const [groups, setGroups] = useState(target.registered || []);
   const [error, setError] = useState("");
   const first = useRef(null);
   useEffect(() => {
@@ -102,6 +116,7 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
     if (["hold", "release", "pin"].includes(k)) r = await api("POST", `/registrations/${target.visit_no}/${k}`, { reason: why });
     else if (k === "move") r = await api("POST", `/registrations/${target.visit_no}/move`, { position: Number(position), reason: why });
     else if (k === "call") r = await api("POST", `/rooms/${room}/call/${target.visit_no}`, { reason: why });
+    else if (k === "special") r = await api("PUT", `/registrations/${target.visit_no}/special`, { special: groups, reason: why });
     else if (k === "transfer") r = await api("POST", `/visits/${target.visit_no}/transfer`, { room_code: room, keep_check_in_time: true, reason: why });
     else if (k === "close") r = await api("POST", `/rooms/${target.code}/close`, { waiting: redistribute ? "redistribute" : "keep", reason: why });
     else r = await api("POST", `/rooms/${target.code}/${k}`);
@@ -112,7 +127,7 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
   return html`
     <div class="backdrop">
       <form class="dialog" role="dialog" aria-modal="true" aria-label=${ACTION_NAMES[action.kind]} onSubmit=${submit}
-        onKeyDown=${(e) => { if (e.key === "Enter" && e.target.tagName === "SELECT") { e.preventDefault(); e.currentTarget.requestSubmit(); } }}>
+        onKeyDown=${(e) => { if (e.key === "Enter" && (e.target.tagName === "SELECT" || e.target.type === "checkbox")) { e.preventDefault(); e.currentTarget.requestSubmit(); } }}>
         <h2>${ACTION_NAMES[action.kind]} · ${who}</h2>
         ${action.kind === "move" && html`<label>移到第几位<input ref=${first} type="number" min="1" max="9999"
           value=${position} onInput=${(e) => setPosition(e.target.value)} required /></label>`}
@@ -120,10 +135,17 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
           <select ref=${action.kind === "move" ? null : first} value=${room} onChange=${(e) => setRoom(e.target.value)}>
             ${rooms.map((r) => html`<option value=${r.code}>${r.name}（${r.status_label}）</option>`)}
           </select></label>`}
+        ${action.kind === "special" && html`<fieldset class="groups"><legend>特殊人群（勾选即优先，取消勾选即取消）</legend>
+          ${GROUPS.map(([code, label], i) => html`<label class="check"><input type="checkbox" ref=${i === 0 ? first : null}
+            checked=${groups.includes(code)} data-group=${code}
+            onChange=${(e) => setGroups(e.target.checked ? [...groups, code] : groups.filter((g) => g !== code))} />${label}</label>`)}
+          ${ageGroups(target).length > 0 &&
+            html`<p class="hint">按出生日期由队列规则判定：${ageGroups(target).join("、")}（不受勾选影响）</p>`}
+          </fieldset>`}
         ${action.kind === "close" && html`<label class="check"><input type="checkbox" checked=${redistribute}
           onChange=${(e) => setRedistribute(e.target.checked)} />把本诊室专家号的候诊患者分到科室普通队列（分诊）</label>`}
         ${action.kind !== "resume" && html`
-          <label>原因<select ref=${["move", "call", "transfer"].includes(action.kind) ? null : first} value=${reason}
+          <label>原因<select ref=${["move", "call", "transfer", "special"].includes(action.kind) ? null : first} value=${reason}
             onChange=${(e) => setReason(e.target.value)}>
             ${(REASONS[action.kind] || []).map((x) => html`<option>${x}</option>`)}
           </select></label>
@@ -173,6 +195,7 @@ function QueueTable({ queue, offset, open }) {
                 <button onClick=${() => open("move", e)}>调整</button>
                 <button onClick=${() => open("call", e, queue)}>指定叫号</button>
                 <button onClick=${() => open("transfer", e)}>转诊</button>
+                <button onClick=${() => open("special", e)}>特殊人群</button>
               </td>
             </tr>`)}
         </tbody>

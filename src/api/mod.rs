@@ -76,6 +76,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/registrations/{visit_no}/pin", web::post().to(reg::pin))
                 .route(
+                    "/registrations/{visit_no}/special",
+                    web::put().to(reg::set_special),
+                )
+                .route(
                     "/registrations/{visit_no}/move",
                     web::post().to(reg::move_to),
                 )

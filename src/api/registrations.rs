@@ -1,6 +1,6 @@
 //! HIS registrations and what staff do with a waiting patient:
 //! `PUT|GET|DELETE /registrations/{visit_no}`, check-in, requeue, hold,
-//! release, pin, move, and `POST /visits/{visit_no}/transfer`.
+//! release, pin, move, special groups, and `POST /visits/{visit_no}/transfer`.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -11,10 +11,10 @@ use super::extract::{Caller, Json, OptionalJson};
 use super::openapi::ErrorBody;
 use crate::db::store::UpsertOutcome;
 use crate::domain::VisitNo;
-use crate::engine::registrations::audit_reason;
+use crate::engine::registrations::{audit_reason, parse_special};
 use crate::engine::{
     CancelAnswer, CheckInAnswer, Engine, InterventionAnswer, RegistrationAnswer, RegistrationBody,
-    TransferBody, VisitAnswer,
+    SpecialAnswer, TransferBody, VisitAnswer,
 };
 use crate::error::{Error, ErrorCode};
 
@@ -206,6 +206,32 @@ pub async fn pin(
         Intervention::Pin,
     )
     .await
+}
+
+/// The special groups a nurse sees ticked for a waiting patient, and why.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SpecialBody {
+    /// The whole set: child, disabled, elderly, military, pregnant (an
+    /// empty list takes every group away). Groups the queue's rules give
+    /// by age (elderly, child) follow the birth date whatever is sent.
+    pub special: Vec<String>,
+    /// 1-200 characters, e.g. "现场核实孕妇".
+    pub reason: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/registrations/{visit_no}/special", tag = "calling", params(("visit_no" = String, Path)), request_body = SpecialBody, responses((status = 200, description = "the special groups set (特殊人群标记): kept as the nurse's marks over HIS's, so HIS sending the registration again keeps them; the patient is placed by them at once; audited", body = SpecialAnswer), (status = 403, body = ErrorBody), (status = 409, description = "not waiting", body = ErrorBody), (status = 422, description = "unknown group or no reason", body = ErrorBody)))]
+pub async fn set_special(
+    path: web::Path<String>,
+    body: Json<SpecialBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let visit_no = VisitNo::parse(&path)?;
+    let wanted = parse_special(&body.value.special)?;
+    let reason = audit_reason(&body.value.reason)?;
+    arrange(&caller, &engine, &visit_no).await?;
+    let audit = caller.audit_why(&engine, reason);
+    Ok(HttpResponse::Ok().json(engine.set_special(&visit_no, wanted, audit).await?))
 }
 
 /// Where a nurse moves a waiting patient (调整顺序), and why.

@@ -11,8 +11,8 @@ use super::schema::{queue_counters, rooms, visits};
 use super::{store, AnyConnection, Db, DbError};
 use chrono::{NaiveDate, NaiveDateTime};
 use triage_actors::model::{
-    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SpecialTag, TicketCounter,
-    VisitStatus, WaitingEntry,
+    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SpecialTag, StaffMarks,
+    TicketCounter, VisitStatus, WaitingEntry,
 };
 use triage_actors::rules::QueueRules;
 
@@ -225,6 +225,14 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             visit_no,
             ..
         } => pinned(c, at, queue_code, visit_no)?,
+        Change::Marked {
+            queue_code,
+            visit_no,
+            his_tags,
+            marks,
+            tags,
+            ..
+        } => marked(c, at, queue_code, visit_no, his_tags, marks, tags)?,
         Change::RoomStatusSet {
             room_code, status, ..
         } => room_status_set(c, at, room_code, status)?,
@@ -606,19 +614,23 @@ fn corrected(
     let tags = serde_json::to_string(tags)
         .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?;
     let visit = &correction.visit_no;
+    let marks = correction.staff_marks.to_json();
     let n = match (queue_code, room_code) {
-        (Some(q), _) => diesel::update(waiting_in(visit, q))
-            .set((
-                row,
-                visits::tags.eq(tags),
-                visits::entry_kind.eq(entry_kind.map(EntryKind::as_str)),
-            ))
-            .execute(c)?,
+        (Some(q), _) => {
+            diesel::update(waiting_in(visit, q).filter(visits::special_staff.eq(marks)))
+                .set((
+                    row,
+                    visits::tags.eq(tags),
+                    visits::entry_kind.eq(entry_kind.map(EntryKind::as_str)),
+                ))
+                .execute(c)?
+        }
         (None, Some(r)) => diesel::update(
             visits::table
                 .filter(visits::visit_no.eq(visit))
                 .filter(visits::status.eq(VisitStatus::Called.as_str()))
-                .filter(visits::room_code.eq(r)),
+                .filter(visits::room_code.eq(r))
+                .filter(visits::special_staff.eq(marks)),
         )
         .set((row, visits::tags.eq(tags)))
         .execute(c)?,
@@ -673,6 +685,35 @@ fn hold_set(
     if *held {
         clear_waiting_marks(c, visit_no)?;
     }
+    Ok(in_queue(visit_no, queue_code))
+}
+
+/// A nurse set a waiting visit's special groups: her marks and the tags
+/// that place the patient, provided HIS's groups are still those she saw.
+fn marked(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    queue_code: &str,
+    visit_no: &str,
+    his_tags: &[SpecialTag],
+    marks: &StaffMarks,
+    tags: &[SpecialTag],
+) -> Result<EventKeys, DbError> {
+    let his = serde_json::to_string(his_tags)
+        .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?;
+    let tags = serde_json::to_string(tags)
+        .map_err(|e| DbError::Unavailable(format!("tags not serialisable: {e}")))?;
+    let n = diesel::update(waiting_in(visit_no, queue_code).filter(visits::special.eq(his)))
+        .set((
+            visits::special_staff.eq(marks.to_json()),
+            visits::tags.eq(tags),
+            visits::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    conflict_if_none(
+        n,
+        "visit is not waiting or HIS changed its groups meanwhile",
+    )?;
     Ok(in_queue(visit_no, queue_code))
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use triage_actors::model::{EntryKind, PlacementCode, SpecialTag, VisitStatus};
+use triage_actors::model::{EntryKind, PlacementCode, SpecialTag, StaffMarks, VisitStatus};
 
 use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
 
@@ -61,6 +61,8 @@ pub struct VisitRow {
     pub assigned_room: Option<String>,
     pub assigned_at: Option<NaiveDateTime>,
     pub assigned_order: Option<i64>,
+    /// A nurse's special-group marks over HIS's (`StaffMarks` as JSON).
+    pub special_staff: String,
 }
 
 impl VisitRow {
@@ -91,9 +93,21 @@ impl VisitRow {
         serde_json::from_str(&self.tags).map_err(|_| self.broken("unreadable tags"))
     }
 
-    /// The special tags of the registration (HIS or staff).
+    /// The special tags of the registration: what HIS sent with a nurse's
+    /// marks applied.
     pub fn registered_tags(&self) -> Result<Vec<SpecialTag>, super::DbError> {
+        Ok(self.staff_marks()?.apply(&self.his_tags()?))
+    }
+
+    /// The special tags HIS sent.
+    pub fn his_tags(&self) -> Result<Vec<SpecialTag>, super::DbError> {
         serde_json::from_str(&self.special).map_err(|_| self.broken("unreadable registered tags"))
+    }
+
+    /// A nurse's marks over what HIS sent.
+    pub fn staff_marks(&self) -> Result<StaffMarks, super::DbError> {
+        serde_json::from_str(&self.special_staff)
+            .map_err(|_| self.broken("unreadable special-group marks"))
     }
 
     /// The patient's birth date, if HIS sent one.

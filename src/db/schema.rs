@@ -60,6 +60,7 @@ diesel::table! {
         assigned_room -> Nullable<Text>,
         assigned_at -> Nullable<Timestamp>,
         assigned_order -> Nullable<BigInt>,
+        special_staff -> Text,
     }
 }
 

@@ -25,7 +25,7 @@ pub mod screens;
 pub mod start;
 
 pub use calling::{CalledPatient, RoomAnswer, RoomCommand};
-pub use queues::{InterventionAnswer, QueueAnswer, TransferBody};
+pub use queues::{InterventionAnswer, QueueAnswer, SpecialAnswer, TransferBody};
 pub use registrations::{
     AppointmentBody, CancelAnswer, CheckInAnswer, ExamItem, PatientBody, RegistrationAnswer,
     RegistrationBody, VisitAnswer,

@@ -1,11 +1,13 @@
 //! Queues (候诊队列): the waiting list in calling order with the rule that
-//! placed each patient, a nurse's hold / release / pin / move, transfer
+//! placed each patient, a nurse's hold / release / pin / move, special-group
+//! marks, transfer
 //! (转诊) and rule changes.
 
 use serde::{Deserialize, Serialize};
-use triage_actors::model::{Audit, VisitStatus};
+use triage_actors::model::{Audit, SpecialTag, StaffMarks, VisitStatus};
 use triage_actors::queue::{
-    ChangeRules, GetRules, Intervene, Intervention, ListQueue, ListedEntry, Transfer, TransferIn,
+    ChangeRules, GetRules, Intervene, Intervention, ListQueue, ListedEntry, Mark, Transfer,
+    TransferIn,
 };
 use triage_actors::rules::QueueRules;
 use triage_actors::EngineError;
@@ -25,6 +27,21 @@ pub struct InterventionAnswer {
     pub action: String,
     pub queue_code: String,
     /// Position in calling order now (held patients are listed last).
+    pub position: usize,
+}
+
+/// The answer to a nurse's special-group marks (特殊人群标记).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SpecialAnswer {
+    pub visit_no: String,
+    pub queue_code: String,
+    /// The registration's groups now (HIS's with the nurse's marks), as codes.
+    pub special: Vec<String>,
+    /// Groups the nurse added to what HIS sent.
+    pub added: Vec<String>,
+    /// Groups HIS sent that the nurse took away.
+    pub removed: Vec<String>,
+    /// Position in calling order now.
     pub position: usize,
 }
 
@@ -104,6 +121,61 @@ impl Engine {
             queue_code: q,
             position,
         })
+    }
+
+    /// A nurse sets the special groups of a waiting patient (特殊人群标记 /
+    /// 取消标记): `wanted` is the whole set she sees ticked. Stored as her
+    /// marks over what HIS sent, so HIS sending the registration again
+    /// keeps them; the queue places the patient by the groups at once.
+    pub async fn set_special(
+        &self,
+        visit_no: &VisitNo,
+        wanted: Vec<SpecialTag>,
+        audit: Audit,
+    ) -> Result<SpecialAnswer, Error> {
+        const ATTEMPTS: usize = 3;
+        for _ in 0..ATTEMPTS {
+            let v = self.load_visit(visit_no).await?;
+            if v.status()? != VisitStatus::Waiting {
+                return Err(Error::new(
+                    ErrorCode::VisitNotWaiting,
+                    "only a waiting patient's special groups can be marked",
+                ));
+            }
+            let his_tags = v.his_tags()?;
+            let marks = StaffMarks::between(&his_tags, &wanted);
+            let q = v.required(&v.queue_code, "queue")?;
+            let sent = self
+                .queue_addr(&q)?
+                .send(Mark {
+                    visit_no: visit_no.to_string(),
+                    his_tags: his_tags.clone(),
+                    marks: marks.clone(),
+                    audit: audit.clone(),
+                })
+                .await
+                .map_err(EngineError::from)?
+                .map_err(Error::from);
+            let position = match sent {
+                // HIS changed the groups between the read and the write.
+                Err(e) if e.code == ErrorCode::StateConflict => continue,
+                other => other?,
+            };
+            tracing::info!(visit_no = %visit_no, queue = %q, "special groups marked");
+            let codes = |tags: &[SpecialTag]| tags.iter().map(|t| t.as_str().to_string()).collect();
+            return Ok(SpecialAnswer {
+                visit_no: visit_no.to_string(),
+                queue_code: q,
+                special: codes(&marks.apply(&his_tags)),
+                added: codes(&marks.added),
+                removed: codes(&marks.removed),
+                position,
+            });
+        }
+        Err(Error::new(
+            ErrorCode::StateConflict,
+            "the visit kept changing meanwhile; mark it again",
+        ))
     }
 
     /// Moves a waiting or called patient to another queue, room or doctor

@@ -211,17 +211,7 @@ fn validate_visit(hospital: &Hospital, body: &RegistrationBody) -> Result<&'stat
 /// Checks the special tags (known codes; sorted, once each) and the exam
 /// items (code and name).
 fn validate_tags_and_items(body: &RegistrationBody) -> Result<Vec<SpecialTag>, Error> {
-    let mut special = Vec::with_capacity(body.special.len());
-    for (i, t) in body.special.iter().enumerate() {
-        let tag = SpecialTag::parse(t).ok_or_else(|| {
-            Error::field(
-                ErrorCode::UnknownSpecialTag,
-                &format!("special[{i}]"),
-                format!("unknown special tag {t:?} (known: {})", SpecialTag::codes()),
-            )
-        })?;
-        special.push(tag);
-    }
+    let special = parse_special(&body.special)?;
     for (i, e) in body.exam_items.iter().enumerate() {
         if !text_ok(&e.code, 64) || !text_ok(&e.name, 128) {
             return Err(Error::field(
@@ -230,6 +220,23 @@ fn validate_tags_and_items(body: &RegistrationBody) -> Result<Vec<SpecialTag>, E
                 "exam items need a code and a name",
             ));
         }
+    }
+    Ok(special)
+}
+
+/// Parses special-group codes (field `special[i]` names a bad one):
+/// sorted, once each.
+pub fn parse_special(codes: &[String]) -> Result<Vec<SpecialTag>, Error> {
+    let mut special = Vec::with_capacity(codes.len());
+    for (i, t) in codes.iter().enumerate() {
+        let tag = SpecialTag::parse(t).ok_or_else(|| {
+            Error::field(
+                ErrorCode::UnknownSpecialTag,
+                &format!("special[{i}]"),
+                format!("unknown special tag {t:?} (known: {})", SpecialTag::codes()),
+            )
+        })?;
+        special.push(tag);
     }
     special.sort();
     special.dedup();
@@ -451,13 +458,18 @@ impl Engine {
     ) -> Result<(), Error> {
         let record =
             serde_json::to_value(RegistrationChanges::from(&row)).map_err(|_| Error::internal())?;
+        // A nurse's marks stay over what HIS now sends.
+        let staff_marks = v.staff_marks()?;
         let correction = Correction {
             visit_no: row.visit_no.clone(),
             masked_name: mask_name(&row.patient_name),
             spoken_name: spoken_name(&row.patient_name, &row.sex, self.hospital.voice_name),
             return_visit: row.visit_type == "return",
             visit_type_changed: row.visit_type != v.visit_type,
-            registered_tags: serde_json::from_str(&row.special).map_err(|_| Error::internal())?,
+            registered_tags: staff_marks.apply(
+                &serde_json::from_str::<Vec<SpecialTag>>(&row.special)
+                    .map_err(|_| Error::internal())?,
+            ),
             birth_date: row
                 .birth_date
                 .as_deref()
@@ -473,6 +485,7 @@ impl Engine {
                 _ => None,
             },
             record: SealedRecord(record),
+            staff_marks,
         };
         let queue = v.required(&v.queue_code, "queue")?;
         let corrected = match v.status()? {

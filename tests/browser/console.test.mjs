@@ -166,3 +166,41 @@ test("when the server is killed the console keeps its last list with an offline 
   await page.waitForSelector(".online", { timeout: 20000 });
   await page.waitForFunction(() => !document.querySelector('tr[data-visit="C1"] .tag.held'), null, { timeout: 5000 });
 });
+
+test("she marks a patient as a special group and takes the mark away, by keyboard; the order changes everywhere", async () => {
+  const before = await order("NK");
+  assert.ok(before.indexOf("C2") > before.indexOf("C1"), `C2 waits behind C1: ${before}`);
+  // Its 特殊人群 button, Enter; the first group (孕妇) has the focus: Space ticks it, Enter confirms.
+  await page.focus('tr[data-visit="C2"] td.actions button:last-child');
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('form[role="dialog"] fieldset.groups');
+  await page.waitForFunction(() => document.activeElement?.dataset.group === "pregnant");
+  await page.keyboard.press("Space");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('form[role="dialog"]', { state: "detached" });
+  await page.waitForFunction(() => document.querySelector('tr[data-visit="C2"] .tag.special')?.textContent.includes("孕妇"));
+  const marked = await order("NK");
+  assert.ok(marked.indexOf("C2") < marked.indexOf("C1"), `a pregnant patient goes ahead: ${marked}`);
+  assert.deepEqual(await consoleOrder(page), marked);
+  const q = await server.api("GET", "/api/v1/queues/NK");
+  assert.equal(q.entries.find((e) => e.visit_no === "C2").placement_code, "special_group");
+  // The door screen follows: C2's ticket before C1's.
+  const ticket = (v) => q.entries.find((e) => e.visit_no === v).ticket_no;
+  await door.waitForFunction(([a, b]) => {
+    const items = [...document.querySelectorAll(".next li")].map((li) => li.textContent);
+    const ia = items.findIndex((t) => t.includes(a));
+    const ib = items.findIndex((t) => t.includes(b));
+    return ia >= 0 && (ib < 0 || ia < ib);
+  }, [ticket("C2"), ticket("C1")]);
+
+  // Unmark: the box is ticked, Space clears it, Enter confirms.
+  await page.focus('tr[data-visit="C2"] td.actions button:last-child');
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement?.dataset.group === "pregnant" && document.activeElement.checked);
+  await page.keyboard.press("Space");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('form[role="dialog"]', { state: "detached" });
+  await page.waitForFunction(() => !document.querySelector('tr[data-visit="C2"] .tag.special'));
+  assert.deepEqual(await order("NK"), before);
+  assert.deepEqual(await consoleOrder(page), before);
+});

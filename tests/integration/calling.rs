@@ -6,7 +6,7 @@ use triage::auth::policy::Role;
 
 use serde_json::{json, Value};
 
-use crate::common::{registration, spawn_app, spawn_app_with};
+use crate::common::{note_secret, registration, spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn two_rooms_calling_one_queue_never_share_or_lose_a_patient() {
@@ -669,4 +669,123 @@ async fn appointment_patients_check_in_within_their_window_and_go_by_their_slot(
     assert_eq!(app.queue_order("NK").await, vec!["A2", "W1"]);
     let q = app.get_json("/api/v1/queues/NK").await;
     assert_eq!(q["entries"][0]["placement_code"], "appointment");
+}
+
+#[actix_web::test]
+async fn a_nurse_marks_special_groups_which_place_the_patient_and_survive_his_resending() {
+    let app = spawn_app().await;
+    for i in 1..=3 {
+        app.arrive(&format!("S{i}"), &registration(&format!("标记{i}"), "NK"))
+            .await;
+    }
+    let nurse = app.staff("N0042", Role::Nurse, &["NK"]).await;
+    let other = app.staff("N0043", Role::Nurse, &["WK"]).await;
+    let put = |who: &reqwest::Client, visit: &str, body: Value| {
+        let req = who
+            .put(app.url(&format!("/api/v1/registrations/{visit}/special")))
+            .json(&body);
+        async move { req.send().await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    // Bad input, another department's nurse and HIS itself change nothing.
+    let before = app.dump().await;
+    for (body, status, code) in [
+        (
+            json!({"special": ["queen"], "reason": "x"}),
+            422,
+            "unknown_special_tag",
+        ),
+        (
+            json!({"special": ["pregnant"], "reason": ""}),
+            422,
+            "invalid_reason",
+        ),
+        (json!({"reason": "x"}), 422, "missing_field"),
+    ] {
+        let r = put(&nurse, "S3", body.clone()).await;
+        assert_eq!(r.status(), status, "{body}");
+        let e: Value = r.json().await.unwrap_or_default();
+        assert_eq!(e["error"]["code"], code, "{body}");
+    }
+    let body = json!({"special": ["pregnant"], "reason": "现场核实孕妇"});
+    assert_eq!(put(&other, "S3", body.clone()).await.status(), 403);
+    assert_eq!(put(&app.his(), "S3", body.clone()).await.status(), 403);
+    assert_eq!(put(&nurse, "NOPE", body.clone()).await.status(), 404);
+    assert_eq!(app.dump().await, before);
+
+    // Marked pregnant: placed first as a special group, with the reminder.
+    let r = put(&nurse, "S3", body).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap_or_default();
+    assert_eq!(v["special"], json!(["pregnant"]));
+    assert_eq!(v["added"], json!(["pregnant"]));
+    assert_eq!(v["position"], 1);
+    assert_eq!(app.queue_order("NK").await, vec!["S3", "S1", "S2"]);
+    let q = app.get_json("/api/v1/queues/NK").await;
+    assert_eq!(q["entries"][0]["placement_code"], "special_group");
+    let e = &app.events("special_marked").await[0];
+    assert_eq!(e["reason"], "现场核实孕妇");
+    assert_eq!(e["marks"]["added"], json!(["pregnant"]));
+
+    // HIS sends the registration again with a correction and a group of
+    // its own: the nurse's mark stays, HIS's group joins it.
+    let mut resent = registration("标记三", "NK");
+    resent["special"] = json!(["military"]);
+    assert_eq!(app.put_registration("S3", &resent).await.status(), 200);
+    let visit = app.get_json("/api/v1/registrations/S3").await;
+    let mut groups: Vec<String> =
+        serde_json::from_value(visit["special"].clone()).unwrap_or_default();
+    groups.sort();
+    assert_eq!(groups, vec!["military", "pregnant"]);
+    assert_eq!(app.queue_order("NK").await, vec!["S3", "S1", "S2"]);
+
+    // The nurse takes both away (HIS's too): back to its place by arrival;
+    // HIS sending the same groups again does not bring them back.
+    let r = put(
+        &nurse,
+        "S3",
+        json!({"special": [], "reason": "核实非特殊人群"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap_or_default();
+    assert_eq!(v["removed"], json!(["military"]));
+    assert_eq!(app.queue_order("NK").await, vec!["S1", "S2", "S3"]);
+    resent["patient"]["name"] = json!("标记叁");
+    note_secret("标记叁");
+    assert_eq!(app.put_registration("S3", &resent).await.status(), 200);
+    let visit = app.get_json("/api/v1/registrations/S3").await;
+    assert_eq!(visit["special"], json!([]));
+    assert_eq!(app.queue_order("NK").await, vec!["S1", "S2", "S3"]);
+
+    // Marked again, then a restart: the same order from the database.
+    assert_eq!(
+        put(
+            &nurse,
+            "S2",
+            json!({"special": ["disabled"], "reason": "轮椅"})
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(app.queue_order("NK").await, vec!["S2", "S1", "S3"]);
+    let again = app.restarted().await;
+    assert_eq!(again.queue_order("NK").await, vec!["S2", "S1", "S3"]);
+
+    // Only a waiting patient: once called, 409.
+    let v: Value = again
+        .room("NK-02", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(v["current"]["visit_no"], "S2");
+    let nurse = again.staff("N0042", Role::Nurse, &["NK"]).await;
+    let r = nurse
+        .put(again.url("/api/v1/registrations/S2/special"))
+        .json(&json!({"special": [], "reason": "x"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 409);
 }

@@ -20,7 +20,7 @@ use triage::domain::{QueueCode, RoomCode, VisitNo};
 use triage::engine::Engine;
 use triage::engine::{RoomCommand, TransferBody};
 use triage_actors::journal::{Clock, SharedClock};
-use triage_actors::model::Audit;
+use triage_actors::model::{Audit, SpecialTag};
 use triage_actors::queue::{InspectQueue, Intervention, ListQueue, Refresh};
 use triage_actors::room::{InspectRoom, Refill};
 use triage_actors::screen::InspectScreen;
@@ -72,6 +72,8 @@ enum Op {
     CallByName(u8, u8),
     Requeue(u8),
     Intervene(u8, u8, u8),
+    /// A nurse sets the special groups (bits of `SpecialTag::ALL`).
+    Mark(u8, u8),
     Transfer(u8, u8, bool),
     Cancel(u8),
     Rules(u8, u8),
@@ -95,6 +97,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (v.clone(), 0u8..4, 1u8..6).prop_map(|(x, a, p)| Op::Intervene(x, a, p)),
         1 => (v.clone(), 0u8..5, any::<bool>()).prop_map(|(x, q, k)| Op::Transfer(x, q, k)),
         1 => v.clone().prop_map(Op::Cancel),
+        1 => (v.clone(), 0u8..32).prop_map(|(x, bits)| Op::Mark(x, bits)),
         1 => (0u8..5, 0u8..8).prop_map(|(q, p)| Op::Rules(q, p)),
         1 => (0u8..10, any::<bool>()).prop_map(|(r, d)| Op::Close(r, d)),
         2 => (1u16..900).prop_map(Op::Tick),
@@ -223,6 +226,17 @@ impl Day {
                     _ => Intervention::Move(u32::from(*p)),
                 };
                 e.intervene(&visit(v), action, self.audit(Some("护士调整")))
+                    .await
+                    .map(|_| ())
+            }
+            Op::Mark(v, bits) => {
+                let wanted = SpecialTag::ALL
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| bits & (1 << i) != 0)
+                    .map(|(_, t)| t)
+                    .collect();
+                e.set_special(&visit(v), wanted, self.audit(Some("现场核实")))
                     .await
                     .map(|_| ())
             }

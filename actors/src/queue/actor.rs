@@ -494,6 +494,25 @@ impl Handler<Intervene> for QueueActor {
     }
 }
 
+impl Handler<Mark> for QueueActor {
+    type Result = AtomicResponse<Self, Result<usize, EngineError>>;
+
+    fn handle(&mut self, msg: Mark, _ctx: &mut Self::Context) -> Self::Result {
+        let visit_no = msg.visit_no;
+        match self
+            .state
+            .plan_mark(&visit_no, msg.his_tags, msg.marks, msg.audit)
+        {
+            Some(change) => self.commit_and_apply(change, move |act| {
+                Ok(act.state.position(&visit_no, act.clock.now()).unwrap_or(0) + 1)
+            }),
+            None => {
+                AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::NotWaiting(visit_no)))))
+            }
+        }
+    }
+}
+
 impl Handler<Remove> for QueueActor {
     type Result = AtomicResponse<Self, Result<bool, EngineError>>;
 

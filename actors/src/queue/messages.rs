@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
 use crate::journal::Change;
-use crate::model::{Audit, Correction, CurrentCall, Slot};
+use crate::model::{Audit, Correction, CurrentCall, Slot, SpecialTag, StaffMarks};
 use crate::rules::QueueRules;
 
 use super::state::{EntryDraft, QueueState};
@@ -176,6 +176,19 @@ pub enum Intervention {
 pub struct Intervene {
     pub visit_no: String,
     pub action: Intervention,
+    pub audit: Audit,
+}
+
+/// Set a waiting patient's special groups (特殊人群标记): the nurse's marks
+/// over what HIS sent. Answers the new position (1-based), or an error if
+/// the visit is not waiting here.
+#[derive(Message)]
+#[rtype(result = "Result<usize, EngineError>")]
+pub struct Mark {
+    pub visit_no: String,
+    /// The groups HIS sent, as the stored registration holds them.
+    pub his_tags: Vec<SpecialTag>,
+    pub marks: StaffMarks,
     pub audit: Audit,
 }
 

@@ -10,7 +10,7 @@ use crate::error::EngineError;
 use crate::journal::Change;
 use crate::model::{
     Assignment, Audit, Correction, Counters, CurrentCall, EntryKind, MoveMark, PlacementCode, Slot,
-    SpecialTag, TicketCounter, WaitingEntry,
+    SpecialTag, StaffMarks, TicketCounter, WaitingEntry,
 };
 use crate::rules::{counters_after_call, rank, EarlyCheckIn, Placement, QueueRules, Ranked};
 
@@ -498,6 +498,31 @@ impl QueueState {
         })
     }
 
+    /// Plans a nurse's special-group marks (特殊人群标记) over what HIS sent:
+    /// the registration's groups, and every tag with the age tags of the
+    /// rules on the day the patient checked in; none if not waiting here.
+    pub fn plan_mark(
+        &self,
+        visit_no: &str,
+        his_tags: Vec<SpecialTag>,
+        marks: StaffMarks,
+        audit: Audit,
+    ) -> Option<Change> {
+        let e = self.find(visit_no)?;
+        let registered_tags = marks.apply(&his_tags);
+        let day = self.rules.day.local_date(e.checked_in_at);
+        let tags = self.rules.tags_for(&registered_tags, e.birth_date, day);
+        Some(Change::Marked {
+            audit,
+            queue_code: self.code.clone(),
+            visit_no: visit_no.to_string(),
+            his_tags,
+            marks,
+            registered_tags,
+            tags,
+        })
+    }
+
     /// Plans a nurse's pin to the top (置顶); none if not waiting here.
     pub fn plan_pin(&self, visit_no: &str, audit: Audit) -> Option<Change> {
         self.find(visit_no).map(|_| Change::Pinned {
@@ -689,6 +714,19 @@ impl QueueState {
                         e.moved = None;
                         e.assigned = None;
                     }
+                }
+            }
+            Change::Marked {
+                queue_code,
+                visit_no,
+                registered_tags,
+                tags,
+                ..
+            } if *queue_code == self.code => {
+                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
+                    e.registered_tags = registered_tags.clone();
+                    e.tags = tags.clone();
+                    e.special = self.rules.special_mark(&e.tags);
                 }
             }
             Change::Pinned {
