@@ -67,8 +67,11 @@ function render() {
 }
 
 function renderNotices() {
-  const now = Date.now();
-  const live = state.notices.filter((n) => !n.expires_at || Date.parse(n.expires_at) > now);
+  // The server sends a notice at its start and withdraws it at its end;
+  // this only keeps the times while the server is out of reach.
+  const now = Date.now() + (state.offset || 0);
+  const live = state.notices.filter((n) => (!n.starts_at || Date.parse(n.starts_at) <= now)
+    && (!n.expires_at || Date.parse(n.expires_at) > now));
   const box = $("notices");
   box.hidden = live.length === 0;
   box.innerHTML = live.map((n) => `<p class="notice ${n.level === "urgent" ? "urgent" : ""}" data-notice="${n.id}">${escapeHtml(n.text)}</p>`).join("");
@@ -98,6 +101,9 @@ function onFrame(msg) {
     state.order = msg.screen.rooms;
     state.rooms = new Map(msg.rooms.map((r) => [r.code, r]));
     state.notices = msg.notices || [];
+    // The server's clock, to keep notice times while offline (a kiosk's own
+    // clock may be off).
+    if (msg.server_time) state.offset = Date.parse(msg.server_time) - Date.now();
     state.seq = msg.seq;
     setOnline(true);
     render();

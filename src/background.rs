@@ -2,7 +2,7 @@
 //! that runs beside the requests — the database writer and the SQLite WAL
 //! checkpointer (started by [`Db`](crate::db::Db) through it), the engine's
 //! clock ticks (short-list refills of two-stage rooms, board refreshes when
-//! time makes a patient callable) and the demo simulation — and stops them
+//! time makes a patient callable, notices starting and ending on screens) and the demo simulation — and stops them
 //! in order. Later: the scheduler of backups and alert checks, the mail
 //! outbox.
 //!
@@ -31,6 +31,9 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(15);
 /// How often audit records past their retention are removed and the
 /// audit chain's head is written to the log.
 pub const AUDIT_HEAD_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// How often notices are checked for their start and end times (a notice
+/// shows within this of its start).
+pub const NOTICE_EVERY: Duration = Duration::from_secs(1);
 /// How long a shutdown may take in all (the process exits within it).
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(10);
 /// How long requests in flight get to finish once the server stops
@@ -131,6 +134,17 @@ impl Background {
                     if let Some(room) = rooms.rooms.get(code) {
                         room.do_send(Refill);
                     }
+                }
+            }
+        });
+        let (notices, clock) = (engine.directory.clone(), engine.clock.clone());
+        self.task("notice-ticks", async move {
+            let mut every = actix_web::rt::time::interval(NOTICE_EVERY);
+            loop {
+                every.tick().await;
+                let (started, ended) = notices.notice_tick(clock.now());
+                if started + ended > 0 {
+                    tracing::info!(started, ended, "notices started or ended on the screens");
                 }
             }
         });

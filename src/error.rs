@@ -100,6 +100,7 @@ codes! {
     InvalidScreens => "invalid_screens",
     UnknownScreen => "unknown_screen",
     InvalidExpiry => "invalid_expiry",
+    InvalidNoticeStart => "invalid_notice_start",
     WeakPassword => "weak_password",
     InvalidAccount => "invalid_account",
     // The state does not allow it (nothing changed).

@@ -2,8 +2,8 @@
 // live; check-in by visit number or card scan (the field keeps the focus, so
 // a keyboard-wedge scanner just types and presses Enter); hold, release,
 // pin, move, transfer, special groups (特殊人群标记) and call out of order
-// with a reason; rooms opened,
-// paused and closed. Full names are shown here (staff in scope only).
+// with a reason; rooms opened, paused and closed; notices to screens
+// (信息发布). Full names are shown here (staff in scope only).
 //
 // Keyboard: F2 (or /) jumps to the check-in field, Tab walks the buttons,
 // Enter confirms a dialog, Esc closes it.
@@ -11,6 +11,7 @@ import { html, useState, useEffect, useRef } from "./ui.js";
 import { api } from "./api.js";
 import { Live } from "./live.js";
 import { mountStaffPage } from "./login.js";
+import { NoticesDialog } from "./notices.js";
 
 const REASONS = {
   hold: ["患者去做检查", "患者暂时离开", "等待检查结果"],
@@ -227,6 +228,7 @@ function Console({ session, onLogout }) {
   const [message, setMessage] = useState({ text: "", error: false });
   const [visit, setVisit] = useState("");
   const [dialog, setDialog] = useState(null);
+  const [noticesOpen, setNoticesOpen] = useState(false);
   const [, tick] = useState(0);
   const [deptNames, setDeptNames] = useState({});
   const field = useRef(null);
@@ -291,6 +293,7 @@ function Console({ session, onLogout }) {
         <button onClick=${() => download(`候诊名单-${stamp()}.csv`, waitingCsv(queues))}>导出 CSV</button>
         <button disabled=${!live?.online} title="离线时请用 CSV" onClick=${() => { location.href = "/api/v1/waiting-lists.xlsx"; }}>导出 Excel</button>
       </span>
+      <button onClick=${() => setNoticesOpen(true)} disabled=${!live?.online}>信息发布</button>
       <span class="who">${session.staff.name}（${session.staff.code}）</span>
       <button onClick=${async () => { await api("DELETE", "/session"); onLogout(); }}>退出</button>
     </header>
@@ -308,7 +311,10 @@ function Console({ session, onLogout }) {
       <${RoomList} rooms=${rooms} open=${open} />
     </div>`}
     ${dialog && html`<${ActionDialog} action=${dialog} target=${dialog.target} rooms=${dialog.rooms}
-      onClose=${() => closeDialog()} onDone=${closeDialog} />`}`;
+      onClose=${() => closeDialog()} onDone=${closeDialog} />`}
+    ${noticesOpen && html`<${NoticesDialog} session=${session} rooms=${rooms.map((r) => r.code)}
+      onClose=${() => { setNoticesOpen(false); closeDialog(); }}
+      onDone=${(text) => setMessage({ text, error: false })} />`}`;
 }
 
 mountStaffPage("分诊台登录", Console);

@@ -59,6 +59,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidScreens
         | UnknownScreen
         | InvalidExpiry
+        | InvalidNoticeStart
         | WeakPassword
         | InvalidAccount => StatusCode::UNPROCESSABLE_ENTITY,
         TooEarly

@@ -307,6 +307,8 @@ pub struct NoticeRow {
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
     pub withdrawn_at: Option<NaiveDateTime>,
+    /// When it starts showing; none for at once.
+    pub starts_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable, Debug, Clone)]
@@ -318,6 +320,7 @@ pub struct NewNotice {
     pub operator: String,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    pub starts_at: Option<NaiveDateTime>,
 }
 
 /// Rules of a queue set through the API (JSON of `QueueRules`).

@@ -116,6 +116,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
         withdrawn_at -> Nullable<Timestamp>,
+        starts_at -> Nullable<Timestamp>,
     }
 }
 

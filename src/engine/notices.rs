@@ -1,6 +1,6 @@
 //! Notices published to screens (信息发布): stored (with their audit event)
-//! before any screen sees them, part of every snapshot while active,
-//! withdrawable.
+//! before any screen sees them, shown from their start to their end time
+//! (part of every snapshot meanwhile), withdrawable at any time.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,10 +24,16 @@ pub struct NoticeBody {
     /// Screen codes; absent for every screen of the hospital.
     #[serde(default)]
     pub screens: Option<Vec<String>>,
+    /// When it starts showing (at most 90 days ahead); absent for at once.
+    #[serde(default)]
+    pub starts_at: Option<DateTime<FixedOffset>>,
     /// When it stops showing; absent for until withdrawn.
     #[serde(default)]
     pub expires_at: Option<DateTime<FixedOffset>>,
 }
+
+/// How far ahead a notice may be scheduled.
+const MAX_LEAD_DAYS: i64 = 90;
 
 /// A notice as stored.
 #[derive(Serialize, ToSchema)]
@@ -38,10 +44,16 @@ pub struct NoticeAnswer {
     /// Target screens; null for every screen.
     pub screens: Option<Vec<String>>,
     pub created_at: DateTime<Utc>,
+    pub starts_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Who published it (staff code or HIS client).
+    pub operator: String,
+    /// `scheduled` (starts later) or `showing`.
+    pub state: String,
 }
 
-fn answer(r: &NoticeRow) -> NoticeAnswer {
+fn answer(r: &NoticeRow, now: DateTime<Utc>) -> NoticeAnswer {
+    let starts_at = r.starts_at.map(utc);
     NoticeAnswer {
         id: r.id,
         text: r.text.clone(),
@@ -52,19 +64,28 @@ fn answer(r: &NoticeRow) -> NoticeAnswer {
             serde_json::from_str(&r.screens).ok()
         },
         created_at: utc(r.created_at),
+        starts_at,
         expires_at: r.expires_at.map(utc),
+        operator: r.operator.clone(),
+        state: if starts_at.is_some_and(|s| s > now) {
+            "scheduled"
+        } else {
+            "showing"
+        }
+        .into(),
     }
 }
 
 /// The engine's view of a stored notice.
 pub fn view(r: &NoticeRow) -> (NoticeView, Option<Vec<String>>) {
-    let a = answer(r);
+    let a = answer(r, utc(r.created_at));
     (
         NoticeView {
             id: a.id,
             text: a.text,
             level: a.level,
             created_at: a.created_at,
+            starts_at: a.starts_at,
             expires_at: a.expires_at,
         },
         a.screens,
@@ -115,6 +136,18 @@ impl Engine {
                 }
             }
         }
+        // A start already past is a start now.
+        let starts = body
+            .starts_at
+            .map(|t| t.with_timezone(&Utc))
+            .filter(|s| *s > audit.at);
+        if starts.is_some_and(|s| s > audit.at + chrono::Duration::days(MAX_LEAD_DAYS)) {
+            return Err(Error::field(
+                ErrorCode::InvalidNoticeStart,
+                "starts_at",
+                format!("a notice starts within {MAX_LEAD_DAYS} days"),
+            ));
+        }
         let expires = body.expires_at.map(|t| t.with_timezone(&Utc));
         if expires.is_some_and(|e| e <= audit.at) {
             return Err(Error::field(
@@ -122,6 +155,15 @@ impl Engine {
                 "expires_at",
                 "the notice would already be expired",
             ));
+        }
+        if let (Some(s), Some(e)) = (starts, expires) {
+            if e <= s {
+                return Err(Error::field(
+                    ErrorCode::InvalidExpiry,
+                    "expires_at",
+                    "the notice must end after it starts",
+                ));
+            }
         }
         let screens = match &body.screens {
             None => "*".into(),
@@ -134,22 +176,29 @@ impl Engine {
             operator: audit.operator.clone(),
             created_at: audit.at.naive_utc(),
             expires_at: expires.map(|e| e.naive_utc()),
+            starts_at: starts.map(|s| s.naive_utc()),
         };
         let row = self
             .db
             .write(move |c| store::insert_notice(c, new, &audit))
             .await?;
         let (v, screens) = view(&row);
-        self.directory.publish_notice(v, screens);
-        tracing::info!(notice_id = row.id, "notice published");
-        Ok(answer(&row))
+        let now = self.clock.now();
+        self.directory.publish_notice(v, screens, now);
+        tracing::info!(
+            notice_id = row.id,
+            scheduled = starts.is_some(),
+            "notice published"
+        );
+        Ok(answer(&row, now))
     }
 
-    /// The active notices.
+    /// The notices neither withdrawn nor expired: showing and scheduled.
     pub async fn notices(&self) -> Result<Vec<NoticeAnswer>, Error> {
-        let now = self.clock.now().naive_utc();
-        let rows = self.db.read(move |c| store::active_notices(c, now)).await?;
-        Ok(rows.iter().map(answer).collect())
+        let now = self.clock.now();
+        let at = now.naive_utc();
+        let rows = self.db.read(move |c| store::active_notices(c, at)).await?;
+        Ok(rows.iter().map(|r| answer(r, now)).collect())
     }
 
     /// Withdraws an active notice from its screens.

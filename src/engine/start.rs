@@ -286,7 +286,7 @@ impl Engine {
         }
         for n in &notices {
             let (view, screens) = super::notices::view(n);
-            directory.publish_notice(view, screens);
+            directory.publish_notice(view, screens, clock.now());
         }
         for state in room_states {
             let queues = state

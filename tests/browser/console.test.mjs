@@ -204,3 +204,52 @@ test("she marks a patient as a special group and takes the mark away, by keyboar
   assert.deepEqual(await order("NK"), before);
   assert.deepEqual(await consoleOrder(page), before);
 });
+
+test("she publishes a notice to the door screen with a start and an end time; it shows only between them; another she withdraws", async () => {
+  const text = "下午内科停诊，请到二楼";
+  const local = (ms) => page.evaluate((d) => {
+    const t = new Date(Date.now() + d);
+    const p = (n) => String(n).padStart(2, "0");
+    return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())}T${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())}`;
+  }, ms);
+  const shown = () => door.$$eval("#notices .notice", (ps) => ps.map((p) => p.textContent));
+  // The header button, Enter: the text field has the focus.
+  await page.focus('header button:has-text("信息发布")');
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('[role="dialog"][aria-label="信息发布"]');
+  await page.waitForFunction(() => document.activeElement?.tagName === "TEXTAREA");
+  await page.keyboard.type(text);
+  await page.focus('input[data-screen="NK-02-DOOR"]');
+  await page.keyboard.press("Space");
+  const t0 = Date.now();
+  await page.fill('input[name="starts_at"]', await local(3000));
+  await page.fill('input[name="expires_at"]', await local(6000));
+  await page.focus('[aria-label="发布新信息"] button[type="submit"]');
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('table.notices td.state:has-text("待发布")');
+  assert.deepEqual(await shown(), [], "not on the screen before its start");
+  // Its start comes (whole seconds: the field has no milliseconds).
+  await door.waitForFunction((t) => [...document.querySelectorAll("#notices .notice")].some((p) => p.textContent.includes(t)),
+    text, { timeout: 8000 });
+  assert.ok(Date.now() - t0 >= 1900, `shown ${Date.now() - t0} ms after publishing, before its start`);
+  // Its end comes: off the screen by itself.
+  await door.waitForFunction(() => document.querySelectorAll("#notices .notice").length === 0, null, { timeout: 8000 });
+  assert.ok(Date.now() - t0 >= 4900, "taken off before its end");
+
+  // A second one, at once and until withdrawn; withdrawn by keyboard.
+  await page.focus('textarea');
+  await page.keyboard.type("请保持安静");
+  await page.focus('input[data-screen="NK-02-DOOR"]');
+  await page.keyboard.press("Space");
+  await page.focus('[aria-label="发布新信息"] button[type="submit"]');
+  await page.keyboard.press("Enter");
+  await door.waitForFunction(() => document.querySelector("#notices .notice")?.textContent.includes("请保持安静"));
+  await page.waitForSelector('table.notices td.state:has-text("显示中")');
+  await page.focus('table.notices tr:has-text("请保持安静") button');
+  await page.keyboard.press("Enter");
+  await door.waitForFunction(() => document.querySelectorAll("#notices .notice").length === 0);
+  const list = await server.api("GET", "/api/v1/notices");
+  assert.deepEqual(list.notices, []);
+  await page.keyboard.press("Escape");
+  await page.waitForSelector('[role="dialog"]', { state: "detached" });
+});

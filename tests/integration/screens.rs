@@ -419,3 +419,81 @@ async fn screen_sockets_refuse_pages_of_other_sites() {
         other => panic!("a foreign origin was let in: {:?}", other.map(|_| ())),
     }
 }
+
+#[actix_web::test]
+async fn a_notice_with_a_start_and_an_end_shows_only_between_them_also_after_a_restart() {
+    let app = spawn_app().await;
+    let post = |body: Value| {
+        let req = app.http.post(app.url("/api/v1/notices")).json(&body);
+        async move { req.send().await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    let now = chrono::Utc::now();
+    let at = |ms: i64| (now + chrono::Duration::milliseconds(ms)).to_rfc3339();
+    // Bad windows change nothing.
+    let before = app.dump().await;
+    for (bad, code) in [
+        (
+            json!({"text": "x", "starts_at": at(91 * 86_400_000)}),
+            "invalid_notice_start",
+        ),
+        (
+            json!({"text": "x", "starts_at": at(5_000), "expires_at": at(4_000)}),
+            "invalid_expiry",
+        ),
+        (
+            json!({"text": "x", "starts_at": "tomorrow"}),
+            "invalid_field",
+        ),
+    ] {
+        let r = post(bad.clone()).await;
+        assert_eq!(r.status(), 422, "{bad}");
+        let e: Value = r.json().await.unwrap_or_default();
+        assert_eq!(e["error"]["code"], code, "{bad}");
+    }
+    assert_eq!(app.dump().await, before);
+
+    let r = post(json!({"text": "14:00起内科停诊", "screens": ["NK-HALL"],
+        "starts_at": at(2_500), "expires_at": at(4_500)}))
+    .await;
+    assert_eq!(r.status(), 201);
+    let n: Value = r.json().await.unwrap_or_default();
+    assert_eq!(n["state"], "scheduled");
+    let id = n["id"].clone();
+    // Before its start: listed for staff as scheduled, on no screen.
+    let list = app.get_json("/api/v1/notices").await;
+    assert_eq!(list["notices"][0]["state"], "scheduled");
+    assert_eq!(app.ws("NK-HALL").await.next().await["notices"], json!([]));
+    // A restart keeps it scheduled.
+    let again = app.restarted().await;
+    let list = again.get_json("/api/v1/notices").await;
+    assert_eq!(list["notices"][0]["id"], id);
+    assert_eq!(list["notices"][0]["state"], "scheduled");
+    let mut hall = again.ws("NK-HALL").await;
+    assert_eq!(hall.next().await["notices"], json!([]));
+    // Its start comes: the server's clock tick sends it to the screen.
+    let f = hall.next_within(std::time::Duration::from_secs(5)).await;
+    assert_eq!(f["type"], "notice");
+    assert_eq!(f["notice"]["id"], id);
+    assert!(
+        chrono::Utc::now() >= now + chrono::Duration::milliseconds(2_500),
+        "shown before its start"
+    );
+    assert_eq!(
+        again.get_json("/api/v1/notices").await["notices"][0]["state"],
+        "showing"
+    );
+    let snap = again.ws("NK-HALL").await.next().await;
+    assert_eq!(snap["notices"][0]["id"], id);
+    // Its end comes: taken off the screen and the list.
+    let f = hall.until("notice_withdrawn").await;
+    assert_eq!(f.last().map(|x| x["notice_id"].clone()), Some(id));
+    assert!(
+        chrono::Utc::now() >= now + chrono::Duration::milliseconds(4_500),
+        "withdrawn before its end"
+    );
+    assert_eq!(
+        again.get_json("/api/v1/notices").await["notices"],
+        json!([])
+    );
+    assert_eq!(again.ws("NK-HALL").await.next().await["notices"], json!([]));
+}

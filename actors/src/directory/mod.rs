@@ -150,7 +150,26 @@ pub struct NoticeView {
     /// `info` or `urgent`.
     pub level: String,
     pub created_at: DateTime<Utc>,
+    /// When it starts showing; none for at once.
+    #[serde(default)]
+    pub starts_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl NoticeView {
+    /// Whether the notice shows at `now` (started, not expired).
+    pub fn shows_at(&self, now: DateTime<Utc>) -> bool {
+        self.starts_at.is_none_or(|s| s <= now) && self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+/// A notice the directory keeps: the screens it targets (`None`: every
+/// screen) and whether its screens have been sent it (it may start later).
+#[derive(Clone, Debug)]
+pub(crate) struct HeldNotice {
+    view: NoticeView,
+    screens: Option<Vec<String>>,
+    sent: bool,
 }
 
 /// Presence of a screen device (heartbeat, online/offline).
@@ -200,8 +219,8 @@ pub struct Directory {
     /// patient misses a call).
     rules: DashMap<String, Arc<QueueRules>>,
     presence: DashMap<String, ScreenPresence>,
-    /// Active notices and the screens they target (`None`: every screen).
-    notices: DashMap<i64, (NoticeView, Option<Vec<String>>)>,
+    /// Notices not yet withdrawn or expired, scheduled ones too.
+    notices: DashMap<i64, HeldNotice>,
     /// Staff pages watching a queue or a room (`staff::queue_key`,
     /// `staff::room_key`).
     staff: DashMap<String, Vec<crate::staff::StaffWatcher>>,

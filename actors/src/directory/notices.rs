@@ -1,5 +1,7 @@
-//! Notices on screens (信息发布): the active ones, sent to their screens
-//! encoded once.
+//! Notices on screens (信息发布): the ones not yet withdrawn or expired,
+//! each sent to its screens encoded once, when it starts (at once, or at
+//! its start time on the server's clock ticks), and taken off them when it
+//! expires, so a screen whose own clock is wrong still shows them on time.
 
 use chrono::{DateTime, Utc};
 
@@ -8,25 +10,60 @@ use crate::screen::Broadcast;
 use super::*;
 
 impl Directory {
-    /// Records a notice and sends it to its screens: the frame body is
-    /// encoded once and shared; each screen only prefixes its sequence number.
-    pub fn publish_notice(&self, notice: NoticeView, screens: Option<Vec<String>>) {
-        let body: std::sync::Arc<str> = serde_json::json!({ "type": "notice", "notice": notice })
-            .to_string()
-            .into();
-        self.broadcast(&body, screens.as_deref());
-        self.notices.insert(notice.id, (notice, screens));
+    /// Records a notice; sends it to its screens if it shows at `now`
+    /// (a later start is sent by [`Directory::notice_tick`]). The frame
+    /// body is encoded once and shared; each screen only prefixes its
+    /// sequence number.
+    pub fn publish_notice(
+        &self,
+        notice: NoticeView,
+        screens: Option<Vec<String>>,
+        now: DateTime<Utc>,
+    ) {
+        let sent = notice.shows_at(now);
+        if sent {
+            self.broadcast(&shown(&notice), screens.as_deref());
+        }
+        self.notices.insert(
+            notice.id,
+            HeldNotice {
+                view: notice,
+                screens,
+                sent,
+            },
+        );
     }
 
     /// Withdraws a notice from its screens.
     pub fn withdraw_notice(&self, id: i64) {
-        if let Some((_, (_, screens))) = self.notices.remove(&id) {
-            let body: std::sync::Arc<str> =
-                serde_json::json!({ "type": "notice_withdrawn", "notice_id": id })
-                    .to_string()
-                    .into();
-            self.broadcast(&body, screens.as_deref());
+        if let Some((_, held)) = self.notices.remove(&id) {
+            if held.sent {
+                self.broadcast(&withdrawn(id), held.screens.as_deref());
+            }
         }
+    }
+
+    /// The clock moved on: notices whose start has come go to their
+    /// screens, expired ones leave them (and the directory). Answers how
+    /// many started and how many ended.
+    pub fn notice_tick(&self, now: DateTime<Utc>) -> (usize, usize) {
+        let mut started = Vec::new();
+        let mut ended = Vec::new();
+        for mut n in self.notices.iter_mut() {
+            if n.view.expires_at.is_some_and(|e| e <= now) {
+                ended.push(n.view.id);
+            } else if !n.sent && n.view.shows_at(now) {
+                n.sent = true;
+                started.push((n.view.clone(), n.screens.clone()));
+            }
+        }
+        for (view, screens) in &started {
+            self.broadcast(&shown(view), screens.as_deref());
+        }
+        for id in &ended {
+            self.withdraw_notice(*id);
+        }
+        (started.len(), ended.len())
     }
 
     fn broadcast(&self, body: &std::sync::Arc<str>, screens: Option<&[String]>) {
@@ -51,11 +88,27 @@ impl Directory {
         let mut out: Vec<NoticeView> = self
             .notices
             .iter()
-            .filter(|n| n.1.as_ref().is_none_or(|l| l.iter().any(|s| s == screen)))
-            .filter(|n| n.0.expires_at.is_none_or(|e| e > now))
-            .map(|n| n.0.clone())
+            .filter(|n| {
+                n.screens
+                    .as_ref()
+                    .is_none_or(|l| l.iter().any(|s| s == screen))
+            })
+            .filter(|n| n.view.shows_at(now))
+            .map(|n| n.view.clone())
             .collect();
         out.sort_by_key(|n| n.id);
         out
     }
+}
+
+fn shown(notice: &NoticeView) -> std::sync::Arc<str> {
+    serde_json::json!({ "type": "notice", "notice": notice })
+        .to_string()
+        .into()
+}
+
+fn withdrawn(id: i64) -> std::sync::Arc<str> {
+    serde_json::json!({ "type": "notice_withdrawn", "notice_id": id })
+        .to_string()
+        .into()
 }

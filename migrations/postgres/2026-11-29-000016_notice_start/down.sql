@@ -1,0 +1,1 @@
+ALTER TABLE notices DROP COLUMN starts_at;
