@@ -21,13 +21,14 @@ const REASONS = {
   call: ["急诊转来", "医生要求"],
   transfer: ["需专科会诊", "挂错科室", "医生要求"],
   special: ["现场核实", "出示证件", "患者申请"],
+  requeue: ["患者已返回", "检查完成回诊"],
   pause: ["医生临时离开", "处理急诊"],
   close: ["医生停诊", "医生临时外出"],
 };
 
 const ACTION_NAMES = {
   hold: "挂起", release: "恢复", pin: "置顶", move: "调整顺序", call: "指定叫号",
-  transfer: "转诊", pause: "暂停叫号", resume: "开诊", close: "停诊", special: "特殊人群标记",
+  transfer: "转诊", pause: "暂停叫号", resume: "开诊", close: "停诊", special: "特殊人群标记", requeue: "召回",
 };
 
 /** The special groups (特殊人群), codes of the API with their labels. */
@@ -117,6 +118,7 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
     if (["hold", "release", "pin"].includes(k)) r = await api("POST", `/registrations/${target.visit_no}/${k}`, { reason: why });
     else if (k === "move") r = await api("POST", `/registrations/${target.visit_no}/move`, { position: Number(position), reason: why });
     else if (k === "call") r = await api("POST", `/rooms/${room}/call/${target.visit_no}`, { reason: why });
+    else if (k === "requeue") r = await api("POST", `/registrations/${target.visit_no}/requeue`, { reason: why });
     else if (k === "special") r = await api("PUT", `/registrations/${target.visit_no}/special`, { special: groups, reason: why });
     else if (k === "transfer") r = await api("POST", `/visits/${target.visit_no}/transfer`, { room_code: room, keep_check_in_time: true, reason: why });
     else if (k === "close") r = await api("POST", `/rooms/${target.code}/close`, { waiting: redistribute ? "redistribute" : "keep", reason: why });
@@ -204,6 +206,25 @@ function QueueTable({ queue, offset, open }) {
     </section>`;
 }
 
+/** Today's patients who left the queues for now (过号, 检查中, 未到), with
+ * 召回 / 回诊 for the ones who may come back. */
+function AwayList({ away, open }) {
+  return html`
+    <section class="rooms away" aria-label="离开队列的患者">
+      <h2>过号 / 检查中 <small>${away.length} 人</small></h2>
+      ${away.length === 0 ? html`<p class="empty">暂无</p>` : html`
+      <ul>
+        ${away.map((v) => html`
+          <li key=${v.visit_no} class=${`room away-${v.status}`} data-away=${v.visit_no}>
+            <strong>${v.ticket_no || v.visit_no} ${v.name}</strong> <span class="status">${v.status_label}${v.misses > 0 ? ` ${v.misses}次` : ""}</span>
+            <span class="current">${v.room_code ? `${v.room_code} · ` : ""}${clock(new Date(v.since))}</span>
+            ${v.back && html`<span class="actions">
+              <button onClick=${() => open("requeue", { ...v, ticket_no: v.ticket_no || v.visit_no })}>${v.back === "return" ? "回诊" : "召回"}</button></span>`}
+          </li>`)}
+      </ul>`}
+    </section>`;
+}
+
 function RoomList({ rooms, open }) {
   return html`
     <section class="rooms" aria-label="诊室">
@@ -229,6 +250,7 @@ function Console({ session, onLogout }) {
   const [visit, setVisit] = useState("");
   const [dialog, setDialog] = useState(null);
   const [noticesOpen, setNoticesOpen] = useState(false);
+  const [away, setAway] = useState([]);
   const [, tick] = useState(0);
   const [deptNames, setDeptNames] = useState({});
   const field = useRef(null);
@@ -251,16 +273,41 @@ function Console({ session, onLogout }) {
     return () => { channel.close(); clearInterval(timer); removeEventListener("keydown", keys); };
   }, []);
   useEffect(() => { if (live?.signedOut) onLogout(); }, [live?.signedOut]);
+  // The patients away change when a room's patient changes (skip, exam) or
+  // one comes back: fetched again then, and every minute.
+  const roomsKey = live ? [...live.rooms.values()].map((r) => `${r.code}:${r.current?.visit_no || ""}`).join() : "";
+  const waitingKey = live ? [...live.queues.values()].map((q) => q.waiting).join() : "";
+  async function loadAway() {
+    const r = await api("GET", "/visits/away");
+    if (r.ok) setAway(r.body.visits);
+  }
+  useEffect(() => {
+    if (!live?.online) return undefined;
+    const t = setTimeout(loadAway, 200);
+    return () => clearTimeout(t);
+  }, [roomsKey, waitingKey, live?.online]);
+  useEffect(() => {
+    const timer = setInterval(() => { if (live?.online) loadAway(); }, 60000);
+    return () => clearInterval(timer);
+  }, [live?.online]);
 
   async function checkIn(ev) {
     ev.preventDefault();
     const v = visit.trim();
     if (!v) return;
-    const r = await api("POST", `/registrations/${encodeURIComponent(v)}/check-in`);
+    let r = await api("POST", `/registrations/${encodeURIComponent(v)}/check-in`);
     setVisit("");
+    let back = false;
+    if (!r.ok && r.code === "visit_closed") {
+      // Scanned again after a missed call or an exam: bring them back.
+      const b = await api("POST", `/registrations/${encodeURIComponent(v)}/requeue`, { reason: "患者回来报到（扫码）" });
+      if (b.ok || b.code !== "visit_closed") { r = b; back = true; }
+    }
     if (r.ok) {
       const b = r.body;
-      setMessage({ text: `${v} 签到${b.created ? "成功" : "（已签到过）"}：${b.ticket_no}，前面 ${b.ahead} 人，约 ${b.estimated_wait_minutes} 分钟`, error: false });
+      const what = back ? "已召回" : `签到${b.created ? "成功" : "（已签到过）"}`;
+      setMessage({ text: `${v} ${what}：${b.ticket_no}，前面 ${b.ahead} 人，约 ${b.estimated_wait_minutes} 分钟`, error: false });
+      if (back) loadAway();
     } else {
       setMessage({ text: `${v}：${r.message}`, error: true });
     }
@@ -274,7 +321,7 @@ function Console({ session, onLogout }) {
   }
   function closeDialog(text) {
     setDialog(null);
-    if (typeof text === "string") setMessage({ text, error: false });
+    if (typeof text === "string") { setMessage({ text, error: false }); loadAway(); }
     setTimeout(() => field.current?.focus(), 0);
   }
 
@@ -308,7 +355,10 @@ function Console({ session, onLogout }) {
     ${!live?.loaded ? html`<p class="loading">正在连接…</p>` : html`
     <div class="layout">
       <div class="queues">${queues.map((q) => html`<${QueueTable} key=${q.code} queue=${q} offset=${live.serverOffset} open=${open} />`)}</div>
-      <${RoomList} rooms=${rooms} open=${open} />
+      <aside class="side">
+        <${RoomList} rooms=${rooms} open=${open} />
+        <${AwayList} away=${away} open=${open} />
+      </aside>
     </div>`}
     ${dialog && html`<${ActionDialog} action=${dialog} target=${dialog.target} rooms=${dialog.rooms}
       onClose=${() => closeDialog()} onDone=${closeDialog} />`}

@@ -83,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/registrations/{visit_no}/move",
                     web::post().to(reg::move_to),
                 )
+                .route("/visits/away", web::get().to(reg::away))
                 .route("/visits/{visit_no}/transfer", web::post().to(reg::transfer))
                 .route("/rooms", web::get().to(rooms::list_rooms))
                 .route("/rooms/{room}", web::get().to(rooms::get_room))

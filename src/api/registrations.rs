@@ -1,6 +1,7 @@
 //! HIS registrations and what staff do with a waiting patient:
 //! `PUT|GET|DELETE /registrations/{visit_no}`, check-in, requeue, hold,
-//! release, pin, move, special groups, and `POST /visits/{visit_no}/transfer`.
+//! release, pin, move, special groups, the patients away (`GET
+//! /visits/away`), and `POST /visits/{visit_no}/transfer`.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -13,8 +14,8 @@ use crate::db::store::UpsertOutcome;
 use crate::domain::VisitNo;
 use crate::engine::registrations::{audit_reason, parse_special};
 use crate::engine::{
-    CancelAnswer, CheckInAnswer, Engine, InterventionAnswer, RegistrationAnswer, RegistrationBody,
-    SpecialAnswer, TransferBody, VisitAnswer,
+    AwayVisit, CancelAnswer, CheckInAnswer, Engine, InterventionAnswer, RegistrationAnswer,
+    RegistrationBody, SpecialAnswer, TransferBody, VisitAnswer,
 };
 use crate::error::{Error, ErrorCode};
 
@@ -128,6 +129,36 @@ pub async fn transfer(
     }
     let audit = caller.audit(&engine);
     Ok(HttpResponse::Ok().json(engine.transfer(&visit_no, body.value, audit).await?))
+}
+
+/// Which departments (`?departments=NK,WK`; default: all of the caller's).
+#[derive(Deserialize)]
+pub struct AwayQuery {
+    departments: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/visits/away", tag = "calling",
+    params(("departments" = Option<String>, Query, description = "department codes, comma-separated; default: all of the caller's")),
+    responses((status = 200, description = "today's patients of the caller's queues who left them for now: missed a call (过号), away for an exam (检查中), no-show (未到); latest first; full names", body = Vec<AwayVisit>),
+              (status = 403, description = "not staff, or a department outside the caller's", body = ErrorBody)))]
+pub async fn away(
+    query: web::Query<AwayQuery>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let Some(who) = caller.principal.staff().cloned() else {
+        return Err(Error::new(ErrorCode::Forbidden, "lists with names are for staff").into());
+    };
+    let asked: Option<Vec<String>> = query.departments.as_ref().map(|d| {
+        d.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
+    let watch = crate::staff::Watch::of(&who, &engine.hospital, asked.as_deref())?;
+    let visits = engine.away_visits(watch.queues).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "visits": visits })))
 }
 
 /// Whether the caller may arrange this visit's queue (its department's

@@ -98,6 +98,30 @@ pub fn upsert_registration(
     Ok(outcome)
 }
 
+/// Visits of `service_date` that left the queues of `queues` for now:
+/// missed a call (过号), away for an exam (检查), or ended as no-show
+/// (未到), latest first; at most `limit`.
+pub fn away_visits(
+    c: &mut AnyConnection,
+    queues: &[String],
+    service_date: &str,
+    limit: i64,
+) -> Result<Vec<VisitRow>, DbError> {
+    let away = [
+        VisitStatus::Missed.as_str(),
+        VisitStatus::Exam.as_str(),
+        VisitStatus::NoShow.as_str(),
+    ];
+    Ok(visits::table
+        .filter(visits::status.eq_any(away))
+        .filter(visits::queue_code.eq_any(queues))
+        .filter(visits::service_date.eq(service_date))
+        .order((visits::updated_at.desc(), visits::visit_no))
+        .limit(limit)
+        .select(VisitRow::as_select())
+        .load(c)?)
+}
+
 /// Cancels a visit that has not checked in yet; false if it was not in
 /// state `registered`.
 pub fn cancel_registered(

@@ -27,8 +27,8 @@ pub mod start;
 pub use calling::{CalledPatient, RoomAnswer, RoomCommand};
 pub use queues::{InterventionAnswer, QueueAnswer, SpecialAnswer, TransferBody};
 pub use registrations::{
-    AppointmentBody, CancelAnswer, CheckInAnswer, ExamItem, PatientBody, RegistrationAnswer,
-    RegistrationBody, VisitAnswer,
+    AppointmentBody, AwayVisit, CancelAnswer, CheckInAnswer, ExamItem, PatientBody,
+    RegistrationAnswer, RegistrationBody, VisitAnswer,
 };
 
 use std::sync::Arc;

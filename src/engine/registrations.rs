@@ -317,6 +317,29 @@ pub struct CancelAnswer {
     pub changed: bool,
 }
 
+/// A patient who left the queue for now, as the triage desk sees them
+/// (过号 / 检查中 / 未到), with what may bring them back.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AwayVisit {
+    pub visit_no: String,
+    pub ticket_no: Option<String>,
+    /// Full name (staff in scope only).
+    pub name: String,
+    /// `missed`, `exam` or `no_show`.
+    #[schema(value_type = String, example = "missed")]
+    pub status: VisitStatus,
+    /// 过号, 检查中, 未到.
+    pub status_label: String,
+    pub queue_code: Option<String>,
+    /// The room that called them last.
+    pub room_code: Option<String>,
+    pub misses: i32,
+    /// Since when (the last change).
+    pub since: DateTime<Utc>,
+    /// `recall` (召回), `return` (回诊), or none (a no-show registers again).
+    pub back: Option<String>,
+}
+
 /// A visit as staff and HIS see it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VisitAnswer {
@@ -582,6 +605,38 @@ impl Engine {
             ahead: out.ahead,
             created: out.created,
         }
+    }
+
+    /// Today's patients who left the queues of `queues` for now (missed a
+    /// call, away for an exam, no-show), latest first, at most 200.
+    pub async fn away_visits(&self, queues: Vec<String>) -> Result<Vec<AwayVisit>, Error> {
+        let day = service_date(self.clock.now()).to_string();
+        let rows = self
+            .db
+            .read(move |c| store::away_visits(c, &queues, &day, 200))
+            .await?;
+        rows.into_iter()
+            .map(|v| {
+                let status = v.status()?;
+                let (label, back) = match status {
+                    VisitStatus::Missed => ("过号", Some("recall")),
+                    VisitStatus::Exam => ("检查中", Some("return")),
+                    _ => ("未到", None),
+                };
+                Ok(AwayVisit {
+                    ticket_no: v.ticket_no.clone(),
+                    name: v.patient_name.clone(),
+                    status,
+                    status_label: label.into(),
+                    queue_code: v.queue_code.clone(),
+                    room_code: v.room_code.clone(),
+                    misses: v.miss_count,
+                    since: utc(v.updated_at),
+                    back: back.map(str::to_string),
+                    visit_no: v.visit_no,
+                })
+            })
+            .collect()
     }
 
     /// Checks a registered patient in (签到): enters the queue with a ticket.

@@ -253,3 +253,34 @@ test("she publishes a notice to the door screen with a start and an end time; it
   await page.keyboard.press("Escape");
   await page.waitForSelector('[role="dialog"]', { state: "detached" });
 });
+
+test("a patient who missed the call shows under 过号 and comes back by a scan; one back from an exam by the 回诊 button, by keyboard", async () => {
+  const first = (await order("NK"))[0];
+  await server.api("POST", "/api/v1/rooms/NK-02/call-next");
+  await server.api("POST", "/api/v1/rooms/NK-02/skip");
+  await page.waitForSelector(`li[data-away="${first}"]`, { timeout: 2000 });
+  assert.match(await page.textContent(`li[data-away="${first}"]`), /过号/);
+  assert.ok(!(await consoleOrder(page)).includes(first), "not in the queue while away");
+  // The patient comes back and the nurse scans the slip: recalled.
+  await page.focus("#visit");
+  await page.keyboard.type(first);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(`tr[data-visit="${first}"] .tag.kind-recall, tr[data-visit="${first}"] .tag.misses`);
+  assert.match(await page.textContent(".checkin p"), /已召回/);
+  await page.waitForSelector(`li[data-away="${first}"]`, { state: "detached" });
+
+  const next = (await order("NK"))[0];
+  await server.api("POST", "/api/v1/rooms/NK-02/call-next");
+  await server.api("POST", "/api/v1/rooms/NK-02/send-to-exam");
+  await page.waitForSelector(`li[data-away="${next}"]`, { timeout: 2000 });
+  assert.match(await page.textContent(`li[data-away="${next}"]`), /检查中/);
+  await page.focus(`li[data-away="${next}"] button`);
+  assert.equal(await page.textContent(`li[data-away="${next}"] button`), "回诊");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement?.tagName === "SELECT");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(`tr[data-visit="${next}"]`);
+  await page.waitForSelector(`li[data-away="${next}"]`, { state: "detached" });
+  const q = await server.api("GET", "/api/v1/queues/NK");
+  assert.equal(q.entries.find((e) => e.visit_no === next).kind, "return");
+});

@@ -789,3 +789,65 @@ async fn a_nurse_marks_special_groups_which_place_the_patient_and_survive_his_re
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 409);
 }
+
+#[actix_web::test]
+async fn the_triage_desk_lists_todays_patients_away_and_brings_them_back() {
+    let app = spawn_app().await;
+    app.arrive("A1", &registration("离开甲", "NK")).await;
+    app.arrive("A2", &registration("离开乙", "NK")).await;
+    app.arrive("B1", &registration("外科丙", "WK")).await;
+    let nurse = app.staff("N0042", Role::Nurse, &["NK"]).await;
+    let surgeon_nurse = app.staff("N0043", Role::Nurse, &["WK"]).await;
+    let away = |who: &reqwest::Client, query: &str| {
+        let req = who.get(app.url(&format!("/api/v1/visits/away{query}")));
+        async move { req.send().await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    let list = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap_or_default();
+        v["visits"].as_array().cloned().unwrap_or_default()
+    };
+    assert!(list(away(&nurse, "").await).await.is_empty());
+
+    // A1 misses the call; A2 goes for an exam.
+    assert_eq!(app.room("NK-02", "call-next").await.status(), 200);
+    assert_eq!(app.room("NK-02", "skip").await.status(), 200);
+    assert_eq!(app.room("NK-02", "call-next").await.status(), 200);
+    assert_eq!(app.room("NK-02", "send-to-exam").await.status(), 200);
+    let visits = list(away(&nurse, "").await).await;
+    let by = |v: &str| {
+        visits
+            .iter()
+            .find(|x| x["visit_no"] == v)
+            .cloned()
+            .unwrap_or_else(|| panic!("{v} not listed: {visits:?}"))
+    };
+    assert_eq!(visits.len(), 2);
+    assert_eq!(by("A1")["status_label"], "过号");
+    assert_eq!(by("A1")["back"], "recall");
+    assert_eq!(by("A1")["name"], "离开甲", "full names for the desk");
+    assert_eq!(by("A1")["misses"], 1);
+    assert_eq!(by("A2")["status_label"], "检查中");
+    assert_eq!(by("A2")["back"], "return");
+    assert_eq!(by("A2")["room_code"], "NK-02");
+    // Another department's nurse does not see them; HIS and strangers get 403.
+    assert!(list(away(&surgeon_nurse, "").await).await.is_empty());
+    assert_eq!(away(&surgeon_nurse, "?departments=NK").await.status(), 403);
+    assert_eq!(away(&app.his(), "").await.status(), 403);
+    assert_eq!(away(&app.anonymous, "").await.status(), 401);
+
+    // Brought back: off the list, waiting again.
+    for v in ["A1", "A2"] {
+        let r = nurse
+            .post(app.url(&format!("/api/v1/registrations/{v}/requeue")))
+            .json(&json!({"reason": "患者已返回"}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{v}");
+    }
+    assert!(list(away(&nurse, "").await).await.is_empty());
+    let mut order = app.queue_order("NK").await;
+    order.sort();
+    assert_eq!(order, vec!["A1", "A2"]);
+}
