@@ -132,6 +132,84 @@ fn parse_time(s: &str) -> Option<NaiveTime> {
 }
 
 impl RuleChange {
+    /// The rules in force written as a change (every field, in this
+    /// vocabulary): what a form shows and sends back. Applying it to the
+    /// same rules changes nothing. Age limits that are off stay absent.
+    pub fn of(r: &QueueRules) -> RuleChange {
+        let off = |v: Option<u32>| i64::from(v.unwrap_or(0));
+        RuleChange {
+            base_order: Some(
+                match r.base_order {
+                    BaseOrder::CheckIn => "check_in",
+                    BaseOrder::HisSequence => "his_sequence",
+                }
+                .into(),
+            ),
+            return_interval: r.return_interval.map(i64::from),
+            return_as_normal: Some(r.return_interval.is_none()),
+            return_ratio: Some(off(r.return_ratio)),
+            recall_interval: Some(i64::from(r.recall_interval)),
+            recall_mode: Some(
+                match r.recall_mode {
+                    RecallMode::Interval => "interval",
+                    RecallMode::EndOfSlot => "end_of_slot",
+                    RecallMode::EndOfSession => "end_of_session",
+                }
+                .into(),
+            ),
+            fairness_cap: Some(off(r.fairness_cap)),
+            max_overtaken: Some(off(r.max_overtaken)),
+            max_misses: Some(i64::from(r.max_misses)),
+            locked_head: Some(i64::from(r.locked_head)),
+            appointment_mode: Some(
+                match r.appointment_mode {
+                    AppointmentMode::Merged => "merged",
+                    AppointmentMode::AlwaysFirst => "always_first",
+                    AppointmentMode::Slot => "slot",
+                }
+                .into(),
+            ),
+            early_check_in_minutes: Some(match r.early_check_in {
+                EarlyCheckIn::Unlimited => -1,
+                EarlyCheckIn::Forbidden => 0,
+                EarlyCheckIn::Minutes(m) => i64::from(m),
+            }),
+            late_arrival: Some(
+                match r.late_arrival {
+                    LateArrival::Interval(_) => "interval",
+                    LateArrival::AsOnTime => "as_on_time",
+                    LateArrival::EndOfSession => "end_of_session",
+                    LateArrival::EndOfSlot => "end_of_slot",
+                }
+                .into(),
+            ),
+            late_arrival_interval: match r.late_arrival {
+                LateArrival::Interval(n) => Some(i64::from(n)),
+                _ => None,
+            },
+            special_levels: Some(
+                r.special_levels
+                    .iter()
+                    .map(|(t, l)| (t.as_str().to_string(), i64::from(*l)))
+                    .collect(),
+            ),
+            elderly_min_age: r.elderly_min_age.map(i64::from),
+            child_max_age: r.child_max_age.map(i64::from),
+            slot_minutes: Some(i64::from(r.day.slot_minutes)),
+            sessions: Some(
+                r.day
+                    .sessions
+                    .iter()
+                    .map(|s| SessionInput {
+                        name: s.name.clone(),
+                        start: s.start.format("%H:%M").to_string(),
+                        end: s.end.format("%H:%M").to_string(),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
     /// Applies the change to `current`, checking every field; all problems
     /// are reported, and nothing is applied unless there are none.
     pub fn apply(&self, current: &QueueRules) -> Result<QueueRules, Vec<FieldError>> {
@@ -416,6 +494,34 @@ fn sessions(list: &[SessionInput], c: &mut Check) -> Option<Vec<Session>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rules_written_as_a_change_apply_back_to_themselves() {
+        let base = QueueRules::default();
+        let variants = [
+            serde_json::json!({}),
+            serde_json::json!({"base_order": "his_sequence", "return_as_normal": true,
+                "return_ratio": 3, "recall_mode": "end_of_slot", "fairness_cap": 4,
+                "max_overtaken": 6, "locked_head": 2, "appointment_mode": "slot",
+                "early_check_in_minutes": -1, "late_arrival": "interval",
+                "late_arrival_interval": 5, "special_levels": {"pregnant": 1, "military": 2},
+                "elderly_min_age": 70, "child_max_age": 3, "slot_minutes": 20,
+                "sessions": [{"name": "上午", "start": "07:30", "end": "11:30"}]}),
+            serde_json::json!({"early_check_in_minutes": 0, "late_arrival": "end_of_session"}),
+            serde_json::json!({"early_check_in_minutes": 45, "late_arrival": "as_on_time"}),
+        ];
+        for v in variants {
+            let change: RuleChange = serde_json::from_value(v.clone()).unwrap_or_default();
+            let Ok(rules) = change.apply(&base) else {
+                panic!("{v} does not apply");
+            };
+            let again = RuleChange::of(&rules).apply(&base);
+            assert_eq!(again.as_ref().ok(), Some(&rules), "{v}: {again:?}");
+            // Also over other rules: the form is the whole of them.
+            let other = RuleChange::of(&rules).apply(&rules);
+            assert_eq!(other.ok(), Some(rules));
+        }
+    }
 
     fn apply(json: serde_json::Value) -> Result<QueueRules, Vec<FieldError>> {
         let change: RuleChange =

@@ -13,7 +13,8 @@ const RULE_LABELS = {
   max_overtaken: "最多被越过次数", max_misses: "过号次数上限", locked_head: "锁定前几位",
   appointment_mode: "预约排序方式", early_check_in: "提前签到", late_arrival: "迟到处理",
   special_levels: "特殊人群级别", elderly_min_age: "高龄年龄（岁）", child_max_age: "幼儿年龄（岁）",
-  day: "门诊时段", slot_minutes: "号源时段（分钟）",
+  day: "门诊时段", slot_minutes: "号源时段（分钟）", return_as_normal: "复诊按普通排队",
+  early_check_in_minutes: "提前签到（分钟）", late_arrival_interval: "迟到插入间隔", sessions: "门诊时段",
 };
 const SCOPES = { registrations: "挂号", master_data: "医生资料", calling: "叫号（代医生）", read: "只读" };
 
@@ -131,57 +132,137 @@ function Clients({ say }) {
     </section>`;
 }
 
-/** One queue's rules: a field each; the server's validation error beside its field. */
+/** How each rule is edited: the control, its choices (Chinese labels of
+ * the API's codes) and a hint; in the order the form shows them. */
+const RULE_FIELDS = [
+  ["排序", [
+    ["base_order", "select", { check_in: "签到顺序", his_sequence: "HIS 挂号序号" }],
+    ["return_as_normal", "check", "复诊患者按普通患者排队（不插入）"],
+    ["return_interval", "number", "每 N 位普通患者后插入一位复诊（0–50）"],
+    ["return_ratio", "number", "按比例：每 K 次叫号一位复诊（2–20；0 = 不用比例）"],
+    ["recall_mode", "select", { interval: "间隔插入", end_of_slot: "排到当前号源时段末尾", end_of_session: "排到当前门诊时段末尾" }],
+    ["recall_interval", "number", "召回患者前先叫 N 位普通患者（0–50）"],
+    ["fairness_cap", "number", "连续 K 位优先/插入后先叫普通患者（1–50；0 = 不限）"],
+    ["max_overtaken", "number", "普通患者被越过 M 次后不再被越过（1–50；0 = 不限）"],
+    ["max_misses", "number", "过号几次视为未到（1–9）"],
+    ["locked_head", "number", "已通知准备的前几位不再被插队（0–10；0 = 不锁定）"],
+  ]],
+  ["预约", [
+    ["appointment_mode", "select", { merged: "预约与现场统一排序", always_first: "预约患者全部优先", slot: "按号源时段" }],
+    ["early_check_in_minutes", "number", "可提前签到的分钟数（-1 = 任何时间，0 = 不可提前，最多 720）"],
+    ["late_arrival", "select", { interval: "间隔插入", as_on_time: "按准时处理", end_of_session: "排到门诊时段末尾", end_of_slot: "排到号源时段末尾" }],
+    ["late_arrival_interval", "number", "迟到患者前先叫 N 位普通患者（0–50）"],
+  ]],
+  ["特殊人群", [
+    ["special_levels", "levels", "级别：1 最先；留空 = 不优先"],
+    ["elderly_min_age", "number", "高龄老人：年满多少岁（50–120）"],
+    ["child_max_age", "number", "幼儿：不满多少岁（1–18）"],
+  ]],
+  ["门诊时段", [
+    ["slot_minutes", "number", "每个号源时段的分钟数（5–240）"],
+    ["sessions", "sessions", "门诊时段（1–6 个，按时间顺序，不重叠）"],
+  ]],
+];
+const GROUP_LABELS = { military: "军人", elderly: "高龄老人", disabled: "残疾人", pregnant: "孕妇", child: "幼儿" };
+
+/** The changed fields of a rules form, as the PUT takes them. */
+function changes(form, edited) {
+  const body = {};
+  for (const [k, v] of Object.entries(edited)) {
+    if (JSON.stringify(v) !== JSON.stringify(form[k] ?? null)) body[k] = v;
+  }
+  // Pairs that only mean something together.
+  if ("late_arrival" in body && edited.late_arrival === "interval") body.late_arrival_interval = edited.late_arrival_interval ?? 3;
+  if (edited.late_arrival !== "interval") delete body.late_arrival_interval;
+  if (body.return_as_normal === false) body.return_interval = edited.return_interval ?? 3;
+  if (edited.return_as_normal) delete body.return_interval;
+  return body;
+}
+
+/** One queue's rules: a control each (choices, numbers, the special-group
+ * levels, the sessions); the server's validation error beside its field. */
 function Rules({ queues, say }) {
   const [code, setCode] = useState(queues[0]?.code || "");
-  const [rules, setRules] = useState(null);
-  const [edits, setEdits] = useState({});
+  const [form, setForm] = useState(null);
+  const [edited, setEdited] = useState(null);
   const [errors, setErrors] = useState({});
   const [reason, setReason] = useState("");
   const load = async (c) => {
     const r = await api("GET", `/queues/${c}/rules`);
-    if (r.ok) { setRules(r.body.rules); setEdits({}); setErrors({}); } else say(r.message, true);
+    if (r.ok) { setForm(r.body.form); setEdited(structuredClone(r.body.form)); setErrors({}); } else say(r.message, true);
   };
   useEffect(() => { if (code) load(code); }, [code]);
-  function edit(key, value) { setEdits({ ...edits, [key]: value }); }
+  const set = (key, value) => setEdited({ ...edited, [key]: value });
+  const number = (v) => (v === "" ? null : Number(v));
   async function save(ev) {
     ev.preventDefault();
-    const body = { reason };
-    for (const [k, v] of Object.entries(edits)) {
-      const old = rules[k];
-      if (typeof old === "number") body[k] = v === "" ? v : Number(v);
-      else if (typeof old === "boolean") body[k] = v;
-      else if (typeof old === "object" && old !== null) {
-        try { body[k] = JSON.parse(v); } catch { setErrors({ [k]: "不是有效的 JSON" }); return; }
-      } else body[k] = v;
+    const body = changes(form, edited);
+    if (Object.keys(body).length === 0) { say("没有修改"); return; }
+    for (const k of ["elderly_min_age", "child_max_age", "return_interval", "late_arrival_interval"]) {
+      if (body[k] === null) delete body[k];
     }
-    const r = await api("PUT", `/queues/${code}/rules`, body);
+    const r = await api("PUT", `/queues/${code}/rules`, { ...body, reason });
     if (r.ok) { say(`${code} 的规则已保存，立即生效`); setReason(""); load(code); return; }
-    const key = (r.field || "").split(/[.[]/)[0];
-    setErrors(key ? { [key]: r.message } : { _: r.message });
+    setErrors(r.field ? { [r.field]: r.message } : { _: r.message });
+  }
+  const err = (f) => errors[f] && html`<span class="error" role="alert">${errors[f]}</span>`;
+  // An error on a nested field (special_levels.x, sessions[0].end) shows
+  // beside that control; the top-level key marks the field.
+  const top = (k) => Object.keys(errors).some((f) => f === k || f.startsWith(`${k}.`) || f.startsWith(`${k}[`));
+  function control(k, kind, extra) {
+    const v = edited[k];
+    const id = `rule-${k}`;
+    if (kind === "select") {
+      return html`<select id=${id} value=${v} onChange=${(e) => set(k, e.target.value)}>
+        ${Object.entries(extra).map(([c, l]) => html`<option value=${c}>${l}</option>`)}</select>`;
+    }
+    if (kind === "check") {
+      return html`<label class="check"><input id=${id} type="checkbox" checked=${!!v} onChange=${(e) => set(k, e.target.checked)} />${extra}</label>`;
+    }
+    if (kind === "number") {
+      const disabled = (k === "return_interval" && edited.return_as_normal) || (k === "late_arrival_interval" && edited.late_arrival !== "interval");
+      return html`<input id=${id} type="number" disabled=${disabled} value=${v ?? ""} onInput=${(e) => set(k, number(e.target.value))} />
+        <small>${extra}</small>`;
+    }
+    if (kind === "levels") {
+      const levels = v || {};
+      return html`<div class="levels">${Object.entries(GROUP_LABELS).map(([tag, label]) => html`
+        <label>${label}<input type="number" min="1" max="9" data-level=${tag} value=${levels[tag] ?? ""}
+          onInput=${(e) => { const next = { ...levels }; if (e.target.value === "") delete next[tag]; else next[tag] = Number(e.target.value); set(k, next); }} />
+          ${err(`special_levels.${tag}`)}</label>`)}</div><small>${extra}</small>`;
+    }
+    const list = v || [];
+    const put = (i, field, value) => set(k, list.map((x, j) => (j === i ? { ...x, [field]: value } : x)));
+    return html`<div class="sessions">${list.map((x, i) => html`
+      <div class="session" data-session=${i}>
+        <input aria-label="名称" value=${x.name} onInput=${(e) => put(i, "name", e.target.value)} />
+        <input aria-label="开始" type="time" value=${x.start} onInput=${(e) => put(i, "start", e.target.value)} />–<input
+          aria-label="结束" type="time" value=${x.end} onInput=${(e) => put(i, "end", e.target.value)} />
+        <button type="button" onClick=${() => set(k, list.filter((_, j) => j !== i))}>删除</button>
+        ${err(`sessions[${i}].name`)}${err(`sessions[${i}].start`)}${err(`sessions[${i}].end`)}
+      </div>`)}
+      <button type="button" disabled=${list.length >= 6} onClick=${() => set(k, [...list, { name: "", start: "", end: "" }])}>添加时段</button>
+      <small>${extra}</small></div>`;
   }
   return html`
     <section aria-label="队列规则">
       <label>队列<select value=${code} onChange=${(e) => setCode(e.target.value)}>
         ${queues.map((q) => html`<option value=${q.code}>${q.name}（${q.code}）</option>`)}</select></label>
-      ${rules && html`
+      ${edited && html`
       <form class="rules" onSubmit=${save} aria-label="规则">
-        ${Object.entries(rules).map(([k, v]) => html`
-          <div class=${`field${errors[k] ? " invalid" : ""}`} data-field=${k}>
-            <label for=${`rule-${k}`}>${RULE_LABELS[k] ? `${RULE_LABELS[k]}（${k}）` : k}</label>
-            ${typeof v === "boolean"
-              ? html`<input id=${`rule-${k}`} type="checkbox" checked=${edits[k] ?? v} onChange=${(e) => edit(k, e.target.checked)} />`
-              : typeof v === "number"
-                ? html`<input id=${`rule-${k}`} type="number" value=${edits[k] ?? v} onInput=${(e) => edit(k, e.target.value)} />`
-                : typeof v === "object" && v !== null
-                  ? html`<textarea id=${`rule-${k}`} rows="2" onInput=${(e) => edit(k, e.target.value)}>${edits[k] ?? JSON.stringify(v)}</textarea>`
-                  : html`<input id=${`rule-${k}`} value=${edits[k] ?? v ?? ""} onInput=${(e) => edit(k, e.target.value)} />`}
-            ${errors[k] && html`<span class="error" role="alert">${errors[k]}</span>`}
-          </div>`)}
+        ${RULE_FIELDS.map(([group, fields]) => html`
+          <fieldset><legend>${group}</legend>
+            ${fields.map(([k, kind, extra]) => html`
+              <div class=${`field${top(k) ? " invalid" : ""}`} data-field=${k}>
+                <label for=${`rule-${k}`}>${RULE_LABELS[k] || k}（${k}）</label>
+                ${control(k, kind, extra)}
+                ${err(k)}
+              </div>`)}
+          </fieldset>`)}
         <div class="field"><label for="rule-reason">修改原因</label>
           <input id="rule-reason" value=${reason} onInput=${(e) => setReason(e.target.value)} required maxlength="200" /></div>
         ${errors._ && html`<p class="error" role="alert">${errors._}</p>`}
-        <button type="submit" disabled=${Object.keys(edits).length === 0}>保存（立即生效）</button>
+        <button type="submit" disabled=${Object.keys(changes(form, edited)).length === 0}>保存（立即生效）</button>
       </form>`}
     </section>`;
 }

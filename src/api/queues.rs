@@ -83,6 +83,19 @@ pub struct RulesAnswer {
     pub queue_code: String,
     #[schema(value_type = Object)]
     pub rules: QueueRules,
+    /// The same rules in the vocabulary of `PUT` (every field): what a form
+    /// shows and sends back changed.
+    pub form: RuleChange,
+}
+
+impl RulesAnswer {
+    fn of(queue_code: String, rules: QueueRules) -> RulesAnswer {
+        RulesAnswer {
+            queue_code,
+            form: RuleChange::of(&rules),
+            rules,
+        }
+    }
 }
 
 /// Splits a rules body into `reason` and a [`RuleChange`] (unknown fields
@@ -123,10 +136,7 @@ pub async fn get_rules(
     let queue = QueueCode::parse(&path)?;
     may_read(&caller, &engine, &queue)?;
     let rules = engine.rules(&queue).await?;
-    Ok(HttpResponse::Ok().json(RulesAnswer {
-        queue_code: path.into_inner(),
-        rules,
-    }))
+    Ok(HttpResponse::Ok().json(RulesAnswer::of(path.into_inner(), rules)))
 }
 
 #[utoipa::path(put, path = "/api/v1/queues/{queue_code}/rules", tag = "configuration", params(("queue_code" = String, Path)), request_body = RulesBody,
@@ -156,8 +166,5 @@ pub async fn put_rules(
     let (change, reason) = split_body(value)?;
     let audit = caller.audit_why(&engine, audit_reason(&reason)?);
     let rules = engine.change_rules(&queue, change, audit).await?;
-    Ok(HttpResponse::Ok().json(RulesAnswer {
-        queue_code: path.into_inner(),
-        rules,
-    }))
+    Ok(HttpResponse::Ok().json(RulesAnswer::of(path.into_inner(), rules)))
 }

@@ -57,6 +57,26 @@ test("an administrator creates an account, and edits a queue rule with the error
   await page.fill('[data-field="return_interval"] input', "4");
   await page.click('form[aria-label="规则"] button[type="submit"]');
   await page.waitForFunction(() => document.querySelector('[role="status"]')?.textContent.includes("已保存"));
-  const rules = await server.api("GET", "/api/v1/queues/NK/rules");
+  let rules = await server.api("GET", "/api/v1/queues/NK/rules");
   assert.equal(rules.rules.return_interval, 4);
+
+  // A choice, a special-group level and a session: an error inside a
+  // session shows beside it; fixed, all three are in force.
+  await page.waitForFunction(() => document.querySelector("#rule-reason")?.value === "");
+  await page.selectOption("#rule-recall_mode", "end_of_session");
+  await page.fill('input[data-level="pregnant"]', "1");
+  await page.fill('[data-session="0"] input[aria-label="结束"]', "07:00");
+  await page.fill("#rule-reason", "调整规则");
+  await page.click('form[aria-label="规则"] button[type="submit"]');
+  await page.waitForSelector('[data-session="0"] .error');
+  assert.match(await page.textContent('[data-session="0"] .error'), /after it starts/);
+  rules = await server.api("GET", "/api/v1/queues/NK/rules");
+  assert.equal(rules.form.recall_mode, "interval", "nothing changed");
+  await page.fill('[data-session="0"] input[aria-label="结束"]', "12:30");
+  await page.click('form[aria-label="规则"] button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector('[role="status"]')?.textContent.includes("已保存"));
+  rules = await server.api("GET", "/api/v1/queues/NK/rules");
+  assert.equal(rules.form.recall_mode, "end_of_session");
+  assert.equal(rules.form.special_levels.pregnant, 1);
+  assert.equal(rules.form.sessions[0].end, "12:30");
 });
