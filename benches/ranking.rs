@@ -84,6 +84,7 @@ fn run(n: u32) {
             his_seq: (i % 4 != 3).then_some(i64::from((i * 7919) % 100_000)),
             birth_date: None,
             slot: None,
+            seen_at: None,
         };
         // Every third patient has an appointment: on time, early or late.
         let slot = (i % 3 == 0).then(|| {

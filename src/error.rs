@@ -114,6 +114,7 @@ codes! {
     VisitAlreadyInQueue => "visit_already_in_queue",
     AlreadyCalled => "already_called",
     VisitClosed => "visit_closed",
+    DayClosed => "day_closed",
     RoomPaused => "room_paused",
     RoomClosed => "room_closed",
     QueueEmpty => "queue_empty",

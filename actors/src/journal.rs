@@ -29,6 +29,10 @@ pub enum Change {
         entry: WaitingEntry,
         tickets: TicketCounter,
         next_seq: i64,
+        /// The registration as the engine read it (its row's `updated_at`):
+        /// the commit checks it did not change meanwhile.
+        #[serde(default)]
+        seen_at: Option<DateTime<Utc>>,
     },
     /// A room called a waiting patient.
     Called {
@@ -103,6 +107,10 @@ pub enum Change {
         queue_code: String,
         entry: WaitingEntry,
         next_seq: i64,
+        /// The registration as the engine read it (its row's `updated_at`):
+        /// the commit checks it did not change meanwhile.
+        #[serde(default)]
+        seen_at: Option<DateTime<Utc>>,
     },
     /// The current patient is done (诊结).
     Finished {
@@ -152,6 +160,10 @@ pub enum Change {
         queue_code: String,
         entry: WaitingEntry,
         next_seq: i64,
+        /// The registration as the engine read it (its row's `updated_at`):
+        /// the commit checks it did not change meanwhile.
+        #[serde(default)]
+        seen_at: Option<DateTime<Utc>>,
     },
     /// The queue's locked head after a change: every locked visit with its
     /// lock order (the full set; others are unlocked). Committed together
@@ -182,6 +194,15 @@ pub enum Change {
         /// The entry's kind now (waiting patients only).
         entry_kind: Option<EntryKind>,
         tags: Vec<SpecialTag>,
+    },
+    /// The day ended (日终): the visits of `day` (and before) still waiting
+    /// in `queue_code`, or called in `room_code`, close as not seen.
+    DayClosed {
+        audit: Audit,
+        day: NaiveDate,
+        queue_code: Option<String>,
+        room_code: Option<String>,
+        visits: Vec<String>,
     },
     /// A waiting or current visit was cancelled (退号).
     Cancelled {
@@ -214,6 +235,7 @@ impl Change {
             Change::Finished { .. } => "finished",
             Change::RoomStatusSet { .. } => "room_status_set",
             Change::Cancelled { .. } => "cancelled",
+            Change::DayClosed { .. } => "day_closed",
             Change::RulesChanged { .. } => "rules_changed",
             Change::Corrected { .. } => "registration_corrected",
         }
@@ -233,6 +255,7 @@ impl Change {
             | Change::HoldSet { audit, .. }
             | Change::Marked { audit, .. }
             | Change::Pinned { audit, .. }
+            | Change::DayClosed { audit, .. }
             | Change::Transferred { audit, .. }
             | Change::Locks { audit, .. }
             | Change::Finished { audit, .. }

@@ -67,10 +67,13 @@ pub enum VisitStatus {
     Exam,
     /// Cancelled by HIS (退号).
     Cancelled,
+    /// Still open when its day ended (日终): closed with a final status
+    /// ([`DayEndStatus`]).
+    Closed,
 }
 
 impl VisitStatus {
-    pub const ALL: [VisitStatus; 8] = [
+    pub const ALL: [VisitStatus; 9] = [
         VisitStatus::Registered,
         VisitStatus::Waiting,
         VisitStatus::Called,
@@ -79,6 +82,7 @@ impl VisitStatus {
         VisitStatus::NoShow,
         VisitStatus::Exam,
         VisitStatus::Cancelled,
+        VisitStatus::Closed,
     ];
 
     /// The stable code (API and database).
@@ -92,6 +96,7 @@ impl VisitStatus {
             VisitStatus::NoShow => "no_show",
             VisitStatus::Exam => "exam",
             VisitStatus::Cancelled => "cancelled",
+            VisitStatus::Closed => "closed",
         }
     }
 
@@ -115,6 +120,7 @@ impl VisitStatus {
                     Waiting | Finished | Missed | NoShow | Exam | Cancelled
                 )
                 | (Missed | Exam, Waiting)
+                | (Waiting | Called | Missed | Exam, Closed)
         )
     }
 
@@ -129,6 +135,49 @@ impl VisitStatus {
     /// Whether the visit is over (nothing moves it any more).
     pub fn is_final(self) -> bool {
         VisitStatus::ALL.iter().all(|n| !self.can_become(*n))
+    }
+}
+
+/// How a visit still open at the end of its day was closed (日终).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayEndStatus {
+    /// Waiting or called, never finished (未就诊).
+    NotSeen,
+    /// Missed a call and never came back (过号未回).
+    MissedUnreturned,
+    /// Sent for an exam and never came back (检查未回).
+    ExamUnreturned,
+}
+
+impl DayEndStatus {
+    /// The final status of a visit closed at day end in `status`, if it
+    /// was still open.
+    pub fn of(status: VisitStatus) -> Option<DayEndStatus> {
+        match status {
+            VisitStatus::Waiting | VisitStatus::Called => Some(DayEndStatus::NotSeen),
+            VisitStatus::Missed => Some(DayEndStatus::MissedUnreturned),
+            VisitStatus::Exam => Some(DayEndStatus::ExamUnreturned),
+            _ => None,
+        }
+    }
+
+    /// The stable code (API and database).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayEndStatus::NotSeen => "not_seen",
+            DayEndStatus::MissedUnreturned => "missed_unreturned",
+            DayEndStatus::ExamUnreturned => "exam_unreturned",
+        }
+    }
+
+    /// What staff read.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            DayEndStatus::NotSeen => "未就诊",
+            DayEndStatus::MissedUnreturned => "过号未回",
+            DayEndStatus::ExamUnreturned => "检查未回",
+        }
     }
 }
 

@@ -195,6 +195,13 @@ impl RoomState {
             } if *r == self.info.code && is_current(visit_no) => {
                 self.current = None;
             }
+            Change::DayClosed {
+                room_code: Some(r),
+                visits,
+                ..
+            } if *r == self.info.code && visits.iter().any(is_current) => {
+                self.current = None;
+            }
             Change::Recalled { call_count, .. } => {
                 if let Some(c) = self.current.as_mut() {
                     c.call_count = *call_count;
@@ -307,6 +314,16 @@ pub struct Finish {
 pub struct SetStatus {
     pub audit: Audit,
     pub status: RoomStatus,
+}
+
+/// The day ended (日终): the current patient, called before `until`, closes
+/// as not seen. Answers how many closed (0 or 1).
+#[derive(Message)]
+#[rtype(result = "Result<usize, EngineError>")]
+pub struct CloseDay {
+    pub day: chrono::NaiveDate,
+    pub until: chrono::DateTime<chrono::Utc>,
+    pub audit: Audit,
 }
 
 /// Cancel the current patient's visit (退号 while called); answers whether
@@ -770,6 +787,29 @@ impl Handler<SetStatus> for RoomActor {
             status: msg.status,
         };
         self.commit_simple(change, false)
+    }
+}
+
+impl Handler<CloseDay> for RoomActor {
+    type Result = AtomicResponse<Self, Result<usize, EngineError>>;
+
+    fn handle(&mut self, msg: CloseDay, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(current) = self
+            .state
+            .current
+            .as_ref()
+            .filter(|c| c.called_at < msg.until)
+        else {
+            return ready(Ok(0));
+        };
+        let change = Change::DayClosed {
+            audit: msg.audit,
+            day: msg.day,
+            queue_code: None,
+            room_code: Some(self.state.info.code.clone()),
+            visits: vec![current.visit_no.clone()],
+        };
+        self.commit_then(change, false, |_, _| 1)
     }
 }
 

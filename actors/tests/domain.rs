@@ -20,6 +20,11 @@ fn visit_statuses_move_only_along_the_allowed_transitions() {
         (Called, Cancelled),
         (Missed, Waiting), // 召回
         (Exam, Waiting),   // 回诊
+        // Day end (日终): whatever is still open closes.
+        (Waiting, Closed),
+        (Called, Closed),
+        (Missed, Closed),
+        (Exam, Closed),
     ];
     for from in VisitStatus::ALL {
         for to in VisitStatus::ALL {
@@ -38,7 +43,7 @@ fn visit_statuses_move_only_along_the_allowed_transitions() {
         .into_iter()
         .filter(|s| s.is_final())
         .collect();
-    assert_eq!(finals, [Finished, NoShow, Cancelled]);
+    assert_eq!(finals, [Finished, NoShow, Cancelled, Closed]);
 }
 
 #[test]

@@ -92,6 +92,7 @@ fn draft(visit: &str, kind: EntryKind, tags: Vec<SpecialTag>, his_seq: Option<i6
         his_seq,
         birth_date: None,
         slot: None,
+        seen_at: None,
     }
 }
 

@@ -66,6 +66,7 @@ impl Day {
             his_seq: None,
             birth_date: None,
             slot: None,
+            seen_at: None,
         };
         let change = self
             .q
@@ -102,6 +103,7 @@ impl Day {
             his_seq: None,
             birth_date: None,
             slot: None,
+            seen_at: None,
         };
         let change = self
             .q
@@ -172,6 +174,7 @@ fn tickets_are_numbered_per_queue_and_day_with_three_digits() {
         his_seq: None,
         birth_date: None,
         slot: None,
+        seen_at: None,
     };
     match d.q.plan_check_in(draft, audit(d.now), tomorrow) {
         Ok(Change::CheckedIn { entry, .. }) => assert_eq!(entry.ticket_no, "A001"),
@@ -573,6 +576,7 @@ mod appointments {
             his_seq: None,
             birth_date: None,
             slot: None,
+            seen_at: None,
         };
         let c = d.q.plan_check_in_at(draft, Some(s), audit(d.now), day())?;
         d.q.apply(&c);

@@ -104,6 +104,7 @@ fn run(case: &Case) -> (String, String, String) {
             his_seq: his(&w),
             birth_date: None,
             slot: None,
+            seen_at: None,
         };
         let change: Option<Change> = match w[0] {
             t if t.starts_with('@') => {

@@ -155,8 +155,8 @@ const RULE_FIELDS = [
   ]],
   ["特殊人群", [
     ["special_levels", "levels", "级别：1 最先；留空 = 不优先"],
-    ["elderly_min_age", "number", "高龄老人：年满多少岁（50–120）"],
-    ["child_max_age", "number", "幼儿：不满多少岁（1–18）"],
+    ["elderly_min_age", "number", "高龄老人：年满多少岁（50–120；不能关闭）"],
+    ["child_max_age", "number", "幼儿：不满多少岁（1–18；不能关闭）"],
   ]],
   ["门诊时段", [
     ["slot_minutes", "number", "每个号源时段的分钟数（5–240）"],
@@ -169,6 +169,9 @@ const GROUP_LABELS = { military: "军人", elderly: "高龄老人", disabled: "�
 function changes(form, edited) {
   const body = {};
   for (const [k, v] of Object.entries(edited)) {
+    // An emptied number keeps its value: no rule is switched off by
+    // clearing it (0 or -1 say "off" where a rule has one).
+    if (v === null || v === undefined) continue;
     if (JSON.stringify(v) !== JSON.stringify(form[k] ?? null)) body[k] = v;
   }
   // Pairs that only mean something together.
@@ -198,9 +201,6 @@ function Rules({ queues, say }) {
     ev.preventDefault();
     const body = changes(form, edited);
     if (Object.keys(body).length === 0) { say("没有修改"); return; }
-    for (const k of ["elderly_min_age", "child_max_age", "return_interval", "late_arrival_interval"]) {
-      if (body[k] === null) delete body[k];
-    }
     const r = await api("PUT", `/queues/${code}/rules`, { ...body, reason });
     if (r.ok) { say(`${code} 的规则已保存，立即生效`); setReason(""); load(code); return; }
     setErrors(r.field ? { [r.field]: r.message } : { _: r.message });

@@ -119,7 +119,7 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
     else if (k === "move") r = await api("POST", `/registrations/${target.visit_no}/move`, { position: Number(position), reason: why });
     else if (k === "call") r = await api("POST", `/rooms/${room}/call/${target.visit_no}`, { reason: why });
     else if (k === "requeue") r = await api("POST", `/registrations/${target.visit_no}/requeue`, { reason: why });
-    else if (k === "special") r = await api("PUT", `/registrations/${target.visit_no}/special`, { special: groups, reason: why });
+    else if (k === "special") r = await api("PUT", `/registrations/${target.visit_no}/special`, { special: groups, was: target.registered || [], reason: why });
     else if (k === "transfer") r = await api("POST", `/visits/${target.visit_no}/transfer`, { room_code: room, keep_check_in_time: true, reason: why });
     else if (k === "close") r = await api("POST", `/rooms/${target.code}/close`, { waiting: redistribute ? "redistribute" : "keep", reason: why });
     else r = await api("POST", `/rooms/${target.code}/${k}`);
@@ -142,8 +142,8 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
           ${GROUPS.map(([code, label], i) => html`<label class="check"><input type="checkbox" ref=${i === 0 ? first : null}
             checked=${groups.includes(code)} data-group=${code}
             onChange=${(e) => setGroups(e.target.checked ? [...groups, code] : groups.filter((g) => g !== code))} />${label}</label>`)}
-          ${ageGroups(target).length > 0 &&
-            html`<p class="hint">按出生日期由队列规则判定：${ageGroups(target).join("、")}（不受勾选影响）</p>`}
+          <p class="hint">高龄老人、幼儿也由队列规则按出生日期判定：符合年龄的患者即使取消勾选，仍按年龄优先。
+            ${ageGroups(target).length > 0 && `当前按年龄：${ageGroups(target).join("、")}。`}</p>
           </fieldset>`}
         ${action.kind === "close" && html`<label class="check"><input type="checkbox" checked=${redistribute}
           onChange=${(e) => setRedistribute(e.target.checked)} />把本诊室专家号的候诊患者分到科室普通队列（分诊）</label>`}
@@ -263,7 +263,10 @@ function Console({ session, onLogout }) {
     const channel = new Live("", setLive);
     const timer = setInterval(() => tick((n) => n + 1), 30000);
     const keys = (e) => {
-      if (e.key === "F2" || (e.key === "/" && document.activeElement?.tagName !== "INPUT")) {
+      // Not while a dialog is open, nor "/" typed into a field.
+      const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName) || document.activeElement?.isContentEditable;
+      if (document.querySelector('[role="dialog"]')) return;
+      if (e.key === "F2" || (e.key === "/" && !typing)) {
         e.preventDefault();
         field.current?.focus();
       }

@@ -72,6 +72,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | VisitAlreadyInQueue
         | AlreadyCalled
         | VisitClosed
+        | DayClosed
         | RoomPaused
         | RoomClosed
         | QueueEmpty

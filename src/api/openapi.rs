@@ -111,6 +111,7 @@ pub struct ErrorDetail {
         super::registrations::SpecialBody,
         crate::engine::SpecialAnswer,
         crate::engine::AwayVisit,
+        super::registrations::AwayAnswer,
         super::registrations::ReasonBody,
         super::rooms::CloseBody,
         crate::rule_change::RuleChange,

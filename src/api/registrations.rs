@@ -131,6 +131,12 @@ pub async fn transfer(
     Ok(HttpResponse::Ok().json(engine.transfer(&visit_no, body.value, audit).await?))
 }
 
+/// The patients away for now.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AwayAnswer {
+    pub visits: Vec<AwayVisit>,
+}
+
 /// Which departments (`?departments=NK,WK`; default: all of the caller's).
 #[derive(Deserialize)]
 pub struct AwayQuery {
@@ -139,8 +145,10 @@ pub struct AwayQuery {
 
 #[utoipa::path(get, path = "/api/v1/visits/away", tag = "calling",
     params(("departments" = Option<String>, Query, description = "department codes, comma-separated; default: all of the caller's")),
-    responses((status = 200, description = "today's patients of the caller's queues who left them for now: missed a call (过号), away for an exam (检查中), no-show (未到); latest first; full names", body = Vec<AwayVisit>),
-              (status = 403, description = "not staff, or a department outside the caller's", body = ErrorBody)))]
+    responses((status = 200, description = "today's patients of the caller's queues who left them for now: missed a call (过号), away for an exam (检查中), no-show (未到); latest first; full names", body = AwayAnswer),
+              (status = 401, body = ErrorBody),
+              (status = 403, description = "not staff, or a department outside the caller's", body = ErrorBody),
+              (status = 422, description = "an unknown department", body = ErrorBody)))]
 pub async fn away(
     query: web::Query<AwayQuery>,
     caller: Caller,
@@ -158,7 +166,7 @@ pub async fn away(
     });
     let watch = crate::staff::Watch::of(&who, &engine.hospital, asked.as_deref())?;
     let visits = engine.away_visits(watch.queues).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "visits": visits })))
+    Ok(HttpResponse::Ok().json(AwayAnswer { visits }))
 }
 
 /// Whether the caller may arrange this visit's queue (its department's
@@ -243,9 +251,16 @@ pub async fn pin(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct SpecialBody {
     /// The whole set: child, disabled, elderly, military, pregnant (an
-    /// empty list takes every group away). Groups the queue's rules give
-    /// by age (elderly, child) follow the birth date whatever is sent.
+    /// empty list takes every group away). The queue's rules also give
+    /// elderly and child by the birth date; leaving them out does not take
+    /// away what the age gives.
     pub special: Vec<String>,
+    /// The groups the nurse saw when she started (the registration's
+    /// `registered` groups then); when given and no longer so, 409
+    /// `state_conflict` and nothing changes — a group HIS added meanwhile
+    /// is never taken away unseen.
+    #[serde(default)]
+    pub was: Option<Vec<String>>,
     /// 1-200 characters, e.g. "现场核实孕妇".
     pub reason: String,
 }
@@ -259,10 +274,11 @@ pub async fn set_special(
 ) -> Answer {
     let visit_no = VisitNo::parse(&path)?;
     let wanted = parse_special(&body.value.special)?;
+    let was = body.value.was.as_deref().map(parse_special).transpose()?;
     let reason = audit_reason(&body.value.reason)?;
     arrange(&caller, &engine, &visit_no).await?;
     let audit = caller.audit_why(&engine, reason);
-    Ok(HttpResponse::Ok().json(engine.set_special(&visit_no, wanted, audit).await?))
+    Ok(HttpResponse::Ok().json(engine.set_special(&visit_no, wanted, was, audit).await?))
 }
 
 /// Where a nurse moves a waiting patient (调整顺序), and why.

@@ -11,8 +11,8 @@ use super::schema::{queue_counters, rooms, visits};
 use super::{store, AnyConnection, Db, DbError};
 use chrono::{NaiveDate, NaiveDateTime};
 use triage_actors::model::{
-    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SpecialTag, StaffMarks,
-    TicketCounter, VisitStatus, WaitingEntry,
+    Audit, Correction, Counters, DayEndStatus, EntryKind, PlacementCode, RoomStatus, SpecialTag,
+    StaffMarks, TicketCounter, VisitStatus, WaitingEntry,
 };
 use triage_actors::rules::QueueRules;
 
@@ -106,8 +106,12 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             entry,
             tickets,
             next_seq,
+            seen_at,
             ..
-        } => checked_in(c, at, queue_code, service_date, entry, tickets, next_seq)?,
+        } => {
+            unchanged_since(c, &entry.visit_no, seen_at)?;
+            checked_in(c, at, queue_code, service_date, entry, tickets, next_seq)?
+        }
         Change::Called {
             queue_code,
             room_code,
@@ -183,8 +187,12 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             queue_code,
             entry,
             next_seq,
+            seen_at,
             ..
-        } => requeued(c, at, queue_code, entry, next_seq)?,
+        } => {
+            unchanged_since(c, &entry.visit_no, seen_at)?;
+            requeued(c, at, queue_code, entry, next_seq)?
+        }
         Change::Finished {
             room_code,
             visit_no,
@@ -197,8 +205,12 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             queue_code,
             entry,
             next_seq,
+            seen_at,
             ..
-        } => transferred(c, at, from_queue, from_room, queue_code, entry, next_seq)?,
+        } => {
+            unchanged_since(c, &entry.visit_no, seen_at)?;
+            transferred(c, at, from_queue, from_room, queue_code, entry, next_seq)?
+        }
         Change::Locks { .. } => return Ok(()),
         Change::Corrected {
             queue_code,
@@ -242,6 +254,13 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             room_code,
             ..
         } => cancelled(c, at, visit_no, queue_code, room_code)?,
+        Change::DayClosed {
+            day,
+            queue_code,
+            room_code,
+            visits,
+            ..
+        } => day_closed(c, audit, day, queue_code, room_code, visits)?,
     };
     record_event(
         c,
@@ -686,6 +705,67 @@ fn hold_set(
         clear_waiting_marks(c, visit_no)?;
     }
     Ok(in_queue(visit_no, queue_code))
+}
+
+/// The day ended: each visit still waiting in the queue (or called in
+/// the room) closes as not seen, with its own event row.
+fn day_closed(
+    c: &mut AnyConnection,
+    audit: &Audit,
+    day: &NaiveDate,
+    queue_code: &Option<String>,
+    room_code: &Option<String>,
+    closing: &[String],
+) -> Result<EventKeys, DbError> {
+    let at = audit.at.naive_utc();
+    let closed = (
+        visits::status.eq(VisitStatus::Closed.as_str()),
+        visits::closed_as.eq(DayEndStatus::NotSeen.as_str()),
+        visits::updated_at.eq(at),
+    );
+    for v in closing {
+        let n = match (queue_code, room_code) {
+            (Some(q), _) => diesel::update(waiting_in(v, q)).set(closed).execute(c)?,
+            (None, Some(r)) => diesel::update(
+                visits::table
+                    .filter(visits::visit_no.eq(v))
+                    .filter(visits::status.eq(VisitStatus::Called.as_str()))
+                    .filter(visits::room_code.eq(r)),
+            )
+            .set(closed)
+            .execute(c)?,
+            (None, None) => 0,
+        };
+        conflict_if_none(n, "visit moved meanwhile")?;
+        store::record_visit_closed(c, audit, v, DayEndStatus::NotSeen, day)?;
+    }
+    if let Some(r) = room_code {
+        diesel::update(rooms::table.find(r))
+            .set((
+                rooms::current_visit_no.eq(None::<String>),
+                rooms::updated_at.eq(at),
+            ))
+            .execute(c)?;
+    }
+    Ok((None, room_code.clone(), queue_code.clone()))
+}
+
+/// The registration a queue entry was made from has not changed since
+/// the engine read it (`updated_at`); else the engine reads it again.
+fn unchanged_since(
+    c: &mut AnyConnection,
+    visit_no: &str,
+    seen_at: &Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), DbError> {
+    let Some(seen) = seen_at else {
+        return Ok(());
+    };
+    let n: i64 = visits::table
+        .filter(visits::visit_no.eq(visit_no))
+        .filter(visits::updated_at.eq(seen.naive_utc()))
+        .count()
+        .get_result(c)?;
+    conflict_if_none(n as usize, "the registration changed meanwhile")
 }
 
 /// A nurse set a waiting visit's special groups: her marks and the tags

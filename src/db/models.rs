@@ -63,6 +63,8 @@ pub struct VisitRow {
     pub assigned_order: Option<i64>,
     /// A nurse's special-group marks over HIS's (`StaffMarks` as JSON).
     pub special_staff: String,
+    /// How the day end closed the visit (`DayEndStatus` code), if it did.
+    pub closed_as: Option<String>,
 }
 
 impl VisitRow {

@@ -61,6 +61,7 @@ diesel::table! {
         assigned_at -> Nullable<Timestamp>,
         assigned_order -> Nullable<BigInt>,
         special_staff -> Text,
+        closed_as -> Nullable<Text>,
     }
 }
 
@@ -215,6 +216,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    day_closures (service_date) {
+        service_date -> Text,
+        closed_at -> Timestamp,
+        operator -> Text,
+        not_seen -> BigInt,
+        missed_unreturned -> BigInt,
+        exam_unreturned -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -230,5 +242,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_prunes,
     audit_legacy,
     staff_totp_steps,
-    screens
+    screens,
+    day_closures
 );

@@ -5,16 +5,18 @@
 //! Functions taking `&mut AnyConnection` run on the writer (writes) or on a
 //! pooled connection (reads); none is called on an async worker.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use triage_actors::model::{Audit, VisitStatus};
+use triage_actors::model::{Audit, DayEndStatus, VisitStatus};
 
 use super::journal::record_event;
 use super::models::{
     CounterRow, DoctorRow, EventRow, NewEvent, NewNotice, NewVisit, NoticeRow, QueueRulesRow,
     RegistrationChanges, RoomRow, VisitRow,
 };
-use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
+use super::schema::{
+    day_closures, doctors, events, notices, queue_counters, queue_rules, rooms, visits,
+};
 use super::{AnyConnection, DbError};
 
 /// What a registration PUT did.
@@ -116,10 +118,158 @@ pub fn away_visits(
         .filter(visits::status.eq_any(away))
         .filter(visits::queue_code.eq_any(queues))
         .filter(visits::service_date.eq(service_date))
-        .order((visits::updated_at.desc(), visits::visit_no))
+        .order((visits::finished_at.desc(), visits::visit_no))
         .limit(limit)
         .select(VisitRow::as_select())
         .load(c)?)
+}
+
+/// The event row of one visit closed at day end.
+pub fn record_visit_closed(
+    c: &mut AnyConnection,
+    audit: &Audit,
+    visit_no: &str,
+    closed_as: DayEndStatus,
+    day: &NaiveDate,
+) -> Result<(), DbError> {
+    record_event(
+        c,
+        event(
+            audit,
+            "visit_closed",
+            Some(visit_no),
+            serde_json::json!({"closed_as": closed_as.as_str(), "day": day.to_string()}),
+        ),
+    )
+}
+
+/// A closed day (日终) and what closed with it.
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq, serde::Serialize)]
+#[diesel(table_name = day_closures)]
+pub struct DayClosure {
+    pub service_date: String,
+    pub closed_at: NaiveDateTime,
+    pub operator: String,
+    pub not_seen: i64,
+    pub missed_unreturned: i64,
+    pub exam_unreturned: i64,
+}
+
+/// The last day closed, if any.
+pub fn closed_through(c: &mut AnyConnection) -> Result<Option<NaiveDate>, DbError> {
+    let last: Option<String> = day_closures::table
+        .select(diesel::dsl::max(day_closures::service_date))
+        .first(c)?;
+    last.map(|d| {
+        d.parse()
+            .map_err(|_| DbError::Corrupt("a day closure has an unreadable date".into()))
+    })
+    .transpose()
+}
+
+/// A day's closure, if it was closed.
+pub fn day_closure(c: &mut AnyConnection, day: &NaiveDate) -> Result<Option<DayClosure>, DbError> {
+    Ok(day_closures::table
+        .find(day.to_string())
+        .select(DayClosure::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// Closes `day` (日终) in the database: every visit of `day` or before
+/// still in one of `statuses` closes with its final status and an event
+/// row; then the day is recorded with what closed that day (once: closing
+/// a closed day again answers the first record). The queues and rooms
+/// close their own patients first while the server runs (their journal);
+/// at start-up, before any actor runs, this closes everything.
+pub fn close_day(
+    c: &mut AnyConnection,
+    day: &NaiveDate,
+    statuses: &[VisitStatus],
+    audit: &Audit,
+) -> Result<DayClosure, DbError> {
+    let at = audit.at.naive_utc();
+    let codes: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    let open: Vec<(String, String)> = visits::table
+        .filter(visits::status.eq_any(&codes))
+        .filter(visits::service_date.le(day.to_string()))
+        .select((visits::visit_no, visits::status))
+        .load(c)?;
+    for (visit_no, status) in &open {
+        let closed_as = VisitStatus::parse(status)
+            .and_then(DayEndStatus::of)
+            .ok_or_else(|| DbError::Corrupt(format!("visit {visit_no} has status {status}")))?;
+        let n = diesel::update(
+            visits::table
+                .find(visit_no)
+                .filter(visits::status.eq(status)),
+        )
+        .set((
+            visits::status.eq(VisitStatus::Closed.as_str()),
+            visits::closed_as.eq(closed_as.as_str()),
+            visits::updated_at.eq(at),
+        ))
+        .execute(c)?;
+        if n == 0 {
+            return Err(DbError::Conflict("visit moved meanwhile".into()));
+        }
+        record_visit_closed(c, audit, visit_no, closed_as, day)?;
+    }
+    // A room whose current patient closed is empty.
+    let called: Vec<&String> = open
+        .iter()
+        .filter(|(_, s)| s == VisitStatus::Called.as_str())
+        .map(|(v, _)| v)
+        .collect();
+    if !called.is_empty() {
+        diesel::update(rooms::table.filter(rooms::current_visit_no.eq_any(called)))
+            .set((
+                rooms::current_visit_no.eq(None::<String>),
+                rooms::updated_at.eq(at),
+            ))
+            .execute(c)?;
+    }
+    if let Some(done) = day_closure(c, day)? {
+        return Ok(done);
+    }
+    let counted: Vec<(Option<String>, i64)> = visits::table
+        .filter(visits::status.eq(VisitStatus::Closed.as_str()))
+        .filter(visits::service_date.eq(day.to_string()))
+        .group_by(visits::closed_as)
+        .select((visits::closed_as, diesel::dsl::count_star()))
+        .load(c)?;
+    let count = |kind: DayEndStatus| {
+        counted
+            .iter()
+            .find(|(k, _)| k.as_deref() == Some(kind.as_str()))
+            .map_or(0, |(_, n)| *n)
+    };
+    let closure = DayClosure {
+        service_date: day.to_string(),
+        closed_at: at,
+        operator: audit.operator.clone(),
+        not_seen: count(DayEndStatus::NotSeen),
+        missed_unreturned: count(DayEndStatus::MissedUnreturned),
+        exam_unreturned: count(DayEndStatus::ExamUnreturned),
+    };
+    diesel::insert_into(day_closures::table)
+        .values(&closure)
+        .execute(c)?;
+    record_event(
+        c,
+        event(
+            audit,
+            "day_closed",
+            None,
+            serde_json::json!({
+                "day": closure.service_date,
+                "not_seen": closure.not_seen,
+                "missed_unreturned": closure.missed_unreturned,
+                "exam_unreturned": closure.exam_unreturned,
+            }),
+        ),
+    )?;
+    Ok(closure)
 }
 
 /// Cancels a visit that has not checked in yet; false if it was not in

@@ -69,6 +69,30 @@ pub struct Engine {
     pub names: Arc<names::VisitNames>,
 }
 
+/// Runs `attempt` again while it answers a state conflict (the visit
+/// changed between the read and the commit), three times in all; the last
+/// conflict is the answer then.
+pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    const ATTEMPTS: usize = 3;
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        match attempt().await {
+            Err(e) if e.code == ErrorCode::StateConflict => last = Some(e),
+            other => return other,
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        Error::new(
+            ErrorCode::StateConflict,
+            "the visit kept changing meanwhile",
+        )
+    }))
+}
+
 /// The public view of a doctor row.
 pub fn doctor_view(row: &DoctorRow) -> DoctorView {
     DoctorView {

@@ -124,13 +124,15 @@ impl Engine {
     }
 
     /// A nurse sets the special groups of a waiting patient (特殊人群标记 /
-    /// 取消标记): `wanted` is the whole set she sees ticked. Stored as her
+    /// 取消标记): `wanted` is the whole set she sees ticked, `was` the set
+    /// she started from (refused when it changed meanwhile). Stored as her
     /// marks over what HIS sent, so HIS sending the registration again
     /// keeps them; the queue places the patient by the groups at once.
     pub async fn set_special(
         &self,
         visit_no: &VisitNo,
         wanted: Vec<SpecialTag>,
+        was: Option<Vec<SpecialTag>>,
         audit: Audit,
     ) -> Result<SpecialAnswer, Error> {
         const ATTEMPTS: usize = 3;
@@ -141,6 +143,14 @@ impl Engine {
                     ErrorCode::VisitNotWaiting,
                     "only a waiting patient's special groups can be marked",
                 ));
+            }
+            if let Some(w) = &was {
+                if *w != v.registered_tags()? {
+                    return Err(Error::new(
+                        ErrorCode::StateConflict,
+                        "the patient's groups changed meanwhile (HIS); look again and mark",
+                    ));
+                }
             }
             let his_tags = v.his_tags()?;
             let marks = StaffMarks::between(&his_tags, &wanted);
@@ -181,6 +191,15 @@ impl Engine {
     /// Moves a waiting or called patient to another queue, room or doctor
     /// (转诊): one durable change; the patient keeps the ticket.
     pub async fn transfer(
+        &self,
+        visit_no: &VisitNo,
+        body: TransferBody,
+        audit: Audit,
+    ) -> Result<CheckInAnswer, Error> {
+        super::retrying(|| self.transfer_once(visit_no, body.clone(), audit.clone())).await
+    }
+
+    async fn transfer_once(
         &self,
         visit_no: &VisitNo,
         body: TransferBody,

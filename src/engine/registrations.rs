@@ -585,6 +585,7 @@ impl Engine {
             his_seq: v.his_seq,
             birth_date: v.birth_date()?,
             slot: crate::engine::visit_slot(v),
+            seen_at: Some(utc(v.updated_at)),
         })
     }
 
@@ -631,7 +632,7 @@ impl Engine {
                     queue_code: v.queue_code.clone(),
                     room_code: v.room_code.clone(),
                     misses: v.miss_count,
-                    since: utc(v.updated_at),
+                    since: utc(v.finished_at.unwrap_or(v.updated_at)),
                     back: back.map(str::to_string),
                     visit_no: v.visit_no,
                 })
@@ -642,6 +643,14 @@ impl Engine {
     /// Checks a registered patient in (签到): enters the queue with a ticket.
     /// Idempotent: a patient already waiting gets the same ticket.
     pub async fn check_in(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {
+        super::retrying(|| self.check_in_once(visit_no, audit.clone())).await
+    }
+
+    async fn check_in_once(
+        &self,
+        visit_no: &VisitNo,
+        audit: Audit,
+    ) -> Result<CheckInAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let status = v.status()?;
         match status {
@@ -700,7 +709,21 @@ impl Engine {
     /// same doctor's queue, placed by the return-visit interval). Same ticket.
     /// Idempotent; a visit that ended as no-show cannot come back.
     pub async fn requeue(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {
+        super::retrying(|| self.requeue_once(visit_no, audit.clone())).await
+    }
+
+    async fn requeue_once(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
+        let today = service_date(audit.at).to_string();
+        if matches!(v.status()?, VisitStatus::Missed | VisitStatus::Exam)
+            && v.service_date.as_deref() != Some(today.as_str())
+        {
+            // Yesterday's ticket number may be today's too.
+            return Err(Error::new(
+                ErrorCode::DayClosed,
+                "the visit was of an earlier day; the patient registers again (请重新挂号)",
+            ));
+        }
         let kind =
             match (v.status()?, v.entry_kind.as_deref()) {
                 (VisitStatus::Missed, _) => EntryKind::Recall,

@@ -738,12 +738,24 @@ async fn a_nurse_marks_special_groups_which_place_the_patient_and_survive_his_re
     assert_eq!(groups, vec!["military", "pregnant"]);
     assert_eq!(app.queue_order("NK").await, vec!["S3", "S1", "S2"]);
 
+    // A dialog opened before HIS's group came does not take it away unseen.
+    let r = put(
+        &nurse,
+        "S3",
+        json!({"special": [], "was": ["pregnant"], "reason": "核实"}),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap_or_default();
+    assert_eq!(e["error"]["code"], "state_conflict");
+    assert_eq!(app.queue_order("NK").await, vec!["S3", "S1", "S2"]);
+
     // The nurse takes both away (HIS's too): back to its place by arrival;
     // HIS sending the same groups again does not bring them back.
     let r = put(
         &nurse,
         "S3",
-        json!({"special": [], "reason": "核实非特殊人群"}),
+        json!({"special": [], "was": ["military", "pregnant"], "reason": "核实非特殊人群"}),
     )
     .await;
     assert_eq!(r.status(), 200);

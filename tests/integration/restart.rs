@@ -236,7 +236,7 @@ impl Day {
                     .filter(|(i, _)| bits & (1 << i) != 0)
                     .map(|(_, t)| t)
                     .collect();
-                e.set_special(&visit(v), wanted, self.audit(Some("现场核实")))
+                e.set_special(&visit(v), wanted, None, self.audit(Some("现场核实")))
                     .await
                     .map(|_| ())
             }

@@ -47,23 +47,23 @@ impl Directory {
     /// screens, expired ones leave them (and the directory). Answers how
     /// many started and how many ended.
     pub fn notice_tick(&self, now: DateTime<Utc>) -> (usize, usize) {
-        let mut started = Vec::new();
+        let mut started = 0;
         let mut ended = Vec::new();
         for mut n in self.notices.iter_mut() {
             if n.view.expires_at.is_some_and(|e| e <= now) {
                 ended.push(n.view.id);
             } else if !n.sent && n.view.shows_at(now) {
+                // Sent while the entry is held: a withdrawal waits for it,
+                // so its frame always follows this one.
                 n.sent = true;
-                started.push((n.view.clone(), n.screens.clone()));
+                self.broadcast(&shown(&n.view), n.screens.as_deref());
+                started += 1;
             }
-        }
-        for (view, screens) in &started {
-            self.broadcast(&shown(view), screens.as_deref());
         }
         for id in &ended {
             self.withdraw_notice(*id);
         }
-        (started.len(), ended.len())
+        (started, ended.len())
     }
 
     fn broadcast(&self, body: &std::sync::Arc<str>, screens: Option<&[String]>) {

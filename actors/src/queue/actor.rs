@@ -494,6 +494,23 @@ impl Handler<Intervene> for QueueActor {
     }
 }
 
+impl Handler<CloseDay> for QueueActor {
+    type Result = AtomicResponse<Self, Result<usize, EngineError>>;
+
+    fn handle(&mut self, msg: CloseDay, _ctx: &mut Self::Context) -> Self::Result {
+        match self.state.plan_close_day(msg.day, msg.until, msg.audit) {
+            Some(change) => {
+                let n = match &change {
+                    Change::DayClosed { visits, .. } => visits.len(),
+                    _ => 0,
+                };
+                self.commit_and_apply(change, move |_| Ok(n))
+            }
+            None => AtomicResponse::new(Box::pin(fut::ready(Ok(0)))),
+        }
+    }
+}
+
 impl Handler<Mark> for QueueActor {
     type Result = AtomicResponse<Self, Result<usize, EngineError>>;
 

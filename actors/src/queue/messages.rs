@@ -192,6 +192,16 @@ pub struct Mark {
     pub audit: Audit,
 }
 
+/// The day ended (日终): close every patient who checked in before `until`
+/// as not seen. Answers how many closed.
+#[derive(Message)]
+#[rtype(result = "Result<usize, EngineError>")]
+pub struct CloseDay {
+    pub day: NaiveDate,
+    pub until: DateTime<Utc>,
+    pub audit: Audit,
+}
+
 /// Cancel a waiting visit; answers whether it was here.
 #[derive(Message)]
 #[rtype(result = "Result<bool, EngineError>")]

@@ -43,6 +43,11 @@ pub struct EntryDraft {
     /// missed call is placed by the recall rule, without it).
     #[serde(default)]
     pub slot: Option<Slot>,
+    /// When the registration this draft was made from last changed: the
+    /// commit checks it still holds (a HIS correction or a nurse's marks
+    /// meanwhile make it retry).
+    #[serde(default)]
+    pub seen_at: Option<DateTime<Utc>>,
 }
 
 /// The plain state of one queue. Every method that decides takes `now`.
@@ -256,6 +261,7 @@ impl QueueState {
         let number = last + 1;
         let ticket_no = format!("{}{:03}", self.prefix, number);
         draft.slot = slot;
+        let seen_at = draft.seen_at;
         let entry = self.new_entry(draft, ticket_no, audit.at, service_date);
         Ok(Change::CheckedIn {
             audit,
@@ -267,6 +273,7 @@ impl QueueState {
                 last: number,
             },
             next_seq: self.next_seq + 1,
+            seen_at,
         })
     }
 
@@ -434,6 +441,7 @@ impl QueueState {
         audit: Audit,
     ) -> Change {
         let today = self.rules.day.local_date(audit.at);
+        let seen_at = draft.seen_at;
         let mut entry = self.new_entry(draft, ticket_no, audit.at, today);
         entry.misses = misses;
         Change::Requeued {
@@ -441,6 +449,7 @@ impl QueueState {
             queue_code: self.code.clone(),
             entry,
             next_seq: self.next_seq + 1,
+            seen_at,
         }
     }
 
@@ -449,6 +458,7 @@ impl QueueState {
     pub fn plan_transfer_in(&self, t: TransferIn) -> Change {
         let today = self.rules.day.local_date(t.audit.at);
         let at = t.checked_in_at.unwrap_or(t.audit.at);
+        let seen_at = t.draft.seen_at;
         let mut entry = self.new_entry(t.draft, t.ticket_no, at, today);
         entry.misses = t.misses;
         Change::Transferred {
@@ -458,6 +468,7 @@ impl QueueState {
             queue_code: self.code.clone(),
             entry,
             next_seq: self.next_seq + 1,
+            seen_at,
         }
     }
 
@@ -520,6 +531,29 @@ impl QueueState {
             marks,
             registered_tags,
             tags,
+        })
+    }
+
+    /// Plans the end of `day` (日终): every patient who checked in before
+    /// `until` (the day's end) closes as not seen; none if nobody did.
+    pub fn plan_close_day(
+        &self,
+        day: NaiveDate,
+        until: DateTime<Utc>,
+        audit: Audit,
+    ) -> Option<Change> {
+        let visits: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.checked_in_at < until)
+            .map(|e| e.visit_no.clone())
+            .collect();
+        (!visits.is_empty()).then(|| Change::DayClosed {
+            audit,
+            day,
+            queue_code: Some(self.code.clone()),
+            room_code: None,
+            visits,
         })
     }
 
@@ -637,6 +671,13 @@ impl QueueState {
                 ..
             } if *q == self.code => {
                 self.entries.retain(|e| &e.visit_no != visit_no);
+            }
+            Change::DayClosed {
+                queue_code: Some(q),
+                visits,
+                ..
+            } if *q == self.code => {
+                self.entries.retain(|e| !visits.contains(&e.visit_no));
             }
             Change::Transferred {
                 entry,

@@ -1,0 +1,2 @@
+DROP TABLE day_closures;
+ALTER TABLE visits DROP COLUMN closed_as;
