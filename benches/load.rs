@@ -615,7 +615,7 @@ async fn register(
     let body = json!({
         "patient": {"id": format!("P{visit}"), "name": "测试患者", "sex": "1", "birth_date": "1980-01-01"},
         "department_code": dept, "visit_type": "first",
-        "registered_at": "2026-11-25T08:00:00+08:00", "checked_in": check_in
+        "registered_at": chrono::Utc::now().to_rfc3339(), "checked_in": check_in
     });
     matches!(
         http.put(format!("{base}/api/v1/registrations/{visit}")).json(&body).send().await,

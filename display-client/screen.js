@@ -124,6 +124,10 @@ function onFrame(msg) {
   } else if (msg.type === "notice") {
     state.notices = [...state.notices.filter((n) => n.id !== msg.notice.id), msg.notice];
     renderNotices();
+  } else if (msg.type === "day_closed") {
+    // The day ended (日终): yesterday's calls leave the ticker.
+    state.recent = [];
+    render();
   } else if (msg.type === "notice_withdrawn") {
     state.notices = state.notices.filter((n) => n.id !== msg.notice_id);
     renderNotices();

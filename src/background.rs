@@ -2,7 +2,8 @@
 //! that runs beside the requests — the database writer and the SQLite WAL
 //! checkpointer (started by [`Db`](crate::db::Db) through it), the engine's
 //! clock ticks (short-list refills of two-stage rooms, board refreshes when
-//! time makes a patient callable, notices starting and ending on screens) and the demo simulation — and stops them
+//! time makes a patient callable, notices starting and ending on screens, the
+//! day end) and the demo simulation — and stops them
 //! in order. Later: the scheduler of backups and alert checks, the mail
 //! outbox.
 //!
@@ -34,6 +35,8 @@ pub const AUDIT_HEAD_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// How often notices are checked for their start and end times (a notice
 /// shows within this of its start).
 pub const NOTICE_EVERY: Duration = Duration::from_secs(1);
+/// How often the day end (日终) checks whether it is due.
+pub const DAY_END_EVERY: Duration = Duration::from_secs(30);
 /// How long a shutdown may take in all (the process exits within it).
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(10);
 /// How long requests in flight get to finish once the server stops
@@ -145,6 +148,27 @@ impl Background {
                 let (started, ended) = notices.notice_tick(clock.now());
                 if started + ended > 0 {
                     tracing::info!(started, ended, "notices started or ended on the screens");
+                }
+            }
+        });
+        let day = engine.clone();
+        self.task("day-end", async move {
+            let mut every = actix_web::rt::time::interval(DAY_END_EVERY);
+            loop {
+                every.tick().await;
+                let now = day.clock.now();
+                let Some(due) = day.day_end_due(now) else {
+                    continue;
+                };
+                let audit = triage_actors::model::Audit {
+                    operator: "system".into(),
+                    source: "day-end".into(),
+                    at: now,
+                    reason: Some("日终".into()),
+                };
+                if let Err(e) = day.close_day(due, audit).await {
+                    // Tried again at the next tick.
+                    tracing::error!(day = %due, error = %e, "day end failed");
                 }
             }
         });

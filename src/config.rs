@@ -153,6 +153,10 @@ struct CallingSection {
     next_count: usize,
     #[serde(default = "default_service_minutes")]
     avg_service_minutes: u32,
+    /// When the day ends (日终), local time `HH:MM` (or "off"): every visit
+    /// of the day still open closes.
+    #[serde(default = "default_day_end")]
+    day_end: String,
 }
 
 impl Default for CallingSection {
@@ -161,8 +165,13 @@ impl Default for CallingSection {
             current_on_call_next: CurrentPolicy::Finish,
             next_count: default_next_count(),
             avg_service_minutes: default_service_minutes(),
+            day_end: default_day_end(),
         }
     }
+}
+
+fn default_day_end() -> String {
+    "22:00".into()
 }
 
 fn default_next_count() -> usize {
@@ -289,6 +298,9 @@ pub struct Hospital {
     pub current_on_call_next: CurrentPolicy,
     pub next_count: usize,
     pub avg_service_minutes: u32,
+    /// When the day ends by itself (日终), local time; `None` ("off"): only
+    /// when an administrator runs it (and, at start, the days before today).
+    pub day_end: Option<chrono::NaiveTime>,
     /// Web origins besides the server's own that may open screen sockets.
     pub allowed_origins: Vec<String>,
     /// Accounts, sessions and lockout (`[security]`).
@@ -445,6 +457,21 @@ impl Hospital {
             cx.err(&raw.voice.repeat, "voice.repeat", "must be 1 to 5");
         }
         check_security(&mut cx, &raw.security);
+        let day_end = match raw.calling.day_end.trim() {
+            "off" => None,
+            t => match chrono::NaiveTime::parse_from_str(t, "%H:%M") {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    cx.errors.push(ConfigError {
+                        file: cx.file.to_string(),
+                        line: None,
+                        field: "calling.day_end".into(),
+                        message: "a local time HH:MM, e.g. 22:00, or \"off\"".into(),
+                    });
+                    None
+                }
+            },
+        };
         let (departments, dept_codes) = departments(&mut cx, &raw.departments);
         let (queues, queue_codes) = queues(
             &mut cx,
@@ -479,6 +506,7 @@ impl Hospital {
             current_on_call_next: raw.calling.current_on_call_next,
             next_count: raw.calling.next_count,
             avg_service_minutes: raw.calling.avg_service_minutes.max(1),
+            day_end,
             allowed_origins: raw
                 .security
                 .allowed_origins

@@ -7,6 +7,7 @@
 //! actix itself (404, 405).
 
 pub mod admin;
+pub mod day;
 pub mod doctors;
 pub mod error;
 pub mod exports;
@@ -84,6 +85,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::post().to(reg::move_to),
                 )
                 .route("/visits/away", web::get().to(reg::away))
+                .route("/day", web::get().to(day::status))
+                .route("/day/close", web::post().to(day::close))
                 .route("/visits/{visit_no}/transfer", web::post().to(reg::transfer))
                 .route("/rooms", web::get().to(rooms::list_rooms))
                 .route("/rooms/{room}", web::get().to(rooms::get_room))

@@ -14,8 +14,10 @@
 //! - [`doctors`]: doctor master data; [`notices`]: notices to screens.
 //! - [`names`]: full names of the visits in queues, for staff pages.
 //! - [`screens`]: screens registered or reassigned at run time.
+//! - [`day`]: the hospital day and the day end (日终).
 
 pub mod calling;
+pub mod day;
 pub mod doctors;
 pub mod names;
 pub mod notices;
@@ -67,6 +69,8 @@ pub struct Engine {
     pub clock: SharedClock,
     /// Full names of the visits in queues and rooms (staff pages only).
     pub names: Arc<names::VisitNames>,
+    /// The last day closed (日终).
+    pub closed_through: Arc<day::ClosedThrough>,
 }
 
 /// Runs `attempt` again while it answers a state conflict (the visit

@@ -370,6 +370,7 @@ impl Engine {
         audit: Audit,
     ) -> Result<(UpsertOutcome, RegistrationAnswer), Error> {
         let row = validate_registration(&self.hospital, visit_no, &body, canonical, audit.at)?;
+        self.open_day_of(&row, audit.at)?;
         let (outcome, mut status) = self.store_registration(visit_no, row, &audit).await?;
         tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
         let check_in = if body.checked_in {
@@ -653,6 +654,9 @@ impl Engine {
     ) -> Result<CheckInAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let status = v.status()?;
+        if matches!(status, VisitStatus::Registered | VisitStatus::Closed) {
+            self.open_day_of_visit(&v, audit.at)?;
+        }
         match status {
             VisitStatus::Registered | VisitStatus::Waiting => {}
             VisitStatus::Cancelled => {
@@ -729,6 +733,12 @@ impl Engine {
                 (VisitStatus::Missed, _) => EntryKind::Recall,
                 (VisitStatus::Exam, _) => EntryKind::Return,
                 (VisitStatus::Waiting, Some(_)) => v.entry_kind()?,
+                (VisitStatus::Closed, _) => {
+                    return Err(Error::new(
+                        ErrorCode::DayClosed,
+                        "the visit was closed at its day end (日终); the patient registers again (请重新挂号)",
+                    ))
+                }
                 (VisitStatus::NoShow, _) => return Err(Error::new(
                     ErrorCode::VisitNoShow,
                     "the patient missed too many calls; the visit ended as no-show (请重新挂号)",

@@ -11,7 +11,8 @@ use triage_actors::directory::RoomInfo;
 use triage_actors::journal::{SharedClock, SharedJournal};
 use triage_actors::mask::{mask_name, spoken_name, VoiceNameMode};
 use triage_actors::model::{
-    Assignment, Counters, CurrentCall, EntryKind, MoveMark, RoomStatus, TicketCounter, WaitingEntry,
+    Assignment, Audit, Counters, CurrentCall, EntryKind, MoveMark, RoomStatus, TicketCounter,
+    VisitStatus, WaitingEntry,
 };
 use triage_actors::queue::{QueueActor, QueueState};
 use triage_actors::room::{RoomActor, RoomState};
@@ -239,6 +240,25 @@ impl Engine {
         let hospital = Arc::new(rules_in_force(&db, &hospital).await?);
         let now = clock.now();
         seed(&db, &hospital, now).await?;
+        // Days before today are over: whatever of them is still open closes
+        // (the server was down at the day end) before any actor sees it.
+        if let Some(yesterday) = service_date(now).pred_opt() {
+            let audit = Audit {
+                operator: "system".into(),
+                source: "day-end".into(),
+                at: now,
+                reason: Some("日终（启动时补做）".into()),
+            };
+            let open = [
+                VisitStatus::Waiting,
+                VisitStatus::Called,
+                VisitStatus::Missed,
+                VisitStatus::Exam,
+            ];
+            db.write(move |c| store::close_day(c, &yesterday, &open, &audit))
+                .await?;
+        }
+        let closed_through = db.read(store::closed_through).await?;
         let loaded = db.read(store::load_all).await?;
         let notices = db
             .read(move |c| store::active_notices(c, now.naive_utc()))
@@ -326,6 +346,7 @@ impl Engine {
             db,
             clock,
             names,
+            closed_through: Arc::new(super::day::ClosedThrough::new(closed_through)),
         })
     }
 }

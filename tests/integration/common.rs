@@ -350,7 +350,7 @@ pub fn registration(name: &str, department: &str) -> Value {
         "patient": {"id": format!("P-{name}"), "name": name, "sex": "1", "birth_date": "1980-03-04"},
         "department_code": department,
         "visit_type": "first",
-        "registered_at": "2026-11-25T08:01:00+08:00"
+        "registered_at": chrono::Utc::now().to_rfc3339()
     })
 }
 

@@ -10,6 +10,7 @@ mod common;
 
 mod calling;
 mod databases;
+mod day_end;
 mod devices;
 mod domain_core;
 mod durability;

@@ -28,7 +28,7 @@ use triage_actors::screen::InspectScreen;
 use crate::common::fresh_database;
 
 /// A clock the test moves.
-struct ManualClock(AtomicI64);
+pub(crate) struct ManualClock(pub(crate) AtomicI64);
 
 impl Clock for ManualClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -78,6 +78,9 @@ enum Op {
     Cancel(u8),
     Rules(u8, u8),
     Close(u8, bool),
+    /// The day end (日终) of today (ends half the days: the case's last
+    /// command when it has an odd number of them).
+    CloseDay,
     Tick(u16),
 }
 
@@ -264,6 +267,12 @@ impl Day {
                 .close_room(&room(r), *redistribute, "停诊".into(), self.audit(None))
                 .await
                 .map(|_| ()),
+            Op::CloseDay => {
+                let today = triage::engine::service_date(self.clock.now());
+                e.close_day(today, self.audit(Some("日终")))
+                    .await
+                    .map(|_| ())
+            }
             Op::Tick(s) => {
                 self.tick(i64::from(*s));
                 Ok(())
@@ -280,7 +289,7 @@ impl Day {
 
 /// Lets two-stage rooms finish filling their short lists, so that memory
 /// is at rest before it is compared.
-async fn settle(engine: &Engine) {
+pub(crate) async fn settle(engine: &Engine) {
     for queue in QUEUES {
         if let Some(addr) = engine.directory.queues.get(queue).map(|a| a.clone()) {
             let _ = addr.send(Refresh).await;
@@ -294,7 +303,7 @@ async fn settle(engine: &Engine) {
 }
 
 /// Everything the engine holds in memory, as comparable text.
-async fn memory(engine: &Engine, hospital: &Hospital) -> Vec<(String, String)> {
+pub(crate) async fn memory(engine: &Engine, hospital: &Hospital) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for q in &hospital.queues {
         let addr = engine.directory.queues.get(&q.code).map(|a| a.clone());
@@ -339,7 +348,7 @@ async fn memory(engine: &Engine, hospital: &Hospital) -> Vec<(String, String)> {
 }
 
 /// The first lines where two texts differ.
-fn first_difference(a: &str, b: &str) -> String {
+pub(crate) fn first_difference(a: &str, b: &str) -> String {
     let (al, bl): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
     let i = al
         .iter()
@@ -354,7 +363,7 @@ fn first_difference(a: &str, b: &str) -> String {
     )
 }
 
-async fn start(
+pub(crate) async fn start(
     hospital: &Hospital,
     url: &str,
     clock: SharedClock,
@@ -396,6 +405,9 @@ fn one_day(ops: &[Op]) -> Result<(), TestCaseError> {
         };
         for op in ops {
             day.run(op).await?;
+        }
+        if ops.len() % 2 == 1 {
+            day.run(&Op::CloseDay).await?;
         }
         settle(&day.engine).await;
         let before = memory(&day.engine, &hospital).await;

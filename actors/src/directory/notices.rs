@@ -2,6 +2,7 @@
 //! each sent to its screens encoded once, when it starts (at once, or at
 //! its start time on the server's clock ticks), and taken off them when it
 //! expires, so a screen whose own clock is wrong still shows them on time.
+//! The day end's word to every screen goes the same way.
 
 use chrono::{DateTime, Utc};
 
@@ -64,6 +65,15 @@ impl Directory {
             self.withdraw_notice(*id);
         }
         (started, ended.len())
+    }
+
+    /// The day ended (日终): every screen drops the day's recent calls (its
+    /// rooms and queues are already empty).
+    pub fn day_closed(&self, day: &str) {
+        let body: std::sync::Arc<str> = serde_json::json!({ "type": "day_closed", "day": day })
+            .to_string()
+            .into();
+        self.broadcast(&body, None);
     }
 
     fn broadcast(&self, body: &std::sync::Arc<str>, screens: Option<&[String]>) {

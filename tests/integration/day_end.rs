@@ -1,0 +1,343 @@
+//! The day end (日终) on an injected clock: every visit of the day still
+//! open closes with its final status (未就诊 / 过号未回 / 检查未回), audited;
+//! queues, rooms and screens are empty; the next day starts from ticket 1;
+//! yesterday's patients appear nowhere, also after a restart, and late
+//! messages about a closed day get 409 `day_closed`. A server that was down
+//! at the day end closes the days before today when it starts.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use serde_json::json;
+use triage::background::Background;
+use triage::config::Hospital;
+use triage::db::store;
+use triage::domain::{RoomCode, VisitNo};
+use triage::engine::{Engine, RoomCommand};
+use triage::error::ErrorCode;
+use triage_actors::journal::Clock;
+use triage_actors::model::Audit;
+use triage_actors::queue::ListQueue;
+use triage_actors::room::InspectRoom;
+
+use crate::common::fresh_database;
+use crate::restart::{first_difference, memory, settle, start, ManualClock};
+
+fn at(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .timestamp_micros()
+}
+
+fn audit(clock: &ManualClock) -> Audit {
+    Audit {
+        operator: "N-test".into(),
+        source: "day-end-test".into(),
+        at: clock.now(),
+        reason: None,
+    }
+}
+
+fn visit(v: &str) -> VisitNo {
+    VisitNo::parse(v).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn register(
+    e: &Engine,
+    clock: &ManualClock,
+    v: &str,
+    registered_at: &str,
+) -> Result<(), ErrorCode> {
+    crate::common::note_secret(&format!("日终{v}"));
+    let body = json!({
+        "patient": {"id": format!("P{v}"), "name": format!("日终{v}"), "sex": "1", "birth_date": "1980-01-01"},
+        "department_code": "NK", "visit_type": "first", "registered_at": registered_at
+    });
+    let parsed = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
+    e.put_registration(&visit(v), parsed, body.to_string(), audit(clock))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.code)
+}
+
+async fn waiting(e: &Engine, queue: &str) -> Vec<String> {
+    let addr = e
+        .directory
+        .queues
+        .get(queue)
+        .map(|a| a.clone())
+        .unwrap_or_else(|| panic!("no queue {queue}"));
+    addr.send(ListQueue)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|l| l.visit_no.clone())
+        .collect()
+}
+
+async fn status(e: &Engine, v: &str) -> (String, Option<String>) {
+    let v = v.to_string();
+    let row =
+        e.db.read(move |c| store::get_visit(c, &v))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no visit"));
+    (row.status, row.closed_as)
+}
+
+#[actix_web::test]
+async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket_one() {
+    let mut hospital = Hospital::demo();
+    hospital.day_end = chrono::NaiveTime::from_hms_opt(21, 30, 0);
+    let db = fresh_database();
+    let clock = Arc::new(ManualClock(AtomicI64::new(at("2026-11-30T08:05:00+08:00"))));
+    let background = Background::new();
+    let e = start(&hospital, &db.url, clock.clone(), &background).await;
+    let room = RoomCode::parse("NK-02").unwrap_or_else(|e| panic!("{e}"));
+
+    // A day: five patients; V1 misses the call, V2 goes for an exam, V3 is
+    // being seen, V4 and V5 wait.
+    for v in ["V1", "V2", "V3", "V4", "V5"] {
+        register(&e, &clock, v, "2026-11-30T07:30:00+08:00")
+            .await
+            .unwrap_or_else(|c| panic!("{v}: {c:?}"));
+        e.check_in(&visit(v), audit(&clock))
+            .await
+            .unwrap_or_else(|e| panic!("{v}: {e}"));
+        clock.0.fetch_add(60_000_000, Ordering::SeqCst);
+    }
+    for cmd in [
+        RoomCommand::CallNext,
+        RoomCommand::Skip,
+        RoomCommand::CallNext,
+        RoomCommand::SendForExam,
+        RoomCommand::CallNext,
+    ] {
+        e.room_command(&room, cmd, audit(&clock))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(waiting(&e, "NK").await, vec!["V4", "V5"]);
+
+    // Not due before the configured time, due after it.
+    clock
+        .0
+        .store(at("2026-11-30T21:29:00+08:00"), Ordering::SeqCst);
+    assert_eq!(e.day_end_due(clock.now()), None);
+    clock
+        .0
+        .store(at("2026-11-30T21:31:00+08:00"), Ordering::SeqCst);
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default();
+    assert_eq!(e.day_end_due(clock.now()), Some(today));
+    let closed = e
+        .close_day(today, audit(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (
+            closed.not_seen,
+            closed.missed_unreturned,
+            closed.exam_unreturned
+        ),
+        (3, 1, 1)
+    );
+    assert_eq!(e.day_end_due(clock.now()), None, "once a day");
+    for (v, as_) in [
+        ("V1", "missed_unreturned"),
+        ("V2", "exam_unreturned"),
+        ("V3", "not_seen"),
+        ("V4", "not_seen"),
+        ("V5", "not_seen"),
+    ] {
+        assert_eq!(
+            status(&e, v).await,
+            ("closed".into(), Some(as_.into())),
+            "{v}"
+        );
+    }
+    assert!(waiting(&e, "NK").await.is_empty());
+    let addr = e
+        .directory
+        .rooms
+        .get("NK-02")
+        .map(|a| a.clone())
+        .unwrap_or_else(|| panic!("room"));
+    let room_state = addr
+        .send(InspectRoom)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(room_state.current.is_none(), "the room is empty");
+    // Every closed visit has its audit event.
+    let events =
+        e.db.read(|c| store::event_details(c, "visit_closed"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(events.len(), 5);
+    // Again: the same record, nothing more.
+    let again = e
+        .close_day(today, audit(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.not_seen, 3);
+
+    // After the day end, the day takes nothing more.
+    assert_eq!(
+        register(&e, &clock, "V6", "2026-11-30T21:00:00+08:00").await,
+        Err(ErrorCode::DayClosed),
+        "a registration of the closed day"
+    );
+    let err = e
+        .requeue(&visit("V1"), audit(&clock))
+        .await
+        .map(|_| ())
+        .err();
+    assert_eq!(err.map(|e| e.code), Some(ErrorCode::DayClosed));
+    let err = e
+        .check_in(&visit("V4"), audit(&clock))
+        .await
+        .map(|_| ())
+        .err();
+    assert_eq!(err.map(|e| e.code), Some(ErrorCode::DayClosed));
+
+    // The next morning: ticket 1; yesterday's registration is refused.
+    clock
+        .0
+        .store(at("2026-12-01T08:00:00+08:00"), Ordering::SeqCst);
+    register(&e, &clock, "V7", "2026-12-01T07:50:00+08:00")
+        .await
+        .unwrap_or_else(|c| panic!("{c:?}"));
+    let ticket = e
+        .check_in(&visit("V7"), audit(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ticket.ticket_no, "A001", "the new day starts from ticket 1");
+    assert_eq!(
+        register(&e, &clock, "V8", "2026-11-30T20:00:00+08:00").await,
+        Err(ErrorCode::DayClosed),
+        "a late HIS message about a closed day"
+    );
+    assert_eq!(waiting(&e, "NK").await, vec!["V7"]);
+    let away = e
+        .away_visits(vec!["NK".into()])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(away.is_empty(), "yesterday's patients appear nowhere");
+
+    // A restart shows the same.
+    settle(&e).await;
+    let before = memory(&e, &hospital).await;
+    let rebuilt = start(&hospital, &db.url, clock.clone(), &background).await;
+    settle(&rebuilt).await;
+    let after = memory(&rebuilt, &hospital).await;
+    for ((what, a), (_, b)) in before.iter().zip(&after) {
+        assert!(
+            a == b,
+            "{what} differs after a restart\n{}",
+            first_difference(a, b)
+        );
+    }
+    assert_eq!(waiting(&rebuilt, "NK").await, vec!["V7"]);
+    e.db.stop_writer().await;
+    rebuilt.db.stop_writer().await;
+    background.stop_threads();
+}
+
+#[actix_web::test]
+async fn a_server_down_at_the_day_end_closes_the_days_before_today_when_it_starts() {
+    let hospital = Hospital::demo();
+    let db = fresh_database();
+    let clock = Arc::new(ManualClock(AtomicI64::new(at("2026-11-30T10:00:00+08:00"))));
+    let background = Background::new();
+    let e = start(&hospital, &db.url, clock.clone(), &background).await;
+    let room = RoomCode::parse("NK-02").unwrap_or_else(|e| panic!("{e}"));
+    for v in ["W1", "W2", "W3"] {
+        register(&e, &clock, v, "2026-11-30T09:30:00+08:00")
+            .await
+            .unwrap_or_else(|c| panic!("{v}: {c:?}"));
+        e.check_in(&visit(v), audit(&clock))
+            .await
+            .unwrap_or_else(|e| panic!("{v}: {e}"));
+    }
+    e.room_command(&room, RoomCommand::CallNext, audit(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    e.db.stop_writer().await;
+
+    // The server comes back the next morning: nothing of yesterday is left.
+    clock
+        .0
+        .store(at("2026-12-01T07:55:00+08:00"), Ordering::SeqCst);
+    let next = start(&hospital, &db.url, clock.clone(), &background).await;
+    assert!(waiting(&next, "NK").await.is_empty());
+    let addr = next
+        .directory
+        .rooms
+        .get("NK-02")
+        .map(|a| a.clone())
+        .unwrap_or_else(|| panic!("room"));
+    let room_state = addr
+        .send(InspectRoom)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        room_state.current.is_none(),
+        "yesterday's patient is not in the room"
+    );
+    for v in ["W1", "W2", "W3"] {
+        assert_eq!(
+            status(&next, v).await,
+            ("closed".into(), Some("not_seen".into())),
+            "{v}"
+        );
+    }
+    let day = next.day_status().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(day.last.map(|d| d.not_seen), Some(3));
+    assert!(!day.closed, "today is open");
+    next.db.stop_writer().await;
+    background.stop_threads();
+}
+
+#[actix_web::test]
+async fn an_administrator_ends_the_day_early_and_the_day_then_takes_no_check_in() {
+    use crate::common::{registration, spawn_app};
+    use triage::auth::policy::Role;
+    let app = spawn_app().await;
+    app.arrive("D1", &registration("日终甲", "NK")).await;
+    assert_eq!(
+        app.put_registration("D2", &registration("日终乙", "NK"))
+            .await
+            .status(),
+        201
+    );
+    let nurse = app.staff("N0042", Role::Nurse, &["NK"]).await;
+    let close = |who: &reqwest::Client, body: serde_json::Value| {
+        let req = who.post(app.url("/api/v1/day/close")).json(&body);
+        async move { req.send().await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    let day = app.get_json("/api/v1/day").await;
+    assert_eq!(day["closed"], false);
+    assert_eq!(close(&nurse, json!({"reason": "x"})).await.status(), 403);
+    assert_eq!(
+        close(&app.his(), json!({"reason": "x"})).await.status(),
+        403
+    );
+    assert_eq!(close(&app.http, json!({"reason": ""})).await.status(), 422);
+    assert_eq!(app.get_json("/api/v1/queues/NK").await["waiting"], 1);
+
+    let r = close(&app.http, json!({"reason": "全院提前停诊"})).await;
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap_or_default();
+    assert_eq!(v["not_seen"], 1);
+    assert_eq!(v["operator"], "t-admin");
+    assert_eq!(app.get_json("/api/v1/queues/NK").await["waiting"], 0);
+    let day = app.get_json("/api/v1/day").await;
+    assert_eq!(day["closed"], true);
+    assert_eq!(day["last"]["not_seen"], 1);
+    let visit = app.get_json("/api/v1/registrations/D1").await;
+    assert_eq!(visit["status"], "closed");
+    // The day takes no more check-ins.
+    let r = app.check_in("D2").await;
+    assert_eq!(r.status(), 409);
+    let e: serde_json::Value = r.json().await.unwrap_or_default();
+    assert_eq!(e["error"]["code"], "day_closed");
+}
