@@ -64,6 +64,37 @@ struct File {
     doctors: Vec<DoctorSection>,
     #[serde(default)]
     screens: Vec<ScreenSection>,
+    #[serde(default)]
+    kiosks: Vec<KioskSection>,
+}
+
+/// A self-service check-in kiosk (自助报到机).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KioskSection {
+    code: Spanned<String>,
+    name: String,
+    /// The departments whose patients it checks in; absent: every one (通签).
+    departments: Option<Vec<Spanned<String>>>,
+}
+
+/// A self-service check-in kiosk (自助报到机): a device with a token, like
+/// a screen.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KioskDef {
+    pub code: String,
+    pub name: String,
+    /// The departments it serves; `None`: every one (通签).
+    pub departments: Option<Vec<String>>,
+}
+
+impl KioskDef {
+    /// Whether it checks in patients of `department`.
+    pub fn serves(&self, department: &str) -> bool {
+        self.departments
+            .as_ref()
+            .is_none_or(|d| d.iter().any(|c| c == department))
+    }
 }
 
 #[derive(Deserialize)]
@@ -311,6 +342,7 @@ pub struct Hospital {
     pub rooms: Vec<RoomDef>,
     pub doctors: Vec<DoctorDef>,
     pub screens: Vec<ScreenConfig>,
+    pub kiosks: Vec<KioskDef>,
 }
 
 /// The `[security]` limits below which the hospital would fall short of
@@ -496,6 +528,7 @@ impl Hospital {
             &rooms,
             &known,
         );
+        let kiosks = kiosks(&mut cx, &raw.kiosks, &screens, &known);
         if !cx.errors.is_empty() {
             return Err(cx.errors);
         }
@@ -520,6 +553,7 @@ impl Hospital {
             rooms,
             doctors,
             screens,
+            kiosks,
         })
     }
 
@@ -553,6 +587,12 @@ impl Hospital {
         self.departments.iter().find(|d| d.code == code)
     }
 
+    /// The kiosk `code`, if configured.
+    pub fn kiosk(&self, code: &str) -> Option<&KioskDef> {
+        self.kiosks.iter().find(|k| k.code == code)
+    }
+
+    /// The room `code`, if configured.
     pub fn room(&self, code: &str) -> Option<&RoomDef> {
         self.rooms.iter().find(|r| r.code == code)
     }
@@ -854,6 +894,52 @@ fn doctors(cx: &mut Ctx<'_>, raw: &[DoctorSection], known: &Known) -> Vec<Doctor
 
 /// `[[screens]]`: codes unique, the rooms they show known (a door screen
 /// exactly one, an overview at least one), titles and counts completed.
+/// The kiosks: codes unique among kiosks and screens (they share device
+/// tokens), known departments.
+fn kiosks(
+    cx: &mut Ctx<'_>,
+    raw: &[KioskSection],
+    screens: &[ScreenConfig],
+    known: &Known,
+) -> Vec<KioskDef> {
+    let mut out: Vec<KioskDef> = Vec::new();
+    for (i, k) in raw.iter().enumerate() {
+        let code = k.code.get_ref();
+        if !valid_code(code) {
+            cx.err(
+                &k.code,
+                format!("kiosks[{i}].code"),
+                "codes are 1-32 letters, digits, - or _",
+            );
+        }
+        if out.iter().any(|o| &o.code == code) || screens.iter().any(|s| &s.code == code) {
+            cx.err(
+                &k.code,
+                format!("kiosks[{i}].code"),
+                format!("{code:?} is already a kiosk or a screen"),
+            );
+        }
+        let departments = k.departments.as_ref().map(|list| {
+            for (j, d) in list.iter().enumerate() {
+                if !known.departments.contains(d.get_ref()) {
+                    cx.err(
+                        d,
+                        format!("kiosks[{i}].departments[{j}]"),
+                        format!("no department {:?}", d.get_ref()),
+                    );
+                }
+            }
+            list.iter().map(|d| d.get_ref().clone()).collect()
+        });
+        out.push(KioskDef {
+            code: code.clone(),
+            name: k.name.clone(),
+            departments,
+        });
+    }
+    out
+}
+
 fn screens(
     cx: &mut Ctx<'_>,
     raw: &[ScreenSection],

@@ -1,7 +1,8 @@
 //! The display client, embedded in the binary so one file deploys: plain
 //! HTML/CSS/ES modules from `display-client/`, no CDN. Routes: `/` (a list
 //! of the hospital's screens), `/screens/{code}` (a screen page; the page reads
-//! its code from the URL), `/console`, `/caller`, `/devices` and `/admin`
+//! its code from the URL), `/kiosk/{code}` (a check-in kiosk), `/console`,
+//! `/caller`, `/devices` and `/admin`
 //! (the nurse console, the doctor caller, screens as devices, accounts,
 //! clients and rules: `staff/`, Preact +
 //! htm vendored in `vendor/`) and `/display/{file}` (assets), plus the screens'
@@ -23,6 +24,7 @@ struct Assets;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
         .route("/screens/{code}", web::get().to(screen_page))
+        .route("/kiosk/{code}", web::get().to(kiosk_page))
         .route("/console", web::get().to(console_page))
         .route("/caller", web::get().to(caller_page))
         .route("/devices", web::get().to(devices_page))
@@ -73,6 +75,22 @@ async fn screen_page(
         return Err(Error::new(ErrorCode::ScreenNotFound, format!("no screen {code:?}")).into());
     }
     serve("screen.html")
+}
+
+/// A self-service check-in kiosk (自助报到机); it proves itself with its
+/// device token through the API.
+async fn kiosk_page(
+    path: web::Path<String>,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    if engine.hospital.kiosk(&path).is_none() {
+        return Err(Error::new(
+            ErrorCode::KioskNotFound,
+            format!("no kiosk {:?}", path.as_str()),
+        )
+        .into());
+    }
+    serve("kiosk.html")
 }
 
 /// The nurse console (分诊台); it logs in through the API itself.

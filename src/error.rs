@@ -115,6 +115,8 @@ codes! {
     AlreadyCalled => "already_called",
     VisitClosed => "visit_closed",
     DayClosed => "day_closed",
+    WrongArea => "wrong_area",
+    KioskNotFound => "kiosk_not_found",
     RoomPaused => "room_paused",
     RoomClosed => "room_closed",
     QueueEmpty => "queue_empty",

@@ -552,6 +552,10 @@ fn main() -> ExitCode {
                                 s.name, s.code
                             );
                         }
+                        println!("Check-in kiosks (自助报到机):");
+                        for (code, token) in &access.kiosks {
+                            println!("  {code:<14} http://{host}:{port}/kiosk/{code}#token={token}");
+                        }
                     }
                     None => {
                         println!("Screens (give each a device token: triage screen token --screen CODE):");

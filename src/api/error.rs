@@ -28,7 +28,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         Forbidden | CsrfFailed | PasswordChangeRequired | OriginNotAllowed => StatusCode::FORBIDDEN,
         TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         NotFound | VisitNotFound | RoomNotFound | QueueNotFound | ScreenNotFound
-        | DoctorNotFound | PhotoNotFound | NoticeNotFound | UnknownAction => StatusCode::NOT_FOUND,
+        | DoctorNotFound | PhotoNotFound | NoticeNotFound | UnknownAction | KioskNotFound => {
+            StatusCode::NOT_FOUND
+        }
         MissingField
         | UnknownField
         | InvalidField
@@ -73,6 +75,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | AlreadyCalled
         | VisitClosed
         | DayClosed
+        | WrongArea
         | RoomPaused
         | RoomClosed
         | QueueEmpty

@@ -13,6 +13,7 @@ pub mod error;
 pub mod exports;
 pub mod extract;
 pub mod health;
+pub mod kiosks;
 pub mod metrics;
 pub mod notices;
 pub mod openapi;
@@ -85,6 +86,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::post().to(reg::move_to),
                 )
                 .route("/visits/away", web::get().to(reg::away))
+                .route("/kiosks/{code}", web::get().to(kiosks::info))
+                .route("/kiosks/{code}/check-in", web::post().to(kiosks::check_in))
                 .route("/day", web::get().to(day::status))
                 .route("/day/close", web::post().to(day::close))
                 .route("/visits/{visit_no}/transfer", web::post().to(reg::transfer))

@@ -329,15 +329,16 @@ pub fn list_clients(c: &mut AnyConnection) -> Result<Vec<ClientRow>, Error> {
     Ok(store::list_clients(c)?)
 }
 
-/// Gives a screen a new device token (its old one stops working); returns
-/// the token, shown once.
+/// Gives a screen or a kiosk a new device token (its old one stops
+/// working); returns the token, shown once.
 pub fn issue_screen_token(
     c: &mut AnyConnection,
     hospital: &Hospital,
     screen: &str,
     stamp: &Stamp,
 ) -> Result<String, Error> {
-    let configured = hospital.screens.iter().any(|s| s.code == screen);
+    let configured =
+        hospital.screens.iter().any(|s| s.code == screen) || hospital.kiosk(screen).is_some();
     if !configured
         && !crate::db::store::load_screens(c)?
             .iter()

@@ -235,8 +235,13 @@ pub fn screen_token(url: &str, hospital: &Hospital, screen: &str, base: &str) ->
     let result = connect(url)
         .and_then(|mut c| accounts::issue_screen_token(&mut c, hospital, screen, &stamp()));
     done(result, |token| {
-        println!("screen {screen}: new device token (the old one no longer works)");
-        println!("open on the screen: {base}/screens/{screen}#token={token}");
+        let page = if hospital.kiosk(screen).is_some() {
+            "kiosk"
+        } else {
+            "screens"
+        };
+        println!("{screen}: new device token (the old one no longer works)");
+        println!("open on the device: {base}/{page}/{screen}#token={token}");
     })
 }
 
@@ -290,6 +295,9 @@ pub struct DemoAccess {
     pub accounts: Vec<(String, String, String, Vec<String>)>,
     /// (screen, token)
     pub screens: Vec<(String, String)>,
+    /// (kiosk, token)
+    #[serde(default)]
+    pub kiosks: Vec<(String, String)>,
 }
 
 /// Makes sure the demo's accounts (an administrator, a nurse for every
@@ -310,13 +318,18 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
                 .is_some_and(|r| !r.disabled)
         });
         let screens_ok = kept.screens.len() == hospital.screens.len()
-            && kept.screens.iter().all(|(code, token)| {
-                tokens.iter().any(|t| {
-                    &t.screen_code == code
-                        && t.revoked_at.is_none()
-                        && t.token_hash == super::secret::sha256_hex(token.as_bytes())
-                })
-            });
+            && kept.kiosks.len() == hospital.kiosks.len()
+            && kept
+                .screens
+                .iter()
+                .chain(&kept.kiosks)
+                .all(|(code, token)| {
+                    tokens.iter().any(|t| {
+                        &t.screen_code == code
+                            && t.revoked_at.is_none()
+                            && t.token_hash == super::secret::sha256_hex(token.as_bytes())
+                    })
+                });
         if accounts_ok && screens_ok {
             return Ok(kept);
         }
@@ -350,6 +363,7 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
     let mut access = DemoAccess {
         accounts: Vec::new(),
         screens: Vec::new(),
+        kiosks: Vec::new(),
     };
     for (code, name, role, scope) in planned {
         let password = accounts::random_password();
@@ -392,6 +406,11 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
         let token = accounts::issue_screen_token(&mut c, hospital, &s.code, &stamp)
             .map_err(|e| e.message)?;
         access.screens.push((s.code.clone(), token));
+    }
+    for k in &hospital.kiosks {
+        let token = accounts::issue_screen_token(&mut c, hospital, &k.code, &stamp)
+            .map_err(|e| e.message)?;
+        access.kiosks.push((k.code.clone(), token));
     }
     if let Some(dir) = file.parent() {
         let _ = std::fs::create_dir_all(dir);

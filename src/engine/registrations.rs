@@ -859,6 +859,11 @@ impl Engine {
 
     /// The department of a visit: what authorization looks at before a
     /// staff member may see or arrange it.
+    /// The visit's name as public screens show it (张*三).
+    pub async fn masked_name_of(&self, visit_no: &VisitNo) -> Result<String, Error> {
+        Ok(mask_name(&self.load_visit(visit_no).await?.patient_name))
+    }
+
     pub async fn department_of(&self, visit_no: &VisitNo) -> Result<String, Error> {
         Ok(self.load_visit(visit_no).await?.department_code)
     }

@@ -67,9 +67,10 @@ export class Server {
     const kept = JSON.parse(readFileSync(join(dirname(this.dbFile), "demo-credentials.json"), "utf8"));
     for (const [, , password] of kept.accounts) noteSecret(password);
     for (const [, token] of kept.screens) noteSecret(token);
+    for (const [, token] of kept.kiosks || []) noteSecret(token);
     return {
       accounts: Object.fromEntries(kept.accounts.map(([code, role, password]) => [code, { role, password }])),
-      tokens: Object.fromEntries(kept.screens),
+      tokens: Object.fromEntries([...kept.screens, ...(kept.kiosks || [])]),
     };
   }
 

@@ -274,11 +274,13 @@ pub fn provision(
     let tokens = h
         .screens
         .iter()
-        .map(|s| {
-            let t = accounts::issue_screen_token(&mut c, h, &s.code, &stamp())
+        .map(|s| s.code.clone())
+        .chain(h.kiosks.iter().map(|k| k.code.clone()))
+        .map(|code| {
+            let t = accounts::issue_screen_token(&mut c, h, &code, &stamp())
                 .unwrap_or_else(|e| panic!("token: {e}"));
             note_secret(&t);
-            (s.code.clone(), t)
+            (code, t)
         })
         .collect();
     let totp = triage::auth::store::get_staff(&mut c, "t-admin")

@@ -14,6 +14,7 @@ mod day_end;
 mod devices;
 mod domain_core;
 mod durability;
+mod kiosks;
 mod openapi;
 mod queue_rules;
 mod registrations;

@@ -88,6 +88,11 @@ impl Directory {
         }
     }
 
+    /// A doctor's public facts, if known.
+    pub fn doctor(&self, code: &str) -> Option<DoctorView> {
+        self.doctors.get(code).map(|d| d.clone())
+    }
+
     /// Records a doctor's public facts and refreshes the rooms they staff.
     pub fn publish_doctor(&self, doctor: DoctorView) {
         let code = doctor.code.clone();

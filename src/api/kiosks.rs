@@ -1,0 +1,238 @@
+//! Self-service check-in kiosks (自助报到机): devices with a token, like
+//! screens. `GET /api/v1/kiosks/{code}` (what the kiosk page shows) and
+//! `POST /api/v1/kiosks/{code}/check-in` (a scanned or typed visit number),
+//! each with the device token in `X-Device-Token`. Answers and refusals
+//! are in Chinese: a patient reads them. A refusal changes nothing.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use triage_actors::model::Audit;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::extract::Json;
+use super::openapi::ErrorBody;
+use crate::auth::Auth;
+use crate::config::KioskDef;
+use crate::domain::VisitNo;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode};
+
+type Answer = Result<HttpResponse, ApiError>;
+
+/// The header carrying a kiosk's device token.
+pub const TOKEN_HEADER: &str = "x-device-token";
+
+/// What a kiosk page shows before a patient comes.
+#[derive(Serialize, ToSchema)]
+pub struct KioskInfo {
+    pub code: String,
+    pub name: String,
+    pub hospital: String,
+    /// The departments it checks in (all of them for 通签), with names.
+    pub departments: Vec<String>,
+    /// Whether it checks in every department (通签).
+    pub all_areas: bool,
+}
+
+/// A visit number scanned or typed at the kiosk.
+#[derive(Deserialize, ToSchema)]
+pub struct KioskCheckIn {
+    /// The visit number (就诊号) on the registration slip.
+    pub visit_no: String,
+}
+
+/// The ticket a kiosk shows and prints.
+#[derive(Serialize, ToSchema)]
+pub struct KioskTicket {
+    pub visit_no: String,
+    pub ticket_no: String,
+    /// As public screens show it (张*三).
+    pub masked_name: String,
+    pub hospital: String,
+    pub department: String,
+    pub queue: String,
+    /// The doctor of an expert queue (专家号).
+    pub doctor: Option<String>,
+    /// The rooms that call this queue.
+    pub rooms: Vec<String>,
+    pub position: usize,
+    pub ahead: usize,
+    pub estimated_wait_minutes: u32,
+    /// Where to wait, in Chinese.
+    pub wait_at: String,
+    pub checked_in_at: DateTime<Utc>,
+    /// False when the patient had already checked in (same ticket; not
+    /// printed again).
+    pub created: bool,
+}
+
+/// The kiosk `code` if the request carries its live device token.
+fn kiosk<'a>(
+    req: &HttpRequest,
+    code: &str,
+    engine: &'a Engine,
+    auth: &Auth,
+) -> Result<&'a KioskDef, Error> {
+    let kiosk = engine
+        .hospital
+        .kiosk(code)
+        .ok_or_else(|| Error::new(ErrorCode::KioskNotFound, format!("no kiosk {code:?}")))?;
+    let token = req
+        .headers()
+        .get(TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if token.is_empty() || !auth.screen_token_ok(code, token) {
+        return Err(Error::new(
+            ErrorCode::Unauthenticated,
+            "本机未授权：请管理员为本机发放设备令牌 (no valid device token)",
+        ));
+    }
+    Ok(kiosk)
+}
+
+fn department_name(engine: &Engine, code: &str) -> String {
+    engine
+        .hospital
+        .department(code)
+        .map_or_else(|| code.to_string(), |d| d.name.clone())
+}
+
+#[utoipa::path(get, path = "/api/v1/kiosks/{code}", tag = "kiosks", params(("code" = String, Path), ("X-Device-Token" = String, Header)),
+    responses((status = 200, description = "the kiosk", body = KioskInfo),
+              (status = 401, description = "no valid device token", body = ErrorBody),
+              (status = 404, description = "no such kiosk", body = ErrorBody)))]
+pub async fn info(
+    req: HttpRequest,
+    path: web::Path<String>,
+    engine: web::Data<Engine>,
+    auth: web::Data<Auth>,
+) -> Answer {
+    let k = kiosk(&req, &path, &engine, &auth)?;
+    let departments = match &k.departments {
+        Some(list) => list.iter().map(|d| department_name(&engine, d)).collect(),
+        None => engine
+            .hospital
+            .departments
+            .iter()
+            .map(|d| d.name.clone())
+            .collect(),
+    };
+    Ok(HttpResponse::Ok().json(KioskInfo {
+        code: k.code.clone(),
+        name: k.name.clone(),
+        hospital: engine.hospital.name.clone(),
+        departments,
+        all_areas: k.departments.is_none(),
+    }))
+}
+
+/// A refusal as the patient reads it (the code stays the API's).
+fn refusal(e: Error, engine: &Engine, department: Option<&str>) -> Error {
+    let text = match e.code {
+        ErrorCode::VisitNotFound => "未找到该就诊号，请核对后重试".to_string(),
+        ErrorCode::InvalidVisitNo => "就诊号格式不正确，请核对后重试".to_string(),
+        ErrorCode::TooEarly => match e
+            .message
+            .split("from ")
+            .nth(1)
+            .map(|t| t.chars().take(5).collect::<String>())
+        {
+            Some(t) => format!("预约时段未到，请于 {t} 后再来报到"),
+            None => "预约时段未到，请稍后再来报到".to_string(),
+        },
+        ErrorCode::DayClosed => {
+            "该挂号不是今日的（或今日门诊已结束），请到挂号窗口重新挂号".to_string()
+        }
+        ErrorCode::RegistrationCancelled => "该挂号已退号，请到挂号窗口咨询".to_string(),
+        ErrorCode::AlreadyCalled => "您已被叫号，请直接到诊室就诊".to_string(),
+        ErrorCode::VisitClosed | ErrorCode::VisitNoShow => {
+            "该次就诊已结束或已过号，请到分诊台咨询护士".to_string()
+        }
+        ErrorCode::WrongArea => format!(
+            "本机不办理{}的报到，请到{}分诊区报到",
+            department.map_or_else(String::new, |d| department_name(engine, d)),
+            department.map_or_else(String::new, |d| department_name(engine, d))
+        ),
+        ErrorCode::NoQueue | ErrorCode::TicketsExhausted => {
+            "暂时无法报到，请到分诊台咨询护士".to_string()
+        }
+        _ => return e,
+    };
+    Error::new(e.code, format!("{text}。如有疑问，请到分诊台咨询护士。"))
+}
+
+#[utoipa::path(post, path = "/api/v1/kiosks/{code}/check-in", tag = "kiosks", params(("code" = String, Path), ("X-Device-Token" = String, Header)), request_body = KioskCheckIn,
+    responses((status = 200, description = "checked in (签到): the ticket to show and print; `created` false when already checked in (nothing changed)", body = KioskTicket),
+              (status = 401, description = "no valid device token", body = ErrorBody),
+              (status = 404, description = "no such kiosk or visit (Chinese message)", body = ErrorBody),
+              (status = 409, description = "too early, a closed day, cancelled, already called, another area (wrong_area); Chinese message, nothing changed", body = ErrorBody),
+              (status = 422, description = "a malformed visit number", body = ErrorBody)))]
+pub async fn check_in(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<KioskCheckIn>,
+    engine: web::Data<Engine>,
+    auth: web::Data<Auth>,
+) -> Answer {
+    let k = kiosk(&req, &path, &engine, &auth)?;
+    let visit_no =
+        VisitNo::parse(body.value.visit_no.trim()).map_err(|e| refusal(e, &engine, None))?;
+    let department = engine
+        .department_of(&visit_no)
+        .await
+        .map_err(|e| refusal(e, &engine, None))?;
+    if !k.serves(&department) {
+        return Err(refusal(
+            Error::new(ErrorCode::WrongArea, "another area's kiosk"),
+            &engine,
+            Some(&department),
+        )
+        .into());
+    }
+    let audit = Audit {
+        operator: format!("kiosk:{}", k.code),
+        source: crate::auth::middleware::source_of(&req),
+        at: engine.clock.now(),
+        reason: None,
+    };
+    let at = audit.at;
+    let answer = engine
+        .check_in(&visit_no, audit)
+        .await
+        .map_err(|e| refusal(e, &engine, Some(&department)))?;
+    let queue = engine.hospital.queue(&answer.queue_code);
+    let doctor = queue.and_then(|q| q.doctor.as_deref()).map(|d| {
+        engine
+            .directory
+            .doctor(d)
+            .map_or_else(|| d.to_string(), |v| v.name)
+    });
+    let rooms: Vec<String> = engine
+        .hospital
+        .rooms
+        .iter()
+        .filter(|r| r.queues.contains(&answer.queue_code))
+        .map(|r| r.name.clone())
+        .collect();
+    let masked = engine.masked_name_of(&visit_no).await?;
+    let dept_name = department_name(&engine, &department);
+    Ok(HttpResponse::Ok().json(KioskTicket {
+        visit_no: answer.visit_no,
+        ticket_no: answer.ticket_no,
+        masked_name: masked,
+        hospital: engine.hospital.name.clone(),
+        wait_at: format!("请在{dept_name}候诊区等候，留意叫号屏和广播"),
+        department: dept_name,
+        queue: queue.map_or_else(|| answer.queue_code.clone(), |q| q.name.clone()),
+        doctor,
+        rooms,
+        position: answer.position,
+        ahead: answer.ahead,
+        estimated_wait_minutes: answer.estimated_wait_minutes,
+        checked_in_at: at,
+        created: answer.created,
+    }))
+}
