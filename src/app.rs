@@ -75,6 +75,7 @@ impl Application {
         background.ticks(&engine);
         background.auth_reload(&auth);
         background.audit_upkeep(&engine);
+        background.backups(&engine, settings.database_url.clone());
         if settings.simulate {
             background.task(
                 "demo-simulation",

@@ -5,7 +5,7 @@
 //! time makes a patient callable, notices starting and ending on screens, the
 //! day end) and the demo simulation — and stops them
 //! in order. Later: the scheduler of backups and alert checks, the mail
-//! outbox.
+//! outbox. The daily backup runs here too.
 //!
 //! Shutting down ([`shutdown`]) on SIGTERM or Ctrl-C: stop the ticks and the
 //! simulation (no new commands from inside), tell every screen that the
@@ -37,6 +37,8 @@ pub const AUDIT_HEAD_EVERY: Duration = Duration::from_secs(24 * 3600);
 pub const NOTICE_EVERY: Duration = Duration::from_secs(1);
 /// How often the day end (日终) checks whether it is due.
 pub const DAY_END_EVERY: Duration = Duration::from_secs(30);
+/// How often the daily backup checks whether it is due.
+pub const BACKUP_EVERY: Duration = Duration::from_secs(60);
 /// How long a shutdown may take in all (the process exits within it).
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(10);
 /// How long requests in flight get to finish once the server stops
@@ -179,6 +181,42 @@ impl Background {
                 every.tick().await;
                 for q in queues.queues.iter() {
                     q.do_send(Refresh);
+                }
+            }
+        });
+    }
+
+    /// The daily backup (备份): when the configured time has passed and no
+    /// backup of today was taken after it (also at start, for one missed
+    /// while the server was down), take one, verify it (its report lies
+    /// beside it) and remove the old ones. Off when `[backup] at = "off"`.
+    pub fn backups(&self, engine: &Engine, database_url: String) {
+        let policy = engine.hospital.backup.clone();
+        let Some(at) = policy.at else {
+            return;
+        };
+        let clock = engine.clock.clone();
+        self.task("daily-backup", async move {
+            let mut every = actix_web::rt::time::interval(BACKUP_EVERY);
+            loop {
+                every.tick().await;
+                let now = clock.now();
+                if crate::backups::due(&policy, at, now).is_none() {
+                    continue;
+                }
+                let (url, policy) = (database_url.clone(), policy.clone());
+                let done =
+                    tokio::task::spawn_blocking(move || crate::backups::daily(&url, &policy, now))
+                        .await;
+                match done {
+                    Ok(Ok(outcome)) => tracing::info!(
+                        file = %outcome.file.display(),
+                        verified = outcome.verified,
+                        pruned = outcome.pruned,
+                        "daily backup taken"
+                    ),
+                    Ok(Err(e)) => tracing::error!(error = %e, "daily backup failed"),
+                    Err(e) => tracing::error!(error = %e, "daily backup stopped"),
                 }
             }
         });

@@ -66,6 +66,44 @@ struct File {
     screens: Vec<ScreenSection>,
     #[serde(default)]
     kiosks: Vec<KioskSection>,
+    #[serde(default)]
+    backup: BackupSection,
+}
+
+/// `[backup]`: where backups go, how long they are kept, when the server
+/// takes the daily one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackupSection {
+    #[serde(default = "default_backup_dir")]
+    dir: String,
+    second_dir: Option<String>,
+    #[serde(default = "default_keep_days")]
+    keep_days: u32,
+    /// Local `HH:MM`, or "off".
+    #[serde(default = "default_backup_at")]
+    at: String,
+}
+
+impl Default for BackupSection {
+    fn default() -> Self {
+        BackupSection {
+            dir: default_backup_dir(),
+            second_dir: None,
+            keep_days: default_keep_days(),
+            at: default_backup_at(),
+        }
+    }
+}
+
+fn default_backup_dir() -> String {
+    "backups".into()
+}
+fn default_keep_days() -> u32 {
+    7
+}
+fn default_backup_at() -> String {
+    "02:30".into()
 }
 
 /// A self-service check-in kiosk (自助报到机).
@@ -343,6 +381,8 @@ pub struct Hospital {
     pub doctors: Vec<DoctorDef>,
     pub screens: Vec<ScreenConfig>,
     pub kiosks: Vec<KioskDef>,
+    /// Backups: directory, second location, days kept, daily time.
+    pub backup: crate::backups::BackupPolicy,
 }
 
 /// The `[security]` limits below which the hospital would fall short of
@@ -529,6 +569,7 @@ impl Hospital {
             &known,
         );
         let kiosks = kiosks(&mut cx, &raw.kiosks, &screens, &known);
+        let backup = backup_policy(&mut cx, &raw.backup);
         if !cx.errors.is_empty() {
             return Err(cx.errors);
         }
@@ -554,6 +595,7 @@ impl Hospital {
             doctors,
             screens,
             kiosks,
+            backup,
         })
     }
 
@@ -894,6 +936,40 @@ fn doctors(cx: &mut Ctx<'_>, raw: &[DoctorSection], known: &Known) -> Vec<Doctor
 
 /// `[[screens]]`: codes unique, the rooms they show known (a door screen
 /// exactly one, an overview at least one), titles and counts completed.
+/// `[backup]`, checked: at least 7 days kept, a time or "off".
+fn backup_policy(cx: &mut Ctx<'_>, raw: &BackupSection) -> crate::backups::BackupPolicy {
+    let mut bad = |field: &str, message: &str| {
+        cx.errors.push(ConfigError {
+            file: cx.file.to_string(),
+            line: None,
+            field: format!("backup.{field}"),
+            message: message.to_string(),
+        })
+    };
+    if raw.keep_days < 7 {
+        bad("keep_days", "backups are kept at least 7 days");
+    }
+    if raw.dir.trim().is_empty() {
+        bad("dir", "a directory for the backups");
+    }
+    let at = match raw.at.trim() {
+        "off" => None,
+        t => match chrono::NaiveTime::parse_from_str(t, "%H:%M") {
+            Ok(t) => Some(t),
+            Err(_) => {
+                bad("at", "a local time HH:MM, e.g. 02:30, or \"off\"");
+                None
+            }
+        },
+    };
+    crate::backups::BackupPolicy {
+        dir: raw.dir.trim().into(),
+        second_dir: raw.second_dir.as_deref().map(|d| d.trim().into()),
+        keep_days: raw.keep_days,
+        at,
+    }
+}
+
 /// The kiosks: codes unique among kiosks and screens (they share device
 /// tokens), known departments.
 fn kiosks(

@@ -22,6 +22,8 @@
 //! - [`display`]: the embedded display client (plain HTML/ES modules).
 //! - [`voice`]: server-side audio for screens without a Chinese voice.
 //! - [`demo`]: the demo hospital's simulated patients.
+//! - [`backups`]: backups as a kept set: manifest, verification report,
+//!   retention (`triage backup`, `triage backup verify`, the daily run).
 //! - [`background`]: the one home of background work (writer, checkpointer,
 //!   ticks, simulation) and the graceful shutdown.
 //! - [`app`]: `Application::build`, used by `main` and by the tests.
@@ -32,6 +34,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod background;
+pub mod backups;
 pub mod config;
 pub mod db;
 pub mod demo;

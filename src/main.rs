@@ -58,18 +58,25 @@ enum Command {
     },
     /// Validate a hospital configuration file and print what it defines.
     CheckConfig { path: PathBuf },
-    /// Write a consistent copy of the database (SQLite: VACUUM INTO;
-    /// PostgreSQL: pg_dump -Fc).
+    /// Take a backup into the backup directory (SQLite: VACUUM INTO;
+    /// PostgreSQL: pg_dump -Fc) with its manifest and a copy in the second
+    /// location; or `verify`, `prune`, `list` the kept backups.
+    #[command(args_conflicts_with_subcommands = true)]
     Backup {
+        #[command(subcommand)]
+        command: Option<BackupCommand>,
         #[arg(
             long,
             env = "TRIAGE_DATABASE_URL",
             default_value = "sqlite://data/triage.sqlite"
         )]
         database_url: String,
-        /// The backup file to create.
-        #[arg(long)]
-        out: PathBuf,
+        /// The backup directory.
+        #[arg(long, env = "TRIAGE_BACKUP_DIR", default_value = "backups")]
+        dir: PathBuf,
+        /// A second location (a mounted network share) for a copy.
+        #[arg(long, env = "TRIAGE_BACKUP_SECOND_DIR")]
+        second_dir: Option<PathBuf>,
     },
     /// Print the OpenAPI document (docs/openapi.json is this output).
     Openapi,
@@ -250,6 +257,36 @@ fn password_arg(from_stdin: bool) -> Result<Option<String>, ExitCode> {
 }
 
 #[derive(Subcommand)]
+enum BackupCommand {
+    /// Restore a backup into a scratch place and check it against its
+    /// manifest (checksum, integrity, audit chain, row counts, the last
+    /// event); writes a report (.verify.md, .verify.html) beside it. Exits
+    /// 1 when anything is wrong. Without FILE: the newest backup.
+    Verify {
+        file: Option<PathBuf>,
+        #[arg(long, env = "TRIAGE_BACKUP_DIR", default_value = "backups")]
+        dir: PathBuf,
+        /// PostgreSQL backups: a server where a scratch database may be
+        /// created (and is dropped after), e.g. the production server's URL.
+        #[arg(long, env = "TRIAGE_DATABASE_URL")]
+        scratch_url: Option<String>,
+    },
+    /// Remove backups older than the kept days, never the newest good one.
+    Prune {
+        #[arg(long, env = "TRIAGE_BACKUP_DIR", default_value = "backups")]
+        dir: PathBuf,
+        /// Days kept (at least 7).
+        #[arg(long, default_value_t = 7)]
+        keep_days: u32,
+    },
+    /// The kept backups, oldest first, with their last verification.
+    List {
+        #[arg(long, env = "TRIAGE_BACKUP_DIR", default_value = "backups")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Walk the hash chain of the audit log: names the first edited,
     /// inserted or deleted record and exits 1; exits 0 when intact.
@@ -395,23 +432,12 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Backup { database_url, out } => {
-            match triage::db::backup::backup(&database_url, &out) {
-                Ok(backend) => {
-                    println!(
-                        "{} backup of {} written to {}",
-                        backend.as_str(),
-                        redact_url(&database_url),
-                        out.display()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(1)
-                }
-            }
-        }
+        Command::Backup {
+            command,
+            database_url,
+            dir,
+            second_dir,
+        } => backup_command(command, &database_url, dir, second_dir),
         Command::Audit {
             command: AuditCommand::Verify { database_url, head },
         } => audit_verify(&database_url, head.as_deref()),
@@ -583,5 +609,113 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// `triage backup` and its subcommands.
+fn backup_command(
+    command: Option<BackupCommand>,
+    database_url: &str,
+    dir: PathBuf,
+    second_dir: Option<PathBuf>,
+) -> ExitCode {
+    use triage::backups;
+    let now = chrono::Utc::now();
+    match command {
+        None => {
+            let policy = backups::BackupPolicy {
+                dir,
+                second_dir,
+                ..backups::BackupPolicy::default()
+            };
+            let mut progress = |step: &str| eprintln!("backup: {step}");
+            match backups::take(database_url, &policy, now, &mut progress) {
+                Ok((file, m)) => {
+                    let rows: i64 = m.tables.values().sum();
+                    println!(
+                        "{} backup of {} written to {} ({} bytes, {rows} rows, SHA-256 {})",
+                        m.backend,
+                        redact_url(database_url),
+                        file.display(),
+                        m.bytes,
+                        m.sha256
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Some(BackupCommand::Verify {
+            file,
+            dir,
+            scratch_url,
+        }) => {
+            let file = match file {
+                Some(f) => f,
+                None => match backups::list(&dir).map(|l| l.last().map(|k| k.file.clone())) {
+                    Ok(Some(f)) => f,
+                    Ok(None) => {
+                        eprintln!("error: no backup in {}", dir.display());
+                        return ExitCode::from(1);
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(1);
+                    }
+                },
+            };
+            match backups::verify(&file, scratch_url.as_deref(), now) {
+                Ok(report) => {
+                    print!("{}", report.markdown());
+                    if report.ok() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Some(BackupCommand::Prune { dir, keep_days }) => match backups::prune(&dir, now, keep_days)
+        {
+            Ok(removed) => {
+                for f in &removed {
+                    println!("removed {}", f.display());
+                }
+                println!("{} old backups removed", removed.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Some(BackupCommand::List { dir }) => match backups::list(&dir) {
+            Ok(list) => {
+                for k in list {
+                    let state = match k.verified_ok {
+                        Some(true) => "verified",
+                        Some(false) => "BAD",
+                        None => "not verified",
+                    };
+                    println!(
+                        "{}  {}  {state}",
+                        k.taken_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                        k.file.display()
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
     }
 }

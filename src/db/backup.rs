@@ -40,6 +40,13 @@ fn run(mut cmd: Command, what: &str) -> Result<(), DbError> {
 
 /// Writes a consistent copy of the database at `url` to `out`.
 pub fn backup(url: &str, out: &Path) -> Result<Backend, DbError> {
+    backup_at(url, out, None)
+}
+
+/// [`backup`]; a PostgreSQL copy taken at an exported snapshot (what a
+/// transaction of the caller sees), so a manifest read in that
+/// transaction describes it exactly.
+pub fn backup_at(url: &str, out: &Path, snapshot: Option<&str>) -> Result<Backend, DbError> {
     let (backend, target) = parse_url(url)?;
     if out.exists() {
         return Err(DbError::Unavailable(format!(
@@ -59,6 +66,9 @@ pub fn backup(url: &str, out: &Path) -> Result<Backend, DbError> {
             cmd.args(["--format=custom", "--no-owner", "--file"])
                 .arg(out)
                 .arg(format!("--dbname={target}"));
+            if let Some(s) = snapshot {
+                cmd.arg(format!("--snapshot={s}"));
+            }
             run(cmd, "pg_dump")?;
         }
     }

@@ -197,6 +197,13 @@ pub fn connect_one(url: &str) -> Result<AnyConnection, DbError> {
     Ok(c)
 }
 
+/// One connection as the database is, without migrating it (a scratch
+/// database, a backup being checked).
+pub fn connect_raw(url: &str) -> Result<AnyConnection, DbError> {
+    let (backend, target) = parse_url(url)?;
+    establish(backend, &target, Synchronous::Full)
+}
+
 /// Opens a connection of the named backend, with SQLite's settings applied.
 fn establish(backend: Backend, target: &str, sync: Synchronous) -> Result<AnyConnection, DbError> {
     match backend {

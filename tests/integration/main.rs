@@ -6,6 +6,7 @@
 mod accounts;
 mod admin;
 mod audit;
+mod backups;
 mod common;
 
 mod calling;

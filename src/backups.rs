@@ -1,0 +1,747 @@
+//! Backups as a kept set (备份): each backup is a consistent copy of the
+//! database ([`crate::db::backup`]: SQLite `VACUUM INTO`, PostgreSQL
+//! `pg_dump -Fc`) under a timestamped name in the backup directory, with a
+//! manifest beside it (version, schema, row counts, the last event, the
+//! audit chain head, the file's SHA-256) and a copy in a second location
+//! when one is configured. [`verify`] restores a backup into a scratch
+//! place, checks its integrity and compares it with its manifest, and
+//! writes a report (Markdown and HTML). [`prune`] keeps at least the
+//! configured days and never the newest good backup. The server runs
+//! take → verify → prune daily ([`crate::background`]).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::db::{self, backup, parse_url, AnyConnection, Backend, DbError};
+
+/// The tables a backup holds (every table of the schema).
+pub const TABLES: [&str; 16] = [
+    "doctors",
+    "visits",
+    "rooms",
+    "queue_counters",
+    "events",
+    "notices",
+    "queue_rules",
+    "staff_accounts",
+    "staff_sessions",
+    "his_clients",
+    "screen_tokens",
+    "audit_prunes",
+    "audit_legacy",
+    "staff_totp_steps",
+    "screens",
+    "day_closures",
+];
+
+/// Where and how long backups are kept (`[backup]` of the configuration).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupPolicy {
+    /// The backup directory.
+    pub dir: PathBuf,
+    /// A second location (a mounted network share): a backup on the same
+    /// disk as the database is not safe.
+    pub second_dir: Option<PathBuf>,
+    /// Days kept (at least 7).
+    pub keep_days: u32,
+    /// When the server takes the daily backup (local time); none: only by
+    /// hand (`triage backup`).
+    pub at: Option<NaiveTime>,
+}
+
+impl Default for BackupPolicy {
+    fn default() -> Self {
+        BackupPolicy {
+            dir: PathBuf::from("backups"),
+            second_dir: None,
+            keep_days: 7,
+            at: NaiveTime::from_hms_opt(2, 30, 0),
+        }
+    }
+}
+
+/// What a backup holds, written beside it (`<file>.manifest.json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The backup file's name (in the same directory).
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub backend: String,
+    /// The program's version and commit.
+    pub version: String,
+    /// The newest migration applied.
+    pub schema: String,
+    pub taken_at: DateTime<Utc>,
+    /// Rows per table.
+    pub tables: BTreeMap<String, i64>,
+    /// The newest event: id, kind, time.
+    pub last_event: Option<(i64, String, NaiveDateTime)>,
+    /// The audit chain's head (the newest event's hash).
+    pub audit_head: Option<String>,
+}
+
+/// The program's version and the commit it was built from.
+pub fn version() -> String {
+    format!(
+        "{} ({})",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("TRIAGE_COMMIT").unwrap_or("unknown commit")
+    )
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+fn count(c: &mut AnyConnection, table: &str) -> Result<i64, DbError> {
+    let q = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"));
+    let n = match c {
+        AnyConnection::Sqlite(c) => q.get_result::<Count>(c)?,
+        AnyConnection::Postgresql(c) => q.get_result::<Count>(c)?,
+    };
+    Ok(n.n)
+}
+
+fn schema_version(c: &mut AnyConnection) -> Result<String, DbError> {
+    let q = diesel::sql_query(
+        "SELECT version FROM __diesel_schema_migrations ORDER BY version DESC LIMIT 1",
+    );
+    let v = match c {
+        AnyConnection::Sqlite(c) => q.get_result::<Version>(c)?,
+        AnyConnection::Postgresql(c) => q.get_result::<Version>(c)?,
+    };
+    Ok(v.version)
+}
+
+/// What the database at hand holds, as a manifest compares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contents {
+    pub schema: String,
+    pub tables: BTreeMap<String, i64>,
+    pub last_event: Option<(i64, String, NaiveDateTime)>,
+    pub audit_head: Option<String>,
+}
+
+/// Reads the contents of a database.
+pub fn contents(c: &mut AnyConnection) -> Result<Contents, DbError> {
+    use crate::db::schema::events;
+    let mut tables = BTreeMap::new();
+    for t in TABLES {
+        tables.insert(t.to_string(), count(c, t)?);
+    }
+    let last: Option<(i64, String, NaiveDateTime, Option<String>)> = events::table
+        .order(events::id.desc())
+        .select((events::id, events::kind, events::at, events::hash))
+        .first(c)
+        .optional()?;
+    Ok(Contents {
+        schema: schema_version(c)?,
+        tables,
+        last_event: last.as_ref().map(|(id, k, at, _)| (*id, k.clone(), *at)),
+        audit_head: last.and_then(|(.., h)| h),
+    })
+}
+
+/// SHA-256 of a file, read in pieces.
+pub fn file_sha256(path: &Path) -> Result<(String, u64), DbError> {
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| DbError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| DbError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((crate::auth::secret::hex(&h.finalize()), total))
+}
+
+fn manifest_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".manifest.json");
+    PathBuf::from(name)
+}
+
+fn io(what: &str, e: std::io::Error) -> DbError {
+    DbError::Unavailable(format!("{what}: {e}"))
+}
+
+/// Takes a backup of the database at `url` into `policy.dir` (and a copy in
+/// `policy.second_dir`), with its manifest; answers the file and manifest.
+/// `progress` hears each step.
+pub fn take(
+    url: &str,
+    policy: &BackupPolicy,
+    now: DateTime<Utc>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(PathBuf, Manifest), DbError> {
+    let (backend, _) = parse_url(url)?;
+    std::fs::create_dir_all(&policy.dir)
+        .map_err(|e| io("cannot create the backup directory", e))?;
+    let ext = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "pgdump",
+    };
+    let name = format!("triage-{}.{ext}", now.format("%Y%m%d-%H%M%S"));
+    let file = policy.dir.join(&name);
+    let mut c = db::connect_one(url)?;
+    progress(&format!("writing {}", file.display()));
+    // The manifest states exactly what the copy holds: read from the copy
+    // (SQLite), or in the transaction whose snapshot pg_dump copies.
+    let held = match backend {
+        Backend::Sqlite => {
+            backup::backup(url, &file)?;
+            let mut copy = scratch_sqlite(&file)?;
+            contents(&mut copy)?
+        }
+        Backend::Postgres => {
+            #[derive(QueryableByName)]
+            struct Snapshot {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                pg_export_snapshot: String,
+            }
+            c.batch_execute("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+            let snapshot = match &mut c {
+                AnyConnection::Postgresql(p) => {
+                    diesel::sql_query("SELECT pg_export_snapshot()")
+                        .get_result::<Snapshot>(p)?
+                        .pg_export_snapshot
+                }
+                AnyConnection::Sqlite(_) => {
+                    return Err(DbError::Unavailable("not PostgreSQL".into()))
+                }
+            };
+            let held = contents(&mut c);
+            let dumped = held
+                .as_ref()
+                .map_err(|e| DbError::Unavailable(e.to_string()))
+                .and_then(|_| backup::backup_at(url, &file, Some(&snapshot)));
+            c.batch_execute("COMMIT")?;
+            dumped?;
+            held?
+        }
+    };
+    progress("checksumming");
+    let (sha256, bytes) = file_sha256(&file)?;
+    let manifest = Manifest {
+        file: name.clone(),
+        sha256,
+        bytes,
+        backend: backend.as_str().into(),
+        version: version(),
+        schema: held.schema,
+        taken_at: now,
+        tables: held.tables,
+        last_event: held.last_event,
+        audit_head: held.audit_head,
+    };
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| DbError::Unavailable(format!("manifest: {e}")))?;
+    std::fs::write(manifest_path(&file), text).map_err(|e| io("cannot write the manifest", e))?;
+    if let Some(second) = &policy.second_dir {
+        progress(&format!("copying to {}", second.display()));
+        std::fs::create_dir_all(second).map_err(|e| io("cannot create the second location", e))?;
+        std::fs::copy(&file, second.join(&name))
+            .map_err(|e| io("cannot copy to the second location", e))?;
+        std::fs::copy(manifest_path(&file), manifest_path(&second.join(&name)))
+            .map_err(|e| io("cannot copy the manifest to the second location", e))?;
+    }
+    Ok((file, manifest))
+}
+
+/// Opens a copy of an SQLite backup (never the file itself).
+fn scratch_sqlite(file: &Path) -> Result<AnyConnection, DbError> {
+    let scratch = std::env::temp_dir().join(format!(
+        "triage-verify-{}-{}.sqlite",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::copy(file, &scratch).map_err(|e| io("cannot copy the backup to a scratch file", e))?;
+    let c = diesel::SqliteConnection::establish(&scratch.display().to_string())
+        .map_err(|e| DbError::Connect(e.to_string()));
+    // The open connection keeps the file; it is removed at once (Unix).
+    let _ = std::fs::remove_file(&scratch);
+    Ok(AnyConnection::Sqlite(c?))
+}
+
+/// One check of a verification.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub what: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What a verification found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub file: String,
+    pub verified_at: DateTime<Utc>,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.ok)
+    }
+
+    /// The report in Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "# 备份校验报告 (backup verification)\n\n- 文件 file: `{}`\n- 时间 at: {}\n- 结论 result: **{}**\n\n| 检查 check | 结果 | 说明 detail |\n| --- | --- | --- |\n",
+            self.file,
+            self.verified_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            if self.ok() { "通过 good" } else { "失败 BAD" }
+        );
+        for c in &self.checks {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                c.what,
+                if c.ok { "✓" } else { "✗" },
+                c.detail.replace('|', "/")
+            ));
+        }
+        out
+    }
+
+    /// The report as a printable HTML page.
+    pub fn html(&self) -> String {
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let rows: String = self
+            .checks
+            .iter()
+            .map(|c| {
+                format!(
+                    "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    if c.ok { "ok" } else { "bad" },
+                    esc(&c.what),
+                    if c.ok { "✓" } else { "✗" },
+                    esc(&c.detail)
+                )
+            })
+            .collect();
+        format!(
+            "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>备份校验报告</title>\
+             <style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #999;padding:4px 8px}}table{{border-collapse:collapse}}.bad{{color:#b00}}</style>\
+             <h1>备份校验报告</h1><p>文件：<code>{}</code><br>时间：{}<br>结论：<strong>{}</strong></p>\
+             <table><tr><th>检查</th><th>结果</th><th>说明</th></tr>{rows}</table></html>\n",
+            esc(&self.file),
+            self.verified_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            if self.ok() { "通过" } else { "失败" }
+        )
+    }
+}
+
+fn check(checks: &mut Vec<Check>, what: &str, ok: bool, detail: impl Into<String>) -> bool {
+    checks.push(Check {
+        what: what.into(),
+        ok,
+        detail: detail.into(),
+    });
+    ok
+}
+
+/// Verifies a backup against its manifest: the checksum, then a restore
+/// into a scratch place (SQLite: a copy; PostgreSQL: a scratch database on
+/// the server of `scratch_url`, dropped after), its integrity, its audit
+/// chain, row counts, the last event and the chain head. Writes the report
+/// beside the backup (`.verify.md`, `.verify.html`).
+pub fn verify(
+    file: &Path,
+    scratch_url: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Report, DbError> {
+    let mut checks = Vec::new();
+    let manifest: Option<Manifest> = std::fs::read_to_string(manifest_path(file))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let report = |checks: Vec<Check>| Report {
+        file: file.display().to_string(),
+        verified_at: now,
+        checks,
+    };
+    let Some(m) = manifest else {
+        check(
+            &mut checks,
+            "manifest",
+            false,
+            "no readable manifest beside the backup",
+        );
+        return finish(file, report(checks));
+    };
+    check(
+        &mut checks,
+        "manifest",
+        true,
+        format!("taken {} by {}", m.taken_at, m.version),
+    );
+    let (sha, bytes) = match file_sha256(file) {
+        Ok(x) => x,
+        Err(e) => {
+            check(&mut checks, "checksum", false, e.to_string());
+            return finish(file, report(checks));
+        }
+    };
+    if !check(
+        &mut checks,
+        "checksum",
+        sha == m.sha256 && bytes == m.bytes,
+        if sha == m.sha256 {
+            format!("SHA-256 {sha}, {bytes} bytes")
+        } else {
+            format!("SHA-256 {sha} ({bytes} bytes) is not the manifest's {} ({} bytes): the file is damaged or incomplete", m.sha256, m.bytes)
+        },
+    ) {
+        return finish(file, report(checks));
+    }
+    let restored = match m.backend.as_str() {
+        "sqlite" => restore_sqlite_scratch(file, &mut checks),
+        _ => restore_pg_scratch(file, scratch_url, &mut checks),
+    };
+    if let Some((mut c, cleanup)) = restored {
+        compare(&mut c, &m, &mut checks);
+        drop(c);
+        cleanup();
+    }
+    finish(file, report(checks))
+}
+
+type Cleanup = Box<dyn FnOnce()>;
+
+fn restore_sqlite_scratch(
+    file: &Path,
+    checks: &mut Vec<Check>,
+) -> Option<(AnyConnection, Cleanup)> {
+    let mut c = match scratch_sqlite(file) {
+        Ok(c) => c,
+        Err(e) => {
+            check(checks, "restore", false, e.to_string());
+            return None;
+        }
+    };
+    #[derive(QueryableByName)]
+    struct Integrity {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    let result = match &mut c {
+        AnyConnection::Sqlite(s) => diesel::sql_query("PRAGMA integrity_check")
+            .get_result::<Integrity>(s)
+            .map(|r| r.integrity_check)
+            .map_err(|e| e.to_string()),
+        AnyConnection::Postgresql(_) => Err("not SQLite".into()),
+    };
+    let ok = result.as_deref() == Ok("ok");
+    check(
+        checks,
+        "restore and integrity",
+        ok,
+        match result {
+            Ok(r) => format!("restored to a scratch file; PRAGMA integrity_check: {r}"),
+            Err(e) => format!("the copy does not open as a database: {e}"),
+        },
+    );
+    ok.then(|| (c, Box::new(|| ()) as Cleanup))
+}
+
+fn restore_pg_scratch(
+    file: &Path,
+    scratch_url: Option<&str>,
+    checks: &mut Vec<Check>,
+) -> Option<(AnyConnection, Cleanup)> {
+    let Some(server) = scratch_url else {
+        check(checks, "restore", false, "a PostgreSQL backup is restored into a scratch database: give --scratch-url (a server where a database may be created)");
+        return None;
+    };
+    let name = format!("triage_verify_{}", rand::random::<u32>());
+    let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+    let scratch = format!("{base}/{name}");
+    let admin = match db::connect_raw(server) {
+        Ok(c) => c,
+        Err(e) => {
+            check(
+                checks,
+                "restore",
+                false,
+                format!("cannot reach the scratch server: {e}"),
+            );
+            return None;
+        }
+    };
+    let mut admin = admin;
+    if let Err(e) = admin.batch_execute(&format!("CREATE DATABASE {name}")) {
+        check(
+            checks,
+            "restore",
+            false,
+            format!("cannot create a scratch database: {e}"),
+        );
+        return None;
+    }
+    let server_owned = server.to_string();
+    let drop_it: Cleanup = Box::new(move || {
+        if let Ok(mut c) = db::connect_raw(&server_owned) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
+        }
+    });
+    if let Err(e) = backup::restore(file, &scratch) {
+        check(
+            checks,
+            "restore and integrity",
+            false,
+            format!("pg_restore refused the backup: {e}"),
+        );
+        drop_it();
+        return None;
+    }
+    match db::connect_raw(&scratch) {
+        Ok(c) => {
+            check(
+                checks,
+                "restore and integrity",
+                true,
+                "restored into a scratch database with pg_restore --exit-on-error",
+            );
+            Some((c, drop_it))
+        }
+        Err(e) => {
+            check(checks, "restore and integrity", false, e.to_string());
+            drop_it();
+            None
+        }
+    }
+}
+
+fn compare(c: &mut AnyConnection, m: &Manifest, checks: &mut Vec<Check>) {
+    match crate::db::audit::verify(c) {
+        Ok(v) => {
+            let ok = matches!(v, crate::db::audit::Verdict::Intact { .. });
+            check(checks, "audit chain", ok, v.to_string());
+        }
+        Err(e) => {
+            check(checks, "audit chain", false, e.to_string());
+        }
+    }
+    match contents(c) {
+        Ok(got) => {
+            check(
+                checks,
+                "schema",
+                got.schema == m.schema,
+                format!("{} (manifest {})", got.schema, m.schema),
+            );
+            let differ: Vec<String> = m
+                .tables
+                .iter()
+                .filter(|(t, n)| got.tables.get(*t) != Some(n))
+                .map(|(t, n)| {
+                    format!(
+                        "{t}: {} (manifest {n})",
+                        got.tables.get(t).copied().unwrap_or(-1)
+                    )
+                })
+                .collect();
+            let total: i64 = got.tables.values().sum();
+            check(
+                checks,
+                "row counts",
+                differ.is_empty(),
+                if differ.is_empty() {
+                    format!(
+                        "{} tables, {total} rows, as the manifest says",
+                        got.tables.len()
+                    )
+                } else {
+                    differ.join("; ")
+                },
+            );
+            check(
+                checks,
+                "last event",
+                got.last_event == m.last_event,
+                format!("{:?}", got.last_event.as_ref().map(|(id, k, _)| (id, k))),
+            );
+            check(
+                checks,
+                "audit chain head",
+                got.audit_head == m.audit_head,
+                got.audit_head.unwrap_or_else(|| "none".into()),
+            );
+        }
+        Err(e) => {
+            check(checks, "contents", false, e.to_string());
+        }
+    }
+}
+
+fn finish(file: &Path, report: Report) -> Result<Report, DbError> {
+    let base = file.as_os_str().to_owned();
+    let mut md = base.clone();
+    md.push(".verify.md");
+    let mut html = base;
+    html.push(".verify.html");
+    std::fs::write(PathBuf::from(md), report.markdown())
+        .map_err(|e| io("cannot write the report", e))?;
+    std::fs::write(PathBuf::from(html), report.html())
+        .map_err(|e| io("cannot write the report", e))?;
+    Ok(report)
+}
+
+/// A backup found in the directory: its file and when it was taken (from
+/// its manifest), and whether its last verification passed.
+#[derive(Clone, Debug)]
+pub struct Kept {
+    pub file: PathBuf,
+    pub taken_at: DateTime<Utc>,
+    pub verified_ok: Option<bool>,
+}
+
+/// The backups in `dir` (those with a manifest), oldest first.
+pub fn list(dir: &Path) -> Result<Vec<Kept>, DbError> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io("cannot read the backup directory", e)),
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(file) = name.strip_suffix(".manifest.json") else {
+            continue;
+        };
+        let Ok(m) = std::fs::read_to_string(&path)
+            .map_err(|_| ())
+            .and_then(|t| serde_json::from_str::<Manifest>(&t).map_err(|_| ()))
+        else {
+            continue;
+        };
+        let file = dir.join(file);
+        let mut verify = file.as_os_str().to_owned();
+        verify.push(".verify.md");
+        let verified_ok = std::fs::read_to_string(PathBuf::from(verify))
+            .ok()
+            .map(|t| t.contains("通过 good"));
+        out.push(Kept {
+            file,
+            taken_at: m.taken_at,
+            verified_ok,
+        });
+    }
+    out.sort_by_key(|k| k.taken_at);
+    Ok(out)
+}
+
+/// Removes backups older than `keep_days` at `now` (with their manifests
+/// and reports), never the newest good one (verified, or else the newest):
+/// answers what was removed.
+pub fn prune(dir: &Path, now: DateTime<Utc>, keep_days: u32) -> Result<Vec<PathBuf>, DbError> {
+    let kept = list(dir)?;
+    let newest_good = kept
+        .iter()
+        .rev()
+        .find(|k| k.verified_ok == Some(true))
+        .or_else(|| kept.last())
+        .map(|k| k.file.clone());
+    let cutoff = now - chrono::Duration::days(i64::from(keep_days.max(7)));
+    let mut removed = Vec::new();
+    for k in kept {
+        if k.taken_at >= cutoff || Some(&k.file) == newest_good.as_ref() {
+            continue;
+        }
+        for suffix in ["", ".manifest.json", ".verify.md", ".verify.html"] {
+            let mut p = k.file.as_os_str().to_owned();
+            p.push(suffix);
+            let p = PathBuf::from(p);
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(|e| io("cannot remove an old backup", e))?;
+            }
+        }
+        removed.push(k.file);
+    }
+    Ok(removed)
+}
+
+/// What the daily run did.
+#[derive(Clone, Debug)]
+pub struct Daily {
+    pub file: PathBuf,
+    pub verified: bool,
+    pub pruned: usize,
+}
+
+/// When today's backup is due at `now` (`at` has passed and none was taken
+/// since): the instant it became due.
+pub fn due(policy: &BackupPolicy, at: NaiveTime, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let local = now.with_timezone(&crate::engine::shanghai());
+    let today_at = local
+        .date_naive()
+        .and_time(at)
+        .and_local_timezone(crate::engine::shanghai())
+        .single()?
+        .with_timezone(&Utc);
+    if now < today_at {
+        return None;
+    }
+    let last = list(&policy.dir).ok()?.last().map(|k| k.taken_at);
+    match last {
+        Some(t) if t >= today_at => None,
+        _ => Some(today_at),
+    }
+}
+
+/// Takes, verifies and prunes (the daily run). A backup that fails its
+/// verification is kept (with its report) and is an error.
+pub fn daily(url: &str, policy: &BackupPolicy, now: DateTime<Utc>) -> Result<Daily, DbError> {
+    let (file, _) = take(url, policy, now, &mut |step| {
+        tracing::debug!(step, "daily backup");
+    })?;
+    let scratch = match parse_url(url)?.0 {
+        Backend::Postgres => Some(url),
+        Backend::Sqlite => None,
+    };
+    let report = verify(&file, scratch, now)?;
+    if !report.ok() {
+        return Err(DbError::Unavailable(format!(
+            "the backup {} failed its verification (report beside it)",
+            file.display()
+        )));
+    }
+    let pruned = prune(&policy.dir, now, policy.keep_days)?.len();
+    if let Some(second) = &policy.second_dir {
+        prune(second, now, policy.keep_days)?;
+    }
+    Ok(Daily {
+        file,
+        verified: true,
+        pruned,
+    })
+}

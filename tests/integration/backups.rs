@@ -1,0 +1,236 @@
+//! Backups (备份) on the backend of this run (SQLite, and PostgreSQL in the
+//! test command's second pass): a backup with its manifest verifies and
+//! restores to the same database; a truncated one and one with a single
+//! byte changed are reported bad (also by `triage backup verify`'s exit
+//! code); retention keeps the days asked and always the newest good
+//! backup; the server takes, verifies and prunes the daily backup itself.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::{Duration, Utc};
+use triage::backups::{self, BackupPolicy, Manifest};
+
+use crate::common::{fresh_database, registration, spawn_app, spawn_app_with};
+
+fn policy(dir: &Path) -> BackupPolicy {
+    BackupPolicy {
+        dir: dir.join("backups"),
+        second_dir: Some(dir.join("share")),
+        keep_days: 7,
+        at: None,
+    }
+}
+
+fn scratch(url: &str) -> Option<&str> {
+    url.starts_with("postgres").then_some(url)
+}
+
+/// A copy of a backup and its manifest under another name, its bytes
+/// changed by `damage`.
+fn damaged(file: &Path, name: &str, damage: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
+    let dir = file.parent().unwrap_or_else(|| panic!("no parent"));
+    let copy = dir.join(name);
+    let mut bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{e}"));
+    damage(&mut bytes);
+    std::fs::write(&copy, bytes).unwrap_or_else(|e| panic!("{e}"));
+    let mut m = file.as_os_str().to_owned();
+    m.push(".manifest.json");
+    let mut mc = copy.as_os_str().to_owned();
+    mc.push(".manifest.json");
+    std::fs::copy(PathBuf::from(m), PathBuf::from(mc)).unwrap_or_else(|e| panic!("{e}"));
+    copy
+}
+
+fn cli_verify(file: &Path, url: &str) -> i32 {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_triage"));
+    cmd.args(["backup", "verify"]).arg(file);
+    if let Some(s) = scratch(url) {
+        cmd.args(["--scratch-url", s]);
+    }
+    cmd.output()
+        .map(|o| o.status.code().unwrap_or(-1))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[actix_web::test]
+async fn a_backup_verifies_and_restores_and_a_damaged_one_is_reported_bad() {
+    let app = spawn_app().await;
+    app.arrive("BK1", &registration("备份甲", "NK")).await;
+    app.arrive("BK2", &registration("备份乙", "WK")).await;
+    app.room("NK-02", "call-next").await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = app.db.url.clone();
+    let p = policy(dir.path());
+    let (u, pp) = (url.clone(), p.clone());
+    let (file, manifest): (PathBuf, Manifest) =
+        tokio::task::spawn_blocking(move || backups::take(&u, &pp, Utc::now(), &mut |_| ()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("backup: {e}"));
+    // The manifest says what the database holds.
+    let live = app
+        .engine
+        .db
+        .read(backups::contents)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(manifest.tables, live.tables);
+    assert_eq!(manifest.audit_head, live.audit_head);
+    assert!(manifest.tables["visits"] >= 2);
+    assert!(
+        p.second_dir
+            .as_ref()
+            .is_some_and(|s| s.join(&manifest.file).exists()),
+        "a copy in the second location"
+    );
+
+    // It verifies (report beside it), by the library and by the command.
+    let report =
+        backups::verify(&file, scratch(&url), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.ok(), "{}", report.markdown());
+    let mut md = file.as_os_str().to_owned();
+    md.push(".verify.html");
+    assert!(PathBuf::from(md).exists(), "the HTML report");
+    assert_eq!(cli_verify(&file, &url), 0);
+
+    // Truncated, or a single byte changed: bad, exit code 1.
+    let truncated = damaged(&file, "truncated.backup", |b| b.truncate(b.len() / 2));
+    let flipped = damaged(&file, "flipped.backup", |b| {
+        let i = b.len() / 3;
+        b[i] ^= 0x01;
+    });
+    for bad in [&truncated, &flipped] {
+        let report =
+            backups::verify(bad, scratch(&url), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!report.ok(), "{} passed", bad.display());
+        assert!(report.markdown().contains("失败 BAD"));
+        assert_eq!(cli_verify(bad, &url), 1, "{}", bad.display());
+    }
+
+    // Destroyed and restored: the same database.
+    let target = fresh_database();
+    let (f, t) = (file.clone(), target.url.clone());
+    tokio::task::spawn_blocking(move || triage::db::backup::restore(&f, &t))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("restore: {e}"));
+    let t = target.url.clone();
+    let restored = tokio::task::spawn_blocking(move || {
+        let mut c = triage::db::connect_one(&t)?;
+        Ok::<_, triage::db::DbError>((backups::contents(&mut c)?, triage::db::store::dump(&mut c)?))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(restored.0.tables, manifest.tables, "every table's rows");
+    assert_eq!(restored.0.audit_head, manifest.audit_head);
+    assert_eq!(restored.1, app.dump().await);
+}
+
+/// A backup file with a manifest dated `days_ago`, verified good or bad.
+fn dated(dir: &Path, days_ago: i64, good: Option<bool>) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+    let taken = Utc::now() - Duration::days(days_ago) - Duration::minutes(1);
+    let name = format!("triage-{}.sqlite", taken.format("%Y%m%d-%H%M%S"));
+    let file = dir.join(&name);
+    std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
+    let m = Manifest {
+        file: name,
+        sha256: String::new(),
+        bytes: 1,
+        backend: "sqlite".into(),
+        version: "test".into(),
+        schema: "x".into(),
+        taken_at: taken,
+        tables: Default::default(),
+        last_event: None,
+        audit_head: None,
+    };
+    let mut mp = file.as_os_str().to_owned();
+    mp.push(".manifest.json");
+    std::fs::write(
+        PathBuf::from(mp),
+        serde_json::to_string(&m).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(ok) = good {
+        let mut r = file.as_os_str().to_owned();
+        r.push(".verify.md");
+        let text = if ok {
+            "结论 result: **通过 good**"
+        } else {
+            "结论 result: **失败 BAD**"
+        };
+        std::fs::write(PathBuf::from(r), text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    file
+}
+
+#[test]
+fn retention_keeps_the_days_asked_and_always_the_newest_good_backup() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path().join("a");
+    let old_good = dated(&d, 20, Some(true));
+    let old_bad = dated(&d, 12, Some(false));
+    let week = dated(&d, 6, Some(true));
+    let today = dated(&d, 0, None);
+    let removed = backups::prune(&d, Utc::now(), 7).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(removed.len(), 2, "{removed:?}");
+    assert!(!old_good.exists() && !old_bad.exists());
+    assert!(week.exists() && today.exists());
+    let mut manifest = old_good.as_os_str().to_owned();
+    manifest.push(".manifest.json");
+    assert!(
+        !PathBuf::from(manifest).exists(),
+        "its manifest goes with it"
+    );
+
+    // Everything old: the newest good one stays, even past the days kept.
+    let d = dir.path().join("b");
+    let oldest = dated(&d, 30, Some(true));
+    let good = dated(&d, 20, Some(true));
+    let bad = dated(&d, 10, Some(false));
+    backups::prune(&d, Utc::now(), 7).unwrap_or_else(|e| panic!("{e}"));
+    assert!(good.exists(), "the newest good backup is never removed");
+    assert!(!oldest.exists() && !bad.exists());
+    // Fewer than 7 days cannot be asked.
+    let d = dir.path().join("c");
+    let five = dated(&d, 5, Some(true));
+    let _newer = dated(&d, 1, Some(true));
+    backups::prune(&d, Utc::now(), 1).unwrap_or_else(|e| panic!("{e}"));
+    assert!(five.exists(), "kept at least 7 days");
+}
+
+#[actix_web::test]
+async fn the_server_takes_verifies_and_keeps_the_daily_backup_itself() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut hospital = triage::config::Hospital::demo();
+    let local = Utc::now().with_timezone(&triage::engine::shanghai());
+    // Due since a minute ago (or since midnight, just after it).
+    let at = (local - Duration::minutes(1)).time();
+    let at = if (local - Duration::minutes(1)).date_naive() == local.date_naive() {
+        at
+    } else {
+        chrono::NaiveTime::MIN
+    };
+    hospital.backup = BackupPolicy {
+        at: Some(at),
+        ..policy(dir.path())
+    };
+    let app = spawn_app_with(hospital, 2).await;
+    let backups_dir = dir.path().join("backups");
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = backups::list(&backups_dir).unwrap_or_default();
+        if found.iter().any(|k| k.verified_ok == Some(true)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(found.len(), 1, "one backup today");
+    assert_eq!(found[0].verified_ok, Some(true), "verified by the server");
+    // Not twice the same day.
+    let policy = app.hospital.backup.clone();
+    assert_eq!(backups::due(&policy, at, Utc::now()), None);
+}
