@@ -15,9 +15,10 @@ fn main() {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
-    if let Some(c) = commit {
-        println!("cargo:rustc-env=TRIAGE_COMMIT={c}");
-    }
+    println!(
+        "cargo:rustc-env=TRIAGE_COMMIT={}",
+        commit.as_deref().unwrap_or("unknown commit")
+    );
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
 }

@@ -90,11 +90,7 @@ pub struct Manifest {
 
 /// The program's version and the commit it was built from.
 pub fn version() -> String {
-    format!(
-        "{} ({})",
-        env!("CARGO_PKG_VERSION"),
-        option_env!("TRIAGE_COMMIT").unwrap_or("unknown commit")
-    )
+    crate::VERSION.to_string()
 }
 
 #[derive(QueryableByName)]

@@ -30,6 +30,9 @@
 //!
 //! The queue engine itself is the `triage-actors` crate (`actors/`).
 
+/// The program's version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("TRIAGE_COMMIT"), ")");
+
 pub mod api;
 pub mod app;
 pub mod auth;

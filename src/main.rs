@@ -15,7 +15,7 @@ use triage::db::{redact_url, Db, DbSettings, Synchronous};
 #[derive(Parser)]
 #[command(
     name = "triage",
-    version,
+    version = triage::VERSION,
     about = "Hospital outpatient triage and queue calling (分诊叫号)"
 )]
 struct Cli {
@@ -116,6 +116,19 @@ enum Command {
             default_value = "sqlite://data/triage.sqlite"
         )]
         database_url: String,
+        /// List the migrations, applied or pending; change nothing.
+        #[arg(long)]
+        status: bool,
+        /// Exit 1 when migrations are pending; change nothing.
+        #[arg(long, conflicts_with = "status")]
+        check: bool,
+        /// The hospital's working hours (local time), when upgrades wait
+        /// for the evening or the weekend.
+        #[arg(long, env = "TRIAGE_WORKING_HOURS", default_value = "07:30-18:00")]
+        working_hours: String,
+        /// Migrate even during the working hours.
+        #[arg(long)]
+        during_working_hours: bool,
     },
 }
 
@@ -494,23 +507,19 @@ fn main() -> ExitCode {
             println!("{}", triage::api::openapi::document());
             ExitCode::SUCCESS
         }
-        Command::Migrate { database_url } => {
-            let s = DbSettings {
-                url: database_url.clone(),
-                synchronous: Synchronous::Full,
-                pool_size: 2,
-            };
-            match Db::connect(&s, &triage::background::Background::new()) {
-                Ok(_) => {
-                    println!("migrations applied to {}", redact_url(&database_url));
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(1)
-                }
-            }
-        }
+        Command::Migrate {
+            database_url,
+            status,
+            check,
+            working_hours,
+            during_working_hours,
+        } => migrate_command(
+            &database_url,
+            status,
+            check,
+            &working_hours,
+            during_working_hours,
+        ),
         Command::Serve {
             demo,
             no_simulation,
@@ -717,5 +726,102 @@ fn backup_command(
                 ExitCode::from(1)
             }
         },
+    }
+}
+
+/// Whether `now` (local) falls in `hours` ("07:30-18:00").
+fn in_working_hours(hours: &str, now: chrono::NaiveTime) -> Result<bool, String> {
+    let (a, b) = hours
+        .split_once('-')
+        .ok_or_else(|| format!("working hours are HH:MM-HH:MM, not {hours:?}"))?;
+    let t = |x: &str| {
+        chrono::NaiveTime::parse_from_str(x.trim(), "%H:%M")
+            .map_err(|_| format!("working hours are HH:MM-HH:MM, not {hours:?}"))
+    };
+    let (start, end) = (t(a)?, t(b)?);
+    Ok(start <= now && now < end)
+}
+
+/// `triage migrate`: apply pending migrations (outside working hours unless
+/// asked), or report them (`--status`, `--check`).
+fn migrate_command(
+    database_url: &str,
+    status: bool,
+    check: bool,
+    working_hours: &str,
+    during_working_hours: bool,
+) -> ExitCode {
+    if let Err(e) = triage::db::parse_url(database_url) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let list = triage::db::connect_raw(database_url)
+        .and_then(|mut c| triage::db::migration_status(&mut c));
+    let list = match list {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let pending: Vec<&String> = list.iter().filter(|(_, d)| !d).map(|(v, _)| v).collect();
+    if status || check {
+        for (v, done) in &list {
+            println!("{v}  {}", if *done { "applied" } else { "PENDING" });
+        }
+        println!(
+            "{} applied, {} pending ({})",
+            list.len() - pending.len(),
+            pending.len(),
+            redact_url(database_url)
+        );
+        return if check && !pending.is_empty() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    if pending.is_empty() {
+        println!(
+            "nothing to migrate: {} is up to date",
+            redact_url(database_url)
+        );
+        return ExitCode::SUCCESS;
+    }
+    let now = chrono::Utc::now()
+        .with_timezone(&triage::engine::shanghai())
+        .time();
+    match in_working_hours(working_hours, now) {
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        Ok(true) if !during_working_hours => {
+            eprintln!(
+                "error: it is working hours ({working_hours}); {} migrations are pending. Upgrade at night or at the weekend, or give --during-working-hours (back up first: triage backup).",
+                pending.len()
+            );
+            return ExitCode::from(3);
+        }
+        Ok(_) => {}
+    }
+    let s = DbSettings {
+        url: database_url.to_string(),
+        synchronous: Synchronous::Full,
+        pool_size: 2,
+    };
+    match Db::connect(&s, &triage::background::Background::new()) {
+        Ok(_) => {
+            println!(
+                "{} migrations applied to {}",
+                pending.len(),
+                redact_url(database_url)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! `GET /healthz` (the process lives) and `GET /readyz` (the database
-//! answers and every actor runs).
+//! `GET /healthz` (the process lives), `GET /readyz` (the database
+//! answers and every actor runs) and `GET /api/v1/version` (version,
+//! commit, schema; for staff and reading clients).
 
 use actix_web::{web, HttpResponse};
 
@@ -36,4 +37,37 @@ pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// The running program: version, commit, database schema.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct VersionAnswer {
+    /// `0.1.0 (commit)`.
+    pub version: String,
+    /// The newest migration applied to the database.
+    pub schema: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/version", tag = "health",
+    responses((status = 200, description = "version, commit and schema of the running server", body = VersionAnswer),
+              (status = 401, body = super::openapi::ErrorBody), (status = 403, body = super::openapi::ErrorBody)))]
+pub async fn version(
+    caller: super::extract::Caller,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, super::error::ApiError> {
+    caller.principal.read_hospital()?;
+    let list = engine.db.read(crate::db::migration_status).await?;
+    let schema = list
+        .iter()
+        .rev()
+        .find(|(_, applied)| *applied)
+        .map(|(v, _)| v.clone())
+        .unwrap_or_default();
+    Ok(HttpResponse::Ok().json(VersionAnswer {
+        version: crate::VERSION.to_string(),
+        schema,
+        database: engine.db.backend().as_str().to_string(),
+    }))
 }

@@ -88,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/visits/away", web::get().to(reg::away))
                 .route("/kiosks/{code}", web::get().to(kiosks::info))
                 .route("/kiosks/{code}/check-in", web::post().to(kiosks::check_in))
+                .route("/version", web::get().to(health::version))
                 .route("/day", web::get().to(day::status))
                 .route("/day/close", web::post().to(day::close))
                 .route("/visits/{visit_no}/transfer", web::post().to(reg::transfer))

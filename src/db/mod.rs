@@ -434,6 +434,71 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<(), DbError> {
     res.map_err(|e| DbError::Migration(e.to_string()))
 }
 
+/// The migrations this program knows, each with whether the database has
+/// it applied, oldest first.
+pub fn migration_status(conn: &mut AnyConnection) -> Result<Vec<(String, bool)>, DbError> {
+    use diesel::migration::MigrationSource;
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    let (known, applied): (Vec<String>, Vec<String>) = match conn {
+        AnyConnection::Sqlite(c) => (
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(err)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+            c.applied_migrations()
+                .map_err(err)?
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
+        ),
+        AnyConnection::Postgresql(c) => (
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .map_err(err)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+            c.applied_migrations()
+                .map_err(err)?
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
+        ),
+    };
+    let mut out: Vec<(String, bool)> = known
+        .into_iter()
+        .map(|v| {
+            let done = applied.contains(&v);
+            (v, done)
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Reverts every applied migration, newest first (each one's `down.sql`):
+/// answers how many. Used to prove every migration has a working way back.
+pub fn revert_all(conn: &mut AnyConnection) -> Result<usize, DbError> {
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    let mut n = 0;
+    loop {
+        let applied = match conn {
+            AnyConnection::Sqlite(c) => c.applied_migrations().map_err(err)?.len(),
+            AnyConnection::Postgresql(c) => c.applied_migrations().map_err(err)?.len(),
+        };
+        if applied == 0 {
+            return Ok(n);
+        }
+        match conn {
+            AnyConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map_err(err)?,
+            AnyConnection::Postgresql(c) => {
+                c.revert_last_migration(POSTGRES_MIGRATIONS).map_err(err)?
+            }
+        };
+        n += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ mod domain_core;
 mod durability;
 mod kiosks;
 mod openapi;
+mod operations;
 mod queue_rules;
 mod registrations;
 mod restart;

@@ -1,0 +1,99 @@
+//! Upgrades (升级) on the backend of this run: every migration has a
+//! working way back (down) and forward again; `triage migrate --status`
+//! and `--check` report without changing anything; a migration during the
+//! working hours asks for an explicit flag; the server names its version,
+//! commit and schema.
+
+use std::process::Command;
+
+use crate::common::{fresh_database, spawn_app};
+
+fn migrate(url: &str, args: &[&str], hours: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("migrate")
+        .args(["--database-url", url])
+        .args(args)
+        .env("TRIAGE_WORKING_HOURS", hours)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn every_migration_goes_down_and_up_again() {
+    let db = fresh_database();
+    let mut c = triage::db::connect_one(&db.url).unwrap_or_else(|e| panic!("{e}"));
+    let before = triage::db::migration_status(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    assert!(before.iter().all(|(_, applied)| *applied));
+    let n = triage::db::revert_all(&mut c).unwrap_or_else(|e| panic!("down: {e}"));
+    assert_eq!(n, before.len(), "every migration reverted");
+    let none = triage::db::migration_status(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    assert!(none.iter().all(|(_, applied)| !applied));
+    triage::db::run_migrations(&mut c).unwrap_or_else(|e| panic!("up again: {e}"));
+    let again = triage::db::migration_status(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again, before);
+}
+
+#[test]
+fn migrate_reports_and_waits_for_the_evening_unless_told() {
+    let db = fresh_database();
+    let never = "00:00-00:00";
+    // Nothing applied yet: --check fails, --status lists, neither changes.
+    let (code, out) = migrate(&db.url, &["--check"], never);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("PENDING"), "{out}");
+    let (code, _) = migrate(&db.url, &["--status"], never);
+    assert_eq!(code, 0);
+    assert_eq!(
+        migrate(&db.url, &["--check"], never).0,
+        1,
+        "--status changed nothing"
+    );
+    // During the working hours: refused without the flag.
+    let (code, out) = migrate(&db.url, &[], "00:00-23:59");
+    if code != 0 {
+        assert_eq!(code, 3, "{out}");
+        assert!(out.contains("working hours"), "{out}");
+        assert_eq!(
+            migrate(&db.url, &["--check"], never).0,
+            1,
+            "nothing applied"
+        );
+    }
+    let (code, out) = migrate(&db.url, &["--during-working-hours"], "00:00-23:59");
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = migrate(&db.url, &["--check"], never);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 pending"), "{out}");
+}
+
+#[actix_web::test]
+async fn the_server_names_its_version_commit_and_schema() {
+    let app = spawn_app().await;
+    let v = app.get_json("/api/v1/version").await;
+    assert_eq!(v["version"], triage::VERSION);
+    assert!(
+        v["version"].as_str().unwrap_or_default().contains('('),
+        "{v}"
+    );
+    let mut c = triage::db::connect_one(&app.db.url).unwrap_or_else(|e| panic!("{e}"));
+    let list = triage::db::migration_status(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        v["schema"],
+        list.last().map(|(s, _)| s.clone()).unwrap_or_default()
+    );
+    let r = app
+        .anonymous
+        .get(app.url("/api/v1/version"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 401);
+}
