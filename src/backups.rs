@@ -741,3 +741,143 @@ pub fn daily(url: &str, policy: &BackupPolicy, now: DateTime<Utc>) -> Result<Dai
         pruned,
     })
 }
+
+/// What a restore did.
+#[derive(Clone, Debug)]
+pub struct Restored {
+    /// The manifest of the backup restored (when it had one).
+    pub manifest: Option<Manifest>,
+    /// Where the database that was there before went (SQLite), if any.
+    pub kept_aside: Option<PathBuf>,
+    /// Server connections ended to take the database offline.
+    pub ended_connections: i64,
+}
+
+/// How many servers use the database at `url` now: SQLite, whether one
+/// holds its lock file (1 or 0); PostgreSQL, the server connections.
+pub fn servers_using(url: &str) -> Result<i64, DbError> {
+    let (backend, target) = parse_url(url)?;
+    match backend {
+        Backend::Sqlite => {
+            let path = db::server_lock_path(&target);
+            let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) else {
+                return Ok(0);
+            };
+            match f.try_lock() {
+                Ok(()) => {
+                    let _ = f.unlock();
+                    Ok(0)
+                }
+                Err(_) => Ok(1),
+            }
+        }
+        Backend::Postgres => {
+            let mut c = db::connect_raw(url)?;
+            let q = diesel::sql_query(format!(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = '{}' AND pid <> pg_backend_pid()",
+                db::SERVER_APPLICATION_NAME
+            ));
+            match &mut c {
+                AnyConnection::Postgresql(p) => Ok(q.get_result::<Count>(p)?.n),
+                AnyConnection::Sqlite(_) => Ok(0),
+            }
+        }
+    }
+}
+
+/// Restores `file` into the database at `url`: refused while a server uses
+/// it, unless `take_offline` (PostgreSQL: its connections are ended; an
+/// SQLite file cannot be taken from a running server: stop it). The
+/// checksum is checked first when the backup has its manifest. SQLite: the
+/// file there is kept aside (`.before-restore-<time>`); PostgreSQL: the
+/// database's objects are replaced. Then migrated forward.
+pub fn restore(
+    file: &Path,
+    url: &str,
+    take_offline: bool,
+    now: DateTime<Utc>,
+) -> Result<Restored, DbError> {
+    let (backend, target) = parse_url(url)?;
+    let manifest: Option<Manifest> = std::fs::read_to_string(manifest_path(file))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    if let Some(m) = &manifest {
+        let (sha, _) = file_sha256(file)?;
+        if sha != m.sha256 {
+            return Err(DbError::Unavailable(format!(
+                "{} does not match its manifest (damaged or incomplete): not restored",
+                file.display()
+            )));
+        }
+        if m.backend != backend.as_str() {
+            return Err(DbError::Unavailable(format!(
+                "a {} backup cannot be restored into {}",
+                m.backend,
+                backend.as_str()
+            )));
+        }
+    }
+    let using = servers_using(url)?;
+    let mut ended = 0;
+    if using > 0 {
+        match (backend, take_offline) {
+            (Backend::Postgres, true) => {
+                let mut c = db::connect_raw(url)?;
+                let q = diesel::sql_query(format!(
+                    "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                     WHERE datname = current_database() AND application_name = '{}' \
+                     AND pid <> pg_backend_pid()",
+                    db::SERVER_APPLICATION_NAME
+                ));
+                if let AnyConnection::Postgresql(p) = &mut c {
+                    ended = q.get_result::<Count>(p)?.n;
+                }
+            }
+            (Backend::Sqlite, _) => {
+                return Err(DbError::Unavailable(
+                    "a server is using this database: stop it first (systemctl stop triage); not restored".into(),
+                ))
+            }
+            (Backend::Postgres, false) => {
+                return Err(DbError::Unavailable(format!(
+                    "{using} server connections use this database: stop the server, or give --take-offline to end them; not restored"
+                )))
+            }
+        }
+    }
+    let mut kept_aside = None;
+    match backend {
+        Backend::Sqlite => {
+            let path = PathBuf::from(&target);
+            if path.exists() {
+                let aside = PathBuf::from(format!(
+                    "{target}.before-restore-{}",
+                    now.format("%Y%m%d-%H%M%S")
+                ));
+                std::fs::rename(&path, &aside)
+                    .map_err(|e| io("cannot move the old database aside", e))?;
+                for suffix in ["-wal", "-shm"] {
+                    let side = PathBuf::from(format!("{target}{suffix}"));
+                    if side.exists() {
+                        let mut to = aside.as_os_str().to_owned();
+                        to.push(suffix);
+                        std::fs::rename(&side, PathBuf::from(to))
+                            .map_err(|e| io("cannot move the old database aside", e))?;
+                    }
+                }
+                kept_aside = Some(aside);
+            }
+            backup::restore(file, url)?;
+        }
+        Backend::Postgres => {
+            backup::restore_replacing(file, url)?;
+        }
+    }
+    db::connect_one(url)?;
+    Ok(Restored {
+        manifest,
+        kept_aside,
+        ended_connections: ended,
+    })
+}

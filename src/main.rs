@@ -78,6 +78,22 @@ enum Command {
         #[arg(long, env = "TRIAGE_BACKUP_SECOND_DIR")]
         second_dir: Option<PathBuf>,
     },
+    /// Restore a backup into the database (refused while a server uses
+    /// it), then migrate it forward; says what it restored.
+    Restore {
+        /// The backup file (its manifest beside it is checked first).
+        file: PathBuf,
+        #[arg(
+            long,
+            env = "TRIAGE_DATABASE_URL",
+            default_value = "sqlite://data/triage.sqlite"
+        )]
+        database_url: String,
+        /// PostgreSQL: end the running server's connections first (takes
+        /// the service offline). An SQLite server must be stopped.
+        #[arg(long)]
+        take_offline: bool,
+    },
     /// Print the OpenAPI document (docs/openapi.json is this output).
     Openapi,
     /// The audit log.
@@ -451,6 +467,43 @@ fn main() -> ExitCode {
             dir,
             second_dir,
         } => backup_command(command, &database_url, dir, second_dir),
+        Command::Restore {
+            file,
+            database_url,
+            take_offline,
+        } => match triage::backups::restore(&file, &database_url, take_offline, chrono::Utc::now())
+        {
+            Ok(r) => {
+                println!(
+                    "restored {} into {}",
+                    file.display(),
+                    redact_url(&database_url)
+                );
+                if let Some(m) = &r.manifest {
+                    let rows: i64 = m.tables.values().sum();
+                    println!(
+                        "  taken {} by {}; {rows} rows; schema {} (migrated forward to this version)",
+                        m.taken_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                        m.version,
+                        m.schema
+                    );
+                    if let Some(h) = &m.audit_head {
+                        println!("  audit chain head {h}");
+                    }
+                }
+                if let Some(a) = &r.kept_aside {
+                    println!("  the database there before is kept as {}", a.display());
+                }
+                if r.ended_connections > 0 {
+                    println!("  {} server connections were ended", r.ended_connections);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Audit {
             command: AuditCommand::Verify { database_url, head },
         } => audit_verify(&database_url, head.as_deref()),

@@ -96,3 +96,17 @@ pub fn restore(backup: &Path, url: &str) -> Result<(), DbError> {
     }
     Ok(())
 }
+
+/// Restores a PostgreSQL backup into a database that may hold objects:
+/// they are dropped and replaced (`pg_restore --clean --if-exists`).
+pub fn restore_replacing(backup: &Path, url: &str) -> Result<(), DbError> {
+    let (backend, target) = parse_url(url)?;
+    if backend != Backend::Postgres {
+        return restore(backup, url);
+    }
+    let mut cmd = Command::new(pg_tool("pg_restore"));
+    cmd.args(["--no-owner", "--clean", "--if-exists", "--exit-on-error"])
+        .arg(format!("--dbname={target}"))
+        .arg(backup);
+    run(cmd, "pg_restore")
+}

@@ -285,6 +285,29 @@ struct DbInner {
     pool: Pool,
     backend: Backend,
     writer: Writer,
+    /// SQLite: a shared lock on `<database>.server-lock` held while this
+    /// server uses the file, so `triage restore` can tell it is in use.
+    _in_use: Option<std::fs::File>,
+}
+
+/// The lock file beside an SQLite database that servers hold shared while
+/// they use it.
+pub fn server_lock_path(target: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{target}.server-lock"))
+}
+
+/// The application name a server's PostgreSQL connections carry (seen in
+/// `pg_stat_activity`, so `triage restore` can tell the database is in use).
+pub const SERVER_APPLICATION_NAME: &str = "triage-server";
+
+fn with_application_name(target: &str) -> String {
+    if target.contains("application_name=") {
+        target.to_string()
+    } else if target.contains('?') {
+        format!("{target}&application_name={SERVER_APPLICATION_NAME}")
+    } else {
+        format!("{target}?application_name={SERVER_APPLICATION_NAME}")
+    }
 }
 
 impl Db {
@@ -295,6 +318,19 @@ impl Db {
         let mut first = establish(backend, &target, settings.synchronous)?;
         run_migrations(&mut first)?;
         drop(first);
+        let (target, in_use) = match backend {
+            Backend::Sqlite => {
+                let lock = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(server_lock_path(&target))
+                    .and_then(|f| f.lock_shared().map(|()| f))
+                    .map_err(|e| DbError::Connect(format!("cannot hold the server lock: {e}")))?;
+                (target, Some(lock))
+            }
+            Backend::Postgres => (with_application_name(&target), None),
+        };
         let manager = Manager {
             backend,
             target,
@@ -315,6 +351,7 @@ impl Db {
                 pool,
                 backend,
                 writer,
+                _in_use: in_use,
             }),
         })
     }

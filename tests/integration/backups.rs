@@ -234,3 +234,70 @@ async fn the_server_takes_verifies_and_keeps_the_daily_backup_itself() {
     let policy = app.hospital.backup.clone();
     assert_eq!(backups::due(&policy, at, Utc::now()), None);
 }
+
+fn cli_restore(file: &Path, url: &str, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("restore")
+        .arg(file)
+        .args(["--database-url", url])
+        .args(extra)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[actix_web::test]
+async fn restore_refuses_a_database_a_server_uses_and_restores_one_that_is_stopped() {
+    let app = spawn_app().await;
+    app.arrive("RS1", &registration("恢复甲", "NK")).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = app.db.url.clone();
+    let p = policy(dir.path());
+    let (u, pp) = (url.clone(), p.clone());
+    let (file, manifest) =
+        tokio::task::spawn_blocking(move || backups::take(&u, &pp, Utc::now(), &mut |_| ()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("backup: {e}"));
+
+    // The running server's database: refused, nothing changed.
+    assert!(backups::servers_using(&url).unwrap_or_else(|e| panic!("{e}")) >= 1);
+    let before = app.dump().await;
+    let (code, out) = cli_restore(&file, &url, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("server"), "{out}");
+    assert_eq!(app.dump().await, before);
+
+    // A stopped one (another database, with other data): restored, the old
+    // one kept aside (SQLite), migrated, the same rows as the manifest.
+    let other = fresh_database();
+    {
+        let mut c = triage::db::connect_one(&other.url).unwrap_or_else(|e| panic!("{e}"));
+        let n = backups::contents(&mut c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n.tables["visits"], 0);
+    }
+    assert_eq!(backups::servers_using(&other.url).unwrap_or(-1), 0);
+    let (code, out) = cli_restore(&file, &other.url, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("rows"), "{out}");
+    let mut c = triage::db::connect_one(&other.url).unwrap_or_else(|e| panic!("{e}"));
+    let got = backups::contents(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.tables, manifest.tables);
+    assert_eq!(got.audit_head, manifest.audit_head);
+    if other.url.starts_with("sqlite") {
+        assert!(out.contains("kept as"), "{out}");
+    }
+
+    // A damaged backup is not restored.
+    let bad = damaged(&file, "bad.backup", |b| b.truncate(b.len() - 10));
+    let (code, out) = cli_restore(&bad, &other.url, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not match its manifest"), "{out}");
+}
