@@ -24,7 +24,8 @@ function statusClass(room) {
 export function renderOverview(main, rooms) {
   main.className = "overview";
   main.innerHTML = rooms.map((room) => {
-    const doc = room.doctor ? `${esc(room.doctor.name)} <small>${esc(room.doctor.title)}</small>` : "";
+    const doc = (room.doctor ? `${esc(room.doctor.name)} <small>${esc(room.doctor.title)}</small>` : "")
+      + (room.seat_notice ? ` <small class="seat-notice">${esc(room.seat_notice)}</small>` : "");
     const cur = room.current
       ? `<div class="now"><span class="ticket">${esc(room.current.ticket_no)}</span> <span class="name">${esc(room.current.masked_name)}</span> ${badge(room.current.priority)}</div>`
       : `<div class="now idle">${room.status === "open" ? "等待叫号" : esc(room.status_label)}</div>`;
@@ -49,6 +50,7 @@ export function renderDoor(main, room) {
   main.innerHTML = `<section class="doctor-card${statusClass(room)}" data-room="${esc(room.code)}">
       ${photo}
       <div class="who"><h2>${esc(d ? d.name : "")}</h2><div class="title">${esc(d ? d.title : "")}</div>
+      ${room.seat_notice ? `<p class="seat-notice">${esc(room.seat_notice)}</p>` : ""}
       <p class="intro">${esc(d ? d.introduction : "")}</p></div>
     </section>
     <section class="calling" data-room="${esc(room.code)}"><div class="label">${esc(room.name)} · 正在就诊 <span class="status">${esc(room.status_label)}</span></div>${cur}</section>

@@ -241,6 +241,9 @@ pub struct RoomFrame<'a> {
     name: &'a str,
     department_code: &'a str,
     doctor_code: Option<&'a str>,
+    doctor_name: Option<&'a str>,
+    /// `configured`, `in` (signed in), `break` (away) or `out` (nobody).
+    seat: &'static str,
     queues: &'a [String],
     version: u64,
     status: &'static str,
@@ -340,8 +343,16 @@ pub fn room_frame<'a>(
         code: &view.code,
         name: &def.name,
         department_code: &def.department,
-        doctor_code: def.doctor.as_deref(),
-        queues: &def.queues,
+        doctor_code: view.doctor_code.as_deref(),
+        doctor_name: view.doctor_code.as_deref().and_then(|d| {
+            hospital
+                .doctors
+                .iter()
+                .find(|x| x.code == d)
+                .map(|x| x.name.as_str())
+        }),
+        seat: view.seat.as_str(),
+        queues: &view.queues,
         version: view.version,
         status: view.status.as_str(),
         status_label: &view.status_label,

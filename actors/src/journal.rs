@@ -12,8 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SpecialTag, StaffMarks,
-    TicketCounter, WaitingEntry,
+    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SeatState, SpecialTag,
+    StaffMarks, TicketCounter, WaitingEntry,
 };
 use crate::rules::QueueRules;
 
@@ -204,6 +204,16 @@ pub enum Change {
         room_code: Option<String>,
         visits: Vec<String>,
     },
+    /// Who sits in a room changed (医生签到 / 暂离 / 签退): the doctor shown,
+    /// the queues the room calls (the doctor's own first) and their mix.
+    Seated {
+        audit: Audit,
+        room_code: String,
+        doctor_code: Option<String>,
+        seat: SeatState,
+        draws_from: Vec<String>,
+        mix: Vec<u32>,
+    },
     /// A waiting or current visit was cancelled (退号).
     Cancelled {
         audit: Audit,
@@ -236,6 +246,7 @@ impl Change {
             Change::RoomStatusSet { .. } => "room_status_set",
             Change::Cancelled { .. } => "cancelled",
             Change::DayClosed { .. } => "day_closed",
+            Change::Seated { .. } => "room_seated",
             Change::RulesChanged { .. } => "rules_changed",
             Change::Corrected { .. } => "registration_corrected",
         }
@@ -256,6 +267,7 @@ impl Change {
             | Change::Marked { audit, .. }
             | Change::Pinned { audit, .. }
             | Change::DayClosed { audit, .. }
+            | Change::Seated { audit, .. }
             | Change::Transferred { audit, .. }
             | Change::Locks { audit, .. }
             | Change::Finished { audit, .. }

@@ -581,6 +581,53 @@ impl RoomStatus {
     }
 }
 
+/// Who sits in a room (医生坐诊): the configuration's doctor until a
+/// doctor signs in; a signed-in doctor may step away (暂离) or sign out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatState {
+    /// The configuration's doctor (nobody signed in yet).
+    #[default]
+    Configured,
+    /// A doctor signed in (坐诊).
+    In,
+    /// The signed-in doctor stepped away (暂离).
+    Break,
+    /// Nobody: the doctor signed out (签退).
+    Out,
+}
+
+impl SeatState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeatState::Configured => "configured",
+            SeatState::In => "in",
+            SeatState::Break => "break",
+            SeatState::Out => "out",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            SeatState::Configured,
+            SeatState::In,
+            SeatState::Break,
+            SeatState::Out,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+
+    /// What the door screen says beside the doctor, if anything.
+    pub fn notice_zh(self) -> Option<&'static str> {
+        match self {
+            SeatState::Break => Some("医生暂时离开，请稍候"),
+            SeatState::Out => Some("本诊室暂无医生坐诊"),
+            _ => None,
+        }
+    }
+}
+
 /// The patient a room is serving (or has called and is waiting for).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentCall {

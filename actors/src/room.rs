@@ -208,6 +208,19 @@ impl RoomState {
                 }
             }
             Change::RoomStatusSet { status, .. } => self.status = *status,
+            Change::Seated {
+                room_code,
+                doctor_code,
+                seat,
+                draws_from,
+                mix,
+                ..
+            } if *room_code == self.info.code => {
+                self.info.doctor_code = doctor_code.clone();
+                self.info.seat = *seat;
+                self.info.draws_from = draws_from.clone();
+                self.info.mix = mix.clone();
+            }
             Change::Corrected {
                 room_code: Some(r),
                 correction: c,
@@ -316,6 +329,19 @@ pub struct SetStatus {
     pub status: RoomStatus,
 }
 
+/// Who sits in the room changes (医生签到 / 暂离 / 签退): the doctor shown,
+/// the queues called (the doctor's own first) and their mix. Answers the
+/// room's facts now.
+#[derive(Message)]
+#[rtype(result = "Result<crate::directory::RoomInfo, EngineError>")]
+pub struct Seat {
+    pub doctor_code: Option<String>,
+    pub seat: crate::model::SeatState,
+    pub draws_from: Vec<String>,
+    pub mix: Vec<u32>,
+    pub audit: Audit,
+}
+
 /// The day ended (日终): the current patient, called before `until`, closes
 /// as not seen. Answers how many closed (0 or 1).
 #[derive(Message)]
@@ -403,6 +429,9 @@ impl RoomActor {
             status: self.state.status,
             status_label: self.state.status.label_zh().to_string(),
             current: self.state.current.as_ref().map(StaffCall::from),
+            doctor_code: self.state.info.doctor_code.clone(),
+            seat: self.state.info.seat,
+            queues: self.state.info.draws_from.clone(),
         })
     }
 
@@ -787,6 +816,52 @@ impl Handler<SetStatus> for RoomActor {
             status: msg.status,
         };
         self.commit_simple(change, false)
+    }
+}
+
+impl Handler<Seat> for RoomActor {
+    type Result = AtomicResponse<Self, Result<crate::directory::RoomInfo, EngineError>>;
+
+    fn handle(&mut self, msg: Seat, ctx: &mut Self::Context) -> Self::Result {
+        // The room calls these queues by address: every one must run.
+        let addrs: Option<Vec<Addr<QueueActor>>> = msg
+            .draws_from
+            .iter()
+            .map(|q| self.directory.queues.get(q).map(|a| a.clone()))
+            .collect();
+        let Some(addrs) = addrs else {
+            // A queue the room would call is not running.
+            return ready(Err(EngineError::Mailbox));
+        };
+        let change = Change::Seated {
+            audit: msg.audit,
+            room_code: self.state.info.code.clone(),
+            doctor_code: msg.doctor_code,
+            seat: msg.seat,
+            draws_from: msg.draws_from,
+            mix: msg.mix,
+        };
+        let journal = self.journal.clone();
+        let committed = change.clone();
+        let me = ctx.address().recipient::<Refill>();
+        AtomicResponse::new(Box::pin(
+            async move { journal.commit(committed).await }
+                .into_actor(self)
+                .map(move |res, act, ctx| {
+                    res?;
+                    act.state.apply(&change);
+                    act.queues = addrs;
+                    act.directory.reseat_room(act.state.info.clone());
+                    if act.state.info.waiting_cap > 0 {
+                        for q in &act.state.info.draws_from {
+                            act.directory.subscribe_refill(q, me.clone());
+                        }
+                        ctx.notify(Refill);
+                    }
+                    act.publish();
+                    Ok(act.state.info.clone())
+                }),
+        ))
     }
 }
 

@@ -135,6 +135,10 @@ pub struct StaffRoomView {
     pub status: RoomStatus,
     pub status_label: String,
     pub current: Option<StaffCall>,
+    /// Who sits in the room and the queues it calls now.
+    pub doctor_code: Option<String>,
+    pub seat: crate::model::SeatState,
+    pub queues: Vec<String>,
 }
 
 /// A fresh view for a staff page, or the server's last word.

@@ -34,6 +34,7 @@ fn room(mix: Vec<u32>, waiting_cap: u32) -> RoomState {
             draws_from: vec!["NK-D1001".into(), "NK".into()],
             mix,
             waiting_cap,
+            seat: Default::default(),
         },
         status: RoomStatus::Open,
         current: None,

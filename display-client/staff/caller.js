@@ -2,7 +2,8 @@
 // The doctor's room (or one of his rooms), the patient called now with a
 // clear reminder when they belong to a special group (特殊人群提醒), the next
 // few patients with their tags and why they stand there, and the room
-// commands with keyboard shortcuts shown on the buttons. A doctor sees and
+// commands with keyboard shortcuts shown on the buttons; the doctor signs in
+// to the room (签到坐诊), steps away (暂离) or signs out (签退). A doctor sees and
 // works only his own rooms (the server refuses any other with 403).
 import { html, useState, useEffect, useRef } from "./ui.js";
 import { api } from "./api.js";
@@ -18,6 +19,10 @@ const COMMANDS = [
   ["e", "send-to-exam", "检查"],
 ];
 const NEXT_SHOWN = 5;
+// Who sits in the room (医生坐诊): key → action.
+const SEAT_KEYS = [["i", "sign-in"], ["b", "break"], ["o", "sign-out"]];
+const SEAT_LABELS = { "sign-in": "签到坐诊", break: "暂离", "sign-out": "签退" };
+const SEAT_STATE = { configured: "排班医生", in: "已签到坐诊", break: "暂离", out: "无人坐诊" };
 
 function clock(d) {
   return d ? d.toLocaleTimeString("zh-CN", { hour12: false }) : "—";
@@ -102,14 +107,18 @@ function Caller({ session, onLogout }) {
     if (running.current) { pending.current = action; return; }
     running.current = true;
     setBusy(true);
-    const r = await api("POST", `/rooms/${room.code}/${action}`);
+    const r = action === "break"
+      ? await api("POST", `/rooms/${room.code}/sign-out`, { break: true })
+      : await api("POST", `/rooms/${room.code}/${action}`);
     running.current = false;
     setBusy(false);
     const queued = pending.current;
     pending.current = null;
     if (queued) setTimeout(() => command(queued), 0);
-    const label = COMMANDS.find((c) => c[1] === action)?.[2] || { pause: "暂停", resume: "开诊" }[action] || action;
-    if (r.ok) {
+    const label = COMMANDS.find((c) => c[1] === action)?.[2] || { pause: "暂停", resume: "开诊", ...SEAT_LABELS }[action] || action;
+    if (r.ok && SEAT_LABELS[action]) {
+      setMessage({ text: `${label}：${room.name}`, error: false });
+    } else if (r.ok) {
       const cur = r.body.current;
       setMessage({ text: cur ? `${label}：${cur.ticket_no}` : `${label}：完成`, error: false });
     } else {
@@ -124,6 +133,8 @@ function Caller({ session, onLogout }) {
       const c = COMMANDS.find((x) => x[0] === k);
       if (c) { e.preventDefault(); command(c[1]); return; }
       if (k === "p" && room) { e.preventDefault(); command(room.status === "open" ? "pause" : "resume"); }
+      const seat = SEAT_KEYS.find((x) => x[0] === k);
+      if (seat && room) { e.preventDefault(); command(seat[1]); }
       if (k === "t" && room?.current) { e.preventDefault(); setTransfer({ ...room.current, room: room.code }); }
     };
     addEventListener("keydown", keys);
@@ -148,6 +159,12 @@ function Caller({ session, onLogout }) {
               ${rooms.map((r) => html`<option value=${r.code}>${r.name}</option>`)}</select>`
           : html`<strong class="room-name">${room.name}</strong>`}
         <span class=${`status status-${room.status}`}>${room.status_label}</span>
+      </div>
+      <div class="seat-line" data-seat=${room.seat}>
+        <span>坐诊：<strong>${room.doctor_name || room.doctor_code || "—"}</strong>（${SEAT_STATE[room.seat] || room.seat}）</span>
+        <button onClick=${() => command("sign-in")}>签到坐诊 <kbd>I</kbd></button>
+        <button disabled=${!room.doctor_code} onClick=${() => command("break")}>暂离 <kbd>B</kbd></button>
+        <button disabled=${!room.doctor_code} onClick=${() => command("sign-out")}>签退 <kbd>O</kbd></button>
       </div>
       <section class="current" aria-label="当前患者">
         ${room.current ? html`

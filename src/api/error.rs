@@ -76,6 +76,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | VisitClosed
         | DayClosed
         | WrongArea
+        | NotADoctor
+        | WrongDepartment
+        | DoctorElsewhere
+        | NoDoctorHere
         | RoomPaused
         | RoomClosed
         | QueueEmpty

@@ -94,6 +94,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/visits/{visit_no}/transfer", web::post().to(reg::transfer))
                 .route("/rooms", web::get().to(rooms::list_rooms))
                 .route("/rooms/{room}", web::get().to(rooms::get_room))
+                .route("/rooms/{room}/sign-in", web::post().to(rooms::sign_in))
+                .route("/rooms/{room}/sign-out", web::post().to(rooms::sign_out))
                 .route("/rooms/{room}/{action}", web::post().to(rooms::room_action))
                 .route(
                     "/rooms/{room}/call/{visit_no}",

@@ -184,3 +184,82 @@ pub async fn get_room(
     })?;
     Ok(HttpResponse::Ok().json(view))
 }
+
+/// Who signs in to a room: a doctor signs themselves in (their account's
+/// code is their 工号, the doctor code of HIS master data); a nurse or an
+/// administrator names the doctor.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInBody {
+    #[serde(default)]
+    pub doctor_code: Option<String>,
+}
+
+/// Signing out (签退), or stepping away (暂离, `break: true`).
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignOutBody {
+    #[serde(default, rename = "break")]
+    pub on_break: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/sign-in", tag = "calling", params(("room_code" = String, Path)), request_body(content = Option<SignInBody>, description = "a nurse or an administrator names the doctor"),
+    responses((status = 200, description = "signed in (签到坐诊): the door screen shows the doctor, the room calls their own queue first; journaled", body = crate::engine::seats::SeatAnswer),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "not_a_doctor, wrong_department, doctor_elsewhere (signed in to another room)", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn sign_in(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let room = RoomCode::parse(&path)?;
+    let caller = caller(&req)?;
+    may_operate(&caller, &engine, &room)?;
+    let body = optional_json::<SignInBody>(&req, &body)?
+        .map(|(b, _)| b)
+        .unwrap_or_default();
+    let who = caller.principal.staff().cloned();
+    let doctor = match (&who, body.doctor_code) {
+        (Some(s), named) if s.role == crate::auth::policy::Role::Doctor => {
+            if named.as_deref().is_some_and(|d| d != s.code) {
+                return Err(
+                    Error::new(ErrorCode::Forbidden, "a doctor signs in only themselves").into(),
+                );
+            }
+            s.code.clone()
+        }
+        (_, Some(named)) => named,
+        (_, None) => {
+            return Err(Error::field(
+                ErrorCode::MissingField,
+                "doctor_code",
+                "name the doctor who sits in the room",
+            )
+            .into())
+        }
+    };
+    let audit = caller.audit(&engine);
+    Ok(HttpResponse::Ok().json(engine.sign_in(&room, &doctor, audit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/rooms/{room_code}/sign-out", tag = "calling", params(("room_code" = String, Path)), request_body(content = Option<SignOutBody>, description = "`{\"break\": true}` to step away (暂离)"),
+    responses((status = 200, description = "signed out (签退) or away (暂离): the door screen says so; journaled", body = crate::engine::seats::SeatAnswer),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "no_doctor_here", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn sign_out(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let room = RoomCode::parse(&path)?;
+    let caller = caller(&req)?;
+    may_operate(&caller, &engine, &room)?;
+    let body = optional_json::<SignOutBody>(&req, &body)?
+        .map(|(b, _)| b)
+        .unwrap_or_default();
+    let audit = caller.audit(&engine);
+    Ok(HttpResponse::Ok().json(engine.sign_out(&room, body.on_break, audit).await?))
+}

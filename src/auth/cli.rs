@@ -352,13 +352,24 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
                 .collect(),
         ),
     ];
+    // A doctor's account code is their 工号, the doctor code of the master
+    // data (so signing in to a room names the doctor); a room without a
+    // configured doctor gets a room account.
     for r in &hospital.rooms {
-        planned.push((
-            format!("doc-{}", r.code.to_lowercase()),
-            format!("{}医生", r.name),
-            Role::Doctor,
-            vec![r.code.clone()],
-        ));
+        let doctor = r
+            .doctor
+            .as_ref()
+            .and_then(|d| hospital.doctors.iter().find(|x| &x.code == d));
+        let (code, name) = match doctor {
+            Some(d) if !planned.iter().any(|p| p.0 == d.code) => {
+                (d.code.clone(), format!("{}医生", d.name))
+            }
+            _ => (
+                format!("doc-{}", r.code.to_lowercase()),
+                format!("{}医生", r.name),
+            ),
+        };
+        planned.push((code, name, Role::Doctor, vec![r.code.clone()]));
     }
     let mut access = DemoAccess {
         accounts: Vec::new(),

@@ -11,8 +11,8 @@ use super::schema::{queue_counters, rooms, visits};
 use super::{store, AnyConnection, Db, DbError};
 use chrono::{NaiveDate, NaiveDateTime};
 use triage_actors::model::{
-    Audit, Correction, Counters, DayEndStatus, EntryKind, PlacementCode, RoomStatus, SpecialTag,
-    StaffMarks, TicketCounter, VisitStatus, WaitingEntry,
+    Audit, Correction, Counters, DayEndStatus, EntryKind, PlacementCode, RoomStatus, SeatState,
+    SpecialTag, StaffMarks, TicketCounter, VisitStatus, WaitingEntry,
 };
 use triage_actors::rules::QueueRules;
 
@@ -261,6 +261,14 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             visits,
             ..
         } => day_closed(c, audit, day, queue_code, room_code, visits)?,
+        Change::Seated {
+            room_code,
+            doctor_code,
+            seat,
+            draws_from,
+            mix,
+            ..
+        } => seated(c, at, room_code, doctor_code, *seat, draws_from, mix)?,
     };
     record_event(
         c,
@@ -766,6 +774,31 @@ fn unchanged_since(
         .count()
         .get_result(c)?;
     conflict_if_none(n as usize, "the registration changed meanwhile")
+}
+
+/// Who sits in a room changed: the doctor, the seat, the queues called.
+fn seated(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    room_code: &str,
+    doctor_code: &Option<String>,
+    seat: SeatState,
+    draws_from: &[String],
+    mix: &[u32],
+) -> Result<EventKeys, DbError> {
+    let json = |v: serde_json::Value| v.to_string();
+    let configured = seat == SeatState::Configured;
+    let n = diesel::update(rooms::table.find(room_code))
+        .set((
+            rooms::seat.eq(seat.as_str()),
+            rooms::seated_doctor.eq(doctor_code.clone()),
+            rooms::draws_from.eq((!configured).then(|| json(serde_json::json!(draws_from)))),
+            rooms::mix.eq((!configured).then(|| json(serde_json::json!(mix)))),
+            rooms::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    conflict_if_none(n, "no such room")?;
+    Ok((None, Some(room_code.to_string()), None))
 }
 
 /// A nurse set a waiting visit's special groups: her marks and the tags

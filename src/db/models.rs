@@ -228,6 +228,13 @@ pub struct RoomRow {
     pub current_visit_no: Option<String>,
     pub updated_at: NaiveDateTime,
     pub mix_cursor: i64,
+    /// Who sits in the room (`SeatState` code).
+    pub seat: String,
+    pub seated_doctor: Option<String>,
+    /// The queues called while a doctor is signed in or out (JSON list).
+    pub draws_from: Option<String>,
+    /// Their mix (JSON list).
+    pub mix: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]

@@ -72,6 +72,10 @@ diesel::table! {
         current_visit_no -> Nullable<Text>,
         updated_at -> Timestamp,
         mix_cursor -> BigInt,
+        seat -> Text,
+        seated_doctor -> Nullable<Text>,
+        draws_from -> Nullable<Text>,
+        mix -> Nullable<Text>,
     }
 }
 

@@ -401,6 +401,10 @@ pub fn ensure_rows(
                     current_visit_no: None,
                     updated_at: now,
                     mix_cursor: 0,
+                    seat: triage_actors::model::SeatState::Configured.as_str().into(),
+                    seated_doctor: None,
+                    draws_from: None,
+                    mix: None,
                 })
                 .execute(c)?;
         }

@@ -11,8 +11,8 @@ use triage_actors::directory::RoomInfo;
 use triage_actors::journal::{SharedClock, SharedJournal};
 use triage_actors::mask::{mask_name, spoken_name, VoiceNameMode};
 use triage_actors::model::{
-    Assignment, Audit, Counters, CurrentCall, EntryKind, MoveMark, RoomStatus, TicketCounter,
-    VisitStatus, WaitingEntry,
+    Assignment, Audit, Counters, CurrentCall, EntryKind, MoveMark, RoomStatus, SeatState,
+    TicketCounter, VisitStatus, WaitingEntry,
 };
 use triage_actors::queue::{QueueActor, QueueState};
 use triage_actors::room::{RoomActor, RoomState};
@@ -161,6 +161,35 @@ fn room_state(
         .department(&r.department)
         .map(|d| d.name.clone())
         .ok_or_else(|| DbError::Corrupt(format!("room {} has no department", r.code)))?;
+    // A doctor signed in, away or signed out: the room as they left it.
+    let seat = match row {
+        None => SeatState::Configured,
+        Some(x) => SeatState::parse(&x.seat)
+            .ok_or_else(|| DbError::Corrupt(format!("room {} has an unknown seat", x.code)))?,
+    };
+    let (doctor_code, draws_from, mix) = match (seat, row) {
+        (SeatState::Configured, _) | (_, None) => {
+            (r.doctor.clone(), r.queues.clone(), r.mix.clone())
+        }
+        (_, Some(x)) => {
+            let broken = |what: &str| DbError::Corrupt(format!("room {} has {what}", x.code));
+            let draws: Vec<String> = x
+                .draws_from
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|_| broken("unreadable queues"))?
+                .ok_or_else(|| broken("no queues"))?;
+            let mix: Vec<u32> = x
+                .mix
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|_| broken("an unreadable mix"))?
+                .unwrap_or_default();
+            (x.seated_doctor.clone(), draws, mix)
+        }
+    };
     Ok(RoomState {
         info: RoomInfo {
             code: r.code.clone(),
@@ -168,10 +197,11 @@ fn room_state(
             spoken_name: r.spoken_name.clone(),
             department_code: r.department.clone(),
             department_name,
-            doctor_code: r.doctor.clone(),
-            draws_from: r.queues.clone(),
-            mix: r.mix.clone(),
+            doctor_code,
+            draws_from,
+            mix,
             waiting_cap: r.waiting_cap,
+            seat,
         },
         status,
         current,

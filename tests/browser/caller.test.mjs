@@ -29,7 +29,7 @@ test("a doctor calls a special patient by keyboard: his page reminds him of the 
   door = await openScreen(browser, server, "NK-02-DOOR");
   page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await page.goto(`${server.base}/caller`);
-  await loginByKeyboard(page, "doc-nk-02", server.access.accounts["doc-nk-02"].password);
+  await loginByKeyboard(page, "D1002", server.access.accounts["D1002"].password);
   await page.waitForSelector(".online");
   assert.match(await page.textContent(".room-line"), /内科2诊室/);
   // The next patients, the special one first, with the group named.
@@ -74,4 +74,28 @@ test("the doctor pauses and resumes his room by keyboard; the door screen follow
   await door.waitForFunction(() => document.body.textContent.includes("暂停叫号"), null, { timeout: 1000 });
   await page.keyboard.press("p");
   await page.waitForFunction(() => document.querySelector(".room-line .status")?.textContent === "就诊中");
+});
+
+test("the doctor signs in to his room, steps away and comes back by keyboard; the door screen shows each within 1 s", async () => {
+  await page.focus("body");
+  // I: signed in (签到坐诊): the door screen shows him, without a notice.
+  await page.keyboard.press("i");
+  await page.waitForSelector('.seat-line[data-seat="in"]');
+  assert.match(await page.textContent(".seat-line"), /李秀梅/);
+  await door.waitForFunction(() => document.querySelector(".doctor-card h2")?.textContent === "李秀梅"
+    && !document.querySelector(".seat-notice"), null, { timeout: 1000 });
+  // B: away (暂离).
+  let t0 = Date.now();
+  await page.keyboard.press("b");
+  await door.waitForFunction(() => document.querySelector(".seat-notice")?.textContent.includes("暂时离开"), null, { timeout: 1000 });
+  assert.ok(Date.now() - t0 <= 1000);
+  await page.waitForSelector('.seat-line[data-seat="break"]');
+  // I again: back.
+  t0 = Date.now();
+  await page.keyboard.press("i");
+  await door.waitForFunction(() => !document.querySelector(".seat-notice"), null, { timeout: 1000 });
+  assert.ok(Date.now() - t0 <= 1000);
+  // Another room is refused: he is signed in here.
+  const nurse = await server.api("POST", "/api/v1/rooms/NK-03/sign-in", { doctor_code: "D1002" }).catch((e) => e.message);
+  assert.match(String(nurse), /409/);
 });

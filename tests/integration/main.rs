@@ -22,4 +22,5 @@ mod queue_rules;
 mod registrations;
 mod restart;
 mod screens;
+mod seats;
 mod staff;

@@ -199,6 +199,7 @@ impl Directory {
             status: board.status,
             status_label: board.status.label_zh().to_string(),
             doctor,
+            seat_notice: board.info.seat.notice_zh().map(str::to_string),
             current: board.current.clone(),
             next,
             waiting,

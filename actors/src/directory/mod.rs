@@ -53,6 +53,10 @@ pub struct RoomInfo {
     /// (诊室候诊) holds; 0 = off (the room calls from the general list).
     #[serde(default)]
     pub waiting_cap: u32,
+    /// Who sits in the room: the configuration's doctor, a signed-in one,
+    /// one away for a moment, or nobody.
+    #[serde(default)]
+    pub seat: crate::model::SeatState,
 }
 
 /// Public facts of a doctor (master data from HIS).
@@ -124,6 +128,9 @@ pub struct RoomView {
     pub status: RoomStatus,
     pub status_label: String,
     pub doctor: Option<DoctorView>,
+    /// Said beside the doctor when they stepped away or nobody sits here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat_notice: Option<String>,
     pub current: Option<CallView>,
     /// Next patients: the room's own short list when it has one (two-stage
     /// waiting), else the head of the queues it calls from.

@@ -38,6 +38,23 @@ impl Directory {
         );
     }
 
+    /// A room's doctor or the queues it calls changed (a doctor signed in
+    /// or out): its board entry and which queues feed it.
+    pub fn reseat_room(&self, info: RoomInfo) {
+        for mut rooms in self.queue_rooms.iter_mut() {
+            rooms.retain(|r| *r != info.code);
+        }
+        for q in &info.draws_from {
+            self.queue_rooms
+                .entry(q.clone())
+                .or_default()
+                .push(info.code.clone());
+        }
+        if let Some(mut b) = self.room_boards.get_mut(&info.code) {
+            b.info = info;
+        }
+    }
+
     /// Declares that `screen` shows `room` in `variant`.
     pub fn watch_room(&self, room: &str, screen: Addr<ScreenActor>, variant: RoomVariant) {
         self.room_screens
@@ -78,7 +95,10 @@ impl Directory {
     /// A room keeping a short list from `queue` asks to be told when the
     /// queue changes.
     pub fn subscribe_refill(&self, queue: &str, room: Recipient<Refill>) {
-        self.refill.entry(queue.to_string()).or_default().push(room);
+        let mut list = self.refill.entry(queue.to_string()).or_default();
+        if !list.contains(&room) {
+            list.push(room);
+        }
     }
 
     /// A queue changed: its subscribed rooms fill their short lists (best

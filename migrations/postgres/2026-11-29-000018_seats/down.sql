@@ -1,0 +1,4 @@
+ALTER TABLE rooms DROP COLUMN mix;
+ALTER TABLE rooms DROP COLUMN draws_from;
+ALTER TABLE rooms DROP COLUMN seated_doctor;
+ALTER TABLE rooms DROP COLUMN seat;

@@ -1,0 +1,252 @@
+//! Who sits in a room (医生坐诊): a doctor signs in to a room (签到), steps
+//! away (暂离) or signs out (签退). Signing in shows the doctor on the door
+//! screen (name, title, photo, introduction) and binds the doctor's own
+//! queue (专家号) to the room; a doctor sits in one room at a time. Each
+//! change is journaled by the room and kept across restarts.
+
+use serde::{Deserialize, Serialize};
+use triage_actors::directory::RoomInfo;
+use triage_actors::model::{Audit, SeatState};
+use triage_actors::room::Seat;
+use utoipa::ToSchema;
+
+use super::Engine;
+use crate::config::RoomDef;
+use crate::domain::RoomCode;
+use crate::error::{Error, ErrorCode};
+
+/// Who sits in a room now.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SeatAnswer {
+    pub room_code: String,
+    /// `configured` (the configuration's doctor), `in`, `break` or `out`.
+    pub seat: String,
+    pub doctor_code: Option<String>,
+    pub doctor_name: Option<String>,
+    /// The queues the room calls now, the doctor's own first.
+    pub queues: Vec<String>,
+}
+
+impl Engine {
+    fn seat_answer(&self, info: &RoomInfo) -> SeatAnswer {
+        SeatAnswer {
+            room_code: info.code.clone(),
+            seat: info.seat.as_str().into(),
+            doctor_name: info
+                .doctor_code
+                .as_deref()
+                .and_then(|d| self.doctor_name(d)),
+            doctor_code: info.doctor_code.clone(),
+            queues: info.draws_from.clone(),
+        }
+    }
+
+    /// A doctor's name from master data or the configuration.
+    pub fn doctor_name(&self, code: &str) -> Option<String> {
+        self.directory.doctor(code).map(|d| d.name).or_else(|| {
+            self.hospital
+                .doctors
+                .iter()
+                .find(|d| d.code == code)
+                .map(|d| d.name.clone())
+        })
+    }
+
+    /// The department of a known doctor (master data or configuration).
+    fn doctor_department(&self, code: &str) -> Option<String> {
+        self.hospital
+            .doctors
+            .iter()
+            .find(|d| d.code == code)
+            .map(|d| d.department.clone())
+            .or_else(|| {
+                // A doctor HIS sent: their own queue names the department.
+                self.hospital
+                    .queues
+                    .iter()
+                    .find(|q| q.doctor.as_deref() == Some(code))
+                    .map(|q| q.department.clone())
+            })
+            .or_else(|| self.directory.doctor(code).map(|_| String::new()))
+    }
+
+    /// The queues a room calls with `doctor` in it: the doctor's own queue
+    /// first (if they have one), then the room's shared queues; the mix
+    /// kept when it still fits.
+    fn seating(&self, room: &RoomDef, doctor: Option<&str>) -> (Vec<String>, Vec<u32>) {
+        let shared = room.queues.iter().filter(|q| {
+            self.hospital
+                .queue(q)
+                .is_some_and(|def| def.doctor.is_none())
+        });
+        let own = doctor.and_then(|d| {
+            self.hospital
+                .queues
+                .iter()
+                .find(|q| q.doctor.as_deref() == Some(d) && q.department == room.department)
+                .map(|q| q.code.clone())
+        });
+        let draws: Vec<String> = own.into_iter().chain(shared.cloned()).collect();
+        let mix = if room.mix.len() == draws.len() {
+            room.mix.clone()
+        } else {
+            Vec::new()
+        };
+        (draws, mix)
+    }
+
+    fn room_def(&self, room: &RoomCode) -> Result<&RoomDef, Error> {
+        self.hospital.room(room.as_str()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::RoomNotFound,
+                format!("no room {:?}", room.as_str()),
+            )
+        })
+    }
+
+    async fn seat(
+        &self,
+        room: &RoomCode,
+        doctor: Option<String>,
+        seat: SeatState,
+        draws_from: Vec<String>,
+        mix: Vec<u32>,
+        audit: Audit,
+    ) -> Result<RoomInfo, Error> {
+        let info = self
+            .room_addr(room)?
+            .send(Seat {
+                doctor_code: doctor,
+                seat,
+                draws_from,
+                mix,
+                audit,
+            })
+            .await
+            .map_err(triage_actors::EngineError::from)??;
+        Ok(info)
+    }
+
+    /// A doctor signs in to a room (签到坐诊): the door screen shows them,
+    /// the room calls their own queue first. Refused (409) for a doctor of
+    /// another department, or one signed in to another room (sign out
+    /// there first). A room where the doctor was only the configuration's
+    /// doctor is left empty (本诊室暂无医生坐诊).
+    pub async fn sign_in(
+        &self,
+        room: &RoomCode,
+        doctor: &str,
+        audit: Audit,
+    ) -> Result<SeatAnswer, Error> {
+        let def = self.room_def(room)?;
+        let department = self.doctor_department(doctor).ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotADoctor,
+                format!("{doctor:?} is not a doctor in the master data"),
+            )
+        })?;
+        if !department.is_empty() && department != def.department {
+            return Err(Error::new(
+                ErrorCode::WrongDepartment,
+                "this room is another department's",
+            ));
+        }
+        let mut elsewhere = Vec::new();
+        for r in &self.hospital.rooms {
+            if r.code == def.code {
+                continue;
+            }
+            let Some(info) = self.directory.room_info(&r.code) else {
+                continue;
+            };
+            if info.doctor_code.as_deref() != Some(doctor) {
+                continue;
+            }
+            match info.seat {
+                SeatState::In | SeatState::Break => {
+                    return Err(Error::new(
+                        ErrorCode::DoctorElsewhere,
+                        format!(
+                            "the doctor is signed in to {} (坐诊中); sign out there first",
+                            r.name
+                        ),
+                    ))
+                }
+                SeatState::Configured => elsewhere.push(r),
+                SeatState::Out => {}
+            }
+        }
+        let (draws, mix) = self.seating(def, Some(doctor));
+        let info = self
+            .seat(
+                room,
+                Some(doctor.to_string()),
+                SeatState::In,
+                draws,
+                mix,
+                audit.clone(),
+            )
+            .await?;
+        // The doctor is here now, not in the room the configuration gave.
+        for r in elsewhere {
+            let code = RoomCode::parse(&r.code)?;
+            let (draws, mix) = self.seating(r, None);
+            self.seat(&code, None, SeatState::Out, draws, mix, audit.clone())
+                .await?;
+        }
+        tracing::info!(room = %room, doctor, "doctor signed in");
+        Ok(self.seat_answer(&info))
+    }
+
+    /// The doctor in a room steps away (暂离, `on_break`) or signs out
+    /// (签退): the door screen says so; signed out, the room calls its
+    /// shared queues only (the doctor's own patients wait for them).
+    pub async fn sign_out(
+        &self,
+        room: &RoomCode,
+        on_break: bool,
+        audit: Audit,
+    ) -> Result<SeatAnswer, Error> {
+        let def = self.room_def(room)?;
+        let info = self.directory.room_info(room.as_str()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::RoomNotFound,
+                format!("no room {:?}", room.as_str()),
+            )
+        })?;
+        let Some(doctor) = info.doctor_code.clone() else {
+            return Err(Error::new(
+                ErrorCode::NoDoctorHere,
+                "nobody is signed in to this room",
+            ));
+        };
+        let info = if on_break {
+            self.seat(
+                room,
+                Some(doctor.clone()),
+                SeatState::Break,
+                info.draws_from.clone(),
+                info.mix.clone(),
+                audit,
+            )
+            .await?
+        } else {
+            let (draws, mix) = self.seating(def, None);
+            self.seat(room, None, SeatState::Out, draws, mix, audit)
+                .await?
+        };
+        tracing::info!(room = %room, on_break, "doctor signed out");
+        Ok(self.seat_answer(&info))
+    }
+
+    /// Who sits in a room now.
+    pub fn seat_of(&self, room: &RoomCode) -> Result<SeatAnswer, Error> {
+        let info = self.directory.room_info(room.as_str()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::RoomNotFound,
+                format!("no room {:?}", room.as_str()),
+            )
+        })?;
+        Ok(self.seat_answer(&info))
+    }
+}

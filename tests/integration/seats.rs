@@ -1,0 +1,177 @@
+//! Who sits in a room (医生签到 / 暂离 / 签退): a doctor signs in and the
+//! door screen shows them at once; the room calls their own queue first;
+//! a doctor sits in one room at a time; away and signed out show on the
+//! door screen; everything holds after a restart.
+
+use serde_json::{json, Value};
+use triage::auth::policy::Role;
+use triage::domain::RoomCode;
+
+use crate::common::{registration, spawn_app, TestApp, Ws};
+
+async fn post(who: &reqwest::Client, app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    let r = who
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or_default())
+}
+
+/// The next room frame of `room` a screen gets.
+async fn room_frame(ws: &mut Ws, room: &str) -> Value {
+    for _ in 0..20 {
+        let f = ws.next().await;
+        if f["type"] == "room" && f["room"]["code"] == room {
+            return f["room"].clone();
+        }
+        if f["type"] == "rooms" {
+            if let Some(r) = f["rooms"]
+                .as_array()
+                .and_then(|l| l.iter().find(|r| r["code"] == room))
+            {
+                return r.clone();
+            }
+        }
+    }
+    panic!("no frame of {room}");
+}
+
+#[actix_web::test]
+async fn a_doctor_signs_in_to_a_room_and_its_door_screen_and_queues_follow() {
+    let app = spawn_app().await;
+    let doctor = app.staff("D1002", Role::Doctor, &["NK-02"]).await;
+    let nurse = app.staff("N0042", Role::Nurse, &["NK"]).await;
+    let other_doctor = app.staff("D1004", Role::Doctor, &["NK-04"]).await;
+
+    // The doctor signs in to his room; the door screen shows him.
+    let mut door2 = app.ws("NK-02-DOOR").await;
+    door2.next().await;
+    let (s, v) = post(&doctor, &app, "/api/v1/rooms/NK-02/sign-in", json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["seat"], "in");
+    assert_eq!(v["doctor_code"], "D1002");
+    let room = room_frame(&mut door2, "NK-02").await;
+    assert_eq!(room["doctor"]["code"], "D1002");
+    assert!(room.get("seat_notice").is_none(), "{room}");
+
+    // Refusals: another room, another doctor, another department, nobody.
+    let (s, _) = post(&doctor, &app, "/api/v1/rooms/NK-03/sign-in", json!({})).await;
+    assert_eq!(s, 403, "a room outside his scope");
+    let (s, _) = post(
+        &doctor,
+        &app,
+        "/api/v1/rooms/NK-02/sign-in",
+        json!({"doctor_code": "D1003"}),
+    )
+    .await;
+    assert_eq!(s, 403, "a doctor signs in only himself");
+    for (body, code) in [
+        (json!({"doctor_code": "D2001"}), "wrong_department"),
+        (json!({"doctor_code": "D9999"}), "not_a_doctor"),
+        (json!({"doctor_code": "D1002"}), "doctor_elsewhere"),
+    ] {
+        let (s, v) = post(&nurse, &app, "/api/v1/rooms/NK-03/sign-in", body.clone()).await;
+        assert_eq!(s, 409, "{body}: {v}");
+        assert_eq!(v["error"]["code"], code, "{body}");
+    }
+    let (s, v) = post(&nurse, &app, "/api/v1/rooms/NK-03/sign-in", json!({})).await;
+    assert_eq!(s, 422, "{v}");
+    let (s, _) = post(
+        &other_doctor,
+        &app,
+        "/api/v1/rooms/NK-02/sign-out",
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 403, "not his room");
+
+    // The nurse seats the expert 王建国 (configured in NK-01) in NK-03: NK-03
+    // calls his own queue first, NK-01 is left empty.
+    let mut door1 = app.ws("NK-01-DOOR").await;
+    door1.next().await;
+    let mut door3 = app.ws("NK-03-DOOR").await;
+    door3.next().await;
+    let (s, v) = post(
+        &nurse,
+        &app,
+        "/api/v1/rooms/NK-03/sign-in",
+        json!({"doctor_code": "D1001"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["queues"], json!(["NK-D1001", "NK"]));
+    assert_eq!(
+        room_frame(&mut door3, "NK-03").await["doctor"]["name"],
+        "王建国"
+    );
+    let empty = room_frame(&mut door1, "NK-01").await;
+    assert_eq!(empty["seat_notice"], "本诊室暂无医生坐诊", "{empty}");
+    assert!(empty["doctor"].is_null());
+    // His patient is called in NK-03.
+    let mut expert = registration("专家号甲", "NK");
+    expert["doctor_code"] = json!("D1001");
+    app.arrive("SX1", &expert).await;
+    let called: Value = app
+        .room("NK-03", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(called["current"]["visit_no"], "SX1", "{called}");
+    // Signed in once: not also in NK-04.
+    let (s, v) = post(
+        &nurse,
+        &app,
+        "/api/v1/rooms/NK-04/sign-in",
+        json!({"doctor_code": "D1001"}),
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert_eq!(v["error"]["code"], "doctor_elsewhere");
+
+    // Away, then a restart: the same seats.
+    let (s, v) = post(
+        &doctor,
+        &app,
+        "/api/v1/rooms/NK-02/sign-out",
+        json!({"break": true}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["seat"], "break");
+    let room = room_frame(&mut door2, "NK-02").await;
+    assert_eq!(room["seat_notice"], "医生暂时离开，请稍候");
+    assert_eq!(room["doctor"]["code"], "D1002", "the doctor is still shown");
+    let again = app.restarted().await;
+    let seat = |code: &str| {
+        again
+            .engine
+            .seat_of(&RoomCode::parse(code).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(seat("NK-02").seat, "break");
+    assert_eq!(seat("NK-03").doctor_code.as_deref(), Some("D1001"));
+    assert_eq!(seat("NK-03").queues, vec!["NK-D1001", "NK"]);
+    assert_eq!(seat("NK-01").seat, "out");
+    let mut door1 = again.ws("NK-01-DOOR").await;
+    let snap = door1.next().await;
+    let nk01 = snap["rooms"]
+        .as_array()
+        .and_then(|l| l.iter().find(|r| r["code"] == "NK-01"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(nk01["seat_notice"], "本诊室暂无医生坐诊", "{snap}");
+
+    // Signed out: the room calls its shared queue only.
+    let nurse = again.staff("N0042", Role::Nurse, &["NK"]).await;
+    let (s, v) = post(&nurse, &again, "/api/v1/rooms/NK-03/sign-out", json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["seat"], "out");
+    assert_eq!(v["queues"], json!(["NK"]));
+    let (s, v) = post(&nurse, &again, "/api/v1/rooms/NK-03/sign-out", json!({})).await;
+    assert_eq!(s, 409);
+    assert_eq!(v["error"]["code"], "no_doctor_here");
+}
