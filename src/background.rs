@@ -3,9 +3,8 @@
 //! checkpointer (started by [`Db`](crate::db::Db) through it), the engine's
 //! clock ticks (short-list refills of two-stage rooms, board refreshes when
 //! time makes a patient callable, notices starting and ending on screens, the
-//! day end) and the demo simulation — and stops them
-//! in order. Later: the scheduler of backups and alert checks, the mail
-//! outbox. The daily backup runs here too.
+//! day end), the daily backup and the demo simulation — and stops them
+//! in order. Later: alert checks and the mail outbox.
 //!
 //! Shutting down ([`shutdown`]) on SIGTERM or Ctrl-C: stop the ticks and the
 //! simulation (no new commands from inside), tell every screen that the

@@ -202,7 +202,9 @@ pub fn take(
     };
     let name = format!("triage-{}.{ext}", now.format("%Y%m%d-%H%M%S"));
     let file = policy.dir.join(&name);
-    let mut c = db::connect_one(url)?;
+    // As the database is: a backup never migrates it (the way back of an
+    // upgrade is a backup of the old schema).
+    let mut c = db::connect_raw(url)?;
     progress(&format!("writing {}", file.display()));
     // The manifest states exactly what the copy holds: read from the copy
     // (SQLite), or in the transaction whose snapshot pg_dump copies.
@@ -760,8 +762,11 @@ pub fn servers_using(url: &str) -> Result<i64, DbError> {
     match backend {
         Backend::Sqlite => {
             let path = db::server_lock_path(&target);
-            let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) else {
-                return Ok(0);
+            let f = match std::fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+                // Unknown: say so rather than assume nobody uses it.
+                Err(e) => return Err(io("cannot tell whether a server uses the database", e)),
             };
             match f.try_lock() {
                 Ok(()) => {
@@ -832,6 +837,15 @@ pub fn restore(
                 ));
                 if let AnyConnection::Postgresql(p) = &mut c {
                     ended = q.get_result::<Count>(p)?.n;
+                }
+                // A running server's pool connects again at once: only a
+                // server that is down (or hung) is really offline now.
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                let back = servers_using(url)?;
+                if back > 0 {
+                    return Err(DbError::Unavailable(format!(
+                        "{back} server connections came back after being ended: the server is running; stop it first (systemctl stop triage); not restored"
+                    )));
                 }
             }
             (Backend::Sqlite, _) => {

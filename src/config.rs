@@ -934,8 +934,6 @@ fn doctors(cx: &mut Ctx<'_>, raw: &[DoctorSection], known: &Known) -> Vec<Doctor
     doctors
 }
 
-/// `[[screens]]`: codes unique, the rooms they show known (a door screen
-/// exactly one, an overview at least one), titles and counts completed.
 /// `[backup]`, checked: at least 7 days kept, a time or "off".
 fn backup_policy(cx: &mut Ctx<'_>, raw: &BackupSection) -> crate::backups::BackupPolicy {
     let mut bad = |field: &str, message: &str| {
@@ -1016,6 +1014,8 @@ fn kiosks(
     out
 }
 
+/// `[[screens]]`: codes unique, the rooms they show known (a door screen
+/// exactly one, an overview at least one), titles and counts completed.
 fn screens(
     cx: &mut Ctx<'_>,
     raw: &[ScreenSection],

@@ -218,6 +218,10 @@ impl From<EngineError> for Error {
                 ErrorCode::VisitNotWaiting,
                 "the visit is not waiting in this queue",
             ),
+            EngineError::DayClosed => Error::new(
+                ErrorCode::DayClosed,
+                "the day is over (日终已结束); the patient registers again (请重新挂号)",
+            ),
             EngineError::TicketsExhausted => Error::new(
                 ErrorCode::TicketsExhausted,
                 "ticket numbers for today are exhausted",

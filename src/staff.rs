@@ -67,6 +67,16 @@ impl Watch {
                         departments.push(r.department.clone());
                     }
                 }
+                // The doctor's own queue (专家号): the room he signs in to
+                // calls it, whichever room of his that is.
+                for q in hospital.queues.iter().filter(|q| {
+                    q.doctor.as_deref() == Some(staff.code.as_str())
+                        && departments.contains(&q.department)
+                }) {
+                    if !queues.contains(&q.code) {
+                        queues.push(q.code.clone());
+                    }
+                }
                 return Ok(Watch {
                     departments,
                     queues,

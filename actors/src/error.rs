@@ -31,6 +31,9 @@ pub enum EngineError {
     Journal(#[from] JournalError),
     #[error("engine actor unavailable")]
     Mailbox,
+    /// The day the patient would enter has ended (日终).
+    #[error("the day has ended")]
+    DayClosed,
 }
 
 impl EngineError {
@@ -43,6 +46,7 @@ impl EngineError {
             EngineError::QueueEmpty => "queue_empty",
             EngineError::NoCurrentPatient => "no_current_patient",
             EngineError::NotWaiting(_) => "visit_not_waiting",
+            EngineError::DayClosed => "day_closed",
             EngineError::TicketsExhausted => "tickets_exhausted",
             EngineError::TooEarly(_) => "too_early",
             EngineError::InvalidRules { code, .. } => code,

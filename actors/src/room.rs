@@ -660,7 +660,11 @@ impl Handler<Refill> for RoomActor {
 
     fn handle(&mut self, _msg: Refill, _ctx: &mut Self::Context) -> Self::Result {
         let cap = self.state.info.waiting_cap as usize;
-        if cap == 0 || self.state.status != RoomStatus::Open {
+        // Nobody sits here: no patient is sent to wait at the door.
+        if cap == 0
+            || self.state.status != RoomStatus::Open
+            || self.state.info.seat == crate::model::SeatState::Out
+        {
             return ready(());
         }
         let queues = self.queues.clone();

@@ -134,15 +134,21 @@ fn refusal(e: Error, engine: &Engine, department: Option<&str>) -> Error {
     let text = match e.code {
         ErrorCode::VisitNotFound => "未找到该就诊号，请核对后重试".to_string(),
         ErrorCode::InvalidVisitNo => "就诊号格式不正确，请核对后重试".to_string(),
-        ErrorCode::TooEarly => match e
-            .message
-            .split("from ")
-            .nth(1)
-            .map(|t| t.chars().take(5).collect::<String>())
-        {
-            Some(t) => format!("预约时段未到，请于 {t} 后再来报到"),
-            None => "预约时段未到，请稍后再来报到".to_string(),
-        },
+        // "…check in on that day (预约日期未到)" (another day) or "…check
+        // in from HH:MM (…)" (today): the engine's own wording.
+        ErrorCode::TooEarly => {
+            let after = |marker: &str, n: usize| {
+                e.message
+                    .split(marker)
+                    .nth(1)
+                    .map(|t| t.chars().take(n).collect::<String>())
+            };
+            match (after("is on ", 10), after("from ", 5)) {
+                (Some(day), _) => format!("您的预约日期是 {day}，请当天再来报到"),
+                (None, Some(t)) => format!("预约时段未到，请于 {t} 后再来报到"),
+                _ => "预约时间未到，请稍后再来报到".to_string(),
+            }
+        }
         ErrorCode::DayClosed => {
             "该挂号不是今日的（或今日门诊已结束），请到挂号窗口重新挂号".to_string()
         }
@@ -156,10 +162,10 @@ fn refusal(e: Error, engine: &Engine, department: Option<&str>) -> Error {
             department.map_or_else(String::new, |d| department_name(engine, d)),
             department.map_or_else(String::new, |d| department_name(engine, d))
         ),
-        ErrorCode::NoQueue | ErrorCode::TicketsExhausted => {
-            "暂时无法报到，请到分诊台咨询护士".to_string()
-        }
-        _ => return e,
+        ErrorCode::NoQueue | ErrorCode::TicketsExhausted => "暂时无法报到".to_string(),
+        // Anything else (the system busy or restarting): never English to
+        // a patient.
+        _ => "暂时无法报到，请稍后再试".to_string(),
     };
     Error::new(e.code, format!("{text}。如有疑问，请到分诊台咨询护士。"))
 }
@@ -210,11 +216,17 @@ pub async fn check_in(
             .doctor(d)
             .map_or_else(|| d.to_string(), |v| v.name)
     });
+    // The rooms that call the queue now (a doctor may have signed in).
     let rooms: Vec<String> = engine
         .hospital
         .rooms
         .iter()
-        .filter(|r| r.queues.contains(&answer.queue_code))
+        .filter(|r| {
+            engine
+                .directory
+                .room_info(&r.code)
+                .is_some_and(|i| i.draws_from.contains(&answer.queue_code))
+        })
         .map(|r| r.name.clone())
         .collect();
     let masked = engine.masked_name_of(&visit_no).await?;

@@ -136,12 +136,14 @@ struct RoomListing {
 fn room_listing(engine: &Engine, code: &str) -> Option<RoomListing> {
     let def = engine.hospital.room(code)?;
     let view = engine.directory.room_view(code, 0)?;
+    // Who sits there and what it calls now (a doctor may have signed in).
+    let info = engine.directory.room_info(code)?;
     Some(RoomListing {
         code: def.code.clone(),
         name: def.name.clone(),
         department_code: def.department.clone(),
-        doctor_code: def.doctor.clone(),
-        queues: def.queues.clone(),
+        doctor_code: info.doctor_code,
+        queues: info.draws_from,
         status: view.status.as_str().to_string(),
         current_ticket_no: view.current.map(|c| c.ticket_no),
         waiting: view.waiting,
@@ -220,7 +222,9 @@ pub async fn sign_in(
     let body = optional_json::<SignInBody>(&req, &body)?
         .map(|(b, _)| b)
         .unwrap_or_default();
-    let who = caller.principal.staff().cloned();
+    // The person acting: a staff session, or the staff member a HIS client
+    // acts for (X-Acting-Staff).
+    let who = caller.principal.person().cloned();
     let doctor = match (&who, body.doctor_code) {
         (Some(s), named) if s.role == crate::auth::policy::Role::Doctor => {
             if named.as_deref().is_some_and(|d| d != s.code) {

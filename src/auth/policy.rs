@@ -165,6 +165,15 @@ impl Principal {
     }
 
     /// Administration: accounts, screens' tokens, the audit log.
+    /// The person acting: the staff member of a session, or the one a
+    /// HIS client acts for (`X-Acting-Staff`).
+    pub fn person(&self) -> Option<&Staff> {
+        match self {
+            Principal::Staff { staff, .. } => Some(staff),
+            Principal::Client { acting, .. } => acting.as_ref(),
+        }
+    }
+
     pub fn admin(&self) -> Result<(), Error> {
         if self.is_admin() {
             return Ok(());

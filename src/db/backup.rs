@@ -24,6 +24,37 @@ pub fn pg_tool(name: &str) -> PathBuf {
     found.pop().unwrap_or_else(|| PathBuf::from(name))
 }
 
+/// A PostgreSQL URL for a client tool, without its password (a command
+/// line is visible to every user of the machine): the URL and the
+/// password, which goes in `PGPASSWORD`.
+fn pg_target(target: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return (target.to_string(), None);
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return (target.to_string(), None);
+    };
+    match userinfo.split_once(':') {
+        Some((user, password)) => (
+            format!("{scheme}://{user}@{host}"),
+            Some(password.to_string()),
+        ),
+        None => (target.to_string(), None),
+    }
+}
+
+/// A PostgreSQL client tool aimed at `target`, the password in its
+/// environment.
+fn pg_command(tool: &str, target: &str) -> Command {
+    let (url, password) = pg_target(target);
+    let mut cmd = Command::new(pg_tool(tool));
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    cmd.arg(format!("--dbname={url}"));
+    cmd
+}
+
 fn run(mut cmd: Command, what: &str) -> Result<(), DbError> {
     let out = cmd
         .output()
@@ -62,10 +93,9 @@ pub fn backup_at(url: &str, out: &Path, snapshot: Option<&str>) -> Result<Backen
             c.batch_execute(&format!("VACUUM INTO '{path}'"))?;
         }
         Backend::Postgres => {
-            let mut cmd = Command::new(pg_tool("pg_dump"));
+            let mut cmd = pg_command("pg_dump", &target);
             cmd.args(["--format=custom", "--no-owner", "--file"])
-                .arg(out)
-                .arg(format!("--dbname={target}"));
+                .arg(out);
             if let Some(s) = snapshot {
                 cmd.arg(format!("--snapshot={s}"));
             }
@@ -87,10 +117,8 @@ pub fn restore(backup: &Path, url: &str) -> Result<(), DbError> {
                 .map_err(|e| DbError::Unavailable(format!("cannot copy the backup: {e}")))?;
         }
         Backend::Postgres => {
-            let mut cmd = Command::new(pg_tool("pg_restore"));
-            cmd.args(["--no-owner", "--exit-on-error"])
-                .arg(format!("--dbname={target}"))
-                .arg(backup);
+            let mut cmd = pg_command("pg_restore", &target);
+            cmd.args(["--no-owner", "--exit-on-error"]).arg(backup);
             run(cmd, "pg_restore")?;
         }
     }
@@ -104,9 +132,28 @@ pub fn restore_replacing(backup: &Path, url: &str) -> Result<(), DbError> {
     if backend != Backend::Postgres {
         return restore(backup, url);
     }
-    let mut cmd = Command::new(pg_tool("pg_restore"));
+    let mut cmd = pg_command("pg_restore", &target);
     cmd.args(["--no-owner", "--clean", "--if-exists", "--exit-on-error"])
-        .arg(format!("--dbname={target}"))
         .arg(backup);
     run(cmd, "pg_restore")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pg_target;
+
+    #[test]
+    fn the_password_leaves_the_command_line() {
+        assert_eq!(
+            pg_target("postgres://triage:s3cret@db:5432/triage"),
+            (
+                "postgres://triage@db:5432/triage".into(),
+                Some("s3cret".into())
+            )
+        );
+        assert_eq!(
+            pg_target("postgres://triage@db/triage"),
+            ("postgres://triage@db/triage".into(), None)
+        );
+    }
 }

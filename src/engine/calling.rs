@@ -152,12 +152,13 @@ impl Engine {
         let mut answer = self
             .room_command(room, RoomCommand::Close, audit.clone())
             .await?;
-        let def = self
-            .hospital
-            .room(room)
+        // The room as it is now: the queues it calls and who sits there.
+        let now = self
+            .directory
+            .room_info(room.as_str())
             .ok_or_else(|| Error::new(ErrorCode::RoomNotFound, format!("no room {room:?}")))?;
         let mut released = 0;
-        for q in &def.queues {
+        for q in &now.draws_from {
             let addr = self.queue_addr(q)?;
             released += addr
                 .send(triage_actors::queue::ReleaseRoom {
@@ -169,11 +170,11 @@ impl Engine {
         }
         let mut moved = 0;
         if redistribute {
-            let own = def
-                .queues
+            let own = now
+                .draws_from
                 .iter()
                 .filter_map(|q| self.hospital.queue(q))
-                .filter(|q| q.doctor.is_some() && q.doctor == def.doctor);
+                .filter(|q| q.doctor.is_some() && q.doctor == now.doctor_code);
             for q in own {
                 let served_elsewhere = self.directory.rooms_of_queue(&q.code).iter().any(|r| {
                     r != room.as_str()
@@ -231,10 +232,12 @@ impl Engine {
         // Checked before anything is committed: a refused call-by-name must not
         // finish the room's current patient.
         let v = self.load_visit(visit_no).await?;
-        let serves = self
-            .hospital
-            .room(room)
-            .is_some_and(|r| v.queue_code.as_ref().is_some_and(|q| r.queues.contains(q)));
+        // The queues the room calls now (a doctor signed in brings his own).
+        let serves = self.directory.room_info(room.as_str()).is_some_and(|r| {
+            v.queue_code
+                .as_ref()
+                .is_some_and(|q| r.draws_from.contains(q))
+        });
         if v.status()? != VisitStatus::Waiting || !serves {
             return Err(Error::new(
                 ErrorCode::VisitNotWaitingHere,

@@ -19,26 +19,52 @@ use crate::db::store::{self, DayClosure};
 use crate::error::{Error, ErrorCode};
 
 /// The last day closed, kept in memory so a check-in after today's day end
-/// is refused without a read (0: none).
+/// is refused without a read: `refusing` from the moment a day end starts,
+/// `recorded` once it is in the database (a day end that failed half-way
+/// runs again: it is due until recorded). 0: none.
 #[derive(Debug, Default)]
-pub struct ClosedThrough(AtomicI32);
+pub struct ClosedThrough {
+    refusing: AtomicI32,
+    recorded: AtomicI32,
+}
+
+fn day_of(n: i32) -> Option<NaiveDate> {
+    match n {
+        0 => None,
+        n => NaiveDate::from_num_days_from_ce_opt(n),
+    }
+}
 
 impl ClosedThrough {
     pub fn new(day: Option<NaiveDate>) -> ClosedThrough {
-        ClosedThrough(AtomicI32::new(day.map_or(0, |d| d.num_days_from_ce())))
-    }
-
-    /// The last day closed.
-    pub fn get(&self) -> Option<NaiveDate> {
-        match self.0.load(Ordering::SeqCst) {
-            0 => None,
-            n => NaiveDate::from_num_days_from_ce_opt(n),
+        let n = day.map_or(0, |d| d.num_days_from_ce());
+        ClosedThrough {
+            refusing: AtomicI32::new(n),
+            recorded: AtomicI32::new(n),
         }
     }
 
-    /// Records `day` as closed (never moves back).
+    /// The last day that takes nobody any more.
+    pub fn get(&self) -> Option<NaiveDate> {
+        day_of(self.refusing.load(Ordering::SeqCst))
+    }
+
+    /// The last day whose end is in the database.
+    pub fn recorded(&self) -> Option<NaiveDate> {
+        day_of(self.recorded.load(Ordering::SeqCst))
+    }
+
+    /// A day end starts: the day takes nobody any more (never moves back).
     pub fn set(&self, day: NaiveDate) {
-        self.0.fetch_max(day.num_days_from_ce(), Ordering::SeqCst);
+        self.refusing
+            .fetch_max(day.num_days_from_ce(), Ordering::SeqCst);
+    }
+
+    /// A day end is in the database.
+    pub fn set_recorded(&self, day: NaiveDate) {
+        self.set(day);
+        self.recorded
+            .fetch_max(day.num_days_from_ce(), Ordering::SeqCst);
     }
 }
 
@@ -175,6 +201,7 @@ impl Engine {
                 store::close_day(c, &day, &[VisitStatus::Missed, VisitStatus::Exam], &audit)
             })
             .await?;
+        self.closed_through.set_recorded(day);
         self.directory.day_closed(&day.to_string());
         tracing::info!(
             day = %day,
@@ -191,7 +218,7 @@ impl Engine {
     pub async fn day_status(&self) -> Result<DayStatus, Error> {
         let now = self.clock.now();
         let today = service_date(now);
-        let last = match self.closed_through.get() {
+        let last = match self.closed_through.recorded() {
             Some(d) => self
                 .db
                 .read(move |c| store::day_closure(c, &d))
@@ -217,7 +244,7 @@ impl Engine {
             Some(end) if local >= end => today,
             _ => today.pred_opt()?,
         };
-        match self.closed_through.get() {
+        match self.closed_through.recorded() {
             Some(c) if c >= due => None,
             _ => Some(due),
         }

@@ -656,6 +656,15 @@ impl Engine {
         let status = v.status()?;
         if matches!(status, VisitStatus::Registered | VisitStatus::Closed) {
             self.open_day_of_visit(&v, audit.at)?;
+            // An appointment on a later day checks in on its day (its visit
+            // belongs to that day, and today's day end would close it).
+            let day = super::day::visit_day(v.registered_at, v.appointment_start);
+            if day > service_date(audit.at) {
+                return Err(Error::new(
+                    ErrorCode::TooEarly,
+                    format!("the appointment is on {day}; check in on that day (预约日期未到)"),
+                ));
+            }
         }
         match status {
             VisitStatus::Registered | VisitStatus::Waiting => {}
@@ -857,13 +866,13 @@ impl Engine {
         }
     }
 
-    /// The department of a visit: what authorization looks at before a
-    /// staff member may see or arrange it.
     /// The visit's name as public screens show it (张*三).
     pub async fn masked_name_of(&self, visit_no: &VisitNo) -> Result<String, Error> {
         Ok(mask_name(&self.load_visit(visit_no).await?.patient_name))
     }
 
+    /// The department of a visit: what authorization looks at before a
+    /// staff member may see or arrange it.
     pub async fn department_of(&self, visit_no: &VisitNo) -> Result<String, Error> {
         Ok(self.load_visit(visit_no).await?.department_code)
     }

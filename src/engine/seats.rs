@@ -113,6 +113,7 @@ impl Engine {
         mix: Vec<u32>,
         audit: Audit,
     ) -> Result<RoomInfo, Error> {
+        let before = self.directory.room_info(room.as_str());
         let info = self
             .room_addr(room)?
             .send(Seat {
@@ -120,10 +121,26 @@ impl Engine {
                 seat,
                 draws_from,
                 mix,
-                audit,
+                audit: audit.clone(),
             })
             .await
             .map_err(triage_actors::EngineError::from)??;
+        // Patients sent to this room's door from a queue it no longer
+        // calls go back to that queue's general list.
+        let dropped = before
+            .map(|b| b.draws_from)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|q| !info.draws_from.contains(q));
+        for q in dropped {
+            self.queue_addr(&q)?
+                .send(triage_actors::queue::ReleaseRoom {
+                    room_code: room.to_string(),
+                    audit: audit.clone(),
+                })
+                .await
+                .map_err(triage_actors::EngineError::from)??;
+        }
         Ok(info)
     }
 

@@ -167,10 +167,14 @@ fn room_state(
         Some(x) => SeatState::parse(&x.seat)
             .ok_or_else(|| DbError::Corrupt(format!("room {} has an unknown seat", x.code)))?,
     };
-    let (doctor_code, draws_from, mix) = match (seat, row) {
-        (SeatState::Configured, _) | (_, None) => {
-            (r.doctor.clone(), r.queues.clone(), r.mix.clone())
-        }
+    let configured = (
+        SeatState::Configured,
+        r.doctor.clone(),
+        r.queues.clone(),
+        r.mix.clone(),
+    );
+    let (seat, doctor_code, draws_from, mix) = match (seat, row) {
+        (SeatState::Configured, _) | (_, None) => configured,
         (_, Some(x)) => {
             let broken = |what: &str| DbError::Corrupt(format!("room {} has {what}", x.code));
             let draws: Vec<String> = x
@@ -187,7 +191,18 @@ fn room_state(
                 .transpose()
                 .map_err(|_| broken("an unreadable mix"))?
                 .unwrap_or_default();
-            (x.seated_doctor.clone(), draws, mix)
+            if draws.is_empty()
+                || draws.iter().any(|q| hospital.queue(q).is_none())
+                || (!mix.is_empty() && mix.len() != draws.len())
+            {
+                // The configuration changed since (a queue removed): the
+                // room starts as configured rather than call a queue that
+                // is not there.
+                tracing::warn!(room = %x.code, "a signed-in room names queues no longer configured: as configured");
+                configured
+            } else {
+                (seat, x.seated_doctor.clone(), draws, mix)
+            }
         }
     };
     Ok(RoomState {
@@ -329,7 +344,7 @@ impl Engine {
             directory.screens.insert(s.code.clone(), addr);
         }
         for q in &hospital.queues {
-            let state = queue_state(q, &loaded, mode)?;
+            let state = queue_state(q, &loaded, mode)?.with_closed_through(closed_through);
             let addr =
                 QueueActor::new(state, journal.clone(), clock.clone(), directory.clone()).start();
             directory.queues.insert(q.code.clone(), addr);

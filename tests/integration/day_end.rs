@@ -199,6 +199,36 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         .err();
     assert_eq!(err.map(|e| e.code), Some(ErrorCode::DayClosed));
 
+    // A check-in already on its way when the queue closed is refused by
+    // the queue itself (nobody of the day enters after its end).
+    let queue = e
+        .directory
+        .queues
+        .get("NK")
+        .map(|a| a.clone())
+        .unwrap_or_else(|| panic!("queue"));
+    let late = queue
+        .send(triage_actors::queue::CheckIn {
+            draft: triage_actors::queue::EntryDraft {
+                visit_no: "V6".into(),
+                masked_name: "日*6".into(),
+                spoken_name: String::new(),
+                kind: triage_actors::model::EntryKind::Normal,
+                tags: vec![],
+                his_seq: None,
+                birth_date: None,
+                slot: None,
+                seen_at: None,
+            },
+            audit: audit(&clock),
+            service_date: today,
+            slot: None,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(late.err(), Some(triage_actors::EngineError::DayClosed));
+    assert!(waiting(&e, "NK").await.is_empty());
+
     // The next morning: ticket 1; yesterday's registration is refused.
     clock
         .0
@@ -217,6 +247,25 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         "a late HIS message about a closed day"
     );
     assert_eq!(waiting(&e, "NK").await, vec!["V7"]);
+    // An appointment of a later day checks in on its day, not today (today's
+    // day end would close it).
+    crate::common::note_secret("日终V9");
+    let body = json!({
+        "patient": {"id": "PV9", "name": "日终V9", "sex": "1", "birth_date": "1980-01-01"},
+        "department_code": "NK", "visit_type": "first", "registered_at": "2026-12-01T08:00:00+08:00",
+        "appointment": {"start": "2026-12-02T08:30:00+08:00", "end": "2026-12-02T09:00:00+08:00"}
+    });
+    let parsed = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
+    e.put_registration(&visit("V9"), parsed, body.to_string(), audit(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = e
+        .check_in(&visit("V9"), audit(&clock))
+        .await
+        .map(|_| ())
+        .err();
+    assert_eq!(err.as_ref().map(|e| e.code), Some(ErrorCode::TooEarly));
+    assert!(err.is_some_and(|e| e.message.contains("2026-12-02")));
     let away = e
         .away_visits(vec!["NK".into()])
         .await

@@ -21,6 +21,13 @@ pub fn hospital_toml(cap: u32, mix: &str, rules: &str) -> String {
 [hospital]
 name = "测试医院"
 
+# Tests run at any hour: no day end and no daily backup by the clock.
+[calling]
+day_end = "off"
+
+[backup]
+at = "off"
+
 [rules]
 {rules}
 

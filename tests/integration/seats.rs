@@ -121,6 +121,26 @@ async fn a_doctor_signs_in_to_a_room_and_its_door_screen_and_queues_follow() {
         .await
         .unwrap_or_default();
     assert_eq!(called["current"]["visit_no"], "SX1", "{called}");
+    // Called by name there too (the room calls his queue now).
+    let mut second = registration("专家号乙", "NK");
+    second["doctor_code"] = json!("D1001");
+    app.arrive("SX2", &second).await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/rooms/NK-03/call/SX2"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200, "call by name in the room he sits in");
+    // The room listing says who sits where.
+    let rooms = app.get_json("/api/v1/rooms").await;
+    let nk03 = rooms["rooms"]
+        .as_array()
+        .and_then(|l| l.iter().find(|r| r["code"] == "NK-03"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(nk03["doctor_code"], "D1001");
+    assert_eq!(nk03["queues"], json!(["NK-D1001", "NK"]));
     // Signed in once: not also in NK-04.
     let (s, v) = post(
         &nurse,

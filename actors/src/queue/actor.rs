@@ -229,6 +229,9 @@ impl Handler<CheckIn> for QueueActor {
         if let Some(existing) = self.outcome_for(&visit_no, false) {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(existing))));
         }
+        if self.state.day_is_closed(msg.service_date) {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::DayClosed))));
+        }
         match self
             .state
             .plan_check_in_at(msg.draft, msg.slot, msg.audit, msg.service_date)
@@ -351,6 +354,9 @@ impl Handler<Requeue> for QueueActor {
         if let Some(existing) = self.outcome_for(&visit_no, false) {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(existing))));
         }
+        if self.entering_a_closed_day(&msg.audit) {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::DayClosed))));
+        }
         let change = self
             .state
             .plan_requeue(msg.draft, msg.ticket_no, msg.misses, msg.audit);
@@ -365,6 +371,9 @@ impl Handler<Transfer> for QueueActor {
         let visit_no = msg.0.draft.visit_no.clone();
         if let Some(existing) = self.outcome_for(&visit_no, false) {
             return AtomicResponse::new(Box::pin(fut::ready(Ok(existing))));
+        }
+        if self.entering_a_closed_day(&msg.0.audit) {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::DayClosed))));
         }
         let change = self.state.plan_transfer_in(msg.0);
         self.commit_entry(change, visit_no)
@@ -494,10 +503,21 @@ impl Handler<Intervene> for QueueActor {
     }
 }
 
+impl QueueActor {
+    /// Whether a patient entering now would enter a day that has ended.
+    fn entering_a_closed_day(&self, audit: &crate::model::Audit) -> bool {
+        self.state
+            .day_is_closed(self.state.rules.day.local_date(audit.at))
+    }
+}
+
 impl Handler<CloseDay> for QueueActor {
     type Result = AtomicResponse<Self, Result<usize, EngineError>>;
 
     fn handle(&mut self, msg: CloseDay, _ctx: &mut Self::Context) -> Self::Result {
+        // From now on nobody of the day enters (a check-in already on its
+        // way to this queue is refused, not left behind).
+        self.state.close_through(msg.day);
         match self.state.plan_close_day(msg.day, msg.until, msg.audit) {
             Some(change) => {
                 let n = match &change {

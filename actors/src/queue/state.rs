@@ -60,6 +60,9 @@ pub struct QueueState {
     pub(super) counters: Counters,
     pub(super) tickets: TicketCounter,
     pub(super) next_seq: i64,
+    /// The last day whose end (日终) closed this queue: nobody of that day
+    /// (or before) enters any more.
+    pub(super) closed_through: Option<NaiveDate>,
 }
 
 impl QueueState {
@@ -81,7 +84,24 @@ impl QueueState {
             counters,
             tickets,
             next_seq,
+            closed_through: None,
         }
+    }
+
+    /// The queue as the last day end left it (from the database).
+    pub fn with_closed_through(mut self, day: Option<NaiveDate>) -> Self {
+        self.closed_through = day;
+        self
+    }
+
+    /// Records a day end: nobody of `day` or before enters any more.
+    pub fn close_through(&mut self, day: NaiveDate) {
+        self.closed_through = self.closed_through.max(Some(day));
+    }
+
+    /// Whether `day` has ended for this queue.
+    pub fn day_is_closed(&self, day: NaiveDate) -> bool {
+        self.closed_through.is_some_and(|c| day <= c)
     }
 
     pub fn counters(&self) -> &Counters {
