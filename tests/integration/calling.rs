@@ -664,7 +664,11 @@ async fn appointment_patients_check_in_within_their_window_and_go_by_their_slot(
     assert_eq!(app.dump().await, before);
     // Slot under way: goes ahead of the walk-in (always_first).
     let mut on_time = registration("预约乙", "NK");
-    on_time["appointment"] = slot(-5, 25);
+    // Started five minutes ago, but today (just after midnight: now).
+    let since = (now - crate::common::local_midnight(now))
+        .num_minutes()
+        .min(5);
+    on_time["appointment"] = slot(-since, 25);
     app.arrive("A2", &on_time).await;
     assert_eq!(app.queue_order("NK").await, vec!["A2", "W1"]);
     let q = app.get_json("/api/v1/queues/NK").await;

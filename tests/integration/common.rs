@@ -643,3 +643,13 @@ impl Ws {
         self.seen
     }
 }
+
+/// The start of today in Beijing (a visit's day is the day of its
+/// appointment: a slot a test places "two hours ago" must stay today).
+pub fn local_midnight(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    let bj = now.with_timezone(&triage::engine::shanghai());
+    bj.date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(triage::engine::shanghai()).single())
+        .map_or(now, |t| t.with_timezone(&chrono::Utc))
+}

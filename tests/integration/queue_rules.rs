@@ -223,9 +223,22 @@ async fn late_patients_go_to_the_end_of_the_session_and_a_rule_change_moves_them
     app.arrive("W2", &registration("散号乙", "NK")).await;
     let now = chrono::Utc::now();
     let mut late = registration("迟到丙", "NK");
+    // Over an hour ago, but today (just after midnight: early today).
+    let midnight = crate::common::local_midnight(now);
+    let (start, end) = if now - chrono::Duration::hours(2) >= midnight {
+        (
+            now - chrono::Duration::hours(2),
+            now - chrono::Duration::hours(1),
+        )
+    } else {
+        (
+            midnight + chrono::Duration::seconds(1),
+            midnight + (now - midnight) / 2,
+        )
+    };
     late["appointment"] = json!({
-        "start": (now - chrono::Duration::hours(2)).to_rfc3339(),
-        "end": (now - chrono::Duration::hours(1)).to_rfc3339(),
+        "start": start.to_rfc3339(),
+        "end": end.to_rfc3339(),
     });
     app.arrive("L1", &late).await;
     app.arrive("W3", &registration("散号丁", "NK")).await;
