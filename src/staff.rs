@@ -39,6 +39,17 @@ pub struct Watch {
     pub rooms: Vec<String>,
 }
 
+/// The departments a page asks for (`?departments=NK,WK`), if it does.
+pub fn asked_departments(query: Option<&str>) -> Option<Vec<String>> {
+    query.map(|d| {
+        d.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+}
+
 impl Watch {
     /// What `staff` watches; `asked` narrows a nurse's or an admin's page to
     /// some departments (a department outside a nurse's scope is refused).

@@ -403,13 +403,7 @@ pub async fn staff_ws(
         ))
         .into());
     }
-    let asked: Option<Vec<String>> = query.departments.as_ref().map(|d| {
-        d.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
-    });
+    let asked = crate::staff::asked_departments(query.departments.as_deref());
     let watch = crate::staff::Watch::of(&staff, &engine.hospital, asked.as_deref())
         .map_err(ApiError::from)?;
     let session = StaffSession {

@@ -68,13 +68,7 @@ pub async fn waiting_lists_xlsx(
         )
         .into());
     };
-    let asked: Option<Vec<String>> = query.departments.as_ref().map(|d| {
-        d.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
-    });
+    let asked = crate::staff::asked_departments(query.departments.as_deref());
     let watch = Watch::of(&who, &engine.hospital, asked.as_deref())?;
     let latest = staff::fetch(&engine, &watch).await;
     let lists = staff::waiting_lists(&watch, &latest, &engine);

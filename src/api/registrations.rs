@@ -157,13 +157,7 @@ pub async fn away(
     let Some(who) = caller.principal.staff().cloned() else {
         return Err(Error::new(ErrorCode::Forbidden, "lists with names are for staff").into());
     };
-    let asked: Option<Vec<String>> = query.departments.as_ref().map(|d| {
-        d.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
-    });
+    let asked = crate::staff::asked_departments(query.departments.as_deref());
     let watch = crate::staff::Watch::of(&who, &engine.hospital, asked.as_deref())?;
     let visits = engine.away_visits(watch.queues).await?;
     Ok(HttpResponse::Ok().json(AwayAnswer { visits }))

@@ -205,6 +205,23 @@ pub struct SignOutBody {
     pub on_break: bool,
 }
 
+/// A sign-in or sign-out request: the room (404 first), who (may he work
+/// it), then the optional body.
+fn seat_request<B: serde::de::DeserializeOwned + Default>(
+    req: &HttpRequest,
+    room: &str,
+    body: &web::Bytes,
+    engine: &Engine,
+) -> Result<(RoomCode, Caller, B), ApiError> {
+    let room = RoomCode::parse(room)?;
+    let caller = caller(req)?;
+    may_operate(&caller, engine, &room)?;
+    let body = optional_json::<B>(req, body)?
+        .map(|(b, _)| b)
+        .unwrap_or_default();
+    Ok((room, caller, body))
+}
+
 #[utoipa::path(post, path = "/api/v1/rooms/{room_code}/sign-in", tag = "calling", params(("room_code" = String, Path)), request_body(content = Option<SignInBody>, description = "a nurse or an administrator names the doctor"),
     responses((status = 200, description = "signed in (签到坐诊): the door screen shows the doctor, the room calls their own queue first; journaled", body = crate::engine::seats::SeatAnswer),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -216,12 +233,7 @@ pub async fn sign_in(
     body: web::Bytes,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let room = RoomCode::parse(&path)?;
-    let caller = caller(&req)?;
-    may_operate(&caller, &engine, &room)?;
-    let body = optional_json::<SignInBody>(&req, &body)?
-        .map(|(b, _)| b)
-        .unwrap_or_default();
+    let (room, caller, body) = seat_request::<SignInBody>(&req, &path, &body, &engine)?;
     // The person acting: a staff session, or the staff member a HIS client
     // acts for (X-Acting-Staff).
     let who = caller.principal.person().cloned();
@@ -258,12 +270,7 @@ pub async fn sign_out(
     body: web::Bytes,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let room = RoomCode::parse(&path)?;
-    let caller = caller(&req)?;
-    may_operate(&caller, &engine, &room)?;
-    let body = optional_json::<SignOutBody>(&req, &body)?
-        .map(|(b, _)| b)
-        .unwrap_or_default();
+    let (room, caller, body) = seat_request::<SignOutBody>(&req, &path, &body, &engine)?;
     let audit = caller.audit(&engine);
     Ok(HttpResponse::Ok().json(engine.sign_out(&room, body.on_break, audit).await?))
 }

@@ -5,13 +5,13 @@
 //! code); retention keeps the days asked and always the newest good
 //! backup; the server takes, verifies and prunes the daily backup itself.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use chrono::{Duration, Utc};
 use triage::backups::{self, BackupPolicy, Manifest};
 
-use crate::common::{fresh_database, registration, spawn_app, spawn_app_with};
+use crate::common::{fresh_database, registration, spawn_app, spawn_app_with, triage_cli};
 
 fn policy(dir: &Path) -> BackupPolicy {
     BackupPolicy {
@@ -43,14 +43,11 @@ fn damaged(file: &Path, name: &str, damage: impl FnOnce(&mut Vec<u8>)) -> PathBu
 }
 
 fn cli_verify(file: &Path, url: &str) -> i32 {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_triage"));
-    cmd.args(["backup", "verify"]).arg(file);
+    let mut args: Vec<&OsStr> = vec![OsStr::new("backup"), OsStr::new("verify"), file.as_os_str()];
     if let Some(s) = scratch(url) {
-        cmd.args(["--scratch-url", s]);
+        args.extend([OsStr::new("--scratch-url"), OsStr::new(s)]);
     }
-    cmd.output()
-        .map(|o| o.status.code().unwrap_or(-1))
-        .unwrap_or_else(|e| panic!("{e}"))
+    triage_cli(&args, &[]).0
 }
 
 #[actix_web::test]
@@ -236,21 +233,14 @@ async fn the_server_takes_verifies_and_keeps_the_daily_backup_itself() {
 }
 
 fn cli_restore(file: &Path, url: &str, extra: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("restore")
-        .arg(file)
-        .args(["--database-url", url])
-        .args(extra)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("restore"),
+        file.as_os_str(),
+        OsStr::new("--database-url"),
+        OsStr::new(url),
+    ];
+    args.extend(extra.iter().map(OsStr::new));
+    triage_cli(&args, &[])
 }
 
 #[actix_web::test]

@@ -653,3 +653,21 @@ pub fn local_midnight(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<ch
         .and_then(|t| t.and_local_timezone(triage::engine::shanghai()).single())
         .map_or(now, |t| t.with_timezone(&chrono::Utc))
 }
+
+/// Runs the `triage` binary as an operator would; its exit code and what it
+/// printed (standard output, then errors).
+pub fn triage_cli(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("triage: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}

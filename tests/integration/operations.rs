@@ -4,26 +4,18 @@
 //! working hours asks for an explicit flag; the server names its version,
 //! commit and schema.
 
-use std::process::Command;
+use std::ffi::OsStr;
 
-use crate::common::{fresh_database, spawn_app};
+use crate::common::{fresh_database, spawn_app, triage_cli};
 
 fn migrate(url: &str, args: &[&str], hours: &str) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("migrate")
-        .args(["--database-url", url])
-        .args(args)
-        .env("TRIAGE_WORKING_HOURS", hours)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let mut all: Vec<&OsStr> = vec![
+        OsStr::new("migrate"),
+        OsStr::new("--database-url"),
+        OsStr::new(url),
+    ];
+    all.extend(args.iter().map(OsStr::new));
+    triage_cli(&all, &[("TRIAGE_WORKING_HOURS", hours)])
 }
 
 #[test]
