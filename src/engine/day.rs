@@ -2,7 +2,8 @@
 //! is over, and the day end (日终) that closes it — every visit of the day
 //! still waiting, called, missed or away for an exam closes with its final
 //! status (未就诊 / 过号未回 / 检查未回), journaled and audited; screens and
-//! rooms are cleared; the next day starts from ticket 1. Nothing of an
+//! rooms are cleared (doctors signed in leave: the rooms go back to their
+//! configured doctors); the next day starts from ticket 1. Nothing of an
 //! earlier day is ever called by accident: check-ins, recalls and HIS
 //! messages for a day that is over get 409 `day_closed`.
 
@@ -195,6 +196,8 @@ impl Engine {
                 .await
                 .map_err(triage_actors::EngineError::from)??;
         }
+        // The next day starts with the configured doctors (they sign in).
+        let reseated = self.reset_seats(audit.clone()).await?;
         let closure = self
             .db
             .write(move |c| {
@@ -206,6 +209,7 @@ impl Engine {
         tracing::info!(
             day = %day,
             in_queues_and_rooms = closed,
+            rooms_reseated = reseated,
             not_seen = closure.not_seen,
             missed_unreturned = closure.missed_unreturned,
             exam_unreturned = closure.exam_unreturned,

@@ -73,6 +73,9 @@ pub struct Engine {
     pub names: Arc<names::VisitNames>,
     /// The last day closed (日终).
     pub closed_through: Arc<day::ClosedThrough>,
+    /// One seat change at a time (a doctor sits in one room: the check
+    /// and the change must not interleave with another sign-in).
+    pub(crate) seating: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Runs `attempt` again while it answers a state conflict (the visit

@@ -155,6 +155,7 @@ impl Engine {
         doctor: &str,
         audit: Audit,
     ) -> Result<SeatAnswer, Error> {
+        let _one_at_a_time = self.seating.lock().await;
         let def = self.room_def(room)?;
         let department = self.doctor_department(doctor).ok_or_else(|| {
             Error::new(
@@ -224,6 +225,7 @@ impl Engine {
         on_break: bool,
         audit: Audit,
     ) -> Result<SeatAnswer, Error> {
+        let _one_at_a_time = self.seating.lock().await;
         let def = self.room_def(room)?;
         let info = self.directory.room_info(room.as_str()).ok_or_else(|| {
             Error::new(
@@ -254,6 +256,33 @@ impl Engine {
         };
         tracing::info!(room = %room, on_break, "doctor signed out");
         Ok(self.seat_answer(&info))
+    }
+
+    /// The day end: every room goes back to its configured doctor (the
+    /// next day starts as configured; a doctor signs in again).
+    pub(crate) async fn reset_seats(&self, audit: Audit) -> Result<usize, Error> {
+        let _one_at_a_time = self.seating.lock().await;
+        let mut n = 0;
+        for r in &self.hospital.rooms {
+            let seated = self
+                .directory
+                .room_info(&r.code)
+                .is_some_and(|i| i.seat != SeatState::Configured);
+            if seated {
+                let code = RoomCode::parse(&r.code)?;
+                self.seat(
+                    &code,
+                    r.doctor.clone(),
+                    SeatState::Configured,
+                    r.queues.clone(),
+                    r.mix.clone(),
+                    audit.clone(),
+                )
+                .await?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Who sits in a room now.

@@ -392,6 +392,7 @@ impl Engine {
             clock,
             names,
             closed_through: Arc::new(super::day::ClosedThrough::new(closed_through)),
+            seating: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 }

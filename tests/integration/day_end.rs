@@ -118,6 +118,11 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
             .unwrap_or_else(|e| panic!("{e}"));
     }
     assert_eq!(waiting(&e, "NK").await, vec!["V4", "V5"]);
+    // 王建国 sits in NK-03 today (his own room NK-01 left empty).
+    let nk03 = RoomCode::parse("NK-03").unwrap_or_else(|e| panic!("{e}"));
+    e.sign_in(&nk03, "D1001", audit(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // Not due before the configured time, due after it.
     clock
@@ -142,6 +147,14 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         (3, 1, 1)
     );
     assert_eq!(e.day_end_due(clock.now()), None, "once a day");
+    // The next day starts with the configured doctors.
+    for (room, doctor) in [("NK-03", "D1003"), ("NK-01", "D1001")] {
+        let seat = e
+            .seat_of(&RoomCode::parse(room).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(seat.seat, "configured", "{room}");
+        assert_eq!(seat.doctor_code.as_deref(), Some(doctor), "{room}");
+    }
     for (v, as_) in [
         ("V1", "missed_unreturned"),
         ("V2", "exam_unreturned"),

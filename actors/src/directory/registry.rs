@@ -79,15 +79,16 @@ impl Directory {
             .unwrap_or_default()
     }
 
-    /// Rooms drawing from `queue` that are serving now (open or paused; a
-    /// closed room calls nobody): the divisor of a wait estimate.
+    /// Rooms drawing from `queue` that are serving now (open or paused, with
+    /// a doctor; a closed or empty room calls nobody): the divisor of a
+    /// wait estimate.
     pub fn serving_rooms_of_queue(&self, queue: &str) -> usize {
         self.rooms_of_queue(queue)
             .iter()
             .filter(|r| {
-                self.room_boards
-                    .get(r.as_str())
-                    .is_some_and(|b| b.status != RoomStatus::Closed)
+                self.room_boards.get(r.as_str()).is_some_and(|b| {
+                    b.status != RoomStatus::Closed && b.info.seat != crate::model::SeatState::Out
+                })
             })
             .count()
     }
