@@ -1,5 +1,6 @@
 //! Doctor master data from HIS: `PUT|GET /doctors/{code}`, `GET /doctors`,
-//! `GET /doctors/{code}/photo`.
+//! `GET /doctors/{code}/photo`; a doctor stops the clinic (停诊): `POST
+//! /doctors/{code}/stop-clinic`.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -55,4 +56,60 @@ pub async fn doctor_photo(path: web::Path<String>, engine: web::Data<Engine>) ->
         .insert_header((header::CONTENT_TYPE, mime))
         .insert_header((header::CACHE_CONTROL, "max-age=300"))
         .body(bytes))
+}
+
+/// A stop-clinic (停诊): why, and what becomes of the patients waiting.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopClinicBody {
+    /// 1-200 characters, e.g. "医生临时外出".
+    pub reason: String,
+    /// `keep` (default): the doctor's patients wait, frozen, for the doctor
+    /// to open again; `redistribute`: they move to the department's shared
+    /// queue, keeping their check-in time.
+    #[serde(default)]
+    pub waiting: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/doctors/{code}/stop-clinic", tag = "calling", params(("code" = String, Path)), request_body = StopClinicBody,
+    responses((status = 200, description = "stopped (停诊): the doctor's rooms closed, a notice on their screens and the department's overviews until the day ends; every patient who was waiting for the doctor", body = crate::engine::seats::StopClinicAnswer),
+              (status = 403, description = "a HIS client without master_data, or a nurse of another department", body = ErrorBody),
+              (status = 409, description = "not_a_doctor", body = ErrorBody),
+              (status = 422, description = "no reason, or waiting not keep/redistribute", body = ErrorBody)))]
+pub async fn stop_clinic(
+    path: web::Path<String>,
+    body: Json<StopClinicBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    let code = DoctorCode::parse(&path)?;
+    let department = engine.doctor_department(code.as_str()).ok_or_else(|| {
+        crate::error::Error::new(
+            crate::error::ErrorCode::NotADoctor,
+            format!("{:?} is not a doctor in the master data", code.as_str()),
+        )
+    })?;
+    match caller.principal.staff() {
+        Some(_) => caller.principal.arrange(&engine.hospital, &department)?,
+        None => caller.principal.master_data()?,
+    }
+    let reason = crate::engine::registrations::audit_reason(&body.value.reason)?;
+    let redistribute = match body.value.waiting.as_deref() {
+        None | Some("keep") => false,
+        Some("redistribute") => true,
+        Some(_) => {
+            return Err(crate::error::Error::field(
+                crate::error::ErrorCode::InvalidField,
+                "waiting",
+                "keep or redistribute",
+            )
+            .into())
+        }
+    };
+    let audit = caller.audit_why(&engine, reason.clone());
+    Ok(HttpResponse::Ok().json(
+        engine
+            .stop_clinic(code.as_str(), redistribute, reason, audit)
+            .await?,
+    ))
 }

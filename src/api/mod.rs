@@ -131,6 +131,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/doctors/{code}", web::put().to(doctors::put_doctor))
                 .route("/doctors/{code}", web::get().to(doctors::get_doctor))
                 .route(
+                    "/doctors/{code}/stop-clinic",
+                    web::post().to(doctors::stop_clinic),
+                )
+                .route(
                     "/doctors/{code}/photo",
                     web::get().to(doctors::doctor_photo),
                 )

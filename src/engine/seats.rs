@@ -53,7 +53,7 @@ impl Engine {
     }
 
     /// The department of a known doctor (master data or configuration).
-    fn doctor_department(&self, code: &str) -> Option<String> {
+    pub(crate) fn doctor_department(&self, code: &str) -> Option<String> {
         self.hospital
             .doctors
             .iter()
@@ -294,5 +294,142 @@ impl Engine {
             )
         })?;
         Ok(self.seat_answer(&info))
+    }
+}
+
+/// A patient a stop-clinic (停诊) touched.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AffectedVisit {
+    pub visit_no: String,
+    pub ticket_no: String,
+    /// As public screens show it (张*三).
+    pub masked_name: String,
+    /// The doctor's queue the patient waited in.
+    pub queue_code: String,
+}
+
+/// What a stop-clinic (停诊) did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StopClinicAnswer {
+    pub doctor_code: String,
+    pub doctor_name: Option<String>,
+    /// The rooms the doctor sat in, now closed.
+    pub rooms_closed: Vec<String>,
+    /// Patients moved to the department's shared queue (`redistribute`).
+    pub redistributed: usize,
+    /// Every patient who was waiting for the doctor.
+    pub affected: Vec<AffectedVisit>,
+    /// The notice on the screens, if any screen shows the doctor's rooms.
+    pub notice_id: Option<i64>,
+}
+
+impl Engine {
+    /// A doctor stops the clinic (停诊) for the rest of the day, from HIS
+    /// or the triage desk: the rooms the doctor sits in close (their door
+    /// lists go back; `redistribute` moves the doctor's waiting patients to
+    /// the department's shared queue, else they wait, frozen, until the
+    /// doctor opens again), and the screens of those rooms and of the
+    /// department's overviews show a notice at once, until the day ends.
+    /// Answers every patient who was waiting for the doctor.
+    pub async fn stop_clinic(
+        &self,
+        doctor: &str,
+        redistribute: bool,
+        reason: String,
+        audit: Audit,
+    ) -> Result<StopClinicAnswer, Error> {
+        let department = self.doctor_department(doctor).ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotADoctor,
+                format!("{doctor:?} is not a doctor in the master data"),
+            )
+        })?;
+        let name = self.doctor_name(doctor);
+        // Who was waiting for the doctor (before anything moves).
+        let mut affected = Vec::new();
+        for q in self
+            .hospital
+            .queues
+            .iter()
+            .filter(|q| q.doctor.as_deref() == Some(doctor))
+        {
+            let list = self
+                .list_queue(&crate::domain::QueueCode::parse(&q.code)?)
+                .await?;
+            affected.extend(list.entries.into_iter().map(|e| AffectedVisit {
+                visit_no: e.visit_no,
+                ticket_no: e.ticket_no,
+                masked_name: e.masked_name,
+                queue_code: q.code.clone(),
+            }));
+        }
+        // The rooms the doctor sits in now.
+        let rooms: Vec<String> = self
+            .hospital
+            .rooms
+            .iter()
+            .filter(|r| {
+                self.directory.room_info(&r.code).is_some_and(|i| {
+                    i.doctor_code.as_deref() == Some(doctor) && i.seat != SeatState::Out
+                })
+            })
+            .map(|r| r.code.clone())
+            .collect();
+        let mut redistributed = 0;
+        for r in &rooms {
+            let answer = self
+                .close_room(
+                    &RoomCode::parse(r)?,
+                    redistribute,
+                    reason.clone(),
+                    audit.clone(),
+                )
+                .await?;
+            redistributed += answer.redistributed.unwrap_or(0);
+        }
+        // The screens of those rooms, and the department's overviews.
+        let screens: Vec<String> = self
+            .screens()
+            .into_iter()
+            .filter(|s| {
+                s.rooms.iter().any(|r| rooms.contains(r))
+                    || (s.kind == triage_actors::screen::ScreenKind::Overview
+                        && s.rooms.iter().any(|r| {
+                            self.hospital
+                                .room(r)
+                                .is_some_and(|d| d.department == department)
+                        }))
+            })
+            .map(|s| s.code)
+            .collect();
+        let notice_id = if screens.is_empty() {
+            None
+        } else {
+            let who = name.clone().unwrap_or_else(|| doctor.to_string());
+            let ends = super::day::day_end_instant(super::service_date(audit.at));
+            let body = super::notices::NoticeBody {
+                text: format!("{who}医生今日停诊，已挂号的患者请到分诊台咨询"),
+                level: Some("urgent".into()),
+                screens: Some(screens),
+                starts_at: None,
+                expires_at: Some(ends.fixed_offset()),
+            };
+            Some(self.publish_notice(body, audit.clone()).await?.id)
+        };
+        tracing::info!(
+            doctor,
+            rooms = rooms.len(),
+            affected = affected.len(),
+            redistributed,
+            "clinic stopped"
+        );
+        Ok(StopClinicAnswer {
+            doctor_code: doctor.to_string(),
+            doctor_name: name,
+            rooms_closed: rooms,
+            redistributed,
+            affected,
+            notice_id,
+        })
     }
 }

@@ -195,3 +195,90 @@ async fn a_doctor_signs_in_to_a_room_and_its_door_screen_and_queues_follow() {
     assert_eq!(s, 409);
     assert_eq!(v["error"]["code"], "no_doctor_here");
 }
+
+#[actix_web::test]
+async fn a_stop_clinic_closes_the_doctors_room_tells_the_screens_and_moves_or_keeps_his_patients() {
+    let app = spawn_app().await;
+    for (v, name) in [("ST1", "停诊甲"), ("ST2", "停诊乙")] {
+        let mut b = registration(name, "NK");
+        b["doctor_code"] = json!("D1001");
+        app.arrive(v, &b).await;
+    }
+    let surgeon_nurse = app.staff("N0043", Role::Nurse, &["WK"]).await;
+    let mut door = app.ws("NK-01-DOOR").await;
+    door.next().await;
+    let mut hall = app.ws("NK-HALL").await;
+    hall.next().await;
+    // Refusals change nothing.
+    let before = app.dump().await;
+    let (s, _) = post(
+        &surgeon_nurse,
+        &app,
+        "/api/v1/doctors/D1001/stop-clinic",
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(s, 403, "another department's nurse");
+    let (s, v) = post(
+        &app.his(),
+        &app,
+        "/api/v1/doctors/D1001/stop-clinic",
+        json!({"reason": "x", "waiting": "later"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = post(
+        &app.his(),
+        &app,
+        "/api/v1/doctors/D9999/stop-clinic",
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["error"]["code"], "not_a_doctor");
+    assert_eq!(app.dump().await, before);
+
+    // HIS stops 王建国's clinic, his patients to the shared queue.
+    let (s, v) = post(
+        &app.his(),
+        &app,
+        "/api/v1/doctors/D1001/stop-clinic",
+        json!({"reason": "医生临时外出", "waiting": "redistribute"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["rooms_closed"], json!(["NK-01"]));
+    assert_eq!(v["redistributed"], 2);
+    let affected: Vec<String> = v["affected"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|a| a["visit_no"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(affected, vec!["ST1", "ST2"]);
+    assert!(v["notice_id"].is_number());
+    let order = app.queue_order("NK").await;
+    assert!(
+        order.contains(&"ST1".to_string()) && order.contains(&"ST2".to_string()),
+        "{order:?}"
+    );
+    assert!(app.queue_order("NK-D1001").await.is_empty());
+    // The door screen and the department's overview say so at once.
+    for ws in [&mut door, &mut hall] {
+        let f = ws.until("notice").await;
+        let text = f
+            .last()
+            .map(|n| n["notice"]["text"].to_string())
+            .unwrap_or_default();
+        assert!(text.contains("王建国医生今日停诊"), "{text}");
+    }
+    let rooms = app.get_json("/api/v1/rooms").await;
+    let nk01 = rooms["rooms"]
+        .as_array()
+        .and_then(|l| l.iter().find(|r| r["code"] == "NK-01"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(nk01["status"], "closed");
+}
