@@ -180,6 +180,13 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
         ("GET", "/api/v1/departments", None, staff_readers),
         ("GET", "/api/v1/doctors", None, staff_readers),
         ("GET", "/api/v1/screens", None, staff_readers),
+        ("PUT", "/api/v1/registrations/V-NK2/special", Some(json!({"special": ["pregnant"], "reason": "测试"})), "admin nurse_nk"),
+        ("GET", "/api/v1/visits/away", None, "admin nurse_nk nurse_wk doctor_nk01 doctor_nk02"),
+        ("GET", "/api/v1/day", None, staff_readers),
+        ("GET", "/api/v1/version", None, staff_readers),
+        ("POST", "/api/v1/rooms/NK-01/sign-in", Some(json!({})), room_nk01),
+        ("POST", "/api/v1/rooms/NK-01/sign-out", Some(json!({"break": true})), room_nk01),
+        ("POST", "/api/v1/doctors/D1001/stop-clinic", Some(json!({"reason": "测试"})), "admin nurse_nk his_master"),
     ];
     let mut refused = 0;
     let mut allowed = 0;

@@ -383,6 +383,10 @@ async fn an_administrator_ends_the_day_early_and_the_day_then_takes_no_check_in(
         close(&app.his(), json!({"reason": "x"})).await.status(),
         403
     );
+    assert_eq!(
+        close(&app.anonymous, json!({"reason": "x"})).await.status(),
+        401
+    );
     assert_eq!(close(&app.http, json!({"reason": ""})).await.status(), 422);
     assert_eq!(app.get_json("/api/v1/queues/NK").await["waiting"], 1);
 
