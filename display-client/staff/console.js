@@ -21,6 +21,7 @@ const REASONS = {
   call: ["急诊转来", "医生要求"],
   transfer: ["需专科会诊", "挂错科室", "医生要求"],
   special: ["现场核实", "出示证件", "患者申请"],
+  "stop-clinic": ["医生临时外出", "医生病假", "医院安排"],
   requeue: ["患者已返回", "检查完成回诊"],
   pause: ["医生临时离开", "处理急诊"],
   close: ["医生停诊", "医生临时外出"],
@@ -29,6 +30,7 @@ const REASONS = {
 const ACTION_NAMES = {
   hold: "挂起", release: "恢复", pin: "置顶", move: "调整顺序", call: "指定叫号",
   transfer: "转诊", pause: "暂停叫号", resume: "开诊", close: "停诊", special: "特殊人群标记", requeue: "召回",
+  seat: "医生签到", "stop-clinic": "医生停诊",
 };
 
 /** The special groups (特殊人群), codes of the API with their labels. */
@@ -102,6 +104,21 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
   const [room, setRoom] = useState(rooms[0]?.code || "");
   const [redistribute, setRedistribute] = useState(false);
   const [groups, setGroups] = useState(target.registered || []);
+  const [doctors, setDoctors] = useState([]);
+  const [doctor, setDoctor] = useState("");
+  const [affected, setAffected] = useState(null);
+  const submitButton = useRef(null);
+  // The answer replaces the form's fields: Enter (the button) closes it.
+  useEffect(() => { if (affected) submitButton.current?.focus(); }, [affected]);
+  useEffect(() => {
+    if (action.kind !== "seat") return;
+    api("GET", "/doctors").then((r) => {
+      if (!r.ok) return;
+      const mine = r.body.doctors.filter((d) => d.department_code === target.department_code);
+      setDoctors(mine);
+      setDoctor(mine[0]?.code || "");
+    });
+  }, []);
   const [error, setError] = useState("");
   const first = useRef(null);
   useEffect(() => {
@@ -112,6 +129,10 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
   }, []);
   async function submit(ev) {
     ev.preventDefault();
+    if (affected) {
+      onDone(`医生停诊：${target.doctor_name || target.doctor_code}，受影响患者 ${affected.affected.length} 人`);
+      return;
+    }
     const why = free.trim() || reason;
     const k = action.kind;
     let r;
@@ -119,6 +140,11 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
     else if (k === "move") r = await api("POST", `/registrations/${target.visit_no}/move`, { position: Number(position), reason: why });
     else if (k === "call") r = await api("POST", `/rooms/${room}/call/${target.visit_no}`, { reason: why });
     else if (k === "requeue") r = await api("POST", `/registrations/${target.visit_no}/requeue`, { reason: why });
+    else if (k === "seat") r = await api("POST", `/rooms/${target.code}/sign-in`, { doctor_code: doctor });
+    else if (k === "stop-clinic") {
+      r = await api("POST", `/doctors/${target.doctor_code}/stop-clinic`, { reason: why, waiting: redistribute ? "redistribute" : "keep" });
+      if (r.ok) { setAffected(r.body); return; }
+    }
     else if (k === "special") r = await api("PUT", `/registrations/${target.visit_no}/special`, { special: groups, was: target.registered || [], reason: why });
     else if (k === "transfer") r = await api("POST", `/visits/${target.visit_no}/transfer`, { room_code: room, keep_check_in_time: true, reason: why });
     else if (k === "close") r = await api("POST", `/rooms/${target.code}/close`, { waiting: redistribute ? "redistribute" : "keep", reason: why });
@@ -145,17 +171,25 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
           <p class="hint">高龄老人、幼儿也由队列规则按出生日期判定：符合年龄的患者即使取消勾选，仍按年龄优先。
             ${ageGroups(target).length > 0 && `当前按年龄：${ageGroups(target).join("、")}。`}</p>
           </fieldset>`}
+        ${action.kind === "seat" && html`<label>坐诊医生<select ref=${first} value=${doctor} onChange=${(e) => setDoctor(e.target.value)}>
+          ${doctors.map((d) => html`<option value=${d.code}>${d.name}（${d.title}）</option>`)}</select></label>`}
+        ${action.kind === "stop-clinic" && html`<p>${target.doctor_name || target.doctor_code} 医生今日停诊：所在诊室停诊，候诊屏显示停诊通知。</p>
+          <label class="check"><input type="checkbox" checked=${redistribute}
+          onChange=${(e) => setRedistribute(e.target.checked)} />把该医生的候诊患者分到科室普通号（否则保留待医生开诊）</label>`}
+        ${affected && html`<section class="affected" aria-label="受影响患者">
+          <p>已停诊：${affected.rooms_closed.join("、") || "（医生不在诊室）"}；分到普通号 ${affected.redistributed} 人。受影响患者 ${affected.affected.length} 人：</p>
+          <ul>${affected.affected.map((a) => html`<li data-affected=${a.visit_no}>${a.ticket_no} ${a.masked_name}（${a.visit_no}）</li>`)}</ul></section>`}
         ${action.kind === "close" && html`<label class="check"><input type="checkbox" checked=${redistribute}
           onChange=${(e) => setRedistribute(e.target.checked)} />把本诊室专家号的候诊患者分到科室普通队列（分诊）</label>`}
-        ${action.kind !== "resume" && html`
-          <label>原因<select ref=${["move", "call", "transfer", "special"].includes(action.kind) ? null : first} value=${reason}
+        ${!["resume", "seat"].includes(action.kind) && !affected && html`
+          <label>原因<select ref=${["move", "call", "transfer", "special", "seat"].includes(action.kind) ? null : first} value=${reason}
             onChange=${(e) => setReason(e.target.value)}>
             ${(REASONS[action.kind] || []).map((x) => html`<option>${x}</option>`)}
           </select></label>
           <label>其他原因（填写后以此为准）<input value=${free} maxlength="200" onInput=${(e) => setFree(e.target.value)} /></label>`}
         <p class="error" role="alert">${error}</p>
         <div class="buttons">
-          <button type="submit" ref=${action.kind === "resume" ? first : null}>确定</button>
+          <button type="submit" ref=${action.kind === "resume" ? first : submitButton}>${affected ? "关闭" : "确定"}</button>
           <button type="button" onClick=${onClose}>取消（Esc）</button>
         </div>
       </form>
@@ -234,10 +268,13 @@ function RoomList({ rooms, open }) {
           <li key=${r.code} class=${`room status-${r.status}`} data-room=${r.code}>
             <strong>${r.name}</strong> <span class="status">${r.status_label}</span>
             <span class="current">${r.current ? `就诊：${r.current.ticket_no} ${r.current.name}` : "空闲"}</span>
+            <span class="seat">坐诊：${r.doctor_name || r.doctor_code || "无"}${r.seat === "break" ? "（暂离）" : r.seat === "out" ? "（无人）" : ""}</span>
             <span class="actions">
               ${r.status !== "open" && html`<button onClick=${() => open("resume", r)}>开诊</button>`}
               ${r.status === "open" && html`<button onClick=${() => open("pause", r)}>暂停</button>`}
               ${r.status !== "closed" && html`<button onClick=${() => open("close", r)}>停诊</button>`}
+              <button onClick=${() => open("seat", r)}>医生签到</button>
+              ${r.doctor_code && html`<button onClick=${() => open("stop-clinic", r)}>医生停诊</button>`}
             </span>
           </li>`)}
       </ul>

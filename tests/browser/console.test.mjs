@@ -284,3 +284,29 @@ test("a patient who missed the call shows under 过号 and comes back by a scan;
   const q = await server.api("GET", "/api/v1/queues/NK");
   assert.equal(q.entries.find((e) => e.visit_no === next).kind, "return");
 });
+
+test("she seats an expert in another room and then stops his clinic from the console; the door screen and the list of his patients follow", async () => {
+  // 王建国 (D1001) has a patient in his own queue.
+  await server.arrive("KX1", "专家患者甲", "NK", { body: { doctor_code: "D1001" } });
+  const door3 = await openScreen(browser, server, "NK-03-DOOR");
+  // 医生签到 on NK-03, choose him, Enter.
+  await page.focus('li[data-room="NK-03"] button:has-text("医生签到")');
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement?.tagName === "SELECT" && document.activeElement.options.length > 0);
+  await page.selectOption('form[role="dialog"] select', "D1001");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('form[role="dialog"]', { state: "detached" });
+  await door3.waitForFunction(() => document.querySelector(".doctor-card h2")?.textContent === "王建国", null, { timeout: 1000 });
+  await page.waitForFunction(() => document.querySelector('li[data-room="NK-03"] .seat')?.textContent.includes("王建国"));
+  // 医生停诊: reason, Enter: the patients waiting for him are listed.
+  await page.focus('li[data-room="NK-03"] button:has-text("医生停诊")');
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement?.tagName === "SELECT");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('[aria-label="受影响患者"] li[data-affected="KX1"]');
+  await door3.waitForFunction(() => document.querySelector("#notices .notice")?.textContent.includes("王建国医生今日停诊"));
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('form[role="dialog"]', { state: "detached" });
+  await page.waitForFunction(() => document.querySelector('li[data-room="NK-03"] .status')?.textContent.includes("停诊"));
+  await door3.close();
+});
