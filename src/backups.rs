@@ -755,6 +755,13 @@ pub struct Restored {
     pub ended_connections: i64,
 }
 
+impl Restored {
+    /// Whether the backup's checksum was checked (it had its manifest).
+    pub fn checked(&self) -> bool {
+        self.manifest.is_some()
+    }
+}
+
 /// How many servers use the database at `url` now: SQLite, whether one
 /// holds its lock file (1 or 0); PostgreSQL, the server connections.
 pub fn servers_using(url: &str) -> Result<i64, DbError> {

@@ -71,12 +71,17 @@ enum Command {
             default_value = "sqlite://data/triage.sqlite"
         )]
         database_url: String,
-        /// The backup directory.
-        #[arg(long, env = "TRIAGE_BACKUP_DIR", default_value = "backups")]
-        dir: PathBuf,
-        /// A second location (a mounted network share) for a copy.
+        /// The backup directory (default: the configuration's `[backup]
+        /// dir`, else `backups`).
+        #[arg(long, env = "TRIAGE_BACKUP_DIR")]
+        dir: Option<PathBuf>,
+        /// A second location (a mounted network share) for a copy (default:
+        /// the configuration's `[backup] second_dir`).
         #[arg(long, env = "TRIAGE_BACKUP_SECOND_DIR")]
         second_dir: Option<PathBuf>,
+        /// The hospital configuration whose `[backup]` section applies.
+        #[arg(long, env = "TRIAGE_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Restore a backup into the database (refused while a server uses
     /// it), then migrate it forward; says what it restored.
@@ -293,8 +298,10 @@ enum BackupCommand {
     /// 1 when anything is wrong. Without FILE: the newest backup.
     Verify {
         file: Option<PathBuf>,
-        #[arg(long, env = "TRIAGE_BACKUP_DIR", default_value = "backups")]
-        dir: PathBuf,
+        #[arg(long, env = "TRIAGE_BACKUP_DIR")]
+        dir: Option<PathBuf>,
+        #[arg(long, env = "TRIAGE_CONFIG")]
+        config: Option<PathBuf>,
         /// PostgreSQL backups: a server where a scratch database may be
         /// created (and is dropped after), e.g. the production server's URL.
         #[arg(long, env = "TRIAGE_DATABASE_URL")]
@@ -302,16 +309,21 @@ enum BackupCommand {
     },
     /// Remove backups older than the kept days, never the newest good one.
     Prune {
-        #[arg(long, env = "TRIAGE_BACKUP_DIR", default_value = "backups")]
-        dir: PathBuf,
-        /// Days kept (at least 7).
-        #[arg(long, default_value_t = 7)]
-        keep_days: u32,
+        #[arg(long, env = "TRIAGE_BACKUP_DIR")]
+        dir: Option<PathBuf>,
+        /// Days kept, at least 7 (default: the configuration's `[backup]
+        /// keep_days`, else 7).
+        #[arg(long)]
+        keep_days: Option<u32>,
+        #[arg(long, env = "TRIAGE_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// The kept backups, oldest first, with their last verification.
     List {
-        #[arg(long, env = "TRIAGE_BACKUP_DIR", default_value = "backups")]
-        dir: PathBuf,
+        #[arg(long, env = "TRIAGE_BACKUP_DIR")]
+        dir: Option<PathBuf>,
+        #[arg(long, env = "TRIAGE_CONFIG")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -466,7 +478,8 @@ fn main() -> ExitCode {
             database_url,
             dir,
             second_dir,
-        } => backup_command(command, &database_url, dir, second_dir),
+            config,
+        } => backup_command(command, &database_url, dir, second_dir, config),
         Command::Restore {
             file,
             database_url,
@@ -490,6 +503,11 @@ fn main() -> ExitCode {
                     if let Some(h) = &m.audit_head {
                         println!("  audit chain head {h}");
                     }
+                }
+                if !r.checked() {
+                    eprintln!(
+                        "warning: no manifest beside the backup: its checksum was not checked"
+                    );
                 }
                 if let Some(a) = &r.kept_aside {
                     println!("  the database there before is kept as {}", a.display());
@@ -678,17 +696,35 @@ fn main() -> ExitCode {
 fn backup_command(
     command: Option<BackupCommand>,
     database_url: &str,
-    dir: PathBuf,
+    dir: Option<PathBuf>,
     second_dir: Option<PathBuf>,
+    config: Option<PathBuf>,
 ) -> ExitCode {
     use triage::backups;
     let now = chrono::Utc::now();
+    // The configuration's `[backup]` (when given), flags over it.
+    let config = match &command {
+        Some(BackupCommand::Verify { config: c, .. })
+        | Some(BackupCommand::Prune { config: c, .. })
+        | Some(BackupCommand::List { config: c, .. }) => c.clone().or(config),
+        None => config,
+    };
+    let base = match config {
+        Some(p) => match load_hospital(Some(p), false) {
+            Ok(h) => h.backup,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => backups::BackupPolicy::default(),
+    };
     match command {
         None => {
             let policy = backups::BackupPolicy {
-                dir,
-                second_dir,
-                ..backups::BackupPolicy::default()
+                dir: dir.unwrap_or(base.dir),
+                second_dir: second_dir.or(base.second_dir),
+                ..base
             };
             let mut progress = |step: &str| eprintln!("backup: {step}");
             match backups::take(database_url, &policy, now, &mut progress) {
@@ -714,7 +750,9 @@ fn backup_command(
             file,
             dir,
             scratch_url,
+            ..
         }) => {
+            let dir = dir.unwrap_or(base.dir);
             let file = match file {
                 Some(f) => f,
                 None => match backups::list(&dir).map(|l| l.last().map(|k| k.file.clone())) {
@@ -744,8 +782,11 @@ fn backup_command(
                 }
             }
         }
-        Some(BackupCommand::Prune { dir, keep_days }) => match backups::prune(&dir, now, keep_days)
-        {
+        Some(BackupCommand::Prune { dir, keep_days, .. }) => match backups::prune(
+            &dir.unwrap_or(base.dir),
+            now,
+            keep_days.unwrap_or(base.keep_days),
+        ) {
             Ok(removed) => {
                 for f in &removed {
                     println!("removed {}", f.display());
@@ -758,7 +799,7 @@ fn backup_command(
                 ExitCode::from(1)
             }
         },
-        Some(BackupCommand::List { dir }) => match backups::list(&dir) {
+        Some(BackupCommand::List { dir, .. }) => match backups::list(&dir.unwrap_or(base.dir)) {
             Ok(list) => {
                 for k in list {
                     let state = match k.verified_ok {

@@ -291,3 +291,62 @@ async fn restore_refuses_a_database_a_server_uses_and_restores_one_that_is_stopp
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("does not match its manifest"), "{out}");
 }
+
+#[actix_web::test]
+async fn the_backup_commands_follow_the_configurations_backup_section() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let kept = dir.path().join("kept");
+    let share = dir.path().join("share");
+    let config = dir.path().join("hospital.toml");
+    let text = crate::queue_rules::hospital_toml(0, "", "").replace(
+        "[backup]\nat = \"off\"",
+        &format!(
+            "[backup]\nat = \"off\"\ndir = {:?}\nsecond_dir = {:?}\nkeep_days = 14",
+            kept.display().to_string(),
+            share.display().to_string()
+        ),
+    );
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let c = OsStr::new(config.as_os_str());
+    let url = app.db.url.clone();
+    let (code, out) = triage_cli(
+        &[
+            OsStr::new("backup"),
+            OsStr::new("--database-url"),
+            OsStr::new(&url),
+            OsStr::new("--config"),
+            c,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(backups::list(&kept).unwrap_or_default().len(), 1, "{out}");
+    assert_eq!(
+        backups::list(&share).unwrap_or_default().len(),
+        1,
+        "the second location"
+    );
+    let mut verify: Vec<&OsStr> = vec![
+        OsStr::new("backup"),
+        OsStr::new("verify"),
+        OsStr::new("--config"),
+        c,
+    ];
+    if let Some(s) = scratch(&url) {
+        verify.extend([OsStr::new("--scratch-url"), OsStr::new(s)]);
+    }
+    let (code, out) = triage_cli(&verify, &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = triage_cli(
+        &[
+            OsStr::new("backup"),
+            OsStr::new("list"),
+            OsStr::new("--config"),
+            c,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("verified"), "{out}");
+}
