@@ -69,6 +69,10 @@ test("his page offers no other room, and another room's calls from his session g
 });
 
 test("the doctor pauses and resumes his room by keyboard; the door screen follows", async () => {
+  // Keys go to the page in front with the focus (the door screen is
+  // another page of the same browser).
+  await page.bringToFront();
+  await page.focus("body");
   await page.keyboard.press("p");
   await page.waitForFunction(() => document.querySelector(".room-line .status")?.textContent === "暂停叫号");
   await door.waitForFunction(() => document.body.textContent.includes("暂停叫号"), null, { timeout: 1000 });
@@ -77,6 +81,7 @@ test("the doctor pauses and resumes his room by keyboard; the door screen follow
 });
 
 test("the doctor signs in to his room, steps away and comes back by keyboard; the door screen shows each within 1 s", async () => {
+  await page.bringToFront();
   await page.focus("body");
   // I: signed in (签到坐诊): the door screen shows him, without a notice.
   await page.keyboard.press("i");
