@@ -97,20 +97,28 @@ function Caller({ session, onLogout }) {
   useEffect(() => { if (live?.signedOut) onLogout(); }, [live?.signedOut]);
   const rooms = live ? [...live.rooms.values()] : [];
   const room = rooms.find((r) => r.code === chosen) || rooms[0];
+  // The room's status as last known, from its frames and from the answers
+  // to this page's commands (an answer can come before the frame): P twice
+  // in a row pauses, then resumes.
+  const status = useRef(room?.status);
+  useEffect(() => { status.current = room?.status; }, [room?.code, room?.status]);
 
   // One command at a time; a key pressed while one is on its way runs
   // right after it (the screen may show the result before the answer).
   const pending = useRef(null);
   const running = useRef(false);
-  async function command(action) {
+  async function command(wanted) {
     if (!room) return;
-    if (running.current) { pending.current = action; return; }
+    if (running.current) { pending.current = wanted; return; }
+    // Pause or resume by what the room is when the command runs.
+    const action = wanted === "toggle-pause" ? (status.current === "open" ? "pause" : "resume") : wanted;
     running.current = true;
     setBusy(true);
     const r = action === "break"
       ? await api("POST", `/rooms/${room.code}/sign-out`, { break: true })
       : await api("POST", `/rooms/${room.code}/${action}`);
     running.current = false;
+    if (r.ok && r.body?.status) status.current = r.body.status;
     setBusy(false);
     const queued = pending.current;
     pending.current = null;
@@ -132,7 +140,7 @@ function Caller({ session, onLogout }) {
       const k = e.key.toLowerCase();
       const c = COMMANDS.find((x) => x[0] === k);
       if (c) { e.preventDefault(); command(c[1]); return; }
-      if (k === "p" && room) { e.preventDefault(); command(room.status === "open" ? "pause" : "resume"); }
+      if (k === "p" && room) { e.preventDefault(); command("toggle-pause"); }
       const seat = SEAT_KEYS.find((x) => x[0] === k);
       if (seat && room) { e.preventDefault(); command(seat[1]); }
       if (k === "t" && room?.current) { e.preventDefault(); setTransfer({ ...room.current, room: room.code }); }
@@ -178,7 +186,7 @@ function Caller({ session, onLogout }) {
         ${COMMANDS.map(([key, action, label]) => html`
           <button class=${action === "call-next" ? "primary" : ""} disabled=${busy} onClick=${() => command(action)}>
             ${label} <kbd>${key.toUpperCase()}</kbd></button>`)}
-        <button onClick=${() => command(room.status === "open" ? "pause" : "resume")}>
+        <button onClick=${() => command("toggle-pause")}>
           ${room.status === "open" ? "暂停" : "开诊"} <kbd>P</kbd></button>
         <button disabled=${!room.current} onClick=${() => setTransfer({ ...room.current, room: room.code })}>转诊 <kbd>T</kbd></button>
       </div>
