@@ -36,6 +36,9 @@ pub const AUDIT_HEAD_EVERY: Duration = Duration::from_secs(24 * 3600);
 pub const NOTICE_EVERY: Duration = Duration::from_secs(1);
 /// How often the day end (日终) checks whether it is due.
 pub const DAY_END_EVERY: Duration = Duration::from_secs(30);
+/// How often the server looks whether a session started (出诊时段切换):
+/// the door screens show the new session's doctors within this.
+pub const SWITCH_EVERY: Duration = Duration::from_secs(5);
 /// How often the daily backup checks whether it is due.
 pub const BACKUP_EVERY: Duration = Duration::from_secs(60);
 /// How long a shutdown may take in all (the process exits within it).
@@ -170,6 +173,18 @@ impl Background {
                 if let Err(e) = day.close_day(due, audit).await {
                     // Tried again at the next tick.
                     tracing::error!(day = %due, error = %e, "day end failed");
+                }
+            }
+        });
+        let switch = engine.clone();
+        self.task("session-switch", async move {
+            let mut every = actix_web::rt::time::interval(SWITCH_EVERY);
+            loop {
+                every.tick().await;
+                let now = switch.clock.now();
+                if let Err(e) = switch.schedule_tick(now).await {
+                    // Tried again at the next tick.
+                    tracing::error!(error = %e, "session switch failed");
                 }
             }
         });

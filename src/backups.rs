@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::db::{self, backup, parse_url, AnyConnection, Backend, DbError};
 
 /// The tables a backup holds (every table of the schema).
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 18] = [
     "doctors",
     "visits",
     "rooms",
@@ -39,6 +39,8 @@ pub const TABLES: [&str; 16] = [
     "staff_totp_steps",
     "screens",
     "day_closures",
+    "schedules",
+    "schedule_switches",
 ];
 
 /// Where and how long backups are kept (`[backup]` of the configuration).

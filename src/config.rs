@@ -68,6 +68,118 @@ struct File {
     kiosks: Vec<KioskSection>,
     #[serde(default)]
     backup: BackupSection,
+    #[serde(default)]
+    schedule: ScheduleSection,
+}
+
+/// `[schedule]`: the sessions of the clinic day (出诊时段) and how doctors
+/// follow the schedule (出诊排班).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleSection {
+    #[serde(default = "default_sessions")]
+    sessions: Vec<SessionSection>,
+    /// Rooms a doctor may sign in to: `scheduled` (the rooms the schedule
+    /// gives them now) or `department` (also any room of their department).
+    #[serde(default = "default_sign_in")]
+    sign_in: String,
+    /// Whether a doctor may sit in more than one room at a time.
+    #[serde(default)]
+    several_rooms: bool,
+    /// A doctor's own queue when their session ends and they sit nowhere
+    /// in the next: `freeze` or `redistribute`.
+    #[serde(default = "default_freeze")]
+    after_session: String,
+    /// A doctor's own queue when the clinic stops (停诊): `freeze` or
+    /// `redistribute`.
+    #[serde(default = "default_freeze")]
+    stop_clinic: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionSection {
+    code: String,
+    name: String,
+    start: String,
+    end: String,
+}
+
+impl Default for ScheduleSection {
+    fn default() -> Self {
+        ScheduleSection {
+            sessions: default_sessions(),
+            sign_in: default_sign_in(),
+            several_rooms: false,
+            after_session: default_freeze(),
+            stop_clinic: default_freeze(),
+        }
+    }
+}
+
+fn default_sessions() -> Vec<SessionSection> {
+    [
+        ("am", "上午", "08:00", "12:00"),
+        ("pm", "下午", "13:30", "17:30"),
+        ("eve", "晚上", "18:00", "21:00"),
+    ]
+    .into_iter()
+    .map(|(code, name, start, end)| SessionSection {
+        code: code.into(),
+        name: name.into(),
+        start: start.into(),
+        end: end.into(),
+    })
+    .collect()
+}
+
+fn default_sign_in() -> String {
+    "scheduled".into()
+}
+
+fn default_freeze() -> String {
+    "freeze".into()
+}
+
+/// A session of the clinic day (出诊时段): 上午, 下午, 晚上.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct SessionDef {
+    /// `am`, `pm`, `eve` (the hospital's codes).
+    pub code: String,
+    pub name: String,
+    /// When rooms switch to this session's schedule, local time.
+    #[schema(value_type = String, example = "08:00")]
+    pub start: chrono::NaiveTime,
+    /// When the session's notices end, local time.
+    #[schema(value_type = String, example = "12:00")]
+    pub end: chrono::NaiveTime,
+}
+
+/// How the hospital follows its schedule (`[schedule]`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SchedulePolicy {
+    /// In order of their start.
+    pub sessions: Vec<SessionDef>,
+    /// A doctor may also sign in to any room of their department.
+    pub sign_in_department: bool,
+    pub several_rooms: bool,
+    /// Redistribute (else freeze) the own queue of a doctor whose session
+    /// ended.
+    pub redistribute_after_session: bool,
+    /// Redistribute (else freeze) the own queue of a doctor who stopped.
+    pub redistribute_on_stop: bool,
+}
+
+impl SchedulePolicy {
+    pub fn session(&self, code: &str) -> Option<&SessionDef> {
+        self.sessions.iter().find(|s| s.code == code)
+    }
+
+    /// The session in force at local time `t`: the last one started
+    /// (none before the first).
+    pub fn in_force(&self, t: chrono::NaiveTime) -> Option<&SessionDef> {
+        self.sessions.iter().rev().find(|s| s.start <= t)
+    }
 }
 
 /// `[backup]`: where backups go, how long they are kept, when the server
@@ -383,6 +495,8 @@ pub struct Hospital {
     pub kiosks: Vec<KioskDef>,
     /// Backups: directory, second location, days kept, daily time.
     pub backup: crate::backups::BackupPolicy,
+    /// Sessions of the day and how rooms follow the schedule.
+    pub schedule: SchedulePolicy,
 }
 
 /// The `[security]` limits below which the hospital would fall short of
@@ -570,6 +684,7 @@ impl Hospital {
         );
         let kiosks = kiosks(&mut cx, &raw.kiosks, &screens, &known);
         let backup = backup_policy(&mut cx, &raw.backup);
+        let schedule = schedule_policy(&mut cx, &raw.schedule);
         if !cx.errors.is_empty() {
             return Err(cx.errors);
         }
@@ -596,6 +711,7 @@ impl Hospital {
             screens,
             kiosks,
             backup,
+            schedule,
         })
     }
 
@@ -965,6 +1081,78 @@ fn backup_policy(cx: &mut Ctx<'_>, raw: &BackupSection) -> crate::backups::Backu
         second_dir: raw.second_dir.as_deref().map(|d| d.trim().into()),
         keep_days: raw.keep_days,
         at,
+    }
+}
+
+/// `[schedule]`: sessions with unique codes, each starting before it ends
+/// and after the one before; the choices spelled as documented.
+fn schedule_policy(cx: &mut Ctx<'_>, raw: &ScheduleSection) -> SchedulePolicy {
+    let mut bad = |field: String, message: &str| {
+        cx.errors.push(ConfigError {
+            file: cx.file.to_string(),
+            line: None,
+            field: format!("schedule.{field}"),
+            message: message.to_string(),
+        })
+    };
+    let time = |t: &str| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").ok();
+    let mut sessions: Vec<SessionDef> = Vec::new();
+    for (i, s) in raw.sessions.iter().enumerate() {
+        if !valid_code(&s.code) || sessions.iter().any(|x| x.code == s.code) {
+            bad(
+                format!("sessions[{i}].code"),
+                "a unique code (letters, digits, - or _)",
+            );
+        }
+        if s.name.trim().is_empty() {
+            bad(format!("sessions[{i}].name"), "a name, e.g. 上午");
+        }
+        let (Some(start), Some(end)) = (time(&s.start), time(&s.end)) else {
+            bad(
+                format!("sessions[{i}].start"),
+                "start and end are local times HH:MM",
+            );
+            continue;
+        };
+        if end <= start {
+            bad(
+                format!("sessions[{i}].end"),
+                "a session ends after it starts",
+            );
+        }
+        if sessions.last().is_some_and(|p| p.start >= start) {
+            bad(
+                format!("sessions[{i}].start"),
+                "sessions are listed in the order of the day",
+            );
+        }
+        sessions.push(SessionDef {
+            code: s.code.clone(),
+            name: s.name.trim().into(),
+            start,
+            end,
+        });
+    }
+    if sessions.is_empty() {
+        bad("sessions".into(), "at least one session");
+    }
+    let mut choice = |field: &str, value: &str, yes: &str, no: &str| -> bool {
+        if value != yes && value != no {
+            bad(field.into(), &format!("\"{no}\" or \"{yes}\""));
+        }
+        value == yes
+    };
+    SchedulePolicy {
+        sessions,
+        sign_in_department: choice("sign_in", &raw.sign_in, "department", "scheduled"),
+        several_rooms: raw.several_rooms,
+        redistribute_after_session: choice(
+            "after_session",
+            &raw.after_session,
+            "redistribute",
+            "freeze",
+        ),
+        redistribute_on_stop: choice("stop_clinic", &raw.stop_clinic, "redistribute", "freeze"),
     }
 }
 

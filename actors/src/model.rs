@@ -589,6 +589,9 @@ pub enum SeatState {
     /// The configuration's doctor (nobody signed in yet).
     #[default]
     Configured,
+    /// The doctor the schedule (出诊排班) gives this session, not signed in
+    /// yet.
+    Scheduled,
     /// A doctor signed in (坐诊).
     In,
     /// The signed-in doctor stepped away (暂离).
@@ -601,6 +604,7 @@ impl SeatState {
     pub fn as_str(self) -> &'static str {
         match self {
             SeatState::Configured => "configured",
+            SeatState::Scheduled => "scheduled",
             SeatState::In => "in",
             SeatState::Break => "break",
             SeatState::Out => "out",
@@ -610,6 +614,7 @@ impl SeatState {
     pub fn parse(s: &str) -> Option<Self> {
         [
             SeatState::Configured,
+            SeatState::Scheduled,
             SeatState::In,
             SeatState::Break,
             SeatState::Out,

@@ -64,18 +64,21 @@ pub async fn doctor_photo(path: web::Path<String>, engine: web::Data<Engine>) ->
 pub struct StopClinicBody {
     /// 1-200 characters, e.g. "医生临时外出".
     pub reason: String,
-    /// `keep` (default): the doctor's patients wait, frozen, for the doctor
-    /// to open again; `redistribute`: they move to the department's shared
-    /// queue, keeping their check-in time.
+    /// `keep`: the doctor's patients wait, frozen, for the doctor to open
+    /// again; `redistribute`: they move to the department's shared queue,
+    /// keeping their check-in time. Absent: `[schedule] stop_clinic`.
     #[serde(default)]
     pub waiting: Option<String>,
+    /// A session of today (`am`, `pm`, `eve`); absent: the rest of the day.
+    #[serde(default)]
+    pub session: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/doctors/{code}/stop-clinic", tag = "calling", params(("code" = String, Path)), request_body = StopClinicBody,
-    responses((status = 200, description = "stopped (停诊): the doctor's rooms closed, a notice on their screens and the department's overviews until the day ends; every patient who was waiting for the doctor", body = crate::engine::seats::StopClinicAnswer),
+    responses((status = 200, description = "stopped (停诊) for a session or the rest of the day: the doctor's rooms closed (if the session is in force), their schedule entries stopped, a notice on their screens and the department's overviews until the session or the day ends; every patient who was waiting for the doctor", body = crate::engine::seats::StopClinicAnswer),
               (status = 403, description = "a HIS client without master_data, or a nurse of another department", body = ErrorBody),
               (status = 409, description = "not_a_doctor", body = ErrorBody),
-              (status = 422, description = "no reason, or waiting not keep/redistribute", body = ErrorBody)))]
+              (status = 422, description = "no reason, waiting not keep/redistribute, unknown_session, or a session that is over", body = ErrorBody)))]
 pub async fn stop_clinic(
     path: web::Path<String>,
     body: Json<StopClinicBody>,
@@ -95,7 +98,8 @@ pub async fn stop_clinic(
     }
     let reason = crate::engine::registrations::audit_reason(&body.value.reason)?;
     let redistribute = match body.value.waiting.as_deref() {
-        None | Some("keep") => false,
+        None => engine.hospital.schedule.redistribute_on_stop,
+        Some("keep") => false,
         Some("redistribute") => true,
         Some(_) => {
             return Err(crate::error::Error::field(
@@ -109,7 +113,13 @@ pub async fn stop_clinic(
     let audit = caller.audit_why(&engine, reason.clone());
     Ok(HttpResponse::Ok().json(
         engine
-            .stop_clinic(code.as_str(), redistribute, reason, audit)
+            .stop_clinic(
+                code.as_str(),
+                body.value.session.as_deref(),
+                redistribute,
+                reason,
+                audit,
+            )
             .await?,
     ))
 }

@@ -28,9 +28,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         Forbidden | CsrfFailed | PasswordChangeRequired | OriginNotAllowed => StatusCode::FORBIDDEN,
         TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         NotFound | VisitNotFound | RoomNotFound | QueueNotFound | ScreenNotFound
-        | DoctorNotFound | PhotoNotFound | NoticeNotFound | UnknownAction | KioskNotFound => {
-            StatusCode::NOT_FOUND
-        }
+        | DoctorNotFound | PhotoNotFound | NoticeNotFound | UnknownAction | KioskNotFound
+        | ScheduleNotFound => StatusCode::NOT_FOUND,
         MissingField
         | UnknownField
         | InvalidField
@@ -55,6 +54,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidTransferTarget
         | UnknownQueue
         | UnknownRoom
+        | UnknownSession
+        | InvalidDate
         | NoDoctorQueue
         | InvalidNoticeText
         | InvalidNoticeLevel
@@ -79,6 +80,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | NotADoctor
         | WrongDepartment
         | DoctorElsewhere
+        | NotScheduled
+        | DoctorDoubleBooked
         | NoDoctorHere
         | RoomPaused
         | RoomClosed

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod queues;
 pub mod registrations;
 pub mod rooms;
+pub mod schedules;
 pub mod screens;
 pub mod session;
 
@@ -89,6 +90,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/kiosks/{code}", web::get().to(kiosks::info))
                 .route("/kiosks/{code}/check-in", web::post().to(kiosks::check_in))
                 .route("/version", web::get().to(health::version))
+                .route("/schedules", web::get().to(schedules::day))
+                .route("/schedules/{date}", web::put().to(schedules::put_day))
+                .route(
+                    "/schedules/{date}/{session}/{room}",
+                    web::put().to(schedules::put_entry),
+                )
+                .route(
+                    "/schedules/{date}/{session}/{room}",
+                    web::delete().to(schedules::cancel_entry),
+                )
                 .route("/day", web::get().to(day::status))
                 .route("/day/close", web::post().to(day::close))
                 .route("/visits/{visit_no}/transfer", web::post().to(reg::transfer))

@@ -207,6 +207,30 @@ impl Principal {
         ))
     }
 
+    /// Writing the schedule (出诊排班) of a room of `department`: HIS (a
+    /// client with the master_data scope), an administrator, or a nurse of
+    /// the department.
+    pub fn schedule(&self, hospital: &Hospital, department: &str) -> Result<(), Error> {
+        if self.has(Scope::MasterData) {
+            return Ok(());
+        }
+        match self.staff() {
+            Some(_) => self.arrange(hospital, department),
+            None => Err(forbidden(
+                "the schedule comes from HIS (a client with the master_data scope)",
+            )),
+        }
+    }
+
+    /// Reading the schedule: any staff member, or a HIS client with a
+    /// reading or the master_data scope.
+    pub fn read_schedule(&self) -> Result<(), Error> {
+        if self.has(Scope::MasterData) {
+            return Ok(());
+        }
+        self.read_hospital()
+    }
+
     /// Reading what concerns `department` (its queues, rooms, patients).
     pub fn read(&self, hospital: &Hospital, department: &str) -> Result<(), Error> {
         if self.may_read(hospital, department) {

@@ -231,6 +231,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    schedules (service_date, session, room_code) {
+        service_date -> Text,
+        session -> Text,
+        room_code -> Text,
+        doctor_code -> Text,
+        queues -> Text,
+        patient_limit -> Nullable<Integer>,
+        status -> Text,
+        source -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    schedule_switches (service_date, session) {
+        service_date -> Text,
+        session -> Text,
+        switched_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -247,5 +269,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_legacy,
     staff_totp_steps,
     screens,
-    day_closures
+    day_closures,
+    schedules,
+    schedule_switches
 );

@@ -709,5 +709,6 @@ pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
     for r in load_screens(c)? {
         out.push_str(&format!("screens {r:?}\n"));
     }
+    out.push_str(&super::schedules::dump(c)?);
     Ok(out)
 }

@@ -176,48 +176,70 @@ impl Engine {
                 .filter_map(|q| self.hospital.queue(q))
                 .filter(|q| q.doctor.is_some() && q.doctor == now.doctor_code);
             for q in own {
-                let served_elsewhere = self.directory.rooms_of_queue(&q.code).iter().any(|r| {
-                    r != room.as_str()
-                        && self
-                            .directory
-                            .room_view(r, 0)
-                            .is_some_and(|v| v.status == RoomStatus::Open)
-                });
-                let Some(shared) = self.hospital.queue_for(&q.department, None) else {
-                    continue;
-                };
-                if served_elsewhere || shared.code == q.code {
-                    continue;
-                }
-                let waiting = self.list_queue(&QueueCode::parse(&q.code)?).await?.entries;
-                for e in waiting {
-                    let body = TransferBody {
-                        queue_code: Some(shared.code.clone()),
-                        room_code: None,
-                        doctor_code: None,
-                        keep_check_in_time: true,
-                        reason: reason.clone(),
-                    };
-                    let visit_no = VisitNo::parse(&e.visit_no)?;
-                    match self.transfer(&visit_no, body, audit.clone()).await {
-                        Ok(_) => moved += 1,
-                        // Left meanwhile (called elsewhere, cancelled): nothing to move.
-                        Err(err)
-                            if matches!(
-                                err.code,
-                                ErrorCode::VisitNotWaiting
-                                    | ErrorCode::StateConflict
-                                    | ErrorCode::SameQueue
-                            ) => {}
-                        Err(err) => return Err(err),
-                    }
-                }
+                moved += self
+                    .move_to_shared(q, Some(room.as_str()), reason.clone(), audit.clone())
+                    .await?;
             }
         }
         tracing::info!(room = %room, released, redistributed = moved, "room closed");
         answer.released = Some(released);
         answer.redistributed = Some(moved);
         Ok(answer)
+    }
+
+    /// Moves the patients waiting in a doctor's own queue `q` to the
+    /// department's shared queue, keeping their check-in time — unless
+    /// another open room (besides `except`) still calls `q`. Answers how
+    /// many moved.
+    pub(crate) async fn move_to_shared(
+        &self,
+        q: &crate::config::QueueDef,
+        except: Option<&str>,
+        reason: String,
+        audit: Audit,
+    ) -> Result<usize, Error> {
+        let served_elsewhere = self.directory.rooms_of_queue(&q.code).iter().any(|r| {
+            Some(r.as_str()) != except
+                && self
+                    .directory
+                    .room_view(r, 0)
+                    .is_some_and(|v| v.status == RoomStatus::Open)
+                && self
+                    .directory
+                    .room_info(r)
+                    .is_some_and(|i| i.seat != triage_actors::model::SeatState::Out)
+        });
+        let Some(shared) = self.hospital.queue_for(&q.department, None) else {
+            return Ok(0);
+        };
+        if served_elsewhere || shared.code == q.code {
+            return Ok(0);
+        }
+        let mut moved = 0;
+        let waiting = self.list_queue(&QueueCode::parse(&q.code)?).await?.entries;
+        for e in waiting {
+            let body = TransferBody {
+                queue_code: Some(shared.code.clone()),
+                room_code: None,
+                doctor_code: None,
+                keep_check_in_time: true,
+                reason: reason.clone(),
+            };
+            let visit_no = VisitNo::parse(&e.visit_no)?;
+            match self.transfer(&visit_no, body, audit.clone()).await {
+                Ok(_) => moved += 1,
+                // Left meanwhile (called elsewhere, cancelled): nothing to move.
+                Err(err)
+                    if matches!(
+                        err.code,
+                        ErrorCode::VisitNotWaiting
+                            | ErrorCode::StateConflict
+                            | ErrorCode::SameQueue
+                    ) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(moved)
     }
 
     /// Calls one waiting patient by name, out of order (指定叫号), in `room`;

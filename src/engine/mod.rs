@@ -15,7 +15,8 @@
 //! - [`names`]: full names of the visits in queues, for staff pages.
 //! - [`screens`]: screens registered or reassigned at run time.
 //! - [`day`]: the hospital day and the day end (日终).
-//! - [`seats`]: who sits in a room (医生签到 / 暂离 / 签退).
+//! - [`seats`]: who sits in a room (医生签到 / 暂离 / 签退), stop-clinic.
+//! - [`schedules`]: the schedule (出诊排班) and the session switch.
 
 pub mod calling;
 pub mod day;
@@ -24,6 +25,7 @@ pub mod names;
 pub mod notices;
 pub mod queues;
 pub mod registrations;
+pub mod schedules;
 pub mod screens;
 pub mod seats;
 pub mod start;

@@ -73,7 +73,7 @@ impl Engine {
     /// The queues a room calls with `doctor` in it: the doctor's own queue
     /// first (if they have one), then the room's shared queues; the mix
     /// kept when it still fits.
-    fn seating(&self, room: &RoomDef, doctor: Option<&str>) -> (Vec<String>, Vec<u32>) {
+    pub(crate) fn seating(&self, room: &RoomDef, doctor: Option<&str>) -> (Vec<String>, Vec<u32>) {
         let shared = room.queues.iter().filter(|q| {
             self.hospital
                 .queue(q)
@@ -104,7 +104,7 @@ impl Engine {
         })
     }
 
-    async fn seat(
+    pub(crate) async fn seat(
         &self,
         room: &RoomCode,
         doctor: Option<String>,
@@ -169,6 +169,25 @@ impl Engine {
                 "this room is another department's",
             ));
         }
+        let allowed = self.sign_in_rooms(doctor, &department, audit.at).await?;
+        if !allowed.iter().any(|r| r == room.as_str()) {
+            let names: Vec<&str> = allowed
+                .iter()
+                .filter_map(|r| self.hospital.room(r).map(|d| d.name.as_str()))
+                .collect();
+            return Err(Error::new(
+                ErrorCode::NotScheduled,
+                if names.is_empty() {
+                    "the schedule gives the doctor no room now (本时段无排班)".to_string()
+                } else {
+                    format!(
+                        "the schedule gives the doctor another room now: {}",
+                        names.join("、")
+                    )
+                },
+            ));
+        }
+        let several = self.hospital.schedule.several_rooms;
         let mut elsewhere = Vec::new();
         for r in &self.hospital.rooms {
             if r.code == def.code {
@@ -181,6 +200,7 @@ impl Engine {
                 continue;
             }
             match info.seat {
+                SeatState::In | SeatState::Break if several => {}
                 SeatState::In | SeatState::Break => {
                     return Err(Error::new(
                         ErrorCode::DoctorElsewhere,
@@ -190,7 +210,8 @@ impl Engine {
                         ),
                     ))
                 }
-                SeatState::Configured => elsewhere.push(r),
+                SeatState::Configured | SeatState::Scheduled if !several => elsewhere.push(r),
+                SeatState::Configured | SeatState::Scheduled => {}
                 SeatState::Out => {}
             }
         }
@@ -321,19 +342,28 @@ pub struct StopClinicAnswer {
     pub affected: Vec<AffectedVisit>,
     /// The notice on the screens, if any screen shows the doctor's rooms.
     pub notice_id: Option<i64>,
+    /// The sessions stopped today (`am`, `pm`, …).
+    pub sessions: Vec<String>,
+    /// Schedule entries marked stopped (their rooms stay empty then).
+    pub schedule_rooms: Vec<String>,
 }
 
 impl Engine {
-    /// A doctor stops the clinic (停诊) for the rest of the day, from HIS
-    /// or the triage desk: the rooms the doctor sits in close (their door
-    /// lists go back; `redistribute` moves the doctor's waiting patients to
-    /// the department's shared queue, else they wait, frozen, until the
-    /// doctor opens again), and the screens of those rooms and of the
-    /// department's overviews show a notice at once, until the day ends.
-    /// Answers every patient who was waiting for the doctor.
+    /// A doctor stops the clinic (停诊) for one session of today or (no
+    /// session) the rest of the day, from HIS or the triage desk. For the
+    /// session in force (or, before the day's first, that one): the rooms
+    /// the doctor sits in close (their door lists go back; `redistribute`
+    /// moves the doctor's waiting patients to the department's shared
+    /// queue, else they wait, frozen, until the doctor opens again). The
+    /// doctor's schedule entries of those sessions are marked stopped: their
+    /// rooms stay empty when the session starts, and the doctor's queue is
+    /// then frozen or moved the same way. The screens of the rooms and of
+    /// the department's overviews show a notice at once, until the session
+    /// (or the day) ends. Answers every patient waiting for the doctor.
     pub async fn stop_clinic(
         &self,
         doctor: &str,
+        session: Option<&str>,
         redistribute: bool,
         reason: String,
         audit: Audit,
@@ -345,6 +375,44 @@ impl Engine {
             )
         })?;
         let name = self.doctor_name(doctor);
+        let order = &self.hospital.schedule.sessions;
+        let day = super::service_date(audit.at);
+        let in_force = self.session_at(audit.at).map(|s| s.code.clone());
+        let index = |code: &str| order.iter().position(|s| s.code == code);
+        let from = in_force.as_deref().and_then(index).unwrap_or(0);
+        let (sessions, now_too, when, ends) = match session {
+            None => (
+                order[from..]
+                    .iter()
+                    .map(|s| s.code.clone())
+                    .collect::<Vec<_>>(),
+                true,
+                "今日".to_string(),
+                super::day::day_end_instant(day),
+            ),
+            Some(code) => {
+                let def = self.hospital.schedule.session(code).ok_or_else(|| {
+                    Error::field(
+                        ErrorCode::UnknownSession,
+                        "session",
+                        format!("no session {code:?}"),
+                    )
+                })?;
+                if index(code).is_some_and(|i| i < from) {
+                    return Err(Error::field(
+                        ErrorCode::InvalidField,
+                        "session",
+                        format!("the {} session is over", def.name),
+                    ));
+                }
+                (
+                    vec![code.to_string()],
+                    index(code) == Some(from),
+                    format!("今日{}", def.name),
+                    self.session_end(day, def),
+                )
+            }
+        };
         // Who was waiting for the doctor (before anything moves).
         let mut affected = Vec::new();
         for q in self
@@ -363,18 +431,21 @@ impl Engine {
                 queue_code: q.code.clone(),
             }));
         }
-        // The rooms the doctor sits in now.
-        let rooms: Vec<String> = self
-            .hospital
-            .rooms
-            .iter()
-            .filter(|r| {
-                self.directory.room_info(&r.code).is_some_and(|i| {
-                    i.doctor_code.as_deref() == Some(doctor) && i.seat != SeatState::Out
+        // The rooms the doctor sits in now (if the stop is for now).
+        let rooms: Vec<String> = if !now_too {
+            Vec::new()
+        } else {
+            self.hospital
+                .rooms
+                .iter()
+                .filter(|r| {
+                    self.directory.room_info(&r.code).is_some_and(|i| {
+                        i.doctor_code.as_deref() == Some(doctor) && i.seat != SeatState::Out
+                    })
                 })
-            })
-            .map(|r| r.code.clone())
-            .collect();
+                .map(|r| r.code.clone())
+                .collect()
+        };
         let mut redistributed = 0;
         for r in &rooms {
             let answer = self
@@ -387,12 +458,17 @@ impl Engine {
                 .await?;
             redistributed += answer.redistributed.unwrap_or(0);
         }
+        let schedule_rooms = self
+            .stop_schedule(doctor, &sessions, redistribute, audit.clone())
+            .await?;
         // The screens of those rooms, and the department's overviews.
         let screens: Vec<String> = self
             .screens()
             .into_iter()
             .filter(|s| {
-                s.rooms.iter().any(|r| rooms.contains(r))
+                s.rooms
+                    .iter()
+                    .any(|r| rooms.contains(r) || schedule_rooms.contains(r))
                     || (s.kind == triage_actors::screen::ScreenKind::Overview
                         && s.rooms.iter().any(|r| {
                             self.hospital
@@ -406,9 +482,8 @@ impl Engine {
             None
         } else {
             let who = name.clone().unwrap_or_else(|| doctor.to_string());
-            let ends = super::day::day_end_instant(super::service_date(audit.at));
             let body = super::notices::NoticeBody {
-                text: format!("{who}医生今日停诊，已挂号的患者请到分诊台咨询"),
+                text: format!("{who}医生{when}停诊，已挂号的患者请到分诊台咨询"),
                 level: Some("urgent".into()),
                 screens: Some(screens),
                 starts_at: None,
@@ -430,6 +505,8 @@ impl Engine {
             redistributed,
             affected,
             notice_id,
+            sessions,
+            schedule_rooms,
         })
     }
 }

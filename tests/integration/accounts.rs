@@ -146,6 +146,10 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
     let staff_readers =
         "admin nurse_nk nurse_wk doctor_nk01 doctor_nk02 his_read his_call_nk01 his_call_nobody";
     let room_nk01 = "admin nurse_nk doctor_nk01 his_call_nk01";
+    let today = triage::engine::service_date(chrono::Utc::now());
+    let schedule_day = format!("/api/v1/schedules/{today}");
+    let schedule_entry = format!("/api/v1/schedules/{today}/am/NK-02");
+    let schedule_readers = format!("{staff_readers} his_master");
     #[rustfmt::skip]
     let actions: Vec<(&str, &str, Option<Value>, &str)> = vec![
         ("PUT", "/api/v1/registrations/NEW1", Some(registration("新病人", "NK")), "admin his_reg"),
@@ -187,6 +191,10 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
         ("POST", "/api/v1/rooms/NK-01/sign-in", Some(json!({})), room_nk01),
         ("POST", "/api/v1/rooms/NK-01/sign-out", Some(json!({"break": true})), room_nk01),
         ("POST", "/api/v1/doctors/D1001/stop-clinic", Some(json!({"reason": "测试"})), "admin nurse_nk his_master"),
+        ("GET", "/api/v1/schedules", None, &schedule_readers),
+        ("PUT", &schedule_day, Some(json!({"entries": [{"session": "pm", "room_code": "NK-03", "doctor_code": "D1003"}]})), "admin his_master"),
+        ("PUT", &schedule_entry, Some(json!({"doctor_code": "D1002"})), "admin nurse_nk his_master"),
+        ("DELETE", &schedule_entry, None, "admin nurse_nk his_master"),
     ];
     let mut refused = 0;
     let mut allowed = 0;

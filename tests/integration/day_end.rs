@@ -89,6 +89,8 @@ async fn status(e: &Engine, v: &str) -> (String, Option<String>) {
 async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket_one() {
     let mut hospital = Hospital::demo();
     hospital.day_end = chrono::NaiveTime::from_hms_opt(21, 30, 0);
+    // 王建国 signs in to a room the schedule does not give him.
+    hospital.schedule.sign_in_department = true;
     let db = fresh_database();
     let clock = Arc::new(ManualClock(AtomicI64::new(at("2026-11-30T08:05:00+08:00"))));
     let background = Background::new();

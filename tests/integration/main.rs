@@ -21,6 +21,7 @@ mod operations;
 mod queue_rules;
 mod registrations;
 mod restart;
+mod schedules;
 mod screens;
 mod seats;
 mod staff;

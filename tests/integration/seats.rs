@@ -7,7 +7,16 @@ use serde_json::{json, Value};
 use triage::auth::policy::Role;
 use triage::domain::RoomCode;
 
-use crate::common::{registration, spawn_app, TestApp, Ws};
+use crate::common::{registration, spawn_app_with, TestApp, Ws};
+
+/// The demo hospital where a doctor may sign in to any room of their
+/// department (`[schedule] sign_in = "department"`): these tests move
+/// doctors between rooms without a schedule.
+fn any_room_of_the_department() -> triage::config::Hospital {
+    let mut h = triage::config::Hospital::demo();
+    h.schedule.sign_in_department = true;
+    h
+}
 
 async fn post(who: &reqwest::Client, app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let r = who
@@ -41,7 +50,7 @@ async fn room_frame(ws: &mut Ws, room: &str) -> Value {
 
 #[actix_web::test]
 async fn a_doctor_signs_in_to_a_room_and_its_door_screen_and_queues_follow() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(any_room_of_the_department(), 2).await;
     let doctor = app.staff("D1002", Role::Doctor, &["NK-02"]).await;
     let nurse = app.staff("N0042", Role::Nurse, &["NK"]).await;
     let other_doctor = app.staff("D1004", Role::Doctor, &["NK-04"]).await;
@@ -198,7 +207,7 @@ async fn a_doctor_signs_in_to_a_room_and_its_door_screen_and_queues_follow() {
 
 #[actix_web::test]
 async fn a_stop_clinic_closes_the_doctors_room_tells_the_screens_and_moves_or_keeps_his_patients() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(any_room_of_the_department(), 2).await;
     for (v, name) in [("ST1", "停诊甲"), ("ST2", "停诊乙")] {
         let mut b = registration(name, "NK");
         b["doctor_code"] = json!("D1001");

@@ -1,0 +1,2 @@
+DROP TABLE schedule_switches;
+DROP TABLE schedules;

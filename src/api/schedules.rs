@@ -1,0 +1,126 @@
+//! The schedule (出诊排班) over HTTP: `GET /api/v1/schedules` (a day, or
+//! one doctor's entries), `PUT /api/v1/schedules/{date}` (HIS sends a whole
+//! day: it replaces the one before; HIS and administrators), `PUT` and `DELETE
+//! /api/v1/schedules/{date}/{session}/{room}` (one entry; delete cancels
+//! it). HIS writes with the master_data scope; nurses write their
+//! departments' rooms, administrators every room. Every write is
+//! idempotent: the same again changes nothing.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{Caller, Json};
+use super::openapi::ErrorBody;
+use crate::engine::schedules::{parse_date, DayBody, EntryBody, ScheduleDay, ScheduleWriteAnswer};
+use crate::engine::{service_date, Engine};
+
+type Answer = Result<HttpResponse, ApiError>;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleQuery {
+    /// `YYYY-MM-DD`; default today.
+    pub date: Option<String>,
+    /// One doctor's entries only; `me` for the doctor signed in.
+    pub doctor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/schedules", tag = "schedules", params(ScheduleQuery),
+    responses((status = 200, description = "the day's schedule: the sessions, the one in force, those switched to, every entry (active, cancelled, stopped)", body = ScheduleDay),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 422, description = "invalid_date", body = ErrorBody)))]
+pub async fn day(
+    query: web::Query<ScheduleQuery>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    caller.principal.read_schedule()?;
+    let day = match query.date.as_deref() {
+        Some(d) => parse_date(d)?,
+        None => service_date(engine.clock.now()),
+    };
+    let doctor = match query.doctor.as_deref() {
+        Some("me") => Some(
+            caller
+                .principal
+                .staff()
+                .map(|s| s.code.clone())
+                .ok_or_else(|| {
+                    crate::error::Error::field(
+                        crate::error::ErrorCode::InvalidField,
+                        "doctor",
+                        "`me` is for a staff member signed in",
+                    )
+                })?,
+        ),
+        other => other.map(str::to_string),
+    };
+    Ok(HttpResponse::Ok().json(engine.schedule_day(day, doctor.as_deref()).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/schedules/{date}", tag = "schedules",
+    params(("date" = String, Path, description = "YYYY-MM-DD, today or later")), request_body = DayBody,
+    responses((status = 200, description = "the day's schedule replaced (entries not named are cancelled); a change to the session in force reaches its rooms and door screens at once; audited", body = ScheduleWriteAnswer),
+              (status = 401, body = ErrorBody),
+              (status = 403, description = "not HIS (master_data) or an administrator (nurses set single entries)", body = ErrorBody),
+              (status = 409, description = "day_closed (the day is over), not_a_doctor, wrong_department, doctor_double_booked", body = ErrorBody),
+              (status = 422, description = "invalid_date, unknown_session, unknown_room, unknown_queue, invalid_field (patient limit, an entry twice)", body = ErrorBody)))]
+pub async fn put_day(
+    path: web::Path<String>,
+    body: Json<DayBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    // A whole day touches every department's rooms: HIS and administrators.
+    caller.principal.schedule(&engine.hospital, "")?;
+    let audit = caller.audit(&engine);
+    Ok(HttpResponse::Ok().json(engine.put_schedule_day(&path, body.value, audit).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/schedules/{date}/{session}/{room_code}", tag = "schedules",
+    params(("date" = String, Path, description = "YYYY-MM-DD, today or later"), ("session" = String, Path, description = "am, pm, eve (the hospital's sessions)"), ("room_code" = String, Path)),
+    request_body = EntryBody,
+    responses((status = 200, description = "the entry created, replaced or unchanged; audited", body = ScheduleWriteAnswer),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 409, description = "day_closed, not_a_doctor, wrong_department, doctor_double_booked", body = ErrorBody),
+              (status = 422, description = "invalid_date, unknown_session, unknown_room, unknown_queue, invalid_field", body = ErrorBody)))]
+pub async fn put_entry(
+    path: web::Path<(String, String, String)>,
+    body: Json<EntryBody>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let (date, session, room) = path.into_inner();
+    let department = engine.schedule_room_department(&room)?;
+    caller.principal.schedule(&engine.hospital, &department)?;
+    let audit = caller.audit(&engine);
+    Ok(HttpResponse::Ok().json(
+        engine
+            .put_schedule_entry(&date, &session, &room, body.value, audit)
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/schedules/{date}/{session}/{room_code}", tag = "schedules",
+    params(("date" = String, Path), ("session" = String, Path), ("room_code" = String, Path)),
+    responses((status = 200, description = "the entry cancelled (the room keeps the configuration's doctor in that session); cancelling again changes nothing", body = ScheduleWriteAnswer),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, description = "schedule_not_found", body = ErrorBody),
+              (status = 409, description = "day_closed", body = ErrorBody),
+              (status = 422, description = "invalid_date, unknown_session, unknown_room", body = ErrorBody)))]
+pub async fn cancel_entry(
+    path: web::Path<(String, String, String)>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let (date, session, room) = path.into_inner();
+    let department = engine.schedule_room_department(&room)?;
+    caller.principal.schedule(&engine.hospital, &department)?;
+    let audit = caller.audit(&engine);
+    Ok(HttpResponse::Ok().json(
+        engine
+            .cancel_schedule_entry(&date, &session, &room, audit)
+            .await?,
+    ))
+}
