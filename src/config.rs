@@ -1362,6 +1362,49 @@ mod tests {
     }
 
     #[test]
+    fn schedule_sessions_are_checked_and_found_by_time() {
+        let h = Hospital::parse(DEMO_HOSPITAL, "demo").unwrap_or_else(|e| panic!("{e:?}"));
+        let t = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M").unwrap_or_default();
+        let at = |s: &str| h.schedule.in_force(t(s)).map(|x| x.code.as_str());
+        assert_eq!(at("07:59"), None);
+        assert_eq!(at("08:00"), Some("am"));
+        assert_eq!(at("12:30"), Some("am"), "until the next session starts");
+        assert_eq!(at("13:30"), Some("pm"));
+        assert_eq!(at("23:00"), Some("eve"));
+        for (from, to, field) in [
+            (
+                "start = \"13:30\"",
+                "start = \"07:00\"",
+                "schedule.sessions[1].start",
+            ),
+            (
+                "end = \"12:00\"",
+                "end = \"07:00\"",
+                "schedule.sessions[0].end",
+            ),
+            (
+                "code = \"pm\"",
+                "code = \"am\"",
+                "schedule.sessions[1].code",
+            ),
+            (
+                "sign_in = \"scheduled\"",
+                "sign_in = \"anywhere\"",
+                "schedule.sign_in",
+            ),
+            (
+                "after_session = \"freeze\"",
+                "after_session = \"move\"",
+                "schedule.after_session",
+            ),
+        ] {
+            let text = DEMO_HOSPITAL.replacen(from, to, 1);
+            let errs = Hospital::parse(&text, "h.toml").err().unwrap_or_default();
+            assert!(errs.iter().any(|e| e.field == field), "{field}: {errs:?}");
+        }
+    }
+
+    #[test]
     fn room_mix_needs_one_weight_per_queue() {
         let text = DEMO_HOSPITAL.replacen("mix = [2, 1]", "mix = [2, 1, 1]", 1);
         let errs = Hospital::parse(&text, "h.toml").err().unwrap_or_default();

@@ -34,6 +34,51 @@ fn audit(engine: &Engine) -> Audit {
     }
 }
 
+/// The demo day's schedule (出诊排班), once a day unless HIS or a nurse set
+/// one: every room's configured doctor in the morning and the afternoon,
+/// 40 patients each, so the console's 出诊排班 and the doctors' callers
+/// show one.
+async fn schedule_today(engine: &Engine, seeded: &mut Option<chrono::NaiveDate>) {
+    let today = crate::engine::service_date(engine.clock.now());
+    if *seeded == Some(today) {
+        return;
+    }
+    *seeded = Some(today);
+    match engine.schedule_day(today, None).await {
+        Ok(day) if day.entries.is_empty() => {}
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "demo: schedule not read");
+            return;
+        }
+    }
+    let entries = engine
+        .hospital
+        .rooms
+        .iter()
+        .filter_map(|r| r.doctor.as_ref().map(|d| (r, d)))
+        .flat_map(|(r, d)| {
+            ["am", "pm"]
+                .into_iter()
+                .filter(|s| engine.hospital.schedule.session(s).is_some())
+                .map(|s| crate::engine::schedules::DayEntryBody {
+                    session: s.into(),
+                    room_code: r.code.clone(),
+                    doctor_code: d.clone(),
+                    queues: Vec::new(),
+                    patient_limit: Some(40),
+                })
+        })
+        .collect();
+    let body = crate::engine::schedules::DayBody { entries };
+    if let Err(e) = engine
+        .put_schedule_day(&today.to_string(), body, audit(engine))
+        .await
+    {
+        tracing::warn!(error = %e, "demo: schedule not set");
+    }
+}
+
 /// The simulation: runs until its task is stopped (it is one of the
 /// background tasks).
 pub async fn run(engine: Engine, tick: Duration) {
@@ -41,8 +86,10 @@ pub async fn run(engine: Engine, tick: Duration) {
         let run = Utc::now().format("%H%M%S").to_string();
         let mut n: u32 = 0;
         let mut interval = tokio::time::interval(tick);
+        let mut scheduled = None;
         loop {
             interval.tick().await;
+            schedule_today(&engine, &mut scheduled).await;
             // Arrivals: keep each department's hall busy but not endless.
             let plan = {
                 let mut rng = rand::rng();

@@ -263,7 +263,8 @@ pub struct RoomFrame<'a> {
     department_code: &'a str,
     doctor_code: Option<&'a str>,
     doctor_name: Option<&'a str>,
-    /// `configured`, `in` (signed in), `break` (away) or `out` (nobody).
+    /// `configured`, `scheduled` (出诊排班, not signed in yet), `in` (signed
+    /// in), `break` (away) or `out` (nobody).
     seat: &'static str,
     queues: &'a [String],
     version: u64,

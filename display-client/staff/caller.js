@@ -22,7 +22,7 @@ const NEXT_SHOWN = 5;
 // Who sits in the room (医生坐诊): key → action.
 const SEAT_KEYS = [["i", "sign-in"], ["b", "break"], ["o", "sign-out"]];
 const SEAT_LABELS = { "sign-in": "签到坐诊", break: "暂离", "sign-out": "签退" };
-const SEAT_STATE = { configured: "排班医生", in: "已签到坐诊", break: "暂离", out: "无人坐诊" };
+const SEAT_STATE = { configured: "默认医生", scheduled: "排班医生，未签到", in: "已签到坐诊", break: "暂离", out: "无人坐诊" };
 
 function clock(d) {
   return d ? d.toLocaleTimeString("zh-CN", { hour12: false }) : "—";
@@ -90,13 +90,22 @@ function Caller({ session, onLogout }) {
   const [message, setMessage] = useState({ text: "", error: false });
   const [busy, setBusy] = useState(false);
   const [transfer, setTransfer] = useState(null);
+  // The doctor's schedule today (出诊排班): the rooms of the session in
+  // force (or starting soon) are offered first for signing in.
+  const [schedule, setSchedule] = useState(null);
   useEffect(() => {
     const channel = new Live("", setLive);
+    if (session.staff.role === "doctor") {
+      api("GET", "/schedules?doctor=me").then((r) => { if (r.ok) setSchedule(r.body); });
+    }
     return () => channel.close();
   }, []);
   useEffect(() => { if (live?.signedOut) onLogout(); }, [live?.signedOut]);
   const rooms = live ? [...live.rooms.values()] : [];
-  const room = rooms.find((r) => r.code === chosen) || rooms[0];
+  const now = schedule?.session_now || schedule?.sessions[0]?.code;
+  const mine = (schedule?.entries || []).filter((e) => e.status === "active");
+  const scheduledNow = new Set(mine.filter((e) => e.session === now).map((e) => e.room_code));
+  const room = rooms.find((r) => r.code === chosen) || rooms.find((r) => scheduledNow.has(r.code)) || rooms[0];
   // The room's status as last known, from its frames and from the answers
   // to this page's commands (an answer can come before the frame): P twice
   // in a row pauses, then resumes.
@@ -164,7 +173,7 @@ function Caller({ session, onLogout }) {
       <div class="room-line">
         ${rooms.length > 1
           ? html`<select aria-label="诊室" value=${room.code} onChange=${(e) => setChosen(e.target.value)}>
-              ${rooms.map((r) => html`<option value=${r.code}>${r.name}</option>`)}</select>`
+              ${rooms.map((r) => html`<option value=${r.code}>${r.name}${scheduledNow.has(r.code) ? "（本时段排班）" : ""}</option>`)}</select>`
           : html`<strong class="room-name">${room.name}</strong>`}
         <span class=${`status status-${room.status}`}>${room.status_label}</span>
       </div>
@@ -174,6 +183,8 @@ function Caller({ session, onLogout }) {
         <button disabled=${!room.doctor_code} onClick=${() => command("break")}>暂离 <kbd>B</kbd></button>
         <button disabled=${!room.doctor_code} onClick=${() => command("sign-out")}>签退 <kbd>O</kbd></button>
       </div>
+      ${schedule && html`<p class="schedule-line" aria-label="今日排班">今日排班：${mine.length === 0 ? "无（按默认诊室）"
+        : mine.map((e) => `${e.session_name} ${e.room_name}`).join("；")}</p>`}
       <section class="current" aria-label="当前患者">
         ${room.current ? html`
           <div class="ticket">${room.current.ticket_no}</div>

@@ -12,6 +12,7 @@ import { api } from "./api.js";
 import { Live } from "./live.js";
 import { mountStaffPage } from "./login.js";
 import { NoticesDialog } from "./notices.js";
+import { SchedulesDialog } from "./schedules.js";
 
 const REASONS = {
   hold: ["患者去做检查", "患者暂时离开", "等待检查结果"],
@@ -107,9 +108,21 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
   const [doctors, setDoctors] = useState([]);
   const [doctor, setDoctor] = useState("");
   const [affected, setAffected] = useState(null);
+  const [sessions, setSessions] = useState([]);
+  const [session, setSession] = useState("");
   const submitButton = useRef(null);
   // The answer replaces the form's fields: Enter (the button) closes it.
   useEffect(() => { if (affected) submitButton.current?.focus(); }, [affected]);
+  useEffect(() => {
+    if (action.kind !== "stop-clinic") return;
+    // Today's sessions not over yet: the one in force and those after it.
+    api("GET", "/schedules").then((r) => {
+      if (!r.ok) return;
+      const all = r.body.sessions;
+      const from = Math.max(0, all.findIndex((s) => s.code === r.body.session_now));
+      setSessions(all.slice(from));
+    });
+  }, []);
   useEffect(() => {
     if (action.kind !== "seat") return;
     api("GET", "/doctors").then((r) => {
@@ -142,7 +155,8 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
     else if (k === "requeue") r = await api("POST", `/registrations/${target.visit_no}/requeue`, { reason: why });
     else if (k === "seat") r = await api("POST", `/rooms/${target.code}/sign-in`, { doctor_code: doctor });
     else if (k === "stop-clinic") {
-      r = await api("POST", `/doctors/${target.doctor_code}/stop-clinic`, { reason: why, waiting: redistribute ? "redistribute" : "keep" });
+      r = await api("POST", `/doctors/${target.doctor_code}/stop-clinic`,
+        { reason: why, waiting: redistribute ? "redistribute" : "keep", session: session || undefined });
       if (r.ok) { setAffected(r.body); return; }
     }
     else if (k === "special") r = await api("PUT", `/registrations/${target.visit_no}/special`, { special: groups, was: target.registered || [], reason: why });
@@ -173,7 +187,10 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
           </fieldset>`}
         ${action.kind === "seat" && html`<label>坐诊医生<select ref=${first} value=${doctor} onChange=${(e) => setDoctor(e.target.value)}>
           ${doctors.map((d) => html`<option value=${d.code}>${d.name}（${d.title}）</option>`)}</select></label>`}
-        ${action.kind === "stop-clinic" && html`<p>${target.doctor_name || target.doctor_code} 医生今日停诊：所在诊室停诊，候诊屏显示停诊通知。</p>
+        ${action.kind === "stop-clinic" && html`<p>${target.doctor_name || target.doctor_code} 医生停诊：所在诊室停诊，该医生的排班标记为停诊，候诊屏显示停诊通知。</p>
+          <label>停诊时段<select ref=${first} name="session" value=${session} onChange=${(e) => setSession(e.target.value)}>
+            <option value="">今日余下全部时段</option>
+            ${sessions.map((s) => html`<option value=${s.code}>今日${s.name}</option>`)}</select></label>
           <label class="check"><input type="checkbox" checked=${redistribute}
           onChange=${(e) => setRedistribute(e.target.checked)} />把该医生的候诊患者分到科室普通号（否则保留待医生开诊）</label>`}
         ${affected && html`<section class="affected" aria-label="受影响患者">
@@ -182,7 +199,7 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
         ${action.kind === "close" && html`<label class="check"><input type="checkbox" checked=${redistribute}
           onChange=${(e) => setRedistribute(e.target.checked)} />把本诊室专家号的候诊患者分到科室普通队列（分诊）</label>`}
         ${!["resume", "seat"].includes(action.kind) && !affected && html`
-          <label>原因<select ref=${["move", "call", "transfer", "special", "seat"].includes(action.kind) ? null : first} value=${reason}
+          <label>原因<select ref=${["move", "call", "transfer", "special", "seat", "stop-clinic"].includes(action.kind) ? null : first} value=${reason}
             onChange=${(e) => setReason(e.target.value)}>
             ${(REASONS[action.kind] || []).map((x) => html`<option>${x}</option>`)}
           </select></label>
@@ -268,7 +285,7 @@ function RoomList({ rooms, open }) {
           <li key=${r.code} class=${`room status-${r.status}`} data-room=${r.code}>
             <strong>${r.name}</strong> <span class="status">${r.status_label}</span>
             <span class="current">${r.current ? `就诊：${r.current.ticket_no} ${r.current.name}` : "空闲"}</span>
-            <span class="seat">坐诊：${r.doctor_name || r.doctor_code || "无"}${r.seat === "break" ? "（暂离）" : r.seat === "out" ? "（无人）" : ""}</span>
+            <span class="seat">坐诊：${r.doctor_name || r.doctor_code || "无"}${{ break: "（暂离）", out: "（无人）", scheduled: "（排班）", in: "（已签到）" }[r.seat] || ""}</span>
             <span class="actions">
               ${r.status !== "open" && html`<button onClick=${() => open("resume", r)}>开诊</button>`}
               ${r.status === "open" && html`<button onClick=${() => open("pause", r)}>暂停</button>`}
@@ -287,6 +304,7 @@ function Console({ session, onLogout }) {
   const [visit, setVisit] = useState("");
   const [dialog, setDialog] = useState(null);
   const [noticesOpen, setNoticesOpen] = useState(false);
+  const [schedulesOpen, setSchedulesOpen] = useState(false);
   const [away, setAway] = useState([]);
   const [, tick] = useState(0);
   const [deptNames, setDeptNames] = useState({});
@@ -381,6 +399,7 @@ function Console({ session, onLogout }) {
         <button disabled=${!live?.online} title="离线时请用 CSV" onClick=${() => { location.href = "/api/v1/waiting-lists.xlsx"; }}>导出 Excel</button>
       </span>
       <button onClick=${() => setNoticesOpen(true)} disabled=${!live?.online}>信息发布</button>
+      <button onClick=${() => setSchedulesOpen(true)} disabled=${!live?.online}>出诊排班</button>
       <span class="who">${session.staff.name}（${session.staff.code}）</span>
       <button onClick=${async () => { await api("DELETE", "/session"); onLogout(); }}>退出</button>
     </header>
@@ -404,6 +423,9 @@ function Console({ session, onLogout }) {
       onClose=${() => closeDialog()} onDone=${closeDialog} />`}
     ${noticesOpen && html`<${NoticesDialog} session=${session} rooms=${rooms.map((r) => r.code)}
       onClose=${() => { setNoticesOpen(false); closeDialog(); }}
+      onDone=${(text) => setMessage({ text, error: false })} />`}
+    ${schedulesOpen && html`<${SchedulesDialog} rooms=${rooms}
+      onClose=${() => { setSchedulesOpen(false); closeDialog(); }}
       onDone=${(text) => setMessage({ text, error: false })} />`}`;
 }
 

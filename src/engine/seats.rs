@@ -19,7 +19,8 @@ use crate::error::{Error, ErrorCode};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SeatAnswer {
     pub room_code: String,
-    /// `configured` (the configuration's doctor), `in`, `break` or `out`.
+    /// `configured` (the configuration's doctor), `scheduled` (the
+    /// schedule's, not signed in yet), `in`, `break` or `out`.
     pub seat: String,
     pub doctor_code: Option<String>,
     pub doctor_name: Option<String>,

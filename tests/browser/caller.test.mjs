@@ -87,6 +87,8 @@ test("the doctor signs in to his room, steps away and comes back by keyboard; th
   await page.keyboard.press("i");
   await page.waitForSelector('.seat-line[data-seat="in"]');
   assert.match(await page.textContent(".seat-line"), /李秀梅/);
+  // His schedule today (出诊排班) is beside the sign-in button.
+  assert.match(await page.textContent(".schedule-line"), /今日排班/);
   await door.waitForFunction(() => document.querySelector(".doctor-card h2")?.textContent === "李秀梅"
     && !document.querySelector(".seat-notice"), null, { timeout: 1000 });
   // B: away (暂离).

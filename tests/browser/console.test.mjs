@@ -286,8 +286,13 @@ test("a patient who missed the call shows under 过号 and comes back by a scan;
 });
 
 test("she seats an expert in another room and then stops his clinic from the console; the door screen and the list of his patients follow", async () => {
-  // 王建国 (D1001) has a patient in his own queue.
+  // 王建国 (D1001) has a patient in his own queue; today's schedule (出诊排班)
+  // puts him in NK-03 (every session: whatever the time of the test).
   await server.arrive("KX1", "专家患者甲", "NK", { body: { doctor_code: "D1001" } });
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  await server.api("PUT", `/api/v1/schedules/${today}`, {
+    entries: ["am", "pm", "eve"].map((session) => ({ session, room_code: "NK-03", doctor_code: "D1001" })),
+  });
   const door3 = await openScreen(browser, server, "NK-03-DOOR");
   // 医生签到 on NK-03, choose him, Enter.
   await page.focus('li[data-room="NK-03"] button:has-text("医生签到")');
@@ -309,4 +314,48 @@ test("she seats an expert in another room and then stops his clinic from the con
   await page.waitForSelector('form[role="dialog"]', { state: "detached" });
   await page.waitForFunction(() => document.querySelector('li[data-room="NK-03"] .status')?.textContent.includes("停诊"));
   await door3.close();
+});
+
+test("she sets a room's doctor for a session in 出诊排班 by keyboard, then cancels it; the table, the API and (in the session in force) the door screen follow", async () => {
+  const door4 = await openScreen(browser, server, "NK-04-DOOR");
+  await page.focus('button:has-text("出诊排班")');
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('[role="dialog"][aria-label="出诊排班"] table.schedule');
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  const day = await server.api("GET", `/api/v1/schedules?date=${today}`);
+  // The session in force (or, before the first, the morning).
+  const session = day.session_now || "am";
+  const cell = `tr[data-room="NK-04"] td[data-session="${session}"] button`;
+  assert.match(await page.textContent(cell), /默认医生/);
+  await page.focus(cell);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement?.name === "doctor");
+  await page.selectOption('form.editor select[name="doctor"]', "D1003");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("25");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((c) => document.querySelector(c)?.textContent.includes("张伟 · 限25"), cell);
+  const after = await server.api("GET", `/api/v1/schedules?date=${today}`);
+  const entry = after.entries.find((e) => e.room_code === "NK-04" && e.session === session);
+  assert.equal(entry.doctor_code, "D1003");
+  assert.equal(entry.patient_limit, 25);
+  assert.equal(entry.source, "nurse");
+  if (day.session_now) {
+    // The session in force: the door screen shows him (within a switch tick).
+    await door4.waitForFunction(() => document.querySelector(".doctor-card h2")?.textContent === "张伟", null, { timeout: 7000 });
+  }
+  await page.screenshot({ path: join(screenshotDir(), "schedules.png") });
+  // Cancel it: the cell says so; the room keeps its configured doctor.
+  await page.focus(cell);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement?.name === "doctor");
+  await page.click('form.editor button:has-text("取消该排班")');
+  await page.waitForFunction((c) => document.querySelector(c)?.textContent.includes("已取消"), cell);
+  if (day.session_now) {
+    await door4.waitForFunction(() => document.querySelector(".doctor-card h2")?.textContent === "陈静", null, { timeout: 7000 });
+  }
+  // Esc closes the dialog; the check-in field has the focus again.
+  await page.keyboard.press("Escape");
+  await page.waitForSelector('[role="dialog"][aria-label="出诊排班"]', { state: "detached" });
+  await door4.close();
 });
