@@ -276,6 +276,37 @@ function AwayList({ away, open }) {
     </section>`;
 }
 
+/** Today's stop-clinics (停诊), from HIS or this desk: the doctor, the
+ * sessions, why, and every patient who was waiting then — where each is
+ * now (still waiting for the doctor, or moved), full names from the live
+ * lists. */
+function StopList({ stops, queues }) {
+  if (stops.length === 0) return null;
+  const where = (visit) => {
+    for (const q of queues) {
+      const e = q.entries.find((x) => x.visit_no === visit);
+      if (e) return { name: e.name, queue: q.name };
+    }
+    return null;
+  };
+  return html`
+    <section class="rooms stops" aria-label="今日停诊">
+      <h2>今日停诊 <small>${stops.length} 次</small></h2>
+      <ul>${stops.map((s) => html`
+        <li key=${`${s.doctor_code}-${s.at}`} class="room stop" data-stop=${s.doctor_code}>
+          <strong>${s.doctor_name || s.doctor_code}</strong> <span class="status">停诊</span>
+          <span class="current">${clock(new Date(s.at))} · ${s.reason} · ${s.operator}</span>
+          <span class="current">受影响患者 ${s.affected.length} 人${s.redistributed ? `，已分到普通号 ${s.redistributed} 人` : ""}</span>
+          <ul class="affected">${s.affected.map((a) => {
+            const now = where(a.visit_no);
+            return html`<li data-affected=${a.visit_no}>${a.ticket_no} ${now?.name || a.masked_name}
+              <small>${now ? `现在：${now.queue}` : "已不在候诊"}</small></li>`;
+          })}</ul>
+        </li>`)}
+      </ul>
+    </section>`;
+}
+
 function RoomList({ rooms, open }) {
   return html`
     <section class="rooms" aria-label="诊室">
@@ -306,6 +337,7 @@ function Console({ session, onLogout }) {
   const [noticesOpen, setNoticesOpen] = useState(false);
   const [schedulesOpen, setSchedulesOpen] = useState(false);
   const [away, setAway] = useState([]);
+  const [stops, setStops] = useState([]);
   const [, tick] = useState(0);
   const [deptNames, setDeptNames] = useState({});
   const field = useRef(null);
@@ -333,11 +365,12 @@ function Console({ session, onLogout }) {
   useEffect(() => { if (live?.signedOut) onLogout(); }, [live?.signedOut]);
   // The patients away change when a room's patient changes (skip, exam) or
   // one comes back: fetched again then, and every minute.
-  const roomsKey = live ? [...live.rooms.values()].map((r) => `${r.code}:${r.current?.visit_no || ""}`).join() : "";
+  const roomsKey = live ? [...live.rooms.values()].map((r) => `${r.code}:${r.status}:${r.current?.visit_no || ""}`).join() : "";
   const waitingKey = live ? [...live.queues.values()].map((q) => q.waiting).join() : "";
   async function loadAway() {
-    const r = await api("GET", "/visits/away");
+    const [r, s] = await Promise.all([api("GET", "/visits/away"), api("GET", "/stop-clinics")]);
     if (r.ok) setAway(r.body.visits);
+    if (s.ok) setStops(s.body.stops);
   }
   useEffect(() => {
     if (!live?.online) return undefined;
@@ -417,6 +450,7 @@ function Console({ session, onLogout }) {
       <aside class="side">
         <${RoomList} rooms=${rooms} open=${open} />
         <${AwayList} away=${away} open=${open} />
+        <${StopList} stops=${stops} queues=${queues} />
       </aside>
     </div>`}
     ${dialog && html`<${ActionDialog} action=${dialog} target=${dialog.target} rooms=${dialog.rooms}

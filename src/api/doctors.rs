@@ -72,13 +72,17 @@ pub struct StopClinicBody {
     /// A session of today (`am`, `pm`, `eve`); absent: the rest of the day.
     #[serde(default)]
     pub session: Option<String>,
+    /// With `redistribute`: the queue the patients move to (another queue
+    /// of the doctor's department); absent: the department's shared queue.
+    #[serde(default)]
+    pub queue_code: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/doctors/{code}/stop-clinic", tag = "calling", params(("code" = String, Path)), request_body = StopClinicBody,
     responses((status = 200, description = "stopped (停诊) for a session or the rest of the day: the doctor's rooms closed (if the session is in force), their schedule entries stopped, a notice on their screens and the department's overviews until the session or the day ends; every patient who was waiting for the doctor", body = crate::engine::seats::StopClinicAnswer),
               (status = 403, description = "a HIS client without master_data, or a nurse of another department", body = ErrorBody),
               (status = 409, description = "not_a_doctor", body = ErrorBody),
-              (status = 422, description = "no reason, waiting not keep/redistribute, unknown_session, or a session that is over", body = ErrorBody)))]
+              (status = 422, description = "no reason, waiting not keep/redistribute, unknown_session, a session that is over, unknown_queue or invalid_transfer_target (queue_code)", body = ErrorBody)))]
 pub async fn stop_clinic(
     path: web::Path<String>,
     body: Json<StopClinicBody>,
@@ -117,9 +121,37 @@ pub async fn stop_clinic(
                 code.as_str(),
                 body.value.session.as_deref(),
                 redistribute,
+                body.value.queue_code.as_deref(),
                 reason,
                 audit,
             )
             .await?,
     ))
+}
+
+/// Today's stop-clinics (停诊) of the caller's departments.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct StopsAnswer {
+    pub stops: Vec<crate::engine::seats::StopRecord>,
+}
+
+#[utoipa::path(get, path = "/api/v1/stop-clinics", tag = "calling",
+    responses((status = 200, description = "today's stop-clinics (停诊) of the caller's departments, from HIS or the console: who, which sessions, why, the rooms closed and every patient who was waiting then", body = StopsAnswer),
+              (status = 401, body = ErrorBody), (status = 403, description = "not staff", body = ErrorBody)))]
+pub async fn stops_today(
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.principal.staff().is_none() {
+        return Err(crate::error::Error::new(
+            crate::error::ErrorCode::Forbidden,
+            "the list of stop-clinics is for staff",
+        )
+        .into());
+    }
+    let hospital = engine.hospital.clone();
+    let stops = engine
+        .stops_today(|d| caller.principal.may_read(&hospital, d))
+        .await?;
+    Ok(HttpResponse::Ok().json(StopsAnswer { stops }))
 }

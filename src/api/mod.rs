@@ -141,6 +141,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/doctors", web::get().to(doctors::list_doctors))
                 .route("/doctors/{code}", web::put().to(doctors::put_doctor))
                 .route("/doctors/{code}", web::get().to(doctors::get_doctor))
+                .route("/stop-clinics", web::get().to(doctors::stops_today))
                 .route(
                     "/doctors/{code}/stop-clinic",
                     web::post().to(doctors::stop_clinic),

@@ -8,7 +8,7 @@ use triage_actors::model::Audit;
 
 use super::journal::record_event;
 use super::models::NewEvent;
-use super::schema::{schedule_switches, schedules};
+use super::schema::{events, schedule_switches, schedules};
 use super::{AnyConnection, DbError};
 
 /// One schedule entry as stored.
@@ -198,6 +198,28 @@ pub fn record_switch(
             serde_json::json!({"service_date": service_date, "session": session, "rooms": rooms}),
         ),
     )
+}
+
+/// Records a stop-clinic (停诊) with what it did (its audit event).
+pub fn record_stop(
+    c: &mut AnyConnection,
+    audit: &Audit,
+    detail: serde_json::Value,
+) -> Result<(), DbError> {
+    record_event(c, event(audit, "clinic_stopped", detail))
+}
+
+/// The stop-clinics recorded since `since`: when, by whom, what.
+pub fn stops_since(
+    c: &mut AnyConnection,
+    since: NaiveDateTime,
+) -> Result<Vec<(NaiveDateTime, String, String)>, DbError> {
+    Ok(events::table
+        .filter(events::kind.eq("clinic_stopped"))
+        .filter(events::at.ge(since))
+        .order(events::id)
+        .select((events::at, events::operator, events::detail))
+        .load(c)?)
 }
 
 /// Every row, for the dump tests compare.

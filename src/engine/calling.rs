@@ -177,7 +177,7 @@ impl Engine {
                 .filter(|q| q.doctor.is_some() && q.doctor == now.doctor_code);
             for q in own {
                 moved += self
-                    .move_to_shared(q, Some(room.as_str()), reason.clone(), audit.clone())
+                    .move_to_shared(q, Some(room.as_str()), None, reason.clone(), audit.clone())
                     .await?;
             }
         }
@@ -187,14 +187,15 @@ impl Engine {
         Ok(answer)
     }
 
-    /// Moves the patients waiting in a doctor's own queue `q` to the
-    /// department's shared queue, keeping their check-in time — unless
-    /// another open room (besides `except`) still calls `q`. Answers how
-    /// many moved.
+    /// Moves the patients waiting in a doctor's own queue `q` to `to` (by
+    /// default the department's shared queue), keeping their check-in
+    /// time — unless another open room (besides `except`) still calls `q`.
+    /// Answers how many moved.
     pub(crate) async fn move_to_shared(
         &self,
         q: &crate::config::QueueDef,
         except: Option<&str>,
+        to: Option<&str>,
         reason: String,
         audit: Audit,
     ) -> Result<usize, Error> {
@@ -209,7 +210,11 @@ impl Engine {
                     .room_info(r)
                     .is_some_and(|i| i.seat != triage_actors::model::SeatState::Out)
         });
-        let Some(shared) = self.hospital.queue_for(&q.department, None) else {
+        let shared = match to {
+            Some(code) => self.hospital.queue(code),
+            None => self.hospital.queue_for(&q.department, None),
+        };
+        let Some(shared) = shared else {
             return Ok(0);
         };
         if served_elsewhere || shared.code == q.code {

@@ -186,6 +186,17 @@ impl Engine {
         })
     }
 
+    /// The start of `session` on `day`, as an instant.
+    pub(crate) fn session_start(&self, day: NaiveDate, session: &SessionDef) -> DateTime<Utc> {
+        day.and_time(session.start)
+            .and_local_timezone(shanghai())
+            .single()
+            .map_or_else(
+                || super::day::day_end_instant(day),
+                |t| t.with_timezone(&Utc),
+            )
+    }
+
     /// The end of `session` on `day`, as an instant.
     pub(crate) fn session_end(&self, day: NaiveDate, session: &SessionDef) -> DateTime<Utc> {
         day.and_time(session.end)
@@ -759,7 +770,7 @@ impl Engine {
                     "医生本时段出诊结束，转到科室普通队列"
                 };
                 moved += self
-                    .move_to_shared(q, None, reason.into(), audit.clone())
+                    .move_to_shared(q, None, None, reason.into(), audit.clone())
                     .await?;
             }
         }

@@ -319,6 +319,55 @@ impl Engine {
     }
 }
 
+/// A stop-clinic (停诊) of today, as the nurse console lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StopRecord {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Who stopped it (a HIS client or a staff code).
+    pub operator: String,
+    pub doctor_code: String,
+    pub doctor_name: Option<String>,
+    pub department_code: String,
+    /// The sessions stopped.
+    pub sessions: Vec<String>,
+    pub reason: String,
+    pub rooms_closed: Vec<String>,
+    pub redistributed: usize,
+    /// Every patient who was waiting for the doctor then.
+    pub affected: Vec<AffectedVisit>,
+}
+
+impl Engine {
+    /// Today's stop-clinics (停诊), oldest first; `visible` keeps those of
+    /// the departments the caller may read.
+    pub async fn stops_today(
+        &self,
+        visible: impl Fn(&str) -> bool,
+    ) -> Result<Vec<StopRecord>, Error> {
+        let day = super::service_date(self.clock.now());
+        let since = day
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(super::shanghai()).single())
+            .map(|t| t.naive_utc())
+            .ok_or_else(Error::internal)?;
+        let rows = self
+            .db
+            .read(move |c| crate::db::schedules::stops_since(c, since))
+            .await?;
+        let mut out = Vec::new();
+        for (_, _, detail) in rows {
+            let record: StopRecord = serde_json::from_str(&detail).map_err(|_| {
+                tracing::error!("a clinic_stopped event that does not read back");
+                Error::internal()
+            })?;
+            if visible(&record.department_code) {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// A patient a stop-clinic (停诊) touched.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AffectedVisit {
@@ -366,6 +415,7 @@ impl Engine {
         doctor: &str,
         session: Option<&str>,
         redistribute: bool,
+        to: Option<&str>,
         reason: String,
         audit: Audit,
     ) -> Result<StopClinicAnswer, Error> {
@@ -406,11 +456,22 @@ impl Engine {
                         format!("the {} session is over", def.name),
                     ));
                 }
+                // The notice ends with the session; a session running past
+                // its end (overtime) keeps it until the next one starts or
+                // the day ends.
+                let mut ends = self.session_end(day, def);
+                if ends <= audit.at {
+                    ends = index(code)
+                        .and_then(|i| order.get(i + 1))
+                        .map(|next| self.session_start(day, next))
+                        .filter(|t| *t > audit.at)
+                        .unwrap_or_else(|| super::day::day_end_instant(day));
+                }
                 (
                     vec![code.to_string()],
                     index(code) == Some(from),
                     format!("今日{}", def.name),
-                    self.session_end(day, def),
+                    ends,
                 )
             }
         };
@@ -447,17 +508,40 @@ impl Engine {
                 .map(|r| r.code.clone())
                 .collect()
         };
-        let mut redistributed = 0;
-        for r in &rooms {
-            let answer = self
-                .close_room(
-                    &RoomCode::parse(r)?,
-                    redistribute,
-                    reason.clone(),
-                    audit.clone(),
+        if let Some(code) = to {
+            let target = self.hospital.queue(code).ok_or_else(|| {
+                Error::field(
+                    ErrorCode::UnknownQueue,
+                    "queue_code",
+                    format!("no queue {code:?}"),
                 )
+            })?;
+            if target.department != department || target.doctor.as_deref() == Some(doctor) {
+                return Err(Error::field(
+                    ErrorCode::InvalidTransferTarget,
+                    "queue_code",
+                    "another queue of the doctor's department",
+                ));
+            }
+        }
+        for r in &rooms {
+            self.close_room(&RoomCode::parse(r)?, false, reason.clone(), audit.clone())
                 .await?;
-            redistributed += answer.redistributed.unwrap_or(0);
+        }
+        // The doctor's patients, now that the rooms are closed: to `to` (or
+        // the shared queue), or they wait.
+        let mut redistributed = 0;
+        if redistribute && now_too {
+            for q in self
+                .hospital
+                .queues
+                .iter()
+                .filter(|q| q.doctor.as_deref() == Some(doctor))
+            {
+                redistributed += self
+                    .move_to_shared(q, None, to, reason.clone(), audit.clone())
+                    .await?;
+            }
         }
         let schedule_rooms = self
             .stop_schedule(doctor, &sessions, redistribute, audit.clone())
@@ -492,6 +576,23 @@ impl Engine {
             };
             Some(self.publish_notice(body, audit.clone()).await?.id)
         };
+        let record = StopRecord {
+            at: audit.at,
+            operator: audit.operator.clone(),
+            doctor_code: doctor.to_string(),
+            doctor_name: name.clone(),
+            department_code: department.clone(),
+            sessions: sessions.clone(),
+            reason: reason.clone(),
+            rooms_closed: rooms.clone(),
+            redistributed,
+            affected: affected.clone(),
+        };
+        let detail = serde_json::to_value(&record).map_err(|_| Error::internal())?;
+        let a = audit.clone();
+        self.db
+            .write(move |c| crate::db::schedules::record_stop(c, &a, detail))
+            .await?;
         tracing::info!(
             doctor,
             rooms = rooms.len(),

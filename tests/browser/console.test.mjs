@@ -359,3 +359,25 @@ test("she sets a room's doctor for a session in 出诊排班 by keyboard, then c
   await page.waitForSelector('[role="dialog"][aria-label="出诊排班"]', { state: "detached" });
   await door4.close();
 });
+
+test("a stop-clinic sent by another system (HIS) for the session in force shows on the door screen and in the console's 今日停诊 with the patients affected", async () => {
+  await server.arrive("KX2", "专家患者乙", "EK", { body: { doctor_code: "D3001" } });
+  const door = await openScreen(browser, server, "EK-01-DOOR");
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  const day = await server.api("GET", `/api/v1/schedules?date=${today}`);
+  const session = day.session_now || "am";
+  const name = day.sessions.find((s) => s.code === session).name;
+  const answer = await server.api("POST", "/api/v1/doctors/D3001/stop-clinic",
+    { reason: "医生病假", session, waiting: "redistribute", queue_code: "EK" });
+  assert.deepEqual(answer.affected.map((a) => a.visit_no), ["KX2"]);
+  // The door screen: the notice names the session.
+  await door.waitForFunction((n) => document.querySelector("#notices .notice")?.textContent.includes(`今日${n}停诊`),
+    name, { timeout: 2000 });
+  // The console (which did not send it) lists it with the patient, now in
+  // the shared queue.
+  await page.waitForSelector('[aria-label="今日停诊"] li[data-stop="D3001"] li[data-affected="KX2"]', { timeout: 3000 });
+  assert.match(await page.textContent('li[data-stop="D3001"]'), /医生病假/);
+  await page.waitForFunction(() => document.querySelector('li[data-affected="KX2"]')?.textContent.includes("儿科普通号"));
+  assert.match(await page.textContent('li[data-affected="KX2"]'), /专家患者乙/, "full name for the nurse");
+  await door.close();
+});

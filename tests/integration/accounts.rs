@@ -192,6 +192,7 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
         ("POST", "/api/v1/rooms/NK-01/sign-out", Some(json!({"break": true})), room_nk01),
         ("POST", "/api/v1/doctors/D1001/stop-clinic", Some(json!({"reason": "测试"})), "admin nurse_nk his_master"),
         ("GET", "/api/v1/schedules", None, &schedule_readers),
+        ("GET", "/api/v1/stop-clinics", None, "admin nurse_nk nurse_wk doctor_nk01 doctor_nk02"),
         ("PUT", &schedule_day, Some(json!({"entries": [{"session": "pm", "room_code": "NK-03", "doctor_code": "D1003"}]})), "admin his_master"),
         ("PUT", &schedule_entry, Some(json!({"doctor_code": "D1002"})), "admin nurse_nk his_master"),
         ("DELETE", &schedule_entry, None, "admin nurse_nk his_master"),

@@ -602,3 +602,85 @@ async fn a_stop_clinic_for_the_session_from_his_reaches_the_screens_and_moves_th
         (422, Some("unknown_session"))
     );
 }
+
+#[actix_web::test]
+async fn a_stop_clinic_for_a_session_running_late_keeps_its_notice_until_the_next_session() {
+    let hospital = Hospital::demo();
+    let db = fresh_database();
+    let clock = Arc::new(ManualClock(AtomicI64::new(at("2026-11-30T13:00:00+08:00"))));
+    let background = Background::new();
+    let e = start(&hospital, &db.url, clock.clone(), &background).await;
+    let day = DayBody {
+        entries: vec![
+            entry("pm", "NK-02", "D1002"),
+            entry("eve", "NK-02", "D1002"),
+        ],
+    };
+    e.put_schedule_day("2026-11-30", day, audit(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // 17:45: the afternoon ran past its end (17:30); the evening is later.
+    clock
+        .0
+        .store(at("2026-11-30T17:45:00+08:00"), Ordering::SeqCst);
+    e.schedule_tick(clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stopped = e
+        .stop_clinic(
+            "D1002",
+            Some("pm"),
+            false,
+            None,
+            "医生临时外出".into(),
+            audit(&clock),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stopped.rooms_closed, vec!["NK-02"]);
+    let notices = e.notices().await.unwrap_or_else(|e| panic!("{e}"));
+    let notice = notices
+        .iter()
+        .find(|n| Some(n.id) == stopped.notice_id)
+        .unwrap_or_else(|| panic!("no notice {:?}", stopped.notice_id));
+    let json = serde_json::to_value(notice).unwrap_or_default();
+    assert!(
+        json["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("今日下午停诊"),
+        "{json}"
+    );
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(json["expires_at"].as_str().unwrap_or_default())
+            .map(|t| t.timestamp_micros())
+            .ok(),
+        Some(at("2026-11-30T18:00:00+08:00")),
+        "until the evening starts: {json}"
+    );
+    // The evening entry still stands: the doctor comes back then.
+    let listed = e
+        .schedule_day(
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status: Vec<(&str, &str)> = listed
+        .entries
+        .iter()
+        .map(|x| (x.session.as_str(), x.status.as_str()))
+        .collect();
+    assert_eq!(status, vec![("eve", "active"), ("pm", "stopped")]);
+    // Refusals: a session that is over, one that does not exist.
+    for (s, code) in [("am", "invalid_field"), ("night", "unknown_session")] {
+        let err = e
+            .stop_clinic("D1002", Some(s), false, None, "x".into(), audit(&clock))
+            .await
+            .err()
+            .map(|e| e.code.as_str().to_string());
+        assert_eq!(err.as_deref(), Some(code), "{s}");
+    }
+    e.db.stop_writer().await;
+    background.stop_threads();
+}
