@@ -122,6 +122,8 @@ codes! {
     NoDoctorHere => "no_doctor_here",
     KioskNotFound => "kiosk_not_found",
     ScheduleNotFound => "schedule_not_found",
+    FaultNotFound => "fault_not_found",
+    FaultState => "fault_state",
     UnknownSession => "unknown_session",
     InvalidDate => "invalid_date",
     NotScheduled => "not_scheduled",

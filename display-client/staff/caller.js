@@ -95,10 +95,11 @@ function Caller({ session, onLogout }) {
   const [schedule, setSchedule] = useState(null);
   useEffect(() => {
     const channel = new Live("", setLive);
-    if (session.staff.role === "doctor") {
-      api("GET", "/schedules?doctor=me").then((r) => { if (r.ok) setSchedule(r.body); });
-    }
-    return () => channel.close();
+    // Read again every minute: the session in force moves on.
+    const read = () => api("GET", "/schedules?doctor=me").then((r) => { if (r.ok) setSchedule(r.body); });
+    const timer = session.staff.role === "doctor" ? setInterval(read, 60000) : null;
+    if (timer) read();
+    return () => { channel.close(); if (timer) clearInterval(timer); };
   }, []);
   useEffect(() => { if (live?.signedOut) onLogout(); }, [live?.signedOut]);
   const rooms = live ? [...live.rooms.values()] : [];

@@ -20,7 +20,7 @@ function today() {
 export function SchedulesDialog({ rooms, onClose, onDone }) {
   const [date, setDate] = useState(today());
   const [day, setDay] = useState(null);
-  const [doctors, setDoctors] = useState([]);
+  const [doctors, setDoctors] = useState(null);
   const [editing, setEditing] = useState(null);
   const [doctor, setDoctor] = useState("");
   const [limit, setLimit] = useState("");
@@ -41,19 +41,27 @@ export function SchedulesDialog({ rooms, onClose, onDone }) {
     const esc = (e) => {
       if (e.key !== "Escape") return;
       e.preventDefault();
-      if (open.current) setEditing(null); else onClose();
+      if (open.current) close(); else onClose();
     };
     addEventListener("keydown", esc);
     return () => removeEventListener("keydown", esc);
   }, []);
   useEffect(() => { if (editing) editorFirst.current?.focus(); }, [editing]);
 
+  // The editor closes: the focus goes back to the cell it came from.
+  const lastCell = useRef(null);
+  function close() {
+    setEditing(null);
+    setTimeout(() => lastCell.current?.focus(), 0);
+  }
   const entry = (session, room) => day?.entries.find((e) => e.session === session && e.room_code === room);
   function edit(session, room) {
     const e = entry(session.code, room.code);
-    const mine = doctors.filter((d) => d.department_code === room.department_code);
+    lastCell.current = document.activeElement;
+    const mine = (doctors || []).filter((d) => d.department_code === room.department_code);
     setEditing({ session, room, entry: e, doctors: mine });
-    setDoctor(e && e.status === "active" ? e.doctor_code : (room.doctor_code || mine[0]?.code || ""));
+    const pick = e && e.status === "active" ? e.doctor_code : room.doctor_code;
+    setDoctor(mine.some((d) => d.code === pick) ? pick : (mine[0]?.code || ""));
     setLimit(e?.patient_limit ? String(e.patient_limit) : "");
     setError({ text: "", field: "" });
   }
@@ -64,7 +72,7 @@ export function SchedulesDialog({ rooms, onClose, onDone }) {
     if (limit.trim()) body.patient_limit = Number(limit);
     const r = await api("PUT", `/schedules/${date}/${session.code}/${room.code}`, body);
     if (!r.ok) { setError({ text: r.message, field: r.field || "" }); return; }
-    setEditing(null);
+    close();
     onDone(`排班已保存：${date} ${session.name} ${room.name}`);
     load();
   }
@@ -72,7 +80,7 @@ export function SchedulesDialog({ rooms, onClose, onDone }) {
     const { session, room } = editing;
     const r = await api("DELETE", `/schedules/${date}/${session.code}/${room.code}`);
     if (!r.ok) { setError({ text: r.message, field: r.field || "" }); return; }
-    setEditing(null);
+    close();
     onDone(`排班已取消：${date} ${session.name} ${room.name}`);
     load();
   }
@@ -83,7 +91,7 @@ export function SchedulesDialog({ rooms, onClose, onDone }) {
       <div class="dialog wide schedules" role="dialog" aria-modal="true" aria-label="出诊排班">
         <h2>出诊排班</h2>
         <label>日期<input ref=${first} type="date" value=${date} name="date"
-          onChange=${(e) => { setDate(e.target.value); setEditing(null); load(e.target.value); }} /></label>
+          onChange=${(e) => { if (!e.target.value) return; setDate(e.target.value); setEditing(null); load(e.target.value); }} /></label>
         ${day === null ? html`<p>正在加载…</p>` : html`
         <p class="hint">${isToday && day.session_now ? `当前时段：${day.sessions.find((s) => s.code === day.session_now)?.name}。` : ""}
           未排班的诊室由默认医生坐诊。修改当前时段的排班，诊室门口屏立即更新。</p>
@@ -96,7 +104,7 @@ export function SchedulesDialog({ rooms, onClose, onDone }) {
               const e = entry(s.code, room.code);
               const label = e ? `${e.doctor_name || e.doctor_code}${e.patient_limit ? ` · 限${e.patient_limit}` : ""}` : "默认医生";
               return html`<td key=${s.code} data-session=${s.code} class=${e ? `entry ${e.status}` : "default"}>
-                <button type="button" onClick=${() => edit(s, room)} aria-label=${`${room.name} ${s.name}：${label}`}>
+                <button type="button" disabled=${doctors === null} onClick=${() => edit(s, room)} aria-label=${`${room.name} ${s.name}：${label}`}>
                   ${label}${e && STATUS[e.status] ? html` <span class="tag">${STATUS[e.status]}</span>` : ""}</button></td>`;
             })}</tr>`)}
           </tbody>
@@ -111,7 +119,7 @@ export function SchedulesDialog({ rooms, onClose, onDone }) {
           <div class="buttons">
             <button type="submit">保存</button>
             ${editing.entry && editing.entry.status !== "cancelled" && html`<button type="button" onClick=${cancel}>取消该排班</button>`}
-            <button type="button" onClick=${() => setEditing(null)}>返回（Esc）</button>
+            <button type="button" onClick=${close}>返回（Esc）</button>
           </div>
         </form>`}
         <p class="error" role="alert">${error.text}</p>

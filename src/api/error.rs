@@ -29,7 +29,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         NotFound | VisitNotFound | RoomNotFound | QueueNotFound | ScreenNotFound
         | DoctorNotFound | PhotoNotFound | NoticeNotFound | UnknownAction | KioskNotFound
-        | ScheduleNotFound => StatusCode::NOT_FOUND,
+        | ScheduleNotFound | FaultNotFound => StatusCode::NOT_FOUND,
         MissingField
         | UnknownField
         | InvalidField
@@ -82,6 +82,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | DoctorElsewhere
         | NotScheduled
         | DoctorDoubleBooked
+        | FaultState
         | NoDoctorHere
         | RoomPaused
         | RoomClosed

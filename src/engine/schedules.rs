@@ -430,6 +430,19 @@ impl Engine {
         // check and the write must see the same day.
         let _one = self.seating.lock().await;
         let existing = self.day_rows(day).await?;
+        // HIS pushing the same assignment again does not undo a stop (停诊).
+        let mut rows = rows;
+        for r in rows.iter_mut().filter(|r| r.status == "active") {
+            let stopped = existing.iter().any(|e| {
+                e.session == r.session
+                    && e.room_code == r.room_code
+                    && e.status == "stopped"
+                    && e.doctor_code == r.doctor_code
+            });
+            if stopped {
+                r.status = "stopped".into();
+            }
+        }
         self.double_booked(&existing, &rows, replace)?;
         let d = day.to_string();
         let (written, to_write, a) = (rows.clone(), rows, audit.clone());
@@ -450,7 +463,11 @@ impl Engine {
                     .map(|r| (r.session.clone(), r.room_code.clone())),
             )
             .collect();
-        self.reapply(day, &touched, on_stop, audit).await?;
+        // The write is committed: a failure to seat now is logged (the
+        // next session's switch seats from the stored schedule).
+        if let Err(e) = self.reapply(day, &touched, on_stop, audit).await {
+            tracing::error!(error = %e, "schedule stored, rooms not reseated");
+        }
         let count = |w: Written| outcomes.iter().filter(|o| **o == w).count();
         Ok(ScheduleWriteAnswer {
             date: day.to_string(),
@@ -553,13 +570,13 @@ impl Engine {
         audit: Audit,
     ) -> Result<Vec<String>, Error> {
         let day = service_date(audit.at);
-        let rows: Vec<ScheduleRow> = self
-            .day_rows(day)
-            .await?
-            .into_iter()
+        let existing = self.day_rows(day).await?;
+        let mut rows: Vec<ScheduleRow> = existing
+            .iter()
             .filter(|r| {
                 r.doctor_code == doctor && r.status == "active" && sessions.contains(&r.session)
             })
+            .cloned()
             .map(|mut r| {
                 r.status = "stopped".into();
                 r.source = audit.operator.clone();
@@ -567,6 +584,40 @@ impl Engine {
                 r
             })
             .collect();
+        // A doctor who sits by the configuration (no entry in the session):
+        // their configured room is stopped for it too, so that it stays
+        // empty when the session starts.
+        for session in sessions {
+            let scheduled = existing.iter().any(|r| {
+                &r.session == session && r.doctor_code == doctor && r.status != "cancelled"
+            });
+            if scheduled {
+                continue;
+            }
+            for room in self
+                .hospital
+                .rooms
+                .iter()
+                .filter(|r| r.doctor.as_deref() == Some(doctor))
+            {
+                let named = existing.iter().any(|r| {
+                    &r.session == session && r.room_code == room.code && r.status != "cancelled"
+                });
+                if !named {
+                    rows.push(ScheduleRow {
+                        service_date: day.to_string(),
+                        session: session.clone(),
+                        room_code: room.code.clone(),
+                        doctor_code: doctor.to_string(),
+                        queues: "[]".into(),
+                        patient_limit: None,
+                        status: "stopped".into(),
+                        source: audit.operator.clone(),
+                        updated_at: audit.at.naive_utc(),
+                    });
+                }
+            }
+        }
         let rooms = rows.iter().map(|r| r.room_code.clone()).collect();
         if !rows.is_empty() {
             self.write_schedule(day, rows, false, Some(redistribute), audit)
@@ -632,25 +683,26 @@ impl Engine {
         })
     }
 
-    /// Seats `rooms` (all when `None`: the switch) as the schedule of
-    /// `session` on `day` says; answers the rooms changed and the doctors
-    /// who left a room. A doctor who signed in to the room the plan gives
-    /// them stays signed in; for a change within the session (`rooms`
-    /// named) every doctor signed in stays until they sign out. The caller
-    /// holds `seating`.
+    /// Seats every room the day's schedule concerns as `session` says;
+    /// answers the rooms changed and the doctors who left a room. A doctor
+    /// who signed in to the room the plan gives them stays signed in; for a
+    /// change `within` the session every doctor signed in stays until they
+    /// sign out. The caller holds `seating`.
     async fn seat_plan(
         &self,
         session: &SessionDef,
-        rooms: Option<&BTreeSet<String>>,
+        within: bool,
         rows: &[ScheduleRow],
         audit: &Audit,
     ) -> Result<(Vec<String>, BTreeSet<String>), Error> {
         let order = &self.hospital.schedule.sessions;
-        let before = order
+        let index = order
             .iter()
             .position(|s| s.code == session.code)
-            .and_then(|i| i.checked_sub(1))
-            .map(|i| order[i].code.clone());
+            .unwrap_or(0);
+        // This session and the ones before it today (a server down across
+        // several boundaries catches up on all of them).
+        let so_far: Vec<&String> = order[..=index].iter().map(|s| &s.code).collect();
         let mut changed = Vec::new();
         let mut left = BTreeSet::new();
         for room in &self.hospital.rooms {
@@ -659,45 +711,42 @@ impl Engine {
                 .find(|r| r.session == session.code && r.room_code == room.code);
             let earlier = rows
                 .iter()
-                .find(|r| Some(&r.session) == before.as_ref() && r.room_code == room.code);
-            let named = rooms.is_some_and(|set| set.contains(&room.code));
-            if rooms.is_some() && !named {
-                continue;
-            }
-            // The configured doctor scheduled in another room now (or in
-            // the session before).
-            let away = |s: Option<&String>| {
+                .any(|r| so_far.contains(&&r.session) && r.room_code == room.code);
+            // The configured doctor scheduled (or stopped) in another room,
+            // now or earlier today.
+            let away = |now_only: bool| {
                 room.doctor.as_ref().is_some_and(|d| {
                     rows.iter().any(|r| {
-                        Some(&r.session) == s
-                            && &r.doctor_code == d
+                        (if now_only {
+                            r.session == session.code
+                        } else {
+                            so_far.contains(&&r.session)
+                        }) && &r.doctor_code == d
                             && r.room_code != room.code
-                            && r.status == "active"
+                            && r.status != "cancelled"
                     })
                 })
             };
-            let elsewhere = away(Some(&session.code));
-            // A room the schedule says nothing about, now or in the session
-            // before, keeps whoever sits there.
-            if entry.is_none()
-                && earlier.is_none()
-                && !named
-                && !elsewhere
-                && !away(before.as_ref())
-            {
+            let elsewhere = away(true);
+            // A room the schedule says nothing about today keeps whoever
+            // sits there.
+            if entry.is_none() && !earlier && !elsewhere && !away(false) {
                 continue;
             }
             let target = self.target(room, entry, elsewhere)?;
             let Some(now) = self.directory.room_info(&room.code) else {
                 continue;
             };
-            let signed_in = matches!(now.seat, SeatState::In | SeatState::Break);
+            // A doctor stopped (停诊) here leaves even when signed in.
+            let stopped_doctor = entry.is_some_and(|e| {
+                e.status == "stopped" && now.doctor_code.as_deref() == Some(e.doctor_code.as_str())
+            });
+            let signed_in = matches!(now.seat, SeatState::In | SeatState::Break) && !stopped_doctor;
             // A doctor signed in stays: in the room the plan gives them, and
             // (a change within the session) wherever they are until they
             // sign out.
             let here = signed_in
-                && ((now.doctor_code.is_some() && now.doctor_code == target.doctor)
-                    || rooms.is_some());
+                && ((now.doctor_code.is_some() && now.doctor_code == target.doctor) || within);
             let same = now.seat == target.seat
                 && now.doctor_code == target.doctor
                 && now.draws_from == target.draws
@@ -731,6 +780,39 @@ impl Engine {
             })
         });
         Ok((changed, left))
+    }
+
+    /// Doctors with their own queue who sit nowhere now although the
+    /// schedule had them in an earlier session today, or stops them in
+    /// this one: recomputed from the plan, so a switch retried after a
+    /// failure half-way still finds them.
+    fn unseated(&self, rows: &[ScheduleRow], session: &SessionDef) -> BTreeSet<String> {
+        let order = &self.hospital.schedule.sessions;
+        let index = order
+            .iter()
+            .position(|s| s.code == session.code)
+            .unwrap_or(0);
+        let before: Vec<&String> = order[..index].iter().map(|s| &s.code).collect();
+        rows.iter()
+            .filter(|r| {
+                (before.contains(&&r.session) && r.status != "cancelled")
+                    || (r.session == session.code && r.status == "stopped")
+            })
+            .map(|r| r.doctor_code.clone())
+            .filter(|d| {
+                self.hospital
+                    .queues
+                    .iter()
+                    .any(|q| q.doctor.as_deref() == Some(d))
+            })
+            .filter(|d| {
+                !self.hospital.rooms.iter().any(|r| {
+                    self.directory.room_info(&r.code).is_some_and(|i| {
+                        i.doctor_code.as_deref() == Some(d.as_str()) && i.seat != SeatState::Out
+                    })
+                })
+            })
+            .collect()
     }
 
     /// The own queues of doctors who sit nowhere any more: redistributed
@@ -783,14 +865,19 @@ impl Engine {
     /// first session, already switched, the day closed).
     pub async fn schedule_tick(&self, now: DateTime<Utc>) -> Result<Option<SwitchAnswer>, Error> {
         let day = service_date(now);
-        if self.closed_through.get().is_some_and(|c| c >= day) {
+        // A day end still to run (today's, or one missed while the server
+        // was down) goes first: it puts every room back as configured.
+        if self.closed_through.get().is_some_and(|c| c >= day) || self.day_end_due(now).is_some() {
             return Ok(None);
         }
         let Some(session) = self.session_at(now).cloned() else {
             return Ok(None);
         };
-        let (d, s) = (day.to_string(), session.code.clone());
-        if self.db.read(move |c| store::switched(c, &d, &s)).await? {
+        let switched = |d: NaiveDate, s: String| async move {
+            let d = d.to_string();
+            self.db.read(move |c| store::switched(c, &d, &s)).await
+        };
+        if switched(day, session.code.clone()).await? {
             return Ok(None);
         }
         let audit = Audit {
@@ -799,15 +886,20 @@ impl Engine {
             at: now,
             reason: Some(format!("{}出诊开始", session.name)),
         };
-        let guard = self.seating.lock().await;
+        // The whole switch under `seating`: a schedule change waits for it
+        // (and then finds it recorded), so none is lost in between.
+        let _one = self.seating.lock().await;
+        if switched(day, session.code.clone()).await? {
+            return Ok(None);
+        }
         let rows = self.day_rows(day).await?;
         if rows.is_empty() {
             // No schedule today: every room keeps the configuration's
             // doctor (or whoever signed in); nothing to switch.
             return Ok(None);
         }
-        let (rooms, left) = self.seat_plan(&session, None, &rows, &audit).await?;
-        drop(guard);
+        let (rooms, mut left) = self.seat_plan(&session, false, &rows, &audit).await?;
+        left.extend(self.unseated(&rows, &session));
         let redistributed = self
             .unattended(&left, &rows, &session.code, None, &audit)
             .await?;
@@ -852,21 +944,18 @@ impl Engine {
         let Some(session) = self.session_at(now).cloned() else {
             return Ok(());
         };
-        let rooms: BTreeSet<String> = touched
-            .iter()
-            .filter(|(s, _)| *s == session.code)
-            .map(|(_, r)| r.clone())
-            .collect();
-        let (d, s) = (day.to_string(), session.code.clone());
-        if rooms.is_empty() || !self.db.read(move |c| store::switched(c, &d, &s)).await? {
+        if !touched.iter().any(|(s, _)| *s == session.code) {
             return Ok(());
         }
-        let guard = self.seating.lock().await;
+        // Under `seating`, so a switch in progress is either done (and
+        // recorded) or not begun (and will read this change).
+        let _one = self.seating.lock().await;
+        let (d, s) = (day.to_string(), session.code.clone());
+        if !self.db.read(move |c| store::switched(c, &d, &s)).await? {
+            return Ok(());
+        }
         let rows = self.day_rows(day).await?;
-        let (_, left) = self
-            .seat_plan(&session, Some(&rooms), &rows, &audit)
-            .await?;
-        drop(guard);
+        let (_, left) = self.seat_plan(&session, true, &rows, &audit).await?;
         self.unattended(&left, &rows, &session.code, on_stop, &audit)
             .await?;
         Ok(())
@@ -885,29 +974,43 @@ impl Engine {
     ) -> Result<Vec<String>, Error> {
         let day = service_date(now);
         let soon = now + chrono::Duration::minutes(SIGN_IN_EARLY_MINUTES);
-        let session = self
-            .session_at(soon)
-            .or_else(|| self.hospital.schedule.sessions.first())
-            .map(|s| s.code.clone());
+        // The session in force and the one starting soon (a doctor running
+        // late keeps their morning room while the afternoon nears).
+        let mut sessions: Vec<String> = [self.session_at(now), self.session_at(soon)]
+            .into_iter()
+            .flatten()
+            .map(|s| s.code.clone())
+            .collect();
+        if sessions.is_empty() {
+            sessions.extend(
+                self.hospital
+                    .schedule
+                    .sessions
+                    .first()
+                    .map(|s| s.code.clone()),
+            );
+        }
         let rows = self.day_rows(day).await?;
+        let mine = |session: &String, r: &RoomDef| {
+            let entry = rows
+                .iter()
+                .find(|e| &e.session == session && e.room_code == r.code);
+            let scheduled_elsewhere = rows.iter().any(|e| {
+                &e.session == session && e.doctor_code == doctor && e.status != "cancelled"
+            });
+            match entry {
+                Some(e) if e.status != "cancelled" => {
+                    e.status == "active" && e.doctor_code == doctor
+                }
+                _ => r.doctor.as_deref() == Some(doctor) && !scheduled_elsewhere,
+            }
+        };
         Ok(self
             .hospital
             .rooms
             .iter()
             .filter(|r| {
-                let entry = rows
-                    .iter()
-                    .find(|e| Some(&e.session) == session.as_ref() && e.room_code == r.code);
-                let scheduled_elsewhere = rows.iter().any(|e| {
-                    Some(&e.session) == session.as_ref()
-                        && e.doctor_code == doctor
-                        && e.status == "active"
-                });
-                let scheduled = match entry {
-                    Some(e) => e.status == "active" && e.doctor_code == doctor,
-                    None => r.doctor.as_deref() == Some(doctor) && !scheduled_elsewhere,
-                };
-                scheduled
+                sessions.iter().any(|s| mine(s, r))
                     || (self.hospital.schedule.sign_in_department && r.department == department)
             })
             .map(|r| r.code.clone())

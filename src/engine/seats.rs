@@ -170,7 +170,16 @@ impl Engine {
                 "this room is another department's",
             ));
         }
-        let allowed = self.sign_in_rooms(doctor, &department, audit.at).await?;
+        // Back from a break (暂离) in this room: always.
+        let returning = self.directory.room_info(room.as_str()).is_some_and(|i| {
+            i.doctor_code.as_deref() == Some(doctor)
+                && matches!(i.seat, SeatState::In | SeatState::Break)
+        });
+        let allowed = if returning {
+            vec![room.to_string()]
+        } else {
+            self.sign_in_rooms(doctor, &department, audit.at).await?
+        };
         if !allowed.iter().any(|r| r == room.as_str()) {
             let names: Vec<&str> = allowed
                 .iter()
@@ -475,6 +484,36 @@ impl Engine {
                 )
             }
         };
+        // The same stop again (a HIS retry) answers the record it made,
+        // once nothing is left to close.
+        let still_open = self.hospital.rooms.iter().any(|r| {
+            self.directory.room_info(&r.code).is_some_and(|i| {
+                i.doctor_code.as_deref() == Some(doctor) && i.seat != SeatState::Out
+            }) && self
+                .directory
+                .room_view(&r.code, 0)
+                .is_some_and(|v| v.status != triage_actors::model::RoomStatus::Closed)
+        });
+        if !still_open {
+            let done = self
+                .stops_today(|_| true)
+                .await?
+                .into_iter()
+                .rev()
+                .find(|r| r.doctor_code == doctor && r.sessions == sessions);
+            if let Some(r) = done {
+                return Ok(StopClinicAnswer {
+                    doctor_code: r.doctor_code,
+                    doctor_name: r.doctor_name,
+                    rooms_closed: r.rooms_closed,
+                    redistributed: r.redistributed,
+                    affected: r.affected,
+                    notice_id: None,
+                    sessions: r.sessions,
+                    schedule_rooms: Vec::new(),
+                });
+            }
+        }
         // Who was waiting for the doctor (before anything moves).
         let mut affected = Vec::new();
         for q in self

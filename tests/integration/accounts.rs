@@ -146,9 +146,11 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
     let staff_readers =
         "admin nurse_nk nurse_wk doctor_nk01 doctor_nk02 his_read his_call_nk01 his_call_nobody";
     let room_nk01 = "admin nurse_nk doctor_nk01 his_call_nk01";
-    let today = triage::engine::service_date(chrono::Utc::now());
-    let schedule_day = format!("/api/v1/schedules/{today}");
-    let schedule_entry = format!("/api/v1/schedules/{today}/am/NK-02");
+    // Tomorrow's schedule: today's would make the server switch rooms in
+    // the background while the loop compares dumps.
+    let tomorrow = triage::engine::service_date(chrono::Utc::now()) + chrono::Duration::days(1);
+    let schedule_day = format!("/api/v1/schedules/{tomorrow}");
+    let schedule_entry = format!("/api/v1/schedules/{tomorrow}/am/NK-02");
     let schedule_readers = format!("{staff_readers} his_master");
     #[rustfmt::skip]
     let actions: Vec<(&str, &str, Option<Value>, &str)> = vec![

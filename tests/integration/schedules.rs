@@ -137,6 +137,29 @@ async fn session_boundary(redistribute: bool) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(waiting(&e, "NK-D1001").await, vec!["S2", "S3"]);
+    // He signs in; running late at 13:05 he steps away and comes back
+    // (the afternoon is not his, the room still is until 13:30).
+    e.sign_in(&nk01, "D1001", audit(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    clock
+        .0
+        .store(at("2026-11-30T13:05:00+08:00"), Ordering::SeqCst);
+    e.sign_out(&nk01, true, audit(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    e.sign_in(&nk01, "D1001", audit(&clock))
+        .await
+        .unwrap_or_else(|e| panic!("back from a break: {e}"));
+    // Another doctor is not scheduled here now.
+    assert_eq!(
+        e.sign_in(&nk01, "D1004", audit(&clock))
+            .await
+            .err()
+            .map(|e| e.code.as_str().to_string())
+            .as_deref(),
+        Some("not_scheduled")
+    );
     assert!(
         e.schedule_tick(clock.now())
             .await
@@ -458,6 +481,8 @@ async fn his_pushes_a_schedule_the_rooms_follow_and_bad_input_changes_nothing() 
     .await;
     assert_eq!((s, v["replaced"].as_i64()), (200, Some(1)), "{v}");
     door_shows(&app, "NK-02", "D1004").await;
+    // 陈静 sits by the configuration in NK-04: not on two doors.
+    door_shows(&app, "NK-04", "").await;
     let listed = app
         .get_json(&format!("/api/v1/schedules?date={date}"))
         .await;
@@ -588,6 +613,36 @@ async fn a_stop_clinic_for_the_session_from_his_reaches_the_screens_and_moves_th
     let room = app.get_json("/api/v1/rooms/NK-03").await;
     assert!(room["doctor"].is_null(), "{room}");
     assert_eq!(room["seat_notice"], "本诊室暂无医生坐诊", "{room}");
+    // HIS pushes the same day again (its routine): the stop stands; the
+    // same stop again answers the same record, without a second notice.
+    let (s, v) = send(
+        &his,
+        reqwest::Method::PUT,
+        &app,
+        &format!("/api/v1/schedules/{date}"),
+        Some(json!({"entries": [
+        {"session": "all", "room_code": "NK-03", "doctor_code": "D1001"}]})),
+    )
+    .await;
+    assert_eq!((s, v["unchanged"].as_i64()), (200, Some(1)), "{v}");
+    assert_eq!(
+        app.get_json("/api/v1/rooms/NK-03").await["doctor"],
+        Value::Null
+    );
+    let (s, again) = send(
+        &his,
+        reqwest::Method::POST,
+        &app,
+        "/api/v1/doctors/D1001/stop-clinic",
+        Some(json!({
+        "reason": "医生临时外出", "session": "all"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{again}");
+    assert!(again["notice_id"].is_null(), "{again}");
+    assert_eq!(again["affected"].as_array().map(Vec::len), Some(2));
+    let stops = app.get_json("/api/v1/stop-clinics").await;
+    assert_eq!(stops["stops"].as_array().map(Vec::len), Some(1), "{stops}");
     let (s, v) = send(
         &his,
         reqwest::Method::POST,
@@ -681,6 +736,49 @@ async fn a_stop_clinic_for_a_session_running_late_keeps_its_notice_until_the_nex
             .map(|e| e.code.as_str().to_string());
         assert_eq!(err.as_deref(), Some(code), "{s}");
     }
+    e.db.stop_writer().await;
+    background.stop_threads();
+}
+
+#[actix_web::test]
+async fn a_doctor_sitting_by_the_configuration_stopped_for_the_afternoon_leaves_his_room_empty_then(
+) {
+    let mut hospital = Hospital::demo();
+    hospital.schedule.redistribute_on_stop = true;
+    let db = fresh_database();
+    let clock = Arc::new(ManualClock(AtomicI64::new(at("2026-11-30T10:00:00+08:00"))));
+    let background = Background::new();
+    let e = start(&hospital, &db.url, clock.clone(), &background).await;
+    // No schedule at all: 王建国 sits in NK-01 by the configuration. At
+    // 10:00 his afternoon is stopped.
+    let stopped = e
+        .stop_clinic(
+            "D1001",
+            Some("pm"),
+            true,
+            None,
+            "医生下午开会".into(),
+            audit(&clock),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(stopped.rooms_closed.is_empty(), "the morning goes on");
+    assert_eq!(stopped.schedule_rooms, vec!["NK-01"]);
+    assert_eq!(door(&e, "NK-01").0.as_deref(), Some("王建国"));
+    // 13:30: NK-01 is empty; nobody calls his queue.
+    clock
+        .0
+        .store(at("2026-11-30T13:30:01+08:00"), Ordering::SeqCst);
+    let pm = e
+        .schedule_tick(clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the afternoon switch is due"));
+    assert_eq!(pm.rooms, vec!["NK-01"]);
+    assert_eq!(
+        door(&e, "NK-01"),
+        (None, Some("本诊室暂无医生坐诊".to_string()))
+    );
     e.db.stop_writer().await;
     background.stop_threads();
 }
