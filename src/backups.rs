@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::db::{self, backup, parse_url, AnyConnection, Backend, DbError};
 
 /// The tables a backup holds (every table of the schema).
-pub const TABLES: [&str; 18] = [
+pub const TABLES: [&str; 23] = [
     "doctors",
     "visits",
     "rooms",
@@ -41,6 +41,11 @@ pub const TABLES: [&str; 18] = [
     "day_closures",
     "schedules",
     "schedule_switches",
+    "faults",
+    "fault_events",
+    "outbox",
+    "screen_presence",
+    "server_secrets",
 ];
 
 /// Where and how long backups are kept (`[backup]` of the configuration).

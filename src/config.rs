@@ -70,6 +70,8 @@ struct File {
     backup: BackupSection,
     #[serde(default)]
     schedule: ScheduleSection,
+    #[serde(default)]
+    alerts: crate::alerts::policy::AlertsSection,
 }
 
 /// `[schedule]`: the sessions of the clinic day (出诊时段) and how doctors
@@ -497,6 +499,8 @@ pub struct Hospital {
     pub backup: crate::backups::BackupPolicy,
     /// Sessions of the day and how rooms follow the schedule.
     pub schedule: SchedulePolicy,
+    /// Alerts: thresholds, hours, on-call list, mail and webhook.
+    pub alerts: crate::alerts::policy::AlertPolicy,
 }
 
 /// The `[security]` limits below which the hospital would fall short of
@@ -685,6 +689,14 @@ impl Hospital {
         let kiosks = kiosks(&mut cx, &raw.kiosks, &screens, &known);
         let backup = backup_policy(&mut cx, &raw.backup);
         let schedule = schedule_policy(&mut cx, &raw.schedule);
+        let alerts = crate::alerts::policy::policy(&raw.alerts, &mut |field, message| {
+            cx.errors.push(ConfigError {
+                file: cx.file.to_string(),
+                line: None,
+                field,
+                message,
+            })
+        });
         if !cx.errors.is_empty() {
             return Err(cx.errors);
         }
@@ -712,6 +724,7 @@ impl Hospital {
             kiosks,
             backup,
             schedule,
+            alerts,
         })
     }
 
@@ -1120,10 +1133,13 @@ fn schedule_policy(cx: &mut Ctx<'_>, raw: &ScheduleSection) -> SchedulePolicy {
                 "a session ends after it starts",
             );
         }
-        if sessions.last().is_some_and(|p| p.start >= start) {
+        if sessions
+            .last()
+            .is_some_and(|p| p.start >= start || p.end > start)
+        {
             bad(
                 format!("sessions[{i}].start"),
-                "sessions are listed in the order of the day",
+                "sessions are listed in the order of the day and do not overlap",
             );
         }
         sessions.push(SessionDef {

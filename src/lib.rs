@@ -33,6 +33,7 @@
 /// The program's version and the commit it was built from.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("TRIAGE_COMMIT"), ")");
 
+pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -253,6 +253,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    faults (id) {
+        id -> BigInt,
+        fault_key -> Text,
+        kind -> Text,
+        severity -> Text,
+        title -> Text,
+        detail -> Text,
+        place -> Text,
+        state -> Text,
+        opened_at -> Timestamp,
+        reported_by -> Nullable<Text>,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
+        escalation -> Integer,
+        next_reminder_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fault_events (id) {
+        id -> BigInt,
+        fault_id -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        actor -> Text,
+        note -> Text,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        fault_id -> Nullable<BigInt>,
+        channel -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    screen_presence (code) {
+        code -> Text,
+        last_seen -> Timestamp,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -271,5 +336,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     screens,
     day_closures,
     schedules,
-    schedule_switches
+    schedule_switches,
+    faults,
+    fault_events,
+    outbox,
+    screen_presence,
+    server_secrets
 );

@@ -1,0 +1,600 @@
+//! Alerts and fault records (告警与故障工单): conditions watched by the
+//! monitor become fault records (one open per condition), told to the
+//! on-call list through a durable outbox (mail by SMTP, a group-robot
+//! webhook), reminded and escalated until someone acknowledges, resolved
+//! when the condition clears (or by hand), archived by hand.
+//!
+//! - [`policy`]: `[alerts]` of the configuration.
+//! - [`store`]: faults, timelines, the outbox, screens' last contact.
+//! - [`monitor`]: the rules, checked every second.
+//! - [`sender`]: the outbox sender (lettre over SMTP, reqwest for webhooks),
+//!   retried with backoff.
+
+pub mod policy;
+
+pub mod store;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use triage_actors::journal::SharedClock;
+use utoipa::ToSchema;
+
+use crate::config::Hospital;
+use crate::db::Db;
+use crate::engine::{shanghai, utc};
+use crate::error::{Error, ErrorCode};
+use policy::AlertPolicy;
+use store::{Change, FaultEventRow, FaultRow, NewFault, NewMessage};
+
+/// Fault kinds (what went wrong).
+pub const KINDS: [&str; 8] = [
+    "screen_offline",
+    "database",
+    "his_silent",
+    "error_rate",
+    "queue_wait",
+    "disk_low",
+    "backup_failed",
+    "reported",
+];
+
+/// A condition the monitor sees now: it opens a fault unless one is open
+/// for its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Condition {
+    /// `kind:where`, e.g. `screen_offline:NK-01-DOOR`.
+    pub key: String,
+    pub kind: &'static str,
+    /// `critical` (told at once, also in quiet hours) or `warning`.
+    pub severity: &'static str,
+    /// One line, Chinese: what.
+    pub title: String,
+    /// What is seen, with figures.
+    pub detail: String,
+    /// Where.
+    pub place: String,
+    /// Since when (the condition, not the record).
+    pub since: DateTime<Utc>,
+}
+
+/// A fault record as staff and the API read it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FaultView {
+    pub id: i64,
+    pub kind: String,
+    pub severity: String,
+    pub title: String,
+    pub detail: String,
+    pub place: String,
+    /// `opened`, `acknowledged`, `resolved`, `archived`.
+    pub state: String,
+    pub opened_at: DateTime<Utc>,
+    pub reported_by: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_by: Option<String>,
+    pub resolution: Option<String>,
+    pub archived_at: Option<DateTime<Utc>>,
+    /// On-call people told so far.
+    pub escalation: i32,
+    /// Its timeline, oldest first (a single record only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<TimelineStep>>,
+}
+
+/// One step of a fault's timeline.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TimelineStep {
+    pub at: DateTime<Utc>,
+    /// `opened`, `notified`, `reminded`, `acknowledged`, `resolved`,
+    /// `archived`.
+    pub kind: String,
+    pub actor: String,
+    pub note: String,
+}
+
+impl FaultView {
+    fn of(r: FaultRow, timeline: Option<Vec<FaultEventRow>>) -> FaultView {
+        FaultView {
+            id: r.id,
+            kind: r.kind,
+            severity: r.severity,
+            title: r.title,
+            detail: r.detail,
+            place: r.place,
+            state: r.state,
+            opened_at: utc(r.opened_at),
+            reported_by: r.reported_by,
+            acknowledged_at: r.acknowledged_at.map(utc),
+            acknowledged_by: r.acknowledged_by,
+            resolved_at: r.resolved_at.map(utc),
+            resolved_by: r.resolved_by,
+            resolution: r.resolution,
+            archived_at: r.archived_at.map(utc),
+            escalation: r.escalation,
+            timeline: timeline.map(|t| {
+                t.into_iter()
+                    .map(|e| TimelineStep {
+                        at: utc(e.at),
+                        kind: e.kind,
+                        actor: e.actor,
+                        note: e.note,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+/// A listing with its figures.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FaultList {
+    pub faults: Vec<FaultView>,
+    /// Mean time from opening to acknowledgement, seconds, of the faults
+    /// listed that were acknowledged.
+    pub mean_seconds_to_acknowledge: Option<i64>,
+    /// Mean time from opening to resolution, seconds.
+    pub mean_seconds_to_resolve: Option<i64>,
+}
+
+/// Which message a fault change sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Notice {
+    Opened,
+    Reminder,
+    Escalated,
+    Resolved,
+}
+
+/// The alerts service: opens, changes and lists fault records and writes
+/// the messages telling of them.
+#[derive(Clone)]
+pub struct Alerts {
+    pub db: Db,
+    pub hospital: Arc<Hospital>,
+    pub clock: SharedClock,
+    /// Signs acknowledgement links (kept in the database).
+    link_key: Arc<String>,
+    /// Screens' last contact as last written (fewer writes).
+    pub seen: Arc<dashmap::DashMap<String, DateTime<Utc>>>,
+}
+
+fn how_to_check(kind: &str) -> &'static str {
+    match kind {
+        "screen_offline" => "检查该屏幕的电源、网线或无线网络；在管理页“屏幕管理”(/devices) 查看其状态；屏幕重新连上后告警自动解除。",
+        "database" => "检查数据库服务（PostgreSQL 服务是否运行，或 SQLite 文件所在磁盘是否已满、是否可写）；见运维手册“告警”一章。数据库恢复后系统自动恢复，告警自动解除。",
+        "his_silent" => "工作时间内 HIS 长时间没有调用本系统：检查 HIS 接口服务与网络，询问挂号处是否正常挂号。",
+        "error_rate" => "接口出错比例过高：查看服务器日志中的错误（按请求号 request_id），检查数据库与 HIS 调用。",
+        "queue_wait" => "某队列最长等候时间过长：查看分诊台该队列与诊室是否开诊、是否有医生坐诊，必要时分流患者。",
+        "disk_low" => "服务器磁盘剩余空间不足：清理旧日志与过期备份（triage backup prune），或扩容磁盘。",
+        "backup_failed" => "每日备份失败或缺失：查看备份目录中的检查报告，手动执行 triage backup 与 triage backup verify。",
+        _ => "请到现场查看，并在分诊台“故障”中记录处理情况。",
+    }
+}
+
+fn local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&shanghai())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+impl Alerts {
+    /// The service on `db` (the link key made the first time).
+    pub async fn start(
+        db: Db,
+        hospital: Arc<Hospital>,
+        clock: SharedClock,
+    ) -> Result<Alerts, Error> {
+        let link_key = db
+            .write(|c| store::secret(c, "ack_link_key", || crate::auth::secret::random(32)))
+            .await?;
+        let seen = db.read(store::last_seen).await?;
+        let map = dashmap::DashMap::new();
+        for (code, at) in seen {
+            map.insert(code, utc(at));
+        }
+        Ok(Alerts {
+            db,
+            hospital,
+            clock,
+            link_key: Arc::new(link_key),
+            seen: Arc::new(map),
+        })
+    }
+
+    fn policy(&self) -> &AlertPolicy {
+        &self.hospital.alerts
+    }
+
+    /// The signature of an acknowledgement link for fault `id` sent to
+    /// `who`.
+    fn signature(&self, id: i64, who: &str) -> String {
+        crate::auth::his::sign(&self.link_key, &format!("ack:{id}:{who}"))
+    }
+
+    /// Whether `sig` signs the acknowledgement of `id` by `who`.
+    pub fn verify_link(&self, id: i64, who: &str, sig: &str) -> bool {
+        crate::auth::his::verify(&self.link_key, &format!("ack:{id}:{who}"), sig)
+    }
+
+    /// The acknowledgement link for `who` (none without `public_url`).
+    fn link(&self, id: i64, who: &str) -> Option<String> {
+        let base = self.policy().public_url.as_ref()?;
+        let who_q: String = url_escape(who);
+        Some(format!(
+            "{base}/ack/{id}?who={who_q}&sig={}",
+            self.signature(id, who)
+        ))
+    }
+
+    /// When a message of `severity` may go: now, or after quiet hours.
+    fn not_before(&self, severity: &str, now: DateTime<Utc>) -> NaiveDateTime {
+        let Some(quiet) = self.policy().quiet_hours else {
+            return now.naive_utc();
+        };
+        let t = now.with_timezone(&shanghai());
+        if severity == "critical" || !quiet.contains(t.time()) {
+            return now.naive_utc();
+        }
+        // The next end of the quiet window.
+        let mut end = t.date_naive().and_time(quiet.to);
+        if end <= t.naive_local() {
+            end += chrono::Duration::days(1);
+        }
+        end.and_local_timezone(shanghai())
+            .single()
+            .map_or(now.naive_utc(), |e| e.naive_utc())
+    }
+
+    /// The messages telling `to` (and the webhook) of `fault`.
+    fn messages(
+        &self,
+        fault: &FaultRow,
+        notice: Notice,
+        to: &[String],
+        now: DateTime<Utc>,
+    ) -> Vec<NewMessage> {
+        let p = self.policy();
+        let tag = match notice {
+            Notice::Opened => "告警",
+            Notice::Reminder => "提醒：告警未确认",
+            Notice::Escalated => "升级：告警未确认",
+            Notice::Resolved => "已恢复",
+        };
+        let subject = format!("【{tag}】{}（工单 #{}）", fault.title, fault.id);
+        let level = if fault.severity == "critical" {
+            "严重"
+        } else {
+            "警告"
+        };
+        let mut body = format!(
+            "{tag}：{title}\n\n发生了什么：{detail}\n在哪里：{place}\n从何时起：{since}\n级别：{level}\n如何检查：{how}\n",
+            title = fault.title,
+            detail = fault.detail,
+            place = fault.place,
+            since = local(utc(fault.opened_at)),
+            how = how_to_check(&fault.kind),
+        );
+        if notice == Notice::Resolved {
+            let at = fault.resolved_at.map(utc).unwrap_or(now);
+            body.push_str(&format!(
+                "恢复时间：{}\n处理：{}\n",
+                local(at),
+                fault
+                    .resolution
+                    .as_deref()
+                    .unwrap_or("条件已消除，自动恢复")
+            ));
+        }
+        body.push_str(&format!("工单号：#{}\n", fault.id));
+        let not_before = if notice == Notice::Resolved {
+            now.naive_utc()
+        } else {
+            self.not_before(&fault.severity, now)
+        };
+        let mut out = Vec::new();
+        if p.smtp.is_some() {
+            for who in to {
+                let mut text = body.clone();
+                if notice != Notice::Resolved {
+                    if let Some(link) = self.link(fault.id, who) {
+                        text.push_str(&format!(
+                            "\n确认已收到并在处理（确认后不再提醒、不再升级）：\n{link}\n"
+                        ));
+                    }
+                }
+                text.push_str(&format!("\n— {} 分诊叫号系统\n", self.hospital.name));
+                out.push(NewMessage {
+                    fault_id: Some(fault.id),
+                    channel: "mail".into(),
+                    recipient: who.clone(),
+                    subject: subject.clone(),
+                    body: text,
+                    created_at: now.naive_utc(),
+                    attempts: 0,
+                    next_attempt_at: not_before,
+                });
+            }
+        }
+        // The group robot hears of openings and resolutions (reminders go
+        // to people).
+        if let Some(w) = &p.webhook {
+            if matches!(notice, Notice::Opened | Notice::Resolved) {
+                out.push(NewMessage {
+                    fault_id: Some(fault.id),
+                    channel: "webhook".into(),
+                    recipient: match w.kind {
+                        policy::WebhookKind::Wecom => "wecom".into(),
+                        policy::WebhookKind::Dingtalk => "dingtalk".into(),
+                    },
+                    subject: subject.clone(),
+                    body: format!("### {subject}\n{}", body.replace('\n', "\n> ")),
+                    created_at: now.naive_utc(),
+                    attempts: 0,
+                    next_attempt_at: not_before,
+                });
+            }
+        }
+        out
+    }
+
+    /// The first `n` people on call.
+    fn first(&self, n: i32) -> Vec<String> {
+        self.policy()
+            .mail_to
+            .iter()
+            .take(n.max(0) as usize)
+            .cloned()
+            .collect()
+    }
+
+    fn next_reminder(&self, now: DateTime<Utc>) -> NaiveDateTime {
+        (now + chrono::Duration::seconds(self.policy().ack_seconds as i64)).naive_utc()
+    }
+
+    /// Opens a fault for `cond` unless one is open for its key; the first
+    /// person on call (and the webhook) is told in the same commit.
+    pub async fn raise(&self, cond: Condition, actor: &str) -> Result<Option<FaultView>, Error> {
+        let now = self.clock.now();
+        let new = NewFault {
+            fault_key: cond.key.clone(),
+            kind: cond.kind.to_string(),
+            severity: cond.severity.to_string(),
+            title: cond.title.clone(),
+            detail: cond.detail.clone(),
+            place: cond.place.clone(),
+            state: "opened".into(),
+            opened_at: cond.since.naive_utc(),
+            reported_by: (cond.kind == "reported").then(|| actor.to_string()),
+            escalation: 1,
+            next_reminder_at: Some(self.next_reminder(now)),
+            updated_at: now.naive_utc(),
+        };
+        let me = self.clone();
+        let actor = actor.to_string();
+        let opened = self
+            .db
+            .write(move |c| {
+                let to = me.first(1);
+                store::open(c, new.clone(), &actor, |id| {
+                    let row = FaultRow {
+                        id,
+                        fault_key: new.fault_key.clone(),
+                        kind: new.kind.clone(),
+                        severity: new.severity.clone(),
+                        title: new.title.clone(),
+                        detail: new.detail.clone(),
+                        place: new.place.clone(),
+                        state: new.state.clone(),
+                        opened_at: new.opened_at,
+                        reported_by: new.reported_by.clone(),
+                        acknowledged_at: None,
+                        acknowledged_by: None,
+                        resolved_at: None,
+                        resolved_by: None,
+                        resolution: None,
+                        archived_at: None,
+                        escalation: 1,
+                        next_reminder_at: new.next_reminder_at,
+                        updated_at: new.updated_at,
+                    };
+                    me.messages(&row, Notice::Opened, &to, now)
+                })
+            })
+            .await?;
+        if let Some(f) = &opened {
+            tracing::warn!(fault = f.id, kind = %f.kind, key = %f.fault_key, "fault opened");
+        }
+        Ok(opened.map(|f| FaultView::of(f, None)))
+    }
+
+    async fn change(
+        &self,
+        id: i64,
+        change: Change,
+        actor: &str,
+        notice: Option<(Notice, Vec<String>)>,
+    ) -> Result<(FaultView, bool), Error> {
+        let now = self.clock.now();
+        let me = self.clone();
+        let actor = actor.to_string();
+        let result = self
+            .db
+            .write(move |c| {
+                let Some(row) = store::get(c, id)? else {
+                    return Ok(None);
+                };
+                // The messages describe the fault as it will be.
+                let mut after = row.clone();
+                if let Change::Resolve { note } = &change {
+                    after.resolved_at = Some(now.naive_utc());
+                    after.resolution = Some(note.clone());
+                }
+                let messages = match &notice {
+                    Some((n, to)) => me.messages(&after, *n, to, now),
+                    None => Vec::new(),
+                };
+                store::change(c, id, change, &actor, now.naive_utc(), messages).map(Some)
+            })
+            .await
+            .map_err(|e| match e {
+                crate::db::DbError::Conflict(m) => Error::new(ErrorCode::FaultState, m),
+                other => other.into(),
+            })?;
+        let (row, changed) = result.ok_or_else(|| {
+            Error::new(ErrorCode::FaultNotFound, format!("no fault record #{id}"))
+        })?;
+        Ok((FaultView::of(row, None), changed))
+    }
+
+    /// Someone acknowledges a fault (from the console, the API or the
+    /// mail's link): no more reminders or escalations.
+    pub async fn acknowledge(&self, id: i64, by: &str) -> Result<FaultView, Error> {
+        let (f, changed) = self.change(id, Change::Acknowledge, by, None).await?;
+        if changed {
+            tracing::info!(fault = id, "fault acknowledged");
+        }
+        Ok(f)
+    }
+
+    /// A fault resolves: by hand with a note, or when its condition clears
+    /// (`by` "system"); everyone told of it hears.
+    pub async fn resolve(&self, id: i64, by: &str, note: String) -> Result<FaultView, Error> {
+        let told = {
+            let row = self
+                .db
+                .read(move |c| store::get(c, id))
+                .await?
+                .ok_or_else(|| {
+                    Error::new(ErrorCode::FaultNotFound, format!("no fault record #{id}"))
+                })?;
+            self.first(row.escalation)
+        };
+        let (f, changed) = self
+            .change(
+                id,
+                Change::Resolve { note },
+                by,
+                Some((Notice::Resolved, told)),
+            )
+            .await?;
+        if changed {
+            tracing::info!(fault = id, "fault resolved");
+        }
+        Ok(f)
+    }
+
+    /// A resolved fault is archived (归档).
+    pub async fn archive(&self, id: i64, by: &str) -> Result<FaultView, Error> {
+        Ok(self.change(id, Change::Archive, by, None).await?.0)
+    }
+
+    /// Faults unacknowledged past their time: a reminder to those told,
+    /// and the next person on call is told (once the list is done, no more).
+    pub async fn remind_due(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        let open = self.db.read(store::open_faults).await?;
+        let mut n = 0;
+        for f in open {
+            let due =
+                f.state == "opened" && f.next_reminder_at.is_some_and(|t| t <= now.naive_utc());
+            if !due {
+                continue;
+            }
+            let people = self.policy().mail_to.len() as i32;
+            let escalation = (f.escalation + 1).min(people.max(1));
+            let next = (escalation < people).then(|| self.next_reminder(now));
+            let mut to = self.first(f.escalation);
+            let notice = if escalation > f.escalation {
+                to.extend(
+                    self.first(escalation)
+                        .into_iter()
+                        .skip(f.escalation as usize),
+                );
+                Notice::Escalated
+            } else {
+                Notice::Reminder
+            };
+            self.change(
+                f.id,
+                Change::Remind { escalation, next },
+                "system",
+                Some((notice, to)),
+            )
+            .await?;
+            tracing::warn!(fault = f.id, escalation, "fault unacknowledged: reminded");
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// A nurse reports a fault (报障) from the console.
+    pub async fn report(
+        &self,
+        by: &str,
+        title: &str,
+        detail: &str,
+        place: &str,
+    ) -> Result<FaultView, Error> {
+        let now = self.clock.now();
+        let key = format!("reported:{by}:{}", now.timestamp_micros());
+        let cond = Condition {
+            key,
+            kind: "reported",
+            severity: "warning",
+            title: title.to_string(),
+            detail: detail.to_string(),
+            place: place.to_string(),
+            since: now,
+        };
+        self.raise(cond, by)
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::StateConflict, "reported twice at once"))
+    }
+
+    /// One fault with its timeline.
+    pub async fn fault(&self, id: i64) -> Result<FaultView, Error> {
+        let (row, events) = self
+            .db
+            .read(move |c| Ok((store::get(c, id)?, store::events_of(c, id)?)))
+            .await?;
+        let row = row.ok_or_else(|| {
+            Error::new(ErrorCode::FaultNotFound, format!("no fault record #{id}"))
+        })?;
+        Ok(FaultView::of(row, Some(events)))
+    }
+
+    /// Faults by filter, newest first, with mean times to acknowledge and
+    /// to resolve.
+    pub async fn list(&self, filter: store::Filter) -> Result<FaultList, Error> {
+        let rows = self.db.read(move |c| store::list(c, &filter)).await?;
+        let mean = |f: &dyn Fn(&FaultRow) -> Option<NaiveDateTime>| {
+            let spans: Vec<i64> = rows
+                .iter()
+                .filter_map(|r| f(r).map(|t| (t - r.opened_at).num_seconds().max(0)))
+                .collect();
+            (!spans.is_empty()).then(|| spans.iter().sum::<i64>() / spans.len() as i64)
+        };
+        let mtta = mean(&|r| r.acknowledged_at);
+        let mttr = mean(&|r| r.resolved_at);
+        Ok(FaultList {
+            faults: rows.into_iter().map(|r| FaultView::of(r, None)).collect(),
+            mean_seconds_to_acknowledge: mtta,
+            mean_seconds_to_resolve: mttr,
+        })
+    }
+}
+
+/// Percent-encodes a query value.
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
