@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Triage's test command: runs EVERY test.
-#   1. formatting and lints (cargo fmt --check, clippy -D warnings)
+#   1. formatting and lints (cargo fmt --check, clippy -D warnings); aiosmtpd
+#      installed for the alert tests (a real SMTP server per test)
 #   2. the whole workspace suite on SQLite (real files)
 #   3. the integration suite again on a throwaway PostgreSQL cluster that this
 #      script starts (initdb as the postgres user, free port, temp dir) and stops
@@ -25,6 +26,14 @@ cargo clippy --workspace --all-targets -- -D warnings
 export TRIAGE_TEST_LOG_DIR="$PWD/target/test-logs"
 rm -rf "$TRIAGE_TEST_LOG_DIR"
 mkdir -p "$TRIAGE_TEST_LOG_DIR"
+
+say "SMTP server for the alert tests (aiosmtpd)"
+# The alert tests start a real SMTP server (python3 -m aiosmtpd) per test.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd \
+    || { command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] && apt-get install -y -qq python3-aiosmtpd >/dev/null; } || true
+fi
+python3 -c 'import aiosmtpd' || { echo "NOT RUN: the alert tests need aiosmtpd (python3 -m pip install aiosmtpd)" >&2; exit 3; }
 
 say "test suite on SQLite"
 cargo test --workspace   # benches are compiled by clippy above and run by `cargo bench`

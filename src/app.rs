@@ -52,8 +52,26 @@ pub struct Application {
     pub server: Server,
     pub engine: Engine,
     pub auth: Auth,
+    /// Alerts and fault records.
+    pub alerts: crate::alerts::Alerts,
     /// The home of the threads and tasks beside the requests.
     pub background: Arc<Background>,
+}
+
+/// The directories whose disks the alert monitor watches: the SQLite
+/// database's, the backups', the working directory.
+fn watched_disks(settings: &Settings) -> Vec<std::path::PathBuf> {
+    let mut dirs = vec![std::path::PathBuf::from(".")];
+    if let Some(path) = settings.database_url.strip_prefix("sqlite://") {
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            dirs.push(parent.to_path_buf());
+        }
+    }
+    dirs.push(settings.hospital.backup.dir.clone());
+    // Absolute where they exist (the alert names the directory).
+    dirs.into_iter()
+        .map(|d| std::fs::canonicalize(&d).unwrap_or(d))
+        .collect()
 }
 
 impl Application {
@@ -71,11 +89,15 @@ impl Application {
         let clock: SharedClock = Arc::new(SystemClock);
         let hospital = Arc::new(settings.hospital.clone());
         let engine = Engine::start(hospital.clone(), db.clone(), clock.clone()).await?;
-        let auth = Auth::start(db, clock, hospital).await?;
+        let db_for_alerts = db.clone();
+        let auth = Auth::start(db, clock.clone(), hospital.clone()).await?;
         background.ticks(&engine);
         background.auth_reload(&auth);
         background.audit_upkeep(&engine);
-        background.backups(&engine, settings.database_url.clone());
+        let alerts =
+            crate::alerts::Alerts::start(db_for_alerts, hospital.clone(), clock.clone()).await?;
+        background.alerts(&alerts, &engine, watched_disks(&settings));
+        background.backups(&engine, settings.database_url.clone(), Some(alerts.clone()));
         if settings.simulate {
             background.task(
                 "demo-simulation",
@@ -85,11 +107,13 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(engine.clone());
+        let alerts_data = web::Data::new(alerts.clone());
         let auth_data = web::Data::new(auth.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
                 .app_data(auth_data.clone())
+                .app_data(alerts_data.clone())
                 .wrap(ErrorHandlers::new().default_handler(crate::api::json_errors))
                 .wrap(security_headers())
                 .wrap_fn(|req, srv| {
@@ -125,6 +149,7 @@ impl Application {
             server,
             engine,
             auth,
+            alerts,
             background,
         })
     }

@@ -39,6 +39,8 @@ pub const DAY_END_EVERY: Duration = Duration::from_secs(30);
 /// How often the server looks whether a session started (出诊时段切换):
 /// the door screens show the new session's doctors within this.
 pub const SWITCH_EVERY: Duration = Duration::from_secs(5);
+/// How often the alert monitor looks and the outbox is sent.
+pub const ALERT_EVERY: Duration = Duration::from_secs(1);
 /// How often the daily backup checks whether it is due.
 pub const BACKUP_EVERY: Duration = Duration::from_secs(60);
 /// How long a shutdown may take in all (the process exits within it).
@@ -200,11 +202,57 @@ impl Background {
         });
     }
 
+    /// Alerts (告警): the monitor looks every second (faults opened,
+    /// resolved, reminded); the sender sends the outbox every second.
+    pub fn alerts(
+        &self,
+        alerts: &crate::alerts::Alerts,
+        engine: &Engine,
+        disks: Vec<std::path::PathBuf>,
+    ) {
+        let monitor = crate::alerts::monitor::Monitor::new(alerts.clone(), engine.clone(), disks);
+        let clock = alerts.clock.clone();
+        self.task("alert-monitor", async move {
+            let mut every = actix_web::rt::time::interval(ALERT_EVERY);
+            loop {
+                every.tick().await;
+                if let Err(e) = monitor.tick(clock.now()).await {
+                    tracing::error!(error = %e, "alert monitor: tried again next second");
+                }
+            }
+        });
+        let sender = match crate::alerts::sender::Sender::new(
+            alerts.db.clone(),
+            alerts.hospital.alerts.clone(),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "alert sender not started");
+                return;
+            }
+        };
+        let clock = alerts.clock.clone();
+        self.task("alert-sender", async move {
+            let mut every = actix_web::rt::time::interval(ALERT_EVERY);
+            loop {
+                every.tick().await;
+                if let Err(e) = sender.round(clock.now()).await {
+                    tracing::error!(error = %e, "alert sender: tried again next second");
+                }
+            }
+        });
+    }
+
     /// The daily backup (备份): when the configured time has passed and no
     /// backup of today was taken after it (also at start, for one missed
     /// while the server was down), take one, verify it (its report lies
     /// beside it) and remove the old ones. Off when `[backup] at = "off"`.
-    pub fn backups(&self, engine: &Engine, database_url: String) {
+    pub fn backups(
+        &self,
+        engine: &Engine,
+        database_url: String,
+        alerts: Option<crate::alerts::Alerts>,
+    ) {
         let policy = engine.hospital.backup.clone();
         let Some(at) = policy.at else {
             return;
@@ -222,15 +270,30 @@ impl Background {
                 let done =
                     tokio::task::spawn_blocking(move || crate::backups::daily(&url, &policy, now))
                         .await;
-                match done {
-                    Ok(Ok(outcome)) => tracing::info!(
-                        file = %outcome.file.display(),
-                        verified = outcome.verified,
-                        pruned = outcome.pruned,
-                        "daily backup taken"
-                    ),
-                    Ok(Err(e)) => tracing::error!(error = %e, "daily backup failed"),
-                    Err(e) => tracing::error!(error = %e, "daily backup stopped"),
+                let failure = match done {
+                    Ok(Ok(outcome)) => {
+                        tracing::info!(
+                            file = %outcome.file.display(),
+                            verified = outcome.verified,
+                            pruned = outcome.pruned,
+                            "daily backup taken"
+                        );
+                        (!outcome.verified)
+                            .then(|| "备份已生成，但检查未通过（见备份旁的检查报告）".to_string())
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "daily backup failed");
+                        Some(format!("每日备份失败：{e}"))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "daily backup stopped");
+                        Some("每日备份中断".to_string())
+                    }
+                };
+                if let Some(a) = &alerts {
+                    if let Err(e) = a.backup_outcome(failure).await {
+                        tracing::error!(error = %e, "backup alert not recorded");
+                    }
                 }
             }
         });

@@ -13,6 +13,7 @@ import { Live } from "./live.js";
 import { mountStaffPage } from "./login.js";
 import { NoticesDialog } from "./notices.js";
 import { SchedulesDialog } from "./schedules.js";
+import { FaultsDialog, useOpenFaults } from "./faults.js";
 
 const REASONS = {
   hold: ["患者去做检查", "患者暂时离开", "等待检查结果"],
@@ -336,6 +337,7 @@ function Console({ session, onLogout }) {
   const [dialog, setDialog] = useState(null);
   const [noticesOpen, setNoticesOpen] = useState(false);
   const [schedulesOpen, setSchedulesOpen] = useState(false);
+  const [faultsOpen, setFaultsOpen] = useState(false);
   const [away, setAway] = useState([]);
   const [stops, setStops] = useState([]);
   const [, tick] = useState(0);
@@ -418,6 +420,7 @@ function Console({ session, onLogout }) {
 
   const queues = live ? [...live.queues.values()] : [];
   const rooms = live ? [...live.rooms.values()] : [];
+  const openFaults = useOpenFaults(live?.online);
   const departments = (live?.departments || []).map((c) => deptNames[c] || c).join("、");
   return html`
     <header class="bar">
@@ -433,6 +436,8 @@ function Console({ session, onLogout }) {
       </span>
       <button onClick=${() => setNoticesOpen(true)} disabled=${!live?.online}>信息发布</button>
       <button onClick=${() => setSchedulesOpen(true)} disabled=${!live?.online}>出诊排班</button>
+      <button class=${openFaults > 0 ? "faults-open" : ""} onClick=${() => setFaultsOpen(true)} disabled=${!live?.online}>
+        故障${openFaults > 0 ? `（${openFaults}）` : ""}</button>
       <span class="who">${session.staff.name}（${session.staff.code}）</span>
       <button onClick=${async () => { await api("DELETE", "/session"); onLogout(); }}>退出</button>
     </header>
@@ -457,6 +462,9 @@ function Console({ session, onLogout }) {
       onClose=${() => closeDialog()} onDone=${closeDialog} />`}
     ${noticesOpen && html`<${NoticesDialog} session=${session} rooms=${rooms.map((r) => r.code)}
       onClose=${() => { setNoticesOpen(false); closeDialog(); }}
+      onDone=${(text) => setMessage({ text, error: false })} />`}
+    ${faultsOpen && html`<${FaultsDialog} session=${session}
+      onClose=${() => { setFaultsOpen(false); closeDialog(); }}
       onDone=${(text) => setMessage({ text, error: false })} />`}
     ${schedulesOpen && html`<${SchedulesDialog} rooms=${rooms}
       onClose=${() => { setSchedulesOpen(false); closeDialog(); }}

@@ -144,7 +144,7 @@ function Devices({ session, onLogout }) {
           <tr key=${s.code} data-screen=${s.code}>
             <td>${s.code}</td><td>${s.name}</td><td>${KINDS[s.kind] || s.kind}</td>
             <td class="rooms">${s.rooms.map(roomName).join("、")}</td>
-            <td><span class=${s.online ? "online" : "offline"}>${s.online ? "在线" : "离线"}</span></td>
+            <td><span class=${s.online ? "online" : "offline"}>${{ online: "在线", reconnecting: "重连中", offline: "离线", never_seen: "未连接过" }[s.state] || (s.online ? "在线" : "离线")}</span></td>
             <td>${ago(s.last_seen)}</td>
             <td>${s.has_token ? "已发放" : "无"}</td>
             <td class="actions">

@@ -10,8 +10,9 @@
 //! - [`sender`]: the outbox sender (lettre over SMTP, reqwest for webhooks),
 //!   retried with backoff.
 
+pub mod monitor;
 pub mod policy;
-
+pub mod sender;
 pub mod store;
 
 use std::sync::Arc;
@@ -528,6 +529,34 @@ impl Alerts {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// The daily backup's outcome: a failure opens (or keeps) the backup
+    /// alert, a success resolves it.
+    pub async fn backup_outcome(&self, failure: Option<String>) -> Result<(), Error> {
+        let key = "backup_failed:daily";
+        match failure {
+            Some(detail) => {
+                let cond = Condition {
+                    key: key.into(),
+                    kind: "backup_failed",
+                    severity: "critical",
+                    title: "每日备份失败".into(),
+                    detail,
+                    place: "服务器备份".into(),
+                    since: self.clock.now(),
+                };
+                self.raise(cond, "system").await?;
+            }
+            None => {
+                let open = self.db.read(move |c| store::open_for(c, key)).await?;
+                if let Some(f) = open {
+                    self.resolve(f.id, "system", "之后的备份成功并通过检查".into())
+                        .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A nurse reports a fault (报障) from the console.

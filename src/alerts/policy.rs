@@ -25,6 +25,8 @@ pub struct AlertsSection {
     queue_wait_minutes: u64,
     #[serde(default = "default_disk_free")]
     disk_free_percent: u32,
+    #[serde(default = "default_disk_free_mb")]
+    disk_free_mb: u64,
     #[serde(default = "default_ack")]
     ack_seconds: u64,
     #[serde(default)]
@@ -48,6 +50,7 @@ impl Default for AlertsSection {
             error_rate_min_requests: default_error_min(),
             queue_wait_minutes: default_queue_wait(),
             disk_free_percent: default_disk_free(),
+            disk_free_mb: default_disk_free_mb(),
             ack_seconds: default_ack(),
             public_url: None,
             mail_to: Vec::new(),
@@ -106,6 +109,9 @@ fn default_queue_wait() -> u64 {
 }
 fn default_disk_free() -> u32 {
     10
+}
+fn default_disk_free_mb() -> u64 {
+    5 * 1024
 }
 fn default_ack() -> u64 {
     600
@@ -186,6 +192,9 @@ pub struct AlertPolicy {
     pub error_rate_min_requests: u64,
     pub queue_wait_minutes: u64,
     pub disk_free_percent: u32,
+    /// …and less than this many MB (a large disk with 8 % free is not
+    /// full).
+    pub disk_free_mb: u64,
     /// Unacknowledged this long: a reminder, and the next person is told.
     pub ack_seconds: u64,
     /// The server's address as on-call staff reach it (links in mails).
@@ -360,6 +369,7 @@ pub fn policy(raw: &AlertsSection, bad: &mut dyn FnMut(String, String)) -> Alert
         error_rate_min_requests: raw.error_rate_min_requests,
         queue_wait_minutes: raw.queue_wait_minutes,
         disk_free_percent: raw.disk_free_percent,
+        disk_free_mb: raw.disk_free_mb,
         ack_seconds: raw.ack_seconds,
         public_url: raw
             .public_url
@@ -368,5 +378,52 @@ pub fn policy(raw: &AlertsSection, bad: &mut dyn FnMut(String, String)) -> Alert
         mail_to: raw.mail_to.clone(),
         smtp,
         webhook,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveTime {
+        NaiveTime::parse_from_str(s, "%H:%M").unwrap_or_default()
+    }
+
+    #[test]
+    fn windows_may_run_past_midnight() {
+        let day = window("07:30-18:00")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("day"));
+        assert!(day.contains(t("07:30")) && day.contains(t("17:59")));
+        assert!(!day.contains(t("18:00")) && !day.contains(t("03:00")));
+        let night = window("22:00-07:00")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("night"));
+        assert!(night.contains(t("23:00")) && night.contains(t("06:59")));
+        assert!(!night.contains(t("12:00")));
+        assert_eq!(window("off"), Ok(None));
+        assert!(window("7-18").is_err());
+    }
+
+    #[test]
+    fn bad_alert_settings_name_their_field() {
+        let text = crate::config::DEMO_HOSPITAL.replacen(
+            "his_silent_minutes = 0\n",
+            "his_silent_minutes = 0\nmail_to = [\"not an address\"]\nquiet_hours = \"late\"\n[alerts.smtp]\nhost = \"smtp.test\"\nsecurity = \"ssl\"\nfrom = \"nobody\"\n[alerts.webhook]\nkind = \"slack\"\nurl = \"ftp://x\"\n",
+            1,
+        );
+        let errs = crate::config::Hospital::parse(&text, "h.toml")
+            .err()
+            .unwrap_or_default();
+        for field in [
+            "alerts.mail_to[0]",
+            "alerts.quiet_hours",
+            "alerts.smtp.security",
+            "alerts.webhook.kind",
+        ] {
+            assert!(errs.iter().any(|e| e.field == field), "{field}: {errs:?}");
+        }
     }
 }

@@ -23,6 +23,13 @@ pub fn count_status(status: u16) {
     c.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Requests answered and those answered 5xx, since the start.
+pub fn http_totals() -> (u64, u64) {
+    let ok = HTTP_2XX.load(Ordering::Relaxed) + HTTP_4XX.load(Ordering::Relaxed);
+    let failed = HTTP_5XX.load(Ordering::Relaxed);
+    (ok + failed, failed)
+}
+
 pub async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
     let mut out = String::new();
     out.push_str("# HELP triage_up The server is running.\n# TYPE triage_up gauge\ntriage_up 1\n");

@@ -12,6 +12,7 @@ pub mod doctors;
 pub mod error;
 pub mod exports;
 pub mod extract;
+pub mod faults;
 pub mod health;
 pub mod kiosks;
 pub mod metrics;
@@ -40,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
+        .route("/ack/{id}", web::get().to(faults::ack_page))
+        .route("/ack/{id}", web::post().to(faults::ack_confirm))
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(
@@ -90,6 +93,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/kiosks/{code}", web::get().to(kiosks::info))
                 .route("/kiosks/{code}/check-in", web::post().to(kiosks::check_in))
                 .route("/version", web::get().to(health::version))
+                .route("/faults", web::get().to(faults::list))
+                .route("/faults", web::post().to(faults::report))
+                .route("/faults/{id}", web::get().to(faults::get))
+                .route(
+                    "/faults/{id}/acknowledge",
+                    web::post().to(faults::acknowledge),
+                )
+                .route("/faults/{id}/resolve", web::post().to(faults::resolve))
+                .route("/faults/{id}/archive", web::post().to(faults::archive))
                 .route("/schedules", web::get().to(schedules::day))
                 .route("/schedules/{date}", web::put().to(schedules::put_day))
                 .route(

@@ -23,18 +23,33 @@ pub async fn list_departments(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "departments": engine.hospital.departments })))
 }
 
-#[utoipa::path(get, path = "/api/v1/screens", tag = "configuration", responses((status = 200, description = "screens with online status and last heartbeat")))]
+#[utoipa::path(get, path = "/api/v1/screens", tag = "configuration", responses((status = 200, description = "screens with online status, `state` (online, reconnecting, offline after `[alerts] screen_offline_seconds` of silence, never_seen) and last contact (kept across restarts)")))]
 pub async fn list_screens(
     caller: Caller,
     engine: web::Data<Engine>,
     auth: web::Data<Auth>,
+    alerts: web::Data<crate::alerts::Alerts>,
 ) -> Result<HttpResponse, ApiError> {
     caller.principal.read_hospital()?;
+    let offline_after = alerts.hospital.alerts.screen_offline_seconds as i64;
+    let now = engine.clock.now();
     let screens: Vec<_> = engine
         .screens()
         .iter()
         .map(|s| {
             let p = engine.directory.presence(&s.code);
+            // Last contact: this run's heartbeats, else the one kept in
+            // the database (across restarts).
+            let last_seen = crate::alerts::monitor::last_seen_of(&alerts, &s.code, p.last_seen);
+            let state = if p.sessions > 0 {
+                "online"
+            } else if last_seen.is_none() {
+                "never_seen"
+            } else if last_seen.is_some_and(|t| (now - t).num_seconds() >= offline_after) {
+                "offline"
+            } else {
+                "reconnecting"
+            };
             serde_json::json!({
                 "code": s.code,
                 "name": s.name,
@@ -45,7 +60,8 @@ pub async fn list_screens(
                 "next_count": s.next_count,
                 "online": p.sessions > 0,
                 "sessions": p.sessions,
-                "last_seen": p.last_seen,
+                "last_seen": last_seen,
+                "state": state,
                 "has_token": auth.has_screen_token(&s.code),
                 "url": format!("/screens/{}", s.code),
             })

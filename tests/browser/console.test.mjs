@@ -381,3 +381,41 @@ test("a stop-clinic sent by another system (HIS) for the session in force shows 
   assert.match(await page.textContent('li[data-affected="KX2"]'), /专家患者乙/, "full name for the nurse");
   await door.close();
 });
+
+test("she reports a fault (报障) by keyboard, then acknowledges, resolves and archives it; the API and the timeline agree", async () => {
+  await page.focus('button:has-text("故障")');
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('[role="dialog"][aria-label="故障"]');
+  // The title field has the focus: type, Tab, type, Enter.
+  await page.waitForFunction(() => document.activeElement?.name === "title");
+  await page.keyboard.type("3诊室门口屏黑屏");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("内科3诊室门口");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.querySelector('.checkin p')?.textContent.includes("已报障"));
+  const listed = await server.api("GET", "/api/v1/faults?kind=reported");
+  const f = listed.faults.find((x) => x.title === "3诊室门口屏黑屏");
+  assert.ok(f, JSON.stringify(listed));
+  assert.equal(f.reported_by, "nurse");
+  await page.waitForSelector(`tr[data-fault="${f.id}"]`);
+  // The header counts it.
+  await page.waitForFunction(() => /故障（\d+）/.test(document.querySelector("button.faults-open")?.textContent || ""), null, { timeout: 20000 });
+  await page.focus(`tr[data-fault="${f.id}"] button`);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(`[data-open="${f.id}"]`);
+  await page.click('[data-open] button:has-text("确认")');
+  await page.waitForFunction(() => document.querySelector("[data-open] h3")?.textContent.includes("处理中"));
+  await page.fill('[data-open] input[name="note"]', "重新插好电源线后恢复");
+  await page.click('[data-open] button:has-text("处理完成")');
+  await page.waitForFunction(() => document.querySelector("[data-open] h3")?.textContent.includes("已恢复"));
+  await page.screenshot({ path: join(screenshotDir(), "faults.png") });
+  await page.click('[data-open] button:has-text("归档")');
+  await page.waitForFunction(() => document.querySelector("[data-open] h3")?.textContent.includes("已归档"));
+  const one = await server.api("GET", `/api/v1/faults/${f.id}`);
+  assert.equal(one.state, "archived");
+  assert.equal(one.acknowledged_by, "nurse");
+  assert.equal(one.resolution, "重新插好电源线后恢复");
+  assert.deepEqual(one.timeline.map((s) => s.kind).filter((k) => k !== "notified"), ["opened", "acknowledged", "resolved", "archived"]);
+  await page.keyboard.press("Escape");
+  await page.waitForSelector('[role="dialog"][aria-label="故障"]', { state: "detached" });
+});

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod admin;
+mod alerts;
 mod audit;
 mod backups;
 mod common;

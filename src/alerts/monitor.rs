@@ -1,0 +1,376 @@
+//! The monitor: every second it looks at what the server knows and turns
+//! each condition into a fault record (once: one record open per
+//! condition) or resolves the record when the condition clears.
+//!
+//! - a screen silent longer than `screen_offline_seconds` during working
+//!   hours (only screens seen at least once: a screen not installed yet
+//!   raises nothing);
+//! - HIS silent longer than `his_silent_minutes` during working hours;
+//! - more than `error_rate_percent` of the requests of the last 5 minutes
+//!   answered 5xx (at least `error_rate_min_requests` requests);
+//! - a queue whose longest wait passes `queue_wait_minutes`;
+//! - less than `disk_free_percent` and less than `disk_free_mb` free on
+//!   the disks of the database, the backups and the working directory.
+//!
+//! Outside working hours a screen or HIS alert already open stays open
+//! (it clears when the screen or HIS is back), none opens. Reminders and
+//! escalations of unacknowledged faults run here too. Backups raise and
+//! clear their own alert (`backup_failed`).
+
+use std::collections::{HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use super::{Alerts, Condition};
+use crate::engine::{shanghai, Engine};
+use crate::error::Error;
+
+/// When a HIS client last called (microseconds since the epoch; 0: not
+/// since the server started). Set by the authentication middleware.
+pub static HIS_SEEN: AtomicI64 = AtomicI64::new(0);
+
+/// A HIS client called now.
+pub fn his_seen(at: DateTime<Utc>) {
+    HIS_SEEN.store(at.timestamp_micros(), Ordering::Relaxed);
+}
+
+/// The kinds the monitor raises and clears by itself.
+const WATCHED: [&str; 5] = [
+    "screen_offline",
+    "his_silent",
+    "error_rate",
+    "queue_wait",
+    "disk_low",
+];
+
+/// How often a screen's last contact is written (fewer writes).
+const SEEN_WRITE_SECONDS: i64 = 30;
+/// The error-rate window.
+const ERROR_WINDOW_SECONDS: i64 = 300;
+
+/// What the slower rules found last.
+#[derive(Default)]
+struct Slow {
+    queues_at: Option<DateTime<Utc>>,
+    queues: Vec<Condition>,
+    disks_at: Option<DateTime<Utc>>,
+    disks: Vec<Condition>,
+}
+
+/// The monitor's state between ticks.
+pub struct Monitor {
+    alerts: Alerts,
+    engine: Engine,
+    /// Directories whose disks are watched.
+    disks: Vec<PathBuf>,
+    started: DateTime<Utc>,
+    /// (when, requests, 5xx) samples of the last minutes.
+    samples: Mutex<VecDeque<(DateTime<Utc>, u64, u64)>>,
+    slow: Mutex<Slow>,
+}
+
+fn screen_title(kind: triage_actors::screen::ScreenKind) -> &'static str {
+    match kind {
+        triage_actors::screen::ScreenKind::Door => "门口屏",
+        triage_actors::screen::ScreenKind::Overview => "候诊区综合屏",
+    }
+}
+
+impl Monitor {
+    pub fn new(alerts: Alerts, engine: Engine, disks: Vec<PathBuf>) -> Monitor {
+        let started = alerts.clock.now();
+        Monitor {
+            alerts,
+            engine,
+            disks,
+            started,
+            samples: Mutex::new(VecDeque::new()),
+            slow: Mutex::new(Slow::default()),
+        }
+    }
+
+    fn working(&self, now: DateTime<Utc>) -> bool {
+        let t = now.with_timezone(&shanghai()).time();
+        self.alerts
+            .hospital
+            .alerts
+            .working_hours
+            .is_none_or(|w| w.contains(t))
+    }
+
+    /// Screens: conditions, and last contacts to write.
+    fn screens(
+        &self,
+        now: DateTime<Utc>,
+    ) -> (Vec<Condition>, Vec<(String, chrono::NaiveDateTime)>) {
+        let p = &self.alerts.hospital.alerts;
+        let mut conditions = Vec::new();
+        let mut write = Vec::new();
+        for s in self.engine.screens() {
+            let presence = self.engine.directory.presence(&s.code);
+            let stored = self.alerts.seen.get(&s.code).map(|t| *t);
+            if presence.sessions > 0 {
+                if stored.is_none_or(|t| (now - t).num_seconds() >= SEEN_WRITE_SECONDS) {
+                    self.alerts.seen.insert(s.code.clone(), now);
+                    write.push((s.code.clone(), now.naive_utc()));
+                }
+                continue;
+            }
+            let last = match (presence.last_seen, stored) {
+                (Some(a), Some(b)) => a.max(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    // Never seen: not installed yet.
+                    None => continue,
+                },
+            };
+            let silent = (now - last).num_seconds();
+            if silent < p.screen_offline_seconds as i64 {
+                continue;
+            }
+            let what = screen_title(s.kind);
+            let rooms: Vec<String> = s
+                .rooms
+                .iter()
+                .filter_map(|r| self.alerts.hospital.room(r).map(|d| d.name.clone()))
+                .collect();
+            let place = if rooms.is_empty() {
+                s.code.clone()
+            } else {
+                format!("{}（{}）", rooms.join("、"), s.code)
+            };
+            conditions.push(Condition {
+                key: format!("screen_offline:{}", s.code),
+                kind: "screen_offline",
+                severity: "warning",
+                title: format!("{}{}离线", rooms.first().cloned().unwrap_or_default(), what),
+                detail: format!(
+                    "屏幕 {} 已 {} 秒没有连接服务器（阈值 {} 秒），患者看不到叫号。",
+                    s.code, silent, p.screen_offline_seconds
+                ),
+                place,
+                since: last,
+            });
+        }
+        (conditions, write)
+    }
+
+    fn his(&self, now: DateTime<Utc>) -> Option<Condition> {
+        let p = &self.alerts.hospital.alerts;
+        if p.his_silent_minutes == 0 {
+            return None;
+        }
+        let seen = HIS_SEEN.load(Ordering::Relaxed);
+        let last = DateTime::from_timestamp_micros(seen)
+            .filter(|_| seen > 0)
+            .unwrap_or(self.started);
+        let silent = (now - last).num_minutes();
+        (silent >= p.his_silent_minutes as i64).then(|| Condition {
+            key: "his_silent".into(),
+            kind: "his_silent",
+            severity: "warning",
+            title: "HIS 长时间没有调用分诊系统".into(),
+            detail: format!(
+                "工作时间内已 {silent} 分钟没有收到 HIS 的任何调用（阈值 {} 分钟），挂号与报到可能没有到达分诊系统。",
+                p.his_silent_minutes
+            ),
+            place: "HIS 接口".into(),
+            since: last,
+        })
+    }
+
+    fn error_rate(&self, now: DateTime<Utc>) -> Option<Condition> {
+        let p = &self.alerts.hospital.alerts;
+        let (total, errors) = crate::api::metrics::http_totals();
+        let mut samples = self.samples.lock().ok()?;
+        samples.push_back((now, total, errors));
+        while samples
+            .front()
+            .is_some_and(|(t, _, _)| (now - *t).num_seconds() > ERROR_WINDOW_SECONDS)
+        {
+            samples.pop_front();
+        }
+        let (t0, total0, errors0) = *samples.front()?;
+        let requests = total.saturating_sub(total0);
+        let failed = errors.saturating_sub(errors0);
+        if requests < p.error_rate_min_requests.max(1) {
+            return None;
+        }
+        let percent = failed * 100 / requests;
+        (percent > p.error_rate_percent as u64).then(|| Condition {
+            key: "error_rate".into(),
+            kind: "error_rate",
+            severity: "warning",
+            title: "接口出错比例过高".into(),
+            detail: format!(
+                "最近 {} 秒 {requests} 次请求中 {failed} 次服务器错误（{percent}%，阈值 {}%）。",
+                (now - t0).num_seconds(),
+                p.error_rate_percent
+            ),
+            place: "服务器".into(),
+            since: t0,
+        })
+    }
+
+    async fn queues(&self, now: DateTime<Utc>) -> Vec<Condition> {
+        let p = &self.alerts.hospital.alerts;
+        let mut out = Vec::new();
+        if p.queue_wait_minutes == 0 {
+            return out;
+        }
+        for q in &self.alerts.hospital.queues {
+            let Ok(code) = crate::domain::QueueCode::parse(&q.code) else {
+                continue;
+            };
+            let Ok(list) = self.engine.list_queue(&code).await else {
+                continue;
+            };
+            let Some(first) = list.entries.iter().map(|e| e.checked_in_at).min() else {
+                continue;
+            };
+            let waited = (now - first).num_minutes();
+            if waited >= p.queue_wait_minutes as i64 {
+                out.push(Condition {
+                    key: format!("queue_wait:{}", q.code),
+                    kind: "queue_wait",
+                    severity: "warning",
+                    title: format!("{}等候时间过长", q.name),
+                    detail: format!(
+                        "{} 最久的患者已等候 {waited} 分钟（阈值 {} 分钟），候诊 {} 人。",
+                        q.name,
+                        p.queue_wait_minutes,
+                        list.entries.len()
+                    ),
+                    place: q.name.clone(),
+                    since: first + chrono::Duration::minutes(p.queue_wait_minutes as i64),
+                });
+            }
+        }
+        out
+    }
+
+    fn disks(&self, now: DateTime<Utc>) -> Vec<Condition> {
+        let p = &self.alerts.hospital.alerts;
+        let mut out = Vec::new();
+        if p.disk_free_percent == 0 {
+            return out;
+        }
+        let mut seen = HashSet::new();
+        for dir in &self.disks {
+            let Ok(stats) = fs4::statvfs(dir) else {
+                continue;
+            };
+            let total = stats.total_space();
+            if total == 0 || !seen.insert(total) {
+                continue;
+            }
+            let free = stats.available_space() * 100 / total;
+            let free_mb = stats.available_space() / (1024 * 1024);
+            if free < p.disk_free_percent as u64 && free_mb < p.disk_free_mb {
+                out.push(Condition {
+                    key: format!("disk_low:{}", dir.display()),
+                    kind: "disk_low",
+                    severity: "critical",
+                    title: "服务器磁盘空间不足".into(),
+                    detail: format!(
+                        "{} 所在磁盘仅剩 {free}%（{free_mb} MB，阈值 {}% 且 {} MB）；磁盘写满后无法保存叫号与备份。",
+                        dir.display(),
+                        p.disk_free_percent,
+                        p.disk_free_mb
+                    ),
+                    place: format!("服务器 {}", dir.display()),
+                    since: now,
+                });
+            }
+        }
+        out
+    }
+
+    /// One look: faults opened for new conditions, resolved for cleared
+    /// ones; reminders due sent.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<(), Error> {
+        let working = self.working(now);
+        let (screens, seen) = self.screens(now);
+        if !seen.is_empty() {
+            self.alerts
+                .db
+                .write(move |c| super::store::record_seen(c, &seen))
+                .await?;
+        }
+        let his = self.his(now);
+        let errors = self.error_rate(now);
+        let (queues_due, disks_due) = {
+            let slow = self.slow.lock().map_err(|_| Error::internal())?;
+            (
+                slow.queues_at.is_none_or(|t| (now - t).num_seconds() >= 30),
+                slow.disks_at.is_none_or(|t| (now - t).num_seconds() >= 60),
+            )
+        };
+        let queues = if queues_due {
+            Some(self.queues(now).await)
+        } else {
+            None
+        };
+        let disks = disks_due.then(|| self.disks(now));
+        let (queues, disks) = {
+            let mut slow = self.slow.lock().map_err(|_| Error::internal())?;
+            if let Some(q) = queues {
+                slow.queues = q;
+                slow.queues_at = Some(now);
+            }
+            if let Some(d) = disks {
+                slow.disks = d;
+                slow.disks_at = Some(now);
+            }
+            (slow.queues.clone(), slow.disks.clone())
+        };
+        let open = self.alerts.db.read(super::store::open_faults).await?;
+        let open_keys: HashSet<String> = open.iter().map(|f| f.fault_key.clone()).collect();
+        // Screens and HIS matter in working hours; outside them an alert
+        // already open is held (neither raised nor cleared).
+        let mut active = Vec::new();
+        let mut held = HashSet::new();
+        for c in screens.into_iter().chain(his) {
+            if working {
+                active.push(c);
+            } else {
+                held.insert(c.key);
+            }
+        }
+        active.extend(errors);
+        active.extend(queues);
+        active.extend(disks);
+        let keys: HashSet<String> = active.iter().map(|c| c.key.clone()).collect();
+        for c in active {
+            if !open_keys.contains(&c.key) {
+                self.alerts.raise(c, "system").await?;
+            }
+        }
+        for f in open {
+            let watched = WATCHED.contains(&f.kind.as_str());
+            if watched && !keys.contains(&f.fault_key) && !held.contains(&f.fault_key) {
+                self.alerts
+                    .resolve(f.id, "system", "条件已消除，自动恢复".into())
+                    .await?;
+            }
+        }
+        self.alerts.remind_due(now).await?;
+        Ok(())
+    }
+}
+
+/// The last contact of a screen as the API shows it.
+pub fn last_seen_of(
+    alerts: &Alerts,
+    code: &str,
+    live: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let stored = alerts.seen.get(code).map(|t| *t);
+    match (live, stored) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}

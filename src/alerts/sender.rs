@@ -1,0 +1,178 @@
+//! The outbox sender: every second it sends the messages due — mail by
+//! SMTP (lettre: STARTTLS, TLS or plain, with the configured credentials),
+//! robot messages by HTTPS (WeCom 企业微信 or DingTalk 钉钉 markdown) — and
+//! marks each sent once the server took it. A failure is retried with
+//! backoff (5 s doubling to 5 minutes), so a message survives an SMTP
+//! server that is down, and a restart (it lives in the database). One
+//! sender runs, so a message is sent once; each mail carries a Message-ID
+//! of its outbox row, so a mail server can tell a repeat after a crash
+//! between sending and marking.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::policy::{AlertPolicy, SmtpSecurity, WebhookKind};
+use super::store::{self, OutboxRow};
+use crate::db::Db;
+use crate::error::Error;
+
+/// Messages sent per round at most.
+const BATCH: i64 = 20;
+/// The longest wait between two attempts.
+const MAX_BACKOFF_SECONDS: i64 = 300;
+
+/// The wait before attempt `attempts + 1`.
+pub fn backoff(attempts: i32) -> chrono::Duration {
+    let s = 5i64.saturating_mul(1i64 << attempts.clamp(0, 16));
+    chrono::Duration::seconds(s.min(MAX_BACKOFF_SECONDS))
+}
+
+/// Sends the outbox.
+pub struct Sender {
+    db: Db,
+    policy: AlertPolicy,
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    http: reqwest::Client,
+}
+
+impl Sender {
+    pub fn new(db: Db, policy: AlertPolicy) -> Result<Sender, Error> {
+        let smtp = match &policy.smtp {
+            None => None,
+            Some(s) => {
+                let builder = match s.security {
+                    SmtpSecurity::None => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
+                    }
+                    SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(
+                        &s.host,
+                    )
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "SMTP: bad server name");
+                        Error::internal()
+                    })?,
+                    SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
+                        .map_err(|e| {
+                            tracing::error!(error = %e, "SMTP: bad server name");
+                            Error::internal()
+                        })?,
+                };
+                let builder = builder.port(s.port).timeout(Some(Duration::from_secs(15)));
+                let builder = match (&s.username, &s.password) {
+                    (Some(u), Some(p)) => {
+                        builder.credentials(Credentials::new(u.clone(), p.clone()))
+                    }
+                    _ => builder,
+                };
+                Some(builder.build())
+            }
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| {
+                tracing::error!(error = %e, "webhook client");
+                Error::internal()
+            })?;
+        Ok(Sender {
+            db,
+            policy,
+            smtp,
+            http,
+        })
+    }
+
+    async fn mail(&self, m: &OutboxRow) -> Result<(), String> {
+        let (Some(smtp), Some(s)) = (&self.smtp, &self.policy.smtp) else {
+            return Err("no SMTP server configured".into());
+        };
+        let message = Message::builder()
+            .from(s.from.parse().map_err(|e| format!("sender: {e}"))?)
+            .to(m.recipient.parse().map_err(|e| format!("recipient: {e}"))?)
+            .subject(m.subject.clone())
+            .message_id(Some(format!("<triage-outbox-{}@triage>", m.id)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(m.body.clone())
+            .map_err(|e| format!("message: {e}"))?;
+        smtp.send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("SMTP: {e}"))
+    }
+
+    async fn webhook(&self, m: &OutboxRow) -> Result<(), String> {
+        let Some(w) = &self.policy.webhook else {
+            return Err("no webhook configured".into());
+        };
+        let payload = match w.kind {
+            WebhookKind::Wecom => serde_json::json!({
+                "msgtype": "markdown",
+                "markdown": {"content": m.body},
+            }),
+            WebhookKind::Dingtalk => serde_json::json!({
+                "msgtype": "markdown",
+                "markdown": {"title": m.subject, "text": m.body},
+            }),
+        };
+        let r = self
+            .http
+            .post(&w.url)
+            .json(&payload)
+            .send()
+            .await
+            // The URL carries the robot's key: never in the error.
+            .map_err(|e| format!("webhook: {}", e.without_url()))?;
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!("webhook: HTTP {status}"));
+        }
+        match body.get("errcode").and_then(serde_json::Value::as_i64) {
+            Some(0) | None => Ok(()),
+            Some(code) => Err(format!(
+                "webhook: errcode {code} {}",
+                body.get("errmsg")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+            )),
+        }
+    }
+
+    /// Sends what is due at `now`; answers how many went.
+    pub async fn round(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        let due = self
+            .db
+            .read(move |c| store::due(c, now.naive_utc(), BATCH))
+            .await?;
+        let mut sent = 0;
+        for m in due {
+            let outcome = match m.channel.as_str() {
+                "mail" => self.mail(&m).await,
+                "webhook" => self.webhook(&m).await,
+                other => Err(format!("unknown channel {other}")),
+            };
+            let id = m.id;
+            match outcome {
+                Ok(()) => {
+                    self.db
+                        .write(move |c| store::mark_sent(c, id, now.naive_utc()))
+                        .await?;
+                    sent += 1;
+                    tracing::info!(message = id, channel = %m.channel, fault = ?m.fault_id, "alert message sent");
+                }
+                Err(e) => {
+                    let next = (now + backoff(m.attempts)).naive_utc();
+                    tracing::warn!(message = id, channel = %m.channel, attempts = m.attempts + 1, error = %e, "alert message not sent; will retry");
+                    self.db
+                        .write(move |c| store::mark_failed(c, id, &e, next))
+                        .await?;
+                }
+            }
+        }
+        Ok(sent)
+    }
+}

@@ -1,0 +1,557 @@
+//! Alerts to on-call staff, with a real SMTP server (aiosmtpd, started per
+//! test on a free port, its mails read from its Maildir) and a real HTTP
+//! receiver for the group-robot webhook: a screen killed gives exactly one
+//! alert mail, its return exactly one resolved mail, nothing more; a mail
+//! that meets a stopped SMTP server is delivered once it is back, exactly
+//! once; an unacknowledged fault is reminded and escalated, and an
+//! acknowledgement through the mail's link stops both. Fault records over
+//! the API: reported by a nurse, acknowledged, resolved, archived, listed
+//! with their figures.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use triage::alerts::policy::{SmtpPolicy, SmtpSecurity, WebhookKind, WebhookPolicy, Window};
+use triage::auth::policy::Role;
+use triage::config::Hospital;
+
+use crate::common::{spawn_app_with, TestApp};
+
+/// A real SMTP server: `python3 -m aiosmtpd` writing every mail to a
+/// Maildir.
+struct Smtp {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// One mail received.
+#[derive(Debug, Clone)]
+struct Mail {
+    subject: String,
+    body: String,
+    message_id: String,
+}
+
+impl Smtp {
+    fn start() -> Smtp {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut s = Smtp {
+            port: free_port(),
+            dir,
+            child: None,
+        };
+        s.up();
+        s
+    }
+
+    fn maildir(&self) -> PathBuf {
+        self.dir.path().join("mail")
+    }
+
+    /// Starts (again) on the same port; waits until it listens.
+    fn up(&mut self) {
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(self.maildir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("aiosmtpd (python3 -m pip install aiosmtpd): {e}"));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server (the port refuses connections).
+    fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Every mail received so far for `to`.
+    fn mails(&self, to: &str) -> Vec<Mail> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(self.maildir().join(sub)) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            files.sort();
+            for f in files {
+                let raw = std::fs::read(&f).unwrap_or_default();
+                let Some(m) = mail_parser::MessageParser::default().parse(&raw) else {
+                    continue;
+                };
+                let rcpt: Vec<String> = m
+                    .to()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.address().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !rcpt.iter().any(|r| r == to) {
+                    continue;
+                }
+                out.push(Mail {
+                    subject: m.subject().unwrap_or_default().to_string(),
+                    body: m.body_text(0).map(|b| b.to_string()).unwrap_or_default(),
+                    message_id: m.message_id().unwrap_or_default().to_string(),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+        out
+    }
+
+    /// Waits (at most `limit`) until `to` has `n` mails; answers them.
+    async fn wait_for(&self, to: &str, n: usize, limit: Duration) -> Vec<Mail> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let got = self.mails(to);
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+fn address(tag: &str) -> String {
+    format!(
+        "oncall-{tag}-{}@hospital.test",
+        std::process::id() as u64 * 1000 + u64::from(free_port() % 1000)
+    )
+}
+
+/// The demo hospital telling `to` by mail through `smtp`: screens count
+/// after 2 s of silence, all day; the other rules off (other tests in this
+/// process share its request counters).
+fn hospital(smtp: &Smtp, to: &[String], ack_seconds: u64) -> Hospital {
+    let mut h = Hospital::demo();
+    let a = &mut h.alerts;
+    let t = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M").unwrap_or_default();
+    a.working_hours = Some(Window {
+        from: t("00:00"),
+        to: chrono::NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default(),
+    });
+    a.quiet_hours = None;
+    a.screen_offline_seconds = 2;
+    a.his_silent_minutes = 0;
+    a.error_rate_percent = 100;
+    a.queue_wait_minutes = 0;
+    a.disk_free_percent = 0;
+    a.ack_seconds = ack_seconds;
+    a.public_url = Some("http://triage.invalid".into());
+    a.mail_to = to.to_vec();
+    a.smtp = Some(SmtpPolicy {
+        host: "127.0.0.1".into(),
+        port: smtp.port,
+        security: SmtpSecurity::None,
+        username: None,
+        password: None,
+        from: "分诊叫号 <triage@hospital.test>".into(),
+    });
+    h
+}
+
+/// Connects a screen long enough to be seen, then kills its connection.
+async fn seen_then_killed(app: &TestApp, screen: &str) {
+    let mut ws = app.ws(screen).await;
+    ws.next().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ws.close().await;
+}
+
+async fn faults(app: &TestApp, query: &str) -> Value {
+    app.get_json(&format!("/api/v1/faults{query}")).await
+}
+
+#[actix_web::test]
+async fn a_killed_screen_gives_exactly_one_alert_mail_and_its_return_exactly_one_resolved_mail() {
+    let smtp = Smtp::start();
+    let to = address("screen");
+    let app = spawn_app_with(hospital(&smtp, std::slice::from_ref(&to), 600), 2).await;
+    seen_then_killed(&app, "NK-01-DOOR").await;
+    let mails = smtp.wait_for(&to, 1, Duration::from_secs(10)).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let m = &mails[0];
+    assert!(
+        m.subject.contains("【告警】") && m.subject.contains("内科1诊室门口屏离线"),
+        "{}",
+        m.subject
+    );
+    for part in [
+        "发生了什么",
+        "在哪里",
+        "从何时起",
+        "如何检查",
+        "http://triage.invalid/ack/",
+    ] {
+        assert!(m.body.contains(part), "{part} missing: {}", m.body);
+    }
+    // The fault record, opened by the system.
+    let listed = faults(&app, "?state=opened&kind=screen_offline").await;
+    assert_eq!(
+        listed["faults"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    // The screen returns: exactly one resolved mail, then nothing more.
+    let mut ws = app.ws("NK-01-DOOR").await;
+    ws.next().await;
+    let mails = smtp.wait_for(&to, 2, Duration::from_secs(10)).await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(
+        mails[1].subject.contains("【已恢复】"),
+        "{}",
+        mails[1].subject
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(smtp.mails(&to).len(), 2, "no storm");
+    let id = listed["faults"][0]["id"].as_i64().unwrap_or_default();
+    let one = app.get_json(&format!("/api/v1/faults/{id}")).await;
+    assert_eq!(one["state"], "resolved", "{one}");
+    let steps: Vec<&str> = one["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["kind"].as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        vec!["opened", "notified", "resolved", "notified"],
+        "{one}"
+    );
+    // The screen list shows it online, with its last contact.
+    ws.close().await;
+}
+
+#[actix_web::test]
+async fn a_mail_that_meets_a_stopped_smtp_server_is_delivered_once_it_is_back_exactly_once() {
+    let mut smtp = Smtp::start();
+    let to = address("down");
+    let app = spawn_app_with(hospital(&smtp, std::slice::from_ref(&to), 600), 2).await;
+    smtp.down();
+    seen_then_killed(&app, "NK-02-DOOR").await;
+    // The fault opens while the server is down; the mail waits.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = faults(&app, "?state=opened").await;
+        if listed["faults"].as_array().is_some_and(|l| !l.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no fault opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(smtp.mails(&to).is_empty());
+    smtp.up();
+    let mails = smtp.wait_for(&to, 1, Duration::from_secs(40)).await;
+    assert_eq!(mails.len(), 1, "delivered after the server came back");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(smtp.mails(&to).len(), 1, "exactly once");
+}
+
+#[actix_web::test]
+async fn an_unacknowledged_fault_is_reminded_and_escalated_and_the_mail_link_stops_both() {
+    let smtp = Smtp::start();
+    let (first, second, third) = (address("a"), address("b"), address("c"));
+    let on_call = [first.clone(), second.clone(), third.clone()];
+    let app = spawn_app_with(hospital(&smtp, &on_call, 3), 2).await;
+    seen_then_killed(&app, "NK-03-DOOR").await;
+    let opened = smtp.wait_for(&first, 1, Duration::from_secs(10)).await;
+    assert_eq!(opened.len(), 1);
+    // Three seconds unacknowledged: a reminder to the first, the second told.
+    let escalated = smtp.wait_for(&second, 1, Duration::from_secs(10)).await;
+    assert_eq!(escalated.len(), 1, "escalated to the second person");
+    assert!(
+        escalated[0].subject.contains("【升级：告警未确认】"),
+        "{}",
+        escalated[0].subject
+    );
+    let first_mails = smtp.wait_for(&first, 2, Duration::from_secs(5)).await;
+    assert_eq!(first_mails.len(), 2, "the first is reminded");
+    // The second acknowledges through the link in the mail.
+    let link = escalated[0]
+        .body
+        .split_whitespace()
+        .find(|w| w.starts_with("http://triage.invalid/ack/"))
+        .unwrap_or_else(|| panic!("no link: {}", escalated[0].body))
+        .replace("http://triage.invalid", &app.base);
+    let page = app
+        .anonymous
+        .get(&link)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap_or_default();
+    assert!(html.contains("确认已收到"), "{html}");
+    // Following the link (a mail scanner) changed nothing yet.
+    let id: i64 = link
+        .split("/ack/")
+        .nth(1)
+        .and_then(|r| r.split('?').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default();
+    assert_eq!(
+        app.get_json(&format!("/api/v1/faults/{id}")).await["state"],
+        "opened"
+    );
+    let query = link.split('?').nth(1).unwrap_or_default().to_string();
+    let params: Vec<(String, String)> = url_pairs(&query);
+    let done = app
+        .anonymous
+        .post(format!("{}/ack/{id}", app.base))
+        .form(&params)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.status().as_u16(), 200);
+    let fault = app.get_json(&format!("/api/v1/faults/{id}")).await;
+    assert_eq!(fault["state"], "acknowledged", "{fault}");
+    assert_eq!(fault["acknowledged_by"], format!("mail:{second}"));
+    // A forged link is refused.
+    let forged = app
+        .anonymous
+        .post(format!("{}/ack/{id}", app.base))
+        .form(&[("who", third.as_str()), ("sig", "00")])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(forged.status().as_u16(), 403);
+    // No more reminders, no escalation to the third.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(smtp.mails(&first).len(), 2);
+    assert_eq!(smtp.mails(&second).len(), 1);
+    assert!(smtp.mails(&third).is_empty(), "acknowledged: not escalated");
+}
+
+/// `a=b&c=d` decoded.
+fn url_pairs(query: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).to_string()
+    };
+    query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_group_robot_webhook_gets_the_alert_and_its_resolution_in_markdown() {
+    // A local HTTP receiver answering as WeCom does.
+    let got: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let server = actix_web::HttpServer::new(move || {
+        let sink = sink.clone();
+        actix_web::App::new().route(
+            "/cgi-bin/webhook/send",
+            actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
+                let sink = sink.clone();
+                async move {
+                    if let Ok(mut l) = sink.lock() {
+                        l.push(body.into_inner());
+                    }
+                    actix_web::HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "ok"}))
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let port = server.addrs()[0].port();
+    actix_web::rt::spawn(server.run());
+    let smtp = Smtp::start();
+    let to = address("hook");
+    let mut h = hospital(&smtp, std::slice::from_ref(&to), 600);
+    h.alerts.webhook = Some(WebhookPolicy {
+        kind: WebhookKind::Wecom,
+        url: format!("http://127.0.0.1:{port}/cgi-bin/webhook/send?key=test-robot-key"),
+    });
+    let app = spawn_app_with(h, 2).await;
+    seen_then_killed(&app, "WK-01-DOOR").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().map(|l| l.is_empty()).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "the robot heard nothing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut ws = app.ws("WK-01-DOOR").await;
+    ws.next().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().map(|l| l.len() < 2).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "no resolution");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let messages = got.lock().map(|l| l.clone()).unwrap_or_default();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[0]["msgtype"], "markdown");
+    let first = messages[0]["markdown"]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        first.contains("【告警】") && first.contains("外科1诊室门口屏离线"),
+        "{first}"
+    );
+    let second = messages[1]["markdown"]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(second.contains("【已恢复】"), "{second}");
+    ws.close().await;
+}
+
+#[actix_web::test]
+async fn a_nurse_reports_a_fault_and_it_runs_from_report_to_archive_with_its_timeline() {
+    let smtp = Smtp::start();
+    let to = address("report");
+    let app = spawn_app_with(hospital(&smtp, std::slice::from_ref(&to), 600), 2).await;
+    let nurse = app.staff("N0042", Role::Nurse, &["NK"]).await;
+    let doctor = app.staff("D1002", Role::Doctor, &["NK-02"]).await;
+    let post = |who: &reqwest::Client, path: String, body: Value| {
+        let who = who.clone();
+        let url = app.url(&path);
+        async move {
+            let r = who
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    let before = app.dump().await;
+    for bad in [
+        json!({"title": ""}),
+        json!({"title": "x".repeat(101)}),
+        json!({"titel": "x"}),
+    ] {
+        let (s, v) = post(&nurse, "/api/v1/faults".into(), bad.clone()).await;
+        assert_eq!(s, 422, "{bad}: {v}");
+    }
+    assert_eq!(app.dump().await, before);
+    let (s, f) = post(
+        &nurse,
+        "/api/v1/faults".into(),
+        json!({"title": "3诊室门口屏黑屏", "detail": "屏幕通电但无显示", "place": "内科3诊室门口"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{f}");
+    assert_eq!(
+        (f["kind"].as_str(), f["reported_by"].as_str()),
+        (Some("reported"), Some("N0042"))
+    );
+    let id = f["id"].as_i64().unwrap_or_default();
+    let mails = smtp.wait_for(&to, 1, Duration::from_secs(10)).await;
+    assert!(mails[0].subject.contains("3诊室门口屏黑屏"), "{mails:?}");
+    // A doctor reads but does not handle faults; archive needs resolve.
+    let (s, _) = post(
+        &doctor,
+        format!("/api/v1/faults/{id}/acknowledge"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, v) = post(&nurse, format!("/api/v1/faults/{id}/archive"), json!({})).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("fault_state")));
+    let (s, v) = post(
+        &nurse,
+        format!("/api/v1/faults/{id}/acknowledge"),
+        json!({}),
+    )
+    .await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("acknowledged")), "{v}");
+    let (s, v) = post(
+        &nurse,
+        format!("/api/v1/faults/{id}/resolve"),
+        json!({"note": ""}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = post(
+        &nurse,
+        format!("/api/v1/faults/{id}/resolve"),
+        json!({"note": "重新插好电源线后恢复"}),
+    )
+    .await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("resolved")), "{v}");
+    let (s, v) = post(&nurse, format!("/api/v1/faults/{id}/archive"), json!({})).await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("archived")), "{v}");
+    let one = app.get_json(&format!("/api/v1/faults/{id}")).await;
+    let steps: Vec<&str> = one["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["kind"].as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            "opened",
+            "notified",
+            "acknowledged",
+            "resolved",
+            "notified",
+            "archived"
+        ],
+        "{one}"
+    );
+    let listed = app.get_json("/api/v1/faults?kind=reported").await;
+    assert_eq!(listed["faults"].as_array().map(Vec::len), Some(1));
+    assert!(listed["mean_seconds_to_acknowledge"].is_i64(), "{listed}");
+    assert!(listed["mean_seconds_to_resolve"].is_i64(), "{listed}");
+    let r = app
+        .http
+        .get(app.url("/api/v1/faults?state=closed"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 422);
+    let (s, v) = post(&nurse, "/api/v1/faults/99999/acknowledge".into(), json!({})).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("fault_not_found"))
+    );
+}
