@@ -7,16 +7,28 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber once; later calls do nothing. Log lines
 /// go to standard error; standard output is for what a command prints on
 /// purpose (demo credentials, keys shown once, reports). Colours only on a
-/// terminal: a journal or a file gets plain text.
+/// terminal: a journal or a file gets plain text. `TRIAGE_LOG_FORMAT=json`
+/// writes one JSON object per line (for a log collector: `timestamp`,
+/// `level`, `fields`, `span` with the request's fields).
 pub fn init() {
     let filter = EnvFilter::try_from_env("TRIAGE_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
-    let _ = tracing_subscriber::fmt()
+    let json = std::env::var("TRIAGE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init()
+    };
 }
 
 /// The span of every HTTP request: method, route, **path without the query

@@ -555,3 +555,41 @@ async fn a_nurse_reports_a_fault_and_it_runs_from_report_to_archive_with_its_tim
         (404, Some("fault_not_found"))
     );
 }
+
+#[actix_web::test]
+async fn logs_can_be_json_lines_and_carry_no_colour_escapes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let run = |format: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args(["serve", "--demo", "--no-simulation", "--bind"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--database-url")
+            .arg(format!("sqlite://{}/{format}.sqlite", dir.path().display()))
+            .env("TRIAGE_LOG_FORMAT", format)
+            .env("TRIAGE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let json = run("json");
+    let lines: Vec<&str> = json.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "no log line");
+    for l in &lines {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{l}");
+        assert!(v["fields"].is_object(), "{l}");
+    }
+    let text = run("text");
+    assert!(!text.is_empty());
+    assert!(!text.contains('\u{1b}'), "colour escapes in a pipe: {text}");
+}
