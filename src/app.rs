@@ -118,10 +118,30 @@ impl Application {
                 .wrap(security_headers())
                 .wrap_fn(|req, srv| {
                     use actix_web::dev::Service;
+                    let started = std::time::Instant::now();
                     let fut = srv.call(req);
                     async move {
                         let res = fut.await?;
-                        crate::api::metrics::count_status(res.status().as_u16());
+                        let request = res.request();
+                        // Who asked: a HIS client by name, else the kind.
+                        let client = {
+                            use actix_web::HttpMessage;
+                            match request.extensions().get::<crate::auth::policy::Principal>() {
+                                Some(crate::auth::policy::Principal::Client { name, .. }) => {
+                                    name.clone()
+                                }
+                                Some(_) => "staff".to_string(),
+                                None if request.path().starts_with("/ws/") => "device".to_string(),
+                                None => "anonymous".to_string(),
+                            }
+                        };
+                        crate::api::metrics::observe(
+                            request.method().as_str(),
+                            request.match_pattern().as_deref(),
+                            res.status().as_u16(),
+                            &client,
+                            started.elapsed().as_secs_f64(),
+                        );
                         Ok(res)
                     }
                 })

@@ -27,6 +27,7 @@ pub mod directory;
 pub mod error;
 pub mod journal;
 pub mod mask;
+pub mod metrics;
 pub mod model;
 pub mod queue;
 pub mod room;

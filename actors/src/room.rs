@@ -550,6 +550,7 @@ impl Handler<CallNext> for RoomActor {
     type Result = AtomicResponse<Self, Result<RoomOutcome, EngineError>>;
 
     fn handle(&mut self, msg: CallNext, _ctx: &mut Self::Context) -> Self::Result {
+        let started = std::time::Instant::now();
         let plan = match self
             .state
             .plan_call(&msg.audit, &msg.performer, self.max_misses())
@@ -645,6 +646,7 @@ impl Handler<CallNext> for RoomActor {
                         // Screens first show the new state, then speak it.
                         act.publish();
                         act.announce();
+                        crate::metrics::CALL_TO_BROADCAST.observe(started.elapsed().as_secs_f64());
                         Ok(act.outcome(plan.closed.clone()))
                     }
                     Ok(None) => Err(EngineError::QueueEmpty),

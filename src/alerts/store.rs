@@ -447,3 +447,11 @@ pub fn secret(
         .execute(c)?;
     Ok(value)
 }
+
+/// Fault records by state.
+pub fn count_by_state(c: &mut AnyConnection) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(faults::table
+        .group_by(faults::state)
+        .select((faults::state, diesel::dsl::count_star()))
+        .load(c)?)
+}

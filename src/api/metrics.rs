@@ -1,84 +1,313 @@
-//! `GET /metrics`: Prometheus text format. Gauges read from the directory
-//! (waiting per queue, rooms by status, screens online) and counters kept by
-//! the HTTP layer. No label ever carries personal data.
+//! `GET /metrics`: OpenMetrics text through `prometheus-client` (ADR 0007).
+//! Counters and histograms live in statics updated where things happen
+//! (HTTP below, the writer in `db::writer`, calls in `triage_actors::
+//! metrics`); gauges are read at each scrape (queues, screens, rooms, the
+//! pool, the outbox, faults). No label ever carries personal data: routes
+//! are patterns (`/api/v1/registrations/:visit_no`), clients are HIS
+//! client names or a role.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
 
 use actix_web::{web, HttpResponse};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
 
 use crate::engine::Engine;
 
-/// HTTP requests answered, by class.
-pub static HTTP_2XX: AtomicU64 = AtomicU64::new(0);
-pub static HTTP_4XX: AtomicU64 = AtomicU64::new(0);
-pub static HTTP_5XX: AtomicU64 = AtomicU64::new(0);
+/// HTTP responses by class since the start (the alert monitor's error rate).
+static HTTP_OK: AtomicU64 = AtomicU64::new(0);
+static HTTP_5XX: AtomicU64 = AtomicU64::new(0);
 
-/// Counts a response status.
-pub fn count_status(status: u16) {
-    let c = match status {
-        200..=399 => &HTTP_2XX,
-        400..=499 => &HTTP_4XX,
-        _ => &HTTP_5XX,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    route: String,
+    /// `2xx`, `4xx`, `5xx`.
+    status: String,
+    /// A HIS client's name, `staff`, `device` or `anonymous`.
+    client: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+static HTTP_REQUESTS: LazyLock<Family<HttpLabels, Counter>> = LazyLock::new(Family::default);
+static HTTP_SECONDS: LazyLock<Family<RouteLabels, Histogram>> = LazyLock::new(|| {
+    Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 14)))
+});
+
+/// Counts a response: its class, route, client and how long it took.
+pub fn observe(method: &str, route: Option<&str>, status: u16, client: &str, seconds: f64) {
+    let class = match status {
+        200..=399 => "2xx",
+        400..=499 => "4xx",
+        _ => "5xx",
     };
-    c.fetch_add(1, Ordering::Relaxed);
+    if class == "5xx" {
+        HTTP_5XX.fetch_add(1, Ordering::Relaxed);
+    } else {
+        HTTP_OK.fetch_add(1, Ordering::Relaxed);
+    }
+    // Paths that matched no route are one label (no unbounded cardinality);
+    // `{room}` is written `:room` (simpler to select in PromQL).
+    let route = route
+        .unwrap_or("unmatched")
+        .replace('{', ":")
+        .replace('}', "");
+    HTTP_REQUESTS
+        .get_or_create(&HttpLabels {
+            method: method.to_string(),
+            route: route.clone(),
+            status: class.into(),
+            client: client.to_string(),
+        })
+        .inc();
+    HTTP_SECONDS
+        .get_or_create(&RouteLabels {
+            method: method.to_string(),
+            route,
+        })
+        .observe(seconds);
 }
 
 /// Requests answered and those answered 5xx, since the start.
 pub fn http_totals() -> (u64, u64) {
-    let ok = HTTP_2XX.load(Ordering::Relaxed) + HTTP_4XX.load(Ordering::Relaxed);
     let failed = HTTP_5XX.load(Ordering::Relaxed);
-    (ok + failed, failed)
+    (HTTP_OK.load(Ordering::Relaxed) + failed, failed)
 }
 
-pub async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
-    let mut out = String::new();
-    out.push_str("# HELP triage_up The server is running.\n# TYPE triage_up gauge\ntriage_up 1\n");
-    out.push_str("# HELP triage_queue_waiting Patients waiting per queue.\n# TYPE triage_queue_waiting gauge\n");
-    for q in &engine.hospital.queues {
-        let n = engine.directory.queue_board(&q.code).waiting;
-        out.push_str(&format!(
-            "triage_queue_waiting{{queue=\"{}\"}} {n}\n",
-            q.code
-        ));
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    queue: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+fn gauge_family<
+    L: EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send + Sync + 'static,
+>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    values: Vec<(L, i64)>,
+) {
+    let family = Family::<L, Gauge>::default();
+    for (labels, v) in values {
+        family.get_or_create(&labels).set(v);
     }
-    out.push_str("# HELP triage_room_status Rooms by status (1 = in this status).\n# TYPE triage_room_status gauge\n");
-    for r in &engine.hospital.rooms {
-        if let Some(v) = engine.directory.room_view(&r.code, 0) {
-            out.push_str(&format!(
-                "triage_room_status{{room=\"{}\",status=\"{}\"}} 1\n",
-                r.code,
-                v.status.as_str()
-            ));
+    registry.register(name, help, family);
+}
+
+fn gauge(registry: &mut Registry, name: &str, help: &str, v: i64) {
+    let g = Gauge::<i64>::default();
+    g.set(v);
+    registry.register(name, help, g);
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "OpenMetrics text: queues (waiting, longest wait), screens by state, rooms, call-to-broadcast latency, HTTP requests/errors/latency per route and client, database pool, errors, writer batch size and commit time, outbox depth, faults by state")))]
+pub async fn metrics(
+    engine: web::Data<Engine>,
+    alerts: web::Data<crate::alerts::Alerts>,
+) -> HttpResponse {
+    let mut r = Registry::with_prefix("triage");
+    gauge(&mut r, "up", "The server is running.", 1);
+    // Queues: waiting and the longest wait (seconds).
+    let now = engine.clock.now();
+    let mut waiting = Vec::new();
+    let mut longest = Vec::new();
+    for q in &engine.hospital.queues {
+        let labels = QueueLabels {
+            queue: q.code.clone(),
+        };
+        waiting.push((
+            labels.clone(),
+            engine.directory.queue_board(&q.code).waiting as i64,
+        ));
+        let wait = match crate::domain::QueueCode::parse(&q.code) {
+            Ok(code) => engine
+                .list_queue(&code)
+                .await
+                .ok()
+                .and_then(|l| l.entries.iter().map(|e| e.checked_in_at).min())
+                .map_or(0, |t| (now - t).num_seconds().max(0)),
+            Err(_) => 0,
+        };
+        longest.push((labels, wait));
+    }
+    gauge_family(
+        &mut r,
+        "queue_waiting",
+        "Patients waiting per queue.",
+        waiting,
+    );
+    gauge_family(
+        &mut r,
+        "queue_longest_wait_seconds",
+        "The longest wait in each queue, seconds.",
+        longest,
+    );
+    // Rooms by status.
+    let mut rooms: std::collections::BTreeMap<String, i64> = Default::default();
+    for room in &engine.hospital.rooms {
+        if let Some(v) = engine.directory.room_view(&room.code, 0) {
+            *rooms.entry(v.status.as_str().to_string()).or_default() += 1;
         }
     }
-    out.push_str("# HELP triage_screen_online Screens with a live connection.\n# TYPE triage_screen_online gauge\n");
-    for s in &engine.hospital.screens {
+    gauge_family(
+        &mut r,
+        "rooms",
+        "Rooms by status.",
+        rooms
+            .into_iter()
+            .map(|(state, n)| (StateLabels { state }, n))
+            .collect(),
+    );
+    // Screens by state.
+    let offline_after = alerts.hospital.alerts.screen_offline_seconds as i64;
+    let mut screens: std::collections::BTreeMap<&str, i64> =
+        ["online", "reconnecting", "offline", "never_seen"]
+            .into_iter()
+            .map(|s| (s, 0))
+            .collect();
+    for s in engine.screens() {
         let p = engine.directory.presence(&s.code);
-        out.push_str(&format!(
-            "triage_screen_online{{screen=\"{}\"}} {}\n",
-            s.code,
-            u8::from(p.sessions > 0)
-        ));
+        let last = crate::alerts::monitor::last_seen_of(&alerts, &s.code, p.last_seen);
+        let state = if p.sessions > 0 {
+            "online"
+        } else {
+            match last {
+                None => "never_seen",
+                Some(t) if (now - t).num_seconds() >= offline_after => "offline",
+                Some(_) => "reconnecting",
+            }
+        };
+        *screens.entry(state).or_default() += 1;
     }
-    use crate::db::writer::{COMMITS, WRITES};
-    out.push_str("# HELP triage_db_writes_total Writes committed by the database writer.\n# TYPE triage_db_writes_total counter\n");
-    out.push_str(&format!(
-        "triage_db_writes_total {}\n",
-        WRITES.load(Ordering::Relaxed)
-    ));
-    out.push_str("# HELP triage_db_commits_total Commits (group commits) made by the database writer.\n# TYPE triage_db_commits_total counter\n");
-    out.push_str(&format!(
-        "triage_db_commits_total {}\n",
-        COMMITS.load(Ordering::Relaxed)
-    ));
-    out.push_str("# HELP triage_http_responses_total HTTP responses by class.\n# TYPE triage_http_responses_total counter\n");
-    for (class, c) in [("2xx", &HTTP_2XX), ("4xx", &HTTP_4XX), ("5xx", &HTTP_5XX)] {
-        out.push_str(&format!(
-            "triage_http_responses_total{{class=\"{class}\"}} {}\n",
-            c.load(Ordering::Relaxed)
-        ));
+    gauge_family(
+        &mut r,
+        "screens",
+        "Screens by state.",
+        screens
+            .into_iter()
+            .map(|(state, n)| {
+                (
+                    StateLabels {
+                        state: state.into(),
+                    },
+                    n,
+                )
+            })
+            .collect(),
+    );
+    r.register(
+        "call_to_broadcast_seconds",
+        "Seconds from a room's call command to the frame sent to its screens.",
+        triage_actors::metrics::CALL_TO_BROADCAST.clone(),
+    );
+    r.register(
+        "http_requests",
+        "HTTP requests by route, status class and client.",
+        HTTP_REQUESTS.clone(),
+    );
+    r.register(
+        "http_request_duration_seconds",
+        "HTTP request latency by route.",
+        HTTP_SECONDS.clone(),
+    );
+    // The database.
+    let state = engine.db.pool().state();
+    gauge(
+        &mut r,
+        "db_pool_connections",
+        "Connections the pool holds.",
+        i64::from(state.connections),
+    );
+    gauge(
+        &mut r,
+        "db_pool_idle",
+        "Idle connections in the pool.",
+        i64::from(state.idle_connections),
+    );
+    use crate::db::writer::{BATCH_SIZE, COMMITS, COMMIT_SECONDS, DB_ERRORS, WRITES};
+    let counter = |v: u64| {
+        let c = Counter::<u64>::default();
+        c.inc_by(v);
+        c
+    };
+    r.register(
+        "db_writes",
+        "Writes committed by the database writer.",
+        counter(WRITES.load(Ordering::Relaxed)),
+    );
+    r.register(
+        "db_commits",
+        "Group commits made by the database writer.",
+        counter(COMMITS.load(Ordering::Relaxed)),
+    );
+    r.register(
+        "db_errors",
+        "Database reads and writes that failed for the database's sake.",
+        DB_ERRORS.clone(),
+    );
+    r.register(
+        "db_writer_batch_size",
+        "Requests per group commit.",
+        BATCH_SIZE.clone(),
+    );
+    r.register(
+        "db_commit_seconds",
+        "Seconds a group commit takes.",
+        COMMIT_SECONDS.clone(),
+    );
+    // Alerts: the outbox and fault records.
+    let counts = alerts
+        .db
+        .read(|c| {
+            Ok((
+                crate::alerts::store::depth(c)?,
+                crate::alerts::store::count_by_state(c)?,
+            ))
+        })
+        .await;
+    if let Ok((depth, by_state)) = counts {
+        gauge(
+            &mut r,
+            "alert_outbox_depth",
+            "Alert messages not sent yet.",
+            depth,
+        );
+        let mut all: std::collections::BTreeMap<String, i64> =
+            ["opened", "acknowledged", "resolved", "archived"]
+                .into_iter()
+                .map(|s| (s.to_string(), 0))
+                .collect();
+        all.extend(by_state);
+        gauge_family(
+            &mut r,
+            "faults",
+            "Fault records by state.",
+            all.into_iter()
+                .map(|(state, n)| (StateLabels { state }, n))
+                .collect(),
+        );
+    }
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, &r).is_err() {
+        return HttpResponse::InternalServerError().finish();
     }
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(out)
 }

@@ -372,14 +372,18 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
     {
         let pool = self.inner.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        let out = tokio::task::spawn_blocking(move || {
             let mut conn = pool
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
             f(&mut conn)
         })
         .await
-        .map_err(|e| DbError::Unavailable(format!("blocking task failed: {e}")))?
+        .map_err(|e| DbError::Unavailable(format!("blocking task failed: {e}")))?;
+        if matches!(out, Err(DbError::Unavailable(_))) {
+            writer::DB_ERRORS.inc();
+        }
+        out
     }
 
     /// Runs a write in the writer's next group commit; resolves once it is

@@ -24,6 +24,23 @@ pub const MAX_BATCH: usize = 512;
 /// ratio is the group-commit batch size.
 pub static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 pub static COMMITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Requests per group commit.
+pub static BATCH_SIZE: std::sync::LazyLock<prometheus_client::metrics::histogram::Histogram> =
+    std::sync::LazyLock::new(|| {
+        prometheus_client::metrics::histogram::Histogram::new(
+            prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 10),
+        )
+    });
+/// Seconds a group commit takes (the transaction, fsync included).
+pub static COMMIT_SECONDS: std::sync::LazyLock<prometheus_client::metrics::histogram::Histogram> =
+    std::sync::LazyLock::new(|| {
+        prometheus_client::metrics::histogram::Histogram::new(
+            prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 16),
+        )
+    });
+/// Database errors: reads and writes that failed for the database's sake.
+pub static DB_ERRORS: std::sync::LazyLock<prometheus_client::metrics::counter::Counter> =
+    std::sync::LazyLock::new(Default::default);
 
 type AnyBox = Box<dyn Any + Send>;
 type Job = Box<dyn FnOnce(&mut AnyConnection) -> Result<AnyBox, DbError> + Send>;
@@ -126,6 +143,7 @@ fn commit_batch(
             Ok(c) => *conn = Some(c),
             Err(e) => {
                 tracing::error!(error = %e, batch = batch.len(), "database writer has no connection");
+                DB_ERRORS.inc();
                 for r in batch {
                     let _ = r
                         .reply
@@ -136,6 +154,7 @@ fn commit_batch(
         }
     }
     let Some(c) = conn.as_mut() else { return };
+    let started = std::time::Instant::now();
     let mut replies = Vec::with_capacity(batch.len());
     let mut results = Vec::with_capacity(batch.len());
     let outcome = super::write_transaction::<(), DbError>(c, |tx| {
@@ -151,12 +170,15 @@ fn commit_batch(
             use std::sync::atomic::Ordering::Relaxed;
             COMMITS.fetch_add(1, Relaxed);
             WRITES.fetch_add(replies.len() as u64, Relaxed);
+            BATCH_SIZE.observe(replies.len() as f64);
+            COMMIT_SECONDS.observe(started.elapsed().as_secs_f64());
             for (reply, res) in replies.into_iter().zip(results) {
                 let _ = reply.send(res);
             }
         }
         Err(e) => {
             tracing::error!(error = %e, batch = replies.len(), "group commit failed; nothing acknowledged");
+            DB_ERRORS.inc();
             // The connection may be broken: take a fresh one next time.
             *conn = None;
             for reply in replies {

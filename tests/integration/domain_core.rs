@@ -77,11 +77,7 @@ async fn wait_estimate_counts_only_rooms_that_are_serving() {
     assert_eq!(v["estimated_wait_minutes"], 24);
 }
 
-/// Every sample in the Prometheus text has its `# TYPE` line, and every
-/// declared metric has samples.
-#[actix_web::test]
-async fn metrics_declare_exactly_the_samples_they_emit() {
-    let app = spawn_app().await;
+async fn scrape(app: &crate::common::TestApp) -> (String, prometheus_parse::Scrape) {
     let text = app
         .http
         .get(app.url("/metrics"))
@@ -91,23 +87,110 @@ async fn metrics_declare_exactly_the_samples_they_emit() {
         .text()
         .await
         .unwrap_or_default();
-    let mut declared = std::collections::BTreeSet::new();
-    let mut sampled = std::collections::BTreeSet::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let name = rest.split_whitespace().next().unwrap_or_default();
-            declared.insert(name.to_string());
-        } else if !line.starts_with('#') && !line.trim().is_empty() {
-            let name = line
-                .split(['{', ' '])
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            sampled.insert(name);
-        }
+    let parsed = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+        .unwrap_or_else(|e| panic!("not Prometheus text ({e}):\n{text}"));
+    (text, parsed)
+}
+
+/// The value of the sample `name` whose labels include `labels`.
+fn sample(s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    s.samples
+        .iter()
+        .find(|x| x.metric == name && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
+        .map(|x| match &x.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
+            prometheus_parse::Value::Histogram(b) => b.last().map_or(0.0, |b| b.count),
+            prometheus_parse::Value::Summary(_) => 0.0,
+        })
+}
+
+/// `/metrics` parses with a Prometheus text parser, every sample belongs to
+/// a declared family, and its figures move when calls happen.
+#[actix_web::test]
+async fn metrics_parse_as_prometheus_text_and_move_when_calls_happen() {
+    let app = spawn_app().await;
+    let (text, before) = scrape(&app).await;
+    let declared: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for s in &before.samples {
+        let family = ["_total", "_bucket", "_sum", "_count", "_created"]
+            .iter()
+            .find_map(|suffix| s.metric.strip_suffix(suffix))
+            .unwrap_or(&s.metric);
+        assert!(
+            declared.contains(family) || declared.contains(s.metric.as_str()),
+            "{} has no # TYPE",
+            s.metric
+        );
     }
-    assert_eq!(declared, sampled, "metrics declared vs emitted:\n{text}");
-    assert!(text.contains("triage_room_status{room=\"NK-01\",status=\"open\"} 1"));
+    assert_eq!(
+        sample(&before, "triage_queue_waiting", &[("queue", "NK")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&before, "triage_rooms", &[("state", "open")]),
+        Some(10.0)
+    );
+    assert_eq!(
+        sample(&before, "triage_screens", &[("state", "never_seen")]),
+        Some(13.0)
+    );
+    for name in [
+        "triage_queue_longest_wait_seconds",
+        "triage_db_pool_connections",
+        "triage_alert_outbox_depth",
+        "triage_faults",
+    ] {
+        assert!(
+            before.samples.iter().any(|s| s.metric == name),
+            "{name} missing:\n{text}"
+        );
+    }
+    let calls = |s: &prometheus_parse::Scrape| {
+        sample(s, "triage_call_to_broadcast_seconds_count", &[]).unwrap_or(0.0)
+    };
+    let commits =
+        |s: &prometheus_parse::Scrape| sample(s, "triage_db_commits_total", &[]).unwrap_or(0.0);
+    let (c0, k0) = (calls(&before), commits(&before));
+    // Two patients arrive; one is called.
+    for v in ["M1", "M2"] {
+        app.arrive(v, &crate::common::registration(&format!("指标{v}"), "NK"))
+            .await;
+    }
+    let r = app.room("NK-02", "call-next").await;
+    assert_eq!(r.status(), 200);
+    let (text, after) = scrape(&app).await;
+    assert_eq!(
+        sample(&after, "triage_queue_waiting", &[("queue", "NK")]),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(calls(&after) >= c0 + 1.0, "the call is measured:\n{text}");
+    assert!(commits(&after) > k0, "the writer committed:\n{text}");
+    let room_calls = sample(
+        &after,
+        "triage_http_requests_total",
+        &[
+            ("route", "/api/v1/rooms/:room/:action"),
+            ("status", "2xx"),
+            ("client", "staff"),
+        ],
+    );
+    assert!(room_calls.is_some_and(|n| n >= 1.0), "{text}");
+    assert!(
+        sample(
+            &after,
+            "triage_http_request_duration_seconds_count",
+            &[("route", "/api/v1/rooms/:room/:action")]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
 }
 
 /// Rule changes are commands of the queue actor: concurrent changes of
@@ -465,4 +548,46 @@ async fn room_actions_other_than_close_ignore_a_body_and_unknown_actions_are_404
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 404);
+}
+
+/// The alert rules and the dashboard in docs/monitoring use only metrics
+/// the server exports.
+#[actix_web::test]
+async fn the_monitoring_files_use_only_exported_metrics() {
+    let app = spawn_app().await;
+    // A call, so that every histogram and labelled counter has samples.
+    app.arrive("MX1", &registration("监控甲", "NK")).await;
+    assert_eq!(app.room("NK-02", "call-next").await.status(), 200);
+    let (text, _) = scrape(&app).await;
+    let exported: std::collections::BTreeSet<String> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in [
+        "docs/monitoring/triage-alerts.yml",
+        "docs/monitoring/grafana-dashboard.json",
+    ] {
+        let body =
+            std::fs::read_to_string(repo.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let mut used = std::collections::BTreeSet::new();
+        let mut rest = body.as_str();
+        while let Some(at) = rest.find("triage_") {
+            let name: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest = &rest[at + name.len()..];
+            used.insert(name);
+        }
+        assert!(!used.is_empty(), "{file}");
+        for name in used {
+            assert!(
+                exported.contains(&name),
+                "{file} uses {name}, not exported:\n{text}"
+            );
+        }
+    }
 }
