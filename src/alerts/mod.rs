@@ -163,7 +163,7 @@ pub struct Alerts {
     pub seen: Arc<dashmap::DashMap<String, DateTime<Utc>>>,
 }
 
-fn how_to_check(kind: &str) -> &'static str {
+pub(crate) fn how_to_check(kind: &str) -> &'static str {
     match kind {
         "screen_offline" => "检查该屏幕的电源、网线或无线网络；在管理页“屏幕管理”(/devices) 查看其状态；屏幕重新连上后告警自动解除。",
         "database" => "检查数据库服务（PostgreSQL 服务是否运行，或 SQLite 文件所在磁盘是否已满、是否可写）；见运维手册“告警”一章。数据库恢复后系统自动恢复，告警自动解除。",
@@ -557,6 +557,58 @@ impl Alerts {
             }
         }
         Ok(())
+    }
+
+    /// The database was unavailable from `since` to `until` (it is back):
+    /// the fault record is written now, opened at `since`, told to `told`
+    /// directly during the outage (no outbox then), and resolved — those
+    /// told hear of the recovery through the outbox.
+    pub async fn record_outage(
+        &self,
+        since: DateTime<Utc>,
+        detail: String,
+        told: Vec<String>,
+    ) -> Result<FaultView, Error> {
+        let now = self.clock.now();
+        let key = format!("database:{}", since.timestamp_micros());
+        let new = NewFault {
+            fault_key: key,
+            kind: "database".into(),
+            severity: "critical".into(),
+            title: "数据库不可用".into(),
+            detail,
+            place: "数据库".into(),
+            state: "opened".into(),
+            opened_at: since.naive_utc(),
+            reported_by: None,
+            escalation: self.policy().mail_to.len() as i32,
+            next_reminder_at: None,
+            updated_at: now.naive_utc(),
+        };
+        let note = format!("数据库不可用期间已直接通知 {} 人", told.len());
+        let opened = self
+            .db
+            .write(move |c| {
+                let row = store::open(c, new, "system", |_| Vec::new())?;
+                if let Some(r) = &row {
+                    store::note(c, r.id, since.naive_utc(), "notified", &note)?;
+                }
+                Ok(row)
+            })
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::StateConflict, "outage recorded twice"))?;
+        tracing::warn!(fault = opened.id, "database outage recorded");
+        let (f, _) = self
+            .change(
+                opened.id,
+                Change::Resolve {
+                    note: "数据库恢复，系统自动恢复".into(),
+                },
+                "system",
+                Some((Notice::Resolved, told)),
+            )
+            .await?;
+        Ok(f)
     }
 
     /// A nurse reports a fault (报障) from the console.

@@ -12,6 +12,9 @@
 //! - less than `disk_free_percent` and less than `disk_free_mb` free on
 //!   the disks of the database, the backups and the working directory.
 //!
+//! - the database not answering or not taking writes: told directly
+//!   (the outbox is in the database), recorded when it is back.
+//!
 //! Outside working hours a screen or HIS alert already open stays open
 //! (it clears when the screen or HIS is back), none opens. Reminders and
 //! escalations of unacknowledged faults run here too. Backups raise and
@@ -60,9 +63,19 @@ struct Slow {
     disks: Vec<Condition>,
 }
 
+/// The database unavailable: since when, who was told (directly).
+struct Outage {
+    since: DateTime<Utc>,
+    detail: String,
+    told: Vec<String>,
+}
+
 /// The monitor's state between ticks.
 pub struct Monitor {
     alerts: Alerts,
+    /// Sends the database alert directly (no outbox while it is down).
+    direct: Option<super::sender::Sender>,
+    outage: Mutex<Option<Outage>>,
     engine: Engine,
     /// Directories whose disks are watched.
     disks: Vec<PathBuf>,
@@ -82,7 +95,11 @@ fn screen_title(kind: triage_actors::screen::ScreenKind) -> &'static str {
 impl Monitor {
     pub fn new(alerts: Alerts, engine: Engine, disks: Vec<PathBuf>) -> Monitor {
         let started = alerts.clock.now();
+        let direct =
+            super::sender::Sender::new(alerts.db.clone(), alerts.hospital.alerts.clone()).ok();
         Monitor {
+            direct,
+            outage: Mutex::new(None),
             alerts,
             engine,
             disks,
@@ -289,9 +306,111 @@ impl Monitor {
         out
     }
 
+    /// Whether the database answers and takes writes. While the writer's
+    /// last commit failed, a small write tells when it takes them again.
+    async fn database_ok(&self) -> Result<(), String> {
+        let db = &self.alerts.db;
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            db.read(|c| {
+                use diesel::connection::SimpleConnection;
+                c.batch_execute("SELECT 1")?;
+                Ok(())
+            }),
+        )
+        .await;
+        match read {
+            Err(_) => return Err("数据库 5 秒内无响应".into()),
+            Ok(Err(e)) => return Err(format!("数据库无法连接：{e}")),
+            Ok(Ok(())) => {}
+        }
+        if db.writer_failing() {
+            let probe = db
+                .write(|c| {
+                    use crate::db::schema::server_secrets;
+                    use diesel::prelude::*;
+                    let at = chrono::Utc::now().to_rfc3339();
+                    let n = diesel::update(server_secrets::table.find("write_probe"))
+                        .set(server_secrets::value.eq(&at))
+                        .execute(c)?;
+                    if n == 0 {
+                        diesel::insert_into(server_secrets::table)
+                            .values((
+                                server_secrets::name.eq("write_probe"),
+                                server_secrets::value.eq(&at),
+                            ))
+                            .execute(c)?;
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = probe {
+                return Err(format!("数据库无法写入（磁盘已满或文件不可写？）：{e}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The database alert: told directly when the database stops answering
+    /// or taking writes (critical: every on-call person and the robot at
+    /// once); recorded as a fault, resolved, when it is back. Answers
+    /// whether the database is usable now.
+    async fn database(&self, now: DateTime<Utc>) -> Result<bool, Error> {
+        let problem = self.database_ok().await.err();
+        let mut outage = self.outage.lock().map_err(|_| Error::internal())?.take();
+        match (problem, outage.as_ref()) {
+            (Some(detail), None) => {
+                tracing::error!(detail = %detail, "database unavailable: on-call staff told directly");
+                let subject = "【告警】数据库不可用（严重）".to_string();
+                let body = format!(
+                    "告警：数据库不可用\n\n发生了什么：{detail}。叫号、签到与登记都无法保存（接口答复 503），\n屏幕保留最后的状态。\n在哪里：{} 的数据库\n从何时起：{}\n级别：严重\n如何检查：{}\n数据库恢复后系统自动恢复，并记入故障工单。\n\n— {} 分诊叫号系统\n",
+                    self.alerts.hospital.name,
+                    now.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S"),
+                    super::how_to_check("database"),
+                    self.alerts.hospital.name,
+                );
+                let told = match &self.direct {
+                    Some(d) => d.send_now(&subject, &body, now).await,
+                    None => Vec::new(),
+                };
+                outage = Some(Outage {
+                    since: now,
+                    detail,
+                    told,
+                });
+            }
+            (Some(_), Some(_)) => {}
+            (None, Some(_)) => {
+                if let Some(o) = outage.take() {
+                    let seconds = (now - o.since).num_seconds();
+                    let detail = format!("{}；持续 {seconds} 秒后恢复。", o.detail);
+                    if let Err(e) = self
+                        .alerts
+                        .record_outage(o.since, detail, o.told.clone())
+                        .await
+                    {
+                        // Not written yet: kept for the next look.
+                        outage = Some(o);
+                        *self.outage.lock().map_err(|_| Error::internal())? = outage;
+                        return Err(e);
+                    }
+                    tracing::info!(seconds, "database available again");
+                }
+            }
+            (None, None) => {}
+        }
+        let usable = outage.is_none();
+        *self.outage.lock().map_err(|_| Error::internal())? = outage;
+        Ok(usable)
+    }
+
     /// One look: faults opened for new conditions, resolved for cleared
     /// ones; reminders due sent.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<(), Error> {
+        if !self.database(now).await? {
+            // Nothing else can be recorded while the database is down.
+            return Ok(());
+        }
         let working = self.working(now);
         let (screens, seen) = self.screens(now);
         if !seen.is_empty() {

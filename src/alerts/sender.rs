@@ -87,16 +87,26 @@ impl Sender {
     }
 
     async fn mail(&self, m: &OutboxRow) -> Result<(), String> {
+        self.send_mail(
+            &format!("<triage-outbox-{}@triage>", m.id),
+            &m.recipient,
+            &m.subject,
+            &m.body,
+        )
+        .await
+    }
+
+    async fn send_mail(&self, id: &str, to: &str, subject: &str, body: &str) -> Result<(), String> {
         let (Some(smtp), Some(s)) = (&self.smtp, &self.policy.smtp) else {
             return Err("no SMTP server configured".into());
         };
         let message = Message::builder()
             .from(s.from.parse().map_err(|e| format!("sender: {e}"))?)
-            .to(m.recipient.parse().map_err(|e| format!("recipient: {e}"))?)
-            .subject(m.subject.clone())
-            .message_id(Some(format!("<triage-outbox-{}@triage>", m.id)))
+            .to(to.parse().map_err(|e| format!("recipient: {e}"))?)
+            .subject(subject.to_string())
+            .message_id(Some(id.to_string()))
             .header(ContentType::TEXT_PLAIN)
-            .body(m.body.clone())
+            .body(body.to_string())
             .map_err(|e| format!("message: {e}"))?;
         smtp.send(message)
             .await
@@ -105,17 +115,21 @@ impl Sender {
     }
 
     async fn webhook(&self, m: &OutboxRow) -> Result<(), String> {
+        self.send_webhook(&m.subject, &m.body).await
+    }
+
+    async fn send_webhook(&self, subject: &str, body: &str) -> Result<(), String> {
         let Some(w) = &self.policy.webhook else {
             return Err("no webhook configured".into());
         };
         let payload = match w.kind {
             WebhookKind::Wecom => serde_json::json!({
                 "msgtype": "markdown",
-                "markdown": {"content": m.body},
+                "markdown": {"content": body},
             }),
             WebhookKind::Dingtalk => serde_json::json!({
                 "msgtype": "markdown",
-                "markdown": {"title": m.subject, "text": m.body},
+                "markdown": {"title": subject, "text": body},
             }),
         };
         let r = self
@@ -140,6 +154,27 @@ impl Sender {
                     .unwrap_or_default()
             )),
         }
+    }
+
+    /// Sends a message at once, not through the outbox: for the alert that
+    /// the database itself is unavailable (no outbox row can be written).
+    /// Every on-call address and the robot; answers the addresses reached.
+    pub async fn send_now(&self, subject: &str, body: &str, at: DateTime<Utc>) -> Vec<String> {
+        let mut told = Vec::new();
+        for (i, to) in self.policy.mail_to.iter().enumerate() {
+            let id = format!("<triage-direct-{}-{i}@triage>", at.timestamp_micros());
+            match self.send_mail(&id, to, subject, body).await {
+                Ok(()) => told.push(to.clone()),
+                Err(e) => tracing::error!(error = %e, "database alert mail not sent"),
+            }
+        }
+        if self.policy.webhook.is_some() {
+            let text = format!("### {subject}\n> {}", body.replace('\n', "\n> "));
+            if let Err(e) = self.send_webhook(subject, &text).await {
+                tracing::error!(error = %e, "database alert not sent to the robot");
+            }
+        }
+        told
     }
 
     /// Sends what is due at `now`; answers how many went.

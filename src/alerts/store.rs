@@ -139,6 +139,17 @@ fn enqueue(c: &mut AnyConnection, fault_id: i64, messages: Vec<NewMessage>) -> R
     Ok(())
 }
 
+/// Adds a step to a fault's timeline.
+pub fn note(
+    c: &mut AnyConnection,
+    fault_id: i64,
+    at: NaiveDateTime,
+    kind: &str,
+    note: &str,
+) -> Result<(), DbError> {
+    timeline(c, fault_id, at, kind, "system", note)
+}
+
 /// The fault open for `key`, if any.
 pub fn open_for(c: &mut AnyConnection, key: &str) -> Result<Option<FaultRow>, DbError> {
     Ok(faults::table

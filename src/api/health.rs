@@ -23,7 +23,9 @@ pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
         }),
     )
     .await;
-    let db_ok = matches!(check, Ok(Ok(())));
+    // Reachable, and the writer's last commit did not fail (a full disk
+    // or an unwritable file still answers reads).
+    let db_ok = matches!(check, Ok(Ok(()))) && !engine.db.writer_failing();
     let actors_ok = engine.directory.rooms.iter().all(|a| a.connected())
         && engine.directory.queues.iter().all(|a| a.connected());
     let body = serde_json::json!({

@@ -396,6 +396,12 @@ impl Db {
         self.inner.writer.run(f).await
     }
 
+    /// Whether the writer's last commit failed and none succeeded since
+    /// (the database is failing: `/readyz` says so, the monitor alerts).
+    pub fn writer_failing(&self) -> bool {
+        self.inner.writer.failing()
+    }
+
     /// Resolves once every write sent before it is committed.
     pub async fn flush(&self) -> Result<(), DbError> {
         self.write(|_| Ok(())).await

@@ -38,6 +38,19 @@ pub static COMMIT_SECONDS: std::sync::LazyLock<prometheus_client::metrics::histo
             prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 16),
         )
     });
+/// When a writer last committed, and last failed to (microseconds since
+/// the epoch; 0: never): its database is failing while the failure is the
+/// later of the two.
+#[derive(Default)]
+struct Health {
+    last_commit: std::sync::atomic::AtomicI64,
+    last_failure: std::sync::atomic::AtomicI64,
+}
+
+fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
 /// Database errors: reads and writes that failed for the database's sake.
 pub static DB_ERRORS: std::sync::LazyLock<prometheus_client::metrics::counter::Counter> =
     std::sync::LazyLock::new(Default::default);
@@ -61,6 +74,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Msg>,
+    health: std::sync::Arc<Health>,
 }
 
 impl Writer {
@@ -68,8 +82,17 @@ impl Writer {
     /// background work.
     pub fn start(pool: Pool, background: &Background) -> Writer {
         let (tx, rx) = mpsc::channel::<Msg>();
-        background.thread("triage-db-writer", move |_stop| writer_loop(pool, rx));
-        Writer { tx }
+        let health = std::sync::Arc::new(Health::default());
+        let h = health.clone();
+        background.thread("triage-db-writer", move |_stop| writer_loop(pool, rx, &h));
+        Writer { tx, health }
+    }
+
+    /// Whether the last commit failed (disk full, file unwritable, server
+    /// gone) and none succeeded since.
+    pub fn failing(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.health.last_failure.load(Relaxed) > self.health.last_commit.load(Relaxed)
     }
 
     /// Commits every write sent before this call, then stops the thread.
@@ -100,7 +123,7 @@ impl Writer {
     }
 }
 
-fn writer_loop(pool: Pool, rx: mpsc::Receiver<Msg>) {
+fn writer_loop(pool: Pool, rx: mpsc::Receiver<Msg>, health: &Health) {
     let mut conn: Option<r2d2::PooledConnection<super::Manager>> = None;
     let mut stopped: Option<oneshot::Sender<()>> = None;
     while let Ok(first) = rx.recv() {
@@ -122,7 +145,7 @@ fn writer_loop(pool: Pool, rx: mpsc::Receiver<Msg>) {
                 Err(_) => break,
             }
         }
-        commit_batch(&pool, &mut conn, batch);
+        commit_batch(&pool, &mut conn, batch, health);
         if let Some(done) = stopped.take() {
             let _ = done.send(());
             break;
@@ -137,6 +160,7 @@ fn commit_batch(
     pool: &Pool,
     conn: &mut Option<r2d2::PooledConnection<super::Manager>>,
     batch: Vec<Request>,
+    health: &Health,
 ) {
     if conn.is_none() {
         match pool.get() {
@@ -144,6 +168,9 @@ fn commit_batch(
             Err(e) => {
                 tracing::error!(error = %e, batch = batch.len(), "database writer has no connection");
                 DB_ERRORS.inc();
+                health
+                    .last_failure
+                    .store(now_micros(), std::sync::atomic::Ordering::Relaxed);
                 for r in batch {
                     let _ = r
                         .reply
@@ -171,6 +198,7 @@ fn commit_batch(
             COMMITS.fetch_add(1, Relaxed);
             WRITES.fetch_add(replies.len() as u64, Relaxed);
             BATCH_SIZE.observe(replies.len() as f64);
+            health.last_commit.store(now_micros(), Relaxed);
             COMMIT_SECONDS.observe(started.elapsed().as_secs_f64());
             for (reply, res) in replies.into_iter().zip(results) {
                 let _ = reply.send(res);
@@ -179,6 +207,9 @@ fn commit_batch(
         Err(e) => {
             tracing::error!(error = %e, batch = replies.len(), "group commit failed; nothing acknowledged");
             DB_ERRORS.inc();
+            health
+                .last_failure
+                .store(now_micros(), std::sync::atomic::Ordering::Relaxed);
             // The connection may be broken: take a fresh one next time.
             *conn = None;
             for reply in replies {

@@ -8,7 +8,7 @@
 //! the API: reported by a nurse, acknowledged, resolved, archived, listed
 //! with their figures.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -592,4 +592,315 @@ async fn logs_can_be_json_lines_and_carry_no_colour_escapes() {
     let text = run("text");
     assert!(!text.is_empty());
     assert!(!text.contains('\u{1b}'), "colour escapes in a pipe: {text}");
+}
+
+/// A PostgreSQL server of this test's own (so that stopping it touches no
+/// other test): initdb in a temporary directory, a free port, trust on
+/// loopback; run as `postgres` when the test runs as root.
+struct OwnPostgres {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+fn as_postgres(cmd: &Path, args: &[&str]) -> std::process::Output {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let mut c = if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(cmd);
+        c
+    } else {
+        Command::new(cmd)
+    };
+    c.args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", cmd.display()))
+}
+
+impl OwnPostgres {
+    fn start() -> OwnPostgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|d| {
+                d.flatten()
+                    .map(|e| e.path().join("bin"))
+                    .filter(|p| p.exists())
+                    .max()
+            })
+            .unwrap_or_else(|| {
+                panic!("NOT RUN: no PostgreSQL server (apt-get install postgresql)")
+            });
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let _ = Command::new("chown")
+            .arg("postgres")
+            .arg(dir.path())
+            .status();
+        let data = dir.path().join("data");
+        let out = as_postgres(
+            &bin.join("initdb"),
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pg = OwnPostgres {
+            bin,
+            dir,
+            port: free_port(),
+        };
+        pg.up();
+        pg
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn up(&self) {
+        let data = self.dir.path().join("data").display().to_string();
+        let log = self.dir.path().join("server.log").display().to_string();
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        let out = as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", &data, "-l", &log, "-w", "-o", &opts, "start"],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Stops it at once (as a crash would).
+    fn down(&self) {
+        let data = self.dir.path().join("data").display().to_string();
+        let _ = as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", &data, "-m", "immediate", "-w", "stop"],
+        );
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// A tiny file system of this test's own (tmpfs, 16 MB) for a SQLite file
+/// whose disk can be filled.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount() -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "NOT RUN: mounting a small tmpfs for the disk-full test needs root"
+        );
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills the disk (a file grown until the space runs out).
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f =
+            std::fs::File::create(self.path().join("filler")).unwrap_or_else(|e| panic!("{e}"));
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+
+    fn free(&self) {
+        let _ = std::fs::remove_file(self.path().join("filler"));
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Registrations and calls go on while the database goes away and comes
+/// back: every answer is acknowledged and durable, or a 503 with the JSON
+/// error; `/readyz` fails then recovers; the on-call staff are told at
+/// once, and the fault record opens and resolves when the database is
+/// back. PostgreSQL: its server stopped. SQLite: its disk full.
+#[actix_web::test]
+async fn the_database_going_away_under_load_answers_503_loses_nothing_alerts_and_recovers() {
+    let smtp = Smtp::start();
+    let to = address("db");
+    let h = hospital(&smtp, std::slice::from_ref(&to), 600);
+    let postgres = crate::common::backend_name() == "postgres";
+    let (pg, disk, url) = if postgres {
+        let pg = OwnPostgres::start();
+        let url = pg.url();
+        (Some(pg), None, url)
+    } else {
+        let disk = SmallDisk::mount();
+        let url = format!("sqlite://{}", disk.path().join("triage.sqlite").display());
+        (None, Some(disk), url)
+    };
+    let app = crate::common::spawn_app_on(h, 2, crate::common::TestDb::at(url)).await;
+    // The load: registrations (checked in) and calls, one after another.
+    let answers: Arc<Mutex<Vec<(String, u16, Value)>>> = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (http, base) = (app.http.clone(), app.base.clone());
+        let (answers, stop) = (answers.clone(), stop.clone());
+        actix_web::rt::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                n += 1;
+                let v = format!("DB{n}");
+                let body = crate::common::registration(&format!("断库{n}"), "NK");
+                let mut body = body;
+                body["checked_in"] = json!(true);
+                let r = http
+                    .put(format!("{base}/api/v1/registrations/{v}"))
+                    .json(&body)
+                    .send()
+                    .await;
+                if let Ok(r) = r {
+                    let s = r.status().as_u16();
+                    let b: Value = r.json().await.unwrap_or_default();
+                    if let Ok(mut a) = answers.lock() {
+                        a.push((v.clone(), s, b));
+                    }
+                }
+                if n % 3 == 0 {
+                    let r = http
+                        .post(format!("{base}/api/v1/rooms/NK-02/call-next"))
+                        .send()
+                        .await;
+                    if let Ok(r) = r {
+                        let s = r.status().as_u16();
+                        let b: Value = r.json().await.unwrap_or_default();
+                        if let Ok(mut a) = answers.lock() {
+                            a.push(("call".into(), s, b));
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let ready = |code: u16| {
+        let (client, url) = (app.anonymous.clone(), app.url("/readyz"));
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let s = client
+                    .get(&url)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                if s == code {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "/readyz never answered {code}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    ready(200).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The database goes away.
+    if let Some(pg) = &pg {
+        pg.down();
+    }
+    if let Some(d) = &disk {
+        d.fill();
+    }
+    ready(503).await;
+    let told = smtp.wait_for(&to, 1, Duration::from_secs(20)).await;
+    assert_eq!(told.len(), 1, "told at once, directly");
+    assert!(
+        told[0].subject.contains("数据库不可用"),
+        "{}",
+        told[0].subject
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // It comes back: everything recovers by itself.
+    if let Some(pg) = &pg {
+        pg.up();
+    }
+    if let Some(d) = &disk {
+        d.free();
+    }
+    ready(200).await;
+    let mails = smtp.wait_for(&to, 2, Duration::from_secs(30)).await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(
+        mails[1].subject.contains("【已恢复】") && mails[1].subject.contains("数据库不可用"),
+        "{}",
+        mails[1].subject
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = load.await;
+    let answers = answers.lock().map(|a| a.clone()).unwrap_or_default();
+    let refused = answers.iter().filter(|(_, s, _)| *s == 503).count();
+    assert!(refused > 0, "the load met the outage: {answers:?}");
+    for (what, status, body) in &answers {
+        match status {
+            200 | 201 => {
+                if what != "call" {
+                    // Acknowledged: durable.
+                    let v = app.get_json(&format!("/api/v1/registrations/{what}")).await;
+                    assert_eq!(
+                        v["visit_no"],
+                        what.as_str(),
+                        "{what} acknowledged but lost: {v}"
+                    );
+                }
+            }
+            503 => assert_eq!(
+                body["error"]["code"], "database_unavailable",
+                "{what}: {body}"
+            ),
+            // An empty queue after calls is an answer too.
+            409 if what == "call" => assert_eq!(body["error"]["code"], "queue_empty"),
+            other => panic!("{what}: {other} {body}"),
+        }
+    }
+    let f = app.get_json("/api/v1/faults?kind=database").await;
+    assert_eq!(f["faults"].as_array().map(Vec::len), Some(1), "{f}");
+    assert_eq!(f["faults"][0]["state"], "resolved", "{f}");
+    assert!(answers.iter().filter(|(_, s, _)| *s == 201).count() > 3);
 }

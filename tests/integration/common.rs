@@ -79,6 +79,14 @@ pub struct TestDb {
     _dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
+impl TestDb {
+    /// A database at `url` that the test made itself (its own server or
+    /// file system).
+    pub fn at(url: String) -> TestDb {
+        TestDb { url, _dir: None }
+    }
+}
+
 /// Which backend this run tests (for messages).
 pub fn backend_name() -> &'static str {
     if std::env::var("TRIAGE_TEST_POSTGRES_URL").is_ok() {
