@@ -46,11 +46,17 @@ export function FaultsDialog({ session, onClose, onDone }) {
   const [place, setPlace] = useState("");
   const [detail, setDetail] = useState("");
   const [note, setNote] = useState("");
+  // Filters of the list (state, kind).
+  const [state, setState] = useState("");
+  const [kind, setKind] = useState("");
   const [error, setError] = useState({ text: "", field: "" });
   const first = useRef(null);
   const handles = session.staff.role !== "doctor";
-  async function load() {
-    const r = await api("GET", "/faults?limit=50");
+  async function load(st = state, kd = kind) {
+    const q = new URLSearchParams({ limit: "100" });
+    if (st) q.set("state", st);
+    if (kd) q.set("kind", kd);
+    const r = await api("GET", `/faults?${q}`);
     if (r.ok) setList(r.body); else setError({ text: r.message, field: "" });
   }
   useEffect(() => {
@@ -93,6 +99,12 @@ export function FaultsDialog({ session, onClose, onDone }) {
       <div class="dialog wide faults" role="dialog" aria-modal="true" aria-label="故障">
         <h2>故障工单</h2>
         ${list === null ? html`<p>正在加载…</p>` : html`
+        <div class="filters" aria-label="筛选">
+          <label>状态<select name="state" value=${state} onChange=${(e) => { setState(e.target.value); load(e.target.value, kind); }}>
+            <option value="">全部</option>${Object.entries(STATE).map(([k, v]) => html`<option value=${k}>${v}</option>`)}</select></label>
+          <label>类型<select name="kind" value=${kind} onChange=${(e) => { setKind(e.target.value); load(state, e.target.value); }}>
+            <option value="">全部</option>${Object.entries(KIND).map(([k, v]) => html`<option value=${k}>${v}</option>`)}</select></label>
+        </div>
         <p class="hint">平均响应（确认）时间 ${minutes(list.mean_seconds_to_acknowledge)}，平均处理时间 ${minutes(list.mean_seconds_to_resolve)}。</p>
         <section aria-label="未处理的故障">
           <h3>未处理（${active.length}）</h3>

@@ -352,8 +352,11 @@ impl Alerts {
             .collect()
     }
 
-    fn next_reminder(&self, now: DateTime<Utc>) -> NaiveDateTime {
-        (now + chrono::Duration::seconds(self.policy().ack_seconds as i64)).naive_utc()
+    /// When an unacknowledged fault is reminded: `ack_seconds` after its
+    /// message may go (a warning in quiet hours waits for their end first:
+    /// nobody is escalated past before anyone could answer).
+    fn next_reminder(&self, severity: &str, now: DateTime<Utc>) -> NaiveDateTime {
+        self.not_before(severity, now) + chrono::Duration::seconds(self.policy().ack_seconds as i64)
     }
 
     /// Opens a fault for `cond` unless one is open for its key; the first
@@ -371,7 +374,7 @@ impl Alerts {
             opened_at: cond.since.naive_utc(),
             reported_by: (cond.kind == "reported").then(|| actor.to_string()),
             escalation: 1,
-            next_reminder_at: Some(self.next_reminder(now)),
+            next_reminder_at: Some(self.next_reminder(cond.severity, now)),
             updated_at: now.naive_utc(),
         };
         let me = self.clone();
@@ -430,7 +433,7 @@ impl Alerts {
                 };
                 // The messages describe the fault as it will be.
                 let mut after = row.clone();
-                if let Change::Resolve { note } = &change {
+                if let Change::Resolve { note, .. } = &change {
                     after.resolved_at = Some(now.naive_utc());
                     after.resolution = Some(note.clone());
                 }
@@ -477,7 +480,10 @@ impl Alerts {
         let (f, changed) = self
             .change(
                 id,
-                Change::Resolve { note },
+                Change::Resolve {
+                    note,
+                    always: false,
+                },
                 by,
                 Some((Notice::Resolved, told)),
             )
@@ -506,7 +512,7 @@ impl Alerts {
             }
             let people = self.policy().mail_to.len() as i32;
             let escalation = (f.escalation + 1).min(people.max(1));
-            let next = (escalation < people).then(|| self.next_reminder(now));
+            let next = (escalation < people).then(|| self.next_reminder(&f.severity, now));
             let mut to = self.first(f.escalation);
             let notice = if escalation > f.escalation {
                 to.extend(
@@ -586,29 +592,37 @@ impl Alerts {
             updated_at: now.naive_utc(),
         };
         let note = format!("数据库不可用期间已直接通知 {} 人", told.len());
-        let opened = self
+        let me = self.clone();
+        // One transaction: opened (as of `since`), the direct notice,
+        // resolved with its mail; a failure leaves nothing to trip over.
+        let row = self
             .db
             .write(move |c| {
-                let row = store::open(c, new, "system", |_| Vec::new())?;
-                if let Some(r) = &row {
-                    store::note(c, r.id, since.naive_utc(), "notified", &note)?;
-                }
-                Ok(row)
+                let Some(opened) = store::open(c, new, "system", |_| Vec::new())? else {
+                    return Ok(None);
+                };
+                store::note(c, opened.id, since.naive_utc(), "notified", &note)?;
+                let mut after = opened.clone();
+                after.resolved_at = Some(now.naive_utc());
+                after.resolution = Some("数据库恢复，系统自动恢复".into());
+                let messages = me.messages(&after, Notice::Resolved, &told, now);
+                store::change(
+                    c,
+                    opened.id,
+                    Change::Resolve {
+                        note: "数据库恢复，系统自动恢复".into(),
+                        always: true,
+                    },
+                    "system",
+                    now.naive_utc(),
+                    messages,
+                )
+                .map(|(r, _)| Some(r))
             })
             .await?
             .ok_or_else(|| Error::new(ErrorCode::StateConflict, "outage recorded twice"))?;
-        tracing::warn!(fault = opened.id, "database outage recorded");
-        let (f, _) = self
-            .change(
-                opened.id,
-                Change::Resolve {
-                    note: "数据库恢复，系统自动恢复".into(),
-                },
-                "system",
-                Some((Notice::Resolved, told)),
-            )
-            .await?;
-        Ok(f)
+        tracing::warn!(fault = row.id, "database outage recorded");
+        Ok(FaultView::of(row, None))
     }
 
     /// A nurse reports a fault (报障) from the console.

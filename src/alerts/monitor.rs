@@ -49,8 +49,8 @@ const WATCHED: [&str; 5] = [
     "disk_low",
 ];
 
-/// How often a screen's last contact is written (fewer writes).
-const SEEN_WRITE_SECONDS: i64 = 30;
+/// A screen back after an alert counts as back after this long online.
+const SCREEN_BACK_SECONDS: i64 = 10;
 /// The error-rate window.
 const ERROR_WINDOW_SECONDS: i64 = 300;
 
@@ -63,9 +63,15 @@ struct Slow {
     disks: Vec<Condition>,
 }
 
+/// Consecutive looks that must agree before the database counts as gone,
+/// or as back (a slow moment under load is not an outage).
+const DB_LOOKS: u32 = 3;
+
 /// The database unavailable: since when, who was told (directly).
 struct Outage {
     since: DateTime<Utc>,
+    /// The last direct send.
+    tried: DateTime<Utc>,
     detail: String,
     told: Vec<String>,
 }
@@ -76,6 +82,10 @@ pub struct Monitor {
     /// Sends the database alert directly (no outbox while it is down).
     direct: Option<super::sender::Sender>,
     outage: Mutex<Option<Outage>>,
+    /// Consecutive failed and good looks at the database.
+    streak: Mutex<(u32, u32)>,
+    /// Screens online now, since when.
+    online: dashmap::DashMap<String, DateTime<Utc>>,
     engine: Engine,
     /// Directories whose disks are watched.
     disks: Vec<PathBuf>,
@@ -100,6 +110,8 @@ impl Monitor {
         Monitor {
             direct,
             outage: Mutex::new(None),
+            streak: Mutex::new((0, 0)),
+            online: dashmap::DashMap::new(),
             alerts,
             engine,
             disks,
@@ -107,6 +119,25 @@ impl Monitor {
             samples: Mutex::new(VecDeque::new()),
             slow: Mutex::new(Slow::default()),
         }
+    }
+
+    /// The earliest instant silence counts from: the server's start and
+    /// today's working-hours start (a screen switched off overnight, or one
+    /// that had no time to reconnect after a restart, is not offline yet).
+    fn counting_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let local = now.with_timezone(&shanghai());
+        let opened = self.alerts.hospital.alerts.working_hours.and_then(|w| {
+            let mut day = local.date_naive();
+            if w.from > local.time() {
+                // A window past midnight started yesterday.
+                day = day.pred_opt()?;
+            }
+            day.and_time(w.from)
+                .and_local_timezone(shanghai())
+                .single()
+                .map(|t| t.with_timezone(&Utc))
+        });
+        opened.map_or(self.started, |o| o.max(self.started))
     }
 
     fn working(&self, now: DateTime<Utc>) -> bool {
@@ -119,22 +150,42 @@ impl Monitor {
     }
 
     /// Screens: conditions, and last contacts to write.
+    /// Screens: conditions, the keys held (back for less than
+    /// `SCREEN_BACK_SECONDS`: a flapping screen does not resolve and
+    /// reopen), and last contacts to write — a screen's first contact ever
+    /// and each time it goes silent (not every heartbeat: with thousands
+    /// of screens that would be a write a second).
     fn screens(
         &self,
         now: DateTime<Utc>,
-    ) -> (Vec<Condition>, Vec<(String, chrono::NaiveDateTime)>) {
+    ) -> (
+        Vec<Condition>,
+        HashSet<String>,
+        Vec<(String, chrono::NaiveDateTime)>,
+    ) {
         let p = &self.alerts.hospital.alerts;
         let mut conditions = Vec::new();
+        let mut held = HashSet::new();
         let mut write = Vec::new();
         for s in self.engine.screens() {
             let presence = self.engine.directory.presence(&s.code);
             let stored = self.alerts.seen.get(&s.code).map(|t| *t);
             if presence.sessions > 0 {
-                if stored.is_none_or(|t| (now - t).num_seconds() >= SEEN_WRITE_SECONDS) {
+                let since = *self.online.entry(s.code.clone()).or_insert(now);
+                if stored.is_none() {
                     self.alerts.seen.insert(s.code.clone(), now);
                     write.push((s.code.clone(), now.naive_utc()));
                 }
+                if (now - since).num_seconds() < SCREEN_BACK_SECONDS {
+                    held.insert(format!("screen_offline:{}", s.code));
+                }
                 continue;
+            }
+            if self.online.remove(&s.code).is_some() {
+                // Gone silent: its last contact is kept (across restarts).
+                let at = presence.last_seen.unwrap_or(now);
+                self.alerts.seen.insert(s.code.clone(), at);
+                write.push((s.code.clone(), at.naive_utc()));
             }
             let last = match (presence.last_seen, stored) {
                 (Some(a), Some(b)) => a.max(b),
@@ -144,6 +195,18 @@ impl Monitor {
                     None => continue,
                 },
             };
+            // A screen whose rooms are all closed today is not needed.
+            let needed = s.rooms.is_empty()
+                || s.rooms.iter().any(|r| {
+                    self.engine
+                        .directory
+                        .room_view(r, 0)
+                        .is_some_and(|v| v.status != triage_actors::model::RoomStatus::Closed)
+                });
+            if !needed {
+                continue;
+            }
+            let last = last.max(self.counting_from(now));
             let silent = (now - last).num_seconds();
             if silent < p.screen_offline_seconds as i64 {
                 continue;
@@ -172,7 +235,7 @@ impl Monitor {
                 since: last,
             });
         }
-        (conditions, write)
+        (conditions, held, write)
     }
 
     fn his(&self, now: DateTime<Utc>) -> Option<Condition> {
@@ -183,7 +246,8 @@ impl Monitor {
         let seen = HIS_SEEN.load(Ordering::Relaxed);
         let last = DateTime::from_timestamp_micros(seen)
             .filter(|_| seen > 0)
-            .unwrap_or(self.started);
+            .unwrap_or(self.started)
+            .max(self.counting_from(now));
         let silent = (now - last).num_minutes();
         (silent >= p.his_silent_minutes as i64).then(|| Condition {
             key: "his_silent".into(),
@@ -277,11 +341,19 @@ impl Monitor {
         }
         let mut seen = HashSet::new();
         for dir in &self.disks {
+            use std::os::unix::fs::MetadataExt;
+            // One look per file system (by its device).
+            let Ok(meta) = std::fs::metadata(dir) else {
+                continue;
+            };
+            if !seen.insert(meta.dev()) {
+                continue;
+            }
             let Ok(stats) = fs4::statvfs(dir) else {
                 continue;
             };
             let total = stats.total_space();
-            if total == 0 || !seen.insert(total) {
+            if total == 0 {
                 continue;
             }
             let free = stats.available_space() * 100 / total;
@@ -357,7 +429,21 @@ impl Monitor {
     /// whether the database is usable now.
     async fn database(&self, now: DateTime<Utc>) -> Result<bool, Error> {
         let problem = self.database_ok().await.err();
+        let (fails, oks) = {
+            let mut streak = self.streak.lock().map_err(|_| Error::internal())?;
+            *streak = match problem {
+                Some(_) => (streak.0 + 1, 0),
+                None => (0, streak.1 + 1),
+            };
+            *streak
+        };
         let mut outage = self.outage.lock().map_err(|_| Error::internal())?.take();
+        // Not yet agreed: as before.
+        let problem = match (&problem, outage.is_some()) {
+            (Some(_), false) if fails < DB_LOOKS => None,
+            (None, true) if oks < DB_LOOKS => Some(String::new()),
+            _ => problem,
+        };
         match (problem, outage.as_ref()) {
             (Some(detail), None) => {
                 tracing::error!(detail = %detail, "database unavailable: on-call staff told directly");
@@ -375,11 +461,33 @@ impl Monitor {
                 };
                 outage = Some(Outage {
                     since: now,
+                    tried: now,
                     detail,
                     told,
                 });
             }
-            (Some(_), Some(_)) => {}
+            (Some(_), Some(o)) => {
+                // Told nobody yet (SMTP down too): tried again every 30 s.
+                let missing = o.told.len() < self.alerts.hospital.alerts.mail_to.len();
+                if missing && (now - o.tried).num_seconds() >= 30 {
+                    if let (Some(d), Some(o)) = (&self.direct, outage.as_mut()) {
+                        let subject = "【告警】数据库不可用（严重）";
+                        let body = format!(
+                            "告警：数据库不可用\n\n发生了什么：{}\n从何时起：{}\n级别：严重\n如何检查：{}\n",
+                            o.detail,
+                            o.since.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S"),
+                            super::how_to_check("database"),
+                        );
+                        let told = d.send_now(subject, &body, now).await;
+                        for t in told {
+                            if !o.told.contains(&t) {
+                                o.told.push(t);
+                            }
+                        }
+                        o.tried = now;
+                    }
+                }
+            }
             (None, Some(_)) => {
                 if let Some(o) = outage.take() {
                     let seconds = (now - o.since).num_seconds();
@@ -412,7 +520,7 @@ impl Monitor {
             return Ok(());
         }
         let working = self.working(now);
-        let (screens, seen) = self.screens(now);
+        let (screens, screens_back, seen) = self.screens(now);
         if !seen.is_empty() {
             self.alerts
                 .db
@@ -451,7 +559,7 @@ impl Monitor {
         // Screens and HIS matter in working hours; outside them an alert
         // already open is held (neither raised nor cleared).
         let mut active = Vec::new();
-        let mut held = HashSet::new();
+        let mut held = screens_back;
         for c in screens.into_iter().chain(his) {
             if working {
                 active.push(c);

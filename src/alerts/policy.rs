@@ -133,7 +133,7 @@ pub enum SmtpSecurity {
 }
 
 /// The SMTP server and the sender.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SmtpPolicy {
     pub host: String,
     pub port: u16,
@@ -154,12 +154,35 @@ pub enum WebhookKind {
     Dingtalk,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookPolicy {
     pub kind: WebhookKind,
     /// Carries the robot's key: never logged.
     #[serde(skip_serializing)]
     pub url: String,
+}
+
+// Debug without the password or the robot's key.
+impl std::fmt::Debug for SmtpPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpPolicy")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for WebhookPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookPolicy")
+            .field("kind", &self.kind)
+            .field("url", &"***")
+            .finish()
+    }
 }
 
 /// A daily window of local time (may run past midnight).

@@ -4,9 +4,10 @@
 //! marks each sent once the server took it. A failure is retried with
 //! backoff (5 s doubling to 5 minutes), so a message survives an SMTP
 //! server that is down, and a restart (it lives in the database). One
-//! sender runs, so a message is sent once; each mail carries a Message-ID
-//! of its outbox row, so a mail server can tell a repeat after a crash
-//! between sending and marking.
+//! sender runs; a message whose mark failed (the database refusing writes)
+//! is not sent again, only marked. Delivery is at least once: a crash
+//! between sending and marking sends it again after the restart, with the
+//! same Message-ID (its outbox row), so a mail server can tell the repeat.
 
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ pub fn backoff(attempts: i32) -> chrono::Duration {
 /// Sends the outbox.
 pub struct Sender {
     db: Db,
+    /// Taken by their server but not yet marked sent (the mark failed):
+    /// only the mark is tried again, never the sending.
+    unmarked: std::sync::Mutex<std::collections::BTreeSet<i64>>,
     policy: AlertPolicy,
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
     http: reqwest::Client,
@@ -80,6 +84,7 @@ impl Sender {
             })?;
         Ok(Sender {
             db,
+            unmarked: Default::default(),
             policy,
             smtp,
             http,
@@ -185,17 +190,33 @@ impl Sender {
             .await?;
         let mut sent = 0;
         for m in due {
+            let id = m.id;
+            let taken = self.unmarked.lock().is_ok_and(|u| u.contains(&id));
+            if taken {
+                self.db
+                    .write(move |c| store::mark_sent(c, id, now.naive_utc()))
+                    .await?;
+                if let Ok(mut u) = self.unmarked.lock() {
+                    u.remove(&id);
+                }
+                continue;
+            }
             let outcome = match m.channel.as_str() {
                 "mail" => self.mail(&m).await,
                 "webhook" => self.webhook(&m).await,
                 other => Err(format!("unknown channel {other}")),
             };
-            let id = m.id;
             match outcome {
                 Ok(()) => {
+                    if let Ok(mut u) = self.unmarked.lock() {
+                        u.insert(id);
+                    }
                     self.db
                         .write(move |c| store::mark_sent(c, id, now.naive_utc()))
                         .await?;
+                    if let Ok(mut u) = self.unmarked.lock() {
+                        u.remove(&id);
+                    }
                     sent += 1;
                     tracing::info!(message = id, channel = %m.channel, fault = ?m.fault_id, "alert message sent");
                 }

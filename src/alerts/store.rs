@@ -252,8 +252,11 @@ pub fn list(c: &mut AnyConnection, f: &Filter) -> Result<Vec<FaultRow>, DbError>
 /// The state change of a fault, with the messages telling of it.
 pub enum Change {
     Acknowledge,
+    /// `always`: tell even when nothing of the fault was sent through the
+    /// outbox (the database outage, told directly).
     Resolve {
         note: String,
+        always: bool,
     },
     Archive,
     /// Unacknowledged past its time: remind, tell the next person.
@@ -294,7 +297,7 @@ pub fn change(
             "acknowledged" | "resolved" | "archived" => return Ok((row, false)),
             _ => return Err(DbError::Conflict(format!("fault {id} is {state}"))),
         },
-        Change::Resolve { note } => match state {
+        Change::Resolve { note, .. } => match state {
             "opened" | "acknowledged" => {
                 diesel::update(faults::table.find(id))
                     .set((
@@ -349,6 +352,26 @@ pub fn change(
         }
     };
     timeline(c, id, at, kind, actor, &note)?;
+    let mut messages = messages;
+    match &change {
+        // Someone is on it: what was waiting (quiet hours, a reminder) is
+        // not sent any more.
+        Change::Acknowledge => drop_unsent(c, id)?,
+        // Over: what was waiting goes; and nobody hears of the recovery of
+        // something they were never told of.
+        Change::Resolve { always, .. } => {
+            let sent: i64 = outbox::table
+                .filter(outbox::fault_id.eq(id))
+                .filter(outbox::sent_at.is_not_null())
+                .count()
+                .get_result(c)?;
+            drop_unsent(c, id)?;
+            if sent == 0 && !*always {
+                messages.clear();
+            }
+        }
+        _ => {}
+    }
     let told = messages.len();
     enqueue(c, id, messages)?;
     if told > 0 {
@@ -356,6 +379,17 @@ pub fn change(
     }
     let after = get(c, id)?.ok_or_else(|| DbError::Conflict(format!("no fault {id}")))?;
     Ok((after, true))
+}
+
+/// Removes a fault's messages not sent yet.
+fn drop_unsent(c: &mut AnyConnection, fault_id: i64) -> Result<(), DbError> {
+    diesel::delete(
+        outbox::table
+            .filter(outbox::fault_id.eq(fault_id))
+            .filter(outbox::sent_at.is_null()),
+    )
+    .execute(c)?;
+    Ok(())
 }
 
 /// Messages due at `now`, oldest first.

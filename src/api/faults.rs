@@ -198,10 +198,9 @@ pub async fn acknowledge(
 }
 
 #[utoipa::path(post, path = "/api/v1/faults/{id}/resolve", tag = "faults", params(("id" = i64, Path)), request_body = ResolveBody,
-    responses((status = 200, description = "resolved (已处理) with the note; everyone told hears; again: unchanged", body = FaultView),
+    responses((status = 200, description = "resolved (已处理) with the note; everyone told hears (messages not sent yet are dropped); resolved or archived already: unchanged", body = FaultView),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, description = "fault_not_found", body = ErrorBody),
-              (status = 409, description = "fault_state (archived)", body = ErrorBody),
               (status = 422, description = "invalid_field (note)", body = ErrorBody)))]
 pub async fn resolve(
     path: web::Path<i64>,
@@ -243,8 +242,8 @@ fn page(title: &str, body: &str) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .body(format!(
             "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{t}</title>\
-             <style>body{{font-family:sans-serif;max-width:36em;margin:2em auto;padding:0 1em}}button{{font-size:1.2em;padding:.5em 1.5em}}</style></head>\
-             <body><h1>{t}</h1>{body}</body></html>",
+             <link rel=\"stylesheet\" href=\"/display/staff/staff.css\"></head>\
+             <body><main class=\"ack\"><h1>{t}</h1>{body}</main></body></html>",
             t = escape(title)
         ))
 }
@@ -253,6 +252,12 @@ fn refused() -> HttpResponse {
     HttpResponse::Forbidden()
         .content_type("text/html; charset=utf-8")
         .body("<!doctype html><meta charset=\"utf-8\"><title>链接无效</title><p>链接无效或已被篡改。</p>")
+}
+
+fn later() -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .content_type("text/html; charset=utf-8")
+        .body("<!doctype html><meta charset=\"utf-8\"><title>请稍后再试</title><p>暂时无法确认（系统数据库不可用），请稍后再试。</p>")
 }
 
 /// `GET /ack/{id}`: the fault and a confirm button.
@@ -265,8 +270,10 @@ pub async fn ack_page(
     if !alerts.verify_link(id, &q.who, &q.sig) {
         return refused();
     }
-    let Ok(f) = alerts.fault(id).await else {
-        return refused();
+    let f = match alerts.fault(id).await {
+        Ok(f) => f,
+        Err(e) if e.code == ErrorCode::FaultNotFound => return refused(),
+        Err(_) => return later(),
     };
     let state = match f.state.as_str() {
         "opened" => "待确认",
@@ -317,8 +324,6 @@ pub async fn ack_confirm(
                 }
             ),
         ),
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .content_type("text/html; charset=utf-8")
-            .body("<!doctype html><meta charset=\"utf-8\"><p>暂时无法确认，请稍后再试。</p>"),
+        Err(_) => later(),
     }
 }

@@ -47,15 +47,23 @@ static HTTP_SECONDS: LazyLock<Family<RouteLabels, Histogram>> = LazyLock::new(||
 /// Counts a response: its class, route, client and how long it took.
 pub fn observe(method: &str, route: Option<&str>, status: u16, client: &str, seconds: f64) {
     let class = match status {
+        100..=199 => "1xx",
         200..=399 => "2xx",
         400..=499 => "4xx",
         _ => "5xx",
     };
-    if class == "5xx" {
+    // The monitor's error rate: server errors, but not 503 (the database
+    // unavailable is its own alert) nor a socket's 101.
+    if class == "5xx" && status != 503 {
         HTTP_5XX.fetch_add(1, Ordering::Relaxed);
     } else {
         HTTP_OK.fetch_add(1, Ordering::Relaxed);
     }
+    // Methods outside HTTP's own are one label (no unbounded cardinality).
+    let method = match method {
+        "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" => method,
+        _ => "other",
+    };
     // Paths that matched no route are one label (no unbounded cardinality);
     // `{room}` is written `:room` (simpler to select in PromQL).
     let route = route

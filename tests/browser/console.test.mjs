@@ -416,6 +416,13 @@ test("she reports a fault (报障) by keyboard, then acknowledges, resolves and 
   assert.equal(one.acknowledged_by, "nurse");
   assert.equal(one.resolution, "重新插好电源线后恢复");
   assert.deepEqual(one.timeline.map((s) => s.kind).filter((k) => k !== "notified"), ["opened", "acknowledged", "resolved", "archived"]);
+  // The filters: archived reports only.
+  await page.selectOption('[aria-label="筛选"] select[name="state"]', "archived");
+  await page.selectOption('[aria-label="筛选"] select[name="kind"]', "reported");
+  await page.waitForFunction((id) => {
+    const rows = [...document.querySelectorAll("tr[data-fault]")];
+    return rows.length === 1 && rows[0].dataset.fault === String(id);
+  }, f.id);
   await page.keyboard.press("Escape");
   await page.waitForSelector('[role="dialog"][aria-label="故障"]', { state: "detached" });
 });

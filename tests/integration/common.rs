@@ -611,6 +611,19 @@ impl Ws {
     }
 
     /// The next text frame (JSON), within `limit`.
+    /// Keeps the socket alive for `d` as a screen would (a ping every
+    /// 2 s, frames read).
+    pub async fn alive_for(&mut self, d: Duration) {
+        let until = tokio::time::Instant::now() + d;
+        while tokio::time::Instant::now() < until {
+            self.send(json!({"type": "ping"})).await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                while let Some(Ok(_)) = self.stream.next().await {}
+            })
+            .await;
+        }
+    }
+
     pub async fn next_within(&mut self, limit: Duration) -> Value {
         loop {
             let msg = tokio::time::timeout(limit, self.stream.next())

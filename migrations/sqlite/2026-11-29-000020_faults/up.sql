@@ -57,7 +57,7 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (sent_at, next_attempt_at);
 
--- When each screen or kiosk was last heard from (kept across restarts).
+-- When each screen was last heard from (kept across restarts).
 CREATE TABLE screen_presence (
     code TEXT PRIMARY KEY NOT NULL,
     last_seen TIMESTAMP NOT NULL
