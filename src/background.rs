@@ -210,7 +210,11 @@ impl Background {
         engine: &Engine,
         disks: Vec<std::path::PathBuf>,
     ) {
-        let monitor = crate::alerts::monitor::Monitor::new(alerts.clone(), engine.clone(), disks);
+        let monitor = std::sync::Arc::new(crate::alerts::monitor::Monitor::new(
+            alerts.clone(),
+            engine.clone(),
+            disks,
+        ));
         let clock = alerts.clock.clone();
         self.task("alert-monitor", async move {
             let mut every = actix_web::rt::time::interval(ALERT_EVERY);

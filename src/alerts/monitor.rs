@@ -514,13 +514,19 @@ impl Monitor {
 
     /// One look: faults opened for new conditions, resolved for cleared
     /// ones; reminders due sent.
-    pub async fn tick(&self, now: DateTime<Utc>) -> Result<(), Error> {
+    pub async fn tick(self: &std::sync::Arc<Self>, now: DateTime<Utc>) -> Result<(), Error> {
         if !self.database(now).await? {
             // Nothing else can be recorded while the database is down.
             return Ok(());
         }
         let working = self.working(now);
-        let (screens, screens_back, seen) = self.screens(now);
+        // Thousands of screens: looked at on a blocking thread, not on the
+        // thread the queue and room actors run on (a call waits for none
+        // of it).
+        let me = self.clone();
+        let (screens, screens_back, seen) = tokio::task::spawn_blocking(move || me.screens(now))
+            .await
+            .map_err(|_| Error::internal())?;
         if !seen.is_empty() {
             self.alerts
                 .db
