@@ -8,7 +8,8 @@
 //! - HIS silent longer than `his_silent_minutes` during working hours;
 //! - more than `error_rate_percent` of the requests of the last 5 minutes
 //!   answered 5xx (at least `error_rate_min_requests` requests);
-//! - a queue whose longest wait passes `queue_wait_minutes`;
+//! - a queue whose longest wait passes `queue_wait_minutes` (one queue
+//!   looked at per second, in turn);
 //! - less than `disk_free_percent` and less than `disk_free_mb` free on
 //!   the disks of the database, the backups and the working directory.
 //!
@@ -57,8 +58,11 @@ const ERROR_WINDOW_SECONDS: i64 = 300;
 /// What the slower rules found last.
 #[derive(Default)]
 struct Slow {
-    queues_at: Option<DateTime<Utc>>,
-    queues: Vec<Condition>,
+    /// The queue looked at next (one a second: the queue actors are not
+    /// all asked at once).
+    next_queue: usize,
+    /// Each queue's condition as last looked at.
+    queues: std::collections::BTreeMap<String, Condition>,
     disks_at: Option<DateTime<Utc>>,
     disks: Vec<Condition>,
 }
@@ -296,25 +300,19 @@ impl Monitor {
         })
     }
 
-    async fn queues(&self, now: DateTime<Utc>) -> Vec<Condition> {
+    /// Queue `q`'s longest wait, if past the threshold.
+    async fn queue(&self, q: &crate::config::QueueDef, now: DateTime<Utc>) -> Option<Condition> {
         let p = &self.alerts.hospital.alerts;
-        let mut out = Vec::new();
         if p.queue_wait_minutes == 0 {
-            return out;
+            return None;
         }
-        for q in &self.alerts.hospital.queues {
-            let Ok(code) = crate::domain::QueueCode::parse(&q.code) else {
-                continue;
-            };
-            let Ok(list) = self.engine.list_queue(&code).await else {
-                continue;
-            };
-            let Some(first) = list.entries.iter().map(|e| e.checked_in_at).min() else {
-                continue;
-            };
+        {
+            let code = crate::domain::QueueCode::parse(&q.code).ok()?;
+            let list = self.engine.list_queue(&code).await.ok()?;
+            let first = list.entries.iter().map(|e| e.checked_in_at).min()?;
             let waited = (now - first).num_minutes();
             if waited >= p.queue_wait_minutes as i64 {
-                out.push(Condition {
+                return Some(Condition {
                     key: format!("queue_wait:{}", q.code),
                     kind: "queue_wait",
                     severity: "warning",
@@ -330,7 +328,7 @@ impl Monitor {
                 });
             }
         }
-        out
+        None
     }
 
     fn disks(&self, now: DateTime<Utc>) -> Vec<Condition> {
@@ -535,30 +533,40 @@ impl Monitor {
         }
         let his = self.his(now);
         let errors = self.error_rate(now);
-        let (queues_due, disks_due) = {
+        let (next_queue, disks_due) = {
             let slow = self.slow.lock().map_err(|_| Error::internal())?;
             (
-                slow.queues_at.is_none_or(|t| (now - t).num_seconds() >= 30),
+                slow.next_queue,
                 slow.disks_at.is_none_or(|t| (now - t).num_seconds() >= 60),
             )
         };
-        let queues = if queues_due {
-            Some(self.queues(now).await)
-        } else {
-            None
+        let all = &self.alerts.hospital.queues;
+        let looked = match all.get(next_queue % all.len().max(1)) {
+            Some(q) => Some((q.code.clone(), self.queue(q, now).await)),
+            None => None,
         };
         let disks = disks_due.then(|| self.disks(now));
         let (queues, disks) = {
             let mut slow = self.slow.lock().map_err(|_| Error::internal())?;
-            if let Some(q) = queues {
-                slow.queues = q;
-                slow.queues_at = Some(now);
+            slow.next_queue = next_queue.wrapping_add(1);
+            if let Some((code, found)) = looked {
+                match found {
+                    Some(c) => {
+                        slow.queues.insert(code, c);
+                    }
+                    None => {
+                        slow.queues.remove(&code);
+                    }
+                }
             }
             if let Some(d) = disks {
                 slow.disks = d;
                 slow.disks_at = Some(now);
             }
-            (slow.queues.clone(), slow.disks.clone())
+            (
+                slow.queues.values().cloned().collect::<Vec<_>>(),
+                slow.disks.clone(),
+            )
         };
         let open = self.alerts.db.read(super::store::open_faults).await?;
         let open_keys: HashSet<String> = open.iter().map(|f| f.fault_key.clone()).collect();
