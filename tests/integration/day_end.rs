@@ -17,17 +17,10 @@ use triage::engine::{Engine, RoomCommand};
 use triage::error::ErrorCode;
 use triage_actors::journal::Clock;
 use triage_actors::model::Audit;
-use triage_actors::queue::ListQueue;
 use triage_actors::room::InspectRoom;
 
 use crate::common::fresh_database;
-use crate::restart::{first_difference, memory, settle, start, ManualClock};
-
-fn at(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .timestamp_micros()
-}
+use crate::restart::{at, first_difference, memory, settle, start, waiting, ManualClock};
 
 fn audit(clock: &ManualClock) -> Audit {
     Audit {
@@ -58,21 +51,6 @@ async fn register(
         .await
         .map(|_| ())
         .map_err(|e| e.code)
-}
-
-async fn waiting(e: &Engine, queue: &str) -> Vec<String> {
-    let addr = e
-        .directory
-        .queues
-        .get(queue)
-        .map(|a| a.clone())
-        .unwrap_or_else(|| panic!("no queue {queue}"));
-    addr.send(ListQueue)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .iter()
-        .map(|l| l.visit_no.clone())
-        .collect()
 }
 
 async fn status(e: &Engine, v: &str) -> (String, Option<String>) {

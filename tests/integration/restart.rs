@@ -438,3 +438,26 @@ proptest! {
         one_day(&ops)?;
     }
 }
+
+/// An RFC 3339 instant as the microseconds a `ManualClock` holds.
+pub(crate) fn at(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .timestamp_micros()
+}
+
+/// The visit numbers waiting in `queue`, in calling order.
+pub(crate) async fn waiting(e: &Engine, queue: &str) -> Vec<String> {
+    let addr = e
+        .directory
+        .queues
+        .get(queue)
+        .map(|a| a.clone())
+        .unwrap_or_else(|| panic!("no queue {queue}"));
+    addr.send(ListQueue)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|l| l.visit_no.clone())
+        .collect()
+}

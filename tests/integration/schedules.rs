@@ -20,16 +20,9 @@ use triage::engine::schedules::{DayBody, DayEntryBody};
 use triage::engine::{Engine, RoomCommand};
 use triage_actors::journal::Clock;
 use triage_actors::model::Audit;
-use triage_actors::queue::ListQueue;
 
 use crate::common::{fresh_database, registration, spawn_app_with, TestApp};
-use crate::restart::{first_difference, memory, settle, start, ManualClock};
-
-fn at(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .timestamp_micros()
-}
+use crate::restart::{at, first_difference, memory, settle, start, waiting, ManualClock};
 
 fn audit(clock: &ManualClock) -> Audit {
     Audit {
@@ -48,21 +41,6 @@ fn entry(session: &str, room: &str, doctor: &str) -> DayEntryBody {
         queues: vec![],
         patient_limit: Some(30),
     }
-}
-
-async fn waiting(e: &Engine, queue: &str) -> Vec<String> {
-    let addr = e
-        .directory
-        .queues
-        .get(queue)
-        .map(|a| a.clone())
-        .unwrap_or_else(|| panic!("no queue {queue}"));
-    addr.send(ListQueue)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .iter()
-        .map(|l| l.visit_no.clone())
-        .collect()
 }
 
 /// The doctor the door screens of `room` show, and the seat note.
