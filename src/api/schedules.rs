@@ -78,6 +78,20 @@ pub async fn put_day(
     Ok(HttpResponse::Ok().json(engine.put_schedule_day(&path, body.value, audit).await?))
 }
 
+/// One entry's request: the date, session and room of the path (an
+/// unknown room first, 422), whether the caller may write that room's
+/// schedule, the audit stamp.
+fn entry_request(
+    path: web::Path<(String, String, String)>,
+    caller: &Caller,
+    engine: &Engine,
+) -> Result<(String, String, String, triage_actors::model::Audit), ApiError> {
+    let (date, session, room) = path.into_inner();
+    let department = engine.schedule_room_department(&room)?;
+    caller.principal.schedule(&engine.hospital, &department)?;
+    Ok((date, session, room, caller.audit(engine)))
+}
+
 #[utoipa::path(put, path = "/api/v1/schedules/{date}/{session}/{room_code}", tag = "schedules",
     params(("date" = String, Path, description = "YYYY-MM-DD, today or later"), ("session" = String, Path, description = "am, pm, eve (the hospital's sessions)"), ("room_code" = String, Path)),
     request_body = EntryBody,
@@ -91,10 +105,7 @@ pub async fn put_entry(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let (date, session, room) = path.into_inner();
-    let department = engine.schedule_room_department(&room)?;
-    caller.principal.schedule(&engine.hospital, &department)?;
-    let audit = caller.audit(&engine);
+    let (date, session, room, audit) = entry_request(path, &caller, &engine)?;
     Ok(HttpResponse::Ok().json(
         engine
             .put_schedule_entry(&date, &session, &room, body.value, audit)
@@ -114,10 +125,7 @@ pub async fn cancel_entry(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let (date, session, room) = path.into_inner();
-    let department = engine.schedule_room_department(&room)?;
-    caller.principal.schedule(&engine.hospital, &department)?;
-    let audit = caller.audit(&engine);
+    let (date, session, room, audit) = entry_request(path, &caller, &engine)?;
     Ok(HttpResponse::Ok().json(
         engine
             .cancel_schedule_entry(&date, &session, &room, audit)
