@@ -13,6 +13,9 @@ use triage_actors::SystemClock;
 
 use crate::auth::Auth;
 use crate::background::{shutdown, Background, DRAIN_SECONDS, SHUTDOWN_BUDGET};
+
+/// How long an idle HTTP keep-alive connection stays open (nginx's default).
+pub const KEEP_ALIVE_SECONDS: u64 = 75;
 use crate::config::Hospital;
 use crate::db::{Db, DbSettings, Synchronous};
 use crate::engine::Engine;
@@ -159,6 +162,13 @@ impl Application {
             }
         })
         .workers(settings.workers.max(1))
+        // An idle keep-alive connection is closed after KEEP_ALIVE_SECONDS.
+        // A client that reuses a connection just as the server closes it
+        // gets "connection closed" for a request the server never read
+        // (actix's default of 5 s made this likely between two HIS calls a
+        // few seconds apart); clients should drop idle connections sooner
+        // (docs/API.md, "Connections").
+        .keep_alive(Duration::from_secs(KEEP_ALIVE_SECONDS))
         .shutdown_timeout(DRAIN_SECONDS)
         // SIGTERM and Ctrl-C are ours: see `run_until_stopped`.
         .disable_signals()

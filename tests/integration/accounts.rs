@@ -68,6 +68,7 @@ fn keyed(key: &str, acting: Option<&str>) -> reqwest::Client {
         );
     }
     reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(20))
         .default_headers(h)
         .build()
         .unwrap_or_else(|e| panic!("{e}"))

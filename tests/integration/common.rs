@@ -170,6 +170,8 @@ fn stamp() -> Stamp {
 fn client_with(headers: reqwest::header::HeaderMap) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
+        // Below the server's keep-alive, as docs/API.md asks of clients.
+        .pool_idle_timeout(Duration::from_secs(20))
         .default_headers(headers)
         .build()
         .unwrap_or_else(|e| panic!("client: {e}"))

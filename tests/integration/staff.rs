@@ -239,6 +239,7 @@ async fn the_staff_channel_needs_a_live_staff_session_within_its_scope() {
     };
     assert_eq!(ws.next().await["type"], "snapshot");
     let client = reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(20))
         .default_headers(headers)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
