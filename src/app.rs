@@ -32,6 +32,8 @@ pub struct Settings {
     /// Run the demo simulation (arrivals and calls).
     pub simulate: bool,
     pub simulation_tick: Duration,
+    /// HTTPS on `bind` (and the optional plain-HTTP redirect) when set.
+    pub tls: Option<crate::tls::Tls>,
 }
 
 impl Settings {
@@ -45,6 +47,7 @@ impl Settings {
             hospital,
             simulate: false,
             simulation_tick: Duration::from_millis(2500),
+            tls: None,
         }
     }
 }
@@ -53,6 +56,10 @@ impl Settings {
 pub struct Application {
     pub port: u16,
     pub server: Server,
+    /// Whether `port` speaks HTTPS.
+    pub https: bool,
+    /// The plain-HTTP listener redirecting to HTTPS, and its port.
+    pub redirect: Option<(Server, u16)>,
     pub engine: Engine,
     pub auth: Auth,
     /// Alerts and fault records.
@@ -107,6 +114,12 @@ impl Application {
                 crate::demo::run(engine.clone(), settings.simulation_tick),
             );
         }
+        // A bad certificate or key stops the start with the file named.
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(crate::tls::server_config)
+            .transpose()?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(engine.clone());
@@ -171,12 +184,22 @@ impl Application {
         .keep_alive(Duration::from_secs(KEEP_ALIVE_SECONDS))
         .shutdown_timeout(DRAIN_SECONDS)
         // SIGTERM and Ctrl-C are ours: see `run_until_stopped`.
-        .disable_signals()
-        .listen(listener)?
+        .disable_signals();
+        let https = tls.is_some();
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config)?,
+            None => server.listen(listener)?,
+        }
         .run();
+        let redirect = match settings.tls.as_ref().and_then(|t| t.redirect_bind.as_ref()) {
+            Some(bind) => Some(crate::tls::redirect_server(bind, port)?),
+            None => None,
+        };
         Ok(Application {
             port,
             server,
+            https,
+            redirect,
             engine,
             auth,
             alerts,
@@ -191,7 +214,14 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let running = actix_web::rt::spawn(self.server);
+        let redirect = self.redirect.map(|(server, _)| {
+            let handle = server.handle();
+            (handle, actix_web::rt::spawn(server))
+        });
         stop_signal().await?;
+        if let Some((handle, _)) = &redirect {
+            handle.stop(false).await;
+        }
         let stopped = tokio::time::timeout(
             SHUTDOWN_BUDGET,
             shutdown(&self.engine, &handle, &self.background),

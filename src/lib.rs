@@ -49,5 +49,6 @@ pub mod error;
 pub mod rule_change;
 pub mod staff;
 pub mod telemetry;
+pub mod tls;
 pub mod voice;
 pub mod ws;

@@ -55,6 +55,16 @@ enum Command {
         /// Seconds between simulated events (demo).
         #[arg(long, default_value_t = 1.5)]
         simulation_tick: f64,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, env = "TRIAGE_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "TRIAGE_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// With HTTPS: also listen for plain HTTP here (e.g. 0.0.0.0:80) and
+        /// redirect every request to HTTPS.
+        #[arg(long, env = "TRIAGE_HTTP_REDIRECT", requires = "tls_cert")]
+        http_redirect: Option<String>,
     },
     /// Validate a hospital configuration file and print what it defines.
     CheckConfig { path: PathBuf },
@@ -600,6 +610,9 @@ fn main() -> ExitCode {
             bind,
             workers,
             simulation_tick,
+            tls_cert,
+            tls_key,
+            http_redirect,
         } => {
             let hospital = match load_hospital(config, demo) {
                 Ok(h) => h,
@@ -627,18 +640,30 @@ fn main() -> ExitCode {
             settings.workers = workers;
             settings.simulate = demo && !no_simulation;
             settings.simulation_tick = Duration::from_secs_f64(simulation_tick.max(0.05));
+            settings.tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(triage::tls::Tls {
+                    cert,
+                    key,
+                    redirect_bind: http_redirect,
+                }),
+                _ => None,
+            };
             let result = actix_web::rt::System::new().block_on(async move {
                 let screens = settings.hospital.screens.clone();
                 let app = Application::build(settings).await?;
                 let port = app.port;
+                let scheme = if app.https { "https" } else { "http" };
                 let host = match bind.rsplit_once(':').map(|x| x.0) {
                     Some("0.0.0.0") | Some("[::]") | None => "localhost".to_string(),
                     Some(h) => h.to_string(),
                 };
                 println!(
-                    "Triage is running on http://{host}:{port}/ (database: {})",
+                    "Triage is running on {scheme}://{host}:{port}/ (database: {})",
                     redact_url(&database_url)
                 );
+                if let Some((_, redirect_port)) = &app.redirect {
+                    println!("Plain HTTP on port {redirect_port} redirects to HTTPS");
+                }
                 match &demo_access {
                     Some((access, file)) => {
                         println!("Demo accounts (kept in {}):", file.display());
@@ -654,19 +679,19 @@ fn main() -> ExitCode {
                                 .map(|(_, t)| t.as_str())
                                 .unwrap_or("");
                             println!(
-                                "  {:<14} http://{host}:{port}/screens/{}#token={token}",
+                                "  {:<14} {scheme}://{host}:{port}/screens/{}#token={token}",
                                 s.name, s.code
                             );
                         }
                         println!("Check-in kiosks (自助报到机):");
                         for (code, token) in &access.kiosks {
-                            println!("  {code:<14} http://{host}:{port}/kiosk/{code}#token={token}");
+                            println!("  {code:<14} {scheme}://{host}:{port}/kiosk/{code}#token={token}");
                         }
                     }
                     None => {
                         println!("Screens (give each a device token: triage screen token --screen CODE):");
                         for s in &screens {
-                            println!("  {:<14} http://{host}:{port}/screens/{}", s.name, s.code);
+                            println!("  {:<14} {scheme}://{host}:{port}/screens/{}", s.name, s.code);
                         }
                     }
                 }
@@ -676,7 +701,7 @@ fn main() -> ExitCode {
                     );
                 }
                 println!(
-                    "API: http://{host}:{port}/api/v1/rooms   Health: http://{host}:{port}/readyz"
+                    "API: {scheme}://{host}:{port}/api/v1/rooms   Health: {scheme}://{host}:{port}/readyz"
                 );
                 app.run_until_stopped().await?;
                 anyhow::Ok(())

@@ -150,6 +150,10 @@ pub struct TestApp {
     /// Every screen's device token.
     pub tokens: std::collections::HashMap<String, String>,
     pub db: TestDb,
+    /// The certificate the app serves HTTPS with (`spawn_app_tls`).
+    pub tls: Option<TestTls>,
+    /// The plain-HTTP port that redirects to HTTPS (`spawn_app_tls`).
+    pub redirect_port: Option<u16>,
     /// Staff clients already logged in, by account code.
     logged_in: std::sync::Mutex<std::collections::HashMap<String, reqwest::Client>>,
 }
@@ -168,8 +172,21 @@ fn stamp() -> Stamp {
 }
 
 fn client_with(headers: reqwest::header::HeaderMap) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+    client_tls(headers, None)
+}
+
+/// A client that trusts `tls`'s certificate (and only HTTPS) when given.
+fn client_tls(headers: reqwest::header::HeaderMap, tls: Option<&TestTls>) -> reqwest::Client {
+    let mut b = reqwest::Client::builder();
+    if let Some(t) = tls {
+        let root = reqwest::Certificate::from_pem(t.cert_pem.as_bytes())
+            .unwrap_or_else(|e| panic!("test certificate: {e}"));
+        b = b
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(root)
+            .https_only(true);
+    }
+    b.timeout(Duration::from_secs(30))
         // Below the server's keep-alive, as docs/API.md asks of clients.
         .pool_idle_timeout(Duration::from_secs(20))
         .default_headers(headers)
@@ -188,9 +205,54 @@ pub async fn spawn_app_with(hospital: Hospital, workers: usize) -> TestApp {
 
 /// The application started on `db` as it is (the recovery path).
 pub async fn spawn_app_on(hospital: Hospital, workers: usize, db: TestDb) -> TestApp {
+    spawn_app_full(hospital, workers, db, None).await
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, made by the
+/// test, in PEM files.
+pub struct TestTls {
+    pub cert_pem: String,
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+    _dir: std::sync::Arc<tempfile::TempDir>,
+}
+
+pub fn test_certificate() -> TestTls {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+        .unwrap_or_else(|e| panic!("certificate: {e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let cert_pem = made.cert.pem();
+    std::fs::write(&cert, &cert_pem).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap_or_else(|e| panic!("{e}"));
+    TestTls {
+        cert_pem,
+        cert,
+        key,
+        _dir: std::sync::Arc::new(dir),
+    }
+}
+
+/// The demo hospital served over HTTPS only (with a plain-HTTP listener
+/// that redirects): every client of the returned app speaks TLS.
+pub async fn spawn_app_tls(hospital: Hospital) -> TestApp {
+    spawn_app_full(hospital, 2, fresh_database(), Some(test_certificate())).await
+}
+
+async fn spawn_app_full(
+    hospital: Hospital,
+    workers: usize,
+    db: TestDb,
+    tls: Option<TestTls>,
+) -> TestApp {
     capture_logs();
     let mut settings = Settings::new(hospital.clone(), db.url.clone());
     settings.workers = workers;
+    settings.tls = tls.as_ref().map(|t| triage::tls::Tls {
+        cert: t.cert.clone(),
+        key: t.key.clone(),
+        redirect_bind: Some("127.0.0.1:0".into()),
+    });
     let app = Application::build(settings)
         .await
         .unwrap_or_else(|e| panic!("app failed to start: {e:#}"));
@@ -198,6 +260,10 @@ pub async fn spawn_app_on(hospital: Hospital, workers: usize, db: TestDb) -> Tes
     let engine = app.engine.clone();
     let auth = app.auth.clone();
     actix_web::rt::spawn(app.server);
+    let redirect_port = app.redirect.map(|(server, port)| {
+        actix_web::rt::spawn(server);
+        port
+    });
     // The test administrator, a HIS client with every scope and every
     // screen's token, made as an administrator would (idempotent: a
     // restarted app finds the account and gets new keys and tokens).
@@ -225,9 +291,10 @@ pub async fn spawn_app_on(hospital: Hospital, workers: usize, db: TestDb) -> Tes
     auth.reload()
         .await
         .unwrap_or_else(|e| panic!("reload: {e}"));
-    let base = format!("http://127.0.0.1:{port}");
-    let anonymous = client_with(reqwest::header::HeaderMap::new());
-    let http = client_with(
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://127.0.0.1:{port}");
+    let anonymous = client_tls(reqwest::header::HeaderMap::new(), tls.as_ref());
+    let http = client_tls(
         login_headers(
             &anonymous,
             &base,
@@ -236,6 +303,7 @@ pub async fn spawn_app_on(hospital: Hospital, workers: usize, db: TestDb) -> Tes
             admin_totp.as_deref(),
         )
         .await,
+        tls.as_ref(),
     );
     TestApp {
         base,
@@ -248,6 +316,8 @@ pub async fn spawn_app_on(hospital: Hospital, workers: usize, db: TestDb) -> Tes
         his_key,
         tokens,
         db,
+        tls,
+        redirect_port,
         logged_in: std::sync::Mutex::new(std::collections::HashMap::new()),
     }
 }
@@ -377,7 +447,7 @@ impl TestApp {
         {
             return c;
         }
-        let client = client_with(self.staff_login(code, role, scope).await);
+        let client = client_tls(self.staff_login(code, role, scope).await, self.tls.as_ref());
         if let Ok(mut m) = self.logged_in.lock() {
             m.insert(code.to_string(), client.clone());
         }
@@ -450,7 +520,7 @@ impl TestApp {
     /// or the HTTP status that refused it.
     pub async fn staff_socket_with(&self, cookie: Option<&str>, query: &str) -> Result<Ws, u16> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let url = format!("ws://127.0.0.1:{}/ws/staff{query}", self.port);
+        let url = format!("{}/ws/staff{query}", self.ws_base());
         let mut req = url
             .into_client_request()
             .unwrap_or_else(|e| panic!("request: {e}"));
@@ -460,7 +530,7 @@ impl TestApp {
                 c.parse().unwrap_or_else(|e| panic!("cookie: {e}")),
             );
         }
-        match tokio_tungstenite::connect_async(req).await {
+        match self.ws_connect(req).await {
             Ok((stream, _)) => Ok(Ws {
                 stream,
                 seen: Vec::new(),
@@ -468,6 +538,46 @@ impl TestApp {
             Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
             Err(e) => panic!("staff socket: {e}"),
         }
+    }
+
+    /// `ws://…` or, over HTTPS, `wss://…`.
+    fn ws_base(&self) -> String {
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// Opens a socket, over TLS trusting only the test certificate when the
+    /// app serves HTTPS.
+    async fn ws_connect(
+        &self,
+        req: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Result<
+        (
+            tokio_tungstenite::WebSocketStream<
+                tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+            >,
+            tokio_tungstenite::tungstenite::handshake::client::Response,
+        ),
+        tokio_tungstenite::tungstenite::Error,
+    > {
+        let connector = self.tls.as_ref().map(|t| {
+            use rustls_pki_types::pem::PemObject;
+            let mut roots = rustls::RootCertStore::empty();
+            for c in rustls_pki_types::CertificateDer::pem_slice_iter(t.cert_pem.as_bytes()) {
+                roots
+                    .add(c.unwrap_or_else(|e| panic!("test certificate: {e}")))
+                    .unwrap_or_else(|e| panic!("test certificate: {e}"));
+            }
+            let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap_or_else(|e| panic!("tls: {e}"))
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(config))
+        });
+        tokio_tungstenite::connect_async_tls_with_config(req, None, false, connector).await
     }
 
     /// A client of the test HIS, with every scope.
@@ -479,7 +589,7 @@ impl TestApp {
                 .parse()
                 .unwrap_or_else(|e| panic!("key: {e}")),
         );
-        client_with(headers)
+        client_tls(headers, self.tls.as_ref())
     }
 
     /// A second application rebuilt from this one's database, as after a
@@ -587,8 +697,13 @@ impl TestApp {
 
     /// A screen's socket that has said nothing yet.
     pub async fn ws_bare(&self, screen: &str) -> Ws {
-        let url = format!("ws://127.0.0.1:{}/ws/screens/{screen}", self.port);
-        let (stream, _) = tokio_tungstenite::connect_async(url)
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/ws/screens/{screen}", self.ws_base());
+        let req = url
+            .into_client_request()
+            .unwrap_or_else(|e| panic!("request: {e}"));
+        let (stream, _) = self
+            .ws_connect(req)
             .await
             .unwrap_or_else(|e| panic!("ws connect: {e}"));
         Ws {

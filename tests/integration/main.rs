@@ -16,6 +16,7 @@ mod day_end;
 mod devices;
 mod domain_core;
 mod durability;
+mod https;
 mod kiosks;
 mod openapi;
 mod operations;
