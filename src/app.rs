@@ -108,6 +108,12 @@ impl Application {
             crate::alerts::Alerts::start(db_for_alerts, hospital.clone(), clock.clone()).await?;
         background.alerts(&alerts, &engine, watched_disks(&settings));
         background.backups(&engine, settings.database_url.clone(), Some(alerts.clone()));
+        let started = clock.now().naive_utc();
+        let run = engine
+            .db
+            .write(move |c| crate::ops::timings::start_run(c, started))
+            .await?;
+        background.operations(&engine, run, settings.database_url.clone());
         if settings.simulate {
             background.task(
                 "demo-simulation",
@@ -123,19 +129,22 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(engine.clone());
+        let timings = engine.db.timings().clone();
         let alerts_data = web::Data::new(alerts.clone());
         let auth_data = web::Data::new(auth.clone());
         let server = HttpServer::new(move || {
+            let timings = timings.clone();
             App::new()
                 .app_data(data.clone())
                 .app_data(auth_data.clone())
                 .app_data(alerts_data.clone())
                 .wrap(ErrorHandlers::new().default_handler(crate::api::json_errors))
                 .wrap(security_headers())
-                .wrap_fn(|req, srv| {
+                .wrap_fn(move |req, srv| {
                     use actix_web::dev::Service;
                     let started = std::time::Instant::now();
                     let fut = srv.call(req);
+                    let timings = timings.clone();
                     async move {
                         let res = fut.await?;
                         let request = res.request();
@@ -151,12 +160,23 @@ impl Application {
                                 None => "anonymous".to_string(),
                             }
                         };
+                        let pattern = request.match_pattern();
+                        let elapsed = started.elapsed();
                         crate::api::metrics::observe(
                             request.method().as_str(),
-                            request.match_pattern().as_deref(),
+                            pattern.as_deref(),
                             res.status().as_u16(),
                             &client,
-                            started.elapsed().as_secs_f64(),
+                            elapsed.as_secs_f64(),
+                        );
+                        timings.record(
+                            "http",
+                            &format!(
+                                "{} {}",
+                                request.method(),
+                                pattern.as_deref().unwrap_or("(no route)")
+                            ),
+                            elapsed,
                         );
                         Ok(res)
                     }

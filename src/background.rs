@@ -3,8 +3,10 @@
 //! checkpointer (started by [`Db`](crate::db::Db) through it), the engine's
 //! clock ticks (short-list refills of two-stage rooms, board refreshes when
 //! time makes a patient callable, notices starting and ending on screens, the
-//! day end), the daily backup and the demo simulation — and stops them
-//! in order. Later: alert checks and the mail outbox.
+//! day end), the daily backup, the alert checks and the mail outbox, the
+//! operations (timings and the run's heartbeat every minute; maintenance,
+//! inspections and the monthly verification report when due) and the demo
+//! simulation — and stops them in order.
 //!
 //! Shutting down ([`shutdown`]) on SIGTERM or Ctrl-C: stop the ticks and the
 //! simulation (no new commands from inside), tell every screen that the
@@ -43,6 +45,9 @@ pub const SWITCH_EVERY: Duration = Duration::from_secs(5);
 pub const ALERT_EVERY: Duration = Duration::from_secs(1);
 /// How often the daily backup checks whether it is due.
 pub const BACKUP_EVERY: Duration = Duration::from_secs(60);
+/// How often the server writes its timings and heartbeat, and looks
+/// whether a maintenance, inspection or monthly report is due.
+pub const OPERATIONS_EVERY: Duration = Duration::from_secs(60);
 /// How long a shutdown may take in all (the process exits within it).
 pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(10);
 /// How long requests in flight get to finish once the server stops
@@ -69,6 +74,8 @@ pub struct Background {
     stop: StopFlag,
     threads: Mutex<Vec<(&'static str, JoinHandle<()>)>>,
     tasks: Mutex<Vec<(&'static str, actix_web::rt::task::JoinHandle<()>)>>,
+    /// This server's row in `server_runs`.
+    run: std::sync::OnceLock<i64>,
 }
 
 impl Background {
@@ -312,30 +319,32 @@ impl Background {
         let db = engine.db.clone();
         let clock = engine.clock.clone();
         let days = i64::from(engine.hospital.security.audit_retention_days);
+        let archive = engine.hospital.operations.archive_dir.clone();
         self.task("audit-upkeep", async move {
             let mut every = actix_web::rt::time::interval(AUDIT_HEAD_EVERY);
             loop {
                 every.tick().await;
-                let mut removed = 0u64;
-                loop {
-                    let now = clock.now().naive_utc();
-                    let cutoff = now - chrono::Duration::days(days);
-                    match db
-                        .write(move |c| crate::db::audit::prune(c, cutoff, now, crate::db::audit::PRUNE_BATCH))
-                        .await
-                    {
-                        Ok(p) => {
-                            removed += p.records;
-                            if !p.more {
-                                break;
-                            }
+                let now = clock.now().naive_utc();
+                let cutoff = now - chrono::Duration::days(days);
+                // Exported (gzip JSON lines, synced) before they are
+                // deleted; on a pooled connection in its own write
+                // transactions, a batch at a time.
+                let dir = archive.clone();
+                let removed = match db
+                    .read(move |c| crate::ops::maintain::archive_expired(c, cutoff, now, &dir))
+                    .await
+                {
+                    Ok(a) => {
+                        if let Some(f) = &a.file {
+                            tracing::info!(file = %f.display(), records = a.records, "audit records past their retention archived");
                         }
-                        Err(e) => {
-                            tracing::error!(error = %e, "audit records past their retention could not be removed");
-                            break;
-                        }
+                        a.removed
                     }
-                }
+                    Err(e) => {
+                        tracing::error!(error = %e, "audit records past their retention could not be archived and removed");
+                        0
+                    }
+                };
                 if removed > 0 {
                     tracing::info!(records = removed, retention_days = days, "audit records past their retention removed");
                 }
@@ -345,6 +354,63 @@ impl Background {
                 }
             }
         });
+    }
+
+    /// Every minute: writes the timings gathered (requests, slow SQL) and
+    /// the run's heartbeat. After `[operations] at` (local time), runs what
+    /// is due: the monthly verification report of the month before (from
+    /// the 1st), a maintenance every `maintain_every_days`, an inspection
+    /// every `inspect_every_days` and a deep one `inspect_days_before` days
+    /// before each holiday — each on a blocking thread, on its own
+    /// connection, its report in `reports_dir`.
+    pub fn operations(&self, engine: &Engine, run: i64, database_url: String) {
+        let _ = self.run.set(run);
+        let db = engine.db.clone();
+        let clock = engine.clock.clone();
+        let hospital = engine.hospital.clone();
+        self.task("operations", async move {
+            let mut every = actix_web::rt::time::interval(OPERATIONS_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let rows = db.timings().take();
+                let now = clock.now();
+                let kept = rows.clone();
+                let at = now.naive_utc();
+                if let Err(e) = db
+                    .write(move |c| crate::ops::timings::flush(c, &rows, Some(run), at, false))
+                    .await
+                {
+                    tracing::warn!(error = %e, "timings not written (kept for the next minute)");
+                    db.timings().restore(kept);
+                }
+                let Some(due) = crate::ops::due(&hospital, now) else {
+                    continue;
+                };
+                let (url, h) = (database_url.clone(), hospital.clone());
+                let done =
+                    tokio::task::spawn_blocking(move || crate::ops::run_due(&url, &h, now, &due))
+                        .await;
+                match done {
+                    Ok(Ok(reports)) => {
+                        for r in reports {
+                            tracing::info!(report = %r.display(), "operations report written");
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "scheduled maintenance or inspection failed")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "scheduled maintenance or inspection stopped")
+                    }
+                }
+            }
+        });
+    }
+
+    /// This server's row in `server_runs`, once started.
+    pub fn run_id(&self) -> Option<i64> {
+        self.run.get().copied()
     }
 
     /// Stops the tasks (ticks, simulation) at once.
@@ -387,6 +453,18 @@ pub async fn shutdown(engine: &Engine, server: &ServerHandle, background: &Arc<B
     // No new connections; requests in flight finish (bounded by the
     // server's shutdown timeout).
     server.stop(true).await;
+    // The last timings and the run's graceful end, before the writer stops.
+    if let Some(run) = background.run_id() {
+        let rows = engine.db.timings().take();
+        let at = engine.clock.now().naive_utc();
+        if let Err(e) = engine
+            .db
+            .write(move |c| crate::ops::timings::flush(c, &rows, Some(run), at, true))
+            .await
+        {
+            tracing::warn!(error = %e, "the run's end not recorded");
+        }
+    }
     match engine.db.flush().await {
         Ok(()) => tracing::info!("database writer flushed"),
         Err(e) => tracing::error!(error = %e, "database writer could not be flushed"),

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::db::{self, backup, parse_url, AnyConnection, Backend, DbError};
 
 /// The tables a backup holds (every table of the schema).
-pub const TABLES: [&str; 23] = [
+pub const TABLES: [&str; 25] = [
     "doctors",
     "visits",
     "rooms",
@@ -46,6 +46,8 @@ pub const TABLES: [&str; 23] = [
     "outbox",
     "screen_presence",
     "server_secrets",
+    "timings",
+    "server_runs",
 ];
 
 /// Where and how long backups are kept (`[backup]` of the configuration).
@@ -615,6 +617,33 @@ fn finish(file: &Path, report: Report) -> Result<Report, DbError> {
         .map_err(|e| io("cannot write the report", e))?;
     std::fs::write(PathBuf::from(html), report.html())
         .map_err(|e| io("cannot write the report", e))?;
+    // The ledger beside the backups keeps every result after the backup
+    // itself is pruned (the monthly report reads it).
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.what.as_str())
+        .collect();
+    let ledger = file
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(crate::ops::ledger::VERIFICATIONS);
+    crate::ops::ledger::append(
+        &ledger,
+        &crate::ops::ledger::Entry {
+            kind: "verify".into(),
+            at: report.verified_at,
+            ok: report.ok(),
+            subject: report.file.clone(),
+            summary: if failed.is_empty() {
+                format!("{} checks passed", report.checks.len())
+            } else {
+                format!("failed: {}", failed.join(", "))
+            },
+        },
+    )
+    .map_err(|e| io("cannot write the verification ledger", e))?;
     Ok(report)
 }
 

@@ -72,6 +72,8 @@ struct File {
     schedule: ScheduleSection,
     #[serde(default)]
     alerts: crate::alerts::policy::AlertsSection,
+    #[serde(default)]
+    operations: OperationsSection,
 }
 
 /// `[schedule]`: the sessions of the clinic day (出诊时段) and how doctors
@@ -218,6 +220,59 @@ fn default_keep_days() -> u32 {
 }
 fn default_backup_at() -> String {
     "02:30".into()
+}
+
+/// `[operations]`: reports, archive, and when the server runs a due
+/// maintenance, inspection or monthly verification report.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationsSection {
+    #[serde(default = "default_reports_dir")]
+    reports_dir: String,
+    #[serde(default = "default_archive_dir")]
+    archive_dir: String,
+    /// Local `HH:MM`, or "off".
+    #[serde(default = "default_operations_at")]
+    at: String,
+    #[serde(default = "default_quarter")]
+    maintain_every_days: u32,
+    #[serde(default = "default_quarter")]
+    inspect_every_days: u32,
+    /// Each holiday's first day, `YYYY-MM-DD`.
+    #[serde(default)]
+    holidays: Vec<String>,
+    #[serde(default = "default_days_before")]
+    inspect_days_before: u32,
+}
+
+impl Default for OperationsSection {
+    fn default() -> Self {
+        OperationsSection {
+            reports_dir: default_reports_dir(),
+            archive_dir: default_archive_dir(),
+            at: default_operations_at(),
+            maintain_every_days: default_quarter(),
+            inspect_every_days: default_quarter(),
+            holidays: Vec::new(),
+            inspect_days_before: default_days_before(),
+        }
+    }
+}
+
+fn default_reports_dir() -> String {
+    "reports".into()
+}
+fn default_archive_dir() -> String {
+    "archive".into()
+}
+fn default_operations_at() -> String {
+    "03:30".into()
+}
+fn default_quarter() -> u32 {
+    90
+}
+fn default_days_before() -> u32 {
+    7
 }
 
 /// A self-service check-in kiosk (自助报到机).
@@ -501,6 +556,8 @@ pub struct Hospital {
     pub schedule: SchedulePolicy,
     /// Alerts: thresholds, hours, on-call list, mail and webhook.
     pub alerts: crate::alerts::policy::AlertPolicy,
+    /// Reports, archive and the maintenance and inspection schedule.
+    pub operations: crate::ops::OperationsPolicy,
 }
 
 /// The `[security]` limits below which the hospital would fall short of
@@ -688,6 +745,7 @@ impl Hospital {
         );
         let kiosks = kiosks(&mut cx, &raw.kiosks, &screens, &known);
         let backup = backup_policy(&mut cx, &raw.backup);
+        let operations = operations_policy(&mut cx, &raw.operations);
         let schedule = schedule_policy(&mut cx, &raw.schedule);
         let alerts = crate::alerts::policy::policy(&raw.alerts, &mut |field, message| {
             cx.errors.push(ConfigError {
@@ -725,6 +783,7 @@ impl Hospital {
             backup,
             schedule,
             alerts,
+            operations,
         })
     }
 
@@ -1094,6 +1153,68 @@ fn backup_policy(cx: &mut Ctx<'_>, raw: &BackupSection) -> crate::backups::Backu
         second_dir: raw.second_dir.as_deref().map(|d| d.trim().into()),
         keep_days: raw.keep_days,
         at,
+    }
+}
+
+/// `[operations]`, checked: directories named, a time or "off", at most
+/// 92 days between maintenances (quarterly) and inspections, real dates.
+fn operations_policy(cx: &mut Ctx<'_>, raw: &OperationsSection) -> crate::ops::OperationsPolicy {
+    let mut bad = |field: &str, message: &str| {
+        cx.errors.push(ConfigError {
+            file: cx.file.to_string(),
+            line: None,
+            field: format!("operations.{field}"),
+            message: message.to_string(),
+        })
+    };
+    for (field, dir) in [
+        ("reports_dir", &raw.reports_dir),
+        ("archive_dir", &raw.archive_dir),
+    ] {
+        if dir.trim().is_empty() {
+            bad(field, "a directory");
+        }
+    }
+    for (field, days) in [
+        ("maintain_every_days", raw.maintain_every_days),
+        ("inspect_every_days", raw.inspect_every_days),
+    ] {
+        if !(1..=92).contains(&days) {
+            bad(
+                field,
+                "1 to 92 days (the service terms ask for at least quarterly)",
+            );
+        }
+    }
+    if raw.inspect_days_before > 60 {
+        bad("inspect_days_before", "at most 60 days");
+    }
+    let at = match raw.at.trim() {
+        "off" => None,
+        t => match chrono::NaiveTime::parse_from_str(t, "%H:%M") {
+            Ok(t) => Some(t),
+            Err(_) => {
+                bad("at", "a local time HH:MM, e.g. 03:30, or \"off\"");
+                None
+            }
+        },
+    };
+    let mut holidays = Vec::new();
+    for h in &raw.holidays {
+        match chrono::NaiveDate::parse_from_str(h.trim(), "%Y-%m-%d") {
+            Ok(d) => holidays.push(d),
+            Err(_) => bad("holidays", "dates YYYY-MM-DD (each holiday's first day)"),
+        }
+    }
+    holidays.sort();
+    crate::ops::OperationsPolicy {
+        reports_dir: raw.reports_dir.trim().into(),
+        archive_dir: raw.archive_dir.trim().into(),
+        at,
+        maintain_every_days: raw.maintain_every_days,
+        inspect_every_days: raw.inspect_every_days,
+        holidays,
+        inspect_days_before: raw.inspect_days_before,
     }
 }
 

@@ -46,6 +46,7 @@ pub mod display;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod ops;
 pub mod rule_change;
 pub mod staff;
 pub mod telemetry;

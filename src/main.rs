@@ -109,6 +109,38 @@ enum Command {
         #[arg(long)]
         take_offline: bool,
     },
+    /// Database maintenance (数据库维护): integrity check, audit records past
+    /// their retention archived then removed, statistics, indexes, space;
+    /// sizes before and after and the slowest statements, in a report.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// The inspection report (巡检报告), Markdown and printable HTML, in the
+    /// configuration's `[operations] reports_dir`: version and uptime,
+    /// database size and growth, backups and verifications, screens, alerts
+    /// and faults, slowest endpoints, queue waits, the audit chain, and the
+    /// risks found with recommendations.
+    Inspect {
+        #[arg(
+            long,
+            env = "TRIAGE_DATABASE_URL",
+            default_value = "sqlite://data/triage.sqlite"
+        )]
+        database_url: String,
+        /// The hospital configuration (its backup and reports directories).
+        #[arg(long, env = "TRIAGE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Use the bundled demo hospital's configuration.
+        #[arg(long)]
+        demo: bool,
+        /// The period: this many days up to today.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// A deep inspection before this holiday (its first day, YYYY-MM-DD).
+        #[arg(long)]
+        holiday: Option<chrono::NaiveDate>,
+    },
     /// Print the OpenAPI document (docs/openapi.json is this output).
     Openapi,
     /// The audit log.
@@ -328,12 +360,44 @@ enum BackupCommand {
         #[arg(long, env = "TRIAGE_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// The monthly verification report (备份恢复月度报告) from the ledger
+    /// of every verification: each day's results and the days without a
+    /// good backup. Exits 1 when a day had none.
+    Report {
+        /// YYYY-MM (default: the month before this one).
+        #[arg(long)]
+        month: Option<String>,
+        #[arg(long, env = "TRIAGE_BACKUP_DIR")]
+        dir: Option<PathBuf>,
+        #[arg(long, env = "TRIAGE_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// The kept backups, oldest first, with their last verification.
     List {
         #[arg(long, env = "TRIAGE_BACKUP_DIR")]
         dir: Option<PathBuf>,
         #[arg(long, env = "TRIAGE_CONFIG")]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Run a maintenance now and write its report (SQLite: REINDEX and
+    /// VACUUM only with no server on the database). Exits 1 when a step
+    /// failed.
+    Maintain {
+        #[arg(
+            long,
+            env = "TRIAGE_DATABASE_URL",
+            default_value = "sqlite://data/triage.sqlite"
+        )]
+        database_url: String,
+        #[arg(long, env = "TRIAGE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Use the bundled demo hospital's configuration.
+        #[arg(long)]
+        demo: bool,
     },
 }
 
@@ -588,6 +652,99 @@ fn main() -> ExitCode {
             println!("{}", triage::api::openapi::document());
             ExitCode::SUCCESS
         }
+        Command::Db {
+            command:
+                DbCommand::Maintain {
+                    database_url,
+                    config,
+                    demo,
+                },
+        } => {
+            let hospital = match load_hospital(config, demo) {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let running = triage::backups::servers_using(&database_url).unwrap_or(0) > 0;
+            match triage::ops::maintain::run(&database_url, &hospital, chrono::Utc::now(), running)
+            {
+                Ok(m) => {
+                    use triage::ops::maintain::human_bytes;
+                    for s in &m.steps {
+                        let mark = match s.ok {
+                            Some(true) => "ok     ",
+                            Some(false) => "FAILED ",
+                            None => "skipped",
+                        };
+                        println!("{mark} {} ({:.2} s): {}", s.what, s.seconds, s.detail);
+                    }
+                    println!(
+                        "size: {} before, {} after",
+                        human_bytes(m.bytes_before),
+                        human_bytes(m.bytes_after)
+                    );
+                    for (sql, a) in m.slowest.iter().take(5) {
+                        println!("slow: {:.1} ms max, {} calls: {sql}", a.max_ms, a.calls);
+                    }
+                    println!("report: {} (and .html)", m.report.display());
+                    if m.ok() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Inspect {
+            database_url,
+            config,
+            demo,
+            days,
+            holiday,
+        } => {
+            let hospital = match load_hospital(config, demo) {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match triage::ops::inspect::run(
+                &database_url,
+                &hospital,
+                chrono::Utc::now(),
+                days,
+                holiday,
+            ) {
+                Ok(i) => {
+                    println!(
+                        "inspection {} to {}: {} visits, database {}, {} backups kept, {} faults, audit {}",
+                        i.from,
+                        i.to,
+                        i.visits_in_period,
+                        triage::ops::maintain::human_bytes(i.bytes),
+                        i.backups.len(),
+                        i.faults.total,
+                        if i.audit_intact { "intact" } else { "NOT INTACT" }
+                    );
+                    for r in &i.risks {
+                        println!("risk ({:?}): {} — {}", r.level, r.finding, r.recommendation);
+                    }
+                    println!("report: {} (and .html)", i.report.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Migrate {
             database_url,
             status,
@@ -731,20 +888,74 @@ fn backup_command(
     let config = match &command {
         Some(BackupCommand::Verify { config: c, .. })
         | Some(BackupCommand::Prune { config: c, .. })
+        | Some(BackupCommand::Report { config: c, .. })
         | Some(BackupCommand::List { config: c, .. }) => c.clone().or(config),
         None => config,
     };
-    let base = match config {
+    let (base, operations) = match config {
         Some(p) => match load_hospital(Some(p), false) {
-            Ok(h) => h.backup,
+            Ok(h) => (h.backup, h.operations),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         },
-        None => backups::BackupPolicy::default(),
+        None => (
+            backups::BackupPolicy::default(),
+            triage::ops::OperationsPolicy::default(),
+        ),
     };
     match command {
+        Some(BackupCommand::Report { month, dir, .. }) => {
+            let dir = dir.unwrap_or(base.dir);
+            let month = match month {
+                Some(m) => {
+                    match chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d") {
+                        Ok(d) => d,
+                        Err(_) => {
+                            eprintln!("error: --month YYYY-MM, e.g. 2026-11");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                None => {
+                    use chrono::Datelike;
+                    let today = triage::engine::service_date(now);
+                    chrono::NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
+                        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+                        .unwrap_or(today)
+                }
+            };
+            match triage::ops::ledger::write_monthly(&dir, &operations.reports_dir, month, now) {
+                Ok((md, m)) => {
+                    println!(
+                        "{}: {} of {} days with a backup that restored; {} verifications, {} failed",
+                        month.format("%Y-%m"),
+                        m.good_days,
+                        m.days,
+                        m.verifications,
+                        m.failures
+                    );
+                    if !m.missing.is_empty() {
+                        let days: Vec<String> = m.missing.iter().map(|d| d.to_string()).collect();
+                        println!("days without a good backup: {}", days.join(", "));
+                    }
+                    if m.unreadable_lines > 0 {
+                        println!("unreadable ledger lines: {}", m.unreadable_lines);
+                    }
+                    println!("report: {} (and .html)", md.display());
+                    if m.ok() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         None => {
             let policy = backups::BackupPolicy {
                 dir: dir.unwrap_or(base.dir),

@@ -470,3 +470,43 @@ pub fn prune(
         more,
     })
 }
+
+/// Writes the records a prune at `cutoff` would remove (the oldest, in id
+/// order, while written before `cutoff`) as JSON lines, as [`export`]
+/// does. Answers how many, and the first and last id.
+pub fn export_expired(
+    c: &mut AnyConnection,
+    cutoff: NaiveDateTime,
+    out: &mut dyn std::io::Write,
+) -> Result<(u64, Option<(i64, i64)>), DbError> {
+    const PAGE: i64 = 10_000;
+    let failed =
+        |e: &dyn std::fmt::Display| DbError::Unavailable(format!("cannot write the archive: {e}"));
+    let (mut n, mut first, mut last_id) = (0u64, None, i64::MIN);
+    loop {
+        let page: Vec<EventRow> = events::table
+            .filter(events::id.gt(last_id))
+            .order(events::id)
+            .limit(PAGE)
+            .select(EventRow::as_select())
+            .load(c)?;
+        if page.is_empty() {
+            break;
+        }
+        for r in &page {
+            if r.at >= cutoff {
+                return Ok((n, first.map(|f| (f, last_id))));
+            }
+            let object: serde_json::Map<String, serde_json::Value> = COLUMNS
+                .iter()
+                .zip(fields(r))
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Object(object)).map_err(|e| failed(&e))?;
+            n += 1;
+            first.get_or_insert(r.id);
+            last_id = r.id;
+        }
+    }
+    Ok((n, first.map(|f| (f, last_id))))
+}

@@ -241,6 +241,8 @@ pub struct Manager {
     backend: Backend,
     target: String,
     sync: Synchronous,
+    /// Every connection times its statements into these (the slow ones).
+    timings: crate::ops::timings::Timings,
 }
 
 /// Connection error type for r2d2.
@@ -253,7 +255,10 @@ impl r2d2::ManageConnection for Manager {
     type Error = ConnError;
 
     fn connect(&self) -> Result<AnyConnection, ConnError> {
-        establish(self.backend, &self.target, self.sync).map_err(|e| ConnError(e.to_string()))
+        let mut c = establish(self.backend, &self.target, self.sync)
+            .map_err(|e| ConnError(e.to_string()))?;
+        c.set_instrumentation(self.timings.sql_timer());
+        Ok(c)
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnError> {
@@ -286,6 +291,7 @@ struct DbInner {
     pool: Pool,
     backend: Backend,
     writer: Writer,
+    timings: crate::ops::timings::Timings,
     /// SQLite: a shared lock on `<database>.server-lock` held while this
     /// server uses the file, so `triage restore` can tell it is in use.
     _in_use: Option<std::fs::File>,
@@ -332,10 +338,12 @@ impl Db {
             }
             Backend::Postgres => (with_application_name(&target), None),
         };
+        let timings = crate::ops::timings::Timings::default();
         let manager = Manager {
             backend,
             target,
             sync: settings.synchronous,
+            timings: timings.clone(),
         };
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size.max(2))
@@ -352,6 +360,7 @@ impl Db {
                 pool,
                 backend,
                 writer,
+                timings,
                 _in_use: in_use,
             }),
         })
@@ -359,6 +368,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    /// The server's own timings not yet written (requests, slow SQL).
+    pub fn timings(&self) -> &crate::ops::timings::Timings {
+        &self.inner.timings
     }
 
     pub fn pool(&self) -> &Pool {

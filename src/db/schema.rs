@@ -318,6 +318,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    timings (day, kind, name) {
+        day -> Text,
+        kind -> Text,
+        name -> Text,
+        calls -> BigInt,
+        total_ms -> Double,
+        max_ms -> Double,
+    }
+}
+
+diesel::table! {
+    server_runs (id) {
+        id -> BigInt,
+        started_at -> Timestamp,
+        seen_at -> Timestamp,
+        stopped_at -> Nullable<Timestamp>,
+        version -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -341,5 +362,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     fault_events,
     outbox,
     screen_presence,
-    server_secrets
+    server_secrets,
+    timings,
+    server_runs
 );

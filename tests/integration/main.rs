@@ -17,6 +17,7 @@ mod devices;
 mod domain_core;
 mod durability;
 mod https;
+mod inspections;
 mod kiosks;
 mod openapi;
 mod operations;

@@ -1,0 +1,2 @@
+DROP TABLE server_runs;
+DROP TABLE timings;

@@ -1,0 +1,218 @@
+//! Operations (运维): what the server records about itself and the reports
+//! built on it. [`timings`] keeps the server's own timings (requests by
+//! route, slow SQL statements) and its runs (starts, graceful stops);
+//! [`doc`] renders a report as Markdown and printable HTML; [`inspect`]
+//! is the inspection report (巡检报告); [`maintain`] the database
+//! maintenance (数据库维护); [`ledger`] the record of verifications,
+//! maintenances and inspections that outlives the pruned backups, with the
+//! monthly verification report.
+
+pub mod doc;
+pub mod inspect;
+pub mod ledger;
+pub mod maintain;
+pub mod timings;
+
+/// Where the operations' reports go and when the server runs them
+/// (`[operations]` of the configuration).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OperationsPolicy {
+    /// Inspection, maintenance and monthly verification reports.
+    pub reports_dir: std::path::PathBuf,
+    /// Audit records past their retention are exported here (gzip JSON
+    /// lines) before they are deleted.
+    pub archive_dir: std::path::PathBuf,
+    /// When the server runs a due maintenance, inspection or monthly
+    /// report (local time); none: only by hand.
+    pub at: Option<chrono::NaiveTime>,
+    /// Days between maintenances (quarterly: 90).
+    pub maintain_every_days: u32,
+    /// Days between inspections (quarterly: 90).
+    pub inspect_every_days: u32,
+    /// Holidays (their first day): a deep inspection runs
+    /// `inspect_days_before` days before each.
+    pub holidays: Vec<chrono::NaiveDate>,
+    pub inspect_days_before: u32,
+}
+
+impl Default for OperationsPolicy {
+    fn default() -> Self {
+        OperationsPolicy {
+            reports_dir: "reports".into(),
+            archive_dir: "archive".into(),
+            at: chrono::NaiveTime::from_hms_opt(3, 30, 0),
+            maintain_every_days: 90,
+            inspect_every_days: 90,
+            holidays: Vec::new(),
+            inspect_days_before: 7,
+        }
+    }
+}
+
+/// What the server should run now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Due {
+    /// The monthly verification report of this month (its first day).
+    pub monthly: Option<chrono::NaiveDate>,
+    pub maintain: bool,
+    /// An inspection; `Some(Some(h))` the deep one before holiday `h`.
+    pub inspect: Option<Option<chrono::NaiveDate>>,
+}
+
+/// What is due at `now` by `[operations]` and the ledgers: nothing before
+/// `at` (local time) or with `at = "off"`.
+pub fn due(hospital: &crate::config::Hospital, now: chrono::DateTime<chrono::Utc>) -> Option<Due> {
+    use chrono::Datelike;
+    let p = &hospital.operations;
+    let local = now.with_timezone(&crate::engine::shanghai());
+    if local.time() < p.at? {
+        return None;
+    }
+    let today = local.date_naive();
+    let day_of = |at: chrono::DateTime<chrono::Utc>| {
+        at.with_timezone(&crate::engine::shanghai()).date_naive()
+    };
+    let entries = ledger::read(&p.reports_dir.join(ledger::OPERATIONS))
+        .map(|(e, _)| e)
+        .unwrap_or_default();
+    let last = |kind: &str| entries.iter().rev().find(|e| e.kind == kind).map(|e| e.at);
+    let mut due = Due::default();
+    let this_month = chrono::NaiveDate::from_ymd_opt(today.year(), today.month(), 1)?;
+    let previous = this_month.checked_sub_months(chrono::Months::new(1))?;
+    let monthly_file = p.reports_dir.join(format!(
+        "backup-verification-{}.md",
+        previous.format("%Y-%m")
+    ));
+    if hospital.backup.dir.join(ledger::VERIFICATIONS).exists() && !monthly_file.exists() {
+        due.monthly = Some(previous);
+    }
+    due.maintain = last("maintain")
+        .is_none_or(|at| (today - day_of(at)).num_days() >= i64::from(p.maintain_every_days));
+    let last_inspect = last("inspect");
+    let holiday = p.holidays.iter().copied().find(|h| {
+        let from = *h - chrono::Duration::days(i64::from(p.inspect_days_before));
+        today >= from && today < *h && last_inspect.is_none_or(|at| day_of(at) < from)
+    });
+    if holiday.is_some() {
+        due.inspect = Some(holiday);
+    } else if last_inspect
+        .is_none_or(|at| (today - day_of(at)).num_days() >= i64::from(p.inspect_every_days))
+    {
+        due.inspect = Some(None);
+    }
+    (due != Due::default()).then_some(due)
+}
+
+/// Runs what `due` names; answers the reports written.
+pub fn run_due(
+    url: &str,
+    hospital: &crate::config::Hospital,
+    now: chrono::DateTime<chrono::Utc>,
+    due: &Due,
+) -> Result<Vec<std::path::PathBuf>, crate::db::DbError> {
+    let p = &hospital.operations;
+    let mut out = Vec::new();
+    let io = |e: std::io::Error| {
+        crate::db::DbError::Unavailable(format!("cannot write the report: {e}"))
+    };
+    if let Some(month) = due.monthly {
+        let (md, m) =
+            ledger::write_monthly(&hospital.backup.dir, &p.reports_dir, month, now).map_err(io)?;
+        ledger::append(
+            &p.reports_dir.join(ledger::OPERATIONS),
+            &ledger::Entry {
+                kind: "monthly".into(),
+                at: now,
+                ok: m.ok(),
+                subject: md.display().to_string(),
+                summary: format!("{} of {} days with a good backup", m.good_days, m.days),
+            },
+        )
+        .map_err(io)?;
+        out.push(md);
+    }
+    if due.maintain {
+        out.push(maintain::run(url, hospital, now, true)?.report);
+    }
+    if let Some(holiday) = due.inspect {
+        out.push(inspect::run(url, hospital, now, p.inspect_every_days, holiday)?.report);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&chrono::Utc))
+            .unwrap_or_default()
+    }
+
+    fn entry(kind: &str, when: &str) -> ledger::Entry {
+        ledger::Entry {
+            kind: kind.into(),
+            at: at(when),
+            ok: true,
+            subject: String::new(),
+            summary: String::new(),
+        }
+    }
+
+    #[test]
+    fn maintenance_inspection_and_the_holiday_inspection_fall_due_after_their_time() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut h = crate::config::Hospital::demo();
+        h.operations.reports_dir = dir.path().join("reports");
+        h.backup.dir = dir.path().join("backups");
+        h.operations.at = chrono::NaiveTime::from_hms_opt(3, 30, 0);
+        h.operations.holidays =
+            vec![chrono::NaiveDate::from_ymd_opt(2027, 2, 6).unwrap_or_default()];
+        // Before 03:30 Beijing nothing; after it, a fresh install runs
+        // both (no monthly report without any verification).
+        assert_eq!(due(&h, at("2026-11-29T19:00:00Z")), None);
+        assert_eq!(
+            due(&h, at("2026-11-29T20:00:00Z")),
+            Some(Due {
+                monthly: None,
+                maintain: true,
+                inspect: Some(None)
+            })
+        );
+        let ops = h.operations.reports_dir.join(ledger::OPERATIONS);
+        for e in [
+            entry("maintain", "2026-11-29T20:00:00Z"),
+            entry("inspect", "2026-11-29T20:00:00Z"),
+        ] {
+            ledger::append(&ops, &e).unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(
+            due(&h, at("2026-12-01T20:00:00Z")),
+            None,
+            "done two days ago"
+        );
+        // 89 days later: not yet; 90: both.
+        assert_eq!(due(&h, at("2027-02-26T20:00:00Z")), None, "89 days");
+        let d = due(&h, at("2027-02-28T20:00:00Z")).unwrap_or_default();
+        assert!(d.maintain && d.inspect == Some(None));
+        // Seven days before the Spring Festival: the deep inspection, once.
+        assert_eq!(
+            due(&h, at("2027-01-30T20:00:00Z")).and_then(|d| d.inspect),
+            Some(h.operations.holidays.first().copied())
+        );
+        ledger::append(&ops, &entry("inspect", "2027-01-30T20:00:00Z"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(due(&h, at("2027-01-31T20:00:00Z")), None);
+        // The monthly report once the ledger exists, until written.
+        ledger::append(
+            &h.backup.dir.join(ledger::VERIFICATIONS),
+            &entry("verify", "2027-01-31T18:00:00Z"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let d = due(&h, at("2027-02-01T20:00:00Z")).unwrap_or_default();
+        assert_eq!(d.monthly, chrono::NaiveDate::from_ymd_opt(2027, 1, 1));
+        h.operations.at = None;
+        assert_eq!(due(&h, at("2027-02-01T20:00:00Z")), None, "\"off\"");
+    }
+}

@@ -1,0 +1,302 @@
+//! The server's own timings: every HTTP request by method and route
+//! pattern, and every SQL statement that took [`SLOW_SQL`] or more (timed
+//! by diesel's instrumentation on each pooled connection, its text with
+//! placeholders, never the values bound). Aggregated in memory per Beijing
+//! day and written to `timings` every minute with the run's heartbeat
+//! (`server_runs`), so `triage db maintain` and `triage inspect` read them
+//! from the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{server_runs, timings};
+use crate::db::{AnyConnection, DbError};
+
+/// Statements at least this slow are recorded.
+pub const SLOW_SQL: Duration = Duration::from_millis(10);
+/// The longest statement text kept.
+const SQL_TEXT_MAX: usize = 400;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Agg {
+    pub calls: i64,
+    pub total_ms: f64,
+    pub max_ms: f64,
+}
+
+type Key = (NaiveDate, &'static str, String);
+
+/// The timings not yet written, shared by the HTTP middleware and every
+/// pooled connection of one database.
+#[derive(Clone, Default)]
+pub struct Timings(Arc<Mutex<HashMap<Key, Agg>>>);
+
+impl std::fmt::Debug for Timings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Timings")
+    }
+}
+
+/// One aggregate to write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub day: NaiveDate,
+    pub kind: &'static str,
+    pub name: String,
+    pub agg: Agg,
+}
+
+impl Timings {
+    /// Adds one observation of `kind` (`http`, `sql`) named `name`.
+    pub fn record(&self, kind: &'static str, name: &str, elapsed: Duration) {
+        let day = crate::engine::service_date(chrono::Utc::now());
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let a = map.entry((day, kind, name.to_string())).or_default();
+        a.calls += 1;
+        a.total_ms += ms;
+        a.max_ms = a.max_ms.max(ms);
+    }
+
+    /// Takes everything recorded so far (it is then written).
+    pub fn take(&self) -> Vec<Row> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *map)
+            .into_iter()
+            .map(|((day, kind, name), agg)| Row {
+                day,
+                kind,
+                name,
+                agg,
+            })
+            .collect()
+    }
+
+    /// Puts rows back after a failed write (added to what came since).
+    pub fn restore(&self, rows: Vec<Row>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for r in rows {
+            let a = map.entry((r.day, r.kind, r.name)).or_default();
+            a.calls += r.agg.calls;
+            a.total_ms += r.agg.total_ms;
+            a.max_ms = a.max_ms.max(r.agg.max_ms);
+        }
+    }
+
+    /// The instrumentation of one connection.
+    pub fn sql_timer(&self) -> SqlTimer {
+        SqlTimer {
+            timings: self.clone(),
+            started: None,
+        }
+    }
+}
+
+/// Times each statement of one connection; records the slow ones.
+pub struct SqlTimer {
+    timings: Timings,
+    started: Option<Instant>,
+}
+
+/// A statement's text as recorded: the SQL with its placeholders, one
+/// line, without the bound values diesel's debug text appends.
+pub fn statement_text(debug: &str) -> String {
+    let sql = debug.split(" -- binds:").next().unwrap_or(debug);
+    let mut one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.len() > SQL_TEXT_MAX {
+        let mut cut = SQL_TEXT_MAX;
+        while !one.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        one.truncate(cut);
+        one.push('…');
+    }
+    one
+}
+
+impl diesel::connection::Instrumentation for SqlTimer {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        use diesel::connection::InstrumentationEvent as E;
+        match event {
+            E::StartQuery { .. } => self.started = Some(Instant::now()),
+            E::FinishQuery { query, .. } => {
+                if let Some(started) = self.started.take() {
+                    let elapsed = started.elapsed();
+                    if elapsed >= SLOW_SQL {
+                        self.timings
+                            .record("sql", &statement_text(&query.to_string()), elapsed);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Records a start; answers the run's id.
+pub fn start_run(c: &mut AnyConnection, now: NaiveDateTime) -> Result<i64, DbError> {
+    diesel::insert_into(server_runs::table)
+        .values((
+            server_runs::started_at.eq(now),
+            server_runs::seen_at.eq(now),
+            server_runs::version.eq(crate::VERSION),
+        ))
+        .execute(c)?;
+    let q = diesel::sql_query("SELECT MAX(id) AS id FROM server_runs");
+    let id = match c {
+        AnyConnection::Sqlite(c) => q.get_result::<Id>(c)?,
+        AnyConnection::Postgresql(c) => q.get_result::<Id>(c)?,
+    };
+    Ok(id.id)
+}
+
+/// Writes `rows` (added to what is stored) and the run's heartbeat; with
+/// `stopped`, the run's graceful end.
+pub fn flush(
+    c: &mut AnyConnection,
+    rows: &[Row],
+    run: Option<i64>,
+    now: NaiveDateTime,
+    stopped: bool,
+) -> Result<(), DbError> {
+    for r in rows {
+        let day = r.day.to_string();
+        let existing: Option<(i64, f64, f64)> = timings::table
+            .find((&day, r.kind, &r.name))
+            .select((timings::calls, timings::total_ms, timings::max_ms))
+            .first(c)
+            .optional()?;
+        match existing {
+            Some((calls, total, max)) => {
+                diesel::update(timings::table.find((&day, r.kind, &r.name)))
+                    .set((
+                        timings::calls.eq(calls + r.agg.calls),
+                        timings::total_ms.eq(total + r.agg.total_ms),
+                        timings::max_ms.eq(max.max(r.agg.max_ms)),
+                    ))
+                    .execute(c)?;
+            }
+            None => {
+                diesel::insert_into(timings::table)
+                    .values((
+                        timings::day.eq(&day),
+                        timings::kind.eq(r.kind),
+                        timings::name.eq(&r.name),
+                        timings::calls.eq(r.agg.calls),
+                        timings::total_ms.eq(r.agg.total_ms),
+                        timings::max_ms.eq(r.agg.max_ms),
+                    ))
+                    .execute(c)?;
+            }
+        }
+    }
+    if let Some(id) = run {
+        let q = diesel::update(server_runs::table.find(id));
+        if stopped {
+            q.set((
+                server_runs::seen_at.eq(now),
+                server_runs::stopped_at.eq(Some(now)),
+            ))
+            .execute(c)?;
+        } else {
+            q.set(server_runs::seen_at.eq(now)).execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Timings of `kind` between two days (inclusive), by name: calls, total
+/// and longest.
+pub fn between(
+    c: &mut AnyConnection,
+    kind: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, Agg)>, DbError> {
+    let rows: Vec<(String, i64, f64, f64)> = timings::table
+        .filter(timings::kind.eq(kind))
+        .filter(timings::day.ge(from.to_string()))
+        .filter(timings::day.le(to.to_string()))
+        .select((
+            timings::name,
+            timings::calls,
+            timings::total_ms,
+            timings::max_ms,
+        ))
+        .load(c)?;
+    let mut by: HashMap<String, Agg> = HashMap::new();
+    for (name, calls, total, max) in rows {
+        let a = by.entry(name).or_default();
+        a.calls += calls;
+        a.total_ms += total;
+        a.max_ms = a.max_ms.max(max);
+    }
+    Ok(by.into_iter().collect())
+}
+
+/// A server run as stored.
+#[derive(Clone, Debug, Queryable)]
+pub struct Run {
+    pub id: i64,
+    pub started_at: NaiveDateTime,
+    pub seen_at: NaiveDateTime,
+    pub stopped_at: Option<NaiveDateTime>,
+    pub version: String,
+}
+
+/// The runs started since `since`, and the one before (still running
+/// then), oldest first.
+pub fn runs(c: &mut AnyConnection, since: NaiveDateTime) -> Result<Vec<Run>, DbError> {
+    let mut out: Vec<Run> = server_runs::table
+        .filter(server_runs::started_at.lt(since))
+        .order(server_runs::id.desc())
+        .limit(1)
+        .load(c)?;
+    out.extend(
+        server_runs::table
+            .filter(server_runs::started_at.ge(since))
+            .order(server_runs::id)
+            .load::<Run>(c)?,
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_is_kept_without_its_values_on_one_line() {
+        assert_eq!(
+            statement_text("SELECT *\n  FROM visits WHERE patient_name = ? -- binds: [\"张三\"]"),
+            "SELECT * FROM visits WHERE patient_name = ?"
+        );
+        let long = format!("SELECT {}", "字".repeat(300));
+        assert!(statement_text(&long).ends_with('…'));
+    }
+
+    #[test]
+    fn observations_add_up_per_day_kind_and_name() {
+        let t = Timings::default();
+        t.record("http", "GET /x", Duration::from_millis(10));
+        t.record("http", "GET /x", Duration::from_millis(30));
+        let rows = t.take();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].agg.calls, 2);
+        assert!((rows[0].agg.total_ms - 40.0).abs() < 1.0);
+        assert!((rows[0].agg.max_ms - 30.0).abs() < 1.0);
+        assert!(t.take().is_empty());
+        t.restore(rows);
+        assert_eq!(t.take()[0].agg.calls, 2);
+    }
+}

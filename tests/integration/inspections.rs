@@ -1,0 +1,287 @@
+//! The inspection report (巡检报告) and database maintenance (数据库维护)
+//! as the on-call engineer runs them, through the `triage` command on the
+//! backend of this run: the inspection's figures are those the database
+//! holds; maintenance archives audit records past their retention before
+//! removing them (the chain stays intact) and leaves SQLite's exclusive
+//! steps to a run without a server.
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use triage::config::Hospital;
+
+use crate::common::{fresh_database, registration, spawn_app_on, triage_cli};
+
+/// The demo configuration with its backup, report and archive directories
+/// under `dir`, written there; the hospital it describes.
+fn config_in(dir: &Path) -> (Hospital, PathBuf) {
+    let text = include_str!("../../config/demo-hospital.toml")
+        .replace(
+            "dir = \"data/backups\"",
+            &format!("dir = {:?}", dir.join("backups").display().to_string()),
+        )
+        .replace(
+            "reports_dir = \"data/reports\"",
+            &format!(
+                "reports_dir = {:?}",
+                dir.join("reports").display().to_string()
+            ),
+        )
+        .replace(
+            "archive_dir = \"data/archive\"",
+            &format!(
+                "archive_dir = {:?}",
+                dir.join("archive").display().to_string()
+            ),
+        );
+    let file = dir.join("hospital.toml");
+    std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+    let h = Hospital::load(&file).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(h.operations.reports_dir, dir.join("reports"));
+    (h, file)
+}
+
+fn cli(args: &[&str], url: &str, config: &Path) -> (i32, String) {
+    let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    all.extend([
+        OsStr::new("--database-url"),
+        OsStr::new(url),
+        OsStr::new("--config"),
+        config.as_os_str(),
+    ]);
+    triage_cli(&all, &[])
+}
+
+/// The report a command printed the path of.
+fn report_of(out: &str) -> String {
+    let path = out
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .and_then(|l| l.strip_suffix(" (and .html)"))
+        .unwrap_or_else(|| panic!("no report in: {out}"));
+    let html = std::fs::read_to_string(Path::new(path).with_extension("html"))
+        .unwrap_or_else(|e| panic!("html beside {path}: {e}"));
+    assert!(html.starts_with("<!doctype html>") && html.contains("<table>"));
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[actix_web::test]
+async fn the_inspection_reports_what_the_database_holds() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (hospital, config) = config_in(dir.path());
+    let app = spawn_app_on(hospital.clone(), 2, fresh_database()).await;
+
+    // Three patients in internal medicine, two called; one in surgery.
+    for (v, name, dept) in [
+        ("I1", "赵一", "NK"),
+        ("I2", "钱二", "NK"),
+        ("I3", "孙三", "NK"),
+        ("I4", "李四", "WK"),
+    ] {
+        app.arrive(v, &registration(name, dept)).await;
+    }
+    for _ in 0..2 {
+        assert_eq!(app.room("NK-02", "call-next").await.status(), 200);
+    }
+    // A nurse reports a fault.
+    let r = app
+        .http
+        .post(app.url("/api/v1/faults"))
+        .json(&json!({"title": "二诊室门口屏黑屏"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    // A backup, verified.
+    let policy = hospital.backup.clone();
+    let url = app.db.url.clone();
+    let file = tokio::task::spawn_blocking(move || {
+        let (file, _) = triage::backups::take(&url, &policy, chrono::Utc::now(), &mut |_| {})
+            .unwrap_or_else(|e| panic!("backup: {e}"));
+        let scratch = url.starts_with("postgres").then_some(url.as_str());
+        let report = triage::backups::verify(&file, scratch, chrono::Utc::now())
+            .unwrap_or_else(|e| panic!("verify: {e}"));
+        assert!(report.ok());
+        file
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // The server's timings reach the database (every minute; now here).
+    let rows = app.engine.db.timings().take();
+    assert!(!rows.is_empty(), "requests were timed");
+    app.engine
+        .db
+        .write(move |c| {
+            triage::ops::timings::flush(c, &rows, None, chrono::Utc::now().naive_utc(), false)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // What the database holds, read directly.
+    let head = app
+        .engine
+        .db
+        .read(triage::db::audit::head)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let waits: Vec<(String, chrono::NaiveDateTime, chrono::NaiveDateTime)> = {
+        let url = app.db.url.clone();
+        tokio::task::spawn_blocking(move || {
+            use diesel::prelude::*;
+            use triage::db::schema::visits;
+            let mut c = triage::db::connect_raw(&url).unwrap_or_else(|e| panic!("{e}"));
+            visits::table
+                .filter(visits::called_at.is_not_null())
+                .select((
+                    visits::department_code,
+                    visits::checked_in_at.assume_not_null(),
+                    visits::called_at.assume_not_null(),
+                ))
+                .load(&mut c)
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(waits.len(), 2);
+    let longest = waits
+        .iter()
+        .map(|(_, a, b)| (*b - *a).num_seconds() as f64 / 60.0)
+        .fold(0.0f64, f64::max);
+
+    let (code, out) = cli(&["inspect"], &app.db.url, &config);
+    assert_eq!(code, 0, "{out}");
+    let md = report_of(&out);
+    assert!(out.contains("4 visits"), "{out}");
+    assert!(
+        md.contains("| 期间就诊数 visits in the period | 4 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| NK | 2 | ") && md.contains(&format!("| {longest:.1} |")),
+        "waits of NK: 2 called, longest {longest:.1} min\n{md}"
+    );
+    assert!(!md.contains("| WK |"), "nobody in surgery was called");
+    assert!(md.contains("故障总数 faults: 1（严重 critical 0）"), "{md}");
+    assert!(md.contains("仍未解决 open now: 1"), "{md}");
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    assert!(md.contains(&format!("最新备份 newest: {name}")), "{md}");
+    assert!(md.contains("保留的备份 backups kept: 1"), "{md}");
+    assert!(md.contains("通过 good"), "the verification: {md}");
+    assert!(md.contains(&head), "the audit chain head {head}");
+    assert!(md.contains("audit chain intact"), "{md}");
+    assert!(
+        md.contains("| POST /api/v1/rooms/{room}/{action} | 2 |"),
+        "the calls are among the timed endpoints: {md}"
+    );
+    // The server runs on it: its run is there, and it is running.
+    assert!(md.contains("运行中"), "{md}");
+    // Risks follow the facts: no maintenance yet, no second location,
+    // the fault still open.
+    assert!(md.contains("没有数据库维护记录"), "{md}");
+    assert!(md.contains("个故障仍未解决"), "{md}");
+    assert!(!md.contains("没有任何备份"), "{md}");
+}
+
+#[actix_web::test]
+async fn maintenance_archives_expired_audit_records_before_removing_them() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (hospital, config) = config_in(dir.path());
+    let db = fresh_database();
+    // Five records from 200 days ago open the chain, then one of today.
+    {
+        let url = db.url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+            let now = chrono::Utc::now().naive_utc();
+            for (i, days) in [200, 200, 199, 199, 198, 0].iter().enumerate() {
+                triage::db::write_transaction(&mut c, |c| {
+                    triage::db::audit::append(
+                        c,
+                        triage::db::models::NewEvent {
+                            at: now - chrono::Duration::days(*days),
+                            kind: "test.old".into(),
+                            operator: "test".into(),
+                            source: "test".into(),
+                            visit_no: None,
+                            room_code: None,
+                            queue_code: None,
+                            detail: format!("{{\"n\":{i}}}"),
+                            prev_hash: None,
+                            hash: None,
+                        },
+                    )
+                })
+                .unwrap_or_else(|e| panic!("{e}"));
+            }
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (code, out) = cli(&["db", "maintain"], &db.url, &config);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("5 records before"), "{out}");
+    let sqlite = db.url.starts_with("sqlite");
+    if sqlite {
+        assert!(out.contains("ok      完整性检查"), "{out}");
+        assert!(out.contains("ok      空间整理 VACUUM"), "{out}");
+    } else {
+        assert!(out.contains("ok      清理与统计 VACUUM (ANALYZE)"), "{out}");
+        assert!(
+            out.contains("ok      重建索引 REINDEX DATABASE CONCURRENTLY"),
+            "{out}"
+        );
+    }
+    let md = report_of(&out);
+    assert!(md.contains("数据库大小 size"), "{md}");
+    // The archive holds the five, oldest first, whole.
+    let archive = std::fs::read_dir(dir.path().join("archive"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".jsonl.gz"))
+        .unwrap_or_else(|| panic!("no archive"));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap_or_else(|e| panic!("{e}")))
+        .read_to_string(&mut text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["detail"], "{\"n\":0}");
+    assert_eq!(lines[4]["detail"], "{\"n\":4}");
+    // Removed from the database; the chain still verifies.
+    let (code, out) = triage_cli(
+        &[
+            OsStr::new("audit"),
+            OsStr::new("verify"),
+            OsStr::new("--database-url"),
+            OsStr::new(&db.url),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = cli(&["db", "maintain"], &db.url, &config);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("none older than 180 days"),
+        "nothing twice: {out}"
+    );
+
+    // With a server on an SQLite database, REINDEX and VACUUM wait for a
+    // run without it, and the report says so.
+    if sqlite {
+        let app = spawn_app_on(hospital, 2, db.clone()).await;
+        let (code, out) = cli(&["db", "maintain"], &app.db.url, &config);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("skipped 空间整理 VACUUM"), "{out}");
+        assert!(out.contains("the server is running"), "{out}");
+    }
+}
