@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::db::{self, backup, parse_url, AnyConnection, Backend, DbError};
 
 /// The tables a backup holds (every table of the schema).
-pub const TABLES: [&str; 25] = [
+pub const TABLES: [&str; 27] = [
     "doctors",
     "visits",
     "rooms",
@@ -48,6 +48,8 @@ pub const TABLES: [&str; 25] = [
     "server_secrets",
     "timings",
     "server_runs",
+    "exam_reports",
+    "exam_report_images",
 ];
 
 /// Where and how long backups are kept (`[backup]` of the configuration).

@@ -29,7 +29,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         NotFound | VisitNotFound | RoomNotFound | QueueNotFound | ScreenNotFound
         | DoctorNotFound | PhotoNotFound | NoticeNotFound | UnknownAction | KioskNotFound
-        | ScheduleNotFound | FaultNotFound => StatusCode::NOT_FOUND,
+        | ScheduleNotFound | FaultNotFound | ReportNotFound => StatusCode::NOT_FOUND,
         MissingField
         | UnknownField
         | InvalidField
@@ -47,6 +47,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidSequenceNo
         | InvalidDoctorName
         | InvalidPhoto
+        | InvalidImage
         | InvalidVoiceText
         | InvalidReason
         | InvalidPosition

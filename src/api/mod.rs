@@ -20,10 +20,12 @@ pub mod notices;
 pub mod openapi;
 pub mod queues;
 pub mod registrations;
+pub mod results;
 pub mod rooms;
 pub mod schedules;
 pub mod screens;
 pub mod session;
+pub mod stats;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
@@ -150,6 +152,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/queues/{code}/rules", web::get().to(queues::get_rules))
                 .route("/queues/{code}/rules", web::put().to(queues::put_rules))
                 .route("/departments", web::get().to(screens::list_departments))
+                .route("/stats/workload", web::get().to(stats::workload))
+                .route("/stats/indicators", web::get().to(stats::indicators))
+                .route("/results", web::get().to(results::visit_results))
+                .route("/results/{report_id}", web::put().to(results::put_result))
+                .route("/results/{report_id}", web::get().to(results::get_result))
                 .route("/doctors", web::get().to(doctors::list_doctors))
                 .route("/doctors/{code}", web::put().to(doctors::put_doctor))
                 .route("/doctors/{code}", web::get().to(doctors::get_doctor))

@@ -54,14 +54,17 @@ pub enum Scope {
     Calling,
     /// Reading queues, rooms and the hospital's configuration.
     Read,
+    /// Exam results from exam stations, RIS or LIS (检查结果).
+    Results,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::Registrations,
         Scope::MasterData,
         Scope::Calling,
         Scope::Read,
+        Scope::Results,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +73,7 @@ impl Scope {
             Scope::MasterData => "master_data",
             Scope::Calling => "calling",
             Scope::Read => "read",
+            Scope::Results => "results",
         }
     }
 
@@ -195,6 +199,58 @@ impl Principal {
     /// administrator): no department check needed.
     pub fn may_register(&self) -> bool {
         self.register().is_ok()
+    }
+
+    /// Exam results: from exam stations, RIS or LIS (a client with the
+    /// results scope), or an administrator.
+    pub fn report_results(&self) -> Result<(), Error> {
+        if self.is_admin() || self.has(Scope::Results) {
+            return Ok(());
+        }
+        Err(forbidden(
+            "exam results come from exam stations, RIS or LIS (a client with the results scope)",
+        ))
+    }
+
+    /// Reading a visit's exam results: its department's staff, a HIS
+    /// client with a reading scope, or the results scope.
+    pub fn read_results(&self, hospital: &Hospital, department: &str) -> Result<(), Error> {
+        if self.has(Scope::Results) {
+            return Ok(());
+        }
+        self.read(hospital, department)
+    }
+
+    /// Statistics: the departments this principal may see (`None`: all),
+    /// or a refusal when `department` is outside them. Administrators and
+    /// HIS clients with the read scope see all; a nurse her departments; a
+    /// doctor his rooms' departments.
+    pub fn read_stats(
+        &self,
+        hospital: &Hospital,
+        department: Option<&str>,
+    ) -> Result<Option<Vec<String>>, Error> {
+        let mine: Option<Vec<String>> = match self {
+            Principal::Staff { staff, .. } if staff.role == Role::Admin => None,
+            Principal::Staff { staff, .. } => Some(
+                hospital
+                    .departments
+                    .iter()
+                    .filter(|d| staff.in_department(hospital, &d.code))
+                    .map(|d| d.code.clone())
+                    .collect(),
+            ),
+            Principal::Client { .. } if self.has(Scope::Read) => None,
+            Principal::Client { .. } => {
+                return Err(forbidden("statistics need the read scope"));
+            }
+        };
+        match (department, mine) {
+            (Some(d), Some(m)) if !m.iter().any(|x| x == d) => Err(forbidden(format!(
+                "department {d:?} is outside your departments"
+            ))),
+            (_, m) => Ok(m),
+        }
     }
 
     /// Doctor master data.

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod backup;
 pub mod journal;
 pub mod models;
+pub mod results;
 pub mod schedules;
 pub mod schema;
 pub mod store;

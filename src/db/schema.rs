@@ -339,6 +339,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    exam_reports (report_id, digest) {
+        report_id -> Text,
+        digest -> Text,
+        visit_no -> Text,
+        item_code -> Text,
+        item_name -> Text,
+        findings -> Text,
+        conclusion -> Text,
+        reporter -> Text,
+        reported_at -> Timestamp,
+        status -> Text,
+        received_at -> Timestamp,
+        source -> Text,
+    }
+}
+
+diesel::table! {
+    exam_report_images (report_id, digest, seq) {
+        report_id -> Text,
+        digest -> Text,
+        seq -> Integer,
+        mime -> Text,
+        title -> Text,
+        data -> Binary,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -364,5 +392,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     screen_presence,
     server_secrets,
     timings,
-    server_runs
+    server_runs,
+    exam_reports,
+    exam_report_images
 );

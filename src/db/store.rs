@@ -710,5 +710,6 @@ pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
         out.push_str(&format!("screens {r:?}\n"));
     }
     out.push_str(&super::schedules::dump(c)?);
+    out.push_str(&super::results::dump(c)?);
     Ok(out)
 }

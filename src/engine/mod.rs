@@ -25,10 +25,12 @@ pub mod names;
 pub mod notices;
 pub mod queues;
 pub mod registrations;
+pub mod results;
 pub mod schedules;
 pub mod screens;
 pub mod seats;
 pub mod start;
+pub mod stats;
 
 pub use calling::{CalledPatient, RoomAnswer, RoomCommand};
 pub use queues::{InterventionAnswer, QueueAnswer, SpecialAnswer, TransferBody};

@@ -134,11 +134,13 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
     let read = his_client(&app, "his-read", &[Scope::Read], false, 1000).await;
     let master = his_client(&app, "his-master", &[Scope::MasterData], false, 1000).await;
     let call = his_client(&app, "his-call", &[Scope::Calling], false, 1000).await;
+    let results = his_client(&app, "his-results", &[Scope::Results], false, 1000).await;
     who.push(("his_reg", keyed(&reg, None)));
     who.push(("his_read", keyed(&read, None)));
     who.push(("his_master", keyed(&master, None)));
     who.push(("his_call_nk01", keyed(&call, Some("D-NK01"))));
     who.push(("his_call_nobody", keyed(&call, None)));
+    who.push(("his_results", keyed(&results, None)));
 
     let reason = json!({"reason": "测试"});
     let doctor = json!({"name": "王建国", "department_code": "NK", "title": "主任医师", "introduction": "x"});
@@ -147,6 +149,10 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
     let staff_readers =
         "admin nurse_nk nurse_wk doctor_nk01 doctor_nk02 his_read his_call_nk01 his_call_nobody";
     let room_nk01 = "admin nurse_nk doctor_nk01 his_call_nk01";
+    let result_readers = format!("{readers} his_results");
+    let exam = json!({"visit_no": "V-NK1", "item_code": "XRAY", "item_name": "胸部正位片",
+        "findings": "双肺纹理清晰", "conclusion": "未见异常", "reporter": "D2001",
+        "reported_at": "2026-11-30T10:00:00+08:00", "status": "final"});
     // Tomorrow's schedule: today's would make the server switch rooms in
     // the background while the loop compares dumps.
     let tomorrow = triage::engine::service_date(chrono::Utc::now()) + chrono::Duration::days(1);
@@ -205,6 +211,12 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
         ("PUT", &schedule_day, Some(json!({"entries": [{"session": "pm", "room_code": "NK-03", "doctor_code": "D1003"}]})), "admin his_master"),
         ("PUT", &schedule_entry, Some(json!({"doctor_code": "D1002"})), "admin nurse_nk his_master"),
         ("DELETE", &schedule_entry, None, "admin nurse_nk his_master"),
+        ("PUT", "/api/v1/results/RPT-1", Some(exam), "admin his_results"),
+        ("GET", "/api/v1/results?visit_no=V-NK1", None, &result_readers),
+        ("GET", "/api/v1/results/RPT-1", None, &result_readers),
+        ("GET", "/api/v1/stats/workload?group_by=performer", None, "admin nurse_nk nurse_wk doctor_nk01 doctor_nk02 his_read"),
+        ("GET", "/api/v1/stats/indicators", None, "admin nurse_nk nurse_wk doctor_nk01 doctor_nk02 his_read"),
+        ("GET", "/api/v1/stats/workload?department=WK", None, "admin nurse_wk his_read"),
     ];
     let mut refused = 0;
     let mut allowed = 0;

@@ -580,6 +580,41 @@ impl TestApp {
         tokio_tungstenite::connect_async_tls_with_config(req, None, false, connector).await
     }
 
+    /// A HIS client named `name` with only `scopes` (made as an
+    /// administrator would), ready to call.
+    pub async fn client_with_scopes(&self, name: &str, scopes: &[Scope]) -> reqwest::Client {
+        let (url, name, scopes) = (self.db.url.clone(), name.to_string(), scopes.to_vec());
+        let key = tokio::task::spawn_blocking(move || {
+            let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("connect: {e}"));
+            accounts::add_client(
+                &mut c,
+                NewClient {
+                    name,
+                    scopes,
+                    require_signature: false,
+                    rate_per_minute: 100_000,
+                },
+                &stamp(),
+            )
+            .unwrap_or_else(|e| panic!("client: {e}"))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        note_secret(&key);
+        self.auth
+            .reload()
+            .await
+            .unwrap_or_else(|e| panic!("reload: {e}"));
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {key}")
+                .parse()
+                .unwrap_or_else(|e| panic!("key: {e}")),
+        );
+        client_tls(headers, self.tls.as_ref())
+    }
+
     /// A client of the test HIS, with every scope.
     pub fn his(&self) -> reqwest::Client {
         let mut headers = reqwest::header::HeaderMap::new();

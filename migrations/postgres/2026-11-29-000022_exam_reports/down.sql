@@ -1,0 +1,2 @@
+DROP TABLE exam_report_images;
+DROP TABLE exam_reports;

@@ -1,0 +1,254 @@
+//! Workload statistics (工作量统计) and the outpatient indicators:
+//! `GET /stats/workload` and `GET /stats/indicators`, as JSON or as CSV
+//! that opens in Excel with its Chinese intact (UTF-8 with a BOM).
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::Caller;
+use super::openapi::ErrorBody;
+use crate::engine::stats::{Dim, IndicatorBy, Indicators, Spread, Workload};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode};
+
+type Answer = Result<HttpResponse, ApiError>;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct WorkloadQuery {
+    /// First service day, YYYY-MM-DD (default: today).
+    pub from: Option<String>,
+    /// Last service day, inclusive (default: `from`); at most 366 days on.
+    pub to: Option<String>,
+    /// Comma-separated: exam_item, performer, department, room, day, hour
+    /// (default: none, the total only).
+    pub group_by: Option<String>,
+    /// Only this department.
+    pub department: Option<String>,
+    /// json (default) or csv.
+    pub format: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct IndicatorQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// day (default), department or doctor.
+    pub by: Option<String>,
+    pub department: Option<String>,
+    /// json (default) or csv.
+    pub format: Option<String>,
+}
+
+fn day(field: &str, text: Option<&str>, default: NaiveDate) -> Result<NaiveDate, Error> {
+    match text {
+        None => Ok(default),
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
+            Error::field(
+                ErrorCode::InvalidDate,
+                field,
+                format!("{field} is a date YYYY-MM-DD"),
+            )
+        }),
+    }
+}
+
+fn csv_wanted(format: Option<&str>) -> Result<bool, Error> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(_) => Err(Error::field(
+            ErrorCode::InvalidField,
+            "format",
+            "format is json or csv",
+        )),
+    }
+}
+
+/// The departments the caller may see, narrowed to `department` when
+/// given (`None`: all).
+fn scope(
+    caller: &Caller,
+    engine: &Engine,
+    department: Option<&str>,
+) -> Result<Option<Vec<String>>, Error> {
+    if let Some(d) = department {
+        if engine.hospital.department(d).is_none() {
+            return Err(Error::field(
+                ErrorCode::UnknownDepartment,
+                "department",
+                format!("no department {d:?}"),
+            ));
+        }
+        caller.principal.read_stats(&engine.hospital, Some(d))?;
+        return Ok(Some(vec![d.to_string()]));
+    }
+    caller.principal.read_stats(&engine.hospital, None)
+}
+
+fn csv_answer(name: &str, rows: Vec<Vec<String>>) -> Result<HttpResponse, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.write_record(&r).map_err(|_| Error::internal())?;
+    }
+    let mut body = "\u{feff}".as_bytes().to_vec();
+    body.extend(w.into_inner().map_err(|_| Error::internal())?);
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.csv\""),
+        ))
+        .body(body))
+}
+
+fn cells(s: &Spread) -> [String; 3] {
+    let f = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_default();
+    [f(s.mean), f(s.median), f(s.p90)]
+}
+
+fn workload_rows(w: &Workload) -> Vec<Vec<String>> {
+    let mut head: Vec<String> = w.group_by.iter().map(|d| d.as_str().to_string()).collect();
+    head.extend(
+        [
+            "就诊人次 visits",
+            "已叫号 called",
+            "已完成 finished",
+            "未到 no_shows",
+            "重呼 recalls",
+            "平均等候(分) wait_mean",
+            "等候中位数 wait_median",
+            "等候90% wait_p90",
+            "平均诊疗(分) service_mean",
+            "诊疗中位数 service_median",
+            "诊疗90% service_p90",
+        ]
+        .map(String::from),
+    );
+    let mut rows = vec![head];
+    let line = |key: Vec<String>, f: &crate::engine::stats::Figures| {
+        let mut r = key;
+        r.extend([
+            f.visits.to_string(),
+            f.called.to_string(),
+            f.finished.to_string(),
+            f.no_shows.to_string(),
+            f.recalls.to_string(),
+        ]);
+        r.extend(cells(&f.wait_minutes));
+        r.extend(cells(&f.service_minutes));
+        r
+    };
+    for g in &w.groups {
+        let key = w
+            .group_by
+            .iter()
+            .map(|d| g.key.get(d.as_str()).cloned().unwrap_or_default())
+            .collect();
+        rows.push(line(key, &g.figures));
+    }
+    let mut total_key = vec![String::new(); w.group_by.len()];
+    if let Some(first) = total_key.first_mut() {
+        *first = "合计 total".into();
+    }
+    rows.push(line(total_key, &w.total));
+    rows
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/workload", tag = "statistics", params(WorkloadQuery),
+    responses(
+        (status = 200, description = "the workload (JSON, or CSV with format=csv)", body = Workload),
+        (status = 401, description = "no or bad credentials", body = ErrorBody),
+        (status = 403, description = "the department is outside the caller's", body = ErrorBody),
+        (status = 422, description = "a bad date, group_by, department or format", body = ErrorBody)))]
+pub async fn workload(
+    query: web::Query<WorkloadQuery>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let today = crate::engine::service_date(engine.clock.now());
+    let from = day("from", query.from.as_deref(), today)?;
+    let to = day("to", query.to.as_deref(), from)?;
+    let dims = Dim::parse_list(query.group_by.as_deref().unwrap_or(""))?;
+    let csv = csv_wanted(query.format.as_deref())?;
+    let departments = scope(&caller, &engine, query.department.as_deref())?;
+    let w = engine.workload(from, to, &dims, departments).await?;
+    if csv {
+        return Ok(csv_answer(
+            &format!("workload-{from}-{to}"),
+            workload_rows(&w),
+        )?);
+    }
+    Ok(HttpResponse::Ok().json(w))
+}
+
+fn indicator_rows(i: &Indicators) -> Vec<Vec<String>> {
+    let by = match i.by {
+        IndicatorBy::Day => "日期 day",
+        IndicatorBy::Department => "科室 department",
+        IndicatorBy::Doctor => "医生 doctor",
+    };
+    let mut rows = vec![vec![
+        by.to_string(),
+        "就诊人次 visits".into(),
+        "预约人次 appointments".into(),
+        "预约诊疗率(%) appointment_rate".into(),
+        "预约后平均等待(分) mean_wait_after_appointment".into(),
+    ]];
+    for g in i.groups.iter().chain(std::iter::once(&i.total)) {
+        let f = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_default();
+        rows.push(vec![
+            if g.key == "total" {
+                "合计 total".into()
+            } else {
+                g.key.clone()
+            },
+            g.visits.to_string(),
+            g.appointments.to_string(),
+            f(g.appointment_rate_percent),
+            f(g.mean_wait_after_appointment_minutes),
+        ]);
+    }
+    rows
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/indicators", tag = "statistics", params(IndicatorQuery),
+    responses(
+        (status = 200, description = "the appointment rate and the mean wait after an appointment (JSON, or CSV with format=csv)", body = Indicators),
+        (status = 401, description = "no or bad credentials", body = ErrorBody),
+        (status = 403, description = "the department is outside the caller's", body = ErrorBody),
+        (status = 422, description = "a bad date, by, department or format", body = ErrorBody)))]
+pub async fn indicators(
+    query: web::Query<IndicatorQuery>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    let today = crate::engine::service_date(engine.clock.now());
+    let from = day("from", query.from.as_deref(), today)?;
+    let to = day("to", query.to.as_deref(), from)?;
+    let by = match query.by.as_deref() {
+        None | Some("day") => IndicatorBy::Day,
+        Some("department") => IndicatorBy::Department,
+        Some("doctor") => IndicatorBy::Doctor,
+        Some(_) => {
+            return Err(Error::field(
+                ErrorCode::InvalidField,
+                "by",
+                "by is day, department or doctor",
+            )
+            .into())
+        }
+    };
+    let csv = csv_wanted(query.format.as_deref())?;
+    let departments = scope(&caller, &engine, query.department.as_deref())?;
+    let i = engine.indicators(from, to, by, departments).await?;
+    if csv {
+        return Ok(csv_answer(
+            &format!("indicators-{from}-{to}"),
+            indicator_rows(&i),
+        )?);
+    }
+    Ok(HttpResponse::Ok().json(i))
+}
