@@ -6,7 +6,10 @@
 #   3. the integration suite again on a throwaway PostgreSQL cluster that this
 #      script starts (initdb as the postgres user, free port, temp dir) and stops
 #   4. the browser tests, if present (scripts/browser-tests.sh)
-#   5. the log scan: every log line of 2-4 (in target/test-logs/) is searched
+#   5. the Debian package: built (cargo deb), installed as root, the service
+#      started as its unit says and /readyz ready, purged
+#      (scripts/package-test.sh)
+#   6. the log scan: every log line of 2-4 (in target/test-logs/) is searched
 #      for the passwords, keys, tokens, session ids and patient names the
 #      tests made, and for ID numbers, phone numbers and names in general
 #      (scripts/scan-logs.py)
@@ -73,6 +76,9 @@ if [ -x scripts/browser-tests.sh ]; then
   say "browser tests (headless Chromium)"
   scripts/browser-tests.sh
 fi
+
+say "Debian package (build, install as root, the service answers /readyz)"
+scripts/package-test.sh
 
 say "log scan (no secret or name in any log line of the run)"
 python3 scripts/scan-logs.py "$TRIAGE_TEST_LOG_DIR"

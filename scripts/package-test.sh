@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The Debian package, built and installed for real (the README's test
+# command runs this as root):
+#   1. cargo deb (installs cargo-deb first if missing): the release binary,
+#      the systemd unit, /etc/default/triage, /etc/triage/hospital.toml
+#   2. dpkg -i as root: the triage user and /var/lib/triage are made, the
+#      unit installed and enabled
+#   3. the service started as its unit says — by systemctl where systemd
+#      runs; otherwise (a container) the unit's own User, WorkingDirectory,
+#      EnvironmentFile and ExecStart are read from the installed unit and
+#      run exactly so — and /readyz must answer ready
+#   4. SIGTERM: it stops gracefully (exit 0); dpkg --purge removes the
+#      package and keeps /var/lib/triage
+# A step that cannot run fails the script; nothing is reported as passed
+# that did not run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "NOT RUN: the package test installs a package and needs root" >&2
+  exit 3
+fi
+for tool in dpkg dpkg-shlibdeps deb-systemd-helper useradd setpriv curl; do
+  if ! command -v "$tool" >/dev/null; then
+    apt-get install -y -qq dpkg-dev init-system-helpers passwd curl >/dev/null 2>&1 || true
+  fi
+  command -v "$tool" >/dev/null || { echo "NOT RUN: $tool is missing" >&2; exit 3; }
+done
+if ! command -v cargo-deb >/dev/null; then
+  echo "installing cargo-deb"
+  cargo install --locked --quiet cargo-deb
+fi
+
+echo "== cargo deb"
+cargo deb --quiet 2>&1 | tail -n 3
+DEB=$(ls -t target/debian/triage_*.deb | head -n 1)
+echo "built $DEB ($(du -h "$DEB" | cut -f1))"
+dpkg-deb --info "$DEB" | sed -n 's/^ \(Package\|Version\|Depends\):/  \1:/p'
+
+cleanup() {
+  if [ -n "${PID:-}" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID" || true; fi
+  dpkg --purge triage >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "== dpkg -i"
+dpkg --purge triage >/dev/null 2>&1 || true
+dpkg -i "$DEB"
+getent passwd triage >/dev/null || { echo "FAIL: no triage user" >&2; exit 1; }
+[ -d /var/lib/triage ] || { echo "FAIL: no /var/lib/triage" >&2; exit 1; }
+UNIT=$(dpkg -L triage | grep -E '/systemd/system/triage\.service$' | head -n 1)
+[ -n "$UNIT" ] || { echo "FAIL: the package has no triage.service" >&2; exit 1; }
+/usr/bin/triage --version
+/usr/bin/triage check-config /etc/triage/hospital.toml | tail -n 1
+
+LOG="${TRIAGE_TEST_LOG_DIR:-/tmp}/package-serve.log"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+if [ -d /run/systemd/system ]; then
+  echo "== systemctl start triage (on port $PORT)"
+  sed -i "s/^TRIAGE_BIND=.*/TRIAGE_BIND=127.0.0.1:$PORT/" /etc/default/triage
+  systemctl restart triage
+else
+  echo "== no systemd here (a container): running the unit's ExecStart as the unit says (on port $PORT)"
+  key() { sed -n "s/^$1=//p" "$UNIT" | head -n 1; }
+  USER_=$(key User); DIR=$(key WorkingDirectory); ENVF=$(key EnvironmentFile); EXEC=$(key ExecStart)
+  echo "   User=$USER_ WorkingDirectory=$DIR EnvironmentFile=$ENVF ExecStart=$EXEC"
+  (
+    cd "$DIR"
+    set -a; . "$ENVF"; set +a
+    export TRIAGE_BIND="127.0.0.1:$PORT"
+    # setpriv execs (no child process): the PID below is the server itself.
+    exec setpriv --reuid="$USER_" --regid="$USER_" --init-groups -- $EXEC
+  ) > "$LOG" 2>&1 &
+  PID=$!
+fi
+
+ready=""
+for _ in $(seq 1 60); do
+  if out=$(curl -fsS "http://127.0.0.1:$PORT/readyz" 2>/dev/null); then ready=$out; break; fi
+  sleep 0.5
+done
+if [ -z "$ready" ]; then
+  echo "FAIL: the installed service did not answer /readyz" >&2
+  cat "$LOG" 2>/dev/null | tail -n 20 >&2 || true
+  exit 1
+fi
+echo "/readyz: $ready"
+echo "$ready" | grep -q '"status":"ready"' || { echo "FAIL: not ready" >&2; exit 1; }
+[ -f /var/lib/triage/triage.sqlite ] || { echo "FAIL: no database in /var/lib/triage" >&2; exit 1; }
+[ "$(stat -c %U /var/lib/triage/triage.sqlite)" = triage ] || { echo "FAIL: the database is not the triage user's" >&2; exit 1; }
+
+if [ -n "${PID:-}" ]; then
+  kill -TERM "$PID"
+  if wait "$PID"; then echo "stopped gracefully (exit 0)"; else echo "FAIL: exit $? on SIGTERM" >&2; exit 1; fi
+  PID=""
+else
+  systemctl stop triage
+fi
+dpkg --purge triage >/dev/null
+[ -d /var/lib/triage ] && echo "purged; /var/lib/triage kept"
+trap - EXIT
+echo "package test passed"
