@@ -6,10 +6,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use super::error::ApiError;
-use super::extract::{Caller, Json, DOCTOR_BODY_LIMIT};
+use super::extract::{Caller, Json, DOCTORS_BODY_LIMIT, DOCTOR_BODY_LIMIT};
 use super::openapi::ErrorBody;
 use crate::domain::DoctorCode;
-use crate::engine::doctors::DoctorBody;
+use crate::engine::doctors::{DoctorBody, DoctorsAnswer, DoctorsBody, Integrity};
 use crate::engine::Engine;
 
 type Answer = Result<HttpResponse, ApiError>;
@@ -31,6 +31,35 @@ pub async fn put_doctor(
     } else {
         HttpResponse::Ok().json(view)
     })
+}
+
+#[utoipa::path(put, path = "/api/v1/doctors", tag = "HIS", request_body = DoctorsBody,
+    responses(
+        (status = 200, description = "every doctor created or replaced; door screens updated", body = DoctorsAnswer),
+        (status = 400, description = "malformed body", body = ErrorBody),
+        (status = 401, description = "no or bad credentials", body = ErrorBody),
+        (status = 403, description = "not HIS with master_data, nor an administrator", body = ErrorBody),
+        (status = 413, description = "body over 32 MiB", body = ErrorBody),
+        (status = 415, description = "not JSON", body = ErrorBody),
+        (status = 422, description = "an entry is invalid (its field named as doctors[i].field) or a staff number is given twice; nothing changed", body = ErrorBody)))]
+pub async fn put_doctors(
+    body: Json<DoctorsBody, DOCTORS_BODY_LIMIT>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+) -> Answer {
+    caller.principal.master_data()?;
+    let audit = caller.audit(&engine);
+    Ok(HttpResponse::Ok().json(engine.put_doctors(body.value, audit).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/doctors/integrity", tag = "configuration",
+    responses(
+        (status = 200, description = "the integrity report: counts by kind and every finding", body = Integrity),
+        (status = 401, description = "no or bad credentials", body = ErrorBody),
+        (status = 403, description = "a client without master_data or read", body = ErrorBody)))]
+pub async fn integrity(caller: Caller, engine: web::Data<Engine>) -> Answer {
+    caller.principal.read_schedule()?;
+    Ok(HttpResponse::Ok().json(engine.doctors_integrity().await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/doctors", tag = "configuration", responses((status = 200, description = "doctors")))]

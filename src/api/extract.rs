@@ -23,6 +23,8 @@ use crate::error::{Error, ErrorCode};
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Largest doctor body (a Base64 photo).
 pub const DOCTOR_BODY_LIMIT: usize = 1024 * 1024;
+/// Largest bulk doctors body (their photos in Base64).
+pub const DOCTORS_BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// Largest exam report body (its images in Base64).
 pub const RESULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
 

@@ -158,6 +158,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/results/{report_id}", web::put().to(results::put_result))
                 .route("/results/{report_id}", web::get().to(results::get_result))
                 .route("/doctors", web::get().to(doctors::list_doctors))
+                .route("/doctors", web::put().to(doctors::put_doctors))
+                .route("/doctors/integrity", web::get().to(doctors::integrity))
                 .route("/doctors/{code}", web::put().to(doctors::put_doctor))
                 .route("/doctors/{code}", web::get().to(doctors::get_doctor))
                 .route("/stop-clinics", web::get().to(doctors::stops_today))

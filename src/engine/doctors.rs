@@ -17,17 +17,60 @@ use crate::error::{Error, ErrorCode};
 pub const PHOTO_LIMIT: usize = 512 * 1024;
 
 /// A doctor's master data as HIS sends it.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 pub struct DoctorBody {
-    name: String,
-    department_code: String,
+    pub name: String,
+    pub department_code: String,
     #[serde(default)]
-    title: String,
+    pub title: String,
     #[serde(default)]
-    introduction: String,
+    pub introduction: String,
     /// Base64 image (PNG, JPEG or WebP), optional.
     #[serde(default)]
-    photo: Option<String>,
+    pub photo: Option<String>,
+}
+
+/// One doctor of a bulk update: the staff number and the master data.
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
+pub struct DoctorEntry {
+    /// The staff number (工号).
+    pub code: String,
+    #[serde(flatten)]
+    pub doctor: DoctorBody,
+}
+
+/// Many doctors at once (HIS's nightly or full sync).
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DoctorsBody {
+    pub doctors: Vec<DoctorEntry>,
+}
+
+/// What a bulk update did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct DoctorsAnswer {
+    pub created: usize,
+    pub replaced: usize,
+}
+
+/// Most doctors in one bulk update.
+pub const BULK_MAX: usize = 2000;
+
+/// GB/T 8561 专业技术职务 codes of physicians, as HIS often sends them.
+pub const TITLE_CODES: [(&str, &str); 5] = [
+    ("231", "主任医师"),
+    ("232", "副主任医师"),
+    ("233", "主治医师"),
+    ("234", "医师"),
+    ("235", "医士"),
+];
+
+/// A title as shown: a GB/T 8561 code becomes its name; text stays.
+pub fn title_text(title: &str) -> String {
+    TITLE_CODES
+        .iter()
+        .find(|(code, _)| *code == title)
+        .map_or(title.to_string(), |(_, name)| name.to_string())
 }
 
 fn image_mime(bytes: &[u8]) -> Option<&'static str> {
@@ -58,25 +101,105 @@ impl Engine {
         body: DoctorBody,
         audit: Audit,
     ) -> Result<(bool, DoctorView), Error> {
+        let row = self.doctor_row(code, &body, &audit, "")?;
+        let view = doctor_view(&row);
+        let created = self
+            .db
+            .write(move |c| store::upsert_doctor(c, row, &audit))
+            .await?;
+        self.directory.publish_doctor(view.clone());
+        tracing::info!(doctor_code = %code, created, "doctor master data stored");
+        Ok((created, view))
+    }
+
+    /// Creates or replaces many doctors in one transaction: every entry is
+    /// checked first (a bad one, or a staff number given twice, refuses
+    /// the whole update and changes nothing), then each door screen the
+    /// doctors staff updates.
+    pub async fn put_doctors(
+        &self,
+        body: DoctorsBody,
+        audit: Audit,
+    ) -> Result<DoctorsAnswer, Error> {
+        if body.doctors.len() > BULK_MAX {
+            return Err(Error::field(
+                ErrorCode::InvalidField,
+                "doctors",
+                format!("at most {BULK_MAX} doctors in one update"),
+            ));
+        }
+        let mut rows = Vec::with_capacity(body.doctors.len());
+        let mut seen = std::collections::HashMap::new();
+        for (i, e) in body.doctors.iter().enumerate() {
+            let prefix = format!("doctors[{i}].");
+            let code = DoctorCode::parse(&e.code).map_err(|mut err| {
+                err.field = Some(format!("{prefix}code"));
+                err
+            })?;
+            if let Some(first) = seen.insert(code.to_string(), i) {
+                return Err(Error::field(
+                    ErrorCode::InvalidField,
+                    &format!("{prefix}code"),
+                    format!(
+                        "staff number {code} is given twice (doctors[{first}] and doctors[{i}])"
+                    ),
+                ));
+            }
+            rows.push(self.doctor_row(&code, &e.doctor, &audit, &prefix)?);
+        }
+        let views: Vec<DoctorView> = rows.iter().map(doctor_view).collect();
+        let created = self
+            .db
+            .write(move |c| {
+                let mut created = 0;
+                for row in rows {
+                    if store::upsert_doctor(c, row, &audit)? {
+                        created += 1;
+                    }
+                }
+                Ok(created)
+            })
+            .await?;
+        let n = views.len();
+        for v in views {
+            self.directory.publish_doctor(v);
+        }
+        tracing::info!(doctors = n, created, "doctor master data stored (bulk)");
+        Ok(DoctorsAnswer {
+            created,
+            replaced: n - created,
+        })
+    }
+
+    /// A doctor's stored row from what HIS sent, checked; `prefix` names
+    /// the entry in a bulk update (`doctors[3].`).
+    fn doctor_row(
+        &self,
+        code: &DoctorCode,
+        body: &DoctorBody,
+        audit: &Audit,
+        prefix: &str,
+    ) -> Result<DoctorRow, Error> {
+        let f = |name: &str| format!("{prefix}{name}");
         let name = body.name.trim();
         if name.is_empty() || name.chars().count() > 32 {
             return Err(Error::field(
                 ErrorCode::InvalidDoctorName,
-                "name",
+                &f("name"),
                 "the doctor's name is required (at most 32 characters)",
             ));
         }
         if self.hospital.department(&body.department_code).is_none() {
             return Err(Error::field(
                 ErrorCode::UnknownDepartment,
-                "department_code",
+                &f("department_code"),
                 format!("no department {:?}", body.department_code),
             ));
         }
         if body.title.chars().count() > 32 || body.introduction.chars().count() > 2000 {
             return Err(Error::field(
                 ErrorCode::InvalidField,
-                "introduction",
+                &f("introduction"),
                 "title at most 32, introduction at most 2000 characters",
             ));
         }
@@ -86,43 +209,35 @@ impl Engine {
                 let raw = base64::engine::general_purpose::STANDARD
                     .decode(b64.trim())
                     .map_err(|_| {
-                        Error::field(ErrorCode::InvalidPhoto, "photo", "photo must be Base64")
+                        Error::field(ErrorCode::InvalidPhoto, &f("photo"), "photo must be Base64")
                     })?;
                 if raw.len() > PHOTO_LIMIT {
                     return Err(Error::field(
                         ErrorCode::InvalidPhoto,
-                        "photo",
+                        &f("photo"),
                         format!("photo is larger than {PHOTO_LIMIT} bytes"),
                     ));
                 }
                 let mime = image_mime(&raw).ok_or_else(|| {
                     Error::field(
                         ErrorCode::InvalidPhoto,
-                        "photo",
+                        &f("photo"),
                         "photo must be a PNG, JPEG or WebP image",
                     )
                 })?;
                 (Some(b64.trim().to_string()), Some(mime.to_string()))
             }
         };
-        let row = DoctorRow {
+        Ok(DoctorRow {
             code: code.to_string(),
             name: name.to_string(),
             department_code: body.department_code.clone(),
-            title: body.title.trim().to_string(),
+            title: title_text(body.title.trim()),
             introduction: body.introduction.trim().to_string(),
             photo,
             photo_mime,
             updated_at: audit.at.naive_utc(),
-        };
-        let view = doctor_view(&row);
-        let created = self
-            .db
-            .write(move |c| store::upsert_doctor(c, row, &audit))
-            .await?;
-        self.directory.publish_doctor(view.clone());
-        tracing::info!(doctor_code = %code, created, "doctor master data stored");
-        Ok((created, view))
+        })
     }
 
     /// Every doctor (public view and department).
@@ -160,5 +275,211 @@ impl Engine {
             .decode(b64)
             .map_err(|_| Error::internal())?;
         Ok((bytes, mime))
+    }
+}
+
+/// One thing to fix in the doctors' master data.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Finding {
+    /// `missing_photo`, `missing_title`, `missing_introduction`,
+    /// `unknown_department`, `duplicate_name`, `room_doctor_unknown`.
+    pub kind: String,
+    pub doctor_code: Option<String>,
+    pub room_code: Option<String>,
+    pub detail: String,
+}
+
+/// The integrity report of the doctors' master data (医生信息完整性检查).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Integrity {
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+    pub doctors: usize,
+    /// Findings by kind (every kind listed, 0 when none).
+    pub counts: std::collections::BTreeMap<String, usize>,
+    pub findings: Vec<Finding>,
+}
+
+/// The kinds of findings, in the order the report lists them.
+pub const FINDING_KINDS: [&str; 6] = [
+    "room_doctor_unknown",
+    "unknown_department",
+    "duplicate_name",
+    "missing_title",
+    "missing_photo",
+    "missing_introduction",
+];
+
+/// Checks the stored doctors against the hospital: what is missing, what
+/// names nothing, what two doctors share, and rooms (configured, seated
+/// now, or scheduled today) whose doctor is not in the master data.
+pub fn integrity(
+    c: &mut crate::db::AnyConnection,
+    hospital: &crate::config::Hospital,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Integrity, crate::db::DbError> {
+    use diesel::prelude::*;
+    let doctors = store::list_doctors(c)?;
+    let known: std::collections::HashSet<&str> = doctors.iter().map(|d| d.code.as_str()).collect();
+    let mut findings = Vec::new();
+    let mut find = |kind: &str, doctor: Option<&str>, room: Option<&str>, detail: String| {
+        findings.push(Finding {
+            kind: kind.into(),
+            doctor_code: doctor.map(str::to_string),
+            room_code: room.map(str::to_string),
+            detail,
+        })
+    };
+    // Rooms whose doctor is unknown: configured, seated, scheduled today.
+    let seated: Vec<(String, Option<String>)> = crate::db::schema::rooms::table
+        .select((
+            crate::db::schema::rooms::code,
+            crate::db::schema::rooms::seated_doctor,
+        ))
+        .load(c)?;
+    for r in &hospital.rooms {
+        if let Some(d) = r.doctor.as_deref().filter(|d| !known.contains(d)) {
+            find(
+                "room_doctor_unknown",
+                Some(d),
+                Some(&r.code),
+                format!("{} 配置的医生 {d} 不在医生信息中", r.name),
+            );
+        }
+    }
+    for (room, d) in &seated {
+        if let Some(d) = d.as_deref().filter(|d| !known.contains(d)) {
+            find(
+                "room_doctor_unknown",
+                Some(d),
+                Some(room),
+                format!("{room} 当前坐诊医生 {d} 不在医生信息中"),
+            );
+        }
+    }
+    let today = super::service_date(now).to_string();
+    for e in crate::db::schedules::day(c, &today)? {
+        if !known.contains(e.doctor_code.as_str()) && e.status == "active" {
+            find(
+                "room_doctor_unknown",
+                Some(&e.doctor_code),
+                Some(&e.room_code),
+                format!(
+                    "今日排班（{}）的医生 {} 不在医生信息中",
+                    e.session, e.doctor_code
+                ),
+            );
+        }
+    }
+    let mut names: std::collections::BTreeMap<(&str, &str), Vec<&str>> = Default::default();
+    for d in &doctors {
+        if hospital.department(&d.department_code).is_none() {
+            find(
+                "unknown_department",
+                Some(&d.code),
+                None,
+                format!("科室 {} 未配置", d.department_code),
+            );
+        }
+        names
+            .entry((d.department_code.as_str(), d.name.as_str()))
+            .or_default()
+            .push(&d.code);
+        if d.title.trim().is_empty() {
+            find("missing_title", Some(&d.code), None, "缺少职称".into());
+        }
+        if d.photo.is_none() {
+            find("missing_photo", Some(&d.code), None, "缺少照片".into());
+        }
+        if d.introduction.trim().is_empty() {
+            find(
+                "missing_introduction",
+                Some(&d.code),
+                None,
+                "缺少简介".into(),
+            );
+        }
+    }
+    for ((dept, _), codes) in names {
+        if codes.len() > 1 {
+            for code in &codes {
+                find(
+                    "duplicate_name",
+                    Some(code),
+                    None,
+                    format!(
+                        "{dept} 科室有 {} 位同名医生（{}），屏幕无法区分",
+                        codes.len(),
+                        codes.join("、")
+                    ),
+                );
+            }
+        }
+    }
+    findings.sort_by_key(|f| {
+        (
+            FINDING_KINDS.iter().position(|k| *k == f.kind),
+            f.doctor_code.clone(),
+            f.room_code.clone(),
+        )
+    });
+    let counts = FINDING_KINDS
+        .iter()
+        .map(|k| {
+            (
+                k.to_string(),
+                findings.iter().filter(|f| f.kind == *k).count(),
+            )
+        })
+        .collect();
+    Ok(Integrity {
+        checked_at: now,
+        doctors: doctors.len(),
+        counts,
+        findings,
+    })
+}
+
+impl Integrity {
+    /// The report to print or keep.
+    pub fn doc(&self) -> crate::ops::doc::Doc {
+        let mut d = crate::ops::doc::Doc::new("医生信息完整性检查 (doctor master data integrity)");
+        d.para(format!(
+            "检查时间 at: {}　医生人数 doctors: {}　问题数 findings: {}",
+            self.checked_at
+                .with_timezone(&super::shanghai())
+                .format("%Y-%m-%d %H:%M"),
+            self.doctors,
+            self.findings.len()
+        ));
+        d.heading("按类型 By kind").table(
+            &["类型 kind", "数量 count"],
+            self.counts
+                .iter()
+                .map(|(k, n)| vec![k.clone(), n.to_string()])
+                .collect(),
+        );
+        d.heading("明细 Findings").table(
+            &["类型 kind", "医生 doctor", "诊室 room", "说明 detail"],
+            self.findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.kind.clone(),
+                        f.doctor_code.clone().unwrap_or_default(),
+                        f.room_code.clone().unwrap_or_default(),
+                        f.detail.clone(),
+                    ]
+                })
+                .collect(),
+        );
+        d
+    }
+}
+
+impl Engine {
+    /// The integrity report now.
+    pub async fn doctors_integrity(&self) -> Result<Integrity, Error> {
+        let (h, now) = (self.hospital.clone(), self.clock.now());
+        Ok(self.db.read(move |c| integrity(c, &h, now)).await?)
     }
 }

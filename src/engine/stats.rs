@@ -327,51 +327,83 @@ fn indicator(key: String, vs: &[&Seen]) -> Indicator {
     }
 }
 
-impl Engine {
-    async fn seen(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        departments: Option<Vec<String>>,
-    ) -> Result<Vec<Seen>, Error> {
-        if to < from || (to - from).num_days() > 366 {
-            return Err(Error::field(
-                ErrorCode::InvalidDate,
-                "to",
-                "to is on or after from, at most 366 days later",
-            ));
-        }
-        let (f, t) = (from.to_string(), to.to_string());
-        Ok(self
-            .db
-            .read(move |c| {
-                let mut q = visits::table
-                    .filter(visits::service_date.ge(f))
-                    .filter(visits::service_date.le(t))
-                    .select((
-                        visits::department_code,
-                        visits::room_code,
-                        visits::performer,
-                        visits::doctor_code,
-                        visits::exam_items,
-                        visits::status,
-                        visits::closed_as,
-                        visits::service_date,
-                        visits::appointment_start,
-                        visits::checked_in_at,
-                        visits::called_at,
-                        visits::finished_at,
-                        visits::call_count,
-                    ))
-                    .into_boxed();
-                if let Some(d) = departments {
-                    q = q.filter(visits::department_code.eq_any(d));
-                }
-                Ok(q.load::<Seen>(c)?)
-            })
-            .await?)
+fn period(from: NaiveDate, to: NaiveDate) -> Result<(), Error> {
+    if to < from || (to - from).num_days() > 366 {
+        return Err(Error::field(
+            ErrorCode::InvalidDate,
+            "to",
+            "to is on or after from, at most 366 days later",
+        ));
     }
+    Ok(())
+}
 
+/// The visits of the period (of `departments`, all when `None`).
+fn seen(
+    c: &mut crate::db::AnyConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    departments: Option<Vec<String>>,
+) -> Result<Vec<Seen>, crate::db::DbError> {
+    let mut q = visits::table
+        .filter(visits::service_date.ge(from.to_string()))
+        .filter(visits::service_date.le(to.to_string()))
+        .select((
+            visits::department_code,
+            visits::room_code,
+            visits::performer,
+            visits::doctor_code,
+            visits::exam_items,
+            visits::status,
+            visits::closed_as,
+            visits::service_date,
+            visits::appointment_start,
+            visits::checked_in_at,
+            visits::called_at,
+            visits::finished_at,
+            visits::call_count,
+        ))
+        .into_boxed();
+    if let Some(d) = departments {
+        q = q.filter(visits::department_code.eq_any(d));
+    }
+    Ok(q.load::<Seen>(c)?)
+}
+
+/// The workload of a period grouped by `dims`, read on `c` (what
+/// [`Engine::workload`] answers; the benchmark calls it directly).
+pub fn workload_on(
+    c: &mut crate::db::AnyConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    dims: &[Dim],
+    departments: Option<Vec<String>>,
+) -> Result<Workload, crate::db::DbError> {
+    let seen = seen(c, from, to, departments)?;
+    let mut groups: BTreeMap<Vec<String>, Acc> = BTreeMap::new();
+    let mut total = Acc::default();
+    for v in &seen {
+        total.add(v);
+        for k in keys(v, dims) {
+            groups.entry(k).or_default().add(v);
+        }
+    }
+    Ok(Workload {
+        from,
+        to,
+        group_by: dims.to_vec(),
+        groups: groups
+            .into_iter()
+            .map(|(k, acc)| Group {
+                key: dims.iter().map(|d| d.as_str().to_string()).zip(k).collect(),
+                figures: acc.figures(),
+            })
+            .collect(),
+        total: total.figures(),
+    })
+}
+
+impl Engine {
     /// The workload from `from` to `to` (service days, inclusive) grouped
     /// by `dims`, of `departments` (all when `None`).
     pub async fn workload(
@@ -381,28 +413,12 @@ impl Engine {
         dims: &[Dim],
         departments: Option<Vec<String>>,
     ) -> Result<Workload, Error> {
-        let seen = self.seen(from, to, departments).await?;
-        let mut groups: BTreeMap<Vec<String>, Acc> = BTreeMap::new();
-        let mut total = Acc::default();
-        for v in &seen {
-            total.add(v);
-            for k in keys(v, dims) {
-                groups.entry(k).or_default().add(v);
-            }
-        }
-        Ok(Workload {
-            from,
-            to,
-            group_by: dims.to_vec(),
-            groups: groups
-                .into_iter()
-                .map(|(k, acc)| Group {
-                    key: dims.iter().map(|d| d.as_str().to_string()).zip(k).collect(),
-                    figures: acc.figures(),
-                })
-                .collect(),
-            total: total.figures(),
-        })
+        period(from, to)?;
+        let dims = dims.to_vec();
+        Ok(self
+            .db
+            .read(move |c| workload_on(c, from, to, &dims, departments))
+            .await?)
     }
 
     /// The appointment rate and the mean wait after an appointment, by day,
@@ -414,7 +430,11 @@ impl Engine {
         by: IndicatorBy,
         departments: Option<Vec<String>>,
     ) -> Result<Indicators, Error> {
-        let seen = self.seen(from, to, departments).await?;
+        period(from, to)?;
+        let seen = self
+            .db
+            .read(move |c| seen(c, from, to, departments))
+            .await?;
         let mut groups: BTreeMap<String, Vec<&Seen>> = BTreeMap::new();
         for v in &seen {
             let key = match by {

@@ -57,6 +57,8 @@ pub struct Due {
     pub maintain: bool,
     /// An inspection; `Some(Some(h))` the deep one before holiday `h`.
     pub inspect: Option<Option<chrono::NaiveDate>>,
+    /// The weekly doctors' integrity report.
+    pub doctors: bool,
 }
 
 /// What is due at `now` by `[operations]` and the ledgers: nothing before
@@ -88,6 +90,7 @@ pub fn due(hospital: &crate::config::Hospital, now: chrono::DateTime<chrono::Utc
     }
     due.maintain = last("maintain")
         .is_none_or(|at| (today - day_of(at)).num_days() >= i64::from(p.maintain_every_days));
+    due.doctors = last("doctors").is_none_or(|at| (today - day_of(at)).num_days() >= 7);
     let last_inspect = last("inspect");
     let holiday = p.holidays.iter().copied().find(|h| {
         let from = *h - chrono::Duration::days(i64::from(p.inspect_days_before));
@@ -134,10 +137,51 @@ pub fn run_due(
     if due.maintain {
         out.push(maintain::run(url, hospital, now, true)?.report);
     }
+    if due.doctors {
+        out.push(doctors_check(url, hospital, now)?.1);
+    }
     if let Some(holiday) = due.inspect {
         out.push(inspect::run(url, hospital, now, p.inspect_every_days, holiday)?.report);
     }
     Ok(out)
+}
+
+/// The doctors' integrity report now, written into the reports directory
+/// (`doctors-integrity-…`) with its ledger line (weekly by the server,
+/// or `triage doctors check`).
+pub fn doctors_check(
+    url: &str,
+    hospital: &crate::config::Hospital,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(crate::engine::doctors::Integrity, std::path::PathBuf), crate::db::DbError> {
+    let mut c = crate::db::connect_raw(url)?;
+    let report = crate::engine::doctors::integrity(&mut c, hospital, now)?;
+    let p = &hospital.operations;
+    let io = |e: std::io::Error| {
+        crate::db::DbError::Unavailable(format!("cannot write the report: {e}"))
+    };
+    let stem = format!(
+        "doctors-integrity-{}",
+        now.with_timezone(&crate::engine::shanghai())
+            .format("%Y%m%d-%H%M%S")
+    );
+    let (md, _) = report.doc().write(&p.reports_dir, &stem).map_err(io)?;
+    ledger::append(
+        &p.reports_dir.join(ledger::OPERATIONS),
+        &ledger::Entry {
+            kind: "doctors".into(),
+            at: now,
+            ok: report.findings.is_empty(),
+            subject: md.display().to_string(),
+            summary: format!(
+                "{} doctors, {} findings",
+                report.doctors,
+                report.findings.len()
+            ),
+        },
+    )
+    .map_err(io)?;
+    Ok((report, md))
 }
 
 #[cfg(test)]
@@ -160,6 +204,19 @@ mod tests {
         }
     }
 
+    /// What is due besides the weekly doctors' check.
+    fn sans_doctors(
+        h: &crate::config::Hospital,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Due> {
+        due(h, now)
+            .map(|d| Due {
+                doctors: false,
+                ..d
+            })
+            .filter(|d| *d != Due::default())
+    }
+
     #[test]
     fn maintenance_inspection_and_the_holiday_inspection_fall_due_after_their_time() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -171,13 +228,14 @@ mod tests {
             vec![chrono::NaiveDate::from_ymd_opt(2027, 2, 6).unwrap_or_default()];
         // Before 03:30 Beijing nothing; after it, a fresh install runs
         // both (no monthly report without any verification).
-        assert_eq!(due(&h, at("2026-11-29T19:00:00Z")), None);
+        assert_eq!(sans_doctors(&h, at("2026-11-29T19:00:00Z")), None);
         assert_eq!(
-            due(&h, at("2026-11-29T20:00:00Z")),
+            sans_doctors(&h, at("2026-11-29T20:00:00Z")),
             Some(Due {
                 monthly: None,
                 maintain: true,
-                inspect: Some(None)
+                inspect: Some(None),
+                doctors: false,
             })
         );
         let ops = h.operations.reports_dir.join(ledger::OPERATIONS);
@@ -188,31 +246,45 @@ mod tests {
             ledger::append(&ops, &e).unwrap_or_else(|e| panic!("{e}"));
         }
         assert_eq!(
-            due(&h, at("2026-12-01T20:00:00Z")),
+            sans_doctors(&h, at("2026-12-01T20:00:00Z")),
             None,
             "done two days ago"
         );
         // 89 days later: not yet; 90: both.
-        assert_eq!(due(&h, at("2027-02-26T20:00:00Z")), None, "89 days");
-        let d = due(&h, at("2027-02-28T20:00:00Z")).unwrap_or_default();
+        assert_eq!(
+            sans_doctors(&h, at("2027-02-26T20:00:00Z")),
+            None,
+            "89 days"
+        );
+        let d = sans_doctors(&h, at("2027-02-28T20:00:00Z")).unwrap_or_default();
         assert!(d.maintain && d.inspect == Some(None));
         // Seven days before the Spring Festival: the deep inspection, once.
         assert_eq!(
-            due(&h, at("2027-01-30T20:00:00Z")).and_then(|d| d.inspect),
+            sans_doctors(&h, at("2027-01-30T20:00:00Z")).and_then(|d| d.inspect),
             Some(h.operations.holidays.first().copied())
         );
         ledger::append(&ops, &entry("inspect", "2027-01-30T20:00:00Z"))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(due(&h, at("2027-01-31T20:00:00Z")), None);
+        assert_eq!(sans_doctors(&h, at("2027-01-31T20:00:00Z")), None);
         // The monthly report once the ledger exists, until written.
         ledger::append(
             &h.backup.dir.join(ledger::VERIFICATIONS),
             &entry("verify", "2027-01-31T18:00:00Z"),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let d = due(&h, at("2027-02-01T20:00:00Z")).unwrap_or_default();
+        let d = sans_doctors(&h, at("2027-02-01T20:00:00Z")).unwrap_or_default();
         assert_eq!(d.monthly, chrono::NaiveDate::from_ymd_opt(2027, 1, 1));
+        // The doctors' check: weekly.
+        assert!(due(&h, at("2027-02-01T20:00:00Z")).is_some_and(|d| d.doctors));
+        ledger::append(&ops, &entry("doctors", "2027-02-01T20:00:00Z"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(due(&h, at("2027-02-07T20:00:00Z")).is_none_or(|d| !d.doctors));
+        assert!(due(&h, at("2027-02-08T20:00:00Z")).is_some_and(|d| d.doctors));
         h.operations.at = None;
-        assert_eq!(due(&h, at("2027-02-01T20:00:00Z")), None, "\"off\"");
+        assert_eq!(
+            sans_doctors(&h, at("2027-02-01T20:00:00Z")),
+            None,
+            "\"off\""
+        );
     }
 }

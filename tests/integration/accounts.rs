@@ -216,6 +216,8 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
         ("GET", "/api/v1/results/RPT-1", None, &result_readers),
         ("GET", "/api/v1/stats/workload?group_by=performer", None, "admin nurse_nk nurse_wk doctor_nk01 doctor_nk02 his_read"),
         ("GET", "/api/v1/stats/indicators", None, "admin nurse_nk nurse_wk doctor_nk01 doctor_nk02 his_read"),
+        ("PUT", "/api/v1/doctors", Some(json!({"doctors": [{"code": "D1001", "name": "王建国", "department_code": "NK", "title": "231"}]})), "admin his_master"),
+        ("GET", "/api/v1/doctors/integrity", None, &schedule_readers),
         ("GET", "/api/v1/stats/workload?department=WK", None, "admin nurse_wk his_read"),
     ];
     let mut refused = 0;

@@ -14,6 +14,7 @@ mod calling;
 mod databases;
 mod day_end;
 mod devices;
+mod doctors;
 mod domain_core;
 mod durability;
 mod https;
