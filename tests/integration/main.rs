@@ -17,6 +17,7 @@ mod devices;
 mod doctors;
 mod domain_core;
 mod durability;
+mod his_guide;
 mod https;
 mod inspections;
 mod kiosks;
