@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/caller", web::get().to(caller_page))
         .route("/devices", web::get().to(devices_page))
         .route("/admin", web::get().to(admin_page))
+        .route("/stats", web::get().to(stats_page))
         .route("/display/{path:.*}", web::get().to(asset))
         .route("/ws/screens/{code}", web::get().to(crate::ws::screen_ws))
         .route("/ws/staff", web::get().to(crate::ws::staff_ws));
@@ -111,6 +112,11 @@ async fn devices_page() -> Result<HttpResponse, ApiError> {
 /// The admin pages (系统管理): accounts, HIS clients, queue rules.
 async fn admin_page() -> Result<HttpResponse, ApiError> {
     serve("staff/admin.html")
+}
+
+/// Workload statistics (工作量统计) with charts; it logs in itself.
+async fn stats_page() -> Result<HttpResponse, ApiError> {
+    serve("staff/stats.html")
 }
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {

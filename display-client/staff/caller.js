@@ -166,6 +166,7 @@ function Caller({ session, onLogout }) {
       <span class=${live?.online ? "online" : "offline"} role="status">
         ${live?.online ? "在线" : `离线 — ${clock(live?.asOf)} 的状态`}
       </span>
+      <a class="button" href="/stats" target="_blank" rel="noopener">工作量统计</a>
       <span class="who">${session.staff.name}</span>
       <button onClick=${async () => { await api("DELETE", "/session"); onLogout(); }}>退出</button>
     </header>

@@ -438,6 +438,7 @@ function Console({ session, onLogout }) {
       <button onClick=${() => setSchedulesOpen(true)} disabled=${!live?.online}>出诊排班</button>
       <button class=${openFaults > 0 ? "faults-open" : ""} onClick=${() => setFaultsOpen(true)} disabled=${!live?.online}>
         故障${openFaults > 0 ? `（${openFaults}）` : ""}</button>
+      <a class="button" href="/stats" target="_blank" rel="noopener">工作量统计</a>
       <span class="who">${session.staff.name}（${session.staff.code}）</span>
       <button onClick=${async () => { await api("DELETE", "/session"); onLogout(); }}>退出</button>
     </header>

@@ -1,0 +1,70 @@
+// Workload statistics (工作量统计) in a real browser (headless Debian
+// Chromium): an administrator opens /stats, the summary, the table per
+// performer and the indicators show what the API answers for the same
+// period, the three charts are drawn, and the export downloads the CSV.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Server, launch, loginByKeyboard, screenshotDir } from "./harness.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await Server.start();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.kill();
+});
+
+test("the statistics page shows the period's workload as charts and tables, and exports it", async () => {
+  for (const [v, name] of [["ST1", "统甲"], ["ST2", "统乙"], ["ST3", "统丙"]]) await server.arrive(v, name, "NK");
+  await server.arrive("ST4", "统丁", "WK");
+  await server.callNext("NK-02");
+  await server.callNext("NK-02");
+  await server.api("POST", "/api/v1/rooms/NK-02/finish");
+  await server.callNext("WK-01");
+  const today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  const expected = await server.api("GET", `/api/v1/stats/workload?from=${today}&to=${today}&group_by=performer`);
+  assert.ok(expected.total.called >= 3, JSON.stringify(expected.total));
+
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  await page.goto(`${server.base}/stats`);
+  await loginByKeyboard(page, "admin", server.access.accounts.admin.password);
+  await page.waitForSelector('[aria-label="合计"]');
+  // The default period (the last seven days) ends today: the same figures.
+  assert.equal(await page.textContent('[data-total="visits"]'), String(expected.total.visits));
+  assert.equal(await page.textContent('[data-total="called"]'), String(expected.total.called));
+  assert.equal(await page.textContent('[data-total="finished"]'), String(expected.total.finished));
+  for (const g of expected.groups) {
+    const cells = await page.$$eval(`tr[data-performer="${g.key.performer}"] td`, (tds) => tds.map((td) => td.textContent));
+    assert.deepEqual(cells.slice(0, 6), [g.key.performer, String(g.visits), String(g.called), String(g.finished), String(g.no_shows), String(g.recalls)]);
+  }
+  // Three charts, each drawn on a canvas.
+  await page.waitForFunction(() => document.querySelectorAll("figure.chart canvas").length === 3);
+  const drawn = await page.$$eval("figure.chart canvas", (cs) => cs.map((c) => c.width > 100 && c.height > 100));
+  assert.deepEqual(drawn, [true, true, true]);
+  const indicators = await page.$$eval('table[aria-label="绩效指标"] tbody tr', (rows) => rows.map((r) => r.dataset.department));
+  assert.deepEqual(indicators.sort(), ["NK", "WK"]);
+
+  // Narrowed to surgery by keyboard-free form use: the table follows.
+  await page.selectOption('select[name="department"]', "WK");
+  await page.click('form[aria-label="统计条件"] button[type="submit"]');
+  await page.waitForFunction(() => document.querySelectorAll('table[aria-label="绩效指标"] tbody tr').length === 1);
+  const wk = await server.api("GET", `/api/v1/stats/workload?from=${today}&to=${today}&department=WK`);
+  assert.equal(await page.textContent('[data-total="visits"]'), String(wk.total.visits));
+
+  // The export: CSV with a BOM for Excel, the same totals.
+  const href = await page.getAttribute("a.export", "href");
+  assert.match(href, /format=csv/);
+  const [head, csv] = await page.evaluate(async (h) => {
+    const bytes = new Uint8Array(await (await fetch(h)).arrayBuffer());
+    return [Array.from(bytes.slice(0, 3)), new TextDecoder().decode(bytes)];
+  }, href);
+  assert.deepEqual(head, [0xef, 0xbb, 0xbf], "a BOM for Excel");
+  assert.match(csv, /合计 total/);
+  await page.screenshot({ path: join(screenshotDir(), "stats.png"), fullPage: true });
+});
