@@ -186,6 +186,7 @@ impl Application {
                 >::new())
                 .configure(crate::api::configure)
                 .configure(crate::display::configure)
+                .default_service(web::to(crate::api::no_route))
         })
         // Screens get several small frames in a row (room, then call): without
         // TCP_NODELAY the second waits for the client's delayed ACK (~40 ms).

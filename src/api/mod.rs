@@ -224,3 +224,61 @@ pub fn json_errors<B: MessageBody + 'static>(
     let res = ServiceResponse::new(req, resp).map_into_right_body::<B>();
     Ok(ErrorHandlerResponse::Response(res))
 }
+
+/// The documented paths (OpenAPI) and the methods each takes.
+static DOCUMENTED: std::sync::LazyLock<Vec<(actix_web::dev::ResourceDef, Vec<String>)>> =
+    std::sync::LazyLock::new(|| {
+        let doc: serde_json::Value = serde_json::from_str(&openapi::document()).unwrap_or_default();
+        doc["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|(path, item)| {
+                        let methods = item
+                            .as_object()
+                            .map(|m| {
+                                m.keys()
+                                    .filter(|k| {
+                                        ["get", "put", "post", "delete", "patch"]
+                                            .contains(&k.as_str())
+                                    })
+                                    .map(|k| k.to_uppercase())
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        (actix_web::dev::ResourceDef::new(path.as_str()), methods)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+
+/// No route took the request: 405 with `Allow` when the API documents
+/// this path for other methods, else 404 — both as JSON errors.
+pub async fn no_route(req: actix_web::HttpRequest) -> HttpResponse {
+    let mut allowed: Vec<String> = DOCUMENTED
+        .iter()
+        .filter(|(def, _)| def.is_match(req.path()))
+        .flat_map(|(_, m)| m.iter().cloned())
+        .collect();
+    allowed.sort();
+    allowed.dedup();
+    if allowed.is_empty() {
+        let err = ApiError::from(Error::new(ErrorCode::NotFound, "no such resource"));
+        return actix_web::ResponseError::error_response(&err);
+    }
+    let err = ApiError::from(Error::new(
+        ErrorCode::MethodNotAllowed,
+        format!(
+            "{} is not allowed here; allowed: {}",
+            req.method(),
+            allowed.join(", ")
+        ),
+    ));
+    let mut resp = actix_web::ResponseError::error_response(&err);
+    if let Ok(v) = header::HeaderValue::from_str(&allowed.join(", ")) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    resp
+}

@@ -79,3 +79,39 @@ async fn the_served_openapi_document_is_the_one_in_docs_and_covers_every_route()
     let put = &doc["paths"]["/api/v1/registrations/{visit_no}"]["put"]["responses"]["422"];
     assert!(put.to_string().contains("ErrorBody"));
 }
+
+#[actix_web::test]
+async fn a_method_the_document_does_not_declare_answers_405_with_allow() {
+    let app = crate::common::spawn_app().await;
+    let his = app.his();
+    for (method, path, allow) in [
+        (reqwest::Method::POST, "/api/v1/doctors", "GET, PUT"),
+        (reqwest::Method::DELETE, "/api/v1/results/R1", "GET, PUT"),
+        (
+            reqwest::Method::PATCH,
+            "/api/v1/registrations/V1",
+            "DELETE, GET, PUT",
+        ),
+        (reqwest::Method::PUT, "/api/v1/stats/workload", "GET"),
+    ] {
+        let r = his
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 405, "{method} {path}");
+        assert_eq!(
+            r.headers().get("allow").and_then(|v| v.to_str().ok()),
+            Some(allow),
+            "{method} {path}"
+        );
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        assert_eq!(v["error"]["code"], "method_not_allowed");
+    }
+    let r = his
+        .get(app.url("/api/v1/no-such-thing"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 404);
+}
