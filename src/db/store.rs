@@ -303,48 +303,80 @@ pub fn cancel_registered(
     Ok(n > 0)
 }
 
-/// Creates or replaces a doctor's master data; true when created.
+/// What storing a doctor's master data did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Replaced,
+    /// The same data was already stored: nothing written, no event (a
+    /// message delivered twice changes nothing).
+    Unchanged,
+}
+
+/// Creates or replaces a doctor's master data.
 pub fn upsert_doctor(
     c: &mut AnyConnection,
     row: DoctorRow,
     audit: &Audit,
-) -> Result<bool, DbError> {
-    let exists = doctors::table
+) -> Result<Upserted, DbError> {
+    let existing = doctors::table
         .find(&row.code)
-        .select(doctors::code)
-        .first::<String>(c)
-        .optional()?
-        .is_some();
-    if exists {
-        diesel::update(doctors::table.find(&row.code))
-            .set((
-                doctors::name.eq(&row.name),
-                doctors::department_code.eq(&row.department_code),
-                doctors::title.eq(&row.title),
-                doctors::introduction.eq(&row.introduction),
-                doctors::photo.eq(&row.photo),
-                doctors::photo_mime.eq(&row.photo_mime),
-                doctors::updated_at.eq(row.updated_at),
-            ))
-            .execute(c)?;
-    } else {
-        diesel::insert_into(doctors::table)
-            .values(&row)
-            .execute(c)?;
-    }
+        .select(DoctorRow::as_select())
+        .first(c)
+        .optional()?;
+    let same = |e: &DoctorRow| {
+        (
+            &e.name,
+            &e.department_code,
+            &e.title,
+            &e.introduction,
+            &e.photo,
+            &e.photo_mime,
+        ) == (
+            &row.name,
+            &row.department_code,
+            &row.title,
+            &row.introduction,
+            &row.photo,
+            &row.photo_mime,
+        )
+    };
+    let outcome = match &existing {
+        Some(e) if same(e) => return Ok(Upserted::Unchanged),
+        Some(_) => {
+            diesel::update(doctors::table.find(&row.code))
+                .set((
+                    doctors::name.eq(&row.name),
+                    doctors::department_code.eq(&row.department_code),
+                    doctors::title.eq(&row.title),
+                    doctors::introduction.eq(&row.introduction),
+                    doctors::photo.eq(&row.photo),
+                    doctors::photo_mime.eq(&row.photo_mime),
+                    doctors::updated_at.eq(row.updated_at),
+                ))
+                .execute(c)?;
+            Upserted::Replaced
+        }
+        None => {
+            diesel::insert_into(doctors::table)
+                .values(&row)
+                .execute(c)?;
+            Upserted::Created
+        }
+    };
     let mut ev = event(
         audit,
-        if exists {
-            "doctor_updated"
-        } else {
+        if outcome == Upserted::Created {
             "doctor_created"
+        } else {
+            "doctor_updated"
         },
         None,
         serde_json::json!({"doctor_code": row.code, "department_code": row.department_code}),
     );
     ev.visit_no = None;
     record_event(c, ev)?;
-    Ok(!exists)
+    Ok(outcome)
 }
 
 /// Inserts a doctor from the configuration only if HIS has not sent one.

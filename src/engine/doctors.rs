@@ -51,6 +51,8 @@ pub struct DoctorsBody {
 pub struct DoctorsAnswer {
     pub created: usize,
     pub replaced: usize,
+    /// Sent again as stored: nothing written.
+    pub unchanged: usize,
 }
 
 /// Most doctors in one bulk update.
@@ -103,13 +105,15 @@ impl Engine {
     ) -> Result<(bool, DoctorView), Error> {
         let row = self.doctor_row(code, &body, &audit, "")?;
         let view = doctor_view(&row);
-        let created = self
+        let outcome = self
             .db
             .write(move |c| store::upsert_doctor(c, row, &audit))
             .await?;
-        self.directory.publish_doctor(view.clone());
-        tracing::info!(doctor_code = %code, created, "doctor master data stored");
-        Ok((created, view))
+        if outcome != store::Upserted::Unchanged {
+            self.directory.publish_doctor(view.clone());
+            tracing::info!(doctor_code = %code, outcome = ?outcome, "doctor master data stored");
+        }
+        Ok((outcome == store::Upserted::Created, view))
     }
 
     /// Creates or replaces many doctors in one transaction: every entry is
@@ -148,27 +152,32 @@ impl Engine {
             rows.push(self.doctor_row(&code, &e.doctor, &audit, &prefix)?);
         }
         let views: Vec<DoctorView> = rows.iter().map(doctor_view).collect();
-        let created = self
+        let outcomes = self
             .db
             .write(move |c| {
-                let mut created = 0;
-                for row in rows {
-                    if store::upsert_doctor(c, row, &audit)? {
-                        created += 1;
-                    }
-                }
-                Ok(created)
+                rows.into_iter()
+                    .map(|row| store::upsert_doctor(c, row, &audit))
+                    .collect::<Result<Vec<_>, _>>()
             })
             .await?;
-        let n = views.len();
-        for v in views {
-            self.directory.publish_doctor(v);
+        let count = |o: store::Upserted| outcomes.iter().filter(|x| **x == o).count();
+        let answer = DoctorsAnswer {
+            created: count(store::Upserted::Created),
+            replaced: count(store::Upserted::Replaced),
+            unchanged: count(store::Upserted::Unchanged),
+        };
+        for (v, o) in views.into_iter().zip(&outcomes) {
+            if *o != store::Upserted::Unchanged {
+                self.directory.publish_doctor(v);
+            }
         }
-        tracing::info!(doctors = n, created, "doctor master data stored (bulk)");
-        Ok(DoctorsAnswer {
-            created,
-            replaced: n - created,
-        })
+        tracing::info!(
+            created = answer.created,
+            replaced = answer.replaced,
+            unchanged = answer.unchanged,
+            "doctor master data stored (bulk)"
+        );
+        Ok(answer)
     }
 
     /// A doctor's stored row from what HIS sent, checked; `prefix` names

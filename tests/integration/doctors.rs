@@ -54,12 +54,18 @@ async fn his_sends_every_doctor_at_once_and_the_doors_follow() {
         app.get_json("/api/v1/doctors/D9001").await["department_code"],
         "WK"
     );
-    // The same again: all replaced, nothing created.
+    // The same again changes nothing (a sync delivered twice).
+    let before = app.dump().await;
     let (_, v) = put_all(&app, &all).await;
     assert_eq!(
-        (v["created"].as_u64(), v["replaced"].as_u64()),
-        (Some(0), Some(2))
+        (
+            v["created"].as_u64(),
+            v["replaced"].as_u64(),
+            v["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(2))
     );
+    assert_eq!(app.dump().await, before, "a repeated sync changed nothing");
 
     // One bad entry refuses the whole update, naming it.
     let before = app.dump().await;

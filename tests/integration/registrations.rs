@@ -442,3 +442,80 @@ fn base64_png() -> String {
     // A 1x1 PNG.
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==".to_string()
 }
+
+#[actix_web::test]
+async fn a_his_sequence_delivered_twice_ends_in_the_same_state() {
+    let app = spawn_app().await;
+    let his = app.his();
+    let mut first = registration("孔十四", "NK");
+    let mut corrected = first.clone();
+    corrected["patient"]["name"] = json!("孔十四郎");
+    crate::common::note_secret("孔十四郎");
+    first["checked_in"] = json!(false);
+    corrected["checked_in"] = json!(false);
+    let other = registration("曹十五", "WK");
+    let sequence: Vec<(reqwest::Method, String, Option<Value>)> = vec![
+        (
+            reqwest::Method::PUT,
+            "/api/v1/registrations/Q1".into(),
+            Some(first),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/v1/registrations/Q2".into(),
+            Some(other),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/v1/registrations/Q1".into(),
+            Some(corrected),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/registrations/Q1/check-in".into(),
+            None,
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/registrations/Q2".into(),
+            None,
+        ),
+    ];
+    let deliver = || async {
+        for (m, path, body) in &sequence {
+            let mut r = his.request(m.clone(), app.url(path));
+            if let Some(b) = body {
+                r = r.json(b);
+            }
+            let r = r.send().await.unwrap_or_else(|e| panic!("{e}"));
+            assert!(r.status().is_success(), "{m} {path}: {}", r.status());
+        }
+    };
+    // What the sequence leaves: every row but the audit log (which records
+    // each delivery that changed something: replayed in order, the first
+    // message puts the old name back until the correction comes again)
+    // and the times rows were last written.
+    let state = || async {
+        app.dump()
+            .await
+            .lines()
+            .filter(|l| !l.starts_with("events "))
+            .map(|l| {
+                l.split(", ")
+                    .filter(|f| !f.starts_with("updated_at: "))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    deliver().await;
+    let once = state().await;
+    deliver().await;
+    assert_eq!(
+        state().await,
+        once,
+        "the second delivery ends in the same state"
+    );
+    assert_eq!(app.queue_order("NK").await, ["Q1"]);
+}
