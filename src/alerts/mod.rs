@@ -30,7 +30,7 @@ use policy::AlertPolicy;
 use store::{Change, FaultEventRow, FaultRow, NewFault, NewMessage};
 
 /// Fault kinds (what went wrong).
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
     "screen_offline",
     "database",
     "his_silent",
@@ -38,6 +38,7 @@ pub const KINDS: [&str; 8] = [
     "queue_wait",
     "disk_low",
     "backup_failed",
+    "backup_missing",
     "reported",
 ];
 
@@ -172,6 +173,7 @@ pub(crate) fn how_to_check(kind: &str) -> &'static str {
         "queue_wait" => "某队列最长等候时间过长：查看分诊台该队列与诊室是否开诊、是否有医生坐诊，必要时分流患者。",
         "disk_low" => "服务器磁盘剩余空间不足：清理旧日志与过期备份（triage backup prune），或扩容磁盘。",
         "backup_failed" => "每日备份失败或缺失：查看备份目录中的检查报告，手动执行 triage backup 与 triage backup verify。",
+        "backup_missing" => "应有的每日备份不存在：检查服务器日志中的 daily backup、备份目录与磁盘，手动执行 triage backup 与 triage backup verify。",
         _ => "请到现场查看，并在分诊台“故障”中记录处理情况。",
     }
 }

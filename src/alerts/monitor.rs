@@ -42,13 +42,18 @@ pub fn his_seen(at: DateTime<Utc>) {
 }
 
 /// The kinds the monitor raises and clears by itself.
-const WATCHED: [&str; 5] = [
+const WATCHED: [&str; 6] = [
     "screen_offline",
     "his_silent",
     "error_rate",
     "queue_wait",
     "disk_low",
+    "backup_missing",
 ];
+
+/// How long after `[backup] at` the day's backup must be there (taking
+/// and verifying it runs first).
+const BACKUP_GRACE_HOURS: i64 = 2;
 
 /// A screen back after an alert counts as back after this long online.
 const SCREEN_BACK_SECONDS: i64 = 10;
@@ -331,6 +336,39 @@ impl Monitor {
         None
     }
 
+    /// With a daily backup configured: the newest backup is older than the
+    /// last time one was due (`at`, two hours ago or more). Not in the
+    /// first 30 minutes after the start (a missed backup is taken then).
+    fn backup_missing(&self, now: DateTime<Utc>) -> Option<Condition> {
+        let policy = &self.alerts.hospital.backup;
+        let newest = crate::backups::list(&policy.dir)
+            .ok()
+            .and_then(|kept| kept.last().map(|k| k.taken_at));
+        let last_due = backup_overdue(policy.at?, now, self.started, newest)?;
+        let tz = crate::engine::shanghai();
+        Some(Condition {
+            key: "backup_missing:daily".into(),
+            kind: "backup_missing",
+            severity: "critical",
+            title: "每日备份缺失".into(),
+            detail: match newest {
+                Some(t) => format!(
+                    "最新的备份是 {}，应在 {} 生成的备份不存在（{}）。",
+                    t.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                    last_due.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                    policy.dir.display()
+                ),
+                None => format!(
+                    "备份目录 {} 中没有任何备份，应在 {} 生成。",
+                    policy.dir.display(),
+                    last_due.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+                ),
+            },
+            place: format!("服务器 {}", policy.dir.display()),
+            since: last_due + chrono::Duration::hours(BACKUP_GRACE_HOURS),
+        })
+    }
+
     fn disks(&self, now: DateTime<Utc>) -> Vec<Condition> {
         let p = &self.alerts.hospital.alerts;
         let mut out = Vec::new();
@@ -545,7 +583,11 @@ impl Monitor {
             Some(q) => Some((q.code.clone(), self.queue(q, now).await)),
             None => None,
         };
-        let disks = disks_due.then(|| self.disks(now));
+        let disks = disks_due.then(|| {
+            let mut found = self.disks(now);
+            found.extend(self.backup_missing(now));
+            found
+        });
         let (queues, disks) = {
             let mut slow = self.slow.lock().map_err(|_| Error::internal())?;
             slow.next_queue = next_queue.wrapping_add(1);
@@ -613,5 +655,89 @@ pub fn last_seen_of(
     match (live, stored) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
+    }
+}
+
+/// The time a daily backup (at `at`, local) was last due, when none was
+/// taken since: it counts once two hours have passed, and not in the first
+/// 30 minutes after `started` (a missed backup is taken at the start).
+pub fn backup_overdue(
+    at: chrono::NaiveTime,
+    now: DateTime<Utc>,
+    started: DateTime<Utc>,
+    newest: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    if (now - started).num_minutes() < 30 {
+        return None;
+    }
+    let tz = crate::engine::shanghai();
+    let local = now.with_timezone(&tz);
+    let due_on = |d: chrono::NaiveDate| {
+        d.and_time(at)
+            .and_local_timezone(tz)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let today = due_on(local.date_naive())?;
+    let last_due = if now - today >= chrono::Duration::hours(BACKUP_GRACE_HOURS) {
+        today
+    } else {
+        due_on(local.date_naive() - chrono::Duration::days(1))?
+    };
+    newest.is_none_or(|t| t < last_due).then_some(last_due)
+}
+
+#[cfg(test)]
+mod backup_tests {
+    use super::backup_overdue;
+    use chrono::{DateTime, NaiveTime, Utc};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_daily_backup_is_missing_two_hours_after_it_was_due() {
+        let two_thirty = NaiveTime::from_hms_opt(2, 30, 0).unwrap_or_default();
+        let start = at("2026-11-28T00:00:00Z");
+        // 02:30 Beijing = 18:30 UTC the day before.
+        let taken = Some(at("2026-11-28T18:31:00Z"));
+        assert_eq!(
+            backup_overdue(two_thirty, at("2026-11-29T02:00:00Z"), start, taken),
+            None
+        );
+        // The next one is due 2026-11-29T18:30Z; at 20:29 not yet counted,
+        // at 20:31 missing.
+        assert_eq!(
+            backup_overdue(two_thirty, at("2026-11-29T20:29:00Z"), start, taken),
+            None
+        );
+        assert_eq!(
+            backup_overdue(two_thirty, at("2026-11-29T20:31:00Z"), start, taken),
+            Some(at("2026-11-29T18:30:00Z"))
+        );
+        // Taken: fine again.
+        assert_eq!(
+            backup_overdue(
+                two_thirty,
+                at("2026-11-29T20:31:00Z"),
+                start,
+                Some(at("2026-11-29T18:35:00Z"))
+            ),
+            None
+        );
+        // None at all; but not in the first half hour after the start.
+        assert!(backup_overdue(two_thirty, at("2026-11-29T20:31:00Z"), start, None).is_some());
+        assert_eq!(
+            backup_overdue(
+                two_thirty,
+                at("2026-11-29T20:31:00Z"),
+                at("2026-11-29T20:10:00Z"),
+                None
+            ),
+            None
+        );
     }
 }

@@ -51,7 +51,7 @@ pub struct FaultQuery {
     /// `opened`, `acknowledged`, `resolved`, `archived`.
     pub state: Option<String>,
     /// `screen_offline`, `database`, `his_silent`, `error_rate`,
-    /// `queue_wait`, `disk_low`, `backup_failed`, `reported`.
+    /// `queue_wait`, `disk_low`, `backup_failed`, `backup_missing`, `reported`.
     pub kind: Option<String>,
     /// Opened at or after (RFC 3339).
     pub since: Option<String>,
