@@ -257,9 +257,19 @@ static DOCUMENTED: std::sync::LazyLock<Vec<(actix_web::dev::ResourceDef, Vec<Str
 /// No route took the request: 405 with `Allow` when the API documents
 /// this path for other methods, else 404 — both as JSON errors.
 pub async fn no_route(req: actix_web::HttpRequest) -> HttpResponse {
-    let mut allowed: Vec<String> = DOCUMENTED
+    // The most specific documented path that matches (a fixed segment
+    // wins over a `{name}`, as the router decides).
+    let matching: Vec<&(actix_web::dev::ResourceDef, Vec<String>)> = DOCUMENTED
         .iter()
         .filter(|(def, _)| def.is_match(req.path()))
+        .collect();
+    let fewest = matching
+        .iter()
+        .map(|(def, _)| def.pattern().map_or(0, |p| p.matches('{').count()))
+        .min();
+    let mut allowed: Vec<String> = matching
+        .iter()
+        .filter(|(def, _)| Some(def.pattern().map_or(0, |p| p.matches('{').count())) == fewest)
         .flat_map(|(_, m)| m.iter().cloned())
         .collect();
     allowed.sort();

@@ -25,12 +25,20 @@ pub async fn publish(body: Json<NoticeBody>, caller: Caller, engine: web::Data<E
     Ok(HttpResponse::Created().json(engine.publish_notice(body.value, audit).await?))
 }
 
+/// The notices in force and those waiting for their start.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct NoticeList {
+    pub notices: Vec<NoticeAnswer>,
+}
+
 #[utoipa::path(get, path = "/api/v1/notices", tag = "screens",
-    responses((status = 200, description = "active notices", body = Vec<NoticeAnswer>)))]
+    responses((status = 200, description = "active notices", body = NoticeList),
+        (status = 401, description = "no or bad credentials", body = super::openapi::ErrorBody),
+        (status = 403, description = "a client without a reading scope", body = super::openapi::ErrorBody)))]
 pub async fn list(caller: Caller, engine: web::Data<Engine>) -> Answer {
     caller.principal.read_hospital()?;
-    let list: Vec<NoticeAnswer> = engine.notices().await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "notices": list })))
+    let notices: Vec<NoticeAnswer> = engine.notices().await?;
+    Ok(HttpResponse::Ok().json(NoticeList { notices }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/notices/{id}", tag = "screens", params(("id" = i64, Path)),

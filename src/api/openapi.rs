@@ -146,6 +146,7 @@ pub struct ErrorDetail {
         crate::engine::results::Stored,
         super::results::ExamReportAnswer,
         super::results::VisitResultsAnswer,
+        super::notices::NoticeList,
         crate::engine::stats::Dim,
         crate::engine::stats::Spread,
         crate::engine::stats::Figures,
@@ -257,20 +258,72 @@ impl utoipa::Modify for Credentials {
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
             let public = PUBLIC.contains(&path.as_str());
-            for op in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
+            for (method, op) in [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
             ]
             .into_iter()
-            .flatten()
+            .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))
             {
-                if public {
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let in_path = params.iter().any(|p| {
+                    matches!(p, utoipa::openapi::RefOr::T(p)
+                        if matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path))
+                });
+                let has_params = !params.is_empty();
+                let has_body = op.request_body.is_some();
+                let r = &mut op.responses.responses;
+                // A name in the path is checked (422) before it is looked
+                // up (404); query parameters that do not parse are 400.
+                if in_path {
+                    r.entry("404".into()).or_insert_with(|| {
+                        error("what the path names does not exist (visit_not_found, room_not_found, queue_not_found, doctor_not_found, …)").into()
+                    });
+                }
+                if has_params {
+                    r.entry("422".into()).or_insert_with(|| {
+                        error("a name in the path or a query parameter is invalid (its code names it); nothing changed").into()
+                    });
+                    r.entry("400".into()).or_insert_with(|| {
+                        error("a query parameter cannot be read (bad_request)").into()
+                    });
+                }
+                // What every operation can answer as the server behaves:
+                // a body refused before it is read, a name in the path or
+                // a query parameter refused, the database away.
+                if has_body {
+                    r.entry("400".into()).or_insert_with(|| {
+                        error("the body is not JSON, or empty (malformed_json, missing_body, unreadable_body); nothing changed").into()
+                    });
+                    r.entry("413".into()).or_insert_with(|| {
+                        error("the body is too large (payload_too_large)").into()
+                    });
+                    r.entry("415".into()).or_insert_with(|| {
+                        error("the body is not application/json (unsupported_media_type)").into()
+                    });
+                }
+                if has_body {
+                    r.entry("422".into()).or_insert_with(|| {
+                        error("a field is invalid (its code names it; field names the JSON path); nothing changed").into()
+                    });
+                }
+                r.entry("500".into()).or_insert_with(|| {
+                    error("an internal error (internal_error; the cause is logged, never shown)")
+                        .into()
+                });
+                r.entry("503".into()).or_insert_with(|| {
+                    error("the database or the engine is unavailable (database_unavailable, engine_unavailable); nothing changed").into()
+                });
+                // Logging in, and logging out (which only ends the
+                // caller's own session, if any), need no credentials.
+                let open = public
+                    || (path == "/api/v1/session" && (method == "post" || method == "delete"));
+                if open {
                     op.security = Some(vec![SecurityRequirement::default()]);
                     continue;
                 }
-                let r = &mut op.responses.responses;
                 if path != "/api/v1/session" {
                     r.entry("401".into()).or_insert_with(|| {
                         error("no or bad credentials (unauthenticated, bad_credentials, session_expired, bad_signature, stale_request, replayed_request, signature_required)").into()
