@@ -6,11 +6,12 @@
 #   2. dpkg -i as root: the triage user and /var/lib/triage are made, the
 #      unit installed and enabled
 #   3. the service started as its unit says — by systemctl where systemd
-#      runs; otherwise (a container) the unit's own User, WorkingDirectory,
-#      EnvironmentFile and ExecStart are read from the installed unit and
-#      run exactly so — and /readyz must answer ready
+#      runs; otherwise (a container) the unit's own User/Group,
+#      WorkingDirectory, EnvironmentFile and ExecStart are read from the
+#      installed unit and run so (systemd's sandboxing options are not
+#      applied there) — and /readyz must answer ready
 #   4. SIGTERM: it stops gracefully (exit 0); dpkg --purge removes the
-#      package and keeps /var/lib/triage
+#      package and keeps /var/lib/triage and the triage user
 # A step that cannot run fails the script; nothing is reported as passed
 # that did not run.
 set -euo pipefail
@@ -44,12 +45,17 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== dpkg -i"
-dpkg --purge triage >/dev/null 2>&1 || true
+if dpkg -s triage >/dev/null 2>&1; then
+  echo "NOT RUN: a triage package is installed on this machine; the test would replace it" >&2
+  exit 3
+fi
 dpkg -i "$DEB"
 getent passwd triage >/dev/null || { echo "FAIL: no triage user" >&2; exit 1; }
 [ -d /var/lib/triage ] || { echo "FAIL: no /var/lib/triage" >&2; exit 1; }
 UNIT=$(dpkg -L triage | grep -E '/systemd/system/triage\.service$' | head -n 1)
 [ -n "$UNIT" ] || { echo "FAIL: the package has no triage.service" >&2; exit 1; }
+[ -L /etc/systemd/system/multi-user.target.wants/triage.service ] || { echo "FAIL: the unit is not enabled" >&2; exit 1; }
+grep -q '^admin_totp = true' /etc/triage/hospital.toml || { echo "FAIL: the installed configuration is not the production one" >&2; exit 1; }
 /usr/bin/triage --version
 /usr/bin/triage check-config /etc/triage/hospital.toml | tail -n 1
 
@@ -62,14 +68,14 @@ if [ -d /run/systemd/system ]; then
 else
   echo "== no systemd here (a container): running the unit's ExecStart as the unit says (on port $PORT)"
   key() { sed -n "s/^$1=//p" "$UNIT" | head -n 1; }
-  USER_=$(key User); DIR=$(key WorkingDirectory); ENVF=$(key EnvironmentFile); EXEC=$(key ExecStart)
-  echo "   User=$USER_ WorkingDirectory=$DIR EnvironmentFile=$ENVF ExecStart=$EXEC"
+  USER_=$(key User); GROUP_=$(key Group); DIR=$(key WorkingDirectory); ENVF=$(key EnvironmentFile); EXEC=$(key ExecStart)
+  echo "   User=$USER_ Group=$GROUP_ WorkingDirectory=$DIR EnvironmentFile=$ENVF ExecStart=$EXEC"
   (
     cd "$DIR"
     set -a; . "$ENVF"; set +a
     export TRIAGE_BIND="127.0.0.1:$PORT"
     # setpriv execs (no child process): the PID below is the server itself.
-    exec setpriv --reuid="$USER_" --regid="$USER_" --init-groups -- $EXEC
+    exec setpriv --reuid="$USER_" --regid="$GROUP_" --init-groups -- $EXEC
   ) > "$LOG" 2>&1 &
   PID=$!
 fi
@@ -95,8 +101,11 @@ if [ -n "${PID:-}" ]; then
   PID=""
 else
   systemctl stop triage
+  [ "$(systemctl show -p ExecMainStatus --value triage)" = 0 ] || { echo "FAIL: the service did not exit 0" >&2; exit 1; }
 fi
 dpkg --purge triage >/dev/null
-[ -d /var/lib/triage ] && echo "purged; /var/lib/triage kept"
+[ -f /var/lib/triage/triage.sqlite ] || { echo "FAIL: purging removed the data" >&2; exit 1; }
+getent passwd triage >/dev/null || { echo "FAIL: purging removed the triage user who owns the data" >&2; exit 1; }
+echo "purged; /var/lib/triage and the triage user kept"
 trap - EXIT
 echo "package test passed"

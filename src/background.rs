@@ -369,6 +369,7 @@ impl Background {
         let clock = engine.clock.clone();
         let hospital = engine.hospital.clone();
         self.task("operations", async move {
+            let mut tried: Vec<(&'static str, chrono::NaiveDate)> = Vec::new();
             let mut every = actix_web::rt::time::interval(OPERATIONS_EVERY);
             every.tick().await;
             loop {
@@ -384,25 +385,53 @@ impl Background {
                     tracing::warn!(error = %e, "timings not written (kept for the next minute)");
                     db.timings().restore(kept);
                 }
-                let Some(due) = crate::ops::due(&hospital, now) else {
+                let Some(mut due) = crate::ops::due(&hospital, now) else {
                     continue;
                 };
+                // What failed today is tried again tomorrow, not every
+                // minute (its ledger line was not written).
+                let today = crate::engine::service_date(now);
+                tried.retain(|(_, day)| *day == today);
+                let was_tried = |kind: &str| tried.iter().any(|(k, _)| *k == kind);
+                if was_tried("monthly") {
+                    due.monthly = None;
+                }
+                if was_tried("maintain") {
+                    due.maintain = false;
+                }
+                if was_tried("doctors") {
+                    due.doctors = false;
+                }
+                if was_tried("inspect") {
+                    due.inspect = None;
+                }
+                if due == crate::ops::Due::default() {
+                    continue;
+                }
+                for (kind, is_due) in [
+                    ("monthly", due.monthly.is_some()),
+                    ("maintain", due.maintain),
+                    ("doctors", due.doctors),
+                    ("inspect", due.inspect.is_some()),
+                ] {
+                    if is_due {
+                        tried.push((kind, today));
+                    }
+                }
                 let (url, h) = (database_url.clone(), hospital.clone());
                 let done =
                     tokio::task::spawn_blocking(move || crate::ops::run_due(&url, &h, now, &due))
                         .await;
                 match done {
-                    Ok(Ok(reports)) => {
+                    Ok((reports, failed)) => {
                         for r in reports {
                             tracing::info!(report = %r.display(), "operations report written");
                         }
+                        for (kind, e) in failed {
+                            tracing::error!(kind, error = %e, "scheduled operation failed; tried again tomorrow");
+                        }
                     }
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, "scheduled maintenance or inspection failed")
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "scheduled maintenance or inspection stopped")
-                    }
+                    Err(e) => tracing::error!(error = %e, "scheduled operations stopped"),
                 }
             }
         });

@@ -410,6 +410,18 @@ pub fn prune(
     now: NaiveDateTime,
     batch: i64,
 ) -> Result<Pruned, DbError> {
+    prune_through(c, cutoff, None, now, batch)
+}
+
+/// [`prune`], removing nothing past the record `through` (the last one an
+/// archive holds).
+pub fn prune_through(
+    c: &mut AnyConnection,
+    cutoff: NaiveDateTime,
+    through: Option<i64>,
+    now: NaiveDateTime,
+    batch: i64,
+) -> Result<Pruned, DbError> {
     let batch = batch.max(1);
     if matches!(c, AnyConnection::Postgresql(_)) {
         diesel::sql_query("SELECT pg_advisory_xact_lock(72616)").execute(c)?;
@@ -421,9 +433,10 @@ pub fn prune(
         .limit(batch + 1)
         .select((events::id, events::at, events::hash))
         .load(c)?;
+    let removable = |id: i64, at: NaiveDateTime| at < cutoff && through.is_none_or(|t| id <= t);
     let expired: Vec<_> = old
         .iter()
-        .take_while(|(_, at, _)| *at < cutoff)
+        .take_while(|(id, at, _)| removable(*id, *at))
         .take(usize::try_from(batch).unwrap_or(usize::MAX))
         .collect();
     let Some((through_id, _, through_hash)) = expired.last().map(|r| (*r).clone()) else {
@@ -432,7 +445,7 @@ pub fn prune(
             more: false,
         });
     };
-    let more = old.len() > expired.len() && old[expired.len()].1 < cutoff;
+    let more = old.len() > expired.len() && removable(old[expired.len()].0, old[expired.len()].1);
     let records =
         diesel::delete(events::table.filter(events::id.le(through_id))).execute(c)? as i64;
     let detail = PruneDetail {

@@ -96,7 +96,7 @@ pub fn database_bytes(c: &mut AnyConnection, url: &str) -> Result<u64, DbError> 
 }
 
 /// Exports the audit records written before `cutoff` into
-/// `<dir>/events-<first id>-<last id>.jsonl.gz` (written whole and synced
+/// `<dir>/events-<first id>-<last id>-<time>.jsonl.gz` (written whole and synced
 /// before anything is deleted), then removes them through the chain's
 /// prune (its anchor and `audit.pruned` event), batch by batch.
 pub fn archive_expired(
@@ -116,26 +116,59 @@ pub fn archive_expired(
         return Ok(Archived::default());
     }
     std::fs::create_dir_all(dir).map_err(failed)?;
-    let partial = dir.join(format!("events-{}.partial", now.format("%Y%m%d%H%M%S")));
-    let file = std::fs::File::create(&partial).map_err(failed)?;
-    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-    let (records, ids) = db::audit::export_expired(c, cutoff, &mut gz)?;
-    let file = gz.finish().map_err(failed)?;
-    file.sync_all().map_err(failed)?;
-    drop(file);
+    // A name no other archiver uses; removed on every failure, so a full
+    // disk is not filled further by what could not be finished.
+    let partial = dir.join(format!(
+        "events-{}-{}.partial",
+        now.format("%Y%m%d%H%M%S"),
+        std::process::id()
+    ));
+    let written = (|| -> Result<(u64, Option<(i64, i64)>), DbError> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
+            .map_err(failed)?;
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        let exported = db::audit::export_expired(c, cutoff, &mut gz)?;
+        let file = gz.finish().map_err(failed)?;
+        file.sync_all().map_err(failed)?;
+        Ok(exported)
+    })();
+    let (records, ids) = match written {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
     let Some((first, last)) = ids else {
         std::fs::remove_file(&partial).map_err(failed)?;
         return Ok(Archived::default());
     };
-    let done = dir.join(format!("events-{first}-{last}.jsonl.gz"));
-    std::fs::rename(&partial, &done).map_err(failed)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+    let done = dir.join(format!(
+        "events-{first}-{last}-{}.jsonl.gz",
+        now.format("%Y%m%d%H%M%S")
+    ));
+    if done.exists() {
+        let _ = std::fs::remove_file(&partial);
+        return Err(DbError::Unavailable(format!(
+            "the archive {} exists already: records {first} to {last} were archived before but not removed; look at it before running again",
+            done.display()
+        )));
     }
+    if let Err(e) = std::fs::rename(&partial, &done) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(failed(e));
+    }
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(failed)?;
+    // Only what the archive holds is removed.
     let mut removed = 0;
     loop {
         let p = db::write_transaction(c, |c| {
-            db::audit::prune(c, cutoff, now, db::audit::PRUNE_BATCH)
+            db::audit::prune_through(c, cutoff, Some(last), now, db::audit::PRUNE_BATCH)
         })?;
         removed += p.records;
         if !p.more {

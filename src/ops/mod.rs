@@ -74,9 +74,16 @@ pub fn due(hospital: &crate::config::Hospital, now: chrono::DateTime<chrono::Utc
     let day_of = |at: chrono::DateTime<chrono::Utc>| {
         at.with_timezone(&crate::engine::shanghai()).date_naive()
     };
-    let entries = ledger::read(&p.reports_dir.join(ledger::OPERATIONS))
-        .map(|(e, _)| e)
-        .unwrap_or_default();
+    // A ledger that cannot be read is not an empty one: nothing is due
+    // (running everything again every minute would be worse), and it is
+    // said.
+    let entries = match ledger::read(&p.reports_dir.join(ledger::OPERATIONS)) {
+        Ok((e, _)) => e,
+        Err(e) => {
+            tracing::error!(error = %e, dir = %p.reports_dir.display(), "the operations ledger cannot be read; nothing scheduled runs until it can");
+            return None;
+        }
+    };
     let last = |kind: &str| entries.iter().rev().find(|e| e.kind == kind).map(|e| e.at);
     let mut due = Due::default();
     let this_month = chrono::NaiveDate::from_ymd_opt(today.year(), today.month(), 1)?;
@@ -106,44 +113,64 @@ pub fn due(hospital: &crate::config::Hospital, now: chrono::DateTime<chrono::Utc
     (due != Due::default()).then_some(due)
 }
 
-/// Runs what `due` names; answers the reports written.
+/// Runs what `due` names, each on its own (one failing does not keep the
+/// others from running); answers the reports written and the failures.
 pub fn run_due(
     url: &str,
     hospital: &crate::config::Hospital,
     now: chrono::DateTime<chrono::Utc>,
     due: &Due,
-) -> Result<Vec<std::path::PathBuf>, crate::db::DbError> {
+) -> (
+    Vec<std::path::PathBuf>,
+    Vec<(&'static str, crate::db::DbError)>,
+) {
     let p = &hospital.operations;
-    let mut out = Vec::new();
+    let (mut out, mut failed) = (Vec::new(), Vec::new());
     let io = |e: std::io::Error| {
         crate::db::DbError::Unavailable(format!("cannot write the report: {e}"))
     };
+    let mut done = |kind: &'static str, r: Result<std::path::PathBuf, crate::db::DbError>| match r {
+        Ok(path) => out.push(path),
+        Err(e) => failed.push((kind, e)),
+    };
     if let Some(month) = due.monthly {
-        let (md, m) =
-            ledger::write_monthly(&hospital.backup.dir, &p.reports_dir, month, now).map_err(io)?;
-        ledger::append(
-            &p.reports_dir.join(ledger::OPERATIONS),
-            &ledger::Entry {
-                kind: "monthly".into(),
-                at: now,
-                ok: m.ok(),
-                subject: md.display().to_string(),
-                summary: format!("{} of {} days with a good backup", m.good_days, m.days),
-            },
-        )
-        .map_err(io)?;
-        out.push(md);
+        done(
+            "monthly",
+            (|| {
+                let (md, m) =
+                    ledger::write_monthly(&hospital.backup.dir, &p.reports_dir, month, now)
+                        .map_err(io)?;
+                ledger::append(
+                    &p.reports_dir.join(ledger::OPERATIONS),
+                    &ledger::Entry {
+                        kind: "monthly".into(),
+                        at: now,
+                        ok: m.ok(),
+                        subject: md.display().to_string(),
+                        summary: format!("{} of {} days with a good backup", m.good_days, m.days),
+                    },
+                )
+                .map_err(io)?;
+                Ok(md)
+            })(),
+        );
     }
     if due.maintain {
-        out.push(maintain::run(url, hospital, now, true)?.report);
+        done(
+            "maintain",
+            maintain::run(url, hospital, now, true).map(|m| m.report),
+        );
     }
     if due.doctors {
-        out.push(doctors_check(url, hospital, now)?.1);
+        done("doctors", doctors_check(url, hospital, now).map(|d| d.1));
     }
     if let Some(holiday) = due.inspect {
-        out.push(inspect::run(url, hospital, now, p.inspect_every_days, holiday)?.report);
+        done(
+            "inspect",
+            inspect::run(url, hospital, now, p.inspect_every_days, holiday).map(|i| i.report),
+        );
     }
-    Ok(out)
+    (out, failed)
 }
 
 /// The doctors' integrity report now, written into the reports directory

@@ -89,3 +89,28 @@ async fn the_server_names_its_version_commit_and_schema() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 401);
 }
+
+#[test]
+fn the_package_installs_a_production_configuration() {
+    let h = triage::config::Hospital::load(std::path::Path::new("config/debian/hospital.toml"))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let demo = triage::config::Hospital::demo();
+    assert!(h.security.admin_totp, "administrators need a one-time code");
+    assert!(
+        h.backup.at.is_some() && h.operations.at.is_some(),
+        "backups and operations run by themselves"
+    );
+    assert!(h.day_end.is_some(), "the day ends by itself");
+    for dir in [
+        &h.backup.dir,
+        &h.operations.reports_dir,
+        &h.operations.archive_dir,
+    ] {
+        assert!(dir.starts_with("/var/lib/triage"), "{}", dir.display());
+    }
+    assert!(h.backup.keep_days >= 7);
+    // Otherwise it starts as the demo hospital, to be described.
+    assert_eq!(h.departments.len(), demo.departments.len());
+    assert_eq!(h.rooms.len(), demo.rooms.len());
+    assert_eq!(h.screens.len(), demo.screens.len());
+}
