@@ -88,6 +88,20 @@ impl Application {
     /// Connects the database (reporting the real error at once), runs
     /// migrations, rebuilds the engine and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        // A bad certificate or key, or an address in use, stops the start
+        // with the cause named, before anything is started or recorded.
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(crate::tls::server_config)
+            .transpose()?;
+        let listener = TcpListener::bind(&settings.bind)?;
+        let redirect_listener = settings
+            .tls
+            .as_ref()
+            .and_then(|t| t.redirect_bind.as_deref())
+            .map(crate::tls::redirect_listener)
+            .transpose()?;
         let db_settings = DbSettings {
             url: settings.database_url.clone(),
             synchronous: settings.synchronous,
@@ -120,13 +134,6 @@ impl Application {
                 crate::demo::run(engine.clone(), settings.simulation_tick),
             );
         }
-        // A bad certificate or key stops the start with the file named.
-        let tls = settings
-            .tls
-            .as_ref()
-            .map(crate::tls::server_config)
-            .transpose()?;
-        let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(engine.clone());
         let timings = engine.db.timings().clone();
@@ -215,10 +222,9 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        let redirect = match settings.tls.as_ref().and_then(|t| t.redirect_bind.as_ref()) {
-            Some(bind) => Some(crate::tls::redirect_server(bind, port)?),
-            None => None,
-        };
+        let redirect = redirect_listener
+            .map(|l| crate::tls::redirect_server(l, port))
+            .transpose()?;
         Ok(Application {
             port,
             server,

@@ -693,7 +693,15 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let running = triage::backups::servers_using(&database_url).unwrap_or(0) > 0;
+            // Not knowing whether a server runs counts as one running (no
+            // VACUUM under a server).
+            let running = match triage::backups::servers_using(&database_url) {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    eprintln!("cannot tell whether a server uses the database ({e}); REINDEX and VACUUM are left out");
+                    true
+                }
+            };
             match triage::ops::maintain::run(&database_url, &hospital, chrono::Utc::now(), running)
             {
                 Ok(m) => {

@@ -53,15 +53,14 @@ pub fn server_config(tls: &Tls) -> anyhow::Result<rustls::ServerConfig> {
     Ok(config)
 }
 
-/// The plain-HTTP listener on `bind` whose every answer is a 308 to the
-/// same host, path and query over HTTPS on `https_port`. Answers the
-/// server (not yet running) and its port.
+/// The plain-HTTP listener on `bind`: a GET or HEAD answers a 308 to the
+/// same host, path and query over HTTPS on `https_port`; any other method
+/// is refused (400) with the HTTPS address. Answers the server (not yet
+/// running) and its port.
 pub fn redirect_server(
-    bind: &str,
+    listener: std::net::TcpListener,
     https_port: u16,
 ) -> anyhow::Result<(actix_web::dev::Server, u16)> {
-    let listener = std::net::TcpListener::bind(bind)
-        .map_err(|e| anyhow::anyhow!("HTTP redirect listener {bind}: {e}"))?;
     let port = listener.local_addr()?.port();
     let server = HttpServer::new(move || {
         App::new()
@@ -75,6 +74,13 @@ pub fn redirect_server(
     Ok((server, port))
 }
 
+/// Binds the plain-HTTP address early, so a port in use stops the start
+/// before anything else is started.
+pub fn redirect_listener(bind: &str) -> anyhow::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(bind)
+        .map_err(|e| anyhow::anyhow!("HTTP redirect listener {bind}: {e}"))
+}
+
 async fn redirect(req: HttpRequest, https_port: web::Data<u16>) -> HttpResponse {
     let target = https_url(
         req.connection_info().host(),
@@ -84,6 +90,16 @@ async fn redirect(req: HttpRequest, https_port: web::Data<u16>) -> HttpResponse 
             .map(|p| p.as_str())
             .unwrap_or("/"),
     );
+    // Pages and reads follow the redirect; a write (a HIS message) sent in
+    // clear text is refused, so the sender notices and fixes its address
+    // rather than sending patients' data unencrypted on every call.
+    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD
+    {
+        return HttpResponse::BadRequest().json(serde_json::json!({"error": {
+            "code": "bad_request",
+            "message": format!("this server takes writes over HTTPS only: {target}"),
+        }}));
+    }
     HttpResponse::PermanentRedirect()
         .insert_header((actix_web::http::header::LOCATION, target))
         .finish()

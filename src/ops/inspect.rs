@@ -109,6 +109,9 @@ pub struct Inspection {
     pub waits: Vec<Waits>,
     pub audit: String,
     pub audit_intact: bool,
+    /// Ledgers that could not be read whole (their figures above are
+    /// incomplete).
+    pub unreadable_ledgers: Vec<String>,
     pub risks: Vec<Risk>,
     pub report: PathBuf,
 }
@@ -193,6 +196,17 @@ pub fn gather(
         }
     };
     let last_verification = ledger::last(&backup_dir.join(ledger::VERIFICATIONS), "verify");
+    let mut unreadable = Vec::new();
+    for file in [
+        backup_dir.join(ledger::VERIFICATIONS),
+        hospital.operations.reports_dir.join(ledger::OPERATIONS),
+    ] {
+        match ledger::read(&file) {
+            Ok((_, 0)) => {}
+            Ok((_, bad)) => unreadable.push(format!("{}（{bad} 行无法读取）", file.display())),
+            Err(e) => unreadable.push(format!("{}（{e}）", file.display())),
+        }
+    }
     let month = ledger::monthly(backup_dir, to, now).ok().map(|(_, m)| m);
     let last_maintenance = ledger::last(
         &hospital.operations.reports_dir.join(ledger::OPERATIONS),
@@ -346,6 +360,7 @@ pub fn gather(
         waits,
         audit: verdict.to_string(),
         audit_intact,
+        unreadable_ledgers: unreadable,
         risks: Vec::new(),
         report: PathBuf::new(),
     };
@@ -437,6 +452,23 @@ pub fn risks(i: &Inspection, hospital: &crate::config::Hospital) -> Vec<Risk> {
             )
         }
         _ => {}
+    }
+    if !i.unreadable_ledgers.is_empty() {
+        risk(
+            Level::Medium,
+            format!(
+                "台账无法完整读取 ledgers not read whole: {}",
+                i.unreadable_ledgers.join("; ")
+            ),
+            "检查文件权限与磁盘；本报告中的校验与维护记录可能不全。",
+        );
+    }
+    if i.last_maintenance.as_ref().is_some_and(|m| !m.ok) {
+        risk(
+            Level::Medium,
+            "上次数据库维护有步骤失败 a step of the last maintenance failed".into(),
+            "查看该次维护报告中失败的步骤，处理后重新执行 triage db maintain。",
+        );
     }
     if !i.audit_intact {
         risk(

@@ -107,6 +107,24 @@ async fn screens_and_the_api_work_over_https_and_plain_http_is_redirected() {
             .and_then(|v| v.to_str().ok()),
         Some(format!("https://127.0.0.1:{}/screens/NK-02-DOOR?voice=1", app.port).as_str())
     );
+    // A write sent in clear text is refused, not redirected: the sender
+    // must fix its address rather than keep sending patients' data so.
+    let r = plain
+        .put(format!(
+            "http://127.0.0.1:{redirect}/api/v1/registrations/V1"
+        ))
+        .body("{}")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("redirect: {e}"));
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap_or_default();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("https://")),
+        "{v}"
+    );
     // And a browser following it lands on the screen page over TLS.
     let follows = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
