@@ -92,7 +92,11 @@ pub fn due(hospital: &crate::config::Hospital, now: chrono::DateTime<chrono::Utc
         "backup-verification-{}.md",
         previous.format("%Y-%m")
     ));
-    if hospital.backup.dir.join(ledger::VERIFICATIONS).exists() && !monthly_file.exists() {
+    // Only for a month the ledger knows something of (a fresh install has
+    // no month before it to report).
+    let knows_previous = ledger::read(&hospital.backup.dir.join(ledger::VERIFICATIONS))
+        .is_ok_and(|(e, _)| e.iter().any(|e| day_of(e.at) < this_month));
+    if knows_previous && !monthly_file.exists() {
         due.monthly = Some(previous);
     }
     due.maintain = last("maintain")
@@ -293,12 +297,18 @@ mod tests {
         ledger::append(&ops, &entry("inspect", "2027-01-30T20:00:00Z"))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sans_doctors(&h, at("2027-01-31T20:00:00Z")), None);
-        // The monthly report once the ledger exists, until written.
-        ledger::append(
-            &h.backup.dir.join(ledger::VERIFICATIONS),
-            &entry("verify", "2027-01-31T18:00:00Z"),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        // The monthly report: not for a month before the ledger began
+        // (a verification of February only: nothing to say of January)…
+        let verifications = h.backup.dir.join(ledger::VERIFICATIONS);
+        ledger::append(&verifications, &entry("verify", "2027-01-31T18:00:00Z"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            sans_doctors(&h, at("2027-02-01T20:00:00Z")).and_then(|d| d.monthly),
+            None
+        );
+        // …but once January has one, until it is written.
+        ledger::append(&verifications, &entry("verify", "2027-01-31T10:00:00Z"))
+            .unwrap_or_else(|e| panic!("{e}"));
         let d = sans_doctors(&h, at("2027-02-01T20:00:00Z")).unwrap_or_default();
         assert_eq!(d.monthly, chrono::NaiveDate::from_ymd_opt(2027, 1, 1));
         // The doctors' check: weekly.

@@ -102,6 +102,26 @@ pub struct SqlTimer {
     started: Option<Instant>,
 }
 
+/// The start of a statement's debug text, formatted only until the
+/// bound values begin or the text is long enough: a slow insert of a 4 MiB
+/// image is not formatted whole.
+fn head(query: &dyn std::fmt::Display) -> String {
+    struct Bounded(String);
+    impl std::fmt::Write for Bounded {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.push_str(s);
+            if self.0.contains(" -- binds:") || self.0.len() > SQL_TEXT_MAX * 4 {
+                return Err(std::fmt::Error);
+            }
+            Ok(())
+        }
+    }
+    let mut b = Bounded(String::new());
+    // Stopping early is the point: the error only says "enough".
+    let _ = std::fmt::write(&mut b, format_args!("{query}"));
+    b.0
+}
+
 /// A statement's text as recorded: the SQL with its placeholders, one
 /// line, without the bound values diesel's debug text appends.
 pub fn statement_text(debug: &str) -> String {
@@ -128,7 +148,7 @@ impl diesel::connection::Instrumentation for SqlTimer {
                     let elapsed = started.elapsed();
                     if elapsed >= SLOW_SQL {
                         self.timings
-                            .record("sql", &statement_text(&query.to_string()), elapsed);
+                            .record("sql", &statement_text(&head(query)), elapsed);
                     }
                 }
             }
@@ -274,6 +294,23 @@ pub fn runs(c: &mut AnyConnection, since: NaiveDateTime) -> Result<Vec<Run>, DbE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_statements_text_stops_before_its_values() {
+        struct Debugish;
+        impl std::fmt::Display for Debugish {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "INSERT INTO t (a) VALUES (?) -- binds: [")?;
+                for _ in 0..1_000_000 {
+                    write!(f, "255, ")?;
+                }
+                write!(f, "]")
+            }
+        }
+        let h = head(&Debugish);
+        assert!(h.len() < 100, "{}", h.len());
+        assert_eq!(statement_text(&h), "INSERT INTO t (a) VALUES (?)");
+    }
 
     #[test]
     fn a_statement_is_kept_without_its_values_on_one_line() {
