@@ -267,6 +267,17 @@ impl utoipa::Modify for Credentials {
             .into_iter()
             .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))
             {
+                // Names in the path: the pattern the server checks them by
+                // (a generated client or fuzzer then sends what is valid).
+                for p in op.parameters.iter_mut().flatten() {
+                    if let utoipa::openapi::RefOr::T(p) = p {
+                        if matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path) {
+                            if let Some(schema) = path_schema(path, &p.name) {
+                                p.schema = Some(schema.into());
+                            }
+                        }
+                    }
+                }
                 let params = op.parameters.as_deref().unwrap_or_default();
                 let in_path = params.iter().any(|p| {
                     matches!(p, utoipa::openapi::RefOr::T(p)
@@ -339,6 +350,50 @@ impl utoipa::Modify for Credentials {
             }
         }
     }
+}
+
+/// The schema of a name in the path, as `crate::domain` checks it.
+fn path_schema(path: &str, name: &str) -> Option<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let code = |max: usize| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^[A-Za-z0-9._-]{{1,{max}}}$")))
+            .min_length(Some(1))
+            .max_length(Some(max))
+            .build()
+            .into()
+    };
+    Some(match name {
+        // Accounts' and doctors' codes are at most 32 long.
+        "code" if path.starts_with("/api/v1/accounts/") || path.starts_with("/api/v1/doctors/") => {
+            code(32)
+        }
+        "visit_no" | "room_code" | "queue_code" | "screen_code" | "report_id" | "code"
+        | "session" => code(64),
+        "doctor_code" => code(32),
+        "date" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .pattern(Some("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+            .build()
+            .into(),
+        "action" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([
+                "call-next",
+                "recall",
+                "skip",
+                "send-to-exam",
+                "finish",
+                "pause",
+                "resume",
+                "close",
+            ]))
+            .build()
+            .into(),
+        _ => return None,
+    })
 }
 
 /// The document as pretty JSON (what `docs/openapi.json` holds).
