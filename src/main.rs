@@ -122,18 +122,8 @@ enum Command {
     /// and faults, slowest endpoints, queue waits, the audit chain, and the
     /// risks found with recommendations.
     Inspect {
-        #[arg(
-            long,
-            env = "TRIAGE_DATABASE_URL",
-            default_value = "sqlite://data/triage.sqlite"
-        )]
-        database_url: String,
-        /// The hospital configuration (its backup and reports directories).
-        #[arg(long, env = "TRIAGE_CONFIG")]
-        config: Option<PathBuf>,
-        /// Use the bundled demo hospital's configuration.
-        #[arg(long)]
-        demo: bool,
+        #[command(flatten)]
+        target: Target,
         /// The period: this many days up to today.
         #[arg(long, default_value_t = 90)]
         days: u32,
@@ -200,7 +190,8 @@ enum Command {
     },
 }
 
-/// The database and hospital an account command works on.
+/// The database and hospital a command works on (accounts, clients,
+/// screens, maintenance, inspections, doctors).
 #[derive(clap::Args)]
 struct Target {
     #[arg(
@@ -210,8 +201,8 @@ struct Target {
         default_value = "sqlite://data/triage.sqlite"
     )]
     database_url: String,
-    /// The hospital configuration (departments, rooms, screens to check
-    /// scopes against).
+    /// The hospital configuration (docs/configuration.md): its departments,
+    /// rooms and screens, its backup and reports directories.
     #[arg(long, global = true, env = "TRIAGE_CONFIG")]
     config: Option<PathBuf>,
     /// Use the bundled demo hospital.
@@ -314,6 +305,8 @@ enum ScreenCommand {
     List,
 }
 
+/// Runs a command on its target's database and hospital (exit 2 when the
+/// configuration cannot be read).
 fn accounts_command(target: Target, run: impl FnOnce(&str, &Hospital) -> ExitCode) -> ExitCode {
     match load_hospital(target.config, target.demo) {
         Ok(h) => run(&target.database_url, &h),
@@ -393,17 +386,8 @@ enum DoctorsCommand {
     /// is unknown: counts by kind and the list, also written as a report
     /// into `[operations] reports_dir`. Exits 1 when anything is found.
     Check {
-        #[arg(
-            long,
-            env = "TRIAGE_DATABASE_URL",
-            default_value = "sqlite://data/triage.sqlite"
-        )]
-        database_url: String,
-        #[arg(long, env = "TRIAGE_CONFIG")]
-        config: Option<PathBuf>,
-        /// Use the bundled demo hospital's configuration.
-        #[arg(long)]
-        demo: bool,
+        #[command(flatten)]
+        target: Target,
     },
 }
 
@@ -413,17 +397,8 @@ enum DbCommand {
     /// VACUUM only with no server on the database). Exits 1 when a step
     /// failed.
     Maintain {
-        #[arg(
-            long,
-            env = "TRIAGE_DATABASE_URL",
-            default_value = "sqlite://data/triage.sqlite"
-        )]
-        database_url: String,
-        #[arg(long, env = "TRIAGE_CONFIG")]
-        config: Option<PathBuf>,
-        /// Use the bundled demo hospital's configuration.
-        #[arg(long)]
-        demo: bool,
+        #[command(flatten)]
+        target: Target,
     },
 }
 
@@ -679,31 +654,18 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Db {
-            command:
-                DbCommand::Maintain {
-                    database_url,
-                    config,
-                    demo,
-                },
-        } => {
-            let hospital = match load_hospital(config, demo) {
-                Ok(h) => h,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+            command: DbCommand::Maintain { target },
+        } => accounts_command(target, |database_url, hospital| {
             // Not knowing whether a server runs counts as one running (no
             // VACUUM under a server).
-            let running = match triage::backups::servers_using(&database_url) {
+            let running = match triage::backups::servers_using(database_url) {
                 Ok(n) => n > 0,
                 Err(e) => {
                     eprintln!("cannot tell whether a server uses the database ({e}); REINDEX and VACUUM are left out");
                     true
                 }
             };
-            match triage::ops::maintain::run(&database_url, &hospital, chrono::Utc::now(), running)
-            {
+            match triage::ops::maintain::run(database_url, hospital, chrono::Utc::now(), running) {
                 Ok(m) => {
                     use triage::ops::maintain::human_bytes;
                     for s in &m.steps {
@@ -734,23 +696,16 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             }
-        }
+        }),
         Command::Doctors {
-            command:
-                DoctorsCommand::Check {
-                    database_url,
-                    config,
-                    demo,
-                },
-        } => {
-            let hospital = match load_hospital(config, demo) {
-                Ok(h) => h,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            match triage::ops::doctors_check(&database_url, &hospital, chrono::Utc::now()) {
+            command: DoctorsCommand::Check { target },
+        } => accounts_command(
+            target,
+            |database_url, hospital| match triage::ops::doctors_check(
+                database_url,
+                hospital,
+                chrono::Utc::now(),
+            ) {
                 Ok((report, path)) => {
                     println!(
                         "{} doctors, {} findings",
@@ -780,25 +735,17 @@ fn main() -> ExitCode {
                     eprintln!("error: {e}");
                     ExitCode::from(1)
                 }
-            }
-        }
+            },
+        ),
         Command::Inspect {
-            database_url,
-            config,
-            demo,
+            target,
             days,
             holiday,
-        } => {
-            let hospital = match load_hospital(config, demo) {
-                Ok(h) => h,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            match triage::ops::inspect::run(
-                &database_url,
-                &hospital,
+        } => accounts_command(
+            target,
+            |database_url, hospital| match triage::ops::inspect::run(
+                database_url,
+                hospital,
                 chrono::Utc::now(),
                 days,
                 holiday,
@@ -824,8 +771,8 @@ fn main() -> ExitCode {
                     eprintln!("error: {e}");
                     ExitCode::from(1)
                 }
-            }
-        }
+            },
+        ),
         Command::Migrate {
             database_url,
             status,
