@@ -563,29 +563,61 @@ async fn a_nurse_reports_a_fault_and_it_runs_from_report_to_archive_with_its_tim
 #[actix_web::test]
 async fn logs_can_be_json_lines_and_carry_no_colour_escapes() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
-    let run = |format: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
-            .args(["serve", "--demo", "--no-simulation", "--bind"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--database-url")
-            .arg(format!("sqlite://{}/{format}.sqlite", dir.path().display()))
-            .env("TRIAGE_LOG_FORMAT", format)
-            .env("TRIAGE_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the server did not start");
-            std::thread::sleep(Duration::from_millis(100));
+    let http = reqwest::Client::new();
+    // Each run on a fresh port, ready only when *this* process answers
+    // /readyz (a port another test took between the choice and the bind
+    // makes this server exit: try again on another one), then stopped with
+    // SIGTERM so that what it wrote is complete.
+    let run = |format: &'static str| {
+        let dir = dir.path().to_path_buf();
+        let http = http.clone();
+        async move {
+            for _attempt in 0..3 {
+                let port = free_port();
+                let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+                    .args(["serve", "--demo", "--no-simulation", "--bind"])
+                    .arg(format!("127.0.0.1:{port}"))
+                    .arg("--database-url")
+                    .arg(format!("sqlite://{}/{format}-{port}.sqlite", dir.display()))
+                    .env("TRIAGE_LOG_FORMAT", format)
+                    .env("TRIAGE_LOG", "info")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let deadline = Instant::now() + Duration::from_secs(60);
+                let mut ready = false;
+                while Instant::now() < deadline {
+                    if child.try_wait().ok().flatten().is_some() {
+                        break;
+                    }
+                    let url = format!("http://127.0.0.1:{port}/readyz");
+                    if let Ok(r) = http.get(url).send().await {
+                        if r.status() == 200 && child.try_wait().ok().flatten().is_none() {
+                            ready = true;
+                            break;
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                if ready {
+                    let pid = child.id().to_string();
+                    let term = Command::new("kill").args(["-TERM", &pid]).status();
+                    assert!(matches!(term, Ok(s) if s.success()), "kill -TERM");
+                } else {
+                    let _ = child.kill();
+                }
+                let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+                let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+                if ready {
+                    return stderr;
+                }
+                eprintln!("the {format} server on port {port} did not become ready: {stderr}");
+            }
+            panic!("the server did not start in three attempts");
         }
-        let _ = child.kill();
-        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-        String::from_utf8_lossy(&out.stderr).to_string()
     };
-    let json = run("json");
+    let json = run("json").await;
     let lines: Vec<&str> = json.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty(), "no log line");
     for l in &lines {
@@ -593,7 +625,7 @@ async fn logs_can_be_json_lines_and_carry_no_colour_escapes() {
         assert!(v["timestamp"].is_string() && v["level"].is_string(), "{l}");
         assert!(v["fields"].is_object(), "{l}");
     }
-    let text = run("text");
+    let text = run("text").await;
     assert!(!text.is_empty());
     assert!(!text.contains('\u{1b}'), "colour escapes in a pipe: {text}");
 }
