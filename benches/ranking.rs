@@ -85,6 +85,7 @@ fn run(n: u32) {
             birth_date: None,
             slot: None,
             seen_at: None,
+            room: None,
         };
         // Every third patient has an appointment: on time, early or late.
         let slot = (i % 3 == 0).then(|| {

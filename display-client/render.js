@@ -17,6 +17,19 @@ function shortList(room) {
   return room.waiting_cap > 0 ? ` <small class="short-list">门口候诊 ${room.short_list}/${room.waiting_cap}</small>` : "";
 }
 
+// Beijing time of day (HH:MM) of an instant the server sends.
+const hhmm = (t) => new Date(t).toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false });
+
+// Today's appointments booked for the room, not checked in yet (door
+// screens configured with `appointments`): slot and masked name only.
+function appointmentList(room) {
+  const list = room.appointments || [];
+  if (!list.length) return "";
+  return `<div class="appointments"><div class="label">今日预约 <small>请到分诊台或自助机签到</small></div><ul>${list
+    .map((a) => `<li><span class="slot">${esc(hhmm(a.start))}-${esc(hhmm(a.end))}</span> ${esc(a.masked_name)}</li>`)
+    .join("")}</ul></div>`;
+}
+
 function statusClass(room) {
   return room.status === "open" ? "" : ` status-${room.status}`;
 }
@@ -54,5 +67,5 @@ export function renderDoor(main, room) {
       <p class="intro">${esc(d ? d.introduction : "")}</p></div>
     </section>
     <section class="calling" data-room="${esc(room.code)}"><div class="label">${esc(room.name)} · 正在就诊 <span class="status">${esc(room.status_label)}</span></div>${cur}</section>
-    <section class="waiting"><div class="label">${room.waiting_cap > 0 ? "请以下患者到门口候诊" : "请以下患者准备"}${shortList(room)} <small>共 ${room.waiting} 人候诊</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}</section>`;
+    <section class="waiting"><div class="label">${room.waiting_cap > 0 ? "请以下患者到门口候诊" : "请以下患者准备"}${shortList(room)} <small>共 ${room.waiting} 人候诊</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}${appointmentList(room)}</section>`;
 }

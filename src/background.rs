@@ -41,6 +41,9 @@ pub const DAY_END_EVERY: Duration = Duration::from_secs(30);
 /// How often the server looks whether a session started (出诊时段切换):
 /// the door screens show the new session's doctors within this.
 pub const SWITCH_EVERY: Duration = Duration::from_secs(5);
+/// How often door screens' appointment lists are read again (a slot that
+/// ended leaves them; changes by HIS are published at once).
+pub const APPOINTMENTS_EVERY: Duration = Duration::from_secs(30);
 /// How often the alert monitor looks and the outbox is sent.
 pub const ALERT_EVERY: Duration = Duration::from_secs(1);
 /// How often the daily backup checks whether it is due.
@@ -195,6 +198,14 @@ impl Background {
                     // Tried again at the next tick.
                     tracing::error!(error = %e, "session switch failed");
                 }
+            }
+        });
+        let lists = engine.clone();
+        self.task("appointment-lists", async move {
+            let mut every = actix_web::rt::time::interval(APPOINTMENTS_EVERY);
+            loop {
+                every.tick().await;
+                lists.publish_appointments().await;
             }
         });
         let queues = engine.directory.clone();

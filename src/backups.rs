@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::db::{self, backup, parse_url, AnyConnection, Backend, DbError};
 
 /// The tables a backup holds (every table of the schema).
-pub const TABLES: [&str; 27] = [
+pub const TABLES: [&str; 28] = [
     "doctors",
     "visits",
     "rooms",
@@ -50,6 +50,7 @@ pub const TABLES: [&str; 27] = [
     "server_runs",
     "exam_reports",
     "exam_report_images",
+    "appointments",
 ];
 
 /// Where and how long backups are kept (`[backup]` of the configuration).

@@ -479,6 +479,9 @@ struct ScreenSection {
     #[serde(default)]
     voice: bool,
     next_count: Option<usize>,
+    /// A door screen that also lists its room's appointments of today.
+    #[serde(default)]
+    appointments: bool,
 }
 
 /// A department (科室).
@@ -846,6 +849,24 @@ impl Hospital {
         self.queues
             .iter()
             .find(|q| q.department == department && q.doctor.is_none())
+    }
+
+    /// The queue a patient sent to `room` waits in: the first the room
+    /// calls from (its doctor's own queue, else its department's), as a
+    /// transfer to the room does.
+    pub fn queue_for_room(&self, room: &str) -> Option<&QueueDef> {
+        self.room(room)?.queues.first().and_then(|q| self.queue(q))
+    }
+
+    /// The room a visit booked for `appointed_room` is kept for while it
+    /// waits in `queue`: that room, if it calls from the queue (after a
+    /// transfer to a queue it does not call from, none: any room there).
+    pub fn reserved_room(&self, appointed_room: Option<&str>, queue: &str) -> Option<String> {
+        let room = self.room(appointed_room?)?;
+        room.queues
+            .iter()
+            .any(|q| q == queue)
+            .then(|| room.code.clone())
     }
 }
 
@@ -1417,6 +1438,13 @@ fn screens(
             ),
             _ => {}
         }
+        if s.appointments && s.kind != ScreenKind::Door {
+            cx.err(
+                &s.code,
+                format!("screens[{i}].appointments"),
+                "only a door screen lists its room's appointments",
+            );
+        }
         if title.is_none() && s.kind == ScreenKind::Door {
             title = shown
                 .first()
@@ -1432,6 +1460,7 @@ fn screens(
             rooms: shown,
             voice: s.voice,
             next_count: next_count.clamp(1, 10),
+            appointments: s.appointments,
         });
     }
 

@@ -104,6 +104,7 @@ codes! {
     InvalidNoticeStart => "invalid_notice_start",
     WeakPassword => "weak_password",
     InvalidAccount => "invalid_account",
+    InvalidVersion => "invalid_version",
     // The state does not allow it (nothing changed).
     TooEarly => "too_early",
     VisitNotWaitingHere => "visit_not_waiting_here",
@@ -112,6 +113,10 @@ codes! {
     VisitNoShow => "visit_no_show",
     NotCheckedIn => "not_checked_in",
     RegistrationCancelled => "registration_cancelled",
+    AppointmentCancelled => "appointment_cancelled",
+    VersionConflict => "version_conflict",
+    VisitNoTaken => "visit_no_taken",
+    AppointmentInQueue => "appointment_in_queue",
     VisitAlreadyInQueue => "visit_already_in_queue",
     AlreadyCalled => "already_called",
     VisitClosed => "visit_closed",

@@ -267,7 +267,7 @@ enum ClientCommand {
     Add {
         #[arg(long)]
         name: String,
-        /// registrations, master_data, calling, read (comma-separated).
+        /// registrations, master_data, calling, read, results (comma-separated).
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
         /// The client must sign every request (HMAC-SHA256).

@@ -512,6 +512,10 @@ pub struct WaitingEntry {
     /// Birth date, for the age tags (elderly, child) of the rules in force.
     #[serde(default)]
     pub birth_date: Option<NaiveDate>,
+    /// The room an appointment booked (预约到诊室): no other room calls
+    /// this patient by the rules.
+    #[serde(default)]
+    pub room: Option<String>,
 }
 
 /// A nurse's move of a waiting patient to a position in the calling order.
@@ -758,6 +762,10 @@ pub struct Correction {
     /// correction checks they did not change meanwhile.
     #[serde(default)]
     pub staff_marks: StaffMarks,
+    /// The room the appointment now books, when the patient waits in a
+    /// queue that room calls from (none: any room of the queue).
+    #[serde(default)]
+    pub room: Option<String>,
 }
 
 #[cfg(test)]

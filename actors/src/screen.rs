@@ -72,6 +72,9 @@ pub struct ScreenConfig {
     pub voice: bool,
     /// How many waiting patients to show per room.
     pub next_count: usize,
+    /// A door screen that lists its room's appointments of today (预约).
+    #[serde(default)]
+    pub appointments: bool,
 }
 
 /// A call to be spoken.
@@ -158,6 +161,7 @@ impl ScreenActor {
         RoomVariant {
             next_count: self.config.next_count,
             with_introduction: self.config.kind == ScreenKind::Door,
+            appointments: self.config.kind == ScreenKind::Door && self.config.appointments,
         }
     }
 

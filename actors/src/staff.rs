@@ -51,6 +51,10 @@ pub struct StaffEntry {
     pub checked_in_at: DateTime<Utc>,
     /// The room whose short list (二级候诊) holds the patient.
     pub room: Option<String>,
+    /// The room an appointment booked (预约到诊室): only it calls them by
+    /// the rules.
+    #[serde(default)]
+    pub booked_room: Option<String>,
 }
 
 impl StaffEntry {
@@ -74,6 +78,7 @@ impl StaffEntry {
             misses: e.misses,
             checked_in_at: e.checked_in_at,
             room: e.assigned.as_ref().map(|a| a.room.clone()),
+            booked_room: e.room.clone(),
         }
     }
 }

@@ -93,6 +93,7 @@ fn draft(visit: &str, kind: EntryKind, tags: Vec<SpecialTag>, his_seq: Option<i6
         birth_date: None,
         slot: None,
         seen_at: None,
+        room: None,
     }
 }
 
@@ -493,5 +494,47 @@ proptest! {
                 prop_assert!(ranked[first_waiting..].iter().all(|r| matches!(r.placement.code(), "awaiting_slot" | "held")));
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Two rooms calling from one queue, some patients booked for one of
+    /// them (预约到诊室): a booked patient is called by its room only,
+    /// nobody is called twice, and when both rooms call until the queue is
+    /// empty nobody is left behind.
+    #[test]
+    fn rooms_never_take_a_patient_booked_for_another_room(
+        arrivals in prop::collection::vec((prop::option::of(0usize..2), 0u8..4), 1..60),
+        calls in prop::collection::vec(0usize..2, 0..80),
+    ) {
+        const ROOMS: [&str; 2] = ["R1", "R2"];
+        let mut now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).single().unwrap_or_default();
+        let mut q = new_queue(QueueRules::default());
+        let mut booked = std::collections::BTreeMap::new();
+        for (i, (room, kind)) in arrivals.iter().enumerate() {
+            now += Duration::seconds(30);
+            let visit = format!("V{i:03}");
+            let kind = match kind { 0 => EntryKind::Return, _ => EntryKind::Normal };
+            let mut d = draft(&visit, kind, vec![], None);
+            d.room = room.map(|r| ROOMS[r].to_string());
+            if let Some(r) = room { booked.insert(visit.clone(), ROOMS[*r]); }
+            if let Ok(c) = q.plan_check_in(d, audit(now), day()) { q.apply(&c); }
+        }
+        let mut called = BTreeSet::new();
+        let take = |q: &mut QueueState, room: &str, now| -> Option<String> {
+            let (change, call) = q.plan_take_next(room, &audit(now), None).into_iter().next()?;
+            q.apply(&change);
+            Some(call.visit_no)
+        };
+        for r in calls.iter().map(|r| ROOMS[*r]).chain(std::iter::repeat_n("R1", 60)).chain(std::iter::repeat_n("R2", 60)) {
+            now += Duration::seconds(30);
+            if let Some(v) = take(&mut q, r, now) {
+                if let Some(b) = booked.get(&v) { prop_assert_eq!(*b, r, "{} booked for {} called by {}", v, b, r); }
+                prop_assert!(called.insert(v), "called twice");
+            }
+        }
+        prop_assert!(q.entries().is_empty(), "left behind: {:?}", q.entries().iter().map(|e| &e.visit_no).collect::<Vec<_>>());
     }
 }

@@ -67,6 +67,7 @@ impl Day {
             birth_date: None,
             slot: None,
             seen_at: None,
+            room: None,
         };
         let change = self
             .q
@@ -104,6 +105,7 @@ impl Day {
             birth_date: None,
             slot: None,
             seen_at: None,
+            room: None,
         };
         let change = self
             .q
@@ -175,6 +177,7 @@ fn tickets_are_numbered_per_queue_and_day_with_three_digits() {
         birth_date: None,
         slot: None,
         seen_at: None,
+        room: None,
     };
     match d.q.plan_check_in(draft, audit(d.now), tomorrow) {
         Ok(Change::CheckedIn { entry, .. }) => assert_eq!(entry.ticket_no, "A001"),
@@ -577,6 +580,7 @@ mod appointments {
             birth_date: None,
             slot: None,
             seen_at: None,
+            room: None,
         };
         let c = d.q.plan_check_in_at(draft, Some(s), audit(d.now), day())?;
         d.q.apply(&c);
@@ -720,4 +724,47 @@ mod appointments {
 /// The special tag of a code the test names.
 fn tag(code: &str) -> SpecialTag {
     SpecialTag::parse(code).unwrap_or_else(|| panic!("no special tag {code:?}"))
+}
+
+#[test]
+fn a_patient_booked_for_a_room_is_called_and_listed_by_that_room_only() {
+    let mut d = Day::new(interval(3));
+    d.now += Duration::minutes(1);
+    let booked = EntryDraft {
+        visit_no: "B1".into(),
+        masked_name: "赵*六".into(),
+        spoken_name: String::new(),
+        kind: EntryKind::Normal,
+        tags: vec![],
+        his_seq: None,
+        birth_date: None,
+        slot: None,
+        seen_at: None,
+        room: Some("R2".into()),
+    };
+    let change =
+        d.q.plan_check_in(booked, audit(d.now), day())
+            .unwrap_or_else(|e| panic!("{e}"));
+    d.q.apply(&change);
+    d.normal("N1");
+    assert_eq!(d.order(), ["B1", "N1"]);
+
+    // The board lists the booked patient with its room; R1's short list
+    // would not take them.
+    let board = d.q.board(d.now);
+    assert_eq!(board.head.len(), 2);
+    assert_eq!(board.head[0].room.as_deref(), Some("R2"));
+    assert_eq!(board.head[1].room, None);
+    match d.q.plan_assign("R1", &audit(d.now), None) {
+        Some(Change::Assigned { visit_no, .. }) => assert_eq!(visit_no, "N1"),
+        other => panic!("{other:?}"),
+    }
+
+    // R1 skips them; R2 takes them first.
+    let r1 = d.q.plan_take_next("R1", &audit(d.now), None);
+    assert_eq!(r1.first().map(|(_, c)| c.visit_no.as_str()), Some("N1"));
+    let r2 = d.q.plan_take_next("R2", &audit(d.now), None);
+    assert_eq!(r2.first().map(|(_, c)| c.visit_no.as_str()), Some("B1"));
+    // A nurse may still call them by name in R1.
+    assert!(d.q.plan_take_specific("B1", "R1", &audit(d.now)).is_some());
 }

@@ -105,6 +105,7 @@ fn run(case: &Case) -> (String, String, String) {
             birth_date: None,
             slot: None,
             seen_at: None,
+            room: None,
         };
         let change: Option<Change> = match w[0] {
             t if t.starts_with('@') => {

@@ -38,7 +38,8 @@ function nextOf(room, queues) {
     if (!q) continue;
     for (const e of q.entries) {
       if (e.room === room.code) mine.push({ ...e, queue: q.name });
-      else if (!e.room && e.callable) general.push({ ...e, queue: q.name });
+      // Patients booked for another room (预约到诊室) are not this room's.
+      else if (!e.room && e.callable && (!e.booked_room || e.booked_room === room.code)) general.push({ ...e, queue: q.name });
     }
   }
   return [...mine, ...general].slice(0, NEXT_SHOWN);

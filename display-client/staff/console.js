@@ -223,6 +223,7 @@ function Tags({ e }) {
     ${e.pinned && html`<span class="tag pinned">置顶</span>`}
     ${e.misses > 0 && html`<span class="tag misses">过号${e.misses}次</span>`}
     ${e.room && html`<span class="tag room">已分诊到${e.room}</span>`}
+    ${e.booked_room && html`<span class="tag room" title="只由预约的诊室按顺序叫号">预约${e.booked_room}</span>`}
   </span>`;
 }
 

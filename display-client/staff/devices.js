@@ -36,6 +36,7 @@ function AssignDialog({ screen, rooms, departments, onClose, onDone }) {
   const [room, setRoom] = useState(screen?.kind === "door" ? screen.rooms[0] : rooms[0]?.code || "");
   const [department, setDepartment] = useState("");
   const [picked, setPicked] = useState(screen?.kind === "overview" ? screen.rooms : []);
+  const [withAppointments, setWithAppointments] = useState(!!screen?.appointments);
   const [error, setError] = useState("");
   const first = useRef(null);
   useEscape(onClose);
@@ -43,7 +44,7 @@ function AssignDialog({ screen, rooms, departments, onClose, onDone }) {
   async function submit(ev) {
     ev.preventDefault();
     const body = { name, kind };
-    if (kind === "door") body.rooms = [room];
+    if (kind === "door") { body.rooms = [room]; body.appointments = withAppointments; }
     else if (department) body.department = department;
     else body.rooms = picked;
     const r = await api("PUT", `/screens/${encodeURIComponent(code.trim())}`, body);
@@ -62,7 +63,9 @@ function AssignDialog({ screen, rooms, departments, onClose, onDone }) {
           <option value="door">门口屏（一个诊室）</option><option value="overview">综合屏（多个诊室）</option></select></label>
         ${kind === "door" ? html`
           <label>诊室<select aria-label="诊室" value=${room} onChange=${(e) => setRoom(e.target.value)}>
-            ${rooms.map((r) => html`<option value=${r.code}>${r.name}（${r.code}）</option>`)}</select></label>` : html`
+            ${rooms.map((r) => html`<option value=${r.code}>${r.name}（${r.code}）</option>`)}</select></label>
+          <label class="check"><input type="checkbox" checked=${withAppointments}
+            onChange=${(e) => setWithAppointments(e.target.checked)} />显示本诊室今日预约（时段与隐去姓名）</label>` : html`
           <label>整个科室<select value=${department} onChange=${(e) => setDepartment(e.target.value)}>
             <option value="">（不选：按下面勾选的诊室）</option>
             ${departments.map((d) => html`<option value=${d.code}>${d.name}</option>`)}</select></label>

@@ -65,7 +65,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidExpiry
         | InvalidNoticeStart
         | WeakPassword
-        | InvalidAccount => StatusCode::UNPROCESSABLE_ENTITY,
+        | InvalidAccount
+        | InvalidVersion => StatusCode::UNPROCESSABLE_ENTITY,
         TooEarly
         | VisitNotWaitingHere
         | SameQueue
@@ -73,6 +74,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | VisitNoShow
         | NotCheckedIn
         | RegistrationCancelled
+        | AppointmentCancelled
+        | VersionConflict
+        | VisitNoTaken
+        | AppointmentInQueue
         | VisitAlreadyInQueue
         | AlreadyCalled
         | VisitClosed

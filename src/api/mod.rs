@@ -7,6 +7,7 @@
 //! actix itself (404, 405).
 
 pub mod admin;
+pub mod appointments;
 pub mod day;
 pub mod doctors;
 pub mod error;
@@ -60,6 +61,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/registrations/{visit_no}",
                     web::put().to(reg::put_registration),
+                )
+                .route(
+                    "/appointments/{appointment_id}",
+                    web::put().to(appointments::put_appointment),
+                )
+                .route(
+                    "/appointments/{appointment_id}",
+                    web::get().to(appointments::get_appointment),
+                )
+                .route(
+                    "/appointments/{appointment_id}",
+                    web::delete().to(appointments::delete_appointment),
+                )
+                .route(
+                    "/appointments/{appointment_id}/check-in",
+                    web::post().to(appointments::check_in),
                 )
                 .route(
                     "/registrations/{visit_no}",

@@ -46,6 +46,10 @@ pub struct ErrorDetail {
         super::registrations::get_registration,
         super::registrations::delete_registration,
         super::registrations::check_in,
+        super::appointments::put_appointment,
+        super::appointments::get_appointment,
+        super::appointments::delete_appointment,
+        super::appointments::check_in,
         super::registrations::requeue,
         super::registrations::hold,
         super::registrations::release,
@@ -125,6 +129,9 @@ pub struct ErrorDetail {
         AppointmentBody,
         ExamItem,
         RegistrationAnswer,
+        crate::engine::appointments::AppointmentPutBody,
+        crate::engine::appointments::AppointmentAnswer,
+        crate::engine::appointments::AppointmentState,
         CheckInAnswer,
         CancelAnswer,
         RoomAnswer,
@@ -369,8 +376,8 @@ fn path_schema(path: &str, name: &str) -> Option<utoipa::openapi::schema::Schema
         "code" if path.starts_with("/api/v1/accounts/") || path.starts_with("/api/v1/doctors/") => {
             code(32)
         }
-        "visit_no" | "room_code" | "queue_code" | "screen_code" | "report_id" | "code"
-        | "session" => code(64),
+        "visit_no" | "appointment_id" | "room_code" | "queue_code" | "screen_code"
+        | "report_id" | "code" | "session" => code(64),
         "doctor_code" => code(32),
         "date" => ObjectBuilder::new()
             .schema_type(Type::String)

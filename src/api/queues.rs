@@ -69,12 +69,48 @@ pub async fn get_queue(
 
 /// A change of rules (every field of [`RuleChange`], absent ones keep
 /// their value) and why.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 pub struct RulesBody {
     #[serde(flatten)]
     pub change: RuleChange,
     /// Why (recorded in the audit event).
     pub reason: String,
+}
+
+/// The document shows the body as what the server reads: one object with
+/// every field of [`RuleChange`] and `reason`, nothing else. (Derived, it
+/// would be `allOf` of a closed `RuleChange` and `reason`, which no body
+/// satisfies.)
+impl utoipa::PartialSchema for RulesBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{Object, Schema, Type};
+        use utoipa::openapi::RefOr;
+        let mut schema = <RuleChange as utoipa::PartialSchema>::schema();
+        if let RefOr::T(Schema::Object(o)) = &mut schema {
+            let mut reason = Object::with_type(Type::String);
+            reason.description =
+                Some("Why (recorded in the audit event): 1-200 characters.".into());
+            reason.min_length = Some(1);
+            reason.max_length = Some(200);
+            o.properties
+                .insert("reason".into(), RefOr::T(Schema::Object(reason)));
+            o.required.push("reason".into());
+            o.description =
+                Some("A change of rules (absent fields keep their value) and why.".into());
+        }
+        schema
+    }
+}
+
+impl ToSchema for RulesBody {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <RuleChange as ToSchema>::schemas(schemas);
+    }
 }
 
 /// A queue's rules in force.

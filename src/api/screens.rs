@@ -58,6 +58,7 @@ pub async fn list_screens(
                 "rooms": s.rooms,
                 "voice": s.voice,
                 "next_count": s.next_count,
+                "appointments": s.appointments,
                 "online": p.sessions > 0,
                 "sessions": p.sessions,
                 "last_seen": last_seen,

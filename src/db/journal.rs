@@ -644,13 +644,29 @@ fn corrected(
     let marks = correction.staff_marks.to_json();
     let n = match (queue_code, room_code) {
         (Some(q), _) => {
-            diesel::update(waiting_in(visit, q).filter(visits::special_staff.eq(marks)))
+            let n = diesel::update(waiting_in(visit, q).filter(visits::special_staff.eq(marks)))
                 .set((
                     row,
                     visits::tags.eq(tags),
                     visits::entry_kind.eq(entry_kind.map(EntryKind::as_str)),
                 ))
-                .execute(c)?
+                .execute(c)?;
+            // An appointment moved to another room leaves a short list of a
+            // room that may no longer call it (as the queue does in memory).
+            if let Some(booked) = &correction.room {
+                diesel::update(
+                    waiting_in(visit, q)
+                        .filter(visits::assigned_room.is_not_null())
+                        .filter(visits::assigned_room.ne(booked)),
+                )
+                .set((
+                    visits::assigned_room.eq(None::<String>),
+                    visits::assigned_at.eq(None::<NaiveDateTime>),
+                    visits::assigned_order.eq(None::<i64>),
+                ))
+                .execute(c)?;
+            }
+            n
         }
         (None, Some(r)) => diesel::update(
             visits::table

@@ -65,6 +65,8 @@ pub struct VisitRow {
     pub special_staff: String,
     /// How the day end closed the visit (`DayEndStatus` code), if it did.
     pub closed_as: Option<String>,
+    /// The room an appointment booked (预约到诊室).
+    pub appointed_room: Option<String>,
 }
 
 impl VisitRow {
@@ -161,6 +163,8 @@ pub struct NewVisit {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub his_seq: Option<i64>,
+    /// The room an appointment booked (none for a registration).
+    pub appointed_room: Option<String>,
 }
 
 /// The registration's fields a HIS message replaces (update form of
@@ -183,6 +187,9 @@ pub struct RegistrationChanges {
     pub body: String,
     pub updated_at: NaiveDateTime,
     pub his_seq: Option<i64>,
+    /// Absent in corrections journaled before appointments existed.
+    #[serde(default)]
+    pub appointed_room: Option<String>,
 }
 
 impl From<&NewVisit> for RegistrationChanges {
@@ -203,6 +210,7 @@ impl From<&NewVisit> for RegistrationChanges {
             body: v.body.clone(),
             updated_at: v.updated_at,
             his_seq: v.his_seq,
+            appointed_room: v.appointed_room.clone(),
         }
     }
 }
@@ -339,5 +347,20 @@ pub struct QueueRulesRow {
     pub queue_code: String,
     pub rules: String,
     pub operator: String,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What the server keeps of an appointment beside its visit: the HIS
+/// version applied, the digest of that message, and whether it was
+/// cancelled (a tombstone, also for an appointment never received).
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = super::schema::appointments, treat_none_as_null = true)]
+pub struct AppointmentRow {
+    pub appointment_id: String,
+    pub version: i64,
+    pub digest: String,
+    pub room_code: Option<String>,
+    /// `active` or `cancelled`.
+    pub status: String,
     pub updated_at: NaiveDateTime,
 }

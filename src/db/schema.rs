@@ -62,6 +62,7 @@ diesel::table! {
         assigned_order -> Nullable<BigInt>,
         special_staff -> Text,
         closed_as -> Nullable<Text>,
+        appointed_room -> Nullable<Text>,
     }
 }
 
@@ -216,6 +217,18 @@ diesel::table! {
         rooms -> Text,
         voice -> Bool,
         next_count -> Integer,
+        updated_at -> Timestamp,
+        show_appointments -> Bool,
+    }
+}
+
+diesel::table! {
+    appointments (appointment_id) {
+        appointment_id -> Text,
+        version -> BigInt,
+        digest -> Text,
+        room_code -> Nullable<Text>,
+        status -> Text,
         updated_at -> Timestamp,
     }
 }
@@ -394,5 +407,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     timings,
     server_runs,
     exam_reports,
-    exam_report_images
+    exam_report_images,
+    appointments
 );

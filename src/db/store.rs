@@ -11,11 +11,12 @@ use triage_actors::model::{Audit, DayEndStatus, VisitStatus};
 
 use super::journal::record_event;
 use super::models::{
-    CounterRow, DoctorRow, EventRow, NewEvent, NewNotice, NewVisit, NoticeRow, QueueRulesRow,
-    RegistrationChanges, RoomRow, VisitRow,
+    AppointmentRow, CounterRow, DoctorRow, EventRow, NewEvent, NewNotice, NewVisit, NoticeRow,
+    QueueRulesRow, RegistrationChanges, RoomRow, VisitRow,
 };
 use super::schema::{
-    day_closures, doctors, events, notices, queue_counters, queue_rules, rooms, visits,
+    appointments, day_closures, doctors, events, notices, queue_counters, queue_rules, rooms,
+    visits,
 };
 use super::{AnyConnection, DbError};
 
@@ -98,6 +99,81 @@ pub fn upsert_registration(
         }
     };
     Ok(outcome)
+}
+
+/// The appointment kept under `id`, if any.
+pub fn get_appointment(c: &mut AnyConnection, id: &str) -> Result<Option<AppointmentRow>, DbError> {
+    Ok(appointments::table
+        .find(id)
+        .select(AppointmentRow::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// Keeps what was applied of an appointment (replacing what was kept).
+pub fn put_appointment(c: &mut AnyConnection, row: &AppointmentRow) -> Result<(), DbError> {
+    let n = diesel::update(appointments::table.find(&row.appointment_id))
+        .set(row)
+        .execute(c)?;
+    if n == 0 {
+        diesel::insert_into(appointments::table)
+            .values(row)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// An appointment of today not checked in yet, for its room's door screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upcoming {
+    pub room_code: String,
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub patient_name: String,
+}
+
+/// Appointments booked for a room whose slot ends after `now` and starts
+/// before `until` (the end of today), not checked in or cancelled yet, by
+/// room and slot.
+pub fn upcoming_appointments(
+    c: &mut AnyConnection,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> Result<Vec<Upcoming>, DbError> {
+    type Row = (
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        String,
+    );
+    let rows: Vec<Row> = visits::table
+        .filter(visits::appointed_room.is_not_null())
+        .filter(visits::status.eq(VisitStatus::Registered.as_str()))
+        .filter(visits::appointment_end.gt(now))
+        .filter(visits::appointment_start.lt(until))
+        .order((
+            visits::appointed_room,
+            visits::appointment_start,
+            visits::visit_no,
+        ))
+        .select((
+            visits::appointed_room,
+            visits::appointment_start,
+            visits::appointment_end,
+            visits::patient_name,
+        ))
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(room, start, end, name)| {
+            Some(Upcoming {
+                room_code: room?,
+                start: start?,
+                end: end?,
+                patient_name: name,
+            })
+        })
+        .collect())
 }
 
 /// Visits of `service_date` that left the queues of `queues` for now:
@@ -541,6 +617,7 @@ pub struct ScreenRow {
     pub voice: bool,
     pub next_count: i32,
     pub updated_at: chrono::NaiveDateTime,
+    pub show_appointments: bool,
 }
 
 /// Every stored screen definition.
@@ -699,6 +776,13 @@ pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
         .load(c)?
     {
         out.push_str(&format!("rooms {r:?}\n"));
+    }
+    for r in appointments::table
+        .order(appointments::appointment_id)
+        .select(AppointmentRow::as_select())
+        .load(c)?
+    {
+        out.push_str(&format!("appointments {r:?}\n"));
     }
     for r in queue_counters::table
         .order(queue_counters::queue_code)

@@ -18,6 +18,7 @@
 //! - [`seats`]: who sits in a room (医生签到 / 暂离 / 签退), stop-clinic.
 //! - [`schedules`]: the schedule (出诊排班) and the session switch.
 
+pub mod appointments;
 pub mod calling;
 pub mod day;
 pub mod doctors;

@@ -222,16 +222,13 @@ impl Engine {
                         format!("no room {r:?}"),
                     )
                 })?;
-                room.queues
-                    .first()
-                    .and_then(|q| self.hospital.queue(q))
-                    .ok_or_else(|| {
-                        Error::field(
-                            ErrorCode::UnknownRoom,
-                            "room_code",
-                            "the room calls from no queue",
-                        )
-                    })?
+                self.hospital.queue_for_room(&room.code).ok_or_else(|| {
+                    Error::field(
+                        ErrorCode::UnknownRoom,
+                        "room_code",
+                        "the room calls from no queue",
+                    )
+                })?
             }
             (None, None, Some(d)) => self
                 .hospital
@@ -272,7 +269,7 @@ impl Engine {
         }
         audit.reason = Some(reason);
         let kind = v.entry_kind()?;
-        let draft = self.entry_draft(&v, kind)?;
+        let draft = self.entry_draft(&v, kind, &target.code)?;
         let kept = v.marked_at.or(v.checked_in_at).map(utc);
         let addr = self.queue_addr(&target.code)?;
         let out = addr

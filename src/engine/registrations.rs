@@ -280,6 +280,7 @@ pub fn validate_registration(
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
         his_seq: body.sequence_no,
+        appointed_room: None,
     })
 }
 
@@ -371,6 +372,12 @@ impl Engine {
     ) -> Result<(UpsertOutcome, RegistrationAnswer), Error> {
         let row = validate_registration(&self.hospital, visit_no, &body, canonical, audit.at)?;
         self.open_day_of(&row, audit.at)?;
+        if self.is_appointment(visit_no).await? {
+            return Err(Error::new(
+                ErrorCode::VisitNoTaken,
+                "an appointment has this number; change it with PUT /appointments/{id}",
+            ));
+        }
         let (outcome, mut status) = self.store_registration(visit_no, row, &audit).await?;
         tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
         let check_in = if body.checked_in {
@@ -401,7 +408,7 @@ impl Engine {
     /// The status is read again when it moved on between the read and the
     /// write (a check-in or a call meanwhile), so a message never bypasses
     /// the queue.
-    async fn store_registration(
+    pub(crate) async fn store_registration(
         &self,
         visit_no: &VisitNo,
         row: NewVisit,
@@ -510,6 +517,10 @@ impl Engine {
             },
             record: SealedRecord(record),
             staff_marks,
+            room: v.queue_code.as_deref().and_then(|q| {
+                self.hospital
+                    .reserved_room(row.appointed_room.as_deref(), q)
+            }),
         };
         let queue = v.required(&v.queue_code, "queue")?;
         let corrected = match v.status()? {
@@ -563,13 +574,14 @@ impl Engine {
             })
     }
 
-    /// What a queue needs of a visit to enter it: masked and spoken names,
-    /// the registration's tags and birth date (the queue adds the age tags of
-    /// its rules in force).
+    /// What queue `queue` needs of a visit to enter it: masked and spoken
+    /// names, the registration's tags and birth date (the queue adds the age
+    /// tags of its rules in force), the room an appointment booked.
     pub(crate) fn entry_draft(
         &self,
         v: &crate::db::models::VisitRow,
         kind: EntryKind,
+        queue: &str,
     ) -> Result<EntryDraft, Error> {
         self.names.set(
             &v.visit_no,
@@ -587,6 +599,9 @@ impl Engine {
             birth_date: v.birth_date()?,
             slot: crate::engine::visit_slot(v),
             seen_at: Some(utc(v.updated_at)),
+            room: self
+                .hospital
+                .reserved_room(v.appointed_room.as_deref(), queue),
         })
     }
 
@@ -687,8 +702,10 @@ impl Engine {
                 ))
             }
         }
-        let queue = match (status, &v.queue_code) {
-            (VisitStatus::Waiting, Some(q)) => self.hospital.queue(q),
+        let queue = match (status, &v.queue_code, &v.appointed_room) {
+            (VisitStatus::Waiting, Some(q), _) => self.hospital.queue(q),
+            // An appointment waits in its room's queue, kept for that room.
+            (_, _, Some(room)) => self.hospital.queue_for_room(room),
             _ => self
                 .hospital
                 .queue_for(&v.department_code, v.doctor_code.as_deref()),
@@ -700,7 +717,7 @@ impl Engine {
         } else {
             EntryKind::Normal
         };
-        let draft = self.entry_draft(&v, kind)?;
+        let draft = self.entry_draft(&v, kind, &queue.code)?;
         let day = service_date(audit.at);
         let out: CheckInOutcome = addr
             .send(CheckIn {
@@ -713,6 +730,10 @@ impl Engine {
             .map_err(triage_actors::EngineError::from)??;
         if out.created {
             tracing::info!(visit_no = %visit_no, ticket_no = %out.ticket_no, queue = %out.queue_code, "checked in");
+            if v.appointed_room.is_some() {
+                // It leaves its room's list of appointments not checked in.
+                self.publish_appointments().await;
+            }
         }
         Ok(self.waiting_answer(visit_no, out))
     }
@@ -779,7 +800,7 @@ impl Engine {
             };
         let q = v.required(&v.queue_code, "queue")?;
         let addr = self.queue_addr(&q)?;
-        let draft = self.entry_draft(&v, kind)?;
+        let draft = self.entry_draft(&v, kind, &q)?;
         let out = addr
             .send(Requeue {
                 draft,
@@ -812,6 +833,9 @@ impl Engine {
                     .write(move |c| store::cancel_registered(c, &vn, &a))
                     .await?;
                 if changed {
+                    if v.appointed_room.is_some() {
+                        self.publish_appointments().await;
+                    }
                     done(true)
                 } else {
                     Err(Error::new(

@@ -44,6 +44,10 @@ pub struct ScreenBody {
     /// Waiting patients shown per room, 1-10 (default: the hospital's).
     #[serde(default)]
     pub next_count: Option<usize>,
+    /// A door screen that also lists its room's appointments of today
+    /// (今日预约: slot and masked name); default no. Overviews cannot.
+    #[serde(default)]
+    pub appointments: bool,
 }
 
 impl ScreenBody {
@@ -118,6 +122,13 @@ impl ScreenBody {
             }
             _ => {}
         }
+        if self.appointments && kind != ScreenKind::Door {
+            return Err(Error::field(
+                ErrorCode::InvalidScreens,
+                "appointments",
+                "only a door screen lists its room's appointments",
+            ));
+        }
         let next_count = self.next_count.unwrap_or(hospital.next_count);
         if !(1..=10).contains(&next_count) {
             return Err(Error::field(ErrorCode::InvalidField, "next_count", "1-10"));
@@ -152,6 +163,7 @@ impl ScreenBody {
             rooms,
             voice: self.voice.unwrap_or(kind == ScreenKind::Overview),
             next_count,
+            appointments: self.appointments,
         })
     }
 }
@@ -174,6 +186,7 @@ pub fn row_of(c: &ScreenConfig, at: chrono::NaiveDateTime) -> Result<ScreenRow, 
         voice: c.voice,
         next_count: i32::try_from(c.next_count).map_err(|_| Error::internal())?,
         updated_at: at,
+        show_appointments: c.appointments,
     })
 }
 
@@ -192,6 +205,7 @@ pub fn config_of(r: &ScreenRow) -> Result<ScreenConfig, DbError> {
         rooms: serde_json::from_str(&r.rooms).map_err(|_| broken("unreadable rooms"))?,
         voice: r.voice,
         next_count: usize::try_from(r.next_count).map_err(|_| broken("bad next_count"))?,
+        appointments: r.show_appointments,
     })
 }
 

@@ -30,6 +30,7 @@ fn waiting_entry(
     v: &VisitRow,
     mode: VoiceNameMode,
     rules: &triage_actors::rules::QueueRules,
+    reserved_room: Option<String>,
 ) -> Result<WaitingEntry, DbError> {
     let tags = v.tags()?;
     let kind = v.entry_kind()?;
@@ -69,6 +70,7 @@ fn waiting_entry(
             }),
             _ => None,
         },
+        room: reserved_room,
     })
 }
 
@@ -227,6 +229,7 @@ fn room_state(
 
 /// A queue as the database left it: its waiting entries, counters, tickets.
 fn queue_state(
+    hospital: &Hospital,
     q: &QueueDef,
     loaded: &store::Loaded,
     mode: VoiceNameMode,
@@ -235,7 +238,10 @@ fn queue_state(
         .waiting
         .iter()
         .filter(|v| v.queue_code.as_deref() == Some(q.code.as_str()))
-        .map(|v| waiting_entry(v, mode, &q.rules))
+        .map(|v| {
+            let reserved = hospital.reserved_room(v.appointed_room.as_deref(), &q.code);
+            waiting_entry(v, mode, &q.rules, reserved)
+        })
         .collect::<Result<_, _>>()?;
     // Every queue has its counters row (seeded at start); one that cannot
     // be read stops the start, naming the queue.
@@ -344,7 +350,8 @@ impl Engine {
             directory.screens.insert(s.code.clone(), addr);
         }
         for q in &hospital.queues {
-            let state = queue_state(q, &loaded, mode)?.with_closed_through(closed_through);
+            let state =
+                queue_state(&hospital, q, &loaded, mode)?.with_closed_through(closed_through);
             let addr =
                 QueueActor::new(state, journal.clone(), clock.clone(), directory.clone()).start();
             directory.queues.insert(q.code.clone(), addr);
@@ -385,7 +392,7 @@ impl Engine {
             called = loaded.called.len(),
             "engine started from the database"
         );
-        Ok(Engine {
+        let engine = Engine {
             hospital,
             directory,
             db,
@@ -393,6 +400,9 @@ impl Engine {
             names,
             closed_through: Arc::new(super::day::ClosedThrough::new(closed_through)),
             seating: Arc::new(tokio::sync::Mutex::new(())),
-        })
+        };
+        // Door screens list today's appointments from the first snapshot.
+        engine.publish_appointments().await;
+        Ok(engine)
     }
 }

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Server, launch, openScreen, screenshotDir } from "./harness.mjs";
+import { Server, launch, noteSecret, openScreen, screenshotDir } from "./harness.mjs";
 
 const FULL_NAMES = ["张三丰", "欧阳娜娜", "李秀英", "司马相如", "王建军"];
 let server;
@@ -113,6 +113,38 @@ test("the voice queue announces calls in order and never overlaps", async () => 
     assert.ok(spoken[i].start >= spoken[i - 1].end, `announcement ${i} overlaps the one before`);
   }
   await hall.close();
+});
+
+test("a door screen lists its room's appointments masked, and a move changes both doors at once", async () => {
+  const door3 = await openScreen(browser, server, "NK-03-DOOR");
+  const door2 = await openScreen(browser, server, "NK-02-DOOR");
+  const now = Date.now();
+  // Began a minute ago, today (a slot of a later day is not listed today).
+  const slot = { start: new Date(now - 60000).toISOString(), end: new Date(now + 30 * 60000).toISOString() };
+  const body = (version, room) => ({
+    version, room_code: room, slot, booked_at: new Date(now - 86400000).toISOString(),
+    patient: { id: "P-APPT", name: "上官婉儿", sex: "2", birth_date: "1990-01-01" },
+    exam_items: [{ code: "GAS-01", name: "胃镜" }],
+  });
+  noteSecret("上官婉儿");
+  await server.api("PUT", "/api/v1/appointments/APPT-B1", body(1, "NK-03"));
+  await door3.waitForFunction(() => document.querySelector(".appointments li")?.textContent.includes("上**儿"), null, { timeout: 1000 });
+  const hhmm = (t) => new Date(t).toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false });
+  const item = await door3.textContent(".appointments li");
+  assert.ok(item.includes(`${hhmm(slot.start)}-${hhmm(slot.end)}`), item);
+  assert.match(await door3.textContent(".appointments .label"), /今日预约/);
+  const text = await door3.textContent("body");
+  assert.ok(!text.includes("上官婉儿") && !text.includes("胃镜") && !text.includes("APPT-B1"), "the door shows more than slot and masked name");
+  await server.api("PUT", "/api/v1/appointments/APPT-B1", body(2, "NK-02"));
+  await Promise.all([
+    door2.waitForFunction(() => document.querySelector(".appointments li")?.textContent.includes("上**儿"), null, { timeout: 1000 }),
+    door3.waitForFunction(() => !document.querySelector(".appointments"), null, { timeout: 1000 }),
+  ]);
+  await door2.screenshot({ path: join(screenshotDir(), "door-appointments.png") });
+  await server.api("DELETE", "/api/v1/appointments/APPT-B1");
+  await door2.waitForFunction(() => !document.querySelector(".appointments"), null, { timeout: 1000 });
+  await door2.close();
+  await door3.close();
 });
 
 test("no full patient name appears anywhere in a screen's page", async () => {

@@ -212,6 +212,7 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
                 birth_date: None,
                 slot: None,
                 seen_at: None,
+                room: None,
             },
             audit: audit(&clock),
             service_date: today,

@@ -59,6 +59,15 @@ run("result", S, "PUT", "/api/v1/results/CT-1", result)
 run("result_again", T, "PUT", "/api/v1/results/CT-1", result)
 run("results", T, "GET", "/api/v1/results?visit_no=G1")
 run("indicators", T, "GET", "/api/v1/stats/indicators?by=department")
+appt = {"version": 1, "room_code": "NK-02", "booked_at": "2026-11-27T15:20:00+08:00",
+        "slot": {"start": tomorrow + "T09:00:00+08:00", "end": tomorrow + "T09:30:00+08:00"},
+        "patient": {"id": "P0012345", "name": "张三丰", "sex": "1"}}
+run("appointment", T, "PUT", "/api/v1/appointments/YY1", appt)
+run("appointment_moved", S, "PUT", "/api/v1/appointments/YY1", dict(appt, version=2, room_code="NK-03"))
+run("appointment_late_v1", T, "PUT", "/api/v1/appointments/YY1", appt)
+run("appointment_check_in", T, "POST", "/api/v1/appointments/YY1/check-in")
+run("appointment_cancel", T, "DELETE", "/api/v1/appointments/YY1")
+run("appointment_after_cancel", T, "PUT", "/api/v1/appointments/YY1", dict(appt, version=3))
 run("cancel", T, "DELETE", "/api/v1/registrations/G2")
 run("cancel_again", T, "DELETE", "/api/v1/registrations/G2")
 print(json.dumps(out, ensure_ascii=False))
@@ -157,6 +166,25 @@ async fn the_guides_python_client_makes_every_call_it_shows() {
         "轴位"
     );
     assert_eq!(status("indicators"), 200);
+    assert_eq!(
+        (status("appointment"), &v["appointment"]["body"]["outcome"]),
+        (201, &Value::from("created"))
+    );
+    assert_eq!(v["appointment_moved"]["body"]["outcome"], "replaced");
+    assert_eq!(v["appointment_late_v1"]["body"]["outcome"], "superseded");
+    // A slot of tomorrow checks in tomorrow.
+    assert_eq!(
+        (
+            status("appointment_check_in"),
+            v["appointment_check_in"]["code"].as_str()
+        ),
+        (409, Some("too_early"))
+    );
+    assert_eq!(v["appointment_cancel"]["body"]["outcome"], "cancelled");
+    assert_eq!(
+        v["appointment_after_cancel"]["code"].as_str(),
+        Some("appointment_cancelled")
+    );
     assert_eq!(status("cancel"), 200, "{}", v["cancel"]);
     assert_eq!(
         status("cancel_again"),

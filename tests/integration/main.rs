@@ -6,6 +6,7 @@
 mod accounts;
 mod admin;
 mod alerts;
+mod appointments;
 mod audit;
 mod backups;
 mod common;

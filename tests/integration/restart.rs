@@ -67,6 +67,17 @@ enum Op {
         name: u8,
         check_in: bool,
     },
+    /// HIS books (or moves) visit `v` for a room (预约到诊室), version
+    /// `version`, slot `appt` × 20 minutes from now.
+    Book {
+        v: u8,
+        room: u8,
+        appt: i8,
+        version: u8,
+        check_in: bool,
+    },
+    /// HIS cancels appointment `v`.
+    Unbook(u8),
     CheckIn(u8),
     Room(u8, u8),
     CallByName(u8, u8),
@@ -93,6 +104,9 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(v, dept, doctor, ret, special, born, appt, seq, name, check_in)| Op::Register {
                 v, dept, doctor, ret, special, born, appt, seq, name, check_in
             }),
+        2 => (v.clone(), 0u8..10, -2i8..3, 1u8..4, any::<bool>())
+            .prop_map(|(v, room, appt, version, check_in)| Op::Book { v, room, appt, version, check_in }),
+        1 => v.clone().prop_map(Op::Unbook),
         3 => v.clone().prop_map(Op::CheckIn),
         5 => (0u8..10, 0u8..8).prop_map(|(r, c)| Op::Room(r, c)),
         1 => (0u8..10, v.clone()).prop_map(|(r, x)| Op::CallByName(r, x)),
@@ -197,6 +211,36 @@ impl Day {
                     .await
                     .map(|_| ())
             }
+            Op::Book {
+                v,
+                room: r,
+                appt,
+                version,
+                check_in,
+            } => {
+                let start = self.clock.now() + chrono::Duration::minutes(i64::from(*appt) * 20);
+                let body = json!({
+                    "version": version,
+                    "patient": {"id": format!("P{v}"), "name": NAMES[usize::from(*v) % NAMES.len()], "sex": "1"},
+                    "room_code": ROOMS[*r as usize],
+                    "slot": {"start": start.to_rfc3339(), "end": (start + chrono::Duration::minutes(20)).to_rfc3339()},
+                    "booked_at": "2026-11-28T07:30:00+08:00",
+                });
+                let canonical = body.to_string();
+                let parsed: triage::engine::appointments::AppointmentPutBody =
+                    serde_json::from_value(body).map_err(|e| e.to_string())?;
+                match e
+                    .put_appointment(&visit(v), parsed, canonical, self.audit(None))
+                    .await
+                {
+                    Ok(_) if *check_in => e.check_in(&visit(v), self.audit(None)).await.map(|_| ()),
+                    other => other.map(|_| ()),
+                }
+            }
+            Op::Unbook(v) => e
+                .cancel_appointment(&visit(v), self.audit(None))
+                .await
+                .map(|_| ()),
             Op::CheckIn(v) => e.check_in(&visit(v), self.audit(None)).await.map(|_| ()),
             Op::Room(r, c) => {
                 let cmd = [
@@ -290,6 +334,8 @@ impl Day {
 /// Lets two-stage rooms finish filling their short lists, so that memory
 /// is at rest before it is compared.
 pub(crate) async fn settle(engine: &Engine) {
+    // The door screens' appointment lists as the periodic read leaves them.
+    engine.publish_appointments().await;
     for queue in QUEUES {
         if let Some(addr) = engine.directory.queues.get(queue).map(|a| a.clone()) {
             let _ = addr.send(Refresh).await;

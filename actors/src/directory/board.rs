@@ -108,6 +108,30 @@ impl Directory {
         }
     }
 
+    /// Records the appointments booked for `room` as read at generation
+    /// `generation`, and tells its screens if the list changed. A read
+    /// older than the one held is ignored.
+    pub fn publish_appointments(&self, room: &str, generation: u64, list: Vec<AppointmentView>) {
+        let held = self.appointments.get(room).map(|e| e.clone());
+        if held.as_ref().is_some_and(|(g, _)| *g > generation) {
+            return;
+        }
+        let changed = held.is_none_or(|(_, l)| l != list);
+        self.appointments
+            .insert(room.to_string(), (generation, list));
+        if changed {
+            self.notify_room(room);
+        }
+    }
+
+    /// The appointments held for `room` (first `limit`).
+    pub fn room_appointments(&self, room: &str, limit: usize) -> Vec<AppointmentView> {
+        self.appointments
+            .get(room)
+            .map(|e| e.1.iter().take(limit).cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Sends a voice announcement to the screens that show `room`.
     pub fn announce(&self, room: &str, announcement: Announcement) {
         if let Some(screens) = self.room_screens.get(room) {
@@ -159,6 +183,9 @@ impl Directory {
                 d.introduction.clear();
             }
         }
+        if variant.appointments {
+            view.appointments = self.room_appointments(room, variant.next_count);
+        }
         Some(view)
     }
 
@@ -178,7 +205,11 @@ impl Directory {
                 short_list += list.len();
                 list
             } else {
+                // Patients booked for another room are not this room's next.
                 qb.head
+                    .into_iter()
+                    .filter(|e| e.room.as_ref().is_none_or(|b| b == room))
+                    .collect()
             };
             for e in shown {
                 if next.len() < next_count {
@@ -205,6 +236,7 @@ impl Directory {
             waiting,
             waiting_cap: cap,
             short_list,
+            appointments: Vec::new(),
         })
     }
 }

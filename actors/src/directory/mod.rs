@@ -81,6 +81,10 @@ pub struct EntryView {
     /// A priority patient (shown as a neutral 优先 mark: which group is for
     /// staff only, never on a public screen).
     pub priority: bool,
+    /// The room an appointment booked: only that room's screens list the
+    /// patient as next (never sent to a screen).
+    #[serde(skip)]
+    pub room: Option<String>,
 }
 
 /// The public head of a queue.
@@ -88,7 +92,8 @@ pub struct EntryView {
 pub struct QueueBoard {
     /// Callable patients (general list and short lists).
     pub waiting: usize,
-    /// The general list, first few.
+    /// The general list, first few, with the patients booked for one room
+    /// among them in calling order (those do not count to the few).
     pub head: Vec<EntryView>,
     /// Each room's short list (二级候诊), in calling order.
     #[serde(default)]
@@ -140,6 +145,19 @@ pub struct RoomView {
     pub waiting_cap: u32,
     /// Patients on the room's short list now.
     pub short_list: usize,
+    /// Today's appointments booked for this room not checked in yet
+    /// (今日预约), by slot: on door screens that show them only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub appointments: Vec<AppointmentView>,
+}
+
+/// An appointment booked for a room, as its door screen lists it: the slot
+/// and the masked name only (no exam, no number: health data).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentView {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub masked_name: String,
 }
 
 #[derive(Clone, Debug)]
@@ -193,6 +211,8 @@ pub struct RoomVariant {
     pub next_count: usize,
     /// Door screens show the doctor's introduction; overviews do not.
     pub with_introduction: bool,
+    /// Door screens configured to list the room's appointments of today.
+    pub appointments: bool,
 }
 
 /// One distinct multi-room frame: a variant and the rooms in it.
@@ -219,6 +239,10 @@ pub struct Directory {
     room_boards: DashMap<String, RoomBoard>,
     queue_boards: DashMap<String, QueueBoard>,
     doctors: DashMap<String, DoctorView>,
+    /// Each room's appointments of today not checked in yet, with the
+    /// generation of the read they came from (an older read never
+    /// overwrites a newer one).
+    appointments: DashMap<String, (u64, Vec<AppointmentView>)>,
     /// Rooms with a short list (二级候诊) that fill it from a queue: told
     /// when the queue changes.
     refill: DashMap<String, Vec<Recipient<Refill>>>,

@@ -48,6 +48,11 @@ pub struct EntryDraft {
     /// meanwhile make it retry).
     #[serde(default)]
     pub seen_at: Option<DateTime<Utc>>,
+    /// The room an appointment booked (预约到诊室): only that room calls
+    /// the patient from this queue (a nurse may still call them by name
+    /// elsewhere).
+    #[serde(default)]
+    pub room: Option<String>,
 }
 
 /// The plain state of one queue. Every method that decides takes `now`.
@@ -175,6 +180,7 @@ impl QueueState {
             assigned: None,
             registered_tags: draft.tags,
             birth_date: draft.birth_date,
+            room: draft.room,
         }
     }
 
@@ -297,10 +303,13 @@ impl QueueState {
         })
     }
 
-    /// Whether `room` may take this ranked entry: callable, and either in
-    /// the general list or on this room's own short list.
+    /// Whether `room` may take this ranked entry: callable, either in the
+    /// general list or on this room's own short list, and booked for no
+    /// other room.
     fn takeable_by(r: &Ranked<'_>, room: &str) -> bool {
-        r.placement.is_callable() && r.entry.assigned.as_ref().is_none_or(|a| a.room == room)
+        r.placement.is_callable()
+            && r.entry.assigned.as_ref().is_none_or(|a| a.room == room)
+            && r.entry.room.as_ref().is_none_or(|b| b == room)
     }
 
     /// The oldest arrival still waiting after the one who arrived as `seq`
@@ -385,9 +394,11 @@ impl QueueState {
         room_cursor: Option<i64>,
     ) -> Option<Change> {
         let ranked = self.ranked(audit.at);
-        let r = ranked
-            .iter()
-            .find(|r| r.placement.is_callable() && r.entry.assigned.is_none())?;
+        let r = ranked.iter().find(|r| {
+            r.placement.is_callable()
+                && r.entry.assigned.is_none()
+                && r.entry.room.as_ref().is_none_or(|b| b == room_code)
+        })?;
         Some(Change::Assigned {
             audit: audit.clone(),
             queue_code: self.code.clone(),
@@ -736,6 +747,16 @@ impl QueueState {
                         c.slot
                     };
                     e.special = self.rules.special_mark(&e.tags);
+                    // A booking moved to another room takes the patient off
+                    // a short list of a room that may no longer call them.
+                    if c.room.is_some()
+                        && e.assigned
+                            .as_ref()
+                            .is_some_and(|a| Some(&a.room) != c.room.as_ref())
+                    {
+                        e.assigned = None;
+                    }
+                    e.room = c.room.clone();
                 }
             }
             Change::RulesChanged {

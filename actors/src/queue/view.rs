@@ -78,7 +78,9 @@ impl QueueState {
             masked_name: r.entry.masked_name.clone(),
             placement: r.placement.kind(),
             priority: r.entry.special.is_some(),
+            room: r.entry.room.clone(),
         };
+        let mut general = 0;
         let mut board = QueueBoard::default();
         for r in self
             .ranked(now)
@@ -88,7 +90,11 @@ impl QueueState {
             board.waiting += 1;
             match &r.entry.assigned {
                 Some(a) => board.rooms.entry(a.room.clone()).or_default().push(view(r)),
-                None if board.head.len() < BOARD_HEAD => board.head.push(view(r)),
+                None if r.entry.room.is_some() => board.head.push(view(r)),
+                None if general < BOARD_HEAD => {
+                    general += 1;
+                    board.head.push(view(r));
+                }
                 None => {}
             }
         }

@@ -1,0 +1,419 @@
+//! Appointments (预约) from HIS, booked for an exact room or device.
+//!
+//! An appointment is a visit whose visit number is the appointment id,
+//! booked for one room (`visits.appointed_room`): it checks in to the
+//! room's queue (the first the room calls from), is ordered there by its
+//! slot under the queue's rules, and only that room calls it by the rules
+//! (a nurse may still call it by name elsewhere). Beside the visit the
+//! server keeps the HIS version applied and the cancellation
+//! (`appointments`), so that messages delivered twice or out of order end
+//! in the same state:
+//!
+//! - a version lower than the one applied changes nothing (`superseded`);
+//! - the same version with other content is a conflict;
+//! - a cancellation is final, also when it arrives before the appointment.
+//!
+//! The visit is written first, then the version: a crash between the two
+//! leaves the old version kept, and HIS sending the message again applies
+//! it again, which finds the visit already as the message says. One
+//! appointment message at a time (they are rare beside calls), so two
+//! versions never interleave.
+//!
+//! Door screens configured for it list their room's appointments of today
+//! not checked in yet (slot and masked name); every change here republishes
+//! them, and a background tick drops slots that have ended.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use triage_actors::directory::AppointmentView;
+use triage_actors::mask::mask_name;
+use triage_actors::model::{Audit, VisitStatus};
+use utoipa::ToSchema;
+
+use super::registrations::{
+    validate_registration, AppointmentBody, CancelAnswer, ExamItem, PatientBody, RegistrationBody,
+    VisitAnswer,
+};
+use super::{service_date, utc, Engine};
+use crate::db::models::AppointmentRow;
+use crate::db::store::{self, UpsertOutcome};
+use crate::domain::VisitNo;
+use crate::error::{Error, ErrorCode};
+
+/// One appointment message at a time (see the module documentation).
+static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The generation of each read of the upcoming appointments: a slower
+/// older read never replaces what a newer one published.
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// An appointment as HIS sends it (`PUT /api/v1/appointments/{id}`).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentPutBody {
+    /// HIS's version of this appointment, 1 or more, raised with every
+    /// change (a time stamp in milliseconds will do): a message older than
+    /// the one applied changes nothing.
+    #[schema(minimum = 1)]
+    pub version: i64,
+    pub patient: PatientBody,
+    /// The exact room or device (检查室 / 诊室) booked.
+    pub room_code: String,
+    /// The booked slot (预约时段).
+    pub slot: AppointmentBody,
+    /// When the patient booked.
+    pub booked_at: DateTime<FixedOffset>,
+    /// `first` (初诊, default) or `return` (复诊).
+    #[serde(default = "first_visit")]
+    pub visit_type: String,
+    #[serde(default)]
+    pub exam_items: Vec<ExamItem>,
+    #[serde(default)]
+    pub special: Vec<String>,
+    /// The HIS sequence number (挂号序号), 1-999999.
+    #[serde(default)]
+    pub sequence_no: Option<i64>,
+}
+
+fn first_visit() -> String {
+    "first".into()
+}
+
+/// The answer to an appointment PUT or DELETE.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppointmentAnswer {
+    pub appointment_id: String,
+    /// `created`, `replaced`, `unchanged`, `superseded` (an older version:
+    /// nothing changed) or `cancelled`.
+    pub outcome: String,
+    /// The version in force.
+    pub version: i64,
+    /// The visit's status (`cancelled` after a DELETE).
+    #[schema(value_type = String, example = "registered")]
+    pub status: VisitStatus,
+    pub room_code: Option<String>,
+}
+
+/// An appointment as HIS reads it back.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppointmentState {
+    pub appointment_id: String,
+    pub version: i64,
+    /// `active` or `cancelled`.
+    pub status: String,
+    pub room_code: Option<String>,
+    /// The visit (none for a cancellation that arrived first).
+    pub visit: Option<VisitAnswer>,
+}
+
+impl AppointmentPutBody {
+    /// The registration this appointment makes for `room` (department and
+    /// queue doctor from the room), checked like one.
+    fn registration(&self, engine: &Engine) -> Result<RegistrationBody, Error> {
+        if self.version < 1 {
+            return Err(Error::field(
+                ErrorCode::InvalidVersion,
+                "version",
+                "the version is a whole number of 1 or more, raised with every change",
+            ));
+        }
+        let room = engine.hospital.room(&self.room_code).ok_or_else(|| {
+            Error::field(
+                ErrorCode::UnknownRoom,
+                "room_code",
+                format!(
+                    "no room {:?} in this hospital's configuration",
+                    self.room_code
+                ),
+            )
+        })?;
+        let queue = engine.hospital.queue_for_room(&room.code).ok_or_else(|| {
+            Error::field(
+                ErrorCode::UnknownRoom,
+                "room_code",
+                "the room calls from no queue",
+            )
+        })?;
+        if self.slot.start >= self.slot.end {
+            return Err(Error::field(
+                ErrorCode::InvalidAppointment,
+                "slot.end",
+                "the slot must end after it starts",
+            ));
+        }
+        Ok(RegistrationBody {
+            patient: self.patient.clone(),
+            department_code: room.department.clone(),
+            doctor_code: queue.doctor.clone(),
+            visit_type: self.visit_type.clone(),
+            registered_at: self.booked_at,
+            appointment: Some(self.slot.clone()),
+            special: self.special.clone(),
+            exam_items: self.exam_items.clone(),
+            checked_in: false,
+            sequence_no: self.sequence_no,
+        })
+    }
+}
+
+fn outcome_text(o: UpsertOutcome) -> &'static str {
+    match o {
+        UpsertOutcome::Created => "created",
+        UpsertOutcome::Replaced => "replaced",
+        UpsertOutcome::Unchanged => "unchanged",
+    }
+}
+
+impl Engine {
+    /// Creates, moves or changes an appointment (idempotent, ordered by
+    /// version); the room's door screens follow at once.
+    pub async fn put_appointment(
+        &self,
+        id: &VisitNo,
+        body: AppointmentPutBody,
+        canonical: String,
+        audit: Audit,
+    ) -> Result<(UpsertOutcome, AppointmentAnswer), Error> {
+        let registration = body.registration(self)?;
+        let mut row =
+            validate_registration(&self.hospital, id, &registration, canonical, audit.at)?;
+        row.appointed_room = Some(body.room_code.clone());
+        self.open_day_of(&row, audit.at)?;
+        let digest = crate::auth::secret::sha256_hex(row.body.as_bytes());
+        let _one = WRITES.lock().await;
+        let key = id.to_string();
+        let (held, visit) = self
+            .db
+            .read(move |c| Ok((store::get_appointment(c, &key)?, store::get_visit(c, &key)?)))
+            .await?;
+        match &held {
+            Some(a) if a.status == "cancelled" => {
+                return Err(Error::new(
+                    ErrorCode::AppointmentCancelled,
+                    "the appointment was cancelled (已取消预约); book again with a new id",
+                ))
+            }
+            Some(a) if body.version < a.version => {
+                let status = match &visit {
+                    Some(v) => v.status()?,
+                    None => VisitStatus::Registered,
+                };
+                return Ok((
+                    UpsertOutcome::Unchanged,
+                    AppointmentAnswer {
+                        appointment_id: id.to_string(),
+                        outcome: "superseded".into(),
+                        version: a.version,
+                        status,
+                        room_code: a.room_code.clone(),
+                    },
+                ));
+            }
+            Some(a) if body.version == a.version && a.digest != digest => {
+                return Err(Error::field(
+                    ErrorCode::VersionConflict,
+                    "version",
+                    format!(
+                        "version {} was applied with other content; raise the version with every change",
+                        a.version
+                    ),
+                ))
+            }
+            // A registration's number (a visit of ours without the kept
+            // version is one whose version write a crash cut off).
+            None if visit.as_ref().is_some_and(|v| v.appointed_room.is_none()) => {
+                return Err(visit_no_taken())
+            }
+            _ => {}
+        }
+        if let Some(v) = &visit {
+            self.check_move(v, &row)?;
+        }
+        let (outcome, status) = self.store_registration(id, row, &audit).await?;
+        let kept = AppointmentRow {
+            appointment_id: id.to_string(),
+            version: body.version,
+            digest,
+            room_code: Some(body.room_code.clone()),
+            status: "active".into(),
+            updated_at: audit.at.naive_utc(),
+        };
+        self.db
+            .write(move |c| store::put_appointment(c, &kept))
+            .await?;
+        drop(_one);
+        tracing::info!(visit_no = %id, outcome = ?outcome, room = %body.room_code, version = body.version, "appointment stored");
+        self.publish_appointments().await;
+        Ok((
+            outcome,
+            AppointmentAnswer {
+                appointment_id: id.to_string(),
+                outcome: outcome_text(outcome).into(),
+                version: body.version,
+                status,
+                room_code: Some(body.room_code),
+            },
+        ))
+    }
+
+    /// Whether an appointment already checked in or called may change as
+    /// `row` says: its room must still call from the queue it waits in,
+    /// on the same day; a called patient stays in the calling room.
+    fn check_move(
+        &self,
+        v: &crate::db::models::VisitRow,
+        row: &crate::db::models::NewVisit,
+    ) -> Result<(), Error> {
+        let room = row.appointed_room.as_deref();
+        let same_day = super::day::visit_day(v.registered_at, v.appointment_start)
+            == super::day::visit_day(row.registered_at, row.appointment_start);
+        match v.status()? {
+            VisitStatus::Waiting => {
+                let queue = v.required(&v.queue_code, "queue")?;
+                if self.hospital.reserved_room(room, &queue).is_none() || !same_day {
+                    return Err(Error::new(
+                        ErrorCode::AppointmentInQueue,
+                        format!("the patient has checked in to queue {queue}; a nurse transfers them (转诊), or cancel and book again"),
+                    ));
+                }
+            }
+            VisitStatus::Called if v.room_code.as_deref() != room || !same_day => {
+                return Err(Error::new(
+                    ErrorCode::AppointmentInQueue,
+                    "the patient is being called in the booked room now",
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Cancels an appointment (取消预约): its visit leaves every queue and
+    /// room, and the cancellation is final (a later PUT is refused). A
+    /// cancellation of an appointment not received yet is kept for it.
+    pub async fn cancel_appointment(
+        &self,
+        id: &VisitNo,
+        audit: Audit,
+    ) -> Result<AppointmentAnswer, Error> {
+        let _one = WRITES.lock().await;
+        let key = id.to_string();
+        let (held, visit) = self
+            .db
+            .read(move |c| Ok((store::get_appointment(c, &key)?, store::get_visit(c, &key)?)))
+            .await?;
+        if held.is_none() && visit.as_ref().is_some_and(|v| v.appointed_room.is_none()) {
+            return Err(visit_no_taken());
+        }
+        let changed = match (&held, &visit) {
+            (Some(a), _) if a.status == "cancelled" => false,
+            (_, Some(_)) => {
+                let CancelAnswer { changed, .. } = self.cancel(id, audit.clone()).await?;
+                changed
+            }
+            _ => false,
+        };
+        let version = held.as_ref().map_or(0, |a| a.version);
+        let room_code = held.as_ref().and_then(|a| a.room_code.clone());
+        if held.as_ref().is_none_or(|a| a.status != "cancelled") {
+            let kept = AppointmentRow {
+                appointment_id: id.to_string(),
+                version,
+                digest: held.map(|a| a.digest).unwrap_or_default(),
+                room_code: room_code.clone(),
+                status: "cancelled".into(),
+                updated_at: audit.at.naive_utc(),
+            };
+            self.db
+                .write(move |c| store::put_appointment(c, &kept))
+                .await?;
+        }
+        drop(_one);
+        tracing::info!(visit_no = %id, changed, "appointment cancelled");
+        self.publish_appointments().await;
+        Ok(AppointmentAnswer {
+            appointment_id: id.to_string(),
+            outcome: if changed { "cancelled" } else { "unchanged" }.into(),
+            version,
+            status: VisitStatus::Cancelled,
+            room_code,
+        })
+    }
+
+    /// An appointment as HIS reads it back.
+    pub async fn get_appointment(&self, id: &VisitNo) -> Result<AppointmentState, Error> {
+        let key = id.to_string();
+        let held = self
+            .db
+            .read(move |c| store::get_appointment(c, &key))
+            .await?
+            .ok_or_else(|| {
+                Error::new(ErrorCode::VisitNotFound, format!("no appointment {id:?}"))
+            })?;
+        let visit = match self.get_visit(id).await {
+            Ok(v) => Some(v),
+            Err(e) if e.code == ErrorCode::VisitNotFound => None,
+            Err(e) => return Err(e),
+        };
+        Ok(AppointmentState {
+            appointment_id: held.appointment_id,
+            version: held.version,
+            status: held.status,
+            room_code: held.room_code,
+            visit,
+        })
+    }
+
+    /// Whether `visit_no` belongs to an appointment (a registration PUT
+    /// under it is refused).
+    pub async fn is_appointment(&self, visit_no: &VisitNo) -> Result<bool, Error> {
+        let key = visit_no.to_string();
+        let (held, visit) = self
+            .db
+            .read(move |c| Ok((store::get_appointment(c, &key)?, store::get_visit(c, &key)?)))
+            .await?;
+        Ok(held.is_some() || visit.is_some_and(|v| v.appointed_room.is_some()))
+    }
+
+    /// Reads today's appointments not checked in yet and gives every room
+    /// its list (screens of a room whose list changed are told). A failed
+    /// read keeps what the screens show and is logged.
+    pub async fn publish_appointments(&self) {
+        let generation = GENERATION.fetch_add(1, Ordering::SeqCst);
+        let now = self.clock.now();
+        let until = super::day::day_end_instant(service_date(now)).naive_utc();
+        let read = self
+            .db
+            .read(move |c| store::upcoming_appointments(c, now.naive_utc(), until))
+            .await;
+        let rows = match read {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error.cause = %e, "the appointments of today could not be read for the door screens");
+                return;
+            }
+        };
+        for room in &self.hospital.rooms {
+            let list: Vec<AppointmentView> = rows
+                .iter()
+                .filter(|u| u.room_code == room.code)
+                .map(|u| AppointmentView {
+                    start: utc(u.start),
+                    end: utc(u.end),
+                    masked_name: mask_name(&u.patient_name),
+                })
+                .collect();
+            self.directory
+                .publish_appointments(&room.code, generation, list);
+        }
+    }
+}
+
+fn visit_no_taken() -> Error {
+    Error::new(
+        ErrorCode::VisitNoTaken,
+        "a registration has this number; an appointment needs an id of its own",
+    )
+}
