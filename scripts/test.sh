@@ -2,7 +2,10 @@
 # Triage's test command: runs EVERY test.
 #   1. formatting and lints (cargo fmt --check, clippy -D warnings); aiosmtpd
 #      installed for the alert tests (a real SMTP server per test)
-#   2. the whole workspace suite on SQLite (real files)
+#   2. the whole workspace suite on SQLite (real files); then the API
+#      document against a demo server by Schemathesis (pinned, installed
+#      from PyPI), all checks, as a HIS client and as the administrator,
+#      zero failures (scripts/api-fuzz.sh, schemathesis.toml)
 #   3. the integration suite again on a throwaway PostgreSQL cluster that this
 #      script starts (initdb as the postgres user, free port, temp dir) and stops
 #   4. the browser tests, if present (scripts/browser-tests.sh)
@@ -40,6 +43,9 @@ python3 -c 'import aiosmtpd' || { echo "NOT RUN: the alert tests need aiosmtpd (
 
 say "test suite on SQLite"
 cargo test --workspace   # benches are compiled by clippy above and run by `cargo bench`
+
+say "API document against the server (Schemathesis, all checks, two passes)"
+scripts/api-fuzz.sh
 
 say "test suite on PostgreSQL"
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }

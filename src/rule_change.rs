@@ -23,43 +23,59 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct RuleChange {
     /// Base order: `check_in` (签到顺序) or `his_sequence` (挂号序号).
+    #[schema(pattern = "^(check_in|his_sequence)$")]
     pub base_order: Option<String>,
     /// Return visits: N normal patients between (0-50).
+    #[schema(minimum = 0, maximum = 50)]
     pub return_interval: Option<i64>,
     /// `true`: return visits queue as normal patients.
     pub return_as_normal: Option<bool>,
     /// Return visits by ratio: one every K calls (2-20); 0 = interval rule.
+    #[schema(minimum = 0, maximum = 20)]
     pub return_ratio: Option<i64>,
     /// Back after a missed call: N normal patients first (0-50).
+    #[schema(minimum = 0, maximum = 50)]
     pub recall_interval: Option<i64>,
     /// Back after a missed call: `interval`, `end_of_slot` or `end_of_session`.
+    #[schema(pattern = "^(interval|end_of_slot|end_of_session)$")]
     pub recall_mode: Option<String>,
     /// After K priority/inserted calls in a row, a normal patient (1-50; 0 = off).
+    #[schema(minimum = 0, maximum = 50)]
     pub fairness_cap: Option<i64>,
     /// A normal patient overtaken M times goes first (1-50; 0 = off).
+    #[schema(minimum = 0, maximum = 50)]
     pub max_overtaken: Option<i64>,
     /// Missed calls that end a visit as no-show (1-9).
+    #[schema(minimum = 1, maximum = 9)]
     pub max_misses: Option<i64>,
     /// Locked head: the first L waiting patients are fixed (0 = off, up to 10).
+    #[schema(minimum = 0, maximum = 10)]
     pub locked_head: Option<i64>,
     /// Appointment patients among walk-ins: `merged`, `always_first` or `slot`.
+    #[schema(pattern = "^(merged|always_first|slot)$")]
     pub appointment_mode: Option<String>,
     /// Minutes before the slot an appointment patient may check in
     /// (-1 = any time, 0 = not before the slot, up to 720).
+    #[schema(minimum = -1, maximum = 720)]
     pub early_check_in_minutes: Option<i64>,
     /// Late appointment patients: `interval`, `as_on_time`,
     /// `end_of_session` or `end_of_slot`.
+    #[schema(pattern = "^(interval|as_on_time|end_of_session|end_of_slot)$")]
     pub late_arrival: Option<String>,
     /// Late appointment patients, interval mode: N normal patients first
     /// (0-50; -1 = as if on time).
+    #[schema(minimum = -1, maximum = 50)]
     pub late_arrival_interval: Option<i64>,
     /// Tag → level (1 first): military, elderly, disabled, pregnant, child.
     pub special_levels: Option<BTreeMap<String, i64>>,
     /// `elderly` from this age (50-120).
+    #[schema(minimum = 50, maximum = 120)]
     pub elderly_min_age: Option<i64>,
     /// `child` below this age (1-18).
+    #[schema(minimum = 1, maximum = 18)]
     pub child_max_age: Option<i64>,
     /// Length of a time slot in minutes (5-240), counted from each session's start.
+    #[schema(minimum = 5, maximum = 240)]
     pub slot_minutes: Option<i64>,
     /// The clinic sessions (1-6, local time, in order, not overlapping).
     pub sessions: Option<Vec<SessionInput>>,

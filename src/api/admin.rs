@@ -71,9 +71,11 @@ pub async fn list_accounts(caller: Caller, engine: web::Data<Engine>) -> Answer 
 #[serde(deny_unknown_fields)]
 pub struct AccountBody {
     /// The staff number (工号): 1-32 letters, digits, `.`, `_`, `-`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,32}$")]
     pub code: String,
     pub name: String,
     /// `admin`, `nurse` or `doctor`.
+    #[schema(pattern = "^(admin|nurse|doctor)$")]
     pub role: String,
     /// Departments (nurse) or rooms (doctor); empty for an admin.
     #[serde(default)]
@@ -218,12 +220,20 @@ pub async fn list_clients(caller: Caller, engine: web::Data<Engine>) -> Answer {
     Ok(HttpResponse::Ok().json(serde_json::json!({ "clients": list })))
 }
 
+/// A HIS client's scope.
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = "^(registrations|master_data|calling|read|results)$")]
+pub struct ScopeCode(#[allow(dead_code)] String);
+
 /// A new HIS client.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientBody {
+    /// 1-32 letters, digits, `.`, `_`, `-`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,32}$")]
     pub name: String,
-    /// Any of `registrations`, `master_data`, `calling`, `read`.
+    /// Any of `registrations`, `master_data`, `calling`, `read`, `results`.
+    #[schema(inline, value_type = Vec<ScopeCode>)]
     pub scopes: Vec<String>,
     /// The client must sign its requests.
     #[serde(default)]

@@ -92,6 +92,11 @@ pub async fn doctor_photo(path: web::Path<String>, engine: web::Data<Engine>) ->
 #[serde(deny_unknown_fields)]
 pub struct StopClinicBody {
     /// 1-200 characters, e.g. "医生临时外出".
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub reason: String,
     /// `keep`: the doctor's patients wait, frozen, for the doctor to open
     /// again; `redistribute`: they move to the department's shared queue,

@@ -36,7 +36,7 @@ pub struct Json<T, const LIMIT: usize = BODY_LIMIT> {
     pub text: String,
 }
 
-/// A JSON body that may be absent (empty or only white space).
+/// A JSON body that may be absent (empty, only white space, or `null`).
 pub struct OptionalJson<T>(pub Option<T>);
 
 type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
@@ -65,7 +65,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
         let payload = payload.take();
         Box::pin(async move {
             let bytes = read_body(payload, BODY_LIMIT).await?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
+            if absent(&bytes) {
                 return Ok(OptionalJson(None));
             }
             Ok(OptionalJson(Some(parse_json(&req, &bytes)?.0)))
@@ -151,10 +151,16 @@ pub fn optional_json<T: DeserializeOwned>(
             format!("request body is larger than {BODY_LIMIT} bytes"),
         ));
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if absent(bytes) {
         return Ok(None);
     }
     parse_json(req, bytes).map(Some)
+}
+
+/// An optional body that is not there: none, white space only, or JSON
+/// `null`.
+fn absent(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null"
 }
 
 /// Reads a body up to `limit` bytes; more is a 413 with the JSON envelope.
@@ -196,12 +202,13 @@ fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &Bytes) -> Result<(T
             "a JSON body is required",
         ));
     }
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         Error::new(
             ErrorCode::MalformedJson,
             format!("the body is not valid JSON: {e}"),
         )
     })?;
+    whole_numbers(&mut value);
     if !value.is_object() {
         return Err(Error::new(
             ErrorCode::MalformedJson,
@@ -210,6 +217,27 @@ fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &Bytes) -> Result<(T
     }
     let canonical = value.to_string();
     Ok((from_value(value)?, canonical))
+}
+
+/// JSON has one kind of number: `3.0` is the integer 3 (as JSON Schema
+/// says, and some clients send whole numbers so). Whole numbers written
+/// with a fraction become integers before the body is read, so an integer
+/// field takes them; other numbers are left as they are.
+fn whole_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // Exactly representable and within i64: 2^53 bounds both.
+                const EXACT: f64 = 9_007_199_254_740_992.0;
+                if f.fract() == 0.0 && f.abs() <= EXACT {
+                    *value = serde_json::Value::from(f as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// Deserialises a JSON value, naming the failing field's path.

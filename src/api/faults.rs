@@ -49,13 +49,19 @@ fn handles(caller: &Caller) -> Result<String, Error> {
 #[serde(deny_unknown_fields)]
 pub struct FaultQuery {
     /// `opened`, `acknowledged`, `resolved`, `archived`.
+    #[param(pattern = "^(opened|acknowledged|resolved|archived)$")]
     pub state: Option<String>,
     /// `screen_offline`, `database`, `his_silent`, `error_rate`,
     /// `queue_wait`, `disk_low`, `backup_failed`, `backup_missing`, `reported`.
+    #[param(
+        pattern = "^(screen_offline|database|his_silent|error_rate|queue_wait|disk_low|backup_failed|backup_missing|reported)$"
+    )]
     pub kind: Option<String>,
     /// Opened at or after (RFC 3339).
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Opened before (RFC 3339).
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// At most this many (default 200, at most 1000).
     pub limit: Option<i64>,
@@ -130,19 +136,23 @@ pub async fn get(path: web::Path<i64>, caller: Caller, alerts: web::Data<Alerts>
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {
     /// 1-100 characters, e.g. "3诊室门口屏黑屏".
+    #[schema(min_length = 1, max_length = 100, pattern = r"^\s*\S[\s\S]*$")]
     pub title: String,
     /// What is seen, 0-1000 characters.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub detail: String,
     /// Where (a room or place), 0-100 characters.
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub place: String,
 }
 
 fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, Error> {
+    // At least `min` once trimmed, at most `max` as sent (the document's
+    // lengths), stored trimmed.
     let v = value.trim();
-    let n = v.chars().count();
-    if n < min || n > max {
+    if v.chars().count() < min || value.chars().count() > max {
         return Err(Error::field(
             ErrorCode::InvalidField,
             field,
@@ -181,6 +191,7 @@ pub async fn report(body: Json<ReportBody>, caller: Caller, alerts: web::Data<Al
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
     /// 1-500 characters, e.g. "更换网线后恢复".
+    #[schema(min_length = 1, max_length = 500, pattern = r"^\s*\S[\s\S]*$")]
     pub note: String,
 }
 

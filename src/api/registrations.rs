@@ -85,6 +85,11 @@ pub async fn check_in(
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     /// 1-200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub reason: String,
 }
 
@@ -174,6 +179,11 @@ async fn arrange(caller: &Caller, engine: &Engine, visit_no: &VisitNo) -> Result
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct InterventionBody {
     /// 1-200 characters, e.g. "患者去做检查" / "行动不便".
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub reason: String,
 }
 
@@ -248,14 +258,21 @@ pub struct SpecialBody {
     /// empty list takes every group away). The queue's rules also give
     /// elderly and child by the birth date; leaving them out does not take
     /// away what the age gives.
+    #[schema(inline, value_type = Vec<crate::engine::registrations::SpecialCode>)]
     pub special: Vec<String>,
     /// The groups the nurse saw when she started (the registration's
     /// `registered` groups then); when given and no longer so, 409
     /// `state_conflict` and nothing changes — a group HIS added meanwhile
     /// is never taken away unseen.
     #[serde(default)]
+    #[schema(inline, value_type = Option<Vec<crate::engine::registrations::SpecialCode>>)]
     pub was: Option<Vec<String>>,
     /// 1-200 characters, e.g. "现场核实孕妇".
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub reason: String,
 }
 
@@ -281,8 +298,14 @@ pub struct MoveBody {
     /// 1 = next, counted in the general list (patients already sent to a
     /// room's short list not counted); 1-9999. The patient moves up with
     /// the line as patients ahead are called.
+    #[schema(minimum = 1, maximum = 9999)]
     pub position: i64,
     /// 1-200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub reason: String,
 }
 

@@ -52,7 +52,13 @@ pub async fn put_result(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct VisitQuery {
-    /// The visit whose reports are wanted.
+    /// The visit whose reports are wanted (required).
+    #[param(
+        required = true,
+        pattern = "^[A-Za-z0-9._-]{1,64}$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub visit_no: Option<String>,
 }
 

@@ -21,6 +21,7 @@ type Answer = Result<HttpResponse, ApiError>;
 #[serde(deny_unknown_fields)]
 pub struct ScheduleQuery {
     /// `YYYY-MM-DD`; default today.
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format = Date)]
     pub date: Option<String>,
     /// One doctor's entries only; `me` for the doctor signed in.
     pub doctor: Option<String>,

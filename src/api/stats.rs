@@ -19,26 +19,41 @@ type Answer = Result<HttpResponse, ApiError>;
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct WorkloadQuery {
     /// First service day, YYYY-MM-DD (default: today).
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format = Date)]
     pub from: Option<String>,
     /// Last service day, inclusive (default: `from`); at most 366 days on.
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format = Date)]
     pub to: Option<String>,
     /// Comma-separated: exam_item, performer, department, room, day, hour
     /// (default: none, the total only).
+    #[param(
+        pattern = "^((exam_item|performer|department|room|day|hour)(,(exam_item|performer|department|room|day|hour))*)?$"
+    )]
     pub group_by: Option<String>,
     /// Only this department.
+    #[param(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub department: Option<String>,
     /// json (default) or csv.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct IndicatorQuery {
+    /// First service day, YYYY-MM-DD (default: today).
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format = Date)]
     pub from: Option<String>,
+    /// Last service day, inclusive (default: `from`); at most 366 days on.
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format = Date)]
     pub to: Option<String>,
     /// day (default), department or doctor.
+    #[param(pattern = "^(day|department|doctor)$")]
     pub by: Option<String>,
+    /// Only this department.
+    #[param(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub department: Option<String>,
     /// json (default) or csv.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 
@@ -141,7 +156,8 @@ fn workload_rows(w: &Workload) -> Vec<Vec<String>> {
         r.extend(cells(&f.service_minutes));
         r
     };
-    for g in &w.groups {
+    // Without grouping the one group is the total: written once.
+    for g in w.groups.iter().filter(|_| !w.group_by.is_empty()) {
         let key = w
             .group_by
             .iter()
@@ -159,7 +175,8 @@ fn workload_rows(w: &Workload) -> Vec<Vec<String>> {
 
 #[utoipa::path(get, path = "/api/v1/stats/workload", tag = "statistics", params(WorkloadQuery),
     responses(
-        (status = 200, description = "the workload (JSON, or CSV with format=csv)", body = Workload),
+        (status = 200, description = "the workload: JSON, or with format=csv a CSV table (UTF-8 with BOM, one row per group and the total)",
+            content((Workload = "application/json"), (String = "text/csv"))),
         (status = 401, description = "no or bad credentials", body = ErrorBody),
         (status = 403, description = "the department is outside the caller's", body = ErrorBody),
         (status = 422, description = "a bad date, group_by, department or format", body = ErrorBody)))]
@@ -216,7 +233,8 @@ fn indicator_rows(i: &Indicators) -> Vec<Vec<String>> {
 
 #[utoipa::path(get, path = "/api/v1/stats/indicators", tag = "statistics", params(IndicatorQuery),
     responses(
-        (status = 200, description = "the appointment rate and the mean wait after an appointment (JSON, or CSV with format=csv)", body = Indicators),
+        (status = 200, description = "the appointment rate and the mean wait after an appointment: JSON, or with format=csv a CSV table (UTF-8 with BOM)",
+            content((Indicators = "application/json"), (String = "text/csv"))),
         (status = 401, description = "no or bad credentials", body = ErrorBody),
         (status = 403, description = "the department is outside the caller's", body = ErrorBody),
         (status = 422, description = "a bad date, by, department or format", body = ErrorBody)))]

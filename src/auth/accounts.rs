@@ -48,7 +48,10 @@ fn invalid(message: impl Into<String>) -> Error {
 fn db_error(e: DbError, exists: &str, missing: &str) -> Error {
     match e {
         DbError::Conflict(_) => invalid(exists.to_string()),
-        DbError::Query(diesel::result::Error::NotFound) => invalid(missing.to_string()),
+        // What the path names is not there: 404, as for every resource.
+        DbError::Query(diesel::result::Error::NotFound) => {
+            Error::new(ErrorCode::NotFound, missing.to_string())
+        }
         other => other.into(),
     }
 }
@@ -203,7 +206,8 @@ pub fn add_user(
 }
 
 fn existing(c: &mut AnyConnection, code: &str) -> Result<StaffRow, Error> {
-    store::get_staff(c, code)?.ok_or_else(|| invalid(format!("no account {code:?}")))
+    store::get_staff(c, code)?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no account {code:?}")))
 }
 
 /// An administrator sets a new password (a random one when `None`): the

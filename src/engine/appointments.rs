@@ -60,6 +60,7 @@ pub struct AppointmentPutBody {
     pub version: i64,
     pub patient: PatientBody,
     /// The exact room or device (检查室 / 诊室) booked.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub room_code: String,
     /// The booked slot (预约时段).
     pub slot: AppointmentBody,
@@ -67,13 +68,17 @@ pub struct AppointmentPutBody {
     pub booked_at: DateTime<FixedOffset>,
     /// `first` (初诊, default) or `return` (复诊).
     #[serde(default = "first_visit")]
+    #[schema(pattern = "^(first|return|初诊|复诊|回诊)$")]
     pub visit_type: String,
     #[serde(default)]
     pub exam_items: Vec<ExamItem>,
+    /// Special groups (特殊人群): military, elderly, disabled, pregnant, child.
     #[serde(default)]
+    #[schema(inline, value_type = Vec<super::registrations::SpecialCode>)]
     pub special: Vec<String>,
     /// The HIS sequence number (挂号序号), 1-999999.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 999999)]
     pub sequence_no: Option<i64>,
 }
 

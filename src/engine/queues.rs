@@ -60,6 +60,11 @@ pub struct TransferBody {
     #[serde(default = "default_true")]
     pub keep_check_in_time: bool,
     /// Why (recorded in the audit event).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub reason: String,
 }
 

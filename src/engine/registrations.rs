@@ -23,15 +23,22 @@ use crate::error::{Error, ErrorCode};
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct RegistrationBody {
     pub patient: PatientBody,
+    /// A department of the hospital's configuration.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub department_code: String,
+    /// The doctor registered with (专家号), if any.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,32}$")]
     pub doctor_code: Option<String>,
-    /// `first` (初诊) or `return` (复诊); 初诊/复诊 accepted.
+    /// `first` (初诊) or `return` (复诊); 初诊/复诊/回诊 accepted.
+    #[schema(pattern = "^(first|return|初诊|复诊|回诊)$")]
     pub visit_type: String,
     pub registered_at: DateTime<FixedOffset>,
     #[serde(default)]
     pub appointment: Option<AppointmentBody>,
+    /// Special groups (特殊人群): military, elderly, disabled, pregnant, child.
     #[serde(default)]
+    #[schema(inline, value_type = Vec<SpecialCode>)]
     pub special: Vec<String>,
     #[serde(default)]
     pub exam_items: Vec<ExamItem>,
@@ -41,18 +48,38 @@ pub struct RegistrationBody {
     /// The HIS registration sequence number (挂号序号), 1-999999; queues
     /// configured with `base_order = his_sequence` call by it.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 999999)]
     pub sequence_no: Option<i64>,
 }
+
+/// A special-group code (特殊人群).
+#[derive(ToSchema)]
+#[schema(as = SpecialCode, pattern = "^(military|elderly|disabled|pregnant|child)$")]
+pub struct SpecialCode(#[allow(dead_code)] String);
 
 /// The patient part of a registration.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct PatientBody {
+    /// The patient's id in HIS (1-64 characters).
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub id: String,
+    /// The full name (1-64 characters; screens show it masked).
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub name: String,
     /// GB/T 2261.1 code (0/1/2/9, number or string) or 男/女.
     #[schema(value_type = String, example = "1")]
     pub sex: Value,
+    /// `YYYY-MM-DD`, not in the future.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format = Date)]
     pub birth_date: Option<String>,
 }
 
@@ -66,15 +93,27 @@ pub struct AppointmentBody {
 /// An exam item (检查项目).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ExamItem {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub code: String,
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub name: String,
 }
 
 /// Checks why a manual action is taken (recorded in the audit event):
 /// 1-200 printable characters, trimmed.
 pub fn audit_reason(reason: &str) -> Result<String, Error> {
+    // Counted as sent (as the API document says), stored trimmed.
+    let too_long = reason.chars().count() > 200;
     let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+    if reason.is_empty() || too_long || reason.chars().any(char::is_control) {
         return Err(Error::field(
             ErrorCode::InvalidReason,
             "reason",
@@ -84,9 +123,11 @@ pub fn audit_reason(reason: &str) -> Result<String, Error> {
     Ok(reason.to_string())
 }
 
+/// One line of text: 1-`max` characters as sent, not only white space, no
+/// control character inside (the document's pattern for such fields).
 fn text_ok(s: &str, max: usize) -> bool {
     let t = s.trim();
-    !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
+    !t.is_empty() && s.chars().count() <= max && !t.chars().any(char::is_control)
 }
 
 /// Normalises sex to GB/T 2261.1 ("0", "1", "2", "9").

@@ -26,8 +26,10 @@ use crate::error::{Error, ErrorCode};
 pub struct ScreenBody {
     /// What the hospital calls the device (1-40 characters), e.g.
     /// "内科候诊区2号屏".
+    #[schema(min_length = 1, max_length = 40, pattern = r"^\s*\S[\s\S]*$")]
     pub name: String,
     /// `overview` (综合屏: several rooms) or `door` (门口屏: one room).
+    #[schema(pattern = "^(overview|door)$")]
     pub kind: String,
     /// The rooms it shows (a door screen exactly one).
     #[serde(default)]
@@ -43,6 +45,7 @@ pub struct ScreenBody {
     pub voice: Option<bool>,
     /// Waiting patients shown per room, 1-10 (default: the hospital's).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10)]
     pub next_count: Option<usize>,
     /// A door screen that also lists its room's appointments of today
     /// (今日预约: slot and masked name); default no. Overviews cannot.
@@ -54,7 +57,7 @@ impl ScreenBody {
     /// The screen this body describes, checked against the hospital.
     fn config(&self, code: &str, hospital: &Hospital) -> Result<ScreenConfig, Error> {
         let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 40 {
+        if name.is_empty() || self.name.chars().count() > 40 {
             return Err(Error::field(
                 ErrorCode::InvalidField,
                 "name",

@@ -115,3 +115,60 @@ async fn a_method_the_document_does_not_declare_answers_405_with_allow() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 404);
 }
+
+/// What the document allows, the server takes: a whole number written with
+/// a fraction, an optional body sent as `null`; what the path names and is
+/// not there is 404.
+#[actix_web::test]
+async fn whole_numbers_null_bodies_and_missing_path_names_as_the_document_says() {
+    use crate::common::registration;
+    let app = spawn_app().await;
+    for v in ["N1", "N2", "N3"] {
+        app.arrive(v, &registration("文档甲", "NK")).await;
+    }
+    let r = app
+        .http
+        .post(app.url("/api/v1/registrations/N3/move"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"position": 1.0, "reason": "行动不便"}"#)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    assert_eq!(
+        app.queue_order("NK").await.first().map(String::as_str),
+        Some("N3")
+    );
+    let r = app
+        .http
+        .post(app.url("/api/v1/rooms/NK-02/call/N2"))
+        .header("Content-Type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let r = app
+        .http
+        .post(app.url("/api/v1/registrations/N1/move"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"position": 1.5, "reason": "行动不便"}"#)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 422, "a fraction is not a position");
+    for path in [
+        "/api/v1/clients/no-such-client",
+        "/api/v1/accounts/no-such-account/disable",
+    ] {
+        let req = if path.starts_with("/api/v1/clients") {
+            app.http.delete(app.url(path))
+        } else {
+            app.http.post(app.url(path))
+        };
+        let r = req.send().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 404, "{path}");
+        let v: Value = r.json().await.unwrap_or_default();
+        assert_eq!(v["error"]["code"], "not_found", "{path}");
+    }
+}
