@@ -2,7 +2,7 @@
 //! HTML/CSS/ES modules from `display-client/`, no CDN. Routes: `/` (a list
 //! of the hospital's screens), `/screens/{code}` (a screen page; the page reads
 //! its code from the URL), `/kiosk/{code}` (a check-in kiosk), `/console`,
-//! `/caller`, `/devices` and `/admin`
+//! `/caller`, `/devices`, `/admin`, `/stats` and `/api/docs` (Swagger UI)
 //! (the nurse console, the doctor caller, screens as devices, accounts,
 //! clients and rules: `staff/`, Preact +
 //! htm vendored in `vendor/`) and `/display/{file}` (assets), plus the screens'
@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/devices", web::get().to(devices_page))
         .route("/admin", web::get().to(admin_page))
         .route("/stats", web::get().to(stats_page))
+        .route("/api/docs", web::get().to(api_docs_page))
         .route("/display/{path:.*}", web::get().to(asset))
         .route("/ws/screens/{code}", web::get().to(crate::ws::screen_ws))
         .route("/ws/staff", web::get().to(crate::ws::staff_ws));
@@ -117,6 +118,12 @@ async fn admin_page() -> Result<HttpResponse, ApiError> {
 /// Workload statistics (工作量统计) with charts; it logs in itself.
 async fn stats_page() -> Result<HttpResponse, ApiError> {
     serve("staff/stats.html")
+}
+
+/// The API document in Swagger UI (vendored, offline): public, like the
+/// document itself.
+async fn api_docs_page() -> Result<HttpResponse, ApiError> {
+    serve("apidocs.html")
 }
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
