@@ -30,6 +30,11 @@ function appointmentList(room) {
     .join("")}</ul></div>`;
 }
 
+// HIS's duty status: a doctor not seeing patients (停诊).
+function offDuty(d) {
+  return d && d.on_duty === false ? ` <span class="off-duty">停诊</span>` : "";
+}
+
 function statusClass(room) {
   return room.status === "open" ? "" : ` status-${room.status}`;
 }
@@ -37,7 +42,7 @@ function statusClass(room) {
 export function renderOverview(main, rooms) {
   main.className = "overview";
   main.innerHTML = rooms.map((room) => {
-    const doc = (room.doctor ? `${esc(room.doctor.name)} <small>${esc(room.doctor.title)}</small>` : "")
+    const doc = (room.doctor ? `${esc(room.doctor.name)} <small>${esc(room.doctor.title)}</small>${offDuty(room.doctor)}` : "")
       + (room.seat_notice ? ` <small class="seat-notice">${esc(room.seat_notice)}</small>` : "");
     const cur = room.current
       ? `<div class="now"><span class="ticket">${esc(room.current.ticket_no)}</span> <span class="name">${esc(room.current.masked_name)}</span> ${badge(room.current.priority)}</div>`
@@ -62,7 +67,7 @@ export function renderDoor(main, room) {
     : `<div class="idle">${room.status === "open" ? "等待叫号" : esc(room.status_label)}</div>`;
   main.innerHTML = `<section class="doctor-card${statusClass(room)}" data-room="${esc(room.code)}">
       ${photo}
-      <div class="who"><h2>${esc(d ? d.name : "")}</h2><div class="title">${esc(d ? d.title : "")}</div>
+      <div class="who"><h2>${esc(d ? d.name : "")}${offDuty(d)}</h2><div class="title">${esc(d ? d.title : "")}</div>
       ${room.seat_notice ? `<p class="seat-notice">${esc(room.seat_notice)}</p>` : ""}
       <p class="intro">${esc(d ? d.introduction : "")}</p></div>
     </section>

@@ -226,6 +226,10 @@ pub struct DoctorRow {
     pub photo: Option<String>,
     pub photo_mime: Option<String>,
     pub updated_at: NaiveDateTime,
+    /// GB/T 2261.1 code, if HIS sent one.
+    pub sex: Option<String>,
+    /// On duty (在岗) or not seeing patients (停诊).
+    pub on_duty: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]

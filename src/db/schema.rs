@@ -12,6 +12,8 @@ diesel::table! {
         photo -> Nullable<Text>,
         photo_mime -> Nullable<Text>,
         updated_at -> Timestamp,
+        sex -> Nullable<Text>,
+        on_duty -> Bool,
     }
 }
 

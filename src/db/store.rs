@@ -408,6 +408,8 @@ pub fn upsert_doctor(
             &e.introduction,
             &e.photo,
             &e.photo_mime,
+            &e.sex,
+            e.on_duty,
         ) == (
             &row.name,
             &row.department_code,
@@ -415,6 +417,8 @@ pub fn upsert_doctor(
             &row.introduction,
             &row.photo,
             &row.photo_mime,
+            &row.sex,
+            row.on_duty,
         )
     };
     let outcome = match &existing {
@@ -429,6 +433,8 @@ pub fn upsert_doctor(
                     doctors::photo.eq(&row.photo),
                     doctors::photo_mime.eq(&row.photo_mime),
                     doctors::updated_at.eq(row.updated_at),
+                    doctors::sex.eq(&row.sex),
+                    doctors::on_duty.eq(row.on_duty),
                 ))
                 .execute(c)?;
             Upserted::Replaced

@@ -19,15 +19,33 @@ pub const PHOTO_LIMIT: usize = 512 * 1024;
 /// A doctor's master data as HIS sends it.
 #[derive(Clone, Deserialize, utoipa::ToSchema)]
 pub struct DoctorBody {
+    /// 1-32 characters.
+    #[schema(min_length = 1, max_length = 32, pattern = r"^\s*\S[\s\S]*$")]
     pub name: String,
+    /// A department of the hospital's configuration.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub department_code: String,
+    /// A GB/T 8561 code (231 主任医师 … 235 医士) or the title as text; at
+    /// most 32 characters.
     #[serde(default)]
+    #[schema(max_length = 32)]
     pub title: String,
+    /// At most 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub introduction: String,
     /// Base64 image (PNG, JPEG or WebP), optional.
     #[serde(default)]
     pub photo: Option<String>,
+    /// GB/T 2261.1 (0, 1, 2, 9) or 男/女; optional.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "1")]
+    pub sex: Option<serde_json::Value>,
+    /// `on_duty` (在岗, the default) or `off_duty` (停诊): the door screens
+    /// of the rooms the doctor staffs show it at once.
+    #[serde(default)]
+    #[schema(pattern = "^(on_duty|off_duty|在岗|停诊)$")]
+    pub duty_status: Option<String>,
 }
 
 /// One doctor of a bulk update: the staff number and the master data.
@@ -91,6 +109,8 @@ fn image_mime(bytes: &[u8]) -> Option<&'static str> {
 fn listed(row: &DoctorRow) -> serde_json::Value {
     let mut v = serde_json::to_value(doctor_view(row)).unwrap_or_default();
     v["department_code"] = serde_json::json!(row.department_code);
+    v["sex"] = serde_json::json!(row.sex);
+    v["duty_status"] = serde_json::json!(if row.on_duty { "on_duty" } else { "off_duty" });
     v
 }
 
@@ -191,7 +211,7 @@ impl Engine {
     ) -> Result<DoctorRow, Error> {
         let f = |name: &str| format!("{prefix}{name}");
         let name = body.name.trim();
-        if name.is_empty() || name.chars().count() > 32 {
+        if name.is_empty() || body.name.chars().count() > 32 {
             return Err(Error::field(
                 ErrorCode::InvalidDoctorName,
                 &f("name"),
@@ -237,7 +257,34 @@ impl Engine {
                 (Some(b64.trim().to_string()), Some(mime.to_string()))
             }
         };
+        let sex = match &body.sex {
+            None => None,
+            Some(v) => Some(
+                super::registrations::normalise_sex(v)
+                    .ok_or_else(|| {
+                        Error::field(
+                            ErrorCode::InvalidSex,
+                            &f("sex"),
+                            "sex is a GB/T 2261.1 code (0, 1, 2, 9) or 男/女",
+                        )
+                    })?
+                    .to_string(),
+            ),
+        };
+        let on_duty = match body.duty_status.as_deref().map(str::trim) {
+            None | Some("on_duty") | Some("在岗") => true,
+            Some("off_duty") | Some("停诊") => false,
+            Some(_) => {
+                return Err(Error::field(
+                    ErrorCode::InvalidField,
+                    &f("duty_status"),
+                    "duty_status is on_duty (在岗) or off_duty (停诊)",
+                ))
+            }
+        };
         Ok(DoctorRow {
+            sex,
+            on_duty,
             code: code.to_string(),
             name: name.to_string(),
             department_code: body.department_code.clone(),

@@ -118,6 +118,7 @@ pub fn doctor_view(row: &DoctorRow) -> DoctorView {
             .photo
             .as_ref()
             .map(|_| format!("/api/v1/doctors/{}/photo", row.code)),
+        on_duty: row.on_duty,
     }
 }
 

@@ -128,6 +128,8 @@ async fn seed(db: &Db, hospital: &Hospital, now: DateTime<Utc>) -> Result<(), Db
             photo: None,
             photo_mime: None,
             updated_at: now.naive_utc(),
+            sex: None,
+            on_duty: true,
         })
         .collect();
     db.write(move |c| {

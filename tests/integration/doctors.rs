@@ -202,3 +202,63 @@ async fn the_integrity_report_counts_and_lists_what_to_fix() {
         });
     assert!(kept, "the report is kept");
 }
+
+#[actix_web::test]
+async fn a_doctors_sex_and_duty_status_are_kept_and_the_door_screen_shows_stopped_at_once() {
+    let app = spawn_app().await;
+    let mut door = app.ws("NK-02-DOOR").await;
+    let snap = door.next().await;
+    assert_eq!(snap["rooms"][0]["doctor"]["on_duty"], true);
+    let r = app
+        .http
+        .put(app.url("/api/v1/doctors/D1002"))
+        .json(&json!({"name": "李秀梅", "department_code": "NK", "title": "232", "sex": "女", "duty_status": "停诊"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    // The door screen shows it at once.
+    let mut frame = door.next().await;
+    while frame["type"] != "room" {
+        frame = door.next().await;
+    }
+    assert_eq!(frame["room"]["doctor"]["on_duty"], false, "{frame}");
+    let d = app.get_json("/api/v1/doctors/D1002").await;
+    assert_eq!(
+        (d["sex"].as_str(), d["duty_status"].as_str()),
+        (Some("2"), Some("off_duty")),
+        "{d}"
+    );
+    // Back on duty; bad values change nothing.
+    let r = app
+        .http
+        .put(app.url("/api/v1/doctors/D1002"))
+        .json(&json!({"name": "李秀梅", "department_code": "NK", "title": "232", "sex": 2, "duty_status": "on_duty"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.get_json("/api/v1/rooms/NK-02").await["doctor"]["on_duty"],
+        true
+    );
+    let before = app.dump().await;
+    for (body, field) in [
+        (
+            json!({"name": "李秀梅", "department_code": "NK", "duty_status": "holiday"}),
+            "duty_status",
+        ),
+        (
+            json!({"name": "李秀梅", "department_code": "NK", "sex": "x"}),
+            "sex",
+        ),
+    ] {
+        let (s, v) = put_all(&app, &json!({"doctors": [{"code": "D1002", "name": body["name"], "department_code": "NK", field: body[field]}]})).await;
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (422, Some(format!("doctors[0].{field}").as_str())),
+            "{v}"
+        );
+    }
+    assert_eq!(app.dump().await, before);
+}

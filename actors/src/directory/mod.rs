@@ -70,6 +70,13 @@ pub struct DoctorView {
     pub introduction: String,
     /// Where the screen loads the photo from, if there is one.
     pub photo_url: Option<String>,
+    /// On duty (在岗); false: not seeing patients (停诊), as HIS says.
+    #[serde(default = "on_duty")]
+    pub on_duty: bool,
+}
+
+fn on_duty() -> bool {
+    true
 }
 
 /// A waiting patient as public screens show them.

@@ -1,0 +1,2 @@
+ALTER TABLE doctors DROP COLUMN on_duty;
+ALTER TABLE doctors DROP COLUMN sex;
