@@ -16,7 +16,47 @@ const RULE_LABELS = {
   day: "门诊时段", slot_minutes: "号源时段（分钟）", return_as_normal: "复诊按普通排队",
   early_check_in_minutes: "提前签到（分钟）", late_arrival_interval: "迟到插入间隔", sessions: "门诊时段",
 };
-const SCOPES = { registrations: "挂号", master_data: "医生资料", calling: "叫号（代医生）", read: "只读" };
+const SCOPES = { registrations: "挂号与预约", master_data: "医生资料", calling: "叫号（代医生）", read: "只读", results: "检查结果" };
+
+// The integrity report's kinds (医生信息完整性检查), in the report's order.
+const FINDING_LABELS = {
+  room_doctor_unknown: "诊室医生不在医生资料中",
+  unknown_department: "科室不存在",
+  duplicate_name: "同名医生",
+  missing_title: "缺职称",
+  missing_photo: "缺照片",
+  missing_introduction: "缺简介",
+};
+
+/** The doctors' master data check: counts by kind, then what to fix. */
+function DoctorsCheck({ say }) {
+  const [report, setReport] = useState(null);
+  const load = async () => {
+    const r = await api("GET", "/doctors/integrity");
+    if (r.ok) setReport(r.body); else say(r.message, true);
+  };
+  useEffect(() => { load(); }, []);
+  if (!report) return html`<section aria-label="医生信息检查"><p>正在检查……</p></section>`;
+  const total = report.findings.length;
+  return html`
+    <section aria-label="医生信息检查">
+      <p class="summary">共 ${report.doctors} 位医生；${total === 0 ? "未发现问题" : `发现 ${total} 项待处理`}
+        （检查时间 ${new Date(report.checked_at).toLocaleString("zh-CN", { hour12: false })}；每周自动检查一次，也可在 HIS 更新后重新检查）
+        <button onClick=${load}>重新检查</button></p>
+      <table class="counts">
+        <thead><tr><th>问题</th><th>数量</th></tr></thead>
+        <tbody>${Object.entries(FINDING_LABELS).map(([k, v]) => html`
+          <tr key=${k} data-kind=${k} class=${report.counts[k] ? "has" : ""}><td>${v}</td><td>${report.counts[k] ?? 0}</td></tr>`)}</tbody>
+      </table>
+      ${total > 0 && html`<table class="findings">
+        <thead><tr><th>问题</th><th>医生</th><th>诊室</th><th>说明</th></tr></thead>
+        <tbody>${report.findings.map((f, i) => html`
+          <tr key=${i} data-kind=${f.kind}><td>${FINDING_LABELS[f.kind] || f.kind}</td><td>${f.doctor_code || ""}</td>
+            <td>${f.room_code || ""}</td><td>${f.detail}</td></tr>`)}</tbody>
+      </table>`}
+      <p class="hint">医生资料由 HIS 同步（PUT /api/v1/doctors）；请在 HIS 中补全后重新检查。</p>
+    </section>`;
+}
 
 function Secret({ title, value, onClose }) {
   const button = useRef(null);
@@ -280,7 +320,7 @@ function Admin({ session, onLogout }) {
     api("GET", "/queues").then((r) => r.ok && setQueues(r.body.queues));
   }, []);
   const say = (text, error = false) => setMessage({ text, error });
-  const tabs = [...(isAdmin ? [["accounts", "账号"], ["clients", "接口客户端"]] : []), ["rules", "队列规则"]];
+  const tabs = [...(isAdmin ? [["accounts", "账号"], ["clients", "接口客户端"]] : []), ["rules", "队列规则"], ["doctors", "医生信息检查"]];
   return html`
     <header class="bar">
       <h1>系统管理</h1>
@@ -294,6 +334,7 @@ function Admin({ session, onLogout }) {
       ${tab === "accounts" && html`<${Accounts} departments=${departments} rooms=${rooms} say=${say} />`}
       ${tab === "clients" && html`<${Clients} say=${say} />`}
       ${tab === "rules" && queues.length > 0 && html`<${Rules} queues=${queues} say=${say} />`}
+      ${tab === "doctors" && html`<${DoctorsCheck} say=${say} />`}
     </main>`;
 }
 

@@ -80,3 +80,22 @@ test("an administrator creates an account, and edits a queue rule with the error
   assert.equal(rules.form.special_levels.pregnant, 1);
   assert.equal(rules.form.sessions[0].end, "12:30");
 });
+
+test("the doctors' master data check lists what to fix, and a fix sent by HIS clears it", async () => {
+  // A doctor without a title: one finding of that kind.
+  await server.api("PUT", "/api/v1/doctors/D1003", { name: "张伟", department_code: "NK", title: "", introduction: "擅长慢性胃炎。" });
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await page.goto(`${server.base}/admin`);
+  await loginByKeyboard(page, "admin", server.access.accounts.admin.password);
+  await page.click('button[role="tab"]:has-text("医生信息检查")');
+  await page.waitForSelector('section[aria-label="医生信息检查"] table.counts');
+  const count = async (kind) => Number(await page.textContent(`table.counts tr[data-kind="${kind}"] td:nth-child(2)`));
+  assert.ok(await count("missing_title") >= 1);
+  assert.match(await page.textContent('table.findings'), /D1003/);
+  await page.screenshot({ path: join(screenshotDir(), "doctors-check.png") });
+  const before = await count("missing_title");
+  await server.api("PUT", "/api/v1/doctors/D1003", { name: "张伟", department_code: "NK", title: "233", introduction: "擅长慢性胃炎。" });
+  await page.click('section[aria-label="医生信息检查"] button:has-text("重新检查")');
+  await page.waitForFunction((n) => Number(document.querySelector('table.counts tr[data-kind="missing_title"] td:nth-child(2)').textContent) === n - 1, before);
+  await page.close();
+});
