@@ -50,12 +50,20 @@ pub async fn get_appointment(
     engine: web::Data<Engine>,
 ) -> Answer {
     let id = VisitNo::parse(&path)?;
+    // Who may ask at all before anything is read (an unknown id and a
+    // forbidden one must not be told apart by others).
+    let his = caller.principal.may_register();
+    if !his && caller.principal.staff().is_none() {
+        caller.principal.register()?;
+    }
     let state = engine.get_appointment(&id).await?;
-    match &state.visit {
-        Some(v) => caller
-            .principal
-            .read(&engine.hospital, &v.department_code)?,
-        None => caller.principal.register()?,
+    if !his {
+        match &state.visit {
+            Some(v) => caller
+                .principal
+                .read(&engine.hospital, &v.department_code)?,
+            None => caller.principal.register()?,
+        }
     }
     Ok(HttpResponse::Ok().json(state))
 }

@@ -599,6 +599,17 @@ fn transferred(
     };
     conflict_if_none(n, "visit moved meanwhile")?;
     clear_waiting_marks(c, &entry.visit_no)?;
+    if entry.room.is_none() {
+        // A transfer releases an appointment's room (the engine sends the
+        // entry without one): no room is kept for the patient any more.
+        diesel::update(
+            visits::table
+                .find(&entry.visit_no)
+                .filter(visits::appointed_room.is_not_null()),
+        )
+        .set(visits::appointed_room.eq(None::<String>))
+        .execute(c)?;
+    }
     if let Some(r) = from_room {
         diesel::update(
             rooms::table

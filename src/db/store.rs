@@ -348,6 +348,41 @@ pub fn close_day(
     Ok(closure)
 }
 
+/// Cancels a visit set aside (过号 or 检查中: in no queue or room); false
+/// if it was not in one of those states.
+pub fn cancel_set_aside(
+    c: &mut AnyConnection,
+    visit_no: &str,
+    audit: &Audit,
+) -> Result<bool, DbError> {
+    let before: Option<String> = visits::table
+        .find(visit_no)
+        .select(visits::status)
+        .first(c)
+        .optional()?;
+    let n =
+        diesel::update(visits::table.find(visit_no).filter(
+            visits::status.eq_any([VisitStatus::Missed.as_str(), VisitStatus::Exam.as_str()]),
+        ))
+        .set((
+            visits::status.eq(VisitStatus::Cancelled.as_str()),
+            visits::updated_at.eq(audit.at.naive_utc()),
+        ))
+        .execute(c)?;
+    if n > 0 {
+        record_event(
+            c,
+            event(
+                audit,
+                "cancelled",
+                Some(visit_no),
+                serde_json::json!({"from": before}),
+            ),
+        )?;
+    }
+    Ok(n > 0)
+}
+
 /// Cancels a visit that has not checked in yet; false if it was not in
 /// state `registered`.
 pub fn cancel_registered(

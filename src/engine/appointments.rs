@@ -216,7 +216,25 @@ impl Engine {
                     },
                 ));
             }
-            Some(a) if body.version == a.version && a.digest != digest => {
+            // The same message again: applied already (the version is
+            // written after the visit), whatever happened to the visit since.
+            Some(a) if body.version == a.version && a.digest == digest => {
+                let status = match &visit {
+                    Some(v) => v.status()?,
+                    None => VisitStatus::Registered,
+                };
+                return Ok((
+                    UpsertOutcome::Unchanged,
+                    AppointmentAnswer {
+                        appointment_id: id.to_string(),
+                        outcome: "unchanged".into(),
+                        version: a.version,
+                        status,
+                        room_code: a.room_code.clone(),
+                    },
+                ));
+            }
+            Some(a) if body.version == a.version => {
                 return Err(Error::field(
                     ErrorCode::VersionConflict,
                     "version",
@@ -263,9 +281,10 @@ impl Engine {
         ))
     }
 
-    /// Whether an appointment already checked in or called may change as
-    /// `row` says: its room must still call from the queue it waits in,
-    /// on the same day; a called patient stays in the calling room.
+    /// Whether an appointment already checked in or called may move as
+    /// `row` says (another room or day; any other change is a correction):
+    /// its room must still call from the queue it waits in, on the same
+    /// day; a called patient stays in the calling room.
     fn check_move(
         &self,
         v: &crate::db::models::VisitRow,
@@ -274,6 +293,9 @@ impl Engine {
         let room = row.appointed_room.as_deref();
         let same_day = super::day::visit_day(v.registered_at, v.appointment_start)
             == super::day::visit_day(row.registered_at, row.appointment_start);
+        if same_day && v.appointed_room.as_deref() == room {
+            return Ok(());
+        }
         match v.status()? {
             VisitStatus::Waiting => {
                 let queue = v.required(&v.queue_code, "queue")?;
@@ -314,10 +336,23 @@ impl Engine {
         }
         let changed = match (&held, &visit) {
             (Some(a), _) if a.status == "cancelled" => false,
-            (_, Some(_)) => {
-                let CancelAnswer { changed, .. } = self.cancel(id, audit.clone()).await?;
-                changed
-            }
+            (_, Some(v)) => match v.status()? {
+                VisitStatus::Registered | VisitStatus::Waiting | VisitStatus::Called => {
+                    let CancelAnswer { changed, .. } = self.cancel(id, audit.clone()).await?;
+                    changed
+                }
+                // Set aside (过号, 检查中): in no queue or room; cancelled in
+                // the database so nobody brings them back.
+                VisitStatus::Missed | VisitStatus::Exam => {
+                    let (key, a) = (id.to_string(), audit.clone());
+                    self.db
+                        .write(move |c| store::cancel_set_aside(c, &key, &a))
+                        .await?
+                }
+                // Already ended (seen, no-show, closed, cancelled): it keeps
+                // its end; the cancellation is still kept below.
+                _ => false,
+            },
             _ => false,
         };
         let version = held.as_ref().map_or(0, |a| a.version);

@@ -20,7 +20,11 @@ pub const PHOTO_LIMIT: usize = 512 * 1024;
 #[derive(Clone, Deserialize, utoipa::ToSchema)]
 pub struct DoctorBody {
     /// 1-32 characters.
-    #[schema(min_length = 1, max_length = 32, pattern = r"^\s*\S[\s\S]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\s\S]*$"
+    )]
     pub name: String,
     /// A department of the hospital's configuration.
     #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
@@ -271,7 +275,7 @@ impl Engine {
                     .to_string(),
             ),
         };
-        let on_duty = match body.duty_status.as_deref().map(str::trim) {
+        let on_duty = match body.duty_status.as_deref() {
             None | Some("on_duty") | Some("在岗") => true,
             Some("off_duty") | Some("停诊") => false,
             Some(_) => {

@@ -63,7 +63,7 @@ pub struct TransferBody {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
     )]
     pub reason: String,
 }
@@ -274,7 +274,10 @@ impl Engine {
         }
         audit.reason = Some(reason);
         let kind = v.entry_kind()?;
-        let draft = self.entry_draft(&v, kind, &target.code)?;
+        let mut draft = self.entry_draft(&v, kind, &target.code)?;
+        // A nurse's transfer (or a closed room's redistribution) releases an
+        // appointment's room: the patient is called wherever they now wait.
+        draft.room = None;
         let kept = v.marked_at.or(v.checked_in_at).map(utc);
         let addr = self.queue_addr(&target.code)?;
         let out = addr

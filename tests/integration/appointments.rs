@@ -431,3 +431,74 @@ async fn bad_appointments_get_a_json_error_and_change_nothing() {
     assert_eq!(r.status(), 403);
     assert_eq!(app.dump().await, before);
 }
+
+#[actix_web::test]
+async fn a_nurses_transfer_releases_the_room_and_a_cancellation_reaches_a_patient_set_aside() {
+    let app = spawn_app().await;
+    // Booked for NK-01: waits in its doctor's own queue.
+    let booked = appointment(1, "蒋十三", "NK-01", slot_now());
+    assert_eq!(put(&app, "AP7", &booked).await.0, 201);
+    let (s, v) = check_in(&app, "AP7").await;
+    assert_eq!(
+        (s, v["queue_code"].as_str()),
+        (200, Some("NK-D1001")),
+        "{v}"
+    );
+
+    // The nurse transfers the patient to the department's queue: any room
+    // there calls them now, also after a restart.
+    let r = app
+        .http
+        .post(app.url("/api/v1/visits/AP7/transfer"))
+        .json(&json!({"queue_code": "NK", "reason": "专家停诊"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    // The same message from HIS again changes nothing and is not refused.
+    let (s, v) = put(&app, "AP7", &booked).await;
+    assert_eq!((s, v["outcome"].as_str()), (200, Some("unchanged")), "{v}");
+    let app = app.restarted().await;
+    let r: Value = app
+        .room("NK-03", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(r["current"]["visit_no"], "AP7", "{r}");
+
+    // Missed (过号), then cancelled by HIS: nobody brings them back.
+    assert_eq!(app.room("NK-03", "skip").await.status(), 200);
+    let (s, v) = delete(&app, "AP7").await;
+    assert_eq!((s, v["outcome"].as_str()), (200, Some("cancelled")), "{v}");
+    let r = app
+        .http
+        .post(app.url("/api/v1/registrations/AP7/requeue"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 409);
+    let v: Value = r.json().await.unwrap_or_default();
+    assert_eq!(v["error"]["code"], "registration_cancelled", "{v}");
+
+    // DELETE /registrations of an appointment keeps the cancellation final.
+    assert_eq!(
+        put(&app, "AP8", &appointment(1, "沈十四", "NK-02", slot_now()))
+            .await
+            .0,
+        201
+    );
+    let r = app
+        .his()
+        .delete(app.url("/api/v1/registrations/AP8"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let (s, v) = put(&app, "AP8", &appointment(2, "沈十四", "NK-02", slot_now())).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("appointment_cancelled")),
+        "{v}"
+    );
+}

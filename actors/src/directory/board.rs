@@ -112,13 +112,23 @@ impl Directory {
     /// `generation`, and tells its screens if the list changed. A read
     /// older than the one held is ignored.
     pub fn publish_appointments(&self, room: &str, generation: u64, list: Vec<AppointmentView>) {
-        let held = self.appointments.get(room).map(|e| e.clone());
-        if held.as_ref().is_some_and(|(g, _)| *g > generation) {
-            return;
-        }
-        let changed = held.is_none_or(|(_, l)| l != list);
-        self.appointments
-            .insert(room.to_string(), (generation, list));
+        // Compare and replace under the entry's lock: two publishers on two
+        // threads never let an older read win.
+        let changed = match self.appointments.entry(room.to_string()) {
+            dashmap::mapref::entry::Entry::Occupied(mut held) => {
+                if held.get().0 > generation {
+                    return;
+                }
+                let changed = held.get().1 != list;
+                held.insert((generation, list));
+                changed
+            }
+            dashmap::mapref::entry::Entry::Vacant(slot) => {
+                let changed = !list.is_empty();
+                slot.insert((generation, list));
+                changed
+            }
+        };
         if changed {
             self.notify_room(room);
         }
