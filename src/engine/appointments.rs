@@ -254,7 +254,9 @@ impl Engine {
         if let Some(v) = &visit {
             self.check_move(v, &row)?;
         }
-        let (outcome, status) = self.store_registration(id, row, &audit).await?;
+        let (outcome, status) = self
+            .store_registration(id, row, &audit, super::registrations::Kind::Appointment)
+            .await?;
         let kept = AppointmentRow {
             appointment_id: id.to_string(),
             version: body.version,

@@ -325,6 +325,14 @@ pub fn validate_registration(
     })
 }
 
+/// What a stored visit comes from: a registration, or an appointment
+/// (which checks the number itself, under its own lock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Registration,
+    Appointment,
+}
+
 /// The answer to a registration PUT.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RegistrationAnswer {
@@ -413,13 +421,9 @@ impl Engine {
     ) -> Result<(UpsertOutcome, RegistrationAnswer), Error> {
         let row = validate_registration(&self.hospital, visit_no, &body, canonical, audit.at)?;
         self.open_day_of(&row, audit.at)?;
-        if self.is_appointment(visit_no).await? {
-            return Err(Error::new(
-                ErrorCode::VisitNoTaken,
-                "an appointment has this number; change it with PUT /appointments/{id}",
-            ));
-        }
-        let (outcome, mut status) = self.store_registration(visit_no, row, &audit).await?;
+        let (outcome, mut status) = self
+            .store_registration(visit_no, row, &audit, Kind::Registration)
+            .await?;
         tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
         let check_in = if body.checked_in {
             let ans = self.check_in(visit_no, audit).await?;
@@ -454,11 +458,30 @@ impl Engine {
         visit_no: &VisitNo,
         row: NewVisit,
         audit: &Audit,
+        kind: Kind,
     ) -> Result<(UpsertOutcome, VisitStatus), Error> {
         const ATTEMPTS: usize = 3;
         for _ in 0..ATTEMPTS {
             let v = visit_no.to_string();
-            let existing = self.db.read(move |c| store::get_visit(c, &v)).await?;
+            // One read: the visit and, for a registration, whether an
+            // appointment holds the number (kept even without a visit).
+            let guard = kind == Kind::Registration;
+            let (existing, booked) = self
+                .db
+                .read(move |c| {
+                    let visit = store::get_visit(c, &v)?;
+                    let booked = guard
+                        && (visit.as_ref().is_some_and(|x| x.appointed_room.is_some())
+                            || store::get_appointment(c, &v)?.is_some());
+                    Ok((visit, booked))
+                })
+                .await?;
+            if booked {
+                return Err(Error::new(
+                    ErrorCode::VisitNoTaken,
+                    "an appointment has this number; change it with PUT /appointments/{id}",
+                ));
+            }
             let in_queue = match &existing {
                 Some(v) => matches!(v.status()?, VisitStatus::Waiting | VisitStatus::Called),
                 None => false,
