@@ -31,6 +31,28 @@ pub fn init() {
     };
 }
 
+/// The path as a log line may carry it: as sent when it is plain ASCII;
+/// when it carries percent-encoded text beyond ASCII (a path is the
+/// client's text: it could be a name), only its length. The route pattern
+/// is logged beside it either way.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = path.as_bytes();
+    let beyond_ascii = bytes.iter().enumerate().any(|(i, b)| {
+        *b == b'%'
+            && bytes
+                .get(i + 1)
+                .is_some_and(|h| matches!(h, b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'))
+    }) || !path.is_ascii();
+    if beyond_ascii {
+        std::borrow::Cow::Owned(format!(
+            "[path of {} bytes with non-ASCII text withheld]",
+            path.len()
+        ))
+    } else {
+        std::borrow::Cow::Borrowed(path)
+    }
+}
+
 /// The span of every HTTP request: method, route, **path without the query
 /// string** (a query may carry an announcement's text, which names the
 /// patient), status, request id and the error. The default of
@@ -49,7 +71,7 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             "HTTP request",
             http.method = %request.method(),
             http.route = %request.match_pattern().unwrap_or_default(),
-            http.target = %request.path(),
+            http.target = %loggable_path(request.path()),
             http.client_ip = %request.connection_info().peer_addr().unwrap_or(""),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
@@ -64,5 +86,27 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn a_path_with_text_beyond_ascii_is_withheld() {
+        assert_eq!(
+            loggable_path("/api/v1/registrations/V-1"),
+            "/api/v1/registrations/V-1"
+        );
+        assert_eq!(
+            loggable_path("/api/v1/rooms/NK-02/d%20x"),
+            "/api/v1/rooms/NK-02/d%20x"
+        );
+        let withheld = loggable_path("/api/v1/registrations/%E5%BC%A0%E4%B8%89");
+        assert!(
+            !withheld.contains('%') && withheld.contains("withheld"),
+            "{withheld}"
+        );
     }
 }

@@ -105,7 +105,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 /// An error as the API answers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
     pub error: Error,
@@ -173,9 +173,61 @@ impl From<actix::MailboxError> for ApiError {
     }
 }
 
+/// What a log line may say of a message: the client's text quoted in it
+/// (`"…"` or `` `…` ``: a value or a field name the client sent, which could
+/// be a name) is withheld when it goes beyond ASCII; the product's own words
+/// stay. The client still gets the whole message.
+pub fn loggable_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted: Option<(char, String)> = None;
+    for c in message.chars() {
+        match &mut quoted {
+            Some((q, text)) if c == *q => {
+                let shown = if text.is_ascii() {
+                    text.as_str()
+                } else {
+                    "…"
+                };
+                out.push(*q);
+                out.push_str(shown);
+                out.push(c);
+                quoted = None;
+            }
+            Some((_, text)) => text.push(c),
+            None if c == '"' || c == '`' => quoted = Some((c, String::new())),
+            None => out.push(c),
+        }
+    }
+    if let Some((q, text)) = quoted {
+        out.push(q);
+        out.push_str(if text.is_ascii() { &text } else { "…" });
+    }
+    out
+}
+
+/// Logs (tracing-actix-web records an error's `Display` and `Debug`) see
+/// the status, the code, the field and the loggable message.
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.status.as_u16(), self.error)
+        write!(
+            f,
+            "{} ({}: {})",
+            self.status.as_u16(),
+            self.error.code,
+            loggable_message(&self.error.message)
+        )
+    }
+}
+
+impl std::fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status.as_u16())
+            .field("code", &self.error.code)
+            .field("field", &self.error.field)
+            .field("message", &loggable_message(&self.error.message))
+            .field("retry_after", &self.retry_after)
+            .finish()
     }
 }
 
@@ -196,5 +248,27 @@ impl ResponseError for ApiError {
                 field: self.error.field.as_deref(),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_message;
+
+    #[test]
+    fn quoted_client_text_beyond_ascii_is_withheld_from_logs() {
+        assert_eq!(loggable_message(r#"no room "NK-09""#), r#"no room "NK-09""#);
+        assert_eq!(
+            loggable_message(r#"no department "张三""#),
+            r#"no department "…""#
+        );
+        assert_eq!(
+            loggable_message("unknown field `姓名`, expected `name`"),
+            "unknown field `…`, expected `name`"
+        );
+        assert_eq!(
+            loggable_message("已退号 (registration_cancelled)"),
+            "已退号 (registration_cancelled)"
+        );
     }
 }

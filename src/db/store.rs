@@ -355,32 +355,12 @@ pub fn cancel_set_aside(
     visit_no: &str,
     audit: &Audit,
 ) -> Result<bool, DbError> {
-    let before: Option<String> = visits::table
-        .find(visit_no)
-        .select(visits::status)
-        .first(c)
-        .optional()?;
-    let n =
-        diesel::update(visits::table.find(visit_no).filter(
-            visits::status.eq_any([VisitStatus::Missed.as_str(), VisitStatus::Exam.as_str()]),
-        ))
-        .set((
-            visits::status.eq(VisitStatus::Cancelled.as_str()),
-            visits::updated_at.eq(audit.at.naive_utc()),
-        ))
-        .execute(c)?;
-    if n > 0 {
-        record_event(
-            c,
-            event(
-                audit,
-                "cancelled",
-                Some(visit_no),
-                serde_json::json!({"from": before}),
-            ),
-        )?;
-    }
-    Ok(n > 0)
+    cancel_from(
+        c,
+        visit_no,
+        &[VisitStatus::Missed, VisitStatus::Exam],
+        audit,
+    )
 }
 
 /// Cancels a visit that has not checked in yet; false if it was not in
@@ -390,10 +370,32 @@ pub fn cancel_registered(
     visit_no: &str,
     audit: &Audit,
 ) -> Result<bool, DbError> {
+    cancel_from(c, visit_no, &[VisitStatus::Registered], audit)
+}
+
+/// Cancels a visit in one of the states `from` (states in which it is in
+/// no queue or room), with its audit event; false if it was in none.
+fn cancel_from(
+    c: &mut AnyConnection,
+    visit_no: &str,
+    from: &[VisitStatus],
+    audit: &Audit,
+) -> Result<bool, DbError> {
+    let Some(before) = visits::table
+        .find(visit_no)
+        .select(visits::status)
+        .first::<String>(c)
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    if !from.iter().any(|s| s.as_str() == before) {
+        return Ok(false);
+    }
     let n = diesel::update(
         visits::table
             .find(visit_no)
-            .filter(visits::status.eq(VisitStatus::Registered.as_str())),
+            .filter(visits::status.eq(&before)),
     )
     .set((
         visits::status.eq(VisitStatus::Cancelled.as_str()),
@@ -407,7 +409,7 @@ pub fn cancel_registered(
                 audit,
                 "cancelled",
                 Some(visit_no),
-                serde_json::json!({"from": VisitStatus::Registered}),
+                serde_json::json!({ "from": before }),
             ),
         )?;
     }

@@ -193,6 +193,23 @@ impl Engine {
             .db
             .read(move |c| Ok((store::get_appointment(c, &key)?, store::get_visit(c, &key)?)))
             .await?;
+        // The answer when the version kept stands (nothing is written).
+        let kept = |a: &AppointmentRow, outcome: &str| -> Result<_, Error> {
+            let status = match &visit {
+                Some(v) => v.status()?,
+                None => VisitStatus::Registered,
+            };
+            Ok((
+                UpsertOutcome::Unchanged,
+                AppointmentAnswer {
+                    appointment_id: id.to_string(),
+                    outcome: outcome.into(),
+                    version: a.version,
+                    status,
+                    room_code: a.room_code.clone(),
+                },
+            ))
+        };
         match &held {
             Some(a) if a.status == "cancelled" => {
                 return Err(Error::new(
@@ -200,39 +217,11 @@ impl Engine {
                     "the appointment was cancelled (已取消预约); book again with a new id",
                 ))
             }
-            Some(a) if body.version < a.version => {
-                let status = match &visit {
-                    Some(v) => v.status()?,
-                    None => VisitStatus::Registered,
-                };
-                return Ok((
-                    UpsertOutcome::Unchanged,
-                    AppointmentAnswer {
-                        appointment_id: id.to_string(),
-                        outcome: "superseded".into(),
-                        version: a.version,
-                        status,
-                        room_code: a.room_code.clone(),
-                    },
-                ));
-            }
+            Some(a) if body.version < a.version => return kept(a, "superseded"),
             // The same message again: applied already (the version is
             // written after the visit), whatever happened to the visit since.
             Some(a) if body.version == a.version && a.digest == digest => {
-                let status = match &visit {
-                    Some(v) => v.status()?,
-                    None => VisitStatus::Registered,
-                };
-                return Ok((
-                    UpsertOutcome::Unchanged,
-                    AppointmentAnswer {
-                        appointment_id: id.to_string(),
-                        outcome: "unchanged".into(),
-                        version: a.version,
-                        status,
-                        room_code: a.room_code.clone(),
-                    },
-                ));
+                return kept(a, "unchanged")
             }
             Some(a) if body.version == a.version => {
                 return Err(Error::field(

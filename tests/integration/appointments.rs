@@ -29,38 +29,35 @@ fn appointment(version: i64, name: &str, room: &str, slot: Value) -> Value {
     })
 }
 
-async fn put(app: &TestApp, id: &str, body: &Value) -> (u16, Value) {
-    let r = app
-        .his()
-        .put(app.url(&format!("/api/v1/appointments/{id}")))
-        .json(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+/// A HIS request about appointment `id` (`tail` after it): status and body.
+async fn his(
+    app: &TestApp,
+    method: &str,
+    id: &str,
+    tail: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let url = app.url(&format!("/api/v1/appointments/{id}{tail}"));
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let mut req = app.his().request(method, url);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let r = req.send().await.unwrap_or_else(|e| panic!("{e}"));
     let s = r.status().as_u16();
     (s, r.json().await.unwrap_or_default())
+}
+
+async fn put(app: &TestApp, id: &str, body: &Value) -> (u16, Value) {
+    his(app, "PUT", id, "", Some(body)).await
 }
 
 async fn delete(app: &TestApp, id: &str) -> (u16, Value) {
-    let r = app
-        .his()
-        .delete(app.url(&format!("/api/v1/appointments/{id}")))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or_default())
+    his(app, "DELETE", id, "", None).await
 }
 
 async fn check_in(app: &TestApp, id: &str) -> (u16, Value) {
-    let r = app
-        .his()
-        .post(app.url(&format!("/api/v1/appointments/{id}/check-in")))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or_default())
+    his(app, "POST", id, "/check-in", None).await
 }
 
 /// The room of the next frame about `room` on a door screen.
