@@ -223,7 +223,9 @@ pub async fn list_clients(caller: Caller, engine: web::Data<Engine>) -> Answer {
 /// A HIS client's scope.
 #[derive(utoipa::ToSchema)]
 #[schema(pattern = "^(registrations|master_data|calling|read|results)$")]
-pub struct ScopeCode(#[allow(dead_code)] String);
+pub struct ScopeCode(
+    #[expect(dead_code, reason = "a type of the API document only: never built")] String,
+);
 
 /// A new HIS client.
 #[derive(Deserialize, ToSchema)]

@@ -50,14 +50,10 @@ pub async fn get_appointment(
     engine: web::Data<Engine>,
 ) -> Answer {
     let id = VisitNo::parse(&path)?;
-    // Who may ask at all before anything is read (an unknown id and a
-    // forbidden one must not be told apart by others).
-    let his = caller.principal.may_register();
-    if !his && caller.principal.staff().is_none() {
-        caller.principal.register()?;
-    }
+    // Every caller is authenticated here (staff or a HIS client); who may
+    // read it depends on its department, so it is read first.
     let state = engine.get_appointment(&id).await?;
-    if !his {
+    if !caller.principal.may_register() {
         match &state.visit {
             Some(v) => caller
                 .principal

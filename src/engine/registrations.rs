@@ -55,7 +55,9 @@ pub struct RegistrationBody {
 /// A special-group code (特殊人群).
 #[derive(ToSchema)]
 #[schema(as = SpecialCode, pattern = "^(military|elderly|disabled|pregnant|child)$")]
-pub struct SpecialCode(#[allow(dead_code)] String);
+pub struct SpecialCode(
+    #[expect(dead_code, reason = "a type of the API document only: never built")] String,
+);
 
 /// The patient part of a registration.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]

@@ -159,6 +159,12 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
     let schedule_day = format!("/api/v1/schedules/{tomorrow}");
     let schedule_entry = format!("/api/v1/schedules/{tomorrow}/am/NK-02");
     let schedule_readers = format!("{staff_readers} his_master");
+    let now = chrono::Utc::now();
+    let slot_start = (now - chrono::Duration::minutes(5)).max(crate::common::local_midnight(now));
+    crate::common::note_secret("预约病人");
+    let appointment = json!({"version": 1, "room_code": "NK-02",
+        "slot": {"start": slot_start.to_rfc3339(), "end": (now + chrono::Duration::minutes(30)).to_rfc3339()},
+        "booked_at": now.to_rfc3339(), "patient": {"id": "P-AP", "name": "预约病人", "sex": "1"}});
     #[rustfmt::skip]
     let actions: Vec<(&str, &str, Option<Value>, &str)> = vec![
         ("PUT", "/api/v1/registrations/NEW1", Some(registration("新病人", "NK")), "admin his_reg"),
@@ -219,6 +225,10 @@ async fn every_write_and_staff_read_is_allowed_or_refused_by_role_and_scope() {
         ("PUT", "/api/v1/doctors", Some(json!({"doctors": [{"code": "D1001", "name": "王建国", "department_code": "NK", "title": "231"}]})), "admin his_master"),
         ("GET", "/api/v1/doctors/integrity", None, &schedule_readers),
         ("GET", "/api/v1/stats/workload?department=WK", None, "admin nurse_wk his_read"),
+        ("PUT", "/api/v1/appointments/AP-NK", Some(appointment.clone()), "admin his_reg"),
+        ("GET", "/api/v1/appointments/AP-NK", None, readers),
+        ("POST", "/api/v1/appointments/AP-NK/check-in", None, "admin nurse_nk his_reg"),
+        ("DELETE", "/api/v1/appointments/AP-NK", None, "admin his_reg"),
     ];
     let mut refused = 0;
     let mut allowed = 0;
