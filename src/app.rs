@@ -21,7 +21,7 @@ use crate::db::{Db, DbSettings, Synchronous};
 use crate::engine::Engine;
 
 /// Everything the server needs to start.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
     pub synchronous: Synchronous,
@@ -34,6 +34,10 @@ pub struct Settings {
     pub simulation_tick: Duration,
     /// HTTPS on `bind` (and the optional plain-HTTP redirect) when set.
     pub tls: Option<crate::tls::Tls>,
+    /// What the server takes as now: the system clock, or a clock set to a
+    /// named instant (tests, drills; `TRIAGE_CLOCK`). Every background tick
+    /// and every stamp reads it.
+    pub clock: SharedClock,
 }
 
 impl Settings {
@@ -48,6 +52,7 @@ impl Settings {
             simulate: false,
             simulation_tick: Duration::from_millis(2500),
             tls: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -110,7 +115,8 @@ impl Application {
         let background = Background::new();
         let bg = background.clone();
         let db = tokio::task::spawn_blocking(move || Db::connect(&db_settings, &bg)).await??;
-        let clock: SharedClock = Arc::new(SystemClock);
+        let clock = settings.clock.clone();
+        db.timings().use_clock(clock.clone());
         let hospital = Arc::new(settings.hospital.clone());
         let engine = Engine::start(hospital.clone(), db.clone(), clock.clone()).await?;
         let db_for_alerts = db.clone();

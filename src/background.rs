@@ -72,18 +72,67 @@ impl StopFlag {
 }
 
 /// The home of background work.
-#[derive(Default)]
 pub struct Background {
     stop: StopFlag,
+    /// Wakes every timed task at once (after the clock was set: a test
+    /// that moves its clock, a drill), counted so none misses one.
+    wake: tokio::sync::watch::Sender<u64>,
     threads: Mutex<Vec<(&'static str, JoinHandle<()>)>>,
     tasks: Mutex<Vec<(&'static str, actix_web::rt::task::JoinHandle<()>)>>,
     /// This server's row in `server_runs`.
     run: std::sync::OnceLock<i64>,
 }
 
+impl Default for Background {
+    fn default() -> Self {
+        Background {
+            stop: StopFlag::default(),
+            wake: tokio::sync::watch::channel(0).0,
+            threads: Mutex::default(),
+            tasks: Mutex::default(),
+            run: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+/// A timed task's cadence: the next tick comes after `every`, or at once
+/// when the background is woken.
+pub struct Ticker {
+    every: actix_web::rt::time::Interval,
+    wake: tokio::sync::watch::Receiver<u64>,
+}
+
+impl Ticker {
+    /// Waits for the next round.
+    pub async fn tick(&mut self) {
+        tokio::select! {
+            _ = self.every.tick() => {}
+            changed = self.wake.changed() => {
+                if changed.is_err() {
+                    // The background is gone: only the cadence is left.
+                    self.every.tick().await;
+                }
+            }
+        }
+    }
+}
+
 impl Background {
     pub fn new() -> Arc<Background> {
         Arc::new(Background::default())
+    }
+
+    /// A cadence for a timed task (the first tick comes at once).
+    pub fn ticker(&self, every: Duration) -> Ticker {
+        Ticker {
+            every: actix_web::rt::time::interval(every),
+            wake: self.wake.subscribe(),
+        }
+    }
+
+    /// Runs every timed task's next round now (the clock was set).
+    pub fn wake(&self) {
+        self.wake.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Starts a named thread; `work` returns when the flag is set.
@@ -111,8 +160,8 @@ impl Background {
     /// [`crate::auth::RELOAD`] (changes made from the command line).
     pub fn auth_reload(&self, auth: &crate::auth::Auth) {
         let auth = auth.clone();
+        let mut every = self.ticker(crate::auth::RELOAD);
         self.task("auth-reload", async move {
-            let mut every = actix_web::rt::time::interval(crate::auth::RELOAD);
             loop {
                 every.tick().await;
                 if let Err(e) = auth.reload().await {
@@ -127,8 +176,8 @@ impl Background {
     /// names kept for staff pages that are days old are forgotten.
     pub fn ticks(&self, engine: &Engine) {
         let (names, clock) = (engine.names.clone(), engine.clock.clone());
+        let mut every = self.ticker(Duration::from_secs(3600));
         self.task("names-upkeep", async move {
-            let mut every = actix_web::rt::time::interval(Duration::from_secs(3600));
             loop {
                 every.tick().await;
                 let forgotten = names.forget_old(clock.now());
@@ -145,8 +194,8 @@ impl Background {
             .filter(|r| r.waiting_cap > 0)
             .map(|r| r.code.clone())
             .collect();
+        let mut every = self.ticker(REFILL_EVERY);
         self.task("refill-ticks", async move {
-            let mut every = actix_web::rt::time::interval(REFILL_EVERY);
             loop {
                 every.tick().await;
                 for code in &two_stage {
@@ -157,8 +206,8 @@ impl Background {
             }
         });
         let (notices, clock) = (engine.directory.clone(), engine.clock.clone());
+        let mut every = self.ticker(NOTICE_EVERY);
         self.task("notice-ticks", async move {
-            let mut every = actix_web::rt::time::interval(NOTICE_EVERY);
             loop {
                 every.tick().await;
                 let (started, ended) = notices.notice_tick(clock.now());
@@ -168,8 +217,8 @@ impl Background {
             }
         });
         let day = engine.clone();
+        let mut every = self.ticker(DAY_END_EVERY);
         self.task("day-end", async move {
-            let mut every = actix_web::rt::time::interval(DAY_END_EVERY);
             loop {
                 every.tick().await;
                 let now = day.clock.now();
@@ -189,8 +238,8 @@ impl Background {
             }
         });
         let switch = engine.clone();
+        let mut every = self.ticker(SWITCH_EVERY);
         self.task("session-switch", async move {
-            let mut every = actix_web::rt::time::interval(SWITCH_EVERY);
             loop {
                 every.tick().await;
                 let now = switch.clock.now();
@@ -201,16 +250,16 @@ impl Background {
             }
         });
         let lists = engine.clone();
+        let mut every = self.ticker(APPOINTMENTS_EVERY);
         self.task("appointment-lists", async move {
-            let mut every = actix_web::rt::time::interval(APPOINTMENTS_EVERY);
             loop {
                 every.tick().await;
                 lists.publish_appointments().await;
             }
         });
         let queues = engine.directory.clone();
+        let mut every = self.ticker(REFRESH_EVERY);
         self.task("board-ticks", async move {
-            let mut every = actix_web::rt::time::interval(REFRESH_EVERY);
             loop {
                 every.tick().await;
                 for q in queues.queues.iter() {
@@ -234,8 +283,8 @@ impl Background {
             disks,
         ));
         let clock = alerts.clock.clone();
+        let mut every = self.ticker(ALERT_EVERY);
         self.task("alert-monitor", async move {
-            let mut every = actix_web::rt::time::interval(ALERT_EVERY);
             loop {
                 every.tick().await;
                 if let Err(e) = monitor.tick(clock.now()).await {
@@ -254,8 +303,8 @@ impl Background {
             }
         };
         let clock = alerts.clock.clone();
+        let mut every = self.ticker(ALERT_EVERY);
         self.task("alert-sender", async move {
-            let mut every = actix_web::rt::time::interval(ALERT_EVERY);
             loop {
                 every.tick().await;
                 if let Err(e) = sender.round(clock.now()).await {
@@ -280,8 +329,8 @@ impl Background {
             return;
         };
         let clock = engine.clock.clone();
+        let mut every = self.ticker(BACKUP_EVERY);
         self.task("daily-backup", async move {
-            let mut every = actix_web::rt::time::interval(BACKUP_EVERY);
             loop {
                 every.tick().await;
                 let now = clock.now();
@@ -331,8 +380,8 @@ impl Background {
         let clock = engine.clock.clone();
         let days = i64::from(engine.hospital.security.audit_retention_days);
         let archive = engine.hospital.operations.archive_dir.clone();
+        let mut every = self.ticker(AUDIT_HEAD_EVERY);
         self.task("audit-upkeep", async move {
-            let mut every = actix_web::rt::time::interval(AUDIT_HEAD_EVERY);
             loop {
                 every.tick().await;
                 let now = clock.now().naive_utc();
@@ -379,9 +428,9 @@ impl Background {
         let db = engine.db.clone();
         let clock = engine.clock.clone();
         let hospital = engine.hospital.clone();
+        let mut every = self.ticker(OPERATIONS_EVERY);
         self.task("operations", async move {
             let mut tried: Vec<(&'static str, chrono::NaiveDate)> = Vec::new();
-            let mut every = actix_web::rt::time::interval(OPERATIONS_EVERY);
             every.tick().await;
             loop {
                 every.tick().await;

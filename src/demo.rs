@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use rand::Rng;
 use triage_actors::model::Audit;
 
@@ -83,7 +82,7 @@ async fn schedule_today(engine: &Engine, seeded: &mut Option<chrono::NaiveDate>)
 /// background tasks).
 pub async fn run(engine: Engine, tick: Duration) {
     {
-        let run = Utc::now().format("%H%M%S").to_string();
+        let run = engine.clock.now().format("%H%M%S").to_string();
         let mut n: u32 = 0;
         let mut interval = tokio::time::interval(tick);
         let mut scheduled = None;
@@ -169,7 +168,7 @@ pub async fn run(engine: Engine, tick: Duration) {
                     department_code: dept,
                     doctor_code: doctor,
                     visit_type: if ret { "return" } else { "first" }.into(),
-                    registered_at: Utc::now().fixed_offset(),
+                    registered_at: engine.clock.now().fixed_offset(),
                     appointment: None,
                     special,
                     exam_items: vec![],

@@ -5,6 +5,8 @@
 //! room changes at once and speaks the call.
 //!
 //! ## Layout
+//! - [`time`]: the ground floor of time: the hospital's offset, the service
+//!   day, the program's clock (`TRIAGE_CLOCK` names an instant to start at).
 //! - [`config`]: the hospital configuration file, validated with line numbers.
 //! - [`rule_change`]: one validation of queue-rule changes (configuration
 //!   file and rules API).
@@ -50,6 +52,7 @@ pub mod ops;
 pub mod rule_change;
 pub mod staff;
 pub mod telemetry;
+pub mod time;
 pub mod tls;
 pub mod voice;
 pub mod ws;

@@ -527,6 +527,13 @@ fn load_hospital(config: Option<PathBuf>, demo: bool) -> Result<Hospital, String
 fn main() -> ExitCode {
     triage::telemetry::init();
     let cli = Cli::parse();
+    let clock = match triage::time::program_clock() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match cli.command {
         Command::CheckConfig { path } => match Hospital::load(&path) {
             Ok(h) => {
@@ -559,8 +566,12 @@ fn main() -> ExitCode {
             file,
             database_url,
             take_offline,
-        } => match triage::backups::restore(&file, &database_url, take_offline, chrono::Utc::now())
-        {
+        } => match triage::backups::restore(
+            &file,
+            &database_url,
+            take_offline,
+            triage::time::program_now(),
+        ) {
             Ok(r) => {
                 println!(
                     "restored {} into {}",
@@ -665,7 +676,12 @@ fn main() -> ExitCode {
                     true
                 }
             };
-            match triage::ops::maintain::run(database_url, hospital, chrono::Utc::now(), running) {
+            match triage::ops::maintain::run(
+                database_url,
+                hospital,
+                triage::time::program_now(),
+                running,
+            ) {
                 Ok(m) => {
                     use triage::ops::maintain::human_bytes;
                     for s in &m.steps {
@@ -704,7 +720,7 @@ fn main() -> ExitCode {
             |database_url, hospital| match triage::ops::doctors_check(
                 database_url,
                 hospital,
-                chrono::Utc::now(),
+                triage::time::program_now(),
             ) {
                 Ok((report, path)) => {
                     println!(
@@ -746,7 +762,7 @@ fn main() -> ExitCode {
             |database_url, hospital| match triage::ops::inspect::run(
                 database_url,
                 hospital,
-                chrono::Utc::now(),
+                triage::time::program_now(),
                 days,
                 holiday,
             ) {
@@ -823,6 +839,7 @@ fn main() -> ExitCode {
             settings.synchronous = synchronous;
             settings.bind = bind.clone();
             settings.workers = workers;
+            settings.clock = clock.clone();
             settings.simulate = demo && !no_simulation;
             settings.simulation_tick = Duration::from_secs_f64(simulation_tick.max(0.05));
             settings.tls = match (tls_cert, tls_key) {
@@ -911,7 +928,7 @@ fn backup_command(
     config: Option<PathBuf>,
 ) -> ExitCode {
     use triage::backups;
-    let now = chrono::Utc::now();
+    let now = triage::time::program_now();
     // The configuration's `[backup]` (when given), flags over it.
     let config = match &command {
         Some(BackupCommand::Verify { config: c, .. })
@@ -1146,7 +1163,7 @@ fn migrate_command(
         );
         return ExitCode::SUCCESS;
     }
-    let now = chrono::Utc::now()
+    let now = triage::time::program_now()
         .with_timezone(&triage::engine::shanghai())
         .time();
     match in_working_hours(working_hours, now) {

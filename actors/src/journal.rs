@@ -322,6 +322,78 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock set to a named instant that then runs with real (monotonic)
+/// time, and can be set again or moved forward: tests name the instant they
+/// run at (a Wednesday 09:30 China time) and move it across a session end,
+/// the day end or midnight; `TRIAGE_CLOCK` starts the program on one for
+/// drills. Never reads the host's wall clock.
+#[derive(Debug)]
+pub struct AnchoredClock {
+    inner: std::sync::Mutex<Anchor>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Anchor {
+    /// The instant the clock showed at `since`.
+    at: DateTime<Utc>,
+    since: std::time::Instant,
+    /// Stands still (only `set` and `advance` move it).
+    frozen: bool,
+}
+
+impl AnchoredClock {
+    /// A clock showing `at` now, running from here on.
+    pub fn starting_at(at: DateTime<Utc>) -> Self {
+        Self::with(at, false)
+    }
+
+    /// A clock showing `at` that moves only when told.
+    pub fn frozen_at(at: DateTime<Utc>) -> Self {
+        Self::with(at, true)
+    }
+
+    fn with(at: DateTime<Utc>, frozen: bool) -> Self {
+        AnchoredClock {
+            inner: std::sync::Mutex::new(Anchor {
+                at,
+                since: std::time::Instant::now(),
+                frozen,
+            }),
+        }
+    }
+
+    fn anchor(&self) -> std::sync::MutexGuard<'_, Anchor> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Shows `at` from now on (and runs on from it, unless frozen).
+    pub fn set(&self, at: DateTime<Utc>) {
+        let mut a = self.anchor();
+        a.at = at;
+        a.since = std::time::Instant::now();
+    }
+
+    /// Moves the clock forward (or back, for a negative span).
+    pub fn advance(&self, by: chrono::Duration) {
+        let now = self.now();
+        self.set(now + by);
+    }
+}
+
+impl Clock for AnchoredClock {
+    fn now(&self) -> DateTime<Utc> {
+        use chrono::SubsecRound;
+        let a = *self.anchor();
+        let ran = if a.frozen {
+            chrono::Duration::zero()
+        } else {
+            chrono::Duration::from_std(a.since.elapsed())
+                .unwrap_or_else(|_| chrono::Duration::zero())
+        };
+        (a.at + ran).trunc_subsecs(6)
+    }
+}
+
 /// Shared handles the actors hold.
 pub type SharedJournal = Arc<dyn Journal>;
 pub type SharedClock = Arc<dyn Clock>;

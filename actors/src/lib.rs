@@ -37,4 +37,4 @@ pub mod staff;
 
 pub use directory::Directory;
 pub use error::EngineError;
-pub use journal::{Change, Clock, Journal, JournalError, SystemClock};
+pub use journal::{AnchoredClock, Change, Clock, Journal, JournalError, SystemClock};

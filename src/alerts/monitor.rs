@@ -418,6 +418,7 @@ impl Monitor {
     /// last commit failed, a small write tells when it takes them again.
     async fn database_ok(&self) -> Result<(), String> {
         let db = &self.alerts.db;
+        let at = self.alerts.clock.now().to_rfc3339();
         let read = tokio::time::timeout(
             std::time::Duration::from_secs(5),
             db.read(|c| {
@@ -434,10 +435,9 @@ impl Monitor {
         }
         if db.writer_failing() {
             let probe = db
-                .write(|c| {
+                .write(move |c| {
                     use crate::db::schema::server_secrets;
                     use diesel::prelude::*;
-                    let at = chrono::Utc::now().to_rfc3339();
                     let n = diesel::update(server_secrets::table.find("write_probe"))
                         .set(server_secrets::value.eq(&at))
                         .execute(c)?;

@@ -7,8 +7,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chrono::Utc;
-
 use super::accounts::{self, NewAccount, NewClient};
 use super::policy::{Role, Scope};
 use super::store::{self, Stamp};
@@ -17,7 +15,7 @@ use crate::db::{connect_one, AnyConnection};
 use crate::error::Error;
 
 fn stamp() -> Stamp {
-    accounts::cli_stamp(Utc::now().naive_utc())
+    accounts::cli_stamp(crate::time::program_now().naive_utc())
 }
 
 fn done<T>(result: Result<T, Error>, ok: impl FnOnce(T)) -> ExitCode {
@@ -143,7 +141,10 @@ pub fn user_list(url: &str) -> ExitCode {
         for r in rows {
             let state = if r.disabled {
                 "disabled"
-            } else if r.locked_until.is_some_and(|u| u > Utc::now().naive_utc()) {
+            } else if r
+                .locked_until
+                .is_some_and(|u| u > crate::time::program_now().naive_utc())
+            {
                 "locked"
             } else {
                 "active"
@@ -337,7 +338,7 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
     let stamp = Stamp {
         operator: "demo".into(),
         source: "serve --demo".into(),
-        at: Utc::now().naive_utc(),
+        at: crate::time::program_now().naive_utc(),
     };
     let mut planned: Vec<(String, String, Role, Vec<String>)> = vec![
         ("admin".into(), "演示管理员".into(), Role::Admin, vec![]),

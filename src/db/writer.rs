@@ -38,8 +38,8 @@ pub static COMMIT_SECONDS: std::sync::LazyLock<prometheus_client::metrics::histo
             prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 16),
         )
     });
-/// When a writer last committed, and last failed to (microseconds since
-/// the epoch; 0: never): its database is failing while the failure is the
+/// When a writer last committed, and last failed to (microseconds on the
+/// monotonic clock; 0: never): its database is failing while the failure is the
 /// later of the two.
 #[derive(Default)]
 struct Health {
@@ -47,8 +47,12 @@ struct Health {
     last_failure: std::sync::atomic::AtomicI64,
 }
 
+/// Microseconds on the monotonic clock since the first call (at least 1):
+/// only the order of commits and failures matters.
 fn now_micros() -> i64 {
-    chrono::Utc::now().timestamp_micros()
+    static START: std::sync::LazyLock<std::time::Instant> =
+        std::sync::LazyLock::new(std::time::Instant::now);
+    i64::try_from(START.elapsed().as_micros()).unwrap_or(i64::MAX) + 1
 }
 
 /// Database errors: reads and writes that failed for the database's sake.

@@ -42,7 +42,6 @@ pub use registrations::{
 
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
 use triage_actors::directory::DoctorView;
 use triage_actors::journal::SharedClock;
 use triage_actors::Directory;
@@ -52,20 +51,7 @@ use crate::db::models::{DoctorRow, VisitRow};
 use crate::db::Db;
 use crate::error::{Error, ErrorCode};
 
-/// The hospital runs on Asia/Shanghai, a fixed +08:00.
-pub fn shanghai() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix())
-}
-
-/// The service day (Asia/Shanghai) of an instant.
-pub fn service_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&shanghai()).date_naive()
-}
-
-/// UTC instant from a stored naive UTC timestamp.
-pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    DateTime::from_naive_utc_and_offset(t, Utc)
-}
+pub use crate::time::{service_date, shanghai, utc};
 
 /// The running engine: what handlers need.
 #[derive(Clone)]

@@ -31,9 +31,32 @@ pub struct Agg {
 type Key = (NaiveDate, &'static str, String);
 
 /// The timings not yet written, shared by the HTTP middleware and every
-/// pooled connection of one database.
+/// pooled connection of one database, by the server's day on its clock.
 #[derive(Clone, Default)]
-pub struct Timings(Arc<Mutex<HashMap<Key, Agg>>>);
+pub struct Timings(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    map: Mutex<HashMap<Key, Agg>>,
+    /// The server's clock (set at start; the system clock until then).
+    clock: std::sync::RwLock<Option<triage_actors::journal::SharedClock>>,
+}
+
+impl Inner {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Agg>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn today(&self) -> NaiveDate {
+        use triage_actors::Clock as _;
+        let clock = self.clock.read().unwrap_or_else(|p| p.into_inner());
+        let now = match clock.as_ref() {
+            Some(c) => c.now(),
+            None => triage_actors::SystemClock.now(),
+        };
+        crate::engine::service_date(now)
+    }
+}
 
 impl std::fmt::Debug for Timings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,18 +76,23 @@ pub struct Row {
 impl Timings {
     /// Adds one observation of `kind` (`http`, `sql`) named `name`.
     pub fn record(&self, kind: &'static str, name: &str, elapsed: Duration) {
-        let day = crate::engine::service_date(chrono::Utc::now());
+        let day = self.0.today();
         let ms = elapsed.as_secs_f64() * 1000.0;
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.0.map();
         let a = map.entry((day, kind, name.to_string())).or_default();
         a.calls += 1;
         a.total_ms += ms;
         a.max_ms = a.max_ms.max(ms);
     }
 
+    /// Days are counted on `clock` from now on (the server's).
+    pub fn use_clock(&self, clock: triage_actors::journal::SharedClock) {
+        *self.0.clock.write().unwrap_or_else(|p| p.into_inner()) = Some(clock);
+    }
+
     /// Takes everything recorded so far (it is then written).
     pub fn take(&self) -> Vec<Row> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.0.map();
         std::mem::take(&mut *map)
             .into_iter()
             .map(|((day, kind, name), agg)| Row {
@@ -78,7 +106,7 @@ impl Timings {
 
     /// Puts rows back after a failed write (added to what came since).
     pub fn restore(&self, rows: Vec<Row>) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.0.map();
         for r in rows {
             let a = map.entry((r.day, r.kind, r.name)).or_default();
             a.calls += r.agg.calls;

@@ -18,7 +18,7 @@ use triage::alerts::policy::{SmtpPolicy, SmtpSecurity, WebhookKind, WebhookPolic
 use triage::auth::policy::Role;
 use triage::config::Hospital;
 
-use crate::common::{spawn_app_with, TestApp};
+use crate::common::{china, clock_at, fresh_database, spawn_app_clocked, spawn_app_with, TestApp};
 
 /// A real SMTP server: `python3 -m aiosmtpd` writing every mail to a
 /// Maildir.
@@ -574,7 +574,7 @@ async fn logs_can_be_json_lines_and_carry_no_colour_escapes() {
         async move {
             for _attempt in 0..3 {
                 let port = free_port();
-                let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+                let mut child = crate::common::triage_command()
                     .args(["serve", "--demo", "--no-simulation", "--bind"])
                     .arg(format!("127.0.0.1:{port}"))
                     .arg("--database-url")
@@ -948,12 +948,12 @@ async fn in_quiet_hours_a_warning_waits_and_an_acknowledgement_drops_what_waited
     let to = address("quiet");
     let mut h = hospital(&smtp, std::slice::from_ref(&to), 2);
     let t = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M").unwrap_or_default();
-    // Quiet all day but the last minute (a window is from ≤ t < to).
+    // Quiet at night, 22:00 to 07:00; the fault comes at 23:00.
     h.alerts.quiet_hours = Some(Window {
-        from: t("00:00"),
-        to: t("23:59"),
+        from: t("22:00"),
+        to: t("07:00"),
     });
-    let app = spawn_app_with(h, 2).await;
+    let app = spawn_app_clocked(h, 2, fresh_database(), clock_at(china(0, "23:00"))).await;
     let nurse = app.staff("N0042", Role::Nurse, &["NK"]).await;
     let r = nurse
         .post(app.url("/api/v1/faults"))
@@ -966,32 +966,27 @@ async fn in_quiet_hours_a_warning_waits_and_an_acknowledgement_drops_what_waited
     let id = f["id"].as_i64().unwrap_or_default();
     // Past ack_seconds (2 s): no mail, no escalation while it is quiet.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let now_local = chrono::Utc::now()
-        .with_timezone(&triage::engine::shanghai())
-        .time();
-    if now_local < t("23:58") {
-        assert!(
-            smtp.mails(&to).is_empty(),
-            "a warning waits for the quiet hours' end"
-        );
-        let one = app.get_json(&format!("/api/v1/faults/{id}")).await;
-        assert_eq!(
-            one["escalation"], 1,
-            "not escalated while nobody could answer: {one}"
-        );
-        // Acknowledged from the console: what waited is dropped.
-        let r = nurse
-            .post(app.url(&format!("/api/v1/faults/{id}/acknowledge")))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.status().as_u16(), 200);
-        let waiting = app
-            .engine
-            .db
-            .read(triage::alerts::store::depth)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(waiting, 0, "nothing left to send");
-    }
+    assert!(
+        smtp.mails(&to).is_empty(),
+        "a warning waits for the quiet hours' end"
+    );
+    let one = app.get_json(&format!("/api/v1/faults/{id}")).await;
+    assert_eq!(
+        one["escalation"], 1,
+        "not escalated while nobody could answer: {one}"
+    );
+    // Acknowledged from the console: what waited is dropped.
+    let r = nurse
+        .post(app.url(&format!("/api/v1/faults/{id}/acknowledge")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 200);
+    let waiting = app
+        .engine
+        .db
+        .read(triage::alerts::store::depth)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(waiting, 0, "nothing left to send");
 }

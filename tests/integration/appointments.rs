@@ -5,14 +5,15 @@
 //! messages twice or out of order end in the same state; every refusal
 //! changes nothing.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::{json, Value};
 
-use crate::common::{local_midnight, note_secret, registration, spawn_app, TestApp, Ws};
+use crate::common::{china, local_midnight, note_secret, registration, spawn_app, TestApp, Ws};
 
-/// A slot that began up to ten minutes ago (today) and ends in twenty.
-fn slot_now() -> Value {
-    let now = Utc::now();
+/// A slot that began up to ten minutes ago (today) and ends in twenty, on
+/// the app's clock.
+fn slot_now(app: &TestApp) -> Value {
+    let now = app.now();
     let start = (now - Duration::minutes(10)).max(local_midnight(now));
     json!({"start": start.to_rfc3339(), "end": (now + Duration::minutes(20)).to_rfc3339()})
 }
@@ -24,7 +25,7 @@ fn appointment(version: i64, name: &str, room: &str, slot: Value) -> Value {
         "patient": {"id": format!("P-{name}"), "name": name, "sex": "2", "birth_date": "1990-05-06"},
         "room_code": room,
         "slot": slot,
-        "booked_at": (Utc::now() - Duration::days(2)).to_rfc3339(),
+        "booked_at": china(-2, "15:20").to_rfc3339(),
         "exam_items": [{"code": "GAS-01", "name": "胃镜"}]
     })
 }
@@ -106,7 +107,7 @@ async fn an_appointment_reaches_its_door_screen_moves_at_once_and_only_its_room_
     next_room_frame(&mut door4).await;
 
     // Booked for NK-02: its door lists the masked name at once.
-    let body = appointment(1, "赵晓六", "NK-02", slot_now());
+    let body = appointment(1, "赵晓六", "NK-02", slot_now(&app));
     let (s, v) = put(&app, "AP1", &body).await;
     assert_eq!((s, v["outcome"].as_str()), (201, Some("created")), "{v}");
     assert_eq!(v["status"], "registered");
@@ -124,7 +125,7 @@ async fn an_appointment_reaches_its_door_screen_moves_at_once_and_only_its_room_
     assert_eq!(app.events("registered").await.len(), 1);
 
     // Moved to NK-03 (version 2): both doors change at once.
-    let moved = appointment(2, "赵晓六", "NK-03", slot_now());
+    let moved = appointment(2, "赵晓六", "NK-03", slot_now(&app));
     let (s, v) = put(&app, "AP1", &moved).await;
     assert_eq!((s, v["outcome"].as_str()), (200, Some("replaced")), "{v}");
     assert!(listed(&next_room_frame(&mut door2).await).is_empty());
@@ -140,7 +141,7 @@ async fn an_appointment_reaches_its_door_screen_moves_at_once_and_only_its_room_
         "{v}"
     );
     let mut other = moved.clone();
-    other["slot"]["end"] = json!((Utc::now() + Duration::minutes(40)).to_rfc3339());
+    other["slot"]["end"] = json!((app.now() + Duration::minutes(40)).to_rfc3339());
     let (s, v) = put(&app, "AP1", &other).await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
@@ -199,7 +200,12 @@ async fn an_appointment_reaches_its_door_screen_moves_at_once_and_only_its_room_
 
     // After a restart the reservation holds: a second booked patient is
     // skipped by NK-02 and taken by NK-03.
-    let (s, _) = put(&app, "AP2", &appointment(1, "周小七", "NK-03", slot_now())).await;
+    let (s, _) = put(
+        &app,
+        "AP2",
+        &appointment(1, "周小七", "NK-03", slot_now(&app)),
+    )
+    .await;
     assert_eq!(s, 201);
     assert_eq!(check_in(&app, "AP2").await.0, 200);
     let app = app.restarted().await;
@@ -222,13 +228,23 @@ async fn an_appointment_reaches_its_door_screen_moves_at_once_and_only_its_room_
 #[actix_web::test]
 async fn a_waiting_appointment_moves_within_its_queue_and_a_cancellation_removes_it() {
     let app = spawn_app().await;
-    let (s, _) = put(&app, "AP3", &appointment(1, "吴小八", "NK-02", slot_now())).await;
+    let (s, _) = put(
+        &app,
+        "AP3",
+        &appointment(1, "吴小八", "NK-02", slot_now(&app)),
+    )
+    .await;
     assert_eq!(s, 201);
     assert_eq!(check_in(&app, "AP3").await.0, 200);
     app.arrive("W1", &registration("郑九", "NK")).await;
 
     // Moved to NK-04 while waiting (same queue): NK-02 no longer takes it.
-    let (s, v) = put(&app, "AP3", &appointment(2, "吴小八", "NK-04", slot_now())).await;
+    let (s, v) = put(
+        &app,
+        "AP3",
+        &appointment(2, "吴小八", "NK-04", slot_now(&app)),
+    )
+    .await;
     assert_eq!((s, v["status"].as_str()), (200, Some("waiting")), "{v}");
     let r: Value = app
         .room("NK-02", "call-next")
@@ -241,7 +257,12 @@ async fn a_waiting_appointment_moves_within_its_queue_and_a_cancellation_removes
     // Moved to a room of another department while waiting: refused,
     // nothing changes (a nurse transfers the patient).
     let before = app.dump().await;
-    let (s, v) = put(&app, "AP3", &appointment(3, "吴小八", "WK-01", slot_now())).await;
+    let (s, v) = put(
+        &app,
+        "AP3",
+        &appointment(3, "吴小八", "WK-01", slot_now(&app)),
+    )
+    .await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (409, Some("appointment_in_queue")),
@@ -255,7 +276,12 @@ async fn a_waiting_appointment_moves_within_its_queue_and_a_cancellation_removes
     assert!(app.queue_order("NK").await.is_empty());
     let (s, v) = delete(&app, "AP3").await;
     assert_eq!((s, v["outcome"].as_str()), (200, Some("unchanged")), "{v}");
-    let (s, v) = put(&app, "AP3", &appointment(4, "吴小八", "NK-04", slot_now())).await;
+    let (s, v) = put(
+        &app,
+        "AP3",
+        &appointment(4, "吴小八", "NK-04", slot_now(&app)),
+    )
+    .await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (409, Some("appointment_cancelled")),
@@ -279,13 +305,12 @@ async fn seen(app: &TestApp, id: &str) -> Value {
 
 #[actix_web::test]
 async fn the_same_messages_twice_or_out_of_order_end_in_the_same_state() {
-    let slot = slot_now();
+    let in_order = spawn_app().await;
+    let shuffled = spawn_app().await;
+    let slot = slot_now(&in_order);
     let v1 = appointment(1, "冯十", "NK-02", slot.clone());
     let v2 = appointment(2, "冯十", "NK-03", slot.clone());
     let v3 = appointment(3, "冯十", "NK-04", slot);
-
-    let in_order = spawn_app().await;
-    let shuffled = spawn_app().await;
     for b in [&v1, &v2, &v3, &v3, &v2] {
         assert!(put(&in_order, "AP4", b).await.0 < 300);
     }
@@ -318,14 +343,19 @@ async fn bad_appointments_get_a_json_error_and_change_nothing() {
     let app = spawn_app().await;
     app.put_registration("R1", &registration("陈十一", "NK"))
         .await;
-    let (s, _) = put(&app, "AP6", &appointment(1, "褚十二", "NK-02", slot_now())).await;
+    let (s, _) = put(
+        &app,
+        "AP6",
+        &appointment(1, "褚十二", "NK-02", slot_now(&app)),
+    )
+    .await;
     assert_eq!(s, 201);
     let nurse = app
         .staff("n-nk", triage::auth::policy::Role::Nurse, &["NK"])
         .await;
     let before = app.dump().await;
 
-    let good = appointment(2, "褚十二", "NK-02", slot_now());
+    let good = appointment(2, "褚十二", "NK-02", slot_now(&app));
     let with = |path: &str, value: Value| {
         let mut b = good.clone();
         let mut at = &mut b;
@@ -336,7 +366,7 @@ async fn bad_appointments_get_a_json_error_and_change_nothing() {
         at[parts[parts.len() - 1]] = value;
         b
     };
-    let now = Utc::now();
+    let now = app.now();
     let cases: Vec<(Value, u16, &str, &str)> = vec![
         (
             with("room_code", json!("NOPE")),
@@ -433,7 +463,7 @@ async fn bad_appointments_get_a_json_error_and_change_nothing() {
 async fn a_nurses_transfer_releases_the_room_and_a_cancellation_reaches_a_patient_set_aside() {
     let app = spawn_app().await;
     // Booked for NK-01: waits in its doctor's own queue.
-    let booked = appointment(1, "蒋十三", "NK-01", slot_now());
+    let booked = appointment(1, "蒋十三", "NK-01", slot_now(&app));
     assert_eq!(put(&app, "AP7", &booked).await.0, 201);
     let (s, v) = check_in(&app, "AP7").await;
     assert_eq!(
@@ -480,9 +510,13 @@ async fn a_nurses_transfer_releases_the_room_and_a_cancellation_reaches_a_patien
 
     // DELETE /registrations of an appointment keeps the cancellation final.
     assert_eq!(
-        put(&app, "AP8", &appointment(1, "沈十四", "NK-02", slot_now()))
-            .await
-            .0,
+        put(
+            &app,
+            "AP8",
+            &appointment(1, "沈十四", "NK-02", slot_now(&app))
+        )
+        .await
+        .0,
         201
     );
     let r = app
@@ -492,7 +526,12 @@ async fn a_nurses_transfer_releases_the_room_and_a_cancellation_reaches_a_patien
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 200);
-    let (s, v) = put(&app, "AP8", &appointment(2, "沈十四", "NK-02", slot_now())).await;
+    let (s, v) = put(
+        &app,
+        "AP8",
+        &appointment(2, "沈十四", "NK-02", slot_now(&app)),
+    )
+    .await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (409, Some("appointment_cancelled")),

@@ -2,8 +2,6 @@
 //! chained to the one before; `triage audit verify` names an edited, deleted
 //! or inserted record and exits non-zero.
 
-use std::process::Command;
-
 use diesel::{Connection, RunQueryDsl};
 use triage::db::audit::{self, Verdict};
 use triage::db::connect_one;
@@ -124,7 +122,7 @@ async fn an_edited_deleted_or_inserted_audit_record_breaks_the_chain_at_that_rec
     // The command: exit 0 when intact (and at the head kept elsewhere), 1
     // naming the record when edited.
     let verify = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_triage"))
+        crate::common::triage_command()
             .args(["audit", "verify", "--database-url", &url])
             .args(extra)
             .env("TRIAGE_LOG", "warn")
@@ -168,7 +166,7 @@ async fn the_audit_log_exports_to_csv_and_json_lines_without_names() {
     let url = app.db.url.clone();
     let count = ids(&url).len();
     let export = |format: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        let out = crate::common::triage_command()
             .args([
                 "audit",
                 "export",
@@ -213,7 +211,7 @@ async fn the_audit_log_exports_to_csv_and_json_lines_without_names() {
         !csv.contains("审计") && !jsonl.contains("审计"),
         "a patient name in the export"
     );
-    let bad = Command::new(env!("CARGO_BIN_EXE_triage"))
+    let bad = crate::common::triage_command()
         .args(["audit", "export", "--database-url", &url, "--format", "xml"])
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -223,7 +221,7 @@ async fn the_audit_log_exports_to_csv_and_json_lines_without_names() {
 /// An event written `days_ago` (a test stands in for months of use).
 fn old_event(days_ago: i64, n: usize) -> NewEvent {
     NewEvent {
-        at: chrono::Utc::now().naive_utc() - chrono::Duration::days(days_ago),
+        at: crate::common::wednesday().naive_utc() - chrono::Duration::days(days_ago),
         kind: "finished".into(),
         operator: "D1001".into(),
         source: "test".into(),
@@ -271,7 +269,7 @@ async fn audit_records_past_their_retention_are_removed_and_the_chain_still_veri
             audit::append(&mut c, old_event(30, n)).unwrap_or_else(|e| panic!("{e}"));
         }
         // In batches of 10: three rounds, each leaving an intact chain.
-        let now = chrono::Utc::now().naive_utc();
+        let now = crate::common::wednesday().naive_utc();
         let cutoff = now - chrono::Duration::days(180);
         let first = audit::prune(&mut c, cutoff, now, 10).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((first.records, first.more), (10, true));
@@ -302,7 +300,7 @@ async fn audit_records_past_their_retention_are_removed_and_the_chain_still_veri
     };
     assert_eq!(walked, head);
     drop(c);
-    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+    let out = crate::common::triage_command()
         .args(["audit", "verify", "--database-url", &url, "--head", &head])
         .env("TRIAGE_LOG", "warn")
         .output()
@@ -371,7 +369,7 @@ async fn triage_audit_verify_names_a_deleted_an_inserted_and_an_edited_record() 
             .execute(&mut c)
             .unwrap_or_else(|e| panic!("{e}"));
         drop(c);
-        let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        let out = crate::common::triage_command()
             .args(["audit", "verify", "--database-url", &url])
             .env("TRIAGE_LOG", "warn")
             .output()

@@ -8,10 +8,13 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use triage::backups::{self, BackupPolicy, Manifest};
 
-use crate::common::{fresh_database, registration, spawn_app, spawn_app_with, triage_cli};
+use crate::common::{
+    china, clock_at, fresh_database, registration, spawn_app, spawn_app_clocked, triage_cli,
+    wednesday,
+};
 
 fn policy(dir: &Path) -> BackupPolicy {
     BackupPolicy {
@@ -59,9 +62,9 @@ async fn a_backup_verifies_and_restores_and_a_damaged_one_is_reported_bad() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = app.db.url.clone();
     let p = policy(dir.path());
-    let (u, pp) = (url.clone(), p.clone());
+    let (u, pp, now) = (url.clone(), p.clone(), app.now());
     let (file, manifest): (PathBuf, Manifest) =
-        tokio::task::spawn_blocking(move || backups::take(&u, &pp, Utc::now(), &mut |_| ()))
+        tokio::task::spawn_blocking(move || backups::take(&u, &pp, now, &mut |_| ()))
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|e| panic!("backup: {e}"));
@@ -83,8 +86,7 @@ async fn a_backup_verifies_and_restores_and_a_damaged_one_is_reported_bad() {
     );
 
     // It verifies (report beside it), by the library and by the command.
-    let report =
-        backups::verify(&file, scratch(&url), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+    let report = backups::verify(&file, scratch(&url), app.now()).unwrap_or_else(|e| panic!("{e}"));
     assert!(report.ok(), "{}", report.markdown());
     let mut md = file.as_os_str().to_owned();
     md.push(".verify.html");
@@ -99,7 +101,7 @@ async fn a_backup_verifies_and_restores_and_a_damaged_one_is_reported_bad() {
     });
     for bad in [&truncated, &flipped] {
         let report =
-            backups::verify(bad, scratch(&url), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+            backups::verify(bad, scratch(&url), app.now()).unwrap_or_else(|e| panic!("{e}"));
         assert!(!report.ok(), "{} passed", bad.display());
         assert!(report.markdown().contains("失败 BAD"));
         assert_eq!(cli_verify(bad, &url), 1, "{}", bad.display());
@@ -125,10 +127,11 @@ async fn a_backup_verifies_and_restores_and_a_damaged_one_is_reported_bad() {
     assert_eq!(restored.1, app.dump().await);
 }
 
-/// A backup file with a manifest dated `days_ago`, verified good or bad.
+/// A backup file with a manifest dated `days_ago` before the named
+/// Wednesday, verified good or bad.
 fn dated(dir: &Path, days_ago: i64, good: Option<bool>) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
-    let taken = Utc::now() - Duration::days(days_ago) - Duration::minutes(1);
+    let taken = wednesday() - Duration::days(days_ago) - Duration::minutes(1);
     let name = format!("triage-{}.sqlite", taken.format("%Y%m%d-%H%M%S"));
     let file = dir.join(&name);
     std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
@@ -172,7 +175,7 @@ fn retention_keeps_the_days_asked_and_always_the_newest_good_backup() {
     let old_bad = dated(&d, 12, Some(false));
     let week = dated(&d, 6, Some(true));
     let today = dated(&d, 0, None);
-    let removed = backups::prune(&d, Utc::now(), 7).unwrap_or_else(|e| panic!("{e}"));
+    let removed = backups::prune(&d, wednesday(), 7).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(removed.len(), 2, "{removed:?}");
     assert!(!old_good.exists() && !old_bad.exists());
     assert!(week.exists() && today.exists());
@@ -188,14 +191,14 @@ fn retention_keeps_the_days_asked_and_always_the_newest_good_backup() {
     let oldest = dated(&d, 30, Some(true));
     let good = dated(&d, 20, Some(true));
     let bad = dated(&d, 10, Some(false));
-    backups::prune(&d, Utc::now(), 7).unwrap_or_else(|e| panic!("{e}"));
+    backups::prune(&d, wednesday(), 7).unwrap_or_else(|e| panic!("{e}"));
     assert!(good.exists(), "the newest good backup is never removed");
     assert!(!oldest.exists() && !bad.exists());
     // Fewer than 7 days cannot be asked.
     let d = dir.path().join("c");
     let five = dated(&d, 5, Some(true));
     let _newer = dated(&d, 1, Some(true));
-    backups::prune(&d, Utc::now(), 1).unwrap_or_else(|e| panic!("{e}"));
+    backups::prune(&d, wednesday(), 1).unwrap_or_else(|e| panic!("{e}"));
     assert!(five.exists(), "kept at least 7 days");
 }
 
@@ -203,19 +206,20 @@ fn retention_keeps_the_days_asked_and_always_the_newest_good_backup() {
 async fn the_server_takes_verifies_and_keeps_the_daily_backup_itself() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut hospital = triage::config::Hospital::demo();
-    let local = Utc::now().with_timezone(&triage::engine::shanghai());
-    // Due since a minute ago (or since midnight, just after it).
-    let at = (local - Duration::minutes(1)).time();
-    let at = if (local - Duration::minutes(1)).date_naive() == local.date_naive() {
-        at
-    } else {
-        chrono::NaiveTime::MIN
-    };
+    // Due at 02:30; the server runs from 02:29 on the Thursday.
+    let at = chrono::NaiveTime::from_hms_opt(2, 30, 0).unwrap_or_default();
     hospital.backup = BackupPolicy {
         at: Some(at),
         ..policy(dir.path())
     };
-    let app = spawn_app_with(hospital, 2).await;
+    let app = spawn_app_clocked(hospital, 2, fresh_database(), clock_at(china(1, "02:29"))).await;
+    let backups_dir = dir.path().join("backups");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(
+        backups::list(&backups_dir).unwrap_or_default().is_empty(),
+        "not before its time"
+    );
+    app.advance(Duration::minutes(2));
     let backups_dir = dir.path().join("backups");
     let mut found = Vec::new();
     for _ in 0..100 {
@@ -229,7 +233,7 @@ async fn the_server_takes_verifies_and_keeps_the_daily_backup_itself() {
     assert_eq!(found[0].verified_ok, Some(true), "verified by the server");
     // Not twice the same day.
     let policy = app.hospital.backup.clone();
-    assert_eq!(backups::due(&policy, at, Utc::now()), None);
+    assert_eq!(backups::due(&policy, at, app.now()), None);
 }
 
 fn cli_restore(file: &Path, url: &str, extra: &[&str]) -> (i32, String) {
@@ -250,9 +254,9 @@ async fn restore_refuses_a_database_a_server_uses_and_restores_one_that_is_stopp
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = app.db.url.clone();
     let p = policy(dir.path());
-    let (u, pp) = (url.clone(), p.clone());
+    let (u, pp, now) = (url.clone(), p.clone(), app.now());
     let (file, manifest) =
-        tokio::task::spawn_blocking(move || backups::take(&u, &pp, Utc::now(), &mut |_| ()))
+        tokio::task::spawn_blocking(move || backups::take(&u, &pp, now, &mut |_| ()))
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|e| panic!("backup: {e}"));

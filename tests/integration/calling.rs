@@ -650,7 +650,7 @@ async fn appointment_patients_check_in_within_their_window_and_go_by_their_slot(
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 200);
     app.arrive("W1", &registration("散号甲", "NK")).await;
-    let now = chrono::Utc::now();
+    let now = app.now();
     let slot = |from: i64, to: i64| json!({"start": (now + chrono::Duration::minutes(from)).to_rfc3339(), "end": (now + chrono::Duration::minutes(to)).to_rfc3339()});
     // Two hours early: refused, nothing changes.
     let mut early = registration("预约甲", "NK");

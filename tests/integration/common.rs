@@ -17,8 +17,76 @@ use triage::auth::Auth;
 use triage::config::Hospital;
 use triage::db::store;
 use triage::engine::Engine;
+use triage_actors::Clock as _;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The instant every test runs at unless it names another: a Wednesday,
+/// 09:30 China time, in the morning session of an ordinary working day. It
+/// is the one date of the suite: every other instant a test uses is named
+/// from it ([`china`]), and the app's clock starts there (a test moves it
+/// with [`TestApp::advance`] or [`TestApp::set_clock`]). No test reads the
+/// host's clock; the test command runs the suite again under `faketime`,
+/// at night and more than a year ahead, to prove it.
+pub const WEDNESDAY_0930: &str = "2026-12-09T09:30:00+08:00";
+
+/// An RFC 3339 instant.
+pub fn instant(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("instant {text}: {e}"))
+        .with_timezone(&chrono::Utc)
+}
+
+/// The named Wednesday, 09:30 China time.
+pub fn wednesday() -> chrono::DateTime<chrono::Utc> {
+    instant(WEDNESDAY_0930)
+}
+
+/// `hh:mm` China time on the day `days` after the named Wednesday (before
+/// it when negative).
+pub fn china(days: i64, hhmm: &str) -> chrono::DateTime<chrono::Utc> {
+    let day = triage::time::service_date(wednesday()) + chrono::Duration::days(days);
+    let t = chrono::NaiveTime::parse_from_str(hhmm, "%H:%M")
+        .unwrap_or_else(|e| panic!("time {hhmm}: {e}"));
+    day.and_time(t)
+        .and_local_timezone(triage::time::shanghai())
+        .single()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| panic!("{day} {hhmm}"))
+}
+
+/// The service day `days` after the named Wednesday.
+pub fn service_day(days: i64) -> chrono::NaiveDate {
+    triage::time::service_date(wednesday()) + chrono::Duration::days(days)
+}
+
+/// The suite's own clock for what runs outside a test app (the `triage`
+/// binary a test starts, several times in a row): the named Wednesday
+/// 09:30 when the suite began, running on, so a restarted server goes on
+/// from where the last one was.
+pub fn suite_now() -> chrono::DateTime<chrono::Utc> {
+    static SUITE: std::sync::LazyLock<triage_actors::AnchoredClock> =
+        std::sync::LazyLock::new(|| triage_actors::AnchoredClock::starting_at(wednesday()));
+    SUITE.now()
+}
+
+/// The `triage` binary, to be run by a test at [`suite_now`]
+/// (`TRIAGE_CLOCK`).
+pub fn triage_command() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_triage"));
+    c.env(triage::time::CLOCK_VARIABLE, suite_now().to_rfc3339());
+    c
+}
+
+/// A clock at `at`, running from now on.
+pub fn clock_at(at: chrono::DateTime<chrono::Utc>) -> std::sync::Arc<triage_actors::AnchoredClock> {
+    std::sync::Arc::new(triage_actors::AnchoredClock::starting_at(at))
+}
+
+/// A clock at the named Wednesday, 09:30, running from now on.
+pub fn test_clock() -> std::sync::Arc<triage_actors::AnchoredClock> {
+    std::sync::Arc::new(triage_actors::AnchoredClock::starting_at(wednesday()))
+}
 
 /// Where the test command collects every log line of the run and the
 /// secrets and names the tests made (`TRIAGE_TEST_LOG_DIR`);
@@ -126,11 +194,9 @@ pub fn fresh_database() -> TestDb {
 }
 
 fn rand_suffix() -> u32 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
+    // Unique without the wall clock: a random value (the database name
+    // only has to be new on the server).
+    rand::random::<u32>()
 }
 
 /// A running application.
@@ -154,6 +220,14 @@ pub struct TestApp {
     pub tls: Option<TestTls>,
     /// The plain-HTTP port that redirects to HTTPS (`spawn_app_tls`).
     pub redirect_port: Option<u16>,
+    /// The app's clock: the named instant the test runs at, moved by the
+    /// test.
+    pub clock: std::sync::Arc<triage_actors::AnchoredClock>,
+    /// Where the app's relative directories (backups, reports, the audit
+    /// archive) went: its own, never the work tree.
+    pub scratch: std::sync::Arc<tempfile::TempDir>,
+    /// The app's background work (woken when the test moves the clock).
+    pub background: std::sync::Arc<triage::background::Background>,
     /// Staff clients already logged in, by account code.
     logged_in: std::sync::Mutex<std::collections::HashMap<String, reqwest::Client>>,
 }
@@ -167,7 +241,7 @@ fn stamp() -> Stamp {
     Stamp {
         operator: "test".into(),
         source: "test".into(),
-        at: chrono::Utc::now().naive_utc(),
+        at: wednesday().naive_utc(),
     }
 }
 
@@ -203,9 +277,27 @@ pub async fn spawn_app_with(hospital: Hospital, workers: usize) -> TestApp {
     spawn_app_on(hospital, workers, fresh_database()).await
 }
 
-/// The application started on `db` as it is (the recovery path).
+/// The demo hospital, no simulation, fresh database, its clock at `at`.
+pub async fn spawn_app_at(at: chrono::DateTime<chrono::Utc>) -> TestApp {
+    let clock = std::sync::Arc::new(triage_actors::AnchoredClock::starting_at(at));
+    spawn_app_full(Hospital::demo(), 2, fresh_database(), None, clock).await
+}
+
+/// The application started on `db` as it is (the recovery path), its
+/// clock at the named Wednesday.
 pub async fn spawn_app_on(hospital: Hospital, workers: usize, db: TestDb) -> TestApp {
-    spawn_app_full(hospital, workers, db, None).await
+    spawn_app_full(hospital, workers, db, None, test_clock()).await
+}
+
+/// The application started on `db` as it is, on `clock` (a restart that
+/// goes on from the instant the test reached).
+pub async fn spawn_app_clocked(
+    hospital: Hospital,
+    workers: usize,
+    db: TestDb,
+    clock: std::sync::Arc<triage_actors::AnchoredClock>,
+) -> TestApp {
+    spawn_app_full(hospital, workers, db, None, clock).await
 }
 
 /// A self-signed certificate for 127.0.0.1 and localhost, made by the
@@ -236,7 +328,14 @@ pub fn test_certificate() -> TestTls {
 /// The demo hospital served over HTTPS only (with a plain-HTTP listener
 /// that redirects): every client of the returned app speaks TLS.
 pub async fn spawn_app_tls(hospital: Hospital) -> TestApp {
-    spawn_app_full(hospital, 2, fresh_database(), Some(test_certificate())).await
+    spawn_app_full(
+        hospital,
+        2,
+        fresh_database(),
+        Some(test_certificate()),
+        test_clock(),
+    )
+    .await
 }
 
 async fn spawn_app_full(
@@ -244,10 +343,13 @@ async fn spawn_app_full(
     workers: usize,
     db: TestDb,
     tls: Option<TestTls>,
+    clock: std::sync::Arc<triage_actors::AnchoredClock>,
 ) -> TestApp {
     capture_logs();
+    let (hospital, scratch) = own_directories(hospital);
     let mut settings = Settings::new(hospital.clone(), db.url.clone());
     settings.workers = workers;
+    settings.clock = clock.clone();
     settings.tls = tls.as_ref().map(|t| triage::tls::Tls {
         cert: t.cert.clone(),
         key: t.key.clone(),
@@ -257,6 +359,7 @@ async fn spawn_app_full(
         .await
         .unwrap_or_else(|e| panic!("app failed to start: {e:#}"));
     let port = app.port;
+    let background = app.background.clone();
     let engine = app.engine.clone();
     let auth = app.auth.clone();
     actix_web::rt::spawn(app.server);
@@ -268,6 +371,7 @@ async fn spawn_app_full(
     // screen's token, made as an administrator would (idempotent: a
     // restarted app finds the account and gets new keys and tokens).
     let (url, h) = (db.url.clone(), hospital.clone());
+    let now = clock.now();
     let (admin_totp, tokens, his_key) = tokio::task::spawn_blocking(move || {
         let (totp, tokens) = provision(&url, &h);
         let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("connect: {e}"));
@@ -301,6 +405,7 @@ async fn spawn_app_full(
             "t-admin",
             ADMIN_PASSWORD,
             admin_totp.as_deref(),
+            now,
         )
         .await,
         tls.as_ref(),
@@ -318,8 +423,31 @@ async fn spawn_app_full(
         db,
         tls,
         redirect_port,
+        clock,
+        scratch,
+        background,
         logged_in: std::sync::Mutex::new(std::collections::HashMap::new()),
     }
+}
+
+/// The hospital with its relative directories (backups, reports, the
+/// audit archive: the configuration's defaults) moved into a directory of
+/// the test's own, so no test writes into the work tree or meets another's
+/// files. Absolute directories a test chose stay.
+fn own_directories(mut h: Hospital) -> (Hospital, std::sync::Arc<tempfile::TempDir>) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let own = |p: &mut std::path::PathBuf| {
+        if p.is_relative() {
+            *p = dir.path().join(&*p);
+        }
+    };
+    own(&mut h.backup.dir);
+    if let Some(second) = h.backup.second_dir.as_mut() {
+        own(second);
+    }
+    own(&mut h.operations.reports_dir);
+    own(&mut h.operations.archive_dir);
+    (h, std::sync::Arc::new(dir))
 }
 
 /// Makes the test administrator `t-admin` (once) and gives every screen a
@@ -373,22 +501,29 @@ pub fn provision(
     (totp, tokens)
 }
 
-/// A client logged in as the test administrator at `base`.
-pub async fn admin_client(base: &str, totp: Option<&str>) -> reqwest::Client {
+/// A client logged in as the test administrator at `base`, whose clock
+/// shows `now`.
+pub async fn admin_client(
+    base: &str,
+    totp: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> reqwest::Client {
     let anonymous = client_with(reqwest::header::HeaderMap::new());
-    client_with(login_headers(&anonymous, base, "t-admin", ADMIN_PASSWORD, totp).await)
+    client_with(login_headers(&anonymous, base, "t-admin", ADMIN_PASSWORD, totp, now).await)
 }
 
 /// Logs in and returns the headers a page sends with every request: the
-/// session cookie and the CSRF token.
+/// session cookie and the CSRF token. A one-time code is made for `now`,
+/// the server's clock.
 pub async fn login_headers(
     client: &reqwest::Client,
     base: &str,
     code: &str,
     password: &str,
     totp_secret: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> reqwest::header::HeaderMap {
-    let totp = totp_secret.and_then(|s| accounts::totp_now(s, chrono::Utc::now().timestamp()));
+    let totp = totp_secret.and_then(|s| accounts::totp_now(s, now.timestamp()));
     note_secret(password);
     let r = client
         .post(format!("{base}/api/v1/session"))
@@ -425,14 +560,20 @@ pub async fn login_headers(
     headers
 }
 
-/// A registration body HIS would send.
+/// A registration body HIS would send, registered at 08:00 of the named
+/// Wednesday (the day every test app starts on).
 pub fn registration(name: &str, department: &str) -> Value {
+    registration_at(name, department, china(0, "08:00"))
+}
+
+/// A registration body HIS would send, registered at `at`.
+pub fn registration_at(name: &str, department: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
     note_secret(name);
     json!({
         "patient": {"id": format!("P-{name}"), "name": name, "sex": "1", "birth_date": "1980-03-04"},
         "department_code": department,
         "visit_type": "first",
-        "registered_at": chrono::Utc::now().to_rfc3339()
+        "registered_at": at.to_rfc3339()
     })
 }
 
@@ -498,7 +639,50 @@ impl TestApp {
             .reload()
             .await
             .unwrap_or_else(|e| panic!("reload: {e}"));
-        login_headers(&self.anonymous, &self.base, code, STAFF_PASSWORD, None).await
+        login_headers(
+            &self.anonymous,
+            &self.base,
+            code,
+            STAFF_PASSWORD,
+            None,
+            self.now(),
+        )
+        .await
+    }
+
+    /// Now on the app's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        use triage_actors::Clock as _;
+        self.clock.now()
+    }
+
+    /// Today's service date on the app's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        triage::time::service_date(self.now())
+    }
+
+    /// Runs now what the background would do within seconds of a command
+    /// (the session switch, which follows a schedule or a stop-clinic),
+    /// so that a test comparing two snapshots sees only its own request.
+    pub async fn settle(&self) {
+        self.engine
+            .schedule_tick(self.now())
+            .await
+            .unwrap_or_else(|e| panic!("session switch: {e}"));
+    }
+
+    /// Moves the app's clock forward by `by`; every timed task of the app
+    /// (day end, session switch, notices, backups, alerts) looks at once.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+        self.background.wake();
+    }
+
+    /// Sets the app's clock to `at` (it runs on from there); every timed
+    /// task looks at once.
+    pub fn set_clock(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.clock.set(at);
+        self.background.wake();
     }
 
     /// A staff page's live channel (`/ws/staff` + `query`), logged in as a
@@ -630,7 +814,11 @@ impl TestApp {
     /// A second application rebuilt from this one's database, as after a
     /// restart (this one keeps running but is no longer used).
     pub async fn restarted(&self) -> TestApp {
-        spawn_app_on(self.hospital.clone(), 2, self.db.clone()).await
+        let clock = std::sync::Arc::new(triage_actors::AnchoredClock::starting_at(self.now()));
+        let mut again = spawn_app_clocked(self.hospital.clone(), 2, self.db.clone(), clock).await;
+        // The same directories as before the restart.
+        again.scratch = self.scratch.clone();
+        again
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -827,10 +1015,28 @@ pub fn local_midnight(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<ch
         .map_or(now, |t| t.with_timezone(&chrono::Utc))
 }
 
-/// Runs the `triage` binary as an operator would; its exit code and what it
-/// printed (standard output, then errors).
+/// The lines of a dump that differ between `before` and `after` (for a
+/// message that shows what changed rather than every table).
+pub fn dump_diff(before: &str, after: &str) -> String {
+    let (b, a): (
+        std::collections::BTreeSet<&str>,
+        std::collections::BTreeSet<&str>,
+    ) = (before.lines().collect(), after.lines().collect());
+    let mut out = String::new();
+    for gone in b.difference(&a) {
+        out.push_str(&format!("- {gone}\n"));
+    }
+    for new in a.difference(&b) {
+        out.push_str(&format!("+ {new}\n"));
+    }
+    out
+}
+
+/// Runs the `triage` binary as an operator would, at [`suite_now`] unless
+/// `env` names another instant (`TRIAGE_CLOCK`); its exit
+/// code and what it printed (standard output, then errors).
 pub fn triage_cli(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+    let out = triage_command()
         .args(args)
         .envs(env.iter().copied())
         .output()

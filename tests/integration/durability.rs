@@ -65,7 +65,7 @@ fn start_with(db_url: &str, port: u16, hospital: &[&str]) -> Proc {
         None => (Stdio::inherit(), "warn"),
     };
     Proc(
-        Command::new(env!("CARGO_BIN_EXE_triage"))
+        crate::common::triage_command()
             .arg("serve")
             .args(hospital)
             .args(["--no-simulation", "--workers", "2"])
@@ -161,7 +161,7 @@ async fn acknowledged_changes_survive_sigkill_and_the_queues_keep_their_order() 
     let (totp, _) = provision(&db.url, &Hospital::demo());
     let mut child = start(&db.url, port);
     wait_ready(&reqwest::Client::new(), &base).await;
-    let http = admin_client(&base, totp.as_deref()).await;
+    let http = admin_client(&base, totp.as_deref(), crate::common::suite_now()).await;
 
     // Sequential acknowledged work: registrations, check-ins, calls, a pause.
     let mut acked: Vec<(String, String)> = Vec::new();
@@ -407,7 +407,7 @@ async fn short_lists_moves_mix_turns_and_overtakes_survive_sigkill() {
     let (totp, _) = provision(&db.url, &hospital);
     let mut child = start_with(&db.url, port, &["--config", &config]);
     wait_ready(&reqwest::Client::new(), &base).await;
-    let http = admin_client(&base, totp.as_deref()).await;
+    let http = admin_client(&base, totp.as_deref(), crate::common::suite_now()).await;
 
     // Seven in the shared queue: R1 and R2 take the first four onto their
     // short lists as they come; the last three have HIS numbers in reverse.
@@ -519,7 +519,7 @@ async fn sigterm_loses_nothing_tells_the_screens_and_exits_zero() {
     let (totp, _) = provision(&db.url, &Hospital::demo());
     let mut server = start(&db.url, port);
     wait_ready(&reqwest::Client::new(), &base).await;
-    let http = admin_client(&base, totp.as_deref()).await;
+    let http = admin_client(&base, totp.as_deref(), crate::common::suite_now()).await;
     // `serve --demo` gave every screen a token, kept beside the database.
     let demo: triage::auth::cli::DemoAccess = serde_json::from_str(
         &std::fs::read_to_string(triage::auth::cli::demo_file(&db.url))

@@ -97,12 +97,13 @@ async fn the_inspection_reports_what_the_database_holds() {
     // A backup, verified.
     let policy = hospital.backup.clone();
     let url = app.db.url.clone();
+    let now = app.now();
     let file = tokio::task::spawn_blocking(move || {
-        let (file, _) = triage::backups::take(&url, &policy, chrono::Utc::now(), &mut |_| {})
+        let (file, _) = triage::backups::take(&url, &policy, now, &mut |_| {})
             .unwrap_or_else(|e| panic!("backup: {e}"));
         let scratch = url.starts_with("postgres").then_some(url.as_str());
-        let report = triage::backups::verify(&file, scratch, chrono::Utc::now())
-            .unwrap_or_else(|e| panic!("verify: {e}"));
+        let report =
+            triage::backups::verify(&file, scratch, now).unwrap_or_else(|e| panic!("verify: {e}"));
         assert!(report.ok());
         file
     })
@@ -113,9 +114,7 @@ async fn the_inspection_reports_what_the_database_holds() {
     assert!(!rows.is_empty(), "requests were timed");
     app.engine
         .db
-        .write(move |c| {
-            triage::ops::timings::flush(c, &rows, None, chrono::Utc::now().naive_utc(), false)
-        })
+        .write(move |c| triage::ops::timings::flush(c, &rows, None, now.naive_utc(), false))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
@@ -198,7 +197,7 @@ async fn maintenance_archives_expired_audit_records_before_removing_them() {
         let url = db.url.clone();
         tokio::task::spawn_blocking(move || {
             let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
-            let now = chrono::Utc::now().naive_utc();
+            let now = crate::common::suite_now().naive_utc();
             for (i, days) in [200, 200, 199, 199, 198, 0].iter().enumerate() {
                 triage::db::write_transaction(&mut c, |c| {
                     triage::db::audit::append(

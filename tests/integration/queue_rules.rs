@@ -221,7 +221,7 @@ async fn late_patients_go_to_the_end_of_the_session_and_a_rule_change_moves_them
     assert_eq!(r.status(), 200);
     app.arrive("W1", &registration("散号甲", "NK")).await;
     app.arrive("W2", &registration("散号乙", "NK")).await;
-    let now = chrono::Utc::now();
+    let now = app.now();
     let mut late = registration("迟到丙", "NK");
     // Over an hour ago, but today (just after midnight: early today).
     let midnight = crate::common::local_midnight(now);

@@ -238,10 +238,6 @@ fn all_day() -> Hospital {
     h
 }
 
-fn today() -> String {
-    triage::engine::service_date(chrono::Utc::now()).to_string()
-}
-
 async fn send(
     who: &reqwest::Client,
     method: reqwest::Method,
@@ -276,14 +272,12 @@ async fn door_shows(app: &TestApp, room: &str, doctor: &str) {
 async fn his_pushes_a_schedule_the_rooms_follow_and_bad_input_changes_nothing() {
     let app = spawn_app_with(all_day(), 2).await;
     let his = app.his();
-    let date = today();
+    let date = app.today().to_string();
     let put = reqwest::Method::PUT;
 
     // Every refusal first: nothing changes.
     let before = app.dump().await;
-    let yesterday = (chrono::Utc::now() - chrono::Duration::days(2))
-        .date_naive()
-        .to_string();
+    let yesterday = (app.today() - chrono::Duration::days(2)).to_string();
     for (path, body, status, code) in [
         (
             format!("/api/v1/schedules/{yesterday}"),
@@ -535,7 +529,7 @@ async fn a_stop_clinic_for_the_session_from_his_reaches_the_screens_and_moves_th
     hospital.schedule.redistribute_on_stop = true;
     let app = spawn_app_with(hospital, 2).await;
     let his = app.his();
-    let date = today();
+    let date = app.today().to_string();
     let (s, v) = send(
         &his,
         reqwest::Method::PUT,

@@ -427,8 +427,9 @@ async fn a_notice_with_a_start_and_an_end_shows_only_between_them_also_after_a_r
         let req = app.http.post(app.url("/api/v1/notices")).json(&body);
         async move { req.send().await.unwrap_or_else(|e| panic!("{e}")) }
     };
-    let now = chrono::Utc::now();
+    let now = app.now();
     let at = |ms: i64| (now + chrono::Duration::milliseconds(ms)).to_rfc3339();
+    let (start, end) = (10 * 60_000, 20 * 60_000);
     // Bad windows change nothing.
     let before = app.dump().await;
     for (bad, code) in [
@@ -453,7 +454,7 @@ async fn a_notice_with_a_start_and_an_end_shows_only_between_them_also_after_a_r
     assert_eq!(app.dump().await, before);
 
     let r = post(json!({"text": "14:00起内科停诊", "screens": ["NK-HALL"],
-        "starts_at": at(2_500), "expires_at": at(4_500)}))
+        "starts_at": at(start), "expires_at": at(end)}))
     .await;
     assert_eq!(r.status(), 201);
     let n: Value = r.json().await.unwrap_or_default();
@@ -470,12 +471,20 @@ async fn a_notice_with_a_start_and_an_end_shows_only_between_them_also_after_a_r
     assert_eq!(list["notices"][0]["state"], "scheduled");
     let mut hall = again.ws("NK-HALL").await;
     assert_eq!(hall.next().await["notices"], json!([]));
+    // Not before its start, however long the screen waits.
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(2_500), hall.next())
+            .await
+            .is_err(),
+        "shown before its start"
+    );
     // Its start comes: the server's clock tick sends it to the screen.
+    again.advance(chrono::Duration::minutes(10));
     let f = hall.next_within(std::time::Duration::from_secs(5)).await;
     assert_eq!(f["type"], "notice");
     assert_eq!(f["notice"]["id"], id);
     assert!(
-        chrono::Utc::now() >= now + chrono::Duration::milliseconds(2_500),
+        again.now() >= now + chrono::Duration::milliseconds(start),
         "shown before its start"
     );
     assert_eq!(
@@ -485,10 +494,11 @@ async fn a_notice_with_a_start_and_an_end_shows_only_between_them_also_after_a_r
     let snap = again.ws("NK-HALL").await.next().await;
     assert_eq!(snap["notices"][0]["id"], id);
     // Its end comes: taken off the screen and the list.
+    again.advance(chrono::Duration::minutes(10));
     let f = hall.until("notice_withdrawn").await;
     assert_eq!(f.last().map(|x| x["notice_id"].clone()), Some(id));
     assert!(
-        chrono::Utc::now() >= now + chrono::Duration::milliseconds(4_500),
+        again.now() >= now + chrono::Duration::milliseconds(end),
         "withdrawn before its end"
     );
     assert_eq!(

@@ -1,0 +1,99 @@
+//! Time, on the ground floor: the hospital's offset (Asia/Shanghai, a fixed
+//! +08:00), the service day of an instant, stored naive UTC back to an
+//! instant, and the clock a program runs on. Nothing here reads the host's
+//! wall clock but [`SystemClock`], and a program may start on a named
+//! instant instead (`TRIAGE_CLOCK`, for tests and drills).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
+pub use triage_actors::journal::{AnchoredClock, Clock, SharedClock, SystemClock};
+
+/// The hospital runs on Asia/Shanghai, a fixed +08:00.
+pub fn shanghai() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix())
+}
+
+/// The service day (Asia/Shanghai) of an instant.
+pub fn service_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&shanghai()).date_naive()
+}
+
+/// UTC instant from a stored naive UTC timestamp.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(t, Utc)
+}
+
+/// The environment variable naming the instant a program starts at.
+pub const CLOCK_VARIABLE: &str = "TRIAGE_CLOCK";
+
+/// The clock of this program: the system clock, or, when `TRIAGE_CLOCK`
+/// names an instant (RFC 3339, e.g. `2026-12-09T09:30:00+08:00`), a clock
+/// that starts there and runs on (the tests name the instant each command
+/// runs at; a drill may rehearse a night in the daytime). Read once per
+/// process; `main` refuses to start when the variable is malformed.
+pub fn program_clock() -> Result<SharedClock, String> {
+    static PROGRAM: std::sync::OnceLock<Result<SharedClock, String>> = std::sync::OnceLock::new();
+    PROGRAM
+        .get_or_init(|| clock_from(std::env::var(CLOCK_VARIABLE).ok().as_deref()))
+        .clone()
+}
+
+/// Now on the program's clock (see [`program_clock`]).
+pub fn program_now() -> DateTime<Utc> {
+    match program_clock() {
+        Ok(c) => c.now(),
+        Err(_) => SystemClock.now(),
+    }
+}
+
+fn clock_from(named: Option<&str>) -> Result<SharedClock, String> {
+    match named {
+        None => Ok(Arc::new(SystemClock)),
+        Some(text) => {
+            let at = DateTime::parse_from_rfc3339(text.trim()).map_err(|_| {
+                format!("{CLOCK_VARIABLE} 应为 RFC 3339 时间（如 2026-12-09T09:30:00+08:00）")
+            })?;
+            Ok(Arc::new(AnchoredClock::starting_at(at.with_timezone(&Utc))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_day_turns_at_midnight_in_china() {
+        let before = DateTime::parse_from_rfc3339("2026-12-06T15:59:59Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        let after = before + chrono::Duration::seconds(1);
+        assert_eq!(service_date(before).to_string(), "2026-12-06");
+        assert_eq!(service_date(after).to_string(), "2026-12-07");
+    }
+
+    #[test]
+    fn an_anchored_clock_shows_its_instant_and_moves_when_told() {
+        let at = DateTime::parse_from_rfc3339("2026-12-09T09:30:00+08:00")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        let c = AnchoredClock::frozen_at(at);
+        assert_eq!(c.now(), at);
+        c.advance(chrono::Duration::hours(15));
+        assert_eq!(service_date(c.now()).to_string(), "2026-12-10");
+        let running = AnchoredClock::starting_at(at);
+        assert!(running.now() >= at && running.now() < at + chrono::Duration::seconds(5));
+    }
+
+    #[test]
+    fn a_program_starts_on_the_instant_it_is_given_or_refuses_a_bad_one() {
+        let named = clock_from(Some("2026-12-09T09:30:00+08:00")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            service_date(named.now()).to_string(),
+            "2026-12-09",
+            "the named day, whatever the host's date"
+        );
+        assert!(clock_from(Some("2026-12-09 09:30")).is_err());
+    }
+}
