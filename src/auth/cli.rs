@@ -62,6 +62,7 @@ pub fn user_add(
         eprintln!("error: --role is admin, nurse or doctor");
         return ExitCode::from(1);
     };
+    let chosen = password.is_some();
     let result = connect(url).and_then(|mut c| {
         accounts::add_user(
             &mut c,
@@ -80,7 +81,12 @@ pub fn user_add(
     });
     done(result, |created| {
         println!("account {code} ({}) created", role.as_str());
-        println!("initial password: {}", created.password);
+        // A password the administrator typed is never printed back.
+        if chosen {
+            println!("initial password: as given on standard input");
+        } else {
+            println!("initial password: {}", created.password);
+        }
         println!("(the first login must change it)");
         if let Some((uri, secret)) = created.totp {
             println!("second factor (TOTP): add to an authenticator app");
@@ -97,12 +103,18 @@ pub fn user_passwd(
     code: &str,
     password: Option<String>,
 ) -> ExitCode {
+    let chosen = password.is_some();
     let result = connect(url).and_then(|mut c| {
         accounts::set_password(&mut c, &hospital.security, code, password, &stamp())
     });
     done(result, |p| {
         println!("password of {code} reset; its sessions ended; the next login must change it");
-        println!("new password: {p}");
+        // A password the administrator typed is never printed back.
+        if chosen {
+            println!("new password: as given on standard input");
+        } else {
+            println!("new password: {p}");
+        }
     })
 }
 

@@ -955,3 +955,58 @@ async fn a_screen_without_a_valid_token_gets_no_data_and_a_revoked_one_is_cut_of
     assert_eq!(again.next().await["type"], "unauthorized");
     let _ = HashMap::<String, String>::new();
 }
+
+#[actix_web::test]
+async fn a_password_given_on_standard_input_is_never_printed_back() {
+    let app = spawn_app().await;
+    let typed = "Typed-Pass-2026!x";
+    crate::common::note_secret(typed);
+    let url = app.db.url.clone();
+    let add = [
+        "user",
+        "add",
+        "--database-url",
+        &url,
+        "--demo",
+        "--code",
+        "N-STDIN",
+        "--name",
+        "标准输入",
+        "--role",
+        "nurse",
+        "--scope",
+        "NK",
+        "--password-stdin",
+    ];
+    let (code, out) = crate::common::triage_cli_stdin(&add, &format!("{typed}\n"));
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains(typed), "user add printed the password: {out}");
+    let again = "Typed-Again-2026!y";
+    crate::common::note_secret(again);
+    let passwd = [
+        "user",
+        "passwd",
+        "--database-url",
+        &url,
+        "--demo",
+        "--code",
+        "N-STDIN",
+        "--password-stdin",
+    ];
+    let (code, out) = crate::common::triage_cli_stdin(&passwd, &format!("{again}\n"));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !out.contains(again),
+        "user passwd printed the password: {out}"
+    );
+    // It is the password: the account logs in with it.
+    app.auth.reload().await.unwrap_or_else(|e| panic!("{e}"));
+    let r = app
+        .anonymous
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"code": "N-STDIN", "password": again}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200, "the typed password logs in");
+}

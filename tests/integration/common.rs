@@ -55,6 +55,19 @@ pub fn china(days: i64, hhmm: &str) -> chrono::DateTime<chrono::Utc> {
         .unwrap_or_else(|| panic!("{day} {hhmm}"))
 }
 
+/// `hh:mm:ss` China time on the day `days` after the named Wednesday, as
+/// RFC 3339 text (what HIS sends).
+pub fn rfc(days: i64, hhmmss: &str) -> String {
+    let day = service_day(days);
+    let t = chrono::NaiveTime::parse_from_str(hhmmss, "%H:%M:%S")
+        .unwrap_or_else(|e| panic!("time {hhmmss}: {e}"));
+    day.and_time(t)
+        .and_local_timezone(triage::time::shanghai())
+        .single()
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_else(|| panic!("{day} {hhmmss}"))
+}
+
 /// The service day `days` after the named Wednesday.
 pub fn service_day(days: i64) -> chrono::NaiveDate {
     triage::time::service_date(wednesday()) + chrono::Duration::days(days)
@@ -1013,6 +1026,36 @@ pub fn local_midnight(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<ch
         .and_hms_opt(0, 0, 0)
         .and_then(|t| t.and_local_timezone(triage::engine::shanghai()).single())
         .map_or(now, |t| t.with_timezone(&chrono::Utc))
+}
+
+/// Runs the `triage` binary with `input` on its standard input (a
+/// password typed for `--password-stdin`); its exit code and what it
+/// printed.
+pub fn triage_cli_stdin(args: &[&str], input: &str) -> (i32, String) {
+    use std::io::Write as _;
+    let mut child = triage_command()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("triage: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .unwrap_or_else(|e| panic!("stdin: {e}"));
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("triage: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 /// The lines of a dump that differ between `before` and `after` (for a

@@ -70,7 +70,9 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
     // 王建国 signs in to a room the schedule does not give him.
     hospital.schedule.sign_in_department = true;
     let db = fresh_database();
-    let clock = Arc::new(ManualClock(AtomicI64::new(at("2026-11-30T08:05:00+08:00"))));
+    let clock = Arc::new(ManualClock(AtomicI64::new(at(&crate::common::rfc(
+        -9, "08:05:00",
+    )))));
     let background = Background::new();
     let e = start(&hospital, &db.url, clock.clone(), &background).await;
     let room = RoomCode::parse("NK-02").unwrap_or_else(|e| panic!("{e}"));
@@ -78,7 +80,7 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
     // A day: five patients; V1 misses the call, V2 goes for an exam, V3 is
     // being seen, V4 and V5 wait.
     for v in ["V1", "V2", "V3", "V4", "V5"] {
-        register(&e, &clock, v, "2026-11-30T07:30:00+08:00")
+        register(&e, &clock, v, &crate::common::rfc(-9, "07:30:00"))
             .await
             .unwrap_or_else(|c| panic!("{v}: {c:?}"));
         e.check_in(&visit(v), audit(&clock))
@@ -107,12 +109,12 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
     // Not due before the configured time, due after it.
     clock
         .0
-        .store(at("2026-11-30T21:29:00+08:00"), Ordering::SeqCst);
+        .store(at(&crate::common::rfc(-9, "21:29:00")), Ordering::SeqCst);
     assert_eq!(e.day_end_due(clock.now()), None);
     clock
         .0
-        .store(at("2026-11-30T21:31:00+08:00"), Ordering::SeqCst);
-    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default();
+        .store(at(&crate::common::rfc(-9, "21:31:00")), Ordering::SeqCst);
+    let today = crate::common::service_day(-9);
     assert_eq!(e.day_end_due(clock.now()), Some(today));
     let closed = e
         .close_day(today, audit(&clock))
@@ -175,7 +177,7 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
 
     // After the day end, the day takes nothing more.
     assert_eq!(
-        register(&e, &clock, "V6", "2026-11-30T21:00:00+08:00").await,
+        register(&e, &clock, "V6", &crate::common::rfc(-9, "21:00:00")).await,
         Err(ErrorCode::DayClosed),
         "a registration of the closed day"
     );
@@ -226,8 +228,8 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
     // The next morning: ticket 1; yesterday's registration is refused.
     clock
         .0
-        .store(at("2026-12-01T08:00:00+08:00"), Ordering::SeqCst);
-    register(&e, &clock, "V7", "2026-12-01T07:50:00+08:00")
+        .store(at(&crate::common::rfc(-8, "08:00:00")), Ordering::SeqCst);
+    register(&e, &clock, "V7", &crate::common::rfc(-8, "07:50:00"))
         .await
         .unwrap_or_else(|c| panic!("{c:?}"));
     let ticket = e
@@ -236,7 +238,7 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ticket.ticket_no, "A001", "the new day starts from ticket 1");
     assert_eq!(
-        register(&e, &clock, "V8", "2026-11-30T20:00:00+08:00").await,
+        register(&e, &clock, "V8", &crate::common::rfc(-9, "20:00:00")).await,
         Err(ErrorCode::DayClosed),
         "a late HIS message about a closed day"
     );
@@ -246,8 +248,8 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
     crate::common::note_secret("日终V9");
     let body = json!({
         "patient": {"id": "PV9", "name": "日终V9", "sex": "1", "birth_date": "1980-01-01"},
-        "department_code": "NK", "visit_type": "first", "registered_at": "2026-12-01T08:00:00+08:00",
-        "appointment": {"start": "2026-12-02T08:30:00+08:00", "end": "2026-12-02T09:00:00+08:00"}
+        "department_code": "NK", "visit_type": "first", "registered_at": crate::common::rfc(-8, "08:00:00"),
+        "appointment": {"start": crate::common::rfc(-7, "08:30:00"), "end": crate::common::rfc(-7, "09:00:00")}
     });
     let parsed = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
     e.put_registration(&visit("V9"), parsed, body.to_string(), audit(&clock))
@@ -259,7 +261,9 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         .map(|_| ())
         .err();
     assert_eq!(err.as_ref().map(|e| e.code), Some(ErrorCode::TooEarly));
-    assert!(err.is_some_and(|e| e.message.contains("2026-12-02")));
+    assert!(err.is_some_and(|e| e
+        .message
+        .contains(&crate::common::service_day(-7).to_string())));
     let away = e
         .away_visits(vec!["NK".into()])
         .await
@@ -289,12 +293,14 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
 async fn a_server_down_at_the_day_end_closes_the_days_before_today_when_it_starts() {
     let hospital = Hospital::demo();
     let db = fresh_database();
-    let clock = Arc::new(ManualClock(AtomicI64::new(at("2026-11-30T10:00:00+08:00"))));
+    let clock = Arc::new(ManualClock(AtomicI64::new(at(&crate::common::rfc(
+        -9, "10:00:00",
+    )))));
     let background = Background::new();
     let e = start(&hospital, &db.url, clock.clone(), &background).await;
     let room = RoomCode::parse("NK-02").unwrap_or_else(|e| panic!("{e}"));
     for v in ["W1", "W2", "W3"] {
-        register(&e, &clock, v, "2026-11-30T09:30:00+08:00")
+        register(&e, &clock, v, &crate::common::rfc(-9, "09:30:00"))
             .await
             .unwrap_or_else(|c| panic!("{v}: {c:?}"));
         e.check_in(&visit(v), audit(&clock))
@@ -309,7 +315,7 @@ async fn a_server_down_at_the_day_end_closes_the_days_before_today_when_it_start
     // The server comes back the next morning: nothing of yesterday is left.
     clock
         .0
-        .store(at("2026-12-01T07:55:00+08:00"), Ordering::SeqCst);
+        .store(at(&crate::common::rfc(-8, "07:55:00")), Ordering::SeqCst);
     let next = start(&hospital, &db.url, clock.clone(), &background).await;
     assert!(waiting(&next, "NK").await.is_empty());
     let addr = next

@@ -209,9 +209,9 @@ fn bad_requests() -> Vec<Bad> {
             "slot ends before start",
             p.clone(),
             json,
-            with(&|b| {
-                b["appointment"] = json!({"start": "2026-11-25T09:00:00+08:00", "end": "2026-11-25T08:00:00+08:00"})
-            }),
+            with(
+                &|b| b["appointment"] = json!({"start": crate::common::rfc(-14, "09:00:00"), "end": crate::common::rfc(-14, "08:00:00")}),
+            ),
             422,
             "invalid_appointment",
             Some("appointment.end"),

@@ -190,7 +190,7 @@ impl Day {
                     "patient": {"id": format!("P{v}"), "name": NAMES[*name as usize], "sex": "2", "birth_date": birth},
                     "department_code": dept,
                     "visit_type": if *ret { "return" } else { "first" },
-                    "registered_at": "2026-11-30T07:30:00+08:00",
+                    "registered_at": crate::common::rfc(-9, "07:30:00"),
                     "special": tags,
                     "checked_in": check_in,
                 });
@@ -224,7 +224,7 @@ impl Day {
                     "patient": {"id": format!("P{v}"), "name": NAMES[usize::from(*v) % NAMES.len()], "sex": "1"},
                     "room_code": ROOMS[*r as usize],
                     "slot": {"start": start.to_rfc3339(), "end": (start + chrono::Duration::minutes(20)).to_rfc3339()},
-                    "booked_at": "2026-11-28T07:30:00+08:00",
+                    "booked_at": crate::common::rfc(-11, "07:30:00"),
                 });
                 let canonical = body.to_string();
                 let parsed: triage::engine::appointments::AppointmentPutBody =
@@ -438,8 +438,8 @@ fn one_day(ops: &[Op]) -> Result<(), TestCaseError> {
     let outcome: Result<(), String> = actix_web::rt::System::new().block_on(async {
         let hospital = Hospital::demo();
         let db = fresh_database();
-        // Monday 2026-11-30 08:05 in Beijing.
-        let start_at = chrono::DateTime::parse_from_rfc3339("2026-11-30T08:05:00+08:00")
+        // The Monday before the named Wednesday, 08:05 in Beijing.
+        let start_at = chrono::DateTime::parse_from_rfc3339(&crate::common::rfc(-9, "08:05:00"))
             .map_err(|e| e.to_string())?
             .timestamp_micros();
         let clock = Arc::new(ManualClock(AtomicI64::new(start_at)));

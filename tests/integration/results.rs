@@ -71,7 +71,11 @@ async fn a_station_reports_and_staff_read_images_and_text_with_the_history() {
         &ct,
         &app,
         "CT-001",
-        &report("preliminary", "2026-11-30T09:00:00+08:00", "初步：未见异常"),
+        &report(
+            "preliminary",
+            &crate::common::rfc(-9, "09:00:00"),
+            "初步：未见异常",
+        ),
     )
     .await;
     assert_eq!((s, v["outcome"].as_str()), (201, Some("created")), "{v}");
@@ -82,7 +86,7 @@ async fn a_station_reports_and_staff_read_images_and_text_with_the_history() {
         "CT-001",
         &report(
             "final",
-            "2026-11-30T10:00:00+08:00",
+            &crate::common::rfc(-9, "10:00:00"),
             "头颅CT平扫未见明显异常。",
         ),
     )
@@ -91,7 +95,7 @@ async fn a_station_reports_and_staff_read_images_and_text_with_the_history() {
     // An amendment with a second image (a JPEG).
     let mut amended = report(
         "amended",
-        "2026-11-30T15:00:00+08:00",
+        &crate::common::rfc(-9, "15:00:00"),
         "修正：左侧基底节区腔隙灶。",
     );
     amended["images"]
@@ -156,7 +160,7 @@ async fn a_station_reports_and_staff_read_images_and_text_with_the_history() {
         &nurse,
         &app,
         "CT-002",
-        &report("final", "2026-11-30T10:00:00+08:00", "x"),
+        &report("final", &crate::common::rfc(-9, "10:00:00"), "x"),
     )
     .await;
     assert_eq!(s, 403);
@@ -172,7 +176,7 @@ async fn bad_images_and_fields_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     app.arrive("R1", &registration("郑十", "NK")).await;
     let ct = station(&app).await;
-    let good = report("final", "2026-11-30T10:00:00+08:00", "未见异常");
+    let good = report("final", &crate::common::rfc(-9, "10:00:00"), "未见异常");
     let with_image = |mime: &str, data: String| {
         let mut b = good.clone();
         b["images"] = json!([{"mime": mime, "data": data}]);
@@ -274,9 +278,9 @@ async fn bad_images_and_fields_are_refused_and_change_nothing() {
 #[actix_web::test]
 async fn the_same_messages_twice_or_out_of_order_end_in_the_same_state() {
     let messages = [
-        report("preliminary", "2026-11-30T09:00:00+08:00", "初步"),
-        report("final", "2026-11-30T10:00:00+08:00", "正式"),
-        report("amended", "2026-11-30T15:00:00+08:00", "修正"),
+        report("preliminary", &crate::common::rfc(-9, "09:00:00"), "初步"),
+        report("final", &crate::common::rfc(-9, "10:00:00"), "正式"),
+        report("amended", &crate::common::rfc(-9, "15:00:00"), "修正"),
     ];
     let mut states = Vec::new();
     for order in [[0, 1, 2], [2, 0, 1], [1, 2, 0]] {

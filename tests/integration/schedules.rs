@@ -56,7 +56,9 @@ async fn session_boundary(redistribute: bool) {
     let mut hospital = Hospital::demo();
     hospital.schedule.redistribute_after_session = redistribute;
     let db = fresh_database();
-    let clock = Arc::new(ManualClock(AtomicI64::new(at("2026-11-30T07:40:00+08:00"))));
+    let clock = Arc::new(ManualClock(AtomicI64::new(at(&crate::common::rfc(
+        -9, "07:40:00",
+    )))));
     let background = Background::new();
     let e = start(&hospital, &db.url, clock.clone(), &background).await;
 
@@ -66,12 +68,20 @@ async fn session_boundary(redistribute: bool) {
         entries: vec![entry("am", "NK-01", "D1001"), entry("pm", "NK-01", "D1003")],
     };
     let written = e
-        .put_schedule_day("2026-11-30", day.clone(), audit(&clock))
+        .put_schedule_day(
+            &crate::common::service_day(-9).to_string(),
+            day.clone(),
+            audit(&clock),
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((written.created, written.unchanged), (2, 0));
     let again = e
-        .put_schedule_day("2026-11-30", day, audit(&clock))
+        .put_schedule_day(
+            &crate::common::service_day(-9).to_string(),
+            day,
+            audit(&clock),
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((again.created, again.unchanged), (0, 2), "idempotent");
@@ -86,7 +96,7 @@ async fn session_boundary(redistribute: bool) {
     for v in ["S1", "S2", "S3"] {
         let mut body = registration(&format!("排班{v}"), "NK");
         body["doctor_code"] = json!("D1001");
-        body["registered_at"] = json!("2026-11-30T07:30:00+08:00");
+        body["registered_at"] = json!(&crate::common::rfc(-9, "07:30:00"));
         let parsed = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
         let visit = VisitNo::parse(v).unwrap_or_else(|e| panic!("{e}"));
         e.put_registration(&visit, parsed, body.to_string(), audit(&clock))
@@ -98,7 +108,7 @@ async fn session_boundary(redistribute: bool) {
     }
     clock
         .0
-        .store(at("2026-11-30T08:00:30+08:00"), Ordering::SeqCst);
+        .store(at(&crate::common::rfc(-9, "08:00:30")), Ordering::SeqCst);
     let am = e
         .schedule_tick(clock.now())
         .await
@@ -122,7 +132,7 @@ async fn session_boundary(redistribute: bool) {
         .unwrap_or_else(|e| panic!("{e}"));
     clock
         .0
-        .store(at("2026-11-30T13:05:00+08:00"), Ordering::SeqCst);
+        .store(at(&crate::common::rfc(-9, "13:05:00")), Ordering::SeqCst);
     e.sign_out(&nk01, true, audit(&clock))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -149,7 +159,7 @@ async fn session_boundary(redistribute: bool) {
     // 13:30: the afternoon. NK-01 shows 张伟; 王建国 sits nowhere now.
     clock
         .0
-        .store(at("2026-11-30T13:30:02+08:00"), Ordering::SeqCst);
+        .store(at(&crate::common::rfc(-9, "13:30:02")), Ordering::SeqCst);
     let pm = e
         .schedule_tick(clock.now())
         .await
@@ -634,7 +644,9 @@ async fn a_stop_clinic_for_the_session_from_his_reaches_the_screens_and_moves_th
 async fn a_stop_clinic_for_a_session_running_late_keeps_its_notice_until_the_next_session() {
     let hospital = Hospital::demo();
     let db = fresh_database();
-    let clock = Arc::new(ManualClock(AtomicI64::new(at("2026-11-30T13:00:00+08:00"))));
+    let clock = Arc::new(ManualClock(AtomicI64::new(at(&crate::common::rfc(
+        -9, "13:00:00",
+    )))));
     let background = Background::new();
     let e = start(&hospital, &db.url, clock.clone(), &background).await;
     let day = DayBody {
@@ -643,13 +655,17 @@ async fn a_stop_clinic_for_a_session_running_late_keeps_its_notice_until_the_nex
             entry("eve", "NK-02", "D1002"),
         ],
     };
-    e.put_schedule_day("2026-11-30", day, audit(&clock))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    e.put_schedule_day(
+        &crate::common::service_day(-9).to_string(),
+        day,
+        audit(&clock),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     // 17:45: the afternoon ran past its end (17:30); the evening is later.
     clock
         .0
-        .store(at("2026-11-30T17:45:00+08:00"), Ordering::SeqCst);
+        .store(at(&crate::common::rfc(-9, "17:45:00")), Ordering::SeqCst);
     e.schedule_tick(clock.now())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -682,15 +698,12 @@ async fn a_stop_clinic_for_a_session_running_late_keeps_its_notice_until_the_nex
         chrono::DateTime::parse_from_rfc3339(json["expires_at"].as_str().unwrap_or_default())
             .map(|t| t.timestamp_micros())
             .ok(),
-        Some(at("2026-11-30T18:00:00+08:00")),
+        Some(at(&crate::common::rfc(-9, "18:00:00"))),
         "until the evening starts: {json}"
     );
     // The evening entry still stands: the doctor comes back then.
     let listed = e
-        .schedule_day(
-            chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
-            None,
-        )
+        .schedule_day(crate::common::service_day(-9), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let status: Vec<(&str, &str)> = listed
@@ -718,7 +731,9 @@ async fn a_doctor_sitting_by_the_configuration_stopped_for_the_afternoon_leaves_
     let mut hospital = Hospital::demo();
     hospital.schedule.redistribute_on_stop = true;
     let db = fresh_database();
-    let clock = Arc::new(ManualClock(AtomicI64::new(at("2026-11-30T10:00:00+08:00"))));
+    let clock = Arc::new(ManualClock(AtomicI64::new(at(&crate::common::rfc(
+        -9, "10:00:00",
+    )))));
     let background = Background::new();
     let e = start(&hospital, &db.url, clock.clone(), &background).await;
     // No schedule at all: 王建国 sits in NK-01 by the configuration. At
@@ -740,7 +755,7 @@ async fn a_doctor_sitting_by_the_configuration_stopped_for_the_afternoon_leaves_
     // 13:30: NK-01 is empty; nobody calls his queue.
     clock
         .0
-        .store(at("2026-11-30T13:30:01+08:00"), Ordering::SeqCst);
+        .store(at(&crate::common::rfc(-9, "13:30:01")), Ordering::SeqCst);
     let pm = e
         .schedule_tick(clock.now())
         .await

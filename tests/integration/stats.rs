@@ -3,7 +3,7 @@
 //! stores them), as JSON and as CSV for Excel; who may see which
 //! departments; every bad parameter refused.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 use triage::auth::policy::Role;
@@ -11,11 +11,14 @@ use triage::db::schema::visits;
 
 use crate::common::{spawn_app, TestApp};
 
-const DAY: &str = "2026-11-20";
+/// The known day: the Friday 19 days before the named Wednesday.
+fn day() -> String {
+    crate::common::service_day(-19).to_string()
+}
 
 fn t(hm: &str) -> NaiveDateTime {
-    // Beijing time of DAY, stored in UTC.
-    NaiveDateTime::parse_from_str(&format!("{DAY} {hm}"), "%Y-%m-%d %H:%M")
+    // Beijing time of the known day, stored in UTC.
+    NaiveDateTime::parse_from_str(&format!("{} {hm}", day()), "%Y-%m-%d %H:%M")
         .map(|x| x - chrono::Duration::hours(8))
         .unwrap_or_default()
 }
@@ -141,7 +144,7 @@ async fn a_known_day(app: &TestApp) {
                     visits::miss_count.eq(0),
                     visits::held.eq(false),
                     visits::special_staff.eq("{}"),
-                    visits::service_date.eq(DAY),
+                    visits::service_date.eq(self::day()),
                     visits::room_code.eq(v.room),
                     visits::performer.eq(v.performer),
                     visits::appointment_start.eq(v.appointment.map(t)),
@@ -178,7 +181,10 @@ fn group<'a>(v: &'a Value, dim: &str, key: &str) -> &'a Value {
 async fn the_figures_are_those_of_the_day_by_performer_item_and_hour() {
     let app = spawn_app().await;
     a_known_day(&app).await;
-    let q = format!("/api/v1/stats/workload?from={DAY}&to={DAY}&group_by=performer");
+    let q = format!(
+        "/api/v1/stats/workload?from={day}&to={day}&group_by=performer",
+        day = day()
+    );
     let (s, v) = get(&app.http, &app, &q).await;
     assert_eq!(s, 200, "{v}");
     let d = group(&v, "performer", "D1001");
@@ -219,7 +225,10 @@ async fn the_figures_are_those_of_the_day_by_performer_item_and_hour() {
     let (_, v) = get(
         &app.http,
         &app,
-        &format!("/api/v1/stats/workload?from={DAY}&group_by=exam_item,department"),
+        &format!(
+            "/api/v1/stats/workload?from={day}&group_by=exam_item,department",
+            day = day()
+        ),
     )
     .await;
     let xray = v["groups"]
@@ -235,7 +244,10 @@ async fn the_figures_are_those_of_the_day_by_performer_item_and_hour() {
     let (_, v) = get(
         &app.http,
         &app,
-        &format!("/api/v1/stats/workload?from={DAY}&group_by=hour"),
+        &format!(
+            "/api/v1/stats/workload?from={day}&group_by=hour",
+            day = day()
+        ),
     )
     .await;
     assert_eq!(
@@ -250,7 +262,10 @@ async fn the_figures_are_those_of_the_day_by_performer_item_and_hour() {
     let (s, v) = get(
         &app.http,
         &app,
-        &format!("/api/v1/stats/indicators?from={DAY}&by=department"),
+        &format!(
+            "/api/v1/stats/indicators?from={day}&by=department",
+            day = day()
+        ),
     )
     .await;
     assert_eq!(s, 200, "{v}");
@@ -277,7 +292,8 @@ async fn the_figures_are_those_of_the_day_by_performer_item_and_hour() {
     let r = app
         .http
         .get(app.url(&format!(
-            "/api/v1/stats/workload?from={DAY}&group_by=performer&format=csv"
+            "/api/v1/stats/workload?from={day}&group_by=performer&format=csv",
+            day = day()
         )))
         .send()
         .await
@@ -318,7 +334,10 @@ async fn staff_see_their_departments_and_bad_parameters_are_refused() {
     let (s, v) = get(
         &nurse,
         &app,
-        &format!("/api/v1/stats/workload?from={DAY}&group_by=department"),
+        &format!(
+            "/api/v1/stats/workload?from={day}&group_by=department",
+            day = day()
+        ),
     )
     .await;
     assert_eq!(s, 200);
@@ -335,14 +354,22 @@ async fn staff_see_their_departments_and_bad_parameters_are_refused() {
         get(
             &nurse,
             &app,
-            &format!("/api/v1/stats/workload?from={DAY}&department=WK")
+            &format!(
+                "/api/v1/stats/workload?from={day}&department=WK",
+                day = day()
+            )
         )
         .await
         .0,
         403
     );
     let doctor = app.staff("D1002", Role::Doctor, &["WK-01"]).await;
-    let (_, v) = get(&doctor, &app, &format!("/api/v1/stats/workload?from={DAY}")).await;
+    let (_, v) = get(
+        &doctor,
+        &app,
+        &format!("/api/v1/stats/workload?from={day}", day = day()),
+    )
+    .await;
     assert_eq!(
         v["total"]["visits"], 1,
         "a doctor sees his rooms' departments"
@@ -353,8 +380,16 @@ async fn staff_see_their_departments_and_bad_parameters_are_refused() {
     );
     for (q, code, field) in [
         ("from=2026-13-01", "invalid_date", "from"),
-        ("from=2026-11-20&to=2026-11-01", "invalid_date", "to"),
-        ("from=2025-01-01&to=2026-11-20", "invalid_date", "to"),
+        (
+            &format!("from={}&to={}", day(), crate::common::service_day(-38)),
+            "invalid_date",
+            "to",
+        ),
+        (
+            &format!("from={}&to={}", crate::common::service_day(-707), day()),
+            "invalid_date",
+            "to",
+        ),
         ("group_by=colour", "invalid_field", "group_by"),
         ("format=xml", "invalid_field", "format"),
         ("department=XX", "unknown_department", "department"),
@@ -368,5 +403,4 @@ async fn staff_see_their_departments_and_bad_parameters_are_refused() {
     }
     let (s, v) = get(&app.http, &app, "/api/v1/stats/indicators?by=room").await;
     assert_eq!((s, v["error"]["field"].as_str()), (422, Some("by")));
-    let _ = NaiveDate::from_ymd_opt(2026, 11, 20);
 }
