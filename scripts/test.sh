@@ -2,10 +2,14 @@
 # Triage's test command: runs EVERY test.
 #   1. formatting and lints (cargo fmt --check, clippy -D warnings); aiosmtpd
 #      installed for the alert tests (a real SMTP server per test)
-#   2. the whole workspace suite on SQLite (real files); then the API
-#      document against a demo server by Schemathesis (pinned, installed
-#      from PyPI), all checks, as a HIS client and as the administrator,
-#      zero failures (scripts/api-fuzz.sh, schemathesis.toml)
+#   2. the whole workspace suite on SQLite (real files), the served API
+#      document through openapi-spec-validator among it; the integration
+#      suite again under faketime at 22:30 China time more than a year
+#      ahead (no test reads the host's clock); then the API document
+#      against a demo server by Schemathesis (pinned, installed from PyPI),
+#      all checks, signed as a HIS client, as the administrator and with
+#      fuzzed path names, zero failures (scripts/api-fuzz.sh,
+#      schemathesis.toml)
 #   3. the integration suite again on a throwaway PostgreSQL cluster that this
 #      script starts (initdb as the postgres user, free port, temp dir) and stops
 #   4. the browser tests, if present (scripts/browser-tests.sh)
@@ -41,8 +45,44 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
 fi
 python3 -c 'import aiosmtpd' || { echo "NOT RUN: the alert tests need aiosmtpd (python3 -m pip install aiosmtpd)" >&2; exit 3; }
 
+say "tools the tests need: faketime, espeak-ng (Debian); openapi-spec-validator (PyPI)"
+# Debian packages: installed when missing and the script runs as root
+# (CI); otherwise their parts say NOT RUN.
+need_deb() { # command package
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "$2 not installed: installing it (apt-get install $2)"
+    (apt-get install -y -qq "$2" >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }) || true
+  fi
+  command -v "$1" >/dev/null 2>&1
+}
+# Server speech for screens without a Chinese voice is tested for real.
+need_deb espeak-ng espeak-ng || { echo "NOT RUN: the server speech test needs espeak-ng (sudo apt-get install espeak-ng)" >&2; exit 3; }
+need_deb faketime faketime || not_run+=("the suite under faketime (sudo apt-get install faketime)")
+# The served API document is checked by openapi-spec-validator (pinned),
+# in the integration suite (tests/integration/openapi.rs).
+[ "$(python3 -c 'import importlib.metadata as m; print(m.version("openapi-spec-validator"))' 2>/dev/null)" = 0.9.0 ] \
+  || python3 -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0' \
+  || { echo "NOT RUN: the API document check needs openapi-spec-validator 0.9.0 from PyPI" >&2; exit 3; }
+
 say "test suite on SQLite"
 cargo test --workspace   # benches are compiled by clippy above and run by `cargo bench`
+
+if command -v faketime >/dev/null 2>&1; then
+  # The guard that no test reads the host's clock or carries a fixed date:
+  # the integration suite again at 22:30 China time on a day more than a
+  # year after today, with monotonic time left real (timers behave).
+  FAKE_AT="$(date -u -d '+400 days' +%Y-%m-%d) 14:30:00"
+  say "integration suite under faketime at $FAKE_AT UTC (22:30 China time, more than a year ahead)"
+  INTEGRATION_BIN=$(cargo test --test integration --no-run --message-format=json 2>/dev/null \
+    | python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "integration" and m.get("executable"):
+        print(m["executable"])')
+  FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$FAKE_AT" "$INTEGRATION_BIN"
+fi
 
 say "API document against the server (Schemathesis, all checks, two passes)"
 scripts/api-fuzz.sh

@@ -79,7 +79,7 @@ pub async fn delete_appointment(
     Ok(HttpResponse::Ok().json(engine.cancel_appointment(&id, audit).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/appointments/{appointment_id}/check-in", tag = "HIS",
+#[utoipa::path(post, path = "/api/v1/appointments/{appointment_id}/check-in", tag = "HIS", operation_id = "appointment_check_in",
     params(("appointment_id" = String, Path)),
     responses((status = 200, description = "in the booked room's queue (签到), ordered by the slot under its rules; repeat gives the same ticket", body = CheckInAnswer),
               (status = 404, body = ErrorBody),

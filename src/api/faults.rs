@@ -73,7 +73,7 @@ fn instant(field: &str, text: &str) -> Result<chrono::NaiveDateTime, Error> {
         .map_err(|_| Error::field(ErrorCode::InvalidField, field, "an RFC 3339 time"))
 }
 
-#[utoipa::path(get, path = "/api/v1/faults", tag = "faults", params(FaultQuery),
+#[utoipa::path(get, path = "/api/v1/faults", tag = "faults", operation_id = "list_faults", params(FaultQuery),
     responses((status = 200, description = "fault records, newest first, with the mean seconds to acknowledge and to resolve of those listed", body = FaultList),
               (status = 401, body = ErrorBody), (status = 403, description = "not staff", body = ErrorBody),
               (status = 422, description = "invalid_field (state, kind, since, until, limit)", body = ErrorBody)))]

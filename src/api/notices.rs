@@ -31,7 +31,7 @@ pub struct NoticeList {
     pub notices: Vec<NoticeAnswer>,
 }
 
-#[utoipa::path(get, path = "/api/v1/notices", tag = "screens",
+#[utoipa::path(get, path = "/api/v1/notices", tag = "screens", operation_id = "list_notices",
     responses((status = 200, description = "active notices", body = NoticeList),
         (status = 401, description = "no or bad credentials", body = super::openapi::ErrorBody),
         (status = 403, description = "a client without a reading scope", body = super::openapi::ErrorBody)))]

@@ -356,6 +356,52 @@ impl utoipa::Modify for Credentials {
                 });
             }
         }
+        described(openapi);
+    }
+}
+
+/// Every answer has a description (OpenAPI requires one): an answer a
+/// handler names without one gets the common meaning of its status.
+fn described(openapi: &mut utoipa::openapi::OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for (status, answer) in op.responses.responses.iter_mut() {
+                if let utoipa::openapi::RefOr::T(a) = answer {
+                    if a.description.trim().is_empty() {
+                        a.description = meaning(status).to_string();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What an answer of `status` means in this API.
+fn meaning(status: &str) -> &'static str {
+    match status {
+        "200" => "done; the body is the answer",
+        "201" => "created",
+        "204" => "done; no body",
+        "400" => "the request cannot be read (bad_request, malformed_json); nothing changed",
+        "401" => "no or bad credentials (unauthenticated, bad_credentials, session_expired, bad_signature, stale_request, replayed_request, signature_required)",
+        "403" => "not allowed for this role, scope, room or department (forbidden); nothing changed",
+        "404" => "what the path names does not exist (its code names what); nothing changed",
+        "409" => "the current state does not allow it (its code says why); nothing changed",
+        "413" => "the body is too large (payload_too_large)",
+        "415" => "the body is not application/json (unsupported_media_type)",
+        "422" => "a field or a name in the path is invalid (its code names it; field names the JSON path); nothing changed",
+        "429" => "over the rate limit (too_many_requests); see Retry-After",
+        "500" => "an internal error (internal_error; the cause is logged, never shown)",
+        "503" => "the database or the engine is unavailable (database_unavailable, engine_unavailable); nothing changed",
+        _ => "an answer of this status",
     }
 }
 
