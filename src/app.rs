@@ -145,8 +145,10 @@ impl Application {
         let timings = engine.db.timings().clone();
         let alerts_data = web::Data::new(alerts.clone());
         let auth_data = web::Data::new(auth.clone());
+        let (traffic, traffic_clock) = (alerts.traffic.clone(), alerts.clock.clone());
         let server = HttpServer::new(move || {
             let timings = timings.clone();
+            let (traffic, traffic_clock) = (traffic.clone(), traffic_clock.clone());
             App::new()
                 .app_data(data.clone())
                 .app_data(auth_data.clone())
@@ -158,6 +160,7 @@ impl Application {
                     let started = std::time::Instant::now();
                     let fut = srv.call(req);
                     let timings = timings.clone();
+                    let (traffic, traffic_clock) = (traffic.clone(), traffic_clock.clone());
                     async move {
                         let res = fut.await?;
                         let request = res.request();
@@ -166,6 +169,8 @@ impl Application {
                             use actix_web::HttpMessage;
                             match request.extensions().get::<crate::auth::policy::Principal>() {
                                 Some(crate::auth::policy::Principal::Client { name, .. }) => {
+                                    // HIS is alive (the monitor's "HIS silent").
+                                    traffic.his_called(traffic_clock.now());
                                     name.clone()
                                 }
                                 Some(_) => "staff".to_string(),
@@ -175,6 +180,7 @@ impl Application {
                         };
                         let pattern = request.match_pattern();
                         let elapsed = started.elapsed();
+                        traffic.answered(res.status().as_u16());
                         crate::api::metrics::observe(
                             request.method().as_str(),
                             pattern.as_deref(),

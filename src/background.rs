@@ -354,7 +354,12 @@ impl Background {
                     }
                     Ok(Err(e)) => {
                         tracing::error!(error = %e, "daily backup failed");
-                        Some(format!("每日备份失败：{e}"))
+                        // The cause itself, not the error's kind.
+                        let cause = match e {
+                            crate::db::DbError::Unavailable(why) => why,
+                            other => other.to_string(),
+                        };
+                        Some(format!("每日备份失败：{cause}"))
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "daily backup stopped");

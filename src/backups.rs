@@ -206,8 +206,15 @@ pub fn take(
     progress: &mut dyn FnMut(&str),
 ) -> Result<(PathBuf, Manifest), DbError> {
     let (backend, _) = parse_url(url)?;
-    std::fs::create_dir_all(&policy.dir)
-        .map_err(|e| io("cannot create the backup directory", e))?;
+    std::fs::create_dir_all(&policy.dir).map_err(|e| {
+        io(
+            &format!(
+                "cannot create the backup directory {}",
+                policy.dir.display()
+            ),
+            e,
+        )
+    })?;
     let ext = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "pgdump",
@@ -748,7 +755,11 @@ pub fn due(policy: &BackupPolicy, at: NaiveTime, now: DateTime<Utc>) -> Option<D
     if now < today_at {
         return None;
     }
-    let last = list(&policy.dir).ok()?.last().map(|k| k.taken_at);
+    // A directory that cannot be read holds no backup: the run is due
+    // (and its failure is told), never skipped in silence.
+    let last = list(&policy.dir)
+        .ok()
+        .and_then(|kept| kept.last().map(|k| k.taken_at));
     match last {
         Some(t) if t >= today_at => None,
         _ => Some(today_at),

@@ -1104,19 +1104,6 @@ fn backup_command(
     }
 }
 
-/// Whether `now` (local) falls in `hours` ("07:30-18:00").
-fn in_working_hours(hours: &str, now: chrono::NaiveTime) -> Result<bool, String> {
-    let (a, b) = hours
-        .split_once('-')
-        .ok_or_else(|| format!("working hours are HH:MM-HH:MM, not {hours:?}"))?;
-    let t = |x: &str| {
-        chrono::NaiveTime::parse_from_str(x.trim(), "%H:%M")
-            .map_err(|_| format!("working hours are HH:MM-HH:MM, not {hours:?}"))
-    };
-    let (start, end) = (t(a)?, t(b)?);
-    Ok(start <= now && now < end)
-}
-
 /// `triage migrate`: apply pending migrations (outside working hours unless
 /// asked), or report them (`--status`, `--check`).
 fn migrate_command(
@@ -1166,7 +1153,7 @@ fn migrate_command(
     let now = triage::time::program_now()
         .with_timezone(&triage::engine::shanghai())
         .time();
-    match in_working_hours(working_hours, now) {
+    match triage::time::in_daily_window(working_hours, now) {
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);

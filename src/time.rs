@@ -59,6 +59,21 @@ fn clock_from(named: Option<&str>) -> Result<SharedClock, String> {
     }
 }
 
+/// Whether `now` (China time) falls in the daily window `hours`
+/// ("07:30-18:00": from the first time, before the second; a window whose
+/// end comes before its start runs over midnight, "22:00-07:00").
+pub fn in_daily_window(hours: &str, now: chrono::NaiveTime) -> Result<bool, String> {
+    let bad = || format!("时段应写作 HH:MM-HH:MM（如 07:30-18:00），而不是 {hours:?}");
+    let (a, b) = hours.split_once('-').ok_or_else(bad)?;
+    let t = |x: &str| chrono::NaiveTime::parse_from_str(x.trim(), "%H:%M").map_err(|_| bad());
+    let (start, end) = (t(a)?, t(b)?);
+    Ok(if start <= end {
+        start <= now && now < end
+    } else {
+        now >= start || now < end
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +99,27 @@ mod tests {
         assert_eq!(service_date(c.now()).to_string(), "2026-12-10");
         let running = AnchoredClock::starting_at(at);
         assert!(running.now() >= at && running.now() < at + chrono::Duration::seconds(5));
+    }
+
+    #[test]
+    fn a_daily_window_holds_from_its_start_until_before_its_end() {
+        let t = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M:%S").unwrap_or_default();
+        let day = "07:30-18:00";
+        assert_eq!(in_daily_window(day, t("07:29:59")), Ok(false));
+        assert_eq!(in_daily_window(day, t("07:30:00")), Ok(true));
+        assert_eq!(in_daily_window(day, t("12:00:00")), Ok(true));
+        assert_eq!(in_daily_window(day, t("17:59:59")), Ok(true));
+        assert_eq!(in_daily_window(day, t("18:00:00")), Ok(false));
+        assert_eq!(in_daily_window(day, t("23:59:30")), Ok(false));
+        // Over midnight.
+        let night = "22:00-07:00";
+        assert_eq!(in_daily_window(night, t("23:00:00")), Ok(true));
+        assert_eq!(in_daily_window(night, t("03:00:00")), Ok(true));
+        assert_eq!(in_daily_window(night, t("07:00:00")), Ok(false));
+        assert_eq!(in_daily_window(night, t("12:00:00")), Ok(false));
+        // Not a window.
+        assert!(in_daily_window("7:30 to 18:00", t("12:00:00")).is_err());
+        assert!(in_daily_window("07:30-25:00", t("12:00:00")).is_err());
     }
 
     #[test]

@@ -158,10 +158,57 @@ pub struct Alerts {
     pub db: Db,
     pub hospital: Arc<Hospital>,
     pub clock: SharedClock,
+    /// This server's HTTP traffic as the monitor reads it (error rate, HIS
+    /// silent): counted by the HTTP middleware of this server only.
+    pub traffic: Arc<Traffic>,
     /// Signs acknowledgement links (kept in the database).
     link_key: Arc<String>,
     /// Screens' last contact as last written (fewer writes).
     pub seen: Arc<dashmap::DashMap<String, DateTime<Utc>>>,
+}
+
+/// What the monitor watches of one server's HTTP traffic: answers, server
+/// errors, and when a HIS client last called.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    answered: std::sync::atomic::AtomicU64,
+    failed: std::sync::atomic::AtomicU64,
+    /// Microseconds since the epoch on the server's clock; 0: not since
+    /// the start.
+    his_seen: std::sync::atomic::AtomicI64,
+}
+
+impl Traffic {
+    /// Counts an answer. Server errors are 5xx but 503 (the database
+    /// unavailable is its own alert); a socket's 101 is an answer.
+    pub fn answered(&self, status: u16) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.answered.fetch_add(1, Relaxed);
+        if status >= 500 && status != 503 {
+            self.failed.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Requests answered and those that were server errors, since the
+    /// start.
+    pub fn totals(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.answered.load(Relaxed), self.failed.load(Relaxed))
+    }
+
+    /// A HIS client called (authenticated) at `at`.
+    pub fn his_called(&self, at: DateTime<Utc>) {
+        self.his_seen
+            .store(at.timestamp_micros(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// When a HIS client last called, if since the start.
+    pub fn his_seen(&self) -> Option<DateTime<Utc>> {
+        let at = self.his_seen.load(std::sync::atomic::Ordering::Relaxed);
+        (at > 0)
+            .then(|| DateTime::from_timestamp_micros(at))
+            .flatten()
+    }
 }
 
 pub(crate) fn how_to_check(kind: &str) -> &'static str {
@@ -205,6 +252,7 @@ impl Alerts {
             clock,
             link_key: Arc::new(link_key),
             seen: Arc::new(map),
+            traffic: Arc::new(Traffic::default()),
         })
     }
 

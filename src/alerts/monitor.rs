@@ -23,7 +23,6 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -31,15 +30,6 @@ use chrono::{DateTime, Utc};
 use super::{Alerts, Condition};
 use crate::engine::{shanghai, Engine};
 use crate::error::Error;
-
-/// When a HIS client last called (microseconds since the epoch; 0: not
-/// since the server started). Set by the authentication middleware.
-pub static HIS_SEEN: AtomicI64 = AtomicI64::new(0);
-
-/// A HIS client called now.
-pub fn his_seen(at: DateTime<Utc>) {
-    HIS_SEEN.store(at.timestamp_micros(), Ordering::Relaxed);
-}
 
 /// The kinds the monitor raises and clears by itself.
 const WATCHED: [&str; 6] = [
@@ -252,9 +242,10 @@ impl Monitor {
         if p.his_silent_minutes == 0 {
             return None;
         }
-        let seen = HIS_SEEN.load(Ordering::Relaxed);
-        let last = DateTime::from_timestamp_micros(seen)
-            .filter(|_| seen > 0)
+        let last = self
+            .alerts
+            .traffic
+            .his_seen()
             .unwrap_or(self.started)
             .max(self.counting_from(now));
         let silent = (now - last).num_minutes();
@@ -274,7 +265,7 @@ impl Monitor {
 
     fn error_rate(&self, now: DateTime<Utc>) -> Option<Condition> {
         let p = &self.alerts.hospital.alerts;
-        let (total, errors) = crate::api::metrics::http_totals();
+        let (total, errors) = self.alerts.traffic.totals();
         let mut samples = self.samples.lock().ok()?;
         samples.push_back((now, total, errors));
         while samples

@@ -6,7 +6,7 @@
 //! are patterns (`/api/v1/registrations/:visit_no`), clients are HIS
 //! client names or a role.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::LazyLock;
 
 use actix_web::{web, HttpResponse};
@@ -18,10 +18,6 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::engine::Engine;
-
-/// HTTP responses by class since the start (the alert monitor's error rate).
-static HTTP_OK: AtomicU64 = AtomicU64::new(0);
-static HTTP_5XX: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
@@ -52,13 +48,6 @@ pub fn observe(method: &str, route: Option<&str>, status: u16, client: &str, sec
         400..=499 => "4xx",
         _ => "5xx",
     };
-    // The monitor's error rate: server errors, but not 503 (the database
-    // unavailable is its own alert) nor a socket's 101.
-    if class == "5xx" && status != 503 {
-        HTTP_5XX.fetch_add(1, Ordering::Relaxed);
-    } else {
-        HTTP_OK.fetch_add(1, Ordering::Relaxed);
-    }
     // Methods outside HTTP's own are one label (no unbounded cardinality).
     let method = match method {
         "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" => method,
@@ -84,12 +73,6 @@ pub fn observe(method: &str, route: Option<&str>, status: u16, client: &str, sec
             route,
         })
         .observe(seconds);
-}
-
-/// Requests answered and those answered 5xx, since the start.
-pub fn http_totals() -> (u64, u64) {
-    let failed = HTTP_5XX.load(Ordering::Relaxed);
-    (HTTP_OK.load(Ordering::Relaxed) + failed, failed)
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

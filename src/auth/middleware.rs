@@ -139,8 +139,6 @@ async fn client(auth: &Auth, req: &mut ServiceRequest, value: &str) -> Result<Pr
     if signed {
         verify_signature(auth, req, &client).await?;
     }
-    // HIS is alive (the monitor's "HIS silent" alert).
-    crate::alerts::monitor::his_seen(auth.now());
     if let Err(wait) = auth.client_allowance(&client) {
         tracing::warn!(client = %client.name, "HIS client over its rate limit");
         return Err(ApiError::too_many(

@@ -990,3 +990,200 @@ async fn in_quiet_hours_a_warning_waits_and_an_acknowledgement_drops_what_waited
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(waiting, 0, "nothing left to send");
 }
+
+/// The one mail to `to` whose subject says `what` (alert or recovery).
+async fn mail_about(smtp: &Smtp, to: &str, n: usize, what: &str) -> Mail {
+    let mails = smtp.wait_for(to, n, Duration::from_secs(15)).await;
+    assert_eq!(mails.len(), n, "{n} mails to {to}: {mails:?}");
+    let m = mails[n - 1].clone();
+    assert!(
+        m.subject.contains(what),
+        "mail {n} is about {what:?}: {}",
+        m.subject
+    );
+    m
+}
+
+/// The fault records of `kind` in `state` (read by an administrator
+/// logged in now: the clock may have moved past the first session's idle
+/// limit).
+async fn of_kind(app: &TestApp, kind: &str, state: &str) -> usize {
+    let admin = app.admin_again().await;
+    let r = admin
+        .get(app.url(&format!("/api/v1/faults?state={state}&kind={kind}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().await.unwrap_or_default()["faults"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+#[actix_web::test]
+async fn his_silent_in_working_hours_is_mailed_and_the_next_his_call_clears_it() {
+    let smtp = Smtp::start();
+    let to = address("his");
+    let mut h = hospital(&smtp, std::slice::from_ref(&to), 600);
+    h.alerts.his_silent_minutes = 10;
+    let app = spawn_app_with(h, 2).await;
+    let his = app.his();
+    let call = || async {
+        his.get(app.url("/api/v1/departments"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .status()
+    };
+    assert_eq!(call().await, 200);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(smtp.mails(&to).is_empty(), "HIS just called");
+    // Eleven minutes without a call from HIS, in working hours.
+    app.advance(chrono::Duration::minutes(11));
+    let m = mail_about(&smtp, &to, 1, "HIS 长时间没有调用分诊系统").await;
+    assert!(m.subject.contains("【告警】"), "{}", m.subject);
+    assert!(m.body.contains("11 分钟"), "{}", m.body);
+    assert_eq!(of_kind(&app, "his_silent", "opened").await, 1);
+    // HIS calls again: one recovery mail, the record resolved.
+    assert_eq!(call().await, 200);
+    mail_about(&smtp, &to, 2, "【已恢复】").await;
+    assert_eq!(of_kind(&app, "his_silent", "resolved").await, 1);
+}
+
+#[actix_web::test]
+async fn server_errors_past_the_rate_are_mailed_and_clear_when_they_stop() {
+    let smtp = Smtp::start();
+    let to = address("errors");
+    let mut h = hospital(&smtp, std::slice::from_ref(&to), 600);
+    h.alerts.error_rate_percent = 20;
+    h.alerts.error_rate_min_requests = 5;
+    let app = spawn_app_with(h, 2).await;
+    app.arrive("ER1", &crate::common::registration("出错甲", "NK"))
+        .await;
+    // A stored visit broken behind the server's back: reading it is an
+    // internal error (the cause logged, never shown).
+    let set_status = |status: &'static str| {
+        let url = app.db.url.clone();
+        tokio::task::spawn_blocking(move || {
+            use diesel::RunQueryDsl;
+            let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+            diesel::sql_query(format!(
+                "UPDATE visits SET status = '{status}' WHERE visit_no = 'ER1'"
+            ))
+            .execute(&mut c)
+            .unwrap_or_else(|e| panic!("{e}"))
+        })
+    };
+    set_status("broken").await.unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..10 {
+        let r = app
+            .http
+            .get(app.url("/api/v1/registrations/ER1"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 500);
+    }
+    let m = mail_about(&smtp, &to, 1, "接口出错比例过高").await;
+    assert!(m.body.contains("服务器错误"), "{}", m.body);
+    assert_eq!(of_kind(&app, "error_rate", "opened").await, 1);
+    // Mended; five quiet minutes later the window holds no error.
+    set_status("waiting")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.advance(chrono::Duration::minutes(6));
+    mail_about(&smtp, &to, 2, "【已恢复】").await;
+    assert_eq!(of_kind(&app, "error_rate", "resolved").await, 1);
+}
+
+#[actix_web::test]
+async fn a_queue_waiting_too_long_is_mailed_and_clears_when_the_patient_is_called() {
+    let smtp = Smtp::start();
+    let to = address("wait");
+    let mut h = hospital(&smtp, std::slice::from_ref(&to), 600);
+    h.alerts.queue_wait_minutes = 30;
+    let app = spawn_app_with(h, 2).await;
+    app.arrive("QW1", &crate::common::registration("久等甲", "NK"))
+        .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(smtp.mails(&to).is_empty(), "not waited long yet");
+    app.advance(chrono::Duration::minutes(31));
+    let m = mail_about(&smtp, &to, 1, "等候时间过长").await;
+    assert!(m.subject.contains("内科"), "{}", m.subject);
+    assert!(m.body.contains("31 分钟"), "{}", m.body);
+    assert!(!m.body.contains("久等甲"), "no patient's name in mail");
+    assert_eq!(of_kind(&app, "queue_wait", "opened").await, 1);
+    let admin = app.admin_again().await;
+    let r = admin
+        .post(app.url("/api/v1/rooms/NK-02/call-next"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    mail_about(&smtp, &to, 2, "【已恢复】").await;
+    assert_eq!(of_kind(&app, "queue_wait", "resolved").await, 1);
+}
+
+#[actix_web::test]
+async fn a_disk_running_low_is_mailed_and_clears_when_space_is_freed() {
+    let smtp = Smtp::start();
+    let to = address("disk");
+    let disk = SmallDisk::mount();
+    let backups = disk.path().join("backups");
+    std::fs::create_dir_all(&backups).unwrap_or_else(|e| panic!("{e}"));
+    let mut h = hospital(&smtp, std::slice::from_ref(&to), 600);
+    h.backup.dir = backups;
+    h.backup.at = None;
+    // Warn below half of the disk and below 10 MB free.
+    h.alerts.disk_free_percent = 50;
+    h.alerts.disk_free_mb = 10;
+    let app = spawn_app_with(h, 2).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(smtp.mails(&to).is_empty(), "16 MB free");
+    // 12 of the disk's 16 MB taken.
+    let filler = disk.path().join("old-backups");
+    std::fs::write(&filler, vec![7u8; 12 * 1024 * 1024]).unwrap_or_else(|e| panic!("{e}"));
+    app.advance(chrono::Duration::seconds(61));
+    let m = mail_about(&smtp, &to, 1, "服务器磁盘空间不足").await;
+    assert!(
+        m.body.contains(&disk.path().display().to_string()),
+        "names the disk: {}",
+        m.body
+    );
+    assert_eq!(of_kind(&app, "disk_low", "opened").await, 1);
+    std::fs::remove_file(&filler).unwrap_or_else(|e| panic!("{e}"));
+    app.advance(chrono::Duration::seconds(61));
+    mail_about(&smtp, &to, 2, "【已恢复】").await;
+    assert_eq!(of_kind(&app, "disk_low", "resolved").await, 1);
+}
+
+#[actix_web::test]
+async fn a_failed_daily_backup_is_mailed_with_its_cause_and_the_next_good_one_clears_it() {
+    let smtp = Smtp::start();
+    let to = address("backup");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // The backup directory cannot be made: a file stands in its way.
+    let blocker = dir.path().join("share");
+    std::fs::write(&blocker, b"not a directory").unwrap_or_else(|e| panic!("{e}"));
+    let mut h = hospital(&smtp, std::slice::from_ref(&to), 600);
+    h.backup.dir = blocker.join("backups");
+    h.backup.second_dir = None;
+    h.backup.at = chrono::NaiveTime::from_hms_opt(2, 30, 0);
+    let app = spawn_app_clocked(h, 2, fresh_database(), clock_at(china(1, "02:29"))).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(smtp.mails(&to).is_empty(), "not due before 02:30");
+    app.advance(chrono::Duration::minutes(2));
+    let m = mail_about(&smtp, &to, 1, "每日备份失败").await;
+    assert!(m.subject.contains("【告警】"), "{}", m.subject);
+    assert!(
+        m.body.contains("每日备份失败：") && m.body.contains("share"),
+        "the mail says why: {}",
+        m.body
+    );
+    assert_eq!(of_kind(&app, "backup_failed", "opened").await, 1);
+    // The share is mended; the next round takes a good backup.
+    std::fs::remove_file(&blocker).unwrap_or_else(|e| panic!("{e}"));
+    app.advance(chrono::Duration::minutes(1));
+    mail_about(&smtp, &to, 2, "【已恢复】").await;
+    assert_eq!(of_kind(&app, "backup_failed", "resolved").await, 1);
+}

@@ -663,6 +663,32 @@ impl TestApp {
         .await
     }
 
+    /// The test administrator logged in anew (after the clock moved past
+    /// the idle limit of the first session).
+    pub async fn admin_again(&self) -> reqwest::Client {
+        let url = self.db.url.clone();
+        let totp = tokio::task::spawn_blocking(move || {
+            let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("connect: {e}"));
+            triage::auth::store::get_staff(&mut c, "t-admin")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .and_then(|r| r.totp_secret)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        client_tls(
+            login_headers(
+                &self.anonymous,
+                &self.base,
+                "t-admin",
+                ADMIN_PASSWORD,
+                totp.as_deref(),
+                self.now(),
+            )
+            .await,
+            self.tls.as_ref(),
+        )
+    }
+
     /// Now on the app's clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         use triage_actors::Clock as _;

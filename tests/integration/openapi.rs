@@ -205,7 +205,10 @@ async fn the_served_document_is_valid_openapi_by_the_validator() {
         !text.contains("No module named"),
         "openapi-spec-validator is not installed (the test command installs it): {text}"
     );
-    assert!(out.status.success(), "the served document is not valid:\n{text}");
+    assert!(
+        out.status.success(),
+        "the served document is not valid:\n{text}"
+    );
     // And the operationIds are unique (the validator says so too; this
     // names them).
     let doc: Value = serde_json::from_str(&served).unwrap_or_else(|e| panic!("{e}"));

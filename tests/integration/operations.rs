@@ -6,16 +6,19 @@
 
 use std::ffi::OsStr;
 
-use crate::common::{fresh_database, spawn_app, triage_cli};
+use crate::common::{china, fresh_database, spawn_app, triage_cli};
 
-fn migrate(url: &str, args: &[&str], hours: &str) -> (i32, String) {
+/// `triage migrate` at `at` (the clock it runs on), under the default
+/// working hours (07:30-18:00).
+fn migrate(url: &str, args: &[&str], at: chrono::DateTime<chrono::Utc>) -> (i32, String) {
     let mut all: Vec<&OsStr> = vec![
         OsStr::new("migrate"),
         OsStr::new("--database-url"),
         OsStr::new(url),
     ];
     all.extend(args.iter().map(OsStr::new));
-    triage_cli(&all, &[("TRIAGE_WORKING_HOURS", hours)])
+    let at = at.to_rfc3339();
+    triage_cli(&all, &[(triage::time::CLOCK_VARIABLE, at.as_str())])
 }
 
 #[test]
@@ -36,34 +39,39 @@ fn every_migration_goes_down_and_up_again() {
 #[test]
 fn migrate_reports_and_waits_for_the_evening_unless_told() {
     let db = fresh_database();
-    let never = "00:00-00:00";
+    // The Wednesday at 10:00 (working hours) and at 20:00 (evening).
+    let (morning, evening) = (china(0, "10:00"), china(0, "20:00"));
     // Nothing applied yet: --check fails, --status lists, neither changes.
-    let (code, out) = migrate(&db.url, &["--check"], never);
+    let (code, out) = migrate(&db.url, &["--check"], morning);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("PENDING"), "{out}");
-    let (code, _) = migrate(&db.url, &["--status"], never);
+    let (code, _) = migrate(&db.url, &["--status"], morning);
     assert_eq!(code, 0);
     assert_eq!(
-        migrate(&db.url, &["--check"], never).0,
+        migrate(&db.url, &["--check"], morning).0,
         1,
         "--status changed nothing"
     );
-    // During the working hours: refused without the flag.
-    let (code, out) = migrate(&db.url, &[], "00:00-23:59");
-    if code != 0 {
-        assert_eq!(code, 3, "{out}");
-        assert!(out.contains("working hours"), "{out}");
-        assert_eq!(
-            migrate(&db.url, &["--check"], never).0,
-            1,
-            "nothing applied"
-        );
-    }
-    let (code, out) = migrate(&db.url, &["--during-working-hours"], "00:00-23:59");
+    // During the working hours: refused without the flag, nothing applied.
+    let (code, out) = migrate(&db.url, &[], morning);
+    assert_eq!(code, 3, "refused at 10:00: {out}");
+    assert!(out.contains("working hours"), "{out}");
+    assert_eq!(
+        migrate(&db.url, &["--check"], morning).0,
+        1,
+        "nothing applied"
+    );
+    // With the flag during the day, or in the evening without it: applied.
+    let (code, out) = migrate(&db.url, &["--during-working-hours"], morning);
     assert_eq!(code, 0, "{out}");
-    let (code, out) = migrate(&db.url, &["--check"], never);
+    let (code, out) = migrate(&db.url, &["--check"], morning);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("0 pending"), "{out}");
+    let other = fresh_database();
+    assert_eq!(migrate(&other.url, &[], morning).0, 3);
+    let (code, out) = migrate(&other.url, &[], evening);
+    assert_eq!(code, 0, "applied at 20:00 without the flag: {out}");
+    assert_eq!(migrate(&other.url, &["--check"], evening).0, 0);
 }
 
 #[actix_web::test]

@@ -139,9 +139,6 @@ async fn a_nurse_page_gets_her_departments_with_full_names_and_every_change_in_s
 #[actix_web::test]
 async fn a_doctor_page_watches_his_rooms_and_reminds_him_of_a_special_group() {
     let app = spawn_app().await;
-    let mut army = registration("王建军", "NK");
-    army["special"] = json!(["military"]);
-    app.arrive("D1", &army).await;
     app.arrive("D2", &registration("李秀英", "NK")).await;
 
     let mut ws = app
@@ -156,10 +153,22 @@ async fn a_doctor_page_watches_his_rooms_and_reminds_him_of_a_special_group() {
     // frame of the other room reaches him.
     assert_eq!(app.room("NK-03", "call-next").await.status(), 200);
     let f = next_in_sequence(&mut ws, &mut seq, "queue").await;
-    assert!(entry(&f["queue"], "D2")["position"] == 1);
+    assert!(
+        f["queue"]["entries"].as_array().is_some_and(Vec::is_empty),
+        "D2 left the list for NK-03: {f}"
+    );
+
+    // A soldier checks in: the list he watches names the group.
+    let mut army = registration("王建军", "NK");
+    army["special"] = json!(["military"]);
+    app.arrive("D1", &army).await;
+    let f = next_in_sequence(&mut ws, &mut seq, "queue").await;
+    let waiting = entry(&f["queue"], "D1");
+    assert_eq!(waiting["tags"], json!(["军人"]), "{waiting}");
+    assert_eq!(waiting["special"], "军人", "{waiting}");
 
     // He calls from his own session: the room frame carries the patient
-    // and the group to remind him of.
+    // and the group to remind him of (特殊人群提醒).
     let doctor = app.staff("D1002", Role::Doctor, &["NK-02"]).await;
     let r = doctor
         .post(app.url("/api/v1/rooms/NK-02/call-next"))
@@ -176,14 +185,16 @@ async fn a_doctor_page_watches_his_rooms_and_reminds_him_of_a_special_group() {
         .find(|f| f["type"] == "room")
         .unwrap_or_else(|| panic!("no room frame: {frames:?}"));
     assert_eq!(room["room"]["code"], "NK-02");
-    assert_eq!(room["room"]["current"]["name"], "李秀英");
+    let current = &room["room"]["current"];
+    assert_eq!(current["name"], "王建军");
+    assert_eq!(current["tags"], json!(["军人"]), "the reminder: {current}");
     assert!(frames.iter().all(|f| f["room"]["code"] != "NK-03"));
 
     // He may transfer the patient he has called (转诊), not another room's.
     let other = app.staff("D1003", Role::Doctor, &["NK-03"]).await;
     let before = app.dump().await;
     let r = other
-        .post(app.url("/api/v1/visits/D2/transfer"))
+        .post(app.url("/api/v1/visits/D1/transfer"))
         .json(&json!({"room_code": "WK-01", "reason": "需外科会诊"}))
         .send()
         .await
@@ -191,7 +202,7 @@ async fn a_doctor_page_watches_his_rooms_and_reminds_him_of_a_special_group() {
     assert_eq!(r.status(), 403);
     assert_eq!(app.dump().await, before);
     let r = doctor
-        .post(app.url("/api/v1/visits/D2/transfer"))
+        .post(app.url("/api/v1/visits/D1/transfer"))
         .json(&json!({"room_code": "WK-01", "reason": "需外科会诊"}))
         .send()
         .await
