@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::ErrorHandlers;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use triage_actors::journal::SharedClock;
 use triage_actors::SystemClock;
 
@@ -146,13 +146,17 @@ impl Application {
         let alerts_data = web::Data::new(alerts.clone());
         let auth_data = web::Data::new(auth.clone());
         let (traffic, traffic_clock) = (alerts.traffic.clone(), alerts.clock.clone());
-        let server = HttpServer::new(move || {
+        let served = web::Data::new(crate::listen::Served {
+            https: tls.is_some(),
+        });
+        let factory = move || {
             let timings = timings.clone();
             let (traffic, traffic_clock) = (traffic.clone(), traffic_clock.clone());
             App::new()
                 .app_data(data.clone())
                 .app_data(auth_data.clone())
                 .app_data(alerts_data.clone())
+                .app_data(served.clone())
                 .wrap(ErrorHandlers::new().default_handler(crate::api::json_errors))
                 .wrap(security_headers())
                 .wrap_fn(move |req, srv| {
@@ -206,34 +210,38 @@ impl Application {
                 .wrap(tracing_actix_web::TracingLogger::<
                     crate::telemetry::RequestSpan,
                 >::new())
+                // HEAD works wherever GET does: routed as GET; the HTTP
+                // layer, which read a HEAD, sends the headers (with the
+                // GET's length) and no body.
+                .wrap_fn(|mut req, srv| {
+                    use actix_web::dev::Service;
+                    if req.method() == actix_web::http::Method::HEAD {
+                        req.head_mut().method = actix_web::http::Method::GET;
+                    }
+                    srv.call(req)
+                })
                 .configure(crate::api::configure)
                 .configure(crate::display::configure)
                 .default_service(web::to(crate::api::no_route))
-        })
-        // Screens get several small frames in a row (room, then call): without
-        // TCP_NODELAY the second waits for the client's delayed ACK (~40 ms).
-        .on_connect(|conn, _ext| {
-            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                let _ = tcp.set_nodelay(true);
-            }
-        })
-        .workers(settings.workers.max(1))
+        };
+        let https = tls.is_some();
         // An idle keep-alive connection is closed after KEEP_ALIVE_SECONDS.
         // A client that reuses a connection just as the server closes it
         // gets "connection closed" for a request the server never read
         // (actix's default of 5 s made this likely between two HIS calls a
         // few seconds apart); clients should drop idle connections sooner
-        // (docs/API.md, "Connections").
-        .keep_alive(Duration::from_secs(KEEP_ALIVE_SECONDS))
-        .shutdown_timeout(DRAIN_SECONDS)
-        // SIGTERM and Ctrl-C are ours: see `run_until_stopped`.
-        .disable_signals();
-        let https = tls.is_some();
-        let server = match tls {
-            Some(config) => server.listen_rustls_0_23(listener, config)?,
-            None => server.listen(listener)?,
-        }
-        .run();
+        // (docs/API.md, "Connections"). SIGTERM and Ctrl-C are ours: see
+        // `run_until_stopped`.
+        let server = crate::listen::serve(
+            factory,
+            listener,
+            crate::listen::Listen {
+                workers: settings.workers.max(1),
+                keep_alive: Duration::from_secs(KEEP_ALIVE_SECONDS),
+                shutdown_timeout: DRAIN_SECONDS,
+                tls,
+            },
+        )?;
         let redirect = redirect_listener
             .map(|l| crate::tls::redirect_server(l, port))
             .transpose()?;

@@ -40,6 +40,9 @@ codes! {
     InvalidOperator => "invalid_operator",
     BadRequest => "bad_request",
     PayloadTooLarge => "payload_too_large",
+    /// The request's head (its URL and headers) is larger than the HTTP
+    /// layer reads (431).
+    HeadTooLarge => "request_head_too_large",
     UnsupportedMediaType => "unsupported_media_type",
     MethodNotAllowed => "method_not_allowed",
     // Who is calling (401): no credentials, wrong ones, or no longer valid.

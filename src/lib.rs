@@ -16,6 +16,8 @@
 //! - [`engine`]: the one way in — every command of HIS, staff and the demo
 //!   is a method of `Engine`; `engine::start` rebuilds the actors from
 //!   configuration + database (exact rebuild after a crash).
+//! - [`listen`]: the listeners (HTTP, HTTPS) with the JSON envelope on the
+//!   HTTP layer's own refusals.
 //! - [`api`]: the REST API (`/api/v1`), health, errors.
 //! - [`ws`]: the WebSocket sessions of screens and staff pages (the one
 //!   module that uses `actix-web-actors`).
@@ -48,6 +50,7 @@ pub mod display;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod listen;
 pub mod ops;
 pub mod rule_change;
 pub mod staff;

@@ -24,6 +24,32 @@ pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
 }
 
+/// A calendar date written exactly `YYYY-MM-DD` (four-digit year, two-digit
+/// month and day), as the API document's pattern says: chrono alone also
+/// takes `1980-1-1`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    shaped
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+}
+
+/// How far ahead a service day may be (a registration, an appointment, a
+/// schedule): further is a mistake of the sender (9999-12-31), refused.
+pub const DAYS_AHEAD: i64 = 90;
+
+/// Whether `day` is at most [`DAYS_AHEAD`] days after the service day of
+/// `now`.
+pub fn within_days_ahead(day: NaiveDate, now: DateTime<Utc>) -> bool {
+    day <= service_date(now) + chrono::Duration::days(DAYS_AHEAD)
+}
+
 /// The environment variable naming the instant a program starts at.
 pub const CLOCK_VARIABLE: &str = "TRIAGE_CLOCK";
 
@@ -99,6 +125,26 @@ mod tests {
         assert_eq!(service_date(c.now()).to_string(), "2026-12-10");
         let running = AnchoredClock::starting_at(at);
         assert!(running.now() >= at && running.now() < at + chrono::Duration::seconds(5));
+    }
+
+    #[test]
+    fn a_date_is_written_with_two_digit_months_and_days() {
+        assert_eq!(
+            parse_date("1980-01-01").map(|d| d.to_string()),
+            Some("1980-01-01".into())
+        );
+        for bad in [
+            "1980-1-1",
+            "1980-01-1",
+            "80-01-01",
+            "1980/01/01",
+            "1980-13-01",
+            "1980-02-30",
+            " 1980-01-01",
+            "１９８０-01-01",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Unauthenticated | BadCredentials | AccountLocked | TotpRequired | SessionExpired

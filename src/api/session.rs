@@ -52,7 +52,9 @@ pub struct PasswordBody {
 }
 
 fn cookie<'a>(req: &HttpRequest, value: String) -> Cookie<'a> {
-    let secure = req.connection_info().scheme() == "https";
+    let secure = req
+        .app_data::<web::Data<crate::listen::Served>>()
+        .is_some_and(|s| s.https);
     Cookie::build(SESSION_COOKIE, value)
         .path("/")
         .http_only(true)

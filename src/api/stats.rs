@@ -60,7 +60,7 @@ pub struct IndicatorQuery {
 fn day(field: &str, text: Option<&str>, default: NaiveDate) -> Result<NaiveDate, Error> {
     match text {
         None => Ok(default),
-        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
+        Some(t) => crate::time::parse_date(t).ok_or_else(|| {
             Error::field(
                 ErrorCode::InvalidDate,
                 field,

@@ -106,9 +106,12 @@ fn unauthorized(code: ErrorCode, message: &str) -> ApiError {
 
 /// A HIS client: its key, its signature, its allowance, who it acts for.
 async fn client(auth: &Auth, req: &mut ServiceRequest, value: &str) -> Result<Principal, ApiError> {
+    // The scheme's name is case-insensitive (RFC 9110 §11.1): `bearer`,
+    // `BEARER` and `Bearer` alike.
     let key = value
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim())
         .ok_or_else(|| {
             unauthorized(
                 ErrorCode::BadCredentials,

@@ -151,6 +151,22 @@ impl Engine {
         if self.day_is_over(day, now) {
             return Err(day_closed_error(day));
         }
+        if !crate::time::within_days_ahead(day, now) {
+            let field = if row.appointment_start.is_some() {
+                "appointment.start"
+            } else {
+                "registered_at"
+            };
+            return Err(Error::field(
+                ErrorCode::InvalidDate,
+                field,
+                format!(
+                    "the visit's day is more than {} days ahead (就诊日最多在今天之后 {} 天)",
+                    crate::time::DAYS_AHEAD,
+                    crate::time::DAYS_AHEAD
+                ),
+            ));
+        }
         Ok(())
     }
 

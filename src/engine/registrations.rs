@@ -19,6 +19,10 @@ use crate::db::store::{self, UpsertOutcome};
 use crate::domain::{DoctorCode, VisitNo};
 use crate::error::{Error, ErrorCode};
 
+/// How often a cancellation looks again at a visit that changed while it
+/// was being cancelled (another copy of it, a call at the same moment).
+const CANCEL_ATTEMPTS: usize = 8;
+
 /// A registration as HIS sends it (`PUT /api/v1/registrations/{visit_no}`).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct RegistrationBody {
@@ -186,8 +190,7 @@ fn validate_patient(p: &PatientBody, now: DateTime<Utc>) -> Result<Patient, Erro
             let bad = |message: &str| {
                 Error::field(ErrorCode::InvalidBirthDate, "patient.birth_date", message)
             };
-            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| bad("birth date is YYYY-MM-DD"))?;
+            let d = crate::time::parse_date(s).ok_or_else(|| bad("birth date is YYYY-MM-DD"))?;
             let earliest = NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(d);
             if d > service_date(now) || d < earliest {
                 return Err(bad("birth date is in the future or before 1880"));
@@ -882,7 +885,6 @@ impl Engine {
 
     /// Cancels a registration (退号): it leaves every queue and room.
     pub async fn cancel(&self, visit_no: &VisitNo, audit: Audit) -> Result<CancelAnswer, Error> {
-        let v = self.load_visit(visit_no).await?;
         let done = |changed| {
             Ok(CancelAnswer {
                 visit_no: visit_no.to_string(),
@@ -890,70 +892,64 @@ impl Engine {
                 changed,
             })
         };
-        match v.status()? {
-            VisitStatus::Cancelled => done(false),
-            VisitStatus::Registered => {
-                let (vn, a) = (visit_no.to_string(), audit);
-                let changed = self
-                    .db
-                    .write(move |c| store::cancel_registered(c, &vn, &a))
-                    .await?;
-                if changed {
-                    if v.appointed_room.is_some() {
+        // A cancellation that finds the visit changed meanwhile looks
+        // again: the same cancellation sent twice at once is one that
+        // changed it and one that changed nothing (200), never a 409.
+        for _ in 0..CANCEL_ATTEMPTS {
+            let v = self.load_visit(visit_no).await?;
+            let changed = match v.status()? {
+                VisitStatus::Cancelled => return done(false),
+                VisitStatus::Registered => {
+                    let (vn, a) = (visit_no.to_string(), audit.clone());
+                    let changed = self
+                        .db
+                        .write(move |c| store::cancel_registered(c, &vn, &a))
+                        .await?;
+                    if changed && v.appointed_room.is_some() {
                         self.publish_appointments().await;
                     }
-                    done(true)
-                } else {
-                    Err(Error::new(
-                        ErrorCode::StateConflict,
-                        "the visit changed meanwhile; try again",
+                    changed
+                }
+                VisitStatus::Waiting => {
+                    let q = v.required(&v.queue_code, "queue")?;
+                    let removed = self
+                        .queue_addr(&q)?
+                        .send(Remove {
+                            visit_no: visit_no.to_string(),
+                            audit: audit.clone(),
+                        })
+                        .await
+                        .map_err(triage_actors::EngineError::from)??;
+                    if removed {
+                        tracing::info!(visit_no = %visit_no, queue = %q, "cancelled while waiting");
+                    }
+                    removed
+                }
+                VisitStatus::Called => {
+                    let room = v.required(&v.room_code, "room")?;
+                    self.room_addr(&room)?
+                        .send(CancelCurrent {
+                            visit_no: visit_no.to_string(),
+                            audit: audit.clone(),
+                        })
+                        .await
+                        .map_err(triage_actors::EngineError::from)??
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorCode::VisitClosed,
+                        "the visit is already finished or set aside",
                     ))
                 }
+            };
+            if changed {
+                return done(true);
             }
-            VisitStatus::Waiting => {
-                let q = v.required(&v.queue_code, "queue")?;
-                let addr = self.queue_addr(&q)?;
-                let removed = addr
-                    .send(Remove {
-                        visit_no: visit_no.to_string(),
-                        audit,
-                    })
-                    .await
-                    .map_err(triage_actors::EngineError::from)??;
-                if removed {
-                    tracing::info!(visit_no = %visit_no, queue = %q, "cancelled while waiting");
-                    done(true)
-                } else {
-                    Err(Error::new(
-                        ErrorCode::StateConflict,
-                        "the visit changed meanwhile; try again",
-                    ))
-                }
-            }
-            VisitStatus::Called => {
-                let room = v.required(&v.room_code, "room")?;
-                let addr = self.room_addr(&room)?;
-                let removed = addr
-                    .send(CancelCurrent {
-                        visit_no: visit_no.to_string(),
-                        audit,
-                    })
-                    .await
-                    .map_err(triage_actors::EngineError::from)??;
-                if removed {
-                    done(true)
-                } else {
-                    Err(Error::new(
-                        ErrorCode::StateConflict,
-                        "the visit changed meanwhile; try again",
-                    ))
-                }
-            }
-            _ => Err(Error::new(
-                ErrorCode::VisitClosed,
-                "the visit is already finished or set aside",
-            )),
         }
+        Err(Error::new(
+            ErrorCode::StateConflict,
+            "the visit kept changing while it was being cancelled; try again",
+        ))
     }
 
     /// The visit's name as public screens show it (张*三).

@@ -147,13 +147,13 @@ fn queues_of(row: &ScheduleRow) -> Result<Vec<String>, Error> {
     })
 }
 
-/// Parses a schedule date: `YYYY-MM-DD`.
+/// Parses a schedule date: exactly `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Result<NaiveDate, Error> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+    crate::time::parse_date(text).ok_or_else(|| {
         Error::field(
             ErrorCode::InvalidDate,
             "date",
-            format!("{text:?} is not a date YYYY-MM-DD"),
+            "the date is not a date YYYY-MM-DD",
         )
     })
 }
