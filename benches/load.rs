@@ -135,6 +135,22 @@ fn screen_codes(depts: &[String]) -> Vec<String> {
     out
 }
 
+/// The instant the benchmark's hospital runs at: a Wednesday, 09:30 China
+/// time, running on from the bench's start (a restarted server goes on
+/// from where the last one was). The bench runs the same at 23:00 as at
+/// 10:00, and on any date: the host's clock is never read.
+fn bench_now() -> chrono::DateTime<chrono::Utc> {
+    use triage::time::Clock as _;
+    static CLOCK: std::sync::LazyLock<triage::time::AnchoredClock> =
+        std::sync::LazyLock::new(|| {
+            let at = chrono::DateTime::parse_from_rfc3339("2026-12-09T09:30:00+08:00")
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_default();
+            triage::time::AnchoredClock::starting_at(at)
+        });
+    CLOCK.now()
+}
+
 struct Server {
     child: Child,
     port: u16,
@@ -161,6 +177,7 @@ impl Server {
                 "full",
             ])
             .env("TRIAGE_LOG", "error")
+            .env(triage::time::CLOCK_VARIABLE, bench_now().to_rfc3339())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -241,7 +258,7 @@ fn provision(toml: &str, db: &str, codes: &[String], depts: &[String], staff: us
     let stamp = triage::auth::store::Stamp {
         operator: "bench".into(),
         source: "bench".into(),
-        at: chrono::Utc::now().naive_utc(),
+        at: bench_now().naive_utc(),
     };
     accounts::add_user(
         &mut c,
@@ -615,7 +632,7 @@ async fn register(
     let body = json!({
         "patient": {"id": format!("P{visit}"), "name": "测试患者", "sex": "1", "birth_date": "1980-01-01"},
         "department_code": dept, "visit_type": "first",
-        "registered_at": chrono::Utc::now().to_rfc3339(), "checked_in": check_in
+        "registered_at": bench_now().to_rfc3339(), "checked_in": check_in
     });
     matches!(
         http.put(format!("{base}/api/v1/registrations/{visit}")).json(&body).send().await,

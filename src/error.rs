@@ -134,6 +134,11 @@ codes! {
     FaultNotFound => "fault_not_found",
     ReportNotFound => "report_not_found",
     FaultState => "fault_state",
+    /// An administrator acting on their own account where another must
+    /// (disable it, reset its password: use 修改密码 for one's own).
+    OwnAccount => "own_account",
+    /// A new account's code or a new client's name is already taken.
+    NameTaken => "name_taken",
     UnknownSession => "unknown_session",
     InvalidDate => "invalid_date",
     NotScheduled => "not_scheduled",

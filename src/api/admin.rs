@@ -84,6 +84,7 @@ pub struct AccountBody {
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = AccountBody,
     responses((status = 201, description = "created: `{code, password, totp_uri?}`, the initial password shown once (the first login must change it)"),
+              (status = 409, description = "name_taken: an account with this code exists", body = ErrorBody),
               (status = 422, description = "invalid_account", body = ErrorBody)))]
 pub async fn add_account(
     body: Json<AccountBody>,
@@ -125,6 +126,7 @@ pub async fn add_account(
 
 #[utoipa::path(post, path = "/api/v1/accounts/{code}/password", tag = "accounts", params(("code" = String, Path)),
     responses((status = 200, description = "a new random password, shown once: the next login must change it; sessions end, the account is unlocked"),
+              (status = 409, description = "own_account: one's own password is changed with POST /api/v1/session/password", body = ErrorBody),
               (status = 422, description = "invalid_account: no such account", body = ErrorBody)))]
 pub async fn reset_password(
     path: web::Path<String>,
@@ -134,6 +136,11 @@ pub async fn reset_password(
 ) -> Answer {
     caller.principal.admin()?;
     let code = path.into_inner();
+    own_account(
+        &caller,
+        &code,
+        "an administrator changes their own password with 修改密码 (POST /api/v1/session/password), not by a reset",
+    )?;
     let stamp = caller.stamp(&engine);
     let policy = engine.hospital.security.clone();
     let c2 = code.clone();
@@ -145,6 +152,15 @@ pub async fn reset_password(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "code": code, "password": password })))
 }
 
+/// Refuses (409 `own_account`) an administrator acting on their own
+/// account where another administrator must.
+fn own_account(caller: &Caller, code: &str, message: &'static str) -> Result<(), Error> {
+    match caller.principal.staff() {
+        Some(me) if me.code == code => Err(Error::new(ErrorCode::OwnAccount, message)),
+        _ => Ok(()),
+    }
+}
+
 async fn set_disabled(
     code: String,
     disabled: bool,
@@ -153,14 +169,12 @@ async fn set_disabled(
     auth: &Auth,
 ) -> Answer {
     caller.principal.admin()?;
-    if let Some(me) = caller.principal.staff() {
-        if me.code == code && disabled {
-            return Err(Error::new(
-                ErrorCode::InvalidAccount,
-                "an administrator cannot disable their own account",
-            )
-            .into());
-        }
+    if disabled {
+        own_account(
+            &caller,
+            &code,
+            "an administrator cannot disable their own account (管理员不能停用自己的账号)",
+        )?;
     }
     let stamp = caller.stamp(engine);
     let c2 = code.clone();
@@ -173,7 +187,9 @@ async fn set_disabled(
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts/{code}/disable", tag = "accounts", params(("code" = String, Path)),
-    responses((status = 200, description = "disabled: its sessions end at once"), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "disabled: its sessions end at once"),
+              (status = 409, description = "own_account: an administrator's own account is disabled by another", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 pub async fn disable_account(
     path: web::Path<String>,
     caller: Caller,
@@ -247,6 +263,7 @@ pub struct ClientBody {
 
 #[utoipa::path(post, path = "/api/v1/clients", tag = "accounts", request_body = ClientBody,
     responses((status = 201, description = "created: `{name, key}`, the API key shown once"),
+              (status = 409, description = "name_taken: a client with this name exists", body = ErrorBody),
               (status = 422, description = "invalid_account", body = ErrorBody)))]
 pub async fn add_client(
     body: Json<ClientBody>,

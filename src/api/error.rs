@@ -69,6 +69,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidAccount
         | InvalidVersion => StatusCode::UNPROCESSABLE_ENTITY,
         TooEarly
+        | OwnAccount
+        | NameTaken
         | VisitNotWaitingHere
         | SameQueue
         | VisitNotWaiting

@@ -47,7 +47,8 @@ fn invalid(message: impl Into<String>) -> Error {
 
 fn db_error(e: DbError, exists: &str, missing: &str) -> Error {
     match e {
-        DbError::Conflict(_) => invalid(exists.to_string()),
+        // A name taken is a conflict with what exists, not a bad field.
+        DbError::Conflict(_) => Error::new(ErrorCode::NameTaken, exists.to_string()),
         // What the path names is not there: 404, as for every resource.
         DbError::Query(diesel::result::Error::NotFound) => {
             Error::new(ErrorCode::NotFound, missing.to_string())

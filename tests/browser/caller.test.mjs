@@ -92,16 +92,16 @@ test("the doctor signs in to his room, steps away and comes back by keyboard; th
   await door.waitForFunction(() => document.querySelector(".doctor-card h2")?.textContent === "李秀梅"
     && !document.querySelector(".seat-notice"), null, { timeout: 1000 });
   // B: away (暂离).
-  let t0 = Date.now();
+  let t0 = performance.now();
   await page.keyboard.press("b");
   await door.waitForFunction(() => document.querySelector(".seat-notice")?.textContent.includes("暂时离开"), null, { timeout: 1000 });
-  assert.ok(Date.now() - t0 <= 1000);
+  assert.ok(performance.now() - t0 <= 1000);
   await page.waitForSelector('.seat-line[data-seat="break"]');
   // I again: back.
-  t0 = Date.now();
+  t0 = performance.now();
   await page.keyboard.press("i");
   await door.waitForFunction(() => !document.querySelector(".seat-notice"), null, { timeout: 1000 });
-  assert.ok(Date.now() - t0 <= 1000);
+  assert.ok(performance.now() - t0 <= 1000);
   // Another room is refused: he is signed in here.
   const nurse = await server.api("POST", "/api/v1/rooms/NK-03/sign-in", { doctor_code: "D1002" }).catch((e) => e.message);
   assert.match(String(nurse), /409/);

@@ -24,6 +24,24 @@ export function noteSecret(secret) {
   appendFileSync(join(logDir, "secrets.txt"), `${secret}\n`);
 }
 
+// Time is an input: the server runs on a named instant (a Wednesday, 09:30
+// China time) and every page's Date shows the same clock; the tests take
+// their dates from `serverNow()`, durations from `performance.now()`, and
+// never read the host's clock.
+export const WEDNESDAY_0930 = "2026-12-09T09:30:00+08:00";
+const NAMED = Date.parse(WEDNESDAY_0930);
+const STARTED = performance.now();
+
+/** Now on the servers' and pages' clock (running on from the named instant). */
+export function serverNow() {
+  return new Date(NAMED + (performance.now() - STARTED));
+}
+
+/** Today's service date (Asia/Shanghai) on that clock: YYYY-MM-DD. */
+export function serverToday(plusDays = 0) {
+  return new Date(serverNow().getTime() + 8 * 3600e3 + plusDays * 86400e3).toISOString().slice(0, 10);
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -50,9 +68,10 @@ export class Server {
     }
     this.proc = spawn(bin, ["serve", "--demo", "--no-simulation", "--bind", `127.0.0.1:${this.port}`,
       "--database-url", `sqlite://${this.dbFile}`],
-    { stdio: ["ignore", "ignore", stderr], env: { ...process.env, TRIAGE_LOG: logDir ? "info" : "warn" } });
-    const deadline = Date.now() + 30000;
-    while (Date.now() < deadline) {
+    { stdio: ["ignore", "ignore", stderr],
+      env: { ...process.env, TRIAGE_LOG: logDir ? "info" : "warn", TRIAGE_CLOCK: serverNow().toISOString() } });
+    const deadline = performance.now() + 30000;
+    while (performance.now() < deadline) {
       try {
         const r = await fetch(`${this.base}/readyz`);
         if (r.ok) { this.access = this.demoAccess(); return; }
@@ -116,7 +135,7 @@ export class Server {
     noteSecret(name);
     return this.api("PUT", `/api/v1/registrations/${visitNo}`, {
       patient: { id: `P${visitNo}`, name, sex: extra.sex || "1", birth_date: "1975-06-01" },
-      department_code: dept, visit_type: "first", registered_at: new Date().toISOString(), checked_in: true, ...extra.body,
+      department_code: dept, visit_type: "first", registered_at: serverNow().toISOString(), checked_in: true, ...extra.body,
     });
   }
 
@@ -124,11 +143,19 @@ export class Server {
 }
 
 export async function launch() {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
       "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"],
   });
+  // Every page's Date shows the servers' clock (timers run as they do).
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async (options) => {
+    const page = await newPage(options);
+    await page.clock.setSystemTime(serverNow());
+    return page;
+  };
+  return browser;
 }
 
 // A page with speech stubbed: every announcement is logged with start/end.

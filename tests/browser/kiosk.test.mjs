@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Server, launch, screenshotDir } from "./harness.mjs";
+import { Server, launch, screenshotDir, serverNow } from "./harness.mjs";
 
 let server;
 let browser;
@@ -102,10 +102,10 @@ test("each refusal shows its Chinese message with the nurse path and changes not
   await server.api("DELETE", "/api/v1/registrations/KC1");
   await register("KW1", "外科丁", "WK");
   await server.api("PUT", "/api/v1/queues/NK/rules", { early_check_in_minutes: 30, reason: "预约提前30分钟报到" });
-  const later = new Date(Date.now() + 40 * 60e3);
+  const later = new Date(serverNow().getTime() + 40 * 60e3);
   // Later today: the time to come back; past midnight (Beijing): the day.
   const day = (d) => d.toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
-  const tooEarly = day(later) === day(new Date()) ? /预约时段未到，请于 \d\d:\d\d 后/ : /您的预约日期是 \d{4}-\d\d-\d\d，请当天再来报到/;
+  const tooEarly = day(later) === day(serverNow()) ? /预约时段未到，请于 \d\d:\d\d 后/ : /您的预约日期是 \d{4}-\d\d-\d\d，请当天再来报到/;
   const end = new Date(later.getTime() + 1800e3);
   await register("KT1", "预约戊", "NK", { appointment: { start: later.toISOString(), end: end.toISOString() } });
   const nk = await openKiosk("KIOSK-NK", server.access.tokens["KIOSK-NK"], { width: 1920, height: 1080 });

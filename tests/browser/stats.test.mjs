@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Server, launch, loginByKeyboard, screenshotDir } from "./harness.mjs";
+import { Server, launch, loginByKeyboard, screenshotDir, serverToday } from "./harness.mjs";
 
 let server;
 let browser;
@@ -27,7 +27,7 @@ test("the statistics page shows the period's workload as charts and tables, and 
   await server.callNext("NK-02");
   await server.api("POST", "/api/v1/rooms/NK-02/finish");
   await server.callNext("WK-01");
-  const today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  const today = serverToday();
   const expected = await server.api("GET", `/api/v1/stats/workload?from=${today}&to=${today}&group_by=performer`);
   assert.ok(expected.total.called >= 3, JSON.stringify(expected.total));
 

@@ -98,7 +98,7 @@ async fn an_administrator_manages_accounts_and_his_clients_over_http() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(r.status(), 422);
+    assert_eq!(r.status(), 409, "own_account");
 
     // A HIS client: its key once, working at once, never listed; revoked.
     let (s, client) = json_of(
@@ -180,7 +180,6 @@ async fn only_administrators_manage_accounts_and_clients_and_bad_input_changes_n
         json!({"code": "bad code", "name": "x", "role": "nurse", "scope": ["NK"]}),
         json!({"code": "N1", "name": "x", "role": "chief", "scope": []}),
         json!({"code": "N1", "name": "x", "role": "nurse", "scope": ["XX"]}),
-        json!({"code": "N-NK", "name": "x", "role": "nurse", "scope": ["NK"]}),
     ] {
         let (s, v) = json_of(
             app.http
@@ -195,6 +194,33 @@ async fn only_administrators_manage_accounts_and_clients_and_bad_input_changes_n
             (s, v["error"]["code"].as_str()),
             (422, Some("invalid_account")),
             "{body}"
+        );
+    }
+    // A code already taken is a conflict (409), not a bad field.
+    let (s, v) = json_of(
+        app.http
+            .post(app.url("/api/v1/accounts"))
+            .json(&json!({"code": "N-NK", "name": "x", "role": "nurse", "scope": ["NK"]}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("name_taken")));
+    // An administrator's own account: disabled or reset by another only.
+    for action in ["disable", "password"] {
+        let (s, v) = json_of(
+            app.http
+                .post(app.url(&format!("/api/v1/accounts/t-admin/{action}")))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (409, Some("own_account")),
+            "{action} of one's own account"
         );
     }
     let (s, v) = json_of(
