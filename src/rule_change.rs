@@ -471,7 +471,7 @@ fn sessions(list: &[SessionInput], c: &mut Check) -> Option<Vec<Session>> {
     let mut out: Vec<Session> = Vec::new();
     for (i, s) in list.iter().enumerate() {
         let name = s.name.trim();
-        if name.is_empty() || name.chars().count() > 16 || name.chars().any(char::is_control) {
+        if name.is_empty() || s.name.chars().count() > 16 || name.chars().any(char::is_control) {
             c.fail(format!("sessions[{i}].name"), "a name of 1-16 characters");
         }
         let start = parse_time(&s.start);

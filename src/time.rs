@@ -40,6 +40,74 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
         .flatten()
 }
 
+/// An RFC 3339 date-time exactly as the API document's `date-time` says:
+/// `T` (or `t`) between the date and the time, an offset, no leap second.
+/// chrono alone also takes a space there, and a second 60 in any minute.
+pub fn parse_rfc3339(text: &str) -> Option<DateTime<FixedOffset>> {
+    use chrono::Timelike;
+    matches!(text.as_bytes().get(10), Some(b'T' | b't'))
+        .then(|| DateTime::parse_from_rfc3339(text).ok())
+        .flatten()
+        .filter(|t| t.nanosecond() < 1_000_000_000)
+}
+
+/// Serde for request date-times read by [`parse_rfc3339`]:
+/// `#[serde(with = "crate::time::rfc3339")]`.
+pub mod rfc3339 {
+    use chrono::{DateTime, FixedOffset, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const WANTED: &str = "an RFC 3339 date-time such as 2026-12-09T09:30:00+08:00";
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom(WANTED))
+    }
+
+    pub fn serialize<S: Serializer>(t: &DateTime<FixedOffset>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339())
+    }
+
+    /// The same, as UTC.
+    pub mod utc {
+        use super::*;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+            super::deserialize(d).map(|t| t.with_timezone(&Utc))
+        }
+
+        pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&t.to_rfc3339())
+        }
+    }
+
+    /// The same, optional (absent or null: none).
+    pub mod option {
+        use super::*;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                None => Ok(None),
+                Some(text) => super::super::parse_rfc3339(&text)
+                    .map(Some)
+                    .ok_or_else(|| serde::de::Error::custom(super::WANTED)),
+            }
+        }
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<FixedOffset>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&t.to_rfc3339()),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
+
 /// How far ahead a service day may be (a registration, an appointment, a
 /// schedule): further is a mistake of the sender (9999-12-31), refused.
 pub const DAYS_AHEAD: i64 = 90;
@@ -144,6 +212,21 @@ mod tests {
             "１９８０-01-01",
         ] {
             assert_eq!(parse_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_date_time_is_rfc_3339_with_t_and_no_leap_second() {
+        assert!(parse_rfc3339("2026-12-09T09:30:00+08:00").is_some());
+        assert!(parse_rfc3339("2026-12-09t01:30:00.5z").is_some());
+        for bad in [
+            "2026-12-09 09:30:00+08:00",
+            "2026-12-09T09:30:60Z",
+            "2026-12-09T09:30:00",
+            "2026-12-09",
+            "",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
 

@@ -127,7 +127,7 @@ pub async fn add_account(
 #[utoipa::path(post, path = "/api/v1/accounts/{code}/password", tag = "accounts", params(("code" = String, Path)),
     responses((status = 200, description = "a new random password, shown once: the next login must change it; sessions end, the account is unlocked"),
               (status = 409, description = "own_account: one's own password is changed with POST /api/v1/session/password", body = ErrorBody),
-              (status = 422, description = "invalid_account: no such account", body = ErrorBody)))]
+              (status = 404, description = "not_found: no such account", body = ErrorBody)))]
 pub async fn reset_password(
     path: web::Path<String>,
     caller: Caller,
@@ -189,7 +189,7 @@ async fn set_disabled(
 #[utoipa::path(post, path = "/api/v1/accounts/{code}/disable", tag = "accounts", params(("code" = String, Path)),
     responses((status = 200, description = "disabled: its sessions end at once"),
               (status = 409, description = "own_account: an administrator's own account is disabled by another", body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+              (status = 404, description = "not_found: no such account", body = ErrorBody)))]
 pub async fn disable_account(
     path: web::Path<String>,
     caller: Caller,
@@ -200,7 +200,7 @@ pub async fn disable_account(
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts/{code}/enable", tag = "accounts", params(("code" = String, Path)),
-    responses((status = 200, description = "enabled again"), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "enabled again"), (status = 404, description = "not_found: no such account", body = ErrorBody)))]
 pub async fn enable_account(
     path: web::Path<String>,
     caller: Caller,
@@ -303,7 +303,7 @@ pub async fn add_client(
 }
 
 #[utoipa::path(delete, path = "/api/v1/clients/{name}", tag = "accounts", params(("name" = String, Path)),
-    responses((status = 200, description = "revoked: its key stops working within seconds"), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "revoked: its key stops working within seconds"), (status = 404, description = "not_found: no such client", body = ErrorBody)))]
 pub async fn revoke_client(
     path: web::Path<String>,
     caller: Caller,

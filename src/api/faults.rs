@@ -68,8 +68,9 @@ pub struct FaultQuery {
 }
 
 fn instant(field: &str, text: &str) -> Result<chrono::NaiveDateTime, Error> {
-    chrono::DateTime::parse_from_rfc3339(text)
+    crate::time::parse_rfc3339(text)
         .map(|t| t.naive_utc())
+        .ok_or(())
         .map_err(|_| Error::field(ErrorCode::InvalidField, field, "an RFC 3339 time"))
 }
 

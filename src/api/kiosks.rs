@@ -100,7 +100,7 @@ fn department_name(engine: &Engine, code: &str) -> String {
         .map_or_else(|| code.to_string(), |d| d.name.clone())
 }
 
-#[utoipa::path(get, path = "/api/v1/kiosks/{code}", tag = "kiosks", params(("code" = String, Path), ("X-Device-Token" = String, Header)),
+#[utoipa::path(get, path = "/api/v1/kiosks/{code}", tag = "kiosks", params(("code" = String, Path)),
     responses((status = 200, description = "the kiosk", body = KioskInfo),
               (status = 401, description = "no valid device token", body = ErrorBody),
               (status = 404, description = "no such kiosk", body = ErrorBody)))]
@@ -170,7 +170,7 @@ fn refusal(e: Error, engine: &Engine, department: Option<&str>) -> Error {
     Error::new(e.code, format!("{text}。如有疑问，请到分诊台咨询护士。"))
 }
 
-#[utoipa::path(post, path = "/api/v1/kiosks/{code}/check-in", tag = "kiosks", operation_id = "kiosk_check_in", params(("code" = String, Path), ("X-Device-Token" = String, Header)), request_body = KioskCheckIn,
+#[utoipa::path(post, path = "/api/v1/kiosks/{code}/check-in", tag = "kiosks", operation_id = "kiosk_check_in", params(("code" = String, Path)), request_body = KioskCheckIn,
     responses((status = 200, description = "checked in (签到): the ticket to show and print; `created` false when already checked in (nothing changed)", body = KioskTicket),
               (status = 401, description = "no valid device token", body = ErrorBody),
               (status = 404, description = "no such kiosk or visit (Chinese message)", body = ErrorBody),

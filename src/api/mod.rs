@@ -19,6 +19,7 @@ pub mod kiosks;
 pub mod metrics;
 pub mod notices;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod queues;
 pub mod registrations;
 pub mod results;

@@ -248,6 +248,13 @@ impl utoipa::Modify for Credentials {
                 "A staff session (POST /api/v1/session). Writes also send X-CSRF-Token.",
             ))),
         );
+        components.add_security_scheme(
+            "device_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Device-Token",
+                "A kiosk's device token (triage screen token --screen KIOSK-…, or /devices).",
+            ))),
+        );
         openapi.security = Some(vec![
             SecurityRequirement::new("his_key", Vec::<String>::new()),
             SecurityRequirement::new("staff_session", Vec::<String>::new()),
@@ -336,6 +343,17 @@ impl utoipa::Modify for Credentials {
                 });
                 // Logging in, and logging out (which only ends the
                 // caller's own session, if any), need no credentials.
+                // A kiosk proves itself with its device token alone.
+                if path.starts_with("/api/v1/kiosks/") {
+                    op.security = Some(vec![SecurityRequirement::new(
+                        "device_token",
+                        Vec::<String>::new(),
+                    )]);
+                    r.entry("401".into()).or_insert_with(|| {
+                        error("no or an unknown device token (unauthenticated)").into()
+                    });
+                    continue;
+                }
                 let open = public
                     || (path == "/api/v1/session" && (method == "post" || method == "delete"));
                 if open {
@@ -425,10 +443,11 @@ fn path_schema(path: &str, name: &str) -> Option<utoipa::openapi::schema::Schema
         "visit_no" | "appointment_id" | "room_code" | "queue_code" | "screen_code"
         | "report_id" | "code" | "session" => code(64),
         "doctor_code" => code(32),
+        "name" if path.starts_with("/api/v1/clients/") => code(32),
         "date" => ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
-            .pattern(Some("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+            .pattern(Some(super::openapi_rules::DATE))
             .build()
             .into(),
         "action" => ObjectBuilder::new()
@@ -449,11 +468,18 @@ fn path_schema(path: &str, name: &str) -> Option<utoipa::openapi::schema::Schema
     })
 }
 
-/// The document as pretty JSON (what `docs/openapi.json` holds).
+/// The document as pretty JSON (what `docs/openapi.json` holds): the
+/// types' schemas with the rules of [`super::openapi_rules`].
 pub fn document() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let missing = super::openapi_rules::apply(&mut doc);
+    if !missing.is_empty() {
+        tracing::error!(
+            ?missing,
+            "API document rules name fields the document lacks"
+        );
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 pub async fn serve() -> HttpResponse {

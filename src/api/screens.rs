@@ -86,7 +86,7 @@ pub async fn put_screen(
         Error::field(
             ErrorCode::InvalidField,
             "screen_code",
-            "codes are 1-32 letters, digits, - or _",
+            "codes are 1-64 letters, digits, '.', '_' or '-'",
         )
     })?;
     let body = body.value;

@@ -41,8 +41,9 @@ pub struct NewAccount {
     pub must_change: bool,
 }
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(ErrorCode::InvalidAccount, message)
+/// A refused account or client field (`field` names it, as every 422).
+fn invalid(field: &str, message: impl Into<String>) -> Error {
+    Error::field(ErrorCode::InvalidAccount, field, message)
 }
 
 fn db_error(e: DbError, exists: &str, missing: &str) -> Error {
@@ -67,6 +68,7 @@ pub fn check_code(code: &str) -> Result<(), Error> {
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
     {
         return Err(invalid(
+            "code",
             "an account code is 1-32 letters, digits, '.', '_' or '-'",
         ));
     }
@@ -139,25 +141,35 @@ fn new_totp(account: &str, hospital: &Hospital) -> (String, String) {
 /// a doctor, nothing for an administrator.
 fn check_scope(role: Role, scope: &[String], hospital: &Hospital) -> Result<(), Error> {
     match role {
-        Role::Admin if !scope.is_empty() => {
-            Err(invalid("an administrator has no department or room scope"))
-        }
+        Role::Admin if !scope.is_empty() => Err(invalid(
+            "scope",
+            "an administrator has no department or room scope",
+        )),
         Role::Admin => Ok(()),
         Role::Nurse => {
             if scope.is_empty() {
-                return Err(invalid("a nurse needs at least one department (--scope)"));
+                return Err(invalid(
+                    "scope",
+                    "a nurse needs at least one department (--scope)",
+                ));
             }
             match scope.iter().find(|d| hospital.department(d).is_none()) {
-                Some(d) => Err(invalid(format!("no department {d:?}"))),
+                Some(_) => Err(invalid(
+                    "scope",
+                    "a department of the scope is not configured",
+                )),
                 None => Ok(()),
             }
         }
         Role::Doctor => {
             if scope.is_empty() {
-                return Err(invalid("a doctor needs at least one room (--scope)"));
+                return Err(invalid(
+                    "scope",
+                    "a doctor needs at least one room (--scope)",
+                ));
             }
             match scope.iter().find(|r| hospital.room(r).is_none()) {
-                Some(r) => Err(invalid(format!("no room {r:?}"))),
+                Some(_) => Err(invalid("scope", "a room of the scope is not configured")),
                 None => Ok(()),
             }
         }
@@ -174,8 +186,8 @@ pub fn add_user(
     let policy: &SecurityPolicy = &hospital.security;
     check_code(&account.code)?;
     let name = account.name.trim();
-    if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
-        return Err(invalid("a name is 1-40 characters"));
+    if name.is_empty() || account.name.chars().count() > 40 || name.chars().any(char::is_control) {
+        return Err(invalid("name", "a name is 1-40 characters"));
     }
     check_scope(account.role, &account.scope, hospital)?;
     let password = match account.password {
@@ -297,13 +309,20 @@ pub fn add_client(
     client: NewClient,
     stamp: &Stamp,
 ) -> Result<String, Error> {
-    check_code(&client.name)
-        .map_err(|_| invalid("a client name is 1-32 letters, digits, '.', '_' or '-'"))?;
+    check_code(&client.name).map_err(|_| {
+        invalid(
+            "name",
+            "a client name is 1-32 letters, digits, '.', '_' or '-'",
+        )
+    })?;
     if client.scopes.is_empty() {
-        return Err(invalid("give the client at least one scope"));
+        return Err(invalid("scopes", "give the client at least one scope"));
     }
     if client.rate_per_minute == 0 || client.rate_per_minute > 1_000_000 {
-        return Err(invalid("the rate limit is 1-1000000 requests per minute"));
+        return Err(invalid(
+            "rate_per_minute",
+            "the rate limit is 1-1000000 requests per minute",
+        ));
     }
     let key_id = secret::sha256_hex(secret::random(16).as_bytes())[..12].to_string();
     let key = format!("tk_{key_id}_{}", secret::random(32));

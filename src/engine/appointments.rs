@@ -65,6 +65,7 @@ pub struct AppointmentPutBody {
     /// The booked slot (预约时段).
     pub slot: AppointmentBody,
     /// When the patient booked.
+    #[serde(with = "crate::time::rfc3339")]
     pub booked_at: DateTime<FixedOffset>,
     /// `first` (初诊, default) or `return` (复诊).
     #[serde(default = "first_visit")]

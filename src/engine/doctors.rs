@@ -229,11 +229,18 @@ impl Engine {
                 format!("no department {:?}", body.department_code),
             ));
         }
-        if body.title.chars().count() > 32 || body.introduction.chars().count() > 2000 {
+        if body.title.chars().count() > 32 {
+            return Err(Error::field(
+                ErrorCode::InvalidField,
+                &f("title"),
+                "a title is at most 32 characters",
+            ));
+        }
+        if body.introduction.chars().count() > 2000 {
             return Err(Error::field(
                 ErrorCode::InvalidField,
                 &f("introduction"),
-                "title at most 32, introduction at most 2000 characters",
+                "an introduction is at most 2000 characters",
             ));
         }
         let (photo, photo_mime) = match &body.photo {

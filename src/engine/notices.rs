@@ -25,10 +25,10 @@ pub struct NoticeBody {
     #[serde(default)]
     pub screens: Option<Vec<String>>,
     /// When it starts showing (at most 90 days ahead); absent for at once.
-    #[serde(default)]
+    #[serde(default, with = "crate::time::rfc3339::option")]
     pub starts_at: Option<DateTime<FixedOffset>>,
     /// When it stops showing; absent for until withdrawn.
-    #[serde(default)]
+    #[serde(default, with = "crate::time::rfc3339::option")]
     pub expires_at: Option<DateTime<FixedOffset>>,
 }
 
@@ -101,7 +101,7 @@ impl Engine {
     ) -> Result<NoticeAnswer, Error> {
         let text = body.text.trim();
         if text.is_empty()
-            || text.chars().count() > 500
+            || body.text.chars().count() > 500
             || text.chars().any(|c| c.is_control() && c != '\n')
         {
             return Err(Error::field(

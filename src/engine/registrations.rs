@@ -37,6 +37,7 @@ pub struct RegistrationBody {
     /// `first` (初诊) or `return` (复诊); 初诊/复诊/回诊 accepted.
     #[schema(pattern = "^(first|return|初诊|复诊|回诊)$")]
     pub visit_type: String,
+    #[serde(with = "crate::time::rfc3339")]
     pub registered_at: DateTime<FixedOffset>,
     #[serde(default)]
     pub appointment: Option<AppointmentBody>,
@@ -92,7 +93,9 @@ pub struct PatientBody {
 /// An appointment slot.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct AppointmentBody {
+    #[serde(with = "crate::time::rfc3339")]
     pub start: DateTime<FixedOffset>,
+    #[serde(with = "crate::time::rfc3339")]
     pub end: DateTime<FixedOffset>,
 }
 

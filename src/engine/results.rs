@@ -93,6 +93,7 @@ pub struct ExamReportBody {
     pub conclusion: String,
     /// Who reported (staff number or name of the reporting doctor).
     pub reporter: String,
+    #[serde(with = "crate::time::rfc3339::utc")]
     pub reported_at: DateTime<Utc>,
     pub status: ExamReportStatus,
     #[serde(default)]
@@ -170,9 +171,10 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, Error> {
+    // Counted as sent (as every text field of the API), stored trimmed.
     let v = value.trim();
     if (required && v.is_empty())
-        || v.chars().count() > max
+        || value.chars().count() > max
         || v.chars()
             .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {

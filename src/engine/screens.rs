@@ -140,8 +140,10 @@ impl ScreenBody {
         if !(1..=10).contains(&next_count) {
             return Err(Error::field(ErrorCode::InvalidField, "next_count", "1-10"));
         }
+        // Counted as sent, stored trimmed.
+        let sent = self.title.as_deref().map_or(0, |t| t.chars().count());
         let title = match self.title.as_deref().map(str::trim) {
-            Some(t) if !t.is_empty() && t.chars().count() <= 40 => t.to_string(),
+            Some(t) if !t.is_empty() && sent <= 40 => t.to_string(),
             Some(_) => {
                 return Err(Error::field(
                     ErrorCode::InvalidField,
