@@ -84,7 +84,7 @@ for l in sys.stdin:
   FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$FAKE_AT" "$INTEGRATION_BIN"
 fi
 
-say "API document against the server (Schemathesis, all checks, two passes)"
+say "API document against the server (Schemathesis, every phase, all checks, three passes)"
 scripts/api-fuzz.sh
 
 say "test suite on PostgreSQL"
