@@ -394,3 +394,108 @@ async fn an_administrator_ends_the_day_early_and_the_day_then_takes_no_check_in(
     let e: serde_json::Value = r.json().await.unwrap_or_default();
     assert_eq!(e["error"]["code"], "day_closed");
 }
+
+/// A Sunday evening into Monday morning on the server's own clock: the day
+/// end runs by itself at 22:00, a Sunday patient still waiting is closed
+/// and leaves the screens, registrations of Sunday are refused after it,
+/// midnight passes, and Monday starts again from ticket A001 with Sunday
+/// appearing nowhere.
+#[actix_web::test]
+async fn sunday_evening_to_monday_morning_the_day_ends_by_itself_and_monday_starts_clean() {
+    use crate::common::{china, clock_at, fresh_database, registration_at, spawn_app_clocked};
+    let mut hospital = Hospital::demo();
+    hospital.day_end = chrono::NaiveTime::from_hms_opt(22, 0, 0);
+    // The Sunday before the named Wednesday, 21:50.
+    let sunday = china(-3, "21:50");
+    assert_eq!(
+        sunday
+            .with_timezone(&triage::time::shanghai())
+            .format("%a")
+            .to_string(),
+        "Sun"
+    );
+    let app = spawn_app_clocked(hospital, 2, fresh_database(), clock_at(sunday)).await;
+    let ticket = app
+        .arrive("SUN1", &registration_at("周日甲", "NK", china(-3, "21:40")))
+        .await;
+    assert_eq!(ticket, "A001");
+    let mut hall = app.ws("NK-HALL").await;
+    let snap = hall.next().await;
+    assert!(
+        snap.to_string().contains("A001"),
+        "Sunday's patient is on the hall screen"
+    );
+
+    // 22:00 passes: the day ends without anyone touching it.
+    app.set_clock(china(-3, "22:01"));
+    let mut closed = false;
+    for _ in 0..100 {
+        if app.get_json("/api/v1/registrations/SUN1").await["status"] == "closed" {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(closed, "the day end ran at 22:00 by itself");
+    assert_eq!(app.get_json("/api/v1/day").await["closed"], true);
+    assert_eq!(app.get_json("/api/v1/queues/NK").await["waiting"], 0);
+    let r = app
+        .put_registration("SUN2", &registration_at("周日乙", "NK", china(-3, "22:02")))
+        .await;
+    assert_eq!(
+        r.status(),
+        409,
+        "Sunday takes no registration after its day end"
+    );
+
+    // Midnight passes; Monday morning (a new session: the evening's ended
+    // while nobody worked).
+    app.set_clock(china(-2, "07:59"));
+    let monday = app.today();
+    assert_eq!(monday.format("%a").to_string(), "Mon");
+    let admin = app.admin_again().await;
+    let get = |path: &'static str| {
+        let req = admin.get(app.url(path));
+        async move {
+            req.send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .json::<serde_json::Value>()
+                .await
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(get("/api/v1/day").await["closed"], false, "Monday is open");
+    let his = app.his();
+    let r = his
+        .put(app.url("/api/v1/registrations/MON1"))
+        .json(&registration_at("周一甲", "NK", china(-2, "07:50")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    let r = his
+        .post(app.url("/api/v1/registrations/MON1/check-in"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let answer: serde_json::Value = r.json().await.unwrap_or_default();
+    assert_eq!(answer["ticket_no"], "A001", "Monday starts from ticket 1");
+    let screen = app.ws("NK-HALL").await.next().await;
+    assert!(
+        !screen.to_string().contains("周一甲"),
+        "no full name on a screen: {screen}"
+    );
+    assert_eq!(
+        screen.to_string().matches("\"ticket_no\":\"A001\"").count(),
+        4,
+        "Monday's one patient, next at each of the four rooms: {screen}"
+    );
+    let queue = get("/api/v1/queues/NK").await;
+    let visits: Vec<&str> = queue["entries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["visit_no"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(visits, ["MON1"], "Sunday appears nowhere");
+    drop(hall);
+}
