@@ -140,13 +140,13 @@ fn screen_codes(depts: &[String]) -> Vec<String> {
 /// from where the last one was). The bench runs the same at 23:00 as at
 /// 10:00, and on any date: the host's clock is never read.
 fn bench_now() -> chrono::DateTime<chrono::Utc> {
-    use triage::time::Clock as _;
-    static CLOCK: std::sync::LazyLock<triage::time::AnchoredClock> =
+    use triage_ground::time::Clock as _;
+    static CLOCK: std::sync::LazyLock<triage_ground::time::AnchoredClock> =
         std::sync::LazyLock::new(|| {
             let at = chrono::DateTime::parse_from_rfc3339("2026-12-09T09:30:00+08:00")
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .unwrap_or_default();
-            triage::time::AnchoredClock::starting_at(at)
+            triage_ground::time::AnchoredClock::starting_at(at)
         });
     CLOCK.now()
 }
@@ -177,7 +177,10 @@ impl Server {
                 "full",
             ])
             .env("TRIAGE_LOG", "error")
-            .env(triage::time::CLOCK_VARIABLE, bench_now().to_rfc3339())
+            .env(
+                triage_ground::time::CLOCK_VARIABLE,
+                bench_now().to_rfc3339(),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -294,8 +297,8 @@ fn provision(toml: &str, db: &str, codes: &[String], depts: &[String], staff: us
             codes
                 .iter()
                 .map(|code| {
-                    let token = triage::auth::secret::random(32);
-                    let digest = triage::auth::secret::sha256_hex(token.as_bytes());
+                    let token = triage_ground::secret::random(32);
+                    let digest = triage_ground::secret::sha256_hex(token.as_bytes());
                     triage::auth::store::issue_screen_token(c, code, &digest, &stamp)
                         .map(|()| (code.clone(), token))
                 })
@@ -324,11 +327,11 @@ fn provision(toml: &str, db: &str, codes: &[String], depts: &[String], staff: us
             &stamp,
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let id = triage::auth::secret::random(32);
+        let id = triage_ground::secret::random(32);
         triage::auth::store::insert_session(
             &mut c,
             &triage::auth::store::SessionRow {
-                id_hash: triage::auth::secret::sha256_hex(id.as_bytes()),
+                id_hash: triage_ground::secret::sha256_hex(id.as_bytes()),
                 staff_code: code,
                 source: "bench".into(),
                 created_at: stamp.at,

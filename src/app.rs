@@ -8,8 +8,8 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App};
-use triage_actors::journal::SharedClock;
-use triage_actors::SystemClock;
+use triage_ground::time::SharedClock;
+use triage_ground::time::SystemClock;
 
 use crate::auth::Auth;
 use crate::background::{shutdown, Background, DRAIN_SECONDS, SHUTDOWN_BUDGET};

@@ -455,7 +455,7 @@ impl Background {
                 };
                 // What failed today is tried again tomorrow, not every
                 // minute (its ledger line was not written).
-                let today = crate::engine::service_date(now);
+                let today = triage_ground::time::service_date(now);
                 tried.retain(|(_, day)| *day == today);
                 let was_tried = |kind: &str| tried.iter().any(|(k, _)| *k == kind);
                 if was_tried("monthly") {

@@ -183,7 +183,7 @@ pub fn file_sha256(path: &Path) -> Result<(String, u64), DbError> {
         total += n as u64;
         h.update(&buf[..n]);
     }
-    Ok((crate::auth::secret::hex(&h.finalize()), total))
+    Ok((triage_ground::secret::hex(&h.finalize()), total))
 }
 
 fn manifest_path(file: &Path) -> PathBuf {
@@ -745,11 +745,11 @@ pub struct Daily {
 /// When today's backup is due at `now` (`at` has passed and none was taken
 /// since): the instant it became due.
 pub fn due(policy: &BackupPolicy, at: NaiveTime, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let local = now.with_timezone(&crate::engine::shanghai());
+    let local = now.with_timezone(&triage_ground::time::shanghai());
     let today_at = local
         .date_naive()
         .and_time(at)
-        .and_local_timezone(crate::engine::shanghai())
+        .and_local_timezone(triage_ground::time::shanghai())
         .single()?
         .with_timezone(&Utc);
     if now < today_at {

@@ -8,10 +8,10 @@ use std::time::Duration;
 use rand::Rng;
 use triage_actors::model::Audit;
 
-use crate::domain::{RoomCode, VisitNo};
 use crate::engine::Engine;
 use crate::engine::{PatientBody, RegistrationBody, RoomCommand};
 use triage_actors::model::SpecialTag;
+use triage_ground::ids::{RoomCode, VisitNo};
 
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
@@ -38,7 +38,7 @@ fn audit(engine: &Engine) -> Audit {
 /// 40 patients each, so the console's 出诊排班 and the doctors' callers
 /// show one.
 async fn schedule_today(engine: &Engine, seeded: &mut Option<chrono::NaiveDate>) {
-    let today = crate::engine::service_date(engine.clock.now());
+    let today = triage_ground::time::service_date(engine.clock.now());
     if *seeded == Some(today) {
         return;
     }
@@ -182,7 +182,7 @@ pub async fn run(engine: Engine, tick: Duration) {
                             .put_registration(&v, body, canonical, audit(&engine))
                             .await
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.into()),
                 };
                 if let Err(e) = stored {
                     tracing::warn!(error = %e, "demo registration failed");
@@ -201,7 +201,7 @@ pub async fn run(engine: Engine, tick: Duration) {
             };
             match engine.room_command(&room, cmd, audit(&engine)).await {
                 Ok(_) => {}
-                Err(e) if e.code == crate::error::ErrorCode::QueueEmpty => {
+                Err(e) if e.code == triage_ground::error::ErrorCode::QueueEmpty => {
                     let _ = engine
                         .room_command(&room, RoomCommand::Finish, audit(&engine))
                         .await;

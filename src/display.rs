@@ -8,10 +8,10 @@
 //! htm vendored in `vendor/`) and `/display/{file}` (assets), plus the screens'
 //! WebSocket at `/ws/screens/{code}` and the staff pages' at `/ws/staff`.
 
-use crate::domain::ScreenCode;
-use crate::error::{Error, ErrorCode};
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::ScreenCode;
 
 use crate::api::error::ApiError;
 use crate::engine::Engine;

@@ -5,14 +5,11 @@
 //! room changes at once and speaks the call.
 //!
 //! ## Layout
-//! - [`time`]: the ground floor of time: the hospital's offset, the service
-//!   day, the program's clock (`TRIAGE_CLOCK` names an instant to start at).
 //! - [`config`]: the hospital configuration file, validated with line numbers.
 //! - [`rule_change`]: one validation of queue-rule changes (configuration
 //!   file and rules API).
 //! - [`db`]: SQLite/PostgreSQL through diesel + r2d2; migrations; the
 //!   group-commit writer; the engine's journal; queries.
-//! - [`error`]: the domain error and its stable codes (no HTTP).
 //! - [`engine`]: the one way in — every command of HIS, staff and the demo
 //!   is a method of `Engine`; `engine::start` rebuilds the actors from
 //!   configuration + database (exact rebuild after a crash).
@@ -47,15 +44,12 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod display;
-pub mod domain;
 pub mod engine;
-pub mod error;
 pub mod listen;
 pub mod ops;
 pub mod rule_change;
 pub mod staff;
 pub mod telemetry;
-pub mod time;
 pub mod tls;
 pub mod voice;
 pub mod ws;

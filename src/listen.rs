@@ -277,14 +277,14 @@ fn enveloped(buf: &[u8]) -> Option<Vec<u8>> {
         (
             431,
             "Request Header Fields Too Large",
-            crate::error::ErrorCode::HeadTooLarge,
+            triage_ground::error::ErrorCode::HeadTooLarge,
             "the request's URL and headers are larger than 128 KiB",
         )
     } else if rest.starts_with(b"400 ") {
         (
             400,
             "Bad Request",
-            crate::error::ErrorCode::BadRequest,
+            triage_ground::error::ErrorCode::BadRequest,
             "the request cannot be read as HTTP",
         )
     } else {

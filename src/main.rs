@@ -527,7 +527,7 @@ fn load_hospital(config: Option<PathBuf>, demo: bool) -> Result<Hospital, String
 fn main() -> ExitCode {
     triage::telemetry::init();
     let cli = Cli::parse();
-    let clock = match triage::time::program_clock() {
+    let clock = match triage_ground::time::program_clock() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -570,7 +570,7 @@ fn main() -> ExitCode {
             &file,
             &database_url,
             take_offline,
-            triage::time::program_now(),
+            triage_ground::time::program_now(),
         ) {
             Ok(r) => {
                 println!(
@@ -679,7 +679,7 @@ fn main() -> ExitCode {
             match triage::ops::maintain::run(
                 database_url,
                 hospital,
-                triage::time::program_now(),
+                triage_ground::time::program_now(),
                 running,
             ) {
                 Ok(m) => {
@@ -720,7 +720,7 @@ fn main() -> ExitCode {
             |database_url, hospital| match triage::ops::doctors_check(
                 database_url,
                 hospital,
-                triage::time::program_now(),
+                triage_ground::time::program_now(),
             ) {
                 Ok((report, path)) => {
                     println!(
@@ -762,7 +762,7 @@ fn main() -> ExitCode {
             |database_url, hospital| match triage::ops::inspect::run(
                 database_url,
                 hospital,
-                triage::time::program_now(),
+                triage_ground::time::program_now(),
                 days,
                 holiday,
             ) {
@@ -928,7 +928,7 @@ fn backup_command(
     config: Option<PathBuf>,
 ) -> ExitCode {
     use triage::backups;
-    let now = triage::time::program_now();
+    let now = triage_ground::time::program_now();
     // The configuration's `[backup]` (when given), flags over it.
     let config = match &command {
         Some(BackupCommand::Verify { config: c, .. })
@@ -965,7 +965,7 @@ fn backup_command(
                 }
                 None => {
                     use chrono::Datelike;
-                    let today = triage::engine::service_date(now);
+                    let today = triage_ground::time::service_date(now);
                     chrono::NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
                         .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
                         .unwrap_or(today)
@@ -1150,10 +1150,10 @@ fn migrate_command(
         );
         return ExitCode::SUCCESS;
     }
-    let now = triage::time::program_now()
-        .with_timezone(&triage::engine::shanghai())
+    let now = triage_ground::time::program_now()
+        .with_timezone(&triage_ground::time::shanghai())
         .time();
-    match triage::time::in_daily_window(working_hours, now) {
+    match triage_ground::time::in_daily_window(working_hours, now) {
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);

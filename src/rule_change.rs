@@ -16,6 +16,7 @@ use triage_actors::model::SpecialTag;
 use triage_actors::rules::{
     AppointmentMode, BaseOrder, EarlyCheckIn, LateArrival, QueueRules, RecallMode,
 };
+use triage_ground::error::ErrorCode;
 use utoipa::ToSchema;
 
 /// A change of rules; absent fields keep their value.
@@ -94,8 +95,8 @@ pub struct SessionInput {
 /// One problem with a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
-    /// Stable code: `invalid_rule` or `unknown_special_tag`.
-    pub code: &'static str,
+    /// `invalid_rule` or `unknown_special_tag`.
+    pub code: ErrorCode,
     /// The field's name (`sessions[1].end`, `special_levels.child`).
     pub field: String,
     pub message: String,
@@ -108,7 +109,7 @@ struct Check {
 impl Check {
     fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.errors.push(FieldError {
-            code: "invalid_rule",
+            code: ErrorCode::InvalidRule,
             field: field.into(),
             message: message.into(),
         });
@@ -372,7 +373,7 @@ impl RuleChange {
                 let field = format!("special_levels.{tag}");
                 match SpecialTag::parse(tag) {
                     None => c.errors.push(FieldError {
-                        code: "unknown_special_tag",
+                        code: ErrorCode::UnknownSpecialTag,
                         field,
                         message: format!("known tags: {}", SpecialTag::codes()),
                     }),
@@ -586,7 +587,7 @@ mod tests {
                 "sessions[1].start"
             ]
         );
-        assert_eq!(errs[3].code, "unknown_special_tag");
+        assert_eq!(errs[3].code, ErrorCode::UnknownSpecialTag);
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::auth::policy::{Role, Staff};
 use crate::config::Hospital;
 use crate::engine::names::VisitNames;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 /// What one staff page watches.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -433,7 +433,7 @@ pub fn waiting_lists(
     latest: &Latest,
     engine: &Engine,
 ) -> Vec<(String, Vec<[String; 8]>)> {
-    let local = crate::engine::shanghai();
+    let local = triage_ground::time::shanghai();
     watch
         .queues
         .iter()

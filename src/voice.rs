@@ -7,8 +7,8 @@
 //! says which (`espeak-ng` or `chime`). Only short announcement-like text is
 //! accepted; it carries no more of a name than the screen was sent.
 
-use crate::error::{Error, ErrorCode};
 use std::sync::OnceLock;
+use triage_ground::error::{Error, ErrorCode};
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;

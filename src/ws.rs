@@ -16,9 +16,9 @@
 //! seen) and `{"type":"ping"}` (answered by `{"type":"pong"}`, a control
 //! frame outside the sequence).
 
-use crate::error::{Error, ErrorCode};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use triage_ground::error::{Error, ErrorCode};
 
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -28,8 +28,8 @@ use triage_actors::screen::{Connect, Disconnect, Frame, Heartbeat, Resync, Scree
 
 use crate::api::error::ApiError;
 use crate::auth::Auth;
-use crate::domain::ScreenCode;
 use crate::engine::Engine;
+use triage_ground::ids::ScreenCode;
 
 /// How often the server pings.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -72,7 +72,7 @@ impl ScreenSession {
             self.refuse(ctx);
             return;
         }
-        self.admitted = Some(crate::auth::secret::sha256_hex(token.as_bytes()));
+        self.admitted = Some(triage_ground::secret::sha256_hex(token.as_bytes()));
         self.screen.do_send(Connect {
             session_id: self.id,
             recipient: ctx.address().recipient(),
@@ -409,7 +409,7 @@ pub async fn staff_ws(
     let session = StaffSession {
         id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
         staff,
-        session: crate::auth::secret::sha256_hex(cookie.value().as_bytes()),
+        session: triage_ground::secret::sha256_hex(cookie.value().as_bytes()),
         watch,
         engine: engine.get_ref().clone(),
         auth: auth.get_ref().clone(),

@@ -1,5 +1,9 @@
-//! Engine errors: what a queue or room refuses, with stable codes that the
-//! HTTP layer maps to statuses.
+//! Engine errors: what a queue or room refuses, and the one conversion to
+//! the ground floor's [`Error`] with its stable code (the HTTP layer maps
+//! codes to statuses).
+
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::time::shanghai;
 
 use crate::journal::JournalError;
 use crate::model::RoomStatus;
@@ -23,7 +27,7 @@ pub enum EngineError {
     /// force); nothing changed.
     #[error("{message}")]
     InvalidRules {
-        code: &'static str,
+        code: ErrorCode,
         field: String,
         message: String,
     },
@@ -36,29 +40,69 @@ pub enum EngineError {
     DayClosed,
 }
 
-impl EngineError {
-    /// Stable snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            EngineError::RoomNotOpen(RoomStatus::Paused) => "room_paused",
-            EngineError::RoomNotOpen(RoomStatus::Closed) => "room_closed",
-            EngineError::RoomNotOpen(RoomStatus::Open) => "room_open",
-            EngineError::QueueEmpty => "queue_empty",
-            EngineError::NoCurrentPatient => "no_current_patient",
-            EngineError::NotWaiting(_) => "visit_not_waiting",
-            EngineError::DayClosed => "day_closed",
-            EngineError::TicketsExhausted => "tickets_exhausted",
-            EngineError::TooEarly(_) => "too_early",
-            EngineError::InvalidRules { code, .. } => code,
-            EngineError::Journal(JournalError::Conflict { .. }) => "state_conflict",
-            EngineError::Journal(JournalError::Unavailable(_)) => "database_unavailable",
-            EngineError::Mailbox => "engine_unavailable",
-        }
-    }
-}
-
 impl From<actix::MailboxError> for EngineError {
     fn from(_: actix::MailboxError) -> Self {
         EngineError::Mailbox
+    }
+}
+
+impl From<EngineError> for Error {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::RoomNotOpen(s) => Error::new(
+                match s {
+                    RoomStatus::Closed => ErrorCode::RoomClosed,
+                    _ => ErrorCode::RoomPaused,
+                },
+                format!("the room is {} (诊室{})", s.as_str(), s.label_zh()),
+            ),
+            EngineError::QueueEmpty => Error::new(
+                ErrorCode::QueueEmpty,
+                "no patient is waiting for this room (当前无候诊患者)",
+            ),
+            EngineError::NoCurrentPatient => Error::new(
+                ErrorCode::NoCurrentPatient,
+                "the room has no current patient; call one first",
+            ),
+            EngineError::NotWaiting(_) => Error::new(
+                ErrorCode::VisitNotWaiting,
+                "the visit is not waiting in this queue",
+            ),
+            EngineError::DayClosed => Error::new(
+                ErrorCode::DayClosed,
+                "the day is over (日终已结束); the patient registers again (请重新挂号)",
+            ),
+            EngineError::TicketsExhausted => Error::new(
+                ErrorCode::TicketsExhausted,
+                "ticket numbers for today are exhausted",
+            ),
+            EngineError::TooEarly(opens) => Error::new(
+                ErrorCode::TooEarly,
+                format!(
+                    "too early for the appointment: check in from {} (预约签到时间未到)",
+                    opens.with_timezone(&shanghai()).format("%H:%M")
+                ),
+            ),
+            EngineError::InvalidRules {
+                code,
+                field,
+                message,
+            } => Error::field(code, &field, message),
+            EngineError::Journal(JournalError::Conflict { .. }) => Error::new(
+                ErrorCode::StateConflict,
+                "the visit changed meanwhile; reload and try again",
+            ),
+            EngineError::Journal(JournalError::Unavailable(cause)) => {
+                tracing::error!(error.cause = %cause, "journal unavailable");
+                Error::unavailable()
+            }
+            EngineError::Mailbox => {
+                tracing::error!("engine actor unavailable");
+                Error::new(
+                    ErrorCode::EngineUnavailable,
+                    "the engine is restarting or stopped; try again",
+                )
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! Every queue, room and screen is an actix actor; each is a thin shell over
 //! plain state whose methods take an injected `now`. The engine knows no HTTP,
 //! SQL or SMTP: it reaches the world through [`journal::Journal`] (durable
-//! writes) and [`journal::Clock`].
+//! writes) and the ground floor's clock (`triage_ground::time::Clock`).
 //!
 //! ## Layout
 //! - [`model`]: waiting entries, current calls, room status, audit stamps.
@@ -15,8 +15,9 @@
 //! - [`screen`]: `ScreenActor` (sequence numbers, snapshots, frames).
 //! - [`staff`]: what staff pages see live (whole lists, reasons, groups).
 //! - [`directory`]: live addresses, who watches what, the public board.
-//! - [`journal`]: the `Journal` and `Clock` traits and the `Change` enum.
-//! - [`error`]: `EngineError` with stable codes.
+//! - [`journal`]: the `Journal` trait and the `Change` enum.
+//! - [`error`]: `EngineError` and its conversion to the ground floor's
+//!   error with its stable code.
 //!
 //! ## The order of every command
 //! Plan on the state (pure) → commit through the journal → apply to memory →
@@ -27,7 +28,6 @@ pub mod directory;
 pub mod error;
 pub mod journal;
 pub mod mask;
-pub mod metrics;
 pub mod model;
 pub mod queue;
 pub mod room;
@@ -37,4 +37,4 @@ pub mod staff;
 
 pub use directory::Directory;
 pub use error::EngineError;
-pub use journal::{AnchoredClock, Change, Clock, Journal, JournalError, SystemClock};
+pub use journal::{Change, Journal, JournalError};

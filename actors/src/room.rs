@@ -22,12 +22,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::directory::{Directory, RoomInfo};
 use crate::error::EngineError;
-use crate::journal::{Change, SharedClock, SharedJournal};
+use crate::journal::{Change, SharedJournal};
 use crate::mask::announcement_text;
 use crate::model::{Audit, CallOutcome, Correction, CurrentCall, RoomStatus};
 use crate::queue::{Assign, QueueActor, ShortList, TakeNext, TakeSpecific};
 use crate::screen::Announcement;
 use crate::staff::{room_key, StaffCall, StaffRoom, StaffRoomView, StaffUpdate};
+use triage_ground::time::SharedClock;
 
 /// What "call next" does with a patient who is still current.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -646,7 +647,8 @@ impl Handler<CallNext> for RoomActor {
                         // Screens first show the new state, then speak it.
                         act.publish();
                         act.announce();
-                        crate::metrics::CALL_TO_BROADCAST.observe(started.elapsed().as_secs_f64());
+                        triage_ground::metrics::CALL_TO_BROADCAST
+                            .observe(started.elapsed().as_secs_f64());
                         Ok(act.outcome(plan.closed.clone()))
                     }
                     Ok(None) => Err(EngineError::QueueEmpty),

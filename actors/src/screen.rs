@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::directory::{Directory, RoomVariant, ScreenPresence};
-use crate::journal::SharedClock;
+use triage_ground::time::SharedClock;
 
 /// A text frame for one screen session (encoded once, shared).
 #[derive(Message, Clone, Debug)]

@@ -19,15 +19,15 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
-use triage_actors::journal::SharedClock;
+use triage_ground::time::SharedClock;
 use utoipa::ToSchema;
 
 use crate::config::Hospital;
 use crate::db::Db;
-use crate::engine::{shanghai, utc};
-use crate::error::{Error, ErrorCode};
 use policy::AlertPolicy;
 use store::{Change, FaultEventRow, FaultRow, NewFault, NewMessage};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::time::{shanghai, utc};
 
 /// Fault kinds (what went wrong).
 pub const KINDS: [&str; 9] = [
@@ -239,7 +239,7 @@ impl Alerts {
         clock: SharedClock,
     ) -> Result<Alerts, Error> {
         let link_key = db
-            .write(|c| store::secret(c, "ack_link_key", || crate::auth::secret::random(32)))
+            .write(|c| store::secret(c, "ack_link_key", || triage_ground::secret::random(32)))
             .await?;
         let seen = db.read(store::last_seen).await?;
         let map = dashmap::DashMap::new();

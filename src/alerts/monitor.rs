@@ -28,8 +28,9 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use super::{Alerts, Condition};
-use crate::engine::{shanghai, Engine};
-use crate::error::Error;
+use crate::engine::Engine;
+use triage_ground::error::Error;
+use triage_ground::time::shanghai;
 
 /// The kinds the monitor raises and clears by itself.
 const WATCHED: [&str; 6] = [
@@ -303,7 +304,7 @@ impl Monitor {
             return None;
         }
         {
-            let code = crate::domain::QueueCode::parse(&q.code).ok()?;
+            let code = triage_ground::ids::QueueCode::parse(&q.code).ok()?;
             let list = self.engine.list_queue(&code).await.ok()?;
             let first = list.entries.iter().map(|e| e.checked_in_at).min()?;
             let waited = (now - first).num_minutes();
@@ -336,7 +337,7 @@ impl Monitor {
             .ok()
             .and_then(|kept| kept.last().map(|k| k.taken_at));
         let last_due = backup_overdue(policy.at?, now, self.started, newest)?;
-        let tz = crate::engine::shanghai();
+        let tz = triage_ground::time::shanghai();
         Some(Condition {
             key: "backup_missing:daily".into(),
             kind: "backup_missing",
@@ -661,7 +662,7 @@ pub fn backup_overdue(
     if (now - started).num_minutes() < 30 {
         return None;
     }
-    let tz = crate::engine::shanghai();
+    let tz = triage_ground::time::shanghai();
     let local = now.with_timezone(&tz);
     let due_on = |d: chrono::NaiveDate| {
         d.and_time(at)

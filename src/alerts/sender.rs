@@ -19,7 +19,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use super::policy::{AlertPolicy, SmtpSecurity, WebhookKind};
 use super::store::{self, OutboxRow};
 use crate::db::Db;
-use crate::error::Error;
+use triage_ground::error::Error;
 
 /// Messages sent per round at most.
 const BATCH: i64 = 20;

@@ -17,7 +17,7 @@ use crate::auth::policy::{Role, Scope};
 use crate::auth::store;
 use crate::auth::Auth;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 type Answer = Result<HttpResponse, ApiError>;
 

@@ -9,9 +9,9 @@ use super::error::ApiError;
 use super::extract::{Caller, Json};
 use super::openapi::ErrorBody;
 use crate::db::store::UpsertOutcome;
-use crate::domain::VisitNo;
 use crate::engine::appointments::{AppointmentAnswer, AppointmentPutBody, AppointmentState};
 use crate::engine::{CheckInAnswer, Engine};
+use triage_ground::ids::VisitNo;
 
 type Answer = Result<HttpResponse, ApiError>;
 

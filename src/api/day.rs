@@ -11,7 +11,8 @@ use super::openapi::ErrorBody;
 use super::registrations::ReasonBody;
 use crate::engine::day::{DayAnswer, DayStatus};
 use crate::engine::registrations::audit_reason;
-use crate::engine::{service_date, Engine};
+use crate::engine::Engine;
+use triage_ground::time::service_date;
 
 type Answer = Result<HttpResponse, ApiError>;
 

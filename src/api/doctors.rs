@@ -8,9 +8,9 @@ use actix_web::{web, HttpResponse};
 use super::error::ApiError;
 use super::extract::{Caller, Json, DOCTORS_BODY_LIMIT, DOCTOR_BODY_LIMIT};
 use super::openapi::ErrorBody;
-use crate::domain::DoctorCode;
 use crate::engine::doctors::{DoctorBody, DoctorsAnswer, DoctorsBody, Integrity};
 use crate::engine::Engine;
+use triage_ground::ids::DoctorCode;
 
 type Answer = Result<HttpResponse, ApiError>;
 
@@ -125,8 +125,8 @@ pub async fn stop_clinic(
 ) -> Result<HttpResponse, ApiError> {
     let code = DoctorCode::parse(&path)?;
     let department = engine.doctor_department(code.as_str()).ok_or_else(|| {
-        crate::error::Error::new(
-            crate::error::ErrorCode::NotADoctor,
+        triage_ground::error::Error::new(
+            triage_ground::error::ErrorCode::NotADoctor,
             format!("{:?} is not a doctor in the master data", code.as_str()),
         )
     })?;
@@ -140,8 +140,8 @@ pub async fn stop_clinic(
         Some("keep") => false,
         Some("redistribute") => true,
         Some(_) => {
-            return Err(crate::error::Error::field(
-                crate::error::ErrorCode::InvalidField,
+            return Err(triage_ground::error::Error::field(
+                triage_ground::error::ErrorCode::InvalidField,
                 "waiting",
                 "keep or redistribute",
             )
@@ -177,8 +177,8 @@ pub async fn stops_today(
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     if caller.principal.staff().is_none() {
-        return Err(crate::error::Error::new(
-            crate::error::ErrorCode::Forbidden,
+        return Err(triage_ground::error::Error::new(
+            triage_ground::error::ErrorCode::Forbidden,
             "the list of stop-clinics is for staff",
         )
         .into());

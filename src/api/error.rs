@@ -9,7 +9,7 @@ use serde::Serialize;
 use triage_actors::EngineError;
 
 use crate::db::DbError;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 /// The HTTP status of each code.
 pub fn status_of(code: ErrorCode) -> StatusCode {
@@ -170,9 +170,15 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<triage_ground::ids::BadCode> for ApiError {
+    fn from(e: triage_ground::ids::BadCode) -> Self {
+        Error::from(e).into()
+    }
+}
+
 impl From<actix::MailboxError> for ApiError {
     fn from(e: actix::MailboxError) -> Self {
-        Error::from(e).into()
+        Error::from(EngineError::from(e)).into()
     }
 }
 

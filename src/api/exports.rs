@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::Caller;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorCode};
 use crate::staff::{self, Watch};
+use triage_ground::error::{Error, ErrorCode};
 
 /// Which departments (`?departments=NK,WK`; default: all of the caller's).
 #[derive(Deserialize)]
@@ -106,7 +106,7 @@ pub async fn waiting_lists_xlsx(
     let stamp = engine
         .clock
         .now()
-        .with_timezone(&crate::engine::shanghai())
+        .with_timezone(&triage_ground::time::shanghai())
         .format("%Y%m%d-%H%M");
     tracing::info!(staff = %who.code, queues = lists.len(), "waiting lists exported");
     Ok(HttpResponse::Ok()

@@ -17,7 +17,7 @@ use triage_actors::model::Audit;
 use super::error::ApiError;
 use crate::auth::policy::Principal;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 /// Largest registration or command body.
 pub const BODY_LIMIT: usize = 64 * 1024;

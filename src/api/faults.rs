@@ -20,7 +20,7 @@ use super::openapi::ErrorBody;
 use crate::alerts::store::Filter;
 use crate::alerts::{Alerts, FaultList, FaultView, KINDS};
 use crate::auth::policy::Role;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 type Answer = Result<HttpResponse, ApiError>;
 
@@ -68,7 +68,7 @@ pub struct FaultQuery {
 }
 
 fn instant(field: &str, text: &str) -> Result<chrono::NaiveDateTime, Error> {
-    crate::time::parse_rfc3339(text)
+    triage_ground::time::parse_rfc3339(text)
         .map(|t| t.naive_utc())
         .ok_or(())
         .map_err(|_| Error::field(ErrorCode::InvalidField, field, "an RFC 3339 time"))

@@ -15,9 +15,9 @@ use super::extract::Json;
 use super::openapi::ErrorBody;
 use crate::auth::Auth;
 use crate::config::KioskDef;
-use crate::domain::VisitNo;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::VisitNo;
 
 type Answer = Result<HttpResponse, ApiError>;
 
@@ -185,7 +185,7 @@ pub async fn check_in(
 ) -> Answer {
     let k = kiosk(&req, &path, &engine, &auth)?;
     let visit_no =
-        VisitNo::parse(body.value.visit_no.trim()).map_err(|e| refusal(e, &engine, None))?;
+        VisitNo::parse(body.value.visit_no.trim()).map_err(|e| refusal(e.into(), &engine, None))?;
     let department = engine
         .department_of(&visit_no)
         .await

@@ -126,7 +126,7 @@ pub async fn metrics(
             labels.clone(),
             engine.directory.queue_board(&q.code).waiting as i64,
         ));
-        let wait = match crate::domain::QueueCode::parse(&q.code) {
+        let wait = match triage_ground::ids::QueueCode::parse(&q.code) {
             Ok(code) => engine
                 .list_queue(&code)
                 .await
@@ -205,7 +205,7 @@ pub async fn metrics(
     r.register(
         "call_to_broadcast_seconds",
         "Seconds from a room's call command to the frame sent to its screens.",
-        triage_actors::metrics::CALL_TO_BROADCAST.clone(),
+        triage_ground::metrics::CALL_TO_BROADCAST.clone(),
     );
     r.register(
         "http_requests",

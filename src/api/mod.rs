@@ -36,8 +36,8 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::web;
 use actix_web::HttpResponse;
 
-use crate::error::{Error, ErrorCode};
 use error::ApiError;
+use triage_ground::error::{Error, ErrorCode};
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {

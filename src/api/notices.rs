@@ -8,7 +8,7 @@ use super::error::ApiError;
 use super::extract::{Caller, Json};
 use crate::engine::notices::{NoticeAnswer, NoticeBody};
 use crate::engine::Engine;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 type Answer = Result<HttpResponse, ApiError>;
 

@@ -12,11 +12,11 @@ use utoipa::ToSchema;
 use super::error::ApiError;
 use super::extract::{caller, from_value, optional_json, Caller};
 use super::openapi::ErrorBody;
-use crate::domain::QueueCode;
 use crate::engine::registrations::audit_reason;
 use crate::engine::{Engine, QueueAnswer};
-use crate::error::{Error, ErrorCode};
 use crate::rule_change::RuleChange;
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::QueueCode;
 
 type Answer = Result<HttpResponse, ApiError>;
 

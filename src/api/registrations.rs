@@ -11,13 +11,13 @@ use super::error::ApiError;
 use super::extract::{Caller, Json, OptionalJson};
 use super::openapi::ErrorBody;
 use crate::db::store::UpsertOutcome;
-use crate::domain::VisitNo;
 use crate::engine::registrations::{audit_reason, parse_special};
 use crate::engine::{
     AwayVisit, CancelAnswer, CheckInAnswer, Engine, InterventionAnswer, RegistrationAnswer,
     RegistrationBody, SpecialAnswer, TransferBody, VisitAnswer,
 };
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::VisitNo;
 
 type Answer = Result<HttpResponse, ApiError>;
 

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{Caller, Json, RESULT_BODY_LIMIT};
 use super::openapi::ErrorBody;
-use crate::domain::VisitNo;
 use crate::engine::results::{ExamReportBody, ExamReportView, Stored};
 use crate::engine::Engine;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::VisitNo;
 
 type Answer = Result<HttpResponse, ApiError>;
 

@@ -9,10 +9,10 @@ use super::error::ApiError;
 use super::extract::{caller, optional_json, Caller, OptionalJson};
 use super::openapi::ErrorBody;
 use super::registrations::{reason_or, ReasonBody};
-use crate::domain::{RoomCode, VisitNo};
 use crate::engine::registrations::audit_reason;
 use crate::engine::{Engine, RoomAnswer, RoomCommand};
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::{RoomCode, VisitNo};
 
 type Answer = Result<HttpResponse, ApiError>;
 

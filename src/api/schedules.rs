@@ -13,7 +13,8 @@ use super::error::ApiError;
 use super::extract::{Caller, Json};
 use super::openapi::ErrorBody;
 use crate::engine::schedules::{parse_date, DayBody, EntryBody, ScheduleDay, ScheduleWriteAnswer};
-use crate::engine::{service_date, Engine};
+use crate::engine::Engine;
+use triage_ground::time::service_date;
 
 type Answer = Result<HttpResponse, ApiError>;
 
@@ -48,8 +49,8 @@ pub async fn day(
                 .staff()
                 .map(|s| s.code.clone())
                 .ok_or_else(|| {
-                    crate::error::Error::field(
-                        crate::error::ErrorCode::InvalidField,
+                    triage_ground::error::Error::field(
+                        triage_ground::error::ErrorCode::InvalidField,
                         "doctor",
                         "`me` is for a staff member signed in",
                     )

@@ -9,10 +9,10 @@ use actix_web::{web, HttpResponse};
 use super::error::ApiError;
 use super::extract::{Caller, Json};
 use crate::auth::Auth;
-use crate::domain::ScreenCode;
 use crate::engine::screens::ScreenBody;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::ScreenCode;
 
 #[utoipa::path(get, path = "/api/v1/departments", tag = "configuration", responses((status = 200, description = "departments")))]
 pub async fn list_departments(
@@ -147,8 +147,8 @@ pub async fn issue_token(
 ) -> Result<HttpResponse, ApiError> {
     let screen = managed(&path, &caller, &engine)?;
     let stamp = caller.stamp(&engine);
-    let token = crate::auth::secret::random(32);
-    let digest = crate::auth::secret::sha256_hex(token.as_bytes());
+    let token = triage_ground::secret::random(32);
+    let digest = triage_ground::secret::sha256_hex(token.as_bytes());
     let c = screen.code.clone();
     engine
         .db

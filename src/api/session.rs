@@ -14,7 +14,7 @@ use super::extract::Json;
 use super::openapi::ErrorBody;
 use crate::auth::middleware::source_of;
 use crate::auth::{csrf_token, Auth, StaffView, SESSION_COOKIE};
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 type Answer = Result<HttpResponse, ApiError>;
 

@@ -12,7 +12,7 @@ use super::extract::Caller;
 use super::openapi::ErrorBody;
 use crate::engine::stats::{Dim, IndicatorBy, Indicators, Spread, Workload};
 use crate::engine::Engine;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 type Answer = Result<HttpResponse, ApiError>;
 
@@ -60,7 +60,7 @@ pub struct IndicatorQuery {
 fn day(field: &str, text: Option<&str>, default: NaiveDate) -> Result<NaiveDate, Error> {
     match text {
         None => Ok(default),
-        Some(t) => crate::time::parse_date(t).ok_or_else(|| {
+        Some(t) => triage_ground::time::parse_date(t).ok_or_else(|| {
             Error::field(
                 ErrorCode::InvalidDate,
                 field,
@@ -185,7 +185,7 @@ pub async fn workload(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let today = crate::engine::service_date(engine.clock.now());
+    let today = triage_ground::time::service_date(engine.clock.now());
     let from = day("from", query.from.as_deref(), today)?;
     let to = day("to", query.to.as_deref(), from)?;
     let dims = Dim::parse_list(query.group_by.as_deref().unwrap_or(""))?;
@@ -243,7 +243,7 @@ pub async fn indicators(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let today = crate::engine::service_date(engine.clock.now());
+    let today = triage_ground::time::service_date(engine.clock.now());
     let from = day("from", query.from.as_deref(), today)?;
     let to = day("to", query.to.as_deref(), from)?;
     let by = match query.by.as_deref() {

@@ -11,11 +11,11 @@ use totp_rs::{Algorithm, Secret, Totp};
 
 use super::password;
 use super::policy::{Role, Scope};
-use super::secret;
 use super::store::{self, ClientRow, StaffRow, Stamp};
 use crate::config::{Hospital, SecurityPolicy};
 use crate::db::{AnyConnection, DbError};
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::secret;
 
 /// What creating an account gives back, once.
 #[derive(Debug, Clone)]

@@ -12,10 +12,10 @@ use super::policy::{Role, Scope};
 use super::store::{self, Stamp};
 use crate::config::Hospital;
 use crate::db::{connect_one, AnyConnection};
-use crate::error::Error;
+use triage_ground::error::Error;
 
 fn stamp() -> Stamp {
-    accounts::cli_stamp(crate::time::program_now().naive_utc())
+    accounts::cli_stamp(triage_ground::time::program_now().naive_utc())
 }
 
 fn done<T>(result: Result<T, Error>, ok: impl FnOnce(T)) -> ExitCode {
@@ -155,7 +155,7 @@ pub fn user_list(url: &str) -> ExitCode {
                 "disabled"
             } else if r
                 .locked_until
-                .is_some_and(|u| u > crate::time::program_now().naive_utc())
+                .is_some_and(|u| u > triage_ground::time::program_now().naive_utc())
             {
                 "locked"
             } else {
@@ -296,7 +296,7 @@ pub fn demo_file(database_url: &str) -> PathBuf {
         // One file per database, so demos on two databases keep theirs.
         None => PathBuf::from("data").join(format!(
             "demo-credentials-{}.json",
-            &super::secret::sha256_hex(database_url.as_bytes())[..8]
+            &triage_ground::secret::sha256_hex(database_url.as_bytes())[..8]
         )),
     }
 }
@@ -340,7 +340,7 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
                     tokens.iter().any(|t| {
                         &t.screen_code == code
                             && t.revoked_at.is_none()
-                            && t.token_hash == super::secret::sha256_hex(token.as_bytes())
+                            && t.token_hash == triage_ground::secret::sha256_hex(token.as_bytes())
                     })
                 });
         if accounts_ok && screens_ok {
@@ -350,7 +350,7 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
     let stamp = Stamp {
         operator: "demo".into(),
         source: "serve --demo".into(),
-        at: crate::time::program_now().naive_utc(),
+        at: triage_ground::time::program_now().naive_utc(),
     };
     let mut planned: Vec<(String, String, Role, Vec<String>)> = vec![
         ("admin".into(), "演示管理员".into(), Role::Admin, vec![]),

@@ -17,10 +17,9 @@
 //! seen before, or a signature that does not match (another key, a changed
 //! body, path, method or acting staff member) is 401.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-use super::secret;
+use triage_ground::secret;
+/// The HMAC-SHA256 of the HIS protocol (the ground floor's).
+pub use triage_ground::secret::{sign, verify};
 
 /// The largest clock difference accepted (seconds).
 pub const MAX_SKEW: i64 = 300;
@@ -64,40 +63,6 @@ pub fn string_to_sign(
         "{method}\n{path}\n{timestamp}\n{nonce}\n{acting}\n{}",
         secret::sha256_hex(body)
     )
-}
-
-fn mac(key: &str) -> Option<Hmac<Sha256>> {
-    <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes()).ok()
-}
-
-/// The signature (hex) of `text` with `key`.
-pub fn sign(key: &str, text: &str) -> String {
-    mac(key).map_or_else(String::new, |mut m| {
-        m.update(text.as_bytes());
-        secret::hex(&m.finalize().into_bytes())
-    })
-}
-
-/// Whether `signature` (hex) is that of `text` with `key`, compared in
-/// constant time.
-pub fn verify(key: &str, text: &str, signature: &str) -> bool {
-    let Some(bytes) = unhex(signature) else {
-        return false;
-    };
-    mac(key).is_some_and(|mut m| {
-        m.update(text.as_bytes());
-        m.verify_slice(&bytes).is_ok()
-    })
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 128 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Whether a nonce has an acceptable shape.

@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use super::policy::{Principal, Scope};
 use super::{csrf_token, his, Auth, CSRF_HEADER, SESSION_COOKIE};
 use crate::api::error::ApiError;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 /// The largest body a signed request may carry (a doctor with a photo).
 const SIGNED_BODY_LIMIT: usize = 1024 * 1024 + 1024;
@@ -77,7 +77,7 @@ async fn identify(auth: &Auth, req: &mut ServiceRequest) -> Result<Option<Princi
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if !super::secret::same(sent, &csrf_token(&session_id)) {
+        if !triage_ground::secret::same(sent, &csrf_token(&session_id)) {
             return Err(Error::new(
                 ErrorCode::CsrfFailed,
                 "a write from a staff page must carry its X-CSRF-Token",
@@ -124,7 +124,10 @@ async fn client(auth: &Auth, req: &mut ServiceRequest, value: &str) -> Result<Pr
     let (client, id_only) = match his::key_id(key) {
         Some(id) => (
             auth.client(id).filter(|c| {
-                super::secret::same(&c.key_hash, &super::secret::sha256_hex(key.as_bytes()))
+                triage_ground::secret::same(
+                    &c.key_hash,
+                    &triage_ground::secret::sha256_hex(key.as_bytes()),
+                )
             }),
             false,
         ),

@@ -17,7 +17,7 @@ pub mod his;
 pub mod middleware;
 pub mod password;
 pub mod policy;
-pub mod secret;
+
 pub mod store;
 
 use std::collections::{HashMap, HashSet};
@@ -25,18 +25,19 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use triage_ground::secret;
 
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use triage_actors::journal::SharedClock;
+use triage_ground::time::SharedClock;
 
 use crate::config::{Hospital, SecurityPolicy};
 use crate::db::{Db, DbError};
-use crate::error::{Error, ErrorCode};
 use password::Hashing;
 use policy::{Principal, Role, Scope, Staff};
 use store::{SessionRow, StaffRow, Stamp};
+use triage_ground::error::{Error, ErrorCode};
 
 /// How often the caches are rebuilt from the database.
 pub const RELOAD: Duration = Duration::from_secs(5);
@@ -79,7 +80,9 @@ enum Failure {
 
 /// The answer to a login on a locked account.
 fn locked_error(until: chrono::NaiveDateTime) -> Error {
-    let local = until.and_utc().with_timezone(&crate::engine::shanghai());
+    let local = until
+        .and_utc()
+        .with_timezone(&triage_ground::time::shanghai());
     Error::new(
         ErrorCode::AccountLocked,
         format!(

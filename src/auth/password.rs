@@ -10,7 +10,7 @@ use argon2::Argon2;
 use tokio::sync::Semaphore;
 
 use crate::config::SecurityPolicy;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 /// The PHC string (`$argon2id$v=19$…`) of a password, with a fresh salt.
 pub fn hash(password: &str) -> Result<String, Error> {
@@ -33,7 +33,7 @@ pub fn verify(password: &str, phc: &str) -> bool {
 /// a known one.
 pub fn decoy() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| hash(&crate::auth::secret::random(24)).unwrap_or_default())
+    DECOY.get_or_init(|| hash(&triage_ground::secret::random(24)).unwrap_or_default())
 }
 
 /// Checks a new password against the policy: its length, its classes of

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Hospital;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 /// A staff member's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]

@@ -562,6 +562,38 @@ pub fn revert_all(conn: &mut AnyConnection) -> Result<usize, DbError> {
     }
 }
 
+/// What a refusal or failure of the database is to a caller: a conflict
+/// with its stable code, broken stored data an internal error (the cause
+/// logged), anything else the database unavailable.
+impl From<DbError> for triage_ground::error::Error {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Conflict(code) | DbError::ConflictAt(_, code) => match code.as_str() {
+                "registration_cancelled" => triage_ground::error::Error::new(
+                    triage_ground::error::ErrorCode::RegistrationCancelled,
+                    "the registration was cancelled (已退号); register again with a new visit number",
+                ),
+                "visit_already_in_queue" => triage_ground::error::Error::new(
+                    triage_ground::error::ErrorCode::VisitAlreadyInQueue,
+                    "the visit is already in a queue; to change department or doctor, transfer the visit (转诊)",
+                ),
+                _ => triage_ground::error::Error::new(
+                    triage_ground::error::ErrorCode::StateConflict,
+                    "the stored state does not allow this change",
+                ),
+            },
+            DbError::Corrupt(cause) => {
+                tracing::error!(error.cause = %cause, "stored data is broken");
+                triage_ground::error::Error::internal()
+            }
+            other => {
+                tracing::error!(error.cause = %other, "database error");
+                triage_ground::error::Error::unavailable()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,11 +36,12 @@ use super::registrations::{
     validate_registration, AppointmentBody, CancelAnswer, ExamItem, PatientBody, RegistrationBody,
     VisitAnswer,
 };
-use super::{service_date, utc, Engine};
+use super::Engine;
 use crate::db::models::AppointmentRow;
 use crate::db::store::{self, UpsertOutcome};
-use crate::domain::VisitNo;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::VisitNo;
+use triage_ground::time::{service_date, utc};
 
 /// One appointment message at a time (see the module documentation).
 static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -65,7 +66,7 @@ pub struct AppointmentPutBody {
     /// The booked slot (预约时段).
     pub slot: AppointmentBody,
     /// When the patient booked.
-    #[serde(with = "crate::time::rfc3339")]
+    #[serde(with = "triage_ground::time::rfc3339")]
     pub booked_at: DateTime<FixedOffset>,
     /// `first` (初诊, default) or `return` (复诊).
     #[serde(default = "first_visit")]
@@ -187,7 +188,7 @@ impl Engine {
             validate_registration(&self.hospital, id, &registration, canonical, audit.at)?;
         row.appointed_room = Some(body.room_code.clone());
         self.open_day_of(&row, audit.at)?;
-        let digest = crate::auth::secret::sha256_hex(row.body.as_bytes());
+        let digest = triage_ground::secret::sha256_hex(row.body.as_bytes());
         let _one = WRITES.lock().await;
         let key = id.to_string();
         let (held, visit) = self

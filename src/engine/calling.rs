@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use super::queues::TransferBody;
 use super::Engine;
-use crate::domain::{QueueCode, RoomCode, VisitNo};
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
 /// A room command (doctor's caller page or HIS workstation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,10 +14,11 @@ use serde::Serialize;
 use triage_actors::model::{Audit, VisitStatus};
 use utoipa::ToSchema;
 
-use super::{service_date, shanghai, utc, Engine};
+use super::Engine;
 use crate::db::models::{NewVisit, VisitRow};
 use crate::db::store::{self, DayClosure};
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::time::{service_date, shanghai, utc};
 
 /// The last day closed, kept in memory so a check-in after today's day end
 /// is refused without a read: `refusing` from the moment a day end starts,
@@ -151,7 +152,7 @@ impl Engine {
         if self.day_is_over(day, now) {
             return Err(day_closed_error(day));
         }
-        if !crate::time::within_days_ahead(day, now) {
+        if !triage_ground::time::within_days_ahead(day, now) {
             let field = if row.appointment_start.is_some() {
                 "appointment.start"
             } else {
@@ -162,8 +163,8 @@ impl Engine {
                 field,
                 format!(
                     "the visit's day is more than {} days ahead (就诊日最多在今天之后 {} 天)",
-                    crate::time::DAYS_AHEAD,
-                    crate::time::DAYS_AHEAD
+                    triage_ground::time::DAYS_AHEAD,
+                    triage_ground::time::DAYS_AHEAD
                 ),
             ));
         }

@@ -10,8 +10,8 @@ use triage_actors::model::Audit;
 use super::{doctor_view, Engine};
 use crate::db::models::DoctorRow;
 use crate::db::store;
-use crate::domain::DoctorCode;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::DoctorCode;
 
 /// Largest doctor photo after decoding.
 pub const PHOTO_LIMIT: usize = 512 * 1024;
@@ -160,7 +160,8 @@ impl Engine {
         let mut seen = std::collections::HashMap::new();
         for (i, e) in body.doctors.iter().enumerate() {
             let prefix = format!("doctors[{i}].");
-            let code = DoctorCode::parse(&e.code).map_err(|mut err| {
+            let code = DoctorCode::parse(&e.code).map_err(|bad| {
+                let mut err = Error::from(bad);
                 err.field = Some(format!("{prefix}code"));
                 err
             })?;

@@ -1,6 +1,6 @@
 //! The engine: the one way in. Every command of HIS, staff and the demo
 //! goes through a method of [`Engine`] and answers a domain
-//! [`Error`](crate::error::Error); a command that touches several actors
+//! [`Error`](triage_ground::error::Error); a command that touches several actors
 //! (transfer, close with redistribution, rule change, correction) is still
 //! one method here, and the actors tell each other what follows through the
 //! directory — nothing in `src/` relays between them.
@@ -43,15 +43,15 @@ pub use registrations::{
 use std::sync::Arc;
 
 use triage_actors::directory::DoctorView;
-use triage_actors::journal::SharedClock;
 use triage_actors::Directory;
+use triage_ground::time::SharedClock;
 
 use crate::config::Hospital;
 use crate::db::models::{DoctorRow, VisitRow};
 use crate::db::Db;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
-pub use crate::time::{service_date, shanghai, utc};
+use triage_ground::time::{service_date, shanghai, utc};
 
 /// The running engine: what handlers need.
 #[derive(Clone)]

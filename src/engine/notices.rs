@@ -8,10 +8,11 @@ use triage_actors::directory::NoticeView;
 use triage_actors::model::Audit;
 use utoipa::ToSchema;
 
-use super::{utc, Engine};
+use super::Engine;
 use crate::db::models::{NewNotice, NoticeRow};
 use crate::db::store;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::time::utc;
 
 /// A notice to publish.
 #[derive(Deserialize, ToSchema)]
@@ -25,10 +26,10 @@ pub struct NoticeBody {
     #[serde(default)]
     pub screens: Option<Vec<String>>,
     /// When it starts showing (at most 90 days ahead); absent for at once.
-    #[serde(default, with = "crate::time::rfc3339::option")]
+    #[serde(default, with = "triage_ground::time::rfc3339::option")]
     pub starts_at: Option<DateTime<FixedOffset>>,
     /// When it stops showing; absent for until withdrawn.
-    #[serde(default, with = "crate::time::rfc3339::option")]
+    #[serde(default, with = "triage_ground::time::rfc3339::option")]
     pub expires_at: Option<DateTime<FixedOffset>>,
 }
 

@@ -14,10 +14,11 @@ use triage_actors::EngineError;
 use utoipa::ToSchema;
 
 use super::registrations::{audit_reason, CheckInAnswer};
-use super::{utc, Engine};
-use crate::domain::{QueueCode, VisitNo};
-use crate::error::{Error, ErrorCode};
+use super::Engine;
 use crate::rule_change::RuleChange;
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::{QueueCode, VisitNo};
+use triage_ground::time::utc;
 
 /// The answer to a nurse's intervention.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -334,7 +335,7 @@ impl Engine {
         let addr = self
             .queue_addr(queue)
             .map_err(|_| Error::new(ErrorCode::QueueNotFound, format!("no queue {queue:?}")))?;
-        Ok(addr.send(GetRules).await?)
+        Ok(addr.send(GetRules).await.map_err(EngineError::from)?)
     }
 
     /// Changes a queue's rules: merged with the rules in force inside the
@@ -355,7 +356,8 @@ impl Engine {
                 merge: Box::new(move |current| merge(current, &change)),
                 audit,
             })
-            .await??;
+            .await
+            .map_err(EngineError::from)??;
         tracing::info!(queue = %queue, "queue rules changed");
         Ok(rules)
     }
@@ -367,7 +369,7 @@ pub fn merge(current: &QueueRules, change: &RuleChange) -> Result<QueueRules, En
         let (code, field, message) = match errors.into_iter().next() {
             Some(e) => (e.code, e.field, e.message),
             None => (
-                "invalid_rule",
+                ErrorCode::InvalidRule,
                 String::new(),
                 "the change was refused".into(),
             ),

@@ -12,12 +12,13 @@ use triage_actors::queue::{CheckIn, CheckInOutcome, EntryDraft, Position, Remove
 use triage_actors::room::CancelCurrent;
 use utoipa::ToSchema;
 
-use super::{service_date, utc, Engine};
+use super::Engine;
 use crate::config::Hospital;
 use crate::db::models::{NewVisit, RegistrationChanges};
 use crate::db::store::{self, UpsertOutcome};
-use crate::domain::{DoctorCode, VisitNo};
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::{DoctorCode, VisitNo};
+use triage_ground::time::{service_date, utc};
 
 /// How often a cancellation looks again at a visit that changed while it
 /// was being cancelled (another copy of it, a call at the same moment).
@@ -37,7 +38,7 @@ pub struct RegistrationBody {
     /// `first` (初诊) or `return` (复诊); 初诊/复诊/回诊 accepted.
     #[schema(pattern = "^(first|return|初诊|复诊|回诊)$")]
     pub visit_type: String,
-    #[serde(with = "crate::time::rfc3339")]
+    #[serde(with = "triage_ground::time::rfc3339")]
     pub registered_at: DateTime<FixedOffset>,
     #[serde(default)]
     pub appointment: Option<AppointmentBody>,
@@ -93,9 +94,9 @@ pub struct PatientBody {
 /// An appointment slot.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct AppointmentBody {
-    #[serde(with = "crate::time::rfc3339")]
+    #[serde(with = "triage_ground::time::rfc3339")]
     pub start: DateTime<FixedOffset>,
-    #[serde(with = "crate::time::rfc3339")]
+    #[serde(with = "triage_ground::time::rfc3339")]
     pub end: DateTime<FixedOffset>,
 }
 
@@ -193,7 +194,8 @@ fn validate_patient(p: &PatientBody, now: DateTime<Utc>) -> Result<Patient, Erro
             let bad = |message: &str| {
                 Error::field(ErrorCode::InvalidBirthDate, "patient.birth_date", message)
             };
-            let d = crate::time::parse_date(s).ok_or_else(|| bad("birth date is YYYY-MM-DD"))?;
+            let d = triage_ground::time::parse_date(s)
+                .ok_or_else(|| bad("birth date is YYYY-MM-DD"))?;
             let earliest = NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(d);
             if d > service_date(now) || d < earliest {
                 return Err(bad("birth date is in the future or before 1880"));

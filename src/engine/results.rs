@@ -16,8 +16,8 @@ use triage_actors::model::Audit;
 use super::Engine;
 use crate::db::results::{self, ImageRow, ReportRow};
 use crate::db::store;
-use crate::domain::VisitNo;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::VisitNo;
 
 /// Largest image after decoding.
 pub const IMAGE_LIMIT: usize = 4 * 1024 * 1024;
@@ -93,7 +93,7 @@ pub struct ExamReportBody {
     pub conclusion: String,
     /// Who reported (staff number or name of the reporting doctor).
     pub reporter: String,
-    #[serde(with = "crate::time::rfc3339::utc")]
+    #[serde(with = "triage_ground::time::rfc3339::utc")]
     pub reported_at: DateTime<Utc>,
     pub status: ExamReportStatus,
     #[serde(default)]

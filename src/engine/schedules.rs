@@ -19,11 +19,12 @@ use serde::{Deserialize, Serialize};
 use triage_actors::model::{Audit, SeatState};
 use utoipa::ToSchema;
 
-use super::{service_date, shanghai, utc, Engine};
+use super::Engine;
 use crate::config::{RoomDef, SessionDef};
 use crate::db::schedules::{self as store, ScheduleRow, Written};
-use crate::domain::RoomCode;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::RoomCode;
+use triage_ground::time::{service_date, shanghai, utc};
 
 /// How early before a session a doctor may sign in to its rooms.
 const SIGN_IN_EARLY_MINUTES: i64 = 30;
@@ -149,7 +150,7 @@ fn queues_of(row: &ScheduleRow) -> Result<Vec<String>, Error> {
 
 /// Parses a schedule date: exactly `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Result<NaiveDate, Error> {
-    crate::time::parse_date(text).ok_or_else(|| {
+    triage_ground::time::parse_date(text).ok_or_else(|| {
         Error::field(
             ErrorCode::InvalidDate,
             "date",

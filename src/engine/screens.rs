@@ -16,8 +16,8 @@ use super::Engine;
 use crate::config::Hospital;
 use crate::db::store::{self, ScreenRow};
 use crate::db::DbError;
-use crate::domain::ScreenCode;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::ScreenCode;
 
 /// What a screen shows: `PUT /api/v1/screens/{code}` (creates it, or
 /// reassigns it).

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 
 use super::Engine;
 use crate::config::RoomDef;
-use crate::domain::RoomCode;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::RoomCode;
 
 /// Who sits in a room now.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -523,7 +523,7 @@ impl Engine {
             .filter(|q| q.doctor.as_deref() == Some(doctor))
         {
             let list = self
-                .list_queue(&crate::domain::QueueCode::parse(&q.code)?)
+                .list_queue(&triage_ground::ids::QueueCode::parse(&q.code)?)
                 .await?;
             affected.extend(list.entries.into_iter().map(|e| AffectedVisit {
                 visit_no: e.visit_no,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix::Actor;
 use chrono::{DateTime, Utc};
 use triage_actors::directory::RoomInfo;
-use triage_actors::journal::{SharedClock, SharedJournal};
+use triage_actors::journal::SharedJournal;
 use triage_actors::mask::{mask_name, spoken_name, VoiceNameMode};
 use triage_actors::model::{
     Assignment, Audit, Counters, CurrentCall, EntryKind, MoveMark, RoomStatus, SeatState,
@@ -18,12 +18,14 @@ use triage_actors::queue::{QueueActor, QueueState};
 use triage_actors::room::{RoomActor, RoomState};
 use triage_actors::screen::ScreenActor;
 use triage_actors::Directory;
+use triage_ground::time::SharedClock;
 
-use super::{doctor_view, service_date, utc, visit_slot, Engine};
+use super::{doctor_view, visit_slot, Engine};
 use crate::config::{Hospital, QueueDef, RoomDef};
 use crate::db::journal::DbJournal;
 use crate::db::models::{DoctorRow, VisitRow};
 use crate::db::{store, Db, DbError};
+use triage_ground::time::{service_date, utc};
 
 /// A waiting visit as its queue holds it; broken rows are reported.
 fn waiting_entry(

@@ -16,7 +16,7 @@ use diesel::sql_types::{Double, Integer, Nullable, Text};
 use serde::Serialize;
 
 use super::Engine;
-use crate::error::{Error, ErrorCode};
+use triage_ground::error::{Error, ErrorCode};
 
 /// What workload may be grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]

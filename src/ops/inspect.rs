@@ -126,7 +126,7 @@ fn mean(v: &[f64]) -> Option<f64> {
 
 fn local(t: NaiveDateTime) -> String {
     t.and_utc()
-        .with_timezone(&crate::engine::shanghai())
+        .with_timezone(&triage_ground::time::shanghai())
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
@@ -141,12 +141,12 @@ pub fn gather(
     holiday: Option<NaiveDate>,
 ) -> Result<Inspection, DbError> {
     let mut c = db::connect_raw(url)?;
-    let to = crate::engine::service_date(now);
+    let to = triage_ground::time::service_date(now);
     let from = to - chrono::Duration::days(i64::from(days.max(1)) - 1);
     let since = from
         .and_hms_opt(0, 0, 0)
         .unwrap_or_default()
-        .and_local_timezone(crate::engine::shanghai())
+        .and_local_timezone(triage_ground::time::shanghai())
         .single()
         .map(|t| t.naive_utc())
         .unwrap_or_default();
@@ -592,7 +592,7 @@ pub fn run(
     let mut i = gather(url, hospital, now, days, holiday)?;
     let stem = format!(
         "inspection-{}",
-        now.with_timezone(&crate::engine::shanghai())
+        now.with_timezone(&triage_ground::time::shanghai())
             .format("%Y%m%d-%H%M%S")
     );
     let fail = |e: std::io::Error| DbError::Unavailable(format!("cannot write the report: {e}"));
@@ -622,7 +622,7 @@ pub fn report(i: &Inspection, url: &str) -> Doc {
     });
     d.para(format!(
         "巡检时间 at: {}　统计期间 period: {} 至 {}　数据库 database: {}",
-        i.at.with_timezone(&crate::engine::shanghai())
+        i.at.with_timezone(&triage_ground::time::shanghai())
             .format("%Y-%m-%d %H:%M"),
         i.from,
         i.to,
@@ -694,7 +694,7 @@ pub fn report(i: &Inspection, url: &str) -> Doc {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 b.taken_at
-                    .with_timezone(&crate::engine::shanghai())
+                    .with_timezone(&triage_ground::time::shanghai())
                     .format("%Y-%m-%d %H:%M"),
                 (i.at - b.taken_at).num_hours()
             ),
@@ -703,7 +703,7 @@ pub fn report(i: &Inspection, url: &str) -> Doc {
         match &i.last_verification {
             Some(v) => format!(
                 "最近校验 last verification: {}，{}（{}）",
-                v.at.with_timezone(&crate::engine::shanghai())
+                v.at.with_timezone(&triage_ground::time::shanghai())
                     .format("%Y-%m-%d %H:%M"),
                 if v.ok { "通过 good" } else { "失败 FAILED" },
                 v.summary
@@ -728,7 +728,7 @@ pub fn report(i: &Inspection, url: &str) -> Doc {
         match &i.last_maintenance {
             Some(m) => format!(
                 "上次数据库维护 last maintenance: {}",
-                m.at.with_timezone(&crate::engine::shanghai())
+                m.at.with_timezone(&triage_ground::time::shanghai())
                     .format("%Y-%m-%d %H:%M")
             ),
             None => "上次数据库维护 last maintenance: 无 none".into(),

@@ -98,7 +98,8 @@ impl Month {
 }
 
 fn local_day(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&crate::engine::shanghai()).date_naive()
+    at.with_timezone(&triage_ground::time::shanghai())
+        .date_naive()
 }
 
 /// The monthly verification report of `month` (its first day) from the
@@ -188,7 +189,7 @@ pub fn monthly(
     doc.para(format!(
         "备份目录 backup directory: {}　生成时间 made: {}",
         backup_dir.display(),
-        now.with_timezone(&crate::engine::shanghai())
+        now.with_timezone(&triage_ground::time::shanghai())
             .format("%Y-%m-%d %H:%M")
     ));
     doc.heading("结论 Summary").list(vec![
@@ -236,7 +237,7 @@ pub fn monthly(
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default(),
                     k.taken_at
-                        .with_timezone(&crate::engine::shanghai())
+                        .with_timezone(&triage_ground::time::shanghai())
                         .format("%Y-%m-%d %H:%M")
                         .to_string(),
                     match k.verified_ok {

@@ -313,7 +313,7 @@ pub fn run(
     }
     let bytes_after = database_bytes(&mut c, url)?;
     let rows_after = rows(&mut c)?;
-    let today = crate::engine::service_date(now);
+    let today = triage_ground::time::service_date(now);
     let mut slowest = timings::between(&mut c, "sql", today - chrono::Duration::days(90), today)?;
     slowest.sort_by(|a, b| b.1.max_ms.total_cmp(&a.1.max_ms));
     slowest.truncate(15);
@@ -331,7 +331,7 @@ pub fn run(
     };
     let stem = format!(
         "maintenance-{}",
-        now.with_timezone(&crate::engine::shanghai())
+        now.with_timezone(&triage_ground::time::shanghai())
             .format("%Y%m%d-%H%M%S")
     );
     let fail = |e: std::io::Error| DbError::Unavailable(format!("cannot write the report: {e}"));
@@ -377,7 +377,7 @@ fn report(m: &Maintenance, url: &str) -> Doc {
             Backend::Sqlite => "SQLite",
             Backend::Postgres => "PostgreSQL",
         },
-        m.at.with_timezone(&crate::engine::shanghai())
+        m.at.with_timezone(&triage_ground::time::shanghai())
             .format("%Y-%m-%d %H:%M:%S"),
         if m.ok() {
             "完成 done"

@@ -66,13 +66,14 @@ pub struct Due {
 pub fn due(hospital: &crate::config::Hospital, now: chrono::DateTime<chrono::Utc>) -> Option<Due> {
     use chrono::Datelike;
     let p = &hospital.operations;
-    let local = now.with_timezone(&crate::engine::shanghai());
+    let local = now.with_timezone(&triage_ground::time::shanghai());
     if local.time() < p.at? {
         return None;
     }
     let today = local.date_naive();
     let day_of = |at: chrono::DateTime<chrono::Utc>| {
-        at.with_timezone(&crate::engine::shanghai()).date_naive()
+        at.with_timezone(&triage_ground::time::shanghai())
+            .date_naive()
     };
     // A ledger that cannot be read is not an empty one: nothing is due
     // (running everything again every minute would be worse), and it is
@@ -193,7 +194,7 @@ pub fn doctors_check(
     };
     let stem = format!(
         "doctors-integrity-{}",
-        now.with_timezone(&crate::engine::shanghai())
+        now.with_timezone(&triage_ground::time::shanghai())
             .format("%Y%m%d-%H%M%S")
     );
     let (md, _) = report.doc().write(&p.reports_dir, &stem).map_err(io)?;

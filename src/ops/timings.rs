@@ -39,7 +39,7 @@ pub struct Timings(Arc<Inner>);
 struct Inner {
     map: Mutex<HashMap<Key, Agg>>,
     /// The server's clock (set at start; the system clock until then).
-    clock: std::sync::RwLock<Option<triage_actors::journal::SharedClock>>,
+    clock: std::sync::RwLock<Option<triage_ground::time::SharedClock>>,
 }
 
 impl Inner {
@@ -48,13 +48,13 @@ impl Inner {
     }
 
     fn today(&self) -> NaiveDate {
-        use triage_actors::Clock as _;
+        use triage_ground::time::Clock as _;
         let clock = self.clock.read().unwrap_or_else(|p| p.into_inner());
         let now = match clock.as_ref() {
             Some(c) => c.now(),
-            None => triage_actors::SystemClock.now(),
+            None => triage_ground::time::SystemClock.now(),
         };
-        crate::engine::service_date(now)
+        triage_ground::time::service_date(now)
     }
 }
 
@@ -86,7 +86,7 @@ impl Timings {
     }
 
     /// Days are counted on `clock` from now on (the server's).
-    pub fn use_clock(&self, clock: triage_actors::journal::SharedClock) {
+    pub fn use_clock(&self, clock: triage_ground::time::SharedClock) {
         *self.0.clock.write().unwrap_or_else(|p| p.into_inner()) = Some(clock);
     }
 

@@ -17,7 +17,7 @@ use triage::auth::Auth;
 use triage::config::Hospital;
 use triage::db::store;
 use triage::engine::Engine;
-use triage_actors::Clock as _;
+use triage_ground::time::Clock as _;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -45,11 +45,11 @@ pub fn wednesday() -> chrono::DateTime<chrono::Utc> {
 /// `hh:mm` China time on the day `days` after the named Wednesday (before
 /// it when negative).
 pub fn china(days: i64, hhmm: &str) -> chrono::DateTime<chrono::Utc> {
-    let day = triage::time::service_date(wednesday()) + chrono::Duration::days(days);
+    let day = triage_ground::time::service_date(wednesday()) + chrono::Duration::days(days);
     let t = chrono::NaiveTime::parse_from_str(hhmm, "%H:%M")
         .unwrap_or_else(|e| panic!("time {hhmm}: {e}"));
     day.and_time(t)
-        .and_local_timezone(triage::time::shanghai())
+        .and_local_timezone(triage_ground::time::shanghai())
         .single()
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or_else(|| panic!("{day} {hhmm}"))
@@ -62,7 +62,7 @@ pub fn rfc(days: i64, hhmmss: &str) -> String {
     let t = chrono::NaiveTime::parse_from_str(hhmmss, "%H:%M:%S")
         .unwrap_or_else(|e| panic!("time {hhmmss}: {e}"));
     day.and_time(t)
-        .and_local_timezone(triage::time::shanghai())
+        .and_local_timezone(triage_ground::time::shanghai())
         .single()
         .map(|t| t.to_rfc3339())
         .unwrap_or_else(|| panic!("{day} {hhmmss}"))
@@ -70,7 +70,7 @@ pub fn rfc(days: i64, hhmmss: &str) -> String {
 
 /// The service day `days` after the named Wednesday.
 pub fn service_day(days: i64) -> chrono::NaiveDate {
-    triage::time::service_date(wednesday()) + chrono::Duration::days(days)
+    triage_ground::time::service_date(wednesday()) + chrono::Duration::days(days)
 }
 
 /// The suite's own clock for what runs outside a test app (the `triage`
@@ -78,8 +78,8 @@ pub fn service_day(days: i64) -> chrono::NaiveDate {
 /// 09:30 when the suite began, running on, so a restarted server goes on
 /// from where the last one was.
 pub fn suite_now() -> chrono::DateTime<chrono::Utc> {
-    static SUITE: std::sync::LazyLock<triage_actors::AnchoredClock> =
-        std::sync::LazyLock::new(|| triage_actors::AnchoredClock::starting_at(wednesday()));
+    static SUITE: std::sync::LazyLock<triage_ground::time::AnchoredClock> =
+        std::sync::LazyLock::new(|| triage_ground::time::AnchoredClock::starting_at(wednesday()));
     SUITE.now()
 }
 
@@ -87,18 +87,23 @@ pub fn suite_now() -> chrono::DateTime<chrono::Utc> {
 /// (`TRIAGE_CLOCK`).
 pub fn triage_command() -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_triage"));
-    c.env(triage::time::CLOCK_VARIABLE, suite_now().to_rfc3339());
+    c.env(
+        triage_ground::time::CLOCK_VARIABLE,
+        suite_now().to_rfc3339(),
+    );
     c
 }
 
 /// A clock at `at`, running from now on.
-pub fn clock_at(at: chrono::DateTime<chrono::Utc>) -> std::sync::Arc<triage_actors::AnchoredClock> {
-    std::sync::Arc::new(triage_actors::AnchoredClock::starting_at(at))
+pub fn clock_at(
+    at: chrono::DateTime<chrono::Utc>,
+) -> std::sync::Arc<triage_ground::time::AnchoredClock> {
+    std::sync::Arc::new(triage_ground::time::AnchoredClock::starting_at(at))
 }
 
 /// A clock at the named Wednesday, 09:30, running from now on.
-pub fn test_clock() -> std::sync::Arc<triage_actors::AnchoredClock> {
-    std::sync::Arc::new(triage_actors::AnchoredClock::starting_at(wednesday()))
+pub fn test_clock() -> std::sync::Arc<triage_ground::time::AnchoredClock> {
+    std::sync::Arc::new(triage_ground::time::AnchoredClock::starting_at(wednesday()))
 }
 
 /// Where the test command collects every log line of the run and the
@@ -235,7 +240,7 @@ pub struct TestApp {
     pub redirect_port: Option<u16>,
     /// The app's clock: the named instant the test runs at, moved by the
     /// test.
-    pub clock: std::sync::Arc<triage_actors::AnchoredClock>,
+    pub clock: std::sync::Arc<triage_ground::time::AnchoredClock>,
     /// Where the app's relative directories (backups, reports, the audit
     /// archive) went: its own, never the work tree.
     pub scratch: std::sync::Arc<tempfile::TempDir>,
@@ -292,7 +297,7 @@ pub async fn spawn_app_with(hospital: Hospital, workers: usize) -> TestApp {
 
 /// The demo hospital, no simulation, fresh database, its clock at `at`.
 pub async fn spawn_app_at(at: chrono::DateTime<chrono::Utc>) -> TestApp {
-    let clock = std::sync::Arc::new(triage_actors::AnchoredClock::starting_at(at));
+    let clock = std::sync::Arc::new(triage_ground::time::AnchoredClock::starting_at(at));
     spawn_app_full(Hospital::demo(), 2, fresh_database(), None, clock).await
 }
 
@@ -308,7 +313,7 @@ pub async fn spawn_app_clocked(
     hospital: Hospital,
     workers: usize,
     db: TestDb,
-    clock: std::sync::Arc<triage_actors::AnchoredClock>,
+    clock: std::sync::Arc<triage_ground::time::AnchoredClock>,
 ) -> TestApp {
     spawn_app_full(hospital, workers, db, None, clock).await
 }
@@ -356,7 +361,7 @@ async fn spawn_app_full(
     workers: usize,
     db: TestDb,
     tls: Option<TestTls>,
-    clock: std::sync::Arc<triage_actors::AnchoredClock>,
+    clock: std::sync::Arc<triage_ground::time::AnchoredClock>,
 ) -> TestApp {
     capture_logs();
     let (hospital, scratch) = own_directories(hospital);
@@ -691,13 +696,13 @@ impl TestApp {
 
     /// Now on the app's clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        use triage_actors::Clock as _;
+        use triage_ground::time::Clock as _;
         self.clock.now()
     }
 
     /// Today's service date on the app's clock.
     pub fn today(&self) -> chrono::NaiveDate {
-        triage::time::service_date(self.now())
+        triage_ground::time::service_date(self.now())
     }
 
     /// Runs now what the background would do within seconds of a command
@@ -853,7 +858,8 @@ impl TestApp {
     /// A second application rebuilt from this one's database, as after a
     /// restart (this one keeps running but is no longer used).
     pub async fn restarted(&self) -> TestApp {
-        let clock = std::sync::Arc::new(triage_actors::AnchoredClock::starting_at(self.now()));
+        let clock =
+            std::sync::Arc::new(triage_ground::time::AnchoredClock::starting_at(self.now()));
         let mut again = spawn_app_clocked(self.hospital.clone(), 2, self.db.clone(), clock).await;
         // The same directories as before the restart.
         again.scratch = self.scratch.clone();
@@ -1047,10 +1053,13 @@ impl Ws {
 /// The start of today in Beijing (a visit's day is the day of its
 /// appointment: a slot a test places "two hours ago" must stay today).
 pub fn local_midnight(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    let bj = now.with_timezone(&triage::engine::shanghai());
+    let bj = now.with_timezone(&triage_ground::time::shanghai());
     bj.date_naive()
         .and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(triage::engine::shanghai()).single())
+        .and_then(|t| {
+            t.and_local_timezone(triage_ground::time::shanghai())
+                .single()
+        })
         .map_or(now, |t| t.with_timezone(&chrono::Utc))
 }
 

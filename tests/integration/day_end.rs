@@ -12,12 +12,12 @@ use serde_json::json;
 use triage::background::Background;
 use triage::config::Hospital;
 use triage::db::store;
-use triage::domain::{RoomCode, VisitNo};
 use triage::engine::{Engine, RoomCommand};
-use triage::error::ErrorCode;
-use triage_actors::journal::Clock;
 use triage_actors::model::Audit;
 use triage_actors::room::InspectRoom;
+use triage_ground::error::ErrorCode;
+use triage_ground::ids::{RoomCode, VisitNo};
+use triage_ground::time::Clock;
 
 use crate::common::fresh_database;
 use crate::restart::{at, first_difference, memory, settle, start, waiting, ManualClock};
@@ -409,7 +409,7 @@ async fn sunday_evening_to_monday_morning_the_day_ends_by_itself_and_monday_star
     let sunday = china(-3, "21:50");
     assert_eq!(
         sunday
-            .with_timezone(&triage::time::shanghai())
+            .with_timezone(&triage_ground::time::shanghai())
             .format("%a")
             .to_string(),
         "Sun"

@@ -434,7 +434,7 @@ async fn his_corrections_of_a_called_patient_reach_the_room_and_other_department
 #[test]
 fn the_api_document_lists_exactly_the_error_codes_with_their_status() {
     use triage::api::error::status_of;
-    use triage::error::ErrorCode;
+    use triage_ground::error::ErrorCode;
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/API.md"))
         .unwrap_or_else(|e| panic!("docs/API.md: {e}"));
     let section = doc

@@ -18,7 +18,7 @@ fn migrate(url: &str, args: &[&str], at: chrono::DateTime<chrono::Utc>) -> (i32,
     ];
     all.extend(args.iter().map(OsStr::new));
     let at = at.to_rfc3339();
-    triage_cli(&all, &[(triage::time::CLOCK_VARIABLE, at.as_str())])
+    triage_cli(&all, &[(triage_ground::time::CLOCK_VARIABLE, at.as_str())])
 }
 
 #[test]

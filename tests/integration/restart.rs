@@ -16,14 +16,14 @@ use serde_json::{json, Value};
 use triage::background::Background;
 use triage::config::Hospital;
 use triage::db::{Db, DbSettings, Synchronous};
-use triage::domain::{QueueCode, RoomCode, VisitNo};
 use triage::engine::Engine;
 use triage::engine::{RoomCommand, TransferBody};
-use triage_actors::journal::{Clock, SharedClock};
 use triage_actors::model::{Audit, SpecialTag};
 use triage_actors::queue::{InspectQueue, Intervention, ListQueue, Refresh};
 use triage_actors::room::{InspectRoom, Refill};
 use triage_actors::screen::InspectScreen;
+use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
+use triage_ground::time::{Clock, SharedClock};
 
 use crate::common::fresh_database;
 
@@ -165,7 +165,7 @@ impl Day {
         let room = |r: &u8| RoomCode::parse(ROOMS[*r as usize]).unwrap_or_else(|e| panic!("{e}"));
         let queue =
             |q: &u8| QueueCode::parse(QUEUES[*q as usize]).unwrap_or_else(|e| panic!("{e}"));
-        let res: Result<(), triage::error::Error> = match op {
+        let res: Result<(), triage_ground::error::Error> = match op {
             Op::Register {
                 v,
                 dept,
@@ -312,7 +312,7 @@ impl Day {
                 .await
                 .map(|_| ()),
             Op::CloseDay => {
-                let today = triage::engine::service_date(self.clock.now());
+                let today = triage_ground::time::service_date(self.clock.now());
                 e.close_day(today, self.audit(Some("日终")))
                     .await
                     .map(|_| ())

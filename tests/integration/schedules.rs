@@ -15,11 +15,11 @@ use serde_json::{json, Value};
 use triage::auth::policy::Role;
 use triage::background::Background;
 use triage::config::{Hospital, SessionDef};
-use triage::domain::{RoomCode, VisitNo};
 use triage::engine::schedules::{DayBody, DayEntryBody};
 use triage::engine::{Engine, RoomCommand};
-use triage_actors::journal::Clock;
 use triage_actors::model::Audit;
+use triage_ground::ids::{RoomCode, VisitNo};
+use triage_ground::time::Clock;
 
 use crate::common::{fresh_database, registration, spawn_app_with, TestApp};
 use crate::restart::{at, first_difference, memory, settle, start, waiting, ManualClock};

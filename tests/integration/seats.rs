@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 use triage::auth::policy::Role;
-use triage::domain::RoomCode;
+use triage_ground::ids::RoomCode;
 
 use crate::common::{registration, spawn_app_with, TestApp, Ws};
 

@@ -8,11 +8,12 @@ use actix::prelude::*;
 
 use crate::directory::Directory;
 use crate::error::EngineError;
-use crate::journal::{Change, JournalError, SharedClock, SharedJournal};
+use crate::journal::{Change, JournalError, SharedJournal};
 use crate::model::CurrentCall;
 use crate::room::ForgetCurrent;
 use crate::rules::QueueRules;
 use crate::staff::{queue_key, StaffQueue, StaffQueueView, StaffUpdate};
+use triage_ground::time::SharedClock;
 
 use super::messages::*;
 use super::state::QueueState;

@@ -1,13 +1,12 @@
 //! What Triage refuses or fails with, independent of HTTP: one [`Error`]
 //! type carrying one stable [`ErrorCode`] (the snake_case strings of the
 //! API contract), a message safe to show a user, and the failing field's
-//! JSON path when there is one. The engine's and the database's errors
-//! convert into it here; the HTTP status of each code is decided in
-//! `api/error.rs` and nowhere else.
+//! JSON path when there is one. A code that does not parse converts here;
+//! the engine's and the database's errors convert where they are made
+//! (the server's `engine` and `db`); the HTTP status of each code is
+//! decided in the server's `api/error.rs` and nowhere else.
 
-use triage_actors::{EngineError, JournalError};
-
-use crate::db::DbError;
+use crate::ids::{BadCode, CodeKind};
 
 macro_rules! codes {
     ($($(#[$doc:meta])* $variant:ident => $text:literal,)*) => {
@@ -217,105 +216,36 @@ impl Error {
     }
 }
 
-impl From<EngineError> for Error {
-    fn from(e: EngineError) -> Self {
-        use triage_actors::model::RoomStatus;
-        match e {
-            EngineError::RoomNotOpen(s) => Error::new(
-                match s {
-                    RoomStatus::Closed => ErrorCode::RoomClosed,
-                    _ => ErrorCode::RoomPaused,
-                },
-                format!("the room is {} (诊室{})", s.as_str(), s.label_zh()),
+impl From<BadCode> for Error {
+    /// A malformed code is refused as what it names: a room, queue or
+    /// screen that cannot exist is not found (404); a visit number, doctor
+    /// code or operator that cannot be one is invalid (422).
+    fn from(e: BadCode) -> Self {
+        let (code, field, message) = match e.kind {
+            CodeKind::Visit => (
+                ErrorCode::InvalidVisitNo,
+                "visit_no",
+                "visit numbers are 1-64 letters, digits, '-', '_' or '.'",
             ),
-            EngineError::QueueEmpty => Error::new(
-                ErrorCode::QueueEmpty,
-                "no patient is waiting for this room (当前无候诊患者)",
+            CodeKind::Queue => (ErrorCode::QueueNotFound, "queue_code", "no such queue"),
+            CodeKind::Room => (ErrorCode::RoomNotFound, "room_code", "no such room"),
+            CodeKind::Doctor => (
+                ErrorCode::InvalidDoctorCode,
+                "doctor_code",
+                "doctor codes are 1-32 letters, digits, '-', '_' or '.'",
             ),
-            EngineError::NoCurrentPatient => Error::new(
-                ErrorCode::NoCurrentPatient,
-                "the room has no current patient; call one first",
+            CodeKind::Department => (
+                ErrorCode::UnknownDepartment,
+                "department_code",
+                "no such department",
             ),
-            EngineError::NotWaiting(_) => Error::new(
-                ErrorCode::VisitNotWaiting,
-                "the visit is not waiting in this queue",
+            CodeKind::Screen => (ErrorCode::ScreenNotFound, "screen_code", "no such screen"),
+            CodeKind::Staff => (
+                ErrorCode::InvalidOperator,
+                "operator",
+                "an operator is 1-64 printable characters",
             ),
-            EngineError::DayClosed => Error::new(
-                ErrorCode::DayClosed,
-                "the day is over (日终已结束); the patient registers again (请重新挂号)",
-            ),
-            EngineError::TicketsExhausted => Error::new(
-                ErrorCode::TicketsExhausted,
-                "ticket numbers for today are exhausted",
-            ),
-            EngineError::TooEarly(opens) => Error::new(
-                ErrorCode::TooEarly,
-                format!(
-                    "too early for the appointment: check in from {} (预约签到时间未到)",
-                    opens
-                        .with_timezone(&crate::engine::shanghai())
-                        .format("%H:%M")
-                ),
-            ),
-            EngineError::InvalidRules {
-                code,
-                field,
-                message,
-            } => Error::field(
-                ErrorCode::parse(code).unwrap_or(ErrorCode::InvalidRule),
-                &field,
-                message,
-            ),
-            EngineError::Journal(JournalError::Conflict { .. }) => Error::new(
-                ErrorCode::StateConflict,
-                "the visit changed meanwhile; reload and try again",
-            ),
-            EngineError::Journal(JournalError::Unavailable(cause)) => {
-                tracing::error!(error.cause = %cause, "journal unavailable");
-                Error::unavailable()
-            }
-            EngineError::Mailbox => {
-                tracing::error!("engine actor unavailable");
-                Error::new(
-                    ErrorCode::EngineUnavailable,
-                    "the engine is restarting or stopped; try again",
-                )
-            }
-        }
-    }
-}
-
-impl From<actix::MailboxError> for Error {
-    fn from(e: actix::MailboxError) -> Self {
-        EngineError::from(e).into()
-    }
-}
-
-impl From<DbError> for Error {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::Conflict(code) | DbError::ConflictAt(_, code) => match code.as_str() {
-                "registration_cancelled" => Error::new(
-                    ErrorCode::RegistrationCancelled,
-                    "the registration was cancelled (已退号); register again with a new visit number",
-                ),
-                "visit_already_in_queue" => Error::new(
-                    ErrorCode::VisitAlreadyInQueue,
-                    "the visit is already in a queue; to change department or doctor, transfer the visit (转诊)",
-                ),
-                _ => Error::new(
-                    ErrorCode::StateConflict,
-                    "the stored state does not allow this change",
-                ),
-            },
-            DbError::Corrupt(cause) => {
-                tracing::error!(error.cause = %cause, "stored data is broken");
-                Error::internal()
-            }
-            other => {
-                tracing::error!(error.cause = %other, "database error");
-                Error::unavailable()
-            }
-        }
+        };
+        Error::field(code, field, message)
     }
 }

@@ -6,14 +6,50 @@
 //! (`Deref`), prints as itself and serialises as a plain string.
 //!
 //! Statuses, special groups and placements are enums of the engine crate
-//! (`VisitStatus`, `SpecialTag`, `PlacementCode`).
+//! (`VisitStatus`, `SpecialTag`, `PlacementCode`). A code that does not
+//! parse is a [`BadCode`] naming which kind it is; `crate::error` turns it
+//! into the API's error (a malformed room code is 404 `room_not_found`, a
+//! malformed visit number 422 `invalid_visit_no`, …).
 
 use std::fmt;
 use std::ops::Deref;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::{Error, ErrorCode};
+/// Which kind of code did not parse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CodeKind {
+    Visit,
+    Queue,
+    Room,
+    Doctor,
+    Department,
+    Screen,
+    Staff,
+}
+
+/// A code that is not well-formed (the text is never kept: it may be
+/// anything a client sent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{} is not well-formed", .kind.name())]
+pub struct BadCode {
+    pub kind: CodeKind,
+}
+
+impl CodeKind {
+    /// What the code is, as messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CodeKind::Visit => "a visit number",
+            CodeKind::Queue => "a queue code",
+            CodeKind::Room => "a room code",
+            CodeKind::Doctor => "a doctor code",
+            CodeKind::Department => "a department code",
+            CodeKind::Screen => "a screen code",
+            CodeKind::Staff => "a staff code",
+        }
+    }
+}
 
 /// Letters, digits, `-`, `_`, `.`; 1 to `max` of them.
 fn well_formed(s: &str, max: usize) -> bool {
@@ -24,7 +60,7 @@ fn well_formed(s: &str, max: usize) -> bool {
 }
 
 macro_rules! code {
-    ($(#[$doc:meta])* $name:ident, max = $max:expr, refused = $code:expr, field = $field:expr, $message:expr) => {
+    ($(#[$doc:meta])* $name:ident, max = $max:expr, kind = $kind:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
@@ -38,12 +74,19 @@ macro_rules! code {
 
         impl $name {
             /// Parses a code from a path, a header or a body.
-            pub fn parse(s: &str) -> Result<$name, Error> {
+            pub fn parse(s: &str) -> Result<$name, BadCode> {
                 if well_formed(s, $max) {
                     Ok($name(s.to_string()))
                 } else {
-                    Err(Error::field($code, $field, $message(s)))
+                    Err(BadCode { kind: $kind })
                 }
+            }
+
+            /// A code the program itself knows to be well-formed (the
+            /// configuration's, the database's); one that is not is kept
+            /// as it is and will match nothing.
+            pub fn trusted(s: impl Into<String>) -> $name {
+                $name(s.into())
             }
 
             pub fn as_str(&self) -> &str {
@@ -70,6 +113,32 @@ macro_rules! code {
                 s.serialize_str(&self.0)
             }
         }
+
+        /// Read as a plain string, checked as [`Self::parse`] checks it.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
     };
 }
 
@@ -77,41 +146,37 @@ code!(
     /// A HIS visit serial (就诊流水号): the idempotency key of a registration.
     VisitNo,
     max = 64,
-    refused = ErrorCode::InvalidVisitNo,
-    field = "visit_no",
-    |_| "visit numbers are 1-64 letters, digits, '-', '_' or '.'".to_string()
+    kind = CodeKind::Visit
 );
 code!(
     /// A queue's code (`NK`, `NK-D1001`).
     QueueCode,
     max = 64,
-    refused = ErrorCode::QueueNotFound,
-    field = "queue_code",
-    |s| format!("no queue {s:?}")
+    kind = CodeKind::Queue
 );
 code!(
     /// A room's code (`NK-01`).
     RoomCode,
     max = 64,
-    refused = ErrorCode::RoomNotFound,
-    field = "room_code",
-    |s| format!("no room {s:?}")
+    kind = CodeKind::Room
 );
 code!(
     /// A doctor's staff number in HIS (`D1001`).
     DoctorCode,
     max = 32,
-    refused = ErrorCode::InvalidDoctorCode,
-    field = "doctor_code",
-    |_| "doctor codes are 1-32 letters, digits, '-', '_' or '.'".to_string()
+    kind = CodeKind::Doctor
+);
+code!(
+    /// A department's code (`NK`).
+    DepartmentCode,
+    max = 64,
+    kind = CodeKind::Department
 );
 code!(
     /// A screen device's code (`NK-HALL`).
     ScreenCode,
     max = 64,
-    refused = ErrorCode::ScreenNotFound,
-    field = "screen_code",
-    |s| format!("no screen {s:?}")
+    kind = CodeKind::Screen
 );
 
 /// Who acts: a staff number or a system's name (`his`, `demo-simulator`),
@@ -121,13 +186,12 @@ code!(
 pub struct StaffCode(String);
 
 impl StaffCode {
-    pub fn parse(s: &str) -> Result<StaffCode, Error> {
+    pub fn parse(s: &str) -> Result<StaffCode, BadCode> {
         let s = s.trim();
         if s.is_empty() || s.len() > 64 || s.chars().any(char::is_control) {
-            return Err(Error::new(
-                ErrorCode::InvalidOperator,
-                "X-Operator must be 1-64 printable characters",
-            ));
+            return Err(BadCode {
+                kind: CodeKind::Staff,
+            });
         }
         Ok(StaffCode(s.to_string()))
     }
@@ -153,23 +217,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_well_formed_or_refused_with_their_code() {
+    fn codes_are_well_formed_or_refused_naming_their_kind() {
         assert!(VisitNo::parse("V-2026.11_29").is_ok());
         for bad in ["", "V 1", "张三", "x/y", &"9".repeat(65)] {
-            let e = VisitNo::parse(bad).err().map(|e| e.code);
-            assert_eq!(e, Some(ErrorCode::InvalidVisitNo), "{bad:?}");
+            let e = VisitNo::parse(bad).err().map(|e| e.kind);
+            assert_eq!(e, Some(CodeKind::Visit), "{bad:?}");
         }
         assert_eq!(
-            RoomCode::parse("NK 01").err().map(|e| e.code),
-            Some(ErrorCode::RoomNotFound)
+            RoomCode::parse("NK 01").err().map(|e| e.kind),
+            Some(CodeKind::Room)
         );
         assert_eq!(
-            DoctorCode::parse(&"D".repeat(33)).err().map(|e| e.code),
-            Some(ErrorCode::InvalidDoctorCode)
+            DoctorCode::parse(&"D".repeat(33)).err().map(|e| e.kind),
+            Some(CodeKind::Doctor)
         );
         assert_eq!(
-            StaffCode::parse(" \u{7} ").err().map(|e| e.code),
-            Some(ErrorCode::InvalidOperator)
+            StaffCode::parse(" \u{7} ").err().map(|e| e.kind),
+            Some(CodeKind::Staff)
         );
         let v = VisitNo::parse("V1").ok();
         assert_eq!(v.as_deref().map(|v| v.len()), Some(2));
@@ -177,5 +241,8 @@ mod tests {
             format!("{:?}", RoomCode::parse("NK-01").ok()),
             "Some(\"NK-01\")"
         );
+        let read: Result<QueueCode, _> = serde_json::from_str("\"NK\"");
+        assert_eq!(read.ok().as_deref(), Some("NK"));
+        assert!(serde_json::from_str::<QueueCode>("\"N K\"").is_err());
     }
 }

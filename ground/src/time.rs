@@ -1,13 +1,108 @@
-//! Time, on the ground floor: the hospital's offset (Asia/Shanghai, a fixed
-//! +08:00), the service day of an instant, stored naive UTC back to an
-//! instant, and the clock a program runs on. Nothing here reads the host's
-//! wall clock but [`SystemClock`], and a program may start on a named
-//! instant instead (`TRIAGE_CLOCK`, for tests and drills).
+//! Time, on the ground floor: the [`Clock`] every part asks (the system's,
+//! or an [`AnchoredClock`] set to a named instant), the hospital's offset
+//! (Asia/Shanghai, a fixed +08:00), the service day of an instant, stored
+//! naive UTC back to an instant, strict dates and RFC 3339 times, daily
+//! windows. Nothing here reads the host's wall clock but [`SystemClock`],
+//! and a program may start on a named instant instead (`TRIAGE_CLOCK`, for
+//! tests and drills).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
-pub use triage_actors::journal::{AnchoredClock, Clock, SharedClock, SystemClock};
+
+/// The time source; injected so rules are tested without sleeps and
+/// programs run on a named instant.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    /// Now, to the microsecond: both databases store microseconds, so what
+    /// memory holds equals what a restart reads back.
+    fn now(&self) -> DateTime<Utc> {
+        use chrono::SubsecRound;
+        Utc::now().trunc_subsecs(6)
+    }
+}
+
+/// A clock set to a named instant that then runs with real (monotonic)
+/// time, and can be set again or moved forward: tests name the instant they
+/// run at (a Wednesday 09:30 China time) and move it across a session end,
+/// the day end or midnight; `TRIAGE_CLOCK` starts the program on one for
+/// drills. Never reads the host's wall clock.
+#[derive(Debug)]
+pub struct AnchoredClock {
+    inner: std::sync::Mutex<Anchor>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Anchor {
+    /// The instant the clock showed at `since`.
+    at: DateTime<Utc>,
+    since: std::time::Instant,
+    /// Stands still (only `set` and `advance` move it).
+    frozen: bool,
+}
+
+impl AnchoredClock {
+    /// A clock showing `at` now, running from here on.
+    pub fn starting_at(at: DateTime<Utc>) -> Self {
+        Self::with(at, false)
+    }
+
+    /// A clock showing `at` that moves only when told.
+    pub fn frozen_at(at: DateTime<Utc>) -> Self {
+        Self::with(at, true)
+    }
+
+    fn with(at: DateTime<Utc>, frozen: bool) -> Self {
+        AnchoredClock {
+            inner: std::sync::Mutex::new(Anchor {
+                at,
+                since: std::time::Instant::now(),
+                frozen,
+            }),
+        }
+    }
+
+    fn anchor(&self) -> std::sync::MutexGuard<'_, Anchor> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Shows `at` from now on (and runs on from it, unless frozen).
+    pub fn set(&self, at: DateTime<Utc>) {
+        let mut a = self.anchor();
+        a.at = at;
+        a.since = std::time::Instant::now();
+    }
+
+    /// Moves the clock forward (or back, for a negative span).
+    pub fn advance(&self, by: chrono::Duration) {
+        let now = self.now();
+        self.set(now + by);
+    }
+}
+
+impl Clock for AnchoredClock {
+    fn now(&self) -> DateTime<Utc> {
+        use chrono::SubsecRound;
+        let a = *self.anchor();
+        let ran = if a.frozen {
+            chrono::Duration::zero()
+        } else {
+            chrono::Duration::from_std(a.since.elapsed())
+                .unwrap_or_else(|_| chrono::Duration::zero())
+        };
+        (a.at + ran).trunc_subsecs(6)
+    }
+}
+
+/// A clock shared by the actors, the background work and the handlers.
+pub type SharedClock = Arc<dyn Clock>;
 
 /// The hospital runs on Asia/Shanghai, a fixed +08:00.
 pub fn shanghai() -> FixedOffset {
