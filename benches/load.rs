@@ -258,7 +258,7 @@ fn provision(toml: &str, db: &str, codes: &[String], depts: &[String], staff: us
         .unwrap_or_else(|e| panic!("bench hospital: {e:?}"));
     let mut c =
         triage::db::connect_one(&format!("sqlite://{db}")).unwrap_or_else(|e| panic!("{e}"));
-    let stamp = triage::auth::store::Stamp {
+    let stamp = triage::db::accounts::Stamp {
         operator: "bench".into(),
         source: "bench".into(),
         at: bench_now().naive_utc(),
@@ -299,7 +299,7 @@ fn provision(toml: &str, db: &str, codes: &[String], depts: &[String], staff: us
                 .map(|code| {
                     let token = triage_ground::secret::random(32);
                     let digest = triage_ground::secret::sha256_hex(token.as_bytes());
-                    triage::auth::store::issue_screen_token(c, code, &digest, &stamp)
+                    triage::db::accounts::issue_screen_token(c, code, &digest, &stamp)
                         .map(|()| (code.clone(), token))
                 })
                 .collect()
@@ -328,9 +328,9 @@ fn provision(toml: &str, db: &str, codes: &[String], depts: &[String], staff: us
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let id = triage_ground::secret::random(32);
-        triage::auth::store::insert_session(
+        triage::db::accounts::insert_session(
             &mut c,
-            &triage::auth::store::SessionRow {
+            &triage::db::accounts::SessionRow {
                 id_hash: triage_ground::secret::sha256_hex(id.as_bytes()),
                 staff_code: code,
                 source: "bench".into(),

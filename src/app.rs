@@ -114,7 +114,8 @@ impl Application {
         };
         let background = Background::new();
         let bg = background.clone();
-        let db = tokio::task::spawn_blocking(move || Db::connect(&db_settings, &bg)).await??;
+        let db =
+            tokio::task::spawn_blocking(move || Db::connect(&db_settings, bg.as_ref())).await??;
         let clock = settings.clock.clone();
         db.timings().use_clock(clock.clone());
         let hospital = Arc::new(settings.hospital.clone());

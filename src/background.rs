@@ -15,7 +15,6 @@
 //! writer (everything acknowledged is on disk), stop the threads. Bounded
 //! by [`SHUTDOWN_BUDGET`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -24,6 +23,7 @@ use actix_web::dev::ServerHandle;
 use triage_actors::queue::Refresh;
 use triage_actors::room::Refill;
 
+use crate::db::StopFlag;
 use crate::engine::Engine;
 
 /// How often a two-stage room checks that its short list is full.
@@ -56,20 +56,6 @@ pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(10);
 /// How long requests in flight get to finish once the server stops
 /// accepting (whole seconds: actix counts them so).
 pub const DRAIN_SECONDS: u64 = 5;
-
-/// A stop signal for threads: they look at it between rounds of work.
-#[derive(Clone, Default)]
-pub struct StopFlag(Arc<AtomicBool>);
-
-impl StopFlag {
-    pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-
-    fn set(&self) {
-        self.0.store(true, Ordering::Release);
-    }
-}
 
 /// The home of background work.
 pub struct Background {
@@ -114,6 +100,13 @@ impl Ticker {
                 }
             }
         }
+    }
+}
+
+/// The database starts its threads (writer, checkpointer) here.
+impl crate::db::Spawner for Background {
+    fn thread(&self, name: &'static str, work: Box<dyn FnOnce(StopFlag) + Send + 'static>) {
+        Background::thread(self, name, work);
     }
 }
 

@@ -19,6 +19,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::config::BackupPolicy;
 use crate::db::{self, backup, parse_url, AnyConnection, Backend, DbError};
 
 /// The tables a backup holds (every table of the schema).
@@ -52,32 +53,6 @@ pub const TABLES: [&str; 28] = [
     "exam_report_images",
     "appointments",
 ];
-
-/// Where and how long backups are kept (`[backup]` of the configuration).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BackupPolicy {
-    /// The backup directory.
-    pub dir: PathBuf,
-    /// A second location (a mounted network share): a backup on the same
-    /// disk as the database is not safe.
-    pub second_dir: Option<PathBuf>,
-    /// Days kept (at least 7).
-    pub keep_days: u32,
-    /// When the server takes the daily backup (local time); none: only by
-    /// hand (`triage backup`).
-    pub at: Option<NaiveTime>,
-}
-
-impl Default for BackupPolicy {
-    fn default() -> Self {
-        BackupPolicy {
-            dir: PathBuf::from("backups"),
-            second_dir: None,
-            keep_days: 7,
-            at: NaiveTime::from_hms_opt(2, 30, 0),
-        }
-    }
-}
 
 /// What a backup holds, written beside it (`<file>.manifest.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

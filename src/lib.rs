@@ -47,6 +47,7 @@ pub mod display;
 pub mod engine;
 pub mod listen;
 pub mod ops;
+pub mod report;
 pub mod rule_change;
 pub mod staff;
 pub mod telemetry;

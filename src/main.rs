@@ -946,8 +946,8 @@ fn backup_command(
             }
         },
         None => (
-            backups::BackupPolicy::default(),
-            triage::ops::OperationsPolicy::default(),
+            triage::config::BackupPolicy::default(),
+            triage::config::OperationsPolicy::default(),
         ),
     };
     match command {
@@ -971,7 +971,7 @@ fn backup_command(
                         .unwrap_or(today)
                 }
             };
-            match triage::ops::ledger::write_monthly(&dir, &operations.reports_dir, month, now) {
+            match triage::ops::monthly::write_monthly(&dir, &operations.reports_dir, month, now) {
                 Ok((md, m)) => {
                     println!(
                         "{}: {} of {} days with a backup that restored; {} verifications, {} failed",
@@ -1002,7 +1002,7 @@ fn backup_command(
             }
         }
         None => {
-            let policy = backups::BackupPolicy {
+            let policy = triage::config::BackupPolicy {
                 dir: dir.unwrap_or(base.dir),
                 second_dir: second_dir.or(base.second_dir),
                 ..base
@@ -1172,7 +1172,7 @@ fn migrate_command(
         synchronous: Synchronous::Full,
         pool_size: 2,
     };
-    match Db::connect(&s, &triage::background::Background::new()) {
+    match Db::connect(&s, triage::background::Background::new().as_ref()) {
         Ok(_) => {
             println!(
                 "{} migrations applied to {}",

@@ -11,7 +11,7 @@
 //!   retried with backoff.
 
 pub mod monitor;
-pub mod policy;
+
 pub mod sender;
 pub mod store;
 
@@ -22,9 +22,9 @@ use serde::Serialize;
 use triage_ground::time::SharedClock;
 use utoipa::ToSchema;
 
+use crate::config::alerts::{self as policy, AlertPolicy};
 use crate::config::Hospital;
 use crate::db::Db;
-use policy::AlertPolicy;
 use store::{Change, FaultEventRow, FaultRow, NewFault, NewMessage};
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::time::{shanghai, utc};

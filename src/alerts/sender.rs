@@ -16,8 +16,8 @@ use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::policy::{AlertPolicy, SmtpSecurity, WebhookKind};
 use super::store::{self, OutboxRow};
+use crate::config::alerts::{AlertPolicy, SmtpSecurity, WebhookKind};
 use crate::db::Db;
 use triage_ground::error::Error;
 

@@ -10,12 +10,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json};
-use super::openapi::ErrorBody;
 use crate::auth::accounts::{self, NewAccount, NewClient};
 use crate::auth::policy::{Role, Scope};
-use crate::auth::store;
 use crate::auth::Auth;
+use crate::db::accounts as store;
 use crate::engine::Engine;
 use triage_ground::error::{Error, ErrorCode};
 

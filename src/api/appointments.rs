@@ -6,8 +6,8 @@
 use actix_web::{web, HttpResponse};
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json};
-use super::openapi::ErrorBody;
 use crate::db::store::UpsertOutcome;
 use crate::engine::appointments::{AppointmentAnswer, AppointmentPutBody, AppointmentState};
 use crate::engine::{CheckInAnswer, Engine};

@@ -6,8 +6,8 @@
 use actix_web::{web, HttpResponse};
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json};
-use super::openapi::ErrorBody;
 use super::registrations::ReasonBody;
 use crate::engine::day::{DayAnswer, DayStatus};
 use crate::engine::registrations::audit_reason;

@@ -6,8 +6,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json, DOCTORS_BODY_LIMIT, DOCTOR_BODY_LIMIT};
-use super::openapi::ErrorBody;
 use crate::engine::doctors::{DoctorBody, DoctorsAnswer, DoctorsBody, Integrity};
 use crate::engine::Engine;
 use triage_ground::ids::DoctorCode;

@@ -116,17 +116,21 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// The error envelope of every 4xx/5xx answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
+/// One error: a stable code, a message for people, the failing field.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    #[schema(example = "unknown_department")]
+    pub code: String,
+    pub message: String,
+    #[schema(example = "department_code")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -250,11 +254,11 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             answer.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
         }
-        answer.json(Body {
-            error: Inner {
-                code: self.error.code.as_str(),
-                message: &self.error.message,
-                field: self.error.field.as_deref(),
+        answer.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.error.code.as_str().to_string(),
+                message: self.error.message.clone(),
+                field: self.error.field.clone(),
             },
         })
     }

@@ -55,7 +55,7 @@ fn sheet_name(name: &str, used: &mut Vec<String>) -> String {
 #[utoipa::path(get, path = "/api/v1/waiting-lists.xlsx", tag = "calling",
     params(("departments" = Option<String>, Query, description = "department codes, comma-separated; default: all of the caller's")),
     responses((status = 200, description = "an Excel workbook: one sheet per queue, every waiting patient in calling order, full names", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-              (status = 403, description = "not staff, or a department outside the caller's", body = super::openapi::ErrorBody)))]
+              (status = 403, description = "not staff, or a department outside the caller's", body = super::error::ErrorBody)))]
 pub async fn waiting_lists_xlsx(
     query: web::Query<ExportQuery>,
     caller: Caller,

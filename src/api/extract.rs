@@ -73,7 +73,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
     }
 }
 
-/// Who calls (the authenticated principal: see `auth::middleware`) and
+/// Who calls (the authenticated principal: see `api::authenticate`) and
 /// from where (the peer address). A request without credentials has no
 /// caller: 401 `unauthenticated`.
 pub struct Caller {
@@ -93,8 +93,8 @@ impl Caller {
     }
 
     /// The stamp of an accounts change (the accounts' own audit events).
-    pub fn stamp(&self, engine: &Engine) -> crate::auth::store::Stamp {
-        crate::auth::store::Stamp {
+    pub fn stamp(&self, engine: &Engine) -> crate::db::accounts::Stamp {
+        crate::db::accounts::Stamp {
             operator: self.principal.operator(),
             source: self.source.clone(),
             at: engine.clock.now().naive_utc(),
@@ -134,7 +134,7 @@ pub fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
         })?;
     Ok(Caller {
         principal,
-        source: crate::auth::middleware::source_of(req),
+        source: crate::api::authenticate::source_of(req),
     })
 }
 

@@ -15,8 +15,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json};
-use super::openapi::ErrorBody;
 use crate::alerts::store::Filter;
 use crate::alerts::{Alerts, FaultList, FaultView, KINDS};
 use crate::auth::policy::Role;

@@ -54,7 +54,7 @@ pub struct VersionAnswer {
 
 #[utoipa::path(get, path = "/api/v1/version", tag = "health",
     responses((status = 200, description = "version, commit and schema of the running server", body = VersionAnswer),
-              (status = 401, body = super::openapi::ErrorBody), (status = 403, body = super::openapi::ErrorBody)))]
+              (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)))]
 pub async fn version(
     caller: super::extract::Caller,
     engine: web::Data<Engine>,

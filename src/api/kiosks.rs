@@ -11,8 +11,8 @@ use triage_actors::model::Audit;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::Json;
-use super::openapi::ErrorBody;
 use crate::auth::Auth;
 use crate::config::KioskDef;
 use crate::engine::Engine;
@@ -200,7 +200,7 @@ pub async fn check_in(
     }
     let audit = Audit {
         operator: format!("kiosk:{}", k.code),
-        source: crate::auth::middleware::source_of(&req),
+        source: crate::api::authenticate::source_of(&req),
         at: engine.clock.now(),
         reason: None,
     };

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod appointments;
+pub mod authenticate;
 pub mod day;
 pub mod doctors;
 pub mod error;
@@ -50,7 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(
-                    crate::auth::middleware::authenticate,
+                    crate::api::authenticate::authenticate,
                 ))
                 .route("/session", web::post().to(session::login))
                 .route("/session", web::get().to(session::current))

@@ -14,7 +14,7 @@ type Answer = Result<HttpResponse, ApiError>;
 
 #[utoipa::path(post, path = "/api/v1/notices", tag = "screens", request_body = NoticeBody,
     responses((status = 201, description = "stored and sent to its screens", body = NoticeAnswer),
-              (status = 422, description = "invalid; nothing changed", body = super::openapi::ErrorBody)))]
+              (status = 422, description = "invalid; nothing changed", body = super::error::ErrorBody)))]
 pub async fn publish(body: Json<NoticeBody>, caller: Caller, engine: web::Data<Engine>) -> Answer {
     caller
         .principal
@@ -33,8 +33,8 @@ pub struct NoticeList {
 
 #[utoipa::path(get, path = "/api/v1/notices", tag = "screens", operation_id = "list_notices",
     responses((status = 200, description = "active notices", body = NoticeList),
-        (status = 401, description = "no or bad credentials", body = super::openapi::ErrorBody),
-        (status = 403, description = "a client without a reading scope", body = super::openapi::ErrorBody)))]
+        (status = 401, description = "no or bad credentials", body = super::error::ErrorBody),
+        (status = 403, description = "a client without a reading scope", body = super::error::ErrorBody)))]
 pub async fn list(caller: Caller, engine: web::Data<Engine>) -> Answer {
     caller.principal.read_hospital()?;
     let notices: Vec<NoticeAnswer> = engine.notices().await?;
@@ -42,7 +42,7 @@ pub async fn list(caller: Caller, engine: web::Data<Engine>) -> Answer {
 }
 
 #[utoipa::path(delete, path = "/api/v1/notices/{id}", tag = "screens", params(("id" = i64, Path)),
-    responses((status = 200, description = "withdrawn"), (status = 404, body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "withdrawn"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn withdraw(
     path: web::Path<String>,
     caller: Caller,

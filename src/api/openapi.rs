@@ -3,29 +3,12 @@
 //! (`triage openapi > docs/openapi.json`); a test fails if they differ.
 
 use actix_web::HttpResponse;
-use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
 
 use crate::engine::{
     AppointmentBody, CalledPatient, CancelAnswer, CheckInAnswer, ExamItem, PatientBody,
     QueueAnswer, RegistrationAnswer, RegistrationBody, RoomAnswer, VisitAnswer,
 };
-
-/// The error envelope of every 4xx/5xx answer.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-/// One error: a stable code, a message for people, the failing field.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    #[schema(example = "unknown_department")]
-    pub code: String,
-    pub message: String,
-    #[schema(example = "department_code")]
-    pub field: Option<String>,
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -122,8 +105,8 @@ pub struct ErrorDetail {
         super::session::SessionAnswer,
         super::session::PasswordBody,
         crate::auth::StaffView,
-        ErrorBody,
-        ErrorDetail,
+        super::error::ErrorBody,
+        super::error::ErrorDetail,
         RegistrationBody,
         PatientBody,
         AppointmentBody,

@@ -10,8 +10,8 @@ use triage_actors::rules::QueueRules;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::{caller, from_value, optional_json, Caller};
-use super::openapi::ErrorBody;
 use crate::engine::registrations::audit_reason;
 use crate::engine::{Engine, QueueAnswer};
 use crate::rule_change::RuleChange;
@@ -163,7 +163,7 @@ fn split_body(value: serde_json::Value) -> Result<(RuleChange, String), Error> {
 }
 
 #[utoipa::path(get, path = "/api/v1/queues/{queue_code}/rules", tag = "configuration", params(("queue_code" = String, Path)),
-    responses((status = 200, body = RulesAnswer), (status = 404, body = super::openapi::ErrorBody)))]
+    responses((status = 200, body = RulesAnswer), (status = 404, body = super::error::ErrorBody)))]
 pub async fn get_rules(
     path: web::Path<String>,
     caller: Caller,
@@ -177,7 +177,7 @@ pub async fn get_rules(
 
 #[utoipa::path(put, path = "/api/v1/queues/{queue_code}/rules", tag = "configuration", params(("queue_code" = String, Path)), request_body = RulesBody,
     responses((status = 200, description = "stored, audited, in force for everyone waiting", body = RulesAnswer),
-              (status = 404, body = super::openapi::ErrorBody), (status = 422, description = "invalid; nothing changed", body = super::openapi::ErrorBody)))]
+              (status = 404, body = super::error::ErrorBody), (status = 422, description = "invalid; nothing changed", body = super::error::ErrorBody)))]
 pub async fn put_rules(
     req: HttpRequest,
     path: web::Path<String>,

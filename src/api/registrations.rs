@@ -8,8 +8,8 @@ use serde::Deserialize;
 use triage_actors::queue::Intervention;
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json, OptionalJson};
-use super::openapi::ErrorBody;
 use crate::db::store::UpsertOutcome;
 use crate::engine::registrations::{audit_reason, parse_special};
 use crate::engine::{

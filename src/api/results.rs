@@ -6,8 +6,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json, RESULT_BODY_LIMIT};
-use super::openapi::ErrorBody;
 use crate::engine::results::{ExamReportBody, ExamReportView, Stored};
 use crate::engine::Engine;
 use triage_ground::error::{Error, ErrorCode};

@@ -6,8 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::{caller, optional_json, Caller, OptionalJson};
-use super::openapi::ErrorBody;
 use super::registrations::{reason_or, ReasonBody};
 use crate::engine::registrations::audit_reason;
 use crate::engine::{Engine, RoomAnswer, RoomCommand};

@@ -10,8 +10,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::{Caller, Json};
-use super::openapi::ErrorBody;
 use crate::engine::schedules::{parse_date, DayBody, EntryBody, ScheduleDay, ScheduleWriteAnswer};
 use crate::engine::Engine;
 use triage_ground::time::service_date;

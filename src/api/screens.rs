@@ -74,7 +74,7 @@ pub async fn list_screens(
 #[utoipa::path(put, path = "/api/v1/screens/{screen_code}", tag = "configuration", params(("screen_code" = String, Path)), request_body = ScreenBody,
     responses((status = 201, description = "registered: a new screen (give it a device token next)"),
               (status = 200, description = "reassigned: the running screen shows it at once, without a reload"),
-              (status = 422, description = "invalid_field, unknown_room, unknown_department, invalid_screens", body = super::openapi::ErrorBody)))]
+              (status = 422, description = "invalid_field, unknown_room, unknown_department, invalid_screens", body = super::error::ErrorBody)))]
 pub async fn put_screen(
     path: web::Path<String>,
     body: Json<ScreenBody>,
@@ -138,7 +138,7 @@ fn managed(
 
 #[utoipa::path(post, path = "/api/v1/screens/{screen_code}/token", tag = "configuration", params(("screen_code" = String, Path)),
     responses((status = 201, description = "a new device token, shown once (the old one stops working): `{token, url}`"),
-              (status = 404, body = super::openapi::ErrorBody)))]
+              (status = 404, body = super::error::ErrorBody)))]
 pub async fn issue_token(
     path: web::Path<String>,
     caller: Caller,
@@ -152,7 +152,7 @@ pub async fn issue_token(
     let c = screen.code.clone();
     engine
         .db
-        .write(move |conn| crate::auth::store::issue_screen_token(conn, &c, &digest, &stamp))
+        .write(move |conn| crate::db::accounts::issue_screen_token(conn, &c, &digest, &stamp))
         .await?;
     auth.reload().await?;
     tracing::info!(screen = %screen.code, "screen device token issued");
@@ -165,7 +165,7 @@ pub async fn issue_token(
 
 #[utoipa::path(delete, path = "/api/v1/screens/{screen_code}/token", tag = "configuration", params(("screen_code" = String, Path)),
     responses((status = 200, description = "revoked: an open screen closes within seconds"),
-              (status = 404, body = super::openapi::ErrorBody)))]
+              (status = 404, body = super::error::ErrorBody)))]
 pub async fn revoke_token(
     path: web::Path<String>,
     caller: Caller,
@@ -177,7 +177,7 @@ pub async fn revoke_token(
     let c = screen.code.clone();
     engine
         .db
-        .write(move |conn| crate::auth::store::revoke_screen_token(conn, &c, &stamp))
+        .write(move |conn| crate::db::accounts::revoke_screen_token(conn, &c, &stamp))
         .await
         .map_err(|_| Error::new(ErrorCode::NotFound, "the screen has no live token"))?;
     auth.reload().await?;

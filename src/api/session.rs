@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::Json;
-use super::openapi::ErrorBody;
-use crate::auth::middleware::source_of;
+use crate::api::authenticate::source_of;
 use crate::auth::{csrf_token, Auth, StaffView, SESSION_COOKIE};
 use triage_ground::error::{Error, ErrorCode};
 

@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::error::ApiError;
+use super::error::ErrorBody;
 use super::extract::Caller;
-use super::openapi::ErrorBody;
 use crate::engine::stats::{Dim, IndicatorBy, Indicators, Spread, Workload};
 use crate::engine::Engine;
 use triage_ground::error::{Error, ErrorCode};

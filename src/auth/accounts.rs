@@ -11,8 +11,8 @@ use totp_rs::{Algorithm, Secret, Totp};
 
 use super::password;
 use super::policy::{Role, Scope};
-use super::store::{self, ClientRow, StaffRow, Stamp};
 use crate::config::{Hospital, SecurityPolicy};
+use crate::db::accounts::{self as store, ClientRow, StaffRow, Stamp};
 use crate::db::{AnyConnection, DbError};
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::secret;

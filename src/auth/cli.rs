@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use super::accounts::{self, NewAccount, NewClient};
 use super::policy::{Role, Scope};
-use super::store::{self, Stamp};
 use crate::config::Hospital;
+use crate::db::accounts::{self as store, Stamp};
 use crate::db::{connect_one, AnyConnection};
 use triage_ground::error::Error;
 

@@ -14,11 +14,9 @@
 pub mod accounts;
 pub mod cli;
 pub mod his;
-pub mod middleware;
+
 pub mod password;
 pub mod policy;
-
-pub mod store;
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
@@ -33,10 +31,10 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLim
 use triage_ground::time::SharedClock;
 
 use crate::config::{Hospital, SecurityPolicy};
+use crate::db::accounts::{self as store, SessionRow, StaffRow, Stamp};
 use crate::db::{Db, DbError};
 use password::Hashing;
 use policy::{Principal, Role, Scope, Staff};
-use store::{SessionRow, StaffRow, Stamp};
 use triage_ground::error::{Error, ErrorCode};
 
 /// How often the caches are rebuilt from the database.
@@ -116,7 +114,7 @@ pub struct Client {
     pub scopes: Vec<Scope>,
     pub require_signature: bool,
     limiter: DefaultDirectRateLimiter,
-    rate_per_minute: u32,
+    pub rate_per_minute: u32,
 }
 
 /// The accounts' caches and the login machinery. Cheap to clone.

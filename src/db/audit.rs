@@ -21,9 +21,9 @@ use sha2::{Digest, Sha256};
 
 use chrono::NaiveDateTime;
 
+use super::conn::{AnyConnection, DbError};
 use super::models::{EventRow, NewEvent};
 use super::schema::{audit_legacy, audit_prunes, events};
-use super::{AnyConnection, DbError};
 
 /// The hash of an event row: SHA-256 (hex) over the previous hash and the
 /// row's content, each field on its own line, times to the microsecond.

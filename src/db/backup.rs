@@ -8,7 +8,7 @@ use std::process::Command;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
-use super::{parse_url, Backend, DbError};
+use super::conn::{parse_url, Backend, DbError};
 
 /// Finds a PostgreSQL client tool: the newest server install first, then PATH.
 pub fn pg_tool(name: &str) -> PathBuf {

@@ -6,9 +6,11 @@
 use diesel::prelude::*;
 use triage_actors::journal::{BoxFuture, Change, Journal, JournalError};
 
+use super::conn::{AnyConnection, DbError};
 use super::models::{NewEvent, RegistrationChanges};
+use super::pool::Db;
 use super::schema::{queue_counters, rooms, visits};
-use super::{store, AnyConnection, Db, DbError};
+use super::store;
 use chrono::{NaiveDate, NaiveDateTime};
 use triage_actors::model::{
     Audit, Correction, Counters, DayEndStatus, EntryKind, PlacementCode, RoomStatus, SeatState,
@@ -270,7 +272,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             ..
         } => seated(c, at, room_code, doctor_code, *seat, draws_from, mix)?,
     };
-    record_event(
+    super::audit::append(
         c,
         NewEvent {
             at,
@@ -1134,9 +1136,4 @@ fn strip_names(v: &mut serde_json::Value) {
         serde_json::Value::Array(list) => list.iter_mut().for_each(strip_names),
         _ => {}
     }
-}
-
-/// Appends an event row.
-pub fn record_event(c: &mut AnyConnection, event: NewEvent) -> Result<(), DbError> {
-    super::audit::append(c, event)
 }

@@ -7,9 +7,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use triage_actors::model::Audit;
 
+use super::conn::{AnyConnection, DbError};
 use super::models::NewEvent;
 use super::schema::{exam_report_images, exam_reports};
-use super::{AnyConnection, DbError};
 
 /// A version of a report as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -119,7 +119,7 @@ pub fn store(
         "digest": row.digest,
         "images": images.len(),
     });
-    super::journal::record_event(
+    super::audit::append(
         c,
         NewEvent {
             at: audit.at.naive_utc(),

@@ -6,10 +6,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use triage_actors::model::Audit;
 
-use super::journal::record_event;
+use super::conn::{AnyConnection, DbError};
 use super::models::NewEvent;
 use super::schema::{events, schedule_switches, schedules};
-use super::{AnyConnection, DbError};
 
 /// One schedule entry as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -131,7 +130,7 @@ pub fn write(
                 "stopped" => "schedule_stopped",
                 _ => "schedule_set",
             };
-            record_event(c, event(audit, kind, detail(row)))?;
+            super::audit::append(c, event(audit, kind, detail(row)))?;
         }
         outcomes.push(outcome);
     }
@@ -155,7 +154,7 @@ pub fn write(
             ))
             .execute(c)?;
             old.status = "cancelled".into();
-            record_event(c, event(audit, "schedule_cancelled", detail(&old)))?;
+            super::audit::append(c, event(audit, "schedule_cancelled", detail(&old)))?;
             cancelled.push(old);
         }
     }
@@ -190,7 +189,7 @@ pub fn record_switch(
             schedule_switches::switched_at.eq(audit.at.naive_utc()),
         ))
         .execute(c)?;
-    record_event(
+    super::audit::append(
         c,
         event(
             audit,
@@ -206,7 +205,7 @@ pub fn record_stop(
     audit: &Audit,
     detail: serde_json::Value,
 ) -> Result<(), DbError> {
-    record_event(c, event(audit, "clinic_stopped", detail))
+    super::audit::append(c, event(audit, "clinic_stopped", detail))
 }
 
 /// The stop-clinics recorded since `since`: when, by whom, what.

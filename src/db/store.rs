@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use triage_actors::model::{Audit, DayEndStatus, VisitStatus};
 
-use super::journal::record_event;
+use super::conn::{AnyConnection, DbError};
 use super::models::{
     AppointmentRow, CounterRow, DoctorRow, EventRow, NewEvent, NewNotice, NewVisit, NoticeRow,
     QueueRulesRow, RegistrationChanges, RoomRow, VisitRow,
@@ -18,7 +18,6 @@ use super::schema::{
     appointments, day_closures, doctors, events, notices, queue_counters, queue_rules, rooms,
     visits,
 };
-use super::{AnyConnection, DbError};
 
 /// What a registration PUT did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +69,7 @@ pub fn upsert_registration(
     let outcome = match existing {
         None => {
             diesel::insert_into(visits::table).values(&new).execute(c)?;
-            record_event(c, event(audit, "registered", Some(&new.visit_no), detail))?;
+            super::audit::append(c, event(audit, "registered", Some(&new.visit_no), detail))?;
             (UpsertOutcome::Created, VisitStatus::Registered)
         }
         Some(v) if v.body == new.body => (UpsertOutcome::Unchanged, v.status()?),
@@ -91,7 +90,7 @@ pub fn upsert_registration(
             diesel::update(visits::table.find(&new.visit_no))
                 .set(RegistrationChanges::from(&new))
                 .execute(c)?;
-            record_event(
+            super::audit::append(
                 c,
                 event(audit, "registration_replaced", Some(&new.visit_no), detail),
             )?;
@@ -208,7 +207,7 @@ pub fn record_visit_closed(
     closed_as: DayEndStatus,
     day: &NaiveDate,
 ) -> Result<(), DbError> {
-    record_event(
+    super::audit::append(
         c,
         event(
             audit,
@@ -331,7 +330,7 @@ pub fn close_day(
     diesel::insert_into(day_closures::table)
         .values(&closure)
         .execute(c)?;
-    record_event(
+    super::audit::append(
         c,
         event(
             audit,
@@ -403,7 +402,7 @@ fn cancel_from(
     ))
     .execute(c)?;
     if n > 0 {
-        record_event(
+        super::audit::append(
             c,
             event(
                 audit,
@@ -494,7 +493,7 @@ pub fn upsert_doctor(
         serde_json::json!({"doctor_code": row.code, "department_code": row.department_code}),
     );
     ev.visit_no = None;
-    record_event(c, ev)?;
+    super::audit::append(c, ev)?;
     Ok(outcome)
 }
 
@@ -636,7 +635,7 @@ pub fn insert_notice(
         .order(notices::id.desc())
         .select(NoticeRow::as_select())
         .first(c)?;
-    record_event(
+    super::audit::append(
         c,
         event(
             audit,
@@ -700,7 +699,7 @@ pub fn put_screen(
     } else {
         "screen_registered"
     };
-    record_event(
+    super::audit::append(
         c,
         event(
             audit,
@@ -721,7 +720,7 @@ pub fn withdraw_notice(c: &mut AnyConnection, id: i64, audit: &Audit) -> Result<
     .set(notices::withdrawn_at.eq(audit.at.naive_utc()))
     .execute(c)?;
     if n > 0 {
-        record_event(
+        super::audit::append(
             c,
             event(
                 audit,
@@ -856,13 +855,13 @@ pub fn dump(c: &mut AnyConnection) -> Result<String, DbError> {
         out.push_str(&format!("events {r:?}\n"));
     }
     // Accounts (sessions are not listed: a request's last use moves).
-    for r in crate::auth::store::list_staff(c)? {
+    for r in super::accounts::list_staff(c)? {
         out.push_str(&format!("staff_accounts {r:?}\n"));
     }
-    for r in crate::auth::store::list_clients(c)? {
+    for r in super::accounts::list_clients(c)? {
         out.push_str(&format!("his_clients {r:?}\n"));
     }
-    for r in crate::auth::store::list_screen_tokens(c)? {
+    for r in super::accounts::list_screen_tokens(c)? {
         out.push_str(&format!("screen_tokens {r:?}\n"));
     }
     for r in load_screens(c)? {

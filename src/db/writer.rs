@@ -14,8 +14,8 @@ use std::sync::mpsc;
 use diesel::Connection;
 use tokio::sync::oneshot;
 
-use super::{AnyConnection, DbError, Pool};
-use crate::background::Background;
+use super::conn::{AnyConnection, DbError, Pool};
+use super::spawn::Spawner;
 
 /// The most requests one commit carries.
 pub const MAX_BATCH: usize = 512;
@@ -82,13 +82,16 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on connections from `pool`, in the home of
-    /// background work.
-    pub fn start(pool: Pool, background: &Background) -> Writer {
+    /// Starts the writer thread on connections from `pool`, through the
+    /// server's spawner.
+    pub fn start(pool: Pool, spawner: &dyn Spawner) -> Writer {
         let (tx, rx) = mpsc::channel::<Msg>();
         let health = std::sync::Arc::new(Health::default());
         let h = health.clone();
-        background.thread("triage-db-writer", move |_stop| writer_loop(pool, rx, &h));
+        spawner.thread(
+            "triage-db-writer",
+            Box::new(move |_stop| writer_loop(pool, rx, &h)),
+        );
         Writer { tx, health }
     }
 
@@ -128,7 +131,7 @@ impl Writer {
 }
 
 fn writer_loop(pool: Pool, rx: mpsc::Receiver<Msg>, health: &Health) {
-    let mut conn: Option<r2d2::PooledConnection<super::Manager>> = None;
+    let mut conn: Option<r2d2::PooledConnection<super::conn::Manager>> = None;
     let mut stopped: Option<oneshot::Sender<()>> = None;
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::with_capacity(16);
@@ -162,7 +165,7 @@ fn writer_loop(pool: Pool, rx: mpsc::Receiver<Msg>, health: &Health) {
 /// every request once the commit is done (or failed).
 fn commit_batch(
     pool: &Pool,
-    conn: &mut Option<r2d2::PooledConnection<super::Manager>>,
+    conn: &mut Option<r2d2::PooledConnection<super::conn::Manager>>,
     batch: Vec<Request>,
     health: &Health,
 ) {
@@ -188,7 +191,7 @@ fn commit_batch(
     let started = std::time::Instant::now();
     let mut replies = Vec::with_capacity(batch.len());
     let mut results = Vec::with_capacity(batch.len());
-    let outcome = super::write_transaction::<(), DbError>(c, |tx| {
+    let outcome = super::conn::write_transaction::<(), DbError>(c, |tx| {
         for req in batch {
             replies.push(req.reply);
             let job = req.job;

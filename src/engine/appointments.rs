@@ -32,11 +32,11 @@ use triage_actors::mask::mask_name;
 use triage_actors::model::{Audit, VisitStatus};
 use utoipa::ToSchema;
 
+use super::facade::Engine;
 use super::registrations::{
     validate_registration, AppointmentBody, CancelAnswer, ExamItem, PatientBody, RegistrationBody,
     VisitAnswer,
 };
-use super::Engine;
 use crate::db::models::AppointmentRow;
 use crate::db::store::{self, UpsertOutcome};
 use triage_ground::error::{Error, ErrorCode};

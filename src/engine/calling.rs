@@ -8,8 +8,8 @@ use triage_actors::model::{Audit, PlacementCode, RoomStatus, VisitStatus};
 use triage_actors::room::{CallNext, Finish, Recall, RoomOutcome, SendForExam, SetStatus, Skip};
 use utoipa::ToSchema;
 
+use super::facade::Engine;
 use super::queues::TransferBody;
-use super::Engine;
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use triage_actors::directory::DoctorView;
 use triage_actors::model::Audit;
 
-use super::{doctor_view, Engine};
+use super::facade::{doctor_view, Engine};
 use crate::db::models::DoctorRow;
 use crate::db::store;
 use triage_ground::error::{Error, ErrorCode};
@@ -424,7 +424,7 @@ pub fn integrity(
             );
         }
     }
-    let today = super::service_date(now).to_string();
+    let today = triage_ground::time::service_date(now).to_string();
     for e in crate::db::schedules::day(c, &today)? {
         if !known.contains(e.doctor_code.as_str()) && e.status == "active" {
             find(
@@ -509,12 +509,12 @@ pub fn integrity(
 
 impl Integrity {
     /// The report to print or keep.
-    pub fn doc(&self) -> crate::ops::doc::Doc {
-        let mut d = crate::ops::doc::Doc::new("医生信息完整性检查 (doctor master data integrity)");
+    pub fn doc(&self) -> crate::report::Doc {
+        let mut d = crate::report::Doc::new("医生信息完整性检查 (doctor master data integrity)");
         d.para(format!(
             "检查时间 at: {}　医生人数 doctors: {}　问题数 findings: {}",
             self.checked_at
-                .with_timezone(&super::shanghai())
+                .with_timezone(&triage_ground::time::shanghai())
                 .format("%Y-%m-%d %H:%M"),
             self.doctors,
             self.findings.len()

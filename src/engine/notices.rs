@@ -8,7 +8,7 @@ use triage_actors::directory::NoticeView;
 use triage_actors::model::Audit;
 use utoipa::ToSchema;
 
-use super::Engine;
+use super::facade::Engine;
 use crate::db::models::{NewNotice, NoticeRow};
 use crate::db::store;
 use triage_ground::error::{Error, ErrorCode};

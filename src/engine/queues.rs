@@ -13,8 +13,8 @@ use triage_actors::rules::QueueRules;
 use triage_actors::EngineError;
 use utoipa::ToSchema;
 
+use super::facade::Engine;
 use super::registrations::{audit_reason, CheckInAnswer};
-use super::Engine;
 use crate::rule_change::RuleChange;
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::{QueueCode, VisitNo};
@@ -202,7 +202,7 @@ impl Engine {
         body: TransferBody,
         audit: Audit,
     ) -> Result<CheckInAnswer, Error> {
-        super::retrying(|| self.transfer_once(visit_no, body.clone(), audit.clone())).await
+        super::facade::retrying(|| self.transfer_once(visit_no, body.clone(), audit.clone())).await
     }
 
     async fn transfer_once(

@@ -12,7 +12,7 @@ use triage_actors::queue::{CheckIn, CheckInOutcome, EntryDraft, Position, Remove
 use triage_actors::room::CancelCurrent;
 use utoipa::ToSchema;
 
-use super::Engine;
+use super::facade::Engine;
 use crate::config::Hospital;
 use crate::db::models::{NewVisit, RegistrationChanges};
 use crate::db::store::{self, UpsertOutcome};
@@ -671,7 +671,7 @@ impl Engine {
             tags: v.registered_tags()?,
             his_seq: v.his_seq,
             birth_date: v.birth_date()?,
-            slot: crate::engine::visit_slot(v),
+            slot: super::facade::visit_slot(v),
             seen_at: Some(utc(v.updated_at)),
             room: self
                 .hospital
@@ -733,7 +733,7 @@ impl Engine {
     /// Checks a registered patient in (签到): enters the queue with a ticket.
     /// Idempotent: a patient already waiting gets the same ticket.
     pub async fn check_in(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {
-        super::retrying(|| self.check_in_once(visit_no, audit.clone())).await
+        super::facade::retrying(|| self.check_in_once(visit_no, audit.clone())).await
     }
 
     async fn check_in_once(
@@ -798,7 +798,7 @@ impl Engine {
                 draft,
                 audit,
                 service_date: day,
-                slot: crate::engine::visit_slot(&v),
+                slot: super::facade::visit_slot(&v),
             })
             .await
             .map_err(triage_actors::EngineError::from)??;
@@ -817,7 +817,7 @@ impl Engine {
     /// same doctor's queue, placed by the return-visit interval). Same ticket.
     /// Idempotent; a visit that ended as no-show cannot come back.
     pub async fn requeue(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {
-        super::retrying(|| self.requeue_once(visit_no, audit.clone())).await
+        super::facade::retrying(|| self.requeue_once(visit_no, audit.clone())).await
     }
 
     async fn requeue_once(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {

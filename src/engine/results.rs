@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use triage_actors::model::Audit;
 
-use super::Engine;
+use super::facade::Engine;
 use crate::db::results::{self, ImageRow, ReportRow};
 use crate::db::store;
 use triage_ground::error::{Error, ErrorCode};

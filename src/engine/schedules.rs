@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use triage_actors::model::{Audit, SeatState};
 use utoipa::ToSchema;
 
-use super::Engine;
+use super::facade::Engine;
 use crate::config::{RoomDef, SessionDef};
 use crate::db::schedules::{self as store, ScheduleRow, Written};
 use triage_ground::error::{Error, ErrorCode};

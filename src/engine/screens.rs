@@ -12,7 +12,7 @@ use triage_actors::model::Audit;
 use triage_actors::screen::{Reassign, ScreenActor, ScreenConfig, ScreenKind};
 use utoipa::ToSchema;
 
-use super::Engine;
+use super::facade::Engine;
 use crate::config::Hospital;
 use crate::db::store::{self, ScreenRow};
 use crate::db::DbError;

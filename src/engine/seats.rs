@@ -10,7 +10,7 @@ use triage_actors::model::{Audit, SeatState};
 use triage_actors::room::Seat;
 use utoipa::ToSchema;
 
-use super::Engine;
+use super::facade::Engine;
 use crate::config::RoomDef;
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::RoomCode;
@@ -353,10 +353,13 @@ impl Engine {
         &self,
         visible: impl Fn(&str) -> bool,
     ) -> Result<Vec<StopRecord>, Error> {
-        let day = super::service_date(self.clock.now());
+        let day = triage_ground::time::service_date(self.clock.now());
         let since = day
             .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(super::shanghai()).single())
+            .and_then(|t| {
+                t.and_local_timezone(triage_ground::time::shanghai())
+                    .single()
+            })
             .map(|t| t.naive_utc())
             .ok_or_else(Error::internal)?;
         let rows = self
@@ -436,7 +439,7 @@ impl Engine {
         })?;
         let name = self.doctor_name(doctor);
         let order = &self.hospital.schedule.sessions;
-        let day = super::service_date(audit.at);
+        let day = triage_ground::time::service_date(audit.at);
         let in_force = self.session_at(audit.at).map(|s| s.code.clone());
         let index = |code: &str| order.iter().position(|s| s.code == code);
         let from = in_force.as_deref().and_then(index).unwrap_or(0);

@@ -20,7 +20,7 @@ use triage_actors::screen::ScreenActor;
 use triage_actors::Directory;
 use triage_ground::time::SharedClock;
 
-use super::{doctor_view, visit_slot, Engine};
+use super::facade::{doctor_view, visit_slot, Engine};
 use crate::config::{Hospital, QueueDef, RoomDef};
 use crate::db::journal::DbJournal;
 use crate::db::models::{DoctorRow, VisitRow};

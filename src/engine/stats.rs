@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Double, Integer, Nullable, Text};
 use serde::Serialize;
 
-use super::Engine;
+use super::facade::Engine;
 use triage_ground::error::{Error, ErrorCode};
 
 /// What workload may be grouped by.

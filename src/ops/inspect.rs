@@ -12,12 +12,13 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::doc::Doc;
-use super::ledger::{self, Entry, Month};
+use super::ledger::{self, Entry};
 use super::maintain::{database_bytes, human_bytes};
+use super::monthly::{self, Month};
 use super::timings::{self, Agg, Run};
 use crate::db::schema::{faults, screen_presence, visits};
 use crate::db::{self, DbError};
+use crate::report::Doc;
 
 /// How serious a risk is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -207,7 +208,7 @@ pub fn gather(
             Err(e) => unreadable.push(format!("{}（{e}）", file.display())),
         }
     }
-    let month = ledger::monthly(backup_dir, to, now).ok().map(|(_, m)| m);
+    let month = monthly::monthly(backup_dir, to, now).ok().map(|(_, m)| m);
     let last_maintenance = ledger::last(
         &hospital.operations.reports_dir.join(ledger::OPERATIONS),
         "maintain",

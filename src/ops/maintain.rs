@@ -15,10 +15,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use super::doc::Doc;
 use super::ledger;
 use super::timings::{self, Agg};
 use crate::db::{self, AnyConnection, Backend, DbError};
+use crate::report::Doc;
 
 /// One step of a maintenance.
 #[derive(Clone, Debug, PartialEq)]

@@ -7,47 +7,11 @@
 //! maintenances and inspections that outlives the pruned backups, with the
 //! monthly verification report.
 
-pub mod doc;
 pub mod inspect;
 pub mod ledger;
 pub mod maintain;
+pub mod monthly;
 pub mod timings;
-
-/// Where the operations' reports go and when the server runs them
-/// (`[operations]` of the configuration).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct OperationsPolicy {
-    /// Inspection, maintenance and monthly verification reports.
-    pub reports_dir: std::path::PathBuf,
-    /// Audit records past their retention are exported here (gzip JSON
-    /// lines) before they are deleted.
-    pub archive_dir: std::path::PathBuf,
-    /// When the server runs a due maintenance, inspection or monthly
-    /// report (local time); none: only by hand.
-    pub at: Option<chrono::NaiveTime>,
-    /// Days between maintenances (quarterly: 90).
-    pub maintain_every_days: u32,
-    /// Days between inspections (quarterly: 90).
-    pub inspect_every_days: u32,
-    /// Holidays (their first day): a deep inspection runs
-    /// `inspect_days_before` days before each.
-    pub holidays: Vec<chrono::NaiveDate>,
-    pub inspect_days_before: u32,
-}
-
-impl Default for OperationsPolicy {
-    fn default() -> Self {
-        OperationsPolicy {
-            reports_dir: "reports".into(),
-            archive_dir: "archive".into(),
-            at: chrono::NaiveTime::from_hms_opt(3, 30, 0),
-            maintain_every_days: 90,
-            inspect_every_days: 90,
-            holidays: Vec::new(),
-            inspect_days_before: 7,
-        }
-    }
-}
 
 /// What the server should run now.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -143,7 +107,7 @@ pub fn run_due(
             "monthly",
             (|| {
                 let (md, m) =
-                    ledger::write_monthly(&hospital.backup.dir, &p.reports_dir, month, now)
+                    monthly::write_monthly(&hospital.backup.dir, &p.reports_dir, month, now)
                         .map_err(io)?;
                 ledger::append(
                     &p.reports_dir.join(ledger::OPERATIONS),

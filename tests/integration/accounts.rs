@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use triage::auth::accounts::{self, NewAccount, NewClient};
 use triage::auth::his;
 use triage::auth::policy::{Role, Scope};
-use triage::auth::store::Stamp;
 use triage::config::Hospital;
+use triage::db::accounts::Stamp;
 
 use crate::common::{registration, spawn_app, spawn_app_with, TestApp, STAFF_PASSWORD};
 
@@ -571,7 +571,7 @@ async fn administrators_give_a_one_time_code_when_the_hospital_asks_for_it() {
         let url = app.db.url.clone();
         tokio::task::spawn_blocking(move || {
             let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
-            triage::auth::store::get_staff(&mut c, "t-admin")
+            triage::db::accounts::get_staff(&mut c, "t-admin")
                 .ok()
                 .flatten()
                 .and_then(|r| r.totp_secret)

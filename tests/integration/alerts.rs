@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use triage::alerts::policy::{SmtpPolicy, SmtpSecurity, WebhookKind, WebhookPolicy, Window};
 use triage::auth::policy::Role;
+use triage::config::alerts::{SmtpPolicy, SmtpSecurity, WebhookKind, WebhookPolicy, Window};
 use triage::config::Hospital;
 
 use crate::common::{china, clock_at, fresh_database, spawn_app_clocked, spawn_app_with, TestApp};

@@ -9,7 +9,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use chrono::Duration;
-use triage::backups::{self, BackupPolicy, Manifest};
+use triage::backups::{self, Manifest};
+use triage::config::BackupPolicy;
 
 use crate::common::{
     china, clock_at, fresh_database, registration, spawn_app, spawn_app_clocked, triage_cli,

@@ -12,9 +12,9 @@ use tokio_tungstenite::tungstenite::Message;
 use triage::app::{Application, Settings};
 use triage::auth::accounts::{self, NewAccount, NewClient};
 use triage::auth::policy::{Role, Scope};
-use triage::auth::store::Stamp;
 use triage::auth::Auth;
 use triage::config::Hospital;
+use triage::db::accounts::Stamp;
 use triage::db::store;
 use triage::engine::Engine;
 use triage_ground::time::Clock as _;
@@ -477,7 +477,7 @@ pub fn provision(
     h: &Hospital,
 ) -> (Option<String>, std::collections::HashMap<String, String>) {
     let mut c = triage::db::connect_one(url).unwrap_or_else(|e| panic!("connect: {e}"));
-    if triage::auth::store::get_staff(&mut c, "t-admin")
+    if triage::db::accounts::get_staff(&mut c, "t-admin")
         .unwrap_or_else(|e| panic!("{e}"))
         .is_none()
     {
@@ -509,7 +509,7 @@ pub fn provision(
             (code, t)
         })
         .collect();
-    let totp = triage::auth::store::get_staff(&mut c, "t-admin")
+    let totp = triage::db::accounts::get_staff(&mut c, "t-admin")
         .unwrap_or_else(|e| panic!("{e}"))
         .and_then(|r| r.totp_secret);
     note_secret(ADMIN_PASSWORD);
@@ -630,7 +630,7 @@ impl TestApp {
         let scope: Vec<String> = scope.iter().map(|s| s.to_string()).collect();
         tokio::task::spawn_blocking(move || {
             let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("connect: {e}"));
-            if triage::auth::store::get_staff(&mut c, &c2)
+            if triage::db::accounts::get_staff(&mut c, &c2)
                 .unwrap_or_else(|e| panic!("{e}"))
                 .is_none()
             {
@@ -674,7 +674,7 @@ impl TestApp {
         let url = self.db.url.clone();
         let totp = tokio::task::spawn_blocking(move || {
             let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("connect: {e}"));
-            triage::auth::store::get_staff(&mut c, "t-admin")
+            triage::db::accounts::get_staff(&mut c, "t-admin")
                 .unwrap_or_else(|e| panic!("{e}"))
                 .and_then(|r| r.totp_secret)
         })

@@ -14,9 +14,9 @@ use actix_web::web::{self, Bytes};
 use actix_web::HttpMessage;
 use futures_util::StreamExt;
 
-use super::policy::{Principal, Scope};
-use super::{csrf_token, his, Auth, CSRF_HEADER, SESSION_COOKIE};
-use crate::api::error::ApiError;
+use super::error::ApiError;
+use crate::auth::policy::{Principal, Scope};
+use crate::auth::{csrf_token, his, Auth, CSRF_HEADER, SESSION_COOKIE};
 use triage_ground::error::{Error, ErrorCode};
 
 /// The largest body a signed request may carry (a doctor with a photo).
@@ -175,7 +175,7 @@ async fn client(auth: &Auth, req: &mut ServiceRequest, value: &str) -> Result<Pr
     })
 }
 
-fn client_rate(c: &super::Client) -> u32 {
+fn client_rate(c: &crate::auth::Client) -> u32 {
     c.rate_per_minute
 }
 
@@ -191,7 +191,7 @@ fn header<'a>(req: &'a ServiceRequest, name: &str) -> &'a str {
 async fn verify_signature(
     auth: &Auth,
     req: &mut ServiceRequest,
-    client: &super::Client,
+    client: &crate::auth::Client,
 ) -> Result<(), ApiError> {
     let timestamp = header(req, his::TIMESTAMP_HEADER).to_string();
     let nonce = header(req, his::NONCE_HEADER).to_string();

@@ -7,9 +7,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::db::models::NewEvent;
-use crate::db::schema::{his_clients, screen_tokens, staff_accounts, staff_sessions};
-use crate::db::{audit, AnyConnection, DbError};
+use super::audit;
+use super::conn::{AnyConnection, DbError};
+use super::models::NewEvent;
+use super::schema::{his_clients, screen_tokens, staff_accounts, staff_sessions};
 
 /// A staff account as stored.
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]

@@ -20,7 +20,7 @@ use crate::rule_change::RuleChange;
 use triage_actors::screen::{ScreenConfig, ScreenKind};
 
 /// The bundled demo hospital.
-pub const DEMO_HOSPITAL: &str = include_str!("../config/demo-hospital.toml");
+pub const DEMO_HOSPITAL: &str = include_str!("../../config/demo-hospital.toml");
 
 /// A configuration error with its place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +71,7 @@ struct File {
     #[serde(default)]
     schedule: ScheduleSection,
     #[serde(default)]
-    alerts: crate::alerts::policy::AlertsSection,
+    alerts: crate::config::alerts::AlertsSection,
     #[serde(default)]
     operations: OperationsSection,
 }
@@ -554,13 +554,13 @@ pub struct Hospital {
     pub screens: Vec<ScreenConfig>,
     pub kiosks: Vec<KioskDef>,
     /// Backups: directory, second location, days kept, daily time.
-    pub backup: crate::backups::BackupPolicy,
+    pub backup: super::backup::BackupPolicy,
     /// Sessions of the day and how rooms follow the schedule.
     pub schedule: SchedulePolicy,
     /// Alerts: thresholds, hours, on-call list, mail and webhook.
-    pub alerts: crate::alerts::policy::AlertPolicy,
+    pub alerts: crate::config::alerts::AlertPolicy,
     /// Reports, archive and the maintenance and inspection schedule.
-    pub operations: crate::ops::OperationsPolicy,
+    pub operations: super::operations::OperationsPolicy,
 }
 
 /// The `[security]` limits below which the hospital would fall short of
@@ -750,7 +750,7 @@ impl Hospital {
         let backup = backup_policy(&mut cx, &raw.backup);
         let operations = operations_policy(&mut cx, &raw.operations);
         let schedule = schedule_policy(&mut cx, &raw.schedule);
-        let alerts = crate::alerts::policy::policy(&raw.alerts, &mut |field, message| {
+        let alerts = crate::config::alerts::policy(&raw.alerts, &mut |field, message| {
             cx.errors.push(ConfigError {
                 file: cx.file.to_string(),
                 line: None,
@@ -1144,7 +1144,7 @@ fn doctors(cx: &mut Ctx<'_>, raw: &[DoctorSection], known: &Known) -> Vec<Doctor
 }
 
 /// `[backup]`, checked: at least 7 days kept, a time or "off".
-fn backup_policy(cx: &mut Ctx<'_>, raw: &BackupSection) -> crate::backups::BackupPolicy {
+fn backup_policy(cx: &mut Ctx<'_>, raw: &BackupSection) -> super::backup::BackupPolicy {
     let mut bad = |field: &str, message: &str| {
         cx.errors.push(ConfigError {
             file: cx.file.to_string(),
@@ -1169,7 +1169,7 @@ fn backup_policy(cx: &mut Ctx<'_>, raw: &BackupSection) -> crate::backups::Backu
             }
         },
     };
-    crate::backups::BackupPolicy {
+    super::backup::BackupPolicy {
         dir: raw.dir.trim().into(),
         second_dir: raw.second_dir.as_deref().map(|d| d.trim().into()),
         keep_days: raw.keep_days,
@@ -1179,7 +1179,10 @@ fn backup_policy(cx: &mut Ctx<'_>, raw: &BackupSection) -> crate::backups::Backu
 
 /// `[operations]`, checked: directories named, a time or "off", at most
 /// 92 days between maintenances (quarterly) and inspections, real dates.
-fn operations_policy(cx: &mut Ctx<'_>, raw: &OperationsSection) -> crate::ops::OperationsPolicy {
+fn operations_policy(
+    cx: &mut Ctx<'_>,
+    raw: &OperationsSection,
+) -> super::operations::OperationsPolicy {
     let mut bad = |field: &str, message: &str| {
         cx.errors.push(ConfigError {
             file: cx.file.to_string(),
@@ -1228,7 +1231,7 @@ fn operations_policy(cx: &mut Ctx<'_>, raw: &OperationsSection) -> crate::ops::O
         }
     }
     holidays.sort();
-    crate::ops::OperationsPolicy {
+    super::operations::OperationsPolicy {
         reports_dir: raw.reports_dir.trim().into(),
         archive_dir: raw.archive_dir.trim().into(),
         at,

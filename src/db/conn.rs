@@ -1,0 +1,411 @@
+//! Connections over both backends: [`AnyConnection`] (SQLite or
+//! PostgreSQL, chosen by the URL's scheme, never by trying each in turn,
+//! so a wrong password is reported at once with its reason), the pooled
+//! connection's manager, [`DbError`] and what it is to a caller, the
+//! migrations (embedded, one tree per backend with identical names) and
+//! the write transaction every write runs in.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use super::timings::Timings;
+
+/// SQLite migrations (embedded).
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// PostgreSQL migrations (embedded).
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection type over both backends.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Sqlite(SqliteConnection),
+    Postgresql(PgConnection),
+}
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting: FULL survives power loss, NORMAL survives
+/// a killed process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+impl std::str::FromStr for Synchronous {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Synchronous::Full),
+            "normal" => Ok(Synchronous::Normal),
+            other => Err(format!(
+                "unknown synchronous mode {other:?} (full or normal)"
+            )),
+        }
+    }
+}
+
+/// Database errors. `Display` never carries database text meant for clients;
+/// the API maps these to stable codes.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("bad database url: {0}")]
+    BadUrl(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// The stored state does not allow the write; nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A batch write: the change at this index was refused; nothing was
+    /// written.
+    #[error("conflict in change {0}: {1}")]
+    ConflictAt(usize, String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data that cannot be what it claims (an unknown status code).
+    #[error("stored data is broken: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Splits a database URL into backend and connection target.
+pub fn parse_url(url: &str) -> Result<(Backend, String), DbError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(DbError::BadUrl("empty database url".into()));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err(DbError::BadUrl("sqlite:// needs a file path".into()));
+        }
+        return Ok((Backend::Sqlite, path.to_string()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        return Ok((Backend::Sqlite, path.to_string()));
+    }
+    if let Some((scheme, _)) = url.split_once("://") {
+        return Err(DbError::BadUrl(format!(
+            "unsupported scheme {scheme:?}: use sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB"
+        )));
+    }
+    Ok((Backend::Sqlite, url.to_string()))
+}
+
+/// Removes the password from a URL before it is logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Runs `f` in one transaction that takes the write lock when it begins.
+///
+/// On SQLite a plain (deferred) transaction that reads first and writes
+/// later fails at once with "database is locked" when another process (a
+/// command-line tool beside the server) committed in between: its snapshot
+/// is stale and cannot become a write. `BEGIN IMMEDIATE` takes the write
+/// lock first (waiting up to `busy_timeout`), so the reads see the latest
+/// commit. PostgreSQL needs nothing of the kind (row locks, and the audit
+/// chain's advisory lock).
+pub fn write_transaction<T, E>(
+    c: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match c {
+        AnyConnection::Sqlite(s) => {
+            AnsiTransactionManager::begin_transaction_sql(s, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Postgresql(p) => AnsiTransactionManager::begin_transaction(p)?,
+    }
+    match f(c) {
+        Ok(value) => match AnyConnection::commit_transaction(c) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                // A failed COMMIT leaves the transaction open on SQLite
+                // (e.g. busy): end it so the connection stays usable.
+                let _ = AnyConnection::rollback_transaction(c);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = AnyConnection::rollback_transaction(c);
+            Err(e)
+        }
+    }
+}
+
+/// One connection for a command-line tool, migrated to this version (no
+/// pool, no writer).
+pub fn connect_one(url: &str) -> Result<AnyConnection, DbError> {
+    let (backend, target) = parse_url(url)?;
+    let mut c = establish(backend, &target, Synchronous::Full)?;
+    run_migrations(&mut c)?;
+    Ok(c)
+}
+
+/// One connection as the database is, without migrating it (a scratch
+/// database, a backup being checked).
+pub fn connect_raw(url: &str) -> Result<AnyConnection, DbError> {
+    let (backend, target) = parse_url(url)?;
+    establish(backend, &target, Synchronous::Full)
+}
+
+/// Opens a connection of the named backend, with SQLite's settings applied.
+pub(super) fn establish(
+    backend: Backend,
+    target: &str,
+    sync: Synchronous,
+) -> Result<AnyConnection, DbError> {
+    match backend {
+        Backend::Sqlite => {
+            if let Some(parent) = std::path::Path::new(target).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| DbError::Connect(format!("cannot create {parent:?}: {e}")))?;
+                }
+            }
+            let mut c =
+                SqliteConnection::establish(target).map_err(|e| DbError::Connect(e.to_string()))?;
+            let sync = match sync {
+                Synchronous::Full => "FULL",
+                Synchronous::Normal => "NORMAL",
+            };
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+                 PRAGMA wal_autocheckpoint = 0;"
+            ))
+            .map_err(|e| DbError::Connect(e.to_string()))?;
+            Ok(AnyConnection::Sqlite(c))
+        }
+        Backend::Postgres => {
+            let c = PgConnection::establish(target).map_err(|e| DbError::Connect(e.to_string()))?;
+            Ok(AnyConnection::Postgresql(c))
+        }
+    }
+}
+
+/// r2d2 manager that knows its backend (no trial-and-error connects).
+pub struct Manager {
+    pub(super) backend: Backend,
+    pub(super) target: String,
+    pub(super) sync: Synchronous,
+    /// Every connection times its statements into these (the slow ones).
+    pub(super) timings: Timings,
+}
+
+/// Connection error type for r2d2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnError(String);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = ConnError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnError> {
+        let mut c = establish(self.backend, &self.target, self.sync)
+            .map_err(|e| ConnError(e.to_string()))?;
+        c.set_instrumentation(self.timings.sql_timer());
+        Ok(c)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ConnError(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// The lock file beside an SQLite database that servers hold shared while
+/// they use it.
+pub fn server_lock_path(target: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{target}.server-lock"))
+}
+
+/// The application name a server's PostgreSQL connections carry (seen in
+/// `pg_stat_activity`, so `triage restore` can tell the database is in use).
+pub const SERVER_APPLICATION_NAME: &str = "triage-server";
+
+pub(super) fn with_application_name(target: &str) -> String {
+    if target.contains("application_name=") {
+        target.to_string()
+    } else if target.contains('?') {
+        format!("{target}&application_name={SERVER_APPLICATION_NAME}")
+    } else {
+        format!("{target}?application_name={SERVER_APPLICATION_NAME}")
+    }
+}
+
+/// Runs pending migrations of the connection's backend.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<(), DbError> {
+    let res = match conn {
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    res.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// The migrations this program knows, each with whether the database has
+/// it applied, oldest first.
+pub fn migration_status(conn: &mut AnyConnection) -> Result<Vec<(String, bool)>, DbError> {
+    use diesel::migration::MigrationSource;
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    let (known, applied): (Vec<String>, Vec<String>) = match conn {
+        AnyConnection::Sqlite(c) => (
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(err)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+            c.applied_migrations()
+                .map_err(err)?
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
+        ),
+        AnyConnection::Postgresql(c) => (
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .map_err(err)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+            c.applied_migrations()
+                .map_err(err)?
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
+        ),
+    };
+    let mut out: Vec<(String, bool)> = known
+        .into_iter()
+        .map(|v| {
+            let done = applied.contains(&v);
+            (v, done)
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Reverts every applied migration, newest first (each one's `down.sql`):
+/// answers how many. Used to prove every migration has a working way back.
+pub fn revert_all(conn: &mut AnyConnection) -> Result<usize, DbError> {
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    let mut n = 0;
+    loop {
+        let applied = match conn {
+            AnyConnection::Sqlite(c) => c.applied_migrations().map_err(err)?.len(),
+            AnyConnection::Postgresql(c) => c.applied_migrations().map_err(err)?.len(),
+        };
+        if applied == 0 {
+            return Ok(n);
+        }
+        match conn {
+            AnyConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map_err(err)?,
+            AnyConnection::Postgresql(c) => {
+                c.revert_last_migration(POSTGRES_MIGRATIONS).map_err(err)?
+            }
+        };
+        n += 1;
+    }
+}
+
+/// What a refusal or failure of the database is to a caller: a conflict
+/// with its stable code, broken stored data an internal error (the cause
+/// logged), anything else the database unavailable.
+impl From<DbError> for triage_ground::error::Error {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Conflict(code) | DbError::ConflictAt(_, code) => match code.as_str() {
+                "registration_cancelled" => triage_ground::error::Error::new(
+                    triage_ground::error::ErrorCode::RegistrationCancelled,
+                    "the registration was cancelled (已退号); register again with a new visit number",
+                ),
+                "visit_already_in_queue" => triage_ground::error::Error::new(
+                    triage_ground::error::ErrorCode::VisitAlreadyInQueue,
+                    "the visit is already in a queue; to change department or doctor, transfer the visit (转诊)",
+                ),
+                _ => triage_ground::error::Error::new(
+                    triage_ground::error::ErrorCode::StateConflict,
+                    "the stored state does not allow this change",
+                ),
+            },
+            DbError::Corrupt(cause) => {
+                tracing::error!(error.cause = %cause, "stored data is broken");
+                triage_ground::error::Error::internal()
+            }
+            other => {
+                tracing::error!(error.cause = %other, "database error");
+                triage_ground::error::Error::unavailable()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_their_backend() {
+        assert_eq!(
+            parse_url("sqlite://data/t.sqlite").ok().map(|x| x.0),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            parse_url("data/t.sqlite").ok().map(|x| x.0),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            parse_url("postgres://u:p@h/db").ok().map(|x| x.0),
+            Some(Backend::Postgres)
+        );
+        assert!(matches!(parse_url("mysql://h/db"), Err(DbError::BadUrl(_))));
+        assert!(matches!(parse_url(""), Err(DbError::BadUrl(_))));
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! The database handle [`Db`]: a pool of connections for reads and the
+//! single writer (group commit) for writes, both off the async workers;
+//! the server's own timings; SQLite's WAL checkpoints on their own thread.
+//! Its threads start through the [`Spawner`] the server hands it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use super::conn::{
+    establish, parse_url, run_migrations, server_lock_path, with_application_name, AnyConnection,
+    Backend, DbError, Manager, Pool, Synchronous,
+};
+use super::spawn::Spawner;
+use super::timings::Timings;
+use super::writer::{self, Writer};
+
+/// Database settings.
+#[derive(Clone, Debug)]
+pub struct DbSettings {
+    pub url: String,
+    pub synchronous: Synchronous,
+    pub pool_size: u32,
+}
+
+/// The database handle: a read pool and the single writer. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<DbInner>,
+}
+
+struct DbInner {
+    pool: Pool,
+    backend: Backend,
+    writer: Writer,
+    timings: Timings,
+    /// SQLite: a shared lock on `<database>.server-lock` held while this
+    /// server uses the file, so `triage restore` can tell it is in use.
+    _in_use: Option<std::fs::File>,
+}
+
+impl Db {
+    /// Connects (reporting the real error at once), runs migrations, builds
+    /// the pool and starts the writer. Blocking: call off the async workers.
+    pub fn connect(settings: &DbSettings, spawner: &dyn Spawner) -> Result<Db, DbError> {
+        let (backend, target) = parse_url(&settings.url)?;
+        let mut first = establish(backend, &target, settings.synchronous)?;
+        run_migrations(&mut first)?;
+        drop(first);
+        let (target, in_use) = match backend {
+            Backend::Sqlite => {
+                let lock = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(server_lock_path(&target))
+                    .and_then(|f| f.lock_shared().map(|()| f))
+                    .map_err(|e| DbError::Connect(format!("cannot hold the server lock: {e}")))?;
+                (target, Some(lock))
+            }
+            Backend::Postgres => (with_application_name(&target), None),
+        };
+        let timings = Timings::default();
+        let manager = Manager {
+            backend,
+            target,
+            sync: settings.synchronous,
+            timings: timings.clone(),
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.pool_size.max(2))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(manager)
+            .map_err(|e| DbError::Connect(e.to_string()))?;
+        let writer = Writer::start(pool.clone(), spawner);
+        if backend == Backend::Sqlite {
+            start_checkpointer(pool.clone(), spawner);
+        }
+        Ok(Db {
+            inner: Arc::new(DbInner {
+                pool,
+                backend,
+                writer,
+                timings,
+                _in_use: in_use,
+            }),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// The server's own timings not yet written (requests, slow SQL).
+    pub fn timings(&self) -> &Timings {
+        &self.inner.timings
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// Runs a read on a pooled connection, off the async workers.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = self.inner.pool.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Unavailable(format!("blocking task failed: {e}")))?;
+        if matches!(out, Err(DbError::Unavailable(_))) {
+            writer::DB_ERRORS.inc();
+        }
+        out
+    }
+
+    /// Runs a write in the writer's next group commit; resolves once it is
+    /// durable (or failed and rolled back).
+    pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        self.inner.writer.run(f).await
+    }
+
+    /// Whether the writer's last commit failed and none succeeded since
+    /// (the database is failing: `/readyz` says so, the monitor alerts).
+    pub fn writer_failing(&self) -> bool {
+        self.inner.writer.failing()
+    }
+
+    /// Resolves once every write sent before it is committed.
+    pub async fn flush(&self) -> Result<(), DbError> {
+        self.write(|_| Ok(())).await
+    }
+
+    /// Commits the writes sent so far and stops the writer; later writes
+    /// answer `Unavailable` (the server is shutting down).
+    pub async fn stop_writer(&self) {
+        self.inner.writer.stop().await;
+    }
+
+    /// Blocking read for start-up and tools (never on an async worker).
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut conn = self
+            .inner
+            .pool
+            .get()
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        f(&mut conn)
+    }
+}
+
+/// SQLite WAL checkpoints run here, on their own connection (`PASSIVE`:
+/// never blocks the writer), instead of inside a commit where their fsyncs
+/// would stall acknowledged writes. A checkpoint runs when the WAL holds more
+/// than [`CHECKPOINT_PAGES`] pages not yet copied (what SQLite's automatic
+/// checkpoint would do), checked twice a second, until the background work
+/// stops.
+fn start_checkpointer(pool: Pool, spawner: &dyn Spawner) {
+    #[derive(diesel::QueryableByName)]
+    struct Wal {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        log: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        checkpointed: i32,
+    }
+    spawner.thread(
+        "triage-db-checkpoint",
+        Box::new(move |stop| {
+            let mut pending_estimate = 0i32;
+            while !stop.is_set() {
+                // Half a second, looking at the stop flag as it passes.
+                for _ in 0..10 {
+                    std::thread::sleep(Duration::from_millis(50));
+                    if stop.is_set() {
+                        return;
+                    }
+                }
+                let Ok(mut c) = pool.get() else { continue };
+                // A NOOP-cost probe: a PASSIVE checkpoint of nothing answers
+                // the WAL's size; only checkpoint for real when it is large.
+                if pending_estimate < CHECKPOINT_PAGES {
+                    let probe =
+                        diesel::sql_query("PRAGMA wal_checkpoint(NOOP)").get_result::<Wal>(&mut c);
+                    pending_estimate = probe.map(|w| w.log - w.checkpointed).unwrap_or(0);
+                    if pending_estimate < CHECKPOINT_PAGES {
+                        continue;
+                    }
+                }
+                match c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    Ok(()) => pending_estimate = 0,
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+                }
+            }
+        }),
+    );
+}
+
+/// WAL pages that trigger a checkpoint (SQLite's own default is 1000).
+pub const CHECKPOINT_PAGES: i32 = 1000;
