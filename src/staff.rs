@@ -382,6 +382,44 @@ pub fn room_frame<'a>(
     })
 }
 
+/// A frame of the staff channel (`restarting`, `pong` and `signed_out` are
+/// the socket's own, in `ws.rs`).
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StaffFrame<'a> {
+    /// Every watched queue and room, first and on `resync`.
+    Snapshot {
+        seq: u64,
+        server_time: chrono::DateTime<chrono::Utc>,
+        staff: StaffWho<'a>,
+        departments: &'a [String],
+        queues: Vec<QueueFrame<'a>>,
+        rooms: Vec<RoomFrame<'a>>,
+    },
+    /// A newer view of one queue.
+    Queue { seq: u64, queue: QueueFrame<'a> },
+    /// A newer view of one room.
+    Room { seq: u64, room: RoomFrame<'a> },
+}
+
+/// Who the page belongs to.
+#[derive(Serialize)]
+pub struct StaffWho<'a> {
+    code: &'a str,
+    role: &'static str,
+    scope: &'a [String],
+}
+
+impl StaffFrame<'_> {
+    /// The frame as sent: through a JSON value, keys sorted (byte for byte
+    /// what the `json!` bodies were).
+    pub fn encode(&self) -> String {
+        serde_json::to_value(self)
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+}
+
 /// The whole snapshot frame at `seq`.
 pub fn snapshot(
     seq: u64,
@@ -402,28 +440,31 @@ pub fn snapshot(
         .filter_map(|r| latest.rooms.get(r))
         .filter_map(|v| room_frame(v, &engine.hospital, &engine.names))
         .collect();
-    serde_json::json!({
-        "type": "snapshot",
-        "seq": seq,
-        "server_time": engine.clock.now(),
-        "staff": {"code": staff.code, "role": staff.role.as_str(), "scope": staff.scope},
-        "departments": watch.departments,
-        "queues": queues,
-        "rooms": rooms,
-    })
-    .to_string()
+    StaffFrame::Snapshot {
+        seq,
+        server_time: engine.clock.now(),
+        staff: StaffWho {
+            code: &staff.code,
+            role: staff.role.as_str(),
+            scope: &staff.scope,
+        },
+        departments: &watch.departments,
+        queues,
+        rooms,
+    }
+    .encode()
 }
 
 /// A queue frame at `seq`.
 pub fn queue_update(seq: u64, view: &StaffQueueView, engine: &Engine) -> Option<String> {
     let q = queue_frame(view, &engine.hospital, &engine.names)?;
-    Some(serde_json::json!({"type": "queue", "seq": seq, "queue": q}).to_string())
+    Some(StaffFrame::Queue { seq, queue: q }.encode())
 }
 
 /// A room frame at `seq`.
 pub fn room_update(seq: u64, view: &StaffRoomView, engine: &Engine) -> Option<String> {
     let r = room_frame(view, &engine.hospital, &engine.names)?;
-    Some(serde_json::json!({"type": "room", "seq": seq, "room": r}).to_string())
+    Some(StaffFrame::Room { seq, room: r }.encode())
 }
 
 /// Every watched queue's waiting list as rows of text (the columns of

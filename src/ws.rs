@@ -37,8 +37,46 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A socket that has not shown a valid token this long is closed.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// What a refused screen is told before the socket closes.
-const UNAUTHORIZED: &str = r#"{"type":"unauthorized"}"#;
+/// A control frame of either socket, outside the sequence.
+#[derive(serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Control {
+    /// What a refused screen is told before the socket closes.
+    Unauthorized,
+    /// The answer to `ping`.
+    Pong,
+    /// What a staff page is told when its session ended.
+    SignedOut,
+}
+
+impl Control {
+    fn text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// What a page sends.
+#[derive(serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    /// A screen shows its device token (the first message it sends).
+    Hello {
+        #[serde(default)]
+        token: String,
+    },
+    /// A gap was seen: a fresh snapshot, please.
+    Resync,
+    Ping,
+    /// Anything else, or no JSON at all.
+    #[serde(other)]
+    Other,
+}
+
+impl ClientMessage {
+    fn read(text: &str) -> ClientMessage {
+        serde_json::from_str(text).unwrap_or(ClientMessage::Other)
+    }
+}
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
@@ -56,7 +94,7 @@ pub struct ScreenSession {
 impl ScreenSession {
     fn refuse(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         tracing::warn!(screen = %self.code, session = self.id, "screen socket refused: no valid device token");
-        ctx.text(UNAUTHORIZED);
+        ctx.text(Control::Unauthorized.text());
         ctx.close(Some(ws::CloseReason {
             code: ws::CloseCode::Policy,
             description: Some("device token required".into()),
@@ -152,31 +190,25 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ScreenSession {
             }
             ws::Message::Text(text) => {
                 self.last_heard = Instant::now();
-                let value = serde_json::from_str::<serde_json::Value>(&text).ok();
-                let field = |name: &str| {
-                    value
-                        .as_ref()
-                        .and_then(|v| v.get(name).and_then(|t| t.as_str()).map(str::to_string))
-                };
-                let kind = field("type");
-                if kind.as_deref() == Some("hello") {
-                    self.hello(&field("token").unwrap_or_default(), ctx);
+                let message = ClientMessage::read(&text);
+                if let ClientMessage::Hello { token } = &message {
+                    self.hello(token, ctx);
                     return;
                 }
                 if self.admitted.is_none() {
                     self.refuse(ctx);
                     return;
                 }
-                match kind.as_deref() {
-                    Some("resync") => self.screen.do_send(Resync {
+                match message {
+                    ClientMessage::Resync => self.screen.do_send(Resync {
                         session_id: self.id,
                     }),
-                    Some("ping") => {
+                    ClientMessage::Ping => {
                         // A control reply outside the sequence (no `seq`).
-                        ctx.text(r#"{"type":"pong"}"#);
+                        ctx.text(Control::Pong.text());
                         self.screen.do_send(Heartbeat);
                     }
-                    _ => {}
+                    ClientMessage::Hello { .. } | ClientMessage::Other => {}
                 }
             }
             ws::Message::Close(reason) => {
@@ -215,9 +247,6 @@ pub struct StaffSession {
     last_heard: Instant,
 }
 
-/// What a staff page is told when its session ended.
-const SIGNED_OUT: &str = r#"{"type":"signed_out"}"#;
-
 impl StaffSession {
     fn send_snapshot(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         self.seq += 1;
@@ -233,7 +262,7 @@ impl StaffSession {
 
     fn sign_out(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         tracing::info!(staff = %self.staff.code, session = self.id, "staff page closed: session ended");
-        ctx.text(SIGNED_OUT);
+        ctx.text(Control::SignedOut.text());
         ctx.close(Some(ws::CloseReason {
             code: ws::CloseCode::Policy,
             description: Some("session ended".into()),
@@ -351,12 +380,9 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for StaffSession {
             ws::Message::Pong(_) => self.last_heard = Instant::now(),
             ws::Message::Text(text) => {
                 self.last_heard = Instant::now();
-                let kind = serde_json::from_str::<serde_json::Value>(&text)
-                    .ok()
-                    .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string));
-                match kind.as_deref() {
-                    Some("resync") if self.ready => self.send_snapshot(ctx),
-                    Some("ping") => ctx.text(r#"{"type":"pong"}"#),
+                match ClientMessage::read(&text) {
+                    ClientMessage::Resync if self.ready => self.send_snapshot(ctx),
+                    ClientMessage::Ping => ctx.text(Control::Pong.text()),
                     _ => {}
                 }
             }
@@ -606,5 +632,39 @@ mod tests {
         let big = frame(MAX_FRAME as usize + 1);
         // Refused at the header, before any payload byte.
         assert!(g.feed(&big[..14]).is_err());
+    }
+
+    #[test]
+    fn control_frames_and_client_messages_read_as_before() {
+        assert_eq!(Control::Unauthorized.text(), r#"{"type":"unauthorized"}"#);
+        assert_eq!(Control::Pong.text(), r#"{"type":"pong"}"#);
+        assert_eq!(Control::SignedOut.text(), r#"{"type":"signed_out"}"#);
+        assert!(matches!(
+            ClientMessage::read(r#"{"type":"hello","token":"t"}"#),
+            ClientMessage::Hello { token } if token == "t"
+        ));
+        assert!(matches!(
+            ClientMessage::read(r#"{"type":"hello"}"#),
+            ClientMessage::Hello { token } if token.is_empty()
+        ));
+        assert!(matches!(
+            ClientMessage::read(r#"{"type":"resync"}"#),
+            ClientMessage::Resync
+        ));
+        assert!(matches!(
+            ClientMessage::read(r#"{"type":"ping","x":1}"#),
+            ClientMessage::Ping
+        ));
+        for other in [
+            r#"{"type":"nope"}"#,
+            "not json",
+            r#"{"type":5}"#,
+            r#"{"type":"hello","token":5}"#,
+        ] {
+            assert!(
+                matches!(ClientMessage::read(other), ClientMessage::Other),
+                "{other}"
+            );
+        }
     }
 }

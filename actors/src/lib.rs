@@ -23,6 +23,7 @@
 //! Plan on the state (pure) → commit through the journal → apply to memory →
 //! reply → tell the screens (best effort; they resync from snapshots).
 
+pub mod board;
 pub mod day;
 pub mod directory;
 pub mod error;
@@ -35,6 +36,7 @@ pub mod rules;
 pub mod screen;
 pub mod staff;
 
+pub use board::Board;
 pub use directory::Directory;
 pub use error::EngineError;
 pub use journal::{Change, Journal, JournalError};

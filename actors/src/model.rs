@@ -637,6 +637,32 @@ impl SeatState {
     }
 }
 
+/// Static facts of a room from the hospital configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub code: String,
+    pub name: String,
+    /// How the voice names the room ("内科3诊室").
+    pub spoken_name: String,
+    pub department_code: String,
+    pub department_name: String,
+    pub doctor_code: Option<String>,
+    /// Queues the room calls from, in order (doctor's own first).
+    pub draws_from: Vec<String>,
+    /// Mix weights, one per queue in `draws_from` (a room calls from them by
+    /// weighted turns); empty: in order, the first queue with someone.
+    #[serde(default)]
+    pub mix: Vec<u32>,
+    /// Two-stage waiting: how many patients this room's own short list
+    /// (诊室候诊) holds; 0 = off (the room calls from the general list).
+    #[serde(default)]
+    pub waiting_cap: u32,
+    /// Who sits in the room: the configuration's doctor, a signed-in one,
+    /// one away for a moment, or nobody.
+    #[serde(default)]
+    pub seat: SeatState,
+}
+
 /// The patient a room is serving (or has called and is waiting for).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentCall {

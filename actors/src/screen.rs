@@ -4,7 +4,7 @@
 //!
 //! Messages in: [`Connect`] / [`Disconnect`] / [`Resync`] / [`Heartbeat`] from
 //! sessions, [`Announce`] and [`Broadcast`] (room, rooms and notice frames
-//! encoded once) from the [`Directory`], [`InspectScreen`]. Out:
+//! encoded once) from the [`Board`], [`InspectScreen`]. Out:
 //! [`Frame`]s to each session's `Recipient`. The first frame a session gets is
 //! a full snapshot carrying the current sequence number; every later frame
 //! carries the next one. Frames are best effort: a screen that misses one sees
@@ -17,10 +17,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::directory::{Directory, RoomVariant, ScreenPresence};
+use crate::board::events::ScreenLink;
+use crate::board::frame::{with_seq, ScreenFrame};
+use crate::board::view::{RoomVariant, ScreenPresence};
+use crate::board::Board;
+
+// What sessions and the server know of a screen, at its old paths (defined
+// on the board, which delivers them).
+pub use crate::board::events::{Announce, Broadcast, Restarting};
+pub use crate::board::frame::{Announcement, RESTARTING_FRAME};
+pub use crate::board::view::{ScreenConfig, ScreenKind};
 use triage_ground::time::SharedClock;
 
 /// A text frame for one screen session (encoded once, shared).
@@ -33,62 +40,12 @@ pub enum Frame {
     Last(Arc<str>),
 }
 
-/// The server is restarting: every session gets the `restarting` control
-/// frame (outside the sequence) and is closed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Restarting;
-
 /// The screen is moved to other rooms or another role (搬迁, 备用屏): it
 /// takes effect at once, and every open session gets a new snapshot (the
 /// next `seq`) without anyone touching the screen.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Reassign(pub ScreenConfig);
-
-/// The `restarting` control frame.
-pub const RESTARTING_FRAME: &str = r#"{"type":"restarting","message":"系统重启中，稍候自动恢复"}"#;
-
-/// What a screen is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScreenKind {
-    /// Department overview (综合屏): every room of an area.
-    Overview,
-    /// Room door screen (诊室门口屏).
-    Door,
-}
-
-/// A screen's configuration, from the hospital configuration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScreenConfig {
-    pub code: String,
-    pub name: String,
-    pub kind: ScreenKind,
-    /// Heading shown on the screen (e.g. the department's name).
-    pub title: String,
-    pub rooms: Vec<String>,
-    /// Whether this screen speaks announcements.
-    pub voice: bool,
-    /// How many waiting patients to show per room.
-    pub next_count: usize,
-    /// A door screen that lists its room's appointments of today (预约).
-    #[serde(default)]
-    pub appointments: bool,
-}
-
-/// A call to be spoken.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Announcement {
-    pub room_code: String,
-    pub room_name: String,
-    pub ticket_no: String,
-    pub masked_name: String,
-    /// The sentence to speak; already reduced per the privacy setting.
-    pub text: String,
-    pub repeat: u8,
-    pub call_count: i32,
-}
 
 /// A session connects; it is sent a snapshot at once.
 #[derive(Message)]
@@ -123,36 +80,34 @@ pub struct Heartbeat;
 #[rtype(result = "serde_json::Value")]
 pub struct InspectScreen;
 
-/// Speak a call.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Announce(pub Announcement);
-
-/// A frame body encoded once for many screens (a JSON object without `seq`;
-/// each screen prefixes its own).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Broadcast(pub Arc<str>);
-
 /// The actor for one screen device.
 pub struct ScreenActor {
     config: ScreenConfig,
     seq: u64,
     sessions: HashMap<u64, Recipient<Frame>>,
-    directory: Arc<Directory>,
+    board: Arc<Board>,
     clock: SharedClock,
     last_seen: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl ScreenActor {
-    pub fn new(config: ScreenConfig, directory: Arc<Directory>, clock: SharedClock) -> Self {
+    pub fn new(config: ScreenConfig, board: Arc<Board>, clock: SharedClock) -> Self {
         ScreenActor {
             config,
             seq: 0,
             sessions: HashMap::new(),
-            directory,
+            board,
             clock,
             last_seen: None,
+        }
+    }
+
+    /// How the board reaches the screen at `addr`.
+    pub fn link(addr: &Addr<ScreenActor>) -> ScreenLink {
+        ScreenLink {
+            broadcast: addr.clone().recipient(),
+            announce: addr.clone().recipient(),
+            restarting: addr.clone().recipient(),
         }
     }
 
@@ -176,20 +131,19 @@ impl ScreenActor {
             .config
             .rooms
             .iter()
-            .filter_map(|r| self.directory.room_view_as(r, variant))
+            .filter_map(|r| self.board.room_view_as(r, variant))
             .collect();
-        let body = json!({
-            "type": "snapshot",
-            "seq": self.seq,
-            "server_time": self.clock.now(),
-            "screen": self.config,
-            "rooms": rooms,
-            "notices": self.directory.notices_for(&self.config.code, self.clock.now()),
-        });
-        Arc::from(body.to_string())
+        ScreenFrame::Snapshot {
+            seq: self.seq,
+            server_time: self.clock.now(),
+            screen: self.config.clone(),
+            rooms,
+            notices: self.board.notices_for(&self.config.code, self.clock.now()),
+        }
+        .encode()
     }
 
-    fn broadcast(&mut self, mut body: serde_json::Value) {
+    fn broadcast(&mut self, frame: ScreenFrame) {
         if self.sessions.is_empty() {
             // Nobody to tell: the sequence still moves, so a screen that
             // connects later starts from a snapshot anyway.
@@ -197,7 +151,8 @@ impl ScreenActor {
             return;
         }
         self.seq += 1;
-        body["seq"] = json!(self.seq);
+        let mut body = frame.to_value();
+        body["seq"] = serde_json::Value::from(self.seq);
         let frame = Frame::Text(Arc::from(body.to_string()));
         for r in self.sessions.values() {
             r.do_send(frame.clone());
@@ -206,7 +161,7 @@ impl ScreenActor {
     }
 
     fn report_presence(&self) {
-        self.directory.set_presence(
+        self.board.set_presence(
             &self.config.code,
             ScreenPresence {
                 sessions: self.sessions.len(),
@@ -249,14 +204,14 @@ impl Handler<Reassign> for ScreenActor {
     type Result = ();
 
     fn handle(&mut self, msg: Reassign, ctx: &mut Self::Context) {
-        let me = ctx.address();
-        self.directory.unwatch_screen(&me);
+        let me = ScreenActor::link(&ctx.address());
+        self.board.unwatch_screen(&me);
         self.config = msg.0;
         let variant = self.variant();
         for room in &self.config.rooms {
-            self.directory.watch_room(room, me.clone(), variant);
+            self.board.watch_room(room, me.clone(), variant);
         }
-        self.directory
+        self.board
             .screen_configs
             .insert(self.config.code.clone(), self.config.clone());
         self.seq += 1;
@@ -315,8 +270,7 @@ impl Handler<Broadcast> for ScreenActor {
         if self.sessions.is_empty() {
             return;
         }
-        let body = msg.0.strip_prefix('{').unwrap_or(&msg.0);
-        let frame = Frame::Text(Arc::from(format!("{{\"seq\":{},{}", self.seq, body)));
+        let frame = Frame::Text(with_seq(&msg.0, self.seq));
         for r in self.sessions.values() {
             r.do_send(frame.clone());
         }
@@ -331,6 +285,6 @@ impl Handler<Announce> for ScreenActor {
         if !self.config.voice {
             call.repeat = 0;
         }
-        self.broadcast(json!({ "type": "call", "call": call }));
+        self.broadcast(ScreenFrame::Call { call });
     }
 }

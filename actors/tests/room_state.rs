@@ -2,8 +2,8 @@
 //! call changes, on an injected time.
 
 use chrono::{TimeZone, Utc};
-use triage_actors::directory::RoomInfo;
 use triage_actors::journal::Change;
+use triage_actors::model::RoomInfo;
 use triage_actors::model::{
     Audit, CallOutcome, CurrentCall, PlacementCode, RoomStatus, SpecialTag,
 };
@@ -135,4 +135,89 @@ fn a_mixed_room_tries_its_queues_by_turns_and_commits_its_turn_with_a_call() {
     assert!(plan.short_list_first);
     assert_eq!(plan.order, [0, 1]);
     assert_eq!(plan.cursor, None);
+}
+
+#[test]
+fn a_call_by_the_rules_tries_the_short_list_first_then_the_turns() {
+    use triage_actors::room::{earliest_short_list, Attempt, Take};
+    let two_stage = room(vec![], 3);
+    let plan = two_stage
+        .plan_call(&audit(), "D1001", 2)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let at = audit().at;
+    // Queue 1 holds the earliest patient sent to this room's door; a tie
+    // goes to the earlier queue.
+    assert_eq!(earliest_short_list(&[None, Some((at, 4))]), Some(1));
+    assert_eq!(
+        earliest_short_list(&[Some((at, 4)), Some((at, 4))]),
+        Some(0)
+    );
+    assert_eq!(earliest_short_list(&[None, None]), None);
+    assert_eq!(
+        plan.by_rules(Some(1)),
+        vec![
+            Attempt {
+                queue: 1,
+                take: Take::ShortList
+            },
+            Attempt {
+                queue: 0,
+                take: Take::Turn { room_cursor: None }
+            },
+            Attempt {
+                queue: 1,
+                take: Take::Turn { room_cursor: None }
+            },
+        ]
+    );
+    // Only a call taken by the turns moves the mix.
+    assert!(!Take::ShortList.by_mix());
+    assert!(Take::Turn { room_cursor: None }.by_mix());
+
+    let mixed = room(vec![2, 1], 0);
+    let plan = mixed
+        .plan_call(&audit(), "D1001", 2)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        plan.by_rules(None),
+        vec![
+            Attempt {
+                queue: 0,
+                take: Take::Turn {
+                    room_cursor: Some(1)
+                }
+            },
+            Attempt {
+                queue: 1,
+                take: Take::Turn {
+                    room_cursor: Some(1)
+                }
+            },
+        ]
+    );
+    let named = plan.named("V7", 2);
+    assert_eq!(named.len(), 2);
+    assert!(named
+        .iter()
+        .all(|a| !a.take.by_mix() && a.take.room_cursor().is_none()));
+}
+
+#[test]
+fn a_refill_is_planned_only_for_an_open_seated_two_stage_room() {
+    use triage_actors::model::SeatState;
+    assert_eq!(room(vec![], 0).plan_refill(2), None);
+    let mut r = room(vec![2, 1], 3);
+    let mut plan = r.plan_refill(2).unwrap_or_else(|| panic!("a refill"));
+    assert_eq!(
+        (plan.cap, plan.order(), plan.room_cursor()),
+        (3, vec![0, 1], Some(1))
+    );
+    plan.sent();
+    plan.sent();
+    assert_eq!((plan.order(), plan.room_cursor()), (vec![1, 0], Some(3)));
+    r.status = RoomStatus::Paused;
+    assert_eq!(r.plan_refill(2), None);
+    r.status = RoomStatus::Open;
+    r.info.seat = SeatState::Out;
+    assert_eq!(r.plan_refill(2), None);
 }

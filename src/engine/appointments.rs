@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use triage_actors::directory::AppointmentView;
+use triage_actors::board::view::AppointmentView;
 use triage_actors::mask::mask_name;
 use triage_actors::model::{Audit, VisitStatus};
 use utoipa::ToSchema;

@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use serde::Deserialize;
-use triage_actors::directory::DoctorView;
+use triage_actors::board::view::DoctorView;
 use triage_actors::model::Audit;
 
 use super::facade::{doctor_view, Engine};

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use triage_actors::directory::DoctorView;
+use triage_actors::board::view::DoctorView;
 use triage_actors::Directory;
 use triage_ground::time::SharedClock;
 

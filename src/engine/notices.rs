@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
-use triage_actors::directory::NoticeView;
+use triage_actors::board::view::NoticeView;
 use triage_actors::model::Audit;
 use utoipa::ToSchema;
 

@@ -9,6 +9,7 @@ use triage_actors::queue::{
     ChangeRules, GetRules, Intervene, Intervention, ListQueue, ListedEntry, Mark, Transfer,
     TransferIn,
 };
+use triage_actors::room::TransferCurrent;
 use triage_actors::rules::QueueRules;
 use triage_actors::EngineError;
 use utoipa::ToSchema;
@@ -281,18 +282,26 @@ impl Engine {
         draft.room = None;
         let kept = v.marked_at.or(v.checked_in_at).map(utc);
         let addr = self.queue_addr(&target.code)?;
-        let out = addr
-            .send(Transfer(TransferIn {
-                draft,
-                ticket_no: v.required(&v.ticket_no, "ticket")?,
-                misses: v.miss_count,
-                checked_in_at: if body.keep_check_in_time { kept } else { None },
-                from_queue: from_queue.clone(),
-                from_room: from_room.clone(),
-                audit,
-            }))
-            .await
-            .map_err(triage_actors::EngineError::from)??;
+        let transfer = TransferIn {
+            draft,
+            ticket_no: v.required(&v.ticket_no, "ticket")?,
+            misses: v.miss_count,
+            checked_in_at: if body.keep_check_in_time { kept } else { None },
+            from_queue: from_queue.clone(),
+            from_room: from_room.clone(),
+            audit,
+        };
+        // A called patient leaves through their room, which forgets them
+        // once the receiving queue has committed the move; a waiting one
+        // goes straight to the receiving queue.
+        let room = from_room
+            .as_deref()
+            .and_then(|r| self.directory.rooms.get(r).map(|a| a.clone()));
+        let out = match room {
+            Some(room) => room.send(TransferCurrent { to: addr, transfer }).await,
+            None => addr.send(Transfer(transfer)).await,
+        }
+        .map_err(triage_actors::EngineError::from)??;
         tracing::info!(visit_no = %visit_no, to_queue = %target.code, "transferred");
         Ok(self.waiting_answer(visit_no, out))
     }

@@ -277,13 +277,10 @@ impl Engine {
             Some(addr) => addr.do_send(Reassign(config)),
             None => {
                 let actor =
-                    ScreenActor::new(config.clone(), self.directory.clone(), self.clock.clone());
+                    ScreenActor::new(config.clone(), self.directory.board(), self.clock.clone());
                 let variant = actor.variant();
-                let addr = actor.start();
-                for room in &config.rooms {
-                    self.directory.watch_room(room, addr.clone(), variant);
-                }
-                self.directory.screens.insert(config.code.clone(), addr);
+                self.directory
+                    .add_screen(&config.code, actor.start(), &config.rooms, variant);
             }
         }
     }

@@ -5,7 +5,7 @@
 //! change is journaled by the room and kept across restarts.
 
 use serde::{Deserialize, Serialize};
-use triage_actors::directory::RoomInfo;
+use triage_actors::model::RoomInfo;
 use triage_actors::model::{Audit, SeatState};
 use triage_actors::room::Seat;
 use utoipa::ToSchema;
@@ -115,12 +115,19 @@ impl Engine {
         audit: Audit,
     ) -> Result<RoomInfo, Error> {
         let before = self.directory.room_info(room.as_str());
-        let info = self
-            .room_addr(room)?
+        let addr = self.room_addr(room)?;
+        // The room calls these queues by address: every one must run.
+        let queues = draws_from
+            .iter()
+            .map(|q| self.directory.queues.get(q.as_str()).map(|a| a.clone()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(triage_actors::EngineError::Mailbox)?;
+        let info = addr
             .send(Seat {
                 doctor_code: doctor,
                 seat,
                 draws_from,
+                queues,
                 mix,
                 audit: audit.clone(),
             })

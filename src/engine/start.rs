@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use actix::Actor;
 use chrono::{DateTime, Utc};
-use triage_actors::directory::RoomInfo;
 use triage_actors::journal::SharedJournal;
 use triage_actors::mask::{mask_name, spoken_name, VoiceNameMode};
+use triage_actors::model::RoomInfo;
 use triage_actors::model::{
     Assignment, Audit, Counters, CurrentCall, EntryKind, MoveMark, RoomStatus, SeatState,
     TicketCounter, VisitStatus, WaitingEntry,
@@ -345,20 +345,16 @@ impl Engine {
         }
         for s in &screens {
             directory.screen_configs.insert(s.code.clone(), s.clone());
-            let actor = ScreenActor::new(s.clone(), directory.clone(), clock.clone());
+            let actor = ScreenActor::new(s.clone(), directory.board(), clock.clone());
             let variant = actor.variant();
-            let addr = actor.start();
-            for room in &s.rooms {
-                directory.watch_room(room, addr.clone(), variant);
-            }
-            directory.screens.insert(s.code.clone(), addr);
+            directory.add_screen(&s.code, actor.start(), &s.rooms, variant);
         }
         for q in &hospital.queues {
             let state =
                 queue_state(&hospital, q, &loaded, mode)?.with_closed_through(closed_through);
             let addr =
-                QueueActor::new(state, journal.clone(), clock.clone(), directory.clone()).start();
-            directory.queues.insert(q.code.clone(), addr);
+                QueueActor::new(state, journal.clone(), clock.clone(), directory.board()).start();
+            directory.add_queue(&q.code, addr);
         }
         for n in &notices {
             let (view, screens) = super::notices::view(n);
@@ -377,11 +373,11 @@ impl Engine {
                 queues,
                 journal.clone(),
                 clock.clone(),
-                directory.clone(),
+                directory.board(),
                 hospital.voice_repeat,
             )
             .start();
-            directory.rooms.insert(code, addr);
+            directory.add_room(&code, addr);
         }
 
         let names = Arc::new(super::names::VisitNames::default());

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::directory::Directory;
+use crate::board::events::Left;
+use crate::board::Board;
 use crate::error::EngineError;
 use crate::journal::{Change, JournalError, SharedJournal};
 use crate::model::CurrentCall;
-use crate::room::ForgetCurrent;
 use crate::rules::QueueRules;
 use crate::staff::{queue_key, StaffQueue, StaffQueueView, StaffUpdate};
 use triage_ground::time::SharedClock;
@@ -23,7 +23,7 @@ pub struct QueueActor {
     state: QueueState,
     journal: SharedJournal,
     clock: SharedClock,
-    directory: Arc<Directory>,
+    board: Arc<Board>,
     /// Whether the board may have to follow the clock: set by every
     /// publication, cleared by a refresh that found no patient waiting for
     /// an appointment slot (only a slot beginning changes a ranking with
@@ -38,13 +38,13 @@ impl QueueActor {
         state: QueueState,
         journal: SharedJournal,
         clock: SharedClock,
-        directory: Arc<Directory>,
+        board: Arc<Board>,
     ) -> Self {
         QueueActor {
             state,
             journal,
             clock,
-            directory,
+            board,
             awaited: std::cell::Cell::new(true),
             staff_version: std::cell::Cell::new(0),
         }
@@ -89,7 +89,9 @@ impl QueueActor {
 
     /// After a committed change: the screens, the two-stage rooms drawing
     /// from this queue (a place may have come free or a patient become
-    /// callable) and, for a transfer, the side the visit left.
+    /// callable) and, for a transfer from another queue, that queue. (A
+    /// transfer from a room came through the room, which forgets the
+    /// patient itself.)
     fn told(&self, change: &Change) {
         match change {
             // Taken by a room, which refills itself.
@@ -97,25 +99,18 @@ impl QueueActor {
             Change::Transferred {
                 audit,
                 from_queue,
-                from_room,
                 entry,
                 ..
             } => {
                 self.changed();
                 if let Some(q) = from_queue.as_ref().filter(|q| **q != self.state.code) {
-                    if let Some(addr) = self.directory.queues.get(q) {
-                        addr.do_send(Left {
+                    self.board.tell_left(
+                        q,
+                        Left {
                             visit_no: entry.visit_no.clone(),
                             audit: audit.clone(),
-                        });
-                    }
-                }
-                if let Some(r) = from_room {
-                    if let Some(addr) = self.directory.rooms.get(r) {
-                        addr.do_send(ForgetCurrent {
-                            visit_no: entry.visit_no.clone(),
-                        });
-                    }
+                        },
+                    );
                 }
             }
             _ => self.changed(),
@@ -126,7 +121,7 @@ impl QueueActor {
     /// this queue to fill it.
     fn changed(&self) {
         self.publish();
-        self.directory.queue_changed(&self.state.code);
+        self.board.queue_changed(&self.state.code);
     }
 
     /// Commits a change that puts `visit_no` in the queue (check-in,
@@ -143,10 +138,10 @@ impl QueueActor {
     }
 
     fn publish(&self) {
-        self.directory
+        self.board
             .publish_rules(&self.state.code, &self.state.rules);
         let board = self.state.board(self.clock.now());
-        self.directory.publish_queue(&self.state.code, board, None);
+        self.board.publish_queue(&self.state.code, board, None);
         self.awaited.set(true);
         self.publish_staff();
     }
@@ -164,8 +159,8 @@ impl QueueActor {
     fn publish_staff(&self) {
         self.staff_version.set(self.staff_version.get() + 1);
         let key = queue_key(&self.state.code);
-        if self.directory.watched_by_staff(&key) {
-            self.directory
+        if self.board.watched_by_staff(&key) {
+            self.board
                 .tell_staff(&key, StaffUpdate::Queue(self.staff_view()));
         }
     }
@@ -175,10 +170,10 @@ impl QueueActor {
     /// room's own frame and its announcement go out first.
     fn publish_after_call(&self, room: String, ctx: &mut Context<Self>) {
         let board = self.state.board(self.clock.now());
-        self.directory.set_queue_board(&self.state.code, board);
+        self.board.set_queue_board(&self.state.code, board);
         self.awaited.set(true);
         ctx.run_later(std::time::Duration::ZERO, move |act, _ctx| {
-            act.directory.notify_queue(&act.state.code, Some(&room));
+            act.board.notify_queue(&act.state.code, Some(&room));
             act.publish_staff();
         });
     }
@@ -207,8 +202,8 @@ impl Handler<Refresh> for QueueActor {
         }
         self.awaited.set(awaits);
         let board = self.state.board(now);
-        if self.directory.queue_board(&self.state.code) != board {
-            self.directory.publish_queue(&self.state.code, board, None);
+        if self.board.queue_board(&self.state.code) != board {
+            self.board.publish_queue(&self.state.code, board, None);
             self.publish_staff();
         }
     }

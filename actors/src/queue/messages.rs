@@ -10,7 +10,7 @@ use crate::journal::Change;
 use crate::model::{Audit, Correction, CurrentCall, Slot, SpecialTag, StaffMarks};
 use crate::rules::QueueRules;
 
-use super::state::{EntryDraft, QueueState};
+use super::state::{EntryDraft, QueueState, TransferIn};
 use super::view::ListedEntry;
 
 /// Check a patient in; answers the ticket and position. Idempotent: a visit
@@ -90,19 +90,6 @@ pub struct Requeue {
     pub audit: Audit,
 }
 
-/// What the receiving queue needs to take a transferred visit.
-#[derive(Clone, Debug)]
-pub struct TransferIn {
-    pub draft: EntryDraft,
-    pub ticket_no: String,
-    pub misses: i32,
-    /// Keep this check-in time, or `None` to start from now.
-    pub checked_in_at: Option<DateTime<Utc>>,
-    pub from_queue: Option<String>,
-    pub from_room: Option<String>,
-    pub audit: Audit,
-}
-
 /// Receive a transferred visit (转诊); commits the whole move (both sides)
 /// and answers the position here. The source queue or room is told to
 /// forget the visit afterwards ([`Left`]); until then its conditional
@@ -110,15 +97,6 @@ pub struct TransferIn {
 #[derive(Message)]
 #[rtype(result = "Result<CheckInOutcome, EngineError>")]
 pub struct Transfer(pub TransferIn);
-
-/// A visit moved away (转诊; the move is committed by the receiving
-/// queue): forget it and commit the lock set that follows.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Left {
-    pub visit_no: String,
-    pub audit: Audit,
-}
 
 /// Call one waiting visit by name, out of order, for `room_code`.
 #[derive(Message)]

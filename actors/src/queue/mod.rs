@@ -5,7 +5,7 @@
 //! [`TakeNext`] / [`TakeSpecific`] / [`Assign`] / [`ShortList`] /
 //! [`ReleaseRoom`] (from a room), [`Intervene`] (hold, release, pin, move),
 //! [`Remove`] (cancel), [`ChangeRules`] / [`GetRules`], [`ListQueue`],
-//! [`Position`]. Out: board updates to the [`Directory`] (which
+//! [`Position`]. Out: board updates to the [`Board`] (which
 //! tells screens). Each command is planned on the state (pure), committed by
 //! the [`Journal`](crate::journal::Journal), then applied to memory — in one
 //! `AtomicResponse`, so nothing else touches the queue meanwhile.
@@ -21,7 +21,8 @@ pub mod messages;
 pub mod state;
 pub mod view;
 
+pub use crate::board::events::Left;
 pub use actor::QueueActor;
 pub use messages::*;
-pub use state::{EntryDraft, QueueState, BOARD_HEAD};
-pub use view::ListedEntry;
+pub use state::{EntryDraft, QueueState, TransferIn};
+pub use view::{ListedEntry, BOARD_HEAD};

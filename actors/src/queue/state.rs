@@ -14,10 +14,6 @@ use crate::model::{
 };
 use crate::rules::{counters_after_call, rank, EarlyCheckIn, Placement, QueueRules, Ranked};
 
-use super::messages::TransferIn;
-
-/// How many entries a queue publishes to the board (screens show fewer).
-pub const BOARD_HEAD: usize = 10;
 /// How many candidates one call tries if the head turns out stale.
 const CALL_CANDIDATES: usize = 5;
 /// The largest ticket number of a day.
@@ -53,6 +49,19 @@ pub struct EntryDraft {
     /// elsewhere).
     #[serde(default)]
     pub room: Option<String>,
+}
+
+/// What the receiving queue needs to take a transferred visit.
+#[derive(Clone, Debug)]
+pub struct TransferIn {
+    pub draft: EntryDraft,
+    pub ticket_no: String,
+    pub misses: i32,
+    /// Keep this check-in time, or `None` to start from now.
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub from_queue: Option<String>,
+    pub from_room: Option<String>,
+    pub audit: Audit,
 }
 
 /// The plain state of one queue. Every method that decides takes `now`.

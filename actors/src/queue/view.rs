@@ -5,12 +5,15 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::directory::{EntryView, QueueBoard};
+use crate::board::view::{EntryView, QueueBoard};
 use crate::model::EntryKind;
 use crate::rules::{Placement, Ranked};
 use crate::staff::{StaffEntry, StaffQueueView};
 
-use super::state::{QueueState, BOARD_HEAD};
+use super::state::QueueState;
+
+/// How many entries a queue publishes to the board (screens show fewer).
+pub const BOARD_HEAD: usize = 10;
 
 /// A waiting entry in calling order, as the API lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

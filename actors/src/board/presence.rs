@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Directory {
+impl Board {
     /// Updates a screen's presence (sessions, heartbeat, sequence).
     pub fn set_presence(&self, screen: &str, presence: ScreenPresence) {
         self.presence.insert(screen.to_string(), presence);

@@ -2,14 +2,13 @@
 //! written by the actors after each committed change; room frames composed
 //! and encoded once per screen variant and shared.
 
-use actix::Addr;
-
+use super::events::{Announce, Broadcast, ScreenLink};
+use super::frame::{Announcement, ScreenFrame};
 use crate::model::{CurrentCall, RoomStatus};
-use crate::screen::{Announce, Announcement, Broadcast, ScreenActor};
 
 use super::*;
 
-impl Directory {
+impl Board {
     /// Records a room's public state and tells the screens that show it.
     pub fn publish_room(&self, room: &str, status: RoomStatus, current: Option<&CurrentCall>) {
         if let Some(mut b) = self.room_boards.get_mut(room) {
@@ -50,7 +49,7 @@ impl Directory {
             return;
         }
         // screen → (variant, rooms it shows among these), in room order.
-        let mut per_screen: Vec<(Addr<ScreenActor>, RoomVariant, Vec<&String>)> = Vec::new();
+        let mut per_screen: Vec<(ScreenLink, RoomVariant, Vec<&String>)> = Vec::new();
         for room in rooms {
             let Some(watchers) = self.room_screens.get(room).map(|w| w.clone()) else {
                 continue;
@@ -68,23 +67,24 @@ impl Directory {
             let body = match encoded.iter().find(|(k, _)| *k == key) {
                 Some((_, b)) => b.clone(),
                 None => {
-                    let views: Vec<RoomView> = key
+                    let mut views: Vec<RoomView> = key
                         .1
                         .iter()
                         .filter_map(|r| self.room_view_as(r, variant))
                         .collect();
-                    let b: std::sync::Arc<str> = if views.len() == 1 {
-                        serde_json::json!({ "type": "room", "room": views[0] })
+                    let b = if views.len() == 1 {
+                        ScreenFrame::Room {
+                            room: views.swap_remove(0),
+                        }
                     } else {
-                        serde_json::json!({ "type": "rooms", "rooms": views })
+                        ScreenFrame::Rooms { rooms: views }
                     }
-                    .to_string()
-                    .into();
+                    .encode();
                     encoded.push((key, b.clone()));
                     b
                 }
             };
-            screen.do_send(Broadcast(body));
+            screen.broadcast.do_send(Broadcast(body));
         }
     }
 
@@ -146,7 +146,7 @@ impl Directory {
     pub fn announce(&self, room: &str, announcement: Announcement) {
         if let Some(screens) = self.room_screens.get(room) {
             for w in screens.iter() {
-                w.screen.do_send(Announce(announcement.clone()));
+                w.screen.announce.do_send(Announce(announcement.clone()));
             }
         }
     }
@@ -165,15 +165,12 @@ impl Directory {
                     let Some(view) = self.room_view_as(room, w.variant) else {
                         return;
                     };
-                    let b: std::sync::Arc<str> =
-                        serde_json::json!({ "type": "room", "room": view })
-                            .to_string()
-                            .into();
+                    let b = ScreenFrame::Room { room: view }.encode();
                     encoded.push((w.variant, b.clone()));
                     b
                 }
             };
-            w.screen.do_send(Broadcast(body));
+            w.screen.broadcast.do_send(Broadcast(body));
         }
     }
 

@@ -4,17 +4,16 @@
 
 use std::sync::Arc;
 
-use actix::{Addr, Recipient};
+use actix::Recipient;
 
+use super::events::{Left, Restarting, ScreenLink};
 use crate::model::{CurrentCall, RoomStatus};
-use crate::room::Refill;
 use crate::rules::QueueRules;
-use crate::screen::{Restarting, ScreenActor};
 use crate::staff::{StaffUpdate, StaffWatcher};
 
 use super::*;
 
-impl Directory {
+impl Board {
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
@@ -56,7 +55,7 @@ impl Directory {
     }
 
     /// Declares that `screen` shows `room` in `variant`.
-    pub fn watch_room(&self, room: &str, screen: Addr<ScreenActor>, variant: RoomVariant) {
+    pub fn watch_room(&self, room: &str, screen: ScreenLink, variant: RoomVariant) {
         self.room_screens
             .entry(room.to_string())
             .or_default()
@@ -64,7 +63,7 @@ impl Directory {
     }
 
     /// A screen stops showing every room (before it is reassigned).
-    pub fn unwatch_screen(&self, screen: &Addr<ScreenActor>) {
+    pub fn unwatch_screen(&self, screen: &ScreenLink) {
         for mut list in self.room_screens.iter_mut() {
             list.retain(|w| w.screen != *screen);
         }
@@ -135,8 +134,8 @@ impl Directory {
     /// closes them, and so does every staff page. Answers how many screens
     /// were told.
     pub fn restarting(&self) -> usize {
-        for s in self.screens.iter() {
-            s.do_send(Restarting);
+        for s in self.screen_links.iter() {
+            s.restarting.do_send(Restarting);
         }
         let mut told = std::collections::HashSet::new();
         for watchers in self.staff.iter() {
@@ -146,7 +145,24 @@ impl Directory {
                 }
             }
         }
-        self.screens.len()
+        self.screen_links.len()
+    }
+
+    /// A screen runs: how the board reaches it.
+    pub fn link_screen(&self, screen: &str, link: ScreenLink) {
+        self.screen_links.insert(screen.to_string(), link);
+    }
+
+    /// A queue runs: where `Left` reaches it.
+    pub fn link_queue(&self, queue: &str, left: Recipient<Left>) {
+        self.queue_links.insert(queue.to_string(), left);
+    }
+
+    /// Tells `queue` that a transferred visit left it (best effort).
+    pub fn tell_left(&self, queue: &str, left: Left) {
+        if let Some(q) = self.queue_links.get(queue) {
+            q.do_send(left);
+        }
     }
 
     /// A staff page watches these queues and rooms (keys from

@@ -6,13 +6,14 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::screen::Broadcast;
+use super::events::Broadcast;
+use super::frame::ScreenFrame;
 
 use super::*;
 
-impl Directory {
+impl Board {
     /// Records a notice; sends it to its screens if it shows at `now`
-    /// (a later start is sent by [`Directory::notice_tick`]). The frame
+    /// (a later start is sent by [`Board::notice_tick`]). The frame
     /// body is encoded once and shared; each screen only prefixes its
     /// sequence number.
     pub fn publish_notice(
@@ -70,23 +71,24 @@ impl Directory {
     /// The day ended (日终): every screen drops the day's recent calls (its
     /// rooms and queues are already empty).
     pub fn day_closed(&self, day: &str) {
-        let body: std::sync::Arc<str> = serde_json::json!({ "type": "day_closed", "day": day })
-            .to_string()
-            .into();
+        let body = ScreenFrame::DayClosed {
+            day: day.to_string(),
+        }
+        .encode();
         self.broadcast(&body, None);
     }
 
     fn broadcast(&self, body: &std::sync::Arc<str>, screens: Option<&[String]>) {
         match screens {
             None => {
-                for s in self.screens.iter() {
-                    s.do_send(Broadcast(body.clone()));
+                for s in self.screen_links.iter() {
+                    s.broadcast.do_send(Broadcast(body.clone()));
                 }
             }
             Some(list) => {
                 for code in list {
-                    if let Some(s) = self.screens.get(code) {
-                        s.do_send(Broadcast(body.clone()));
+                    if let Some(s) = self.screen_links.get(code) {
+                        s.broadcast.do_send(Broadcast(body.clone()));
                     }
                 }
             }
@@ -112,13 +114,12 @@ impl Directory {
 }
 
 fn shown(notice: &NoticeView) -> std::sync::Arc<str> {
-    serde_json::json!({ "type": "notice", "notice": notice })
-        .to_string()
-        .into()
+    ScreenFrame::Notice {
+        notice: notice.clone(),
+    }
+    .encode()
 }
 
 fn withdrawn(id: i64) -> std::sync::Arc<str> {
-    serde_json::json!({ "type": "notice_withdrawn", "notice_id": id })
-        .to_string()
-        .into()
+    ScreenFrame::NoticeWithdrawn { notice_id: id }.encode()
 }

@@ -1,63 +1,10 @@
-//! The directory of live actors and the read model screens draw from.
-//!
-//! - addresses of every queue, room and screen actor, by the hospital's code;
-//! - who watches what: which screens show a room, which rooms draw from a queue;
-//! - the board: the latest public view of every room, queue and doctor,
-//!   written by the actors after each committed change and read (lock-free,
-//!   per key) by screens composing their frames and by the API.
-//!
-//! Nothing here is authoritative: actors own their state and the database
-//! owns durability; the board is what the public may see (masked names only).
-//!
-//! ## Layout
-//! - this file: the view types and the `Directory` itself;
-//! - `registry`: addresses, routing, subscriptions, rules in force;
-//! - `board`: rooms, queues and doctors as screens show them, frames;
-//! - `notices`: notices on screens; `presence`: screen devices.
+//! What the public sees: rooms, queues, doctors, calls, appointments and
+//! notices as screens show them (masked names only), and what a screen is.
 
-use std::sync::Arc;
-
-use actix::{Addr, Recipient};
 use chrono::{DateTime, Utc};
-use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{CurrentCall, PlacementCode, RoomStatus};
-use crate::queue::QueueActor;
-use crate::room::{Refill, RoomActor};
-use crate::rules::QueueRules;
-use crate::screen::ScreenActor;
-
-mod board;
-mod notices;
-mod presence;
-mod registry;
-
-/// Static facts of a room from the hospital configuration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoomInfo {
-    pub code: String,
-    pub name: String,
-    /// How the voice names the room ("内科3诊室").
-    pub spoken_name: String,
-    pub department_code: String,
-    pub department_name: String,
-    pub doctor_code: Option<String>,
-    /// Queues the room calls from, in order (doctor's own first).
-    pub draws_from: Vec<String>,
-    /// Mix weights, one per queue in `draws_from` (a room calls from them by
-    /// weighted turns); empty: in order, the first queue with someone.
-    #[serde(default)]
-    pub mix: Vec<u32>,
-    /// Two-stage waiting: how many patients this room's own short list
-    /// (诊室候诊) holds; 0 = off (the room calls from the general list).
-    #[serde(default)]
-    pub waiting_cap: u32,
-    /// Who sits in the room: the configuration's doctor, a signed-in one,
-    /// one away for a moment, or nobody.
-    #[serde(default)]
-    pub seat: crate::model::SeatState,
-}
 
 /// Public facts of a doctor (master data from HIS).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,13 +114,6 @@ pub struct AppointmentView {
     pub masked_name: String,
 }
 
-#[derive(Clone, Debug)]
-struct RoomBoard {
-    info: RoomInfo,
-    status: RoomStatus,
-    current: Option<CallView>,
-}
-
 /// A notice published to screens (信息发布).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoticeView {
@@ -195,15 +135,6 @@ impl NoticeView {
     }
 }
 
-/// A notice the directory keeps: the screens it targets (`None`: every
-/// screen) and whether its screens have been sent it (it may start later).
-#[derive(Clone, Debug)]
-pub(crate) struct HeldNotice {
-    view: NoticeView,
-    screens: Option<Vec<String>>,
-    sent: bool,
-}
-
 /// Presence of a screen device (heartbeat, online/offline).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScreenPresence {
@@ -222,44 +153,30 @@ pub struct RoomVariant {
     pub appointments: bool,
 }
 
-/// One distinct multi-room frame: a variant and the rooms in it.
-type FrameKey<'a> = (RoomVariant, Vec<&'a String>);
-
-#[derive(Clone)]
-struct Watcher {
-    screen: Addr<ScreenActor>,
-    variant: RoomVariant,
+/// What a screen is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScreenKind {
+    /// Department overview (综合屏): every room of an area.
+    Overview,
+    /// Room door screen (诊室门口屏).
+    Door,
 }
 
-/// Live addresses, routing and the public read model. Shared as `Arc`.
-#[derive(Default)]
-pub struct Directory {
-    pub queues: DashMap<String, Addr<QueueActor>>,
-    pub rooms: DashMap<String, Addr<RoomActor>>,
-    pub screens: DashMap<String, Addr<ScreenActor>>,
-    /// What each screen shows now (its configuration, as reassigned): read
-    /// by the server; written with every start and reassignment.
-    pub screen_configs: DashMap<String, crate::screen::ScreenConfig>,
-    /// Who shows a room, and how (each variant is composed and encoded once).
-    room_screens: DashMap<String, Vec<Watcher>>,
-    queue_rooms: DashMap<String, Vec<String>>,
-    room_boards: DashMap<String, RoomBoard>,
-    queue_boards: DashMap<String, QueueBoard>,
-    doctors: DashMap<String, DoctorView>,
-    /// Each room's appointments of today not checked in yet, with the
-    /// generation of the read they came from (an older read never
-    /// overwrites a newer one).
-    appointments: DashMap<String, (u64, Vec<AppointmentView>)>,
-    /// Rooms with a short list (二级候诊) that fill it from a queue: told
-    /// when the queue changes.
-    refill: DashMap<String, Vec<Recipient<Refill>>>,
-    /// Each queue's rules in force (a room reads `max_misses` when its
-    /// patient misses a call).
-    rules: DashMap<String, Arc<QueueRules>>,
-    presence: DashMap<String, ScreenPresence>,
-    /// Notices not yet withdrawn or expired, scheduled ones too.
-    notices: DashMap<i64, HeldNotice>,
-    /// Staff pages watching a queue or a room (`staff::queue_key`,
-    /// `staff::room_key`).
-    staff: DashMap<String, Vec<crate::staff::StaffWatcher>>,
+/// A screen's configuration, from the hospital configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenConfig {
+    pub code: String,
+    pub name: String,
+    pub kind: ScreenKind,
+    /// Heading shown on the screen (e.g. the department's name).
+    pub title: String,
+    pub rooms: Vec<String>,
+    /// Whether this screen speaks announcements.
+    pub voice: bool,
+    /// How many waiting patients to show per room.
+    pub next_count: usize,
+    /// A door screen that lists its room's appointments of today (预约).
+    #[serde(default)]
+    pub appointments: bool,
 }
