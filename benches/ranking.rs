@@ -13,6 +13,7 @@ use chrono::{Duration, TimeZone, Utc};
 use triage_actors::model::{Audit, Counters, EntryKind, Slot, SpecialTag, TicketCounter};
 use triage_actors::queue::{EntryDraft, QueueState};
 use triage_actors::rules::{AppointmentMode, BaseOrder, LateArrival, QueueRules, RecallMode};
+use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
 fn audit(at: chrono::DateTime<Utc>) -> Audit {
     Audit {
@@ -53,8 +54,13 @@ fn run(n: u32) {
         locked_head: 3,
         ..QueueRules::default()
     };
+    let (r1, r2, r3) = (
+        RoomCode::trusted("R1"),
+        RoomCode::trusted("R2"),
+        RoomCode::trusted("R3"),
+    );
     let mut q = QueueState::new(
-        "Q",
+        QueueCode::trusted("Q"),
         "A",
         rules,
         vec![],
@@ -72,7 +78,7 @@ fn run(n: u32) {
             _ => EntryKind::Normal,
         };
         let draft = EntryDraft {
-            visit_no: format!("V{i:05}"),
+            visit_no: VisitNo::trusted(format!("V{i:05}")),
             masked_name: "张*".into(),
             spoken_name: String::new(),
             kind,
@@ -107,7 +113,7 @@ fn run(n: u32) {
     }
     let now = t0 + Duration::minutes(45);
     // A nurse's actions, the locked head and two rooms' short lists.
-    let visits: Vec<String> = q.entries().iter().map(|e| e.visit_no.clone()).collect();
+    let visits: Vec<VisitNo> = q.entries().iter().map(|e| e.visit_no.clone()).collect();
     for (k, v) in visits.iter().enumerate().step_by((n / 20).max(1) as usize) {
         let c = match k % 3 {
             0 => q.plan_pin(v, audit(now)),
@@ -119,7 +125,7 @@ fn run(n: u32) {
         }
     }
     q.relock(now);
-    for room in ["R1", "R2", "R1", "R2", "R1", "R2"] {
+    for room in [&r1, &r2, &r1, &r2, &r1, &r2] {
         if let Some(c) = q.plan_assign(room, &audit(now), None) {
             q.apply(&c);
         }
@@ -139,7 +145,7 @@ fn run(n: u32) {
     let mut called = 0;
     for i in 0..calls {
         let at = now + Duration::seconds(i);
-        let room = if i % 2 == 0 { "R1" } else { "R3" };
+        let room = if i % 2 == 0 { &r1 } else { &r3 };
         if let Some((change, _)) = q.plan_take_next(room, &audit(at), None).into_iter().next() {
             q.apply(&change);
             q.relock(at);
@@ -152,7 +158,7 @@ fn run(n: u32) {
     let start = Instant::now();
     for i in 0..sends {
         let at = now + Duration::seconds(2000 + i64::from(i));
-        if let Some(c) = q.plan_assign(if i % 2 == 0 { "R1" } else { "R2" }, &audit(at), None) {
+        if let Some(c) = q.plan_assign(if i % 2 == 0 { &r1 } else { &r2 }, &audit(at), None) {
             q.apply(&c);
         }
     }

@@ -180,7 +180,7 @@ impl Background {
             }
         });
         let rooms = engine.directory.clone();
-        let two_stage: Vec<String> = engine
+        let two_stage: Vec<triage_ground::ids::RoomCode> = engine
             .hospital
             .rooms
             .iter()

@@ -62,8 +62,8 @@ async fn schedule_today(engine: &Engine, seeded: &mut Option<chrono::NaiveDate>)
                 .filter(|s| engine.hospital.schedule.session(s).is_some())
                 .map(|s| crate::engine::schedules::DayEntryBody {
                     session: s.into(),
-                    room_code: r.code.clone(),
-                    doctor_code: d.clone(),
+                    room_code: r.code.to_string(),
+                    doctor_code: d.to_string(),
                     queues: Vec::new(),
                     patient_limit: Some(40),
                 })
@@ -107,7 +107,7 @@ pub async fn run(engine: Engine, tick: Duration) {
                     .queues
                     .iter()
                     .filter(|q| q.department == dept.code)
-                    .filter_map(|q| q.doctor.clone())
+                    .filter_map(|q| q.doctor.as_ref().map(|d| d.to_string()))
                     .collect();
                 let doctor = (!doctors.is_empty() && rng.random_bool(0.25))
                     .then(|| doctors[rng.random_range(0..doctors.len())].clone());
@@ -165,7 +165,7 @@ pub async fn run(engine: Engine, tick: Duration) {
                         sex: serde_json::json!(sex),
                         birth_date: Some(format!("{year}-05-01")),
                     },
-                    department_code: dept,
+                    department_code: dept.to_string(),
                     doctor_code: doctor,
                     visit_type: if ret { "return" } else { "first" }.into(),
                     registered_at: engine.clock.now().fixed_offset(),

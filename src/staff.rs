@@ -21,9 +21,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use triage_actors::model::{EntryKind, SpecialTag};
 use triage_actors::staff::{
-    queue_key, room_key, StaffCall, StaffEntry, StaffQueue, StaffQueueView, StaffRoom,
-    StaffRoomView,
+    StaffCall, StaffEntry, StaffKey, StaffQueue, StaffQueueView, StaffRoom, StaffRoomView,
 };
+use triage_ground::ids::{DepartmentCode, QueueCode, RoomCode};
 
 use crate::auth::policy::{Role, Staff};
 use crate::config::Hospital;
@@ -34,9 +34,9 @@ use triage_ground::error::{Error, ErrorCode};
 /// What one staff page watches.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Watch {
-    pub departments: Vec<String>,
-    pub queues: Vec<String>,
-    pub rooms: Vec<String>,
+    pub departments: Vec<DepartmentCode>,
+    pub queues: Vec<QueueCode>,
+    pub rooms: Vec<RoomCode>,
 }
 
 /// The departments a page asks for (`?departments=NK,WK`), if it does.
@@ -58,16 +58,16 @@ impl Watch {
         hospital: &Hospital,
         asked: Option<&[String]>,
     ) -> Result<Watch, Error> {
-        let departments: Vec<String> = match staff.role {
+        let departments: Vec<DepartmentCode> = match staff.role {
             Role::Doctor => {
-                let rooms: Vec<String> = hospital
+                let rooms: Vec<RoomCode> = hospital
                     .rooms
                     .iter()
-                    .filter(|r| staff.scope.contains(&r.code))
+                    .filter(|r| staff.scope.iter().any(|s| *s == r.code))
                     .map(|r| r.code.clone())
                     .collect();
-                let mut queues: Vec<String> = Vec::new();
-                let mut departments: Vec<String> = Vec::new();
+                let mut queues: Vec<QueueCode> = Vec::new();
+                let mut departments: Vec<DepartmentCode> = Vec::new();
                 for r in hospital.rooms.iter().filter(|r| rooms.contains(&r.code)) {
                     for q in &r.queues {
                         if !queues.contains(q) {
@@ -113,7 +113,7 @@ impl Watch {
                                 ));
                             }
                         }
-                        list.to_vec()
+                        list.iter().map(DepartmentCode::trusted).collect()
                     }
                     None => hospital
                         .departments
@@ -142,11 +142,11 @@ impl Watch {
     }
 
     /// The directory keys of everything watched.
-    pub fn keys(&self) -> Vec<String> {
+    pub fn keys(&self) -> Vec<StaffKey> {
         self.queues
             .iter()
-            .map(|q| queue_key(q))
-            .chain(self.rooms.iter().map(|r| room_key(r)))
+            .map(|q| StaffKey::Queue(q.clone()))
+            .chain(self.rooms.iter().map(|r| StaffKey::Room(r.clone())))
             .collect()
     }
 }
@@ -154,8 +154,8 @@ impl Watch {
 /// The latest view of everything a page watches (highest versions).
 #[derive(Default)]
 pub struct Latest {
-    pub queues: HashMap<String, Arc<StaffQueueView>>,
-    pub rooms: HashMap<String, Arc<StaffRoomView>>,
+    pub queues: HashMap<QueueCode, Arc<StaffQueueView>>,
+    pub rooms: HashMap<RoomCode, Arc<StaffRoomView>>,
 }
 
 impl Latest {
@@ -266,7 +266,7 @@ pub struct RoomFrame<'a> {
     /// `configured`, `scheduled` (出诊排班, not signed in yet), `in` (signed
     /// in), `break` (away) or `out` (nobody).
     seat: &'static str,
-    queues: &'a [String],
+    queues: &'a [QueueCode],
     version: u64,
     status: &'static str,
     status_label: &'a str,
@@ -310,7 +310,7 @@ fn entry<'a>(e: &'a StaffEntry, names: &VisitNames) -> EntryFrame<'a> {
         tags: &e.tags,
         special: e.special.as_deref(),
         registered: &e.registered,
-        placement_code: &e.placement_code,
+        placement_code: e.placement_code.as_str(),
         placement_reason: &e.placement_reason,
         callable: e.callable,
         held: e.held,
@@ -348,7 +348,7 @@ fn call<'a>(c: &'a StaffCall, names: &VisitNames) -> CallFrame<'a> {
         queue_code: &c.queue_code,
         called_at: c.called_at,
         call_count: c.call_count,
-        placement_code: &c.placement_code,
+        placement_code: c.placement_code.as_str(),
         tags: &c.tags,
         misses: c.misses,
     }
@@ -392,7 +392,7 @@ pub enum StaffFrame<'a> {
         seq: u64,
         server_time: chrono::DateTime<chrono::Utc>,
         staff: StaffWho<'a>,
-        departments: &'a [String],
+        departments: &'a [DepartmentCode],
         queues: Vec<QueueFrame<'a>>,
         rooms: Vec<RoomFrame<'a>>,
     },

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use actix::Addr;
 use dashmap::DashMap;
+use triage_ground::ids::{QueueCode, RoomCode, ScreenCode};
 
 use crate::board::view::RoomVariant;
 use crate::board::Board;
@@ -20,9 +21,9 @@ use crate::screen::ScreenActor;
 #[derive(Default)]
 pub struct Directory {
     board: Arc<Board>,
-    pub queues: DashMap<String, Addr<QueueActor>>,
-    pub rooms: DashMap<String, Addr<RoomActor>>,
-    pub screens: DashMap<String, Addr<ScreenActor>>,
+    pub queues: DashMap<QueueCode, Addr<QueueActor>>,
+    pub rooms: DashMap<RoomCode, Addr<RoomActor>>,
+    pub screens: DashMap<ScreenCode, Addr<ScreenActor>>,
 }
 
 impl Directory {
@@ -36,22 +37,22 @@ impl Directory {
     }
 
     /// A queue runs: its address, and where `Left` reaches it.
-    pub fn add_queue(&self, code: &str, addr: Addr<QueueActor>) {
+    pub fn add_queue(&self, code: &QueueCode, addr: Addr<QueueActor>) {
         self.board.link_queue(code, addr.clone().recipient());
-        self.queues.insert(code.to_string(), addr);
+        self.queues.insert(code.clone(), addr);
     }
 
     /// A room runs.
-    pub fn add_room(&self, code: &str, addr: Addr<RoomActor>) {
-        self.rooms.insert(code.to_string(), addr);
+    pub fn add_room(&self, code: &RoomCode, addr: Addr<RoomActor>) {
+        self.rooms.insert(code.clone(), addr);
     }
 
     /// A screen runs and shows `rooms` in `variant`.
     pub fn add_screen(
         &self,
-        code: &str,
+        code: &ScreenCode,
         addr: Addr<ScreenActor>,
-        rooms: &[String],
+        rooms: &[RoomCode],
         variant: RoomVariant,
     ) {
         let link = ScreenActor::link(&addr);
@@ -59,7 +60,7 @@ impl Directory {
             self.board.watch_room(room, link.clone(), variant);
         }
         self.board.link_screen(code, link);
-        self.screens.insert(code.to_string(), addr);
+        self.screens.insert(code.clone(), addr);
     }
 }
 

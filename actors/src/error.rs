@@ -18,7 +18,7 @@ pub enum EngineError {
     #[error("the room has no current patient")]
     NoCurrentPatient,
     #[error("visit {0} is not waiting in this queue")]
-    NotWaiting(String),
+    NotWaiting(triage_ground::ids::VisitNo),
     #[error("ticket numbers for today are exhausted")]
     TicketsExhausted,
     #[error("too early for the appointment; check in from {0}")]

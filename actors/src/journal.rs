@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,7 @@ pub enum Change {
     /// A registered visit checked in (签到) and got a ticket.
     CheckedIn {
         audit: Audit,
-        queue_code: String,
+        queue_code: QueueCode,
         service_date: NaiveDate,
         entry: WaitingEntry,
         tickets: TicketCounter,
@@ -37,9 +38,9 @@ pub enum Change {
     /// A room called a waiting patient.
     Called {
         audit: Audit,
-        queue_code: String,
-        room_code: String,
-        visit_no: String,
+        queue_code: QueueCode,
+        room_code: RoomCode,
+        visit_no: VisitNo,
         placement: PlacementCode,
         counters: Counters,
         /// The calling room's next mix position (rooms drawing from several
@@ -52,9 +53,9 @@ pub enum Change {
     /// waiting, now only that room calls them.
     Assigned {
         audit: Audit,
-        queue_code: String,
-        room_code: String,
-        visit_no: String,
+        queue_code: QueueCode,
+        room_code: RoomCode,
+        visit_no: VisitNo,
         placement: PlacementCode,
         counters: Counters,
         #[serde(default)]
@@ -63,48 +64,48 @@ pub enum Change {
     /// A closed room's short list went back to the general list.
     Unassigned {
         audit: Audit,
-        queue_code: String,
-        room_code: String,
-        visits: Vec<String>,
+        queue_code: QueueCode,
+        room_code: RoomCode,
+        visits: Vec<VisitNo>,
     },
     /// A nurse moved a waiting patient to a position (调整顺序); `mark` is
     /// the queue's `taken_total` then.
     Moved {
         audit: Audit,
-        queue_code: String,
-        visit_no: String,
+        queue_code: QueueCode,
+        visit_no: VisitNo,
         position: u32,
         mark: i64,
     },
     /// The current patient was called again (重呼).
     Recalled {
         audit: Audit,
-        room_code: String,
-        visit_no: String,
+        room_code: RoomCode,
+        visit_no: VisitNo,
         call_count: i32,
     },
     /// The called patient did not come (过号): set aside, or ended as
     /// no-show when this was the last miss allowed.
     Skipped {
         audit: Audit,
-        room_code: String,
-        visit_no: String,
+        room_code: RoomCode,
+        visit_no: VisitNo,
         no_show: bool,
     },
     /// The doctor sent the current patient for an exam (置为检查); they come
     /// back to `return_queue` (the room's first queue: its doctor's own).
     SentForExam {
         audit: Audit,
-        room_code: String,
-        visit_no: String,
-        return_queue: String,
+        room_code: RoomCode,
+        visit_no: VisitNo,
+        return_queue: QueueCode,
     },
     /// A patient set aside came back: after a missed call (召回, placed by
     /// the recall interval) or with exam results (回诊, by the return-visit
     /// interval); waiting again with the same ticket.
     Requeued {
         audit: Audit,
-        queue_code: String,
+        queue_code: QueueCode,
         entry: WaitingEntry,
         next_seq: i64,
         /// The registration as the engine read it (its row's `updated_at`):
@@ -115,21 +116,21 @@ pub enum Change {
     /// The current patient is done (诊结).
     Finished {
         audit: Audit,
-        room_code: String,
-        visit_no: String,
+        room_code: RoomCode,
+        visit_no: VisitNo,
         performer: String,
     },
     /// Room status changed (暂停 / 恢复 / 停诊).
     RoomStatusSet {
         audit: Audit,
-        room_code: String,
+        room_code: RoomCode,
         status: RoomStatus,
     },
     /// A nurse held or released a waiting patient (挂起 / 恢复).
     HoldSet {
         audit: Audit,
-        queue_code: String,
-        visit_no: String,
+        queue_code: QueueCode,
+        visit_no: VisitNo,
         held: bool,
     },
     /// A nurse set the special groups of a waiting patient (特殊人群标记):
@@ -138,8 +139,8 @@ pub enum Change {
     /// tags of the queue's rules, which place the patient.
     Marked {
         audit: Audit,
-        queue_code: String,
-        visit_no: String,
+        queue_code: QueueCode,
+        visit_no: VisitNo,
         his_tags: Vec<SpecialTag>,
         marks: StaffMarks,
         registered_tags: Vec<SpecialTag>,
@@ -148,16 +149,16 @@ pub enum Change {
     /// A nurse pinned a waiting patient to the top (置顶).
     Pinned {
         audit: Audit,
-        queue_code: String,
-        visit_no: String,
+        queue_code: QueueCode,
+        visit_no: VisitNo,
     },
     /// A visit moved to another queue (转诊), from waiting in `from_queue` or
     /// from being current in `from_room`; one durable change for both sides.
     Transferred {
         audit: Audit,
-        from_queue: Option<String>,
-        from_room: Option<String>,
-        queue_code: String,
+        from_queue: Option<QueueCode>,
+        from_room: Option<RoomCode>,
+        queue_code: QueueCode,
         entry: WaitingEntry,
         next_seq: i64,
         /// The registration as the engine read it (its row's `updated_at`):
@@ -170,17 +171,17 @@ pub enum Change {
     /// with the change that caused it.
     Locks {
         audit: Audit,
-        queue_code: String,
-        locks: Vec<(String, i64)>,
+        queue_code: QueueCode,
+        locks: Vec<(VisitNo, i64)>,
     },
     /// The queue's rules changed (audited old → new); `retagged` lists the
     /// waiting visits whose tags the new age limits changed.
     RulesChanged {
         audit: Audit,
-        queue_code: String,
+        queue_code: QueueCode,
         from: Box<QueueRules>,
         to: Box<QueueRules>,
-        retagged: Vec<(String, Vec<SpecialTag>)>,
+        retagged: Vec<(VisitNo, Vec<SpecialTag>)>,
     },
     /// HIS corrected the registration of a patient waiting in `queue_code`
     /// or called in `room_code` (same department and doctor): how the queue
@@ -188,8 +189,8 @@ pub enum Change {
     /// and the stored registration, in one change.
     Corrected {
         audit: Audit,
-        queue_code: Option<String>,
-        room_code: Option<String>,
+        queue_code: Option<QueueCode>,
+        room_code: Option<RoomCode>,
         correction: Correction,
         /// The entry's kind now (waiting patients only).
         entry_kind: Option<EntryKind>,
@@ -200,26 +201,26 @@ pub enum Change {
     DayClosed {
         audit: Audit,
         day: NaiveDate,
-        queue_code: Option<String>,
-        room_code: Option<String>,
-        visits: Vec<String>,
+        queue_code: Option<QueueCode>,
+        room_code: Option<RoomCode>,
+        visits: Vec<VisitNo>,
     },
     /// Who sits in a room changed (医生签到 / 暂离 / 签退): the doctor shown,
     /// the queues the room calls (the doctor's own first) and their mix.
     Seated {
         audit: Audit,
-        room_code: String,
-        doctor_code: Option<String>,
+        room_code: RoomCode,
+        doctor_code: Option<DoctorCode>,
         seat: SeatState,
-        draws_from: Vec<String>,
+        draws_from: Vec<QueueCode>,
         mix: Vec<u32>,
     },
     /// A waiting or current visit was cancelled (退号).
     Cancelled {
         audit: Audit,
-        visit_no: String,
-        queue_code: Option<String>,
-        room_code: Option<String>,
+        visit_no: VisitNo,
+        queue_code: Option<QueueCode>,
+        room_code: Option<RoomCode>,
     },
 }
 

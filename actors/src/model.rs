@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use triage_ground::ids::{DepartmentCode, DoctorCode, QueueCode, RoomCode, VisitNo};
 
 /// How an entry entered the queue; decides which ordering rule places it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -462,7 +463,7 @@ pub struct SpecialMark {
 /// One patient waiting in one queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitingEntry {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub ticket_no: String,
     /// Name as public screens show it (张*三).
     pub masked_name: String,
@@ -515,7 +516,7 @@ pub struct WaitingEntry {
     /// The room an appointment booked (预约到诊室): no other room calls
     /// this patient by the rules.
     #[serde(default)]
-    pub room: Option<String>,
+    pub room: Option<RoomCode>,
 }
 
 /// A nurse's move of a waiting patient to a position in the calling order.
@@ -534,7 +535,7 @@ pub struct MoveMark {
 /// the rule that picked them (kept to say why when they are called).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {
-    pub room: String,
+    pub room: RoomCode,
     pub at: DateTime<Utc>,
     /// The queue's `taken_total` after the send: orders a room's short list.
     pub order: i64,
@@ -640,15 +641,15 @@ impl SeatState {
 /// Static facts of a room from the hospital configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomInfo {
-    pub code: String,
+    pub code: RoomCode,
     pub name: String,
     /// How the voice names the room ("内科3诊室").
     pub spoken_name: String,
-    pub department_code: String,
+    pub department_code: DepartmentCode,
     pub department_name: String,
-    pub doctor_code: Option<String>,
+    pub doctor_code: Option<DoctorCode>,
     /// Queues the room calls from, in order (doctor's own first).
-    pub draws_from: Vec<String>,
+    pub draws_from: Vec<QueueCode>,
     /// Mix weights, one per queue in `draws_from` (a room calls from them by
     /// weighted turns); empty: in order, the first queue with someone.
     #[serde(default)]
@@ -666,11 +667,11 @@ pub struct RoomInfo {
 /// The patient a room is serving (or has called and is waiting for).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentCall {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub ticket_no: String,
     pub masked_name: String,
     pub spoken_name: String,
-    pub queue_code: String,
+    pub queue_code: QueueCode,
     pub called_at: DateTime<Utc>,
     /// How many times this patient has been called in this room (1 = first call).
     pub call_count: i32,
@@ -769,7 +770,7 @@ impl<'de> Deserialize<'de> for SealedRecord {
 /// one journaled change with the stored registration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Correction {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub masked_name: String,
     pub spoken_name: String,
     /// Return visit (复诊) or not, as HIS now says.
@@ -791,7 +792,7 @@ pub struct Correction {
     /// The room the appointment now books, when the patient waits in a
     /// queue that room calls from (none: any room of the queue).
     #[serde(default)]
-    pub room: Option<String>,
+    pub room: Option<RoomCode>,
 }
 
 #[cfg(test)]

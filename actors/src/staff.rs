@@ -14,12 +14,13 @@
 //! arrives twice or late changes nothing.
 
 use std::sync::Arc;
+use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CurrentCall, EntryKind, RoomStatus, SpecialTag, WaitingEntry};
+use crate::model::{CurrentCall, EntryKind, PlacementCode, RoomStatus, SpecialTag, WaitingEntry};
 use crate::rules::Ranked;
 
 /// A waiting patient as staff see them.
@@ -27,7 +28,7 @@ use crate::rules::Ranked;
 pub struct StaffEntry {
     /// 1 = called next.
     pub position: usize,
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub ticket_no: String,
     pub masked_name: String,
     pub kind: EntryKind,
@@ -38,7 +39,7 @@ pub struct StaffEntry {
     /// The registration's groups (HIS's with a nurse's marks), as codes:
     /// what a nurse may unmark; `tags` adds the age groups of the rules.
     pub registered: Vec<SpecialTag>,
-    pub placement_code: String,
+    pub placement_code: PlacementCode,
     /// Why the patient stands here (the rule, in Chinese).
     pub placement_reason: String,
     /// Whether a room may call the patient now (not held, not an early
@@ -50,11 +51,11 @@ pub struct StaffEntry {
     /// When the patient (re)entered this queue.
     pub checked_in_at: DateTime<Utc>,
     /// The room whose short list (二级候诊) holds the patient.
-    pub room: Option<String>,
+    pub room: Option<RoomCode>,
     /// The room an appointment booked (预约到诊室): only it calls them by
     /// the rules.
     #[serde(default)]
-    pub booked_room: Option<String>,
+    pub booked_room: Option<RoomCode>,
 }
 
 impl StaffEntry {
@@ -70,7 +71,7 @@ impl StaffEntry {
             tags: labels(&e.tags),
             special: e.special.as_ref().map(|s| s.tag.label_zh().to_string()),
             registered: e.registered_tags.clone(),
-            placement_code: r.placement.code().to_string(),
+            placement_code: r.placement.kind(),
             placement_reason: r.placement.explain_zh(),
             callable: r.placement.is_callable(),
             held: e.held,
@@ -90,7 +91,7 @@ fn labels(tags: &[SpecialTag]) -> Vec<String> {
 /// A queue's whole waiting list for staff.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffQueueView {
-    pub code: String,
+    pub code: QueueCode,
     /// Grows with every published change of the queue.
     pub version: u64,
     /// Patients a room may call now.
@@ -102,13 +103,13 @@ pub struct StaffQueueView {
 /// The patient a room has called, for staff.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffCall {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub ticket_no: String,
     pub masked_name: String,
-    pub queue_code: String,
+    pub queue_code: QueueCode,
     pub called_at: DateTime<Utc>,
     pub call_count: i32,
-    pub placement_code: String,
+    pub placement_code: PlacementCode,
     /// Every special group of the patient (Chinese labels): the doctor's
     /// reminder (特殊人群提醒).
     pub tags: Vec<String>,
@@ -124,7 +125,7 @@ impl From<&CurrentCall> for StaffCall {
             queue_code: c.queue_code.clone(),
             called_at: c.called_at,
             call_count: c.call_count,
-            placement_code: c.placement.as_str().to_string(),
+            placement_code: c.placement,
             tags: labels(&c.tags),
             misses: c.misses,
         }
@@ -134,16 +135,16 @@ impl From<&CurrentCall> for StaffCall {
 /// A room for staff.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffRoomView {
-    pub code: String,
+    pub code: RoomCode,
     /// Grows with every published change of the room.
     pub version: u64,
     pub status: RoomStatus,
     pub status_label: String,
     pub current: Option<StaffCall>,
     /// Who sits in the room and the queues it calls now.
-    pub doctor_code: Option<String>,
+    pub doctor_code: Option<DoctorCode>,
     pub seat: crate::model::SeatState,
-    pub queues: Vec<String>,
+    pub queues: Vec<QueueCode>,
 }
 
 /// A fresh view for a staff page, or the server's last word.
@@ -173,12 +174,10 @@ pub struct StaffQueue;
 #[rtype(result = "Arc<StaffRoomView>")]
 pub struct StaffRoom;
 
-/// The key a queue's watchers are kept under in the directory.
-pub fn queue_key(code: &str) -> String {
-    format!("q:{code}")
-}
-
-/// The key a room's watchers are kept under in the directory.
-pub fn room_key(code: &str) -> String {
-    format!("r:{code}")
+/// What a staff page watches, as the board keeps its watchers: a queue
+/// or a room.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum StaffKey {
+    Queue(QueueCode),
+    Room(RoomCode),
 }

@@ -18,6 +18,7 @@ use triage_actors::queue::{EntryDraft, QueueState};
 use triage_actors::rules::{
     base_placement, AppointmentMode, BaseOrder, EarlyCheckIn, LateArrival, QueueRules, RecallMode,
 };
+use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -69,7 +70,7 @@ fn day() -> NaiveDate {
 
 fn new_queue(rules: QueueRules) -> QueueState {
     QueueState::new(
-        "Q",
+        QueueCode::trusted("Q"),
         "A",
         rules,
         vec![],
@@ -84,7 +85,7 @@ fn new_queue(rules: QueueRules) -> QueueState {
 
 fn draft(visit: &str, kind: EntryKind, tags: Vec<SpecialTag>, his_seq: Option<i64>) -> EntryDraft {
     EntryDraft {
-        visit_no: visit.to_string(),
+        visit_no: VisitNo::trusted(visit),
         masked_name: String::new(),
         spoken_name: String::new(),
         kind,
@@ -138,17 +139,17 @@ proptest! {
         };
         let mut now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).single().unwrap_or_default();
         let mut q = new_queue(rules.clone());
-        let mut arrived: BTreeSet<String> = BTreeSet::new();
-        let mut called: Vec<String> = Vec::new();
+        let mut arrived: BTreeSet<VisitNo> = BTreeSet::new();
+        let mut called: Vec<VisitNo> = Vec::new();
         let mut run_of_priority = 0u32;
         // Overtakes suffered in the normal line, per patient; patients a
         // nurse held, pinned or moved are left out (a nurse overrides).
-        let mut overtaken: BTreeMap<String, u32> = BTreeMap::new();
-        let mut touched: BTreeSet<String> = BTreeSet::new();
+        let mut overtaken: BTreeMap<VisitNo, u32> = BTreeMap::new();
+        let mut touched: BTreeSet<VisitNo> = BTreeSet::new();
         for (i, op) in ops.iter().enumerate() {
             now += Duration::seconds(30);
             let visit = format!("V{i:03}");
-            let locked_before: Vec<String> = q
+            let locked_before: Vec<VisitNo> = q
                 .ranked(now)
                 .iter()
                 .filter(|r| r.placement.code() == "locked_head")
@@ -164,12 +165,12 @@ proptest! {
                     let c = q.plan_check_in(draft(&visit, kind, tags, None), audit(now), day());
                     prop_assert!(c.is_ok());
                     if let Ok(c) = c { q.apply(&c); }
-                    arrived.insert(visit.clone());
+                    arrived.insert(VisitNo::trusted(visit.clone()));
                 }
                 Op::Recall => {
                     let c = q.plan_requeue(draft(&visit, EntryKind::Recall, vec![], None), "A000".into(), 1, audit(now));
                     q.apply(&c);
-                    arrived.insert(visit.clone());
+                    arrived.insert(VisitNo::trusted(visit.clone()));
                 }
                 Op::Hold(k) | Op::Release(k) | Op::Pin(k) | Op::Move(k, _) => {
                     let Some(target) = q.entries().get(*k % q.entries().len().max(1)).map(|e| e.visit_no.clone()) else { continue };
@@ -183,13 +184,13 @@ proptest! {
                     touched.insert(target);
                 }
                 Op::Call => {
-                    let plain_normal: BTreeSet<String> = q.entries().iter()
+                    let plain_normal: BTreeSet<VisitNo> = q.entries().iter()
                         .filter(|e| e.special.is_none() && e.kind == EntryKind::Normal && e.pinned_at.is_none() && e.moved.is_none())
                         .map(|e| e.visit_no.clone()).collect();
-                    let held_before: BTreeSet<String> = q.entries().iter().filter(|e| e.held).map(|e| e.visit_no.clone()).collect();
+                    let held_before: BTreeSet<VisitNo> = q.entries().iter().filter(|e| e.held).map(|e| e.visit_no.clone()).collect();
                     let normal_waiting = q.entries().iter().any(|e| e.special.is_none() && e.kind == EntryKind::Normal && !e.held && e.pinned_at.is_none() && e.moved.is_none());
                     let before: Vec<WaitingEntry> = q.entries().to_vec();
-                    let Some((change, call)) = q.plan_take_next("R", &audit(now), None).into_iter().next() else { continue };
+                    let Some((change, call)) = q.plan_take_next(&RoomCode::trusted("R"), &audit(now), None).into_iter().next() else { continue };
                     q.apply(&change);
                     prop_assert!(!held_before.contains(&call.visit_no), "a held patient was called");
                     let is_normal = matches!(call.placement.as_str(), "check_in_order" | "fairness_cap" | "overtake_cap")
@@ -227,7 +228,7 @@ proptest! {
             q.relock(now);
             // The locked head never changes by an insertion.
             if matches!(op, Op::Normal | Op::Return | Op::Special(_) | Op::Recall) && !locked_before.is_empty() {
-                let head: Vec<String> = q
+                let head: Vec<VisitNo> = q
                     .ranked(now)
                     .iter()
                     .filter(|r| !matches!(r.placement.code(), "pinned" | "moved"))
@@ -237,17 +238,17 @@ proptest! {
                 prop_assert_eq!(&head, &locked_before, "an arrival went ahead of the locked head");
             }
             // Nobody lost, nobody duplicated.
-            let waiting: Vec<String> = q.entries().iter().map(|e| e.visit_no.clone()).collect();
-            let waiting_set: BTreeSet<String> = waiting.iter().cloned().collect();
+            let waiting: Vec<VisitNo> = q.entries().iter().map(|e| e.visit_no.clone()).collect();
+            let waiting_set: BTreeSet<VisitNo> = waiting.iter().cloned().collect();
             prop_assert_eq!(waiting.len(), waiting_set.len());
-            let called_set: BTreeSet<String> = called.iter().cloned().collect();
+            let called_set: BTreeSet<VisitNo> = called.iter().cloned().collect();
             prop_assert!(waiting_set.is_disjoint(&called_set));
-            let all: BTreeSet<String> = waiting_set.union(&called_set).cloned().collect();
+            let all: BTreeSet<VisitNo> = waiting_set.union(&called_set).cloned().collect();
             prop_assert_eq!(&all, &arrived);
 
             // Deterministic.
-            let a: Vec<String> = q.ranked(now).iter().map(|r| r.entry.visit_no.clone()).collect();
-            let b: Vec<String> = q.ranked(now).iter().map(|r| r.entry.visit_no.clone()).collect();
+            let a: Vec<VisitNo> = q.ranked(now).iter().map(|r| r.entry.visit_no.clone()).collect();
+            let b: Vec<VisitNo> = q.ranked(now).iter().map(|r| r.entry.visit_no.clone()).collect();
             prop_assert_eq!(&a, &b);
             prop_assert_eq!(a.len(), waiting.len());
 
@@ -328,7 +329,7 @@ proptest! {
                 Op::Hold(_) | Op::Release(_) | Op::Pin(_) | Op::Move(..) => {}
                 Op::Call => {
                     let return_waiting = q.entries().iter().any(|e| e.kind == EntryKind::Return && e.special.is_none() && !e.held);
-                    let Some((change, call)) = q.plan_take_next("R", &audit(now), None).into_iter().next() else { continue };
+                    let Some((change, call)) = q.plan_take_next(&RoomCode::trusted("R"), &audit(now), None).into_iter().next() else { continue };
                     q.apply(&change);
                     prop_assert!(called.insert(call.visit_no.clone()), "called twice");
                     if return_waiting && since_return + 1 >= k {
@@ -414,33 +415,33 @@ proptest! {
             let visit = format!("V{i:03}");
             match op {
                 TimedOp::Walk(s) => {
-                    if let Ok(c) = q.plan_check_in(draft(&visit, EntryKind::Normal, vec![], *s), audit(now), day()) { q.apply(&c); arrived.insert(visit); }
+                    if let Ok(c) = q.plan_check_in(draft(&visit, EntryKind::Normal, vec![], *s), audit(now), day()) { q.apply(&c); arrived.insert(VisitNo::trusted(visit)); }
                 }
                 TimedOp::Appt(m, s) => {
                     let slot = Slot { start: now + Duration::minutes(*m), end: now + Duration::minutes(*m + 30) };
                     let c = q.plan_check_in_at(draft(&visit, EntryKind::Normal, vec![], *s), Some(slot), audit(now), day());
                     prop_assert!(c.is_ok(), "unlimited early check-in");
-                    if let Ok(c) = c { q.apply(&c); arrived.insert(visit); }
+                    if let Ok(c) = c { q.apply(&c); arrived.insert(VisitNo::trusted(visit)); }
                 }
                 TimedOp::Return => {
-                    if let Ok(c) = q.plan_check_in(draft(&visit, EntryKind::Return, vec![], None), audit(now), day()) { q.apply(&c); arrived.insert(visit); }
+                    if let Ok(c) = q.plan_check_in(draft(&visit, EntryKind::Return, vec![], None), audit(now), day()) { q.apply(&c); arrived.insert(VisitNo::trusted(visit)); }
                 }
                 TimedOp::Special(t) => {
-                    if let Ok(c) = q.plan_check_in(draft(&visit, EntryKind::Normal, vec![TAGS[*t as usize]], None), audit(now), day()) { q.apply(&c); arrived.insert(visit); }
+                    if let Ok(c) = q.plan_check_in(draft(&visit, EntryKind::Normal, vec![TAGS[*t as usize]], None), audit(now), day()) { q.apply(&c); arrived.insert(VisitNo::trusted(visit)); }
                 }
                 TimedOp::Recall => {
                     let c = q.plan_requeue(draft(&visit, EntryKind::Recall, vec![], None), "A000".into(), 1, audit(now));
                     q.apply(&c);
-                    arrived.insert(visit);
+                    arrived.insert(VisitNo::trusted(visit));
                 }
                 TimedOp::Wait(m) => now += Duration::minutes(*m),
                 TimedOp::Assign(r) => {
                     let room = ["R1", "R2"][*r];
-                    if let Some(c) = q.plan_assign(room, &audit(now), None) { q.apply(&c); }
+                    if let Some(c) = q.plan_assign(&RoomCode::trusted(room), &audit(now), None) { q.apply(&c); }
                 }
                 TimedOp::Call => {
                     let before: Vec<WaitingEntry> = q.entries().to_vec();
-                    let Some((change, call)) = q.plan_take_next("R1", &audit(now), None).into_iter().next() else { continue };
+                    let Some((change, call)) = q.plan_take_next(&RoomCode::trusted("R1"), &audit(now), None).into_iter().next() else { continue };
                     let x = before.iter().find(|e| e.visit_no == call.visit_no);
                     prop_assert!(x.is_some_and(|x| x.slot.is_none_or(|s| s.start <= now) || x.assigned.is_some()),
                         "an early appointment patient was called before the slot");
@@ -451,7 +452,7 @@ proptest! {
                 }
             }
             // Nobody lost or duplicated; deterministic.
-            let waiting: BTreeSet<String> = q.entries().iter().map(|e| e.visit_no.clone()).collect();
+            let waiting: BTreeSet<VisitNo> = q.entries().iter().map(|e| e.visit_no.clone()).collect();
             prop_assert_eq!(waiting.len(), q.entries().len());
             prop_assert!(waiting.is_disjoint(&called));
             prop_assert_eq!(waiting.union(&called).cloned().collect::<BTreeSet<_>>(), arrived.clone());
@@ -518,15 +519,15 @@ proptest! {
             let visit = format!("V{i:03}");
             let kind = match kind { 0 => EntryKind::Return, _ => EntryKind::Normal };
             let mut d = draft(&visit, kind, vec![], None);
-            d.room = room.map(|r| ROOMS[r].to_string());
+            d.room = room.map(|r| RoomCode::trusted(ROOMS[r]));
             if let Some(r) = room { booked.insert(visit.clone(), ROOMS[*r]); }
             if let Ok(c) = q.plan_check_in(d, audit(now), day()) { q.apply(&c); }
         }
         let mut called = BTreeSet::new();
         let take = |q: &mut QueueState, room: &str, now| -> Option<String> {
-            let (change, call) = q.plan_take_next(room, &audit(now), None).into_iter().next()?;
+            let (change, call) = q.plan_take_next(&RoomCode::trusted(room), &audit(now), None).into_iter().next()?;
             q.apply(&change);
-            Some(call.visit_no)
+            Some(call.visit_no.into())
         };
         for r in calls.iter().map(|r| ROOMS[*r]).chain(std::iter::repeat_n("R1", 60)).chain(std::iter::repeat_n("R2", 60)) {
             now += Duration::seconds(30);

@@ -6,6 +6,7 @@ use triage_actors::journal::Change;
 use triage_actors::model::{Audit, Counters, EntryKind, SpecialTag, TicketCounter};
 use triage_actors::queue::{EntryDraft, QueueState};
 use triage_actors::rules::QueueRules;
+use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 0, 30, 0)
@@ -19,7 +20,7 @@ fn day() -> NaiveDate {
 
 fn queue(rules: QueueRules) -> QueueState {
     QueueState::new(
-        "Q",
+        QueueCode::trusted("Q"),
         "A",
         rules,
         vec![],
@@ -58,7 +59,7 @@ impl Day {
     fn arrive(&mut self, visit: &str, kind: EntryKind, tags: &[&str]) -> String {
         self.now += Duration::minutes(1);
         let draft = EntryDraft {
-            visit_no: visit.into(),
+            visit_no: VisitNo::trusted(visit),
             masked_name: "张*".into(),
             spoken_name: String::new(),
             kind,
@@ -96,7 +97,7 @@ impl Day {
     fn recall(&mut self, visit: &str) {
         self.now += Duration::minutes(1);
         let draft = EntryDraft {
-            visit_no: visit.into(),
+            visit_no: VisitNo::trusted(visit),
             masked_name: "张*".into(),
             spoken_name: String::new(),
             kind: EntryKind::Recall,
@@ -116,8 +117,10 @@ impl Day {
     fn intervene(&mut self, visit: &str, hold: Option<bool>) {
         self.now += Duration::minutes(1);
         let change = match hold {
-            Some(h) => self.q.plan_hold(visit, h, audit(self.now)),
-            None => self.q.plan_pin(visit, audit(self.now)),
+            Some(h) => self
+                .q
+                .plan_hold(&VisitNo::trusted(visit), h, audit(self.now)),
+            None => self.q.plan_pin(&VisitNo::trusted(visit), audit(self.now)),
         };
         if let Some(c) = change {
             self.q.apply(&c);
@@ -126,26 +129,30 @@ impl Day {
 
     fn call_with_reason(&mut self) -> Option<(String, String)> {
         self.now += Duration::minutes(1);
-        let plans = self.q.plan_take_next("R1", &audit(self.now), None);
+        let plans = self
+            .q
+            .plan_take_next(&RoomCode::trusted("R1"), &audit(self.now), None);
         let (change, call) = plans.into_iter().next()?;
         self.q.apply(&change);
-        Some((call.visit_no, call.placement.to_string()))
+        Some((call.visit_no.into(), call.placement.to_string()))
     }
 
     fn order(&self) -> Vec<String> {
         self.q
             .ranked(self.now)
             .iter()
-            .map(|r| r.entry.visit_no.clone())
+            .map(|r| r.entry.visit_no.to_string())
             .collect()
     }
 
     fn call(&mut self) -> Option<String> {
         self.now += Duration::minutes(1);
-        let plans = self.q.plan_take_next("R1", &audit(self.now), None);
+        let plans = self
+            .q
+            .plan_take_next(&RoomCode::trusted("R1"), &audit(self.now), None);
         let (change, call) = plans.into_iter().next()?;
         self.q.apply(&change);
-        Some(call.visit_no)
+        Some(call.visit_no.into())
     }
 
     fn call_all(&mut self) -> Vec<String> {
@@ -168,7 +175,7 @@ fn tickets_are_numbered_per_queue_and_day_with_three_digits() {
     // A new service day starts again at 001.
     let tomorrow = day().succ_opt().unwrap_or_default();
     let draft = EntryDraft {
-        visit_no: "V3".into(),
+        visit_no: VisitNo::trusted("V3"),
         masked_name: String::new(),
         spoken_name: String::new(),
         kind: EntryKind::Normal,
@@ -372,13 +379,16 @@ fn cancelling_removes_only_that_patient() {
     let mut d = Day::new(interval(3));
     d.normal("N1");
     d.normal("N2");
-    let change = d.q.plan_remove("N1", audit(d.now));
+    let change = d.q.plan_remove(&VisitNo::trusted("N1"), audit(d.now));
     assert!(change.is_some());
     if let Some(c) = change {
         d.q.apply(&c);
     }
     assert_eq!(d.order(), ["N2"]);
-    assert!(d.q.plan_remove("N1", audit(d.now)).is_none());
+    assert!(d
+        .q
+        .plan_remove(&VisitNo::trusted("N1"), audit(d.now))
+        .is_none());
 }
 
 #[test]
@@ -571,7 +581,7 @@ mod appointments {
     fn appt(d: &mut Day, visit: &str, s: Slot) -> Result<(), triage_actors::EngineError> {
         d.now += Duration::minutes(1);
         let draft = EntryDraft {
-            visit_no: visit.into(),
+            visit_no: VisitNo::trusted(visit),
             masked_name: String::new(),
             spoken_name: String::new(),
             kind: EntryKind::Normal,
@@ -731,7 +741,7 @@ fn a_patient_booked_for_a_room_is_called_and_listed_by_that_room_only() {
     let mut d = Day::new(interval(3));
     d.now += Duration::minutes(1);
     let booked = EntryDraft {
-        visit_no: "B1".into(),
+        visit_no: VisitNo::trusted("B1"),
         masked_name: "赵*六".into(),
         spoken_name: String::new(),
         kind: EntryKind::Normal,
@@ -740,7 +750,7 @@ fn a_patient_booked_for_a_room_is_called_and_listed_by_that_room_only() {
         birth_date: None,
         slot: None,
         seen_at: None,
-        room: Some("R2".into()),
+        room: Some(RoomCode::trusted("R2")),
     };
     let change =
         d.q.plan_check_in(booked, audit(d.now), day())
@@ -755,16 +765,28 @@ fn a_patient_booked_for_a_room_is_called_and_listed_by_that_room_only() {
     assert_eq!(board.head.len(), 2);
     assert_eq!(board.head[0].room.as_deref(), Some("R2"));
     assert_eq!(board.head[1].room, None);
-    match d.q.plan_assign("R1", &audit(d.now), None) {
+    match d
+        .q
+        .plan_assign(&RoomCode::trusted("R1"), &audit(d.now), None)
+    {
         Some(Change::Assigned { visit_no, .. }) => assert_eq!(visit_no, "N1"),
         other => panic!("{other:?}"),
     }
 
     // R1 skips them; R2 takes them first.
-    let r1 = d.q.plan_take_next("R1", &audit(d.now), None);
+    let r1 =
+        d.q.plan_take_next(&RoomCode::trusted("R1"), &audit(d.now), None);
     assert_eq!(r1.first().map(|(_, c)| c.visit_no.as_str()), Some("N1"));
-    let r2 = d.q.plan_take_next("R2", &audit(d.now), None);
+    let r2 =
+        d.q.plan_take_next(&RoomCode::trusted("R2"), &audit(d.now), None);
     assert_eq!(r2.first().map(|(_, c)| c.visit_no.as_str()), Some("B1"));
     // A nurse may still call them by name in R1.
-    assert!(d.q.plan_take_specific("B1", "R1", &audit(d.now)).is_some());
+    assert!(d
+        .q
+        .plan_take_specific(
+            &VisitNo::trusted("B1"),
+            &RoomCode::trusted("R1"),
+            &audit(d.now)
+        )
+        .is_some());
 }

@@ -9,6 +9,7 @@ use triage_actors::model::{
 };
 use triage_actors::room::{CurrentPolicy, RoomState};
 use triage_actors::EngineError;
+use triage_ground::ids::{DepartmentCode, DoctorCode, QueueCode, RoomCode, VisitNo};
 
 fn audit() -> Audit {
     Audit {
@@ -25,13 +26,13 @@ fn audit() -> Audit {
 fn room(mix: Vec<u32>, waiting_cap: u32) -> RoomState {
     RoomState {
         info: RoomInfo {
-            code: "NK-01".into(),
+            code: RoomCode::trusted("NK-01"),
             name: "内科1诊室".into(),
             spoken_name: "内科1诊室".into(),
-            department_code: "NK".into(),
+            department_code: DepartmentCode::trusted("NK"),
             department_name: "内科".into(),
-            doctor_code: Some("D1001".into()),
-            draws_from: vec!["NK-D1001".into(), "NK".into()],
+            doctor_code: Some(DoctorCode::trusted("D1001")),
+            draws_from: vec![QueueCode::trusted("NK-D1001"), QueueCode::trusted("NK")],
             mix,
             waiting_cap,
             seat: Default::default(),
@@ -45,11 +46,11 @@ fn room(mix: Vec<u32>, waiting_cap: u32) -> RoomState {
 
 fn call(visit: &str, misses: i32) -> CurrentCall {
     CurrentCall {
-        visit_no: visit.into(),
+        visit_no: VisitNo::trusted(visit),
         ticket_no: format!("A{visit}"),
         masked_name: "张*".into(),
         spoken_name: String::new(),
-        queue_code: "NK".into(),
+        queue_code: QueueCode::trusted("NK"),
         called_at: audit().at,
         call_count: 1,
         placement: PlacementCode::CheckInOrder,
@@ -195,7 +196,7 @@ fn a_call_by_the_rules_tries_the_short_list_first_then_the_turns() {
             },
         ]
     );
-    let named = plan.named("V7", 2);
+    let named = plan.named(&VisitNo::trusted("V7"), 2);
     assert_eq!(named.len(), 2);
     assert!(named
         .iter()

@@ -28,6 +28,7 @@ use triage_actors::queue::{EntryDraft, QueueState};
 use triage_actors::rules::{
     AppointmentMode, BaseOrder, EarlyCheckIn, LateArrival, QueueRules, RecallMode,
 };
+use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
 struct Case {
     name: &'static str,
@@ -78,7 +79,7 @@ fn run(case: &Case) -> (String, String, String) {
     (case.rules)(&mut rules);
     let day = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
     let mut q = QueueState::new(
-        "Q",
+        QueueCode::trusted("Q"),
         "A",
         rules,
         vec![],
@@ -96,7 +97,7 @@ fn run(case: &Case) -> (String, String, String) {
     {
         let w: Vec<&str> = step.split_whitespace().collect();
         let draft = |kind, tags: Vec<SpecialTag>| EntryDraft {
-            visit_no: w.get(1).copied().unwrap_or("").to_string(),
+            visit_no: VisitNo::trusted(w.get(1).copied().unwrap_or("")),
             masked_name: String::new(),
             spoken_name: String::new(),
             kind,
@@ -153,17 +154,24 @@ fn run(case: &Case) -> (String, String, String) {
             }
             "c" => {
                 let room = w.get(1).copied().unwrap_or("R1");
-                let plan = q.plan_take_next(room, &audit(now), None).into_iter().next();
+                let plan = q
+                    .plan_take_next(&RoomCode::trusted(room), &audit(now), None)
+                    .into_iter()
+                    .next();
                 plan.map(|(change, call)| {
-                    calls.push(call.visit_no);
+                    calls.push(call.visit_no.to_string());
                     change
                 })
             }
-            "h" => q.plan_hold(w[1], true, audit(now)),
-            "u" => q.plan_hold(w[1], false, audit(now)),
-            "p" => q.plan_pin(w[1], audit(now)),
-            "m" => q.plan_move(w[1], w[2].parse().unwrap_or(1), audit(now)),
-            "g" => q.plan_assign(w[1], &audit(now), None),
+            "h" => q.plan_hold(&VisitNo::trusted(w[1]), true, audit(now)),
+            "u" => q.plan_hold(&VisitNo::trusted(w[1]), false, audit(now)),
+            "p" => q.plan_pin(&VisitNo::trusted(w[1]), audit(now)),
+            "m" => q.plan_move(
+                &VisitNo::trusted(w[1]),
+                w[2].parse().unwrap_or(1),
+                audit(now),
+            ),
+            "g" => q.plan_assign(&RoomCode::trusted(w[1]), &audit(now), None),
             "l" => {
                 q.relock(now);
                 None

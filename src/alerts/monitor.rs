@@ -169,23 +169,23 @@ impl Monitor {
         let mut write = Vec::new();
         for s in self.engine.screens() {
             let presence = self.engine.directory.presence(&s.code);
-            let stored = self.alerts.seen.get(&s.code).map(|t| *t);
+            let stored = self.alerts.seen.get(s.code.as_str()).map(|t| *t);
             if presence.sessions > 0 {
-                let since = *self.online.entry(s.code.clone()).or_insert(now);
+                let since = *self.online.entry(s.code.to_string()).or_insert(now);
                 if stored.is_none() {
-                    self.alerts.seen.insert(s.code.clone(), now);
-                    write.push((s.code.clone(), now.naive_utc()));
+                    self.alerts.seen.insert(s.code.to_string(), now);
+                    write.push((s.code.to_string(), now.naive_utc()));
                 }
                 if (now - since).num_seconds() < SCREEN_BACK_SECONDS {
                     held.insert(format!("screen_offline:{}", s.code));
                 }
                 continue;
             }
-            if self.online.remove(&s.code).is_some() {
+            if self.online.remove(s.code.as_str()).is_some() {
                 // Gone silent: its last contact is kept (across restarts).
                 let at = presence.last_seen.unwrap_or(now);
-                self.alerts.seen.insert(s.code.clone(), at);
-                write.push((s.code.clone(), at.naive_utc()));
+                self.alerts.seen.insert(s.code.to_string(), at);
+                write.push((s.code.to_string(), at.naive_utc()));
             }
             let last = match (presence.last_seen, stored) {
                 (Some(a), Some(b)) => a.max(b),
@@ -218,7 +218,7 @@ impl Monitor {
                 .filter_map(|r| self.alerts.hospital.room(r).map(|d| d.name.clone()))
                 .collect();
             let place = if rooms.is_empty() {
-                s.code.clone()
+                s.code.to_string()
             } else {
                 format!("{}（{}）", rooms.join("、"), s.code)
             };
@@ -586,10 +586,10 @@ impl Monitor {
             if let Some((code, found)) = looked {
                 match found {
                     Some(c) => {
-                        slow.queues.insert(code, c);
+                        slow.queues.insert(code.to_string(), c);
                     }
                     None => {
-                        slow.queues.remove(&code);
+                        slow.queues.remove(code.as_str());
                     }
                 }
             }

@@ -225,7 +225,7 @@ pub async fn check_in(
             engine
                 .directory
                 .room_info(&r.code)
-                .is_some_and(|i| i.draws_from.contains(&answer.queue_code))
+                .is_some_and(|i| i.draws_from.iter().any(|q| *q == answer.queue_code))
         })
         .map(|r| r.name.clone())
         .collect();

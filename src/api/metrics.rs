@@ -120,7 +120,7 @@ pub async fn metrics(
     let mut longest = Vec::new();
     for q in &engine.hospital.queues {
         let labels = QueueLabels {
-            queue: q.code.clone(),
+            queue: q.code.to_string(),
         };
         waiting.push((
             labels.clone(),

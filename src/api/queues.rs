@@ -191,7 +191,7 @@ pub async fn put_rules(
     let department = engine
         .hospital
         .queue(&queue)
-        .map(|q| q.department.clone())
+        .map(|q| q.department.to_string())
         .unwrap_or_default();
     caller
         .principal

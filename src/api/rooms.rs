@@ -144,11 +144,11 @@ fn room_listing(engine: &Engine, code: &str) -> Option<RoomListing> {
     // Who sits there and what it calls now (a doctor may have signed in).
     let info = engine.directory.room_info(code)?;
     Some(RoomListing {
-        code: def.code.clone(),
+        code: def.code.to_string(),
         name: def.name.clone(),
-        department_code: def.department.clone(),
-        doctor_code: info.doctor_code,
-        queues: info.draws_from,
+        department_code: def.department.to_string(),
+        doctor_code: info.doctor_code.map(String::from),
+        queues: info.draws_from.into_iter().map(String::from).collect(),
         status: view.status.as_str().to_string(),
         current_ticket_no: view.current.map(|c| c.ticket_no),
         waiting: view.waiting,

@@ -12,7 +12,7 @@ use crate::auth::Auth;
 use crate::engine::screens::ScreenBody;
 use crate::engine::Engine;
 use triage_ground::error::{Error, ErrorCode};
-use triage_ground::ids::ScreenCode;
+use triage_ground::ids::{RoomCode, ScreenCode};
 
 #[utoipa::path(get, path = "/api/v1/departments", tag = "configuration", responses((status = 200, description = "departments")))]
 pub async fn list_departments(
@@ -96,7 +96,8 @@ pub async fn put_screen(
         .map(|s| s.rooms)
         .unwrap_or_default();
     let after = match (&body.rooms, &body.department) {
-        (Some(r), _) => r.clone(),
+        // Unchecked here: a code that is no room is in no department.
+        (Some(r), _) => r.iter().map(RoomCode::trusted).collect(),
         (None, Some(d)) => engine
             .hospital
             .rooms

@@ -361,7 +361,7 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
             hospital
                 .departments
                 .iter()
-                .map(|d| d.code.clone())
+                .map(|d| d.code.to_string())
                 .collect(),
         ),
     ];
@@ -375,14 +375,14 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
             .and_then(|d| hospital.doctors.iter().find(|x| &x.code == d));
         let (code, name) = match doctor {
             Some(d) if !planned.iter().any(|p| p.0 == d.code) => {
-                (d.code.clone(), format!("{}医生", d.name))
+                (d.code.to_string(), format!("{}医生", d.name))
             }
             _ => (
                 format!("doc-{}", r.code.to_lowercase()),
                 format!("{}医生", r.name),
             ),
         };
-        planned.push((code, name, Role::Doctor, vec![r.code.clone()]));
+        planned.push((code, name, Role::Doctor, vec![r.code.to_string()]));
     }
     let mut access = DemoAccess {
         accounts: Vec::new(),
@@ -429,7 +429,7 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
     for s in &hospital.screens {
         let token = accounts::issue_screen_token(&mut c, hospital, &s.code, &stamp)
             .map_err(|e| e.message)?;
-        access.screens.push((s.code.clone(), token));
+        access.screens.push((s.code.to_string(), token));
     }
     for k in &hospital.kiosks {
         let token = accounts::issue_screen_token(&mut c, hospital, &k.code, &stamp)

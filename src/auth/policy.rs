@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Hospital;
 use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::RoomCode;
 
 /// A staff member's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
@@ -111,7 +112,7 @@ impl Staff {
             Role::Admin => true,
             Role::Nurse => hospital
                 .room(room)
-                .is_some_and(|r| self.scope.contains(&r.department)),
+                .is_some_and(|r| self.scope.iter().any(|d| *d == r.department)),
             Role::Doctor => self.scope.iter().any(|r| r == room),
         }
     }
@@ -237,7 +238,7 @@ impl Principal {
                     .departments
                     .iter()
                     .filter(|d| staff.in_department(hospital, &d.code))
-                    .map(|d| d.code.clone())
+                    .map(|d| d.code.to_string())
                     .collect(),
             ),
             Principal::Client { .. } if self.has(Scope::Read) => None,
@@ -375,7 +376,7 @@ impl Principal {
         &self,
         hospital: &Hospital,
         screens: Option<&[String]>,
-        rooms_of: impl Fn(&str) -> Vec<String>,
+        rooms_of: impl Fn(&str) -> Vec<RoomCode>,
     ) -> Result<(), Error> {
         let staff = match self.staff() {
             Some(s) if s.role == Role::Admin => return Ok(()),
@@ -403,7 +404,7 @@ impl Principal {
     /// Managing a screen that shows `rooms` (register, reassign, its
     /// device token): administrators, and nurses when every room is in
     /// their departments (before and after a reassignment).
-    pub fn manage_screen(&self, hospital: &Hospital, rooms: &[String]) -> Result<(), Error> {
+    pub fn manage_screen(&self, hospital: &Hospital, rooms: &[RoomCode]) -> Result<(), Error> {
         match self.staff() {
             Some(s) if s.role == Role::Admin => Ok(()),
             Some(s)

@@ -18,6 +18,7 @@ use triage_actors::rules::QueueRules;
 
 use crate::rule_change::RuleChange;
 use triage_actors::screen::{ScreenConfig, ScreenKind};
+use triage_ground::ids::{DepartmentCode, DoctorCode, QueueCode, RoomCode, ScreenCode};
 
 /// The bundled demo hospital.
 pub const DEMO_HOSPITAL: &str = include_str!("../../config/demo-hospital.toml");
@@ -487,18 +488,18 @@ struct ScreenSection {
 /// A department (科室).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Department {
-    pub code: String,
+    pub code: DepartmentCode,
     pub name: String,
 }
 
 /// A queue (候诊队列) with its merged rules.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct QueueDef {
-    pub code: String,
+    pub code: QueueCode,
     pub name: String,
-    pub department: String,
+    pub department: DepartmentCode,
     /// Set for a doctor's own queue (专家号); absent for the shared one.
-    pub doctor: Option<String>,
+    pub doctor: Option<DoctorCode>,
     pub prefix: String,
     pub rules: QueueRules,
 }
@@ -506,12 +507,12 @@ pub struct QueueDef {
 /// A room (诊室).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RoomDef {
-    pub code: String,
+    pub code: RoomCode,
     pub name: String,
     pub spoken_name: String,
-    pub department: String,
-    pub doctor: Option<String>,
-    pub queues: Vec<String>,
+    pub department: DepartmentCode,
+    pub doctor: Option<DoctorCode>,
+    pub queues: Vec<QueueCode>,
     /// Mix weights, one per queue in `queues`; empty: in order.
     #[serde(default)]
     pub mix: Vec<u32>,
@@ -523,9 +524,9 @@ pub struct RoomDef {
 /// A doctor seeded from the configuration (HIS sync overrides).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DoctorDef {
-    pub code: String,
+    pub code: DoctorCode,
     pub name: String,
-    pub department: String,
+    pub department: DepartmentCode,
     pub title: String,
     pub introduction: String,
 }
@@ -736,7 +737,7 @@ impl Hospital {
             rooms: HashSet::new(),
         };
         let rooms = rooms(&mut cx, &raw.rooms, &queues, &known);
-        known.rooms = rooms.iter().map(|r| r.code.clone()).collect();
+        known.rooms = rooms.iter().map(|r| r.code.to_string()).collect();
         let doctors = doctors(&mut cx, &raw.doctors, &known);
         let screens = screens(
             &mut cx,
@@ -861,7 +862,7 @@ impl Hospital {
     /// The room a visit booked for `appointed_room` is kept for while it
     /// waits in `queue`: that room, if it calls from the queue (after a
     /// transfer to a queue it does not call from, none: any room there).
-    pub fn reserved_room(&self, appointed_room: Option<&str>, queue: &str) -> Option<String> {
+    pub fn reserved_room(&self, appointed_room: Option<&str>, queue: &str) -> Option<RoomCode> {
         let room = self.room(appointed_room?)?;
         room.queues
             .iter()
@@ -898,7 +899,7 @@ fn departments(cx: &mut Ctx<'_>, raw: &[DepartmentSection]) -> (Vec<Department>,
             );
         }
         departments.push(Department {
-            code: code.clone(),
+            code: DepartmentCode::trusted(code.clone()),
             name: d.name.clone(),
         });
     }
@@ -981,16 +982,16 @@ fn queues(
             &format!("queues[{i}].rules"),
         );
         queues.push(QueueDef {
-            code: code.clone(),
+            code: QueueCode::trusted(code.clone()),
             name: q.name.clone(),
-            department: q.department.get_ref().clone(),
-            doctor: q.doctor.clone(),
+            department: DepartmentCode::trusted(q.department.get_ref().clone()),
+            doctor: q.doctor.clone().map(DoctorCode::trusted),
             prefix: prefix.clone(),
             rules,
         });
     }
     for d in departments {
-        if !shared.contains_key(&d.code) {
+        if !shared.contains_key(d.code.as_str()) {
             cx.err_noline(
                 "queues",
                 format!(
@@ -1054,15 +1055,15 @@ fn rooms(
                 draws.extend(
                     queues
                         .iter()
-                        .filter(|q| q.doctor.as_ref() == Some(doc))
-                        .map(|q| q.code.clone()),
+                        .filter(|q| q.doctor.as_ref().is_some_and(|x| x == doc))
+                        .map(|q| q.code.to_string()),
                 );
             }
             draws.extend(
                 queues
                     .iter()
                     .filter(|q| q.department == *r.department.get_ref() && q.doctor.is_none())
-                    .map(|q| q.code.clone()),
+                    .map(|q| q.code.to_string()),
             );
         }
         let mut mix = Vec::new();
@@ -1099,12 +1100,12 @@ fn rooms(
             }
         }
         rooms.push(RoomDef {
-            code: code.clone(),
+            code: RoomCode::trusted(code.clone()),
             name: r.name.clone(),
             spoken_name: r.spoken_name.clone().unwrap_or_else(|| r.name.clone()),
-            department: r.department.get_ref().clone(),
-            doctor: r.doctor.clone(),
-            queues: draws,
+            department: DepartmentCode::trusted(r.department.get_ref().clone()),
+            doctor: r.doctor.clone().map(DoctorCode::trusted),
+            queues: draws.into_iter().map(QueueCode::trusted).collect(),
             mix,
             waiting_cap,
         });
@@ -1132,9 +1133,9 @@ fn doctors(cx: &mut Ctx<'_>, raw: &[DoctorSection], known: &Known) -> Vec<Doctor
             );
         }
         doctors.push(DoctorDef {
-            code: d.code.get_ref().clone(),
+            code: DoctorCode::trusted(d.code.get_ref().clone()),
             name: d.name.clone(),
-            department: d.department.get_ref().clone(),
+            department: DepartmentCode::trusted(d.department.get_ref().clone()),
             title: d.title.clone(),
             introduction: d.introduction.clone(),
         });
@@ -1418,7 +1419,7 @@ fn screens(
                     rooms
                         .iter()
                         .filter(|r| r.department == *d.get_ref())
-                        .map(|r| r.code.clone()),
+                        .map(|r| r.code.to_string()),
                 );
             }
             if title.is_none() {
@@ -1456,11 +1457,11 @@ fn screens(
         }
         let next_count = s.next_count.unwrap_or(calling.next_count);
         screens.push(ScreenConfig {
-            code: code.clone(),
+            code: ScreenCode::trusted(code.clone()),
             name: s.name.clone(),
             kind: s.kind,
             title: title.unwrap_or_else(|| s.name.clone()),
-            rooms: shown,
+            rooms: shown.into_iter().map(RoomCode::trusted).collect(),
             voice: s.voice,
             next_count: next_count.clamp(1, 10),
             appointments: s.appointments,

@@ -17,6 +17,7 @@ use triage_actors::model::{
     SpecialTag, StaffMarks, TicketCounter, VisitStatus, WaitingEntry,
 };
 use triage_actors::rules::QueueRules;
+use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};
 
 /// The database journal.
 #[derive(Clone)]
@@ -80,7 +81,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
     } = change
     {
         // Bookkeeping of the locked head: no audit event of its own.
-        let listed: Vec<&String> = locks.iter().map(|(v, _)| v).collect();
+        let listed: Vec<&VisitNo> = locks.iter().map(|(v, _)| v).collect();
         diesel::update(
             visits::table
                 .filter(visits::queue_code.eq(queue_code))
@@ -279,9 +280,9 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             kind: change.kind().to_string(),
             operator: audit.operator.clone(),
             source: audit.source.clone(),
-            visit_no,
-            room_code,
-            queue_code,
+            visit_no: visit_no.map(String::from),
+            room_code: room_code.map(String::from),
+            queue_code: queue_code.map(String::from),
             detail: event_detail(change),
             prev_hash: None,
             hash: None,
@@ -296,7 +297,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
 fn checked_in(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    queue_code: &str,
+    queue_code: &QueueCode,
     service_date: &NaiveDate,
     entry: &WaitingEntry,
     tickets: &TicketCounter,
@@ -332,19 +333,15 @@ fn checked_in(
         ))
         .execute(c)?;
     conflict_if_none(n, "queue has no counters")?;
-    Ok((
-        Some(entry.visit_no.clone()),
-        None,
-        Some(queue_code.to_string()),
-    ))
+    Ok((Some(entry.visit_no.clone()), None, Some(queue_code.clone())))
 }
 
 /// A patient taken from a queue by a room: a call or a send to its short
 /// list.
 struct Taken<'a> {
-    queue_code: &'a str,
-    room_code: &'a str,
-    visit_no: &'a str,
+    queue_code: &'a QueueCode,
+    room_code: &'a RoomCode,
+    visit_no: &'a VisitNo,
     placement: PlacementCode,
     counters: &'a Counters,
     room_cursor: Option<i64>,
@@ -399,9 +396,9 @@ fn assigned(c: &mut AnyConnection, at: NaiveDateTime, t: Taken<'_>) -> Result<Ev
 fn unassigned(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    queue_code: &str,
-    room_code: &str,
-    list: &[String],
+    queue_code: &QueueCode,
+    room_code: &RoomCode,
+    list: &[VisitNo],
 ) -> Result<EventKeys, DbError> {
     diesel::update(
         visits::table
@@ -417,19 +414,15 @@ fn unassigned(
         visits::updated_at.eq(at),
     ))
     .execute(c)?;
-    Ok((
-        None,
-        Some(room_code.to_string()),
-        Some(queue_code.to_string()),
-    ))
+    Ok((None, Some(room_code.clone()), Some(queue_code.clone())))
 }
 
 /// A nurse moved a waiting visit to a position.
 fn moved(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    queue_code: &str,
-    visit_no: &str,
+    queue_code: &QueueCode,
+    visit_no: &VisitNo,
     position: &u32,
     mark: &i64,
 ) -> Result<EventKeys, DbError> {
@@ -455,8 +448,8 @@ fn moved(
 fn recalled(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    room_code: &str,
-    visit_no: &str,
+    room_code: &RoomCode,
+    visit_no: &VisitNo,
     call_count: &i32,
 ) -> Result<EventKeys, DbError> {
     let n = diesel::update(
@@ -475,8 +468,8 @@ fn recalled(
 fn skipped(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    room_code: &str,
-    visit_no: &str,
+    room_code: &RoomCode,
+    visit_no: &VisitNo,
     no_show: &bool,
 ) -> Result<EventKeys, DbError> {
     let status = if *no_show {
@@ -495,18 +488,18 @@ fn skipped(
 fn sent_for_exam(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    room_code: &str,
-    visit_no: &str,
-    return_queue: &str,
+    room_code: &RoomCode,
+    visit_no: &VisitNo,
+    return_queue: &QueueCode,
 ) -> Result<EventKeys, DbError> {
     close_current(c, room_code, visit_no, VisitStatus::Exam, None, at)?;
     diesel::update(visits::table.find(visit_no))
         .set(visits::queue_code.eq(return_queue))
         .execute(c)?;
     Ok((
-        Some(visit_no.to_string()),
-        Some(room_code.to_string()),
-        Some(return_queue.to_string()),
+        Some(visit_no.clone()),
+        Some(room_code.clone()),
+        Some(return_queue.clone()),
     ))
 }
 
@@ -514,7 +507,7 @@ fn sent_for_exam(
 fn requeued(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    queue_code: &str,
+    queue_code: &QueueCode,
     entry: &WaitingEntry,
     next_seq: &i64,
 ) -> Result<EventKeys, DbError> {
@@ -541,19 +534,15 @@ fn requeued(
             queue_counters::updated_at.eq(at),
         ))
         .execute(c)?;
-    Ok((
-        Some(entry.visit_no.clone()),
-        None,
-        Some(queue_code.to_string()),
-    ))
+    Ok((Some(entry.visit_no.clone()), None, Some(queue_code.clone())))
 }
 
 /// The current patient is done.
 fn finished(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    room_code: &str,
-    visit_no: &str,
+    room_code: &RoomCode,
+    visit_no: &VisitNo,
     performer: &str,
 ) -> Result<EventKeys, DbError> {
     close_current(
@@ -571,9 +560,9 @@ fn finished(
 fn transferred(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    from_queue: &Option<String>,
-    from_room: &Option<String>,
-    queue_code: &str,
+    from_queue: &Option<QueueCode>,
+    from_room: &Option<RoomCode>,
+    queue_code: &QueueCode,
     entry: &WaitingEntry,
     next_seq: &i64,
 ) -> Result<EventKeys, DbError> {
@@ -633,7 +622,7 @@ fn transferred(
     Ok((
         Some(entry.visit_no.clone()),
         from_room.clone(),
-        Some(queue_code.to_string()),
+        Some(queue_code.clone()),
     ))
 }
 
@@ -641,8 +630,8 @@ fn transferred(
 fn corrected(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    queue_code: &Option<String>,
-    room_code: &Option<String>,
+    queue_code: &Option<QueueCode>,
+    room_code: &Option<RoomCode>,
     correction: &Correction,
     entry_kind: &Option<EntryKind>,
     tags: &[SpecialTag],
@@ -693,11 +682,7 @@ fn corrected(
         (None, None) => 0,
     };
     conflict_if_none(n, "visit moved meanwhile")?;
-    Ok((
-        Some(visit.to_string()),
-        room_code.clone(),
-        queue_code.clone(),
-    ))
+    Ok((Some(visit.clone()), room_code.clone(), queue_code.clone()))
 }
 
 /// A queue's rules in force, and the visits re-tagged by them.
@@ -705,9 +690,9 @@ fn rules_changed(
     c: &mut AnyConnection,
     at: NaiveDateTime,
     audit: &Audit,
-    queue_code: &str,
+    queue_code: &QueueCode,
     to: &QueueRules,
-    retagged: &[(String, Vec<SpecialTag>)],
+    retagged: &[(VisitNo, Vec<SpecialTag>)],
 ) -> Result<EventKeys, DbError> {
     let rules = serde_json::to_string(to)
         .map_err(|e| DbError::Unavailable(format!("rules not serialisable: {e}")))?;
@@ -719,15 +704,15 @@ fn rules_changed(
             .set((visits::tags.eq(tags), visits::updated_at.eq(at)))
             .execute(c)?;
     }
-    Ok((None, None, Some(queue_code.to_string())))
+    Ok((None, None, Some(queue_code.clone())))
 }
 
 /// A nurse held or released a waiting visit.
 fn hold_set(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    queue_code: &str,
-    visit_no: &str,
+    queue_code: &QueueCode,
+    visit_no: &VisitNo,
     held: &bool,
 ) -> Result<EventKeys, DbError> {
     let n = diesel::update(waiting_in(visit_no, queue_code))
@@ -750,9 +735,9 @@ fn day_closed(
     c: &mut AnyConnection,
     audit: &Audit,
     day: &NaiveDate,
-    queue_code: &Option<String>,
-    room_code: &Option<String>,
-    closing: &[String],
+    queue_code: &Option<QueueCode>,
+    room_code: &Option<RoomCode>,
+    closing: &[VisitNo],
 ) -> Result<EventKeys, DbError> {
     let at = audit.at.naive_utc();
     let closed = (
@@ -791,7 +776,7 @@ fn day_closed(
 /// the engine read it (`updated_at`); else the engine reads it again.
 fn unchanged_since(
     c: &mut AnyConnection,
-    visit_no: &str,
+    visit_no: &VisitNo,
     seen_at: &Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(), DbError> {
     let Some(seen) = seen_at else {
@@ -809,10 +794,10 @@ fn unchanged_since(
 fn seated(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    room_code: &str,
-    doctor_code: &Option<String>,
+    room_code: &RoomCode,
+    doctor_code: &Option<DoctorCode>,
     seat: SeatState,
-    draws_from: &[String],
+    draws_from: &[QueueCode],
     mix: &[u32],
 ) -> Result<EventKeys, DbError> {
     let json = |v: serde_json::Value| v.to_string();
@@ -827,7 +812,7 @@ fn seated(
         ))
         .execute(c)?;
     conflict_if_none(n, "no such room")?;
-    Ok((None, Some(room_code.to_string()), None))
+    Ok((None, Some(room_code.clone()), None))
 }
 
 /// A nurse set a waiting visit's special groups: her marks and the tags
@@ -835,8 +820,8 @@ fn seated(
 fn marked(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    queue_code: &str,
-    visit_no: &str,
+    queue_code: &QueueCode,
+    visit_no: &VisitNo,
     his_tags: &[SpecialTag],
     marks: &StaffMarks,
     tags: &[SpecialTag],
@@ -863,8 +848,8 @@ fn marked(
 fn pinned(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    queue_code: &str,
-    visit_no: &str,
+    queue_code: &QueueCode,
+    visit_no: &VisitNo,
 ) -> Result<EventKeys, DbError> {
     clear_waiting_marks(c, visit_no)?;
     let n = diesel::update(waiting_in(visit_no, queue_code))
@@ -882,23 +867,23 @@ fn pinned(
 fn room_status_set(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    room_code: &str,
+    room_code: &RoomCode,
     status: &RoomStatus,
 ) -> Result<EventKeys, DbError> {
     let n = diesel::update(rooms::table.find(room_code))
         .set((rooms::status.eq(status.as_str()), rooms::updated_at.eq(at)))
         .execute(c)?;
     conflict_if_none(n, "unknown room")?;
-    Ok((None, Some(room_code.to_string()), None))
+    Ok((None, Some(room_code.clone()), None))
 }
 
 /// A waiting or called visit cancelled.
 fn cancelled(
     c: &mut AnyConnection,
     at: NaiveDateTime,
-    visit_no: &str,
-    queue_code: &Option<String>,
-    room_code: &Option<String>,
+    visit_no: &VisitNo,
+    queue_code: &Option<QueueCode>,
+    room_code: &Option<RoomCode>,
 ) -> Result<EventKeys, DbError> {
     let allowed = if room_code.is_some() {
         VisitStatus::Called.as_str()
@@ -929,7 +914,7 @@ fn cancelled(
         .execute(c)?;
     }
     Ok((
-        Some(visit_no.to_string()),
+        Some(visit_no.clone()),
         room_code.clone(),
         queue_code.clone(),
     ))
@@ -993,22 +978,22 @@ fn waiting_in<'a>(visit_no: &'a str, queue_code: &'a str) -> WaitingIn<'a> {
 }
 
 /// The visit, room and queue an event row names.
-type EventKeys = (Option<String>, Option<String>, Option<String>);
+type EventKeys = (Option<VisitNo>, Option<RoomCode>, Option<QueueCode>);
 
 /// An event about a visit in a queue.
 fn in_queue(visit_no: &str, queue_code: &str) -> EventKeys {
     (
-        Some(visit_no.to_string()),
+        Some(VisitNo::trusted(visit_no)),
         None,
-        Some(queue_code.to_string()),
+        Some(QueueCode::trusted(queue_code)),
     )
 }
 
 /// An event about a visit in a room.
 fn in_room(visit_no: &str, room_code: &str) -> EventKeys {
     (
-        Some(visit_no.to_string()),
-        Some(room_code.to_string()),
+        Some(VisitNo::trusted(visit_no)),
+        Some(RoomCode::trusted(room_code)),
         None,
     )
 }
@@ -1024,16 +1009,16 @@ fn taken(
     save_counters(c, t.queue_code, t.counters, at)?;
     save_cursor(c, t.room_code, t.room_cursor)?;
     Ok((
-        Some(t.visit_no.to_string()),
-        Some(t.room_code.to_string()),
-        Some(t.queue_code.to_string()),
+        Some(t.visit_no.clone()),
+        Some(t.room_code.clone()),
+        Some(t.queue_code.clone()),
     ))
 }
 
 /// Stores a queue's rule counters.
 fn save_counters(
     c: &mut AnyConnection,
-    queue_code: &str,
+    queue_code: &QueueCode,
     counters: &triage_actors::model::Counters,
     at: chrono::NaiveDateTime,
 ) -> Result<(), DbError> {
@@ -1082,8 +1067,8 @@ fn clear_waiting_marks(c: &mut AnyConnection, visit_no: &str) -> Result<(), DbEr
 
 fn close_current(
     c: &mut AnyConnection,
-    room_code: &str,
-    visit_no: &str,
+    room_code: &RoomCode,
+    visit_no: &VisitNo,
     status: VisitStatus,
     performer: Option<&str>,
     at: chrono::NaiveDateTime,

@@ -4,18 +4,20 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use triage_actors::model::{EntryKind, PlacementCode, SpecialTag, StaffMarks, VisitStatus};
 
+use triage_ground::ids::{DepartmentCode, DoctorCode, QueueCode, RoomCode, VisitNo};
+
 use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
 #[diesel(table_name = visits)]
 pub struct VisitRow {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub patient_id: String,
     pub patient_name: String,
     pub sex: String,
     pub birth_date: Option<String>,
-    pub department_code: String,
-    pub doctor_code: Option<String>,
+    pub department_code: DepartmentCode,
+    pub doctor_code: Option<DoctorCode>,
     pub visit_type: String,
     pub registered_at: NaiveDateTime,
     pub appointment_start: Option<NaiveDateTime>,
@@ -24,7 +26,7 @@ pub struct VisitRow {
     pub exam_items: String,
     pub body: String,
     pub status: String,
-    pub queue_code: Option<String>,
+    pub queue_code: Option<QueueCode>,
     pub ticket_no: Option<String>,
     pub service_date: Option<String>,
     pub seq: Option<i64>,
@@ -33,7 +35,7 @@ pub struct VisitRow {
     pub tags: String,
     pub checked_in_at: Option<NaiveDateTime>,
     pub called_at: Option<NaiveDateTime>,
-    pub room_code: Option<String>,
+    pub room_code: Option<RoomCode>,
     pub call_count: i32,
     pub placement: Option<String>,
     pub finished_at: Option<NaiveDateTime>,
@@ -58,7 +60,7 @@ pub struct VisitRow {
     pub moved_mark: Option<i64>,
     pub moved_at: Option<NaiveDateTime>,
     /// On this room's short list (二级候诊), since when, in which order.
-    pub assigned_room: Option<String>,
+    pub assigned_room: Option<RoomCode>,
     pub assigned_at: Option<NaiveDateTime>,
     pub assigned_order: Option<i64>,
     /// A nurse's special-group marks over HIS's (`StaffMarks` as JSON).
@@ -66,7 +68,7 @@ pub struct VisitRow {
     /// How the day end closed the visit (`DayEndStatus` code), if it did.
     pub closed_as: Option<String>,
     /// The room an appointment booked (预约到诊室).
-    pub appointed_room: Option<String>,
+    pub appointed_room: Option<RoomCode>,
 }
 
 impl VisitRow {
@@ -235,14 +237,14 @@ pub struct DoctorRow {
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = rooms)]
 pub struct RoomRow {
-    pub code: String,
+    pub code: RoomCode,
     pub status: String,
-    pub current_visit_no: Option<String>,
+    pub current_visit_no: Option<VisitNo>,
     pub updated_at: NaiveDateTime,
     pub mix_cursor: i64,
     /// Who sits in the room (`SeatState` code).
     pub seat: String,
-    pub seated_doctor: Option<String>,
+    pub seated_doctor: Option<DoctorCode>,
     /// The queues called while a doctor is signed in or out (JSON list).
     pub draws_from: Option<String>,
     /// Their mix (JSON list).
@@ -252,7 +254,7 @@ pub struct RoomRow {
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
 #[diesel(table_name = queue_counters)]
 pub struct CounterRow {
-    pub queue_code: String,
+    pub queue_code: QueueCode,
     pub normal_calls_total: i64,
     pub last_insert_mark: i64,
     pub ticket_date: String,

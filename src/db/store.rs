@@ -8,6 +8,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use triage_actors::model::{Audit, DayEndStatus, VisitStatus};
+use triage_ground::ids::{QueueCode, RoomCode};
 
 use super::conn::{AnyConnection, DbError};
 use super::models::{
@@ -83,7 +84,8 @@ pub fn upsert_registration(
         }
         Some(v) => {
             if v.status()? != VisitStatus::Registered
-                && (v.department_code != new.department_code || v.doctor_code != new.doctor_code)
+                && (v.department_code != new.department_code
+                    || v.doctor_code.as_deref() != new.doctor_code.as_deref())
             {
                 return Err(DbError::Conflict("visit_already_in_queue".into()));
             }
@@ -180,7 +182,7 @@ pub fn upcoming_appointments(
 /// (未到), latest first; at most `limit`.
 pub fn away_visits(
     c: &mut AnyConnection,
-    queues: &[String],
+    queues: &[QueueCode],
     service_date: &str,
     limit: i64,
 ) -> Result<Vec<VisitRow>, DbError> {
@@ -531,8 +533,8 @@ pub fn get_doctor(c: &mut AnyConnection, code: &str) -> Result<Option<DoctorRow>
 /// Makes sure every configured room and queue has its row.
 pub fn ensure_rows(
     c: &mut AnyConnection,
-    room_codes: &[String],
-    queue_codes: &[String],
+    room_codes: &[RoomCode],
+    queue_codes: &[QueueCode],
     now: NaiveDateTime,
     today: &str,
 ) -> Result<(), DbError> {

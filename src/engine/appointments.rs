@@ -152,8 +152,8 @@ impl AppointmentPutBody {
         }
         Ok(RegistrationBody {
             patient: self.patient.clone(),
-            department_code: room.department.clone(),
-            doctor_code: queue.doctor.clone(),
+            department_code: room.department.to_string(),
+            doctor_code: queue.doctor.as_ref().map(|d| d.to_string()),
             visit_type: self.visit_type.clone(),
             registered_at: self.booked_at,
             appointment: Some(self.slot.clone()),

@@ -66,15 +66,15 @@ pub struct CalledPatient {
 impl From<RoomOutcome> for RoomAnswer {
     fn from(o: RoomOutcome) -> Self {
         RoomAnswer {
-            room_code: o.room_code,
+            room_code: o.room_code.into(),
             status: o.status,
             current: o.current.map(|c| CalledPatient {
                 reason: c.placement.reason_zh().to_string(),
                 reason_code: c.placement,
-                visit_no: c.visit_no,
+                visit_no: c.visit_no.into(),
                 ticket_no: c.ticket_no,
                 masked_name: c.masked_name,
-                queue_code: c.queue_code,
+                queue_code: c.queue_code.into(),
                 called_at: c.called_at,
                 call_count: c.call_count,
                 special: c.tags.iter().map(|t| t.label_zh().to_string()).collect(),
@@ -162,7 +162,7 @@ impl Engine {
             let addr = self.queue_addr(q)?;
             released += addr
                 .send(triage_actors::queue::ReleaseRoom {
-                    room_code: room.to_string(),
+                    room_code: room.clone(),
                     audit: audit.clone(),
                 })
                 .await
@@ -224,7 +224,7 @@ impl Engine {
         let waiting = self.list_queue(&QueueCode::parse(&q.code)?).await?.entries;
         for e in waiting {
             let body = TransferBody {
-                queue_code: Some(shared.code.clone()),
+                queue_code: Some(shared.code.to_string()),
                 room_code: None,
                 doctor_code: None,
                 keep_check_in_time: true,
@@ -276,7 +276,7 @@ impl Engine {
             .send(CallNext {
                 audit,
                 performer,
-                visit_no: Some(visit_no.to_string()),
+                visit_no: Some(visit_no.clone()),
             })
             .await
             .map_err(triage_actors::EngineError::from)?

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use triage_actors::board::view::DoctorView;
 use triage_actors::Directory;
+use triage_ground::ids::DoctorCode;
 use triage_ground::time::SharedClock;
 
 use crate::config::Hospital;
@@ -60,7 +61,7 @@ where
 /// The public view of a doctor row.
 pub fn doctor_view(row: &DoctorRow) -> DoctorView {
     DoctorView {
-        code: row.code.clone(),
+        code: DoctorCode::trusted(row.code.clone()),
         name: row.name.clone(),
         title: row.title.clone(),
         introduction: row.introduction.clone(),

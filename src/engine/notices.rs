@@ -12,6 +12,7 @@ use super::facade::Engine;
 use crate::db::models::{NewNotice, NoticeRow};
 use crate::db::store;
 use triage_ground::error::{Error, ErrorCode};
+use triage_ground::ids::ScreenCode;
 use triage_ground::time::utc;
 
 /// A notice to publish.
@@ -78,7 +79,7 @@ fn answer(r: &NoticeRow, now: DateTime<Utc>) -> NoticeAnswer {
 }
 
 /// The engine's view of a stored notice.
-pub fn view(r: &NoticeRow) -> (NoticeView, Option<Vec<String>>) {
+pub fn view(r: &NoticeRow) -> (NoticeView, Option<Vec<ScreenCode>>) {
     let a = answer(r, utc(r.created_at));
     (
         NoticeView {
@@ -89,7 +90,9 @@ pub fn view(r: &NoticeRow) -> (NoticeView, Option<Vec<String>>) {
             starts_at: a.starts_at,
             expires_at: a.expires_at,
         },
-        a.screens,
+        // Stored by this program, checked when published.
+        a.screens
+            .map(|list| list.into_iter().map(ScreenCode::trusted).collect()),
     )
 }
 
@@ -128,7 +131,7 @@ impl Engine {
                 ));
             }
             for (i, code) in list.iter().enumerate() {
-                if !self.directory.screens.contains_key(code) {
+                if !self.directory.screens.contains_key(code.as_str()) {
                     return Err(Error::field(
                         ErrorCode::UnknownScreen,
                         &format!("screens[{i}]"),

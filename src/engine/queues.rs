@@ -109,7 +109,7 @@ impl Engine {
         let addr = self.queue_addr(&q)?;
         let position = addr
             .send(Intervene {
-                visit_no: visit_no.to_string(),
+                visit_no: visit_no.clone(),
                 action,
                 audit,
             })
@@ -125,7 +125,7 @@ impl Engine {
         Ok(InterventionAnswer {
             visit_no: visit_no.to_string(),
             action: action.to_string(),
-            queue_code: q,
+            queue_code: q.into(),
             position,
         })
     }
@@ -165,7 +165,7 @@ impl Engine {
             let sent = self
                 .queue_addr(&q)?
                 .send(Mark {
-                    visit_no: visit_no.to_string(),
+                    visit_no: visit_no.clone(),
                     his_tags: his_tags.clone(),
                     marks: marks.clone(),
                     audit: audit.clone(),
@@ -182,7 +182,7 @@ impl Engine {
             let codes = |tags: &[SpecialTag]| tags.iter().map(|t| t.as_str().to_string()).collect();
             return Ok(SpecialAnswer {
                 visit_no: visit_no.to_string(),
-                queue_code: q,
+                queue_code: q.into(),
                 special: codes(&marks.apply(&his_tags)),
                 added: codes(&marks.added),
                 removed: codes(&marks.removed),
@@ -330,10 +330,10 @@ impl Engine {
             }
         }
         Ok(QueueAnswer {
-            queue_code: def.code.clone(),
+            queue_code: def.code.to_string(),
             name: def.name.clone(),
-            department_code: def.department.clone(),
-            doctor_code: def.doctor.clone(),
+            department_code: def.department.to_string(),
+            doctor_code: def.doctor.as_ref().map(|d| d.to_string()),
             waiting: entries.len(),
             entries,
         })

@@ -17,7 +17,7 @@ use crate::config::Hospital;
 use crate::db::models::{NewVisit, RegistrationChanges};
 use crate::db::store::{self, UpsertOutcome};
 use triage_ground::error::{Error, ErrorCode};
-use triage_ground::ids::{DoctorCode, VisitNo};
+use triage_ground::ids::{DoctorCode, QueueCode, VisitNo};
 use triage_ground::time::{service_date, utc};
 
 /// How often a cancellation looks again at a visit that changed while it
@@ -531,7 +531,9 @@ impl Engine {
         row: NewVisit,
         audit: Audit,
     ) -> Result<(), Error> {
-        if v.department_code != row.department_code || v.doctor_code != row.doctor_code {
+        if v.department_code != row.department_code
+            || row.doctor_code.as_deref() != v.doctor_code.as_deref()
+        {
             return Err(Error::new(ErrorCode::VisitAlreadyInQueue, "the patient is already in a queue; to change department or doctor, transfer the visit (转诊)"));
         }
         // The queue tells staff pages as it commits: they show the new name
@@ -566,7 +568,7 @@ impl Engine {
         // A nurse's marks stay over what HIS now sends.
         let staff_marks = v.staff_marks()?;
         let correction = Correction {
-            visit_no: row.visit_no.clone(),
+            visit_no: VisitNo::trusted(row.visit_no.clone()),
             masked_name: mask_name(&row.patient_name),
             spoken_name: spoken_name(&row.patient_name, &row.sex, self.hospital.voice_name),
             return_visit: row.visit_type == "return",
@@ -691,7 +693,7 @@ impl Engine {
             estimated_wait_minutes: (out.ahead as u32 * self.hospital.avg_service_minutes)
                 .div_ceil(rooms),
             ticket_no: out.ticket_no,
-            queue_code: out.queue_code,
+            queue_code: out.queue_code.into(),
             position: out.position,
             ahead: out.ahead,
             created: out.created,
@@ -700,7 +702,7 @@ impl Engine {
 
     /// Today's patients who left the queues of `queues` for now (missed a
     /// call, away for an exam, no-show), latest first, at most 200.
-    pub async fn away_visits(&self, queues: Vec<String>) -> Result<Vec<AwayVisit>, Error> {
+    pub async fn away_visits(&self, queues: Vec<QueueCode>) -> Result<Vec<AwayVisit>, Error> {
         let day = service_date(self.clock.now()).to_string();
         let rows = self
             .db
@@ -719,12 +721,12 @@ impl Engine {
                     name: v.patient_name.clone(),
                     status,
                     status_label: label.into(),
-                    queue_code: v.queue_code.clone(),
-                    room_code: v.room_code.clone(),
+                    queue_code: v.queue_code.clone().map(String::from),
+                    room_code: v.room_code.clone().map(String::from),
                     misses: v.miss_count,
                     since: utc(v.finished_at.unwrap_or(v.updated_at)),
                     back: back.map(str::to_string),
-                    visit_no: v.visit_no,
+                    visit_no: v.visit_no.into(),
                 })
             })
             .collect()
@@ -920,7 +922,7 @@ impl Engine {
                     let removed = self
                         .queue_addr(&q)?
                         .send(Remove {
-                            visit_no: visit_no.to_string(),
+                            visit_no: visit_no.clone(),
                             audit: audit.clone(),
                         })
                         .await
@@ -934,7 +936,7 @@ impl Engine {
                     let room = v.required(&v.room_code, "room")?;
                     self.room_addr(&room)?
                         .send(CancelCurrent {
-                            visit_no: visit_no.to_string(),
+                            visit_no: visit_no.clone(),
                             audit: audit.clone(),
                         })
                         .await
@@ -965,7 +967,7 @@ impl Engine {
     /// The department of a visit: what authorization looks at before a
     /// staff member may see or arrange it.
     pub async fn department_of(&self, visit_no: &VisitNo) -> Result<String, Error> {
-        Ok(self.load_visit(visit_no).await?.department_code)
+        Ok(self.load_visit(visit_no).await?.department_code.into())
     }
 
     /// The visit's department, and the room that has it called now (if
@@ -979,7 +981,7 @@ impl Engine {
             VisitStatus::Called => v.room_code.clone(),
             _ => None,
         };
-        Ok((v.department_code, room))
+        Ok((v.department_code.into(), room.map(String::from)))
     }
 
     pub async fn get_visit(&self, visit_no: &VisitNo) -> Result<VisitAnswer, Error> {
@@ -1008,15 +1010,15 @@ impl Engine {
                 .into_iter()
                 .map(|t| t.as_str().to_string())
                 .collect(),
-            visit_no: v.visit_no,
+            visit_no: v.visit_no.into(),
             status,
-            department_code: v.department_code,
-            doctor_code: v.doctor_code,
+            department_code: v.department_code.into(),
+            doctor_code: v.doctor_code.map(String::from),
             visit_type: v.visit_type,
-            queue_code: v.queue_code,
+            queue_code: v.queue_code.map(String::from),
             ticket_no: v.ticket_no,
             position,
-            room_code: v.room_code,
+            room_code: v.room_code.map(String::from),
             checked_in_at: v.checked_in_at.map(utc),
             called_at: v.called_at.map(utc),
             finished_at: v.finished_at.map(utc),

@@ -397,7 +397,7 @@ impl Engine {
         self.db
             .read(move |c| store::get_visit(c, &v))
             .await?
-            .map(|row| row.department_code)
+            .map(|row| row.department_code.into())
             .ok_or_else(|| Error::new(ErrorCode::VisitNotFound, format!("no visit {visit_no}")))
     }
 

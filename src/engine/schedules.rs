@@ -23,7 +23,7 @@ use super::facade::Engine;
 use crate::config::{RoomDef, SessionDef};
 use crate::db::schedules::{self as store, ScheduleRow, Written};
 use triage_ground::error::{Error, ErrorCode};
-use triage_ground::ids::RoomCode;
+use triage_ground::ids::{DoctorCode, QueueCode, RoomCode};
 use triage_ground::time::{service_date, shanghai, utc};
 
 /// How early before a session a doctor may sign in to its rooms.
@@ -136,12 +136,12 @@ pub struct SwitchAnswer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
     seat: SeatState,
-    doctor: Option<String>,
-    draws: Vec<String>,
+    doctor: Option<DoctorCode>,
+    draws: Vec<QueueCode>,
     mix: Vec<u32>,
 }
 
-fn queues_of(row: &ScheduleRow) -> Result<Vec<String>, Error> {
+fn queues_of(row: &ScheduleRow) -> Result<Vec<QueueCode>, Error> {
     serde_json::from_str(&row.queues).map_err(|_| {
         tracing::error!(room = %row.room_code, "schedule entry with unreadable queues");
         Error::internal()
@@ -230,7 +230,7 @@ impl Engine {
             room_name: room.map_or_else(|| row.room_code.clone(), |r| r.name.clone()),
             doctor_name: self.doctor_name(&row.doctor_code),
             doctor_code: row.doctor_code.clone(),
-            queues,
+            queues: queues.into_iter().map(String::from).collect(),
             patient_limit: row.patient_limit.map(|n| n.max(0) as u32),
             status: row.status.clone(),
             source: row.source.clone(),
@@ -302,7 +302,7 @@ impl Engine {
     pub fn schedule_room_department(&self, room: &str) -> Result<String, Error> {
         self.hospital
             .room(room)
-            .map(|r| r.department.clone())
+            .map(|r| r.department.to_string())
             .ok_or_else(|| {
                 Error::field(
                     ErrorCode::UnknownRoom,
@@ -608,7 +608,7 @@ impl Engine {
                     rows.push(ScheduleRow {
                         service_date: day.to_string(),
                         session: session.clone(),
-                        room_code: room.code.clone(),
+                        room_code: room.code.to_string(),
                         doctor_code: doctor.to_string(),
                         queues: "[]".into(),
                         patient_limit: None,
@@ -650,7 +650,7 @@ impl Engine {
                 };
                 Target {
                     seat: SeatState::Scheduled,
-                    doctor: Some(e.doctor_code.clone()),
+                    doctor: Some(DoctorCode::trusted(e.doctor_code.clone())),
                     draws,
                     mix,
                 }
@@ -695,7 +695,7 @@ impl Engine {
         within: bool,
         rows: &[ScheduleRow],
         audit: &Audit,
-    ) -> Result<(Vec<String>, BTreeSet<String>), Error> {
+    ) -> Result<(Vec<RoomCode>, BTreeSet<DoctorCode>), Error> {
         let order = &self.hospital.schedule.sessions;
         let index = order
             .iter()
@@ -760,7 +760,7 @@ impl Engine {
                     left.insert(d);
                 }
             }
-            let code = RoomCode::parse(&room.code)?;
+            let code = room.code.clone();
             self.seat(
                 &code,
                 target.doctor,
@@ -787,7 +787,7 @@ impl Engine {
     /// schedule had them in an earlier session today, or stops them in
     /// this one: recomputed from the plan, so a switch retried after a
     /// failure half-way still finds them.
-    fn unseated(&self, rows: &[ScheduleRow], session: &SessionDef) -> BTreeSet<String> {
+    fn unseated(&self, rows: &[ScheduleRow], session: &SessionDef) -> BTreeSet<DoctorCode> {
         let order = &self.hospital.schedule.sessions;
         let index = order
             .iter()
@@ -799,12 +799,12 @@ impl Engine {
                 (before.contains(&&r.session) && r.status != "cancelled")
                     || (r.session == session.code && r.status == "stopped")
             })
-            .map(|r| r.doctor_code.clone())
+            .map(|r| DoctorCode::trusted(r.doctor_code.clone()))
             .filter(|d| {
                 self.hospital
                     .queues
                     .iter()
-                    .any(|q| q.doctor.as_deref() == Some(d))
+                    .any(|q| q.doctor.as_ref() == Some(d))
             })
             .filter(|d| {
                 !self.hospital.rooms.iter().any(|r| {
@@ -821,7 +821,7 @@ impl Engine {
     /// `stop_clinic` says, else as `after_session`), else frozen.
     async fn unattended(
         &self,
-        left: &BTreeSet<String>,
+        left: &BTreeSet<DoctorCode>,
         rows: &[ScheduleRow],
         session: &str,
         on_stop: Option<bool>,
@@ -907,7 +907,7 @@ impl Engine {
         let (d, s, r, a) = (
             day.to_string(),
             session.code.clone(),
-            rooms.clone(),
+            rooms.iter().map(ToString::to_string).collect::<Vec<_>>(),
             audit.clone(),
         );
         self.db
@@ -923,8 +923,8 @@ impl Engine {
         Ok(Some(SwitchAnswer {
             date: day.to_string(),
             session: session.code,
-            rooms,
-            left: left.into_iter().collect(),
+            rooms: rooms.into_iter().map(String::from).collect(),
+            left: left.into_iter().map(String::from).collect(),
             redistributed,
         }))
     }
@@ -972,7 +972,7 @@ impl Engine {
         doctor: &str,
         department: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, Error> {
+    ) -> Result<Vec<RoomCode>, Error> {
         let day = service_date(now);
         let soon = now + chrono::Duration::minutes(SIGN_IN_EARLY_MINUTES);
         // The session in force and the one starting soon (a doctor running

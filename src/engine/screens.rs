@@ -17,7 +17,7 @@ use crate::config::Hospital;
 use crate::db::store::{self, ScreenRow};
 use crate::db::DbError;
 use triage_ground::error::{Error, ErrorCode};
-use triage_ground::ids::ScreenCode;
+use triage_ground::ids::{RoomCode, ScreenCode};
 
 /// What a screen shows: `PUT /api/v1/screens/{code}` (creates it, or
 /// reassigns it).
@@ -79,7 +79,7 @@ impl ScreenBody {
                 ))
             }
         };
-        let mut rooms: Vec<String> = Vec::new();
+        let mut rooms: Vec<RoomCode> = Vec::new();
         let mut department_name = None;
         if let Some(d) = &self.department {
             let Some(dep) = hospital.departments.iter().find(|x| x.code == *d) else {
@@ -108,8 +108,9 @@ impl ScreenBody {
                     format!("no room {r:?}"),
                 ));
             }
-            if !rooms.contains(r) {
-                rooms.push(r.clone());
+            // Known, hence well-formed.
+            if !rooms.iter().any(|x| x == r) {
+                rooms.push(RoomCode::trusted(r.clone()));
             }
         }
         match kind {
@@ -165,7 +166,7 @@ impl ScreenBody {
                 .unwrap_or_else(|| name.to_string()),
         };
         Ok(ScreenConfig {
-            code: code.to_string(),
+            code: ScreenCode::trusted(code),
             name: name.to_string(),
             kind,
             title,
@@ -187,7 +188,7 @@ fn kind_code(kind: ScreenKind) -> &'static str {
 /// The stored form of a screen.
 pub fn row_of(c: &ScreenConfig, at: chrono::NaiveDateTime) -> Result<ScreenRow, Error> {
     Ok(ScreenRow {
-        code: c.code.clone(),
+        code: c.code.to_string(),
         name: c.name.clone(),
         kind: kind_code(c.kind).into(),
         title: c.title.clone(),
@@ -203,7 +204,7 @@ pub fn row_of(c: &ScreenConfig, at: chrono::NaiveDateTime) -> Result<ScreenRow, 
 pub fn config_of(r: &ScreenRow) -> Result<ScreenConfig, DbError> {
     let broken = |what: &str| DbError::Corrupt(format!("screen {}: {what}", r.code));
     Ok(ScreenConfig {
-        code: r.code.clone(),
+        code: ScreenCode::trusted(r.code.clone()),
         name: r.name.clone(),
         kind: match r.kind.as_str() {
             "overview" => ScreenKind::Overview,

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::facade::Engine;
 use crate::config::RoomDef;
 use triage_ground::error::{Error, ErrorCode};
-use triage_ground::ids::RoomCode;
+use triage_ground::ids::{DepartmentCode, DoctorCode, QueueCode, RoomCode};
 
 /// Who sits in a room now.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -31,14 +31,14 @@ pub struct SeatAnswer {
 impl Engine {
     fn seat_answer(&self, info: &RoomInfo) -> SeatAnswer {
         SeatAnswer {
-            room_code: info.code.clone(),
+            room_code: info.code.to_string(),
             seat: info.seat.as_str().into(),
             doctor_name: info
                 .doctor_code
                 .as_deref()
                 .and_then(|d| self.doctor_name(d)),
-            doctor_code: info.doctor_code.clone(),
-            queues: info.draws_from.clone(),
+            doctor_code: info.doctor_code.as_ref().map(|d| d.to_string()),
+            queues: info.draws_from.iter().map(|q| q.to_string()).collect(),
         }
     }
 
@@ -54,7 +54,7 @@ impl Engine {
     }
 
     /// The department of a known doctor (master data or configuration).
-    pub(crate) fn doctor_department(&self, code: &str) -> Option<String> {
+    pub(crate) fn doctor_department(&self, code: &str) -> Option<DepartmentCode> {
         self.hospital
             .doctors
             .iter()
@@ -68,13 +68,21 @@ impl Engine {
                     .find(|q| q.doctor.as_deref() == Some(code))
                     .map(|q| q.department.clone())
             })
-            .or_else(|| self.directory.doctor(code).map(|_| String::new()))
+            .or_else(|| {
+                self.directory
+                    .doctor(code)
+                    .map(|_| DepartmentCode::trusted(String::new()))
+            })
     }
 
     /// The queues a room calls with `doctor` in it: the doctor's own queue
     /// first (if they have one), then the room's shared queues; the mix
     /// kept when it still fits.
-    pub(crate) fn seating(&self, room: &RoomDef, doctor: Option<&str>) -> (Vec<String>, Vec<u32>) {
+    pub(crate) fn seating(
+        &self,
+        room: &RoomDef,
+        doctor: Option<&str>,
+    ) -> (Vec<QueueCode>, Vec<u32>) {
         let shared = room.queues.iter().filter(|q| {
             self.hospital
                 .queue(q)
@@ -87,7 +95,7 @@ impl Engine {
                 .find(|q| q.doctor.as_deref() == Some(d) && q.department == room.department)
                 .map(|q| q.code.clone())
         });
-        let draws: Vec<String> = own.into_iter().chain(shared.cloned()).collect();
+        let draws: Vec<QueueCode> = own.into_iter().chain(shared.cloned()).collect();
         let mix = if room.mix.len() == draws.len() {
             room.mix.clone()
         } else {
@@ -108,9 +116,9 @@ impl Engine {
     pub(crate) async fn seat(
         &self,
         room: &RoomCode,
-        doctor: Option<String>,
+        doctor: Option<DoctorCode>,
         seat: SeatState,
-        draws_from: Vec<String>,
+        draws_from: Vec<QueueCode>,
         mix: Vec<u32>,
         audit: Audit,
     ) -> Result<RoomInfo, Error> {
@@ -143,7 +151,7 @@ impl Engine {
         for q in dropped {
             self.queue_addr(&q)?
                 .send(triage_actors::queue::ReleaseRoom {
-                    room_code: room.to_string(),
+                    room_code: room.clone(),
                     audit: audit.clone(),
                 })
                 .await
@@ -183,7 +191,7 @@ impl Engine {
                 && matches!(i.seat, SeatState::In | SeatState::Break)
         });
         let allowed = if returning {
-            vec![room.to_string()]
+            vec![room.clone()]
         } else {
             self.sign_in_rooms(doctor, &department, audit.at).await?
         };
@@ -236,7 +244,7 @@ impl Engine {
         let info = self
             .seat(
                 room,
-                Some(doctor.to_string()),
+                Some(DoctorCode::trusted(doctor)),
                 SeatState::In,
                 draws,
                 mix,
@@ -532,18 +540,16 @@ impl Engine {
             .iter()
             .filter(|q| q.doctor.as_deref() == Some(doctor))
         {
-            let list = self
-                .list_queue(&triage_ground::ids::QueueCode::parse(&q.code)?)
-                .await?;
+            let list = self.list_queue(&q.code).await?;
             affected.extend(list.entries.into_iter().map(|e| AffectedVisit {
-                visit_no: e.visit_no,
+                visit_no: e.visit_no.into(),
                 ticket_no: e.ticket_no,
                 masked_name: e.masked_name,
-                queue_code: q.code.clone(),
+                queue_code: q.code.to_string(),
             }));
         }
         // The rooms the doctor sits in now (if the stop is for now).
-        let rooms: Vec<String> = if !now_too {
+        let rooms: Vec<RoomCode> = if !now_too {
             Vec::new()
         } else {
             self.hospital
@@ -574,7 +580,7 @@ impl Engine {
             }
         }
         for r in &rooms {
-            self.close_room(&RoomCode::parse(r)?, false, reason.clone(), audit.clone())
+            self.close_room(r, false, reason.clone(), audit.clone())
                 .await?;
         }
         // The doctor's patients, now that the rooms are closed: to `to` (or
@@ -602,7 +608,7 @@ impl Engine {
             .filter(|s| {
                 s.rooms
                     .iter()
-                    .any(|r| rooms.contains(r) || schedule_rooms.contains(r))
+                    .any(|r| rooms.contains(r) || schedule_rooms.iter().any(|x| x == r))
                     || (s.kind == triage_actors::screen::ScreenKind::Overview
                         && s.rooms.iter().any(|r| {
                             self.hospital
@@ -610,7 +616,7 @@ impl Engine {
                                 .is_some_and(|d| d.department == department)
                         }))
             })
-            .map(|s| s.code)
+            .map(|s| s.code.to_string())
             .collect();
         let notice_id = if screens.is_empty() {
             None
@@ -630,10 +636,10 @@ impl Engine {
             operator: audit.operator.clone(),
             doctor_code: doctor.to_string(),
             doctor_name: name.clone(),
-            department_code: department.clone(),
+            department_code: department.to_string(),
             sessions: sessions.clone(),
             reason: reason.clone(),
-            rooms_closed: rooms.clone(),
+            rooms_closed: rooms.iter().map(ToString::to_string).collect(),
             redistributed,
             affected: affected.clone(),
         };
@@ -652,7 +658,7 @@ impl Engine {
         Ok(StopClinicAnswer {
             doctor_code: doctor.to_string(),
             doctor_name: name,
-            rooms_closed: rooms,
+            rooms_closed: rooms.iter().map(ToString::to_string).collect(),
             redistributed,
             affected,
             notice_id,

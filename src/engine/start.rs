@@ -18,6 +18,7 @@ use triage_actors::queue::{QueueActor, QueueState};
 use triage_actors::room::{RoomActor, RoomState};
 use triage_actors::screen::ScreenActor;
 use triage_actors::Directory;
+use triage_ground::ids::{QueueCode, RoomCode};
 use triage_ground::time::SharedClock;
 
 use super::facade::{doctor_view, visit_slot, Engine};
@@ -32,7 +33,7 @@ fn waiting_entry(
     v: &VisitRow,
     mode: VoiceNameMode,
     rules: &triage_actors::rules::QueueRules,
-    reserved_room: Option<String>,
+    reserved_room: Option<RoomCode>,
 ) -> Result<WaitingEntry, DbError> {
     let tags = v.tags()?;
     let kind = v.entry_kind()?;
@@ -116,15 +117,15 @@ async fn rules_in_force(db: &Db, hospital: &Hospital) -> Result<Hospital, DbErro
 /// HIS has not sent yet.
 async fn seed(db: &Db, hospital: &Hospital, now: DateTime<Utc>) -> Result<(), DbError> {
     let today = service_date(now).to_string();
-    let room_codes: Vec<String> = hospital.rooms.iter().map(|r| r.code.clone()).collect();
-    let queue_codes: Vec<String> = hospital.queues.iter().map(|q| q.code.clone()).collect();
+    let room_codes: Vec<RoomCode> = hospital.rooms.iter().map(|r| r.code.clone()).collect();
+    let queue_codes: Vec<QueueCode> = hospital.queues.iter().map(|q| q.code.clone()).collect();
     let seeds: Vec<DoctorRow> = hospital
         .doctors
         .iter()
         .map(|d| DoctorRow {
-            code: d.code.clone(),
+            code: d.code.to_string(),
             name: d.name.clone(),
-            department_code: d.department.clone(),
+            department_code: d.department.to_string(),
             title: d.title.clone(),
             introduction: d.introduction.clone(),
             photo: None,
@@ -183,7 +184,7 @@ fn room_state(
         (SeatState::Configured, _) | (_, None) => configured,
         (_, Some(x)) => {
             let broken = |what: &str| DbError::Corrupt(format!("room {} has {what}", x.code));
-            let draws: Vec<String> = x
+            let draws: Vec<QueueCode> = x
                 .draws_from
                 .as_deref()
                 .map(serde_json::from_str)

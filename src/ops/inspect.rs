@@ -275,11 +275,11 @@ pub fn gather(
         .screens
         .iter()
         .map(|s| {
-            let (times, mins) = offline.get(&s.code).copied().unwrap_or((0, 0.0));
+            let (times, mins) = offline.get(s.code.as_str()).copied().unwrap_or((0, 0.0));
             ScreenHistory {
-                code: s.code.clone(),
+                code: s.code.to_string(),
                 name: s.name.clone(),
-                last_seen: seen.get(&s.code).copied(),
+                last_seen: seen.get(s.code.as_str()).copied(),
                 offline_times: times,
                 offline_minutes: mins,
             }

@@ -500,7 +500,7 @@ pub fn provision(
     let tokens = h
         .screens
         .iter()
-        .map(|s| s.code.clone())
+        .map(|s| s.code.to_string())
         .chain(h.kiosks.iter().map(|k| k.code.clone()))
         .map(|code| {
             let t = accounts::issue_screen_token(&mut c, h, &code, &stamp())

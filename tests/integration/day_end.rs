@@ -205,7 +205,7 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
     let late = queue
         .send(triage_actors::queue::CheckIn {
             draft: triage_actors::queue::EntryDraft {
-                visit_no: "V6".into(),
+                visit_no: triage_ground::ids::VisitNo::trusted("V6"),
                 masked_name: "日*6".into(),
                 spoken_name: String::new(),
                 kind: triage_actors::model::EntryKind::Normal,
@@ -265,7 +265,7 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         .message
         .contains(&crate::common::service_day(-7).to_string())));
     let away = e
-        .away_visits(vec!["NK".into()])
+        .away_visits(vec![triage_ground::ids::QueueCode::trusted("NK")])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(away.is_empty(), "yesterday's patients appear nowhere");

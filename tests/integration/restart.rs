@@ -504,6 +504,6 @@ pub(crate) async fn waiting(e: &Engine, queue: &str) -> Vec<String> {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .iter()
-        .map(|l| l.visit_no.clone())
+        .map(|l| l.visit_no.to_string())
         .collect()
 }

@@ -3,6 +3,7 @@
 //! rooms, `Left` to the queue a transferred visit left.
 
 use std::sync::Arc;
+use triage_ground::ids::VisitNo;
 
 use actix::prelude::*;
 
@@ -38,7 +39,7 @@ pub struct Refill;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Left {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub audit: Audit,
 }
 

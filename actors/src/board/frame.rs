@@ -7,6 +7,7 @@
 //! frame outside the sequence.
 
 use std::sync::Arc;
+use triage_ground::ids::RoomCode;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,7 @@ use super::view::{NoticeView, RoomView, ScreenConfig};
 /// A call to be spoken.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Announcement {
-    pub room_code: String,
+    pub room_code: RoomCode,
     pub room_name: String,
     pub ticket_no: String,
     pub masked_name: String,

@@ -22,6 +22,7 @@
 //! - `notices`: notices on screens; `presence`: screen devices.
 
 use std::sync::Arc;
+use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, ScreenCode};
 
 use actix::Recipient;
 use dashmap::DashMap;
@@ -55,12 +56,12 @@ struct RoomBoard {
 #[derive(Clone, Debug)]
 pub(crate) struct HeldNotice {
     view: NoticeView,
-    screens: Option<Vec<String>>,
+    screens: Option<Vec<ScreenCode>>,
     sent: bool,
 }
 
 /// One distinct multi-room frame: a variant and the rooms in it.
-type FrameKey<'a> = (RoomVariant, Vec<&'a String>);
+type FrameKey<'a> = (RoomVariant, Vec<&'a RoomCode>);
 
 #[derive(Clone)]
 struct Watcher {
@@ -73,32 +74,31 @@ struct Watcher {
 pub struct Board {
     /// What each screen shows now (its configuration, as reassigned): read
     /// by the server; written with every start and reassignment.
-    pub screen_configs: DashMap<String, ScreenConfig>,
+    pub screen_configs: DashMap<ScreenCode, ScreenConfig>,
     /// Who shows a room, and how (each variant is composed and encoded once).
-    room_screens: DashMap<String, Vec<Watcher>>,
-    queue_rooms: DashMap<String, Vec<String>>,
-    room_boards: DashMap<String, RoomBoard>,
-    queue_boards: DashMap<String, QueueBoard>,
-    doctors: DashMap<String, DoctorView>,
+    room_screens: DashMap<RoomCode, Vec<Watcher>>,
+    queue_rooms: DashMap<QueueCode, Vec<RoomCode>>,
+    room_boards: DashMap<RoomCode, RoomBoard>,
+    queue_boards: DashMap<QueueCode, QueueBoard>,
+    doctors: DashMap<DoctorCode, DoctorView>,
     /// Each room's appointments of today not checked in yet, with the
     /// generation of the read they came from (an older read never
     /// overwrites a newer one).
-    appointments: DashMap<String, (u64, Vec<AppointmentView>)>,
+    appointments: DashMap<RoomCode, (u64, Vec<AppointmentView>)>,
     /// Rooms with a short list (二级候诊) that fill it from a queue: told
     /// when the queue changes.
-    refill: DashMap<String, Vec<Recipient<Refill>>>,
+    refill: DashMap<QueueCode, Vec<Recipient<Refill>>>,
     /// Each queue's rules in force (a room reads `max_misses` when its
     /// patient misses a call).
-    rules: DashMap<String, Arc<QueueRules>>,
-    presence: DashMap<String, ScreenPresence>,
+    rules: DashMap<QueueCode, Arc<QueueRules>>,
+    presence: DashMap<ScreenCode, ScreenPresence>,
     /// Notices not yet withdrawn or expired, scheduled ones too.
     notices: DashMap<i64, HeldNotice>,
-    /// Staff pages watching a queue or a room (`staff::queue_key`,
-    /// `staff::room_key`).
-    staff: DashMap<String, Vec<crate::staff::StaffWatcher>>,
+    /// Staff pages watching a queue or a room.
+    staff: DashMap<crate::staff::StaffKey, Vec<crate::staff::StaffWatcher>>,
     /// Every running screen, as the board reaches it (notices, the day
     /// end, restarting), by code.
-    screen_links: DashMap<String, ScreenLink>,
+    screen_links: DashMap<ScreenCode, ScreenLink>,
     /// Every running queue's inbox for `Left`, by code.
-    queue_links: DashMap<String, Recipient<Left>>,
+    queue_links: DashMap<QueueCode, Recipient<Left>>,
 }

@@ -5,6 +5,7 @@
 //! The day end's word to every screen goes the same way.
 
 use chrono::{DateTime, Utc};
+use triage_ground::ids::ScreenCode;
 
 use super::events::Broadcast;
 use super::frame::ScreenFrame;
@@ -19,7 +20,7 @@ impl Board {
     pub fn publish_notice(
         &self,
         notice: NoticeView,
-        screens: Option<Vec<String>>,
+        screens: Option<Vec<ScreenCode>>,
         now: DateTime<Utc>,
     ) {
         let sent = notice.shows_at(now);
@@ -78,7 +79,7 @@ impl Board {
         self.broadcast(&body, None);
     }
 
-    fn broadcast(&self, body: &std::sync::Arc<str>, screens: Option<&[String]>) {
+    fn broadcast(&self, body: &std::sync::Arc<str>, screens: Option<&[ScreenCode]>) {
         match screens {
             None => {
                 for s in self.screen_links.iter() {
@@ -87,7 +88,7 @@ impl Board {
             }
             Some(list) => {
                 for code in list {
-                    if let Some(s) = self.screen_links.get(code) {
+                    if let Some(s) = self.screen_links.get(code.as_str()) {
                         s.broadcast.do_send(Broadcast(body.clone()));
                     }
                 }

@@ -5,6 +5,7 @@
 use super::events::{Announce, Broadcast, ScreenLink};
 use super::frame::{Announcement, ScreenFrame};
 use crate::model::{CurrentCall, RoomStatus};
+use triage_ground::ids::{QueueCode, RoomCode};
 
 use super::*;
 
@@ -21,19 +22,19 @@ impl Board {
     /// Records a queue's public head and tells the screens of every room
     /// drawing from it (but `except`, which will publish itself). A screen
     /// showing several of those rooms gets them in **one** `rooms` frame.
-    pub fn publish_queue(&self, queue: &str, board: QueueBoard, except: Option<&str>) {
+    pub fn publish_queue(&self, queue: &QueueCode, board: QueueBoard, except: Option<&str>) {
         self.set_queue_board(queue, board);
         self.notify_queue(queue, except);
     }
 
     /// Records a queue's public head without telling anyone yet.
-    pub fn set_queue_board(&self, queue: &str, board: QueueBoard) {
-        self.queue_boards.insert(queue.to_string(), board);
+    pub fn set_queue_board(&self, queue: &QueueCode, board: QueueBoard) {
+        self.queue_boards.insert(queue.clone(), board);
     }
 
     /// Tells the screens of every room drawing from `queue` (but `except`).
     pub fn notify_queue(&self, queue: &str, except: Option<&str>) {
-        let rooms: Vec<String> = self
+        let rooms: Vec<RoomCode> = self
             .rooms_of_queue(queue)
             .into_iter()
             .filter(|r| except != Some(r.as_str()))
@@ -43,13 +44,13 @@ impl Board {
 
     /// Tells every screen showing any of `rooms`: one frame per screen,
     /// each distinct frame composed and encoded once.
-    fn notify_rooms(&self, rooms: &[String]) {
+    fn notify_rooms(&self, rooms: &[RoomCode]) {
         if rooms.len() == 1 {
             self.notify_room(&rooms[0]);
             return;
         }
         // screen → (variant, rooms it shows among these), in room order.
-        let mut per_screen: Vec<(ScreenLink, RoomVariant, Vec<&String>)> = Vec::new();
+        let mut per_screen: Vec<(ScreenLink, RoomVariant, Vec<&RoomCode>)> = Vec::new();
         for room in rooms {
             let Some(watchers) = self.room_screens.get(room).map(|w| w.clone()) else {
                 continue;
@@ -97,7 +98,7 @@ impl Board {
     pub fn publish_doctor(&self, doctor: DoctorView) {
         let code = doctor.code.clone();
         self.doctors.insert(code.clone(), doctor);
-        let rooms: Vec<String> = self
+        let rooms: Vec<RoomCode> = self
             .room_boards
             .iter()
             .filter(|b| b.info.doctor_code.as_deref() == Some(code.as_str()))
@@ -111,10 +112,15 @@ impl Board {
     /// Records the appointments booked for `room` as read at generation
     /// `generation`, and tells its screens if the list changed. A read
     /// older than the one held is ignored.
-    pub fn publish_appointments(&self, room: &str, generation: u64, list: Vec<AppointmentView>) {
+    pub fn publish_appointments(
+        &self,
+        room: &RoomCode,
+        generation: u64,
+        list: Vec<AppointmentView>,
+    ) {
         // Compare and replace under the entry's lock: two publishers on two
         // threads never let an older read win.
-        let changed = match self.appointments.entry(room.to_string()) {
+        let changed = match self.appointments.entry(room.clone()) {
             dashmap::mapref::entry::Entry::Occupied(mut held) => {
                 if held.get().0 > generation {
                     return;

@@ -1,15 +1,17 @@
-//! The registry: live addresses of every actor, who watches what (screens
-//! of a room, rooms of a queue, two-stage rooms subscribed to a queue) and
-//! each queue's rules in force.
+//! Routes: who watches what (screens of a room, rooms of a queue, two-stage
+//! rooms subscribed to a queue, staff pages), the links events travel
+//! through (screens, queues) and each queue's rules in force.
 
 use std::sync::Arc;
+
+use triage_ground::ids::{QueueCode, RoomCode, ScreenCode};
 
 use actix::Recipient;
 
 use super::events::{Left, Restarting, ScreenLink};
 use crate::model::{CurrentCall, RoomStatus};
 use crate::rules::QueueRules;
-use crate::staff::{StaffUpdate, StaffWatcher};
+use crate::staff::{StaffKey, StaffUpdate, StaffWatcher};
 
 use super::*;
 
@@ -55,9 +57,9 @@ impl Board {
     }
 
     /// Declares that `screen` shows `room` in `variant`.
-    pub fn watch_room(&self, room: &str, screen: ScreenLink, variant: RoomVariant) {
+    pub fn watch_room(&self, room: &RoomCode, screen: ScreenLink, variant: RoomVariant) {
         self.room_screens
-            .entry(room.to_string())
+            .entry(room.clone())
             .or_default()
             .push(Watcher { screen, variant });
     }
@@ -71,7 +73,7 @@ impl Board {
     }
 
     /// Rooms that draw from `queue`.
-    pub fn rooms_of_queue(&self, queue: &str) -> Vec<String> {
+    pub fn rooms_of_queue(&self, queue: &str) -> Vec<RoomCode> {
         self.queue_rooms
             .get(queue)
             .map(|r| r.clone())
@@ -94,8 +96,8 @@ impl Board {
 
     /// A room keeping a short list from `queue` asks to be told when the
     /// queue changes.
-    pub fn subscribe_refill(&self, queue: &str, room: Recipient<Refill>) {
-        let mut list = self.refill.entry(queue.to_string()).or_default();
+    pub fn subscribe_refill(&self, queue: &QueueCode, room: Recipient<Refill>) {
+        let mut list = self.refill.entry(queue.clone()).or_default();
         if !list.contains(&room) {
             list.push(room);
         }
@@ -112,11 +114,10 @@ impl Board {
     }
 
     /// Records a queue's rules in force (after start and every change).
-    pub fn publish_rules(&self, queue: &str, rules: &QueueRules) {
+    pub fn publish_rules(&self, queue: &QueueCode, rules: &QueueRules) {
         let fresh = self.rules.get(queue).is_none_or(|r| r.as_ref() != rules);
         if fresh {
-            self.rules
-                .insert(queue.to_string(), Arc::new(rules.clone()));
+            self.rules.insert(queue.clone(), Arc::new(rules.clone()));
         }
     }
 
@@ -149,13 +150,13 @@ impl Board {
     }
 
     /// A screen runs: how the board reaches it.
-    pub fn link_screen(&self, screen: &str, link: ScreenLink) {
-        self.screen_links.insert(screen.to_string(), link);
+    pub fn link_screen(&self, screen: &ScreenCode, link: ScreenLink) {
+        self.screen_links.insert(screen.clone(), link);
     }
 
     /// A queue runs: where `Left` reaches it.
-    pub fn link_queue(&self, queue: &str, left: Recipient<Left>) {
-        self.queue_links.insert(queue.to_string(), left);
+    pub fn link_queue(&self, queue: &QueueCode, left: Recipient<Left>) {
+        self.queue_links.insert(queue.clone(), left);
     }
 
     /// Tells `queue` that a transferred visit left it (best effort).
@@ -165,9 +166,8 @@ impl Board {
         }
     }
 
-    /// A staff page watches these queues and rooms (keys from
-    /// `staff::queue_key` / `staff::room_key`).
-    pub fn watch_staff(&self, keys: &[String], watcher: StaffWatcher) {
+    /// A staff page watches these queues and rooms.
+    pub fn watch_staff(&self, keys: &[StaffKey], watcher: StaffWatcher) {
         for k in keys {
             self.staff
                 .entry(k.clone())
@@ -177,7 +177,7 @@ impl Board {
     }
 
     /// A staff page stops watching (its socket closed).
-    pub fn unwatch_staff(&self, keys: &[String], id: u64) {
+    pub fn unwatch_staff(&self, keys: &[StaffKey], id: u64) {
         for k in keys {
             if let Some(mut list) = self.staff.get_mut(k) {
                 list.retain(|w| w.id != id);
@@ -196,12 +196,12 @@ impl Board {
     }
 
     /// Whether any staff page watches `key`.
-    pub fn watched_by_staff(&self, key: &str) -> bool {
+    pub fn watched_by_staff(&self, key: &StaffKey) -> bool {
         self.staff.contains_key(key)
     }
 
     /// Sends an update to the staff pages watching `key`.
-    pub fn tell_staff(&self, key: &str, update: StaffUpdate) {
+    pub fn tell_staff(&self, key: &StaffKey, update: StaffUpdate) {
         if let Some(list) = self.staff.get(key) {
             for w in list.iter() {
                 w.recipient.do_send(update.clone());

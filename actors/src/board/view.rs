@@ -3,13 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use triage_ground::ids::{DepartmentCode, DoctorCode, RoomCode, ScreenCode};
 
 use crate::model::{CurrentCall, PlacementCode, RoomStatus};
 
 /// Public facts of a doctor (master data from HIS).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DoctorView {
-    pub code: String,
+    pub code: DoctorCode,
     pub name: String,
     pub title: String,
     /// Shown on door screens; left out of overview frames.
@@ -38,7 +39,7 @@ pub struct EntryView {
     /// The room an appointment booked: only that room's screens list the
     /// patient as next (never sent to a screen).
     #[serde(skip)]
-    pub room: Option<String>,
+    pub room: Option<RoomCode>,
 }
 
 /// The public head of a queue.
@@ -51,7 +52,7 @@ pub struct QueueBoard {
     pub head: Vec<EntryView>,
     /// Each room's short list (二级候诊), in calling order.
     #[serde(default)]
-    pub rooms: std::collections::BTreeMap<String, Vec<EntryView>>,
+    pub rooms: std::collections::BTreeMap<RoomCode, Vec<EntryView>>,
 }
 
 /// The patient a room calls, as screens show it.
@@ -80,9 +81,9 @@ impl From<&CurrentCall> for CallView {
 /// Everything a screen shows of one room.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomView {
-    pub code: String,
+    pub code: RoomCode,
     pub name: String,
-    pub department_code: String,
+    pub department_code: DepartmentCode,
     pub department_name: String,
     pub status: RoomStatus,
     pub status_label: String,
@@ -166,12 +167,12 @@ pub enum ScreenKind {
 /// A screen's configuration, from the hospital configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScreenConfig {
-    pub code: String,
+    pub code: ScreenCode,
     pub name: String,
     pub kind: ScreenKind,
     /// Heading shown on the screen (e.g. the department's name).
     pub title: String,
-    pub rooms: Vec<String>,
+    pub rooms: Vec<RoomCode>,
     /// Whether this screen speaks announcements.
     pub voice: bool,
     /// How many waiting patients to show per room.

@@ -12,7 +12,8 @@ use crate::error::EngineError;
 use crate::journal::{Change, JournalError, SharedJournal};
 use crate::model::CurrentCall;
 use crate::rules::QueueRules;
-use crate::staff::{queue_key, StaffQueue, StaffQueueView, StaffUpdate};
+use crate::staff::{StaffKey, StaffQueue, StaffQueueView, StaffUpdate};
+use triage_ground::ids::{RoomCode, VisitNo};
 use triage_ground::time::SharedClock;
 
 use super::messages::*;
@@ -129,7 +130,7 @@ impl QueueActor {
     fn commit_entry(
         &mut self,
         change: Change,
-        visit_no: String,
+        visit_no: VisitNo,
     ) -> AtomicResponse<Self, Result<CheckInOutcome, EngineError>> {
         self.commit_and_apply(change, move |act| {
             act.outcome_for(&visit_no, true)
@@ -158,7 +159,7 @@ impl QueueActor {
     /// this queue (composed only when one does).
     fn publish_staff(&self) {
         self.staff_version.set(self.staff_version.get() + 1);
-        let key = queue_key(&self.state.code);
+        let key = StaffKey::Queue(self.state.code.clone());
         if self.board.watched_by_staff(&key) {
             self.board
                 .tell_staff(&key, StaffUpdate::Queue(self.staff_view()));
@@ -168,7 +169,7 @@ impl QueueActor {
     /// Records the new head at once (the calling room composes from it),
     /// but tells the other rooms' screens a moment later, so the calling
     /// room's own frame and its announcement go out first.
-    fn publish_after_call(&self, room: String, ctx: &mut Context<Self>) {
+    fn publish_after_call(&self, room: RoomCode, ctx: &mut Context<Self>) {
         let board = self.state.board(self.clock.now());
         self.board.set_queue_board(&self.state.code, board);
         self.awaited.set(true);

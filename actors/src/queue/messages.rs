@@ -4,6 +4,7 @@
 use actix::prelude::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
 use crate::error::EngineError;
 use crate::journal::Change;
@@ -29,7 +30,7 @@ pub struct CheckIn {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckInOutcome {
     pub ticket_no: String,
-    pub queue_code: String,
+    pub queue_code: QueueCode,
     /// 1-based position in calling order.
     pub position: usize,
     pub ahead: usize,
@@ -42,7 +43,7 @@ pub struct CheckInOutcome {
 #[derive(Message)]
 #[rtype(result = "Result<Option<CurrentCall>, EngineError>")]
 pub struct TakeNext {
-    pub room_code: String,
+    pub room_code: RoomCode,
     pub audit: Audit,
     /// The room's next mix position, committed with the call.
     pub room_cursor: Option<i64>,
@@ -57,7 +58,7 @@ pub struct TakeNext {
 #[derive(Message)]
 #[rtype(result = "Result<bool, EngineError>")]
 pub struct Assign {
-    pub room_code: String,
+    pub room_code: RoomCode,
     pub audit: Audit,
     pub room_cursor: Option<i64>,
 }
@@ -67,7 +68,7 @@ pub struct Assign {
 #[derive(Message)]
 #[rtype(result = "(usize, Option<(DateTime<Utc>, i64)>)")]
 pub struct ShortList {
-    pub room_code: String,
+    pub room_code: RoomCode,
 }
 
 /// A room closed: its short list goes back to the general list; answers
@@ -75,7 +76,7 @@ pub struct ShortList {
 #[derive(Message)]
 #[rtype(result = "Result<usize, EngineError>")]
 pub struct ReleaseRoom {
-    pub room_code: String,
+    pub room_code: RoomCode,
     pub audit: Audit,
 }
 
@@ -102,8 +103,8 @@ pub struct Transfer(pub TransferIn);
 #[derive(Message)]
 #[rtype(result = "Result<Option<CurrentCall>, EngineError>")]
 pub struct TakeSpecific {
-    pub visit_no: String,
-    pub room_code: String,
+    pub visit_no: VisitNo,
+    pub room_code: RoomCode,
     pub audit: Audit,
     /// As for [`TakeNext`]: committed with the call, or not at all.
     pub close: Option<Change>,
@@ -152,7 +153,7 @@ pub enum Intervention {
 #[derive(Message)]
 #[rtype(result = "Result<usize, EngineError>")]
 pub struct Intervene {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub action: Intervention,
     pub audit: Audit,
 }
@@ -163,7 +164,7 @@ pub struct Intervene {
 #[derive(Message)]
 #[rtype(result = "Result<usize, EngineError>")]
 pub struct Mark {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     /// The groups HIS sent, as the stored registration holds them.
     pub his_tags: Vec<SpecialTag>,
     pub marks: StaffMarks,
@@ -184,7 +185,7 @@ pub struct CloseDay {
 #[derive(Message)]
 #[rtype(result = "Result<bool, EngineError>")]
 pub struct Remove {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub audit: Audit,
 }
 
@@ -210,5 +211,5 @@ pub struct InspectQueue;
 #[derive(Message)]
 #[rtype(result = "Option<(usize, usize)>")]
 pub struct Position {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
 }

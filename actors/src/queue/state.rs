@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
 use crate::error::EngineError;
 use crate::journal::Change;
@@ -22,7 +23,7 @@ const MAX_TICKET: u32 = 9999;
 /// What the caller knows of a patient checking in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryDraft {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub masked_name: String,
     pub spoken_name: String,
     pub kind: EntryKind,
@@ -48,7 +49,7 @@ pub struct EntryDraft {
     /// the patient from this queue (a nurse may still call them by name
     /// elsewhere).
     #[serde(default)]
-    pub room: Option<String>,
+    pub room: Option<RoomCode>,
 }
 
 /// What the receiving queue needs to take a transferred visit.
@@ -59,15 +60,15 @@ pub struct TransferIn {
     pub misses: i32,
     /// Keep this check-in time, or `None` to start from now.
     pub checked_in_at: Option<DateTime<Utc>>,
-    pub from_queue: Option<String>,
-    pub from_room: Option<String>,
+    pub from_queue: Option<QueueCode>,
+    pub from_room: Option<RoomCode>,
     pub audit: Audit,
 }
 
 /// The plain state of one queue. Every method that decides takes `now`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueState {
-    pub code: String,
+    pub code: QueueCode,
     pub prefix: String,
     pub rules: QueueRules,
     pub(super) entries: Vec<WaitingEntry>,
@@ -82,7 +83,7 @@ pub struct QueueState {
 impl QueueState {
     /// Builds a queue from what the database holds.
     pub fn new(
-        code: impl Into<String>,
+        code: QueueCode,
         prefix: impl Into<String>,
         rules: QueueRules,
         entries: Vec<WaitingEntry>,
@@ -91,7 +92,7 @@ impl QueueState {
         next_seq: i64,
     ) -> Self {
         QueueState {
-            code: code.into(),
+            code,
             prefix: prefix.into(),
             rules,
             entries,
@@ -365,7 +366,7 @@ impl QueueState {
     /// committed with the call.
     pub fn plan_take_next(
         &self,
-        room_code: &str,
+        room_code: &RoomCode,
         audit: &Audit,
         room_cursor: Option<i64>,
     ) -> Vec<(Change, CurrentCall)> {
@@ -382,7 +383,7 @@ impl QueueState {
                 let change = Change::Called {
                     audit: audit.clone(),
                     queue_code: self.code.clone(),
-                    room_code: room_code.to_string(),
+                    room_code: room_code.clone(),
                     visit_no: r.entry.visit_no.clone(),
                     placement,
                     counters: self.counters_taking(&r),
@@ -398,7 +399,7 @@ impl QueueState {
     /// list (二级候诊); none if nobody is waiting there.
     pub fn plan_assign(
         &self,
-        room_code: &str,
+        room_code: &RoomCode,
         audit: &Audit,
         room_cursor: Option<i64>,
     ) -> Option<Change> {
@@ -411,7 +412,7 @@ impl QueueState {
         Some(Change::Assigned {
             audit: audit.clone(),
             queue_code: self.code.clone(),
-            room_code: room_code.to_string(),
+            room_code: room_code.clone(),
             visit_no: r.entry.visit_no.clone(),
             placement: r.placement.kind(),
             counters: self.counters_taking(r),
@@ -423,7 +424,7 @@ impl QueueState {
     pub fn assigned_to(&self, room: &str) -> usize {
         self.entries
             .iter()
-            .filter(|e| e.assigned.as_ref().is_some_and(|a| a.room == room))
+            .filter(|e| e.assigned.as_ref().is_some_and(|a| a.room == *room))
             .count()
     }
 
@@ -442,29 +443,29 @@ impl QueueState {
 
     /// Plans returning `room`'s short list to the general list (the room
     /// closed); none if it has nobody here.
-    pub fn plan_unassign(&self, room: &str, audit: Audit) -> Option<Change> {
-        let visits: Vec<String> = self
+    pub fn plan_unassign(&self, room: &RoomCode, audit: Audit) -> Option<Change> {
+        let visits: Vec<VisitNo> = self
             .entries
             .iter()
-            .filter(|e| e.assigned.as_ref().is_some_and(|a| a.room == room))
+            .filter(|e| e.assigned.as_ref().is_some_and(|a| &a.room == room))
             .map(|e| e.visit_no.clone())
             .collect();
         (!visits.is_empty()).then(|| Change::Unassigned {
             audit,
             queue_code: self.code.clone(),
-            room_code: room.to_string(),
+            room_code: room.clone(),
             visits,
         })
     }
 
     /// Plans a nurse's move of a waiting patient to `position` (1 = next)
     /// in the general list; none if not waiting here.
-    pub fn plan_move(&self, visit_no: &str, position: u32, audit: Audit) -> Option<Change> {
+    pub fn plan_move(&self, visit_no: &VisitNo, position: u32, audit: Audit) -> Option<Change> {
         self.find(visit_no)?;
         Some(Change::Moved {
             audit,
             queue_code: self.code.clone(),
-            visit_no: visit_no.to_string(),
+            visit_no: visit_no.clone(),
             position: position.max(1),
             mark: self.counters.taken_total,
         })
@@ -515,8 +516,8 @@ impl QueueState {
     /// Plans calling one waiting visit by name, out of order (指定叫号).
     pub fn plan_take_specific(
         &self,
-        visit_no: &str,
-        room_code: &str,
+        visit_no: &VisitNo,
+        room_code: &RoomCode,
         audit: &Audit,
     ) -> Option<(Change, CurrentCall)> {
         let e = self.find(visit_no)?;
@@ -527,7 +528,7 @@ impl QueueState {
         let change = Change::Called {
             audit: audit.clone(),
             queue_code: self.code.clone(),
-            room_code: room_code.to_string(),
+            room_code: room_code.clone(),
             visit_no: e.visit_no.clone(),
             placement: PlacementCode::Manual,
             counters: self.counters_taking(&ranked),
@@ -539,12 +540,12 @@ impl QueueState {
 
     /// Plans a nurse's hold or release (挂起 / 恢复); none if the visit is not
     /// waiting here or already in that state.
-    pub fn plan_hold(&self, visit_no: &str, held: bool, audit: Audit) -> Option<Change> {
+    pub fn plan_hold(&self, visit_no: &VisitNo, held: bool, audit: Audit) -> Option<Change> {
         let e = self.find(visit_no)?;
         (e.held != held).then(|| Change::HoldSet {
             audit,
             queue_code: self.code.clone(),
-            visit_no: visit_no.to_string(),
+            visit_no: visit_no.clone(),
             held,
         })
     }
@@ -554,7 +555,7 @@ impl QueueState {
     /// rules on the day the patient checked in; none if not waiting here.
     pub fn plan_mark(
         &self,
-        visit_no: &str,
+        visit_no: &VisitNo,
         his_tags: Vec<SpecialTag>,
         marks: StaffMarks,
         audit: Audit,
@@ -566,7 +567,7 @@ impl QueueState {
         Some(Change::Marked {
             audit,
             queue_code: self.code.clone(),
-            visit_no: visit_no.to_string(),
+            visit_no: visit_no.clone(),
             his_tags,
             marks,
             registered_tags,
@@ -582,7 +583,7 @@ impl QueueState {
         until: DateTime<Utc>,
         audit: Audit,
     ) -> Option<Change> {
-        let visits: Vec<String> = self
+        let visits: Vec<VisitNo> = self
             .entries
             .iter()
             .filter(|e| e.checked_in_at < until)
@@ -598,19 +599,19 @@ impl QueueState {
     }
 
     /// Plans a nurse's pin to the top (置顶); none if not waiting here.
-    pub fn plan_pin(&self, visit_no: &str, audit: Audit) -> Option<Change> {
+    pub fn plan_pin(&self, visit_no: &VisitNo, audit: Audit) -> Option<Change> {
         self.find(visit_no).map(|_| Change::Pinned {
             audit,
             queue_code: self.code.clone(),
-            visit_no: visit_no.to_string(),
+            visit_no: visit_no.clone(),
         })
     }
 
     /// Plans the removal of a waiting visit (cancel).
-    pub fn plan_remove(&self, visit_no: &str, audit: Audit) -> Option<Change> {
+    pub fn plan_remove(&self, visit_no: &VisitNo, audit: Audit) -> Option<Change> {
         self.find(visit_no).map(|_| Change::Cancelled {
             audit,
-            visit_no: visit_no.to_string(),
+            visit_no: visit_no.clone(),
             queue_code: Some(self.code.clone()),
             room_code: None,
         })
@@ -858,7 +859,7 @@ impl QueueState {
             .max()
             .unwrap_or(0)
             + 1;
-        let head: Vec<String> = self
+        let head: Vec<VisitNo> = self
             .ranked(now)
             .into_iter()
             .filter(|r| r.placement.is_callable() && r.entry.assigned.is_none())

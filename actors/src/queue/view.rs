@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use triage_ground::ids::VisitNo;
 
 use crate::board::view::{EntryView, QueueBoard};
 use crate::model::EntryKind;
@@ -19,14 +20,14 @@ pub const BOARD_HEAD: usize = 10;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListedEntry {
     pub position: usize,
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub ticket_no: String,
     pub masked_name: String,
     pub checked_in_at: DateTime<Utc>,
     pub kind: EntryKind,
     pub special: Vec<String>,
     pub placement: Placement,
-    pub placement_code: String,
+    pub placement_code: crate::model::PlacementCode,
     pub placement_reason: String,
 }
 
@@ -49,7 +50,7 @@ impl QueueState {
                     .iter()
                     .map(|t| t.label_zh().to_string())
                     .collect(),
-                placement_code: r.placement.code().to_string(),
+                placement_code: r.placement.kind(),
                 placement_reason: r.placement.explain_zh(),
                 placement: r.placement,
             })

@@ -16,7 +16,7 @@ use crate::mask::announcement_text;
 use crate::model::{Audit, RoomStatus};
 use crate::queue::actor::QueueActor;
 use crate::queue::messages::{Assign, CheckInOutcome, ShortList, TakeNext, TakeSpecific, Transfer};
-use crate::staff::{room_key, StaffCall, StaffRoom, StaffRoomView, StaffUpdate};
+use crate::staff::{StaffCall, StaffKey, StaffRoom, StaffRoomView, StaffUpdate};
 
 use super::messages::*;
 use super::state::{earliest_short_list, ClosedVisit, RoomState, Take};
@@ -97,7 +97,7 @@ impl RoomActor {
             self.state.current.as_ref(),
         );
         self.staff_version.set(self.staff_version.get() + 1);
-        let key = room_key(&self.state.info.code);
+        let key = StaffKey::Room(self.state.info.code.clone());
         if self.board.watched_by_staff(&key) {
             self.board
                 .tell_staff(&key, StaffUpdate::Room(self.staff_view()));

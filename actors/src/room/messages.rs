@@ -3,6 +3,7 @@
 
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
+use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};
 
 use crate::error::EngineError;
 use crate::model::{Audit, Correction, CurrentCall, RoomStatus};
@@ -16,7 +17,7 @@ use super::state::{ClosedVisit, RoomState};
 /// The answer to a room command.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomOutcome {
-    pub room_code: String,
+    pub room_code: RoomCode,
     pub status: RoomStatus,
     /// The patient now current (called), if any.
     pub current: Option<CurrentCall>,
@@ -32,7 +33,7 @@ pub struct CallNext {
     pub audit: Audit,
     /// Recorded as performer if a current patient is finished first.
     pub performer: String,
-    pub visit_no: Option<String>,
+    pub visit_no: Option<VisitNo>,
 }
 
 /// Call the current patient again (重呼).
@@ -79,9 +80,9 @@ pub struct SetStatus {
 #[derive(Message)]
 #[rtype(result = "Result<crate::model::RoomInfo, EngineError>")]
 pub struct Seat {
-    pub doctor_code: Option<String>,
+    pub doctor_code: Option<DoctorCode>,
     pub seat: crate::model::SeatState,
-    pub draws_from: Vec<String>,
+    pub draws_from: Vec<QueueCode>,
     /// The running queue of each of `draws_from`, in the same order.
     pub queues: Vec<Addr<QueueActor>>,
     pub mix: Vec<u32>,
@@ -104,7 +105,7 @@ pub struct CloseDay {
 #[rtype(result = "Result<bool, EngineError>")]
 pub struct CancelCurrent {
     pub audit: Audit,
-    pub visit_no: String,
+    pub visit_no: VisitNo,
 }
 
 /// A HIS correction of the patient called here: `tags` as the queue's

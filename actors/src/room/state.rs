@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use triage_ground::ids::VisitNo;
 
 use crate::error::EngineError;
 use crate::journal::Change;
@@ -186,7 +187,7 @@ impl RoomState {
 
     /// Applies a committed change to memory.
     pub fn apply(&mut self, change: &Change) {
-        let is_current = |v: &String| self.current.as_ref().is_some_and(|c| &c.visit_no == v);
+        let is_current = |v: &VisitNo| self.current.as_ref().is_some_and(|c| &c.visit_no == v);
         match change {
             Change::Finished { visit_no, .. }
             | Change::Skipped { visit_no, .. }
@@ -263,7 +264,7 @@ pub struct CallPlan {
 /// A visit a command closed, and how.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClosedVisit {
-    pub visit_no: String,
+    pub visit_no: VisitNo,
     pub ticket_no: String,
     /// `finished`, `sent_for_exam`, `skipped` or `no_show`.
     pub outcome: CallOutcome,
@@ -272,12 +273,12 @@ pub struct ClosedVisit {
 impl CallPlan {
     /// A call by name (指定叫号): `TakeSpecific` at each of the room's
     /// `queues`, in order (the visit waits in at most one).
-    pub fn named(&self, visit_no: &str, queues: usize) -> Vec<Attempt> {
+    pub fn named(&self, visit_no: &VisitNo, queues: usize) -> Vec<Attempt> {
         (0..queues)
             .map(|queue| Attempt {
                 queue,
                 take: Take::Named {
-                    visit_no: visit_no.to_string(),
+                    visit_no: visit_no.clone(),
                 },
             })
             .collect()
@@ -316,7 +317,7 @@ pub struct Attempt {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Take {
     /// `TakeSpecific`: this patient, by name.
-    Named { visit_no: String },
+    Named { visit_no: VisitNo },
     /// `TakeNext` from the room's own short list: the mix turn stays.
     ShortList,
     /// `TakeNext` by the rules at the mix turn, committing `room_cursor`

@@ -3,6 +3,7 @@
 
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
+use triage_ground::ids::RoomCode;
 
 use crate::model::{PlacementCode, SpecialTag};
 
@@ -10,7 +11,7 @@ use crate::model::{PlacementCode, SpecialTag};
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Placement {
     /// Sent to this room's short list (诊室候诊); only that room calls them.
-    RoomWaiting { room: String },
+    RoomWaiting { room: RoomCode },
     /// Pinned to the top by a nurse (置顶).
     Pinned,
     /// Moved by a nurse (调整顺序); `position` is where they stand now.

@@ -235,15 +235,15 @@ pub fn rank<'a>(
 
     let mut out = Vec::with_capacity(entries.len());
     assigned.sort_by_key(|e| (e.assigned.as_ref().map(|x| (&x.room, x.order)), e.seq));
-    for e in &assigned {
+    // Only entries with an assignment are in `assigned`.
+    for (e, a) in assigned
+        .iter()
+        .filter_map(|e| e.assigned.as_ref().map(|a| (*e, a)))
+    {
         out.push(Ranked {
             entry: e,
             placement: Placement::RoomWaiting {
-                room: e
-                    .assigned
-                    .as_ref()
-                    .map(|a| a.room.clone())
-                    .unwrap_or_default(),
+                room: a.room.clone(),
             },
         });
     }
