@@ -138,58 +138,117 @@ pub fn base_placement(e: &WaitingEntry, rules: &QueueRules) -> Placement {
     }
 }
 
+/// The waiting entries sorted into the groups the rules place differently.
+#[derive(Default)]
+struct Groups<'a> {
+    assigned: Vec<&'a WaitingEntry>,
+    held: Vec<&'a WaitingEntry>,
+    pinned: Vec<&'a WaitingEntry>,
+    moved: Vec<&'a WaitingEntry>,
+    awaiting: Vec<&'a WaitingEntry>,
+    locked: Vec<&'a WaitingEntry>,
+    special: Vec<&'a WaitingEntry>,
+    ratio: Vec<&'a WaitingEntry>,
+    inserted: Vec<(&'a WaitingEntry, u32, Placement)>,
+    regular: Vec<&'a WaitingEntry>,
+    positional: Vec<(&'a WaitingEntry, DateTime<Utc>, Placement)>,
+}
+
+/// A normal line entry with its placement.
+type Line<'a> = Vec<(&'a WaitingEntry, Placement)>;
+
+fn by_arrival(a: &&WaitingEntry, b: &&WaitingEntry) -> std::cmp::Ordering {
+    (a.checked_in_at, a.seq).cmp(&(b.checked_in_at, b.seq))
+}
+
 /// Orders the waiting entries for calling. Pure: the same inputs give the
-/// same order.
+/// same order. The phases: sort into groups; build the normal line; take
+/// out who reached the overtake cap; the heads (short lists, pins, the
+/// locked head, the caps, the special groups); the inserted patients among
+/// the normal line; the return ratio; a nurse's moves; the early
+/// appointments and the held at the end.
 pub fn rank<'a>(
     entries: &'a [WaitingEntry],
     rules: &QueueRules,
     counters: &Counters,
     now: DateTime<Utc>,
 ) -> Vec<Ranked<'a>> {
-    let by_arrival = |a: &&WaitingEntry, b: &&WaitingEntry| {
-        (a.checked_in_at, a.seq).cmp(&(b.checked_in_at, b.seq))
-    };
-
-    let mut assigned: Vec<&WaitingEntry> = Vec::new();
-    let mut held: Vec<&WaitingEntry> = Vec::new();
-    let mut pinned: Vec<&WaitingEntry> = Vec::new();
-    let mut moved: Vec<&WaitingEntry> = Vec::new();
-    let mut awaiting: Vec<&WaitingEntry> = Vec::new();
-    let mut locked: Vec<&WaitingEntry> = Vec::new();
-    let mut special: Vec<&WaitingEntry> = Vec::new();
-    let mut ratio: Vec<&WaitingEntry> = Vec::new();
-    let mut inserted: Vec<(&WaitingEntry, u32, Placement)> = Vec::new();
-    let mut regular: Vec<&WaitingEntry> = Vec::new();
-    let mut positional: Vec<(&WaitingEntry, DateTime<Utc>, Placement)> = Vec::new();
     let mut grid = Grid::new(&rules.day);
+    let mut g = groups(entries, rules, now, &mut grid);
+    let mut line = normal_line(
+        std::mem::take(&mut g.regular),
+        std::mem::take(&mut g.positional),
+        rules,
+        &mut grid,
+    );
+    let protected = overtake_protected(&mut line, &g.locked, rules, counters);
+    let mut out = Vec::with_capacity(entries.len());
+    let assigned_count = push_room_lists(&mut out, std::mem::take(&mut g.assigned));
+    push_pins_and_locks(
+        &mut out,
+        std::mem::take(&mut g.pinned),
+        std::mem::take(&mut g.locked),
+        rules,
+    );
+    let mut line = line.into_iter();
+    push_caps(&mut out, &protected, &mut line, rules, counters);
+    push_special(&mut out, std::mem::take(&mut g.special));
+    push_inserted(&mut out, std::mem::take(&mut g.inserted), line, counters);
+    place_ratio(&mut out, std::mem::take(&mut g.ratio), rules, counters);
+    place_moved(
+        &mut out,
+        std::mem::take(&mut g.moved),
+        assigned_count,
+        counters,
+    );
+    push_tail(&mut out, g.awaiting, g.held);
+    out
+}
+
+/// Sorts every entry into the group that places it.
+fn groups<'a>(
+    entries: &'a [WaitingEntry],
+    rules: &QueueRules,
+    now: DateTime<Utc>,
+    grid: &mut Grid<'_>,
+) -> Groups<'a> {
+    let mut g = Groups::default();
     for e in entries {
         if e.assigned.is_some() {
-            assigned.push(e);
+            g.assigned.push(e);
         } else if e.held {
-            held.push(e);
+            g.held.push(e);
         } else if e.pinned_at.is_some() {
-            pinned.push(e);
+            g.pinned.push(e);
         } else if e.moved.is_some() {
-            moved.push(e);
+            g.moved.push(e);
         } else if e.slot.is_some_and(|s| s.start > now) {
-            awaiting.push(e);
+            g.awaiting.push(e);
         } else if rules.locked_head > 0 && e.locked.is_some() {
-            locked.push(e);
+            g.locked.push(e);
         } else if e.special.is_some() {
-            special.push(e);
+            g.special.push(e);
         } else {
-            match classify(e, rules, &mut grid) {
-                Class::Ratio => ratio.push(e),
-                Class::Inserted(n, p) => inserted.push((e, n, p)),
-                Class::Regular => regular.push(e),
-                Class::Positional(t, p) => positional.push((e, t, p)),
+            match classify(e, rules, grid) {
+                Class::Ratio => g.ratio.push(e),
+                Class::Inserted(n, p) => g.inserted.push((e, n, p)),
+                Class::Regular => g.regular.push(e),
+                Class::Positional(t, p) => g.positional.push((e, t, p)),
             }
         }
     }
+    g
+}
 
-    // The normal line: the base order, with patients placed "at the end of
-    // the slot / session" after the last one who belongs before that end.
-    regular.sort_by_cached_key(|e| base_key(e, rules, &mut grid));
+/// The normal line: the base order, with patients placed "at the end of
+/// the slot / session" after the last one who belongs before that end.
+fn normal_line<'a>(
+    mut regular: Vec<&'a WaitingEntry>,
+    mut positional: Vec<(&'a WaitingEntry, DateTime<Utc>, Placement)>,
+    rules: &QueueRules,
+    grid: &mut Grid<'_>,
+) -> Line<'a> {
+    regular.sort_by_cached_key(|e| base_key(e, rules, grid));
     positional.sort_by_key(|(e, t, _)| (*t, e.seq));
     let mut suffix_min = vec![DateTime::<Utc>::MAX_UTC; regular.len()];
     let mut min = DateTime::<Utc>::MAX_UTC;
@@ -197,8 +256,7 @@ pub fn rank<'a>(
         min = min.min(anchor(e));
         suffix_min[i] = min;
     }
-    let mut line: Vec<(&WaitingEntry, Placement)> =
-        Vec::with_capacity(regular.len() + positional.len());
+    let mut line: Line<'a> = Vec::with_capacity(regular.len() + positional.len());
     let mut next_regular = 0;
     for (e, target, placement) in positional {
         let upto = suffix_min.partition_point(|m| *m < target);
@@ -212,28 +270,41 @@ pub fn rank<'a>(
     for r in &regular[next_regular..] {
         line.push((r, normal_placement(r, rules)));
     }
+    line
+}
 
-    // The overtake cap: a normal patient overtaken M times (counting the
-    // locked patients who will overtake them) goes before every rule.
-    let mut protected: Vec<&WaitingEntry> = Vec::new();
-    if let Some(cap) = rules.max_overtaken {
-        let mut ahead: Vec<i64> = locked
-            .iter()
-            .filter(|e| base_placement(e, rules).overtakes())
-            .map(|e| e.seq)
-            .collect();
-        ahead.sort_unstable();
-        line.retain(|(e, _)| {
-            let locked_later = ahead.len() - ahead.partition_point(|s| *s <= e.seq);
-            let hit = counters.overtaken(e.seq) + locked_later >= cap as usize;
-            if hit {
-                protected.push(e);
-            }
-            !hit
-        });
-    }
+/// The overtake cap: a normal patient overtaken M times (counting the
+/// locked patients who will overtake them) leaves the line to go before
+/// every rule; answers them.
+fn overtake_protected<'a>(
+    line: &mut Line<'a>,
+    locked: &[&WaitingEntry],
+    rules: &QueueRules,
+    counters: &Counters,
+) -> Vec<&'a WaitingEntry> {
+    let mut protected = Vec::new();
+    let Some(cap) = rules.max_overtaken else {
+        return protected;
+    };
+    let mut ahead: Vec<i64> = locked
+        .iter()
+        .filter(|e| base_placement(e, rules).overtakes())
+        .map(|e| e.seq)
+        .collect();
+    ahead.sort_unstable();
+    line.retain(|(e, _)| {
+        let locked_later = ahead.len() - ahead.partition_point(|s| *s <= e.seq);
+        let hit = counters.overtaken(e.seq) + locked_later >= cap as usize;
+        if hit {
+            protected.push(*e);
+        }
+        !hit
+    });
+    protected
+}
 
-    let mut out = Vec::with_capacity(entries.len());
+/// The rooms' short lists first, by room and order; answers how many.
+fn push_room_lists<'a>(out: &mut Vec<Ranked<'a>>, mut assigned: Vec<&'a WaitingEntry>) -> usize {
     assigned.sort_by_key(|e| (e.assigned.as_ref().map(|x| (&x.room, x.order)), e.seq));
     // Only entries with an assignment are in `assigned`.
     for (e, a) in assigned
@@ -247,8 +318,17 @@ pub fn rank<'a>(
             },
         });
     }
-    let assigned_count = out.len();
-    // A nurse's pin comes before every rule, oldest pin first.
+    out.len()
+}
+
+/// A nurse's pin comes before every rule, oldest pin first; then the
+/// locked head: told they are next, nobody goes ahead of them.
+fn push_pins_and_locks<'a>(
+    out: &mut Vec<Ranked<'a>>,
+    mut pinned: Vec<&'a WaitingEntry>,
+    mut locked: Vec<&'a WaitingEntry>,
+    rules: &QueueRules,
+) {
     pinned.sort_by_key(|e| (e.pinned_at, e.seq));
     for e in pinned {
         out.push(Ranked {
@@ -256,7 +336,6 @@ pub fn rank<'a>(
             placement: Placement::Pinned,
         });
     }
-    // The locked head: told they are next, nobody goes ahead of them.
     locked.sort_by_key(|e| (e.locked, e.seq));
     for e in locked {
         out.push(Ranked {
@@ -266,21 +345,30 @@ pub fn rank<'a>(
             },
         });
     }
-    let cap_reached = rules
-        .fairness_cap
-        .is_some_and(|cap| counters.consecutive_priority >= i64::from(cap));
-    let mut line = line.into_iter();
+}
+
+/// Who reached the overtake cap; then the fairness cap: after K
+/// priority/inserted calls in a row, the longest-waiting normal patient
+/// goes before everyone (a patient first by the overtake cap already is
+/// that normal call).
+fn push_caps<'a>(
+    out: &mut Vec<Ranked<'a>>,
+    protected: &[&'a WaitingEntry],
+    line: &mut std::vec::IntoIter<(&'a WaitingEntry, Placement)>,
+    rules: &QueueRules,
+    counters: &Counters,
+) {
     if let Some(cap) = rules.max_overtaken {
-        for e in &protected {
+        for e in protected {
             out.push(Ranked {
                 entry: e,
                 placement: Placement::OvertakeCap { cap },
             });
         }
     }
-    // Fairness cap: after K priority/inserted calls in a row, the
-    // longest-waiting normal patient goes before everyone (a patient first
-    // by the overtake cap already is that normal call).
+    let cap_reached = rules
+        .fairness_cap
+        .is_some_and(|cap| counters.consecutive_priority >= i64::from(cap));
     if cap_reached && protected.is_empty() {
         if let (Some(cap), Some((first, _))) = (rules.fairness_cap, line.next()) {
             out.push(Ranked {
@@ -289,6 +377,10 @@ pub fn rank<'a>(
             });
         }
     }
+}
+
+/// The special groups, by level, then arrival.
+fn push_special<'a>(out: &mut Vec<Ranked<'a>>, mut special: Vec<&'a WaitingEntry>) {
     special.sort_by(|a, b| {
         let la = a.special.as_ref().map_or(u8::MAX, |s| s.level);
         let lb = b.special.as_ref().map_or(u8::MAX, |s| s.level);
@@ -305,8 +397,16 @@ pub fn rank<'a>(
             });
         }
     }
+}
 
-    // Inserted patients: exactly N normal patients before each.
+/// The normal line with the inserted patients: exactly N normal patients
+/// before each.
+fn push_inserted<'a>(
+    out: &mut Vec<Ranked<'a>>,
+    mut inserted: Vec<(&'a WaitingEntry, u32, Placement)>,
+    mut line: std::vec::IntoIter<(&'a WaitingEntry, Placement)>,
+    counters: &Counters,
+) {
     inserted.sort_by(|a, b| by_arrival(&a.0, &b.0));
     let mut first = true;
     for (e, interval, placement) in inserted {
@@ -337,41 +437,58 @@ pub fn rank<'a>(
             placement: p,
         });
     }
-    // Ratio mode: return patients take every K-th call, counting the calls
-    // made since the last return patient; the room short lists, pins, the
-    // locked head and the fairness heads keep their places.
-    if let Some(every) = rules.return_ratio {
-        ratio.sort_by(by_arrival);
-        let k = every.max(1) as usize;
-        let fixed = out
-            .iter()
-            .take_while(|r| {
-                matches!(
-                    r.placement,
-                    Placement::RoomWaiting { .. }
-                        | Placement::Pinned
-                        | Placement::Locked { .. }
-                        | Placement::OvertakeCap { .. }
-                        | Placement::FairnessCap { .. }
-                )
-            })
-            .count();
-        let since = counters.calls_since_return.max(0) as usize;
-        let mut at = fixed + (k - 1).saturating_sub(since);
-        for e in ratio {
-            let at_clamped = at.min(out.len());
-            out.insert(
-                at_clamped,
-                Ranked {
-                    entry: e,
-                    placement: Placement::ReturnRatio { every },
-                },
-            );
-            at = at_clamped + k;
-        }
+}
+
+/// Ratio mode: return patients take every K-th call, counting the calls
+/// made since the last return patient; the room short lists, pins, the
+/// locked head and the fairness heads keep their places.
+fn place_ratio<'a>(
+    out: &mut Vec<Ranked<'a>>,
+    mut ratio: Vec<&'a WaitingEntry>,
+    rules: &QueueRules,
+    counters: &Counters,
+) {
+    let Some(every) = rules.return_ratio else {
+        return;
+    };
+    ratio.sort_by(by_arrival);
+    let k = every.max(1) as usize;
+    let fixed = out
+        .iter()
+        .take_while(|r| {
+            matches!(
+                r.placement,
+                Placement::RoomWaiting { .. }
+                    | Placement::Pinned
+                    | Placement::Locked { .. }
+                    | Placement::OvertakeCap { .. }
+                    | Placement::FairnessCap { .. }
+            )
+        })
+        .count();
+    let since = counters.calls_since_return.max(0) as usize;
+    let mut at = fixed + (k - 1).saturating_sub(since);
+    for e in ratio {
+        let at_clamped = at.min(out.len());
+        out.insert(
+            at_clamped,
+            Ranked {
+                entry: e,
+                placement: Placement::ReturnRatio { every },
+            },
+        );
+        at = at_clamped + k;
     }
-    // A nurse's move: at the position asked for, moving up as patients are
-    // taken; the latest move gets the position it asked for.
+}
+
+/// A nurse's move: at the position asked for, moving up as patients are
+/// taken; the latest move gets the position it asked for.
+fn place_moved<'a>(
+    out: &mut Vec<Ranked<'a>>,
+    mut moved: Vec<&'a WaitingEntry>,
+    assigned_count: usize,
+    counters: &Counters,
+) {
     moved.sort_by_key(|e| (e.moved.as_ref().map(|m| m.at), e.seq));
     for e in moved {
         let Some(m) = &e.moved else { continue };
@@ -388,7 +505,15 @@ pub fn rank<'a>(
             },
         );
     }
-    // Early appointment patients wait for their slot: listed, not callable.
+}
+
+/// Early appointment patients wait for their slot (listed, not callable);
+/// the held come last.
+fn push_tail<'a>(
+    out: &mut Vec<Ranked<'a>>,
+    mut awaiting: Vec<&'a WaitingEntry>,
+    mut held: Vec<&'a WaitingEntry>,
+) {
     awaiting.sort_by_key(|e| (e.slot.map(|s| s.start), e.seq));
     for e in awaiting {
         out.push(Ranked {
@@ -403,7 +528,6 @@ pub fn rank<'a>(
             placement: Placement::Held,
         });
     }
-    out
 }
 
 /// Counters after taking the patient who arrived as `seq`, placed by
