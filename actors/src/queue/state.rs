@@ -626,6 +626,7 @@ impl QueueState {
 
     /// Applies a committed change to memory.
     pub fn apply(&mut self, change: &Change) {
+        let here = |q: &QueueCode| *q == self.code;
         match change {
             Change::CheckedIn {
                 entry,
@@ -633,27 +634,34 @@ impl QueueState {
                 next_seq,
                 queue_code,
                 ..
-            } if *queue_code == self.code => {
-                self.enter(entry);
+            } if here(queue_code) => {
                 self.tickets = *tickets;
-                self.next_seq = *next_seq;
+                self.admit(entry, *next_seq);
             }
             Change::Requeued {
                 entry,
                 next_seq,
                 queue_code,
                 ..
-            } if *queue_code == self.code => {
-                self.enter(entry);
-                self.next_seq = *next_seq;
             }
+            | Change::Transferred {
+                entry,
+                next_seq,
+                queue_code,
+                ..
+            } if here(queue_code) => self.admit(entry, *next_seq),
+            Change::Transferred {
+                entry,
+                from_queue: Some(q),
+                ..
+            } if here(q) => self.remove(&entry.visit_no),
             Change::Called {
                 visit_no,
                 counters,
                 queue_code,
                 ..
-            } if *queue_code == self.code => {
-                self.entries.retain(|e| &e.visit_no != visit_no);
+            } if here(queue_code) => {
+                self.remove(visit_no);
                 self.counters = counters.clone();
             }
             Change::Assigned {
@@ -664,176 +672,205 @@ impl QueueState {
                 placement,
                 audit,
                 ..
-            } if *queue_code == self.code => {
-                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
-                    e.assigned = Some(Assignment {
-                        room: room_code.clone(),
-                        at: audit.at,
-                        order: counters.taken_total,
-                        placement: *placement,
-                    });
-                    e.locked = None;
-                    e.pinned_at = None;
-                    e.moved = None;
-                }
-                self.counters = counters.clone();
+            } if here(queue_code) => {
+                self.on_assigned(visit_no, room_code, *placement, audit.at, counters)
             }
             Change::Unassigned {
                 queue_code, visits, ..
-            } if *queue_code == self.code => {
-                for e in &mut self.entries {
-                    if visits.contains(&e.visit_no) {
-                        e.assigned = None;
-                    }
-                }
-            }
+            } if here(queue_code) => self.on_unassigned(visits),
             Change::Moved {
                 queue_code,
                 visit_no,
                 position,
                 mark,
                 audit,
-            } if *queue_code == self.code => {
-                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
-                    e.moved = Some(MoveMark {
-                        position: *position,
-                        mark: *mark,
-                        at: audit.at,
-                    });
-                    e.pinned_at = None;
-                    e.held = false;
-                    e.locked = None;
-                    e.assigned = None;
-                }
-            }
+            } if here(queue_code) => self.on_moved(visit_no, *position, *mark, audit.at),
             Change::Cancelled {
                 visit_no,
                 queue_code: Some(q),
                 ..
-            } if *q == self.code => {
-                self.entries.retain(|e| &e.visit_no != visit_no);
-            }
+            } if here(q) => self.remove(visit_no),
             Change::DayClosed {
                 queue_code: Some(q),
                 visits,
                 ..
-            } if *q == self.code => {
-                self.entries.retain(|e| !visits.contains(&e.visit_no));
-            }
-            Change::Transferred {
-                entry,
-                queue_code,
-                next_seq,
-                ..
-            } if *queue_code == self.code => {
-                self.enter(entry);
-                self.next_seq = *next_seq;
-            }
-            Change::Transferred {
-                entry,
-                from_queue: Some(q),
-                ..
-            } if *q == self.code => {
-                self.entries.retain(|e| e.visit_no != entry.visit_no);
-            }
+            } if here(q) => self.entries.retain(|e| !visits.contains(&e.visit_no)),
             Change::Corrected {
                 queue_code: Some(q),
-                correction: c,
+                correction,
                 entry_kind: Some(kind),
                 tags,
                 ..
-            } if *q == self.code => {
-                if let Some(e) = self.entries.iter_mut().find(|e| e.visit_no == c.visit_no) {
-                    e.masked_name = c.masked_name.clone();
-                    e.spoken_name = c.spoken_name.clone();
-                    e.kind = *kind;
-                    e.tags = tags.clone();
-                    e.registered_tags = c.registered_tags.clone();
-                    e.birth_date = c.birth_date;
-                    e.his_seq = c.his_seq;
-                    e.slot = if *kind == EntryKind::Recall {
-                        None
-                    } else {
-                        c.slot
-                    };
-                    e.special = self.rules.special_mark(&e.tags);
-                    // A booking moved to another room takes the patient off
-                    // a short list of a room that may no longer call them.
-                    if c.room.is_some()
-                        && e.assigned
-                            .as_ref()
-                            .is_some_and(|a| Some(&a.room) != c.room.as_ref())
-                    {
-                        e.assigned = None;
-                    }
-                    e.room = c.room.clone();
-                }
-            }
+            } if here(q) => self.on_corrected(correction, *kind, tags),
             Change::RulesChanged {
                 queue_code,
                 to,
                 retagged,
                 ..
-            } if *queue_code == self.code => {
-                self.rules = (**to).clone();
-                for e in &mut self.entries {
-                    if let Some((_, tags)) = retagged.iter().find(|(v, _)| *v == e.visit_no) {
-                        e.tags = tags.clone();
-                    }
-                    e.special = self.rules.special_mark(&e.tags);
-                }
-            }
+            } if here(queue_code) => self.on_rules_changed(to, retagged),
             Change::Locks {
                 queue_code, locks, ..
-            } if *queue_code == self.code => {
-                for e in &mut self.entries {
-                    e.locked = locks
-                        .iter()
-                        .find(|(v, _)| *v == e.visit_no)
-                        .map(|(_, n)| *n);
-                }
-            }
+            } if here(queue_code) => self.on_locks(locks),
             Change::HoldSet {
                 visit_no,
                 held,
                 queue_code,
                 ..
-            } if *queue_code == self.code => {
-                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
-                    e.held = *held;
-                    if *held {
-                        e.pinned_at = None;
-                        e.moved = None;
-                        e.assigned = None;
-                    }
-                }
-            }
+            } if here(queue_code) => self.on_hold_set(visit_no, *held),
             Change::Marked {
                 queue_code,
                 visit_no,
                 registered_tags,
                 tags,
                 ..
-            } if *queue_code == self.code => {
-                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
-                    e.registered_tags = registered_tags.clone();
-                    e.tags = tags.clone();
-                    e.special = self.rules.special_mark(&e.tags);
-                }
-            }
+            } if here(queue_code) => self.on_marked(visit_no, registered_tags, tags),
             Change::Pinned {
                 visit_no,
                 queue_code,
                 audit,
-            } if *queue_code == self.code => {
-                if let Some(e) = self.entries.iter_mut().find(|e| &e.visit_no == visit_no) {
-                    e.pinned_at = Some(audit.at);
-                    e.held = false;
-                    e.moved = None;
-                    e.assigned = None;
-                }
-            }
+            } if here(queue_code) => self.on_pinned(visit_no, audit.at),
             _ => {}
+        }
+    }
+
+    fn entry_mut(&mut self, visit_no: &VisitNo) -> Option<&mut WaitingEntry> {
+        self.entries.iter_mut().find(|e| &e.visit_no == visit_no)
+    }
+
+    fn admit(&mut self, entry: &WaitingEntry, next_seq: i64) {
+        self.enter(entry);
+        self.next_seq = next_seq;
+    }
+
+    fn remove(&mut self, visit_no: &VisitNo) {
+        self.entries.retain(|e| &e.visit_no != visit_no);
+    }
+
+    /// Sent to a room's short list: off the pins, moves and locks.
+    fn on_assigned(
+        &mut self,
+        visit_no: &VisitNo,
+        room: &RoomCode,
+        placement: PlacementCode,
+        at: DateTime<Utc>,
+        counters: &Counters,
+    ) {
+        if let Some(e) = self.entry_mut(visit_no) {
+            e.assigned = Some(Assignment {
+                room: room.clone(),
+                at,
+                order: counters.taken_total,
+                placement,
+            });
+            e.locked = None;
+            e.pinned_at = None;
+            e.moved = None;
+        }
+        self.counters = counters.clone();
+    }
+
+    fn on_unassigned(&mut self, visits: &[VisitNo]) {
+        for e in &mut self.entries {
+            if visits.contains(&e.visit_no) {
+                e.assigned = None;
+            }
+        }
+    }
+
+    /// A nurse's move replaces her pin, hold, the lock and a short list.
+    fn on_moved(&mut self, visit_no: &VisitNo, position: u32, mark: i64, at: DateTime<Utc>) {
+        if let Some(e) = self.entry_mut(visit_no) {
+            e.moved = Some(MoveMark { position, mark, at });
+            e.pinned_at = None;
+            e.held = false;
+            e.locked = None;
+            e.assigned = None;
+        }
+    }
+
+    /// A HIS correction of a waiting patient.
+    fn on_corrected(&mut self, c: &Correction, kind: EntryKind, tags: &[SpecialTag]) {
+        let special = self.rules.special_mark(tags);
+        let Some(e) = self.entry_mut(&c.visit_no) else {
+            return;
+        };
+        e.masked_name = c.masked_name.clone();
+        e.spoken_name = c.spoken_name.clone();
+        e.kind = kind;
+        e.tags = tags.to_vec();
+        e.registered_tags = c.registered_tags.clone();
+        e.birth_date = c.birth_date;
+        e.his_seq = c.his_seq;
+        e.slot = if kind == EntryKind::Recall {
+            None
+        } else {
+            c.slot
+        };
+        e.special = special;
+        // A booking moved to another room takes the patient off a short
+        // list of a room that may no longer call them.
+        if c.room.is_some()
+            && e.assigned
+                .as_ref()
+                .is_some_and(|a| Some(&a.room) != c.room.as_ref())
+        {
+            e.assigned = None;
+        }
+        e.room = c.room.clone();
+    }
+
+    fn on_rules_changed(&mut self, to: &QueueRules, retagged: &[(VisitNo, Vec<SpecialTag>)]) {
+        self.rules = to.clone();
+        for e in &mut self.entries {
+            if let Some((_, tags)) = retagged.iter().find(|(v, _)| *v == e.visit_no) {
+                e.tags = tags.clone();
+            }
+            e.special = self.rules.special_mark(&e.tags);
+        }
+    }
+
+    fn on_locks(&mut self, locks: &[(VisitNo, i64)]) {
+        for e in &mut self.entries {
+            e.locked = locks
+                .iter()
+                .find(|(v, _)| *v == e.visit_no)
+                .map(|(_, n)| *n);
+        }
+    }
+
+    /// Held: off the pins, moves and short lists.
+    fn on_hold_set(&mut self, visit_no: &VisitNo, held: bool) {
+        if let Some(e) = self.entry_mut(visit_no) {
+            e.held = held;
+            if held {
+                e.pinned_at = None;
+                e.moved = None;
+                e.assigned = None;
+            }
+        }
+    }
+
+    fn on_marked(
+        &mut self,
+        visit_no: &VisitNo,
+        registered_tags: &[SpecialTag],
+        tags: &[SpecialTag],
+    ) {
+        let special = self.rules.special_mark(tags);
+        if let Some(e) = self.entry_mut(visit_no) {
+            e.registered_tags = registered_tags.to_vec();
+            e.tags = tags.to_vec();
+            e.special = special;
+        }
+    }
+
+    /// Pinned: off the hold, moves and short lists.
+    fn on_pinned(&mut self, visit_no: &VisitNo, at: DateTime<Utc>) {
+        if let Some(e) = self.entry_mut(visit_no) {
+            e.pinned_at = Some(at);
+            e.held = false;
+            e.moved = None;
+            e.assigned = None;
         }
     }
 
