@@ -81,28 +81,76 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
     } = change
     {
         // Bookkeeping of the locked head: no audit event of its own.
-        let listed: Vec<&VisitNo> = locks.iter().map(|(v, _)| v).collect();
-        diesel::update(
-            visits::table
-                .filter(visits::queue_code.eq(queue_code))
-                .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
-                .filter(visits::locked_seq.is_not_null())
-                .filter(visits::visit_no.ne_all(listed)),
-        )
-        .set(visits::locked_seq.eq(None::<i64>))
-        .execute(c)?;
-        for (v, n) in locks {
-            // Only in this queue: a visit that has just moved on (a
-            // transfer the queue has not heard of yet) is not touched.
-            diesel::update(waiting_in(v, queue_code))
-                .set(visits::locked_seq.eq(n))
-                .execute(c)?;
-        }
-        return Ok(());
+        return save_locks(c, queue_code, locks);
     }
     let audit = change.audit();
     let at = audit.at.naive_utc();
     let (visit_no, room_code, queue_code) = match change {
+        Change::CheckedIn { .. }
+        | Change::Requeued { .. }
+        | Change::Transferred { .. }
+        | Change::Moved { .. }
+        | Change::HoldSet { .. }
+        | Change::Pinned { .. }
+        | Change::Marked { .. }
+        | Change::RulesChanged { .. }
+        | Change::Unassigned { .. }
+        | Change::Corrected { .. } => write_queue_change(c, at, audit, change)?,
+        _ => write_room_change(c, at, audit, change)?,
+    };
+    super::audit::append(
+        c,
+        NewEvent {
+            at,
+            kind: change.kind().to_string(),
+            operator: audit.operator.clone(),
+            source: audit.source.clone(),
+            visit_no: visit_no.map(String::from),
+            room_code: room_code.map(String::from),
+            queue_code: queue_code.map(String::from),
+            detail: event_detail(change),
+            prev_hash: None,
+            hash: None,
+        },
+    )
+}
+
+/// Keeps the locked head's numbers of a queue.
+fn save_locks(
+    c: &mut AnyConnection,
+    queue_code: &QueueCode,
+    locks: &[(VisitNo, i64)],
+) -> Result<(), DbError> {
+    let listed: Vec<&VisitNo> = locks.iter().map(|(v, _)| v).collect();
+    diesel::update(
+        visits::table
+            .filter(visits::queue_code.eq(queue_code))
+            .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
+            .filter(visits::locked_seq.is_not_null())
+            .filter(visits::visit_no.ne_all(listed)),
+    )
+    .set(visits::locked_seq.eq(None::<i64>))
+    .execute(c)?;
+    for (v, n) in locks {
+        // Only in this queue: a visit that has just moved on (a transfer
+        // the queue has not heard of yet) is not touched.
+        diesel::update(waiting_in(v, queue_code))
+            .set(visits::locked_seq.eq(n))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// A change of a queue's waiting list: a visit entering, moved by a nurse,
+/// marked, corrected, or the queue's rules.
+#[allow(clippy::too_many_lines)]
+fn write_queue_change(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    audit: &Audit,
+    change: &Change,
+) -> Result<EventKeys, DbError> {
+    match change {
         Change::CheckedIn {
             queue_code,
             service_date,
@@ -113,8 +161,89 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             ..
         } => {
             unchanged_since(c, &entry.visit_no, seen_at)?;
-            checked_in(c, at, queue_code, service_date, entry, tickets, next_seq)?
+            checked_in(c, at, queue_code, service_date, entry, tickets, next_seq)
         }
+        Change::Unassigned {
+            queue_code,
+            room_code,
+            visits: list,
+            ..
+        } => unassigned(c, at, queue_code, room_code, list),
+        Change::Moved {
+            queue_code,
+            visit_no,
+            position,
+            mark,
+            ..
+        } => moved(c, at, queue_code, visit_no, position, mark),
+        Change::Requeued {
+            queue_code,
+            entry,
+            next_seq,
+            seen_at,
+            ..
+        } => {
+            unchanged_since(c, &entry.visit_no, seen_at)?;
+            requeued(c, at, queue_code, entry, next_seq)
+        }
+        Change::Transferred {
+            from_queue,
+            from_room,
+            queue_code,
+            entry,
+            next_seq,
+            seen_at,
+            ..
+        } => {
+            unchanged_since(c, &entry.visit_no, seen_at)?;
+            transferred(c, at, from_queue, from_room, queue_code, entry, next_seq)
+        }
+        Change::Corrected {
+            queue_code,
+            room_code,
+            correction,
+            entry_kind,
+            tags,
+            ..
+        } => corrected(c, at, queue_code, room_code, correction, entry_kind, tags),
+        Change::RulesChanged {
+            queue_code,
+            to,
+            retagged,
+            ..
+        } => rules_changed(c, at, audit, queue_code, to, retagged),
+        Change::HoldSet {
+            queue_code,
+            visit_no,
+            held,
+            ..
+        } => hold_set(c, at, queue_code, visit_no, held),
+        Change::Pinned {
+            queue_code,
+            visit_no,
+            ..
+        } => pinned(c, at, queue_code, visit_no),
+        Change::Marked {
+            queue_code,
+            visit_no,
+            his_tags,
+            marks,
+            tags,
+            ..
+        } => marked(c, at, queue_code, visit_no, his_tags, marks, tags),
+        other => Err(not_here(other, "queue")),
+    }
+}
+
+/// A change at a room: a call and how it ended, a room's status or seat,
+/// a cancellation, the day's close.
+fn write_room_change(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    audit: &Audit,
+    change: &Change,
+) -> Result<EventKeys, DbError> {
+    match change {
         Change::Called {
             queue_code,
             room_code,
@@ -134,7 +263,7 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                 counters,
                 room_cursor: *room_cursor,
             },
-        )?,
+        ),
         Change::Assigned {
             queue_code,
             room_code,
@@ -154,116 +283,47 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
                 counters,
                 room_cursor: *room_cursor,
             },
-        )?,
-        Change::Unassigned {
-            queue_code,
-            room_code,
-            visits: list,
-            ..
-        } => unassigned(c, at, queue_code, room_code, list)?,
-        Change::Moved {
-            queue_code,
-            visit_no,
-            position,
-            mark,
-            ..
-        } => moved(c, at, queue_code, visit_no, position, mark)?,
+        ),
         Change::Recalled {
             room_code,
             visit_no,
             call_count,
             ..
-        } => recalled(c, at, room_code, visit_no, call_count)?,
+        } => recalled(c, at, room_code, visit_no, call_count),
         Change::Skipped {
             room_code,
             visit_no,
             no_show,
             ..
-        } => skipped(c, at, room_code, visit_no, no_show)?,
+        } => skipped(c, at, room_code, visit_no, no_show),
         Change::SentForExam {
             room_code,
             visit_no,
             return_queue,
             ..
-        } => sent_for_exam(c, at, room_code, visit_no, return_queue)?,
-        Change::Requeued {
-            queue_code,
-            entry,
-            next_seq,
-            seen_at,
-            ..
-        } => {
-            unchanged_since(c, &entry.visit_no, seen_at)?;
-            requeued(c, at, queue_code, entry, next_seq)?
-        }
+        } => sent_for_exam(c, at, room_code, visit_no, return_queue),
         Change::Finished {
             room_code,
             visit_no,
             performer,
             ..
-        } => finished(c, at, room_code, visit_no, performer)?,
-        Change::Transferred {
-            from_queue,
-            from_room,
-            queue_code,
-            entry,
-            next_seq,
-            seen_at,
-            ..
-        } => {
-            unchanged_since(c, &entry.visit_no, seen_at)?;
-            transferred(c, at, from_queue, from_room, queue_code, entry, next_seq)?
-        }
-        Change::Locks { .. } => return Ok(()),
-        Change::Corrected {
-            queue_code,
-            room_code,
-            correction,
-            entry_kind,
-            tags,
-            ..
-        } => corrected(c, at, queue_code, room_code, correction, entry_kind, tags)?,
-        Change::RulesChanged {
-            queue_code,
-            to,
-            retagged,
-            ..
-        } => rules_changed(c, at, audit, queue_code, to, retagged)?,
-        Change::HoldSet {
-            queue_code,
-            visit_no,
-            held,
-            ..
-        } => hold_set(c, at, queue_code, visit_no, held)?,
-        Change::Pinned {
-            queue_code,
-            visit_no,
-            ..
-        } => pinned(c, at, queue_code, visit_no)?,
-        Change::Marked {
-            queue_code,
-            visit_no,
-            his_tags,
-            marks,
-            tags,
-            ..
-        } => marked(c, at, queue_code, visit_no, his_tags, marks, tags)?,
+        } => finished(c, at, room_code, visit_no, performer),
         Change::RoomStatusSet {
             room_code, status, ..
-        } => room_status_set(c, at, room_code, status)?,
+        } => room_status_set(c, at, room_code, status),
         Change::Cancelled {
             visit_no,
             queue_code,
             room_code,
             ..
-        } => cancelled(c, at, visit_no, queue_code, room_code)?,
+        } => cancelled(c, at, visit_no, queue_code, room_code),
         Change::DayClosed {
             day,
             queue_code,
             room_code,
             visits,
             ..
-        } => day_closed(c, audit, day, queue_code, room_code, visits)?,
+        } => day_closed(c, audit, day, queue_code, room_code, visits),
         Change::Seated {
             room_code,
             doctor_code,
@@ -271,23 +331,14 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
             draws_from,
             mix,
             ..
-        } => seated(c, at, room_code, doctor_code, *seat, draws_from, mix)?,
-    };
-    super::audit::append(
-        c,
-        NewEvent {
-            at,
-            kind: change.kind().to_string(),
-            operator: audit.operator.clone(),
-            source: audit.source.clone(),
-            visit_no: visit_no.map(String::from),
-            room_code: room_code.map(String::from),
-            queue_code: queue_code.map(String::from),
-            detail: event_detail(change),
-            prev_hash: None,
-            hash: None,
-        },
-    )
+        } => seated(c, at, room_code, doctor_code, *seat, draws_from, mix),
+        other => Err(not_here(other, "room")),
+    }
+}
+
+/// A change sent to the wrong writer: a bug, reported, nothing written.
+fn not_here(change: &Change, writer: &str) -> DbError {
+    DbError::Corrupt(format!("{} is not a {writer} change", change.kind()))
 }
 
 /// The columns a transfer sets: waiting in the new queue, placed as the
