@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use triage_actors::journal::Change;
 use triage_actors::model::{Audit, Counters, EntryKind, SpecialTag, TicketCounter};
-use triage_actors::queue::{EntryDraft, QueueState};
+use triage_actors::queue::{EntryDraft, QueueState, TransferIn};
 use triage_actors::rules::QueueRules;
 use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
@@ -789,4 +789,66 @@ fn a_patient_booked_for_a_room_is_called_and_listed_by_that_room_only() {
             &audit(d.now)
         )
         .is_some());
+}
+
+/// A closed room's or a stopped doctor's patients move in one batch: each
+/// after the one before (consecutive arrival numbers, their check-in times
+/// kept), one locked head after them all, a visit already here left out.
+#[test]
+fn many_transfers_plan_as_one_batch() {
+    let mut d = Day::new(QueueRules {
+        locked_head: 2,
+        ..QueueRules::default()
+    });
+    d.arrive("HERE", EntryKind::Normal, &[]);
+    let transfer = |visit: &str, minutes: i64| TransferIn {
+        draft: EntryDraft {
+            visit_no: VisitNo::trusted(visit),
+            masked_name: "李*".into(),
+            spoken_name: String::new(),
+            kind: EntryKind::Normal,
+            tags: vec![],
+            his_seq: None,
+            birth_date: None,
+            slot: None,
+            seen_at: None,
+            room: None,
+        },
+        ticket_no: format!("B{visit}"),
+        misses: 0,
+        checked_in_at: Some(t0() - Duration::minutes(minutes)),
+        from_queue: Some(QueueCode::trusted("OWN")),
+        from_room: None,
+        audit: audit(d.now),
+    };
+    let all = [transfer("M1", 30), transfer("HERE", 20), transfer("M2", 10)];
+    let Some((changes, locks)) = d.q.plan_transfers_in(&all) else {
+        panic!("nothing planned");
+    };
+    let planned: Vec<(String, i64, i64)> = changes
+        .iter()
+        .map(|c| match c {
+            Change::Transferred {
+                entry, next_seq, ..
+            } => (entry.visit_no.to_string(), entry.seq, *next_seq),
+            other => panic!("not a transfer: {}", other.kind()),
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        vec![("M1".to_string(), 2, 3), ("M2".to_string(), 3, 4)]
+    );
+    for c in changes.iter().chain([&locks]) {
+        d.q.apply(c);
+    }
+    // Their check-in times kept: both go before the one who waited here.
+    assert_eq!(d.order(), vec!["M1", "M2", "HERE"]);
+    match locks {
+        Change::Locks { locks, .. } => assert_eq!(
+            locks.iter().map(|(v, _)| v.to_string()).collect::<Vec<_>>(),
+            vec!["M1", "M2"]
+        ),
+        other => panic!("not the locked head: {}", other.kind()),
+    }
+    assert!(d.q.plan_transfers_in(&[transfer("M1", 30)]).is_none());
 }

@@ -8,7 +8,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use triage_actors::model::{Audit, DayEndStatus, VisitStatus};
-use triage_ground::ids::{QueueCode, RoomCode};
+use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
 use super::conn::{AnyConnection, DbError};
 use super::models::{
@@ -50,6 +50,23 @@ pub fn get_visit(c: &mut AnyConnection, visit_no: &str) -> Result<Option<VisitRo
         .select(VisitRow::as_select())
         .first(c)
         .optional()?)
+}
+
+/// Reads the visits with these numbers that wait in `queue_code`, in the
+/// order given.
+pub fn waiting_visits(
+    c: &mut AnyConnection,
+    queue_code: &QueueCode,
+    visit_nos: &[VisitNo],
+) -> Result<Vec<VisitRow>, DbError> {
+    let mut rows: Vec<VisitRow> = visits::table
+        .filter(visits::queue_code.eq(queue_code))
+        .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
+        .filter(visits::visit_no.eq_any(visit_nos))
+        .select(VisitRow::as_select())
+        .load(c)?;
+    rows.sort_by_key(|r| visit_nos.iter().position(|v| *v == r.visit_no));
+    Ok(rows)
 }
 
 /// Creates or replaces a registration. The same body twice changes nothing.

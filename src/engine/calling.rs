@@ -9,9 +9,12 @@ use triage_actors::room::{CallNext, Finish, Recall, RoomOutcome, SendForExam, Se
 use utoipa::ToSchema;
 
 use super::facade::Engine;
-use super::queues::TransferBody;
+use super::registrations::audit_reason;
+use crate::db::store;
+use triage_actors::queue::{TransferAll, TransferIn};
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
+use triage_ground::time::utc;
 
 /// A room command (doctor's caller page or HIS workstation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,31 +223,57 @@ impl Engine {
         if served_elsewhere || shared.code == q.code {
             return Ok(0);
         }
-        let mut moved = 0;
-        let waiting = self.list_queue(&QueueCode::parse(&q.code)?).await?.entries;
-        for e in waiting {
-            let body = TransferBody {
-                queue_code: Some(shared.code.to_string()),
-                room_code: None,
-                doctor_code: None,
-                keep_check_in_time: true,
-                reason: reason.clone(),
-            };
-            let visit_no = VisitNo::parse(&e.visit_no)?;
-            match self.transfer(&visit_no, body, audit.clone()).await {
-                Ok(_) => moved += 1,
-                // Left meanwhile (called elsewhere, cancelled): nothing to move.
-                Err(err)
-                    if matches!(
-                        err.code,
-                        ErrorCode::VisitNotWaiting
-                            | ErrorCode::StateConflict
-                            | ErrorCode::SameQueue
-                    ) => {}
-                Err(err) => return Err(err),
-            }
+        let mut audit = audit;
+        audit.reason = Some(audit_reason(&reason)?);
+        // In the calling order of the queue they leave.
+        let order: Vec<VisitNo> = self
+            .list_queue(&q.code)
+            .await?
+            .entries
+            .into_iter()
+            .map(|e| e.visit_no)
+            .collect();
+        let code = q.code.clone();
+        let rows = self
+            .db
+            .read(move |c| store::waiting_visits(c, &code, &order))
+            .await?;
+        let transfers = rows
+            .iter()
+            .map(|v| self.moving_in(v, &q.code, &shared.code, audit.clone()))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let out = self
+            .queue_addr(&shared.code)?
+            .send(TransferAll(transfers))
+            .await
+            .map_err(triage_actors::EngineError::from)??;
+        for v in &out.left {
+            tracing::info!(visit_no = %v, queue = %q.code, "left the queue before the move");
         }
-        Ok(moved)
+        Ok(out.moved.len())
+    }
+
+    /// A waiting visit of `from` moving to `to` with its check-in time.
+    fn moving_in(
+        &self,
+        v: &crate::db::models::VisitRow,
+        from: &QueueCode,
+        to: &QueueCode,
+        audit: Audit,
+    ) -> Result<TransferIn, Error> {
+        let mut draft = self.entry_draft(v, v.entry_kind()?, to)?;
+        // The move releases an appointment's room: the patient is called
+        // wherever they now wait.
+        draft.room = None;
+        Ok(TransferIn {
+            draft,
+            ticket_no: v.required(&v.ticket_no, "ticket")?,
+            misses: v.miss_count,
+            checked_in_at: v.marked_at.or(v.checked_in_at).map(utc),
+            from_queue: Some(from.clone()),
+            from_room: None,
+            audit,
+        })
     }
 
     /// Calls one waiting patient by name, out of order (指定叫号), in `room`;

@@ -4,6 +4,7 @@
 //! queue (专家号) to the room; a doctor sits in one room at a time. Each
 //! change is journaled by the room and kept across restarts.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use triage_actors::model::RoomInfo;
 use triage_actors::model::{Audit, SeatState};
@@ -453,93 +454,181 @@ impl Engine {
             )
         })?;
         let name = self.doctor_name(doctor);
-        let order = &self.hospital.schedule.sessions;
-        let day = triage_ground::time::service_date(audit.at);
-        let in_force = self.session_at(audit.at).map(|s| s.code.clone());
-        let index = |code: &str| order.iter().position(|s| s.code == code);
-        let from = in_force.as_deref().and_then(index).unwrap_or(0);
-        let (sessions, now_too, when, ends) = match session {
-            None => (
-                order[from..]
-                    .iter()
-                    .map(|s| s.code.clone())
-                    .collect::<Vec<_>>(),
-                true,
-                "今日".to_string(),
-                super::day::day_end_instant(day),
-            ),
-            Some(code) => {
-                let def = self.hospital.schedule.session(code).ok_or_else(|| {
-                    Error::field(
-                        ErrorCode::UnknownSession,
-                        "session",
-                        format!("no session {code:?}"),
-                    )
-                })?;
-                if index(code).is_some_and(|i| i < from) {
-                    return Err(Error::field(
-                        ErrorCode::InvalidField,
-                        "session",
-                        format!("the {} session is over", def.name),
-                    ));
-                }
-                // The notice ends with the session; a session running past
-                // its end (overtime) keeps it until the next one starts or
-                // the day ends.
-                let mut ends = self.session_end(day, def);
-                if ends <= audit.at {
-                    ends = index(code)
-                        .and_then(|i| order.get(i + 1))
-                        .map(|next| self.session_start(day, next))
-                        .filter(|t| *t > audit.at)
-                        .unwrap_or_else(|| super::day::day_end_instant(day));
-                }
-                (
-                    vec![code.to_string()],
-                    index(code) == Some(from),
-                    format!("今日{}", def.name),
-                    ends,
-                )
-            }
-        };
+        let scope = self.stop_scope(session, audit.at)?;
         // The same stop again (a HIS retry) answers the record it made,
         // once nothing is left to close.
-        let still_open = self.hospital.rooms.iter().any(|r| {
-            self.directory.room_info(&r.code).is_some_and(|i| {
-                i.doctor_code.as_deref() == Some(doctor) && i.seat != SeatState::Out
-            }) && self
-                .directory
-                .room_view(&r.code, 0)
-                .is_some_and(|v| v.status != triage_actors::model::RoomStatus::Closed)
-        });
-        if !still_open {
-            let done = self
-                .stops_today(|_| true)
-                .await?
-                .into_iter()
-                .rev()
-                .find(|r| r.doctor_code == doctor && r.sessions == sessions);
-            if let Some(r) = done {
-                return Ok(StopClinicAnswer {
-                    doctor_code: r.doctor_code,
-                    doctor_name: r.doctor_name,
-                    rooms_closed: r.rooms_closed,
-                    redistributed: r.redistributed,
-                    affected: r.affected,
-                    notice_id: None,
-                    sessions: r.sessions,
-                    schedule_rooms: Vec::new(),
-                });
+        if self.seated_rooms(doctor, true).is_empty() {
+            if let Some(done) = self.stopped_before(doctor, &scope.sessions).await? {
+                return Ok(done);
             }
         }
-        // Who was waiting for the doctor (before anything moves).
-        let mut affected = Vec::new();
-        for q in self
-            .hospital
+        let affected = self.waiting_for(doctor).await?;
+        let rooms = if scope.now_too {
+            self.seated_rooms(doctor, false)
+        } else {
+            Vec::new()
+        };
+        self.check_stop_target(to, &department, doctor)?;
+        for r in &rooms {
+            self.close_room(r, false, reason.clone(), audit.clone())
+                .await?;
+        }
+        // The doctor's patients, now that the rooms are closed: to `to` (or
+        // the shared queue), or they wait.
+        let mut redistributed = 0;
+        if redistribute && scope.now_too {
+            for q in self.own_queues(doctor) {
+                redistributed += self
+                    .move_to_shared(q, None, to, reason.clone(), audit.clone())
+                    .await?;
+            }
+        }
+        let schedule_rooms = self
+            .stop_schedule(doctor, &scope.sessions, redistribute, audit.clone())
+            .await?;
+        let mut shown = rooms.clone();
+        shown.extend(schedule_rooms.iter().map(RoomCode::trusted));
+        let who = name.clone().unwrap_or_else(|| doctor.to_string());
+        let notice_id = self
+            .stop_notice(&who, &scope, &shown, &department, &audit)
+            .await?;
+        let record = StopRecord {
+            at: audit.at,
+            operator: audit.operator.clone(),
+            doctor_code: doctor.to_string(),
+            doctor_name: name,
+            department_code: department.to_string(),
+            sessions: scope.sessions,
+            reason,
+            rooms_closed: rooms.iter().map(ToString::to_string).collect(),
+            redistributed,
+            affected,
+        };
+        self.record_stop(&record, &audit).await?;
+        tracing::info!(
+            doctor,
+            rooms = rooms.len(),
+            affected = record.affected.len(),
+            redistributed,
+            "clinic stopped"
+        );
+        Ok(StopClinicAnswer {
+            doctor_code: record.doctor_code,
+            doctor_name: record.doctor_name,
+            rooms_closed: record.rooms_closed,
+            redistributed,
+            affected: record.affected,
+            notice_id,
+            sessions: record.sessions,
+            schedule_rooms,
+        })
+    }
+
+    /// Which sessions a stop covers, whether it covers now, how the notice
+    /// names it and when the notice ends.
+    fn stop_scope(&self, session: Option<&str>, at: DateTime<Utc>) -> Result<StopScope, Error> {
+        let order = &self.hospital.schedule.sessions;
+        let day = triage_ground::time::service_date(at);
+        let in_force = self.session_at(at).map(|s| s.code.clone());
+        let index = |code: &str| order.iter().position(|s| s.code == code);
+        let from = in_force.as_deref().and_then(index).unwrap_or(0);
+        let Some(code) = session else {
+            return Ok(StopScope {
+                sessions: order[from..].iter().map(|s| s.code.clone()).collect(),
+                now_too: true,
+                when: "今日".to_string(),
+                ends: super::day::day_end_instant(day),
+            });
+        };
+        let def = self.hospital.schedule.session(code).ok_or_else(|| {
+            Error::field(
+                ErrorCode::UnknownSession,
+                "session",
+                format!("no session {code:?}"),
+            )
+        })?;
+        if index(code).is_some_and(|i| i < from) {
+            return Err(Error::field(
+                ErrorCode::InvalidField,
+                "session",
+                format!("the {} session is over", def.name),
+            ));
+        }
+        // The notice ends with the session; a session running past its end
+        // (overtime) keeps it until the next one starts or the day ends.
+        let mut ends = self.session_end(day, def);
+        if ends <= at {
+            ends = index(code)
+                .and_then(|i| order.get(i + 1))
+                .map(|next| self.session_start(day, next))
+                .filter(|t| *t > at)
+                .unwrap_or_else(|| super::day::day_end_instant(day));
+        }
+        Ok(StopScope {
+            sessions: vec![code.to_string()],
+            now_too: index(code) == Some(from),
+            when: format!("今日{}", def.name),
+            ends,
+        })
+    }
+
+    /// The rooms the doctor sits in (signed in or configured there, not
+    /// out); with `open_only`, only those not closed yet.
+    fn seated_rooms(&self, doctor: &str, open_only: bool) -> Vec<RoomCode> {
+        self.hospital
+            .rooms
+            .iter()
+            .filter(|r| {
+                self.directory.room_info(&r.code).is_some_and(|i| {
+                    i.doctor_code.as_deref() == Some(doctor) && i.seat != SeatState::Out
+                }) && (!open_only
+                    || self
+                        .directory
+                        .room_view(&r.code, 0)
+                        .is_some_and(|v| v.status != triage_actors::model::RoomStatus::Closed))
+            })
+            .map(|r| r.code.clone())
+            .collect()
+    }
+
+    fn own_queues<'a>(
+        &'a self,
+        doctor: &'a str,
+    ) -> impl Iterator<Item = &'a crate::config::QueueDef> + 'a {
+        self.hospital
             .queues
             .iter()
-            .filter(|q| q.doctor.as_deref() == Some(doctor))
-        {
+            .filter(move |q| q.doctor.as_deref() == Some(doctor))
+    }
+
+    /// The answer of the same stop made before today, if there is one.
+    async fn stopped_before(
+        &self,
+        doctor: &str,
+        sessions: &[String],
+    ) -> Result<Option<StopClinicAnswer>, Error> {
+        let done = self
+            .stops_today(|_| true)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|r| r.doctor_code == doctor && r.sessions == sessions);
+        Ok(done.map(|r| StopClinicAnswer {
+            doctor_code: r.doctor_code,
+            doctor_name: r.doctor_name,
+            rooms_closed: r.rooms_closed,
+            redistributed: r.redistributed,
+            affected: r.affected,
+            notice_id: None,
+            sessions: r.sessions,
+            schedule_rooms: Vec::new(),
+        }))
+    }
+
+    /// Every patient waiting for the doctor, in each own queue's order.
+    async fn waiting_for(&self, doctor: &str) -> Result<Vec<AffectedVisit>, Error> {
+        let mut affected = Vec::new();
+        for q in self.own_queues(doctor) {
             let list = self.list_queue(&q.code).await?;
             affected.extend(list.entries.into_iter().map(|e| AffectedVisit {
                 visit_no: e.visit_no.into(),
@@ -548,122 +637,92 @@ impl Engine {
                 queue_code: q.code.to_string(),
             }));
         }
-        // The rooms the doctor sits in now (if the stop is for now).
-        let rooms: Vec<RoomCode> = if !now_too {
-            Vec::new()
-        } else {
-            self.hospital
-                .rooms
-                .iter()
-                .filter(|r| {
-                    self.directory.room_info(&r.code).is_some_and(|i| {
-                        i.doctor_code.as_deref() == Some(doctor) && i.seat != SeatState::Out
-                    })
-                })
-                .map(|r| r.code.clone())
-                .collect()
+        Ok(affected)
+    }
+
+    /// A queue named to take the doctor's patients: another queue of the
+    /// doctor's department.
+    fn check_stop_target(
+        &self,
+        to: Option<&str>,
+        department: &DepartmentCode,
+        doctor: &str,
+    ) -> Result<(), Error> {
+        let Some(code) = to else {
+            return Ok(());
         };
-        if let Some(code) = to {
-            let target = self.hospital.queue(code).ok_or_else(|| {
-                Error::field(
-                    ErrorCode::UnknownQueue,
-                    "queue_code",
-                    format!("no queue {code:?}"),
-                )
-            })?;
-            if target.department != department || target.doctor.as_deref() == Some(doctor) {
-                return Err(Error::field(
-                    ErrorCode::InvalidTransferTarget,
-                    "queue_code",
-                    "another queue of the doctor's department",
-                ));
-            }
+        let target = self.hospital.queue(code).ok_or_else(|| {
+            Error::field(
+                ErrorCode::UnknownQueue,
+                "queue_code",
+                format!("no queue {code:?}"),
+            )
+        })?;
+        if target.department != *department || target.doctor.as_deref() == Some(doctor) {
+            return Err(Error::field(
+                ErrorCode::InvalidTransferTarget,
+                "queue_code",
+                "another queue of the doctor's department",
+            ));
         }
-        for r in &rooms {
-            self.close_room(r, false, reason.clone(), audit.clone())
-                .await?;
-        }
-        // The doctor's patients, now that the rooms are closed: to `to` (or
-        // the shared queue), or they wait.
-        let mut redistributed = 0;
-        if redistribute && now_too {
-            for q in self
-                .hospital
-                .queues
-                .iter()
-                .filter(|q| q.doctor.as_deref() == Some(doctor))
-            {
-                redistributed += self
-                    .move_to_shared(q, None, to, reason.clone(), audit.clone())
-                    .await?;
-            }
-        }
-        let schedule_rooms = self
-            .stop_schedule(doctor, &sessions, redistribute, audit.clone())
-            .await?;
-        // The screens of those rooms, and the department's overviews.
+        Ok(())
+    }
+
+    /// The notice of a stop on the screens of `rooms` and the department's
+    /// overviews, until the stop ends; its id, if any screen shows it.
+    async fn stop_notice(
+        &self,
+        who: &str,
+        scope: &StopScope,
+        rooms: &[RoomCode],
+        department: &DepartmentCode,
+        audit: &Audit,
+    ) -> Result<Option<i64>, Error> {
         let screens: Vec<String> = self
             .screens()
             .into_iter()
             .filter(|s| {
-                s.rooms
-                    .iter()
-                    .any(|r| rooms.contains(r) || schedule_rooms.iter().any(|x| x == r))
+                s.rooms.iter().any(|r| rooms.contains(r))
                     || (s.kind == triage_actors::screen::ScreenKind::Overview
                         && s.rooms.iter().any(|r| {
                             self.hospital
                                 .room(r)
-                                .is_some_and(|d| d.department == department)
+                                .is_some_and(|d| d.department == *department)
                         }))
             })
             .map(|s| s.code.to_string())
             .collect();
-        let notice_id = if screens.is_empty() {
-            None
-        } else {
-            let who = name.clone().unwrap_or_else(|| doctor.to_string());
-            let body = super::notices::NoticeBody {
-                text: format!("{who}医生{when}停诊，已挂号的患者请到分诊台咨询"),
-                level: Some("urgent".into()),
-                screens: Some(screens),
-                starts_at: None,
-                expires_at: Some(ends.fixed_offset()),
-            };
-            Some(self.publish_notice(body, audit.clone()).await?.id)
+        if screens.is_empty() {
+            return Ok(None);
+        }
+        let body = super::notices::NoticeBody {
+            text: format!("{who}医生{}停诊，已挂号的患者请到分诊台咨询", scope.when),
+            level: Some("urgent".into()),
+            screens: Some(screens),
+            starts_at: None,
+            expires_at: Some(scope.ends.fixed_offset()),
         };
-        let record = StopRecord {
-            at: audit.at,
-            operator: audit.operator.clone(),
-            doctor_code: doctor.to_string(),
-            doctor_name: name.clone(),
-            department_code: department.to_string(),
-            sessions: sessions.clone(),
-            reason: reason.clone(),
-            rooms_closed: rooms.iter().map(ToString::to_string).collect(),
-            redistributed,
-            affected: affected.clone(),
-        };
-        let detail = serde_json::to_value(&record).map_err(|_| Error::internal())?;
+        Ok(Some(self.publish_notice(body, audit.clone()).await?.id))
+    }
+
+    async fn record_stop(&self, record: &StopRecord, audit: &Audit) -> Result<(), Error> {
+        let detail = serde_json::to_value(record).map_err(|_| Error::internal())?;
         let a = audit.clone();
         self.db
             .write(move |c| crate::db::schedules::record_stop(c, &a, detail))
             .await?;
-        tracing::info!(
-            doctor,
-            rooms = rooms.len(),
-            affected = affected.len(),
-            redistributed,
-            "clinic stopped"
-        );
-        Ok(StopClinicAnswer {
-            doctor_code: doctor.to_string(),
-            doctor_name: name,
-            rooms_closed: rooms.iter().map(ToString::to_string).collect(),
-            redistributed,
-            affected,
-            notice_id,
-            sessions,
-            schedule_rooms,
-        })
+        Ok(())
     }
+}
+
+/// What a stop-clinic covers.
+struct StopScope {
+    /// The sessions stopped today (`am`, `pm`, …).
+    sessions: Vec<String>,
+    /// The session in force is one of them: the rooms close now.
+    now_too: bool,
+    /// How the notice names the stop (今日, 今日上午).
+    when: String,
+    /// When the notice ends.
+    ends: DateTime<Utc>,
 }

@@ -97,24 +97,32 @@ impl QueueActor {
         match change {
             // Taken by a room, which refills itself.
             Change::Called { .. } | Change::Assigned { .. } => self.publish(),
-            Change::Transferred {
-                audit,
-                from_queue,
-                entry,
-                ..
-            } => {
+            Change::Transferred { .. } => {
                 self.changed();
-                if let Some(q) = from_queue.as_ref().filter(|q| **q != self.state.code) {
-                    self.board.tell_left(
-                        q,
-                        Left {
-                            visit_no: entry.visit_no.clone(),
-                            audit: audit.clone(),
-                        },
-                    );
-                }
+                self.tell_source(change);
             }
             _ => self.changed(),
+        }
+    }
+
+    /// For a transfer from another queue: that queue, to forget the visit.
+    fn tell_source(&self, change: &Change) {
+        if let Change::Transferred {
+            audit,
+            from_queue: Some(q),
+            entry,
+            ..
+        } = change
+        {
+            if *q != self.state.code {
+                self.board.tell_left(
+                    q,
+                    Left {
+                        visit_no: entry.visit_no.clone(),
+                        audit: audit.clone(),
+                    },
+                );
+            }
         }
     }
 
@@ -374,6 +382,65 @@ impl Handler<Transfer> for QueueActor {
         }
         let change = self.state.plan_transfer_in(msg.0);
         self.commit_entry(change, visit_no)
+    }
+}
+
+impl Handler<TransferAll> for QueueActor {
+    type Result = AtomicResponse<Self, Result<Moved, EngineError>>;
+
+    fn handle(&mut self, msg: TransferAll, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(first) = msg.0.first() else {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(Moved::default()))));
+        };
+        if self.entering_a_closed_day(&first.audit) {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::DayClosed))));
+        }
+        let base = self.state.clone();
+        let journal = self.journal.clone();
+        let mut transfers = msg.0;
+        AtomicResponse::new(Box::pin(
+            async move {
+                let mut left = Vec::new();
+                loop {
+                    let Some((changes, locks)) = base.plan_transfers_in(&transfers) else {
+                        return (left, Ok(None));
+                    };
+                    let batch: Vec<Change> =
+                        changes.iter().cloned().chain([locks.clone()]).collect();
+                    match journal.commit_all(batch).await {
+                        Ok(()) => return (left, Ok(Some((changes, locks)))),
+                        // That visit's row changed since it was read: it
+                        // left meanwhile; the others move without it.
+                        Err(JournalError::Conflict { index, .. }) if index < changes.len() => {
+                            let Change::Transferred { entry, .. } = &changes[index] else {
+                                return (left, Err(EngineError::Mailbox));
+                            };
+                            transfers.retain(|t| t.draft.visit_no != entry.visit_no);
+                            left.push(entry.visit_no.clone());
+                        }
+                        Err(e) => return (left, Err(EngineError::from(e))),
+                    }
+                }
+            }
+            .into_actor(self)
+            .map(move |(left, res), act, _ctx| {
+                let mut moved = Vec::new();
+                if let Some((changes, locks)) = res? {
+                    for change in &changes {
+                        act.state.apply(change);
+                    }
+                    act.state.apply(&locks);
+                    for change in &changes {
+                        if let Change::Transferred { entry, .. } = change {
+                            moved.push(entry.visit_no.clone());
+                        }
+                        act.tell_source(change);
+                    }
+                    act.changed();
+                }
+                Ok(Moved { moved, left })
+            }),
+        ))
     }
 }
 

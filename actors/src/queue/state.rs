@@ -513,6 +513,43 @@ impl QueueState {
         }
     }
 
+    /// Plans taking every transfer in turn, each after the one before (a
+    /// visit already here is left out), and the locked head after them
+    /// all; `None` when nothing is left to take.
+    pub fn plan_transfers_in(&self, transfers: &[TransferIn]) -> Option<(Vec<Change>, Change)> {
+        let mut after = self.clone();
+        let mut changes = Vec::with_capacity(transfers.len());
+        for t in transfers {
+            if after.find(&t.draft.visit_no).is_some() {
+                continue;
+            }
+            let change = after.plan_transfer_in(t.clone());
+            after.apply(&change);
+            changes.push(change);
+        }
+        let audit = changes.last()?.audit().clone();
+        Some((changes, after.locks_now(audit)))
+    }
+
+    /// The locked head of this state as it stands, relocked at the audit's
+    /// instant.
+    fn locks_now(mut self, audit: Audit) -> Change {
+        let locks = if self.rules.locked_head == 0 {
+            Vec::new()
+        } else {
+            self.relock(audit.at);
+            self.entries
+                .iter()
+                .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
+                .collect()
+        };
+        Change::Locks {
+            queue_code: self.code.clone(),
+            audit,
+            locks,
+        }
+    }
+
     /// Plans calling one waiting visit by name, out of order (指定叫号).
     pub fn plan_take_specific(
         &self,
@@ -678,13 +715,6 @@ impl QueueState {
             Change::Unassigned {
                 queue_code, visits, ..
             } if here(queue_code) => self.on_unassigned(visits),
-            Change::Moved {
-                queue_code,
-                visit_no,
-                position,
-                mark,
-                audit,
-            } if here(queue_code) => self.on_moved(visit_no, *position, *mark, audit.at),
             Change::Cancelled {
                 visit_no,
                 queue_code: Some(q),
@@ -695,6 +725,22 @@ impl QueueState {
                 visits,
                 ..
             } if here(q) => self.entries.retain(|e| !visits.contains(&e.visit_no)),
+            _ => self.apply_standing(change),
+        }
+    }
+
+    /// A change of how a waiting entry stands: a nurse's move, hold, pin or
+    /// marks, a HIS correction, the rules, the locked head.
+    fn apply_standing(&mut self, change: &Change) {
+        let here = |q: &QueueCode| *q == self.code;
+        match change {
+            Change::Moved {
+                queue_code,
+                visit_no,
+                position,
+                mark,
+                audit,
+            } if here(queue_code) => self.on_moved(visit_no, *position, *mark, audit.at),
             Change::Corrected {
                 queue_code: Some(q),
                 correction,
