@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use triage_actors::model::{EntryKind, PlacementCode, SpecialTag, StaffMarks, VisitStatus};
 
+use super::columns::{AppointmentStatus, VisitType};
 use triage_ground::ids::{DepartmentCode, DoctorCode, QueueCode, RoomCode, VisitNo};
 
 use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
@@ -18,7 +19,7 @@ pub struct VisitRow {
     pub birth_date: Option<String>,
     pub department_code: DepartmentCode,
     pub doctor_code: Option<DoctorCode>,
-    pub visit_type: String,
+    pub visit_type: VisitType,
     pub registered_at: NaiveDateTime,
     pub appointment_start: Option<NaiveDateTime>,
     pub appointment_end: Option<NaiveDateTime>,
@@ -154,7 +155,7 @@ pub struct NewVisit {
     pub birth_date: Option<String>,
     pub department_code: String,
     pub doctor_code: Option<String>,
-    pub visit_type: String,
+    pub visit_type: VisitType,
     pub registered_at: NaiveDateTime,
     pub appointment_start: Option<NaiveDateTime>,
     pub appointment_end: Option<NaiveDateTime>,
@@ -180,7 +181,7 @@ pub struct RegistrationChanges {
     pub birth_date: Option<String>,
     pub department_code: String,
     pub doctor_code: Option<String>,
-    pub visit_type: String,
+    pub visit_type: VisitType,
     pub registered_at: NaiveDateTime,
     pub appointment_start: Option<NaiveDateTime>,
     pub appointment_end: Option<NaiveDateTime>,
@@ -203,7 +204,7 @@ impl From<&NewVisit> for RegistrationChanges {
             birth_date: v.birth_date.clone(),
             department_code: v.department_code.clone(),
             doctor_code: v.doctor_code.clone(),
-            visit_type: v.visit_type.clone(),
+            visit_type: v.visit_type,
             registered_at: v.registered_at,
             appointment_start: v.appointment_start,
             appointment_end: v.appointment_end,
@@ -366,7 +367,6 @@ pub struct AppointmentRow {
     pub version: i64,
     pub digest: String,
     pub room_code: Option<String>,
-    /// `active` or `cancelled`.
-    pub status: String,
+    pub status: AppointmentStatus,
     pub updated_at: NaiveDateTime,
 }

@@ -2,6 +2,7 @@
 //! room, written with their audit event in one transaction; the session
 //! switches done.
 
+use crate::db::columns::ScheduleStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use triage_actors::model::Audit;
@@ -22,8 +23,7 @@ pub struct ScheduleRow {
     /// shared queues.
     pub queues: String,
     pub patient_limit: Option<i32>,
-    /// `active`, `cancelled` or `stopped`.
-    pub status: String,
+    pub status: ScheduleStatus,
     pub source: String,
     pub updated_at: NaiveDateTime,
 }
@@ -125,10 +125,10 @@ pub fn write(
             }
         }
         if outcome != Written::Unchanged {
-            let kind = match row.status.as_str() {
-                "cancelled" => "schedule_cancelled",
-                "stopped" => "schedule_stopped",
-                _ => "schedule_set",
+            let kind = match row.status {
+                ScheduleStatus::Cancelled => "schedule_cancelled",
+                ScheduleStatus::Stopped => "schedule_stopped",
+                ScheduleStatus::Active => "schedule_set",
             };
             super::audit::append(c, event(audit, kind, detail(row)))?;
         }
@@ -140,7 +140,7 @@ pub fn write(
             let named = rows
                 .iter()
                 .any(|r| r.session == old.session && r.room_code == old.room_code);
-            if named || old.status != "active" {
+            if named || old.status != ScheduleStatus::Active {
                 continue;
             }
             diesel::update(schedules::table.find((
@@ -149,11 +149,11 @@ pub fn write(
                 &old.room_code,
             )))
             .set((
-                schedules::status.eq("cancelled"),
+                schedules::status.eq(ScheduleStatus::Cancelled),
                 schedules::updated_at.eq(audit.at.naive_utc()),
             ))
             .execute(c)?;
-            old.status = "cancelled".into();
+            old.status = ScheduleStatus::Cancelled;
             super::audit::append(c, event(audit, "schedule_cancelled", detail(&old)))?;
             cancelled.push(old);
         }

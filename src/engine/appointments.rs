@@ -23,6 +23,7 @@
 //! not checked in yet (slot and masked name); every change here republishes
 //! them, and a background tick drops slots that have ended.
 
+use crate::db::columns::AppointmentStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, FixedOffset};
@@ -213,7 +214,7 @@ impl Engine {
             ))
         };
         match &held {
-            Some(a) if a.status == "cancelled" => {
+            Some(a) if a.status == AppointmentStatus::Cancelled => {
                 return Err(Error::new(
                     ErrorCode::AppointmentCancelled,
                     "the appointment was cancelled (已取消预约); book again with a new id",
@@ -253,7 +254,7 @@ impl Engine {
             version: body.version,
             digest,
             room_code: Some(body.room_code.clone()),
-            status: "active".into(),
+            status: AppointmentStatus::Active,
             updated_at: audit.at.naive_utc(),
         };
         self.db
@@ -328,7 +329,7 @@ impl Engine {
             return Err(visit_no_taken());
         }
         let changed = match (&held, &visit) {
-            (Some(a), _) if a.status == "cancelled" => false,
+            (Some(a), _) if a.status == AppointmentStatus::Cancelled => false,
             (_, Some(v)) => match v.status()? {
                 VisitStatus::Registered | VisitStatus::Waiting | VisitStatus::Called => {
                     let CancelAnswer { changed, .. } = self.cancel(id, audit.clone()).await?;
@@ -350,13 +351,16 @@ impl Engine {
         };
         let version = held.as_ref().map_or(0, |a| a.version);
         let room_code = held.as_ref().and_then(|a| a.room_code.clone());
-        if held.as_ref().is_none_or(|a| a.status != "cancelled") {
+        if held
+            .as_ref()
+            .is_none_or(|a| a.status != AppointmentStatus::Cancelled)
+        {
             let kept = AppointmentRow {
                 appointment_id: id.to_string(),
                 version,
                 digest: held.map(|a| a.digest).unwrap_or_default(),
                 room_code: room_code.clone(),
-                status: "cancelled".into(),
+                status: AppointmentStatus::Cancelled,
                 updated_at: audit.at.naive_utc(),
             };
             self.db
@@ -393,7 +397,7 @@ impl Engine {
         Ok(AppointmentState {
             appointment_id: held.appointment_id,
             version: held.version,
-            status: held.status,
+            status: held.status.to_string(),
             room_code: held.room_code,
             visit,
         })

@@ -2,6 +2,7 @@
 //! type-checked), stored with its audit event, then shown on the door
 //! screens of the rooms the doctor staffs at once.
 
+use crate::db::columns::ScheduleStatus;
 use base64::Engine as _;
 use serde::Deserialize;
 use triage_actors::board::view::DoctorView;
@@ -426,7 +427,7 @@ pub fn integrity(
     }
     let today = triage_ground::time::service_date(now).to_string();
     for e in crate::db::schedules::day(c, &today)? {
-        if !known.contains(e.doctor_code.as_str()) && e.status == "active" {
+        if !known.contains(e.doctor_code.as_str()) && e.status == ScheduleStatus::Active {
             find(
                 "room_doctor_unknown",
                 Some(&e.doctor_code),

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use super::facade::Engine;
 use crate::config::Hospital;
+use crate::db::columns::VisitType;
 use crate::db::models::{NewVisit, RegistrationChanges};
 use crate::db::store::{self, UpsertOutcome};
 use triage_ground::error::{Error, ErrorCode};
@@ -214,7 +215,7 @@ fn validate_patient(p: &PatientBody, now: DateTime<Utc>) -> Result<Patient, Erro
 /// Checks where and how the patient is seen: a configured department, a
 /// well-formed doctor, the visit type, the slot, the HIS sequence number.
 /// Answers the visit type's code.
-fn validate_visit(hospital: &Hospital, body: &RegistrationBody) -> Result<&'static str, Error> {
+fn validate_visit(hospital: &Hospital, body: &RegistrationBody) -> Result<VisitType, Error> {
     if hospital.department(&body.department_code).is_none() {
         return Err(Error::field(
             ErrorCode::UnknownDepartment,
@@ -229,8 +230,8 @@ fn validate_visit(hospital: &Hospital, body: &RegistrationBody) -> Result<&'stat
         DoctorCode::parse(d)?;
     }
     let visit_type = match body.visit_type.trim() {
-        "first" | "初诊" => "first",
-        "return" | "复诊" | "回诊" => "return",
+        "first" | "初诊" => VisitType::First,
+        "return" | "复诊" | "回诊" => VisitType::Return,
         _ => {
             return Err(Error::field(
                 ErrorCode::InvalidVisitType,
@@ -314,7 +315,7 @@ pub fn validate_registration(
         birth_date: patient.birth_date,
         department_code: body.department_code.clone(),
         doctor_code: body.doctor_code.clone(),
-        visit_type: visit_type.to_string(),
+        visit_type,
         registered_at: body.registered_at.with_timezone(&Utc).naive_utc(),
         appointment_start: body
             .appointment
@@ -542,7 +543,7 @@ impl Engine {
         self.names.set(
             &row.visit_no,
             &row.patient_name,
-            &row.visit_type,
+            row.visit_type.as_str(),
             self.clock.now(),
         );
         let result = self.send_correction(v, row, audit).await;
@@ -571,7 +572,7 @@ impl Engine {
             visit_no: VisitNo::trusted(row.visit_no.clone()),
             masked_name: mask_name(&row.patient_name),
             spoken_name: spoken_name(&row.patient_name, &row.sex, self.hospital.voice_name),
-            return_visit: row.visit_type == "return",
+            return_visit: row.visit_type == VisitType::Return,
             visit_type_changed: row.visit_type != v.visit_type,
             registered_tags: staff_marks.apply(
                 &serde_json::from_str::<Vec<SpecialTag>>(&row.special)
@@ -662,7 +663,7 @@ impl Engine {
         self.names.set(
             &v.visit_no,
             &v.patient_name,
-            &v.visit_type,
+            v.visit_type.as_str(),
             self.clock.now(),
         );
         Ok(EntryDraft {
@@ -788,7 +789,7 @@ impl Engine {
         }
         .ok_or_else(|| Error::new(ErrorCode::NoQueue, "no queue serves this department"))?;
         let addr = self.queue_addr(&queue.code)?;
-        let kind = if v.visit_type == "return" {
+        let kind = if v.visit_type == VisitType::Return {
             EntryKind::Return
         } else {
             EntryKind::Normal
@@ -1014,7 +1015,7 @@ impl Engine {
             status,
             department_code: v.department_code.into(),
             doctor_code: v.doctor_code.map(String::from),
-            visit_type: v.visit_type,
+            visit_type: v.visit_type.to_string(),
             queue_code: v.queue_code.map(String::from),
             ticket_no: v.ticket_no,
             position,

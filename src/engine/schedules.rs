@@ -12,6 +12,7 @@
 //! keeps the configuration's doctor. A change to the session in force
 //! reaches its rooms at once.
 
+use crate::db::columns::ScheduleStatus;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -232,7 +233,7 @@ impl Engine {
             doctor_code: row.doctor_code.clone(),
             queues: queues.into_iter().map(String::from).collect(),
             patient_limit: row.patient_limit.map(|n| n.max(0) as u32),
-            status: row.status.clone(),
+            status: row.status.to_string(),
             source: row.source.clone(),
             updated_at: utc(row.updated_at),
         })
@@ -377,7 +378,7 @@ impl Engine {
             doctor_code: body.doctor_code.clone(),
             queues: serde_json::json!(body.queues).to_string(),
             patient_limit: body.patient_limit.map(|n| n as i32),
-            status: "active".into(),
+            status: ScheduleStatus::Active,
             source: audit.operator.clone(),
             updated_at: audit.at.naive_utc(),
         })
@@ -395,10 +396,13 @@ impl Engine {
         if self.hospital.schedule.several_rooms {
             return Ok(());
         }
-        let mut active: Vec<&ScheduleRow> = rows.iter().filter(|r| r.status == "active").collect();
+        let mut active: Vec<&ScheduleRow> = rows
+            .iter()
+            .filter(|r| r.status == ScheduleStatus::Active)
+            .collect();
         if !replace {
             active.extend(existing.iter().filter(|e| {
-                e.status == "active"
+                e.status == ScheduleStatus::Active
                     && !rows
                         .iter()
                         .any(|r| r.session == e.session && r.room_code == e.room_code)
@@ -433,15 +437,18 @@ impl Engine {
         let existing = self.day_rows(day).await?;
         // HIS pushing the same assignment again does not undo a stop (停诊).
         let mut rows = rows;
-        for r in rows.iter_mut().filter(|r| r.status == "active") {
+        for r in rows
+            .iter_mut()
+            .filter(|r| r.status == ScheduleStatus::Active)
+        {
             let stopped = existing.iter().any(|e| {
                 e.session == r.session
                     && e.room_code == r.room_code
-                    && e.status == "stopped"
+                    && e.status == ScheduleStatus::Stopped
                     && e.doctor_code == r.doctor_code
             });
             if stopped {
-                r.status = "stopped".into();
+                r.status = ScheduleStatus::Stopped;
             }
         }
         self.double_booked(&existing, &rows, replace)?;
@@ -554,7 +561,7 @@ impl Engine {
                     format!("no schedule for {room:?} in {session:?} on {date}"),
                 )
             })?;
-        row.status = "cancelled".into();
+        row.status = ScheduleStatus::Cancelled;
         row.source = audit.operator.clone();
         row.updated_at = audit.at.naive_utc();
         self.write_schedule(day, vec![row], false, None, audit)
@@ -575,11 +582,13 @@ impl Engine {
         let mut rows: Vec<ScheduleRow> = existing
             .iter()
             .filter(|r| {
-                r.doctor_code == doctor && r.status == "active" && sessions.contains(&r.session)
+                r.doctor_code == doctor
+                    && r.status == ScheduleStatus::Active
+                    && sessions.contains(&r.session)
             })
             .cloned()
             .map(|mut r| {
-                r.status = "stopped".into();
+                r.status = ScheduleStatus::Stopped;
                 r.source = audit.operator.clone();
                 r.updated_at = audit.at.naive_utc();
                 r
@@ -590,7 +599,9 @@ impl Engine {
         // empty when the session starts.
         for session in sessions {
             let scheduled = existing.iter().any(|r| {
-                &r.session == session && r.doctor_code == doctor && r.status != "cancelled"
+                &r.session == session
+                    && r.doctor_code == doctor
+                    && r.status != ScheduleStatus::Cancelled
             });
             if scheduled {
                 continue;
@@ -602,7 +613,9 @@ impl Engine {
                 .filter(|r| r.doctor.as_deref() == Some(doctor))
             {
                 let named = existing.iter().any(|r| {
-                    &r.session == session && r.room_code == room.code && r.status != "cancelled"
+                    &r.session == session
+                        && r.room_code == room.code
+                        && r.status != ScheduleStatus::Cancelled
                 });
                 if !named {
                     rows.push(ScheduleRow {
@@ -612,7 +625,7 @@ impl Engine {
                         doctor_code: doctor.to_string(),
                         queues: "[]".into(),
                         patient_limit: None,
-                        status: "stopped".into(),
+                        status: ScheduleStatus::Stopped,
                         source: audit.operator.clone(),
                         updated_at: audit.at.naive_utc(),
                     });
@@ -636,7 +649,7 @@ impl Engine {
         elsewhere: bool,
     ) -> Result<Target, Error> {
         Ok(match entry {
-            Some(e) if e.status == "active" => {
+            Some(e) if e.status == ScheduleStatus::Active => {
                 let own = queues_of(e)?;
                 let (draws, mix) = if own.is_empty() {
                     self.seating(room, Some(&e.doctor_code))
@@ -657,7 +670,7 @@ impl Engine {
             }
             // Stopped (停诊), or the configured doctor is scheduled in
             // another room: nobody sits here.
-            Some(e) if e.status == "stopped" => {
+            Some(e) if e.status == ScheduleStatus::Stopped => {
                 let (draws, mix) = self.seating(room, None);
                 Target {
                     seat: SeatState::Out,
@@ -724,7 +737,7 @@ impl Engine {
                             so_far.contains(&&r.session)
                         }) && &r.doctor_code == d
                             && r.room_code != room.code
-                            && r.status != "cancelled"
+                            && r.status != ScheduleStatus::Cancelled
                     })
                 })
             };
@@ -740,7 +753,8 @@ impl Engine {
             };
             // A doctor stopped (停诊) here leaves even when signed in.
             let stopped_doctor = entry.is_some_and(|e| {
-                e.status == "stopped" && now.doctor_code.as_deref() == Some(e.doctor_code.as_str())
+                e.status == ScheduleStatus::Stopped
+                    && now.doctor_code.as_deref() == Some(e.doctor_code.as_str())
             });
             let signed_in = matches!(now.seat, SeatState::In | SeatState::Break) && !stopped_doctor;
             // A doctor signed in stays: in the room the plan gives them, and
@@ -796,8 +810,8 @@ impl Engine {
         let before: Vec<&String> = order[..index].iter().map(|s| &s.code).collect();
         rows.iter()
             .filter(|r| {
-                (before.contains(&&r.session) && r.status != "cancelled")
-                    || (r.session == session.code && r.status == "stopped")
+                (before.contains(&&r.session) && r.status != ScheduleStatus::Cancelled)
+                    || (r.session == session.code && r.status == ScheduleStatus::Stopped)
             })
             .map(|r| DoctorCode::trusted(r.doctor_code.clone()))
             .filter(|d| {
@@ -830,9 +844,9 @@ impl Engine {
         let policy = &self.hospital.schedule;
         let mut moved = 0;
         for d in left {
-            let stopped = rows
-                .iter()
-                .any(|r| r.session == session && &r.doctor_code == d && r.status == "stopped");
+            let stopped = rows.iter().any(|r| {
+                r.session == session && &r.doctor_code == d && r.status == ScheduleStatus::Stopped
+            });
             let redistribute = if stopped {
                 on_stop.unwrap_or(policy.redistribute_on_stop)
             } else {
@@ -997,11 +1011,13 @@ impl Engine {
                 .iter()
                 .find(|e| &e.session == session && e.room_code == r.code);
             let scheduled_elsewhere = rows.iter().any(|e| {
-                &e.session == session && e.doctor_code == doctor && e.status != "cancelled"
+                &e.session == session
+                    && e.doctor_code == doctor
+                    && e.status != ScheduleStatus::Cancelled
             });
             match entry {
-                Some(e) if e.status != "cancelled" => {
-                    e.status == "active" && e.doctor_code == doctor
+                Some(e) if e.status != ScheduleStatus::Cancelled => {
+                    e.status == ScheduleStatus::Active && e.doctor_code == doctor
                 }
                 _ => r.doctor.as_deref() == Some(doctor) && !scheduled_elsewhere,
             }

@@ -9,6 +9,7 @@
 //! period (one indexed range of `service_date`).
 
 use std::collections::BTreeMap;
+use triage_actors::model::{DayEndStatus, VisitStatus};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -205,10 +206,13 @@ impl Acc {
             self.called += 1;
             self.recalls += usize::try_from(v.call_count.max(1) - 1).unwrap_or(0);
         }
-        if v.status == "finished" {
+        let status = VisitStatus::parse(&v.status);
+        if status == Some(VisitStatus::Finished) {
             self.finished += 1;
         }
-        if v.status == "no_show" || v.closed_as.as_deref() == Some("missed_unreturned") {
+        if status == Some(VisitStatus::NoShow)
+            || v.closed_as.as_deref() == Some(DayEndStatus::MissedUnreturned.as_str())
+        {
             self.no_shows += 1;
         }
         if let Some(w) = v.wait_min {

@@ -1,0 +1,121 @@
+//! The enumerated text columns the database stores (a schedule entry's
+//! status, an appointment's, a visit's type): one enum each, written and
+//! read through diesel as their stable text, so no code compares a column
+//! with a string literal. A stored text that is none of them is broken
+//! data, reported when the row is read.
+
+use std::fmt;
+
+/// An enum stored as one of its texts.
+macro_rules! text_column {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// The stored text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// The value a stored text names.
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let text = String::deserialize(d)?;
+                $name::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!("{} is no {}", text, stringify!($name)))
+                })
+            }
+        }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<$name> {
+                let text = <String as diesel::deserialize::FromSql<
+                    diesel::sql_types::Text,
+                    DB,
+                >>::from_sql(bytes)?;
+                $name::parse(&text).ok_or_else(|| {
+                    format!("{} is no {}", text, stringify!($name)).into()
+                })
+            }
+        }
+    };
+}
+
+text_column!(
+    /// A schedule entry's status (排班).
+    ScheduleStatus {
+        /// In force.
+        Active = "active",
+        /// Withdrawn by HIS or a nurse.
+        Cancelled = "cancelled",
+        /// The doctor stopped the clinic (停诊) for that session.
+        Stopped = "stopped",
+    }
+);
+
+text_column!(
+    /// An appointment's status (预约).
+    AppointmentStatus {
+        /// Booked.
+        Active = "active",
+        /// Cancelled (a tombstone, also for one never received).
+        Cancelled = "cancelled",
+    }
+);
+
+text_column!(
+    /// A visit's type as HIS registered it.
+    VisitType {
+        /// 初诊.
+        First = "first",
+        /// 复诊.
+        Return = "return",
+    }
+);
