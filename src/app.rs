@@ -89,24 +89,50 @@ fn watched_disks(settings: &Settings) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-impl Application {
-    /// Connects the database (reporting the real error at once), runs
-    /// migrations, rebuilds the engine and binds the listener.
-    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        // A bad certificate or key, or an address in use, stops the start
-        // with the cause named, before anything is started or recorded.
+/// The listeners and the TLS configuration, bound before anything is
+/// started or recorded.
+struct Listeners {
+    tls: Option<rustls::ServerConfig>,
+    listener: TcpListener,
+    redirect: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// A bad certificate or key, or an address in use, stops the start
+    /// with the cause named.
+    fn bind(settings: &Settings) -> anyhow::Result<Listeners> {
         let tls = settings
             .tls
             .as_ref()
             .map(crate::tls::server_config)
             .transpose()?;
         let listener = TcpListener::bind(&settings.bind)?;
-        let redirect_listener = settings
+        let redirect = settings
             .tls
             .as_ref()
             .and_then(|t| t.redirect_bind.as_deref())
             .map(crate::tls::redirect_listener)
             .transpose()?;
+        Ok(Listeners {
+            tls,
+            listener,
+            redirect,
+        })
+    }
+}
+
+/// The running parts behind the requests.
+struct Services {
+    engine: Engine,
+    auth: Auth,
+    alerts: crate::alerts::Alerts,
+    background: Arc<Background>,
+}
+
+impl Services {
+    /// Connects the database (migrating it), rebuilds the engine, starts
+    /// accounts and alerts, the background work and this run's record.
+    async fn start(settings: &Settings) -> anyhow::Result<Services> {
         let db_settings = DbSettings {
             url: settings.database_url.clone(),
             synchronous: settings.synchronous,
@@ -127,7 +153,7 @@ impl Application {
         background.audit_upkeep(&engine);
         let alerts =
             crate::alerts::Alerts::start(db_for_alerts, hospital.clone(), clock.clone()).await?;
-        background.alerts(&alerts, &engine, watched_disks(&settings));
+        background.alerts(&alerts, &engine, watched_disks(settings));
         background.backups(&engine, settings.database_url.clone(), Some(alerts.clone()));
         let started = clock.now().naive_utc();
         let run = engine
@@ -141,18 +167,95 @@ impl Application {
                 crate::demo::run(engine.clone(), settings.simulation_tick),
             );
         }
+        Ok(Services {
+            engine,
+            auth,
+            alerts,
+            background,
+        })
+    }
+}
+
+/// What the timing middleware needs to count an answer.
+#[derive(Clone)]
+struct Observer {
+    timings: crate::db::Timings,
+    traffic: Arc<crate::alerts::Traffic>,
+    traffic_clock: SharedClock,
+}
+
+impl Observer {
+    /// Counts an answer: the alerts' traffic, the metrics, the server's
+    /// own timings.
+    fn answered(&self, request: &actix_web::HttpRequest, status: u16, elapsed: Duration) {
+        let client = self.client(request);
+        let pattern = request.match_pattern();
+        self.traffic.answered(status);
+        crate::api::metrics::observe(
+            request.method().as_str(),
+            pattern.as_deref(),
+            status,
+            &client,
+            elapsed.as_secs_f64(),
+        );
+        // Methods outside HTTP's own are one name (no row per
+        // made-up method).
+        let method = match request.method().as_str() {
+            m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+            _ => "OTHER",
+        };
+        self.timings.record(
+            "http",
+            &format!("{method} {}", pattern.as_deref().unwrap_or("(no route)")),
+            elapsed,
+        );
+    }
+
+    /// Who asked: a HIS client by name, else the kind.
+    fn client(&self, request: &actix_web::HttpRequest) -> String {
+        use actix_web::HttpMessage;
+        match request.extensions().get::<crate::auth::policy::Principal>() {
+            Some(crate::auth::policy::Principal::Client { name, .. }) => {
+                // HIS is alive (the monitor's "HIS silent").
+                self.traffic.his_called(self.traffic_clock.now());
+                name.clone()
+            }
+            Some(_) => "staff".to_string(),
+            None if request.path().starts_with("/ws/") => "device".to_string(),
+            None => "anonymous".to_string(),
+        }
+    }
+}
+
+impl Application {
+    /// Connects the database (reporting the real error at once), runs
+    /// migrations, rebuilds the engine and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let Listeners {
+            tls,
+            listener,
+            redirect: redirect_listener,
+        } = Listeners::bind(&settings)?;
+        let Services {
+            engine,
+            auth,
+            alerts,
+            background,
+        } = Services::start(&settings).await?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(engine.clone());
-        let timings = engine.db.timings().clone();
+        let observer = Observer {
+            timings: engine.db.timings().clone(),
+            traffic: alerts.traffic.clone(),
+            traffic_clock: alerts.clock.clone(),
+        };
         let alerts_data = web::Data::new(alerts.clone());
         let auth_data = web::Data::new(auth.clone());
-        let (traffic, traffic_clock) = (alerts.traffic.clone(), alerts.clock.clone());
         let served = web::Data::new(crate::listen::Served {
             https: tls.is_some(),
         });
         let factory = move || {
-            let timings = timings.clone();
-            let (traffic, traffic_clock) = (traffic.clone(), traffic_clock.clone());
+            let observer = observer.clone();
             App::new()
                 .app_data(data.clone())
                 .app_data(auth_data.clone())
@@ -164,47 +267,10 @@ impl Application {
                     use actix_web::dev::Service;
                     let started = std::time::Instant::now();
                     let fut = srv.call(req);
-                    let timings = timings.clone();
-                    let (traffic, traffic_clock) = (traffic.clone(), traffic_clock.clone());
+                    let observer = observer.clone();
                     async move {
                         let res = fut.await?;
-                        let request = res.request();
-                        // Who asked: a HIS client by name, else the kind.
-                        let client = {
-                            use actix_web::HttpMessage;
-                            match request.extensions().get::<crate::auth::policy::Principal>() {
-                                Some(crate::auth::policy::Principal::Client { name, .. }) => {
-                                    // HIS is alive (the monitor's "HIS silent").
-                                    traffic.his_called(traffic_clock.now());
-                                    name.clone()
-                                }
-                                Some(_) => "staff".to_string(),
-                                None if request.path().starts_with("/ws/") => "device".to_string(),
-                                None => "anonymous".to_string(),
-                            }
-                        };
-                        let pattern = request.match_pattern();
-                        let elapsed = started.elapsed();
-                        traffic.answered(res.status().as_u16());
-                        crate::api::metrics::observe(
-                            request.method().as_str(),
-                            pattern.as_deref(),
-                            res.status().as_u16(),
-                            &client,
-                            elapsed.as_secs_f64(),
-                        );
-                        // Methods outside HTTP's own are one name (no row per
-                        // made-up method).
-                        let method = match request.method().as_str() {
-                            m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH"
-                            | "OPTIONS") => m,
-                            _ => "OTHER",
-                        };
-                        timings.record(
-                            "http",
-                            &format!("{method} {}", pattern.as_deref().unwrap_or("(no route)")),
-                            elapsed,
-                        );
+                        observer.answered(res.request(), res.status().as_u16(), started.elapsed());
                         Ok(res)
                     }
                 })

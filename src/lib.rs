@@ -28,6 +28,7 @@
 //! - [`background`]: the one home of background work (writer, checkpointer,
 //!   ticks, simulation) and the graceful shutdown.
 //! - [`app`]: `Application::build`, used by `main` and by the tests.
+//! - [`cli`]: the `triage` program's commands, one module each.
 //!
 //! The queue engine itself is the `triage-actors` crate (`actors/`).
 
@@ -40,6 +41,7 @@ pub mod app;
 pub mod auth;
 pub mod background;
 pub mod backups;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::LazyLock;
 
 use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -114,8 +115,24 @@ pub async fn metrics(
 ) -> HttpResponse {
     let mut r = Registry::with_prefix("triage");
     gauge(&mut r, "up", "The server is running.", 1);
-    // Queues: waiting and the longest wait (seconds).
     let now = engine.clock.now();
+    register_queues(&mut r, &engine, now).await;
+    register_rooms(&mut r, &engine);
+    register_screens(&mut r, &engine, &alerts, now);
+    register_latencies(&mut r);
+    register_database(&mut r, &engine);
+    register_alerts(&mut r, &alerts).await;
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, &r).is_err() {
+        return HttpResponse::InternalServerError().finish();
+    }
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(out)
+}
+
+/// Queues: waiting and the longest wait (seconds).
+async fn register_queues(r: &mut Registry, engine: &Engine, now: DateTime<Utc>) {
     let mut waiting = Vec::new();
     let mut longest = Vec::new();
     for q in &engine.hospital.queues {
@@ -137,19 +154,17 @@ pub async fn metrics(
         };
         longest.push((labels, wait));
     }
+    gauge_family(r, "queue_waiting", "Patients waiting per queue.", waiting);
     gauge_family(
-        &mut r,
-        "queue_waiting",
-        "Patients waiting per queue.",
-        waiting,
-    );
-    gauge_family(
-        &mut r,
+        r,
         "queue_longest_wait_seconds",
         "The longest wait in each queue, seconds.",
         longest,
     );
-    // Rooms by status.
+}
+
+/// Rooms by status.
+fn register_rooms(r: &mut Registry, engine: &Engine) {
     let mut rooms: std::collections::BTreeMap<String, i64> = Default::default();
     for room in &engine.hospital.rooms {
         if let Some(v) = engine.directory.room_view(&room.code, 0) {
@@ -157,7 +172,7 @@ pub async fn metrics(
         }
     }
     gauge_family(
-        &mut r,
+        r,
         "rooms",
         "Rooms by status.",
         rooms
@@ -165,7 +180,15 @@ pub async fn metrics(
             .map(|(state, n)| (StateLabels { state }, n))
             .collect(),
     );
-    // Screens by state.
+}
+
+/// Screens by state.
+fn register_screens(
+    r: &mut Registry,
+    engine: &Engine,
+    alerts: &crate::alerts::Alerts,
+    now: DateTime<Utc>,
+) {
     let offline_after = alerts.hospital.alerts.screen_offline_seconds as i64;
     let mut screens: std::collections::BTreeMap<&str, i64> =
         ["online", "reconnecting", "offline", "never_seen"]
@@ -174,7 +197,7 @@ pub async fn metrics(
             .collect();
     for s in engine.screens() {
         let p = engine.directory.presence(&s.code);
-        let last = crate::alerts::monitor::last_seen_of(&alerts, &s.code, p.last_seen);
+        let last = crate::alerts::monitor::last_seen_of(alerts, &s.code, p.last_seen);
         let state = if p.sessions > 0 {
             "online"
         } else {
@@ -187,7 +210,7 @@ pub async fn metrics(
         *screens.entry(state).or_default() += 1;
     }
     gauge_family(
-        &mut r,
+        r,
         "screens",
         "Screens by state.",
         screens
@@ -202,6 +225,10 @@ pub async fn metrics(
             })
             .collect(),
     );
+}
+
+/// The call-to-broadcast and HTTP counters and histograms.
+fn register_latencies(r: &mut Registry) {
     r.register(
         "call_to_broadcast_seconds",
         "Seconds from a room's call command to the frame sent to its screens.",
@@ -217,16 +244,19 @@ pub async fn metrics(
         "HTTP request latency by route.",
         HTTP_SECONDS.clone(),
     );
-    // The database.
+}
+
+/// The database: the pool and the writer.
+fn register_database(r: &mut Registry, engine: &Engine) {
     let state = engine.db.pool().state();
     gauge(
-        &mut r,
+        r,
         "db_pool_connections",
         "Connections the pool holds.",
         i64::from(state.connections),
     );
     gauge(
-        &mut r,
+        r,
         "db_pool_idle",
         "Idle connections in the pool.",
         i64::from(state.idle_connections),
@@ -262,7 +292,10 @@ pub async fn metrics(
         "Seconds a group commit takes.",
         COMMIT_SECONDS.clone(),
     );
-    // Alerts: the outbox and fault records.
+}
+
+/// Alerts: the outbox and fault records.
+async fn register_alerts(r: &mut Registry, alerts: &crate::alerts::Alerts) {
     let counts = alerts
         .db
         .read(|c| {
@@ -274,7 +307,7 @@ pub async fn metrics(
         .await;
     if let Ok((depth, by_state)) = counts {
         gauge(
-            &mut r,
+            r,
             "alert_outbox_depth",
             "Alert messages not sent yet.",
             depth,
@@ -286,7 +319,7 @@ pub async fn metrics(
                 .collect();
         all.extend(by_state);
         gauge_family(
-            &mut r,
+            r,
             "faults",
             "Fault records by state.",
             all.into_iter()
@@ -294,11 +327,4 @@ pub async fn metrics(
                 .collect(),
         );
     }
-    let mut out = String::new();
-    if prometheus_client::encoding::text::encode(&mut out, &r).is_err() {
-        return HttpResponse::InternalServerError().finish();
-    }
-    HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(out)
 }

@@ -208,51 +208,7 @@ struct Credentials;
 
 impl utoipa::Modify for Credentials {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{
-            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
-        };
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "his_key",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "A HIS client's API key (triage client add). Clients that must sign also send X-Triage-Timestamp, X-Triage-Nonce and X-Triage-Signature (docs/security.md); X-Acting-Staff names the staff member a calling client acts for.",
-                    ))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "staff_session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                "triage_session",
-                "A staff session (POST /api/v1/session). Writes also send X-CSRF-Token.",
-            ))),
-        );
-        components.add_security_scheme(
-            "device_token",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "X-Device-Token",
-                "A kiosk's device token (triage screen token --screen KIOSK-…, or /devices).",
-            ))),
-        );
-        openapi.security = Some(vec![
-            SecurityRequirement::new("his_key", Vec::<String>::new()),
-            SecurityRequirement::new("staff_session", Vec::<String>::new()),
-        ]);
-        let error = |text: &str| {
-            ResponseBuilder::new()
-                .description(text)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
-                        .build(),
-                )
-                .build()
-        };
+        add_security_schemes(openapi);
         for (path, item) in openapi.paths.paths.iter_mut() {
             let public = PUBLIC.contains(&path.as_str());
             for (method, op) in [
@@ -266,99 +222,170 @@ impl utoipa::Modify for Credentials {
             {
                 // Names in the path: the pattern the server checks them by
                 // (a generated client or fuzzer then sends what is valid).
-                for p in op.parameters.iter_mut().flatten() {
-                    if let utoipa::openapi::RefOr::T(p) = p {
-                        if matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path) {
-                            if let Some(schema) = path_schema(path, &p.name) {
-                                p.schema = Some(schema.into());
-                            }
-                        }
-                    }
-                }
-                let params = op.parameters.as_deref().unwrap_or_default();
-                let in_path = params.iter().any(|p| {
-                    matches!(p, utoipa::openapi::RefOr::T(p)
-                        if matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path))
-                });
-                let has_params = !params.is_empty();
-                let has_body = op.request_body.is_some();
-                let r = &mut op.responses.responses;
-                // A name in the path is checked (422) before it is looked
-                // up (404); query parameters that do not parse are 400.
-                if in_path {
-                    r.entry("404".into()).or_insert_with(|| {
-                        error("what the path names does not exist (visit_not_found, room_not_found, queue_not_found, doctor_not_found, …)").into()
-                    });
-                }
-                if has_params {
-                    r.entry("422".into()).or_insert_with(|| {
-                        error("a name in the path or a query parameter is invalid (its code names it); nothing changed").into()
-                    });
-                    r.entry("400".into()).or_insert_with(|| {
-                        error("a query parameter cannot be read (bad_request)").into()
-                    });
-                }
-                // What every operation can answer as the server behaves:
-                // a body refused before it is read, a name in the path or
-                // a query parameter refused, the database away.
-                if has_body {
-                    r.entry("400".into()).or_insert_with(|| {
-                        error("the body is not JSON, or empty (malformed_json, missing_body, unreadable_body); nothing changed").into()
-                    });
-                    r.entry("413".into()).or_insert_with(|| {
-                        error("the body is too large (payload_too_large)").into()
-                    });
-                    r.entry("415".into()).or_insert_with(|| {
-                        error("the body is not application/json (unsupported_media_type)").into()
-                    });
-                }
-                if has_body {
-                    r.entry("422".into()).or_insert_with(|| {
-                        error("a field is invalid (its code names it; field names the JSON path); nothing changed").into()
-                    });
-                }
-                r.entry("500".into()).or_insert_with(|| {
-                    error("an internal error (internal_error; the cause is logged, never shown)")
-                        .into()
-                });
-                r.entry("503".into()).or_insert_with(|| {
-                    error("the database or the engine is unavailable (database_unavailable, engine_unavailable); nothing changed").into()
-                });
-                // Logging in, and logging out (which only ends the
-                // caller's own session, if any), need no credentials.
-                // A kiosk proves itself with its device token alone.
-                if path.starts_with("/api/v1/kiosks/") {
-                    op.security = Some(vec![SecurityRequirement::new(
-                        "device_token",
-                        Vec::<String>::new(),
-                    )]);
-                    r.entry("401".into()).or_insert_with(|| {
-                        error("no or an unknown device token (unauthenticated)").into()
-                    });
-                    continue;
-                }
-                let open = public
-                    || (path == "/api/v1/session" && (method == "post" || method == "delete"));
-                if open {
-                    op.security = Some(vec![SecurityRequirement::default()]);
-                    continue;
-                }
-                if path != "/api/v1/session" {
-                    r.entry("401".into()).or_insert_with(|| {
-                        error("no or bad credentials (unauthenticated, bad_credentials, session_expired, bad_signature, stale_request, replayed_request, signature_required)").into()
-                    });
-                    r.entry("403".into()).or_insert_with(|| {
-                        error("not allowed for this role, scope, room or department (forbidden), a page write without its CSRF token (csrf_failed), or a password to change first (password_change_required); nothing changed").into()
-                    });
-                }
-                r.entry("429".into()).or_insert_with(|| {
-                    error("over the client's rate limit (too_many_requests); see Retry-After")
-                        .into()
-                });
+                path_patterns(op, path);
+                common_answers(op);
+                access_answers(op, path, method, public);
             }
         }
         described(openapi);
     }
+}
+
+/// The two ways in (a HIS client's API key, a staff session cookie), a
+/// kiosk's device token, and the first two required by default.
+fn add_security_schemes(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{
+        ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+    };
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "his_key",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "A HIS client's API key (triage client add). Clients that must sign also send X-Triage-Timestamp, X-Triage-Nonce and X-Triage-Signature (docs/security.md); X-Acting-Staff names the staff member a calling client acts for.",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "staff_session",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            "triage_session",
+            "A staff session (POST /api/v1/session). Writes also send X-CSRF-Token.",
+        ))),
+    );
+    components.add_security_scheme(
+        "device_token",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-Device-Token",
+            "A kiosk's device token (triage screen token --screen KIOSK-…, or /devices).",
+        ))),
+    );
+    openapi.security = Some(vec![
+        SecurityRequirement::new("his_key", Vec::<String>::new()),
+        SecurityRequirement::new("staff_session", Vec::<String>::new()),
+    ]);
+}
+
+/// An error answer: its description and the error envelope.
+fn error(text: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(text)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+}
+
+/// Each name in `path` gets the pattern the server checks it by.
+fn path_patterns(op: &mut utoipa::openapi::path::Operation, path: &str) {
+    for p in op.parameters.iter_mut().flatten() {
+        if let utoipa::openapi::RefOr::T(p) = p {
+            if matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path) {
+                if let Some(schema) = path_schema(path, &p.name) {
+                    p.schema = Some(schema.into());
+                }
+            }
+        }
+    }
+}
+
+/// What every operation can answer as the server behaves: a name in the
+/// path not found or invalid, a query parameter refused, a body refused
+/// before it is read, an internal error, the database away.
+fn common_answers(op: &mut utoipa::openapi::path::Operation) {
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let in_path = params.iter().any(|p| {
+        matches!(p, utoipa::openapi::RefOr::T(p)
+            if matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path))
+    });
+    let has_params = !params.is_empty();
+    let has_body = op.request_body.is_some();
+    let r = &mut op.responses.responses;
+    // A name in the path is checked (422) before it is looked
+    // up (404); query parameters that do not parse are 400.
+    if in_path {
+        r.entry("404".into()).or_insert_with(|| {
+            error("what the path names does not exist (visit_not_found, room_not_found, queue_not_found, doctor_not_found, …)").into()
+        });
+    }
+    if has_params {
+        r.entry("422".into()).or_insert_with(|| {
+            error("a name in the path or a query parameter is invalid (its code names it); nothing changed").into()
+        });
+        r.entry("400".into())
+            .or_insert_with(|| error("a query parameter cannot be read (bad_request)").into());
+    }
+    // What every operation can answer as the server behaves:
+    // a body refused before it is read, a name in the path or
+    // a query parameter refused, the database away.
+    if has_body {
+        r.entry("400".into()).or_insert_with(|| {
+            error("the body is not JSON, or empty (malformed_json, missing_body, unreadable_body); nothing changed").into()
+        });
+        r.entry("413".into())
+            .or_insert_with(|| error("the body is too large (payload_too_large)").into());
+        r.entry("415".into()).or_insert_with(|| {
+            error("the body is not application/json (unsupported_media_type)").into()
+        });
+    }
+    if has_body {
+        r.entry("422".into()).or_insert_with(|| {
+            error("a field is invalid (its code names it; field names the JSON path); nothing changed").into()
+        });
+    }
+    r.entry("500".into()).or_insert_with(|| {
+        error("an internal error (internal_error; the cause is logged, never shown)").into()
+    });
+    r.entry("503".into()).or_insert_with(|| {
+        error("the database or the engine is unavailable (database_unavailable, engine_unavailable); nothing changed").into()
+    });
+}
+
+/// The answers of access: a kiosk's device token, the operations open to
+/// anyone, and otherwise 401, 403 and 429.
+fn access_answers(
+    op: &mut utoipa::openapi::path::Operation,
+    path: &str,
+    method: &str,
+    public: bool,
+) {
+    use utoipa::openapi::security::SecurityRequirement;
+    let r = &mut op.responses.responses;
+    // Logging in, and logging out (which only ends the
+    // caller's own session, if any), need no credentials.
+    // A kiosk proves itself with its device token alone.
+    if path.starts_with("/api/v1/kiosks/") {
+        op.security = Some(vec![SecurityRequirement::new(
+            "device_token",
+            Vec::<String>::new(),
+        )]);
+        r.entry("401".into())
+            .or_insert_with(|| error("no or an unknown device token (unauthenticated)").into());
+        return;
+    }
+    let open = public || (path == "/api/v1/session" && (method == "post" || method == "delete"));
+    if open {
+        op.security = Some(vec![SecurityRequirement::default()]);
+        return;
+    }
+    if path != "/api/v1/session" {
+        r.entry("401".into()).or_insert_with(|| {
+            error("no or bad credentials (unauthenticated, bad_credentials, session_expired, bad_signature, stale_request, replayed_request, signature_required)").into()
+        });
+        r.entry("403".into()).or_insert_with(|| {
+            error("not allowed for this role, scope, room or department (forbidden), a page write without its CSRF token (csrf_failed), or a password to change first (password_change_required); nothing changed").into()
+        });
+    }
+    r.entry("429".into()).or_insert_with(|| {
+        error("over the client's rate limit (too_many_requests); see Retry-After").into()
+    });
 }
 
 /// Every answer has a description (OpenAPI requires one): an answer a

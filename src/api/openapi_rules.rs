@@ -134,10 +134,34 @@ fn sex() -> Value {
 /// schema in the document and what is merged into it (a `oneOf` replaces
 /// the type).
 fn fields() -> Vec<(&'static str, Value)> {
-    let dt = || json!({"pattern": DATE_TIME});
-    let code = |p: &str| json!({"pattern": p});
+    [
+        registration_fields(),
+        doctor_fields(),
+        result_fields(),
+        notice_fields(),
+        account_fields(),
+        room_fields(),
+        schedule_fields(),
+        screen_fields(),
+        rule_fields(),
+        kiosk_fields(),
+    ]
+    .concat()
+}
+
+/// A date-time field's pattern.
+fn dt() -> Value {
+    json!({"pattern": DATE_TIME})
+}
+
+/// A code field's pattern.
+fn code(p: &str) -> Value {
+    json!({"pattern": p})
+}
+
+/// The fields of registrations and appointments.
+fn registration_fields() -> Vec<(&'static str, Value)> {
     vec![
-        // Registrations and appointments.
         ("/components/schemas/PatientBody/properties/sex", sex()),
         (
             "/components/schemas/PatientBody/properties/birth_date",
@@ -153,7 +177,12 @@ fn fields() -> Vec<(&'static str, Value)> {
             "/components/schemas/AppointmentPutBody/properties/booked_at",
             dt(),
         ),
-        // Doctors.
+    ]
+}
+
+/// The fields of doctors.
+fn doctor_fields() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "/components/schemas/DoctorBody/properties/photo",
             json!({"contentEncoding": "base64", "minLength": 4, "maxLength": 699_052, "pattern": BASE64}),
@@ -174,7 +203,12 @@ fn fields() -> Vec<(&'static str, Value)> {
             "/components/schemas/DoctorsBody/properties/doctors",
             json!({"maxItems": 2000}),
         ),
-        // Exam results.
+    ]
+}
+
+/// The fields of exam results.
+fn result_fields() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "/components/schemas/ExamReportBody/properties/visit_no",
             code(CODE_64),
@@ -219,7 +253,12 @@ fn fields() -> Vec<(&'static str, Value)> {
             "/components/schemas/ExamImageBody/properties/title",
             json!({"maxLength": 64, "pattern": TEXT_OR_EMPTY}),
         ),
-        // Notices.
+    ]
+}
+
+/// The fields of notices.
+fn notice_fields() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "/components/schemas/NoticeBody/properties/text",
             json!({"minLength": 1, "maxLength": 500, "pattern": NOTICE}),
@@ -234,7 +273,12 @@ fn fields() -> Vec<(&'static str, Value)> {
         ),
         ("/components/schemas/NoticeBody/properties/starts_at", dt()),
         ("/components/schemas/NoticeBody/properties/expires_at", dt()),
-        // Accounts and the session.
+    ]
+}
+
+/// The fields of accounts and the session.
+fn account_fields() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "/components/schemas/AccountBody/properties/name",
             json!({"minLength": 1, "maxLength": 40, "pattern": LINE}),
@@ -255,7 +299,12 @@ fn fields() -> Vec<(&'static str, Value)> {
             "/components/schemas/PasswordBody/properties/new_password",
             json!({"minLength": 8, "maxLength": 128}),
         ),
-        // Room commands, stop-clinic, transfers.
+    ]
+}
+
+/// The fields of room commands, stop-clinic, transfers.
+fn room_fields() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "/components/schemas/CloseBody/properties/waiting",
             json!({"enum": ["keep", "redistribute", null]}),
@@ -288,7 +337,12 @@ fn fields() -> Vec<(&'static str, Value)> {
             "/components/schemas/TransferBody/properties/doctor_code",
             code(DOCTOR_CODE),
         ),
-        // Schedules.
+    ]
+}
+
+/// The fields of schedules.
+fn schedule_fields() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "/components/schemas/DayEntryBody/properties/session",
             code(CONFIG_CODE),
@@ -321,7 +375,12 @@ fn fields() -> Vec<(&'static str, Value)> {
             "/components/schemas/EntryBody/properties/patient_limit",
             json!({"minimum": 1, "maximum": 999}),
         ),
-        // Screens.
+    ]
+}
+
+/// The fields of screens.
+fn screen_fields() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "/components/schemas/ScreenBody/properties/department",
             code(CONFIG_CODE),
@@ -334,7 +393,12 @@ fn fields() -> Vec<(&'static str, Value)> {
             "/components/schemas/ScreenBody/properties/title",
             json!({"minLength": 1, "maxLength": 40, "pattern": concat!("^", ws!(), r"*[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\s\S]*$")}),
         ),
-        // Queue rules.
+    ]
+}
+
+/// The fields of queue rules.
+fn rule_fields() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "/components/schemas/RulesBody/properties/reason",
             json!({"pattern": LINE}),
@@ -370,12 +434,15 @@ fn fields() -> Vec<(&'static str, Value)> {
             "/components/schemas/SessionInput/properties/end",
             json!({"pattern": HOUR_MINUTE}),
         ),
-        // The kiosk.
-        (
-            "/components/schemas/KioskCheckIn/properties/visit_no",
-            json!({"pattern": KIOSK_VISIT}),
-        ),
     ]
+}
+
+/// The fields of the kiosk.
+fn kiosk_fields() -> Vec<(&'static str, Value)> {
+    vec![(
+        "/components/schemas/KioskCheckIn/properties/visit_no",
+        json!({"pattern": KIOSK_VISIT}),
+    )]
 }
 
 /// What each query parameter says beyond its type: the operation, the

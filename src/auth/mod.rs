@@ -484,19 +484,7 @@ impl Auth {
         totp: Option<&str>,
         source: &str,
     ) -> Result<LoggedIn, Error> {
-        if let Err(not_until) = self.inner.logins.check_key(&source.to_string()) {
-            let wait = not_until
-                .wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                ))
-                .as_secs()
-                + 1;
-            tracing::warn!(source = %source, "login refused: too many attempts from this address");
-            return Err(Error::new(
-                ErrorCode::TooManyRequests,
-                format!("too many login attempts from this address; try again in {wait} s"),
-            ));
-        }
+        self.throttle_logins(source)?;
         let lookup = code.to_string();
         let row = self
             .inner
@@ -534,6 +522,49 @@ impl Auth {
                 .await?;
             return Err(locked_error(until));
         }
+        let (totp_ok, step) = self.second_factor(&row, totp, matches, now)?;
+        if !matches || !totp_ok {
+            return Err(self.failed(row, &stamp, !totp_ok && matches).await);
+        }
+        let (session_id, id_hash) = self.open_session(&row, step, &stamp, source, now).await?;
+        self.remember_login(&row, id_hash, now);
+        tracing::info!(staff = %row.code, "logged in");
+        Ok(LoggedIn {
+            csrf_token: csrf_token(&session_id),
+            session_id,
+            staff: view_of(&row),
+            must_change: row.must_change,
+        })
+    }
+
+    /// Refuses a login from an address that tried too often.
+    fn throttle_logins(&self, source: &str) -> Result<(), Error> {
+        if let Err(not_until) = self.inner.logins.check_key(&source.to_string()) {
+            let wait = not_until
+                .wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ))
+                .as_secs()
+                + 1;
+            tracing::warn!(source = %source, "login refused: too many attempts from this address");
+            return Err(Error::new(
+                ErrorCode::TooManyRequests,
+                format!("too many login attempts from this address; try again in {wait} s"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the second factor holds (or is not needed), and the time
+    /// step of a good one-time code; refuses (uncounted) a right password
+    /// without the code it needs.
+    fn second_factor(
+        &self,
+        row: &StaffRow,
+        totp: Option<&str>,
+        matches: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(bool, Option<i64>), Error> {
         let needs_totp = row.totp_secret.is_some()
             || (self.inner.policy.admin_totp && row.role == Role::Admin.as_str());
         // The time step of a good one-time code: used once, in the writer.
@@ -559,9 +590,20 @@ impl Auth {
                 step.is_some()
             }
         };
-        if !matches || !totp_ok {
-            return Err(self.failed(row, &stamp, !totp_ok && matches).await);
-        }
+        Ok((totp_ok, step))
+    }
+
+    /// Opens the session in the writer, on the row as it is now; answers
+    /// the session's id and its hash.
+    async fn open_session(
+        &self,
+        row: &StaffRow,
+        step: Option<i64>,
+        stamp: &Stamp,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String), Error> {
+        let bad = || Error::new(ErrorCode::BadCredentials, "wrong account or password");
         let session_id = secret::random(32);
         let id_hash = secret::sha256_hex(session_id.as_bytes());
         let after = StaffRow {
@@ -617,7 +659,7 @@ impl Auth {
             Some(Refusal::Gone) => return Err(bad()),
             Some(Refusal::CodeUsed) => {
                 // A one-time code seen before: counted like a wrong code.
-                let e = self.failed(row, &stamp, true).await;
+                let e = self.failed(row.clone(), stamp, true).await;
                 if e.code == ErrorCode::AccountLocked {
                     return Err(e);
                 }
@@ -627,7 +669,12 @@ impl Auth {
                 ));
             }
         }
-        if let Some(staff) = staff_of(&row) {
+        Ok((session_id, id_hash))
+    }
+
+    /// Keeps the account and the new session in memory.
+    fn remember_login(&self, row: &StaffRow, id_hash: String, now: DateTime<Utc>) {
+        if let Some(staff) = staff_of(row) {
             self.inner.accounts.insert(
                 row.code.clone(),
                 Account {
@@ -646,13 +693,6 @@ impl Auth {
                 added: std::time::Instant::now(),
             },
         );
-        tracing::info!(staff = %row.code, "logged in");
-        Ok(LoggedIn {
-            csrf_token: csrf_token(&session_id),
-            session_id,
-            staff: view_of(&row),
-            must_change: row.must_change,
-        })
     }
 
     /// Counts a failed login, locking the account at the limit. Counted
@@ -851,20 +891,25 @@ impl Auth {
                 Ok(())
             })
             .await?;
-        let code = staff.code.clone();
+        self.password_changed_in_memory(&staff.code, &id_hash);
+        tracing::info!(staff = %staff.code, "password changed");
+        Ok(())
+    }
+
+    /// After a password change: every other session of the account ends
+    /// in memory too, and it need not change its password any more.
+    fn password_changed_in_memory(&self, code: &str, id_hash: &str) {
         let now = std::time::Instant::now();
         self.inner.sessions.retain(|k, s| {
-            let keep = s.staff_code != code || *k == id_hash;
+            let keep = s.staff_code != code || k == id_hash;
             if !keep {
                 self.inner.ended.insert(k.clone(), now);
             }
             keep
         });
-        if let Some(mut a) = self.inner.accounts.get_mut(&staff.code) {
+        if let Some(mut a) = self.inner.accounts.get_mut(code) {
             a.must_change = false;
         }
-        tracing::info!(staff = %staff.code, "password changed");
-        Ok(())
     }
 
     /// The account behind a session, as its owner sees it.

@@ -686,17 +686,7 @@ fn valid_code(code: &str) -> bool {
 impl Hospital {
     /// Parses and validates a configuration; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Hospital, Vec<ConfigError>> {
-        let raw: File = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .and_then(|s| text.get(..s.start).map(|t| t.matches('\n').count() + 1));
-            vec![ConfigError {
-                file: file.to_string(),
-                line,
-                field: "(syntax)".into(),
-                message: e.message().to_string(),
-            }]
-        })?;
+        let raw: File = toml::from_str(text).map_err(|e| syntax_error(text, file, &e))?;
         let mut cx = Ctx {
             file,
             text,
@@ -708,21 +698,7 @@ impl Hospital {
             cx.err(&raw.voice.repeat, "voice.repeat", "must be 1 to 5");
         }
         check_security(&mut cx, &raw.security);
-        let day_end = match raw.calling.day_end.trim() {
-            "off" => None,
-            t => match chrono::NaiveTime::parse_from_str(t, "%H:%M") {
-                Ok(t) => Some(t),
-                Err(_) => {
-                    cx.errors.push(ConfigError {
-                        file: cx.file.to_string(),
-                        line: None,
-                        field: "calling.day_end".into(),
-                        message: "a local time HH:MM, e.g. 22:00, or \"off\"".into(),
-                    });
-                    None
-                }
-            },
-        };
+        let day_end = day_end(&mut cx, &raw.calling);
         let (departments, dept_codes) = departments(&mut cx, &raw.departments);
         let (queues, queue_codes) = queues(
             &mut cx,
@@ -1008,6 +984,38 @@ fn queues(
 /// `[[rooms]]`: codes unique, a known department, known queues (by default
 /// the doctor's own, then the department's shared one), the mix and the
 /// short list's cap in range.
+/// A syntax error of the file, with its line.
+fn syntax_error(text: &str, file: &str, e: &toml::de::Error) -> Vec<ConfigError> {
+    let line = e
+        .span()
+        .and_then(|s| text.get(..s.start).map(|t| t.matches('\n').count() + 1));
+    vec![ConfigError {
+        file: file.to_string(),
+        line,
+        field: "(syntax)".into(),
+        message: e.message().to_string(),
+    }]
+}
+
+/// `calling.day_end`: a local time, or "off".
+fn day_end(cx: &mut Ctx<'_>, calling: &CallingSection) -> Option<chrono::NaiveTime> {
+    match calling.day_end.trim() {
+        "off" => None,
+        t => match chrono::NaiveTime::parse_from_str(t, "%H:%M") {
+            Ok(t) => Some(t),
+            Err(_) => {
+                cx.errors.push(ConfigError {
+                    file: cx.file.to_string(),
+                    line: None,
+                    field: "calling.day_end".into(),
+                    message: "a local time HH:MM, e.g. 22:00, or \"off\"".into(),
+                });
+                None
+            }
+        },
+    }
+}
+
 fn rooms(
     cx: &mut Ctx<'_>,
     raw: &[RoomSection],
@@ -1066,31 +1074,7 @@ fn rooms(
                     .map(|q| q.code.to_string()),
             );
         }
-        let mut mix = Vec::new();
-        if let Some(m) = &r.mix {
-            let weights = m.get_ref();
-            if weights.len() != draws.len() {
-                cx.err(
-                    m,
-                    format!("rooms[{i}].mix"),
-                    format!(
-                        "one weight per queue the room calls from ({}: {})",
-                        draws.len(),
-                        draws.join(", ")
-                    ),
-                );
-            } else if weights.iter().any(|w| !(0..=20).contains(w))
-                || weights.iter().sum::<i64>() == 0
-            {
-                cx.err(
-                    m,
-                    format!("rooms[{i}].mix"),
-                    "weights are 0 to 20, at least one above 0",
-                );
-            } else {
-                mix = weights.iter().map(|w| *w as u32).collect();
-            }
-        }
+        let mix = room_mix(cx, i, r, &draws);
         let mut waiting_cap = 0;
         if let Some(n) = &r.waiting_cap {
             if (0..=20).contains(n.get_ref()) {
@@ -1112,6 +1096,36 @@ fn rooms(
     }
 
     rooms
+}
+
+/// `rooms[i].mix`: one weight per queue the room calls from, 0 to 20, at
+/// least one above 0 (empty when absent or wrong).
+fn room_mix(cx: &mut Ctx<'_>, i: usize, r: &RoomSection, draws: &[String]) -> Vec<u32> {
+    let mut mix = Vec::new();
+    if let Some(m) = &r.mix {
+        let weights = m.get_ref();
+        if weights.len() != draws.len() {
+            cx.err(
+                m,
+                format!("rooms[{i}].mix"),
+                format!(
+                    "one weight per queue the room calls from ({}: {})",
+                    draws.len(),
+                    draws.join(", ")
+                ),
+            );
+        } else if weights.iter().any(|w| !(0..=20).contains(w)) || weights.iter().sum::<i64>() == 0
+        {
+            cx.err(
+                m,
+                format!("rooms[{i}].mix"),
+                "weights are 0 to 20, at least one above 0",
+            );
+        } else {
+            mix = weights.iter().map(|w| *w as u32).collect();
+        }
+    }
+    mix
 }
 
 /// `[[doctors]]`: well-formed codes, known departments.
@@ -1429,26 +1443,7 @@ fn screens(
                     .map(|x| x.name.clone());
             }
         }
-        match s.kind {
-            ScreenKind::Door if shown.len() != 1 => cx.err(
-                &s.code,
-                format!("screens[{i}].rooms"),
-                "a door screen shows exactly one room",
-            ),
-            ScreenKind::Overview if shown.is_empty() => cx.err(
-                &s.code,
-                format!("screens[{i}].rooms"),
-                "an overview screen needs a department or rooms",
-            ),
-            _ => {}
-        }
-        if s.appointments && s.kind != ScreenKind::Door {
-            cx.err(
-                &s.code,
-                format!("screens[{i}].appointments"),
-                "only a door screen lists its room's appointments",
-            );
-        }
+        check_screen_kind(cx, i, s, &shown);
         if title.is_none() && s.kind == ScreenKind::Door {
             title = shown
                 .first()
@@ -1469,6 +1464,31 @@ fn screens(
     }
 
     screens
+}
+
+/// A door screen shows one room (and alone lists appointments); an
+/// overview screen shows some.
+fn check_screen_kind(cx: &mut Ctx<'_>, i: usize, s: &ScreenSection, shown: &[String]) {
+    match s.kind {
+        ScreenKind::Door if shown.len() != 1 => cx.err(
+            &s.code,
+            format!("screens[{i}].rooms"),
+            "a door screen shows exactly one room",
+        ),
+        ScreenKind::Overview if shown.is_empty() => cx.err(
+            &s.code,
+            format!("screens[{i}].rooms"),
+            "an overview screen needs a department or rooms",
+        ),
+        _ => {}
+    }
+    if s.appointments && s.kind != ScreenKind::Door {
+        cx.err(
+            &s.code,
+            format!("screens[{i}].appointments"),
+            "only a door screen lists its room's appointments",
+        );
+    }
 }
 
 fn merge_rules(

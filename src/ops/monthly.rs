@@ -70,35 +70,10 @@ pub fn monthly(
     while known_from.is_some() && d <= end {
         days += 1;
         let list = by_day.get(&d).cloned().unwrap_or_default();
-        let good = list.iter().filter(|e| e.ok).count();
-        if good == 0 {
+        if !list.iter().any(|e| e.ok) {
             missing.push(d);
         }
-        let files: Vec<String> = list
-            .iter()
-            .map(|e| {
-                Path::new(&e.subject)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| e.subject.clone())
-            })
-            .collect();
-        let failed: Vec<String> = list
-            .iter()
-            .filter(|e| !e.ok)
-            .map(|e| e.summary.clone())
-            .collect();
-        rows.push(vec![
-            d.to_string(),
-            list.len().to_string(),
-            if good > 0 {
-                "✓ 可恢复".into()
-            } else {
-                "✗ 无可用备份".into()
-            },
-            files.join(", "),
-            failed.join("; "),
-        ]);
+        rows.push(day_row(d, &list));
         d += chrono::Duration::days(1);
     }
     let verifications = by_day.values().map(|v| v.len()).sum();
@@ -115,6 +90,50 @@ pub fn monthly(
         failures,
         unreadable_lines: bad,
     };
+    let doc = report(backup_dir, first, now, &summary, rows)?;
+    Ok((doc, summary))
+}
+
+/// One day's row: its verifications, whether one was good, the files and
+/// the failures.
+fn day_row(d: NaiveDate, list: &[&Entry]) -> Vec<String> {
+    let good = list.iter().filter(|e| e.ok).count();
+    let files: Vec<String> = list
+        .iter()
+        .map(|e| {
+            Path::new(&e.subject)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| e.subject.clone())
+        })
+        .collect();
+    let failed: Vec<String> = list
+        .iter()
+        .filter(|e| !e.ok)
+        .map(|e| e.summary.clone())
+        .collect();
+    vec![
+        d.to_string(),
+        list.len().to_string(),
+        if good > 0 {
+            "✓ 可恢复".into()
+        } else {
+            "✗ 无可用备份".into()
+        },
+        files.join(", "),
+        failed.join("; "),
+    ]
+}
+
+/// The report: the summary, each day's row, the backups kept now.
+fn report(
+    backup_dir: &Path,
+    first: NaiveDate,
+    now: DateTime<Utc>,
+    summary: &Month,
+    rows: Vec<Vec<String>>,
+) -> std::io::Result<Doc> {
+    let bad = summary.unreadable_lines;
     let mut doc = Doc::new(format!(
         "备份恢复月度报告 {}年{}月 (monthly backup verification)",
         first.year(),
@@ -160,6 +179,12 @@ pub fn monthly(
         ],
         rows,
     );
+    kept_section(&mut doc, backup_dir)?;
+    Ok(doc)
+}
+
+/// The backups kept now, with their last verification.
+fn kept_section(doc: &mut Doc, backup_dir: &Path) -> std::io::Result<()> {
     let kept = crate::backups::list(backup_dir).map_err(std::io::Error::other)?;
     doc.heading("当前保留的备份 Backups kept now").table(
         &["备份 backup", "时间 taken", "最近校验 last verification"],
@@ -183,7 +208,7 @@ pub fn monthly(
             })
             .collect(),
     );
-    Ok((doc, summary))
+    Ok(())
 }
 
 /// Writes the monthly report of `month` into `reports_dir`

@@ -1,0 +1,208 @@
+//! The demo's accounts and screens' tokens (`triage serve --demo`): an
+//! administrator, a nurse for every department, a doctor per room and a
+//! token for every screen and kiosk, kept in a file beside the database so
+//! that a restart prints the same ones.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::accounts::connect;
+use crate::auth::accounts::{self, NewAccount};
+use crate::auth::cli::DemoAccess;
+use crate::auth::policy::Role;
+use crate::config::Hospital;
+use crate::db::accounts::{self as store, Stamp};
+use crate::db::AnyConnection;
+
+/// An account the demo makes: code, name, role, scope.
+type Planned = (String, String, Role, Vec<String>);
+
+/// Makes sure the demo's accounts (an administrator, a nurse for every
+/// department, a doctor per room) and every screen's token exist, kept in
+/// `file` (mode 0600) so that a restart prints the same ones. Without the
+/// file (or when it no longer matches the database) they are made anew.
+pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAccess, String> {
+    let mut c = connect(url).map_err(|e| e.message)?;
+    if let Some(kept) = still_valid(&mut c, hospital, file)? {
+        return Ok(kept);
+    }
+    let stamp = Stamp {
+        operator: "demo".into(),
+        source: "serve --demo".into(),
+        at: triage_ground::time::program_now().naive_utc(),
+    };
+    let mut access = DemoAccess {
+        accounts: Vec::new(),
+        screens: Vec::new(),
+        kiosks: Vec::new(),
+    };
+    for (code, name, role, scope) in planned_accounts(hospital) {
+        let password = ensure_account(&mut c, hospital, &stamp, &code, name, role, &scope)?;
+        access
+            .accounts
+            .push((code, role.as_str().to_string(), password, scope));
+    }
+    issue_tokens(&mut c, hospital, &stamp, &mut access)?;
+    keep(file, &access)?;
+    Ok(access)
+}
+
+/// What `file` keeps, if every account in it is enabled and every screen
+/// and kiosk of the hospital still has the token it names.
+fn still_valid(
+    c: &mut AnyConnection,
+    hospital: &Hospital,
+    file: &Path,
+) -> Result<Option<DemoAccess>, String> {
+    let Some(kept) = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| serde_json::from_str::<DemoAccess>(&t).ok())
+    else {
+        return Ok(None);
+    };
+    let tokens = store::list_screen_tokens(c).map_err(|e| e.to_string())?;
+    let accounts_ok = kept.accounts.iter().all(|(code, ..)| {
+        store::get_staff(c, code)
+            .ok()
+            .flatten()
+            .is_some_and(|r| !r.disabled)
+    });
+    let screens_ok = kept.screens.len() == hospital.screens.len()
+        && kept.kiosks.len() == hospital.kiosks.len()
+        && kept
+            .screens
+            .iter()
+            .chain(&kept.kiosks)
+            .all(|(code, token)| {
+                tokens.iter().any(|t| {
+                    &t.screen_code == code
+                        && t.revoked_at.is_none()
+                        && t.token_hash == triage_ground::secret::sha256_hex(token.as_bytes())
+                })
+            });
+    Ok((accounts_ok && screens_ok).then_some(kept))
+}
+
+/// The accounts the demo has: an administrator, a nurse for every
+/// department, a doctor per room.
+fn planned_accounts(hospital: &Hospital) -> Vec<Planned> {
+    let mut planned: Vec<Planned> = vec![
+        ("admin".into(), "演示管理员".into(), Role::Admin, vec![]),
+        (
+            "nurse".into(),
+            "演示护士".into(),
+            Role::Nurse,
+            hospital
+                .departments
+                .iter()
+                .map(|d| d.code.to_string())
+                .collect(),
+        ),
+    ];
+    // A doctor's account code is their 工号, the doctor code of the master
+    // data (so signing in to a room names the doctor); a room without a
+    // configured doctor gets a room account.
+    for r in &hospital.rooms {
+        let doctor = r
+            .doctor
+            .as_ref()
+            .and_then(|d| hospital.doctors.iter().find(|x| &x.code == d));
+        let (code, name) = match doctor {
+            Some(d) if !planned.iter().any(|p| p.0 == d.code) => {
+                (d.code.to_string(), format!("{}医生", d.name))
+            }
+            _ => (
+                format!("doc-{}", r.code.to_lowercase()),
+                format!("{}医生", r.name),
+            ),
+        };
+        planned.push((code, name, Role::Doctor, vec![r.code.to_string()]));
+    }
+    planned
+}
+
+/// Makes the account `code` with a new random password, or gives an
+/// existing one that password (enabled, unlocked, no change asked);
+/// answers the password.
+fn ensure_account(
+    c: &mut AnyConnection,
+    hospital: &Hospital,
+    stamp: &Stamp,
+    code: &str,
+    name: String,
+    role: Role,
+    scope: &[String],
+) -> Result<String, String> {
+    let password = accounts::random_password();
+    match store::get_staff(c, code).map_err(|e| e.to_string())? {
+        None => {
+            accounts::add_user(
+                c,
+                hospital,
+                NewAccount {
+                    code: code.to_string(),
+                    name,
+                    role,
+                    scope: scope.to_vec(),
+                    password: Some(password.clone()),
+                    totp: false,
+                    must_change: false,
+                },
+                stamp,
+            )
+            .map_err(|e| e.message)?;
+        }
+        Some(row) => {
+            let after = store::StaffRow {
+                password_hash: crate::auth::password::hash(&password).map_err(|e| e.message)?,
+                must_change: false,
+                disabled: false,
+                failed_logins: 0,
+                locked_until: None,
+                ..row
+            };
+            store::update_staff(c, &after, stamp, "password_reset", true)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(password)
+}
+
+/// A new device token for every screen, then every kiosk.
+fn issue_tokens(
+    c: &mut AnyConnection,
+    hospital: &Hospital,
+    stamp: &Stamp,
+    access: &mut DemoAccess,
+) -> Result<(), String> {
+    for s in &hospital.screens {
+        let token =
+            accounts::issue_screen_token(c, hospital, &s.code, stamp).map_err(|e| e.message)?;
+        access.screens.push((s.code.to_string(), token));
+    }
+    for k in &hospital.kiosks {
+        let token =
+            accounts::issue_screen_token(c, hospital, &k.code, stamp).map_err(|e| e.message)?;
+        access.kiosks.push((k.code.clone(), token));
+    }
+    Ok(())
+}
+
+/// Writes `access` into `file`, readable by its owner only.
+fn keep(file: &Path, access: &DemoAccess) -> Result<(), String> {
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let text = serde_json::to_string_pretty(access).map_err(|e| e.to_string())?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(file)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))
+}

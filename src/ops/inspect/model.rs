@@ -1,0 +1,127 @@
+//! What an inspection found: the figures, the screens' and faults'
+//! history, the queue waits and the risks, with the small helpers the
+//! gathering and the report share.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use crate::ops::ledger::Entry;
+use crate::ops::monthly::Month;
+use crate::ops::timings::{Agg, Run};
+
+/// How serious a risk is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    High,
+    Medium,
+    Low,
+}
+
+impl Level {
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            Level::High => "高 high",
+            Level::Medium => "中 medium",
+            Level::Low => "低 low",
+        }
+    }
+}
+
+/// A risk found, with what to do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Risk {
+    pub level: Level,
+    pub finding: String,
+    pub recommendation: String,
+}
+
+/// One screen's history in the period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScreenHistory {
+    pub code: String,
+    pub name: String,
+    pub last_seen: Option<NaiveDateTime>,
+    pub offline_times: usize,
+    pub offline_minutes: f64,
+}
+
+/// Faults in the period.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FaultStats {
+    pub total: usize,
+    pub by_kind: BTreeMap<String, usize>,
+    pub critical: usize,
+    pub open_now: usize,
+    /// Mean minutes from opened to acknowledged (of those acknowledged).
+    pub mean_ack_minutes: Option<f64>,
+    /// Mean minutes from opened to resolved (of those resolved).
+    pub mean_resolve_minutes: Option<f64>,
+}
+
+/// A department's waits (check-in to first call) in the period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Waits {
+    pub department: String,
+    pub called: usize,
+    pub mean_minutes: f64,
+    pub p90_minutes: f64,
+    pub max_minutes: f64,
+}
+
+/// Everything an inspection found.
+#[derive(Clone, Debug)]
+pub struct Inspection {
+    pub at: DateTime<Utc>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Before a holiday (its first day).
+    pub holiday: Option<NaiveDate>,
+    pub version: String,
+    pub runs: Vec<Run>,
+    /// The run still going (heartbeat within two minutes) and since when.
+    pub running_since: Option<NaiveDateTime>,
+    pub restarts: usize,
+    pub unclean_stops: usize,
+    pub bytes: u64,
+    pub rows: BTreeMap<String, i64>,
+    pub visits_in_period: i64,
+    /// From the kept backups' sizes: bytes per day.
+    pub growth_per_day: Option<f64>,
+    pub backups: Vec<crate::backups::Kept>,
+    pub last_verification: Option<Entry>,
+    pub month: Option<Month>,
+    pub second_location: bool,
+    pub last_maintenance: Option<Entry>,
+    pub screens: Vec<ScreenHistory>,
+    pub faults: FaultStats,
+    pub endpoints: Vec<(String, Agg)>,
+    pub statements: Vec<(String, Agg)>,
+    pub waits: Vec<Waits>,
+    pub audit: String,
+    pub audit_intact: bool,
+    /// Ledgers that could not be read whole (their figures above are
+    /// incomplete).
+    pub unreadable_ledgers: Vec<String>,
+    pub risks: Vec<Risk>,
+    pub report: PathBuf,
+}
+
+/// Minutes from `a` to `b`.
+pub(super) fn minutes(a: NaiveDateTime, b: NaiveDateTime) -> f64 {
+    (b - a).num_seconds() as f64 / 60.0
+}
+
+/// The mean of `v`, if any.
+pub(super) fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// A UTC time as Beijing time, to the minute.
+pub(super) fn local(t: NaiveDateTime) -> String {
+    t.and_utc()
+        .with_timezone(&triage_ground::time::shanghai())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
