@@ -66,6 +66,9 @@ need_deb faketime faketime || not_run+=("the suite under faketime (sudo apt-get 
   || python3 -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0' \
   || { echo "NOT RUN: the API document check needs openapi-spec-validator 0.9.0 from PyPI" >&2; exit 3; }
 
+say "the house: functions over 100 lines (at most 8); the layers are tests/architecture.rs in the suite"
+python3 scripts/long-functions.py
+
 say "test suite on SQLite"
 cargo test --workspace   # benches are compiled by clippy above and run by `cargo bench`
 
