@@ -495,7 +495,9 @@ impl Alerts {
             })
             .await
             .map_err(|e| match e {
-                crate::db::DbError::Conflict(m) => Error::new(ErrorCode::FaultState, m),
+                crate::db::DbError::Conflict(why) => {
+                    Error::new(ErrorCode::FaultState, why.to_string())
+                }
                 other => other.into(),
             })?;
         let (row, changed) = result.ok_or_else(|| {

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{fault_events, faults, outbox, screen_presence, server_secrets};
-use crate::db::{AnyConnection, DbError};
+use crate::db::{AnyConnection, Conflict, DbError};
 
 /// A fault record as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Serialize)]
@@ -278,7 +278,7 @@ pub fn change(
     at: NaiveDateTime,
     messages: Vec<NewMessage>,
 ) -> Result<(FaultRow, bool), DbError> {
-    let row = get(c, id)?.ok_or_else(|| DbError::Conflict(format!("no fault {id}")))?;
+    let row = get(c, id)?.ok_or(DbError::Conflict(Conflict::NoFault(id)))?;
     let state = row.state.as_str();
     let (kind, note) = match &change {
         Change::Acknowledge => match state {
@@ -295,7 +295,7 @@ pub fn change(
                 ("acknowledged", String::new())
             }
             "acknowledged" | "resolved" | "archived" => return Ok((row, false)),
-            _ => return Err(DbError::Conflict(format!("fault {id} is {state}"))),
+            _ => return Err(fault_state(id, state, "")),
         },
         Change::Resolve { note, .. } => match state {
             "opened" | "acknowledged" => {
@@ -312,7 +312,7 @@ pub fn change(
                 ("resolved", note.clone())
             }
             "resolved" | "archived" => return Ok((row, false)),
-            _ => return Err(DbError::Conflict(format!("fault {id} is {state}"))),
+            _ => return Err(fault_state(id, state, "")),
         },
         Change::Archive => match state {
             "resolved" => {
@@ -326,11 +326,7 @@ pub fn change(
                 ("archived", String::new())
             }
             "archived" => return Ok((row, false)),
-            _ => {
-                return Err(DbError::Conflict(format!(
-                    "fault {id} is {state}: resolve it first"
-                )))
-            }
+            _ => return Err(fault_state(id, state, ": resolve it first")),
         },
         Change::Remind { escalation, next } => {
             if state != "opened" {
@@ -377,7 +373,7 @@ pub fn change(
     if told > 0 {
         timeline(c, id, at, "notified", "system", &format!("{told}"))?;
     }
-    let after = get(c, id)?.ok_or_else(|| DbError::Conflict(format!("no fault {id}")))?;
+    let after = get(c, id)?.ok_or(DbError::Conflict(Conflict::NoFault(id)))?;
     Ok((after, true))
 }
 
@@ -499,4 +495,13 @@ pub fn count_by_state(c: &mut AnyConnection) -> Result<Vec<(String, i64)>, DbErr
         .group_by(faults::state)
         .select((faults::state, diesel::dsl::count_star()))
         .load(c)?)
+}
+
+/// A fault whose state does not allow the step.
+fn fault_state(id: i64, state: &str, hint: &'static str) -> DbError {
+    DbError::Conflict(Conflict::FaultState {
+        id,
+        state: state.to_string(),
+        hint,
+    })
 }

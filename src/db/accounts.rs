@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::audit;
-use super::conn::{AnyConnection, DbError};
+use super::conn::{AnyConnection, Conflict, DbError};
 use super::models::NewEvent;
 use super::schema::{his_clients, screen_tokens, staff_accounts, staff_sessions};
 
@@ -155,7 +155,7 @@ pub fn list_staff(c: &mut AnyConnection) -> Result<Vec<StaffRow>, DbError> {
 /// Creates an account; `Conflict` when the code is taken.
 pub fn insert_staff(c: &mut AnyConnection, row: &StaffRow, stamp: &Stamp) -> Result<(), DbError> {
     if get_staff(c, &row.code)?.is_some() {
-        return Err(DbError::Conflict("exists".into()));
+        return Err(DbError::Conflict(Conflict::Exists));
     }
     diesel::insert_into(staff_accounts::table)
         .values(row)
@@ -293,7 +293,7 @@ pub fn insert_client(c: &mut AnyConnection, row: &ClientRow, stamp: &Stamp) -> R
         .count()
         .get_result::<i64>(c)?;
     if taken > 0 {
-        return Err(DbError::Conflict("exists".into()));
+        return Err(DbError::Conflict(Conflict::Exists));
     }
     diesel::insert_into(his_clients::table)
         .values(row)

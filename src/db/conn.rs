@@ -75,11 +75,11 @@ pub enum DbError {
     Migration(String),
     /// The stored state does not allow the write; nothing was written.
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Conflict),
     /// A batch write: the change at this index was refused; nothing was
     /// written.
     #[error("conflict in change {0}: {1}")]
-    ConflictAt(usize, String),
+    ConflictAt(usize, Conflict),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// Stored data that cannot be what it claims (an unknown status code).
@@ -87,6 +87,35 @@ pub enum DbError {
     Corrupt(String),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
+}
+
+/// Why the stored state refused a write.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// An account, client or code of that name exists.
+    #[error("exists")]
+    Exists,
+    /// The registration was cancelled (已退号).
+    #[error("the registration was cancelled")]
+    RegistrationCancelled,
+    /// The visit left the queue and waits for another department or doctor
+    /// only through a transfer.
+    #[error("the visit is already in a queue")]
+    VisitAlreadyInQueue,
+    /// The row is no longer as the write was planned on it (it moved
+    /// meanwhile, it is in a queue now): the caller reads again.
+    #[error("{0}")]
+    Stale(&'static str),
+    /// No fault record of that number.
+    #[error("no fault {0}")]
+    NoFault(i64),
+    /// The fault's state does not allow the step.
+    #[error("fault {id} is {state}{hint}")]
+    FaultState {
+        id: i64,
+        state: String,
+        hint: &'static str,
+    },
 }
 
 /// Splits a database URL into backend and connection target.
@@ -357,16 +386,24 @@ pub fn revert_all(conn: &mut AnyConnection) -> Result<usize, DbError> {
 impl From<DbError> for triage_ground::error::Error {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Conflict(code) | DbError::ConflictAt(_, code) => match code.as_str() {
-                "registration_cancelled" => triage_ground::error::Error::new(
+            DbError::Conflict(why) | DbError::ConflictAt(_, why) => match why {
+                Conflict::RegistrationCancelled => triage_ground::error::Error::new(
                     triage_ground::error::ErrorCode::RegistrationCancelled,
                     "the registration was cancelled (已退号); register again with a new visit number",
                 ),
-                "visit_already_in_queue" => triage_ground::error::Error::new(
+                Conflict::VisitAlreadyInQueue => triage_ground::error::Error::new(
                     triage_ground::error::ErrorCode::VisitAlreadyInQueue,
                     "the visit is already in a queue; to change department or doctor, transfer the visit (转诊)",
                 ),
-                _ => triage_ground::error::Error::new(
+                Conflict::NoFault(_) | Conflict::FaultState { .. } => {
+                    triage_ground::error::Error::new(
+                        triage_ground::error::ErrorCode::FaultState,
+                        why.to_string(),
+                    )
+                }
+                // Stale: the engine reads again (a registration retries);
+                // Exists: the accounts name their own error first.
+                Conflict::Stale(_) | Conflict::Exists => triage_ground::error::Error::new(
                     triage_ground::error::ErrorCode::StateConflict,
                     "the stored state does not allow this change",
                 ),

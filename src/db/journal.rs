@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use triage_actors::journal::{BoxFuture, Change, Journal, JournalError};
 
-use super::conn::{AnyConnection, DbError};
+use super::conn::{AnyConnection, Conflict, DbError};
 use super::models::{NewEvent, RegistrationChanges};
 use super::pool::Db;
 use super::schema::{queue_counters, rooms, visits};
@@ -46,8 +46,14 @@ impl Journal for DbJournal {
             })
             .await
             .map_err(|e| match e {
-                DbError::ConflictAt(index, reason) => JournalError::Conflict { index, reason },
-                DbError::Conflict(reason) => JournalError::Conflict { index: 0, reason },
+                DbError::ConflictAt(index, why) => JournalError::Conflict {
+                    index,
+                    reason: why.to_string(),
+                },
+                DbError::Conflict(why) => JournalError::Conflict {
+                    index: 0,
+                    reason: why.to_string(),
+                },
                 other => JournalError::Unavailable(other.to_string()),
             })
         })
@@ -59,16 +65,19 @@ impl Journal for DbJournal {
             db.write(move |c| apply_change(c, &change))
                 .await
                 .map_err(|e| match e {
-                    DbError::Conflict(reason) => JournalError::Conflict { index: 0, reason },
+                    DbError::Conflict(why) => JournalError::Conflict {
+                        index: 0,
+                        reason: why.to_string(),
+                    },
                     other => JournalError::Unavailable(other.to_string()),
                 })
         })
     }
 }
 
-fn conflict_if_none(n: usize, what: &str) -> Result<(), DbError> {
+fn conflict_if_none(n: usize, what: &'static str) -> Result<(), DbError> {
     if n == 0 {
-        Err(DbError::Conflict(what.to_string()))
+        Err(DbError::Conflict(Conflict::Stale(what)))
     } else {
         Ok(())
     }

@@ -29,8 +29,8 @@ pub mod writer;
 
 pub use conn::{
     connect_one, connect_raw, migration_status, parse_url, redact_url, revert_all, run_migrations,
-    server_lock_path, write_transaction, AnyConnection, Backend, DbError, Pool, Synchronous,
-    POSTGRES_MIGRATIONS, SERVER_APPLICATION_NAME, SQLITE_MIGRATIONS,
+    server_lock_path, write_transaction, AnyConnection, Backend, Conflict, DbError, Pool,
+    Synchronous, POSTGRES_MIGRATIONS, SERVER_APPLICATION_NAME, SQLITE_MIGRATIONS,
 };
 pub use pool::{Db, DbSettings, CHECKPOINT_PAGES};
 pub use spawn::{Spawner, StopFlag};

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use triage_actors::model::{Audit, DayEndStatus, VisitStatus};
 use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
-use super::conn::{AnyConnection, DbError};
+use super::conn::{AnyConnection, Conflict, DbError};
 use super::models::{
     AppointmentRow, CounterRow, DoctorRow, EventRow, NewEvent, NewNotice, NewVisit, NoticeRow,
     QueueRulesRow, RegistrationChanges, RoomRow, VisitRow,
@@ -92,19 +92,21 @@ pub fn upsert_registration(
         }
         Some(v) if v.body == new.body => (UpsertOutcome::Unchanged, v.status()?),
         Some(v) if v.status()? == VisitStatus::Cancelled => {
-            return Err(DbError::Conflict("registration_cancelled".into()))
+            return Err(DbError::Conflict(Conflict::RegistrationCancelled))
         }
         // In a queue: only a correction through the queue may change it (the
         // caller read an older status; it reads again).
         Some(v) if matches!(v.status()?, VisitStatus::Waiting | VisitStatus::Called) => {
-            return Err(DbError::Conflict("visit_in_queue".into()))
+            return Err(DbError::Conflict(Conflict::Stale(
+                "the visit is in a queue",
+            )))
         }
         Some(v) => {
             if v.status()? != VisitStatus::Registered
                 && (v.department_code != new.department_code
                     || v.doctor_code.as_deref() != new.doctor_code.as_deref())
             {
-                return Err(DbError::Conflict("visit_already_in_queue".into()));
+                return Err(DbError::Conflict(Conflict::VisitAlreadyInQueue));
             }
             diesel::update(visits::table.find(&new.visit_no))
                 .set(RegistrationChanges::from(&new))
@@ -305,7 +307,7 @@ pub fn close_day(
         ))
         .execute(c)?;
         if n == 0 {
-            return Err(DbError::Conflict("visit moved meanwhile".into()));
+            return Err(DbError::Conflict(Conflict::Stale("visit moved meanwhile")));
         }
         record_visit_closed(c, audit, visit_no, closed_as, day)?;
     }
