@@ -7,8 +7,9 @@
 //! rebuilds the caches from it at start and every [`RELOAD`] (so a
 //! `triage user disable` from the command line takes effect within
 //! seconds). Passwords are Argon2id ([`password`]), every other secret is
-//! random and stored as a SHA-256 digest ([`secret`]). Who may do what is
-//! [`policy`]; the HTTP edge is [`middleware`]; the command line is
+//! random and stored as a digest (`triage_ground::secret`). Who may do what
+//! is [`policy`]; HIS keys and signatures are [`his`]; the HTTP edge is
+//! `api::authenticate`; the command line is `cli::accounts`, over
 //! [`accounts`].
 
 pub mod accounts;

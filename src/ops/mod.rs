@@ -1,11 +1,11 @@
 //! Operations (运维): what the server records about itself and the reports
 //! built on it. [`timings`] keeps the server's own timings (requests by
 //! route, slow SQL statements) and its runs (starts, graceful stops);
-//! [`doc`] renders a report as Markdown and printable HTML; [`inspect`]
-//! is the inspection report (巡检报告); [`maintain`] the database
-//! maintenance (数据库维护); [`ledger`] the record of verifications,
-//! maintenances and inspections that outlives the pruned backups, with the
-//! monthly verification report.
+//! reports render through `crate::report` as Markdown and printable HTML;
+//! [`inspect`] is the inspection report (巡检报告: gather, risks, render);
+//! [`maintain`] the database maintenance (数据库维护); [`ledger`] the record
+//! of verifications, maintenances and inspections that outlives the pruned
+//! backups; [`monthly`] the monthly verification report.
 
 pub mod inspect;
 pub mod ledger;
