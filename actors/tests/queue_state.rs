@@ -793,7 +793,9 @@ fn a_patient_booked_for_a_room_is_called_and_listed_by_that_room_only() {
 
 /// A closed room's or a stopped doctor's patients move in one batch: each
 /// after the one before (consecutive arrival numbers, their check-in times
-/// kept), one locked head after them all, a visit already here left out.
+/// kept, the locked head relocked after each as one transfer at a time
+/// would), one locked head stored after them all, a visit already here
+/// left out.
 #[test]
 fn many_transfers_plan_as_one_batch() {
     let mut d = Day::new(QueueRules {
@@ -801,6 +803,7 @@ fn many_transfers_plan_as_one_batch() {
         ..QueueRules::default()
     });
     d.arrive("HERE", EntryKind::Normal, &[]);
+    d.q.relock(d.now);
     let transfer = |visit: &str, minutes: i64| TransferIn {
         draft: EntryDraft {
             visit_no: VisitNo::trusted(visit),
@@ -841,12 +844,13 @@ fn many_transfers_plan_as_one_batch() {
     for c in changes.iter().chain([&locks]) {
         d.q.apply(c);
     }
-    // Their check-in times kept: both go before the one who waited here.
-    assert_eq!(d.order(), vec!["M1", "M2", "HERE"]);
+    // Nobody goes ahead of the locked head (HERE); the first to move in,
+    // who checked in earliest, is locked next; the second follows.
+    assert_eq!(d.order(), vec!["HERE", "M1", "M2"]);
     match locks {
         Change::Locks { locks, .. } => assert_eq!(
             locks.iter().map(|(v, _)| v.to_string()).collect::<Vec<_>>(),
-            vec!["M1", "M2"]
+            vec!["HERE", "M1"]
         ),
         other => panic!("not the locked head: {}", other.kind()),
     }

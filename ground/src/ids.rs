@@ -140,9 +140,10 @@ macro_rules! code {
             }
         }
 
+        /// As the text, padded as asked (`{:<14}`), as a `String` prints.
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
 

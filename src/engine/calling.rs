@@ -233,24 +233,38 @@ impl Engine {
             .into_iter()
             .map(|e| e.visit_no)
             .collect();
-        let code = q.code.clone();
-        let rows = self
-            .db
-            .read(move |c| store::waiting_visits(c, &code, &order))
-            .await?;
-        let transfers = rows
-            .iter()
-            .map(|v| self.moving_in(v, &q.code, &shared.code, audit.clone()))
-            .collect::<Result<Vec<_>, Error>>()?;
-        let out = self
-            .queue_addr(&shared.code)?
-            .send(TransferAll(transfers))
-            .await
-            .map_err(triage_actors::EngineError::from)??;
-        for v in &out.left {
-            tracing::info!(visit_no = %v, queue = %q.code, "left the queue before the move");
+        let target = self.queue_addr(&shared.code)?;
+        let mut pending = order;
+        let mut moved = 0;
+        // A row changed between the read and the batch (a nurse's hold, a
+        // HIS correction): read those again, as a single transfer retries.
+        for _ in 0..3 {
+            let (code, wanted) = (q.code.clone(), std::mem::take(&mut pending));
+            let rows = self
+                .db
+                .read(move |c| store::waiting_visits(c, &code, &wanted))
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let transfers = rows
+                .iter()
+                .map(|v| self.moving_in(v, &q.code, &shared.code, audit.clone()))
+                .collect::<Result<Vec<_>, Error>>()?;
+            let out = target
+                .send(TransferAll(transfers))
+                .await
+                .map_err(triage_actors::EngineError::from)??;
+            for v in &out.moved {
+                tracing::info!(visit_no = %v, to_queue = %shared.code, "transferred");
+            }
+            moved += out.moved.len();
+            pending = out.stale;
         }
-        Ok(out.moved.len())
+        for v in &pending {
+            tracing::warn!(visit_no = %v, queue = %q.code, "kept changing: not moved");
+        }
+        Ok(moved)
     }
 
     /// A waiting visit of `from` moving to `to` with its check-in time.

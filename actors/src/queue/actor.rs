@@ -438,7 +438,7 @@ impl Handler<TransferAll> for QueueActor {
                     }
                     act.changed();
                 }
-                Ok(Moved { moved, left })
+                Ok(Moved { moved, stale: left })
             }),
         ))
     }

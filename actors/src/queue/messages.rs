@@ -100,20 +100,22 @@ pub struct Requeue {
 pub struct Transfer(pub TransferIn);
 
 /// Move waiting visits of other queues here in one journal batch (a closed
-/// room's or a stopped doctor's patients): each after the one before,
-/// keeping what its [`TransferIn`] says. A visit whose row changed since it
-/// was read (called or cancelled meanwhile) is left out and answered as
-/// left; the others move together. Each source queue is told to forget
+/// room's or a stopped doctor's patients): each after the one before (the
+/// locked head relocked after each), keeping what its [`TransferIn`] says.
+/// A visit whose row changed since it was read (called or cancelled, or
+/// held or corrected meanwhile) is left out and answered as stale; the
+/// others move together. The caller reads the stale ones again. Each source queue is told to forget
 /// its visits afterwards ([`Left`](crate::board::events::Left)).
 #[derive(Message)]
 #[rtype(result = "Result<Moved, EngineError>")]
 pub struct TransferAll(pub Vec<TransferIn>);
 
-/// What a [`TransferAll`] did: who moved, who had left meanwhile.
+/// What a [`TransferAll`] did: who moved, whose row had changed since it
+/// was read (to read again).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Moved {
     pub moved: Vec<VisitNo>,
-    pub left: Vec<VisitNo>,
+    pub stale: Vec<VisitNo>,
 }
 
 /// Call one waiting visit by name, out of order, for `room_code`.

@@ -525,19 +525,21 @@ impl QueueState {
             }
             let change = after.plan_transfer_in(t.clone());
             after.apply(&change);
+            // Relocked after each, as one transfer at a time would.
+            if after.rules.locked_head > 0 {
+                after.relock(change.audit().at);
+            }
             changes.push(change);
         }
         let audit = changes.last()?.audit().clone();
         Some((changes, after.locks_now(audit)))
     }
 
-    /// The locked head of this state as it stands, relocked at the audit's
-    /// instant.
-    fn locks_now(mut self, audit: Audit) -> Change {
+    /// The locked head of this state as it stands.
+    fn locks_now(self, audit: Audit) -> Change {
         let locks = if self.rules.locked_head == 0 {
             Vec::new()
         } else {
-            self.relock(audit.at);
             self.entries
                 .iter()
                 .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
