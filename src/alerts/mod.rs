@@ -24,6 +24,7 @@ use utoipa::ToSchema;
 
 use crate::config::alerts::{self as policy, AlertPolicy};
 use crate::config::Hospital;
+use crate::db::columns::{FaultState, Severity};
 use crate::db::Db;
 use store::{Change, FaultEventRow, FaultRow, NewFault, NewMessage};
 use triage_ground::error::{Error, ErrorCode};
@@ -49,8 +50,8 @@ pub struct Condition {
     /// `kind:where`, e.g. `screen_offline:NK-01-DOOR`.
     pub key: String,
     pub kind: &'static str,
-    /// `critical` (told at once, also in quiet hours) or `warning`.
-    pub severity: &'static str,
+    /// Critical (told at once, also in quiet hours) or a warning.
+    pub severity: Severity,
     /// One line, Chinese: what.
     pub title: String,
     /// What is seen, with figures.
@@ -66,12 +67,14 @@ pub struct Condition {
 pub struct FaultView {
     pub id: i64,
     pub kind: String,
-    pub severity: String,
+    #[schema(value_type = String)]
+    pub severity: Severity,
     pub title: String,
     pub detail: String,
     pub place: String,
     /// `opened`, `acknowledged`, `resolved`, `archived`.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: FaultState,
     pub opened_at: DateTime<Utc>,
     pub reported_by: Option<String>,
     pub acknowledged_at: Option<DateTime<Utc>>,
@@ -282,12 +285,12 @@ impl Alerts {
     }
 
     /// When a message of `severity` may go: now, or after quiet hours.
-    fn not_before(&self, severity: &str, now: DateTime<Utc>) -> NaiveDateTime {
+    fn not_before(&self, severity: Severity, now: DateTime<Utc>) -> NaiveDateTime {
         let Some(quiet) = self.policy().quiet_hours else {
             return now.naive_utc();
         };
         let t = now.with_timezone(&shanghai());
-        if severity == "critical" || !quiet.contains(t.time()) {
+        if severity == Severity::Critical || !quiet.contains(t.time()) {
             return now.naive_utc();
         }
         // The next end of the quiet window.
@@ -316,7 +319,7 @@ impl Alerts {
             Notice::Resolved => "已恢复",
         };
         let subject = format!("【{tag}】{}（工单 #{}）", fault.title, fault.id);
-        let level = if fault.severity == "critical" {
+        let level = if fault.severity == Severity::Critical {
             "严重"
         } else {
             "警告"
@@ -344,7 +347,7 @@ impl Alerts {
         let not_before = if notice == Notice::Resolved {
             now.naive_utc()
         } else {
-            self.not_before(&fault.severity, now)
+            self.not_before(fault.severity, now)
         };
         let mut out = Vec::new();
         if p.smtp.is_some() {
@@ -405,7 +408,7 @@ impl Alerts {
     /// When an unacknowledged fault is reminded: `ack_seconds` after its
     /// message may go (a warning in quiet hours waits for their end first:
     /// nobody is escalated past before anyone could answer).
-    fn next_reminder(&self, severity: &str, now: DateTime<Utc>) -> NaiveDateTime {
+    fn next_reminder(&self, severity: Severity, now: DateTime<Utc>) -> NaiveDateTime {
         self.not_before(severity, now) + chrono::Duration::seconds(self.policy().ack_seconds as i64)
     }
 
@@ -416,11 +419,11 @@ impl Alerts {
         let new = NewFault {
             fault_key: cond.key.clone(),
             kind: cond.kind.to_string(),
-            severity: cond.severity.to_string(),
+            severity: cond.severity,
             title: cond.title.clone(),
             detail: cond.detail.clone(),
             place: cond.place.clone(),
-            state: "opened".into(),
+            state: FaultState::Opened,
             opened_at: cond.since.naive_utc(),
             reported_by: (cond.kind == "reported").then(|| actor.to_string()),
             escalation: 1,
@@ -438,11 +441,11 @@ impl Alerts {
                         id,
                         fault_key: new.fault_key.clone(),
                         kind: new.kind.clone(),
-                        severity: new.severity.clone(),
+                        severity: new.severity,
                         title: new.title.clone(),
                         detail: new.detail.clone(),
                         place: new.place.clone(),
-                        state: new.state.clone(),
+                        state: new.state,
                         opened_at: new.opened_at,
                         reported_by: new.reported_by.clone(),
                         acknowledged_at: None,
@@ -557,14 +560,14 @@ impl Alerts {
         let open = self.db.read(store::open_faults).await?;
         let mut n = 0;
         for f in open {
-            let due =
-                f.state == "opened" && f.next_reminder_at.is_some_and(|t| t <= now.naive_utc());
+            let due = f.state == FaultState::Opened
+                && f.next_reminder_at.is_some_and(|t| t <= now.naive_utc());
             if !due {
                 continue;
             }
             let people = self.policy().mail_to.len() as i32;
             let escalation = (f.escalation + 1).min(people.max(1));
-            let next = (escalation < people).then(|| self.next_reminder(&f.severity, now));
+            let next = (escalation < people).then(|| self.next_reminder(f.severity, now));
             let mut to = self.first(f.escalation);
             let notice = if escalation > f.escalation {
                 to.extend(
@@ -598,7 +601,7 @@ impl Alerts {
                 let cond = Condition {
                     key: key.into(),
                     kind: "backup_failed",
-                    severity: "critical",
+                    severity: Severity::Critical,
                     title: "每日备份失败".into(),
                     detail,
                     place: "服务器备份".into(),
@@ -632,11 +635,11 @@ impl Alerts {
         let new = NewFault {
             fault_key: key,
             kind: "database".into(),
-            severity: "critical".into(),
+            severity: Severity::Critical,
             title: "数据库不可用".into(),
             detail,
             place: "数据库".into(),
-            state: "opened".into(),
+            state: FaultState::Opened,
             opened_at: since.naive_utc(),
             reported_by: None,
             escalation: self.policy().mail_to.len() as i32,
@@ -690,7 +693,7 @@ impl Alerts {
         let cond = Condition {
             key,
             kind: "reported",
-            severity: "warning",
+            severity: Severity::Warning,
             title: title.to_string(),
             detail: detail.to_string(),
             place: place.to_string(),

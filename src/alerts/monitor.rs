@@ -28,6 +28,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use super::{Alerts, Condition};
+use crate::db::columns::Severity;
 use crate::engine::Engine;
 use triage_ground::error::Error;
 use triage_ground::time::shanghai;
@@ -225,7 +226,7 @@ impl Monitor {
             conditions.push(Condition {
                 key: format!("screen_offline:{}", s.code),
                 kind: "screen_offline",
-                severity: "warning",
+                severity: Severity::Warning,
                 title: format!("{}{}离线", rooms.first().cloned().unwrap_or_default(), what),
                 detail: format!(
                     "屏幕 {} 已 {} 秒没有连接服务器（阈值 {} 秒），患者看不到叫号。",
@@ -253,7 +254,7 @@ impl Monitor {
         (silent >= p.his_silent_minutes as i64).then(|| Condition {
             key: "his_silent".into(),
             kind: "his_silent",
-            severity: "warning",
+            severity: Severity::Warning,
             title: "HIS 长时间没有调用分诊系统".into(),
             detail: format!(
                 "工作时间内已 {silent} 分钟没有收到 HIS 的任何调用（阈值 {} 分钟），挂号与报到可能没有到达分诊系统。",
@@ -285,7 +286,7 @@ impl Monitor {
         (percent > p.error_rate_percent as u64).then(|| Condition {
             key: "error_rate".into(),
             kind: "error_rate",
-            severity: "warning",
+            severity: Severity::Warning,
             title: "接口出错比例过高".into(),
             detail: format!(
                 "最近 {} 秒 {requests} 次请求中 {failed} 次服务器错误（{percent}%，阈值 {}%）。",
@@ -312,7 +313,7 @@ impl Monitor {
                 return Some(Condition {
                     key: format!("queue_wait:{}", q.code),
                     kind: "queue_wait",
-                    severity: "warning",
+                    severity: Severity::Warning,
                     title: format!("{}等候时间过长", q.name),
                     detail: format!(
                         "{} 最久的患者已等候 {waited} 分钟（阈值 {} 分钟），候诊 {} 人。",
@@ -341,7 +342,7 @@ impl Monitor {
         Some(Condition {
             key: "backup_missing:daily".into(),
             kind: "backup_missing",
-            severity: "critical",
+            severity: Severity::Critical,
             title: "每日备份缺失".into(),
             detail: match newest {
                 Some(t) => format!(
@@ -390,7 +391,7 @@ impl Monitor {
                 out.push(Condition {
                     key: format!("disk_low:{}", dir.display()),
                     kind: "disk_low",
-                    severity: "critical",
+                    severity: Severity::Critical,
                     title: "服务器磁盘空间不足".into(),
                     detail: format!(
                         "{} 所在磁盘仅剩 {free}%（{free_mb} MB，阈值 {}% 且 {} MB）；磁盘写满后无法保存叫号与备份。",

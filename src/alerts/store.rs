@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::db::columns::{FaultState, Severity};
 use crate::db::schema::{fault_events, faults, outbox, screen_presence, server_secrets};
 use crate::db::{AnyConnection, Conflict, DbError};
 
@@ -17,11 +18,11 @@ pub struct FaultRow {
     pub id: i64,
     pub fault_key: String,
     pub kind: String,
-    pub severity: String,
+    pub severity: Severity,
     pub title: String,
     pub detail: String,
     pub place: String,
-    pub state: String,
+    pub state: FaultState,
     pub opened_at: NaiveDateTime,
     pub reported_by: Option<String>,
     pub acknowledged_at: Option<NaiveDateTime>,
@@ -41,11 +42,11 @@ pub struct FaultRow {
 pub struct NewFault {
     pub fault_key: String,
     pub kind: String,
-    pub severity: String,
+    pub severity: Severity,
     pub title: String,
     pub detail: String,
     pub place: String,
-    pub state: String,
+    pub state: FaultState,
     pub opened_at: NaiveDateTime,
     pub reported_by: Option<String>,
     pub escalation: i32,
@@ -154,7 +155,7 @@ pub fn note(
 pub fn open_for(c: &mut AnyConnection, key: &str) -> Result<Option<FaultRow>, DbError> {
     Ok(faults::table
         .filter(faults::fault_key.eq(key))
-        .filter(faults::state.eq_any(["opened", "acknowledged"]))
+        .filter(faults::state.eq_any([FaultState::Opened, FaultState::Acknowledged]))
         .select(FaultRow::as_select())
         .first(c)
         .optional()?)
@@ -163,7 +164,7 @@ pub fn open_for(c: &mut AnyConnection, key: &str) -> Result<Option<FaultRow>, Db
 /// Every fault open now (opened or acknowledged).
 pub fn open_faults(c: &mut AnyConnection) -> Result<Vec<FaultRow>, DbError> {
     Ok(faults::table
-        .filter(faults::state.eq_any(["opened", "acknowledged"]))
+        .filter(faults::state.eq_any([FaultState::Opened, FaultState::Acknowledged]))
         .order(faults::id)
         .select(FaultRow::as_select())
         .load(c)?)
@@ -279,13 +280,13 @@ pub fn change(
     messages: Vec<NewMessage>,
 ) -> Result<(FaultRow, bool), DbError> {
     let row = get(c, id)?.ok_or(DbError::Conflict(Conflict::NoFault(id)))?;
-    let state = row.state.as_str();
+    let state = row.state;
     let (kind, note) = match &change {
         Change::Acknowledge => match state {
-            "opened" => {
+            FaultState::Opened => {
                 diesel::update(faults::table.find(id))
                     .set((
-                        faults::state.eq("acknowledged"),
+                        faults::state.eq(FaultState::Acknowledged),
                         faults::acknowledged_at.eq(Some(at)),
                         faults::acknowledged_by.eq(Some(actor)),
                         faults::next_reminder_at.eq(None::<NaiveDateTime>),
@@ -294,14 +295,15 @@ pub fn change(
                     .execute(c)?;
                 ("acknowledged", String::new())
             }
-            "acknowledged" | "resolved" | "archived" => return Ok((row, false)),
-            _ => return Err(fault_state(id, state, "")),
+            FaultState::Acknowledged | FaultState::Resolved | FaultState::Archived => {
+                return Ok((row, false))
+            }
         },
         Change::Resolve { note, .. } => match state {
-            "opened" | "acknowledged" => {
+            FaultState::Opened | FaultState::Acknowledged => {
                 diesel::update(faults::table.find(id))
                     .set((
-                        faults::state.eq("resolved"),
+                        faults::state.eq(FaultState::Resolved),
                         faults::resolved_at.eq(Some(at)),
                         faults::resolved_by.eq(Some(actor)),
                         faults::resolution.eq(Some(note.as_str())),
@@ -311,25 +313,26 @@ pub fn change(
                     .execute(c)?;
                 ("resolved", note.clone())
             }
-            "resolved" | "archived" => return Ok((row, false)),
-            _ => return Err(fault_state(id, state, "")),
+            FaultState::Resolved | FaultState::Archived => return Ok((row, false)),
         },
         Change::Archive => match state {
-            "resolved" => {
+            FaultState::Resolved => {
                 diesel::update(faults::table.find(id))
                     .set((
-                        faults::state.eq("archived"),
+                        faults::state.eq(FaultState::Archived),
                         faults::archived_at.eq(Some(at)),
                         faults::updated_at.eq(at),
                     ))
                     .execute(c)?;
                 ("archived", String::new())
             }
-            "archived" => return Ok((row, false)),
-            _ => return Err(fault_state(id, state, ": resolve it first")),
+            FaultState::Archived => return Ok((row, false)),
+            FaultState::Opened | FaultState::Acknowledged => {
+                return Err(fault_state(id, state, ": resolve it first"))
+            }
         },
         Change::Remind { escalation, next } => {
-            if state != "opened" {
+            if state != FaultState::Opened {
                 return Ok((row, false));
             }
             diesel::update(faults::table.find(id))
@@ -498,7 +501,7 @@ pub fn count_by_state(c: &mut AnyConnection) -> Result<Vec<(String, i64)>, DbErr
 }
 
 /// A fault whose state does not allow the step.
-fn fault_state(id: i64, state: &str, hint: &'static str) -> DbError {
+fn fault_state(id: i64, state: FaultState, hint: &'static str) -> DbError {
     DbError::Conflict(Conflict::FaultState {
         id,
         state: state.to_string(),

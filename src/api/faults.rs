@@ -20,6 +20,7 @@ use super::extract::{Caller, Json};
 use crate::alerts::store::Filter;
 use crate::alerts::{Alerts, FaultList, FaultView, KINDS};
 use crate::auth::policy::Role;
+use crate::db::columns::FaultState;
 use triage_ground::error::{Error, ErrorCode};
 
 type Answer = Result<HttpResponse, ApiError>;
@@ -295,13 +296,13 @@ pub async fn ack_page(
         Err(e) if e.code == ErrorCode::FaultNotFound => return refused(),
         Err(_) => return later(),
     };
-    let state = match f.state.as_str() {
-        "opened" => "待确认",
-        "acknowledged" => "已确认",
-        "resolved" => "已恢复",
-        _ => "已归档",
+    let state = match f.state {
+        FaultState::Opened => "待确认",
+        FaultState::Acknowledged => "已确认",
+        FaultState::Resolved => "已恢复",
+        FaultState::Archived => "已归档",
     };
-    let button = if f.state == "opened" {
+    let button = if f.state == FaultState::Opened {
         format!(
             "<form method=\"post\" action=\"/ack/{id}\"><input type=\"hidden\" name=\"who\" value=\"{}\"><input type=\"hidden\" name=\"sig\" value=\"{}\"><button type=\"submit\">确认已收到，我来处理</button></form>",
             escape(&q.who),
@@ -337,7 +338,7 @@ pub async fn ack_confirm(
             &format!(
                 "<p>已确认：{}。不再提醒，也不再升级通知。</p><p>状态：{}</p>",
                 escape(&f.title),
-                if f.state == "acknowledged" {
+                if f.state == FaultState::Acknowledged {
                     "已确认"
                 } else {
                     "已恢复或归档"

@@ -1,5 +1,5 @@
 //! The enumerated text columns the database stores (a schedule entry's
-//! status, an appointment's, a visit's type): one enum each, written and
+//! status, an appointment's, a visit's type, a fault's state and severity): one enum each, written and
 //! read through diesel as their stable text, so no code compares a column
 //! with a string literal. A stored text that is none of them is broken
 //! data, reported when the row is read.
@@ -117,5 +117,30 @@ text_column!(
         First = "first",
         /// 复诊.
         Return = "return",
+    }
+);
+
+text_column!(
+    /// A fault record's state (故障工单).
+    FaultState {
+        /// Open, nobody has acknowledged it (待确认).
+        Opened = "opened",
+        /// Someone handles it (已确认).
+        Acknowledged = "acknowledged",
+        /// Over (已恢复).
+        Resolved = "resolved",
+        /// Filed away (已归档).
+        Archived = "archived",
+    }
+);
+
+text_column!(
+    /// How urgent a fault is: a critical one is told at once, also in quiet
+    /// hours.
+    Severity {
+        /// 警告.
+        Warning = "warning",
+        /// 严重.
+        Critical = "critical",
     }
 );

@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use super::model::{mean, minutes, FaultStats, Inspection, ScreenHistory, Waits};
 use super::risks::risks;
 use crate::config::Hospital;
+use crate::db::columns::{FaultState, Severity};
 use crate::db::schema::{faults, screen_presence, visits};
 use crate::db::{self, AnyConnection, DbError};
 use crate::ops::ledger::{self, Entry};
@@ -55,8 +56,8 @@ struct Backups {
 type FaultRow = (
     String,
     String,
-    String,
-    String,
+    Severity,
+    FaultState,
     NaiveDateTime,
     Option<NaiveDateTime>,
     Option<NaiveDateTime>,
@@ -263,10 +264,10 @@ fn faults(
     let mut offline = Offline::new();
     for (key, kind, severity, state, opened, acked, resolved) in &rows {
         *fs.by_kind.entry(kind.clone()).or_default() += 1;
-        if severity == "critical" {
+        if *severity == Severity::Critical {
             fs.critical += 1;
         }
-        if state == "opened" || state == "acknowledged" {
+        if matches!(state, FaultState::Opened | FaultState::Acknowledged) {
             fs.open_now += 1;
         }
         if let Some(a) = acked {
