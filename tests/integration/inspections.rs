@@ -44,6 +44,17 @@ fn config_in(dir: &Path) -> (Hospital, PathBuf) {
 }
 
 fn cli(args: &[&str], url: &str, config: &Path) -> (i32, String) {
+    cli_at(args, url, config, None)
+}
+
+/// As [`cli`], at `at` (a running server's instant: its heartbeat and the
+/// command read the same clock, however long the suite has run).
+fn cli_at(
+    args: &[&str],
+    url: &str,
+    config: &Path,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> (i32, String) {
     let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
     all.extend([
         OsStr::new("--database-url"),
@@ -51,7 +62,12 @@ fn cli(args: &[&str], url: &str, config: &Path) -> (i32, String) {
         OsStr::new("--config"),
         config.as_os_str(),
     ]);
-    triage_cli(&all, &[])
+    let at = at.map(|t| t.to_rfc3339());
+    let env: Vec<(&str, &str)> = at
+        .as_deref()
+        .map(|t| vec![("TRIAGE_CLOCK", t)])
+        .unwrap_or_default();
+    triage_cli(&all, &env)
 }
 
 /// The report a command printed the path of.
@@ -109,7 +125,9 @@ async fn the_inspection_reports_what_the_database_holds() {
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    // The server's timings reach the database (every minute; now here).
+    // The server's timings reach the database (every minute; now here,
+    // after the backup, however long it took).
+    let now = app.now();
     let rows = app.engine.db.timings().take();
     assert!(!rows.is_empty(), "requests were timed");
     app.engine
@@ -150,7 +168,7 @@ async fn the_inspection_reports_what_the_database_holds() {
         .map(|(_, a, b)| (*b - *a).num_seconds() as f64 / 60.0)
         .fold(0.0f64, f64::max);
 
-    let (code, out) = cli(&["inspect"], &app.db.url, &config);
+    let (code, out) = cli_at(&["inspect"], &app.db.url, &config, Some(app.now()));
     assert_eq!(code, 0, "{out}");
     let md = report_of(&out);
     assert!(out.contains("4 visits"), "{out}");
@@ -278,7 +296,7 @@ async fn maintenance_archives_expired_audit_records_before_removing_them() {
     // run without it, and the report says so.
     if sqlite {
         let app = spawn_app_on(hospital, 2, db.clone()).await;
-        let (code, out) = cli(&["db", "maintain"], &app.db.url, &config);
+        let (code, out) = cli_at(&["db", "maintain"], &app.db.url, &config, Some(app.now()));
         assert_eq!(code, 0, "{out}");
         assert!(out.contains("skipped 空间整理 VACUUM"), "{out}");
         assert!(out.contains("the server is running"), "{out}");
