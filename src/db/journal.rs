@@ -152,7 +152,6 @@ fn save_locks(
 
 /// A change of a queue's waiting list: a visit entering, moved by a nurse,
 /// marked, corrected, or the queue's rules.
-#[allow(clippy::too_many_lines)]
 fn write_queue_change(
     c: &mut AnyConnection,
     at: NaiveDateTime,
@@ -350,9 +349,6 @@ fn not_here(change: &Change, writer: &str) -> DbError {
     DbError::Corrupt(format!("{} is not a {writer} change", change.kind()))
 }
 
-/// The columns a transfer sets: waiting in the new queue, placed as the
-/// entry says (its check-in time kept or reset is `marked_at`).
-#[allow(clippy::type_complexity, reason = "diesel's tuple of assignments")]
 /// A visit checked in: waiting with its ticket; the queue's ticket counter.
 fn checked_in(
     c: &mut AnyConnection,
