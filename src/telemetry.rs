@@ -31,32 +31,13 @@ pub fn init() {
     };
 }
 
-/// The path as a log line may carry it: as sent when it is plain ASCII;
-/// when it carries percent-encoded text beyond ASCII (a path is the
-/// client's text: it could be a name), only its length. The route pattern
-/// is logged beside it either way.
-pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = path.as_bytes();
-    let beyond_ascii = bytes.iter().enumerate().any(|(i, b)| {
-        *b == b'%'
-            && bytes
-                .get(i + 1)
-                .is_some_and(|h| matches!(h, b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'))
-    }) || !path.is_ascii();
-    if beyond_ascii {
-        std::borrow::Cow::Owned(format!(
-            "[path of {} bytes with non-ASCII text withheld]",
-            path.len()
-        ))
-    } else {
-        std::borrow::Cow::Borrowed(path)
-    }
-}
-
-/// The span of every HTTP request: method, route, **path without the query
-/// string** (a query may carry an announcement's text, which names the
-/// patient), status, request id and the error. The default of
-/// `tracing-actix-web` logs the whole target.
+/// The span of every HTTP request: method, **route pattern** (never the
+/// path as sent: a path carries what the client typed, a visit number, a
+/// fault number, perhaps a name), peer address, status, request id and the
+/// stable error code of a refusal. The default of `tracing-actix-web` logs
+/// the whole target and the error's text, which quotes client values; its
+/// error event is off (`default-features = false`) and this builder logs
+/// one line per refused request carrying only the status and the code.
 pub struct RequestSpan;
 
 impl tracing_actix_web::RootSpanBuilder for RequestSpan {
@@ -67,17 +48,18 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             .get::<tracing_actix_web::RequestId>()
             .map(|r| r.to_string())
             .unwrap_or_default();
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "[no route]".to_string());
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
-            http.route = %request.match_pattern().unwrap_or_default(),
-            http.target = %loggable_path(request.path()),
+            http.route = %route,
             http.client_ip = %request.connection_info().peer_addr().unwrap_or(""),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
+            error.code = tracing::field::Empty,
             request_id = %request_id,
-            exception.message = tracing::field::Empty,
-            exception.details = tracing::field::Empty,
         )
     }
 
@@ -85,28 +67,44 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+        let (status, error) = match outcome {
+            Ok(response) => (response.status(), response.response().error()),
+            Err(error) => (error.as_response_error().status_code(), Some(error)),
+        };
+        span.record("http.status_code", status.as_u16());
+        span.record(
+            "otel.status_code",
+            if status.is_server_error() {
+                "ERROR"
+            } else {
+                "OK"
+            },
+        );
+        let Some(error) = error else { return };
+        let code = error_code(error);
+        span.record("error.code", code);
+        span.in_scope(|| {
+            if status.is_server_error() {
+                tracing::error!(
+                    http.status_code = status.as_u16(),
+                    error.code = code,
+                    "request failed"
+                );
+            } else {
+                tracing::info!(
+                    http.status_code = status.as_u16(),
+                    error.code = code,
+                    "request refused"
+                );
+            }
+        });
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::loggable_path;
-
-    #[test]
-    fn a_path_with_text_beyond_ascii_is_withheld() {
-        assert_eq!(
-            loggable_path("/api/v1/registrations/V-1"),
-            "/api/v1/registrations/V-1"
-        );
-        assert_eq!(
-            loggable_path("/api/v1/rooms/NK-02/d%20x"),
-            "/api/v1/rooms/NK-02/d%20x"
-        );
-        let withheld = loggable_path("/api/v1/registrations/%E5%BC%A0%E4%B8%89");
-        assert!(
-            !withheld.contains('%') && withheld.contains("withheld"),
-            "{withheld}"
-        );
-    }
+/// The stable code of an error answer (`other` for an error that is not
+/// one of ours: the HTTP layer's own refusals before our handlers).
+fn error_code(error: &actix_web::Error) -> &'static str {
+    error
+        .as_error::<crate::api::error::ApiError>()
+        .map_or("other", |e| e.error.code.as_str())
 }

@@ -601,6 +601,13 @@ async fn logs_can_be_json_lines_and_carry_no_colour_escapes() {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 if ready {
+                    // A path carrying what looks like a phone number: a
+                    // refusal is logged by its route and code, never by
+                    // the path as sent.
+                    let refused =
+                        format!("http://127.0.0.1:{port}/api/v1/faults/13912345678/archive");
+                    let r = http.post(refused).send().await;
+                    assert!(matches!(&r, Ok(r) if r.status().is_client_error()), "{r:?}");
                     let pid = child.id().to_string();
                     let term = Command::new("kill").args(["-TERM", &pid]).status();
                     assert!(matches!(term, Ok(s) if s.success()), "kill -TERM");
@@ -625,6 +632,16 @@ async fn logs_can_be_json_lines_and_carry_no_colour_escapes() {
         assert!(v["timestamp"].is_string() && v["level"].is_string(), "{l}");
         assert!(v["fields"].is_object(), "{l}");
     }
+    assert!(
+        !json.contains("13912345678"),
+        "a client's path in the log: {json}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("request refused")
+            && l.contains("/api/v1/faults/{id}/archive")
+            && l.contains("\"error.code\":\"unauthenticated\"")),
+        "the refusal is not logged by route and code: {json}"
+    );
     let text = run("text").await;
     assert!(!text.is_empty());
     assert!(!text.contains('\u{1b}'), "colour escapes in a pipe: {text}");
