@@ -218,8 +218,9 @@ pub fn loggable_message(message: &str) -> String {
     out
 }
 
-/// Logs (tracing-actix-web records an error's `Display` and `Debug`) see
-/// the status, the code, the field and the loggable message.
+/// Where an error is formatted (a test's failure, a debug print), it shows
+/// the status, the code, the field and the loggable message. The request
+/// log records only the status and the code (`telemetry::RequestSpan`).
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
