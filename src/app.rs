@@ -157,7 +157,7 @@ impl Services {
         background.backups(&engine, settings.database_url.clone(), Some(alerts.clone()));
         let started = clock.now().naive_utc();
         let run = engine
-            .db
+            .db()
             .write(move |c| crate::ops::timings::start_run(c, started))
             .await?;
         background.operations(&engine, run, settings.database_url.clone());
@@ -245,7 +245,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let data = web::Data::new(engine.clone());
         let observer = Observer {
-            timings: engine.db.timings().clone(),
+            timings: engine.db().timings().clone(),
             traffic: alerts.traffic.clone(),
             traffic_clock: alerts.clock.clone(),
         };

@@ -168,7 +168,7 @@ impl Background {
     /// lists, queues refresh their boards as time passes, and once an hour
     /// names kept for staff pages that are days old are forgotten.
     pub fn ticks(&self, engine: &Engine) {
-        let (names, clock) = (engine.names.clone(), engine.clock.clone());
+        let (names, clock) = (engine.names().clone(), engine.clock().clone());
         let mut every = self.ticker(Duration::from_secs(3600));
         self.task("names-upkeep", async move {
             loop {
@@ -179,9 +179,9 @@ impl Background {
                 }
             }
         });
-        let rooms = engine.directory.clone();
+        let rooms = engine.directory().clone();
         let two_stage: Vec<triage_ground::ids::RoomCode> = engine
-            .hospital
+            .hospital()
             .rooms
             .iter()
             .filter(|r| r.waiting_cap > 0)
@@ -198,7 +198,7 @@ impl Background {
                 }
             }
         });
-        let (notices, clock) = (engine.directory.clone(), engine.clock.clone());
+        let (notices, clock) = (engine.directory().clone(), engine.clock().clone());
         let mut every = self.ticker(NOTICE_EVERY);
         self.task("notice-ticks", async move {
             loop {
@@ -214,16 +214,11 @@ impl Background {
         self.task("day-end", async move {
             loop {
                 every.tick().await;
-                let now = day.clock.now();
+                let now = day.now();
                 let Some(due) = day.day_end_due(now) else {
                     continue;
                 };
-                let audit = triage_actors::model::Audit {
-                    operator: "system".into(),
-                    source: "day-end".into(),
-                    at: now,
-                    reason: Some("日终".into()),
-                };
+                let audit = crate::engine::Acting::new("system", "day-end").because("日终");
                 if let Err(e) = day.close_day(due, audit).await {
                     // Tried again at the next tick.
                     tracing::error!(day = %due, error = %e, "day end failed");
@@ -235,7 +230,7 @@ impl Background {
         self.task("session-switch", async move {
             loop {
                 every.tick().await;
-                let now = switch.clock.now();
+                let now = switch.now();
                 if let Err(e) = switch.schedule_tick(now).await {
                     // Tried again at the next tick.
                     tracing::error!(error = %e, "session switch failed");
@@ -250,7 +245,7 @@ impl Background {
                 lists.publish_appointments().await;
             }
         });
-        let queues = engine.directory.clone();
+        let queues = engine.directory().clone();
         let mut every = self.ticker(REFRESH_EVERY);
         self.task("board-ticks", async move {
             loop {
@@ -317,11 +312,11 @@ impl Background {
         database_url: String,
         alerts: Option<crate::alerts::Alerts>,
     ) {
-        let policy = engine.hospital.backup.clone();
+        let policy = engine.hospital().backup.clone();
         let Some(at) = policy.at else {
             return;
         };
-        let clock = engine.clock.clone();
+        let clock = engine.clock().clone();
         let mut every = self.ticker(BACKUP_EVERY);
         self.task("daily-backup", async move {
             loop {
@@ -374,10 +369,10 @@ impl Background {
     /// the chain's head to the log, so that a copy of it lives outside the
     /// database (`triage audit verify --head` checks the chain ends there).
     pub fn audit_upkeep(&self, engine: &Engine) {
-        let db = engine.db.clone();
-        let clock = engine.clock.clone();
-        let days = i64::from(engine.hospital.security.audit_retention_days);
-        let archive = engine.hospital.operations.archive_dir.clone();
+        let db = engine.db().clone();
+        let clock = engine.clock().clone();
+        let days = i64::from(engine.hospital().security.audit_retention_days);
+        let archive = engine.hospital().operations.archive_dir.clone();
         let mut every = self.ticker(AUDIT_HEAD_EVERY);
         self.task("audit-upkeep", async move {
             loop {
@@ -423,9 +418,9 @@ impl Background {
     /// connection, its report in `reports_dir`.
     pub fn operations(&self, engine: &Engine, run: i64, database_url: String) {
         let _ = self.run.set(run);
-        let db = engine.db.clone();
-        let clock = engine.clock.clone();
-        let hospital = engine.hospital.clone();
+        let db = engine.db().clone();
+        let clock = engine.clock().clone();
+        let hospital = engine.hospital().clone();
         let mut every = self.ticker(OPERATIONS_EVERY);
         self.task("operations", async move {
             let mut tried: Vec<(&'static str, chrono::NaiveDate)> = Vec::new();
@@ -535,28 +530,28 @@ impl Background {
 pub async fn shutdown(engine: &Engine, server: &ServerHandle, background: &Arc<Background>) {
     tracing::info!("shutting down");
     background.stop_tasks();
-    let screens = engine.directory.restarting();
+    let screens = engine.directory().restarting();
     tracing::info!(screens, "screens told the server restarts");
     // No new connections; requests in flight finish (bounded by the
     // server's shutdown timeout).
     server.stop(true).await;
     // The last timings and the run's graceful end, before the writer stops.
     if let Some(run) = background.run_id() {
-        let rows = engine.db.timings().take();
-        let at = engine.clock.now().naive_utc();
+        let rows = engine.db().timings().take();
+        let at = engine.now().naive_utc();
         if let Err(e) = engine
-            .db
+            .db()
             .write(move |c| crate::ops::timings::flush(c, &rows, Some(run), at, true))
             .await
         {
             tracing::warn!(error = %e, "the run's end not recorded");
         }
     }
-    match engine.db.flush().await {
+    match engine.db().flush().await {
         Ok(()) => tracing::info!("database writer flushed"),
         Err(e) => tracing::error!(error = %e, "database writer could not be flushed"),
     }
-    engine.db.stop_writer().await;
+    engine.db().stop_writer().await;
     // Joining threads blocks: off the runtime's thread, so that the
     // shutdown budget still bounds it.
     let joined = tokio::task::spawn_blocking({

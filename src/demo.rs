@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use rand::Rng;
-use triage_actors::model::Audit;
 
+use crate::engine::Acting;
 use crate::engine::Engine;
 use crate::engine::{PatientBody, RegistrationBody, RoomCommand};
 use triage_actors::model::SpecialTag;
@@ -22,15 +22,9 @@ const GIVEN: &[&str] = &[
     "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建华",
 ];
 
-/// The simulator's stamp, on the engine's clock (to the microsecond, as
-/// the database keeps it: what memory holds is what a restart reads).
-fn audit(engine: &Engine) -> Audit {
-    Audit {
-        operator: "demo-simulator".into(),
-        source: "demo".into(),
-        at: engine.clock.now(),
-        reason: None,
-    }
+/// The simulator as the actor of its commands (the engine stamps the time).
+fn simulator() -> Acting {
+    Acting::new("demo-simulator", "demo")
 }
 
 /// The demo day's schedule (出诊排班), once a day unless HIS or a nurse set
@@ -38,7 +32,7 @@ fn audit(engine: &Engine) -> Audit {
 /// 40 patients each, so the console's 出诊排班 and the doctors' callers
 /// show one.
 async fn schedule_today(engine: &Engine, seeded: &mut Option<chrono::NaiveDate>) {
-    let today = triage_ground::time::service_date(engine.clock.now());
+    let today = triage_ground::time::service_date(engine.now());
     if *seeded == Some(today) {
         return;
     }
@@ -52,14 +46,14 @@ async fn schedule_today(engine: &Engine, seeded: &mut Option<chrono::NaiveDate>)
         }
     }
     let entries = engine
-        .hospital
+        .hospital()
         .rooms
         .iter()
         .filter_map(|r| r.doctor.as_ref().map(|d| (r, d)))
         .flat_map(|(r, d)| {
             ["am", "pm"]
                 .into_iter()
-                .filter(|s| engine.hospital.schedule.session(s).is_some())
+                .filter(|s| engine.hospital().schedule.session(s).is_some())
                 .map(|s| crate::engine::schedules::DayEntryBody {
                     session: s.into(),
                     room_code: r.code.to_string(),
@@ -71,7 +65,7 @@ async fn schedule_today(engine: &Engine, seeded: &mut Option<chrono::NaiveDate>)
         .collect();
     let body = crate::engine::schedules::DayBody { entries };
     if let Err(e) = engine
-        .put_schedule_day(&today.to_string(), body, audit(engine))
+        .put_schedule_day(&today.to_string(), body, simulator())
         .await
     {
         tracing::warn!(error = %e, "demo: schedule not set");
@@ -82,7 +76,7 @@ async fn schedule_today(engine: &Engine, seeded: &mut Option<chrono::NaiveDate>)
 /// background tasks).
 pub async fn run(engine: Engine, tick: Duration) {
     {
-        let run = engine.clock.now().format("%H%M%S").to_string();
+        let run = engine.now().format("%H%M%S").to_string();
         let mut n: u32 = 0;
         let mut interval = tokio::time::interval(tick);
         let mut scheduled = None;
@@ -92,18 +86,18 @@ pub async fn run(engine: Engine, tick: Duration) {
             // Arrivals: keep each department's hall busy but not endless.
             let plan = {
                 let mut rng = rand::rng();
-                let dept = &engine.hospital.departments
-                    [rng.random_range(0..engine.hospital.departments.len())];
+                let dept = &engine.hospital().departments
+                    [rng.random_range(0..engine.hospital().departments.len())];
                 let waiting: usize = engine
-                    .hospital
+                    .hospital()
                     .queues
                     .iter()
                     .filter(|q| q.department == dept.code)
-                    .map(|q| engine.directory.queue_board(&q.code).waiting)
+                    .map(|q| engine.directory().queue_board(&q.code).waiting)
                     .sum();
                 let arrive = waiting < 14 && rng.random_bool(0.9);
                 let doctors: Vec<String> = engine
-                    .hospital
+                    .hospital()
                     .queues
                     .iter()
                     .filter(|q| q.department == dept.code)
@@ -135,9 +129,10 @@ pub async fn run(engine: Engine, tick: Duration) {
                 };
                 let sex = if rng.random_bool(0.5) { "1" } else { "2" };
                 let ret = rng.random_bool(0.2);
-                let room = engine.hospital.rooms[rng.random_range(0..engine.hospital.rooms.len())]
-                    .code
-                    .clone();
+                let room = engine.hospital().rooms
+                    [rng.random_range(0..engine.hospital().rooms.len())]
+                .code
+                .clone();
                 let skip = rng.random_bool(0.04);
                 let call = rng.random_bool(0.4);
                 (
@@ -168,7 +163,7 @@ pub async fn run(engine: Engine, tick: Duration) {
                     department_code: dept.to_string(),
                     doctor_code: doctor,
                     visit_type: if ret { "return" } else { "first" }.into(),
-                    registered_at: engine.clock.now().fixed_offset(),
+                    registered_at: engine.now().fixed_offset(),
                     appointment: None,
                     special,
                     exam_items: vec![],
@@ -179,7 +174,7 @@ pub async fn run(engine: Engine, tick: Duration) {
                 let stored = match VisitNo::parse(&visit_no) {
                     Ok(v) => {
                         engine
-                            .put_registration(&v, body, canonical, audit(&engine))
+                            .put_registration(&v, body, canonical, simulator())
                             .await
                     }
                     Err(e) => Err(e.into()),
@@ -199,11 +194,11 @@ pub async fn run(engine: Engine, tick: Duration) {
             let Ok(room) = RoomCode::parse(&room) else {
                 continue;
             };
-            match engine.room_command(&room, cmd, audit(&engine)).await {
+            match engine.room_command(&room, cmd, simulator()).await {
                 Ok(_) => {}
                 Err(e) if e.code == triage_ground::error::ErrorCode::QueueEmpty => {
                     let _ = engine
-                        .room_command(&room, RoomCommand::Finish, audit(&engine))
+                        .room_command(&room, RoomCommand::Finish, simulator())
                         .await;
                 }
                 Err(_) => {}

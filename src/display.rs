@@ -61,7 +61,7 @@ async fn index(engine: web::Data<Engine>) -> HttpResponse {
          <link rel=\"stylesheet\" href=\"/display/index.css\"></head><body><h1>{h}</h1>\
          <p>分诊叫号系统 Triage · 屏幕列表（在每台屏幕的浏览器中打开对应地址）</p><ul>{rows}</ul>\
          <p><a href=\"/console\">分诊台（护士）</a> · <a href=\"/caller\">医生叫号</a> · <a href=\"/devices\">屏幕管理</a> · <a href=\"/admin\">系统管理</a> · <a href=\"/api/v1/rooms\">诊室状态 API</a> · <a href=\"/readyz\">健康检查</a></p></body></html>",
-        h = escape(&engine.hospital.name),
+        h = escape(&engine.hospital().name),
     );
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -73,7 +73,7 @@ async fn screen_page(
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let code = ScreenCode::parse(&path)?;
-    if !engine.directory.screens.contains_key(code.as_str()) {
+    if !engine.directory().screens.contains_key(code.as_str()) {
         return Err(Error::new(ErrorCode::ScreenNotFound, format!("no screen {code:?}")).into());
     }
     serve("screen.html")
@@ -85,7 +85,7 @@ async fn kiosk_page(
     path: web::Path<String>,
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
-    if engine.hospital.kiosk(&path).is_none() {
+    if engine.hospital().kiosk(&path).is_none() {
         return Err(Error::new(
             ErrorCode::KioskNotFound,
             format!("no kiosk {:?}", path.as_str()),

@@ -186,14 +186,14 @@ impl Latest {
 pub async fn fetch(engine: &Engine, watch: &Watch) -> Latest {
     let mut latest = Latest::default();
     for q in &watch.queues {
-        if let Some(addr) = engine.directory.queues.get(q).map(|a| a.clone()) {
+        if let Some(addr) = engine.directory().queues.get(q).map(|a| a.clone()) {
             if let Ok(view) = addr.send(StaffQueue).await {
                 latest.queue(view);
             }
         }
     }
     for r in &watch.rooms {
-        if let Some(addr) = engine.directory.rooms.get(r).map(|a| a.clone()) {
+        if let Some(addr) = engine.directory().rooms.get(r).map(|a| a.clone()) {
             if let Ok(view) = addr.send(StaffRoom).await {
                 latest.room(view);
             }
@@ -432,17 +432,17 @@ pub fn snapshot(
         .queues
         .iter()
         .filter_map(|q| latest.queues.get(q))
-        .filter_map(|v| queue_frame(v, &engine.hospital, &engine.names))
+        .filter_map(|v| queue_frame(v, engine.hospital(), engine.names()))
         .collect();
     let rooms: Vec<RoomFrame<'_>> = watch
         .rooms
         .iter()
         .filter_map(|r| latest.rooms.get(r))
-        .filter_map(|v| room_frame(v, &engine.hospital, &engine.names))
+        .filter_map(|v| room_frame(v, engine.hospital(), engine.names()))
         .collect();
     StaffFrame::Snapshot {
         seq,
-        server_time: engine.clock.now(),
+        server_time: engine.now(),
         staff: StaffWho {
             code: &staff.code,
             role: staff.role.as_str(),
@@ -457,13 +457,13 @@ pub fn snapshot(
 
 /// A queue frame at `seq`.
 pub fn queue_update(seq: u64, view: &StaffQueueView, engine: &Engine) -> Option<String> {
-    let q = queue_frame(view, &engine.hospital, &engine.names)?;
+    let q = queue_frame(view, engine.hospital(), engine.names())?;
     Some(StaffFrame::Queue { seq, queue: q }.encode())
 }
 
 /// A room frame at `seq`.
 pub fn room_update(seq: u64, view: &StaffRoomView, engine: &Engine) -> Option<String> {
-    let r = room_frame(view, &engine.hospital, &engine.names)?;
+    let r = room_frame(view, engine.hospital(), engine.names())?;
     Some(StaffFrame::Room { seq, room: r }.encode())
 }
 
@@ -481,7 +481,7 @@ pub fn waiting_lists(
         .filter_map(|q| latest.queues.get(q))
         .filter_map(|view| {
             let def = engine
-                .hospital
+                .hospital()
                 .queues
                 .iter()
                 .find(|q| q.code == view.code)?;
@@ -489,7 +489,7 @@ pub fn waiting_lists(
                 .entries
                 .iter()
                 .map(|e| {
-                    let f = entry(e, &engine.names);
+                    let f = entry(e, engine.names());
                     let mut marks: Vec<&str> = Vec::new();
                     if !f.kind_label.is_empty() {
                         marks.push(f.kind_label);

@@ -287,7 +287,7 @@ impl Actor for StaffSession {
     fn started(&mut self, ctx: &mut Self::Context) {
         // Watch first, then ask: a change between the two arrives as an
         // update with a version the snapshot already has, or a newer one.
-        self.engine.directory.watch_staff(
+        self.engine.directory().watch_staff(
             &self.watch.keys(),
             triage_actors::staff::StaffWatcher {
                 id: self.id,
@@ -325,7 +325,7 @@ impl Actor for StaffSession {
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
         self.engine
-            .directory
+            .directory()
             .unwatch_staff(&self.watch.keys(), self.id);
         Running::Stop
     }
@@ -410,7 +410,7 @@ pub async fn staff_ws(
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, actix_web::Error> {
     use crate::auth::policy::Principal;
-    origin_allowed(&req, &engine.hospital.allowed_origins).map_err(ApiError::from)?;
+    origin_allowed(&req, &engine.hospital().allowed_origins).map_err(ApiError::from)?;
     let Some(cookie) = req.cookie(crate::auth::SESSION_COOKIE) else {
         return Err(ApiError::from(Error::new(
             ErrorCode::Unauthenticated,
@@ -430,7 +430,7 @@ pub async fn staff_ws(
         .into());
     }
     let asked = crate::staff::asked_departments(query.departments.as_deref());
-    let watch = crate::staff::Watch::of(&staff, &engine.hospital, asked.as_deref())
+    let watch = crate::staff::Watch::of(&staff, engine.hospital(), asked.as_deref())
         .map_err(ApiError::from)?;
     let session = StaffSession {
         id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
@@ -457,9 +457,9 @@ pub async fn screen_ws(
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let code = ScreenCode::parse(&path).map_err(ApiError::from)?;
-    origin_allowed(&req, &engine.hospital.allowed_origins).map_err(ApiError::from)?;
+    origin_allowed(&req, &engine.hospital().allowed_origins).map_err(ApiError::from)?;
     let Some(screen) = engine
-        .directory
+        .directory()
         .screens
         .get(code.as_str())
         .map(|a| a.clone())

@@ -169,7 +169,7 @@ impl Monitor {
         let mut held = HashSet::new();
         let mut write = Vec::new();
         for s in self.engine.screens() {
-            let presence = self.engine.directory.presence(&s.code);
+            let presence = self.engine.directory().presence(&s.code);
             let stored = self.alerts.seen.get(s.code.as_str()).map(|t| *t);
             if presence.sessions > 0 {
                 let since = *self.online.entry(s.code.to_string()).or_insert(now);
@@ -200,7 +200,7 @@ impl Monitor {
             let needed = s.rooms.is_empty()
                 || s.rooms.iter().any(|r| {
                     self.engine
-                        .directory
+                        .directory()
                         .room_view(r, 0)
                         .is_some_and(|v| v.status != triage_actors::model::RoomStatus::Closed)
                 });

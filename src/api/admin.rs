@@ -30,7 +30,7 @@ async fn account_op<T: Send + 'static>(
     op: impl FnOnce(&mut crate::db::AnyConnection) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, ApiError> {
     let out = engine
-        .db
+        .db()
         .read(move |c| Ok(op(c)))
         .await
         .map_err(Error::from)??;
@@ -43,7 +43,7 @@ async fn account_op<T: Send + 'static>(
 pub async fn list_accounts(caller: Caller, engine: web::Data<Engine>) -> Answer {
     caller.principal.admin()?;
     let rows = engine
-        .db
+        .db()
         .read(store::list_staff)
         .await
         .map_err(Error::from)?;
@@ -97,7 +97,7 @@ pub async fn add_account(
     let role = Role::parse(&b.role)
         .ok_or_else(|| Error::field(ErrorCode::InvalidAccount, "role", "admin, nurse or doctor"))?;
     let stamp = caller.stamp(&engine);
-    let hospital = engine.hospital.clone();
+    let hospital = engine.hospital().clone();
     let code = b.code.clone();
     let created = account_op(&engine, &auth, move |c| {
         accounts::add_user(
@@ -142,7 +142,7 @@ pub async fn reset_password(
         "an administrator changes their own password with 修改密码 (POST /api/v1/session/password), not by a reset",
     )?;
     let stamp = caller.stamp(&engine);
-    let policy = engine.hospital.security.clone();
+    let policy = engine.hospital().security.clone();
     let c2 = code.clone();
     let password = account_op(&engine, &auth, move |c| {
         accounts::set_password(c, &policy, &c2, None, &stamp)
@@ -215,7 +215,7 @@ pub async fn enable_account(
 pub async fn list_clients(caller: Caller, engine: web::Data<Engine>) -> Answer {
     caller.principal.admin()?;
     let rows = engine
-        .db
+        .db()
         .read(store::list_clients)
         .await
         .map_err(Error::from)?;

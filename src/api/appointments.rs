@@ -30,7 +30,7 @@ pub async fn put_appointment(
 ) -> Answer {
     let id = VisitNo::parse(&path)?;
     caller.principal.register()?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     let (outcome, answer) = engine
         .put_appointment(&id, body.value, body.text, audit)
         .await?;
@@ -57,7 +57,7 @@ pub async fn get_appointment(
         match &state.visit {
             Some(v) => caller
                 .principal
-                .read(&engine.hospital, &v.department_code)?,
+                .read(engine.hospital(), &v.department_code)?,
             None => caller.principal.register()?,
         }
     }
@@ -75,7 +75,7 @@ pub async fn delete_appointment(
 ) -> Answer {
     let id = VisitNo::parse(&path)?;
     caller.principal.register()?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     Ok(HttpResponse::Ok().json(engine.cancel_appointment(&id, audit).await?))
 }
 
@@ -92,9 +92,9 @@ pub async fn check_in(
     let id = VisitNo::parse(&path)?;
     if !caller.principal.may_register() {
         let department = engine.department_of(&id).await?;
-        caller.principal.check_in(&engine.hospital, &department)?;
+        caller.principal.check_in(engine.hospital(), &department)?;
     }
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     let answer: CheckInAnswer = engine.check_in(&id, audit).await?;
     Ok(HttpResponse::Ok().json(answer))
 }

@@ -31,7 +31,6 @@ pub async fn status(caller: Caller, engine: web::Data<Engine>) -> Answer {
 pub async fn close(body: Json<ReasonBody>, caller: Caller, engine: web::Data<Engine>) -> Answer {
     caller.principal.admin()?;
     let reason = audit_reason(&body.value.reason)?;
-    let audit = caller.audit_why(&engine, reason);
-    let today = service_date(audit.at);
-    Ok(HttpResponse::Ok().json(engine.close_day(today, audit).await?))
+    let today = service_date(engine.now());
+    Ok(HttpResponse::Ok().json(engine.close_day(today, caller.acting_why(reason)).await?))
 }

@@ -22,7 +22,7 @@ pub async fn put_doctor(
     engine: web::Data<Engine>,
 ) -> Answer {
     caller.principal.master_data()?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     let (created, view) = engine
         .put_doctor(&DoctorCode::parse(&path)?, body.value, audit)
         .await?;
@@ -48,7 +48,7 @@ pub async fn put_doctors(
     engine: web::Data<Engine>,
 ) -> Answer {
     caller.principal.master_data()?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     Ok(HttpResponse::Ok().json(engine.put_doctors(body.value, audit).await?))
 }
 
@@ -131,12 +131,12 @@ pub async fn stop_clinic(
         )
     })?;
     match caller.principal.staff() {
-        Some(_) => caller.principal.arrange(&engine.hospital, &department)?,
+        Some(_) => caller.principal.arrange(engine.hospital(), &department)?,
         None => caller.principal.master_data()?,
     }
     let reason = crate::engine::registrations::audit_reason(&body.value.reason)?;
     let redistribute = match body.value.waiting.as_deref() {
-        None => engine.hospital.schedule.redistribute_on_stop,
+        None => engine.hospital().schedule.redistribute_on_stop,
         Some("keep") => false,
         Some("redistribute") => true,
         Some(_) => {
@@ -148,7 +148,7 @@ pub async fn stop_clinic(
             .into())
         }
     };
-    let audit = caller.audit_why(&engine, reason.clone());
+    let audit = caller.acting_why(reason.clone());
     Ok(HttpResponse::Ok().json(
         engine
             .stop_clinic(
@@ -183,7 +183,7 @@ pub async fn stops_today(
         )
         .into());
     }
-    let hospital = engine.hospital.clone();
+    let hospital = engine.hospital().clone();
     let stops = engine
         .stops_today(|d| caller.principal.may_read(&hospital, d))
         .await?;

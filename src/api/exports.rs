@@ -69,7 +69,7 @@ pub async fn waiting_lists_xlsx(
         .into());
     };
     let asked = crate::staff::asked_departments(query.departments.as_deref());
-    let watch = Watch::of(&who, &engine.hospital, asked.as_deref())?;
+    let watch = Watch::of(&who, engine.hospital(), asked.as_deref())?;
     let latest = staff::fetch(&engine, &watch).await;
     let lists = staff::waiting_lists(&watch, &latest, &engine);
     let failed = |e: rust_xlsxwriter::XlsxError| {
@@ -104,7 +104,7 @@ pub async fn waiting_lists_xlsx(
     }
     let bytes = book.save_to_buffer().map_err(failed)?;
     let stamp = engine
-        .clock
+        .clock()
         .now()
         .with_timezone(&triage_ground::time::shanghai())
         .format("%Y%m%d-%H%M");

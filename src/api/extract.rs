@@ -12,11 +12,10 @@ use actix_web::web::{self, Bytes};
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use triage_actors::model::Audit;
 
 use super::error::ApiError;
 use crate::auth::policy::Principal;
-use crate::engine::Engine;
+use crate::engine::{Acting, Engine};
 use triage_ground::error::{Error, ErrorCode};
 
 /// Largest registration or command body.
@@ -82,14 +81,10 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The audit stamp of a command now: the principal and its address.
-    pub fn audit(&self, engine: &Engine) -> Audit {
-        Audit {
-            operator: self.principal.operator(),
-            source: self.source.clone(),
-            at: engine.clock.now(),
-            reason: None,
-        }
+    /// Who acts on a command: the principal and its address (the engine
+    /// stamps the time).
+    pub fn acting(&self) -> Acting {
+        Acting::new(self.principal.operator(), self.source.clone())
     }
 
     /// The stamp of an accounts change (the accounts' own audit events).
@@ -97,16 +92,13 @@ impl Caller {
         crate::db::accounts::Stamp {
             operator: self.principal.operator(),
             source: self.source.clone(),
-            at: engine.clock.now().naive_utc(),
+            at: engine.now().naive_utc(),
         }
     }
 
-    /// As [`Caller::audit`], recording why.
-    pub fn audit_why(&self, engine: &Engine, reason: String) -> Audit {
-        Audit {
-            reason: Some(reason),
-            ..self.audit(engine)
-        }
+    /// As [`Caller::acting`], recording why.
+    pub fn acting_why(&self, reason: String) -> Acting {
+        self.acting().because(reason)
     }
 }
 

@@ -13,7 +13,7 @@ pub async fn healthz() -> HttpResponse {
 
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "database reachable and actors running"), (status = 503, description = "not ready")))]
 pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
-    let db = engine.db.clone();
+    let db = engine.db().clone();
     let check = tokio::time::timeout(
         std::time::Duration::from_secs(3),
         db.read(|c| {
@@ -25,13 +25,13 @@ pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
     .await;
     // Reachable, and the writer's last commit did not fail (a full disk
     // or an unwritable file still answers reads).
-    let db_ok = matches!(check, Ok(Ok(()))) && !engine.db.writer_failing();
-    let actors_ok = engine.directory.rooms.iter().all(|a| a.connected())
-        && engine.directory.queues.iter().all(|a| a.connected());
+    let db_ok = matches!(check, Ok(Ok(()))) && !engine.db().writer_failing();
+    let actors_ok = engine.directory().rooms.iter().all(|a| a.connected())
+        && engine.directory().queues.iter().all(|a| a.connected());
     let body = serde_json::json!({
         "status": if db_ok && actors_ok { "ready" } else { "not_ready" },
         "database": if db_ok { "ok" } else { "unreachable" },
-        "database_backend": engine.db.backend().as_str(),
+        "database_backend": engine.db().backend().as_str(),
         "actors": if actors_ok { "ok" } else { "stopped" },
     });
     if db_ok && actors_ok {
@@ -60,7 +60,7 @@ pub async fn version(
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, super::error::ApiError> {
     caller.principal.read_hospital()?;
-    let list = engine.db.read(crate::db::migration_status).await?;
+    let list = engine.db().read(crate::db::migration_status).await?;
     let schema = list
         .iter()
         .rev()
@@ -70,6 +70,6 @@ pub async fn version(
     Ok(HttpResponse::Ok().json(VersionAnswer {
         version: crate::VERSION.to_string(),
         schema,
-        database: engine.db.backend().as_str().to_string(),
+        database: engine.db().backend().as_str().to_string(),
     }))
 }

@@ -7,7 +7,6 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use triage_actors::model::Audit;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
@@ -76,7 +75,7 @@ fn kiosk<'a>(
     auth: &Auth,
 ) -> Result<&'a KioskDef, Error> {
     let kiosk = engine
-        .hospital
+        .hospital()
         .kiosk(code)
         .ok_or_else(|| Error::new(ErrorCode::KioskNotFound, format!("no kiosk {code:?}")))?;
     let token = req
@@ -95,7 +94,7 @@ fn kiosk<'a>(
 
 fn department_name(engine: &Engine, code: &str) -> String {
     engine
-        .hospital
+        .hospital()
         .department(code)
         .map_or_else(|| code.to_string(), |d| d.name.clone())
 }
@@ -114,7 +113,7 @@ pub async fn info(
     let departments = match &k.departments {
         Some(list) => list.iter().map(|d| department_name(&engine, d)).collect(),
         None => engine
-            .hospital
+            .hospital()
             .departments
             .iter()
             .map(|d| d.name.clone())
@@ -123,7 +122,7 @@ pub async fn info(
     Ok(HttpResponse::Ok().json(KioskInfo {
         code: k.code.clone(),
         name: k.name.clone(),
-        hospital: engine.hospital.name.clone(),
+        hospital: engine.hospital().name.clone(),
         departments,
         all_areas: k.departments.is_none(),
     }))
@@ -198,32 +197,30 @@ pub async fn check_in(
         )
         .into());
     }
-    let audit = Audit {
-        operator: format!("kiosk:{}", k.code),
-        source: crate::api::authenticate::source_of(&req),
-        at: engine.clock.now(),
-        reason: None,
-    };
-    let at = audit.at;
+    let who = crate::engine::Acting::new(
+        format!("kiosk:{}", k.code),
+        crate::api::authenticate::source_of(&req),
+    );
+    let at = engine.now();
     let answer = engine
-        .check_in(&visit_no, audit)
+        .check_in(&visit_no, who)
         .await
         .map_err(|e| refusal(e, &engine, Some(&department)))?;
-    let queue = engine.hospital.queue(&answer.queue_code);
+    let queue = engine.hospital().queue(&answer.queue_code);
     let doctor = queue.and_then(|q| q.doctor.as_deref()).map(|d| {
         engine
-            .directory
+            .directory()
             .doctor(d)
             .map_or_else(|| d.to_string(), |v| v.name)
     });
     // The rooms that call the queue now (a doctor may have signed in).
     let rooms: Vec<String> = engine
-        .hospital
+        .hospital()
         .rooms
         .iter()
         .filter(|r| {
             engine
-                .directory
+                .directory()
                 .room_info(&r.code)
                 .is_some_and(|i| i.draws_from.iter().any(|q| *q == answer.queue_code))
         })
@@ -235,7 +232,7 @@ pub async fn check_in(
         visit_no: answer.visit_no,
         ticket_no: answer.ticket_no,
         masked_name: masked,
-        hospital: engine.hospital.name.clone(),
+        hospital: engine.hospital().name.clone(),
         wait_at: format!("请在{dept_name}候诊区等候，留意叫号屏和广播"),
         department: dept_name,
         queue: queue.map_or_else(|| answer.queue_code.clone(), |q| q.name.clone()),

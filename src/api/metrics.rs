@@ -115,7 +115,7 @@ pub async fn metrics(
 ) -> HttpResponse {
     let mut r = Registry::with_prefix("triage");
     gauge(&mut r, "up", "The server is running.", 1);
-    let now = engine.clock.now();
+    let now = engine.now();
     register_queues(&mut r, &engine, now).await;
     register_rooms(&mut r, &engine);
     register_screens(&mut r, &engine, &alerts, now);
@@ -135,13 +135,13 @@ pub async fn metrics(
 async fn register_queues(r: &mut Registry, engine: &Engine, now: DateTime<Utc>) {
     let mut waiting = Vec::new();
     let mut longest = Vec::new();
-    for q in &engine.hospital.queues {
+    for q in &engine.hospital().queues {
         let labels = QueueLabels {
             queue: q.code.to_string(),
         };
         waiting.push((
             labels.clone(),
-            engine.directory.queue_board(&q.code).waiting as i64,
+            engine.directory().queue_board(&q.code).waiting as i64,
         ));
         let wait = match triage_ground::ids::QueueCode::parse(&q.code) {
             Ok(code) => engine
@@ -166,8 +166,8 @@ async fn register_queues(r: &mut Registry, engine: &Engine, now: DateTime<Utc>) 
 /// Rooms by status.
 fn register_rooms(r: &mut Registry, engine: &Engine) {
     let mut rooms: std::collections::BTreeMap<String, i64> = Default::default();
-    for room in &engine.hospital.rooms {
-        if let Some(v) = engine.directory.room_view(&room.code, 0) {
+    for room in &engine.hospital().rooms {
+        if let Some(v) = engine.directory().room_view(&room.code, 0) {
             *rooms.entry(v.status.as_str().to_string()).or_default() += 1;
         }
     }
@@ -196,7 +196,7 @@ fn register_screens(
             .map(|s| (s, 0))
             .collect();
     for s in engine.screens() {
-        let p = engine.directory.presence(&s.code);
+        let p = engine.directory().presence(&s.code);
         let last = crate::alerts::monitor::last_seen_of(alerts, &s.code, p.last_seen);
         let state = if p.sessions > 0 {
             "online"
@@ -248,7 +248,7 @@ fn register_latencies(r: &mut Registry) {
 
 /// The database: the pool and the writer.
 fn register_database(r: &mut Registry, engine: &Engine) {
-    let state = engine.db.pool().state();
+    let state = engine.db().pool().state();
     gauge(
         r,
         "db_pool_connections",

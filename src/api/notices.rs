@@ -18,10 +18,10 @@ type Answer = Result<HttpResponse, ApiError>;
 pub async fn publish(body: Json<NoticeBody>, caller: Caller, engine: web::Data<Engine>) -> Answer {
     caller
         .principal
-        .notices(&engine.hospital, body.value.screens.as_deref(), |c| {
+        .notices(engine.hospital(), body.value.screens.as_deref(), |c| {
             engine.screen(c).map(|s| s.rooms).unwrap_or_default()
         })?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     Ok(HttpResponse::Created().json(engine.publish_notice(body.value, audit).await?))
 }
 
@@ -59,10 +59,10 @@ pub async fn withdraw(
         .ok_or_else(|| Error::new(ErrorCode::NoticeNotFound, "no such active notice"))?;
     caller
         .principal
-        .notices(&engine.hospital, notice.screens.as_deref(), |c| {
+        .notices(engine.hospital(), notice.screens.as_deref(), |c| {
             engine.screen(c).map(|s| s.rooms).unwrap_or_default()
         })?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     engine.withdraw_notice(id, audit).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": id, "withdrawn": true })))
 }

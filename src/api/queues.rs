@@ -23,14 +23,14 @@ type Answer = Result<HttpResponse, ApiError>;
 #[utoipa::path(get, path = "/api/v1/queues", tag = "configuration", responses((status = 200, description = "queues with their rules and waiting count")))]
 pub async fn list_queues(caller: Caller, engine: web::Data<Engine>) -> Answer {
     caller.principal.read_hospital()?;
-    let mut queues = Vec::with_capacity(engine.hospital.queues.len());
-    for q in &engine.hospital.queues {
-        if !caller.principal.may_read(&engine.hospital, &q.department) {
+    let mut queues = Vec::with_capacity(engine.hospital().queues.len());
+    for q in &engine.hospital().queues {
+        if !caller.principal.may_read(engine.hospital(), &q.department) {
             continue;
         }
         // The rules in force (the API may have changed the configured ones).
         let rules = engine
-            .directory
+            .directory()
             .rules_of(&q.code)
             .map_or_else(|| q.rules.clone(), |r| (*r).clone());
         queues.push(serde_json::json!({
@@ -40,7 +40,7 @@ pub async fn list_queues(caller: Caller, engine: web::Data<Engine>) -> Answer {
             "doctor_code": q.doctor,
             "prefix": q.prefix,
             "rules": rules,
-            "waiting": engine.directory.queue_board(&q.code).waiting,
+            "waiting": engine.directory().queue_board(&q.code).waiting,
         }));
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({ "queues": queues })))
@@ -50,10 +50,10 @@ pub async fn list_queues(caller: Caller, engine: web::Data<Engine>) -> Answer {
 /// exist).
 fn may_read(caller: &Caller, engine: &Engine, queue: &QueueCode) -> Result<(), Error> {
     let def = engine
-        .hospital
+        .hospital()
         .queue(queue)
         .ok_or_else(|| Error::new(ErrorCode::QueueNotFound, format!("no queue {queue:?}")))?;
-    caller.principal.read(&engine.hospital, &def.department)
+    caller.principal.read(engine.hospital(), &def.department)
 }
 
 #[utoipa::path(get, path = "/api/v1/queues/{queue_code}", tag = "calling", params(("queue_code" = String, Path)), responses((status = 200, description = "the waiting list in calling order, each entry with the rule that placed it", body = QueueAnswer), (status = 404, body = ErrorBody)))]
@@ -189,18 +189,18 @@ pub async fn put_rules(
     engine.rules(&queue).await?;
     let caller = caller(&req)?;
     let department = engine
-        .hospital
+        .hospital()
         .queue(&queue)
         .map(|q| q.department.to_string())
         .unwrap_or_default();
     caller
         .principal
-        .change_rules(&engine.hospital, &department)?;
+        .change_rules(engine.hospital(), &department)?;
     let value = optional_json::<serde_json::Value>(&req, &body)?
         .map(|(v, _)| v)
         .ok_or_else(|| Error::new(ErrorCode::MissingBody, "a JSON body is required"))?;
     let (change, reason) = split_body(value)?;
-    let audit = caller.audit_why(&engine, audit_reason(&reason)?);
+    let audit = caller.acting_why(audit_reason(&reason)?);
     let rules = engine.change_rules(&queue, change, audit).await?;
     Ok(HttpResponse::Ok().json(RulesAnswer::of(path.into_inner(), rules)))
 }

@@ -30,7 +30,7 @@ pub async fn put_registration(
 ) -> Answer {
     let visit_no = VisitNo::parse(&path)?;
     caller.principal.register()?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     let (outcome, answer) = engine
         .put_registration(&visit_no, body.value, body.text, audit)
         .await?;
@@ -48,7 +48,7 @@ pub async fn get_registration(
 ) -> Answer {
     let visit_no = VisitNo::parse(&path)?;
     let department = engine.department_of(&visit_no).await?;
-    caller.principal.read(&engine.hospital, &department)?;
+    caller.principal.read(engine.hospital(), &department)?;
     Ok(HttpResponse::Ok().json(engine.get_visit(&visit_no).await?))
 }
 
@@ -60,7 +60,7 @@ pub async fn delete_registration(
 ) -> Answer {
     let visit_no = VisitNo::parse(&path)?;
     caller.principal.register()?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     if engine.is_appointment(&visit_no).await? {
         // An appointment's cancellation is kept as final (as DELETE
         // /appointments does), so a late PUT cannot bring it back.
@@ -83,9 +83,9 @@ pub async fn check_in(
     let visit_no = VisitNo::parse(&path)?;
     if !caller.principal.may_register() {
         let department = engine.department_of(&visit_no).await?;
-        caller.principal.check_in(&engine.hospital, &department)?;
+        caller.principal.check_in(engine.hospital(), &department)?;
     }
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     Ok(HttpResponse::Ok().json(engine.check_in(&visit_no, audit).await?))
 }
 
@@ -120,7 +120,7 @@ pub async fn requeue(
 ) -> Answer {
     let visit_no = VisitNo::parse(&path)?;
     arrange(&caller, &engine, &visit_no).await?;
-    let audit = caller.audit_why(&engine, reason_or(body, "召回")?);
+    let audit = caller.acting_why(reason_or(body, "召回")?);
     Ok(HttpResponse::Ok().json(engine.requeue(&visit_no, audit).await?))
 }
 
@@ -136,13 +136,13 @@ pub async fn transfer(
     // his workstation) the patient he has called in his room (转诊 after
     // seeing them).
     let (department, room) = engine.department_and_room_of(&visit_no).await?;
-    if let Err(refused) = caller.principal.arrange(&engine.hospital, &department) {
+    if let Err(refused) = caller.principal.arrange(engine.hospital(), &department) {
         match &room {
-            Some(room) => caller.principal.operate_room(&engine.hospital, room)?,
+            Some(room) => caller.principal.operate_room(engine.hospital(), room)?,
             None => return Err(refused.into()),
         }
     }
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     Ok(HttpResponse::Ok().json(engine.transfer(&visit_no, body.value, audit).await?))
 }
 
@@ -173,7 +173,7 @@ pub async fn away(
         return Err(Error::new(ErrorCode::Forbidden, "lists with names are for staff").into());
     };
     let asked = crate::staff::asked_departments(query.departments.as_deref());
-    let watch = crate::staff::Watch::of(&who, &engine.hospital, asked.as_deref())?;
+    let watch = crate::staff::Watch::of(&who, engine.hospital(), asked.as_deref())?;
     let visits = engine.away_visits(watch.queues).await?;
     Ok(HttpResponse::Ok().json(AwayAnswer { visits }))
 }
@@ -182,7 +182,7 @@ pub async fn away(
 /// nurses, administrators).
 async fn arrange(caller: &Caller, engine: &Engine, visit_no: &VisitNo) -> Result<(), ApiError> {
     let department = engine.department_of(visit_no).await?;
-    Ok(caller.principal.arrange(&engine.hospital, &department)?)
+    Ok(caller.principal.arrange(engine.hospital(), &department)?)
 }
 
 /// Why a nurse intervenes (recorded in the audit event).
@@ -206,7 +206,7 @@ async fn intervention(
 ) -> Answer {
     let visit_no = VisitNo::parse(visit_no)?;
     arrange(&caller, engine, &visit_no).await?;
-    let audit = caller.audit_why(engine, audit_reason(reason)?);
+    let audit = caller.acting_why(audit_reason(reason)?);
     Ok(HttpResponse::Ok().json(engine.intervene(&visit_no, action, audit).await?))
 }
 
@@ -298,7 +298,7 @@ pub async fn set_special(
     let was = body.value.was.as_deref().map(parse_special).transpose()?;
     let reason = audit_reason(&body.value.reason)?;
     arrange(&caller, &engine, &visit_no).await?;
-    let audit = caller.audit_why(&engine, reason);
+    let audit = caller.acting_why(reason);
     Ok(HttpResponse::Ok().json(engine.set_special(&visit_no, wanted, was, audit).await?))
 }
 

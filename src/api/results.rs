@@ -40,7 +40,7 @@ pub async fn put_result(
     engine: web::Data<Engine>,
 ) -> Answer {
     caller.principal.report_results()?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     let (outcome, report) = engine.put_report(&path, body.value, audit).await?;
     let answer = ExamReportAnswer { outcome, report };
     Ok(if outcome == Stored::Created {
@@ -89,7 +89,7 @@ pub async fn visit_results(
     let department = engine.visit_department(&visit_no).await?;
     caller
         .principal
-        .read_results(&engine.hospital, &department)?;
+        .read_results(engine.hospital(), &department)?;
     let reports = engine.visit_reports(&visit_no).await?;
     Ok(HttpResponse::Ok().json(VisitResultsAnswer {
         visit_no: visit_no.to_string(),
@@ -119,6 +119,6 @@ pub async fn get_result(
         .await?;
     caller
         .principal
-        .read_results(&engine.hospital, &department)?;
+        .read_results(engine.hospital(), &department)?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -26,20 +26,20 @@ pub async fn call_visit(
     let (room, visit_no) = path.into_inner();
     let (room, visit_no) = (RoomCode::parse(&room)?, VisitNo::parse(&visit_no)?);
     may_operate(&caller, &engine, &room)?;
-    let audit = caller.audit_why(&engine, reason_or(body, "指定叫号")?);
+    let audit = caller.acting_why(reason_or(body, "指定叫号")?);
     Ok(HttpResponse::Ok().json(engine.call_visit(&room, &visit_no, audit).await?))
 }
 
 /// Whether the caller may work this room (404 first for a room that does
 /// not exist).
 fn may_operate(caller: &Caller, engine: &Engine, room: &RoomCode) -> Result<(), Error> {
-    if engine.hospital.room(room).is_none() {
+    if engine.hospital().room(room).is_none() {
         return Err(Error::new(
             ErrorCode::RoomNotFound,
             format!("no room {room:?}"),
         ));
     }
-    caller.principal.operate_room(&engine.hospital, room)
+    caller.principal.operate_room(engine.hospital(), room)
 }
 
 /// What closing a room (停诊) does with the patients waiting for it.
@@ -95,7 +95,7 @@ pub async fn room_action(
     let cmd = command(&action)?;
     let caller = caller(&req)?;
     may_operate(&caller, &engine, &room)?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     if cmd != RoomCommand::Close {
         return Ok(HttpResponse::Ok().json(engine.room_command(&room, cmd, audit).await?));
     }
@@ -139,10 +139,10 @@ struct RoomListing {
 }
 
 fn room_listing(engine: &Engine, code: &str) -> Option<RoomListing> {
-    let def = engine.hospital.room(code)?;
-    let view = engine.directory.room_view(code, 0)?;
+    let def = engine.hospital().room(code)?;
+    let view = engine.directory().room_view(code, 0)?;
     // Who sits there and what it calls now (a doctor may have signed in).
-    let info = engine.directory.room_info(code)?;
+    let info = engine.directory().room_info(code)?;
     Some(RoomListing {
         code: def.code.to_string(),
         name: def.name.clone(),
@@ -159,7 +159,7 @@ fn room_listing(engine: &Engine, code: &str) -> Option<RoomListing> {
 pub async fn list_rooms(caller: Caller, engine: web::Data<Engine>) -> Answer {
     caller.principal.read_hospital()?;
     let rooms: Vec<RoomListing> = engine
-        .hospital
+        .hospital()
         .rooms
         .iter()
         // Room names and states are no patient data: every staff member
@@ -167,7 +167,7 @@ pub async fn list_rooms(caller: Caller, engine: web::Data<Engine>) -> Answer {
         // a HIS client the departments its scopes read.
         .filter(|r| {
             caller.principal.staff().is_some()
-                || caller.principal.may_read(&engine.hospital, &r.department)
+                || caller.principal.may_read(engine.hospital(), &r.department)
         })
         .filter_map(|r| room_listing(&engine, &r.code))
         .collect();
@@ -180,10 +180,10 @@ pub async fn get_room(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    if let Some(def) = engine.hospital.room(&path) {
-        caller.principal.read(&engine.hospital, &def.department)?;
+    if let Some(def) = engine.hospital().room(&path) {
+        caller.principal.read(engine.hospital(), &def.department)?;
     }
-    let view = engine.directory.room_view(&path, 10).ok_or_else(|| {
+    let view = engine.directory().room_view(&path, 10).ok_or_else(|| {
         Error::new(
             ErrorCode::RoomNotFound,
             format!("no room {:?}", path.as_str()),
@@ -261,7 +261,7 @@ pub async fn sign_in(
             .into())
         }
     };
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     Ok(HttpResponse::Ok().json(engine.sign_in(&room, &doctor, audit).await?))
 }
 
@@ -276,6 +276,6 @@ pub async fn sign_out(
     engine: web::Data<Engine>,
 ) -> Answer {
     let (room, caller, body) = seat_request::<SignOutBody>(&req, &path, &body, &engine)?;
-    let audit = caller.audit(&engine);
+    let audit = caller.acting();
     Ok(HttpResponse::Ok().json(engine.sign_out(&room, body.on_break, audit).await?))
 }

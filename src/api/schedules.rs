@@ -40,7 +40,7 @@ pub async fn day(
     caller.principal.read_schedule()?;
     let day = match query.date.as_deref() {
         Some(d) => parse_date(d)?,
-        None => service_date(engine.clock.now()),
+        None => service_date(engine.now()),
     };
     let doctor = match query.doctor.as_deref() {
         Some("me") => Some(
@@ -75,8 +75,8 @@ pub async fn put_day(
     engine: web::Data<Engine>,
 ) -> Answer {
     // A whole day touches every department's rooms: HIS and administrators.
-    caller.principal.schedule(&engine.hospital, "")?;
-    let audit = caller.audit(&engine);
+    caller.principal.schedule(engine.hospital(), "")?;
+    let audit = caller.acting();
     Ok(HttpResponse::Ok().json(engine.put_schedule_day(&path, body.value, audit).await?))
 }
 
@@ -87,11 +87,11 @@ fn entry_request(
     path: web::Path<(String, String, String)>,
     caller: &Caller,
     engine: &Engine,
-) -> Result<(String, String, String, triage_actors::model::Audit), ApiError> {
+) -> Result<(String, String, String, crate::engine::Acting), ApiError> {
     let (date, session, room) = path.into_inner();
     let department = engine.schedule_room_department(&room)?;
-    caller.principal.schedule(&engine.hospital, &department)?;
-    Ok((date, session, room, caller.audit(engine)))
+    caller.principal.schedule(engine.hospital(), &department)?;
+    Ok((date, session, room, caller.acting()))
 }
 
 #[utoipa::path(put, path = "/api/v1/schedules/{date}/{session}/{room_code}", tag = "schedules",

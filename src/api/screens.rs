@@ -20,7 +20,10 @@ pub async fn list_departments(
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     caller.principal.read_hospital()?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "departments": engine.hospital.departments })))
+    Ok(
+        HttpResponse::Ok()
+            .json(serde_json::json!({ "departments": engine.hospital().departments })),
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/screens", tag = "configuration", responses((status = 200, description = "screens with online status, `state` (online, reconnecting, offline after `[alerts] screen_offline_seconds` of silence, never_seen) and last contact (kept across restarts)")))]
@@ -32,12 +35,12 @@ pub async fn list_screens(
 ) -> Result<HttpResponse, ApiError> {
     caller.principal.read_hospital()?;
     let offline_after = alerts.hospital.alerts.screen_offline_seconds as i64;
-    let now = engine.clock.now();
+    let now = engine.now();
     let screens: Vec<_> = engine
         .screens()
         .iter()
         .map(|s| {
-            let p = engine.directory.presence(&s.code);
+            let p = engine.directory().presence(&s.code);
             // Last contact: this run's heartbeats, else the one kept in
             // the database (across restarts).
             let last_seen = crate::alerts::monitor::last_seen_of(&alerts, &s.code, p.last_seen);
@@ -99,7 +102,7 @@ pub async fn put_screen(
         // Unchecked here: a code that is no room is in no department.
         (Some(r), _) => r.iter().map(RoomCode::trusted).collect(),
         (None, Some(d)) => engine
-            .hospital
+            .hospital()
             .rooms
             .iter()
             .filter(|r| r.department == *d)
@@ -109,8 +112,8 @@ pub async fn put_screen(
     };
     let mut all = before;
     all.extend(after);
-    caller.principal.manage_screen(&engine.hospital, &all)?;
-    let audit = caller.audit(&engine);
+    caller.principal.manage_screen(engine.hospital(), &all)?;
+    let audit = caller.acting();
     let (screen, created) = engine.put_screen(&code, &body, audit).await?;
     let status = if created {
         actix_web::http::StatusCode::CREATED
@@ -133,7 +136,7 @@ fn managed(
         .ok_or_else(|| Error::new(ErrorCode::ScreenNotFound, format!("no screen {code:?}")))?;
     caller
         .principal
-        .manage_screen(&engine.hospital, &screen.rooms)?;
+        .manage_screen(engine.hospital(), &screen.rooms)?;
     Ok(screen)
 }
 
@@ -152,7 +155,7 @@ pub async fn issue_token(
     let digest = triage_ground::secret::sha256_hex(token.as_bytes());
     let c = screen.code.clone();
     engine
-        .db
+        .db()
         .write(move |conn| crate::db::accounts::issue_screen_token(conn, &c, &digest, &stamp))
         .await?;
     auth.reload().await?;
@@ -177,7 +180,7 @@ pub async fn revoke_token(
     let stamp = caller.stamp(&engine);
     let c = screen.code.clone();
     engine
-        .db
+        .db()
         .write(move |conn| crate::db::accounts::revoke_screen_token(conn, &c, &stamp))
         .await
         .map_err(|_| Error::new(ErrorCode::NotFound, "the screen has no live token"))?;

@@ -90,17 +90,17 @@ fn scope(
     department: Option<&str>,
 ) -> Result<Option<Vec<String>>, Error> {
     if let Some(d) = department {
-        if engine.hospital.department(d).is_none() {
+        if engine.hospital().department(d).is_none() {
             return Err(Error::field(
                 ErrorCode::UnknownDepartment,
                 "department",
                 format!("no department {d:?}"),
             ));
         }
-        caller.principal.read_stats(&engine.hospital, Some(d))?;
+        caller.principal.read_stats(engine.hospital(), Some(d))?;
         return Ok(Some(vec![d.to_string()]));
     }
-    caller.principal.read_stats(&engine.hospital, None)
+    caller.principal.read_stats(engine.hospital(), None)
 }
 
 fn csv_answer(name: &str, rows: Vec<Vec<String>>) -> Result<HttpResponse, Error> {
@@ -185,7 +185,7 @@ pub async fn workload(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let today = triage_ground::time::service_date(engine.clock.now());
+    let today = triage_ground::time::service_date(engine.now());
     let from = day("from", query.from.as_deref(), today)?;
     let to = day("to", query.to.as_deref(), from)?;
     let dims = Dim::parse_list(query.group_by.as_deref().unwrap_or(""))?;
@@ -243,7 +243,7 @@ pub async fn indicators(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let today = triage_ground::time::service_date(engine.clock.now());
+    let today = triage_ground::time::service_date(engine.now());
     let from = day("from", query.from.as_deref(), today)?;
     let to = day("to", query.to.as_deref(), from)?;
     let by = match query.by.as_deref() {

@@ -23,6 +23,7 @@
 //! not checked in yet (slot and masked name); every change here republishes
 //! them, and a background tick drops slots that have ended.
 
+use super::facade::Acting;
 use crate::db::columns::AppointmentStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,7 +31,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use triage_actors::board::view::AppointmentView;
 use triage_actors::mask::mask_name;
-use triage_actors::model::{Audit, VisitStatus};
+use triage_actors::model::VisitStatus;
 use utoipa::ToSchema;
 
 use super::facade::Engine;
@@ -127,7 +128,7 @@ impl AppointmentPutBody {
                 "the version is a whole number of 1 or more, raised with every change",
             ));
         }
-        let room = engine.hospital.room(&self.room_code).ok_or_else(|| {
+        let room = engine.hospital().room(&self.room_code).ok_or_else(|| {
             Error::field(
                 ErrorCode::UnknownRoom,
                 "room_code",
@@ -137,13 +138,16 @@ impl AppointmentPutBody {
                 ),
             )
         })?;
-        let queue = engine.hospital.queue_for_room(&room.code).ok_or_else(|| {
-            Error::field(
-                ErrorCode::UnknownRoom,
-                "room_code",
-                "the room calls from no queue",
-            )
-        })?;
+        let queue = engine
+            .hospital()
+            .queue_for_room(&room.code)
+            .ok_or_else(|| {
+                Error::field(
+                    ErrorCode::UnknownRoom,
+                    "room_code",
+                    "the room calls from no queue",
+                )
+            })?;
         if self.slot.start >= self.slot.end {
             return Err(Error::field(
                 ErrorCode::InvalidAppointment,
@@ -182,18 +186,19 @@ impl Engine {
         id: &VisitNo,
         body: AppointmentPutBody,
         canonical: String,
-        audit: Audit,
+        who: Acting,
     ) -> Result<(UpsertOutcome, AppointmentAnswer), Error> {
+        let audit = self.stamp(who);
         let registration = body.registration(self)?;
         let mut row =
-            validate_registration(&self.hospital, id, &registration, canonical, audit.at)?;
+            validate_registration(self.hospital(), id, &registration, canonical, audit.at)?;
         row.appointed_room = Some(body.room_code.clone());
         self.open_day_of(&row, audit.at)?;
         let digest = triage_ground::secret::sha256_hex(row.body.as_bytes());
         let _one = WRITES.lock().await;
         let key = id.to_string();
         let (held, visit) = self
-            .db
+            .db()
             .read(move |c| Ok((store::get_appointment(c, &key)?, store::get_visit(c, &key)?)))
             .await?;
         // The answer when the version kept stands (nothing is written).
@@ -257,7 +262,7 @@ impl Engine {
             status: AppointmentStatus::Active,
             updated_at: audit.at.naive_utc(),
         };
-        self.db
+        self.db()
             .write(move |c| store::put_appointment(c, &kept))
             .await?;
         drop(_one);
@@ -293,7 +298,7 @@ impl Engine {
         match v.status()? {
             VisitStatus::Waiting => {
                 let queue = v.required(&v.queue_code, "queue")?;
-                if self.hospital.reserved_room(room, &queue).is_none() || !same_day {
+                if self.hospital().reserved_room(room, &queue).is_none() || !same_day {
                     return Err(Error::new(
                         ErrorCode::AppointmentInQueue,
                         format!("the patient has checked in to queue {queue}; a nurse transfers them (转诊), or cancel and book again"),
@@ -317,12 +322,13 @@ impl Engine {
     pub async fn cancel_appointment(
         &self,
         id: &VisitNo,
-        audit: Audit,
+        who: Acting,
     ) -> Result<AppointmentAnswer, Error> {
+        let audit = self.stamp(who);
         let _one = WRITES.lock().await;
         let key = id.to_string();
         let (held, visit) = self
-            .db
+            .db()
             .read(move |c| Ok((store::get_appointment(c, &key)?, store::get_visit(c, &key)?)))
             .await?;
         if held.is_none() && visit.as_ref().is_some_and(|v| v.appointed_room.is_none()) {
@@ -332,14 +338,15 @@ impl Engine {
             (Some(a), _) if a.status == AppointmentStatus::Cancelled => false,
             (_, Some(v)) => match v.status()? {
                 VisitStatus::Registered | VisitStatus::Waiting | VisitStatus::Called => {
-                    let CancelAnswer { changed, .. } = self.cancel(id, audit.clone()).await?;
+                    let CancelAnswer { changed, .. } =
+                        self.cancel(id, audit.clone().into()).await?;
                     changed
                 }
                 // Set aside (过号, 检查中): in no queue or room; cancelled in
                 // the database so nobody brings them back.
                 VisitStatus::Missed | VisitStatus::Exam => {
                     let (key, a) = (id.to_string(), audit.clone());
-                    self.db
+                    self.db()
                         .write(move |c| store::cancel_set_aside(c, &key, &a))
                         .await?
                 }
@@ -363,7 +370,7 @@ impl Engine {
                 status: AppointmentStatus::Cancelled,
                 updated_at: audit.at.naive_utc(),
             };
-            self.db
+            self.db()
                 .write(move |c| store::put_appointment(c, &kept))
                 .await?;
         }
@@ -383,7 +390,7 @@ impl Engine {
     pub async fn get_appointment(&self, id: &VisitNo) -> Result<AppointmentState, Error> {
         let key = id.to_string();
         let held = self
-            .db
+            .db()
             .read(move |c| store::get_appointment(c, &key))
             .await?
             .ok_or_else(|| {
@@ -408,7 +415,7 @@ impl Engine {
     pub async fn is_appointment(&self, visit_no: &VisitNo) -> Result<bool, Error> {
         let key = visit_no.to_string();
         let (held, visit) = self
-            .db
+            .db()
             .read(move |c| Ok((store::get_appointment(c, &key)?, store::get_visit(c, &key)?)))
             .await?;
         Ok(held.is_some() || visit.is_some_and(|v| v.appointed_room.is_some()))
@@ -419,10 +426,10 @@ impl Engine {
     /// read keeps what the screens show and is logged.
     pub async fn publish_appointments(&self) {
         let generation = GENERATION.fetch_add(1, Ordering::SeqCst);
-        let now = self.clock.now();
+        let now = self.now();
         let until = super::day::day_end_instant(service_date(now)).naive_utc();
         let read = self
-            .db
+            .db()
             .read(move |c| store::upcoming_appointments(c, now.naive_utc(), until))
             .await;
         let rows = match read {
@@ -432,7 +439,7 @@ impl Engine {
                 return;
             }
         };
-        for room in &self.hospital.rooms {
+        for room in &self.hospital().rooms {
             let list: Vec<AppointmentView> = rows
                 .iter()
                 .filter(|u| u.room_code == room.code)
@@ -442,7 +449,7 @@ impl Engine {
                     masked_name: mask_name(&u.patient_name),
                 })
                 .collect();
-            self.directory
+            self.directory()
                 .publish_appointments(&room.code, generation, list);
         }
     }

@@ -2,6 +2,7 @@
 //! send for exam, finish, pause, resume, and close (停诊) with the
 //! redistribution of the doctor's own queue.
 
+use super::facade::Acting;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use triage_actors::model::{Audit, PlacementCode, RoomStatus, VisitStatus};
@@ -95,8 +96,9 @@ impl Engine {
         &self,
         room: &RoomCode,
         cmd: RoomCommand,
-        audit: Audit,
+        who: Acting,
     ) -> Result<RoomAnswer, Error> {
+        let audit = self.stamp(who);
         let addr = self.room_addr(room)?;
         let performer = audit.operator.clone();
         let res = match cmd {
@@ -150,14 +152,15 @@ impl Engine {
         room: &RoomCode,
         redistribute: bool,
         reason: String,
-        audit: Audit,
+        who: Acting,
     ) -> Result<RoomAnswer, Error> {
+        let audit = self.stamp(who);
         let mut answer = self
-            .room_command(room, RoomCommand::Close, audit.clone())
+            .room_command(room, RoomCommand::Close, audit.clone().into())
             .await?;
         // The room as it is now: the queues it calls and who sits there.
         let now = self
-            .directory
+            .directory()
             .room_info(room.as_str())
             .ok_or_else(|| Error::new(ErrorCode::RoomNotFound, format!("no room {room:?}")))?;
         let mut released = 0;
@@ -176,7 +179,7 @@ impl Engine {
             let own = now
                 .draws_from
                 .iter()
-                .filter_map(|q| self.hospital.queue(q))
+                .filter_map(|q| self.hospital().queue(q))
                 .filter(|q| q.doctor.is_some() && q.doctor == now.doctor_code);
             for q in own {
                 moved += self
@@ -202,20 +205,20 @@ impl Engine {
         reason: String,
         audit: Audit,
     ) -> Result<usize, Error> {
-        let served_elsewhere = self.directory.rooms_of_queue(&q.code).iter().any(|r| {
+        let served_elsewhere = self.directory().rooms_of_queue(&q.code).iter().any(|r| {
             Some(r.as_str()) != except
                 && self
-                    .directory
+                    .directory()
                     .room_view(r, 0)
                     .is_some_and(|v| v.status == RoomStatus::Open)
                 && self
-                    .directory
+                    .directory()
                     .room_info(r)
                     .is_some_and(|i| i.seat != triage_actors::model::SeatState::Out)
         });
         let shared = match to {
-            Some(code) => self.hospital.queue(code),
-            None => self.hospital.queue_for(&q.department, None),
+            Some(code) => self.hospital().queue(code),
+            None => self.hospital().queue_for(&q.department, None),
         };
         let Some(shared) = shared else {
             return Ok(0);
@@ -241,7 +244,7 @@ impl Engine {
         for _ in 0..3 {
             let (code, wanted) = (q.code.clone(), std::mem::take(&mut pending));
             let rows = self
-                .db
+                .db()
                 .read(move |c| store::waiting_visits(c, &code, &wanted))
                 .await?;
             if rows.is_empty() {
@@ -296,14 +299,15 @@ impl Engine {
         &self,
         room: &RoomCode,
         visit_no: &VisitNo,
-        audit: Audit,
+        who: Acting,
     ) -> Result<RoomAnswer, Error> {
+        let audit = self.stamp(who);
         let addr = self.room_addr(room)?;
         // Checked before anything is committed: a refused call-by-name must not
         // finish the room's current patient.
         let v = self.load_visit(visit_no).await?;
         // The queues the room calls now (a doctor signed in brings his own).
-        let serves = self.directory.room_info(room.as_str()).is_some_and(|r| {
+        let serves = self.directory().room_info(room.as_str()).is_some_and(|r| {
             v.queue_code
                 .as_ref()
                 .is_some_and(|q| r.draws_from.contains(q))

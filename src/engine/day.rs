@@ -7,9 +7,10 @@
 //! earlier day is ever called by accident: check-ins, recalls and HIS
 //! messages for a day that is over get 409 `day_closed`.
 
+use super::facade::Acting;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use triage_actors::model::{Audit, VisitStatus};
+use triage_actors::model::VisitStatus;
 use utoipa::ToSchema;
 
 pub use super::closed::ClosedThrough;
@@ -136,11 +137,12 @@ impl Engine {
     /// day is recorded; screens drop the day's recent calls. Closing a
     /// closed day again closes whatever is still open and answers the first
     /// record. From the start of this, check-ins for the day are refused.
-    pub async fn close_day(&self, day: NaiveDate, audit: Audit) -> Result<DayAnswer, Error> {
+    pub async fn close_day(&self, day: NaiveDate, who: Acting) -> Result<DayAnswer, Error> {
+        let audit = self.stamp(who);
         self.closed_through.set(day);
         let until = day_end_instant(day);
         let mut closed = 0usize;
-        let queues: Vec<_> = self.directory.queues.iter().map(|q| q.clone()).collect();
+        let queues: Vec<_> = self.directory().queues.iter().map(|q| q.clone()).collect();
         for q in queues {
             closed += q
                 .send(triage_actors::queue::CloseDay {
@@ -151,7 +153,7 @@ impl Engine {
                 .await
                 .map_err(triage_actors::EngineError::from)??;
         }
-        let rooms: Vec<_> = self.directory.rooms.iter().map(|r| r.clone()).collect();
+        let rooms: Vec<_> = self.directory().rooms.iter().map(|r| r.clone()).collect();
         for r in rooms {
             closed += r
                 .send(triage_actors::room::CloseDay {
@@ -165,13 +167,13 @@ impl Engine {
         // The next day starts with the configured doctors (they sign in).
         let reseated = self.reset_seats(audit.clone()).await?;
         let closure = self
-            .db
+            .db()
             .write(move |c| {
                 store::close_day(c, &day, &[VisitStatus::Missed, VisitStatus::Exam], &audit)
             })
             .await?;
         self.closed_through.set_recorded(day);
-        self.directory.day_closed(&day.to_string());
+        self.directory().day_closed(&day.to_string());
         tracing::info!(
             day = %day,
             in_queues_and_rooms = closed,
@@ -186,11 +188,11 @@ impl Engine {
 
     /// The day now: today, when it ends, whether it has, the last day end.
     pub async fn day_status(&self) -> Result<DayStatus, Error> {
-        let now = self.clock.now();
+        let now = self.now();
         let today = service_date(now);
         let last = match self.closed_through.recorded() {
             Some(d) => self
-                .db
+                .db()
                 .read(move |c| store::day_closure(c, &d))
                 .await?
                 .map(DayAnswer::from),
@@ -198,7 +200,10 @@ impl Engine {
         };
         Ok(DayStatus {
             today: today.to_string(),
-            day_end: self.hospital.day_end.map(|t| t.format("%H:%M").to_string()),
+            day_end: self
+                .hospital()
+                .day_end
+                .map(|t| t.format("%H:%M").to_string()),
             closed: self.closed_through.get().is_some_and(|c| c >= today),
             last,
         })
@@ -210,7 +215,7 @@ impl Engine {
     pub fn day_end_due(&self, now: DateTime<Utc>) -> Option<NaiveDate> {
         let today = service_date(now);
         let local = now.with_timezone(&shanghai()).time();
-        let due = match self.hospital.day_end {
+        let due = match self.hospital().day_end {
             Some(end) if local >= end => today,
             _ => today.pred_opt()?,
         };

@@ -2,6 +2,7 @@
 //! type-checked), stored with its audit event, then shown on the door
 //! screens of the rooms the doctor staffs at once.
 
+use super::facade::Acting;
 use crate::db::columns::ScheduleStatus;
 use base64::Engine as _;
 use serde::Deserialize;
@@ -126,16 +127,17 @@ impl Engine {
         &self,
         code: &DoctorCode,
         body: DoctorBody,
-        audit: Audit,
+        who: Acting,
     ) -> Result<(bool, DoctorView), Error> {
+        let audit = self.stamp(who);
         let row = self.doctor_row(code, &body, &audit, "")?;
         let view = doctor_view(&row);
         let outcome = self
-            .db
+            .db()
             .write(move |c| store::upsert_doctor(c, row, &audit))
             .await?;
         if outcome != store::Upserted::Unchanged {
-            self.directory.publish_doctor(view.clone());
+            self.directory().publish_doctor(view.clone());
             tracing::info!(doctor_code = %code, outcome = ?outcome, "doctor master data stored");
         }
         Ok((outcome == store::Upserted::Created, view))
@@ -148,8 +150,9 @@ impl Engine {
     pub async fn put_doctors(
         &self,
         body: DoctorsBody,
-        audit: Audit,
+        who: Acting,
     ) -> Result<DoctorsAnswer, Error> {
+        let audit = self.stamp(who);
         if body.doctors.len() > BULK_MAX {
             return Err(Error::field(
                 ErrorCode::InvalidField,
@@ -179,7 +182,7 @@ impl Engine {
         }
         let views: Vec<DoctorView> = rows.iter().map(doctor_view).collect();
         let outcomes = self
-            .db
+            .db()
             .write(move |c| {
                 rows.into_iter()
                     .map(|row| store::upsert_doctor(c, row, &audit))
@@ -194,7 +197,7 @@ impl Engine {
         };
         for (v, o) in views.into_iter().zip(&outcomes) {
             if *o != store::Upserted::Unchanged {
-                self.directory.publish_doctor(v);
+                self.directory().publish_doctor(v);
             }
         }
         tracing::info!(
@@ -224,7 +227,7 @@ impl Engine {
                 "the doctor's name is required (at most 32 characters)",
             ));
         }
-        if self.hospital.department(&body.department_code).is_none() {
+        if self.hospital().department(&body.department_code).is_none() {
             return Err(Error::field(
                 ErrorCode::UnknownDepartment,
                 &f("department_code"),
@@ -311,7 +314,7 @@ impl Engine {
 
     /// Every doctor (public view and department).
     pub async fn doctors(&self) -> Result<Vec<serde_json::Value>, Error> {
-        let rows = self.db.read(store::list_doctors).await?;
+        let rows = self.db().read(store::list_doctors).await?;
         Ok(rows.iter().map(listed).collect())
     }
 
@@ -319,7 +322,7 @@ impl Engine {
     pub async fn doctor(&self, code: &DoctorCode) -> Result<serde_json::Value, Error> {
         let c = code.to_string();
         let row = self
-            .db
+            .db()
             .read(move |conn| store::get_doctor(conn, &c))
             .await?
             .ok_or_else(|| Error::new(ErrorCode::DoctorNotFound, format!("no doctor {code:?}")))?;
@@ -330,7 +333,7 @@ impl Engine {
     pub async fn doctor_photo(&self, code: &DoctorCode) -> Result<(Vec<u8>, String), Error> {
         let c = code.to_string();
         let row = self
-            .db
+            .db()
             .read(move |conn| store::get_doctor(conn, &c))
             .await?;
         let (Some(b64), Some(mime)) = row.map(|r| (r.photo, r.photo_mime)).unwrap_or((None, None))
@@ -548,7 +551,7 @@ impl Integrity {
 impl Engine {
     /// The integrity report now.
     pub async fn doctors_integrity(&self) -> Result<Integrity, Error> {
-        let (h, now) = (self.hospital.clone(), self.clock.now());
-        Ok(self.db.read(move |c| integrity(c, &h, now)).await?)
+        let (h, now) = (self.hospital().clone(), self.now());
+        Ok(self.db().read(move |c| integrity(c, &h, now)).await?)
     }
 }

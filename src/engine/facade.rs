@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use triage_actors::board::view::DoctorView;
+use triage_actors::model::Audit;
 use triage_actors::Directory;
 use triage_ground::ids::DoctorCode;
 use triage_ground::time::SharedClock;
@@ -18,20 +19,64 @@ use triage_ground::error::{Error, ErrorCode};
 
 use triage_ground::time::utc;
 
-/// The running engine: what handlers need.
+/// The running engine: what handlers need. Its parts are its own: a
+/// caller reads them through the accessors below and changes anything only
+/// through the engine's commands, which stamp the time themselves.
 #[derive(Clone)]
 pub struct Engine {
-    pub hospital: Arc<Hospital>,
-    pub directory: Arc<Directory>,
-    pub db: Db,
-    pub clock: SharedClock,
+    hospital: Arc<Hospital>,
+    directory: Arc<Directory>,
+    db: Db,
+    clock: SharedClock,
     /// Full names of the visits in queues and rooms (staff pages only).
-    pub names: Arc<super::names::VisitNames>,
+    names: Arc<super::names::VisitNames>,
     /// The last day closed (日终).
-    pub closed_through: Arc<super::closed::ClosedThrough>,
+    pub(crate) closed_through: Arc<super::closed::ClosedThrough>,
     /// One seat change at a time (a doctor sits in one room: the check
     /// and the change must not interleave with another sign-in).
     pub(crate) seating: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Who acts on a command, as the caller knows it: the operator (staff
+/// number, `his`, `kiosk:…`, `demo-simulator`), where the request came
+/// from, and why when a reason is recorded. The engine adds the time
+/// ([`Engine::stamp`]): no caller chooses when a command happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acting {
+    pub operator: String,
+    pub source: String,
+    pub reason: Option<String>,
+}
+
+/// Who acted on a command already stamped: one command that runs another
+/// (a cancelled appointment cancels its visit) passes its actor on.
+impl From<Audit> for Acting {
+    fn from(audit: Audit) -> Self {
+        Acting {
+            operator: audit.operator,
+            source: audit.source,
+            reason: audit.reason,
+        }
+    }
+}
+
+impl Acting {
+    /// An operator acting from a source, with no reason recorded.
+    pub fn new(operator: impl Into<String>, source: impl Into<String>) -> Self {
+        Acting {
+            operator: operator.into(),
+            source: source.into(),
+            reason: None,
+        }
+    }
+
+    /// The same, recording why.
+    pub fn because(self, reason: impl Into<String>) -> Self {
+        Acting {
+            reason: Some(reason.into()),
+            ..self
+        }
+    }
 }
 
 /// Runs `attempt` again while it answers a state conflict (the visit
@@ -85,6 +130,66 @@ pub fn visit_slot(v: &VisitRow) -> Option<triage_actors::model::Slot> {
 }
 
 impl Engine {
+    /// The engine over its parts (see `engine::start`).
+    pub(crate) fn assemble(
+        hospital: Arc<Hospital>,
+        directory: Arc<Directory>,
+        db: Db,
+        clock: SharedClock,
+        names: Arc<super::names::VisitNames>,
+        closed_through: Arc<super::closed::ClosedThrough>,
+    ) -> Self {
+        Engine {
+            hospital,
+            directory,
+            db,
+            clock,
+            names,
+            closed_through,
+            seating: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// The audit stamp of a command: who acts, at the engine's now.
+    pub fn stamp(&self, who: Acting) -> Audit {
+        Audit {
+            operator: who.operator,
+            source: who.source,
+            at: self.clock.now(),
+            reason: who.reason,
+        }
+    }
+
+    /// The hospital's configuration in force.
+    pub fn hospital(&self) -> &Arc<Hospital> {
+        &self.hospital
+    }
+
+    /// The running actors, for reading their boards and views.
+    pub fn directory(&self) -> &Arc<Directory> {
+        &self.directory
+    }
+
+    /// The database the engine writes through.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The clock every command reads (an input: tests name their instant).
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// Now, by the engine's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Full names of the visits in queues and rooms (staff pages only).
+    pub fn names(&self) -> &Arc<super::names::VisitNames> {
+        &self.names
+    }
+
     /// The running actor of a queue.
     pub fn queue_addr(
         &self,

@@ -36,7 +36,7 @@ pub mod start;
 pub mod stats;
 
 pub use calling::{CalledPatient, RoomAnswer, RoomCommand};
-pub use facade::{doctor_view, visit_slot, Engine};
+pub use facade::{doctor_view, visit_slot, Acting, Engine};
 pub use queues::{InterventionAnswer, QueueAnswer, SpecialAnswer, TransferBody};
 pub use registrations::{
     AppointmentBody, AwayVisit, CancelAnswer, CheckInAnswer, ExamItem, PatientBody,

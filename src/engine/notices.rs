@@ -2,10 +2,10 @@
 //! before any screen sees them, shown from their start to their end time
 //! (part of every snapshot meanwhile), withdrawable at any time.
 
+use super::facade::Acting;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use triage_actors::board::view::NoticeView;
-use triage_actors::model::Audit;
 use utoipa::ToSchema;
 
 use super::facade::Engine;
@@ -101,8 +101,9 @@ impl Engine {
     pub async fn publish_notice(
         &self,
         body: NoticeBody,
-        audit: Audit,
+        who: Acting,
     ) -> Result<NoticeAnswer, Error> {
+        let audit = self.stamp(who);
         let text = body.text.trim();
         if text.is_empty()
             || body.text.chars().count() > 500
@@ -131,7 +132,7 @@ impl Engine {
                 ));
             }
             for (i, code) in list.iter().enumerate() {
-                if !self.directory.screens.contains_key(code.as_str()) {
+                if !self.directory().screens.contains_key(code.as_str()) {
                     return Err(Error::field(
                         ErrorCode::UnknownScreen,
                         &format!("screens[{i}]"),
@@ -183,12 +184,12 @@ impl Engine {
             starts_at: starts.map(|s| s.naive_utc()),
         };
         let row = self
-            .db
+            .db()
             .write(move |c| store::insert_notice(c, new, &audit))
             .await?;
         let (v, screens) = view(&row);
-        let now = self.clock.now();
-        self.directory.publish_notice(v, screens, now);
+        let now = self.now();
+        self.directory().publish_notice(v, screens, now);
         tracing::info!(
             notice_id = row.id,
             scheduled = starts.is_some(),
@@ -199,16 +200,20 @@ impl Engine {
 
     /// The notices neither withdrawn nor expired: showing and scheduled.
     pub async fn notices(&self) -> Result<Vec<NoticeAnswer>, Error> {
-        let now = self.clock.now();
+        let now = self.now();
         let at = now.naive_utc();
-        let rows = self.db.read(move |c| store::active_notices(c, at)).await?;
+        let rows = self
+            .db()
+            .read(move |c| store::active_notices(c, at))
+            .await?;
         Ok(rows.iter().map(|r| answer(r, now)).collect())
     }
 
     /// Withdraws an active notice from its screens.
-    pub async fn withdraw_notice(&self, id: i64, audit: Audit) -> Result<(), Error> {
+    pub async fn withdraw_notice(&self, id: i64, who: Acting) -> Result<(), Error> {
+        let audit = self.stamp(who);
         let changed = self
-            .db
+            .db()
             .write(move |c| store::withdraw_notice(c, id, &audit))
             .await?;
         if !changed {
@@ -217,7 +222,7 @@ impl Engine {
                 "no such active notice",
             ));
         }
-        self.directory.withdraw_notice(id);
+        self.directory().withdraw_notice(id);
         Ok(())
     }
 }

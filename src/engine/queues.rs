@@ -3,6 +3,7 @@
 //! marks, transfer
 //! (转诊) and rule changes.
 
+use super::facade::Acting;
 use serde::{Deserialize, Serialize};
 use triage_actors::model::{Audit, SpecialTag, StaffMarks, VisitStatus};
 use triage_actors::queue::{
@@ -96,8 +97,9 @@ impl Engine {
         &self,
         visit_no: &VisitNo,
         action: Intervention,
-        audit: Audit,
+        who: Acting,
     ) -> Result<InterventionAnswer, Error> {
+        let audit = self.stamp(who);
         let v = self.load_visit(visit_no).await?;
         if v.status()? != VisitStatus::Waiting {
             return Err(Error::new(
@@ -140,8 +142,9 @@ impl Engine {
         visit_no: &VisitNo,
         wanted: Vec<SpecialTag>,
         was: Option<Vec<SpecialTag>>,
-        audit: Audit,
+        who: Acting,
     ) -> Result<SpecialAnswer, Error> {
+        let audit = self.stamp(who);
         const ATTEMPTS: usize = 3;
         for _ in 0..ATTEMPTS {
             let v = self.load_visit(visit_no).await?;
@@ -201,8 +204,9 @@ impl Engine {
         &self,
         visit_no: &VisitNo,
         body: TransferBody,
-        audit: Audit,
+        who: Acting,
     ) -> Result<CheckInAnswer, Error> {
+        let audit = self.stamp(who);
         super::facade::retrying(|| self.transfer_once(visit_no, body.clone(), audit.clone())).await
     }
 
@@ -214,7 +218,7 @@ impl Engine {
     ) -> Result<CheckInAnswer, Error> {
         let reason = audit_reason(&body.reason)?;
         let target = match (&body.queue_code, &body.room_code, &body.doctor_code) {
-            (Some(q), None, None) => self.hospital.queue(q).ok_or_else(|| {
+            (Some(q), None, None) => self.hospital().queue(q).ok_or_else(|| {
                 Error::field(
                     ErrorCode::UnknownQueue,
                     "queue_code",
@@ -222,14 +226,14 @@ impl Engine {
                 )
             })?,
             (None, Some(r), None) => {
-                let room = self.hospital.room(r).ok_or_else(|| {
+                let room = self.hospital().room(r).ok_or_else(|| {
                     Error::field(
                         ErrorCode::UnknownRoom,
                         "room_code",
                         format!("no room {r:?}"),
                     )
                 })?;
-                self.hospital.queue_for_room(&room.code).ok_or_else(|| {
+                self.hospital().queue_for_room(&room.code).ok_or_else(|| {
                     Error::field(
                         ErrorCode::UnknownRoom,
                         "room_code",
@@ -238,7 +242,7 @@ impl Engine {
                 })?
             }
             (None, None, Some(d)) => self
-                .hospital
+                .hospital()
                 .queues
                 .iter()
                 .find(|q| q.doctor.as_deref() == Some(d.as_str()))
@@ -296,7 +300,7 @@ impl Engine {
         // goes straight to the receiving queue.
         let room = from_room
             .as_deref()
-            .and_then(|r| self.directory.rooms.get(r).map(|a| a.clone()));
+            .and_then(|r| self.directory().rooms.get(r).map(|a| a.clone()));
         let out = match room {
             Some(room) => room.send(TransferCurrent { to: addr, transfer }).await,
             None => addr.send(Transfer(transfer)).await,
@@ -308,11 +312,11 @@ impl Engine {
 
     pub async fn list_queue(&self, code: &QueueCode) -> Result<QueueAnswer, Error> {
         let def = self
-            .hospital
+            .hospital()
             .queue(code)
             .ok_or_else(|| Error::new(ErrorCode::QueueNotFound, format!("no queue {code:?}")))?;
         let addr = self
-            .directory
+            .directory()
             .queues
             .get(code.as_str())
             .map(|a| a.clone())
@@ -324,7 +328,7 @@ impl Engine {
         // Staff know rooms by name.
         for e in &mut entries {
             if let triage_actors::rules::Placement::RoomWaiting { room } = &e.placement {
-                if let Some(r) = self.hospital.room(room) {
+                if let Some(r) = self.hospital().room(room) {
                     e.placement_reason = format!("已分到{}门口候诊", r.name);
                 }
             }
@@ -355,8 +359,9 @@ impl Engine {
         &self,
         queue: &QueueCode,
         change: RuleChange,
-        audit: Audit,
+        who: Acting,
     ) -> Result<QueueRules, Error> {
+        let audit = self.stamp(who);
         let addr = self
             .queue_addr(queue)
             .map_err(|_| Error::new(ErrorCode::QueueNotFound, format!("no queue {queue:?}")))?;

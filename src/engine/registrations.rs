@@ -3,6 +3,7 @@
 //! back after a missed call or an exam (召回 / 回诊), cancel (退号), and a
 //! visit as staff and HIS see it.
 
+use super::facade::Acting;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -428,16 +429,17 @@ impl Engine {
         visit_no: &VisitNo,
         body: RegistrationBody,
         canonical: String,
-        audit: Audit,
+        who: Acting,
     ) -> Result<(UpsertOutcome, RegistrationAnswer), Error> {
-        let row = validate_registration(&self.hospital, visit_no, &body, canonical, audit.at)?;
+        let audit = self.stamp(who);
+        let row = validate_registration(self.hospital(), visit_no, &body, canonical, audit.at)?;
         self.open_day_of(&row, audit.at)?;
         let (outcome, mut status) = self
             .store_registration(visit_no, row, &audit, Kind::Registration)
             .await?;
         tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
         let check_in = if body.checked_in {
-            let ans = self.check_in(visit_no, audit).await?;
+            let ans = self.check_in(visit_no, audit.into()).await?;
             status = VisitStatus::Waiting;
             Some(ans)
         } else {
@@ -478,7 +480,7 @@ impl Engine {
             // appointment holds the number (kept even without a visit).
             let guard = kind == Kind::Registration;
             let (existing, booked) = self
-                .db
+                .db()
                 .read(move |c| {
                     let visit = store::get_visit(c, &v)?;
                     let booked = guard
@@ -506,7 +508,7 @@ impl Engine {
                 }
                 _ => {
                     let (r, a) = (row.clone(), audit.clone());
-                    self.db
+                    self.db()
                         .write(move |c| store::upsert_registration(c, r, &a))
                         .await
                         .map_err(Error::from)
@@ -539,12 +541,12 @@ impl Engine {
         }
         // The queue tells staff pages as it commits: they show the new name
         // then. Put back the old one if the correction does not commit.
-        let previous = self.names.get(&row.visit_no);
-        self.names.set(
+        let previous = self.names().get(&row.visit_no);
+        self.names().set(
             &row.visit_no,
             &row.patient_name,
             row.visit_type.as_str(),
-            self.clock.now(),
+            self.now(),
         );
         let result = self.send_correction(v, row, audit).await;
         if result.is_err() {
@@ -552,8 +554,7 @@ impl Engine {
                 Some(f) => (f.name.as_str(), f.visit_type.as_str()),
                 None => (v.patient_name.as_str(), v.visit_type.as_str()),
             };
-            self.names
-                .set(&v.visit_no, name, visit_type, self.clock.now());
+            self.names().set(&v.visit_no, name, visit_type, self.now());
         }
         result
     }
@@ -571,7 +572,7 @@ impl Engine {
         let correction = Correction {
             visit_no: VisitNo::trusted(row.visit_no.clone()),
             masked_name: mask_name(&row.patient_name),
-            spoken_name: spoken_name(&row.patient_name, &row.sex, self.hospital.voice_name),
+            spoken_name: spoken_name(&row.patient_name, &row.sex, self.hospital().voice_name),
             return_visit: row.visit_type == VisitType::Return,
             visit_type_changed: row.visit_type != v.visit_type,
             registered_tags: staff_marks.apply(
@@ -595,7 +596,7 @@ impl Engine {
             record: SealedRecord(record),
             staff_marks,
             room: v.queue_code.as_deref().and_then(|q| {
-                self.hospital
+                self.hospital()
                     .reserved_room(row.appointed_room.as_deref(), q)
             }),
         };
@@ -640,7 +641,7 @@ impl Engine {
         visit_no: &VisitNo,
     ) -> Result<crate::db::models::VisitRow, Error> {
         let v = visit_no.to_string();
-        self.db
+        self.db()
             .read(move |c| store::get_visit(c, &v))
             .await?
             .ok_or_else(|| {
@@ -660,16 +661,16 @@ impl Engine {
         kind: EntryKind,
         queue: &str,
     ) -> Result<EntryDraft, Error> {
-        self.names.set(
+        self.names().set(
             &v.visit_no,
             &v.patient_name,
             v.visit_type.as_str(),
-            self.clock.now(),
+            self.now(),
         );
         Ok(EntryDraft {
             visit_no: v.visit_no.clone(),
             masked_name: mask_name(&v.patient_name),
-            spoken_name: spoken_name(&v.patient_name, &v.sex, self.hospital.voice_name),
+            spoken_name: spoken_name(&v.patient_name, &v.sex, self.hospital().voice_name),
             kind,
             tags: v.registered_tags()?,
             his_seq: v.his_seq,
@@ -677,7 +678,7 @@ impl Engine {
             slot: super::facade::visit_slot(v),
             seen_at: Some(utc(v.updated_at)),
             room: self
-                .hospital
+                .hospital()
                 .reserved_room(v.appointed_room.as_deref(), queue),
         })
     }
@@ -686,12 +687,12 @@ impl Engine {
     pub(crate) fn waiting_answer(&self, visit_no: &str, out: CheckInOutcome) -> CheckInAnswer {
         // Rooms serving now; with none (all closed), as if one room will.
         let rooms = self
-            .directory
+            .directory()
             .serving_rooms_of_queue(&out.queue_code)
             .max(1) as u32;
         CheckInAnswer {
             visit_no: visit_no.to_string(),
-            estimated_wait_minutes: (out.ahead as u32 * self.hospital.avg_service_minutes)
+            estimated_wait_minutes: (out.ahead as u32 * self.hospital().avg_service_minutes)
                 .div_ceil(rooms),
             ticket_no: out.ticket_no,
             queue_code: out.queue_code.into(),
@@ -704,9 +705,9 @@ impl Engine {
     /// Today's patients who left the queues of `queues` for now (missed a
     /// call, away for an exam, no-show), latest first, at most 200.
     pub async fn away_visits(&self, queues: Vec<QueueCode>) -> Result<Vec<AwayVisit>, Error> {
-        let day = service_date(self.clock.now()).to_string();
+        let day = service_date(self.now()).to_string();
         let rows = self
-            .db
+            .db()
             .read(move |c| store::away_visits(c, &queues, &day, 200))
             .await?;
         rows.into_iter()
@@ -735,7 +736,8 @@ impl Engine {
 
     /// Checks a registered patient in (签到): enters the queue with a ticket.
     /// Idempotent: a patient already waiting gets the same ticket.
-    pub async fn check_in(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {
+    pub async fn check_in(&self, visit_no: &VisitNo, who: Acting) -> Result<CheckInAnswer, Error> {
+        let audit = self.stamp(who);
         super::facade::retrying(|| self.check_in_once(visit_no, audit.clone())).await
     }
 
@@ -780,11 +782,11 @@ impl Engine {
             }
         }
         let queue = match (status, &v.queue_code, &v.appointed_room) {
-            (VisitStatus::Waiting, Some(q), _) => self.hospital.queue(q),
+            (VisitStatus::Waiting, Some(q), _) => self.hospital().queue(q),
             // An appointment waits in its room's queue, kept for that room.
-            (_, _, Some(room)) => self.hospital.queue_for_room(room),
+            (_, _, Some(room)) => self.hospital().queue_for_room(room),
             _ => self
-                .hospital
+                .hospital()
                 .queue_for(&v.department_code, v.doctor_code.as_deref()),
         }
         .ok_or_else(|| Error::new(ErrorCode::NoQueue, "no queue serves this department"))?;
@@ -819,7 +821,8 @@ impl Engine {
     /// the queue's recall interval) or from an exam with results (回诊, to the
     /// same doctor's queue, placed by the return-visit interval). Same ticket.
     /// Idempotent; a visit that ended as no-show cannot come back.
-    pub async fn requeue(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {
+    pub async fn requeue(&self, visit_no: &VisitNo, who: Acting) -> Result<CheckInAnswer, Error> {
+        let audit = self.stamp(who);
         super::facade::retrying(|| self.requeue_once(visit_no, audit.clone())).await
     }
 
@@ -892,7 +895,8 @@ impl Engine {
     }
 
     /// Cancels a registration (退号): it leaves every queue and room.
-    pub async fn cancel(&self, visit_no: &VisitNo, audit: Audit) -> Result<CancelAnswer, Error> {
+    pub async fn cancel(&self, visit_no: &VisitNo, who: Acting) -> Result<CancelAnswer, Error> {
+        let audit = self.stamp(who);
         let done = |changed| {
             Ok(CancelAnswer {
                 visit_no: visit_no.to_string(),
@@ -910,7 +914,7 @@ impl Engine {
                 VisitStatus::Registered => {
                     let (vn, a) = (visit_no.to_string(), audit.clone());
                     let changed = self
-                        .db
+                        .db()
                         .write(move |c| store::cancel_registered(c, &vn, &a))
                         .await?;
                     if changed && v.appointed_room.is_some() {
@@ -990,7 +994,7 @@ impl Engine {
         let mut position = None;
         let status = v.status()?;
         if let (Some(q), VisitStatus::Waiting) = (&v.queue_code, status) {
-            if let Some(addr) = self.directory.queues.get(q).map(|a| a.clone()) {
+            if let Some(addr) = self.directory().queues.get(q).map(|a| a.clone()) {
                 position = addr
                     .send(Position {
                         visit_no: v.visit_no.clone(),

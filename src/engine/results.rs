@@ -7,11 +7,11 @@
 //! end in the same state. Read back as the seed asks: Base64 images plus
 //! structured text.
 
+use super::facade::Acting;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use triage_actors::model::Audit;
 
 use super::facade::Engine;
 use crate::db::results::{self, ImageRow, ReportRow};
@@ -210,8 +210,9 @@ impl Engine {
         &self,
         report_id: &str,
         body: ExamReportBody,
-        audit: Audit,
+        who: Acting,
     ) -> Result<(Stored, ExamReportView), Error> {
+        let audit = self.stamp(who);
         let report_id = report_id.trim();
         if report_id.is_empty()
             || report_id.len() > 64
@@ -283,7 +284,7 @@ impl Engine {
         // The visit must exist.
         let v = visit_no.to_string();
         if self
-            .db
+            .db()
             .read(move |c| store::get_visit(c, &v))
             .await?
             .is_none()
@@ -344,7 +345,7 @@ impl Engine {
             .collect();
         let (r, rid) = (row.clone(), report_id.to_string());
         let (stored, before) = self
-            .db
+            .db()
             .write(move |c| {
                 let before = results::versions(c, &rid)?;
                 if let Some(other) = before.iter().find(|b| b.visit_no != r.visit_no) {
@@ -383,7 +384,7 @@ impl Engine {
     pub async fn report(&self, report_id: &str) -> Result<Option<ExamReportView>, Error> {
         let rid = report_id.to_string();
         Ok(self
-            .db
+            .db()
             .read(move |c| {
                 let versions = results::versions(c, &rid)?;
                 view(c, versions)
@@ -394,7 +395,7 @@ impl Engine {
     /// The department of a visit (for access), or `visit_not_found`.
     pub async fn visit_department(&self, visit_no: &VisitNo) -> Result<String, Error> {
         let v = visit_no.to_string();
-        self.db
+        self.db()
             .read(move |c| store::get_visit(c, &v))
             .await?
             .map(|row| row.department_code.into())
@@ -405,7 +406,7 @@ impl Engine {
     pub async fn visit_reports(&self, visit_no: &VisitNo) -> Result<Vec<ExamReportView>, Error> {
         let v = visit_no.to_string();
         Ok(self
-            .db
+            .db()
             .read(move |c| {
                 let all = results::of_visit(c, &v)?;
                 let mut by: std::collections::BTreeMap<String, Vec<ReportRow>> = Default::default();

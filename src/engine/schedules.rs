@@ -12,6 +12,7 @@
 //! keeps the configuration's doctor. A change to the session in force
 //! reaches its rooms at once.
 
+use super::facade::Acting;
 use crate::db::columns::ScheduleStatus;
 use std::collections::BTreeSet;
 
@@ -168,13 +169,13 @@ impl Engine {
 
     /// The session in force at `at` (none before the first of the day).
     pub fn session_at(&self, at: DateTime<Utc>) -> Option<&SessionDef> {
-        self.hospital.schedule.in_force(Self::local_time(at))
+        self.hospital().schedule.in_force(Self::local_time(at))
     }
 
     fn session_def(&self, code: &str, field: &str) -> Result<&SessionDef, Error> {
-        self.hospital.schedule.session(code).ok_or_else(|| {
+        self.hospital().schedule.session(code).ok_or_else(|| {
             let known: Vec<&str> = self
-                .hospital
+                .hospital()
                 .schedule
                 .sessions
                 .iter()
@@ -212,11 +213,11 @@ impl Engine {
 
     fn entry_view(&self, row: &ScheduleRow) -> Result<ScheduleEntry, Error> {
         let session_name = self
-            .hospital
+            .hospital()
             .schedule
             .session(&row.session)
             .map_or_else(|| row.session.clone(), |s| s.name.clone());
-        let room = self.hospital.room(&row.room_code);
+        let room = self.hospital().room(&row.room_code);
         let mut queues = queues_of(row)?;
         if queues.is_empty() {
             if let Some(room) = room {
@@ -241,7 +242,7 @@ impl Engine {
 
     async fn day_rows(&self, day: NaiveDate) -> Result<Vec<ScheduleRow>, Error> {
         let d = day.to_string();
-        Ok(self.db.read(move |c| store::day(c, &d)).await?)
+        Ok(self.db().read(move |c| store::day(c, &d)).await?)
     }
 
     /// A day's schedule; `doctor` keeps one doctor's entries only.
@@ -252,12 +253,16 @@ impl Engine {
     ) -> Result<ScheduleDay, Error> {
         let rows = self.day_rows(day).await?;
         let d = day.to_string();
-        let now = self.clock.now();
+        let now = self.now();
         let today = service_date(now) == day;
         let mut switched = Vec::new();
-        for s in &self.hospital.schedule.sessions {
+        for s in &self.hospital().schedule.sessions {
             let (d2, s2) = (d.clone(), s.code.clone());
-            if self.db.read(move |c| store::switched(c, &d2, &s2)).await? {
+            if self
+                .db()
+                .read(move |c| store::switched(c, &d2, &s2))
+                .await?
+            {
                 switched.push(s.code.clone());
             }
         }
@@ -268,7 +273,7 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ScheduleDay {
             date: d,
-            sessions: self.hospital.schedule.sessions.clone(),
+            sessions: self.hospital().schedule.sessions.clone(),
             session_now: today
                 .then(|| self.session_at(now).map(|s| s.code.clone()))
                 .flatten(),
@@ -281,7 +286,7 @@ impl Engine {
     /// or closed takes no schedule: 409 `day_closed`).
     fn writable_day(&self, date: &str) -> Result<NaiveDate, Error> {
         let day = parse_date(date)?;
-        let today = service_date(self.clock.now());
+        let today = service_date(self.now());
         if day < today || self.closed_through.get().is_some_and(|c| c >= day) {
             return Err(Error::new(
                 ErrorCode::DayClosed,
@@ -301,7 +306,7 @@ impl Engine {
     /// The department of the room a schedule entry names (for the
     /// caller's access check).
     pub fn schedule_room_department(&self, room: &str) -> Result<String, Error> {
-        self.hospital
+        self.hospital()
             .room(room)
             .map(|r| r.department.to_string())
             .ok_or_else(|| {
@@ -323,7 +328,7 @@ impl Engine {
     ) -> Result<ScheduleRow, Error> {
         let field = |f: &str| format!("{at}{f}");
         self.session_def(&body.session, &field("session"))?;
-        let room = self.hospital.room(&body.room_code).ok_or_else(|| {
+        let room = self.hospital().room(&body.room_code).ok_or_else(|| {
             Error::field(
                 ErrorCode::UnknownRoom,
                 &field("room_code"),
@@ -349,7 +354,7 @@ impl Engine {
         }
         let mut seen = BTreeSet::new();
         for (i, q) in body.queues.iter().enumerate() {
-            let def = self.hospital.queue(q).ok_or_else(|| {
+            let def = self.hospital().queue(q).ok_or_else(|| {
                 Error::field(
                     ErrorCode::UnknownQueue,
                     &field(&format!("queues[{i}]")),
@@ -393,7 +398,7 @@ impl Engine {
         rows: &[ScheduleRow],
         replace: bool,
     ) -> Result<(), Error> {
-        if self.hospital.schedule.several_rooms {
+        if self.hospital().schedule.several_rooms {
             return Ok(());
         }
         let mut active: Vec<&ScheduleRow> = rows
@@ -455,7 +460,7 @@ impl Engine {
         let d = day.to_string();
         let (written, to_write, a) = (rows.clone(), rows, audit.clone());
         let (outcomes, cancelled) = self
-            .db
+            .db()
             .write(move |c| store::write(c, &to_write, replace.then_some(d.as_str()), &a))
             .await?;
         drop(_one);
@@ -496,8 +501,9 @@ impl Engine {
         &self,
         date: &str,
         body: DayBody,
-        audit: Audit,
+        who: Acting,
     ) -> Result<ScheduleWriteAnswer, Error> {
+        let audit = self.stamp(who);
         let day = self.writable_day(date)?;
         let mut rows: Vec<ScheduleRow> = Vec::with_capacity(body.entries.len());
         for (i, e) in body.entries.iter().enumerate() {
@@ -525,8 +531,9 @@ impl Engine {
         session: &str,
         room: &str,
         body: EntryBody,
-        audit: Audit,
+        who: Acting,
     ) -> Result<ScheduleWriteAnswer, Error> {
+        let audit = self.stamp(who);
         let day = self.writable_day(date)?;
         let entry = DayEntryBody {
             session: session.into(),
@@ -547,8 +554,9 @@ impl Engine {
         date: &str,
         session: &str,
         room: &str,
-        audit: Audit,
+        who: Acting,
     ) -> Result<ScheduleWriteAnswer, Error> {
+        let audit = self.stamp(who);
         let day = self.writable_day(date)?;
         self.session_def(session, "session")?;
         let existing = self.day_rows(day).await?;
@@ -607,7 +615,7 @@ impl Engine {
                 continue;
             }
             for room in self
-                .hospital
+                .hospital()
                 .rooms
                 .iter()
                 .filter(|r| r.doctor.as_deref() == Some(doctor))
@@ -709,7 +717,7 @@ impl Engine {
         rows: &[ScheduleRow],
         audit: &Audit,
     ) -> Result<(Vec<RoomCode>, BTreeSet<DoctorCode>), Error> {
-        let order = &self.hospital.schedule.sessions;
+        let order = &self.hospital().schedule.sessions;
         let index = order
             .iter()
             .position(|s| s.code == session.code)
@@ -719,7 +727,7 @@ impl Engine {
         let so_far: Vec<&String> = order[..=index].iter().map(|s| &s.code).collect();
         let mut changed = Vec::new();
         let mut left = BTreeSet::new();
-        for room in &self.hospital.rooms {
+        for room in &self.hospital().rooms {
             let entry = rows
                 .iter()
                 .find(|r| r.session == session.code && r.room_code == room.code);
@@ -748,7 +756,7 @@ impl Engine {
                 continue;
             }
             let target = self.target(room, entry, elsewhere)?;
-            let Some(now) = self.directory.room_info(&room.code) else {
+            let Some(now) = self.directory().room_info(&room.code) else {
                 continue;
             };
             // A doctor stopped (停诊) here leaves even when signed in.
@@ -788,8 +796,8 @@ impl Engine {
         }
         // Who still sits somewhere did not leave.
         left.retain(|d| {
-            !self.hospital.rooms.iter().any(|r| {
-                self.directory.room_info(&r.code).is_some_and(|i| {
+            !self.hospital().rooms.iter().any(|r| {
+                self.directory().room_info(&r.code).is_some_and(|i| {
                     i.doctor_code.as_deref() == Some(d.as_str()) && i.seat != SeatState::Out
                 })
             })
@@ -802,7 +810,7 @@ impl Engine {
     /// this one: recomputed from the plan, so a switch retried after a
     /// failure half-way still finds them.
     fn unseated(&self, rows: &[ScheduleRow], session: &SessionDef) -> BTreeSet<DoctorCode> {
-        let order = &self.hospital.schedule.sessions;
+        let order = &self.hospital().schedule.sessions;
         let index = order
             .iter()
             .position(|s| s.code == session.code)
@@ -815,14 +823,14 @@ impl Engine {
             })
             .map(|r| DoctorCode::trusted(r.doctor_code.clone()))
             .filter(|d| {
-                self.hospital
+                self.hospital()
                     .queues
                     .iter()
                     .any(|q| q.doctor.as_ref() == Some(d))
             })
             .filter(|d| {
-                !self.hospital.rooms.iter().any(|r| {
-                    self.directory.room_info(&r.code).is_some_and(|i| {
+                !self.hospital().rooms.iter().any(|r| {
+                    self.directory().room_info(&r.code).is_some_and(|i| {
                         i.doctor_code.as_deref() == Some(d.as_str()) && i.seat != SeatState::Out
                     })
                 })
@@ -841,7 +849,7 @@ impl Engine {
         on_stop: Option<bool>,
         audit: &Audit,
     ) -> Result<usize, Error> {
-        let policy = &self.hospital.schedule;
+        let policy = &self.hospital().schedule;
         let mut moved = 0;
         for d in left {
             let stopped = rows.iter().any(|r| {
@@ -856,7 +864,7 @@ impl Engine {
                 continue;
             }
             for q in self
-                .hospital
+                .hospital()
                 .queues
                 .iter()
                 .filter(|q| q.doctor.as_deref() == Some(d.as_str()))
@@ -890,7 +898,7 @@ impl Engine {
         };
         let switched = |d: NaiveDate, s: String| async move {
             let d = d.to_string();
-            self.db.read(move |c| store::switched(c, &d, &s)).await
+            self.db().read(move |c| store::switched(c, &d, &s)).await
         };
         if switched(day, session.code.clone()).await? {
             return Ok(None);
@@ -924,7 +932,7 @@ impl Engine {
             rooms.iter().map(ToString::to_string).collect::<Vec<_>>(),
             audit.clone(),
         );
-        self.db
+        self.db()
             .write(move |c| store::record_switch(c, &d, &s, &r, &a))
             .await?;
         tracing::info!(
@@ -952,7 +960,7 @@ impl Engine {
         on_stop: Option<bool>,
         audit: Audit,
     ) -> Result<(), Error> {
-        let now = self.clock.now();
+        let now = self.now();
         if service_date(now) != day {
             return Ok(());
         }
@@ -966,7 +974,7 @@ impl Engine {
         // recorded) or not begun (and will read this change).
         let _one = self.seating.lock().await;
         let (d, s) = (day.to_string(), session.code.clone());
-        if !self.db.read(move |c| store::switched(c, &d, &s)).await? {
+        if !self.db().read(move |c| store::switched(c, &d, &s)).await? {
             return Ok(());
         }
         let rows = self.day_rows(day).await?;
@@ -998,7 +1006,7 @@ impl Engine {
             .collect();
         if sessions.is_empty() {
             sessions.extend(
-                self.hospital
+                self.hospital()
                     .schedule
                     .sessions
                     .first()
@@ -1023,12 +1031,12 @@ impl Engine {
             }
         };
         Ok(self
-            .hospital
+            .hospital()
             .rooms
             .iter()
             .filter(|r| {
                 sessions.iter().any(|s| mine(s, r))
-                    || (self.hospital.schedule.sign_in_department && r.department == department)
+                    || (self.hospital().schedule.sign_in_department && r.department == department)
             })
             .map(|r| r.code.clone())
             .collect())

@@ -6,9 +6,9 @@
 //! snapshot, so the screen changes without anyone touching it. A restart
 //! rebuilds the same from the database.
 
+use super::facade::Acting;
 use actix::Actor;
 use serde::Deserialize;
-use triage_actors::model::Audit;
 use triage_actors::screen::{Reassign, ScreenActor, ScreenConfig, ScreenKind};
 use utoipa::ToSchema;
 
@@ -223,7 +223,7 @@ impl Engine {
     /// Every screen as it runs now, by code.
     pub fn screens(&self) -> Vec<ScreenConfig> {
         let mut list: Vec<ScreenConfig> = self
-            .directory
+            .directory()
             .screen_configs
             .iter()
             .map(|s| s.value().clone())
@@ -234,7 +234,7 @@ impl Engine {
 
     /// One screen as it runs now.
     pub fn screen(&self, code: &str) -> Option<ScreenConfig> {
-        self.directory.screen_configs.get(code).map(|s| s.clone())
+        self.directory().screen_configs.get(code).map(|s| s.clone())
     }
 
     /// The screen `code` as `body` describes it: registered if new,
@@ -244,9 +244,10 @@ impl Engine {
         &self,
         code: &ScreenCode,
         body: &ScreenBody,
-        audit: Audit,
+        who: Acting,
     ) -> Result<(ScreenConfig, bool), Error> {
-        let config = body.config(code.as_str(), &self.hospital)?;
+        let audit = self.stamp(who);
+        let config = body.config(code.as_str(), self.hospital())?;
         let before = self.screen(code.as_str());
         if before.as_ref() == Some(&config) {
             return Ok((config, false));
@@ -260,7 +261,7 @@ impl Engine {
                 .map_err(|_| Error::internal())?,
             serde_json::to_value(&config).map_err(|_| Error::internal())?,
         );
-        self.db
+        self.db()
             .write(move |c| store::put_screen(c, &row, b, a, &audit))
             .await?;
         self.run_screen(config.clone());
@@ -271,16 +272,24 @@ impl Engine {
     /// Puts a screen's configuration in force: the running actor takes it
     /// (a new snapshot to every open session), or a new one starts.
     pub(crate) fn run_screen(&self, config: ScreenConfig) {
-        self.directory
+        self.directory()
             .screen_configs
             .insert(config.code.clone(), config.clone());
-        match self.directory.screens.get(&config.code).map(|a| a.clone()) {
+        match self
+            .directory()
+            .screens
+            .get(&config.code)
+            .map(|a| a.clone())
+        {
             Some(addr) => addr.do_send(Reassign(config)),
             None => {
-                let actor =
-                    ScreenActor::new(config.clone(), self.directory.board(), self.clock.clone());
+                let actor = ScreenActor::new(
+                    config.clone(),
+                    self.directory().board(),
+                    self.clock().clone(),
+                );
                 let variant = actor.variant();
-                self.directory
+                self.directory()
                     .add_screen(&config.code, actor.start(), &config.rooms, variant);
             }
         }

@@ -4,6 +4,7 @@
 //! queue (专家号) to the room; a doctor sits in one room at a time. Each
 //! change is journaled by the room and kept across restarts.
 
+use super::facade::Acting;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use triage_actors::model::RoomInfo;
@@ -45,8 +46,8 @@ impl Engine {
 
     /// A doctor's name from master data or the configuration.
     pub fn doctor_name(&self, code: &str) -> Option<String> {
-        self.directory.doctor(code).map(|d| d.name).or_else(|| {
-            self.hospital
+        self.directory().doctor(code).map(|d| d.name).or_else(|| {
+            self.hospital()
                 .doctors
                 .iter()
                 .find(|d| d.code == code)
@@ -56,21 +57,21 @@ impl Engine {
 
     /// The department of a known doctor (master data or configuration).
     pub(crate) fn doctor_department(&self, code: &str) -> Option<DepartmentCode> {
-        self.hospital
+        self.hospital()
             .doctors
             .iter()
             .find(|d| d.code == code)
             .map(|d| d.department.clone())
             .or_else(|| {
                 // A doctor HIS sent: their own queue names the department.
-                self.hospital
+                self.hospital()
                     .queues
                     .iter()
                     .find(|q| q.doctor.as_deref() == Some(code))
                     .map(|q| q.department.clone())
             })
             .or_else(|| {
-                self.directory
+                self.directory()
                     .doctor(code)
                     .map(|_| DepartmentCode::trusted(String::new()))
             })
@@ -85,12 +86,12 @@ impl Engine {
         doctor: Option<&str>,
     ) -> (Vec<QueueCode>, Vec<u32>) {
         let shared = room.queues.iter().filter(|q| {
-            self.hospital
+            self.hospital()
                 .queue(q)
                 .is_some_and(|def| def.doctor.is_none())
         });
         let own = doctor.and_then(|d| {
-            self.hospital
+            self.hospital()
                 .queues
                 .iter()
                 .find(|q| q.doctor.as_deref() == Some(d) && q.department == room.department)
@@ -106,7 +107,7 @@ impl Engine {
     }
 
     fn room_def(&self, room: &RoomCode) -> Result<&RoomDef, Error> {
-        self.hospital.room(room.as_str()).ok_or_else(|| {
+        self.hospital().room(room.as_str()).ok_or_else(|| {
             Error::new(
                 ErrorCode::RoomNotFound,
                 format!("no room {:?}", room.as_str()),
@@ -123,12 +124,12 @@ impl Engine {
         mix: Vec<u32>,
         audit: Audit,
     ) -> Result<RoomInfo, Error> {
-        let before = self.directory.room_info(room.as_str());
+        let before = self.directory().room_info(room.as_str());
         let addr = self.room_addr(room)?;
         // The room calls these queues by address: every one must run.
         let queues = draws_from
             .iter()
-            .map(|q| self.directory.queues.get(q.as_str()).map(|a| a.clone()))
+            .map(|q| self.directory().queues.get(q.as_str()).map(|a| a.clone()))
             .collect::<Option<Vec<_>>>()
             .ok_or(triage_actors::EngineError::Mailbox)?;
         let info = addr
@@ -170,8 +171,9 @@ impl Engine {
         &self,
         room: &RoomCode,
         doctor: &str,
-        audit: Audit,
+        who: Acting,
     ) -> Result<SeatAnswer, Error> {
+        let audit = self.stamp(who);
         let _one_at_a_time = self.seating.lock().await;
         let def = self.room_def(room)?;
         let department = self.doctor_department(doctor).ok_or_else(|| {
@@ -187,7 +189,7 @@ impl Engine {
             ));
         }
         // Back from a break (暂离) in this room: always.
-        let returning = self.directory.room_info(room.as_str()).is_some_and(|i| {
+        let returning = self.directory().room_info(room.as_str()).is_some_and(|i| {
             i.doctor_code.as_deref() == Some(doctor)
                 && matches!(i.seat, SeatState::In | SeatState::Break)
         });
@@ -199,7 +201,7 @@ impl Engine {
         if !allowed.iter().any(|r| r == room.as_str()) {
             let names: Vec<&str> = allowed
                 .iter()
-                .filter_map(|r| self.hospital.room(r).map(|d| d.name.as_str()))
+                .filter_map(|r| self.hospital().room(r).map(|d| d.name.as_str()))
                 .collect();
             return Err(Error::new(
                 ErrorCode::NotScheduled,
@@ -213,13 +215,13 @@ impl Engine {
                 },
             ));
         }
-        let several = self.hospital.schedule.several_rooms;
+        let several = self.hospital().schedule.several_rooms;
         let mut elsewhere = Vec::new();
-        for r in &self.hospital.rooms {
+        for r in &self.hospital().rooms {
             if r.code == def.code {
                 continue;
             }
-            let Some(info) = self.directory.room_info(&r.code) else {
+            let Some(info) = self.directory().room_info(&r.code) else {
                 continue;
             };
             if info.doctor_code.as_deref() != Some(doctor) {
@@ -270,11 +272,12 @@ impl Engine {
         &self,
         room: &RoomCode,
         on_break: bool,
-        audit: Audit,
+        who: Acting,
     ) -> Result<SeatAnswer, Error> {
+        let audit = self.stamp(who);
         let _one_at_a_time = self.seating.lock().await;
         let def = self.room_def(room)?;
-        let info = self.directory.room_info(room.as_str()).ok_or_else(|| {
+        let info = self.directory().room_info(room.as_str()).ok_or_else(|| {
             Error::new(
                 ErrorCode::RoomNotFound,
                 format!("no room {:?}", room.as_str()),
@@ -310,9 +313,9 @@ impl Engine {
     pub(crate) async fn reset_seats(&self, audit: Audit) -> Result<usize, Error> {
         let _one_at_a_time = self.seating.lock().await;
         let mut n = 0;
-        for r in &self.hospital.rooms {
+        for r in &self.hospital().rooms {
             let seated = self
-                .directory
+                .directory()
                 .room_info(&r.code)
                 .is_some_and(|i| i.seat != SeatState::Configured);
             if seated {
@@ -334,7 +337,7 @@ impl Engine {
 
     /// Who sits in a room now.
     pub fn seat_of(&self, room: &RoomCode) -> Result<SeatAnswer, Error> {
-        let info = self.directory.room_info(room.as_str()).ok_or_else(|| {
+        let info = self.directory().room_info(room.as_str()).ok_or_else(|| {
             Error::new(
                 ErrorCode::RoomNotFound,
                 format!("no room {:?}", room.as_str()),
@@ -369,7 +372,7 @@ impl Engine {
         &self,
         visible: impl Fn(&str) -> bool,
     ) -> Result<Vec<StopRecord>, Error> {
-        let day = triage_ground::time::service_date(self.clock.now());
+        let day = triage_ground::time::service_date(self.now());
         let since = day
             .and_hms_opt(0, 0, 0)
             .and_then(|t| {
@@ -379,7 +382,7 @@ impl Engine {
             .map(|t| t.naive_utc())
             .ok_or_else(Error::internal)?;
         let rows = self
-            .db
+            .db()
             .read(move |c| crate::db::schedules::stops_since(c, since))
             .await?;
         let mut out = Vec::new();
@@ -445,8 +448,9 @@ impl Engine {
         redistribute: bool,
         to: Option<&str>,
         reason: String,
-        audit: Audit,
+        who: Acting,
     ) -> Result<StopClinicAnswer, Error> {
+        let audit = self.stamp(who);
         let department = self.doctor_department(doctor).ok_or_else(|| {
             Error::new(
                 ErrorCode::NotADoctor,
@@ -470,7 +474,7 @@ impl Engine {
         };
         self.check_stop_target(to, &department, doctor)?;
         for r in &rooms {
-            self.close_room(r, false, reason.clone(), audit.clone())
+            self.close_room(r, false, reason.clone(), audit.clone().into())
                 .await?;
         }
         // The doctor's patients, now that the rooms are closed: to `to` (or
@@ -527,7 +531,7 @@ impl Engine {
     /// Which sessions a stop covers, whether it covers now, how the notice
     /// names it and when the notice ends.
     fn stop_scope(&self, session: Option<&str>, at: DateTime<Utc>) -> Result<StopScope, Error> {
-        let order = &self.hospital.schedule.sessions;
+        let order = &self.hospital().schedule.sessions;
         let day = triage_ground::time::service_date(at);
         let in_force = self.session_at(at).map(|s| s.code.clone());
         let index = |code: &str| order.iter().position(|s| s.code == code);
@@ -540,7 +544,7 @@ impl Engine {
                 ends: super::day::day_end_instant(day),
             });
         };
-        let def = self.hospital.schedule.session(code).ok_or_else(|| {
+        let def = self.hospital().schedule.session(code).ok_or_else(|| {
             Error::field(
                 ErrorCode::UnknownSession,
                 "session",
@@ -575,15 +579,15 @@ impl Engine {
     /// The rooms the doctor sits in (signed in or configured there, not
     /// out); with `open_only`, only those not closed yet.
     fn seated_rooms(&self, doctor: &str, open_only: bool) -> Vec<RoomCode> {
-        self.hospital
+        self.hospital()
             .rooms
             .iter()
             .filter(|r| {
-                self.directory.room_info(&r.code).is_some_and(|i| {
+                self.directory().room_info(&r.code).is_some_and(|i| {
                     i.doctor_code.as_deref() == Some(doctor) && i.seat != SeatState::Out
                 }) && (!open_only
                     || self
-                        .directory
+                        .directory()
                         .room_view(&r.code, 0)
                         .is_some_and(|v| v.status != triage_actors::model::RoomStatus::Closed))
             })
@@ -595,7 +599,7 @@ impl Engine {
         &'a self,
         doctor: &'a str,
     ) -> impl Iterator<Item = &'a crate::config::QueueDef> + 'a {
-        self.hospital
+        self.hospital()
             .queues
             .iter()
             .filter(move |q| q.doctor.as_deref() == Some(doctor))
@@ -651,7 +655,7 @@ impl Engine {
         let Some(code) = to else {
             return Ok(());
         };
-        let target = self.hospital.queue(code).ok_or_else(|| {
+        let target = self.hospital().queue(code).ok_or_else(|| {
             Error::field(
                 ErrorCode::UnknownQueue,
                 "queue_code",
@@ -685,7 +689,7 @@ impl Engine {
                 s.rooms.iter().any(|r| rooms.contains(r))
                     || (s.kind == triage_actors::screen::ScreenKind::Overview
                         && s.rooms.iter().any(|r| {
-                            self.hospital
+                            self.hospital()
                                 .room(r)
                                 .is_some_and(|d| d.department == *department)
                         }))
@@ -702,13 +706,15 @@ impl Engine {
             starts_at: None,
             expires_at: Some(scope.ends.fixed_offset()),
         };
-        Ok(Some(self.publish_notice(body, audit.clone()).await?.id))
+        Ok(Some(
+            self.publish_notice(body, audit.clone().into()).await?.id,
+        ))
     }
 
     async fn record_stop(&self, record: &StopRecord, audit: &Audit) -> Result<(), Error> {
         let detail = serde_json::to_value(record).map_err(|_| Error::internal())?;
         let a = audit.clone();
-        self.db
+        self.db()
             .write(move |c| crate::db::schedules::record_stop(c, &a, detail))
             .await?;
         Ok(())

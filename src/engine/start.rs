@@ -393,15 +393,14 @@ impl Engine {
             called = loaded.called.len(),
             "engine started from the database"
         );
-        let engine = Engine {
+        let engine = Engine::assemble(
             hospital,
             directory,
             db,
             clock,
             names,
-            closed_through: Arc::new(super::day::ClosedThrough::new(closed_through)),
-            seating: Arc::new(tokio::sync::Mutex::new(())),
-        };
+            Arc::new(super::day::ClosedThrough::new(closed_through)),
+        );
         // Door screens list today's appointments from the first snapshot.
         engine.publish_appointments().await;
         Ok(engine)

@@ -467,7 +467,7 @@ impl Engine {
         period(from, to)?;
         let dims = dims.to_vec();
         Ok(self
-            .db
+            .db()
             .read(move |c| workload_on(c, from, to, &dims, departments))
             .await?)
     }
@@ -483,7 +483,7 @@ impl Engine {
     ) -> Result<Indicators, Error> {
         period(from, to)?;
         let seen = self
-            .db
+            .db()
             .read(move |c| seen(c, from, to, departments, None))
             .await?;
         let mut groups: BTreeMap<String, Vec<&Seen>> = BTreeMap::new();

@@ -1001,7 +1001,7 @@ async fn in_quiet_hours_a_warning_waits_and_an_acknowledgement_drops_what_waited
     assert_eq!(r.status().as_u16(), 200);
     let waiting = app
         .engine
-        .db
+        .db()
         .read(triage::alerts::store::depth)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

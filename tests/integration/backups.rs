@@ -72,7 +72,7 @@ async fn a_backup_verifies_and_restores_and_a_damaged_one_is_reported_bad() {
     // The manifest says what the database holds.
     let live = app
         .engine
-        .db
+        .db()
         .read(backups::contents)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

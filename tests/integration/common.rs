@@ -937,7 +937,7 @@ impl TestApp {
     pub async fn events(&self, kind: &str) -> Vec<Value> {
         let kind = kind.to_string();
         self.engine
-            .db
+            .db()
             .read(move |c| store::event_details(c, &kind))
             .await
             .unwrap_or_else(|e| panic!("events: {e}"))
@@ -949,7 +949,7 @@ impl TestApp {
     /// Every table, as text.
     pub async fn dump(&self) -> String {
         self.engine
-            .db
+            .db()
             .read(store::dump)
             .await
             .unwrap_or_else(|e| panic!("dump: {e}"))

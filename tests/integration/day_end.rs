@@ -12,8 +12,8 @@ use serde_json::json;
 use triage::background::Background;
 use triage::config::Hospital;
 use triage::db::store;
+use triage::engine::Acting;
 use triage::engine::{Engine, RoomCommand};
-use triage_actors::model::Audit;
 use triage_actors::room::InspectRoom;
 use triage_ground::error::ErrorCode;
 use triage_ground::ids::{RoomCode, VisitNo};
@@ -22,32 +22,23 @@ use triage_ground::time::Clock;
 use crate::common::fresh_database;
 use crate::restart::{at, first_difference, memory, settle, start, waiting, ManualClock};
 
-fn audit(clock: &ManualClock) -> Audit {
-    Audit {
-        operator: "N-test".into(),
-        source: "day-end-test".into(),
-        at: clock.now(),
-        reason: None,
-    }
+/// Who acts in this test (the engine stamps the time from its clock).
+fn audit() -> Acting {
+    Acting::new("N-test", "day-end-test")
 }
 
 fn visit(v: &str) -> VisitNo {
     VisitNo::parse(v).unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn register(
-    e: &Engine,
-    clock: &ManualClock,
-    v: &str,
-    registered_at: &str,
-) -> Result<(), ErrorCode> {
+async fn register(e: &Engine, v: &str, registered_at: &str) -> Result<(), ErrorCode> {
     crate::common::note_secret(&format!("日终{v}"));
     let body = json!({
         "patient": {"id": format!("P{v}"), "name": format!("日终{v}"), "sex": "1", "birth_date": "1980-01-01"},
         "department_code": "NK", "visit_type": "first", "registered_at": registered_at
     });
     let parsed = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
-    e.put_registration(&visit(v), parsed, body.to_string(), audit(clock))
+    e.put_registration(&visit(v), parsed, body.to_string(), audit())
         .await
         .map(|_| ())
         .map_err(|e| e.code)
@@ -55,11 +46,12 @@ async fn register(
 
 async fn status(e: &Engine, v: &str) -> (String, Option<String>) {
     let v = v.to_string();
-    let row =
-        e.db.read(move |c| store::get_visit(c, &v))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("no visit"));
+    let row = e
+        .db()
+        .read(move |c| store::get_visit(c, &v))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no visit"));
     (row.status, row.closed_as)
 }
 
@@ -80,10 +72,10 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
     // A day: five patients; V1 misses the call, V2 goes for an exam, V3 is
     // being seen, V4 and V5 wait.
     for v in ["V1", "V2", "V3", "V4", "V5"] {
-        register(&e, &clock, v, &crate::common::rfc(-9, "07:30:00"))
+        register(&e, v, &crate::common::rfc(-9, "07:30:00"))
             .await
             .unwrap_or_else(|c| panic!("{v}: {c:?}"));
-        e.check_in(&visit(v), audit(&clock))
+        e.check_in(&visit(v), audit())
             .await
             .unwrap_or_else(|e| panic!("{v}: {e}"));
         clock.0.fetch_add(60_000_000, Ordering::SeqCst);
@@ -95,14 +87,14 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         RoomCommand::SendForExam,
         RoomCommand::CallNext,
     ] {
-        e.room_command(&room, cmd, audit(&clock))
+        e.room_command(&room, cmd, audit())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
     assert_eq!(waiting(&e, "NK").await, vec!["V4", "V5"]);
     // 王建国 sits in NK-03 today (his own room NK-01 left empty).
     let nk03 = RoomCode::parse("NK-03").unwrap_or_else(|e| panic!("{e}"));
-    e.sign_in(&nk03, "D1001", audit(&clock))
+    e.sign_in(&nk03, "D1001", audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
@@ -117,7 +109,7 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
     let today = crate::common::service_day(-9);
     assert_eq!(e.day_end_due(clock.now()), Some(today));
     let closed = e
-        .close_day(today, audit(&clock))
+        .close_day(today, audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -152,7 +144,7 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
     }
     assert!(waiting(&e, "NK").await.is_empty());
     let addr = e
-        .directory
+        .directory()
         .rooms
         .get("NK-02")
         .map(|a| a.clone())
@@ -163,41 +155,34 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(room_state.current.is_none(), "the room is empty");
     // Every closed visit has its audit event.
-    let events =
-        e.db.read(|c| store::event_details(c, "visit_closed"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+    let events = e
+        .db()
+        .read(|c| store::event_details(c, "visit_closed"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(events.len(), 5);
     // Again: the same record, nothing more.
     let again = e
-        .close_day(today, audit(&clock))
+        .close_day(today, audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.not_seen, 3);
 
     // After the day end, the day takes nothing more.
     assert_eq!(
-        register(&e, &clock, "V6", &crate::common::rfc(-9, "21:00:00")).await,
+        register(&e, "V6", &crate::common::rfc(-9, "21:00:00")).await,
         Err(ErrorCode::DayClosed),
         "a registration of the closed day"
     );
-    let err = e
-        .requeue(&visit("V1"), audit(&clock))
-        .await
-        .map(|_| ())
-        .err();
+    let err = e.requeue(&visit("V1"), audit()).await.map(|_| ()).err();
     assert_eq!(err.map(|e| e.code), Some(ErrorCode::DayClosed));
-    let err = e
-        .check_in(&visit("V4"), audit(&clock))
-        .await
-        .map(|_| ())
-        .err();
+    let err = e.check_in(&visit("V4"), audit()).await.map(|_| ()).err();
     assert_eq!(err.map(|e| e.code), Some(ErrorCode::DayClosed));
 
     // A check-in already on its way when the queue closed is refused by
     // the queue itself (nobody of the day enters after its end).
     let queue = e
-        .directory
+        .directory()
         .queues
         .get("NK")
         .map(|a| a.clone())
@@ -216,7 +201,7 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
                 seen_at: None,
                 room: None,
             },
-            audit: audit(&clock),
+            audit: e.stamp(audit()),
             service_date: today,
             slot: None,
         })
@@ -229,16 +214,16 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
     clock
         .0
         .store(at(&crate::common::rfc(-8, "08:00:00")), Ordering::SeqCst);
-    register(&e, &clock, "V7", &crate::common::rfc(-8, "07:50:00"))
+    register(&e, "V7", &crate::common::rfc(-8, "07:50:00"))
         .await
         .unwrap_or_else(|c| panic!("{c:?}"));
     let ticket = e
-        .check_in(&visit("V7"), audit(&clock))
+        .check_in(&visit("V7"), audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ticket.ticket_no, "A001", "the new day starts from ticket 1");
     assert_eq!(
-        register(&e, &clock, "V8", &crate::common::rfc(-9, "20:00:00")).await,
+        register(&e, "V8", &crate::common::rfc(-9, "20:00:00")).await,
         Err(ErrorCode::DayClosed),
         "a late HIS message about a closed day"
     );
@@ -252,14 +237,10 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         "appointment": {"start": crate::common::rfc(-7, "08:30:00"), "end": crate::common::rfc(-7, "09:00:00")}
     });
     let parsed = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
-    e.put_registration(&visit("V9"), parsed, body.to_string(), audit(&clock))
+    e.put_registration(&visit("V9"), parsed, body.to_string(), audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let err = e
-        .check_in(&visit("V9"), audit(&clock))
-        .await
-        .map(|_| ())
-        .err();
+    let err = e.check_in(&visit("V9"), audit()).await.map(|_| ()).err();
     assert_eq!(err.as_ref().map(|e| e.code), Some(ErrorCode::TooEarly));
     assert!(err.is_some_and(|e| e
         .message
@@ -284,8 +265,8 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         );
     }
     assert_eq!(waiting(&rebuilt, "NK").await, vec!["V7"]);
-    e.db.stop_writer().await;
-    rebuilt.db.stop_writer().await;
+    e.db().stop_writer().await;
+    rebuilt.db().stop_writer().await;
     background.stop_threads();
 }
 
@@ -300,17 +281,17 @@ async fn a_server_down_at_the_day_end_closes_the_days_before_today_when_it_start
     let e = start(&hospital, &db.url, clock.clone(), &background).await;
     let room = RoomCode::parse("NK-02").unwrap_or_else(|e| panic!("{e}"));
     for v in ["W1", "W2", "W3"] {
-        register(&e, &clock, v, &crate::common::rfc(-9, "09:30:00"))
+        register(&e, v, &crate::common::rfc(-9, "09:30:00"))
             .await
             .unwrap_or_else(|c| panic!("{v}: {c:?}"));
-        e.check_in(&visit(v), audit(&clock))
+        e.check_in(&visit(v), audit())
             .await
             .unwrap_or_else(|e| panic!("{v}: {e}"));
     }
-    e.room_command(&room, RoomCommand::CallNext, audit(&clock))
+    e.room_command(&room, RoomCommand::CallNext, audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    e.db.stop_writer().await;
+    e.db().stop_writer().await;
 
     // The server comes back the next morning: nothing of yesterday is left.
     clock
@@ -319,7 +300,7 @@ async fn a_server_down_at_the_day_end_closes_the_days_before_today_when_it_start
     let next = start(&hospital, &db.url, clock.clone(), &background).await;
     assert!(waiting(&next, "NK").await.is_empty());
     let addr = next
-        .directory
+        .directory()
         .rooms
         .get("NK-02")
         .map(|a| a.clone())
@@ -342,7 +323,7 @@ async fn a_server_down_at_the_day_end_closes_the_days_before_today_when_it_start
     let day = next.day_status().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(day.last.map(|d| d.not_seen), Some(3));
     assert!(!day.closed, "today is open");
-    next.db.stop_writer().await;
+    next.db().stop_writer().await;
     background.stop_threads();
 }
 

@@ -128,10 +128,10 @@ async fn the_inspection_reports_what_the_database_holds() {
     // The server's timings reach the database (every minute; now here,
     // after the backup, however long it took).
     let now = app.now();
-    let rows = app.engine.db.timings().take();
+    let rows = app.engine.db().timings().take();
     assert!(!rows.is_empty(), "requests were timed");
     app.engine
-        .db
+        .db()
         .write(move |c| triage::ops::timings::flush(c, &rows, None, now.naive_utc(), false))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -139,7 +139,7 @@ async fn the_inspection_reports_what_the_database_holds() {
     // What the database holds, read directly.
     let head = app
         .engine
-        .db
+        .db()
         .read(triage::db::audit::head)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -16,9 +16,10 @@ use serde_json::{json, Value};
 use triage::background::Background;
 use triage::config::Hospital;
 use triage::db::{Db, DbSettings, Synchronous};
+use triage::engine::Acting;
 use triage::engine::Engine;
 use triage::engine::{RoomCommand, TransferBody};
-use triage_actors::model::{Audit, SpecialTag};
+use triage_actors::model::SpecialTag;
 use triage_actors::queue::{InspectQueue, Intervention, ListQueue, Refresh};
 use triage_actors::room::{InspectRoom, Refill};
 use triage_actors::screen::InspectScreen;
@@ -141,12 +142,12 @@ struct Day {
 }
 
 impl Day {
-    fn audit(&self, reason: Option<&str>) -> Audit {
-        Audit {
-            operator: "N-test".into(),
-            source: "restart-test".into(),
-            at: self.clock.now(),
-            reason: reason.map(str::to_string),
+    /// Who acts (the engine stamps the time from this day's clock).
+    fn audit(&self, reason: Option<&str>) -> Acting {
+        let who = Acting::new("N-test", "restart-test");
+        match reason {
+            Some(r) => who.because(r),
+            None => who,
         }
     }
 
@@ -337,12 +338,12 @@ pub(crate) async fn settle(engine: &Engine) {
     // The door screens' appointment lists as the periodic read leaves them.
     engine.publish_appointments().await;
     for queue in QUEUES {
-        if let Some(addr) = engine.directory.queues.get(queue).map(|a| a.clone()) {
+        if let Some(addr) = engine.directory().queues.get(queue).map(|a| a.clone()) {
             let _ = addr.send(Refresh).await;
         }
     }
     for room in ROOMS {
-        if let Some(addr) = engine.directory.rooms.get(room).map(|a| a.clone()) {
+        if let Some(addr) = engine.directory().rooms.get(room).map(|a| a.clone()) {
             let _ = addr.send(Refill).await;
         }
     }
@@ -352,7 +353,7 @@ pub(crate) async fn settle(engine: &Engine) {
 pub(crate) async fn memory(engine: &Engine, hospital: &Hospital) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for q in &hospital.queues {
-        let addr = engine.directory.queues.get(&q.code).map(|a| a.clone());
+        let addr = engine.directory().queues.get(&q.code).map(|a| a.clone());
         let Some(addr) = addr else {
             out.push((format!("queue {}", q.code), "not running".into()));
             continue;
@@ -369,7 +370,7 @@ pub(crate) async fn memory(engine: &Engine, hospital: &Hospital) -> Vec<(String,
         out.push((format!("queue {} order", q.code), order));
     }
     for r in &hospital.rooms {
-        let addr = engine.directory.rooms.get(&r.code).map(|a| a.clone());
+        let addr = engine.directory().rooms.get(&r.code).map(|a| a.clone());
         let state = match addr {
             Some(a) => format!("{:#?}", a.send(InspectRoom).await),
             None => "not running".into(),
@@ -377,7 +378,7 @@ pub(crate) async fn memory(engine: &Engine, hospital: &Hospital) -> Vec<(String,
         out.push((format!("room {}", r.code), state));
     }
     for s in &hospital.screens {
-        let addr = engine.directory.screens.get(&s.code).map(|a| a.clone());
+        let addr = engine.directory().screens.get(&s.code).map(|a| a.clone());
         let snap = match addr {
             Some(a) => {
                 let mut v = a.send(InspectScreen).await.unwrap_or_default();
@@ -460,8 +461,8 @@ fn one_day(ops: &[Op]) -> Result<(), TestCaseError> {
         let rebuilt = start(&hospital, &db.url, clock, &background).await;
         settle(&rebuilt).await;
         let after = memory(&rebuilt, &hospital).await;
-        day.engine.db.stop_writer().await;
-        rebuilt.db.stop_writer().await;
+        day.engine.db().stop_writer().await;
+        rebuilt.db().stop_writer().await;
         background.stop_threads();
         for ((what, a), (_, b)) in before.iter().zip(&after) {
             if a != b {
@@ -495,7 +496,7 @@ pub(crate) fn at(rfc3339: &str) -> i64 {
 /// The visit numbers waiting in `queue`, in calling order.
 pub(crate) async fn waiting(e: &Engine, queue: &str) -> Vec<String> {
     let addr = e
-        .directory
+        .directory()
         .queues
         .get(queue)
         .map(|a| a.clone())

@@ -16,21 +16,17 @@ use triage::auth::policy::Role;
 use triage::background::Background;
 use triage::config::{Hospital, SessionDef};
 use triage::engine::schedules::{DayBody, DayEntryBody};
+use triage::engine::Acting;
 use triage::engine::{Engine, RoomCommand};
-use triage_actors::model::Audit;
 use triage_ground::ids::{RoomCode, VisitNo};
 use triage_ground::time::Clock;
 
 use crate::common::{fresh_database, registration, spawn_app_with, TestApp};
 use crate::restart::{at, first_difference, memory, settle, start, waiting, ManualClock};
 
-fn audit(clock: &ManualClock) -> Audit {
-    Audit {
-        operator: "his:test".into(),
-        source: "schedule-test".into(),
-        at: clock.now(),
-        reason: None,
-    }
+/// Who acts in this test (the engine stamps the time from its clock).
+fn audit() -> Acting {
+    Acting::new("his:test", "schedule-test")
 }
 
 fn entry(session: &str, room: &str, doctor: &str) -> DayEntryBody {
@@ -46,7 +42,7 @@ fn entry(session: &str, room: &str, doctor: &str) -> DayEntryBody {
 /// The doctor the door screens of `room` show, and the seat note.
 fn door(e: &Engine, room: &str) -> (Option<String>, Option<String>) {
     let view = e
-        .directory
+        .directory()
         .room_view(room, 3)
         .unwrap_or_else(|| panic!("no room {room}"));
     (view.doctor.map(|d| d.name), view.seat_notice)
@@ -71,17 +67,13 @@ async fn session_boundary(redistribute: bool) {
         .put_schedule_day(
             &crate::common::service_day(-9).to_string(),
             day.clone(),
-            audit(&clock),
+            audit(),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((written.created, written.unchanged), (2, 0));
     let again = e
-        .put_schedule_day(
-            &crate::common::service_day(-9).to_string(),
-            day,
-            audit(&clock),
-        )
+        .put_schedule_day(&crate::common::service_day(-9).to_string(), day, audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((again.created, again.unchanged), (0, 2), "idempotent");
@@ -99,10 +91,10 @@ async fn session_boundary(redistribute: bool) {
         body["registered_at"] = json!(&crate::common::rfc(-9, "07:30:00"));
         let parsed = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
         let visit = VisitNo::parse(v).unwrap_or_else(|e| panic!("{e}"));
-        e.put_registration(&visit, parsed, body.to_string(), audit(&clock))
+        e.put_registration(&visit, parsed, body.to_string(), audit())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        e.check_in(&visit, audit(&clock))
+        e.check_in(&visit, audit())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
@@ -121,27 +113,27 @@ async fn session_boundary(redistribute: bool) {
         "scheduled"
     );
     assert_eq!(door(&e, "NK-01").0.as_deref(), Some("王建国"));
-    e.room_command(&nk01, RoomCommand::CallNext, audit(&clock))
+    e.room_command(&nk01, RoomCommand::CallNext, audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(waiting(&e, "NK-D1001").await, vec!["S2", "S3"]);
     // He signs in; running late at 13:05 he steps away and comes back
     // (the afternoon is not his, the room still is until 13:30).
-    e.sign_in(&nk01, "D1001", audit(&clock))
+    e.sign_in(&nk01, "D1001", audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     clock
         .0
         .store(at(&crate::common::rfc(-9, "13:05:00")), Ordering::SeqCst);
-    e.sign_out(&nk01, true, audit(&clock))
+    e.sign_out(&nk01, true, audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    e.sign_in(&nk01, "D1001", audit(&clock))
+    e.sign_in(&nk01, "D1001", audit())
         .await
         .unwrap_or_else(|e| panic!("back from a break: {e}"));
     // Another doctor is not scheduled here now.
     assert_eq!(
-        e.sign_in(&nk01, "D1004", audit(&clock))
+        e.sign_in(&nk01, "D1004", audit())
             .await
             .err()
             .map(|e| e.code.as_str().to_string())
@@ -193,21 +185,23 @@ async fn session_boundary(redistribute: bool) {
         assert_eq!(waiting(&e, "NK-D1001").await, vec!["S2", "S3"], "frozen");
     }
     // The switch is journaled and audited.
-    let events =
-        e.db.read(|c| triage::db::store::event_details(c, "session_switched"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+    let events = e
+        .db()
+        .read(|c| triage::db::store::event_details(c, "session_switched"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(events.len(), 2, "{events:?}");
-    let seated =
-        e.db.read(|c| triage::db::store::event_details(c, "room_seated"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+    let seated = e
+        .db()
+        .read(|c| triage::db::store::event_details(c, "room_seated"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(seated.iter().any(|d| d.contains("D1003")), "{seated:?}");
 
     // A restart mid-afternoon rebuilds the same, and does not switch again.
     settle(&e).await;
     let before = memory(&e, &hospital).await;
-    e.db.stop_writer().await;
+    e.db().stop_writer().await;
     let rebuilt = start(&hospital, &db.url, clock.clone(), &background).await;
     settle(&rebuilt).await;
     let after = memory(&rebuilt, &hospital).await;
@@ -220,7 +214,7 @@ async fn session_boundary(redistribute: bool) {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .is_none());
-    rebuilt.db.stop_writer().await;
+    rebuilt.db().stop_writer().await;
     background.stop_threads();
 }
 
@@ -655,13 +649,9 @@ async fn a_stop_clinic_for_a_session_running_late_keeps_its_notice_until_the_nex
             entry("eve", "NK-02", "D1002"),
         ],
     };
-    e.put_schedule_day(
-        &crate::common::service_day(-9).to_string(),
-        day,
-        audit(&clock),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    e.put_schedule_day(&crate::common::service_day(-9).to_string(), day, audit())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     // 17:45: the afternoon ran past its end (17:30); the evening is later.
     clock
         .0
@@ -676,7 +666,7 @@ async fn a_stop_clinic_for_a_session_running_late_keeps_its_notice_until_the_nex
             false,
             None,
             "医生临时外出".into(),
-            audit(&clock),
+            audit(),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -715,13 +705,13 @@ async fn a_stop_clinic_for_a_session_running_late_keeps_its_notice_until_the_nex
     // Refusals: a session that is over, one that does not exist.
     for (s, code) in [("am", "invalid_field"), ("night", "unknown_session")] {
         let err = e
-            .stop_clinic("D1002", Some(s), false, None, "x".into(), audit(&clock))
+            .stop_clinic("D1002", Some(s), false, None, "x".into(), audit())
             .await
             .err()
             .map(|e| e.code.as_str().to_string());
         assert_eq!(err.as_deref(), Some(code), "{s}");
     }
-    e.db.stop_writer().await;
+    e.db().stop_writer().await;
     background.stop_threads();
 }
 
@@ -745,7 +735,7 @@ async fn a_doctor_sitting_by_the_configuration_stopped_for_the_afternoon_leaves_
             true,
             None,
             "医生下午开会".into(),
-            audit(&clock),
+            audit(),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -766,6 +756,6 @@ async fn a_doctor_sitting_by_the_configuration_stopped_for_the_afternoon_leaves_
         door(&e, "NK-01"),
         (None, Some("本诊室暂无医生坐诊".to_string()))
     );
-    e.db.stop_writer().await;
+    e.db().stop_writer().await;
     background.stop_threads();
 }
