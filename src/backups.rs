@@ -617,7 +617,7 @@ fn finish(file: &Path, report: Report) -> Result<Report, DbError> {
     crate::ops::ledger::append(
         &ledger,
         &crate::ops::ledger::Entry {
-            kind: "verify".into(),
+            kind: crate::ops::ledger::Kind::Verify,
             at: report.verified_at,
             ok: report.ok(),
             subject: report.file.clone(),

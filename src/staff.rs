@@ -15,6 +15,7 @@
 //! `room`, each with the page's next `seq`; a page that sees a gap asks
 //! `{"type":"resync"}` and gets a new snapshot.
 
+use crate::db::columns::VisitType;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -275,7 +276,7 @@ pub struct RoomFrame<'a> {
 
 /// The full name of a visit for staff; a visit the cache does not know
 /// (which would be a bug) shows its masked name and is logged by number.
-fn full_name(names: &VisitNames, visit_no: &str, masked: &str) -> (String, Option<String>) {
+fn full_name(names: &VisitNames, visit_no: &str, masked: &str) -> (String, Option<VisitType>) {
     match names.get(visit_no) {
         Some(f) => (f.name, Some(f.visit_type)),
         None => {
@@ -288,10 +289,10 @@ fn full_name(names: &VisitNames, visit_no: &str, masked: &str) -> (String, Optio
     }
 }
 
-fn kind_label(kind: EntryKind, visit_type: Option<&str>) -> &'static str {
+fn kind_label(kind: EntryKind, visit_type: Option<VisitType>) -> &'static str {
     match kind {
         EntryKind::Normal => "",
-        EntryKind::Return if visit_type == Some("return") => "复诊",
+        EntryKind::Return if visit_type == Some(VisitType::Return) => "复诊",
         EntryKind::Return => "回诊",
         EntryKind::Recall => "过号",
         EntryKind::Late => "迟到",
@@ -306,7 +307,7 @@ fn entry<'a>(e: &'a StaffEntry, names: &VisitNames) -> EntryFrame<'a> {
         ticket_no: &e.ticket_no,
         name,
         kind: e.kind.as_str(),
-        kind_label: kind_label(e.kind, visit_type.as_deref()),
+        kind_label: kind_label(e.kind, visit_type),
         tags: &e.tags,
         special: e.special.as_deref(),
         registered: &e.registered,

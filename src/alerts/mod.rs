@@ -24,24 +24,11 @@ use utoipa::ToSchema;
 
 use crate::config::alerts::{self as policy, AlertPolicy};
 use crate::config::Hospital;
-use crate::db::columns::{FaultState, Severity};
+use crate::db::columns::{FaultKind, FaultState, Severity};
 use crate::db::Db;
 use store::{Change, FaultEventRow, FaultRow, NewFault, NewMessage};
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::time::{shanghai, utc};
-
-/// Fault kinds (what went wrong).
-pub const KINDS: [&str; 9] = [
-    "screen_offline",
-    "database",
-    "his_silent",
-    "error_rate",
-    "queue_wait",
-    "disk_low",
-    "backup_failed",
-    "backup_missing",
-    "reported",
-];
 
 /// A condition the monitor sees now: it opens a fault unless one is open
 /// for its key.
@@ -49,7 +36,7 @@ pub const KINDS: [&str; 9] = [
 pub struct Condition {
     /// `kind:where`, e.g. `screen_offline:NK-01-DOOR`.
     pub key: String,
-    pub kind: &'static str,
+    pub kind: FaultKind,
     /// Critical (told at once, also in quiet hours) or a warning.
     pub severity: Severity,
     /// One line, Chinese: what.
@@ -66,7 +53,11 @@ pub struct Condition {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct FaultView {
     pub id: i64,
-    pub kind: String,
+    /// `screen_offline`, `database`, `his_silent`, `error_rate`,
+    /// `queue_wait`, `disk_low`, `backup_failed`, `backup_missing`,
+    /// `reported`.
+    #[schema(value_type = String)]
+    pub kind: FaultKind,
     #[schema(value_type = String)]
     pub severity: Severity,
     pub title: String,
@@ -214,17 +205,17 @@ impl Traffic {
     }
 }
 
-pub(crate) fn how_to_check(kind: &str) -> &'static str {
+pub(crate) fn how_to_check(kind: FaultKind) -> &'static str {
     match kind {
-        "screen_offline" => "检查该屏幕的电源、网线或无线网络；在管理页“屏幕管理”(/devices) 查看其状态；屏幕重新连上后告警自动解除。",
-        "database" => "检查数据库服务（PostgreSQL 服务是否运行，或 SQLite 文件所在磁盘是否已满、是否可写）；见运维手册“告警”一章。数据库恢复后系统自动恢复，告警自动解除。",
-        "his_silent" => "工作时间内 HIS 长时间没有调用本系统：检查 HIS 接口服务与网络，询问挂号处是否正常挂号。",
-        "error_rate" => "接口出错比例过高：查看服务器日志中的错误（按请求号 request_id），检查数据库与 HIS 调用。",
-        "queue_wait" => "某队列最长等候时间过长：查看分诊台该队列与诊室是否开诊、是否有医生坐诊，必要时分流患者。",
-        "disk_low" => "服务器磁盘剩余空间不足：清理旧日志与过期备份（triage backup prune），或扩容磁盘。",
-        "backup_failed" => "每日备份失败或缺失：查看备份目录中的检查报告，手动执行 triage backup 与 triage backup verify。",
-        "backup_missing" => "应有的每日备份不存在：检查服务器日志中的 daily backup、备份目录与磁盘，手动执行 triage backup 与 triage backup verify。",
-        _ => "请到现场查看，并在分诊台“故障”中记录处理情况。",
+        FaultKind::ScreenOffline => "检查该屏幕的电源、网线或无线网络；在管理页“屏幕管理”(/devices) 查看其状态；屏幕重新连上后告警自动解除。",
+        FaultKind::Database => "检查数据库服务（PostgreSQL 服务是否运行，或 SQLite 文件所在磁盘是否已满、是否可写）；见运维手册“告警”一章。数据库恢复后系统自动恢复，告警自动解除。",
+        FaultKind::HisSilent => "工作时间内 HIS 长时间没有调用本系统：检查 HIS 接口服务与网络，询问挂号处是否正常挂号。",
+        FaultKind::ErrorRate => "接口出错比例过高：查看服务器日志中的错误（按请求号 request_id），检查数据库与 HIS 调用。",
+        FaultKind::QueueWait => "某队列最长等候时间过长：查看分诊台该队列与诊室是否开诊、是否有医生坐诊，必要时分流患者。",
+        FaultKind::DiskLow => "服务器磁盘剩余空间不足：清理旧日志与过期备份（triage backup prune），或扩容磁盘。",
+        FaultKind::BackupFailed => "每日备份失败或缺失：查看备份目录中的检查报告，手动执行 triage backup 与 triage backup verify。",
+        FaultKind::BackupMissing => "应有的每日备份不存在：检查服务器日志中的 daily backup、备份目录与磁盘，手动执行 triage backup 与 triage backup verify。",
+        FaultKind::Reported => "请到现场查看，并在分诊台“故障”中记录处理情况。",
     }
 }
 
@@ -330,7 +321,7 @@ impl Alerts {
             detail = fault.detail,
             place = fault.place,
             since = local(utc(fault.opened_at)),
-            how = how_to_check(&fault.kind),
+            how = how_to_check(fault.kind),
         );
         if notice == Notice::Resolved {
             let at = fault.resolved_at.map(utc).unwrap_or(now);
@@ -418,14 +409,14 @@ impl Alerts {
         let now = self.clock.now();
         let new = NewFault {
             fault_key: cond.key.clone(),
-            kind: cond.kind.to_string(),
+            kind: cond.kind,
             severity: cond.severity,
             title: cond.title.clone(),
             detail: cond.detail.clone(),
             place: cond.place.clone(),
             state: FaultState::Opened,
             opened_at: cond.since.naive_utc(),
-            reported_by: (cond.kind == "reported").then(|| actor.to_string()),
+            reported_by: (cond.kind == FaultKind::Reported).then(|| actor.to_string()),
             escalation: 1,
             next_reminder_at: Some(self.next_reminder(cond.severity, now)),
             updated_at: now.naive_utc(),
@@ -440,7 +431,7 @@ impl Alerts {
                     let row = FaultRow {
                         id,
                         fault_key: new.fault_key.clone(),
-                        kind: new.kind.clone(),
+                        kind: new.kind,
                         severity: new.severity,
                         title: new.title.clone(),
                         detail: new.detail.clone(),
@@ -600,7 +591,7 @@ impl Alerts {
             Some(detail) => {
                 let cond = Condition {
                     key: key.into(),
-                    kind: "backup_failed",
+                    kind: FaultKind::BackupFailed,
                     severity: Severity::Critical,
                     title: "每日备份失败".into(),
                     detail,
@@ -634,7 +625,7 @@ impl Alerts {
         let key = format!("database:{}", since.timestamp_micros());
         let new = NewFault {
             fault_key: key,
-            kind: "database".into(),
+            kind: FaultKind::Database,
             severity: Severity::Critical,
             title: "数据库不可用".into(),
             detail,
@@ -692,7 +683,7 @@ impl Alerts {
         let key = format!("reported:{by}:{}", now.timestamp_micros());
         let cond = Condition {
             key,
-            kind: "reported",
+            kind: FaultKind::Reported,
             severity: Severity::Warning,
             title: title.to_string(),
             detail: detail.to_string(),

@@ -28,19 +28,19 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use super::{Alerts, Condition};
-use crate::db::columns::Severity;
+use crate::db::columns::{FaultKind, Severity};
 use crate::engine::Engine;
 use triage_ground::error::Error;
 use triage_ground::time::shanghai;
 
 /// The kinds the monitor raises and clears by itself.
-const WATCHED: [&str; 6] = [
-    "screen_offline",
-    "his_silent",
-    "error_rate",
-    "queue_wait",
-    "disk_low",
-    "backup_missing",
+const WATCHED: [FaultKind; 6] = [
+    FaultKind::ScreenOffline,
+    FaultKind::HisSilent,
+    FaultKind::ErrorRate,
+    FaultKind::QueueWait,
+    FaultKind::DiskLow,
+    FaultKind::BackupMissing,
 ];
 
 /// How long after `[backup] at` the day's backup must be there (taking
@@ -225,7 +225,7 @@ impl Monitor {
             };
             conditions.push(Condition {
                 key: format!("screen_offline:{}", s.code),
-                kind: "screen_offline",
+                kind: FaultKind::ScreenOffline,
                 severity: Severity::Warning,
                 title: format!("{}{}离线", rooms.first().cloned().unwrap_or_default(), what),
                 detail: format!(
@@ -253,7 +253,7 @@ impl Monitor {
         let silent = (now - last).num_minutes();
         (silent >= p.his_silent_minutes as i64).then(|| Condition {
             key: "his_silent".into(),
-            kind: "his_silent",
+            kind: FaultKind::HisSilent,
             severity: Severity::Warning,
             title: "HIS 长时间没有调用分诊系统".into(),
             detail: format!(
@@ -285,7 +285,7 @@ impl Monitor {
         let percent = failed * 100 / requests;
         (percent > p.error_rate_percent as u64).then(|| Condition {
             key: "error_rate".into(),
-            kind: "error_rate",
+            kind: FaultKind::ErrorRate,
             severity: Severity::Warning,
             title: "接口出错比例过高".into(),
             detail: format!(
@@ -312,7 +312,7 @@ impl Monitor {
             if waited >= p.queue_wait_minutes as i64 {
                 return Some(Condition {
                     key: format!("queue_wait:{}", q.code),
-                    kind: "queue_wait",
+                    kind: FaultKind::QueueWait,
                     severity: Severity::Warning,
                     title: format!("{}等候时间过长", q.name),
                     detail: format!(
@@ -341,7 +341,7 @@ impl Monitor {
         let tz = triage_ground::time::shanghai();
         Some(Condition {
             key: "backup_missing:daily".into(),
-            kind: "backup_missing",
+            kind: FaultKind::BackupMissing,
             severity: Severity::Critical,
             title: "每日备份缺失".into(),
             detail: match newest {
@@ -390,7 +390,7 @@ impl Monitor {
             if free < p.disk_free_percent as u64 && free_mb < p.disk_free_mb {
                 out.push(Condition {
                     key: format!("disk_low:{}", dir.display()),
-                    kind: "disk_low",
+                    kind: FaultKind::DiskLow,
                     severity: Severity::Critical,
                     title: "服务器磁盘空间不足".into(),
                     detail: format!(
@@ -481,7 +481,7 @@ impl Monitor {
                     "告警：数据库不可用\n\n发生了什么：{detail}。叫号、签到与登记都无法保存（接口答复 503），\n屏幕保留最后的状态。\n在哪里：{} 的数据库\n从何时起：{}\n级别：严重\n如何检查：{}\n数据库恢复后系统自动恢复，并记入故障工单。\n\n— {} 分诊叫号系统\n",
                     self.alerts.hospital.name,
                     now.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S"),
-                    super::how_to_check("database"),
+                    super::how_to_check(FaultKind::Database),
                     self.alerts.hospital.name,
                 );
                 let told = match &self.direct {
@@ -505,7 +505,7 @@ impl Monitor {
                             "告警：数据库不可用\n\n发生了什么：{}\n从何时起：{}\n级别：严重\n如何检查：{}\n",
                             o.detail,
                             o.since.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S"),
-                            super::how_to_check("database"),
+                            super::how_to_check(FaultKind::Database),
                         );
                         let told = d.send_now(subject, &body, now).await;
                         for t in told {
@@ -626,7 +626,7 @@ impl Monitor {
             }
         }
         for f in open {
-            let watched = WATCHED.contains(&f.kind.as_str());
+            let watched = WATCHED.contains(&f.kind);
             if watched && !keys.contains(&f.fault_key) && !held.contains(&f.fault_key) {
                 self.alerts
                     .resolve(f.id, "system", "条件已消除，自动恢复".into())

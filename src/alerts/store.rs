@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::columns::{FaultState, Severity};
+use crate::db::columns::{FaultKind, FaultState, Severity};
 use crate::db::schema::{fault_events, faults, outbox, screen_presence, server_secrets};
 use crate::db::{AnyConnection, Conflict, DbError};
 
@@ -17,7 +17,7 @@ use crate::db::{AnyConnection, Conflict, DbError};
 pub struct FaultRow {
     pub id: i64,
     pub fault_key: String,
-    pub kind: String,
+    pub kind: FaultKind,
     pub severity: Severity,
     pub title: String,
     pub detail: String,
@@ -41,7 +41,7 @@ pub struct FaultRow {
 #[diesel(table_name = faults)]
 pub struct NewFault {
     pub fault_key: String,
-    pub kind: String,
+    pub kind: FaultKind,
     pub severity: Severity,
     pub title: String,
     pub detail: String,
@@ -225,8 +225,8 @@ pub fn events_of(c: &mut AnyConnection, id: i64) -> Result<Vec<FaultEventRow>, D
 /// What a listing keeps.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
-    pub state: Option<String>,
-    pub kind: Option<String>,
+    pub state: Option<FaultState>,
+    pub kind: Option<FaultKind>,
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
     pub limit: i64,
@@ -236,10 +236,10 @@ pub struct Filter {
 pub fn list(c: &mut AnyConnection, f: &Filter) -> Result<Vec<FaultRow>, DbError> {
     let mut q = faults::table.select(FaultRow::as_select()).into_boxed();
     if let Some(s) = &f.state {
-        q = q.filter(faults::state.eq(s.clone()));
+        q = q.filter(faults::state.eq(*s));
     }
     if let Some(k) = &f.kind {
-        q = q.filter(faults::kind.eq(k.clone()));
+        q = q.filter(faults::kind.eq(*k));
     }
     if let Some(t) = f.since {
         q = q.filter(faults::opened_at.ge(t));

@@ -18,14 +18,12 @@ use super::error::ApiError;
 use super::error::ErrorBody;
 use super::extract::{Caller, Json};
 use crate::alerts::store::Filter;
-use crate::alerts::{Alerts, FaultList, FaultView, KINDS};
+use crate::alerts::{Alerts, FaultList, FaultView};
 use crate::auth::policy::Role;
-use crate::db::columns::FaultState;
+use crate::db::columns::{FaultKind, FaultState};
 use triage_ground::error::{Error, ErrorCode};
 
 type Answer = Result<HttpResponse, ApiError>;
-
-const STATES: [&str; 4] = ["opened", "acknowledged", "resolved", "archived"];
 
 fn staff(caller: &Caller) -> Result<&crate::auth::policy::Staff, Error> {
     caller
@@ -86,29 +84,34 @@ pub async fn list(
 ) -> Answer {
     staff(&caller)?;
     let q = query.into_inner();
-    if q.state.as_deref().is_some_and(|s| !STATES.contains(&s)) {
-        return Err(Error::field(
-            ErrorCode::InvalidField,
-            "state",
-            "opened, acknowledged, resolved or archived",
-        )
-        .into());
-    }
-    if q.kind.as_deref().is_some_and(|k| !KINDS.contains(&k)) {
-        return Err(Error::field(
-            ErrorCode::InvalidField,
-            "kind",
-            format!("one of {}", KINDS.join(", ")),
-        )
-        .into());
-    }
+    let state = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(FaultState::parse(s).ok_or_else(|| {
+            Error::field(
+                ErrorCode::InvalidField,
+                "state",
+                "opened, acknowledged, resolved or archived",
+            )
+        })?),
+    };
+    let kind = match q.kind.as_deref() {
+        None => None,
+        Some(k) => Some(FaultKind::parse(k).ok_or_else(|| {
+            let all: Vec<&str> = FaultKind::ALL.iter().map(|k| k.as_str()).collect();
+            Error::field(
+                ErrorCode::InvalidField,
+                "kind",
+                format!("one of {}", all.join(", ")),
+            )
+        })?),
+    };
     let limit = q.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
         return Err(Error::field(ErrorCode::InvalidField, "limit", "1 to 1000").into());
     }
     let filter = Filter {
-        state: q.state,
-        kind: q.kind,
+        state,
+        kind,
         since: q
             .since
             .as_deref()

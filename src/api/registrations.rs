@@ -68,7 +68,7 @@ pub async fn delete_registration(
         return Ok(HttpResponse::Ok().json(CancelAnswer {
             visit_no: a.appointment_id,
             status: a.status,
-            changed: a.outcome == "cancelled",
+            changed: a.outcome == crate::engine::appointments::AppointmentOutcome::Cancelled,
         }));
     }
     Ok(HttpResponse::Ok().json(engine.cancel(&visit_no, audit).await?))

@@ -214,14 +214,12 @@ fn indicator_rows(i: &Indicators) -> Vec<Vec<String>> {
         "预约诊疗率(%) appointment_rate".into(),
         "预约后平均等待(分) mean_wait_after_appointment".into(),
     ]];
-    for g in i.groups.iter().chain(std::iter::once(&i.total)) {
+    let labelled = i.groups.iter().map(|g| (g.key.clone(), g));
+    let total = std::iter::once(("合计 total".to_string(), &i.total));
+    for (label, g) in labelled.chain(total) {
         let f = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_default();
         rows.push(vec![
-            if g.key == "total" {
-                "合计 total".into()
-            } else {
-                g.key.clone()
-            },
+            label,
             g.visits.to_string(),
             g.appointments.to_string(),
             f(g.appointment_rate_percent),

@@ -248,7 +248,7 @@ pub fn set_password(
         ..row
     };
     crate::db::write_transaction(c, |c| {
-        store::update_staff(c, &after, stamp, "password_reset", true)
+        store::update_staff(c, &after, stamp, store::AccountEvent::PasswordReset, true)
     })?;
     Ok(password)
 }
@@ -263,9 +263,9 @@ pub fn set_disabled(
     let row = existing(c, code)?;
     let after = StaffRow { disabled, ..row };
     let kind = if disabled {
-        "account_disabled"
+        store::AccountEvent::AccountDisabled
     } else {
-        "account_enabled"
+        store::AccountEvent::AccountEnabled
     };
     crate::db::write_transaction(c, |c| store::update_staff(c, &after, stamp, kind, disabled))?;
     Ok(())
@@ -285,7 +285,7 @@ pub fn enrol_totp(
         ..row
     };
     crate::db::write_transaction(c, |c| {
-        store::update_staff(c, &after, stamp, "totp_enrolled", true)
+        store::update_staff(c, &after, stamp, store::AccountEvent::TotpEnrolled, true)
     })?;
     Ok((uri, b32))
 }

@@ -514,13 +514,23 @@ impl Auth {
             return Err(bad());
         };
         if row.disabled {
-            self.audit_only(&stamp, "login_refused", &row.code, "disabled")
-                .await?;
+            self.audit_only(
+                &stamp,
+                store::AccountEvent::LoginRefused,
+                &row.code,
+                "disabled",
+            )
+            .await?;
             return Err(bad());
         }
         if let Some(until) = row.locked_until.filter(|u| *u > now.naive_utc()) {
-            self.audit_only(&stamp, "login_refused", &row.code, "locked")
-                .await?;
+            self.audit_only(
+                &stamp,
+                store::AccountEvent::LoginRefused,
+                &row.code,
+                "locked",
+            )
+            .await?;
             return Err(locked_error(until));
         }
         let (totp_ok, step) = self.second_factor(&row, totp, matches, now)?;
@@ -647,7 +657,7 @@ impl Auth {
                 store::record(
                     c,
                     &st,
-                    "login",
+                    store::AccountEvent::Login,
                     &after.code,
                     serde_json::json!({ "role": after.role, "session": &session.id_hash[..12] }),
                 )?;
@@ -715,7 +725,7 @@ impl Auth {
                     store::record(
                         c,
                         &st,
-                        "login_refused",
+                        store::AccountEvent::LoginRefused,
                         &code,
                         serde_json::json!({ "reason": "locked" }),
                     )?;
@@ -728,7 +738,7 @@ impl Auth {
                 store::record(
                     c,
                     &st,
-                    if lock { "account_locked" } else { "login_failed" },
+                    if lock { store::AccountEvent::AccountLocked } else { store::AccountEvent::LoginFailed },
                     &code,
                     serde_json::json!({ "failed_logins": failed, "factor": if totp { "totp" } else { "password" } }),
                 )?;
@@ -762,7 +772,7 @@ impl Auth {
     async fn audit_only(
         &self,
         stamp: &Stamp,
-        kind: &'static str,
+        kind: store::AccountEvent,
         code: &str,
         why: &'static str,
     ) -> Result<(), Error> {
@@ -796,7 +806,13 @@ impl Auth {
             .db
             .write(move |c| {
                 store::delete_session(c, &id_hash)?;
-                store::record(c, &stamp, "logout", &s.staff_code, serde_json::json!({}))
+                store::record(
+                    c,
+                    &stamp,
+                    store::AccountEvent::Logout,
+                    &s.staff_code,
+                    serde_json::json!({}),
+                )
             })
             .await?;
         Ok(())
@@ -882,7 +898,13 @@ impl Auth {
         self.inner
             .db
             .write(move |c| {
-                store::update_staff(c, &after, &stamp, "password_changed", false)?;
+                store::update_staff(
+                    c,
+                    &after,
+                    &stamp,
+                    store::AccountEvent::PasswordChanged,
+                    false,
+                )?;
                 // Every other session of this account ends.
                 for s in store::list_sessions(c)? {
                     if s.staff_code == code && s.id_hash != keep {

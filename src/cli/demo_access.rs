@@ -161,7 +161,7 @@ fn ensure_account(
                 locked_until: None,
                 ..row
             };
-            store::update_staff(c, &after, stamp, "password_reset", true)
+            store::update_staff(c, &after, stamp, store::AccountEvent::PasswordReset, true)
                 .map_err(|e| e.to_string())?;
         }
     }

@@ -108,11 +108,54 @@ pub struct Stamp {
     pub at: NaiveDateTime,
 }
 
+/// What an account event records (its `kind` in the audit log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountEvent {
+    AccountCreated,
+    AccountDisabled,
+    AccountEnabled,
+    AccountLocked,
+    ClientAdded,
+    ClientRevoked,
+    Login,
+    LoginFailed,
+    LoginRefused,
+    Logout,
+    PasswordChanged,
+    PasswordReset,
+    ScreenTokenIssued,
+    ScreenTokenRevoked,
+    TotpEnrolled,
+}
+
+impl AccountEvent {
+    /// The stable text stored in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountEvent::AccountCreated => "account_created",
+            AccountEvent::AccountDisabled => "account_disabled",
+            AccountEvent::AccountEnabled => "account_enabled",
+            AccountEvent::AccountLocked => "account_locked",
+            AccountEvent::ClientAdded => "client_added",
+            AccountEvent::ClientRevoked => "client_revoked",
+            AccountEvent::Login => "login",
+            AccountEvent::LoginFailed => "login_failed",
+            AccountEvent::LoginRefused => "login_refused",
+            AccountEvent::Logout => "logout",
+            AccountEvent::PasswordChanged => "password_changed",
+            AccountEvent::PasswordReset => "password_reset",
+            AccountEvent::ScreenTokenIssued => "screen_token_issued",
+            AccountEvent::ScreenTokenRevoked => "screen_token_revoked",
+            AccountEvent::TotpEnrolled => "totp_enrolled",
+        }
+    }
+}
+
 /// Appends an account event (`kind`, about `subject`) with `detail`.
 pub fn record(
     c: &mut AnyConnection,
     stamp: &Stamp,
-    kind: &str,
+    kind: AccountEvent,
     subject: &str,
     detail: serde_json::Value,
 ) -> Result<(), DbError> {
@@ -124,7 +167,7 @@ pub fn record(
         c,
         NewEvent {
             at: stamp.at,
-            kind: kind.to_string(),
+            kind: kind.as_str().to_string(),
             operator: stamp.operator.clone(),
             source: stamp.source.clone(),
             visit_no: None,
@@ -163,7 +206,7 @@ pub fn insert_staff(c: &mut AnyConnection, row: &StaffRow, stamp: &Stamp) -> Res
     record(
         c,
         stamp,
-        "account_created",
+        AccountEvent::AccountCreated,
         &row.code,
         json!({ "before": null, "after": row.public() }),
     )
@@ -177,7 +220,7 @@ pub fn update_staff(
     c: &mut AnyConnection,
     after: &StaffRow,
     stamp: &Stamp,
-    kind: &str,
+    kind: AccountEvent,
     end_sessions: bool,
 ) -> Result<(), DbError> {
     let before =
@@ -201,7 +244,10 @@ pub fn update_staff(
             .execute(c)?;
     }
     let mut detail = json!({ "before": before.public(), "after": after.public() });
-    if kind == "login_failed" || kind == "account_locked" {
+    if matches!(
+        kind,
+        AccountEvent::LoginFailed | AccountEvent::AccountLocked
+    ) {
         detail["failed_logins"] = json!(after.failed_logins);
     }
     record(c, stamp, kind, &after.code, detail)
@@ -301,7 +347,7 @@ pub fn insert_client(c: &mut AnyConnection, row: &ClientRow, stamp: &Stamp) -> R
     record(
         c,
         stamp,
-        "client_added",
+        AccountEvent::ClientAdded,
         &row.name,
         json!({ "before": null, "after": row.public() }),
     )
@@ -326,7 +372,7 @@ pub fn revoke_client(c: &mut AnyConnection, name: &str, stamp: &Stamp) -> Result
     record(
         c,
         stamp,
-        "client_revoked",
+        AccountEvent::ClientRevoked,
         name,
         json!({ "before": before.public(), "after": after.public() }),
     )
@@ -368,7 +414,7 @@ pub fn issue_screen_token(
     record(
         c,
         stamp,
-        "screen_token_issued",
+        AccountEvent::ScreenTokenIssued,
         screen,
         json!({ "before": state(before.as_ref()), "after": "active" }),
     )
@@ -393,7 +439,7 @@ pub fn revoke_screen_token(
     record(
         c,
         stamp,
-        "screen_token_revoked",
+        AccountEvent::ScreenTokenRevoked,
         screen,
         json!({ "before": "active", "after": "revoked" }),
     )

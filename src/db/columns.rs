@@ -1,5 +1,5 @@
 //! The enumerated text columns the database stores (a schedule entry's
-//! status, an appointment's, a visit's type, a fault's state and severity): one enum each, written and
+//! status, an appointment's, a visit's type, a notice's level, a fault's kind, state and severity): one enum each, written and
 //! read through diesel as their stable text, so no code compares a column
 //! with a string literal. A stored text that is none of them is broken
 //! data, reported when the row is read.
@@ -17,6 +17,9 @@ macro_rules! text_column {
         }
 
         impl $name {
+            /// Every value, in the order declared.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
             /// The stored text.
             pub fn as_str(self) -> &'static str {
                 match self {
@@ -131,6 +134,40 @@ text_column!(
         Resolved = "resolved",
         /// Filed away (已归档).
         Archived = "archived",
+    }
+);
+
+text_column!(
+    /// How a notice (公告) shows on the screens.
+    NoticeLevel {
+        /// 普通.
+        Info = "info",
+        /// 紧急: shown first, in red.
+        Urgent = "urgent",
+    }
+);
+
+text_column!(
+    /// What went wrong (a fault's kind, 故障类型).
+    FaultKind {
+        /// A screen stopped answering (屏幕离线).
+        ScreenOffline = "screen_offline",
+        /// The database cannot be reached (数据库不可用).
+        Database = "database",
+        /// HIS has not called within working hours.
+        HisSilent = "his_silent",
+        /// Too many answers are errors.
+        ErrorRate = "error_rate",
+        /// A queue's longest wait is too long.
+        QueueWait = "queue_wait",
+        /// The server's disk is nearly full.
+        DiskLow = "disk_low",
+        /// The nightly backup or its check failed.
+        BackupFailed = "backup_failed",
+        /// The nightly backup is not there.
+        BackupMissing = "backup_missing",
+        /// A person reported it (人工报告).
+        Reported = "reported",
     }
 );
 

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use triage_actors::model::{EntryKind, PlacementCode, SpecialTag, StaffMarks, VisitStatus};
 
-use super::columns::{AppointmentStatus, VisitType};
+use super::columns::{AppointmentStatus, NoticeLevel, VisitType};
 use triage_ground::ids::{DepartmentCode, DoctorCode, QueueCode, RoomCode, VisitNo};
 
 use super::schema::{doctors, events, notices, queue_counters, queue_rules, rooms, visits};
@@ -324,7 +324,7 @@ impl From<&EventRow> for NewEvent {
 pub struct NoticeRow {
     pub id: i64,
     pub text: String,
-    pub level: String,
+    pub level: NoticeLevel,
     /// `*` for every screen, else a JSON list of screen codes.
     pub screens: String,
     pub operator: String,
@@ -339,7 +339,7 @@ pub struct NoticeRow {
 #[diesel(table_name = notices)]
 pub struct NewNotice {
     pub text: String,
-    pub level: String,
+    pub level: NoticeLevel,
     pub screens: String,
     pub operator: String,
     pub created_at: NaiveDateTime,

@@ -96,7 +96,8 @@ pub struct AppointmentAnswer {
     pub appointment_id: String,
     /// `created`, `replaced`, `unchanged`, `superseded` (an older version:
     /// nothing changed) or `cancelled`.
-    pub outcome: String,
+    #[schema(value_type = String)]
+    pub outcome: AppointmentOutcome,
     /// The version in force.
     pub version: i64,
     /// The visit's status (`cancelled` after a DELETE).
@@ -170,11 +171,25 @@ impl AppointmentPutBody {
     }
 }
 
-fn outcome_text(o: UpsertOutcome) -> &'static str {
-    match o {
-        UpsertOutcome::Created => "created",
-        UpsertOutcome::Replaced => "replaced",
-        UpsertOutcome::Unchanged => "unchanged",
+/// What an appointment PUT or DELETE did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentOutcome {
+    Created,
+    Replaced,
+    Unchanged,
+    /// An older version arrived: nothing changed.
+    Superseded,
+    Cancelled,
+}
+
+impl From<UpsertOutcome> for AppointmentOutcome {
+    fn from(o: UpsertOutcome) -> Self {
+        match o {
+            UpsertOutcome::Created => AppointmentOutcome::Created,
+            UpsertOutcome::Replaced => AppointmentOutcome::Replaced,
+            UpsertOutcome::Unchanged => AppointmentOutcome::Unchanged,
+        }
     }
 }
 
@@ -202,7 +217,7 @@ impl Engine {
             .read(move |c| Ok((store::get_appointment(c, &key)?, store::get_visit(c, &key)?)))
             .await?;
         // The answer when the version kept stands (nothing is written).
-        let kept = |a: &AppointmentRow, outcome: &str| -> Result<_, Error> {
+        let kept = |a: &AppointmentRow, outcome: AppointmentOutcome| -> Result<_, Error> {
             let status = match &visit {
                 Some(v) => v.status()?,
                 None => VisitStatus::Registered,
@@ -211,7 +226,7 @@ impl Engine {
                 UpsertOutcome::Unchanged,
                 AppointmentAnswer {
                     appointment_id: id.to_string(),
-                    outcome: outcome.into(),
+                    outcome,
                     version: a.version,
                     status,
                     room_code: a.room_code.clone(),
@@ -225,11 +240,11 @@ impl Engine {
                     "the appointment was cancelled (已取消预约); book again with a new id",
                 ))
             }
-            Some(a) if body.version < a.version => return kept(a, "superseded"),
+            Some(a) if body.version < a.version => return kept(a, AppointmentOutcome::Superseded),
             // The same message again: applied already (the version is
             // written after the visit), whatever happened to the visit since.
             Some(a) if body.version == a.version && a.digest == digest => {
-                return kept(a, "unchanged")
+                return kept(a, AppointmentOutcome::Unchanged)
             }
             Some(a) if body.version == a.version => {
                 return Err(Error::field(
@@ -272,7 +287,7 @@ impl Engine {
             outcome,
             AppointmentAnswer {
                 appointment_id: id.to_string(),
-                outcome: outcome_text(outcome).into(),
+                outcome: outcome.into(),
                 version: body.version,
                 status,
                 room_code: Some(body.room_code),
@@ -379,7 +394,11 @@ impl Engine {
         self.publish_appointments().await;
         Ok(AppointmentAnswer {
             appointment_id: id.to_string(),
-            outcome: if changed { "cancelled" } else { "unchanged" }.into(),
+            outcome: if changed {
+                AppointmentOutcome::Cancelled
+            } else {
+                AppointmentOutcome::Unchanged
+            },
             version,
             status: VisitStatus::Cancelled,
             room_code,

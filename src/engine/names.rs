@@ -6,6 +6,7 @@
 //! [`KEEP_DAYS`] after it was last set (a visit does not wait that long),
 //! so memory stays bounded.
 
+use crate::db::columns::VisitType;
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 
@@ -17,8 +18,8 @@ pub const KEEP_DAYS: i64 = 3;
 pub struct VisitFacts {
     /// The full name (staff only).
     pub name: String,
-    /// `first` or `return` (tells 复诊 from 回诊 for a return entry).
-    pub visit_type: String,
+    /// 初诊 or 复诊 (tells 复诊 from 回诊 for a return entry).
+    pub visit_type: VisitType,
     set_at: DateTime<Utc>,
 }
 
@@ -28,12 +29,12 @@ pub struct VisitNames(DashMap<String, VisitFacts>);
 
 impl VisitNames {
     /// Records (or replaces) a visit's facts.
-    pub fn set(&self, visit_no: &str, name: &str, visit_type: &str, now: DateTime<Utc>) {
+    pub fn set(&self, visit_no: &str, name: &str, visit_type: VisitType, now: DateTime<Utc>) {
         self.0.insert(
             visit_no.to_string(),
             VisitFacts {
                 name: name.to_string(),
-                visit_type: visit_type.to_string(),
+                visit_type,
                 set_at: now,
             },
         );

@@ -9,6 +9,7 @@ use triage_actors::board::view::NoticeView;
 use utoipa::ToSchema;
 
 use super::facade::Engine;
+use crate::db::columns::NoticeLevel;
 use crate::db::models::{NewNotice, NoticeRow};
 use crate::db::store;
 use triage_ground::error::{Error, ErrorCode};
@@ -42,7 +43,8 @@ const MAX_LEAD_DAYS: i64 = 90;
 pub struct NoticeAnswer {
     pub id: i64,
     pub text: String,
-    pub level: String,
+    #[schema(value_type = String)]
+    pub level: NoticeLevel,
     /// Target screens; null for every screen.
     pub screens: Option<Vec<String>>,
     pub created_at: DateTime<Utc>,
@@ -59,7 +61,7 @@ fn answer(r: &NoticeRow, now: DateTime<Utc>) -> NoticeAnswer {
     NoticeAnswer {
         id: r.id,
         text: r.text.clone(),
-        level: r.level.clone(),
+        level: r.level,
         screens: if r.screens == "*" {
             None
         } else {
@@ -85,7 +87,7 @@ pub fn view(r: &NoticeRow) -> (NoticeView, Option<Vec<ScreenCode>>) {
         NoticeView {
             id: a.id,
             text: a.text,
-            level: a.level,
+            level: a.level.as_str().to_string(),
             created_at: a.created_at,
             starts_at: a.starts_at,
             expires_at: a.expires_at,
@@ -115,14 +117,12 @@ impl Engine {
                 "1-500 characters",
             ));
         }
-        let level = body.level.as_deref().unwrap_or("info");
-        if !matches!(level, "info" | "urgent") {
-            return Err(Error::field(
-                ErrorCode::InvalidNoticeLevel,
-                "level",
-                "info or urgent",
-            ));
-        }
+        let level = match body.level.as_deref() {
+            None => NoticeLevel::Info,
+            Some(l) => NoticeLevel::parse(l).ok_or_else(|| {
+                Error::field(ErrorCode::InvalidNoticeLevel, "level", "info or urgent")
+            })?,
+        };
         if let Some(list) = &body.screens {
             if list.is_empty() {
                 return Err(Error::field(
@@ -176,7 +176,7 @@ impl Engine {
         };
         let new = NewNotice {
             text: text.to_string(),
-            level: level.to_string(),
+            level,
             screens,
             operator: audit.operator.clone(),
             created_at: audit.at.naive_utc(),

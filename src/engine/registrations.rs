@@ -542,17 +542,13 @@ impl Engine {
         // The queue tells staff pages as it commits: they show the new name
         // then. Put back the old one if the correction does not commit.
         let previous = self.names().get(&row.visit_no);
-        self.names().set(
-            &row.visit_no,
-            &row.patient_name,
-            row.visit_type.as_str(),
-            self.now(),
-        );
+        self.names()
+            .set(&row.visit_no, &row.patient_name, row.visit_type, self.now());
         let result = self.send_correction(v, row, audit).await;
         if result.is_err() {
             let (name, visit_type) = match &previous {
-                Some(f) => (f.name.as_str(), f.visit_type.as_str()),
-                None => (v.patient_name.as_str(), v.visit_type.as_str()),
+                Some(f) => (f.name.as_str(), f.visit_type),
+                None => (v.patient_name.as_str(), v.visit_type),
             };
             self.names().set(&v.visit_no, name, visit_type, self.now());
         }
@@ -661,12 +657,8 @@ impl Engine {
         kind: EntryKind,
         queue: &str,
     ) -> Result<EntryDraft, Error> {
-        self.names().set(
-            &v.visit_no,
-            &v.patient_name,
-            v.visit_type.as_str(),
-            self.now(),
-        );
+        self.names()
+            .set(&v.visit_no, &v.patient_name, v.visit_type, self.now());
         Ok(EntryDraft {
             visit_no: v.visit_no.clone(),
             masked_name: mask_name(&v.patient_name),

@@ -68,17 +68,8 @@ impl ScreenBody {
                 "1-40 characters",
             ));
         }
-        let kind = match self.kind.as_str() {
-            "overview" => ScreenKind::Overview,
-            "door" => ScreenKind::Door,
-            _ => {
-                return Err(Error::field(
-                    ErrorCode::InvalidField,
-                    "kind",
-                    "overview or door",
-                ))
-            }
-        };
+        let kind = ScreenKind::parse(&self.kind)
+            .ok_or_else(|| Error::field(ErrorCode::InvalidField, "kind", "overview or door"))?;
         let mut rooms: Vec<RoomCode> = Vec::new();
         let mut department_name = None;
         if let Some(d) = &self.department {
@@ -178,19 +169,12 @@ impl ScreenBody {
     }
 }
 
-fn kind_code(kind: ScreenKind) -> &'static str {
-    match kind {
-        ScreenKind::Overview => "overview",
-        ScreenKind::Door => "door",
-    }
-}
-
 /// The stored form of a screen.
 pub fn row_of(c: &ScreenConfig, at: chrono::NaiveDateTime) -> Result<ScreenRow, Error> {
     Ok(ScreenRow {
         code: c.code.to_string(),
         name: c.name.clone(),
-        kind: kind_code(c.kind).into(),
+        kind: c.kind.as_str().into(),
         title: c.title.clone(),
         rooms: serde_json::to_string(&c.rooms).map_err(|_| Error::internal())?,
         voice: c.voice,
@@ -206,11 +190,7 @@ pub fn config_of(r: &ScreenRow) -> Result<ScreenConfig, DbError> {
     Ok(ScreenConfig {
         code: ScreenCode::trusted(r.code.clone()),
         name: r.name.clone(),
-        kind: match r.kind.as_str() {
-            "overview" => ScreenKind::Overview,
-            "door" => ScreenKind::Door,
-            _ => return Err(broken("unknown kind")),
-        },
+        kind: ScreenKind::parse(&r.kind).ok_or_else(|| broken("unknown kind"))?,
         title: r.title.clone(),
         rooms: serde_json::from_str(&r.rooms).map_err(|_| broken("unreadable rooms"))?,
         voice: r.voice,

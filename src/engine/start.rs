@@ -383,7 +383,7 @@ impl Engine {
 
         let names = Arc::new(super::names::VisitNames::default());
         for v in loaded.waiting.iter().chain(loaded.called.iter()) {
-            names.set(&v.visit_no, &v.patient_name, v.visit_type.as_str(), now);
+            names.set(&v.visit_no, &v.patient_name, v.visit_type, now);
         }
         tracing::info!(
             queues = hospital.queues.len(),

@@ -15,11 +15,26 @@ pub const VERIFICATIONS: &str = "verifications.jsonl";
 /// The maintenances' and inspections' ledger in the reports directory.
 pub const OPERATIONS: &str = "operations.jsonl";
 
+/// What a ledger line records (its `kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A backup verified (备份校验).
+    Verify,
+    /// `triage db maintain`.
+    Maintain,
+    /// `triage inspect` (巡检).
+    Inspect,
+    /// The monthly verification report.
+    Monthly,
+    /// The weekly doctor data check.
+    Doctors,
+}
+
 /// One line of a ledger.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
-    /// `verify`, `maintain`, `inspect`, `monthly`.
-    pub kind: String,
+    pub kind: Kind,
     pub at: DateTime<Utc>,
     pub ok: bool,
     /// The backup file, or the report written.
@@ -64,7 +79,7 @@ pub fn read(file: &Path) -> std::io::Result<(Vec<Entry>, usize)> {
 }
 
 /// The newest entry of `kind` in the ledger `file`.
-pub fn last(file: &Path, kind: &str) -> Option<Entry> {
+pub fn last(file: &Path, kind: Kind) -> Option<Entry> {
     read(file)
         .ok()?
         .0

@@ -342,7 +342,7 @@ pub fn run(
     ledger::append(
         &policy.reports_dir.join(ledger::OPERATIONS),
         &ledger::Entry {
-            kind: "maintain".into(),
+            kind: crate::ops::ledger::Kind::Maintain,
             at: now,
             ok: m.ok(),
             subject: md.display().to_string(),

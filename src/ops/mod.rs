@@ -49,7 +49,7 @@ pub fn due(hospital: &crate::config::Hospital, now: chrono::DateTime<chrono::Utc
             return None;
         }
     };
-    let last = |kind: &str| entries.iter().rev().find(|e| e.kind == kind).map(|e| e.at);
+    let last = |kind: ledger::Kind| entries.iter().rev().find(|e| e.kind == kind).map(|e| e.at);
     let mut due = Due::default();
     let this_month = chrono::NaiveDate::from_ymd_opt(today.year(), today.month(), 1)?;
     let previous = this_month.checked_sub_months(chrono::Months::new(1))?;
@@ -64,10 +64,10 @@ pub fn due(hospital: &crate::config::Hospital, now: chrono::DateTime<chrono::Utc
     if knows_previous && !monthly_file.exists() {
         due.monthly = Some(previous);
     }
-    due.maintain = last("maintain")
+    due.maintain = last(ledger::Kind::Maintain)
         .is_none_or(|at| (today - day_of(at)).num_days() >= i64::from(p.maintain_every_days));
-    due.doctors = last("doctors").is_none_or(|at| (today - day_of(at)).num_days() >= 7);
-    let last_inspect = last("inspect");
+    due.doctors = last(ledger::Kind::Doctors).is_none_or(|at| (today - day_of(at)).num_days() >= 7);
+    let last_inspect = last(ledger::Kind::Inspect);
     let holiday = p.holidays.iter().copied().find(|h| {
         let from = *h - chrono::Duration::days(i64::from(p.inspect_days_before));
         today >= from && today < *h && last_inspect.is_none_or(|at| day_of(at) < from)
@@ -112,7 +112,7 @@ pub fn run_due(
                 ledger::append(
                     &p.reports_dir.join(ledger::OPERATIONS),
                     &ledger::Entry {
-                        kind: "monthly".into(),
+                        kind: ledger::Kind::Monthly,
                         at: now,
                         ok: m.ok(),
                         subject: md.display().to_string(),
@@ -165,7 +165,7 @@ pub fn doctors_check(
     ledger::append(
         &p.reports_dir.join(ledger::OPERATIONS),
         &ledger::Entry {
-            kind: "doctors".into(),
+            kind: ledger::Kind::Doctors,
             at: now,
             ok: report.findings.is_empty(),
             subject: md.display().to_string(),
@@ -190,9 +190,9 @@ mod tests {
             .unwrap_or_default()
     }
 
-    fn entry(kind: &str, when: &str) -> ledger::Entry {
+    fn entry(kind: ledger::Kind, when: &str) -> ledger::Entry {
         ledger::Entry {
-            kind: kind.into(),
+            kind,
             at: at(when),
             ok: true,
             subject: String::new(),
@@ -236,8 +236,8 @@ mod tests {
         );
         let ops = h.operations.reports_dir.join(ledger::OPERATIONS);
         for e in [
-            entry("maintain", "2026-11-29T20:00:00Z"),
-            entry("inspect", "2026-11-29T20:00:00Z"),
+            entry(ledger::Kind::Maintain, "2026-11-29T20:00:00Z"),
+            entry(ledger::Kind::Inspect, "2026-11-29T20:00:00Z"),
         ] {
             ledger::append(&ops, &e).unwrap_or_else(|e| panic!("{e}"));
         }
@@ -259,26 +259,32 @@ mod tests {
             sans_doctors(&h, at("2027-01-30T20:00:00Z")).and_then(|d| d.inspect),
             Some(h.operations.holidays.first().copied())
         );
-        ledger::append(&ops, &entry("inspect", "2027-01-30T20:00:00Z"))
+        ledger::append(&ops, &entry(ledger::Kind::Inspect, "2027-01-30T20:00:00Z"))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sans_doctors(&h, at("2027-01-31T20:00:00Z")), None);
         // The monthly report: not for a month before the ledger began
         // (a verification of February only: nothing to say of January)…
         let verifications = h.backup.dir.join(ledger::VERIFICATIONS);
-        ledger::append(&verifications, &entry("verify", "2027-01-31T18:00:00Z"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        ledger::append(
+            &verifications,
+            &entry(ledger::Kind::Verify, "2027-01-31T18:00:00Z"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             sans_doctors(&h, at("2027-02-01T20:00:00Z")).and_then(|d| d.monthly),
             None
         );
         // …but once January has one, until it is written.
-        ledger::append(&verifications, &entry("verify", "2027-01-31T10:00:00Z"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        ledger::append(
+            &verifications,
+            &entry(ledger::Kind::Verify, "2027-01-31T10:00:00Z"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let d = sans_doctors(&h, at("2027-02-01T20:00:00Z")).unwrap_or_default();
         assert_eq!(d.monthly, chrono::NaiveDate::from_ymd_opt(2027, 1, 1));
         // The doctors' check: weekly.
         assert!(due(&h, at("2027-02-01T20:00:00Z")).is_some_and(|d| d.doctors));
-        ledger::append(&ops, &entry("doctors", "2027-02-01T20:00:00Z"))
+        ledger::append(&ops, &entry(ledger::Kind::Doctors, "2027-02-01T20:00:00Z"))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(due(&h, at("2027-02-07T20:00:00Z")).is_none_or(|d| !d.doctors));
         assert!(due(&h, at("2027-02-08T20:00:00Z")).is_some_and(|d| d.doctors));

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-use super::ledger::{read, Entry, VERIFICATIONS};
+use super::ledger::{self, read, Entry, VERIFICATIONS};
 use crate::report::Doc;
 
 /// What a month's verifications came to.
@@ -57,7 +57,7 @@ pub fn monthly(
     };
     let end = (next - chrono::Duration::days(1)).min(today);
     let mut by_day: BTreeMap<NaiveDate, Vec<&Entry>> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.kind == "verify") {
+    for e in entries.iter().filter(|e| e.kind == ledger::Kind::Verify) {
         let d = local_day(e.at);
         if d >= first && d < next {
             by_day.entry(d).or_default().push(e);
@@ -251,7 +251,7 @@ mod tests {
             append(
                 &ledger,
                 &Entry {
-                    kind: "verify".into(),
+                    kind: ledger::Kind::Verify,
                     at: at(when),
                     ok,
                     subject: "b.sqlite".into(),

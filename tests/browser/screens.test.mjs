@@ -2,8 +2,9 @@
 // patient in the waiting room sees and hears.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Server, launch, noteSecret, openScreen, screenshotDir, serverNow } from "./harness.mjs";
+import { Server, launch, noteSecret, openScreen, repo, screenshotDir, serverNow } from "./harness.mjs";
 
 const FULL_NAMES = ["张三丰", "欧阳娜娜", "李秀英", "司马相如", "王建军"];
 let server;
@@ -245,4 +246,62 @@ test("a two-stage room's door screen shows its own short list and cap, and follo
   const text = await door.textContent("body");
   for (const name of FULL_NAMES) assert.ok(!text.includes(name), `full name ${name} on the door screen`);
   await door.close();
+});
+
+// The frames of the contract (tests/fixtures/screen-frames/, the same files
+// the Rust tests check the server's frames against), fed to the page one by
+// one through a stand-in socket: the client understands every frame the
+// server sends, in order.
+test("the screen client shows every frame of the contract's fixtures", async () => {
+  const dir = join(repo, "tests", "fixtures", "screen-frames");
+  const frames = readdirSync(dir).filter((f) => f.endsWith(".json")).sort()
+    .map((f) => JSON.stringify(JSON.parse(readFileSync(join(dir, f), "utf8"))));
+  assert.equal(frames.length, 8, "a fixture per frame");
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.addInitScript((list) => {
+    class FixtureSocket {
+      constructor(url) {
+        this.url = url;
+        this.readyState = 0;
+        window.__fixtureSocket = this;
+        window.__sent = [];
+        setTimeout(() => { this.readyState = 1; this.onopen?.(); }, 0);
+      }
+      send(text) { window.__sent.push(JSON.parse(text)); }
+      close() { this.readyState = 3; this.onclose?.(); }
+    }
+    FixtureSocket.OPEN = 1;
+    window.WebSocket = FixtureSocket;
+    window.__deliver = (i) => window.__fixtureSocket.onmessage({ data: list[i] });
+  }, frames);
+  await page.goto(`${server.base}/screens/NK-HALL`);
+  await page.waitForFunction(() => window.__sent?.some((m) => m.type === "hello"));
+  const deliver = (i) => page.evaluate((n) => window.__deliver(n), i);
+  const roomText = (code) => page.textContent(`section.room[data-room="${code}"]`);
+
+  await deliver(0); // snapshot
+  assert.equal(await page.textContent("#title"), "内科");
+  assert.deepEqual(await page.$$eval("section.room h2", (els) => els.map((e) => e.textContent)), ["内科1诊室", "内科2诊室"]);
+  assert.ok((await roomText("NK-01")).includes("A001"), "the current call of the snapshot");
+  assert.ok((await roomText("NK-01")).includes("A004") && (await roomText("NK-01")).includes("优先"));
+  assert.ok((await roomText("NK-02")).includes("暂停叫号"));
+  assert.equal(await page.evaluate(() => document.body.dataset.online), "true");
+
+  await deliver(1); // room: A003 called in NK-01
+  assert.ok((await roomText("NK-01")).includes("A003"));
+  await deliver(2); // call: on the ticker
+  assert.ok((await page.textContent("#ticker")).includes("A003 李*英 → 内科1诊室"));
+  await deliver(3); // rooms: NK-02 opens with a doctor
+  assert.ok((await roomText("NK-02")).includes("李明") && (await roomText("NK-02")).includes("A004"));
+  await deliver(4); // notice
+  assert.equal(await page.textContent("#notices p.notice.urgent"), "内科3诊室今日下午停诊");
+  await deliver(5); // notice withdrawn
+  assert.equal(await page.$$eval("#notices p.notice", (els) => els.length), 0);
+  await deliver(6); // day closed: the day's calls leave the ticker
+  assert.equal(await page.textContent("#ticker"), "");
+  assert.ok(!(await page.evaluate(() => window.__sent.some((m) => m.type === "resync"))), "a fixture out of sequence");
+  await deliver(7); // restarting
+  assert.equal(await page.evaluate(() => window.__triage.restarting), true);
+  assert.equal(await page.textContent("#offline span"), "系统重启中，稍候自动恢复");
+  await page.close();
 });

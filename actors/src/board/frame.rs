@@ -91,6 +91,91 @@ pub fn with_seq(body: &str, seq: u64) -> Arc<str> {
 mod tests {
     use super::*;
 
+    /// A frame's `type`, one arm per variant: a new frame does not compile
+    /// here until it is named, and [`NAMES`] then wants its fixture.
+    fn name(f: &ScreenFrame) -> &'static str {
+        match f {
+            ScreenFrame::Snapshot { .. } => "snapshot",
+            ScreenFrame::Room { .. } => "room",
+            ScreenFrame::Rooms { .. } => "rooms",
+            ScreenFrame::Call { .. } => "call",
+            ScreenFrame::Notice { .. } => "notice",
+            ScreenFrame::NoticeWithdrawn { .. } => "notice_withdrawn",
+            ScreenFrame::DayClosed { .. } => "day_closed",
+            ScreenFrame::Restarting { .. } => "restarting",
+        }
+    }
+
+    const NAMES: [&str; 8] = [
+        "snapshot",
+        "room",
+        "call",
+        "rooms",
+        "notice",
+        "notice_withdrawn",
+        "day_closed",
+        "restarting",
+    ];
+
+    /// What the server puts on the wire for `frame` (`seq` from the screen).
+    fn sent(frame: &ScreenFrame, seq: Option<u64>) -> serde_json::Value {
+        let body = frame.encode();
+        let text = match (frame, seq) {
+            (ScreenFrame::Snapshot { .. } | ScreenFrame::Restarting { .. }, _) | (_, None) => body,
+            (_, Some(seq)) => with_seq(&body, seq),
+        };
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    /// The fixtures in `tests/fixtures/screen-frames/` are the contract the
+    /// display client's browser tests read: each is a frame exactly as the
+    /// server sends it (no field more or less), and every frame has one.
+    #[test]
+    fn every_frame_has_a_fixture_the_server_sends_exactly() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/screen-frames");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        let mut seen = Vec::new();
+        let mut last_seq = None;
+        for path in &files {
+            let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
+            let wire: serde_json::Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let frame: ScreenFrame = serde_json::from_value(wire.clone())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let seq = wire.get("seq").and_then(serde_json::Value::as_u64);
+            assert_eq!(
+                sent(&frame, seq),
+                wire,
+                "{} is not what the server sends",
+                path.display()
+            );
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            assert_eq!(
+                stem.split_once('-').map(|(_, n)| n),
+                Some(name(&frame)),
+                "{}",
+                path.display()
+            );
+            // In order, as one screen receives them.
+            if let (Some(prev), Some(seq)) = (last_seq, seq) {
+                assert_eq!(seq, prev + 1, "{}", path.display());
+            }
+            last_seq = seq.or(last_seq);
+            seen.push(name(&frame));
+        }
+        assert_eq!(seen, NAMES, "one fixture per frame, in this order");
+    }
+
     #[test]
     fn frames_encode_as_the_json_bodies_did() {
         let n = NoticeView {

@@ -164,6 +164,24 @@ pub enum ScreenKind {
     Door,
 }
 
+impl ScreenKind {
+    /// Every kind.
+    pub const ALL: [ScreenKind; 2] = [ScreenKind::Overview, ScreenKind::Door];
+
+    /// The stable text (API, configuration, database).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScreenKind::Overview => "overview",
+            ScreenKind::Door => "door",
+        }
+    }
+
+    /// The kind a stable text names.
+    pub fn parse(text: &str) -> Option<ScreenKind> {
+        ScreenKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
 /// A screen's configuration, from the hospital configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScreenConfig {

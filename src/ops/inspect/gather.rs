@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use super::model::{mean, minutes, FaultStats, Inspection, ScreenHistory, Waits};
 use super::risks::risks;
 use crate::config::Hospital;
-use crate::db::columns::{FaultState, Severity};
+use crate::db::columns::{FaultKind, FaultState, Severity};
 use crate::db::schema::{faults, screen_presence, visits};
 use crate::db::{self, AnyConnection, DbError};
 use crate::ops::ledger::{self, Entry};
@@ -55,7 +55,7 @@ struct Backups {
 /// A fault row: key, kind, severity, state, opened, acknowledged, resolved.
 type FaultRow = (
     String,
-    String,
+    FaultKind,
     Severity,
     FaultState,
     NaiveDateTime,
@@ -186,12 +186,15 @@ fn backups(hospital: &Hospital, to: NaiveDate, now: DateTime<Utc>) -> Result<Bac
     let backup_dir = &hospital.backup.dir;
     let backups = crate::backups::list(backup_dir)?;
     let growth_per_day = growth_per_day(&backups);
-    let last_verification = ledger::last(&backup_dir.join(ledger::VERIFICATIONS), "verify");
+    let last_verification = ledger::last(
+        &backup_dir.join(ledger::VERIFICATIONS),
+        ledger::Kind::Verify,
+    );
     let unreadable = unreadable_ledgers(hospital);
     let month = monthly::monthly(backup_dir, to, now).ok().map(|(_, m)| m);
     let last_maintenance = ledger::last(
         &hospital.operations.reports_dir.join(ledger::OPERATIONS),
-        "maintain",
+        ledger::Kind::Maintain,
     );
     Ok(Backups {
         backups,
@@ -263,7 +266,7 @@ fn faults(
     let (mut acks, mut fixes) = (Vec::new(), Vec::new());
     let mut offline = Offline::new();
     for (key, kind, severity, state, opened, acked, resolved) in &rows {
-        *fs.by_kind.entry(kind.clone()).or_default() += 1;
+        *fs.by_kind.entry(kind.to_string()).or_default() += 1;
         if *severity == Severity::Critical {
             fs.critical += 1;
         }

@@ -46,7 +46,7 @@ pub fn run(
     ledger::append(
         &hospital.operations.reports_dir.join(ledger::OPERATIONS),
         &Entry {
-            kind: "inspect".into(),
+            kind: crate::ops::ledger::Kind::Inspect,
             at: now,
             ok: !i.risks.iter().any(|r| r.level == Level::High),
             subject: md.display().to_string(),
