@@ -55,7 +55,7 @@ impl Directory {
         rooms: &[RoomCode],
         variant: RoomVariant,
     ) {
-        let link = ScreenActor::link(&addr);
+        let link = ScreenActor::link(code, &addr);
         for room in rooms {
             self.board.watch_room(room, link.clone(), variant);
         }

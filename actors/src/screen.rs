@@ -22,6 +22,7 @@ use crate::board::events::ScreenLink;
 use crate::board::frame::{with_seq, ScreenFrame};
 use crate::board::view::{RoomVariant, ScreenPresence};
 use crate::board::Board;
+use triage_ground::ids::ScreenCode;
 
 // What sessions and the server know of a screen, at its old paths (defined
 // on the board, which delivers them).
@@ -102,13 +103,14 @@ impl ScreenActor {
         }
     }
 
-    /// How the board reaches the screen at `addr`.
-    pub fn link(addr: &Addr<ScreenActor>) -> ScreenLink {
-        ScreenLink {
-            broadcast: addr.clone().recipient(),
-            announce: addr.clone().recipient(),
-            restarting: addr.clone().recipient(),
-        }
+    /// How the board reaches the screen `code` at `addr`.
+    pub fn link(code: &ScreenCode, addr: &Addr<ScreenActor>) -> ScreenLink {
+        ScreenLink::new(
+            code.clone(),
+            addr.clone().recipient(),
+            addr.clone().recipient(),
+            addr.clone().recipient(),
+        )
     }
 
     /// How this screen shows its rooms.
@@ -204,7 +206,7 @@ impl Handler<Reassign> for ScreenActor {
     type Result = ();
 
     fn handle(&mut self, msg: Reassign, ctx: &mut Self::Context) {
-        let me = ScreenActor::link(&ctx.address());
+        let me = ScreenActor::link(&self.config.code, &ctx.address());
         self.board.unwatch_screen(&me);
         self.config = msg.0;
         let variant = self.variant();

@@ -3,7 +3,7 @@
 //! rooms, `Left` to the queue a transferred visit left.
 
 use std::sync::Arc;
-use triage_ground::ids::VisitNo;
+use triage_ground::ids::{ScreenCode, VisitNo};
 
 use actix::prelude::*;
 
@@ -44,10 +44,64 @@ pub struct Left {
 }
 
 /// How the board reaches one screen (made from its address by
-/// `ScreenActor::link`); equal for the same screen.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScreenLink {
-    pub broadcast: Recipient<Broadcast>,
-    pub announce: Recipient<Announce>,
-    pub restarting: Recipient<Restarting>,
+/// `ScreenActor::link`). Cloned for every room a broadcast reaches, so a
+/// clone is one reference count (three boxed recipients each time cost
+/// the calling path: `docs/performance.md`). Equal for the same screen
+/// actor: the codes are compared first, the recipients only when the codes
+/// are equal.
+#[derive(Clone, Debug)]
+pub struct ScreenLink(Arc<Links>);
+
+#[derive(Debug)]
+struct Links {
+    code: ScreenCode,
+    broadcast: Recipient<Broadcast>,
+    announce: Recipient<Announce>,
+    restarting: Recipient<Restarting>,
 }
+
+impl ScreenLink {
+    /// The link of the screen `code` through its three recipients.
+    pub fn new(
+        code: ScreenCode,
+        broadcast: Recipient<Broadcast>,
+        announce: Recipient<Announce>,
+        restarting: Recipient<Restarting>,
+    ) -> Self {
+        ScreenLink(Arc::new(Links {
+            code,
+            broadcast,
+            announce,
+            restarting,
+        }))
+    }
+
+    /// The screen's code.
+    pub fn code(&self) -> &ScreenCode {
+        &self.0.code
+    }
+
+    /// Sends a frame (without waiting).
+    pub fn broadcast(&self, frame: Broadcast) {
+        self.0.broadcast.do_send(frame);
+    }
+
+    /// Sends a call to speak (without waiting).
+    pub fn announce(&self, call: Announce) {
+        self.0.announce.do_send(call);
+    }
+
+    /// Tells the screen the server restarts.
+    pub fn restarting(&self) {
+        self.0.restarting.do_send(Restarting);
+    }
+}
+
+impl PartialEq for ScreenLink {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.0.code == other.0.code && self.0.broadcast == other.0.broadcast)
+    }
+}
+
+impl Eq for ScreenLink {}

@@ -83,13 +83,13 @@ impl Board {
         match screens {
             None => {
                 for s in self.screen_links.iter() {
-                    s.broadcast.do_send(Broadcast(body.clone()));
+                    s.broadcast(Broadcast(body.clone()));
                 }
             }
             Some(list) => {
                 for code in list {
                     if let Some(s) = self.screen_links.get(code.as_str()) {
-                        s.broadcast.do_send(Broadcast(body.clone()));
+                        s.broadcast(Broadcast(body.clone()));
                     }
                 }
             }

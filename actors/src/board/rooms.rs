@@ -85,7 +85,7 @@ impl Board {
                     b
                 }
             };
-            screen.broadcast.do_send(Broadcast(body));
+            screen.broadcast(Broadcast(body));
         }
     }
 
@@ -152,7 +152,7 @@ impl Board {
     pub fn announce(&self, room: &str, announcement: Announcement) {
         if let Some(screens) = self.room_screens.get(room) {
             for w in screens.iter() {
-                w.screen.announce.do_send(Announce(announcement.clone()));
+                w.screen.announce(Announce(announcement.clone()));
             }
         }
     }
@@ -176,7 +176,7 @@ impl Board {
                     b
                 }
             };
-            w.screen.broadcast.do_send(Broadcast(body));
+            w.screen.broadcast(Broadcast(body));
         }
     }
 

@@ -8,7 +8,7 @@ use triage_ground::ids::{QueueCode, RoomCode, ScreenCode};
 
 use actix::Recipient;
 
-use super::events::{Left, Restarting, ScreenLink};
+use super::events::{Left, ScreenLink};
 use crate::model::{CurrentCall, RoomStatus};
 use crate::rules::QueueRules;
 use crate::staff::{StaffKey, StaffUpdate, StaffWatcher};
@@ -136,7 +136,7 @@ impl Board {
     /// were told.
     pub fn restarting(&self) -> usize {
         for s in self.screen_links.iter() {
-            s.restarting.do_send(Restarting);
+            s.restarting();
         }
         let mut told = std::collections::HashSet::new();
         for watchers in self.staff.iter() {
