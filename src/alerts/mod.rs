@@ -257,12 +257,12 @@ impl Alerts {
     /// The signature of an acknowledgement link for fault `id` sent to
     /// `who`.
     fn signature(&self, id: i64, who: &str) -> String {
-        crate::auth::his::sign(&self.link_key, &format!("ack:{id}:{who}"))
+        triage_ground::secret::sign(&self.link_key, &format!("ack:{id}:{who}"))
     }
 
     /// Whether `sig` signs the acknowledgement of `id` by `who`.
     pub fn verify_link(&self, id: i64, who: &str, sig: &str) -> bool {
-        crate::auth::his::verify(&self.link_key, &format!("ack:{id}:{who}"), sig)
+        triage_ground::secret::verify(&self.link_key, &format!("ack:{id}:{who}"), sig)
     }
 
     /// The acknowledgement link for `who` (none without `public_url`).
