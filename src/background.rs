@@ -230,8 +230,7 @@ impl Background {
         self.task("session-switch", async move {
             loop {
                 every.tick().await;
-                let now = switch.now();
-                if let Err(e) = switch.schedule_tick(now).await {
+                if let Err(e) = switch.schedule_tick().await {
                     // Tried again at the next tick.
                     tracing::error!(error = %e, "session switch failed");
                 }

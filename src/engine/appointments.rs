@@ -353,8 +353,7 @@ impl Engine {
             (Some(a), _) if a.status == AppointmentStatus::Cancelled => false,
             (_, Some(v)) => match v.status()? {
                 VisitStatus::Registered | VisitStatus::Waiting | VisitStatus::Called => {
-                    let CancelAnswer { changed, .. } =
-                        self.cancel(id, audit.clone().into()).await?;
+                    let CancelAnswer { changed, .. } = self.cancel_at(id, audit.clone()).await?;
                     changed
                 }
                 // Set aside (过号, 检查中): in no queue or room; cancelled in

@@ -98,7 +98,17 @@ impl Engine {
         cmd: RoomCommand,
         who: Acting,
     ) -> Result<RoomAnswer, Error> {
-        let audit = self.stamp(who);
+        self.room_command_at(room, cmd, self.stamp(who)).await
+    }
+
+    /// As [`Engine::room_command`], stamped by the command that runs it (one
+    /// action, one instant).
+    pub(crate) async fn room_command_at(
+        &self,
+        room: &RoomCode,
+        cmd: RoomCommand,
+        audit: Audit,
+    ) -> Result<RoomAnswer, Error> {
         let addr = self.room_addr(room)?;
         let performer = audit.operator.clone();
         let res = match cmd {
@@ -154,9 +164,21 @@ impl Engine {
         reason: String,
         who: Acting,
     ) -> Result<RoomAnswer, Error> {
-        let audit = self.stamp(who);
+        self.close_room_at(room, redistribute, reason, self.stamp(who))
+            .await
+    }
+
+    /// As [`Engine::close_room`], stamped by the command that runs it (one
+    /// action, one instant).
+    pub(crate) async fn close_room_at(
+        &self,
+        room: &RoomCode,
+        redistribute: bool,
+        reason: String,
+        audit: Audit,
+    ) -> Result<RoomAnswer, Error> {
         let mut answer = self
-            .room_command(room, RoomCommand::Close, audit.clone().into())
+            .room_command_at(room, RoomCommand::Close, audit.clone())
             .await?;
         // The room as it is now: the queues it calls and who sits there.
         let now = self

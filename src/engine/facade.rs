@@ -48,18 +48,6 @@ pub struct Acting {
     pub reason: Option<String>,
 }
 
-/// Who acted on a command already stamped: one command that runs another
-/// (a cancelled appointment cancels its visit) passes its actor on.
-impl From<Audit> for Acting {
-    fn from(audit: Audit) -> Self {
-        Acting {
-            operator: audit.operator,
-            source: audit.source,
-            reason: audit.reason,
-        }
-    }
-}
-
 impl Acting {
     /// An operator acting from a source, with no reason recorded.
     pub fn new(operator: impl Into<String>, source: impl Into<String>) -> Self {

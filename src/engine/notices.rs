@@ -6,6 +6,7 @@ use super::facade::Acting;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use triage_actors::board::view::NoticeView;
+use triage_actors::model::Audit;
 use utoipa::ToSchema;
 
 use super::facade::Engine;
@@ -105,7 +106,16 @@ impl Engine {
         body: NoticeBody,
         who: Acting,
     ) -> Result<NoticeAnswer, Error> {
-        let audit = self.stamp(who);
+        self.publish_notice_at(body, self.stamp(who)).await
+    }
+
+    /// As [`Engine::publish_notice`], stamped by the command that runs it (one
+    /// action, one instant).
+    pub(crate) async fn publish_notice_at(
+        &self,
+        body: NoticeBody,
+        audit: Audit,
+    ) -> Result<NoticeAnswer, Error> {
         let text = body.text.trim();
         if text.is_empty()
             || body.text.chars().count() > 500

@@ -439,7 +439,7 @@ impl Engine {
             .await?;
         tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
         let check_in = if body.checked_in {
-            let ans = self.check_in(visit_no, audit.into()).await?;
+            let ans = self.check_in_at(visit_no, audit).await?;
             status = VisitStatus::Waiting;
             Some(ans)
         } else {
@@ -729,7 +729,16 @@ impl Engine {
     /// Checks a registered patient in (签到): enters the queue with a ticket.
     /// Idempotent: a patient already waiting gets the same ticket.
     pub async fn check_in(&self, visit_no: &VisitNo, who: Acting) -> Result<CheckInAnswer, Error> {
-        let audit = self.stamp(who);
+        self.check_in_at(visit_no, self.stamp(who)).await
+    }
+
+    /// As [`Engine::check_in`], stamped by the command that runs it (one
+    /// action, one instant).
+    pub(crate) async fn check_in_at(
+        &self,
+        visit_no: &VisitNo,
+        audit: Audit,
+    ) -> Result<CheckInAnswer, Error> {
         super::facade::retrying(|| self.check_in_once(visit_no, audit.clone())).await
     }
 
@@ -888,7 +897,16 @@ impl Engine {
 
     /// Cancels a registration (退号): it leaves every queue and room.
     pub async fn cancel(&self, visit_no: &VisitNo, who: Acting) -> Result<CancelAnswer, Error> {
-        let audit = self.stamp(who);
+        self.cancel_at(visit_no, self.stamp(who)).await
+    }
+
+    /// As [`Engine::cancel`], stamped by the command that runs it (one
+    /// action, one instant).
+    pub(crate) async fn cancel_at(
+        &self,
+        visit_no: &VisitNo,
+        audit: Audit,
+    ) -> Result<CancelAnswer, Error> {
         let done = |changed| {
             Ok(CancelAnswer {
                 visit_no: visit_no.to_string(),

@@ -882,11 +882,12 @@ impl Engine {
         Ok(moved)
     }
 
-    /// The session switch (出诊时段切换): when the session in force at
-    /// `now` has not been switched to today, the rooms take its schedule.
+    /// The session switch (出诊时段切换): when the session in force now
+    /// (by the engine's clock) has not been switched to today, the rooms take its schedule.
     /// Answers what changed; `None` when nothing was due (before the
     /// first session, already switched, the day closed).
-    pub async fn schedule_tick(&self, now: DateTime<Utc>) -> Result<Option<SwitchAnswer>, Error> {
+    pub async fn schedule_tick(&self) -> Result<Option<SwitchAnswer>, Error> {
+        let now = self.now();
         let day = service_date(now);
         // A day end still to run (today's, or one missed while the server
         // was down) goes first: it puts every room back as configured.

@@ -474,7 +474,7 @@ impl Engine {
         };
         self.check_stop_target(to, &department, doctor)?;
         for r in &rooms {
-            self.close_room(r, false, reason.clone(), audit.clone().into())
+            self.close_room_at(r, false, reason.clone(), audit.clone())
                 .await?;
         }
         // The doctor's patients, now that the rooms are closed: to `to` (or
@@ -706,9 +706,7 @@ impl Engine {
             starts_at: None,
             expires_at: Some(scope.ends.fixed_offset()),
         };
-        Ok(Some(
-            self.publish_notice(body, audit.clone().into()).await?.id,
-        ))
+        Ok(Some(self.publish_notice_at(body, audit.clone()).await?.id))
     }
 
     async fn record_stop(&self, record: &StopRecord, audit: &Audit) -> Result<(), Error> {

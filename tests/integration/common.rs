@@ -710,7 +710,7 @@ impl TestApp {
     /// so that a test comparing two snapshots sees only its own request.
     pub async fn settle(&self) {
         self.engine
-            .schedule_tick(self.now())
+            .schedule_tick()
             .await
             .unwrap_or_else(|e| panic!("session switch: {e}"));
     }

@@ -19,7 +19,6 @@ use triage::engine::schedules::{DayBody, DayEntryBody};
 use triage::engine::Acting;
 use triage::engine::{Engine, RoomCommand};
 use triage_ground::ids::{RoomCode, VisitNo};
-use triage_ground::time::Clock;
 
 use crate::common::{fresh_database, registration, spawn_app_with, TestApp};
 use crate::restart::{at, first_difference, memory, settle, start, waiting, ManualClock};
@@ -79,7 +78,7 @@ async fn session_boundary(redistribute: bool) {
     assert_eq!((again.created, again.unchanged), (0, 2), "idempotent");
     // Before the first session nothing switches.
     assert!(e
-        .schedule_tick(clock.now())
+        .schedule_tick()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .is_none());
@@ -102,7 +101,7 @@ async fn session_boundary(redistribute: bool) {
         .0
         .store(at(&crate::common::rfc(-9, "08:00:30")), Ordering::SeqCst);
     let am = e
-        .schedule_tick(clock.now())
+        .schedule_tick()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("the morning switch is due"));
@@ -141,7 +140,7 @@ async fn session_boundary(redistribute: bool) {
         Some("not_scheduled")
     );
     assert!(
-        e.schedule_tick(clock.now())
+        e.schedule_tick()
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .is_none(),
@@ -153,7 +152,7 @@ async fn session_boundary(redistribute: bool) {
         .0
         .store(at(&crate::common::rfc(-9, "13:30:02")), Ordering::SeqCst);
     let pm = e
-        .schedule_tick(clock.now())
+        .schedule_tick()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("the afternoon switch is due"));
@@ -210,7 +209,7 @@ async fn session_boundary(redistribute: bool) {
     }
     assert_eq!(door(&rebuilt, "NK-01").0.as_deref(), Some("张伟"));
     assert!(rebuilt
-        .schedule_tick(clock.now())
+        .schedule_tick()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .is_none());
@@ -656,9 +655,7 @@ async fn a_stop_clinic_for_a_session_running_late_keeps_its_notice_until_the_nex
     clock
         .0
         .store(at(&crate::common::rfc(-9, "17:45:00")), Ordering::SeqCst);
-    e.schedule_tick(clock.now())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    e.schedule_tick().await.unwrap_or_else(|e| panic!("{e}"));
     let stopped = e
         .stop_clinic(
             "D1002",
@@ -747,7 +744,7 @@ async fn a_doctor_sitting_by_the_configuration_stopped_for_the_afternoon_leaves_
         .0
         .store(at(&crate::common::rfc(-9, "13:30:01")), Ordering::SeqCst);
     let pm = e
-        .schedule_tick(clock.now())
+        .schedule_tick()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("the afternoon switch is due"));

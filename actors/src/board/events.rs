@@ -47,8 +47,9 @@ pub struct Left {
 /// `ScreenActor::link`). Cloned for every room a broadcast reaches, so a
 /// clone is one reference count (three boxed recipients each time cost
 /// the calling path: `docs/performance.md`). Equal for the same screen
-/// actor: the codes are compared first, the recipients only when the codes
-/// are equal.
+/// actor: the same link, or else the same code and the same recipient (a
+/// link of another screen differs at the code, without comparing
+/// recipients).
 #[derive(Clone, Debug)]
 pub struct ScreenLink(Arc<Links>);
 
