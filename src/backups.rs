@@ -61,7 +61,7 @@ pub struct Manifest {
     pub file: String,
     pub sha256: String,
     pub bytes: u64,
-    pub backend: String,
+    pub backend: Backend,
     /// The program's version and commit.
     pub version: String,
     /// The newest migration applied.
@@ -241,7 +241,7 @@ pub fn take(
         file: name.clone(),
         sha256,
         bytes,
-        backend: backend.as_str().into(),
+        backend,
         version: version(),
         schema: held.schema,
         taken_at: now,
@@ -412,9 +412,9 @@ pub fn verify(
     ) {
         return finish(file, report(checks));
     }
-    let restored = match m.backend.as_str() {
-        "sqlite" => restore_sqlite_scratch(file, &mut checks),
-        _ => restore_pg_scratch(file, scratch_url, &mut checks),
+    let restored = match m.backend {
+        Backend::Sqlite => restore_sqlite_scratch(file, &mut checks),
+        Backend::Postgres => restore_pg_scratch(file, scratch_url, &mut checks),
     };
     if let Some((mut c, cleanup)) = restored {
         compare(&mut c, &m, &mut checks);
@@ -847,7 +847,7 @@ pub fn restore(
                 file.display()
             )));
         }
-        if m.backend != backend.as_str() {
+        if m.backend != backend {
             return Err(DbError::Unavailable(format!(
                 "a {} backup cannot be restored into {}",
                 m.backend,

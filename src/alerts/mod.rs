@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 
 use crate::config::alerts::{self as policy, AlertPolicy};
 use crate::config::Hospital;
-use crate::db::columns::{FaultKind, FaultState, Severity};
+use crate::db::columns::{Channel, FaultKind, FaultState, Severity};
 use crate::db::Db;
 use store::{Change, FaultEventRow, FaultRow, NewFault, NewMessage};
 use triage_ground::error::{Error, ErrorCode};
@@ -354,7 +354,7 @@ impl Alerts {
                 text.push_str(&format!("\n— {} 分诊叫号系统\n", self.hospital.name));
                 out.push(NewMessage {
                     fault_id: Some(fault.id),
-                    channel: "mail".into(),
+                    channel: Channel::Mail,
                     recipient: who.clone(),
                     subject: subject.clone(),
                     body: text,
@@ -370,7 +370,7 @@ impl Alerts {
             if matches!(notice, Notice::Opened | Notice::Resolved) {
                 out.push(NewMessage {
                     fault_id: Some(fault.id),
-                    channel: "webhook".into(),
+                    channel: Channel::Webhook,
                     recipient: match w.kind {
                         policy::WebhookKind::Wecom => "wecom".into(),
                         policy::WebhookKind::Dingtalk => "dingtalk".into(),

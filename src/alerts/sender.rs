@@ -18,6 +18,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::store::{self, OutboxRow};
 use crate::config::alerts::{AlertPolicy, SmtpSecurity, WebhookKind};
+use crate::db::columns::Channel;
 use crate::db::Db;
 use triage_ground::error::Error;
 
@@ -201,10 +202,9 @@ impl Sender {
                 }
                 continue;
             }
-            let outcome = match m.channel.as_str() {
-                "mail" => self.mail(&m).await,
-                "webhook" => self.webhook(&m).await,
-                other => Err(format!("unknown channel {other}")),
+            let outcome = match m.channel {
+                Channel::Mail => self.mail(&m).await,
+                Channel::Webhook => self.webhook(&m).await,
             };
             match outcome {
                 Ok(()) => {

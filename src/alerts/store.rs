@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::columns::{FaultKind, FaultState, Severity};
+use crate::db::columns::{Channel, FaultKind, FaultState, Severity};
 use crate::db::schema::{fault_events, faults, outbox, screen_presence, server_secrets};
 use crate::db::{AnyConnection, Conflict, DbError};
 
@@ -84,7 +84,7 @@ struct NewFaultEvent<'a> {
 pub struct OutboxRow {
     pub id: i64,
     pub fault_id: Option<i64>,
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
     pub subject: String,
     pub body: String,
@@ -100,8 +100,7 @@ pub struct OutboxRow {
 #[diesel(table_name = outbox)]
 pub struct NewMessage {
     pub fault_id: Option<i64>,
-    /// `mail` or `webhook`.
-    pub channel: String,
+    pub channel: Channel,
     /// An e-mail address, or the webhook's kind.
     pub recipient: String,
     pub subject: String,

@@ -1,5 +1,5 @@
 //! The enumerated text columns the database stores (a schedule entry's
-//! status, an appointment's, a visit's type, a notice's level, a fault's kind, state and severity): one enum each, written and
+//! status, an appointment's, a visit's type, a notice's level, an alert message's channel, a fault's kind, state and severity): one enum each, written and
 //! read through diesel as their stable text, so no code compares a column
 //! with a string literal. A stored text that is none of them is broken
 //! data, reported when the row is read.
@@ -144,6 +144,16 @@ text_column!(
         Info = "info",
         /// 紧急: shown first, in red.
         Urgent = "urgent",
+    }
+);
+
+text_column!(
+    /// How an alert message is sent (the outbox's channel).
+    Channel {
+        /// E-mail over SMTP.
+        Mail = "mail",
+        /// The WeCom or DingTalk robot.
+        Webhook = "webhook",
     }
 );
 

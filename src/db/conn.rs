@@ -24,8 +24,10 @@ pub enum AnyConnection {
     Postgresql(PgConnection),
 }
 
-/// Which database a URL names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which database a URL names (`sqlite` or `postgres` in a backup's
+/// manifest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Backend {
     Sqlite,
     Postgres,
@@ -37,6 +39,12 @@ impl Backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -335,6 +335,20 @@ pub struct NoticeRow {
     pub starts_at: Option<NaiveDateTime>,
 }
 
+impl NoticeRow {
+    /// What `screens` holds for a notice to every screen.
+    pub const EVERY_SCREEN: &'static str = "*";
+
+    /// The screens the notice is for; `None` for every screen (or a list
+    /// that cannot be read, shown everywhere rather than nowhere).
+    pub fn screen_list(&self) -> Option<Vec<String>> {
+        if self.screens == Self::EVERY_SCREEN {
+            return None;
+        }
+        serde_json::from_str(&self.screens).ok()
+    }
+}
+
 #[derive(Insertable, Debug, Clone)]
 #[diesel(table_name = notices)]
 pub struct NewNotice {

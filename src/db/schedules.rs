@@ -205,8 +205,11 @@ pub fn record_stop(
     audit: &Audit,
     detail: serde_json::Value,
 ) -> Result<(), DbError> {
-    super::audit::append(c, event(audit, "clinic_stopped", detail))
+    super::audit::append(c, event(audit, CLINIC_STOPPED, detail))
 }
+
+/// The audit kind of a stop-clinic (停诊).
+pub const CLINIC_STOPPED: &str = "clinic_stopped";
 
 /// The stop-clinics recorded since `since`: when, by whom, what.
 pub fn stops_since(
@@ -214,7 +217,7 @@ pub fn stops_since(
     since: NaiveDateTime,
 ) -> Result<Vec<(NaiveDateTime, String, String)>, DbError> {
     Ok(events::table
-        .filter(events::kind.eq("clinic_stopped"))
+        .filter(events::kind.eq(CLINIC_STOPPED))
         .filter(events::at.ge(since))
         .order(events::id)
         .select((events::at, events::operator, events::detail))

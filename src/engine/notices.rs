@@ -63,11 +63,7 @@ fn answer(r: &NoticeRow, now: DateTime<Utc>) -> NoticeAnswer {
         id: r.id,
         text: r.text.clone(),
         level: r.level,
-        screens: if r.screens == "*" {
-            None
-        } else {
-            serde_json::from_str(&r.screens).ok()
-        },
+        screens: r.screen_list(),
         created_at: utc(r.created_at),
         starts_at,
         expires_at: r.expires_at.map(utc),
@@ -181,7 +177,7 @@ impl Engine {
             }
         }
         let screens = match &body.screens {
-            None => "*".into(),
+            None => NoticeRow::EVERY_SCREEN.into(),
             Some(l) => serde_json::to_string(l).map_err(|_| Error::internal())?,
         };
         let new = NewNotice {

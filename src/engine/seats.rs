@@ -701,7 +701,7 @@ impl Engine {
         }
         let body = super::notices::NoticeBody {
             text: format!("{who}医生{}停诊，已挂号的患者请到分诊台咨询", scope.when),
-            level: Some("urgent".into()),
+            level: Some(crate::db::columns::NoticeLevel::Urgent.as_str().into()),
             screens: Some(screens),
             starts_at: None,
             expires_at: Some(scope.ends.fixed_offset()),

@@ -140,7 +140,7 @@ fn dated(dir: &Path, days_ago: i64, good: Option<bool>) -> PathBuf {
         file: name,
         sha256: String::new(),
         bytes: 1,
-        backend: "sqlite".into(),
+        backend: triage::db::Backend::Sqlite,
         version: "test".into(),
         schema: "x".into(),
         taken_at: taken,

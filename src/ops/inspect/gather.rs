@@ -279,7 +279,11 @@ fn faults(
         if let Some(r) = resolved {
             fixes.push(minutes(*opened, *r));
         }
-        if let Some(code) = key.strip_prefix("screen_offline:") {
+        // A screen's fault key is `screen_offline:<screen code>`.
+        let screen = (*kind == FaultKind::ScreenOffline)
+            .then(|| key.split_once(':').map(|(_, code)| code))
+            .flatten();
+        if let Some(code) = screen {
             let e = offline.entry(code.to_string()).or_default();
             e.0 += 1;
             e.1 += minutes(*opened, resolved.unwrap_or(now_naive));
