@@ -98,7 +98,7 @@ use crate::engine::{
         super::stats::indicators,
     ),
     components(schemas(
-        crate::engine::screens::ScreenBody,
+        crate::api::screens::ScreenBody,
         super::admin::AccountBody,
         super::admin::ClientBody,
         super::session::LoginBody,
@@ -183,10 +183,10 @@ use crate::engine::{
         crate::rule_change::RuleChange,
         crate::rule_change::SessionInput,
         crate::engine::InterventionAnswer,
-        crate::engine::TransferBody,
+        crate::api::registrations::TransferBody,
         super::queues::RulesBody,
         super::queues::RulesAnswer,
-        crate::engine::notices::NoticeBody,
+        crate::api::notices::NoticeBody,
         crate::engine::notices::NoticeAnswer,
     ))
 )]

@@ -11,15 +11,89 @@ use super::error::ApiError;
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, OptionalJson};
 use crate::db::store::UpsertOutcome;
+use crate::engine::queues::{TransferCommand, TransferTarget};
 use crate::engine::registrations::{audit_reason, parse_special};
 use crate::engine::{
     AwayVisit, CancelAnswer, CheckInAnswer, Engine, InterventionAnswer, RegistrationAnswer,
-    RegistrationBody, SpecialAnswer, TransferBody, VisitAnswer,
+    RegistrationBody, SpecialAnswer, VisitAnswer,
 };
 use triage_ground::error::{Error, ErrorCode};
-use triage_ground::ids::VisitNo;
+use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};
 
 type Answer = Result<HttpResponse, ApiError>;
+
+/// Where a transfer (转诊) goes and how.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct TransferBody {
+    /// The target queue; or give `room_code` (its first queue) or
+    /// `doctor_code` (that doctor's own queue). Exactly one of the three.
+    #[serde(default)]
+    pub queue_code: Option<String>,
+    #[serde(default)]
+    pub room_code: Option<String>,
+    #[serde(default)]
+    pub doctor_code: Option<String>,
+    /// Keep the original check-in time (default) or start from now.
+    #[serde(default = "default_true")]
+    pub keep_check_in_time: bool,
+    /// Why (recorded in the audit event).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
+    pub reason: String,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl TransferBody {
+    /// The transfer the body asks for: the reason first, then exactly one
+    /// target, its code read (a code that cannot be one is unknown, as a
+    /// code the hospital does not have).
+    fn transfer(self) -> Result<TransferCommand, Error> {
+        let reason = audit_reason(&self.reason)?;
+        let target = match (self.queue_code, self.room_code, self.doctor_code) {
+            (Some(q), None, None) => TransferTarget::Queue(QueueCode::parse(&q).map_err(|_| {
+                Error::field(
+                    ErrorCode::UnknownQueue,
+                    "queue_code",
+                    format!("no queue {q:?}"),
+                )
+            })?),
+            (None, Some(r), None) => TransferTarget::Room(RoomCode::parse(&r).map_err(|_| {
+                Error::field(
+                    ErrorCode::UnknownRoom,
+                    "room_code",
+                    format!("no room {r:?}"),
+                )
+            })?),
+            (None, None, Some(d)) => {
+                TransferTarget::Doctor(DoctorCode::parse(&d).map_err(|_| {
+                    Error::field(
+                        ErrorCode::NoDoctorQueue,
+                        "doctor_code",
+                        format!("doctor {d:?} has no own queue"),
+                    )
+                })?)
+            }
+            _ => {
+                return Err(Error::field(
+                    ErrorCode::InvalidTransferTarget,
+                    "queue_code",
+                    "give exactly one of queue_code, room_code, doctor_code",
+                ))
+            }
+        };
+        Ok(TransferCommand {
+            target,
+            keep_check_in_time: self.keep_check_in_time,
+            reason,
+        })
+    }
+}
 
 #[utoipa::path(put, path = "/api/v1/registrations/{visit_no}", tag = "HIS", params(("visit_no" = String, Path, description = "HIS visit serial (idempotency key)")), request_body = RegistrationBody, responses((status = 201, description = "created", body = RegistrationAnswer), (status = 200, description = "replaced or unchanged", body = RegistrationAnswer), (status = 409, description = "cancelled, or already in a queue with another department", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 413, description = "body too large", body = ErrorBody), (status = 415, description = "not JSON", body = ErrorBody), (status = 422, description = "a field is invalid; nothing changed", body = ErrorBody)))]
 pub async fn put_registration(
@@ -142,8 +216,12 @@ pub async fn transfer(
             None => return Err(refused.into()),
         }
     }
-    let audit = caller.acting();
-    Ok(HttpResponse::Ok().json(engine.transfer(&visit_no, body.value, audit).await?))
+    let transfer = body.value.transfer()?;
+    Ok(HttpResponse::Ok().json(
+        engine
+            .transfer(&visit_no, transfer, caller.acting())
+            .await?,
+    ))
 }
 
 /// The patients away for now.

@@ -8,11 +8,165 @@ use actix_web::{web, HttpResponse};
 
 use super::error::ApiError;
 use super::extract::{Caller, Json};
+use serde::Deserialize;
+use triage_actors::screen::{ScreenConfig, ScreenKind};
+use utoipa::ToSchema;
+
 use crate::auth::Auth;
-use crate::engine::screens::ScreenBody;
+use crate::config::Hospital;
 use crate::engine::Engine;
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::{RoomCode, ScreenCode};
+
+/// What a screen shows: `PUT /api/v1/screens/{code}` (creates it, or
+/// reassigns it).
+#[derive(Deserialize, ToSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenBody {
+    /// What the hospital calls the device (1-40 characters), e.g.
+    /// "内科候诊区2号屏".
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\s\S]*$"
+    )]
+    pub name: String,
+    /// `overview` (综合屏: several rooms) or `door` (门口屏: one room).
+    #[schema(pattern = "^(overview|door)$")]
+    pub kind: String,
+    /// The rooms it shows (a door screen exactly one).
+    #[serde(default)]
+    pub rooms: Option<Vec<String>>,
+    /// An overview of a whole department (instead of `rooms`).
+    #[serde(default)]
+    pub department: Option<String>,
+    /// The heading (default: the department's or the room's name).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Whether it speaks the calls (default: overviews yes, doors no).
+    #[serde(default)]
+    pub voice: Option<bool>,
+    /// Waiting patients shown per room, 1-10 (default: the hospital's).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 10)]
+    pub next_count: Option<usize>,
+    /// A door screen that also lists its room's appointments of today
+    /// (今日预约: slot and masked name); default no. Overviews cannot.
+    #[serde(default)]
+    pub appointments: bool,
+}
+
+impl ScreenBody {
+    /// The screen this body describes, checked against the hospital.
+    pub fn config(&self, code: &str, hospital: &Hospital) -> Result<ScreenConfig, Error> {
+        let name = self.name.trim();
+        if name.is_empty() || self.name.chars().count() > 40 {
+            return Err(Error::field(
+                ErrorCode::InvalidField,
+                "name",
+                "1-40 characters",
+            ));
+        }
+        let kind = ScreenKind::parse(&self.kind)
+            .ok_or_else(|| Error::field(ErrorCode::InvalidField, "kind", "overview or door"))?;
+        let mut rooms: Vec<RoomCode> = Vec::new();
+        let mut department_name = None;
+        if let Some(d) = &self.department {
+            let Some(dep) = hospital.departments.iter().find(|x| x.code == *d) else {
+                return Err(Error::field(
+                    ErrorCode::UnknownDepartment,
+                    "department",
+                    format!("no department {d:?}"),
+                ));
+            };
+            department_name = Some(dep.name.clone());
+            if self.rooms.is_none() {
+                rooms.extend(
+                    hospital
+                        .rooms
+                        .iter()
+                        .filter(|r| r.department == *d)
+                        .map(|r| r.code.clone()),
+                );
+            }
+        }
+        for (i, r) in self.rooms.iter().flatten().enumerate() {
+            if hospital.room(r).is_none() {
+                return Err(Error::field(
+                    ErrorCode::UnknownRoom,
+                    &format!("rooms[{i}]"),
+                    format!("no room {r:?}"),
+                ));
+            }
+            // Known, hence well-formed.
+            if !rooms.iter().any(|x| x == r) {
+                rooms.push(RoomCode::trusted(r.clone()));
+            }
+        }
+        match kind {
+            ScreenKind::Door if rooms.len() != 1 => {
+                return Err(Error::field(
+                    ErrorCode::InvalidScreens,
+                    "rooms",
+                    "a door screen shows exactly one room",
+                ))
+            }
+            ScreenKind::Overview if rooms.is_empty() => {
+                return Err(Error::field(
+                    ErrorCode::InvalidScreens,
+                    "rooms",
+                    "an overview screen needs a department or rooms",
+                ))
+            }
+            _ => {}
+        }
+        if self.appointments && kind != ScreenKind::Door {
+            return Err(Error::field(
+                ErrorCode::InvalidScreens,
+                "appointments",
+                "only a door screen lists its room's appointments",
+            ));
+        }
+        let next_count = self.next_count.unwrap_or(hospital.next_count);
+        if !(1..=10).contains(&next_count) {
+            return Err(Error::field(ErrorCode::InvalidField, "next_count", "1-10"));
+        }
+        // Counted as sent, stored trimmed.
+        let sent = self.title.as_deref().map_or(0, |t| t.chars().count());
+        let title = match self.title.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() && sent <= 40 => t.to_string(),
+            Some(_) => {
+                return Err(Error::field(
+                    ErrorCode::InvalidField,
+                    "title",
+                    "1-40 characters",
+                ))
+            }
+            None => department_name
+                .or_else(|| {
+                    (kind == ScreenKind::Door)
+                        .then(|| {
+                            rooms
+                                .first()
+                                .and_then(|r| hospital.room(r))
+                                .map(|r| r.name.clone())
+                        })
+                        .flatten()
+                })
+                .unwrap_or_else(|| name.to_string()),
+        };
+        Ok(ScreenConfig {
+            code: ScreenCode::trusted(code),
+            name: name.to_string(),
+            kind,
+            title,
+            rooms,
+            voice: self.voice.unwrap_or(kind == ScreenKind::Overview),
+            next_count,
+            appointments: self.appointments,
+        })
+    }
+}
 
 #[utoipa::path(get, path = "/api/v1/departments", tag = "configuration", responses((status = 200, description = "departments")))]
 pub async fn list_departments(
@@ -113,8 +267,8 @@ pub async fn put_screen(
     let mut all = before;
     all.extend(after);
     caller.principal.manage_screen(engine.hospital(), &all)?;
-    let audit = caller.acting();
-    let (screen, created) = engine.put_screen(&code, &body, audit).await?;
+    let config = body.config(code.as_str(), engine.hospital())?;
+    let (screen, created) = engine.put_screen(&code, config, caller.acting()).await?;
     let status = if created {
         actix_web::http::StatusCode::CREATED
     } else {

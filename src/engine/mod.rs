@@ -37,7 +37,7 @@ pub mod stats;
 
 pub use calling::{CalledPatient, RoomAnswer, RoomCommand};
 pub use facade::{doctor_view, visit_slot, Acting, Engine};
-pub use queues::{InterventionAnswer, QueueAnswer, SpecialAnswer, TransferBody};
+pub use queues::{InterventionAnswer, QueueAnswer, SpecialAnswer, TransferCommand, TransferTarget};
 pub use registrations::{
     AppointmentBody, AwayVisit, CancelAnswer, CheckInAnswer, ExamItem, PatientBody,
     RegistrationAnswer, RegistrationBody, VisitAnswer,

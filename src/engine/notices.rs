@@ -3,8 +3,8 @@
 //! (part of every snapshot meanwhile), withdrawable at any time.
 
 use super::facade::Acting;
-use chrono::{DateTime, FixedOffset, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use triage_actors::board::view::NoticeView;
 use triage_actors::model::Audit;
 use utoipa::ToSchema;
@@ -17,23 +17,37 @@ use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::ScreenCode;
 use triage_ground::time::utc;
 
-/// A notice to publish.
-#[derive(Deserialize, ToSchema)]
-pub struct NoticeBody {
-    /// 1-500 characters.
+/// A notice to publish, its fields parsed (`api::notices` reads the body;
+/// the stop-clinic notice is made here): the engine checks what needs the
+/// running hospital (the screens exist) and the time (start and end).
+#[derive(Clone, Debug)]
+pub struct NoticeDraft {
+    /// 1-500 characters ([`NoticeDraft::text`]).
     pub text: String,
-    /// `info` (default) or `urgent`.
-    #[serde(default)]
-    pub level: Option<String>,
-    /// Screen codes; absent for every screen of the hospital.
-    #[serde(default)]
-    pub screens: Option<Vec<String>>,
-    /// When it starts showing (at most 90 days ahead); absent for at once.
-    #[serde(default, with = "triage_ground::time::rfc3339::option")]
-    pub starts_at: Option<DateTime<FixedOffset>>,
-    /// When it stops showing; absent for until withdrawn.
-    #[serde(default, with = "triage_ground::time::rfc3339::option")]
-    pub expires_at: Option<DateTime<FixedOffset>>,
+    pub level: NoticeLevel,
+    /// Chosen screens (at least one); `None` for every screen.
+    pub screens: Option<Vec<ScreenCode>>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl NoticeDraft {
+    /// A notice's text as it is kept: trimmed, 1-500 characters, no
+    /// control character but line breaks.
+    pub fn text(text: &str) -> Result<String, Error> {
+        let trimmed = text.trim();
+        if trimmed.is_empty()
+            || text.chars().count() > 500
+            || trimmed.chars().any(|c| c.is_control() && c != '\n')
+        {
+            return Err(Error::field(
+                ErrorCode::InvalidNoticeText,
+                "text",
+                "1-500 characters",
+            ));
+        }
+        Ok(trimmed.to_string())
+    }
 }
 
 /// How far ahead a notice may be scheduled.
@@ -99,7 +113,7 @@ impl Engine {
     /// Publishes a notice to its screens (all when none are named).
     pub async fn publish_notice(
         &self,
-        body: NoticeBody,
+        body: NoticeDraft,
         who: Acting,
     ) -> Result<NoticeAnswer, Error> {
         self.publish_notice_at(body, self.stamp(who)).await
@@ -109,49 +123,22 @@ impl Engine {
     /// action, one instant).
     pub(crate) async fn publish_notice_at(
         &self,
-        body: NoticeBody,
+        body: NoticeDraft,
         audit: Audit,
     ) -> Result<NoticeAnswer, Error> {
-        let text = body.text.trim();
-        if text.is_empty()
-            || body.text.chars().count() > 500
-            || text.chars().any(|c| c.is_control() && c != '\n')
-        {
-            return Err(Error::field(
-                ErrorCode::InvalidNoticeText,
-                "text",
-                "1-500 characters",
-            ));
-        }
-        let level = match body.level.as_deref() {
-            None => NoticeLevel::Info,
-            Some(l) => NoticeLevel::parse(l).ok_or_else(|| {
-                Error::field(ErrorCode::InvalidNoticeLevel, "level", "info or urgent")
-            })?,
-        };
         if let Some(list) = &body.screens {
-            if list.is_empty() {
-                return Err(Error::field(
-                    ErrorCode::InvalidScreens,
-                    "screens",
-                    "name at least one screen, or leave screens out for all",
-                ));
-            }
             for (i, code) in list.iter().enumerate() {
                 if !self.directory().screens.contains_key(code.as_str()) {
                     return Err(Error::field(
                         ErrorCode::UnknownScreen,
                         &format!("screens[{i}]"),
-                        format!("no screen {code:?}"),
+                        format!("no screen {:?}", code.as_str()),
                     ));
                 }
             }
         }
         // A start already past is a start now.
-        let starts = body
-            .starts_at
-            .map(|t| t.with_timezone(&Utc))
-            .filter(|s| *s > audit.at);
+        let starts = body.starts_at.filter(|s| *s > audit.at);
         if starts.is_some_and(|s| s > audit.at + chrono::Duration::days(MAX_LEAD_DAYS)) {
             return Err(Error::field(
                 ErrorCode::InvalidNoticeStart,
@@ -159,7 +146,7 @@ impl Engine {
                 format!("a notice starts within {MAX_LEAD_DAYS} days"),
             ));
         }
-        let expires = body.expires_at.map(|t| t.with_timezone(&Utc));
+        let expires = body.expires_at;
         if expires.is_some_and(|e| e <= audit.at) {
             return Err(Error::field(
                 ErrorCode::InvalidExpiry,
@@ -178,11 +165,12 @@ impl Engine {
         }
         let screens = match &body.screens {
             None => NoticeRow::EVERY_SCREEN.into(),
-            Some(l) => serde_json::to_string(l).map_err(|_| Error::internal())?,
+            Some(l) => serde_json::to_string(&l.iter().map(ScreenCode::as_str).collect::<Vec<_>>())
+                .map_err(|_| Error::internal())?,
         };
         let new = NewNotice {
-            text: text.to_string(),
-            level,
+            text: body.text,
+            level: body.level,
             screens,
             operator: audit.operator.clone(),
             created_at: audit.at.naive_utc(),

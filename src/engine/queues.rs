@@ -16,10 +16,10 @@ use triage_actors::EngineError;
 use utoipa::ToSchema;
 
 use super::facade::Engine;
-use super::registrations::{audit_reason, CheckInAnswer};
+use super::registrations::CheckInAnswer;
 use crate::rule_change::RuleChange;
 use triage_ground::error::{Error, ErrorCode};
-use triage_ground::ids::{QueueCode, VisitNo};
+use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};
 use triage_ground::time::utc;
 
 /// The answer to a nurse's intervention.
@@ -48,31 +48,23 @@ pub struct SpecialAnswer {
     pub position: usize,
 }
 
-/// Where a transfer (转诊) goes and how.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-pub struct TransferBody {
-    /// The target queue; or give `room_code` (its first queue) or
-    /// `doctor_code` (that doctor's own queue). Exactly one of the three.
-    #[serde(default)]
-    pub queue_code: Option<String>,
-    #[serde(default)]
-    pub room_code: Option<String>,
-    #[serde(default)]
-    pub doctor_code: Option<String>,
-    /// Keep the original check-in time (default) or start from now.
-    #[serde(default = "default_true")]
-    pub keep_check_in_time: bool,
-    /// Why (recorded in the audit event).
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
-    pub reason: String,
+/// Where a transfer (转诊) goes: a queue, a room's first queue or a
+/// doctor's own queue (parsed from the body in `api/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTarget {
+    Queue(QueueCode),
+    Room(RoomCode),
+    Doctor(DoctorCode),
 }
 
-fn default_true() -> bool {
-    true
+/// A transfer, its fields parsed.
+#[derive(Debug, Clone)]
+pub struct TransferCommand {
+    pub target: TransferTarget,
+    /// Keep the original check-in time, or start from now.
+    pub keep_check_in_time: bool,
+    /// Why (1-200 characters, trimmed: `audit_reason`).
+    pub reason: String,
 }
 
 /// A queue's waiting list in calling order.
@@ -203,7 +195,7 @@ impl Engine {
     pub async fn transfer(
         &self,
         visit_no: &VisitNo,
-        body: TransferBody,
+        body: TransferCommand,
         who: Acting,
     ) -> Result<CheckInAnswer, Error> {
         let audit = self.stamp(who);
@@ -213,20 +205,20 @@ impl Engine {
     async fn transfer_once(
         &self,
         visit_no: &VisitNo,
-        body: TransferBody,
+        body: TransferCommand,
         mut audit: Audit,
     ) -> Result<CheckInAnswer, Error> {
-        let reason = audit_reason(&body.reason)?;
-        let target = match (&body.queue_code, &body.room_code, &body.doctor_code) {
-            (Some(q), None, None) => self.hospital().queue(q).ok_or_else(|| {
+        let reason = body.reason.clone();
+        let target = match &body.target {
+            TransferTarget::Queue(q) => self.hospital().queue(q.as_str()).ok_or_else(|| {
                 Error::field(
                     ErrorCode::UnknownQueue,
                     "queue_code",
                     format!("no queue {q:?}"),
                 )
             })?,
-            (None, Some(r), None) => {
-                let room = self.hospital().room(r).ok_or_else(|| {
+            TransferTarget::Room(r) => {
+                let room = self.hospital().room(r.as_str()).ok_or_else(|| {
                     Error::field(
                         ErrorCode::UnknownRoom,
                         "room_code",
@@ -241,7 +233,7 @@ impl Engine {
                     )
                 })?
             }
-            (None, None, Some(d)) => self
+            TransferTarget::Doctor(d) => self
                 .hospital()
                 .queues
                 .iter()
@@ -253,13 +245,6 @@ impl Engine {
                         format!("doctor {d:?} has no own queue"),
                     )
                 })?,
-            _ => {
-                return Err(Error::field(
-                    ErrorCode::InvalidTransferTarget,
-                    "queue_code",
-                    "give exactly one of queue_code, room_code, doctor_code",
-                ))
-            }
         };
         let v = self.load_visit(visit_no).await?;
         let (from_queue, from_room) = match v.status()? {

@@ -682,7 +682,7 @@ impl Engine {
         department: &DepartmentCode,
         audit: &Audit,
     ) -> Result<Option<i64>, Error> {
-        let screens: Vec<String> = self
+        let screens: Vec<triage_ground::ids::ScreenCode> = self
             .screens()
             .into_iter()
             .filter(|s| {
@@ -694,17 +694,17 @@ impl Engine {
                                 .is_some_and(|d| d.department == *department)
                         }))
             })
-            .map(|s| s.code.to_string())
+            .map(|s| s.code)
             .collect();
         if screens.is_empty() {
             return Ok(None);
         }
-        let body = super::notices::NoticeBody {
+        let body = super::notices::NoticeDraft {
             text: format!("{who}医生{}停诊，已挂号的患者请到分诊台咨询", scope.when),
-            level: Some(crate::db::columns::NoticeLevel::Urgent.as_str().into()),
+            level: crate::db::columns::NoticeLevel::Urgent,
             screens: Some(screens),
             starts_at: None,
-            expires_at: Some(scope.ends.fixed_offset()),
+            expires_at: Some(scope.ends),
         };
         Ok(Some(self.publish_notice_at(body, audit.clone()).await?.id))
     }

@@ -18,7 +18,7 @@ use triage::config::Hospital;
 use triage::db::{Db, DbSettings, Synchronous};
 use triage::engine::Acting;
 use triage::engine::Engine;
-use triage::engine::{RoomCommand, TransferBody};
+use triage::engine::{RoomCommand, TransferCommand, TransferTarget};
 use triage_actors::model::SpecialTag;
 use triage_actors::queue::{InspectQueue, Intervention, ListQueue, Refresh};
 use triage_actors::room::{InspectRoom, Refill};
@@ -289,10 +289,10 @@ impl Day {
                     .map(|_| ())
             }
             Op::Transfer(v, q, keep) => {
-                let body = TransferBody {
-                    queue_code: Some(QUEUES[*q as usize].to_string()),
-                    room_code: None,
-                    doctor_code: None,
+                let queue = triage_ground::ids::QueueCode::parse(QUEUES[*q as usize])
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let body = TransferCommand {
+                    target: TransferTarget::Queue(queue),
                     keep_check_in_time: *keep,
                     reason: "转诊".into(),
                 };
