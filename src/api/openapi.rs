@@ -368,11 +368,15 @@ fn access_answers(
         )]);
         r.entry("401".into())
             .or_insert_with(|| error("no or an unknown device token (unauthenticated)").into());
+        sent_along(r);
         return;
     }
     let open = public || (path == "/api/v1/session" && (method == "post" || method == "delete"));
     if open {
         op.security = Some(vec![SecurityRequirement::default()]);
+        if path.starts_with("/api/v1/") {
+            sent_along(r);
+        }
         return;
     }
     if path != "/api/v1/session" {
@@ -385,6 +389,23 @@ fn access_answers(
     }
     r.entry("429".into()).or_insert_with(|| {
         error("over the client's rate limit (too_many_requests); see Retry-After").into()
+    });
+}
+
+/// What an operation that needs no credentials (or a kiosk's device token)
+/// still answers when a client sends credentials along: every request under
+/// `/api/v1` goes through the same check of what it carries.
+fn sent_along(
+    r: &mut std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>>,
+) {
+    r.entry("401".into()).or_insert_with(|| {
+        error("credentials sent along were refused (bad_credentials, session_expired, bad_signature, stale_request, replayed_request, signature_required)").into()
+    });
+    r.entry("403".into()).or_insert_with(|| {
+        error("credentials sent along name a staff member the client may not act for (forbidden), or a page write without its CSRF token (csrf_failed); nothing changed").into()
+    });
+    r.entry("429".into()).or_insert_with(|| {
+        error("a HIS client's credentials sent along, over its rate limit (too_many_requests); see Retry-After").into()
     });
 }
 
