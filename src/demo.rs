@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::api::registrations::{PatientBody, RegistrationBody};
 use crate::engine::Acting;
 use crate::engine::Engine;
-use crate::engine::{PatientBody, RegistrationBody, RoomCommand};
+use crate::engine::RoomCommand;
 use triage_actors::model::SpecialTag;
 use triage_ground::ids::{RoomCode, VisitNo};
 
@@ -54,7 +55,7 @@ async fn schedule_today(engine: &Engine, seeded: &mut Option<chrono::NaiveDate>)
             ["am", "pm"]
                 .into_iter()
                 .filter(|s| engine.hospital().schedule.session(s).is_some())
-                .map(|s| crate::engine::schedules::DayEntryBody {
+                .map(|s| crate::engine::schedules::ScheduleEntryDraft {
                     session: s.into(),
                     room_code: r.code.to_string(),
                     doctor_code: d.to_string(),
@@ -63,9 +64,8 @@ async fn schedule_today(engine: &Engine, seeded: &mut Option<chrono::NaiveDate>)
                 })
         })
         .collect();
-    let body = crate::engine::schedules::DayBody { entries };
     if let Err(e) = engine
-        .put_schedule_day(&today.to_string(), body, simulator())
+        .put_schedule_day(&today.to_string(), entries, simulator())
         .await
     {
         tracing::warn!(error = %e, "demo: schedule not set");
@@ -171,13 +171,16 @@ pub async fn run(engine: Engine, tick: Duration) {
                     sequence_no: Some(i64::from(n)),
                 };
                 let canonical = serde_json::to_string(&body).unwrap_or_default();
-                let stored = match VisitNo::parse(&visit_no) {
-                    Ok(v) => {
-                        engine
-                            .put_registration(&v, body, canonical, simulator())
-                            .await
+                // Parsed as HIS's message would be.
+                let today = triage_ground::time::service_date(engine.now());
+                let parsed = VisitNo::parse(&visit_no)
+                    .map_err(triage_ground::error::Error::from)
+                    .and_then(|v| Ok((v, body.parse(engine.hospital(), today, canonical)?)));
+                let stored = match parsed {
+                    Ok((v, registration)) => {
+                        engine.put_registration(&v, registration, simulator()).await
                     }
-                    Err(e) => Err(e.into()),
+                    Err(e) => Err(e),
                 };
                 if let Err(e) = stored {
                     tracing::warn!(error = %e, "demo registration failed");

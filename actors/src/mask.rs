@@ -4,6 +4,7 @@
 //! 张*三; 4+ keep the first and last). The voice speaks what the hospital's
 //! [`VoiceNameMode`] allows; the full name only when it is switched on.
 
+use crate::model::Sex;
 use serde::{Deserialize, Serialize};
 
 /// What the voice may say of a patient's name.
@@ -58,9 +59,9 @@ pub fn surname(name: &str) -> String {
     name.chars().next().map(String::from).unwrap_or_default()
 }
 
-/// What the voice says for this patient under `mode`. `sex` is the
-/// normalised GB/T 2261.1 code ("1" male, "2" female).
-pub fn spoken_name(name: &str, sex: &str, mode: VoiceNameMode) -> String {
+/// What the voice says for this patient under `mode` (先生/女士 after the
+/// surname needs the sex).
+pub fn spoken_name(name: &str, sex: Option<Sex>, mode: VoiceNameMode) -> String {
     match mode {
         VoiceNameMode::TicketOnly => String::new(),
         VoiceNameMode::Masked => mask_name(name),
@@ -71,8 +72,8 @@ pub fn spoken_name(name: &str, sex: &str, mode: VoiceNameMode) -> String {
                 return String::new();
             }
             match sex {
-                "1" => format!("{s}先生"),
-                "2" => format!("{s}女士"),
+                Some(Sex::Male) => format!("{s}先生"),
+                Some(Sex::Female) => format!("{s}女士"),
                 _ => mask_name(name),
             }
         }
@@ -105,20 +106,23 @@ mod tests {
     #[test]
     fn voice_never_says_more_than_the_mode_allows() {
         assert_eq!(
-            spoken_name("张三丰", "1", VoiceNameMode::SurnameTitle),
+            spoken_name("张三丰", Some(Sex::Male), VoiceNameMode::SurnameTitle),
             "张先生"
         );
         assert_eq!(
-            spoken_name("欧阳娜娜", "2", VoiceNameMode::SurnameTitle),
+            spoken_name("欧阳娜娜", Some(Sex::Female), VoiceNameMode::SurnameTitle),
             "欧阳女士"
         );
         assert_eq!(
-            spoken_name("张三丰", "9", VoiceNameMode::SurnameTitle),
+            spoken_name("张三丰", Some(Sex::Unstated), VoiceNameMode::SurnameTitle),
             "张*丰"
         );
-        assert_eq!(spoken_name("张三丰", "1", VoiceNameMode::TicketOnly), "");
         assert_eq!(
-            spoken_name("张三丰", "1", VoiceNameMode::FullName),
+            spoken_name("张三丰", Some(Sex::Male), VoiceNameMode::TicketOnly),
+            ""
+        );
+        assert_eq!(
+            spoken_name("张三丰", Some(Sex::Male), VoiceNameMode::FullName),
             "张三丰"
         );
         assert_eq!(

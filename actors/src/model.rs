@@ -328,6 +328,40 @@ pub enum CallOutcome {
     NoShow,
 }
 
+/// A patient's or doctor's sex as GB/T 2261.1 codes it; stored as its
+/// code (`"0"`, `"1"`, `"2"`, `"9"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sex {
+    /// 0 未知的性别.
+    Unknown,
+    /// 1 男.
+    Male,
+    /// 2 女.
+    Female,
+    /// 9 未说明的性别.
+    Unstated,
+}
+
+impl Sex {
+    /// Every sex, in code order.
+    pub const ALL: [Sex; 4] = [Sex::Unknown, Sex::Male, Sex::Female, Sex::Unstated];
+
+    /// The GB/T 2261.1 code, as stored.
+    pub fn code(self) -> &'static str {
+        match self {
+            Sex::Unknown => "0",
+            Sex::Male => "1",
+            Sex::Female => "2",
+            Sex::Unstated => "9",
+        }
+    }
+
+    /// The sex of a stored code, if it is one.
+    pub fn from_code(code: &str) -> Option<Sex> {
+        Sex::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
 /// A special group (特殊人群), as HIS or a nurse tags a patient or the
 /// rules compute it from the birth date (elderly, child). Serialised as
 /// the stable snake_case codes of the API; variants in code order.

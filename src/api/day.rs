@@ -8,9 +8,9 @@ use actix_web::{web, HttpResponse};
 use super::error::ApiError;
 use super::error::ErrorBody;
 use super::extract::{Caller, Json};
+use super::fields::audit_reason;
 use super::registrations::ReasonBody;
 use crate::engine::day::{DayAnswer, DayStatus};
-use crate::engine::registrations::audit_reason;
 use crate::engine::Engine;
 use triage_ground::time::service_date;
 

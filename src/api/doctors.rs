@@ -1,16 +1,228 @@
 //! Doctor master data from HIS: `PUT|GET /doctors/{code}`, `GET /doctors`,
 //! `GET /doctors/{code}/photo`; a doctor stops the clinic (停诊): `POST
-//! /doctors/{code}/stop-clinic`.
+//! /doctors/{code}/stop-clinic`. The master data HIS sends (`DoctorBody`,
+//! `DoctorsBody`) is parsed here into the engine's `DoctorRecord`.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use base64::Engine as _;
+use serde::Deserialize;
 
 use super::error::ApiError;
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, DOCTORS_BODY_LIMIT, DOCTOR_BODY_LIMIT};
-use crate::engine::doctors::{DoctorBody, DoctorsAnswer, DoctorsBody, Integrity};
+use super::fields::parse_sex;
+use crate::config::Hospital;
+use crate::engine::doctors::{DoctorRecord, DoctorsAnswer, Integrity};
 use crate::engine::Engine;
+use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::DoctorCode;
+
+/// Largest doctor photo after decoding.
+pub const PHOTO_LIMIT: usize = 512 * 1024;
+
+/// Most doctors in one bulk update.
+pub const BULK_MAX: usize = 2000;
+
+/// GB/T 8561 专业技术职务 codes of physicians, as HIS often sends them.
+pub const TITLE_CODES: [(&str, &str); 5] = [
+    ("231", "主任医师"),
+    ("232", "副主任医师"),
+    ("233", "主治医师"),
+    ("234", "医师"),
+    ("235", "医士"),
+];
+
+/// A doctor's master data as HIS sends it.
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
+pub struct DoctorBody {
+    /// 1-32 characters.
+    #[schema(min_length = 1, max_length = 32)]
+    pub name: String,
+    /// A department of the hospital's configuration.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    pub department_code: String,
+    /// A GB/T 8561 code (231 主任医师 … 235 医士) or the title as text; at
+    /// most 32 characters.
+    #[serde(default)]
+    #[schema(max_length = 32)]
+    pub title: String,
+    /// At most 2000 characters.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub introduction: String,
+    /// Base64 image (PNG, JPEG or WebP), optional.
+    #[serde(default)]
+    pub photo: Option<String>,
+    /// GB/T 2261.1 (0, 1, 2, 9) or 男/女; optional.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "1")]
+    pub sex: Option<serde_json::Value>,
+    /// `on_duty` (在岗, the default) or `off_duty` (停诊): the door screens
+    /// of the rooms the doctor staffs show it at once.
+    #[serde(default)]
+    #[schema(pattern = "^(on_duty|off_duty|在岗|停诊)$")]
+    pub duty_status: Option<String>,
+}
+
+/// One doctor of a bulk update: the staff number and the master data.
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
+pub struct DoctorEntry {
+    /// The staff number (工号).
+    pub code: String,
+    #[serde(flatten)]
+    pub doctor: DoctorBody,
+}
+
+/// Many doctors at once (HIS's nightly or full sync).
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DoctorsBody {
+    pub doctors: Vec<DoctorEntry>,
+}
+
+/// A title as shown: a GB/T 8561 code becomes its name; text stays.
+pub fn title_text(title: &str) -> String {
+    TITLE_CODES
+        .iter()
+        .find(|(code, _)| *code == title)
+        .map_or(title.to_string(), |(_, name)| name.to_string())
+}
+
+/// The image type of a photo, by its first bytes.
+fn image_mime(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+impl DoctorBody {
+    /// The master data, checked in this order: the name, a department of
+    /// `hospital`, the title, the introduction, the photo (Base64 of a
+    /// PNG, JPEG or WebP image up to [`PHOTO_LIMIT`]), sex, duty status;
+    /// `prefix` names the entry in a bulk update (`doctors[3].`).
+    pub fn parse(self, hospital: &Hospital, prefix: &str) -> Result<DoctorRecord, Error> {
+        let f = |name: &str| format!("{prefix}{name}");
+        let name = self.name.trim();
+        if name.is_empty() || self.name.chars().count() > 32 {
+            return Err(Error::field(
+                ErrorCode::InvalidDoctorName,
+                &f("name"),
+                "the doctor's name is required (at most 32 characters)",
+            ));
+        }
+        if hospital.department(&self.department_code).is_none() {
+            return Err(Error::field(
+                ErrorCode::UnknownDepartment,
+                &f("department_code"),
+                format!("no department {:?}", self.department_code),
+            ));
+        }
+        if self.title.chars().count() > 32 {
+            return Err(Error::field(
+                ErrorCode::InvalidField,
+                &f("title"),
+                "a title is at most 32 characters",
+            ));
+        }
+        if self.introduction.chars().count() > 2000 {
+            return Err(Error::field(
+                ErrorCode::InvalidField,
+                &f("introduction"),
+                "an introduction is at most 2000 characters",
+            ));
+        }
+        let photo = match &self.photo {
+            None => None,
+            Some(b64) => {
+                let bad =
+                    |message: String| Error::field(ErrorCode::InvalidPhoto, &f("photo"), message);
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .map_err(|_| bad("photo must be Base64".into()))?;
+                if raw.len() > PHOTO_LIMIT {
+                    return Err(bad(format!("photo is larger than {PHOTO_LIMIT} bytes")));
+                }
+                let mime = image_mime(&raw)
+                    .ok_or_else(|| bad("photo must be a PNG, JPEG or WebP image".into()))?;
+                Some((b64.trim().to_string(), mime))
+            }
+        };
+        let sex = match &self.sex {
+            None => None,
+            Some(v) => Some(parse_sex(v).ok_or_else(|| {
+                Error::field(
+                    ErrorCode::InvalidSex,
+                    &f("sex"),
+                    "sex is a GB/T 2261.1 code (0, 1, 2, 9) or 男/女",
+                )
+            })?),
+        };
+        let on_duty = match self.duty_status.as_deref() {
+            None | Some("on_duty") | Some("在岗") => true,
+            Some("off_duty") | Some("停诊") => false,
+            Some(_) => {
+                return Err(Error::field(
+                    ErrorCode::InvalidField,
+                    &f("duty_status"),
+                    "duty_status is on_duty (在岗) or off_duty (停诊)",
+                ))
+            }
+        };
+        Ok(DoctorRecord {
+            name: name.to_string(),
+            title: title_text(self.title.trim()),
+            introduction: self.introduction.trim().to_string(),
+            department_code: self.department_code,
+            photo,
+            sex,
+            on_duty,
+        })
+    }
+}
+
+impl DoctorsBody {
+    /// Every entry checked (a bad one, or a staff number given twice,
+    /// refuses the whole update): at most [`BULK_MAX`], each staff number
+    /// then its master data.
+    pub fn parse(self, hospital: &Hospital) -> Result<Vec<(DoctorCode, DoctorRecord)>, Error> {
+        if self.doctors.len() > BULK_MAX {
+            return Err(Error::field(
+                ErrorCode::InvalidField,
+                "doctors",
+                format!("at most {BULK_MAX} doctors in one update"),
+            ));
+        }
+        let mut parsed = Vec::with_capacity(self.doctors.len());
+        let mut seen = std::collections::HashMap::new();
+        for (i, e) in self.doctors.into_iter().enumerate() {
+            let prefix = format!("doctors[{i}].");
+            let code = DoctorCode::parse(&e.code).map_err(|bad| {
+                let mut err = Error::from(bad);
+                err.field = Some(format!("{prefix}code"));
+                err
+            })?;
+            if let Some(first) = seen.insert(code.to_string(), i) {
+                return Err(Error::field(
+                    ErrorCode::InvalidField,
+                    &format!("{prefix}code"),
+                    format!(
+                        "staff number {code} is given twice (doctors[{first}] and doctors[{i}])"
+                    ),
+                ));
+            }
+            let record = e.doctor.parse(hospital, &prefix)?;
+            parsed.push((code, record));
+        }
+        Ok(parsed)
+    }
+}
 
 type Answer = Result<HttpResponse, ApiError>;
 
@@ -22,10 +234,9 @@ pub async fn put_doctor(
     engine: web::Data<Engine>,
 ) -> Answer {
     caller.principal.master_data()?;
-    let audit = caller.acting();
-    let (created, view) = engine
-        .put_doctor(&DoctorCode::parse(&path)?, body.value, audit)
-        .await?;
+    let code = DoctorCode::parse(&path)?;
+    let record = body.value.parse(engine.hospital(), "")?;
+    let (created, view) = engine.put_doctor(&code, record, caller.acting()).await?;
     Ok(if created {
         HttpResponse::Created().json(view)
     } else {
@@ -48,8 +259,8 @@ pub async fn put_doctors(
     engine: web::Data<Engine>,
 ) -> Answer {
     caller.principal.master_data()?;
-    let audit = caller.acting();
-    Ok(HttpResponse::Ok().json(engine.put_doctors(body.value, audit).await?))
+    let doctors = body.value.parse(engine.hospital())?;
+    Ok(HttpResponse::Ok().json(engine.put_doctors(doctors, caller.acting()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/doctors/integrity", tag = "configuration",
@@ -92,11 +303,7 @@ pub async fn doctor_photo(path: web::Path<String>, engine: web::Data<Engine>) ->
 #[serde(deny_unknown_fields)]
 pub struct StopClinicBody {
     /// 1-200 characters, e.g. "医生临时外出".
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
     /// `keep`: the doctor's patients wait, frozen, for the doctor to open
     /// again; `redistribute`: they move to the department's shared queue,
@@ -134,7 +341,7 @@ pub async fn stop_clinic(
         Some(_) => caller.principal.arrange(engine.hospital(), &department)?,
         None => caller.principal.master_data()?,
     }
-    let reason = crate::engine::registrations::audit_reason(&body.value.reason)?;
+    let reason = super::fields::audit_reason(&body.value.reason)?;
     let redistribute = match body.value.waiting.as_deref() {
         None => engine.hospital().schedule.redistribute_on_stop,
         Some("keep") => false,

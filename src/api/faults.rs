@@ -141,11 +141,7 @@ pub async fn get(path: web::Path<i64>, caller: Caller, alerts: web::Data<Alerts>
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {
     /// 1-100 characters, e.g. "3诊室门口屏黑屏".
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\s\S]*$"
-    )]
+    #[schema(min_length = 1, max_length = 100)]
     pub title: String,
     /// What is seen, 0-1000 characters.
     #[serde(default)]
@@ -200,11 +196,7 @@ pub async fn report(body: Json<ReportBody>, caller: Caller, alerts: web::Data<Al
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
     /// 1-500 characters, e.g. "更换网线后恢复".
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\s\S]*$"
-    )]
+    #[schema(min_length = 1, max_length = 500)]
     pub note: String,
 }
 

@@ -15,6 +15,7 @@ pub mod error;
 pub mod exports;
 pub mod extract;
 pub mod faults;
+pub mod fields;
 pub mod health;
 pub mod kiosks;
 pub mod metrics;

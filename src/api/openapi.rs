@@ -5,9 +5,10 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
+use super::registrations::{AppointmentBody, ExamItem, PatientBody, RegistrationBody};
 use crate::engine::{
-    AppointmentBody, CalledPatient, CancelAnswer, CheckInAnswer, ExamItem, PatientBody,
-    QueueAnswer, RegistrationAnswer, RegistrationBody, RoomAnswer, VisitAnswer,
+    CalledPatient, CancelAnswer, CheckInAnswer, QueueAnswer, RegistrationAnswer, RoomAnswer,
+    VisitAnswer,
 };
 
 #[derive(OpenApi)]
@@ -112,7 +113,7 @@ use crate::engine::{
         AppointmentBody,
         ExamItem,
         RegistrationAnswer,
-        crate::engine::appointments::AppointmentPutBody,
+        super::appointments::AppointmentPutBody,
         crate::engine::appointments::AppointmentAnswer,
         crate::engine::appointments::AppointmentState,
         CheckInAnswer,
@@ -121,14 +122,14 @@ use crate::engine::{
         CalledPatient,
         QueueAnswer,
         VisitAnswer,
-        crate::engine::doctors::DoctorBody,
-        crate::engine::doctors::DoctorEntry,
-        crate::engine::doctors::DoctorsBody,
+        super::doctors::DoctorBody,
+        super::doctors::DoctorEntry,
+        super::doctors::DoctorsBody,
         crate::engine::doctors::DoctorsAnswer,
         crate::engine::doctors::Finding,
         crate::engine::doctors::Integrity,
-        crate::engine::results::ExamReportBody,
-        crate::engine::results::ExamImageBody,
+        super::results::ExamReportBody,
+        super::results::ExamImageBody,
         crate::engine::results::ExamReportStatus,
         crate::engine::results::ExamReportView,
         crate::engine::results::ExamImageView,
@@ -157,9 +158,9 @@ use crate::engine::{
         crate::alerts::TimelineStep,
         super::faults::ReportBody,
         super::faults::ResolveBody,
-        crate::engine::schedules::DayBody,
-        crate::engine::schedules::DayEntryBody,
-        crate::engine::schedules::EntryBody,
+        super::schedules::DayBody,
+        super::schedules::DayEntryBody,
+        super::schedules::EntryBody,
         crate::engine::schedules::ScheduleEntry,
         crate::engine::schedules::ScheduleDay,
         crate::engine::schedules::ScheduleWriteAnswer,

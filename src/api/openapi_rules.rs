@@ -69,6 +69,12 @@ pub const LINE: &str = concat!(
     ws!(),
     "*$"
 );
+/// Text that is not only white space (a name or title that may run on).
+pub const NOT_BLANK: &str = concat!(
+    "^",
+    ws!(),
+    r"*[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\s\S]*$"
+);
 /// A notice: not blank, no control but the line end.
 pub const NOTICE: &str = concat!(
     "^",
@@ -145,8 +151,51 @@ fn fields() -> Vec<(&'static str, Value)> {
         screen_fields(),
         rule_fields(),
         kiosk_fields(),
+        text_fields(),
     ]
     .concat()
+}
+
+/// The text fields of request bodies: one line (a reason, a patient's id
+/// and name, an exam item) or not blank (a name or title).
+fn text_fields() -> Vec<(&'static str, Value)> {
+    let line = || json!({"pattern": LINE});
+    let not_blank = || json!({"pattern": NOT_BLANK});
+    vec![
+        ("/components/schemas/PatientBody/properties/id", line()),
+        ("/components/schemas/PatientBody/properties/name", line()),
+        ("/components/schemas/ExamItem/properties/code", line()),
+        ("/components/schemas/ExamItem/properties/name", line()),
+        ("/components/schemas/CloseBody/properties/reason", line()),
+        (
+            "/components/schemas/StopClinicBody/properties/reason",
+            line(),
+        ),
+        ("/components/schemas/TransferBody/properties/reason", line()),
+        ("/components/schemas/ReasonBody/properties/reason", line()),
+        (
+            "/components/schemas/InterventionBody/properties/reason",
+            line(),
+        ),
+        ("/components/schemas/SpecialBody/properties/reason", line()),
+        ("/components/schemas/MoveBody/properties/reason", line()),
+        (
+            "/components/schemas/DoctorBody/properties/name",
+            not_blank(),
+        ),
+        (
+            "/components/schemas/ScreenBody/properties/name",
+            not_blank(),
+        ),
+        (
+            "/components/schemas/ReportBody/properties/title",
+            not_blank(),
+        ),
+        (
+            "/components/schemas/ResolveBody/properties/note",
+            not_blank(),
+        ),
+    ]
 }
 
 /// A date-time field's pattern.
@@ -391,7 +440,7 @@ fn screen_fields() -> Vec<(&'static str, Value)> {
         ),
         (
             "/components/schemas/ScreenBody/properties/title",
-            json!({"minLength": 1, "maxLength": 40, "pattern": concat!("^", ws!(), r"*[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\s\S]*$")}),
+            json!({"minLength": 1, "maxLength": 40, "pattern": NOT_BLANK}),
         ),
     ]
 }

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::error::ApiError;
 use super::error::ErrorBody;
 use super::extract::{caller, from_value, optional_json, Caller};
-use crate::engine::registrations::audit_reason;
+use super::fields::audit_reason;
 use crate::engine::{Engine, QueueAnswer};
 use crate::rule_change::RuleChange;
 use triage_ground::error::{Error, ErrorCode};

@@ -1,26 +1,277 @@
 //! HIS registrations and what staff do with a waiting patient:
 //! `PUT|GET|DELETE /registrations/{visit_no}`, check-in, requeue, hold,
 //! release, pin, move, special groups, the patients away (`GET
-//! /visits/away`), and `POST /visits/{visit_no}/transfer`.
+//! /visits/away`), and `POST /visits/{visit_no}/transfer`. A registration
+//! as HIS sends it (`RegistrationBody`) is parsed here into the engine's
+//! `Registration`.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use triage_actors::model::SpecialTag;
 use triage_actors::queue::Intervention;
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, OptionalJson};
+use super::fields::{audit_reason, line_ok, parse_sex, parse_special};
+use crate::config::Hospital;
+use crate::db::columns::VisitType;
 use crate::db::store::UpsertOutcome;
 use crate::engine::queues::{TransferCommand, TransferTarget};
-use crate::engine::registrations::{audit_reason, parse_special};
 use crate::engine::{
-    AwayVisit, CancelAnswer, CheckInAnswer, Engine, InterventionAnswer, RegistrationAnswer,
-    RegistrationBody, SpecialAnswer, VisitAnswer,
+    AwayVisit, CancelAnswer, CheckInAnswer, Engine, ExamEntry, InterventionAnswer, Patient,
+    Registration, RegistrationAnswer, Slot, SpecialAnswer, VisitAnswer,
 };
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};
+use triage_ground::time::service_date;
 
 type Answer = Result<HttpResponse, ApiError>;
+
+/// A registration as HIS sends it (`PUT /api/v1/registrations/{visit_no}`).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct RegistrationBody {
+    pub patient: PatientBody,
+    /// A department of the hospital's configuration.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    pub department_code: String,
+    /// The doctor registered with (专家号), if any.
+    #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,32}$")]
+    pub doctor_code: Option<String>,
+    /// `first` (初诊) or `return` (复诊); 初诊/复诊/回诊 accepted.
+    #[schema(pattern = "^(first|return|初诊|复诊|回诊)$")]
+    pub visit_type: String,
+    #[serde(with = "triage_ground::time::rfc3339")]
+    pub registered_at: DateTime<FixedOffset>,
+    #[serde(default)]
+    pub appointment: Option<AppointmentBody>,
+    /// Special groups (特殊人群): military, elderly, disabled, pregnant, child.
+    #[serde(default)]
+    #[schema(inline, value_type = Vec<SpecialCode>)]
+    pub special: Vec<String>,
+    #[serde(default)]
+    pub exam_items: Vec<ExamItem>,
+    /// Check the patient in at once.
+    #[serde(default)]
+    pub checked_in: bool,
+    /// The HIS registration sequence number (挂号序号), 1-999999; queues
+    /// configured with `base_order = his_sequence` call by it.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 999999)]
+    pub sequence_no: Option<i64>,
+}
+
+/// A special-group code (特殊人群).
+#[derive(ToSchema)]
+#[schema(as = SpecialCode, pattern = "^(military|elderly|disabled|pregnant|child)$")]
+pub struct SpecialCode(
+    #[expect(dead_code, reason = "a type of the API document only: never built")] String,
+);
+
+/// The patient part of a registration.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct PatientBody {
+    /// The patient's id in HIS (1-64 characters).
+    #[schema(min_length = 1, max_length = 64)]
+    pub id: String,
+    /// The full name (1-64 characters; screens show it masked).
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: String,
+    /// GB/T 2261.1 code (0/1/2/9, number or string) or 男/女.
+    #[schema(value_type = String, example = "1")]
+    pub sex: Value,
+    /// `YYYY-MM-DD`, not in the future.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format = Date)]
+    pub birth_date: Option<String>,
+}
+
+/// An appointment slot.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct AppointmentBody {
+    #[serde(with = "triage_ground::time::rfc3339")]
+    pub start: DateTime<FixedOffset>,
+    #[serde(with = "triage_ground::time::rfc3339")]
+    pub end: DateTime<FixedOffset>,
+}
+
+/// An exam item (检查项目).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ExamItem {
+    #[schema(min_length = 1, max_length = 64)]
+    pub code: String,
+    #[schema(min_length = 1, max_length = 128)]
+    pub name: String,
+}
+
+impl PatientBody {
+    /// The patient: id and name present, sex a GB/T 2261.1 code, a birth
+    /// date that can be (not after `today`, not before 1880).
+    pub fn parse(&self, today: NaiveDate) -> Result<Patient, Error> {
+        if !line_ok(&self.id, 64) {
+            return Err(Error::field(
+                ErrorCode::InvalidPatientId,
+                "patient.id",
+                "patient id is required (at most 64 characters)",
+            ));
+        }
+        if !line_ok(&self.name, 64) {
+            return Err(Error::field(
+                ErrorCode::InvalidPatientName,
+                "patient.name",
+                "patient name is required (at most 64 characters)",
+            ));
+        }
+        let sex = parse_sex(&self.sex).ok_or_else(|| {
+            Error::field(
+                ErrorCode::InvalidSex,
+                "patient.sex",
+                "sex is a GB/T 2261.1 code (0, 1, 2, 9) or 男/女",
+            )
+        })?;
+        let birth_date = match &self.birth_date {
+            None => None,
+            Some(s) => {
+                let bad = |message: &str| {
+                    Error::field(ErrorCode::InvalidBirthDate, "patient.birth_date", message)
+                };
+                let d = triage_ground::time::parse_date(s)
+                    .ok_or_else(|| bad("birth date is YYYY-MM-DD"))?;
+                let earliest = NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(d);
+                if d > today || d < earliest {
+                    return Err(bad("birth date is in the future or before 1880"));
+                }
+                Some(d)
+            }
+        };
+        Ok(Patient {
+            id: self.id.trim().to_string(),
+            name: self.name.trim().to_string(),
+            sex,
+            birth_date,
+        })
+    }
+}
+
+/// A visit type as HIS writes it.
+pub fn parse_visit_type(text: &str) -> Result<VisitType, Error> {
+    match text.trim() {
+        "first" | "初诊" => Ok(VisitType::First),
+        "return" | "复诊" | "回诊" => Ok(VisitType::Return),
+        _ => Err(Error::field(
+            ErrorCode::InvalidVisitType,
+            "visit_type",
+            "visit_type is first (初诊) or return (复诊)",
+        )),
+    }
+}
+
+/// The HIS sequence number: 1 to 999999.
+pub fn parse_sequence_no(n: Option<i64>) -> Result<Option<i64>, Error> {
+    if n.is_some_and(|n| !(1..=999_999).contains(&n)) {
+        return Err(Error::field(
+            ErrorCode::InvalidSequenceNo,
+            "sequence_no",
+            "the HIS sequence number is 1 to 999999",
+        ));
+    }
+    Ok(n)
+}
+
+/// The exam items, each with a code and a name.
+pub fn parse_exam_items(items: &[ExamItem]) -> Result<Vec<ExamEntry>, Error> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            if !line_ok(&e.code, 64) || !line_ok(&e.name, 128) {
+                return Err(Error::field(
+                    ErrorCode::InvalidExamItem,
+                    &format!("exam_items[{i}]"),
+                    "exam items need a code and a name",
+                ));
+            }
+            Ok(ExamEntry {
+                code: e.code.clone(),
+                name: e.name.clone(),
+            })
+        })
+        .collect()
+}
+
+impl AppointmentBody {
+    /// The slot, ending after it starts (`field` names its end).
+    pub fn parse(&self, field: &str) -> Result<Slot, Error> {
+        if self.start >= self.end {
+            return Err(Error::field(
+                ErrorCode::InvalidAppointment,
+                field,
+                "the slot must end after it starts",
+            ));
+        }
+        Ok(Slot {
+            start: self.start.with_timezone(&Utc),
+            end: self.end.with_timezone(&Utc),
+        })
+    }
+}
+
+impl RegistrationBody {
+    /// The registration, checked in this order (the first problem is the
+    /// answer, 422 naming the field): the patient (dates bounded by
+    /// `today`), a department of `hospital`, the doctor, the visit type, the
+    /// slot, the sequence number, the special groups, the exam items.
+    /// `canonical` is the body as sent.
+    pub fn parse(
+        self,
+        hospital: &Hospital,
+        today: NaiveDate,
+        canonical: String,
+    ) -> Result<Registration, Error> {
+        let patient = self.patient.parse(today)?;
+        if hospital.department(&self.department_code).is_none() {
+            return Err(Error::field(
+                ErrorCode::UnknownDepartment,
+                "department_code",
+                format!(
+                    "no department {:?} in this hospital's configuration",
+                    self.department_code
+                ),
+            ));
+        }
+        let doctor_code = self
+            .doctor_code
+            .as_deref()
+            .map(DoctorCode::parse)
+            .transpose()?;
+        let visit_type = parse_visit_type(&self.visit_type)?;
+        let slot = self
+            .appointment
+            .as_ref()
+            .map(|a| a.parse("appointment.end"))
+            .transpose()?;
+        let sequence_no = parse_sequence_no(self.sequence_no)?;
+        let special: Vec<SpecialTag> = parse_special(&self.special)?;
+        let exam_items = parse_exam_items(&self.exam_items)?;
+        Ok(Registration {
+            patient,
+            department_code: self.department_code,
+            doctor_code,
+            visit_type,
+            registered_at: self.registered_at.with_timezone(&Utc),
+            slot,
+            special,
+            exam_items,
+            checked_in: self.checked_in,
+            sequence_no,
+            canonical,
+        })
+    }
+}
 
 /// Where a transfer (转诊) goes and how.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -37,11 +288,7 @@ pub struct TransferBody {
     #[serde(default = "default_true")]
     pub keep_check_in_time: bool,
     /// Why (recorded in the audit event).
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
 }
 
@@ -104,9 +351,10 @@ pub async fn put_registration(
 ) -> Answer {
     let visit_no = VisitNo::parse(&path)?;
     caller.principal.register()?;
-    let audit = caller.acting();
+    let today = service_date(engine.now());
+    let registration = body.value.parse(engine.hospital(), today, body.text)?;
     let (outcome, answer) = engine
-        .put_registration(&visit_no, body.value, body.text, audit)
+        .put_registration(&visit_no, registration, caller.acting())
         .await?;
     Ok(match outcome {
         UpsertOutcome::Created => HttpResponse::Created().json(answer),
@@ -169,11 +417,7 @@ pub async fn check_in(
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     /// 1-200 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
 }
 
@@ -267,11 +511,7 @@ async fn arrange(caller: &Caller, engine: &Engine, visit_no: &VisitNo) -> Result
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct InterventionBody {
     /// 1-200 characters, e.g. "患者去做检查" / "行动不便".
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
 }
 
@@ -346,21 +586,17 @@ pub struct SpecialBody {
     /// empty list takes every group away). The queue's rules also give
     /// elderly and child by the birth date; leaving them out does not take
     /// away what the age gives.
-    #[schema(inline, value_type = Vec<crate::engine::registrations::SpecialCode>)]
+    #[schema(inline, value_type = Vec<SpecialCode>)]
     pub special: Vec<String>,
     /// The groups the nurse saw when she started (the registration's
     /// `registered` groups then); when given and no longer so, 409
     /// `state_conflict` and nothing changes — a group HIS added meanwhile
     /// is never taken away unseen.
     #[serde(default)]
-    #[schema(inline, value_type = Option<Vec<crate::engine::registrations::SpecialCode>>)]
+    #[schema(inline, value_type = Option<Vec<SpecialCode>>)]
     pub was: Option<Vec<String>>,
     /// 1-200 characters, e.g. "现场核实孕妇".
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
 }
 
@@ -389,11 +625,7 @@ pub struct MoveBody {
     #[schema(minimum = 1, maximum = 9999)]
     pub position: i64,
     /// 1-200 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
 }
 

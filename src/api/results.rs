@@ -1,19 +1,202 @@
 //! Exam results (检查结果): `PUT /results/{report_id}` from exam stations,
 //! RIS or LIS; `GET /results?visit_no=` (every report of a visit, Base64
-//! images plus structured text) and `GET /results/{report_id}`.
+//! images plus structured text) and `GET /results/{report_id}`. A report
+//! as sent (`ExamReportBody`) is parsed here, images decoded and checked
+//! against their bytes, into the engine's `ExamReport`.
 
 use actix_web::{web, HttpResponse};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::error::ApiError;
 use super::error::ErrorBody;
 use super::extract::{Caller, Json, RESULT_BODY_LIMIT};
-use crate::engine::results::{ExamReportBody, ExamReportView, Stored};
+use crate::engine::results::{ExamImage, ExamReport, ExamReportStatus, ExamReportView, Stored};
 use crate::engine::Engine;
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::VisitNo;
 
 type Answer = Result<HttpResponse, ApiError>;
+
+/// Largest image after decoding.
+pub const IMAGE_LIMIT: usize = 4 * 1024 * 1024;
+/// Most images in one report.
+pub const IMAGES_MAX: usize = 8;
+/// The image types a report may carry.
+pub const IMAGE_TYPES: [&str; 5] = [
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/bmp",
+    "application/pdf",
+];
+
+/// An image as sent: Base64 and its declared type.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExamImageBody {
+    /// One of image/jpeg, image/png, image/webp, image/bmp,
+    /// application/pdf; it must match the bytes.
+    pub mime: String,
+    /// Standard Base64 of at most 4 MiB decoded.
+    pub data: String,
+    #[serde(default)]
+    pub title: String,
+}
+
+/// A report as an exam station sends it.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExamReportBody {
+    pub visit_no: String,
+    /// The exam item's code (e.g. the HIS charge item).
+    pub item_code: String,
+    pub item_name: String,
+    #[serde(default)]
+    pub findings: String,
+    #[serde(default)]
+    pub conclusion: String,
+    /// Who reported (staff number or name of the reporting doctor).
+    pub reporter: String,
+    #[serde(with = "triage_ground::time::rfc3339::utc")]
+    pub reported_at: DateTime<Utc>,
+    pub status: ExamReportStatus,
+    #[serde(default)]
+    pub images: Vec<ExamImageBody>,
+}
+
+/// The type the bytes are, if one of [`IMAGE_TYPES`].
+fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if bytes.len() > 14 && bytes.starts_with(b"BM") {
+        Some("image/bmp")
+    } else if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else {
+        None
+    }
+}
+
+fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, Error> {
+    // Counted as sent (as every text field of the API), stored trimmed.
+    let v = value.trim();
+    if (required && v.is_empty())
+        || value.chars().count() > max
+        || v.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(Error::field(
+            ErrorCode::InvalidField,
+            field,
+            format!(
+                "{field} must be {}at most {max} characters of text",
+                if required { "given, " } else { "" }
+            ),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+impl ExamReportBody {
+    /// The report version, checked whole in this order (a bad field or
+    /// image changes nothing): the report id of the path, the visit
+    /// number, the texts, the number of images, then each image's type,
+    /// Base64, size, bytes and title.
+    pub fn parse(self, report_id: &str) -> Result<ExamReport, Error> {
+        let report_id = report_id.trim();
+        if report_id.is_empty()
+            || report_id.len() > 64
+            || !report_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(Error::field(
+                ErrorCode::InvalidField,
+                "report_id",
+                "a report id is 1 to 64 letters, digits, '-', '_' or '.'",
+            ));
+        }
+        let visit_no = VisitNo::parse(&self.visit_no)?;
+        let item_code = text("item_code", &self.item_code, 32, true)?;
+        let item_name = text("item_name", &self.item_name, 64, true)?;
+        let findings = text("findings", &self.findings, 20_000, false)?;
+        let conclusion = text("conclusion", &self.conclusion, 5_000, false)?;
+        let reporter = text("reporter", &self.reporter, 32, true)?;
+        if self.images.len() > IMAGES_MAX {
+            return Err(Error::field(
+                ErrorCode::InvalidImage,
+                "images",
+                format!("at most {IMAGES_MAX} images per report"),
+            ));
+        }
+        let images = self
+            .images
+            .iter()
+            .enumerate()
+            .map(|(i, img)| img.parse(&format!("images[{i}]")))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(ExamReport {
+            report_id: report_id.to_string(),
+            visit_no,
+            item_code,
+            item_name,
+            findings,
+            conclusion,
+            reporter,
+            reported_at: self.reported_at,
+            status: self.status,
+            images,
+        })
+    }
+}
+
+impl ExamImageBody {
+    /// The image: a type of [`IMAGE_TYPES`], Base64 of at most
+    /// [`IMAGE_LIMIT`] bytes that are of that type, a title of at most 64
+    /// characters; `field` names it (`images[2]`).
+    fn parse(&self, field: &str) -> Result<ExamImage, Error> {
+        let bad = |part: &str, message: String| {
+            Error::field(ErrorCode::InvalidImage, &format!("{field}.{part}"), message)
+        };
+        let mime = IMAGE_TYPES
+            .into_iter()
+            .find(|t| *t == self.mime)
+            .ok_or_else(|| {
+                bad(
+                    "mime",
+                    format!("the type must be one of {}", IMAGE_TYPES.join(", ")),
+                )
+            })?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(self.data.trim())
+            .map_err(|_| bad("data", "the image is not Base64".into()))?;
+        if bytes.len() > IMAGE_LIMIT {
+            return Err(bad(
+                "data",
+                format!("the image is larger than {IMAGE_LIMIT} bytes"),
+            ));
+        }
+        if sniff(&bytes) != Some(mime) {
+            return Err(bad(
+                "mime",
+                format!(
+                    "the bytes are not {mime} ({})",
+                    sniff(&bytes).map_or("not an accepted type".to_string(), |t| format!(
+                        "they are {t}"
+                    ))
+                ),
+            ));
+        }
+        let title = text(&format!("{field}.title"), &self.title, 64, false)?;
+        Ok(ExamImage { mime, title, bytes })
+    }
+}
 
 /// What a `PUT` answers: what happened and the report in force.
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -40,8 +223,8 @@ pub async fn put_result(
     engine: web::Data<Engine>,
 ) -> Answer {
     caller.principal.report_results()?;
-    let audit = caller.acting();
-    let (outcome, report) = engine.put_report(&path, body.value, audit).await?;
+    let report = body.value.parse(&path)?;
+    let (outcome, report) = engine.put_report(report, caller.acting()).await?;
     let answer = ExamReportAnswer { outcome, report };
     Ok(if outcome == Stored::Created {
         HttpResponse::Created().json(answer)
@@ -121,4 +304,18 @@ pub async fn get_result(
         .principal
         .read_results(engine.hospital(), &department)?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bytes_name_their_type() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff(b"%PDF-1.7"), Some("application/pdf"));
+        assert_eq!(sniff(b"GIF89a"), None);
+        assert_eq!(sniff(b"hello"), None);
+    }
 }

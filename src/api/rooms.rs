@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::error::ErrorBody;
 use super::extract::{caller, optional_json, Caller, OptionalJson};
+use super::fields::audit_reason;
 use super::registrations::{reason_or, ReasonBody};
-use crate::engine::registrations::audit_reason;
 use crate::engine::{Engine, RoomAnswer, RoomCommand};
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::{RoomCode, VisitNo};
@@ -55,11 +55,7 @@ pub struct CloseBody {
     pub waiting: Option<String>,
     /// Why (recorded with each move).
     #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: Option<String>,
 }
 

@@ -4,7 +4,9 @@
 //! /api/v1/schedules/{date}/{session}/{room}` (one entry; delete cancels
 //! it). HIS writes with the master_data scope; nurses write their
 //! departments' rooms, administrators every room. Every write is
-//! idempotent: the same again changes nothing.
+//! idempotent: the same again changes nothing. The bodies become the
+//! engine's `ScheduleEntryDraft`s, checked there against the running
+//! hospital and the master data.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -12,7 +14,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::error::ErrorBody;
 use super::extract::{Caller, Json};
-use crate::engine::schedules::{parse_date, DayBody, EntryBody, ScheduleDay, ScheduleWriteAnswer};
+use crate::engine::schedules::{parse_date, ScheduleDay, ScheduleEntryDraft, ScheduleWriteAnswer};
 use crate::engine::Engine;
 use triage_ground::time::service_date;
 
@@ -61,6 +63,68 @@ pub async fn day(
     Ok(HttpResponse::Ok().json(engine.schedule_day(day, doctor.as_deref()).await?))
 }
 
+/// One entry of the schedule as HIS sends it for a day (`PUT
+/// /schedules/{date}`).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DayEntryBody {
+    /// A session code of `[schedule]` (`am`, `pm`, `eve`).
+    pub session: String,
+    pub room_code: String,
+    pub doctor_code: String,
+    /// The queues the room calls in the session; absent or empty: the
+    /// doctor's own queue first, then the room's shared queues.
+    #[serde(default)]
+    pub queues: Vec<String>,
+    /// At most this many patients (限号), 1-999.
+    #[serde(default)]
+    pub patient_limit: Option<u32>,
+}
+
+/// A whole day's schedule: it replaces the day's entries (those not named
+/// are cancelled).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DayBody {
+    pub entries: Vec<DayEntryBody>,
+}
+
+/// One entry (`PUT /schedules/{date}/{session}/{room}`).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryBody {
+    pub doctor_code: String,
+    #[serde(default)]
+    pub queues: Vec<String>,
+    #[serde(default)]
+    pub patient_limit: Option<u32>,
+}
+
+impl From<DayEntryBody> for ScheduleEntryDraft {
+    fn from(e: DayEntryBody) -> Self {
+        ScheduleEntryDraft {
+            session: e.session,
+            room_code: e.room_code,
+            doctor_code: e.doctor_code,
+            queues: e.queues,
+            patient_limit: e.patient_limit,
+        }
+    }
+}
+
+impl EntryBody {
+    /// The entry for `session` and `room` of the path.
+    fn draft(self, session: String, room: String) -> ScheduleEntryDraft {
+        ScheduleEntryDraft {
+            session,
+            room_code: room,
+            doctor_code: self.doctor_code,
+            queues: self.queues,
+            patient_limit: self.patient_limit,
+        }
+    }
+}
+
 #[utoipa::path(put, path = "/api/v1/schedules/{date}", tag = "schedules",
     params(("date" = String, Path, description = "YYYY-MM-DD, today or later")), request_body = DayBody,
     responses((status = 200, description = "the day's schedule replaced (entries not named are cancelled); a change to the session in force reaches its rooms and door screens at once; audited", body = ScheduleWriteAnswer),
@@ -76,8 +140,12 @@ pub async fn put_day(
 ) -> Answer {
     // A whole day touches every department's rooms: HIS and administrators.
     caller.principal.schedule(engine.hospital(), "")?;
-    let audit = caller.acting();
-    Ok(HttpResponse::Ok().json(engine.put_schedule_day(&path, body.value, audit).await?))
+    let entries = body.value.entries.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(
+        engine
+            .put_schedule_day(&path, entries, caller.acting())
+            .await?,
+    ))
 }
 
 /// One entry's request: the date, session and room of the path (an
@@ -110,7 +178,7 @@ pub async fn put_entry(
     let (date, session, room, audit) = entry_request(path, &caller, &engine)?;
     Ok(HttpResponse::Ok().json(
         engine
-            .put_schedule_entry(&date, &session, &room, body.value, audit)
+            .put_schedule_entry(&date, body.value.draft(session, room), audit)
             .await?,
     ))
 }

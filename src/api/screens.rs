@@ -25,11 +25,7 @@ use triage_ground::ids::{RoomCode, ScreenCode};
 pub struct ScreenBody {
     /// What the hospital calls the device (1-40 characters), e.g.
     /// "内科候诊区2号屏".
-    #[schema(
-        min_length = 1,
-        max_length = 40,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\s\S]*$"
-    )]
+    #[schema(min_length = 1, max_length = 40)]
     pub name: String,
     /// `overview` (综合屏: several rooms) or `door` (门口屏: one room).
     #[schema(pattern = "^(overview|door)$")]

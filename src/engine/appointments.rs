@@ -27,22 +27,18 @@ use super::facade::Acting;
 use crate::db::columns::AppointmentStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use triage_actors::board::view::AppointmentView;
 use triage_actors::mask::mask_name;
 use triage_actors::model::VisitStatus;
 use utoipa::ToSchema;
 
 use super::facade::Engine;
-use super::registrations::{
-    validate_registration, AppointmentBody, CancelAnswer, ExamItem, PatientBody, RegistrationBody,
-    VisitAnswer,
-};
+use super::registrations::{CancelAnswer, Registration, VisitAnswer};
 use crate::db::models::AppointmentRow;
 use crate::db::store::{self, UpsertOutcome};
 use triage_ground::error::{Error, ErrorCode};
-use triage_ground::ids::VisitNo;
+use triage_ground::ids::{RoomCode, VisitNo};
 use triage_ground::time::{service_date, utc};
 
 /// One appointment message at a time (see the module documentation).
@@ -52,46 +48,20 @@ static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// older read never replaces what a newer one published.
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
-/// An appointment as HIS sends it (`PUT /api/v1/appointments/{id}`).
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AppointmentPutBody {
-    /// HIS's version of this appointment, 1 or more, raised with every
-    /// change (a time stamp in milliseconds will do): a message older than
-    /// the one applied changes nothing.
-    #[schema(minimum = 1)]
+/// An appointment, parsed from what HIS sent (`api::appointments`): the
+/// registration it makes for a room of the hospital's configuration.
+#[derive(Debug, Clone)]
+pub struct Appointment {
+    /// HIS's version of this appointment, 1 or more.
     pub version: i64,
-    pub patient: PatientBody,
     /// The exact room or device (检查室 / 诊室) booked.
-    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
-    pub room_code: String,
-    /// The booked slot (预约时段).
-    pub slot: AppointmentBody,
-    /// When the patient booked.
-    #[serde(with = "triage_ground::time::rfc3339")]
-    pub booked_at: DateTime<FixedOffset>,
-    /// `first` (初诊, default) or `return` (复诊).
-    #[serde(default = "first_visit")]
-    #[schema(pattern = "^(first|return|初诊|复诊|回诊)$")]
-    pub visit_type: String,
-    #[serde(default)]
-    pub exam_items: Vec<ExamItem>,
-    /// Special groups (特殊人群): military, elderly, disabled, pregnant, child.
-    #[serde(default)]
-    #[schema(inline, value_type = Vec<super::registrations::SpecialCode>)]
-    pub special: Vec<String>,
-    /// The HIS sequence number (挂号序号), 1-999999.
-    #[serde(default)]
-    #[schema(minimum = 1, maximum = 999999)]
-    pub sequence_no: Option<i64>,
-}
-
-fn first_visit() -> String {
-    "first".into()
+    pub room_code: RoomCode,
+    /// The visit it makes (department and doctor from the room).
+    pub registration: Registration,
 }
 
 /// The answer to an appointment PUT or DELETE.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AppointmentAnswer {
     pub appointment_id: String,
     /// `created`, `replaced`, `unchanged`, `superseded` (an older version:
@@ -107,7 +77,7 @@ pub struct AppointmentAnswer {
 }
 
 /// An appointment as HIS reads it back.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AppointmentState {
     pub appointment_id: String,
     pub version: i64,
@@ -118,61 +88,8 @@ pub struct AppointmentState {
     pub visit: Option<VisitAnswer>,
 }
 
-impl AppointmentPutBody {
-    /// The registration this appointment makes for `room` (department and
-    /// queue doctor from the room), checked like one.
-    fn registration(&self, engine: &Engine) -> Result<RegistrationBody, Error> {
-        if self.version < 1 {
-            return Err(Error::field(
-                ErrorCode::InvalidVersion,
-                "version",
-                "the version is a whole number of 1 or more, raised with every change",
-            ));
-        }
-        let room = engine.hospital().room(&self.room_code).ok_or_else(|| {
-            Error::field(
-                ErrorCode::UnknownRoom,
-                "room_code",
-                format!(
-                    "no room {:?} in this hospital's configuration",
-                    self.room_code
-                ),
-            )
-        })?;
-        let queue = engine
-            .hospital()
-            .queue_for_room(&room.code)
-            .ok_or_else(|| {
-                Error::field(
-                    ErrorCode::UnknownRoom,
-                    "room_code",
-                    "the room calls from no queue",
-                )
-            })?;
-        if self.slot.start >= self.slot.end {
-            return Err(Error::field(
-                ErrorCode::InvalidAppointment,
-                "slot.end",
-                "the slot must end after it starts",
-            ));
-        }
-        Ok(RegistrationBody {
-            patient: self.patient.clone(),
-            department_code: room.department.to_string(),
-            doctor_code: queue.doctor.as_ref().map(|d| d.to_string()),
-            visit_type: self.visit_type.clone(),
-            registered_at: self.booked_at,
-            appointment: Some(self.slot.clone()),
-            special: self.special.clone(),
-            exam_items: self.exam_items.clone(),
-            checked_in: false,
-            sequence_no: self.sequence_no,
-        })
-    }
-}
-
 /// What an appointment PUT or DELETE did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentOutcome {
     Created,
@@ -199,15 +116,12 @@ impl Engine {
     pub async fn put_appointment(
         &self,
         id: &VisitNo,
-        body: AppointmentPutBody,
-        canonical: String,
+        body: Appointment,
         who: Acting,
     ) -> Result<(UpsertOutcome, AppointmentAnswer), Error> {
         let audit = self.stamp(who);
-        let registration = body.registration(self)?;
-        let mut row =
-            validate_registration(self.hospital(), id, &registration, canonical, audit.at)?;
-        row.appointed_room = Some(body.room_code.clone());
+        let mut row = body.registration.row(id, audit.at)?;
+        row.appointed_room = Some(body.room_code.to_string());
         self.open_day_of(&row, audit.at)?;
         let digest = triage_ground::secret::sha256_hex(row.body.as_bytes());
         let _one = WRITES.lock().await;
@@ -273,7 +187,7 @@ impl Engine {
             appointment_id: id.to_string(),
             version: body.version,
             digest,
-            room_code: Some(body.room_code.clone()),
+            room_code: Some(body.room_code.to_string()),
             status: AppointmentStatus::Active,
             updated_at: audit.at.naive_utc(),
         };
@@ -290,7 +204,7 @@ impl Engine {
                 outcome: outcome.into(),
                 version: body.version,
                 status,
-                room_code: Some(body.room_code),
+                room_code: Some(body.room_code.to_string()),
             },
         ))
     }

@@ -4,13 +4,12 @@
 
 use super::facade::Acting;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use triage_actors::model::{Audit, PlacementCode, RoomStatus, VisitStatus};
 use triage_actors::room::{CallNext, Finish, Recall, RoomOutcome, SendForExam, SetStatus, Skip};
 use utoipa::ToSchema;
 
 use super::facade::Engine;
-use super::registrations::audit_reason;
 use crate::db::store;
 use triage_actors::queue::{TransferAll, TransferIn};
 use triage_ground::error::{Error, ErrorCode};
@@ -31,7 +30,7 @@ pub enum RoomCommand {
 }
 
 /// The answer to a room command.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RoomAnswer {
     pub room_code: String,
     /// `open`, `paused` or `closed`.
@@ -52,7 +51,7 @@ pub struct RoomAnswer {
 }
 
 /// A called patient as staff answers show it (masked name).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct CalledPatient {
     pub visit_no: String,
     pub ticket_no: String,
@@ -249,7 +248,7 @@ impl Engine {
             return Ok(0);
         }
         let mut audit = audit;
-        audit.reason = Some(audit_reason(&reason)?);
+        audit.reason = Some(reason);
         // In the calling order of the queue they leave.
         let order: Vec<VisitNo> = self
             .list_queue(&q.code)

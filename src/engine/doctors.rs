@@ -1,13 +1,12 @@
-//! Doctor master data (医生信息) from HIS: validated (photo decoded and
-//! type-checked), stored with its audit event, then shown on the door
-//! screens of the rooms the doctor staffs at once.
+//! Doctor master data (医生信息) from HIS: parsed by `api::doctors` (photo
+//! decoded and type-checked), stored with its audit event, then shown on
+//! the door screens of the rooms the doctor staffs at once.
 
 use super::facade::Acting;
 use crate::db::columns::ScheduleStatus;
 use base64::Engine as _;
-use serde::Deserialize;
 use triage_actors::board::view::DoctorView;
-use triage_actors::model::Audit;
+use triage_actors::model::Sex;
 
 use super::facade::{doctor_view, Engine};
 use crate::db::models::DoctorRow;
@@ -15,59 +14,43 @@ use crate::db::store;
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::DoctorCode;
 
-/// Largest doctor photo after decoding.
-pub const PHOTO_LIMIT: usize = 512 * 1024;
-
-/// A doctor's master data as HIS sends it.
-#[derive(Clone, Deserialize, utoipa::ToSchema)]
-pub struct DoctorBody {
-    /// 1-32 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 32,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\s\S]*$"
-    )]
+/// A doctor's master data, parsed from what HIS sent (`api::doctors`).
+#[derive(Clone, Debug)]
+pub struct DoctorRecord {
+    /// Trimmed, 1-32 characters.
     pub name: String,
     /// A department of the hospital's configuration.
-    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub department_code: String,
-    /// A GB/T 8561 code (231 主任医师 … 235 医士) or the title as text; at
-    /// most 32 characters.
-    #[serde(default)]
-    #[schema(max_length = 32)]
+    /// As shown (a GB/T 8561 code already its name).
     pub title: String,
-    /// At most 2000 characters.
-    #[serde(default)]
-    #[schema(max_length = 2000)]
     pub introduction: String,
-    /// Base64 image (PNG, JPEG or WebP), optional.
-    #[serde(default)]
-    pub photo: Option<String>,
-    /// GB/T 2261.1 (0, 1, 2, 9) or 男/女; optional.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "1")]
-    pub sex: Option<serde_json::Value>,
-    /// `on_duty` (在岗, the default) or `off_duty` (停诊): the door screens
-    /// of the rooms the doctor staffs show it at once.
-    #[serde(default)]
-    #[schema(pattern = "^(on_duty|off_duty|在岗|停诊)$")]
-    pub duty_status: Option<String>,
+    /// The photo as Base64 and its image type.
+    pub photo: Option<(String, &'static str)>,
+    pub sex: Option<Sex>,
+    /// 在岗 (true) or 停诊.
+    pub on_duty: bool,
 }
 
-/// One doctor of a bulk update: the staff number and the master data.
-#[derive(Clone, Deserialize, utoipa::ToSchema)]
-pub struct DoctorEntry {
-    /// The staff number (工号).
-    pub code: String,
-    #[serde(flatten)]
-    pub doctor: DoctorBody,
-}
-
-/// Many doctors at once (HIS's nightly or full sync).
-#[derive(Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DoctorsBody {
-    pub doctors: Vec<DoctorEntry>,
+impl DoctorRecord {
+    /// The stored row of doctor `code` at `at`.
+    fn row(self, code: &DoctorCode, at: chrono::DateTime<chrono::Utc>) -> DoctorRow {
+        let (photo, photo_mime) = match self.photo {
+            Some((b64, mime)) => (Some(b64), Some(mime.to_string())),
+            None => (None, None),
+        };
+        DoctorRow {
+            sex: self.sex.map(|s| s.code().to_string()),
+            on_duty: self.on_duty,
+            code: code.to_string(),
+            name: self.name,
+            department_code: self.department_code,
+            title: self.title,
+            introduction: self.introduction,
+            photo,
+            photo_mime,
+            updated_at: at.naive_utc(),
+        }
+    }
 }
 
 /// What a bulk update did.
@@ -77,38 +60,6 @@ pub struct DoctorsAnswer {
     pub replaced: usize,
     /// Sent again as stored: nothing written.
     pub unchanged: usize,
-}
-
-/// Most doctors in one bulk update.
-pub const BULK_MAX: usize = 2000;
-
-/// GB/T 8561 专业技术职务 codes of physicians, as HIS often sends them.
-pub const TITLE_CODES: [(&str, &str); 5] = [
-    ("231", "主任医师"),
-    ("232", "副主任医师"),
-    ("233", "主治医师"),
-    ("234", "医师"),
-    ("235", "医士"),
-];
-
-/// A title as shown: a GB/T 8561 code becomes its name; text stays.
-pub fn title_text(title: &str) -> String {
-    TITLE_CODES
-        .iter()
-        .find(|(code, _)| *code == title)
-        .map_or(title.to_string(), |(_, name)| name.to_string())
-}
-
-fn image_mime(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
 }
 
 /// A doctor as the API lists it: the public view and the department.
@@ -126,11 +77,11 @@ impl Engine {
     pub async fn put_doctor(
         &self,
         code: &DoctorCode,
-        body: DoctorBody,
+        record: DoctorRecord,
         who: Acting,
     ) -> Result<(bool, DoctorView), Error> {
         let audit = self.stamp(who);
-        let row = self.doctor_row(code, &body, &audit, "")?;
+        let row = record.row(code, audit.at);
         let view = doctor_view(&row);
         let outcome = self
             .db()
@@ -143,43 +94,19 @@ impl Engine {
         Ok((outcome == store::Upserted::Created, view))
     }
 
-    /// Creates or replaces many doctors in one transaction: every entry is
-    /// checked first (a bad one, or a staff number given twice, refuses
-    /// the whole update and changes nothing), then each door screen the
-    /// doctors staff updates.
+    /// Creates or replaces many doctors (checked, each staff number once)
+    /// in one transaction, then each door screen the doctors staff
+    /// updates.
     pub async fn put_doctors(
         &self,
-        body: DoctorsBody,
+        doctors: Vec<(DoctorCode, DoctorRecord)>,
         who: Acting,
     ) -> Result<DoctorsAnswer, Error> {
         let audit = self.stamp(who);
-        if body.doctors.len() > BULK_MAX {
-            return Err(Error::field(
-                ErrorCode::InvalidField,
-                "doctors",
-                format!("at most {BULK_MAX} doctors in one update"),
-            ));
-        }
-        let mut rows = Vec::with_capacity(body.doctors.len());
-        let mut seen = std::collections::HashMap::new();
-        for (i, e) in body.doctors.iter().enumerate() {
-            let prefix = format!("doctors[{i}].");
-            let code = DoctorCode::parse(&e.code).map_err(|bad| {
-                let mut err = Error::from(bad);
-                err.field = Some(format!("{prefix}code"));
-                err
-            })?;
-            if let Some(first) = seen.insert(code.to_string(), i) {
-                return Err(Error::field(
-                    ErrorCode::InvalidField,
-                    &format!("{prefix}code"),
-                    format!(
-                        "staff number {code} is given twice (doctors[{first}] and doctors[{i}])"
-                    ),
-                ));
-            }
-            rows.push(self.doctor_row(&code, &e.doctor, &audit, &prefix)?);
-        }
+        let rows: Vec<DoctorRow> = doctors
+            .into_iter()
+            .map(|(code, record)| record.row(&code, audit.at))
+            .collect();
         let views: Vec<DoctorView> = rows.iter().map(doctor_view).collect();
         let outcomes = self
             .db()
@@ -207,109 +134,6 @@ impl Engine {
             "doctor master data stored (bulk)"
         );
         Ok(answer)
-    }
-
-    /// A doctor's stored row from what HIS sent, checked; `prefix` names
-    /// the entry in a bulk update (`doctors[3].`).
-    fn doctor_row(
-        &self,
-        code: &DoctorCode,
-        body: &DoctorBody,
-        audit: &Audit,
-        prefix: &str,
-    ) -> Result<DoctorRow, Error> {
-        let f = |name: &str| format!("{prefix}{name}");
-        let name = body.name.trim();
-        if name.is_empty() || body.name.chars().count() > 32 {
-            return Err(Error::field(
-                ErrorCode::InvalidDoctorName,
-                &f("name"),
-                "the doctor's name is required (at most 32 characters)",
-            ));
-        }
-        if self.hospital().department(&body.department_code).is_none() {
-            return Err(Error::field(
-                ErrorCode::UnknownDepartment,
-                &f("department_code"),
-                format!("no department {:?}", body.department_code),
-            ));
-        }
-        if body.title.chars().count() > 32 {
-            return Err(Error::field(
-                ErrorCode::InvalidField,
-                &f("title"),
-                "a title is at most 32 characters",
-            ));
-        }
-        if body.introduction.chars().count() > 2000 {
-            return Err(Error::field(
-                ErrorCode::InvalidField,
-                &f("introduction"),
-                "an introduction is at most 2000 characters",
-            ));
-        }
-        let (photo, photo_mime) = match &body.photo {
-            None => (None, None),
-            Some(b64) => {
-                let raw = base64::engine::general_purpose::STANDARD
-                    .decode(b64.trim())
-                    .map_err(|_| {
-                        Error::field(ErrorCode::InvalidPhoto, &f("photo"), "photo must be Base64")
-                    })?;
-                if raw.len() > PHOTO_LIMIT {
-                    return Err(Error::field(
-                        ErrorCode::InvalidPhoto,
-                        &f("photo"),
-                        format!("photo is larger than {PHOTO_LIMIT} bytes"),
-                    ));
-                }
-                let mime = image_mime(&raw).ok_or_else(|| {
-                    Error::field(
-                        ErrorCode::InvalidPhoto,
-                        &f("photo"),
-                        "photo must be a PNG, JPEG or WebP image",
-                    )
-                })?;
-                (Some(b64.trim().to_string()), Some(mime.to_string()))
-            }
-        };
-        let sex = match &body.sex {
-            None => None,
-            Some(v) => Some(
-                super::registrations::normalise_sex(v)
-                    .ok_or_else(|| {
-                        Error::field(
-                            ErrorCode::InvalidSex,
-                            &f("sex"),
-                            "sex is a GB/T 2261.1 code (0, 1, 2, 9) or 男/女",
-                        )
-                    })?
-                    .to_string(),
-            ),
-        };
-        let on_duty = match body.duty_status.as_deref() {
-            None | Some("on_duty") | Some("在岗") => true,
-            Some("off_duty") | Some("停诊") => false,
-            Some(_) => {
-                return Err(Error::field(
-                    ErrorCode::InvalidField,
-                    &f("duty_status"),
-                    "duty_status is on_duty (在岗) or off_duty (停诊)",
-                ))
-            }
-        };
-        Ok(DoctorRow {
-            sex,
-            on_duty,
-            code: code.to_string(),
-            name: name.to_string(),
-            department_code: body.department_code.clone(),
-            title: title_text(body.title.trim()),
-            introduction: body.introduction.trim().to_string(),
-            photo,
-            photo_mime,
-            updated_at: audit.at.naive_utc(),
-        })
     }
 
     /// Every doctor (public view and department).

@@ -39,6 +39,6 @@ pub use calling::{CalledPatient, RoomAnswer, RoomCommand};
 pub use facade::{doctor_view, visit_slot, Acting, Engine};
 pub use queues::{InterventionAnswer, QueueAnswer, SpecialAnswer, TransferCommand, TransferTarget};
 pub use registrations::{
-    AppointmentBody, AwayVisit, CancelAnswer, CheckInAnswer, ExamItem, PatientBody,
-    RegistrationAnswer, RegistrationBody, VisitAnswer,
+    AwayVisit, CancelAnswer, CheckInAnswer, ExamEntry, Patient, Registration, RegistrationAnswer,
+    Slot, VisitAnswer,
 };

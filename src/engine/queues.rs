@@ -4,7 +4,7 @@
 //! (转诊) and rule changes.
 
 use super::facade::Acting;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use triage_actors::model::{Audit, SpecialTag, StaffMarks, VisitStatus};
 use triage_actors::queue::{
     ChangeRules, GetRules, Intervene, Intervention, ListQueue, ListedEntry, Mark, Transfer,
@@ -23,7 +23,7 @@ use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};
 use triage_ground::time::utc;
 
 /// The answer to a nurse's intervention.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InterventionAnswer {
     pub visit_no: String,
     /// `held`, `released`, `pinned` or `moved`.
@@ -34,7 +34,7 @@ pub struct InterventionAnswer {
 }
 
 /// The answer to a nurse's special-group marks (特殊人群标记).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SpecialAnswer {
     pub visit_no: String,
     pub queue_code: String,
@@ -68,7 +68,7 @@ pub struct TransferCommand {
 }
 
 /// A queue's waiting list in calling order.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct QueueAnswer {
     pub queue_code: String,
     pub name: String,

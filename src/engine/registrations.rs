@@ -1,20 +1,21 @@
-//! Registrations (挂号) from HIS and what follows them: validation into
-//! data that cannot be invalid, create / replace / correct, check-in (签到),
+//! Registrations (挂号) from HIS and what follows them: a registration
+//! parsed by `api::registrations` (data that cannot be invalid) stored as
+//! a create / replace / correct, check-in (签到),
 //! back after a missed call or an exam (召回 / 回诊), cancel (退号), and a
 //! visit as staff and HIS see it.
 
 use super::facade::Acting;
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
 use triage_actors::mask::{mask_name, spoken_name};
-use triage_actors::model::{Audit, Correction, EntryKind, SealedRecord, SpecialTag, VisitStatus};
+use triage_actors::model::{
+    Audit, Correction, EntryKind, SealedRecord, Sex, SpecialTag, VisitStatus,
+};
 use triage_actors::queue::{CheckIn, CheckInOutcome, EntryDraft, Position, Remove, Requeue};
 use triage_actors::room::CancelCurrent;
 use utoipa::ToSchema;
 
 use super::facade::Engine;
-use crate::config::Hospital;
 use crate::db::columns::VisitType;
 use crate::db::models::{NewVisit, RegistrationChanges};
 use crate::db::store::{self, UpsertOutcome};
@@ -26,315 +27,80 @@ use triage_ground::time::{service_date, utc};
 /// was being cancelled (another copy of it, a call at the same moment).
 const CANCEL_ATTEMPTS: usize = 8;
 
-/// A registration as HIS sends it (`PUT /api/v1/registrations/{visit_no}`).
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-pub struct RegistrationBody {
-    pub patient: PatientBody,
+/// A registration, parsed from what HIS sent (`api::registrations`):
+/// nothing in it can be invalid.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub patient: Patient,
     /// A department of the hospital's configuration.
-    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub department_code: String,
     /// The doctor registered with (专家号), if any.
-    #[serde(default)]
-    #[schema(pattern = "^[A-Za-z0-9._-]{1,32}$")]
-    pub doctor_code: Option<String>,
-    /// `first` (初诊) or `return` (复诊); 初诊/复诊/回诊 accepted.
-    #[schema(pattern = "^(first|return|初诊|复诊|回诊)$")]
-    pub visit_type: String,
-    #[serde(with = "triage_ground::time::rfc3339")]
-    pub registered_at: DateTime<FixedOffset>,
-    #[serde(default)]
-    pub appointment: Option<AppointmentBody>,
-    /// Special groups (特殊人群): military, elderly, disabled, pregnant, child.
-    #[serde(default)]
-    #[schema(inline, value_type = Vec<SpecialCode>)]
-    pub special: Vec<String>,
-    #[serde(default)]
-    pub exam_items: Vec<ExamItem>,
+    pub doctor_code: Option<DoctorCode>,
+    pub visit_type: VisitType,
+    pub registered_at: DateTime<Utc>,
+    /// The appointment slot, ending after it starts.
+    pub slot: Option<Slot>,
+    /// Sorted, once each.
+    pub special: Vec<SpecialTag>,
+    pub exam_items: Vec<ExamEntry>,
     /// Check the patient in at once.
-    #[serde(default)]
     pub checked_in: bool,
-    /// The HIS registration sequence number (挂号序号), 1-999999; queues
-    /// configured with `base_order = his_sequence` call by it.
-    #[serde(default)]
-    #[schema(minimum = 1, maximum = 999999)]
+    /// The HIS registration sequence number (挂号序号), 1-999999.
     pub sequence_no: Option<i64>,
+    /// The body as sent: the same text again changes nothing.
+    pub canonical: String,
 }
 
-/// A special-group code (特殊人群).
-#[derive(ToSchema)]
-#[schema(as = SpecialCode, pattern = "^(military|elderly|disabled|pregnant|child)$")]
-pub struct SpecialCode(
-    #[expect(dead_code, reason = "a type of the API document only: never built")] String,
-);
-
-/// The patient part of a registration.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-pub struct PatientBody {
-    /// The patient's id in HIS (1-64 characters).
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+/// The patient of a registration, parsed: id and name trimmed and not
+/// blank, a birth date that can be.
+#[derive(Debug, Clone)]
+pub struct Patient {
     pub id: String,
-    /// The full name (1-64 characters; screens show it masked).
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
     pub name: String,
-    /// GB/T 2261.1 code (0/1/2/9, number or string) or 男/女.
-    #[schema(value_type = String, example = "1")]
-    pub sex: Value,
-    /// `YYYY-MM-DD`, not in the future.
-    #[serde(default)]
-    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format = Date)]
-    pub birth_date: Option<String>,
+    pub sex: Sex,
+    pub birth_date: Option<NaiveDate>,
 }
 
-/// An appointment slot.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-pub struct AppointmentBody {
-    #[serde(with = "triage_ground::time::rfc3339")]
-    pub start: DateTime<FixedOffset>,
-    #[serde(with = "triage_ground::time::rfc3339")]
-    pub end: DateTime<FixedOffset>,
+/// An appointment slot (预约时段).
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
 }
 
-/// An exam item (检查项目).
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-pub struct ExamItem {
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+/// An exam item (检查项目) as stored with the visit (`code`, `name`, as
+/// HIS sent them).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExamEntry {
     pub code: String,
-    #[schema(
-        min_length = 1,
-        max_length = 128,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
     pub name: String,
 }
 
-/// Checks why a manual action is taken (recorded in the audit event):
-/// 1-200 printable characters, trimmed.
-pub fn audit_reason(reason: &str) -> Result<String, Error> {
-    // Counted as sent (as the API document says), stored trimmed.
-    let too_long = reason.chars().count() > 200;
-    let reason = reason.trim();
-    if reason.is_empty() || too_long || reason.chars().any(char::is_control) {
-        return Err(Error::field(
-            ErrorCode::InvalidReason,
-            "reason",
-            "say why, in 1-200 characters",
-        ));
+impl Registration {
+    /// The visit row this registration stores at `now`.
+    pub(crate) fn row(&self, visit_no: &VisitNo, now: DateTime<Utc>) -> Result<NewVisit, Error> {
+        Ok(NewVisit {
+            visit_no: visit_no.to_string(),
+            patient_id: self.patient.id.clone(),
+            patient_name: self.patient.name.clone(),
+            sex: self.patient.sex.code().to_string(),
+            birth_date: self.patient.birth_date.map(|d| d.to_string()),
+            department_code: self.department_code.clone(),
+            doctor_code: self.doctor_code.as_ref().map(ToString::to_string),
+            visit_type: self.visit_type,
+            registered_at: self.registered_at.naive_utc(),
+            appointment_start: self.slot.map(|s| s.start.naive_utc()),
+            appointment_end: self.slot.map(|s| s.end.naive_utc()),
+            special: serde_json::to_string(&self.special).map_err(|_| Error::internal())?,
+            exam_items: serde_json::to_string(&self.exam_items).map_err(|_| Error::internal())?,
+            body: self.canonical.clone(),
+            status: VisitStatus::Registered.as_str().into(),
+            created_at: now.naive_utc(),
+            updated_at: now.naive_utc(),
+            his_seq: self.sequence_no,
+            appointed_room: None,
+        })
     }
-    Ok(reason.to_string())
-}
-
-/// One line of text: 1-`max` characters as sent, not only white space, no
-/// control character inside (the document's pattern for such fields).
-fn text_ok(s: &str, max: usize) -> bool {
-    let t = s.trim();
-    !t.is_empty() && s.chars().count() <= max && !t.chars().any(char::is_control)
-}
-
-/// Normalises sex to GB/T 2261.1 ("0", "1", "2", "9").
-pub fn normalise_sex(v: &Value) -> Option<&'static str> {
-    let s = match v {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.trim().to_lowercase(),
-        _ => return None,
-    };
-    match s.as_str() {
-        "0" | "未知" | "unknown" => Some("0"),
-        "1" | "男" | "m" | "male" => Some("1"),
-        "2" | "女" | "f" | "female" => Some("2"),
-        "9" | "未说明" => Some("9"),
-        _ => None,
-    }
-}
-
-/// The patient part of a registration, checked.
-struct Patient {
-    id: String,
-    name: String,
-    sex: &'static str,
-    birth_date: Option<String>,
-}
-
-/// Checks the patient: id and name present, sex a GB/T 2261.1 code, a birth
-/// date that can be (not in the future, not before 1880).
-fn validate_patient(p: &PatientBody, now: DateTime<Utc>) -> Result<Patient, Error> {
-    if !text_ok(&p.id, 64) {
-        return Err(Error::field(
-            ErrorCode::InvalidPatientId,
-            "patient.id",
-            "patient id is required (at most 64 characters)",
-        ));
-    }
-    if !text_ok(&p.name, 64) {
-        return Err(Error::field(
-            ErrorCode::InvalidPatientName,
-            "patient.name",
-            "patient name is required (at most 64 characters)",
-        ));
-    }
-    let sex = normalise_sex(&p.sex).ok_or_else(|| {
-        Error::field(
-            ErrorCode::InvalidSex,
-            "patient.sex",
-            "sex is a GB/T 2261.1 code (0, 1, 2, 9) or 男/女",
-        )
-    })?;
-    let birth_date = match &p.birth_date {
-        None => None,
-        Some(s) => {
-            let bad = |message: &str| {
-                Error::field(ErrorCode::InvalidBirthDate, "patient.birth_date", message)
-            };
-            let d = triage_ground::time::parse_date(s)
-                .ok_or_else(|| bad("birth date is YYYY-MM-DD"))?;
-            let earliest = NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(d);
-            if d > service_date(now) || d < earliest {
-                return Err(bad("birth date is in the future or before 1880"));
-            }
-            Some(d.to_string())
-        }
-    };
-    Ok(Patient {
-        id: p.id.trim().to_string(),
-        name: p.name.trim().to_string(),
-        sex,
-        birth_date,
-    })
-}
-
-/// Checks where and how the patient is seen: a configured department, a
-/// well-formed doctor, the visit type, the slot, the HIS sequence number.
-/// Answers the visit type's code.
-fn validate_visit(hospital: &Hospital, body: &RegistrationBody) -> Result<VisitType, Error> {
-    if hospital.department(&body.department_code).is_none() {
-        return Err(Error::field(
-            ErrorCode::UnknownDepartment,
-            "department_code",
-            format!(
-                "no department {:?} in this hospital's configuration",
-                body.department_code
-            ),
-        ));
-    }
-    if let Some(d) = &body.doctor_code {
-        DoctorCode::parse(d)?;
-    }
-    let visit_type = match body.visit_type.trim() {
-        "first" | "初诊" => VisitType::First,
-        "return" | "复诊" | "回诊" => VisitType::Return,
-        _ => {
-            return Err(Error::field(
-                ErrorCode::InvalidVisitType,
-                "visit_type",
-                "visit_type is first (初诊) or return (复诊)",
-            ))
-        }
-    };
-    if body.appointment.as_ref().is_some_and(|a| a.start >= a.end) {
-        return Err(Error::field(
-            ErrorCode::InvalidAppointment,
-            "appointment.end",
-            "the slot must end after it starts",
-        ));
-    }
-    if body
-        .sequence_no
-        .is_some_and(|n| !(1..=999_999).contains(&n))
-    {
-        return Err(Error::field(
-            ErrorCode::InvalidSequenceNo,
-            "sequence_no",
-            "the HIS sequence number is 1 to 999999",
-        ));
-    }
-    Ok(visit_type)
-}
-
-/// Checks the special tags (known codes; sorted, once each) and the exam
-/// items (code and name).
-fn validate_tags_and_items(body: &RegistrationBody) -> Result<Vec<SpecialTag>, Error> {
-    let special = parse_special(&body.special)?;
-    for (i, e) in body.exam_items.iter().enumerate() {
-        if !text_ok(&e.code, 64) || !text_ok(&e.name, 128) {
-            return Err(Error::field(
-                ErrorCode::InvalidExamItem,
-                &format!("exam_items[{i}]"),
-                "exam items need a code and a name",
-            ));
-        }
-    }
-    Ok(special)
-}
-
-/// Parses special-group codes (field `special[i]` names a bad one):
-/// sorted, once each.
-pub fn parse_special(codes: &[String]) -> Result<Vec<SpecialTag>, Error> {
-    let mut special = Vec::with_capacity(codes.len());
-    for (i, t) in codes.iter().enumerate() {
-        let tag = SpecialTag::parse(t).ok_or_else(|| {
-            Error::field(
-                ErrorCode::UnknownSpecialTag,
-                &format!("special[{i}]"),
-                format!("unknown special tag {t:?} (known: {})", SpecialTag::codes()),
-            )
-        })?;
-        special.push(tag);
-    }
-    special.sort();
-    special.dedup();
-    Ok(special)
-}
-
-/// Validates a registration into a row; `now` bounds the dates. The first
-/// problem is the answer (422 naming the field); nothing is stored.
-pub fn validate_registration(
-    hospital: &Hospital,
-    visit_no: &VisitNo,
-    body: &RegistrationBody,
-    canonical: String,
-    now: DateTime<Utc>,
-) -> Result<NewVisit, Error> {
-    let patient = validate_patient(&body.patient, now)?;
-    let visit_type = validate_visit(hospital, body)?;
-    let special = validate_tags_and_items(body)?;
-    Ok(NewVisit {
-        visit_no: visit_no.to_string(),
-        patient_id: patient.id,
-        patient_name: patient.name,
-        sex: patient.sex.to_string(),
-        birth_date: patient.birth_date,
-        department_code: body.department_code.clone(),
-        doctor_code: body.doctor_code.clone(),
-        visit_type,
-        registered_at: body.registered_at.with_timezone(&Utc).naive_utc(),
-        appointment_start: body
-            .appointment
-            .as_ref()
-            .map(|a| a.start.with_timezone(&Utc).naive_utc()),
-        appointment_end: body
-            .appointment
-            .as_ref()
-            .map(|a| a.end.with_timezone(&Utc).naive_utc()),
-        special: serde_json::to_string(&special).map_err(|_| Error::internal())?,
-        exam_items: serde_json::to_string(&body.exam_items).map_err(|_| Error::internal())?,
-        body: canonical,
-        status: VisitStatus::Registered.as_str().into(),
-        created_at: now.naive_utc(),
-        updated_at: now.naive_utc(),
-        his_seq: body.sequence_no,
-        appointed_room: None,
-    })
 }
 
 /// What a stored visit comes from: a registration, or an appointment
@@ -346,7 +112,7 @@ pub(crate) enum Kind {
 }
 
 /// The answer to a registration PUT.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RegistrationAnswer {
     pub visit_no: String,
     /// `created`, `replaced` or `unchanged`.
@@ -357,7 +123,7 @@ pub struct RegistrationAnswer {
 }
 
 /// The answer to a check-in.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct CheckInAnswer {
     pub visit_no: String,
     pub ticket_no: String,
@@ -370,7 +136,7 @@ pub struct CheckInAnswer {
 }
 
 /// The answer to a cancel.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CancelAnswer {
     pub visit_no: String,
     #[schema(value_type = String, example = "cancelled")]
@@ -381,7 +147,7 @@ pub struct CancelAnswer {
 
 /// A patient who left the queue for now, as the triage desk sees them
 /// (过号 / 检查中 / 未到), with what may bring them back.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AwayVisit {
     pub visit_no: String,
     pub ticket_no: Option<String>,
@@ -403,7 +169,7 @@ pub struct AwayVisit {
 }
 
 /// A visit as staff and HIS see it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VisitAnswer {
     pub visit_no: String,
     #[schema(value_type = String, example = "waiting")]
@@ -427,18 +193,17 @@ impl Engine {
     pub async fn put_registration(
         &self,
         visit_no: &VisitNo,
-        body: RegistrationBody,
-        canonical: String,
+        registration: Registration,
         who: Acting,
     ) -> Result<(UpsertOutcome, RegistrationAnswer), Error> {
         let audit = self.stamp(who);
-        let row = validate_registration(self.hospital(), visit_no, &body, canonical, audit.at)?;
+        let row = registration.row(visit_no, audit.at)?;
         self.open_day_of(&row, audit.at)?;
         let (outcome, mut status) = self
             .store_registration(visit_no, row, &audit, Kind::Registration)
             .await?;
         tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
-        let check_in = if body.checked_in {
+        let check_in = if registration.checked_in {
             let ans = self.check_in_at(visit_no, audit).await?;
             status = VisitStatus::Waiting;
             Some(ans)
@@ -568,7 +333,11 @@ impl Engine {
         let correction = Correction {
             visit_no: VisitNo::trusted(row.visit_no.clone()),
             masked_name: mask_name(&row.patient_name),
-            spoken_name: spoken_name(&row.patient_name, &row.sex, self.hospital().voice_name),
+            spoken_name: spoken_name(
+                &row.patient_name,
+                Sex::from_code(&row.sex),
+                self.hospital().voice_name,
+            ),
             return_visit: row.visit_type == VisitType::Return,
             visit_type_changed: row.visit_type != v.visit_type,
             registered_tags: staff_marks.apply(
@@ -662,7 +431,11 @@ impl Engine {
         Ok(EntryDraft {
             visit_no: v.visit_no.clone(),
             masked_name: mask_name(&v.patient_name),
-            spoken_name: spoken_name(&v.patient_name, &v.sex, self.hospital().voice_name),
+            spoken_name: spoken_name(
+                &v.patient_name,
+                Sex::from_code(&v.sex),
+                self.hospital().voice_name,
+            ),
             kind,
             tags: v.registered_tags()?,
             his_seq: v.his_seq,

@@ -1,7 +1,7 @@
 //! Exam results (检查结果查询) from exam stations, RIS or LIS: a report for
 //! a visit (item, findings, conclusion, reporter, time, status) with its
-//! images as Base64 and their MIME type, decoded, checked against their
-//! bytes and size-capped before anything is stored. Every version is kept;
+//! images as Base64 and their MIME type (decoded, checked against their
+//! bytes and size-capped by `api::results` before anything is stored). Every version is kept;
 //! the one in force is the latest by `reported_at` (then preliminary <
 //! final < amended), so the same messages delivered twice or out of order
 //! end in the same state. Read back as the seed asks: Base64 images plus
@@ -19,19 +19,6 @@ use crate::db::store;
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::VisitNo;
 
-/// Largest image after decoding.
-pub const IMAGE_LIMIT: usize = 4 * 1024 * 1024;
-/// Most images in one report.
-pub const IMAGES_MAX: usize = 8;
-/// The image types a report may carry.
-pub const IMAGE_TYPES: [&str; 5] = [
-    "image/jpeg",
-    "image/png",
-    "image/webp",
-    "image/bmp",
-    "application/pdf",
-];
-
 /// The status of a report version.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
@@ -47,7 +34,8 @@ pub enum ExamReportStatus {
 }
 
 impl ExamReportStatus {
-    fn as_str(self) -> &'static str {
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
         match self {
             ExamReportStatus::Preliminary => "preliminary",
             ExamReportStatus::Final => "final",
@@ -66,38 +54,28 @@ impl ExamReportStatus {
     }
 }
 
-/// An image as sent: Base64 and its declared type.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExamImageBody {
-    /// One of image/jpeg, image/png, image/webp, image/bmp,
-    /// application/pdf; it must match the bytes.
-    pub mime: String,
-    /// Standard Base64 of at most 4 MiB decoded.
-    pub data: String,
-    #[serde(default)]
+/// An image of a report, parsed: its type (one the bytes are) and title.
+#[derive(Clone, Debug)]
+pub struct ExamImage {
+    pub mime: &'static str,
     pub title: String,
+    pub bytes: Vec<u8>,
 }
 
-/// A report as an exam station sends it.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExamReportBody {
-    pub visit_no: String,
-    /// The exam item's code (e.g. the HIS charge item).
+/// A report version, parsed from what an exam station sent
+/// (`api::results`): text trimmed, images decoded and checked.
+#[derive(Clone, Debug)]
+pub struct ExamReport {
+    pub report_id: String,
+    pub visit_no: VisitNo,
     pub item_code: String,
     pub item_name: String,
-    #[serde(default)]
     pub findings: String,
-    #[serde(default)]
     pub conclusion: String,
-    /// Who reported (staff number or name of the reporting doctor).
     pub reporter: String,
-    #[serde(with = "triage_ground::time::rfc3339::utc")]
     pub reported_at: DateTime<Utc>,
     pub status: ExamReportStatus,
-    #[serde(default)]
-    pub images: Vec<ExamImageBody>,
+    pub images: Vec<ExamImage>,
 }
 
 /// An image as answered.
@@ -153,43 +131,6 @@ pub enum Stored {
     Unchanged,
 }
 
-/// The type the bytes are, if one of [`IMAGE_TYPES`].
-fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some("image/png")
-    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if bytes.len() > 14 && bytes.starts_with(b"BM") {
-        Some("image/bmp")
-    } else if bytes.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else {
-        None
-    }
-}
-
-fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, Error> {
-    // Counted as sent (as every text field of the API), stored trimmed.
-    let v = value.trim();
-    if (required && v.is_empty())
-        || value.chars().count() > max
-        || v.chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(Error::field(
-            ErrorCode::InvalidField,
-            field,
-            format!(
-                "{field} must be {}at most {max} characters of text",
-                if required { "given, " } else { "" }
-            ),
-        ));
-    }
-    Ok(v.to_string())
-}
-
 fn rank(r: &ReportRow) -> (chrono::NaiveDateTime, Option<ExamReportStatus>, String) {
     (
         r.reported_at,
@@ -208,79 +149,23 @@ impl Engine {
     /// changes nothing).
     pub async fn put_report(
         &self,
-        report_id: &str,
-        body: ExamReportBody,
+        body: ExamReport,
         who: Acting,
     ) -> Result<(Stored, ExamReportView), Error> {
         let audit = self.stamp(who);
-        let report_id = report_id.trim();
-        if report_id.is_empty()
-            || report_id.len() > 64
-            || !report_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(Error::field(
-                ErrorCode::InvalidField,
-                "report_id",
-                "a report id is 1 to 64 letters, digits, '-', '_' or '.'",
-            ));
-        }
-        let visit_no = VisitNo::parse(&body.visit_no)?;
-        let item_code = text("item_code", &body.item_code, 32, true)?;
-        let item_name = text("item_name", &body.item_name, 64, true)?;
-        let findings = text("findings", &body.findings, 20_000, false)?;
-        let conclusion = text("conclusion", &body.conclusion, 5_000, false)?;
-        let reporter = text("reporter", &body.reporter, 32, true)?;
-        if body.images.len() > IMAGES_MAX {
-            return Err(Error::field(
-                ErrorCode::InvalidImage,
-                "images",
-                format!("at most {IMAGES_MAX} images per report"),
-            ));
-        }
-        let mut images = Vec::with_capacity(body.images.len());
-        for (i, img) in body.images.iter().enumerate() {
-            let field = format!("images[{i}]");
-            if !IMAGE_TYPES.contains(&img.mime.as_str()) {
-                return Err(Error::field(
-                    ErrorCode::InvalidImage,
-                    &format!("{field}.mime"),
-                    format!("the type must be one of {}", IMAGE_TYPES.join(", ")),
-                ));
-            }
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(img.data.trim())
-                .map_err(|_| {
-                    Error::field(
-                        ErrorCode::InvalidImage,
-                        &format!("{field}.data"),
-                        "the image is not Base64",
-                    )
-                })?;
-            if raw.len() > IMAGE_LIMIT {
-                return Err(Error::field(
-                    ErrorCode::InvalidImage,
-                    &format!("{field}.data"),
-                    format!("the image is larger than {IMAGE_LIMIT} bytes"),
-                ));
-            }
-            if sniff(&raw) != Some(img.mime.as_str()) {
-                return Err(Error::field(
-                    ErrorCode::InvalidImage,
-                    &format!("{field}.mime"),
-                    format!(
-                        "the bytes are not {} ({})",
-                        img.mime,
-                        sniff(&raw).map_or("not an accepted type".to_string(), |t| format!(
-                            "they are {t}"
-                        ))
-                    ),
-                ));
-            }
-            let title = text(&format!("{field}.title"), &img.title, 64, false)?;
-            images.push((img.mime.clone(), title, raw));
-        }
+        let ExamReport {
+            report_id,
+            visit_no,
+            item_code,
+            item_name,
+            findings,
+            conclusion,
+            reporter,
+            reported_at,
+            status,
+            images,
+        } = body;
+        let report_id = report_id.as_str();
         // The visit must exist.
         let v = visit_no.to_string();
         if self
@@ -303,18 +188,18 @@ impl Engine {
             &findings,
             &conclusion,
             &reporter,
-            &body.reported_at.to_rfc3339(),
-            body.status.as_str(),
+            &reported_at.to_rfc3339(),
+            status.as_str(),
         ] {
             h.update(part.as_bytes());
             h.update([0u8]);
         }
-        for (mime, title, raw) in &images {
-            h.update(mime.as_bytes());
+        for image in &images {
+            h.update(image.mime.as_bytes());
             h.update([0u8]);
-            h.update(title.as_bytes());
+            h.update(image.title.as_bytes());
             h.update([0u8]);
-            h.update(Sha256::digest(raw));
+            h.update(Sha256::digest(&image.bytes));
         }
         let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let row = ReportRow {
@@ -326,21 +211,21 @@ impl Engine {
             findings,
             conclusion,
             reporter,
-            reported_at: body.reported_at.naive_utc(),
-            status: body.status.as_str().to_string(),
+            reported_at: reported_at.naive_utc(),
+            status: status.as_str().to_string(),
             received_at: audit.at.naive_utc(),
             source: audit.operator.clone(),
         };
         let image_rows: Vec<ImageRow> = images
             .into_iter()
             .enumerate()
-            .map(|(i, (mime, title, data))| ImageRow {
+            .map(|(i, image)| ImageRow {
                 report_id: report_id.to_string(),
                 digest: digest.clone(),
                 seq: i as i32,
-                mime,
-                title,
-                data,
+                mime: image.mime.to_string(),
+                title: image.title,
+                data: image.bytes,
             })
             .collect();
         let (r, rid) = (row.clone(), report_id.to_string());
@@ -474,18 +359,4 @@ fn view(
         images,
         history,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bytes_name_their_type() {
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
-        assert_eq!(sniff(b"%PDF-1.7"), Some("application/pdf"));
-        assert_eq!(sniff(b"GIF89a"), None);
-        assert_eq!(sniff(b"hello"), None);
-    }
 }

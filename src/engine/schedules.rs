@@ -17,7 +17,7 @@ use crate::db::columns::ScheduleStatus;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use triage_actors::model::{Audit, SeatState};
 use utoipa::ToSchema;
 
@@ -35,40 +35,21 @@ const MAX_LIMIT: u32 = 999;
 /// How far ahead a schedule may be pushed.
 const MAX_DAYS_AHEAD: i64 = 366;
 
-/// One entry of the schedule as HIS sends it for a day (`PUT
-/// /schedules/{date}`).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DayEntryBody {
+/// One entry of a day's schedule to write, as HIS or a nurse asked
+/// (`api::schedules`). Every field names something of the running
+/// hospital (a session, a room, a doctor of the master data, queues), so
+/// the engine checks it against them, in that order, then the patient
+/// limit.
+#[derive(Debug, Clone)]
+pub struct ScheduleEntryDraft {
     /// A session code of `[schedule]` (`am`, `pm`, `eve`).
     pub session: String,
     pub room_code: String,
     pub doctor_code: String,
-    /// The queues the room calls in the session; absent or empty: the
-    /// doctor's own queue first, then the room's shared queues.
-    #[serde(default)]
+    /// The queues the room calls in the session; empty: the doctor's own
+    /// queue first, then the room's shared queues.
     pub queues: Vec<String>,
     /// At most this many patients (限号), 1-999.
-    #[serde(default)]
-    pub patient_limit: Option<u32>,
-}
-
-/// A whole day's schedule: it replaces the day's entries (those not named
-/// are cancelled).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DayBody {
-    pub entries: Vec<DayEntryBody>,
-}
-
-/// One entry (`PUT /schedules/{date}/{session}/{room}`).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EntryBody {
-    pub doctor_code: String,
-    #[serde(default)]
-    pub queues: Vec<String>,
-    #[serde(default)]
     pub patient_limit: Option<u32>,
 }
 
@@ -323,7 +304,7 @@ impl Engine {
         &self,
         day: NaiveDate,
         at: &str,
-        body: &DayEntryBody,
+        body: &ScheduleEntryDraft,
         audit: &Audit,
     ) -> Result<ScheduleRow, Error> {
         let field = |f: &str| format!("{at}{f}");
@@ -500,13 +481,13 @@ impl Engine {
     pub async fn put_schedule_day(
         &self,
         date: &str,
-        body: DayBody,
+        entries: Vec<ScheduleEntryDraft>,
         who: Acting,
     ) -> Result<ScheduleWriteAnswer, Error> {
         let audit = self.stamp(who);
         let day = self.writable_day(date)?;
-        let mut rows: Vec<ScheduleRow> = Vec::with_capacity(body.entries.len());
-        for (i, e) in body.entries.iter().enumerate() {
+        let mut rows: Vec<ScheduleRow> = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
             let row = self.entry_row(day, &format!("entries[{i}]."), e, &audit)?;
             if rows
                 .iter()
@@ -528,20 +509,11 @@ impl Engine {
     pub async fn put_schedule_entry(
         &self,
         date: &str,
-        session: &str,
-        room: &str,
-        body: EntryBody,
+        entry: ScheduleEntryDraft,
         who: Acting,
     ) -> Result<ScheduleWriteAnswer, Error> {
         let audit = self.stamp(who);
         let day = self.writable_day(date)?;
-        let entry = DayEntryBody {
-            session: session.into(),
-            room_code: room.into(),
-            doctor_code: body.doctor_code,
-            queues: body.queues,
-            patient_limit: body.patient_limit,
-        };
         let row = self.entry_row(day, "", &entry, &audit)?;
         self.write_schedule(day, vec![row], false, None, audit)
             .await

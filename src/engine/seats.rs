@@ -18,7 +18,7 @@ use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::{DepartmentCode, DoctorCode, QueueCode, RoomCode};
 
 /// Who sits in a room now.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SeatAnswer {
     pub room_code: String,
     /// `configured` (the configuration's doctor), `scheduled` (the
@@ -411,7 +411,7 @@ pub struct AffectedVisit {
 }
 
 /// What a stop-clinic (停诊) did.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StopClinicAnswer {
     pub doctor_code: String,
     pub doctor_name: Option<String>,

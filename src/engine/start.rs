@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use triage_actors::journal::SharedJournal;
 use triage_actors::mask::{mask_name, spoken_name, VoiceNameMode};
 use triage_actors::model::RoomInfo;
+use triage_actors::model::Sex;
 use triage_actors::model::{
     Assignment, Audit, Counters, CurrentCall, EntryKind, MoveMark, RoomStatus, SeatState,
     TicketCounter, VisitStatus, WaitingEntry,
@@ -41,7 +42,7 @@ fn waiting_entry(
         visit_no: v.visit_no.clone(),
         ticket_no: v.required(&v.ticket_no, "ticket")?,
         masked_name: mask_name(&v.patient_name),
-        spoken_name: spoken_name(&v.patient_name, &v.sex, mode),
+        spoken_name: spoken_name(&v.patient_name, Sex::from_code(&v.sex), mode),
         checked_in_at: utc(v.required(&v.marked_at.or(v.checked_in_at), "check-in time")?),
         seq: v.required(&v.seq, "arrival number")?,
         kind,
@@ -83,7 +84,7 @@ fn current_call(v: &VisitRow, mode: VoiceNameMode) -> Result<CurrentCall, DbErro
         visit_no: v.visit_no.clone(),
         ticket_no: v.required(&v.ticket_no, "ticket")?,
         masked_name: mask_name(&v.patient_name),
-        spoken_name: spoken_name(&v.patient_name, &v.sex, mode),
+        spoken_name: spoken_name(&v.patient_name, Sex::from_code(&v.sex), mode),
         queue_code: v.required(&v.queue_code, "queue")?,
         called_at: utc(v.required(&v.called_at, "call time")?),
         call_count: v.call_count,

@@ -578,6 +578,31 @@ pub async fn login_headers(
     headers
 }
 
+/// A registration body parsed as `PUT /registrations/{visit_no}` parses
+/// it (for tests that drive the engine directly); the body as sent is
+/// its canonical text.
+pub fn parsed_registration(
+    e: &triage::engine::Engine,
+    body: &Value,
+) -> triage::engine::Registration {
+    let wire: triage::api::registrations::RegistrationBody =
+        serde_json::from_value(body.clone()).unwrap_or_else(|err| panic!("{err}"));
+    let today = triage_ground::time::service_date(e.now());
+    wire.parse(e.hospital(), today, body.to_string())
+        .unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// An appointment body parsed as `PUT /appointments/{id}` parses it.
+pub fn parsed_appointment(
+    e: &triage::engine::Engine,
+    body: &Value,
+) -> Result<triage::engine::appointments::Appointment, triage_ground::error::Error> {
+    let wire: triage::api::appointments::AppointmentPutBody =
+        serde_json::from_value(body.clone()).unwrap_or_else(|err| panic!("{err}"));
+    let today = triage_ground::time::service_date(e.now());
+    wire.parse(e.hospital(), today, body.to_string())
+}
+
 /// A registration body HIS would send, registered at 08:00 of the named
 /// Wednesday (the day every test app starts on).
 pub fn registration(name: &str, department: &str) -> Value {

@@ -37,8 +37,8 @@ async fn register(e: &Engine, v: &str, registered_at: &str) -> Result<(), ErrorC
         "patient": {"id": format!("P{v}"), "name": format!("日终{v}"), "sex": "1", "birth_date": "1980-01-01"},
         "department_code": "NK", "visit_type": "first", "registered_at": registered_at
     });
-    let parsed = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
-    e.put_registration(&visit(v), parsed, body.to_string(), audit())
+    let parsed = crate::common::parsed_registration(e, &body);
+    e.put_registration(&visit(v), parsed, audit())
         .await
         .map(|_| ())
         .map_err(|e| e.code)
@@ -236,8 +236,8 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
         "department_code": "NK", "visit_type": "first", "registered_at": crate::common::rfc(-8, "08:00:00"),
         "appointment": {"start": crate::common::rfc(-7, "08:30:00"), "end": crate::common::rfc(-7, "09:00:00")}
     });
-    let parsed = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
-    e.put_registration(&visit("V9"), parsed, body.to_string(), audit())
+    let parsed = crate::common::parsed_registration(&e, &body);
+    e.put_registration(&visit("V9"), parsed, audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let err = e.check_in(&visit("V9"), audit()).await.map(|_| ()).err();

@@ -206,11 +206,16 @@ impl Day {
                     body["sequence_no"] = json!(s);
                 }
                 let canonical = body.to_string();
-                let parsed: triage::engine::RegistrationBody =
+                let wire: triage::api::registrations::RegistrationBody =
                     serde_json::from_value(body).map_err(|e| e.to_string())?;
-                e.put_registration(&visit(v), parsed, canonical, self.audit(None))
-                    .await
-                    .map(|_| ())
+                let today = triage_ground::time::service_date(e.now());
+                match wire.parse(e.hospital(), today, canonical) {
+                    Ok(parsed) => e
+                        .put_registration(&visit(v), parsed, self.audit(None))
+                        .await
+                        .map(|_| ()),
+                    Err(refused) => Err(refused),
+                }
             }
             Op::Book {
                 v,
@@ -227,13 +232,12 @@ impl Day {
                     "slot": {"start": start.to_rfc3339(), "end": (start + chrono::Duration::minutes(20)).to_rfc3339()},
                     "booked_at": crate::common::rfc(-11, "07:30:00"),
                 });
-                let canonical = body.to_string();
-                let parsed: triage::engine::appointments::AppointmentPutBody =
-                    serde_json::from_value(body).map_err(|e| e.to_string())?;
-                match e
-                    .put_appointment(&visit(v), parsed, canonical, self.audit(None))
-                    .await
-                {
+                let parsed = crate::common::parsed_appointment(e, &body);
+                let stored = match parsed {
+                    Ok(a) => e.put_appointment(&visit(v), a, self.audit(None)).await,
+                    Err(refused) => Err(refused),
+                };
+                match stored {
                     Ok(_) if *check_in => e.check_in(&visit(v), self.audit(None)).await.map(|_| ()),
                     other => other.map(|_| ()),
                 }

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use triage::auth::policy::Role;
 use triage::background::Background;
 use triage::config::{Hospital, SessionDef};
-use triage::engine::schedules::{DayBody, DayEntryBody};
+use triage::engine::schedules::ScheduleEntryDraft;
 use triage::engine::Acting;
 use triage::engine::{Engine, RoomCommand};
 use triage_ground::ids::{RoomCode, VisitNo};
@@ -28,8 +28,8 @@ fn audit() -> Acting {
     Acting::new("his:test", "schedule-test")
 }
 
-fn entry(session: &str, room: &str, doctor: &str) -> DayEntryBody {
-    DayEntryBody {
+fn entry(session: &str, room: &str, doctor: &str) -> ScheduleEntryDraft {
+    ScheduleEntryDraft {
         session: session.into(),
         room_code: room.into(),
         doctor_code: doctor.into(),
@@ -59,9 +59,7 @@ async fn session_boundary(redistribute: bool) {
 
     // HIS pushes the day: 王建国 (D1001, his own queue NK-D1001) in NK-01 in
     // the morning, 张伟 (D1003) there in the afternoon.
-    let day = DayBody {
-        entries: vec![entry("am", "NK-01", "D1001"), entry("pm", "NK-01", "D1003")],
-    };
+    let day = vec![entry("am", "NK-01", "D1001"), entry("pm", "NK-01", "D1003")];
     let written = e
         .put_schedule_day(
             &crate::common::service_day(-9).to_string(),
@@ -88,9 +86,9 @@ async fn session_boundary(redistribute: bool) {
         let mut body = registration(&format!("排班{v}"), "NK");
         body["doctor_code"] = json!("D1001");
         body["registered_at"] = json!(&crate::common::rfc(-9, "07:30:00"));
-        let parsed = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let parsed = crate::common::parsed_registration(&e, &body);
         let visit = VisitNo::parse(v).unwrap_or_else(|e| panic!("{e}"));
-        e.put_registration(&visit, parsed, body.to_string(), audit())
+        e.put_registration(&visit, parsed, audit())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         e.check_in(&visit, audit())
@@ -642,12 +640,10 @@ async fn a_stop_clinic_for_a_session_running_late_keeps_its_notice_until_the_nex
     )))));
     let background = Background::new();
     let e = start(&hospital, &db.url, clock.clone(), &background).await;
-    let day = DayBody {
-        entries: vec![
-            entry("pm", "NK-02", "D1002"),
-            entry("eve", "NK-02", "D1002"),
-        ],
-    };
+    let day = vec![
+        entry("pm", "NK-02", "D1002"),
+        entry("eve", "NK-02", "D1002"),
+    ];
     e.put_schedule_day(&crate::common::service_day(-9).to_string(), day, audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
