@@ -12,7 +12,11 @@ use crate::engine::Acting;
 use crate::engine::Engine;
 use crate::engine::RoomCommand;
 use triage_actors::model::SpecialTag;
-use triage_ground::ids::{RoomCode, VisitNo};
+use triage_ground::ids::{DepartmentCode, RoomCode, VisitNo};
+
+/// The demo hospital's paediatrics (儿科): its patients are children.
+static PAEDIATRICS: std::sync::LazyLock<Option<DepartmentCode>> =
+    std::sync::LazyLock::new(|| DepartmentCode::parse("EK").ok());
 
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
@@ -111,7 +115,7 @@ pub async fn run(engine: Engine, tick: Duration) {
                     GIVEN[rng.random_range(0..GIVEN.len())]
                 );
                 // 儿科 sees children.
-                let year = if dept.code == "EK" {
+                let year = if PAEDIATRICS.as_ref() == Some(&dept.code) {
                     rng.random_range(2012..2025)
                 } else {
                     rng.random_range(1935..2023)
