@@ -12,6 +12,11 @@ use triage_ground::ids::{DepartmentCode, DoctorCode, QueueCode, RoomCode, VisitN
 /// How an entry entered the queue; decides which ordering rule places it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum EntryKind {
     /// Checked in on time, no priority.
     Normal,
@@ -51,6 +56,11 @@ impl EntryKind {
 /// live here, in [`VisitStatus::can_become`], and nowhere else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum VisitStatus {
     /// Registered by HIS, not checked in yet (已挂号).
     Registered,
@@ -193,6 +203,11 @@ impl std::fmt::Display for VisitStatus {
 /// the database stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum PlacementCode {
     RoomWaiting,
     Pinned,
@@ -312,12 +327,6 @@ impl std::fmt::Display for PlacementCode {
     }
 }
 
-impl PartialEq<&str> for PlacementCode {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 /// How a room's command ended its current patient's call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -331,6 +340,11 @@ pub enum CallOutcome {
 /// A patient's or doctor's sex as GB/T 2261.1 codes it; stored as its
 /// code (`"0"`, `"1"`, `"2"`, `"9"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum Sex {
     /// 0 未知的性别.
     Unknown,
@@ -347,7 +361,7 @@ impl Sex {
     pub const ALL: [Sex; 4] = [Sex::Unknown, Sex::Male, Sex::Female, Sex::Unstated];
 
     /// The GB/T 2261.1 code, as stored.
-    pub fn code(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Sex::Unknown => "0",
             Sex::Male => "1",
@@ -357,8 +371,23 @@ impl Sex {
     }
 
     /// The sex of a stored code, if it is one.
-    pub fn from_code(code: &str) -> Option<Sex> {
-        Sex::ALL.into_iter().find(|s| s.code() == code)
+    pub fn parse(code: &str) -> Option<Sex> {
+        Sex::ALL.into_iter().find(|s| s.as_str() == code)
+    }
+}
+
+/// Written as its code (`"1"`), as stored.
+impl Serialize for Sex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sex, D::Error> {
+        let code = String::deserialize(d)?;
+        Sex::parse(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("{code} is no GB/T 2261.1 sex code")))
     }
 }
 
@@ -586,6 +615,11 @@ pub struct Slot {
 /// Room status (诊室状态).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum RoomStatus {
     Open,
     Paused,
@@ -624,6 +658,11 @@ impl RoomStatus {
 /// doctor signs in; a signed-in doctor may step away (暂离) or sign out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum SeatState {
     /// The configuration's doctor (nobody signed in yet).
     #[default]
@@ -828,6 +867,20 @@ pub struct Correction {
     #[serde(default)]
     pub room: Option<RoomCode>,
 }
+
+// Stored as their text columns (the main crate's database).
+#[cfg(feature = "diesel")]
+triage_ground::stored_as_text!(EntryKind);
+#[cfg(feature = "diesel")]
+triage_ground::stored_as_text!(VisitStatus);
+#[cfg(feature = "diesel")]
+triage_ground::stored_as_text!(PlacementCode);
+#[cfg(feature = "diesel")]
+triage_ground::stored_as_text!(Sex);
+#[cfg(feature = "diesel")]
+triage_ground::stored_as_text!(RoomStatus);
+#[cfg(feature = "diesel")]
+triage_ground::stored_as_text!(SeatState);
 
 #[cfg(test)]
 mod tests {

@@ -194,7 +194,7 @@ proptest! {
                     q.apply(&change);
                     prop_assert!(!held_before.contains(&call.visit_no), "a held patient was called");
                     let is_normal = matches!(call.placement.as_str(), "check_in_order" | "fairness_cap" | "overtake_cap")
-                        || (call.placement == "locked_head" && plain_normal.contains(&call.visit_no));
+                        || (call.placement.as_str() == "locked_head" && plain_normal.contains(&call.visit_no));
                     // The fairness cap holds in the calling sequence (a pin,
                     // a move or the locked head come first by design).
                     if let Some(k) = cap {
@@ -335,7 +335,7 @@ proptest! {
                     if return_waiting && since_return + 1 >= k {
                         prop_assert_eq!(call.placement.as_str(), "return_ratio", "a return patient was due (k = {})", k);
                     }
-                    since_return = if call.placement == "return_ratio" { 0 } else { since_return + 1 };
+                    since_return = if call.placement.as_str() == "return_ratio" { 0 } else { since_return + 1 };
                 }
             }
         }

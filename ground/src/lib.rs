@@ -12,6 +12,7 @@
 //!   stable snake_case codes; the HTTP status of each is the API's.
 //! - [`secret`]: random secrets, their digests, constant-time comparison,
 //!   HMAC-SHA256 signatures.
+//! - [`stored`]: `stored_as_text!`, an enum stored as its text column.
 //! - [`metrics`]: the counters and histograms the engine, the database
 //!   writer and the HTTP edge update where things happen; `/metrics`
 //!   encodes them.
@@ -20,4 +21,5 @@ pub mod error;
 pub mod ids;
 pub mod metrics;
 pub mod secret;
+pub mod stored;
 pub mod time;

@@ -2,7 +2,10 @@
 //! status, an appointment's, a visit's type, a notice's level, an alert message's channel, a fault's kind, state and severity): one enum each, written and
 //! read through diesel as their stable text, so no code compares a column
 //! with a string literal. A stored text that is none of them is broken
-//! data, reported when the row is read.
+//! data, reported when the row is read. The engine crate's enums
+//! (`VisitStatus`, `EntryKind`, `PlacementCode`, `RoomStatus`,
+//! `SeatState`, `Sex`) are stored the same way through its `diesel`
+//! feature; both use `triage_ground::stored_as_text!`.
 
 use std::fmt;
 
@@ -57,37 +60,7 @@ macro_rules! text_column {
             }
         }
 
-        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-        {
-            fn to_sql<'b>(
-                &'b self,
-                out: &mut diesel::serialize::Output<'b, '_, DB>,
-            ) -> diesel::serialize::Result {
-                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(
-                    self.as_str(),
-                    out,
-                )
-            }
-        }
-
-        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
-        {
-            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<$name> {
-                let text = <String as diesel::deserialize::FromSql<
-                    diesel::sql_types::Text,
-                    DB,
-                >>::from_sql(bytes)?;
-                $name::parse(&text).ok_or_else(|| {
-                    format!("{} is no {}", text, stringify!($name)).into()
-                })
-            }
-        }
+        triage_ground::stored_as_text!($name);
     };
 }
 

@@ -94,7 +94,20 @@ pub enum DbError {
     #[error("stored data is broken: {0}")]
     Corrupt(String),
     #[error(transparent)]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for DbError {
+    /// A value a column cannot hold (a stored text that names no status,
+    /// kind or code) is broken data, never an unavailable database.
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::DeserializationError(cause) => {
+                DbError::Corrupt(cause.to_string())
+            }
+            other => DbError::Query(other),
+        }
+    }
 }
 
 /// Why the stored state refused a write.

@@ -134,7 +134,7 @@ fn save_locks(
     diesel::update(
         visits::table
             .filter(visits::queue_code.eq(queue_code))
-            .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
+            .filter(visits::status.eq(VisitStatus::Waiting))
             .filter(visits::locked_seq.is_not_null())
             .filter(visits::visit_no.ne_all(listed)),
     )
@@ -363,17 +363,17 @@ fn checked_in(
     let n = diesel::update(
         visits::table
             .filter(visits::visit_no.eq(&entry.visit_no))
-            .filter(visits::status.eq(VisitStatus::Registered.as_str())),
+            .filter(visits::status.eq(VisitStatus::Registered)),
     )
     .set((
         visits::marked_at.eq(at),
-        visits::status.eq(VisitStatus::Waiting.as_str()),
+        visits::status.eq(VisitStatus::Waiting),
         visits::queue_code.eq(queue_code),
         visits::ticket_no.eq(&entry.ticket_no),
         visits::service_date.eq(service_date.to_string()),
         visits::seq.eq(entry.seq),
         visits::queue_mark.eq(entry.mark),
-        visits::entry_kind.eq(entry.kind.as_str()),
+        visits::entry_kind.eq(entry.kind),
         visits::tags.eq(tags),
         visits::checked_in_at.eq(at),
         visits::updated_at.eq(at),
@@ -409,11 +409,11 @@ fn called(c: &mut AnyConnection, at: NaiveDateTime, t: Taken<'_>) -> Result<Even
     let n = diesel::update(waiting_in(t.visit_no, t.queue_code))
         .set((
             visits::locked_seq.eq(None::<i64>),
-            visits::status.eq(VisitStatus::Called.as_str()),
+            visits::status.eq(VisitStatus::Called),
             visits::room_code.eq(t.room_code),
             visits::called_at.eq(at),
             visits::call_count.eq(1),
-            visits::placement.eq(t.placement.as_str()),
+            visits::placement.eq(t.placement),
             visits::updated_at.eq(at),
         ))
         .execute(c)?;
@@ -435,7 +435,7 @@ fn assigned(c: &mut AnyConnection, at: NaiveDateTime, t: Taken<'_>) -> Result<Ev
             visits::assigned_room.eq(t.room_code),
             visits::assigned_at.eq(at),
             visits::assigned_order.eq(t.counters.taken_total),
-            visits::placement.eq(t.placement.as_str()),
+            visits::placement.eq(t.placement),
             visits::locked_seq.eq(None::<i64>),
             visits::pinned_at.eq(None::<chrono::NaiveDateTime>),
             visits::moved_position.eq(None::<i32>),
@@ -459,7 +459,7 @@ fn unassigned(
     diesel::update(
         visits::table
             .filter(visits::visit_no.eq_any(list))
-            .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
+            .filter(visits::status.eq(VisitStatus::Waiting))
             .filter(visits::queue_code.eq(queue_code))
             .filter(visits::assigned_room.eq(room_code)),
     )
@@ -511,7 +511,7 @@ fn recalled(
     let n = diesel::update(
         visits::table
             .filter(visits::visit_no.eq(visit_no))
-            .filter(visits::status.eq(VisitStatus::Called.as_str()))
+            .filter(visits::status.eq(VisitStatus::Called))
             .filter(visits::room_code.eq(room_code)),
     )
     .set((visits::call_count.eq(call_count), visits::updated_at.eq(at)))
@@ -575,7 +575,7 @@ fn requeued(
     let n = diesel::update(
         visits::table
             .filter(visits::visit_no.eq(&entry.visit_no))
-            .filter(visits::status.eq(set_aside.as_str())),
+            .filter(visits::status.eq(set_aside)),
     )
     .set((
         entry_row(queue_code, entry, at)?,
@@ -729,7 +729,7 @@ fn corrected(
         (None, Some(r)) => diesel::update(
             visits::table
                 .filter(visits::visit_no.eq(visit))
-                .filter(visits::status.eq(VisitStatus::Called.as_str()))
+                .filter(visits::status.eq(VisitStatus::Called))
                 .filter(visits::room_code.eq(r))
                 .filter(visits::special_staff.eq(marks)),
         )
@@ -797,7 +797,7 @@ fn day_closed(
 ) -> Result<EventKeys, DbError> {
     let at = audit.at.naive_utc();
     let closed = (
-        visits::status.eq(VisitStatus::Closed.as_str()),
+        visits::status.eq(VisitStatus::Closed),
         visits::closed_as.eq(DayEndStatus::NotSeen.as_str()),
         visits::updated_at.eq(at),
     );
@@ -807,7 +807,7 @@ fn day_closed(
             (None, Some(r)) => diesel::update(
                 visits::table
                     .filter(visits::visit_no.eq(v))
-                    .filter(visits::status.eq(VisitStatus::Called.as_str()))
+                    .filter(visits::status.eq(VisitStatus::Called))
                     .filter(visits::room_code.eq(r)),
             )
             .set(closed)
@@ -860,7 +860,7 @@ fn seated(
     let configured = seat == SeatState::Configured;
     let n = diesel::update(rooms::table.find(room_code))
         .set((
-            rooms::seat.eq(seat.as_str()),
+            rooms::seat.eq(seat),
             rooms::seated_doctor.eq(doctor_code.clone()),
             rooms::draws_from.eq((!configured).then(|| json(serde_json::json!(draws_from)))),
             rooms::mix.eq((!configured).then(|| json(serde_json::json!(mix)))),
@@ -927,7 +927,7 @@ fn room_status_set(
     status: &RoomStatus,
 ) -> Result<EventKeys, DbError> {
     let n = diesel::update(rooms::table.find(room_code))
-        .set((rooms::status.eq(status.as_str()), rooms::updated_at.eq(at)))
+        .set((rooms::status.eq(status), rooms::updated_at.eq(at)))
         .execute(c)?;
     conflict_if_none(n, "unknown room")?;
     Ok((None, Some(room_code.clone()), None))
@@ -952,7 +952,7 @@ fn cancelled(
             .filter(visits::status.eq(allowed)),
     )
     .set((
-        visits::status.eq(VisitStatus::Cancelled.as_str()),
+        visits::status.eq(VisitStatus::Cancelled),
         visits::updated_at.eq(at),
     ))
     .execute(c)?;
@@ -1132,11 +1132,11 @@ fn close_current(
     let n = diesel::update(
         visits::table
             .filter(visits::visit_no.eq(visit_no))
-            .filter(visits::status.eq(VisitStatus::Called.as_str()))
+            .filter(visits::status.eq(VisitStatus::Called))
             .filter(visits::room_code.eq(room_code)),
     )
     .set((
-        visits::status.eq(status.as_str()),
+        visits::status.eq(status),
         visits::finished_at.eq(at),
         visits::performer.eq(performer),
         visits::updated_at.eq(at),

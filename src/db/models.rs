@@ -2,7 +2,9 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use triage_actors::model::{EntryKind, PlacementCode, SpecialTag, StaffMarks, VisitStatus};
+use triage_actors::model::{
+    EntryKind, PlacementCode, RoomStatus, SeatState, Sex, SpecialTag, StaffMarks, VisitStatus,
+};
 
 use super::columns::{AppointmentStatus, NoticeLevel, VisitType};
 use triage_ground::ids::{DepartmentCode, DoctorCode, QueueCode, RoomCode, VisitNo};
@@ -15,7 +17,7 @@ pub struct VisitRow {
     pub visit_no: VisitNo,
     pub patient_id: String,
     pub patient_name: String,
-    pub sex: String,
+    pub sex: Sex,
     pub birth_date: Option<String>,
     pub department_code: DepartmentCode,
     pub doctor_code: Option<DoctorCode>,
@@ -26,19 +28,19 @@ pub struct VisitRow {
     pub special: String,
     pub exam_items: String,
     pub body: String,
-    pub status: String,
+    pub status: VisitStatus,
     pub queue_code: Option<QueueCode>,
     pub ticket_no: Option<String>,
     pub service_date: Option<String>,
     pub seq: Option<i64>,
     pub queue_mark: Option<i64>,
-    pub entry_kind: Option<String>,
+    pub entry_kind: Option<EntryKind>,
     pub tags: String,
     pub checked_in_at: Option<NaiveDateTime>,
     pub called_at: Option<NaiveDateTime>,
     pub room_code: Option<RoomCode>,
     pub call_count: i32,
-    pub placement: Option<String>,
+    pub placement: Option<PlacementCode>,
     pub finished_at: Option<NaiveDateTime>,
     pub performer: Option<String>,
     pub created_at: NaiveDateTime,
@@ -73,26 +75,15 @@ pub struct VisitRow {
 }
 
 impl VisitRow {
-    /// The visit's status; a stored code that is none is broken data,
-    /// reported, never read as some default.
-    pub fn status(&self) -> Result<VisitStatus, super::DbError> {
-        VisitStatus::parse(&self.status).ok_or_else(|| self.broken("an unknown status"))
-    }
-
     /// How the visit entered its queue (normal when it never did).
-    pub fn entry_kind(&self) -> Result<EntryKind, super::DbError> {
-        match &self.entry_kind {
-            None => Ok(EntryKind::Normal),
-            Some(k) => EntryKind::parse(k).ok_or_else(|| self.broken("an unknown entry kind")),
-        }
+    pub fn entry_kind(&self) -> EntryKind {
+        self.entry_kind.unwrap_or(EntryKind::Normal)
     }
 
-    /// The placement code recorded with the call or the send to a short list.
+    /// The placement code recorded with the call or the send to a short
+    /// list; none is broken data, reported.
     pub fn placement(&self) -> Result<PlacementCode, super::DbError> {
-        self.placement
-            .as_deref()
-            .and_then(PlacementCode::parse)
-            .ok_or_else(|| self.broken("no known placement"))
+        self.placement.ok_or_else(|| self.broken("no placement"))
     }
 
     /// Every special tag the queue gave the visit (registration and age).
@@ -151,7 +142,7 @@ pub struct NewVisit {
     pub visit_no: String,
     pub patient_id: String,
     pub patient_name: String,
-    pub sex: String,
+    pub sex: Sex,
     pub birth_date: Option<String>,
     pub department_code: String,
     pub doctor_code: Option<String>,
@@ -162,7 +153,7 @@ pub struct NewVisit {
     pub special: String,
     pub exam_items: String,
     pub body: String,
-    pub status: String,
+    pub status: VisitStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub his_seq: Option<i64>,
@@ -177,7 +168,7 @@ pub struct NewVisit {
 pub struct RegistrationChanges {
     pub patient_id: String,
     pub patient_name: String,
-    pub sex: String,
+    pub sex: Sex,
     pub birth_date: Option<String>,
     pub department_code: String,
     pub doctor_code: Option<String>,
@@ -200,7 +191,7 @@ impl From<&NewVisit> for RegistrationChanges {
         RegistrationChanges {
             patient_id: v.patient_id.clone(),
             patient_name: v.patient_name.clone(),
-            sex: v.sex.clone(),
+            sex: v.sex,
             birth_date: v.birth_date.clone(),
             department_code: v.department_code.clone(),
             doctor_code: v.doctor_code.clone(),
@@ -230,7 +221,7 @@ pub struct DoctorRow {
     pub photo_mime: Option<String>,
     pub updated_at: NaiveDateTime,
     /// GB/T 2261.1 code, if HIS sent one.
-    pub sex: Option<String>,
+    pub sex: Option<Sex>,
     /// On duty (在岗) or not seeing patients (停诊).
     pub on_duty: bool,
 }
@@ -239,12 +230,12 @@ pub struct DoctorRow {
 #[diesel(table_name = rooms)]
 pub struct RoomRow {
     pub code: RoomCode,
-    pub status: String,
+    pub status: RoomStatus,
     pub current_visit_no: Option<VisitNo>,
     pub updated_at: NaiveDateTime,
     pub mix_cursor: i64,
     /// Who sits in the room (`SeatState` code).
-    pub seat: String,
+    pub seat: SeatState,
     pub seated_doctor: Option<DoctorCode>,
     /// The queues called while a doctor is signed in or out (JSON list).
     pub draws_from: Option<String>,

@@ -61,7 +61,7 @@ pub fn waiting_visits(
 ) -> Result<Vec<VisitRow>, DbError> {
     let mut rows: Vec<VisitRow> = visits::table
         .filter(visits::queue_code.eq(queue_code))
-        .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
+        .filter(visits::status.eq(VisitStatus::Waiting))
         .filter(visits::visit_no.eq_any(visit_nos))
         .select(VisitRow::as_select())
         .load(c)?;
@@ -90,19 +90,19 @@ pub fn upsert_registration(
             super::audit::append(c, event(audit, "registered", Some(&new.visit_no), detail))?;
             (UpsertOutcome::Created, VisitStatus::Registered)
         }
-        Some(v) if v.body == new.body => (UpsertOutcome::Unchanged, v.status()?),
-        Some(v) if v.status()? == VisitStatus::Cancelled => {
+        Some(v) if v.body == new.body => (UpsertOutcome::Unchanged, v.status),
+        Some(v) if v.status == VisitStatus::Cancelled => {
             return Err(DbError::Conflict(Conflict::RegistrationCancelled))
         }
         // In a queue: only a correction through the queue may change it (the
         // caller read an older status; it reads again).
-        Some(v) if matches!(v.status()?, VisitStatus::Waiting | VisitStatus::Called) => {
+        Some(v) if matches!(v.status, VisitStatus::Waiting | VisitStatus::Called) => {
             return Err(DbError::Conflict(Conflict::Stale(
                 "the visit is in a queue",
             )))
         }
         Some(v) => {
-            if v.status()? != VisitStatus::Registered
+            if v.status != VisitStatus::Registered
                 && (v.department_code != new.department_code
                     || v.doctor_code.as_deref() != new.doctor_code.as_deref())
             {
@@ -115,7 +115,7 @@ pub fn upsert_registration(
                 c,
                 event(audit, "registration_replaced", Some(&new.visit_no), detail),
             )?;
-            (UpsertOutcome::Replaced, v.status()?)
+            (UpsertOutcome::Replaced, v.status)
         }
     };
     Ok(outcome)
@@ -168,7 +168,7 @@ pub fn upcoming_appointments(
     );
     let rows: Vec<Row> = visits::table
         .filter(visits::appointed_room.is_not_null())
-        .filter(visits::status.eq(VisitStatus::Registered.as_str()))
+        .filter(visits::status.eq(VisitStatus::Registered))
         .filter(visits::appointment_end.gt(now))
         .filter(visits::appointment_start.lt(until))
         .order((
@@ -301,7 +301,7 @@ pub fn close_day(
                 .filter(visits::status.eq(status)),
         )
         .set((
-            visits::status.eq(VisitStatus::Closed.as_str()),
+            visits::status.eq(VisitStatus::Closed),
             visits::closed_as.eq(closed_as.as_str()),
             visits::updated_at.eq(at),
         ))
@@ -329,7 +329,7 @@ pub fn close_day(
         return Ok(done);
     }
     let counted: Vec<(Option<String>, i64)> = visits::table
-        .filter(visits::status.eq(VisitStatus::Closed.as_str()))
+        .filter(visits::status.eq(VisitStatus::Closed))
         .filter(visits::service_date.eq(day.to_string()))
         .group_by(visits::closed_as)
         .select((visits::closed_as, diesel::dsl::count_star()))
@@ -418,7 +418,7 @@ fn cancel_from(
             .filter(visits::status.eq(&before)),
     )
     .set((
-        visits::status.eq(VisitStatus::Cancelled.as_str()),
+        visits::status.eq(VisitStatus::Cancelled),
         visits::updated_at.eq(audit.at.naive_utc()),
     ))
     .execute(c)?;
@@ -568,11 +568,11 @@ pub fn ensure_rows(
             diesel::insert_into(rooms::table)
                 .values(&RoomRow {
                     code: code.clone(),
-                    status: triage_actors::model::RoomStatus::Open.as_str().into(),
+                    status: triage_actors::model::RoomStatus::Open,
                     current_visit_no: None,
                     updated_at: now,
                     mix_cursor: 0,
-                    seat: triage_actors::model::SeatState::Configured.as_str().into(),
+                    seat: triage_actors::model::SeatState::Configured,
                     seated_doctor: None,
                     draws_from: None,
                     mix: None,
@@ -620,12 +620,12 @@ pub struct Loaded {
 pub fn load_all(c: &mut AnyConnection) -> Result<Loaded, DbError> {
     Ok(Loaded {
         waiting: visits::table
-            .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
+            .filter(visits::status.eq(VisitStatus::Waiting))
             .order((visits::queue_code, visits::seq))
             .select(VisitRow::as_select())
             .load(c)?,
         called: visits::table
-            .filter(visits::status.eq(VisitStatus::Called.as_str()))
+            .filter(visits::status.eq(VisitStatus::Called))
             .select(VisitRow::as_select())
             .load(c)?,
         rooms: rooms::table.select(RoomRow::as_select()).load(c)?,

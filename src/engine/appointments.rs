@@ -133,7 +133,7 @@ impl Engine {
         // The answer when the version kept stands (nothing is written).
         let kept = |a: &AppointmentRow, outcome: AppointmentOutcome| -> Result<_, Error> {
             let status = match &visit {
-                Some(v) => v.status()?,
+                Some(v) => v.status,
                 None => VisitStatus::Registered,
             };
             Ok((
@@ -224,7 +224,7 @@ impl Engine {
         if same_day && v.appointed_room.as_deref() == room {
             return Ok(());
         }
-        match v.status()? {
+        match v.status {
             VisitStatus::Waiting => {
                 let queue = v.required(&v.queue_code, "queue")?;
                 if self.hospital().reserved_room(room, &queue).is_none() || !same_day {
@@ -265,7 +265,7 @@ impl Engine {
         }
         let changed = match (&held, &visit) {
             (Some(a), _) if a.status == AppointmentStatus::Cancelled => false,
-            (_, Some(v)) => match v.status()? {
+            (_, Some(v)) => match v.status {
                 VisitStatus::Registered | VisitStatus::Waiting | VisitStatus::Called => {
                     let CancelAnswer { changed, .. } = self.cancel_at(id, audit.clone()).await?;
                     changed

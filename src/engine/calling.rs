@@ -299,7 +299,7 @@ impl Engine {
         to: &QueueCode,
         audit: Audit,
     ) -> Result<TransferIn, Error> {
-        let mut draft = self.entry_draft(v, v.entry_kind()?, to)?;
+        let mut draft = self.entry_draft(v, v.entry_kind(), to)?;
         // The move releases an appointment's room: the patient is called
         // wherever they now wait.
         draft.room = None;
@@ -333,7 +333,7 @@ impl Engine {
                 .as_ref()
                 .is_some_and(|q| r.draws_from.contains(q))
         });
-        if v.status()? != VisitStatus::Waiting || !serves {
+        if v.status != VisitStatus::Waiting || !serves {
             return Err(Error::new(
                 ErrorCode::VisitNotWaitingHere,
                 "the patient is not waiting in a queue this room calls from",

@@ -125,7 +125,7 @@ impl Engine {
     /// over, or of a visit the day end closed.
     pub(crate) fn open_day_of_visit(&self, v: &VisitRow, now: DateTime<Utc>) -> Result<(), Error> {
         let day = visit_day(v.registered_at, v.appointment_start);
-        if v.status()? == VisitStatus::Closed || self.day_is_over(day, now) {
+        if v.status == VisitStatus::Closed || self.day_is_over(day, now) {
             return Err(day_closed_error(day));
         }
         Ok(())

@@ -39,7 +39,7 @@ impl DoctorRecord {
             None => (None, None),
         };
         DoctorRow {
-            sex: self.sex.map(|s| s.code().to_string()),
+            sex: self.sex,
             on_duty: self.on_duty,
             code: code.to_string(),
             name: self.name,

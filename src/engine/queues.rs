@@ -93,7 +93,7 @@ impl Engine {
     ) -> Result<InterventionAnswer, Error> {
         let audit = self.stamp(who);
         let v = self.load_visit(visit_no).await?;
-        if v.status()? != VisitStatus::Waiting {
+        if v.status != VisitStatus::Waiting {
             return Err(Error::new(
                 ErrorCode::VisitNotWaiting,
                 "only a waiting patient can be held, released, pinned or moved",
@@ -140,7 +140,7 @@ impl Engine {
         const ATTEMPTS: usize = 3;
         for _ in 0..ATTEMPTS {
             let v = self.load_visit(visit_no).await?;
-            if v.status()? != VisitStatus::Waiting {
+            if v.status != VisitStatus::Waiting {
                 return Err(Error::new(
                     ErrorCode::VisitNotWaiting,
                     "only a waiting patient's special groups can be marked",
@@ -247,7 +247,7 @@ impl Engine {
                 })?,
         };
         let v = self.load_visit(visit_no).await?;
-        let (from_queue, from_room) = match v.status()? {
+        let (from_queue, from_room) = match v.status {
             VisitStatus::Waiting => (v.queue_code.clone(), None),
             VisitStatus::Called => (None, v.room_code.clone()),
             _ => {
@@ -264,7 +264,7 @@ impl Engine {
             ));
         }
         audit.reason = Some(reason);
-        let kind = v.entry_kind()?;
+        let kind = v.entry_kind();
         let mut draft = self.entry_draft(&v, kind, &target.code)?;
         // A nurse's transfer (or a closed room's redistribution) releases an
         // appointment's room: the patient is called wherever they now wait.

@@ -83,7 +83,7 @@ impl Registration {
             visit_no: visit_no.to_string(),
             patient_id: self.patient.id.clone(),
             patient_name: self.patient.name.clone(),
-            sex: self.patient.sex.code().to_string(),
+            sex: self.patient.sex,
             birth_date: self.patient.birth_date.map(|d| d.to_string()),
             department_code: self.department_code.clone(),
             doctor_code: self.doctor_code.as_ref().map(ToString::to_string),
@@ -94,7 +94,7 @@ impl Registration {
             special: serde_json::to_string(&self.special).map_err(|_| Error::internal())?,
             exam_items: serde_json::to_string(&self.exam_items).map_err(|_| Error::internal())?,
             body: self.canonical.clone(),
-            status: VisitStatus::Registered.as_str().into(),
+            status: VisitStatus::Registered,
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
             his_seq: self.sequence_no,
@@ -261,12 +261,12 @@ impl Engine {
                 ));
             }
             let in_queue = match &existing {
-                Some(v) => matches!(v.status()?, VisitStatus::Waiting | VisitStatus::Called),
+                Some(v) => matches!(v.status, VisitStatus::Waiting | VisitStatus::Called),
                 None => false,
             };
             let stored = match existing {
                 Some(v) if in_queue && v.body != row.body => {
-                    let status = v.status()?;
+                    let status = v.status;
                     self.correct_registration(&v, row.clone(), audit.clone())
                         .await
                         .map(|()| (UpsertOutcome::Replaced, status))
@@ -333,11 +333,7 @@ impl Engine {
         let correction = Correction {
             visit_no: VisitNo::trusted(row.visit_no.clone()),
             masked_name: mask_name(&row.patient_name),
-            spoken_name: spoken_name(
-                &row.patient_name,
-                Sex::from_code(&row.sex),
-                self.hospital().voice_name,
-            ),
+            spoken_name: spoken_name(&row.patient_name, Some(row.sex), self.hospital().voice_name),
             return_visit: row.visit_type == VisitType::Return,
             visit_type_changed: row.visit_type != v.visit_type,
             registered_tags: staff_marks.apply(
@@ -366,7 +362,7 @@ impl Engine {
             }),
         };
         let queue = v.required(&v.queue_code, "queue")?;
-        let corrected = match v.status()? {
+        let corrected = match v.status {
             VisitStatus::Waiting => self
                 .queue_addr(&queue)?
                 .send(triage_actors::queue::Correct { correction, audit })
@@ -431,11 +427,7 @@ impl Engine {
         Ok(EntryDraft {
             visit_no: v.visit_no.clone(),
             masked_name: mask_name(&v.patient_name),
-            spoken_name: spoken_name(
-                &v.patient_name,
-                Sex::from_code(&v.sex),
-                self.hospital().voice_name,
-            ),
+            spoken_name: spoken_name(&v.patient_name, Some(v.sex), self.hospital().voice_name),
             kind,
             tags: v.registered_tags()?,
             his_seq: v.his_seq,
@@ -477,7 +469,7 @@ impl Engine {
             .await?;
         rows.into_iter()
             .map(|v| {
-                let status = v.status()?;
+                let status = v.status;
                 let (label, back) = match status {
                     VisitStatus::Missed => ("过号", Some("recall")),
                     VisitStatus::Exam => ("检查中", Some("return")),
@@ -521,7 +513,7 @@ impl Engine {
         audit: Audit,
     ) -> Result<CheckInAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
-        let status = v.status()?;
+        let status = v.status;
         if matches!(status, VisitStatus::Registered | VisitStatus::Closed) {
             self.open_day_of_visit(&v, audit.at)?;
             // An appointment on a later day checks in on its day (its visit
@@ -603,7 +595,7 @@ impl Engine {
     async fn requeue_once(&self, visit_no: &VisitNo, audit: Audit) -> Result<CheckInAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let today = service_date(audit.at).to_string();
-        if matches!(v.status()?, VisitStatus::Missed | VisitStatus::Exam)
+        if matches!(v.status, VisitStatus::Missed | VisitStatus::Exam)
             && v.service_date.as_deref() != Some(today.as_str())
         {
             // Yesterday's ticket number may be today's too.
@@ -613,10 +605,10 @@ impl Engine {
             ));
         }
         let kind =
-            match (v.status()?, v.entry_kind.as_deref()) {
+            match (v.status, v.entry_kind) {
                 (VisitStatus::Missed, _) => EntryKind::Recall,
                 (VisitStatus::Exam, _) => EntryKind::Return,
-                (VisitStatus::Waiting, Some(_)) => v.entry_kind()?,
+                (VisitStatus::Waiting, Some(_)) => v.entry_kind(),
                 (VisitStatus::Closed, _) => {
                     return Err(Error::new(
                         ErrorCode::DayClosed,
@@ -692,7 +684,7 @@ impl Engine {
         // changed it and one that changed nothing (200), never a 409.
         for _ in 0..CANCEL_ATTEMPTS {
             let v = self.load_visit(visit_no).await?;
-            let changed = match v.status()? {
+            let changed = match v.status {
                 VisitStatus::Cancelled => return done(false),
                 VisitStatus::Registered => {
                     let (vn, a) = (visit_no.to_string(), audit.clone());
@@ -765,7 +757,7 @@ impl Engine {
         visit_no: &VisitNo,
     ) -> Result<(String, Option<String>), Error> {
         let v = self.load_visit(visit_no).await?;
-        let room = match v.status()? {
+        let room = match v.status {
             VisitStatus::Called => v.room_code.clone(),
             _ => None,
         };
@@ -775,7 +767,7 @@ impl Engine {
     pub async fn get_visit(&self, visit_no: &VisitNo) -> Result<VisitAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
         let mut position = None;
-        let status = v.status()?;
+        let status = v.status;
         if let (Some(q), VisitStatus::Waiting) = (&v.queue_code, status) {
             if let Some(addr) = self.directory().queues.get(q).map(|a| a.clone()) {
                 position = addr

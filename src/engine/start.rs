@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use triage_actors::journal::SharedJournal;
 use triage_actors::mask::{mask_name, spoken_name, VoiceNameMode};
 use triage_actors::model::RoomInfo;
-use triage_actors::model::Sex;
 use triage_actors::model::{
     Assignment, Audit, Counters, CurrentCall, EntryKind, MoveMark, RoomStatus, SeatState,
     TicketCounter, VisitStatus, WaitingEntry,
@@ -37,12 +36,12 @@ fn waiting_entry(
     reserved_room: Option<RoomCode>,
 ) -> Result<WaitingEntry, DbError> {
     let tags = v.tags()?;
-    let kind = v.entry_kind()?;
+    let kind = v.entry_kind();
     Ok(WaitingEntry {
         visit_no: v.visit_no.clone(),
         ticket_no: v.required(&v.ticket_no, "ticket")?,
         masked_name: mask_name(&v.patient_name),
-        spoken_name: spoken_name(&v.patient_name, Sex::from_code(&v.sex), mode),
+        spoken_name: spoken_name(&v.patient_name, Some(v.sex), mode),
         checked_in_at: utc(v.required(&v.marked_at.or(v.checked_in_at), "check-in time")?),
         seq: v.required(&v.seq, "arrival number")?,
         kind,
@@ -84,7 +83,7 @@ fn current_call(v: &VisitRow, mode: VoiceNameMode) -> Result<CurrentCall, DbErro
         visit_no: v.visit_no.clone(),
         ticket_no: v.required(&v.ticket_no, "ticket")?,
         masked_name: mask_name(&v.patient_name),
-        spoken_name: spoken_name(&v.patient_name, Sex::from_code(&v.sex), mode),
+        spoken_name: spoken_name(&v.patient_name, Some(v.sex), mode),
         queue_code: v.required(&v.queue_code, "queue")?,
         called_at: utc(v.required(&v.called_at, "call time")?),
         call_count: v.call_count,
@@ -157,8 +156,7 @@ fn room_state(
     let status = match row {
         // A room the database has not seen yet opens.
         None => RoomStatus::Open,
-        Some(x) => RoomStatus::parse(&x.status)
-            .ok_or_else(|| DbError::Corrupt(format!("room {} has an unknown status", x.code)))?,
+        Some(x) => x.status,
     };
     let current = row
         .and_then(|x| x.current_visit_no.as_ref())
@@ -172,8 +170,7 @@ fn room_state(
     // A doctor signed in, away or signed out: the room as they left it.
     let seat = match row {
         None => SeatState::Configured,
-        Some(x) => SeatState::parse(&x.seat)
-            .ok_or_else(|| DbError::Corrupt(format!("room {} has an unknown seat", x.code)))?,
+        Some(x) => x.seat,
     };
     let configured = (
         SeatState::Configured,

@@ -1,0 +1,44 @@
+//! Enums stored as text columns. `stored_as_text!(Type)` writes a value
+//! through diesel as its stable text (`Type::as_str`) and reads it back
+//! with `Type::parse`; a stored text that names no value is broken data,
+//! reported when the row is read. The type itself derives diesel's
+//! `AsExpression` and `FromSqlRow` with `sql_type = Text`, and the crate
+//! that uses the macro depends on diesel (the engine crate under its
+//! `diesel` feature, the main crate's `db::columns`).
+
+/// Implements diesel's `ToSql` and `FromSql` (text) for an enum with
+/// `fn as_str(self) -> &'static str` and `fn parse(&str) -> Option<Self>`.
+#[macro_export]
+macro_rules! stored_as_text {
+    ($name:ident) => {
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<$name> {
+                use diesel::deserialize::FromSql;
+                use diesel::sql_types::Text;
+                let text = <String as FromSql<Text, DB>>::from_sql(bytes)?;
+                $name::parse(&text)
+                    .ok_or_else(|| format!("{} is no {}", text, stringify!($name)).into())
+            }
+        }
+    };
+}
