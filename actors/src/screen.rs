@@ -27,7 +27,7 @@ use triage_ground::ids::ScreenCode;
 // What sessions and the server know of a screen, at its old paths (defined
 // on the board, which delivers them).
 pub use crate::board::events::{Announce, Broadcast, Restarting};
-pub use crate::board::frame::{Announcement, RESTARTING_FRAME};
+pub use crate::board::frame::Announcement;
 pub use crate::board::view::{ScreenConfig, ScreenKind};
 use triage_ground::time::SharedClock;
 
@@ -248,7 +248,7 @@ impl Handler<Restarting> for ScreenActor {
     type Result = ();
 
     fn handle(&mut self, _msg: Restarting, _ctx: &mut Self::Context) {
-        let last = Frame::Last(Arc::from(RESTARTING_FRAME));
+        let last = Frame::Last(ScreenFrame::restarting());
         for (_, r) in self.sessions.drain() {
             r.do_send(last.clone());
         }

@@ -256,7 +256,7 @@ test("the screen client shows every frame of the contract's fixtures", async () 
   const dir = join(repo, "tests", "fixtures", "screen-frames");
   const frames = readdirSync(dir).filter((f) => f.endsWith(".json")).sort()
     .map((f) => JSON.stringify(JSON.parse(readFileSync(join(dir, f), "utf8"))));
-  assert.equal(frames.length, 8, "a fixture per frame");
+  assert.equal(frames.length, 10, "a fixture per frame");
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   await page.addInitScript((list) => {
     class FixtureSocket {
@@ -299,9 +299,18 @@ test("the screen client shows every frame of the contract's fixtures", async () 
   assert.equal(await page.$$eval("#notices p.notice", (els) => els.length), 0);
   await deliver(6); // day closed: the day's calls leave the ticker
   assert.equal(await page.textContent("#ticker"), "");
+  await deliver(7); // pong: outside the sequence, nothing changes
+  assert.equal(await page.evaluate(() => document.body.dataset.online), "true");
+  assert.ok((await roomText("NK-01")).includes("A003"));
   assert.ok(!(await page.evaluate(() => window.__sent.some((m) => m.type === "resync"))), "a fixture out of sequence");
-  await deliver(7); // restarting
+  await deliver(8); // restarting
   assert.equal(await page.evaluate(() => window.__triage.restarting), true);
   assert.equal(await page.textContent("#offline span"), "系统重启中，稍候自动恢复");
+  // unauthorized (a screen back with a revoked token), then the server
+  // closes the socket: the screen says it is not authorised.
+  await deliver(9);
+  await page.evaluate(() => window.__fixtureSocket.close());
+  await page.waitForFunction(() => document.body.dataset.online === "false");
+  assert.match(await page.textContent("#offline span"), /未授权/);
   await page.close();
 });

@@ -1,12 +1,14 @@
 //! The frames screens get (`GET /ws/screens/{code}`), one type for all of
 //! them, and what they carry.
 //!
-//! Every frame is a JSON object whose `type` names it. `snapshot` carries
-//! its `seq`; the screen actor adds `seq` to every other frame (a body
-//! encoded once is shared by every screen). `restarting` is a control
-//! frame outside the sequence.
+//! Every frame is a JSON object whose `type` names it, and every frame a
+//! screen or kiosk socket sends is a [`ScreenFrame`]: nothing on that
+//! channel is written by hand. `snapshot` carries its `seq`; the screen
+//! actor adds `seq` to every other data frame (a body encoded once is
+//! shared by every screen). `pong`, `restarting` and `unauthorized` are
+//! control frames outside the sequence, sent by the socket itself.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use triage_ground::ids::RoomCode;
 
 use chrono::{DateTime, Utc};
@@ -27,11 +29,16 @@ pub struct Announcement {
     pub call_count: i32,
 }
 
-/// What the `restarting` frame says.
+/// What the `restarting` frame says (on the staff channel too).
 pub const RESTARTING_MESSAGE: &str = "系统重启中，稍候自动恢复";
 
-/// The `restarting` control frame (also the staff channel's last word).
-pub const RESTARTING_FRAME: &str = r#"{"type":"restarting","message":"系统重启中，稍候自动恢复"}"#;
+/// The `restarting` frame, encoded once for every screen of the server.
+static RESTARTING: LazyLock<Arc<str>> = LazyLock::new(|| {
+    ScreenFrame::Restarting {
+        message: RESTARTING_MESSAGE.into(),
+    }
+    .encode()
+});
 
 /// A frame for a screen.
 #[expect(
@@ -62,21 +69,48 @@ pub enum ScreenFrame {
     NoticeWithdrawn { notice_id: i64 },
     /// The day ended (日终): the day's recent calls leave the screen.
     DayClosed { day: String },
-    /// The server restarts: keep the last state, reconnect soon.
+    /// The server restarts: keep the last state, reconnect soon (the
+    /// socket closes next).
     Restarting { message: String },
+    /// No valid device token (or it was revoked): the socket closes next.
+    Unauthorized,
+    /// The answer to the screen's `ping`.
+    Pong,
 }
 
 impl ScreenFrame {
+    /// Whether the frame is the socket's own, outside the sequence (no
+    /// `seq`).
+    pub fn is_control(&self) -> bool {
+        matches!(
+            self,
+            ScreenFrame::Restarting { .. } | ScreenFrame::Unauthorized | ScreenFrame::Pong
+        )
+    }
+
     /// The frame as a JSON value (keys sorted, as `serde_json` keeps them).
     pub fn to_value(&self) -> serde_json::Value {
         // Cannot fail: every key is a string.
         serde_json::to_value(self).unwrap_or_default()
     }
 
-    /// The frame encoded once, to share (byte for byte what the `json!`
-    /// bodies were: encoded through a value, keys sorted).
+    /// The frame encoded once, to share, byte for byte as it has always
+    /// been sent: a data frame through a value (keys sorted, what the
+    /// `json!` bodies were), a control frame as declared (`type` first).
     pub fn encode(&self) -> Arc<str> {
-        Arc::from(self.to_value().to_string())
+        let text = if self.is_control() {
+            // Cannot fail either: a tag and strings.
+            serde_json::to_string(self).unwrap_or_default()
+        } else {
+            self.to_value().to_string()
+        };
+        Arc::from(text)
+    }
+
+    /// The `restarting` frame as sent (encoded once, shared by every
+    /// screen).
+    pub fn restarting() -> Arc<str> {
+        Arc::clone(&RESTARTING)
     }
 }
 
@@ -103,10 +137,15 @@ mod tests {
             ScreenFrame::NoticeWithdrawn { .. } => "notice_withdrawn",
             ScreenFrame::DayClosed { .. } => "day_closed",
             ScreenFrame::Restarting { .. } => "restarting",
+            ScreenFrame::Unauthorized => "unauthorized",
+            ScreenFrame::Pong => "pong",
         }
     }
 
-    const NAMES: [&str; 8] = [
+    /// In the order one screen receives them: the data frames of the
+    /// sequence, a `pong` between them, the server's last word, and the
+    /// refusal a screen gets when it comes back with a revoked token.
+    const NAMES: [&str; 10] = [
         "snapshot",
         "room",
         "call",
@@ -114,22 +153,27 @@ mod tests {
         "notice",
         "notice_withdrawn",
         "day_closed",
+        "pong",
         "restarting",
+        "unauthorized",
     ];
 
     /// What the server puts on the wire for `frame` (`seq` from the screen).
-    fn sent(frame: &ScreenFrame, seq: Option<u64>) -> serde_json::Value {
+    fn sent(frame: &ScreenFrame, seq: Option<u64>) -> Arc<str> {
         let body = frame.encode();
-        let text = match (frame, seq) {
-            (ScreenFrame::Snapshot { .. } | ScreenFrame::Restarting { .. }, _) | (_, None) => body,
-            (_, Some(seq)) => with_seq(&body, seq),
-        };
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+        match seq {
+            // The snapshot carries its own; a control frame has none.
+            Some(seq) if !frame.is_control() && !matches!(frame, ScreenFrame::Snapshot { .. }) => {
+                with_seq(&body, seq)
+            }
+            _ => body,
+        }
     }
 
     /// The fixtures in `tests/fixtures/screen-frames/` are the contract the
     /// display client's browser tests read: each is a frame exactly as the
-    /// server sends it (no field more or less), and every frame has one.
+    /// server sends it (no field more or less; a control frame byte for
+    /// byte), and every frame has one.
     #[test]
     fn every_frame_has_a_fixture_the_server_sends_exactly() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -150,12 +194,23 @@ mod tests {
             let frame: ScreenFrame = serde_json::from_value(wire.clone())
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let seq = wire.get("seq").and_then(serde_json::Value::as_u64);
+            let sent = sent(&frame, seq);
+            let read: serde_json::Value =
+                serde_json::from_str(&sent).unwrap_or_else(|e| panic!("{e}: {sent}"));
             assert_eq!(
-                sent(&frame, seq),
+                read,
                 wire,
                 "{} is not what the server sends",
                 path.display()
             );
+            if frame.is_control() {
+                assert_eq!(
+                    &*sent,
+                    text.strip_suffix('\n').unwrap_or(&text),
+                    "{}: a control frame goes out byte for byte as its fixture",
+                    path.display()
+                );
+            }
             let stem = path
                 .file_stem()
                 .and_then(|s| s.to_str())
@@ -201,14 +256,21 @@ mod tests {
             .encode(),
             serde_json::json!({ "type": "day_closed", "day": "2026-12-06" }).to_string()
         );
-        // The restarting frame keeps its own order (type first), as sent today.
-        let restarting = ScreenFrame::Restarting {
-            message: RESTARTING_MESSAGE.into(),
-        };
+        // The control frames keep their own order (type first), as sent
+        // since they were written by hand; `restarting` is encoded once.
         assert_eq!(
-            serde_json::to_string(&restarting).ok().as_deref(),
-            Some(RESTARTING_FRAME)
+            &*ScreenFrame::restarting(),
+            r#"{"type":"restarting","message":"系统重启中，稍候自动恢复"}"#
         );
+        assert!(Arc::ptr_eq(
+            &ScreenFrame::restarting(),
+            &ScreenFrame::restarting()
+        ));
+        assert_eq!(
+            &*ScreenFrame::Unauthorized.encode(),
+            r#"{"type":"unauthorized"}"#
+        );
+        assert_eq!(&*ScreenFrame::Pong.encode(), r#"{"type":"pong"}"#);
         assert_eq!(&*with_seq(r#"{"a":1}"#, 5), r#"{"seq":5,"a":1}"#);
     }
 }
