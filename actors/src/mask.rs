@@ -61,7 +61,7 @@ pub fn surname(name: &str) -> String {
 
 /// What the voice says for this patient under `mode` (先生/女士 after the
 /// surname needs the sex).
-pub fn spoken_name(name: &str, sex: Option<Sex>, mode: VoiceNameMode) -> String {
+pub fn spoken_name(name: &str, sex: Sex, mode: VoiceNameMode) -> String {
     match mode {
         VoiceNameMode::TicketOnly => String::new(),
         VoiceNameMode::Masked => mask_name(name),
@@ -72,8 +72,8 @@ pub fn spoken_name(name: &str, sex: Option<Sex>, mode: VoiceNameMode) -> String 
                 return String::new();
             }
             match sex {
-                Some(Sex::Male) => format!("{s}先生"),
-                Some(Sex::Female) => format!("{s}女士"),
+                Sex::Male => format!("{s}先生"),
+                Sex::Female => format!("{s}女士"),
                 _ => mask_name(name),
             }
         }
@@ -106,23 +106,23 @@ mod tests {
     #[test]
     fn voice_never_says_more_than_the_mode_allows() {
         assert_eq!(
-            spoken_name("张三丰", Some(Sex::Male), VoiceNameMode::SurnameTitle),
+            spoken_name("张三丰", Sex::Male, VoiceNameMode::SurnameTitle),
             "张先生"
         );
         assert_eq!(
-            spoken_name("欧阳娜娜", Some(Sex::Female), VoiceNameMode::SurnameTitle),
+            spoken_name("欧阳娜娜", Sex::Female, VoiceNameMode::SurnameTitle),
             "欧阳女士"
         );
         assert_eq!(
-            spoken_name("张三丰", Some(Sex::Unstated), VoiceNameMode::SurnameTitle),
+            spoken_name("张三丰", Sex::Unstated, VoiceNameMode::SurnameTitle),
             "张*丰"
         );
         assert_eq!(
-            spoken_name("张三丰", Some(Sex::Male), VoiceNameMode::TicketOnly),
+            spoken_name("张三丰", Sex::Male, VoiceNameMode::TicketOnly),
             ""
         );
         assert_eq!(
-            spoken_name("张三丰", Some(Sex::Male), VoiceNameMode::FullName),
+            spoken_name("张三丰", Sex::Male, VoiceNameMode::FullName),
             "张三丰"
         );
         assert_eq!(

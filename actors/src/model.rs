@@ -30,6 +30,14 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// Every kind.
+    pub const ALL: [EntryKind; 4] = [
+        EntryKind::Normal,
+        EntryKind::Return,
+        EntryKind::Recall,
+        EntryKind::Late,
+    ];
+
     /// Stable code stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -627,6 +635,9 @@ pub enum RoomStatus {
 }
 
 impl RoomStatus {
+    /// Every status.
+    pub const ALL: [RoomStatus; 3] = [RoomStatus::Open, RoomStatus::Paused, RoomStatus::Closed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RoomStatus::Open => "open",
@@ -679,6 +690,15 @@ pub enum SeatState {
 }
 
 impl SeatState {
+    /// Every seat state.
+    pub const ALL: [SeatState; 5] = [
+        SeatState::Configured,
+        SeatState::Scheduled,
+        SeatState::In,
+        SeatState::Break,
+        SeatState::Out,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             SeatState::Configured => "configured",

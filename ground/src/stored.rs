@@ -6,6 +6,24 @@
 //! that uses the macro depends on diesel (the engine crate under its
 //! `diesel` feature, the main crate's `db::columns`).
 
+/// A stored text that names no value of its enum: broken data (the
+/// database layer tells it from every other error by this type).
+#[derive(Debug)]
+pub struct UnknownText {
+    /// What was stored.
+    pub text: String,
+    /// The enum it should have named.
+    pub of: &'static str,
+}
+
+impl std::fmt::Display for UnknownText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} is no {}", self.text, self.of)
+    }
+}
+
+impl std::error::Error for UnknownText {}
+
 /// Implements diesel's `ToSql` and `FromSql` (text) for an enum with
 /// `fn as_str(self) -> &'static str` and `fn parse(&str) -> Option<Self>`.
 #[macro_export]
@@ -36,8 +54,13 @@ macro_rules! stored_as_text {
                 use diesel::deserialize::FromSql;
                 use diesel::sql_types::Text;
                 let text = <String as FromSql<Text, DB>>::from_sql(bytes)?;
-                $name::parse(&text)
-                    .ok_or_else(|| format!("{} is no {}", text, stringify!($name)).into())
+                match $name::parse(&text) {
+                    Some(value) => Ok(value),
+                    None => Err(Box::new($crate::stored::UnknownText {
+                        text,
+                        of: stringify!($name),
+                    })),
+                }
             }
         }
     };

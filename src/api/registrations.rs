@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use triage_actors::model::SpecialTag;
+use triage_actors::model::{Slot, SpecialTag};
 use triage_actors::queue::Intervention;
 use utoipa::ToSchema;
 
@@ -23,7 +23,7 @@ use crate::db::store::UpsertOutcome;
 use crate::engine::queues::{TransferCommand, TransferTarget};
 use crate::engine::{
     AwayVisit, CancelAnswer, CheckInAnswer, Engine, ExamEntry, InterventionAnswer, Patient,
-    Registration, RegistrationAnswer, Slot, SpecialAnswer, VisitAnswer,
+    Registration, RegistrationAnswer, SpecialAnswer, VisitAnswer,
 };
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};

@@ -98,16 +98,33 @@ pub enum DbError {
 }
 
 impl From<diesel::result::Error> for DbError {
-    /// A value a column cannot hold (a stored text that names no status,
-    /// kind or code) is broken data, never an unavailable database.
+    /// A stored text that names no value of its enum (a status, kind,
+    /// placement, sex or seat) is broken data, never an unavailable
+    /// database; every other error stays a query error, as before.
     fn from(e: diesel::result::Error) -> Self {
         match e {
-            diesel::result::Error::DeserializationError(cause) => {
-                DbError::Corrupt(cause.to_string())
-            }
+            diesel::result::Error::DeserializationError(cause) => match unknown_text(&*cause) {
+                Some(what) => DbError::Corrupt(what),
+                None => DbError::Query(diesel::result::Error::DeserializationError(cause)),
+            },
             other => DbError::Query(other),
         }
     }
+}
+
+/// What was read, when a read failed on a stored text that names no value
+/// of its enum (diesel names the field around it when it knows it).
+fn unknown_text(cause: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<String> {
+    use triage_ground::stored::UnknownText;
+    if let Some(t) = cause.downcast_ref::<UnknownText>() {
+        return Some(t.to_string());
+    }
+    let f = cause.downcast_ref::<diesel::result::DeserializeFieldError>()?;
+    let t = f.error.downcast_ref::<UnknownText>()?;
+    Some(match &f.field_name {
+        Some(field) => format!("{field}: {t}"),
+        None => t.to_string(),
+    })
 }
 
 /// Why the stored state refused a write.

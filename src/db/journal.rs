@@ -627,7 +627,7 @@ fn transferred(
         (Some(q), _) => diesel::update(
             from.filter(
                 visits::status
-                    .eq(VisitStatus::Waiting.as_str())
+                    .eq(VisitStatus::Waiting)
                     .and(visits::queue_code.eq(q)),
             ),
         )
@@ -636,7 +636,7 @@ fn transferred(
         (None, Some(r)) => diesel::update(
             from.filter(
                 visits::status
-                    .eq(VisitStatus::Called.as_str())
+                    .eq(VisitStatus::Called)
                     .and(visits::room_code.eq(r)),
             ),
         )
@@ -942,9 +942,9 @@ fn cancelled(
     room_code: &Option<RoomCode>,
 ) -> Result<EventKeys, DbError> {
     let allowed = if room_code.is_some() {
-        VisitStatus::Called.as_str()
+        VisitStatus::Called
     } else {
-        VisitStatus::Waiting.as_str()
+        VisitStatus::Waiting
     };
     let n = diesel::update(
         visits::table
@@ -981,11 +981,11 @@ fn cancelled(
 #[derive(AsChangeset)]
 #[diesel(table_name = visits, treat_none_as_null = true)]
 struct EntryChanges<'a> {
-    status: &'static str,
+    status: VisitStatus,
     queue_code: &'a str,
     seq: i64,
     queue_mark: i64,
-    entry_kind: &'static str,
+    entry_kind: EntryKind,
     marked_at: chrono::NaiveDateTime,
     room_code: Option<&'a str>,
     held: bool,
@@ -1000,11 +1000,11 @@ fn entry_row<'a>(
     at: chrono::NaiveDateTime,
 ) -> Result<EntryChanges<'a>, DbError> {
     Ok(EntryChanges {
-        status: VisitStatus::Waiting.as_str(),
+        status: VisitStatus::Waiting,
         queue_code,
         seq: entry.seq,
         queue_mark: entry.mark,
-        entry_kind: entry.kind.as_str(),
+        entry_kind: entry.kind,
         marked_at: entry.checked_in_at.naive_utc(),
         room_code: None,
         held: false,
@@ -1019,7 +1019,7 @@ fn entry_row<'a>(
 type WaitingIn<'a> = diesel::dsl::Filter<
     diesel::dsl::Filter<visits::table, diesel::dsl::Eq<visits::visit_no, &'a str>>,
     diesel::dsl::And<
-        diesel::dsl::Eq<visits::status, &'static str>,
+        diesel::dsl::Eq<visits::status, VisitStatus>,
         diesel::dsl::Eq<visits::queue_code, &'a str>,
     >,
 >;
@@ -1028,7 +1028,7 @@ type WaitingIn<'a> = diesel::dsl::Filter<
 fn waiting_in<'a>(visit_no: &'a str, queue_code: &'a str) -> WaitingIn<'a> {
     visits::table.filter(visits::visit_no.eq(visit_no)).filter(
         visits::status
-            .eq(VisitStatus::Waiting.as_str())
+            .eq(VisitStatus::Waiting)
             .and(visits::queue_code.eq(queue_code)),
     )
 }

@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod backup;
+pub mod broken;
 pub mod columns;
 pub mod conn;
 pub mod journal;

@@ -114,7 +114,7 @@ impl Db {
             let mut conn = pool
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            f(&mut conn).map_err(|e| super::broken::name_broken(&mut conn, e))
         })
         .await
         .map_err(|e| DbError::Unavailable(format!("blocking task failed: {e}")))?;

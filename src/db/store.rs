@@ -45,11 +45,12 @@ fn event(audit: &Audit, kind: &str, visit_no: Option<&str>, detail: serde_json::
 
 /// Reads one visit.
 pub fn get_visit(c: &mut AnyConnection, visit_no: &str) -> Result<Option<VisitRow>, DbError> {
-    Ok(visits::table
+    visits::table
         .find(visit_no)
         .select(VisitRow::as_select())
         .first(c)
-        .optional()?)
+        .optional()
+        .map_err(DbError::from)
 }
 
 /// Reads the visits with these numbers that wait in `queue_code`, in the
@@ -205,11 +206,7 @@ pub fn away_visits(
     service_date: &str,
     limit: i64,
 ) -> Result<Vec<VisitRow>, DbError> {
-    let away = [
-        VisitStatus::Missed.as_str(),
-        VisitStatus::Exam.as_str(),
-        VisitStatus::NoShow.as_str(),
-    ];
+    let away = [VisitStatus::Missed, VisitStatus::Exam, VisitStatus::NoShow];
     Ok(visits::table
         .filter(visits::status.eq_any(away))
         .filter(visits::queue_code.eq_any(queues))
@@ -285,15 +282,13 @@ pub fn close_day(
     audit: &Audit,
 ) -> Result<DayClosure, DbError> {
     let at = audit.at.naive_utc();
-    let codes: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-    let open: Vec<(String, String)> = visits::table
-        .filter(visits::status.eq_any(&codes))
+    let open: Vec<(String, VisitStatus)> = visits::table
+        .filter(visits::status.eq_any(statuses))
         .filter(visits::service_date.le(day.to_string()))
         .select((visits::visit_no, visits::status))
         .load(c)?;
     for (visit_no, status) in &open {
-        let closed_as = VisitStatus::parse(status)
-            .and_then(DayEndStatus::of)
+        let closed_as = DayEndStatus::of(*status)
             .ok_or_else(|| DbError::Corrupt(format!("visit {visit_no} has status {status}")))?;
         let n = diesel::update(
             visits::table
@@ -314,7 +309,7 @@ pub fn close_day(
     // A room whose current patient closed is empty.
     let called: Vec<&String> = open
         .iter()
-        .filter(|(_, s)| s == VisitStatus::Called.as_str())
+        .filter(|(_, s)| *s == VisitStatus::Called)
         .map(|(v, _)| v)
         .collect();
     if !called.is_empty() {
@@ -404,18 +399,18 @@ fn cancel_from(
     let Some(before) = visits::table
         .find(visit_no)
         .select(visits::status)
-        .first::<String>(c)
+        .first::<VisitStatus>(c)
         .optional()?
     else {
         return Ok(false);
     };
-    if !from.iter().any(|s| s.as_str() == before) {
+    if !from.contains(&before) {
         return Ok(false);
     }
     let n = diesel::update(
         visits::table
             .find(visit_no)
-            .filter(visits::status.eq(&before)),
+            .filter(visits::status.eq(before)),
     )
     .set((
         visits::status.eq(VisitStatus::Cancelled),
@@ -429,7 +424,7 @@ fn cancel_from(
                 audit,
                 "cancelled",
                 Some(visit_no),
-                serde_json::json!({ "from": before }),
+                serde_json::json!({ "from": before.as_str() }),
             ),
         )?;
     }

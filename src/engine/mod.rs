@@ -40,5 +40,5 @@ pub use facade::{doctor_view, visit_slot, Acting, Engine};
 pub use queues::{InterventionAnswer, QueueAnswer, SpecialAnswer, TransferCommand, TransferTarget};
 pub use registrations::{
     AwayVisit, CancelAnswer, CheckInAnswer, ExamEntry, Patient, Registration, RegistrationAnswer,
-    Slot, VisitAnswer,
+    VisitAnswer,
 };

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use triage_actors::mask::{mask_name, spoken_name};
 use triage_actors::model::{
-    Audit, Correction, EntryKind, SealedRecord, Sex, SpecialTag, VisitStatus,
+    Audit, Correction, EntryKind, SealedRecord, Sex, Slot, SpecialTag, VisitStatus,
 };
 use triage_actors::queue::{CheckIn, CheckInOutcome, EntryDraft, Position, Remove, Requeue};
 use triage_actors::room::CancelCurrent;
@@ -59,13 +59,6 @@ pub struct Patient {
     pub name: String,
     pub sex: Sex,
     pub birth_date: Option<NaiveDate>,
-}
-
-/// An appointment slot (预约时段).
-#[derive(Debug, Clone, Copy)]
-pub struct Slot {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
 }
 
 /// An exam item (检查项目) as stored with the visit (`code`, `name`, as
@@ -333,7 +326,7 @@ impl Engine {
         let correction = Correction {
             visit_no: VisitNo::trusted(row.visit_no.clone()),
             masked_name: mask_name(&row.patient_name),
-            spoken_name: spoken_name(&row.patient_name, Some(row.sex), self.hospital().voice_name),
+            spoken_name: spoken_name(&row.patient_name, row.sex, self.hospital().voice_name),
             return_visit: row.visit_type == VisitType::Return,
             visit_type_changed: row.visit_type != v.visit_type,
             registered_tags: staff_marks.apply(
@@ -348,7 +341,7 @@ impl Engine {
                 .map_err(|_| Error::internal())?,
             his_seq: row.his_seq,
             slot: match (row.appointment_start, row.appointment_end) {
-                (Some(start), Some(end)) => Some(triage_actors::model::Slot {
+                (Some(start), Some(end)) => Some(Slot {
                     start: utc(start),
                     end: utc(end),
                 }),
@@ -427,7 +420,7 @@ impl Engine {
         Ok(EntryDraft {
             visit_no: v.visit_no.clone(),
             masked_name: mask_name(&v.patient_name),
-            spoken_name: spoken_name(&v.patient_name, Some(v.sex), self.hospital().voice_name),
+            spoken_name: spoken_name(&v.patient_name, v.sex, self.hospital().voice_name),
             kind,
             tags: v.registered_tags()?,
             his_seq: v.his_seq,

@@ -35,7 +35,7 @@ pub enum ExamReportStatus {
 
 impl ExamReportStatus {
     /// The stored code.
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             ExamReportStatus::Preliminary => "preliminary",
             ExamReportStatus::Final => "final",

@@ -186,3 +186,60 @@ async fn a_backup_restores_to_an_identical_database() {
     assert_eq!(dump, app.dump().await);
     assert!(dump.contains("B2"));
 }
+
+/// A status, seat or other enumerated text changed behind the server's
+/// back is broken data: the read that meets it fails as `Corrupt` (500
+/// `internal` over HTTP), and the error names the visit and the room to
+/// mend, never the patient; any other row reads as before.
+#[actix_web::test]
+async fn broken_stored_texts_are_named_by_visit_and_room() {
+    let app = crate::common::spawn_app().await;
+    app.arrive("BR1", &crate::common::registration("坏数据甲", "NK"))
+        .await;
+    app.arrive("BR2", &crate::common::registration("坏数据乙", "NK"))
+        .await;
+    let url = app.db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        for sql in [
+            "UPDATE visits SET status = 'lost' WHERE visit_no = 'BR1'",
+            "UPDATE rooms SET seat = 'sofa' WHERE code = 'NK-02'",
+        ] {
+            diesel::sql_query(sql)
+                .execute(&mut c)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let err = app
+        .engine
+        .db()
+        .read(|c| triage::db::store::get_visit(c, "BR1"))
+        .await
+        .err();
+    let Some(DbError::Corrupt(cause)) = err else {
+        panic!("not broken data: {err:?}");
+    };
+    assert!(cause.contains("\"lost\" is no VisitStatus"), "{cause}");
+    assert!(cause.contains("visits: BR1;"), "{cause}");
+    assert!(cause.contains("rooms: NK-02"), "{cause}");
+    assert!(!cause.contains("坏数据"), "never the patient: {cause}");
+
+    let r = app
+        .http
+        .get(app.url("/api/v1/registrations/BR1"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 500);
+    // The other visit reads as before.
+    let r = app
+        .http
+        .get(app.url("/api/v1/registrations/BR2"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+}
