@@ -160,6 +160,11 @@ impl VisitStatus {
 /// How a visit still open at the end of its day was closed (日终).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow),
+    diesel(sql_type = diesel::sql_types::Text)
+)]
 pub enum DayEndStatus {
     /// Waiting or called, never finished (未就诊).
     NotSeen,
@@ -170,6 +175,18 @@ pub enum DayEndStatus {
 }
 
 impl DayEndStatus {
+    /// Every final status.
+    pub const ALL: [DayEndStatus; 3] = [
+        DayEndStatus::NotSeen,
+        DayEndStatus::MissedUnreturned,
+        DayEndStatus::ExamUnreturned,
+    ];
+
+    /// The status of a stored code, if it is one.
+    pub fn parse(code: &str) -> Option<DayEndStatus> {
+        DayEndStatus::ALL.into_iter().find(|s| s.as_str() == code)
+    }
+
     /// The final status of a visit closed at day end in `status`, if it
     /// was still open.
     pub fn of(status: VisitStatus) -> Option<DayEndStatus> {
@@ -893,6 +910,8 @@ pub struct Correction {
 triage_ground::stored_as_text!(EntryKind);
 #[cfg(feature = "diesel")]
 triage_ground::stored_as_text!(VisitStatus);
+#[cfg(feature = "diesel")]
+triage_ground::stored_as_text!(DayEndStatus);
 #[cfg(feature = "diesel")]
 triage_ground::stored_as_text!(PlacementCode);
 #[cfg(feature = "diesel")]

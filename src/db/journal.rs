@@ -798,7 +798,7 @@ fn day_closed(
     let at = audit.at.naive_utc();
     let closed = (
         visits::status.eq(VisitStatus::Closed),
-        visits::closed_as.eq(DayEndStatus::NotSeen.as_str()),
+        visits::closed_as.eq(DayEndStatus::NotSeen),
         visits::updated_at.eq(at),
     );
     for v in closing {

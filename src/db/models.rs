@@ -3,7 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use triage_actors::model::{
-    EntryKind, PlacementCode, RoomStatus, SeatState, Sex, SpecialTag, StaffMarks, VisitStatus,
+    DayEndStatus, EntryKind, PlacementCode, RoomStatus, SeatState, Sex, SpecialTag, StaffMarks,
+    VisitStatus,
 };
 
 use super::columns::{AppointmentStatus, NoticeLevel, VisitType};
@@ -69,7 +70,7 @@ pub struct VisitRow {
     /// A nurse's special-group marks over HIS's (`StaffMarks` as JSON).
     pub special_staff: String,
     /// How the day end closed the visit (`DayEndStatus` code), if it did.
-    pub closed_as: Option<String>,
+    pub closed_as: Option<DayEndStatus>,
     /// The room an appointment booked (预约到诊室).
     pub appointed_room: Option<RoomCode>,
 }

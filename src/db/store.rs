@@ -297,7 +297,7 @@ pub fn close_day(
         )
         .set((
             visits::status.eq(VisitStatus::Closed),
-            visits::closed_as.eq(closed_as.as_str()),
+            visits::closed_as.eq(closed_as),
             visits::updated_at.eq(at),
         ))
         .execute(c)?;

@@ -163,9 +163,9 @@ struct Seen {
     #[diesel(sql_type = Text)]
     exam_items: String,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: VisitStatus,
     #[diesel(sql_type = Nullable<Text>)]
-    closed_as: Option<String>,
+    closed_as: Option<DayEndStatus>,
     #[diesel(sql_type = Nullable<Text>)]
     service_date: Option<String>,
     /// Local hour of the call, else of the check-in.
@@ -206,13 +206,10 @@ impl Acc {
             self.called += 1;
             self.recalls += usize::try_from(v.call_count.max(1) - 1).unwrap_or(0);
         }
-        let status = VisitStatus::parse(&v.status);
-        if status == Some(VisitStatus::Finished) {
+        if v.status == VisitStatus::Finished {
             self.finished += 1;
         }
-        if status == Some(VisitStatus::NoShow)
-            || v.closed_as.as_deref() == Some(DayEndStatus::MissedUnreturned.as_str())
-        {
+        if v.status == VisitStatus::NoShow || v.closed_as == Some(DayEndStatus::MissedUnreturned) {
             self.no_shows += 1;
         }
         if let Some(w) = v.wait_min {

@@ -52,7 +52,10 @@ async fn status(e: &Engine, v: &str) -> (String, Option<String>) {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no visit"));
-    (row.status.as_str().to_string(), row.closed_as)
+    (
+        row.status.as_str().to_string(),
+        row.closed_as.map(|c| c.as_str().to_string()),
+    )
 }
 
 #[actix_web::test]
