@@ -246,6 +246,9 @@ struct Access {
     key: String,
     tokens: HashMap<String, String>,
     staff: Vec<(String, String)>,
+    /// The bench's administrator's session: only an administrator may
+    /// address every screen with a notice.
+    admin: String,
 }
 
 /// The bench's credentials, made as an administrator would before the
@@ -305,9 +308,41 @@ fn provision(toml: &str, db: &str, codes: &[String], depts: &[String], staff: us
                 .collect()
         })
         .unwrap_or_else(|e| panic!("{e}"));
-    // Nurses, one department each, with a live session (made here as a
-    // login would: 200 logins from one address would meet the login rate
-    // limit, which is not what is measured).
+    // Nurses, one department each, and the bench's administrator, each with
+    // a live session (made here as a login would: 200 logins from one
+    // address would meet the login rate limit, which is not what is
+    // measured).
+    let session = |c: &mut triage::db::AnyConnection, code: &str| {
+        let id = triage_ground::secret::random(32);
+        triage::db::accounts::insert_session(
+            c,
+            &triage::db::accounts::SessionRow {
+                id_hash: triage_ground::secret::sha256_hex(id.as_bytes()),
+                staff_code: code.to_string(),
+                source: "bench".into(),
+                created_at: stamp.at,
+                last_seen_at: stamp.at,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        id
+    };
+    accounts::add_user(
+        &mut c,
+        &hospital,
+        NewAccount {
+            code: "bench-admin".into(),
+            name: "bench".into(),
+            role: Role::Admin,
+            scope: vec![],
+            password: None,
+            totp: false,
+            must_change: false,
+        },
+        &stamp,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let admin = session(&mut c, "bench-admin");
     let mut sessions = Vec::new();
     for i in 0..staff {
         let dept = depts[i % depts.len()].clone();
@@ -327,24 +362,13 @@ fn provision(toml: &str, db: &str, codes: &[String], depts: &[String], staff: us
             &stamp,
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let id = triage_ground::secret::random(32);
-        triage::db::accounts::insert_session(
-            &mut c,
-            &triage::db::accounts::SessionRow {
-                id_hash: triage_ground::secret::sha256_hex(id.as_bytes()),
-                staff_code: code,
-                source: "bench".into(),
-                created_at: stamp.at,
-                last_seen_at: stamp.at,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        sessions.push((dept, id));
+        sessions.push((dept, session(&mut c, &code)));
     }
     Access {
         key,
         tokens,
         staff: sessions,
+        admin,
     }
 }
 
@@ -853,8 +877,18 @@ async fn run(a: Args) {
                 .unwrap_or_else(|e| e.into_inner())
                 .clear();
             *shared.notice_t0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-            let r = http
+            // The administrator's page publishes it: her session cookie
+            // and the CSRF token her page carries, not the HIS key.
+            let r = reqwest::Client::new()
                 .post(format!("{base}/api/v1/notices"))
+                .header(
+                    "cookie",
+                    format!("{}={}", triage::auth::SESSION_COOKIE, access.admin),
+                )
+                .header(
+                    triage::auth::CSRF_HEADER,
+                    triage::auth::csrf_token(&access.admin),
+                )
                 .json(&json!({"text": format!("全院通知 {round}")}))
                 .send()
                 .await;
