@@ -517,7 +517,7 @@ pub fn snapshot_frame<'a>(
         staff: StaffWho {
             code: Cow::Borrowed(&staff.code),
             role: staff.role,
-            scope: Cow::Borrowed(&staff.scope),
+            scope: Cow::Borrowed(&staff.scope[..]),
         },
         departments: Cow::Borrowed(&watch.departments),
         queues,
@@ -636,7 +636,7 @@ mod tests {
         Staff {
             code: "N1001".into(),
             role: Role::Nurse,
-            scope: vec!["NK".into()],
+            scope: vec!["NK".into()].into(),
         }
     }
 

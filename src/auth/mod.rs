@@ -163,7 +163,7 @@ fn staff_of(row: &StaffRow) -> Option<Staff> {
     Some(Staff {
         code: row.code.clone(),
         role: Role::parse(&row.role)?,
-        scope: row.scope_list(),
+        scope: row.scope_list().into(),
     })
 }
 

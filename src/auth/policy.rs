@@ -88,8 +88,10 @@ impl Scope {
 pub struct Staff {
     pub code: String,
     pub role: Role,
-    /// Departments (nurse) or rooms (doctor); empty for an admin.
-    pub scope: Vec<String>,
+    /// Departments (nurse) or rooms (doctor); empty for an admin. Shared:
+    /// a request that acts for a staff member takes a copy of them, and a
+    /// triage desk's nurse may work in every department.
+    pub scope: std::sync::Arc<[String]>,
 }
 
 impl Staff {

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use chrono::NaiveDateTime;
 
-use super::conn::{AnyConnection, DbError};
+use super::conn::{native, AnyConnection, DbError};
 use super::models::{EventRow, NewEvent};
 use super::schema::{audit_legacy, audit_prunes, events};
 
@@ -48,34 +48,112 @@ pub fn link(prev_hash: &str, e: &NewEvent) -> String {
 
 /// The newest hash of the chain ("" before the first chained row).
 pub fn head(c: &mut AnyConnection) -> Result<String, DbError> {
-    Ok(events::table
+    Ok(native!(c, |n| events::table
         .filter(events::hash.is_not_null())
         .order(events::id.desc())
         .select(events::hash)
-        .first::<Option<String>>(c)
-        .optional()?
-        .flatten()
-        .unwrap_or_default())
+        .first::<Option<String>>(n)
+        .optional())?
+    .flatten()
+    .unwrap_or_default())
 }
 
 /// Appends an event at the head of the chain. Runs inside a transaction
 /// (the writer's, or a command-line tool's), so the head it reads is the
-/// last one written.
+/// last one written. In the writer's group commit the head is read once per
+/// transaction and then kept in the writer (see [`Batch`]).
 pub fn append(c: &mut AnyConnection, mut event: NewEvent) -> Result<(), DbError> {
+    let prev = match BATCH_HEAD.with_borrow(|b| b.as_ref().map(|b| b.head.clone())) {
+        Some(Some(head)) => head,
+        // Outside the writer, or its first append in this transaction.
+        in_batch => {
+            let head = locked_head(c)?;
+            if in_batch.is_some() {
+                BATCH_HEAD.with_borrow_mut(|b| {
+                    if let Some(b) = b.as_mut() {
+                        b.head = Some(head.clone());
+                    }
+                });
+            }
+            head
+        }
+    };
+    let hash = link(&prev, &event);
+    event.hash = Some(hash.clone());
+    event.prev_hash = Some(prev);
+    native!(c, |n| diesel::insert_into(events::table)
+        .values(&event)
+        .execute(n))?;
+    BATCH_HEAD.with_borrow_mut(|b| {
+        if let Some(b) = b.as_mut() {
+            b.head = Some(hash);
+        }
+    });
+    Ok(())
+}
+
+/// The head, read under the chain's lock.
+fn locked_head(c: &mut AnyConnection) -> Result<String, DbError> {
     if matches!(c, AnyConnection::Postgresql(_)) {
         // A command-line tool (`triage user …`) may append beside the
         // server's writer: both take this lock until they commit, so each
-        // reads the head the other left. (SQLite refuses the second
-        // writer's stale snapshot instead.)
+        // reads the head the other left. (SQLite's writer holds the write
+        // lock from BEGIN IMMEDIATE; a second writer's stale snapshot is
+        // refused.)
         diesel::sql_query("SELECT pg_advisory_xact_lock(72616)").execute(c)?;
     }
-    let prev = head(c)?;
-    event.hash = Some(link(&prev, &event));
-    event.prev_hash = Some(prev);
-    diesel::insert_into(events::table)
-        .values(&event)
-        .execute(c)?;
-    Ok(())
+    head(c)
+}
+
+/// The writer's transaction in progress on this thread: the head of the
+/// chain once it was read in it.
+struct BatchHead {
+    head: Option<String>,
+}
+
+thread_local! {
+    static BATCH_HEAD: std::cell::RefCell<Option<BatchHead>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The chain's head kept by the writer for the length of one transaction:
+/// the first append reads it (under the lock on PostgreSQL), later appends
+/// chain on from memory, with no round trip. A request whose savepoint is
+/// rolled back puts back the head from before it ([`Batch::mark`],
+/// [`Batch::restore`]). Dropped when the transaction ends, committed or
+/// not; the next transaction reads the head again, so a command-line tool's
+/// append between two transactions is chained on.
+pub struct Batch(());
+
+/// The head before a request of the batch ran.
+pub struct Mark(Option<String>);
+
+impl Batch {
+    /// Starts keeping the head for a transaction on this thread.
+    pub fn begin() -> Batch {
+        BATCH_HEAD.with_borrow_mut(|b| *b = Some(BatchHead { head: None }));
+        Batch(())
+    }
+
+    /// The head now, to put back if the next request rolls back.
+    pub fn mark(&self) -> Mark {
+        Mark(BATCH_HEAD.with_borrow(|b| b.as_ref().and_then(|b| b.head.clone())))
+    }
+
+    /// Puts back the head from `mark`: the request's appends were rolled
+    /// back with its savepoint.
+    pub fn restore(&self, mark: Mark) {
+        BATCH_HEAD.with_borrow_mut(|b| {
+            if let Some(b) = b.as_mut() {
+                b.head = mark.0;
+            }
+        });
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        BATCH_HEAD.with_borrow_mut(|b| *b = None);
+    }
 }
 
 /// What a walk of the chain found.

@@ -17,6 +17,22 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/
 /// PostgreSQL migrations (embedded).
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// Runs `$body` with `$conn` bound to the backend's own connection inside
+/// an [`AnyConnection`]. Diesel then caches a statement by its Rust type; a
+/// statement run through the multi-backend connection has its SQL text
+/// built on every execution to find it in the cache (a tenth of the
+/// writer's time for a registration: docs/performance.md). For the
+/// statements on the write path that every request runs.
+macro_rules! native {
+    ($c:expr, |$conn:ident| $body:expr) => {
+        match $c {
+            $crate::db::AnyConnection::Sqlite($conn) => $body,
+            $crate::db::AnyConnection::Postgresql($conn) => $body,
+        }
+    };
+}
+pub(crate) use native;
+
 /// One connection type over both backends.
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {

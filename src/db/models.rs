@@ -137,8 +137,11 @@ impl VisitRow {
 }
 
 /// The registration part of a visit (what HIS sends).
+///
+/// A field left `None` is stored as NULL (none of these columns has a
+/// default), so many rows insert as one statement with one text.
 #[derive(Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = visits)]
+#[diesel(table_name = visits, treat_none_as_default_value = false)]
 pub struct NewVisit {
     pub visit_no: String,
     pub patient_id: String,
@@ -279,8 +282,11 @@ pub struct EventRow {
 }
 
 /// An event to append; `db::audit::append` sets its place in the chain.
+///
+/// A field left `None` is stored as NULL (none of these columns has a
+/// default): one statement text for every event.
 #[derive(Insertable, Debug, Clone)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct NewEvent {
     pub at: NaiveDateTime,
     pub kind: String,

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use triage_actors::model::{Audit, DayEndStatus, VisitStatus};
 use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
-use super::conn::{AnyConnection, Conflict, DbError};
+use super::conn::{native, AnyConnection, Conflict, DbError};
 use super::models::{
     AppointmentRow, CounterRow, DoctorRow, EventRow, NewEvent, NewNotice, NewVisit, NoticeRow,
     QueueRulesRow, RegistrationChanges, RoomRow, VisitRow,
@@ -45,12 +45,12 @@ fn event(audit: &Audit, kind: &str, visit_no: Option<&str>, detail: serde_json::
 
 /// Reads one visit.
 pub fn get_visit(c: &mut AnyConnection, visit_no: &str) -> Result<Option<VisitRow>, DbError> {
-    visits::table
+    native!(c, |n| visits::table
         .find(visit_no)
         .select(VisitRow::as_select())
-        .first(c)
+        .first(n)
         .optional()
-        .map_err(DbError::from)
+        .map_err(DbError::from))
 }
 
 /// Reads the visits with these numbers that wait in `queue_code`, in the
@@ -73,12 +73,56 @@ pub fn waiting_visits(
 /// Creates or replaces a registration. The same body twice changes nothing.
 /// A cancelled registration cannot be replaced; a visit already in a queue
 /// cannot change department or doctor (transfer does that).
-pub fn upsert_registration(
+/// What a registration's write found and did.
+#[derive(Debug)]
+pub enum Registered {
+    /// Stored (created, replaced or unchanged), with the visit's status.
+    Stored(UpsertOutcome, VisitStatus),
+    /// An appointment holds the number: nothing was written.
+    Booked,
+    /// The visit waits or is called and the registration differs: nothing
+    /// was written; the change goes through its queue or room.
+    InQueue(Box<VisitRow>),
+}
+
+/// Stores a registration in the writer's transaction, with the reads it
+/// needs in the same transaction: the visit and, when `guard_appointment`,
+/// whether an appointment holds the number (kept even without a visit).
+pub fn register(
     c: &mut AnyConnection,
     new: NewVisit,
     audit: &Audit,
-) -> Result<(UpsertOutcome, VisitStatus), DbError> {
+    guard_appointment: bool,
+) -> Result<Registered, DbError> {
     let existing = get_visit(c, &new.visit_no)?;
+    if guard_appointment
+        && (existing
+            .as_ref()
+            .is_some_and(|v| v.appointed_room.is_some())
+            || get_appointment(c, &new.visit_no)?.is_some())
+    {
+        return Ok(Registered::Booked);
+    }
+    match existing {
+        Some(v)
+            if v.body != new.body
+                && matches!(v.status, VisitStatus::Waiting | VisitStatus::Called) =>
+        {
+            Ok(Registered::InQueue(Box::new(v)))
+        }
+        existing => upsert_registration(c, existing, new, audit)
+            .map(|(outcome, status)| Registered::Stored(outcome, status)),
+    }
+}
+
+/// Creates or replaces a registration over the visit `existing` read in
+/// the same transaction.
+fn upsert_registration(
+    c: &mut AnyConnection,
+    existing: Option<VisitRow>,
+    new: NewVisit,
+    audit: &Audit,
+) -> Result<(UpsertOutcome, VisitStatus), DbError> {
     let detail = serde_json::json!({
         "department_code": new.department_code,
         "doctor_code": new.doctor_code,
@@ -87,7 +131,9 @@ pub fn upsert_registration(
     // Answers the outcome and the visit's status (no read-back needed).
     let outcome = match existing {
         None => {
-            diesel::insert_into(visits::table).values(&new).execute(c)?;
+            native!(c, |n| diesel::insert_into(visits::table)
+                .values(&new)
+                .execute(n))?;
             super::audit::append(c, event(audit, "registered", Some(&new.visit_no), detail))?;
             (UpsertOutcome::Created, VisitStatus::Registered)
         }
@@ -124,11 +170,11 @@ pub fn upsert_registration(
 
 /// The appointment kept under `id`, if any.
 pub fn get_appointment(c: &mut AnyConnection, id: &str) -> Result<Option<AppointmentRow>, DbError> {
-    Ok(appointments::table
+    Ok(native!(c, |n| appointments::table
         .find(id)
         .select(AppointmentRow::as_select())
-        .first(c)
-        .optional()?)
+        .first(n)
+        .optional())?)
 }
 
 /// Keeps what was applied of an appointment (replacing what was kept).

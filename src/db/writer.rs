@@ -192,10 +192,18 @@ fn commit_batch(
     let mut replies = Vec::with_capacity(batch.len());
     let mut results = Vec::with_capacity(batch.len());
     let outcome = super::conn::write_transaction::<(), DbError>(c, |tx| {
+        // The audit chain's head, read once and then kept for this
+        // transaction (dropped when it ends, committed or not).
+        let chain = super::audit::Batch::begin();
         for req in batch {
             replies.push(req.reply);
             let job = req.job;
-            results.push(tx.transaction::<AnyBox, DbError, _>(|sp| job(sp)));
+            let mark = chain.mark();
+            let result = tx.transaction::<AnyBox, DbError, _>(|sp| job(sp));
+            if result.is_err() {
+                chain.restore(mark);
+            }
+            results.push(result);
         }
         Ok(())
     });

@@ -181,7 +181,7 @@ impl Engine {
             self.check_move(v, &row)?;
         }
         let (outcome, status) = self
-            .store_registration(id, row, &audit, super::registrations::Kind::Appointment)
+            .store_registration(row, &audit, super::registrations::Kind::Appointment)
             .await?;
         let kept = AppointmentRow {
             appointment_id: id.to_string(),

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use super::facade::Engine;
 use crate::db::columns::VisitType;
 use crate::db::models::{NewVisit, RegistrationChanges};
-use crate::db::store::{self, UpsertOutcome};
+use crate::db::store::{self, Registered, UpsertOutcome};
 use triage_ground::error::{Error, ErrorCode};
 use triage_ground::ids::{DoctorCode, QueueCode, VisitNo};
 use triage_ground::time::{service_date, utc};
@@ -193,7 +193,7 @@ impl Engine {
         let row = registration.row(visit_no, audit.at)?;
         self.open_day_of(&row, audit.at)?;
         let (outcome, mut status) = self
-            .store_registration(visit_no, row, &audit, Kind::Registration)
+            .store_registration(row, &audit, Kind::Registration)
             .await?;
         tracing::info!(visit_no = %visit_no, outcome = ?outcome, "registration stored");
         let check_in = if registration.checked_in {
@@ -221,55 +221,39 @@ impl Engine {
 
     /// Stores a registration: a plain create / replace while the visit is
     /// not in a queue, a correction through its queue or room while it is.
-    /// The status is read again when it moved on between the read and the
-    /// write (a check-in or a call meanwhile), so a message never bypasses
-    /// the queue.
+    /// The visit is read in the writer's transaction; when it moved on
+    /// before a correction reached its queue (a check-in or a call
+    /// meanwhile), it is read again, so a message never bypasses the queue.
     pub(crate) async fn store_registration(
         &self,
-        visit_no: &VisitNo,
         row: NewVisit,
         audit: &Audit,
         kind: Kind,
     ) -> Result<(UpsertOutcome, VisitStatus), Error> {
         const ATTEMPTS: usize = 3;
         for _ in 0..ATTEMPTS {
-            let v = visit_no.to_string();
-            // One read: the visit and, for a registration, whether an
-            // appointment holds the number (kept even without a visit).
+            // The reads a registration needs (the visit, and for a
+            // registration whether an appointment holds the number) ride in
+            // the writer's transaction: no read before the write.
             let guard = kind == Kind::Registration;
-            let (existing, booked) = self
+            let (r, a) = (row.clone(), audit.clone());
+            let found = self
                 .db()
-                .read(move |c| {
-                    let visit = store::get_visit(c, &v)?;
-                    let booked = guard
-                        && (visit.as_ref().is_some_and(|x| x.appointed_room.is_some())
-                            || store::get_appointment(c, &v)?.is_some());
-                    Ok((visit, booked))
-                })
+                .write(move |c| store::register(c, r, &a, guard))
                 .await?;
-            if booked {
-                return Err(Error::new(
-                    ErrorCode::VisitNoTaken,
-                    "an appointment has this number; change it with PUT /appointments/{id}",
-                ));
-            }
-            let in_queue = match &existing {
-                Some(v) => matches!(v.status, VisitStatus::Waiting | VisitStatus::Called),
-                None => false,
-            };
-            let stored = match existing {
-                Some(v) if in_queue && v.body != row.body => {
+            let stored = match found {
+                Registered::Booked => {
+                    return Err(Error::new(
+                        ErrorCode::VisitNoTaken,
+                        "an appointment has this number; change it with PUT /appointments/{id}",
+                    ))
+                }
+                Registered::Stored(outcome, status) => Ok((outcome, status)),
+                Registered::InQueue(v) => {
                     let status = v.status;
                     self.correct_registration(&v, row.clone(), audit.clone())
                         .await
                         .map(|()| (UpsertOutcome::Replaced, status))
-                }
-                _ => {
-                    let (r, a) = (row.clone(), audit.clone());
-                    self.db()
-                        .write(move |c| store::upsert_registration(c, r, &a))
-                        .await
-                        .map_err(Error::from)
                 }
             };
             match stored {

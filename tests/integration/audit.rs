@@ -379,3 +379,46 @@ async fn triage_audit_verify_names_a_deleted_an_inserted_and_an_edited_record() 
         assert!(text.contains(&format!("record {named}")), "{case}: {text}");
     }
 }
+
+/// The writer keeps the chain's head through a group commit, so one read
+/// serves every event of a transaction; a write that appends and then
+/// fails rolls back alone, its events with it, and the next write chains
+/// on from the event before it.
+#[actix_web::test]
+async fn a_group_commit_chains_every_event_and_skips_a_write_that_rolled_back() {
+    use triage::db::{Conflict, Db, DbError, DbSettings, Synchronous};
+    let test_db = fresh_database();
+    let db = Db::connect(
+        &DbSettings {
+            url: test_db.url.clone(),
+            synchronous: Synchronous::Full,
+            pool_size: 2,
+        },
+        &triage::background::Background::new(),
+    )
+    .unwrap_or_else(|e| panic!("connect: {e}"));
+    let writes = (0..120).map(|i| {
+        let db = db.clone();
+        async move {
+            db.write(move |c| {
+                audit::append(c, old_event(0, i))?;
+                if i % 7 == 3 {
+                    // Appended, then the request fails: its savepoint rolls back.
+                    audit::append(c, old_event(0, 10_000 + i))?;
+                    return Err(DbError::Conflict(Conflict::Stale("the test's write fails")));
+                }
+                audit::append(c, old_event(0, 20_000 + i))
+            })
+            .await
+        }
+    });
+    let results = futures_util::future::join_all(writes).await;
+    let kept = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(kept, 120 - 17, "every write but the failing ones");
+    let mut c = connect_one(&test_db.url).unwrap_or_else(|e| panic!("connect: {e}"));
+    match audit::verify(&mut c).unwrap_or_else(|e| panic!("verify: {e}")) {
+        Verdict::Intact { records, .. } => assert_eq!(records as usize, 2 * kept),
+        other => panic!("the chain broke: {other}"),
+    }
+    db.stop_writer().await;
+}

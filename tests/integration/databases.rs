@@ -243,3 +243,26 @@ async fn broken_stored_texts_are_named_by_visit_and_room() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 200);
 }
+
+/// SQLite is built with its query planner stability guarantee on
+/// (`.cargo/config.toml`): without it, every statement with `LIMIT ?`
+/// (diesel's `.first()`) was compiled again on each execution.
+#[test]
+fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
+    #[derive(QueryableByName)]
+    struct Opt {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+    let mut c = diesel::SqliteConnection::establish(":memory:").unwrap_or_else(|e| panic!("{e}"));
+    let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+        .load::<Opt>(&mut c)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|o| o.compile_options)
+        .collect();
+    assert!(
+        options.iter().any(|o| o == "ENABLE_QPSG"),
+        "SQLite without ENABLE_QPSG: {options:?}"
+    );
+}
