@@ -22,6 +22,13 @@ use actix_service::{
 use actix_web::dev::AppConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+/// A connection's write buffer is flushed once it holds this much (actix's
+/// default is 32 KiB into an 8 KiB buffer): a screen socket's snapshot,
+/// handed over in 1 KiB slices (`ws::Paged`), then touches only the
+/// buffer's first 4 KiB page. A response body of one piece is written
+/// whole as before.
+pub const WRITE_BUFFER_FLUSH: usize = 3 * 1024;
+
 /// Whether the app is served over HTTPS (app data: a session cookie is
 /// then `Secure`).
 #[derive(Clone, Copy, Debug)]
@@ -74,6 +81,7 @@ where
         let stopping = stopping.clone();
         let mut http = HttpService::build()
             .keep_alive(keep_alive)
+            .h1_write_buffer_size(WRITE_BUFFER_FLUSH)
             .local_addr(addr)
             .graceful_shutdown_signal(move || {
                 let stopping = stopping.clone();

@@ -78,6 +78,9 @@ pub struct ScreenSession {
     /// The digest of the token this socket was admitted with.
     admitted: Option<String>,
     last_heard: Instant,
+    /// The timer that refuses a socket with no hello in time; cancelled
+    /// once admitted (nothing stays armed for the socket's life).
+    hello_timer: Option<SpawnHandle>,
 }
 
 impl ScreenSession {
@@ -100,6 +103,9 @@ impl ScreenSession {
             return;
         }
         self.admitted = Some(triage_ground::secret::sha256_hex(token.as_bytes()));
+        if let Some(timer) = self.hello_timer.take() {
+            ctx.cancel_future(timer);
+        }
         self.screen.do_send(Connect {
             session_id: self.id,
             recipient: ctx.address().recipient(),
@@ -111,11 +117,11 @@ impl Actor for ScreenSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_later(HELLO_TIMEOUT, |act, ctx| {
+        self.hello_timer = Some(ctx.run_later(HELLO_TIMEOUT, |act, ctx| {
             if act.admitted.is_none() {
                 act.refuse(ctx);
             }
-        });
+        }));
         ctx.run_interval(HEARTBEAT, |act, ctx| {
             if let Some(digest) = &act.admitted {
                 if !act.auth.screen_digest_ok(&act.code, digest) {
@@ -466,9 +472,56 @@ pub async fn screen_ws(
         auth: auth.get_ref().clone(),
         admitted: None,
         last_heard: Instant::now(),
+        hello_timer: None,
     };
     let stream = guarded(stream);
-    ws::start(session, &req, stream)
+    Ok(ws::handshake(&req)?.streaming(Paged::new(ws::WebsocketContext::create(session, stream))))
+}
+
+/// The most a screen socket hands the connection's write buffer at once.
+const PAGE: usize = 1024;
+
+/// A screen socket's outgoing bytes in slices of at most [`PAGE`]. With
+/// the write buffer flushed at [`crate::listen::WRITE_BUFFER_FLUSH`], an
+/// overview's 5–7 KiB snapshot no longer fills the connection's whole
+/// 8 KiB write buffer: its second page is never touched and stays out of
+/// the server's memory, for every socket (P2 in docs/performance.md). A
+/// client sees the same bytes.
+struct Paged<S> {
+    inner: std::pin::Pin<Box<S>>,
+    rest: actix_web::web::Bytes,
+}
+
+impl<S> Paged<S> {
+    fn new(inner: S) -> Self {
+        Paged {
+            inner: Box::pin(inner),
+            rest: actix_web::web::Bytes::new(),
+        }
+    }
+}
+
+impl<S, E> futures_util::Stream for Paged<S>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, E>>,
+{
+    type Item = Result<actix_web::web::Bytes, E>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        while this.rest.is_empty() {
+            match this.inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(bytes))) => this.rest = bytes,
+                other => return other,
+            }
+        }
+        let n = this.rest.len().min(PAGE);
+        Poll::Ready(Some(Ok(this.rest.split_to(n))))
+    }
 }
 
 /// A browser opening a screen socket says which page it comes from
