@@ -661,10 +661,17 @@ async fn register(
         "department_code": dept, "visit_type": "first",
         "registered_at": bench_now().to_rfc3339(), "checked_in": check_in
     });
-    matches!(
-        http.put(format!("{base}/api/v1/registrations/{visit}")).json(&body).send().await,
-        Ok(r) if r.status().is_success()
-    )
+    // The answer is read to its end, as a HIS client does: the connection
+    // then goes back to the client's pool and the next request reuses it.
+    match http
+        .put(format!("{base}/api/v1/registrations/{visit}"))
+        .json(&body)
+        .send()
+        .await
+    {
+        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+        Err(_) => false,
+    }
 }
 
 fn main() {

@@ -9,6 +9,11 @@
 
 use std::time::Instant;
 
+/// The allocator the `triage` binary runs with (src/main.rs), so the
+/// figures are the server's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use chrono::{Duration, TimeZone, Utc};
 use triage_actors::model::{Audit, Counters, EntryKind, Slot, SpecialTag, TicketCounter};
 use triage_actors::queue::{EntryDraft, QueueState};
