@@ -8,12 +8,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// The server's memory allocator: mimalloc (docs/adr/0015). glibc's
-/// allocator spent a fifth of the server's time on the registration path
-/// in its arena locks and `malloc_consolidate` (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use triage::cli::accounts::{ClientCommand, ScreenCommand, UserCommand};
 use triage::cli::audit::AuditCommand;
 use triage::cli::backup::BackupCommand;
@@ -22,6 +16,13 @@ use triage::cli::doctors::DoctorsCommand;
 use triage::cli::serve::ServeArgs;
 use triage::cli::target::Target;
 use triage::cli::{self as commands};
+
+/// The server's memory allocator: jemalloc (ADR 0015). glibc's allocator
+/// spent a fifth of the server's time on the registration path in its
+/// arena locks and `malloc_consolidate`; mimalloc was faster than glibc but
+/// held more memory per screen socket (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[derive(Parser)]
 #[command(

@@ -122,16 +122,21 @@ thread_local! {
 /// [`Batch::restore`]). Dropped when the transaction ends, committed or
 /// not; the next transaction reads the head again, so a command-line tool's
 /// append between two transactions is chained on.
-pub struct Batch(());
+///
+/// The rule it relies on: a writer job never rolls back a savepoint of its
+/// own after appending and then succeeds (no job opens one; the writer's
+/// savepoint per job is the only one). Made and dropped on the writer's
+/// thread only (not `Send`).
+pub(crate) struct Batch(std::marker::PhantomData<*const ()>);
 
 /// The head before a request of the batch ran.
-pub struct Mark(Option<String>);
+pub(crate) struct Mark(Option<String>);
 
 impl Batch {
     /// Starts keeping the head for a transaction on this thread.
     pub fn begin() -> Batch {
         BATCH_HEAD.with_borrow_mut(|b| *b = Some(BatchHead { head: None }));
-        Batch(())
+        Batch(std::marker::PhantomData)
     }
 
     /// The head now, to put back if the next request rolls back.

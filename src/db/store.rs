@@ -70,9 +70,6 @@ pub fn waiting_visits(
     Ok(rows)
 }
 
-/// Creates or replaces a registration. The same body twice changes nothing.
-/// A cancelled registration cannot be replaced; a visit already in a queue
-/// cannot change department or doctor (transfer does that).
 /// What a registration's write found and did.
 #[derive(Debug)]
 pub enum Registered {
@@ -116,7 +113,9 @@ pub fn register(
 }
 
 /// Creates or replaces a registration over the visit `existing` read in
-/// the same transaction.
+/// the same transaction. The same body twice changes nothing. A cancelled
+/// registration cannot be replaced; a visit already in a queue cannot
+/// change department or doctor (transfer does that).
 fn upsert_registration(
     c: &mut AnyConnection,
     existing: Option<VisitRow>,
