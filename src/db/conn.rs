@@ -26,8 +26,8 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 macro_rules! native {
     ($c:expr, |$conn:ident| $body:expr) => {
         match $c {
-            $crate::db::AnyConnection::Sqlite($conn) => $body,
-            $crate::db::AnyConnection::Postgresql($conn) => $body,
+            $crate::db::conn::AnyConnection::Sqlite($conn) => $body,
+            $crate::db::conn::AnyConnection::Postgresql($conn) => $body,
         }
     };
 }

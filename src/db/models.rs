@@ -83,34 +83,34 @@ impl VisitRow {
 
     /// The placement code recorded with the call or the send to a short
     /// list; none is broken data, reported.
-    pub fn placement(&self) -> Result<PlacementCode, super::DbError> {
+    pub fn placement(&self) -> Result<PlacementCode, super::conn::DbError> {
         self.placement.ok_or_else(|| self.broken("no placement"))
     }
 
     /// Every special tag the queue gave the visit (registration and age).
-    pub fn tags(&self) -> Result<Vec<SpecialTag>, super::DbError> {
+    pub fn tags(&self) -> Result<Vec<SpecialTag>, super::conn::DbError> {
         serde_json::from_str(&self.tags).map_err(|_| self.broken("unreadable tags"))
     }
 
     /// The special tags of the registration: what HIS sent with a nurse's
     /// marks applied.
-    pub fn registered_tags(&self) -> Result<Vec<SpecialTag>, super::DbError> {
+    pub fn registered_tags(&self) -> Result<Vec<SpecialTag>, super::conn::DbError> {
         Ok(self.staff_marks()?.apply(&self.his_tags()?))
     }
 
     /// The special tags HIS sent.
-    pub fn his_tags(&self) -> Result<Vec<SpecialTag>, super::DbError> {
+    pub fn his_tags(&self) -> Result<Vec<SpecialTag>, super::conn::DbError> {
         serde_json::from_str(&self.special).map_err(|_| self.broken("unreadable registered tags"))
     }
 
     /// A nurse's marks over what HIS sent.
-    pub fn staff_marks(&self) -> Result<StaffMarks, super::DbError> {
+    pub fn staff_marks(&self) -> Result<StaffMarks, super::conn::DbError> {
         serde_json::from_str(&self.special_staff)
             .map_err(|_| self.broken("unreadable special-group marks"))
     }
 
     /// The patient's birth date, if HIS sent one.
-    pub fn birth_date(&self) -> Result<Option<chrono::NaiveDate>, super::DbError> {
+    pub fn birth_date(&self) -> Result<Option<chrono::NaiveDate>, super::conn::DbError> {
         self.birth_date
             .as_deref()
             .map(|d| {
@@ -121,15 +121,19 @@ impl VisitRow {
     }
 
     /// A field a waiting or called visit must have.
-    pub fn required<T: Clone>(&self, value: &Option<T>, what: &str) -> Result<T, super::DbError> {
+    pub fn required<T: Clone>(
+        &self,
+        value: &Option<T>,
+        what: &str,
+    ) -> Result<T, super::conn::DbError> {
         value
             .clone()
             .ok_or_else(|| self.broken(&format!("no {what}")))
     }
 
     /// Broken stored data, naming the visit (never the patient).
-    pub fn broken(&self, what: &str) -> super::DbError {
-        super::DbError::Corrupt(format!(
+    pub fn broken(&self, what: &str) -> super::conn::DbError {
+        super::conn::DbError::Corrupt(format!(
             "visit {} ({}) has {what}",
             self.visit_no, self.status
         ))
