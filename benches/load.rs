@@ -21,6 +21,9 @@
 //! Options (after `--`): `--screens N` (5000), `--sockets N` (19900),
 //! `--rate N` calls/s (20), `--seconds N` (60), `--history N` (1000000),
 //! `--staff N` (200), `--only p1,p1b,p2,p3,p4,p5,p6`.
+//!
+//! `TRIAGE_BENCH_SERVER=/path/to/triage` runs another build of the server
+//! (an older commit's, for alternating runs) with this same client.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -151,6 +154,12 @@ fn bench_now() -> chrono::DateTime<chrono::Utc> {
     CLOCK.now()
 }
 
+/// The server binary: this build's, or the one `TRIAGE_BENCH_SERVER`
+/// names (an older build, measured with the same client).
+fn server_binary() -> std::ffi::OsString {
+    std::env::var_os("TRIAGE_BENCH_SERVER").unwrap_or_else(|| env!("CARGO_BIN_EXE_triage").into())
+}
+
 struct Server {
     child: Child,
     port: u16,
@@ -160,7 +169,7 @@ struct Server {
 
 impl Server {
     fn start(config: &str, db: &str, port: u16) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_triage"))
+        let child = Command::new(server_binary())
             .args([
                 "serve",
                 "--config",

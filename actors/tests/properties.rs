@@ -5,18 +5,21 @@
 //! an insertion, special patients come first within the fairness caps, the
 //! fairness cap and the overtake cap hold in the calling sequence, early
 //! appointment patients are never called before their slot, and the base
-//! order and the "end of slot / session" placements hold.
+//! order and the "end of slot / session" placements hold; the order a
+//! queue keeps its entries in ranks as the pure `rank` of any order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
+use triage_actors::journal::Change;
 use triage_actors::model::{
     Audit, Counters, EntryKind, Slot, SpecialTag, TicketCounter, WaitingEntry,
 };
 use triage_actors::queue::{EntryDraft, QueueState};
 use triage_actors::rules::{
-    base_placement, AppointmentMode, BaseOrder, EarlyCheckIn, LateArrival, QueueRules, RecallMode,
+    base_placement, rank, AppointmentMode, BaseOrder, EarlyCheckIn, LateArrival, QueueRules,
+    RecallMode,
 };
 use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
@@ -191,7 +194,18 @@ proptest! {
                     let normal_waiting = q.entries().iter().any(|e| e.special.is_none() && e.kind == EntryKind::Normal && !e.held && e.pinned_at.is_none() && e.moved.is_none());
                     let before: Vec<WaitingEntry> = q.entries().to_vec();
                     let Some((change, call)) = q.plan_take_next(&RoomCode::trusted("R"), &audit(now), None).into_iter().next() else { continue };
+                    let locks = q.locks_after(&change);
                     q.apply(&change);
+                    // The lock set a call commits (read off the queue without
+                    // the called patient) is the one the call and a relock give.
+                    let mut relocked = q.clone();
+                    relocked.relock(now);
+                    let mut expected: Vec<(VisitNo, i64)> = relocked.entries().iter().filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n))).collect();
+                    expected.sort_by_key(|(_, n)| *n);
+                    match locks {
+                        Change::Locks { locks, .. } => prop_assert_eq!(locks, expected, "the call's lock set"),
+                        other => prop_assert!(false, "not a lock set: {}", other.kind()),
+                    }
                     prop_assert!(!held_before.contains(&call.visit_no), "a held patient was called");
                     let is_normal = matches!(call.placement.as_str(), "check_in_order" | "fairness_cap" | "overtake_cap")
                         || (call.placement.as_str() == "locked_head" && plain_normal.contains(&call.visit_no));
@@ -251,6 +265,11 @@ proptest! {
             let b: Vec<VisitNo> = q.ranked(now).iter().map(|r| r.entry.visit_no.clone()).collect();
             prop_assert_eq!(&a, &b);
             prop_assert_eq!(a.len(), waiting.len());
+            // The entries the queue keeps in line order rank as the pure
+            // function ranks them in any order.
+            let reversed: Vec<WaitingEntry> = q.entries().iter().rev().cloned().collect();
+            let pure: Vec<VisitNo> = rank(&reversed, &q.rules, q.counters(), now).iter().map(|r| r.entry.visit_no.clone()).collect();
+            prop_assert_eq!(&a, &pure);
 
             let ranked = q.ranked(now);
             // A nurse's moves stand where she put them; the rest keep the
@@ -458,7 +477,10 @@ proptest! {
             prop_assert_eq!(waiting.union(&called).cloned().collect::<BTreeSet<_>>(), arrived.clone());
             let ranked = q.ranked(now);
             let again: Vec<&str> = q.ranked(now).iter().map(|r| r.entry.visit_no.as_str()).collect();
-            prop_assert_eq!(ranked.iter().map(|r| r.entry.visit_no.as_str()).collect::<Vec<_>>(), again);
+            prop_assert_eq!(ranked.iter().map(|r| r.entry.visit_no.as_str()).collect::<Vec<_>>(), again.clone());
+            let reversed: Vec<WaitingEntry> = q.entries().iter().rev().cloned().collect();
+            let pure: Vec<&str> = rank(&reversed, &q.rules, q.counters(), now).iter().map(|r| r.entry.visit_no.as_str()).collect();
+            prop_assert_eq!(again, pure, "the kept line order ranks otherwise than the pure function");
 
             let anchor = |e: &WaitingEntry| e.slot.map_or(e.checked_in_at, |s| s.start);
             let slot_key = |e: &WaitingEntry| (rules.day.slot_of(anchor(e)).start, e.slot.is_none());

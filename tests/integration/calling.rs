@@ -867,3 +867,44 @@ async fn the_triage_desk_lists_todays_patients_away_and_brings_them_back() {
     order.sort();
     assert_eq!(order, vec!["A1", "A2"]);
 }
+
+#[actix_web::test]
+async fn a_call_skips_heads_whose_stored_visit_moved_on_and_calls_the_next() {
+    let app = spawn_app().await;
+    for (visit, name) in [("H1", "头一"), ("H2", "头二"), ("H3", "头三")] {
+        app.arrive(visit, &registration(name, "NK")).await;
+    }
+    assert_eq!(app.queue_order("NK").await, vec!["H1", "H2", "H3"]);
+    // The first two end behind the server's back (as a restore or a
+    // hand edit of the database would leave them): the queue still lists
+    // them, the database no longer has them waiting.
+    let url = app.db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        use diesel::RunQueryDsl;
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        diesel::sql_query("UPDATE visits SET status = 'cancelled' WHERE visit_no IN ('H1', 'H2')")
+            .execute(&mut c)
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let r = app.room("NK-02", "call-next").await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap_or_default();
+    assert_eq!(
+        v["current"]["visit_no"], "H3",
+        "the stale heads were called: {v}"
+    );
+    assert!(
+        app.queue_order("NK").await.is_empty(),
+        "the stale heads are still listed"
+    );
+    let visit = app.get_json("/api/v1/registrations/H3").await;
+    assert_eq!(visit["status"], "called");
+    let visit = app.get_json("/api/v1/registrations/H1").await;
+    assert_eq!(visit["status"], "cancelled");
+    // One call committed, of the one patient still waiting.
+    let dump = app.dump().await;
+    assert_eq!(dump.matches("kind: \"called\"").count(), 1, "{dump}");
+}

@@ -251,63 +251,70 @@ impl Handler<TakeNext> for QueueActor {
     type Result = AtomicResponse<Self, Result<Option<CurrentCall>, EngineError>>;
 
     fn handle(&mut self, msg: TakeNext, _ctx: &mut Self::Context) -> Self::Result {
-        let room_code = msg.room_code.clone();
-        let candidates: Vec<_> = self
+        AtomicResponse::new(self.take_next(msg, CALL_CANDIDATES, false))
+    }
+}
+
+/// How many patients one call tries if the head turns out stale.
+const CALL_CANDIDATES: usize = 5;
+
+/// What [`QueueActor::take_next`] answers.
+type Taken = ResponseActFuture<QueueActor, Result<Option<CurrentCall>, EngineError>>;
+
+impl QueueActor {
+    /// One try of a call: plans the head for the room, commits it with the
+    /// lock set it leads to (and the room's close first), applies both.
+    /// A head whose stored state moved on (a stale entry) is dropped and
+    /// the next is planned afresh, up to `tries` patients; only the
+    /// committed call's lock set is computed. `dropped`: an earlier try
+    /// dropped a stale entry (the board is published even if nobody is
+    /// left).
+    fn take_next(&mut self, msg: TakeNext, tries: usize, dropped: bool) -> Taken {
+        let planned = self
             .state
-            .plan_take_next(&msg.room_code, &msg.audit, msg.room_cursor)
-            .into_iter()
-            .map(|(change, call)| {
-                let locks = self.state.locks_after(&change);
-                (change, locks, call)
-            })
+            .plan_take_next(&msg.room_code, &msg.audit, msg.room_cursor);
+        let Some((change, call)) = planned.filter(|_| tries > 0) else {
+            return Box::pin(fut::ready(Ok(None)).map(move |res, act: &mut Self, ctx| {
+                if dropped {
+                    act.publish_after_call(msg.room_code.clone(), ctx);
+                }
+                res
+            }));
+        };
+        let locks = self.state.locks_after(&change);
+        // The room's close goes first in every batch: a refusal at index 0
+        // is the room's (its current patient moved on), not a stale head.
+        let first = usize::from(msg.close.is_some());
+        let batch: Vec<Change> = msg
+            .close
+            .iter()
+            .cloned()
+            .chain([change.clone(), locks.clone()])
             .collect();
-        if candidates.is_empty() {
-            return AtomicResponse::new(Box::pin(fut::ready(Ok(None))));
-        }
         let journal = self.journal.clone();
-        let close = msg.close;
-        AtomicResponse::new(Box::pin(
-            async move {
-                let mut stale = Vec::new();
-                // The room's close goes first in every batch: a refusal at
-                // index 0 is the room's (its current patient moved on), not
-                // a stale candidate.
-                let first = usize::from(close.is_some());
-                for (change, locks, call) in candidates {
-                    let batch: Vec<Change> = close
-                        .iter()
-                        .cloned()
-                        .chain([change.clone(), locks.clone()])
-                        .collect();
-                    match journal.commit_all(batch).await {
-                        Ok(()) => return (stale, Ok(Some((change, locks, call)))),
-                        Err(JournalError::Conflict { index, .. }) if index >= first => {
-                            stale.push(call.visit_no.clone())
+        Box::pin(
+            async move { journal.commit_all(batch).await }
+                .into_actor(self)
+                .then(move |res, act, ctx| -> Taken {
+                    match res {
+                        Ok(()) => {
+                            act.state.apply(&change);
+                            act.state.apply(&locks);
+                            act.publish_after_call(msg.room_code.clone(), ctx);
+                            Box::pin(fut::ready(Ok(Some(call))))
                         }
-                        Err(e) => return (stale, Err(EngineError::from(e))),
+                        Err(JournalError::Conflict { index, .. }) if index >= first => {
+                            tracing::warn!(queue = %act.state.code, visit_no = %call.visit_no, "dropped a stale waiting entry");
+                            act.state.drop_stale(&call.visit_no);
+                            act.take_next(msg, tries - 1, true)
+                        }
+                        Err(e) => {
+                            act.publish_after_call(msg.room_code.clone(), ctx);
+                            Box::pin(fut::ready(Err(EngineError::from(e))))
+                        }
                     }
-                }
-                (stale, Ok(None))
-            }
-            .into_actor(self)
-            .map(move |(stale, res), act, ctx| {
-                for v in &stale {
-                    tracing::warn!(queue = %act.state.code, visit_no = %v, "dropped a stale waiting entry");
-                    act.state.drop_stale(v);
-                }
-                let out = match res {
-                    Ok(Some((change, locks, call))) => {
-                        act.state.apply(&change);
-                        act.state.apply(&locks);
-                        Ok(Some(call))
-                    }
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(e),
-                };
-                act.publish_after_call(room_code, ctx);
-                out
-            }),
-        ))
+                }),
+        )
     }
 }
 

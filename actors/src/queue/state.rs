@@ -7,16 +7,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use triage_ground::ids::{QueueCode, RoomCode, VisitNo};
 
+use crate::day::Grid;
 use crate::error::EngineError;
 use crate::journal::Change;
 use crate::model::{
     Assignment, Audit, Correction, Counters, CurrentCall, EntryKind, MoveMark, PlacementCode, Slot,
     SpecialTag, StaffMarks, TicketCounter, WaitingEntry,
 };
-use crate::rules::{counters_after_call, rank, EarlyCheckIn, Placement, QueueRules, Ranked};
+use crate::rules::{
+    counters_after_call, line_key, rank_in_line_order, EarlyCheckIn, Placement, QueueRules, Ranked,
+};
 
-/// How many candidates one call tries if the head turns out stale.
-const CALL_CANDIDATES: usize = 5;
 /// The largest ticket number of a day.
 const MAX_TICKET: u32 = 9999;
 
@@ -71,6 +72,8 @@ pub struct QueueState {
     pub code: QueueCode,
     pub prefix: String,
     pub rules: QueueRules,
+    /// Kept in the order of their [`LineKey`](crate::rules::LineKey), so a
+    /// ranking reads the normal line off in order rather than sorting it.
     pub(super) entries: Vec<WaitingEntry>,
     pub(super) counters: Counters,
     pub(super) tickets: TicketCounter,
@@ -91,7 +94,7 @@ impl QueueState {
         tickets: TicketCounter,
         next_seq: i64,
     ) -> Self {
-        QueueState {
+        let mut state = QueueState {
             code,
             prefix: prefix.into(),
             rules,
@@ -100,7 +103,18 @@ impl QueueState {
             tickets,
             next_seq,
             closed_through: None,
-        }
+        };
+        state.keep_line_order();
+        state
+    }
+
+    /// Puts the entries in the order of their line key under the rules in
+    /// force (after a start, a rule change or a correction).
+    fn keep_line_order(&mut self) {
+        let rules = &self.rules;
+        let mut grid = Grid::new(&rules.day);
+        self.entries
+            .sort_by_cached_key(|e| line_key(e, rules, &mut grid));
     }
 
     /// The queue as the last day end left it (from the database).
@@ -141,7 +155,7 @@ impl QueueState {
 
     /// The waiting list in calling order.
     pub fn ranked(&self, now: DateTime<Utc>) -> Vec<Ranked<'_>> {
-        rank(&self.entries, &self.rules, &self.counters, now)
+        rank_in_line_order(&self.entries, &self.rules, &self.counters, now)
     }
 
     /// Whether a patient waits for their appointment slot to begin at `now`
@@ -360,39 +374,33 @@ impl QueueState {
         }
     }
 
-    /// Plans calls for `room`: the first few candidates in calling order
-    /// (the room's own short list first), each with its change (only one
-    /// will be committed). `room_cursor` is the room's next mix position,
-    /// committed with the call.
+    /// Plans a call for `room`: the first patient in calling order it may
+    /// take (its own short list first) with the change that commits the
+    /// call; none if nobody is waiting for it. `room_cursor` is the room's
+    /// next mix position, committed with the call.
     pub fn plan_take_next(
         &self,
         room_code: &RoomCode,
         audit: &Audit,
         room_cursor: Option<i64>,
-    ) -> Vec<(Change, CurrentCall)> {
-        self.ranked(audit.at)
-            .into_iter()
-            .filter(|r| Self::takeable_by(r, room_code))
-            .take(CALL_CANDIDATES)
-            .map(|r| {
-                // A patient from the short list keeps the rule that sent them.
-                let placement = match &r.entry.assigned {
-                    Some(a) => a.placement,
-                    None => r.placement.kind(),
-                };
-                let change = Change::Called {
-                    audit: audit.clone(),
-                    queue_code: self.code.clone(),
-                    room_code: room_code.clone(),
-                    visit_no: r.entry.visit_no.clone(),
-                    placement,
-                    counters: self.counters_taking(&r),
-                    room_cursor,
-                };
-                let call = self.call_of(r.entry, placement, audit.at);
-                (change, call)
-            })
-            .collect()
+    ) -> Option<(Change, CurrentCall)> {
+        let ranked = self.ranked(audit.at);
+        let r = ranked.iter().find(|r| Self::takeable_by(r, room_code))?;
+        // A patient from the short list keeps the rule that sent them.
+        let placement = match &r.entry.assigned {
+            Some(a) => a.placement,
+            None => r.placement.kind(),
+        };
+        let change = Change::Called {
+            audit: audit.clone(),
+            queue_code: self.code.clone(),
+            room_code: room_code.clone(),
+            visit_no: r.entry.visit_no.clone(),
+            placement,
+            counters: self.counters_taking(r),
+            room_cursor,
+        };
+        Some((change, self.call_of(r.entry, placement, audit.at)))
     }
 
     /// Plans sending the first patient of the general list to `room`'s short
@@ -540,10 +548,7 @@ impl QueueState {
         let locks = if self.rules.locked_head == 0 {
             Vec::new()
         } else {
-            self.entries
-                .iter()
-                .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
-                .collect()
+            self.locked_head()
         };
         Change::Locks {
             queue_code: self.code.clone(),
@@ -656,11 +661,17 @@ impl QueueState {
         })
     }
 
-    /// An entry enters the list (check-in, recall, transfer): it replaces
-    /// any stale entry of the same visit.
+    /// An entry enters the list (check-in, recall, transfer) at its place in
+    /// the line order: it replaces any stale entry of the same visit.
     fn enter(&mut self, entry: &WaitingEntry) {
         self.entries.retain(|e| e.visit_no != entry.visit_no);
-        self.entries.push(entry.clone());
+        let rules = &self.rules;
+        let mut grid = Grid::new(&rules.day);
+        let key = line_key(entry, rules, &mut grid);
+        let at = self
+            .entries
+            .partition_point(|e| line_key(e, rules, &mut grid) < key);
+        self.entries.insert(at, entry.clone());
     }
 
     /// Applies a committed change to memory.
@@ -790,8 +801,11 @@ impl QueueState {
         self.next_seq = next_seq;
     }
 
+    /// Takes a visit off the list (a visit waits here once at most).
     fn remove(&mut self, visit_no: &VisitNo) {
-        self.entries.retain(|e| &e.visit_no != visit_no);
+        if let Some(at) = self.entries.iter().position(|e| &e.visit_no == visit_no) {
+            self.entries.remove(at);
+        }
     }
 
     /// Sent to a room's short list: off the pins, moves and locks.
@@ -865,6 +879,8 @@ impl QueueState {
             e.assigned = None;
         }
         e.room = c.room.clone();
+        // The HIS number and the slot place a patient in the line.
+        self.keep_line_order();
     }
 
     fn on_rules_changed(&mut self, to: &QueueRules, retagged: &[(VisitNo, Vec<SpecialTag>)]) {
@@ -875,14 +891,18 @@ impl QueueState {
             }
             e.special = self.rules.special_mark(&e.tags);
         }
+        self.keep_line_order();
     }
 
+    /// The locked head as committed: exactly these visits are locked.
     fn on_locks(&mut self, locks: &[(VisitNo, i64)]) {
         for e in &mut self.entries {
-            e.locked = locks
-                .iter()
-                .find(|(v, _)| *v == e.visit_no)
-                .map(|(_, n)| *n);
+            e.locked = None;
+        }
+        for (v, n) in locks {
+            if let Some(e) = self.entries.iter_mut().find(|e| e.visit_no == *v) {
+                e.locked = Some(*n);
+            }
         }
     }
 
@@ -925,85 +945,117 @@ impl QueueState {
     /// Locks the first `locked_head` callable patients that are not locked
     /// yet (in calling order), keeping earlier locks.
     pub fn relock(&mut self, now: DateTime<Utc>) {
-        let l = self.rules.locked_head as usize;
-        if l == 0 {
-            for e in &mut self.entries {
-                e.locked = None;
-            }
-            return;
-        }
-        for e in &mut self.entries {
-            if e.held {
-                e.locked = None;
-            }
-        }
-        let mut next = self
-            .entries
-            .iter()
-            .filter_map(|e| e.locked)
-            .max()
-            .unwrap_or(0)
-            + 1;
-        let head: Vec<VisitNo> = self
-            .ranked(now)
-            .into_iter()
-            .filter(|r| r.placement.is_callable() && r.entry.assigned.is_none())
-            .take(l)
-            .map(|r| r.entry.visit_no.clone())
-            .collect();
-        for v in head {
-            if let Some(e) = self.entries.iter_mut().find(|e| e.visit_no == v) {
-                if e.locked.is_none() {
-                    e.locked = Some(next);
-                    next += 1;
-                }
-            }
-        }
+        let locks = self.lock_set(&self.entries, &self.counters, now);
+        self.on_locks(&locks);
     }
 
-    /// The lock set after `change`, as a change to commit with it.
+    /// The locked head the entries `kept` (in line order) lead to under
+    /// `counters` at `now`, in the order of locking: earlier locks stay (a
+    /// held patient loses his), and the first `locked_head` callable
+    /// patients of the general list not locked yet are locked next, in
+    /// calling order. Reads the entries where they are: nothing is cloned
+    /// but the locked visits' numbers.
+    fn lock_set<'a, I>(
+        &self,
+        kept: I,
+        counters: &Counters,
+        now: DateTime<Utc>,
+    ) -> Vec<(VisitNo, i64)>
+    where
+        I: IntoIterator<Item = &'a WaitingEntry>,
+        I::IntoIter: Clone,
+    {
+        let l = self.rules.locked_head as usize;
+        if l == 0 {
+            return Vec::new();
+        }
+        let kept = kept.into_iter();
+        let mut locks: Vec<(VisitNo, i64)> = kept
+            .clone()
+            .filter(|e| !e.held)
+            .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
+            .collect();
+        let mut next = locks.iter().map(|(_, n)| *n).max().unwrap_or(0) + 1;
+        // A held patient is never callable, so the head holds none.
+        let ranked = rank_in_line_order(kept, &self.rules, counters, now);
+        for r in ranked
+            .iter()
+            .filter(|r| r.placement.is_callable() && r.entry.assigned.is_none())
+            .take(l)
+        {
+            if r.entry.locked.is_none() {
+                locks.push((r.entry.visit_no.clone(), next));
+                next += 1;
+            }
+        }
+        locks.sort_unstable_by_key(|(_, n)| *n);
+        locks
+    }
+
+    /// The lock set after `change`, as a change to commit with it. A call
+    /// (the calling path) is read off this state without the called
+    /// patient; any other change is applied to a copy first.
     pub fn locks_after(&self, change: &Change) -> Change {
+        let audit = change.audit().clone();
         let locked_head = match change {
             Change::RulesChanged { to, .. } => to.locked_head,
             _ => self.rules.locked_head,
         };
-        if locked_head == 0 {
+        let locks = match change {
             // Off: no locks (the commit clears any a rule change left).
-            return Change::Locks {
-                audit: change.audit().clone(),
-                queue_code: self.code.clone(),
-                locks: Vec::new(),
-            };
-        }
-        let mut after = self.clone();
-        after.apply(change);
-        after.relock(change.audit().at);
+            _ if locked_head == 0 => Vec::new(),
+            Change::Called {
+                queue_code,
+                visit_no,
+                counters,
+                ..
+            } if *queue_code == self.code => {
+                // Arrival numbers are unique here: compared, not the texts.
+                let called = self.find(visit_no).map(|e| e.seq);
+                self.lock_set(
+                    self.entries.iter().filter(|e| Some(e.seq) != called),
+                    counters,
+                    audit.at,
+                )
+            }
+            _ => {
+                let mut after = self.clone();
+                after.apply(change);
+                after.lock_set(&after.entries, &after.counters, audit.at)
+            }
+        };
         Change::Locks {
-            audit: change.audit().clone(),
+            audit,
             queue_code: self.code.clone(),
-            locks: after
-                .entries
-                .iter()
-                .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
-                .collect(),
+            locks,
         }
     }
 
     /// The lock set once `visit_no` has left (moved to another queue by a
     /// committed transfer), as a change to commit.
     pub fn plan_left(&self, visit_no: &str, audit: Audit) -> Change {
-        let mut after = self.clone();
-        after.drop_stale(visit_no);
-        after.relock(audit.at);
+        let locks = self.lock_set(
+            self.entries.iter().filter(|e| e.visit_no != visit_no),
+            &self.counters,
+            audit.at,
+        );
         Change::Locks {
             audit,
             queue_code: self.code.clone(),
-            locks: after
-                .entries
-                .iter()
-                .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
-                .collect(),
+            locks,
         }
+    }
+
+    /// The locked visits with their lock numbers, in the order they were
+    /// locked.
+    fn locked_head(&self) -> Vec<(VisitNo, i64)> {
+        let mut locks: Vec<(VisitNo, i64)> = self
+            .entries
+            .iter()
+            .filter_map(|e| e.locked.map(|n| (e.visit_no.clone(), n)))
+            .collect();
+        locks.sort_unstable_by_key(|(_, n)| *n);
+        locks
     }
 
     /// Forgets an entry whose stored state moved on without this queue

@@ -31,7 +31,8 @@
 //! ## Layout
 //! - [`config`]: `QueueRules` and the choices it holds.
 //! - [`placement`]: `Placement`, code and reason.
-//! - [`rank`]: `rank`, `base_placement`, `counters_after_call`.
+//! - [`rank`]: `rank` (and `rank_in_line_order`, for entries kept in
+//!   the order of their `LineKey`), `base_placement`, `counters_after_call`.
 
 pub mod config;
 pub mod placement;
@@ -39,4 +40,6 @@ pub mod rank;
 
 pub use config::*;
 pub use placement::Placement;
-pub use rank::{base_placement, counters_after_call, rank, Ranked};
+pub use rank::{
+    base_placement, counters_after_call, line_key, rank, rank_in_line_order, LineKey, Ranked,
+};

@@ -86,9 +86,13 @@ fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 
-/// Sort key of the normal line: (time slot, appointment before walk-in,
-/// base order, tie-break, arrival).
-fn base_key(e: &WaitingEntry, rules: &QueueRules, grid: &mut Grid<'_>) -> (i64, u8, i64, i64, i64) {
+/// The sort key of the normal line: (time slot, appointment before
+/// walk-in, base order, tie-break, arrival). Arrival numbers are unique
+/// within a queue, so it orders every entry of a queue one way.
+pub type LineKey = (i64, u8, i64, i64, i64);
+
+/// The [`LineKey`] of `e` under `rules` (`grid` is the rules' day grid).
+pub fn line_key(e: &WaitingEntry, rules: &QueueRules, grid: &mut Grid<'_>) -> LineKey {
     let at = anchor(e);
     let walk_in = u8::from(e.slot.is_none());
     let (primary, secondary) = match rules.base_order {
@@ -157,8 +161,9 @@ struct Groups<'a> {
 /// A normal line entry with its placement.
 type Line<'a> = Vec<(&'a WaitingEntry, Placement)>;
 
-fn by_arrival(a: &&WaitingEntry, b: &&WaitingEntry) -> std::cmp::Ordering {
-    (a.checked_in_at, a.seq).cmp(&(b.checked_in_at, b.seq))
+/// The arrival order: check-in time, then arrival number.
+fn arrival(e: &WaitingEntry) -> (i64, i64) {
+    (micros(e.checked_in_at), e.seq)
 }
 
 /// Orders the waiting entries for calling. Pure: the same inputs give the
@@ -174,15 +179,41 @@ pub fn rank<'a>(
     now: DateTime<Utc>,
 ) -> Vec<Ranked<'a>> {
     let mut grid = Grid::new(&rules.day);
-    let mut g = groups(entries, rules, now, &mut grid);
+    let mut in_line_order: Vec<&WaitingEntry> = entries.iter().collect();
+    in_line_order.sort_by_cached_key(|e| line_key(e, rules, &mut grid));
+    rank_in_line_order(in_line_order, rules, counters, now)
+}
+
+/// [`rank`] of entries already in the order of their [`LineKey`] (a
+/// [`QueueState`](crate::queue::QueueState) keeps its entries so): the
+/// normal line is then read off in order instead of sorted again on every
+/// ranking. Debug builds check the order.
+pub fn rank_in_line_order<'a, I>(
+    entries: I,
+    rules: &QueueRules,
+    counters: &Counters,
+    now: DateTime<Utc>,
+) -> Vec<Ranked<'a>>
+where
+    I: IntoIterator<Item = &'a WaitingEntry>,
+    I::IntoIter: Clone,
+{
+    let mut grid = Grid::new(&rules.day);
+    let entries = entries.into_iter();
+    debug_assert!(
+        entries
+            .clone()
+            .is_sorted_by_key(|e| line_key(e, rules, &mut grid)),
+        "entries out of line order"
+    );
+    let (mut g, count) = groups(entries, rules, now, &mut grid);
     let mut line = normal_line(
         std::mem::take(&mut g.regular),
         std::mem::take(&mut g.positional),
         rules,
-        &mut grid,
     );
     let protected = overtake_protected(&mut line, &g.locked, rules, counters);
-    let mut out = Vec::with_capacity(entries.len());
+    let mut out = Vec::with_capacity(count);
     let assigned_count = push_room_lists(&mut out, std::mem::take(&mut g.assigned));
     push_pins_and_locks(
         &mut out,
@@ -205,15 +236,18 @@ pub fn rank<'a>(
     out
 }
 
-/// Sorts every entry into the group that places it.
+/// Sorts every entry into the group that places it; answers how many
+/// entries there were.
 fn groups<'a>(
-    entries: &'a [WaitingEntry],
+    entries: impl Iterator<Item = &'a WaitingEntry>,
     rules: &QueueRules,
     now: DateTime<Utc>,
     grid: &mut Grid<'_>,
-) -> Groups<'a> {
+) -> (Groups<'a>, usize) {
     let mut g = Groups::default();
+    let mut count = 0;
     for e in entries {
+        count += 1;
         if e.assigned.is_some() {
             g.assigned.push(e);
         } else if e.held {
@@ -237,19 +271,18 @@ fn groups<'a>(
             }
         }
     }
-    g
+    (g, count)
 }
 
-/// The normal line: the base order, with patients placed "at the end of
-/// the slot / session" after the last one who belongs before that end.
+/// The normal line: the base order (`regular` comes in line order), with
+/// patients placed "at the end of the slot / session" after the last one
+/// who belongs before that end.
 fn normal_line<'a>(
-    mut regular: Vec<&'a WaitingEntry>,
+    regular: Vec<&'a WaitingEntry>,
     mut positional: Vec<(&'a WaitingEntry, DateTime<Utc>, Placement)>,
     rules: &QueueRules,
-    grid: &mut Grid<'_>,
 ) -> Line<'a> {
-    regular.sort_by_cached_key(|e| base_key(e, rules, grid));
-    positional.sort_by_key(|(e, t, _)| (*t, e.seq));
+    positional.sort_by_cached_key(|(e, t, _)| (micros(*t), e.seq));
     let mut suffix_min = vec![DateTime::<Utc>::MAX_UTC; regular.len()];
     let mut min = DateTime::<Utc>::MAX_UTC;
     for (i, e) in regular.iter().enumerate().rev() {
@@ -407,7 +440,7 @@ fn push_inserted<'a>(
     mut line: std::vec::IntoIter<(&'a WaitingEntry, Placement)>,
     counters: &Counters,
 ) {
-    inserted.sort_by(|a, b| by_arrival(&a.0, &b.0));
+    inserted.sort_by_cached_key(|(e, _, _)| arrival(e));
     let mut first = true;
     for (e, interval, placement) in inserted {
         let interval = interval as usize;
@@ -451,7 +484,7 @@ fn place_ratio<'a>(
     let Some(every) = rules.return_ratio else {
         return;
     };
-    ratio.sort_by(by_arrival);
+    ratio.sort_by_cached_key(|e| arrival(e));
     let k = every.max(1) as usize;
     let fixed = out
         .iter()
@@ -521,7 +554,7 @@ fn push_tail<'a>(
             placement: Placement::AwaitingSlot,
         });
     }
-    held.sort_by(by_arrival);
+    held.sort_by_cached_key(|e| arrival(e));
     for e in held {
         out.push(Ranked {
             entry: e,
