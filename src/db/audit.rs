@@ -40,10 +40,12 @@ pub fn link(prev_hash: &str, e: &NewEvent) -> String {
         &e.detail,
     ]
     .join("\n");
-    Sha256::digest(content.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut hex = String::with_capacity(64);
+    for b in Sha256::digest(content.as_bytes()) {
+        use std::fmt::Write;
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// The newest hash of the chain ("" before the first chained row).
@@ -62,9 +64,44 @@ pub fn head(c: &mut AnyConnection) -> Result<String, DbError> {
 /// (the writer's, or a command-line tool's), so the head it reads is the
 /// last one written. In the writer's group commit the head is read once per
 /// transaction and then kept in the writer (see [`Batch`]).
-pub fn append(c: &mut AnyConnection, mut event: NewEvent) -> Result<(), DbError> {
-    let prev = match BATCH_HEAD.with_borrow(|b| b.as_ref().map(|b| b.head.clone())) {
-        Some(Some(head)) => head,
+pub fn append(c: &mut AnyConnection, event: NewEvent) -> Result<(), DbError> {
+    append_all(c, vec![event])
+}
+
+/// Appends events at the head of the chain, in order, as one statement
+/// (the writer's set-based registrations). As [`append`] otherwise.
+pub fn append_all(c: &mut AnyConnection, mut events: Vec<NewEvent>) -> Result<(), DbError> {
+    let Some(last) = events.len().checked_sub(1) else {
+        return Ok(());
+    };
+    let mut prev = chain_head(c)?;
+    for event in &mut events {
+        let hash = link(&prev, event);
+        event.prev_hash = Some(std::mem::replace(&mut prev, hash.clone()));
+        event.hash = Some(hash);
+    }
+    if last == 0 {
+        native!(c, |n| diesel::insert_into(events::table)
+            .values(&events[0])
+            .execute(n))?;
+    } else {
+        native!(c, |n| diesel::insert_into(events::table)
+            .values(&events)
+            .execute(n))?;
+    }
+    BATCH_HEAD.with_borrow_mut(|b| {
+        if let Some(b) = b.as_mut() {
+            b.head = Some(prev);
+        }
+    });
+    Ok(())
+}
+
+/// The head to chain on: the writer's kept head, else read (and kept when
+/// in the writer's transaction).
+fn chain_head(c: &mut AnyConnection) -> Result<String, DbError> {
+    match BATCH_HEAD.with_borrow(|b| b.as_ref().map(|b| b.head.clone())) {
+        Some(Some(head)) => Ok(head),
         // Outside the writer, or its first append in this transaction.
         in_batch => {
             let head = locked_head(c)?;
@@ -75,21 +112,9 @@ pub fn append(c: &mut AnyConnection, mut event: NewEvent) -> Result<(), DbError>
                     }
                 });
             }
-            head
+            Ok(head)
         }
-    };
-    let hash = link(&prev, &event);
-    event.hash = Some(hash.clone());
-    event.prev_hash = Some(prev);
-    native!(c, |n| diesel::insert_into(events::table)
-        .values(&event)
-        .execute(n))?;
-    BATCH_HEAD.with_borrow_mut(|b| {
-        if let Some(b) = b.as_mut() {
-            b.head = Some(hash);
-        }
-    });
-    Ok(())
+    }
 }
 
 /// The head, read under the chain's lock.

@@ -134,6 +134,13 @@ impl Db {
         self.inner.writer.run(f).await
     }
 
+    /// Runs a write of a [`writer::Grouped`] kind in the writer's next group
+    /// commit, set-based with the writes of its kind in a row with it;
+    /// resolves once it is durable (or failed and rolled back).
+    pub async fn write_grouped<G: writer::Grouped>(&self, item: G) -> Result<G::Output, DbError> {
+        self.inner.writer.run_grouped(item).await
+    }
+
     /// Whether the writer's last commit failed and none succeeded since
     /// (the database is failing: `/readyz` says so, the monitor alerts).
     pub fn writer_failing(&self) -> bool {

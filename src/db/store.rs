@@ -112,6 +112,173 @@ pub fn register(
     }
 }
 
+/// A registration for the writer: [`register`] alone, or with the
+/// registrations that come in a row with it as set-based statements
+/// ([`register_all`]).
+#[derive(Debug)]
+pub struct Registering {
+    pub new: NewVisit,
+    pub audit: Audit,
+    /// Whether an appointment holding the number refuses it.
+    pub guard_appointment: bool,
+}
+
+impl super::writer::Grouped for Registering {
+    type Output = Registered;
+
+    fn run_group(
+        c: &mut AnyConnection,
+        group: &[&Self],
+    ) -> Result<super::writer::GroupResults<Registered>, DbError> {
+        register_all(c, group)
+    }
+
+    fn run_alone(&self, c: &mut AnyConnection) -> Result<Registered, DbError> {
+        register(c, self.new.clone(), &self.audit, self.guard_appointment)
+    }
+}
+
+/// Registrations as set-based statements: one read of their visits, one
+/// of the appointments holding their numbers, one insert of the new
+/// visits and one of the audit events (a replaced registration is still an
+/// update of its own). Each is decided as [`register`] decides it, in
+/// order; a refused one writes nothing. `None` when a number comes twice
+/// (the second must see the first: they run one by one).
+pub fn register_all(
+    c: &mut AnyConnection,
+    group: &[&Registering],
+) -> Result<super::writer::GroupResults<Registered>, DbError> {
+    let numbers: Vec<&str> = group.iter().map(|r| r.new.visit_no.as_str()).collect();
+    let distinct: std::collections::HashSet<&str> = numbers.iter().copied().collect();
+    if distinct.len() != numbers.len() {
+        return Ok(None);
+    }
+    let mut existing: std::collections::HashMap<String, VisitRow> = native!(c, |n| visits::table
+        .filter(visits::visit_no.eq_any(&numbers))
+        .select(VisitRow::as_select())
+        .load(n))?
+    .into_iter()
+    .map(|v| (v.visit_no.to_string(), v))
+    .collect();
+    let guarded: Vec<&str> = group
+        .iter()
+        .filter(|r| r.guard_appointment)
+        .map(|r| r.new.visit_no.as_str())
+        .collect();
+    let booked: std::collections::HashSet<String> = if guarded.is_empty() {
+        Default::default()
+    } else {
+        native!(c, |n| appointments::table
+            .filter(appointments::appointment_id.eq_any(&guarded))
+            .select(appointments::appointment_id)
+            .load::<String>(n))?
+        .into_iter()
+        .collect()
+    };
+    let mut created = Vec::new();
+    let mut events = Vec::new();
+    let mut results = Vec::with_capacity(group.len());
+    for r in group {
+        let new = &r.new;
+        let found = existing.remove(new.visit_no.as_str());
+        if r.guard_appointment
+            && (found.as_ref().is_some_and(|v| v.appointed_room.is_some())
+                || booked.contains(new.visit_no.as_str()))
+        {
+            results.push(Ok(Registered::Booked));
+            continue;
+        }
+        let result = match found {
+            Some(v)
+                if v.body != new.body
+                    && matches!(v.status, VisitStatus::Waiting | VisitStatus::Called) =>
+            {
+                Ok(Registered::InQueue(Box::new(v)))
+            }
+            None => {
+                events.push(event(
+                    &r.audit,
+                    "registered",
+                    Some(&new.visit_no),
+                    detail_of(new),
+                ));
+                created.push(new);
+                Ok(Registered::Stored(
+                    UpsertOutcome::Created,
+                    VisitStatus::Registered,
+                ))
+            }
+            Some(v) => replaced(c, v, new).map(|(outcome, status, replaced)| {
+                if replaced {
+                    events.push(event(
+                        &r.audit,
+                        "registration_replaced",
+                        Some(&new.visit_no),
+                        detail_of(new),
+                    ));
+                }
+                Registered::Stored(outcome, status)
+            }),
+        };
+        match result {
+            // Any other failure leaves the transaction unusable on
+            // PostgreSQL: they run one by one instead.
+            Err(e) if !matches!(e, DbError::Conflict(_)) => return Err(e),
+            result => results.push(result),
+        }
+    }
+    if !created.is_empty() {
+        native!(c, |n| diesel::insert_into(visits::table)
+            .values(created)
+            .execute(n))?;
+    }
+    super::audit::append_all(c, events)?;
+    Ok(Some(results))
+}
+
+/// What a registration's audit event says of it.
+fn detail_of(new: &NewVisit) -> serde_json::Value {
+    serde_json::json!({
+        "department_code": new.department_code,
+        "doctor_code": new.doctor_code,
+        "visit_type": new.visit_type,
+    })
+}
+
+/// A registration over a visit that exists and is not in a queue with
+/// another body: unchanged, refused, or replaced by an update (answers
+/// whether it was).
+fn replaced(
+    c: &mut AnyConnection,
+    v: VisitRow,
+    new: &NewVisit,
+) -> Result<(UpsertOutcome, VisitStatus, bool), DbError> {
+    if v.body == new.body {
+        return Ok((UpsertOutcome::Unchanged, v.status, false));
+    }
+    match v.status {
+        VisitStatus::Cancelled => Err(DbError::Conflict(Conflict::RegistrationCancelled)),
+        // In a queue: only a correction through the queue may change it (the
+        // caller read an older status; it reads again).
+        VisitStatus::Waiting | VisitStatus::Called => Err(DbError::Conflict(Conflict::Stale(
+            "the visit is in a queue",
+        ))),
+        status
+            if status != VisitStatus::Registered
+                && (v.department_code != new.department_code
+                    || v.doctor_code.as_deref() != new.doctor_code.as_deref()) =>
+        {
+            Err(DbError::Conflict(Conflict::VisitAlreadyInQueue))
+        }
+        status => {
+            diesel::update(visits::table.find(&new.visit_no))
+                .set(RegistrationChanges::from(new))
+                .execute(c)?;
+            Ok((UpsertOutcome::Replaced, status, true))
+        }
+    }
+}
+
 /// Creates or replaces a registration over the visit `existing` read in
 /// the same transaction. The same body twice changes nothing. A cancelled
 /// registration cannot be replaced; a visit already in a queue cannot
@@ -122,49 +289,34 @@ fn upsert_registration(
     new: NewVisit,
     audit: &Audit,
 ) -> Result<(UpsertOutcome, VisitStatus), DbError> {
-    let detail = serde_json::json!({
-        "department_code": new.department_code,
-        "doctor_code": new.doctor_code,
-        "visit_type": new.visit_type,
-    });
     // Answers the outcome and the visit's status (no read-back needed).
-    let outcome = match existing {
+    match existing {
         None => {
             native!(c, |n| diesel::insert_into(visits::table)
                 .values(&new)
                 .execute(n))?;
-            super::audit::append(c, event(audit, "registered", Some(&new.visit_no), detail))?;
-            (UpsertOutcome::Created, VisitStatus::Registered)
-        }
-        Some(v) if v.body == new.body => (UpsertOutcome::Unchanged, v.status),
-        Some(v) if v.status == VisitStatus::Cancelled => {
-            return Err(DbError::Conflict(Conflict::RegistrationCancelled))
-        }
-        // In a queue: only a correction through the queue may change it (the
-        // caller read an older status; it reads again).
-        Some(v) if matches!(v.status, VisitStatus::Waiting | VisitStatus::Called) => {
-            return Err(DbError::Conflict(Conflict::Stale(
-                "the visit is in a queue",
-            )))
-        }
-        Some(v) => {
-            if v.status != VisitStatus::Registered
-                && (v.department_code != new.department_code
-                    || v.doctor_code.as_deref() != new.doctor_code.as_deref())
-            {
-                return Err(DbError::Conflict(Conflict::VisitAlreadyInQueue));
-            }
-            diesel::update(visits::table.find(&new.visit_no))
-                .set(RegistrationChanges::from(&new))
-                .execute(c)?;
             super::audit::append(
                 c,
-                event(audit, "registration_replaced", Some(&new.visit_no), detail),
+                event(audit, "registered", Some(&new.visit_no), detail_of(&new)),
             )?;
-            (UpsertOutcome::Replaced, v.status)
+            Ok((UpsertOutcome::Created, VisitStatus::Registered))
         }
-    };
-    Ok(outcome)
+        Some(v) => {
+            let (outcome, status, replaced) = replaced(c, v, &new)?;
+            if replaced {
+                super::audit::append(
+                    c,
+                    event(
+                        audit,
+                        "registration_replaced",
+                        Some(&new.visit_no),
+                        detail_of(&new),
+                    ),
+                )?;
+            }
+            Ok((outcome, status))
+        }
+    }
 }
 
 /// The appointment kept under `id`, if any.

@@ -236,10 +236,13 @@ impl Engine {
             // registration whether an appointment holds the number) ride in
             // the writer's transaction: no read before the write.
             let guard = kind == Kind::Registration;
-            let (r, a) = (row.clone(), audit.clone());
             let found = self
                 .db()
-                .write(move |c| store::register(c, r, &a, guard))
+                .write_grouped(store::Registering {
+                    new: row.clone(),
+                    audit: audit.clone(),
+                    guard_appointment: guard,
+                })
                 .await?;
             let stored = match found {
                 Registered::Booked => {

@@ -266,3 +266,42 @@ fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
         "SQLite without ENABLE_QPSG: {options:?}"
     );
 }
+
+/// The writer's savepoints keep their statement journal in memory on
+/// SQLite (a journal past 64 KiB spilled to a temporary file: a quarter of
+/// the writer's bytes went through `pwrite` during P3); reads keep the
+/// default, so a large sort may still spill to disk.
+#[actix_web::test]
+async fn the_sqlite_writer_keeps_its_savepoints_in_memory_and_reads_do_not() {
+    #[derive(QueryableByName)]
+    struct Store {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        temp_store: i64,
+    }
+    let test_db = fresh_database();
+    if !test_db.url.starts_with("sqlite") {
+        return;
+    }
+    let db = Db::connect(
+        &DbSettings {
+            url: test_db.url.clone(),
+            synchronous: Synchronous::Full,
+            pool_size: 2,
+        },
+        &triage::background::Background::new(),
+    )
+    .unwrap_or_else(|e| panic!("connect: {e}"));
+    let read = |c: &mut triage::db::AnyConnection| {
+        Ok(diesel::sql_query("PRAGMA temp_store")
+            .get_result::<Store>(c)?
+            .temp_store)
+    };
+    let writer = db.write(read).await.unwrap_or_else(|e| panic!("{e}"));
+    let reader = db.read(read).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (writer, reader),
+        (2, 0),
+        "temp_store: 2 is MEMORY, 0 the default"
+    );
+    db.stop_writer().await;
+}

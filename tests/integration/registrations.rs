@@ -519,3 +519,309 @@ async fn a_his_sequence_delivered_twice_ends_in_the_same_state() {
     );
     assert_eq!(app.queue_order("NK").await, ["Q1"]);
 }
+
+/// A registration row as the engine would store it (department NK).
+fn stored_visit(visit_no: &str, body: &str, department: &str) -> triage::db::models::NewVisit {
+    use triage::db::columns::VisitType;
+    use triage_actors::model::{Sex, VisitStatus};
+    let at = crate::common::china(0, "08:00").naive_utc();
+    triage::db::models::NewVisit {
+        visit_no: visit_no.into(),
+        patient_id: format!("P-{visit_no}"),
+        patient_name: "测试".into(),
+        sex: Sex::Female,
+        birth_date: None,
+        department_code: department.into(),
+        doctor_code: None,
+        visit_type: VisitType::First,
+        registered_at: at,
+        appointment_start: None,
+        appointment_end: None,
+        special: "[]".into(),
+        exam_items: "[]".into(),
+        body: body.into(),
+        status: VisitStatus::Registered,
+        created_at: at,
+        updated_at: at,
+        his_seq: None,
+        appointed_room: None,
+    }
+}
+
+/// What a registration's write answered, as text to compare.
+fn outcome(r: &Result<triage::db::store::Registered, triage::db::DbError>) -> String {
+    use triage::db::store::Registered;
+    match r {
+        Ok(Registered::Stored(outcome, status)) => format!("stored {outcome:?} {status:?}"),
+        Ok(Registered::Booked) => "booked".into(),
+        Ok(Registered::InQueue(v)) => format!("in queue {}", v.visit_no),
+        Err(e) => format!("refused {e:?}"),
+    }
+}
+
+#[actix_web::test]
+async fn registrations_in_a_row_decide_and_store_as_one_by_one_in_set_based_statements() {
+    use triage::db::store::{self, Registering};
+    use triage::db::{audit, connect_one, Db, DbSettings, Synchronous};
+    use triage_actors::model::Audit;
+    let audit_of = |i: usize| Audit {
+        operator: "t-his".into(),
+        source: "his".into(),
+        at: crate::common::china(0, "08:30") + chrono::Duration::seconds(i as i64),
+        reason: None,
+    };
+    // The same history on two databases: registered visits, one of them
+    // cancelled, one waiting, one booked for a room, one number an
+    // appointment holds.
+    let seeded = |url: String| async move {
+        let db = Db::connect(
+            &DbSettings {
+                url,
+                synchronous: Synchronous::Full,
+                pool_size: 2,
+            },
+            &triage::background::Background::new(),
+        )
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+        let a = audit_of(0);
+        db.write(move |c| {
+            for no in ["OLD", "SAME", "GONE", "WAIT", "ROOM", "MOVED"] {
+                store::register(c, stored_visit(no, "v1", "NK"), &a, false)?;
+            }
+            for sql in [
+                "UPDATE visits SET status = 'cancelled' WHERE visit_no = 'GONE'",
+                "UPDATE visits SET status = 'waiting' WHERE visit_no = 'WAIT'",
+                "UPDATE visits SET status = 'finished' WHERE visit_no = 'MOVED'",
+                "UPDATE visits SET appointed_room = 'NK-02' WHERE visit_no = 'ROOM'",
+                "INSERT INTO appointments (appointment_id, version, digest, room_code, status, updated_at) \
+                 VALUES ('HELD', 1, 'd', 'NK-02', 'active', '2026-12-07 00:00:00')",
+            ] {
+                diesel::RunQueryDsl::execute(diesel::sql_query(sql), c)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("seed: {e}"));
+        db
+    };
+    // Every way a registration ends, in a row: new, replaced, unchanged,
+    // cancelled, waiting with another body (a correction) and with the
+    // same, booked, held by an appointment (and not guarded), finished
+    // with another department.
+    let requests: Vec<Registering> = [
+        ("NEW1", "v1", "NK", true),
+        ("OLD", "v2", "NK", true),
+        ("SAME", "v1", "NK", true),
+        ("GONE", "v2", "NK", true),
+        ("WAIT", "v2", "NK", true),
+        ("NEW2", "v1", "NK", true),
+        ("WAIT", "v1", "NK", false),
+        ("ROOM", "v2", "NK", true),
+        ("HELD", "v1", "NK", true),
+        ("MOVED", "v2", "WK", true),
+        ("NEW3", "v1", "NK", false),
+    ]
+    .iter()
+    .enumerate()
+    .filter(|(i, _)| *i != 6) // a number twice runs one by one (below)
+    .map(|(i, (no, body, dept, guard))| Registering {
+        new: stored_visit(no, body, dept),
+        audit: audit_of(i + 1),
+        guard_appointment: *guard,
+    })
+    .collect();
+    let (together_db, alone_db) = (
+        crate::common::fresh_database(),
+        crate::common::fresh_database(),
+    );
+    let together = seeded(together_db.url.clone()).await;
+    let alone = seeded(alone_db.url.clone()).await;
+    let (mine, theirs): (Vec<String>, Vec<String>) = {
+        let copy = |r: &Registering| Registering {
+            new: r.new.clone(),
+            audit: r.audit.clone(),
+            guard_appointment: r.guard_appointment,
+        };
+        let group: Vec<Registering> = requests.iter().map(copy).collect();
+        let one_by_one: Vec<Registering> = requests.iter().map(copy).collect();
+        let mine = together
+            .write(move |c| {
+                let refs: Vec<&Registering> = group.iter().collect();
+                let results = store::register_all(c, &refs)?
+                    .unwrap_or_else(|| panic!("distinct numbers ran one by one"));
+                Ok(results.iter().map(outcome).collect::<Vec<_>>())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("together: {e}"));
+        let theirs = alone
+            .write(move |c| {
+                Ok(one_by_one
+                    .iter()
+                    .map(|r| {
+                        use diesel::Connection;
+                        outcome(&c.transaction(|sp| {
+                            store::register(sp, r.new.clone(), &r.audit, r.guard_appointment)
+                        }))
+                    })
+                    .collect::<Vec<_>>())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("alone: {e}"));
+        (mine, theirs)
+    };
+    assert_eq!(mine, theirs, "decided otherwise together than one by one");
+    assert_eq!(
+        mine.iter().filter(|o| o.contains("Created")).count(),
+        3,
+        "{mine:?}"
+    );
+    assert!(mine.iter().any(|o| o.contains("Replaced")), "{mine:?}");
+    assert!(mine.iter().any(|o| o == "booked"), "{mine:?}");
+    assert!(mine.iter().any(|o| o == "in queue WAIT"), "{mine:?}");
+    assert!(
+        mine.iter().any(|o| o.contains("RegistrationCancelled")),
+        "{mine:?}"
+    );
+    assert!(
+        mine.iter().any(|o| o.contains("VisitAlreadyInQueue")),
+        "{mine:?}"
+    );
+    // The same rows and the same audit events (kinds, visits, order).
+    let dump = |url: String| {
+        tokio::task::spawn_blocking(move || {
+            let mut c = connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+            let verdict = audit::verify(&mut c).unwrap_or_else(|e| panic!("verify: {e}"));
+            (
+                store::dump(&mut c).unwrap_or_else(|e| panic!("dump: {e}")),
+                verdict,
+            )
+        })
+    };
+    let (a, verdict_a) = dump(together_db.url.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (b, verdict_b) = dump(alone_db.url.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a, b, "stored otherwise together than one by one");
+    assert_eq!(verdict_a, verdict_b, "the audit chains differ");
+    assert!(
+        matches!(verdict_a, audit::Verdict::Intact { records: 10, .. }),
+        "{verdict_a}"
+    );
+
+    // A number twice in a row: they run one by one (the second sees the
+    // first).
+    let twice = [
+        Registering {
+            new: stored_visit("DUP", "v1", "NK"),
+            audit: audit_of(20),
+            guard_appointment: true,
+        },
+        Registering {
+            new: stored_visit("DUP", "v1", "NK"),
+            audit: audit_of(21),
+            guard_appointment: true,
+        },
+    ];
+    let apart = together
+        .write(move |c| {
+            let refs: Vec<&Registering> = twice.iter().collect();
+            Ok(store::register_all(c, &refs)?.is_none())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(apart, "a number twice ran together");
+    together.stop_writer().await;
+    alone.stop_writer().await;
+}
+
+#[actix_web::test]
+async fn many_registrations_at_once_through_the_writer_are_each_answered_and_chained() {
+    use triage::db::store::{Registered, Registering};
+    use triage::db::{audit, connect_one, Db, DbSettings, Synchronous};
+    let test_db = crate::common::fresh_database();
+    let db = Db::connect(
+        &DbSettings {
+            url: test_db.url.clone(),
+            synchronous: Synchronous::Full,
+            pool_size: 2,
+        },
+        &triage::background::Background::new(),
+    )
+    .unwrap_or_else(|e| panic!("connect: {e}"));
+    let register = |db: Db, number: String, body: &'static str| async move {
+        db.write_grouped(Registering {
+            new: stored_visit(&number, body, "NK"),
+            audit: triage_actors::model::Audit {
+                operator: "t-his".into(),
+                source: "his".into(),
+                at: crate::common::china(0, "09:00"),
+                reason: None,
+            },
+            guard_appointment: true,
+        })
+        .await
+        .map(|r| match r {
+            Registered::Stored(o, _) => format!("{o:?}"),
+            other => format!("{other:?}"),
+        })
+        .unwrap_or_else(|e| panic!("refused: {e}"))
+    };
+    let count = |answers: &[String], what: &str| answers.iter().filter(|a| *a == what).count();
+    let stored = |sql: &'static str| {
+        let mut c = connect_one(&test_db.url).unwrap_or_else(|e| panic!("connect: {e}"));
+        diesel::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut c)
+            .map(|r| r.n)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // 300 at once, with writes of another kind between them: the runs of
+    // registrations go set-based.
+    let first = (0..300).map(|i| {
+        let db = db.clone();
+        async move {
+            if i % 50 == 25 {
+                db.write(|_| Ok(()))
+                    .await
+                    .map(|()| "other".to_string())
+                    .unwrap_or_else(|e| panic!("{e}"))
+            } else {
+                register(db, format!("M{i:04}"), "v1").await
+            }
+        }
+    });
+    let answers = futures_util::future::join_all(first).await;
+    assert_eq!(
+        (count(&answers, "Created"), count(&answers, "other")),
+        (294, 6),
+        "{answers:?}"
+    );
+    assert_eq!(
+        stored("SELECT COUNT(*) AS n FROM visits"),
+        294,
+        "a visit for every creation"
+    );
+    // Every tenth number twice more at once: a number twice in a run
+    // runs one by one, and the later body wins.
+    let again = (0..300)
+        .step_by(10)
+        .flat_map(|n| ["v2", "v3"].map(|body| register(db.clone(), format!("M{n:04}"), body)));
+    let answers = futures_util::future::join_all(again).await;
+    assert_eq!(count(&answers, "Replaced"), 60, "{answers:?}");
+    assert_eq!(
+        stored("SELECT COUNT(*) AS n FROM visits WHERE body = 'v3'"),
+        30
+    );
+    let mut c = connect_one(&test_db.url).unwrap_or_else(|e| panic!("connect: {e}"));
+    match audit::verify(&mut c).unwrap_or_else(|e| panic!("verify: {e}")) {
+        audit::Verdict::Intact { records, .. } => assert_eq!(records, 294 + 60),
+        other => panic!("the chain broke: {other}"),
+    }
+    db.stop_writer().await;
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
