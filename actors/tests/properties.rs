@@ -268,7 +268,7 @@ proptest! {
             // The entries the queue keeps in line order rank as the pure
             // function ranks them in any order.
             let reversed: Vec<WaitingEntry> = q.entries().iter().rev().cloned().collect();
-            let pure: Vec<VisitNo> = rank(&reversed, &q.rules, q.counters(), now).iter().map(|r| r.entry.visit_no.clone()).collect();
+            let pure: Vec<VisitNo> = rank(&reversed, q.rules(), q.counters(), now).iter().map(|r| r.entry.visit_no.clone()).collect();
             prop_assert_eq!(&a, &pure);
 
             let ranked = q.ranked(now);
@@ -479,7 +479,7 @@ proptest! {
             let again: Vec<&str> = q.ranked(now).iter().map(|r| r.entry.visit_no.as_str()).collect();
             prop_assert_eq!(ranked.iter().map(|r| r.entry.visit_no.as_str()).collect::<Vec<_>>(), again.clone());
             let reversed: Vec<WaitingEntry> = q.entries().iter().rev().cloned().collect();
-            let pure: Vec<&str> = rank(&reversed, &q.rules, q.counters(), now).iter().map(|r| r.entry.visit_no.as_str()).collect();
+            let pure: Vec<&str> = rank(&reversed, q.rules(), q.counters(), now).iter().map(|r| r.entry.visit_no.as_str()).collect();
             prop_assert_eq!(again, pure, "the kept line order ranks otherwise than the pure function");
 
             let anchor = |e: &WaitingEntry| e.slot.map_or(e.checked_in_at, |s| s.start);

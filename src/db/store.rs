@@ -168,11 +168,14 @@ pub fn register_all(
     let booked: std::collections::HashSet<String> = if guarded.is_empty() {
         Default::default()
     } else {
+        // Whole rows, as `register` reads them: a broken one is an error
+        // either way.
         native!(c, |n| appointments::table
             .filter(appointments::appointment_id.eq_any(&guarded))
-            .select(appointments::appointment_id)
-            .load::<String>(n))?
+            .select(AppointmentRow::as_select())
+            .load(n))?
         .into_iter()
+        .map(|a| a.appointment_id)
         .collect()
     };
     let mut created = Vec::new();

@@ -256,7 +256,8 @@ impl From<diesel::result::Error> for GroupError {
 /// back (the statement journal) in memory: by default a journal past
 /// 64 KiB spills to a temporary file, and a batch's savepoints then wrote
 /// a quarter of the writer's bytes through `pwrite` (profiled during P3).
-/// Only the writer's connection: reads keep sorting large results on disk.
+/// Only the writer's connection: reads keep sorting large results on disk
+/// (the writer undoes it when it gives a failed connection back).
 fn keep_savepoints_in_memory(c: &mut AnyConnection) -> Result<(), String> {
     use diesel::connection::SimpleConnection;
     match c {
@@ -264,6 +265,15 @@ fn keep_savepoints_in_memory(c: &mut AnyConnection) -> Result<(), String> {
             .batch_execute("PRAGMA temp_store = MEMORY")
             .map_err(|e| e.to_string()),
         AnyConnection::Postgresql(_) => Ok(()),
+    }
+}
+
+/// Undoes [`keep_savepoints_in_memory`] on a connection the writer gives
+/// back to the pool (best effort: a broken connection fails this too).
+fn keep_savepoints_on_disk(c: &mut AnyConnection) {
+    use diesel::connection::SimpleConnection;
+    if let AnyConnection::Sqlite(s) = c {
+        let _ = s.batch_execute("PRAGMA temp_store = DEFAULT");
     }
 }
 
@@ -389,8 +399,11 @@ fn commit_batch(
             health
                 .last_failure
                 .store(now_micros(), std::sync::atomic::Ordering::Relaxed);
-            // The connection may be broken: take a fresh one next time.
-            *conn = None;
+            // The connection may be broken: take a fresh one next time. It
+            // goes back to the pool, so it reads as the others do again.
+            if let Some(mut c) = conn.take() {
+                keep_savepoints_on_disk(&mut c);
+            }
             for reply in replies {
                 let _ = reply.send(Err(DbError::Unavailable("commit failed".into())));
             }

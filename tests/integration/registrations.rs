@@ -732,6 +732,40 @@ async fn registrations_in_a_row_decide_and_store_as_one_by_one_in_set_based_stat
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(apart, "a number twice ran together");
+
+    // An appointment row that cannot be read refuses the registration
+    // its number guards, together as alone (the writer then runs each
+    // alone).
+    let broken = [
+        Registering {
+            new: stored_visit("BROKEN", "v1", "NK"),
+            audit: audit_of(22),
+            guard_appointment: true,
+        },
+        Registering {
+            new: stored_visit("NEW9", "v1", "NK"),
+            audit: audit_of(23),
+            guard_appointment: true,
+        },
+    ];
+    let (grouped, alone_answer) = together
+        .write(move |c| {
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query(
+                    "INSERT INTO appointments (appointment_id, version, digest, room_code, status, updated_at) \
+                     VALUES ('BROKEN', 1, 'd', 'NK-02', 'no-such-status', '2026-12-07 00:00:00')",
+                ),
+                c,
+            )?;
+            let refs: Vec<&Registering> = broken.iter().collect();
+            let grouped = store::register_all(c, &refs).map(|r| r.is_some());
+            let alone = store::register(c, broken[0].new.clone(), &broken[0].audit, true);
+            Ok((format!("{grouped:?}"), outcome(&alone)))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(grouped.starts_with("Err"), "together: {grouped}");
+    assert!(alone_answer.starts_with("refused"), "alone: {alone_answer}");
     together.stop_writer().await;
     alone.stop_writer().await;
 }

@@ -644,9 +644,9 @@ impl Handler<InspectQueue> for QueueActor {
     type Result = MessageResult<InspectQueue>;
 
     fn handle(&mut self, _msg: InspectQueue, _ctx: &mut Self::Context) -> Self::Result {
-        let mut state = self.state.clone();
-        state.entries.sort_by(|a, b| a.visit_no.cmp(&b.visit_no));
-        MessageResult(state)
+        // In line order: a queue rebuilt from the database keeps the same
+        // order (the line key orders every entry one way).
+        MessageResult(self.state.clone())
     }
 }
 

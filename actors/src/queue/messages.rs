@@ -220,8 +220,8 @@ pub struct ListQueue;
 #[rtype(result = "()")]
 pub struct Refresh;
 
-/// The whole state held in memory, entries by visit number (to compare
-/// with what a rebuild from the database holds).
+/// The whole state held in memory, entries in line order (to compare with
+/// what a rebuild from the database holds: the same order).
 #[derive(Message)]
 #[rtype(result = "QueueState")]
 pub struct InspectQueue;

@@ -71,7 +71,9 @@ pub struct TransferIn {
 pub struct QueueState {
     pub code: QueueCode,
     pub prefix: String,
-    pub rules: QueueRules,
+    /// Changed only by a committed rule change (the entries' order follows
+    /// them).
+    pub(super) rules: QueueRules,
     /// Kept in the order of their [`LineKey`](crate::rules::LineKey), so a
     /// ranking reads the normal line off in order rather than sorting it.
     pub(super) entries: Vec<WaitingEntry>,
@@ -131,6 +133,11 @@ impl QueueState {
     /// Whether `day` has ended for this queue.
     pub fn day_is_closed(&self, day: NaiveDate) -> bool {
         self.closed_through.is_some_and(|c| day <= c)
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &QueueRules {
+        &self.rules
     }
 
     pub fn counters(&self) -> &Counters {
