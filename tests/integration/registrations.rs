@@ -859,3 +859,71 @@ struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     n: i64,
 }
+
+#[actix_web::test]
+async fn wrong_typed_ids_phones_and_passwords_are_refused_and_never_reach_a_log_line() {
+    crate::common::capture_logs();
+    let app = spawn_app().await;
+    // Values a HIS or a login form sends with the wrong type: a resident
+    // ID number and a birth date as numbers, a mobile number as a number
+    // where a code goes, a password as a number.
+    const ID: u64 = 110105194912310021;
+    const PHONE: u64 = 13812345678;
+    const BIRTH: u64 = 19491231;
+    const PASSWORD: u64 = 87654321;
+    for secret in [ID, PHONE, BIRTH, PASSWORD] {
+        crate::common::note_secret(&secret.to_string());
+    }
+    let mut body = registration("类型错", "NK");
+    body["patient"]["id"] = json!(ID);
+    let mut birth = registration("生日错", "NK");
+    birth["patient"]["birth_date"] = json!(BIRTH);
+    let mut phone = registration("电话错", "NK");
+    phone["doctor_code"] = json!(PHONE);
+    for (visit, body, field) in [
+        ("T1", &body, "patient.id"),
+        ("T2", &birth, "patient.birth_date"),
+        ("T3", &phone, "doctor_code"),
+    ] {
+        let r = app.put_registration(visit, body).await;
+        assert!(r.status().is_client_error(), "{field}: {}", r.status());
+        let v: Value = r.json().await.unwrap_or_default();
+        assert_eq!(v["error"]["field"], field, "{v}");
+    }
+    let r = app
+        .anonymous
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"code": "t-admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.status().is_client_error(), "login: {}", r.status());
+    let v: Value = r.json().await.unwrap_or_default();
+    assert_eq!(v["error"]["field"], "password", "{v}");
+    // This process's log lines (when the test command collects them; the
+    // CI log scan reads them all again with every secret noted above).
+    let Some(dir) = crate::common::log_dir() else {
+        return;
+    };
+    let log = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|f| {
+            f.file_name()
+                .to_string_lossy()
+                .ends_with(&format!("-{}.log", std::process::id()))
+        })
+        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(
+        log.contains("request refused"),
+        "the refusals were not logged at all"
+    );
+    for secret in [ID, PHONE, BIRTH, PASSWORD] {
+        assert!(
+            !log.contains(&secret.to_string()),
+            "a value a client sent reached a log line"
+        );
+    }
+}
