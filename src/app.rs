@@ -251,9 +251,8 @@ impl Application {
         };
         let alerts_data = web::Data::new(alerts.clone());
         let auth_data = web::Data::new(auth.clone());
-        let served = web::Data::new(crate::listen::Served {
-            https: tls.is_some(),
-        });
+        let https = tls.is_some();
+        let served = web::Data::new(crate::listen::Served { https });
         let factory = move || {
             let observer = observer.clone();
             App::new()
@@ -262,7 +261,7 @@ impl Application {
                 .app_data(alerts_data.clone())
                 .app_data(served.clone())
                 .wrap(ErrorHandlers::new().default_handler(crate::api::json_errors))
-                .wrap(security_headers())
+                .wrap(security_headers(https))
                 .wrap_fn(move |req, srv| {
                     use actix_web::dev::Service;
                     let started = std::time::Instant::now();
@@ -291,7 +290,6 @@ impl Application {
                 .configure(crate::display::configure)
                 .default_service(web::to(crate::api::no_route))
         };
-        let https = tls.is_some();
         // An idle keep-alive connection is closed after KEEP_ALIVE_SECONDS.
         // A client that reuses a connection just as the server closes it
         // gets "connection closed" for a request the server never read
@@ -359,14 +357,24 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
     style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// How long a browser that saw HTTPS here keeps to it (one year): HSTS.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
 /// Headers every answer carries: the content security policy, no framing,
-/// no MIME sniffing, no referrer to other sites.
-fn security_headers() -> actix_web::middleware::DefaultHeaders {
-    actix_web::middleware::DefaultHeaders::new()
+/// no MIME sniffing, no referrer to other sites; when the server serves
+/// HTTPS itself, HSTS (a browser then never tries plain HTTP here again;
+/// behind a proxy that ends TLS, the proxy sets it: `docs/install.md`).
+fn security_headers(https: bool) -> actix_web::middleware::DefaultHeaders {
+    let headers = actix_web::middleware::DefaultHeaders::new()
         .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "no-referrer"))
+        .add(("Referrer-Policy", "no-referrer"));
+    if https {
+        headers.add(("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY))
+    } else {
+        headers
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).

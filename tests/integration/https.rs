@@ -179,3 +179,33 @@ fn a_missing_or_wrong_certificate_stops_the_start_with_the_file_named() {
         .unwrap_or_default();
     assert!(e.contains("do not fit"), "{e}");
 }
+
+#[actix_web::test]
+async fn answers_over_https_carry_hsts_and_plain_http_answers_do_not() {
+    let hsts = |r: &reqwest::Response| {
+        r.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let app = spawn_app_tls(Hospital::demo()).await;
+    for path in ["/readyz", "/api/v1/session", "/no-such-page"] {
+        let r = app
+            .anonymous
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path} over https: {e}"));
+        assert_eq!(hsts(&r).as_deref(), Some("max-age=31536000"), "{path}");
+    }
+    // Served in plain HTTP (behind a proxy that ends TLS, which sets it).
+    let plain = crate::common::spawn_app().await;
+    let r = plain
+        .anonymous
+        .get(plain.url("/readyz"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("readyz: {e}"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(hsts(&r), None, "HSTS over plain HTTP");
+}
