@@ -386,17 +386,9 @@ async fn triage_audit_verify_names_a_deleted_an_inserted_and_an_edited_record() 
 /// on from the event before it.
 #[actix_web::test]
 async fn a_group_commit_chains_every_event_and_skips_a_write_that_rolled_back() {
-    use triage::db::{Conflict, Db, DbError, DbSettings, Synchronous};
+    use triage::db::{Conflict, DbError};
     let test_db = fresh_database();
-    let db = Db::connect(
-        &DbSettings {
-            url: test_db.url.clone(),
-            synchronous: Synchronous::Full,
-            pool_size: 2,
-        },
-        &triage::background::Background::new(),
-    )
-    .unwrap_or_else(|e| panic!("connect: {e}"));
+    let db = crate::common::connect_db(&test_db.url);
     let writes = (0..120).map(|i| {
         let db = db.clone();
         async move {

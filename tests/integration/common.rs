@@ -158,6 +158,20 @@ pub fn note_secret(secret: &str) {
     }
 }
 
+/// A database handle (read pool and writer, `synchronous=FULL`) on `url`,
+/// without a server: for tests of the storage layer itself.
+pub fn connect_db(url: &str) -> triage::db::Db {
+    triage::db::Db::connect(
+        &triage::db::DbSettings {
+            url: url.to_string(),
+            synchronous: triage::db::Synchronous::Full,
+            pool_size: 2,
+        },
+        &triage::background::Background::new(),
+    )
+    .unwrap_or_else(|e| panic!("connect: {e}"))
+}
+
 /// A database for one test; dropped with the last app that uses it.
 #[derive(Clone)]
 pub struct TestDb {

@@ -49,15 +49,7 @@ struct Col {
 }
 
 fn connect(url: &str) -> Db {
-    Db::connect(
-        &DbSettings {
-            url: url.to_string(),
-            synchronous: Synchronous::Full,
-            pool_size: 2,
-        },
-        &triage::background::Background::new(),
-    )
-    .unwrap_or_else(|e| panic!("connect: {e}"))
+    crate::common::connect_db(url)
 }
 
 #[test]
@@ -282,15 +274,7 @@ async fn the_sqlite_writer_keeps_its_savepoints_in_memory_and_reads_do_not() {
     if !test_db.url.starts_with("sqlite") {
         return;
     }
-    let db = Db::connect(
-        &DbSettings {
-            url: test_db.url.clone(),
-            synchronous: Synchronous::Full,
-            pool_size: 2,
-        },
-        &triage::background::Background::new(),
-    )
-    .unwrap_or_else(|e| panic!("connect: {e}"));
+    let db = crate::common::connect_db(&test_db.url);
     let read = |c: &mut triage::db::AnyConnection| {
         Ok(diesel::sql_query("PRAGMA temp_store")
             .get_result::<Store>(c)?

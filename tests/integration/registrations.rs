@@ -562,7 +562,7 @@ fn outcome(r: &Result<triage::db::store::Registered, triage::db::DbError>) -> St
 #[actix_web::test]
 async fn registrations_in_a_row_decide_and_store_as_one_by_one_in_set_based_statements() {
     use triage::db::store::{self, Registering};
-    use triage::db::{audit, connect_one, Db, DbSettings, Synchronous};
+    use triage::db::{audit, connect_one};
     use triage_actors::model::Audit;
     let audit_of = |i: usize| Audit {
         operator: "t-his".into(),
@@ -574,15 +574,7 @@ async fn registrations_in_a_row_decide_and_store_as_one_by_one_in_set_based_stat
     // cancelled, one waiting, one booked for a room, one number an
     // appointment holds.
     let seeded = |url: String| async move {
-        let db = Db::connect(
-            &DbSettings {
-                url,
-                synchronous: Synchronous::Full,
-                pool_size: 2,
-            },
-            &triage::background::Background::new(),
-        )
-        .unwrap_or_else(|e| panic!("connect: {e}"));
+        let db = crate::common::connect_db(&url);
         let a = audit_of(0);
         db.write(move |c| {
             for no in ["OLD", "SAME", "GONE", "WAIT", "ROOM", "MOVED"] {
@@ -773,17 +765,9 @@ async fn registrations_in_a_row_decide_and_store_as_one_by_one_in_set_based_stat
 #[actix_web::test]
 async fn many_registrations_at_once_through_the_writer_are_each_answered_and_chained() {
     use triage::db::store::{Registered, Registering};
-    use triage::db::{audit, connect_one, Db, DbSettings, Synchronous};
+    use triage::db::{audit, connect_one, Db};
     let test_db = crate::common::fresh_database();
-    let db = Db::connect(
-        &DbSettings {
-            url: test_db.url.clone(),
-            synchronous: Synchronous::Full,
-            pool_size: 2,
-        },
-        &triage::background::Background::new(),
-    )
-    .unwrap_or_else(|e| panic!("connect: {e}"));
+    let db = crate::common::connect_db(&test_db.url);
     let register = |db: Db, number: String, body: &'static str| async move {
         db.write_grouped(Registering {
             new: stored_visit(&number, body, "NK"),
