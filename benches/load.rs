@@ -295,6 +295,7 @@ fn provision(toml: &str, db: &str, codes: &[String], depts: &[String], staff: us
     .unwrap_or_else(|e| panic!("{e}"));
     let key = accounts::add_client(
         &mut c,
+        &hospital.security,
         NewClient {
             name: "bench-his".into(),
             scopes: Scope::ALL.to_vec(),
@@ -696,6 +697,15 @@ fn main() {
 async fn run(a: Args) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (toml, rooms, depts) = hospital(a.screens);
+    // The server key lives beside the run's database, outside the tree.
+    let toml = toml.replacen(
+        "[security]\n",
+        &format!(
+            "[security]\nserver_key_file = \"{}\"\n",
+            dir.path().join("server.key").display()
+        ),
+        1,
+    );
     let config = dir.path().join("bench-hospital.toml");
     std::fs::write(&config, &toml).unwrap_or_else(|e| panic!("{e}"));
     let codes = screen_codes(&depts);

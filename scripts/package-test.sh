@@ -40,7 +40,8 @@ dpkg-deb --info "$DEB" | sed -n 's/^ \(Package\|Version\|Depends\):/  \1:/p'
 
 cleanup() {
   if [ -n "${PID:-}" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID" || true; fi
-  dpkg --purge triage >/dev/null 2>&1 || true
+  [ "$(sha256sum /etc/triage/server.key)" = "$KEYSUM" ] || { echo "FAIL: the server key changed while serving" >&2; exit 1; }
+dpkg --purge triage >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -56,6 +57,8 @@ UNIT=$(dpkg -L triage | grep -E '/systemd/system/triage\.service$' | head -n 1)
 [ -n "$UNIT" ] || { echo "FAIL: the package has no triage.service" >&2; exit 1; }
 [ -L /etc/systemd/system/multi-user.target.wants/triage.service ] || { echo "FAIL: the unit is not enabled" >&2; exit 1; }
 grep -q '^admin_totp = true' /etc/triage/hospital.toml || { echo "FAIL: the installed configuration is not the production one" >&2; exit 1; }
+[ "$(stat -c '%U %a' /etc/triage/server.key)" = "triage 600" ] || { echo "FAIL: /etc/triage/server.key is not the triage user's alone (mode 0600)" >&2; exit 1; }
+KEYSUM=$(sha256sum /etc/triage/server.key)
 /usr/bin/triage --version
 /usr/bin/triage check-config /etc/triage/hospital.toml | tail -n 1
 
@@ -103,6 +106,7 @@ else
   systemctl stop triage
   [ "$(systemctl show -p ExecMainStatus --value triage)" = 0 ] || { echo "FAIL: the service did not exit 0" >&2; exit 1; }
 fi
+[ "$(sha256sum /etc/triage/server.key)" = "$KEYSUM" ] || { echo "FAIL: the server key changed while serving" >&2; exit 1; }
 dpkg --purge triage >/dev/null
 [ -f /var/lib/triage/triage.sqlite ] || { echo "FAIL: purging removed the data" >&2; exit 1; }
 getent passwd triage >/dev/null || { echo "FAIL: purging removed the triage user who owns the data" >&2; exit 1; }

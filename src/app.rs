@@ -145,9 +145,10 @@ impl Services {
         let clock = settings.clock.clone();
         db.timings().use_clock(clock.clone());
         let hospital = Arc::new(settings.hospital.clone());
+        let key = crate::auth::server_key::start(&db, &hospital.security).await?;
         let engine = Engine::start(hospital.clone(), db.clone(), clock.clone()).await?;
         let db_for_alerts = db.clone();
-        let auth = Auth::start(db, clock.clone(), hospital.clone()).await?;
+        let auth = Auth::start(db, clock.clone(), hospital.clone(), key).await?;
         background.ticks(&engine);
         background.auth_reload(&auth);
         background.audit_upkeep(&engine);

@@ -285,9 +285,11 @@ pub async fn add_client(
     }
     let stamp = caller.stamp(&engine);
     let name = b.name.clone();
+    let policy = auth.policy().clone();
     let key = account_op(&engine, &auth, move |c| {
         accounts::add_client(
             c,
+            &policy,
             NewClient {
                 name: b.name,
                 scopes,

@@ -123,12 +123,8 @@ async fn client(auth: &Auth, req: &mut ServiceRequest, value: &str) -> Result<Pr
     // Otherwise the whole key, checked against its digest.
     let (client, id_only) = match his::key_id(key) {
         Some(id) => (
-            auth.client(id).filter(|c| {
-                triage_ground::secret::same(
-                    &c.key_hash,
-                    &triage_ground::secret::sha256_hex(key.as_bytes()),
-                )
-            }),
+            auth.client(id)
+                .filter(|c| triage_ground::secret::same(&c.key_hash, &his::verifier(key))),
             false,
         ),
         None => (his::bare_key_id(key).and_then(|id| auth.client(id)), true),
@@ -245,7 +241,7 @@ async fn verify_signature(
         &acting,
         &body,
     );
-    if !his::verify(&client.key_hash, &text, &signature) {
+    if !auth.signature_ok(client, &text, &signature) {
         tracing::warn!("HIS request refused: bad signature");
         return Err(unauthorized(
             ErrorCode::BadSignature,

@@ -3,14 +3,18 @@
 //! Each function runs on one connection in one transaction and appends its
 //! audit event there; the server picks the change up within
 //! [`RELOAD`](super::RELOAD). Secrets (initial passwords, API keys, screen
-//! tokens, second-factor secrets) are returned once and stored only as
-//! digests.
+//! tokens, second-factor secrets) are returned once; what the database
+//! keeps of them is a digest or a verifier, or (a HIS client's signing
+//! key, a second-factor secret, which the server must read back) sealed
+//! under the server key, a file outside the database (ADR 0016).
 
 use chrono::NaiveDateTime;
 use totp_rs::{Algorithm, Secret, Totp};
 
+use super::his;
 use super::password;
 use super::policy::{Role, Scope};
+use super::server_key;
 use crate::config::{Hospital, SecurityPolicy};
 use crate::db::accounts::{self as store, ClientRow, StaffRow, Stamp};
 use crate::db::{AnyConnection, DbError};
@@ -199,6 +203,13 @@ pub fn add_user(
     };
     let totp = (account.role == Role::Admin && (policy.admin_totp || account.totp))
         .then(|| new_totp(&account.code, hospital));
+    let sealed = match &totp {
+        Some((_, b32)) => {
+            let key = server_key::open(policy, c)?;
+            Some(key.seal(&server_key::totp_purpose(&account.code), b32.as_bytes()))
+        }
+        None => None,
+    };
     let row = StaffRow {
         code: account.code.clone(),
         name: name.to_string(),
@@ -207,7 +218,7 @@ pub fn add_user(
         password_hash: password::hash(&password)?,
         must_change: account.must_change,
         disabled: false,
-        totp_secret: totp.as_ref().map(|(_, b32)| b32.clone()),
+        totp_secret: sealed,
         failed_logins: 0,
         locked_until: None,
         created_at: stamp.at,
@@ -280,8 +291,9 @@ pub fn enrol_totp(
 ) -> Result<(String, String), Error> {
     let row = existing(c, code)?;
     let (uri, b32) = new_totp(code, hospital);
+    let key = server_key::open(&hospital.security, c)?;
     let after = StaffRow {
-        totp_secret: Some(b32.clone()),
+        totp_secret: Some(key.seal(&server_key::totp_purpose(code), b32.as_bytes())),
         ..row
     };
     crate::db::write_transaction(c, |c| {
@@ -303,9 +315,11 @@ pub struct NewClient {
     pub rate_per_minute: u32,
 }
 
-/// Registers a HIS client; returns its API key (shown once).
+/// Registers a HIS client; returns its API key (shown once). The database
+/// keeps the key's verifier and its signing key sealed (ADR 0016).
 pub fn add_client(
     c: &mut AnyConnection,
+    policy: &SecurityPolicy,
     client: NewClient,
     stamp: &Stamp,
 ) -> Result<String, Error> {
@@ -326,10 +340,16 @@ pub fn add_client(
     }
     let key_id = secret::sha256_hex(secret::random(16).as_bytes())[..12].to_string();
     let key = format!("tk_{key_id}_{}", secret::random(32));
+    let server = server_key::open(policy, c)?;
+    let signing_sealed = Some(server.seal(
+        &server_key::signing_purpose(&key_id),
+        his::signing_key(&key).as_bytes(),
+    ));
     let row = ClientRow {
         name: client.name.clone(),
         key_id,
-        key_hash: secret::sha256_hex(key.as_bytes()),
+        key_hash: his::verifier(&key),
+        signing_sealed,
         scopes: serde_json::to_string(
             &client.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         )

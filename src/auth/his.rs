@@ -11,8 +11,12 @@
 //!     X-Acting-Staff (empty if none) "\n" hex(SHA-256(body))))
 //! ```
 //!
-//! The signing key is the digest the server stores, which the client
-//! computes from its key: a captured request shows neither. A timestamp
+//! The signing key is the SHA-256 of the API key, which the client
+//! computes from its key: a captured request shows neither. The server
+//! keeps it sealed under the server key (`server_key`), never in the
+//! clear, and keeps of the API key only its [`verifier`] (the SHA-256 of
+//! the signing key), which signs nothing and from which no key follows:
+//! a stolen database or backup authenticates no one (ADR 0016). A timestamp
 //! more than [`MAX_SKEW`] seconds away from the server's clock, a nonce
 //! seen before, or a signature that does not match (another key, a changed
 //! body, path, method or acting staff member) is 401.
@@ -48,6 +52,18 @@ pub fn bare_key_id(token: &str) -> Option<&str> {
 /// server stores).
 pub fn signing_key(api_key: &str) -> String {
     secret::sha256_hex(api_key.as_bytes())
+}
+
+/// What the server keeps to recognise an API key sent whole: the hex
+/// SHA-256 of its signing key. It is not the signing key, and neither the
+/// key nor the signing key follows from it.
+pub fn verifier(api_key: &str) -> String {
+    verifier_of_signing_key(&signing_key(api_key))
+}
+
+/// The verifier of the API key whose signing key this is.
+pub fn verifier_of_signing_key(signing: &str) -> String {
+    secret::sha256_hex(signing.as_bytes())
 }
 
 /// The text a request's signature covers.

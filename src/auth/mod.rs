@@ -7,7 +7,10 @@
 //! rebuilds the caches from it at start and every [`RELOAD`] (so a
 //! `triage user disable` from the command line takes effect within
 //! seconds). Passwords are Argon2id ([`password`]), every other secret is
-//! random and stored as a digest (`triage_ground::secret`). Who may do what
+//! random and stored as a digest or a verifier (`triage_ground::secret`);
+//! the two the server must read back (a HIS client's signing key, an
+//! account's second factor) are sealed under the server key
+//! ([`server_key`], ADR 0016), which only memory holds opened. Who may do what
 //! is [`policy`]; HIS keys and signatures are [`his`]; the HTTP edge is
 //! `api::authenticate`; the command line is `cli::accounts`, over
 //! [`accounts`].
@@ -18,6 +21,7 @@ pub mod his;
 
 pub mod password;
 pub mod policy;
+pub mod server_key;
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
@@ -111,7 +115,11 @@ pub struct Client {
     pub name: String,
     /// The public part of its key (`tk_<key id>_…`).
     pub key_id: String,
+    /// The verifier of its API key ([`his::verifier`]).
     pub key_hash: String,
+    /// Its signing key, opened from the database's sealed copy (memory
+    /// only).
+    signing: String,
     pub scopes: Vec<Scope>,
     pub require_signature: bool,
     limiter: DefaultDirectRateLimiter,
@@ -138,6 +146,8 @@ struct Inner {
     nonces: DashMap<String, i64>,
     logins: DefaultKeyedRateLimiter<String>,
     hashing: Hashing,
+    /// Opens what the database keeps sealed.
+    key: Arc<secret::ServerKey>,
 }
 
 /// What a successful login gives back: the session id for the cookie (shown
@@ -188,6 +198,7 @@ impl Auth {
         db: Db,
         clock: SharedClock,
         hospital: Arc<Hospital>,
+        key: Arc<secret::ServerKey>,
     ) -> Result<Auth, DbError> {
         let per_minute =
             NonZeroU32::new(hospital.security.login_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -205,6 +216,7 @@ impl Auth {
                 nonces: DashMap::new(),
                 logins: RateLimiter::keyed(Quota::per_minute(per_minute)),
                 hashing: Hashing::default(),
+                key,
             }),
         };
         auth.reload().await?;
@@ -299,6 +311,17 @@ impl Auth {
             if same {
                 continue;
             }
+            let opened = row.signing_sealed.as_deref().map(|sealed| {
+                i.key
+                    .open(&server_key::signing_purpose(&row.key_id), sealed)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+            });
+            let Some(Some(signing)) = opened else {
+                // Sealed at start, or under another key: it signs nothing.
+                tracing::error!(client = %row.name, "a HIS client's signing key does not open with the server key: its requests are refused");
+                continue;
+            };
             let quota = Quota::per_minute(NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN));
             i.clients.insert(
                 row.key_id.clone(),
@@ -306,6 +329,7 @@ impl Auth {
                     name: row.name.clone(),
                     key_id: row.key_id.clone(),
                     key_hash: row.key_hash.clone(),
+                    signing,
                     scopes,
                     require_signature: row.require_signature,
                     limiter: RateLimiter::direct(quota),
@@ -449,6 +473,11 @@ impl Auth {
     /// The client whose key id is `key_id`, if it is live.
     pub fn client(&self, key_id: &str) -> Option<Arc<Client>> {
         self.inner.clients.get(key_id).map(|c| c.clone())
+    }
+
+    /// Whether `signature` is the client's signature of `text`.
+    pub fn signature_ok(&self, client: &Client, text: &str, signature: &str) -> bool {
+        his::verify(&client.signing, text, signature)
     }
 
     /// Takes one request from a client's allowance; `Err(seconds)` to wait.
@@ -596,8 +625,21 @@ impl Auth {
                 ))
             }
             (Some(_), None) => false,
-            (Some(secret), Some(code)) => {
-                step = accounts::totp_step(secret, code, now.timestamp());
+            (Some(sealed), Some(code)) => {
+                let b32 = self
+                    .inner
+                    .key
+                    .open(&server_key::totp_purpose(&row.code), sealed)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        tracing::error!(staff = %row.code, "an account's second factor does not open with the server key");
+                        Error::new(
+                            ErrorCode::InternalError,
+                            "此账号的动态口令无法校验（服务器密钥不符），请联系信息科",
+                        )
+                    })?;
+                step = accounts::totp_step(&b32, code, now.timestamp());
                 step.is_some()
             }
         };

@@ -140,13 +140,13 @@ pub fn user(target: Target, command: UserCommand) -> ExitCode {
 
 /// `triage client …`.
 pub fn client(target: Target, command: ClientCommand) -> ExitCode {
-    on_target(target, |url, _| match command {
+    on_target(target, |url, h| match command {
         ClientCommand::Add {
             name,
             scopes,
             signed,
             rate,
-        } => client_add(url, &name, &scopes, signed, rate),
+        } => client_add(url, h, &name, &scopes, signed, rate),
         ClientCommand::Revoke { name } => client_revoke(url, &name),
         ClientCommand::List => client_list(url),
     })
@@ -335,7 +335,14 @@ fn user_list(url: &str) -> ExitCode {
 }
 
 /// `triage client add`.
-fn client_add(url: &str, name: &str, scopes: &[String], signed: bool, rate: u32) -> ExitCode {
+fn client_add(
+    url: &str,
+    hospital: &Hospital,
+    name: &str,
+    scopes: &[String],
+    signed: bool,
+    rate: u32,
+) -> ExitCode {
     let mut parsed = Vec::new();
     for s in scopes {
         match Scope::parse(s) {
@@ -351,6 +358,7 @@ fn client_add(url: &str, name: &str, scopes: &[String], signed: bool, rate: u32)
     let result = connect(url).and_then(|mut c| {
         accounts::add_client(
             &mut c,
+            &hospital.security,
             NewClient {
                 name: name.to_string(),
                 scopes: parsed,

@@ -38,8 +38,21 @@ pub fn on_target(target: Target, run: impl FnOnce(&str, &Hospital) -> ExitCode) 
     }
 }
 
-/// The hospital of `--config PATH`, or the demo hospital with `--demo`.
+/// The environment variable that names the server key's file in place of
+/// `[security] server_key_file` (for every command and the server).
+pub const SERVER_KEY_ENV: &str = "TRIAGE_SERVER_KEY_FILE";
+
+/// The hospital of `--config PATH`, or the demo hospital with `--demo`;
+/// `TRIAGE_SERVER_KEY_FILE`, when set, names the server key's file.
 pub fn load_hospital(config: Option<PathBuf>, demo: bool) -> Result<Hospital, String> {
+    let mut hospital = configured_hospital(config, demo)?;
+    if let Some(file) = std::env::var_os(SERVER_KEY_ENV).filter(|f| !f.is_empty()) {
+        hospital.security.server_key_file = PathBuf::from(file).display().to_string();
+    }
+    Ok(hospital)
+}
+
+fn configured_hospital(config: Option<PathBuf>, demo: bool) -> Result<Hospital, String> {
     match (config, demo) {
         (Some(p), _) => Hospital::load(&p).map_err(|errs| {
             errs.iter()

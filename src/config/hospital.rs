@@ -336,6 +336,12 @@ pub struct SecurityPolicy {
     pub admin_totp: bool,
     /// How long audit records are kept (days; at least 180).
     pub audit_retention_days: u32,
+    /// The server key's file (ADR 0016): it seals the HIS clients' signing
+    /// keys and the second-factor secrets the database keeps. Outside the
+    /// database and its backups, mode 0600; made at the first start when
+    /// missing (the Debian package makes `/etc/triage/server.key` at
+    /// install). Relative to the working directory.
+    pub server_key_file: String,
 }
 
 impl Default for SecurityPolicy {
@@ -350,6 +356,7 @@ impl Default for SecurityPolicy {
             login_per_minute: 10,
             admin_totp: true,
             audit_retention_days: 180,
+            server_key_file: "data/server.key".into(),
         }
     }
 }

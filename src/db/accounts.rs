@@ -66,12 +66,17 @@ pub struct SessionRow {
 pub struct ClientRow {
     pub name: String,
     pub key_id: String,
+    /// The verifier of the API key: hex SHA-256 of the signing key (it
+    /// signs nothing, and no key follows from it).
     pub key_hash: String,
     pub scopes: String,
     pub require_signature: bool,
     pub rate_per_minute: i32,
     pub revoked_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// The signing key sealed under the server key (`None`: a row from
+    /// before sealing, which the server seals at its start).
+    pub signing_sealed: Option<String>,
 }
 
 impl ClientRow {
@@ -330,6 +335,32 @@ pub fn list_clients(c: &mut AnyConnection) -> Result<Vec<ClientRow>, DbError> {
         .order(his_clients::name)
         .select(ClientRow::as_select())
         .load(c)?)
+}
+
+/// Seals a client row written before sealing (ADR 0016): its verifier
+/// and its sealed signing key, in place of the signing key kept in the
+/// clear. Not an account event: the key itself does not change.
+pub fn seal_client(
+    c: &mut AnyConnection,
+    name: &str,
+    verifier: &str,
+    sealed: &str,
+) -> Result<(), DbError> {
+    diesel::update(his_clients::table.find(name))
+        .set((
+            his_clients::key_hash.eq(verifier),
+            his_clients::signing_sealed.eq(Some(sealed)),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Seals an account's second-factor secret kept in the clear (ADR 0016).
+pub fn seal_totp(c: &mut AnyConnection, code: &str, sealed: &str) -> Result<(), DbError> {
+    diesel::update(staff_accounts::table.find(code))
+        .set(staff_accounts::totp_secret.eq(Some(sealed)))
+        .execute(c)?;
+    Ok(())
 }
 
 /// Registers a client; `Conflict` when the name is taken.

@@ -174,6 +174,7 @@ diesel::table! {
         rate_per_minute -> Integer,
         revoked_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        signing_sealed -> Nullable<Text>,
     }
 }
 

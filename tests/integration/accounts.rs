@@ -25,7 +25,7 @@ fn stamp() -> Stamp {
 }
 
 /// A HIS client with `scopes` (blocking setup); its API key.
-async fn his_client(
+pub(crate) async fn his_client(
     app: &TestApp,
     name: &str,
     scopes: &[Scope],
@@ -33,10 +33,12 @@ async fn his_client(
     rate: u32,
 ) -> String {
     let (url, name, scopes) = (app.db.url.clone(), name.to_string(), scopes.to_vec());
+    let policy = app.hospital.security.clone();
     let key = tokio::task::spawn_blocking(move || {
         let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
         accounts::add_client(
             &mut c,
+            &policy,
             NewClient {
                 name,
                 scopes,
@@ -568,13 +570,10 @@ async fn administrators_give_a_one_time_code_when_the_hospital_asks_for_it() {
     // The harness logs its administrator in with the code; so does this test.
     let app = spawn_app_with(hospital, 2).await;
     let secret = {
-        let url = app.db.url.clone();
+        let (url, h) = (app.db.url.clone(), app.hospital.clone());
         tokio::task::spawn_blocking(move || {
             let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
-            triage::db::accounts::get_staff(&mut c, "t-admin")
-                .ok()
-                .flatten()
-                .and_then(|r| r.totp_secret)
+            crate::common::totp_secret_on(&mut c, &h, "t-admin")
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"))
@@ -689,7 +688,7 @@ fn signed(client: &reqwest::Client, app: &TestApp, s: Signing<'_>) -> reqwest::R
     r.body(s.body)
 }
 
-async fn status_code(r: reqwest::RequestBuilder) -> (u16, String) {
+pub(crate) async fn status_code(r: reqwest::RequestBuilder) -> (u16, String) {
     let r = r.send().await.unwrap_or_else(|e| panic!("{e}"));
     let s = r.status().as_u16();
     (

@@ -410,6 +410,7 @@ async fn spawn_app_full(
         let name = format!("t-his-{}", COUNTER.fetch_add(1, Ordering::SeqCst));
         let key = accounts::add_client(
             &mut c,
+            &h.security,
             NewClient {
                 name,
                 scopes: Scope::ALL.to_vec(),
@@ -479,6 +480,9 @@ fn own_directories(mut h: Hospital) -> (Hospital, std::sync::Arc<tempfile::TempD
     }
     own(&mut h.operations.reports_dir);
     own(&mut h.operations.archive_dir);
+    let mut key = std::path::PathBuf::from(&h.security.server_key_file);
+    own(&mut key);
+    h.security.server_key_file = key.display().to_string();
     (h, std::sync::Arc::new(dir))
 }
 
@@ -523,14 +527,30 @@ pub fn provision(
             (code, t)
         })
         .collect();
-    let totp = triage::db::accounts::get_staff(&mut c, "t-admin")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .and_then(|r| r.totp_secret);
+    let totp = totp_secret_on(&mut c, h, "t-admin");
     note_secret(ADMIN_PASSWORD);
     if let Some(t) = &totp {
         note_secret(t);
     }
     (totp, tokens)
+}
+
+/// An account's second-factor secret (Base32), opened from the sealed
+/// copy the database keeps with the hospital's server key, as the server
+/// does (the authenticator app's copy, for making codes).
+pub fn totp_secret_on(
+    c: &mut triage::db::AnyConnection,
+    h: &Hospital,
+    code: &str,
+) -> Option<String> {
+    let sealed = triage::db::accounts::get_staff(c, code)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .and_then(|r| r.totp_secret)?;
+    let key = triage::auth::server_key::open(&h.security, c).unwrap_or_else(|e| panic!("{e}"));
+    let plain = key
+        .open(&triage::auth::server_key::totp_purpose(code), &sealed)
+        .unwrap_or_else(|e| panic!("{e}"));
+    Some(String::from_utf8(plain).unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// A client logged in as the test administrator at `base`, whose clock
@@ -710,12 +730,10 @@ impl TestApp {
     /// The test administrator logged in anew (after the clock moved past
     /// the idle limit of the first session).
     pub async fn admin_again(&self) -> reqwest::Client {
-        let url = self.db.url.clone();
+        let (url, h) = (self.db.url.clone(), self.hospital.clone());
         let totp = tokio::task::spawn_blocking(move || {
             let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("connect: {e}"));
-            triage::db::accounts::get_staff(&mut c, "t-admin")
-                .unwrap_or_else(|e| panic!("{e}"))
-                .and_then(|r| r.totp_secret)
+            totp_secret_on(&mut c, &h, "t-admin")
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -851,10 +869,12 @@ impl TestApp {
     /// administrator would), ready to call.
     pub async fn client_with_scopes(&self, name: &str, scopes: &[Scope]) -> reqwest::Client {
         let (url, name, scopes) = (self.db.url.clone(), name.to_string(), scopes.to_vec());
+        let policy = self.hospital.security.clone();
         let key = tokio::task::spawn_blocking(move || {
             let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("connect: {e}"));
             accounts::add_client(
                 &mut c,
+                &policy,
                 NewClient {
                     name,
                     scopes,

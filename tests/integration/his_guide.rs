@@ -108,7 +108,9 @@ async fn the_guide_followed_literally_from_a_blank_start_makes_every_call_it_sho
     fill(&mut args, "--config", "config/demo-hospital.toml");
     fill(&mut args, "--database-url", &app.db.url);
     let os: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
-    let (code, out) = triage_cli(&os, &[]);
+    // The server's own key file, as on the server itself.
+    let key_file = app.hospital.security.server_key_file.clone();
+    let (code, out) = triage_cli(&os, &[("TRIAGE_SERVER_KEY_FILE", &key_file)]);
     assert_eq!(code, 0, "section 一's command: {out}");
     let key = out
         .split_whitespace()

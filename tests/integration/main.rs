@@ -33,5 +33,6 @@ mod results;
 mod schedules;
 mod screens;
 mod seats;
+mod secrets;
 mod staff;
 mod stats;

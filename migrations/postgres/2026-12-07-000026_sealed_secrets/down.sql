@@ -1,0 +1,1 @@
+ALTER TABLE his_clients DROP COLUMN signing_sealed;
