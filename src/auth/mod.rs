@@ -294,6 +294,26 @@ impl Auth {
                 }
             });
         }
+        self.reload_clients(&clients);
+        let tokens: HashMap<String, String> = screens
+            .into_iter()
+            .filter(|t| t.revoked_at.is_none())
+            .map(|t| (t.screen_code, t.token_hash))
+            .collect();
+        i.screens.retain(|k, _| tokens.contains_key(k));
+        for (k, v) in tokens {
+            i.screens.insert(k, v);
+        }
+        let horizon = self.now().timestamp() - 2 * his::MAX_SKEW;
+        i.nonces.retain(|_, at| *at > horizon);
+        Ok(())
+    }
+
+    /// The live clients as the database has them: new and changed ones
+    /// are built (their signing keys opened), revoked ones leave; an
+    /// unchanged one keeps its rate limiter.
+    fn reload_clients(&self, clients: &[store::ClientRow]) {
+        let i = &self.inner;
         let mut ids = HashSet::new();
         for row in clients.iter().filter(|c| c.revoked_at.is_none()) {
             ids.insert(row.key_id.clone());
@@ -338,18 +358,6 @@ impl Auth {
             );
         }
         i.clients.retain(|k, _| ids.contains(k));
-        let tokens: HashMap<String, String> = screens
-            .into_iter()
-            .filter(|t| t.revoked_at.is_none())
-            .map(|t| (t.screen_code, t.token_hash))
-            .collect();
-        i.screens.retain(|k, _| tokens.contains_key(k));
-        for (k, v) in tokens {
-            i.screens.insert(k, v);
-        }
-        let horizon = self.now().timestamp() - 2 * his::MAX_SKEW;
-        i.nonces.retain(|_, at| *at > horizon);
-        Ok(())
     }
 
     /// Whether `screen` has a live device token.
