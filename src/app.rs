@@ -148,12 +148,13 @@ impl Services {
         let key = crate::auth::server_key::start(&db, &hospital.security).await?;
         let engine = Engine::start(hospital.clone(), db.clone(), clock.clone()).await?;
         let db_for_alerts = db.clone();
-        let auth = Auth::start(db, clock.clone(), hospital.clone(), key).await?;
+        let auth = Auth::start(db, clock.clone(), hospital.clone(), key.clone()).await?;
         background.ticks(&engine);
         background.auth_reload(&auth);
         background.audit_upkeep(&engine);
         let alerts =
-            crate::alerts::Alerts::start(db_for_alerts, hospital.clone(), clock.clone()).await?;
+            crate::alerts::Alerts::start(db_for_alerts, hospital.clone(), clock.clone(), &key)
+                .await?;
         background.alerts(&alerts, &engine, watched_disks(settings));
         background.backups(&engine, settings.database_url.clone(), Some(alerts.clone()));
         let started = clock.now().naive_utc();

@@ -23,7 +23,7 @@ use crate::config::BackupPolicy;
 use crate::db::{self, backup, parse_url, AnyConnection, Backend, DbError};
 
 /// The tables a backup holds (every table of the schema).
-pub const TABLES: [&str; 28] = [
+pub const TABLES: [&str; 29] = [
     "doctors",
     "visits",
     "rooms",
@@ -52,6 +52,7 @@ pub const TABLES: [&str; 28] = [
     "exam_reports",
     "exam_report_images",
     "appointments",
+    "his_nonces",
 ];
 
 /// What a backup holds, written beside it (`<file>.manifest.json`).

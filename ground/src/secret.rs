@@ -173,6 +173,20 @@ impl ServerKey {
         )
     }
 
+    /// A secret for `purpose` derived from the key (hex HMAC-SHA256): a
+    /// signing key the server needs and nothing stores, e.g. the one of
+    /// alert acknowledgement links.
+    pub fn derive(&self, purpose: &str) -> String {
+        <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).map_or_else(
+            |_| String::new(),
+            |mut m| {
+                m.update(b"triage-derive\n");
+                m.update(purpose.as_bytes());
+                hex(&m.finalize().into_bytes())
+            },
+        )
+    }
+
     /// Opens a value sealed for `purpose` under this key.
     pub fn open(&self, purpose: &str, sealed: &str) -> Result<Vec<u8>, SealError> {
         let rest = sealed
@@ -244,6 +258,9 @@ mod tests {
         );
         assert_eq!(ServerKey::from_text("short").err(), Some(SealError::BadKey));
         assert!(!format!("{key:?}").contains(&key.to_text().trim().to_string()));
+        assert_eq!(key.derive("a"), again.derive("a"));
+        assert_ne!(key.derive("a"), key.derive("b"));
+        assert_ne!(key.derive("a"), other.derive("a"));
     }
 
     #[test]

@@ -155,7 +155,8 @@ pub struct Alerts {
     /// This server's HTTP traffic as the monitor reads it (error rate, HIS
     /// silent): counted by the HTTP middleware of this server only.
     pub traffic: Arc<Traffic>,
-    /// Signs acknowledgement links (kept in the database).
+    /// Signs acknowledgement links: derived from the server key, stored
+    /// nowhere (ADR 0016).
     link_key: Arc<String>,
     /// Screens' last contact as last written (fewer writes).
     pub seen: Arc<dashmap::DashMap<String, DateTime<Utc>>>,
@@ -226,14 +227,18 @@ fn local(t: DateTime<Utc>) -> String {
 }
 
 impl Alerts {
-    /// The service on `db` (the link key made the first time).
+    /// The service on `db`; its acknowledgement links are signed with a
+    /// key derived from the server key. The link key versions before kept
+    /// in the database is removed (links mailed before then no longer
+    /// open: acknowledge those faults on the console).
     pub async fn start(
         db: Db,
         hospital: Arc<Hospital>,
         clock: SharedClock,
+        server_key: &triage_ground::secret::ServerKey,
     ) -> Result<Alerts, Error> {
-        let link_key = db
-            .write(|c| store::secret(c, "ack_link_key", || triage_ground::secret::random(32)))
+        let link_key = server_key.derive("alert-acknowledgement-links");
+        db.write(|c| store::forget_secret(c, "ack_link_key"))
             .await?;
         let seen = db.read(store::last_seen).await?;
         let map = dashmap::DashMap::new();

@@ -467,28 +467,11 @@ pub fn last_seen(c: &mut AnyConnection) -> Result<Vec<(String, NaiveDateTime)>, 
         .load(c)?)
 }
 
-/// A server secret, made (by `make`) the first time it is asked for.
-pub fn secret(
-    c: &mut AnyConnection,
-    name: &str,
-    make: impl FnOnce() -> String,
-) -> Result<String, DbError> {
-    let found: Option<String> = server_secrets::table
-        .find(name)
-        .select(server_secrets::value)
-        .first(c)
-        .optional()?;
-    if let Some(v) = found {
-        return Ok(v);
-    }
-    let value = make();
-    diesel::insert_into(server_secrets::table)
-        .values((
-            server_secrets::name.eq(name),
-            server_secrets::value.eq(&value),
-        ))
-        .execute(c)?;
-    Ok(value)
+/// Removes a value versions before kept in `server_secrets` (the alert
+/// links' key, now derived from the server key: ADR 0016).
+pub fn forget_secret(c: &mut AnyConnection, name: &str) -> Result<(), DbError> {
+    diesel::delete(server_secrets::table.find(name)).execute(c)?;
+    Ok(())
 }
 
 /// Fault records by state.

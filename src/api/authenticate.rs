@@ -248,7 +248,7 @@ async fn verify_signature(
             "the signature does not match this request",
         ));
     }
-    if !auth.fresh_nonce(&client.key_id, &nonce, now) {
+    if !auth.fresh_nonce(&client.key_id, &nonce, at).await? {
         tracing::warn!("HIS request refused: nonce used before");
         return Err(unauthorized(
             ErrorCode::ReplayedRequest,

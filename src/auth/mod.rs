@@ -50,6 +50,8 @@ pub const SESSION_COOKIE: &str = "triage_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// A session's last use is written to the database at most this often.
 const TOUCH_EVERY: i64 = 60;
+/// Expired nonces are removed from the database at most this often (s).
+const NONCE_PURGE_EVERY: i64 = 60;
 
 /// An account as requests see it.
 #[derive(Clone, Debug)]
@@ -144,6 +146,8 @@ struct Inner {
     clients: DashMap<String, Arc<Client>>,
     screens: DashMap<String, String>,
     nonces: DashMap<String, i64>,
+    /// When the database's expired nonces were last removed (unix s).
+    nonces_purged: AtomicI64,
     logins: DefaultKeyedRateLimiter<String>,
     hashing: Hashing,
     /// Opens what the database keeps sealed.
@@ -214,6 +218,7 @@ impl Auth {
                 clients: DashMap::new(),
                 screens: DashMap::new(),
                 nonces: DashMap::new(),
+                nonces_purged: AtomicI64::new(0),
                 logins: RateLimiter::keyed(Quota::per_minute(per_minute)),
                 hashing: Hashing::default(),
                 key,
@@ -500,16 +505,40 @@ impl Auth {
         })
     }
 
-    /// Remembers a signed request's nonce; false when it was seen before.
-    pub fn fresh_nonce(&self, key_id: &str, nonce: &str, at: i64) -> bool {
+    /// Remembers a signed request's nonce until its timestamp `at` leaves
+    /// the accepted window: in memory (a replay in flight is refused at
+    /// once) and in the database before the request goes on, so a replay
+    /// after a restart is refused too. False when it was seen before.
+    pub async fn fresh_nonce(&self, key_id: &str, nonce: &str, at: i64) -> Result<bool, Error> {
         use dashmap::mapref::entry::Entry;
-        match self.inner.nonces.entry(format!("{key_id}\n{nonce}")) {
-            Entry::Occupied(_) => false,
+        let mark = format!("{key_id}\n{nonce}");
+        match self.inner.nonces.entry(mark.clone()) {
+            Entry::Occupied(_) => return Ok(false),
             Entry::Vacant(v) => {
                 v.insert(at);
-                true
             }
         }
+        let now = self.now().timestamp();
+        let last = self.inner.nonces_purged.load(Ordering::Relaxed);
+        let purge = now - last >= NONCE_PURGE_EVERY
+            && self
+                .inner
+                .nonces_purged
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+        let (key_id, nonce) = (key_id.to_string(), nonce.to_string());
+        let expires = at + his::MAX_SKEW;
+        let kept = self
+            .inner
+            .db
+            .write(move |c| store::remember_nonce(c, &key_id, &nonce, expires, now, purge))
+            .await;
+        if kept.is_err() {
+            // Not recorded: the client may send it again once the
+            // database answers.
+            self.inner.nonces.remove(&mark);
+        }
+        Ok(kept?)
     }
 
     /// Logs in with a password (and a one-time code when the account has a

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::audit;
 use super::conn::{AnyConnection, Conflict, DbError};
 use super::models::NewEvent;
-use super::schema::{his_clients, screen_tokens, staff_accounts, staff_sessions};
+use super::schema::{his_clients, his_nonces, screen_tokens, staff_accounts, staff_sessions};
 
 /// A staff account as stored.
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
@@ -361,6 +361,37 @@ pub fn seal_totp(c: &mut AnyConnection, code: &str, sealed: &str) -> Result<(), 
         .set(staff_accounts::totp_secret.eq(Some(sealed)))
         .execute(c)?;
     Ok(())
+}
+
+/// Records a signed request's nonce until `expires_at` (unix seconds);
+/// false when the client sent it before (a replay, also from before a
+/// restart). With `purge`, nonces whose window closed by `now` go first.
+pub fn remember_nonce(
+    c: &mut AnyConnection,
+    key_id: &str,
+    nonce: &str,
+    expires_at: i64,
+    now: i64,
+    purge: bool,
+) -> Result<bool, DbError> {
+    if purge {
+        diesel::delete(his_nonces::table.filter(his_nonces::expires_at.lt(now))).execute(c)?;
+    }
+    let seen = his_nonces::table
+        .find((key_id, nonce))
+        .count()
+        .get_result::<i64>(c)?;
+    if seen > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(his_nonces::table)
+        .values((
+            his_nonces::key_id.eq(key_id),
+            his_nonces::nonce.eq(nonce),
+            his_nonces::expires_at.eq(expires_at),
+        ))
+        .execute(c)?;
+    Ok(true)
 }
 
 /// Registers a client; `Conflict` when the name is taken.

@@ -383,6 +383,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    his_nonces (key_id, nonce) {
+        key_id -> Text,
+        nonce -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -411,5 +419,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     server_runs,
     exam_reports,
     exam_report_images,
-    appointments
+    appointments,
+    his_nonces
 );

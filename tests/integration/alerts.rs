@@ -348,6 +348,35 @@ async fn an_unacknowledged_fault_is_reminded_and_escalated_and_the_mail_link_sto
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(forged.status().as_u16(), 403);
+    // Nor does anything the database keeps sign one (the links' key is
+    // derived from the server key, stored nowhere: issue 25).
+    let url = app.db.url.clone();
+    let stored: Vec<String> = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use triage::db::schema::server_secrets;
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        server_secrets::table
+            .select(server_secrets::value)
+            .load::<String>(&mut c)
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    for value in stored {
+        let sig = triage_ground::secret::sign(&value, &format!("ack:{id}:{third}"));
+        let forged = app
+            .anonymous
+            .post(format!("{}/ack/{id}", app.base))
+            .form(&[("who", third.as_str()), ("sig", sig.as_str())])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            forged.status().as_u16(),
+            403,
+            "a link signed with a stored value"
+        );
+    }
     // No more reminders, no escalation to the third.
     tokio::time::sleep(Duration::from_secs(8)).await;
     assert_eq!(smtp.mails(&first).len(), 2);

@@ -356,3 +356,97 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The nonces the database keeps.
+async fn nonces_kept(app: &TestApp) -> i64 {
+    let url = app.db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use triage::db::schema::his_nonces;
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        his_nonces::table
+            .count()
+            .get_result::<i64>(&mut c)
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[actix_web::test]
+async fn a_signed_request_captured_before_a_restart_is_refused_after_it() {
+    let first = spawn_app_with(Hospital::demo(), 2).await;
+    let key = his_client(
+        &first,
+        "his-replayed",
+        &[Scope::Registrations, Scope::Read],
+        true,
+        1000,
+    )
+    .await;
+    let id = his::key_id(&key).unwrap_or_default().to_string();
+    let signing = his::signing_key(&key);
+    let path = "/api/v1/registrations/REPLAY1";
+    let body = crate::common::registration("重放甲", "NK").to_string();
+    // The same bytes each time: what an attacker captured on the wire.
+    let captured =
+        |app: &TestApp| signed_with(app, &id, &signing, "PUT", path, &body, "captured-0001");
+    assert_eq!(status_code(captured(&first)).await.0, 201, "the original");
+    assert_eq!(
+        status_code(captured(&first)).await,
+        (401, "replayed_request".into()),
+        "sent again at once"
+    );
+    // A minute later the server restarts (deploy, crash): the request's
+    // timestamp is still inside the 300 s window.
+    first.advance(chrono::Duration::seconds(60));
+    let app = first.restarted().await;
+    let ts = (app.now() - chrono::Duration::seconds(60))
+        .timestamp()
+        .to_string();
+    let sig = his::sign(
+        &signing,
+        &his::string_to_sign("PUT", path, &ts, "captured-0001", "", body.as_bytes()),
+    );
+    let before = app.dump().await;
+    let replay = app
+        .anonymous
+        .put(app.url(path))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer tk_{id}"))
+        .header(his::TIMESTAMP_HEADER, ts)
+        .header(his::NONCE_HEADER, "captured-0001")
+        .header(his::SIGNATURE_HEADER, sig)
+        .body(body.clone());
+    assert_eq!(
+        status_code(replay).await,
+        (401, "replayed_request".into()),
+        "replayed after the restart"
+    );
+    assert_eq!(app.dump().await, before, "nothing changed");
+    // A fresh nonce goes through; nonces are kept only while their window
+    // is open.
+    let r = signed_with(
+        &app,
+        &id,
+        &signing,
+        "GET",
+        "/api/v1/rooms",
+        "",
+        "fresh-0001",
+    );
+    assert_eq!(status_code(r).await.0, 200);
+    assert_eq!(nonces_kept(&app).await, 2);
+    app.advance(chrono::Duration::seconds(10 * 60));
+    let r = signed_with(
+        &app,
+        &id,
+        &signing,
+        "GET",
+        "/api/v1/rooms",
+        "",
+        "later-0001",
+    );
+    assert_eq!(status_code(r).await.0, 200);
+    assert_eq!(nonces_kept(&app).await, 1, "expired nonces are removed");
+}
