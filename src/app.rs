@@ -156,6 +156,7 @@ impl Services {
             crate::alerts::Alerts::start(db_for_alerts, hospital.clone(), clock.clone(), &key)
                 .await?;
         background.alerts(&alerts, &engine, watched_disks(settings));
+        background.login_alerts(&auth, &alerts);
         background.backups(&engine, settings.database_url.clone(), Some(alerts.clone()));
         let started = clock.now().naive_utc();
         let run = engine

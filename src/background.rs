@@ -164,6 +164,23 @@ impl Background {
         });
     }
 
+    /// Passes each wrong-password streak the accounts report on to the
+    /// administrators as an alert (ADR 0017).
+    pub fn login_alerts(&self, auth: &crate::auth::Auth, alerts: &crate::alerts::Alerts) {
+        let Some(mut streaks) = auth.take_streaks() else {
+            return;
+        };
+        let alerts = alerts.clone();
+        self.task("login-alerts", async move {
+            while let Some(s) = streaks.recv().await {
+                let cond = crate::alerts::login_failures(&s.account, s.failures, &s.from, s.at);
+                if let Err(e) = alerts.raise(cond, "system").await {
+                    tracing::warn!(error = %e, "could not raise a login-failures alert");
+                }
+            }
+        });
+    }
+
     /// Starts the engine's clock ticks: two-stage rooms refill their short
     /// lists, queues refresh their boards as time passes, and once an hour
     /// names kept for staff pages that are days old are forgotten.

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
@@ -203,6 +204,7 @@ pub fn take(
     progress(&format!("writing {}", file.display()));
     // The manifest states exactly what the copy holds: read from the copy
     // (SQLite), or in the transaction whose snapshot pg_dump copies.
+    new_backup_file(&file)?;
     let held = match backend {
         Backend::Sqlite => {
             backup::backup(url, &file)?;
@@ -236,6 +238,7 @@ pub fn take(
             held?
         }
     };
+    owner_only(&file)?;
     progress("checksumming");
     let (sha256, bytes) = file_sha256(&file)?;
     let manifest = Manifest {
@@ -253,6 +256,7 @@ pub fn take(
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| DbError::Unavailable(format!("manifest: {e}")))?;
     std::fs::write(manifest_path(&file), text).map_err(|e| io("cannot write the manifest", e))?;
+    owner_only(&manifest_path(&file))?;
     if let Some(second) = &policy.second_dir {
         progress(&format!("copying to {}", second.display()));
         std::fs::create_dir_all(second).map_err(|e| io("cannot create the second location", e))?;
@@ -260,8 +264,28 @@ pub fn take(
             .map_err(|e| io("cannot copy to the second location", e))?;
         std::fs::copy(manifest_path(&file), manifest_path(&second.join(&name)))
             .map_err(|e| io("cannot copy the manifest to the second location", e))?;
+        owner_only(&second.join(&name))?;
+        owner_only(&manifest_path(&second.join(&name)))?;
     }
     Ok((file, manifest))
+}
+
+/// Makes the backup file empty and owner-only first: the copy never
+/// exists readable by others (VACUUM INTO and pg_dump write into an empty
+/// file, keeping its mode).
+fn new_backup_file(file: &Path) -> Result<(), DbError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+        .map(drop)
+        .map_err(|e| io("cannot create the backup file", e))
+}
+
+/// A backup file holds every patient of the day: its owner's only (0600).
+fn owner_only(path: &Path) -> Result<(), DbError> {
+    triage_ground::secret::owner_only(path).map_err(|e| io("cannot make the backup owner-only", e))
 }
 
 /// Opens a copy of an SQLite backup (never the file itself).

@@ -57,6 +57,30 @@ pub fn asked_departments(query: Option<&str>) -> Option<Vec<String>> {
     })
 }
 
+/// A department a doctor asks for must be one of his rooms' (403
+/// otherwise, as for a nurse: docs/API.md; 422 for one that does not exist).
+fn doctor_asks_his_own(
+    asked: Option<&[String]>,
+    his: &[DepartmentCode],
+    hospital: &Hospital,
+) -> Result<(), Error> {
+    match asked
+        .unwrap_or_default()
+        .iter()
+        .find(|d| !his.iter().any(|x| x == d.as_str()))
+    {
+        None => Ok(()),
+        Some(d) => Err(Error::new(
+            if hospital.departments.iter().any(|x| x.code == *d) {
+                ErrorCode::Forbidden
+            } else {
+                ErrorCode::UnknownDepartment
+            },
+            format!("department {d} is outside your rooms' departments"),
+        )),
+    }
+}
+
 impl Watch {
     /// What `staff` watches; `asked` narrows a nurse's or an admin's page to
     /// some departments (a department outside a nurse's scope is refused).
@@ -85,6 +109,7 @@ impl Watch {
                         departments.push(r.department.clone());
                     }
                 }
+                doctor_asks_his_own(asked, &departments, hospital)?;
                 // The doctor's own queue (专家号): the room he signs in to
                 // calls it, whichever room of his that is.
                 for q in hospital.queues.iter().filter(|q| {

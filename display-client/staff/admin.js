@@ -116,7 +116,7 @@ function Accounts({ departments, rooms, say }) {
         <tbody>${list.map((a) => html`
           <tr key=${a.code} data-account=${a.code}>
             <td>${a.code}</td><td>${a.name}</td><td>${ROLES[a.role] || a.role}</td><td>${a.scope.join("、")}</td>
-            <td>${a.disabled ? "已停用" : a.locked_until && Date.parse(a.locked_until) > Date.now() ? "已锁定" : a.must_change_password ? "待改密码" : "正常"}${a.totp ? " · 双因素" : ""}</td>
+            <td>${a.disabled ? "已停用" : a.must_change_password ? "待改密码" : "正常"}${a.totp ? " · 双因素" : ""}</td>
             <td class="actions">
               <button onClick=${() => act(a, "password", "已重置密码")}>重置密码</button>
               ${a.disabled

@@ -221,6 +221,13 @@ impl ServerKey {
     }
 }
 
+/// Makes a file that holds secrets or patients' data readable and
+/// writable by its owner only (mode 0600): the database, its backups.
+pub fn owner_only(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
 /// Whether a stored value is sealed, and under which key id.
 pub fn sealed_under(value: &str) -> Option<&str> {
     value.strip_prefix(SEALED_PREFIX)?.split('.').next()

@@ -217,6 +217,7 @@ pub(crate) fn how_to_check(kind: FaultKind) -> &'static str {
         FaultKind::BackupFailed => "每日备份失败或缺失：查看备份目录中的检查报告，手动执行 triage backup 与 triage backup verify。",
         FaultKind::BackupMissing => "应有的每日备份不存在：检查服务器日志中的 daily backup、备份目录与磁盘，手动执行 triage backup 与 triage backup verify。",
         FaultKind::Reported => "请到现场查看，并在分诊台“故障”中记录处理情况。",
+        FaultKind::LoginFailures => "与该工号本人核实是否忘记密码（可由管理员重置：triage user passwd）；若非本人操作，按审计日志中的来源地址查找终端。该账号未被锁定，来自该地址的再次尝试会逐次延迟。",
     }
 }
 
@@ -224,6 +225,23 @@ fn local(t: DateTime<Utc>) -> String {
     t.with_timezone(&shanghai())
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
+}
+
+/// The alert for a streak of wrong passwords on one account (the account's
+/// code and client addresses only; never a password).
+pub fn login_failures(account: &str, failures: i32, from: &str, at: DateTime<Utc>) -> Condition {
+    Condition {
+        key: format!("login_failures:{account}"),
+        kind: FaultKind::LoginFailures,
+        severity: Severity::Warning,
+        title: format!("账号 {account} 连续登录失败"),
+        detail: format!(
+            "账号 {account} 连续 {failures} 次密码或动态口令错误，最近一次来自 {from}（{}）。",
+            local(at)
+        ),
+        place: format!("账号 {account}"),
+        since: at,
+    }
 }
 
 impl Alerts {

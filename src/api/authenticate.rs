@@ -26,10 +26,28 @@ const SIGNED_BODY_LIMIT: usize = 1024 * 1024 + 1024;
 /// change its password may use.
 const SESSION_PATHS: [&str; 2] = ["/api/v1/session", "/api/v1/session/password"];
 
-/// The peer address of a request (the audit log's "from where").
+/// The client address of a request (the audit log's "from where", the
+/// key of the login limits): the peer's, or behind a trusted proxy the
+/// workstation's its forwarding header names (`[security]
+/// trusted_proxies`, ADR 0017).
 pub fn source_of(req: &actix_web::HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let joined = |name: &str| {
+        let values: Vec<&str> = req
+            .headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
+    };
+    match req.app_data::<web::Data<Auth>>() {
+        Some(auth) => auth
+            .client_address(peer, joined("x-forwarded-for").as_deref())
+            .to_string(),
+        None => peer.to_string(),
+    }
 }
 
 /// Finds who is calling; see the module documentation.

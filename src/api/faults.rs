@@ -51,9 +51,10 @@ pub struct FaultQuery {
     #[param(pattern = "^(opened|acknowledged|resolved|archived)$")]
     pub state: Option<String>,
     /// `screen_offline`, `database`, `his_silent`, `error_rate`,
-    /// `queue_wait`, `disk_low`, `backup_failed`, `backup_missing`, `reported`.
+    /// `queue_wait`, `disk_low`, `backup_failed`, `backup_missing`, `reported`,
+    /// `login_failures`.
     #[param(
-        pattern = "^(screen_offline|database|his_silent|error_rate|queue_wait|disk_low|backup_failed|backup_missing|reported)$"
+        pattern = "^(screen_offline|database|his_silent|error_rate|queue_wait|disk_low|backup_failed|backup_missing|reported|login_failures)$"
     )]
     pub kind: Option<String>,
     /// Opened at or after (RFC 3339).

@@ -9,7 +9,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::LazyLock;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -107,12 +107,41 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, v: i64) {
     registry.register(name, help, g);
 }
 
+/// Whether a request may read `/metrics`: always, unless `[security]
+/// metrics_token_sha256` is set; then only with that token as its bearer.
+fn metrics_allowed(req: &HttpRequest, engine: &Engine) -> bool {
+    let Some(want) = engine.hospital().security.metrics_token_sha256.as_deref() else {
+        return true;
+    };
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .is_some_and(|(_, token)| {
+            triage_ground::secret::same(
+                &triage_ground::secret::sha256_hex(token.trim().as_bytes()),
+                &want.to_ascii_lowercase(),
+            )
+        })
+}
+
 #[utoipa::path(get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "OpenMetrics text: queues (waiting, longest wait), screens by state, rooms, call-to-broadcast latency, HTTP requests/errors/latency per route and client, database pool, errors, writer batch size and commit time, outbox depth, faults by state")))]
+    responses((status = 200, description = "OpenMetrics text: queues (waiting, longest wait), screens by state, rooms, call-to-broadcast latency, HTTP requests/errors/latency per route and client, database pool, errors, writer batch size and commit time, outbox depth, faults by state"),
+              (status = 401, description = "unauthenticated: `[security] metrics_token_sha256` is set and the request does not carry that token as `Authorization: Bearer`", body = crate::api::error::ErrorBody)))]
 pub async fn metrics(
+    req: HttpRequest,
     engine: web::Data<Engine>,
     alerts: web::Data<crate::alerts::Alerts>,
 ) -> HttpResponse {
+    if !metrics_allowed(&req, &engine) {
+        return actix_web::ResponseError::error_response(&crate::api::error::ApiError::from(
+            triage_ground::error::Error::new(
+                triage_ground::error::ErrorCode::Unauthenticated,
+                "/metrics needs the monitoring token: Authorization: Bearer <token>",
+            ),
+        ));
+    }
     let mut r = Registry::with_prefix("triage");
     gauge(&mut r, "up", "The server is running.", 1);
     let now = engine.now();

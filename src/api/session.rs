@@ -71,20 +71,17 @@ fn session_id(req: &HttpRequest) -> Result<String, Error> {
 
 #[utoipa::path(post, path = "/api/v1/session", tag = "accounts", request_body = LoginBody,
     responses((status = 200, description = "logged in; the cookie is set", body = SessionAnswer),
-              (status = 401, description = "bad_credentials, account_locked, totp_required", body = ErrorBody),
-              (status = 429, description = "too many attempts from this address", body = ErrorBody)))]
+              (status = 401, description = "bad_credentials (a wrong account, password or code, or a disabled account: alike), totp_required", body = ErrorBody),
+              (status = 429, description = "too many attempts from this address, or a wrong-password streak of this account from this address waits (doubling); Retry-After says when to try again", body = ErrorBody)))]
 pub async fn login(req: HttpRequest, body: Json<LoginBody>, auth: web::Data<Auth>) -> Answer {
     let b = body.value;
     let source = source_of(&req);
     let done = auth
         .login(&b.code, &b.password, b.totp.as_deref(), &source)
         .await
-        .map_err(|e| {
-            if e.code == ErrorCode::TooManyRequests {
-                ApiError::too_many(e.message, 60)
-            } else {
-                e.into()
-            }
+        .map_err(|r| match r.retry_after {
+            Some(seconds) => ApiError::too_many(r.error.message, seconds),
+            None => r.error.into(),
         })?;
     Ok(HttpResponse::Ok()
         .cookie(cookie(&req, done.session_id))
@@ -134,6 +131,10 @@ pub async fn change_password(
     let id = session_id(&req)?;
     let b = body.value;
     auth.change_password(&id, &b.current_password, &b.new_password, &source_of(&req))
-        .await?;
+        .await
+        .map_err(|r| match r.retry_after {
+            Some(seconds) => ApiError::too_many(r.error.message, seconds),
+            None => r.error.into(),
+        })?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "changed": true })))
 }

@@ -18,6 +18,7 @@
 pub mod accounts;
 pub mod cli;
 pub mod his;
+pub mod limits;
 
 pub mod password;
 pub mod policy;
@@ -65,36 +66,47 @@ struct Account {
 enum Refusal {
     /// The account is gone or disabled.
     Gone,
-    /// Locked meanwhile, until then.
-    Locked(chrono::NaiveDateTime),
     /// The one-time code's step was used before (a replay).
     CodeUsed,
 }
 
-/// How a failed login was counted.
-enum Failure {
-    /// The account no longer exists.
-    Gone,
-    /// Another attempt locked it meanwhile, until then.
-    AlreadyLocked(chrono::NaiveDateTime),
-    /// This attempt reached the limit and locked it.
-    Locked,
-    /// Counted; this many failures in a row now.
-    Counted(i32),
+/// A refused login: the error, and when trying again may succeed (the
+/// `Retry-After` of a 429).
+#[derive(Debug)]
+pub struct LoginRefused {
+    pub error: Error,
+    pub retry_after: Option<u64>,
 }
 
-/// The answer to a login on a locked account.
-fn locked_error(until: chrono::NaiveDateTime) -> Error {
-    let local = until
-        .and_utc()
-        .with_timezone(&triage_ground::time::shanghai());
-    Error::new(
-        ErrorCode::AccountLocked,
-        format!(
-            "the account is locked after repeated failures until {}",
-            local.format("%H:%M")
-        ),
-    )
+impl From<Error> for LoginRefused {
+    fn from(error: Error) -> Self {
+        let retry_after = (error.code == ErrorCode::TooManyRequests).then_some(1);
+        LoginRefused { error, retry_after }
+    }
+}
+
+impl From<DbError> for LoginRefused {
+    fn from(e: DbError) -> Self {
+        Error::from(e).into()
+    }
+}
+
+/// The one answer to a wrong account, a wrong password, a wrong code or a
+/// disabled account: alike, so that it tells nobody which accounts exist.
+fn bad_credentials() -> Error {
+    Error::new(ErrorCode::BadCredentials, "工号或密码错误")
+}
+
+/// A streak of wrong passwords an administrator is told of (an alert).
+#[derive(Debug, Clone)]
+pub struct StreakNotice {
+    /// The account (工号), known to exist.
+    pub account: String,
+    /// Wrong passwords in a row, from any address.
+    pub failures: i32,
+    /// The client address of the last one.
+    pub from: String,
+    pub at: DateTime<Utc>,
 }
 
 /// A live session.
@@ -150,6 +162,13 @@ struct Inner {
     nonces_purged: AtomicI64,
     logins: DefaultKeyedRateLimiter<String>,
     hashing: Hashing,
+    /// The proxies whose forwarding headers are believed.
+    proxies: limits::Proxies,
+    /// Wrong-password streaks per account and address.
+    streaks: limits::Streaks,
+    /// Where streak alerts go (taken once by the server).
+    streak_tx: tokio::sync::mpsc::UnboundedSender<StreakNotice>,
+    streak_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<StreakNotice>>>,
     /// Opens what the database keeps sealed.
     key: Arc<secret::ServerKey>,
 }
@@ -206,6 +225,12 @@ impl Auth {
     ) -> Result<Auth, DbError> {
         let per_minute =
             NonZeroU32::new(hospital.security.login_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let (streak_tx, streak_rx) = tokio::sync::mpsc::unbounded_channel();
+        let proxies = limits::Proxies::new(&hospital.security.trusted_proxies);
+        let streaks = limits::Streaks::new(
+            hospital.security.lockout_failures,
+            hospital.security.lockout_seconds,
+        );
         let auth = Auth {
             inner: Arc::new(Inner {
                 db,
@@ -221,6 +246,10 @@ impl Auth {
                 nonces_purged: AtomicI64::new(0),
                 logins: RateLimiter::keyed(Quota::per_minute(per_minute)),
                 hashing: Hashing::default(),
+                proxies,
+                streaks,
+                streak_tx,
+                streak_rx: std::sync::Mutex::new(Some(streak_rx)),
                 key,
             }),
         };
@@ -541,30 +570,43 @@ impl Auth {
         Ok(kept?)
     }
 
+    /// The client address of a request from `peer` with these forwarding
+    /// headers: behind a trusted proxy, the workstation's (ADR 0017).
+    pub fn client_address(&self, peer: std::net::IpAddr, xff: Option<&str>) -> std::net::IpAddr {
+        self.inner.proxies.client(peer, xff)
+    }
+
+    /// The streak alerts, for the server to pass on (once; `None` after).
+    pub fn take_streaks(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<StreakNotice>> {
+        self.inner.streak_rx.lock().ok()?.take()
+    }
+
     /// Logs in with a password (and a one-time code when the account has a
-    /// second factor): bounded hashing, lockout after repeated failures,
-    /// every attempt in the audit log.
+    /// second factor), from the client address `source`: at most
+    /// `login_per_minute` attempts from one address, a wrong-password
+    /// streak delaying that account from that address only (doubling), one
+    /// hash per address at a time; unknown, disabled and known accounts
+    /// answer alike; every attempt on an account in the audit log.
     pub async fn login(
         &self,
         code: &str,
         password: &str,
         totp: Option<&str>,
         source: &str,
-    ) -> Result<LoggedIn, Error> {
-        self.throttle_logins(source)?;
+    ) -> Result<LoggedIn, LoginRefused> {
+        self.may_try(code, source)?;
+        let now = self.now();
         let lookup = code.to_string();
         let row = self
             .inner
             .db
             .read(move |c| store::get_staff(c, &lookup))
             .await?;
-        let now = self.now();
         let stamp = Stamp {
             operator: code.to_string(),
             source: source.to_string(),
             at: now.naive_utc(),
         };
-        let bad = || Error::new(ErrorCode::BadCredentials, "wrong account or password");
         let phc = row.as_ref().map_or_else(
             || password::decoy().to_string(),
             |r| r.password_hash.clone(),
@@ -573,37 +615,43 @@ impl Auth {
         let matches = self
             .inner
             .hashing
-            .run(move || password::verify(&attempt, &phc))
+            .run(source, move || password::verify(&attempt, &phc))
             .await?;
-        let Some(row) = row else {
-            tracing::info!("login failed: unknown account");
-            return Err(bad());
+        let row = match row {
+            None => {
+                self.inner
+                    .streaks
+                    .failed(code, source, self.now().timestamp_millis());
+                tracing::info!("login failed: unknown account");
+                return Err(bad_credentials().into());
+            }
+            Some(r) if r.disabled => {
+                self.inner
+                    .streaks
+                    .failed(code, source, self.now().timestamp_millis());
+                // Written after the answer, as for an unknown account: the
+                // time taken tells nothing.
+                let auth = self.clone();
+                actix_web::rt::spawn(async move {
+                    let _ = auth
+                        .audit_only(
+                            &stamp,
+                            store::AccountEvent::LoginRefused,
+                            &r.code,
+                            "disabled",
+                        )
+                        .await;
+                });
+                return Err(bad_credentials().into());
+            }
+            Some(r) => r,
         };
-        if row.disabled {
-            self.audit_only(
-                &stamp,
-                store::AccountEvent::LoginRefused,
-                &row.code,
-                "disabled",
-            )
-            .await?;
-            return Err(bad());
-        }
-        if let Some(until) = row.locked_until.filter(|u| *u > now.naive_utc()) {
-            self.audit_only(
-                &stamp,
-                store::AccountEvent::LoginRefused,
-                &row.code,
-                "locked",
-            )
-            .await?;
-            return Err(locked_error(until));
-        }
         let (totp_ok, step) = self.second_factor(&row, totp, matches, now)?;
         if !matches || !totp_ok {
-            return Err(self.failed(row, &stamp, !totp_ok && matches).await);
+            return Err(self.failed(row, &stamp, !totp_ok && matches).await.into());
         }
         let (session_id, id_hash) = self.open_session(&row, step, &stamp, source, now).await?;
+        self.inner.streaks.succeeded(code, source);
         self.remember_login(&row, id_hash, now);
         tracing::info!(staff = %row.code, "logged in");
         Ok(LoggedIn {
@@ -614,20 +662,46 @@ impl Auth {
         })
     }
 
-    /// Refuses a login from an address that tried too often.
-    fn throttle_logins(&self, source: &str) -> Result<(), Error> {
+    /// Whether a password may be tried for `account` from `source` now:
+    /// within the address's rate, and past the wait of a wrong-password
+    /// streak of that account from there (429 with the truthful wait).
+    fn may_try(&self, account: &str, source: &str) -> Result<(), LoginRefused> {
+        self.throttle_logins(source)?;
+        let wait = self
+            .inner
+            .streaks
+            .wait(account, source, self.now().timestamp_millis());
+        if wait > 0 {
+            tracing::warn!(source = %source, wait, "login refused: a wrong-password streak from this address waits");
+            return Err(LoginRefused {
+                error: Error::new(
+                    ErrorCode::TooManyRequests,
+                    format!("密码错误次数过多，请 {wait} 秒后再试"),
+                ),
+                retry_after: u64::try_from(wait).ok(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a login from an address that tried too often, saying when
+    /// its next attempt is allowed (a slot returns every 60 / rate s).
+    fn throttle_logins(&self, source: &str) -> Result<(), LoginRefused> {
         if let Err(not_until) = self.inner.logins.check_key(&source.to_string()) {
-            let wait = not_until
-                .wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                ))
-                .as_secs()
-                + 1;
-            tracing::warn!(source = %source, "login refused: too many attempts from this address");
-            return Err(Error::new(
-                ErrorCode::TooManyRequests,
-                format!("too many login attempts from this address; try again in {wait} s"),
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
             ));
+            let seconds = u64::try_from(wait.as_millis().div_ceil(1000))
+                .unwrap_or(60)
+                .max(1);
+            tracing::warn!(source = %source, "login refused: too many attempts from this address");
+            return Err(LoginRefused {
+                error: Error::new(
+                    ErrorCode::TooManyRequests,
+                    format!("此地址登录尝试过于频繁，请 {seconds} 秒后再试"),
+                ),
+                retry_after: Some(seconds),
+            });
         }
         Ok(())
     }
@@ -693,12 +767,10 @@ impl Auth {
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<(String, String), Error> {
-        let bad = || Error::new(ErrorCode::BadCredentials, "wrong account or password");
         let session_id = secret::random(32);
         let id_hash = secret::sha256_hex(session_id.as_bytes());
         let after = StaffRow {
             failed_logins: 0,
-            locked_until: None,
             ..row.clone()
         };
         let session = SessionRow {
@@ -709,22 +781,16 @@ impl Auth {
             last_seen_at: now.naive_utc(),
         };
         let st = stamp.clone();
-        let at = now.naive_utc();
-        // Decided in the writer, on the row as it is now: a lock set by a
-        // login that failed meanwhile (or a disable) still holds.
+        // Decided in the writer, on the row as it is now: a disable made
+        // meanwhile holds.
         let refused = self
             .inner
             .db
             .write(move |c| {
-                let fresh = store::get_staff(c, &after.code)?;
-                match fresh {
+                match store::get_staff(c, &after.code)? {
                     None => return Ok(Some(Refusal::Gone)),
                     Some(f) if f.disabled => return Ok(Some(Refusal::Gone)),
-                    Some(f) => {
-                        if let Some(until) = f.locked_until.filter(|u| *u > at) {
-                            return Ok(Some(Refusal::Locked(until)));
-                        }
-                    }
+                    Some(_) => {}
                 }
                 if let Some(step) = step {
                     if !store::use_totp_step(c, &after.code, step)? {
@@ -745,17 +811,13 @@ impl Auth {
             .await?;
         match refused {
             None => {}
-            Some(Refusal::Locked(until)) => return Err(locked_error(until)),
-            Some(Refusal::Gone) => return Err(bad()),
+            Some(Refusal::Gone) => return Err(bad_credentials()),
             Some(Refusal::CodeUsed) => {
                 // A one-time code seen before: counted like a wrong code.
-                let e = self.failed(row.clone(), stamp, true).await;
-                if e.code == ErrorCode::AccountLocked {
-                    return Err(e);
-                }
+                let _ = self.failed(row.clone(), stamp, true).await;
                 return Err(Error::new(
                     ErrorCode::BadCredentials,
-                    "this one-time code was used already; wait for the next one",
+                    "此动态口令已使用过，请等待下一个口令",
                 ));
             }
         }
@@ -785,66 +847,63 @@ impl Auth {
         );
     }
 
-    /// Counts a failed login, locking the account at the limit. Counted
-    /// in the writer on the row as it is now, so logins failing at the same
-    /// time each count, and a lock another one set is never undone.
+    /// Counts a wrong password or code: in the streak of this account
+    /// from this address (which then waits, doubling) at once, and in the
+    /// account's count of failures in a row from anywhere, written in the
+    /// writer on the row as it is now (failures at the same time each
+    /// count) after the answer, so that a known account's refusal takes as
+    /// long as an unknown one's. When that count reaches `lockout_failures`
+    /// an administrator is told (an alert). Nobody is locked out. Answers
+    /// the one bad-credentials error.
     async fn failed(&self, row: StaffRow, stamp: &Stamp, totp: bool) -> Error {
-        let limit = i32::try_from(self.inner.policy.lockout_failures).unwrap_or(i32::MAX);
-        let seconds = i64::try_from(self.inner.policy.lockout_seconds).unwrap_or(i64::MAX / 2);
+        self.inner
+            .streaks
+            .failed(&row.code, &stamp.source, self.now().timestamp_millis());
+        let auth = self.clone();
         let st = stamp.clone();
+        actix_web::rt::spawn(async move { auth.count_failure(row, st, totp).await });
+        bad_credentials()
+    }
+
+    /// Writes a failed login down (see [`Auth::failed`]).
+    async fn count_failure(&self, row: StaffRow, st: Stamp, totp: bool) {
+        let limit = i32::try_from(self.inner.policy.lockout_failures).unwrap_or(i32::MAX);
         let code = row.code.clone();
+        let at = st.at;
+        let from = st.source.clone();
         let counted = self
             .inner
             .db
             .write(move |c| {
                 let Some(fresh) = store::get_staff(c, &code)? else {
-                    return Ok(Failure::Gone);
+                    return Ok(None);
                 };
-                if let Some(until) = fresh.locked_until.filter(|u| *u > st.at) {
-                    store::record(
-                        c,
-                        &st,
-                        store::AccountEvent::LoginRefused,
-                        &code,
-                        serde_json::json!({ "reason": "locked" }),
-                    )?;
-                    return Ok(Failure::AlreadyLocked(until));
-                }
-                let failed = fresh.failed_logins + 1;
-                let lock = failed >= limit;
-                let until = lock.then(|| st.at + chrono::Duration::seconds(seconds));
-                store::set_failures(c, &code, if lock { 0 } else { failed }, until)?;
+                let failed = fresh.failed_logins.saturating_add(1);
+                store::set_failures(c, &code, failed, None)?;
                 store::record(
                     c,
                     &st,
-                    if lock { store::AccountEvent::AccountLocked } else { store::AccountEvent::LoginFailed },
+                    store::AccountEvent::LoginFailed,
                     &code,
                     serde_json::json!({ "failed_logins": failed, "factor": if totp { "totp" } else { "password" } }),
                 )?;
-                Ok(match until {
-                    Some(_) => Failure::Locked,
-                    None => Failure::Counted(failed),
-                })
+                Ok(Some(failed))
             })
             .await;
         match counted {
-            Err(e) => e.into(),
-            Ok(Failure::Gone) => Error::new(ErrorCode::BadCredentials, "wrong account or password"),
-            Ok(Failure::AlreadyLocked(until)) => locked_error(until),
-            Ok(Failure::Locked) => {
-                tracing::warn!(staff = %row.code, locked = true, "login failed");
-                Error::new(
-                    ErrorCode::AccountLocked,
-                    format!(
-                        "too many failed logins: the account is locked for {} minutes",
-                        seconds / 60
-                    ),
-                )
+            Err(e) => tracing::warn!(error = %e, "could not count a failed login"),
+            Ok(Some(failed)) => {
+                tracing::warn!(staff = %row.code, failed, "login failed");
+                if failed == limit {
+                    let _ = self.inner.streak_tx.send(StreakNotice {
+                        account: row.code.clone(),
+                        failures: failed,
+                        from,
+                        at: at.and_utc(),
+                    });
+                }
             }
-            Ok(Failure::Counted(failed)) => {
-                tracing::warn!(staff = %row.code, failed, locked = false, "login failed");
-                Error::new(ErrorCode::BadCredentials, "wrong account or password")
-            }
+            Ok(None) => {}
         }
     }
 
@@ -906,20 +965,21 @@ impl Auth {
         current: &str,
         new: &str,
         source: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<(), LoginRefused> {
         let Principal::Staff { staff, .. } = self.session(session_id)? else {
-            return Err(Error::new(
-                ErrorCode::Forbidden,
-                "only staff have passwords",
-            ));
+            return Err(Error::new(ErrorCode::Forbidden, "only staff have passwords").into());
         };
+        // A session is no way round the login limits: the same rate per
+        // address and the same streak delays guard the current password.
+        self.may_try(&staff.code, source)?;
         password::check_policy(new, &staff.code, &self.inner.policy)?;
         if new == current {
             return Err(Error::field(
                 ErrorCode::WeakPassword,
                 "new_password",
                 "the new password must differ from the current one",
-            ));
+            )
+            .into());
         }
         let code = staff.code.clone();
         let row = self
@@ -936,7 +996,7 @@ impl Auth {
         let (ok, hashed) = self
             .inner
             .hashing
-            .run(move || {
+            .run(source, move || {
                 let ok = password::verify(&attempt, &phc);
                 (ok, ok.then(|| password::hash(&fresh)))
             })
@@ -949,15 +1009,13 @@ impl Auth {
                 source: source.to_string(),
                 at: self.now().naive_utc(),
             };
-            let e = self.failed(row, &stamp, false).await;
-            if e.code == ErrorCode::AccountLocked {
-                return Err(e);
-            }
+            let _ = self.failed(row, &stamp, false).await;
             return Err(Error::field(
                 ErrorCode::BadCredentials,
                 "current_password",
-                "the current password is wrong",
-            ));
+                "当前密码不正确",
+            )
+            .into());
         }
         let hash =
             hashed.unwrap_or_else(|| Err(Error::new(ErrorCode::InternalError, "no hash")))?;

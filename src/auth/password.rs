@@ -1,9 +1,12 @@
 //! Passwords: Argon2id hashes (the `argon2` crate, its default cost:
 //! 19 MiB, 2 passes), the hospital's password policy, and a bound on how
 //! many hashes run at once so that a flood of logins waits for the hashing
-//! thread instead of taking the cores the calling path needs.
+//! thread instead of taking the cores the calling path needs — with fair
+//! admission: one hash per client address at a time, so a flood from some
+//! addresses cannot fill the queue against a nurse at another.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
@@ -70,46 +73,89 @@ pub fn check_policy(password: &str, account: &str, policy: &SecurityPolicy) -> R
     Ok(())
 }
 
-/// Runs password hashes one at a time off the async workers, with at most
-/// [`Hashing::MAX_WAITING`] waiting; more is refused at once (429).
+/// Runs password hashes one at a time off the async workers, in the order
+/// they came, with at most [`Hashing::MAX_WAITING`] waiting and one per
+/// client address: a second login from an address whose first is still
+/// hashing, or one beyond the bound, is refused at once (429).
 pub struct Hashing {
-    permits: Semaphore,
-    waiting: AtomicUsize,
+    permits: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    /// The addresses with a hash waiting or running.
+    busy: Arc<dashmap::DashSet<String>>,
 }
 
 impl Default for Hashing {
     fn default() -> Self {
         Hashing {
-            permits: Semaphore::new(1),
-            waiting: AtomicUsize::new(0),
+            permits: Arc::new(Semaphore::new(1)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            busy: Arc::new(dashmap::DashSet::new()),
         }
     }
 }
 
-impl Hashing {
-    /// Hashes queued beyond the one running.
-    pub const MAX_WAITING: usize = 16;
+/// An address's place: freed when its hash is done, not before (a request
+/// abandoned while its hash runs keeps the place until the hash ends).
+struct Place {
+    busy: Arc<dashmap::DashSet<String>>,
+    source: String,
+}
 
-    /// Runs `f` (which hashes) on the blocking pool when its turn comes.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, Error>
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.busy.remove(&self.source);
+    }
+}
+
+/// One of the waiting places, given back however the wait ends.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Hashing {
+    /// Hashes queued beyond the one running (each of another address).
+    pub const MAX_WAITING: usize = 128;
+
+    /// Runs `f` (which hashes) for a request from `source` on the blocking
+    /// pool when its turn comes. The turn and the address's place go with
+    /// the hash itself, so a request given up meanwhile frees nothing early.
+    pub async fn run<T, F>(&self, source: &str, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= Self::MAX_WAITING {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        if !self.busy.insert(source.to_string()) {
             return Err(Error::new(
                 ErrorCode::TooManyRequests,
-                "too many logins at once; try again in a moment",
+                "上一次登录尚未处理完，请稍候再试",
             ));
         }
-        let permit = self.permits.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let _permit = permit
+        let place = Place {
+            busy: self.busy.clone(),
+            source: source.to_string(),
+        };
+        let waiting = Waiting(self.waiting.clone());
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= Self::MAX_WAITING {
+            return Err(Error::new(
+                ErrorCode::TooManyRequests,
+                "同时登录的人过多，请稍候再试",
+            ));
+        }
+        let permit = self.permits.clone().acquire_owned().await;
+        drop(waiting);
+        let permit = permit
             .map_err(|_| Error::new(ErrorCode::ServiceUnavailable, "the server is stopping"))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|_| Error::new(ErrorCode::InternalError, "password hashing failed"))
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop((permit, place));
+            out
+        })
+        .await
+        .map_err(|_| Error::new(ErrorCode::InternalError, "password hashing failed"))
     }
 }
 

@@ -311,16 +311,9 @@ fn user_list(url: &str) -> ExitCode {
             "code", "role", "state", "2fa", "change"
         );
         for r in rows {
-            let state = if r.disabled {
-                "disabled"
-            } else if r
-                .locked_until
-                .is_some_and(|u| u > triage_ground::time::program_now().naive_utc())
-            {
-                "locked"
-            } else {
-                "active"
-            };
+            // Nobody is locked out (ADR 0017): an account is disabled or
+            // active.
+            let state = if r.disabled { "disabled" } else { "active" };
             println!(
                 "{:<16} {:<7} {:<9} {:<5} {:<7} {}",
                 r.code,

@@ -20,11 +20,19 @@ type Planned = (String, String, Role, Vec<String>);
 /// Makes sure the demo's accounts (an administrator, a nurse for every
 /// department, a doctor per room) and every screen's token exist, kept in
 /// `file` (mode 0600) so that a restart prints the same ones. Without the
-/// file (or when it no longer matches the database) they are made anew.
+/// file they are made; when it no longer matches the database (a token
+/// revoked, an account disabled) they are made anew and the console says
+/// which and why.
 pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAccess, String> {
     let mut c = connect(url).map_err(|e| e.message)?;
-    if let Some(kept) = still_valid(&mut c, hospital, file)? {
-        return Ok(kept);
+    match still_valid(&mut c, hospital, file)? {
+        Kept::Valid(kept) => return Ok(kept),
+        Kept::None => {}
+        // Said, not silently done: the passwords and screen addresses
+        // printed before stop working.
+        Kept::Stale(why) => eprintln!(
+            "注意：{why}，演示账号的密码和全部屏幕、自助机的令牌已重新生成（见下方）；此前打印的密码和屏幕地址不再有效。"
+        ),
     }
     let stamp = Stamp {
         operator: "demo".into(),
@@ -47,40 +55,49 @@ pub fn demo_access(url: &str, hospital: &Hospital, file: &Path) -> Result<DemoAc
     Ok(access)
 }
 
+/// What the access file says about the database.
+enum Kept {
+    /// No file (the first start): nothing to say.
+    None,
+    /// It still holds: the same passwords and tokens.
+    Valid(DemoAccess),
+    /// It no longer does, and why (said when new ones are made).
+    Stale(String),
+}
+
 /// What `file` keeps, if every account in it is enabled and every screen
 /// and kiosk of the hospital still has the token it names.
-fn still_valid(
-    c: &mut AnyConnection,
-    hospital: &Hospital,
-    file: &Path,
-) -> Result<Option<DemoAccess>, String> {
-    let Some(kept) = std::fs::read_to_string(file)
-        .ok()
-        .and_then(|t| serde_json::from_str::<DemoAccess>(&t).ok())
-    else {
-        return Ok(None);
+fn still_valid(c: &mut AnyConnection, hospital: &Hospital, file: &Path) -> Result<Kept, String> {
+    let Some(text) = std::fs::read_to_string(file).ok() else {
+        return Ok(Kept::None);
+    };
+    let Ok(kept) = serde_json::from_str::<DemoAccess>(&text) else {
+        return Ok(Kept::Stale(format!("{} 无法读取", file.display())));
     };
     let tokens = store::list_screen_tokens(c).map_err(|e| e.to_string())?;
-    let accounts_ok = kept.accounts.iter().all(|(code, ..)| {
-        store::get_staff(c, code)
+    for (code, ..) in &kept.accounts {
+        let live = store::get_staff(c, code)
             .ok()
             .flatten()
-            .is_some_and(|r| !r.disabled)
-    });
-    let screens_ok = kept.screens.len() == hospital.screens.len()
-        && kept.kiosks.len() == hospital.kiosks.len()
-        && kept
-            .screens
-            .iter()
-            .chain(&kept.kiosks)
-            .all(|(code, token)| {
-                tokens.iter().any(|t| {
-                    &t.screen_code == code
-                        && t.revoked_at.is_none()
-                        && t.token_hash == triage_ground::secret::sha256_hex(token.as_bytes())
-                })
-            });
-    Ok((accounts_ok && screens_ok).then_some(kept))
+            .is_some_and(|r| !r.disabled);
+        if !live {
+            return Ok(Kept::Stale(format!("账号 {code} 已不存在或已停用")));
+        }
+    }
+    if kept.screens.len() != hospital.screens.len() || kept.kiosks.len() != hospital.kiosks.len() {
+        return Ok(Kept::Stale("屏幕或自助机的配置已变化".into()));
+    }
+    for (code, token) in kept.screens.iter().chain(&kept.kiosks) {
+        let live = tokens.iter().any(|t| {
+            &t.screen_code == code
+                && t.revoked_at.is_none()
+                && t.token_hash == triage_ground::secret::sha256_hex(token.as_bytes())
+        });
+        if !live {
+            return Ok(Kept::Stale(format!("设备 {code} 的令牌已被吊销或更换")));
+        }
+    }
+    Ok(Kept::Valid(kept))
 }
 
 /// The accounts the demo has: an administrator, a nurse for every

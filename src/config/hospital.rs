@@ -326,9 +326,12 @@ pub struct SecurityPolicy {
     pub password_min_classes: usize,
     /// A session unused this long ends (seconds).
     pub session_idle_seconds: u64,
-    /// Consecutive failed logins that lock an account.
+    /// Wrong passwords in a row from one address after which each further
+    /// attempt on that account from that address waits (1 s, doubling); an
+    /// account's failures in a row reaching it raise an alert. Nobody is
+    /// locked out (ADR 0017).
     pub lockout_failures: u32,
-    /// How long a locked account stays locked (seconds).
+    /// The longest such wait (seconds).
     pub lockout_seconds: u64,
     /// Login attempts per minute from one address.
     pub login_per_minute: u32,
@@ -336,6 +339,14 @@ pub struct SecurityPolicy {
     pub admin_totp: bool,
     /// How long audit records are kept (days; at least 180).
     pub audit_retention_days: u32,
+    /// The reverse proxies (addresses, or networks holding only proxies,
+    /// e.g. `127.0.0.1`) whose `X-Forwarded-For` header names the client;
+    /// anyone else's is ignored (ADR 0017).
+    pub trusted_proxies: Vec<String>,
+    /// `/metrics` asks for `Authorization: Bearer <token>` when set: the
+    /// hex SHA-256 of the token Prometheus sends (the token itself is kept
+    /// only in Prometheus' credentials file).
+    pub metrics_token_sha256: Option<String>,
     /// The server key's file (ADR 0016): it seals the HIS clients' signing
     /// keys and the second-factor secrets the database keeps. Outside the
     /// database and its backups, mode 0600; made at the first start when
@@ -356,6 +367,8 @@ impl Default for SecurityPolicy {
             login_per_minute: 10,
             admin_totp: true,
             audit_retention_days: 180,
+            trusted_proxies: Vec::new(),
+            metrics_token_sha256: None,
             server_key_file: "data/server.key".into(),
         }
     }
@@ -603,6 +616,32 @@ fn check_security(cx: &mut Ctx<'_>, s: &SecurityPolicy) {
             "must be at least 180 (the Cybersecurity Law asks for six months)",
         );
     }
+    if let Some(t) = &s.metrics_token_sha256 {
+        if t.len() != 64 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
+            bad(
+                "metrics_token_sha256",
+                "must be the 64 hex digits of the token's SHA-256 (printf %s \"$TOKEN\" | sha256sum)",
+            );
+        }
+    }
+    for p in &s.trusted_proxies {
+        if proxy_network(p).is_none() {
+            bad(
+                "trusted_proxies",
+                &format!(
+                    "{p:?} is not an address or a network (e.g. \"127.0.0.1\", \"10.1.0.0/16\")"
+                ),
+            );
+        }
+    }
+}
+
+/// One entry of `[security] trusted_proxies`: an address or a network.
+pub fn proxy_network(text: &str) -> Option<ipnet::IpNet> {
+    let t = text.trim();
+    t.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| t.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 struct Ctx<'a> {

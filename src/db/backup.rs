@@ -79,7 +79,8 @@ pub fn backup(url: &str, out: &Path) -> Result<Backend, DbError> {
 /// transaction describes it exactly.
 pub fn backup_at(url: &str, out: &Path, snapshot: Option<&str>) -> Result<Backend, DbError> {
     let (backend, target) = parse_url(url)?;
-    if out.exists() {
+    // An empty file may be there: the caller made it owner-only first.
+    if out.metadata().is_ok_and(|m| m.len() > 0) {
         return Err(DbError::Unavailable(format!(
             "{} already exists",
             out.display()

@@ -151,6 +151,9 @@ text_column!(
         BackupMissing = "backup_missing",
         /// A person reported it (人工报告).
         Reported = "reported",
+        /// An account's wrong passwords in a row reached the limit
+        /// (连续登录失败).
+        LoginFailures = "login_failures",
     }
 );
 

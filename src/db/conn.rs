@@ -252,6 +252,47 @@ where
     }
 }
 
+/// An SQLite file is made owner-only (0600) before SQLite opens it, so its
+/// WAL and shared-memory files are too (SQLite gives them the database
+/// file's mode); one made before with a looser mode is tightened.
+fn owner_only_database(target: &str) -> Result<(), DbError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if target.is_empty() || target.starts_with(':') || target.starts_with("file:") {
+        return Ok(());
+    }
+    let path = std::path::Path::new(target);
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let loose = std::fs::metadata(path)
+                .map(|m| m.permissions().mode() & 0o077 != 0)
+                .unwrap_or(false);
+            if loose {
+                for file in [
+                    target.to_string(),
+                    format!("{target}-wal"),
+                    format!("{target}-shm"),
+                ] {
+                    if std::path::Path::new(&file).exists() {
+                        if let Err(e) =
+                            triage_ground::secret::owner_only(std::path::Path::new(&file))
+                        {
+                            tracing::warn!(error = %e, "could not make the database file owner-only");
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(DbError::Connect(format!("cannot create {path:?}: {e}"))),
+    }
+}
+
 /// One connection for a command-line tool, migrated to this version (no
 /// pool, no writer).
 pub fn connect_one(url: &str) -> Result<AnyConnection, DbError> {
@@ -282,6 +323,7 @@ pub(super) fn establish(
                         .map_err(|e| DbError::Connect(format!("cannot create {parent:?}: {e}")))?;
                 }
             }
+            owner_only_database(target)?;
             let mut c =
                 SqliteConnection::establish(target).map_err(|e| DbError::Connect(e.to_string()))?;
             let sync = match sync {

@@ -631,3 +631,64 @@ async fn sigterm_loses_nothing_tells_the_screens_and_exits_zero() {
         assert!(v["ticket_no"].is_string());
     }
 }
+
+/// `serve --demo` once, its console (standard output and error) kept in
+/// `out`; answers when it was ready, then stops it.
+async fn demo_once(db_url: &str, out: &std::path::Path) {
+    let port = free_port();
+    let file = std::fs::File::create(out).unwrap_or_else(|e| panic!("{e}"));
+    let err = file.try_clone().unwrap_or_else(|e| panic!("{e}"));
+    let child = crate::common::triage_command()
+        .args(["serve", "--demo", "--no-simulation", "--workers", "2"])
+        .args([
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            db_url,
+        ])
+        .env("TRIAGE_LOG", "warn")
+        .stdout(Stdio::from(file))
+        .stderr(Stdio::from(err))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start triage: {e}"));
+    let server = Proc(child, db_url.to_string());
+    wait_ready(&reqwest::Client::new(), &format!("http://127.0.0.1:{port}")).await;
+    drop(server);
+}
+
+/// The demo keeps its passwords and screen tokens across restarts; when
+/// one no longer holds (a token revoked on the devices page) it makes new
+/// ones and says so, and why, instead of silently.
+#[tokio::test]
+async fn the_demo_says_when_and_why_it_made_new_passwords_and_tokens() {
+    let db = fresh_database();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let console = |n: u8| dir.path().join(format!("console-{n}.txt"));
+    demo_once(&db.url, &console(1)).await;
+    demo_once(&db.url, &console(2)).await;
+    let said = |n: u8| std::fs::read_to_string(console(n)).unwrap_or_default();
+    assert!(
+        !said(2).contains("重新生成"),
+        "nothing changed: {}",
+        said(2)
+    );
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = triage::db::accounts::Stamp {
+            operator: "test".into(),
+            source: "test".into(),
+            at: crate::common::suite_now().naive_utc(),
+        };
+        triage::auth::accounts::revoke_screen_token(&mut c, "NK-HALL", &stamp)
+            .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    demo_once(&db.url, &console(3)).await;
+    let third = said(3);
+    assert!(
+        third.contains("NK-HALL") && third.contains("重新生成"),
+        "the console says what was made anew and why: {third}"
+    );
+}

@@ -24,6 +24,7 @@ mod https;
 mod idempotence;
 mod inspections;
 mod kiosks;
+mod logins;
 mod openapi;
 mod operations;
 mod queue_rules;

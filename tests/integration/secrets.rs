@@ -280,7 +280,7 @@ async fn keys_and_second_factors_from_before_sealing_work_on_and_are_sealed_at_t
 }
 
 #[actix_web::test]
-async fn the_server_key_is_its_own_0600_file_that_backups_never_copy_and_a_wrong_one_refuses_to_start(
+async fn the_server_key_database_and_backups_are_0600_and_backups_never_copy_the_key_and_a_wrong_key_refuses_to_start(
 ) {
     let app = spawn_app_with(Hospital::demo(), 2).await;
     let path = std::path::PathBuf::from(&app.hospital.security.server_key_file);
@@ -306,6 +306,10 @@ async fn the_server_key_is_its_own_0600_file_that_backups_never_copy_and_a_wrong
     let mut files = 0;
     for entry in walk(dir.path()) {
         files += 1;
+        let mode = std::fs::metadata(&entry)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
+        assert_eq!(mode, 0o600, "{} is its owner's only", entry.display());
         let bytes = std::fs::read(&entry).unwrap_or_default();
         assert!(
             !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
@@ -314,6 +318,16 @@ async fn the_server_key_is_its_own_0600_file_that_backups_never_copy_and_a_wrong
         );
     }
     assert!(files > 0, "the backup was taken");
+
+    // The SQLite database and its WAL are their owner's only too.
+    if let Some(file) = app.db.url.strip_prefix("sqlite://") {
+        for f in [file.to_string(), format!("{file}-wal")] {
+            let mode = std::fs::metadata(&f)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0);
+            assert_eq!(mode, 0o600, "{f} is its owner's only");
+        }
+    }
 
     // A server whose key file is missing, or holds another key, refuses to
     // start and says what to do: sealed values would open no more.
@@ -449,4 +463,38 @@ async fn a_signed_request_captured_before_a_restart_is_refused_after_it() {
     );
     assert_eq!(status_code(r).await.0, 200);
     assert_eq!(nonces_kept(&app).await, 1, "expired nonces are removed");
+}
+
+#[actix_web::test]
+async fn metrics_answer_only_the_monitoring_token_once_one_is_set() {
+    let token = triage_ground::secret::random(32);
+    crate::common::note_secret(&token);
+    let mut hospital = Hospital::demo();
+    hospital.security.metrics_token_sha256 =
+        Some(triage_ground::secret::sha256_hex(token.as_bytes()));
+    let app = spawn_app_with(hospital, 2).await;
+    let get = |bearer: Option<String>| {
+        let mut r = app.anonymous.get(app.url("/metrics"));
+        if let Some(b) = bearer {
+            r = r.header("authorization", format!("Bearer {b}"));
+        }
+        r
+    };
+    assert_eq!(
+        status_code(get(None)).await,
+        (401, "unauthenticated".into())
+    );
+    let stored = app.hospital.security.metrics_token_sha256.clone();
+    assert_eq!(
+        status_code(get(stored)).await.0,
+        401,
+        "the configured digest is no token"
+    );
+    assert_eq!(status_code(get(Some("wrong".into()))).await.0, 401);
+    let r = get(Some(token))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap_or_default().contains("triage_up"));
 }

@@ -333,6 +333,21 @@ async fn the_waiting_lists_export_to_excel_in_calling_order_with_full_names() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 403);
+    // A doctor of NK asking for WK: refused too, as the API document says
+    // (not his own list under another name); his own department: his list.
+    let doctor = app.staff("D-XLSX", Role::Doctor, &["NK-01"]).await;
+    for (asked, status) in [("WK", 403), ("NK", 200), ("NK,WK", 403)] {
+        let r = doctor
+            .get(app.url(&format!("/api/v1/waiting-lists.xlsx?departments={asked}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            r.status().as_u16(),
+            status,
+            "a doctor of NK asking for {asked}"
+        );
+    }
     let r = app
         .his()
         .get(app.url("/api/v1/waiting-lists.xlsx"))
