@@ -163,3 +163,157 @@ async fn a_flood_from_one_address_is_limited_with_a_truthful_retry_after() {
         401
     );
 }
+
+/// nginx, configured with the server block of `docs/install.md` as it
+/// stands (its certificate and the addresses put in), in front of `app`;
+/// stopped when dropped.
+struct Nginx {
+    child: std::process::Child,
+    port: u16,
+    tls: crate::common::TestTls,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The ```nginx block of docs/install.md.
+fn documented_nginx_server() -> String {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/install.md"))
+        .unwrap_or_else(|e| panic!("docs/install.md: {e}"));
+    let start = doc
+        .find("```nginx\n")
+        .unwrap_or_else(|| panic!("docs/install.md has no nginx example"))
+        + "```nginx\n".len();
+    let end = doc[start..].find("```").map_or(doc.len(), |e| start + e);
+    doc[start..end].to_string()
+}
+
+async fn nginx_before(app: &TestApp) -> Nginx {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tls = crate::common::test_certificate();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = documented_nginx_server()
+        .replace("listen 443 ssl;", &format!("listen 127.0.0.1:{port} ssl;"))
+        .replace("/etc/nginx/tls/triage.pem", &tls.cert.display().to_string())
+        .replace("/etc/nginx/tls/triage.key", &tls.key.display().to_string())
+        .replace(
+            "http://127.0.0.1:8080",
+            &format!("http://127.0.0.1:{}", app.port),
+        );
+    assert!(
+        server.contains("X-Forwarded-For $proxy_add_x_forwarded_for"),
+        "{server}"
+    );
+    let d = dir.path().display();
+    let conf = format!(
+        "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+         events {{}}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n\
+         proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fcgi;\n uwsgi_temp_path {d}/uwsgi;\n\
+         scgi_temp_path {d}/scgi;\n{server}\n}}\n"
+    );
+    let path = dir.path().join("nginx.conf");
+    std::fs::write(&path, conf).unwrap_or_else(|e| panic!("{e}"));
+    let child = std::process::Command::new("nginx")
+        .args([
+            "-p",
+            &d.to_string(),
+            "-c",
+            &path.display().to_string(),
+            "-g",
+            "daemon off; user root;",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("nginx (the test command installs it: apt-get install nginx-light): {e}")
+        });
+    let proxy = Nginx {
+        child,
+        port,
+        tls,
+        _dir: dir,
+    };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return proxy;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("nginx did not listen on {port}");
+}
+
+/// A browser at the workstation with the address `ip`, reaching the
+/// server through nginx over HTTPS.
+fn workstation(proxy: &Nginx, ip: [u8; 4]) -> reqwest::Client {
+    let root = reqwest::Certificate::from_pem(proxy.tls.cert_pem.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(root)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn login_at(
+    proxy: &Nginx,
+    client: &reqwest::Client,
+    password: &str,
+    spoof: Option<&str>,
+) -> (u16, String) {
+    let mut r = client
+        .post(format!("https://127.0.0.1:{}/api/v1/session", proxy.port))
+        .json(&json!({"code": "N-NGINX", "password": password}));
+    if let Some(s) = spoof {
+        r = r.header("x-forwarded-for", s);
+    }
+    let r = r.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.unwrap_or_default();
+    (
+        status,
+        v["error"]["code"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[actix_web::test]
+async fn behind_the_documented_nginx_one_workstations_failed_logins_do_not_block_another() {
+    let app = spawn_app_with(behind_the_proxy(3), 2).await;
+    let _ = app.staff("N-NGINX", Role::Nurse, &["NK"]).await;
+    let proxy = nginx_before(&app).await;
+    let (a, b) = (
+        workstation(&proxy, [127, 0, 0, 11]),
+        workstation(&proxy, [127, 0, 0, 12]),
+    );
+    for i in 0..3 {
+        assert_eq!(
+            login_at(&proxy, &a, &format!("wrong-{i}"), None).await,
+            (401, "bad_credentials".into())
+        );
+    }
+    // Workstation A waits, also when it names B in its own header (nginx
+    // appends the real address, which is read from the right).
+    assert_eq!(login_at(&proxy, &a, STAFF_PASSWORD, None).await.0, 429);
+    assert_eq!(
+        login_at(&proxy, &a, STAFF_PASSWORD, Some("127.0.0.12"))
+            .await
+            .0,
+        429
+    );
+    // Workstation B, the right password: in.
+    assert_eq!(login_at(&proxy, &b, STAFF_PASSWORD, None).await.0, 200);
+    let dump = app.dump().await;
+    assert!(
+        dump.contains("127.0.0.11") && dump.contains("127.0.0.12"),
+        "the audit log names each workstation"
+    );
+}
