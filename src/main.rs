@@ -116,6 +116,14 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The server key (ADR 0016): show its file and id, or replace a lost
+    /// one (every HIS client revoked, every second factor removed).
+    ServerKey {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        command: commands::server_key::ServerKeyCommand,
+    },
     /// Staff accounts: add, reset a password, disable, enrol a second
     /// factor, list.
     User {
@@ -197,6 +205,7 @@ fn main() -> ExitCode {
         Command::Doctors { command } => commands::doctors::run(command),
         Command::Openapi => commands::openapi::run(),
         Command::Audit { command } => commands::audit::run(command),
+        Command::ServerKey { target, command } => commands::server_key::run(target, command),
         Command::User { target, command } => commands::accounts::user(target, command),
         Command::Client { target, command } => commands::accounts::client(target, command),
         Command::Screen { target, command } => commands::accounts::screen(target, command),

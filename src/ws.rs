@@ -549,7 +549,8 @@ fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> Result<(), Error> {
     if allowed.contains(&origin) {
         return Ok(());
     }
-    tracing::warn!(origin = %origin, "screen socket refused: foreign origin");
+    // The Origin is what the client sent: never in a log line.
+    tracing::warn!("screen socket refused: foreign origin");
     Err(Error::new(
         ErrorCode::OriginNotAllowed,
         "screen sockets open only from this server's pages or a configured origin",

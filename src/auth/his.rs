@@ -54,16 +54,25 @@ pub fn signing_key(api_key: &str) -> String {
     secret::sha256_hex(api_key.as_bytes())
 }
 
-/// What the server keeps to recognise an API key sent whole: the hex
-/// SHA-256 of its signing key. It is not the signing key, and neither the
+/// What the server keeps to recognise an API key sent whole: `v1:` and the
+/// hex SHA-256 of its signing key. It is not the signing key, and neither the
 /// key nor the signing key follows from it.
 pub fn verifier(api_key: &str) -> String {
     verifier_of_signing_key(&signing_key(api_key))
 }
 
+/// What a verifier starts with (a digest kept before sealing does not).
+const VERIFIER_TAG: &str = "v1:";
+
 /// The verifier of the API key whose signing key this is.
 pub fn verifier_of_signing_key(signing: &str) -> String {
-    secret::sha256_hex(signing.as_bytes())
+    format!("{VERIFIER_TAG}{}", secret::sha256_hex(signing.as_bytes()))
+}
+
+/// Whether a stored `key_hash` is a verifier (not a digest kept before
+/// sealing, which was the signing key itself).
+pub fn is_verifier(stored: &str) -> bool {
+    stored.starts_with(VERIFIER_TAG)
 }
 
 /// The text a request's signature covers.

@@ -54,6 +54,19 @@ impl Proxies {
     }
 }
 
+/// The key the login limits count a client address under: an IPv4
+/// address itself, an IPv6 address by its /64 (one host's usual share, so
+/// a client cannot escape the limits by walking its own network).
+pub fn limit_key(source: &str) -> String {
+    match source.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => source.to_string(),
+    }
+}
+
 /// An IPv4 address mapped into IPv6 read as the IPv4 address.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -91,7 +104,7 @@ struct Streak {
     last: i64,
 }
 
-/// Streaks kept before old ones are dropped (and all, when still full).
+/// Streaks kept before the older half is dropped.
 const KEPT: usize = 50_000;
 /// An account code longer than any real one is kept by its first
 /// characters (what a client typed bounds no memory).
@@ -145,7 +158,12 @@ impl Streaks {
             let horizon = now_ms.saturating_sub(self.longest.saturating_mul(2));
             self.map.retain(|_, s| s.last > horizon);
             if self.map.len() >= KEPT {
-                self.map.clear();
+                // Still full: the older half goes (the newest streaks, an
+                // attacker's among them, stay).
+                let mut lasts: Vec<i64> = self.map.iter().map(|s| s.last).collect();
+                lasts.sort_unstable();
+                let middle = lasts.get(lasts.len() / 2).copied().unwrap_or(i64::MIN);
+                self.map.retain(|_, s| s.last >= middle);
             }
         }
         let mut s = self.map.entry(key(account, from)).or_insert(Streak {
@@ -200,6 +218,11 @@ mod tests {
         );
         assert_eq!(p.client(ip("127.0.0.1"), None), ip("127.0.0.1"));
         assert!(proxy_network("10.0.0.0/8").is_some() && proxy_network("proxy").is_none());
+        assert_eq!(
+            limit_key("2001:db8:1:2:aaaa::1"),
+            limit_key("2001:db8:1:2:bbbb::9")
+        );
+        assert_eq!(limit_key("192.168.1.7"), "192.168.1.7");
     }
 
     #[test]

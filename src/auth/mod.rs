@@ -340,6 +340,9 @@ impl Auth {
         }
         let horizon = self.now().timestamp() - 2 * his::MAX_SKEW;
         i.nonces.retain(|_, at| *at > horizon);
+        // Addresses that have not tried to log in for a while leave the
+        // per-address limiter.
+        i.logins.retain_recent();
         Ok(())
     }
 
@@ -615,20 +618,26 @@ impl Auth {
         let matches = self
             .inner
             .hashing
-            .run(source, move || password::verify(&attempt, &phc))
+            .run(&limits::limit_key(source), move || {
+                password::verify(&attempt, &phc)
+            })
             .await?;
         let row = match row {
             None => {
-                self.inner
-                    .streaks
-                    .failed(code, source, self.now().timestamp_millis());
+                self.inner.streaks.failed(
+                    code,
+                    &limits::limit_key(source),
+                    self.now().timestamp_millis(),
+                );
                 tracing::info!("login failed: unknown account");
                 return Err(bad_credentials().into());
             }
             Some(r) if r.disabled => {
-                self.inner
-                    .streaks
-                    .failed(code, source, self.now().timestamp_millis());
+                self.inner.streaks.failed(
+                    code,
+                    &limits::limit_key(source),
+                    self.now().timestamp_millis(),
+                );
                 // Written after the answer, as for an unknown account: the
                 // time taken tells nothing.
                 let auth = self.clone();
@@ -651,7 +660,9 @@ impl Auth {
             return Err(self.failed(row, &stamp, !totp_ok && matches).await.into());
         }
         let (session_id, id_hash) = self.open_session(&row, step, &stamp, source, now).await?;
-        self.inner.streaks.succeeded(code, source);
+        self.inner
+            .streaks
+            .succeeded(code, &limits::limit_key(source));
         self.remember_login(&row, id_hash, now);
         tracing::info!(staff = %row.code, "logged in");
         Ok(LoggedIn {
@@ -666,11 +677,12 @@ impl Auth {
     /// within the address's rate, and past the wait of a wrong-password
     /// streak of that account from there (429 with the truthful wait).
     fn may_try(&self, account: &str, source: &str) -> Result<(), LoginRefused> {
-        self.throttle_logins(source)?;
+        let key = limits::limit_key(source);
+        self.throttle_logins(&key)?;
         let wait = self
             .inner
             .streaks
-            .wait(account, source, self.now().timestamp_millis());
+            .wait(account, &key, self.now().timestamp_millis());
         if wait > 0 {
             tracing::warn!(source = %source, wait, "login refused: a wrong-password streak from this address waits");
             return Err(LoginRefused {
@@ -856,9 +868,11 @@ impl Auth {
     /// an administrator is told (an alert). Nobody is locked out. Answers
     /// the one bad-credentials error.
     async fn failed(&self, row: StaffRow, stamp: &Stamp, totp: bool) -> Error {
-        self.inner
-            .streaks
-            .failed(&row.code, &stamp.source, self.now().timestamp_millis());
+        self.inner.streaks.failed(
+            &row.code,
+            &limits::limit_key(&stamp.source),
+            self.now().timestamp_millis(),
+        );
         let auth = self.clone();
         let st = stamp.clone();
         actix_web::rt::spawn(async move { auth.count_failure(row, st, totp).await });
@@ -878,7 +892,8 @@ impl Auth {
                 let Some(fresh) = store::get_staff(c, &code)? else {
                     return Ok(None);
                 };
-                let failed = fresh.failed_logins.saturating_add(1);
+                let before = fresh.failed_logins;
+                let failed = before.saturating_add(1);
                 store::set_failures(c, &code, failed, None)?;
                 store::record(
                     c,
@@ -887,14 +902,15 @@ impl Auth {
                     &code,
                     serde_json::json!({ "failed_logins": failed, "factor": if totp { "totp" } else { "password" } }),
                 )?;
-                Ok(Some(failed))
+                Ok(Some((before, failed)))
             })
             .await;
         match counted {
             Err(e) => tracing::warn!(error = %e, "could not count a failed login"),
-            Ok(Some(failed)) => {
+            Ok(Some((before, failed))) => {
                 tracing::warn!(staff = %row.code, failed, "login failed");
-                if failed == limit {
+                // Told once per streak: when it crosses the limit.
+                if before < limit && failed >= limit {
                     let _ = self.inner.streak_tx.send(StreakNotice {
                         account: row.code.clone(),
                         failures: failed,
@@ -996,7 +1012,7 @@ impl Auth {
         let (ok, hashed) = self
             .inner
             .hashing
-            .run(source, move || {
+            .run(&limits::limit_key(source), move || {
                 let ok = password::verify(&attempt, &phc);
                 (ok, ok.then(|| password::hash(&fresh)))
             })

@@ -34,14 +34,17 @@ fn refused(message: String) -> Error {
     Error::new(ErrorCode::InternalError, message)
 }
 
-/// The key ids the database's sealed values name.
+/// The key ids the sealed values of live rows name (a revoked client's or
+/// a disabled account's secret opens nothing anyone uses).
 fn sealed_ids(c: &mut AnyConnection) -> Result<Vec<String>, DbError> {
     let values: Vec<String> = store::list_clients(c)?
         .into_iter()
+        .filter(|r| r.revoked_at.is_none())
         .filter_map(|r| r.signing_sealed)
         .chain(
             store::list_staff(c)?
                 .into_iter()
+                .filter(|r| !r.disabled)
                 .filter_map(|r| r.totp_secret),
         )
         .collect();
@@ -54,11 +57,36 @@ fn sealed_ids(c: &mut AnyConnection) -> Result<Vec<String>, DbError> {
     Ok(ids)
 }
 
-/// The server key named by the configuration. Made (mode 0600) when the
-/// file does not exist and nothing in the database is sealed yet; refused,
-/// saying what to do, when the file is missing or another key sealed what
-/// the database holds.
+/// Who may make a missing key file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Making {
+    /// The server at its start (its working directory is the service's).
+    Server,
+    /// A command or the admin API: only a file named by an absolute path
+    /// (a relative one would land wherever the command was run).
+    Command,
+}
+
+/// The server key named by the configuration, for a command or the admin
+/// API: see [`open_at_start`]; a missing file named by a relative path is
+/// refused (start the server once, which makes it).
 pub fn open(policy: &SecurityPolicy, c: &mut AnyConnection) -> Result<ServerKey, Error> {
+    open_as(policy, c, Making::Command)
+}
+
+/// The server key named by the configuration, at the server's start. Made
+/// (mode 0600) when the file does not exist and no live row is sealed yet;
+/// refused, saying what to do, when the file is missing or another key
+/// sealed what a live row holds.
+pub fn open_at_start(policy: &SecurityPolicy, c: &mut AnyConnection) -> Result<ServerKey, Error> {
+    open_as(policy, c, Making::Server)
+}
+
+fn open_as(
+    policy: &SecurityPolicy,
+    c: &mut AnyConnection,
+    making: Making,
+) -> Result<ServerKey, Error> {
     let path = path_of(policy);
     let ids = sealed_ids(c)?;
     let key = match std::fs::read_to_string(&path) {
@@ -73,6 +101,13 @@ pub fn open(policy: &SecurityPolicy, c: &mut AnyConnection) -> Result<ServerKey,
                 return Err(refused(format!(
                     "服务器密钥文件 {} 不存在，而数据库中的密钥由编号 {id} 的服务器密钥加密：\
                      请从单独保存的副本恢复该文件（见《运维手册》“服务器密钥”），切勿新建",
+                    path.display()
+                )));
+            }
+            if making == Making::Command && path.is_relative() {
+                return Err(refused(format!(
+                    "服务器密钥文件 {} 不存在：请先启动一次服务器（它会生成该文件），\
+                     或在配置中用绝对路径指定 [security] server_key_file",
                     path.display()
                 )));
             }
@@ -124,7 +159,7 @@ fn create(path: &Path) -> Result<ServerKey, Error> {
             tracing::warn!(
                 file = %path.display(),
                 key = key.id(),
-                "a new server key was made: back it up apart from the database (docs/operations.md)"
+                "a new server key was made: back it up apart from the database (docs/operations.zh.md, 服务器密钥)"
             );
             Ok(key)
         }
@@ -162,10 +197,12 @@ fn warn_if_open(path: &Path) {
 pub fn seal_legacy(c: &mut AnyConnection, key: &ServerKey) -> Result<(usize, usize), DbError> {
     let mut clients = 0;
     for row in store::list_clients(c)? {
-        if row.signing_sealed.is_some() {
+        // Before sealing, key_hash was the signing key itself (64 hex
+        // digits); a verifier is tagged, so a row whose sealed copy went
+        // (a migration reverted) is never hashed twice.
+        if row.signing_sealed.is_some() || super::his::is_verifier(&row.key_hash) {
             continue;
         }
-        // Before sealing, key_hash was the signing key itself.
         let signing = row.key_hash.clone();
         let verifier = super::his::verifier_of_signing_key(&signing);
         let sealed = key.seal(&signing_purpose(&row.key_id), signing.as_bytes());
@@ -191,7 +228,12 @@ pub fn seal_legacy(c: &mut AnyConnection, key: &ServerKey) -> Result<(usize, usi
 /// from before sealing keep in the clear, in one write.
 pub async fn start(db: &Db, policy: &SecurityPolicy) -> Result<Arc<ServerKey>, Error> {
     let p = policy.clone();
-    let key = Arc::new(db.read(move |c| Ok(open(&p, c))).await??);
+    let key = Arc::new(db.read(move |c| Ok(open_at_start(&p, c))).await??);
+    tracing::info!(
+        file = %path_of(policy).display(),
+        key = key.id(),
+        "server key in use (keep a copy apart from the backups)"
+    );
     let k = key.clone();
     let (clients, accounts) = db.write(move |c| seal_legacy(c, &k)).await?;
     if clients + accounts > 0 {
@@ -202,4 +244,69 @@ pub async fn start(db: &Db, policy: &SecurityPolicy) -> Result<Arc<ServerKey>, E
         );
     }
     Ok(key)
+}
+
+/// What replacing a lost server key did.
+#[derive(Debug)]
+pub struct Replaced {
+    /// The new key's id.
+    pub key_id: String,
+    /// The HIS clients revoked (each needs a new key).
+    pub revoked: Vec<String>,
+    /// The accounts whose second factor was removed (they enrol again).
+    pub second_factors: Vec<String>,
+    /// Where the old key file went, if there was one.
+    pub old_file: Option<PathBuf>,
+}
+
+/// Replaces a server key that is lost (or no longer to be trusted): every
+/// live HIS client is revoked (each gets a new key with `triage client
+/// add`), every second factor is removed (administrators enrol again with
+/// `triage user totp`), in one transaction, audited; then the old key
+/// file, if any, is kept aside and a new one made. Nothing else changes:
+/// passwords, sessions, screens' tokens and every patient stay.
+pub fn replace(
+    policy: &SecurityPolicy,
+    c: &mut AnyConnection,
+    stamp: &store::Stamp,
+) -> Result<Replaced, Error> {
+    let (revoked, second_factors) = crate::db::write_transaction(c, |c| {
+        let mut revoked = Vec::new();
+        for row in store::list_clients(c)?
+            .into_iter()
+            .filter(|r| r.revoked_at.is_none())
+        {
+            store::revoke_client(c, &row.name, stamp)?;
+            revoked.push(row.name);
+        }
+        let mut cleared = Vec::new();
+        for row in store::list_staff(c)?
+            .into_iter()
+            .filter(|r| r.totp_secret.is_some())
+        {
+            store::clear_totp(c, &row.code, stamp)?;
+            cleared.push(row.code);
+        }
+        Ok::<_, DbError>((revoked, cleared))
+    })?;
+    let path = path_of(policy);
+    let old_file = if path.exists() {
+        let aside = path.with_extension(format!("replaced-{}", stamp.at.format("%Y%m%d-%H%M%S")));
+        std::fs::rename(&path, &aside).map_err(|e| {
+            refused(format!(
+                "无法移走旧的服务器密钥文件 {}：{e}",
+                path.display()
+            ))
+        })?;
+        Some(aside)
+    } else {
+        None
+    };
+    let key = create(&path)?;
+    Ok(Replaced {
+        key_id: key.id().to_string(),
+        revoked,
+        second_factors,
+        old_file,
+    })
 }

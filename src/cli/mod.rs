@@ -14,4 +14,5 @@ pub mod migrate;
 pub mod openapi;
 pub mod restore;
 pub mod serve;
+pub mod server_key;
 pub mod target;

@@ -355,6 +355,20 @@ pub fn seal_client(
     Ok(())
 }
 
+/// Removes an account's second factor (a lost server key: it enrols again).
+pub fn clear_totp(c: &mut AnyConnection, code: &str, stamp: &Stamp) -> Result<(), DbError> {
+    diesel::update(staff_accounts::table.find(code))
+        .set(staff_accounts::totp_secret.eq(None::<String>))
+        .execute(c)?;
+    record(
+        c,
+        stamp,
+        AccountEvent::TotpEnrolled,
+        code,
+        json!({ "cleared": true, "reason": "server key replaced" }),
+    )
+}
+
 /// Seals an account's second-factor secret kept in the clear (ADR 0016).
 pub fn seal_totp(c: &mut AnyConnection, code: &str, sealed: &str) -> Result<(), DbError> {
     diesel::update(staff_accounts::table.find(code))
@@ -366,6 +380,9 @@ pub fn seal_totp(c: &mut AnyConnection, code: &str, sealed: &str) -> Result<(), 
 /// Records a signed request's nonce until `expires_at` (unix seconds);
 /// false when the client sent it before (a replay, also from before a
 /// restart). With `purge`, nonces whose window closed by `now` go first.
+/// Checked, then inserted, in the one writer of this server: nothing comes
+/// between. (Two servers writing at once would meet the primary key: the
+/// second write fails and its request is refused, never accepted twice.)
 pub fn remember_nonce(
     c: &mut AnyConnection,
     key_id: &str,

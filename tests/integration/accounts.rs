@@ -409,7 +409,12 @@ async fn a_wrong_password_streak_waits_doubling_and_the_audit_log_keeps_every_at
     let mut hospital = Hospital::demo();
     hospital.security.lockout_failures = 3;
     hospital.security.login_per_minute = 1000;
-    let app = spawn_app_with(hospital, 2).await;
+    // A clock that stands still unless moved: the waits are exact.
+    let clock = std::sync::Arc::new(triage_ground::time::AnchoredClock::frozen_at(
+        crate::common::suite_now(),
+    ));
+    let app =
+        crate::common::spawn_app_clocked(hospital, 2, crate::common::fresh_database(), clock).await;
     let _ = app.staff("N-LOCK", Role::Nurse, &["NK"]).await;
     let login = |password: &str| {
         let body = json!({"code": "N-LOCK", "password": password});

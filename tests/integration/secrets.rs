@@ -355,6 +355,36 @@ async fn the_server_key_database_and_backups_are_0600_and_backups_never_copy_the
             "no new key was made in place of the lost one"
         );
     }
+
+    // The way out of a truly lost key: a new one; every live HIS client is
+    // revoked and every second factor removed (what they sealed opens no
+    // more); the server then starts.
+    let mut h = app.hospital.clone();
+    h.security.server_key_file = missing.display().to_string();
+    let (url, policy) = (app.db.url.clone(), h.security.clone());
+    let replaced = tokio::task::spawn_blocking(move || {
+        let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+        let stamp = triage::db::accounts::Stamp {
+            operator: "test".into(),
+            source: "test".into(),
+            at: crate::common::suite_now().naive_utc(),
+        };
+        triage::auth::server_key::replace(&policy, &mut c, &stamp).unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !replaced.revoked.is_empty(),
+        "the harness's HIS client was revoked"
+    );
+    assert!(missing.exists());
+    let mut settings = triage::app::Settings::new(h, app.db.url.clone());
+    settings.bind = "127.0.0.1:0".into();
+    settings.clock = crate::common::clock_at(app.now());
+    assert!(
+        triage::app::Application::build(settings).await.is_ok(),
+        "the server starts with the new key"
+    );
 }
 
 /// Every file under `dir`.
