@@ -35,6 +35,16 @@ function offDuty(d) {
   return d && d.on_duty === false ? ` <span class="off-duty">停诊</span>` : "";
 }
 
+// Who is next — or, while the room cannot call (stopped, paused, its
+// doctor away), what its waiting patients should do instead: the server
+// sends no list then, and one sentence (`guidance`).
+function waitingPart(room, label, count) {
+  if (room.guidance) {
+    return `<div class="label">候诊 <small>${count}</small></div><p class="guidance">${esc(room.guidance)}</p>`;
+  }
+  return `<div class="label">${label}${shortList(room)} <small>${count}</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}`;
+}
+
 function statusClass(room) {
   return room.status === "open" ? "" : ` status-${room.status}`;
 }
@@ -50,7 +60,7 @@ export function renderOverview(main, rooms) {
     return `<section class="room${statusClass(room)}" data-room="${esc(room.code)}">
       <header><h2>${esc(room.name)}</h2><span class="doctor">${doc}</span><span class="status">${esc(room.status_label)}</span></header>
       <div class="label">正在就诊</div>${cur}
-      <div class="label">候诊${shortList(room)} <small>共 ${room.waiting} 人</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}
+      ${waitingPart(room, "候诊", `共 ${room.waiting} 人`)}
     </section>`;
   }).join("");
 }
@@ -72,5 +82,5 @@ export function renderDoor(main, room) {
       <p class="intro">${esc(d ? d.introduction : "")}</p></div>
     </section>
     <section class="calling" data-room="${esc(room.code)}"><div class="label">${esc(room.name)} · 正在就诊 <span class="status">${esc(room.status_label)}</span></div>${cur}</section>
-    <section class="waiting"><div class="label">${room.waiting_cap > 0 ? "请以下患者到门口候诊" : "请以下患者准备"}${shortList(room)} <small>共 ${room.waiting} 人候诊</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}${appointmentList(room)}</section>`;
+    <section class="waiting">${waitingPart(room, room.waiting_cap > 0 ? "请以下患者到门口候诊" : "请以下患者准备", `共 ${room.waiting} 人候诊`)}${appointmentList(room)}</section>`;
 }

@@ -92,6 +92,36 @@ test("a call made through the API shows on every screen of that room within 1 s"
   await door.close();
 });
 
+// Issue 26, item 1: a paused or closed room's door and the hall tell
+// nobody to get ready for it; they say, in one sentence, what to do.
+test("a paused or closed room lists nobody to get ready on its door or the hall, and says what to do", async () => {
+  const hall = await openScreen(browser, server, "NK-HALL");
+  const door = await openScreen(browser, server, "NK-04-DOOR");
+  // Its own visit numbers, cancelled at the end: the shared queue is as
+  // the other tests expect it.
+  await server.arrive("G260", FULL_NAMES[3]);
+  await server.arrive("G261", FULL_NAMES[4]);
+  const doorList = () => door.$$eval(".waiting ol.next li", (els) => els.length);
+  const hallRoom = '[data-room="NK-04"]';
+  await door.waitForFunction(() => document.querySelectorAll(".waiting ol.next li").length > 0, null, { timeout: 2000 });
+  assert.ok((await door.textContent(".waiting .label")).includes("请以下患者准备"), "open: who is next");
+  for (const [action, says] of [["pause", "本诊室暂停叫号"], ["close", "本诊室暂停接诊"]]) {
+    await server.api("POST", `/api/v1/rooms/NK-04/${action}`, {});
+    await door.waitForFunction((t) => document.querySelector(".waiting p.guidance")?.textContent.includes(t), says, { timeout: 2000 });
+    await hall.waitForFunction(([room, t]) => document.querySelector(`${room} p.guidance`)?.textContent.includes(t), [hallRoom, says], { timeout: 2000 });
+    assert.equal(await doorList(), 0, `${action}: no list on the door`);
+    assert.ok(!(await door.textContent(".waiting")).includes("请以下患者准备"), `${action}: nobody told to get ready`);
+    assert.equal(await hall.$$eval(`${hallRoom} ol.next li`, (els) => els.length), 0, `${action}: no list on the hall`);
+  }
+  // Open again: the list is back.
+  await server.api("POST", "/api/v1/rooms/NK-04/resume", {});
+  await door.waitForFunction(() => document.querySelectorAll(".waiting ol.next li").length > 0, null, { timeout: 2000 });
+  await server.api("DELETE", "/api/v1/registrations/G260");
+  await server.api("DELETE", "/api/v1/registrations/G261");
+  await hall.close();
+  await door.close();
+});
+
 test("the voice queue announces calls in order and never overlaps", async () => {
   const hall = await openScreen(browser, server, "NK-HALL", { speechMs: 200 });
   const names = [FULL_NAMES[1], FULL_NAMES[2], FULL_NAMES[3]];
@@ -285,6 +315,9 @@ test("the screen client shows every frame of the contract's fixtures", async () 
   assert.ok((await roomText("NK-01")).includes("A001"), "the current call of the snapshot");
   assert.ok((await roomText("NK-01")).includes("A004") && (await roomText("NK-01")).includes("优先"));
   assert.ok((await roomText("NK-02")).includes("暂停叫号"));
+  // A paused room lists nobody to get ready: it says what to do instead.
+  assert.equal(await page.textContent(`section.room[data-room="NK-02"] p.guidance`), "本诊室暂停叫号，请在候诊区稍候，恢复后按顺序叫号");
+  assert.equal(await page.$$eval(`section.room[data-room="NK-02"] ol.next`, (els) => els.length), 0);
   assert.equal(await page.evaluate(() => document.body.dataset.online), "true");
 
   await deliver(1); // room: A003 called in NK-01

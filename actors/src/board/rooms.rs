@@ -4,7 +4,8 @@
 
 use super::events::{Announce, Broadcast, ScreenLink};
 use super::frame::{Announcement, ScreenFrame};
-use crate::model::{CurrentCall, RoomStatus};
+use super::view::DoctorView;
+use crate::model::{CurrentCall, RoomStatus, SeatState};
 use triage_ground::ids::{QueueCode, RoomCode};
 
 use super::*;
@@ -230,11 +231,17 @@ impl Board {
                 }
             }
         }
-        let doctor = board
+        let doctor: Option<DoctorView> = board
             .info
             .doctor_code
             .as_ref()
             .and_then(|d| self.doctors.get(d).map(|v| v.clone()));
+        let guidance = guidance(board.status, board.info.seat, doctor.as_ref());
+        if guidance.is_some() {
+            // The truth of the room: nobody is to get ready for it now (a
+            // paused two-stage room keeps its short list, counted as such).
+            next.clear();
+        }
         Some(RoomView {
             code: board.info.code.clone(),
             name: board.info.name.clone(),
@@ -246,10 +253,60 @@ impl Board {
             seat_notice: board.info.seat.notice_zh().map(str::to_string),
             current: board.current.clone(),
             next,
+            guidance,
             waiting,
             waiting_cap: cap,
             short_list,
             appointments: Vec::new(),
         })
+    }
+}
+
+/// What a room's waiting patients should do while it cannot call, or
+/// `None` while it can (open, a doctor seated or expected, on duty).
+pub fn guidance(
+    status: RoomStatus,
+    seat: SeatState,
+    doctor: Option<&DoctorView>,
+) -> Option<String> {
+    let off_duty = doctor.is_some_and(|d| !d.on_duty);
+    let text = match (status, seat) {
+        (RoomStatus::Closed, _) | (_, SeatState::Out) => {
+            "本诊室暂停接诊，请在候诊区留意大屏叫号，或到分诊台咨询"
+        }
+        _ if off_duty => "本诊室暂停接诊，请在候诊区留意大屏叫号，或到分诊台咨询",
+        (RoomStatus::Paused, _) | (_, SeatState::Break) => {
+            "本诊室暂停叫号，请在候诊区稍候，恢复后按顺序叫号"
+        }
+        (RoomStatus::Open, _) => return None,
+    };
+    Some(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_room_that_cannot_call_says_what_to_do_and_one_that_can_says_nothing() {
+        for seat in [SeatState::Configured, SeatState::Scheduled, SeatState::In] {
+            assert_eq!(guidance(RoomStatus::Open, seat, None), None, "{seat:?}");
+        }
+        let says = |status, seat| guidance(status, seat, None).unwrap_or_default();
+        assert!(says(RoomStatus::Paused, SeatState::In).contains("暂停叫号"));
+        assert!(says(RoomStatus::Open, SeatState::Break).contains("暂停叫号"));
+        assert!(says(RoomStatus::Closed, SeatState::In).contains("暂停接诊"));
+        assert!(says(RoomStatus::Open, SeatState::Out).contains("暂停接诊"));
+        let off = DoctorView {
+            code: triage_ground::ids::DoctorCode::trusted("D001"),
+            name: "王建国".into(),
+            title: "主任医师".into(),
+            introduction: String::new(),
+            photo_url: None,
+            on_duty: false,
+        };
+        assert!(guidance(RoomStatus::Open, SeatState::In, Some(&off))
+            .unwrap_or_default()
+            .contains("暂停接诊"));
     }
 }

@@ -93,8 +93,15 @@ pub struct RoomView {
     pub seat_notice: Option<String>,
     pub current: Option<CallView>,
     /// Next patients: the room's own short list when it has one (two-stage
-    /// waiting), else the head of the queues it calls from.
+    /// waiting), else the head of the queues it calls from. Empty while the
+    /// room cannot call (stopped, paused, closed, its doctor away or off
+    /// duty): a screen never tells patients to get ready for a room that
+    /// will not call them.
     pub next: Vec<EntryView>,
+    /// While the room cannot call: what its waiting patients should do,
+    /// in one sentence (Chinese), shown in place of the list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<String>,
     pub waiting: usize,
     /// Two-stage waiting: the short list's cap (诊室候诊上限); 0 = off.
     pub waiting_cap: u32,
