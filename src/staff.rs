@@ -76,7 +76,7 @@ fn doctor_asks_his_own(
             } else {
                 ErrorCode::UnknownDepartment
             },
-            format!("department {d} is outside your rooms' departments"),
+            format!("科室 {d} 不在您诊室所属的科室内"),
         )),
     }
 }

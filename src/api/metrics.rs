@@ -138,7 +138,7 @@ pub async fn metrics(
         return actix_web::ResponseError::error_response(&crate::api::error::ApiError::from(
             triage_ground::error::Error::new(
                 triage_ground::error::ErrorCode::Unauthenticated,
-                "/metrics needs the monitoring token: Authorization: Bearer <token>",
+                "/metrics 需要监控令牌：Authorization: Bearer <令牌>（见 docs/monitoring/README.md）",
             ),
         ));
     }

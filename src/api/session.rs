@@ -63,6 +63,15 @@ fn cookie<'a>(req: &HttpRequest, value: String) -> Cookie<'a> {
         .finish()
 }
 
+/// A refused login or password change as the API answers it: 429 with
+/// its `Retry-After` when it says when to try again.
+fn refused(r: crate::auth::LoginRefused) -> ApiError {
+    match r.retry_after {
+        Some(seconds) => ApiError::too_many(r.error.message, seconds),
+        None => r.error.into(),
+    }
+}
+
 fn session_id(req: &HttpRequest) -> Result<String, Error> {
     req.cookie(SESSION_COOKIE)
         .map(|c| c.value().to_string())
@@ -79,10 +88,7 @@ pub async fn login(req: HttpRequest, body: Json<LoginBody>, auth: web::Data<Auth
     let done = auth
         .login(&b.code, &b.password, b.totp.as_deref(), &source)
         .await
-        .map_err(|r| match r.retry_after {
-            Some(seconds) => ApiError::too_many(r.error.message, seconds),
-            None => r.error.into(),
-        })?;
+        .map_err(refused)?;
     Ok(HttpResponse::Ok()
         .cookie(cookie(&req, done.session_id))
         .json(SessionAnswer {
@@ -132,9 +138,6 @@ pub async fn change_password(
     let b = body.value;
     auth.change_password(&id, &b.current_password, &b.new_password, &source_of(&req))
         .await
-        .map_err(|r| match r.retry_after {
-            Some(seconds) => ApiError::too_many(r.error.message, seconds),
-            None => r.error.into(),
-        })?;
+        .map_err(refused)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "changed": true })))
 }
