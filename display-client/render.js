@@ -45,8 +45,11 @@ function waitingPart(room, label, count) {
   return `<div class="label">${label}${shortList(room)} <small>${count}</small></div>${room.next.length ? `<ol class="next">${nextList(room)}</ol>` : `<div class="next empty">暂无候诊</div>`}`;
 }
 
+// Green only while the room can call: a paused or stopped room, or one
+// whose doctor is away or signed out (it carries guidance), is not.
 function statusClass(room) {
-  return room.status === "open" ? "" : ` status-${room.status}`;
+  if (room.status !== "open") return ` status-${room.status}`;
+  return room.guidance ? " status-paused" : "";
 }
 
 export function renderOverview(main, rooms) {
@@ -56,7 +59,7 @@ export function renderOverview(main, rooms) {
       + (room.seat_notice ? ` <small class="seat-notice">${esc(room.seat_notice)}</small>` : "");
     const cur = room.current
       ? `<div class="now"><span class="ticket">${esc(room.current.ticket_no)}</span> <span class="name">${esc(room.current.masked_name)}</span> ${badge(room.current.priority)}</div>`
-      : `<div class="now idle">${room.status === "open" ? "等待叫号" : esc(room.status_label)}</div>`;
+      : `<div class="now idle">${esc(room.status_label)}</div>`;
     return `<section class="room${statusClass(room)}" data-room="${esc(room.code)}">
       <header><h2>${esc(room.name)}</h2><span class="doctor">${doc}</span><span class="status">${esc(room.status_label)}</span></header>
       <div class="label">正在就诊</div>${cur}
@@ -74,13 +77,13 @@ export function renderDoor(main, room) {
     : `<div class="photo placeholder">${esc(d ? d.name.slice(0, 1) : "医")}</div>`;
   const cur = room.current
     ? `<div class="ticket">${esc(room.current.ticket_no)}</div><div class="name">${esc(room.current.masked_name)} ${badge(room.current.priority)}</div>`
-    : `<div class="idle">${room.status === "open" ? "等待叫号" : esc(room.status_label)}</div>`;
+    : `<div class="idle">${esc(room.status_label)}</div>`;
   main.innerHTML = `<section class="doctor-card${statusClass(room)}" data-room="${esc(room.code)}">
       ${photo}
       <div class="who"><h2>${esc(d ? d.name : "")}${offDuty(d)}</h2><div class="title">${esc(d ? d.title : "")}</div>
       ${room.seat_notice ? `<p class="seat-notice">${esc(room.seat_notice)}</p>` : ""}
       <p class="intro">${esc(d ? d.introduction : "")}</p></div>
     </section>
-    <section class="calling" data-room="${esc(room.code)}"><div class="label">${esc(room.name)} · 正在就诊 <span class="status">${esc(room.status_label)}</span></div>${cur}</section>
+    <section class="calling${statusClass(room)}" data-room="${esc(room.code)}"><div class="label">${esc(room.name)} · 正在就诊 <span class="status">${esc(room.status_label)}</span></div>${cur}</section>
     <section class="waiting">${waitingPart(room, room.waiting_cap > 0 ? "请以下患者到门口候诊" : "请以下患者准备", `共 ${room.waiting} 人候诊`)}${appointmentList(room)}</section>`;
 }

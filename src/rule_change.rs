@@ -119,7 +119,7 @@ impl Check {
         if (lo..=hi).contains(&v) {
             Some(v as u32)
         } else {
-            self.fail(field, format!("{what}: {lo} to {hi}"));
+            self.fail(field, format!("{what}：{lo} 至 {hi}"));
             None
         }
     }
@@ -129,7 +129,7 @@ impl Check {
         if v == 0 {
             Some(None)
         } else {
-            self.range(v, lo, hi, field, &format!("{what} (0 = off)"))
+            self.range(v, lo, hi, field, &format!("{what}（0 为不启用）"))
                 .map(Some)
         }
     }
@@ -138,7 +138,7 @@ impl Check {
         let found = options.iter().find(|(name, _)| *name == v).map(|(_, t)| *t);
         if found.is_none() {
             let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            self.fail(field, format!("one of: {}", names.join(", ")));
+            self.fail(field, format!("请从以下选择：{}", names.join("、")));
         }
         found
     }
@@ -259,13 +259,8 @@ impl RuleChange {
             }
         }
         if let Some(n) = self.return_interval {
-            if let Some(n) = c.range(
-                n,
-                0,
-                50,
-                "return_interval",
-                "normal patients between return visits",
-            ) {
+            if let Some(n) = c.range(n, 0, 50, "return_interval", "复诊患者之间的普通患者人数")
+            {
                 r.return_interval = Some(n);
             }
         }
@@ -273,19 +268,14 @@ impl RuleChange {
             r.return_interval = None;
         }
         if let Some(n) = self.return_ratio {
-            if let Some(k) = c.off_or(n, 2, 20, "return_ratio", "one return patient every K calls")
+            if let Some(k) = c.off_or(n, 2, 20, "return_ratio", "每叫 K 位插入一位复诊患者")
             {
                 r.return_ratio = k;
             }
         }
         if let Some(n) = self.recall_interval {
-            if let Some(n) = c.range(
-                n,
-                0,
-                50,
-                "recall_interval",
-                "normal patients before a recalled patient",
-            ) {
+            if let Some(n) = c.range(n, 0, 50, "recall_interval", "过号患者前的普通患者人数")
+            {
                 r.recall_interval = n;
             }
         }
@@ -303,28 +293,24 @@ impl RuleChange {
             }
         }
         if let Some(n) = self.fairness_cap {
-            if let Some(k) = c.off_or(n, 1, 50, "fairness_cap", "priority calls in a row") {
+            if let Some(k) = c.off_or(n, 1, 50, "fairness_cap", "连续优先叫号的人数上限")
+            {
                 r.fairness_cap = k;
             }
         }
         if let Some(n) = self.max_overtaken {
-            if let Some(k) = c.off_or(
-                n,
-                1,
-                50,
-                "max_overtaken",
-                "times a normal patient may be overtaken",
-            ) {
+            if let Some(k) = c.off_or(n, 1, 50, "max_overtaken", "普通患者最多被插队的次数")
+            {
                 r.max_overtaken = k;
             }
         }
         if let Some(n) = self.max_misses {
-            if let Some(n) = c.range(n, 1, 9, "max_misses", "missed calls before no-show") {
+            if let Some(n) = c.range(n, 1, 9, "max_misses", "过号几次记为爽约") {
                 r.max_misses = n;
             }
         }
         if let Some(n) = self.locked_head {
-            if let Some(n) = c.range(n, 0, 10, "locked_head", "patients in the locked head") {
+            if let Some(n) = c.range(n, 0, 10, "locked_head", "锁定不再插队的队首人数") {
                 r.locked_head = n;
             }
         }
@@ -375,10 +361,10 @@ impl RuleChange {
                     None => c.errors.push(FieldError {
                         code: ErrorCode::UnknownSpecialTag,
                         field,
-                        message: format!("known tags: {}", SpecialTag::codes()),
+                        message: format!("特殊人群标记只能是：{}", SpecialTag::codes()),
                     }),
                     Some(t) => {
-                        if let Some(l) = c.range(*level, 1, 9, &field, "levels, 1 goes first") {
+                        if let Some(l) = c.range(*level, 1, 9, &field, "优先级别，1 最先") {
                             map.insert(t, l as u8);
                         }
                     }
@@ -387,12 +373,13 @@ impl RuleChange {
             r.special_levels = map;
         }
         if let Some(n) = self.elderly_min_age {
-            if let Some(n) = c.range(n, 50, 120, "elderly_min_age", "years") {
+            if let Some(n) = c.range(n, 50, 120, "elderly_min_age", "高龄老人起始年龄（岁）")
+            {
                 r.elderly_min_age = Some(n);
             }
         }
         if let Some(n) = self.child_max_age {
-            if let Some(n) = c.range(n, 1, 18, "child_max_age", "years") {
+            if let Some(n) = c.range(n, 1, 18, "child_max_age", "幼儿最大年龄（岁）") {
                 r.child_max_age = Some(n);
             }
         }
@@ -401,7 +388,7 @@ impl RuleChange {
     /// The clinic day: slot length and sessions.
     fn apply_day(&self, r: &mut QueueRules, c: &mut Check) {
         if let Some(n) = self.slot_minutes {
-            if let Some(n) = c.range(n, 5, 240, "slot_minutes", "minutes per time slot") {
+            if let Some(n) = c.range(n, 5, 240, "slot_minutes", "每个预约时段的分钟数") {
                 r.day.slot_minutes = n;
             }
         }
@@ -441,7 +428,7 @@ impl RuleChange {
                 0,
                 50,
                 "late_arrival_interval",
-                "normal patients before a late patient (-1: as on time)",
+                "迟到患者前的普通患者人数（-1 为按准时处理）",
             ),
         };
         match (mode, interval, self.late_arrival_interval) {
@@ -450,7 +437,7 @@ impl RuleChange {
             }
             (Some(_), _, Some(_)) => c.fail(
                 "late_arrival_interval",
-                "an interval goes only with late_arrival = interval",
+                "只有迟到规则选“间隔插入”时才能设置间隔",
             ),
             (Some("as_on_time"), ..) => r.late_arrival = LateArrival::AsOnTime,
             (Some("end_of_session"), ..) => r.late_arrival = LateArrival::EndOfSession,
@@ -465,7 +452,7 @@ impl RuleChange {
 /// end, in order and not overlapping.
 fn sessions(list: &[SessionInput], c: &mut Check) -> Option<Vec<Session>> {
     if list.is_empty() || list.len() > 6 {
-        c.fail("sessions", "1 to 6 sessions");
+        c.fail("sessions", "时段数须为 1 至 6 个");
         return None;
     }
     let before = c.errors.len();
@@ -473,31 +460,28 @@ fn sessions(list: &[SessionInput], c: &mut Check) -> Option<Vec<Session>> {
     for (i, s) in list.iter().enumerate() {
         let name = s.name.trim();
         if name.is_empty() || s.name.chars().count() > 16 || name.chars().any(char::is_control) {
-            c.fail(format!("sessions[{i}].name"), "a name of 1-16 characters");
+            c.fail(format!("sessions[{i}].name"), "时段名称为 1 至 16 个字");
         }
         let start = parse_time(&s.start);
         let end = parse_time(&s.end);
         if start.is_none() {
-            c.fail(format!("sessions[{i}].start"), "a time HH:MM");
+            c.fail(
+                format!("sessions[{i}].start"),
+                "时间格式为 时:分（如 08:00）",
+            );
         }
         if end.is_none() {
-            c.fail(format!("sessions[{i}].end"), "a time HH:MM");
+            c.fail(format!("sessions[{i}].end"), "时间格式为 时:分（如 08:00）");
         }
         let (Some(start), Some(end)) = (start, end) else {
             continue;
         };
         if start >= end {
-            c.fail(
-                format!("sessions[{i}].end"),
-                "a session ends after it starts",
-            );
+            c.fail(format!("sessions[{i}].end"), "时段的结束时间须晚于开始时间");
             continue;
         }
         if out.last().is_some_and(|p| p.end > start) {
-            c.fail(
-                format!("sessions[{i}].start"),
-                "sessions are in order and do not overlap",
-            );
+            c.fail(format!("sessions[{i}].start"), "时段须按先后排列且不能重叠");
         }
         out.push(Session {
             name: name.to_string(),

@@ -13,6 +13,9 @@ use crate::model::RoomStatus;
 pub enum EngineError {
     #[error("room is {}", .0.as_str())]
     RoomNotOpen(RoomStatus),
+    /// The room's doctor stepped away (暂离): calls wait for his return.
+    #[error("the doctor is on a break")]
+    DoctorOnBreak,
     #[error("no patient is waiting for this room")]
     QueueEmpty,
     #[error("the room has no current patient")]
@@ -55,6 +58,10 @@ impl From<EngineError> for Error {
                     _ => ErrorCode::RoomPaused,
                 },
                 format!("the room is {} (诊室{})", s.as_str(), s.label_zh()),
+            ),
+            EngineError::DoctorOnBreak => Error::new(
+                ErrorCode::DoctorOnBreak,
+                "医生暂离中，不能叫号；请先点击“继续坐诊”",
             ),
             EngineError::QueueEmpty => Error::new(
                 ErrorCode::QueueEmpty,

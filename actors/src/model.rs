@@ -672,13 +672,35 @@ impl RoomStatus {
         }
     }
 
-    /// What the door screen says.
+    /// The status alone, in Chinese (开诊 / 暂停叫号 / 停诊); what a room
+    /// is doing, as screens and pages show it, is [`room_label`].
     pub fn label_zh(self) -> &'static str {
         match self {
-            RoomStatus::Open => "就诊中",
+            RoomStatus::Open => "开诊",
             RoomStatus::Paused => "暂停叫号",
             RoomStatus::Closed => "停诊",
         }
+    }
+}
+
+/// What a room is doing, in the one label every screen and staff page
+/// shows beside its name: its status, who sits in it, whether HIS has its
+/// doctor off duty, and whether a patient is with the doctor. A room whose
+/// doctor stepped away never says 就诊中, and an idle one says 等待叫号.
+pub fn room_label(
+    status: RoomStatus,
+    seat: SeatState,
+    off_duty: bool,
+    seeing: bool,
+) -> &'static str {
+    match (status, seat) {
+        (RoomStatus::Closed, _) => "停诊",
+        (_, SeatState::Out) => "暂无医生",
+        _ if off_duty => "停诊",
+        (RoomStatus::Paused, _) => "暂停叫号",
+        (_, SeatState::Break) => "医生暂离",
+        _ if seeing => "就诊中",
+        _ => "等待叫号",
     }
 }
 

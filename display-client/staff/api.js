@@ -1,6 +1,8 @@
 // Calls to /api/v1 from a staff page: the session cookie goes by itself,
 // every write carries the session's CSRF token. Errors come back as
-// { status, code, message } (the server's JSON error), never thrown.
+// { status, code, message } (the server's JSON error, its message the
+// Chinese sentence of its code: ../messages.js), never thrown.
+import { messageFor } from "../messages.js";
 
 let csrf = "";
 
@@ -19,13 +21,13 @@ export async function api(method, path, body) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    return { ok: false, status: 0, code: "offline", message: "无法连接服务器（网络或服务器故障）" };
+    return { ok: false, status: 0, code: "offline", message: messageFor("offline") };
   }
   let json = null;
   try { json = await r.json(); } catch { /* an empty answer */ }
   if (r.ok) return { ok: true, status: r.status, body: json };
   const e = (json && json.error) || {};
-  return { ok: false, status: r.status, code: e.code || "error", message: e.message || `HTTP ${r.status}`, field: e.field };
+  return { ok: false, status: r.status, code: e.code || "error", message: messageFor(e.code, e.message), field: e.field };
 }
 
 /** The session, or null when logged out (401). */

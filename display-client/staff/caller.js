@@ -22,6 +22,7 @@ const NEXT_SHOWN = 5;
 // Who sits in the room (医生坐诊): key → action.
 const SEAT_KEYS = [["i", "sign-in"], ["b", "break"], ["o", "sign-out"]];
 const SEAT_LABELS = { "sign-in": "签到坐诊", break: "暂离", "sign-out": "签退" };
+// A break (暂离) refuses calls (doctor_on_break) until 继续坐诊 (sign-in).
 const SEAT_STATE = { configured: "默认医生", scheduled: "排班医生，未签到", in: "已签到坐诊", break: "暂离", out: "无人坐诊" };
 
 function clock(d) {
@@ -182,10 +183,12 @@ function Caller({ session, onLogout }) {
       </div>
       <div class="seat-line" data-seat=${room.seat}>
         <span>坐诊：<strong>${room.doctor_name || room.doctor_code || "—"}</strong>（${SEAT_STATE[room.seat] || room.seat}）</span>
-        <button onClick=${() => command("sign-in")}>签到坐诊 <kbd>I</kbd></button>
+        <button class=${room.seat === "break" ? "primary" : ""} onClick=${() => command("sign-in")}>
+          ${room.seat === "break" ? "继续坐诊" : "签到坐诊"} <kbd>I</kbd></button>
         <button disabled=${!room.doctor_code} onClick=${() => command("break")}>暂离 <kbd>B</kbd></button>
         <button disabled=${!room.doctor_code} onClick=${() => command("sign-out")}>签退 <kbd>O</kbd></button>
       </div>
+      ${room.seat === "break" && html`<p class="break-notice" role="status">您已暂离：叫号已暂停，门口屏请患者稍候。回来后按 <kbd>I</kbd>（继续坐诊）再叫号。</p>`}
       ${schedule && html`<p class="schedule-line" aria-label="今日排班">今日排班：${mine.length === 0 ? "无（按默认诊室）"
         : mine.map((e) => `${e.session_name} ${e.room_name}`).join("；")}</p>`}
       <section class="current" aria-label="当前患者">

@@ -20,7 +20,7 @@ export function Login({ title, onDone }) {
     setBusy(false);
     if (r.ok) { setCsrf(r.body.csrf_token); onDone(r.body); return; }
     if (r.code === "totp_required") { setNeedTotp(true); setError("请输入动态口令（身份验证器中的6位数字）"); return; }
-    setError(r.code === "bad_credentials" ? "工号或密码错误" : r.message);
+    setError(r.message);
   }
   return html`
     <main class="login">
@@ -39,7 +39,7 @@ export function Login({ title, onDone }) {
 }
 
 /** The forced password change of a first login; calls onDone() after it. */
-export function ChangePassword({ onDone }) {
+export function ChangePassword({ rule, onDone }) {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [again, setAgain] = useState("");
@@ -61,7 +61,7 @@ export function ChangePassword({ onDone }) {
           onInput=${(e) => setNext(e.target.value)} required /></label>
         <label>再次输入新密码<input type="password" autocomplete="new-password" value=${again}
           onInput=${(e) => setAgain(e.target.value)} required /></label>
-        <p class="hint">至少8位，包含大写字母、小写字母、数字、符号中的3类，且不含工号。修改后需重新登录。</p>
+        <p class="hint">密码规则：${rule}。修改后即可继续使用，无需重新登录。</p>
         <p class="error" role="alert">${error}</p>
         <button type="submit">修改密码</button>
       </form>
@@ -77,7 +77,7 @@ export function mountStaffPage(title, Page) {
     useEffect(() => { load(); }, []);
     if (session === undefined) return html`<p class="loading">正在加载…</p>`;
     if (session === null) return html`<${Login} title=${title} onDone=${setSession} />`;
-    if (session.must_change_password) return html`<${ChangePassword} onDone=${load} />`;
+    if (session.must_change_password) return html`<${ChangePassword} rule=${session.password_rule} onDone=${load} />`;
     return html`<${Page} session=${session} onLogout=${() => setSession(null)} />`;
   }
   render(html`<${App} />`, document.getElementById("app"));

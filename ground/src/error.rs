@@ -143,6 +143,9 @@ codes! {
     NotScheduled => "not_scheduled",
     DoctorDoubleBooked => "doctor_double_booked",
     RoomPaused => "room_paused",
+    /// The room's doctor stepped away (暂离): no call until he is back
+    /// (继续坐诊, sign-in).
+    DoctorOnBreak => "doctor_on_break",
     RoomClosed => "room_closed",
     QueueEmpty => "queue_empty",
     NoCurrentPatient => "no_current_patient",

@@ -94,6 +94,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | FaultState
         | NoDoctorHere
         | RoomPaused
+        | DoctorOnBreak
         | RoomClosed
         | QueueEmpty
         | NoCurrentPatient

@@ -41,6 +41,9 @@ pub struct SessionAnswer {
     pub csrf_token: String,
     /// The session ends after this long unused.
     pub idle_timeout_seconds: u64,
+    /// The hospital's password rule, in the words the password form shows
+    /// (from `[security]`).
+    pub password_rule: String,
 }
 
 /// A password change.
@@ -96,6 +99,7 @@ pub async fn login(req: HttpRequest, body: Json<LoginBody>, auth: web::Data<Auth
             must_change_password: done.must_change,
             csrf_token: done.csrf_token,
             idle_timeout_seconds: auth.policy().session_idle_seconds,
+            password_rule: crate::auth::password::rule_zh(auth.policy()),
         }))
 }
 
@@ -109,6 +113,7 @@ pub async fn current(req: HttpRequest, auth: web::Data<Auth>) -> Answer {
         must_change_password: must_change,
         csrf_token: csrf_token(&id),
         idle_timeout_seconds: auth.policy().session_idle_seconds,
+        password_rule: crate::auth::password::rule_zh(auth.policy()),
     }))
 }
 

@@ -993,7 +993,7 @@ impl Auth {
             return Err(Error::field(
                 ErrorCode::WeakPassword,
                 "new_password",
-                "the new password must differ from the current one",
+                "新密码不能与当前密码相同",
             )
             .into());
         }

@@ -39,18 +39,23 @@ pub fn decoy() -> &'static str {
     DECOY.get_or_init(|| hash(&triage_ground::secret::random(24)).unwrap_or_default())
 }
 
+/// The policy in the words the password form shows beside its fields.
+pub fn rule_zh(policy: &SecurityPolicy) -> String {
+    format!(
+        "至少 {} 位，含小写字母、大写字母、数字、其他符号中的至少 {} 类，不含工号，且与当前密码不同",
+        policy.password_min_length, policy.password_min_classes
+    )
+}
+
 /// Checks a new password against the policy: its length, its classes of
 /// characters, and not the account's own code.
 pub fn check_policy(password: &str, account: &str, policy: &SecurityPolicy) -> Result<(), Error> {
     let weak = |why: String| Err(Error::field(ErrorCode::WeakPassword, "new_password", why));
     if password.chars().count() < policy.password_min_length {
-        return weak(format!(
-            "the password must be at least {} characters long",
-            policy.password_min_length
-        ));
+        return weak(format!("密码至少 {} 位", policy.password_min_length));
     }
     if password.chars().count() > 128 {
-        return weak("the password must be at most 128 characters long".into());
+        return weak("密码最多 128 位".into());
     }
     let classes = [
         password.chars().any(|c| c.is_ascii_lowercase()),
@@ -63,12 +68,12 @@ pub fn check_policy(password: &str, account: &str, policy: &SecurityPolicy) -> R
     .count();
     if classes < policy.password_min_classes {
         return weak(format!(
-            "the password must mix at least {} of: lower case, upper case, digits, other characters",
+            "密码须含以下至少 {} 类字符：小写字母、大写字母、数字、其他符号",
             policy.password_min_classes
         ));
     }
     if password.to_lowercase().contains(&account.to_lowercase()) {
-        return weak("the password must not contain the account's code".into());
+        return weak("密码不能包含工号".into());
     }
     Ok(())
 }

@@ -52,7 +52,7 @@ test("an administrator creates an account, and edits a queue rule with the error
   await page.fill("#rule-reason", "测试规则");
   await page.click('form[aria-label="规则"] button[type="submit"]');
   await page.waitForSelector('[data-field="return_interval"] .error');
-  assert.match(await page.textContent('[data-field="return_interval"] .error'), /return_interval|0|50/);
+  assert.match(await page.textContent('[data-field="return_interval"] .error'), /复诊患者之间的普通患者人数：0 至 50/);
   await page.screenshot({ path: join(screenshotDir(), "admin.png") });
   await page.fill('[data-field="return_interval"] input', "4");
   await page.click('form[aria-label="规则"] button[type="submit"]');
@@ -69,7 +69,7 @@ test("an administrator creates an account, and edits a queue rule with the error
   await page.fill("#rule-reason", "调整规则");
   await page.click('form[aria-label="规则"] button[type="submit"]');
   await page.waitForSelector('[data-session="0"] .error');
-  assert.match(await page.textContent('[data-session="0"] .error'), /after it starts/);
+  assert.match(await page.textContent('[data-session="0"] .error'), /结束时间须晚于开始时间/);
   rules = await server.api("GET", "/api/v1/queues/NK/rules");
   assert.equal(rules.form.recall_mode, "interval", "nothing changed");
   await page.fill('[data-session="0"] input[aria-label="结束"]', "12:30");

@@ -106,3 +106,44 @@ test("the doctor signs in to his room, steps away and comes back by keyboard; th
   const nurse = await server.api("POST", "/api/v1/rooms/NK-03/sign-in", { doctor_code: "D1002" }).catch((e) => e.message);
   assert.match(String(nurse), /409/);
 });
+
+test("a break refuses calls: his page says so in Chinese with 继续坐诊, the door shows 医生暂离 and nobody called; back, he calls again", async () => {
+  await server.arrive("K3", "赵敏", "NK");
+  await page.bringToFront();
+  await page.focus("body");
+  // Finish whoever is with him, then step away.
+  await page.keyboard.press("f");
+  await page.waitForFunction(() => document.querySelector(".current .idle"));
+  await page.keyboard.press("b");
+  await page.waitForSelector('.seat-line[data-seat="break"]');
+  assert.match(await page.textContent(".break-notice"), /您已暂离/);
+  assert.match(await page.textContent(".seat-line button.primary"), /继续坐诊/);
+  // N while away: refused, in Chinese, and nobody is called anywhere.
+  await page.keyboard.press("n");
+  await page.waitForFunction(() => document.querySelector("p.error")?.textContent.includes("医生暂离中"));
+  const said = await page.textContent("p.error");
+  assert.match(said, /继续坐诊/);
+  assert.doesNotMatch(said, /[A-Za-z]{3,}/, `English on the doctor's page: ${said}`);
+  assert.ok(await page.$(".current .idle"), "a patient was called during the break");
+  // The door agrees with itself: away, not green 就诊中, no patient, no list.
+  await door.waitForFunction(() => document.querySelector(".calling .status")?.textContent === "医生暂离", null, { timeout: 1000 });
+  const door_ = await door.evaluate(() => ({
+    ticket: document.querySelector(".calling .ticket")?.textContent || "",
+    colour: getComputedStyle(document.querySelector(".calling .status")).color,
+    list: document.querySelectorAll(".waiting .next li").length,
+    notice: document.querySelector(".seat-notice")?.textContent || "",
+  }));
+  assert.equal(door_.ticket, "", "the door shows a called number during the break");
+  assert.notEqual(door_.colour, "rgb(61, 220, 132)", "the status is green during the break");
+  assert.equal(door_.list, 0, "the door lists patients to get ready during the break");
+  assert.match(door_.notice, /暂时离开/);
+  await door.screenshot({ path: join(screenshotDir(), "door-on-break.png") });
+  // The button brings him back, and N calls.
+  await page.click(".seat-line button.primary");
+  await page.waitForSelector('.seat-line[data-seat="in"]');
+  assert.equal(await page.$(".break-notice"), null);
+  await page.focus("body");
+  await page.keyboard.press("n");
+  await page.waitForFunction(() => document.querySelector(".current .name")?.textContent === "赵敏");
+  await door.waitForFunction(() => document.querySelector(".calling .status")?.textContent === "就诊中", null, { timeout: 1000 });
+});

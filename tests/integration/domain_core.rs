@@ -460,6 +460,51 @@ fn the_api_document_lists_exactly_the_error_codes_with_their_status() {
     assert_eq!(listed, actual, "docs/API.md's error table");
 }
 
+/// Every error code of the enum has a Chinese message in the pages' table
+/// (`display-client/messages.js`), so no English server text reaches a
+/// nurse, doctor or patient; and the table names no code the server lacks.
+#[test]
+fn every_error_code_has_a_chinese_message_in_the_pages() {
+    use triage_ground::error::ErrorCode;
+    let js = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/display-client/messages.js"
+    ))
+    .unwrap_or_else(|e| panic!("display-client/messages.js: {e}"));
+    let table = js
+        .split("export const MESSAGES = {")
+        .nth(1)
+        .and_then(|s| s.split("\n};").next())
+        .unwrap_or_default();
+    let mut messages = std::collections::BTreeMap::new();
+    for line in table.lines().map(str::trim) {
+        let Some((code, text)) = line.split_once(": \"") else {
+            continue;
+        };
+        messages.insert(code.to_string(), text.trim_end_matches("\",").to_string());
+    }
+    let han = |t: &str| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let english = |t: &str| {
+        t.split(|c: char| !c.is_ascii_alphabetic())
+            .any(|w| w.len() >= 2 && !["JPEG", "PNG", "MB", "HIS"].contains(&w))
+    };
+    for code in ErrorCode::ALL {
+        let text = messages
+            .get(code.as_str())
+            .unwrap_or_else(|| panic!("{code} has no message in display-client/messages.js"));
+        assert!(
+            han(text) && !english(text),
+            "{code}: {text:?} is not a Chinese sentence"
+        );
+    }
+    for code in messages.keys() {
+        assert!(
+            code == "offline" || ErrorCode::parse(code).is_some(),
+            "display-client/messages.js names {code}, which the server does not have"
+        );
+    }
+}
+
 /// A patient back from an exam (回诊) keeps that standing when HIS corrects
 /// something else, e.g. a typo in the name.
 #[actix_web::test]

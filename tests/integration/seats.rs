@@ -174,6 +174,23 @@ async fn a_doctor_signs_in_to_a_room_and_its_door_screen_and_queues_follow() {
     let room = room_frame(&mut door2, "NK-02").await;
     assert_eq!(room["seat_notice"], "医生暂时离开，请稍候");
     assert_eq!(room["doctor"]["code"], "D1002", "the doctor is still shown");
+    assert_eq!(room["status_label"], "医生暂离", "{room}");
+    // A break refuses calls and recalls (one rule: the door never shows a
+    // patient called beside 医生暂时离开).
+    app.arrive("SB1", &registration("暂离甲", "NK")).await;
+    for action in ["call-next", "recall", "call/SB1"] {
+        let r = app.room("NK-02", action).await;
+        assert_eq!(r.status(), 409, "{action}");
+        let v: Value = r.json().await.unwrap_or_default();
+        assert_eq!(v["error"]["code"], "doctor_on_break", "{action}: {v}");
+    }
+    let q = app.get_json("/api/v1/queues/NK").await;
+    assert!(
+        q["entries"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|e| e["visit_no"] == "SB1")),
+        "nothing changed: {q}"
+    );
     let again = app.restarted().await;
     let seat = |code: &str| {
         again

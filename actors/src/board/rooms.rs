@@ -248,7 +248,13 @@ impl Board {
             department_code: board.info.department_code.clone(),
             department_name: board.info.department_name.clone(),
             status: board.status,
-            status_label: board.status.label_zh().to_string(),
+            status_label: crate::model::room_label(
+                board.status,
+                board.info.seat,
+                doctor.as_ref().is_some_and(|d| !d.on_duty),
+                board.current.is_some(),
+            )
+            .to_string(),
             doctor,
             seat_notice: board.info.seat.notice_zh().map(str::to_string),
             current: board.current.clone(),

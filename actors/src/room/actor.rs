@@ -63,7 +63,13 @@ impl RoomActor {
             code: self.state.info.code.clone(),
             version: self.staff_version.get(),
             status: self.state.status,
-            status_label: self.state.status.label_zh().to_string(),
+            status_label: crate::model::room_label(
+                self.state.status,
+                self.state.info.seat,
+                false,
+                self.state.current.is_some(),
+            )
+            .to_string(),
             current: self.state.current.as_ref().map(StaffCall::from),
             doctor_code: self.state.info.doctor_code.clone(),
             seat: self.state.info.seat,
@@ -351,6 +357,9 @@ impl Handler<Recall> for RoomActor {
     type Result = AtomicResponse<Self, Result<RoomOutcome, EngineError>>;
 
     fn handle(&mut self, msg: Recall, _ctx: &mut Self::Context) -> Self::Result {
+        if self.state.info.seat == crate::model::SeatState::Break {
+            return ready(Err(EngineError::DoctorOnBreak));
+        }
         let Some(cur) = &self.state.current else {
             return ready(Err(EngineError::NoCurrentPatient));
         };

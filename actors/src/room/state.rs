@@ -133,6 +133,11 @@ impl RoomState {
         if self.status != RoomStatus::Open {
             return Err(EngineError::RoomNotOpen(self.status));
         }
+        // One rule for a break (暂离): it refuses calls, so the door never
+        // shows a patient called next to 医生暂时离开.
+        if self.info.seat == SeatState::Break {
+            return Err(EngineError::DoctorOnBreak);
+        }
         let close = self.plan_close_current(audit, performer, max_misses);
         Ok(CallPlan {
             closed: close.as_ref().and_then(|c| self.closed_of(c)),
