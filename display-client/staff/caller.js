@@ -9,6 +9,7 @@ import { html, useState, useEffect, useRef } from "./ui.js";
 import { api } from "./api.js";
 import { Live } from "./live.js";
 import { mountStaffPage } from "./login.js";
+import { TransferDialog } from "./transfer.js";
 
 // key → [action, label]; letters work when no field has the focus.
 const COMMANDS = [
@@ -49,41 +50,6 @@ function nextOf(room, queues) {
 function Reminder({ tags }) {
   if (!tags || tags.length === 0) return null;
   return html`<div class="reminder" role="alert">特殊人群提醒：<strong>${tags.join("、")}</strong></div>`;
-}
-
-function TransferDialog({ visit, onClose, onDone }) {
-  const [rooms, setRooms] = useState([]);
-  const [room, setRoom] = useState("");
-  const [reason, setReason] = useState("需专科会诊");
-  const [error, setError] = useState("");
-  useEffect(() => {
-    api("GET", "/rooms").then((r) => {
-      if (!r.ok) { setError(r.message); return; }
-      const list = r.body.rooms.filter((x) => x.code !== visit.room);
-      setRooms(list);
-      setRoom(list[0]?.code || "");
-    });
-    const esc = (e) => { if (e.key === "Escape") onClose(); };
-    addEventListener("keydown", esc);
-    return () => removeEventListener("keydown", esc);
-  }, []);
-  async function submit(ev) {
-    ev.preventDefault();
-    const r = await api("POST", `/visits/${visit.visit_no}/transfer`, { room_code: room, keep_check_in_time: true, reason });
-    if (r.ok) onDone(`已转诊：${visit.ticket_no}`); else setError(r.message);
-  }
-  return html`
-    <div class="backdrop">
-      <form class="dialog" role="dialog" aria-modal="true" aria-label="转诊" onSubmit=${submit}>
-        <h2>转诊 · ${visit.ticket_no} ${visit.name}</h2>
-        <label>转到诊室<select autofocus value=${room} onChange=${(e) => setRoom(e.target.value)}>
-          ${rooms.map((r) => html`<option value=${r.code}>${r.name}</option>`)}
-        </select></label>
-        <label>原因<input value=${reason} maxlength="200" onInput=${(e) => setReason(e.target.value)} required /></label>
-        <p class="error" role="alert">${error}</p>
-        <div class="buttons"><button type="submit">确定</button><button type="button" onClick=${onClose}>取消（Esc）</button></div>
-      </form>
-    </div>`;
 }
 
 function Caller({ session, onLogout }) {

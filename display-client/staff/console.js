@@ -14,6 +14,7 @@ import { mountStaffPage } from "./login.js";
 import { NoticesDialog } from "./notices.js";
 import { SchedulesDialog } from "./schedules.js";
 import { FaultsDialog, useOpenFaults } from "./faults.js";
+import { TargetSelect, transferTargets, transferBody, placeOf, firstChoice } from "./transfer.js";
 
 const REASONS = {
   hold: ["患者去做检查", "患者暂时离开", "等待检查结果"],
@@ -99,18 +100,22 @@ function ageGroups(e) {
 }
 
 /** The reason dialog of one action (a choice of common reasons or free text). */
-function ActionDialog({ action, target, rooms, onClose, onDone }) {
+function ActionDialog({ action, target, rooms, departments = [], nameOf = () => "", onClose, onDone }) {
   const [reason, setReason] = useState(REASONS[action.kind]?.[0] || "");
   const [free, setFree] = useState("");
   const [position, setPosition] = useState(1);
   const [room, setRoom] = useState(rooms[0]?.code || "");
-  const [redistribute, setRedistribute] = useState(false);
+  // A stopped doctor's patients go to the department's shared queue unless
+  // the nurse keeps them for him: never left callable nowhere unawares.
+  const [redistribute, setRedistribute] = useState(action.kind === "stop-clinic");
   const [groups, setGroups] = useState(target.registered || []);
   const [doctors, setDoctors] = useState([]);
   const [doctor, setDoctor] = useState("");
   const [affected, setAffected] = useState(null);
   const [sessions, setSessions] = useState([]);
   const [session, setSession] = useState("");
+  const [targets, setTargets] = useState({ rooms: [], queues: [] });
+  const [choice, setChoice] = useState("");
   const submitButton = useRef(null);
   // The answer replaces the form's fields: Enter (the button) closes it.
   useEffect(() => { if (affected) submitButton.current?.focus(); }, [affected]);
@@ -122,6 +127,15 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
       const all = r.body.sessions;
       const from = Math.max(0, all.findIndex((s) => s.code === r.body.session_now));
       setSessions(all.slice(from));
+    });
+  }, []);
+  useEffect(() => {
+    if (action.kind !== "transfer") return;
+    // Where the patient may go, with each room's state now.
+    transferTargets({ exceptRoom: target.room, ownDepartments: departments }).then((t) => {
+      setTargets(t);
+      if (t.error) setError(t.error);
+      setChoice(firstChoice(t));
     });
   }, []);
   useEffect(() => {
@@ -161,7 +175,11 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
       if (r.ok) { setAffected(r.body); return; }
     }
     else if (k === "special") r = await api("PUT", `/registrations/${target.visit_no}/special`, { special: groups, was: target.registered || [], reason: why });
-    else if (k === "transfer") r = await api("POST", `/visits/${target.visit_no}/transfer`, { room_code: room, keep_check_in_time: true, reason: why });
+    else if (k === "transfer") {
+      if (!choice) { setError("没有可转入的诊室：各诊室都已停诊。"); return; }
+      r = await api("POST", `/visits/${target.visit_no}/transfer`, transferBody(choice, why));
+      if (r.ok) { onDone(`转诊：${target.ticket_no || target.name} → ${placeOf(targets, choice)}`); return; }
+    }
     else if (k === "close") r = await api("POST", `/rooms/${target.code}/close`, { waiting: redistribute ? "redistribute" : "keep", reason: why });
     else r = await api("POST", `/rooms/${target.code}/${k}`);
     if (r.ok) onDone(`${ACTION_NAMES[k]}：${target.ticket_no || target.name} 已完成`);
@@ -175,10 +193,12 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
         <h2>${ACTION_NAMES[action.kind]} · ${who}</h2>
         ${action.kind === "move" && html`<label>移到第几位<input ref=${first} type="number" min="1" max="9999"
           value=${position} onInput=${(e) => setPosition(e.target.value)} required /></label>`}
-        ${(action.kind === "call" || action.kind === "transfer") && html`<label>${action.kind === "call" ? "叫到诊室" : "转到诊室"}
-          <select ref=${action.kind === "move" ? null : first} value=${room} onChange=${(e) => setRoom(e.target.value)}>
+        ${action.kind === "call" && html`<label>叫到诊室
+          <select ref=${first} value=${room} onChange=${(e) => setRoom(e.target.value)}>
             ${rooms.map((r) => html`<option value=${r.code}>${r.name}（${r.status_label}）</option>`)}
           </select></label>`}
+        ${action.kind === "transfer" && html`<label>转到
+          <${TargetSelect} targets=${targets} value=${choice} onChange=${setChoice} selectRef=${first} /></label>`}
         ${action.kind === "special" && html`<fieldset class="groups"><legend>特殊人群（勾选即优先，取消勾选即取消）</legend>
           ${GROUPS.map(([code, label], i) => html`<label class="check"><input type="checkbox" ref=${i === 0 ? first : null}
             checked=${groups.includes(code)} data-group=${code}
@@ -192,11 +212,17 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
           <label>停诊时段<select ref=${first} name="session" value=${session} onChange=${(e) => setSession(e.target.value)}>
             <option value="">今日余下全部时段</option>
             ${sessions.map((s) => html`<option value=${s.code}>今日${s.name}</option>`)}</select></label>
-          <label class="check"><input type="checkbox" checked=${redistribute}
-          onChange=${(e) => setRedistribute(e.target.checked)} />把该医生的候诊患者分到科室普通号（否则保留待医生开诊）</label>`}
+          <fieldset class="waiting-choice"><legend>该医生的候诊患者</legend>
+            <label class="check"><input type="radio" name="stop-waiting" value="redistribute" checked=${redistribute}
+              onChange=${() => setRedistribute(true)} />分到科室普通号，由其他医生按原顺序接诊</label>
+            <label class="check"><input type="radio" name="stop-waiting" value="keep" checked=${!redistribute}
+              onChange=${() => setRedistribute(false)} />保留在该医生名下，暂不叫号（医生恢复后再叫，或逐个转诊）</label>
+          </fieldset>`}
         ${affected && html`<section class="affected" aria-label="受影响患者">
-          <p>已停诊：${affected.rooms_closed.join("、") || "（医生不在诊室）"}；分到普通号 ${affected.redistributed} 人。受影响患者 ${affected.affected.length} 人：</p>
-          <ul>${affected.affected.map((a) => html`<li data-affected=${a.visit_no}>${a.ticket_no} ${a.masked_name}（${a.visit_no}）</li>`)}</ul></section>`}
+          <p>已停诊：${affected.rooms_closed.join("、") || "（医生不在诊室）"}；${affected.redistributed > 0
+            ? `已分到科室普通号 ${affected.redistributed} 人，由其他医生接诊。`
+            : affected.affected.length > 0 ? "患者保留在该医生名下，暂不叫号：请逐个转诊，或待医生恢复。" : ""}受影响患者 ${affected.affected.length} 人：</p>
+          <ul>${affected.affected.map((a) => html`<li data-affected=${a.visit_no}>${a.ticket_no} ${nameOf(a.visit_no) || a.masked_name}（${a.visit_no}）</li>`)}</ul></section>`}
         ${action.kind === "close" && html`<label class="check"><input type="checkbox" checked=${redistribute}
           onChange=${(e) => setRedistribute(e.target.checked)} />把本诊室专家号的候诊患者分到科室普通队列（分诊）</label>`}
         ${!["resume", "seat"].includes(action.kind) && !affected && html`
@@ -214,7 +240,7 @@ function ActionDialog({ action, target, rooms, onClose, onDone }) {
     </div>`;
 }
 
-function Tags({ e }) {
+function Tags({ e, roomName }) {
   return html`<span class="tags">
     ${e.kind_label && html`<span class=${`tag kind-${e.kind}`}>${e.kind_label}</span>`}
     ${e.special && html`<span class="tag special" title="特殊人群优先">${e.special}优先</span>`}
@@ -222,15 +248,18 @@ function Tags({ e }) {
     ${e.held && html`<span class="tag held">挂起</span>`}
     ${e.pinned && html`<span class="tag pinned">置顶</span>`}
     ${e.misses > 0 && html`<span class="tag misses">过号${e.misses}次</span>`}
-    ${e.room && html`<span class="tag room">已分诊到${e.room}</span>`}
-    ${e.booked_room && html`<span class="tag room" title="只由预约的诊室按顺序叫号">预约${e.booked_room}</span>`}
+    ${e.room && html`<span class="tag room" title="只由该诊室叫号">已分到${roomName(e.room)}</span>`}
+    ${e.booked_room && html`<span class="tag room" title="只由预约的诊室按顺序叫号">预约${roomName(e.booked_room)}</span>`}
   </span>`;
 }
 
-function QueueTable({ queue, offset, open }) {
+// A queue no room serves now (its doctor stopped, its rooms closed) has
+// nobody callable, whatever its list holds: the nurse is told so.
+function QueueTable({ queue, offset, open, served, roomName }) {
   return html`
-    <section class="queue" aria-label=${queue.name}>
-      <h2>${queue.name} <small>候诊 ${queue.waiting} 人 · 可叫 ${queue.callable} 人</small></h2>
+    <section class="queue" aria-label=${queue.name} data-served=${served ? "yes" : "no"}>
+      <h2>${queue.name} <small>候诊 ${queue.waiting} 人 · ${served ? `可叫 ${queue.callable} 人`
+        : html`<span class="unserved">可叫 0 人：暂无诊室叫此队列，请转诊或待医生恢复</span>`}</small></h2>
       ${queue.entries.length === 0 ? html`<p class="empty">暂无候诊患者</p>` : html`
       <table>
         <thead><tr><th>序</th><th>票号</th><th>姓名</th><th>标记</th><th>排序原因</th><th>候诊</th><th>操作</th></tr></thead>
@@ -240,7 +269,7 @@ function QueueTable({ queue, offset, open }) {
               <td>${e.position}</td>
               <td class="ticket">${e.ticket_no}</td>
               <td class="name">${e.name}</td>
-              <td><${Tags} e=${e} /></td>
+              <td><${Tags} e=${e} roomName=${roomName} /></td>
               <td class="reason">${e.placement_reason}</td>
               <td class="wait">${minutesSince(e.checked_in_at, offset)} 分钟</td>
               <td class="actions">
@@ -453,14 +482,17 @@ function Console({ session, onLogout }) {
     </form>
     ${!live?.loaded ? html`<p class="loading">正在连接…</p>` : html`
     <div class="layout">
-      <div class="queues">${queues.map((q) => html`<${QueueTable} key=${q.code} queue=${q} offset=${live.serverOffset} open=${open} />`)}</div>
+      <div class="queues">${queues.map((q) => html`<${QueueTable} key=${q.code} queue=${q} offset=${live.serverOffset} open=${open}
+        served=${rooms.some((r) => r.status !== "closed" && r.seat !== "out" && r.queues.includes(q.code))}
+        roomName=${(code) => rooms.find((r) => r.code === code)?.name || code} />`)}</div>
       <aside class="side">
         <${RoomList} rooms=${rooms} open=${open} />
         <${AwayList} away=${away} open=${open} />
         <${StopList} stops=${stops} queues=${queues} />
       </aside>
     </div>`}
-    ${dialog && html`<${ActionDialog} action=${dialog} target=${dialog.target} rooms=${dialog.rooms}
+    ${dialog && html`<${ActionDialog} action=${dialog} target=${dialog.target} rooms=${dialog.rooms} departments=${live?.departments || []}
+      nameOf=${(v) => queues.flatMap((q) => q.entries).find((e) => e.visit_no === v)?.name || ""}
       onClose=${() => closeDialog()} onDone=${closeDialog} />`}
     ${noticesOpen && html`<${NoticesDialog} session=${session} rooms=${rooms.map((r) => r.code)}
       onClose=${() => { setNoticesOpen(false); closeDialog(); }}

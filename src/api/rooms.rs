@@ -127,9 +127,16 @@ struct RoomListing {
     code: String,
     name: String,
     department_code: String,
+    department_name: String,
     doctor_code: Option<String>,
+    doctor_name: Option<String>,
     queues: Vec<String>,
     status: String,
+    /// What the room is doing, as its door screen says it.
+    status_label: String,
+    /// Whether patients may be sent to it (not stopped, somebody seated or
+    /// expected): transfer dialogs offer only these.
+    serves: bool,
     current_ticket_no: Option<String>,
     waiting: usize,
 }
@@ -143,9 +150,13 @@ fn room_listing(engine: &Engine, code: &str) -> Option<RoomListing> {
         code: def.code.to_string(),
         name: def.name.clone(),
         department_code: def.department.to_string(),
+        department_name: view.department_name.clone(),
         doctor_code: info.doctor_code.map(String::from),
+        doctor_name: view.doctor.as_ref().map(|d| d.name.clone()),
         queues: info.draws_from.into_iter().map(String::from).collect(),
         status: view.status.as_str().to_string(),
+        status_label: view.status_label.clone(),
+        serves: engine.directory().board().room_serves(code),
         current_ticket_no: view.current.map(|c| c.ticket_no),
         waiting: view.waiting,
     })

@@ -7,8 +7,8 @@ use super::facade::Acting;
 use serde::Serialize;
 use triage_actors::model::{Audit, SpecialTag, StaffMarks, VisitStatus};
 use triage_actors::queue::{
-    ChangeRules, GetRules, Intervene, Intervention, ListQueue, ListedEntry, Mark, Transfer,
-    TransferIn,
+    AssignTo, ChangeRules, GetRules, Intervene, Intervention, ListQueue, ListedEntry, Mark,
+    Transfer, TransferIn,
 };
 use triage_actors::room::TransferCurrent;
 use triage_actors::rules::QueueRules;
@@ -202,14 +202,10 @@ impl Engine {
         super::facade::retrying(|| self.transfer_once(visit_no, body.clone(), audit.clone())).await
     }
 
-    async fn transfer_once(
-        &self,
-        visit_no: &VisitNo,
-        body: TransferCommand,
-        mut audit: Audit,
-    ) -> Result<CheckInAnswer, Error> {
-        let reason = body.reason.clone();
-        let target = match &body.target {
+    /// The queue a transfer target names: a queue, a room's first queue
+    /// (never a stopped room's), or a doctor's own queue.
+    fn transfer_queue(&self, target: &TransferTarget) -> Result<QueueCode, Error> {
+        let def = match target {
             TransferTarget::Queue(q) => self.hospital().queue(q.as_str()).ok_or_else(|| {
                 Error::field(
                     ErrorCode::UnknownQueue,
@@ -225,6 +221,14 @@ impl Engine {
                         format!("no room {r:?}"),
                     )
                 })?;
+                // Nobody is sent to a stopped room (停诊, nobody seated).
+                if !self.directory().board().room_serves(r.as_str()) {
+                    return Err(Error::field(
+                        ErrorCode::RoomClosed,
+                        "room_code",
+                        format!("诊室{}已停诊或无人坐诊，不能转入", room.name),
+                    ));
+                }
                 self.hospital().queue_for_room(&room.code).ok_or_else(|| {
                     Error::field(
                         ErrorCode::UnknownRoom,
@@ -246,6 +250,17 @@ impl Engine {
                     )
                 })?,
         };
+        Ok(def.code.clone())
+    }
+
+    async fn transfer_once(
+        &self,
+        visit_no: &VisitNo,
+        body: TransferCommand,
+        mut audit: Audit,
+    ) -> Result<CheckInAnswer, Error> {
+        let reason = body.reason.clone();
+        let target = self.transfer_queue(&body.target)?;
         let v = self.load_visit(visit_no).await?;
         let (from_queue, from_room) = match v.status {
             VisitStatus::Waiting => (v.queue_code.clone(), None),
@@ -257,20 +272,37 @@ impl Engine {
                 ))
             }
         };
-        if from_queue.as_deref() == Some(target.code.as_str()) {
+        audit.reason = Some(reason);
+        let to_room = match &body.target {
+            TransferTarget::Room(r) => Some(r.clone()),
+            _ => None,
+        };
+        // A room that calls from the queue the patient waits in: he stays
+        // in the queue, on that room's own list (only it calls him, before
+        // its general list).
+        if let (Some(r), Some(q)) = (&to_room, &from_queue) {
+            let draws = self
+                .directory()
+                .room_info(r.as_str())
+                .is_some_and(|i| i.draws_from.iter().any(|d| d.as_str() == q.as_str()));
+            if draws {
+                return self.send_to_room(visit_no, q, r, audit).await;
+            }
+        }
+        if from_queue.as_deref() == Some(target.as_str()) {
             return Err(Error::new(
                 ErrorCode::SameQueue,
                 "the patient already waits in that queue",
             ));
         }
-        audit.reason = Some(reason);
         let kind = v.entry_kind();
-        let mut draft = self.entry_draft(&v, kind, &target.code)?;
+        let mut draft = self.entry_draft(&v, kind, &target)?;
         // A nurse's transfer (or a closed room's redistribution) releases an
         // appointment's room: the patient is called wherever they now wait.
         draft.room = None;
         let kept = v.marked_at.or(v.checked_in_at).map(utc);
-        let addr = self.queue_addr(&target.code)?;
+        let addr = self.queue_addr(&target)?;
+        let audit_again = audit.clone();
         let transfer = TransferIn {
             draft,
             ticket_no: v.required(&v.ticket_no, "ticket")?,
@@ -291,7 +323,40 @@ impl Engine {
             None => addr.send(Transfer(transfer)).await,
         }
         .map_err(triage_actors::EngineError::from)??;
-        tracing::info!(visit_no = %visit_no, to_queue = %target.code, "transferred");
+        tracing::info!(visit_no = %visit_no, to_queue = %target, "transferred");
+        if let Some(r) = to_room {
+            // Sent to a room: only that room calls him in his new queue. The
+            // transfer stands if this second step fails (any room of the
+            // queue calls him then).
+            let q = target.clone();
+            match self.send_to_room(visit_no, &q, &r, audit_again).await {
+                Ok(answer) => return Ok(answer),
+                Err(e) => tracing::warn!(visit_no = %visit_no, error.code = %e.code,
+                    "transferred, but not sent to the room"),
+            }
+        }
+        Ok(self.waiting_answer(visit_no, out))
+    }
+
+    /// Sends a patient waiting in `queue` to `room` (which calls from it):
+    /// only that room calls him, from its short list when it keeps one.
+    async fn send_to_room(
+        &self,
+        visit_no: &VisitNo,
+        queue: &QueueCode,
+        room: &RoomCode,
+        audit: Audit,
+    ) -> Result<CheckInAnswer, Error> {
+        let out = self
+            .queue_addr(queue)?
+            .send(AssignTo {
+                visit_no: visit_no.clone(),
+                room_code: room.clone(),
+                audit,
+            })
+            .await
+            .map_err(triage_actors::EngineError::from)??;
+        tracing::info!(visit_no = %visit_no, room = %room, "sent to a room");
         Ok(self.waiting_answer(visit_no, out))
     }
 

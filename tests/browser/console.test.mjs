@@ -309,6 +309,11 @@ test("she seats an expert in another room and then stops his clinic from the con
   await page.waitForFunction(() => document.activeElement?.tagName === "SELECT");
   await page.keyboard.press("Enter");
   await page.waitForSelector('[aria-label="受影响患者"] li[data-affected="KX1"]');
+  // The nurse chose nothing: his patients went to the shared queue, and
+  // she reads them by full name, in her own console.
+  await page.waitForFunction(() => document.querySelector('[aria-label="受影响患者"] li[data-affected="KX1"]')?.textContent.includes("专家患者甲"));
+  assert.match(await page.textContent('[aria-label="受影响患者"]'), /已分到科室普通号 1 人/);
+  await page.waitForSelector('section.queue[aria-label="内科普通号"] tr[data-visit="KX1"]');
   await door3.waitForFunction(() => document.querySelector("#notices .notice")?.textContent.includes("王建国医生今日停诊"));
   await page.keyboard.press("Enter");
   await page.waitForSelector('form[role="dialog"]', { state: "detached" });

@@ -367,6 +367,66 @@ async fn a_nurse_holds_and_pins_patients_and_each_action_is_audited_with_its_rea
     }
 }
 
+/// A nurse sends a waiting patient to another room that calls from the
+/// same queue (no longer `same_queue`): he stays in the queue on that
+/// room's own list, only that room calls him, across a restart; a stopped
+/// room takes nobody.
+#[actix_web::test]
+async fn a_transfer_to_a_room_of_the_same_queue_sends_the_patient_there_and_a_stopped_room_takes_nobody(
+) {
+    let app = spawn_app().await;
+    for (v, name) in [("SR1", "同队甲"), ("SR2", "同队乙"), ("SR3", "同队丙")] {
+        app.arrive(v, &registration(name, "NK")).await;
+    }
+    let nurse = app.staff("N0042", Role::Nurse, &["NK"]).await;
+    let post = |path: &str, body: Value| {
+        let req = nurse.post(app.url(path)).json(&body);
+        async move { req.send().await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    let r = post(
+        "/api/v1/visits/SR1/transfer",
+        json!({"room_code": "NK-03", "reason": "指定诊室"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap_or_default();
+    assert_eq!(v["queue_code"], "NK", "{v}");
+    assert_eq!(app.queue_order("NK").await, vec!["SR1", "SR2", "SR3"]);
+    let app = app.restarted().await;
+    // NK-02 passes him by; NK-03 calls him.
+    let called = |room: &'static str| {
+        let app = &app;
+        async move {
+            let v: Value = app
+                .room(room, "call-next")
+                .await
+                .json()
+                .await
+                .unwrap_or_default();
+            v["current"]["visit_no"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    assert_eq!(called("NK-02").await, "SR2");
+    assert_eq!(called("NK-03").await, "SR1");
+    // A stopped room is refused, and nothing changes.
+    assert_eq!(app.room("NK-04", "close").await.status(), 200);
+    let nurse = app.staff("N0043", Role::Nurse, &["NK"]).await;
+    let before = app.dump().await;
+    let r = nurse
+        .post(app.url("/api/v1/visits/SR3/transfer"))
+        .json(&json!({"room_code": "NK-04", "reason": "指定诊室"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap_or_default();
+    assert_eq!(e["error"]["code"], "room_closed", "{e}");
+    assert_eq!(app.dump().await, before);
+}
+
 #[actix_web::test]
 async fn a_transfer_moves_the_patient_with_the_ticket_in_one_change() {
     let app = spawn_app().await;

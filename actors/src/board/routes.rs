@@ -86,12 +86,23 @@ impl Board {
     pub fn serving_rooms_of_queue(&self, queue: &str) -> usize {
         self.rooms_of_queue(queue)
             .iter()
-            .filter(|r| {
-                self.room_boards.get(r.as_str()).is_some_and(|b| {
-                    b.status != RoomStatus::Closed && b.info.seat != crate::model::SeatState::Out
-                })
-            })
+            .filter(|r| self.room_serves(r.as_str()))
             .count()
+    }
+
+    /// Whether `room` serves today (not stopped: open or paused, a doctor
+    /// seated or expected and not off duty in HIS), so patients may be
+    /// sent to it.
+    pub fn room_serves(&self, room: &str) -> bool {
+        self.room_boards.get(room).is_some_and(|b| {
+            b.status != RoomStatus::Closed
+                && b.info.seat != crate::model::SeatState::Out
+                && b.info
+                    .doctor_code
+                    .as_ref()
+                    .and_then(|d| self.doctors.get(d.as_str()))
+                    .is_none_or(|d| d.on_duty)
+        })
     }
 
     /// A room keeping a short list from `queue` asks to be told when the

@@ -332,6 +332,26 @@ impl Handler<Assign> for QueueActor {
     }
 }
 
+impl Handler<AssignTo> for QueueActor {
+    type Result = AtomicResponse<Self, Result<CheckInOutcome, EngineError>>;
+
+    fn handle(&mut self, msg: AssignTo, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(change) = self
+            .state
+            .plan_assign_to(&msg.visit_no, &msg.room_code, &msg.audit)
+        else {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::NotWaiting(
+                msg.visit_no,
+            )))));
+        };
+        let visit_no = msg.visit_no;
+        self.commit_and_apply(change, move |act| {
+            act.outcome_for(visit_no.as_str(), true)
+                .ok_or(EngineError::NotWaiting(visit_no))
+        })
+    }
+}
+
 impl Handler<ShortList> for QueueActor {
     type Result = MessageResult<ShortList>;
 

@@ -63,6 +63,19 @@ pub struct Assign {
     pub room_cursor: Option<i64>,
 }
 
+/// A nurse sends one waiting patient of this queue to a room that calls
+/// from it (转诊到本队列的某个诊室), durably: the patient goes onto that
+/// room's own list (as a short list): only that room calls them, before
+/// its general list. Answers the patient's place, or
+/// `NotWaiting` when the visit does not wait here.
+#[derive(Message)]
+#[rtype(result = "Result<CheckInOutcome, EngineError>")]
+pub struct AssignTo {
+    pub visit_no: VisitNo,
+    pub room_code: RoomCode,
+    pub audit: Audit,
+}
+
 /// How many patients of this queue are on a room's short list, and when
 /// the first of them was sent there.
 #[derive(Message)]

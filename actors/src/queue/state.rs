@@ -435,6 +435,28 @@ impl QueueState {
         })
     }
 
+    /// Plans a nurse's sending of `visit_no` to `room_code` (its short list,
+    /// or only that room calls them): the rule counters are not touched (no
+    /// rule took the patient). `None` when the visit does not wait here.
+    pub fn plan_assign_to(
+        &self,
+        visit_no: &VisitNo,
+        room_code: &RoomCode,
+        audit: &Audit,
+    ) -> Option<Change> {
+        let ranked = self.ranked(audit.at);
+        let r = ranked.iter().find(|r| &r.entry.visit_no == visit_no)?;
+        Some(Change::Assigned {
+            audit: audit.clone(),
+            queue_code: self.code.clone(),
+            room_code: room_code.clone(),
+            visit_no: visit_no.clone(),
+            placement: r.placement.kind(),
+            counters: self.counters.clone(),
+            room_cursor: None,
+        })
+    }
+
     /// Patients on `room`'s short list in this queue.
     pub fn assigned_to(&self, room: &str) -> usize {
         self.entries
