@@ -47,18 +47,35 @@ function waitingPart(room, label, count) {
 
 // Green only while the room can call: a paused or stopped room, or one
 // whose doctor is away or signed out (it carries guidance), is not.
+// A call (叫号) you cannot miss: the called number itself flashes once a
+// second (WCAG 2.3.1 allows at most 3) for CALL_FLASH_MS, on the hall and
+// on the door. The flash's phase is kept across re-renders (a negative
+// animation delay from the call's instant), so an update in the meantime
+// neither cancels it nor restarts it faster. With prefers-reduced-motion
+// the number is highlighted steadily instead (screen.css).
+export const CALL_FLASH_MS = 10000;
+
+/** The class and style of a room's current number while its call is fresh. */
+function calledAttrs(room, called, now) {
+  const c = called && called.get(room.code);
+  if (!c || !room.current || room.current.ticket_no !== c.ticket_no) return "";
+  const elapsed = now - c.at;
+  if (elapsed < 0 || elapsed >= CALL_FLASH_MS) return "";
+  return ` called" style="animation-delay:-${Math.round(elapsed)}ms`;
+}
+
 function statusClass(room) {
   if (room.status !== "open") return ` status-${room.status}`;
   return room.guidance ? " status-paused" : "";
 }
 
-export function renderOverview(main, rooms) {
+export function renderOverview(main, rooms, called = null, now = performance.now()) {
   main.className = "overview";
   main.innerHTML = rooms.map((room) => {
     const doc = (room.doctor ? `${esc(room.doctor.name)} <small>${esc(room.doctor.title)}</small>${offDuty(room.doctor)}` : "")
       + (room.seat_notice ? ` <small class="seat-notice">${esc(room.seat_notice)}</small>` : "");
     const cur = room.current
-      ? `<div class="now"><span class="ticket">${esc(room.current.ticket_no)}</span> <span class="name">${esc(room.current.masked_name)}</span> ${badge(room.current.priority)}</div>`
+      ? `<div class="now"><span class="ticket${calledAttrs(room, called, now)}">${esc(room.current.ticket_no)}</span> <span class="name">${esc(room.current.masked_name)}</span> ${badge(room.current.priority)}</div>`
       : `<div class="now idle">${esc(room.status_label)}</div>`;
     return `<section class="room${statusClass(room)}" data-room="${esc(room.code)}">
       <header><h2>${esc(room.name)}</h2><span class="doctor">${doc}</span><span class="status">${esc(room.status_label)}</span></header>
@@ -68,7 +85,7 @@ export function renderOverview(main, rooms) {
   }).join("");
 }
 
-export function renderDoor(main, room) {
+export function renderDoor(main, room, called = null, now = performance.now()) {
   main.className = "door";
   if (!room) { main.innerHTML = `<p class="empty">未配置诊室</p>`; return; }
   const d = room.doctor;
@@ -76,7 +93,7 @@ export function renderDoor(main, room) {
     ? `<img class="photo" src="${esc(d.photo_url)}" alt="">`
     : `<div class="photo placeholder">${esc(d ? d.name.slice(0, 1) : "医")}</div>`;
   const cur = room.current
-    ? `<div class="ticket">${esc(room.current.ticket_no)}</div><div class="name">${esc(room.current.masked_name)} ${badge(room.current.priority)}</div>`
+    ? `<div class="ticket"><span class="number${calledAttrs(room, called, now)}">${esc(room.current.ticket_no)}</span></div><div class="name">${esc(room.current.masked_name)} ${badge(room.current.priority)}</div>`
     : `<div class="idle">${esc(room.status_label)}</div>`;
   main.innerHTML = `<section class="doctor-card${statusClass(room)}" data-room="${esc(room.code)}">
       ${photo}

@@ -2,10 +2,10 @@
 // frames with seq+1. A gap asks for a resync; a lost connection keeps the last
 // state under an offline mark and reconnects with jittered backoff.
 import { Announcer } from "/display/voice.js";
-import { renderOverview, renderDoor } from "/display/render.js";
+import { renderOverview, renderDoor, CALL_FLASH_MS } from "/display/render.js";
 
 const code = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
-const state = { screen: null, rooms: new Map(), order: [], recent: [], notices: [], seq: -1 };
+const state = { screen: null, rooms: new Map(), order: [], recent: [], notices: [], seq: -1, called: new Map() };
 const announcer = new Announcer();
 let ws = null;
 let attempt = 0;
@@ -56,9 +56,9 @@ function render() {
   const rooms = state.order.map((c) => state.rooms.get(c)).filter(Boolean);
   const main = $("main");
   if (state.screen.kind === "door") {
-    renderDoor(main, rooms[0]);
+    renderDoor(main, rooms[0], state.called);
   } else {
-    renderOverview(main, rooms);
+    renderOverview(main, rooms, state.called);
   }
   renderNotices();
   $("ticker").textContent = state.recent.length
@@ -133,18 +133,12 @@ function onFrame(msg) {
     renderNotices();
   } else if (msg.type === "call") {
     state.recent = [msg.call, ...state.recent].slice(0, 5);
+    // The called number flashes for CALL_FLASH_MS (a recall starts it again).
+    state.called.set(msg.call.room_code, { ticket_no: msg.call.ticket_no, at: performance.now() });
     render();
-    flash(msg.call.room_code);
+    setTimeout(render, CALL_FLASH_MS + 50);
     if (msg.call.repeat > 0) announcer.enqueue(msg.call.text, msg.call.repeat);
   }
-}
-
-function flash(roomCode) {
-  const el = document.querySelector(`[data-room="${CSS.escape(roomCode)}"]`);
-  if (!el) return;
-  el.classList.remove("flash");
-  void el.offsetWidth;
-  el.classList.add("flash");
 }
 
 function connect() {

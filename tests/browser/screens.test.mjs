@@ -92,6 +92,103 @@ test("a call made through the API shows on every screen of that room within 1 s"
   await door.close();
 });
 
+// Issue 26, item 5: a call you cannot miss. Screenshots of the called
+// number, taken one after another for 4 s while the queue keeps changing:
+// its highlight (dark on yellow) shows through, it flashes (on and off),
+// never more than 3 times in any second; the door flashes the number too.
+// With prefers-reduced-motion the highlight stays steady.
+async function highlightSamples(page, selector, ms, during = async () => {}) {
+  const samples = [];
+  const t0 = performance.now();
+  const busy = during();
+  while (performance.now() - t0 < ms) {
+    const el = await page.$(selector);
+    const box = el && await el.boundingBox();
+    if (!box) { samples.push({ t: performance.now() - t0, on: false, missing: true }); continue; }
+    const png = (await page.screenshot({ clip: box })).toString("base64");
+    // Decode the screenshot in the page: the share of yellow (#ffd34d) pixels.
+    const yellow = await page.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+      const img = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
+      const c = new OffscreenCanvas(img.width, img.height);
+      const ctx = c.getContext("2d");
+      ctx.drawImage(img, 0, 0);
+      const d = ctx.getImageData(0, 0, img.width, img.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] > 230 && d[i + 1] > 190 && d[i + 1] < 230 && d[i + 2] < 110) n += 1;
+      return n / (d.length / 4);
+    }, png);
+    samples.push({ t: performance.now() - t0, on: yellow > 0.5, yellow });
+  }
+  await busy;
+  return samples;
+}
+
+function flashesPerSecond(samples) {
+  const rises = samples.filter((s, i) => i > 0 && s.on && !samples[i - 1].on).map((s) => s.t);
+  let most = 0;
+  for (const t of rises) most = Math.max(most, rises.filter((u) => u >= t && u < t + 1000).length);
+  return most;
+}
+
+test("a called number flashes on the hall and the door, at most 3 times a second for 10 s, through updates; reduced motion holds it steady", async () => {
+  const hall = await openScreen(browser, server, "NK-HALL");
+  const door = await openScreen(browser, server, "NK-03-DOOR");
+  await server.arrive("F100", FULL_NAMES[1]);
+  const r = await server.callNext("NK-03");
+  const ticket = r.current.ticket_no;
+  await hall.waitForFunction((t) => document.querySelector('[data-room="NK-03"] .now .ticket')?.textContent === t, ticket);
+  // Other patients arrive meanwhile: every arrival re-renders the screen.
+  const arrivals = async () => {
+    for (let i = 0; i < 8; i += 1) {
+      await server.arrive(`F1${10 + i}`, `闪烁${i}号`);
+      await new Promise((res) => setTimeout(res, 400));
+    }
+  };
+  const hallSamples = await highlightSamples(hall, '[data-room="NK-03"] .now .ticket', 4000, arrivals);
+  await hall.screenshot({ path: join(screenshotDir(), "hall-called.png") });
+  const on = hallSamples.filter((s) => s.on);
+  assert.ok(hallSamples.length >= 20, `${hallSamples.length} screenshots`);
+  assert.ok(on.length > 0 && on.at(-1).t - on[0].t >= 3000,
+    `the highlight showed from ${on[0]?.t} to ${on.at(-1)?.t} ms: ${JSON.stringify(hallSamples.map((s) => +s.on).join(""))}`);
+  assert.ok(hallSamples.some((s, i) => i > 0 && !s.on && hallSamples[i - 1].on), "the number never flashes off");
+  const rate = flashesPerSecond(hallSamples);
+  assert.ok(rate >= 1 && rate <= 3, `${rate} flashes in one second`);
+  // The door flashes the number, not the doctor's card.
+  const doorSamples = await highlightSamples(door, ".calling .ticket .number", 2000);
+  assert.ok(doorSamples.some((s) => s.on) && doorSamples.some((s) => !s.on), "the door's number does not flash");
+  assert.equal(await door.$(".doctor-card .called"), null);
+  // Contrast of both phases (WCAG AA asks 4.5:1): computed from the styles.
+  const contrast = await hall.evaluate(() => {
+    const lum = (rgb) => {
+      const [r, g, b] = rgb.match(/\d+/g).slice(0, 3).map((v) => {
+        const c = Number(v) / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+    const root = getComputedStyle(document.documentElement);
+    const hex = (name) => root.getPropertyValue(name).trim();
+    const toRgb = (h) => `rgb(${parseInt(h.slice(1, 3), 16)}, ${parseInt(h.slice(3, 5), 16)}, ${parseInt(h.slice(5, 7), 16)})`;
+    return { on: ratio(toRgb(hex("--accent")), "rgb(11, 31, 58)"), off: ratio(toRgb(hex("--accent")), toRgb(hex("--panel"))) };
+  });
+  assert.ok(contrast.on >= 4.5 && contrast.off >= 4.5, JSON.stringify(contrast));
+  // Reduced motion: the same call, a steady highlight.
+  const calm = await browser.newPage({ viewport: { width: 1920, height: 1080 }, reducedMotion: "reduce" });
+  await calm.goto(`${server.base}/screens/NK-HALL#token=${server.access.tokens["NK-HALL"]}`);
+  await calm.waitForFunction(() => document.body.dataset.online === "true");
+  await server.api("POST", "/api/v1/rooms/NK-03/recall");
+  await calm.waitForSelector('[data-room="NK-03"] .now .ticket.called');
+  const steady = await highlightSamples(calm, '[data-room="NK-03"] .now .ticket', 2500);
+  assert.ok(steady.every((s) => s.on), `reduced motion flashes: ${steady.map((s) => +s.on).join("")}`);
+  for (const p of [hall, door, calm]) await p.close();
+  for (const v of ["F100", ...Array.from({ length: 8 }, (_, i) => `F1${10 + i}`)]) {
+    await server.api("DELETE", `/api/v1/registrations/${v}`).catch(() => {});
+  }
+  await server.api("POST", "/api/v1/rooms/NK-03/finish").catch(() => {});
+});
+
 // Issue 26, item 1: a paused or closed room's door and the hall tell
 // nobody to get ready for it; they say, in one sentence, what to do.
 test("a paused or closed room lists nobody to get ready on its door or the hall, and says what to do", async () => {
