@@ -42,7 +42,22 @@ function setOnline(online) {
   $("conn").className = online ? "conn ok" : "conn bad";
 }
 
-const UNAUTHORIZED_TEXT = "本屏幕未授权：请管理员发放设备令牌（triage screen token）后打开带令牌的地址";
+const UNAUTHORIZED_TEXT = "本屏幕未授权，暂停显示";
+// A screen whose token is refused (never given, revoked, replaced) shows no
+// patient at all: the last state is wiped, the patients read where to look
+// instead, and one small line tells staff what to do.
+function showUnauthorized() {
+  state.rooms = new Map();
+  state.recent = [];
+  state.notices = [];
+  state.called = new Map();
+  const main = $("main");
+  main.className = "unauthorized";
+  main.innerHTML = `<p class="for-patients">本屏幕暂停显示，请留意其他叫号屏，或到分诊台咨询</p>
+    <p class="for-staff">工作人员：本屏（${escapeHtml(code)}）的设备令牌无效或已更换，请在“屏幕管理”中发放新令牌，并在本屏打开新地址</p>`;
+  $("notices").innerHTML = "";
+  $("ticker").textContent = "";
+}
 const OFFLINE_TEXT = "与服务器的连接已断开，以下为最后状态，正在自动重连…";
 function resetOfflineText() {
   $("offline").querySelector("span").textContent = OFFLINE_TEXT;
@@ -86,6 +101,7 @@ function onFrame(msg) {
   if (msg.type === "pong") return;
   if (msg.type === "unauthorized") {
     refused = true;
+    showUnauthorized();
     return;
   }
   if (msg.type === "restarting") {
@@ -158,6 +174,7 @@ function connect() {
       // Not a registered device (or its token was revoked): say so, and try
       // again now and then in case the token is renewed.
       $("offline").querySelector("span").textContent = UNAUTHORIZED_TEXT;
+      showUnauthorized();
       clearTimeout(reconnectTimer);
       reconnectTimer = setTimeout(connect, 30000);
       return;

@@ -86,6 +86,7 @@ pub struct ScreenSession {
 impl ScreenSession {
     fn refuse(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         tracing::warn!(screen = %self.code, session = self.id, "screen socket refused: no valid device token");
+        self.auth.note_screen_refused(&self.code);
         ctx.text(&*ScreenFrame::Unauthorized.encode());
         ctx.close(Some(ws::CloseReason {
             code: ws::CloseCode::Policy,

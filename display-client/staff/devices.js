@@ -120,6 +120,9 @@ function Devices({ session, onLogout }) {
   }, []);
   const roomName = (c) => rooms.find((r) => r.code === c)?.name || c;
   async function newToken(s) {
+    // A new token ends the old one at once: a screen showing now goes dark
+    // until the new address is opened on it. Ask first, as 吊销令牌 does.
+    if (s.has_token && !confirm(`为 ${s.code} 发放新令牌？旧令牌立即失效，${s.online ? "这台正在显示的屏幕会停止显示，" : ""}须在屏幕上打开新地址后才恢复。`)) return;
     const r = await api("POST", `/screens/${s.code}/token`);
     if (r.ok) { setIssued(r.body); load(); } else setMessage({ text: `${s.code}：${r.message}`, error: true });
   }
@@ -147,7 +150,7 @@ function Devices({ session, onLogout }) {
           <tr key=${s.code} data-screen=${s.code}>
             <td>${s.code}</td><td>${s.name}</td><td>${KINDS[s.kind] || s.kind}</td>
             <td class="rooms">${s.rooms.map(roomName).join("、")}</td>
-            <td><span class=${s.online ? "online" : "offline"}>${{ online: "在线", reconnecting: "重连中", offline: "离线", never_seen: "未连接过" }[s.state] || (s.online ? "在线" : "离线")}</span></td>
+            <td><span class=${s.online ? "online" : "offline"} data-state=${s.state}>${{ online: "在线", unauthorized: "未授权（令牌无效，请发放新令牌）", reconnecting: "重连中", offline: "离线", never_seen: "未连接过" }[s.state] || (s.online ? "在线" : "离线")}</span></td>
             <td>${ago(s.last_seen)}</td>
             <td>${s.has_token ? "已发放" : "无"}</td>
             <td class="actions">

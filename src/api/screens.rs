@@ -176,7 +176,7 @@ pub async fn list_departments(
     )
 }
 
-#[utoipa::path(get, path = "/api/v1/screens", tag = "configuration", responses((status = 200, description = "screens with online status, `state` (online, reconnecting, offline after `[alerts] screen_offline_seconds` of silence, never_seen) and last contact (kept across restarts)")))]
+#[utoipa::path(get, path = "/api/v1/screens", tag = "configuration", responses((status = 200, description = "screens with online status, `state` (online, unauthorized (its last socket was refused: no valid device token), reconnecting, offline after `[alerts] screen_offline_seconds` of silence, never_seen) and last contact (kept across restarts)")))]
 pub async fn list_screens(
     caller: Caller,
     engine: web::Data<Engine>,
@@ -196,6 +196,8 @@ pub async fn list_screens(
             let last_seen = crate::alerts::monitor::last_seen_of(&alerts, &s.code, p.last_seen);
             let state = if p.sessions > 0 {
                 "online"
+            } else if auth.screen_refused(&s.code) {
+                "unauthorized"
             } else if last_seen.is_none() {
                 "never_seen"
             } else if last_seen.is_some_and(|t| (now - t).num_seconds() >= offline_after) {

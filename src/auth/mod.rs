@@ -157,6 +157,9 @@ struct Inner {
     ended: DashMap<String, std::time::Instant>,
     clients: DashMap<String, Arc<Client>>,
     screens: DashMap<String, String>,
+    /// Screens whose last socket was refused (no valid device token), until
+    /// one is admitted again: `/devices` says 未授权, not 重连中.
+    screens_refused: dashmap::DashSet<String>,
     nonces: DashMap<String, i64>,
     /// When the database's expired nonces were last removed (unix s).
     nonces_purged: AtomicI64,
@@ -242,6 +245,7 @@ impl Auth {
                 ended: DashMap::new(),
                 clients: DashMap::new(),
                 screens: DashMap::new(),
+                screens_refused: dashmap::DashSet::new(),
                 nonces: DashMap::new(),
                 nonces_purged: AtomicI64::new(0),
                 logins: RateLimiter::keyed(Quota::per_minute(per_minute)),
@@ -402,13 +406,31 @@ impl Auth {
         self.inner.screens.contains_key(screen)
     }
 
-    /// Whether `token` is the live device token of `screen`.
+    /// Whether `token` is the live device token of `screen` (a live one
+    /// clears [`Auth::screen_refused`]).
     pub fn screen_token_ok(&self, screen: &str, token: &str) -> bool {
         let digest = secret::sha256_hex(token.as_bytes());
-        self.inner
+        let ok = self
+            .inner
             .screens
             .get(screen)
-            .is_some_and(|h| secret::same(&h, &digest))
+            .is_some_and(|h| secret::same(&h, &digest));
+        if ok {
+            self.inner.screens_refused.remove(screen);
+        }
+        ok
+    }
+
+    /// A socket of `screen` was refused (a wrong, revoked or missing
+    /// token). Only a configured screen's socket gets this far.
+    pub fn note_screen_refused(&self, screen: &str) {
+        self.inner.screens_refused.insert(screen.to_string());
+    }
+
+    /// Whether the last socket of `screen` was refused and none admitted
+    /// since.
+    pub fn screen_refused(&self, screen: &str) -> bool {
+        self.inner.screens_refused.contains(screen)
     }
 
     /// Whether the token with this digest is still the screen's live one

@@ -45,7 +45,8 @@ test("an administrator reassigns an open screen to another room; the screen show
   assert.equal(await door.evaluate(() => window.__notReloaded), true, "the screen page was reloaded");
   await page.waitForFunction(() => document.querySelector('tr[data-screen="NK-01-DOOR"] td.rooms')?.textContent.includes("内科3诊室"));
 
-  // A new device token: shown once, with its QR code.
+  // A new device token: asked first, then shown once, with its QR code.
+  page.once("dialog", (d) => d.accept());
   await page.focus('tr[data-screen="NK-02-DOOR"] td.actions button:nth-child(2)');
   await page.keyboard.press("Enter");
   await page.waitForSelector('[aria-label="设备令牌"] img.qr');
@@ -56,4 +57,49 @@ test("an administrator reassigns an open screen to another room; the screen show
   assert.ok(qrWidth > 50, `QR code of ${qrWidth} px`);
   await page.keyboard.press("Escape");
   await page.screenshot({ path: join(screenshotDir(), "devices.png") });
+});
+
+// Issue 26, item 6: 新令牌 asks first; a screen whose token was replaced
+// wipes every patient from its page and tells staff (not patients) what
+// to do; /devices says 未授权, not 重连中.
+test("新令牌 asks before it ends a live screen's token; the screen then shows no patient, and /devices says it is unauthorised", async () => {
+  await server.arrive("DV1", "欧阳娜娜", "NK");
+  await server.callNext("NK-04");
+  const door = await openScreen(browser, server, "NK-04-DOOR");
+  await door.waitForFunction(() => document.querySelector(".calling .ticket")?.textContent.length > 0);
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await page.goto(`${server.base}/devices`);
+  await loginByKeyboard(page, "admin", server.access.accounts.admin.password);
+  await page.waitForSelector('tr[data-screen="NK-04-DOOR"] [data-state="online"]');
+  const row = 'tr[data-screen="NK-04-DOOR"]';
+  // Cancelled: nothing changes, the screen goes on showing.
+  let asked = "";
+  page.once("dialog", (d) => { asked = d.message(); d.dismiss(); });
+  await page.click(`${row} button:has-text("新令牌")`);
+  await page.waitForFunction(() => true);
+  assert.match(asked, /旧令牌立即失效/);
+  assert.match(asked, /正在显示/);
+  assert.equal(await page.$('[aria-label="设备令牌"]'), null, "a token was issued although cancelled");
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await door.evaluate(() => document.body.dataset.online), "true");
+  // Confirmed: a new token; the open screen is refused and wipes its patients.
+  page.once("dialog", (d) => d.accept());
+  await page.click(`${row} button:has-text("新令牌")`);
+  await page.waitForSelector('[aria-label="设备令牌"] input.address');
+  noteSecret((await page.inputValue('[aria-label="设备令牌"] input.address')).split("#token=")[1]);
+  await page.keyboard.press("Escape");
+  await door.waitForSelector("main.unauthorized", { timeout: 5000 });
+  const text = await door.textContent("body");
+  assert.ok(!/欧\*娜|欧阳娜娜/.test(text), "the de-authorised screen shows a patient");
+  assert.equal(await door.$(".calling, .waiting, .ticket"), null, "the de-authorised screen keeps its lists");
+  assert.match(await door.textContent("main .for-patients"), /请留意其他叫号屏，或到分诊台咨询/);
+  assert.match(await door.textContent("main .for-staff"), /工作人员：.*屏幕管理/);
+  assert.doesNotMatch(await door.textContent("main .for-patients"), /令牌|token/i, "patients are told about tokens");
+  await door.screenshot({ path: join(screenshotDir(), "screen-unauthorised.png") });
+  // /devices: 未授权 (its old page tries again and is refused).
+  await page.reload();
+  await page.waitForSelector(`${row} [data-state="unauthorized"]`);
+  assert.match(await page.textContent(`${row} [data-state]`), /未授权/);
+  await door.close();
+  await page.close();
 });
