@@ -81,6 +81,21 @@ function render() {
     : "";
 }
 
+// Everything a screen shows must be seen: when the rooms do not fit in the
+// space left (a notice band, many rooms, a small screen), main's type is
+// made smaller, in steps, down to half; never a list cut off or covered.
+function fitMain() {
+  const main = $("main");
+  if (main.className === "unauthorized") return;
+  let scale = 1;
+  main.style.fontSize = "";
+  while (main.scrollHeight > main.clientHeight + 1 && scale > 0.5) {
+    scale -= 0.05;
+    main.style.fontSize = `${scale}em`;
+  }
+  main.dataset.scale = scale.toFixed(2);
+}
+
 function renderNotices() {
   // The server sends a notice at its start and withdraws it at its end;
   // this only keeps the times while the server is out of reach.
@@ -90,6 +105,7 @@ function renderNotices() {
   const box = $("notices");
   box.hidden = live.length === 0;
   box.innerHTML = live.map((n) => `<p class="notice ${n.level === "urgent" ? "urgent" : ""}" data-notice="${n.id}">${escapeHtml(n.text)}</p>`).join("");
+  fitMain();
 }
 
 function escapeHtml(s) {
@@ -156,6 +172,8 @@ function onFrame(msg) {
     if (msg.call.repeat > 0) announcer.enqueue(msg.call.text, msg.call.repeat);
   }
 }
+
+window.addEventListener("resize", fitMain);
 
 function connect() {
   clearTimeout(reconnectTimer);

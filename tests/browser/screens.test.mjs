@@ -189,6 +189,64 @@ test("a called number flashes on the hall and the door, at most 3 times a second
   await server.api("POST", "/api/v1/rooms/NK-03/finish").catch(() => {});
 });
 
+// Issue 26, item 7: a notice takes its own band. At the three screen sizes
+// hospitals use, with a long notice up and every room's list full, the
+// band overlaps no room, no list is cut off, and its mark is a word the
+// fonts draw (not an emoji drawn as a box).
+test("a notice band never covers a room or a list at 1280×720, 1366×768 and 1920×1080, and its mark is drawn", async () => {
+  const visits = Array.from({ length: 10 }, (_, i) => `NB${100 + i}`);
+  for (const v of visits) await server.arrive(v, FULL_NAMES[visits.indexOf(v) % FULL_NAMES.length]);
+  const notice = await server.api("POST", "/api/v1/notices", {
+    text: "今日上午内科门诊患者较多，请耐心等候叫号；如有不适请立即告知分诊台护士，我们会优先安排。",
+    level: "info", screens: ["NK-HALL", "NK-02-DOOR"],
+  });
+  for (const [width, height] of [[1280, 720], [1366, 768], [1920, 1080]]) {
+    for (const code of ["NK-HALL", "NK-02-DOOR"]) {
+      const page = await browser.newPage({ viewport: { width, height } });
+      await page.goto(`${server.base}/screens/${code}#token=${server.access.tokens[code]}`);
+      await page.waitForFunction(() => document.body.dataset.online === "true" && document.querySelector("#notices .notice"));
+      await page.waitForTimeout(200);
+      const layout = await page.evaluate(() => {
+        const box = (el) => { const r = el.getBoundingClientRect(); return { top: r.top, bottom: r.bottom, left: r.left, right: r.right }; };
+        const band = box(document.querySelector("#notices"));
+        const main = box(document.querySelector("main"));
+        const parts = [...document.querySelectorAll("main .room, main .calling, main .waiting, main ol.next li, main .doctor-card")]
+          .map((el) => ({ what: el.className || el.tagName, text: el.textContent.slice(0, 20), ...box(el) }));
+        const mark = getComputedStyle(document.querySelector("#notices .notice"), "::before").content;
+        return { band, main, parts, mark, scale: document.querySelector("main").dataset.scale };
+      });
+      const where = `${code} at ${width}×${height} (type ×${layout.scale})`;
+      assert.ok(layout.parts.length > 3, `${where}: ${layout.parts.length} parts`);
+      const overlaps = layout.parts.filter((p) => p.top < layout.band.bottom && p.bottom > layout.band.top);
+      assert.deepEqual(overlaps, [], `${where}: the notice band covers these`);
+      const cut = layout.parts.filter((p) => p.bottom > layout.main.bottom + 1 || p.bottom > height || p.right > width + 1);
+      assert.deepEqual(cut, [], `${where}: cut off below the screen`);
+      assert.equal(layout.mark, '"通知"', `${where}: the notice's mark`);
+      await page.screenshot({ path: join(screenshotDir(), `notice-${code}-${width}x${height}.png`) });
+      await page.close();
+    }
+  }
+  // The mark's word is drawn as two different glyphs by the screen's font.
+  const page = await browser.newPage();
+  await page.goto(`${server.base}/screens/NK-HALL#token=${server.access.tokens["NK-HALL"]}`);
+  await page.waitForFunction(() => document.body.dataset.online === "true");
+  assert.ok(await page.evaluate(() => {
+    const font = getComputedStyle(document.querySelector("h1")).fontFamily;
+    const draw = (ch) => {
+      const c = document.createElement("canvas");
+      c.width = 64; c.height = 64;
+      const ctx = c.getContext("2d");
+      ctx.font = `48px ${font}`;
+      ctx.fillText(ch, 4, 52);
+      return Array.from(ctx.getImageData(0, 0, 64, 64).data).join(",");
+    };
+    return draw("通") !== draw("知") && draw("紧") !== draw("急");
+  }));
+  await page.close();
+  await server.api("DELETE", `/api/v1/notices/${notice.id}`);
+  for (const v of visits) await server.api("DELETE", `/api/v1/registrations/${v}`).catch(() => {});
+});
+
 // Issue 26, item 1: a paused or closed room's door and the hall tell
 // nobody to get ready for it; they say, in one sentence, what to do.
 test("a paused or closed room lists nobody to get ready on its door or the hall, and says what to do", async () => {
