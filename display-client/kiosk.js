@@ -32,7 +32,7 @@ async function call(method, path, body) {
     const json = await r.json().catch(() => null);
     return { ok: r.ok, status: r.status, body: json };
   } catch (_) {
-    return { ok: false, status: 0, body: { error: { code: "offline", message: "暂时无法连接系统。" } } };
+    return { ok: false, status: 0, body: { error: { code: "offline", message: "暂时无法连接系统，请到分诊台报到。" } } };
   }
 }
 
@@ -54,7 +54,8 @@ function fillTicket(t) {
   $("result-title").textContent = t.created ? "报到成功" : "您已报到过";
   $("r-ticket").textContent = t.ticket_no;
   $("r-dept").textContent = `${t.department} · ${t.queue}`;
-  $("r-where").textContent = where || "—";
+  // Only rooms that call now are named; none: the screens will say where.
+  $("r-where").textContent = where || "请留意叫号屏";
   $("r-ahead").textContent = String(t.ahead);
   $("r-wait").textContent = String(t.estimated_wait_minutes);
   $("r-wait-at").textContent = t.wait_at;
@@ -63,7 +64,7 @@ function fillTicket(t) {
   $("s-dept").textContent = `${t.department} ${t.queue}`;
   $("s-ticket").textContent = t.ticket_no;
   $("s-name").textContent = t.masked_name;
-  $("s-where").textContent = where;
+  $("s-where").textContent = where || "请留意叫号屏";
   $("s-ahead").textContent = String(t.ahead);
   $("s-wait").textContent = String(t.estimated_wait_minutes);
   $("s-wait-at").textContent = t.wait_at;

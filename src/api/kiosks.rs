@@ -128,11 +128,12 @@ pub async fn info(
     }))
 }
 
-/// A refusal as the patient reads it (the code stays the API's).
+/// A refusal as the patient reads it (the code stays the API's): one
+/// sentence per case, in the hospital's words, ending in one instruction.
 fn refusal(e: Error, engine: &Engine, department: Option<&str>) -> Error {
     let text = match e.code {
-        ErrorCode::VisitNotFound => "未找到该就诊号，请核对后重试".to_string(),
-        ErrorCode::InvalidVisitNo => "就诊号格式不正确，请核对后重试".to_string(),
+        ErrorCode::VisitNotFound => "未找到该就诊号，请核对挂号单上的号码后重新扫描".to_string(),
+        ErrorCode::InvalidVisitNo => "就诊号格式不正确，请核对挂号单上的号码后重新扫描".to_string(),
         // "…check in on that day (预约日期未到)" (another day) or "…check
         // in from HH:MM (…)" (today): the engine's own wording.
         ErrorCode::TooEarly => {
@@ -148,25 +149,21 @@ fn refusal(e: Error, engine: &Engine, department: Option<&str>) -> Error {
                 _ => "预约时间未到，请稍后再来报到".to_string(),
             }
         }
-        ErrorCode::DayClosed => {
-            "该挂号不是今日的（或今日门诊已结束），请到挂号窗口重新挂号".to_string()
-        }
+        ErrorCode::DayClosed => "该挂号不是今日的，请到挂号窗口重新挂号".to_string(),
         ErrorCode::RegistrationCancelled => "该挂号已退号，请到挂号窗口咨询".to_string(),
         ErrorCode::AlreadyCalled => "您已被叫号，请直接到诊室就诊".to_string(),
         ErrorCode::VisitClosed | ErrorCode::VisitNoShow => {
-            "该次就诊已结束或已过号，请到分诊台咨询护士".to_string()
+            "本次就诊已结束或已过号，请到分诊台咨询护士".to_string()
         }
-        ErrorCode::WrongArea => format!(
-            "本机不办理{}的报到，请到{}分诊区报到",
-            department.map_or_else(String::new, |d| department_name(engine, d)),
-            department.map_or_else(String::new, |d| department_name(engine, d))
-        ),
-        ErrorCode::NoQueue | ErrorCode::TicketsExhausted => "暂时无法报到".to_string(),
-        // Anything else (the system busy or restarting): never English to
-        // a patient.
-        _ => "暂时无法报到，请稍后再试".to_string(),
+        ErrorCode::WrongArea => {
+            let name = department.map_or_else(String::new, |d| department_name(engine, d));
+            format!("本机不办理{name}的报到，请到{name}分诊区报到")
+        }
+        // Anything else (the system busy or restarting, no ticket left):
+        // never English to a patient.
+        _ => "暂时无法报到，请到分诊台咨询护士".to_string(),
     };
-    Error::new(e.code, format!("{text}。如有疑问，请到分诊台咨询护士。"))
+    Error::new(e.code, format!("{text}。"))
 }
 
 #[utoipa::path(post, path = "/api/v1/kiosks/{code}/check-in", tag = "kiosks", operation_id = "kiosk_check_in", params(("code" = String, Path)), request_body = KioskCheckIn,
@@ -185,6 +182,7 @@ pub async fn check_in(
     let k = kiosk(&req, &path, &engine, &auth)?;
     let visit_no =
         VisitNo::parse(body.value.visit_no.trim()).map_err(|e| refusal(e.into(), &engine, None))?;
+    let visit_no = engine.visit_no_as_registered(visit_no).await;
     let department = engine
         .department_of(&visit_no)
         .await
@@ -213,7 +211,8 @@ pub async fn check_in(
             .doctor(d)
             .map_or_else(|| d.to_string(), |v| v.name)
     });
-    // The rooms that call the queue now (a doctor may have signed in).
+    // The rooms that call the queue now (a doctor may have signed in) and
+    // can call: never a stopped, paused or unseated room.
     let rooms: Vec<String> = engine
         .hospital()
         .rooms
@@ -223,6 +222,10 @@ pub async fn check_in(
                 .directory()
                 .room_info(&r.code)
                 .is_some_and(|i| i.draws_from.iter().any(|q| *q == answer.queue_code))
+                && engine
+                    .directory()
+                    .room_view(&r.code, 0)
+                    .is_some_and(|v| v.guidance.is_none())
         })
         .map(|r| r.name.clone())
         .collect();

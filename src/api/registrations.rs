@@ -402,7 +402,7 @@ pub async fn check_in(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let visit_no = VisitNo::parse(&path)?;
+    let visit_no = engine.visit_no_as_registered(VisitNo::parse(&path)?).await;
     if !caller.principal.may_register() {
         let department = engine.department_of(&visit_no).await?;
         caller.principal.check_in(engine.hospital(), &department)?;
@@ -436,7 +436,7 @@ pub async fn requeue(
     caller: Caller,
     engine: web::Data<Engine>,
 ) -> Answer {
-    let visit_no = VisitNo::parse(&path)?;
+    let visit_no = engine.visit_no_as_registered(VisitNo::parse(&path)?).await;
     arrange(&caller, &engine, &visit_no).await?;
     let audit = caller.acting_why(reason_or(body, "召回")?);
     Ok(HttpResponse::Ok().json(engine.requeue(&visit_no, audit).await?))

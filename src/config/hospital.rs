@@ -416,6 +416,14 @@ struct CallingSection {
     /// of the day still open closes.
     #[serde(default = "default_day_end")]
     day_end: String,
+    /// A visit number typed or scanned in lower case finds the visit
+    /// registered in upper case (kiosk and console check-in).
+    #[serde(default = "default_any_case")]
+    visit_no_any_case: bool,
+}
+
+fn default_any_case() -> bool {
+    true
 }
 
 impl Default for CallingSection {
@@ -425,6 +433,7 @@ impl Default for CallingSection {
             next_count: default_next_count(),
             avg_service_minutes: default_service_minutes(),
             day_end: default_day_end(),
+            visit_no_any_case: default_any_case(),
         }
     }
 }
@@ -560,6 +569,9 @@ pub struct Hospital {
     pub current_on_call_next: CurrentPolicy,
     pub next_count: usize,
     pub avg_service_minutes: u32,
+    /// Check-in finds `a123` registered as `A123` (`[calling]
+    /// visit_no_any_case`, on by default).
+    pub visit_no_any_case: bool,
     /// When the day ends by itself (日终), local time; `None` ("off"): only
     /// when an administrator runs it (and, at start, the days before today).
     pub day_end: Option<chrono::NaiveTime>,
@@ -791,6 +803,7 @@ impl Hospital {
             current_on_call_next: raw.calling.current_on_call_next,
             next_count: raw.calling.next_count,
             avg_service_minutes: raw.calling.avg_service_minutes.max(1),
+            visit_no_any_case: raw.calling.visit_no_any_case,
             day_end,
             allowed_origins: raw
                 .security

@@ -377,6 +377,23 @@ impl Engine {
         Ok(())
     }
 
+    /// The visit number a patient or nurse typed, as registered: one typed
+    /// in lower case finds the visit registered in upper case, unless the
+    /// hospital turned that off (`[calling] visit_no_any_case`).
+    pub async fn visit_no_as_registered(&self, typed: VisitNo) -> VisitNo {
+        let upper = typed.as_str().to_uppercase();
+        if !self.hospital().visit_no_any_case || upper == typed.as_str() {
+            return typed;
+        }
+        if self.load_visit(&typed).await.is_ok() {
+            return typed;
+        }
+        match VisitNo::parse(&upper) {
+            Ok(u) if self.load_visit(&u).await.is_ok() => u,
+            _ => typed,
+        }
+    }
+
     pub(crate) async fn load_visit(
         &self,
         visit_no: &VisitNo,

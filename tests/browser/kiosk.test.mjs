@@ -113,7 +113,7 @@ test("each refusal shows its Chinese message with the nurse path and changes not
   const printed = await kiosk.evaluate(() => window.__printed);
   for (const [page, visit, text] of [
     [kiosk, "NOSUCH1", /未找到该就诊号/],
-    [kiosk, "KC1", /已退号/],
+    [kiosk, "KC1", /该挂号已退号，请到挂号窗口咨询/],
     [kiosk, "KT1", tooEarly],
     [nk, "KW1", /本机不办理外科的报到/],
   ]) {
@@ -122,7 +122,10 @@ test("each refusal shows its Chinese message with the nurse path and changes not
     await scanned(page, visit);
     await page.waitForSelector("#refusal:not([hidden])");
     assert.match(await page.textContent("#refusal-text"), text, visit);
-    assert.match(await page.textContent("#refusal"), /请到分诊台咨询护士/);
+    // One message, one instruction: not repeated, not contradicted.
+    const panel = await page.textContent("#refusal");
+    assert.equal((panel.match(/请/g) || []).length, 1, `one instruction: ${panel}`);
+    assert.ok(!(panel.includes("挂号窗口") && panel.includes("分诊台")), `two places to go: ${panel}`);
     assert.equal(await state(), before, `${visit} changed nothing`);
     await page.click("#back");
   }
@@ -140,7 +143,10 @@ test("each refusal shows its Chinese message with the nurse path and changes not
 test("a kiosk without a valid token gets nothing", async () => {
   const page = await openKiosk("KIOSK-HALL", "not-the-token");
   await page.waitForSelector("#denied:not([hidden])");
-  assert.match(await page.textContent("#denied"), /本机未授权/);
+  // Patients read where to go; staff, in small type, what to do.
+  assert.match(await page.textContent("#denied .refusal-text"), /请到分诊台报到/);
+  assert.match(await page.textContent("#denied .for-staff"), /工作人员：.*令牌/);
+  assert.doesNotMatch(await page.textContent("#denied"), /triage screen token/);
   assert.ok(!(await page.isVisible("#scan")), "no way to check in");
   const r = await fetch(`${server.base}/api/v1/kiosks/KIOSK-HALL/check-in`, {
     method: "POST", headers: { "content-type": "application/json", "x-device-token": "not-the-token" },
@@ -148,4 +154,25 @@ test("a kiosk without a valid token gets nothing", async () => {
   });
   assert.equal(r.status, 401);
   await page.close();
+});
+
+// Issue 26, item 10: a visit number typed in lower case is found; the
+// ticket names only rooms that call now (not a paused or stopped one).
+test("a lower-case visit number checks in, and the ticket names only the rooms that call now", async () => {
+  await register("KL1", "小写己");
+  await server.api("POST", "/api/v1/rooms/NK-03/pause");
+  await server.api("POST", "/api/v1/rooms/NK-04/close", { waiting: "keep", reason: "医生停诊" });
+  for (const back of ["#done", "#back"]) if (await kiosk.isVisible(back)) await kiosk.click(back);
+  await page_ready(kiosk);
+  await scanned(kiosk, "kl1");
+  await kiosk.waitForSelector("#result:not([hidden])");
+  const q = await server.api("GET", "/api/v1/queues/NK");
+  assert.equal(q.entries.find((e) => e.visit_no === "KL1")?.ticket_no, await kiosk.textContent("#r-ticket"));
+  const where = await kiosk.textContent("#r-where");
+  assert.match(where, /内科2诊室/);
+  assert.ok(!where.includes("内科3诊室") && !where.includes("内科4诊室"), `a paused or stopped room on the ticket: ${where}`);
+  const slip = await kiosk.textContent("#slip");
+  assert.ok(!slip.includes("内科3诊室") && !slip.includes("内科4诊室"), slip);
+  await kiosk.click("#done");
+  await server.api("POST", "/api/v1/rooms/NK-03/resume");
 });

@@ -111,7 +111,13 @@ async fn a_kiosk_checks_a_patient_in_and_every_refusal_says_why_in_chinese() {
         assert_eq!(body["error"]["code"], code, "{visit}");
         let message = body["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(text), "{visit}: {message}");
-        assert!(message.contains("分诊台"), "the nurse path: {message}");
+        // One sentence per case, with one instruction (never 挂号窗口 and
+        // 分诊台 together, never the same phrase twice).
+        assert_eq!(
+            message.matches('请').count(),
+            1,
+            "one instruction: {message}"
+        );
     }
     assert_eq!(app.dump().await, before);
 
