@@ -116,6 +116,14 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The day end (日终): `close --preview` shows what it would close,
+    /// `close --reason …` closes today (with no server running).
+    Day {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        command: commands::day::DayCommand,
+    },
     /// The server key (ADR 0016): show its file and id, or replace a lost
     /// one (every HIS client revoked, every second factor removed).
     ServerKey {
@@ -206,6 +214,7 @@ fn main() -> ExitCode {
         Command::Openapi => commands::openapi::run(),
         Command::Audit { command } => commands::audit::run(command),
         Command::ServerKey { target, command } => commands::server_key::run(target, command),
+        Command::Day { target, command } => commands::day::run(target, command),
         Command::User { target, command } => commands::accounts::user(target, command),
         Command::Client { target, command } => commands::accounts::client(target, command),
         Command::Screen { target, command } => commands::accounts::screen(target, command),

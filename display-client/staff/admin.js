@@ -1,5 +1,6 @@
-// The admin pages (系统管理): staff accounts and roles, HIS clients, and each
-// queue's rules with the validation errors shown beside the field. Accounts
+// The admin pages (系统管理): staff accounts and roles, HIS clients, each
+// queue's rules with the validation errors shown beside the field, and the
+// day end (日终) with a preview of what it closes. Accounts
 // and clients are for administrators; a nurse may open the rules of her
 // departments' queues. A new password or API key is shown once.
 import { html, useState, useEffect, useRef } from "./ui.js";
@@ -27,6 +28,49 @@ const FINDING_LABELS = {
   missing_photo: "缺照片",
   missing_introduction: "缺简介",
 };
+
+/** The day end (日终): what it would close now, then the close itself,
+ * with a reason and a confirmation; the answer says what it did. */
+function DayClose({ say }) {
+  const [preview, setPreview] = useState(null);
+  const [reason, setReason] = useState("门诊结束");
+  const [done, setDone] = useState(null);
+  const load = async () => {
+    const r = await api("GET", "/day/preview");
+    if (r.ok) setPreview(r.body); else say(r.message, true);
+  };
+  useEffect(() => { load(); }, []);
+  async function close(ev) {
+    ev.preventDefault();
+    if (!confirm(`办理 ${preview.day} 日终？仍在候诊、就诊、过号和检查中的患者将全部关闭，不能撤销。`)) return;
+    const r = await api("POST", "/day/close", { reason });
+    if (!r.ok) { say(r.message, true); return; }
+    setDone(r.body);
+    say(`${r.body.day} 日终已办理`);
+    load();
+  }
+  if (!preview) return html`<p class="loading">正在加载…</p>`;
+  return html`
+    <section class="day-close" aria-label="日终">
+      <h2>日终（${preview.day}）${preview.closed ? html` <small class="ok">今日已办理过日终</small>` : ""}</h2>
+      <p>日终会关闭今天仍未结束的就诊，让所有屏幕和分诊台以干净的状态开始第二天：</p>
+      <table class="preview"><tbody>
+        <tr data-row="not_seen"><th>未就诊（候诊、就诊中）</th><td>${preview.not_seen} 人</td></tr>
+        <tr data-row="missed"><th>过号未回</th><td>${preview.missed} 人</td></tr>
+        <tr data-row="exam"><th>检查未回</th><td>${preview.exam} 人</td></tr>
+        <tr data-row="rooms"><th>重新开诊的诊室（今日暂停或停诊）</th><td>${preview.rooms_to_reopen.join("、") || "无"}</td></tr>
+        <tr data-row="notices"><th>撤下的当日通知（含停诊通知）</th><td>${preview.notices_to_withdraw.length === 0 ? "无"
+          : html`<ul>${preview.notices_to_withdraw.map((n) => html`<li>${n}</li>`)}</ul>`}</td></tr>
+        <tr><th>坐诊医生</th><td>恢复为配置的医生（医生第二天重新签到）</td></tr>
+      </tbody></table>
+      <form onSubmit=${close}>
+        <label>原因<input value=${reason} maxlength="200" onInput=${(e) => setReason(e.target.value)} required /></label>
+        <button type="submit" class="danger">办理日终</button>
+      </form>
+      ${done && html`<p class="ok" data-done="true">已关闭：未就诊 ${done.not_seen} 人、过号未回 ${done.missed_unreturned} 人、检查未回 ${done.exam_unreturned} 人。</p>`}
+      <p class="hint">每天到配置的时间（<code>[calling] day_end</code>）会自动办理；服务器停止时也可在服务器上运行 <code>triage day close --reason 原因</code>（<code>--preview</code> 只显示）。</p>
+    </section>`;
+}
 
 /** The doctors' master data check: counts by kind, then what to fix. */
 function DoctorsCheck({ say }) {
@@ -294,7 +338,7 @@ function Rules({ queues, say }) {
           <fieldset><legend>${group}</legend>
             ${fields.map(([k, kind, extra]) => html`
               <div class=${`field${top(k) ? " invalid" : ""}`} data-field=${k}>
-                <label for=${`rule-${k}`}>${RULE_LABELS[k] || k}（${k}）</label>
+                <label for=${`rule-${k}`} title=${`API: ${k}`}>${RULE_LABELS[k] || k}</label>
                 ${control(k, kind, extra)}
                 ${err(k)}
               </div>`)}
@@ -320,7 +364,8 @@ function Admin({ session, onLogout }) {
     api("GET", "/queues").then((r) => r.ok && setQueues(r.body.queues));
   }, []);
   const say = (text, error = false) => setMessage({ text, error });
-  const tabs = [...(isAdmin ? [["accounts", "账号"], ["clients", "接口客户端"]] : []), ["rules", "队列规则"], ["doctors", "医生信息检查"]];
+  const tabs = [...(isAdmin ? [["accounts", "账号"], ["clients", "接口客户端"]] : []), ["rules", "队列规则"], ["doctors", "医生信息检查"],
+    ...(isAdmin ? [["day", "日终"]] : [])];
   return html`
     <header class="bar">
       <h1>系统管理</h1>
@@ -335,6 +380,7 @@ function Admin({ session, onLogout }) {
       ${tab === "clients" && html`<${Clients} say=${say} />`}
       ${tab === "rules" && queues.length > 0 && html`<${Rules} queues=${queues} say=${say} />`}
       ${tab === "doctors" && html`<${DoctorsCheck} say=${say} />`}
+      ${tab === "day" && html`<${DayClose} say=${say} />`}
     </main>`;
 }
 

@@ -71,7 +71,7 @@ function Caller({ session, onLogout }) {
   }, []);
   useEffect(() => { if (live?.signedOut) onLogout(); }, [live?.signedOut]);
   const rooms = live ? [...live.rooms.values()] : [];
-  const now = schedule?.session_now || schedule?.sessions[0]?.code;
+  const now = schedule?.session_now || schedule?.session_next || schedule?.sessions[0]?.code;
   const mine = (schedule?.entries || []).filter((e) => e.status === "active");
   const scheduledNow = new Set(mine.filter((e) => e.session === now).map((e) => e.room_code));
   const room = rooms.find((r) => r.code === chosen) || rooms.find((r) => scheduledNow.has(r.code)) || rooms[0];

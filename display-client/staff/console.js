@@ -125,8 +125,9 @@ function ActionDialog({ action, target, rooms, departments = [], nameOf = () => 
     api("GET", "/schedules").then((r) => {
       if (!r.ok) return;
       const all = r.body.sessions;
-      const from = Math.max(0, all.findIndex((s) => s.code === r.body.session_now));
-      setSessions(all.slice(from));
+      // The session in progress, else the next one; after the last: none.
+      const from = all.findIndex((s) => s.code === (r.body.session_now || r.body.session_next));
+      setSessions(from < 0 ? [] : all.slice(from));
     });
   }, []);
   useEffect(() => {

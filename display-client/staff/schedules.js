@@ -85,6 +85,7 @@ export function SchedulesDialog({ rooms, onClose, onDone }) {
     load();
   }
   const bad = (f) => (error.field === f ? "invalid" : "");
+  const nameOf = (code) => day?.sessions.find((s) => s.code === code)?.name || code;
   const isToday = date === today();
   return html`
     <div class="backdrop">
@@ -93,8 +94,10 @@ export function SchedulesDialog({ rooms, onClose, onDone }) {
         <label>日期<input ref=${first} type="date" value=${date} name="date"
           onChange=${(e) => { if (!e.target.value) return; setDate(e.target.value); setEditing(null); load(e.target.value); }} /></label>
         ${day === null ? html`<p>正在加载…</p>` : html`
-        <p class="hint">${isToday && day.session_now ? `当前时段：${day.sessions.find((s) => s.code === day.session_now)?.name}。` : ""}
-          未排班的诊室由默认医生坐诊。修改当前时段的排班，诊室门口屏立即更新。</p>
+        <p class="hint" data-now=${isToday ? (day.session_now || "") : ""}>${!isToday ? "" : day.session_now
+          ? `当前时段：${nameOf(day.session_now)}。`
+          : day.session_next ? `现在不在门诊时段，下一时段：${nameOf(day.session_next)}。` : "今日门诊时段已结束。"}
+          未排班的诊室由默认医生（括号内）坐诊。修改当前时段的排班，诊室门口屏立即更新。</p>
         <table class="schedule">
           <thead><tr><th>诊室</th>${day.sessions.map((s) => html`<th key=${s.code}
             class=${isToday && s.code === day.session_now ? "now" : ""}>${s.name}<br /><small>${s.start.slice(0, 5)}–${s.end.slice(0, 5)}</small></th>`)}</tr></thead>
@@ -102,7 +105,8 @@ export function SchedulesDialog({ rooms, onClose, onDone }) {
             <th>${room.name}</th>
             ${day.sessions.map((s) => {
               const e = entry(s.code, room.code);
-              const label = e ? `${e.doctor_name || e.doctor_code}${e.patient_limit ? ` · 限${e.patient_limit}` : ""}` : "默认医生";
+              const label = e ? `${e.doctor_name || e.doctor_code}${e.patient_limit ? ` · 限${e.patient_limit}` : ""}`
+                : `默认（${day.default_doctors[room.code] || "无"}）`;
               return html`<td key=${s.code} data-session=${s.code} class=${e ? `entry ${e.status}` : "default"}>
                 <button type="button" disabled=${doctors === null} onClick=${() => edit(s, room)} aria-label=${`${room.name} ${s.name}：${label}`}>
                   ${label}${e && STATUS[e.status] ? html` <span class="tag">${STATUS[e.status]}</span>` : ""}</button></td>`;

@@ -1,7 +1,8 @@
 //! The hospital day (门诊日): `GET /api/v1/day` (today, when it ends, the
-//! last day end) and `POST /api/v1/day/close` (administrators: run today's
-//! day end now, e.g. when the clinic closes early; it also runs by itself
-//! at the configured time).
+//! last day end), `GET /api/v1/day/preview` (what a day end would close
+//! now) and `POST /api/v1/day/close` (administrators: run today's day end
+//! now, e.g. when the clinic closes early; it also runs by itself at the
+//! configured time).
 
 use actix_web::{web, HttpResponse};
 
@@ -10,7 +11,7 @@ use super::error::ErrorBody;
 use super::extract::{Caller, Json};
 use super::fields::audit_reason;
 use super::registrations::ReasonBody;
-use crate::engine::day::{DayAnswer, DayStatus};
+use crate::engine::day::{DayAnswer, DayPreview, DayStatus};
 use crate::engine::Engine;
 use triage_ground::time::service_date;
 
@@ -33,4 +34,12 @@ pub async fn close(body: Json<ReasonBody>, caller: Caller, engine: web::Data<Eng
     let reason = audit_reason(&body.value.reason)?;
     let today = service_date(engine.now());
     Ok(HttpResponse::Ok().json(engine.close_day(today, caller.acting_why(reason)).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/day/preview", tag = "calling",
+    responses((status = 200, description = "what a day end (日终) would do now: patients it would close by status, rooms it would open again, notices it would take down; nothing changes", body = DayPreview),
+              (status = 401, body = ErrorBody), (status = 403, description = "administrators only", body = ErrorBody)))]
+pub async fn preview(caller: Caller, engine: web::Data<Engine>) -> Answer {
+    caller.principal.admin()?;
+    Ok(HttpResponse::Ok().json(engine.day_preview().await?))
 }

@@ -176,6 +176,7 @@ fn schedule_routes(scope: Scope) -> Scope {
         )
         .route("/day", web::get().to(day::status))
         .route("/day/close", web::post().to(day::close))
+        .route("/day/preview", web::get().to(day::preview))
         .route(
             "/visits/{visit_no}/transfer",
             web::post().to(registrations::transfer),

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod check_config;
+pub mod day;
 pub mod db;
 pub mod demo_access;
 pub mod doctors;

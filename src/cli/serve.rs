@@ -20,7 +20,8 @@ use crate::db::{redact_url, Synchronous};
 // The flags of `triage serve` (its help is the command's doc comment).
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Use the bundled demo hospital (2 departments, 7 rooms, 9 screens).
+    /// Use the bundled demo hospital (3 departments, 10 rooms, 13 screens,
+    /// 2 kiosks).
     #[arg(long)]
     demo: bool,
     /// With --demo: keep the demo hospital but simulate no patients.
@@ -211,5 +212,34 @@ fn print_demo(base: &Base, screens: &[ScreenConfig], access: &DemoAccess, file: 
     println!("Check-in kiosks (自助报到机):");
     for (code, token) in &access.kiosks {
         println!("  {code:<14} {scheme}://{host}:{port}/kiosk/{code}#token={token}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, Command};
+
+    /// `serve --help` counts the demo hospital as it is.
+    #[test]
+    fn the_help_counts_the_demo_hospital_as_it_is() {
+        let help = super::ServeArgs::augment_args(Command::new("serve"))
+            .render_help()
+            .to_string();
+        let demo = crate::config::Hospital::demo();
+        let said = format!(
+            "{} departments, {} rooms, {} screens, {} kiosks",
+            demo.departments.len(),
+            demo.rooms.len(),
+            demo.screens.len(),
+            demo.kiosks.len()
+        );
+        assert!(
+            help.replace('\n', " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .contains(&said),
+            "{said} not in {help}"
+        );
     }
 }

@@ -475,6 +475,21 @@ pub fn day_closure(c: &mut AnyConnection, day: &NaiveDate) -> Result<Option<DayC
 /// a closed day again answers the first record). The queues and rooms
 /// close their own patients first while the server runs (their journal);
 /// at start-up, before any actor runs, this closes everything.
+/// The statuses of the visits of `day` (and before) a day end would
+/// close now: waiting, called, missed, away for an exam.
+pub fn open_statuses(c: &mut AnyConnection, day: &NaiveDate) -> Result<Vec<VisitStatus>, DbError> {
+    Ok(visits::table
+        .filter(visits::status.eq_any([
+            VisitStatus::Waiting,
+            VisitStatus::Called,
+            VisitStatus::Missed,
+            VisitStatus::Exam,
+        ]))
+        .filter(visits::service_date.le(day.to_string()))
+        .select(visits::status)
+        .load(c)?)
+}
+
 pub fn close_day(
     c: &mut AnyConnection,
     day: &NaiveDate,

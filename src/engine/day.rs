@@ -10,7 +10,8 @@
 use super::facade::Acting;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use triage_actors::model::VisitStatus;
+use triage_actors::model::{Audit, RoomStatus, VisitStatus};
+use triage_ground::ids::RoomCode;
 use utoipa::ToSchema;
 
 pub use super::closed::ClosedThrough;
@@ -53,6 +54,26 @@ pub struct DayAnswer {
     pub missed_unreturned: i64,
     /// Sent for an exam and never came back (检查未回).
     pub exam_unreturned: i64,
+}
+
+/// What a day end would do now (日终预览), for the administrator's page and
+/// `triage day close --preview`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DayPreview {
+    /// Today's service day.
+    pub day: String,
+    /// Whether today's day end has run already.
+    pub closed: bool,
+    /// Patients waiting or called, to close as not seen (未就诊).
+    pub not_seen: usize,
+    /// Patients set aside after a missed call (过号未回).
+    pub missed: usize,
+    /// Patients away for an exam (检查未回).
+    pub exam: usize,
+    /// Rooms paused or stopped today, opened again for the next day.
+    pub rooms_to_reopen: Vec<String>,
+    /// Notices ending by the next morning (a stop-clinic's), taken down.
+    pub notices_to_withdraw: Vec<String>,
 }
 
 impl From<DayClosure> for DayAnswer {
@@ -164,8 +185,11 @@ impl Engine {
                 .await
                 .map_err(triage_actors::EngineError::from)??;
         }
-        // The next day starts with the configured doctors (they sign in).
+        // The next day starts with the configured doctors (they sign in),
+        // every room open, and no notice of the day left up.
         let reseated = self.reset_seats(audit.clone()).await?;
+        let reopened = self.reopen_rooms(&audit).await?;
+        let withdrawn = self.withdraw_day_notices(day, &audit).await?;
         let closure = self
             .db()
             .write(move |c| {
@@ -178,12 +202,98 @@ impl Engine {
             day = %day,
             in_queues_and_rooms = closed,
             rooms_reseated = reseated,
+            rooms_reopened = reopened,
+            notices_withdrawn = withdrawn,
             not_seen = closure.not_seen,
             missed_unreturned = closure.missed_unreturned,
             exam_unreturned = closure.exam_unreturned,
             "day closed"
         );
         Ok(closure.into())
+    }
+
+    /// What closing today would do now (nothing changes).
+    pub async fn day_preview(&self) -> Result<DayPreview, Error> {
+        let today = service_date(self.now());
+        let statuses = self
+            .db()
+            .read(move |c| store::open_statuses(c, &today))
+            .await?;
+        let count = |wanted: &[VisitStatus]| statuses.iter().filter(|s| wanted.contains(s)).count();
+        Ok(DayPreview {
+            day: today.to_string(),
+            closed: self.closed_through.get().is_some_and(|c| today <= c),
+            not_seen: count(&[VisitStatus::Waiting, VisitStatus::Called]),
+            missed: count(&[VisitStatus::Missed]),
+            exam: count(&[VisitStatus::Exam]),
+            rooms_to_reopen: self
+                .rooms_not_open()
+                .iter()
+                .map(|(_, name)| name.clone())
+                .collect(),
+            notices_to_withdraw: self
+                .day_notices(today)
+                .await?
+                .into_iter()
+                .map(|n| n.text)
+                .collect(),
+        })
+    }
+
+    /// Rooms paused or stopped now: code and name.
+    fn rooms_not_open(&self) -> Vec<(RoomCode, String)> {
+        self.hospital()
+            .rooms
+            .iter()
+            .filter(|r| {
+                self.directory()
+                    .room_view(&r.code, 0)
+                    .is_some_and(|v| v.status != RoomStatus::Open)
+            })
+            .map(|r| (r.code.clone(), r.name.clone()))
+            .collect()
+    }
+
+    /// Opens every paused or stopped room again (journaled, as 开诊 is).
+    async fn reopen_rooms(&self, audit: &Audit) -> Result<usize, Error> {
+        let rooms = self.rooms_not_open();
+        for (code, _) in &rooms {
+            self.room_command_at(code, super::calling::RoomCommand::Resume, audit.clone())
+                .await?;
+        }
+        Ok(rooms.len())
+    }
+
+    /// The active notices that end by the start of the day after `day` (a
+    /// stop-clinic's, a nurse's notice for today).
+    async fn day_notices(
+        &self,
+        day: NaiveDate,
+    ) -> Result<Vec<super::notices::NoticeAnswer>, Error> {
+        let next_day = day_end_instant(day);
+        Ok(self
+            .notices()
+            .await?
+            .into_iter()
+            .filter(|n| n.expires_at.is_some_and(|e| e <= next_day))
+            .collect())
+    }
+
+    /// Takes the day's notices down from every screen (audited).
+    async fn withdraw_day_notices(&self, day: NaiveDate, audit: &Audit) -> Result<usize, Error> {
+        let list = self.day_notices(day).await?;
+        for n in &list {
+            let a = audit.clone();
+            let id = n.id;
+            let changed = self
+                .db()
+                .write(move |c| store::withdraw_notice(c, id, &a))
+                .await?;
+            if changed {
+                self.directory().withdraw_notice(id);
+            }
+        }
+        Ok(list.len())
     }
 
     /// The day now: today, when it ends, whether it has, the last day end.

@@ -81,10 +81,16 @@ pub struct ScheduleDay {
     pub date: String,
     /// The hospital's sessions, in the order of the day.
     pub sessions: Vec<SessionDef>,
-    /// The session in force now, when `date` is today.
+    /// The session in progress now (its start passed, its end not yet),
+    /// when `date` is today: none between sessions and after the last.
     pub session_now: Option<String>,
+    /// The next session of today still to start, when `date` is today.
+    pub session_next: Option<String>,
     /// The sessions whose schedule the rooms took already.
     pub switched: Vec<String>,
+    /// Each room's configured doctor by name (who sits there where the
+    /// schedule names nobody).
+    pub default_doctors: std::collections::BTreeMap<String, String>,
     pub entries: Vec<ScheduleEntry>,
 }
 
@@ -256,9 +262,41 @@ impl Engine {
             date: d,
             sessions: self.hospital().schedule.sessions.clone(),
             session_now: today
-                .then(|| self.session_at(now).map(|s| s.code.clone()))
+                .then(|| {
+                    let t = Self::local_time(now);
+                    self.hospital()
+                        .schedule
+                        .sessions
+                        .iter()
+                        .find(|s| s.start <= t && t < s.end)
+                        .map(|s| s.code.clone())
+                })
+                .flatten(),
+            session_next: today
+                .then(|| {
+                    let t = Self::local_time(now);
+                    self.hospital()
+                        .schedule
+                        .sessions
+                        .iter()
+                        .find(|s| s.start > t)
+                        .map(|s| s.code.clone())
+                })
                 .flatten(),
             switched,
+            default_doctors: self
+                .hospital()
+                .rooms
+                .iter()
+                .filter_map(|r| {
+                    let d = r.doctor.as_ref()?;
+                    Some((
+                        r.code.to_string(),
+                        self.doctor_name(d.as_str())
+                            .unwrap_or_else(|| d.to_string()),
+                    ))
+                })
+                .collect(),
             entries,
         })
     }
@@ -945,11 +983,17 @@ impl Engine {
         }
         // Under `seating`, so a switch in progress is either done (and
         // recorded) or not begun (and will read this change).
-        let _one = self.seating.lock().await;
+        let one = self.seating.lock().await;
         let (d, s) = (day.to_string(), session.code.clone());
         if !self.db().read(move |c| store::switched(c, &d, &s)).await? {
+            // The session's first schedule of the day (no switch recorded:
+            // there was nothing to switch to): switch now, as the next tick
+            // would, so the door shows it at once.
+            drop(one);
+            self.schedule_tick().await?;
             return Ok(());
         }
+        let _one = one;
         let rows = self.day_rows(day).await?;
         let (_, left) = self.seat_plan(&session, true, &rows, &audit).await?;
         self.unattended(&left, &rows, &session.code, on_stop, &audit)

@@ -48,6 +48,10 @@ test("an administrator creates an account, and edits a queue rule with the error
   // Rules: out of range → the error beside the field; in range → in force.
   await page.click('button[role="tab"]:has-text("队列规则")');
   await page.waitForSelector('form[aria-label="规则"] [data-field="return_interval"] input');
+  // Every rule reads in Chinese: no English key beside a label.
+  const labels = await page.$$eval('form[aria-label="规则"] .field > label', (ls) => ls.map((l) => l.textContent));
+  assert.ok(labels.length > 10, `${labels.length} labels`);
+  assert.deepEqual(labels.filter((l) => /[A-Za-z_]{3,}/.test(l)), [], "labels with English keys");
   await page.fill('[data-field="return_interval"] input', "99");
   await page.fill("#rule-reason", "测试规则");
   await page.click('form[aria-label="规则"] button[type="submit"]');

@@ -483,3 +483,141 @@ async fn sunday_evening_to_monday_morning_the_day_ends_by_itself_and_monday_star
     assert_eq!(visits, ["MON1"], "Sunday appears nowhere");
     drop(hall);
 }
+
+/// Issue 26, item 8: the day end leaves a clean next day. Its preview says
+/// what it will close, reopen and take down; after it no room is paused or
+/// stopped and no notice of the day is left on a screen. `triage day close`
+/// refuses while a server uses the database, previews and closes without.
+#[actix_web::test]
+async fn the_day_end_reopens_every_room_takes_the_days_notices_down_and_runs_from_the_command() {
+    use crate::common::{registration, spawn_app, triage_command};
+    let app = spawn_app().await;
+    app.arrive("DC1", &registration("日终丙", "NK")).await;
+    assert_eq!(app.room("NK-03", "pause").await.status(), 200);
+    assert_eq!(app.room("NK-04", "close").await.status(), 200);
+    let stop = app
+        .http
+        .post(app.url("/api/v1/doctors/D1001/stop-clinic"))
+        .json(&json!({"reason": "医生临时外出", "waiting": "keep"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stop.status(), 200);
+    let lasting = app
+        .http
+        .post(app.url("/api/v1/notices"))
+        .json(&json!({"text": "本周六门诊照常", "level": "info",
+            "expires_at": (app.now() + chrono::Duration::days(3)).to_rfc3339()}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(lasting.status(), 201);
+    let preview = app.get_json("/api/v1/day/preview").await;
+    assert_eq!(preview["not_seen"], 1, "{preview}");
+    let reopen: Vec<&str> = preview["rooms_to_reopen"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    for room in ["内科1诊室", "内科3诊室", "内科4诊室"] {
+        assert!(reopen.contains(&room), "{room} in {preview}");
+    }
+    let notices = preview["notices_to_withdraw"].to_string();
+    assert!(
+        notices.contains("停诊") && !notices.contains("本周六"),
+        "{notices}"
+    );
+
+    // The command refuses while this server uses the database.
+    let url = app.db.url.clone();
+    let out = triage_command()
+        .args([
+            "day",
+            "close",
+            "--reason",
+            "门诊结束",
+            "--demo",
+            "--database-url",
+            &url,
+        ])
+        .env("TRIAGE_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("triage day close: {e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("服务器正在使用该数据库"));
+
+    // From the page's API: closed; every room open, the day's notices down.
+    let r = app
+        .http
+        .post(app.url("/api/v1/day/close"))
+        .json(&json!({"reason": "门诊结束"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let rooms = app.get_json("/api/v1/rooms").await;
+    let not_open: Vec<String> = rooms["rooms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["status"] != "open")
+        .map(|r| r.to_string())
+        .collect();
+    assert!(not_open.is_empty(), "{not_open:?}");
+    let left = app.get_json("/api/v1/notices").await.to_string();
+    assert!(!left.contains("停诊") && left.contains("本周六"), "{left}");
+    let after = app.get_json("/api/v1/day/preview").await;
+    assert_eq!(after["closed"], true);
+    assert_eq!(after["rooms_to_reopen"], json!([]));
+
+    // With no server: a database of its own (made by the command itself),
+    // where a room was left paused.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let copy = dir.path().join("day.sqlite");
+    let copy_url = format!("sqlite://{}", copy.display());
+    let run = |args: &[&str]| {
+        triage_command()
+            .args(["day", "close", "--demo", "--database-url", &copy_url])
+            .args(args)
+            .env("TRIAGE_LOG", "warn")
+            .output()
+            .unwrap_or_else(|e| panic!("triage day close: {e}"))
+    };
+    let out = run(&["--preview"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("将重新开诊：无"));
+    let mut c = triage::db::connect_one(&copy_url).unwrap_or_else(|e| panic!("{e}"));
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE rooms SET status = 'paused' WHERE code = 'NK-02'"),
+        &mut c,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    drop(c);
+    let out = run(&["--preview"]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("将重新开诊：内科2诊室"), "{said}");
+    let out = run(&["--reason", "门诊结束"]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("日终已办理") && said.contains("重新开诊 1 个诊室"),
+        "{said}"
+    );
+    let out = run(&["--preview"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("将重新开诊：无"));
+}

@@ -1,0 +1,132 @@
+//! `triage day close`: the day end (日终) from the command line, as the
+//! administrator's page runs it: `--preview` prints what it would close,
+//! reopen and take down; without it, it closes today with a reason. The
+//! engine is rebuilt from the database as a server start does, so memory
+//! and the database stay one; while a server uses the database the
+//! command refuses (that server owns the day: use the 系统管理 page's 日终).
+
+use std::process::ExitCode;
+
+use super::target::{on_target, Target};
+use crate::config::Hospital;
+use crate::db::{Db, DbSettings, Synchronous};
+use crate::engine::day::DayPreview;
+use crate::engine::{Acting, Engine};
+
+/// `triage day …`.
+#[derive(clap::Subcommand)]
+pub enum DayCommand {
+    /// Close today (日终): every visit still open closes with its final
+    /// status, every room opens again, the day's notices come down.
+    Close {
+        /// Why (audited), e.g. "门诊提前结束".
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Print what it would do, change nothing.
+        #[arg(long)]
+        preview: bool,
+    },
+}
+
+/// `triage day …`.
+pub fn run(target: Target, command: DayCommand) -> ExitCode {
+    let DayCommand::Close { reason, preview } = command;
+    on_target(target, |url, hospital| {
+        close(url, hospital, &reason, preview)
+    })
+}
+
+fn close(url: &str, hospital: &Hospital, reason: &str, preview: bool) -> ExitCode {
+    if !preview && reason.trim().is_empty() {
+        eprintln!("error: 请用 --reason 写明原因（记入审计日志），例如 --reason 门诊提前结束");
+        return ExitCode::from(2);
+    }
+    match crate::backups::servers_using(url) {
+        Ok(0) => {}
+        Ok(_) => {
+            eprintln!(
+                "error: 服务器正在使用该数据库，日终由它办理：请在“系统管理”页的“日终”中办理（先显示将关闭的内容），\
+                 或停止服务（systemctl stop triage）后再运行本命令"
+            );
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    let settings = DbSettings {
+        url: url.to_string(),
+        synchronous: Synchronous::Full,
+        pool_size: 2,
+    };
+    let hospital = std::sync::Arc::new(hospital.clone());
+    let reason = reason.trim().to_string();
+    let done = actix::System::new().block_on(async move {
+        let background = crate::background::Background::new();
+        let db = Db::connect(&settings, background.as_ref()).map_err(|e| e.to_string())?;
+        let clock = triage_ground::time::program_clock()?;
+        db.timings().use_clock(clock.clone());
+        let engine = Engine::start(hospital, db, clock)
+            .await
+            .map_err(|e| e.to_string())?;
+        let before = engine.day_preview().await.map_err(|e| e.message)?;
+        if preview {
+            return Ok((before, None));
+        }
+        let today = triage_ground::time::service_date(engine.now());
+        let who = Acting::new("cli", "triage day close").because(reason);
+        let answer = engine.close_day(today, who).await.map_err(|e| e.message)?;
+        Ok::<_, String>((before, Some(answer)))
+    });
+    match done {
+        Ok((before, None)) => {
+            print_preview(&before);
+            ExitCode::SUCCESS
+        }
+        Ok((before, Some(a))) => {
+            println!(
+                "{} 日终已办理：未就诊 {} 人、过号未回 {} 人、检查未回 {} 人已关闭；重新开诊 {} 个诊室；撤下通知 {} 条",
+                a.day,
+                a.not_seen,
+                a.missed_unreturned,
+                a.exam_unreturned,
+                before.rooms_to_reopen.len(),
+                before.notices_to_withdraw.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print_preview(p: &DayPreview) {
+    println!(
+        "{} 日终预览{}：",
+        p.day,
+        if p.closed {
+            "（今日已办理过日终）"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  将关闭：未就诊 {} 人、过号未回 {} 人、检查未回 {} 人",
+        p.not_seen, p.missed, p.exam
+    );
+    println!(
+        "  将重新开诊：{}",
+        if p.rooms_to_reopen.is_empty() {
+            "无".to_string()
+        } else {
+            p.rooms_to_reopen.join("、")
+        }
+    );
+    println!("  将撤下的通知：{} 条", p.notices_to_withdraw.len());
+    for n in &p.notices_to_withdraw {
+        println!("    - {n}");
+    }
+}
