@@ -1,7 +1,8 @@
 //! The demo hospital's simulated day: patients register and check in, rooms
 //! call, finish and now and then skip, so a newcomer who opens the screens
 //! sees the hospital move. It drives the same [`Engine`] methods
-//! functions as the API, as operator `demo-simulator`.
+//! functions as the API: registrations as operator `demo-simulator`, each
+//! room's calls and finishes as the doctor seated in it.
 
 use std::time::Duration;
 
@@ -30,6 +31,16 @@ const GIVEN: &[&str] = &[
 /// The simulator as the actor of its commands (the engine stamps the time).
 fn simulator() -> Acting {
     Acting::new("demo-simulator", "demo")
+}
+
+/// The room's seated doctor as the actor of the simulation's calls, or the
+/// simulator when nobody sits there.
+fn seated_doctor(engine: &Engine, room: &RoomCode) -> Acting {
+    engine
+        .directory()
+        .room_info(room.as_str())
+        .and_then(|i| i.doctor_code)
+        .map_or_else(simulator, |d| Acting::new(d.to_string(), "demo"))
 }
 
 /// The demo day's schedule (出诊排班), once a day unless HIS or a nurse set
@@ -201,11 +212,14 @@ pub async fn run(engine: Engine, tick: Duration) {
             let Ok(room) = RoomCode::parse(&room) else {
                 continue;
             };
-            match engine.room_command(&room, cmd, simulator()).await {
+            // The room's seated doctor calls and finishes, as in a hospital
+            // (the demo's statistics then read per doctor).
+            let doctor = seated_doctor(&engine, &room);
+            match engine.room_command(&room, cmd, doctor.clone()).await {
                 Ok(_) => {}
                 Err(e) if e.code == triage_ground::error::ErrorCode::QueueEmpty => {
                     let _ = engine
-                        .room_command(&room, RoomCommand::Finish, simulator())
+                        .room_command(&room, RoomCommand::Finish, doctor)
                         .await;
                 }
                 Err(_) => {}

@@ -69,14 +69,24 @@ function Stats({ session, onLogout }) {
     if (bad) { setError(bad.message); return; }
     setData({ performers: byPerformer.body, hours: byHour.body, indicators: indicators.body });
   }
+  // Names beside codes: the doctors, and (for an administrator) every
+  // staff account.
+  const [names, setNames] = useState({});
   useEffect(() => {
     api("GET", "/departments").then((r) => { if (r.ok) setDepartments(r.body.departments); });
+    Promise.all([api("GET", "/doctors"), api("GET", "/accounts")]).then(([d, a]) => {
+      const known = {};
+      if (a.ok) for (const x of a.body.accounts) known[x.code] = x.name;
+      if (d.ok) for (const x of d.body.doctors) known[x.code] = x.name;
+      setNames(known);
+    });
     load();
   }, []);
   const performers = data?.performers.groups || [];
   const hours = data?.hours.groups || [];
   const total = data?.performers.total;
-  const named = (g) => g.key.performer;
+  const code = (g) => g.key.performer;
+  const named = (g) => (names[code(g)] ? `${names[code(g)]}（${code(g)}）` : code(g) === "（无）" ? "（未记录）" : code(g));
   return html`
     <header class="bar">
       <h1>工作量统计</h1>
@@ -114,7 +124,7 @@ function Stats({ session, onLogout }) {
         <table aria-label="按医生">
           <thead><tr><th>医生</th><th>就诊</th><th>叫号</th><th>完成</th><th>未到</th><th>重呼</th>
             <th>等候 平均/中位/90%（分）</th><th>诊疗 平均/中位/90%（分）</th></tr></thead>
-          <tbody>${performers.map((g) => html`<tr data-performer=${named(g)}>
+          <tbody>${performers.map((g) => html`<tr data-performer=${code(g)}>
             <td>${named(g)}</td><td>${g.visits}</td><td>${g.called}</td><td>${g.finished}</td><td>${g.no_shows}</td><td>${g.recalls}</td>
             <td>${fmt(g.wait_minutes.mean)} / ${fmt(g.wait_minutes.median)} / ${fmt(g.wait_minutes.p90)}</td>
             <td>${fmt(g.service_minutes.mean)} / ${fmt(g.service_minutes.median)} / ${fmt(g.service_minutes.p90)}</td></tr>`)}</tbody>

@@ -271,6 +271,7 @@ fn write_room_change(
                 counters,
                 room_cursor: *room_cursor,
             },
+            &audit.operator,
         ),
         Change::Assigned {
             queue_code,
@@ -404,10 +405,17 @@ struct Taken<'a> {
 }
 
 /// A room called a waiting visit; the room's current patient, the queue's
-/// counters.
-fn called(c: &mut AnyConnection, at: NaiveDateTime, t: Taken<'_>) -> Result<EventKeys, DbError> {
+/// counters. Who called is the visit's performer until a finish names who
+/// saw the patient (statistics count each call for whoever made it).
+fn called(
+    c: &mut AnyConnection,
+    at: NaiveDateTime,
+    t: Taken<'_>,
+    caller: &str,
+) -> Result<EventKeys, DbError> {
     let n = diesel::update(waiting_in(t.visit_no, t.queue_code))
         .set((
+            visits::performer.eq(caller),
             visits::locked_seq.eq(None::<i64>),
             visits::status.eq(VisitStatus::Called),
             visits::room_code.eq(t.room_code),
@@ -1138,11 +1146,17 @@ fn close_current(
     .set((
         visits::status.eq(status),
         visits::finished_at.eq(at),
-        visits::performer.eq(performer),
         visits::updated_at.eq(at),
     ))
     .execute(c)?;
     conflict_if_none(n, "visit is not called in this room")?;
+    // A finish names who saw the patient; a skip or an exam keeps the
+    // caller recorded at the call.
+    if let Some(p) = performer {
+        diesel::update(visits::table.find(visit_no))
+            .set(visits::performer.eq(p))
+            .execute(c)?;
+    }
     diesel::update(rooms::table.find(room_code))
         .set((
             rooms::current_visit_no.eq(None::<String>),

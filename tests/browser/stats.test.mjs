@@ -39,9 +39,12 @@ test("the statistics page shows the period's workload as charts and tables, and 
   assert.equal(await page.textContent('[data-total="visits"]'), String(expected.total.visits));
   assert.equal(await page.textContent('[data-total="called"]'), String(expected.total.called));
   assert.equal(await page.textContent('[data-total="finished"]'), String(expected.total.finished));
+  await page.waitForFunction(() => document.querySelector('tr[data-performer="admin"] td')?.textContent.includes("（admin）"));
   for (const g of expected.groups) {
     const cells = await page.$$eval(`tr[data-performer="${g.key.performer}"] td`, (tds) => tds.map((td) => td.textContent));
-    assert.deepEqual(cells.slice(0, 6), [g.key.performer, String(g.visits), String(g.called), String(g.finished), String(g.no_shows), String(g.recalls)]);
+    // A name beside the code; visits nobody called yet: 未记录.
+    assert.match(cells[0], g.key.performer === "（无）" ? /^（未记录）$/ : new RegExp(`（${g.key.performer}）$`), "a name beside the code");
+    assert.deepEqual(cells.slice(1, 6), [String(g.visits), String(g.called), String(g.finished), String(g.no_shows), String(g.recalls)]);
   }
   // Three charts, each drawn on a canvas.
   await page.waitForFunction(() => document.querySelectorAll("figure.chart canvas").length === 3);
@@ -67,4 +70,45 @@ test("the statistics page shows the period's workload as charts and tables, and 
   assert.deepEqual(head, [0xef, 0xbb, 0xbf], "a BOM for Excel");
   assert.match(csv, /合计 total/);
   await page.screenshot({ path: join(screenshotDir(), "stats.png"), fullPage: true });
+});
+
+// Issue 26, item 11: every call counts for whoever made it (a skipped
+// patient too), the table names the doctor, and the 工作量统计 button is
+// readable in the title bar of the console and the caller.
+test("a doctor's calls count for him by name, a skip too; the statistics button is readable", async () => {
+  for (const v of ["SD1", "SD2", "SD3"]) await server.arrive(v, `统计${v}`, "NK");
+  const caller = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await caller.goto(`${server.base}/caller`);
+  await loginByKeyboard(caller, "D1002", server.access.accounts["D1002"].password);
+  await caller.waitForSelector(".online");
+  await caller.focus("body");
+  // N, S (skip), N, F, N, F: three calls; each answer shows before the next key.
+  for (const key of ["n", "s", "n", "f", "n", "f"]) {
+    const before = await caller.textContent('p[role="status"]');
+    await caller.keyboard.press(key);
+    await caller.waitForFunction((b) => document.querySelector('p[role="status"]')?.textContent !== b, before);
+  }
+  const link = await caller.$eval(".bar a.button", (a) => [getComputedStyle(a).color, getComputedStyle(a).backgroundColor]);
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.match(/\d+/g).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  assert.ok(ratio(...link) >= 4.5, `the statistics button: ${link.join(" on ")}, ${ratio(...link).toFixed(1)}:1`);
+  await caller.close();
+  const today = serverToday();
+  const by = await server.api("GET", `/api/v1/stats/workload?from=${today}&to=${today}&group_by=performer`);
+  const his = by.groups.find((g) => g.key.performer === "D1002");
+  assert.equal(his?.called, 3, JSON.stringify(by.groups));
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  await page.goto(`${server.base}/stats`);
+  await loginByKeyboard(page, "admin", server.access.accounts.admin.password);
+  await page.waitForFunction(() => document.querySelector('tr[data-performer="D1002"] td')?.textContent.includes("李秀梅"));
+  const cells = await page.$$eval('tr[data-performer="D1002"] td', (tds) => tds.map((td) => td.textContent));
+  assert.equal(cells[0], "李秀梅（D1002）");
+  assert.equal(cells[2], "3", "calls counted for the doctor who made them");
+  await page.close();
 });
