@@ -91,7 +91,7 @@ function TokenDialog({ issued, onClose }) {
     <div class="backdrop">
       <div class="dialog wide" role="dialog" aria-modal="true" aria-label="设备令牌">
         <h2>${issued.screen} 的设备地址（只显示这一次）</h2>
-        <p>在这台屏幕的浏览器（kiosk 模式）中打开下面的地址，或用手机扫码后发送到屏幕。旧令牌已失效。</p>
+        <p>在这台设备（屏幕或报到机）的浏览器（kiosk 模式）中打开下面的地址，或用手机扫码后发送到设备。旧令牌已失效。</p>
         <input class="address" readonly value=${address} onFocus=${(e) => e.target.select()} />
         <img class="qr" alt="设备地址二维码" src=${qr.createDataURL(4, 2)} />
         <div class="buttons"><button ref=${button} onClick=${onClose}>我已记下，关闭</button></div>
@@ -99,15 +99,48 @@ function TokenDialog({ issued, onClose }) {
     </div>`;
 }
 
+/** The kiosks (自助报到机): their areas, last contact and device token;
+ * an administrator gives a new token (asked first when one is live) or
+ * revokes it. */
+function Kiosks({ kiosks, isAdmin, onIssued, say, reload }) {
+  async function newToken(k) {
+    if (k.has_token && !confirm(`为报到机 ${k.code} 发放新令牌？旧令牌立即失效，须在报到机上打开新地址后才能继续报到。`)) return;
+    const r = await api("POST", `/kiosks/${k.code}/token`);
+    if (r.ok) { onIssued({ screen: r.body.kiosk, url: r.body.url }); reload(); } else say(`${k.code}：${r.message}`, true);
+  }
+  async function revoke(k) {
+    if (!confirm(`吊销报到机 ${k.code} 的设备令牌？这台报到机会立即停止报到。`)) return;
+    const r = await api("DELETE", `/kiosks/${k.code}/token`);
+    say(r.ok ? `${k.code} 的令牌已吊销` : `${k.code}：${r.message}`, !r.ok);
+    reload();
+  }
+  return html`
+    <h2>自助报到机</h2>
+    <table aria-label="自助报到机">
+      <thead><tr><th>编号</th><th>名称</th><th>办理科室</th><th>最后联系</th><th>设备令牌</th><th>操作</th></tr></thead>
+      <tbody>${kiosks.map((k) => html`
+        <tr key=${k.code} data-kiosk=${k.code}>
+          <td>${k.code}</td><td>${k.name}</td><td>${k.departments.join("、")}</td>
+          <td>${k.last_seen ? ago(k.last_seen) : "本次运行未联系"}</td>
+          <td>${k.has_token ? "已发放" : "无"}</td>
+          <td class="actions">${isAdmin ? html`
+            <button onClick=${() => newToken(k)}>新令牌</button>
+            ${k.has_token && html`<button onClick=${() => revoke(k)}>吊销令牌</button>`}` : "（由管理员管理）"}</td>
+        </tr>`)}</tbody>
+    </table>`;
+}
+
 function Devices({ session, onLogout }) {
   const [screens, setScreens] = useState(null);
+  const [kiosks, setKiosks] = useState([]);
   const [rooms, setRooms] = useState([]);
   const [departments, setDepartments] = useState([]);
   const [dialog, setDialog] = useState(null);
   const [issued, setIssued] = useState(null);
   const [message, setMessage] = useState({ text: "", error: false });
   async function load() {
-    const [s, r, d] = await Promise.all([api("GET", "/screens"), api("GET", "/rooms"), api("GET", "/departments")]);
+    const [s, r, d, k] = await Promise.all([api("GET", "/screens"), api("GET", "/rooms"), api("GET", "/departments"), api("GET", "/kiosks")]);
+    if (k.ok) setKiosks(k.body.kiosks);
     if (s.status === 401) { onLogout(); return; }
     if (s.ok) setScreens(s.body.screens); else setMessage({ text: s.message, error: true });
     if (r.ok) setRooms(r.body.rooms);
@@ -160,6 +193,8 @@ function Devices({ session, onLogout }) {
             </td>
           </tr>`)}</tbody>
       </table>`}
+      <${Kiosks} kiosks=${kiosks} isAdmin=${session.staff.role === "admin"} onIssued=${setIssued} reload=${load}
+        say=${(text, error = false) => setMessage({ text, error })} />
     </main>
     ${dialog && html`<${AssignDialog} screen=${dialog.screen} rooms=${rooms} departments=${departments}
       onClose=${() => setDialog(null)}

@@ -89,6 +89,7 @@ fn kiosk<'a>(
             "本机未授权：请管理员为本机发放设备令牌 (no valid device token)",
         ));
     }
+    auth.note_kiosk_seen(code);
     Ok(kiosk)
 }
 

@@ -17,6 +17,7 @@ pub mod extract;
 pub mod faults;
 pub mod fields;
 pub mod health;
+pub mod kiosk_devices;
 pub mod kiosks;
 pub mod metrics;
 pub mod notices;
@@ -147,6 +148,15 @@ fn registration_routes(scope: Scope) -> Scope {
 /// The kiosks, the version and the fault records.
 fn kiosk_and_fault_routes(scope: Scope) -> Scope {
     scope
+        .route("/kiosks", web::get().to(kiosk_devices::list))
+        .route(
+            "/kiosks/{code}/token",
+            web::post().to(kiosk_devices::issue_token),
+        )
+        .route(
+            "/kiosks/{code}/token",
+            web::delete().to(kiosk_devices::revoke_token),
+        )
         .route("/kiosks/{code}", web::get().to(kiosks::info))
         .route("/kiosks/{code}/check-in", web::post().to(kiosks::check_in))
         .route("/version", web::get().to(health::version))

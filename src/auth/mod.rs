@@ -160,6 +160,8 @@ struct Inner {
     /// Screens whose last socket was refused (no valid device token), until
     /// one is admitted again: `/devices` says 未授权, not 重连中.
     screens_refused: dashmap::DashSet<String>,
+    /// When each kiosk last proved its token (this run), for `/devices`.
+    kiosks_seen: DashMap<String, chrono::DateTime<chrono::Utc>>,
     nonces: DashMap<String, i64>,
     /// When the database's expired nonces were last removed (unix s).
     nonces_purged: AtomicI64,
@@ -246,6 +248,7 @@ impl Auth {
                 clients: DashMap::new(),
                 screens: DashMap::new(),
                 screens_refused: dashmap::DashSet::new(),
+                kiosks_seen: DashMap::new(),
                 nonces: DashMap::new(),
                 nonces_purged: AtomicI64::new(0),
                 logins: RateLimiter::keyed(Quota::per_minute(per_minute)),
@@ -425,6 +428,18 @@ impl Auth {
     /// token). Only a configured screen's socket gets this far.
     pub fn note_screen_refused(&self, screen: &str) {
         self.inner.screens_refused.insert(screen.to_string());
+    }
+
+    /// A kiosk proved its token now.
+    pub fn note_kiosk_seen(&self, kiosk: &str) {
+        self.inner
+            .kiosks_seen
+            .insert(kiosk.to_string(), self.inner.clock.now());
+    }
+
+    /// When a kiosk last proved its token in this run.
+    pub fn kiosk_seen(&self, kiosk: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.inner.kiosks_seen.get(kiosk).map(|t| *t)
     }
 
     /// Whether the last socket of `screen` was refused and none admitted

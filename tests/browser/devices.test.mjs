@@ -103,3 +103,37 @@ test("新令牌 asks before it ends a live screen's token; the screen then shows
   await door.close();
   await page.close();
 });
+
+// Issue 26, item 6: kiosks are managed on /devices too: listed with their
+// areas and last contact; a new token (asked first) ends the old one.
+test("kiosks are listed on /devices with their areas and last contact; a new token, asked first, ends the old one", async () => {
+  const kiosk = await browser.newPage({ viewport: { width: 1080, height: 1920 } });
+  await kiosk.goto(`${server.base}/kiosk/KIOSK-NK#token=${server.access.tokens["KIOSK-NK"]}`);
+  await kiosk.waitForSelector("#scan:not([hidden])");
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await page.goto(`${server.base}/devices`);
+  await loginByKeyboard(page, "admin", server.access.accounts.admin.password);
+  const row = 'table[aria-label="自助报到机"] tr[data-kiosk="KIOSK-NK"]';
+  await page.waitForSelector(row);
+  const text = await page.textContent(row);
+  assert.match(text, /内科/);
+  assert.match(text, /已发放/);
+  assert.doesNotMatch(text, /本次运行未联系/, "the kiosk that just opened has a last contact");
+  assert.match(await page.textContent('table[aria-label="自助报到机"] tr[data-kiosk="KIOSK-HALL"]'), /全院（通签）/);
+  let asked = "";
+  page.once("dialog", (d) => { asked = d.message(); d.accept(); });
+  await page.click(`${row} button:has-text("新令牌")`);
+  await page.waitForSelector('[aria-label="设备令牌"] input.address');
+  assert.match(asked, /旧令牌立即失效/);
+  const address = await page.inputValue('[aria-label="设备令牌"] input.address');
+  assert.match(address, /\/kiosk\/KIOSK-NK#token=[A-Za-z0-9_-]{43}$/);
+  noteSecret(address.split("#token=")[1]);
+  await page.keyboard.press("Escape");
+  // The kiosk with the old token can no longer check anyone in.
+  await kiosk.reload();
+  await kiosk.waitForSelector("#denied:not([hidden])");
+  // The new address works.
+  await kiosk.goto(address);
+  await kiosk.waitForSelector("#scan:not([hidden])");
+  for (const p of [kiosk, page]) await p.close();
+});
