@@ -64,7 +64,8 @@ function resetOfflineText() {
 }
 
 function render() {
-  if (!state.screen) return;
+  // A refused screen shows no patient: nothing redraws over the wipe.
+  if (!state.screen || refused) return;
   document.title = state.screen.title;
   $("title").textContent = state.screen.title;
   document.body.dataset.kind = state.screen.kind;

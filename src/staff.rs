@@ -787,7 +787,7 @@ mod tests {
             code: RoomCode::trusted(code),
             version,
             status,
-            status_label: status.label_zh().into(),
+            status_label: triage_actors::model::room_label(status, seat, false, false).into(),
             current: None,
             doctor_code: None,
             seat,
@@ -799,6 +799,7 @@ mod tests {
     fn room_one(version: u64, current: StaffCall) -> StaffRoomView {
         StaffRoomView {
             current: Some(current),
+            status_label: "就诊中".into(),
             doctor_code: Some(DoctorCode::trusted("D1001")),
             queues: vec![QueueCode::trusted("NK-D1001"), QueueCode::trusted("NK")],
             ..room("NK-01", version, RoomStatus::Open, SeatState::In)

@@ -244,6 +244,16 @@ pub async fn put_screen(
             "codes are 1-64 letters, digits, '.', '_' or '-'",
         )
     })?;
+    // A kiosk's code is no screen's: the two share the token table, and a
+    // kiosk's token is an administrator's to give (/devices).
+    if engine.hospital().kiosk(code.as_str()).is_some() {
+        return Err(Error::field(
+            ErrorCode::InvalidField,
+            "screen_code",
+            "this code is a kiosk's (自助报到机); a screen needs its own code",
+        )
+        .into());
+    }
     let body = body.value;
     // Both what it showed and what it will show must be the caller's.
     let before = engine

@@ -229,6 +229,15 @@ impl Engine {
                         format!("诊室{}已停诊或无人坐诊，不能转入", room.name),
                     ));
                 }
+                // The first queue the room calls now (a doctor signed in
+                // there calls his own queue first), else the configured one.
+                let now_first = self
+                    .directory()
+                    .room_info(r.as_str())
+                    .and_then(|i| i.draws_from.first().cloned());
+                if let Some(q) = now_first.and_then(|q| self.hospital().queue(q.as_str())) {
+                    return Ok(q.code.clone());
+                }
                 self.hospital().queue_for_room(&room.code).ok_or_else(|| {
                     Error::field(
                         ErrorCode::UnknownRoom,

@@ -411,6 +411,31 @@ async fn a_transfer_to_a_room_of_the_same_queue_sends_the_patient_there_and_a_st
     };
     assert_eq!(called("NK-02").await, "SR2");
     assert_eq!(called("NK-03").await, "SR1");
+    // A held patient is not sent anywhere (he would jump his hold).
+    let nurse = app.staff("N0044", Role::Nurse, &["NK"]).await;
+    let held = nurse
+        .post(app.url("/api/v1/registrations/SR3/hold"))
+        .json(&json!({"reason": "患者暂离"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(held.status(), 200);
+    let before = app.dump().await;
+    let r = nurse
+        .post(app.url("/api/v1/visits/SR3/transfer"))
+        .json(&json!({"room_code": "NK-02", "reason": "指定诊室"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 409);
+    assert_eq!(app.dump().await, before);
+    let released = nurse
+        .post(app.url("/api/v1/registrations/SR3/release"))
+        .json(&json!({"reason": "患者已返回"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(released.status(), 200);
     // A stopped room is refused, and nothing changes.
     assert_eq!(app.room("NK-04", "close").await.status(), 200);
     let nurse = app.staff("N0043", Role::Nurse, &["NK"]).await;

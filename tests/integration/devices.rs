@@ -134,6 +134,14 @@ async fn nurses_manage_only_their_departments_screens_and_bad_definitions_change
     };
     let before = app.dump().await;
     for (client, code, body, status, error) in [
+        // A kiosk's code is no screen's (they share the token table).
+        (
+            &nurse,
+            "KIOSK-HALL",
+            json!({"name": "x", "kind": "door", "rooms": ["NK-01"]}),
+            422,
+            "invalid_field",
+        ),
         (
             &nurse,
             "NK-02-DOOR",

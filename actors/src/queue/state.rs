@@ -437,7 +437,8 @@ impl QueueState {
 
     /// Plans a nurse's sending of `visit_no` to `room_code` (its short list,
     /// or only that room calls them): the rule counters are not touched (no
-    /// rule took the patient). `None` when the visit does not wait here.
+    /// rule took the patient). `None` when the visit does not wait here
+    /// callable (held, or before its appointment slot).
     pub fn plan_assign_to(
         &self,
         visit_no: &VisitNo,
@@ -445,7 +446,11 @@ impl QueueState {
         audit: &Audit,
     ) -> Option<Change> {
         let ranked = self.ranked(audit.at);
-        let r = ranked.iter().find(|r| &r.entry.visit_no == visit_no)?;
+        // Only a callable patient: a held one, or one whose appointment
+        // slot has not begun, would jump his hold or his slot on a list.
+        let r = ranked
+            .iter()
+            .find(|r| &r.entry.visit_no == visit_no && r.placement.is_callable())?;
         Some(Change::Assigned {
             audit: audit.clone(),
             queue_code: self.code.clone(),
