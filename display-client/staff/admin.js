@@ -68,7 +68,7 @@ function DayClose({ say }) {
         <button type="submit" class="danger">办理日终</button>
       </form>
       ${done && html`<p class="ok" data-done="true">已关闭：未就诊 ${done.not_seen} 人、过号未回 ${done.missed_unreturned} 人、检查未回 ${done.exam_unreturned} 人。</p>`}
-      <p class="hint">每天到配置的时间（<code>[calling] day_end</code>）会自动办理；服务器停止时也可在服务器上运行 <code>triage day close --reason 原因</code>（<code>--preview</code> 只显示）。</p>
+      <p class="hint">每天到配置的时间（<code>[calling] day_end</code>）会自动办理；服务器停止时也可在服务器上运行 <code>triage day close --day 今天日期 --reason 原因</code>（<code>--preview</code> 只显示）。</p>
     </section>`;
 }
 

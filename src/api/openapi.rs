@@ -366,8 +366,9 @@ fn access_answers(
     let r = &mut op.responses.responses;
     // Logging in, and logging out (which only ends the
     // caller's own session, if any), need no credentials.
-    // A kiosk proves itself with its device token alone.
-    if path.starts_with("/api/v1/kiosks/") {
+    // A kiosk proves itself with its device token alone (its own page's
+    // calls; managing kiosk tokens is a staff session's, as any call).
+    if path.starts_with("/api/v1/kiosks/") && !path.ends_with("/token") {
         op.security = Some(vec![SecurityRequirement::new(
             "device_token",
             Vec::<String>::new(),

@@ -19,10 +19,17 @@ pub enum DayCommand {
     /// Close today (日终): every visit still open closes with its final
     /// status, every room opens again, the day's notices come down.
     Close {
+        /// The day to close, YYYY-MM-DD: it must be today (Asia/Shanghai).
+        /// Named on purpose, so that a command run after midnight never
+        /// closes the new day (an earlier day closes by itself when the
+        /// engine starts).
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
         /// Why (audited), e.g. "门诊提前结束".
         #[arg(long, default_value = "")]
         reason: String,
-        /// Print what it would do, change nothing.
+        /// Print what a close of today would do. The engine starts as a
+        /// server's does first (an earlier day still open closes then).
         #[arg(long)]
         preview: bool,
     },
@@ -30,16 +37,45 @@ pub enum DayCommand {
 
 /// `triage day …`.
 pub fn run(target: Target, command: DayCommand) -> ExitCode {
-    let DayCommand::Close { reason, preview } = command;
+    let DayCommand::Close {
+        day,
+        reason,
+        preview,
+    } = command;
     on_target(target, |url, hospital| {
-        close(url, hospital, &reason, preview)
+        close(url, hospital, day, &reason, preview)
     })
 }
 
-fn close(url: &str, hospital: &Hospital, reason: &str, preview: bool) -> ExitCode {
+fn close(
+    url: &str,
+    hospital: &Hospital,
+    day: Option<chrono::NaiveDate>,
+    reason: &str,
+    preview: bool,
+) -> ExitCode {
     if !preview && reason.trim().is_empty() {
         eprintln!("error: 请用 --reason 写明原因（记入审计日志），例如 --reason 门诊提前结束");
         return ExitCode::from(2);
+    }
+    let today = triage_ground::time::service_date(triage_ground::time::program_now());
+    match day {
+        _ if preview => {}
+        None => {
+            eprintln!(
+                "error: 请用 --day 写明要办理日终的日期（只能是今天 {today}），例如 --day {today}"
+            );
+            return ExitCode::from(2);
+        }
+        Some(d) if d < today => {
+            println!("{d} 不是今天：以前各天仍未结束的就诊在服务启动时自动办理日终，无需本命令");
+            return ExitCode::SUCCESS;
+        }
+        Some(d) if d > today => {
+            eprintln!("error: {d} 还没有到（今天是 {today}）");
+            return ExitCode::from(2);
+        }
+        Some(_) => {}
     }
     match crate::backups::servers_using(url) {
         Ok(0) => {}

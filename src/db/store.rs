@@ -469,12 +469,6 @@ pub fn day_closure(c: &mut AnyConnection, day: &NaiveDate) -> Result<Option<DayC
         .optional()?)
 }
 
-/// Closes `day` (日终) in the database: every visit of `day` or before
-/// still in one of `statuses` closes with its final status and an event
-/// row; then the day is recorded with what closed that day (once: closing
-/// a closed day again answers the first record). The queues and rooms
-/// close their own patients first while the server runs (their journal);
-/// at start-up, before any actor runs, this closes everything.
 /// The statuses of the visits of `day` (and before) a day end would
 /// close now: waiting, called, missed, away for an exam.
 pub fn open_statuses(c: &mut AnyConnection, day: &NaiveDate) -> Result<Vec<VisitStatus>, DbError> {
@@ -490,6 +484,12 @@ pub fn open_statuses(c: &mut AnyConnection, day: &NaiveDate) -> Result<Vec<Visit
         .load(c)?)
 }
 
+/// Closes `day` (日终) in the database: every visit of `day` or before
+/// still in one of `statuses` closes with its final status and an event
+/// row; then the day is recorded with what closed that day (once: closing
+/// a closed day again answers the first record). The queues and rooms
+/// close their own patients first while the server runs (their journal);
+/// at start-up, before any actor runs, this closes everything.
 pub fn close_day(
     c: &mut AnyConnection,
     day: &NaiveDate,

@@ -527,6 +527,7 @@ async fn the_day_end_reopens_every_room_takes_the_days_notices_down_and_runs_fro
         "{notices}"
     );
 
+    let today = triage_ground::time::service_date(crate::common::suite_now()).to_string();
     // The command refuses while this server uses the database.
     let url = app.db.url.clone();
     let out = triage_command()
@@ -535,6 +536,8 @@ async fn the_day_end_reopens_every_room_takes_the_days_notices_down_and_runs_fro
             "close",
             "--reason",
             "门诊结束",
+            "--day",
+            &today,
             "--demo",
             "--database-url",
             &url,
@@ -606,7 +609,24 @@ async fn the_day_end_reopens_every_room_takes_the_days_notices_down_and_runs_fro
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(said.contains("将重新开诊：内科2诊室"), "{said}");
-    let out = run(&["--reason", "门诊结束"]);
+    // The day is named on purpose: none, or tomorrow, is refused; an
+    // earlier day closes nothing (the engine's start closed it).
+    let tomorrow = (triage_ground::time::service_date(crate::common::suite_now())
+        + chrono::Duration::days(1))
+    .to_string();
+    assert_eq!(run(&["--reason", "门诊结束"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["--reason", "门诊结束", "--day", &tomorrow])
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = run(&["--reason", "门诊结束", "--day", "2020-01-01"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("不是今天"));
+    let out = run(&["--preview"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("将重新开诊：内科2诊室"));
+    let out = run(&["--reason", "门诊结束", "--day", &today]);
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(
         out.status.code(),
