@@ -71,15 +71,7 @@ pub async fn issue_token(
 ) -> Answer {
     caller.principal.admin()?;
     let code = kiosk_def(&engine, &path)?.code.clone();
-    let stamp = caller.stamp(&engine);
-    let token = triage_ground::secret::random(32);
-    let digest = triage_ground::secret::sha256_hex(token.as_bytes());
-    let c = code.clone();
-    engine
-        .db()
-        .write(move |conn| crate::db::accounts::issue_screen_token(conn, &c, &digest, &stamp))
-        .await?;
-    auth.reload().await?;
+    let token = super::screens::issue_device_token(&caller, &engine, &auth, &code).await?;
     tracing::info!(kiosk = %code, "kiosk device token issued");
     Ok(HttpResponse::Created().json(serde_json::json!({
         "kiosk": code,
@@ -100,14 +92,7 @@ pub async fn revoke_token(
 ) -> Answer {
     caller.principal.admin()?;
     let code = kiosk_def(&engine, &path)?.code.clone();
-    let stamp = caller.stamp(&engine);
-    let c = code.clone();
-    engine
-        .db()
-        .write(move |conn| crate::db::accounts::revoke_screen_token(conn, &c, &stamp))
-        .await
-        .map_err(|_| Error::new(ErrorCode::NotFound, "the kiosk has no live token"))?;
-    auth.reload().await?;
+    super::screens::revoke_device_token(&caller, &engine, &auth, &code).await?;
     tracing::info!(kiosk = %code, "kiosk device token revoked");
     Ok(HttpResponse::Ok().json(serde_json::json!({ "kiosk": code, "revoked": true })))
 }

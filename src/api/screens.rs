@@ -302,6 +302,46 @@ fn managed(
     Ok(screen)
 }
 
+/// A new device token for a screen or kiosk `code` (the caller's right to
+/// it checked before): stored as its digest, audited, in force at once;
+/// answers the token, to be shown once.
+pub(super) async fn issue_device_token(
+    caller: &Caller,
+    engine: &Engine,
+    auth: &Auth,
+    code: &str,
+) -> Result<String, Error> {
+    let stamp = caller.stamp(engine);
+    let token = triage_ground::secret::random(32);
+    let digest = triage_ground::secret::sha256_hex(token.as_bytes());
+    let c = code.to_string();
+    engine
+        .db()
+        .write(move |conn| crate::db::accounts::issue_screen_token(conn, &c, &digest, &stamp))
+        .await?;
+    auth.reload().await?;
+    Ok(token)
+}
+
+/// Revokes the device token of a screen or kiosk `code` (audited; 404
+/// when it has none).
+pub(super) async fn revoke_device_token(
+    caller: &Caller,
+    engine: &Engine,
+    auth: &Auth,
+    code: &str,
+) -> Result<(), Error> {
+    let stamp = caller.stamp(engine);
+    let c = code.to_string();
+    engine
+        .db()
+        .write(move |conn| crate::db::accounts::revoke_screen_token(conn, &c, &stamp))
+        .await
+        .map_err(|_| Error::new(ErrorCode::NotFound, "no live device token"))?;
+    auth.reload().await?;
+    Ok(())
+}
+
 #[utoipa::path(post, path = "/api/v1/screens/{screen_code}/token", tag = "configuration", params(("screen_code" = String, Path)),
     responses((status = 201, description = "a new device token, shown once (the old one stops working): `{token, url}`"),
               (status = 404, body = super::error::ErrorBody)))]
@@ -312,15 +352,7 @@ pub async fn issue_token(
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, ApiError> {
     let screen = managed(&path, &caller, &engine)?;
-    let stamp = caller.stamp(&engine);
-    let token = triage_ground::secret::random(32);
-    let digest = triage_ground::secret::sha256_hex(token.as_bytes());
-    let c = screen.code.clone();
-    engine
-        .db()
-        .write(move |conn| crate::db::accounts::issue_screen_token(conn, &c, &digest, &stamp))
-        .await?;
-    auth.reload().await?;
+    let token = issue_device_token(&caller, &engine, &auth, screen.code.as_str()).await?;
     tracing::info!(screen = %screen.code, "screen device token issued");
     Ok(HttpResponse::Created().json(serde_json::json!({
         "screen": screen.code,
@@ -339,14 +371,7 @@ pub async fn revoke_token(
     auth: web::Data<Auth>,
 ) -> Result<HttpResponse, ApiError> {
     let screen = managed(&path, &caller, &engine)?;
-    let stamp = caller.stamp(&engine);
-    let c = screen.code.clone();
-    engine
-        .db()
-        .write(move |conn| crate::db::accounts::revoke_screen_token(conn, &c, &stamp))
-        .await
-        .map_err(|_| Error::new(ErrorCode::NotFound, "the screen has no live token"))?;
-    auth.reload().await?;
+    revoke_device_token(&caller, &engine, &auth, screen.code.as_str()).await?;
     tracing::info!(screen = %screen.code, "screen device token revoked");
     Ok(HttpResponse::Ok().json(serde_json::json!({ "screen": screen.code, "revoked": true })))
 }
