@@ -47,6 +47,7 @@ const UNAUTHORIZED_TEXT = "本屏幕未授权，暂停显示";
 // patient at all: the last state is wiped, the patients read where to look
 // instead, and one small line tells staff what to do.
 function showUnauthorized() {
+  announcer.silence();
   state.rooms = new Map();
   state.recent = [];
   state.notices = [];

@@ -42,6 +42,14 @@ export class Announcer {
     if (!this.busy) this.drain();
   }
 
+  /** Stops speaking: what is queued is dropped, what is said is cut off
+   * (a screen that may no longer show patients says none of them). */
+  silence() {
+    this.queue.length = 0;
+    if (window.speechSynthesis) window.speechSynthesis.cancel();
+    this.audio.pause();
+  }
+
   async drain() {
     this.busy = true;
     while (this.queue.length) {

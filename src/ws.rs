@@ -163,6 +163,16 @@ impl Handler<Frame> for ScreenSession {
                 }));
                 ctx.stop();
             }
+            Frame::Refused(text) => {
+                tracing::info!(screen = %self.code, session = self.id, "screen socket closed: the screen was retired");
+                self.admitted = None;
+                ctx.text(&*text);
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Policy,
+                    description: Some("screen retired".into()),
+                }));
+                ctx.stop();
+            }
         }
     }
 }

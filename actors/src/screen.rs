@@ -39,7 +39,16 @@ pub enum Frame {
     /// The last frame: send it, then close the socket (the server is
     /// restarting; the screen shows so and reconnects by itself).
     Last(Arc<str>),
+    /// The screen's refusal (it was taken out of service): send it, then
+    /// close the socket for good (the page wipes every patient).
+    Refused(Arc<str>),
 }
+
+/// The screen is taken out of service (停用): every open session is told
+/// it is refused and closed, and the actor stops.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
 
 /// The screen is moved to other rooms or another role (搬迁, 备用屏): it
 /// takes effect at once, and every open session gets a new snapshot (the
@@ -253,6 +262,18 @@ impl Handler<Restarting> for ScreenActor {
             r.do_send(last.clone());
         }
         self.report_presence();
+    }
+}
+
+impl Handler<Retire> for ScreenActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Retire, ctx: &mut Self::Context) {
+        let refused = Frame::Refused(ScreenFrame::Unauthorized.encode());
+        for (_, r) in self.sessions.drain() {
+            r.do_send(refused.clone());
+        }
+        ctx.stop();
     }
 }
 

@@ -3,7 +3,8 @@
 // and when it was last heard from; register a new screen; move one to other
 // rooms or another role (搬迁, 备用屏) — the running screen changes at once;
 // give a screen a new device token (its address with the token, shown once
-// and as a QR code for the person setting up the kiosk); revoke a token.
+// and as a QR code for the person setting up the kiosk); revoke a token;
+// retire a screen (停用: gone from the list, its token ended, wiped at once).
 import { html, useState, useEffect, useRef } from "./ui.js";
 import { api } from "./api.js";
 import { mountStaffPage } from "./login.js";
@@ -159,6 +160,14 @@ function Devices({ session, onLogout }) {
     const r = await api("POST", `/screens/${s.code}/token`);
     if (r.ok) { setIssued(r.body); load(); } else setMessage({ text: `${s.code}：${r.message}`, error: true });
   }
+  async function retire(s) {
+    // Taken out of service: gone from this list, its token ended, the
+    // screen wiped at once; a restart does not bring it back.
+    if (!confirm(`停用屏幕 ${s.code}（${s.name}）？${s.online ? "它会立即停止显示，" : ""}令牌随之作废，列表中不再显示；重新注册同一编号可再次启用。`)) return;
+    const r = await api("DELETE", `/screens/${encodeURIComponent(s.code)}`);
+    setMessage(r.ok ? { text: `${s.code} 已停用`, error: false } : { text: `${s.code}：${r.message}`, error: true });
+    load();
+  }
   async function revoke(s) {
     if (!confirm(`吊销 ${s.code} 的设备令牌？这台屏幕会在几秒内停止显示。`)) return;
     const r = await api("DELETE", `/screens/${s.code}/token`);
@@ -190,6 +199,7 @@ function Devices({ session, onLogout }) {
               <button onClick=${() => setDialog({ screen: s })}>重新分配</button>
               <button onClick=${() => newToken(s)}>新令牌</button>
               ${s.has_token && html`<button onClick=${() => revoke(s)}>吊销令牌</button>`}
+              <button class="danger" onClick=${() => retire(s)}>停用</button>
             </td>
           </tr>`)}</tbody>
       </table>`}

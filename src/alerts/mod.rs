@@ -533,6 +533,17 @@ impl Alerts {
         Ok(f)
     }
 
+    /// The fault open for `key`, if any, resolves (its cause was taken
+    /// away, e.g. a retired screen); answers whether one was open.
+    pub async fn resolve_key(&self, key: &str, by: &str, note: String) -> Result<bool, Error> {
+        let k = key.to_string();
+        let Some(open) = self.db.read(move |c| store::open_for(c, &k)).await? else {
+            return Ok(false);
+        };
+        self.resolve(open.id, by, note).await?;
+        Ok(true)
+    }
+
     /// A fault resolves: by hand with a note, or when its condition clears
     /// (`by` "system"); everyone told of it hears.
     pub async fn resolve(&self, id: i64, by: &str, note: String) -> Result<FaultView, Error> {

@@ -272,6 +272,7 @@ fn screen_routes(scope: Scope) -> Scope {
     scope
         .route("/screens", web::get().to(screens::list_screens))
         .route("/screens/{code}", web::put().to(screens::put_screen))
+        .route("/screens/{code}", web::delete().to(screens::retire_screen))
         .route(
             "/screens/{code}/token",
             web::post().to(screens::issue_token),

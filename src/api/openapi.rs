@@ -83,6 +83,7 @@ use crate::engine::{
         super::admin::add_client,
         super::admin::revoke_client,
         super::screens::put_screen,
+        super::screens::retire_screen,
         super::screens::issue_token,
         super::screens::revoke_token,
         super::doctors::put_doctor,

@@ -1,7 +1,8 @@
 //! Screens as managed devices and the departments: `GET /screens` (what
 //! each shows, online state, last heartbeat, whether it has a device
 //! token), `PUT /screens/{code}` (register or reassign, at once on the
-//! running screen), `POST|DELETE /screens/{code}/token` (a new device
+//! running screen), `DELETE /screens/{code}` (retire it: 停用),
+//! `POST|DELETE /screens/{code}/token` (a new device
 //! token, shown once; revoke it) and `GET /departments`.
 
 use actix_web::{web, HttpResponse};
@@ -286,6 +287,34 @@ pub async fn put_screen(
         .json(serde_json::json!({ "screen": screen, "created": created })))
 }
 
+#[utoipa::path(delete, path = "/api/v1/screens/{screen_code}", tag = "configuration", params(("screen_code" = String, Path)),
+    responses((status = 200, description = "retired (停用): the screen is listed no more, its device token ends, an open screen is wiped and closed at once, and it stays retired across restarts (also one of the configuration file). `PUT` registers the code again. `{screen, retired, token_revoked}`"),
+              (status = 404, description = "screen_not_found", body = super::error::ErrorBody)))]
+pub async fn retire_screen(
+    path: web::Path<String>,
+    caller: Caller,
+    engine: web::Data<Engine>,
+    auth: web::Data<Auth>,
+    alerts: web::Data<crate::alerts::Alerts>,
+) -> Result<HttpResponse, ApiError> {
+    let screen = managed(&path, &caller, &engine)?;
+    let (_, token_revoked) = engine.retire_screen(&screen.code, caller.acting()).await?;
+    auth.reload().await?;
+    // A dark screen that was taken away is no fault any more.
+    alerts
+        .resolve_key(
+            &format!("screen_offline:{}", screen.code),
+            &caller.principal.operator(),
+            "屏幕已停用".into(),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "screen": screen.code,
+        "retired": true,
+        "token_revoked": token_revoked,
+    })))
+}
+
 /// The running screen `code` names, if the caller may manage it.
 fn managed(
     code: &str,
@@ -337,7 +366,12 @@ pub(super) async fn revoke_device_token(
         .db()
         .write(move |conn| crate::db::accounts::revoke_screen_token(conn, &c, &stamp))
         .await
-        .map_err(|_| Error::new(ErrorCode::NotFound, "no live device token"))?;
+        .map_err(|e| match e {
+            crate::db::DbError::Query(diesel::result::Error::NotFound) => {
+                Error::new(ErrorCode::NotFound, "no live device token")
+            }
+            other => Error::from(other),
+        })?;
     auth.reload().await?;
     Ok(())
 }

@@ -222,6 +222,7 @@ diesel::table! {
         next_count -> Integer,
         updated_at -> Timestamp,
         show_appointments -> Bool,
+        retired_at -> Nullable<Timestamp>,
     }
 }
 

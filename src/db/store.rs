@@ -880,7 +880,7 @@ pub fn insert_notice(
 
 /// A screen as stored (registered at run time or reassigned).
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = crate::db::schema::screens)]
+#[diesel(table_name = crate::db::schema::screens, treat_none_as_null = true)]
 pub struct ScreenRow {
     pub code: String,
     pub name: String,
@@ -891,6 +891,9 @@ pub struct ScreenRow {
     pub next_count: i32,
     pub updated_at: chrono::NaiveDateTime,
     pub show_appointments: bool,
+    /// Taken out of service (停用): the screen runs no more, also not from
+    /// the configuration file; a new registration clears it.
+    pub retired_at: Option<chrono::NaiveDateTime>,
 }
 
 /// Every stored screen definition.
@@ -902,15 +905,8 @@ pub fn load_screens(c: &mut AnyConnection) -> Result<Vec<ScreenRow>, DbError> {
         .load(c)?)
 }
 
-/// Stores a screen's definition (new or changed) and its audit event with
-/// the definition before and after.
-pub fn put_screen(
-    c: &mut AnyConnection,
-    row: &ScreenRow,
-    before: Option<serde_json::Value>,
-    after: serde_json::Value,
-    audit: &Audit,
-) -> Result<(), DbError> {
+/// Stores a screen's row, new or replacing the one of its code.
+fn upsert_screen(c: &mut AnyConnection, row: &ScreenRow) -> Result<(), DbError> {
     use crate::db::schema::screens;
     let exists = screens::table
         .find(&row.code)
@@ -925,6 +921,50 @@ pub fn put_screen(
     } else {
         diesel::insert_into(screens::table).values(row).execute(c)?;
     }
+    Ok(())
+}
+
+/// Takes a screen out of service (停用): its row is kept, marked retired
+/// (`row` is what it showed, `retired_at` set), its device token ends, and
+/// one audit event records both. Answers whether a live token was ended.
+pub fn retire_screen(
+    c: &mut AnyConnection,
+    row: &ScreenRow,
+    before: serde_json::Value,
+    audit: &Audit,
+) -> Result<bool, DbError> {
+    use crate::db::schema::screen_tokens;
+    upsert_screen(c, row)?;
+    let ended = diesel::update(
+        screen_tokens::table
+            .find(&row.code)
+            .filter(screen_tokens::revoked_at.is_null()),
+    )
+    .set(screen_tokens::revoked_at.eq(Some(audit.at.naive_utc())))
+    .execute(c)?
+        > 0;
+    super::audit::append(
+        c,
+        event(
+            audit,
+            "screen_retired",
+            None,
+            serde_json::json!({"screen": row.code, "before": before, "token_revoked": ended}),
+        ),
+    )?;
+    Ok(ended)
+}
+
+/// Stores a screen's definition (new or changed) and its audit event with
+/// the definition before and after.
+pub fn put_screen(
+    c: &mut AnyConnection,
+    row: &ScreenRow,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+    audit: &Audit,
+) -> Result<(), DbError> {
+    upsert_screen(c, row)?;
     let kind = if before.is_some() {
         "screen_reassigned"
     } else {

@@ -28,6 +28,7 @@ pub fn row_of(c: &ScreenConfig, at: chrono::NaiveDateTime) -> Result<ScreenRow, 
         next_count: i32::try_from(c.next_count).map_err(|_| Error::internal())?,
         updated_at: at,
         show_appointments: c.appointments,
+        retired_at: None,
     })
 }
 
@@ -93,6 +94,35 @@ impl Engine {
         self.run_screen(config.clone());
         tracing::info!(screen = %config.code, rooms = ?config.rooms, "screen assigned");
         Ok((config, before.is_none()))
+    }
+
+    /// Takes the screen `code` out of service (停用): stored first (its row
+    /// marked retired, so that a screen of the configuration file stays
+    /// retired across restarts; its device token ended), then it stops at
+    /// once: its open sessions are refused and closed, `/screens` lists it
+    /// no more. Answers what it showed and whether a live token ended.
+    pub async fn retire_screen(
+        &self,
+        code: &ScreenCode,
+        who: Acting,
+    ) -> Result<(ScreenConfig, bool), Error> {
+        let config = self.screen(code.as_str()).ok_or_else(|| {
+            Error::new(
+                triage_ground::error::ErrorCode::ScreenNotFound,
+                format!("no screen {code:?}"),
+            )
+        })?;
+        let audit = self.stamp(who);
+        let mut row = row_of(&config, audit.at.naive_utc())?;
+        row.retired_at = Some(row.updated_at);
+        let before = serde_json::to_value(&config).map_err(|_| Error::internal())?;
+        let ended = self
+            .db()
+            .write(move |c| store::retire_screen(c, &row, before, &audit))
+            .await?;
+        self.directory().remove_screen(&config.code);
+        tracing::info!(screen = %config.code, "screen retired");
+        Ok((config, ended))
     }
 
     /// Puts a screen's configuration in force: the running actor takes it

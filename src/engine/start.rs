@@ -336,6 +336,10 @@ impl Engine {
         // (a stored definition replaces the file's).
         let mut screens = hospital.screens.clone();
         for row in db.read(store::load_screens).await? {
+            if row.retired_at.is_some() {
+                screens.retain(|s| s.code.as_str() != row.code);
+                continue;
+            }
             let config = super::screens::config_of(&row)?;
             match screens.iter_mut().find(|s| s.code == config.code) {
                 Some(s) => *s = config,

@@ -137,3 +137,47 @@ test("kiosks are listed on /devices with their areas and last contact; a new tok
   await kiosk.waitForSelector("#scan:not([hidden])");
   for (const p of [kiosk, page]) await p.close();
 });
+
+// Issue 26, item 6: a screen can be retired (停用), asked first: the open
+// screen shows no patient at once and says nothing more, /devices lists it
+// no more, and its token is gone.
+test("停用 asks first, then the open screen is wiped at once and the screen leaves /devices", async () => {
+  await server.arrive("DV2", "司马相如", "WK");
+  await server.callNext("WK-02");
+  const door = await openScreen(browser, server, "WK-02-DOOR");
+  await door.waitForFunction(() => document.querySelector(".calling .ticket")?.textContent.length > 0);
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await page.goto(`${server.base}/devices`);
+  await loginByKeyboard(page, "admin", server.access.accounts.admin.password);
+  const row = 'tr[data-screen="WK-02-DOOR"]';
+  await page.waitForSelector(`${row} [data-state="online"]`);
+  // Cancelled: nothing changes.
+  let asked = "";
+  page.once("dialog", (d) => { asked = d.message(); d.dismiss(); });
+  await page.click(`${row} button:has-text("停用")`);
+  await page.waitForFunction(() => true);
+  assert.match(asked, /停用屏幕 WK-02-DOOR/);
+  assert.match(asked, /立即停止显示/);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await door.evaluate(() => document.body.dataset.online), "true");
+  assert.ok(await page.$(row), "the screen left the list although cancelled");
+  // Confirmed: wiped within 2 s (not the 5 s of a revoked token's check).
+  const started = Date.now();
+  page.once("dialog", (d) => d.accept());
+  await page.click(`${row} button:has-text("停用")`);
+  await door.waitForSelector("main.unauthorized", { timeout: 2000 });
+  const took = Date.now() - started;
+  assert.ok(!/司\*如|司马相如/.test(await door.textContent("body")), "the retired screen shows a patient");
+  assert.equal(await door.evaluate(() => window.__triage.announcer.queue.length), 0, "the retired screen still has calls to speak");
+  await page.waitForSelector(row, { state: "detached" });
+  assert.match(await page.textContent('[role="status"]'), /WK-02-DOOR 已停用/);
+  // Its socket stays refused, also after a reload of the page.
+  await door.reload();
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(!/司\*如|司马相如/.test(await door.textContent("body")), "a reloaded retired screen shows a patient");
+  const listed = await server.api("GET", "/api/v1/screens");
+  assert.ok(!listed.screens.some((s) => s.code === "WK-02-DOOR"), "still listed by the API");
+  console.log(`retired screen wiped ${took} ms after the confirmation`);
+  await door.close();
+  await page.close();
+});

@@ -1103,6 +1103,21 @@ impl Ws {
             .unwrap_or_else(|e| panic!("ws send: {e}"));
     }
 
+    /// Whether the server closes the socket within `limit` (a close frame,
+    /// the end of the stream or an error), reading past any text frames.
+    pub async fn closed_within(&mut self, limit: Duration) -> bool {
+        tokio::time::timeout(limit, async {
+            loop {
+                match self.stream.next().await {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(_)) => continue,
+                }
+            }
+        })
+        .await
+        .is_ok()
+    }
+
     pub async fn close(mut self) -> Vec<String> {
         let _ = self.stream.close(None).await;
         self.seen

@@ -2,7 +2,11 @@
 //! changes at once on the open socket (a new snapshot, the next `seq`),
 //! follows the new room's calls only, and a restart keeps it; a screen
 //! registered at run time gets a device token and shows its rooms; nurses
-//! manage only their departments' screens; bad definitions change nothing.
+//! manage only their departments' screens; bad definitions change nothing;
+//! a retired screen (停用) is wiped and closed at once, loses its token and
+//! stays retired across a restart until it is registered again.
+
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use triage::auth::policy::Role;
@@ -253,4 +257,70 @@ async fn nurses_manage_only_their_departments_screens_and_bad_definitions_change
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status(), 200);
     assert!(app.dump().await.contains("kind: \"screen_reassigned\""));
+}
+
+#[actix_web::test]
+async fn a_retired_screen_is_wiped_and_closed_at_once_and_stays_retired_after_a_restart() {
+    let app = spawn_app().await;
+    app.arrive("R1", &registration("张三丰", "NK")).await;
+    // NK-01-DOOR comes from the configuration file.
+    let mut ws = app.ws("NK-01-DOOR").await;
+    assert_eq!(ws.next().await["type"], "snapshot");
+    let r = app
+        .http
+        .delete(app.url("/api/v1/screens/NK-01-DOOR"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap_or_default();
+    assert_eq!(body["retired"], true, "{body}");
+    assert_eq!(body["token_revoked"], true, "{body}");
+    // The open screen is told at once (it wipes every patient), then closed.
+    let told = ws.next_within(Duration::from_secs(1)).await;
+    assert_eq!(told["type"], "unauthorized", "{told}");
+    assert!(ws.closed_within(Duration::from_secs(1)).await, "still open");
+
+    let listed = |v: &Value| {
+        v["screens"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|s| s["code"] == "NK-01-DOOR"))
+    };
+    assert!(!listed(&app.get_json("/api/v1/screens").await));
+    let r = app
+        .http
+        .get(app.url("/ws/screens/NK-01-DOOR"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 404);
+    // Its room calls on; a second retire finds no screen.
+    assert_eq!(app.room("NK-01", "call-next").await.status(), 200);
+    let r = app
+        .http
+        .delete(app.url("/api/v1/screens/NK-01-DOOR"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 404);
+    let err: Value = r.json().await.unwrap_or_default();
+    assert_eq!(err["error"]["code"], "screen_not_found", "{err}");
+    let events = app.events("screen_retired").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["screen"], "NK-01-DOOR");
+
+    // A restart does not bring the configured screen back.
+    let app = app.restarted().await;
+    assert!(!listed(&app.get_json("/api/v1/screens").await));
+    // Registering the code again puts it back in service.
+    let r = app
+        .http
+        .put(app.url("/api/v1/screens/NK-01-DOOR"))
+        .json(&json!({"name": "内科1诊室门口屏", "kind": "door", "rooms": ["NK-01"]}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    let app = app.restarted().await;
+    assert!(listed(&app.get_json("/api/v1/screens").await));
 }

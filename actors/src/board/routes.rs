@@ -165,6 +165,14 @@ impl Board {
         self.screen_links.insert(screen.clone(), link);
     }
 
+    /// A screen is gone: its link, configuration and presence are
+    /// forgotten (call [`Board::unwatch_screen`] first for its rooms).
+    pub fn unlink_screen(&self, screen: &ScreenCode) {
+        self.screen_links.remove(screen);
+        self.screen_configs.remove(screen);
+        self.presence.remove(screen);
+    }
+
     /// A queue runs: where `Left` reaches it.
     pub fn link_queue(&self, queue: &QueueCode, left: Recipient<Left>) {
         self.queue_links.insert(queue.clone(), left);
