@@ -5,7 +5,7 @@
 // commands with keyboard shortcuts shown on the buttons; the doctor signs in
 // to the room (签到坐诊), steps away (暂离) or signs out (签退). A doctor sees and
 // works only his own rooms (the server refuses any other with 403).
-import { html, useState, useEffect, useRef } from "./ui.js";
+import { html, useState, useEffect, useRef, roomTone } from "./ui.js";
 import { api } from "./api.js";
 import { Live } from "./live.js";
 import { mountStaffPage } from "./login.js";
@@ -145,7 +145,7 @@ function Caller({ session, onLogout }) {
           ? html`<select aria-label="诊室" value=${room.code} onChange=${(e) => setChosen(e.target.value)}>
               ${rooms.map((r) => html`<option value=${r.code}>${r.name}${scheduledNow.has(r.code) ? "（本时段排班）" : ""}</option>`)}</select>`
           : html`<strong class="room-name">${room.name}</strong>`}
-        <span class=${`status status-${room.status}`}>${room.status_label}</span>
+        <span class=${`status status-${roomTone(room)}`}>${room.status_label}</span>
       </div>
       <div class="seat-line" data-seat=${room.seat}>
         <span>坐诊：<strong>${room.doctor_name || room.doctor_code || "—"}</strong>（${SEAT_STATE[room.seat] || room.seat}）</span>

@@ -7,7 +7,7 @@
 //
 // Keyboard: F2 (or /) jumps to the check-in field, Tab walks the buttons,
 // Enter confirms a dialog, Esc closes it.
-import { html, useState, useEffect, useRef } from "./ui.js";
+import { html, useState, useEffect, useRef, roomTone } from "./ui.js";
 import { api } from "./api.js";
 import { Live } from "./live.js";
 import { mountStaffPage } from "./login.js";
@@ -345,7 +345,7 @@ function RoomList({ rooms, open }) {
       <h2>诊室</h2>
       <ul>
         ${rooms.map((r) => html`
-          <li key=${r.code} class=${`room status-${r.status}`} data-room=${r.code}>
+          <li key=${r.code} class=${`room status-${roomTone(r)}`} data-room=${r.code}>
             <strong>${r.name}</strong> <span class="status">${r.status_label}</span>
             <span class="current">${r.current ? `就诊：${r.current.ticket_no} ${r.current.name}` : "空闲"}</span>
             <span class="seat">坐诊：${r.doctor_name || r.doctor_code || "无"}${{ break: "（暂离）", out: "（无人）", scheduled: "（排班）", in: "（已签到）" }[r.seat] || ""}</span>

@@ -72,6 +72,18 @@ fn listed(row: &DoctorRow) -> serde_json::Value {
 }
 
 impl Engine {
+    /// A doctor's public facts in force: the door screens of the rooms he
+    /// staffs redraw, and those rooms tell their staff pages again (the
+    /// label reads 停诊 when HIS has him off duty, on screens and pages
+    /// alike).
+    fn publish_doctor(&self, view: DoctorView) {
+        for room in self.directory().publish_doctor(view) {
+            if let Some(addr) = self.directory().rooms.get(&room) {
+                addr.do_send(triage_actors::room::messages::Republish);
+            }
+        }
+    }
+
     /// Creates or replaces a doctor's master data; answers whether it was
     /// created and the public view.
     pub async fn put_doctor(
@@ -88,7 +100,7 @@ impl Engine {
             .write(move |c| store::upsert_doctor(c, row, &audit))
             .await?;
         if outcome != store::Upserted::Unchanged {
-            self.directory().publish_doctor(view.clone());
+            self.publish_doctor(view.clone());
             tracing::info!(doctor_code = %code, outcome = ?outcome, "doctor master data stored");
         }
         Ok((outcome == store::Upserted::Created, view))
@@ -124,7 +136,7 @@ impl Engine {
         };
         for (v, o) in views.into_iter().zip(&outcomes) {
             if *o != store::Upserted::Unchanged {
-                self.directory().publish_doctor(v);
+                self.publish_doctor(v);
             }
         }
         tracing::info!(

@@ -118,6 +118,10 @@ test("a break refuses calls: his page says so in Chinese with 继续坐诊, the 
   await page.waitForSelector('.seat-line[data-seat="break"]');
   assert.match(await page.textContent(".break-notice"), /您已暂离/);
   assert.match(await page.textContent(".seat-line button.primary"), /继续坐诊/);
+  // His own page does not show the break in the open room's green.
+  await page.waitForFunction(() => document.querySelector(".caller .status")?.textContent === "医生暂离");
+  const pill = await page.$eval(".caller .status", (e) => getComputedStyle(e).backgroundColor);
+  assert.notEqual(pill, "rgb(224, 242, 233)", "医生暂离 reads green on the caller");
   // N while away: refused, in Chinese, and nobody is called anywhere.
   await page.keyboard.press("n");
   await page.waitForFunction(() => document.querySelector("p.error")?.textContent.includes("医生暂离中"));

@@ -209,6 +209,17 @@ async fn a_doctors_sex_and_duty_status_are_kept_and_the_door_screen_shows_stoppe
     let mut door = app.ws("NK-02-DOOR").await;
     let snap = door.next().await;
     assert_eq!(snap["rooms"][0]["doctor"]["on_duty"], true);
+    // The nurse's console reads the room's label as the screens do.
+    let mut console = app
+        .staff_socket("N-NK", triage::auth::policy::Role::Nurse, &["NK"], "")
+        .await;
+    let label_of = |frame: &serde_json::Value| {
+        frame["rooms"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["code"] == "NK-02"))
+            .map(|r| r["status_label"].clone())
+    };
+    assert_eq!(label_of(&console.next().await), Some(json!("等待叫号")));
     let r = app
         .http
         .put(app.url("/api/v1/doctors/D1002"))
@@ -223,6 +234,17 @@ async fn a_doctors_sex_and_duty_status_are_kept_and_the_door_screen_shows_stoppe
         frame = door.next().await;
     }
     assert_eq!(frame["room"]["doctor"]["on_duty"], false, "{frame}");
+    assert_eq!(frame["room"]["status_label"], "停诊", "{frame}");
+    // Within a few frames (a heartbeat may come first).
+    let mut update = console.next().await;
+    for _ in 0..5 {
+        if update["type"] == "room" {
+            break;
+        }
+        update = console.next().await;
+    }
+    assert_eq!(update["room"]["code"], "NK-02", "{update}");
+    assert_eq!(update["room"]["status_label"], "停诊", "{update}");
     let d = app.get_json("/api/v1/doctors/D1002").await;
     assert_eq!(
         (d["sex"].as_str(), d["duty_status"].as_str()),

@@ -95,8 +95,15 @@ impl Board {
         self.doctors.get(code).map(|d| d.clone())
     }
 
-    /// Records a doctor's public facts and refreshes the rooms they staff.
-    pub fn publish_doctor(&self, doctor: DoctorView) {
+    /// Whether HIS has the doctor on duty (`None`: unknown doctor).
+    pub fn doctor_on_duty(&self, code: &str) -> Option<bool> {
+        self.doctors.get(code).map(|d| d.on_duty)
+    }
+
+    /// Records a doctor's public facts and refreshes the rooms they staff
+    /// (their screens); answers those rooms, whose staff pages the caller
+    /// refreshes (the rooms' actors hold those views).
+    pub fn publish_doctor(&self, doctor: DoctorView) -> Vec<RoomCode> {
         let code = doctor.code.clone();
         self.doctors.insert(code.clone(), doctor);
         let rooms: Vec<RoomCode> = self
@@ -105,9 +112,10 @@ impl Board {
             .filter(|b| b.info.doctor_code.as_deref() == Some(code.as_str()))
             .map(|b| b.info.code.clone())
             .collect();
-        for room in rooms {
-            self.notify_room(&room);
+        for room in &rooms {
+            self.notify_room(room);
         }
+        rooms
     }
 
     /// Records the appointments booked for `room` as read at generation

@@ -63,10 +63,17 @@ impl RoomActor {
             code: self.state.info.code.clone(),
             version: self.staff_version.get(),
             status: self.state.status,
+            // The same label as its screens: a doctor HIS has off duty
+            // reads 停诊 here too.
             status_label: crate::model::room_label(
                 self.state.status,
                 self.state.info.seat,
-                false,
+                self.state
+                    .info
+                    .doctor_code
+                    .as_deref()
+                    .and_then(|d| self.board.doctor_on_duty(d))
+                    == Some(false),
                 self.state.current.is_some(),
             )
             .to_string(),
@@ -594,6 +601,14 @@ impl Handler<StaffRoom> for RoomActor {
 
     fn handle(&mut self, _msg: StaffRoom, _ctx: &mut Self::Context) -> Self::Result {
         MessageResult(self.staff_view())
+    }
+}
+
+impl Handler<Republish> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Republish, _ctx: &mut Self::Context) {
+        self.publish();
     }
 }
 

@@ -124,6 +124,12 @@ pub struct Correct {
 #[rtype(result = "RoomOutcome")]
 pub struct GetRoom;
 
+/// Something the room's label reads changed outside the room (its doctor
+/// went off or on duty in HIS): the room tells its staff pages again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Republish;
+
 /// The whole state held in memory (to compare with a rebuild).
 #[derive(Message)]
 #[rtype(result = "RoomState")]
