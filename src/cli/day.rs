@@ -2,8 +2,10 @@
 //! administrator's page runs it: `--preview` prints what it would close,
 //! reopen and take down; without it, it closes today with a reason. The
 //! engine is rebuilt from the database as a server start does, so memory
-//! and the database stay one; while a server uses the database the
-//! command refuses (that server owns the day: use the 系统管理 page's 日终).
+//! and the database stay one; while a server uses the database the close
+//! is refused (that server owns the day: use the 系统管理 page's 日终). The
+//! preview only reads the database (no engine starts), also beside a
+//! server.
 
 use std::process::ExitCode;
 
@@ -77,7 +79,9 @@ fn close(
         }
         Some(_) => {}
     }
+    // A preview only reads, and may run beside a server.
     match crate::backups::servers_using(url) {
+        _ if preview => {}
         Ok(0) => {}
         Ok(_) => {
             eprintln!(
@@ -103,13 +107,18 @@ fn close(
         let db = Db::connect(&settings, background.as_ref()).map_err(|e| e.to_string())?;
         let clock = triage_ground::time::program_clock()?;
         db.timings().use_clock(clock.clone());
-        let engine = Engine::start(hospital, db, clock)
+        // Read before anything changes (an engine's start closes earlier
+        // days and, after a missed day end, reopens the rooms): the preview
+        // starts no engine, and the close reports all it did.
+        let before = crate::engine::day::day_preview_of(&db, &hospital, clock.now())
             .await
-            .map_err(|e| e.to_string())?;
-        let before = engine.day_preview().await.map_err(|e| e.message)?;
+            .map_err(|e| e.message)?;
         if preview {
             return Ok((before, None));
         }
+        let engine = Engine::start(hospital, db, clock)
+            .await
+            .map_err(|e| e.to_string())?;
         let today = triage_ground::time::service_date(engine.now());
         let who = Acting::new("cli", "triage day close").because(reason);
         let answer = engine.close_day(today, who).await.map_err(|e| e.message)?;

@@ -846,6 +846,15 @@ pub fn load_all(c: &mut AnyConnection) -> Result<Loaded, DbError> {
     })
 }
 
+/// The rooms not open now (paused or stopped): code only.
+pub fn rooms_not_open(c: &mut AnyConnection) -> Result<Vec<RoomCode>, DbError> {
+    Ok(rooms::table
+        .filter(rooms::status.ne(triage_actors::model::RoomStatus::Open))
+        .order(rooms::code)
+        .select(rooms::code)
+        .load(c)?)
+}
+
 /// The details (JSON text) of the events of one kind, oldest first.
 pub fn event_details(c: &mut AnyConnection, kind: &str) -> Result<Vec<String>, DbError> {
     Ok(events::table

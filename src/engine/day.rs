@@ -76,6 +76,47 @@ pub struct DayPreview {
     pub notices_to_withdraw: Vec<String>,
 }
 
+/// What closing the service day of `now` would do, read from the database
+/// alone (memory holds what the database holds): for the administrator's
+/// page and for `triage day close --preview`, which starts no engine and so
+/// changes nothing. Nothing changes here.
+pub async fn day_preview_of(
+    db: &crate::db::Db,
+    hospital: &crate::config::Hospital,
+    now: DateTime<Utc>,
+) -> Result<DayPreview, Error> {
+    let today = service_date(now);
+    let at = now.naive_utc();
+    let (closed_through, statuses, rooms, notices) = db
+        .read(move |c| {
+            Ok((
+                store::closed_through(c)?,
+                store::open_statuses(c, &today)?,
+                store::rooms_not_open(c)?,
+                store::active_notices(c, at)?,
+            ))
+        })
+        .await?;
+    let count = |wanted: &[VisitStatus]| statuses.iter().filter(|s| wanted.contains(s)).count();
+    let next_day = day_end_instant(today).naive_utc();
+    Ok(DayPreview {
+        day: today.to_string(),
+        closed: closed_through.is_some_and(|c| today <= c),
+        not_seen: count(&[VisitStatus::Waiting, VisitStatus::Called]),
+        missed: count(&[VisitStatus::Missed]),
+        exam: count(&[VisitStatus::Exam]),
+        rooms_to_reopen: rooms
+            .iter()
+            .filter_map(|code| hospital.room(code).map(|r| r.name.clone()))
+            .collect(),
+        notices_to_withdraw: notices
+            .into_iter()
+            .filter(|n| n.expires_at.is_some_and(|e| e <= next_day))
+            .map(|n| n.text)
+            .collect(),
+    })
+}
+
 impl From<DayClosure> for DayAnswer {
     fn from(c: DayClosure) -> Self {
         DayAnswer {
@@ -212,32 +253,38 @@ impl Engine {
         Ok(closure.into())
     }
 
+    /// After a start that found no day end for yesterday (the server was
+    /// down at the day end): the rooms start the day as a day end leaves
+    /// them, the configured doctors seated and every room open (journaled
+    /// and audited as the day end's). A failure is logged; the rooms then
+    /// stay as stored, and memory as the database has them.
+    pub(crate) async fn start_the_day_clean(&self, now: DateTime<Utc>) {
+        let audit = Audit {
+            operator: "system".into(),
+            source: "day-end".into(),
+            at: now,
+            reason: Some("日终（启动时补做）".into()),
+        };
+        let reseated = self.reset_seats(audit.clone()).await;
+        let reopened = self.reopen_rooms(&audit).await;
+        match (reseated, reopened) {
+            (Ok(s), Ok(o)) if s + o > 0 => {
+                tracing::info!(
+                    rooms_reseated = s,
+                    rooms_reopened = o,
+                    "rooms start the day clean after a missed day end"
+                );
+            }
+            (Ok(_), Ok(_)) => {}
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "rooms could not start the day clean after a missed day end");
+            }
+        }
+    }
+
     /// What closing today would do now (nothing changes).
     pub async fn day_preview(&self) -> Result<DayPreview, Error> {
-        let today = service_date(self.now());
-        let statuses = self
-            .db()
-            .read(move |c| store::open_statuses(c, &today))
-            .await?;
-        let count = |wanted: &[VisitStatus]| statuses.iter().filter(|s| wanted.contains(s)).count();
-        Ok(DayPreview {
-            day: today.to_string(),
-            closed: self.closed_through.get().is_some_and(|c| today <= c),
-            not_seen: count(&[VisitStatus::Waiting, VisitStatus::Called]),
-            missed: count(&[VisitStatus::Missed]),
-            exam: count(&[VisitStatus::Exam]),
-            rooms_to_reopen: self
-                .rooms_not_open()
-                .iter()
-                .map(|(_, name)| name.clone())
-                .collect(),
-            notices_to_withdraw: self
-                .day_notices(today)
-                .await?
-                .into_iter()
-                .map(|n| n.text)
-                .collect(),
-        })
+        day_preview_of(self.db(), self.hospital(), self.now()).await
     }
 
     /// Rooms paused or stopped now: code and name.

@@ -296,6 +296,12 @@ impl Engine {
         seed(&db, &hospital, now).await?;
         // Days before today are over: whatever of them is still open closes
         // (the server was down at the day end) before any actor sees it.
+        // When no day end ran for yesterday, the rooms also start the day
+        // as a day end leaves them (below, once the actors run).
+        let recorded = db.read(store::closed_through).await?;
+        let missed_day_end = service_date(now)
+            .pred_opt()
+            .is_some_and(|y| recorded.is_none_or(|r| r < y));
         if let Some(yesterday) = service_date(now).pred_opt() {
             let audit = Audit {
                 operator: "system".into(),
@@ -403,6 +409,9 @@ impl Engine {
             names,
             Arc::new(super::day::ClosedThrough::new(closed_through)),
         );
+        if missed_day_end {
+            engine.start_the_day_clean(now).await;
+        }
         // Door screens list today's appointments from the first snapshot.
         engine.publish_appointments().await;
         Ok(engine)

@@ -294,6 +294,13 @@ async fn a_server_down_at_the_day_end_closes_the_days_before_today_when_it_start
     e.room_command(&room, RoomCommand::CallNext, audit())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    // Two rooms were paused and stopped yesterday.
+    for (r, command) in [("NK-03", RoomCommand::Pause), ("NK-04", RoomCommand::Close)] {
+        let code = RoomCode::parse(r).unwrap_or_else(|e| panic!("{e}"));
+        e.room_command(&code, command, audit())
+            .await
+            .unwrap_or_else(|e| panic!("{r}: {e}"));
+    }
     e.db().stop_writer().await;
 
     // The server comes back the next morning: nothing of yesterday is left.
@@ -326,7 +333,26 @@ async fn a_server_down_at_the_day_end_closes_the_days_before_today_when_it_start
     let day = next.day_status().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(day.last.map(|d| d.not_seen), Some(3));
     assert!(!day.closed, "today is open");
+    // Every room starts the day open, as after a day end (not 暂停/停诊).
+    for r in ["NK-03", "NK-04"] {
+        let view = next.directory().room_view(r, 0);
+        assert_eq!(
+            view.map(|v| (v.status, v.status_label)),
+            Some((
+                triage_actors::model::RoomStatus::Open,
+                "等待叫号".to_string()
+            )),
+            "{r}"
+        );
+    }
     next.db().stop_writer().await;
+    // And so it stays across the next restart (it was stored).
+    let again = start(&hospital, &db.url, clock.clone(), &background).await;
+    assert_eq!(
+        again.directory().room_view("NK-04", 0).map(|v| v.status),
+        Some(triage_actors::model::RoomStatus::Open)
+    );
+    again.db().stop_writer().await;
     background.stop_threads();
 }
 
@@ -593,13 +619,23 @@ async fn the_day_end_reopens_every_room_takes_the_days_notices_down_and_runs_fro
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("将重新开诊：无"));
-    let mut c = triage::db::connect_one(&copy_url).unwrap_or_else(|e| panic!("{e}"));
-    diesel::RunQueryDsl::execute(
-        diesel::sql_query("UPDATE rooms SET status = 'paused' WHERE code = 'NK-02'"),
-        &mut c,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    drop(c);
+    assert_eq!(
+        run(&["--reason", "门诊结束", "--day", &today])
+            .status
+            .code(),
+        Some(0)
+    );
+    // A room left paused, and no day end recorded (the server was down
+    // over night): the preview reads it and changes nothing.
+    let sql = |q: &str| {
+        let mut c = triage::db::connect_one(&copy_url).unwrap_or_else(|e| panic!("{e}"));
+        diesel::RunQueryDsl::execute(diesel::sql_query(q), &mut c)
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+    };
+    sql("UPDATE rooms SET status = 'paused' WHERE code = 'NK-02'");
+    sql("DELETE FROM day_closures");
+    let out = run(&["--preview"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("将重新开诊：内科2诊室"));
     let out = run(&["--preview"]);
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(
