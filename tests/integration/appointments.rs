@@ -538,3 +538,42 @@ async fn a_nurses_transfer_releases_the_room_and_a_cancellation_reaches_a_patien
         "{v}"
     );
 }
+
+#[actix_web::test]
+async fn a_patient_booked_for_one_room_and_sent_by_the_nurse_to_another_is_called_there() {
+    let app = spawn_app().await;
+    let booked = appointment(1, "韩十五", "NK-02", slot_now(&app));
+    assert_eq!(put(&app, "AP9", &booked).await.0, 201);
+    let (s, v) = check_in(&app, "AP9").await;
+    assert_eq!(s, 200, "{v}");
+    let queue = v["queue_code"].as_str().unwrap_or_default().to_string();
+    // NK-03 calls from the same queue: the nurse sends him there.
+    let rooms = app.get_json("/api/v1/rooms").await;
+    let serves = rooms["rooms"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["code"] == "NK-03"))
+        .map(|r| r["queues"].to_string())
+        .unwrap_or_default();
+    assert!(
+        serves.contains(&queue),
+        "NK-03 calls {serves}, he waits in {queue}"
+    );
+    let r = app
+        .http
+        .post(app.url("/api/v1/visits/AP9/transfer"))
+        .json(&json!({"room_code": "NK-03", "reason": "二诊室医生手术"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    // The booking no longer binds him: NK-03 calls him, also after a
+    // restart (as stored).
+    let app = app.restarted().await;
+    let r: Value = app
+        .room("NK-03", "call-next")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(r["current"]["visit_no"], "AP9", "{r}");
+}

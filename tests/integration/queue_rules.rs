@@ -590,6 +590,49 @@ async fn two_stage_rooms_keep_their_short_lists_full_and_the_door_screen_shows_t
     );
 }
 
+/// A patient a nurse sends from one room's short list to another room:
+/// the room that lost him fills its list again at once (not at the next
+/// periodic look, 5 s later).
+#[actix_web::test]
+async fn a_room_whose_short_list_loses_a_patient_to_another_room_fills_it_at_once() {
+    let app = spawn_app_with(hospital(2, ""), 2).await;
+    for i in 1..=6 {
+        app.put_registration(&format!("P{i}"), &checked_in(&format!("病人{i}"), "NK"))
+            .await;
+    }
+    let full = |v: &Value| v["short_list"] == 2;
+    let r1 = wait_room(&app, "R1", full).await;
+    wait_room(&app, "R2", full).await;
+    let ticket = tickets(&r1["next"])[0].clone();
+    let q = app.get_json("/api/v1/queues/NK").await;
+    let visit = q["entries"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["ticket_no"] == ticket.as_str()))
+        .map(|e| e["visit_no"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    let r = app
+        .http
+        .post(app.url(&format!("/api/v1/visits/{visit}/transfer")))
+        .json(&json!({"room_code": "R2", "reason": "R1 医生请会诊"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    loop {
+        let v = app.get_json("/api/v1/rooms/R1").await;
+        if full(&v) {
+            assert!(!tickets(&v["next"]).contains(&ticket), "{v}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "R1 did not fill up again: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // R2 calls him from its own list.
+    let r2 = app.get_json("/api/v1/rooms/R2").await;
+    assert!(tickets(&r2["next"]).contains(&ticket), "{r2}");
+}
+
 #[actix_web::test]
 async fn closing_a_room_can_send_its_doctors_patients_to_the_department_queue() {
     let app = spawn_app().await;

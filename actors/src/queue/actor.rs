@@ -346,6 +346,9 @@ impl Handler<AssignTo> for QueueActor {
         };
         let visit_no = msg.visit_no;
         self.commit_and_apply(change, move |act| {
+            // Taken from another room's short list, maybe: the two-stage
+            // rooms look again (a room's own refill tells nobody).
+            act.board.queue_changed(act.state.code.as_str());
             act.outcome_for(visit_no.as_str(), true)
                 .ok_or(EngineError::NotWaiting(visit_no))
         })

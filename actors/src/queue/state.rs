@@ -334,13 +334,17 @@ impl QueueState {
         })
     }
 
-    /// Whether `room` may take this ranked entry: callable, either in the
-    /// general list or on this room's own short list, and booked for no
-    /// other room.
+    /// Whether `room` may take this ranked entry: callable, and either on
+    /// this room's own short list or in the general list and booked for
+    /// no other room. A short list overrides a booking: a nurse who sends a
+    /// booked patient to another room has that room call him (the booking
+    /// binds again if the short list is given back).
     fn takeable_by(r: &Ranked<'_>, room: &str) -> bool {
         r.placement.is_callable()
-            && r.entry.assigned.as_ref().is_none_or(|a| a.room == room)
-            && r.entry.room.as_ref().is_none_or(|b| b == room)
+            && match &r.entry.assigned {
+                Some(a) => a.room == room,
+                None => r.entry.room.as_ref().is_none_or(|b| b == room),
+            }
     }
 
     /// The oldest arrival still waiting after the one who arrived as `seq`
