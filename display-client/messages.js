@@ -79,7 +79,7 @@ export const MESSAGES = {
   invalid_account: "账号信息不正确，请核对工号、姓名、角色和范围。",
   invalid_version: "版本号不正确，请刷新页面后重试。",
   // The state does not allow it.
-  too_early: "预约时段尚未开始，请在预约时间前 30 分钟内报到。",
+  too_early: "还未到预约的报到时间，请按预约时间前来报到。",
   visit_not_waiting_here: "该患者不在此队列候诊，请刷新页面查看其当前位置。",
   same_queue: "患者已在该队列中候诊，无需转移。",
   visit_not_waiting: "该患者当前不在候诊（可能已被叫号或已完成），请刷新页面。",

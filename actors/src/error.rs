@@ -77,7 +77,7 @@ impl From<EngineError> for Error {
             ),
             EngineError::DayClosed => Error::new(
                 ErrorCode::DayClosed,
-                "the day is over (日终已结束); the patient registers again (请重新挂号)",
+                "今日已办理日终，不能再报到或召回；如确需继续接诊，请联系管理员",
             ),
             EngineError::TicketsExhausted => Error::new(
                 ErrorCode::TicketsExhausted,
@@ -86,7 +86,7 @@ impl From<EngineError> for Error {
             EngineError::TooEarly(opens) => Error::new(
                 ErrorCode::TooEarly,
                 format!(
-                    "too early for the appointment: check in from {} (预约签到时间未到)",
+                    "预约签到时间未到，请于 {} 以后报到",
                     opens.with_timezone(&shanghai()).format("%H:%M")
                 ),
             ),

@@ -135,8 +135,8 @@ fn refusal(e: Error, engine: &Engine, department: Option<&str>) -> Error {
     let text = match e.code {
         ErrorCode::VisitNotFound => "未找到该就诊号，请核对挂号单上的号码后重新扫描".to_string(),
         ErrorCode::InvalidVisitNo => "就诊号格式不正确，请核对挂号单上的号码后重新扫描".to_string(),
-        // "…check in on that day (预约日期未到)" (another day) or "…check
-        // in from HH:MM (…)" (today): the engine's own wording.
+        // "预约日期是 YYYY-MM-DD，…" (another day) or "…请于 HH:MM 以后报到"
+        // (today): the engine's own wording, said to the patient.
         ErrorCode::TooEarly => {
             let after = |marker: &str, n: usize| {
                 e.message
@@ -144,7 +144,7 @@ fn refusal(e: Error, engine: &Engine, department: Option<&str>) -> Error {
                     .nth(1)
                     .map(|t| t.chars().take(n).collect::<String>())
             };
-            match (after("is on ", 10), after("from ", 5)) {
+            match (after("预约日期是 ", 10), after("请于 ", 5)) {
                 (Some(day), _) => format!("您的预约日期是 {day}，请当天再来报到"),
                 (None, Some(t)) => format!("预约时段未到，请于 {t} 后再来报到"),
                 _ => "预约时间未到，请稍后再来报到".to_string(),

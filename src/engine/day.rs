@@ -147,7 +147,7 @@ pub struct DayStatus {
 fn day_closed_error(day: NaiveDate) -> Error {
     Error::new(
         ErrorCode::DayClosed,
-        format!("the day {day} is over (日终已结束); the patient registers again (请重新挂号)"),
+        format!("{day} 已办理日终，该挂号已结束，请患者重新挂号"),
     )
 }
 

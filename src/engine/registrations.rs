@@ -519,7 +519,7 @@ impl Engine {
             if day > service_date(audit.at) {
                 return Err(Error::new(
                     ErrorCode::TooEarly,
-                    format!("the appointment is on {day}; check in on that day (预约日期未到)"),
+                    format!("预约日期是 {day}，请当天报到"),
                 ));
             }
         }
@@ -598,49 +598,50 @@ impl Engine {
             // Yesterday's ticket number may be today's too.
             return Err(Error::new(
                 ErrorCode::DayClosed,
-                "the visit was of an earlier day; the patient registers again (请重新挂号)",
+                "该就诊属于以前的日期，已结束，请患者重新挂号",
             ));
         }
-        let kind =
-            match (v.status, v.entry_kind) {
-                (VisitStatus::Missed, _) => EntryKind::Recall,
-                (VisitStatus::Exam, _) => EntryKind::Return,
-                (VisitStatus::Waiting, Some(_)) => v.entry_kind(),
-                (VisitStatus::Closed, _) => {
-                    return Err(Error::new(
-                        ErrorCode::DayClosed,
-                        "the visit was closed at its day end (日终); the patient registers again (请重新挂号)",
-                    ))
-                }
-                (VisitStatus::NoShow, _) => return Err(Error::new(
+        let kind = match (v.status, v.entry_kind) {
+            (VisitStatus::Missed, _) => EntryKind::Recall,
+            (VisitStatus::Exam, _) => EntryKind::Return,
+            (VisitStatus::Waiting, Some(_)) => v.entry_kind(),
+            (VisitStatus::Closed, _) => {
+                return Err(Error::new(
+                    ErrorCode::DayClosed,
+                    "该就诊已在日终时结束，请患者重新挂号",
+                ))
+            }
+            (VisitStatus::NoShow, _) => {
+                return Err(Error::new(
                     ErrorCode::VisitNoShow,
-                    "the patient missed too many calls; the visit ended as no-show (请重新挂号)",
-                )),
-                (VisitStatus::Registered, _) => {
-                    return Err(Error::new(
-                        ErrorCode::NotCheckedIn,
-                        "the patient has not checked in yet",
-                    ))
-                }
-                (VisitStatus::Cancelled, _) => {
-                    return Err(Error::new(
-                        ErrorCode::RegistrationCancelled,
-                        "the registration was cancelled (已退号)",
-                    ))
-                }
-                (VisitStatus::Called, _) => {
-                    return Err(Error::new(
-                        ErrorCode::AlreadyCalled,
-                        "the patient is being called now",
-                    ))
-                }
-                _ => {
-                    return Err(Error::new(
-                        ErrorCode::VisitClosed,
-                        "the visit is already finished",
-                    ))
-                }
-            };
+                    "该患者过号次数已达上限，本次就诊已按未到结束，请患者重新挂号",
+                ))
+            }
+            (VisitStatus::Registered, _) => {
+                return Err(Error::new(
+                    ErrorCode::NotCheckedIn,
+                    "the patient has not checked in yet",
+                ))
+            }
+            (VisitStatus::Cancelled, _) => {
+                return Err(Error::new(
+                    ErrorCode::RegistrationCancelled,
+                    "the registration was cancelled (已退号)",
+                ))
+            }
+            (VisitStatus::Called, _) => {
+                return Err(Error::new(
+                    ErrorCode::AlreadyCalled,
+                    "the patient is being called now",
+                ))
+            }
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::VisitClosed,
+                    "the visit is already finished",
+                ))
+            }
+        };
         let q = v.required(&v.queue_code, "queue")?;
         let addr = self.queue_addr(&q)?;
         let draft = self.entry_draft(&v, kind, &q)?;

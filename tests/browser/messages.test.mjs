@@ -73,6 +73,17 @@ test("a doctor calling an empty queue and a nurse checking in an unknown visit r
   const unknown = await nurse.textContent('p.error[role="status"]');
   assert.match(unknown, /未找到该就诊号/);
   assert.doesNotMatch(unknown, ENGLISH, unknown);
+  // An appointment of tomorrow: the day it may check in, not a generic line.
+  const tomorrow = new Date(Date.parse(await nurse.evaluate(() => new Date().toISOString())) + 86400e3);
+  const end = new Date(tomorrow.getTime() + 1800e3);
+  await server.arrive("MS-T1", "明日预约", "NK", { body: { checked_in: false, appointment: { start: tomorrow.toISOString(), end: end.toISOString() } } });
+  await nurse.focus("body");
+  await nurse.keyboard.type("MS-T1");
+  await nurse.keyboard.press("Enter");
+  await nurse.waitForFunction(() => document.querySelector('p.error[role="status"]')?.textContent.includes("MS-T1"));
+  const early = await nurse.textContent('p.error[role="status"]');
+  assert.match(early, /预约日期是 \d{4}-\d\d-\d\d，请当天报到/);
+  assert.doesNotMatch(early, ENGLISH, early);
   await nurse.close();
 });
 
