@@ -258,31 +258,21 @@ impl Engine {
             .filter(|r| doctor.is_none_or(|x| r.doctor_code == x))
             .map(|r| self.entry_view(r))
             .collect::<Result<Vec<_>, _>>()?;
+        // Today's session in progress, and the next one to begin.
+        let t = Self::local_time(now);
+        let session = |hit: &dyn Fn(&crate::config::SessionDef) -> bool| {
+            self.hospital()
+                .schedule
+                .sessions
+                .iter()
+                .find(|s| today && hit(s))
+                .map(|s| s.code.clone())
+        };
         Ok(ScheduleDay {
             date: d,
             sessions: self.hospital().schedule.sessions.clone(),
-            session_now: today
-                .then(|| {
-                    let t = Self::local_time(now);
-                    self.hospital()
-                        .schedule
-                        .sessions
-                        .iter()
-                        .find(|s| s.start <= t && t < s.end)
-                        .map(|s| s.code.clone())
-                })
-                .flatten(),
-            session_next: today
-                .then(|| {
-                    let t = Self::local_time(now);
-                    self.hospital()
-                        .schedule
-                        .sessions
-                        .iter()
-                        .find(|s| s.start > t)
-                        .map(|s| s.code.clone())
-                })
-                .flatten(),
+            session_now: session(&|s| s.start <= t && t < s.end),
+            session_next: session(&|s| s.start > t),
             switched,
             default_doctors: self
                 .hospital()

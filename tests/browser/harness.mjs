@@ -185,6 +185,19 @@ export async function loginByKeyboard(page, code, password) {
   await page.keyboard.press("Enter");
 }
 
+/** WCAG contrast ratio of two CSS colours given as "rgb(r, g, b)" (AA asks
+ * 4.5:1 for text). */
+export function contrastRatio(a, b) {
+  const lum = (rgb) => {
+    const [r, g, bl] = rgb.match(/\d+/g).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  return (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+}
+
 export function screenshotDir() {
   const dir = process.env.TRIAGE_UPDATE_SCREENSHOTS ? join(repo, "docs", "screenshots") : join(repo, "target", "screenshots");
   mkdirSync(dir, { recursive: true });

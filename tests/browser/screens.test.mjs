@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Server, launch, noteSecret, openScreen, repo, screenshotDir, serverNow } from "./harness.mjs";
+import { Server, contrastRatio, launch, noteSecret, openScreen, repo, screenshotDir, serverNow } from "./harness.mjs";
 
 const FULL_NAMES = ["张三丰", "欧阳娜娜", "李秀英", "司马相如", "王建军"];
 let server;
@@ -159,20 +159,16 @@ test("a called number flashes on the hall and the door, at most 3 times a second
   assert.ok(doorSamples.some((s) => s.on) && doorSamples.some((s) => !s.on), "the door's number does not flash");
   assert.equal(await door.$(".doctor-card .called"), null);
   // Contrast of both phases (WCAG AA asks 4.5:1): computed from the styles.
-  const contrast = await hall.evaluate(() => {
-    const lum = (rgb) => {
-      const [r, g, b] = rgb.match(/\d+/g).slice(0, 3).map((v) => {
-        const c = Number(v) / 255;
-        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-      });
-      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    };
-    const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  const colours = await hall.evaluate(() => {
     const root = getComputedStyle(document.documentElement);
     const hex = (name) => root.getPropertyValue(name).trim();
     const toRgb = (h) => `rgb(${parseInt(h.slice(1, 3), 16)}, ${parseInt(h.slice(3, 5), 16)}, ${parseInt(h.slice(5, 7), 16)})`;
-    return { on: ratio(toRgb(hex("--accent")), "rgb(11, 31, 58)"), off: ratio(toRgb(hex("--accent")), toRgb(hex("--panel"))) };
+    return { accent: toRgb(hex("--accent")), panel: toRgb(hex("--panel")) };
   });
+  const contrast = {
+    on: contrastRatio(colours.accent, "rgb(11, 31, 58)"),
+    off: contrastRatio(colours.accent, colours.panel),
+  };
   assert.ok(contrast.on >= 4.5 && contrast.off >= 4.5, JSON.stringify(contrast));
   // Reduced motion: the same call, a steady highlight.
   const calm = await browser.newPage({ viewport: { width: 1920, height: 1080 }, reducedMotion: "reduce" });

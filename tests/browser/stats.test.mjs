@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Server, launch, loginByKeyboard, screenshotDir, serverToday } from "./harness.mjs";
+import { Server, contrastRatio, launch, loginByKeyboard, screenshotDir, serverToday } from "./harness.mjs";
 
 let server;
 let browser;
@@ -89,15 +89,8 @@ test("a doctor's calls count for him by name, a skip too; the statistics button 
     await caller.waitForFunction((b) => document.querySelector('p[role="status"]')?.textContent !== b, before);
   }
   const link = await caller.$eval(".bar a.button", (a) => [getComputedStyle(a).color, getComputedStyle(a).backgroundColor]);
-  const lum = (rgb) => {
-    const [r, g, b] = rgb.match(/\d+/g).slice(0, 3).map((v) => {
-      const c = Number(v) / 255;
-      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-    });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
-  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
-  assert.ok(ratio(...link) >= 4.5, `the statistics button: ${link.join(" on ")}, ${ratio(...link).toFixed(1)}:1`);
+  const ratio = contrastRatio(...link);
+  assert.ok(ratio >= 4.5, `the statistics button: ${link.join(" on ")}, ${ratio.toFixed(1)}:1`);
   await caller.close();
   const today = serverToday();
   const by = await server.api("GET", `/api/v1/stats/workload?from=${today}&to=${today}&group_by=performer`);
