@@ -14,7 +14,7 @@ use crate::board::view::RoomVariant;
 use crate::board::Board;
 use crate::queue::actor::QueueActor;
 use crate::room::actor::RoomActor;
-use crate::screen::{Retire, ScreenActor};
+use crate::screen::ScreenActor;
 
 /// Addresses of the running actors, and the board. Shared as `Arc`; reads
 /// as the [`Board`] (`Deref`) for everything the board answers.
@@ -63,17 +63,12 @@ impl Directory {
         self.screens.insert(code.clone(), addr);
     }
 
-    /// A screen is taken out of service: nothing routes to it any more, its
-    /// sessions are refused and closed, and its actor stops. False if no
-    /// screen of that code runs.
-    pub fn remove_screen(&self, code: &ScreenCode) -> bool {
-        let Some((_, addr)) = self.screens.remove(code) else {
-            return false;
-        };
-        self.board.unwatch_screen(&ScreenActor::link(code, &addr));
-        self.board.unlink_screen(code);
-        addr.do_send(Retire);
-        true
+    /// A screen is taken out of service: its actor, which the caller sends
+    /// [`crate::screen::Retire`] (it unlinks itself from the board, refuses
+    /// and closes its sessions, and stops). None if no screen of that code
+    /// runs.
+    pub fn remove_screen(&self, code: &ScreenCode) -> Option<Addr<ScreenActor>> {
+        self.screens.remove(code).map(|(_, addr)| addr)
     }
 }
 

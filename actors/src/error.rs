@@ -77,7 +77,7 @@ impl From<EngineError> for Error {
             ),
             EngineError::DayClosed => Error::new(
                 ErrorCode::DayClosed,
-                "今日已办理日终，不能再报到或召回；如确需继续接诊，请联系管理员",
+                "今日已办理日终，不能再办理报到、召回或转诊；如确需继续接诊，请联系管理员",
             ),
             EngineError::TicketsExhausted => Error::new(
                 ErrorCode::TicketsExhausted,

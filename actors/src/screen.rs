@@ -44,8 +44,10 @@ pub enum Frame {
     Refused(Arc<str>),
 }
 
-/// The screen is taken out of service (停用): every open session is told
-/// it is refused and closed, and the actor stops.
+/// The screen is taken out of service (停用): nothing on the board routes
+/// to it any more (its rooms, its link, its configuration, its presence),
+/// every open session is told it is refused and closed, and the actor
+/// stops, so that nothing queued after it brings the screen back.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Retire;
@@ -269,6 +271,9 @@ impl Handler<Retire> for ScreenActor {
     type Result = ();
 
     fn handle(&mut self, _msg: Retire, ctx: &mut Self::Context) {
+        let me = ScreenActor::link(&self.config.code, &ctx.address());
+        self.board.unwatch_screen(&me);
+        self.board.unlink_screen(&self.config.code);
         let refused = Frame::Refused(ScreenFrame::Unauthorized.encode());
         for (_, r) in self.sessions.drain() {
             r.do_send(refused.clone());

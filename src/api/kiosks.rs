@@ -150,7 +150,7 @@ fn refusal(e: Error, engine: &Engine, department: Option<&str>) -> Error {
                 _ => "预约时间未到，请稍后再来报到".to_string(),
             }
         }
-        ErrorCode::DayClosed => "该挂号不是今日的，请到挂号窗口重新挂号".to_string(),
+        ErrorCode::DayClosed => "本次挂号的门诊日已结束，请到挂号窗口重新挂号".to_string(),
         ErrorCode::RegistrationCancelled => "该挂号已退号，请到挂号窗口咨询".to_string(),
         ErrorCode::AlreadyCalled => "您已被叫号，请直接到诊室就诊".to_string(),
         ErrorCode::VisitClosed | ErrorCode::VisitNoShow => {

@@ -256,11 +256,9 @@ pub async fn put_screen(
         .into());
     }
     let body = body.value;
-    // Both what it showed and what it will show must be the caller's.
-    let before = engine
-        .screen(code.as_str())
-        .map(|s| s.rooms)
-        .unwrap_or_default();
+    // Both what it showed (also as a retired screen) and what it will show
+    // must be the caller's.
+    let before = engine.screen_rooms_known(&code).await?;
     let after = match (&body.rooms, &body.department) {
         // Unchecked here: a code that is no room is in no department.
         (Some(r), _) => r.iter().map(RoomCode::trusted).collect(),
@@ -299,15 +297,25 @@ pub async fn retire_screen(
 ) -> Result<HttpResponse, ApiError> {
     let screen = managed(&path, &caller, &engine)?;
     let (_, token_revoked) = engine.retire_screen(&screen.code, caller.acting()).await?;
-    auth.reload().await?;
-    // A dark screen that was taken away is no fault any more.
-    alerts
+    // Retired and stored: what follows is told, not answered (a retry
+    // would find no screen). The token is refused from the database within
+    // seconds anyway; the monitor clears the fault when it looks again.
+    if let Err(e) = auth.reload().await {
+        tracing::error!(error = %e, "device tokens not reloaded after a retirement");
+    }
+    // A dark screen that was taken away is no fault any more, and its last
+    // contact is forgotten (a code registered again starts afresh).
+    alerts.seen.remove(screen.code.as_str());
+    if let Err(e) = alerts
         .resolve_key(
             &format!("screen_offline:{}", screen.code),
             &caller.principal.operator(),
             "屏幕已停用".into(),
         )
-        .await?;
+        .await
+    {
+        tracing::error!(error.code = %e.code, "the retired screen's fault not resolved");
+    }
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "screen": screen.code,
         "retired": true,

@@ -383,11 +383,16 @@ pub fn issue_screen_token(
 ) -> Result<String, Error> {
     let configured =
         hospital.screens.iter().any(|s| s.code == screen) || hospital.kiosk(screen).is_some();
-    if !configured
-        && !crate::db::store::load_screens(c)?
-            .iter()
-            .any(|s| s.code == screen)
-    {
+    let stored = crate::db::store::load_screens(c)?;
+    let row = stored.iter().find(|s| s.code == screen);
+    // A retired screen (停用) gets no token: register it again first.
+    if row.is_some_and(|r| r.retired_at.is_some()) {
+        return Err(Error::new(
+            ErrorCode::ScreenNotFound,
+            format!("屏幕 {screen} 已停用：请先在屏幕管理中重新注册"),
+        ));
+    }
+    if !configured && row.is_none() {
         return Err(Error::new(
             ErrorCode::ScreenNotFound,
             format!("no screen {screen:?}"),

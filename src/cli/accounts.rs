@@ -430,10 +430,22 @@ fn screen_revoke(url: &str, screen: &str) -> ExitCode {
 
 /// `triage screen list`.
 fn screen_list(url: &str, hospital: &Hospital) -> ExitCode {
-    let result = connect(url).and_then(|mut c| Ok(store::list_screen_tokens(&mut c)?));
-    done(result, |rows| {
+    let result = connect(url).and_then(|mut c| {
+        let retired: Vec<String> = crate::db::store::load_screens(&mut c)?
+            .into_iter()
+            .filter(|r| r.retired_at.is_some())
+            .map(|r| r.code)
+            .collect();
+        Ok((store::list_screen_tokens(&mut c)?, retired))
+    });
+    done(result, |(rows, retired)| {
         println!("{:<14} {:<10} issued (UTC)", "screen", "token");
-        for s in &hospital.screens {
+        // Retired screens (停用) are no screens any more.
+        for s in hospital
+            .screens
+            .iter()
+            .filter(|s| !retired.contains(&s.code.to_string()))
+        {
             let row = rows.iter().find(|r| r.screen_code == s.code);
             let (state, at) = match row {
                 None => ("none", String::new()),

@@ -60,9 +60,11 @@ fn close(
         eprintln!("error: 请用 --reason 写明原因（记入审计日志），例如 --reason 门诊提前结束");
         return ExitCode::from(2);
     }
+    if preview {
+        return print_stored_preview(url, hospital);
+    }
     let today = triage_ground::time::service_date(triage_ground::time::program_now());
     match day {
-        _ if preview => {}
         None => {
             eprintln!(
                 "error: 请用 --day 写明要办理日终的日期（只能是今天 {today}），例如 --day {today}"
@@ -79,9 +81,7 @@ fn close(
         }
         Some(_) => {}
     }
-    // A preview only reads, and may run beside a server.
     match crate::backups::servers_using(url) {
-        _ if preview => {}
         Ok(0) => {}
         Ok(_) => {
             eprintln!(
@@ -108,28 +108,23 @@ fn close(
         let clock = triage_ground::time::program_clock()?;
         db.timings().use_clock(clock.clone());
         // Read before anything changes (an engine's start closes earlier
-        // days and, after a missed day end, reopens the rooms): the preview
-        // starts no engine, and the close reports all it did.
-        let before = crate::engine::day::day_preview_of(&db, &hospital, clock.now())
+        // days and reopens rooms left from them): the close reports all it
+        // did.
+        let (h, now) = (hospital.clone(), clock.now());
+        let before = db
+            .read(move |c| crate::engine::day::day_preview_of(c, &h, now))
             .await
-            .map_err(|e| e.message)?;
-        if preview {
-            return Ok((before, None));
-        }
+            .map_err(|e| e.to_string())?;
         let engine = Engine::start(hospital, db, clock)
             .await
             .map_err(|e| e.to_string())?;
         let today = triage_ground::time::service_date(engine.now());
         let who = Acting::new("cli", "triage day close").because(reason);
         let answer = engine.close_day(today, who).await.map_err(|e| e.message)?;
-        Ok::<_, String>((before, Some(answer)))
+        Ok::<_, String>((before, answer))
     });
     match done {
-        Ok((before, None)) => {
-            print_preview(&before);
-            ExitCode::SUCCESS
-        }
-        Ok((before, Some(a))) => {
+        Ok((before, a)) => {
             println!(
                 "{} 日终已办理：未就诊 {} 人、过号未回 {} 人、检查未回 {} 人已关闭；重新开诊 {} 个诊室；撤下通知 {} 条",
                 a.day,
@@ -139,6 +134,31 @@ fn close(
                 before.rooms_to_reopen.len(),
                 before.notices_to_withdraw.len()
             );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `--preview`: one plain connection, read only (no migration, no engine,
+/// no server lock), also beside a running server; a missing SQLite file is
+/// reported, not created.
+fn print_stored_preview(url: &str, hospital: &Hospital) -> ExitCode {
+    let read = (|| -> Result<DayPreview, String> {
+        let (backend, target) = crate::db::parse_url(url).map_err(|e| e.to_string())?;
+        if backend == crate::db::Backend::Sqlite && !std::path::Path::new(&target).exists() {
+            return Err(format!("数据库文件 {target} 不存在"));
+        }
+        let mut c = crate::db::connect_raw(url).map_err(|e| e.to_string())?;
+        let now = triage_ground::time::program_now();
+        crate::engine::day::day_preview_of(&mut c, hospital, now).map_err(|e| e.to_string())
+    })();
+    match read {
+        Ok(p) => {
+            print_preview(&p);
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -952,6 +952,8 @@ pub fn retire_screen(
     .set(screen_tokens::revoked_at.eq(Some(audit.at.naive_utc())))
     .execute(c)?
         > 0;
+    // Its last contact is forgotten: a code registered again starts afresh.
+    diesel::delete(crate::db::schema::screen_presence::table.find(&row.code)).execute(c)?;
     super::audit::append(
         c,
         event(

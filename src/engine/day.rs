@@ -78,25 +78,22 @@ pub struct DayPreview {
 
 /// What closing the service day of `now` would do, read from the database
 /// alone (memory holds what the database holds): for the administrator's
-/// page and for `triage day close --preview`, which starts no engine and so
-/// changes nothing. Nothing changes here.
-pub async fn day_preview_of(
-    db: &crate::db::Db,
+/// page and for `triage day close --preview`, which opens one plain
+/// connection (no engine, no migration) and so changes nothing. Nothing
+/// changes here.
+pub fn day_preview_of(
+    c: &mut crate::db::AnyConnection,
     hospital: &crate::config::Hospital,
     now: DateTime<Utc>,
-) -> Result<DayPreview, Error> {
+) -> Result<DayPreview, crate::db::DbError> {
     let today = service_date(now);
     let at = now.naive_utc();
-    let (closed_through, statuses, rooms, notices) = db
-        .read(move |c| {
-            Ok((
-                store::closed_through(c)?,
-                store::open_statuses(c, &today)?,
-                store::rooms_not_open(c)?,
-                store::active_notices(c, at)?,
-            ))
-        })
-        .await?;
+    let (closed_through, statuses, rooms, notices) = (
+        store::closed_through(c)?,
+        store::open_statuses(c, &today)?,
+        store::rooms_not_open(c)?,
+        store::active_notices(c, at)?,
+    );
     let count = |wanted: &[VisitStatus]| statuses.iter().filter(|s| wanted.contains(s)).count();
     let next_day = day_end_instant(today).naive_utc();
     Ok(DayPreview {
@@ -147,7 +144,7 @@ pub struct DayStatus {
 fn day_closed_error(day: NaiveDate) -> Error {
     Error::new(
         ErrorCode::DayClosed,
-        format!("{day} 已办理日终，该挂号已结束，请患者重新挂号"),
+        format!("{day} 已办理日终，不再办理该日的挂号、报到或召回，请患者重新挂号"),
     )
 }
 
@@ -258,33 +255,67 @@ impl Engine {
     /// them, the configured doctors seated and every room open (journaled
     /// and audited as the day end's). A failure is logged; the rooms then
     /// stay as stored, and memory as the database has them.
-    pub(crate) async fn start_the_day_clean(&self, now: DateTime<Utc>) {
+    pub(crate) async fn start_rooms_clean(&self, now: DateTime<Utc>, rooms: &[RoomCode]) {
         let audit = Audit {
             operator: "system".into(),
             source: "day-end".into(),
             at: now,
             reason: Some("日终（启动时补做）".into()),
         };
-        let reseated = self.reset_seats(audit.clone()).await;
-        let reopened = self.reopen_rooms(&audit).await;
-        match (reseated, reopened) {
-            (Ok(s), Ok(o)) if s + o > 0 => {
-                tracing::info!(
-                    rooms_reseated = s,
-                    rooms_reopened = o,
-                    "rooms start the day clean after a missed day end"
-                );
-            }
-            (Ok(_), Ok(_)) => {}
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::error!(error = %e, "rooms could not start the day clean after a missed day end");
+        let (mut done, mut failed) = (0, 0);
+        for code in rooms {
+            // Each room on its own: one that fails does not hold the others.
+            let seated = self
+                .directory()
+                .room_info(code.as_str())
+                .is_some_and(|i| i.seat != triage_actors::model::SeatState::Configured);
+            let reseated = match (seated, self.hospital().room(code.as_str())) {
+                (true, Some(def)) => self
+                    .seat(
+                        code,
+                        def.doctor.clone(),
+                        triage_actors::model::SeatState::Configured,
+                        def.queues.clone(),
+                        def.mix.clone(),
+                        audit.clone(),
+                    )
+                    .await
+                    .map(|_| ()),
+                _ => Ok(()),
+            };
+            let open = self
+                .directory()
+                .room_view(code.as_str(), 0)
+                .is_some_and(|v| v.status == RoomStatus::Open);
+            let reopened = if open {
+                Ok(())
+            } else {
+                self.room_command_at(code, super::calling::RoomCommand::Resume, audit.clone())
+                    .await
+                    .map(|_| ())
+            };
+            match reseated.and(reopened) {
+                Ok(()) => done += 1,
+                Err(e) => {
+                    failed += 1;
+                    tracing::error!(room = %code, error = %e, "a room could not start the day clean (tried again at the next start)");
+                }
             }
         }
+        tracing::info!(
+            rooms = done,
+            failed,
+            "rooms left from an earlier day start the day clean"
+        );
     }
 
     /// What closing today would do now (nothing changes).
     pub async fn day_preview(&self) -> Result<DayPreview, Error> {
-        day_preview_of(self.db(), self.hospital(), self.now()).await
+        let (hospital, now) = (self.hospital().clone(), self.now());
+        Ok(self
+            .db()
+            .read(move |c| day_preview_of(c, &hospital, now))
+            .await?)
     }
 
     /// Rooms paused or stopped now: code and name.

@@ -34,6 +34,9 @@ pub struct Engine {
     pub(crate) closed_through: Arc<super::closed::ClosedThrough>,
     /// One seat change at a time (a doctor sits in one room: the check
     /// and the change must not interleave with another sign-in).
+    /// One screen change at a time (a registration, a move, a retirement):
+    /// each stores, then changes the running screen, before the next.
+    pub(crate) screening: Arc<tokio::sync::Mutex<()>>,
     pub(crate) seating: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -135,6 +138,7 @@ impl Engine {
             names,
             closed_through,
             seating: Arc::new(tokio::sync::Mutex::new(())),
+            screening: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 

@@ -8,13 +8,13 @@
 
 use super::facade::Acting;
 use actix::Actor;
-use triage_actors::screen::{Reassign, ScreenActor, ScreenConfig, ScreenKind};
+use triage_actors::screen::{Reassign, Retire, ScreenActor, ScreenConfig, ScreenKind};
 
 use super::facade::Engine;
 use crate::db::store::{self, ScreenRow};
 use crate::db::DbError;
 use triage_ground::error::Error;
-use triage_ground::ids::ScreenCode;
+use triage_ground::ids::{RoomCode, ScreenCode};
 
 /// The stored form of a screen.
 pub fn row_of(c: &ScreenConfig, at: chrono::NaiveDateTime) -> Result<ScreenRow, Error> {
@@ -65,6 +65,22 @@ impl Engine {
         self.directory().screen_configs.get(code).map(|s| s.clone())
     }
 
+    /// The rooms the screen `code` shows, running or only stored (a retired
+    /// screen's last rooms); none for a code never used.
+    pub async fn screen_rooms_known(&self, code: &ScreenCode) -> Result<Vec<RoomCode>, Error> {
+        if let Some(s) = self.screen(code.as_str()) {
+            return Ok(s.rooms);
+        }
+        let rows = self.db().read(store::load_screens).await?;
+        Ok(rows
+            .iter()
+            .find(|r| r.code == code.as_str())
+            .map(config_of)
+            .transpose()?
+            .map(|s| s.rooms)
+            .unwrap_or_default())
+    }
+
     /// The screen `code` as `body` describes it: registered if new,
     /// reassigned if it exists. Stored first, then the running screen
     /// changes at once. Answers the screen and whether it is new.
@@ -74,6 +90,7 @@ impl Engine {
         config: ScreenConfig,
         who: Acting,
     ) -> Result<(ScreenConfig, bool), Error> {
+        let _one_at_a_time = self.screening.lock().await;
         let audit = self.stamp(who);
         let before = self.screen(code.as_str());
         if before.as_ref() == Some(&config) {
@@ -106,6 +123,7 @@ impl Engine {
         code: &ScreenCode,
         who: Acting,
     ) -> Result<(ScreenConfig, bool), Error> {
+        let _one_at_a_time = self.screening.lock().await;
         let config = self.screen(code.as_str()).ok_or_else(|| {
             Error::new(
                 triage_ground::error::ErrorCode::ScreenNotFound,
@@ -120,7 +138,12 @@ impl Engine {
             .db()
             .write(move |c| store::retire_screen(c, &row, before, &audit))
             .await?;
-        self.directory().remove_screen(&config.code);
+        if let Some(addr) = self.directory().remove_screen(&config.code) {
+            // Answered once it is off the board (it stops next).
+            addr.send(Retire)
+                .await
+                .map_err(triage_actors::EngineError::from)?;
+        }
         tracing::info!(screen = %config.code, "screen retired");
         Ok((config, ended))
     }

@@ -296,12 +296,6 @@ impl Engine {
         seed(&db, &hospital, now).await?;
         // Days before today are over: whatever of them is still open closes
         // (the server was down at the day end) before any actor sees it.
-        // When no day end ran for yesterday, the rooms also start the day
-        // as a day end leaves them (below, once the actors run).
-        let recorded = db.read(store::closed_through).await?;
-        let missed_day_end = service_date(now)
-            .pred_opt()
-            .is_some_and(|y| recorded.is_none_or(|r| r < y));
         if let Some(yesterday) = service_date(now).pred_opt() {
             let audit = Audit {
                 operator: "system".into(),
@@ -320,6 +314,22 @@ impl Engine {
         }
         let closed_through = db.read(store::closed_through).await?;
         let loaded = db.read(store::load_all).await?;
+        // A room left paused, stopped or seated on an earlier day (no day
+        // end ran: the server was down) starts today as a day end leaves
+        // it (below, once the actors run). Read from the rooms' own rows,
+        // so a start that fails half-way does it at the next start.
+        let today_began =
+            super::day::day_end_instant(service_date(now).pred_opt().unwrap_or(service_date(now)))
+                .naive_utc();
+        let stale: Vec<RoomCode> = loaded
+            .rooms
+            .iter()
+            .filter(|r| {
+                r.updated_at < today_began
+                    && (r.status != RoomStatus::Open || r.seat != SeatState::Configured)
+            })
+            .map(|r| r.code.clone())
+            .collect();
         let notices = db
             .read(move |c| store::active_notices(c, now.naive_utc()))
             .await?;
@@ -409,8 +419,8 @@ impl Engine {
             names,
             Arc::new(super::day::ClosedThrough::new(closed_through)),
         );
-        if missed_day_end {
-            engine.start_the_day_clean(now).await;
+        if !stale.is_empty() {
+            engine.start_rooms_clean(now, &stale).await;
         }
         // Door screens list today's appointments from the first snapshot.
         engine.publish_appointments().await;

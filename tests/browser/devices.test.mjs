@@ -139,45 +139,52 @@ test("kiosks are listed on /devices with their areas and last contact; a new tok
 });
 
 // Issue 26, item 6: a screen can be retired (停用), asked first: the open
-// screen shows no patient at once and says nothing more, /devices lists it
-// no more, and its token is gone.
-test("停用 asks first, then the open screen is wiped at once and the screen leaves /devices", async () => {
-  await server.arrive("DV2", "司马相如", "WK");
-  await server.callNext("WK-02");
-  const door = await openScreen(browser, server, "WK-02-DOOR");
-  await door.waitForFunction(() => document.querySelector(".calling .ticket")?.textContent.length > 0);
+// screen shows no patient at once and says nothing more (the calls it had
+// yet to speak are dropped), /devices lists it no more, and its token is
+// gone.
+test("停用 asks first, then the open screen is wiped and silenced at once and leaves /devices", async () => {
+  // The surgery hall speaks its calls; each takes 4 s here, so calls queue up.
+  const hall = await openScreen(browser, server, "WK-HALL", { speechMs: 4000 });
+  for (const [v, name, room] of [["DV2", "司马相如", "WK-01"], ["DV3", "诸葛孔明", "WK-02"], ["DV4", "欧阳修文", "WK-03"]]) {
+    await server.arrive(v, name, "WK");
+    await server.callNext(room);
+  }
+  await hall.waitForFunction(() => window.__triage.announcer.queue.length >= 1, null, { timeout: 5000 });
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await page.goto(`${server.base}/devices`);
   await loginByKeyboard(page, "admin", server.access.accounts.admin.password);
-  const row = 'tr[data-screen="WK-02-DOOR"]';
+  const row = 'tr[data-screen="WK-HALL"]';
   await page.waitForSelector(`${row} [data-state="online"]`);
   // Cancelled: nothing changes.
   let asked = "";
   page.once("dialog", (d) => { asked = d.message(); d.dismiss(); });
   await page.click(`${row} button:has-text("停用")`);
   await page.waitForFunction(() => true);
-  assert.match(asked, /停用屏幕 WK-02-DOOR/);
+  assert.match(asked, /停用屏幕 WK-HALL/);
   assert.match(asked, /立即停止显示/);
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(await door.evaluate(() => document.body.dataset.online), "true");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await hall.evaluate(() => document.body.dataset.online), "true");
   assert.ok(await page.$(row), "the screen left the list although cancelled");
   // Confirmed: wiped within 2 s (not the 5 s of a revoked token's check).
   const started = Date.now();
   page.once("dialog", (d) => d.accept());
   await page.click(`${row} button:has-text("停用")`);
-  await door.waitForSelector("main.unauthorized", { timeout: 2000 });
+  await hall.waitForSelector("main.unauthorized", { timeout: 2000 });
   const took = Date.now() - started;
-  assert.ok(!/司\*如|司马相如/.test(await door.textContent("body")), "the retired screen shows a patient");
-  assert.equal(await door.evaluate(() => window.__triage.announcer.queue.length), 0, "the retired screen still has calls to speak");
+  assert.ok(!/司\*+如|诸\*+明|欧\*+文|司马相如/.test(await hall.textContent("body")), "the retired screen shows a patient");
+  assert.equal(await hall.evaluate(() => window.__triage.announcer.queue.length), 0, "the retired screen still has calls to speak");
+  const spoken = await hall.evaluate(() => window.__speech.length);
+  await new Promise((r) => setTimeout(r, 4500));
+  assert.equal(await hall.evaluate(() => window.__speech.length), spoken, "the retired screen went on speaking");
   await page.waitForSelector(row, { state: "detached" });
-  assert.match(await page.textContent('[role="status"]'), /WK-02-DOOR 已停用/);
+  assert.match(await page.textContent('[role="status"]'), /WK-HALL 已停用/);
   // Its socket stays refused, also after a reload of the page.
-  await door.reload();
+  await hall.reload();
   await new Promise((r) => setTimeout(r, 1500));
-  assert.ok(!/司\*如|司马相如/.test(await door.textContent("body")), "a reloaded retired screen shows a patient");
+  assert.ok(!/司\*+如|诸\*+明|欧\*+文/.test(await hall.textContent("body")), "a reloaded retired screen shows a patient");
   const listed = await server.api("GET", "/api/v1/screens");
-  assert.ok(!listed.screens.some((s) => s.code === "WK-02-DOOR"), "still listed by the API");
+  assert.ok(!listed.screens.some((s) => s.code === "WK-HALL"), "still listed by the API");
   console.log(`retired screen wiped ${took} ms after the confirmation`);
-  await door.close();
+  await hall.close();
   await page.close();
 });

@@ -515,10 +515,18 @@ pub fn provision(
         )
         .unwrap_or_else(|e| panic!("admin: {e}"));
     }
+    // Screens retired (停用) get no token, as the server refuses them one.
+    let retired: Vec<String> = triage::db::store::load_screens(&mut c)
+        .unwrap_or_else(|e| panic!("screens: {e}"))
+        .into_iter()
+        .filter(|r| r.retired_at.is_some())
+        .map(|r| r.code)
+        .collect();
     let tokens = h
         .screens
         .iter()
         .map(|s| s.code.to_string())
+        .filter(|code| !retired.contains(code))
         .chain(h.kiosks.iter().map(|k| k.code.clone()))
         .map(|code| {
             let t = accounts::issue_screen_token(&mut c, h, &code, &stamp())
@@ -1103,19 +1111,23 @@ impl Ws {
             .unwrap_or_else(|e| panic!("ws send: {e}"));
     }
 
-    /// Whether the server closes the socket within `limit` (a close frame,
-    /// the end of the stream or an error), reading past any text frames.
-    pub async fn closed_within(&mut self, limit: Duration) -> bool {
+    /// The reason the server gives when it closes the socket within
+    /// `limit` (empty for a close without one, the end of the stream or an
+    /// error), reading past any text frames; none if it stays open.
+    pub async fn closed_within(&mut self, limit: Duration) -> Option<String> {
         tokio::time::timeout(limit, async {
             loop {
                 match self.stream.next().await {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(Message::Close(frame))) => {
+                        return frame.map(|f| f.reason.to_string()).unwrap_or_default()
+                    }
+                    None | Some(Err(_)) => return String::new(),
                     Some(Ok(_)) => continue,
                 }
             }
         })
         .await
-        .is_ok()
+        .ok()
     }
 
     pub async fn close(mut self) -> Vec<String> {

@@ -611,6 +611,17 @@ async fn the_day_end_reopens_every_room_takes_the_days_notices_down_and_runs_fro
             .output()
             .unwrap_or_else(|e| panic!("triage day close: {e}"))
     };
+    // The preview reads only: no database file, none made.
+    let out = run(&["--preview"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("不存在"));
+    assert!(!copy.exists(), "the preview made a database file");
+    assert_eq!(
+        run(&["--reason", "门诊结束", "--day", &today])
+            .status
+            .code(),
+        Some(0)
+    );
     let out = run(&["--preview"]);
     assert_eq!(
         out.status.code(),
@@ -619,12 +630,6 @@ async fn the_day_end_reopens_every_room_takes_the_days_notices_down_and_runs_fro
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("将重新开诊：无"));
-    assert_eq!(
-        run(&["--reason", "门诊结束", "--day", &today])
-            .status
-            .code(),
-        Some(0)
-    );
     // A room left paused, and no day end recorded (the server was down
     // over night): the preview reads it and changes nothing.
     let sql = |q: &str| {

@@ -109,6 +109,11 @@ impl RoomActor {
             self.state.status,
             self.state.current.as_ref(),
         );
+        self.tell_staff();
+    }
+
+    /// The room's staff pages get its view at the next version.
+    fn tell_staff(&self) {
         self.staff_version.set(self.staff_version.get() + 1);
         let key = StaffKey::Room(self.state.info.code.clone());
         if self.board.watched_by_staff(&key) {
@@ -608,7 +613,8 @@ impl Handler<Republish> for RoomActor {
     type Result = ();
 
     fn handle(&mut self, _msg: Republish, _ctx: &mut Self::Context) {
-        self.publish();
+        // Its screens were told by the board already.
+        self.tell_staff();
     }
 }
 

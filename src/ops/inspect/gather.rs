@@ -294,7 +294,7 @@ fn faults(
     Ok((fs, offline))
 }
 
-/// Every configured screen: its last contact and its offline history.
+/// Every screen in service: its last contact and its offline history.
 fn screens(
     c: &mut AnyConnection,
     hospital: &Hospital,
@@ -305,15 +305,29 @@ fn screens(
         .load::<(String, NaiveDateTime)>(c)?
         .into_iter()
         .collect();
-    Ok(hospital
+    // The screens in service: the configuration's, as registered or
+    // reassigned since, without the retired ones (停用).
+    let stored = crate::db::store::load_screens(c)?;
+    let mut list: Vec<(String, String)> = hospital
         .screens
         .iter()
-        .map(|s| {
-            let (times, mins) = offline.get(s.code.as_str()).copied().unwrap_or((0, 0.0));
+        .map(|s| (s.code.to_string(), s.name.clone()))
+        .collect();
+    for r in &stored {
+        list.retain(|(code, _)| *code != r.code);
+        if r.retired_at.is_none() {
+            list.push((r.code.clone(), r.name.clone()));
+        }
+    }
+    list.sort();
+    Ok(list
+        .into_iter()
+        .map(|(code, name)| {
+            let (times, mins) = offline.get(code.as_str()).copied().unwrap_or((0, 0.0));
             ScreenHistory {
-                code: s.code.to_string(),
-                name: s.name.clone(),
-                last_seen: seen.get(s.code.as_str()).copied(),
+                last_seen: seen.get(code.as_str()).copied(),
+                code,
+                name,
                 offline_times: times,
                 offline_minutes: mins,
             }
