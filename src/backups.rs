@@ -451,6 +451,22 @@ pub fn verify(
 
 type Cleanup = Box<dyn FnOnce()>;
 
+/// `PRAGMA integrity_check` of an SQLite connection ("ok" when sound).
+fn sqlite_integrity(c: &mut AnyConnection) -> Result<String, String> {
+    #[derive(QueryableByName)]
+    struct Integrity {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    match c {
+        AnyConnection::Sqlite(s) => diesel::sql_query("PRAGMA integrity_check")
+            .get_result::<Integrity>(s)
+            .map(|r| r.integrity_check)
+            .map_err(|e| e.to_string()),
+        AnyConnection::Postgresql(_) => Err("not SQLite".into()),
+    }
+}
+
 fn restore_sqlite_scratch(
     file: &Path,
     checks: &mut Vec<Check>,
@@ -462,18 +478,7 @@ fn restore_sqlite_scratch(
             return None;
         }
     };
-    #[derive(QueryableByName)]
-    struct Integrity {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        integrity_check: String,
-    }
-    let result = match &mut c {
-        AnyConnection::Sqlite(s) => diesel::sql_query("PRAGMA integrity_check")
-            .get_result::<Integrity>(s)
-            .map(|r| r.integrity_check)
-            .map_err(|e| e.to_string()),
-        AnyConnection::Postgresql(_) => Err("not SQLite".into()),
-    };
+    let result = sqlite_integrity(&mut c);
     let ok = result.as_deref() == Ok("ok");
     check(
         checks,
@@ -517,7 +522,10 @@ fn restore_pg_scratch(
             checks,
             "restore",
             false,
-            format!("cannot create a scratch database: {e}"),
+            format!(
+                "cannot create a scratch database: {e}（数据库账号无建库权限时：\
+                 sudo -u postgres psql -c 'ALTER ROLE triage CREATEDB'，见安装手册）"
+            ),
         );
         return None;
     }
@@ -778,9 +786,17 @@ pub fn daily(url: &str, policy: &BackupPolicy, now: DateTime<Utc>) -> Result<Dai
     };
     let report = verify(&file, scratch, now)?;
     if !report.ok() {
+        // Why, in the alert mail itself: the checks that failed.
+        let failed: Vec<String> = report
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}：{}", c.what, c.detail))
+            .collect();
         return Err(DbError::Unavailable(format!(
-            "the backup {} failed its verification (report beside it)",
-            file.display()
+            "备份 {} 检查未通过（检查报告在备份旁）：{}",
+            file.display(),
+            failed.join("；")
         )));
     }
     let pruned = prune(&policy.dir, now, policy.keep_days)?.len();
@@ -848,107 +864,187 @@ pub fn servers_using(url: &str) -> Result<i64, DbError> {
     }
 }
 
-/// Restores `file` into the database at `url`: refused while a server uses
-/// it, unless `take_offline` (PostgreSQL: its connections are ended; an
-/// SQLite file cannot be taken from a running server: stop it). The
-/// checksum is checked first when the backup has its manifest. SQLite: the
-/// file there is kept aside (`.before-restore-<time>`); PostgreSQL: the
-/// database's objects are replaced. Then migrated forward.
+/// Restores `file` into the database at `url`, so that a failure can never
+/// leave the hospital worse off: refused while a server uses it, unless
+/// `take_offline` (PostgreSQL: its connections are ended; an SQLite file
+/// cannot be taken from a running server: stop it). A backup without its
+/// manifest, or whose checksum differs from it, is refused unless `force`.
+/// SQLite: the backup is copied beside the live file, checked
+/// (`integrity_check`) and migrated forward there, and only then swapped in
+/// by renames; the file there before is kept aside
+/// (`.before-restore-<time>`). PostgreSQL: `pg_restore --single-transaction`
+/// replaces the database's objects all at once or not at all. Any refusal
+/// or failure leaves the live database as it was, and says so.
 pub fn restore(
     file: &Path,
     url: &str,
     take_offline: bool,
+    force: bool,
     now: DateTime<Utc>,
 ) -> Result<Restored, DbError> {
     let (backend, target) = parse_url(url)?;
     let manifest: Option<Manifest> = std::fs::read_to_string(manifest_path(file))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
-    if let Some(m) = &manifest {
-        let (sha, _) = file_sha256(file)?;
-        if sha != m.sha256 {
-            return Err(DbError::Unavailable(format!(
-                "{} does not match its manifest (damaged or incomplete): not restored",
+    match &manifest {
+        Some(m) => {
+            let (sha, _) = file_sha256(file)?;
+            if sha != m.sha256 && !force {
+                return Err(untouched(format!(
+                    "{} 与其清单（manifest）的校验和不符，备份已损坏或不完整；确需恢复请加 --force",
+                    file.display()
+                )));
+            }
+            if m.backend != backend {
+                return Err(untouched(format!(
+                    "{} 的备份不能恢复到 {}",
+                    m.backend,
+                    backend.as_str()
+                )));
+            }
+        }
+        None if !force => {
+            return Err(untouched(format!(
+                "{} 旁没有清单（.manifest.json），无法核对校验和；确需恢复请加 --force",
                 file.display()
-            )));
+            )))
         }
-        if m.backend != backend {
-            return Err(DbError::Unavailable(format!(
-                "a {} backup cannot be restored into {}",
-                m.backend,
-                backend.as_str()
-            )));
-        }
+        None => {}
     }
-    let using = servers_using(url)?;
-    let mut ended = 0;
-    if using > 0 {
-        match (backend, take_offline) {
-            (Backend::Postgres, true) => {
-                let mut c = db::connect_raw(url)?;
-                let q = diesel::sql_query(format!(
-                    "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
-                     WHERE datname = current_database() AND application_name = '{}' \
-                     AND pid <> pg_backend_pid()",
-                    db::SERVER_APPLICATION_NAME
-                ));
-                if let AnyConnection::Postgresql(p) = &mut c {
-                    ended = q.get_result::<Count>(p)?.n;
-                }
-                // A running server's pool connects again at once: only a
-                // server that is down (or hung) is really offline now.
-                std::thread::sleep(std::time::Duration::from_secs(2));
-                let back = servers_using(url)?;
-                if back > 0 {
-                    return Err(DbError::Unavailable(format!(
-                        "{back} server connections came back after being ended: the server is running; stop it first (systemctl stop triage); not restored"
-                    )));
-                }
-            }
-            (Backend::Sqlite, _) => {
-                return Err(DbError::Unavailable(
-                    "a server is using this database: stop it first (systemctl stop triage); not restored".into(),
-                ))
-            }
-            (Backend::Postgres, false) => {
-                return Err(DbError::Unavailable(format!(
-                    "{using} server connections use this database: stop the server, or give --take-offline to end them; not restored"
-                )))
-            }
-        }
-    }
-    let mut kept_aside = None;
-    match backend {
-        Backend::Sqlite => {
-            let path = PathBuf::from(&target);
-            if path.exists() {
-                let aside = PathBuf::from(format!(
-                    "{target}.before-restore-{}",
-                    now.format("%Y%m%d-%H%M%S")
-                ));
-                std::fs::rename(&path, &aside)
-                    .map_err(|e| io("cannot move the old database aside", e))?;
-                for suffix in ["-wal", "-shm"] {
-                    let side = PathBuf::from(format!("{target}{suffix}"));
-                    if side.exists() {
-                        let mut to = aside.as_os_str().to_owned();
-                        to.push(suffix);
-                        std::fs::rename(&side, PathBuf::from(to))
-                            .map_err(|e| io("cannot move the old database aside", e))?;
-                    }
-                }
-                kept_aside = Some(aside);
-            }
-            backup::restore(file, url)?;
-        }
+    let ended = take_database(url, backend, take_offline)?;
+    let kept_aside = match backend {
+        Backend::Sqlite => restore_sqlite_safely(file, &target, now)?,
         Backend::Postgres => {
-            backup::restore_replacing(file, url)?;
+            backup::restore_replacing(file, url).map_err(|e| untouched(e.to_string()))?;
+            None
         }
-    }
+    };
     db::connect_one(url)?;
     Ok(Restored {
         manifest,
         kept_aside,
         ended_connections: ended,
     })
+}
+
+/// A refusal or failure of a restore that changed nothing.
+fn untouched(why: String) -> DbError {
+    DbError::Unavailable(format!("{why}。未恢复，现有数据库保持原样，未作任何改动"))
+}
+
+/// The database free for a restore: refused while a server uses it, unless
+/// `take_offline` on PostgreSQL (its connections are ended). Answers the
+/// connections ended.
+fn take_database(url: &str, backend: Backend, take_offline: bool) -> Result<i64, DbError> {
+    let using = servers_using(url)?;
+    if using == 0 {
+        return Ok(0);
+    }
+    match (backend, take_offline) {
+        (Backend::Postgres, true) => {
+            let mut c = db::connect_raw(url)?;
+            let q = diesel::sql_query(format!(
+                "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = '{}' \
+                 AND pid <> pg_backend_pid()",
+                db::SERVER_APPLICATION_NAME
+            ));
+            let mut ended = 0;
+            if let AnyConnection::Postgresql(p) = &mut c {
+                ended = q.get_result::<Count>(p)?.n;
+            }
+            // A running server's pool connects again at once: only a
+            // server that is down (or hung) is really offline now.
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let back = servers_using(url)?;
+            if back > 0 {
+                return Err(untouched(format!(
+                    "{back} 个服务器连接被结束后又连回：服务器仍在运行，请先停止（systemctl stop triage）"
+                )));
+            }
+            Ok(ended)
+        }
+        (Backend::Sqlite, _) => Err(untouched(
+            "服务器正在使用该数据库，请先停止（systemctl stop triage）".into(),
+        )),
+        (Backend::Postgres, false) => Err(untouched(format!(
+            "{using} 个服务器连接正在使用该数据库：请先停止服务器，或加 --take-offline 结束这些连接"
+        ))),
+    }
+}
+
+/// The SQLite side of a restore: the backup copied beside the live file
+/// (the same file system, so the swap is a rename), checked and migrated
+/// there; then the live file (with its `-wal`, `-shm`) is moved aside and
+/// the copy takes its place. Until the swap nothing of the live database
+/// changes; a failed swap is undone. Answers where the old file went.
+fn restore_sqlite_safely(
+    file: &Path,
+    target: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<PathBuf>, DbError> {
+    let stamp = now.format("%Y%m%d-%H%M%S");
+    let live = PathBuf::from(target);
+    let staging = PathBuf::from(format!("{target}.restoring-{stamp}"));
+    let with = |p: &Path, suffix: &str| {
+        let mut s = p.as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    let discard = |p: &Path| {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(with(p, suffix));
+        }
+    };
+    if let Err(e) = std::fs::copy(file, &staging) {
+        discard(&staging);
+        return Err(untouched(format!(
+            "无法复制备份到 {}：{e}",
+            staging.display()
+        )));
+    }
+    let checked = (|| -> Result<(), String> {
+        let mut c = db::connect_raw(&format!("sqlite://{}", staging.display()))
+            .map_err(|e| e.to_string())?;
+        match sqlite_integrity(&mut c)? {
+            r if r == "ok" => {}
+            r => return Err(format!("integrity_check: {r}")),
+        }
+        db::conn::run_migrations(&mut c).map_err(|e| e.to_string())?;
+        if let AnyConnection::Sqlite(s) = &mut c {
+            use diesel::connection::SimpleConnection;
+            s.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = checked {
+        discard(&staging);
+        return Err(untouched(format!("备份不是可用的数据库（{e}）")));
+    }
+    let aside = PathBuf::from(format!("{target}.before-restore-{stamp}"));
+    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let put_back = |moved: &[(PathBuf, PathBuf)]| {
+        for (from, to) in moved.iter().rev() {
+            let _ = std::fs::rename(to, from);
+        }
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let (from, to) = (with(&live, suffix), with(&aside, suffix));
+        if from.exists() {
+            if let Err(e) = std::fs::rename(&from, &to) {
+                put_back(&moved);
+                discard(&staging);
+                return Err(untouched(format!("无法把现有数据库移到一旁：{e}")));
+            }
+            moved.push((from, to));
+        }
+    }
+    if let Err(e) = std::fs::rename(&staging, &live) {
+        put_back(&moved);
+        discard(&staging);
+        return Err(untouched(format!("无法换入恢复的数据库：{e}")));
+    }
+    discard(&staging);
+    Ok((!moved.is_empty()).then_some(aside))
 }

@@ -81,6 +81,10 @@ enum Command {
         /// the service offline). An SQLite server must be stopped.
         #[arg(long)]
         take_offline: bool,
+        /// Restore a backup without its manifest, or whose checksum differs
+        /// from it (refused otherwise).
+        #[arg(long)]
+        force: bool,
     },
     /// Database maintenance (数据库维护): integrity check, audit records past
     /// their retention archived then removed, statistics, indexes, space;
@@ -203,7 +207,8 @@ fn main() -> ExitCode {
             file,
             database_url,
             take_offline,
-        } => commands::restore::run(&file, &database_url, take_offline),
+            force,
+        } => commands::restore::run(&file, &database_url, take_offline, force),
         Command::Db { command } => commands::db::run(command),
         Command::Inspect {
             target,

@@ -384,6 +384,7 @@ impl Alerts {
                     created_at: now.naive_utc(),
                     attempts: 0,
                     next_attempt_at: not_before,
+                    message_token: Some(triage_ground::secret::random(16)),
                 });
             }
         }
@@ -403,6 +404,7 @@ impl Alerts {
                     created_at: now.naive_utc(),
                     attempts: 0,
                     next_attempt_at: not_before,
+                    message_token: Some(triage_ground::secret::random(16)),
                 });
             }
         }
@@ -652,6 +654,7 @@ impl Alerts {
     pub async fn record_outage(
         &self,
         since: DateTime<Utc>,
+        until: DateTime<Utc>,
         detail: String,
         told: Vec<String>,
     ) -> Result<FaultView, Error> {
@@ -683,7 +686,7 @@ impl Alerts {
                 };
                 store::note(c, opened.id, since.naive_utc(), "notified", &note)?;
                 let mut after = opened.clone();
-                after.resolved_at = Some(now.naive_utc());
+                after.resolved_at = Some(until.naive_utc());
                 after.resolution = Some("数据库恢复，系统自动恢复".into());
                 let messages = me.messages(&after, Notice::Resolved, &told, now);
                 store::change(
@@ -694,7 +697,8 @@ impl Alerts {
                         always: true,
                     },
                     "system",
-                    now.naive_utc(),
+                    // Resolved as of the first good look.
+                    until.naive_utc(),
                     messages,
                 )
                 .map(|(r, _)| Some(r))

@@ -64,9 +64,46 @@ struct Slow {
     disks: Vec<Condition>,
 }
 
-/// Consecutive looks that must agree before the database counts as gone,
-/// or as back (a slow moment under load is not an outage).
+/// Consecutive good looks before the database counts as back.
 const DB_LOOKS: u32 = 3;
+/// How long the database must fail, from the first failed look, before it
+/// counts as gone (a slow moment under load is not an outage): an outage of
+/// 10 s is told about 5 s after it began.
+const DB_FAILING_SECONDS: i64 = 4;
+/// The longest one look at the database may take: the monitor never waits
+/// on the pool's or the driver's own, longer timeouts.
+const DB_PROBE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The looks at the database since its state last changed.
+#[derive(Default)]
+struct Streak {
+    oks: u32,
+    /// When the first of the failed looks in a row began.
+    first_fail: Option<DateTime<Utc>>,
+    /// When the first of the good looks in a row began.
+    first_ok: Option<DateTime<Utc>>,
+}
+
+impl Streak {
+    /// One more look, begun at `now`: answers when the failed looks in a
+    /// row began, when the good ones began, and how many good ones.
+    fn look(
+        &mut self,
+        failed: bool,
+        now: DateTime<Utc>,
+    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>, u32) {
+        if failed {
+            self.oks = 0;
+            self.first_ok = None;
+            self.first_fail.get_or_insert(now);
+        } else {
+            self.oks += 1;
+            self.first_fail = None;
+            self.first_ok.get_or_insert(now);
+        }
+        (self.first_fail, self.first_ok, self.oks)
+    }
+}
 
 /// The database unavailable: since when, who was told (directly).
 struct Outage {
@@ -84,7 +121,7 @@ pub struct Monitor {
     direct: Option<super::sender::Sender>,
     outage: Mutex<Option<Outage>>,
     /// Consecutive failed and good looks at the database.
-    streak: Mutex<(u32, u32)>,
+    streak: Mutex<Streak>,
     /// Screens online now, since when.
     online: dashmap::DashMap<String, DateTime<Utc>>,
     engine: Engine,
@@ -111,7 +148,7 @@ impl Monitor {
         Monitor {
             direct,
             outage: Mutex::new(None),
-            streak: Mutex::new((0, 0)),
+            streak: Mutex::new(Streak::default()),
             online: dashmap::DashMap::new(),
             alerts,
             engine,
@@ -207,11 +244,19 @@ impl Monitor {
             if !needed {
                 continue;
             }
-            let last = last.max(self.counting_from(now));
-            let silent = (now - last).num_seconds();
-            if silent < p.screen_offline_seconds as i64 {
+            let threshold = p.screen_offline_seconds as i64;
+            let counted = last.max(self.counting_from(now));
+            let silent = (now - counted).num_seconds();
+            if silent < threshold {
+                // Silent long enough, but counted only since this start or
+                // the working day's: not offline yet, and not back either
+                // (an open fault stays open until the screen is seen).
+                if (now - last).num_seconds() >= threshold {
+                    held.insert(format!("screen_offline:{}", s.code));
+                }
                 continue;
             }
+            let last = counted;
             let what = screen_title(s.kind);
             let rooms: Vec<String> = s
                 .rooms
@@ -227,10 +272,15 @@ impl Monitor {
                 key: format!("screen_offline:{}", s.code),
                 kind: FaultKind::ScreenOffline,
                 severity: Severity::Warning,
-                title: format!("{}{}离线", rooms.first().cloned().unwrap_or_default(), what),
+                // The screen by its own name (a hall screen is no room's).
+                title: if s.name.contains('屏') {
+                    format!("{}离线", s.name)
+                } else {
+                    format!("{}（{what}）离线", s.name)
+                },
                 detail: format!(
-                    "屏幕 {} 已 {} 秒没有连接服务器（阈值 {} 秒），患者看不到叫号。",
-                    s.code, silent, p.screen_offline_seconds
+                    "屏幕 {}（{}）已 {} 秒没有连接服务器（阈值 {} 秒），患者看不到叫号。",
+                    s.name, s.code, silent, p.screen_offline_seconds
                 ),
                 place,
                 since: last,
@@ -413,7 +463,7 @@ impl Monitor {
         let db = &self.alerts.db;
         let at = self.alerts.clock.now().to_rfc3339();
         let read = tokio::time::timeout(
-            std::time::Duration::from_secs(5),
+            DB_PROBE,
             db.read(|c| {
                 use diesel::connection::SimpleConnection;
                 c.batch_execute("SELECT 1")?;
@@ -422,13 +472,14 @@ impl Monitor {
         )
         .await;
         match read {
-            Err(_) => return Err("数据库 5 秒内无响应".into()),
+            Err(_) => return Err(format!("数据库 {} 秒内无响应", DB_PROBE.as_secs())),
             Ok(Err(e)) => return Err(format!("数据库无法连接：{e}")),
             Ok(Ok(())) => {}
         }
         if db.writer_failing() {
-            let probe = db
-                .write(move |c| {
+            let probe = tokio::time::timeout(
+                DB_PROBE,
+                db.write(move |c| {
                     use crate::db::schema::server_secrets;
                     use diesel::prelude::*;
                     let n = diesel::update(server_secrets::table.find("write_probe"))
@@ -443,10 +494,13 @@ impl Monitor {
                             .execute(c)?;
                     }
                     Ok(())
-                })
-                .await;
-            if let Err(e) = probe {
-                return Err(format!("数据库无法写入（磁盘已满或文件不可写？）：{e}"));
+                }),
+            )
+            .await;
+            match probe {
+                Err(_) => return Err(format!("数据库 {} 秒内未能写入", DB_PROBE.as_secs())),
+                Ok(Err(e)) => return Err(format!("数据库无法写入（磁盘已满或文件不可写？）：{e}")),
+                Ok(Ok(())) => {}
             }
         }
         Ok(())
@@ -458,21 +512,23 @@ impl Monitor {
     /// whether the database is usable now.
     async fn database(&self, now: DateTime<Utc>) -> Result<bool, Error> {
         let problem = self.database_ok().await.err();
-        let (fails, oks) = {
-            let mut streak = self.streak.lock().map_err(|_| Error::internal())?;
-            *streak = match problem {
-                Some(_) => (streak.0 + 1, 0),
-                None => (0, streak.1 + 1),
-            };
-            *streak
-        };
+        self.alerts.db.note_health(problem.is_none());
+        let (first_fail, first_ok, oks) = self
+            .streak
+            .lock()
+            .map_err(|_| Error::internal())?
+            .look(problem.is_some(), now);
         let mut outage = self.outage.lock().map_err(|_| Error::internal())?.take();
-        // Not yet agreed: as before.
+        // Not yet agreed: as before. Gone once it has failed for a while
+        // (timed from the first failed look), back after a few good looks.
+        let failing_for = first_fail.map_or(0, |f| (now - f).num_seconds());
         let problem = match (&problem, outage.is_some()) {
-            (Some(_), false) if fails < DB_LOOKS => None,
+            (Some(_), false) if failing_for < DB_FAILING_SECONDS => None,
             (None, true) if oks < DB_LOOKS => Some(String::new()),
             _ => problem,
         };
+        // The outage began at the first failed look.
+        let since = first_fail.unwrap_or(now);
         match (problem, outage.as_ref()) {
             (Some(detail), None) => {
                 tracing::error!(detail = %detail, "database unavailable: on-call staff told directly");
@@ -480,7 +536,7 @@ impl Monitor {
                 let body = format!(
                     "告警：数据库不可用\n\n发生了什么：{detail}。叫号、签到与登记都无法保存（接口答复 503），\n屏幕保留最后的状态。\n在哪里：{} 的数据库\n从何时起：{}\n级别：严重\n如何检查：{}\n数据库恢复后系统自动恢复，并记入故障工单。\n\n— {} 分诊叫号系统\n",
                     self.alerts.hospital.name,
-                    now.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S"),
+                    since.with_timezone(&shanghai()).format("%Y-%m-%d %H:%M:%S"),
                     super::how_to_check(FaultKind::Database),
                     self.alerts.hospital.name,
                 );
@@ -489,7 +545,7 @@ impl Monitor {
                     None => Vec::new(),
                 };
                 outage = Some(Outage {
-                    since: now,
+                    since,
                     tried: now,
                     detail,
                     told,
@@ -519,11 +575,13 @@ impl Monitor {
             }
             (None, Some(_)) => {
                 if let Some(o) = outage.take() {
-                    let seconds = (now - o.since).num_seconds();
+                    // Back since the first of the good looks.
+                    let until = first_ok.unwrap_or(now);
+                    let seconds = (until - o.since).num_seconds();
                     let detail = format!("{}；持续 {seconds} 秒后恢复。", o.detail);
                     if let Err(e) = self
                         .alerts
-                        .record_outage(o.since, detail, o.told.clone())
+                        .record_outage(o.since, until, detail, o.told.clone())
                         .await
                     {
                         // Not written yet: kept for the next look.

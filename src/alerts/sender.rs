@@ -7,7 +7,9 @@
 //! sender runs; a message whose mark failed (the database refusing writes)
 //! is not sent again, only marked. Delivery is at least once: a crash
 //! between sending and marking sends it again after the restart, with the
-//! same Message-ID (its outbox row), so a mail server can tell the repeat.
+//! same Message-ID (drawn at random when the row was written, and
+//! qualified by this host's name), so a mail server can tell the repeat;
+//! no two messages share one, also after a restore reuses outbox ids.
 
 use std::time::Duration;
 
@@ -31,6 +33,27 @@ const MAX_BACKOFF_SECONDS: i64 = 300;
 pub fn backoff(attempts: i32) -> chrono::Duration {
     let s = 5i64.saturating_mul(1i64 << attempts.clamp(0, 16));
     chrono::Duration::seconds(s.min(MAX_BACKOFF_SECONDS))
+}
+
+/// This machine's name, for Message-IDs (`localhost.localdomain` when it
+/// cannot be read).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        })
+        .unwrap_or_else(|| "localhost.localdomain".into())
+}
+
+/// A Message-ID `<triage-{unique}@{host}>`.
+pub fn message_id(unique: &str) -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    format!("<triage-{unique}@{}>", HOST.get_or_init(host_name))
 }
 
 /// Sends the outbox.
@@ -93,8 +116,14 @@ impl Sender {
     }
 
     async fn mail(&self, m: &OutboxRow) -> Result<(), String> {
+        // Rows written before the token existed: their creation instant
+        // stands in for it.
+        let token = m
+            .message_token
+            .clone()
+            .unwrap_or_else(|| m.created_at.and_utc().timestamp_micros().to_string());
         self.send_mail(
-            &format!("<triage-outbox-{}@triage>", m.id),
+            &message_id(&format!("outbox-{}.{token}", m.id)),
             &m.recipient,
             &m.subject,
             &m.body,
@@ -168,7 +197,11 @@ impl Sender {
     pub async fn send_now(&self, subject: &str, body: &str, at: DateTime<Utc>) -> Vec<String> {
         let mut told = Vec::new();
         for (i, to) in self.policy.mail_to.iter().enumerate() {
-            let id = format!("<triage-direct-{}-{i}@triage>", at.timestamp_micros());
+            let id = message_id(&format!(
+                "direct-{}-{i}.{}",
+                at.timestamp_micros(),
+                triage_ground::secret::random(16)
+            ));
             match self.send_mail(&id, to, subject, body).await {
                 Ok(()) => told.push(to.clone()),
                 Err(e) => tracing::error!(error = %e, "database alert mail not sent"),

@@ -93,6 +93,8 @@ pub struct OutboxRow {
     pub next_attempt_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
+    /// The random part of a mail's Message-ID (none on older rows).
+    pub message_token: Option<String>,
 }
 
 /// A message to send, written with the change it tells of.
@@ -109,6 +111,8 @@ pub struct NewMessage {
     pub attempts: i32,
     /// Not before (quiet hours hold warnings until they end).
     pub next_attempt_at: NaiveDateTime,
+    /// The random part of its Message-ID, drawn once here.
+    pub message_token: Option<String>,
 }
 
 fn timeline(

@@ -153,12 +153,18 @@ impl ApiError {
     }
 }
 
+/// When a client may try again after a 503 (the database or the service
+/// unavailable): HIS and the pages retry their idempotent calls then.
+pub const RETRY_AFTER_UNAVAILABLE: u64 = 5;
+
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
+        let status = status_of(error.code);
         ApiError {
-            status: status_of(error.code),
+            status,
             error,
-            retry_after: None,
+            retry_after: (status == StatusCode::SERVICE_UNAVAILABLE)
+                .then_some(RETRY_AFTER_UNAVAILABLE),
         }
     }
 }

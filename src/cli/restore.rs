@@ -1,5 +1,7 @@
 //! `triage restore`: a backup into the database (refused while a server
-//! uses it), migrated forward; says what it restored.
+//! uses it, or without its manifest unless `--force`), checked and
+//! migrated forward before it replaces anything; says what it restored, or
+//! that the live database was left as it was.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -7,11 +9,12 @@ use std::process::ExitCode;
 use crate::db::redact_url;
 
 /// `triage restore FILE`: 0 restored, 1 refused or failed.
-pub fn run(file: &Path, database_url: &str, take_offline: bool) -> ExitCode {
+pub fn run(file: &Path, database_url: &str, take_offline: bool, force: bool) -> ExitCode {
     match crate::backups::restore(
         file,
         database_url,
         take_offline,
+        force,
         triage_ground::time::program_now(),
     ) {
         Ok(r) => {

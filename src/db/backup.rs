@@ -127,15 +127,22 @@ pub fn restore(backup: &Path, url: &str) -> Result<(), DbError> {
 }
 
 /// Restores a PostgreSQL backup into a database that may hold objects:
-/// they are dropped and replaced (`pg_restore --clean --if-exists`).
+/// they are dropped and replaced (`pg_restore --clean --if-exists`), in one
+/// transaction (`--single-transaction`): all of it, or nothing changed.
 pub fn restore_replacing(backup: &Path, url: &str) -> Result<(), DbError> {
     let (backend, target) = parse_url(url)?;
     if backend != Backend::Postgres {
         return restore(backup, url);
     }
     let mut cmd = pg_command("pg_restore", &target);
-    cmd.args(["--no-owner", "--clean", "--if-exists", "--exit-on-error"])
-        .arg(backup);
+    cmd.args([
+        "--no-owner",
+        "--clean",
+        "--if-exists",
+        "--exit-on-error",
+        "--single-transaction",
+    ])
+    .arg(backup);
     run(cmd, "pg_restore")
 }
 

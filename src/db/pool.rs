@@ -39,6 +39,9 @@ struct DbInner {
     /// SQLite: a shared lock on `<database>.server-lock` held while this
     /// server uses the file, so `triage restore` can tell it is in use.
     _in_use: Option<std::fs::File>,
+    /// The last look at the database (the alert monitor's, every second):
+    /// whether it answered, and when; `/readyz` answers from it at once.
+    health: std::sync::Mutex<Option<(bool, std::time::Instant)>>,
 }
 
 impl Db {
@@ -86,6 +89,7 @@ impl Db {
                 writer,
                 timings,
                 _in_use: in_use,
+                health: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -139,6 +143,21 @@ impl Db {
     /// resolves once it is durable (or failed and rolled back).
     pub async fn write_grouped<G: writer::Grouped>(&self, item: G) -> Result<G::Output, DbError> {
         self.inner.writer.run_grouped(item).await
+    }
+
+    /// Records a look at the database: whether it answered (and took a
+    /// write when it had to).
+    pub fn note_health(&self, ok: bool) {
+        if let Ok(mut h) = self.inner.health.lock() {
+            *h = Some((ok, std::time::Instant::now()));
+        }
+    }
+
+    /// The last look at the database, if it is at most `max_age` old.
+    pub fn recent_health(&self, max_age: std::time::Duration) -> Option<bool> {
+        let h = *self.inner.health.lock().ok()?;
+        h.filter(|(_, at)| at.elapsed() <= max_age)
+            .map(|(ok, _)| ok)
     }
 
     /// Whether the writer's last commit failed and none succeeded since

@@ -318,6 +318,7 @@ diesel::table! {
         next_attempt_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
+        message_token -> Nullable<Text>,
     }
 }
 
