@@ -50,7 +50,15 @@ if dpkg -s triage >/dev/null 2>&1; then
   echo "NOT RUN: a triage package is installed on this machine; the test would replace it" >&2
   exit 3
 fi
+# What the package depends on (pg_dump and pg_restore for PostgreSQL
+# backups), as apt would bring it.
+if ! dpkg -s postgresql-client >/dev/null 2>&1; then
+  echo "installing the package's dependency postgresql-client (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null
+fi
 dpkg -i "$DEB"
+dpkg -s triage | grep -q '^Depends:.*postgresql-client' || { echo "FAIL: the package does not depend on postgresql-client" >&2; exit 1; }
+dpkg -s triage | grep -q '^Recommends:.*espeak-ng' || { echo "FAIL: the package does not recommend espeak-ng" >&2; exit 1; }
 getent passwd triage >/dev/null || { echo "FAIL: no triage user" >&2; exit 1; }
 [ -d /var/lib/triage ] || { echo "FAIL: no /var/lib/triage" >&2; exit 1; }
 UNIT=$(dpkg -L triage | grep -E '/systemd/system/triage\.service$' | head -n 1)

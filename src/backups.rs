@@ -329,7 +329,9 @@ impl Report {
         let mut out = format!(
             "# 备份校验报告 (backup verification)\n\n- 文件 file: `{}`\n- 时间 at: {}\n- 结论 result: **{}**\n\n| 检查 check | 结果 | 说明 detail |\n| --- | --- | --- |\n",
             self.file,
-            self.verified_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            self.verified_at
+                .with_timezone(&triage_ground::time::shanghai())
+                .format("%Y-%m-%d %H:%M:%S（北京时间）"),
             if self.ok() { "通过 good" } else { "失败 BAD" }
         );
         for c in &self.checks {
@@ -369,7 +371,9 @@ impl Report {
              <h1>备份校验报告</h1><p>文件：<code>{}</code><br>时间：{}<br>结论：<strong>{}</strong></p>\
              <table><tr><th>检查</th><th>结果</th><th>说明</th></tr>{rows}</table></html>\n",
             esc(&self.file),
-            self.verified_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            self.verified_at
+                .with_timezone(&triage_ground::time::shanghai())
+                .format("%Y-%m-%d %H:%M:%S（北京时间）"),
             if self.ok() { "通过" } else { "失败" }
         )
     }
@@ -416,7 +420,13 @@ pub fn verify(
         &mut checks,
         "manifest",
         true,
-        format!("taken {} by {}", m.taken_at, m.version),
+        format!(
+            "taken {}（北京时间）by {}",
+            m.taken_at
+                .with_timezone(&triage_ground::time::shanghai())
+                .format("%Y-%m-%d %H:%M:%S"),
+            m.version
+        ),
     );
     let (sha, bytes) = match file_sha256(file) {
         Ok(x) => x,
@@ -610,7 +620,15 @@ fn compare(c: &mut AnyConnection, m: &Manifest, checks: &mut Vec<Check>) {
                 checks,
                 "last event",
                 got.last_event == m.last_event,
-                format!("{:?}", got.last_event.as_ref().map(|(id, k, _)| (id, k))),
+                match &got.last_event {
+                    Some((id, kind, at)) => format!(
+                        "#{id} {kind}, {}",
+                        triage_ground::time::utc(*at)
+                            .with_timezone(&triage_ground::time::shanghai())
+                            .format("%Y-%m-%d %H:%M:%S")
+                    ),
+                    None => "none".into(),
+                },
             );
             check(
                 checks,

@@ -64,6 +64,10 @@ struct Slow {
     disks: Vec<Condition>,
 }
 
+/// How often the disks are looked at: often enough that a disk filling up
+/// is told before the database on it fails.
+const DISKS_EVERY_SECONDS: i64 = 10;
+
 /// Consecutive good looks before the database counts as back.
 const DB_LOOKS: u32 = 3;
 /// How long the database must fail, from the first failed look, before it
@@ -626,7 +630,8 @@ impl Monitor {
             let slow = self.slow.lock().map_err(|_| Error::internal())?;
             (
                 slow.next_queue,
-                slow.disks_at.is_none_or(|t| (now - t).num_seconds() >= 60),
+                slow.disks_at
+                    .is_none_or(|t| (now - t).num_seconds() >= DISKS_EVERY_SECONDS),
             )
         };
         let all = &self.alerts.hospital.queues;

@@ -160,6 +160,15 @@ fn report(dir: &Path, reports_dir: &Path, month: Option<String>, now: DateTime<U
         Err(code) => return code,
     };
     match crate::ops::monthly::write_monthly(dir, reports_dir, month, now) {
+        Ok((md, m)) if m.days == 0 => {
+            println!(
+                "{}：没有任何校验记录（{} 的校验台账中没有这个月）；报告：{}",
+                month.format("%Y-%m"),
+                dir.display(),
+                md.display()
+            );
+            ExitCode::from(1)
+        }
         Ok((md, m)) => {
             println!(
                 "{}: {} of {} days with a backup that restored; {} verifications, {} failed",
@@ -253,6 +262,11 @@ fn verify(
 
 /// `triage backup prune`.
 fn prune(dir: &Path, now: DateTime<Utc>, keep_days: u32) -> ExitCode {
+    // Said, not silently raised: backups are kept at least 7 days.
+    if keep_days < 7 {
+        eprintln!("error: --keep-days {keep_days} 不被接受：备份至少保留 7 天；没有删除任何备份");
+        return ExitCode::from(2);
+    }
     match backups::prune(dir, now, keep_days) {
         Ok(removed) => {
             for f in &removed {

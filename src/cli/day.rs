@@ -148,8 +148,7 @@ fn close(
 /// reported, not created.
 fn print_stored_preview(url: &str, hospital: &Hospital) -> ExitCode {
     let read = (|| -> Result<DayPreview, String> {
-        let (backend, target) = crate::db::parse_url(url).map_err(|e| e.to_string())?;
-        if backend == crate::db::Backend::Sqlite && !std::path::Path::new(&target).exists() {
+        if let Some(target) = crate::db::missing_sqlite_file(url) {
             return Err(format!("数据库文件 {target} 不存在"));
         }
         let mut c = crate::db::connect_raw(url).map_err(|e| e.to_string())?;

@@ -18,8 +18,17 @@ pub fn run(
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    let list =
-        crate::db::connect_raw(database_url).and_then(|mut c| crate::db::migration_status(&mut c));
+    // Reporting only reads: a database file that does not exist has every
+    // migration pending, and is not made.
+    let missing = crate::db::missing_sqlite_file(database_url);
+    let list = match &missing {
+        Some(target) if status || check => {
+            println!("数据库文件 {target} 尚不存在（不新建）：所有迁移待执行");
+            crate::db::sqlite_migrations_pending()
+        }
+        _ => crate::db::connect_raw(database_url)
+            .and_then(|mut c| crate::db::migration_status(&mut c)),
+    };
     let list = match list {
         Ok(l) => l,
         Err(e) => {

@@ -302,6 +302,15 @@ pub fn connect_one(url: &str) -> Result<AnyConnection, DbError> {
     Ok(c)
 }
 
+/// The SQLite file `url` names when it does not exist (a read-only command
+/// reports it rather than making an empty database there).
+pub fn missing_sqlite_file(url: &str) -> Option<String> {
+    match parse_url(url) {
+        Ok((Backend::Sqlite, target)) if !std::path::Path::new(&target).exists() => Some(target),
+        _ => None,
+    }
+}
+
 /// One connection as the database is, without migrating it (a scratch
 /// database, a backup being checked).
 pub fn connect_raw(url: &str) -> Result<AnyConnection, DbError> {
@@ -413,6 +422,20 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<(), DbError> {
 
 /// The migrations this program knows, each with whether the database has
 /// it applied, oldest first.
+/// Every migration of SQLite's tree, none applied: the status of a
+/// database file that does not exist yet (read without making it).
+pub fn sqlite_migrations_pending() -> Result<Vec<(String, bool)>, DbError> {
+    use diesel::migration::MigrationSource;
+    let mut out: Vec<(String, bool)> =
+        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+            .map_err(|e| DbError::Migration(e.to_string()))?
+            .iter()
+            .map(|m| (m.name().version().to_string(), false))
+            .collect();
+    out.sort();
+    Ok(out)
+}
+
 pub fn migration_status(conn: &mut AnyConnection) -> Result<Vec<(String, bool)>, DbError> {
     use diesel::migration::MigrationSource;
     let err = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());

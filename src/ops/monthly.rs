@@ -154,7 +154,10 @@ fn report(
             "校验次数 verifications: {}，失败 failed: {}",
             summary.verifications, summary.failures
         ),
-        if summary.missing.is_empty() {
+        if summary.days == 0 {
+            "本月没有任何校验记录（校验台账中没有这个月）no verification recorded for this month"
+                .to_string()
+        } else if summary.missing.is_empty() {
             "每天都有经恢复校验的备份 every day has a backup that restored".to_string()
         } else {
             format!(
@@ -282,5 +285,20 @@ mod tests {
         assert_eq!(m.unreadable_lines, 1);
         assert!(!m.ok());
         assert!(doc.markdown().contains("2026-11-02, 2026-11-04"));
+    }
+
+    /// Issue 27: a month with no record says so, not "every day has a
+    /// backup that restored" beside "0 days".
+    #[test]
+    fn a_month_without_records_says_it_has_none() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let month = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap_or_default();
+        let (doc, m) = monthly(dir.path(), month, at("2026-11-04T04:00:00Z"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.days, 0);
+        assert!(!m.ok());
+        let md = doc.markdown();
+        assert!(md.contains("本月没有任何校验记录"), "{md}");
+        assert!(!md.contains("every day has a backup"), "{md}");
     }
 }

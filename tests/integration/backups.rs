@@ -89,6 +89,10 @@ async fn a_backup_verifies_and_restores_and_a_damaged_one_is_reported_bad() {
     // It verifies (report beside it), by the library and by the command.
     let report = backups::verify(&file, scratch(&url), app.now()).unwrap_or_else(|e| panic!("{e}"));
     assert!(report.ok(), "{}", report.markdown());
+    // Read by hospital IT: Beijing time, the last event as a sentence.
+    let md = report.markdown();
+    assert!(md.contains("北京时间") && !md.contains("UTC"), "{md}");
+    assert!(!md.contains("Some(("), "{md}");
     let mut md = file.as_os_str().to_owned();
     md.push(".verify.html");
     assert!(PathBuf::from(md).exists(), "the HTML report");
@@ -494,4 +498,26 @@ fn on_postgresql_the_daily_check_works_under_the_role_the_install_manual_creates
     let outcome =
         outcome.unwrap_or_else(|e| panic!("the daily backup under the install role: {e}"));
     assert!(outcome.verified, "not verified");
+}
+
+/// Issue 27: `triage backup prune --keep-days 3` is refused with the reason
+/// (before, it silently kept 7 days); nothing is removed.
+#[test]
+fn a_prune_asked_to_keep_fewer_than_seven_days_is_refused_and_removes_nothing() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path().join("backups");
+    let old = dated(&d, 30, Some(true));
+    let _newest = dated(&d, 1, Some(true));
+    let args: Vec<&OsStr> = vec![
+        OsStr::new("backup"),
+        OsStr::new("prune"),
+        OsStr::new("--dir"),
+        d.as_os_str(),
+        OsStr::new("--keep-days"),
+        OsStr::new("3"),
+    ];
+    let (code, out) = triage_cli(&args, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("至少保留 7 天"), "{out}");
+    assert!(old.exists(), "a backup was removed");
 }

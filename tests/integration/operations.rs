@@ -47,6 +47,10 @@ fn migrate_reports_and_waits_for_the_evening_unless_told() {
     assert!(out.contains("PENDING"), "{out}");
     let (code, _) = migrate(&db.url, &["--status"], morning);
     assert_eq!(code, 0);
+    // Reading makes no database file (issue 27).
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        assert!(!std::path::Path::new(path).exists(), "--status made {path}");
+    }
     assert_eq!(
         migrate(&db.url, &["--check"], morning).0,
         1,
