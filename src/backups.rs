@@ -163,7 +163,8 @@ pub fn file_sha256(path: &Path) -> Result<(String, u64), DbError> {
     Ok((triage_ground::secret::hex(&h.finalize()), total))
 }
 
-fn manifest_path(file: &Path) -> PathBuf {
+/// The manifest beside a backup file.
+pub fn manifest_path(file: &Path) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
     name.push(".manifest.json");
     PathBuf::from(name)
@@ -259,15 +260,31 @@ pub fn take(
     owner_only(&manifest_path(&file))?;
     if let Some(second) = &policy.second_dir {
         progress(&format!("copying to {}", second.display()));
-        std::fs::create_dir_all(second).map_err(|e| io("cannot create the second location", e))?;
-        std::fs::copy(&file, second.join(&name))
-            .map_err(|e| io("cannot copy to the second location", e))?;
-        std::fs::copy(manifest_path(&file), manifest_path(&second.join(&name)))
-            .map_err(|e| io("cannot copy the manifest to the second location", e))?;
-        owner_only(&second.join(&name))?;
-        owner_only(&manifest_path(&second.join(&name)))?;
+        copy_to_second(&file, &second.join(&name), &manifest)?;
     }
     Ok((file, manifest))
+}
+
+/// A backup and its manifest copied to the second location `to`, owner
+/// only, and the copy read back against the manifest: a share that took it
+/// badly is known now.
+fn copy_to_second(file: &Path, to: &Path, manifest: &Manifest) -> Result<(), DbError> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io("cannot create the second location", e))?;
+    }
+    std::fs::copy(file, to).map_err(|e| io("cannot copy to the second location", e))?;
+    std::fs::copy(manifest_path(file), manifest_path(to))
+        .map_err(|e| io("cannot copy the manifest to the second location", e))?;
+    owner_only(to)?;
+    owner_only(&manifest_path(to))?;
+    let (copied, _) = file_sha256(to)?;
+    if copied != manifest.sha256 {
+        return Err(DbError::Unavailable(format!(
+            "第二位置的副本 {} 与备份不一致（校验和不符）",
+            to.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Makes the backup file empty and owner-only first: the copy never
@@ -929,7 +946,20 @@ pub fn restore(
         }
         None => {}
     }
-    let ended = take_database(url, backend, take_offline)?;
+    // SQLite: the server lock held for the whole restore, so that a server
+    // starting meanwhile waits for it (rather than writing to the file that
+    // is then moved aside).
+    let held = match backend {
+        Backend::Sqlite => Some(hold_sqlite(&target)?),
+        Backend::Postgres => None,
+    };
+    let ended = match held {
+        Some(_) => 0,
+        None => take_database(url, backend, take_offline)?,
+    };
+    if backend == Backend::Postgres {
+        refuse_older_schema(url, manifest.as_ref())?;
+    }
     let kept_aside = match backend {
         Backend::Sqlite => restore_sqlite_safely(file, &target, now)?,
         Backend::Postgres => {
@@ -943,6 +973,48 @@ pub fn restore(
         kept_aside,
         ended_connections: ended,
     })
+}
+
+/// The SQLite server lock, taken alone for a restore; refused while a
+/// server holds it.
+fn hold_sqlite(target: &str) -> Result<std::fs::File, DbError> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(db::server_lock_path(target))
+        .map_err(|e| untouched(format!("无法打开服务器锁文件：{e}")))?;
+    f.try_lock().map_err(|_| {
+        untouched("服务器正在使用该数据库，请先停止（systemctl stop triage）".into())
+    })?;
+    Ok(f)
+}
+
+/// PostgreSQL: `pg_restore --clean` drops only what the backup holds, so a
+/// backup older than the database's schema would leave the newer tables
+/// behind and the migrations after it would fail: refused (restore it into
+/// a new, empty database instead). An empty database takes any backup.
+fn refuse_older_schema(url: &str, manifest: Option<&Manifest>) -> Result<(), DbError> {
+    let Some(m) = manifest else {
+        return Ok(());
+    };
+    let mut c = db::connect_raw(url)?;
+    let applied = db::migration_status(&mut c)
+        .map(|l| {
+            l.into_iter()
+                .filter(|(_, done)| *done)
+                .map(|(v, _)| v)
+                .max()
+        })
+        .unwrap_or(None);
+    match applied {
+        Some(newest) if m.schema.as_str() < newest.as_str() => Err(untouched(format!(
+            "备份的结构版本 {} 比该库的 {newest} 旧：PostgreSQL 的恢复不会删除备份之后新增的表。\
+             请恢复到新建的空库（sudo -u postgres createdb -O triage triage_restored），再把服务指向它",
+            m.schema
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A refusal or failure of a restore that changed nothing.
@@ -1041,27 +1113,44 @@ fn restore_sqlite_safely(
         return Err(untouched(format!("备份不是可用的数据库（{e}）")));
     }
     let aside = PathBuf::from(format!("{target}.before-restore-{stamp}"));
-    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let put_back = |moved: &[(PathBuf, PathBuf)]| {
-        for (from, to) in moved.iter().rev() {
-            let _ = std::fs::rename(to, from);
+    // The live database's log folded into its file first, so that it moves
+    // as one file (a crash between two renames leaves no log beside the
+    // wrong database).
+    if live.exists() {
+        if let Ok(AnyConnection::Sqlite(mut s)) = db::connect_raw(&format!("sqlite://{target}")) {
+            use diesel::connection::SimpleConnection;
+            let _ = s.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)");
         }
+    }
+    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let put_back = |moved: &[(PathBuf, PathBuf)]| -> Result<(), String> {
+        for (from, to) in moved.iter().rev() {
+            std::fs::rename(to, from)
+                .map_err(|e| format!("{} 未能改回 {}：{e}", to.display(), from.display()))?;
+        }
+        Ok(())
+    };
+    // A failed swap undone: said so, or where the old files are if not.
+    let failed = |why: String, moved: &[(PathBuf, PathBuf)]| match put_back(moved) {
+        Ok(()) => untouched(why),
+        Err(e) => DbError::Unavailable(format!(
+            "{why}；撤回时出错（{e}）：原数据库在 {}，请手动改回",
+            aside.display()
+        )),
     };
     for suffix in ["", "-wal", "-shm"] {
         let (from, to) = (with(&live, suffix), with(&aside, suffix));
         if from.exists() {
             if let Err(e) = std::fs::rename(&from, &to) {
-                put_back(&moved);
                 discard(&staging);
-                return Err(untouched(format!("无法把现有数据库移到一旁：{e}")));
+                return Err(failed(format!("无法把现有数据库移到一旁：{e}"), &moved));
             }
             moved.push((from, to));
         }
     }
     if let Err(e) = std::fs::rename(&staging, &live) {
-        put_back(&moved);
         discard(&staging);
-        return Err(untouched(format!("无法换入恢复的数据库：{e}")));
+        return Err(failed(format!("无法换入恢复的数据库：{e}"), &moved));
     }
     discard(&staging);
     Ok((!moved.is_empty()).then_some(aside))

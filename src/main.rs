@@ -120,6 +120,14 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Fault records (故障工单): `list`, `ack ID --by`, `resolve ID --note
+    /// --by`, as on the console's 故障 page.
+    Fault {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        command: commands::faults::FaultCommand,
+    },
     /// The day end (日终): `close --preview` shows what it would close,
     /// `close --reason …` closes today (with no server running).
     Day {
@@ -220,6 +228,7 @@ fn main() -> ExitCode {
         Command::Audit { command } => commands::audit::run(command),
         Command::ServerKey { target, command } => commands::server_key::run(target, command),
         Command::Day { target, command } => commands::day::run(target, command),
+        Command::Fault { target, command } => commands::faults::run(target, command),
         Command::User { target, command } => commands::accounts::user(target, command),
         Command::Client { target, command } => commands::accounts::client(target, command),
         Command::Screen { target, command } => commands::accounts::screen(target, command),

@@ -64,6 +64,13 @@ struct Slow {
     disks: Vec<Condition>,
 }
 
+/// The longest the rest of a look (conditions, faults, reminders) may take.
+const REST_OF_LOOK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Consecutive good looks, over at least this long, before the database
+/// counts as back (a burst of late ticks is not three looks apart).
+const DB_BACK_SECONDS: i64 = 2;
+
 /// How often the disks are looked at: often enough that a disk filling up
 /// is told before the database on it fails.
 const DISKS_EVERY_SECONDS: i64 = 10;
@@ -526,9 +533,10 @@ impl Monitor {
         // Not yet agreed: as before. Gone once it has failed for a while
         // (timed from the first failed look), back after a few good looks.
         let failing_for = first_fail.map_or(0, |f| (now - f).num_seconds());
+        let back_for = first_ok.map_or(0, |f| (now - f).num_seconds());
         let problem = match (&problem, outage.is_some()) {
             (Some(_), false) if failing_for < DB_FAILING_SECONDS => None,
-            (None, true) if oks < DB_LOOKS => Some(String::new()),
+            (None, true) if oks < DB_LOOKS || back_for < DB_BACK_SECONDS => Some(String::new()),
             _ => problem,
         };
         // The outage began at the first failed look.
@@ -610,6 +618,23 @@ impl Monitor {
             // Nothing else can be recorded while the database is down.
             return Ok(());
         }
+        // The rest reads and writes the database too: a database that hangs
+        // right after a good look holds the monitor for this long at most,
+        // and the next look finds it.
+        match tokio::time::timeout(REST_OF_LOOK, self.conditions(now)).await {
+            Ok(done) => done,
+            Err(_) => {
+                tracing::warn!(
+                    "alert monitor: the database did not answer in time; looked again next second"
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Faults opened for new conditions, resolved for cleared ones;
+    /// reminders due sent (the database answered this second's look).
+    async fn conditions(self: &std::sync::Arc<Self>, now: DateTime<Utc>) -> Result<(), Error> {
         let working = self.working(now);
         // Thousands of screens: looked at on a blocking thread, not on the
         // thread the queue and room actors run on (a call waits for none

@@ -140,7 +140,8 @@ impl ApiError {
         ApiError {
             status,
             error,
-            retry_after: None,
+            retry_after: (status == StatusCode::SERVICE_UNAVAILABLE)
+                .then_some(RETRY_AFTER_UNAVAILABLE),
         }
     }
 

@@ -273,6 +273,10 @@ fn refused() -> HttpResponse {
 
 fn later() -> HttpResponse {
     HttpResponse::ServiceUnavailable()
+        .insert_header((
+            actix_web::http::header::RETRY_AFTER,
+            super::error::RETRY_AFTER_UNAVAILABLE.to_string(),
+        ))
         .content_type("text/html; charset=utf-8")
         .body("<!doctype html><meta charset=\"utf-8\"><title>请稍后再试</title><p>暂时无法确认（系统数据库不可用），请稍后再试。</p>")
 }

@@ -105,6 +105,9 @@ pub fn run(
     }
 }
 
+/// Where the package installs the hospital's configuration.
+const INSTALLED_CONFIG: &str = "/etc/triage/hospital.toml";
+
 /// The configuration's `[backup]` and `[operations]` (when given; the
 /// subcommand's `--config` over the command's), else the defaults; exit 2
 /// when the configuration cannot be read.
@@ -119,6 +122,16 @@ fn policies(
         | Some(BackupCommand::List { config: c, .. }) => c.clone().or(config),
         None => config,
     };
+    // None given: the installed package's configuration, when there is one
+    // (a bare `triage backup verify` on the server reads its backup
+    // directory, not ./backups).
+    let config = config.or_else(|| {
+        let installed = PathBuf::from(INSTALLED_CONFIG);
+        installed.exists().then(|| {
+            eprintln!("使用配置 {INSTALLED_CONFIG}（using the installed configuration）");
+            installed
+        })
+    });
     match config {
         Some(p) => match load_hospital(Some(p), false) {
             Ok(h) => Ok((h.backup, h.operations)),
@@ -235,7 +248,10 @@ fn verify(
         None => match backups::list(dir).map(|l| l.last().map(|k| k.file.clone())) {
             Ok(Some(f)) => f,
             Ok(None) => {
-                eprintln!("error: no backup in {}", dir.display());
+                eprintln!(
+                    "error: {} 中没有备份（no backup）：请用 --dir 指定备份目录，或用 --config 指定配置文件（读取其 [backup] dir）",
+                    dir.display()
+                );
                 return ExitCode::from(1);
             }
             Err(e) => {

@@ -321,6 +321,72 @@ async fn every_alert_mail_has_a_message_id_of_its_own_naming_this_host() {
     }
 }
 
+/// Issue 27: fault records from the command line (`triage fault list|ack|
+/// resolve`), as on the console's 故障 page: the timeline records who.
+#[actix_web::test]
+async fn hospital_it_lists_acknowledges_and_resolves_a_fault_from_the_command_line() {
+    let smtp = Smtp::start();
+    let to = address("cli");
+    let app = spawn_app_with(hospital(&smtp, std::slice::from_ref(&to), 600), 2).await;
+    let nurse = app.staff("N0042", Role::Nurse, &["NK"]).await;
+    let r = nurse
+        .post(app.url("/api/v1/faults"))
+        .json(&json!({"title": "2诊室叫号器无声", "place": "内科2诊室"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap_or_default()["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let key = app.hospital.security.server_key_file.clone();
+    let fault = |args: &[&str]| {
+        let mut all: Vec<&std::ffi::OsStr> = vec![std::ffi::OsStr::new("fault")];
+        all.extend(args.iter().map(std::ffi::OsStr::new));
+        all.extend(["--demo", "--database-url", app.db.url.as_str()].map(std::ffi::OsStr::new));
+        crate::common::triage_cli(&all, &[("TRIAGE_SERVER_KEY_FILE", key.as_str())])
+    };
+    let (code, out) = fault(&["list"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("#{id} [未确认] 2诊室叫号器无声")),
+        "{out}"
+    );
+    let (code, out) = fault(&["ack", &id.to_string()]);
+    assert_eq!(code, 2, "no --by: {out}");
+    let (code, out) = fault(&["ack", &id.to_string(), "--by", "信息科张工"]);
+    assert_eq!(code, 0, "{out}");
+    let one = app.get_json(&format!("/api/v1/faults/{id}")).await;
+    assert_eq!(
+        (one["state"].as_str(), one["acknowledged_by"].as_str()),
+        (Some("acknowledged"), Some("信息科张工")),
+        "{one}"
+    );
+    let (code, out) = fault(&[
+        "resolve",
+        &id.to_string(),
+        "--note",
+        "更换音箱",
+        "--by",
+        "信息科张工",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let one = app.get_json(&format!("/api/v1/faults/{id}")).await;
+    assert_eq!(
+        (one["state"].as_str(), one["resolution"].as_str()),
+        (Some("resolved"), Some("更换音箱")),
+        "{one}"
+    );
+    let (code, out) = fault(&["list"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !out.contains(&format!("#{id} ")),
+        "a resolved fault is listed: {out}"
+    );
+    let (_, out) = fault(&["list", "--all"]);
+    assert!(out.contains(&format!("#{id} [已处理]")), "{out}");
+}
+
 #[actix_web::test]
 async fn a_mail_that_meets_a_stopped_smtp_server_is_delivered_once_it_is_back_exactly_once() {
     let mut smtp = Smtp::start();

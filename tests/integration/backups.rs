@@ -342,11 +342,12 @@ async fn a_restore_that_fails_leaves_the_live_database_as_it_was() {
             .map(|d| {
                 d.flatten()
                     .map(|e| e.file_name().to_string_lossy().to_string())
+                    // Anything beside the live file but its own log.
                     .filter(|f| {
                         f.starts_with(&name)
-                            && f != &name
-                            && !f.ends_with("-wal")
-                            && !f.ends_with("-shm")
+                            && *f != name
+                            && *f != format!("{name}-wal")
+                            && *f != format!("{name}-shm")
                     })
                     .collect()
             })
@@ -387,6 +388,29 @@ async fn a_restore_that_fails_leaves_the_live_database_as_it_was() {
             bad.display()
         );
         assert_eq!(beside(&live.url), files_before, "left beside the live file");
+    }
+    // PostgreSQL: a backup of an older schema is not restored over a newer
+    // database (its newer tables would stay and the migrations fail).
+    if live.url.starts_with("postgres") {
+        let older = dir.path().join("older.backup");
+        std::fs::copy(&file, &older).unwrap_or_else(|e| panic!("{e}"));
+        let mut m: Manifest = serde_json::from_str(
+            &std::fs::read_to_string(backups::manifest_path(&file)).unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        m.schema = "20261125000001".into();
+        std::fs::write(
+            backups::manifest_path(&older),
+            serde_json::to_string(&m).unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (code, out) = cli_restore(&older, &live.url, &[]);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("新建的空库") && out.contains("现有数据库保持原样"),
+            "{out}"
+        );
+        assert_eq!(state(&live.url), before);
     }
 }
 

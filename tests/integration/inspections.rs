@@ -309,3 +309,40 @@ async fn maintenance_archives_expired_audit_records_before_removing_them() {
         assert!(out.contains("the server is running"), "{out}");
     }
 }
+
+/// Issue 27: the second backup location is checked, not taken on its
+/// configuration's word: a folder that does not exist is said, and is a
+/// risk (before: "异地副本 已配置 yes").
+#[actix_web::test]
+async fn the_inspection_checks_the_second_backup_location_rather_than_its_setting() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (_, config) = config_in(dir.path());
+    let missing = dir.path().join("nas-not-mounted");
+    let text = std::fs::read_to_string(&config).unwrap_or_else(|e| panic!("{e}"));
+    let text = text.replacen(
+        "[backup]\n",
+        &format!(
+            "[backup]\nsecond_dir = {:?}\n",
+            missing.display().to_string()
+        ),
+        1,
+    );
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let db = fresh_database();
+    {
+        let url = db.url.clone();
+        tokio::task::spawn_blocking(move || triage::db::connect_one(&url).map(|_| ()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (code, out) = cli(&["inspect"], &db.url, &config);
+    assert_eq!(code, 0, "{out}");
+    let md = report_of(&out);
+    assert!(
+        md.contains(&format!("目录 {} 不存在", missing.display())),
+        "{md}"
+    );
+    assert!(md.contains("异地副本不可用"), "{md}");
+    assert!(!md.contains("已配置 yes"), "{md}");
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::model::{mean, minutes, FaultStats, Inspection, ScreenHistory, Waits};
+use super::model::{mean, minutes, FaultStats, Inspection, ScreenHistory, SecondCopy, Waits};
 use super::risks::risks;
 use crate::config::Hospital;
 use crate::db::columns::{FaultKind, FaultState, Severity};
@@ -88,6 +88,7 @@ pub fn gather(
     // The audit chain, walked whole.
     let verdict = db::audit::verify(&mut c)?;
     let audit_intact = matches!(verdict, db::audit::Verdict::Intact { .. });
+    let second_location = second_copy(hospital, kept.backups.last());
 
     let mut i = Inspection {
         at: now,
@@ -106,7 +107,7 @@ pub fn gather(
         backups: kept.backups,
         last_verification: kept.last_verification,
         month: kept.month,
-        second_location: hospital.backup.second_dir.is_some(),
+        second_location,
         last_maintenance: kept.last_maintenance,
         screens,
         faults,
@@ -292,6 +293,33 @@ fn faults(
     fs.mean_ack_minutes = mean(&acks);
     fs.mean_resolve_minutes = mean(&fixes);
     Ok((fs, offline))
+}
+
+/// The second location as found now: the newest backup's copy there read
+/// and checked against its manifest.
+fn second_copy(hospital: &Hospital, newest: Option<&crate::backups::Kept>) -> SecondCopy {
+    let Some(dir) = &hospital.backup.second_dir else {
+        return SecondCopy::NotConfigured;
+    };
+    if !dir.is_dir() {
+        return SecondCopy::FolderMissing(dir.display().to_string());
+    }
+    let Some(name) = newest.and_then(|k| k.file.file_name()) else {
+        return SecondCopy::NoCopy(dir.display().to_string());
+    };
+    let copy = dir.join(name);
+    let label = copy.display().to_string();
+    let expected = std::fs::read_to_string(crate::backups::manifest_path(&copy))
+        .ok()
+        .and_then(|t| serde_json::from_str::<crate::backups::Manifest>(&t).ok())
+        .map(|m| m.sha256);
+    match (copy.exists(), expected) {
+        (false, _) | (_, None) => SecondCopy::NoCopy(label),
+        (true, Some(sha)) => match crate::backups::file_sha256(&copy) {
+            Ok((got, _)) if got == sha => SecondCopy::Verified(label),
+            _ => SecondCopy::Differs(label),
+        },
+    }
 }
 
 /// Every screen in service: its last contact and its offline history.

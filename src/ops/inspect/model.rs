@@ -92,7 +92,7 @@ pub struct Inspection {
     pub backups: Vec<crate::backups::Kept>,
     pub last_verification: Option<Entry>,
     pub month: Option<Month>,
-    pub second_location: bool,
+    pub second_location: SecondCopy,
     pub last_maintenance: Option<Entry>,
     pub screens: Vec<ScreenHistory>,
     pub faults: FaultStats,
@@ -124,4 +124,38 @@ pub(super) fn local(t: NaiveDateTime) -> String {
         .with_timezone(&triage_ground::time::shanghai())
         .format("%Y-%m-%d %H:%M")
         .to_string()
+}
+
+/// The second backup location ([backup] second_dir) as found: not set, its
+/// folder missing, or the newest backup's copy there checked against its
+/// manifest.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondCopy {
+    NotConfigured,
+    FolderMissing(String),
+    /// No backup kept yet, or its copy is not there.
+    NoCopy(String),
+    /// The newest backup's copy differs from its manifest.
+    Differs(String),
+    /// The newest backup's copy matches its manifest.
+    Verified(String),
+}
+
+impl SecondCopy {
+    /// Whether a good copy of the newest backup is in the second location.
+    pub fn ok(&self) -> bool {
+        matches!(self, SecondCopy::Verified(_))
+    }
+
+    /// What the report says of it.
+    pub fn said(&self) -> String {
+        match self {
+            SecondCopy::NotConfigured => "未配置 not configured".into(),
+            SecondCopy::FolderMissing(d) => format!("已配置，但目录 {d} 不存在 folder missing"),
+            SecondCopy::NoCopy(f) => format!("已配置，但没有最新备份的副本 {f} no copy"),
+            SecondCopy::Differs(f) => format!("副本 {f} 与清单不符 copy differs"),
+            SecondCopy::Verified(f) => format!("最新备份的副本 {f} 已核对 verified"),
+        }
+    }
 }

@@ -131,14 +131,7 @@ fn backups(d: &mut Doc, i: &Inspection) {
             ),
             None => "本月 this month: 无记录".into(),
         },
-        format!(
-            "异地副本 second location: {}",
-            if i.second_location {
-                "已配置 yes"
-            } else {
-                "未配置 no"
-            }
-        ),
+        format!("异地副本 second location: {}", i.second_location.said()),
         match &i.last_maintenance {
             Some(m) => format!(
                 "上次数据库维护 last maintenance: {}",

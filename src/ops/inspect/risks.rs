@@ -2,7 +2,7 @@
 //! and verifications, maintenance and ledgers, the audit chain and faults,
 //! screens, waits, slow endpoints and the backup disk.
 
-use super::model::{Inspection, Level, Risk, ScreenHistory};
+use super::model::{Inspection, Level, Risk, ScreenHistory, SecondCopy};
 use crate::config::Hospital;
 use crate::ops::maintain::human_bytes;
 
@@ -82,13 +82,20 @@ fn backup_risks(out: &mut Vec<Risk>, i: &Inspection) {
             );
         }
     }
-    if !i.second_location {
-        push(
+    match &i.second_location {
+        SecondCopy::Verified(_) => {}
+        SecondCopy::NotConfigured => push(
             out,
             Level::Medium,
             "备份只在本机磁盘 backups are on this server's disk only".into(),
             "在 [backup] second_dir 配置一个挂载的网络存储（NAS）。",
-        );
+        ),
+        other => push(
+            out,
+            Level::High,
+            format!("异地副本不可用 second copy unusable: {}", other.said()),
+            "检查第二位置（网络存储）是否已挂载、可写，然后手动执行 triage backup 并核对。",
+        ),
     }
 }
 
