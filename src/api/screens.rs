@@ -287,6 +287,7 @@ pub async fn put_screen(
 
 #[utoipa::path(delete, path = "/api/v1/screens/{screen_code}", tag = "configuration", params(("screen_code" = String, Path)),
     responses((status = 200, description = "retired (停用): the screen is listed no more, its device token ends, an open screen is wiped and closed at once, and it stays retired across restarts (also one of the configuration file). `PUT` registers the code again. `{screen, retired, token_revoked}`"),
+              (status = 403, description = "forbidden: only an administrator, or a nurse of every room the screen shows", body = super::error::ErrorBody),
               (status = 404, description = "screen_not_found", body = super::error::ErrorBody)))]
 pub async fn retire_screen(
     path: web::Path<String>,

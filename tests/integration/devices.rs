@@ -329,3 +329,46 @@ async fn a_retired_screen_is_wiped_and_closed_at_once_and_stays_retired_after_a_
     let app = app.restarted().await;
     assert!(listed(&app.get_json("/api/v1/screens").await));
 }
+
+/// Who may retire a screen: an administrator, or a nurse of every room it
+/// shows. A nurse of another department and a doctor get 403, a caller
+/// without a session 401, and the screen goes on as before.
+#[actix_web::test]
+async fn only_an_administrator_or_the_screens_own_nurses_retire_it() {
+    let app = spawn_app().await;
+    let doctor = app.staff("D1002", Role::Doctor, &["NK-02"]).await;
+    let nurse_wk = app.staff("N-WK", Role::Nurse, &["WK"]).await;
+    let nurse_nk = app.staff("N-NK", Role::Nurse, &["NK"]).await;
+    let listed = |v: &Value| {
+        v["screens"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|s| s["code"] == "NK-02-DOOR"))
+    };
+    let url = app.url("/api/v1/screens/NK-02-DOOR");
+    for (client, status) in [(&nurse_wk, 403), (&doctor, 403), (&app.anonymous, 401)] {
+        let r = client
+            .delete(&url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), status);
+        let v: Value = r.json().await.unwrap_or_default();
+        assert!(v["error"]["code"].is_string(), "{v}");
+    }
+    assert!(listed(&app.get_json("/api/v1/screens").await));
+    assert!(app.events("screen_retired").await.is_empty());
+    let mut ws = app.ws("NK-02-DOOR").await;
+    assert_eq!(
+        ws.next().await["type"],
+        "snapshot",
+        "the screen still serves"
+    );
+    // Its own department's nurse may.
+    let r = nurse_nk
+        .delete(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    assert!(!listed(&app.get_json("/api/v1/screens").await));
+}
