@@ -13,8 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SeatState, SpecialTag,
-    StaffMarks, TicketCounter, WaitingEntry,
+    Audit, Correction, Counters, EntryKind, PlacementCode, RoomStatus, SealedRecord, SeatState,
+    SpecialTag, StaffMarks, TicketCounter, WaitingEntry,
 };
 use crate::rules::QueueRules;
 
@@ -215,6 +215,17 @@ pub enum Change {
         draws_from: Vec<QueueCode>,
         mix: Vec<u32>,
     },
+    /// A HIS registration stored in the same commit as the check-in after
+    /// it (registration with `checked_in`): both are durable or neither.
+    /// `seen_at` is the stored registration it replaces (its row's
+    /// `updated_at`); none: no registration may exist yet.
+    Registered {
+        audit: Audit,
+        visit_no: VisitNo,
+        record: SealedRecord,
+        #[serde(default)]
+        seen_at: Option<DateTime<Utc>>,
+    },
     /// A waiting or current visit was cancelled (退号).
     Cancelled {
         audit: Audit,
@@ -250,6 +261,7 @@ impl Change {
             Change::Seated { .. } => "room_seated",
             Change::RulesChanged { .. } => "rules_changed",
             Change::Corrected { .. } => "registration_corrected",
+            Change::Registered { .. } => "registered",
         }
     }
 
@@ -275,7 +287,8 @@ impl Change {
             | Change::RoomStatusSet { audit, .. }
             | Change::Cancelled { audit, .. }
             | Change::RulesChanged { audit, .. }
-            | Change::Corrected { audit, .. } => audit,
+            | Change::Corrected { audit, .. }
+            | Change::Registered { audit, .. } => audit,
         }
     }
 }

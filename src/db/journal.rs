@@ -75,6 +75,46 @@ impl Journal for DbJournal {
     }
 }
 
+/// Stores a registration checked in within the same commit: it must be
+/// new (`seen_at` none) or replace the row as read; an appointment holding
+/// the number, or a visit in a queue, refuses it (the engine then stores
+/// and checks in as two steps, each answering for itself).
+fn registered(
+    c: &mut AnyConnection,
+    audit: &Audit,
+    visit_no: &VisitNo,
+    record: &triage_actors::model::SealedRecord,
+    seen_at: &Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), DbError> {
+    let new: super::models::NewVisit = serde_json::from_value(record.0.clone())
+        .map_err(|_| DbError::Corrupt(format!("registration {visit_no} is unreadable")))?;
+    if new.visit_no != visit_no.as_str() {
+        return Err(DbError::Corrupt(format!(
+            "registration {visit_no} carries another number"
+        )));
+    }
+    match seen_at {
+        None => {
+            let n: i64 = visits::table
+                .filter(visits::visit_no.eq(visit_no))
+                .count()
+                .get_result(c)?;
+            if n > 0 {
+                return Err(DbError::Conflict(Conflict::Stale(
+                    "the registration was stored meanwhile",
+                )));
+            }
+        }
+        Some(_) => unchanged_since(c, visit_no, seen_at)?,
+    }
+    match super::store::register(c, new, audit, true)? {
+        super::store::Registered::Stored(..) => Ok(()),
+        _ => Err(DbError::Conflict(Conflict::Stale(
+            "the number is held by an appointment or a queue",
+        ))),
+    }
+}
+
 fn conflict_if_none(n: usize, what: &'static str) -> Result<(), DbError> {
     if n == 0 {
         Err(DbError::Conflict(Conflict::Stale(what)))
@@ -91,6 +131,16 @@ pub fn apply_change(c: &mut AnyConnection, change: &Change) -> Result<(), DbErro
     {
         // Bookkeeping of the locked head: no audit event of its own.
         return save_locks(c, queue_code, locks);
+    }
+    if let Change::Registered {
+        audit,
+        visit_no,
+        record,
+        seen_at,
+    } = change
+    {
+        // The registration writes its own event, as a PUT alone does.
+        return registered(c, audit, visit_no, record, seen_at);
     }
     let audit = change.audit();
     let at = audit.at.naive_utc();

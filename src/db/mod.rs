@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod broken;
+mod checkout;
 pub mod columns;
 pub mod conn;
 pub mod journal;

@@ -76,6 +76,64 @@ pub struct VisitRow {
 }
 
 impl VisitRow {
+    /// The row `new` becomes when inserted (the columns it leaves to their
+    /// defaults as the schema sets them): a registration checked in within
+    /// the commit that stores it is planned from this.
+    pub fn registered(new: &NewVisit) -> Result<VisitRow, super::conn::DbError> {
+        let broken = |what: &str| {
+            super::conn::DbError::Corrupt(format!("registration {} has {what}", new.visit_no))
+        };
+        Ok(VisitRow {
+            visit_no: VisitNo::parse(&new.visit_no).map_err(|_| broken("a bad number"))?,
+            patient_id: new.patient_id.clone(),
+            patient_name: new.patient_name.clone(),
+            sex: new.sex,
+            birth_date: new.birth_date.clone(),
+            department_code: DepartmentCode::trusted(new.department_code.clone()),
+            doctor_code: new.doctor_code.clone().map(DoctorCode::trusted),
+            visit_type: new.visit_type,
+            registered_at: new.registered_at,
+            appointment_start: new.appointment_start,
+            appointment_end: new.appointment_end,
+            special: new.special.clone(),
+            exam_items: new.exam_items.clone(),
+            body: new.body.clone(),
+            status: new.status,
+            queue_code: None,
+            ticket_no: None,
+            service_date: None,
+            seq: None,
+            queue_mark: None,
+            entry_kind: None,
+            tags: "[]".into(),
+            checked_in_at: None,
+            called_at: None,
+            room_code: None,
+            call_count: 0,
+            placement: None,
+            finished_at: None,
+            performer: None,
+            created_at: new.created_at,
+            updated_at: new.updated_at,
+            miss_count: 0,
+            marked_at: None,
+            held: false,
+            pinned_at: None,
+            locked_seq: None,
+            his_seq: new.his_seq,
+            moved_position: None,
+            moved_mark: None,
+            moved_at: None,
+            assigned_room: None,
+            assigned_at: None,
+            assigned_order: None,
+            special_staff: serde_json::to_string(&StaffMarks::default())
+                .map_err(|_| broken("unwritable marks"))?,
+            closed_as: None,
+            appointed_room: new.appointed_room.clone().map(RoomCode::trusted),
+        })
+    }
+
     /// How the visit entered its queue (normal when it never did).
     pub fn entry_kind(&self) -> EntryKind {
         self.entry_kind.unwrap_or(EntryKind::Normal)
@@ -144,7 +202,9 @@ impl VisitRow {
 ///
 /// A field left `None` is stored as NULL (none of these columns has a
 /// default), so many rows insert as one statement with one text.
-#[derive(Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[derive(
+    Insertable, AsChangeset, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize,
+)]
 #[diesel(table_name = visits, treat_none_as_default_value = false)]
 pub struct NewVisit {
     pub visit_no: String,

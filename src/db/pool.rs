@@ -9,6 +9,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
+use super::checkout::{probe_target, Checkout, POOL_WAIT};
 use super::conn::{
     establish, parse_url, run_migrations, server_lock_path, with_application_name, AnyConnection,
     Backend, DbError, Manager, Pool, Synchronous,
@@ -33,6 +34,7 @@ pub struct Db {
 
 struct DbInner {
     pool: Pool,
+    checkout: Checkout,
     backend: Backend,
     writer: Writer,
     timings: Timings,
@@ -66,6 +68,7 @@ impl Db {
             Backend::Postgres => (with_application_name(&target), None),
         };
         let timings = Timings::default();
+        let probe = probe_target(backend, &target);
         let manager = Manager {
             backend,
             target,
@@ -75,16 +78,23 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size.max(2))
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(POOL_WAIT)
             .build(manager)
             .map_err(|e| DbError::Connect(e.to_string()))?;
-        let writer = Writer::start(pool.clone(), spawner);
+        let checkout = Checkout {
+            pool: pool.clone(),
+            backend,
+            probe,
+            sync: settings.synchronous,
+        };
+        let writer = Writer::start(checkout.clone(), spawner);
         if backend == Backend::Sqlite {
             start_checkpointer(pool.clone(), spawner);
         }
         Ok(Db {
             inner: Arc::new(DbInner {
                 pool,
+                checkout,
                 backend,
                 writer,
                 timings,
@@ -113,11 +123,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
     {
-        let pool = self.inner.pool.clone();
+        let checkout = self.inner.checkout.clone();
         let out = tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            let mut conn = checkout.get()?;
             f(&mut conn).map_err(|e| super::broken::name_broken(&mut conn, e))
         })
         .await

@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use diesel::Connection;
 use tokio::sync::oneshot;
 
-use super::conn::{AnyConnection, DbError, Pool};
+use super::conn::{AnyConnection, DbError};
 use super::spawn::Spawner;
 
 /// The most requests one commit carries.
@@ -145,7 +145,7 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer thread on connections from `pool`, through the
     /// server's spawner.
-    pub fn start(pool: Pool, spawner: &dyn Spawner) -> Writer {
+    pub(super) fn start(pool: super::checkout::Checkout, spawner: &dyn Spawner) -> Writer {
         let (tx, rx) = mpsc::channel::<Msg>();
         let health = std::sync::Arc::new(Health::default());
         let h = health.clone();
@@ -201,7 +201,7 @@ impl Writer {
     }
 }
 
-fn writer_loop(pool: Pool, rx: mpsc::Receiver<Msg>, health: &Health) {
+fn writer_loop(pool: super::checkout::Checkout, rx: mpsc::Receiver<Msg>, health: &Health) {
     let mut conn: Option<r2d2::PooledConnection<super::conn::Manager>> = None;
     let mut stopped: Option<oneshot::Sender<()>> = None;
     while let Ok(first) = rx.recv() {
@@ -315,7 +315,7 @@ fn run_grouped(
 /// Runs one batch in one transaction, a savepoint per request, and answers
 /// every request once the commit is done (or failed).
 fn commit_batch(
-    pool: &Pool,
+    pool: &super::checkout::Checkout,
     conn: &mut Option<r2d2::PooledConnection<super::conn::Manager>>,
     batch: Vec<Request>,
     health: &Health,

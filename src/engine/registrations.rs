@@ -7,6 +7,7 @@
 use super::facade::Acting;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use triage_actors::journal::Change;
 use triage_actors::mask::{mask_name, spoken_name};
 use triage_actors::model::{
     Audit, Correction, EntryKind, SealedRecord, Sex, Slot, SpecialTag, VisitStatus,
@@ -192,6 +193,11 @@ impl Engine {
         let audit = self.stamp(who);
         let row = registration.row(visit_no, audit.at)?;
         self.open_day_of(&row, audit.at)?;
+        if registration.checked_in {
+            if let Some(answer) = self.register_checked_in(visit_no, &row, &audit).await? {
+                return Ok((UpsertOutcome::Created, answer));
+            }
+        }
         let (outcome, mut status) = self
             .store_registration(row, &audit, Kind::Registration)
             .await?;
@@ -205,18 +211,75 @@ impl Engine {
         };
         Ok((
             outcome,
-            RegistrationAnswer {
-                visit_no: visit_no.to_string(),
-                outcome: match outcome {
-                    UpsertOutcome::Created => "created",
-                    UpsertOutcome::Replaced => "replaced",
-                    UpsertOutcome::Unchanged => "unchanged",
-                }
-                .into(),
-                status,
-                check_in,
-            },
+            Self::registration_answer(visit_no, outcome, status, check_in),
         ))
+    }
+
+    /// A new registration with `checked_in`: stored and checked in in one
+    /// commit, so a refusal or an outage leaves nothing stored (a 503 is
+    /// true). `None` when the number is known already (or became known
+    /// meanwhile, or an appointment holds it): the caller stores and checks
+    /// in as two steps, each answering for itself.
+    async fn register_checked_in(
+        &self,
+        visit_no: &VisitNo,
+        row: &NewVisit,
+        audit: &Audit,
+    ) -> Result<Option<RegistrationAnswer>, Error> {
+        let number = visit_no.to_string();
+        let known = self
+            .db()
+            .read(move |c| {
+                Ok(store::get_visit(c, &number)?.is_some()
+                    || store::get_appointment(c, &number)?.is_some())
+            })
+            .await?;
+        if known {
+            return Ok(None);
+        }
+        let before = Change::Registered {
+            audit: audit.clone(),
+            visit_no: visit_no.clone(),
+            record: SealedRecord(serde_json::to_value(row).map_err(|_| Error::internal())?),
+            seen_at: None,
+        };
+        let visit = crate::db::models::VisitRow::registered(row)?;
+        match self
+            .check_in_visit(visit, audit.clone(), Some(before))
+            .await
+        {
+            Ok(ans) => {
+                tracing::info!(visit_no = %visit_no, outcome = "created", "registration stored");
+                Ok(Some(Self::registration_answer(
+                    visit_no,
+                    UpsertOutcome::Created,
+                    VisitStatus::Waiting,
+                    Some(ans),
+                )))
+            }
+            // Stored meanwhile by another message: as a known number.
+            Err(e) if e.code == ErrorCode::StateConflict => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn registration_answer(
+        visit_no: &VisitNo,
+        outcome: UpsertOutcome,
+        status: VisitStatus,
+        check_in: Option<CheckInAnswer>,
+    ) -> RegistrationAnswer {
+        RegistrationAnswer {
+            visit_no: visit_no.to_string(),
+            outcome: match outcome {
+                UpsertOutcome::Created => "created",
+                UpsertOutcome::Replaced => "replaced",
+                UpsertOutcome::Unchanged => "unchanged",
+            }
+            .into(),
+            status,
+            check_in,
+        }
     }
 
     /// Stores a registration: a plain create / replace while the visit is
@@ -510,6 +573,18 @@ impl Engine {
         audit: Audit,
     ) -> Result<CheckInAnswer, Error> {
         let v = self.load_visit(visit_no).await?;
+        self.check_in_visit(v, audit, None).await
+    }
+
+    /// Checks in the visit `v` as read (or as `before` stores it, committed
+    /// first in the same batch).
+    async fn check_in_visit(
+        &self,
+        v: crate::db::models::VisitRow,
+        audit: Audit,
+        before: Option<Change>,
+    ) -> Result<CheckInAnswer, Error> {
+        let visit_no = &v.visit_no;
         let status = v.status;
         if matches!(status, VisitStatus::Registered | VisitStatus::Closed) {
             self.open_day_of_visit(&v, audit.at)?;
@@ -559,7 +634,11 @@ impl Engine {
         } else {
             EntryKind::Normal
         };
-        let draft = self.entry_draft(&v, kind, &queue.code)?;
+        let mut draft = self.entry_draft(&v, kind, &queue.code)?;
+        if before.is_some() {
+            // Stored by `before` in the same commit: nothing to compare.
+            draft.seen_at = None;
+        }
         let day = service_date(audit.at);
         let out: CheckInOutcome = addr
             .send(CheckIn {
@@ -567,6 +646,7 @@ impl Engine {
                 audit,
                 service_date: day,
                 slot: super::facade::visit_slot(&v),
+                before,
             })
             .await
             .map_err(triage_actors::EngineError::from)??;

@@ -1090,6 +1090,31 @@ async fn the_database_going_away_under_load_answers_503_loses_nothing_alerts_and
         assert!(took <= Duration::from_millis(200), "/readyz took {took:?}");
         assert!(r.headers().contains_key("retry-after"), "{:?}", r.headers());
     }
+    // HIS, registering with check-in: refused within 1 s (not after the
+    // pool's 5 s), told when to try again, and nothing stored (below).
+    for i in 0..3 {
+        let mut body = crate::common::registration(&format!("快拒{i}"), "NK");
+        body["checked_in"] = json!(true);
+        let t = Instant::now();
+        let r = app
+            .his()
+            .put(app.url(&format!("/api/v1/registrations/FAST{i}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let took = t.elapsed();
+        assert_eq!(r.status(), 503);
+        assert!(
+            took <= Duration::from_secs(1),
+            "HIS waited {took:?} for its 503"
+        );
+        assert!(r.headers().contains_key("retry-after"), "{:?}", r.headers());
+        let body: Value = r.json().await.unwrap_or_default();
+        if let Ok(mut a) = answers.lock() {
+            a.push((format!("FAST{i}"), 503, body));
+        }
+    }
     tokio::time::sleep(Duration::from_secs(12).saturating_sub(gone.elapsed())).await;
     // It comes back: everything recovers by itself.
     if let Some(pg) = &pg {
@@ -1125,10 +1150,23 @@ async fn the_database_going_away_under_load_answers_503_loses_nothing_alerts_and
                     );
                 }
             }
-            503 => assert_eq!(
-                body["error"]["code"], "database_unavailable",
-                "{what}: {body}"
-            ),
+            503 => {
+                assert_eq!(
+                    body["error"]["code"], "database_unavailable",
+                    "{what}: {body}"
+                );
+                if what != "call" {
+                    // "Nothing was changed" is true: the registration and
+                    // its check-in are one commit.
+                    let r = app
+                        .http
+                        .get(app.url(&format!("/api/v1/registrations/{what}")))
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    assert_eq!(r.status(), 404, "{what} refused with 503 but stored");
+                }
+            }
             // An empty queue after calls is an answer too.
             409 if what == "call" => assert_eq!(body["error"]["code"], "queue_empty"),
             other => panic!("{what}: {other} {body}"),

@@ -207,6 +207,7 @@ async fn the_day_end_closes_every_open_visit_and_the_next_day_starts_from_ticket
             audit: e.stamp(audit()),
             service_date: today,
             slot: None,
+            before: None,
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));

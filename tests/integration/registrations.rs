@@ -911,3 +911,70 @@ async fn wrong_typed_ids_phones_and_passwords_are_refused_and_never_reach_a_log_
         );
     }
 }
+
+/// A registration with `checked_in` is one commit: when the check-in cannot
+/// be stored (here a trigger refuses every ticket, as a full disk refuses
+/// the second write), the answer is an error and nothing of the visit is
+/// stored, so HIS sending it again is the whole of the recovery.
+#[actix_web::test]
+async fn a_registration_whose_check_in_fails_stores_nothing() {
+    let app = spawn_app().await;
+    let run = |sql: Vec<&'static str>| {
+        let url = app.db.url.clone();
+        tokio::task::spawn_blocking(move || {
+            use diesel::RunQueryDsl;
+            let mut c = triage::db::connect_one(&url).unwrap_or_else(|e| panic!("{e}"));
+            for s in sql {
+                diesel::sql_query(s)
+                    .execute(&mut c)
+                    .unwrap_or_else(|e| panic!("{s}: {e}"));
+            }
+        })
+    };
+    let refuse = if crate::common::backend_name() == "postgres" {
+        vec![
+            "CREATE FUNCTION refuse_ticket() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'no space left (test)'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_ticket BEFORE UPDATE OF ticket_no ON visits FOR EACH ROW EXECUTE FUNCTION refuse_ticket()",
+        ]
+    } else {
+        vec!["CREATE TRIGGER refuse_ticket BEFORE UPDATE OF ticket_no ON visits BEGIN SELECT RAISE(ABORT, 'no space left (test)'); END"]
+    };
+    run(refuse).await.unwrap_or_else(|e| panic!("{e}"));
+    let body = {
+        let mut b = registration("赵六", "NK");
+        b["checked_in"] = json!(true);
+        b
+    };
+    let r = app.put_registration("V9", &body).await;
+    let status = r.status().as_u16();
+    assert!(status >= 500, "the check-in could not be stored: {status}");
+    let kept = app
+        .http
+        .get(app.url("/api/v1/registrations/V9"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        kept.status().as_u16(),
+        404,
+        "an error answer stored the registration"
+    );
+    assert!(app.events("registered").await.is_empty());
+    // Sent again once the disk has room: registered and checked in.
+    run(vec!["DROP TRIGGER refuse_ticket ON visits"]
+        .into_iter()
+        .filter(|_| crate::common::backend_name() == "postgres")
+        .chain(
+            ["DROP TRIGGER refuse_ticket"]
+                .into_iter()
+                .filter(|_| crate::common::backend_name() != "postgres"),
+        )
+        .collect())
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = app.put_registration("V9", &body).await;
+    assert_eq!(r.status().as_u16(), 201);
+    let answer: Value = r.json().await.unwrap_or_default();
+    assert_eq!(answer["outcome"], "created");
+    assert_eq!(answer["check_in"]["ticket_no"], "A001");
+}

@@ -72,9 +72,23 @@ impl QueueActor {
         change: Change,
         answer: impl FnOnce(&mut Self) -> Result<T, EngineError> + 'static,
     ) -> AtomicResponse<Self, Result<T, EngineError>> {
+        self.commit_with(None, change, answer)
+    }
+
+    /// [`Self::commit_and_apply`] with `before` committed first in the same
+    /// batch (it changes nothing the queue holds).
+    fn commit_with<T: 'static>(
+        &mut self,
+        before: Option<Change>,
+        change: Change,
+        answer: impl FnOnce(&mut Self) -> Result<T, EngineError> + 'static,
+    ) -> AtomicResponse<Self, Result<T, EngineError>> {
         let journal = self.journal.clone();
         let locks = self.state.locks_after(&change);
-        let committed = vec![change.clone(), locks.clone()];
+        let committed: Vec<Change> = before
+            .into_iter()
+            .chain([change.clone(), locks.clone()])
+            .collect();
         AtomicResponse::new(Box::pin(
             async move { journal.commit_all(committed).await }
                 .into_actor(self)
@@ -241,7 +255,13 @@ impl Handler<CheckIn> for QueueActor {
             .state
             .plan_check_in_at(msg.draft, msg.slot, msg.audit, msg.service_date)
         {
-            Ok(change) => self.commit_entry(change, visit_no),
+            Ok(change) => match msg.before {
+                None => self.commit_entry(change, visit_no),
+                Some(before) => self.commit_with(Some(before), change, move |act| {
+                    act.outcome_for(&visit_no, true)
+                        .ok_or(EngineError::NotWaiting(visit_no))
+                }),
+            },
             Err(e) => AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
         }
     }

@@ -24,6 +24,9 @@ pub struct CheckIn {
     pub service_date: NaiveDate,
     /// The appointment slot, if any.
     pub slot: Option<Slot>,
+    /// Committed first, in the same batch as the check-in (a HIS
+    /// registration with `checked_in`: [`Change::Registered`]).
+    pub before: Option<Change>,
 }
 
 /// The answer to [`CheckIn`].
