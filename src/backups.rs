@@ -478,6 +478,71 @@ pub fn verify(
 
 type Cleanup = Box<dyn FnOnce()>;
 
+/// A backup restored where nothing uses it (a drill, an inspection's load
+/// self-test): SQLite, a copy in the temporary directory; PostgreSQL, a new
+/// database on the server of `server_url` (the role needs CREATEDB, as the
+/// install manual grants). Removed when dropped.
+pub struct ScratchCopy {
+    pub url: String,
+    cleanup: Option<Cleanup>,
+}
+
+impl Drop for ScratchCopy {
+    fn drop(&mut self) {
+        if let Some(c) = self.cleanup.take() {
+            c();
+        }
+    }
+}
+
+/// Restores `file` into a [`ScratchCopy`] (the live database is not read).
+pub fn scratch_copy(file: &Path, server_url: &str) -> Result<ScratchCopy, DbError> {
+    let (backend, _) = parse_url(server_url)?;
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!(
+                "triage-scratch-{}-{}",
+                std::process::id(),
+                rand::random::<u64>()
+            ));
+            std::fs::create_dir_all(&dir).map_err(|e| io("cannot make a scratch directory", e))?;
+            let path = dir.join("triage.sqlite");
+            std::fs::copy(file, &path)
+                .map_err(|e| io("cannot copy the backup to a scratch file", e))?;
+            Ok(ScratchCopy {
+                url: format!("sqlite://{}", path.display()),
+                cleanup: Some(Box::new(move || {
+                    let _ = std::fs::remove_dir_all(&dir);
+                })),
+            })
+        }
+        Backend::Postgres => {
+            let name = format!("triage_scratch_{}", rand::random::<u32>());
+            let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
+            let url = format!("{base}/{name}");
+            db::connect_raw(server_url)?
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .map_err(|e| {
+                    DbError::Unavailable(format!(
+                        "cannot create a scratch database: {e}（数据库账号需要建库权限：ALTER ROLE triage CREATEDB）"
+                    ))
+                })?;
+            let server = server_url.to_string();
+            let copy = ScratchCopy {
+                url: url.clone(),
+                cleanup: Some(Box::new(move || {
+                    if let Ok(mut c) = db::connect_raw(&server) {
+                        let _ = c
+                            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                    }
+                })),
+            };
+            backup::restore(file, &url)?;
+            Ok(copy)
+        }
+    }
+}
+
 /// `PRAGMA integrity_check` of an SQLite connection ("ok" when sound).
 fn sqlite_integrity(c: &mut AnyConnection) -> Result<String, String> {
     #[derive(QueryableByName)]

@@ -93,6 +93,14 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// The emergency drill (应急演练): the emergency plan's technical steps
+    /// (docs/emergency-plan.zh.md) timed on a scratch copy of the newest
+    /// backup (never the live database), with a report in the reports
+    /// directory.
+    Drill {
+        #[command(flatten)]
+        target: Target,
+    },
     /// The inspection report (巡检报告), Markdown and printable HTML, in the
     /// configuration's `[operations] reports_dir`: version and uptime,
     /// database size and growth, backups and verifications, screens, alerts
@@ -223,6 +231,7 @@ fn main() -> ExitCode {
             days,
             holiday,
         } => commands::inspect::run(target, days, holiday),
+        Command::Drill { target } => commands::drill::run(target),
         Command::Doctors { command } => commands::doctors::run(command),
         Command::Openapi => commands::openapi::run(),
         Command::Audit { command } => commands::audit::run(command),

@@ -10,6 +10,7 @@ pub mod day;
 pub mod db;
 pub mod demo_access;
 pub mod doctors;
+pub mod drill;
 pub mod faults;
 pub mod inspect;
 pub mod migrate;

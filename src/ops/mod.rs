@@ -3,10 +3,12 @@
 //! route, slow SQL statements) and its runs (starts, graceful stops);
 //! reports render through `crate::report` as Markdown and printable HTML;
 //! [`inspect`] is the inspection report (巡检报告: gather, risks, render);
-//! [`maintain`] the database maintenance (数据库维护); [`ledger`] the record
+//! [`maintain`] the database maintenance (数据库维护); [`drill`] the
+//! emergency drill (应急演练) on a scratch copy; [`ledger`] the record
 //! of verifications, maintenances and inspections that outlives the pruned
 //! backups; [`monthly`] the monthly verification report.
 
+pub mod drill;
 pub mod inspect;
 pub mod ledger;
 pub mod maintain;

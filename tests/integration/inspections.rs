@@ -346,3 +346,73 @@ async fn the_inspection_checks_the_second_backup_location_rather_than_its_settin
     assert!(md.contains("异地副本不可用"), "{md}");
     assert!(!md.contains("已配置 yes"), "{md}");
 }
+
+/// The emergency drill (应急演练): the plan's technical steps timed on a
+/// scratch copy while the server runs. With no backup kept it takes one of
+/// its own (not added to the backup set), verifies it, restores it where
+/// nothing uses it, starts the engine there and finds every waiting patient,
+/// draws the manual-triage lists (masked names only), and removes the copy;
+/// the live database is as it was. The report has its four sections.
+#[actix_web::test]
+async fn the_drill_times_the_emergency_plan_on_a_scratch_copy_and_reports_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (hospital, config) = config_in(dir.path());
+    let app = spawn_app_on(hospital.clone(), 2, fresh_database()).await;
+    for (v, name, dept) in [
+        ("D1", "赵一", "NK"),
+        ("D2", "钱二", "NK"),
+        ("D3", "孙三", "NK"),
+        ("D4", "李四", "WK"),
+    ] {
+        app.arrive(v, &registration(name, dept)).await;
+    }
+    assert_eq!(app.room("NK-02", "call-next").await.status(), 200);
+    let before = app.dump().await;
+    let (url, at) = (app.db.url.clone(), app.now());
+    let (code, out) =
+        tokio::task::spawn_blocking(move || cli_at(&["drill"], &url, &config, Some(at)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, 0, "{out}");
+    let path = out
+        .lines()
+        .find_map(|l| l.split_once("报告：").map(|(_, p)| p))
+        .and_then(|p| p.strip_suffix("（及 .html）"))
+        .unwrap_or_else(|| panic!("no report in: {out}"));
+    let md = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    for section in [
+        "## 演练步骤与用时",
+        "## 结论",
+        "## 手工分诊名单（演练副本）",
+        "## 未计时的步骤",
+    ] {
+        assert!(md.contains(section), "no {section} in:\n{md}");
+    }
+    for step in [
+        "找到最新备份",
+        "校验备份",
+        "恢复到演练副本",
+        "在副本上启动叫号引擎",
+        "生成手工分诊名单",
+        "删除演练副本",
+    ] {
+        let row = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {step} |")))
+            .unwrap_or_else(|| panic!("no step {step} in:\n{md}"));
+        assert!(row.contains("| 通过 |"), "{row}");
+    }
+    assert!(md.contains("3 位候诊患者"), "{md}");
+    assert!(md.contains("在 4 小时恢复目标之内"), "{md}");
+    // The lists: tickets and masked names, never a full name.
+    assert!(md.contains("| 1 | A002 | 钱*"), "{md}");
+    for full in ["赵一", "钱二", "孙三", "李四"] {
+        assert!(!md.contains(full), "{full} in the report");
+    }
+    assert!(std::path::Path::new(path).with_extension("html").exists());
+    // The live database and the backup set are as they were.
+    assert_eq!(app.dump().await, before);
+    assert!(triage::backups::list(&hospital.backup.dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_empty());
+}
