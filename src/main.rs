@@ -196,6 +196,10 @@ enum Command {
         /// Migrate even during the working hours.
         #[arg(long)]
         during_working_hours: bool,
+        /// Change nothing: exit 0 when `triage serve` would start now, 3
+        /// when it would refuse (migrations pending in working hours).
+        #[arg(long, conflicts_with_all = ["status", "check", "during_working_hours"])]
+        may_serve: bool,
     },
 }
 
@@ -243,10 +247,17 @@ fn main() -> ExitCode {
         Command::Screen { target, command } => commands::accounts::screen(target, command),
         Command::Migrate {
             database_url,
+            may_serve: true,
+            working_hours,
+            ..
+        } => commands::migrate::may_serve_now(&database_url, &working_hours),
+        Command::Migrate {
+            database_url,
             status,
             check,
             working_hours,
             during_working_hours,
+            may_serve: false,
         } => commands::migrate::run(
             &database_url,
             status,

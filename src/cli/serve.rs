@@ -46,6 +46,14 @@ pub struct ServeArgs {
     /// HTTP worker threads.
     #[arg(long, env = "TRIAGE_WORKERS", default_value_t = 2)]
     workers: usize,
+    /// The hospital's working hours (local time): pending database
+    /// migrations are not applied at start then, the same rule as `triage
+    /// migrate` (exit 3; a new database is made at any hour).
+    #[arg(long, env = "TRIAGE_WORKING_HOURS", default_value = "07:30-18:00")]
+    working_hours: String,
+    /// Apply pending migrations at start even in working hours.
+    #[arg(long)]
+    migrate_during_working_hours: bool,
     /// Seconds between simulated events (demo).
     #[arg(long, default_value_t = 1.5)]
     simulation_tick: f64,
@@ -81,6 +89,18 @@ pub fn run(args: ServeArgs, clock: SharedClock) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A demo database is the demo's own, migrated whenever it starts.
+    if !args.demo {
+        if let Err((code, why)) = super::migrate::may_serve(
+            &args.database_url,
+            &args.working_hours,
+            clock.now(),
+            args.migrate_during_working_hours,
+        ) {
+            eprintln!("error: {why}");
+            return ExitCode::from(code);
+        }
+    }
     let demo = match demo_accounts(&args, &hospital) {
         Ok(d) => d,
         Err(code) => return code,

@@ -476,6 +476,19 @@ pub fn migration_status(conn: &mut AnyConnection) -> Result<Vec<(String, bool)>,
     Ok(out)
 }
 
+/// Reverts the newest applied migration (its `down.sql`): the database as
+/// the version before it left it (tests of an upgrade).
+pub fn revert_last(conn: &mut AnyConnection) -> Result<(), DbError> {
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    match conn {
+        AnyConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map_err(err)?,
+        AnyConnection::Postgresql(c) => {
+            c.revert_last_migration(POSTGRES_MIGRATIONS).map_err(err)?
+        }
+    };
+    Ok(())
+}
+
 /// Reverts every applied migration, newest first (each one's `down.sql`):
 /// answers how many. Used to prove every migration has a working way back.
 pub fn revert_all(conn: &mut AnyConnection) -> Result<usize, DbError> {

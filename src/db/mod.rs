@@ -31,9 +31,9 @@ pub mod writer;
 
 pub use conn::{
     connect_one, connect_raw, migration_status, missing_sqlite_file, parse_url, redact_url,
-    revert_all, run_migrations, server_lock_path, sqlite_migrations_pending, write_transaction,
-    AnyConnection, Backend, Conflict, DbError, Pool, Synchronous, POSTGRES_MIGRATIONS,
-    SERVER_APPLICATION_NAME, SQLITE_MIGRATIONS,
+    revert_all, revert_last, run_migrations, server_lock_path, sqlite_migrations_pending,
+    write_transaction, AnyConnection, Backend, Conflict, DbError, Pool, Synchronous,
+    POSTGRES_MIGRATIONS, SERVER_APPLICATION_NAME, SQLITE_MIGRATIONS,
 };
 pub use pool::{Db, DbSettings, CHECKPOINT_PAGES};
 pub use spawn::{Spawner, StopFlag};

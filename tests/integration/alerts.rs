@@ -28,12 +28,7 @@ struct Smtp {
     child: Option<Child>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
+use crate::common::free_port;
 
 /// One mail received.
 #[derive(Debug, Clone)]

@@ -83,6 +83,15 @@ pub fn suite_now() -> chrono::DateTime<chrono::Utc> {
     SUITE.now()
 }
 
+/// A port free on the loopback now (a server started on it may still
+/// find it taken: tests that start one try again).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
 /// The `triage` binary, to be run by a test at [`suite_now`]
 /// (`TRIAGE_CLOCK`).
 pub fn triage_command() -> std::process::Command {

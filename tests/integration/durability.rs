@@ -2,7 +2,6 @@
 //! SIGKILL right after acknowledgements and restarted on the same database;
 //! every acknowledged change is there and the queues are in the same order.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,12 +11,7 @@ use crate::common::{admin_client, fresh_database, log_dir, note_secret, provisio
 use crate::queue_rules::hospital_toml;
 use triage::config::Hospital;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
+use crate::common::free_port;
 
 /// The server process; killed (SIGKILL) when dropped, so a failing test
 /// never leaves it running. The database URL names its demo credentials,

@@ -59,7 +59,7 @@ fn migrate_reports_and_waits_for_the_evening_unless_told() {
     // During the working hours: refused without the flag, nothing applied.
     let (code, out) = migrate(&db.url, &[], morning);
     assert_eq!(code, 3, "refused at 10:00: {out}");
-    assert!(out.contains("working hours"), "{out}");
+    assert!(out.contains("现在是工作时间（07:30-18:00）"), "{out}");
     assert_eq!(
         migrate(&db.url, &["--check"], morning).0,
         1,
@@ -76,6 +76,100 @@ fn migrate_reports_and_waits_for_the_evening_unless_told() {
     let (code, out) = migrate(&other.url, &[], evening);
     assert_eq!(code, 0, "applied at 20:00 without the flag: {out}");
     assert_eq!(migrate(&other.url, &["--check"], evening).0, 0);
+}
+
+/// `triage serve` on a database one migration behind (a new version
+/// installed over an old database): in working hours it applies nothing
+/// and exits 3 saying why (the unit does not restart it: exit 3 is
+/// RestartPreventExitStatus), and `triage migrate --may-serve` says so
+/// first (the package's post-install step leaves the old server running);
+/// told with --migrate-during-working-hours, or in the evening, it migrates
+/// and serves. A new database is made at any hour.
+#[actix_web::test]
+async fn the_server_does_not_migrate_in_working_hours_unless_told() {
+    let db = fresh_database();
+    let mut c = triage::db::connect_one(&db.url).unwrap_or_else(|e| panic!("{e}"));
+    triage::db::revert_last(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    drop(c);
+    let pending = |url: &str| {
+        let mut c = triage::db::connect_raw(url).unwrap_or_else(|e| panic!("{e}"));
+        triage::db::migration_status(&mut c)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .filter(|(_, done)| !done)
+            .count()
+    };
+    assert_eq!(pending(&db.url), 1);
+    let (morning, evening) = (china(0, "10:00"), china(0, "20:00"));
+    let (code, out) = migrate(&db.url, &["--may-serve"], morning);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("1 个待执行的迁移"), "{out}");
+    let (code, out) = migrate(&db.url, &["--may-serve"], evening);
+    assert_eq!(code, 0, "{out}");
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo-hospital.toml");
+    let serve = |url: &str, at: chrono::DateTime<chrono::Utc>, extra: &[&str]| {
+        let port = crate::common::free_port();
+        let mut cmd = crate::common::triage_command();
+        cmd.current_dir(home.path())
+            .args(["serve", "--config", config, "--bind"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["--database-url", url])
+            .args(extra)
+            .env(triage_ground::time::CLOCK_VARIABLE, at.to_rfc3339())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        (cmd, port)
+    };
+    // In working hours: refused, exit 3, nothing applied.
+    let (mut cmd, _) = serve(&db.url, morning, &[]);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if child.try_wait().ok().flatten().is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the server started in working hours with a migration pending");
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("服务未启动") && said.contains("--migrate-during-working-hours"),
+        "{said}"
+    );
+    assert_eq!(pending(&db.url), 1, "a refused start applied a migration");
+    // Told: it migrates and serves.
+    let (mut cmd, port) = serve(&db.url, morning, &["--migrate-during-working-hours"]);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            if r.status() == 200 {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ready, "the server told to migrate did not become ready");
+    assert_eq!(pending(&db.url), 0);
+    // A new database: made and served at 10:00 without being told.
+    let new = fresh_database();
+    let (code, out) = migrate(&new.url, &["--may-serve"], morning);
+    assert_eq!(code, 0, "{out}");
 }
 
 #[actix_web::test]
