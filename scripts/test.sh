@@ -45,7 +45,7 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
 fi
 python3 -c 'import aiosmtpd' || { echo "NOT RUN: the alert tests need aiosmtpd (python3 -m pip install aiosmtpd)" >&2; exit 3; }
 
-say "tools the tests need: faketime, espeak-ng, nginx (Debian); openapi-spec-validator (PyPI)"
+say "tools the tests need: faketime, espeak-ng, nginx, promtool (Debian); openapi-spec-validator (PyPI)"
 # Debian packages: installed when missing and the script runs as root
 # (CI); otherwise their parts say NOT RUN.
 need_deb() { # command package
@@ -60,20 +60,29 @@ need_deb() { # command package
 # Server speech for screens without a Chinese voice is tested for real.
 need_deb espeak-ng espeak-ng || { echo "NOT RUN: the server speech test needs espeak-ng (sudo apt-get install espeak-ng)" >&2; exit 3; }
 need_deb faketime faketime || not_run+=("the suite under faketime (sudo apt-get install faketime)")
-# The login test behind the documented nginx (tests/integration/logins.rs)
-# runs Debian's nginx itself; installing the package must not leave its
-# own service running, so service starts are refused while it installs.
-if ! command -v nginx >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "nginx not installed: installing it (apt-get install nginx; its service is not started)"
-  made_policy=""
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && made_policy=1
+# Packages that come with a service of their own (nginx, prometheus):
+# installing one must not leave that service running, so service starts
+# are refused while it installs.
+need_deb_no_service() { # command package
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "$2 not installed: installing it (apt-get install $2; its service is not started)"
+    made_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && made_policy=1
+    fi
+    (apt-get install -y -qq "$2" >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }) || true
+    [ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
   fi
-  (apt-get install -y -qq nginx >/dev/null 2>&1 \
-    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }) || true
-  [ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
-fi
-command -v nginx >/dev/null 2>&1 || { echo "NOT RUN: the login test behind nginx needs nginx (sudo apt-get install nginx)" >&2; exit 3; }
+  command -v "$1" >/dev/null 2>&1
+}
+# The login test behind the documented nginx (tests/integration/logins.rs)
+# runs Debian's nginx itself.
+need_deb_no_service nginx nginx || { echo "NOT RUN: the login test behind nginx needs nginx (sudo apt-get install nginx)" >&2; exit 3; }
+# /metrics is checked by promtool (Debian's prometheus package), as
+# hospital IT would check it.
+need_deb_no_service promtool prometheus || { echo "NOT RUN: the /metrics check needs promtool (sudo apt-get install prometheus)" >&2; exit 3; }
 # The served API document is checked by openapi-spec-validator (pinned),
 # in the integration suite (tests/integration/openapi.rs).
 [ "$(python3 -c 'import importlib.metadata as m; print(m.version("openapi-spec-validator"))' 2>/dev/null)" = 0.9.0 ] \

@@ -163,7 +163,7 @@ impl Services {
             .db()
             .write(move |c| crate::ops::timings::start_run(c, started))
             .await?;
-        background.operations(&engine, run, settings.database_url.clone());
+        background.operations(&engine, &alerts, run, settings.database_url.clone());
         if settings.simulate {
             background.task(
                 "demo-simulation",

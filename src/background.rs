@@ -432,8 +432,15 @@ impl Background {
     /// every `inspect_every_days` and a deep one `inspect_days_before` days
     /// before each holiday — each on a blocking thread, on its own
     /// connection, its report in `reports_dir`.
-    pub fn operations(&self, engine: &Engine, run: i64, database_url: String) {
+    pub fn operations(
+        &self,
+        engine: &Engine,
+        alerts: &crate::alerts::Alerts,
+        run: i64,
+        database_url: String,
+    ) {
         let _ = self.run.set(run);
+        let alerts = alerts.clone();
         let db = engine.db().clone();
         let clock = engine.clock().clone();
         let hospital = engine.hospital().clone();
@@ -498,6 +505,10 @@ impl Background {
                         }
                         for (kind, e) in failed {
                             tracing::error!(kind, error = %e, "scheduled operation failed; tried again tomorrow");
+                            let cond = crate::alerts::operation_failed(kind, &e.to_string(), now);
+                            if let Err(e) = alerts.raise(cond, "system").await {
+                                tracing::warn!(error = %e, "could not raise a scheduled-operation alert");
+                            }
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "scheduled operations stopped"),

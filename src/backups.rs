@@ -24,7 +24,7 @@ use crate::config::BackupPolicy;
 use crate::db::{self, backup, parse_url, AnyConnection, Backend, DbError};
 
 /// The tables a backup holds (every table of the schema).
-pub const TABLES: [&str; 29] = [
+pub const TABLES: [&str; 30] = [
     "doctors",
     "visits",
     "rooms",
@@ -47,6 +47,7 @@ pub const TABLES: [&str; 29] = [
     "fault_events",
     "outbox",
     "screen_presence",
+    "kiosk_presence",
     "server_secrets",
     "timings",
     "server_runs",
@@ -492,6 +493,25 @@ impl Drop for ScratchCopy {
         if let Some(c) = self.cleanup.take() {
             c();
         }
+    }
+}
+
+impl ScratchCopy {
+    /// A new, empty SQLite database in the temporary directory (migrated
+    /// when first connected).
+    pub fn empty_sqlite() -> Result<ScratchCopy, DbError> {
+        let dir = std::env::temp_dir().join(format!(
+            "triage-scratch-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| io("cannot make a scratch directory", e))?;
+        Ok(ScratchCopy {
+            url: format!("sqlite://{}", dir.join("triage.sqlite").display()),
+            cleanup: Some(Box::new(move || {
+                let _ = std::fs::remove_dir_all(&dir);
+            })),
+        })
     }
 }
 

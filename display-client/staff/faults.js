@@ -13,7 +13,7 @@ const STATE = { opened: "待确认", acknowledged: "处理中", resolved: "已�
 const KIND = {
   screen_offline: "屏幕离线", database: "数据库", his_silent: "HIS 无调用", error_rate: "接口出错",
   queue_wait: "等候过长", disk_low: "磁盘空间", backup_failed: "备份", backup_missing: "备份缺失",
-  reported: "报障", login_failures: "连续登录失败",
+  reported: "报障", login_failures: "连续登录失败", operations: "定期运维",
 };
 
 function when(iso) {

@@ -217,6 +217,7 @@ pub(crate) fn how_to_check(kind: FaultKind) -> &'static str {
         FaultKind::BackupFailed => "每日备份失败或缺失：查看备份目录中的检查报告，手动执行 triage backup 与 triage backup verify。",
         FaultKind::BackupMissing => "应有的每日备份不存在：检查服务器日志中的 daily backup、备份目录与磁盘，手动执行 triage backup 与 triage backup verify。",
         FaultKind::Reported => "请到现场查看，并在分诊台“故障”中记录处理情况。",
+        FaultKind::Operations => "查看告警中写明的报告与原因（报告目录中的维护或巡检报告），按运维手册处理后手动执行相应命令（triage db maintain、triage inspect、triage backup report）。",
         FaultKind::LoginFailures => "与该工号本人核实是否忘记密码（可由管理员重置：triage user passwd）；若非本人操作，按审计日志中的来源地址查找终端。该账号未被锁定，来自该地址的再次尝试会逐次延迟。",
     }
 }
@@ -225,6 +226,30 @@ fn local(t: DateTime<Utc>) -> String {
     t.with_timezone(&shanghai())
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
+}
+
+/// The alert for a scheduled operation that failed or was left undone
+/// (`kind`: maintain, inspect, monthly, doctors), with why.
+pub fn operation_failed(kind: &str, why: &str, at: DateTime<Utc>) -> Condition {
+    let what = match kind {
+        "maintain" => "数据库维护",
+        "inspect" => "巡检",
+        "monthly" => "备份恢复月度报告",
+        "doctors" => "医生信息完整性检查",
+        _ => "定期运维任务",
+    };
+    Condition {
+        key: format!(
+            "operations:{kind}:{}",
+            local(at).get(..10).unwrap_or_default()
+        ),
+        kind: FaultKind::Operations,
+        severity: Severity::Warning,
+        title: format!("{what}未完成"),
+        detail: format!("{}（{}）", why, local(at)),
+        place: "服务器定期运维".into(),
+        since: at,
+    }
 }
 
 /// The alert for a streak of wrong passwords on one account (the account's

@@ -52,9 +52,9 @@ pub struct FaultQuery {
     pub state: Option<String>,
     /// `screen_offline`, `database`, `his_silent`, `error_rate`,
     /// `queue_wait`, `disk_low`, `backup_failed`, `backup_missing`, `reported`,
-    /// `login_failures`.
+    /// `login_failures`, `operations`.
     #[param(
-        pattern = "^(screen_offline|database|his_silent|error_rate|queue_wait|disk_low|backup_failed|backup_missing|reported|login_failures)$"
+        pattern = "^(screen_offline|database|his_silent|error_rate|queue_wait|disk_low|backup_failed|backup_missing|reported|login_failures|operations)$"
     )]
     pub kind: Option<String>,
     /// Opened at or after (RFC 3339).

@@ -24,7 +24,7 @@ fn kiosk_def<'a>(engine: &'a Engine, code: &str) -> Result<&'a KioskDef, Error> 
 }
 
 #[utoipa::path(get, path = "/api/v1/kiosks", tag = "configuration", operation_id = "list_kiosks",
-    responses((status = 200, description = "the kiosks: code, name, departments (names; all for 通签), has_token, last_seen (this run), url"),
+    responses((status = 200, description = "the kiosks: code, name, departments (names; all for 通签), has_token, last_seen (kept in the database once a minute, across restarts), url"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(caller: Caller, engine: web::Data<Engine>, auth: web::Data<Auth>) -> Answer {
     caller.principal.read_hospital()?;

@@ -107,6 +107,33 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, v: i64) {
     registry.register(name, help, g);
 }
 
+/// OpenMetrics text as the classic Prometheus text format (0.0.4): a
+/// counter's HELP and TYPE name its `_total` sample, and the `# UNIT` and
+/// `# EOF` lines, which that format does not have, are left out.
+fn classic_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|p| {
+            let rest = line.strip_prefix(p)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{p}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
 /// Whether a request may read `/metrics`: always, unless `[security]
 /// metrics_token_sha256` is set; then only with that token as its bearer.
 fn metrics_allowed(req: &HttpRequest, engine: &Engine) -> bool {
@@ -127,7 +154,7 @@ fn metrics_allowed(req: &HttpRequest, engine: &Engine) -> bool {
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "OpenMetrics text: queues (waiting, longest wait), screens by state, rooms, call-to-broadcast latency, HTTP requests/errors/latency per route and client, database pool, errors, writer batch size and commit time, outbox depth, faults by state"),
+    responses((status = 200, description = "OpenMetrics text when asked for it (Accept: application/openmetrics-text, as Prometheus asks), the classic Prometheus text format otherwise (promtool check metrics passes): queues (waiting, longest wait), screens by state, rooms, call-to-broadcast latency, HTTP requests/errors/latency per route and client, database pool, errors, writer batch size and commit time, outbox depth, faults by state"),
               (status = 401, description = "unauthenticated: `[security] metrics_token_sha256` is set and the request does not carry that token as `Authorization: Bearer`", body = crate::api::error::ErrorBody)))]
 pub async fn metrics(
     req: HttpRequest,
@@ -143,7 +170,7 @@ pub async fn metrics(
         ));
     }
     let mut r = Registry::with_prefix("triage");
-    gauge(&mut r, "up", "The server is running.", 1);
+    gauge(&mut r, "up", "The server is running", 1);
     let now = engine.now();
     register_queues(&mut r, &engine, now).await;
     register_rooms(&mut r, &engine);
@@ -155,9 +182,23 @@ pub async fn metrics(
     if prometheus_client::encoding::text::encode(&mut out, &r).is_err() {
         return HttpResponse::InternalServerError().finish();
     }
-    HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(out)
+    // Prometheus asks for OpenMetrics; anything else (promtool, curl, older
+    // scrapers) gets the classic text format, whose HELP and TYPE lines
+    // name a counter by its sample (`…_total`).
+    let openmetrics = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/openmetrics-text"));
+    if openmetrics {
+        HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(out)
+    } else {
+        HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(classic_text(&out))
+    }
 }
 
 /// Queues: waiting and the longest wait (seconds).
@@ -183,11 +224,11 @@ async fn register_queues(r: &mut Registry, engine: &Engine, now: DateTime<Utc>) 
         };
         longest.push((labels, wait));
     }
-    gauge_family(r, "queue_waiting", "Patients waiting per queue.", waiting);
+    gauge_family(r, "queue_waiting", "Patients waiting per queue", waiting);
     gauge_family(
         r,
         "queue_longest_wait_seconds",
-        "The longest wait in each queue, seconds.",
+        "The longest wait in each queue, seconds",
         longest,
     );
 }
@@ -203,7 +244,7 @@ fn register_rooms(r: &mut Registry, engine: &Engine) {
     gauge_family(
         r,
         "rooms",
-        "Rooms by status.",
+        "Rooms by status",
         rooms
             .into_iter()
             .map(|(state, n)| (StateLabels { state }, n))
@@ -241,7 +282,7 @@ fn register_screens(
     gauge_family(
         r,
         "screens",
-        "Screens by state.",
+        "Screens by state",
         screens
             .into_iter()
             .map(|(state, n)| {
@@ -260,17 +301,17 @@ fn register_screens(
 fn register_latencies(r: &mut Registry) {
     r.register(
         "call_to_broadcast_seconds",
-        "Seconds from a room's call command to the frame sent to its screens.",
+        "Seconds from a room's call command to the frame sent to its screens",
         triage_ground::metrics::CALL_TO_BROADCAST.clone(),
     );
     r.register(
         "http_requests",
-        "HTTP requests by route, status class and client.",
+        "HTTP requests by route, status class and client",
         HTTP_REQUESTS.clone(),
     );
     r.register(
         "http_request_duration_seconds",
-        "HTTP request latency by route.",
+        "HTTP request latency by route",
         HTTP_SECONDS.clone(),
     );
 }
@@ -281,13 +322,13 @@ fn register_database(r: &mut Registry, engine: &Engine) {
     gauge(
         r,
         "db_pool_connections",
-        "Connections the pool holds.",
+        "Connections the pool holds",
         i64::from(state.connections),
     );
     gauge(
         r,
         "db_pool_idle",
-        "Idle connections in the pool.",
+        "Idle connections in the pool",
         i64::from(state.idle_connections),
     );
     use crate::db::writer::{BATCH_SIZE, COMMITS, COMMIT_SECONDS, DB_ERRORS, WRITES};
@@ -298,27 +339,27 @@ fn register_database(r: &mut Registry, engine: &Engine) {
     };
     r.register(
         "db_writes",
-        "Writes committed by the database writer.",
+        "Writes committed by the database writer",
         counter(WRITES.load(Ordering::Relaxed)),
     );
     r.register(
         "db_commits",
-        "Group commits made by the database writer.",
+        "Group commits made by the database writer",
         counter(COMMITS.load(Ordering::Relaxed)),
     );
     r.register(
         "db_errors",
-        "Database reads and writes that failed for the database's sake.",
+        "Database reads and writes that failed for the database's sake",
         DB_ERRORS.clone(),
     );
     r.register(
         "db_writer_batch_size",
-        "Requests per group commit.",
+        "Requests per group commit",
         BATCH_SIZE.clone(),
     );
     r.register(
         "db_commit_seconds",
-        "Seconds a group commit takes.",
+        "Seconds a group commit takes",
         COMMIT_SECONDS.clone(),
     );
 }
@@ -338,7 +379,7 @@ async fn register_alerts(r: &mut Registry, alerts: &crate::alerts::Alerts) {
         gauge(
             r,
             "alert_outbox_depth",
-            "Alert messages not sent yet.",
+            "Alert messages not sent yet",
             depth,
         );
         let mut all: std::collections::BTreeMap<String, i64> =
@@ -350,7 +391,7 @@ async fn register_alerts(r: &mut Registry, alerts: &crate::alerts::Alerts) {
         gauge_family(
             r,
             "faults",
-            "Fault records by state.",
+            "Fault records by state",
             all.into_iter()
                 .map(|(state, n)| (StateLabels { state }, n))
                 .collect(),

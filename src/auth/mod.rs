@@ -160,8 +160,12 @@ struct Inner {
     /// Screens whose last socket was refused (no valid device token), until
     /// one is admitted again: `/devices` says 未授权, not 重连中.
     screens_refused: dashmap::DashSet<String>,
-    /// When each kiosk last proved its token (this run), for `/devices`.
+    /// When each kiosk last proved its token, for `/devices` (read back
+    /// from the database at start).
     kiosks_seen: DashMap<String, chrono::DateTime<chrono::Utc>>,
+    /// The contacts as last kept in the database (`kiosk_presence`): kept
+    /// again once a minute at most.
+    kiosks_kept: DashMap<String, chrono::DateTime<chrono::Utc>>,
     nonces: DashMap<String, i64>,
     /// When the database's expired nonces were last removed (unix s).
     nonces_purged: AtomicI64,
@@ -249,6 +253,7 @@ impl Auth {
                 screens: DashMap::new(),
                 screens_refused: dashmap::DashSet::new(),
                 kiosks_seen: DashMap::new(),
+                kiosks_kept: DashMap::new(),
                 nonces: DashMap::new(),
                 nonces_purged: AtomicI64::new(0),
                 logins: RateLimiter::keyed(Quota::per_minute(per_minute)),
@@ -260,8 +265,39 @@ impl Auth {
                 key,
             }),
         };
+        for (code, at) in auth.inner.db.read(store::kiosks_seen).await? {
+            auth.inner.kiosks_seen.insert(code.clone(), at.and_utc());
+            auth.inner.kiosks_kept.insert(code, at.and_utc());
+        }
         auth.reload().await?;
         Ok(auth)
+    }
+
+    /// Keeps the kiosks' last contacts newer than a minute past what is
+    /// kept (the devices page and the holiday inspection read them across
+    /// restarts).
+    async fn keep_kiosks_seen(&self) -> Result<(), DbError> {
+        let i = &self.inner;
+        let due: Vec<(String, chrono::NaiveDateTime)> = i
+            .kiosks_seen
+            .iter()
+            .filter(|e| {
+                i.kiosks_kept
+                    .get(e.key())
+                    .is_none_or(|kept| *e.value() - *kept >= chrono::Duration::seconds(60))
+            })
+            .map(|e| (e.key().clone(), e.value().naive_utc()))
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        let kept = due.clone();
+        i.db.write(move |c| store::record_kiosks_seen(c, &kept))
+            .await?;
+        for (code, at) in due {
+            i.kiosks_kept.insert(code, at.and_utc());
+        }
+        Ok(())
     }
 
     pub fn policy(&self) -> &SecurityPolicy {
@@ -350,7 +386,7 @@ impl Auth {
         // Addresses that have not tried to log in for a while leave the
         // per-address limiter.
         i.logins.retain_recent();
-        Ok(())
+        self.keep_kiosks_seen().await
     }
 
     /// The live clients as the database has them: new and changed ones
@@ -437,7 +473,7 @@ impl Auth {
             .insert(kiosk.to_string(), self.inner.clock.now());
     }
 
-    /// When a kiosk last proved its token in this run.
+    /// When a kiosk last proved its token (kept across restarts).
     pub fn kiosk_seen(&self, kiosk: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         self.inner.kiosks_seen.get(kiosk).map(|t| *t)
     }

@@ -523,3 +523,33 @@ pub fn revoke_screen_token(
         json!({ "before": "active", "after": "revoked" }),
     )
 }
+
+/// When each kiosk was last heard from, as kept.
+pub fn kiosks_seen(c: &mut AnyConnection) -> Result<Vec<(String, NaiveDateTime)>, DbError> {
+    use crate::db::schema::kiosk_presence;
+    Ok(kiosk_presence::table
+        .select((kiosk_presence::code, kiosk_presence::last_seen))
+        .load(c)?)
+}
+
+/// Keeps when kiosks were last heard from.
+pub fn record_kiosks_seen(
+    c: &mut AnyConnection,
+    seen: &[(String, NaiveDateTime)],
+) -> Result<(), DbError> {
+    use crate::db::schema::kiosk_presence;
+    for (code, at) in seen {
+        let n = diesel::update(kiosk_presence::table.find(code))
+            .set(kiosk_presence::last_seen.eq(*at))
+            .execute(c)?;
+        if n == 0 {
+            diesel::insert_into(kiosk_presence::table)
+                .values((
+                    kiosk_presence::code.eq(code),
+                    kiosk_presence::last_seen.eq(*at),
+                ))
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}

@@ -154,6 +154,9 @@ text_column!(
         /// An account's wrong passwords in a row reached the limit
         /// (连续登录失败).
         LoginFailures = "login_failures",
+        /// A scheduled operation (maintenance, inspection, monthly
+        /// report) failed or was left undone (定期运维未完成).
+        Operations = "operations",
     }
 );
 

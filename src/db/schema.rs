@@ -330,6 +330,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    kiosk_presence (code) {
+        code -> Text,
+        last_seen -> Timestamp,
+    }
+}
+
+diesel::table! {
     server_secrets (name) {
         name -> Text,
         value -> Text,
@@ -416,6 +423,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     fault_events,
     outbox,
     screen_presence,
+    kiosk_presence,
     server_secrets,
     timings,
     server_runs,

@@ -2,10 +2,12 @@
 //! integrity check, audit records past their retention archived (gzip JSON
 //! lines) and then deleted, statistics, indexes rebuilt and space given
 //! back, sizes before and after, and the slowest statements the server
-//! timed. SQLite's `REINDEX` and `VACUUM` need the database to itself: with
-//! a server running on it they are left for a run with the server stopped,
-//! and the report says so. PostgreSQL's `VACUUM (ANALYZE)` and
-//! `REINDEX DATABASE CONCURRENTLY` run beside the server.
+//! timed. SQLite's `REINDEX` and `VACUUM` take the write lock: beside a
+//! running server they run when the database is small enough that its
+//! writes wait only a few seconds ([`ONLINE_REBUILD_BYTES`]), and are
+//! otherwise left for a stop, said in the report (a scheduled run raises a
+//! warning). PostgreSQL's `VACUUM (ANALYZE)` and `REINDEX DATABASE
+//! CONCURRENTLY` run beside the server.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,12 @@ use super::ledger;
 use super::timings::{self, Agg};
 use crate::db::{self, AnyConnection, Backend, DbError};
 use crate::report::Doc;
+
+/// The largest SQLite database whose REINDEX and VACUUM run beside a
+/// running server (its writes wait meanwhile, a few seconds at most at
+/// this size); a larger one is left for a stop, and the maintenance says
+/// so (a scheduled one raises a warning).
+pub const ONLINE_REBUILD_BYTES: u64 = 128 * 1024 * 1024;
 
 /// One step of a maintenance.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +64,15 @@ pub struct Maintenance {
 impl Maintenance {
     pub fn ok(&self) -> bool {
         self.steps.iter().all(|s| s.ok != Some(false))
+    }
+
+    /// The steps left undone, with why.
+    pub fn skipped(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter(|s| s.ok.is_none())
+            .map(|s| format!("{}：{}", s.what, s.detail))
+            .collect()
     }
 }
 
@@ -324,11 +341,18 @@ pub fn run(
                     .map(|_| "ok".into())
                     .map_err(|e| e.to_string())
             });
-            if server_running {
-                let why = "the server is running on this database: stop it and run `triage db maintain` again for REINDEX and VACUUM";
-                skipped(&mut steps, "重建索引 REINDEX", why);
-                skipped(&mut steps, "空间整理 VACUUM", why);
+            if server_running && bytes_before > ONLINE_REBUILD_BYTES {
+                let why = format!(
+                    "服务器正在使用该数据库（{}，超过 {}）：整理期间写入要暂停太久，未执行。请在停机窗口停止服务后执行 triage db maintain",
+                    human_bytes(bytes_before),
+                    human_bytes(ONLINE_REBUILD_BYTES)
+                );
+                skipped(&mut steps, "重建索引 REINDEX", &why);
+                skipped(&mut steps, "空间整理 VACUUM", &why);
             } else {
+                // Beside a running server (a small database): the server's
+                // writes wait for these (its busy timeout is 10 s), each a
+                // second or two at this size; said with the time taken.
                 timed(&mut steps, "重建索引 REINDEX", || {
                     s.batch_execute("REINDEX")
                         .map(|_| "ok".into())
@@ -339,6 +363,15 @@ pub fn run(
                         .map(|_| "ok".into())
                         .map_err(|e| e.to_string())
                 });
+                if server_running {
+                    let paused: f64 = steps.iter().rev().take(2).map(|s| s.seconds).sum();
+                    for s in steps.iter_mut().rev().take(2) {
+                        s.detail = format!(
+                            "{}（服务器运行中执行，写入随之暂停，两步共约 {paused:.1} 秒）",
+                            s.detail
+                        );
+                    }
+                }
             }
         }
         AnyConnection::Postgresql(p) => {

@@ -129,7 +129,20 @@ pub fn run_due(
     if due.maintain {
         done(
             "maintain",
-            maintain::run(url, hospital, now, true).map(|m| m.report),
+            maintain::run(url, hospital, now, true).and_then(|m| {
+                // Written and kept in the ledger; steps left undone are
+                // told as a failure is (a warning to the on-call staff).
+                let left = m.skipped();
+                if left.is_empty() {
+                    Ok(m.report)
+                } else {
+                    Err(crate::db::DbError::Unavailable(format!(
+                        "数据库维护未全部完成（报告 {}）：{}",
+                        m.report.display(),
+                        left.join("；")
+                    )))
+                }
+            }),
         );
     }
     if due.doctors {

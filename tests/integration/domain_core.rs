@@ -106,6 +106,56 @@ fn sample(s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> 
         })
 }
 
+/// `/metrics` passes `promtool check metrics` (the classic text format, for
+/// any client not asking for OpenMetrics: every counter's HELP names its
+/// `_total` sample, no HELP text ends in two periods), and Prometheus,
+/// asking for OpenMetrics, gets OpenMetrics.
+#[actix_web::test]
+async fn metrics_pass_promtool_and_openmetrics_is_served_when_asked() {
+    use std::io::Write;
+    let app = spawn_app().await;
+    // Some traffic, so that the request counter has samples.
+    let _ = app.room("NK-01", "call-next").await;
+    let (text, _) = scrape(&app).await;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("NOT RUN: promtool (apt-get install prometheus): {e}"));
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{text}");
+    assert!(!text.lines().any(|l| l.starts_with("# HELP") && l.ends_with("..")), "{text}");
+    let r = app
+        .http
+        .get(app.url("/metrics"))
+        .header("Accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let kind = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
+    let om = r.text().await.unwrap_or_default();
+    assert!(om.trim_end().ends_with("# EOF"), "{om}");
+    assert!(om.contains("# TYPE triage_http_requests counter"), "{om}");
+}
+
 /// `/metrics` parses with a Prometheus text parser, every sample belongs to
 /// a declared family, and its figures move when calls happen.
 #[actix_web::test]

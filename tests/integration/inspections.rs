@@ -416,3 +416,125 @@ async fn the_drill_times_the_emergency_plan_on_a_scratch_copy_and_reports_it() {
         .unwrap_or_else(|e| panic!("{e}"))
         .is_empty());
 }
+
+/// The holiday deep inspection (节前深度巡检) does more than the quarterly
+/// one and says what it did: the newest backup restored in full and
+/// checked, a maintenance run now (REINDEX and VACUUM beside the running
+/// server on a small SQLite database), the load self-test on a scratch
+/// copy (every call reaches every screen of its room; p50 and p99), and
+/// every screen and kiosk with its last contact, the silent ones a risk.
+/// The live queues are as they were.
+#[actix_web::test]
+async fn the_holiday_inspection_restores_maintains_self_tests_and_looks_at_every_device() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (hospital, config) = config_in(dir.path());
+    let app = spawn_app_on(hospital.clone(), 2, fresh_database()).await;
+    for (v, name, dept) in [
+        ("H1", "赵一", "NK"),
+        ("H2", "钱二", "NK"),
+        ("H3", "李四", "WK"),
+    ] {
+        app.arrive(v, &registration(name, dept)).await;
+    }
+    assert_eq!(app.room("NK-02", "call-next").await.status(), 200);
+    // A kiosk heard from now (kept by the next reload), one screen too.
+    app.auth.note_kiosk_seen("KIOSK-NK");
+    app.auth.reload().await.unwrap_or_else(|e| panic!("{e}"));
+    let now = app.now();
+    app.engine
+        .db()
+        .write(move |c| {
+            use diesel::prelude::*;
+            use triage::db::schema::screen_presence;
+            diesel::insert_into(screen_presence::table)
+                .values((
+                    screen_presence::code.eq("NK-HALL"),
+                    screen_presence::last_seen.eq(now.naive_utc()),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Tonight's backup.
+    let (policy, url) = (hospital.backup.clone(), app.db.url.clone());
+    tokio::task::spawn_blocking(move || {
+        triage::backups::take(&url, &policy, now, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let queues = (app.queue_order("NK").await, app.queue_order("WK").await);
+    let (url, at) = (app.db.url.clone(), app.now());
+    let (code, out) = tokio::task::spawn_blocking(move || {
+        cli_at(
+            &["inspect", "--holiday", "2027-02-06"],
+            &url,
+            &config,
+            Some(at),
+        )
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, 0, "{out}");
+    let md = report_of(&out);
+    assert!(md.contains("节前深度巡检报告（2027-02-06 假期前）"), "{md}");
+    assert!(md.contains("## 十、节前深度检查 Holiday checks"), "{md}");
+    let row = |what: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {what} |")))
+            .unwrap_or_else(|| panic!("no {what} in:\n{md}"))
+            .to_string()
+    };
+    assert!(row("最新备份完整恢复并核对").contains("| 通过 |"), "{md}");
+    let maintained = row("数据库维护");
+    assert!(maintained.contains("| 通过 |"), "{maintained}");
+    assert!(
+        maintained.contains("重建索引 REINDEX 通过") && maintained.contains("空间整理 VACUUM 通过"),
+        "{maintained}"
+    );
+    let test = row("负载自检（叫号到屏幕）");
+    assert!(test.contains("| 通过 |"), "{test}");
+    assert!(test.contains("最新备份的临时副本"), "{test}");
+    assert!(
+        test.contains("叫号到屏幕 p50") && test.contains("p99"),
+        "{test}"
+    );
+    // Every call of the self-test reached every screen of its room.
+    let counts: Vec<u64> = test
+        .split("应更新的屏幕 ")
+        .nth(1)
+        .map(|t| {
+            t.split(|c: char| !c.is_ascii_digit())
+                .filter(|n| !n.is_empty())
+                .take(2)
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        counts.len() == 2 && counts[0] > 0 && counts[0] == counts[1],
+        "{test}"
+    );
+    // Devices: the kiosk and screen heard from are online, the rest a risk.
+    assert!(row("自助机").contains("KIOSK-HALL"), "{md}");
+    let kiosk = md
+        .lines()
+        .find(|l| l.contains("| KIOSK-NK |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(kiosk.contains("| 在线 |"), "{kiosk}");
+    let hall = md
+        .lines()
+        .find(|l| l.contains("| NK-HALL |") && l.starts_with("| 屏幕 |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(hall.contains("| 在线 |"), "{hall}");
+    assert!(md.contains("台设备近期没有联系"), "{md}");
+    assert!(
+        !md.contains("KIOSK-NK、") && !md.contains("、KIOSK-NK"),
+        "{md}"
+    );
+    // The live queues are untouched by the self-test.
+    assert_eq!(
+        (app.queue_order("NK").await, app.queue_order("WK").await),
+        queues
+    );
+}

@@ -83,6 +83,8 @@ pub fn gather(
     let kept = backups(hospital, period.to, now)?;
     let (faults, offline) = faults(&mut c, period.since, now_naive)?;
     let screens = screens(&mut c, hospital, &offline)?;
+    let kiosks_seen: BTreeMap<String, NaiveDateTime> =
+        db::accounts::kiosks_seen(&mut c)?.into_iter().collect();
     let (endpoints, statements) = slowest(&mut c, &period)?;
     let waits = waits(&mut c, &period)?;
     // The audit chain, walked whole.
@@ -119,6 +121,8 @@ pub fn gather(
         unreadable_ledgers: kept.unreadable,
         risks: Vec::new(),
         report: PathBuf::new(),
+        kiosks_seen,
+        deep: None,
     };
     i.risks = risks(&i, hospital);
     Ok(i)

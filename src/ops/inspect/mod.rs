@@ -5,12 +5,16 @@
 //! screens' offline history, alerts and faults with the times to
 //! acknowledge and resolve, the slowest endpoints and statements, queue
 //! waits, the audit chain, and the risks found with a recommendation each.
+//! Before a holiday it does more ([`deep`]): a full restore of the newest
+//! backup, a maintenance, the load self-test, every screen and kiosk.
 //! This face holds the entry point [`run`]; the figures are gathered in
 //! `gather.rs`, judged in `risks.rs` and written in `render.rs`.
 
+pub mod deep;
 mod gather;
 mod model;
 mod render;
+mod render_deep;
 mod risks;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -33,6 +37,18 @@ pub fn run(
     holiday: Option<NaiveDate>,
 ) -> Result<Inspection, DbError> {
     let mut i = gather(url, hospital, now, days, holiday)?;
+    if holiday.is_some() {
+        let running = crate::backups::servers_using(url).is_ok_and(|n| n > 0);
+        i.deep = Some(deep::run(
+            url,
+            hospital,
+            now,
+            running,
+            &i.screens,
+            &i.kiosks_seen,
+        ));
+        i.risks = risks(&i, hospital);
+    }
     let stem = format!(
         "inspection-{}",
         now.with_timezone(&triage_ground::time::shanghai())

@@ -106,6 +106,10 @@ pub struct Inspection {
     pub unreadable_ledgers: Vec<String>,
     pub risks: Vec<Risk>,
     pub report: PathBuf,
+    /// Each kiosk's last contact (kept once a minute by the server).
+    pub kiosks_seen: BTreeMap<String, NaiveDateTime>,
+    /// The holiday inspection's own checks.
+    pub deep: Option<Deep>,
 }
 
 /// Minutes from `a` to `b`.
@@ -158,4 +162,56 @@ impl SecondCopy {
             SecondCopy::Verified(f) => format!("最新备份的副本 {f} 已核对 verified"),
         }
     }
+}
+
+/// The holiday inspection's own checks ([`super::deep`]).
+/// Call-to-screen p99 above this is a risk (P1's goal is far below it).
+pub const SELF_TEST_P99_LIMIT_MS: f64 = 500.0;
+
+/// One part of the deep inspection: done or not, and what it found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Done {
+    pub ok: bool,
+    pub detail: String,
+    pub seconds: f64,
+}
+
+/// The load self-test's figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelfTest {
+    /// What it ran on: the newest backup's copy, or a new scratch database.
+    pub on: String,
+    pub rooms: usize,
+    pub calls: usize,
+    /// Screens that should have shown a call, and those that did in time.
+    pub expected: usize,
+    pub delivered: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl SelfTest {
+    pub fn ok(&self) -> bool {
+        self.calls > 0 && self.delivered == self.expected && self.p99_ms <= SELF_TEST_P99_LIMIT_MS
+    }
+}
+
+/// A screen or kiosk as last heard from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Device {
+    pub kind: &'static str,
+    pub code: String,
+    pub name: String,
+    pub last_seen: Option<NaiveDateTime>,
+    pub ok: bool,
+}
+
+/// Everything the deep part found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deep {
+    pub restore: Done,
+    pub maintenance: Done,
+    pub self_test: Result<SelfTest, String>,
+    pub devices: Vec<Device>,
 }

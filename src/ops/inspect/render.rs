@@ -29,6 +29,9 @@ pub fn report(i: &Inspection, url: &str) -> Doc {
     slowest(&mut d, i);
     waits(&mut d, i);
     audit(&mut d, i);
+    if let Some(deep) = &i.deep {
+        super::render_deep::deep(&mut d, deep);
+    }
     d
 }
 

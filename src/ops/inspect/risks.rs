@@ -14,6 +14,9 @@ pub fn risks(i: &Inspection, hospital: &Hospital) -> Vec<Risk> {
     audit_and_fault_risks(&mut out, i);
     screen_risks(&mut out, i);
     load_risks(&mut out, i, hospital);
+    if let Some(deep) = &i.deep {
+        deep_risks(&mut out, deep);
+    }
     out.sort_by_key(|r| r.level);
     out
 }
@@ -272,4 +275,58 @@ fn load_risks(out: &mut Vec<Risk>, i: &Inspection, hospital: &Hospital) {
 
 fn disk_free(dir: &std::path::Path) -> Option<u64> {
     fs4::available_space(dir).ok()
+}
+
+/// What the holiday checks found: a backup that does not restore, a
+/// maintenance that failed, a slow or failed self-test, devices silent
+/// before days with fewer people on call.
+fn deep_risks(out: &mut Vec<Risk>, deep: &super::model::Deep) {
+    if !deep.restore.ok {
+        push(
+            out,
+            Level::High,
+            format!("节前完整恢复最新备份未通过：{}", deep.restore.detail),
+            "假期前立即执行 triage backup 并 triage backup verify，查明原因后再放假；否则假期中无法从备份恢复。",
+        );
+    }
+    if !deep.maintenance.ok {
+        push(
+            out,
+            Level::High,
+            format!("节前数据库维护未通过：{}", deep.maintenance.detail),
+            "查看维护报告中未通过的步骤，假期前处理。",
+        );
+    }
+    match &deep.self_test {
+        Ok(t) if t.ok() => {}
+        Ok(t) => push(
+            out,
+            Level::Medium,
+            format!(
+                "负载自检：{} 块次屏幕中 {} 块次按时更新，叫号到屏幕 p99 {:.1} 毫秒",
+                t.expected, t.delivered, t.p99_ms
+            ),
+            "检查服务器负载（CPU、磁盘）和日志中的慢语句，必要时在假期前重启服务并再次巡检。",
+        ),
+        Err(e) => push(
+            out,
+            Level::Medium,
+            format!("负载自检未能执行：{e}"),
+            "按说明处理后再执行 triage inspect --holiday 日期。",
+        ),
+    }
+    let silent: Vec<String> = deep
+        .devices
+        .iter()
+        .filter(|d| !d.ok)
+        .map(|d| format!("{} {}", d.kind, d.code))
+        .collect();
+    if !silent.is_empty() {
+        push(
+            out,
+            Level::Medium,
+            format!("{} 台设备近期没有联系：{}", silent.len(), silent.join("、")),
+            "假期前到现场确认这些屏幕和自助机是否开机联网；已不用的屏幕请在“设备”页停用。",
+        );
+    }
 }
