@@ -503,15 +503,25 @@ impl Background {
                         for r in reports {
                             tracing::info!(report = %r.display(), "operations report written");
                         }
-                        for (kind, e) in failed {
-                            tracing::error!(kind, error = %e, "scheduled operation failed; tried again tomorrow");
-                            let cond = crate::alerts::operation_failed(kind, &e.to_string(), now);
+                        for (kind, why) in failed {
+                            tracing::error!(kind, error = %why, "scheduled operation failed or needs a person");
+                            let cond = crate::alerts::operation_failed(kind, &why, now);
                             if let Err(e) = alerts.raise(cond, "system").await {
                                 tracing::warn!(error = %e, "could not raise a scheduled-operation alert");
                             }
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "scheduled operations stopped"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "scheduled operations stopped");
+                        let cond = crate::alerts::operation_failed(
+                            "operations",
+                            "定期运维任务意外中止（见服务器日志）",
+                            now,
+                        );
+                        if let Err(e) = alerts.raise(cond, "system").await {
+                            tracing::warn!(error = %e, "could not raise a scheduled-operation alert");
+                        }
+                    }
                 }
             }
         });

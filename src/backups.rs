@@ -104,6 +104,25 @@ fn count(c: &mut AnyConnection, table: &str) -> Result<i64, DbError> {
     Ok(n.n)
 }
 
+/// The names of the tables the database has.
+fn existing_tables(c: &mut AnyConnection) -> Result<std::collections::HashSet<String>, DbError> {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let names: Vec<Name> = match c {
+        AnyConnection::Sqlite(c) => {
+            diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'table'").load(c)?
+        }
+        AnyConnection::Postgresql(c) => diesel::sql_query(
+            "SELECT table_name::TEXT AS name FROM information_schema.tables WHERE table_schema = current_schema()",
+        )
+        .load(c)?,
+    };
+    Ok(names.into_iter().map(|n| n.name).collect())
+}
+
 fn schema_version(c: &mut AnyConnection) -> Result<String, DbError> {
     let q = diesel::sql_query(
         "SELECT version FROM __diesel_schema_migrations ORDER BY version DESC LIMIT 1",
@@ -128,7 +147,11 @@ pub struct Contents {
 pub fn contents(c: &mut AnyConnection) -> Result<Contents, DbError> {
     use crate::db::schema::events;
     let mut tables = BTreeMap::new();
-    for t in TABLES {
+    // Only the tables this database has: a backup taken before a later
+    // migration added one is verified against what it holds (its manifest
+    // lists the same tables).
+    let present = existing_tables(c)?;
+    for t in TABLES.iter().filter(|t| present.contains(**t)) {
         tables.insert(t.to_string(), count(c, t)?);
     }
     let last: Option<(i64, String, NaiveDateTime, Option<String>)> = events::table
@@ -478,6 +501,8 @@ pub fn verify(
 }
 
 type Cleanup = Box<dyn FnOnce()>;
+/// Removes a scratch copy, saying why it could not.
+type Removal = Box<dyn FnOnce() -> Result<(), String>>;
 
 /// A backup restored where nothing uses it (a drill, an inspection's load
 /// self-test): SQLite, a copy in the temporary directory; PostgreSQL, a new
@@ -485,14 +510,24 @@ type Cleanup = Box<dyn FnOnce()>;
 /// install manual grants). Removed when dropped.
 pub struct ScratchCopy {
     pub url: String,
-    cleanup: Option<Cleanup>,
+    cleanup: Option<Removal>,
 }
 
 impl Drop for ScratchCopy {
     fn drop(&mut self) {
         if let Some(c) = self.cleanup.take() {
-            c();
+            if let Err(e) = c() {
+                tracing::error!(error = %e, "a scratch copy of the database could not be removed");
+            }
         }
+    }
+}
+
+impl ScratchCopy {
+    /// Removes the copy now; `Err` says why it is still there (a full
+    /// copy of patient data: remove it by hand).
+    pub fn remove(mut self) -> Result<(), String> {
+        self.cleanup.take().map_or(Ok(()), |c| c())
     }
 }
 
@@ -509,7 +544,8 @@ impl ScratchCopy {
         Ok(ScratchCopy {
             url: format!("sqlite://{}", dir.join("triage.sqlite").display()),
             cleanup: Some(Box::new(move || {
-                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::remove_dir_all(&dir)
+                    .map_err(|e| format!("{} 未能删除：{e}", dir.display()))
             })),
         })
     }
@@ -532,7 +568,8 @@ pub fn scratch_copy(file: &Path, server_url: &str) -> Result<ScratchCopy, DbErro
             Ok(ScratchCopy {
                 url: format!("sqlite://{}", path.display()),
                 cleanup: Some(Box::new(move || {
-                    let _ = std::fs::remove_dir_all(&dir);
+                    std::fs::remove_dir_all(&dir)
+                        .map_err(|e| format!("{} 未能删除：{e}", dir.display()))
                 })),
             })
         }
@@ -551,10 +588,10 @@ pub fn scratch_copy(file: &Path, server_url: &str) -> Result<ScratchCopy, DbErro
             let copy = ScratchCopy {
                 url: url.clone(),
                 cleanup: Some(Box::new(move || {
-                    if let Ok(mut c) = db::connect_raw(&server) {
-                        let _ = c
-                            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-                    }
+                    db::connect_raw(&server)
+                        .map_err(|e| e.to_string())?
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .map_err(|e| format!("临时数据库 {name} 未能删除：{e}"))
                 })),
             };
             backup::restore(file, &url)?;

@@ -228,8 +228,9 @@ fn local(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// The alert for a scheduled operation that failed or was left undone
-/// (`kind`: maintain, inspect, monthly, doctors), with why.
+/// The alert for a scheduled operation that failed, was left undone or
+/// found a high risk (`kind`: maintain, inspect, monthly, doctors), with
+/// why (Chinese).
 pub fn operation_failed(kind: &str, why: &str, at: DateTime<Utc>) -> Condition {
     let what = match kind {
         "maintain" => "数据库维护",
@@ -245,7 +246,7 @@ pub fn operation_failed(kind: &str, why: &str, at: DateTime<Utc>) -> Condition {
         ),
         kind: FaultKind::Operations,
         severity: Severity::Warning,
-        title: format!("{what}未完成"),
+        title: format!("{what}需要处理"),
         detail: format!("{}（{}）", why, local(at)),
         place: "服务器定期运维".into(),
         since: at,

@@ -475,7 +475,7 @@ impl Monitor {
         let at = self.alerts.clock.now().to_rfc3339();
         let read = tokio::time::timeout(
             DB_PROBE,
-            db.read(|c| {
+            db.read_probe(|c| {
                 use diesel::connection::SimpleConnection;
                 c.batch_execute("SELECT 1")?;
                 Ok(())
@@ -490,7 +490,7 @@ impl Monitor {
         if db.writer_failing() {
             let probe = tokio::time::timeout(
                 DB_PROBE,
-                db.write(move |c| {
+                db.write_probe(move |c| {
                     use crate::db::schema::server_secrets;
                     use diesel::prelude::*;
                     let n = diesel::update(server_secrets::table.find("write_probe"))

@@ -29,12 +29,12 @@ pub fn run(command: DbCommand) -> ExitCode {
 
 /// `triage db maintain`: 0 every step done, 1 a step failed.
 fn maintain(database_url: &str, hospital: &Hospital) -> ExitCode {
-    // Not knowing whether a server runs counts as one running (no
-    // VACUUM under a server).
+    // Not knowing whether a server runs counts as one running (REINDEX
+    // and VACUUM only within the size a running server can wait for).
     let running = match crate::backups::servers_using(database_url) {
         Ok(n) => n > 0,
         Err(e) => {
-            eprintln!("cannot tell whether a server uses the database ({e}); REINDEX and VACUUM are left out");
+            eprintln!("无法判断是否有服务器在使用该数据库（{e}）：按“在使用”处理（REINDEX 和 VACUUM 只在数据库较小时执行）");
             true
         }
     };

@@ -31,7 +31,7 @@ pub fn run(target: Target) -> ExitCode {
                     d.total().as_secs_f64(),
                     d.report.display()
                 );
-                if d.ok() {
+                if d.within_goal() {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::from(1)

@@ -40,9 +40,9 @@ pub fn may_serve(
         Ok(true) => Err((
             REFUSED_IN_WORKING_HOURS,
             format!(
-                "现在是工作时间（{working_hours}），数据库有 {pending} 个待执行的迁移，服务未启动（升级安排在下班后或周末）。\
-                 确需现在升级：先备份（triage backup），再执行 triage migrate --during-working-hours，然后启动服务；\
-                 或给 triage serve 加 --migrate-during-working-hours。见《升级说明》"
+                "现在是工作时间（{working_hours}），数据库有 {pending} 个待执行的迁移：工作时间内不执行迁移（升级安排在下班后或周末）。\
+                 确需现在升级：先备份（triage backup），再执行 triage migrate --during-working-hours，然后（重新）启动服务，\
+                 或给 triage serve 加 --migrate-during-working-hours；见《升级说明》"
             ),
         )),
     }
@@ -53,6 +53,17 @@ pub fn may_serve(
 /// would refuse (the package's post-install step then leaves the running
 /// server alone).
 pub fn may_serve_now(database_url: &str, working_hours: &str) -> ExitCode {
+    // A database file that is not there, named by a relative path (the
+    // built-in default): most likely the service's settings were not read,
+    // and "a new database" would let a server migrate in the daytime.
+    if let Some(target) = crate::db::missing_sqlite_file(database_url) {
+        if std::path::Path::new(&target).is_relative() {
+            eprintln!(
+                "无法确定服务使用的数据库（{target} 不存在，且是相对路径：TRIAGE_DATABASE_URL 未设置？）；为稳妥起见不启动"
+            );
+            return ExitCode::from(1);
+        }
+    }
     match may_serve(
         database_url,
         working_hours,

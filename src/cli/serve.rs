@@ -48,7 +48,8 @@ pub struct ServeArgs {
     workers: usize,
     /// The hospital's working hours (local time): pending database
     /// migrations are not applied at start then, the same rule as `triage
-    /// migrate` (exit 3; a new database is made at any hour).
+    /// migrate`: the start waits for the hours to end (a new database is
+    /// made at any hour).
     #[arg(long, env = "TRIAGE_WORKING_HOURS", default_value = "07:30-18:00")]
     working_hours: String,
     /// Apply pending migrations at start even in working hours.
@@ -91,14 +92,8 @@ pub fn run(args: ServeArgs, clock: SharedClock) -> ExitCode {
     };
     // A demo database is the demo's own, migrated whenever it starts.
     if !args.demo {
-        if let Err((code, why)) = super::migrate::may_serve(
-            &args.database_url,
-            &args.working_hours,
-            clock.now(),
-            args.migrate_during_working_hours,
-        ) {
-            eprintln!("error: {why}");
-            return ExitCode::from(code);
+        if let Err(code) = wait_for_the_window(&args, &clock) {
+            return code;
         }
     }
     let demo = match demo_accounts(&args, &hospital) {
@@ -120,6 +115,42 @@ pub fn run(args: ServeArgs, clock: SharedClock) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// How often a start held back by pending migrations looks again.
+const WINDOW_LOOK: Duration = Duration::from_secs(5);
+
+/// Pending migrations are not applied in working hours (the same rule as
+/// `triage migrate`): the start waits, saying why once, until the hours
+/// end or the migrations were applied meanwhile (`triage migrate
+/// --during-working-hours`), then goes on. Waiting rather than exiting: a
+/// server that went down after an upgrade deferred in the daytime comes
+/// back by itself in the evening. `Err` when the database cannot be read
+/// or the hours are malformed.
+fn wait_for_the_window(args: &ServeArgs, clock: &SharedClock) -> Result<(), ExitCode> {
+    let mut told = false;
+    loop {
+        match super::migrate::may_serve(
+            &args.database_url,
+            &args.working_hours,
+            clock.now(),
+            args.migrate_during_working_hours,
+        ) {
+            Ok(()) => return Ok(()),
+            Err((super::migrate::REFUSED_IN_WORKING_HOURS, why)) => {
+                if !told {
+                    eprintln!("{why}。服务等到工作时间结束后自动迁移并启动。");
+                    tracing::warn!("start held back: migrations pending in working hours");
+                    told = true;
+                }
+                std::thread::sleep(WINDOW_LOOK);
+            }
+            Err((code, why)) => {
+                eprintln!("error: {why}");
+                return Err(ExitCode::from(code));
+            }
         }
     }
 }

@@ -26,6 +26,10 @@ pub struct DbSettings {
     pub pool_size: u32,
 }
 
+/// How recent the monitor's failed look must be for work to be refused at
+/// once ([`Db::known_down`]).
+const KNOWN_DOWN_FOR: Duration = Duration::from_secs(3);
+
 /// The database handle: a read pool and the single writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -44,6 +48,8 @@ struct DbInner {
     /// The last look at the database (the alert monitor's, every second):
     /// whether it answered, and when; `/readyz` answers from it at once.
     health: std::sync::Mutex<Option<(bool, std::time::Instant)>>,
+    /// Looks that failed in a row (0 after a good one).
+    failed_looks: std::sync::atomic::AtomicU32,
 }
 
 impl Db {
@@ -86,6 +92,7 @@ impl Db {
             backend,
             probe,
             sync: settings.synchronous,
+            last_probe: Default::default(),
         };
         let writer = Writer::start(checkout.clone(), spawner);
         if backend == Backend::Sqlite {
@@ -100,6 +107,7 @@ impl Db {
                 timings,
                 _in_use: in_use,
                 health: std::sync::Mutex::new(None),
+                failed_looks: std::sync::atomic::AtomicU32::new(0),
             }),
         })
     }
@@ -117,8 +125,36 @@ impl Db {
         &self.inner.pool
     }
 
-    /// Runs a read on a pooled connection, off the async workers.
+    /// Refuses work at once while the database is known to be down: the
+    /// monitor's last two looks failed, the last within [`KNOWN_DOWN_FOR`]
+    /// (a database that hangs, behind a dropped network, would otherwise
+    /// hold every request until TCP gives up). One slow look is not enough.
+    fn known_down(&self) -> Result<(), DbError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.inner.failed_looks.load(Relaxed) >= 2
+            && self.recent_health(KNOWN_DOWN_FOR) == Some(false)
+        {
+            return Err(DbError::Unavailable(
+                "the database failed its last looks".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs a read on a pooled connection, off the async workers (at once
+    /// `Unavailable` while the database is known to be down).
     pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        self.known_down()?;
+        self.read_probe(f).await
+    }
+
+    /// As [`Db::read`], whatever the last looks found: the monitor's own
+    /// look, which is how the database is found back.
+    pub async fn read_probe<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
@@ -137,8 +173,20 @@ impl Db {
     }
 
     /// Runs a write in the writer's next group commit; resolves once it is
-    /// durable (or failed and rolled back).
+    /// durable (or failed and rolled back). At once `Unavailable`, with
+    /// nothing queued, while the database is known to be down.
     pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        self.known_down()?;
+        self.inner.writer.run(f).await
+    }
+
+    /// As [`Db::write`], whatever the last looks found (the monitor's look
+    /// at whether the database takes writes again).
+    pub async fn write_probe<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
@@ -150,12 +198,19 @@ impl Db {
     /// commit, set-based with the writes of its kind in a row with it;
     /// resolves once it is durable (or failed and rolled back).
     pub async fn write_grouped<G: writer::Grouped>(&self, item: G) -> Result<G::Output, DbError> {
+        self.known_down()?;
         self.inner.writer.run_grouped(item).await
     }
 
     /// Records a look at the database: whether it answered (and took a
     /// write when it had to).
     pub fn note_health(&self, ok: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if ok {
+            self.inner.failed_looks.store(0, Relaxed);
+        } else {
+            self.inner.failed_looks.fetch_add(1, Relaxed);
+        }
         if let Ok(mut h) = self.inner.health.lock() {
             *h = Some((ok, std::time::Instant::now()));
         }

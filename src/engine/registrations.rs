@@ -257,9 +257,13 @@ impl Engine {
                     Some(ans),
                 )))
             }
-            // Stored meanwhile by another message: as a known number.
-            Err(e) if e.code == ErrorCode::StateConflict => Ok(None),
-            Err(e) => Err(e),
+            // Only a failure to store answers for both: nothing is stored
+            // (a 503 is true). A refusal of the check-in (too early, the
+            // day closed, no queue, tickets run out) or a number stored
+            // meanwhile by another message: stored and answered as two
+            // steps, as before, so the registration is kept.
+            Err(e) if e.code == ErrorCode::DatabaseUnavailable => Err(e),
+            Err(_) => Ok(None),
         }
     }
 

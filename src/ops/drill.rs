@@ -55,6 +55,11 @@ impl Drill {
         self.steps.iter().all(|s| s.ok)
     }
 
+    /// Every step passed within the recovery goal.
+    pub fn within_goal(&self) -> bool {
+        self.ok() && self.total() <= RECOVERY_GOAL
+    }
+
     /// The technical steps' time together.
     pub fn total(&self) -> Duration {
         self.steps.iter().map(|s| s.took).sum()
@@ -133,10 +138,14 @@ pub fn run(
     }
     // 6. The copy removed.
     if scratch.is_some() {
-        timed("删除演练副本", &mut steps, &mut || {
-            drop(scratch.take());
-            (true, "演练副本已删除".to_string())
-        });
+        timed(
+            "删除演练副本",
+            &mut steps,
+            &mut || match scratch.take().map(|c| c.remove()) {
+                Some(Err(e)) => (false, e),
+                _ => (true, "演练副本已删除".to_string()),
+            },
+        );
     }
     if let Some(dir) = taken_dir {
         let _ = std::fs::remove_dir_all(dir);
@@ -175,10 +184,12 @@ fn newest_or_taken(
             .format("%Y-%m-%d %H:%M");
         return Ok((k.file.clone(), format!("{}（{at} 取得）", k.file.display())));
     }
-    let dir = std::env::temp_dir().join(format!(
-        "triage-drill-{}-{}",
+    // Beside the reports (the hospital's own disk, not a shared /tmp),
+    // removed after the drill.
+    let dir = hospital.operations.reports_dir.join(format!(
+        "drill-backup-{}-{}",
         std::process::id(),
-        rand::random::<u64>()
+        rand::random::<u32>()
     ));
     let mut own = policy.clone();
     own.dir = dir.clone();
@@ -346,11 +357,16 @@ pub fn report(d: &Drill, hospital: &Hospital) -> Doc {
     );
     doc.heading("结论");
     let total = d.total();
-    doc.para(if d.ok() {
+    doc.para(if d.ok() && total <= RECOVERY_GOAL {
         format!(
             "技术步骤全部通过，合计用时 {}，在 4 小时恢复目标之内（余 {:.1} 小时用于通知、停机、补录等人工步骤）。",
             minutes(total),
             RECOVERY_GOAL.saturating_sub(total).as_secs_f64() / 3600.0
+        )
+    } else if d.ok() {
+        format!(
+            "技术步骤全部通过，但合计用时 {}，超出 4 小时恢复目标：请改进恢复步骤（更快的磁盘、PostgreSQL 流复制）后重新演练。",
+            minutes(total)
         )
     } else {
         format!(

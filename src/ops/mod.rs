@@ -91,19 +91,19 @@ pub fn run_due(
     hospital: &crate::config::Hospital,
     now: chrono::DateTime<chrono::Utc>,
     due: &Due,
-) -> (
-    Vec<std::path::PathBuf>,
-    Vec<(&'static str, crate::db::DbError)>,
-) {
+) -> (Vec<std::path::PathBuf>, Vec<(&'static str, String)>) {
     let p = &hospital.operations;
     let (mut out, mut failed) = (Vec::new(), Vec::new());
     let io = |e: std::io::Error| {
         crate::db::DbError::Unavailable(format!("cannot write the report: {e}"))
     };
-    let mut done = |kind: &'static str, r: Result<std::path::PathBuf, crate::db::DbError>| match r {
+    // What failed or needs a person, said in Chinese (it becomes the
+    // on-call staff's alert).
+    let mut done = |kind: &'static str, r: Result<std::path::PathBuf, String>| match r {
         Ok(path) => out.push(path),
         Err(e) => failed.push((kind, e)),
     };
+    let failed_because = |e: crate::db::DbError| format!("执行失败：{e}");
     if let Some(month) = due.monthly {
         done(
             "monthly",
@@ -123,35 +123,63 @@ pub fn run_due(
                 )
                 .map_err(io)?;
                 Ok(md)
-            })(),
+            })()
+            .map_err(failed_because),
         );
     }
     if due.maintain {
         done(
             "maintain",
-            maintain::run(url, hospital, now, true).and_then(|m| {
-                // Written and kept in the ledger; steps left undone are
-                // told as a failure is (a warning to the on-call staff).
-                let left = m.skipped();
-                if left.is_empty() {
-                    Ok(m.report)
-                } else {
-                    Err(crate::db::DbError::Unavailable(format!(
-                        "数据库维护未全部完成（报告 {}）：{}",
-                        m.report.display(),
-                        left.join("；")
-                    )))
-                }
-            }),
+            maintain::run(url, hospital, now, true)
+                .map_err(failed_because)
+                .and_then(|m| {
+                    // Written and kept in the ledger; steps left undone are
+                    // told as a failure is (a warning to the on-call staff).
+                    let left = m.skipped();
+                    if left.is_empty() {
+                        Ok(m.report)
+                    } else {
+                        Err(format!(
+                            "数据库维护未全部完成（报告 {}）：{}",
+                            m.report.display(),
+                            left.join("；")
+                        ))
+                    }
+                }),
         );
     }
     if due.doctors {
-        done("doctors", doctors_check(url, hospital, now).map(|d| d.1));
+        done(
+            "doctors",
+            doctors_check(url, hospital, now)
+                .map(|d| d.1)
+                .map_err(failed_because),
+        );
     }
     if let Some(holiday) = due.inspect {
         done(
             "inspect",
-            inspect::run(url, hospital, now, p.inspect_every_days, holiday).map(|i| i.report),
+            inspect::run(url, hospital, now, p.inspect_every_days, holiday)
+                .map_err(failed_because)
+                .and_then(|i| {
+                    // A holiday inspection's high risks are told before the
+                    // holiday, not only written.
+                    let high: Vec<&str> = i
+                        .risks
+                        .iter()
+                        .filter(|r| i.deep.is_some() && r.level == inspect::Level::High)
+                        .map(|r| r.finding.as_str())
+                        .collect();
+                    if high.is_empty() {
+                        Ok(i.report)
+                    } else {
+                        Err(format!(
+                            "节前深度巡检发现高风险（报告 {}）：{}",
+                            i.report.display(),
+                            high.join("；")
+                        ))
+                    }
+                }),
         );
     }
     (out, failed)

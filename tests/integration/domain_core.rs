@@ -135,8 +135,16 @@ async fn metrics_pass_promtool_and_openmetrics_is_served_when_asked() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{text}");
-    assert!(!text.lines().any(|l| l.starts_with("# HELP") && l.ends_with("..")), "{text}");
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}\n{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("# HELP") && l.ends_with("..")),
+        "{text}"
+    );
     let r = app
         .http
         .get(app.url("/metrics"))

@@ -78,13 +78,36 @@ fn migrate_reports_and_waits_for_the_evening_unless_told() {
     assert_eq!(migrate(&other.url, &["--check"], evening).0, 0);
 }
 
+/// Whether the server `child` answers ready on `port` within `limit`
+/// seconds (false: it exited, or the time passed).
+async fn ready_within(child: &mut std::process::Child, port: u16, limit: u64) -> bool {
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(limit);
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().ok().flatten().is_some() {
+            return false;
+        }
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            if r.status() == 200 {
+                return true;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// `triage serve` on a database one migration behind (a new version
 /// installed over an old database): in working hours it applies nothing
-/// and exits 3 saying why (the unit does not restart it: exit 3 is
-/// RestartPreventExitStatus), and `triage migrate --may-serve` says so
-/// first (the package's post-install step leaves the old server running);
-/// told with --migrate-during-working-hours, or in the evening, it migrates
-/// and serves. A new database is made at any hour.
+/// and waits, saying why, and `triage migrate --may-serve` says so first
+/// (the package's post-install step leaves the old server running); when
+/// the hours end it migrates and serves by itself; told with
+/// --migrate-during-working-hours it does at once. A new database is made
+/// at any hour.
 #[actix_web::test]
 async fn the_server_does_not_migrate_in_working_hours_unless_told() {
     let db = fresh_database();
@@ -121,51 +144,50 @@ async fn the_server_does_not_migrate_in_working_hours_unless_told() {
             .stderr(std::process::Stdio::piped());
         (cmd, port)
     };
-    // In working hours: refused, exit 3, nothing applied.
-    let (mut cmd, _) = serve(&db.url, morning, &[]);
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    if child.try_wait().ok().flatten().is_none() {
+    let stop = |mut child: std::process::Child| {
         let _ = child.kill();
-        let _ = child.wait();
-        panic!("the server started in working hours with a migration pending");
-    }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    let said = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(3), "{said}");
+        child.wait_with_output().map_or_else(
+            |e| e.to_string(),
+            |o| String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    // In working hours: it waits, says why, applies nothing.
+    let (mut cmd, port) = serve(&db.url, morning, &[]);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
+    let served = ready_within(&mut child, port, 4).await;
+    let said = stop(child);
     assert!(
-        said.contains("服务未启动") && said.contains("--migrate-during-working-hours"),
+        !served,
+        "the server served in working hours with a migration pending"
+    );
+    assert!(
+        said.contains("工作时间内不执行迁移") && said.contains("工作时间结束后自动迁移并启动"),
         "{said}"
     );
-    assert_eq!(pending(&db.url), 1, "a refused start applied a migration");
-    // Told: it migrates and serves.
-    let (mut cmd, port) = serve(&db.url, morning, &["--migrate-during-working-hours"]);
+    assert_eq!(pending(&db.url), 1, "a held start applied a migration");
+    // Started at 17:59:57: when the hours end it migrates and serves by
+    // itself (a server down after a deferred upgrade comes back).
+    let (mut cmd, port) = serve(
+        &db.url,
+        china(0, "17:59") + chrono::Duration::seconds(57),
+        &[],
+    );
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
-    let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..200 {
-        if child.try_wait().ok().flatten().is_some() {
-            break;
-        }
-        if let Ok(r) = http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            if r.status() == 200 {
-                ready = true;
-                break;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(ready, "the server told to migrate did not become ready");
+    let served = ready_within(&mut child, port, 30).await;
+    let said = stop(child);
+    assert!(served, "not served after the working hours: {said}");
     assert_eq!(pending(&db.url), 0);
+    // Told, in the day: it migrates and serves at once.
+    let told = fresh_database();
+    let mut c = triage::db::connect_one(&told.url).unwrap_or_else(|e| panic!("{e}"));
+    triage::db::revert_last(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    drop(c);
+    let (mut cmd, port) = serve(&told.url, morning, &["--migrate-during-working-hours"]);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
+    let served = ready_within(&mut child, port, 30).await;
+    let said = stop(child);
+    assert!(served, "the server told to migrate did not serve: {said}");
+    assert_eq!(pending(&told.url), 0);
     // A new database: made and served at 10:00 without being told.
     let new = fresh_database();
     let (code, out) = migrate(&new.url, &["--may-serve"], morning);

@@ -978,3 +978,33 @@ async fn a_registration_whose_check_in_fails_stores_nothing() {
     assert_eq!(answer["outcome"], "created");
     assert_eq!(answer["check_in"]["ticket_no"], "A001");
 }
+
+/// A registration with `checked_in` whose check-in is refused (here too
+/// early: an appointment two hours ahead, under a 30-minute early window)
+/// keeps the registration, as before the one-commit path: the 409 is the
+/// check-in's, and the registration is there to check in later.
+#[actix_web::test]
+async fn a_refused_check_in_keeps_the_registration() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .put(app.url("/api/v1/queues/NK/rules"))
+        .json(&json!({"early_check_in_minutes": 30, "reason": "预约报到窗口"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let now = app.now();
+    let mut body = registration("预约丙", "NK");
+    body["appointment"] = json!({
+        "start": (now + chrono::Duration::minutes(120)).to_rfc3339(),
+        "end": (now + chrono::Duration::minutes(150)).to_rfc3339(),
+    });
+    body["checked_in"] = json!(true);
+    let r = app.put_registration("A9", &body).await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap_or_default();
+    assert_eq!(e["error"]["code"], "too_early", "{e}");
+    let kept = app.get_json("/api/v1/registrations/A9").await;
+    assert_eq!(kept["status"], "registered", "{kept}");
+}

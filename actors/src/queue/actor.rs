@@ -246,7 +246,17 @@ impl Handler<CheckIn> for QueueActor {
     fn handle(&mut self, msg: CheckIn, _ctx: &mut Self::Context) -> Self::Result {
         let visit_no = msg.draft.visit_no.clone();
         if let Some(existing) = self.outcome_for(&visit_no, false) {
-            return AtomicResponse::new(Box::pin(fut::ready(Ok(existing))));
+            // A registration to store with it was stored by another
+            // message meanwhile: not answered as this one's (its body may
+            // differ); the engine stores and compares it as two steps.
+            let answer = match msg.before {
+                Some(_) => Err(EngineError::Journal(JournalError::Conflict {
+                    index: 0,
+                    reason: "the visit was registered and checked in meanwhile".into(),
+                })),
+                None => Ok(existing),
+            };
+            return AtomicResponse::new(Box::pin(fut::ready(answer)));
         }
         if self.state.day_is_closed(msg.service_date) {
             return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::DayClosed))));
