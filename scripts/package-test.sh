@@ -65,6 +65,7 @@ UNIT=$(dpkg -L triage | grep -E '/systemd/system/triage\.service$' | head -n 1)
 [ -n "$UNIT" ] || { echo "FAIL: the package has no triage.service" >&2; exit 1; }
 [ -L /etc/systemd/system/multi-user.target.wants/triage.service ] || { echo "FAIL: the unit is not enabled" >&2; exit 1; }
 grep -q '^Environment=TRIAGE_SERVER_KEY_FILE=/etc/triage/server.key' "$UNIT" || { echo "FAIL: the unit does not name the server key" >&2; exit 1; }
+[ -f /usr/share/doc/triage/emergency-plan.zh.md ] || { echo "FAIL: the package does not carry the emergency plan (应急预案)" >&2; exit 1; }
 grep -q '^admin_totp = true' /etc/triage/hospital.toml || { echo "FAIL: the installed configuration is not the production one" >&2; exit 1; }
 [ "$(stat -c '%U %a' /etc/triage/server.key)" = "triage 600" ] || { echo "FAIL: /etc/triage/server.key is not the triage user's alone (mode 0600)" >&2; exit 1; }
 KEYSUM=$(sha256sum /etc/triage/server.key)

@@ -58,7 +58,7 @@ pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
 /// The running program: version, commit, database schema.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct VersionAnswer {
-    /// `0.1.0 (commit)`.
+    /// `1.0.0 (commit)`.
     pub version: String,
     /// The newest migration applied to the database.
     pub schema: String,
