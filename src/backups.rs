@@ -551,6 +551,20 @@ impl ScratchCopy {
     }
 }
 
+/// A PostgreSQL URL naming the database `name` on the same server, its
+/// parameters kept (`?sslmode=…`, a socket's `?host=/run/postgresql`).
+fn on_database(url: &str, name: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let server = head.rsplit_once('/').map_or(head, |(b, _)| b);
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
 /// Restores `file` into a [`ScratchCopy`] (the live database is not read).
 pub fn scratch_copy(file: &Path, server_url: &str) -> Result<ScratchCopy, DbError> {
     let (backend, _) = parse_url(server_url)?;
@@ -575,8 +589,7 @@ pub fn scratch_copy(file: &Path, server_url: &str) -> Result<ScratchCopy, DbErro
         }
         Backend::Postgres => {
             let name = format!("triage_scratch_{}", rand::random::<u32>());
-            let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
-            let url = format!("{base}/{name}");
+            let url = on_database(server_url, &name);
             db::connect_raw(server_url)?
                 .batch_execute(&format!("CREATE DATABASE {name}"))
                 .map_err(|e| {
@@ -651,8 +664,7 @@ fn restore_pg_scratch(
         return None;
     };
     let name = format!("triage_verify_{}", rand::random::<u32>());
-    let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
-    let scratch = format!("{base}/{name}");
+    let scratch = on_database(server, &name);
     let admin = match db::connect_raw(server) {
         Ok(c) => c,
         Err(e) => {
@@ -1276,4 +1288,28 @@ fn restore_sqlite_safely(
     }
     discard(&staging);
     Ok((!moved.is_empty()).then_some(aside))
+}
+
+#[cfg(test)]
+mod scratch_urls {
+    use super::on_database;
+
+    #[test]
+    fn a_scratch_database_is_on_the_same_server_with_the_same_parameters() {
+        assert_eq!(
+            on_database("postgres://triage:pw@10.0.0.5:5432/triage", "s1"),
+            "postgres://triage:pw@10.0.0.5:5432/s1"
+        );
+        assert_eq!(
+            on_database(
+                "postgres://t@db/triage?sslmode=require&application_name=x",
+                "s1"
+            ),
+            "postgres://t@db/s1?sslmode=require&application_name=x"
+        );
+        assert_eq!(
+            on_database("postgres:///triage?host=/var/run/postgresql", "s1"),
+            "postgres:///s1?host=/var/run/postgresql"
+        );
+    }
 }

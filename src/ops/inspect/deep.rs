@@ -320,7 +320,7 @@ async fn calls_on(
             };
             calls += 1;
             expected += shows.len();
-            latencies.extend(wait_for(&log, &shows, &ticket, t0).await);
+            latencies.extend(wait_for(&log, &shows, room.code.as_str(), &ticket, t0).await);
         }
     }
     db.stop_writer().await;
@@ -346,24 +346,44 @@ async fn calls_on(
     })
 }
 
-/// Milliseconds from `t0` until each of `shows` has a frame naming
-/// `ticket` (the ones that got none within [`FRAME_WAIT`] are missing).
-async fn wait_for(log: &Log, shows: &[String], ticket: &str, t0: Instant) -> Vec<f64> {
+/// Milliseconds from `t0` until each of `shows` has a frame showing
+/// `ticket` called to `room` (the ones that got none within
+/// [`FRAME_WAIT`] are missing). Each frame is read once.
+async fn wait_for(log: &Log, shows: &[String], room: &str, ticket: &str, t0: Instant) -> Vec<f64> {
     let mut first: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut read = 0;
     while t0.elapsed() < FRAME_WAIT && first.len() < shows.len() {
         tokio::time::sleep(Duration::from_millis(2)).await;
         let Ok(l) = log.lock() else { break };
-        for (screen, at, text) in l.iter().filter(|(_, at, _)| *at >= t0) {
+        for (screen, at, text) in l.iter().skip(read).filter(|(_, at, _)| *at >= t0) {
             if let Some(s) = shows.iter().find(|s| *s == screen) {
-                if text.contains(ticket) {
+                if shows_call(text, room, ticket) {
                     first
                         .entry(s.as_str())
                         .or_insert_with(|| at.duration_since(t0).as_secs_f64() * 1000.0);
                 }
             }
         }
+        read = l.len();
     }
     first.into_values().collect()
+}
+
+/// Whether a screen frame shows `ticket` as `room`'s current patient (a
+/// room or rooms frame, a snapshot) or announces it (a call frame); a
+/// frame only listing the ticket among those next does not count.
+fn shows_call(text: &str, room: &str, ticket: &str) -> bool {
+    let Ok(frame) = serde_json::from_str::<serde_json::Value>(text) else {
+        return false;
+    };
+    let current = |r: &serde_json::Value| r["code"] == room && r["current"]["ticket_no"] == ticket;
+    match frame["type"].as_str() {
+        Some("call") => frame["call"]["room_code"] == room && frame["call"]["ticket_no"] == ticket,
+        Some("room") => current(&frame["room"]),
+        _ => frame["rooms"]
+            .as_array()
+            .is_some_and(|rooms| rooms.iter().any(current)),
+    }
 }
 
 /// A test patient of `department`, checked in at once.
