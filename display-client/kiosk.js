@@ -5,6 +5,9 @@
 // thermal printer (Chromium kiosk printing). A refusal says why in Chinese,
 // points to the nurse, and changes nothing. The kiosk proves itself with
 // its device token (given once in the address, kept by this browser).
+// The ticket carries a QR code of the patient's own page (/p/{token}).
+
+import qrcode from "/display/vendor/qrcode-generator-2.0.4/qrcode.mjs";
 
 const code = decodeURIComponent(location.pathname.split("/").pop() || "");
 const TOKEN_KEY = `triage-kiosk-token:${code}`;
@@ -69,6 +72,12 @@ function fillTicket(t) {
   $("s-wait").textContent = String(t.estimated_wait_minutes);
   $("s-wait-at").textContent = t.wait_at;
   $("s-time").textContent = `报到时间 ${clock(t.checked_in_at)}`;
+  // The patient's own page: the hospital's published address if it has
+  // one, else this server's.
+  const qr = qrcode(0, "M");
+  qr.addData(t.patient_url || new URL(t.patient_link, location.origin).href);
+  qr.make();
+  $("s-qr").innerHTML = qr.createSvgTag({ cellSize: 4, margin: 16, scalable: true });
 }
 
 let busy = false;

@@ -103,6 +103,7 @@ export const MESSAGES = {
   schedule_not_found: "未找到该排班，请刷新页面后重试。",
   fault_not_found: "未找到该故障记录，请刷新页面。",
   report_not_found: "未找到该报告，请刷新页面。",
+  patient_link_expired: "此链接已失效：本次就诊已结束，或已过当天。如需帮助请到分诊台。",
   fault_state: "该故障的状态已变化，请刷新页面后重试。",
   own_account: "不能对自己的账号进行此操作；修改自己的密码请用“修改密码”。",
   name_taken: "该工号或名称已被使用，请换一个。",

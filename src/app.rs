@@ -1,6 +1,7 @@
 //! `Application::build(settings)`: the one way to start Triage, used by
 //! `main` and by the tests (which bind port 0 on a fresh database).
 
+use crate::db::links::PatientLinks;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -146,7 +147,13 @@ impl Services {
         db.timings().use_clock(clock.clone());
         let hospital = Arc::new(settings.hospital.clone());
         let key = crate::auth::server_key::start(&db, &hospital.security).await?;
-        let engine = Engine::start(hospital.clone(), db.clone(), clock.clone()).await?;
+        let engine = Engine::start(
+            hospital.clone(),
+            db.clone(),
+            clock.clone(),
+            PatientLinks::new(key.derive("patient-link")),
+        )
+        .await?;
         let db_for_alerts = db.clone();
         let auth = Auth::start(db, clock.clone(), hospital.clone(), key.clone()).await?;
         background.ticks(&engine);

@@ -24,7 +24,7 @@ use crate::config::BackupPolicy;
 use crate::db::{self, backup, parse_url, AnyConnection, Backend, DbError};
 
 /// The tables a backup holds (every table of the schema).
-pub const TABLES: [&str; 30] = [
+pub const TABLES: [&str; 31] = [
     "doctors",
     "visits",
     "rooms",
@@ -55,6 +55,7 @@ pub const TABLES: [&str; 30] = [
     "exam_report_images",
     "appointments",
     "his_nonces",
+    "patient_links",
 ];
 
 /// What a backup holds, written beside it (`<file>.manifest.json`).

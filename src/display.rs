@@ -33,7 +33,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/docs", web::get().to(api_docs_page))
         .route("/display/{path:.*}", web::get().to(asset))
         .route("/ws/screens/{code}", web::get().to(crate::ws::screen_ws))
-        .route("/ws/staff", web::get().to(crate::ws::staff_ws));
+        .route("/ws/staff", web::get().to(crate::ws::staff_ws))
+        // A patient's page, its files, its data and its socket, all under
+        // /p/: a hospital gateway publishes exactly that prefix.
+        .route("/p/static/{file}", web::get().to(patient_asset))
+        .route("/p/{token}", web::get().to(patient_page))
+        .route(
+            "/p/{token}/visit",
+            web::get().to(crate::api::patient::visit),
+        )
+        .route("/p/{token}/live", web::get().to(crate::ws::patient_ws));
 }
 
 fn escape(s: &str) -> String {
@@ -93,6 +102,22 @@ async fn kiosk_page(
         .into());
     }
     serve("kiosk.html")
+}
+
+/// A patient's own page (the ticket's QR code): the page reads its visit
+/// through the API with the token in its address; nothing of the visit is
+/// in the page itself, and no address leaves it as a referrer.
+async fn patient_page() -> Result<HttpResponse, ApiError> {
+    // Every answer carries `Referrer-Policy: no-referrer` (app.rs).
+    serve("patient.html")
+}
+
+/// The patient page's own files (nothing else is served under `/p/`).
+async fn patient_asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    match path.as_str() {
+        "patient.js" | "patient.css" => serve(&path),
+        _ => Err(Error::new(ErrorCode::NotFound, "no such file").into()),
+    }
 }
 
 /// The nurse console (分诊台); it logs in through the API itself.

@@ -23,6 +23,8 @@
 //! - [`report`]: one report model, as Markdown and printable HTML.
 //! - [`staff`]: what a staff page watches and the frames it gets (full
 //!   names for staff in scope).
+//! - [`patient`]: what a patient's own page (`/p/{token}`) sees of their
+//!   one visit, and its frames.
 //! - [`auth`]: accounts, sessions, HIS keys and signatures, the access
 //!   policy.
 //! - [`alerts`]: fault records, the monitor's rules, mail and robots.
@@ -60,6 +62,7 @@ pub mod display;
 pub mod engine;
 pub mod listen;
 pub mod ops;
+pub mod patient;
 pub mod report;
 pub mod rule_change;
 pub mod staff;

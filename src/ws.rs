@@ -1,5 +1,7 @@
-//! WebSocket sessions: screens (`GET /ws/screens/{code}`) and staff pages
-//! (`GET /ws/staff`). The one module that uses `actix-web-actors`
+//! WebSocket sessions: screens (`GET /ws/screens/{code}`), staff pages
+//! (`GET /ws/staff`) and patient pages (`GET /p/{token}/live`, a
+//! [`PatientSession`]: the link admits it; it watches as a staff page does
+//! and sends only the visit's own view). The one module that uses `actix-web-actors`
 //! (deprecated upstream in favour of `actix-ws`; kept at the customer's
 //! request and isolated here so a switch stays local).
 //!
@@ -487,6 +489,235 @@ pub async fn screen_ws(
     };
     let stream = guarded(stream);
     Ok(ws::handshake(&req)?.streaming(Paged::new(ws::WebsocketContext::create(session, stream))))
+}
+
+/// One patient page (`/p/{token}/live`): it watches the visit's queue and
+/// rooms as a staff page does, and sends only the visit's own view
+/// ([`crate::patient`]), when it changed.
+pub struct PatientSession {
+    id: u64,
+    engine: Engine,
+    watched: crate::patient::Watched,
+    seq: u64,
+    /// The last view sent (a change that leaves it alone sends nothing).
+    sent: Option<crate::patient::PatientView>,
+    /// A re-read of the row is under way.
+    rereading: bool,
+    last_heard: Instant,
+}
+
+impl PatientSession {
+    /// Sends the view if it changed (or `always`); re-reads the row when
+    /// the views no longer say where the visit is.
+    fn publish(&mut self, always: bool, ctx: &mut ws::WebsocketContext<Self>) {
+        if !self.watched.open_now(&self.engine) {
+            if let Some(view) = self.watched.view(&self.engine) {
+                self.send(view, always, ctx);
+            }
+            ctx.text(
+                crate::patient::PatientFrame::Gone {
+                    message: crate::patient::LINK_GONE.into(),
+                }
+                .encode(),
+            );
+            ctx.close(Some(ws::CloseReason {
+                code: ws::CloseCode::Normal,
+                description: Some("link expired".into()),
+            }));
+            ctx.stop();
+            return;
+        }
+        match self.watched.view(&self.engine) {
+            Some(view) => self.send(view, always, ctx),
+            None => self.reread(ctx),
+        }
+    }
+
+    fn send(
+        &mut self,
+        view: crate::patient::PatientView,
+        always: bool,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        if !always && self.sent.as_ref() == Some(&view) {
+            return;
+        }
+        self.seq += 1;
+        ctx.text(
+            crate::patient::PatientFrame::Visit {
+                seq: self.seq,
+                visit: Box::new(view.clone()),
+            }
+            .encode(),
+        );
+        self.sent = Some(view);
+    }
+
+    fn reread(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.rereading {
+            return;
+        }
+        self.rereading = true;
+        let engine = self.engine.clone();
+        let visit_no = self.watched.row.visit_no.to_string();
+        let watch = self.watched.watch.clone();
+        ctx.spawn(
+            async move { crate::patient::reread(&engine, &visit_no, &watch).await }
+                .into_actor(self)
+                .map(move |found, act, ctx| {
+                    act.rereading = false;
+                    match found {
+                        Ok(found) => {
+                            let before = act.watched.watch.keys();
+                            act.watched.merge(found);
+                            let after = act.watched.watch.keys();
+                            if after != before {
+                                let directory = act.engine.directory();
+                                directory.unwatch_staff(&before, act.id);
+                                directory.watch_staff(
+                                    &after,
+                                    triage_actors::staff::StaffWatcher {
+                                        id: act.id,
+                                        recipient: ctx.address().recipient(),
+                                    },
+                                );
+                            }
+                            // Views still behind the row: the next update
+                            // settles it.
+                            match act.watched.view(&act.engine) {
+                                Some(view) => act.send(view, false, ctx),
+                                None if !act.watched.open_now(&act.engine) => {
+                                    act.publish(false, ctx)
+                                }
+                                None => {}
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(session = act.id, code = %e.code, "patient page: visit not read")
+                        }
+                    }
+                }),
+        );
+    }
+}
+
+impl Actor for PatientSession {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.engine.directory().watch_staff(
+            &self.watched.watch.keys(),
+            triage_actors::staff::StaffWatcher {
+                id: self.id,
+                recipient: ctx.address().recipient(),
+            },
+        );
+        self.publish(true, ctx);
+        // Views fetched before the watch began may be behind: ask again.
+        self.reread(ctx);
+        ctx.run_interval(HEARTBEAT, |act, ctx| {
+            if act.last_heard.elapsed() > CLIENT_TIMEOUT {
+                ctx.stop();
+                return;
+            }
+            // The day may end, the visit close, while nothing else moves.
+            if !act.watched.open_now(&act.engine) {
+                act.publish(false, ctx);
+                return;
+            }
+            ctx.ping(b"");
+        });
+    }
+
+    fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
+        self.engine
+            .directory()
+            .unwatch_staff(&self.watched.watch.keys(), self.id);
+        Running::Stop
+    }
+}
+
+impl Handler<triage_actors::staff::StaffUpdate> for PatientSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: triage_actors::staff::StaffUpdate, ctx: &mut Self::Context) {
+        use triage_actors::staff::StaffUpdate;
+        let fresh = match msg {
+            StaffUpdate::Queue(view) => self.watched.latest.queue(view),
+            StaffUpdate::Room(view) => self.watched.latest.room(view),
+            StaffUpdate::Restarting => {
+                ctx.text(
+                    crate::patient::PatientFrame::Restarting {
+                        message: triage_actors::board::frame::RESTARTING_MESSAGE.into(),
+                    }
+                    .encode(),
+                );
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Restart,
+                    description: Some("server restarting".into()),
+                }));
+                ctx.stop();
+                return;
+            }
+        };
+        if fresh && !self.rereading {
+            self.publish(false, ctx);
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for PatientSession {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        let Ok(msg) = msg else {
+            ctx.stop();
+            return;
+        };
+        match msg {
+            ws::Message::Ping(p) => {
+                self.last_heard = Instant::now();
+                ctx.pong(&p);
+            }
+            ws::Message::Pong(_) => self.last_heard = Instant::now(),
+            ws::Message::Text(text) => {
+                self.last_heard = Instant::now();
+                match ClientMessage::read(&text) {
+                    ClientMessage::Resync => self.publish(true, ctx),
+                    ClientMessage::Ping => ctx.text(crate::patient::PatientFrame::Pong.encode()),
+                    _ => {}
+                }
+            }
+            ws::Message::Close(reason) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            ws::Message::Binary(_) | ws::Message::Continuation(_) | ws::Message::Nop => {}
+        }
+    }
+}
+
+/// Upgrades to a patient page's session; a link that opens nothing gets
+/// the JSON 404 `patient_link_expired` first.
+pub async fn patient_ws(
+    req: HttpRequest,
+    stream: web::Payload,
+    path: web::Path<String>,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, actix_web::Error> {
+    origin_allowed(&req, &engine.hospital().allowed_origins).map_err(ApiError::from)?;
+    let watched = crate::patient::open(&engine, &path)
+        .await
+        .map_err(ApiError::from)?;
+    let session = PatientSession {
+        id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+        engine: engine.get_ref().clone(),
+        watched,
+        seq: 0,
+        sent: None,
+        rereading: false,
+        last_heard: Instant::now(),
+    };
+    let stream = guarded(stream);
+    ws::start(session, &req, stream)
 }
 
 /// The most a screen socket hands the connection's write buffer at once.

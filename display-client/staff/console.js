@@ -9,6 +9,7 @@
 // Enter confirms a dialog, Esc closes it.
 import { html, useState, useEffect, useRef, roomTone } from "./ui.js";
 import { api } from "./api.js";
+import qrcode from "../vendor/qrcode-generator-2.0.4/qrcode.mjs";
 import { Live } from "./live.js";
 import { mountStaffPage } from "./login.js";
 import { NoticesDialog } from "./notices.js";
@@ -430,7 +431,9 @@ function Console({ session, onLogout }) {
     if (r.ok) {
       const b = r.body;
       const what = back ? "已召回" : `签到${b.created ? "成功" : "（已签到过）"}`;
-      setMessage({ text: `${v} ${what}：${b.ticket_no}，前面 ${b.ahead} 人，约 ${b.estimated_wait_minutes} 分钟`, error: false });
+      // The patient's own page, to scan from this screen (as from a ticket).
+      const link = b.patient_link ? (b.patient_url || new URL(b.patient_link, location.origin).href) : null;
+      setMessage({ text: `${v} ${what}：${b.ticket_no}，前面 ${b.ahead} 人，约 ${b.estimated_wait_minutes} 分钟`, error: false, link });
       if (back) loadAway();
     } else {
       setMessage({ text: `${v}：${r.message}`, error: true });
@@ -480,6 +483,8 @@ function Console({ session, onLogout }) {
         autocomplete="off" placeholder="就诊号 / 扫码" />
       <button type="submit">签到</button>
       <p class=${message.error ? "error" : "ok"} role="status">${message.text}</p>
+      ${message.link && html`<figure class="patient-qr"><img alt="患者排队进度二维码" src=${qrImage(message.link)} />
+        <figcaption>请患者用手机扫码查看排队进度</figcaption></figure>`}
     </form>
     ${!live?.loaded ? html`<p class="loading">正在连接…</p>` : html`
     <div class="layout">
@@ -507,3 +512,11 @@ function Console({ session, onLogout }) {
 }
 
 mountStaffPage("分诊台登录", Console);
+
+/** A QR code image (data: URL) of `text`. */
+function qrImage(text) {
+  const qr = qrcode(0, "M");
+  qr.addData(text);
+  qr.make();
+  return qr.createDataURL(4, 16);
+}

@@ -132,6 +132,9 @@ codes! {
     ScheduleNotFound => "schedule_not_found",
     FaultNotFound => "fault_not_found",
     ReportNotFound => "report_not_found",
+    /// A patient link that opens nothing (never made, of another day, or
+    /// its visit closed): one answer for all three.
+    PatientLinkExpired => "patient_link_expired",
     FaultState => "fault_state",
     /// An administrator acting on their own account where another must
     /// (disable it, reset its password: use 修改密码 for one's own).

@@ -30,7 +30,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         NotFound | VisitNotFound | RoomNotFound | QueueNotFound | ScreenNotFound
         | DoctorNotFound | PhotoNotFound | NoticeNotFound | UnknownAction | KioskNotFound
-        | ScheduleNotFound | FaultNotFound | ReportNotFound => StatusCode::NOT_FOUND,
+        | ScheduleNotFound | FaultNotFound | ReportNotFound | PatientLinkExpired => {
+            StatusCode::NOT_FOUND
+        }
         MissingField
         | UnknownField
         | InvalidField

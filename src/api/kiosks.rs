@@ -65,6 +65,11 @@ pub struct KioskTicket {
     /// False when the patient had already checked in (same ticket; not
     /// printed again).
     pub created: bool,
+    /// The patient's own page (`/p/{token}`): the ticket's QR code opens it.
+    pub patient_link: String,
+    /// The same at the hospital's published address (`[patient]
+    /// public_url`), when configured; else the kiosk uses its own.
+    pub patient_url: Option<String>,
 }
 
 /// The kiosk `code` if the request carries its live device token.
@@ -247,5 +252,7 @@ pub async fn check_in(
         estimated_wait_minutes: answer.estimated_wait_minutes,
         checked_in_at: at,
         created: answer.created,
+        patient_link: answer.patient_link,
+        patient_url: answer.patient_url,
     }))
 }

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod notices;
 pub mod openapi;
 pub mod openapi_rules;
+pub mod patient;
 pub mod queues;
 pub mod registrations;
 pub mod results;
@@ -159,6 +160,7 @@ fn kiosk_and_fault_routes(scope: Scope) -> Scope {
         )
         .route("/kiosks/{code}", web::get().to(kiosks::info))
         .route("/kiosks/{code}/check-in", web::post().to(kiosks::check_in))
+        .route("/patient/{token}", web::get().to(patient::visit))
         .route("/version", web::get().to(health::version))
         .route("/faults", web::get().to(faults::list))
         .route("/faults", web::post().to(faults::report))

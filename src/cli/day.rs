@@ -7,6 +7,7 @@
 //! preview only reads the database (no engine starts), also beside a
 //! server.
 
+use crate::db::links::PatientLinks;
 use std::process::ExitCode;
 
 use super::target::{on_target, Target};
@@ -115,7 +116,7 @@ fn close(
             .read(move |c| crate::engine::day::day_preview_of(c, &h, now))
             .await
             .map_err(|e| e.to_string())?;
-        let engine = Engine::start(hospital, db, clock)
+        let engine = Engine::start(hospital, db, clock, PatientLinks::ephemeral())
             .await
             .map_err(|e| e.to_string())?;
         let today = triage_ground::time::service_date(engine.now());

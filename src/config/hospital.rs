@@ -75,6 +75,8 @@ struct File {
     alerts: crate::config::alerts::AlertsSection,
     #[serde(default)]
     operations: OperationsSection,
+    #[serde(default)]
+    patient: crate::config::patient::PatientSection,
 }
 
 /// `[schedule]`: the sessions of the clinic day (出诊时段) and how doctors
@@ -594,6 +596,8 @@ pub struct Hospital {
     pub alerts: crate::config::alerts::AlertPolicy,
     /// Reports, archive and the maintenance and inspection schedule.
     pub operations: super::operations::OperationsPolicy,
+    /// The patient's own page (`[patient]`).
+    pub patient: super::patient::PatientPolicy,
 }
 
 /// The `[security]` limits below which the hospital would fall short of
@@ -793,6 +797,14 @@ impl Hospital {
                 message,
             })
         });
+        let patient = crate::config::patient::policy(&raw.patient, &mut |field, message| {
+            cx.errors.push(ConfigError {
+                file: cx.file.to_string(),
+                line: None,
+                field,
+                message,
+            })
+        });
         if !cx.errors.is_empty() {
             return Err(cx.errors);
         }
@@ -823,6 +835,7 @@ impl Hospital {
             schedule,
             alerts,
             operations,
+            patient,
         })
     }
 

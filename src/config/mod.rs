@@ -8,11 +8,13 @@
 //!   told and how).
 //! - [`backup`]: the `[backup]` section.
 //! - [`operations`]: the `[operations]` section.
+//! - [`patient`]: the `[patient]` section (the patient's own page).
 
 pub mod alerts;
 pub mod backup;
 pub mod hospital;
 pub mod operations;
+pub mod patient;
 
 pub use backup::BackupPolicy;
 pub use hospital::*;

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use triage_actors::journal::{BoxFuture, Change, Journal, JournalError};
 
 use super::conn::{AnyConnection, Conflict, DbError};
+use super::links::PatientLinks;
 use super::models::{NewEvent, RegistrationChanges};
 use super::pool::Db;
 use super::schema::{queue_counters, rooms, visits};
@@ -23,21 +24,39 @@ use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};
 #[derive(Clone)]
 pub struct DbJournal {
     db: Db,
+    links: PatientLinks,
 }
 
 impl DbJournal {
-    pub fn new(db: Db) -> Self {
-        DbJournal { db }
+    /// A journal over `db`; a check-in stores its patient link (made by
+    /// `links`) in its own commit.
+    pub fn new(db: Db, links: PatientLinks) -> Self {
+        DbJournal { db, links }
     }
+}
+
+/// Writes one change and, for a check-in, its patient link.
+fn apply(c: &mut AnyConnection, change: &Change, links: &PatientLinks) -> Result<(), DbError> {
+    apply_change(c, change)?;
+    if let Change::CheckedIn {
+        audit,
+        service_date,
+        entry,
+        ..
+    } = change
+    {
+        links.record(c, audit.at.naive_utc(), *service_date, &entry.visit_no)?;
+    }
+    Ok(())
 }
 
 impl Journal for DbJournal {
     fn commit_all(&self, changes: Vec<Change>) -> BoxFuture<Result<(), JournalError>> {
-        let db = self.db.clone();
+        let (db, links) = (self.db.clone(), self.links.clone());
         Box::pin(async move {
             db.write(move |c| {
                 for (index, change) in changes.iter().enumerate() {
-                    apply_change(c, change).map_err(|e| match e {
+                    apply(c, change, &links).map_err(|e| match e {
                         DbError::Conflict(reason) => DbError::ConflictAt(index, reason),
                         other => other,
                     })?;
@@ -60,9 +79,9 @@ impl Journal for DbJournal {
     }
 
     fn commit(&self, change: Change) -> BoxFuture<Result<(), JournalError>> {
-        let db = self.db.clone();
+        let (db, links) = (self.db.clone(), self.links.clone());
         Box::pin(async move {
-            db.write(move |c| apply_change(c, &change))
+            db.write(move |c| apply(c, &change, &links))
                 .await
                 .map_err(|e| match e {
                     DbError::Conflict(why) => JournalError::Conflict {

@@ -19,6 +19,7 @@ mod checkout;
 pub mod columns;
 pub mod conn;
 pub mod journal;
+pub mod links;
 pub mod models;
 pub mod pool;
 pub mod results;

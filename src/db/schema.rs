@@ -400,6 +400,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    patient_links (digest) {
+        digest -> Text,
+        visit_no -> Text,
+        service_date -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -430,5 +439,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     exam_reports,
     exam_report_images,
     appointments,
-    his_nonces
+    his_nonces,
+    patient_links
 );

@@ -231,7 +231,13 @@ impl Engine {
         let closure = self
             .db()
             .write(move |c| {
-                store::close_day(c, &day, &[VisitStatus::Missed, VisitStatus::Exam], &audit)
+                let closure =
+                    store::close_day(c, &day, &[VisitStatus::Missed, VisitStatus::Exam], &audit)?;
+                // Patient links of the day and before open nothing now.
+                if let Some(next) = day.succ_opt() {
+                    crate::db::links::prune_before(c, next)?;
+                }
+                Ok(closure)
             })
             .await?;
         self.closed_through.set_recorded(day);

@@ -4,6 +4,7 @@
 //! doctor's public view, a visit's slot, the running actor of a queue or
 //! room).
 
+use crate::db::links::PatientLinks;
 use std::sync::Arc;
 
 use triage_actors::board::view::DoctorView;
@@ -38,6 +39,8 @@ pub struct Engine {
     /// each stores, then changes the running screen, before the next.
     pub(crate) screening: Arc<tokio::sync::Mutex<()>>,
     pub(crate) seating: Arc<tokio::sync::Mutex<()>>,
+    /// The patients' phone links (`/p/{token}`).
+    links: PatientLinks,
 }
 
 /// Who acts on a command, as the caller knows it: the operator (staff
@@ -129,8 +132,10 @@ impl Engine {
         clock: SharedClock,
         names: Arc<super::names::VisitNames>,
         closed_through: Arc<super::closed::ClosedThrough>,
+        links: PatientLinks,
     ) -> Self {
         Engine {
+            links,
             hospital,
             directory,
             db,
@@ -160,6 +165,11 @@ impl Engine {
     /// The running actors, for reading their boards and views.
     pub fn directory(&self) -> &Arc<Directory> {
         &self.directory
+    }
+
+    /// How patient links are made and read.
+    pub fn links(&self) -> &PatientLinks {
+        &self.links
     }
 
     /// The database the engine writes through.

@@ -127,6 +127,15 @@ pub struct CheckInAnswer {
     pub estimated_wait_minutes: u32,
     /// False when the visit had already checked in (same ticket).
     pub created: bool,
+    /// The patient's own page (`/p/{token}`, relative to the server or the
+    /// hospital's gateway): the same link for every answer of the visit
+    /// today; it works until the visit closes or the day ends.
+    #[schema(example = "/p/2kVw0Xz9mB4qS7nLr1tYcA")]
+    pub patient_link: String,
+    /// The same page at the address patients' phones reach (`[patient]
+    /// public_url` followed by the link), when the hospital configured one.
+    #[schema(example = "https://wx.hospital.cn/p/2kVw0Xz9mB4qS7nLr1tYcA")]
+    pub patient_url: Option<String>,
 }
 
 /// The answer to a cancel.
@@ -511,6 +520,7 @@ impl Engine {
             .directory()
             .serving_rooms_of_queue(&out.queue_code)
             .max(1) as u32;
+        let link = self.links().path(service_date(self.now()), visit_no);
         CheckInAnswer {
             visit_no: visit_no.to_string(),
             estimated_wait_minutes: (out.ahead as u32 * self.hospital().avg_service_minutes)
@@ -520,6 +530,13 @@ impl Engine {
             position: out.position,
             ahead: out.ahead,
             created: out.created,
+            patient_url: self
+                .hospital()
+                .patient
+                .public_url
+                .as_ref()
+                .map(|base| format!("{base}{link}")),
+            patient_link: link,
         }
     }
 

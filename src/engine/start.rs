@@ -3,6 +3,7 @@
 //! them in the [`Directory`]. After a crash this is the recovery path: only
 //! committed changes exist, and they are all loaded.
 
+use crate::db::links::PatientLinks;
 use std::sync::Arc;
 
 use actix::Actor;
@@ -290,6 +291,7 @@ impl Engine {
         hospital: Arc<Hospital>,
         db: Db,
         clock: SharedClock,
+        links: PatientLinks,
     ) -> Result<Engine, DbError> {
         let hospital = Arc::new(rules_in_force(&db, &hospital).await?);
         let now = clock.now();
@@ -335,7 +337,7 @@ impl Engine {
             .await?;
 
         let directory = Directory::new();
-        let journal: SharedJournal = Arc::new(DbJournal::new(db.clone()));
+        let journal: SharedJournal = Arc::new(DbJournal::new(db.clone(), links.clone()));
         let mode = hospital.voice_name;
         for d in &loaded.doctors {
             directory.publish_doctor(doctor_view(d));
@@ -418,6 +420,7 @@ impl Engine {
             clock,
             names,
             Arc::new(super::day::ClosedThrough::new(closed_through)),
+            links,
         );
         if !stale.is_empty() {
             engine.start_rooms_clean(now, &stale).await;

@@ -8,6 +8,7 @@
 //! step with its time and result, the total against the 4-hour recovery
 //! goal, the lists, and the steps people take that a program cannot time.
 
+use crate::db::links::PatientLinks;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -249,7 +250,7 @@ fn started_on(
     let out = actix::System::new().block_on(async move {
         let db = Db::connect(&settings, spawner).map_err(|e| e.to_string())?;
         let clock = triage_ground::time::program_clock()?;
-        let engine = Engine::start(hospital, db.clone(), clock)
+        let engine = Engine::start(hospital, db.clone(), clock, PatientLinks::ephemeral())
             .await
             .map_err(|e| e.to_string())?;
         let started = t.elapsed();

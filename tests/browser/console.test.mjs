@@ -6,7 +6,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { Server, launch, loginByKeyboard, openScreen, screenshotDir, serverToday } from "./harness.mjs";
+import { PNG } from "pngjs";
+import jsQR from "jsqr";
+import { Server, launch, loginByKeyboard, noteSecret, openScreen, screenshotDir, serverToday } from "./harness.mjs";
 
 let server;
 let browser;
@@ -66,6 +68,16 @@ test("a nurse logs in by keyboard and checks a patient in with the visit number 
   const doorText = await door.textContent("body");
   assert.ok(!doorText.includes("周芷若"), "the public screen shows the full name");
   assert.match(await page.textContent(".checkin p"), /签到成功/);
+  // A QR code of the patient's own page, to scan from this screen.
+  const shot = PNG.sync.read(await page.locator(".patient-qr img").screenshot());
+  const qr = jsQR(new Uint8ClampedArray(shot.data), shot.width, shot.height);
+  assert.ok(qr, "the console shows a QR code that decodes");
+  const patientPath = new URL(qr.data).pathname;
+  assert.match(patientPath, /^\/p\/[A-Za-z0-9_-]{22}$/);
+  noteSecret(patientPath.slice(3));
+  const seen = await (await fetch(`${server.base}${patientPath}/visit`)).json();
+  assert.equal(seen.ticket_no, ticket, "it opens this patient's visit");
+  assert.equal(seen.masked_name, "周*若");
   // The field is ready for the next scan.
   assert.equal(await page.evaluate(() => document.activeElement?.id), "visit");
   // At 1366×768 every room and row button keeps its word on one line.

@@ -1041,8 +1041,13 @@ impl TestApp {
 
     /// A screen's socket that has said nothing yet.
     pub async fn ws_bare(&self, screen: &str) -> Ws {
+        self.ws_at(&format!("/ws/screens/{screen}")).await
+    }
+
+    /// A socket on `path` (a screen's, a patient page's).
+    pub async fn ws_at(&self, path: &str) -> Ws {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let url = format!("{}/ws/screens/{screen}", self.ws_base());
+        let url = format!("{}{path}", self.ws_base());
         let req = url
             .into_client_request()
             .unwrap_or_else(|e| panic!("request: {e}"));

@@ -27,6 +27,7 @@ mod kiosks;
 mod logins;
 mod openapi;
 mod operations;
+mod patient;
 mod queue_rules;
 mod registrations;
 mod restart;

@@ -434,9 +434,14 @@ pub(crate) async fn start(
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|e| panic!("db: {e}"));
-    Engine::start(Arc::new(hospital.clone()), db, clock)
-        .await
-        .unwrap_or_else(|e| panic!("engine: {e}"))
+    Engine::start(
+        Arc::new(hospital.clone()),
+        db,
+        clock,
+        triage::db::links::PatientLinks::ephemeral(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("engine: {e}"))
 }
 
 fn one_day(ops: &[Op]) -> Result<(), TestCaseError> {

@@ -6,6 +6,7 @@
 //! kiosk looked at. Each part says what it did; none touches what patients
 //! see (the self-test's engine runs on its own copy, with no socket).
 
+use crate::db::links::PatientLinks;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -263,9 +264,14 @@ async fn calls_on(
     };
     let db = Db::connect(&settings, threads).map_err(|e| e.to_string())?;
     let clock = triage_ground::time::program_clock()?;
-    let engine = Engine::start(hospital.clone(), db.clone(), clock)
-        .await
-        .map_err(|e| e.to_string())?;
+    let engine = Engine::start(
+        hospital.clone(),
+        db.clone(),
+        clock,
+        PatientLinks::ephemeral(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let log: Log = Arc::default();
     let mut session = u64::MAX;
     for entry in engine.directory().screens.iter() {

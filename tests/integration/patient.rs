@@ -1,0 +1,176 @@
+//! The patient's own page (issue 28) through its API and socket: every
+//! check-in answer carries the visit's link (the same one again on a
+//! retry), the link opens this one visit today while it is open, the
+//! socket follows it to the room and to its end, and the database keeps
+//! only the token's digest.
+
+use serde_json::{json, Value};
+
+use crate::common::{note_secret, registration, spawn_app_with, TestApp};
+use triage::config::Hospital;
+
+async fn visit_of(app: &TestApp, link: &str) -> (u16, Value) {
+    let r = app
+        .anonymous
+        .get(app.url(&format!("/api/v1/patient/{}", &link[3..])))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
+async fn checked_in(app: &TestApp, visit_no: &str, name: &str) -> Value {
+    assert_eq!(
+        app.put_registration(visit_no, &registration(name, "NK"))
+            .await
+            .status(),
+        201
+    );
+    let r = app.check_in(visit_no).await;
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap_or_default();
+    note_secret(answer["patient_link"].as_str().unwrap_or_default());
+    answer
+}
+
+#[actix_web::test]
+async fn a_patient_link_opens_one_visit_today_while_it_is_open_and_is_kept_only_as_a_digest() {
+    let mut hospital = Hospital::demo();
+    hospital.patient.public_url = Some("https://wx.example-hospital.cn".into());
+    let app = spawn_app_with(hospital, 2).await;
+    let first = checked_in(&app, "PL1", "链接甲").await;
+    let second = checked_in(&app, "PL2", "链接乙").await;
+    let link = first["patient_link"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(link.starts_with("/p/") && link.len() == 25, "{link}");
+    assert_eq!(
+        first["patient_url"],
+        json!(format!("https://wx.example-hospital.cn{link}")),
+        "the hospital's published address"
+    );
+    assert_ne!(second["patient_link"], first["patient_link"]);
+    // Asked again (a retry), the same link.
+    let again: Value = app.check_in("PL1").await.json().await.unwrap_or_default();
+    assert_eq!(again["created"], json!(false));
+    assert_eq!(again["patient_link"], first["patient_link"]);
+
+    let (status, view) = visit_of(&app, &link).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["ticket_no"], first["ticket_no"]);
+    assert_eq!(view["masked_name"], json!("链*甲"));
+    assert_eq!(view["status"], json!("waiting"));
+    assert_eq!(view["ahead"], json!(0));
+    let text = view.to_string();
+    assert!(!text.contains("链接甲") && !text.contains("PL1"), "{text}");
+    assert!(!text.contains(second["ticket_no"].as_str().unwrap_or("-")));
+    let (status, view2) = visit_of(&app, second["patient_link"].as_str().unwrap_or_default()).await;
+    assert_eq!(status, 200);
+    assert_eq!(view2["ahead"], json!(1));
+    // The page's own address for it says the same.
+    let page: Value = app
+        .anonymous
+        .get(app.url(&format!("{link}/visit")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(page, view);
+
+    // At rest: the digest only; the token opens nothing from a copy.
+    let token = &link[3..];
+    let dump = app.dump().await;
+    assert!(!dump.contains(token), "the token is not stored");
+    if let Some(path) = app.db.url.strip_prefix("sqlite://") {
+        // Every byte the database holds, its write-ahead log too.
+        for file in [path.to_string(), format!("{path}-wal")] {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{file} holds the token"
+            );
+        }
+    }
+    let digest = triage_ground::secret::sha256_hex(token.as_bytes());
+    let rows: Vec<String> = {
+        use diesel::prelude::*;
+        use triage::db::schema::patient_links;
+        app.engine
+            .db()
+            .read(|c| {
+                Ok(patient_links::table
+                    .select(patient_links::digest)
+                    .load::<String>(c)?)
+            })
+            .await
+            .unwrap_or_default()
+    };
+    assert_eq!(rows.len(), 2);
+    assert!(rows.contains(&digest));
+
+    // Live: the call shows the room, the end closes the link.
+    let mut ws = app.ws_at(&format!("{link}/live")).await;
+    let f = ws.next().await;
+    assert_eq!(f["type"], json!("visit"), "{f}");
+    assert_eq!(f["seq"], json!(1));
+    assert_eq!(f["visit"], view);
+    assert_eq!(app.room("NK-02", "call-next").await.status(), 200);
+    let f = ws.next().await;
+    assert_eq!(f["visit"]["status"], json!("called"), "{f}");
+    assert_eq!(f["visit"]["called_room"]["name"], json!("内科2诊室"));
+    assert_eq!(f["seq"], json!(2));
+    let (_, now) = visit_of(&app, &link).await;
+    assert_eq!(now["status"], json!("called"));
+    // The second patient moved up: their own page says so, not this one.
+    let (_, other) = visit_of(&app, second["patient_link"].as_str().unwrap_or("")).await;
+    assert_eq!(other["ahead"], json!(0));
+
+    assert_eq!(app.room("NK-02", "finish").await.status(), 200);
+    let frames = ws.until("gone").await;
+    let last_visit = frames
+        .iter()
+        .rev()
+        .find(|f| f["type"] == "visit")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last_visit["visit"]["status"], json!("done"), "{frames:?}");
+    let (status, gone) = visit_of(&app, &link).await;
+    assert_eq!(status, 404);
+    assert_eq!(gone["error"]["code"], json!("patient_link_expired"));
+    assert!(gone["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("失效"));
+
+    // A made-up token, a malformed one: the same answer.
+    for t in ["/p/AAAAAAAAAAAAAAAAAAAAAA", "/p/short", "/p/%27%20OR%201=1"] {
+        let (status, body) = visit_of(&app, t).await;
+        assert_eq!(status, 404, "{t}");
+        assert_eq!(body["error"]["code"], json!("patient_link_expired"));
+    }
+
+    // The next day, yesterday's link of a visit still open opens nothing.
+    let day = app.today();
+    app.advance(chrono::Duration::days(1));
+    let (status, _) = visit_of(&app, second["patient_link"].as_str().unwrap_or("")).await;
+    assert_eq!(status, 404);
+    // The day end forgets the day's links.
+    let _ = app
+        .engine
+        .close_day(day, triage::engine::Acting::new("test", "test"))
+        .await;
+    let left: i64 = {
+        use diesel::prelude::*;
+        use triage::db::schema::patient_links;
+        app.engine
+            .db()
+            .read(|c| Ok(patient_links::table.count().get_result(c)?))
+            .await
+            .unwrap_or(-1)
+    };
+    assert_eq!(left, 0, "the day's links are pruned at its end");
+}
