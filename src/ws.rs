@@ -491,6 +491,9 @@ pub async fn screen_ws(
     Ok(ws::handshake(&req)?.streaming(Paged::new(ws::WebsocketContext::create(session, stream))))
 }
 
+/// The first pause before a patient session reads its row again.
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+
 /// One patient page (`/p/{token}/live`): it watches the visit's queue and
 /// rooms as a staff page does, and sends only the visit's own view
 /// ([`crate::patient`]), when it changed.
@@ -503,6 +506,10 @@ pub struct PatientSession {
     sent: Option<crate::patient::PatientView>,
     /// A re-read of the row is under way.
     rereading: bool,
+    /// An update came while the row was being read again.
+    pending: bool,
+    /// The pause before reading again while row and views disagree.
+    retry: Duration,
     last_heard: Instant,
 }
 
@@ -539,6 +546,7 @@ impl PatientSession {
         always: bool,
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
+        self.retry = RETRY_FIRST;
         if !always && self.sent.as_ref() == Some(&view) {
             return;
         }
@@ -553,10 +561,23 @@ impl PatientSession {
         self.sent = Some(view);
     }
 
+    /// Reads again after an update that came during the last read, else
+    /// after a pause that doubles up to 5 s.
+    fn reread_later(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if std::mem::take(&mut self.pending) {
+            self.reread(ctx);
+            return;
+        }
+        let wait = self.retry;
+        self.retry = (self.retry * 2).min(Duration::from_secs(5));
+        ctx.run_later(wait, |act, ctx| act.reread(ctx));
+    }
+
     fn reread(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         if self.rereading {
             return;
         }
+        self.pending = false;
         self.rereading = true;
         let engine = self.engine.clone();
         let visit_no = self.watched.row.visit_no.to_string();
@@ -582,18 +603,28 @@ impl PatientSession {
                                     },
                                 );
                             }
-                            // Views still behind the row: the next update
-                            // settles it.
+                            if !act.watched.open_now(&act.engine) {
+                                act.publish(false, ctx);
+                                return;
+                            }
                             match act.watched.view(&act.engine) {
-                                Some(view) => act.send(view, false, ctx),
-                                None if !act.watched.open_now(&act.engine) => {
-                                    act.publish(false, ctx)
+                                Some(view) => {
+                                    act.send(view, false, ctx);
+                                    // Updates that came meanwhile may say more.
+                                    if std::mem::take(&mut act.pending) {
+                                        act.publish(false, ctx);
+                                    }
                                 }
-                                None => {}
+                                // The row and the views still disagree (one
+                                // was read before a change the other shows):
+                                // read again, at once if an update came
+                                // meanwhile, else a little later.
+                                None => act.reread_later(ctx),
                             }
                         }
                         Err(e) => {
-                            tracing::warn!(session = act.id, code = %e.code, "patient page: visit not read")
+                            tracing::warn!(session = act.id, code = %e.code, "patient page: visit not read");
+                            act.reread_later(ctx);
                         }
                     }
                 }),
@@ -660,7 +691,12 @@ impl Handler<triage_actors::staff::StaffUpdate> for PatientSession {
                 return;
             }
         };
-        if fresh && !self.rereading {
+        if !fresh {
+            return;
+        }
+        if self.rereading {
+            self.pending = true;
+        } else {
             self.publish(false, ctx);
         }
     }
@@ -714,6 +750,8 @@ pub async fn patient_ws(
         seq: 0,
         sent: None,
         rereading: false,
+        pending: false,
+        retry: RETRY_FIRST,
         last_heard: Instant::now(),
     };
     let stream = guarded(stream);

@@ -5,6 +5,7 @@
 //! only the token's digest.
 
 use serde_json::{json, Value};
+use std::time::Duration;
 
 use crate::common::{note_secret, registration, spawn_app_with, TestApp};
 use triage::config::Hospital;
@@ -119,7 +120,8 @@ async fn a_patient_link_opens_one_visit_today_while_it_is_open_and_is_kept_only_
     assert_eq!(f["seq"], json!(1));
     assert_eq!(f["visit"], view);
     assert_eq!(app.room("NK-02", "call-next").await.status(), 200);
-    let f = ws.next().await;
+    // Within a second, also while the socket's first read is under way.
+    let f = ws.next_within(Duration::from_secs(1)).await;
     assert_eq!(f["visit"]["status"], json!("called"), "{f}");
     assert_eq!(f["visit"]["called_room"]["name"], json!("内科2诊室"));
     assert_eq!(f["seq"], json!(2));
@@ -130,7 +132,10 @@ async fn a_patient_link_opens_one_visit_today_while_it_is_open_and_is_kept_only_
     assert_eq!(other["ahead"], json!(0));
 
     assert_eq!(app.room("NK-02", "finish").await.status(), 200);
-    let frames = ws.until("gone").await;
+    let mut frames = Vec::new();
+    while frames.last().is_none_or(|f: &Value| f["type"] != "gone") {
+        frames.push(ws.next_within(Duration::from_secs(1)).await);
+    }
     let last_visit = frames
         .iter()
         .rev()
