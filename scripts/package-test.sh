@@ -12,6 +12,10 @@
 #      applied there) — and /readyz must answer ready
 #   4. SIGTERM: it stops gracefully (exit 0); dpkg --purge removes the
 #      package and keeps /var/lib/triage and the triage user
+#   5. what the test itself made (/var/lib/triage, when it was not there
+#      before) is removed after that check, so the next run installs on a
+#      clean machine again (a database left by an earlier run would be an
+#      upgrade, held back in working hours)
 # A step that cannot run fails the script; nothing is reported as passed
 # that did not run.
 set -euo pipefail
@@ -42,10 +46,13 @@ cleanup() {
   if [ -n "${PID:-}" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID" || true; fi
   [ "$(sha256sum /etc/triage/server.key)" = "$KEYSUM" ] || { echo "FAIL: the server key changed while serving" >&2; exit 1; }
 dpkg --purge triage >/dev/null 2>&1 || true
+if [ "${MADE_DATA:-0}" = 1 ]; then rm -rf /var/lib/triage; fi
 }
 trap cleanup EXIT
 
 echo "== dpkg -i"
+MADE_DATA=0
+[ -e /var/lib/triage ] || MADE_DATA=1
 if dpkg -s triage >/dev/null 2>&1; then
   echo "NOT RUN: a triage package is installed on this machine; the test would replace it" >&2
   exit 3
@@ -124,4 +131,8 @@ dpkg --purge triage >/dev/null
 getent passwd triage >/dev/null || { echo "FAIL: purging removed the triage user who owns the data" >&2; exit 1; }
 echo "purged; /var/lib/triage and the triage user kept"
 trap - EXIT
+if [ "$MADE_DATA" = 1 ]; then
+  rm -rf /var/lib/triage
+  echo "removed /var/lib/triage, which this test made"
+fi
 echo "package test passed"
