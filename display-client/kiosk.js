@@ -52,6 +52,16 @@ function clock(iso) {
   return new Date(iso).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
 }
 
+// The wait as the queue's forecast gives it (P50–P90), in words when the
+// session may end first; the old estimate only if no forecast was ready.
+function waitText(t) {
+  const w = t.wait;
+  if (!w) return `约 ${t.estimated_wait_minutes} 分钟`;
+  if (w.beyond_session) return "本时段内可能叫不到，请咨询分诊台";
+  if (w.p90_minutes === 0) return "即将叫到";
+  return `约 ${w.p50_minutes}–${w.p90_minutes} 分钟`;
+}
+
 function fillTicket(t) {
   const where = [t.doctor ? `${t.doctor}医生` : "", t.rooms.join("、")].filter(Boolean).join(" · ");
   $("result-title").textContent = t.created ? "报到成功" : "您已报到过";
@@ -60,7 +70,7 @@ function fillTicket(t) {
   // Only rooms that call now are named; none: the screens will say where.
   $("r-where").textContent = where || "请留意叫号屏";
   $("r-ahead").textContent = String(t.ahead);
-  $("r-wait").textContent = String(t.estimated_wait_minutes);
+  $("r-wait").textContent = waitText(t);
   $("r-wait-at").textContent = t.wait_at;
   $("r-print").textContent = t.created ? "正在打印小票，请取走" : "已报到过，不再打印；如需帮助请到分诊台";
   $("s-hospital").textContent = t.hospital;
@@ -69,7 +79,7 @@ function fillTicket(t) {
   $("s-name").textContent = t.masked_name;
   $("s-where").textContent = where || "请留意叫号屏";
   $("s-ahead").textContent = String(t.ahead);
-  $("s-wait").textContent = String(t.estimated_wait_minutes);
+  $("s-wait").textContent = waitText(t);
   $("s-wait-at").textContent = t.wait_at;
   $("s-time").textContent = `报到时间 ${clock(t.checked_in_at)}`;
   // The patient's own page: the hospital's published address if it has

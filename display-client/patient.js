@@ -76,10 +76,20 @@ function render(v) {
   $("rooms").textContent = v.rooms.length ? v.rooms.map((r) => r.name).join("、") : "暂无诊室开诊";
   const wait = waiting && v.wait;
   $("wait-row").hidden = !wait;
-  $("wait").textContent = wait ? (wait.beyond_session ? "本时段内可能无法就诊，请到分诊台咨询" : `约 ${wait.p50_minutes}–${wait.p90_minutes} 分钟`) : "";
+  $("wait").textContent = wait ? waitText(wait) : "";
   $("advice").textContent = v.advice;
   if (called && !(before && before.status === "called" && before.called_room?.code === v.called_room.code)) alertCalled(v);
   if (!called) document.title = "我的排队";
+}
+
+// P50–P90 as "约 15–30 分钟"; when the session may end first, that, in
+// words, instead of an invented number.
+function waitText(w) {
+  if (w.beyond_session) {
+    return w.p50_minutes != null ? `约 ${w.p50_minutes} 分钟以上，本时段内可能叫不到，请到分诊台咨询` : "本时段内可能叫不到，请到分诊台咨询";
+  }
+  if (w.p90_minutes === 0) return "即将叫到";
+  return `约 ${w.p50_minutes}–${w.p90_minutes} 分钟`;
 }
 
 function connect() {

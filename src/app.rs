@@ -157,6 +157,7 @@ impl Services {
         let db_for_alerts = db.clone();
         let auth = Auth::start(db, clock.clone(), hospital.clone(), key.clone()).await?;
         background.ticks(&engine);
+        background.forecasts(&engine);
         background.auth_reload(&auth);
         background.audit_upkeep(&engine);
         let alerts =

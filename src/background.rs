@@ -28,6 +28,8 @@ use crate::engine::Engine;
 
 /// How often a two-stage room checks that its short list is full.
 pub const REFILL_EVERY: Duration = Duration::from_secs(5);
+/// How often the wait forecasts look for queues that changed.
+pub const FORECAST_EVERY: Duration = Duration::from_millis(500);
 /// How often a queue checks whether time changed what its board shows.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(15);
 /// How often audit records past their retention are removed and the
@@ -147,6 +149,20 @@ impl Background {
     pub fn task(&self, name: &'static str, work: impl std::future::Future<Output = ()> + 'static) {
         let handle = actix_web::rt::spawn(work);
         self.lock_tasks().push((name, handle));
+    }
+
+    /// Keeps every queue's wait forecast current (issue 28): twice a
+    /// second, the queues that changed (or whose forecast is stale) are
+    /// forecast again, one after another on a blocking thread.
+    pub fn forecasts(&self, engine: &Engine) {
+        let engine = engine.clone();
+        let mut every = self.ticker(FORECAST_EVERY);
+        self.task("wait-forecasts", async move {
+            loop {
+                every.tick().await;
+                engine.forecast_due().await;
+            }
+        });
     }
 
     /// Rebuilds the accounts' caches from the database every

@@ -76,6 +76,10 @@ pub struct PatientView {
     pub ahead: Option<usize>,
     /// The rooms that may call the patient now (waiting only).
     pub rooms: Vec<PatientRoom>,
+    /// The wait as a range (waiting, not held; once the queue's forecast
+    /// includes the patient): P50–P90 minutes, or that the session may end
+    /// first.
+    pub wait: Option<crate::engine::waits::WaitView>,
     /// The room that called the patient.
     pub called_room: Option<PatientRoom>,
     pub called_at: Option<DateTime<Utc>>,
@@ -213,6 +217,7 @@ impl Watched {
             status_label: String::new(),
             ahead: None,
             rooms: Vec::new(),
+            wait: None,
             called_room: None,
             called_at: None,
             advice: String::new(),
@@ -306,6 +311,9 @@ impl Watched {
             PatientStatus::Waiting
         };
         view.ahead = Some(ahead);
+        if !entry.held {
+            view.wait = engine.wait_of(&q.code, &row.visit_no);
+        }
         view.advice = if entry.held {
             "分诊台已暂停为您叫号，请到分诊台询问。".into()
         } else if rooms.is_empty() {

@@ -491,6 +491,9 @@ pub async fn screen_ws(
     Ok(ws::handshake(&req)?.streaming(Paged::new(ws::WebsocketContext::create(session, stream))))
 }
 
+/// How often a patient session looks for a new wait forecast.
+const WAITS_EVERY: Duration = Duration::from_millis(500);
+
 /// The first pause before a patient session reads its row again.
 const RETRY_FIRST: Duration = Duration::from_millis(200);
 
@@ -510,6 +513,8 @@ pub struct PatientSession {
     pending: bool,
     /// The pause before reading again while row and views disagree.
     retry: Duration,
+    /// The wait forecasts' version last looked at.
+    waits_seen: u64,
     last_heard: Instant,
 }
 
@@ -658,6 +663,14 @@ impl Actor for PatientSession {
             }
             ctx.ping(b"");
         });
+        // A new wait forecast (made off the calling path after a change).
+        ctx.run_interval(WAITS_EVERY, |act, ctx| {
+            let version = act.engine.waits().version();
+            if version != act.waits_seen && !act.rereading {
+                act.waits_seen = version;
+                act.publish(false, ctx);
+            }
+        });
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
@@ -752,6 +765,7 @@ pub async fn patient_ws(
         rereading: false,
         pending: false,
         retry: RETRY_FIRST,
+        waits_seen: 0,
         last_heard: Instant::now(),
     };
     let stream = guarded(stream);

@@ -70,6 +70,9 @@ pub struct KioskTicket {
     /// The same at the hospital's published address (`[patient]
     /// public_url`), when configured; else the kiosk uses its own.
     pub patient_url: Option<String>,
+    /// The wait as a range, from the queue's forecast with the patient in
+    /// it (none if it could not be made within a second).
+    pub wait: Option<crate::engine::waits::WaitView>,
 }
 
 /// The kiosk `code` if the request carries its live device token.
@@ -210,6 +213,7 @@ pub async fn check_in(
         .check_in(&visit_no, who)
         .await
         .map_err(|e| refusal(e, &engine, Some(&department)))?;
+    let wait = engine.fresh_wait_of(&answer.queue_code, &visit_no).await;
     let queue = engine.hospital().queue(&answer.queue_code);
     let doctor = queue.and_then(|q| q.doctor.as_deref()).map(|d| {
         engine
@@ -254,5 +258,6 @@ pub async fn check_in(
         created: answer.created,
         patient_link: answer.patient_link,
         patient_url: answer.patient_url,
+        wait,
     }))
 }

@@ -187,6 +187,7 @@ use crate::engine::{
         crate::patient::PatientView,
         crate::patient::PatientStatus,
         crate::patient::PatientRoom,
+        crate::engine::waits::WaitView,
         crate::engine::day::DayStatus,
         crate::engine::day::DayPreview,
         super::registrations::ReasonBody,

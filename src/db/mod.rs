@@ -28,6 +28,7 @@ pub mod schema;
 pub mod spawn;
 pub mod store;
 pub mod timings;
+pub mod waits;
 pub mod writer;
 
 pub use conn::{

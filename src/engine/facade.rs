@@ -41,6 +41,8 @@ pub struct Engine {
     pub(crate) seating: Arc<tokio::sync::Mutex<()>>,
     /// The patients' phone links (`/p/{token}`).
     links: PatientLinks,
+    /// Each queue's wait forecast.
+    waits: Arc<super::waits::Waits>,
 }
 
 /// Who acts on a command, as the caller knows it: the operator (staff
@@ -136,6 +138,7 @@ impl Engine {
     ) -> Self {
         Engine {
             links,
+            waits: Arc::default(),
             hospital,
             directory,
             db,
@@ -170,6 +173,11 @@ impl Engine {
     /// How patient links are made and read.
     pub fn links(&self) -> &PatientLinks {
         &self.links
+    }
+
+    /// Each queue's latest wait forecast.
+    pub fn waits(&self) -> &super::waits::Waits {
+        &self.waits
     }
 
     /// The database the engine writes through.

@@ -17,6 +17,8 @@
 //! - [`day`]: the hospital day and the day end (日终).
 //! - [`seats`]: who sits in a room (医生签到 / 暂离 / 签退), stop-clinic.
 //! - [`schedules`]: the schedule (出诊排班) and the session switch.
+//! - [`waits`] and [`forecasts`]: each queue's wait forecast (P50–P90
+//!   ranges, issue 28): what is kept, and how it is made.
 
 pub mod appointments;
 pub mod calling;
@@ -24,6 +26,7 @@ pub mod closed;
 pub mod day;
 pub mod doctors;
 pub mod facade;
+pub mod forecasts;
 pub mod names;
 pub mod notices;
 pub mod queues;
@@ -34,6 +37,7 @@ pub mod screens;
 pub mod seats;
 pub mod start;
 pub mod stats;
+pub mod waits;
 
 pub use calling::{CalledPatient, RoomAnswer, RoomCommand};
 pub use facade::{doctor_view, visit_slot, Acting, Engine};

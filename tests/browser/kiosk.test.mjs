@@ -75,6 +75,8 @@ test("a scanned visit number shows the ticket and position, matching the queue, 
   assert.match(slip.text, new RegExp(ticket));
   assert.match(slip.text, /内科/);
   assert.match(slip.text, /前面还有 1 人/);
+  // The wait from the queue's forecast: one ahead, four rooms free.
+  assert.match(slip.text, /预计等候 (即将叫到|约 \d+–\d+ 分钟)/);
   assert.ok(!slip.text.includes("自助报到甲"), "no full name on the ticket");
   assert.ok(slip.width < 300, `80 mm wide (${slip.width} px)`);
   await kiosk.screenshot({ path: join(screenshotDir(), "kiosk-portrait.png") });

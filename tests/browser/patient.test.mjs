@@ -79,6 +79,10 @@ test("the QR code on the printed ticket opens the patient's page with the ticket
   assert.equal(await text(phone, "#name"), "扫*丙", "the masked name only");
   assert.match(await text(phone, "#rooms"), /内科1诊室/);
   assert.match(await text(phone, "#department"), /内科/);
+  // The wait as a range from the queue's forecast (two ahead, four rooms
+  // free: at once), within a second or two of the check-in.
+  await phone.waitForSelector("#wait-row:not([hidden])", { timeout: 5000 });
+  assert.match(await text(phone, "#wait"), /^(约 \d+–\d+ 分钟|即将叫到)$/);
   const body = await phone.textContent("body");
   assert.ok(!body.includes("扫码丙"), "no full name");
   assert.ok(!body.includes("PA2") && !body.includes("PPA2"), "no visit number or patient ID");

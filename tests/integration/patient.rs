@@ -179,3 +179,65 @@ async fn a_patient_link_opens_one_visit_today_while_it_is_open_and_is_kept_only_
     };
     assert_eq!(left, 0, "the day's links are pruned at its end");
 }
+
+/// The wait a patient's own page shows.
+async fn wait_of(app: &TestApp, link: &str) -> Value {
+    let (status, view) = visit_of(app, link).await;
+    assert_eq!(status, 200, "{view}");
+    view["wait"].clone()
+}
+
+#[actix_web::test]
+async fn the_page_shows_a_wait_range_from_the_queues_own_rules_run_forward() {
+    let app = spawn_app_with(Hospital::demo(), 2).await;
+    // 12 waiting in 内科 with its 4 rooms free at 09:30: the first four are
+    // called at once, the rest as rooms finish (the configured 6 minutes,
+    // as no doctor has a record yet).
+    let mut links = Vec::new();
+    for i in 0..12 {
+        let a = checked_in(&app, &format!("PW{i:02}"), "等候者").await;
+        links.push(a["patient_link"].as_str().unwrap_or_default().to_string());
+    }
+    assert!(app.engine.forecast_due().await > 0, "a forecast was due");
+    let first = wait_of(&app, &links[0]).await;
+    assert_eq!(first["p90_minutes"], json!(0), "{first}");
+    let mut last_p50 = 0;
+    for link in &links[4..] {
+        let w = wait_of(&app, link).await;
+        let (p50, p90) = (
+            w["p50_minutes"].as_u64().unwrap_or(0),
+            w["p90_minutes"].as_u64().unwrap_or(0),
+        );
+        assert!(p50 <= p90 && p90 > 0, "{w}");
+        assert!(p50 >= last_p50, "a later place waits longer: {w}");
+        assert_eq!(w["beyond_session"], json!(false));
+        last_p50 = p50;
+    }
+    let last = wait_of(&app, &links[11]).await;
+    assert!(
+        last["p90_minutes"].as_u64().unwrap_or(0) > last["p50_minutes"].as_u64().unwrap_or(0),
+        "a range, not a point: {last}"
+    );
+
+    // Three rooms stop: the same patient waits longer.
+    for room in ["NK-02", "NK-03", "NK-04"] {
+        assert_eq!(app.room(room, "close").await.status(), 200);
+    }
+    app.engine.forecast_due().await;
+    let fewer = wait_of(&app, &links[11]).await;
+    assert!(
+        fewer["p50_minutes"].as_u64().unwrap_or(0) > last["p50_minutes"].as_u64().unwrap_or(0),
+        "one room left: {fewer} against {last}"
+    );
+
+    // Near the session's end (11:50), those who cannot be seen before it
+    // are told so, not given a number.
+    app.set_clock(crate::common::china(0, "11:50"));
+    app.engine.forecast_due().await;
+    let late = wait_of(&app, &links[11]).await;
+    assert_eq!(late["beyond_session"], json!(true), "{late}");
+    assert_eq!(late["p90_minutes"], Value::Null);
+    // The first in line, with the one room free, is called at once.
+    let soon = wait_of(&app, &links[0]).await;
+    assert_eq!(soon["beyond_session"], json!(false), "{soon}");
+}

@@ -101,4 +101,7 @@ pub struct Board {
     screen_links: DashMap<ScreenCode, ScreenLink>,
     /// Every running queue's inbox for `Left`, by code.
     queue_links: DashMap<QueueCode, Recipient<Left>>,
+    /// How many times each queue's head or one of its rooms changed: what
+    /// the wait forecast watches to know a queue is due again.
+    changes: DashMap<QueueCode, u64>,
 }

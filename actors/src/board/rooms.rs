@@ -13,11 +13,27 @@ use super::*;
 impl Board {
     /// Records a room's public state and tells the screens that show it.
     pub fn publish_room(&self, room: &str, status: RoomStatus, current: Option<&CurrentCall>) {
+        let mut queues = Vec::new();
         if let Some(mut b) = self.room_boards.get_mut(room) {
             b.status = status;
             b.current = current.map(CallView::from);
+            queues.clone_from(&b.info.draws_from);
+        }
+        for q in &queues {
+            self.changed(q);
         }
         self.notify_room(room);
+    }
+
+    /// Counts a change of `queue` (its head, or a room drawing from it).
+    fn changed(&self, queue: &QueueCode) {
+        *self.changes.entry(queue.clone()).or_default() += 1;
+    }
+
+    /// How many changes `queue` has seen: a forecast made at another count
+    /// is due again.
+    pub fn changes_of(&self, queue: &str) -> u64 {
+        self.changes.get(queue).map_or(0, |c| *c)
     }
 
     /// Records a queue's public head and tells the screens of every room
@@ -31,6 +47,7 @@ impl Board {
     /// Records a queue's public head without telling anyone yet.
     pub fn set_queue_board(&self, queue: &QueueCode, board: QueueBoard) {
         self.queue_boards.insert(queue.clone(), board);
+        self.changed(queue);
     }
 
     /// Tells the screens of every room drawing from `queue` (but `except`).

@@ -14,9 +14,11 @@
 //! - [`state`]: `QueueState` — plans, `apply`, the locked head.
 //! - [`view`]: the list staff read and the public board.
 //! - [`messages`]: what the queue answers.
+//! - [`forecast`]: wait ranges by running the queue's rules forward.
 //! - [`actor`]: `QueueActor` and its handlers.
 
 pub mod actor;
+pub mod forecast;
 pub mod messages;
 pub mod state;
 pub mod view;
