@@ -160,7 +160,11 @@ impl Background {
         self.task("wait-forecasts", async move {
             loop {
                 every.tick().await;
+                // Rest as long as the pass took: at most half a core, also
+                // when every queue changes at once.
+                let began = std::time::Instant::now();
                 engine.forecast_due().await;
+                actix_web::rt::time::sleep(began.elapsed()).await;
             }
         });
     }

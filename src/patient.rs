@@ -207,11 +207,14 @@ impl Watched {
         let mut view = PatientView {
             ticket_no: row.ticket_no.clone().unwrap_or_default(),
             masked_name: mask_name(&row.patient_name),
-            department: h
-                .departments
-                .iter()
-                .find(|d| d.code == row.department_code)
-                .map_or_else(|| row.department_code.to_string(), |d| d.name.clone()),
+            // Where the patient waits now (a transfer moves them).
+            department: {
+                let code = queue.map_or(&row.department_code, |q| &q.department);
+                h.departments
+                    .iter()
+                    .find(|d| d.code == *code)
+                    .map_or_else(|| code.to_string(), |d| d.name.clone())
+            },
             queue: queue.map_or_else(String::new, |q| q.name.clone()),
             status: PatientStatus::Done,
             status_label: String::new(),
@@ -333,8 +336,15 @@ impl Watched {
             self.row = row;
         }
         if found.watch != self.watch {
+            // Views of what is no longer watched go; the others stay (an
+            // update newer than the read may already be here).
+            self.latest
+                .queues
+                .retain(|q, _| found.watch.queues.contains(q));
+            self.latest
+                .rooms
+                .retain(|r, _| found.watch.rooms.contains(r));
             self.watch = found.watch;
-            self.latest = Latest::default();
         }
         for v in found.latest.queues.into_values() {
             self.latest.queue(v);
@@ -344,14 +354,20 @@ impl Watched {
         }
     }
 
-    /// Whether the link still works (the visit open, the day today).
+    /// Whether the link still works (the visit open, the day today and
+    /// not closed: the day end closes the missed and the away with a
+    /// write no queue or room tells).
     pub fn open_now(&self, engine: &Engine) -> bool {
-        !closed(self.row.status) && self.day == service_date(engine.now())
+        !closed(self.row.status)
+            && self.day == service_date(engine.now())
+            && engine.closed_through.get().is_none_or(|d| d < self.day)
     }
 }
 
-/// Patients before `visit_no` in the queue's calling order (held ones not
-/// counted: a room passes them), and its entry.
+/// Patients a room calls before `visit_no` in the queue's calling order
+/// (not the held or those not callable yet; for a patient bound to one
+/// room, a short list's or a booking's, only those that room may call),
+/// and its entry.
 fn position_in<'a>(
     q: &'a Arc<StaffQueueView>,
     visit_no: &str,
@@ -360,8 +376,15 @@ fn position_in<'a>(
         .entries
         .iter()
         .position(|e| e.visit_no.as_str() == visit_no)?;
-    let ahead = q.entries[..at].iter().filter(|e| !e.held).count();
-    Some((ahead, &q.entries[at]))
+    let me = &q.entries[at];
+    let room_of = |e: &triage_actors::staff::StaffEntry| e.room.clone().or(e.booked_room.clone());
+    let mine = room_of(me);
+    let ahead = q.entries[..at]
+        .iter()
+        .filter(|e| e.callable && !e.held)
+        .filter(|e| mine.is_none() || room_of(e).is_none_or(|r| Some(r) == mine))
+        .count();
+    Some((ahead, me))
 }
 
 fn room_of(engine: &Engine, code: &RoomCode) -> PatientRoom {

@@ -69,6 +69,51 @@ impl ClientMessage {
     }
 }
 
+/// What a page's socket said, once the socket's own business is done
+/// (a ping answered, a close returned, the time it was last heard kept).
+enum Heard {
+    Nothing,
+    Pong,
+    Said(ClientMessage),
+}
+
+/// Reads one socket message for any session: every channel answers pings,
+/// closes and errors alike; only what a page says differs.
+fn heard<A>(
+    msg: Result<ws::Message, ws::ProtocolError>,
+    last_heard: &mut Instant,
+    ctx: &mut ws::WebsocketContext<A>,
+) -> Heard
+where
+    A: Actor<Context = ws::WebsocketContext<A>>,
+{
+    let Ok(msg) = msg else {
+        ctx.stop();
+        return Heard::Nothing;
+    };
+    match msg {
+        ws::Message::Ping(p) => {
+            *last_heard = Instant::now();
+            ctx.pong(&p);
+            Heard::Nothing
+        }
+        ws::Message::Pong(_) => {
+            *last_heard = Instant::now();
+            Heard::Pong
+        }
+        ws::Message::Text(text) => {
+            *last_heard = Instant::now();
+            Heard::Said(ClientMessage::read(&text))
+        }
+        ws::Message::Close(reason) => {
+            ctx.close(reason);
+            ctx.stop();
+            Heard::Nothing
+        }
+        ws::Message::Binary(_) | ws::Message::Continuation(_) | ws::Message::Nop => Heard::Nothing,
+    }
+}
+
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
 /// One screen connection.
@@ -181,49 +226,24 @@ impl Handler<Frame> for ScreenSession {
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for ScreenSession {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        let Ok(msg) = msg else {
-            ctx.stop();
-            return;
-        };
-        match msg {
-            ws::Message::Ping(p) => {
-                self.last_heard = Instant::now();
-                ctx.pong(&p);
-            }
-            ws::Message::Pong(_) => {
-                self.last_heard = Instant::now();
+        match heard(msg, &mut self.last_heard, ctx) {
+            Heard::Nothing => {}
+            Heard::Pong => {
                 if self.admitted.is_some() {
                     self.screen.do_send(Heartbeat);
                 }
             }
-            ws::Message::Text(text) => {
-                self.last_heard = Instant::now();
-                let message = ClientMessage::read(&text);
-                if let ClientMessage::Hello { token } = &message {
-                    self.hello(token, ctx);
-                    return;
-                }
-                if self.admitted.is_none() {
-                    self.refuse(ctx);
-                    return;
-                }
-                match message {
-                    ClientMessage::Resync => self.screen.do_send(Resync {
-                        session_id: self.id,
-                    }),
-                    ClientMessage::Ping => {
-                        // A control reply outside the sequence (no `seq`).
-                        ctx.text(&*ScreenFrame::Pong.encode());
-                        self.screen.do_send(Heartbeat);
-                    }
-                    ClientMessage::Hello { .. } | ClientMessage::Other => {}
-                }
+            Heard::Said(ClientMessage::Hello { token }) => self.hello(&token, ctx),
+            Heard::Said(_) if self.admitted.is_none() => self.refuse(ctx),
+            Heard::Said(ClientMessage::Resync) => self.screen.do_send(Resync {
+                session_id: self.id,
+            }),
+            Heard::Said(ClientMessage::Ping) => {
+                // A control reply outside the sequence (no `seq`).
+                ctx.text(&*ScreenFrame::Pong.encode());
+                self.screen.do_send(Heartbeat);
             }
-            ws::Message::Close(reason) => {
-                ctx.close(reason);
-                ctx.stop();
-            }
-            ws::Message::Binary(_) | ws::Message::Continuation(_) | ws::Message::Nop => {}
+            Heard::Said(ClientMessage::Other) => {}
         }
     }
 }
@@ -376,29 +396,10 @@ impl Handler<triage_actors::staff::StaffUpdate> for StaffSession {
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for StaffSession {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        let Ok(msg) = msg else {
-            ctx.stop();
-            return;
-        };
-        match msg {
-            ws::Message::Ping(p) => {
-                self.last_heard = Instant::now();
-                ctx.pong(&p);
-            }
-            ws::Message::Pong(_) => self.last_heard = Instant::now(),
-            ws::Message::Text(text) => {
-                self.last_heard = Instant::now();
-                match ClientMessage::read(&text) {
-                    ClientMessage::Resync if self.ready => self.send_snapshot(ctx),
-                    ClientMessage::Ping => ctx.text(StaffFrame::Pong.encode()),
-                    _ => {}
-                }
-            }
-            ws::Message::Close(reason) => {
-                ctx.close(reason);
-                ctx.stop();
-            }
-            ws::Message::Binary(_) | ws::Message::Continuation(_) | ws::Message::Nop => {}
+        match heard(msg, &mut self.last_heard, ctx) {
+            Heard::Said(ClientMessage::Resync) if self.ready => self.send_snapshot(ctx),
+            Heard::Said(ClientMessage::Ping) => ctx.text(StaffFrame::Pong.encode()),
+            _ => {}
         }
     }
 }
@@ -598,15 +599,24 @@ impl PatientSession {
                             act.watched.merge(found);
                             let after = act.watched.watch.keys();
                             if after != before {
+                                // Watch what is new first, then stop what
+                                // is gone, and read again now that updates
+                                // come: views read before the watch began
+                                // may be behind.
                                 let directory = act.engine.directory();
-                                directory.unwatch_staff(&before, act.id);
+                                let added: Vec<_> =
+                                    after.iter().filter(|k| !before.contains(k)).cloned().collect();
+                                let removed: Vec<_> =
+                                    before.iter().filter(|k| !after.contains(k)).cloned().collect();
                                 directory.watch_staff(
-                                    &after,
+                                    &added,
                                     triage_actors::staff::StaffWatcher {
                                         id: act.id,
                                         recipient: ctx.address().recipient(),
                                     },
                                 );
+                                directory.unwatch_staff(&removed, act.id);
+                                act.pending = true;
                             }
                             if !act.watched.open_now(&act.engine) {
                                 act.publish(false, ctx);
@@ -687,8 +697,15 @@ impl Handler<triage_actors::staff::StaffUpdate> for PatientSession {
     fn handle(&mut self, msg: triage_actors::staff::StaffUpdate, ctx: &mut Self::Context) {
         use triage_actors::staff::StaffUpdate;
         let fresh = match msg {
-            StaffUpdate::Queue(view) => self.watched.latest.queue(view),
-            StaffUpdate::Room(view) => self.watched.latest.room(view),
+            // Only what is watched now (an update of a queue or room left
+            // may still be on its way).
+            StaffUpdate::Queue(view) if self.watched.watch.queues.contains(&view.code) => {
+                self.watched.latest.queue(view)
+            }
+            StaffUpdate::Room(view) if self.watched.watch.rooms.contains(&view.code) => {
+                self.watched.latest.room(view)
+            }
+            StaffUpdate::Queue(_) | StaffUpdate::Room(_) => false,
             StaffUpdate::Restarting => {
                 ctx.text(
                     crate::patient::PatientFrame::Restarting {
@@ -717,29 +734,12 @@ impl Handler<triage_actors::staff::StaffUpdate> for PatientSession {
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for PatientSession {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        let Ok(msg) = msg else {
-            ctx.stop();
-            return;
-        };
-        match msg {
-            ws::Message::Ping(p) => {
-                self.last_heard = Instant::now();
-                ctx.pong(&p);
+        match heard(msg, &mut self.last_heard, ctx) {
+            Heard::Said(ClientMessage::Resync) => self.publish(true, ctx),
+            Heard::Said(ClientMessage::Ping) => {
+                ctx.text(crate::patient::PatientFrame::Pong.encode())
             }
-            ws::Message::Pong(_) => self.last_heard = Instant::now(),
-            ws::Message::Text(text) => {
-                self.last_heard = Instant::now();
-                match ClientMessage::read(&text) {
-                    ClientMessage::Resync => self.publish(true, ctx),
-                    ClientMessage::Ping => ctx.text(crate::patient::PatientFrame::Pong.encode()),
-                    _ => {}
-                }
-            }
-            ws::Message::Close(reason) => {
-                ctx.close(reason);
-                ctx.stop();
-            }
-            ws::Message::Binary(_) | ws::Message::Continuation(_) | ws::Message::Nop => {}
+            _ => {}
         }
     }
 }
@@ -752,7 +752,12 @@ pub async fn patient_ws(
     path: web::Path<String>,
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    origin_allowed(&req, &engine.hospital().allowed_origins).map_err(ApiError::from)?;
+    // The hospital's gateway serves the page too.
+    let mut origins = engine.hospital().allowed_origins.clone();
+    if let Some(public) = &engine.hospital().patient.public_url {
+        origins.push(public.to_ascii_lowercase());
+    }
+    origin_allowed(&req, &origins).map_err(ApiError::from)?;
     let watched = crate::patient::open(&engine, &path)
         .await
         .map_err(ApiError::from)?;

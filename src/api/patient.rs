@@ -26,6 +26,13 @@ pub async fn visit(
             let found =
                 crate::patient::reread(&engine, &watched.row.visit_no, &watched.watch).await?;
             watched.merge(found);
+            if !watched.open_now(&engine) {
+                return Err(triage_ground::error::Error::new(
+                    triage_ground::error::ErrorCode::PatientLinkExpired,
+                    crate::patient::LINK_GONE,
+                )
+                .into());
+            }
             watched.view(&engine).ok_or_else(|| {
                 triage_ground::error::Error::new(
                     triage_ground::error::ErrorCode::EngineUnavailable,

@@ -28,11 +28,12 @@ pub fn policy(raw: &PatientSection, bad: &mut dyn FnMut(String, String)) -> Pati
             .strip_prefix("https://")
             .or_else(|| u.strip_prefix("http://"));
         match host {
-            Some(h) if !h.is_empty() && !h.contains(['?', '#', ' ']) => Some(u.to_string()),
+            // An origin only: the page asks for /p/… from the root.
+            Some(h) if !h.is_empty() && !h.contains(['?', '#', ' ', '/']) => Some(u.to_string()),
             _ => {
                 bad(
                     "patient.public_url".into(),
-                    "患者手机访问本服务的地址，如 https://wx.hospital.cn（不带 /p/）".into(),
+                    "患者手机访问本服务的地址（只写协议和主机，如 https://wx.hospital.cn，不带路径）".into(),
                 );
                 None
             }
@@ -63,6 +64,16 @@ mod tests {
             &mut bad,
         );
         assert_eq!(no.public_url, None);
-        assert_eq!(errors, vec!["patient.public_url".to_string()]);
+        let path = policy(
+            &PatientSection {
+                public_url: Some("https://gw.example.cn/triage".into()),
+            },
+            &mut bad,
+        );
+        assert_eq!(
+            path.public_url, None,
+            "the page asks for /p/… from the root"
+        );
+        assert_eq!(errors.len(), 2);
     }
 }

@@ -115,14 +115,24 @@ impl Engine {
         at: DateTime<Utc>,
         ranges: HashMap<VisitNo, WaitRange>,
     ) {
-        self.waits().queues.insert(
-            queue.clone(),
-            Arc::new(QueueWaits {
-                changes,
-                at,
-                ranges,
-            }),
-        );
+        // A forecast made earlier that finished later (the kiosk's and the
+        // background's at once) does not replace a newer one.
+        let fresh = Arc::new(QueueWaits {
+            changes,
+            at,
+            ranges,
+        });
+        match self.waits().queues.entry(queue.clone()) {
+            dashmap::Entry::Occupied(mut held) => {
+                if held.get().at > at {
+                    return;
+                }
+                held.insert(fresh);
+            }
+            dashmap::Entry::Vacant(slot) => {
+                slot.insert(fresh);
+            }
+        }
         self.waits().version.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -159,7 +169,8 @@ impl Engine {
             {
                 continue;
             }
-            let from = if view.status == RoomStatus::Paused {
+            // Paused, or the doctor stepped away (暂离): back soon.
+            let from = if view.status == RoomStatus::Paused || view.seat == SeatState::Break {
                 from.max(now + Duration::minutes(PAUSE_MINUTES))
             } else {
                 from
@@ -167,8 +178,14 @@ impl Engine {
             let doctor = view.doctor_code.as_ref().map(|d| d.as_str());
             let (service, service_return) =
                 pace.of(doctor, local.hour(), self.hospital().avg_service_minutes);
+            let Some((share, before)) = self.share_of(&code, queue) else {
+                continue;
+            };
+            // Queues the room calls first: their patients go before.
+            let mean = service.iter().sum::<f64>() / service.len().max(1) as f64;
+            let from = from + Duration::seconds((before as f64 * mean * 60.0) as i64);
             rooms.push(ForecastRoom {
-                share: self.share_of(&code, queue),
+                share,
                 busy_since: view.current.as_ref().map(|c| c.called_at),
                 code,
                 from,
@@ -176,6 +193,11 @@ impl Engine {
                 service,
                 service_return,
             });
+        }
+        // No room calls the queue now (a lunch break, every room closed):
+        // no number at all rather than "the session may end first".
+        if rooms.is_empty() {
+            return Ok(None);
         }
         let arrivals = self.ahead_of_others(queue, now).await?;
         Ok(Some(ForecastInput {
@@ -213,28 +235,38 @@ impl Engine {
         }
     }
 
-    /// The share of `room`'s calls that go to `queue`: its mix weight
-    /// against the other queues it draws from that have patients.
-    fn share_of(&self, room: &str, queue: &str) -> f64 {
-        let Some(def) = self.hospital().room(room) else {
-            return 1.0;
-        };
-        let weight = |i: usize| f64::from(def.mix.get(i).copied().unwrap_or(1).max(1));
-        let mut mine = 0.0;
-        let mut all = 0.0;
-        for (i, q) in def.queues.iter().enumerate() {
-            if q.as_str() == queue {
-                mine = weight(i);
-                all += weight(i);
-            } else if self.directory().queue_board(q).waiting > 0 {
-                all += weight(i);
-            }
+    /// How `room` calls `queue` as it is seated now: the share of its
+    /// calls that go to it, and how many patients of queues it calls first
+    /// go before (none: the room does not call the queue now).
+    ///
+    /// With mix weights the share is its weight against the other queues
+    /// with patients (a weight of 0 calls only when the others are empty);
+    /// without, the room calls in order, the first queue with someone
+    /// first, so this queue waits for those before it.
+    fn share_of(&self, room: &str, queue: &str) -> Option<(f64, usize)> {
+        let info = self.directory().room_info(room)?;
+        let at = info.draws_from.iter().position(|q| q.as_str() == queue)?;
+        let waiting = |q: &QueueCode| self.directory().queue_board(q).waiting;
+        let others: Vec<(usize, usize)> = info
+            .draws_from
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(i, q)| (i, waiting(q)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        if info.mix.is_empty() {
+            let before: usize = others.iter().filter(|(i, _)| *i < at).map(|(_, n)| n).sum();
+            return Some((1.0, before));
         }
-        if all > 0.0 {
-            mine / all
-        } else {
-            1.0
+        let weight = |i: usize| f64::from(info.mix.get(i).copied().unwrap_or(1));
+        let mine = weight(at);
+        if mine == 0.0 {
+            // Only when the others are empty: after their patients.
+            return Some((1.0, others.iter().map(|(_, n)| n).sum()));
         }
+        let all = mine + others.iter().map(|(i, _)| weight(*i)).sum::<f64>();
+        Some((mine / all, 0))
     }
 
     /// Patients who went ahead of others in the last hour (priority groups,

@@ -106,9 +106,13 @@ impl Pace {
         let mut pace = Pace::default();
         for pair in calls.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
-            let (Some(doctor), Some(next)) = (&a.performer, &b.performer) else {
+            let (Some(doctor), Some(next)) = (
+                a.performer.as_deref().map(doctor_of),
+                b.performer.as_deref().map(doctor_of),
+            ) else {
                 continue;
             };
+            let doctor = doctor.to_string();
             if a.room_code != b.room_code || doctor != next {
                 continue;
             }
@@ -148,6 +152,12 @@ impl Pace {
     }
 }
 
+/// The doctor a call's performer names: a HIS call records
+/// `"D1001 via his:HIS"`, a doctor's own `"D1001"`.
+fn doctor_of(performer: &str) -> &str {
+    performer.split(" via ").next().unwrap_or(performer).trim()
+}
+
 /// The configured average as an exponential spread (its twenty
 /// quantiles' midpoints), for a hospital with no record yet.
 fn spread(average: u32) -> Vec<f64> {
@@ -180,7 +190,7 @@ mod tests {
     fn a_doctors_pace_is_the_gaps_between_their_calls_in_one_room() {
         let mut calls = vec![
             call("R1", "D1", (9, 0), "first"),
-            call("R1", "D1", (9, 7), "return"),
+            call("R1", "D1 via his:HIS", (9, 7), "return"),
             call("R1", "D1", (9, 10), "first"),
             // A break of more than an hour, another doctor, another room:
             // no gap.

@@ -198,7 +198,8 @@ async fn the_page_shows_a_wait_range_from_the_queues_own_rules_run_forward() {
         let a = checked_in(&app, &format!("PW{i:02}"), "等候者").await;
         links.push(a["patient_link"].as_str().unwrap_or_default().to_string());
     }
-    assert!(app.engine.forecast_due().await > 0, "a forecast was due");
+    // The background task may have made it already; this makes sure.
+    app.engine.forecast_due().await;
     let first = wait_of(&app, &links[0]).await;
     assert_eq!(first["p90_minutes"], json!(0), "{first}");
     let mut last_p50 = 0;
@@ -240,4 +241,111 @@ async fn the_page_shows_a_wait_range_from_the_queues_own_rules_run_forward() {
     // The first in line, with the one room free, is called at once.
     let soon = wait_of(&app, &links[0]).await;
     assert_eq!(soon["beyond_session"], json!(false), "{soon}");
+}
+
+#[actix_web::test]
+async fn a_room_that_calls_its_doctors_own_queue_first_is_forecast_so() {
+    // NK-01 (王建国, D1001) calls his own queue NK-D1001 first, then the
+    // shared NK; NK-02..04 call NK only.
+    let app = spawn_app_with(Hospital::demo(), 2).await;
+    let mut expert = Vec::new();
+    for i in 0..3 {
+        let mut r = registration("专家号", "NK");
+        r["doctor_code"] = json!("D1001");
+        assert_eq!(
+            app.put_registration(&format!("PX{i}"), &r).await.status(),
+            201
+        );
+        let a: Value = app
+            .check_in(&format!("PX{i}"))
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        assert_eq!(a["queue_code"], json!("NK-D1001"), "{a}");
+        note_secret(a["patient_link"].as_str().unwrap_or_default());
+        expert.push(a["patient_link"].as_str().unwrap_or_default().to_string());
+    }
+    let mut shared = Vec::new();
+    for i in 0..8 {
+        let a = checked_in(&app, &format!("PS{i}"), "普通号").await;
+        shared.push(a["patient_link"].as_str().unwrap_or_default().to_string());
+    }
+    app.engine.forecast_due().await;
+    // His first patient is called at once, the others in his time only.
+    let first = wait_of(&app, &expert[0]).await;
+    assert_eq!(first["p90_minutes"], json!(0), "{first}");
+    let third = wait_of(&app, &expert[2]).await;
+    assert_eq!(third["beyond_session"], json!(false), "{third}");
+    assert!(third["p50_minutes"].as_u64().unwrap_or(0) > 0, "{third}");
+    // The shared queue's first three go to NK-02..04 at once; the fourth
+    // waits for one of them (NK-01 is busy with his own patients).
+    let fourth = wait_of(&app, &shared[3]).await;
+    assert!(fourth["p50_minutes"].as_u64().unwrap_or(0) > 0, "{fourth}");
+}
+
+#[actix_web::test]
+async fn the_page_follows_a_transfer_and_shows_the_call_from_the_new_queue() {
+    let app = spawn_app_with(Hospital::demo(), 2).await;
+    let a = checked_in(&app, "PT1", "转诊甲").await;
+    let link = a["patient_link"].as_str().unwrap_or_default().to_string();
+    let mut ws = app.ws_at(&format!("{link}/live")).await;
+    let f = ws.next().await;
+    assert_eq!(f["visit"]["queue"], json!("内科普通号"), "{f}");
+    let r = app
+        .http
+        .post(app.url("/api/v1/visits/PT1/transfer"))
+        .json(&json!({"queue_code": "WK", "keep_check_in_time": false, "reason": "转外科"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    // At once after the transfer: the new queue's room calls.
+    assert_eq!(app.room("WK-01", "call-next").await.status(), 200);
+    let mut last = Value::Null;
+    while last["visit"]["status"] != json!("called") {
+        last = ws.next_within(Duration::from_secs(1)).await;
+    }
+    assert_eq!(last["visit"]["called_room"]["name"], json!("外科1诊室"));
+    assert_eq!(
+        last["visit"]["department"],
+        json!("外科"),
+        "where the patient waits now"
+    );
+}
+
+#[actix_web::test]
+async fn a_missed_patients_link_stops_at_the_day_end_even_before_midnight() {
+    let app = spawn_app_with(Hospital::demo(), 2).await;
+    let a = checked_in(&app, "PM1", "过号甲").await;
+    let link = a["patient_link"].as_str().unwrap_or_default().to_string();
+    assert_eq!(app.room("NK-02", "call-next").await.status(), 200);
+    assert_eq!(app.room("NK-02", "skip").await.status(), 200);
+    let (status, view) = visit_of(&app, &link).await;
+    assert_eq!(
+        (status, view["status"].clone()),
+        (200, json!("missed")),
+        "{view}"
+    );
+    let mut ws = app.ws_at(&format!("{link}/live")).await;
+    assert_eq!(ws.next().await["visit"]["status"], json!("missed"));
+    // 日终 at 21:00 the same day closes the missed visit in the database
+    // alone; the page and the link stop with it.
+    app.set_clock(crate::common::china(0, "21:00"));
+    let _ = app
+        .engine
+        .close_day(app.today(), triage::engine::Acting::new("test", "test"))
+        .await;
+    let (status, _) = visit_of(&app, &link).await;
+    assert_eq!(status, 404);
+    // The session looks at every heartbeat (5 s); pings do not count.
+    let gone = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            if ws.next_within(Duration::from_secs(8)).await["type"] == json!("gone") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(gone.is_ok(), "the page was told the link is gone");
 }

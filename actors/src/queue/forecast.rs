@@ -93,30 +93,34 @@ pub fn forecast(input: &ForecastInput) -> HashMap<VisitNo, WaitRange> {
     // are shared between threads (each run has its own seed, so the
     // result does not depend on how they are shared).
     let threads = input.threads.clamp(1, runs);
-    let parts: Vec<Vec<Vec<f64>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let index = &index;
-                let n = waiting.len();
-                scope.spawn(move || {
-                    let mut waits: Vec<Vec<f64>> = vec![Vec::new(); n];
-                    for run in (t..runs).step_by(threads) {
-                        let mut rng = SmallRng::seed_from_u64(input.seed.wrapping_add(run as u64));
-                        for (visit, at) in one_run(input, index, &mut rng) {
-                            if let Some(&i) = index.get(&visit) {
-                                waits[i].push((at - input.now).num_seconds() as f64 / 60.0);
-                            }
-                        }
-                    }
-                    waits
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+    let share = |t: usize| {
+        let mut waits: Vec<Vec<f64>> = vec![Vec::new(); waiting.len()];
+        for run in (t..runs).step_by(threads) {
+            let mut rng = SmallRng::seed_from_u64(input.seed.wrapping_add(run as u64));
+            for (visit, at) in one_run(input, &index, &mut rng) {
+                if let Some(&i) = index.get(&visit) {
+                    waits[i].push((at - input.now).num_seconds() as f64 / 60.0);
+                }
+            }
+        }
+        waits
+    };
+    let parts: Vec<Vec<Vec<f64>>> = if threads == 1 {
+        vec![share(0)]
+    } else {
+        std::thread::scope(|scope| {
+            let share = &share;
+            let handles: Vec<_> = (0..threads)
+                .map(|t| scope.spawn(move || share(t)))
+                .collect();
+            // A run that panicked would bias the ranges: none are kept then.
+            handles
+                .into_iter()
+                .map(|h| h.join().ok())
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default()
+        })
+    };
     let mut waits: Vec<Vec<f64>> = vec![Vec::with_capacity(runs); waiting.len()];
     for part in parts {
         for (i, w) in part.into_iter().enumerate() {
