@@ -158,6 +158,15 @@ impl Services {
         let auth = Auth::start(db, clock.clone(), hospital.clone(), key.clone()).await?;
         background.ticks(&engine);
         background.forecasts(&engine);
+        if let Some(sender) = crate::webhooks::sender::Sender::new(
+            engine.db().clone(),
+            hospital.clone(),
+            engine.links().clone(),
+            clock.clone(),
+            crate::webhooks::secret_bytes(&key, hospital.patient.webhook_secret_version),
+        ) {
+            background.webhooks(&engine, sender);
+        }
         background.auth_reload(&auth);
         background.audit_upkeep(&engine);
         let alerts =

@@ -3,7 +3,8 @@
 //! checkpointer (started by [`Db`](crate::db::Db) through it), the engine's
 //! clock ticks (short-list refills of two-stage rooms, board refreshes when
 //! time makes a patient callable, notices starting and ending on screens, the
-//! day end), the daily backup, the alert checks and the mail outbox, the
+//! day end), the wait forecasts, the patient webhooks, the daily backup,
+//! the alert checks and the mail outbox, the
 //! operations (timings and the run's heartbeat every minute; maintenance,
 //! inspections and the monthly verification report when due) and the demo
 //! simulation — and stops them in order.
@@ -28,6 +29,9 @@ use crate::engine::Engine;
 
 /// How often a two-stage room checks that its short list is full.
 pub const REFILL_EVERY: Duration = Duration::from_secs(5);
+/// How often the patient webhooks look for queues that changed (N-ahead)
+/// and send what is due.
+pub const WEBHOOK_EVERY: Duration = Duration::from_millis(500);
 /// How often the wait forecasts look for queues that changed.
 pub const FORECAST_EVERY: Duration = Duration::from_millis(500);
 /// How often a queue checks whether time changed what its board shows.
@@ -165,6 +169,28 @@ impl Background {
                 let began = std::time::Instant::now();
                 engine.forecast_due().await;
                 actix_web::rt::time::sleep(began.elapsed()).await;
+            }
+        });
+    }
+
+    /// Patient webhooks (issue 28): the N-ahead watch twice a second, and
+    /// the sender of what is due, each its own task (a slow gateway holds
+    /// up only the sending).
+    pub fn webhooks(&self, engine: &Engine, sender: crate::webhooks::sender::Sender) {
+        let watched = engine.clone();
+        let mut every = self.ticker(WEBHOOK_EVERY);
+        self.task("patient-ahead", async move {
+            let mut watch = crate::webhooks::ahead::AheadWatch::default();
+            loop {
+                every.tick().await;
+                watch.look(&watched).await;
+            }
+        });
+        let mut every = self.ticker(WEBHOOK_EVERY);
+        self.task("patient-webhooks", async move {
+            loop {
+                every.tick().await;
+                sender.send_due().await;
             }
         });
     }

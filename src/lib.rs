@@ -69,4 +69,5 @@ pub mod staff;
 pub mod telemetry;
 pub mod tls;
 pub mod voice;
+pub mod webhooks;
 pub mod ws;

@@ -376,15 +376,23 @@ fn position_in<'a>(
         .entries
         .iter()
         .position(|e| e.visit_no.as_str() == visit_no)?;
-    let me = &q.entries[at];
+    Some((ahead_at(q, at), &q.entries[at]))
+}
+
+/// Patients a room calls before the entry at `at` of the queue's calling
+/// order: the callable and not held before it; for a patient bound to one
+/// room (a short list's or a booking's), only those that room may call.
+pub fn ahead_at(q: &StaffQueueView, at: usize) -> usize {
+    let Some(me) = q.entries.get(at) else {
+        return 0;
+    };
     let room_of = |e: &triage_actors::staff::StaffEntry| e.room.clone().or(e.booked_room.clone());
     let mine = room_of(me);
-    let ahead = q.entries[..at]
+    q.entries[..at]
         .iter()
         .filter(|e| e.callable && !e.held)
         .filter(|e| mine.is_none() || room_of(e).is_none_or(|r| Some(r) == mine))
-        .count();
-    Some((ahead, me))
+        .count()
 }
 
 fn room_of(engine: &Engine, code: &RoomCode) -> PatientRoom {

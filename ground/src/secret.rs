@@ -54,6 +54,22 @@ pub fn sign(key: &str, text: &str) -> String {
     })
 }
 
+/// The raw HMAC-SHA256 of `data` under a key of bytes (the Standard
+/// Webhooks signature of the patient webhooks).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if let Ok(mut m) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
+        m.update(data);
+        out.copy_from_slice(&m.finalize().into_bytes());
+    }
+    out
+}
+
+/// The bytes of a hex text (`None` when it is not hex).
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
+    unhex(s)
+}
+
 /// Whether `signature` (hex) is the HMAC-SHA256 of `text` with `key`,
 /// compared in constant time.
 pub fn verify(key: &str, text: &str, signature: &str) -> bool {

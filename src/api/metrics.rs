@@ -154,7 +154,7 @@ fn metrics_allowed(req: &HttpRequest, engine: &Engine) -> bool {
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "OpenMetrics text when asked for it (Accept: application/openmetrics-text, as Prometheus asks), the classic Prometheus text format otherwise (promtool check metrics passes): queues (waiting, longest wait), screens by state, rooms, call-to-broadcast latency, HTTP requests/errors/latency per route and client, database pool, errors, writer batch size and commit time, outbox depth, faults by state"),
+    responses((status = 200, description = "OpenMetrics text when asked for it (Accept: application/openmetrics-text, as Prometheus asks), the classic Prometheus text format otherwise (promtool check metrics passes): queues (waiting, longest wait), screens by state, rooms, call-to-broadcast latency, HTTP requests/errors/latency per route and client, database pool, errors, writer batch size and commit time, outbox depth, patient webhooks waiting and the oldest's age, faults by state"),
               (status = 401, description = "unauthenticated: `[security] metrics_token_sha256` is set and the request does not carry that token as `Authorization: Bearer`", body = crate::api::error::ErrorBody)))]
 pub async fn metrics(
     req: HttpRequest,
@@ -178,6 +178,7 @@ pub async fn metrics(
     register_latencies(&mut r);
     register_database(&mut r, &engine);
     register_alerts(&mut r, &alerts).await;
+    register_webhooks(&mut r, &engine, now).await;
     let mut out = String::new();
     if prometheus_client::encoding::text::encode(&mut out, &r).is_err() {
         return HttpResponse::InternalServerError().finish();
@@ -362,6 +363,24 @@ fn register_database(r: &mut Registry, engine: &Engine) {
         "Seconds a group commit takes",
         COMMIT_SECONDS.clone(),
     );
+}
+
+/// Patient webhooks: how many wait to be sent and the oldest's age.
+async fn register_webhooks(r: &mut Registry, engine: &Engine, now: DateTime<Utc>) {
+    if let Ok((n, oldest)) = engine.db().read(crate::db::webhooks::backlog).await {
+        gauge(
+            r,
+            "patient_webhook_backlog",
+            "Patient webhooks not taken by the hospital's gateway yet",
+            n,
+        );
+        gauge(
+            r,
+            "patient_webhook_oldest_seconds",
+            "Age of the oldest patient webhook not taken yet (0: none)",
+            oldest.map_or(0, |t| (now.naive_utc() - t).num_seconds().max(0)),
+        );
+    }
 }
 
 /// Alerts: the outbox and fault records.

@@ -2,7 +2,8 @@
 //! (`show`: the file and its id, to note beside the copy kept apart), and
 //! the way out when it is lost (`replace`: new key; every HIS client
 //! revoked and every second factor removed, since what they sealed opens
-//! no more). ADR 0016; 运维手册 “服务器密钥”.
+//! no more), and `webhook-secret`: the patient webhooks' signing secret
+//! derived from it (ADR 0020). ADR 0016; 运维手册 “服务器密钥”.
 
 use std::process::ExitCode;
 
@@ -17,6 +18,10 @@ use crate::config::Hospital;
 pub enum ServerKeyCommand {
     /// Print the server key's file and its id (never the key).
     Show,
+    /// Print the patient webhooks' signing secret (`whsec_…`, derived
+    /// from the server key and `[patient] webhook_secret_version`), for
+    /// the hospital's gateway that receives them.
+    WebhookSecret,
     /// The key is lost: make a new one, revoke every HIS client and remove
     /// every second factor (stop the server first).
     Replace {
@@ -30,6 +35,7 @@ pub enum ServerKeyCommand {
 pub fn run(target: Target, command: ServerKeyCommand) -> ExitCode {
     on_target(target, |url, h| match command {
         ServerKeyCommand::Show => show(url, h),
+        ServerKeyCommand::WebhookSecret => webhook_secret(url, h),
         ServerKeyCommand::Replace { lost } => replace(url, h, lost),
     })
 }
@@ -40,6 +46,24 @@ fn show(url: &str, hospital: &Hospital) -> ExitCode {
         Ok(key) => {
             println!("服务器密钥文件：{}", path.display());
             println!("密钥编号：{}（与数据库一致）", key.id());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn webhook_secret(url: &str, hospital: &Hospital) -> ExitCode {
+    match connect(url).and_then(|mut c| server_key::open(&hospital.security, &mut c)) {
+        Ok(key) => {
+            let version = hospital.patient.webhook_secret_version;
+            let bytes = crate::webhooks::secret_bytes(&key, version);
+            println!("{}", crate::webhooks::secret_text(&bytes));
+            eprintln!(
+                "患者通知签名密钥（第 {version} 版）：请只交给接收通知的医院网关，勿写入工单或日志"
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

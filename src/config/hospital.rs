@@ -469,6 +469,10 @@ struct QueueSection {
     /// This queue's own rules; only what it names overrides the defaults.
     #[serde(default)]
     rules: Option<Spanned<RuleChange>>,
+    /// Places from a room at which the patient's N-ahead webhook goes
+    /// (overrides `[patient] notify_ahead`; 0: none).
+    #[serde(default)]
+    notify_ahead: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -533,6 +537,9 @@ pub struct QueueDef {
     pub doctor: Option<DoctorCode>,
     pub prefix: String,
     pub rules: QueueRules,
+    /// This queue's N-ahead for the patient webhook; none: `[patient]`'s.
+    #[serde(default)]
+    pub notify_ahead: Option<u32>,
 }
 
 /// A room (诊室).
@@ -883,6 +890,14 @@ impl Hospital {
         self.queues.iter().find(|q| q.code == code)
     }
 
+    /// Places from a room at which a patient of `queue` gets the N-ahead
+    /// webhook (0: none).
+    pub fn notify_ahead(&self, queue: &str) -> u32 {
+        self.queue(queue)
+            .and_then(|q| q.notify_ahead)
+            .unwrap_or(self.patient.notify_ahead)
+    }
+
     /// The queue a registration enters: the doctor's own queue if there is
     /// one (expert registration), else the department's shared queue.
     pub fn queue_for(&self, department: &str, doctor: Option<&str>) -> Option<&QueueDef> {
@@ -1029,6 +1044,19 @@ fn queues(
             q.rules.as_ref(),
             &format!("queues[{i}].rules"),
         );
+        let notify_ahead = q.notify_ahead.as_ref().and_then(|n| {
+            let max = crate::config::patient::MAX_AHEAD;
+            if (0..=max).contains(n.get_ref()) {
+                Some(*n.get_ref() as u32)
+            } else {
+                cx.err(
+                    n,
+                    format!("queues[{i}].notify_ahead"),
+                    format!("前面还剩几人时通知患者：0（不通知）到 {max}"),
+                );
+                None
+            }
+        });
         queues.push(QueueDef {
             code: QueueCode::trusted(code.clone()),
             name: q.name.clone(),
@@ -1036,6 +1064,7 @@ fn queues(
             doctor: q.doctor.clone().map(DoctorCode::trusted),
             prefix: prefix.clone(),
             rules,
+            notify_ahead,
         });
     }
     for d in departments {

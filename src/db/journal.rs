@@ -25,19 +25,40 @@ use triage_ground::ids::{DoctorCode, QueueCode, RoomCode, VisitNo};
 pub struct DbJournal {
     db: Db,
     links: PatientLinks,
+    /// Whether calls and missed calls write the patient's webhook.
+    notify: bool,
 }
 
 impl DbJournal {
     /// A journal over `db`; a check-in stores its patient link (made by
     /// `links`) in its own commit.
     pub fn new(db: Db, links: PatientLinks) -> Self {
-        DbJournal { db, links }
+        DbJournal {
+            db,
+            links,
+            notify: false,
+        }
+    }
+
+    /// Calls and missed calls also write the patient's webhook in their
+    /// commit (`[patient] webhook_url` set).
+    pub fn notifying(self, notify: bool) -> Self {
+        DbJournal { notify, ..self }
     }
 }
 
-/// Writes one change and, for a check-in, its patient link.
-fn apply(c: &mut AnyConnection, change: &Change, links: &PatientLinks) -> Result<(), DbError> {
+/// Writes one change and, for a check-in, its patient link; with `notify`,
+/// a call's or a missed call's webhook.
+fn apply(
+    c: &mut AnyConnection,
+    change: &Change,
+    links: &PatientLinks,
+    notify: bool,
+) -> Result<(), DbError> {
     apply_change(c, change)?;
+    if notify {
+        super::webhooks::record_change(c, change)?;
+    }
     if let Change::CheckedIn {
         audit,
         service_date,
@@ -52,11 +73,11 @@ fn apply(c: &mut AnyConnection, change: &Change, links: &PatientLinks) -> Result
 
 impl Journal for DbJournal {
     fn commit_all(&self, changes: Vec<Change>) -> BoxFuture<Result<(), JournalError>> {
-        let (db, links) = (self.db.clone(), self.links.clone());
+        let (db, links, notify) = (self.db.clone(), self.links.clone(), self.notify);
         Box::pin(async move {
             db.write(move |c| {
                 for (index, change) in changes.iter().enumerate() {
-                    apply(c, change, &links).map_err(|e| match e {
+                    apply(c, change, &links, notify).map_err(|e| match e {
                         DbError::Conflict(reason) => DbError::ConflictAt(index, reason),
                         other => other,
                     })?;
@@ -79,9 +100,9 @@ impl Journal for DbJournal {
     }
 
     fn commit(&self, change: Change) -> BoxFuture<Result<(), JournalError>> {
-        let (db, links) = (self.db.clone(), self.links.clone());
+        let (db, links, notify) = (self.db.clone(), self.links.clone(), self.notify);
         Box::pin(async move {
-            db.write(move |c| apply(c, &change, &links))
+            db.write(move |c| apply(c, &change, &links, notify))
                 .await
                 .map_err(|e| match e {
                     DbError::Conflict(why) => JournalError::Conflict {

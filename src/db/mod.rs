@@ -29,6 +29,7 @@ pub mod spawn;
 pub mod store;
 pub mod timings;
 pub mod waits;
+pub mod webhooks;
 pub mod writer;
 
 pub use conn::{

@@ -409,6 +409,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    patient_webhooks (id) {
+        id -> BigInt,
+        event_id -> Text,
+        kind -> Text,
+        visit_no -> Text,
+        service_date -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        gave_up_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -440,5 +457,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     exam_report_images,
     appointments,
     his_nonces,
-    patient_links
+    patient_links,
+    patient_webhooks
 );

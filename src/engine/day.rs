@@ -237,6 +237,8 @@ impl Engine {
                 if let Some(next) = day.succ_opt() {
                     crate::db::links::prune_before(c, next)?;
                 }
+                // Patient webhooks sent (or given up) are kept a week.
+                crate::db::webhooks::prune(c, audit.at.naive_utc() - chrono::Duration::days(7))?;
                 Ok(closure)
             })
             .await?;

@@ -337,7 +337,10 @@ impl Engine {
             .await?;
 
         let directory = Directory::new();
-        let journal: SharedJournal = Arc::new(DbJournal::new(db.clone(), links.clone()));
+        let journal: SharedJournal = Arc::new(
+            DbJournal::new(db.clone(), links.clone())
+                .notifying(hospital.patient.webhook_url.is_some()),
+        );
         let mode = hospital.voice_name;
         for d in &loaded.doctors {
             directory.publish_doctor(doctor_view(d));

@@ -202,6 +202,8 @@ async fn metrics_parse_as_prometheus_text_and_move_when_calls_happen() {
         "triage_queue_longest_wait_seconds",
         "triage_db_pool_connections",
         "triage_alert_outbox_depth",
+        "triage_patient_webhook_backlog",
+        "triage_patient_webhook_oldest_seconds",
         "triage_faults",
     ] {
         assert!(

@@ -16,7 +16,7 @@ use crate::common::free_port;
 /// The server process; killed (SIGKILL) when dropped, so a failing test
 /// never leaves it running. The database URL names its demo credentials,
 /// listed for the log scan when it goes.
-struct Proc(Child, String);
+pub(crate) struct Proc(pub(crate) Child, String);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -41,7 +41,7 @@ fn start(db_url: &str, port: u16) -> Proc {
 }
 
 /// The real binary on `port`, with `hospital` (`--demo` or `--config PATH`).
-fn start_with(db_url: &str, port: u16, hospital: &[&str]) -> Proc {
+pub(crate) fn start_with(db_url: &str, port: u16, hospital: &[&str]) -> Proc {
     // Its log lines go beside the others of the run for the log scan.
     let (stderr, level) = match log_dir() {
         Some(dir) => {
@@ -78,7 +78,7 @@ fn start_with(db_url: &str, port: u16, hospital: &[&str]) -> Proc {
     )
 }
 
-async fn wait_ready(http: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_ready(http: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(r) = http.get(format!("{base}/readyz")).send().await {

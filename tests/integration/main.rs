@@ -38,3 +38,4 @@ mod seats;
 mod secrets;
 mod staff;
 mod stats;
+mod webhooks;
