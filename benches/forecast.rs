@@ -92,6 +92,7 @@ fn input(code: &str, n: u32, rooms: u32) -> ForecastInput {
                 share: 1.0,
                 service: service.clone(),
                 service_return: vec![],
+                pause_days: vec![],
             })
             .collect(),
         arrivals: vec![Arrival {

@@ -121,6 +121,14 @@ enum Command {
         #[command(subcommand)]
         command: DoctorsCommand,
     },
+    /// The wait forecast: `backtest` replays recorded days and scores the
+    /// ranges the server would have shown (issue 28).
+    Wait {
+        #[command(flatten)]
+        target: Target,
+        #[command(subcommand)]
+        command: commands::wait::WaitCommand,
+    },
     /// Print the OpenAPI document (docs/openapi.json is this output).
     Openapi,
     /// The audit log.
@@ -237,6 +245,7 @@ fn main() -> ExitCode {
         } => commands::inspect::run(target, days, holiday),
         Command::Drill { target } => commands::drill::run(target),
         Command::Doctors { command } => commands::doctors::run(command),
+        Command::Wait { target, command } => commands::wait::run(target, command),
         Command::Openapi => commands::openapi::run(),
         Command::Audit { command } => commands::audit::run(command),
         Command::ServerKey { target, command } => commands::server_key::run(target, command),

@@ -74,6 +74,7 @@ fn room(code: &str, minutes: f64, until_min: i64) -> ForecastRoom {
         share: 1.0,
         service: vec![minutes],
         service_return: vec![],
+        pause_days: vec![],
     }
 }
 

@@ -1,8 +1,9 @@
 // Workload statistics (工作量统计) for administrators, nurses and doctors
 // (each sees their departments): a date range and a department; calls per
 // hour, waits and workload per performer as charts (uPlot, vendored), the
-// figures per performer and the two performance indicators as tables, and
-// the export to Excel (CSV with the same figures).
+// figures per performer and the two performance indicators as tables, the
+// export to Excel (CSV with the same figures), and how well the wait ranges
+// held on the latest backtest (`triage wait backtest`).
 import { html, useState, useEffect, useRef } from "./ui.js";
 import { api } from "./api.js";
 import { mountStaffPage } from "./login.js";
@@ -43,6 +44,29 @@ function Bars({ title, labels, series, unit }) {
   </figure>`;
 }
 
+const pct = (x) => `${Math.round(x * 100)}%`;
+
+/** How well the wait ranges held on the latest backtest. */
+function Calibration({ calibration, departments }) {
+  if (calibration === undefined) return null;
+  if (calibration === null) {
+    return html`<section aria-label="候诊时间预测准确度"><h2>候诊时间预测准确度</h2>
+      <p class="empty">尚未回测：信息科运行 triage wait backtest 后在此显示（见运维手册）。</p></section>`;
+  }
+  const c = calibration;
+  const row = (label, s, key) => html`<tr data-calibration=${key}>
+    <td>${label}</td><td>${s.scored}</td><td>${pct(s.p90_coverage)}</td><td>${pct(s.p50_coverage)}</td>
+    <td>${fmt(s.p50_error_minutes)}</td><td>${fmt(s.old_error_minutes)}</td></tr>`;
+  return html`<section aria-label="候诊时间预测准确度">
+    <h2>候诊时间预测准确度（最近一次回测：${c.from} 至 ${c.to}）</h2>
+    <p>患者页面和小票上的“约 P50–P90 分钟”：按当时已知情况重放每次签到，看实际在 P90 之前被叫到的比例（目标 ≥ 90%）、在 P50 之前的比例（约 50%），以及误差。</p>
+    <table aria-label="预测准确度">
+      <thead><tr><th></th><th>评分人次</th><th>P90 覆盖</th><th>P50 覆盖</th><th>P50 误差中位数（分）</th><th>旧公式误差中位数（分）</th></tr></thead>
+      <tbody>${row("全院", c.overall, "overall")}
+        ${c.departments.map((d) => row(departments.find((x) => x.code === d.department)?.name || d.department, d.score, d.department))}</tbody>
+    </table></section>`;
+}
+
 function Stats({ session, onLogout }) {
   const today = new Date();
   const [from, setFrom] = useState(day(new Date(today.getTime() - 6 * 86400000)));
@@ -72,7 +96,9 @@ function Stats({ session, onLogout }) {
   // Names beside codes: the doctors, and (for an administrator) every
   // staff account.
   const [names, setNames] = useState({});
+  const [calibration, setCalibration] = useState(undefined);
   useEffect(() => {
+    api("GET", "/stats/wait-calibration").then((r) => setCalibration(r.ok ? r.body.calibration : null));
     api("GET", "/departments").then((r) => { if (r.ok) setDepartments(r.body.departments); });
     Promise.all([api("GET", "/doctors"), api("GET", "/accounts")]).then(([d, a]) => {
       const known = {};
@@ -137,6 +163,7 @@ function Stats({ session, onLogout }) {
             <td>${g.appointment_rate_percent === null ? "—" : `${g.appointment_rate_percent.toFixed(1)}%`}</td>
             <td>${fmt(g.mean_wait_after_appointment_minutes)}</td></tr>`)}</tbody>
         </table>`}
+      <${Calibration} calibration=${calibration} departments=${departments} />
     </main>`;
 }
 

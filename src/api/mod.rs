@@ -245,6 +245,10 @@ fn queue_routes(scope: Scope) -> Scope {
         .route("/departments", web::get().to(screens::list_departments))
         .route("/stats/workload", web::get().to(stats::workload))
         .route("/stats/indicators", web::get().to(stats::indicators))
+        .route(
+            "/stats/wait-calibration",
+            web::get().to(stats::wait_calibration),
+        )
         .route("/results", web::get().to(results::visit_results))
         .route("/results/{report_id}", web::put().to(results::put_result))
         .route("/results/{report_id}", web::get().to(results::get_result))

@@ -103,6 +103,7 @@ use crate::engine::{
         super::results::get_result,
         super::stats::workload,
         super::stats::indicators,
+        super::stats::wait_calibration,
     ),
     components(schemas(
         crate::api::screens::ScreenBody,
@@ -152,6 +153,10 @@ use crate::engine::{
         crate::engine::stats::IndicatorBy,
         crate::engine::stats::Indicator,
         crate::engine::stats::Indicators,
+        super::stats::CalibrationAnswer,
+        crate::engine::backtest::Calibration,
+        crate::engine::backtest::DepartmentScore,
+        crate::engine::backtest::Score,
         super::registrations::InterventionBody,
         super::registrations::MoveBody,
         super::registrations::SpecialBody,

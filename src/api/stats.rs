@@ -268,3 +268,24 @@ pub async fn indicators(
     }
     Ok(HttpResponse::Ok().json(i))
 }
+
+/// The latest calibration of the wait forecast, the caller's departments.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CalibrationAnswer {
+    /// None until `triage wait backtest` has run.
+    pub calibration: Option<crate::engine::backtest::Calibration>,
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/wait-calibration", tag = "statistics",
+    responses(
+        (status = 200, description = "the latest `triage wait backtest`: its period, the share of patients called by their P90 and P50, the median error of P50 and of the old estimate, for the hospital and each department the caller may see; `calibration` null until one was run", body = CalibrationAnswer),
+        (status = 401, description = "no or bad credentials", body = ErrorBody),
+        (status = 403, description = "not allowed to read statistics", body = ErrorBody)))]
+pub async fn wait_calibration(caller: Caller, engine: web::Data<Engine>) -> Answer {
+    let departments = scope(&caller, &engine, None)?;
+    let mut calibration = engine.wait_calibration().await?;
+    if let (Some(c), Some(mine)) = (calibration.as_mut(), departments) {
+        c.departments.retain(|d| mine.contains(&d.department));
+    }
+    Ok(HttpResponse::Ok().json(CalibrationAnswer { calibration }))
+}

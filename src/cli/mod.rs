@@ -19,3 +19,4 @@ pub mod restore;
 pub mod serve;
 pub mod server_key;
 pub mod target;
+pub mod wait;

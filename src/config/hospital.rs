@@ -973,6 +973,22 @@ fn departments(cx: &mut Ctx<'_>, raw: &[DepartmentSection]) -> (Vec<Department>,
     (departments, dept_codes)
 }
 
+/// A queue's `notify_ahead` (0–[`MAX_AHEAD`](crate::config::patient::MAX_AHEAD)).
+fn notify_ahead_of(cx: &mut Ctx<'_>, n: Option<&Spanned<i64>>, i: usize) -> Option<u32> {
+    let n = n?;
+    let max = crate::config::patient::MAX_AHEAD;
+    if (0..=max).contains(n.get_ref()) {
+        Some(*n.get_ref() as u32)
+    } else {
+        cx.err(
+            n,
+            format!("queues[{i}].notify_ahead"),
+            format!("前面还剩几人时通知患者：0（不通知）到 {max}"),
+        );
+        None
+    }
+}
+
 /// `[[queues]]`: codes and ticket prefixes unique, a known department, one
 /// shared queue (without a doctor) per department, rules merged with the
 /// hospital's defaults.
@@ -1044,19 +1060,7 @@ fn queues(
             q.rules.as_ref(),
             &format!("queues[{i}].rules"),
         );
-        let notify_ahead = q.notify_ahead.as_ref().and_then(|n| {
-            let max = crate::config::patient::MAX_AHEAD;
-            if (0..=max).contains(n.get_ref()) {
-                Some(*n.get_ref() as u32)
-            } else {
-                cx.err(
-                    n,
-                    format!("queues[{i}].notify_ahead"),
-                    format!("前面还剩几人时通知患者：0（不通知）到 {max}"),
-                );
-                None
-            }
-        });
+        let notify_ahead = notify_ahead_of(cx, q.notify_ahead.as_ref(), i);
         queues.push(QueueDef {
             code: QueueCode::trusted(code.clone()),
             name: q.name.clone(),

@@ -426,6 +426,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    wait_calibrations (id) {
+        id -> BigInt,
+        computed_at -> Timestamp,
+        from_day -> Text,
+        to_day -> Text,
+        summary -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     visits,
@@ -458,5 +468,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     appointments,
     his_nonces,
     patient_links,
-    patient_webhooks
+    patient_webhooks,
+    wait_calibrations
 );

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use triage_actors::model::{EntryKind, RoomStatus, SeatState, SpecialTag};
 use triage_actors::queue::forecast::{forecast, Arrival, ForecastInput, ForecastRoom, WaitRange};
 use triage_actors::queue::{EntryDraft, InspectQueue};
@@ -19,10 +19,10 @@ use triage_ground::time::shanghai;
 
 use super::facade::Engine;
 use super::waits::{
-    Pace, QueueWaits, WaitView, HISTORY_DAYS, HISTORY_REFRESH_MINUTES, PAUSE_MINUTES, RUNS,
-    STALE_SECONDS,
+    arrivals_at, session_window, share_in, Pace, QueueWaits, WaitView, HISTORY_DAYS,
+    HISTORY_REFRESH_MINUTES, PAUSE_MINUTES, RUNS, STALE_SECONDS,
 };
-use crate::db::waits::{ahead_arrivals, calls_since};
+use crate::db::waits::{ahead_arrivals, calls_since, pauses_since};
 
 impl Engine {
     /// The wait of `visit_no` in `queue` now (the forecast counted down
@@ -185,6 +185,7 @@ impl Engine {
             let mean = service.iter().sum::<f64>() / service.len().max(1) as f64;
             let from = from + Duration::seconds((before as f64 * mean * 60.0) as i64);
             rooms.push(ForecastRoom {
+                pause_days: pace.pauses_of(code.as_str(), now),
                 share,
                 busy_since: view.current.as_ref().map(|c| c.called_at),
                 code,
@@ -199,7 +200,7 @@ impl Engine {
         if rooms.is_empty() {
             return Ok(None);
         }
-        let arrivals = self.ahead_of_others(queue, now).await?;
+        let arrivals = self.ahead_of_others(queue, now, &pace).await?;
         Ok(Some(ForecastInput {
             state,
             rooms,
@@ -215,24 +216,7 @@ impl Engine {
     /// The calls of the session in force (or the next one, between
     /// sessions): from when to when rooms call.
     fn session_window(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-        let local = now.with_timezone(&shanghai());
-        let day: NaiveDate = local.date_naive();
-        let at = |t: chrono::NaiveTime| {
-            day.and_time(t)
-                .and_local_timezone(shanghai())
-                .single()
-                .map_or(now, |d| d.with_timezone(&Utc))
-        };
-        let sessions = &self.hospital().schedule.sessions;
-        let time = local.time();
-        match sessions
-            .iter()
-            .find(|s| s.start <= time && time < s.end)
-            .or_else(|| sessions.iter().find(|s| s.start > time))
-        {
-            Some(s) => (at(s.start).max(now), at(s.end)),
-            None => (now, now),
-        }
+        session_window(&self.hospital().schedule.sessions, now)
     }
 
     /// How `room` calls `queue` as it is seated now: the share of its
@@ -245,47 +229,28 @@ impl Engine {
     /// first, so this queue waits for those before it.
     fn share_of(&self, room: &str, queue: &str) -> Option<(f64, usize)> {
         let info = self.directory().room_info(room)?;
-        let at = info.draws_from.iter().position(|q| q.as_str() == queue)?;
-        let waiting = |q: &QueueCode| self.directory().queue_board(q).waiting;
-        let others: Vec<(usize, usize)> = info
-            .draws_from
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != at)
-            .map(|(i, q)| (i, waiting(q)))
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        if info.mix.is_empty() {
-            let before: usize = others.iter().filter(|(i, _)| *i < at).map(|(_, n)| n).sum();
-            return Some((1.0, before));
-        }
-        let weight = |i: usize| f64::from(info.mix.get(i).copied().unwrap_or(1));
-        let mine = weight(at);
-        if mine == 0.0 {
-            // Only when the others are empty: after their patients.
-            return Some((1.0, others.iter().map(|(_, n)| n).sum()));
-        }
-        let all = mine + others.iter().map(|(i, _)| weight(*i)).sum::<f64>();
-        Some((mine / all, 0))
+        share_in(&info.draws_from, &info.mix, queue, |q| {
+            self.directory().queue_board(q).waiting
+        })
     }
 
-    /// Patients who went ahead of others in the last hour (priority groups,
-    /// return visits, recalls, late appointments), each an arrival at one
-    /// an hour.
+    /// Patients who may go ahead of others (priority groups, return
+    /// visits, recalls, late appointments): at the rate they came in the
+    /// next hour of the clock on past days and in the last hour today.
     async fn ahead_of_others(
         &self,
         queue: &QueueCode,
         now: DateTime<Utc>,
+        pace: &Pace,
     ) -> Result<Vec<Arrival>, Error> {
-        let since = (now - Duration::hours(1)).naive_utc();
+        let since = (now - Duration::days(HISTORY_DAYS)).naive_utc();
         let q = queue.to_string();
         let recent = self
             .db()
             .read(move |c| ahead_arrivals(c, &q, since))
             .await?;
-        Ok(recent
+        let seen: Vec<(DateTime<Utc>, EntryDraft)> = recent
             .into_iter()
-            .take(60)
             .map(|a| {
                 let kind = match a.entry_kind.as_deref() {
                     Some("return") => EntryKind::Return,
@@ -294,23 +259,23 @@ impl Engine {
                     _ => EntryKind::Normal,
                 };
                 let tags: Vec<SpecialTag> = serde_json::from_str(&a.tags).unwrap_or_default();
-                Arrival {
-                    like: EntryDraft {
-                        visit_no: VisitNo::trusted("~like"),
-                        masked_name: String::new(),
-                        spoken_name: String::new(),
-                        kind,
-                        tags,
-                        his_seq: None,
-                        birth_date: a.birth_date.and_then(|d| d.parse().ok()),
-                        slot: None,
-                        seen_at: None,
-                        room: None,
-                    },
-                    per_minute: 1.0 / 60.0,
-                }
+                let like = EntryDraft {
+                    visit_no: VisitNo::trusted("~like"),
+                    masked_name: String::new(),
+                    spoken_name: String::new(),
+                    kind,
+                    tags,
+                    his_seq: None,
+                    birth_date: a.birth_date.and_then(|d| d.parse().ok()),
+                    slot: None,
+                    seen_at: None,
+                    room: None,
+                };
+                (a.checked_in_at.and_utc(), like)
             })
-            .collect())
+            .collect();
+        let today = now.with_timezone(&shanghai()).date_naive();
+        Ok(arrivals_at(&seen, pace.days_before(today), now))
     }
 
     /// The doctors' pace, read again every few minutes.
@@ -323,8 +288,11 @@ impl Engine {
             }
         }
         let since = (now - Duration::days(HISTORY_DAYS)).naive_utc();
-        let calls = self.db().read(move |c| calls_since(c, since)).await?;
-        let pace = Arc::new(Pace::learn(&calls));
+        let (calls, pauses) = self
+            .db()
+            .read(move |c| Ok((calls_since(c, since)?, pauses_since(c, since)?)))
+            .await?;
+        let pace = Arc::new(Pace::learn_around(&calls, &pauses));
         if let Ok(mut held) = self.waits().history.lock() {
             *held = Some((now, pace.clone()));
         }

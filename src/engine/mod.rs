@@ -21,6 +21,7 @@
 //!   ranges, issue 28): what is kept, and how it is made.
 
 pub mod appointments;
+pub mod backtest;
 pub mod calling;
 pub mod closed;
 pub mod day;

@@ -12,7 +12,7 @@
 //! - its doctor's pace from the record: the gaps between one call and the
 //!   next by the same doctor in the same room over the last
 //!   [`HISTORY_DAYS`] days, those of this hour of the day when there are
-//!   [`ENOUGH`], else all of the doctor's, else the hospital's, else the
+//!   [`ENOUGH`], else all of the doctor's (at least [`ENOUGH_OWN`]), else the hospital's, else the
 //!   configured average (`avg_service_minutes`, as an exponential spread);
 //!   return visits from their own gaps when there are enough;
 //! - who may go ahead of those waiting (priority groups, return visits,
@@ -35,7 +35,7 @@ use triage_ground::ids::{QueueCode, VisitNo};
 use triage_ground::time::shanghai;
 use utoipa::ToSchema;
 
-use crate::db::waits::CallRecord;
+use crate::db::waits::{CallRecord, PauseRecord};
 
 /// A paused room is assumed to call again after this long.
 pub const PAUSE_MINUTES: i64 = 10;
@@ -43,6 +43,11 @@ pub const PAUSE_MINUTES: i64 = 10;
 pub const HISTORY_DAYS: i64 = 28;
 /// Samples a narrower group needs before it is used.
 pub const ENOUGH: usize = 20;
+/// Gaps of a doctor's own that are preferred to the whole hospital's.
+pub const ENOUGH_OWN: usize = 8;
+/// The stretch of the clock whose arrivals (on past days, and just before
+/// now today) set the rate of those who may go ahead, minutes.
+pub const ARRIVAL_WINDOW_MINUTES: i64 = 30;
 /// A forecast older than this is made again even if nothing changed.
 pub const STALE_SECONDS: i64 = 30;
 /// Monte Carlo runs per forecast.
@@ -98,14 +103,40 @@ pub struct Pace {
     by_doctor: HashMap<String, Vec<f64>>,
     returns: HashMap<String, Vec<f64>>,
     all: Vec<f64>,
+    /// The service days the record holds calls on.
+    days: std::collections::BTreeSet<chrono::NaiveDate>,
+    /// Each room's pauses by service day: local seconds of the day when
+    /// each began, and its minutes.
+    pauses: HashMap<String, std::collections::BTreeMap<chrono::NaiveDate, Vec<(u32, f64)>>>,
+    /// The service days each room called on.
+    room_days: HashMap<String, std::collections::BTreeSet<chrono::NaiveDate>>,
 }
 
 impl Pace {
     /// Learns from calls in room and time order.
     pub fn learn(calls: &[CallRecord]) -> Pace {
+        Pace::learn_around(calls, &[])
+    }
+
+    /// Learns from calls in room and time order, and the rooms' pauses: a
+    /// gap a pause began in is not a patient's time (the pause is drawn
+    /// apart, [`Pace::pauses_of`]).
+    pub fn learn_around(calls: &[CallRecord], pauses: &[PauseRecord]) -> Pace {
+        let mut began: HashMap<&str, Vec<chrono::NaiveDateTime>> = HashMap::new();
+        for p in pauses {
+            began.entry(p.room_code.as_str()).or_default().push(p.from);
+        }
+        let paused_between = |room: &str, a: chrono::NaiveDateTime, b: chrono::NaiveDateTime| {
+            began
+                .get(room)
+                .is_some_and(|v| v.iter().any(|t| a <= *t && *t < b))
+        };
         let mut pace = Pace::default();
         for pair in calls.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
+            if paused_between(&a.room_code, a.called_at, b.called_at) {
+                continue;
+            }
             let (Some(doctor), Some(next)) = (
                 a.performer.as_deref().map(doctor_of),
                 b.performer.as_deref().map(doctor_of),
@@ -131,17 +162,81 @@ impl Pace {
             }
             pace.all.push(gap);
         }
+        let mut pace = pace.with_pauses(pauses, calls);
+        pace.days = calls
+            .iter()
+            .map(|c| triage_ground::time::service_date(c.called_at.and_utc()))
+            .collect();
         pace
+    }
+
+    /// Adds the rooms' pauses (暂停) by day, and the days each room called
+    /// on (a day without a pause counts as such).
+    fn with_pauses(mut self, pauses: &[PauseRecord], calls: &[CallRecord]) -> Pace {
+        for c in calls {
+            self.room_days
+                .entry(c.room_code.clone())
+                .or_default()
+                .insert(triage_ground::time::service_date(c.called_at.and_utc()));
+        }
+        for p in pauses {
+            if !(0.0..=LONGEST_GAP_MINUTES * 4.0).contains(&p.minutes) {
+                continue;
+            }
+            let local = p.from.and_utc().with_timezone(&shanghai());
+            self.pauses
+                .entry(p.room_code.clone())
+                .or_default()
+                .entry(local.date_naive())
+                .or_default()
+                .push((local.num_seconds_from_midnight(), p.minutes));
+        }
+        self
+    }
+
+    /// `room`'s pauses on each day it called before today, set on today's
+    /// clock (the day `now` is in): what a run draws one day of.
+    pub fn pauses_of(&self, room: &str, now: DateTime<Utc>) -> Vec<Vec<(DateTime<Utc>, f64)>> {
+        let today = now.with_timezone(&shanghai()).date_naive();
+        let Some(days) = self.room_days.get(room) else {
+            return Vec::new();
+        };
+        let mine = self.pauses.get(room);
+        days.range(..today)
+            .map(|d| {
+                mine.and_then(|m| m.get(d))
+                    .map(|list| {
+                        list.iter()
+                            .filter_map(|(secs, minutes)| {
+                                let t = chrono::NaiveTime::from_num_seconds_from_midnight_opt(
+                                    *secs, 0,
+                                )?;
+                                let at =
+                                    today.and_time(t).and_local_timezone(shanghai()).single()?;
+                                Some((at.with_timezone(&Utc), *minutes))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Service days with calls before `day`.
+    pub fn days_before(&self, day: chrono::NaiveDate) -> usize {
+        self.days.range(..day).count()
     }
 
     /// The gaps to draw from for `doctor` at local `hour`, and those of
     /// return visits (empty: the same).
     pub fn of(&self, doctor: Option<&str>, hour: u32, average: u32) -> (Vec<f64>, Vec<f64>) {
         let enough = |v: Option<&Vec<f64>>| v.filter(|v| v.len() >= ENOUGH).cloned();
+        // A doctor's own few gaps say more of their pace than everyone's.
+        let own = |v: Option<&Vec<f64>>| v.filter(|v| v.len() >= ENOUGH_OWN).cloned();
         let first = doctor
             .and_then(|d| {
                 enough(self.by_hour.get(&(d.to_string(), hour)))
-                    .or_else(|| enough(self.by_doctor.get(d)))
+                    .or_else(|| own(self.by_doctor.get(d)))
             })
             .or_else(|| enough(Some(&self.all)))
             .unwrap_or_else(|| spread(average));
@@ -154,7 +249,7 @@ impl Pace {
 
 /// The doctor a call's performer names: a HIS call records
 /// `"D1001 via his:HIS"`, a doctor's own `"D1001"`.
-fn doctor_of(performer: &str) -> &str {
+pub fn doctor_of(performer: &str) -> &str {
     performer.split(" via ").next().unwrap_or(performer).trim()
 }
 
@@ -164,6 +259,103 @@ fn spread(average: u32) -> Vec<f64> {
     let mean = f64::from(average.max(1));
     (0..20)
         .map(|k| -mean * (1.0 - (f64::from(k) + 0.5) / 20.0).ln())
+        .collect()
+}
+
+/// How a room drawing from `draws_from` (with `mix` weights, empty: in
+/// order) calls `queue`: the share of its calls that go to it, and how many
+/// patients of queues it calls first go before (none: it does not call the
+/// queue). `waiting` counts a queue's patients.
+///
+/// With weights the share is the queue's weight against the other queues
+/// with patients (a weight of 0 calls only when the others are empty);
+/// without, the room calls in order, the first queue with someone first.
+pub fn share_in(
+    draws_from: &[QueueCode],
+    mix: &[u32],
+    queue: &str,
+    waiting: impl Fn(&QueueCode) -> usize,
+) -> Option<(f64, usize)> {
+    let at = draws_from.iter().position(|q| q.as_str() == queue)?;
+    let others: Vec<(usize, usize)> = draws_from
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != at)
+        .map(|(i, q)| (i, waiting(q)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    if mix.is_empty() {
+        let before: usize = others.iter().filter(|(i, _)| *i < at).map(|(_, n)| n).sum();
+        return Some((1.0, before));
+    }
+    let weight = |i: usize| f64::from(mix.get(i).copied().unwrap_or(1));
+    let mine = weight(at);
+    if mine == 0.0 {
+        return Some((1.0, others.iter().map(|(_, n)| n).sum()));
+    }
+    let all = mine + others.iter().map(|(i, _)| weight(*i)).sum::<f64>();
+    Some((mine / all, 0))
+}
+
+/// The calls of the session in force at `now` (or the next one, between
+/// sessions) of `sessions`: from when to when rooms call; `(now, now)`
+/// after the last.
+pub fn session_window(
+    sessions: &[crate::config::hospital::SessionDef],
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let local = now.with_timezone(&shanghai());
+    let day = local.date_naive();
+    let at = |t: chrono::NaiveTime| {
+        day.and_time(t)
+            .and_local_timezone(shanghai())
+            .single()
+            .map_or(now, |d| d.with_timezone(&Utc))
+    };
+    let time = local.time();
+    match sessions
+        .iter()
+        .find(|s| s.start <= time && time < s.end)
+        .or_else(|| sessions.iter().find(|s| s.start > time))
+    {
+        Some(s) => (at(s.start).max(now), at(s.end)),
+        None => (now, now),
+    }
+}
+
+/// Patients who may go ahead of those waiting, as arrivals from `now`:
+/// those who came in the next hour of the clock on past days (`days` of
+/// them) and in the last hour today, each at one in `60 × (days + 1)`
+/// minutes, so their sum is the average of those hours.
+pub fn arrivals_at(
+    seen: &[(DateTime<Utc>, triage_actors::queue::EntryDraft)],
+    days: usize,
+    now: DateTime<Utc>,
+) -> Vec<triage_actors::queue::forecast::Arrival> {
+    let local = |t: DateTime<Utc>| t.with_timezone(&shanghai());
+    let today = local(now).date_naive();
+    let minute_of = |t: DateTime<Utc>| {
+        let l = local(t);
+        i64::from(l.hour()) * 60 + i64::from(l.minute())
+    };
+    let from = minute_of(now);
+    let window = ARRIVAL_WINDOW_MINUTES;
+    let per_minute = 1.0 / (window as f64 * (days as f64 + 1.0));
+    seen.iter()
+        .filter(|(t, _)| {
+            let day = local(*t).date_naive();
+            if day == today {
+                *t < now && now - *t <= chrono::Duration::minutes(window)
+            } else {
+                let m = minute_of(*t);
+                day < today && m >= from && m < from + window
+            }
+        })
+        .take(400)
+        .map(|(_, like)| triage_actors::queue::forecast::Arrival {
+            like: like.clone(),
+            per_minute,
+        })
         .collect()
 }
 

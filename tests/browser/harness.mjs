@@ -1,6 +1,6 @@
 // Browser-test harness: the real triage binary on a free port with a fresh
 // SQLite file, Debian's Chromium through playwright-core, and small API helpers.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -79,6 +79,15 @@ export class Server {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error("triage did not become ready");
+  }
+
+  /** Runs `triage <args>` on this server's database as hospital IT would
+   * (in the database's directory, on the server's clock); its exit code
+   * and output. */
+  cli(args) {
+    const r = spawnSync(bin, [...args, "--demo", "--database-url", `sqlite://${this.dbFile}`],
+      { cwd: dirname(this.dbFile), encoding: "utf8", env: { ...process.env, TRIAGE_CLOCK: serverNow().toISOString() } });
+    return { code: r.status, out: `${r.stdout}${r.stderr}` };
   }
 
   /** The demo's accounts and screen tokens, kept beside the database. */

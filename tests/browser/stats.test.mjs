@@ -105,3 +105,31 @@ test("a doctor's calls count for him by name, a skip too; the statistics button 
   assert.equal(cells[2], "3", "calls counted for the doctor who made them");
   await page.close();
 });
+
+// Issue 28: how well the wait ranges held. Before any backtest the page
+// says so; after `triage wait backtest` it shows the figures the API gives.
+test("the statistics page shows the latest backtest of the wait ranges", async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  await page.goto(`${server.base}/stats`);
+  await loginByKeyboard(page, "admin", server.access.accounts.admin.password);
+  await page.waitForSelector('section[aria-label="候诊时间预测准确度"]');
+  assert.match(await page.textContent('section[aria-label="候诊时间预测准确度"]'), /尚未回测/);
+
+  const today = serverToday();
+  const run = server.cli(["wait", "backtest", "--from", today, "--to", today, "--runs", "20"]);
+  assert.equal(run.code, 0, run.out);
+  assert.match(run.out, /P90 覆盖 \d+%/);
+  const kept = await server.api("GET", "/api/v1/stats/wait-calibration");
+  assert.ok(kept.calibration, JSON.stringify(kept));
+  assert.equal(kept.calibration.from, today);
+
+  await page.reload();
+  await page.waitForSelector('tr[data-calibration="overall"]');
+  const cells = await page.$$eval('tr[data-calibration="overall"] td', (tds) => tds.map((td) => td.textContent));
+  const o = kept.calibration.overall;
+  assert.deepEqual(cells, ["全院", String(o.scored), `${Math.round(o.p90_coverage * 100)}%`,
+    `${Math.round(o.p50_coverage * 100)}%`, o.p50_error_minutes.toFixed(1), o.old_error_minutes.toFixed(1)]);
+  assert.match(await page.textContent('section[aria-label="候诊时间预测准确度"] h2'), new RegExp(`${today} 至 ${today}`));
+  await page.close();
+});
+

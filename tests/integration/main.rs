@@ -8,6 +8,7 @@ mod admin;
 mod alerts;
 mod appointments;
 mod audit;
+mod backtest;
 mod backups;
 mod common;
 

@@ -404,3 +404,72 @@ async fn staff_see_their_departments_and_bad_parameters_are_refused() {
     let (s, v) = get(&app.http, &app, "/api/v1/stats/indicators?by=room").await;
     assert_eq!((s, v["error"]["field"].as_str()), (422, Some("by")));
 }
+
+#[actix_web::test]
+async fn the_wait_calibration_is_shown_to_staff_for_their_departments() {
+    let app = spawn_app().await;
+    let admin = &app.http;
+    let (s, v) = get(admin, &app, "/api/v1/stats/wait-calibration").await;
+    assert_eq!(
+        (s, &v["calibration"]),
+        (200, &Value::Null),
+        "none before a backtest"
+    );
+    // As `triage wait backtest` keeps it.
+    let score = |scored: usize| triage::engine::backtest::Score {
+        check_ins: scored,
+        scored,
+        beyond_session: 0,
+        p90_coverage: 0.92,
+        p50_coverage: 0.51,
+        p50_error_minutes: 4.5,
+        old_error_minutes: 9.0,
+    };
+    let kept = triage::engine::backtest::Calibration {
+        computed_at: crate::common::suite_now(),
+        from: crate::common::service_day(-7),
+        to: crate::common::service_day(-1),
+        overall: score(300),
+        departments: ["NK", "WK"]
+            .iter()
+            .map(|d| triage::engine::backtest::DepartmentScore {
+                department: d.to_string(),
+                score: score(150),
+            })
+            .collect(),
+    };
+    let json = serde_json::to_string(&kept).unwrap_or_default();
+    app.engine
+        .db()
+        .write(move |c| {
+            triage::db::waits::record_calibration(
+                c,
+                kept.computed_at.naive_utc(),
+                &kept.from.to_string(),
+                &kept.to.to_string(),
+                &json,
+            )
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (s, v) = get(admin, &app, "/api/v1/stats/wait-calibration").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["calibration"]["overall"]["p90_coverage"], 0.92);
+    assert_eq!(
+        v["calibration"]["departments"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let nurse = app.staff("N0042", Role::Nurse, &["NK"]).await;
+    let (_, v) = get(&nurse, &app, "/api/v1/stats/wait-calibration").await;
+    let depts: Vec<&str> = v["calibration"]["departments"]
+        .as_array()
+        .map(|d| d.iter().filter_map(|x| x["department"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(depts, ["NK"], "a nurse sees her departments only");
+    assert_eq!(
+        get(&app.anonymous, &app, "/api/v1/stats/wait-calibration")
+            .await
+            .0,
+        401
+    );
+}

@@ -2,8 +2,8 @@
 //! Monte Carlo simulation of the rest of the session on a copy of the
 //! [`QueueState`], each room calling with the real ranking
 //! ([`QueueState::plan_take_next`]) whenever it is free, each patient seen
-//! for a time drawn from the room's doctor's recorded service times, and
-//! patients who go ahead (priority groups, return visits, recalls) arriving
+//! for a time drawn from the room's doctor's recorded service times, rooms
+//! pausing as on one of their recorded days, and patients who go ahead (priority groups, return visits, recalls) arriving
 //! at the rate observed. Every waiting patient gets the 50th and 90th
 //! percentile of the minutes until a room calls them; one not called
 //! before the rooms' session ends in more than a tenth of the runs is
@@ -41,6 +41,11 @@ pub struct ForecastRoom {
     pub service: Vec<f64>,
     /// Those of return visits (复诊), when known apart; empty: `service`.
     pub service_return: Vec<f64>,
+    /// The room's pauses (暂停, a break) on each day its record holds,
+    /// set on today's clock: when each starts and how many minutes it
+    /// lasts (a day without pauses is an empty list). Each run lives one
+    /// of these days, drawn at random; none: the room does not pause.
+    pub pause_days: Vec<Vec<(DateTime<Utc>, f64)>>,
 }
 
 /// Patients who may go ahead of those waiting, arriving at a rate.
@@ -143,7 +148,7 @@ pub fn forecast(input: &ForecastInput) -> HashMap<VisitNo, WaitRange> {
             let p50 = at(0.5);
             let p90 = at(0.9);
             let range = WaitRange {
-                p50_minutes: p50.map_or(u32::MAX, |m| m.ceil().max(0.0) as u32),
+                p50_minutes: p50.map_or(u32::MAX, |m| m.round().max(0.0) as u32),
                 p90_minutes: p90.map_or(u32::MAX, |m| m.ceil().max(0.0) as u32),
                 beyond_session: p90.is_none(),
             };
@@ -155,6 +160,40 @@ pub fn forecast(input: &ForecastInput) -> HashMap<VisitNo, WaitRange> {
 /// A room during one run.
 struct Busy {
     free_at: DateTime<Utc>,
+}
+
+/// One run's pauses (per room, one recorded day) and service records.
+type RunRooms<'a> = (Vec<&'a [(DateTime<Utc>, f64)]>, Vec<(Vec<f64>, Vec<f64>)>);
+
+/// One run's rooms: the day of pauses each lives (drawn from its recorded
+/// days), and its doctor's record drawn again with replacement, so a run
+/// may live a slower or a quicker doctor than the record's average, as a
+/// short record allows.
+fn this_runs_rooms<'a>(input: &'a ForecastInput, rng: &mut SmallRng) -> RunRooms<'a> {
+    let pauses = input
+        .rooms
+        .iter()
+        .map(|r| match r.pause_days.len() {
+            0 => &[][..],
+            n => r.pause_days[rng.random_range(0..n)].as_slice(),
+        })
+        .collect();
+    let resampled = |v: &[f64], rng: &mut SmallRng| -> Vec<f64> {
+        (0..v.len())
+            .map(|_| v[rng.random_range(0..v.len())])
+            .collect()
+    };
+    let record = input
+        .rooms
+        .iter()
+        .map(|r| {
+            (
+                resampled(&r.service, rng),
+                resampled(&r.service_return, rng),
+            )
+        })
+        .collect();
+    (pauses, record)
 }
 
 /// One run: who is called when.
@@ -171,11 +210,13 @@ fn one_run(
         .max()
         .unwrap_or(input.now);
     let mut arrivals = arrival_times(input, horizon, rng);
+    let (pauses, record) = this_runs_rooms(input, rng);
     let mut rooms: Vec<Busy> = input
         .rooms
         .iter()
-        .map(|r| Busy {
-            free_at: first_free(r, input.now, rng),
+        .enumerate()
+        .map(|(i, r)| Busy {
+            free_at: after_pauses(pauses[i], first_free(r, input.now, rng)),
         })
         .collect();
     let mut called = Vec::with_capacity(index.len());
@@ -199,24 +240,10 @@ fn one_run(
         };
         let room = &input.rooms[i];
         // Those who arrived meanwhile enter the queue by its rules.
-        while let Some((at, _)) = arrivals.front() {
-            if *at > t {
-                break;
-            }
-            let Some((at, like)) = arrivals.pop_front() else {
-                break;
-            };
-            made += 1;
-            let mut draft = input.arrivals[like].like.clone();
-            draft.visit_no = VisitNo::trusted(format!("~forecast-{made}"));
-            audit.at = at;
-            if let Ok(change) = state.plan_check_in(draft, audit.clone(), input.day) {
-                state.apply(&change);
-            }
-        }
+        enter(input, &mut state, &mut arrivals, t, &mut made, &mut audit);
         // A call of another queue the room also draws from.
         if rng.random::<f64>() >= room.share {
-            rooms[i].free_at = t + draw(&room.service, rng);
+            rooms[i].free_at = after_pauses(pauses[i], t + draw(&record[i].0, rng));
             continue;
         }
         audit.at = t;
@@ -228,12 +255,10 @@ fn one_run(
                     called.push((call.visit_no, t));
                 }
                 let times = match kind {
-                    Some(EntryKind::Return) if !room.service_return.is_empty() => {
-                        &room.service_return
-                    }
-                    _ => &room.service,
+                    Some(EntryKind::Return) if !record[i].1.is_empty() => &record[i].1,
+                    _ => &record[i].0,
                 };
-                rooms[i].free_at = t + draw(times, rng);
+                rooms[i].free_at = after_pauses(pauses[i], t + draw(times, rng));
             }
             // Nobody for this room now: it looks again when someone may
             // have arrived, or a minute later (a slot may open).
@@ -246,6 +271,44 @@ fn one_run(
         }
     }
     called
+}
+
+/// The arrivals until `t` check in to the run's queue by its rules.
+fn enter(
+    input: &ForecastInput,
+    state: &mut QueueState,
+    arrivals: &mut VecDeque<(DateTime<Utc>, usize)>,
+    t: DateTime<Utc>,
+    made: &mut u32,
+    audit: &mut Audit,
+) {
+    while let Some((at, _)) = arrivals.front() {
+        if *at > t {
+            break;
+        }
+        let Some((at, like)) = arrivals.pop_front() else {
+            break;
+        };
+        *made += 1;
+        let mut draft = input.arrivals[like].like.clone();
+        draft.visit_no = VisitNo::trusted(format!("~forecast-{made}"));
+        audit.at = at;
+        if let Ok(change) = state.plan_check_in(draft, audit.clone(), input.day) {
+            state.apply(&change);
+        }
+    }
+}
+
+/// When a room free at `at` may call: after the pause it is in then.
+fn after_pauses(pauses: &[(DateTime<Utc>, f64)], at: DateTime<Utc>) -> DateTime<Utc> {
+    let mut t = at;
+    for (from, m) in pauses {
+        let until = *from + minutes(*m);
+        if *from <= t && t < until {
+            t = until;
+        }
+    }
+    t
 }
 
 /// When a room may first call: at `from`, or when its current patient is
