@@ -163,7 +163,7 @@ impl Services {
             hospital.clone(),
             engine.links().clone(),
             clock.clone(),
-            crate::webhooks::secret_bytes(&key, hospital.patient.webhook_secret_version),
+            crate::webhooks::secrets(&key, hospital.patient.webhook_secret_version),
         ) {
             background.webhooks(&engine, sender);
         }

@@ -49,20 +49,26 @@ const pct = (x) => `${Math.round(x * 100)}%`;
 /** How well the wait ranges held on the latest backtest. */
 function Calibration({ calibration, departments }) {
   if (calibration === undefined) return null;
+  if (calibration?.error) {
+    return html`<section aria-label="候诊时间预测准确度"><h2>候诊时间预测准确度</h2>
+      <p class="error" role="status">${calibration.error}</p></section>`;
+  }
   if (calibration === null) {
     return html`<section aria-label="候诊时间预测准确度"><h2>候诊时间预测准确度</h2>
       <p class="empty">尚未回测：信息科运行 triage wait backtest 后在此显示（见运维手册）。</p></section>`;
   }
   const c = calibration;
+  // Nothing scored: no figures, not zeros.
+  const some = (s, x) => (s.scored > 0 ? x : "—");
   const row = (label, s, key) => html`<tr data-calibration=${key}>
-    <td>${label}</td><td>${s.scored}</td><td>${pct(s.p90_coverage)}</td><td>${pct(s.p50_coverage)}</td>
-    <td>${fmt(s.p50_error_minutes)}</td><td>${fmt(s.old_error_minutes)}</td></tr>`;
+    <td>${label}</td><td>${s.scored}</td><td>${some(s, pct(s.p90_coverage))}</td><td>${some(s, pct(s.p50_coverage))}</td>
+    <td>${some(s, fmt(s.p50_error_minutes))}</td><td>${some(s, fmt(s.old_error_minutes))}</td></tr>`;
   return html`<section aria-label="候诊时间预测准确度">
     <h2>候诊时间预测准确度（最近一次回测：${c.from} 至 ${c.to}）</h2>
     <p>患者页面和小票上的“约 P50–P90 分钟”：按当时已知情况重放每次签到，看实际在 P90 之前被叫到的比例（目标 ≥ 90%）、在 P50 之前的比例（约 50%），以及误差。</p>
     <table aria-label="预测准确度">
       <thead><tr><th></th><th>评分人次</th><th>P90 覆盖</th><th>P50 覆盖</th><th>P50 误差中位数（分）</th><th>旧公式误差中位数（分）</th></tr></thead>
-      <tbody>${row("全院", c.overall, "overall")}
+      <tbody>${c.overall && row("全院", c.overall, "overall")}
         ${c.departments.map((d) => row(departments.find((x) => x.code === d.department)?.name || d.department, d.score, d.department))}</tbody>
     </table></section>`;
 }
@@ -98,7 +104,7 @@ function Stats({ session, onLogout }) {
   const [names, setNames] = useState({});
   const [calibration, setCalibration] = useState(undefined);
   useEffect(() => {
-    api("GET", "/stats/wait-calibration").then((r) => setCalibration(r.ok ? r.body.calibration : null));
+    api("GET", "/stats/wait-calibration").then((r) => setCalibration(r.ok ? r.body.calibration : { error: r.message }));
     api("GET", "/departments").then((r) => { if (r.ok) setDepartments(r.body.departments); });
     Promise.all([api("GET", "/doctors"), api("GET", "/accounts")]).then(([d, a]) => {
       const known = {};

@@ -98,8 +98,12 @@ class Receiver:
                 "INSERT OR IGNORE INTO seen (id, at) VALUES (?, ?)", (msg_id, time.time())
             ).rowcount == 1
             if fresh:
-                # 真实网关在此发微信模板消息或短信；成功后再提交去重记录。
-                self.write({"id": msg_id, "type": event.get("type"), "data": event.get("data")})
+                # 真实网关在此发微信模板消息或短信（可把 patient_url 放进消息）；成功后再提交去重记录。
+                # 链接本身就是打开患者页面的凭据：只发给患者本人，不写入日志或文件。
+                data = {k: v for k, v in (event.get("data") or {}).items()
+                        if k not in ("patient_link", "patient_url")}
+                data["has_link"] = "patient_link" in (event.get("data") or {})
+                self.write({"id": msg_id, "type": event.get("type"), "data": data})
             else:
                 self.write({"id": msg_id, "duplicate": True})
             self.db.commit()

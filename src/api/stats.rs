@@ -286,6 +286,7 @@ pub async fn wait_calibration(caller: Caller, engine: web::Data<Engine>) -> Answ
     let mut calibration = engine.wait_calibration().await?;
     if let (Some(c), Some(mine)) = (calibration.as_mut(), departments) {
         c.departments.retain(|d| mine.contains(&d.department));
+        c.overall = None;
     }
     Ok(HttpResponse::Ok().json(CalibrationAnswer { calibration }))
 }

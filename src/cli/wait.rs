@@ -48,7 +48,8 @@ pub fn run(target: Target, command: WaitCommand) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let preds = backtest::replay(hospital, &events, runs.clamp(10, 1000), from);
+        let replayed = backtest::replay(hospital, &events, runs.clamp(10, 1000), from);
+        let preds = replayed.predictions;
         let s = backtest::score(&preds);
         println!(
             "{from} 至 {to}：{} 次签到，{} 次参与评分；P90 覆盖 {:.0}%，P50 覆盖 {:.0}%，P50 误差中位数 {:.1} 分钟（旧公式 {:.1} 分钟）",
@@ -59,6 +60,13 @@ pub fn run(target: Target, command: WaitCommand) -> ExitCode {
             s.p50_error_minutes,
             s.old_error_minutes
         );
+        if !replayed.undecoded.is_empty() {
+            println!("未能重放的记录（已跳过）：{:?}", replayed.undecoded);
+        }
+        if s.scored == 0 {
+            eprintln!("error: 这段时间没有可评分的签到（有等候范围且当天被叫到）：请检查日期");
+            return ExitCode::from(1);
+        }
         // Kept for the statistics page.
         let kept = backtest::calibration(&preds, from, to, triage_ground::time::program_now());
         let stored = serde_json::to_string(&kept)
@@ -78,7 +86,7 @@ pub fn run(target: Target, command: WaitCommand) -> ExitCode {
             eprintln!("error: 保存回测结果失败：{}", e.message);
             return ExitCode::from(1);
         }
-        let doc = backtest::report(hospital, from, to, &preds);
+        let doc = backtest::report(hospital, from, to, &preds, &replayed.undecoded);
         let dir = &hospital.operations.reports_dir;
         match doc.write(dir, &format!("wait-backtest-{from}-{to}")) {
             Ok((md, _)) => {

@@ -35,7 +35,7 @@ pub struct PatientPolicy {
     #[serde(default = "default_ahead")]
     pub notify_ahead: u32,
     /// The signing secret's generation: raising it changes the secret
-    /// (`triage patient webhook-secret` prints it).
+    /// (`triage server-key webhook-secret` prints it).
     #[serde(default = "default_version")]
     pub webhook_secret_version: u32,
 }

@@ -86,7 +86,10 @@ pub fn ahead_arrivals(
     c: &mut AnyConnection,
     queue: &str,
     since: NaiveDateTime,
+    until: NaiveDateTime,
 ) -> Result<Vec<AheadArrival>, DbError> {
+    // By service day first, so the index of a queue's days serves it.
+    let first_day = triage_ground::time::service_date(since.and_utc()).to_string();
     type Row = (
         Option<NaiveDateTime>,
         Option<String>,
@@ -95,7 +98,9 @@ pub fn ahead_arrivals(
     );
     let rows: Vec<Row> = visits::table
         .filter(visits::queue_code.eq(queue))
+        .filter(visits::service_date.ge(first_day))
         .filter(visits::checked_in_at.ge(since))
+        .filter(visits::checked_in_at.lt(until))
         .filter(visits::entry_kind.ne("normal").or(visits::tags.ne("[]")))
         .select((
             visits::checked_in_at,

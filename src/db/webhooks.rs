@@ -14,6 +14,7 @@ use triage_actors::journal::Change;
 
 use super::conn::{AnyConnection, DbError};
 use super::schema::{patient_webhooks, visits};
+use triage_actors::model::VisitStatus;
 
 /// A patient came within N of the room.
 pub const AHEAD: &str = "patient.ahead";
@@ -166,13 +167,29 @@ pub struct Ahead<'a> {
     pub ahead: usize,
 }
 
-/// Writes the N-ahead webhook of a visit once per day and queue; whether
-/// it was new.
+/// Whether `visit_no` still waits in `queue` (an N-ahead is news only
+/// then).
+pub fn still_waiting(c: &mut AnyConnection, visit_no: &str, queue: &str) -> Result<bool, DbError> {
+    let n: i64 = visits::table
+        .filter(visits::visit_no.eq(visit_no))
+        .filter(visits::queue_code.eq(queue))
+        .filter(visits::status.eq(VisitStatus::Waiting.as_str()))
+        .count()
+        .get_result(c)?;
+    Ok(n > 0)
+}
+
+/// Writes the N-ahead webhook of a visit once per day and queue, if it
+/// still waits there (a call may have come since the queue was read);
+/// whether it was written.
 pub fn record_ahead(
     c: &mut AnyConnection,
     at: DateTime<Utc>,
     a: &Ahead<'_>,
 ) -> Result<bool, DbError> {
+    if !still_waiting(c, a.visit_no, a.queue_code)? {
+        return Ok(false);
+    }
     let day = a.day.to_string();
     let event_id = format!("ahead:{day}:{}:{}", a.visit_no, a.queue_code);
     let data = json!({
@@ -194,16 +211,12 @@ pub fn known_ahead(c: &mut AnyConnection, day: NaiveDate) -> Result<Vec<String>,
         .load(c)?)
 }
 
-/// Webhooks due at `now`, oldest first, at most `limit`.
-pub fn due(
-    c: &mut AnyConnection,
-    now: NaiveDateTime,
-    limit: i64,
-) -> Result<Vec<WebhookRow>, DbError> {
+/// The webhooks not sent yet, oldest first, at most `limit` (sent in this
+/// order: the oldest's retry time holds the rest back).
+pub fn pending(c: &mut AnyConnection, limit: i64) -> Result<Vec<WebhookRow>, DbError> {
     Ok(patient_webhooks::table
         .filter(patient_webhooks::sent_at.is_null())
         .filter(patient_webhooks::gave_up_at.is_null())
-        .filter(patient_webhooks::next_attempt_at.le(now))
         .order(patient_webhooks::id)
         .limit(limit)
         .select(WebhookRow::as_select())
@@ -222,7 +235,8 @@ pub fn mark_sent(c: &mut AnyConnection, id: i64, at: NaiveDateTime) -> Result<()
 }
 
 /// Records a failed attempt: tried again at `next`, or given up (`next`
-/// none: the news is too old to help the patient).
+/// none: the news is too old to help the patient, no longer true, or its
+/// body was refused).
 pub fn mark_failed(
     c: &mut AnyConnection,
     id: i64,

@@ -23,7 +23,7 @@ use triage_ground::ids::{QueueCode, VisitNo};
 use triage_ground::time::{service_date, shanghai};
 
 use super::waits::{
-    arrivals_at, doctor_of, session_window, share_in, Pace, HISTORY_DAYS, HISTORY_REFRESH_MINUTES,
+    arrivals_at, session_window, share_in, Pace, HISTORY_DAYS, HISTORY_REFRESH_MINUTES,
     PAUSE_MINUTES,
 };
 use crate::config::Hospital;
@@ -46,6 +46,9 @@ pub struct Prediction {
     pub old_minutes: u32,
     /// Minutes to the first call; none: not called that day.
     pub actual_minutes: Option<f64>,
+    /// Not called that day: how long they had waited when they left the
+    /// record (cancelled, transferred away, or the day's last change).
+    pub uncalled_minutes: Option<f64>,
 }
 
 /// A room as the replay knows it at a moment.
@@ -84,7 +87,20 @@ struct Replay<'a> {
     /// Today's predictions still waiting for their call, with the
     /// check-in's time.
     open: HashMap<String, (usize, DateTime<Utc>)>,
+    /// The last change replayed (where today's uncalled stop waiting).
+    last_at: Option<DateTime<Utc>>,
     out: Vec<Prediction>,
+    /// Recorded changes that could not be read back, by kind.
+    undecoded: std::collections::BTreeMap<String, usize>,
+}
+
+/// What a replay found.
+#[derive(Clone, Debug, Default)]
+pub struct Replayed {
+    pub predictions: Vec<Prediction>,
+    /// Recorded changes that could not be read back, by kind (the replay
+    /// went on without them).
+    pub undecoded: std::collections::BTreeMap<String, usize>,
 }
 
 /// Replays `events` (in order) and forecasts every check-in from
@@ -95,7 +111,7 @@ pub fn replay(
     events: &[EventRecord],
     runs: usize,
     predict_from: NaiveDate,
-) -> Vec<Prediction> {
+) -> Replayed {
     let mut r = Replay {
         hospital,
         runs,
@@ -111,14 +127,54 @@ pub fn replay(
         returns: Default::default(),
         ahead: Vec::new(),
         open: HashMap::new(),
+        last_at: None,
         out: Vec::new(),
+        undecoded: Default::default(),
     };
     for e in events {
-        let Some(change) = decode(e) else { continue };
+        // Audit rows that are no queue's change (logins, registrations,
+        // the day's record, …).
+        if !REPLAYED.contains(&e.kind.as_str()) {
+            continue;
+        }
+        let Some(change) = decode(e) else {
+            *r.undecoded.entry(e.kind.clone()).or_default() += 1;
+            continue;
+        };
         r.step(e, &change);
     }
-    r.out
+    r.close_day();
+    Replayed {
+        predictions: r.out,
+        undecoded: r.undecoded,
+    }
 }
+
+/// The kinds of recorded change the replay reads (`Change::kind`); the
+/// locked head (`locks`) is kept without an event row and is not replayed,
+/// and the day end is the replay's own new day.
+const REPLAYED: [&str; 20] = [
+    "checked_in",
+    "called",
+    "assigned",
+    "unassigned",
+    "moved",
+    "recalled",
+    "skipped",
+    "requeued",
+    "sent_for_exam",
+    "held",
+    "released",
+    "special_marked",
+    "pinned",
+    "transferred",
+    "finished",
+    "room_status_set",
+    "cancelled",
+    "room_seated",
+    "rules_changed",
+    "registration_corrected",
+];
 
 /// The change an event recorded, its names blank and its audit rebuilt.
 fn decode(e: &EventRecord) -> Option<Change> {
@@ -138,12 +194,12 @@ fn decode(e: &EventRecord) -> Option<Change> {
     serde_json::from_value(v).ok()
 }
 
-/// Puts back the (blank) names the event rows leave out, wherever an entry
-/// carries its ticket.
+/// Puts back the (blank) names the event rows leave out, wherever a visit
+/// is named (an entry, a correction).
 fn add_names(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            if map.contains_key("ticket_no") {
+            if map.contains_key("ticket_no") || map.contains_key("visit_no") {
                 map.entry("masked_name")
                     .or_insert(Value::String(String::new()));
                 map.entry("spoken_name")
@@ -161,8 +217,10 @@ impl Replay<'_> {
         let at = e.at.and_utc();
         let day = service_date(at);
         if self.day != Some(day) {
+            self.close_day();
             self.new_day(day);
         }
+        self.last_at = Some(at);
         match change {
             Change::CheckedIn {
                 queue_code, entry, ..
@@ -189,6 +247,12 @@ impl Replay<'_> {
                 if let Some(from) = from_queue {
                     self.queue(from).drop_stale(entry.visit_no.as_str());
                 }
+                if let Change::Transferred {
+                    from_room: Some(r), ..
+                } = change
+                {
+                    self.room(r.as_str()).busy_since = None;
+                }
                 self.queue(queue_code).apply(change);
             }
             Change::Called {
@@ -198,9 +262,9 @@ impl Replay<'_> {
                 ..
             } => {
                 self.queue(queue_code).apply(change);
-                let room = self.room(room_code.as_str());
-                room.busy_since = Some(at);
-                room.doctor = Some(doctor_of(&e.operator).to_string());
+                // The room's doctor is who sits in it (as the server
+                // forecasts), not whoever pressed call.
+                self.room(room_code.as_str()).busy_since = Some(at);
                 self.calls.push(CallRecord {
                     room_code: room_code.to_string(),
                     performer: Some(e.operator.clone()),
@@ -228,11 +292,21 @@ impl Replay<'_> {
             Change::Corrected {
                 queue_code: Some(q),
                 ..
-            }
-            | Change::Cancelled {
-                queue_code: Some(q),
-                ..
             } => self.queue(q).apply(change),
+            Change::Cancelled {
+                queue_code,
+                room_code,
+                visit_no,
+                ..
+            } => {
+                if let Some(q) = queue_code {
+                    self.queue(q).apply(change);
+                }
+                if let Some(r) = room_code {
+                    self.room(r.as_str()).busy_since = None;
+                }
+                self.stop_waiting(visit_no.as_str(), at);
+            }
             _ => self.room_change(change, at),
         }
     }
@@ -277,11 +351,43 @@ impl Replay<'_> {
         }
     }
 
-    /// A new service day: empty queues, rooms as configured.
+    /// A visit leaves the record uncalled (cancelled): how long it waited.
+    fn stop_waiting(&mut self, visit: &str, at: DateTime<Utc>) {
+        if let Some((i, since)) = self.open.remove(visit) {
+            if let Some(p) = self.out.get_mut(i) {
+                p.uncalled_minutes = Some((at - since).num_milliseconds() as f64 / 60_000.0);
+            }
+        }
+    }
+
+    /// The day's end: who was never called waited until its last change.
+    fn close_day(&mut self) {
+        let Some(last) = self.last_at else { return };
+        let open: Vec<String> = self.open.keys().cloned().collect();
+        for v in open {
+            self.stop_waiting(&v, last);
+        }
+    }
+
+    /// A new service day: empty queues, rooms as configured; what is
+    /// learned from keeps the server's 28 days.
     fn new_day(&mut self, day: NaiveDate) {
         self.day = Some(day);
         self.queues.clear();
         self.open.clear();
+        self.paused_at.clear();
+        let since = day - Duration::days(HISTORY_DAYS);
+        let start = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .and_then(|t| t.and_local_timezone(shanghai()).single())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        if let Some(cut) = start(since) {
+            self.calls.retain(|c| c.called_at.and_utc() >= cut);
+            self.pauses.retain(|p| p.from.and_utc() >= cut);
+            self.ahead.retain(|(t, _, _)| *t >= cut);
+            self.learned_at = None;
+        }
         self.rooms = self
             .hospital
             .rooms
@@ -423,8 +529,10 @@ impl Replay<'_> {
                 .map(|r| r.p50_minutes),
             p90: range.filter(|r| !r.beyond_session).map(|r| r.p90_minutes),
             beyond_session: range.is_some_and(|r| r.beyond_session),
-            old_minutes: ahead as u32 * avg / open_rooms.max(1),
+            // As the check-in answer computes it.
+            old_minutes: (ahead as u32 * avg).div_ceil(open_rooms.max(1)),
             actual_minutes: None,
+            uncalled_minutes: None,
         });
     }
 }
@@ -454,9 +562,13 @@ pub struct Score {
     pub check_ins: usize,
     /// With a range shown and a call that day: the ones scored.
     pub scored: usize,
+    /// With a range shown and never called that day (cancelled, gone):
+    /// a miss of each bound they waited past, unknown otherwise.
+    pub uncalled: usize,
     /// Scored ones told "the session may end first".
     pub beyond_session: usize,
-    /// Share called by their P90 (of those with a P90).
+    /// Share called by their P90 (of those with a P90: not those told the
+    /// session may end first).
     pub p90_coverage: f64,
     /// Share called by their P50.
     pub p50_coverage: f64,
@@ -486,11 +598,24 @@ pub fn score<'a>(preds: impl IntoIterator<Item = &'a Prediction>) -> Score {
         .iter()
         .filter_map(|p| Some((*p, p.actual_minutes?, p.p50?)))
         .collect();
-    let with_p90: Vec<(f64, u32)> = scored
-        .iter()
-        .filter_map(|(p, actual, _)| Some((*actual, p.p90?)))
-        .collect();
-    let share = |hits: usize, of: usize| {
+    // Coverage of a bound: a call by it is a hit, a call after it a miss;
+    // one never called is a miss once they had waited past it, and
+    // unknown before.
+    let coverage = |bound: fn(&Prediction) -> Option<u32>| {
+        let (mut hits, mut of) = (0usize, 0usize);
+        for p in all.iter().filter(|p| p.p50.is_some()) {
+            let Some(b) = bound(p).map(f64::from) else {
+                continue;
+            };
+            match (p.actual_minutes, p.uncalled_minutes) {
+                (Some(a), _) => {
+                    of += 1;
+                    hits += usize::from(a <= b);
+                }
+                (None, Some(waited)) if waited > b => of += 1,
+                _ => {}
+            }
+        }
         if of == 0 {
             0.0
         } else {
@@ -500,21 +625,13 @@ pub fn score<'a>(preds: impl IntoIterator<Item = &'a Prediction>) -> Score {
     Score {
         check_ins: all.len(),
         scored: scored.len(),
+        uncalled: all
+            .iter()
+            .filter(|p| p.p50.is_some() && p.uncalled_minutes.is_some())
+            .count(),
         beyond_session: scored.iter().filter(|(p, _, _)| p.beyond_session).count(),
-        p90_coverage: share(
-            with_p90
-                .iter()
-                .filter(|(a, p90)| *a <= f64::from(*p90))
-                .count(),
-            with_p90.len(),
-        ),
-        p50_coverage: share(
-            scored
-                .iter()
-                .filter(|(_, a, p50)| *a <= f64::from(*p50))
-                .count(),
-            scored.len(),
-        ),
+        p90_coverage: coverage(|p| p.p90),
+        p50_coverage: coverage(|p| p.p50),
         p50_error_minutes: median(
             scored
                 .iter()
@@ -553,15 +670,27 @@ pub fn report(
     from: NaiveDate,
     to: NaiveDate,
     preds: &[Prediction],
+    undecoded: &std::collections::BTreeMap<String, usize>,
 ) -> crate::report::Doc {
     let all = score(preds);
     let mut doc = crate::report::Doc::new(format!("候诊时间预测回测 {from} 至 {to}"));
     doc.para(format!(
-        "按当时已知的情况（队列、诊室状态、医生以往的接诊间隔、此前一小时插到前面的患者）重放每一次签到，\
-         把当时给出的范围与实际叫号时间比较。共 {} 次签到，{} 次有范围且当天被叫到，参与评分；\
-         其中 {} 次页面提示“本时段可能叫不到”。",
-        all.check_ins, all.scored, all.beyond_session
+        "按当时已知的情况（队列、诊室状态和坐诊医生、医生以往的接诊间隔和暂停、以往同一时段和刚才插到前面的患者）\
+         重放每一次签到，把当时给出的范围与实际叫号时间比较。共 {} 次签到，{} 次有范围且当天被叫到，参与评分\
+         （其中 {} 次页面提示“本时段可能叫不到”，不计入 P90 覆盖）；{} 次有范围但当天未被叫到（退号、转走或未到），\
+         等候已超过 P50 或 P90 的记为未覆盖。",
+        all.check_ins, all.scored, all.beyond_session, all.uncalled
     ));
+    if !undecoded.is_empty() {
+        doc.para(format!(
+            "未能重放的记录（已跳过，结果可能因此有偏差）：{}",
+            undecoded
+                .iter()
+                .map(|(k, n)| format!("{k} {n} 条"))
+                .collect::<Vec<_>>()
+                .join("，")
+        ));
+    }
     doc.heading("总体");
     doc.list(vec![
         format!("P90 之前被叫到的比例：{}（目标 ≥ 90%）", pct(all.p90_coverage)),
@@ -655,7 +784,9 @@ pub struct Calibration {
     pub from: NaiveDate,
     #[schema(value_type = String, format = Date)]
     pub to: NaiveDate,
-    pub overall: Score,
+    /// The whole hospital's; none for a caller who sees only some
+    /// departments.
+    pub overall: Option<Score>,
     pub departments: Vec<DepartmentScore>,
 }
 
@@ -681,7 +812,7 @@ pub fn calibration(
         computed_at: at,
         from,
         to,
-        overall: score(preds),
+        overall: Some(score(preds)),
         departments: by
             .into_iter()
             .map(|(d, ps)| DepartmentScore {
@@ -700,5 +831,73 @@ impl super::facade::Engine {
     ) -> Result<Option<Calibration>, triage_ground::error::Error> {
         let kept = self.db().read(crate::db::waits::latest_calibration).await?;
         Ok(kept.and_then(|json| serde_json::from_str(&json).ok()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An event row as the journal writes it: the change's JSON without
+    /// names or audit.
+    fn row(change: &Change) -> EventRecord {
+        fn strip(v: &mut Value) {
+            match v {
+                Value::Object(m) => {
+                    m.remove("masked_name");
+                    m.remove("spoken_name");
+                    m.values_mut().for_each(strip);
+                }
+                Value::Array(l) => l.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        let mut v = serde_json::to_value(change).unwrap_or_default();
+        strip(&mut v);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("audit");
+        }
+        EventRecord {
+            at: change.audit().at.naive_utc(),
+            kind: change.kind().to_string(),
+            operator: change.audit().operator.clone(),
+            detail: v.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_correction_and_a_call_read_back_from_their_rows() {
+        let audit = triage_actors::model::Audit {
+            operator: "D1".into(),
+            source: "test".into(),
+            at: chrono::DateTime::from_timestamp(1_796_779_800, 0).unwrap_or_default(),
+            reason: None,
+        };
+        let correction = Change::Corrected {
+            audit: audit.clone(),
+            queue_code: Some(QueueCode::trusted("NK")),
+            room_code: None,
+            correction: triage_actors::model::Correction {
+                visit_no: VisitNo::trusted("V1"),
+                masked_name: "张*".into(),
+                spoken_name: "张某".into(),
+                return_visit: true,
+                visit_type_changed: true,
+                registered_tags: vec![],
+                birth_date: None,
+                his_seq: None,
+                slot: None,
+                record: triage_actors::model::SealedRecord(serde_json::json!({})),
+                staff_marks: Default::default(),
+                room: None,
+            },
+            entry_kind: Some(EntryKind::Return),
+            tags: vec![],
+        };
+        let back = decode(&row(&correction));
+        assert!(
+            matches!(back, Some(Change::Corrected { ref correction, .. }) if correction.return_visit),
+            "{back:?}"
+        );
     }
 }

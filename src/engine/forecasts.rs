@@ -15,14 +15,40 @@ use triage_actors::queue::{EntryDraft, InspectQueue};
 use triage_actors::staff::StaffRoom;
 use triage_ground::error::Error;
 use triage_ground::ids::{QueueCode, VisitNo};
-use triage_ground::time::shanghai;
+use triage_ground::time::{service_date, shanghai};
 
 use super::facade::Engine;
 use super::waits::{
-    arrivals_at, session_window, share_in, Pace, QueueWaits, WaitView, HISTORY_DAYS,
-    HISTORY_REFRESH_MINUTES, PAUSE_MINUTES, RUNS, STALE_SECONDS,
+    arrivals_at, session_window, share_in, AheadSeen, Pace, QueueWaits, WaitView,
+    ARRIVAL_WINDOW_MINUTES, HISTORY_DAYS, HISTORY_REFRESH_MINUTES, PAUSE_MINUTES, RUNS,
+    STALE_SECONDS,
 };
 use crate::db::waits::{ahead_arrivals, calls_since, pauses_since};
+
+/// A stored check-in that went ahead of others, as the simulation's
+/// arrival looks.
+fn seen_of(a: crate::db::waits::AheadArrival) -> AheadSeen {
+    let kind = match a.entry_kind.as_deref() {
+        Some("return") => EntryKind::Return,
+        Some("recall") => EntryKind::Recall,
+        Some("late") => EntryKind::Late,
+        _ => EntryKind::Normal,
+    };
+    let tags: Vec<SpecialTag> = serde_json::from_str(&a.tags).unwrap_or_default();
+    let like = EntryDraft {
+        visit_no: VisitNo::trusted("~like"),
+        masked_name: String::new(),
+        spoken_name: String::new(),
+        kind,
+        tags,
+        his_seq: None,
+        birth_date: a.birth_date.and_then(|d| d.parse().ok()),
+        slot: None,
+        seen_at: None,
+        room: None,
+    };
+    (a.checked_in_at.and_utc(), like)
+}
 
 impl Engine {
     /// The wait of `visit_no` in `queue` now (the forecast counted down
@@ -236,45 +262,60 @@ impl Engine {
 
     /// Patients who may go ahead of others (priority groups, return
     /// visits, recalls, late appointments): at the rate they came in the
-    /// next hour of the clock on past days and in the last hour today.
+    /// next half hour of the clock on past days (read again every few
+    /// minutes) and in the last half hour today.
     async fn ahead_of_others(
         &self,
         queue: &QueueCode,
         now: DateTime<Utc>,
         pace: &Pace,
     ) -> Result<Vec<Arrival>, Error> {
-        let since = (now - Duration::days(HISTORY_DAYS)).naive_utc();
-        let q = queue.to_string();
+        let today = now.with_timezone(&shanghai()).date_naive();
+        let day_start = today
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(shanghai()).single())
+            .map_or(now, |t| t.with_timezone(&Utc))
+            .naive_utc();
+        // Past days: read again with the pace (every few minutes).
+        let held = self
+            .waits()
+            .past_arrivals
+            .get(queue)
+            .map(|e| e.value().clone())
+            .filter(|(at, _)| {
+                *at <= now
+                    && service_date(*at) == today
+                    && (now - *at).num_minutes() < HISTORY_REFRESH_MINUTES
+            });
+        let past = match held {
+            Some((_, rows)) => rows,
+            None => {
+                let (q, since) = (queue.to_string(), day_start - Duration::days(HISTORY_DAYS));
+                let rows = self
+                    .db()
+                    .read(move |c| ahead_arrivals(c, &q, since, day_start))
+                    .await?;
+                let rows = Arc::new(rows.into_iter().map(seen_of).collect::<Vec<_>>());
+                self.waits()
+                    .past_arrivals
+                    .insert(queue.clone(), (now, rows.clone()));
+                rows
+            }
+        };
+        // Today: the last half hour, read now.
+        let (q, since) = (
+            queue.to_string(),
+            (now - Duration::minutes(ARRIVAL_WINDOW_MINUTES)).naive_utc(),
+        );
         let recent = self
             .db()
-            .read(move |c| ahead_arrivals(c, &q, since))
+            .read(move |c| ahead_arrivals(c, &q, since, chrono::NaiveDateTime::MAX))
             .await?;
-        let seen: Vec<(DateTime<Utc>, EntryDraft)> = recent
-            .into_iter()
-            .map(|a| {
-                let kind = match a.entry_kind.as_deref() {
-                    Some("return") => EntryKind::Return,
-                    Some("recall") => EntryKind::Recall,
-                    Some("late") => EntryKind::Late,
-                    _ => EntryKind::Normal,
-                };
-                let tags: Vec<SpecialTag> = serde_json::from_str(&a.tags).unwrap_or_default();
-                let like = EntryDraft {
-                    visit_no: VisitNo::trusted("~like"),
-                    masked_name: String::new(),
-                    spoken_name: String::new(),
-                    kind,
-                    tags,
-                    his_seq: None,
-                    birth_date: a.birth_date.and_then(|d| d.parse().ok()),
-                    slot: None,
-                    seen_at: None,
-                    room: None,
-                };
-                (a.checked_in_at.and_utc(), like)
-            })
+        let seen: Vec<AheadSeen> = past
+            .iter()
+            .cloned()
+            .chain(recent.into_iter().map(seen_of))
             .collect();
-        let today = now.with_timezone(&shanghai()).date_naive();
         Ok(arrivals_at(&seen, pace.days_before(today), now))
     }
 

@@ -16,7 +16,9 @@
 //!   configured average (`avg_service_minutes`, as an exponential spread);
 //!   return visits from their own gaps when there are enough;
 //! - who may go ahead of those waiting (priority groups, return visits,
-//!   recalls, late appointments), arriving at the rate of the last hour.
+//!   recalls, late appointments), arriving at the rate of the next half
+//!   hour of the clock on past days and the last half hour today;
+//! - the rooms' pauses, one recorded day of each room per run.
 //!
 //! A queue is forecast again when it or one of its rooms changed, and at
 //! least every [`STALE_SECONDS`]; the ranges count down in between. The
@@ -86,7 +88,13 @@ pub struct Waits {
     /// Grows with every forecast stored (pages look for news).
     pub(crate) version: AtomicU64,
     pub(crate) history: Mutex<Option<(DateTime<Utc>, Arc<Pace>)>>,
+    /// Each queue's check-ins that went ahead of others on past days (the
+    /// forecast's arrivals), read again with the pace.
+    pub(crate) past_arrivals: DashMap<QueueCode, (DateTime<Utc>, Arc<Vec<AheadSeen>>)>,
 }
+
+/// A patient who went ahead of others: when, and what they were like.
+pub type AheadSeen = (DateTime<Utc>, triage_actors::queue::EntryDraft);
 
 impl Waits {
     /// The count of forecasts stored so far.
@@ -324,8 +332,8 @@ pub fn session_window(
 }
 
 /// Patients who may go ahead of those waiting, as arrivals from `now`:
-/// those who came in the next hour of the clock on past days (`days` of
-/// them) and in the last hour today, each at one in `60 × (days + 1)`
+/// those who came in the next half hour of the clock on past days (`days`
+/// of them) and in the last half hour today, each at one in `30 × (days + 1)`
 /// minutes, so their sum is the average of those hours.
 pub fn arrivals_at(
     seen: &[(DateTime<Utc>, triage_actors::queue::EntryDraft)],
@@ -351,7 +359,6 @@ pub fn arrivals_at(
                 day < today && m >= from && m < from + window
             }
         })
-        .take(400)
         .map(|(_, like)| triage_actors::queue::forecast::Arrival {
             like: like.clone(),
             per_minute,

@@ -2,9 +2,11 @@
 //! a room (N per queue, `notify_ahead`) get their `patient.ahead` webhook,
 //! once per visit, day and queue. It reads the queue as the staff see it
 //! (held and not yet callable patients do not count, a short list counts
-//! only for its room) and writes the new events in one commit; a write
-//! that fails is tried at the next look. After a restart it reads what was
-//! written today, so nobody is told twice.
+//! only for its room) and writes the new events in one commit, each only
+//! if the patient still waits there (a call may have come meanwhile); a
+//! write that fails is tried at the next look. After a restart it reads
+//! what was written today, so nobody is told twice; a patient of an
+//! earlier day still waiting after midnight is not told again.
 
 use std::collections::{HashMap, HashSet};
 
@@ -74,7 +76,9 @@ impl AheadWatch {
             };
             looked.push((q.code.to_string(), changes));
             for (at, e) in view.entries.iter().enumerate() {
-                if !e.callable || e.held {
+                // A patient of another day (waiting past midnight until the
+                // day end) is not told again: their link is of their day.
+                if !e.callable || e.held || service_date(e.checked_in_at) != day {
                     continue;
                 }
                 let key = format!("ahead:{day}:{}:{}", e.visit_no, q.code);

@@ -6,7 +6,9 @@
 //! (`patient.missed`). They wait in a durable outbox (`db/webhooks.rs`);
 //! `sender.rs` sends and retries them, `ahead.rs` watches the queues for
 //! N-ahead. The signing secret is derived from the server key and stored
-//! nowhere (`triage patient webhook-secret` prints it for the receiver).
+//! nowhere (`triage server-key webhook-secret` prints it for the
+//! receiver); after a change of generation each webhook carries the new
+//! and the previous signature, as Standard Webhooks allows.
 
 pub mod ahead;
 pub mod sender;
@@ -20,6 +22,16 @@ pub const SECRET_PREFIX: &str = "whsec_";
 /// The signing secret's bytes of generation `version`.
 pub fn secret_bytes(key: &ServerKey, version: u32) -> Vec<u8> {
     secret::from_hex(&key.derive(&format!("patient-webhook\n{version}"))).unwrap_or_default()
+}
+
+/// The secrets a webhook is signed with: generation `version`'s and the
+/// one before it (none before the first).
+pub fn secrets(key: &ServerKey, version: u32) -> Vec<Vec<u8>> {
+    let mut all = vec![secret_bytes(key, version)];
+    if version > 1 {
+        all.push(secret_bytes(key, version - 1));
+    }
+    all
 }
 
 /// The secret as the receiver configures it: `whsec_` and Base64.

@@ -1,10 +1,13 @@
-//! Sends the patient webhooks due, every second: each is POSTed to the
-//! hospital's gateway, signed (`webhook-id`, `webhook-timestamp`,
-//! `webhook-signature`), and marked sent once the gateway answered 2xx. A
-//! failure is tried again after 5 s, doubling to 5 minutes, so a gateway
-//! that is down, and a restart, lose nothing (the outbox is in the
-//! database). News older than two hours no longer helps the patient: it is
-//! given up, logged and counted. Delivery is at least once: a crash between
+//! Sends the patient webhooks due, twice a second, in the order they were
+//! written: each is POSTed to the hospital's gateway, signed
+//! (`webhook-id`, `webhook-timestamp`, `webhook-signature`), and marked
+//! sent once the gateway answered 2xx. A failure stops the round and is
+//! tried again after 5 s, doubling to 5 minutes (what came after it waits,
+//! so the order holds), so a gateway that is down, and a restart, lose
+//! nothing (the outbox is in the database). Given up, logged and counted:
+//! news older than two hours, an N-ahead no longer true (the patient was
+//! called or moved meanwhile), a body the gateway refuses (400, 413, 422).
+//! A redirect is a failure, never followed. Delivery is at least once: a crash between
 //! the gateway's answer and the mark sends it again with the same
 //! `webhook-id`, which the receiver keeps to drop the repeat.
 
@@ -34,7 +37,10 @@ pub struct Sender {
     links: PatientLinks,
     clock: SharedClock,
     url: String,
-    secret: Vec<u8>,
+    /// The signing secrets: the current generation's, and the one before
+    /// (both signatures go with each webhook, so a gateway still on the
+    /// old secret keeps taking them while it is changed).
+    secrets: Vec<Vec<u8>>,
     http: reqwest::Client,
 }
 
@@ -45,11 +51,14 @@ impl Sender {
         hospital: Arc<Hospital>,
         links: PatientLinks,
         clock: SharedClock,
-        secret: Vec<u8>,
+        secrets: Vec<Vec<u8>>,
     ) -> Option<Sender> {
         let url = hospital.patient.webhook_url.clone()?;
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
+            // A redirect would turn the POST into a GET (and count as
+            // taken) or send the signed body elsewhere: it is a failure.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Triage/", env!("CARGO_PKG_VERSION")))
             .build()
             .ok()?;
@@ -59,7 +68,7 @@ impl Sender {
             links,
             clock,
             url,
-            secret,
+            secrets,
             http,
         })
     }
@@ -99,10 +108,12 @@ impl Sender {
         body.to_string()
     }
 
-    /// Sends what is due; answers how many the gateway took.
+    /// Sends what is due, oldest first, and stops at the first the
+    /// gateway does not take (so they arrive in the order they were
+    /// written); answers how many it took.
     pub async fn send_due(&self) -> usize {
         let now = self.clock.now().naive_utc();
-        let due = match self.db.read(move |c| webhooks::due(c, now, BATCH)).await {
+        let pending = match self.db.read(move |c| webhooks::pending(c, BATCH)).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the patient webhooks due");
@@ -110,16 +121,51 @@ impl Sender {
             }
         };
         let mut taken = 0;
-        for row in due {
-            if self.send_one(&row).await {
-                taken += 1;
+        for row in pending {
+            if row.next_attempt_at > now {
+                break;
+            }
+            match self.send_one(&row).await {
+                Sent::Taken => taken += 1,
+                Sent::Dropped => {}
+                Sent::Later => break,
             }
         }
         taken
     }
 
-    /// Sends one and records the outcome; whether the gateway took it.
-    async fn send_one(&self, row: &WebhookRow) -> bool {
+    /// Gives `row` up (`why`: expired, superseded, refused).
+    async fn give_up(&self, row: &WebhookRow, why: &'static str) {
+        let (id, at) = (row.id, self.clock.now().naive_utc());
+        let marked = self
+            .db
+            .write(move |c| webhooks::mark_failed(c, id, at, None, why))
+            .await;
+        if let Err(e) = marked {
+            tracing::warn!(error = %e, webhook = id, "cannot give up a patient webhook");
+        }
+    }
+
+    /// Whether the news of `row` is still true: an N-ahead only while the
+    /// patient still waits in that queue (a call or a transfer since makes
+    /// it wrong; the call's own webhook follows).
+    async fn still_news(&self, row: &WebhookRow) -> bool {
+        if row.kind != webhooks::AHEAD {
+            return true;
+        }
+        let queue = serde_json::from_str::<Value>(&row.body)
+            .ok()
+            .and_then(|b| b["data"]["queue_code"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let visit = row.visit_no.clone();
+        self.db
+            .read(move |c| webhooks::still_waiting(c, &visit, &queue))
+            .await
+            .unwrap_or(true)
+    }
+
+    /// Sends one and records the outcome.
+    async fn send_one(&self, row: &WebhookRow) -> Sent {
         let now = self.clock.now();
         let id = row.id;
         if (now.naive_utc() - row.created_at).num_minutes() >= MAX_AGE_MINUTES {
@@ -129,33 +175,38 @@ impl Sender {
                 attempts = row.attempts,
                 "patient webhook given up: the gateway did not take it within two hours"
             );
-            let at = now.naive_utc();
-            let marked = self
-                .db
-                .write(move |c| webhooks::mark_failed(c, id, at, None, "expired"))
-                .await;
-            if let Err(e) = marked {
-                tracing::warn!(error = %e, webhook = id, "cannot give up a patient webhook");
-            }
-            return false;
+            self.give_up(row, "expired").await;
+            return Sent::Dropped;
+        }
+        if !self.still_news(row).await {
+            self.give_up(row, "superseded").await;
+            return Sent::Dropped;
         }
         let body = self.body_of(row);
         let timestamp = now.timestamp();
+        let signatures: Vec<String> = self
+            .secrets
+            .iter()
+            .map(|k| super::signature(k, &row.event_id, timestamp, &body))
+            .collect();
         let sent = self
             .http
             .post(&self.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("webhook-id", &row.event_id)
             .header("webhook-timestamp", timestamp.to_string())
-            .header(
-                "webhook-signature",
-                super::signature(&self.secret, &row.event_id, timestamp, &body),
-            )
+            .header("webhook-signature", signatures.join(" "))
             .body(body)
             .send()
             .await;
         let failure = match sent {
             Ok(r) if r.status().is_success() => None,
+            // The body itself refused: sending it again will not help.
+            Ok(r) if matches!(r.status().as_u16(), 400 | 413 | 422) => {
+                tracing::warn!(webhook = id, kind = %row.kind, status = r.status().as_u16(), "patient webhook refused by the gateway: given up");
+                self.give_up(row, "refused").await;
+                return Sent::Dropped;
+            }
             Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
             Err(e) if e.is_timeout() => Some("timeout".to_string()),
             Err(e) if e.is_connect() => Some("connection refused".to_string()),
@@ -176,6 +227,19 @@ impl Sender {
         if let Err(e) = marked {
             tracing::warn!(error = %e, webhook = id, "cannot mark a patient webhook");
         }
-        failure.is_none()
+        if failure.is_none() {
+            Sent::Taken
+        } else {
+            Sent::Later
+        }
     }
+}
+
+/// What became of one webhook this round.
+enum Sent {
+    Taken,
+    /// Given up (expired, no longer true, its body refused): the next goes.
+    Dropped,
+    /// Not taken: it and everything after it wait for its retry.
+    Later,
 }

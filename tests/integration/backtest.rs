@@ -238,8 +238,9 @@ async fn replayed_days_keep_p90_above_90_percent_p50_near_half_and_beat_the_old_
         .await
         .unwrap_or_else(|e| panic!("read: {e}"));
     let events = read;
-    let preds = backtest::replay(&hospital, &events, 100, from);
-    let s = backtest::score(&preds);
+    let replayed = backtest::replay(&hospital, &events, 100, from);
+    assert!(replayed.undecoded.is_empty(), "{:?}", replayed.undecoded);
+    let s = backtest::score(&replayed.predictions);
     assert!(s.scored >= 800, "{s:?}");
     assert!(s.p90_coverage >= 0.90, "P90 coverage {s:?}");
     assert!(
@@ -285,5 +286,5 @@ async fn replayed_days_keep_p90_above_90_percent_p50_near_half_and_beat_the_old_
         md.contains("按科室和签到时段") && md.contains("| 内科 | 09:00–10:00 |"),
         "{md}"
     );
-    assert!(!md.contains("回测1"), "no name in the report");
+    assert!(md.contains(&format!("共 {} 次签到", s.check_ins)), "{md}");
 }

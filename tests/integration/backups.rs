@@ -563,8 +563,8 @@ fn a_backup_taken_before_the_newest_migration_still_verifies() {
     let (file, manifest) =
         backups::take(&db.url, &p, now, &mut |_| ()).unwrap_or_else(|e| panic!("backup: {e}"));
     assert!(
-        !manifest.tables.contains_key("patient_links"),
-        "the older schema (before 000031) has no patient_links: {:?}",
+        !manifest.tables.contains_key("wait_calibrations"),
+        "the older schema (before 000033) has no wait_calibrations: {:?}",
         manifest.tables.keys()
     );
     let report =

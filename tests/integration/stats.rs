@@ -419,6 +419,7 @@ async fn the_wait_calibration_is_shown_to_staff_for_their_departments() {
     let score = |scored: usize| triage::engine::backtest::Score {
         check_ins: scored,
         scored,
+        uncalled: 0,
         beyond_session: 0,
         p90_coverage: 0.92,
         p50_coverage: 0.51,
@@ -429,7 +430,7 @@ async fn the_wait_calibration_is_shown_to_staff_for_their_departments() {
         computed_at: crate::common::suite_now(),
         from: crate::common::service_day(-7),
         to: crate::common::service_day(-1),
-        overall: score(300),
+        overall: Some(score(300)),
         departments: ["NK", "WK"]
             .iter()
             .map(|d| triage::engine::backtest::DepartmentScore {
@@ -466,6 +467,11 @@ async fn the_wait_calibration_is_shown_to_staff_for_their_departments() {
         .map(|d| d.iter().filter_map(|x| x["department"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(depts, ["NK"], "a nurse sees her departments only");
+    assert_eq!(
+        v["calibration"]["overall"],
+        Value::Null,
+        "not the whole hospital's"
+    );
     assert_eq!(
         get(&app.anonymous, &app, "/api/v1/stats/wait-calibration")
             .await

@@ -1,1 +1,2 @@
+DROP INDEX events_kind_at;
 DROP TABLE wait_calibrations;

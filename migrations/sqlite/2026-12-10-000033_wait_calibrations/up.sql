@@ -9,3 +9,5 @@ CREATE TABLE wait_calibrations (
     to_day TEXT NOT NULL,
     summary TEXT NOT NULL
 );
+-- The rooms' pauses the wait forecast learns from are read by kind and time.
+CREATE INDEX events_kind_at ON events (kind, at);
