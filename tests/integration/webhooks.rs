@@ -309,3 +309,104 @@ async fn ahead_called_and_missed_arrive_once_each_signed_across_an_outage_and_tw
     drop(gateway);
     drop(child);
 }
+
+/// A gateway that answers with a redirect has not taken the webhook: it
+/// is kept and tried again (the redirect is never followed, so the signed
+/// body goes nowhere else), and taken once the gateway answers 2xx.
+#[actix_web::test]
+async fn a_redirecting_gateway_has_not_taken_the_webhook_and_it_is_sent_again() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::Arc;
+    let redirect = Arc::new(AtomicBool::new(true));
+    let posts = Arc::new(AtomicUsize::new(0));
+    let elsewhere = Arc::new(AtomicUsize::new(0));
+    let (r, p, e) = (redirect.clone(), posts.clone(), elsewhere.clone());
+    let server = actix_web::HttpServer::new(move || {
+        let (r, p, e) = (r.clone(), p.clone(), e.clone());
+        actix_web::App::new()
+            .route(
+                "/events",
+                actix_web::web::post().to(move || {
+                    let (r, p) = (r.clone(), p.clone());
+                    async move {
+                        p.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        if r.load(std::sync::atomic::Ordering::SeqCst) {
+                            actix_web::HttpResponse::Found()
+                                .insert_header(("location", "/elsewhere"))
+                                .finish()
+                        } else {
+                            actix_web::HttpResponse::NoContent().finish()
+                        }
+                    }
+                }),
+            )
+            .default_service(actix_web::web::to(move || {
+                let e = e.clone();
+                async move {
+                    e.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    actix_web::HttpResponse::Ok().finish()
+                }
+            }))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let port = server.addrs()[0].port();
+    actix_web::rt::spawn(server.run());
+    let mut hospital = Hospital::demo();
+    hospital.patient.webhook_url = Some(format!("http://127.0.0.1:{port}/events"));
+    hospital.patient.notify_ahead = 0;
+    let app = crate::common::spawn_app_with(hospital, 2).await;
+    assert_eq!(
+        app.put_registration("RD1", &registration("跳转甲", "NK"))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(app.check_in("RD1").await.status(), 200);
+    let r = app
+        .http
+        .post(app.url("/api/v1/rooms/NK-02/call-next"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let sent = |app: &crate::common::TestApp| {
+        let db = app.engine.db().clone();
+        async move {
+            db.read(|c| {
+                use diesel::prelude::*;
+                use triage::db::schema::patient_webhooks as w;
+                Ok(w::table
+                    .select((w::sent_at.is_not_null(), w::last_error))
+                    .load::<(bool, Option<String>)>(c)?)
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while posts.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the gateway heard nothing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        sent(&app).await,
+        [(false, Some("HTTP 302".to_string()))],
+        "kept, not taken"
+    );
+    assert_eq!(
+        elsewhere.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "not followed"
+    );
+    // The gateway fixed: the retry (5 s later) is taken.
+    redirect.store(false, std::sync::atomic::Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while sent(&app).await.first().is_none_or(|(s, _)| !s) {
+        assert!(Instant::now() < deadline, "never taken after the fix");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(elsewhere.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
