@@ -598,7 +598,8 @@ impl PatientSession {
                             let before = act.watched.watch.keys();
                             act.watched.merge(found);
                             let after = act.watched.watch.keys();
-                            if after != before {
+                            let moved = after != before;
+                            if moved {
                                 // Watch what is new first, then stop what
                                 // is gone, and read again now that updates
                                 // come: views read before the watch began
@@ -625,8 +626,16 @@ impl PatientSession {
                             match act.watched.view(&act.engine) {
                                 Some(view) => {
                                     act.send(view, false, ctx);
-                                    // Updates that came meanwhile may say more.
-                                    if std::mem::take(&mut act.pending) {
+                                    if moved {
+                                        // The new queue's views were read
+                                        // before its updates came here: a
+                                        // call in between would be missed
+                                        // by a publish of them. Read them
+                                        // again, now watched.
+                                        act.reread(ctx);
+                                    } else if std::mem::take(&mut act.pending) {
+                                        // Updates that came meanwhile may
+                                        // say more.
                                         act.publish(false, ctx);
                                     }
                                 }
